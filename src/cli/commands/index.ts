@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+
+/** Each command file exports `register(program)`; add one line per command here. */
+export type RegisterCommand = (program: Command) => void;
+
+export const COMMANDS: RegisterCommand[] = [];

@@ -1,0 +1,48 @@
+/**
+ * The CLI's only contact with the console: a logger for the library, and helpers
+ * for parsing numeric flags with the uniform error text.
+ */
+import type { Logger } from '../core/types.js';
+import { invalidParameterError } from '../core/errors.js';
+
+export function consoleLogger(quiet = false): Logger {
+  return {
+    info: (m) => {
+      if (!quiet) process.stderr.write(`${m}\n`);
+    },
+    warn: (m) => process.stderr.write(`warning: ${m}\n`),
+    debug: (m) => {
+      if (process.env.SHIFTBENCH_DEBUG) process.stderr.write(`debug: ${m}\n`);
+    },
+  };
+}
+
+/** Parses an integer flag; throws ERR_INVALID_OPTION naming the flag. */
+export function parseIntFlag(name: string, min = -Infinity, max = Infinity) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw invalidParameterError(name, `an integer${min > -Infinity ? ` ≥ ${min}` : ''}${max < Infinity ? ` ≤ ${max}` : ''}`, value);
+    }
+    return n;
+  };
+}
+
+/** Parses a number flag; throws ERR_INVALID_OPTION naming the flag. */
+export function parseNumberFlag(name: string, min = -Infinity, max = Infinity) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      throw invalidParameterError(name, `a number in [${min}, ${max}]`, value);
+    }
+    return n;
+  };
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function printLine(line = ''): void {
+  process.stdout.write(line + '\n');
+}

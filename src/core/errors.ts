@@ -1,0 +1,63 @@
+/**
+ * The one error class of shiftbench. Every failure carries a stable `code` that
+ * tests and callers can rely on, a message that names the file or option and the
+ * fix, and optionally the underlying `cause`.
+ */
+export type ErrorCode =
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_DATASET'
+  | 'ERR_MODEL_LOAD'
+  | 'ERR_MODEL_OUTPUT'
+  | 'ERR_MODEL_HASH'
+  | 'ERR_REGISTRY'
+  | 'ERR_PLUGIN'
+  | 'ERR_PLUGIN_TIMEOUT'
+  | 'ERR_METRICS_INPUT'
+  | 'ERR_RUN_STORE'
+  | 'ERR_OUTPUT'
+  | 'ERR_NETWORK'
+  | 'ERR_INTERNAL';
+
+/** Error codes that are the user's mistake in how they called us (CLI exit code 2). */
+export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_INVALID_OPTION']);
+
+export class ShiftbenchError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ShiftbenchError';
+    this.code = code;
+  }
+}
+
+/** Renders a value for an error message: short, JSON-ish, never huge. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 77) + '...' : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (typeof value === 'function') return 'a function';
+  try {
+    const s = JSON.stringify(value);
+    return s.length > 80 ? s.slice(0, 77) + '...' : s;
+  } catch {
+    return typeof value;
+  }
+}
+
+/**
+ * The uniform bad-option error: "Expected <what> for <name> but received <value>".
+ * Defaults to code ERR_INVALID_OPTION.
+ */
+export function invalidParameterError(name: string, expected: string, actual: unknown, code: ErrorCode = 'ERR_INVALID_OPTION'): ShiftbenchError {
+  return new ShiftbenchError(code, `Expected ${expected} for ${name} but received ${describeValue(actual)}`);
+}
+
+/**
+ * A load failure that gathers its causes: "Could not load X. Possible solutions: - a - b".
+ */
+export function loadError(code: ErrorCode, what: string, solutions: string[], cause?: unknown): ShiftbenchError {
+  const lines = [`Could not load ${what}.`];
+  if (cause instanceof Error && cause.message) lines[0] += ` ${cause.message}`;
+  if (solutions.length > 0) lines.push('Possible solutions:', ...solutions.map((s) => `- ${s}`));
+  return new ShiftbenchError(code, lines.join('\n'), { cause });
+}

@@ -1,0 +1,236 @@
+/**
+ * Shared types: the contract between datasets, shifts, detectors, mitigations,
+ * metrics, runner and report. Conventions:
+ * - boxes are `BoxXYWH` = [x, y, width, height] in pixels (COCO order) unless a
+ *   name says otherwise (`BoxXYXY` = [x1, y1, x2, y2]);
+ * - COCO JSON shapes keep COCO's snake_case field names;
+ * - metric values are fractions in 0–1.
+ */
+
+export type BoxXYWH = [number, number, number, number];
+export type BoxXYXY = [number, number, number, number];
+
+// ---------------------------------------------------------------- COCO formats
+
+export interface CocoImage {
+  id: number;
+  file_name: string;
+  width: number;
+  height: number;
+}
+export interface CocoCategory {
+  id: number;
+  name: string;
+  supercategory?: string;
+}
+export interface CocoAnnotation {
+  id: number;
+  image_id: number;
+  category_id: number;
+  bbox: BoxXYWH;
+  area: number;
+  iscrowd: 0 | 1;
+  /** pycocotools honours an `ignore` flag on ground truth: it neither counts as a miss nor as a match. */
+  ignore?: 0 | 1;
+}
+export interface CocoGroundTruth {
+  images: CocoImage[];
+  annotations: CocoAnnotation[];
+  categories: CocoCategory[];
+}
+/** One detection in COCO results format. */
+export interface CocoResult {
+  image_id: number;
+  category_id: number;
+  bbox: BoxXYWH;
+  score: number;
+}
+
+// ---------------------------------------------------------------- datasets
+
+export interface DatasetImage {
+  id: number;
+  fileName: string;
+  /** Absolute path of the image file. */
+  path: string;
+  width: number;
+  height: number;
+}
+
+/** A loaded, validated dataset. `groundTruth` is null for label-free datasets (consistency metrics only). */
+export interface Dataset {
+  name: string;
+  /** Where it came from (annotation file or folder), for the manifest. */
+  source: string;
+  kind: 'coco' | 'yolo' | 'folder';
+  /** Sorted by ascending id. */
+  images: DatasetImage[];
+  categories: CocoCategory[];
+  groundTruth: CocoGroundTruth | null;
+  /** sha256 over annotation bytes and image file bytes, for the manifest. */
+  hash: string;
+}
+
+// ---------------------------------------------------------------- shifts
+
+export interface Shift {
+  dx: number;
+  dy: number;
+}
+export type ShiftMode = 'pad' | 'crop' | 'circular';
+export interface ShiftSet {
+  /** The spec as given, e.g. "grid:1", "line:63", "0,0;1,0". */
+  spec: string;
+  /** Always starts with {dx:0, dy:0}. */
+  shifts: Shift[];
+  /** Largest offset in either axis. */
+  maxOffsetPx: number;
+}
+
+/**
+ * How a shifted model input relates to the original image, per axis:
+ * `inputX = origX * scaleX + offsetX`. Project a detection back with
+ * `(inputX - offsetX) / scaleX`.
+ */
+export interface InputTransform {
+  scaleX: number;
+  scaleY: number;
+  offsetX: number;
+  offsetY: number;
+}
+
+/** An RGB image, interleaved HWC, 8 bits per channel. */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+// ---------------------------------------------------------------- detectors
+
+export type Stages = 'one-stage' | 'two-stage';
+export type Anchors = 'anchor-based' | 'anchor-free';
+export interface DetectorFamily {
+  stages: Stages;
+  anchors: Anchors;
+}
+
+/** How the original image is fitted to the model input (protocol §1). */
+export type FitMode = 'letterbox' | 'stretch';
+
+export interface DetectorInfo {
+  name: string;
+  family: DetectorFamily;
+  /** Model input size in pixels. */
+  inputSizePx: { width: number; height: number };
+  /** Categories the detector predicts (COCO ids for COCO models). */
+  classes: CocoCategory[];
+  fit: FitMode;
+  /** Pad value (0–255, per channel RGB) of the canvas outside the image. */
+  padValue: [number, number, number];
+  /** Total network stride if known (used by polyphase-align). */
+  totalStridePx?: number;
+  /** Largest batch the detector accepts in one call (1 if fixed batch). */
+  maxBatch: number;
+  /** What runs it, for the manifest: "onnxruntime-node cpu", "tfjs wasm", "plugin", "fake". */
+  runtime: string;
+  /** Model files with their sha256, for the manifest. */
+  files: { path: string; sha256: string }[];
+  /** Free-form extra facts for the manifest (decoder, thresholds, mitigation chain…). */
+  details?: Record<string, unknown>;
+}
+
+/** A detection in model-input pixels of the image it was made on. `categoryId` is one of `info.classes`. */
+export interface Detection {
+  bbox: BoxXYWH;
+  score: number;
+  categoryId: number;
+}
+
+/**
+ * Per-input context the runner passes along with each input. Fakes use it (the oracle
+ * needs to know which image and transform), real detectors ignore it.
+ */
+export interface DetectContext {
+  imageId: number;
+  shift: Shift;
+  transform: InputTransform;
+}
+
+export interface Detector {
+  readonly info: DetectorInfo;
+  /**
+   * Detects on a batch of inputs, each exactly `info.inputSizePx`. Returns one list
+   * per input, in input pixels. Never leaks tensors.
+   */
+  detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]>;
+  dispose(): Promise<void>;
+}
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  debug?(message: string): void;
+}
+
+export interface LoadDetectorOptions {
+  /** TF.js backend: auto | tfjs-node-gpu | tfjs-node | wasm | cpu. */
+  backend?: string;
+  /** Threads for the runtime (default: number of cores). */
+  threads?: number;
+  /** Directory of local weights (coco-ssd), overrides the registry source. */
+  weightsDir?: string;
+  /** Score threshold applied before NMS (default 0.001, as COCO evaluation wants). */
+  scoreThreshold?: number;
+  /** Cache directory for pulled models (default models/.cache). */
+  cacheDir?: string;
+  /** Allow fetching missing files (npm registry / URL). Default true. */
+  allowPull?: boolean;
+  logger?: Logger;
+  /** Dataset ground truth, only for fake detectors (oracle, jitter). */
+  groundTruth?: CocoGroundTruth | null;
+  /** Seed for fakes. */
+  seed?: number;
+}
+
+// ---------------------------------------------------------------- model registry
+
+/** One entry of models/registry.json (or a user's JSON entry). */
+export interface ModelEntry {
+  name: string;
+  description?: string;
+  family: DetectorFamily;
+  /** 'onnx' | 'tfjs-graph' | 'coco-ssd' */
+  format: 'onnx' | 'tfjs-graph' | 'coco-ssd';
+  /** Where the files come from. */
+  source:
+    | { kind: 'npm'; package: string; version: string; files: string[] }
+    | { kind: 'path'; dir: string }
+    | { kind: 'url'; baseUrl: string };
+  /** Files (relative names) with sha256; the first is the model file. */
+  files: { name: string; sha256: string }[];
+  inputSizePx: { width: number; height: number };
+  layout: 'NHWC' | 'NCHW';
+  colorOrder: 'RGB' | 'BGR';
+  /** input = (pixel - mean) / std, per channel in colorOrder, pixel 0–255. */
+  normalize: { mean: [number, number, number]; std: [number, number, number] };
+  fit: FitMode;
+  padValue?: [number, number, number];
+  totalStridePx?: number;
+  decoder: { name: string; params?: Record<string, unknown> };
+  /** Class list: 'coco80' or explicit categories. */
+  classes: 'coco80' | CocoCategory[];
+  /** Input/output tensor names if the decoder needs them. */
+  inputName?: string;
+  dynamicBatch?: boolean;
+  /** Recorded facts (e.g. val mAP for zoo models, anti-aliasing). */
+  meta?: Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------- metrics results
+
+export interface Interval {
+  mean: number;
+  lo: number;
+  hi: number;
+}

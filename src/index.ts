@@ -1,0 +1,6 @@
+/**
+ * The public library API of shiftbench. The CLI uses only what is exported here.
+ * Each module adds its exports below.
+ */
+export * from './core/index.js';
+export { VERSION } from './version.js';

@@ -191,6 +191,14 @@ export interface LoadDetectorOptions {
   groundTruth?: CocoGroundTruth | null;
   /** Seed for fakes. */
   seed?: number;
+  /**
+   * Graph rewrites applied to the model before its session is created (used by
+   * the `antialias:post` mitigation). Each receives the model and returns the new one.
+   */
+  graphRewrite?: {
+    onnx?: (model: Uint8Array) => Uint8Array;
+    tfjsGraph?: (modelJson: Record<string, unknown>, weights: ArrayBuffer) => { modelJson: Record<string, unknown>; weights: ArrayBuffer };
+  };
 }
 
 // ---------------------------------------------------------------- model registry
@@ -233,4 +241,65 @@ export interface Interval {
   mean: number;
   lo: number;
   hi: number;
+}
+
+/** Protocol §4 result of the greedy bounds search. Assignments give a shift index per image, images in ascending id order. */
+export interface BoundsSummary {
+  mapRef: number;
+  mapLower: number;
+  mapUpper: number;
+  mapRange: number;
+  relRange: number;
+  /** mAP with every image at shift s, in the order of the shift set. */
+  perShift: number[];
+  passes: { lower: number; upper: number };
+  assignLower: number[];
+  assignUpper: number[];
+}
+
+/** Protocol §5 consistency metrics, each a mean over images with a bootstrap 95% interval. */
+export interface ConsistencySummary {
+  scoreThreshold: number;
+  detConsistency: Interval;
+  /** Mean 1 − IoU over matched pairs. */
+  boxJitterIou: Interval;
+  /** Mean centre distance over matched pairs, model-input pixels. */
+  boxJitterCenterPx: Interval;
+  scoreJitter: Interval;
+  /** Null when the dataset has no ground truth. */
+  flipRate: Interval | null;
+  bootstrap: { resamples: number; seed: number };
+}
+
+/** One detector (plain or mitigated) in a run's metrics.json. */
+export interface DetectorRunSummary {
+  /** Unique key in the run, e.g. "centernet" or "centernet+input-blur:1". */
+  key: string;
+  model: string;
+  /** Mitigation spec, or null for the plain detector. */
+  mitigation: string | null;
+  family: DetectorFamily;
+  runtime: string;
+  /** Null for label-free datasets. */
+  bounds: BoundsSummary | null;
+  consistency: ConsistencySummary;
+  timing: {
+    /** Seconds spent inside detector.detect. */
+    inferenceSeconds: number;
+    imagesPerSecond: number;
+    /** Inference time ÷ the plain detector's, in the same run; null for the plain detector itself. */
+    costRatio: number | null;
+  };
+  imagesEvaluated: number;
+  skippedImages: { imageId: number; fileName: string; reason: string }[];
+}
+
+/** The content of a run's metrics.json. */
+export interface RunMetrics {
+  schemaVersion: 1;
+  runId: string;
+  dataset: { name: string; source: string; images: number; labelFree: boolean };
+  shiftSet: { spec: string; shifts: Shift[] };
+  mode: ShiftMode;
+  results: DetectorRunSummary[];
 }

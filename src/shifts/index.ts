@@ -1,0 +1,17 @@
+/** Shift sets, shifted inputs and coordinate projection (protocol §1). */
+export { parseShiftSet, shiftLabel, DEFAULT_SHIFT_SPEC, MAX_SHIFTS, MAX_OFFSET_PX } from './shiftSet.js';
+export {
+  makeShiftedInputs,
+  shiftedInputsFromFitted,
+  fitGeometry,
+  resampleRgb,
+  RESAMPLE_KERNELS,
+  DEFAULT_RESAMPLE_KERNEL,
+  SHIFT_MODES,
+  type ResampleKernel,
+  type ShiftedInputOptions,
+  type ShiftedInputs,
+  type FitGeometry,
+} from './inputs.js';
+export { projectBack, boxToInput, boxToOriginal, groundTruthForShift, CROP_MIN_VISIBLE_FRACTION } from './project.js';
+export { translateRgb } from './translate.js';

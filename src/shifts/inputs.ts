@@ -1,0 +1,245 @@
+/**
+ * The shifted-input maker of protocol §1. An image is resampled ONCE (sharp, one fixed
+ * kernel) and every shifted input is then built from those same pixels by plain
+ * row copies, so the inputs of one image differ only by where the content sits:
+ *
+ * - `pad`: fit into (Wm − K) × (Hm − K), paste at (dx, dy) on a Wm × Hm canvas of
+ *   the pad value. Transform: scale (sx, sy), offset (dx, dy).
+ * - `crop`: fit into (Wm + K) × (Hm + K), take the Wm × Hm window at (K − dx, K − dy).
+ *   Transform: scale (sx, sy), offset (dx − K, dy − K).
+ * - `circular`: fit into Wm × Hm, roll by (dx, dy) with wrap-around.
+ *   Transform: scale (sx, sy), offset (dx, dy) (exact for content that does not wrap).
+ *
+ * Fit: `letterbox` keeps the aspect (r = min(Aw/W, Ah/H)) and places the fitted image
+ * at the TOP-LEFT of its area (the rest of the area is pad); `stretch` fills the area.
+ * The fitted size is rounded to whole pixels and the per-axis scales are the exact
+ * ratios of that rounded size: sx = fittedWidth / W, sy = fittedHeight / H.
+ */
+import sharp from 'sharp';
+import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import type { FitMode, InputTransform, RgbImage, ShiftMode, ShiftSet } from '../core/types.js';
+
+/** Resampling kernels sharp offers; the run manifest records the one used. */
+export type ResampleKernel = 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
+export const RESAMPLE_KERNELS: readonly ResampleKernel[] = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3'];
+/** Default kernel: (area-aware) linear, the closest match to the bilinear resize most detectors were trained with. */
+export const DEFAULT_RESAMPLE_KERNEL: ResampleKernel = 'linear';
+export const SHIFT_MODES: readonly ShiftMode[] = ['pad', 'crop', 'circular'];
+
+export interface ShiftedInputOptions {
+  /** Model input size Wm × Hm. */
+  inputSizePx: { width: number; height: number };
+  fit: FitMode;
+  /** RGB 0–255 of the canvas outside the image. */
+  padValue: [number, number, number];
+  mode: ShiftMode;
+  shiftSet: ShiftSet;
+  /** Default `linear`. */
+  kernel?: ResampleKernel;
+}
+
+/** Where the fitted image lives, independent of its pixels (used for transforms and resume). */
+export interface FitGeometry {
+  /** The area the image is fitted into: (Wm − K), (Wm + K) or Wm per axis, by mode. */
+  areaSizePx: { width: number; height: number };
+  /** The resampled image size (≤ area). */
+  fittedSizePx: { width: number; height: number };
+  scaleX: number;
+  scaleY: number;
+  /** One transform per shift, in shift-set order. */
+  transforms: InputTransform[];
+}
+
+export interface ShiftedInputs {
+  geometry: FitGeometry;
+  transforms: InputTransform[];
+  fittedSizePx: { width: number; height: number };
+  kernel: ResampleKernel;
+  /** Number of inputs (= shifts). */
+  count: number;
+  /** Builds the input of shift `index` (a fresh Wm × Hm image each call). */
+  input(index: number): RgbImage;
+  /** All inputs, in shift-set order. */
+  inputs(): RgbImage[];
+}
+
+/** Validates mode/fit/size/offsets; throws ERR_INVALID_OPTION. */
+function checkOptions(opts: ShiftedInputOptions): void {
+  if (!SHIFT_MODES.includes(opts.mode)) throw invalidParameterError('--mode', 'one of pad, crop, circular', opts.mode);
+  if (opts.fit !== 'letterbox' && opts.fit !== 'stretch') throw invalidParameterError('fit', 'letterbox or stretch', opts.fit);
+  const { width: wm, height: hm } = opts.inputSizePx;
+  if (!Number.isInteger(wm) || !Number.isInteger(hm) || wm < 1 || hm < 1) {
+    throw invalidParameterError('inputSizePx', 'positive integer width and height', opts.inputSizePx);
+  }
+  const k = opts.shiftSet.maxOffsetPx;
+  if (opts.mode === 'pad' && (k >= wm || k >= hm)) {
+    throw invalidParameterError('--shifts', `offsets smaller than the model input ${wm}×${hm}`, opts.shiftSet.spec);
+  }
+  if (opts.mode === 'circular' && (k >= wm || k >= hm)) {
+    throw invalidParameterError('--shifts', `offsets smaller than the model input ${wm}×${hm}`, opts.shiftSet.spec);
+  }
+  if (opts.kernel !== undefined && !RESAMPLE_KERNELS.includes(opts.kernel)) {
+    throw invalidParameterError('kernel', `one of ${RESAMPLE_KERNELS.join(', ')}`, opts.kernel);
+  }
+}
+
+/**
+ * Computes the fitted size and the per-shift transforms for an original image of
+ * `widthPx × heightPx` without touching pixels. Throws ERR_INVALID_OPTION for bad options.
+ */
+export function fitGeometry(widthPx: number, heightPx: number, opts: ShiftedInputOptions): FitGeometry {
+  checkOptions(opts);
+  if (!(widthPx >= 1 && heightPx >= 1)) throw invalidParameterError('image size', 'a positive width and height', { widthPx, heightPx });
+  const { width: wm, height: hm } = opts.inputSizePx;
+  const k = opts.shiftSet.maxOffsetPx;
+  const margin = opts.mode === 'pad' ? -k : opts.mode === 'crop' ? k : 0;
+  const aw = wm + margin;
+  const ah = hm + margin;
+  let fw: number;
+  let fh: number;
+  if (opts.fit === 'stretch') {
+    fw = aw;
+    fh = ah;
+  } else {
+    const r = Math.min(aw / widthPx, ah / heightPx);
+    fw = Math.min(aw, Math.max(1, Math.round(widthPx * r)));
+    fh = Math.min(ah, Math.max(1, Math.round(heightPx * r)));
+  }
+  const scaleX = fw / widthPx;
+  const scaleY = fh / heightPx;
+  const base = opts.mode === 'crop' ? -k : 0;
+  const transforms = opts.shiftSet.shifts.map((s) => ({ scaleX, scaleY, offsetX: s.dx + base, offsetY: s.dy + base }));
+  return { areaSizePx: { width: aw, height: ah }, fittedSizePx: { width: fw, height: fh }, scaleX, scaleY, transforms };
+}
+
+/** Fills `buf` (interleaved RGB) with one colour. */
+function fillRgb(buf: Uint8Array, rgb: [number, number, number]): void {
+  if (rgb[0] === rgb[1] && rgb[1] === rgb[2]) {
+    buf.fill(rgb[0]);
+    return;
+  }
+  if (buf.length < 3) return;
+  buf[0] = rgb[0];
+  buf[1] = rgb[1];
+  buf[2] = rgb[2];
+  let filled = 3;
+  while (filled < buf.length) {
+    const n = Math.min(filled, buf.length - filled);
+    buf.copyWithin(filled, 0, n);
+    filled += n;
+  }
+}
+
+/** Copies `src` (w × h RGB) onto `dst` (dw × dh RGB) at (x0, y0), clipped to dst. */
+function paste(dst: Uint8Array, dw: number, dh: number, src: Uint8Array, w: number, h: number, x0: number, y0: number): void {
+  const xa = Math.max(0, x0);
+  const xb = Math.min(dw, x0 + w);
+  if (xb <= xa) return;
+  const rowBytes = (xb - xa) * 3;
+  for (let y = Math.max(0, y0); y < Math.min(dh, y0 + h); y++) {
+    const s = ((y - y0) * w + (xa - x0)) * 3;
+    dst.set(src.subarray(s, s + rowBytes), (y * dw + xa) * 3);
+  }
+}
+
+/** Resamples an RGB image to exactly `width × height` with sharp (identity when the size is unchanged). */
+export async function resampleRgb(image: RgbImage, width: number, height: number, kernel: ResampleKernel): Promise<RgbImage> {
+  if (image.data.length !== image.width * image.height * 3) {
+    throw new ShiftbenchError('ERR_INTERNAL', `RgbImage data has ${image.data.length} bytes, expected ${image.width}×${image.height}×3`);
+  }
+  if (width === image.width && height === image.height) return image;
+  const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(width, height, { fit: 'fill', kernel })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.width !== width || info.height !== height || info.channels !== 3) {
+    throw new ShiftbenchError('ERR_INTERNAL', `resample gave ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×3`);
+  }
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
+}
+
+/**
+ * Makes the shifted inputs of one image (protocol §1): resamples once with `kernel`
+ * (default `linear`), then builds each shift's Wm × Hm input lazily from the same
+ * pixels. Throws ERR_INVALID_OPTION when the options are bad or K is not smaller than
+ * the model input (pad, circular).
+ */
+export async function makeShiftedInputs(image: RgbImage, opts: ShiftedInputOptions): Promise<ShiftedInputs> {
+  const kernel = opts.kernel ?? DEFAULT_RESAMPLE_KERNEL;
+  const geometry = fitGeometry(image.width, image.height, opts);
+  const fitted = await resampleRgb(image, geometry.fittedSizePx.width, geometry.fittedSizePx.height, kernel);
+  return shiftedInputsFromFitted(fitted, geometry, opts, kernel);
+}
+
+/** Builds the lazy input maker from an already fitted image (exported for the runner's pipeline and tests). */
+export function shiftedInputsFromFitted(
+  fitted: RgbImage,
+  geometry: FitGeometry,
+  opts: ShiftedInputOptions,
+  kernel: ResampleKernel = opts.kernel ?? DEFAULT_RESAMPLE_KERNEL,
+): ShiftedInputs {
+  const { width: wm, height: hm } = opts.inputSizePx;
+  const { shifts } = opts.shiftSet;
+  const k = opts.shiftSet.maxOffsetPx;
+  const bytes = wm * hm * 3;
+  const pad = opts.padValue;
+  const fw = fitted.width;
+  const fh = fitted.height;
+
+  // One canvas the inputs are cut from: the fitted image on its area (crop, circular).
+  let area: Uint8Array | null = null;
+  const areaW = geometry.areaSizePx.width;
+  const areaH = geometry.areaSizePx.height;
+  if (opts.mode !== 'pad') {
+    area = new Uint8Array(areaW * areaH * 3);
+    if (fw !== areaW || fh !== areaH) fillRgb(area, pad);
+    paste(area, areaW, areaH, fitted.data, fw, fh, 0, 0);
+  }
+  // A template of the pad colour, copied with one memcpy per pad-mode input.
+  let padTemplate: Uint8Array | null = null;
+
+  const input = (index: number): RgbImage => {
+    const s = shifts[index];
+    if (!s) throw new ShiftbenchError('ERR_INTERNAL', `shift index ${index} out of range 0…${shifts.length - 1}`);
+    const out = new Uint8Array(bytes);
+    if (opts.mode === 'pad') {
+      if (!padTemplate) {
+        padTemplate = new Uint8Array(bytes);
+        fillRgb(padTemplate, pad);
+      }
+      out.set(padTemplate);
+      paste(out, wm, hm, fitted.data, fw, fh, s.dx, s.dy);
+    } else if (opts.mode === 'crop') {
+      // window at (K − dx, K − dy) of the (Wm + K) × (Hm + K) area
+      const x0 = k - s.dx;
+      const y0 = k - s.dy;
+      const rowBytes = wm * 3;
+      for (let y = 0; y < hm; y++) {
+        const src = ((y + y0) * areaW + x0) * 3;
+        out.set(area!.subarray(src, src + rowBytes), y * rowBytes);
+      }
+    } else {
+      // circular roll by (dx, dy): source row y goes to (y + dy) mod Hm, split at Wm − dx
+      const sx = s.dx % wm;
+      const sy = s.dy % hm;
+      const rowBytes = wm * 3;
+      for (let y = 0; y < hm; y++) {
+        const row = area!.subarray(y * rowBytes, (y + 1) * rowBytes);
+        const ty = (y + sy) % hm;
+        out.set(row.subarray(0, (wm - sx) * 3), ty * rowBytes + sx * 3);
+        if (sx > 0) out.set(row.subarray((wm - sx) * 3), ty * rowBytes);
+      }
+    }
+    return { data: out, width: wm, height: hm };
+  };
+
+  return {
+    geometry,
+    transforms: geometry.transforms,
+    fittedSizePx: geometry.fittedSizePx,
+    kernel,
+    count: shifts.length,
+    input,
+    inputs: () => shifts.map((_, i) => input(i)),
+  };
+}

@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/core/rng.js';
+import type { CocoAnnotation, RgbImage } from '../../src/core/types.js';
+import {
+  boxToInput,
+  fitGeometry,
+  groundTruthForShift,
+  makeShiftedInputs,
+  parseShiftSet,
+  projectBack,
+  translateRgb,
+  type ShiftedInputOptions,
+} from '../../src/shifts/index.js';
+
+function noiseImage(width: number, height: number, seed = 1): RgbImage {
+  const rng = new Rng(seed);
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < data.length; i++) data[i] = rng.int(0, 255);
+  return { data, width, height };
+}
+
+function px(img: RgbImage, x: number, y: number): number[] {
+  const i = (y * img.width + x) * 3;
+  return [img.data[i], img.data[i + 1], img.data[i + 2]];
+}
+
+const PAD: [number, number, number] = [114, 100, 90];
+
+function opts(partial: Partial<ShiftedInputOptions> & { shifts?: string }): ShiftedInputOptions {
+  return {
+    inputSizePx: { width: 40, height: 32 },
+    fit: 'letterbox',
+    padValue: PAD,
+    mode: 'pad',
+    shiftSet: parseShiftSet(partial.shifts ?? 'grid:3'),
+    ...partial,
+  };
+}
+
+describe('fitGeometry', () => {
+  it('letterbox keeps the aspect, uses exact per-axis scales of the rounded size', () => {
+    const g = fitGeometry(640, 480, opts({ inputSizePx: { width: 512, height: 512 }, shifts: 'grid:1' }));
+    expect(g.areaSizePx).toEqual({ width: 511, height: 511 });
+    expect(g.fittedSizePx).toEqual({ width: 511, height: 383 }); // r = 511/640, 480·r = 383.25
+    expect(g.scaleX).toBe(511 / 640);
+    expect(g.scaleY).toBe(383 / 480);
+    expect(g.transforms[3]).toEqual({ scaleX: 511 / 640, scaleY: 383 / 480, offsetX: 1, offsetY: 1 });
+  });
+  it('stretch fills the area; crop adds a margin of K and offsets by dx − K', () => {
+    const g = fitGeometry(100, 50, opts({ fit: 'stretch', mode: 'crop', shifts: 'grid:2' }));
+    expect(g.fittedSizePx).toEqual({ width: 42, height: 34 });
+    expect(g.transforms[0]).toEqual({ scaleX: 0.42, scaleY: 0.68, offsetX: -2, offsetY: -2 });
+    expect(g.transforms[8]).toEqual({ scaleX: 0.42, scaleY: 0.68, offsetX: 0, offsetY: 0 });
+    const c = fitGeometry(100, 50, opts({ fit: 'stretch', mode: 'circular', shifts: 'grid:2' }));
+    expect(c.fittedSizePx).toEqual({ width: 40, height: 32 });
+  });
+  it('rejects offsets as large as the input and bad modes', () => {
+    expect(() => fitGeometry(100, 100, opts({ shifts: 'line:40' }))).toThrowError(/offsets smaller than the model input 40×32 for --shifts/);
+    expect(() => fitGeometry(100, 100, opts({ mode: 'wrap' as never }))).toThrowError('Expected one of pad, crop, circular for --mode but received "wrap"');
+  });
+});
+
+describe('makeShiftedInputs', () => {
+  it('without resampling, pad inputs are the original pasted at (dx, dy) on the pad colour', async () => {
+    const img = noiseImage(37, 29);
+    // stretch into (40 − 3) × (32 − 3) = 37 × 29: the identity, so no resampling at all
+    const si = await makeShiftedInputs(img, opts({ fit: 'stretch' }));
+    expect(si.fittedSizePx).toEqual({ width: 37, height: 29 });
+    const shifts = parseShiftSet('grid:3').shifts;
+    for (let i = 0; i < si.count; i++) {
+      const { dx, dy } = shifts[i];
+      const inp = si.input(i);
+      expect(inp.width).toBe(40);
+      expect(inp.height).toBe(32);
+      for (let y = 0; y < 32; y++) {
+        for (let x = 0; x < 40; x++) {
+          const inside = x >= dx && x < dx + 37 && y >= dy && y < dy + 29;
+          if (inside !== true) expect(px(inp, x, y)).toEqual(PAD);
+          else if ((x + y) % 7 === 0) expect(px(inp, x, y)).toEqual(px(img, x - dx, y - dy));
+        }
+      }
+    }
+  });
+
+  it('pad inputs of a resampled image are exact translates of one another', async () => {
+    const img = noiseImage(123, 77, 2);
+    for (const fit of ['letterbox', 'stretch'] as const) {
+      const si = await makeShiftedInputs(img, opts({ fit, shifts: 'grid:3' }));
+      const ref = si.input(0);
+      const shifts = parseShiftSet('grid:3').shifts;
+      for (let i = 1; i < si.count; i++) {
+        const back = translateRgb(si.input(i), -shifts[i].dx, -shifts[i].dy, 'pad', PAD);
+        expect(Buffer.compare(back.data, ref.data), `${fit} shift ${i}`).toBe(0);
+      }
+    }
+  });
+
+  it('crop inputs are windows of one fitted canvas: content moves by +(dx, dy)', async () => {
+    const img = noiseImage(90, 70, 3);
+    const si = await makeShiftedInputs(img, opts({ mode: 'crop', fit: 'stretch', shifts: '0,0;1,0;0,1;3,2' }));
+    const ref = si.input(0);
+    const shifts = parseShiftSet('0,0;1,0;0,1;3,2').shifts;
+    for (let i = 1; i < si.count; i++) {
+      const { dx, dy } = shifts[i];
+      const inp = si.input(i);
+      let compared = 0;
+      for (let y = 0; y + dy < 32; y++) {
+        for (let x = 0; x + dx < 40; x++) {
+          expect(px(inp, x + dx, y + dy)).toEqual(px(ref, x, y));
+          compared++;
+        }
+      }
+      expect(compared).toBe((40 - dx) * (32 - dy));
+      // what enters at the top-left is new content, not pad (stretch fills the whole area)
+      expect(px(inp, 0, 0)).not.toEqual(PAD);
+    }
+  });
+
+  it('circular inputs are wrap-around rolls of the unshifted input', async () => {
+    const img = noiseImage(64, 48, 4);
+    for (const fit of ['letterbox', 'stretch'] as const) {
+      const si = await makeShiftedInputs(img, opts({ mode: 'circular', fit, shifts: 'line:5' }));
+      const ref = si.input(0);
+      const shifts = parseShiftSet('line:5').shifts;
+      for (let i = 1; i < si.count; i++) {
+        const rolled = translateRgb(ref, shifts[i].dx, shifts[i].dy, 'circular');
+        expect(Buffer.compare(si.input(i).data, rolled.data)).toBe(0);
+      }
+    }
+  });
+
+  it('letterbox places the fitted image at the top-left of its area', async () => {
+    const img = noiseImage(100, 20, 5);
+    const si = await makeShiftedInputs(img, opts({ shifts: 'grid:1', inputSizePx: { width: 41, height: 41 } }));
+    expect(si.fittedSizePx).toEqual({ width: 40, height: 8 });
+    const inp = si.input(0);
+    expect(px(inp, 0, 8)).toEqual(PAD);
+    expect(px(inp, 40, 0)).toEqual(PAD);
+    expect(si.kernel).toBe('linear');
+  });
+});
+
+describe('projection and ground truth per shift', () => {
+  const boxes: [number, number, number, number][] = [
+    [0, 0, 10, 10], [12.5, 7.25, 33.3, 41.1], [600, 400, 39.9, 79.9], [123.456, 321.987, 0.5, 0.25],
+  ];
+
+  it('boxes round-trip original → input → original up to float eps, for every mode and shift', () => {
+    for (const mode of ['pad', 'crop', 'circular'] as const) {
+      for (const fit of ['letterbox', 'stretch'] as const) {
+        const g = fitGeometry(640, 480, opts({ mode, fit, inputSizePx: { width: 320, height: 256 }, shifts: 'grid:3' }));
+        for (const t of g.transforms) {
+          const dets = boxes.map((b, i) => ({ bbox: boxToInput(b, t), score: 0.9 - i * 0.1, categoryId: i + 1 }));
+          const back = projectBack(dets, t, 42);
+          back.forEach((r, i) => {
+            expect(r.image_id).toBe(42);
+            expect(r.category_id).toBe(i + 1);
+            expect(r.score).toBe(dets[i].score);
+            for (let j = 0; j < 4; j++) expect(Math.abs(r.bbox[j] - boxes[i][j])).toBeLessThan(1e-9);
+          });
+        }
+      }
+    }
+  });
+
+  it('pad: projected boxes are not clipped and the ground truth is unchanged', () => {
+    const t = { scaleX: 0.5, scaleY: 0.5, offsetX: 1, offsetY: 1 };
+    expect(projectBack([{ bbox: [-3, -3, 10, 10], score: 1, categoryId: 1 }], t, 1)[0].bbox).toEqual([-8, -8, 20, 20]);
+    const anns: CocoAnnotation[] = [{ id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], area: 100, iscrowd: 0 }];
+    expect(groundTruthForShift(anns, t, 'pad', { width: 10, height: 10 })).toBe(anns);
+  });
+
+  it('crop: clips to the window and ignores boxes less than half visible', () => {
+    // stretch 100 × 100 → (20 + 2) × (20 + 2), K = 2; s0 window starts at 2 input px = 2/0.22 original px
+    const g = fitGeometry(100, 100, opts({ mode: 'crop', fit: 'stretch', inputSizePx: { width: 20, height: 20 }, shifts: 'grid:2' }));
+    const s = 1 / 0.22;
+    const anns: CocoAnnotation[] = [
+      { id: 1, image_id: 1, category_id: 1, bbox: [40, 40, 20, 20], area: 400, iscrowd: 0 }, // fully inside
+      { id: 2, image_id: 1, category_id: 1, bbox: [0, 50, 3 * s, 10], area: 3 * s * 10, iscrowd: 0 }, // 1/3 visible at s0
+      { id: 3, image_id: 1, category_id: 1, bbox: [0, 50, 6 * s, 10], area: 6 * s * 10, iscrowd: 0 }, // 2/3 visible at s0
+    ];
+    const gt0 = groundTruthForShift(anns, g.transforms[0], 'crop', { width: 20, height: 20 });
+    expect(gt0[0]).toBe(anns[0]);
+    expect(gt0[1].ignore).toBe(1);
+    expect(gt0[1].bbox[0]).toBeCloseTo(2 * s, 9);
+    expect(gt0[1].bbox[2]).toBeCloseTo(1 * s, 9);
+    expect(gt0[1].area).toBeCloseTo(s * 10, 9);
+    expect(gt0[2].ignore).toBeUndefined();
+    expect(gt0[2].bbox[2]).toBeCloseTo(4 * s, 9);
+    expect(anns[1].ignore).toBeUndefined(); // not mutated
+    // at shift (2, 2) the window starts at the image origin: everything is visible
+    const gt8 = groundTruthForShift(anns, g.transforms[8], 'crop', { width: 20, height: 20 });
+    expect(gt8).toEqual(anns);
+  });
+
+  it('circular: boxes that wrap are ignored', () => {
+    const g = fitGeometry(100, 100, opts({ mode: 'circular', fit: 'stretch', inputSizePx: { width: 20, height: 20 }, shifts: 'grid:1' }));
+    const anns: CocoAnnotation[] = [
+      { id: 1, image_id: 1, category_id: 1, bbox: [10, 10, 50, 50], area: 2500, iscrowd: 0 },
+      { id: 2, image_id: 1, category_id: 1, bbox: [90, 10, 10, 10], area: 100, iscrowd: 0 }, // touches the right edge
+    ];
+    expect(groundTruthForShift(anns, g.transforms[0], 'circular', { width: 20, height: 20 })).toEqual(anns);
+    const gt1 = groundTruthForShift(anns, g.transforms[1], 'circular', { width: 20, height: 20 });
+    expect(gt1[0]).toBe(anns[0]);
+    expect(gt1[1]).toEqual({ ...anns[1], ignore: 1 });
+    const gt2 = groundTruthForShift(anns, g.transforms[2], 'circular', { width: 20, height: 20 });
+    expect(gt2[1].ignore).toBeUndefined(); // (0, 1) moves down only; the box does not reach the bottom
+  });
+});

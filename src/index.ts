@@ -4,3 +4,4 @@
  */
 export * from './core/index.js';
 export { VERSION } from './version.js';
+export * from './shifts/index.js';

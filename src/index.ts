@@ -5,3 +5,4 @@
 export * from './core/index.js';
 export { VERSION } from './version.js';
 export * from './shifts/index.js';
+export * from './datasets/index.js';

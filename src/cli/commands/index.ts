@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { register as datasets } from './datasets.js';
 
 /** Each command file exports `register(program)`; add one line per command here. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [];
+export const COMMANDS: RegisterCommand[] = [datasets];

@@ -1,0 +1,140 @@
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureSynthDataset, generateSynthDataset } from '../../src/datasets/synth.js';
+import { renderSynthScene, shapeCoverage, SYNTH_CLASSES, SYNTH_MAX_OCCLUSION } from '../../src/datasets/synthRender.js';
+import { Rng } from '../../src/core/rng.js';
+import type { CocoGroundTruth } from '../../src/core/types.js';
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'shiftbench-synth-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+async function allFiles(dir: string): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const full = path.join(e.parentPath, e.name);
+    out.set(path.relative(dir, full), await readFile(full));
+  }
+  return out;
+}
+
+describe('synthetic dataset', () => {
+  it('is byte-identical for the same options, and a val-only run equals the val split of a full run', async () => {
+    const opts = { trainImages: 10, valImages: 6, seed: 7, sizePx: 128 };
+    const a = await generateSynthDataset({ ...opts, outDir: path.join(tmp, 'a') });
+    const b = await generateSynthDataset({ ...opts, outDir: path.join(tmp, 'b') });
+    const filesA = await allFiles(a.dir);
+    const filesB = await allFiles(b.dir);
+    expect(filesA.size).toBe(2 * 2 + 10 + 6); // instances.json + stamp per split, plus images
+    expect([...filesB.keys()].sort()).toEqual([...filesA.keys()].sort());
+    for (const [name, bytes] of filesA) expect(bytes.equals(filesB.get(name)!), name).toBe(true);
+    expect(a.splits.map((s) => s.sha256)).toEqual(b.splits.map((s) => s.sha256));
+
+    const valOnly = await generateSynthDataset({ ...opts, trainImages: 3, splits: ['val'], outDir: path.join(tmp, 'v') });
+    expect(valOnly.splits.map((s) => s.name)).toEqual(['val']);
+    const filesV = await allFiles(path.join(valOnly.dir, 'val'));
+    const valA = await allFiles(path.join(a.dir, 'val'));
+    expect(filesV.size).toBe(valA.size);
+    for (const [name, bytes] of valA) expect(bytes.equals(filesV.get(name)!), name).toBe(true);
+
+    const other = await generateSynthDataset({ ...opts, seed: 8, splits: ['val'], outDir: path.join(tmp, 'c') });
+    expect(other.splits[0].sha256).not.toBe(a.splits[1].sha256);
+  });
+
+  it('writes COCO with ≥ 6 classes, all three COCO area ranges, boxes inside the image', async () => {
+    const r = await generateSynthDataset({ trainImages: 60, valImages: 1, seed: 3, splits: ['train'], outDir: path.join(tmp, 'cov') });
+    const gt = JSON.parse(await readFile(r.splits[0].annotationFile, 'utf8')) as CocoGroundTruth;
+    expect(gt.categories.length).toBeGreaterThanOrEqual(6);
+    expect(gt.categories.map((c) => c.id)).toEqual(SYNTH_CLASSES.map((_, i) => i + 1));
+    expect(new Set(gt.categories.map((c) => c.name)).size).toBe(gt.categories.length);
+    expect(gt.images).toHaveLength(60);
+    const present = new Set(gt.annotations.map((a) => a.category_id));
+    expect(present.size).toBe(gt.categories.length);
+    const ranges = { small: 0, medium: 0, large: 0 };
+    const perImage = new Map<number, number>();
+    for (const a of gt.annotations) {
+      const [x, y, w, h] = a.bbox;
+      expect(x).toBeGreaterThanOrEqual(0);
+      expect(y).toBeGreaterThanOrEqual(0);
+      expect(x + w).toBeLessThanOrEqual(256);
+      expect(y + h).toBeLessThanOrEqual(256);
+      expect(a.area).toBe(w * h);
+      expect(a.iscrowd).toBe(0);
+      if (a.area < 32 * 32) ranges.small++;
+      else if (a.area <= 96 * 96) ranges.medium++;
+      else ranges.large++;
+      perImage.set(a.image_id, (perImage.get(a.image_id) ?? 0) + 1);
+    }
+    expect(ranges.small).toBeGreaterThan(0);
+    expect(ranges.medium).toBeGreaterThan(0);
+    expect(ranges.large).toBeGreaterThan(0);
+    expect(perImage.size).toBe(60); // every image has at least one object
+    expect(Math.max(...perImage.values())).toBeLessThanOrEqual(8);
+    expect(new Set(gt.annotations.map((a) => a.id)).size).toBe(gt.annotations.length);
+    const files = await readdir(path.join(path.dirname(r.splits[0].annotationFile), 'images'));
+    expect(files.sort()).toEqual(gt.images.map((i) => i.file_name).sort());
+  });
+
+  it('keeps every object at least half visible, and some objects are really occluded', () => {
+    let occluded = 0;
+    let objects = 0;
+    for (let s = 0; s < 40; s++) {
+      const scene = renderSynthScene(new Rng(1000 + s), 256);
+      // re-derive ownership independently: paint each object's mask (coverage ≥ 2 of 4) in draw order
+      const owner = new Int16Array(256 * 256).fill(-1);
+      const total: number[] = [];
+      scene.objects.forEach((o, i) => {
+        const [x0, y0, w, h] = o.bbox;
+        const cov = shapeCoverage(SYNTH_CLASSES[o.categoryId - 1].name, w, h);
+        let n = 0;
+        for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (cov[y * w + x] >= 2) { owner[(y0 + y) * 256 + x0 + x] = i; n++; }
+        total.push(n);
+      });
+      const visible = total.map(() => 0);
+      for (const o of owner) if (o >= 0) visible[o]++;
+      scene.objects.forEach((o, i) => {
+        const fraction = visible[i] / total[i];
+        expect(fraction).toBeGreaterThanOrEqual(1 - SYNTH_MAX_OCCLUSION);
+        expect(o.visibleFraction).toBeCloseTo(fraction, 10);
+        objects++;
+        if (fraction < 0.95) occluded++;
+      });
+    }
+    expect(occluded).toBeGreaterThan(objects * 0.05);
+  });
+
+  it('ensureSynthDataset generates once, then reuses the stamped split', async () => {
+    const dir = path.join(tmp, 'ensure');
+    const first = await ensureSynthDataset(dir, { valImages: 4, splits: ['val'], seed: 2 });
+    const jsonPath = first.splits[0].annotationFile;
+    const before = (await stat(jsonPath)).mtimeMs;
+    await new Promise((r) => setTimeout(r, 20));
+    const again = await ensureSynthDataset(dir, { valImages: 4, splits: ['val'], seed: 2 });
+    expect(again.splits[0].sha256).toBe(first.splits[0].sha256);
+    expect((await stat(jsonPath)).mtimeMs).toBe(before);
+    const changed = await ensureSynthDataset(dir, { valImages: 5, splits: ['val'], seed: 2 });
+    expect(changed.splits[0].images).toBe(5);
+    expect((await readdir(path.join(dir, 'val', 'images'))).length).toBe(5);
+  });
+
+  it('refuses to write into a folder holding foreign files, and rejects bad options', async () => {
+    const dir = path.join(tmp, 'foreign');
+    await generateSynthDataset({ valImages: 1, splits: ['val'], outDir: dir });
+    await writeFile(path.join(dir, 'val', 'notes.txt'), 'mine');
+    await expect(generateSynthDataset({ valImages: 1, splits: ['val'], outDir: dir })).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: expect.stringContaining('holds files that shiftbench synth did not write (notes.txt'),
+    });
+    await expect(generateSynthDataset({ outDir: dir, sizePx: 10 })).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: 'Expected an integer in [64, 2048] for sizePx but received 10',
+    });
+  });
+});

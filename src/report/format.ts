@@ -1,0 +1,84 @@
+/**
+ * Formatting helpers for the HTML report: HTML escaping and number formatting.
+ * Metrics are fractions (0–1) everywhere else; only this file turns them into
+ * percentages for people to read.
+ */
+import type { Interval } from '../core/types.js';
+
+/** The dash shown for a value that does not exist (label-free run, plain detector's cost…). */
+export const MISSING = '—';
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+  '`': '&#96;',
+};
+
+/** Escapes any value for HTML text and quoted attribute values. `null`/`undefined` become ''. */
+export function escapeHtml(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  return String(value).replace(/[&<>"'`]/g, (c) => HTML_ESCAPES[c]);
+}
+
+/**
+ * Serialises data for a `<script type="application/json">` block: `<`, `>`, `&` and
+ * the JS line separators are written as \u escapes, so no string in the data can
+ * close the script element or start a comment.
+ */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+function finite(v: number | null | undefined): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/** A 0–1 fraction as a percentage: `pct(0.4123)` → "41.2%". Missing → "—". */
+export function pct(fraction: number | null | undefined, digits = 1): string {
+  return finite(fraction) ? `${(fraction * 100).toFixed(digits)}%` : MISSING;
+}
+
+/** A difference of two 0–1 fractions in percentage points: `pp(0.029)` → "2.90 pp". */
+export function pp(fraction: number | null | undefined, digits = 2): string {
+  return finite(fraction) ? `${(fraction * 100).toFixed(digits)} pp` : MISSING;
+}
+
+/** A signed difference in percentage points: `signedPp(-0.008)` → "−0.80 pp". */
+export function signedPp(fraction: number | null | undefined, digits = 2): string {
+  if (!finite(fraction)) return MISSING;
+  const v = fraction * 100;
+  const abs = Math.abs(v).toFixed(digits);
+  if (Number(abs) === 0) return `±${abs} pp`;
+  return `${v < 0 ? '−' : '+'}${abs} pp`;
+}
+
+/** A plain number with fixed digits, e.g. pixels: `num(0.4567, 2)` → "0.46". Missing → "—". */
+export function num(value: number | null | undefined, digits = 2): string {
+  return finite(value) ? value.toFixed(digits) : MISSING;
+}
+
+/**
+ * HTML for a mean with its 95% interval, already escaped:
+ * `{mean: .912, lo: .89, hi: .931}` → `91.2% <span class="ci">[89.0–93.1]</span>`.
+ * `unit` 'pct' formats fractions as percentages, 'px' as pixels.
+ */
+export function intervalHtml(iv: Interval | null | undefined, unit: 'pct' | 'px' = 'pct', digits = 1): string {
+  if (!iv || !finite(iv.mean)) return MISSING;
+  const f = (v: number) => (unit === 'pct' ? (v * 100).toFixed(digits) : v.toFixed(digits));
+  const mean = unit === 'pct' ? pct(iv.mean, digits) : `${iv.mean.toFixed(digits)} px`;
+  if (!finite(iv.lo) || !finite(iv.hi)) return escapeHtml(mean);
+  return `${escapeHtml(mean)} <span class="ci" title="95% bootstrap interval">[${f(iv.lo)}–${f(iv.hi)}]</span>`;
+}
+
+/** A cost ratio: `cost(1.85)` → "×1.85"; null (the plain detector itself) → "—". */
+export function cost(ratio: number | null | undefined): string {
+  return finite(ratio) ? `×${ratio.toFixed(2)}` : MISSING;
+}

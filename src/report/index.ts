@@ -1,0 +1,68 @@
+/**
+ * Reports from a saved run: report.json (compact summary) and report.html (one
+ * self-contained page). Reads only the run directory's files, never a model.
+ */
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../core/types.js';
+import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { is } from '../core/is.js';
+import { renderReportHtml } from './html.js';
+import { loadReportRun } from './load.js';
+import { buildReportSummary } from './summary.js';
+
+export { loadReportRun, reportManifestEssentials } from './load.js';
+export type { ReportRun, ReportManifestEssentials } from './load.js';
+export { buildReportSummary } from './summary.js';
+export type { ReportSummary, ReportDetectorSummary } from './summary.js';
+export { renderReportHtml } from './html.js';
+
+export interface RenderReportOptions {
+  /**
+   * Where to write the HTML (default `<runDir>/report.html`). report.json goes next
+   * to it, with the same base name (`<outFile without .html>.json`).
+   */
+  outFile?: string;
+  logger?: Logger;
+}
+
+/**
+ * Renders a saved run into `report.html` and `report.json` (by default inside the
+ * run directory) and returns their absolute paths. Safe to call at the end of a run
+ * or later on any machine: it reads only manifest.json and metrics.json.
+ * Throws ShiftbenchError ERR_INVALID_OPTION for a bad runDir/outFile, ERR_OUTPUT
+ * for missing or malformed run files (naming the file and the fix) and for write failures.
+ */
+export async function renderReport(runDir: string, options: RenderReportOptions = {}): Promise<{ htmlPath: string; jsonPath: string }> {
+  const { outFile, logger } = options;
+  if (outFile !== undefined && !is.string(outFile)) throw invalidParameterError('outFile', 'a file path', outFile);
+  const run = await loadReportRun(runDir);
+  const htmlPath = outFile ? path.resolve(outFile) : path.join(run.runDir, 'report.html');
+  const jsonPath = htmlPath.replace(/\.html?$/i, '') + '.json';
+  if (outFile) {
+    const st = await stat(htmlPath).catch(() => null);
+    if (st?.isDirectory()) {
+      throw new ShiftbenchError(
+        'ERR_INVALID_OPTION',
+        `${invalidParameterError('outFile', 'a file path (not a directory)', outFile).message}. Give a file name such as ${path.join(outFile, 'report.html')}.`,
+      );
+    }
+  }
+  const summary = buildReportSummary(run);
+  const html = await renderReportHtml(run);
+  await writeAtomic(jsonPath, JSON.stringify(summary, null, 2) + '\n');
+  await writeAtomic(htmlPath, html);
+  logger?.info(`report: wrote ${htmlPath} and ${jsonPath}`);
+  return { htmlPath, jsonPath };
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(tmp, text, 'utf8');
+    await rename(tmp, file);
+  } catch (err) {
+    throw new ShiftbenchError('ERR_OUTPUT', `Could not write ${file}: ${(err as Error).message}. Check that the folder exists and is writable, or pass another --out file.`, { cause: err });
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * Reads a saved run directory (manifest.json + metrics.json) and checks it, so the
+ * report never touches a model: a run can be re-rendered on any machine.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { DetectorRunSummary, Interval, RunMetrics } from '../core/types.js';
+import { ShiftbenchError, describeValue, invalidParameterError } from '../core/errors.js';
+import { is } from '../core/is.js';
+
+/** The manifest facts a report shows up front. Each is null when the manifest does not record it. */
+export interface ReportManifestEssentials {
+  toolVersion: string | null;
+  nodeVersion: string | null;
+  backend: string | null;
+  /** When the run started or was written (as recorded, usually ISO 8601). */
+  createdAt: string | null;
+  seed: number | null;
+  datasetHash: string | null;
+  /** Every hash in the manifest (keys named like sha256/hash), by its JSON path, e.g. "detectors[0].files[0].sha256". */
+  hashes: { path: string; value: string }[];
+}
+
+/** A run directory, read and checked. */
+export interface ReportRun {
+  runDir: string;
+  /** manifest.json as written by the runner (shown in full, collapsed, in the HTML). */
+  manifest: Record<string, unknown>;
+  essentials: ReportManifestEssentials;
+  metrics: RunMetrics;
+}
+
+export const MANIFEST_FILE = 'manifest.json';
+export const METRICS_FILE = 'metrics.json';
+const SUPPORTED_SCHEMA_VERSION = 1;
+
+const RESUME_HINT = 'Run `shiftbench run …` first; if it was run, it was interrupted before it finished: rerun the same command to resume, then `shiftbench report <runDir>`.';
+
+/**
+ * Reads and validates `<runDir>/manifest.json` and `<runDir>/metrics.json`.
+ * Throws ShiftbenchError ERR_INVALID_OPTION when runDir is not a directory, and
+ * ERR_OUTPUT (naming the file and the fix) when a file is missing, is not JSON,
+ * or does not have the RunMetrics shape.
+ */
+export async function loadReportRun(runDir: string): Promise<ReportRun> {
+  if (!is.string(runDir)) throw invalidParameterError('runDir', 'a run directory path', runDir);
+  const dir = path.resolve(runDir);
+  const st = await stat(dir).catch(() => null);
+  if (!st || !st.isDirectory()) {
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      `${invalidParameterError('runDir', 'an existing run directory', runDir).message}. Pass the directory that \`shiftbench run\` wrote (it holds ${MANIFEST_FILE} and ${METRICS_FILE}).`,
+    );
+  }
+  const metricsRaw = await readJsonFile(dir, METRICS_FILE);
+  const manifestRaw = await readJsonFile(dir, MANIFEST_FILE);
+  const metricsPath = path.join(dir, METRICS_FILE);
+  const manifestPath = path.join(dir, MANIFEST_FILE);
+  if (!is.object(manifestRaw)) throw malformed(manifestPath, invalidParameterError('the manifest', 'a JSON object', manifestRaw).message);
+  const metrics = validateMetrics(metricsRaw, metricsPath);
+  return { runDir: dir, manifest: manifestRaw, essentials: reportManifestEssentials(manifestRaw), metrics };
+}
+
+async function readJsonFile(dir: string, name: string): Promise<unknown> {
+  const file = path.join(dir, name);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ShiftbenchError('ERR_OUTPUT', `No ${name} in run directory ${dir}. ${RESUME_HINT}`, { cause: err });
+    }
+    throw new ShiftbenchError('ERR_OUTPUT', `Could not read ${file}: ${(err as Error).message}. Check that the file is readable.`, { cause: err });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ShiftbenchError(
+      'ERR_OUTPUT',
+      `${file} is not valid JSON (${(err as Error).message}). The file is damaged or was cut off: rerun the same \`shiftbench run\` command to rewrite it.`,
+      { cause: err },
+    );
+  }
+}
+
+function malformed(file: string, why: string): ShiftbenchError {
+  return new ShiftbenchError(
+    'ERR_OUTPUT',
+    `${file} is not a shiftbench run file: ${why}. It may be from another tool or damaged: rerun the same \`shiftbench run\` command to rewrite it.`,
+  );
+}
+
+// ---------------------------------------------------------------- metrics.json shape
+
+/** A small path-aware checker: each failure names the field, e.g. results[1].bounds.mapRef. */
+class Checker {
+  constructor(private readonly file: string) {}
+  fail(where: string, expected: string, actual: unknown): never {
+    throw malformed(this.file, `Expected ${expected} for ${where} but received ${describeValue(actual)}`);
+  }
+  object(v: unknown, where: string): Record<string, unknown> {
+    if (!is.object(v)) this.fail(where, 'an object', v);
+    return v;
+  }
+  array(v: unknown, where: string): unknown[] {
+    if (!Array.isArray(v)) this.fail(where, 'an array', v);
+    return v;
+  }
+  string(v: unknown, where: string): string {
+    if (typeof v !== 'string') this.fail(where, 'a string', v);
+    return v;
+  }
+  number(v: unknown, where: string): number {
+    if (!is.number(v)) this.fail(where, 'a number', v);
+    return v;
+  }
+  /** JSON writes NaN and Infinity as null, so a value that may be undefined (0/0) may be null. */
+  numberOrNull(v: unknown, where: string): number | null {
+    if (v === null) return null;
+    return this.number(v, where);
+  }
+  interval(v: unknown, where: string): Interval {
+    const o = this.object(v, where);
+    // mean/lo/hi may be null when nothing was there to average (e.g. no matched pairs)
+    return {
+      mean: this.numberOrNull(o.mean, `${where}.mean`) as number,
+      lo: this.numberOrNull(o.lo, `${where}.lo`) as number,
+      hi: this.numberOrNull(o.hi, `${where}.hi`) as number,
+    };
+  }
+}
+
+function validateMetrics(raw: unknown, file: string): RunMetrics {
+  const c = new Checker(file);
+  const m = c.object(raw, 'metrics.json');
+  if (m.schemaVersion !== SUPPORTED_SCHEMA_VERSION) {
+    throw new ShiftbenchError(
+      'ERR_OUTPUT',
+      `${file}: Expected schemaVersion ${SUPPORTED_SCHEMA_VERSION} but received ${describeValue(m.schemaVersion)}. The run was written by a different shiftbench version: render it with that version, or rerun it with this one.`,
+    );
+  }
+  c.string(m.runId, 'runId');
+  const ds = c.object(m.dataset, 'dataset');
+  c.string(ds.name, 'dataset.name');
+  c.number(ds.images, 'dataset.images');
+  if (typeof ds.labelFree !== 'boolean') c.fail('dataset.labelFree', 'a boolean', ds.labelFree);
+  const ss = c.object(m.shiftSet, 'shiftSet');
+  c.string(ss.spec, 'shiftSet.spec');
+  c.array(ss.shifts, 'shiftSet.shifts').forEach((s, i) => {
+    const o = c.object(s, `shiftSet.shifts[${i}]`);
+    c.number(o.dx, `shiftSet.shifts[${i}].dx`);
+    c.number(o.dy, `shiftSet.shifts[${i}].dy`);
+  });
+  c.string(m.mode, 'mode');
+  const results = c.array(m.results, 'results');
+  if (results.length === 0) c.fail('results', 'at least one detector result', results);
+  const seen = new Set<string>();
+  results.forEach((r, i) => {
+    validateResult(c, r, `results[${i}]`);
+    const key = (r as DetectorRunSummary).key;
+    if (seen.has(key)) c.fail(`results[${i}].key`, 'a key not used by another result', key);
+    seen.add(key);
+  });
+  return raw as RunMetrics;
+}
+
+function validateResult(c: Checker, raw: unknown, at: string): void {
+  const r = c.object(raw, at);
+  c.string(r.key, `${at}.key`);
+  c.string(r.model, `${at}.model`);
+  if (r.mitigation !== null) c.string(r.mitigation, `${at}.mitigation`);
+  const fam = c.object(r.family, `${at}.family`);
+  c.string(fam.stages, `${at}.family.stages`);
+  c.string(fam.anchors, `${at}.family.anchors`);
+  if (r.bounds !== null) {
+    const b = c.object(r.bounds, `${at}.bounds`);
+    for (const k of ['mapRef', 'mapLower', 'mapUpper', 'mapRange'] as const) c.number(b[k], `${at}.bounds.${k}`);
+    c.numberOrNull(b.relRange, `${at}.bounds.relRange`);
+    c.array(b.perShift, `${at}.bounds.perShift`).forEach((v, i) => c.numberOrNull(v, `${at}.bounds.perShift[${i}]`));
+    const passes = c.object(b.passes, `${at}.bounds.passes`);
+    c.number(passes.lower, `${at}.bounds.passes.lower`);
+    c.number(passes.upper, `${at}.bounds.passes.upper`);
+  }
+  const cons = c.object(r.consistency, `${at}.consistency`);
+  c.number(cons.scoreThreshold, `${at}.consistency.scoreThreshold`);
+  for (const k of ['detConsistency', 'boxJitterIou', 'boxJitterCenterPx', 'scoreJitter'] as const) c.interval(cons[k], `${at}.consistency.${k}`);
+  if (cons.flipRate !== null) c.interval(cons.flipRate, `${at}.consistency.flipRate`);
+  const t = c.object(r.timing, `${at}.timing`);
+  c.numberOrNull(t.inferenceSeconds, `${at}.timing.inferenceSeconds`);
+  c.numberOrNull(t.imagesPerSecond, `${at}.timing.imagesPerSecond`);
+  if (t.costRatio !== undefined) c.numberOrNull(t.costRatio, `${at}.timing.costRatio`);
+  c.number(r.imagesEvaluated, `${at}.imagesEvaluated`);
+  c.array(r.skippedImages, `${at}.skippedImages`).forEach((s, i) => c.object(s, `${at}.skippedImages[${i}]`));
+}
+
+// ---------------------------------------------------------------- manifest essentials
+
+function pick(obj: Record<string, unknown>, paths: string[]): unknown {
+  for (const p of paths) {
+    let v: unknown = obj;
+    for (const part of p.split('.')) v = is.object(v) ? v[part] : undefined;
+    if (v !== undefined && v !== null && v !== '') return v;
+  }
+  return null;
+}
+
+function asText(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return null;
+}
+
+/**
+ * Picks the facts a report shows from a manifest. Tolerant of layout (the runner
+ * owns the manifest format): it looks in the usual places and collects every
+ * field named like a hash, wherever it is.
+ */
+export function reportManifestEssentials(manifest: Record<string, unknown>): ReportManifestEssentials {
+  const seed = pick(manifest, ['seed', 'options.seed']);
+  return {
+    toolVersion: asText(pick(manifest, ['toolVersion', 'shiftbenchVersion', 'tool.version', 'versions.shiftbench', 'version'])),
+    nodeVersion: asText(pick(manifest, ['nodeVersion', 'node', 'versions.node', 'runtime.node', 'environment.node'])),
+    backend: asText(pick(manifest, ['backend', 'runtime.backend', 'environment.backend', 'options.backend'])),
+    createdAt: asText(pick(manifest, ['createdAt', 'startedAt', 'date', 'created', 'finishedAt'])),
+    seed: typeof seed === 'number' ? seed : null,
+    datasetHash: asText(pick(manifest, ['dataset.hash', 'dataset.sha256', 'datasetHash'])),
+    hashes: collectHashes(manifest),
+  };
+}
+
+function collectHashes(value: unknown, at = '', out: { path: string; value: string }[] = []): { path: string; value: string }[] {
+  if (out.length >= 200) return out;
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => collectHashes(v, `${at}[${i}]`, out));
+  } else if (is.object(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      const here = at ? `${at}.${k}` : k;
+      if (typeof v === 'string' && /sha256|hash/i.test(k)) out.push({ path: here, value: v });
+      else collectHashes(v, here, out);
+    }
+  }
+  return out;
+}

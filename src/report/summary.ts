@@ -1,0 +1,85 @@
+/**
+ * report.json: a compact, machine-readable summary of a run — the headline numbers
+ * per detector key plus the manifest essentials. Values stay fractions (0–1).
+ * Deterministic: rendering the same run twice gives the same bytes.
+ */
+import type { DetectorFamily, Interval } from '../core/types.js';
+import type { ReportRun, ReportManifestEssentials } from './load.js';
+
+/** Headline numbers of one detector (plain or mitigated). Bounds fields are null for label-free runs. */
+export interface ReportDetectorSummary {
+  model: string;
+  mitigation: string | null;
+  family: DetectorFamily;
+  runtime: string | null;
+  mapRef: number | null;
+  mapLower: number | null;
+  mapUpper: number | null;
+  mapRange: number | null;
+  relRange: number | null;
+  /** mAP at each shift of the shift set, in its order; null for label-free runs. */
+  perShiftMap: number[] | null;
+  scoreThreshold: number;
+  detConsistency: Interval;
+  flipRate: Interval | null;
+  boxJitterIou: Interval;
+  boxJitterCenterPx: Interval;
+  scoreJitter: Interval;
+  costRatio: number | null;
+  imagesPerSecond: number | null;
+  imagesEvaluated: number;
+  skippedImages: number;
+}
+
+/** The content of report.json. */
+export interface ReportSummary {
+  schemaVersion: 1;
+  runId: string;
+  dataset: { name: string; images: number; labelFree: boolean };
+  shiftSet: { spec: string; count: number };
+  mode: string;
+  manifest: Omit<ReportManifestEssentials, 'hashes'>;
+  /** By detector key, in the order of metrics.json. */
+  detectors: Record<string, ReportDetectorSummary>;
+}
+
+/** Builds the report.json object from a loaded run. Pure. */
+export function buildReportSummary(run: ReportRun): ReportSummary {
+  const { metrics, essentials } = run;
+  const detectors: Record<string, ReportDetectorSummary> = {};
+  for (const r of metrics.results) {
+    const b = r.bounds;
+    detectors[r.key] = {
+      model: r.model,
+      mitigation: r.mitigation,
+      family: { stages: r.family.stages, anchors: r.family.anchors },
+      runtime: r.runtime ?? null,
+      mapRef: b ? b.mapRef : null,
+      mapLower: b ? b.mapLower : null,
+      mapUpper: b ? b.mapUpper : null,
+      mapRange: b ? b.mapRange : null,
+      relRange: b ? (b.relRange ?? null) : null,
+      perShiftMap: b ? b.perShift : null,
+      scoreThreshold: r.consistency.scoreThreshold,
+      detConsistency: r.consistency.detConsistency,
+      flipRate: r.consistency.flipRate,
+      boxJitterIou: r.consistency.boxJitterIou,
+      boxJitterCenterPx: r.consistency.boxJitterCenterPx,
+      scoreJitter: r.consistency.scoreJitter,
+      costRatio: r.timing.costRatio ?? null,
+      imagesPerSecond: r.timing.imagesPerSecond ?? null,
+      imagesEvaluated: r.imagesEvaluated,
+      skippedImages: r.skippedImages.length,
+    };
+  }
+  const { hashes: _hashes, ...manifest } = essentials;
+  return {
+    schemaVersion: 1,
+    runId: metrics.runId,
+    dataset: { name: metrics.dataset.name, images: metrics.dataset.images, labelFree: metrics.dataset.labelFree },
+    shiftSet: { spec: metrics.shiftSet.spec, count: metrics.shiftSet.shifts.length },
+    mode: metrics.mode,
+    manifest,
+    detectors,
+  };
+}

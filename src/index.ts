@@ -6,3 +6,4 @@ export * from './core/index.js';
 export { VERSION } from './version.js';
 export * from './shifts/index.js';
 export * from './datasets/index.js';
+export * from './report/index.js';

@@ -7,3 +7,6 @@ export { VERSION } from './version.js';
 export * from './shifts/index.js';
 export * from './datasets/index.js';
 export * from './report/index.js';
+export * from './metrics/index.js';
+export * from './runner/index.js';
+export * from './mitigations/index.js';

@@ -1,0 +1,194 @@
+/**
+ * ShiftEvaluator: the detectron2-shaped evaluator the runner feeds with one image at
+ * one shift at a time (`reset / process / evaluate`); it never runs a model. It keeps
+ * detections in compact typed arrays and computes the greedy mAP bounds (protocol §4)
+ * and the consistency metrics (protocol §5) at the end.
+ */
+import type { BoundsSummary, CocoGroundTruth, CocoResult, ConsistencySummary, Shift } from '../core/types.js';
+import { ShiftbenchError } from '../core/errors.js';
+import { greedyBounds } from './greedy.js';
+import { computeConsistency, type ConsistencyImage, type ConsistencyResult } from './consistency.js';
+
+export interface ShiftEvaluatorOptions {
+  shifts: Shift[];
+  /** Ground truth in original-image coordinates; null for label-free datasets (no bounds, no flipRate). */
+  groundTruth: CocoGroundTruth | null;
+  /** Crop mode: one ground truth per shift (clipped boxes, `ignore` flags); overrides groundTruth for metrics. */
+  groundTruthPerShift?: CocoGroundTruth[];
+  /** τ for the consistency metrics (default 0.5). */
+  scoreThreshold?: number;
+  /** Bootstrap resamples (default 1000). */
+  bootstrapResamples?: number;
+  /** Bootstrap seed (default 0). */
+  seed?: number;
+  /** Greedy passes per search (default 5). */
+  maxPasses?: number;
+}
+
+export interface ProcessInput {
+  imageId: number;
+  shiftIndex: number;
+  /** Model-input pixels per original pixel. */
+  inputScale: { x: number; y: number };
+}
+
+export interface ShiftEvaluation {
+  bounds: BoundsSummary | null;
+  consistency: ConsistencySummary;
+}
+
+/** Growable column store of detections. */
+class DetectionStore {
+  count = 0;
+  boxes = new Float64Array(4 * 1024);
+  scores = new Float64Array(1024);
+  categories = new Int32Array(1024);
+  private grow(need: number): void {
+    let cap = this.scores.length;
+    if (need <= cap) return;
+    while (cap < need) cap *= 2;
+    const b = new Float64Array(4 * cap);
+    b.set(this.boxes);
+    const s = new Float64Array(cap);
+    s.set(this.scores);
+    const c = new Int32Array(cap);
+    c.set(this.categories);
+    this.boxes = b;
+    this.scores = s;
+    this.categories = c;
+  }
+  append(dets: readonly CocoResult[]): number {
+    const start = this.count;
+    this.grow(start + dets.length);
+    for (let k = 0; k < dets.length; k++) {
+      const d = dets[k];
+      const n = start + k;
+      this.boxes[4 * n] = d.bbox[0];
+      this.boxes[4 * n + 1] = d.bbox[1];
+      this.boxes[4 * n + 2] = d.bbox[2];
+      this.boxes[4 * n + 3] = d.bbox[3];
+      this.scores[n] = d.score;
+      this.categories[n] = d.category_id;
+    }
+    this.count += dets.length;
+    return start;
+  }
+  toResults(imageId: number, start: number, end: number): CocoResult[] {
+    const out: CocoResult[] = [];
+    for (let n = start; n < end; n++) {
+      out.push({
+        image_id: imageId,
+        category_id: this.categories[n],
+        bbox: [this.boxes[4 * n], this.boxes[4 * n + 1], this.boxes[4 * n + 2], this.boxes[4 * n + 3]],
+        score: this.scores[n],
+      });
+    }
+    return out;
+  }
+}
+
+interface ImageRecord {
+  inputScale: { x: number; y: number };
+  /** Per shift: [start, end) into the store, or undefined if not processed. */
+  ranges: ([number, number] | undefined)[];
+}
+
+/**
+ * Collects per-image, per-shift detections and evaluates them (detectron2 evaluator shape).
+ * Images that were not processed at every shift are left out of the bounds (their
+ * ground truth too); consistency uses every shift an image has.
+ */
+export class ShiftEvaluator {
+  private readonly opts: ShiftEvaluatorOptions;
+  private store = new DetectionStore();
+  private images = new Map<number, ImageRecord>();
+
+  constructor(opts: ShiftEvaluatorOptions) {
+    if (!Array.isArray(opts.shifts) || opts.shifts.length === 0) {
+      throw new ShiftbenchError('ERR_METRICS_INPUT', 'Expected a non-empty list of shifts for ShiftEvaluator but received none');
+    }
+    if (opts.groundTruthPerShift && opts.groundTruthPerShift.length !== opts.shifts.length) {
+      throw new ShiftbenchError(
+        'ERR_METRICS_INPUT',
+        `Expected one ground truth per shift (${opts.shifts.length}) for groundTruthPerShift but received ${opts.groundTruthPerShift.length}`,
+      );
+    }
+    this.opts = opts;
+  }
+
+  /** Forgets everything processed so far. */
+  reset(): void {
+    this.store = new DetectionStore();
+    this.images = new Map();
+  }
+
+  /**
+   * Records the detections of one image at one shift, in ORIGINAL image coordinates.
+   * Throws ERR_METRICS_INPUT for an unknown shift index, non-finite numbers, or an
+   * (image, shift) pair given twice.
+   */
+  process(input: ProcessInput, outputs: readonly CocoResult[]): void {
+    const { imageId, shiftIndex, inputScale } = input;
+    if (!Number.isInteger(shiftIndex) || shiftIndex < 0 || shiftIndex >= this.opts.shifts.length) {
+      throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected a shift index in [0, ${this.opts.shifts.length - 1}] but received ${shiftIndex}`);
+    }
+    if (!(Number.isFinite(inputScale?.x) && Number.isFinite(inputScale?.y) && inputScale.x > 0 && inputScale.y > 0)) {
+      throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected positive finite inputScale {x, y} for image ${imageId} but received ${JSON.stringify(inputScale)}`);
+    }
+    for (let k = 0; k < outputs.length; k++) {
+      const d = outputs[k];
+      if (!Number.isFinite(d.score) || !Array.isArray(d.bbox) || d.bbox.length !== 4 || !d.bbox.every(Number.isFinite)) {
+        throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected finite bbox and score for detection ${k} of image ${imageId} at shift ${shiftIndex}`);
+      }
+    }
+    let rec = this.images.get(imageId);
+    if (!rec) {
+      rec = { inputScale: { ...inputScale }, ranges: new Array(this.opts.shifts.length).fill(undefined) };
+      this.images.set(imageId, rec);
+    }
+    if (rec.ranges[shiftIndex]) {
+      throw new ShiftbenchError('ERR_METRICS_INPUT', `Image ${imageId} at shift ${shiftIndex} was already processed; each (image, shift) must be given once`);
+    }
+    const start = this.store.append(outputs);
+    rec.ranges[shiftIndex] = [start, start + outputs.length];
+  }
+
+  /** Greedy bounds (null without ground truth) and consistency metrics of everything processed. */
+  evaluate(): ShiftEvaluation {
+    const S = this.opts.shifts.length;
+    const ids = [...this.images.keys()].sort((a, b) => a - b);
+    const consImages: ConsistencyImage[] = ids.map((id) => {
+      const rec = this.images.get(id)!;
+      return {
+        imageId: id,
+        inputScale: rec.inputScale,
+        dets: rec.ranges.map((r) => (r ? this.store.toResults(id, r[0], r[1]) : undefined)),
+      };
+    });
+    const consistency: ConsistencyResult = computeConsistency(consImages, S, {
+      scoreThreshold: this.opts.scoreThreshold,
+      bootstrapResamples: this.opts.bootstrapResamples,
+      seed: this.opts.seed,
+      groundTruth: this.opts.groundTruth,
+      groundTruthPerShift: this.opts.groundTruthPerShift,
+    });
+    let bounds: BoundsSummary | null = null;
+    const gts = this.opts.groundTruthPerShift ?? (this.opts.groundTruth ? [this.opts.groundTruth] : null);
+    if (gts) {
+      const complete = new Set(ids.filter((id) => this.images.get(id)!.ranges.every((r) => r !== undefined)));
+      const restrict = (gt: CocoGroundTruth): CocoGroundTruth => ({
+        images: gt.images.filter((im) => complete.has(im.id)),
+        annotations: gt.annotations.filter((a) => complete.has(a.image_id)),
+        categories: gt.categories,
+      });
+      const gtArg = this.opts.groundTruthPerShift ? gts.map(restrict) : restrict(gts[0]);
+      const dets: CocoResult[][] = Array.from({ length: S }, () => []);
+      for (const img of consImages) {
+        if (!complete.has(img.imageId)) continue;
+        for (let s = 0; s < S; s++) for (const d of img.dets[s]!) dets[s].push(d);
+      }
+      bounds = greedyBounds({ gt: gtArg, shifts: this.opts.shifts, dets, maxPasses: this.opts.maxPasses });
+    }
+    return { bounds, consistency };
+  }
+}

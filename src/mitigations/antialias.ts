@@ -1,0 +1,107 @@
+/**
+ * antialias:post[:3|5] — Zhang (2019) anti-aliasing inserted after training by
+ * rewriting the model graph (ONNX: onnx/rewrite.ts, TF.js: tfjs/rewrite.ts); the
+ * detector is loaded with `loadOptions.graphRewrite` and only relabelled by `wrap`.
+ *
+ * antialias:trained — load the model zoo's anti-aliased twin instead: a zoo entry whose
+ * `meta.twin` names its twin (the twin itself carries `meta.antialias`).
+ */
+import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import type { Detector, ModelEntry } from '../core/types.js';
+import type { AntialiasRewriteStats } from './antialiasPlan.js';
+import { DEFAULT_BLUR_SIZE, type BlurSize } from './blurKernel.js';
+import { rewriteOnnxAntialias } from './onnx/rewrite.js';
+import { rewriteTfjsAntialias } from './tfjs/rewrite.js';
+import type { Mitigation, MitigationDefinition } from './types.js';
+import { relabelDetector } from './wrap.js';
+
+/**
+ * The antialias:post mitigation with blur size 3 (default) or 5. The graph rewrite's
+ * statistics (strided ops found, rewritten, skipped with reasons) are added to the
+ * wrapped detector's `info.details.antialias`. Throws ERR_INVALID_OPTION for other sizes.
+ */
+export function antialiasPost(filterSize: number = DEFAULT_BLUR_SIZE): Mitigation {
+  if (filterSize !== 3 && filterSize !== 5) throw invalidParameterError('mitigation antialias:post', 'a blur size of 3 or 5 (antialias:post:3, antialias:post:5)', filterSize);
+  const size = filterSize as BlurSize;
+  const spec = `antialias:post:${size}`;
+  let lastStats: AntialiasRewriteStats | undefined;
+  return {
+    name: 'antialias',
+    spec,
+    loadOptions: {
+      graphRewrite: {
+        onnx: (model) => {
+          const r = rewriteOnnxAntialias(model, { filterSize: size });
+          lastStats = r.stats;
+          return r.model;
+        },
+        tfjsGraph: (modelJson, weights) => {
+          const r = rewriteTfjsAntialias(modelJson, weights, { filterSize: size });
+          lastStats = r.stats;
+          return { modelJson: r.modelJson, weights: r.weights };
+        },
+      },
+    },
+    wrap(detector: Detector, ctx): Detector {
+      const stats = lastStats;
+      if (!stats) {
+        ctx.logger?.warn(`${spec}: detector "${detector.info.name}" was loaded without running the graph rewrite (not an ONNX or TF.js graph model?); it is NOT anti-aliased`);
+      } else if (stats.skipped.length > 0) {
+        ctx.logger?.warn(`${spec}: ${stats.skipped.length} of ${stats.stridedOps} strided ops left unchanged in "${detector.info.name}": ${stats.skipped.map((s) => `${s.node} (${s.reason})`).join('; ')}`);
+      }
+      return relabelDetector(detector, spec, {
+        antialias: stats
+          ? { mode: 'post', filterSize: size, stridedOps: stats.stridedOps, rewritten: stats.rewritten.length, skipped: stats.skipped }
+          : { mode: 'post', filterSize: size, rewritten: 0, applied: false },
+      });
+    },
+  };
+}
+
+/** Name of the anti-aliased twin of a zoo entry (itself if it is already anti-aliased), or undefined. */
+export function twinOf(entry: ModelEntry): string | undefined {
+  const meta = entry.meta ?? {};
+  if (meta.antialias !== undefined && meta.antialias !== null && meta.antialias !== false) return entry.name;
+  return typeof meta.twin === 'string' && meta.twin !== '' ? meta.twin : undefined;
+}
+
+/** The antialias:trained mitigation: `replacementModel` maps a zoo model to its anti-aliased twin. */
+export function antialiasTrained(): Mitigation {
+  const spec = 'antialias:trained';
+  return {
+    name: 'antialias',
+    spec,
+    replacementModel(entry: ModelEntry, candidates?: readonly ModelEntry[]): string {
+      const twin = twinOf(entry);
+      if (twin !== undefined) return twin;
+      const withTwins = (candidates ?? []).filter((e) => typeof e.meta?.twin === 'string').map((e) => e.name);
+      throw new ShiftbenchError(
+        'ERR_INVALID_OPTION',
+        `Model "${entry.name}" has no anti-aliased twin, so antialias:trained cannot be applied to it. ` +
+          (withTwins.length > 0
+            ? `Models with twins: ${withTwins.join(', ')}.`
+            : 'No model in the registry has one (zoo entries name theirs in meta.twin).') +
+          ' Use antialias:post to insert the blur into this model instead.',
+      );
+    },
+    wrap: (detector) => relabelDetector(detector, spec, { antialias: { mode: 'trained' } }),
+  };
+}
+
+export const ANTIALIAS: MitigationDefinition = {
+  name: 'antialias',
+  syntax: 'antialias:post[:3|5] | antialias:trained',
+  summary: "Zhang 2019 blur before every subsampling: inserted into the model graph (post, blur size 3 or 5) or the zoo's trained twin",
+  create: (arg) => {
+    const m = /^(post|trained)(?::(.*))?$/.exec(arg);
+    if (!m) throw invalidParameterError('mitigation antialias', 'antialias:post, antialias:post:3, antialias:post:5 or antialias:trained', `antialias${arg === '' ? '' : `:${arg}`}`);
+    if (m[1] === 'trained') {
+      if (m[2] !== undefined) throw invalidParameterError('mitigation antialias:trained', 'no argument (antialias:trained)', `antialias:${arg}`);
+      return antialiasTrained();
+    }
+    if (m[2] === undefined) return antialiasPost();
+    const n = Number(m[2]);
+    if (m[2] !== '3' && m[2] !== '5') throw invalidParameterError('mitigation antialias:post', 'a blur size of 3 or 5 (antialias:post:3, antialias:post:5)', m[2]);
+    return antialiasPost(n);
+  },
+};

@@ -1,0 +1,297 @@
+/**
+ * antialias:post for TF.js graph models: rewrites model.json's node list and appends
+ * the blur filters to the weights manifest and weight bytes.
+ *
+ * Each Conv2D / _FusedConv2D / DepthwiseConv2dNative / FusedDepthwiseConv2dNative /
+ * MaxPool / AvgPool with NHWC strides [1, 2, 2, 1] gets strides [1, 1, 1, 1]; a
+ * DepthwiseConv2dNative blur (filter [b, b, C, 1] = the normalised binomial filter,
+ * strides 2) then takes over the name of the last node of the per-pixel chain after
+ * it (BiasAdd, FusedBatchNorm, Relu…), which is renamed, so every consumer and the
+ * signature still read the name they read before. Placement and padding follow
+ * antialiasPlan.ts: TF "SAME" with an odd kernel ≥ 3 → blur padding SAME; otherwise
+ * EXPLICIT zero padding of ⌊b/2⌋ on each side.
+ *
+ * Channel count of a blur: a conv's filter shape (out channels; in × multiplier for
+ * depthwise), else traced back through the producers (per-pixel ops and pools keep
+ * channels, ConcatV2 on the last axis sums, Placeholder shapes). Ops whose channel
+ * count cannot be found are left unchanged and listed in `stats.skipped`.
+ */
+import { ShiftbenchError } from '../../core/errors.js';
+import { blurFilter2d, type BlurSize } from '../blurKernel.js';
+import { samplingAlignment, type AntialiasRewriteStats, type PadScheme } from '../antialiasPlan.js';
+
+export interface TfjsAntialiasOptions {
+  /** Blur size: 3 or 5; 1 = no blur (plain subsampling, for baselines and tests). Default 3. */
+  filterSize?: BlurSize;
+}
+
+interface TfAttr {
+  s?: string;
+  i?: string | number;
+  f?: number;
+  b?: boolean;
+  type?: string;
+  list?: { i?: (string | number)[]; s?: string[]; f?: number[] };
+  shape?: { dim?: { size?: string | number }[]; unknownRank?: boolean };
+  tensor?: { dtype?: string; tensorShape?: { dim?: { size?: string | number }[] } };
+}
+interface TfNode {
+  name: string;
+  op: string;
+  input?: string[];
+  attr?: Record<string, TfAttr>;
+  device?: string;
+  [other: string]: unknown;
+}
+interface WeightSpec {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: { dtype: string; scale?: number; min?: number };
+  [other: string]: unknown;
+}
+
+const STRIDED_OPS = new Set(['Conv2D', '_FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative', 'MaxPool', 'AvgPool']);
+const PER_PIXEL_OPS = new Set(['Relu', 'Relu6', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'LeakyRelu', 'Identity', 'BiasAdd', 'FusedBatchNorm', 'FusedBatchNormV3', 'Prelu']);
+const CHANNEL_KEEPING_OPS = new Set([
+  ...PER_PIXEL_OPS, 'MaxPool', 'AvgPool', 'Pad', 'PadV2', 'MirrorPad', 'ResizeBilinear', 'ResizeNearestNeighbor', 'Softplus', 'Abs', 'Neg', 'Square', 'Sqrt', 'Exp', 'Cast',
+]);
+const BROADCAST_OPS = new Set(['Add', 'AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum', 'RealDiv', 'Div']);
+
+const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+const unb64 = (s: string | undefined): string | undefined => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
+
+function ints(a: TfAttr | undefined): number[] | undefined {
+  return a?.list?.i ? a.list.i.map(Number) : undefined;
+}
+/** "name", "name:k" and "^name" → { node, output }; control inputs give output −1. */
+function parseInput(input: string): { node: string; output: number } {
+  if (input.startsWith('^')) return { node: input.slice(1), output: -1 };
+  const m = /^(.*):(\d+)$/.exec(input);
+  return m ? { node: m[1], output: Number(m[2]) } : { node: input, output: 0 };
+}
+
+function tfError(message: string): ShiftbenchError {
+  return new ShiftbenchError('ERR_MODEL_LOAD', `antialias:post could not rewrite the TF.js graph model: ${message}`);
+}
+
+/**
+ * Rewrites a TF.js graph model (model.json object + concatenated weight bytes in
+ * manifest order) for post-hoc anti-aliasing. Returns new objects; the inputs are not
+ * modified. Throws ERR_MODEL_LOAD when modelJson has no modelTopology.node list.
+ */
+export function rewriteTfjsAntialias(
+  modelJson: Record<string, unknown>,
+  weights: ArrayBuffer,
+  options: TfjsAntialiasOptions = {},
+): { modelJson: Record<string, unknown>; weights: ArrayBuffer; stats: AntialiasRewriteStats } {
+  const b = options.filterSize ?? 3;
+  const filter = blurFilter2d(b);
+  const q = (b - 1) / 2;
+  const json = structuredClone(modelJson) as Record<string, unknown> & {
+    modelTopology?: { node?: TfNode[] };
+    weightsManifest?: { paths: string[]; weights: WeightSpec[] }[];
+  };
+  const nodes = json.modelTopology?.node;
+  if (!Array.isArray(nodes)) throw tfError('model.json has no modelTopology.node list');
+  const manifest = json.weightsManifest ?? [];
+  const weightShapes = new Map<string, number[]>();
+  for (const group of manifest) for (const w of group.weights ?? []) weightShapes.set(w.name, w.shape);
+
+  const byName = new Map<string, TfNode>();
+  for (const n of nodes) byName.set(n.name, n);
+  /** consumers of each node: [consumer, input index, output index] */
+  const consumers = new Map<string, { node: TfNode; index: number; output: number }[]>();
+  for (const n of nodes) {
+    (n.input ?? []).forEach((inp, index) => {
+      const { node, output } = parseInput(inp);
+      const list = consumers.get(node) ?? [];
+      list.push({ node: n, index, output });
+      consumers.set(node, list);
+    });
+  }
+  const signatureOutputs = new Set<string>();
+  const sig = json.signature as { outputs?: Record<string, { name?: string }> } | undefined;
+  for (const o of Object.values(sig?.outputs ?? {})) if (o?.name) signatureOutputs.add(parseInput(o.name).node);
+
+  const constShape = (name: string): number[] | undefined => {
+    const n = byName.get(parseInput(name).node);
+    if (!n) return undefined;
+    if (n.op === 'Const') {
+      const dims = n.attr?.value?.tensor?.tensorShape?.dim;
+      if (dims) return dims.map((d) => Number(d.size ?? 1));
+      return weightShapes.get(n.name);
+    }
+    if (n.op === 'Identity' && n.input?.[0]) return constShape(n.input[0]);
+    return undefined;
+  };
+  const memo = new Map<string, number | undefined>();
+  const channelsOf = (name: string, depth = 0): number | undefined => {
+    const { node: nodeName } = parseInput(name);
+    if (memo.has(nodeName)) return memo.get(nodeName);
+    memo.set(nodeName, undefined);
+    const n = byName.get(nodeName);
+    let c: number | undefined;
+    if (n && depth < 2000) {
+      const ins = (n.input ?? []).filter((i) => !i.startsWith('^'));
+      if (n.op === 'Conv2D' || n.op === '_FusedConv2D') c = constShape(ins[1] ?? '')?.[3];
+      else if (n.op === 'DepthwiseConv2dNative' || n.op === 'FusedDepthwiseConv2dNative') {
+        const s = constShape(ins[1] ?? '');
+        if (s && s.length === 4) c = s[2] * s[3];
+      } else if (n.op === 'Placeholder') {
+        const dims = n.attr?.shape?.shape?.dim;
+        const v = dims && dims.length === 4 ? Number(dims[3].size) : NaN;
+        c = v > 0 ? v : undefined;
+      } else if (CHANNEL_KEEPING_OPS.has(n.op)) c = channelsOf(ins[0] ?? '', depth + 1);
+      else if (BROADCAST_OPS.has(n.op)) {
+        for (const i of ins) {
+          const ci = byName.get(parseInput(i).node)?.op === 'Const' ? constShape(i)?.at(-1) : channelsOf(i, depth + 1);
+          if (ci !== undefined && (c === undefined || ci > c)) c = ci;
+        }
+      } else if (n.op === 'ConcatV2' && ins.length >= 2) {
+        const axisNode = byName.get(parseInput(ins[ins.length - 1]).node);
+        const axis = axisNode?.attr?.value?.tensor ? Number((axisNode.attr.value.tensor as { intVal?: (string | number)[] }).intVal?.[0]) : NaN;
+        if (axis === 3 || axis === -1) {
+          let sum = 0;
+          for (const i of ins.slice(0, -1)) {
+            const ci = channelsOf(i, depth + 1);
+            if (ci === undefined) {
+              sum = NaN;
+              break;
+            }
+            sum += ci;
+          }
+          c = Number.isNaN(sum) ? undefined : sum;
+        }
+      }
+    }
+    memo.set(nodeName, c);
+    return c;
+  };
+
+  const stats: AntialiasRewriteStats = { format: 'tfjs-graph', filterSize: b, stridedOps: 0, rewritten: [], skipped: [] };
+  const usedNames = new Set(byName.keys());
+  const fresh = (base: string): string => {
+    let name = base;
+    for (let k = 1; usedNames.has(name); k++) name = `${base}_${k}`;
+    usedNames.add(name);
+    return name;
+  };
+  const newNodes: TfNode[] = [];
+  const newWeights: { spec: WeightSpec; data: Float32Array }[] = [];
+  const blurConsts = new Map<number, string>();
+  const claimedChainNodes = new Set<TfNode>();
+  for (const node of [...nodes]) {
+    if (!STRIDED_OPS.has(node.op)) continue;
+    const strides = ints(node.attr?.strides) ?? [1, 1, 1, 1];
+    if (!strides.some((s) => s > 1)) continue;
+    stats.stridedOps++;
+    const skip = (reason: string) => stats.skipped.push({ node: node.name, op: node.op, reason });
+    const dataFormat = unb64(node.attr?.data_format?.s) ?? 'NHWC';
+    if (dataFormat !== 'NHWC') {
+      skip(`data_format ${dataFormat}`);
+      continue;
+    }
+    if (strides.length !== 4 || strides[1] !== 2 || strides[2] !== 2 || strides[0] !== 1 || strides[3] !== 1) {
+      skip(`strides [${strides.join(', ')}] (only [1, 2, 2, 1] is rewritten)`);
+      continue;
+    }
+    const padding = unb64(node.attr?.padding?.s) ?? 'VALID';
+    const scheme: PadScheme | undefined = padding === 'SAME' ? 'same-upper' : padding === 'VALID' ? 'valid' : padding === 'EXPLICIT' ? 'explicit' : undefined;
+    if (!scheme) {
+      skip(`padding ${padding}`);
+      continue;
+    }
+    const isPool = node.op === 'MaxPool' || node.op === 'AvgPool';
+    const ins = (node.input ?? []).filter((i) => !i.startsWith('^'));
+    const filterShape = isPool ? undefined : constShape(ins[1] ?? '');
+    const kernel = isPool ? ints(node.attr?.ksize)?.slice(1, 3) : filterShape?.slice(0, 2);
+    if (!kernel || kernel.length !== 2) {
+      skip('unknown kernel size');
+      continue;
+    }
+    const dil = ints(node.attr?.dilations) ?? [1, 1, 1, 1];
+    const alignY = samplingAlignment(scheme, (kernel[0] - 1) * (dil[1] ?? 1) + 1);
+    const alignX = samplingAlignment(scheme, (kernel[1] - 1) * (dil[2] ?? 1) + 1);
+    if (alignY !== alignX) {
+      skip('different sampling alignment in y and x');
+      continue;
+    }
+    if (alignY === 'end' && b === 1) {
+      skip('filter size 1 cannot reproduce end-aligned (SAME) sampling');
+      continue;
+    }
+    const channels = channelsOf(node.name);
+    if (channels === undefined || !(channels > 0)) {
+      skip('channel count unknown');
+      continue;
+    }
+    // Per-pixel chain after the op.
+    let end = node;
+    for (;;) {
+      if (signatureOutputs.has(end.name)) break;
+      const cons = consumers.get(end.name) ?? [];
+      if (cons.length !== 1 || cons[0].output !== 0 || cons[0].index !== 0) break;
+      const next = cons[0].node;
+      if (!PER_PIXEL_OPS.has(next.op) || claimedChainNodes.has(next)) break;
+      end = next;
+    }
+    if ((consumers.get(end.name) ?? []).some((c) => c.output > 0)) {
+      skip('the node after it has consumers of a second output');
+      continue;
+    }
+    claimedChainNodes.add(end);
+    node.attr = { ...node.attr, strides: { list: { i: ['1', '1', '1', '1'] } } };
+    let constName = blurConsts.get(channels);
+    if (constName === undefined) {
+      constName = fresh(`shiftbench_aa/blur${b}_c${channels}`);
+      blurConsts.set(channels, constName);
+      const data = new Float32Array(b * b * channels);
+      for (let y = 0; y < b; y++) for (let x = 0; x < b; x++) for (let c = 0; c < channels; c++) data[(y * b + x) * channels + c] = filter[y * b + x];
+      newWeights.push({ spec: { name: constName, shape: [b, b, channels, 1], dtype: 'float32' }, data });
+      newNodes.push({
+        name: constName,
+        op: 'Const',
+        attr: {
+          value: { tensor: { dtype: 'DT_FLOAT', tensorShape: { dim: [{ size: String(b) }, { size: String(b) }, { size: String(channels) }, { size: '1' }] } } },
+          dtype: { type: 'DT_FLOAT' },
+        },
+      });
+    }
+    const original = end.name;
+    const pre = fresh(`${original}/shiftbench_aa_pre`);
+    end.name = pre;
+    byName.set(pre, end);
+    const blurAttr: Record<string, TfAttr> = {
+      T: { type: 'DT_FLOAT' },
+      strides: { list: { i: ['1', '2', '2', '1'] } },
+      data_format: { s: b64('NHWC') },
+      dilations: { list: { i: ['1', '1', '1', '1'] } },
+    };
+    if (alignY === 'end') blurAttr.padding = { s: b64('SAME') };
+    else {
+      blurAttr.padding = { s: b64('EXPLICIT') };
+      blurAttr.explicit_paddings = { list: { i: ['0', '0', String(q), String(q), String(q), String(q), '0', '0'] } };
+    }
+    const blurNode: TfNode = { name: original, op: 'DepthwiseConv2dNative', input: [pre, constName], attr: blurAttr };
+    byName.set(original, blurNode);
+    newNodes.push(blurNode);
+    stats.rewritten.push({ node: node.name === pre ? original : node.name, op: node.op, channels, blurAfter: original, alignment: alignY });
+  }
+  if (stats.rewritten.length === 0) return { modelJson: json, weights, stats };
+  nodes.push(...newNodes);
+  if (manifest.length === 0) manifest.push({ paths: [], weights: [] });
+  const last = manifest[manifest.length - 1];
+  last.weights = [...(last.weights ?? []), ...newWeights.map((w) => w.spec)];
+  json.weightsManifest = manifest;
+  let extra = 0;
+  for (const w of newWeights) extra += w.data.byteLength;
+  const out = new Uint8Array(weights.byteLength + extra);
+  out.set(new Uint8Array(weights), 0);
+  let o = weights.byteLength;
+  for (const w of newWeights) {
+    out.set(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength), o);
+    o += w.data.byteLength;
+  }
+  return { modelJson: json, weights: out.buffer, stats };
+}

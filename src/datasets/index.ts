@@ -11,3 +11,11 @@ export {
 } from './synth.js';
 export type { SynthOptions, SynthResult, SynthSplitResult, SynthSplitName } from './synth.js';
 export type { SynthClass, SynthShape, SynthTexture } from './synthRender.js';
+export { loadDataset } from './load.js';
+export type { DatasetSpec } from './load.js';
+export { decodeImage, readImageSize } from './decode.js';
+export { parseCocoFile } from './coco.js';
+export { parseYamlNames, yoloCategories } from './yolo.js';
+export { IMAGE_EXTENSIONS, ACCEPTED_DATASETS } from './files.js';
+export { summarizeDataset } from './summary.js';
+export type { DatasetSummary } from './summary.js';

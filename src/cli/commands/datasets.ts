@@ -1,7 +1,23 @@
 /** `shiftbench datasets synth|check`: write the synthetic dataset, or load and validate a dataset. */
 import type { Command } from 'commander';
-import { generateSynthDataset, SYNTH_DEFAULTS, SYNTH_SPLITS, invalidParameterError, type SynthSplitName } from '../../index.js';
-import { consoleLogger, parseIntFlag, printLine } from '../io.js';
+import {
+  generateSynthDataset,
+  invalidParameterError,
+  loadDataset,
+  summarizeDataset,
+  SYNTH_DEFAULTS,
+  SYNTH_SPLITS,
+  type SynthSplitName,
+} from '../../index.js';
+import { consoleLogger, parseIntFlag, printJson, printLine } from '../io.js';
+
+interface CheckFlags {
+  dataset: string;
+  images?: string;
+  classes?: string;
+  limit?: number;
+  json?: boolean;
+}
 
 interface SynthFlags {
   out: string;
@@ -59,6 +75,40 @@ export function register(program: Command): void {
       });
       for (const s of result.splits) {
         printLine(`${s.name}: ${s.images} images, ${s.annotations} boxes → ${s.annotationFile} (sha256 ${s.sha256.slice(0, 16)}…)`);
+      }
+    });
+
+  datasets
+    .command('check')
+    .description('Load and validate a dataset; print counts per category and COCO area range')
+    .requiredOption('--dataset <path>', 'COCO instances JSON, folder with instances.json, YOLO folder (images/ + labels/) or image folder')
+    .option('--images <dir>', 'image folder of a COCO JSON (default: images/ beside it, else beside its folder)')
+    .option('--classes <file>', 'class names of a YOLO folder (txt, *.names or YAML with names:)')
+    .option('--limit <n>', 'only the first N images by id', parseIntFlag('--limit', 1))
+    .option('--json', 'print the summary as JSON')
+    .addHelpText('after', '\nExamples:\n  shiftbench datasets check --dataset ../shared/data/coco128/annotations/instances.json\n  shiftbench datasets check --dataset datasets/synth/val\n  shiftbench datasets check --dataset my-yolo-set --classes my-yolo-set/data.yaml')
+    .action(async (flags: CheckFlags) => {
+      const dataset = await loadDataset({ dataset: flags.dataset, images: flags.images, classes: flags.classes, limit: flags.limit }, consoleLogger(true));
+      const summary = summarizeDataset(dataset);
+      if (flags.json) {
+        printJson(summary);
+        return;
+      }
+      printLine(`${summary.name} (${summary.kind}) from ${summary.source}`);
+      printLine(`images: ${summary.images}   sha256: ${summary.hash}`);
+      if (summary.boxes === null || summary.areaRanges === null) {
+        printLine('no labels: consistency metrics only');
+        return;
+      }
+      printLine(`boxes: ${summary.boxes} (crowd ${summary.crowd})   images without boxes: ${summary.imagesWithoutBoxes}`);
+      const r = summary.areaRanges;
+      printLine(`area ranges: small (< 32²) ${r.small}   medium (32²–96²) ${r.medium}   large (> 96²) ${r.large}`);
+      const present = summary.perCategory.filter((c) => c.boxes > 0).length;
+      printLine(`categories: ${summary.perCategory.length} (${present} with boxes)`);
+      const width = Math.max(4, ...summary.perCategory.map((c) => c.name.length));
+      printLine(`  ${'id'.padStart(4)}  ${'name'.padEnd(width)}  ${'boxes'.padStart(6)}  ${'images'.padStart(6)}`);
+      for (const c of summary.perCategory) {
+        printLine(`  ${String(c.id).padStart(4)}  ${c.name.padEnd(width)}  ${String(c.boxes).padStart(6)}  ${String(c.images).padStart(6)}`);
       }
     });
 }

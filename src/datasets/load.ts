@@ -1,0 +1,140 @@
+/**
+ * `loadDataset`: one entry point for every dataset format. It decides what
+ * `--dataset` points at, validates it and returns the shared `Dataset` shape
+ * (images sorted by id with absolute paths, ground truth or null, sha256).
+ */
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { invalidParameterError } from '../core/errors.js';
+import { is } from '../core/is.js';
+import type { CocoGroundTruth, Dataset, DatasetImage, Logger } from '../core/types.js';
+import { checkImagesPresent, parseCocoFile, resolveCocoImagesDir } from './coco.js';
+import { readImageSize } from './decode.js';
+import { ACCEPTED_DATASETS, datasetError, hashDataset, isDirectory, isFile, listImageFiles } from './files.js';
+import { parseYoloFolder } from './yolo.js';
+
+export interface DatasetSpec {
+  /** A COCO instances JSON, a folder holding one, a YOLO folder or a folder of images. */
+  dataset: string;
+  /** Image folder of a COCO file (default: images/ beside the JSON, else beside its folder). */
+  images?: string;
+  /** Class names file of a YOLO folder (txt one per line, *.names, or YAML with names:). */
+  classes?: string;
+  /** Keep only the first N images by id (and their annotations). */
+  limit?: number;
+}
+
+const SPLIT_FOLDERS = new Set(['train', 'val', 'valid', 'validation', 'test', 'train2017', 'val2017']);
+
+/** A readable name: "coco128" for coco128/annotations/instances.json, "synth/val" for synth/val/instances.json. */
+function datasetName(annotationFile: string): string {
+  const folder = path.dirname(annotationFile);
+  const parent = path.basename(folder);
+  const grand = path.basename(path.dirname(folder));
+  if (parent === 'annotations') return grand;
+  if (SPLIT_FOLDERS.has(parent)) return `${grand}/${parent}`;
+  return parent;
+}
+
+function limitGroundTruth(gt: CocoGroundTruth, limit: number | undefined): CocoGroundTruth {
+  if (limit === undefined || limit >= gt.images.length) return gt;
+  const images = gt.images.slice(0, limit);
+  const keep = new Set(images.map((im) => im.id));
+  return { images, annotations: gt.annotations.filter((a) => keep.has(a.image_id)), categories: gt.categories };
+}
+
+async function findCocoFileInFolder(dir: string): Promise<string | null> {
+  for (const candidate of [path.join(dir, 'instances.json'), path.join(dir, 'annotations', 'instances.json')]) {
+    if (await isFile(candidate)) return candidate;
+  }
+  const annotationsDir = path.join(dir, 'annotations');
+  if (await isDirectory(annotationsDir)) {
+    const jsons = (await readdir(annotationsDir)).filter((f) => /^instances.*\.json$/.test(f));
+    if (jsons.length === 1) return path.join(annotationsDir, jsons[0]);
+  }
+  return null;
+}
+
+async function loadCoco(file: string, spec: DatasetSpec, logger?: Logger): Promise<Dataset> {
+  const { groundTruth: full, bytes } = await parseCocoFile(file, logger);
+  const imagesDir = await resolveCocoImagesDir(file, spec.images);
+  const groundTruth = limitGroundTruth(full, spec.limit);
+  await checkImagesPresent(file, imagesDir, groundTruth.images);
+  const images: DatasetImage[] = groundTruth.images.map((im) => ({
+    id: im.id,
+    fileName: im.file_name,
+    path: path.join(imagesDir, im.file_name),
+    width: im.width,
+    height: im.height,
+  }));
+  const hash = await hashDataset(bytes, images.map((im) => im.path));
+  logger?.info(`dataset ${file}: ${images.length} images, ${groundTruth.annotations.length} boxes, ${groundTruth.categories.length} categories (images in ${imagesDir})`);
+  return { name: datasetName(file), source: file, kind: 'coco', images, categories: groundTruth.categories, groundTruth, hash };
+}
+
+async function loadYolo(dir: string, spec: DatasetSpec, logger?: Logger): Promise<Dataset> {
+  const parsed = await parseYoloFolder(dir, { classes: spec.classes, logger });
+  const groundTruth = limitGroundTruth(parsed.groundTruth, spec.limit);
+  const images: DatasetImage[] = groundTruth.images.map((im, i) => ({
+    id: im.id,
+    fileName: im.file_name,
+    path: parsed.imagePaths[i],
+    width: im.width,
+    height: im.height,
+  }));
+  const hash = await hashDataset(Buffer.from(JSON.stringify(groundTruth)), images.map((im) => im.path));
+  logger?.info(`dataset ${dir} (YOLO, names from ${parsed.classesFile}): ${images.length} images, ${groundTruth.annotations.length} boxes, ${groundTruth.categories.length} categories`);
+  return { name: path.basename(dir), source: dir, kind: 'yolo', images, categories: groundTruth.categories, groundTruth, hash };
+}
+
+async function loadFolder(dir: string, spec: DatasetSpec, logger?: Logger): Promise<Dataset> {
+  let files = await listImageFiles(dir, true);
+  if (files.length === 0) {
+    throw datasetError(`Found no images (.jpg, .png, .webp, …) in ${dir}. Accepted for --dataset: ${ACCEPTED_DATASETS}.`);
+  }
+  if (spec.limit !== undefined) files = files.slice(0, spec.limit);
+  const images: DatasetImage[] = [];
+  for (let i = 0; i < files.length; i += 16) {
+    const slice = files.slice(i, i + 16);
+    const sizes = await Promise.all(slice.map((f) => readImageSize(path.join(dir, f))));
+    slice.forEach((f, k) => images.push({ id: i + k + 1, fileName: f, path: path.join(dir, f), width: sizes[k].width, height: sizes[k].height }));
+  }
+  const listing = images.map((im) => ({ id: im.id, file_name: im.fileName, width: im.width, height: im.height }));
+  const hash = await hashDataset(Buffer.from(JSON.stringify(listing)), images.map((im) => im.path));
+  logger?.info(`dataset ${dir}: ${images.length} images without labels (consistency metrics only)`);
+  return { name: path.basename(dir), source: dir, kind: 'folder', images, categories: [], groundTruth: null, hash };
+}
+
+/**
+ * Loads and validates a dataset. `spec.dataset` may be:
+ * - a COCO instances JSON (images in `spec.images`, else `images/` beside the JSON, else beside its folder);
+ * - a folder holding `instances.json` or `annotations/instances.json` (COCO);
+ * - a YOLO folder with `images/` and `labels/` (class names: `spec.classes` or a names file inside);
+ * - a folder of images without labels (or with only `images/`): label-free, `groundTruth` null.
+ * `spec.limit` keeps the first N images by id. Image files must exist; they are decoded
+ * later (decodeImage), so an undecodable file is the runner's skipped image, not a load error.
+ * Throws ERR_DATASET naming the file and the fix; ERR_INVALID_OPTION for a bad limit.
+ */
+export async function loadDataset(spec: DatasetSpec, logger?: Logger): Promise<Dataset> {
+  if (!is.string(spec.dataset)) throw invalidParameterError('--dataset', `a path (${ACCEPTED_DATASETS})`, spec.dataset);
+  if (spec.limit !== undefined && (!is.integer(spec.limit) || spec.limit < 1)) throw invalidParameterError('--limit', 'an integer ≥ 1', spec.limit);
+  const target = path.resolve(spec.dataset);
+  if (!existsSync(target)) {
+    throw datasetError(`Dataset path ${target} does not exist. Accepted for --dataset: ${ACCEPTED_DATASETS}.`);
+  }
+  if (await isFile(target)) {
+    if (!target.toLowerCase().endsWith('.json')) {
+      throw datasetError(`Dataset file ${target} is not a .json file. Accepted for --dataset: ${ACCEPTED_DATASETS}.`);
+    }
+    return loadCoco(target, spec, logger);
+  }
+  const cocoFile = await findCocoFileInFolder(target);
+  if (cocoFile !== null) return loadCoco(cocoFile, spec, logger);
+  const hasImages = await isDirectory(path.join(target, 'images'));
+  if (hasImages && (await isDirectory(path.join(target, 'labels')))) return loadYolo(target, spec, logger);
+  if (spec.classes !== undefined) {
+    throw datasetError(`--classes was given but ${target} is not a YOLO folder (needs images/ and labels/ inside).`);
+  }
+  return loadFolder(hasImages ? path.join(target, 'images') : target, spec, logger);
+}

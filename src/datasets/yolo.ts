@@ -1,0 +1,216 @@
+/**
+ * YOLO folder → COCO ground truth. Layout: `<dir>/images/**` and `<dir>/labels/**`
+ * mirroring it, one `<stem>.txt` per image with lines `class cx cy w h` normalised to
+ * 0–1 (a polygon line `class x1 y1 x2 y2 …` becomes its bounding box). An image
+ * without a label file has no objects. Class names come from `--classes FILE`, or
+ * `classes.txt`, `*.names` or a `*.yaml` with a `names:` list inside the folder.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { COCO_CATEGORIES } from '../core/coco.js';
+import type { CocoAnnotation, CocoCategory, CocoGroundTruth, CocoImage, Logger } from '../core/types.js';
+import { readImageSize } from './decode.js';
+import { datasetError, formatIssues, isFile, listImageFiles } from './files.js';
+
+/** Tolerance on normalised coordinates (some exporters round slightly past 0 or 1). */
+const NORMALISED_TOLERANCE = 0.01;
+
+function unquote(s: string): string {
+  const t = s.trim();
+  if ((t.startsWith("'") && t.endsWith("'")) || (t.startsWith('"') && t.endsWith('"'))) return t.slice(1, -1);
+  return t;
+}
+
+function stripComment(line: string): string {
+  // a '#' starts a comment unless inside quotes
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quote) {
+      if (ch === quote) quote = null;
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '#' && (i === 0 || /\s/.test(line[i - 1]))) return line.slice(0, i);
+  }
+  return line;
+}
+
+/** Splits a YAML flow sequence body on commas outside quotes; items are unquoted. */
+function splitFlow(body: string): string[] {
+  const items: string[] = [];
+  let quote: string | null = null;
+  let current = '';
+  for (const ch of body) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      current += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      current += ch;
+    } else if (ch === ',') {
+      items.push(current);
+      current = '';
+    } else current += ch;
+  }
+  items.push(current);
+  return items.map((i) => i.trim()).filter((i) => i.length > 0).map(unquote);
+}
+
+/**
+ * Reads the `names:` of a YOLO data YAML: a flow list `[a, b]`, a block list `- a`,
+ * or a mapping `0: a` (block or flow). Returns null if there is no `names:` key.
+ */
+export function parseYamlNames(text: string): string[] | null {
+  const lines = text.split(/\r?\n/).map(stripComment);
+  const start = lines.findIndex((l) => /^names\s*:/.test(l));
+  if (start < 0) return null;
+  const rest = lines[start].replace(/^names\s*:/, '').trim();
+  const entries: [string | null, string][] = [];
+  if (rest.startsWith('[')) {
+    for (const item of splitFlow(rest.slice(1, rest.lastIndexOf(']')))) entries.push([null, item]);
+  } else if (rest.startsWith('{')) {
+    for (const item of splitFlow(rest.slice(1, rest.lastIndexOf('}')))) {
+      const k = item.indexOf(':');
+      if (k > 0) entries.push([item.slice(0, k).trim(), unquote(item.slice(k + 1))]);
+    }
+  } else {
+    for (let i = start + 1; i < lines.length; i++) {
+      const line = lines[i];
+      if (line.trim() === '') continue;
+      if (!/^\s/.test(line)) break;
+      const t = line.trim();
+      if (t.startsWith('- ')) entries.push([null, unquote(t.slice(2))]);
+      else {
+        const k = t.indexOf(':');
+        if (k > 0) entries.push([t.slice(0, k).trim(), unquote(t.slice(k + 1))]);
+      }
+    }
+  }
+  if (entries.length > 0 && entries[0][0] !== null) {
+    const byIndex = new Map<number, string>();
+    for (const [k, v] of entries) byIndex.set(Number(k), v);
+    const names: string[] = [];
+    for (let i = 0; i < byIndex.size; i++) {
+      const name = byIndex.get(i);
+      if (name === undefined) return null;
+      names.push(name);
+    }
+    return names;
+  }
+  return entries.map(([, v]) => v);
+}
+
+/** Finds and reads the class names of a YOLO folder. Throws ERR_DATASET naming what it tried. */
+export async function readYoloClassNames(dir: string, classesFile?: string): Promise<{ names: string[]; file: string }> {
+  let file: string | undefined = classesFile === undefined ? undefined : path.resolve(classesFile);
+  if (file !== undefined && !(await isFile(file))) throw datasetError(`Class names file ${file} (from --classes) does not exist.`);
+  if (file === undefined) {
+    const entries = (await readdir(dir)).sort();
+    const pick = entries.find((e) => e === 'classes.txt') ?? entries.find((e) => e.endsWith('.names')) ?? entries.find((e) => e === 'data.yaml') ?? entries.find((e) => /\.ya?ml$/.test(e));
+    if (pick === undefined) {
+      throw datasetError(`YOLO folder ${dir} has no class names. Fix: add classes.txt (one name per line, in class-index order), a *.names file or a data.yaml with "names:", or pass --classes FILE.`);
+    }
+    file = path.join(dir, pick);
+  }
+  const text = await readFile(file, 'utf8');
+  let names: string[] | null;
+  if (/\.ya?ml$/i.test(file)) {
+    names = parseYamlNames(text);
+    if (names === null) throw datasetError(`${file} has no readable "names:" list. Fix: write names: [a, b, …] or one "- name" / "0: name" per line.`);
+  } else {
+    names = text.split(/\r?\n/).map((l) => l.trim());
+    while (names.length > 0 && names[names.length - 1] === '') names.pop();
+    const blank = names.findIndex((n) => n === '');
+    if (blank >= 0) throw datasetError(`${file} line ${blank + 1} is empty; class names are one per line in class-index order, without blank lines.`);
+  }
+  if (names.length === 0) throw datasetError(`${file} lists no class names.`);
+  return { names, file };
+}
+
+/** Category ids: the 80 COCO names in model order map to the official COCO ids, any other list to 1..K. */
+export function yoloCategories(names: string[]): CocoCategory[] {
+  const isCoco80 = names.length === COCO_CATEGORIES.length && names.every((n, i) => n === COCO_CATEGORIES[i].name);
+  if (isCoco80) return COCO_CATEGORIES.map((c) => ({ ...c }));
+  return names.map((name, i) => ({ id: i + 1, name }));
+}
+
+export interface ParsedYolo {
+  groundTruth: CocoGroundTruth;
+  /** Absolute image paths in id order. */
+  imagePaths: string[];
+  classesFile: string;
+}
+
+/**
+ * Converts a YOLO folder to COCO ground truth. Images get ids 1..N in file-name order,
+ * sizes from their headers. Throws ERR_DATASET naming file:line for bad label lines.
+ */
+export async function parseYoloFolder(dir: string, opts: { classes?: string; logger?: Logger } = {}): Promise<ParsedYolo> {
+  const imagesDir = path.join(dir, 'images');
+  const labelsDir = path.join(dir, 'labels');
+  const { names, file: classesFile } = await readYoloClassNames(dir, opts.classes);
+  const categories = yoloCategories(names);
+  const files = await listImageFiles(imagesDir, true);
+  if (files.length === 0) throw datasetError(`YOLO folder ${dir}: images/ holds no image files (${'.jpg, .png, …'}).`);
+  const images: CocoImage[] = [];
+  const annotations: CocoAnnotation[] = [];
+  const issues: string[] = [];
+  let unlabelled = 0;
+  const sizes: { width: number; height: number }[] = [];
+  for (let i = 0; i < files.length; i += 16) {
+    sizes.push(...(await Promise.all(files.slice(i, i + 16).map((f) => readImageSize(path.join(imagesDir, f))))));
+  }
+  for (let i = 0; i < files.length; i++) {
+    const rel = files[i];
+    const id = i + 1;
+    const { width, height } = sizes[i];
+    images.push({ id, file_name: rel, width, height });
+    const labelFile = path.join(labelsDir, rel.replace(/\.[^./]+$/, '.txt'));
+    let text: string;
+    try {
+      text = await readFile(labelFile, 'utf8');
+    } catch {
+      unlabelled++;
+      continue;
+    }
+    text.split(/\r?\n/).forEach((line, k) => {
+      const t = line.trim();
+      if (t === '') return;
+      const where = `${labelFile}:${k + 1}`;
+      const parts = t.split(/\s+/).map(Number);
+      const cls = parts[0];
+      if (!Number.isInteger(cls) || cls < 0 || cls >= names.length) {
+        issues.push(`${where}: class ${JSON.stringify(t.split(/\s+/)[0])} is not an integer in 0..${names.length - 1} (${names.length} names in ${classesFile})`);
+        return;
+      }
+      const nums = parts.slice(1);
+      if (nums.some((v) => !Number.isFinite(v)) || !(nums.length === 4 || (nums.length >= 6 && nums.length % 2 === 0))) {
+        issues.push(`${where}: expected "class cx cy w h" (or a polygon "class x1 y1 x2 y2 …") with numbers, got ${JSON.stringify(t)}`);
+        return;
+      }
+      if (nums.some((v) => v < -NORMALISED_TOLERANCE || v > 1 + NORMALISED_TOLERANCE)) {
+        issues.push(`${where}: coordinates must be normalised to 0–1 (are these pixels?), got ${JSON.stringify(t)}`);
+        return;
+      }
+      let x0: number, y0: number, x1: number, y1: number;
+      if (nums.length === 4) {
+        const [cx, cy, w, h] = nums;
+        x0 = cx - w / 2;
+        y0 = cy - h / 2;
+        x1 = cx + w / 2;
+        y1 = cy + h / 2;
+      } else {
+        const xs = nums.filter((_, j) => j % 2 === 0);
+        const ys = nums.filter((_, j) => j % 2 === 1);
+        x0 = Math.min(...xs);
+        x1 = Math.max(...xs);
+        y0 = Math.min(...ys);
+        y1 = Math.max(...ys);
+      }
+      const bbox: [number, number, number, number] = [x0 * width, y0 * height, (x1 - x0) * width, (y1 - y0) * height];
+      annotations.push({ id: annotations.length + 1, image_id: id, category_id: categories[cls].id, bbox, area: bbox[2] * bbox[3], iscrowd: 0 });
+    });
+  }
+  if (issues.length > 0) throw datasetError(`YOLO labels in ${labelsDir} have ${issues.length} invalid line${issues.length === 1 ? '' : 's'}:\n${formatIssues(issues)}`);
+  if (unlabelled > 0) opts.logger?.info(`${dir}: ${unlabelled} of ${files.length} images have no label file (no objects)`);
+  return { groundTruth: { images, annotations, categories }, imagePaths: files.map((f) => path.join(imagesDir, f)), classesFile };
+}

@@ -1,0 +1,360 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDataset } from '../../src/datasets/load.js';
+import { decodeImage } from '../../src/datasets/decode.js';
+import { generateSynthDataset } from '../../src/datasets/synth.js';
+import { summarizeDataset } from '../../src/datasets/summary.js';
+import { findJsonErrorOffset } from '../../src/datasets/files.js';
+import { parseYamlNames } from '../../src/datasets/yolo.js';
+import { COCO_CATEGORIES } from '../../src/core/coco.js';
+import { describeShared, sharedPath } from '../helpers/shared.js';
+
+let tmp: string;
+let fixture = 0;
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'shiftbench-load-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+async function png(file: string, width: number, height: number, rgb: [number, number, number] = [10, 20, 30]): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toFile(file);
+}
+
+/** A small valid COCO set in a fresh folder: images a.png, b.png; returns the folder. */
+async function cocoFixture(edit?: (gt: any) => void, raw?: string): Promise<{ dir: string; json: string }> {
+  const dir = path.join(tmp, `coco${fixture++}`);
+  await png(path.join(dir, 'images', 'a.png'), 40, 30);
+  await png(path.join(dir, 'images', 'b.png'), 20, 20);
+  const gt: any = {
+    images: [
+      { id: 2, file_name: 'b.png', width: 20, height: 20 },
+      { id: 1, file_name: 'a.png', width: 40, height: 30 },
+    ],
+    annotations: [
+      { id: 5, image_id: 1, category_id: 1, bbox: [1, 2, 10, 8], area: 80, iscrowd: 0, segmentation: [[1, 2, 11, 2, 11, 10]] },
+      { id: 6, image_id: 2, category_id: 2, bbox: [0, 0, 5, 5], area: 25, iscrowd: 1 },
+    ],
+    categories: [
+      { id: 1, name: 'cat', supercategory: 'animal' },
+      { id: 2, name: 'dog' },
+    ],
+  };
+  edit?.(gt);
+  const json = path.join(dir, 'instances.json');
+  await writeFile(json, raw ?? JSON.stringify(gt, null, 1));
+  return { dir, json };
+}
+
+describe('loadDataset: COCO', () => {
+  it('loads a valid file: images sorted by id, absolute paths, segmentation dropped, hash over bytes', async () => {
+    const { dir, json } = await cocoFixture();
+    const ds = await loadDataset({ dataset: json });
+    expect(ds.kind).toBe('coco');
+    expect(ds.images.map((im) => im.id)).toEqual([1, 2]);
+    expect(ds.images[0]).toEqual({ id: 1, fileName: 'a.png', path: path.join(dir, 'images', 'a.png'), width: 40, height: 30 });
+    expect(ds.groundTruth!.annotations[0]).toEqual({ id: 5, image_id: 1, category_id: 1, bbox: [1, 2, 10, 8], area: 80, iscrowd: 0 });
+    expect(ds.categories).toEqual([{ id: 1, name: 'cat', supercategory: 'animal' }, { id: 2, name: 'dog' }]);
+    expect(ds.hash).toMatch(/^[0-9a-f]{64}$/);
+    // same via the folder, and the hash follows the image bytes
+    const again = await loadDataset({ dataset: dir });
+    expect(again.hash).toBe(ds.hash);
+    await png(path.join(dir, 'images', 'b.png'), 20, 20, [11, 20, 30]);
+    expect((await loadDataset({ dataset: json })).hash).not.toBe(ds.hash);
+    const limited = await loadDataset({ dataset: json, limit: 1 });
+    expect(limited.images.map((im) => im.id)).toEqual([1]);
+    expect(limited.groundTruth!.annotations.map((a) => a.id)).toEqual([5]);
+  });
+
+  it('finds images/ beside the JSON folder (annotations/instances.json) and honours --images', async () => {
+    const dir = path.join(tmp, 'layout');
+    await png(path.join(dir, 'images', 'a.png'), 8, 8);
+    await png(path.join(dir, 'elsewhere', 'a.png'), 8, 8);
+    const gt = { images: [{ id: 1, file_name: 'a.png', width: 8, height: 8 }], annotations: [], categories: [{ id: 1, name: 'x' }] };
+    await mkdir(path.join(dir, 'annotations'));
+    await writeFile(path.join(dir, 'annotations', 'instances.json'), JSON.stringify(gt));
+    const ds = await loadDataset({ dataset: dir });
+    expect(ds.images[0].path).toBe(path.join(dir, 'images', 'a.png'));
+    expect(ds.name).toBe('layout');
+    const other = await loadDataset({ dataset: path.join(dir, 'annotations', 'instances.json'), images: path.join(dir, 'elsewhere') });
+    expect(other.images[0].path).toBe(path.join(dir, 'elsewhere', 'a.png'));
+  });
+
+  it('reports malformed JSON with file, line and column', async () => {
+    const { json } = await cocoFixture(undefined, '{"images": [],\n  "annotations": [,]}');
+    await expect(loadDataset({ dataset: json })).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message: expect.stringMatching(new RegExp(`^Could not parse ${json.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} as JSON \\(line 2, column 19\\): `)),
+    });
+  });
+
+  it('locates JSON syntax errors where V8 does', () => {
+    for (const text of ['{"a":1,}', '[1,2', '{"a" 1}', '"ab', '[1] x', '[-01]', '{"a":[1,{"b":"\\q"}]}', '{"a":tru}', '[1,]']) {
+      let v8: number | null = null;
+      try {
+        JSON.parse(text);
+      } catch (e) {
+        const m = /position (\d+)/.exec((e as Error).message);
+        v8 = m ? Number(m[1]) : null;
+      }
+      const ours = findJsonErrorOffset(text);
+      expect(ours, text).not.toBeNull();
+      if (v8 !== null) expect(ours, text).toBe(v8);
+    }
+    expect(findJsonErrorOffset('{"a": [1, 2.5e3, "x\\u00e9", null, true]}')).toBeNull();
+  });
+
+  it('rejects a negative box naming the file, the annotation id and the fix', async () => {
+    const { json } = await cocoFixture((gt) => (gt.annotations[0].bbox = [1, 2, -3, 4]));
+    await expect(loadDataset({ dataset: json })).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message:
+        `${json} has 1 invalid entry:\n- annotation id 5 (image 1): bbox [1,2,-3,4] has a negative width or height; ` +
+        'fix it to [x, y, width, height] with width, height ≥ 0 (COCO boxes are x, y, width, height — not x1, y1, x2, y2)',
+    });
+  });
+
+  it('lists the first few offending entries, not just the first', async () => {
+    const { json } = await cocoFixture((gt) => {
+      for (let i = 0; i < 7; i++) gt.annotations.push({ id: 100 + i, image_id: 1, category_id: 1, bbox: [0, 0, 1, -1], area: 0, iscrowd: 0 });
+      gt.annotations.push({ id: 200, image_id: 1, category_id: 99, bbox: [0, 0, 1, 1], area: 1, iscrowd: 0 });
+    });
+    const err = await loadDataset({ dataset: json }).catch((e) => e);
+    expect(err.code).toBe('ERR_DATASET');
+    expect(err.message.split('\n')[0]).toBe(`${json} has 8 invalid entries:`);
+    expect(err.message).toContain('annotation id 104 (image 1): bbox');
+    expect(err.message).not.toContain('annotation id 105 (image 1)');
+    expect(err.message).toContain('- … more bbox issues not listed');
+    expect(err.message).toContain('- annotation id 200 (image 1): category_id 99 is not in "categories"');
+  });
+
+  it('rejects duplicate ids, unknown image ids and unknown categories', async () => {
+    const { json } = await cocoFixture((gt) => {
+      gt.images.push({ id: 2, file_name: 'b.png', width: 20, height: 20 });
+      gt.annotations[1].id = 5;
+      gt.annotations[1].category_id = 7;
+      gt.annotations.push({ id: 9, image_id: 42, category_id: 1, bbox: [0, 0, 1, 1], area: 1, iscrowd: 0 });
+      gt.categories.push({ id: 1, name: 'again' });
+    });
+    const err = await loadDataset({ dataset: json }).catch((e) => e);
+    expect(err.code).toBe('ERR_DATASET');
+    expect(err.message).toContain('- categories[2]: duplicate category id 1');
+    expect(err.message).toContain('- images[2]: duplicate image id 2');
+    expect(err.message).toContain('- annotations[1]: duplicate annotation id 5');
+    expect(err.message).toContain('- annotation id 5 (image 2): category_id 7 is not in "categories"');
+    expect(err.message).toContain('- annotation id 9 (image 42): image_id 42 is not in "images"');
+  });
+
+  it('rejects schema errors: missing arrays and fields of the wrong type', async () => {
+    const { json } = await cocoFixture(undefined, JSON.stringify({ images: [], categories: [] }));
+    await expect(loadDataset({ dataset: json })).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message: expect.stringContaining(`${json} is not a COCO instances file: "annotations" is missing.`),
+    });
+    const bad = await cocoFixture((gt) => {
+      gt.images[0].width = '20';
+      gt.annotations[0].bbox = [1, 2, 3];
+    });
+    const err = await loadDataset({ dataset: bad.json }).catch((e) => e);
+    expect(err.message).toContain('- images[0] {"id":2,"file_name":"b.png","width":"20","height":20}: needs an integer "id", a string "file_name" and positive integer "width" and "height"');
+    expect(err.message).toContain('- annotation id 5 (image 1): bbox [1,2,3] is not 4 finite numbers [x, y, width, height]');
+  });
+
+  it('rejects a file_name that leaves the image folder', async () => {
+    const { json } = await cocoFixture((gt) => {
+      gt.images[0].file_name = '../b.png';
+      gt.images[1].file_name = '/etc/passwd';
+    });
+    const err = await loadDataset({ dataset: json }).catch((e) => e);
+    expect(err.code).toBe('ERR_DATASET');
+    expect(err.message).toContain('- image id 2: file_name "../b.png" leaves the image folder;');
+    expect(err.message).toContain('- image id 1: file_name "/etc/passwd" leaves the image folder;');
+  });
+
+  it('reports missing image files by name with the fix', async () => {
+    const { dir, json } = await cocoFixture();
+    await rm(path.join(dir, 'images', 'b.png'));
+    await expect(loadDataset({ dataset: json })).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message: `1 of 2 images listed in ${json} are missing from ${path.join(dir, 'images')}:\n- b.png\nFix: pass --images <folder holding them>, or remove those images from the annotation file.`,
+    });
+  });
+
+  it('says a missing dataset path does not exist and what is accepted', async () => {
+    const missing = path.join(tmp, 'nope');
+    await expect(loadDataset({ dataset: missing })).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message:
+        `Dataset path ${missing} does not exist. Accepted for --dataset: a COCO instances JSON file, a folder holding instances.json or ` +
+        'annotations/instances.json, a YOLO folder with images/ and labels/, or a folder of images (label-free).',
+    });
+    await expect(loadDataset({ dataset: missing, limit: 0 })).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: 'Expected an integer ≥ 1 for --limit but received 0',
+    });
+  });
+
+  it('loads a synthetic split with the same hash the generator stamped', async () => {
+    const r = await generateSynthDataset({ outDir: path.join(tmp, 'synth'), valImages: 5, splits: ['val'], seed: 4 });
+    const ds = await loadDataset({ dataset: r.splits[0].annotationFile });
+    expect(ds.hash).toBe(r.splits[0].sha256);
+    expect(ds.name).toBe('synth/val');
+    expect(ds.images).toHaveLength(5);
+  });
+});
+
+describeShared('loadDataset: coco128 from ../shared', ['data/coco128/annotations/instances.json'], () => {
+  it('loads 128 images, 939 boxes (10 crowd), 80 categories', async () => {
+    const file = sharedPath('data/coco128/annotations/instances.json')!;
+    const ds = await loadDataset({ dataset: file });
+    expect(ds.name).toBe('coco128');
+    expect(ds.images).toHaveLength(128);
+    expect(ds.groundTruth!.annotations).toHaveLength(939);
+    expect(ds.groundTruth!.annotations.filter((a) => a.iscrowd === 1)).toHaveLength(10);
+    expect(ds.categories).toHaveLength(80);
+    expect(ds.categories.map((c) => c.id)).toEqual(COCO_CATEGORIES.map((c) => c.id));
+    const ids = ds.images.map((im) => im.id);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(ds.images.every((im) => path.isAbsolute(im.path) && existsSync(im.path))).toBe(true);
+    expect(Object.keys(ds.groundTruth!.annotations[0]).sort()).toEqual(['area', 'bbox', 'category_id', 'id', 'image_id', 'iscrowd']);
+    const summary = summarizeDataset(ds);
+    expect(summary.imagesWithoutBoxes).toBe(2);
+    expect(summary.perCategory.filter((c) => c.boxes > 0)).toHaveLength(71);
+    const sum = summary.areaRanges!;
+    expect(sum.small + sum.medium + sum.large).toBe(939);
+    // the folder form finds annotations/instances.json
+    const viaFolder = await loadDataset({ dataset: sharedPath('data/coco128')!, limit: 10 });
+    expect(viaFolder.images).toHaveLength(10);
+    expect(viaFolder.images.map((im) => im.id)).toEqual(ids.slice(0, 10));
+  });
+
+  it('decodes a COCO photo to RGB at the annotated size', async () => {
+    const ds = await loadDataset({ dataset: sharedPath('data/coco128/annotations/instances.json')!, limit: 3 });
+    for (const im of ds.images) {
+      const rgb = await decodeImage(im.path, im);
+      expect(rgb.data.length).toBe(im.width * im.height * 3);
+    }
+  });
+});
+
+describe('loadDataset: YOLO and plain folders', () => {
+  async function yoloFixture(names: { file: string; text: string }, labels: Record<string, string>): Promise<string> {
+    const dir = path.join(tmp, `yolo${fixture++}`);
+    await png(path.join(dir, 'images', 'a.png'), 100, 50);
+    await png(path.join(dir, 'images', 'sub', 'b.png'), 10, 10);
+    await mkdir(path.join(dir, 'labels', 'sub'), { recursive: true });
+    for (const [f, t] of Object.entries(labels)) await writeFile(path.join(dir, 'labels', f), t);
+    await writeFile(path.join(dir, names.file), names.text);
+    return dir;
+  }
+
+  it('converts normalised labels to COCO pixel boxes, ids 1..K in names order', async () => {
+    const dir = await yoloFixture({ file: 'classes.txt', text: 'cat\ndog\n' }, { 'a.txt': '0 0.5 0.5 0.2 0.4\n1 0.25 0.25 0.1 0.1\n', 'sub/b.txt': '' });
+    const ds = await loadDataset({ dataset: dir });
+    expect(ds.kind).toBe('yolo');
+    expect(ds.categories).toEqual([{ id: 1, name: 'cat' }, { id: 2, name: 'dog' }]);
+    expect(ds.images.map((im) => [im.id, im.fileName, im.width, im.height])).toEqual([[1, 'a.png', 100, 50], [2, 'sub/b.png', 10, 10]]);
+    const anns = ds.groundTruth!.annotations;
+    expect(anns).toHaveLength(2);
+    expect(anns[0].bbox.map((v) => +v.toFixed(9))).toEqual([40, 15, 20, 20]);
+    expect(anns[0].category_id).toBe(1);
+    expect(anns[1].bbox.map((v) => +v.toFixed(9))).toEqual([20, 10, 10, 5]);
+    expect(anns[1].category_id).toBe(2);
+    expect(anns[1].area).toBeCloseTo(50, 9);
+  });
+
+  it('reads names from data.yaml and maps the 80 COCO names to COCO ids', async () => {
+    const yaml = `path: .\nnc: 80\nnames:\n${COCO_CATEGORIES.map((c, i) => `  ${i}: ${c.name}`).join('\n')}\n`;
+    const dir = await yoloFixture({ file: 'data.yaml', text: yaml }, { 'a.txt': '11 0.5 0.5 0.2 0.2\n' });
+    const ds = await loadDataset({ dataset: dir });
+    expect(ds.categories).toHaveLength(80);
+    expect(ds.groundTruth!.annotations[0].category_id).toBe(13); // index 11 = stop sign = COCO id 13
+  });
+
+  it('parses the YAML names forms', () => {
+    expect(parseYamlNames("names: ['a b', \"c\", d]  # three")).toEqual(['a b', 'c', 'd']);
+    expect(parseYamlNames('nc: 2\nnames:\n  - x\n  - "y z"\ntrain: t')).toEqual(['x', 'y z']);
+    expect(parseYamlNames('names:\n  1: b\n  0: a\n')).toEqual(['a', 'b']);
+    expect(parseYamlNames('names: {0: a, 1: b}')).toEqual(['a', 'b']);
+    expect(parseYamlNames('nc: 2')).toBeNull();
+  });
+
+  it('reports bad label lines as file:line', async () => {
+    const dir = await yoloFixture({ file: 'classes.txt', text: 'cat\ndog' }, { 'a.txt': '0 0.5 0.5 0.2 0.4\n5 0.5 0.5 0.1 0.1\n0 50 20 10 10\n' });
+    const err = await loadDataset({ dataset: dir }).catch((e) => e);
+    const labels = path.join(dir, 'labels', 'a.txt');
+    expect(err.code).toBe('ERR_DATASET');
+    expect(err.message).toBe(
+      `YOLO labels in ${path.join(dir, 'labels')} have 2 invalid lines:\n` +
+        `- ${labels}:2: class "5" is not an integer in 0..1 (2 names in ${path.join(dir, 'classes.txt')})\n` +
+        `- ${labels}:3: coordinates must be normalised to 0–1 (are these pixels?), got "0 50 20 10 10"`,
+    );
+  });
+
+  it('asks for class names when a YOLO folder has none', async () => {
+    const dir = await yoloFixture({ file: 'README', text: '' }, {});
+    await expect(loadDataset({ dataset: dir })).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message: expect.stringContaining(`YOLO folder ${dir} has no class names. Fix: add classes.txt`),
+    });
+  });
+
+  it('loads a plain image folder as label-free', async () => {
+    const dir = path.join(tmp, 'plain');
+    await png(path.join(dir, 'z.png'), 12, 7);
+    await png(path.join(dir, 'a.png'), 5, 6);
+    await writeFile(path.join(dir, 'notes.txt'), 'not an image');
+    const ds = await loadDataset({ dataset: dir });
+    expect(ds.kind).toBe('folder');
+    expect(ds.groundTruth).toBeNull();
+    expect(ds.categories).toEqual([]);
+    expect(ds.images.map((im) => [im.id, im.fileName, im.width, im.height])).toEqual([[1, 'a.png', 5, 6], [2, 'z.png', 12, 7]]);
+    expect(summarizeDataset(ds).boxes).toBeNull();
+    const empty = path.join(tmp, 'empty');
+    await mkdir(empty);
+    await expect(loadDataset({ dataset: empty })).rejects.toMatchObject({ code: 'ERR_DATASET', message: expect.stringContaining(`Found no images (.jpg, .png, .webp, …) in ${empty}.`) });
+  });
+});
+
+describe('decodeImage', () => {
+  it('returns 8-bit RGB for RGBA and greyscale input', async () => {
+    const rgba = path.join(tmp, 'rgba.png');
+    await sharp({ create: { width: 3, height: 2, channels: 4, background: { r: 200, g: 100, b: 50, alpha: 0.5 } } }).png().toFile(rgba);
+    const a = await decodeImage(rgba);
+    expect([a.width, a.height, a.data.length]).toEqual([3, 2, 18]);
+    expect([...a.data.slice(0, 3)]).toEqual([200, 100, 50]);
+    const grey = path.join(tmp, 'grey16.png');
+    await sharp(Buffer.alloc(4 * 4 * 2, 0x80), { raw: { width: 4, height: 4, channels: 1 } }).toColourspace('b-w').png().toFile(grey);
+    const g = await decodeImage(grey);
+    expect(g.data.length).toBe(4 * 4 * 3);
+    expect(g.data[0]).toBe(g.data[1]);
+    expect(g.data[1]).toBe(g.data[2]);
+  });
+
+  it('keeps the stored orientation (EXIF rotation is not applied)', async () => {
+    const jpg = path.join(tmp, 'rotated.jpg');
+    await sharp({ create: { width: 40, height: 20, channels: 3, background: '#808080' } }).withMetadata({ orientation: 6 }).jpeg().toFile(jpg);
+    expect((await sharp(jpg).metadata()).orientation).toBe(6);
+    const img = await decodeImage(jpg);
+    expect([img.width, img.height]).toEqual([40, 20]);
+  });
+
+  it('throws ERR_DATASET naming the file for a corrupt image or a size mismatch', async () => {
+    const bad = path.join(tmp, 'corrupt.jpg');
+    await writeFile(bad, Buffer.from('this is not a jpeg at all'));
+    await expect(decodeImage(bad)).rejects.toMatchObject({ code: 'ERR_DATASET', message: expect.stringMatching(new RegExp(`^Could not decode image ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .+`)) });
+    const ok = path.join(tmp, 'ok.png');
+    await png(ok, 4, 3);
+    await expect(decodeImage(ok, { width: 3, height: 4 })).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message: `Could not decode image ${ok}: it is 4×3 but the annotations say 3×4. Fix the image's width/height in the annotation file.`,
+    });
+    expect((await readFile(ok)).length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * The hot loop of a run: for one detector, every image not yet stored is decoded once,
+ * resampled once, turned into its shifted inputs, detected in batches and appended to
+ * the detection log. The next group of images is decoded and resampled (in sharp's
+ * thread pool) while the detector works on the current one.
+ */
+import { performance } from 'node:perf_hooks';
+import { ShiftbenchError } from '../core/errors.js';
+import type { DatasetImage, DetectContext, Detection, Detector, RgbImage, ShiftMode, ShiftSet } from '../core/types.js';
+import { makeShiftedInputs, projectBack, type ResampleKernel, type ShiftedInputs } from '../shifts/index.js';
+import type { DetectionLog, ImageRecord, StoredDetection } from './store.js';
+
+export interface DetectLoopOptions {
+  detector: Detector;
+  /** Images to compute, in order. */
+  images: DatasetImage[];
+  shiftSet: ShiftSet;
+  mode: ShiftMode;
+  kernel: ResampleKernel;
+  /** Inputs per detect call (≤ info.maxBatch). */
+  batchSize: number;
+  decode: (image: DatasetImage) => Promise<RgbImage>;
+  log: DetectionLog;
+  /** Called after each image record is stored. */
+  onRecord: (record: ImageRecord) => void;
+  signal?: AbortSignal;
+}
+
+interface Prepared {
+  image: DatasetImage;
+  inputs: ShiftedInputs | null;
+  size: [number, number];
+  skipped: string | null;
+}
+
+/** An AbortError as fetch and timers throw it. */
+export function abortError(signal: AbortSignal): Error {
+  const reason = signal.reason;
+  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  const err = new Error(typeof reason === 'string' ? reason : 'The run was stopped');
+  err.name = 'AbortError';
+  return err;
+}
+
+function checkDetections(out: unknown, expected: number, name: string): Detection[][] {
+  if (!Array.isArray(out) || out.length !== expected) {
+    throw new ShiftbenchError(
+      'ERR_MODEL_OUTPUT',
+      `Detector "${name}" returned ${Array.isArray(out) ? `${out.length} result lists` : typeof out} for a batch of ${expected} inputs; detect() must return one list per input.`,
+    );
+  }
+  for (const list of out) {
+    if (!Array.isArray(list)) throw new ShiftbenchError('ERR_MODEL_OUTPUT', `Detector "${name}" returned a result that is not a list of detections.`);
+    for (const d of list as Detection[]) {
+      const b = d?.bbox;
+      if (!Array.isArray(b) || b.length !== 4 || !b.every(Number.isFinite) || !Number.isFinite(d.score) || !Number.isInteger(d.categoryId)) {
+        throw new ShiftbenchError(
+          'ERR_MODEL_OUTPUT',
+          `Detector "${name}" returned a malformed detection ${JSON.stringify(d)?.slice(0, 120)}; expected { bbox: [x, y, w, h], score, categoryId } with finite numbers.`,
+        );
+      }
+    }
+  }
+  return out as Detection[][];
+}
+
+/**
+ * Runs `detector` over `images` and appends one record per image to the log.
+ * Images that fail to decode are stored as skipped. Errors of the detector propagate
+ * after everything already computed is stored and synced; an abort signal stops
+ * between batches with an AbortError.
+ */
+export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSeconds: number; computed: number }> {
+  const { detector, shiftSet, images } = o;
+  const info = detector.info;
+  const nShifts = shiftSet.shifts.length;
+  const batch = Math.max(1, o.batchSize);
+  // images per group: fill a batch with whole images when the shift set is small
+  const groupSize = Math.max(1, Math.floor(batch / nShifts));
+  const inputOpts = {
+    inputSizePx: info.inputSizePx,
+    fit: info.fit,
+    padValue: info.padValue,
+    mode: o.mode,
+    shiftSet,
+    kernel: o.kernel,
+  };
+
+  const prepare = async (image: DatasetImage): Promise<Prepared> => {
+    let rgb: RgbImage;
+    try {
+      rgb = await o.decode(image);
+    } catch (err) {
+      return { image, inputs: null, size: [0, 0], skipped: (err as Error).message ?? String(err) };
+    }
+    return { image, inputs: await makeShiftedInputs(rgb, inputOpts), size: [rgb.width, rgb.height], skipped: null };
+  };
+  const prepareGroup = (start: number): Promise<Prepared[]> | null => {
+    if (start >= images.length) return null;
+    return Promise.all(images.slice(start, start + groupSize).map(prepare));
+  };
+
+  let inferenceSeconds = 0;
+  let computed = 0;
+  let next = prepareGroup(0);
+  try {
+    for (let start = 0; next !== null; start += groupSize) {
+      if (o.signal?.aborted) throw abortError(o.signal);
+      const group = await next;
+      next = prepareGroup(start + groupSize); // overlaps decoding with this group's inference
+      next?.catch(() => undefined); // a failure there is seen when it is awaited
+
+      // flatten the group's (image, shift) inputs and detect them in batches; an image's
+      // record is stored as soon as all its shifts are done (in image order)
+      const work: { p: Prepared; shiftIndex: number }[] = [];
+      for (const p of group) if (p.inputs) for (let s = 0; s < nShifts; s++) work.push({ p, shiftIndex: s });
+      const results = new Map<Prepared, { shifts: StoredDetection[][]; done: number; seconds: number }>();
+      for (const p of group) if (p.inputs) results.set(p, { shifts: new Array(nShifts), done: 0, seconds: 0 });
+      let written = 0;
+      const flush = async () => {
+        while (written < group.length) {
+          const p = group[written];
+          const r = results.get(p);
+          if (r && r.done < nShifts) break;
+          const record: ImageRecord = r
+            ? { imageId: p.image.id, seconds: r.seconds, size: p.size, shifts: r.shifts }
+            : { imageId: p.image.id, skipped: p.skipped ?? 'could not decode' };
+          await o.log.append(record);
+          written++;
+          computed++;
+          o.onRecord(record);
+        }
+      };
+      await flush(); // skipped images at the head of the group
+      for (let b = 0; b < work.length; b += batch) {
+        if (o.signal?.aborted) throw abortError(o.signal);
+        const chunk = work.slice(b, b + batch);
+        const inputs = chunk.map((w) => w.p.inputs!.input(w.shiftIndex));
+        const contexts: DetectContext[] = chunk.map((w) => ({
+          imageId: w.p.image.id,
+          shift: shiftSet.shifts[w.shiftIndex],
+          transform: w.p.inputs!.transforms[w.shiftIndex],
+        }));
+        const t0 = performance.now();
+        const out = checkDetections(await detector.detect(inputs, contexts), inputs.length, info.name);
+        const seconds = (performance.now() - t0) / 1000;
+        inferenceSeconds += seconds;
+        chunk.forEach((w, i) => {
+          const r = results.get(w.p)!;
+          const coco = projectBack(out[i], w.p.inputs!.transforms[w.shiftIndex], w.p.image.id);
+          r.shifts[w.shiftIndex] = coco.map((c) => [c.bbox[0], c.bbox[1], c.bbox[2], c.bbox[3], c.score, c.category_id]);
+          r.done++;
+          r.seconds += seconds / chunk.length;
+        });
+        await flush();
+      }
+      await flush();
+    }
+  } finally {
+    await next?.catch(() => undefined);
+    await o.log.sync();
+  }
+  return { inferenceSeconds, computed };
+}

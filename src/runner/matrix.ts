@@ -1,0 +1,170 @@
+/**
+ * Experiment matrix: one config file names models, mitigations, shift sets, modes and
+ * datasets; every (dataset, shift set, mode) combination is one sub-run (all models and
+ * mitigations inside it), each resumable on its own, plus a combined summary.json.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ShiftbenchError, describeValue } from '../core/errors.js';
+import { is } from '../core/is.js';
+import type { RunMetrics, ShiftMode } from '../core/types.js';
+import { SHIFT_MODES } from '../shifts/index.js';
+import { makeRunId, RUN_DEFAULTS, type RunOptions } from './options.js';
+import { runBenchmark } from './runBenchmark.js';
+import { ensureWritableDir, safeFileName, writeJsonAtomic } from './store.js';
+import type { RunHooks } from './types.js';
+
+export interface ExperimentConfig {
+  models: string[];
+  mitigations?: string[];
+  /** Shift set specs (default ["grid:1"]). */
+  shifts?: string[];
+  /** Modes (default ["pad"]). */
+  modes?: ShiftMode[];
+  datasets: string[];
+  /** Optional common settings; options given to runExperiment win. */
+  limit?: number;
+  seed?: number;
+  scoreThreshold?: number;
+  backend?: string;
+  plugins?: string[];
+  registryFiles?: string[];
+}
+
+/** Options shared by every sub-run (the matrix fields come from the config). */
+export type ExperimentRunOptions = Omit<RunOptions, 'models' | 'mitigations' | 'shifts' | 'mode' | 'dataset'>;
+
+export interface ExperimentResult {
+  outDir: string;
+  summaryFile: string;
+  runs: { dataset: string; shifts: string; mode: ShiftMode; runDir: string; metrics: RunMetrics }[];
+}
+
+function bad(file: string, field: string, expected: string, actual: unknown): ShiftbenchError {
+  return new ShiftbenchError('ERR_INVALID_OPTION', `Expected ${expected} for ${field} in ${file} (--config) but received ${describeValue(actual)}`);
+}
+
+function strings(file: string, raw: Record<string, unknown>, field: string, required: boolean): string[] | undefined {
+  const v = raw[field];
+  if (v === undefined && !required) return undefined;
+  if (!Array.isArray(v) || !v.every(is.string) || (required && v.length === 0)) {
+    throw bad(file, field, required ? 'a non-empty list of strings' : 'a list of strings', v);
+  }
+  return v as string[];
+}
+
+/**
+ * Reads and validates an experiment config (JSON). Relative paths in it (datasets,
+ * plug-ins, registry files, path-like models) are resolved against the file's folder.
+ * Throws ERR_INVALID_OPTION naming the file and the field.
+ */
+export async function loadExperimentConfig(file: string): Promise<ExperimentConfig> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new ShiftbenchError('ERR_INVALID_OPTION', `Could not read the experiment config ${file} (--config): ${(err as Error).message}`, { cause: err });
+  }
+  if (!is.object(raw)) throw bad(file, 'the config', 'an object { models, mitigations, shifts, modes, datasets }', raw);
+  const known = new Set(['models', 'mitigations', 'shifts', 'modes', 'datasets', 'limit', 'seed', 'scoreThreshold', 'backend', 'plugins', 'registryFiles']);
+  for (const k of Object.keys(raw)) if (!known.has(k)) throw bad(file, 'the config', `only the fields ${[...known].join(', ')}`, k);
+  const dir = path.dirname(path.resolve(file));
+  const rel = (p: string) => path.resolve(dir, p);
+  const isPathy = (m: string) => m.startsWith('.') || m.includes('/') || /\.(onnx|json)$/i.test(m);
+  const modes = strings(file, raw, 'modes', false) as ShiftMode[] | undefined;
+  for (const m of modes ?? []) if (!SHIFT_MODES.includes(m)) throw bad(file, 'modes', 'a list of pad, crop, circular', m);
+  const num = (field: string) => {
+    const v = raw[field];
+    if (v !== undefined && !is.number(v)) throw bad(file, field, 'a number', v);
+    return v as number | undefined;
+  };
+  const backend = raw.backend;
+  if (backend !== undefined && !is.string(backend)) throw bad(file, 'backend', 'a backend name', backend);
+  return {
+    models: strings(file, raw, 'models', true)!.map((m) => (isPathy(m) ? rel(m) : m)),
+    mitigations: strings(file, raw, 'mitigations', false),
+    shifts: strings(file, raw, 'shifts', false),
+    modes,
+    datasets: strings(file, raw, 'datasets', true)!.map(rel),
+    limit: num('limit'),
+    seed: num('seed'),
+    scoreThreshold: num('scoreThreshold'),
+    backend: backend as string | undefined,
+    plugins: strings(file, raw, 'plugins', false)?.map(rel),
+    registryFiles: strings(file, raw, 'registryFiles', false)?.map(rel),
+  };
+}
+
+/**
+ * Runs every (dataset × shift set × mode) combination of `config` into
+ * `<out>/<dataset>__<shifts>__<mode>/` and writes `<out>/summary.json` with the headline
+ * numbers of every detector of every sub-run. `options.out` defaults to
+ * reports/<timestamp>-<hash>. Each sub-run resumes like a plain run.
+ */
+export async function runExperiment(config: ExperimentConfig, options: ExperimentRunOptions = {}, hooks: RunHooks = {}): Promise<ExperimentResult> {
+  const shiftsList = config.shifts?.length ? config.shifts : [RUN_DEFAULTS.shifts];
+  const modes = config.modes?.length ? config.modes : [RUN_DEFAULTS.mode];
+  const outDir = path.resolve(options.out ?? path.join(options.reportsDir ?? RUN_DEFAULTS.reportsDir, makeRunId({ config })));
+  await ensureWritableDir(outDir);
+  const runs: ExperimentResult['runs'] = [];
+  const usedNames = new Set<string>();
+  for (const dataset of config.datasets) {
+    for (const shifts of shiftsList) {
+      for (const mode of modes) {
+        let name = safeFileName(`${path.basename(dataset).replace(/\.json$/i, '')}__${shifts}__${mode}`);
+        for (let i = 2; usedNames.has(name); i++) name = `${name}-${i}`;
+        usedNames.add(name);
+        hooks.logger?.info(`experiment: ${name}`);
+        const { runDir, metrics } = await runBenchmark(
+          {
+            limit: config.limit,
+            seed: config.seed,
+            scoreThreshold: config.scoreThreshold,
+            backend: config.backend,
+            plugins: config.plugins,
+            registryFiles: config.registryFiles,
+            ...stripUndefined(options),
+            models: config.models,
+            mitigations: config.mitigations ?? [],
+            dataset,
+            shifts,
+            mode,
+            out: path.join(outDir, name),
+          },
+          hooks,
+        );
+        runs.push({ dataset, shifts, mode, runDir, metrics });
+      }
+    }
+  }
+  const summaryFile = path.join(outDir, 'summary.json');
+  await writeJsonAtomic(summaryFile, {
+    schemaVersion: 1,
+    config,
+    runs: runs.map((r) => ({
+      dataset: r.dataset,
+      shifts: r.shifts,
+      mode: r.mode,
+      runDir: path.relative(outDir, r.runDir),
+      runId: r.metrics.runId,
+      results: r.metrics.results.map((d) => ({
+        key: d.key,
+        model: d.model,
+        mitigation: d.mitigation,
+        family: d.family,
+        mapRef: d.bounds?.mapRef ?? null,
+        mapRange: d.bounds?.mapRange ?? null,
+        relRange: d.bounds?.relRange ?? null,
+        flipRate: d.consistency.flipRate?.mean ?? null,
+        detConsistency: d.consistency.detConsistency.mean,
+        costRatio: d.timing.costRatio,
+        imagesEvaluated: d.imagesEvaluated,
+      })),
+    })),
+  });
+  return { outDir, summaryFile, runs };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

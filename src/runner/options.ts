@@ -1,0 +1,215 @@
+/**
+ * Run options: the typed input of `runBenchmark`, their defaults in one table, and
+ * the validation every entry point (CLI, config file, library) goes through.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { invalidParameterError } from '../core/errors.js';
+import { is } from '../core/is.js';
+import type { ShiftMode, ShiftSet } from '../core/types.js';
+import { DEFAULT_RESAMPLE_KERNEL, RESAMPLE_KERNELS, SHIFT_MODES, parseShiftSet, type ResampleKernel } from '../shifts/index.js';
+
+export interface RunOptions {
+  /** Model specs: registry names, model files/folders, or plug-in detector names. At least one. */
+  models: string[];
+  /** Mitigation specs (e.g. "input-blur:1"); each model also always runs plain, as the baseline. */
+  mitigations?: string[];
+  /** Dataset: a COCO annotation JSON, a YOLO/COCO folder or an image folder. */
+  dataset: string;
+  /** Image folder, when it is not next to the annotations. */
+  images?: string;
+  /** Shift set spec (default grid:1). */
+  shifts?: string;
+  /** How shifted inputs are made (default pad). */
+  mode?: ShiftMode;
+  /** Score threshold τ of the consistency metrics, 0–1 (default 0.5). */
+  scoreThreshold?: number;
+  /** Use only the first N images (by id). */
+  limit?: number;
+  /** Run directory (default reports/<run-id>, reusing an unfinished run of the same options). */
+  out?: string;
+  /** Replace a run directory that holds a different run instead of failing. */
+  force?: boolean;
+  /** Seed for fakes and bootstrap (default 0). */
+  seed?: number;
+  /** Runtime backend for TF.js models (default auto). */
+  backend?: string;
+  /** Threads for the runtime (default: the runtime's choice). */
+  threads?: number;
+  /** Plug-in modules to load. */
+  plugins?: string[];
+  /** Extra model registry JSON files. */
+  registryFiles?: string[];
+  /** Per-call detect timeout for plug-in detectors, ms (default: the detectors module's). */
+  detectTimeoutMs?: number;
+  /** Inputs per detect call (default: the detector's maxBatch, at most 32). */
+  batchSize?: number;
+  /** Bootstrap resamples of the consistency intervals (default 1000). */
+  bootstrapResamples?: number;
+  /** Resampling kernel used once per image (default linear). */
+  kernel?: ResampleKernel;
+  /** Where default run directories go (default "reports"). */
+  reportsDir?: string;
+}
+
+/** The defaults of RunOptions, in one place. */
+export const RUN_DEFAULTS = {
+  mitigations: [] as string[],
+  shifts: 'grid:1',
+  mode: 'pad' as ShiftMode,
+  scoreThreshold: 0.5,
+  seed: 0,
+  backend: 'auto',
+  plugins: [] as string[],
+  registryFiles: [] as string[],
+  bootstrapResamples: 1000,
+  kernel: DEFAULT_RESAMPLE_KERNEL,
+  reportsDir: 'reports',
+  maxDefaultBatch: 32,
+};
+
+/** RunOptions with defaults applied and paths made absolute. */
+export interface ResolvedRunOptions {
+  models: string[];
+  mitigations: string[];
+  dataset: string;
+  images: string | null;
+  shiftSet: ShiftSet;
+  mode: ShiftMode;
+  scoreThreshold: number;
+  limit: number | null;
+  out: string | null;
+  force: boolean;
+  seed: number;
+  backend: string;
+  threads: number | null;
+  plugins: string[];
+  registryFiles: string[];
+  detectTimeoutMs: number | null;
+  batchSize: number | null;
+  bootstrapResamples: number;
+  kernel: ResampleKernel;
+  reportsDir: string;
+}
+
+function stringList(value: unknown, name: string, min: number): string[] {
+  if (value === undefined) value = [];
+  if (!Array.isArray(value) || !value.every(is.string)) throw invalidParameterError(name, 'a list of non-empty strings', value);
+  if (value.length < min) throw invalidParameterError(name, `at least ${min} value${min > 1 ? 's' : ''}`, value);
+  return value as string[];
+}
+
+function optionalInt(value: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | null {
+  if (value === undefined || value === null) return null;
+  if (!is.integer(value) || !is.inRange(value as number, min, max)) throw invalidParameterError(name, `an integer from ${min} to ${max}`, value);
+  return value as number;
+}
+
+/** Looks like a file path rather than a registry name (contains a separator or a model-file extension). */
+function looksLikePath(spec: string): boolean {
+  return spec.includes('/') || spec.includes('\\') || /\.(onnx|json|mjs|js)$/i.test(spec);
+}
+
+/**
+ * Validates RunOptions and applies RUN_DEFAULTS. Paths (dataset, images, out, plugins,
+ * registry files, path-like model specs) become absolute against `cwd`.
+ * Throws ERR_INVALID_OPTION naming the option (by its CLI flag) and the expected value.
+ */
+export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): ResolvedRunOptions {
+  if (!is.object(options)) throw invalidParameterError('options', 'an object of run options', options);
+  const abs = (p: string) => path.resolve(cwd, p);
+  const models = stringList(options.models, '--model', 1).map((m) => (looksLikePath(m) ? abs(m) : m));
+  const mitigations = stringList(options.mitigations, '--mitigation', 0);
+  if (!is.string(options.dataset)) throw invalidParameterError('--dataset', 'a dataset folder or annotation file', options.dataset);
+  if (options.images !== undefined && !is.string(options.images)) throw invalidParameterError('--images', 'an image folder', options.images);
+  const shiftSet = parseShiftSet(options.shifts ?? RUN_DEFAULTS.shifts);
+  const mode = options.mode ?? RUN_DEFAULTS.mode;
+  if (!SHIFT_MODES.includes(mode)) throw invalidParameterError('--mode', 'one of pad, crop, circular', mode);
+  const scoreThreshold = options.scoreThreshold ?? RUN_DEFAULTS.scoreThreshold;
+  if (!is.number(scoreThreshold) || !is.inRange(scoreThreshold, 0, 1)) throw invalidParameterError('--score-threshold', 'a number from 0 to 1', scoreThreshold);
+  const seed = options.seed ?? RUN_DEFAULTS.seed;
+  if (!is.integer(seed) || !is.inRange(seed, 0, 2 ** 32 - 1)) throw invalidParameterError('--seed', 'an integer from 0 to 4294967295', seed);
+  const backend = options.backend ?? RUN_DEFAULTS.backend;
+  if (!is.string(backend)) throw invalidParameterError('--backend', 'a backend name such as auto, wasm, cpu', backend);
+  if (options.out !== undefined && !is.string(options.out)) throw invalidParameterError('--out', 'a directory path', options.out);
+  const kernel = options.kernel ?? RUN_DEFAULTS.kernel;
+  if (!RESAMPLE_KERNELS.includes(kernel)) throw invalidParameterError('--kernel', `one of ${RESAMPLE_KERNELS.join(', ')}`, kernel);
+  const bootstrapResamples = optionalInt(options.bootstrapResamples, '--bootstrap', 0, 1_000_000) ?? RUN_DEFAULTS.bootstrapResamples;
+  const keys = new Set<string>();
+  for (const m of mitigations) {
+    if (keys.has(m)) throw invalidParameterError('--mitigation', 'each mitigation once', m);
+    keys.add(m);
+  }
+  return {
+    models,
+    mitigations,
+    dataset: abs(options.dataset),
+    images: options.images ? abs(options.images) : null,
+    shiftSet,
+    mode,
+    scoreThreshold,
+    limit: optionalInt(options.limit, '--limit', 1),
+    out: options.out ? abs(options.out) : null,
+    force: options.force === true,
+    seed,
+    backend,
+    threads: optionalInt(options.threads, '--threads', 1, 1024),
+    plugins: stringList(options.plugins, '--plugin', 0).map(abs),
+    registryFiles: stringList(options.registryFiles, '--registry', 0).map(abs),
+    detectTimeoutMs: optionalInt(options.detectTimeoutMs, '--detect-timeout', 1),
+    batchSize: optionalInt(options.batchSize, '--batch', 1, 4096),
+    bootstrapResamples,
+    kernel,
+    reportsDir: abs(options.reportsDir ?? RUN_DEFAULTS.reportsDir),
+  };
+}
+
+/**
+ * The options that decide a run's numbers. Two runs with equal identities give the
+ * same detections and metrics; a run directory only resumes a run with the same identity.
+ */
+export function runIdentity(o: ResolvedRunOptions, toolVersion: string): Record<string, unknown> {
+  return {
+    toolVersion,
+    models: o.models,
+    mitigations: o.mitigations,
+    dataset: o.dataset,
+    images: o.images,
+    shifts: o.shiftSet.shifts.map((s) => `${s.dx},${s.dy}`).join(';'),
+    mode: o.mode,
+    scoreThreshold: o.scoreThreshold,
+    limit: o.limit,
+    seed: o.seed,
+    backend: o.backend,
+    threads: o.threads,
+    plugins: o.plugins,
+    registryFiles: o.registryFiles,
+    batchSize: o.batchSize,
+    bootstrapResamples: o.bootstrapResamples,
+    kernel: o.kernel,
+  };
+}
+
+/** Stable JSON (sorted keys) for hashing. */
+export function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (is.object(value)) {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(value[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** First 8 hex digits of sha256 over the stable JSON of `value`. */
+export function shortHash(value: unknown): string {
+  return createHash('sha256').update(stableJson(value)).digest('hex').slice(0, 8);
+}
+
+/** A run id: UTC timestamp + short hash of the identity, e.g. "20250101-120000-1a2b3c4d". */
+export function makeRunId(identity: Record<string, unknown>, now = new Date()): string {
+  const iso = now.toISOString(); // 2025-01-01T12:00:00.000Z
+  const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
+  return `${stamp}-${shortHash(identity)}`;
+}

@@ -1,0 +1,88 @@
+/**
+ * What the runner needs from the other modules, as one small interface. `env.ts`
+ * wires the real datasets/detectors/mitigations/metrics modules; tests may replace a
+ * part of it (e.g. a counting detector loader) through `RunHooks.env`.
+ */
+import type {
+  CocoGroundTruth,
+  CocoResult,
+  BoundsSummary,
+  ConsistencySummary,
+  Dataset,
+  DatasetImage,
+  Detector,
+  LoadDetectorOptions,
+  Logger,
+  ModelEntry,
+  RgbImage,
+  RunMetrics,
+  ShiftSet,
+} from '../core/types.js';
+import type { Mitigation } from '../mitigations/types.js';
+
+export interface RunnerLoadOptions extends LoadDetectorOptions {
+  plugins?: string[];
+  registryFiles?: string[];
+  detectTimeoutMs?: number;
+}
+
+export interface EvaluatorArgs {
+  /** Ground truth of the evaluated images (skipped images removed); null for label-free datasets. */
+  groundTruth: CocoGroundTruth | null;
+  shiftSet: ShiftSet;
+  /** crop/circular modes: one ground truth per shift (clipped boxes, `ignore` flags), in original coordinates. */
+  groundTruthPerShift?: CocoGroundTruth[];
+  scoreThreshold: number;
+  bootstrapResamples: number;
+  seed: number;
+}
+
+/** The evaluator contract (detectron2 style): fed per (image, shift), then evaluated once. */
+export interface RunEvaluator {
+  process(input: { imageId: number; shiftIndex: number; inputScale: { x: number; y: number } }, results: CocoResult[]): void;
+  evaluate(): { bounds: BoundsSummary | null; consistency: ConsistencySummary };
+}
+
+export interface RunnerEnv {
+  loadDataset(opts: { dataset: string; images?: string; limit?: number }): Promise<Dataset>;
+  /** Decodes a dataset image to RGB; throws (ERR_DATASET) when it cannot or its size differs from the dataset's. */
+  decodeImage(image: DatasetImage): Promise<RgbImage>;
+  loadDetector(spec: string, opts: RunnerLoadOptions): Promise<Detector>;
+  /** Registry entries known with these options (to find an anti-aliased twin); [] if unknown. */
+  listModels(opts: { registryFiles?: string[] }): Promise<ModelEntry[]>;
+  parseMitigation(spec: string): Mitigation;
+  createEvaluator(args: EvaluatorArgs): RunEvaluator;
+}
+
+export interface RunProgress {
+  /** Images done for this detector (stored earlier + computed now). */
+  done: number;
+  total: number;
+  /** Images per second computed in this session (wall clock), 0 before the first. */
+  imagesPerSecond: number;
+  /** Seconds left for this detector, null until a rate is known. */
+  etaSeconds: number | null;
+  /** Key of the detector being run. */
+  detector: string;
+  /** 0-based index of the detector among `detectorCount`. */
+  detectorIndex: number;
+  detectorCount: number;
+}
+
+export interface RunHooks {
+  logger?: Logger;
+  onProgress?: (p: RunProgress) => void;
+  /** Stops the run between batches; what is computed stays stored (rerun to resume). */
+  signal?: AbortSignal;
+  /** Replaces parts of the module wiring (tests, embedding). */
+  env?: Partial<RunnerEnv>;
+}
+
+export interface RunResult {
+  runDir: string;
+  metrics: RunMetrics;
+  /** Wall-clock seconds spent on each detector in this session (by key); not part of metrics.json. */
+  wallSeconds: Record<string, number>;
+  /** Images computed in this session, per detector key (0 when everything was stored). */
+  computedImages: Record<string, number>;
+}

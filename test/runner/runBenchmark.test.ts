@@ -1,0 +1,252 @@
+import { existsSync } from 'node:fs';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CocoGroundTruth, Detector, RunMetrics } from '../../src/core/types.js';
+import type { ShiftbenchError } from '../../src/core/errors.js';
+import type { Mitigation } from '../../src/mitigations/types.js';
+import { runBenchmark, runExperiment, type RunnerEnv } from '../../src/runner/index.js';
+import { gtDetector, makeDataset, tempDir, type CountingDetector } from './fixtures.js';
+
+/** metrics without timing (which differs between any two runs) */
+function withoutTiming(m: RunMetrics): unknown {
+  return { ...m, results: m.results.map((r) => ({ ...r, timing: { ...r.timing, inferenceSeconds: 0, imagesPerSecond: 0, costRatio: null } })) };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as ShiftbenchError).code ?? (e as Error).name;
+  }
+  return 'no error';
+}
+
+/** A local mitigation: runs the inner detector twice per call (so it costs ~2×) and keeps its answers. */
+function doubleMitigation(): Mitigation {
+  return {
+    name: 'twice',
+    spec: 'twice',
+    wrap(inner: Detector): Detector {
+      return {
+        info: { ...inner.info, name: `${inner.info.name}+twice` },
+        detect: async (batch, ctx) => {
+          await inner.detect(batch, ctx);
+          return inner.detect(batch, ctx);
+        },
+        dispose: () => inner.dispose(),
+      };
+    },
+  };
+}
+
+describe('runBenchmark', () => {
+  let root: string;
+  let dataset: string;
+  let gt: CocoGroundTruth;
+  const N = 8;
+
+  beforeAll(async () => {
+    root = await tempDir();
+    ({ file: dataset, gt } = await makeDataset(path.join(root, 'ds'), N));
+  });
+
+  function env(detectors: Record<string, () => Detector>, extra: Partial<RunnerEnv> = {}): Partial<RunnerEnv> {
+    return {
+      loadDetector: async (spec) => {
+        const make = detectors[spec];
+        if (!make) throw new Error(`no fake ${spec}`);
+        return make();
+      },
+      listModels: async () => [],
+      parseMitigation: (spec) => {
+        if (spec === 'twice') return doubleMitigation();
+        throw new Error(`unknown mitigation ${spec}`);
+      },
+      ...extra,
+    };
+  }
+
+  it('an exactly equivariant fake scores mapRange 0 and detConsistency 1; files are written', async () => {
+    const out = path.join(root, 'oracle');
+    const oracle = gtDetector('oracle', gt);
+    const { runDir, metrics } = await runBenchmark(
+      { models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 50 },
+      { env: env({ oracle: () => oracle }) },
+    );
+    expect(runDir).toBe(out);
+    const r = metrics.results[0];
+    expect(r.key).toBe('oracle');
+    expect(r.bounds!.mapRange).toBe(0);
+    expect(r.bounds!.mapRef).toBeCloseTo(1, 12);
+    expect(r.bounds!.perShift).toHaveLength(9);
+    expect(r.consistency.detConsistency.mean).toBe(1);
+    expect(r.consistency.flipRate!.mean).toBe(0);
+    expect(r.imagesEvaluated).toBe(N);
+    expect(oracle.inputs).toBe(N * 9);
+    expect(oracle.disposed).toBe(true);
+    // the store
+    const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.shiftSet.spec).toBe('grid:2');
+    expect(manifest.resample.kernel).toBe('linear');
+    expect(manifest.dataset.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.detectors[0]).toMatchObject({ key: 'oracle', runtime: 'fake', inputSizePx: { width: 64, height: 64 } });
+    const lines = (await readFile(path.join(out, 'detections', 'oracle.jsonl'), 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(N);
+    const files = (await readdir(path.join(out, 'detections', 'oracle'))).sort();
+    expect(files).toContain('shift_2_1.json');
+    expect(files).toHaveLength(9);
+    const shift21 = JSON.parse(await readFile(path.join(out, 'detections', 'oracle', 'shift_2_1.json'), 'utf8'));
+    expect(shift21).toHaveLength(gt.annotations.length);
+    // projected back, the oracle's boxes are the ground truth up to float eps
+    for (const d of shift21) {
+      const match = gt.annotations.find((a) => a.image_id === d.image_id && Math.abs(a.bbox[0] - d.bbox[0]) < 1e-9);
+      expect(match, JSON.stringify(d)).toBeDefined();
+      for (let j = 0; j < 4; j++) expect(Math.abs(match!.bbox[j] - d.bbox[j])).toBeLessThan(1e-9);
+    }
+    const onDisk = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
+    expect(onDisk).toEqual(JSON.parse(JSON.stringify(metrics)));
+  });
+
+  it('a jittering fake has mapRange > 0; a mitigation gets a cost ratio against the plain run', async () => {
+    const out = path.join(root, 'jitter');
+    const { metrics } = await runBenchmark(
+      { models: ['jitter'], mitigations: ['twice'], dataset, out, bootstrapResamples: 50 },
+      { env: env({ jitter: () => gtDetector('jitter', gt, { noisePx: 3, delayMs: 2 }) }) },
+    );
+    const [plain, mitigated] = metrics.results;
+    expect(plain.bounds!.mapRange).toBeGreaterThan(0);
+    expect(plain.consistency.detConsistency.mean).toBeLessThan(1);
+    expect(plain.timing.costRatio).toBeNull();
+    expect(mitigated.key).toBe('jitter+twice');
+    expect(mitigated.mitigation).toBe('twice');
+    // the wrapper keeps the inner answers, so the numbers are the plain ones …
+    expect(mitigated.bounds).toEqual(plain.bounds);
+    // … at about twice the cost
+    expect(mitigated.timing.costRatio!).toBeGreaterThan(1.5);
+    expect(mitigated.timing.costRatio!).toBeLessThan(3);
+  });
+
+  it('resumes: only missing images are recomputed, a torn last line is dropped, metrics are identical', async () => {
+    const out = path.join(root, 'resume');
+    const options = { models: ['jitter'], dataset, out, bootstrapResamples: 50 };
+    const first = gtDetector('jitter', gt, { noisePx: 2 });
+    const a = await runBenchmark(options, { env: env({ jitter: () => first }) });
+    expect(first.inputs).toBe(N * 4);
+    // simulate a kill -9: no metrics.json, 3 complete lines and a torn fourth
+    await rm(path.join(out, 'metrics.json'));
+    const jsonl = path.join(out, 'detections', 'jitter.jsonl');
+    const lines = (await readFile(jsonl, 'utf8')).split('\n');
+    await writeFile(jsonl, lines.slice(0, 3).join('\n') + '\n' + lines[3].slice(0, 25));
+    const second = gtDetector('jitter', gt, { noisePx: 2 });
+    const b = await runBenchmark(options, { env: env({ jitter: () => second }) });
+    expect(second.imageIds).toEqual([4, 5, 6, 7, 8]);
+    expect(second.inputs).toBe((N - 3) * 4);
+    expect(b.computedImages.jitter).toBe(N - 3);
+    expect(withoutTiming(b.metrics)).toEqual(withoutTiming(a.metrics));
+    const relines = (await readFile(jsonl, 'utf8')).trim().split('\n');
+    expect(relines).toHaveLength(N);
+    // a finished run again: no model is even loaded
+    let loads = 0;
+    const c = await runBenchmark(options, { env: env({ jitter: () => (loads++, gtDetector('jitter', gt)) }) });
+    expect(loads).toBe(0);
+    expect(withoutTiming(c.metrics)).toEqual(withoutTiming(a.metrics));
+  });
+
+  it('refuses a run directory that holds a different run, unless --force', async () => {
+    const out = path.join(root, 'refuse');
+    const make = () => gtDetector('oracle', gt);
+    await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 10 }, { env: env({ oracle: make }) });
+    const err = await runBenchmark({ models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 10 }, { env: env({ oracle: make }) }).catch((e) => e);
+    expect(err.code).toBe('ERR_RUN_STORE');
+    expect(err.message).toContain(out);
+    expect(err.message).toMatch(/new --out.*--force/);
+    expect(err.message).toContain('shifts: stored "0,0;1,0;0,1;1,1"');
+    const forced = await runBenchmark({ models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 10, force: true }, { env: env({ oracle: make }) });
+    expect(forced.metrics.shiftSet.spec).toBe('grid:2');
+  });
+
+  it('an unwritable --out fails with ERR_OUTPUT naming it, before any model work', async () => {
+    const blocker = path.join(root, 'a-file');
+    await writeFile(blocker, 'x');
+    let loads = 0;
+    const out = path.join(blocker, 'run');
+    const err = await runBenchmark({ models: ['oracle'], dataset, out }, { env: env({ oracle: () => (loads++, gtDetector('oracle', gt)) }) }).catch((e) => e);
+    expect(err.code).toBe('ERR_OUTPUT');
+    expect(err.message).toContain(out);
+    expect(loads).toBe(0);
+  });
+
+  it('bad options are usage errors', async () => {
+    expect(await codeOf(runBenchmark({ models: ['oracle'], dataset, shifts: 'diag:1' }))).toBe('ERR_INVALID_OPTION');
+    expect(await codeOf(runBenchmark({ models: [], dataset }))).toBe('ERR_INVALID_OPTION');
+    expect(await codeOf(runBenchmark({ models: ['oracle'], dataset, mode: 'wrap' as never }))).toBe('ERR_INVALID_OPTION');
+    expect(await codeOf(runBenchmark({ models: ['oracle'], dataset, scoreThreshold: 2 }))).toBe('ERR_INVALID_OPTION');
+  });
+
+  it('an image that fails to decode is skipped, listed, and the run goes on', async () => {
+    const ds = await makeDataset(path.join(root, 'ds-corrupt'), 5, { corrupt: [3], seed: 9 });
+    const out = path.join(root, 'corrupt');
+    const oracle = gtDetector('oracle', ds.gt);
+    const { metrics } = await runBenchmark({ models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 10 }, { env: env({ oracle: () => oracle }) });
+    const r = metrics.results[0];
+    expect(r.imagesEvaluated).toBe(4);
+    expect(r.skippedImages).toHaveLength(1);
+    expect(r.skippedImages[0]).toMatchObject({ imageId: 3, fileName: '003.png' });
+    expect(r.skippedImages[0].reason).toMatch(/Could not decode image/);
+    expect(r.bounds!.mapRef).toBeCloseTo(1, 12); // the skipped image's ground truth does not count as missed
+    expect(oracle.imageIds).toEqual([1, 2, 4, 5]);
+    const skipped = JSON.parse(await readFile(path.join(out, 'skipped.json'), 'utf8'));
+    expect(skipped.map((s: { imageId: number }) => s.imageId)).toEqual([3]);
+  });
+
+  it('a detector that throws midway keeps the earlier images; the rerun computes only the rest', async () => {
+    const out = path.join(root, 'throws');
+    const failing = gtDetector('plug', gt, { throwOnImage: 6 });
+    const err = await runBenchmark({ models: ['plug'], dataset, out, bootstrapResamples: 10 }, { env: env({ plug: () => failing }) }).catch((e) => e);
+    expect(err.message).toBe('plug-in failure on image 6');
+    expect(failing.disposed).toBe(true);
+    const lines = (await readFile(path.join(out, 'detections', 'plug.jsonl'), 'utf8')).trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l).imageId)).toEqual([1, 2, 3, 4, 5]);
+    expect(existsSync(path.join(out, 'metrics.json'))).toBe(false);
+    const fixed = gtDetector('plug', gt);
+    const { metrics } = await runBenchmark({ models: ['plug'], dataset, out, bootstrapResamples: 10 }, { env: env({ plug: () => fixed }) });
+    expect(fixed.imageIds).toEqual([6, 7, 8]);
+    expect(metrics.results[0].imagesEvaluated).toBe(N);
+  });
+
+  it('crop and circular modes run with per-shift ground truth', async () => {
+    for (const mode of ['crop', 'circular'] as const) {
+      const oracle = gtDetector('oracle', gt);
+      const { metrics } = await runBenchmark(
+        { models: ['oracle'], dataset, out: path.join(root, `mode-${mode}`), mode, bootstrapResamples: 10 },
+        { env: env({ oracle: () => oracle }) },
+      );
+      expect(metrics.mode).toBe(mode);
+      expect(metrics.results[0].bounds!.perShift).toHaveLength(4);
+      expect(oracle.inputs).toBe(N * 4);
+    }
+  });
+
+  it('an experiment matrix runs every combination into sub-runs with a combined summary', async () => {
+    const out = path.join(root, 'matrix');
+    const res = await runExperiment(
+      { models: ['oracle', 'jitter'], shifts: ['grid:1', 'line:2'], modes: ['pad', 'crop'], datasets: [dataset] },
+      { out, bootstrapResamples: 10 },
+      { env: env({ oracle: () => gtDetector('oracle', gt), jitter: () => gtDetector('jitter', gt, { noisePx: 3 }) }) },
+    );
+    expect(res.runs).toHaveLength(4);
+    const summary = JSON.parse(await readFile(res.summaryFile, 'utf8'));
+    expect(summary.runs.map((r: { runDir: string }) => r.runDir)).toEqual([
+      'instances__grid_1__pad',
+      'instances__grid_1__crop',
+      'instances__line_2__pad',
+      'instances__line_2__crop',
+    ]);
+    const padGrid = summary.runs[0].results;
+    expect(padGrid.map((r: { key: string }) => r.key)).toEqual(['oracle', 'jitter']);
+    expect(padGrid[0].mapRange).toBe(0);
+    expect(padGrid[1].mapRange).toBeGreaterThan(0);
+    expect(existsSync(path.join(out, 'instances__line_2__crop', 'metrics.json'))).toBe(true);
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * Where the coco-ssd (SSD MobileNet v2 / lite, TF Object Detection API) weights come
+ * from. `@tensorflow-models/coco-ssd` loads them from a URL at run time; shiftbench
+ * takes, in order: a local copy given with `--weights DIR` (`opts.weightsDir`), the
+ * cache folder, or the entry's URL (fetched once into the cache, model.json then every
+ * shard its manifest lists). The sha256 of every file read is recorded in the manifest.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadError, ShiftbenchError } from '../../core/errors.js';
+import type { LoadDetectorOptions, ModelEntry } from '../../core/types.js';
+import { manifestGroups } from './graphFiles.js';
+
+/** The model file of a TF.js graph model folder. */
+export const COCO_SSD_MODEL_FILE = 'model.json';
+
+/** Names of the files a model.json needs besides itself (its weight shards), or null when model.json is absent/unreadable. */
+async function missingShards(dir: string): Promise<string[] | null> {
+  const modelPath = path.join(dir, COCO_SSD_MODEL_FILE);
+  if (!existsSync(modelPath)) return null;
+  try {
+    const json = JSON.parse(await readFile(modelPath, 'utf8')) as Record<string, unknown>;
+    return manifestGroups(json, modelPath)
+      .flatMap((g) => g.paths)
+      .filter((p) => !existsSync(path.join(dir, p)));
+  } catch {
+    return null;
+  }
+}
+
+function solutions(entry: ModelEntry, dir: string): string[] {
+  const url = entry.source.kind === 'url' ? entry.source.baseUrl : undefined;
+  return [
+    `Pass a local copy with --weights DIR: a folder holding model.json and its weight shards (group1-shard…)${url ? `, as served at ${url}` : ''}`,
+    ...(url ? [`Or run once where ${url} is reachable; the files are cached in ${dir}`] : []),
+    `Or copy the files into ${dir}`,
+  ];
+}
+
+async function fetchTo(url: string, file: string): Promise<void> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${url} answered ${res.status} ${res.statusText}`);
+  await writeFile(file, new Uint8Array(await res.arrayBuffer()));
+}
+
+/**
+ * Returns the folder holding coco-ssd's model.json and all its shards.
+ * `dir` is the entry's cache folder (where a URL source is fetched to).
+ * @throws ShiftbenchError ERR_MODEL_LOAD when `--weights DIR` lacks files, or files are
+ *   missing and fetching is disabled; ERR_NETWORK when the URL cannot be fetched (offline).
+ */
+export async function resolveCocoSsdDir(entry: ModelEntry, dir: string, opts: LoadDetectorOptions): Promise<string> {
+  if (opts.weightsDir !== undefined) {
+    const wdir = path.resolve(opts.weightsDir);
+    const missing = await missingShards(wdir);
+    if (missing === null || missing.length > 0) {
+      throw loadError(
+        'ERR_MODEL_LOAD',
+        `coco-ssd weights from --weights ${wdir}: ${missing === null ? `no readable ${COCO_SSD_MODEL_FILE} there` : `missing shard(s) ${missing.join(', ')}`}`,
+        ['Point --weights at the folder holding model.json and every shard its "weightsManifest" lists', ...solutions(entry, dir).slice(1)],
+      );
+    }
+    return wdir;
+  }
+  const missing = await missingShards(dir);
+  if (missing !== null && missing.length === 0) return dir;
+  if (entry.source.kind === 'path') {
+    throw loadError('ERR_MODEL_LOAD', `coco-ssd weights in ${dir}`, solutions(entry, dir));
+  }
+  if (entry.source.kind !== 'url') {
+    throw new ShiftbenchError('ERR_REGISTRY', `Model "${entry.name}" (format coco-ssd) needs a url or path source, not ${entry.source.kind}`);
+  }
+  if (opts.allowPull === false) {
+    throw loadError('ERR_MODEL_LOAD', `coco-ssd weights: they are not in ${dir} and fetching is disabled`, solutions(entry, dir));
+  }
+  const base = entry.source.baseUrl.replace(/\/+$/, '');
+  opts.logger?.info(`Fetching coco-ssd weights from ${base} into ${dir}`);
+  await mkdir(path.dirname(dir), { recursive: true });
+  const tmp = await mkdtemp(path.join(path.dirname(dir), `.pull-${entry.name}-`));
+  try {
+    try {
+      await fetchTo(`${base}/${COCO_SSD_MODEL_FILE}`, path.join(tmp, COCO_SSD_MODEL_FILE));
+      const json = JSON.parse(await readFile(path.join(tmp, COCO_SSD_MODEL_FILE), 'utf8')) as Record<string, unknown>;
+      for (const p of manifestGroups(json, `${base}/${COCO_SSD_MODEL_FILE}`).flatMap((g) => g.paths)) {
+        if (path.isAbsolute(p) || p.split(/[\\/]/).includes('..')) throw new Error(`unsafe shard path "${p}" in model.json`);
+        await mkdir(path.dirname(path.join(tmp, p)), { recursive: true });
+        await fetchTo(`${base}/${p}`, path.join(tmp, p));
+      }
+    } catch (err) {
+      if (err instanceof ShiftbenchError) throw err;
+      throw loadError('ERR_NETWORK', `coco-ssd weights from ${base}`, solutions(entry, dir), err);
+    }
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+    return dir;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

@@ -35,7 +35,9 @@ export const CLIENT_SCRIPT = String.raw`
   function isNum(v) { return typeof v === 'number' && isFinite(v); }
   function toPct(v) { return isNum(v) ? v * 100 : null; }
   function fmt(v, digits) { return isNum(v) ? v.toFixed(digits) : '\u2014'; }
-  function pctTick(value) { return value + '%'; }
+  // ticks are floats like 0.30000000000000004: round them for the label
+  function tidy(value) { return Math.round(value * 1e6) / 1e6; }
+  function pctTick(value) { return tidy(value) + '%'; }
 
   Chart.defaults.animation = false;
   Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
@@ -91,7 +93,12 @@ export const CLIENT_SCRIPT = String.raw`
   var keys = data.detectors.map(function (d) { return d.key; });
   var withBounds = data.detectors.filter(function (d) { return d.bounds; });
 
-  // mAP range: a floating bar from lower to upper bound per detector, with mapRef marked.
+  // A red zero line on the value axis: the unshifted mAP.
+  function zeroGrid(ctx) { return ctx.tick && ctx.tick.value === 0 ? '#d62728' : 'rgba(0, 0, 0, 0.1)'; }
+  function ppTick(value) { return (value > 0 ? '+' : '') + tidy(value) + ' pp'; }
+
+  // mAP range: a floating bar per detector from (lower − ref) to (upper − ref), in percentage
+  // points, so detectors of very different mAP share one axis and the bar length is the range.
   draw('sb-range', function () {
     return {
       type: 'bar',
@@ -99,40 +106,30 @@ export const CLIENT_SCRIPT = String.raw`
         labels: withBounds.map(function (d) { return d.key; }),
         datasets: [
           {
-            label: 'mAP lower \u2013 upper bound',
-            data: withBounds.map(function (d) { return [toPct(d.bounds.mapLower), toPct(d.bounds.mapUpper)]; }),
-            backgroundColor: 'rgba(31, 119, 180, 0.55)',
+            label: 'mAP lower \u2013 upper bound, relative to mAP at (0,0)',
+            data: withBounds.map(function (d) {
+              return [toPct(d.bounds.mapLower - d.bounds.mapRef), toPct(d.bounds.mapUpper - d.bounds.mapRef)];
+            }),
+            backgroundColor: 'rgba(31, 119, 180, 0.6)',
             borderColor: '#1f77b4',
             borderWidth: 1,
             borderSkipped: false
-          },
-          {
-            type: 'scatter',
-            label: 'mAP at (0,0)',
-            data: withBounds.map(function (d, i) { return { x: toPct(d.bounds.mapRef), y: d.key }; }),
-            pointStyle: 'line',
-            rotation: 90,
-            pointRadius: 10,
-            borderColor: '#d62728',
-            borderWidth: 3,
-            backgroundColor: '#d62728'
           }
         ]
       },
       options: {
         indexAxis: 'y',
         scales: {
-          x: { title: { display: true, text: 'mAP (%)' }, ticks: { callback: pctTick } },
-          y: { type: 'category' }
+          x: { title: { display: true, text: 'mAP change from the unshifted input (percentage points)' }, ticks: { callback: ppTick }, grid: { color: zeroGrid } }
         },
         plugins: {
+          legend: { display: false },
           tooltip: {
             callbacks: {
               label: function (item) {
-                var d = withBounds[item.dataIndex];
-                if (item.datasetIndex === 1) return 'mAP at (0,0): ' + fmt(toPct(d.bounds.mapRef), 1) + '%';
-                return 'lower ' + fmt(toPct(d.bounds.mapLower), 1) + '% \u2013 upper ' + fmt(toPct(d.bounds.mapUpper), 1) +
-                  '% (range ' + fmt(toPct(d.bounds.mapUpper - d.bounds.mapLower), 2) + ' pp)';
+                var b = withBounds[item.dataIndex].bounds;
+                return 'lower ' + fmt(toPct(b.mapLower), 1) + '% \u2013 upper ' + fmt(toPct(b.mapUpper), 1) +
+                  '% (range ' + fmt(toPct(b.mapUpper - b.mapLower), 2) + ' pp; at (0,0) ' + fmt(toPct(b.mapRef), 1) + '%)';
               }
             }
           }
@@ -141,7 +138,7 @@ export const CLIENT_SCRIPT = String.raw`
     };
   });
 
-  // mAP with every image at the same shift, one line per detector.
+  // mAP with every image at the same shift, relative to the unshifted mAP, one line per detector.
   draw('sb-pershift', function () {
     return {
       type: 'line',
@@ -150,7 +147,8 @@ export const CLIENT_SCRIPT = String.raw`
         datasets: withBounds.map(function (d, i) {
           return {
             label: d.key,
-            data: d.bounds.perShift.map(toPct),
+            data: d.bounds.perShift.map(function (v) { return isNum(v) ? toPct(v - d.bounds.mapRef) : null; }),
+            sbAbsolute: d.bounds.perShift.map(toPct),
             borderColor: color(i),
             backgroundColor: color(i),
             pointRadius: data.shifts.length > 40 ? 0 : 3,
@@ -163,10 +161,17 @@ export const CLIENT_SCRIPT = String.raw`
         interaction: { mode: 'index', intersect: false },
         scales: {
           x: { title: { display: true, text: 'shift (dx, dy) in model-input pixels, in shift-set order' } },
-          y: { title: { display: true, text: 'mAP (%)' }, ticks: { callback: pctTick } }
+          y: { title: { display: true, text: 'mAP change from (0,0) (pp)' }, ticks: { callback: ppTick }, grid: { color: zeroGrid } }
         },
         plugins: {
-          tooltip: { callbacks: { label: function (item) { return item.dataset.label + ': ' + fmt(item.parsed.y, 1) + '%'; } } }
+          tooltip: {
+            callbacks: {
+              label: function (item) {
+                return item.dataset.label + ': ' + fmt(item.dataset.sbAbsolute[item.dataIndex], 1) + '% (' +
+                  (item.parsed.y > 0 ? '+' : '') + fmt(item.parsed.y, 2) + ' pp)';
+              }
+            }
+          }
         }
       }
     };
@@ -187,13 +192,21 @@ export const CLIENT_SCRIPT = String.raw`
     };
   }
 
-  function intervalChart(datasets, axisTitle) {
+  function intervalChart(datasets, axisTitle, maxPct) {
+    var present = datasets.filter(function (d) { return d; });
+    // make room for the whiskers: the axis must reach the highest interval end, not just the highest mean
+    var top = 0;
+    present.forEach(function (ds) {
+      ds.sbIntervals.forEach(function (iv) { if (iv && isNum(iv.hi) && iv.hi > top) top = iv.hi; });
+    });
+    var xScale = { beginAtZero: true, title: { display: true, text: axisTitle }, ticks: { callback: pctTick } };
+    if (top > 0) xScale.suggestedMax = Math.min(maxPct, top * 1.05);
     return {
       type: 'bar',
-      data: { labels: keys, datasets: datasets.filter(function (d) { return d; }) },
+      data: { labels: keys, datasets: present },
       options: {
         indexAxis: 'y',
-        scales: { x: { beginAtZero: true, title: { display: true, text: axisTitle }, ticks: { callback: pctTick } } },
+        scales: { x: xScale },
         plugins: {
           tooltip: {
             callbacks: {
@@ -210,14 +223,14 @@ export const CLIENT_SCRIPT = String.raw`
   }
 
   draw('sb-consistency', function () {
-    return intervalChart([intervalDataset('detection consistency', 'detConsistency', 2)], 'detection consistency (%), higher is steadier');
+    return intervalChart([intervalDataset('detection consistency', 'detConsistency', 2)], 'detection consistency (%), higher is steadier', 100);
   });
   draw('sb-instability', function () {
     return intervalChart([
       intervalDataset('flip rate', 'flipRate', 1),
       intervalDataset('box jitter (1 \u2212 IoU)', 'boxJitterIou', 3),
       intervalDataset('score jitter', 'scoreJitter', 4)
-    ], '% (lower is steadier)');
+    ], '% (lower is steadier)', 100);
   });
 })();
 `;

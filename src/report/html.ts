@@ -10,7 +10,7 @@ import { loadError } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import { CLIENT_SCRIPT } from './client.js';
 import { MISSING, cost, escapeHtml as h, intervalHtml, jsonForScript, num, pct, pp, signedPp } from './format.js';
-import type { ReportRun } from './load.js';
+import { manifestDetectorFacts, type ReportRun } from './load.js';
 
 let chartJsCache: string | null = null;
 
@@ -129,7 +129,9 @@ ${row('Dataset', `${h(metrics.dataset.name)}${metrics.dataset.labelFree ? ' <spa
 ${row('Images', h(metrics.dataset.images))}
 ${row('Shift set', `<code>${h(metrics.shiftSet.spec)}</code> — ${h(shifts.length)} shifts, up to ${h(maxOffsetPx)} px`)}
 ${row('Mode', `<span title="${h(MODE_TEXT[metrics.mode] ?? '')}">${h(metrics.mode)}</span>`)}
-${row('Backend', h(e.backend ?? (runtimes.join(', ') || MISSING)))}
+${row('Backend', h(e.backend ?? MISSING))}
+${row('Runtime', h(runtimes.join(', ') || MISSING))}
+${row('Machine', h(e.machine ?? MISSING))}
 ${row('Date', h(e.createdAt ?? MISSING))}
 ${row('Tool version', `shiftbench ${h(e.toolVersion ?? MISSING)}${e.nodeVersion ? `, Node ${h(e.nodeVersion)}` : ''}`)}
 ${row('Seed', h(e.seed ?? MISSING))}
@@ -149,9 +151,9 @@ function headlineTable(run: ReportRun): string {
   const taus = [...new Set(results.map((r) => r.consistency.scoreThreshold))];
   const boundsCols = hasBounds ? 5 : 0;
   const consCols = (hasFlip ? 1 : 0) + 4;
-  const totalCols = 3 + boundsCols + consCols + 1;
+  const totalCols = 2 + boundsCols + consCols + 1;
 
-  const head1 = `<tr><th scope="col" rowspan="2">Detector</th><th scope="col" rowspan="2">Model</th><th scope="col" rowspan="2">Mitigation</th>${
+  const head1 = `<tr><th scope="col" rowspan="2">Model</th><th scope="col" rowspan="2">Mitigation</th>${
     hasBounds ? `<th scope="colgroup" colspan="${boundsCols}">mAP over shifts</th>` : ''
   }<th scope="colgroup" colspan="${consCols}">Consistency across shifts (mean [95% CI])</th><th scope="col" rowspan="2">Cost</th></tr>`;
   const head2 = `<tr>${
@@ -181,7 +183,9 @@ function headlineTable(run: ReportRun): string {
             `<td>${intervalHtml(c.boxJitterCenterPx, 'px', 2)}</td><td>${intervalHtml(c.scoreJitter, 'pct', 2)}</td>`;
           const ips = r.timing.imagesPerSecond;
           const costTitle = `${num(r.timing.inferenceSeconds, 1)} s inference, ${num(ips, 2)} images/s`;
-          return `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(r.model)}</td><td>${r.mitigation === null ? '<span class="na">none</span>' : `<code>${h(r.mitigation)}</code>`}</td>${boundsCells}${consCells}<td title="${h(costTitle)}">${h(cost(r.timing.costRatio))}</td></tr>`;
+          const derivedKey = r.mitigation === null ? r.model : `${r.model}+${r.mitigation}`;
+          const keyNote = r.key === derivedKey ? '' : `<span class="key">key <code>${h(r.key)}</code></span>`;
+          return `<tr data-key="${h(r.key)}"><th scope="row">${h(r.model)}${keyNote}</th><td>${r.mitigation === null ? '<span class="na">none</span>' : `<code>${h(r.mitigation)}</code>`}</td>${boundsCells}${consCells}<td title="${h(costTitle)}">${r.mitigation === null && r.timing.costRatio === null ? '<span class="na">baseline</span>' : h(cost(r.timing.costRatio))}</td></tr>`;
         })
         .join('\n');
       return `<tbody><tr class="group"><th scope="rowgroup" colspan="${totalCols}">${h(g.label)}</th></tr>\n${rows}</tbody>`;
@@ -210,8 +214,8 @@ function rangeSection(run: ReportRun): string {
     .map((r) => `<li><code>${h(r.key)}</code>: ${pct(r.bounds!.mapLower)} – ${pct(r.bounds!.mapUpper)} (range ${pp(r.bounds!.mapRange)})</li>`)
     .join('')}</ul>`;
   return `<section id="range"><h2>mAP range over shifts</h2>
-<p>Each bar spans the lowest to the highest mAP the greedy search found when every image may be shown at any shift of the set; the red tick is mAP with no shift. A shorter bar means a steadier detector.</p>
-${chartFigure('sb-range', 'mAP lower to upper bound per detector, with mAP at (0,0) marked', fallback, 70 + 34 * withBounds.length)}
+<p>Each bar spans the lowest to the highest mAP the greedy search found when every image may be shown at any shift of the set, drawn relative to the mAP with no shift (the red line at 0), so its length is the mAP range. A shorter bar means a steadier detector.</p>
+${chartFigure('sb-range', 'mAP lower to upper bound per detector, in percentage points from the mAP at (0,0)', fallback, 60 + 34 * withBounds.length)}
 </section>`;
 }
 
@@ -259,8 +263,8 @@ function perShiftSection(run: ReportRun): string {
     )
     .join('')}</tbody></table></div></details>`;
   return `<section id="per-shift"><h2>mAP at each shift</h2>
-<p>mAP with every image shown at the same shift. Moving all images together averages out much of the per-image variation, so these lines usually move less than the bounds above.</p>
-${chartFigure('sb-pershift', 'mAP per shift, one line per detector', '<p>Line chart of mAP over the shifts; see the table below.</p>', 320)}
+<p>mAP with every image shown at the same shift, drawn as the change from the mAP at (0,0). Moving all images together averages out much of the per-image variation, so these lines usually move less than the bounds above.</p>
+${chartFigure('sb-pershift', 'mAP change per shift from the unshifted mAP, one line per detector', '<p>Line chart of mAP over the shifts; see the table below.</p>', 320)}
 ${heat}
 ${table}
 </section>`;
@@ -296,12 +300,13 @@ function notesSection(run: ReportRun): string {
         .map((s) => `<tr><td><code>${h(s.key)}</code></td><td>${h(s.imageId)}</td><td>${h(s.fileName)}</td><td>${h(s.reason)}</td></tr>`)
         .join('')}</tbody></table>`
     : '<p>No images were skipped: every detector was evaluated on every image.</p>';
-  const details = `<div class="table-wrap"><table class="details"><caption>Per-detector run details</caption><thead><tr><th scope="col">Detector</th><th scope="col">Runtime</th><th scope="col">Images evaluated</th><th scope="col">Inference s</th><th scope="col">Images/s</th>${
+  const details = `<div class="table-wrap"><table class="details"><caption>Per-detector run details</caption><thead><tr><th scope="col">Detector</th><th scope="col">Runtime</th><th scope="col">Input px</th><th scope="col">Total stride px</th><th scope="col">Images evaluated</th><th scope="col">Inference s</th><th scope="col">Images/s</th>${
     hasBounds ? '<th scope="col">Greedy passes (lower / upper)</th>' : ''
   }</tr></thead><tbody>${results
+    .map((r) => [r, manifestDetectorFacts(run.manifest, r.key)] as const)
     .map(
-      (r) =>
-        `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(r.runtime ?? MISSING)}</td><td>${h(r.imagesEvaluated)}</td><td>${num(r.timing.inferenceSeconds, 1)}</td><td>${num(r.timing.imagesPerSecond, 2)}</td>${
+      ([r, f]) =>
+        `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(r.runtime ?? MISSING)}</td><td>${h(f.inputSize ?? MISSING)}</td><td>${h(f.totalStridePx ?? MISSING)}</td><td>${h(r.imagesEvaluated)}</td><td>${num(r.timing.inferenceSeconds, 1)}</td><td>${num(r.timing.imagesPerSecond, 2)}</td>${
           hasBounds ? `<td>${r.bounds ? `${h(r.bounds.passes.lower)} / ${h(r.bounds.passes.upper)}` : MISSING}</td>` : ''
         }</tr>`,
     )
@@ -351,11 +356,11 @@ dl.facts div{border-left:3px solid var(--accent);padding-left:8px}dl.facts dt{fo
 details{margin:8px 0}summary{cursor:pointer;color:var(--accent)}
 details pre{max-height:420px;overflow:auto;background:var(--band);padding:8px;font-size:12px}
 .table-wrap{overflow-x:auto}
-table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid var(--line);padding:4px 8px;text-align:right;vertical-align:top;white-space:nowrap}
-th[scope=row],td:nth-child(2),td:nth-child(3){text-align:left}thead th{background:var(--band);text-align:center}
+table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid var(--line);padding:4px 6px;text-align:right;vertical-align:top;white-space:nowrap}
+th[scope=row],table.headline td:nth-child(2){text-align:left}.key{display:block;color:var(--muted);font-size:11px;font-weight:400}thead th{background:var(--band);text-align:center}
 caption{caption-side:top;text-align:left;color:var(--muted);padding:4px 0;white-space:normal}
 tr.group th{background:#e8eef7;text-align:left;font-weight:600}
-.ci{color:var(--muted);font-size:12px}.delta{display:block;color:var(--muted);font-size:11px}.na{color:var(--muted)}
+.ci{color:var(--muted);font-size:12px}table.headline .ci{display:block}.delta{display:block;color:var(--muted);font-size:11px}.na{color:var(--muted)}
 td.key-metric{font-weight:600}
 table.hashes td,table.skipped td{text-align:left;white-space:normal;word-break:break-all}
 figure{margin:12px 0}.chart{position:relative;width:100%;max-width:1100px}figcaption{color:var(--muted);font-size:12px}

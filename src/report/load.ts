@@ -13,6 +13,8 @@ export interface ReportManifestEssentials {
   toolVersion: string | null;
   nodeVersion: string | null;
   backend: string | null;
+  /** Platform and CPU count of the machine that ran it, e.g. "linux x64, 16 CPUs" (timings depend on it). */
+  machine: string | null;
   /** When the run started or was written (as recorded, usually ISO 8601). */
   createdAt: string | null;
   seed: number | null;
@@ -221,10 +223,38 @@ export function reportManifestEssentials(manifest: Record<string, unknown>): Rep
     toolVersion: asText(pick(manifest, ['toolVersion', 'shiftbenchVersion', 'tool.version', 'versions.shiftbench', 'version'])),
     nodeVersion: asText(pick(manifest, ['nodeVersion', 'node', 'versions.node', 'runtime.node', 'environment.node'])),
     backend: asText(pick(manifest, ['backend', 'runtime.backend', 'environment.backend', 'options.backend'])),
+    machine: machineText(manifest),
     createdAt: asText(pick(manifest, ['createdAt', 'startedAt', 'date', 'created', 'finishedAt'])),
     seed: typeof seed === 'number' ? seed : null,
     datasetHash: asText(pick(manifest, ['dataset.hash', 'dataset.sha256', 'datasetHash'])),
     hashes: collectHashes(manifest),
+  };
+}
+
+function machineText(manifest: Record<string, unknown>): string | null {
+  const platform = asText(pick(manifest, ['platform', 'environment.platform']));
+  const cpus = pick(manifest, ['cpus', 'environment.cpus']);
+  if (platform === null) return null;
+  return typeof cpus === 'number' ? `${platform}, ${cpus} CPUs` : platform;
+}
+
+/** What the manifest says of one detector (runner layout: `detectors[]` with `key`), for the details table. */
+export interface ManifestDetectorFacts {
+  /** "512×512" */
+  inputSize: string | null;
+  totalStridePx: number | null;
+  batchSize: number | null;
+}
+
+/** Looks up `detectors[]` of the manifest by key; every field null when absent. */
+export function manifestDetectorFacts(manifest: Record<string, unknown>, key: string): ManifestDetectorFacts {
+  const list = Array.isArray(manifest.detectors) ? manifest.detectors : [];
+  const d = list.find((x): x is Record<string, unknown> => is.object(x) && x.key === key);
+  const size = d && is.object(d.inputSizePx) ? d.inputSizePx : null;
+  return {
+    inputSize: size && is.number(size.width) && is.number(size.height) ? `${size.width}×${size.height}` : null,
+    totalStridePx: d && is.number(d.totalStridePx) ? d.totalStridePx : null,
+    batchSize: d && is.number(d.batchSize) ? d.batchSize : null,
   };
 }
 

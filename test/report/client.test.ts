@@ -58,26 +58,36 @@ describe('report client script', () => {
     vm.runInNewContext(client, { document, Chart });
     expect(made.map((m) => m.id)).toEqual(['sb-range', 'sb-pershift', 'sb-consistency', 'sb-instability']);
 
+    // range bars: lower and upper in pp from mapRef, so the bar length is mapRange
     const range = made[0].config;
     expect(range.data.labels).toEqual(['centernet', 'ssd-mobilenet', 'centernet+input-blur:1', 'faster-rcnn']);
-    expect(range.data.datasets[0].data[0][0]).toBeCloseTo(39.51, 10);
-    expect(range.data.datasets[0].data[0][1]).toBeCloseTo(42.41, 10);
-    expect(range.data.datasets[1].data[1]).toEqual({ x: expect.closeTo(22.18, 10), y: 'ssd-mobilenet' });
+    expect(range.data.datasets).toHaveLength(1);
+    const [lo, hi] = range.data.datasets[0].data[1]; // ssd-mobilenet: 20.01 / 22.18 / 23.77
+    expect(lo).toBeCloseTo(-2.17, 10);
+    expect(hi).toBeCloseTo(1.59, 10);
+    expect(hi - lo).toBeCloseTo(3.76, 10);
     const label = range.options.plugins.tooltip.callbacks.label;
-    expect(label({ dataIndex: 0, datasetIndex: 0 })).toBe('lower 39.5% – upper 42.4% (range 2.90 pp)');
-    expect(label({ dataIndex: 1, datasetIndex: 1 })).toBe('mAP at (0,0): 22.2%');
+    expect(label({ dataIndex: 0, datasetIndex: 0 })).toBe('lower 39.5% – upper 42.4% (range 2.90 pp; at (0,0) 41.2%)');
+    expect(range.options.scales.x.ticks.callback(-2)).toBe('-2 pp');
+    expect(range.options.scales.x.ticks.callback(1)).toBe('+1 pp');
+    expect(range.options.scales.x.grid.color({ tick: { value: 0 } })).toBe('#d62728');
 
+    // per-shift lines: change from mapRef in pp, absolute values kept for the tooltip
     const perShift = made[1].config;
     expect(perShift.data.labels).toEqual(['(0,0)', '(1,0)', '(0,1)', '(1,1)']);
     expect(perShift.data.datasets).toHaveLength(4);
-    expect(perShift.data.datasets[1].data.map((v: number) => +v.toFixed(2))).toEqual([22.18, 21.54, 21.99, 21.63]);
+    expect(perShift.data.datasets[1].data.map((v: number) => +v.toFixed(4))).toEqual([0, -0.64, -0.19, -0.55]);
+    const psLabel = perShift.options.plugins.tooltip.callbacks.label;
+    expect(psLabel({ dataset: perShift.data.datasets[1], dataIndex: 1, parsed: { y: perShift.data.datasets[1].data[1] } })).toBe('ssd-mobilenet: 21.5% (-0.64 pp)');
 
     const cons = made[2].config;
     expect(cons.data.datasets).toHaveLength(1);
     expect(cons.data.datasets[0].data[1]).toBeCloseTo(83.45, 10);
     expect(cons.data.datasets[0].sbIntervals[1].lo).toBeCloseTo(81, 10);
     expect(cons.data.datasets[0].sbIntervals[1].hi).toBeCloseTo(85.9, 10);
+    expect(cons.options.scales.x.suggestedMax).toBeCloseTo(93.1 * 1.05, 10); // room for the highest whisker, at most 100
     const inst = made[3].config;
+    expect(inst.options.scales.x.suggestedMax).toBeCloseTo(17 * 1.05, 10); // room for the highest whisker
     expect(inst.data.datasets.map((d: { label: string }) => d.label)).toEqual(['flip rate', 'box jitter (1 − IoU)', 'score jitter']);
     expect(inst.options.plugins.tooltip.callbacks.label({ dataset: inst.data.datasets[0], dataIndex: 1, parsed: { x: 15.23 } })).toBe('flip rate: 15.2% [13.0–17.0]');
 

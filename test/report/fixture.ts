@@ -122,18 +122,34 @@ export function labelFreeMetrics(): RunMetrics {
   return m;
 }
 
+/** A manifest in the runner's layout (src/runner/runBenchmark.ts RunManifest), trimmed. */
 export function manifest(): Record<string, unknown> {
+  const det = (key: string, model: string, mitigation: string | null, sha256: string) => ({
+    key,
+    model,
+    mitigation,
+    runtime: 'onnxruntime-node cpu',
+    inputSizePx: { width: 512, height: 512 },
+    totalStridePx: 32,
+    batchSize: 8,
+    files: [{ path: `models/${model}.onnx`, sha256 }],
+  });
   return {
+    schemaVersion: 1,
+    runId: 'coco128-grid1-pad',
+    createdAt: '2025-11-25T08:00:00.000Z',
     toolVersion: '0.1.0',
     nodeVersion: 'v20.20.2',
-    backend: 'onnxruntime-node cpu',
-    createdAt: '2025-11-25T08:00:00.000Z',
+    platform: 'linux x64',
+    cpus: 16,
+    backend: 'auto',
+    threads: null,
     seed: 0,
+    dataset: { name: 'coco128', source: '/data/coco128/annotations.json', kind: 'coco', images: 128, hash: 'd4t4s3th4sh', labelFree: false },
+    shiftSet: { spec: 'grid:1', maxOffsetPx: 1 },
     mode: 'pad',
-    shiftSet: 'grid:1',
-    dataset: { name: 'coco128', hash: 'd4t4s3th4sh' },
-    detectors: [{ key: 'centernet', files: [{ path: 'models/centernet.onnx', sha256: 'abc123model' }] }],
-    options: { scoreThreshold: 0.5 },
+    scoreThreshold: 0.5,
+    detectors: [det('centernet', 'centernet', null, 'abc123model'), det('ssd-mobilenet', 'ssd-mobilenet', null, 'def456model')],
   };
 }
 

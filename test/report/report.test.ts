@@ -55,7 +55,8 @@ describe('renderReport: labelled run', () => {
     expect(json.manifest).toEqual({
       toolVersion: '0.1.0',
       nodeVersion: 'v20.20.2',
-      backend: 'onnxruntime-node cpu',
+      backend: 'auto',
+      machine: 'linux x64, 16 CPUs',
       createdAt: '2025-11-25T08:00:00.000Z',
       seed: 0,
       datasetHash: 'd4t4s3th4sh',
@@ -65,21 +66,21 @@ describe('renderReport: labelled run', () => {
   it('shows every detector key and its numbers as percentages with intervals', async () => {
     const { html } = await render(await runDir());
     for (const key of ['centernet', 'ssd-mobilenet', 'centernet+input-blur:1', 'faster-rcnn']) {
-      expect(html).toContain(`<th scope="row"><code>${key}</code></th>`);
+      expect(html).toContain(`<tr data-key="${key}">`);
     }
     const table = html.slice(html.indexOf('<section id="headline">'), html.indexOf('</section>', html.indexOf('<section id="headline">')));
-    const centernetRow = table.split('\n').find((l) => l.startsWith('<tr><th scope="row"><code>centernet</code>'))!;
+    const centernetRow = table.split('\n').find((l) => l.startsWith('<tr data-key="centernet">'))!;
     expect(centernetRow).toContain('<td>41.2%</td><td>39.5%</td><td>42.4%</td><td class="key-metric">2.90 pp</td><td>7.0%</td>');
     expect(centernetRow).toContain('8.7% <span class="ci" title="95% bootstrap interval">[7.1–10.4]</span>'); // flip rate
     expect(centernetRow).toContain('91.2% <span class="ci" title="95% bootstrap interval">[89.0–93.1]</span>'); // det. consistency
     expect(centernetRow).toContain('4.21% <span class="ci" title="95% bootstrap interval">[3.88–4.56]</span>'); // 1 − IoU
     expect(centernetRow).toContain('1.23 px <span class="ci" title="95% bootstrap interval">[1.10–1.37]</span>'); // centre px
-    expect(centernetRow).toContain('>—</td></tr>'); // plain detector has no cost ratio
-    const blurRow = table.split('\n').find((l) => l.includes('<code>centernet+input-blur:1</code></th>'))!;
+    expect(centernetRow).toContain('<span class="na">baseline</span></td></tr>'); // the plain detector is the cost baseline
+    const blurRow = table.split('\n').find((l) => l.startsWith('<tr data-key="centernet+input-blur:1">'))!;
     expect(blurRow).toContain('×1.85');
     expect(blurRow).toContain('1.91 pp<span class="delta">−0.99 pp vs plain</span>');
     // grouped by family in the paper's order, each model's plain run before its mitigation
-    const order = ['one-stage · anchor-based', 'ssd-mobilenet</code>', 'one-stage · anchor-free', 'centernet</code>', 'centernet+input-blur:1</code>', 'two-stage · anchor-based', 'faster-rcnn</code>'];
+    const order = ['one-stage · anchor-based', 'data-key="ssd-mobilenet"', 'one-stage · anchor-free', 'data-key="centernet"', 'data-key="centernet+input-blur:1"', 'two-stage · anchor-based', 'data-key="faster-rcnn"'];
     const at = order.map((s) => table.indexOf(s));
     expect(at.every((x) => x >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
@@ -89,7 +90,10 @@ describe('renderReport: labelled run', () => {
     const { html } = await render(await runDir());
     expect(html).toContain('<code>grid:1</code> — 4 shifts, up to 1 px');
     expect(html).toContain('2025-11-25T08:00:00.000Z');
-    expect(html).toContain('<code>abc123model</code>');
+    expect(html).toContain('<tr><td><code>detectors[0].files[0].sha256</code></td><td><code>abc123model</code></td></tr>');
+    expect(html).toContain('<dt>Machine</dt><dd>linux x64, 16 CPUs</dd>');
+    expect(html).toContain('<dt>Runtime</dt><dd>onnxruntime-node cpu, tfjs wasm</dd>');
+    expect(html).toContain('<tr><th scope="row"><code>centernet</code></th><td>onnxruntime-node cpu</td><td>512×512</td><td>32</td><td>128</td>');
     for (const id of ['sb-range', 'sb-pershift', 'sb-consistency', 'sb-instability']) expect(html).toContain(`<canvas id="${id}" role="img"`);
     expect(html).toContain('<li><code>ssd-mobilenet</code>: 20.0% – 23.8% (range 3.76 pp)</li>');
     expect(html).toContain('<table class="heat">');
@@ -137,6 +141,14 @@ describe('renderReport: labelled run', () => {
       'ERR_INVALID_OPTION',
       `Expected a file path (not a directory) for outFile but received ${JSON.stringify(outDir)}. Give a file name such as ${path.join(outDir, 'report.html')}.`,
     );
+  });
+
+  it('shows the key under the model name only where it is not model[+mitigation]', async () => {
+    const m = labelledMetrics();
+    m.results[3].key = 'frcnn-r50';
+    const { html } = await render(await runDir(m));
+    expect(html).toContain('<tr data-key="frcnn-r50"><th scope="row">faster-rcnn<span class="key">key <code>frcnn-r50</code></span></th>');
+    expect(html).toContain('<tr data-key="centernet+input-blur:1"><th scope="row">centernet</th><td><code>input-blur:1</code></td>');
   });
 
   it('works with a single detector', async () => {

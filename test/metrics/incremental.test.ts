@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/core/rng.js';
+import type { CocoAnnotation, CocoGroundTruth, CocoResult, Shift } from '../../src/core/types.js';
+import { ShiftMapEngine, greedyBounds, mapForAssignment, prepareBounds, type BoundsCase } from '../../src/metrics/greedy.js';
+import { evaluateCoco } from '../../src/metrics/cocoeval.js';
+
+/** A random small case: crowd and ignored gt, tied scores, duplicates, per-shift gt (crop mode) optionally. */
+function randomCase(seed: number, o: { images: number; cats: number; shifts: number; detsPerGt: number; fps: number; perShiftGt: boolean }): BoundsCase {
+  const rng = new Rng(seed);
+  const shifts: Shift[] = Array.from({ length: o.shifts }, (_, s) => ({ dx: s % 2, dy: Math.floor(s / 2) }));
+  const images = Array.from({ length: o.images }, (_, i) => ({ id: 100 + 3 * i, file_name: `${i}.png`, width: 200, height: 200 }));
+  const categories = Array.from({ length: o.cats }, (_, c) => ({ id: c + 1, name: `c${c + 1}` }));
+  const anns: CocoAnnotation[] = [];
+  let aid = 1;
+  for (const im of images) {
+    const n = rng.int(0, 4);
+    for (let k = 0; k < n; k++) {
+      const w = rng.uniform(8, 120), h = rng.uniform(8, 120);
+      anns.push({ id: aid++, image_id: im.id, category_id: rng.int(1, o.cats), bbox: [rng.uniform(0, 80), rng.uniform(0, 80), w, h], area: w * h * rng.uniform(0.8, 1), iscrowd: rng.next() < 0.1 ? 1 : 0, ignore: rng.next() < 0.1 ? 1 : 0 });
+    }
+  }
+  const gtBase: CocoGroundTruth = { images, categories, annotations: anns };
+  const scores = [0.1, 0.3, 0.5, 0.5, 0.7, 0.9, 0.95];
+  const pickScore = () => (rng.next() < 0.5 ? rng.pick(scores) : Math.round(rng.next() * 1000) / 1000);
+  const dets: CocoResult[][] = shifts.map(() => {
+    const out: CocoResult[] = [];
+    for (const a of anns) {
+      for (let k = 0; k < o.detsPerGt; k++) {
+        if (rng.next() < 0.25) continue;
+        const j = () => rng.normal(0, 6);
+        out.push({ image_id: a.image_id, category_id: rng.next() < 0.9 ? a.category_id : rng.int(1, o.cats), bbox: [a.bbox[0] + j(), a.bbox[1] + j(), Math.max(1, a.bbox[2] + j()), Math.max(1, a.bbox[3] + j())], score: pickScore() });
+      }
+    }
+    for (const im of images) {
+      const n = rng.int(0, o.fps);
+      for (let k = 0; k < n; k++) out.push({ image_id: im.id, category_id: rng.int(1, o.cats), bbox: [rng.uniform(0, 150), rng.uniform(0, 150), rng.uniform(5, 60), rng.uniform(5, 60)], score: pickScore() });
+    }
+    // shuffle so that within-image order is arbitrary
+    for (let i = out.length - 1; i > 0; i--) { const j = rng.int(0, i); [out[i], out[j]] = [out[j], out[i]]; }
+    return out;
+  });
+  const gt = o.perShiftGt
+    ? shifts.map(() => ({ ...gtBase, annotations: anns.map((a) => ({ ...a, ignore: (rng.next() < 0.15 ? 1 : a.ignore) as 0 | 1, bbox: [a.bbox[0] + rng.int(0, 1), a.bbox[1], a.bbox[2], a.bbox[3]] as [number, number, number, number] })) }))
+    : gtBase;
+  return { gt, shifts, dets, maxPasses: 5 };
+}
+
+describe('incremental candidate evaluation equals from-scratch evaluateCoco', () => {
+  const configs = [
+    { images: 5, cats: 2, shifts: 2, detsPerGt: 3, fps: 3, perShiftGt: false },
+    { images: 6, cats: 3, shifts: 4, detsPerGt: 3, fps: 6, perShiftGt: false },
+    { images: 5, cats: 2, shifts: 3, detsPerGt: 2, fps: 4, perShiftGt: true },
+    { images: 20, cats: 3, shifts: 4, detsPerGt: 4, fps: 12, perShiftGt: false },
+    { images: 12, cats: 2, shifts: 4, detsPerGt: 3, fps: 8, perShiftGt: true },
+  ];
+  for (const [ci, cfg] of configs.entries()) {
+    for (let seed = 1; seed <= 4; seed++) {
+      it(`config ${ci} seed ${seed}`, () => {
+        const c = randomCase(seed * 101 + ci, cfg);
+        const engine = new ShiftMapEngine(prepareBounds(c));
+        const rng = new Rng(seed);
+        const a = Array.from({ length: cfg.images }, () => rng.int(0, cfg.shifts - 1));
+        engine.setAssignment(a);
+        expect(engine.map).toBe(mapForAssignment(c, a));
+        for (let step = 0; step < 3 * cfg.images; step++) {
+          const i = rng.int(0, cfg.images - 1);
+          for (let s = 0; s < cfg.shifts; s++) {
+            const b = a.slice();
+            b[i] = s;
+            expect(Math.abs(engine.candidate(i, s) - mapForAssignment(c, b)), `candidate image ${i} shift ${s}`).toBeLessThanOrEqual(1e-12);
+          }
+          const s = rng.int(0, cfg.shifts - 1);
+          engine.move(i, s);
+          a[i] = s;
+          // after a move the state is exact: bit-identical to a from-scratch evaluation
+          expect(engine.map).toBe(mapForAssignment(c, a));
+        }
+      });
+    }
+  }
+
+  it('mapRef is bit-identical to evaluateCoco stats[0] at s0', () => {
+    const c = randomCase(7, configs[3]);
+    const r = greedyBounds(c);
+    expect(r.mapRef).toBe(evaluateCoco(c.gt as CocoGroundTruth, c.dets[0]).stats[0]);
+    expect(r.perShift[2]).toBe(evaluateCoco(c.gt as CocoGroundTruth, c.dets[2]).stats[0]);
+  });
+});
+
+/** Exhaustive min / max over all assignments, from scratch. */
+function exhaustive(c: BoundsCase, n: number): { min: number; max: number } {
+  const S = c.shifts.length;
+  let min = Infinity, max = -Infinity;
+  const a = new Array(n).fill(0);
+  for (let code = 0; code < S ** n; code++) {
+    let x = code;
+    for (let i = 0; i < n; i++) { a[i] = x % S; x = Math.floor(x / S); }
+    const v = mapForAssignment(c, a);
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
+  return { min, max };
+}
+
+describe('greedy search', () => {
+  it('lies inside the exhaustive bounds and follows the pass rules', () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      const c = randomCase(seed, { images: 4, cats: 2, shifts: 3, detsPerGt: 3, fps: 3, perShiftGt: seed % 2 === 0 });
+      const r = greedyBounds(c);
+      const ex = exhaustive(c, 4);
+      expect(r.mapLower).toBeGreaterThanOrEqual(ex.min - 1e-12);
+      expect(r.mapUpper).toBeLessThanOrEqual(ex.max + 1e-12);
+      expect(r.mapLower).toBeLessThanOrEqual(r.mapRef + 1e-12);
+      expect(r.mapUpper).toBeGreaterThanOrEqual(r.mapRef - 1e-12);
+      expect(mapForAssignment(c, r.assignLower)).toBeCloseTo(r.mapLower, 12);
+      expect(mapForAssignment(c, r.assignUpper)).toBeCloseTo(r.mapUpper, 12);
+      expect(r.passes.lower).toBeGreaterThanOrEqual(1);
+      expect(r.passes.lower).toBeLessThanOrEqual(5);
+    }
+  });
+
+  it('a perfectly shift-equivariant detector has mapRange 0 and never moves', () => {
+    const c = randomCase(3, { images: 8, cats: 3, shifts: 4, detsPerGt: 3, fps: 5, perShiftGt: false });
+    const same: BoundsCase = { ...c, dets: c.shifts.map(() => c.dets[0]) };
+    const r = greedyBounds(same);
+    expect(r.mapRange).toBe(0);
+    expect(r.perShift.every((v) => v === r.mapRef)).toBe(true);
+    expect(r.assignLower.every((s) => s === 0)).toBe(true);
+    expect(r.passes).toEqual({ lower: 1, upper: 1 });
+  });
+
+  it('maxPasses caps the passes', () => {
+    const c = randomCase(5, { images: 10, cats: 2, shifts: 4, detsPerGt: 3, fps: 5, perShiftGt: false });
+    const r = greedyBounds({ ...c, maxPasses: 1 });
+    expect(r.passes).toEqual({ lower: 1, upper: 1 });
+  });
+});

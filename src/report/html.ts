@@ -102,7 +102,7 @@ export function gridSize(shifts: Shift[]): number | null {
 // ---------------------------------------------------------------- sections
 
 const MODE_TEXT: Record<string, string> = {
-  pad: 'pad — the image is fitted once into a margin-less area and pasted at (dx, dy) on a constant canvas: every shifted input is an exact translate and shows all of the image.',
+  pad: 'pad — the image is fitted once into an area K px smaller than the input (K = the largest offset) and pasted at (dx, dy) on a constant canvas: every shifted input is an exact translate and shows all of the image.',
   crop: 'crop — the image is fitted once into a larger area and a model-size window is cut at the offset: content enters and leaves at the borders, as when a camera moves.',
   circular: 'circular — the fitted image is rolled with wrap-around: unnatural for photos, but the setting in which exactly equivariant networks give identical outputs.',
 };
@@ -356,7 +356,7 @@ dl.facts div{border-left:3px solid var(--accent);padding-left:8px}dl.facts dt{fo
 details{margin:8px 0}summary{cursor:pointer;color:var(--accent)}
 details pre{max-height:420px;overflow:auto;background:var(--band);padding:8px;font-size:12px}
 .table-wrap{overflow-x:auto}
-table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid var(--line);padding:4px 6px;text-align:right;vertical-align:top;white-space:nowrap}
+table{border-collapse:collapse;margin:6px 0}table.headline{font-size:13px}th,td{border:1px solid var(--line);padding:4px 6px;text-align:right;vertical-align:top;white-space:nowrap}
 th[scope=row],table.headline td:nth-child(2){text-align:left}.key{display:block;color:var(--muted);font-size:11px;font-weight:400}thead th{background:var(--band);text-align:center}
 caption{caption-side:top;text-align:left;color:var(--muted);padding:4px 0;white-space:normal}
 tr.group th{background:#e8eef7;text-align:left;font-weight:600}

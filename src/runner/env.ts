@@ -4,7 +4,7 @@
 import { ShiftbenchError } from '../core/errors.js';
 import { decodeImage, loadDataset } from '../datasets/index.js';
 import { ShiftEvaluator } from '../metrics/index.js';
-import type { Mitigation } from '../mitigations/types.js';
+import { parseMitigation } from '../mitigations/index.js';
 import type { RunnerEnv } from './types.js';
 
 type AnyModule = Record<string, unknown>;
@@ -18,8 +18,6 @@ async function fn<T>(specifier: string, name: string): Promise<T> {
   return f as T;
 }
 
-let mitigationsModule: AnyModule | null = null;
-
 /** The runner's default wiring of the other modules. */
 export function defaultEnv(): RunnerEnv {
   return {
@@ -27,10 +25,7 @@ export function defaultEnv(): RunnerEnv {
     decodeImage: (image) => decodeImage(image.path, { width: image.width, height: image.height }),
     loadDetector: async (spec, opts) => (await fn<RunnerEnv['loadDetector']>('../detectors/index.js', 'loadDetector'))(spec, opts),
     listModels: async (opts) => (await fn<RunnerEnv['listModels']>('../detectors/index.js', 'listModels'))(opts),
-    parseMitigation: (spec) => {
-      if (!mitigationsModule) throw new ShiftbenchError('ERR_INTERNAL', 'mitigations module not loaded');
-      return (mitigationsModule.parseMitigation as (s: string) => Mitigation)(spec);
-    },
+    parseMitigation,
     createEvaluator: (args) =>
       new ShiftEvaluator({
         shifts: args.shiftSet.shifts,

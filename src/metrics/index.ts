@@ -10,7 +10,21 @@ export {
   type CocoEvalResult,
   type EvaluateCocoOptions,
 } from './cocoeval.js';
-export { greedyBounds, mapForAssignment, TIE_TOLERANCE, type BoundsCase, type GreedyOptions } from './greedy.js';
+export {
+  greedyBounds,
+  greedyBoundsPrepared,
+  prepareBounds,
+  validateBoundsCase,
+  parseBoundsCase,
+  mapForAssignment,
+  ShiftMapEngine,
+  TIE_TOLERANCE,
+  DEFAULT_MAX_PASSES,
+  type BoundsCase,
+  type GreedyOptions,
+  type GreedyProgress,
+  type PreparedBounds,
+} from './greedy.js';
 export {
   computeConsistency,
   matchDetections,
@@ -25,3 +39,4 @@ export {
   type DetectionPair,
 } from './consistency.js';
 export { ShiftEvaluator, type ShiftEvaluatorOptions, type ProcessInput, type ShiftEvaluation } from './evaluator.js';
+export { formatCocoEval, formatBounds } from './format.js';

@@ -3,8 +3,10 @@ import { register as report } from './report.js';
 import { register as datasets } from './datasets.js';
 import { register as run } from './run.js';
 import { register as demo } from './demo.js';
+import { register as evalCmd } from './eval.js';
+import { register as bounds } from './bounds.js';
 
 /** Each command file exports `register(program)`; add one line per command here. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [run, demo, datasets, report];
+export const COMMANDS: RegisterCommand[] = [run, demo, datasets, report, evalCmd, bounds];

@@ -1,0 +1,48 @@
+/** `shiftbench bounds --case CASE.json`: greedy lower/upper mAP bounds over shifts (protocol §4) of saved detections. */
+import type { Command } from 'commander';
+import { formatBounds, greedyBounds, parseBoundsCase } from '../../index.js';
+import { parseIntFlag, printJson, printLine } from '../io.js';
+import { readJsonFlag } from './eval.js';
+
+interface BoundsFlags {
+  case: string;
+  maxPasses?: number;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('bounds')
+    .description('Greedy lower and upper mAP bounds over per-image shifts (protocol §4) from saved per-shift detections')
+    .requiredOption(
+      '--case <file>',
+      'JSON {"gt": GT or [GT per shift], "shifts": [[dx, dy], …], "dets": [[COCO results of shift 0], …], "maxPasses"?: 5}',
+    )
+    .option('--max-passes <n>', 'passes per search (overrides the case file; default 5)', parseIntFlag('--max-passes', 1, 1000))
+    .option('--json', 'print { mapRef, mapLower, mapUpper, mapRange, relRange, perShift, passes, assignLower, assignUpper }')
+    .addHelpText(
+      'after',
+      '\nExample:\n  shiftbench bounds --case test/fixtures/golden/greedy/greedy_1.json --json\n' +
+        '  (assignLower/assignUpper give a shift index per image, images in ascending id order)',
+    )
+    .action(async (flags: BoundsFlags) => {
+      const c = parseBoundsCase(await readJsonFlag(flags.case, '--case'));
+      if (flags.maxPasses !== undefined) c.maxPasses = flags.maxPasses;
+      const b = greedyBounds(c);
+      if (flags.json) {
+        printJson({
+          mapRef: b.mapRef,
+          mapLower: b.mapLower,
+          mapUpper: b.mapUpper,
+          mapRange: b.mapRange,
+          relRange: b.relRange,
+          perShift: b.perShift,
+          passes: b.passes,
+          assignLower: b.assignLower,
+          assignUpper: b.assignUpper,
+        });
+        return;
+      }
+      for (const line of formatBounds(b, c.shifts)) printLine(line);
+    });
+}

@@ -1,0 +1,52 @@
+/** `shiftbench eval --gt GT.json --dets DETS.json`: pycocotools-exact COCO bbox AP of a results file. */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { ShiftbenchError, evaluateCoco, formatCocoEval, type CocoGroundTruth, type CocoResult } from '../../index.js';
+import { printJson, printLine } from '../io.js';
+
+interface EvalFlags {
+  gt: string;
+  dets: string;
+  json?: boolean;
+}
+
+/** Reads and parses a JSON file; a missing or malformed file is a usage error naming the file and the flag. */
+export async function readJsonFlag(file: string, flag: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message;
+    throw new ShiftbenchError('ERR_INVALID_OPTION', `Could not read ${flag} file "${file}": ${why}. Check the path.`, { cause: err });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ShiftbenchError('ERR_INVALID_OPTION', `Could not parse ${flag} file "${file}" as JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description('COCO bbox AP of a detections file, exactly as pycocotools COCOeval (12 summary numbers + AP per category)')
+    .requiredOption('--gt <file>', 'COCO ground-truth JSON (images, annotations, categories)')
+    .requiredOption('--dets <file>', 'COCO results JSON: [{image_id, category_id, bbox: [x, y, w, h], score}, …]')
+    .option('--json', 'print { "stats": [12 numbers], "perCategoryAP": { "<categoryId>": AP } } instead of the table')
+    .addHelpText(
+      'after',
+      '\nExample:\n  shiftbench eval --gt datasets/coco128/annotations.json --dets runs/x/dets_s0.json\n  shiftbench eval --gt gt.json --dets dets.json --json > ap.json',
+    )
+    .action(async (flags: EvalFlags) => {
+      const gt = (await readJsonFlag(flags.gt, '--gt')) as CocoGroundTruth;
+      const dets = (await readJsonFlag(flags.dets, '--dets')) as CocoResult[];
+      const result = evaluateCoco(gt, dets);
+      if (flags.json) {
+        printJson({ stats: result.stats, perCategoryAP: result.perCategoryAP });
+        return;
+      }
+      const names: Record<string, string> = {};
+      for (const c of gt.categories) names[String(c.id)] = c.name;
+      for (const line of formatCocoEval(result, names)) printLine(line);
+    });
+}

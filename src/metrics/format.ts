@@ -1,0 +1,50 @@
+/**
+ * User-facing text of the metrics (one place): the pycocotools-style 12-line summary,
+ * a per-category AP table and a bounds summary. Pure: returns lines, prints nothing.
+ */
+import type { BoundsSummary, Shift } from '../core/types.js';
+import type { CocoEvalResult } from './cocoeval.js';
+
+const STAT_LINES: [string, string, string, string][] = [
+  ['Average Precision', '(AP)', '0.50:0.95', '   all|100'],
+  ['Average Precision', '(AP)', '0.50     ', '   all|100'],
+  ['Average Precision', '(AP)', '0.75     ', '   all|100'],
+  ['Average Precision', '(AP)', '0.50:0.95', ' small|100'],
+  ['Average Precision', '(AP)', '0.50:0.95', 'medium|100'],
+  ['Average Precision', '(AP)', '0.50:0.95', ' large|100'],
+  ['Average Recall   ', '(AR)', '0.50:0.95', '   all|  1'],
+  ['Average Recall   ', '(AR)', '0.50:0.95', '   all| 10'],
+  ['Average Recall   ', '(AR)', '0.50:0.95', '   all|100'],
+  ['Average Recall   ', '(AR)', '0.50:0.95', ' small|100'],
+  ['Average Recall   ', '(AR)', '0.50:0.95', 'medium|100'],
+  ['Average Recall   ', '(AR)', '0.50:0.95', ' large|100'],
+];
+
+/** The 12 summary lines as pycocotools prints them, then "category <id>  AP" lines (−1: no gt). */
+export function formatCocoEval(result: CocoEvalResult, categoryNames: Record<string, string> = {}): string[] {
+  const lines = result.stats.map((v, i) => {
+    const [title, kind, iou, am] = STAT_LINES[i];
+    const [area, maxDets] = am.split('|');
+    return ` ${title} ${kind} @[ IoU=${iou} | area=${area} | maxDets=${maxDets} ] = ${v.toFixed(3)}`;
+  });
+  lines.push('', ' category                      AP@[.50:.95]');
+  for (const [id, ap] of Object.entries(result.perCategoryAP)) {
+    const name = categoryNames[id] ? `${id} ${categoryNames[id]}` : id;
+    lines.push(` ${name.padEnd(30)} ${ap < 0 ? '   -  (no gt)' : ap.toFixed(4)}`);
+  }
+  return lines;
+}
+
+/** A short human summary of greedy bounds. */
+export function formatBounds(b: BoundsSummary, shifts: Shift[]): string[] {
+  const pct = (x: number) => `${(100 * x).toFixed(2)}`;
+  return [
+    ` mAP at s0 (mapRef)        ${pct(b.mapRef)}`,
+    ` greedy lower (mapLower)   ${pct(b.mapLower)}   passes ${b.passes.lower}`,
+    ` greedy upper (mapUpper)   ${pct(b.mapUpper)}   passes ${b.passes.upper}`,
+    ` range (mapRange)          ${pct(b.mapRange)}   relative ${pct(b.relRange)}%`,
+    ' mAP with every image at one shift:',
+    ...b.perShift.map((v, s) => `   (${shifts[s].dx},${shifts[s].dy})  ${pct(v)}`),
+    ' (mAP values in %; --json prints fractions and the assignments)',
+  ];
+}

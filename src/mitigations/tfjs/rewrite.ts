@@ -11,10 +11,12 @@
  * antialiasPlan.ts: TF "SAME" with an odd kernel ≥ 3 → blur padding SAME; otherwise
  * EXPLICIT zero padding of ⌊b/2⌋ on each side.
  *
- * Channel count of a blur: a conv's filter shape (out channels; in × multiplier for
- * depthwise), else traced back through the producers (per-pixel ops and pools keep
- * channels, ConcatV2 on the last axis sums, Placeholder shapes). Ops whose channel
- * count cannot be found are left unchanged and listed in `stats.skipped`.
+ * Channel count of a blur: the last axis of the op's output shape, propagated forward
+ * from the Placeholder and Const shapes through the producers (conv filters give the
+ * channels; Transpose with a constant perm, Pad with constant paddings, ConcatV2,
+ * Reshape to a constant shape and broadcasting binary ops are followed; small int32
+ * Consts are read from the weight bytes). Ops whose channel count cannot be found are
+ * left unchanged and listed in `stats.skipped`.
  */
 import { ShiftbenchError } from '../../core/errors.js';
 import { blurFilter2d, type BlurSize } from '../blurKernel.js';
@@ -125,49 +127,119 @@ export function rewriteTfjsAntialias(
     if (n.op === 'Identity' && n.input?.[0]) return constShape(n.input[0]);
     return undefined;
   };
-  const memo = new Map<string, number | undefined>();
-  const channelsOf = (name: string, depth = 0): number | undefined => {
+  // Values of small int32 Consts (perms, paddings, axes): inline intVal, else read from the weight bytes.
+  const weightOffsets = new Map<string, { offset: number; spec: WeightSpec }>();
+  {
+    let offset = 0;
+    const bytesPer: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, float16: 2, uint16: 2, complex64: 8 };
+    outer: for (const group of manifest) {
+      for (const w of group.weights ?? []) {
+        const per = bytesPer[w.quantization?.dtype ?? w.dtype];
+        if (per === undefined) break outer; // string weights have variable size: stop, later offsets are unknown
+        weightOffsets.set(w.name, { offset, spec: w });
+        offset += w.shape.reduce((a, v) => a * v, 1) * per;
+      }
+    }
+  }
+  const constInts = (name: string): number[] | undefined => {
+    const n = byName.get(parseInput(name).node);
+    if (!n || n.op !== 'Const') return undefined;
+    const inline = (n.attr?.value?.tensor as { intVal?: (string | number)[] } | undefined)?.intVal;
+    if (inline && inline.length > 0) {
+      const count = constShape(name)?.reduce((a, v) => a * v, 1) ?? inline.length;
+      return inline.length === count ? inline.map(Number) : Array(count).fill(Number(inline[0]));
+    }
+    const at = weightOffsets.get(n.name);
+    if (!at || at.spec.dtype !== 'int32' || at.spec.quantization) return undefined;
+    const count = at.spec.shape.reduce((a, v) => a * v, 1);
+    if (at.offset + count * 4 > weights.byteLength) return undefined;
+    return Array.from(new Int32Array(weights.slice(at.offset, at.offset + count * 4)));
+  };
+
+  /** Best-known 4-D shape of a node's output 0 (undefined entries are unknown), by propagation from the producers. */
+  type Shape4 = (number | undefined)[];
+  const memo = new Map<string, Shape4 | undefined>();
+  const shape4 = (name: string, depth = 0): Shape4 | undefined => {
     const { node: nodeName } = parseInput(name);
     if (memo.has(nodeName)) return memo.get(nodeName);
     memo.set(nodeName, undefined);
     const n = byName.get(nodeName);
-    let c: number | undefined;
-    if (n && depth < 2000) {
+    let out: Shape4 | undefined;
+    if (n && depth < 4000) {
       const ins = (n.input ?? []).filter((i) => !i.startsWith('^'));
-      if (n.op === 'Conv2D' || n.op === '_FusedConv2D') c = constShape(ins[1] ?? '')?.[3];
-      else if (n.op === 'DepthwiseConv2dNative' || n.op === 'FusedDepthwiseConv2dNative') {
-        const s = constShape(ins[1] ?? '');
-        if (s && s.length === 4) c = s[2] * s[3];
+      const u = undefined;
+      if (n.op === 'Conv2D' || n.op === '_FusedConv2D') {
+        const f = constShape(ins[1] ?? '');
+        if (f?.length === 4) out = [shape4(ins[0], depth + 1)?.[0], u, u, f[3]];
+      } else if (n.op === 'DepthwiseConv2dNative' || n.op === 'FusedDepthwiseConv2dNative') {
+        const f = constShape(ins[1] ?? '');
+        if (f?.length === 4) out = [shape4(ins[0], depth + 1)?.[0], u, u, f[2] * f[3]];
       } else if (n.op === 'Placeholder') {
         const dims = n.attr?.shape?.shape?.dim;
-        const v = dims && dims.length === 4 ? Number(dims[3].size) : NaN;
-        c = v > 0 ? v : undefined;
-      } else if (CHANNEL_KEEPING_OPS.has(n.op)) c = channelsOf(ins[0] ?? '', depth + 1);
-      else if (BROADCAST_OPS.has(n.op)) {
-        for (const i of ins) {
-          const ci = byName.get(parseInput(i).node)?.op === 'Const' ? constShape(i)?.at(-1) : channelsOf(i, depth + 1);
-          if (ci !== undefined && (c === undefined || ci > c)) c = ci;
+        if (dims?.length === 4) out = dims.map((d) => (Number(d.size) > 0 ? Number(d.size) : u));
+      } else if (n.op === 'Const') {
+        const s = constShape(n.name);
+        if (s?.length === 4) out = s;
+      } else if (['MaxPool', 'AvgPool', 'ResizeBilinear', 'ResizeNearestNeighbor'].includes(n.op)) {
+        const s = shape4(ins[0], depth + 1);
+        if (s) out = [s[0], u, u, s[3]];
+      } else if (n.op === 'Pad' || n.op === 'PadV2' || n.op === 'MirrorPad') {
+        const s = shape4(ins[0], depth + 1);
+        const pads = constInts(ins[1] ?? '');
+        if (s && pads?.length === 8) out = s.map((v, i) => (v === undefined ? u : v + pads[2 * i] + pads[2 * i + 1]));
+      } else if (n.op === 'Transpose') {
+        const s = shape4(ins[0], depth + 1);
+        const perm = constInts(ins[1] ?? '');
+        if (s && perm?.length === 4) out = perm.map((p) => s[p]);
+      } else if (CHANNEL_KEEPING_OPS.has(n.op)) {
+        out = shape4(ins[0], depth + 1);
+      } else if (BROADCAST_OPS.has(n.op)) {
+        const shapes = ins.map((i) => {
+          const c = byName.get(parseInput(i).node);
+          if (c?.op === 'Const') {
+            const s = constShape(i) ?? [];
+            return [...Array(Math.max(0, 4 - s.length)).fill(1), ...s].slice(-4) as Shape4;
+          }
+          return shape4(i, depth + 1);
+        });
+        if (shapes.some((s) => s !== undefined)) {
+          out = [0, 1, 2, 3].map((k) => {
+            let v: number | undefined = 1;
+            for (const s of shapes) {
+              const d = s?.[k];
+              if (d === undefined) v = v === 1 ? u : v;
+              else if (d !== 1) v = d;
+            }
+            return v;
+          });
         }
       } else if (n.op === 'ConcatV2' && ins.length >= 2) {
-        const axisNode = byName.get(parseInput(ins[ins.length - 1]).node);
-        const axis = axisNode?.attr?.value?.tensor ? Number((axisNode.attr.value.tensor as { intVal?: (string | number)[] }).intVal?.[0]) : NaN;
-        if (axis === 3 || axis === -1) {
-          let sum = 0;
-          for (const i of ins.slice(0, -1)) {
-            const ci = channelsOf(i, depth + 1);
-            if (ci === undefined) {
-              sum = NaN;
-              break;
+        const axisRaw = constInts(ins[ins.length - 1])?.[0];
+        const parts = ins.slice(0, -1).map((i) => shape4(i, depth + 1));
+        if (axisRaw !== undefined && parts.every((p) => p !== undefined)) {
+          const axis = axisRaw < 0 ? axisRaw + 4 : axisRaw;
+          out = [0, 1, 2, 3].map((k) => {
+            if (k !== axis) return parts.find((p) => p![k] !== undefined)?.[k];
+            let sum = 0;
+            for (const p of parts) {
+              if (p![k] === undefined) return u;
+              sum += p![k]!;
             }
-            sum += ci;
-          }
-          c = Number.isNaN(sum) ? undefined : sum;
+            return sum;
+          });
+        }
+      } else if (n.op === 'Reshape') {
+        const target = constInts(ins[1] ?? '');
+        if (target?.length === 4) {
+          const s = shape4(ins[0], depth + 1);
+          out = target.map((v, k) => (v > 0 ? v : v === 0 ? s?.[k] : u));
         }
       }
     }
-    memo.set(nodeName, c);
-    return c;
+    memo.set(nodeName, out);
+    return out;
   };
+  const channelsOf = (name: string): number | undefined => shape4(name)?.[3];
 
   const stats: AntialiasRewriteStats = { format: 'tfjs-graph', filterSize: b, stridedOps: 0, rewritten: [], skipped: [] };
   const usedNames = new Set(byName.keys());
@@ -249,14 +321,17 @@ export function rewriteTfjsAntialias(
       const data = new Float32Array(b * b * channels);
       for (let y = 0; y < b; y++) for (let x = 0; x < b; x++) for (let c = 0; c < channels; c++) data[(y * b + x) * channels + c] = filter[y * b + x];
       newWeights.push({ spec: { name: constName, shape: [b, b, channels, 1], dtype: 'float32' }, data });
-      newNodes.push({
+      const constNode: TfNode = {
         name: constName,
         op: 'Const',
         attr: {
           value: { tensor: { dtype: 'DT_FLOAT', tensorShape: { dim: [{ size: String(b) }, { size: String(b) }, { size: String(channels) }, { size: '1' }] } } },
           dtype: { type: 'DT_FLOAT' },
         },
-      });
+      };
+      newNodes.push(constNode);
+      byName.set(constName, constNode);
+      weightShapes.set(constName, [b, b, channels, 1]);
     }
     const original = end.name;
     const pre = fresh(`${original}/shiftbench_aa_pre`);

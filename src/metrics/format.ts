@@ -12,20 +12,20 @@ const STAT_LINES: [string, string, string, string][] = [
   ['Average Precision', '(AP)', '0.50:0.95', ' small|100'],
   ['Average Precision', '(AP)', '0.50:0.95', 'medium|100'],
   ['Average Precision', '(AP)', '0.50:0.95', ' large|100'],
-  ['Average Recall   ', '(AR)', '0.50:0.95', '   all|  1'],
-  ['Average Recall   ', '(AR)', '0.50:0.95', '   all| 10'],
-  ['Average Recall   ', '(AR)', '0.50:0.95', '   all|100'],
-  ['Average Recall   ', '(AR)', '0.50:0.95', ' small|100'],
-  ['Average Recall   ', '(AR)', '0.50:0.95', 'medium|100'],
-  ['Average Recall   ', '(AR)', '0.50:0.95', ' large|100'],
+  ['Average Recall', '(AR)', '0.50:0.95', '   all|  1'],
+  ['Average Recall', '(AR)', '0.50:0.95', '   all| 10'],
+  ['Average Recall', '(AR)', '0.50:0.95', '   all|100'],
+  ['Average Recall', '(AR)', '0.50:0.95', ' small|100'],
+  ['Average Recall', '(AR)', '0.50:0.95', 'medium|100'],
+  ['Average Recall', '(AR)', '0.50:0.95', ' large|100'],
 ];
 
-/** The 12 summary lines as pycocotools prints them, then "category <id>  AP" lines (−1: no gt). */
+/** The 12 summary lines exactly as pycocotools prints them (' {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}'), then "category <id>  AP" lines (−1: no gt). */
 export function formatCocoEval(result: CocoEvalResult, categoryNames: Record<string, string> = {}): string[] {
   const lines = result.stats.map((v, i) => {
     const [title, kind, iou, am] = STAT_LINES[i];
     const [area, maxDets] = am.split('|');
-    return ` ${title} ${kind} @[ IoU=${iou} | area=${area} | maxDets=${maxDets} ] = ${v.toFixed(3)}`;
+    return ` ${title.padEnd(18)} ${kind} @[ IoU=${iou} | area=${area} | maxDets=${maxDets} ] = ${v.toFixed(3)}`;
   });
   lines.push('', ' category                      AP@[.50:.95]');
   for (const [id, ap] of Object.entries(result.perCategoryAP)) {

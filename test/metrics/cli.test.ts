@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/shared.js';
+
+const run = promisify(execFile);
+const fixture = (...p: string[]) => path.join(REPO_ROOT, 'test/fixtures', ...p);
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('npx', ['tsx', 'src/cli/index.ts', ...args], { cwd: REPO_ROOT, maxBuffer: 1 << 26 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('shiftbench eval / bounds', () => {
+  it('eval --json prints exactly stats and perCategoryAP (golden case_1)', async () => {
+    const r = await cli(['eval', '--gt', fixture('metrics/case1_gt.json'), '--dets', fixture('metrics/case1_dets.json'), '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const golden = JSON.parse(readFileSync(fixture('golden/cocoeval/case_1.json'), 'utf8'));
+    expect(Object.keys(out)).toEqual(['stats', 'perCategoryAP']);
+    out.stats.forEach((v: number, i: number) => expect(v).toBeCloseTo(golden.stats[i], 12));
+    expect(Object.keys(out.perCategoryAP).sort()).toEqual(Object.keys(golden.per_category_ap).sort());
+  });
+
+  it('eval prints the pycocotools table', async () => {
+    const r = await cli(['eval', '--gt', fixture('metrics/case1_gt.json'), '--dets', fixture('metrics/case1_dets.json')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(' Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.301');
+    expect(r.stdout).toContain(' Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ] = 0.600');
+  });
+
+  it('bounds --json on a golden case file', async () => {
+    const r = await cli(['bounds', '--case', fixture('golden/greedy/greedy_1.json'), '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const e = JSON.parse(readFileSync(fixture('golden/greedy/greedy_1.json'), 'utf8')).expected;
+    expect(out.mapLower).toBeCloseTo(e.mapLower, 12);
+    expect(out.mapUpper).toBeCloseTo(e.mapUpper, 12);
+    expect(out.passes).toEqual({ lower: e.passesLower, upper: e.passesUpper });
+    expect(Object.keys(out)).toEqual(['mapRef', 'mapLower', 'mapUpper', 'mapRange', 'relRange', 'perShift', 'passes', 'assignLower', 'assignUpper']);
+  });
+
+  it('a missing or malformed file is a usage error (exit 2) naming the file', async () => {
+    const missing = await cli(['eval', '--gt', 'nope/gt.json', '--dets', fixture('metrics/case1_dets.json')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('shiftbench: Could not read --gt file "nope/gt.json": it does not exist. Check the path.');
+    const bad = await cli(['bounds', '--case', fixture('metrics/malformed.json')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`Could not parse --case file "${fixture('metrics/malformed.json')}" as JSON`);
+  });
+
+  it('bad detections are a failure (exit 1) with ERR_METRICS_INPUT text', async () => {
+    const r = await cli(['eval', '--gt', fixture('metrics/case1_gt.json'), '--dets', fixture('metrics/case1_dets_bad_image.json')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('shiftbench: Detections name image ids that are not in the ground truth: 999999.');
+  });
+
+  it('--help shows an example', async () => {
+    const r = await cli(['bounds', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('shiftbench bounds --case');
+    const e = await cli(['eval', '--help']);
+    expect(e.stdout).toContain('Example:');
+  });
+});

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { CocoGroundTruth, CocoResult } from '../../src/core/types.js';
+import { bootstrapMean, computeConsistency, matchDetections } from '../../src/metrics/index.js';
+
+const det = (image_id: number, category_id: number, bbox: [number, number, number, number], score: number): CocoResult => ({ image_id, category_id, bbox, score });
+
+describe('matchDetections (protocol §2)', () => {
+  it('is greedy by descending IoU, one-to-one, same class only', () => {
+    const a = [det(1, 1, [0, 0, 10, 10], 0.9), det(1, 1, [2, 0, 10, 10], 0.9)];
+    // b0 overlaps a0 with IoU 1 and a1 with IoU 8/12; b1 overlaps a1 with IoU 9/11 and a0 with IoU 7/13
+    const b = [det(1, 1, [0, 0, 10, 10], 0.9), det(1, 1, [3, 0, 10, 10], 0.9), det(1, 2, [2, 0, 10, 10], 0.9)];
+    const m = matchDetections(a, b);
+    expect(m.map((p) => [p.a, p.b])).toEqual([[0, 0], [1, 1]]);
+    expect(m[1].iou).toBeCloseTo(9 / 11, 15);
+  });
+  it('needs IoU ≥ 0.5', () => {
+    // IoU exactly 0.5: [0,0,10,10] vs [0,0,10,20]... area 100 vs 200, inter 100 → 0.5
+    expect(matchDetections([det(1, 1, [0, 0, 10, 10], 1)], [det(1, 1, [0, 0, 10, 20], 1)])).toHaveLength(1);
+    expect(matchDetections([det(1, 1, [0, 0, 10, 10], 1)], [det(1, 1, [0, 0, 10, 20.01], 1)])).toHaveLength(0);
+  });
+});
+
+describe('bootstrapMean', () => {
+  it('gives the mean and a degenerate interval for constant values', () => {
+    expect(bootstrapMean([0.25, 0.25, 0.25], 200, 1)).toEqual({ mean: 0.25, lo: 0.25, hi: 0.25 });
+  });
+  it('is deterministic per seed, inside the data range, and NaN when empty', () => {
+    const v = [0, 0.1, 0.5, 0.9, 1, 0.3];
+    const a = bootstrapMean(v, 1000, 7);
+    expect(bootstrapMean(v, 1000, 7)).toEqual(a);
+    expect(a.mean).toBeCloseTo(2.8 / 6, 15);
+    expect(a.lo).toBeLessThan(a.mean);
+    expect(a.hi).toBeGreaterThan(a.mean);
+    expect(a.lo).toBeGreaterThanOrEqual(0);
+    expect(a.hi).toBeLessThanOrEqual(1);
+    expect(bootstrapMean(v, 1000, 8)).not.toEqual(a);
+    expect(Number.isNaN(bootstrapMean([], 10, 1).mean)).toBe(true);
+  });
+});
+
+describe('computeConsistency (protocol §5), hand-computed', () => {
+  // image 1: s0 has A (cat 1) and B (cat 2), plus C below τ; s1 has A moved by 1 px and B with the wrong class
+  const s0 = [det(1, 1, [0, 0, 10, 10], 0.9), det(1, 2, [20, 20, 10, 10], 0.8), det(1, 1, [50, 50, 10, 10], 0.3)];
+  const s1 = [det(1, 1, [1, 0, 10, 10], 0.7), det(1, 1, [20, 20, 10, 10], 0.9)];
+  const images = [
+    { imageId: 1, inputScale: { x: 2, y: 1 }, dets: [s0, s1] },
+    { imageId: 2, inputScale: { x: 1, y: 1 }, dets: [[], [det(2, 1, [0, 0, 5, 5], 0.2)]] },
+  ];
+  const gt: CocoGroundTruth = {
+    images: [{ id: 1, file_name: 'a', width: 100, height: 100 }, { id: 2, file_name: 'b', width: 100, height: 100 }],
+    categories: [{ id: 1, name: 'one' }, { id: 2, name: 'two' }],
+    annotations: [
+      { id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], area: 100, iscrowd: 0 },
+      { id: 2, image_id: 1, category_id: 2, bbox: [20, 20, 10, 10], area: 100, iscrowd: 0 },
+      { id: 3, image_id: 1, category_id: 1, bbox: [60, 60, 30, 30], area: 900, iscrowd: 1 },
+      { id: 4, image_id: 1, category_id: 2, bbox: [70, 0, 10, 10], area: 100, iscrowd: 0, ignore: 1 },
+    ],
+  };
+  const r = computeConsistency(images, 2, { groundTruth: gt, bootstrapResamples: 100, seed: 3 });
+
+  it('detConsistency: 2·1/(2+2) for image 1, 1 for two empty sets (image 2)', () => {
+    expect(r.detConsistency.mean).toBeCloseTo((0.5 + 1) / 2, 15);
+    expect(r.perShiftDetConsistency).toEqual([1, 0.75]);
+    expect(r.imagesUsed.detConsistency).toBe(2);
+  });
+  it('jitter: one pair (A, A′); images without pairs are left out', () => {
+    expect(r.imagesUsed.boxJitter).toBe(1);
+    expect(r.boxJitterIou).toEqual({ mean: 1 - 90 / 110, lo: 1 - 90 / 110, hi: 1 - 90 / 110 });
+    // centre moved 1 original px in x; 2 input px per original px
+    expect(r.boxJitterCenterPx.mean).toBeCloseTo(2, 15);
+    expect(r.scoreJitter.mean).toBeCloseTo(0.2, 15);
+  });
+  it('flipRate: object 2 blinks out at s1; crowd and ignored objects are left out; images without objects too', () => {
+    expect(r.flipRate?.mean).toBeCloseTo(0.5, 15);
+    expect(r.imagesUsed.flipRate).toBe(1);
+  });
+  it('τ is applied: lowering it lets image 2 take part', () => {
+    const low = computeConsistency(images, 2, { scoreThreshold: 0.1, bootstrapResamples: 10 });
+    // image 2: D(s0) = {}, D(s1) = {one det} → 0; image 1: C joins s0 → 2·1/(3+2)
+    expect(low.detConsistency.mean).toBeCloseTo((0.4 + 0) / 2, 15);
+    expect(low.flipRate).toBeNull();
+  });
+  it('rejects a bad threshold', () => {
+    expect(() => computeConsistency(images, 2, { scoreThreshold: 2 })).toThrowError('Expected a number in [0, 1] for scoreThreshold but received 2');
+  });
+});

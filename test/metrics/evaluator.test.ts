@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { CocoGroundTruth, CocoResult, Shift } from '../../src/core/types.js';
+import { ShiftEvaluator, computeConsistency, greedyBounds } from '../../src/metrics/index.js';
+import { REPO_ROOT } from '../helpers/shared.js';
+
+const golden = JSON.parse(readFileSync(path.join(REPO_ROOT, 'test/fixtures/golden/greedy/greedy_5.json'), 'utf8'));
+const shifts: Shift[] = golden.shifts.map(([dx, dy]: [number, number]) => ({ dx, dy }));
+const gt: CocoGroundTruth = golden.gt;
+const dets: CocoResult[][] = golden.dets;
+
+function feed(ev: ShiftEvaluator, skip?: { imageId: number; shiftIndex: number }): void {
+  // images in a scrambled order, shifts interleaved, as a runner with batches might
+  const ids = gt.images.map((im) => im.id).reverse();
+  for (let s = shifts.length - 1; s >= 0; s--) {
+    for (const id of ids) {
+      if (skip && skip.imageId === id && skip.shiftIndex === s) continue;
+      ev.process({ imageId: id, shiftIndex: s, inputScale: { x: 0.5, y: 0.5 } }, dets[s].filter((d) => d.image_id === id));
+    }
+  }
+}
+
+describe('ShiftEvaluator', () => {
+  it('gives the golden bounds and the same consistency as computeConsistency', () => {
+    const ev = new ShiftEvaluator({ shifts, groundTruth: gt, bootstrapResamples: 200, seed: 1 });
+    feed(ev);
+    const { bounds, consistency } = ev.evaluate();
+    expect(bounds).not.toBeNull();
+    expect(bounds!.mapLower).toBeCloseTo(golden.expected.mapLower, 12);
+    expect(bounds!.mapUpper).toBeCloseTo(golden.expected.mapUpper, 12);
+    expect(bounds).toEqual(greedyBounds({ gt, shifts, dets }));
+    const images = gt.images.map((im) => ({ imageId: im.id, inputScale: { x: 0.5, y: 0.5 }, dets: dets.map((l) => l.filter((d) => d.image_id === im.id)) }));
+    expect(consistency).toEqual(computeConsistency(images, shifts.length, { groundTruth: gt, bootstrapResamples: 200, seed: 1 }));
+    expect(consistency.bootstrap).toEqual({ resamples: 200, seed: 1 });
+  });
+
+  it('reset forgets everything; label-free datasets give no bounds and no flipRate', () => {
+    const ev = new ShiftEvaluator({ shifts, groundTruth: null, bootstrapResamples: 50 });
+    feed(ev);
+    ev.reset();
+    feed(ev);
+    const r = ev.evaluate();
+    expect(r.bounds).toBeNull();
+    expect(r.consistency.flipRate).toBeNull();
+    expect(r.consistency.detConsistency.mean).toBeGreaterThan(0);
+  });
+
+  it('leaves images without every shift out of the bounds', () => {
+    const ev = new ShiftEvaluator({ shifts, groundTruth: gt, bootstrapResamples: 50 });
+    const missing = gt.images[2].id;
+    feed(ev, { imageId: missing, shiftIndex: 1 });
+    const { bounds } = ev.evaluate();
+    const keep = (g: CocoGroundTruth): CocoGroundTruth => ({ ...g, images: g.images.filter((im) => im.id !== missing), annotations: g.annotations.filter((a) => a.image_id !== missing) });
+    expect(bounds).toEqual(greedyBounds({ gt: keep(gt), shifts, dets: dets.map((l) => l.filter((d) => d.image_id !== missing)) }));
+    expect(bounds!.assignLower).toHaveLength(gt.images.length - 1);
+  });
+});

@@ -10,3 +10,4 @@ export * from './report/index.js';
 export * from './metrics/index.js';
 export * from './runner/index.js';
 export * from './mitigations/index.js';
+export * from './detectors/index.js';

@@ -12,3 +12,6 @@ export type {
   LoadDetectorOptions,
   BoxXYWH,
 } from './core/types.js';
+export { definePlugin, PLUGIN_API_VERSION } from './detectors/plugin-api.js';
+export type { PluginDefinition, PluginDetectorFactory, PluginMitigationFactory } from './detectors/plugin-api.js';
+export type { Mitigation } from './mitigations/types.js';

@@ -1,0 +1,220 @@
+/**
+ * Loading plug-ins (`--plugin ./my-detector.mjs`) and wrapping their detectors so a
+ * faulty plug-in fails with an error that names the plug-in, the detector and the
+ * image instead of corrupting a run: every result is validated, a throwing detect
+ * becomes ERR_PLUGIN, a detect that never returns becomes ERR_PLUGIN_TIMEOUT.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describeValue, ShiftbenchError } from '../core/errors.js';
+import { is } from '../core/is.js';
+import type { CocoCategory, DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, RgbImage } from '../core/types.js';
+import { validatePluginDefinition, type PluginDefinition } from './plugin-api.js';
+
+/** Default limit for one detect() call of a plug-in detector. */
+export const DEFAULT_DETECT_TIMEOUT_MS = 60_000;
+
+export interface LoadedPlugin {
+  name: string;
+  /** Absolute path of the plug-in file. */
+  file: string;
+  sha256: string;
+  definition: PluginDefinition;
+}
+
+/**
+ * Imports plug-in files (paths relative to the current folder) and validates their
+ * default exports. Throws ERR_PLUGIN naming the file: missing file, import failure,
+ * no default export, wrong apiVersion or shape, two plug-ins with the same name.
+ */
+export async function loadPlugins(files: readonly string[]): Promise<LoadedPlugin[]> {
+  const out: LoadedPlugin[] = [];
+  for (const given of files) {
+    const file = path.resolve(given);
+    if (!existsSync(file)) {
+      throw new ShiftbenchError('ERR_PLUGIN', `Could not load plug-in ${given}: no such file (resolved to ${file}). Check the path given to --plugin.`);
+    }
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    } catch (err) {
+      throw new ShiftbenchError('ERR_PLUGIN', `Could not load plug-in ${given}: importing it failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+    if (mod.default === undefined) {
+      throw new ShiftbenchError('ERR_PLUGIN', `Invalid plug-in ${given}: it has no default export. End it with \`export default definePlugin({ apiVersion: 1, name, detectors })\`; see docs/plugins.md`);
+    }
+    const definition = validatePluginDefinition(mod.default, given);
+    const clash = out.find((p) => p.name === definition.name);
+    if (clash) throw new ShiftbenchError('ERR_PLUGIN', `Plug-ins ${clash.file} and ${file} are both named "${definition.name}"; rename one`);
+    const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
+    out.push({ name: definition.name, file, sha256, definition });
+  }
+  return out;
+}
+
+/** All detectors of the plug-ins as `plugin/detector`. */
+export function pluginDetectorNames(plugins: readonly LoadedPlugin[]): string[] {
+  return plugins.flatMap((p) => Object.keys(p.definition.detectors).map((d) => `${p.name}/${d}`));
+}
+
+/**
+ * Finds the plug-in detector `spec` names: `plugin/detector`, or a detector name that
+ * exactly one plug-in defines. Returns null when none matches; throws
+ * ERR_INVALID_OPTION when a bare name is ambiguous.
+ */
+export function findPluginDetector(plugins: readonly LoadedPlugin[], spec: string): { plugin: LoadedPlugin; detector: string } | null {
+  const slash = spec.indexOf('/');
+  if (slash > 0) {
+    const plugin = plugins.find((p) => p.name === spec.slice(0, slash));
+    const detector = spec.slice(slash + 1);
+    if (plugin && Object.hasOwn(plugin.definition.detectors, detector)) return { plugin, detector };
+    return null;
+  }
+  const hits = plugins.filter((p) => Object.hasOwn(p.definition.detectors, spec));
+  if (hits.length > 1) {
+    throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector name "${spec}" is defined by several plug-ins (${hits.map((p) => p.name).join(', ')}); write ${hits.map((p) => `${p.name}/${spec}`).join(' or ')}`);
+  }
+  return hits.length === 1 ? { plugin: hits[0], detector: spec } : null;
+}
+
+function checkInfo(raw: unknown, label: string): Omit<DetectorInfo, 'runtime' | 'files'> & Partial<DetectorInfo> {
+  const fail = (field: string, expected: string, value: unknown): never => {
+    throw new ShiftbenchError('ERR_PLUGIN', `${label} returned a detector with an invalid info: expected ${expected} for info.${field} but received ${describeValue(value)}`);
+  };
+  if (!is.object(raw)) return fail('', 'an object', raw);
+  const info = raw as Record<string, unknown>;
+  const family = info.family as Record<string, unknown> | undefined;
+  if (!is.object(family)) fail('family', '{ stages, anchors }', family);
+  if (!is.inArray(family!.stages, ['one-stage', 'two-stage'])) fail('family.stages', '"one-stage" or "two-stage"', family!.stages);
+  if (!is.inArray(family!.anchors, ['anchor-based', 'anchor-free'])) fail('family.anchors', '"anchor-based" or "anchor-free"', family!.anchors);
+  const size = info.inputSizePx as Record<string, unknown> | undefined;
+  if (!is.object(size) || !is.integer(size.width) || !is.integer(size.height) || (size.width as number) < 1 || (size.height as number) < 1) {
+    fail('inputSizePx', '{ width, height } as positive integers', size);
+  }
+  const classes = info.classes;
+  if (!Array.isArray(classes) || classes.length === 0 || !classes.every((c) => is.object(c) && is.integer(c.id) && is.string(c.name))) {
+    fail('classes', 'a non-empty array of { id: integer, name: string }', classes);
+  }
+  if (info.fit !== undefined && !is.inArray(info.fit, ['letterbox', 'stretch'])) fail('fit', '"letterbox" or "stretch"', info.fit);
+  if (info.maxBatch !== undefined && (!is.integer(info.maxBatch) || (info.maxBatch as number) < 1)) fail('maxBatch', 'a positive integer', info.maxBatch);
+  if (info.padValue !== undefined && (!Array.isArray(info.padValue) || info.padValue.length !== 3 || !info.padValue.every((v) => is.integer(v) && v >= 0 && v <= 255))) {
+    fail('padValue', 'an array of 3 integers 0–255', info.padValue);
+  }
+  return info as unknown as Omit<DetectorInfo, 'runtime' | 'files'> & Partial<DetectorInfo>;
+}
+
+function checkResults(result: unknown, batchSize: number, classIds: ReadonlySet<number>, label: string, imageLabel: (i: number) => string): Detection[][] {
+  if (!Array.isArray(result) || result.length !== batchSize) {
+    throw new ShiftbenchError(
+      'ERR_PLUGIN',
+      `${label} returned ${Array.isArray(result) ? `${result.length} result lists` : describeValue(result)} for a batch of ${batchSize} (${imageLabel(0)}${batchSize > 1 ? ', …' : ''}); detect() must return one list of detections per input`,
+    );
+  }
+  result.forEach((list, i) => {
+    const bad = (j: number, what: string): never => {
+      throw new ShiftbenchError('ERR_PLUGIN', `${label} returned an invalid detection for ${imageLabel(i)} (detection ${j}): ${what}`);
+    };
+    if (!Array.isArray(list)) {
+      throw new ShiftbenchError('ERR_PLUGIN', `${label} returned ${describeValue(list)} for ${imageLabel(i)}; expected an array of detections`);
+    }
+    list.forEach((d: unknown, j: number) => {
+      if (!is.object(d)) bad(j, `expected an object { bbox, score, categoryId } but received ${describeValue(d)}`);
+      const det = d as Record<string, unknown>;
+      if (!is.box(det.bbox)) bad(j, `bbox must be 4 finite numbers [x, y, width, height] in input pixels but is ${describeValue(det.bbox)}`);
+      const [, , w, h] = det.bbox as number[];
+      if (w < 0 || h < 0) bad(j, `bbox width and height must be ≥ 0 but the bbox is [${(det.bbox as number[]).join(', ')}]`);
+      if (!is.number(det.score) || det.score < 0 || det.score > 1) bad(j, `score must be a number in [0, 1] but is ${describeValue(det.score)}`);
+      if (!classIds.has(det.categoryId as number)) {
+        bad(j, `categoryId ${describeValue(det.categoryId)} is not one of the detector's info.classes (${[...classIds].slice(0, 10).join(', ')}${classIds.size > 10 ? ', …' : ''})`);
+      }
+    });
+  });
+  return result as Detection[][];
+}
+
+/**
+ * Creates and wraps one plug-in detector (see the module note). The wrapper's info.name
+ * is `plugin/detector`, its runtime "plugin <name>", and its files include the plug-in
+ * file with its sha256. Throws ERR_PLUGIN when the factory throws or returns something
+ * that is not a detector.
+ */
+export async function createPluginDetector(
+  plugin: LoadedPlugin,
+  detectorName: string,
+  opts: LoadDetectorOptions & { detectTimeoutMs?: number } = {},
+): Promise<Detector> {
+  const label = `Plug-in "${plugin.name}" (${plugin.file}) detector "${detectorName}"`;
+  let inner: Detector;
+  try {
+    inner = await plugin.definition.detectors[detectorName](opts);
+  } catch (err) {
+    throw new ShiftbenchError('ERR_PLUGIN', `${label} failed to load: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+  if (!is.object(inner) || typeof inner.detect !== 'function') {
+    throw new ShiftbenchError('ERR_PLUGIN', `${label}: the factory must return a detector { info, detect(batch, contexts), dispose() } but returned ${describeValue(inner)}`);
+  }
+  const raw = checkInfo(inner.info, label);
+  const timeoutMs = opts.detectTimeoutMs ?? DEFAULT_DETECT_TIMEOUT_MS;
+  const classes: CocoCategory[] = raw.classes.map((c) => ({ ...c }));
+  const classIds = new Set(classes.map((c) => c.id));
+  const info: DetectorInfo = {
+    name: `${plugin.name}/${detectorName}`,
+    family: { stages: raw.family.stages, anchors: raw.family.anchors },
+    inputSizePx: { width: raw.inputSizePx.width, height: raw.inputSizePx.height },
+    classes,
+    fit: raw.fit ?? 'stretch',
+    padValue: raw.padValue ? ([...raw.padValue] as [number, number, number]) : [0, 0, 0],
+    totalStridePx: raw.totalStridePx,
+    maxBatch: raw.maxBatch ?? 1,
+    runtime: `plugin ${plugin.name}${typeof raw.runtime === 'string' ? ` (${raw.runtime})` : ''}`,
+    files: [{ path: plugin.file, sha256: plugin.sha256 }, ...(Array.isArray(raw.files) ? raw.files : [])],
+    details: { ...(is.object(raw.details) ? raw.details : {}), plugin: plugin.name, pluginDetector: detectorName, detectTimeoutMs: timeoutMs },
+  };
+
+  const callOnce = async (batch: RgbImage[], contexts: DetectContext[] | undefined): Promise<Detection[][]> => {
+    const imageLabel = (i: number) => (contexts?.[i] ? `image ${contexts[i].imageId}` : `input ${i}`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new ShiftbenchError(
+            'ERR_PLUGIN_TIMEOUT',
+            `${label} did not return from detect() within ${timeoutMs} ms (${imageLabel(0)}${batch.length > 1 ? ` and ${batch.length - 1} more` : ''}). ` +
+              `If it is just slow, raise the limit with --detect-timeout <ms>; otherwise fix the plug-in.`,
+          ),
+        );
+      }, timeoutMs);
+      timer.unref?.();
+    });
+    let result: unknown;
+    try {
+      result = await Promise.race([Promise.resolve().then(() => inner.detect(batch, contexts)), timeout]);
+    } catch (err) {
+      if (err instanceof ShiftbenchError && err.code === 'ERR_PLUGIN_TIMEOUT') throw err;
+      throw new ShiftbenchError('ERR_PLUGIN', `${label} threw in detect() on ${imageLabel(0)}${batch.length > 1 ? ` (batch of ${batch.length})` : ''}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+    return checkResults(result, batch.length, classIds, label, imageLabel);
+  };
+
+  return {
+    info,
+    async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
+      const out: Detection[][] = [];
+      for (let i = 0; i < batch.length; i += info.maxBatch) {
+        out.push(...(await callOnce(batch.slice(i, i + info.maxBatch), contexts?.slice(i, i + info.maxBatch))));
+      }
+      return out;
+    },
+    async dispose(): Promise<void> {
+      try {
+        await inner.dispose?.();
+      } catch (err) {
+        throw new ShiftbenchError('ERR_PLUGIN', `${label} threw in dispose(): ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      }
+    },
+  };
+}

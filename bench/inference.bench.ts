@@ -1,0 +1,227 @@
+/**
+ * Inference benchmark of the TF.js adapter (and the ONNX models of ../shared when the
+ * detectors module can load them), on real coco128 photos fitted as a run fits them.
+ *
+ *   npm run bench:inference [-- --images N] [--cpu] [--overhead-images N] [--skip-overhead]
+ *
+ * 1. throughput: images/s inside `detect` per model and backend (wasm; cpu with --cpu,
+ *    which is ~10× slower), after the warm-up that `load` does.
+ * 2. batching: the 4 shifted copies of grid:1 in one `detect` call vs one call each
+ *    (ratio = one-by-one time / batched time; 1.0 where the model has a fixed batch of 1,
+ *    as both built-in TF.js models do). For CenterNet also the backbone alone with its
+ *    batch dimension made dynamic by a graph rewrite, to show what batching would give.
+ * 3. harness overhead of a real run: runBenchmark (the runner) with CenterNet/wasm over
+ *    coco128 images and grid:1 shifts; overhead = (wall − time inside detect) / wall,
+ *    without the model load (target ≤ 0.10).
+ * Prints one JSON object; every ratio is measured in this process.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as tf from '@tensorflow/tfjs';
+import type { CocoGroundTruth, Detector, LoadDetectorOptions, ModelEntry, RgbImage } from '../src/core/types.js';
+import { decodeImage } from '../src/datasets/index.js';
+import { pullModel } from '../src/detectors/pull.js';
+import { readRegistry } from '../src/detectors/registry.js';
+import { loadTfjsDetector, selectBackend } from '../src/detectors/tfjs/index.js';
+import { loadGraphFromFiles, readTfjsGraphFiles } from '../src/detectors/tfjs/graphFiles.js';
+import { runBenchmark } from '../src/runner/index.js';
+import { makeShiftedInputs, parseShiftSet } from '../src/shifts/index.js';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const SHARED = path.resolve(process.env.SHIFTBENCH_SHARED ?? path.join(ROOT, '../shared'));
+const COCO128 = path.join(SHARED, 'data/coco128');
+
+function intArg(name: string, def: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return def;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`Expected a positive integer for ${name} but received ${process.argv[i + 1]}`);
+  return v;
+}
+const IMAGES = intArg('--images', 8);
+const OVERHEAD_IMAGES = intArg('--overhead-images', 32);
+const WITH_CPU = process.argv.includes('--cpu');
+const SKIP_OVERHEAD = process.argv.includes('--skip-overhead');
+const log = (m: string) => process.stderr.write(`${m}\n`);
+const logger = { info: log, warn: log };
+
+type LoadFn = (spec: string, opts: LoadDetectorOptions & { registryFiles?: string[] }) => Promise<Detector>;
+
+/** The detectors module's loadDetector when it exists (it routes TF.js entries here and ONNX to its adapter). */
+async function coreLoadDetector(): Promise<LoadFn | null> {
+  try {
+    const spec = '../src/detectors/index.js';
+    const mod = (await import(spec)) as { loadDetector?: LoadFn };
+    return typeof mod.loadDetector === 'function' ? mod.loadDetector : null;
+  } catch {
+    return null;
+  }
+}
+
+async function builtin(name: string): Promise<{ entry: ModelEntry; dir: string }> {
+  const entry = readRegistry([path.join(ROOT, 'models/registry.json')]).find((e) => e.name === name)!;
+  return { entry, dir: await pullModel(entry, { logger }) };
+}
+
+/** The reference input (0,0) and the 4 grid:1 shifted inputs of the first `n` coco128 images. */
+async function inputsFor(det: Detector, n: number): Promise<RgbImage[][]> {
+  const gt = JSON.parse(readFileSync(path.join(COCO128, 'annotations/instances.json'), 'utf8')) as CocoGroundTruth;
+  const images = [...gt.images].sort((a, b) => a.id - b.id).slice(0, n);
+  const shiftSet = parseShiftSet('grid:1');
+  const out: RgbImage[][] = [];
+  for (const im of images) {
+    const rgb = await decodeImage(path.join(COCO128, 'images', im.file_name), { width: im.width, height: im.height });
+    const s = await makeShiftedInputs(rgb, { inputSizePx: det.info.inputSizePx, fit: det.info.fit, padValue: det.info.padValue, mode: 'pad', shiftSet });
+    out.push(s.inputs());
+  }
+  return out;
+}
+
+interface ModelTiming {
+  model: string;
+  runtime: string;
+  threads: unknown;
+  maxBatch: number;
+  loadSeconds: number;
+  imagesPerSecond: number;
+  /** 4 shifted copies: seconds per image one call each / in one call. */
+  batchedVsOneByOne: { oneByOneSeconds: number; batchedSeconds: number; ratio: number };
+}
+
+async function timeDetector(label: string, load: () => Promise<Detector>): Promise<ModelTiming> {
+  const t0 = performance.now();
+  const det = await load();
+  const loadSeconds = (performance.now() - t0) / 1000;
+  try {
+    const sets = await inputsFor(det, IMAGES);
+    let t = performance.now();
+    for (const s of sets) await det.detect([s[0]]);
+    const perImage = (performance.now() - t) / 1000 / sets.length;
+    t = performance.now();
+    for (const s of sets) for (const x of s) await det.detect([x]);
+    const oneByOne = (performance.now() - t) / 1000;
+    t = performance.now();
+    for (const s of sets) await det.detect(s);
+    const batched = (performance.now() - t) / 1000;
+    const r: ModelTiming = {
+      model: label,
+      runtime: det.info.runtime,
+      threads: det.info.details?.threads,
+      maxBatch: det.info.maxBatch,
+      loadSeconds,
+      imagesPerSecond: 1 / perImage,
+      batchedVsOneByOne: { oneByOneSeconds: oneByOne, batchedSeconds: batched, ratio: oneByOne / batched },
+    };
+    log(`${label}: ${r.imagesPerSecond.toFixed(2)} images/s (${det.info.runtime})`);
+    return r;
+  } finally {
+    await det.dispose();
+  }
+}
+
+/** CenterNet's backbone (outputs keypoints + wh, no in-graph decoding) with a dynamic batch: 4 inputs in one call vs one each. */
+async function centernetBackboneBatching(dir: string, entry: ModelEntry): Promise<Record<string, number>> {
+  const files = await readTfjsGraphFiles(dir, entry.files[0].name);
+  const json = structuredClone(files.modelJson) as { modelTopology: { node: { op: string; attr: { shape: { shape: { dim: { size: string }[] } } } }[] }; signature?: unknown };
+  for (const n of json.modelTopology.node) if (n.op === 'Placeholder') n.attr.shape.shape.dim[0].size = '-1';
+  delete json.signature;
+  const model = await loadGraphFromFiles({ ...files, modelJson: json as unknown as Record<string, unknown> }, 'centernet backbone');
+  const outs = ['tower_0/keypoints', 'tower_0/wh'];
+  const run = async (n: number) => {
+    const r = tf.tidy(() => model.execute(tf.randomUniform([n, 512, 512, 3], 0, 255), outs) as tf.Tensor[]);
+    try {
+      await Promise.all(r.map((t) => t.data()));
+    } finally {
+      tf.dispose(r);
+    }
+  };
+  await run(1);
+  await run(4);
+  let t = performance.now();
+  for (let i = 0; i < IMAGES; i++) for (let k = 0; k < 4; k++) await run(1);
+  const one = (performance.now() - t) / 1000;
+  t = performance.now();
+  for (let i = 0; i < IMAGES; i++) await run(4);
+  const batched = (performance.now() - t) / 1000;
+  model.dispose();
+  return { oneByOneSeconds: one, batchedSeconds: batched, ratio: one / batched };
+}
+
+async function overhead(entry: ModelEntry, dir: string): Promise<Record<string, unknown>> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'shiftbench-infbench-'));
+  try {
+    let loadSeconds = 0;
+    const core = await coreLoadDetector();
+    const t0 = performance.now();
+    const res = await runBenchmark(
+      { models: ['centernet'], dataset: path.join(COCO128, 'annotations/instances.json'), images: path.join(COCO128, 'images'), limit: OVERHEAD_IMAGES, shifts: 'grid:1', out: tmp, force: true, backend: 'wasm', bootstrapResamples: 1000 },
+      {
+        env: {
+          loadDetector: async (spec, opts) => {
+            const t = performance.now();
+            const det = core ? await core(spec, { ...opts, backend: 'wasm' }) : await loadTfjsDetector(entry, dir, { ...opts, backend: 'wasm' });
+            loadSeconds += (performance.now() - t) / 1000;
+            return det;
+          },
+        },
+      },
+    );
+    const wall = (performance.now() - t0) / 1000;
+    const s = res.metrics.results[0];
+    const detectorWall = res.wallSeconds[s.key];
+    const inference = s.timing.inferenceSeconds;
+    return {
+      runner: 'runBenchmark',
+      loader: core ? 'detectors.loadDetector' : 'loadTfjsDetector (detectors.loadDetector not available yet)',
+      images: s.imagesEvaluated,
+      shifts: 'grid:1',
+      wallSeconds: wall,
+      loadSeconds,
+      inferenceSeconds: inference,
+      /** (wall − load − inference) / (wall − load): decode, resample, shift, project, store, evaluate. */
+      overheadShare: (wall - loadSeconds - inference) / (wall - loadSeconds),
+      overheadShareOfDetectorWall: (detectorWall - loadSeconds - inference) / (detectorWall - loadSeconds),
+      mapRef: s.bounds?.mapRef ?? null,
+      mapRange: s.bounds?.mapRange ?? null,
+    };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(COCO128)) throw new Error(`bench:inference needs ${COCO128} (../shared/data/coco128)`);
+  const out: Record<string, unknown> = { machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version }, images: IMAGES };
+  const centernet = await builtin('centernet');
+  const nanodet = await builtin('nanodet');
+  const results: ModelTiming[] = [];
+  const backends = WITH_CPU ? ['wasm', 'cpu'] : ['wasm'];
+  for (const backend of backends) {
+    out[`backend:${backend}`] = await selectBackend(backend, { logger });
+    results.push(await timeDetector(`centernet/${backend}`, () => loadTfjsDetector(centernet.entry, centernet.dir, { backend, logger })));
+    results.push(await timeDetector(`nanodet/${backend}`, () => loadTfjsDetector(nanodet.entry, nanodet.dir, { backend, logger })));
+  }
+  await selectBackend('wasm');
+  out.centernetBackboneDynamicBatch = await centernetBackboneBatching(centernet.dir, centernet.entry);
+
+  const core = await coreLoadDetector();
+  if (core && existsSync(path.join(SHARED, 'models'))) {
+    for (const name of ['fastestdet', 'yolo-fastestv2', 'nanodet-m-416']) {
+      try {
+        results.push(await timeDetector(`${name}/onnx`, () => core(name, { logger, registryFiles: [path.join(ROOT, 'test/fixtures/registry-shared.json')] })));
+      } catch (err) {
+        out[`skipped:${name}`] = (err as Error).message.split('\n')[0];
+      }
+    }
+  } else {
+    out.onnx = core ? `skipped: ${path.join(SHARED, 'models')} absent` : 'skipped: detectors.loadDetector not available yet';
+  }
+  out.models = results;
+  if (!SKIP_OVERHEAD) out.harnessOverhead = await overhead(centernet.entry, centernet.dir);
+  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+}
+
+await main();

@@ -1,0 +1,63 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { currentBackend, selectBackend } from '../../../src/detectors/tfjs/index.js';
+
+async function importable(spec: string): Promise<boolean> {
+  try {
+    await import(spec);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('selectBackend', () => {
+  it('rejects an unknown backend name with the uniform message', async () => {
+    await expect(selectBackend('webgpu')).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: 'Expected one of auto, tfjs-node-gpu, tfjs-node, wasm, cpu for backend but received "webgpu"',
+    });
+  });
+
+  it('rejects a bad thread count', async () => {
+    await expect(selectBackend('wasm', { threads: 0 })).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: 'Expected an integer between 1 and 256 for threads but received 0',
+    });
+  });
+
+  it('an explicitly requested native backend that is not installed says how to install it', async (ctx) => {
+    if (await importable('@tensorflow/tfjs-node')) ctx.skip('@tensorflow/tfjs-node is installed here');
+    const err = await selectBackend('tfjs-node').catch((e) => e);
+    expect(err.code).toBe('ERR_MODEL_LOAD');
+    expect(err.message).toMatch(/^Could not load the TF\.js backend "tfjs-node"\./);
+    expect(err.message).toContain('npm install @tensorflow/tfjs-node@^4.22.0');
+    expect(currentBackend()).toBeNull();
+  });
+
+  it('auto falls back to wasm (files from node_modules, offline) when no native backend is installed', async (ctx) => {
+    if ((await importable('@tensorflow/tfjs-node')) || (await importable('@tensorflow/tfjs-node-gpu'))) ctx.skip('a native backend is installed here');
+    const info = await selectBackend('auto', { threads: 2 });
+    expect(info.backend).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(info.threads).toBeGreaterThanOrEqual(1);
+    expect(info.version).toMatch(/^tfjs-core 4\.\d+\.\d+, tfjs-backend-wasm 4\.\d+\.\d+$/);
+    // asking again returns the same choice; the computation works on it
+    expect(await selectBackend('auto')).toBe(info);
+    const sum = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4])));
+    expect(Array.from(await sum.data())).toEqual([4, 6]);
+    sum.dispose();
+  });
+
+  it('an explicit switch to cpu and back is honoured and reported', async () => {
+    const warnings: string[] = [];
+    const logger = { info: () => {}, warn: (m: string) => warnings.push(m) };
+    await selectBackend('wasm');
+    const cpu = await selectBackend('cpu', { logger });
+    expect(cpu).toMatchObject({ backend: 'cpu', threads: 1 });
+    expect(tf.getBackend()).toBe('cpu');
+    expect(warnings[0]).toContain('switched from wasm to cpu');
+    expect((await selectBackend('wasm')).backend).toBe('wasm');
+    expect(currentBackend()?.backend).toBe('wasm');
+  });
+});

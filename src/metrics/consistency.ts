@@ -119,7 +119,8 @@ function quantile(sorted: Float64Array, q: number): number {
 const center = (b: BoxXYWH): [number, number] => [b[0] + b[2] / 2, b[1] + b[3] / 2];
 
 /**
- * Consistency metrics of protocol §5 over images, each a mean over images with a seeded
+ * Consistency metrics of protocol §5 over images (any iterable, consumed once, so a
+ * caller can make each image's lists on the fly), each a mean over images with a seeded
  * bootstrap 95% interval. Per image, for every shift s ≠ s0 present for that image,
  * detections with score ≥ τ at s0 and at s are matched (same class, IoU ≥ 0.5, greedy
  * by descending IoU, one-to-one):
@@ -138,7 +139,7 @@ const center = (b: BoxXYWH): [number, number] => [b[0] + b[2] / 2, b[1] + b[3] /
  *   shifts of the image; null when no ground truth is given.
  * Throws ERR_METRICS_INPUT for a non-finite score threshold or bad resample count.
  */
-export function computeConsistency(images: readonly ConsistencyImage[], numShifts: number, opts: ConsistencyOptions = {}): ConsistencyResult {
+export function computeConsistency(images: Iterable<ConsistencyImage>, numShifts: number, opts: ConsistencyOptions = {}): ConsistencyResult {
   const tau = opts.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
   const resamples = opts.bootstrapResamples ?? DEFAULT_BOOTSTRAP_RESAMPLES;
   const seed = opts.seed ?? DEFAULT_BOOTSTRAP_SEED;

@@ -6,7 +6,7 @@
  */
 import type { BoundsSummary, CocoGroundTruth, CocoResult, ConsistencySummary, Shift } from '../core/types.js';
 import { ShiftbenchError } from '../core/errors.js';
-import { greedyBounds } from './greedy.js';
+import { DEFAULT_MAX_PASSES, greedyBoundsPrepared, prepareBoundsFromSource } from './greedy.js';
 import { computeConsistency, type ConsistencyImage, type ConsistencyResult } from './consistency.js';
 
 export interface ShiftEvaluatorOptions {
@@ -113,6 +113,9 @@ export class ShiftEvaluator {
         `Expected one ground truth per shift (${opts.shifts.length}) for groundTruthPerShift but received ${opts.groundTruthPerShift.length}`,
       );
     }
+    if (opts.maxPasses !== undefined && (!Number.isInteger(opts.maxPasses) || opts.maxPasses < 1)) {
+      throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected an integer ≥ 1 for maxPasses but received ${opts.maxPasses}`);
+    }
     this.opts = opts;
   }
 
@@ -157,15 +160,16 @@ export class ShiftEvaluator {
   evaluate(): ShiftEvaluation {
     const S = this.opts.shifts.length;
     const ids = [...this.images.keys()].sort((a, b) => a - b);
-    const consImages: ConsistencyImage[] = ids.map((id) => {
-      const rec = this.images.get(id)!;
-      return {
-        imageId: id,
-        inputScale: rec.inputScale,
-        dets: rec.ranges.map((r) => (r ? this.store.toResults(id, r[0], r[1]) : undefined)),
-      };
-    });
-    const consistency: ConsistencyResult = computeConsistency(consImages, S, {
+    const store = this.store;
+    const images = this.images;
+    // one image's objects at a time
+    function* consImages(): Generator<ConsistencyImage> {
+      for (const id of ids) {
+        const rec = images.get(id)!;
+        yield { imageId: id, inputScale: rec.inputScale, dets: rec.ranges.map((r) => (r ? store.toResults(id, r[0], r[1]) : undefined)) };
+      }
+    }
+    const consistency: ConsistencyResult = computeConsistency(consImages(), S, {
       scoreThreshold: this.opts.scoreThreshold,
       bootstrapResamples: this.opts.bootstrapResamples,
       seed: this.opts.seed,
@@ -175,19 +179,25 @@ export class ShiftEvaluator {
     let bounds: BoundsSummary | null = null;
     const gts = this.opts.groundTruthPerShift ?? (this.opts.groundTruth ? [this.opts.groundTruth] : null);
     if (gts) {
-      const complete = new Set(ids.filter((id) => this.images.get(id)!.ranges.every((r) => r !== undefined)));
+      const complete = ids.filter((id) => images.get(id)!.ranges.every((r) => r !== undefined));
+      const completeSet = new Set(complete);
       const restrict = (gt: CocoGroundTruth): CocoGroundTruth => ({
-        images: gt.images.filter((im) => complete.has(im.id)),
-        annotations: gt.annotations.filter((a) => complete.has(a.image_id)),
+        images: gt.images.filter((im) => completeSet.has(im.id)),
+        annotations: gt.annotations.filter((a) => completeSet.has(a.image_id)),
         categories: gt.categories,
       });
       const gtArg = this.opts.groundTruthPerShift ? gts.map(restrict) : restrict(gts[0]);
-      const dets: CocoResult[][] = Array.from({ length: S }, () => []);
-      for (const img of consImages) {
-        if (!complete.has(img.imageId)) continue;
-        for (let s = 0; s < S; s++) for (const d of img.dets[s]!) dets[s].push(d);
-      }
-      bounds = greedyBounds({ gt: gtArg, shifts: this.opts.shifts, dets, maxPasses: this.opts.maxPasses });
+      // one shift's objects at a time
+      const detsOfShift = (s: number): CocoResult[] => {
+        const out: CocoResult[] = [];
+        for (const id of complete) {
+          const r = images.get(id)!.ranges[s]!;
+          for (const d of store.toResults(id, r[0], r[1])) out.push(d);
+        }
+        return out;
+      };
+      const prepared = prepareBoundsFromSource(gtArg, this.opts.shifts, detsOfShift);
+      bounds = greedyBoundsPrepared(prepared, this.opts.maxPasses ?? DEFAULT_MAX_PASSES);
     }
     return { bounds, consistency };
   }

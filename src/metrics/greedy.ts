@@ -86,8 +86,8 @@ function gtFor(c: BoundsCase, s: number): CocoGroundTruth {
   return Array.isArray(c.gt) ? c.gt[s] : c.gt;
 }
 
-/** Checks a bounds case; throws ERR_METRICS_INPUT naming what is wrong. */
-export function validateBoundsCase(c: BoundsCase): void {
+/** Checks a bounds case (detections too unless `checkDetections` is false); throws ERR_METRICS_INPUT naming what is wrong. */
+export function validateBoundsCase(c: BoundsCase, checkDetections = true, skipDetsList = false): void {
   if (typeof c !== 'object' || c === null) throw metricsError(`Expected a bounds case object but received ${describeValue(c)}`);
   if (!Array.isArray(c.shifts) || c.shifts.length === 0) throw metricsError(`Expected a non-empty list of shifts for shifts but received ${describeValue(c.shifts)}`);
   c.shifts.forEach((s, i) => {
@@ -95,7 +95,7 @@ export function validateBoundsCase(c: BoundsCase): void {
       throw metricsError(`Expected {dx, dy} of finite numbers for shifts[${i}] but received ${describeValue(s)}`);
     }
   });
-  if (!Array.isArray(c.dets) || c.dets.length !== c.shifts.length) {
+  if (!skipDetsList && (!Array.isArray(c.dets) || c.dets.length !== c.shifts.length)) {
     throw metricsError(
       `Expected one detection list per shift (${c.shifts.length}) for dets but received ${Array.isArray(c.dets) ? c.dets.length : describeValue(c.dets)}`,
     );
@@ -117,7 +117,7 @@ export function validateBoundsCase(c: BoundsCase): void {
   }
   const imageIds = new Set(gts[0].images.map((im) => im.id));
   const catIds = new Set(gts[0].categories.map((x) => x.id));
-  c.dets.forEach((d, s) => validateDetections(d, imageIds, catIds, `detections of shift ${s}`));
+  if (checkDetections) c.dets.forEach((d, s) => validateDetections(d, imageIds, catIds, `detections of shift ${s}`));
 }
 
 // ------------------------------------------------------------------ preparation
@@ -150,13 +150,32 @@ export interface PreparedBounds {
  * @throws ShiftbenchError ERR_METRICS_INPUT on malformed input.
  */
 export function prepareBounds(c: BoundsCase, opts: GreedyOptions = {}): PreparedBounds {
-  validateBoundsCase(c);
+  validateBoundsCase(c, false);
+  return prepareBoundsFromSource(c.gt, c.shifts, (s) => c.dets[s], opts);
+}
+
+/**
+ * prepareBounds with detections fetched one shift at a time (`detsOfShift(s)`), so a
+ * caller holding compact arrays never needs every shift's objects at once. Validates
+ * each shift's detections as it fetches them.
+ * @throws ShiftbenchError ERR_METRICS_INPUT on malformed input.
+ */
+export function prepareBoundsFromSource(
+  gtArg: CocoGroundTruth | CocoGroundTruth[],
+  shifts: Shift[],
+  detsOfShift: (shiftIndex: number) => CocoResult[],
+  opts: GreedyOptions = {},
+): PreparedBounds {
+  const c = { gt: gtArg, shifts, dets: [] as CocoResult[][] };
+  validateBoundsCase(c, false, true);
   const S = c.shifts.length;
   const idx: GroupedInput = indexGroundTruth(gtFor(c, 0));
   const N = idx.imageIds.length;
   const K = idx.categoryIds.length;
   const honor = opts.honorIgnoreFlag ?? true;
   const sharedGt = Array.isArray(c.gt) ? null : buildGtCells(c.gt, idx, honor);
+  const imageIdSet = new Set(idx.imageIds);
+  const categoryIdSet = new Set(idx.categoryIds);
 
   // pass 1 per shift: cells sorted by key, flattened
   interface ShiftCells { keys: number[]; starts: number[]; ends: number[]; npig: number[] }
@@ -166,7 +185,9 @@ export function prepareBounds(c: BoundsCase, opts: GreedyOptions = {}): Prepared
   let totalDets = 0;
   for (let s = 0; s < S; s++) {
     const gtCells = sharedGt ?? buildGtCells(gtFor(c, s), idx, honor);
-    const dtCells = buildDtCells(c.dets[s], idx, 100);
+    const shiftDets = detsOfShift(s);
+    validateDetections(shiftDets, imageIdSet, categoryIdSet, `detections of shift ${s}`);
+    const dtCells = buildDtCells(shiftDets, idx, 100);
     const keys = [...new Set([...gtCells.keys(), ...dtCells.keys()])].sort((a, b) => a - b);
     let nd = 0;
     for (const k of keys) nd += dtCells.get(k)?.scores.length ?? 0;

@@ -14,6 +14,7 @@ export {
   greedyBounds,
   greedyBoundsPrepared,
   prepareBounds,
+  prepareBoundsFromSource,
   validateBoundsCase,
   parseBoundsCase,
   mapForAssignment,

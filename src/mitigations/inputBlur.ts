@@ -30,41 +30,50 @@ export function convolveSeparableRgb(img: RgbImage, kernel: Float64Array): RgbIm
   const { width: w, height: h, data } = img;
   const r = (kernel.length - 1) / 2;
   if (r === 0) return { width: w, height: h, data: new Uint8Array(data) };
+  const k = Float32Array.from(kernel);
+  const taps = k.length;
+  // Rows: each row copied into a buffer padded by r replicated pixels, then a plain dot product.
   const tmp = new Float32Array(w * h * 3);
+  const line = new Float32Array((w + 2 * r) * 3);
   for (let y = 0; y < h; y++) {
-    const row = y * w;
+    const row = y * w * 3;
+    for (let x = -r; x < w + r; x++) {
+      const sx = x < 0 ? 0 : x >= w ? w - 1 : x;
+      const o = (x + r) * 3, p = row + sx * 3;
+      line[o] = data[p];
+      line[o + 1] = data[p + 1];
+      line[o + 2] = data[p + 2];
+    }
     for (let x = 0; x < w; x++) {
       let a = 0, b = 0, c = 0;
-      for (let i = -r; i <= r; i++) {
-        const xx = x + i < 0 ? 0 : x + i >= w ? w - 1 : x + i;
-        const p = (row + xx) * 3;
-        const kv = kernel[i + r];
-        a += kv * data[p];
-        b += kv * data[p + 1];
-        c += kv * data[p + 2];
+      for (let i = 0, o = x * 3; i < taps; i++, o += 3) {
+        const kv = k[i];
+        a += kv * line[o];
+        b += kv * line[o + 1];
+        c += kv * line[o + 2];
       }
-      const o = (row + x) * 3;
+      const o = row + x * 3;
       tmp[o] = a;
       tmp[o + 1] = b;
       tmp[o + 2] = c;
     }
   }
+  // Columns: accumulate whole rows (replicated at the top and bottom edges).
   const out = new Uint8Array(w * h * 3);
+  const acc = new Float32Array(w * 3);
+  const n = w * 3;
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let a = 0, b = 0, c = 0;
-      for (let i = -r; i <= r; i++) {
-        const yy = y + i < 0 ? 0 : y + i >= h ? h - 1 : y + i;
-        const p = (yy * w + x) * 3;
-        const kv = kernel[i + r];
-        a += kv * tmp[p];
-        b += kv * tmp[p + 1];
-        c += kv * tmp[p + 2];
-      }
-      const o = (y * w + x) * 3;
-      out[o] = a <= 0 ? 0 : a >= 255 ? 255 : Math.round(a);
-      out[o + 1] = b <= 0 ? 0 : b >= 255 ? 255 : Math.round(b);
-      out[o + 2] = c <= 0 ? 0 : c >= 255 ? 255 : Math.round(c);
+    acc.fill(0);
+    for (let i = 0; i < taps; i++) {
+      const yy = y + i - r;
+      const src = (yy < 0 ? 0 : yy >= h ? h - 1 : yy) * n;
+      const kv = k[i];
+      for (let j = 0; j < n; j++) acc[j] += kv * tmp[src + j];
+    }
+    const dst = y * n;
+    for (let j = 0; j < n; j++) {
+      const v = acc[j];
+      out[dst + j] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
     }
   }
   return { width: w, height: h, data: out };

@@ -11,3 +11,4 @@ export * from './metrics/index.js';
 export * from './runner/index.js';
 export * from './mitigations/index.js';
 export * from './detectors/index.js';
+export { selectBackend, loadTfjsDetector, type BackendInfo, type SelectBackendOptions, type TfjsBackendName } from './detectors/tfjs/lazy.js';

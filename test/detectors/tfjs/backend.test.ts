@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { currentBackend, selectBackend } from '../../../src/detectors/tfjs/index.js';
+import * as lib from '../../../src/index.js';
 
 async function importable(spec: string): Promise<boolean> {
   try {
@@ -17,6 +18,11 @@ describe('selectBackend', () => {
       code: 'ERR_INVALID_OPTION',
       message: 'Expected one of auto, tfjs-node-gpu, tfjs-node, wasm, cpu for backend but received "webgpu"',
     });
+  });
+
+  it('is exported from the library entry (TF.js imported on first call)', async () => {
+    await expect(lib.selectBackend('webgpu')).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    expect(typeof lib.loadTfjsDetector).toBe('function');
   });
 
   it('rejects a bad thread count', async () => {

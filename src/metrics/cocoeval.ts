@@ -420,7 +420,8 @@ export function evaluateCoco(gt: CocoGroundTruth, dets: CocoResult[], opts: Eval
 
   // accumulate
   const M = MAX_DETS.length;
-  // precisionSum[c][a][m] summed over t (−1 = undefined), recall sums likewise; plus per-t for AP50/AP75
+  // precisionSum[c][a][m] summed over t (−1 = undefined), recall sums likewise; plus per-t for AP50/AP75.
+  // Only what summarize reads is computed: precision at maxDets 100, recall at every maxDets for area all.
   const precAll = new Float64Array(K * A * M).fill(-1);
   const precT = new Float64Array(K * NUM_IOU).fill(-1); // area all, maxDet 100
   const recall = new Float64Array(K * A * M).fill(-1);
@@ -444,40 +445,63 @@ export function evaluateCoco(gt: CocoGroundTruth, dets: CocoResult[], opts: Eval
         n++;
       }
     });
-    const order = Array.from({ length: total }, (_, j) => j);
+    // (score desc, concatenation index) is a total order, so any sort gives the stable mergesort's order
+    const order = new Int32Array(total);
+    for (let j = 0; j < total; j++) order[j] = j;
     order.sort((x, y) => scoreOf[y] - scoreOf[x] || x - y);
     if (prBuf.length < total) prBuf = new Float64Array(total);
+    // statuses gathered once in sorted order: sorted[(a·T + t)·total + j]
+    const sorted = new Uint8Array(A * NUM_IOU * total);
+    for (let j = 0; j < total; j++) {
+      const o = order[j];
+      const e = E[cellOf[o]];
+      const D = e.dt.scores.length;
+      const rank = rankOf[o];
+      for (let at = 0; at < A * NUM_IOU; at++) sorted[at * total + j] = e.status[at * D + rank];
+    }
     for (let a = 0; a < A; a++) {
       let npig = 0;
       for (const e of E) npig += e.npig[a];
       if (npig === 0) continue;
       const kr = recallTpIndex(npig);
-      for (let m = 0; m < M; m++) {
-        const maxDet = MAX_DETS[m];
-        let pSum = 0;
-        let rSum = 0;
-        for (let t = 0; t < NUM_IOU; t++) {
-          let tp = 0;
-          let fp = 0;
-          for (let j = 0; j < total; j++) {
-            const o = order[j];
-            const rank = rankOf[o];
-            if (rank >= maxDet) continue;
-            const e = E[cellOf[o]];
-            const D = e.dt.scores.length;
-            const st = e.status[(a * NUM_IOU + t) * D + rank];
-            if (st === ST_TP) {
-              tp++;
-              prBuf[tp - 1] = tp / (fp + tp + EPS);
-            } else if (st === ST_FP) fp++;
-          }
-          const ps = precisionSumFromTp(prBuf, tp, kr);
-          pSum += ps;
-          rSum += tp / npig;
-          if (a === 0 && m === M - 1) precT[c * NUM_IOU + t] = ps;
+      // maxDets 100 (every kept detection): precision and recall
+      let pSum = 0;
+      let rSum = 0;
+      for (let t = 0; t < NUM_IOU; t++) {
+        const base = (a * NUM_IOU + t) * total;
+        let tp = 0;
+        let fp = 0;
+        for (let j = 0; j < total; j++) {
+          const st = sorted[base + j];
+          if (st === ST_TP) {
+            tp++;
+            prBuf[tp - 1] = tp / (fp + tp + EPS);
+          } else if (st === ST_FP) fp++;
         }
-        precAll[(c * A + a) * M + m] = pSum;
-        recall[(c * A + a) * M + m] = rSum;
+        const ps = precisionSumFromTp(prBuf, tp, kr);
+        pSum += ps;
+        rSum += tp / npig;
+        if (a === 0) precT[c * NUM_IOU + t] = ps;
+      }
+      precAll[(c * A + a) * M + M - 1] = pSum;
+      recall[(c * A + a) * M + M - 1] = rSum;
+      // smaller maxDets: the summary uses only their recall (area all), which needs no order
+      if (a === 0) {
+        for (let m = 0; m < M - 1; m++) {
+          const maxDet = MAX_DETS[m];
+          let r = 0;
+          for (let t = 0; t < NUM_IOU; t++) {
+            let tp = 0;
+            for (const e of E) {
+              const D = e.dt.scores.length;
+              const lim = Math.min(D, maxDet);
+              const off = t * D;
+              for (let k = 0; k < lim; k++) if (e.status[off + k] === ST_TP) tp++;
+            }
+            r += tp / npig;
+          }
+          recall[(c * A + a) * M + m] = r;
+        }
       }
     }
   }

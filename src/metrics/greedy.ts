@@ -411,6 +411,11 @@ class Scratch {
   evNew = new Uint8Array(256);
   evJ = new Int32Array(256);
   evP = new Int32Array(256);
+  segLo = new Int32Array(256);
+  segDk = new Int32Array(256);
+  segDf = new Int32Array(256);
+  newIdx = new Int32Array(256);
+  newV = new Float64Array(256);
   ensureV(n: number): void {
     if (this.v.length >= n) return;
     let cap = this.v.length;
@@ -428,6 +433,11 @@ class Scratch {
     this.evNew = new Uint8Array(cap);
     this.evJ = new Int32Array(cap);
     this.evP = new Int32Array(cap);
+    this.segLo = new Int32Array(cap);
+    this.segDk = new Int32Array(cap);
+    this.segDf = new Int32Array(cap);
+    this.newIdx = new Int32Array(cap);
+    this.newV = new Float64Array(cap);
   }
 }
 
@@ -743,6 +753,138 @@ export class ShiftMapEngine {
     return sum;
   }
 
+  /**
+   * Precision sum of (category, threshold t) if the events were applied, without
+   * changing the state. Walks backward once: the tail after the last event (reused
+   * when the events leave the TP and FP counts unchanged), the segments between
+   * events (old TPs with a constant index / FP offset) and the new TPs, then the
+   * untouched prefix only until its interpolated precision provably equals the old one.
+   */
+  private candidateSum(st: CategoryState, t: number, m: number, npigNew: number): number {
+    const p = this.p;
+    const sc = this.scratch;
+    const list = st.tp[t];
+    const K = list.K;
+    const lpos = list.pos;
+    const lfp = list.fp;
+    const sameKr = npigNew === st.npig;
+    const status = p.detStatus;
+    let me = 0;
+    const eJ = sc.evJ;
+    const eP = sc.evP;
+    const lastPos = K > 0 ? lpos[K - 1] : -1;
+    for (let j = 0; j < m; j++) {
+      const s = status[sc.evDet[j] * T + t];
+      if (s !== ST_TP && s !== ST_FP) continue;
+      const x = sc.evPos[j];
+      eJ[me] = j;
+      eP[me] = x > lastPos ? K : x <= lpos[0] ? 0 : lowerBound(lpos, K, x);
+      me++;
+    }
+    while (me > 0 && eP[me - 1] === K && status[sc.evDet[eJ[me - 1]] * T + t] === ST_FP) me--;
+    if (sameKr && me === 0) return list.psum;
+    const kr = sameKr ? st.kr! : recallTpIndex(npigNew);
+    const start = !sameKr || me === 0 ? 0 : eP[0];
+    // forward over the events: segment bounds and offsets, values of new TPs
+    const segLo = sc.segLo;
+    const segDk = sc.segDk;
+    const segDf = sc.segDf;
+    const newV = sc.newV;
+    const newIdx = sc.newIdx;
+    const fen = st.fen[t];
+    let oldK = start;
+    let dk = 0;
+    let dF = 0;
+    for (let e = 0; e < me; e++) {
+      const j = eJ[e];
+      const Pj = eP[e];
+      segLo[e] = oldK;
+      segDk[e] = dk;
+      segDf[e] = dF;
+      if (Pj > oldK) oldK = Pj;
+      newV[e] = -1;
+      const s = status[sc.evDet[j] * T + t];
+      if (sc.evNew[j] === 0) {
+        if (s === ST_TP) {
+          oldK = Pj + 1;
+          dk--;
+        } else dF--;
+      } else if (s === ST_TP) {
+        const tp = Pj + dk + 1;
+        newV[e] = tp / (fen.prefix(sc.evPos[j]) + dF + tp + EPS);
+        newIdx[e] = Pj + dk;
+        dk++;
+      } else dF++;
+    }
+    const reuseTail = sameKr && dk === 0 && dF === 0;
+    let r: number;
+    let mx = 0;
+    let sum = 0;
+    if (reuseTail) {
+      r = lastBelow(kr, oldK + 1);
+      sum = list.qSuf[r + 1];
+      mx = list.S[oldK];
+    } else {
+      r = lastBelow(kr, K + dk + 1);
+    }
+    let target = r >= 0 ? kr[r] - 1 : -1;
+    if (!reuseTail) {
+      for (let k = K - 1; k >= oldK && r >= 0; k--) {
+        const tp = k + 1 + dk;
+        const v = tp / (lfp[k] + dF + tp + EPS);
+        if (v > mx) mx = v;
+        while (tp - 1 === target) {
+          sum += mx;
+          r--;
+          target = r >= 0 ? kr[r] - 1 : -1;
+        }
+      }
+    }
+    for (let e = me - 1; e >= 0 && r >= 0; e--) {
+      const nv = newV[e];
+      if (nv >= 0) {
+        if (nv > mx) mx = nv;
+        while (newIdx[e] === target) {
+          sum += mx;
+          r--;
+          target = r >= 0 ? kr[r] - 1 : -1;
+        }
+      }
+      const sdk = segDk[e];
+      const sdf = segDf[e];
+      for (let k = eP[e] - 1; k >= segLo[e] && r >= 0; k--) {
+        const tp = k + 1 + sdk;
+        const v = tp / (lfp[k] + sdf + tp + EPS);
+        if (v > mx) mx = v;
+        while (tp - 1 === target) {
+          sum += mx;
+          r--;
+          target = r >= 0 ? kr[r] - 1 : -1;
+        }
+      }
+    }
+    if (r >= 0 && start > 0) {
+      // prefix: old values at the same indices; new q = max(max old v[k..start), mx)
+      const mOld = list.S[start];
+      const v = list.v;
+      let run = 0;
+      for (let k = start - 1; k >= 0 && r >= 0; k--) {
+        if (v[k] > run) run = v[k];
+        if (run >= mx && run >= mOld) {
+          sum += list.qPre[r + 1];
+          r = -1;
+          break;
+        }
+        while (k === target) {
+          sum += run > mx ? run : mx;
+          r--;
+          target = r >= 0 ? kr[r] - 1 : -1;
+        }
+      }
+    }
+    return sum;
+  }
+
   /** mAP with image i at shift s; the state is unchanged. */
   candidate(i: number, s: number): number {
     const a = this.assignment[i];
@@ -762,7 +904,7 @@ export class ShiftMapEngine {
       const m = this.buildEvents(oc, nc);
       let ps = 0;
       for (let t = 0; t < T; t++) {
-        ps += m === 0 && npigNew === st.npig ? st.tp[t].psum : m === 0 ? this.walkNoEvents(st, t, npigNew) : this.walk(st, t, m, npigNew, false);
+        ps += m === 0 && npigNew === st.npig ? st.tp[t].psum : m === 0 ? this.walkNoEvents(st, t, npigNew) : this.candidateSum(st, t, m, npigNew);
       }
       this.candPSum[j] = ps;
     }

@@ -43,7 +43,10 @@ export function antialiasPost(filterSize: number = DEFAULT_BLUR_SIZE): Mitigatio
       },
     },
     wrap(detector: Detector, ctx): Detector {
+      // the statistics of the rewrite run by the load that preceded this wrap (consumed, so a
+      // later detector loaded without a rewrite is not credited with them)
       const stats = lastStats;
+      lastStats = undefined;
       if (!stats) {
         ctx.logger?.warn(`${spec}: detector "${detector.info.name}" was loaded without running the graph rewrite (not an ONNX or TF.js graph model?); it is NOT anti-aliased`);
       } else if (stats.skipped.length > 0) {

@@ -78,3 +78,28 @@ describe('registerMitigation', () => {
     expect(() => registerMitigation('input-blur', () => parseMitigation('input-blur:1'))).toThrow('A mitigation named "input-blur" is already registered');
   });
 });
+
+describe('antialias mitigations', () => {
+  it('antialias:post records the rewrite of the load before wrap, and warns when no rewrite ran', () => {
+    const m = parseMitigation('antialias:post:5');
+    const warnings: string[] = [];
+    const logger = { info: () => {}, warn: (s: string) => warnings.push(s) };
+    const unrewritten = m.wrap(fakeDetector(() => []), { mode: 'pad', logger });
+    expect(unrewritten.info.name).toBe('fake+antialias:post:5');
+    expect(unrewritten.info.details).toMatchObject({ antialias: { mode: 'post', filterSize: 5, rewritten: 0, applied: false } });
+    expect(warnings[0]).toContain('it is NOT anti-aliased');
+  });
+
+  it('antialias:trained maps a zoo model to its twin, and names the models with twins otherwise', () => {
+    const m = parseMitigation('antialias:trained');
+    const entry = (name: string, meta?: Record<string, unknown>) => ({ name, meta }) as never;
+    const zoo = [entry('zoo-s', { twin: 'zoo-s-aa' }), entry('zoo-s-aa', { antialias: { filterSize: 3 } }), entry('centernet')];
+    expect(m.replacementModel!(zoo[0], zoo)).toBe('zoo-s-aa');
+    expect(m.replacementModel!(zoo[1], zoo)).toBe('zoo-s-aa');
+    expect(() => m.replacementModel!(zoo[2], zoo)).toThrow(
+      'Model "centernet" has no anti-aliased twin, so antialias:trained cannot be applied to it. Models with twins: zoo-s. Use antialias:post to insert the blur into this model instead.',
+    );
+    expect(() => m.replacementModel!(zoo[2])).toThrow(/No model in the registry has one/);
+    expect(m.wrap(fakeDetector(() => []), { mode: 'pad' }).info.details).toMatchObject({ mitigations: ['antialias:trained'], antialias: { mode: 'trained' } });
+  });
+});

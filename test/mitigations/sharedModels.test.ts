@@ -7,7 +7,10 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { rewriteOnnxAntialias, rewriteTfjsAntialias } from '../../src/mitigations/index.js';
+import { createHash } from 'node:crypto';
+import type { ModelEntry } from '../../src/core/types.js';
+import { loadEntry } from '../../src/detectors/index.js';
+import { parseMitigation, rewriteOnnxAntialias, rewriteTfjsAntialias } from '../../src/mitigations/index.js';
 import { onnxNodes } from '../../src/mitigations/onnx/rewrite.js';
 import { REPO_ROOT, describeShared, sharedPath } from '../helpers/shared.js';
 
@@ -79,6 +82,40 @@ describeShared('antialias:post on the ../shared ONNX detectors', [...ONNX_MODELS
       await s1.release();
     });
   }
+});
+
+describeShared('antialias:post through the detector loader', ['models/fastestdet/FastestDet.onnx', 'data/coco128/images'], () => {
+  it('FastestDet loads with the graph rewrite, detects, and records the rewrite in its info', async () => {
+    const dir = sharedPath('models/fastestdet')!;
+    const entry: ModelEntry = {
+      name: 'fastestdet-test',
+      family: { stages: 'one-stage', anchors: 'anchor-free' },
+      format: 'onnx',
+      source: { kind: 'path', dir },
+      files: [{ name: 'FastestDet.onnx', sha256: createHash('sha256').update(readFileSync(path.join(dir, 'FastestDet.onnx'))).digest('hex') }],
+      inputSizePx: { width: 352, height: 352 },
+      layout: 'NCHW',
+      colorOrder: 'BGR',
+      normalize: { mean: [0, 0, 0], std: [255, 255, 255] },
+      fit: 'stretch',
+      decoder: { name: 'fastestdet' },
+      classes: 'coco80',
+    };
+    const m = parseMitigation('antialias:post:3');
+    const det = m.wrap(await loadEntry(entry, { threads: 1, ...m.loadOptions }), { mode: 'pad' });
+    try {
+      expect(det.info.name).toBe('fastestdet-test+antialias:post:3');
+      expect(det.info.details).toMatchObject({ antialias: { mode: 'post', filterSize: 3, stridedOps: 9, rewritten: 9, skipped: [] } });
+      const imgDir = sharedPath('data/coco128/images')!;
+      const file = readdirSync(imgDir).filter((f) => f.endsWith('.jpg')).sort()[0];
+      const { data } = await sharp(path.join(imgDir, file)).resize(352, 352, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const dets = (await det.detect([{ data: new Uint8Array(data), width: 352, height: 352 }]))[0];
+      expect(dets.length).toBeGreaterThan(0);
+      expect(dets[0].score).toBeGreaterThan(0.1);
+    } finally {
+      await det.dispose();
+    }
+  });
 });
 
 const TFJS_MODELS = ['centernet', 'nanodet'].map((name) => ({ name, dir: path.join(REPO_ROOT, 'models/.cache', name) }));

@@ -1,0 +1,203 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { definePlugin, loadDetector, loadPlugins } from '../../src/detectors/index.js';
+import { definePlugin as definePluginPublic } from '../../src/plugin.js';
+import type { ShiftbenchError } from '../../src/core/errors.js';
+import type { RgbImage } from '../../src/core/types.js';
+import { REPO_ROOT } from '../helpers/shared.js';
+
+const EXAMPLE = path.join(REPO_ROOT, 'examples/plugins/blob-detector.mjs');
+
+async function rejection(p: Promise<unknown>): Promise<ShiftbenchError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as ShiftbenchError;
+  }
+  throw new Error('expected a rejection');
+}
+
+const INFO = `{
+  name: 'x',
+  family: { stages: 'one-stage', anchors: 'anchor-free' },
+  inputSizePx: { width: 8, height: 8 },
+  classes: [{ id: 1, name: 'thing' }, { id: 2, name: 'other' }],
+  maxBatch: 4,
+}`;
+/** One plug-in whose detectors each misbehave in one way. */
+const FAULTY = `
+const info = ${INFO};
+const make = (detect) => () => ({ info, detect, dispose: async () => {} });
+const one = (d) => make(async (batch) => batch.map(() => [d]));
+export default {
+  apiVersion: 1,
+  name: 'faulty',
+  detectors: {
+    good: one({ bbox: [1, 1, 2, 2], score: 0.5, categoryId: 2 }),
+    nan: one({ bbox: [1, NaN, 2, 2], score: 0.5, categoryId: 1 }),
+    negative: one({ bbox: [1, 1, -2, 2], score: 0.5, categoryId: 1 }),
+    score: one({ bbox: [1, 1, 2, 2], score: 1.5, categoryId: 1 }),
+    category: one({ bbox: [1, 1, 2, 2], score: 0.5, categoryId: 99 }),
+    count: make(async () => [[]]),
+    throws: make(async () => { throw new Error('out of memory'); }),
+    hangs: make(() => new Promise(() => {})),
+    factoryThrows: () => { throw new Error('weights missing'); },
+    notDetector: () => 42,
+    badInfo: () => ({ info: { ...info, classes: [] }, detect: async () => [], dispose: async () => {} }),
+  },
+};
+`;
+
+let dir: string;
+const file = (name: string, text: string) => {
+  const p = path.join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+const img = (w = 8, h = 8): RgbImage => ({ width: w, height: h, data: new Uint8Array(w * h * 3) });
+const ctx = (imageId: number) => ({ imageId, shift: { dx: 0, dy: 0 }, transform: { scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0 } });
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'sb-plugins-'));
+  file('faulty.mjs', FAULTY);
+});
+
+describe('loadPlugins errors', () => {
+  it('missing file', async () => {
+    const err = await rejection(loadPlugins(['./does-not-exist.mjs']));
+    expect(err.code).toBe('ERR_PLUGIN');
+    expect(err.message).toBe(`Could not load plug-in ./does-not-exist.mjs: no such file (resolved to ${path.resolve('does-not-exist.mjs')}). Check the path given to --plugin.`);
+  });
+  it('import failure keeps the cause', async () => {
+    const p = file('syntax.mjs', 'export default {');
+    const err = await rejection(loadPlugins([p]));
+    expect(err.code).toBe('ERR_PLUGIN');
+    expect(err.message).toMatch(new RegExp(`^Could not load plug-in ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: importing it failed: `));
+    expect((err.cause as Error).message).toBeTruthy();
+  });
+  it('no default export', async () => {
+    const p = file('nodefault.mjs', 'export const x = 1;');
+    const err = await rejection(loadPlugins([p]));
+    expect(err.message).toBe(`Invalid plug-in ${p}: it has no default export. End it with \`export default definePlugin({ apiVersion: 1, name, detectors })\`; see docs/plugins.md`);
+  });
+  it('wrong apiVersion', async () => {
+    const p = file('v2.mjs', "export default { apiVersion: 2, name: 'v2', detectors: { a: () => null } };");
+    const err = await rejection(loadPlugins([p]));
+    expect(err.code).toBe('ERR_PLUGIN');
+    expect(err.message).toBe(
+      `Invalid plug-in ${p}: apiVersion is 2 but this shiftbench supports apiVersion 1. ` +
+        "A plug-in's default export is definePlugin({ apiVersion: 1, name, detectors: { name: (opts) => detector } }); see docs/plugins.md",
+    );
+  });
+  it('a detector that is not a function', async () => {
+    const p = file('notfn.mjs', "export default { apiVersion: 1, name: 'nf', detectors: { a: 'yes' } };");
+    const err = await rejection(loadPlugins([p]));
+    expect(err.message).toContain(`Invalid plug-in ${p}: detectors.a must be a function (opts) => Detector but is "yes".`);
+  });
+  it('two plug-ins with one name', async () => {
+    const a = file('dup-a.mjs', "export default { apiVersion: 1, name: 'dup', detectors: { a: () => null } };");
+    const b = file('dup-b.mjs', "export default { apiVersion: 1, name: 'dup', detectors: { b: () => null } };");
+    const err = await rejection(loadPlugins([a, b]));
+    expect(err.message).toBe(`Plug-ins ${a} and ${b} are both named "dup"; rename one`);
+  });
+});
+
+describe('plug-in detector wrapper', () => {
+  const load = (name: string, extra: Record<string, unknown> = {}) => loadDetector(`faulty/${name}`, { plugins: [path.join(dir, 'faulty.mjs')], ...extra });
+  const label = () => `Plug-in "faulty" (${path.join(dir, 'faulty.mjs')}) detector`;
+
+  it('passes valid output through and describes itself for the manifest', async () => {
+    const det = await load('good');
+    expect(det.info.name).toBe('faulty/good');
+    expect(det.info.runtime).toBe('plugin faulty');
+    expect(det.info.files[0].path).toBe(path.join(dir, 'faulty.mjs'));
+    expect(det.info.files[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(det.info.maxBatch).toBe(4);
+    // the wrapper splits batches larger than maxBatch
+    const out = await det.detect([img(), img(), img(), img(), img()], [1, 2, 3, 4, 5].map(ctx));
+    expect(out).toHaveLength(5);
+    expect(out[4]).toEqual([{ bbox: [1, 1, 2, 2], score: 0.5, categoryId: 2 }]);
+  });
+  const invalid: [string, string][] = [
+    ['nan', 'bbox must be 4 finite numbers [x, y, width, height] in input pixels but is an array of length 4'],
+    ['negative', 'bbox width and height must be ≥ 0 but the bbox is [1, 1, -2, 2]'],
+    ['score', 'score must be a number in [0, 1] but is 1.5'],
+    ['category', "categoryId 99 is not one of the detector's info.classes (1, 2)"],
+  ];
+  for (const [name, what] of invalid) {
+    it(`rejects output: ${name}`, async () => {
+      const det = await load(name);
+      const err = await rejection(det.detect([img(), img()], [ctx(7), ctx(42)]));
+      expect(err.code).toBe('ERR_PLUGIN');
+      expect(err.message).toBe(`${label()} "${name}" returned an invalid detection for image 7 (detection 0): ${what}`);
+    });
+  }
+  it('rejects a wrong number of result lists', async () => {
+    const err = await rejection((await load('count')).detect([img(), img()], [ctx(3), ctx(4)]));
+    expect(err.message).toBe(`${label()} "count" returned 1 result lists for a batch of 2 (image 3, …); detect() must return one list of detections per input`);
+  });
+  it('turns a throwing detect into ERR_PLUGIN with the cause', async () => {
+    const err = await rejection((await load('throws')).detect([img()], [ctx(9)]));
+    expect(err.code).toBe('ERR_PLUGIN');
+    expect(err.message).toBe(`${label()} "throws" threw in detect() on image 9: out of memory`);
+    expect((err.cause as Error).message).toBe('out of memory');
+  });
+  it('times out a detect that never returns, naming --detect-timeout', async () => {
+    const det = await load('hangs', { detectTimeoutMs: 50 });
+    const err = await rejection(det.detect([img()], [ctx(11)]));
+    expect(err.code).toBe('ERR_PLUGIN_TIMEOUT');
+    expect(err.message).toBe(
+      `${label()} "hangs" did not return from detect() within 50 ms (image 11). If it is just slow, raise the limit with --detect-timeout <ms>; otherwise fix the plug-in.`,
+    );
+  });
+  it('reports a failing factory, a non-detector and an invalid info', async () => {
+    const a = await rejection(load('factoryThrows'));
+    expect(a.code).toBe('ERR_PLUGIN');
+    expect(a.message).toBe(`${label()} "factoryThrows" failed to load: weights missing`);
+    const b = await rejection(load('notDetector'));
+    expect(b.message).toBe(`${label()} "notDetector": the factory must return a detector { info, detect(batch, contexts), dispose() } but returned 42`);
+    const c = await rejection(load('badInfo'));
+    expect(c.message).toBe(`${label()} "badInfo" returned a detector with an invalid info: expected a non-empty array of { id: integer, name: string } for info.classes but received an array of length 0`);
+  });
+  it('finds a detector by bare name, and refuses an ambiguous one', async () => {
+    const other = file('other.mjs', FAULTY.replace("name: 'faulty'", "name: 'other'"));
+    expect((await loadDetector('good', { plugins: [path.join(dir, 'faulty.mjs')] })).info.name).toBe('faulty/good');
+    const err = await rejection(loadDetector('good', { plugins: [path.join(dir, 'faulty.mjs'), other] }));
+    expect(err.code).toBe('ERR_INVALID_OPTION');
+    expect(err.message).toBe('Detector name "good" is defined by several plug-ins (faulty, other); write faulty/good or other/good');
+  });
+});
+
+describe('definePlugin', () => {
+  it('returns the definition after checking it; the public entry exports it', () => {
+    const def = { apiVersion: 1 as const, name: 'ok', detectors: { a: () => ({}) as never } };
+    expect(definePlugin(def)).toBe(def);
+    expect(definePluginPublic).toBe(definePlugin);
+    expect(() => definePlugin({ apiVersion: 1, name: 'bad name', detectors: {} } as never)).toThrow(
+      'Invalid plug-in (in definePlugin): name must be letters, digits, ".", "_" or "-" but is "bad name"',
+    );
+  });
+});
+
+describe('example plug-in: blobs/saturated', () => {
+  /** A 256×256 grey canvas with a saturated red 40×30 rectangle at (x, y). */
+  function scene(x: number, y: number): RgbImage {
+    const data = new Uint8Array(256 * 256 * 3).fill(128);
+    for (let yy = y; yy < y + 30; yy++) for (let xx = x; xx < x + 40; xx++) data.set([230, 30, 30], (yy * 256 + xx) * 3);
+    return { width: 256, height: 256, data };
+  }
+  it('loads through --plugin and finds the rectangle, moving with a one-pixel shift', async () => {
+    const det = await loadDetector('blobs/saturated', { plugins: [EXAMPLE] });
+    expect(det.info.classes).toHaveLength(8);
+    const [a, b] = await det.detect([scene(50, 60), scene(51, 61)], [ctx(1), ctx(1)]);
+    expect(a[0].bbox).toEqual([50, 60, 40, 30]);
+    expect(a[0].categoryId).toBe(2); // a solid rectangle fills its box: "square"
+    expect(b[0].bbox).toEqual([51, 61, 40, 30]);
+    expect(a.map((d) => d.score)).toEqual(b.map((d) => d.score));
+    const empty = await det.detect([{ width: 256, height: 256, data: new Uint8Array(256 * 256 * 3).fill(128) }], [ctx(2)]);
+    expect(empty).toEqual([[]]);
+    await det.dispose();
+  });
+});

@@ -1,30 +1,21 @@
 /**
  * The real module wiring of the runner: datasets, detectors, mitigations, metrics.
  */
-import { ShiftbenchError } from '../core/errors.js';
+import type { Logger } from '../core/types.js';
 import { decodeImage, loadDataset } from '../datasets/index.js';
+import { listModels, loadDetector, loadPlugins } from '../detectors/index.js';
 import { ShiftEvaluator } from '../metrics/index.js';
-import { parseMitigation } from '../mitigations/index.js';
+import { MITIGATIONS, parseMitigation, registerMitigation } from '../mitigations/index.js';
 import type { RunnerEnv } from './types.js';
-
-type AnyModule = Record<string, unknown>;
-// modules that are still landing are imported by a computed specifier (TEMPORARY until they exist)
-const importModule = (specifier: string): Promise<AnyModule> => import(specifier) as Promise<AnyModule>;
-
-async function fn<T>(specifier: string, name: string): Promise<T> {
-  const mod = await importModule(specifier);
-  const f = mod[name];
-  if (typeof f !== 'function') throw new ShiftbenchError('ERR_INTERNAL', `module ${specifier} has no function ${name}`);
-  return f as T;
-}
 
 /** The runner's default wiring of the other modules. */
 export function defaultEnv(): RunnerEnv {
   return {
     loadDataset: ({ dataset, images, limit }) => loadDataset({ dataset, images, limit }),
     decodeImage: (image) => decodeImage(image.path, { width: image.width, height: image.height }),
-    loadDetector: async (spec, opts) => (await fn<RunnerEnv['loadDetector']>('../detectors/index.js', 'loadDetector'))(spec, opts),
-    listModels: async (opts) => (await fn<RunnerEnv['listModels']>('../detectors/index.js', 'listModels'))(opts),
+    loadDetector,
+    listModels: async (opts) => listModels(opts),
+    registerPluginMitigations,
     parseMitigation,
     createEvaluator: (args) =>
       new ShiftEvaluator({
@@ -37,3 +28,23 @@ export function defaultEnv(): RunnerEnv {
       }),
   };
 }
+
+/**
+ * Imports the plug-ins and registers the mitigations they define, so `--mitigation` can
+ * name them. A name already registered (a built-in, or the same plug-in in an earlier run
+ * of this process) is kept, with a warning when it came from elsewhere.
+ */
+async function registerPluginMitigations(files: string[], logger?: Logger): Promise<void> {
+  if (files.length === 0) return;
+  for (const plugin of await loadPlugins(files)) {
+    for (const [name, factory] of Object.entries(plugin.definition.mitigations ?? {})) {
+      if (MITIGATIONS.has(name)) {
+        if (!registeredFromPlugin.has(`${plugin.file}:${name}`)) logger?.warn(`plug-in ${plugin.name}: a mitigation named "${name}" already exists; keeping the existing one`);
+        continue;
+      }
+      registerMitigation(name, factory, { syntax: `${name}[:arg]`, summary: `from plug-in ${plugin.name}` });
+      registeredFromPlugin.add(`${plugin.file}:${name}`);
+    }
+  }
+}
+const registeredFromPlugin = new Set<string>();

@@ -3,6 +3,7 @@
  * datasets; every (dataset, shift set, mode) combination is one sub-run (all models and
  * mitigations inside it), each resumable on its own, plus a combined summary.json.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError, describeValue } from '../core/errors.js';
@@ -70,7 +71,8 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
   for (const k of Object.keys(raw)) if (!known.has(k)) throw bad(file, 'the config', `only the fields ${[...known].join(', ')}`, k);
   const dir = path.dirname(path.resolve(file));
   const rel = (p: string) => path.resolve(dir, p);
-  const isPathy = (m: string) => m.startsWith('.') || m.includes('/') || /\.(onnx|json)$/i.test(m);
+  // a model that names an existing file next to the config is a path; otherwise a name (registry, plugin/detector, fake)
+  const isPathy = (m: string) => (m.includes('/') || m.includes('\\') || /\.(onnx|json)$/i.test(m)) && existsSync(rel(m));
   const modes = strings(file, raw, 'modes', false) as ShiftMode[] | undefined;
   for (const m of modes ?? []) if (!SHIFT_MODES.includes(m)) throw bad(file, 'modes', 'a list of pad, crop, circular', m);
   const num = (field: string) => {

@@ -3,6 +3,7 @@
  * the validation every entry point (CLI, config file, library) goes through.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
@@ -105,20 +106,26 @@ function optionalInt(value: unknown, name: string, min: number, max = Number.MAX
   return value as number;
 }
 
-/** Looks like a file path rather than a registry name (contains a separator or a model-file extension). */
-function looksLikePath(spec: string): boolean {
-  return spec.includes('/') || spec.includes('\\') || /\.(onnx|json|mjs|js)$/i.test(spec);
+/**
+ * A model spec that names an existing file or folder is a path (made absolute, so the run
+ * identity does not depend on the current folder); anything else (registry names,
+ * `plugin/detector`, fakes) stays as given.
+ */
+function resolveModelSpec(spec: string, cwd: string): string {
+  const abs = path.resolve(cwd, spec);
+  const pathLike = spec.includes('/') || spec.includes('\\') || /\.(onnx|json)$/i.test(spec);
+  return pathLike && existsSync(abs) ? abs : spec;
 }
 
 /**
  * Validates RunOptions and applies RUN_DEFAULTS. Paths (dataset, images, out, plugins,
- * registry files, path-like model specs) become absolute against `cwd`.
+ * registry files, model specs naming an existing file) become absolute against `cwd`.
  * Throws ERR_INVALID_OPTION naming the option (by its CLI flag) and the expected value.
  */
 export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): ResolvedRunOptions {
   if (!is.object(options)) throw invalidParameterError('options', 'an object of run options', options);
   const abs = (p: string) => path.resolve(cwd, p);
-  const models = stringList(options.models, '--model', 1).map((m) => (looksLikePath(m) ? abs(m) : m));
+  const models = stringList(options.models, '--model', 1).map((m) => resolveModelSpec(m, cwd));
   const mitigations = stringList(options.mitigations, '--mitigation', 0);
   if (!is.string(options.dataset)) throw invalidParameterError('--dataset', 'a dataset folder or annotation file', options.dataset);
   if (options.images !== undefined && !is.string(options.images)) throw invalidParameterError('--images', 'an image folder', options.images);

@@ -170,6 +170,7 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
   const logger = hooks.logger ?? SILENT;
   const o = resolveRunOptions(options);
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
+  if (o.mitigations.length > 0) await env.registerPluginMitigations(o.plugins, logger);
   const mitigations = o.mitigations.map((spec) => env.parseMitigation(spec));
   const baseIdentity = runIdentity(o, VERSION);
   const hash = shortHash(baseIdentity);

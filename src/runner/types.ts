@@ -51,6 +51,8 @@ export interface RunnerEnv {
   /** Registry entries known with these options (to find an anti-aliased twin); [] if unknown. */
   listModels(opts: { registryFiles?: string[] }): Promise<ModelEntry[]>;
   parseMitigation(spec: string): Mitigation;
+  /** Imports plug-ins and registers their mitigations (before mitigations are parsed). */
+  registerPluginMitigations(plugins: string[], logger?: Logger): Promise<void>;
   createEvaluator(args: EvaluatorArgs): RunEvaluator;
 }
 

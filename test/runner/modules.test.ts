@@ -1,0 +1,142 @@
+/** The runner wired to the real datasets/detectors/mitigations/metrics modules (fakes and plug-ins; no model files). */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runBenchmark, runDemo } from '../../src/runner/index.js';
+import { REPO_ROOT } from '../helpers/shared.js';
+import { makeDataset, tempDir } from './fixtures.js';
+
+const PLUGIN_API = pathToFileURL(path.join(REPO_ROOT, 'src/detectors/plugin-api.ts')).href;
+
+/** A plug-in whose detector counts calls in a file and throws on image $THROW_ON; it also brings a mitigation. */
+function pluginSource(countFile: string): string {
+  return `
+import { appendFileSync } from 'node:fs';
+import { definePlugin } from ${JSON.stringify(PLUGIN_API)};
+export default definePlugin({
+  apiVersion: 1,
+  name: 'acme',
+  detectors: {
+    boxes: (opts) => ({
+      info: {
+        name: 'boxes',
+        family: { stages: 'two-stage', anchors: 'anchor-based' },
+        inputSizePx: { width: 48, height: 48 },
+        classes: opts.groundTruth.categories,
+        fit: 'stretch',
+        maxBatch: 2,
+      },
+      async detect(batch, contexts) {
+        return batch.map((_, i) => {
+          const ctx = contexts[i];
+          if (String(ctx.imageId) === process.env.ACME_THROW_ON) throw new Error('acme exploded');
+          appendFileSync(${JSON.stringify(countFile)}, ctx.imageId + ',' + ctx.shift.dx + ',' + ctx.shift.dy + '\\n');
+          const t = ctx.transform;
+          return opts.groundTruth.annotations.filter((a) => a.image_id === ctx.imageId).map((a) => ({
+            bbox: [a.bbox[0] * t.scaleX + t.offsetX, a.bbox[1] * t.scaleY + t.offsetY, a.bbox[2] * t.scaleX, a.bbox[3] * t.scaleY],
+            score: 0.8,
+            categoryId: a.category_id,
+          }));
+        });
+      },
+      async dispose() {},
+    }),
+  },
+  mitigations: {
+    'acme-noop': (arg) => ({ name: 'acme-noop', spec: 'acme-noop', wrap: (d) => ({ info: { ...d.info, name: d.info.name + '+acme-noop' }, detect: (b, c) => d.detect(b, c), dispose: () => d.dispose() }) }),
+  },
+});
+`;
+}
+
+describe('runner with the real modules', () => {
+  let root: string;
+  let dataset: string;
+  const N = 6;
+
+  beforeAll(async () => {
+    root = await tempDir();
+    ({ file: dataset } = await makeDataset(path.join(root, 'ds'), N, { seed: 3 }));
+  });
+
+  it('the oracle fake scores mapRange 0 and detConsistency 1; jitter scores mapRange > 0', async () => {
+    const { metrics } = await runBenchmark({ models: ['oracle', 'jitter:128'], dataset, out: path.join(root, 'fakes'), shifts: 'grid:2', bootstrapResamples: 100 });
+    const [oracle, jitter] = metrics.results;
+    expect(oracle.key).toBe('oracle');
+    expect(oracle.bounds!.mapRange).toBe(0);
+    expect(oracle.consistency.detConsistency.mean).toBe(1);
+    expect(jitter.key).toBe('jitter:128');
+    expect(jitter.bounds!.mapRange).toBeGreaterThan(0);
+    expect(jitter.consistency.detConsistency.mean).toBeLessThan(1);
+  });
+
+  it('an unknown model is a usage error that lists the available ones', async () => {
+    const err = await runBenchmark({ models: ['no-such-model'], dataset, out: path.join(root, 'unknown') }).catch((e) => e);
+    expect(err.code).toBe('ERR_INVALID_OPTION');
+    expect(err.message).toMatch(/^Unknown model "no-such-model"\. Available: oracle, jitter/);
+  });
+
+  it('a plug-in that throws midway keeps the earlier images; the rerun computes only the rest; plug-in mitigations work', async () => {
+    const countFile = path.join(root, 'calls.txt');
+    const plugin = path.join(root, 'acme.mjs');
+    await writeFile(plugin, pluginSource(countFile));
+    const options = { models: ['acme/boxes'], mitigations: ['acme-noop'], plugins: [plugin], dataset, out: path.join(root, 'plugin'), bootstrapResamples: 50 };
+    process.env.ACME_THROW_ON = '4';
+    try {
+      const err = await runBenchmark(options).catch((e) => e);
+      expect(err.code).toBe('ERR_PLUGIN');
+      expect(err.message).toContain('acme exploded');
+      expect(err.message).toContain('image 4');
+    } finally {
+      delete process.env.ACME_THROW_ON;
+    }
+    const jsonl = path.join(root, 'plugin', 'detections', 'acme_boxes.jsonl');
+    const kept = (await readFile(jsonl, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).imageId);
+    expect(kept).toEqual([1, 2, 3]);
+    await writeFile(countFile, '');
+    const { metrics } = await runBenchmark(options);
+    const calls = (await readFile(countFile, 'utf8')).trim().split('\n');
+    // images 4–6 for the plain detector, then all 6 for the mitigated one, 4 shifts each
+    expect(calls.filter((c) => c.endsWith(',0,0')).map((c) => Number(c.split(',')[0]))).toEqual([4, 5, 6, 1, 2, 3, 4, 5, 6]);
+    expect(calls).toHaveLength((3 + 6) * 4);
+    expect(metrics.results.map((r) => r.key)).toEqual(['acme/boxes', 'acme/boxes+acme-noop']);
+    expect(metrics.results[0].bounds!.mapRange).toBe(0);
+    expect(metrics.results[0].family).toEqual({ stages: 'two-stage', anchors: 'anchor-based' });
+    expect(metrics.results[0].runtime).toBe('plugin acme');
+    const manifest = JSON.parse(await readFile(path.join(root, 'plugin', 'manifest.json'), 'utf8'));
+    expect(manifest.detectors[0].files[0]).toMatchObject({ path: plugin });
+    expect(manifest.detectors[0].files[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('the demo without a zoo runs the fakes on the synthetic val split and says so', async () => {
+    const res = await runDemo(
+      {},
+      { datasetDir: path.join(root, 'synth'), zooFile: path.join(root, 'no-zoo.json'), out: path.join(root, 'demo'), limit: 6, bootstrapResamples: 50 },
+    );
+    expect(res.source).toBe('fakes');
+    expect(res.note).toMatch(/FAKE detectors/);
+    expect(res.metrics.dataset.name).toBe('synth/val');
+    expect(res.metrics.results.map((r) => r.key)).toEqual(['oracle', 'jitter']);
+    expect(res.metrics.results[0].bounds!.mapRange).toBe(0);
+    expect(res.table).toContain('one-stage, anchor-free');
+    expect(existsSync(path.join(root, 'synth', 'val', 'instances.json'))).toBe(true);
+  });
+
+  it('the CLI runs fakes end to end and prints the summary table and run directory', () => {
+    const out = path.join(root, 'cli');
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), 'run', '--model', 'oracle', '--model', 'jitter', '--dataset', dataset, '--out', out, '--bootstrap', '50', '--quiet'],
+      { cwd: REPO_ROOT, encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^model\s+family\s+mapRef\s+mapRange\s+relRange\s+flipRate\s+detConsistency\s+cost$/);
+    expect(lines.find((l) => l.startsWith('oracle'))).toMatch(/oracle\s+one-stage, anchor-free\s+1\.0000\s+0\.0000\s+0\.0000\s+0\.0000\s+1\.0000\s+1\.00×/);
+    expect(r.stdout).toContain(`run directory: ${out}`);
+    expect(r.stderr).toBe('');
+  });
+});

@@ -112,7 +112,7 @@ describe('runBenchmark', () => {
     const out = path.join(root, 'jitter');
     const { metrics } = await runBenchmark(
       { models: ['jitter'], mitigations: ['twice'], dataset, out, bootstrapResamples: 50 },
-      { env: env({ jitter: () => gtDetector('jitter', gt, { noisePx: 3, delayMs: 2 }) }) },
+      { env: env({ jitter: () => gtDetector('jitter', gt, { noisePx: 3, delayMs: 15 }) }) },
     );
     const [plain, mitigated] = metrics.results;
     expect(plain.bounds!.mapRange).toBeGreaterThan(0);
@@ -122,9 +122,9 @@ describe('runBenchmark', () => {
     expect(mitigated.mitigation).toBe('twice');
     // the wrapper keeps the inner answers, so the numbers are the plain ones …
     expect(mitigated.bounds).toEqual(plain.bounds);
-    // … at about twice the cost
-    expect(mitigated.timing.costRatio!).toBeGreaterThan(1.5);
-    expect(mitigated.timing.costRatio!).toBeLessThan(3);
+    // … at about twice the cost (each call sleeps 15 ms; loose bounds, this is not a timing test)
+    expect(mitigated.timing.costRatio!).toBeGreaterThan(1.3);
+    expect(mitigated.timing.costRatio!).toBeLessThan(4);
   });
 
   it('resumes: only missing images are recomputed, a torn last line is dropped, metrics are identical', async () => {

@@ -193,7 +193,7 @@ def main():
         "colorOrder": "RGB",
         "normalize": {"mean": [0, 0, 0], "std": [255, 255, 255]},
         "fit": "letterbox",
-        "padValue": [0, 0, 0],
+        "padValue": [128, 128, 128],  # = the normalisation mean, i.e. the conv layers' own zero padding
         "totalStridePx": TOTAL_STRIDE_PX,
         "decoder": {"name": "torchvision", "params": {"labels": "category-id"}},
         "classes": [{"id": c["id"], "name": c["name"]} for c in cats],

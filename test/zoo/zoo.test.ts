@@ -1,0 +1,64 @@
+/**
+ * The committed model zoo (models/zoo/zoo.json): each model's file matches its sha256,
+ * its entry is complete (family, twin, anti-aliasing, training facts), and run through
+ * the harness (loadDetector + evaluateCoco) on the deterministic synth val split it
+ * reproduces the val mAP recorded in zoo.json within 0.01. CI does not train.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ModelEntry } from '../../src/core/types.js';
+import { ensureSynthDataset, SYNTH_CLASSES } from '../../src/datasets/index.js';
+import { evaluateZooModel, ZOO_VAL_IMAGES } from '../../models/zoo/train/zooEval.js';
+import { REPO_ROOT } from '../helpers/shared.js';
+
+const ZOO_DIR = path.join(REPO_ROOT, 'models/zoo');
+const ZOO_FILE = path.join(ZOO_DIR, 'zoo.json');
+const zoo: ModelEntry[] = existsSync(ZOO_FILE) ? (JSON.parse(readFileSync(ZOO_FILE, 'utf8')) as { models: ModelEntry[] }).models : [];
+const valDir = path.join(os.tmpdir(), `shiftbench-zoo-synth-val-${ZOO_VAL_IMAGES}`);
+
+describe('model zoo registry', () => {
+  it('has models', () => {
+    expect(zoo.length).toBeGreaterThan(0);
+  });
+
+  it('pairs every model with an existing twin of the same family and the other anti-aliasing', () => {
+    for (const e of zoo) {
+      const twin = zoo.find((t) => t.name === e.meta?.twin);
+      if (!twin) continue; // a twin still training is allowed to be absent
+      expect(twin.meta?.twin).toBe(e.name);
+      expect(twin.family).toEqual(e.family);
+      expect(Boolean(twin.meta?.antialias)).toBe(!e.meta?.antialias);
+      expect(twin.meta?.trainingConfig).toMatchObject({ arch: (e.meta?.trainingConfig as { arch: string }).arch, seed: 0 });
+    }
+  });
+
+  it.each(zoo.map((e) => [e.name, e] as const))('%s: entry is complete and file matches its sha256', (_name, e) => {
+    expect(e.format).toBe('onnx');
+    expect(e.source).toEqual({ kind: 'path', dir: 'models/zoo' });
+    expect(e.decoder).toEqual({ name: 'torchvision', params: { labels: 'category-id' } });
+    expect(e.classes).toEqual(SYNTH_CLASSES.map((c) => ({ id: c.id, name: c.name })));
+    expect(e.inputSizePx).toEqual({ width: 256, height: 256 });
+    expect(['blur3', 'blur5', false]).toContain(e.meta?.antialias);
+    expect(typeof e.meta?.valMap).toBe('number');
+    expect(e.meta?.ortTorchMaxAbsDiff as number).toBeLessThan(1e-2);
+    const file = path.join(ZOO_DIR, e.files[0].name);
+    const bytes = readFileSync(file);
+    expect(bytes.length).toBeLessThanOrEqual(10 * 1024 * 1024);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(e.files[0].sha256);
+  });
+});
+
+describe('model zoo val mAP through the harness', () => {
+  beforeAll(async () => {
+    await ensureSynthDataset(valDir, { splits: ['val'], valImages: ZOO_VAL_IMAGES, seed: 0, sizePx: 256 });
+  });
+
+  it.each(zoo.map((e) => [e.name, e] as const))('%s reproduces its recorded valMap within 0.01', async (name, e) => {
+    const r = await evaluateZooModel(name, path.join(valDir, 'val'));
+    expect(r.images).toBe(ZOO_VAL_IMAGES);
+    expect(Math.abs(r.valMap - (e.meta!.valMap as number))).toBeLessThanOrEqual(0.01);
+  });
+});

@@ -852,6 +852,34 @@ export class ShiftMapEngine {
       }
       const sdk = segDk[e];
       const sdf = segDf[e];
+      if (sdk === 0 && sdf === 0) {
+        // unchanged segment [lo, hi): old values at the same indices
+        const lo = segLo[e];
+        const hi = eP[e];
+        if (hi <= lo) continue;
+        const S = list.S;
+        if (S[hi] <= mx) {
+          // then max(max v[x..hi), mx) = max(S[x], mx) for every x in the segment: O(1) per recall point
+          while (r >= 0 && target >= lo) {
+            const sv = S[target];
+            sum += sv > mx ? sv : mx;
+            r--;
+            target = r >= 0 ? kr[r] - 1 : -1;
+          }
+          if (S[lo] > mx) mx = S[lo];
+        } else {
+          const v = list.v;
+          for (let k = hi - 1; k >= lo && r >= 0; k--) {
+            if (v[k] > mx) mx = v[k];
+            while (k === target) {
+              sum += mx;
+              r--;
+              target = r >= 0 ? kr[r] - 1 : -1;
+            }
+          }
+        }
+        continue;
+      }
       for (let k = eP[e] - 1; k >= segLo[e] && r >= 0; k--) {
         const tp = k + 1 + sdk;
         const v = tp / (lfp[k] + sdf + tp + EPS);

@@ -265,6 +265,7 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
   };
   const results: DetectorRunSummary[] = [];
   const wallSeconds: Record<string, number> = {};
+  const phases: RunResult['phases'] = {};
   const computedImages: Record<string, number> = {};
   let detectorIndex = 0;
   const allSkipped = new Map<number, { imageId: number; fileName: string; reason: string }>();
@@ -275,6 +276,8 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
     try {
       for (const v of variants) {
         const started = performance.now();
+        const phase = { loadSeconds: 0, loopSeconds: 0, evaluateSeconds: 0 };
+        phases[v.key] = phase;
         const logFile = path.join(runDir, DETECTIONS_DIR, `${safeFileName(v.key)}.jsonl`);
         const { log, stored: records } = await DetectionLog.open(logFile, o.shiftSet.shifts.length);
         let owned: Detector | null = null; // a detector to dispose after this variant
@@ -283,7 +286,9 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
         try {
           if (todo.length === 0 && entry !== null) logger.info(`${v.key}: all ${records.size} images already stored`);
           if (todo.length > 0 || entry === null) {
+            const loadStart = performance.now();
             const detector = await loadVariant(v, env, loadOpts, getPlain, o, logger);
+            phase.loadSeconds = (performance.now() - loadStart) / 1000;
             if (detector !== plain) owned = detector;
             const batchSize = Math.max(1, Math.min(o.batchSize ?? Math.min(detector.info.maxBatch, RUN_DEFAULTS.maxDefaultBatch), detector.info.maxBatch));
             const fresh = manifestDetector(v, detector.info, batchSize);
@@ -304,6 +309,7 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
               logger.info(`${v.key}: ${todo.length} image${todo.length === 1 ? '' : 's'} to run${records.size > 0 ? ` (${records.size} stored)` : ''}`);
               const loopStart = performance.now();
               let computed = 0;
+              phase.loopSeconds = -performance.now() / 1000;
               await runDetectLoop({
                 detector,
                 images: todo,
@@ -333,6 +339,7 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
                   }
                 },
               });
+              phase.loopSeconds += performance.now() / 1000;
               computedImages[v.key] = computed;
             }
           }
@@ -341,7 +348,9 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
           if (owned) await owned.dispose();
         }
         computedImages[v.key] ??= 0;
+        const evalStart = performance.now();
         const summary = await summarize(v, entry!, dataset, records, o, env, runDir, logger);
+        phase.evaluateSeconds = (performance.now() - evalStart) / 1000;
         for (const s of summary.skippedImages) allSkipped.set(s.imageId, s);
         results.push(summary);
         wallSeconds[v.key] = (performance.now() - started) / 1000;
@@ -370,7 +379,7 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
   };
   await writeJsonAtomic(path.join(runDir, SKIPPED_FILE), [...allSkipped.values()].sort((a, b) => a.imageId - b.imageId));
   await writeJsonAtomic(path.join(runDir, METRICS_FILE), metrics);
-  return { runDir, metrics, wallSeconds, computedImages };
+  return { runDir, metrics, wallSeconds, phases, computedImages };
 }
 
 /** A resumed run's old metrics.json no longer describes the directory: remove it until the new one is written. */

@@ -85,6 +85,11 @@ export interface RunResult {
   metrics: RunMetrics;
   /** Wall-clock seconds spent on each detector in this session (by key); not part of metrics.json. */
   wallSeconds: Record<string, number>;
+  /**
+   * Where each detector's wall time went in this session (by key): loading the model
+   * (with its warm-up), the detect loop (decode, inputs, detect, store), evaluation.
+   */
+  phases: Record<string, { loadSeconds: number; loopSeconds: number; evaluateSeconds: number }>;
   /** Images computed in this session, per detector key (0 when everything was stored). */
   computedImages: Record<string, number>;
 }

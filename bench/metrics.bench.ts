@@ -4,7 +4,7 @@
  * measured in the same run: the incremental candidate evaluation against a
  * from-scratch evaluateCoco per candidate (a few measured, extrapolated).
  *
- *   npm run bench:metrics [-- --images N] [--baseline-evals K]
+ *   npm run bench:metrics [-- --images N] [--baseline-evals K] [--independent-scores]
  * Prints JSON.
  */
 import { COCO_CATEGORIES, Rng } from '../src/core/index.js';
@@ -21,6 +21,7 @@ function arg(name: string, def: number): number {
 
 const IMAGES = arg('--images', 5000);
 const BASELINE_EVALS = arg('--baseline-evals', 3);
+const INDEPENDENT = process.argv.includes('--independent-scores');
 const SEED = 2024;
 const W = 640, H = 480;
 const SHIFTS: Shift[] = [{ dx: 0, dy: 0 }, { dx: 1, dy: 0 }, { dx: 0, dy: 1 }, { dx: 1, dy: 1 }];
@@ -46,7 +47,14 @@ function makeGroundTruth(rng: Rng): CocoGroundTruth {
   return { images, annotations, categories: cats };
 }
 
-/** One noise draw of detections for every image: 3 noisy boxes per gt, low-score false positives up to 100 per image. */
+/**
+ * One noise draw of detections for every image: 3 noisy boxes per gt, low-score false
+ * positives up to 100 per image. By default a detection keeps its identity across
+ * shifts (same gt / same false positive, base score shared) and only its box and score
+ * get a fresh noise draw per shift, as a real detector's outputs do under a 1-px move;
+ * `--independent-scores` draws every score and false positive independently per shift
+ * (a harsher, less realistic case for the incremental search).
+ */
 function makeDetections(gt: CocoGroundTruth, shift: number): CocoResult[] {
   const byImage = new Map<number, CocoAnnotation[]>();
   for (const a of gt.annotations) {
@@ -56,25 +64,36 @@ function makeDetections(gt: CocoGroundTruth, shift: number): CocoResult[] {
   }
   const out: CocoResult[] = [];
   const base = new Rng(SEED + 1);
+  const clamp = (x: number) => Math.min(1, Math.max(0.001, x));
   for (const im of gt.images) {
     const rng = base.fork(im.id * 16 + shift);
+    const shared = INDEPENDENT ? rng : base.fork(im.id * 16 + 15);
     let n = 0;
     for (const a of byImage.get(im.id) ?? []) {
       for (let k = 0; k < 3; k++) {
         const [x, y, w, h] = a.bbox;
         const sx = 0.06 * w * (k + 1), sy = 0.06 * h * (k + 1);
+        const baseScore = shared.uniform(0.4, 1) - 0.15 * k;
         out.push({
           image_id: im.id,
           category_id: a.category_id,
           bbox: [x + rng.normal(0, sx), y + rng.normal(0, sy), Math.max(1, w + rng.normal(0, sx)), Math.max(1, h + rng.normal(0, sy))],
-          score: Math.min(1, Math.max(0.001, rng.uniform(0.4, 1) - 0.15 * k)),
+          score: clamp(INDEPENDENT ? baseScore : baseScore + rng.normal(0, 0.03)),
         });
         n++;
       }
     }
     for (; n < DETS_PER_IMAGE; n++) {
-      const w = rng.uniform(10, 200), h = rng.uniform(10, 200);
-      out.push({ image_id: im.id, category_id: rng.pick(COCO_CATEGORIES).id, bbox: [rng.uniform(0, W - w), rng.uniform(0, H - h), w, h], score: rng.uniform(0.001, 0.3) });
+      const w = shared.uniform(10, 200), h = shared.uniform(10, 200);
+      const bx = shared.uniform(0, W - w), by = shared.uniform(0, H - h);
+      const cat = shared.pick(COCO_CATEGORIES).id;
+      const sc = shared.uniform(0.001, 0.3);
+      out.push({
+        image_id: im.id,
+        category_id: cat,
+        bbox: INDEPENDENT ? [bx, by, w, h] : [bx + rng.normal(0, 2), by + rng.normal(0, 2), w + rng.normal(0, 2), h + rng.normal(0, 2)],
+        score: INDEPENDENT ? sc : clamp(sc * (1 + rng.normal(0, 0.05))),
+      });
     }
   }
   return out;
@@ -140,7 +159,7 @@ function main(): void {
   process.stdout.write(
     JSON.stringify(
       {
-        data: { images: IMAGES, categories: 80, shifts: SHIFTS.length, gtBoxes: gt.annotations.length, detectionsPerShift: dets[0].length, seed: SEED, generateSeconds: +genSeconds.toFixed(2) },
+        data: { images: IMAGES, categories: 80, shifts: SHIFTS.length, gtBoxes: gt.annotations.length, detectionsPerShift: dets[0].length, seed: SEED, scores: INDEPENDENT ? 'independent per shift' : 'shared base + per-shift noise', generateSeconds: +genSeconds.toFixed(2) },
         note: 'seconds are wall clock; cpuSeconds are user+system CPU of this process (the fairer number on a loaded, shared machine)',
         evaluateCoco: { seconds: r3(evaluateCocoSeconds), cpuSeconds: r3(evaluateCocoCpu), targetSeconds: 5, AP: ev.stats[0], AP50: ev.stats[1] },
         bounds: {

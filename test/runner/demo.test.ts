@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelEntry } from '../../src/core/types.js';
+import { demoPlanFromZoo, formatFamilyTable, formatRunSummary } from '../../src/runner/index.js';
+import type { RunMetrics } from '../../src/core/types.js';
+
+const entry = (name: string, meta: Record<string, unknown>) => ({ name, meta }) as unknown as ModelEntry;
+
+describe('demo plan and summary tables', () => {
+  it('runs plain zoo models with antialias:trained when every one has its twin in the zoo', () => {
+    const zoo = [entry('a', { twin: 'a-aa' }), entry('a-aa', { antialias: 3 }), entry('b', { antialias: false, twin: 'b-aa' }), entry('b-aa', { antialias: true })];
+    expect(demoPlanFromZoo(zoo)).toEqual({ models: ['a', 'b'], mitigations: ['antialias:trained'] });
+  });
+  it('falls back to every zoo model as its own entry when a twin is missing', () => {
+    const zoo = [entry('a', { antialias: false, twin: 'a-aa' }), entry('c', {})];
+    expect(demoPlanFromZoo(zoo)).toEqual({ models: ['a', 'c'], mitigations: [] });
+  });
+
+  const metrics = {
+    schemaVersion: 1,
+    runId: 'r',
+    dataset: { name: 'd', source: 's', images: 2, labelFree: false },
+    shiftSet: { spec: 'grid:1', shifts: [] },
+    mode: 'pad',
+    results: [
+      {
+        key: 'm',
+        model: 'm',
+        mitigation: null,
+        family: { stages: 'one-stage', anchors: 'anchor-free' },
+        runtime: 'fake',
+        bounds: { mapRef: 0.5, mapLower: 0.4, mapUpper: 0.6, mapRange: 0.2, relRange: 0.4, perShift: [], passes: { lower: 1, upper: 1 }, assignLower: [], assignUpper: [] },
+        consistency: { detConsistency: { mean: 0.9, lo: 0.8, hi: 1 }, flipRate: { mean: 0.1, lo: 0, hi: 0.2 } },
+        timing: { inferenceSeconds: 1, imagesPerSecond: 2, costRatio: null },
+        imagesEvaluated: 2,
+        skippedImages: [],
+      },
+      {
+        key: 'm+blur',
+        model: 'm',
+        mitigation: 'blur',
+        family: { stages: 'two-stage', anchors: 'anchor-based' },
+        runtime: 'fake',
+        bounds: null,
+        consistency: { detConsistency: { mean: 1, lo: 1, hi: 1 }, flipRate: null },
+        timing: { inferenceSeconds: 2, imagesPerSecond: 1, costRatio: 2 },
+        imagesEvaluated: 2,
+        skippedImages: [],
+      },
+    ],
+  } as unknown as RunMetrics;
+
+  it('formats the run summary with one row per detector, dashes for what was not measured', () => {
+    expect(formatRunSummary(metrics).split('\n')).toEqual([
+      'model   family                   mapRef  mapRange  relRange  flipRate  detConsistency   cost',
+      '------  -----------------------  ------  --------  --------  --------  --------------  -----',
+      'm       one-stage, anchor-free   0.5000    0.2000    0.4000    0.1000          0.9000  1.00×',
+      'm+blur  two-stage, anchor-based       —         —         —         —          1.0000  2.00×',
+    ]);
+  });
+  it('groups the family table by family', () => {
+    const text = formatFamilyTable(metrics);
+    expect(text.indexOf('one-stage, anchor-free')).toBeLessThan(text.indexOf('two-stage, anchor-based'));
+    expect(text).toMatch(/ {2}m\s+0\.5000\s+0\.2000\s+0\.4000\s+0\.9000/);
+  });
+});

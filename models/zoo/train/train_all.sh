@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Retrains the whole zoo from scratch: generates the synth dataset, then trains,
-# exports and checks each model in order. CPU only; ~100 min on 2 cores.
+# exports and checks each model in order, then records each val mAP through the
+# harness (record_map.ts). CPU only, one torch thread; roughly 15 min per plain model
+# and 30 per anti-aliased one on a busy 2-core machine.
 #   models/zoo/train/train_all.sh            # all models
 #   ONLY="zoo-fcos zoo-fcos-aa" models/zoo/train/train_all.sh
 set -euo pipefail
@@ -24,6 +26,8 @@ MODELS=(
   "zoo-retinanet-aa retinanet 3 zoo-retinanet"
   "zoo-fasterrcnn fasterrcnn 1 zoo-fasterrcnn-aa"
   "zoo-fasterrcnn-aa fasterrcnn 3 zoo-fasterrcnn"
+  "zoo-fcosrcnn fcosrcnn 1 zoo-fcosrcnn-aa"
+  "zoo-fcosrcnn-aa fcosrcnn 3 zoo-fcosrcnn"
 )
 for spec in "${MODELS[@]}"; do
   read -r name arch blur twin <<<"$spec"

@@ -119,6 +119,7 @@ FAMILIES = {
     "fcos": {"stages": "one-stage", "anchors": "anchor-free"},
     "retinanet": {"stages": "one-stage", "anchors": "anchor-based"},
     "fasterrcnn": {"stages": "two-stage", "anchors": "anchor-based"},
+    "fcosrcnn": {"stages": "two-stage", "anchors": "anchor-free"},
 }
 
 # Anchor sizes in input pixels per FPN level (stride 8, 16, 32).
@@ -163,7 +164,52 @@ def build_detector(arch: str, num_classes: int, input_size_px: int, blur_size: i
                           rpn_pre_nms_top_n_test=500, rpn_post_nms_top_n_test=300,
                           box_batch_size_per_image=256, box_score_thresh=score_thresh,
                           box_detections_per_img=detections_per_img, **common)
+    if arch == "fcosrcnn":
+        # Faster R-CNN's RoI heads on proposals from an anchor-free FCOS head.
+        model = build_detector("fasterrcnn", num_classes, input_size_px, blur_size, score_thresh, detections_per_img)
+        model.rpn = FCOSProposals(FPN_CHANNELS)
+        return model
     raise ValueError(f"Expected one of {sorted(FAMILIES)} for arch but received {arch!r}")
+
+
+class _FeaturesOnly(nn.Module):
+    """Stand-in backbone for the FCOS object that FCOSProposals borrows its head, loss and decoding from."""
+
+    def __init__(self, out_channels: int):
+        super().__init__()
+        self.out_channels = out_channels
+
+
+class FCOSProposals(nn.Module):
+    """Anchor-free region proposals: a class-agnostic FCOS head (one point per feature
+    location, centre-ness, IoU loss) whose decoded, NMS-ed boxes feed the RoI heads.
+    Drop-in for torchvision's RegionProposalNetwork: forward(images, features, targets)
+    returns (proposal boxes per image, losses)."""
+
+    def __init__(self, in_channels: int, post_nms_top_n_train: int = 500, post_nms_top_n_test: int = 300):
+        super().__init__()
+        anchors = AnchorGenerator(((6,), (12,), (24,)), ((1.0,),) * 3)
+        head = FCOSHead(in_channels, 1, 1, num_convs=2)
+        self.fcos = FCOS(_FeaturesOnly(in_channels), 1, anchor_generator=anchors, head=head,
+                         score_thresh=0.01, nms_thresh=0.7, topk_candidates=1000)
+        self.post_nms_top_n = {"training": post_nms_top_n_train, "testing": post_nms_top_n_test}
+
+    def forward(self, images, features: Dict[str, torch.Tensor], targets=None):
+        feats = list(features.values())
+        head_outputs = self.fcos.head(feats)
+        anchors = self.fcos.anchor_generator(images, feats)
+        num_per_level = [x.size(2) * x.size(3) for x in feats]
+        losses: Dict[str, torch.Tensor] = {}
+        if self.training:
+            agnostic = [{"boxes": t["boxes"], "labels": torch.zeros_like(t["labels"])} for t in targets]
+            l = self.fcos.compute_loss(agnostic, head_outputs, anchors, num_per_level)
+            losses = {"loss_prop_cls": l["classification"], "loss_prop_box": l["bbox_regression"],
+                      "loss_prop_ctr": l["bbox_ctrness"]}
+        split = {k: list(v.detach().split(num_per_level, dim=1)) for k, v in head_outputs.items()}
+        split_anchors = [list(a.split(num_per_level)) for a in anchors]
+        self.fcos.detections_per_img = self.post_nms_top_n["training" if self.training else "testing"]
+        dets = self.fcos.postprocess_detections(split, split_anchors, images.image_sizes)
+        return [d["boxes"] for d in dets], losses
 
 
 class OnnxWrapper(nn.Module):

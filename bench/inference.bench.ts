@@ -4,8 +4,8 @@
  *
  *   npm run bench:inference [-- --images N] [--cpu] [--overhead-images N] [--skip-overhead]
  *
- * 1. throughput: images/s inside `detect` per model and backend (wasm; cpu with --cpu,
- *    which is ~10× slower), after the warm-up that `load` does.
+ * 1. throughput: images/s inside `detect` per model and backend (wasm; CenterNet on cpu
+ *    with --cpu, one image, as it is ~30–45× slower), after the warm-up that `load` does.
  * 2. batching: the 4 shifted copies of grid:1 in one `detect` call vs one call each
  *    (ratio = one-by-one time / batched time; 1.0 where the model has a fixed batch of 1,
  *    as both built-in TF.js models do). For CenterNet also the backbone alone with its
@@ -88,24 +88,28 @@ interface ModelTiming {
   loadSeconds: number;
   imagesPerSecond: number;
   /** 4 shifted copies: seconds per image one call each / in one call. */
-  batchedVsOneByOne: { oneByOneSeconds: number; batchedSeconds: number; ratio: number };
+  batchedVsOneByOne: { oneByOneSeconds: number; batchedSeconds: number; ratio: number } | null;
 }
 
-async function timeDetector(label: string, load: () => Promise<Detector>): Promise<ModelTiming> {
+async function timeDetector(label: string, load: () => Promise<Detector>, images = IMAGES, batching = true): Promise<ModelTiming> {
   const t0 = performance.now();
   const det = await load();
   const loadSeconds = (performance.now() - t0) / 1000;
   try {
-    const sets = await inputsFor(det, IMAGES);
+    const sets = await inputsFor(det, images);
     let t = performance.now();
     for (const s of sets) await det.detect([s[0]]);
     const perImage = (performance.now() - t) / 1000 / sets.length;
-    t = performance.now();
-    for (const s of sets) for (const x of s) await det.detect([x]);
-    const oneByOne = (performance.now() - t) / 1000;
-    t = performance.now();
-    for (const s of sets) await det.detect(s);
-    const batched = (performance.now() - t) / 1000;
+    let oneByOne = NaN;
+    let batched = NaN;
+    if (batching) {
+      t = performance.now();
+      for (const s of sets) for (const x of s) await det.detect([x]);
+      oneByOne = (performance.now() - t) / 1000;
+      t = performance.now();
+      for (const s of sets) await det.detect(s);
+      batched = (performance.now() - t) / 1000;
+    }
     const r: ModelTiming = {
       model: label,
       runtime: det.info.runtime,
@@ -113,7 +117,7 @@ async function timeDetector(label: string, load: () => Promise<Detector>): Promi
       maxBatch: det.info.maxBatch,
       loadSeconds,
       imagesPerSecond: 1 / perImage,
-      batchedVsOneByOne: { oneByOneSeconds: oneByOne, batchedSeconds: batched, ratio: oneByOne / batched },
+      batchedVsOneByOne: batching ? { oneByOneSeconds: oneByOne, batchedSeconds: batched, ratio: oneByOne / batched } : null,
     };
     log(`${label}: ${r.imagesPerSecond.toFixed(2)} images/s (${det.info.runtime})`);
     return r;
@@ -198,11 +202,13 @@ async function main(): Promise<void> {
   const centernet = await builtin('centernet');
   const nanodet = await builtin('nanodet');
   const results: ModelTiming[] = [];
-  const backends = WITH_CPU ? ['wasm', 'cpu'] : ['wasm'];
-  for (const backend of backends) {
-    out[`backend:${backend}`] = await selectBackend(backend, { logger });
-    results.push(await timeDetector(`centernet/${backend}`, () => loadTfjsDetector(centernet.entry, centernet.dir, { backend, logger })));
-    results.push(await timeDetector(`nanodet/${backend}`, () => loadTfjsDetector(nanodet.entry, nanodet.dir, { backend, logger })));
+  out['backend:wasm'] = await selectBackend('wasm', { logger });
+  results.push(await timeDetector('centernet/wasm', () => loadTfjsDetector(centernet.entry, centernet.dir, { backend: 'wasm', logger })));
+  results.push(await timeDetector('nanodet/wasm', () => loadTfjsDetector(nanodet.entry, nanodet.dir, { backend: 'wasm', logger })));
+  if (WITH_CPU) {
+    // the plain JS backend is ~30–45× slower than wasm: one image, no batching part
+    out['backend:cpu'] = await selectBackend('cpu', { logger });
+    results.push(await timeDetector('centernet/cpu', () => loadTfjsDetector(centernet.entry, centernet.dir, { backend: 'cpu', logger }), 1, false));
   }
   await selectBackend('wasm');
   out.centernetBackboneDynamicBatch = await centernetBackboneBatching(centernet.dir, centernet.entry);

@@ -39,10 +39,10 @@ async function fit(file: string, im: { width: number; height: number }, entry: M
 }
 
 describeShared('ONNX decoders on coco128 (COCO mAP)', ['models/README.md', 'data/coco128/annotations/instances_bbox_only.json'], () => {
-  const gt = JSON.parse(readFileSync(sharedPath('data/coco128/annotations/instances_bbox_only.json')!, 'utf8')) as CocoGroundTruth;
   const entries = readRegistry([REGISTRY]);
   for (const [name, target] of Object.entries(TARGETS)) {
     it(`${name}: mAP@[.5:.95] ≥ ${target} over the 128 images`, async () => {
+      const gt = JSON.parse(readFileSync(sharedPath('data/coco128/annotations/instances_bbox_only.json')!, 'utf8')) as CocoGroundTruth;
       const entry = entries.find((e) => e.name === name)!;
       const det = await loadDetector(name, { registryFiles: [REGISTRY] });
       const results: CocoResult[] = [];

@@ -90,7 +90,7 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
       }
     }
     const dynamic = shape.length === 0 || isDynamicDim(shape[0]);
-    const maxBatch = entry.dynamicBatch === false || !dynamic ? 1 : ONNX_DYNAMIC_MAX_BATCH;
+    let maxBatch = entry.dynamicBatch === false || !dynamic ? 1 : ONNX_DYNAMIC_MAX_BATCH;
     const classes = entryClasses(entry);
     const categoryIds = classes.map((c) => c.id);
     const scoreThreshold = opts.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
@@ -98,7 +98,7 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
     const buffers = new Map<number, Float32Array | Uint8Array>();
     const padValue = entry.padValue ?? [0, 0, 0];
 
-    const runBatch = async (images: readonly RgbImage[]): Promise<Detection[][]> => {
+    const runBatch = async (images: readonly RgbImage[], runOptions?: ort.InferenceSession.RunOptions): Promise<Detection[][]> => {
       const n = images.length;
       const size = n * 3 * width * height;
       let buf = buffers.get(n);
@@ -109,7 +109,7 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
       const tensor = new ort.Tensor(inputType, buf, dims);
       let results: ort.InferenceSession.OnnxValueMapType;
       try {
-        results = await session.run({ [inputName]: tensor });
+        results = await session.run({ [inputName]: tensor }, runOptions ?? {});
       } catch (err) {
         throw new ShiftbenchError('ERR_MODEL_OUTPUT', `Inference failed for ONNX model "${entry.name}": ${(err as Error).message}`, { cause: err });
       }
@@ -134,6 +134,16 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
         throw new ShiftbenchError(err.code, `ONNX model "${entry.name}" (${file}): ${err.message}`, { cause: err.cause ?? err });
       }
       throw err;
+    }
+    if (maxBatch > 1) {
+      // a dynamic batch dim in the metadata does not guarantee the graph batches (fixed Reshapes)
+      try {
+        await runBatch([blank, blank], { logSeverityLevel: 4 });
+      } catch (err) {
+        maxBatch = 1;
+        buffers.delete(2);
+        opts.logger?.info(`ONNX model "${entry.name}" declares a dynamic batch size but fails on a batch of 2 (${(err as Error).message.split('\n')[0].slice(0, 160)}); running one image per call`);
+      }
     }
 
     const rewrittenSha = rewrite ? createHash('sha256').update(bytes).digest('hex') : undefined;

@@ -40,6 +40,8 @@ export interface DemoResult {
   note: string;
   /** mapRange per model, grouped by family. */
   table: string;
+  /** The rendered report.html, or null when rendering failed. */
+  reportPath: string | null;
 }
 
 /** The demo's model plan from a zoo file: plain models plus the antialias:trained mitigation when every one has a twin. */
@@ -91,7 +93,7 @@ export async function runDemo(hooks: RunHooks = {}, options: DemoOptions = {}): 
       '"oracle" (reports the ground truth, exactly shift-equivariant: mapRange 0) and "jitter" (the ground truth with shift-dependent noise).';
   }
   logger?.info(note);
-  const { runDir, metrics } = await runBenchmark(
+  const { runDir, metrics, reportPath } = await runBenchmark(
     {
       models: plan.models,
       mitigations: plan.mitigations,
@@ -104,5 +106,5 @@ export async function runDemo(hooks: RunHooks = {}, options: DemoOptions = {}): 
     },
     hooks,
   );
-  return { runDir, metrics, source, note, table: formatFamilyTable(metrics) };
+  return { runDir, metrics, source, note, table: formatFamilyTable(metrics), reportPath };
 }

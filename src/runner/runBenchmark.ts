@@ -24,6 +24,7 @@ import type {
 } from '../core/types.js';
 import type { Mitigation } from '../mitigations/types.js';
 import { fitGeometry, groundTruthForShift, shiftLabel, type ShiftedInputOptions } from '../shifts/index.js';
+import { renderReport } from '../report/index.js';
 import { VERSION } from '../version.js';
 import { runDetectLoop } from './detectLoop.js';
 import { defaultEnv } from './env.js';
@@ -379,7 +380,14 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
   };
   await writeJsonAtomic(path.join(runDir, SKIPPED_FILE), [...allSkipped.values()].sort((a, b) => a.imageId - b.imageId));
   await writeJsonAtomic(path.join(runDir, METRICS_FILE), metrics);
-  return { runDir, metrics, wallSeconds, phases, computedImages };
+  let reportPath: string | null = null;
+  try {
+    reportPath = (await renderReport(runDir, { logger })).htmlPath;
+  } catch (err) {
+    // the metrics are stored; a report problem must not lose them
+    logger.warn(`could not render the report (${(err as Error).message}); metrics.json is complete — retry with \`shiftbench report ${runDir}\``);
+  }
+  return { runDir, metrics, wallSeconds, phases, computedImages, reportPath };
 }
 
 /** A resumed run's old metrics.json no longer describes the directory: remove it until the new one is written. */

@@ -92,4 +92,6 @@ export interface RunResult {
   phases: Record<string, { loadSeconds: number; loopSeconds: number; evaluateSeconds: number }>;
   /** Images computed in this session, per detector key (0 when everything was stored). */
   computedImages: Record<string, number>;
+  /** The rendered report.html, or null when rendering failed (the metrics are kept either way). */
+  reportPath: string | null;
 }

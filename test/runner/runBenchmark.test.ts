@@ -70,11 +70,13 @@ describe('runBenchmark', () => {
   it('an exactly equivariant fake scores mapRange 0 and detConsistency 1; files are written', async () => {
     const out = path.join(root, 'oracle');
     const oracle = gtDetector('oracle', gt);
-    const { runDir, metrics } = await runBenchmark(
+    const { runDir, metrics, reportPath } = await runBenchmark(
       { models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 50 },
       { env: env({ oracle: () => oracle }) },
     );
     expect(runDir).toBe(out);
+    expect(reportPath).toBe(path.join(out, 'report.html'));
+    expect(await readFile(reportPath!, 'utf8')).toContain('oracle');
     const r = metrics.results[0];
     expect(r.key).toBe('oracle');
     expect(r.bounds!.mapRange).toBe(0);

@@ -33,6 +33,6 @@ export function register(program: Command): void {
       printLine('mapRange per model, by family (fractions 0–1):\n');
       printLine(result.table);
       printLine(`\nrun directory: ${result.runDir}`);
-      printLine(`report: shiftbench report ${result.runDir}`);
+      printLine(result.reportPath ? `report: ${result.reportPath}` : `report: shiftbench report ${result.runDir}`);
     });
 }

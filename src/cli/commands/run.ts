@@ -120,14 +120,14 @@ export function register(program: Command): void {
         }
         if (flags.model.length === 0) throw invalidParameterError('--model', 'at least one model (or --config <file>)', undefined);
         if (!flags.dataset) throw invalidParameterError('--dataset', 'a dataset folder or COCO JSON (or --config <file>)', undefined);
-        const { runDir, metrics } = await runBenchmark(
+        const { runDir, metrics, reportPath } = await runBenchmark(
           { ...common, models: flags.model, mitigations: flags.mitigation, dataset: flags.dataset, shifts: flags.shifts, mode: flags.mode as ShiftMode | undefined },
           hooks,
         );
         progress.finish();
         printLine(formatRunSummary(metrics));
         printLine(`\nrun directory: ${runDir}`);
-        printLine(`report: shiftbench report ${runDir}`);
+        printLine(reportPath ? `report: ${reportPath}` : `report: shiftbench report ${runDir}`);
       } catch (err) {
         progress.finish();
         if ((err as Error)?.name === 'AbortError') {

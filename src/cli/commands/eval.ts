@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--json', 'print { "stats": [12 numbers], "perCategoryAP": { "<categoryId>": AP } } instead of the table')
     .addHelpText(
       'after',
-      '\nExample:\n  shiftbench eval --gt datasets/coco128/annotations.json --dets runs/x/dets_s0.json\n  shiftbench eval --gt gt.json --dets dets.json --json > ap.json',
+      '\nExample:\n  shiftbench eval --gt datasets/synth/val/instances.json --dets reports/<run>/detections/zoo-fcos/shift_0_0.json\n  shiftbench eval --gt gt.json --dets dets.json --json > ap.json',
     )
     .action(async (flags: EvalFlags) => {
       const gt = (await readJsonFlag(flags.gt, '--gt')) as CocoGroundTruth;

@@ -72,8 +72,8 @@ export function register(program: Command): void {
       [
         '',
         'Examples:',
-        '  shiftbench run --model nanodet-m --dataset ../shared/data/coco128 --shifts grid:1 --out reports/coco128',
-        '  shiftbench run --model nanodet-m --mitigation input-blur:1 --dataset coco128 --limit 32 --quiet',
+        '  shiftbench run --model centernet --dataset ../shared/data/coco128/annotations/instances.json --shifts grid:1 --out reports/coco128',
+        '  shiftbench run --model zoo-fcos --mitigation input-blur:1 --dataset datasets/synth/val --limit 32 --quiet',
         '  shiftbench run --config exp.json --out reports/exp1',
         '',
         'Stop with Ctrl-C at any time and rerun the same command to resume; nothing computed is recomputed.',

@@ -215,8 +215,12 @@ export interface ModelEntry {
     | { kind: 'npm'; package: string; version: string; files: string[] }
     | { kind: 'path'; dir: string }
     | { kind: 'url'; baseUrl: string };
-  /** Files (relative names) with sha256; the first is the model file. */
-  files: { name: string; sha256: string }[];
+  /**
+   * Files (relative names) with sha256; the first is the model file. `sha256: null`
+   * (unpinned) is allowed only for files of a `url` source: nothing is verified then,
+   * and the manifest records the sha256 of the bytes actually loaded.
+   */
+  files: { name: string; sha256: string | null }[];
   inputSizePx: { width: number; height: number };
   layout: 'NHWC' | 'NCHW';
   colorOrder: 'RGB' | 'BGR';

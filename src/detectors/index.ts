@@ -9,7 +9,7 @@ import { ShiftbenchError } from '../core/errors.js';
 import type { Detector, LoadDetectorOptions, ModelEntry } from '../core/types.js';
 import { createFakeDetector, FAKE_NAMES, isFakeSpec } from './fakes.js';
 import { createPluginDetector, findPluginDetector, loadPlugins, pluginDetectorNames } from './plugins.js';
-import { pullModel, sha256File } from './pull.js';
+import { modelDir, pullModel, sha256File } from './pull.js';
 import { listModels, parseRegistry } from './registry.js';
 
 export { createFakeDetector, FAKE_NAMES, FAKE_DEFAULT_INPUT_PX, JITTER_DEFAULTS, isFakeSpec } from './fakes.js';
@@ -91,9 +91,16 @@ export async function loadDetector(spec: string, opts: LoadDetectorSpecOptions =
 
 /**
  * Loads a registry entry: pulls/verifies its files (or uses `opts.weightsDir`), then
- * hands them to the ONNX or TF.js adapter. Throws the errors of those steps.
+ * hands them to the ONNX or TF.js adapter. Format `coco-ssd` skips the pull: the TF.js
+ * adapter takes `opts.weightsDir`, else the cache, else fetches model.json and every shard
+ * it lists from the entry's URL (offline → ERR_NETWORK saying how to get the files).
+ * Throws the errors of those steps.
  */
 export async function loadEntry(entry: ModelEntry, opts: LoadDetectorOptions = {}): Promise<Detector> {
+  if (entry.format === 'coco-ssd') {
+    const { loadTfjsDetector } = await import('./tfjs/index.js');
+    return loadTfjsDetector(entry, modelDir(entry, { cacheDir: opts.cacheDir }), opts);
+  }
   const source = opts.weightsDir ? ({ kind: 'path', dir: path.resolve(opts.weightsDir) } as const) : null;
   const dir = await pullModel(source ? { ...entry, source } : entry, { cacheDir: opts.cacheDir, logger: opts.logger, allowPull: opts.allowPull });
   if (entry.format === 'onnx') {

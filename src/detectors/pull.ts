@@ -2,7 +2,8 @@
  * Getting a registry entry's files onto disk and checking them: `path` sources are used
  * in place, `npm` sources are fetched as the package tarball through the user's npm
  * configuration (`npm pack`) with only the listed files extracted, `url` sources are
- * fetched file by file. Every file's sha256 is verified on every load.
+ * fetched file by file. Every pinned file's sha256 is verified on every load (files of a
+ * `url` source may be unpinned, `sha256: null`: their hash is recorded, not checked).
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -87,6 +88,7 @@ function describeSource(entry: ModelEntry): string {
 
 async function verifyFiles(entry: ModelEntry, dir: string, fix: string): Promise<void> {
   for (const f of entry.files) {
+    if (f.sha256 === null) continue; // unpinned (url sources only): the manifest records what was loaded
     const file = path.join(dir, f.name);
     const found = await sha256File(file);
     if (found !== f.sha256) {
@@ -100,13 +102,19 @@ async function verifyFiles(entry: ModelEntry, dir: string, fix: string): Promise
 }
 
 /**
- * Makes sure the entry's files are on disk and match their sha256; returns the folder
+ * Makes sure the entry's files are on disk and match their sha256 (unpinned ones are
+ * not checked; format `coco-ssd` fetches model.json and every shard it lists); returns the folder
  * holding them (file names as in `entry.files`). Fetches npm/url sources into
  * `<cacheDir>/<name>/` when missing, logging what it pulls.
  * Throws ERR_MODEL_HASH on a hash mismatch, ERR_MODEL_LOAD when files are missing and
  * cannot be fetched, ERR_NETWORK when fetching fails.
  */
 export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Promise<string> {
+  if (entry.format === 'coco-ssd') {
+    // its model.json names the shards to fetch: the TF.js adapter's resolver (imported only here) does that
+    const { resolveCocoSsdDir } = await import('./tfjs/cocoSsd.js');
+    return resolveCocoSsdDir(entry, modelDir(entry, opts), { logger: opts.logger, allowPull: opts.allowPull });
+  }
   if (entry.source.kind === 'path') {
     const { dir, tried } = resolveSourceDir(entry);
     const missing = entry.files.filter((f) => !existsSync(path.join(dir, f.name))).map((f) => f.name);
@@ -153,7 +161,8 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
       await mkdir(path.dirname(path.join(dir, f.name)), { recursive: true });
       await rename(path.join(tmp, f.name), path.join(dir, f.name));
     }
-    opts.logger?.info(`Pulled model "${entry.name}": ${entry.files.map((f) => f.name).join(', ')} (sha256 verified)`);
+    const pinned = entry.files.every((f) => f.sha256 !== null);
+    opts.logger?.info(`Pulled model "${entry.name}": ${entry.files.map((f) => f.name).join(', ')} (${pinned ? 'sha256 verified' : 'unpinned files not verified'})`);
     return dir;
   } finally {
     await rm(tmp, { recursive: true, force: true });

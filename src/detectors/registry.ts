@@ -62,7 +62,9 @@ const SAFE_RELATIVE = (p: string) => !path.isAbsolute(p) && !p.split(/[\\/]/).in
 
 /**
  * Validates one raw entry (throws ERR_REGISTRY naming `where` and the field) and returns
- * it typed. `where` reads like `in models/registry.json at models[2] ("centernet")`.
+ * it typed. Every file needs a 64-hex sha256, except files of a `url` source, which may
+ * say `"sha256": null` (unpinned: not verified; the run manifest records the sha256 of
+ * the bytes actually loaded). A pinned hash is always verified. `where` reads like `in models/registry.json at models[2] ("centernet")`.
  */
 export function validateModelEntry(raw: unknown, where: string): ModelEntry {
   const c: EntryChecker = new EntryChecker(where);
@@ -95,7 +97,12 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
   (files as unknown[]).forEach((f, i) => {
     if (!is.object(f)) c.fail(`files[${i}]`, 'an object { name, sha256 }', f);
     if (!is.string(f.name) || !SAFE_RELATIVE(f.name)) c.fail(`files[${i}].name`, 'a relative file name', f.name);
-    if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) c.fail(`files[${i}].sha256`, 'a sha256 as 64 lower-case hex digits', f.sha256);
+    if (f.sha256 === null) {
+      // unpinned: only where the bytes come from a URL whose content we cannot know in advance (coco-ssd's shards)
+      if (source.kind !== 'url') c.fail(`files[${i}].sha256`, 'a sha256 as 64 lower-case hex digits (null, unpinned, is allowed only for a "url" source)', f.sha256);
+    } else if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) {
+      c.fail(`files[${i}].sha256`, `a sha256 as 64 lower-case hex digits${source.kind === 'url' ? ' or null (unpinned)' : ''}`, f.sha256);
+    }
   });
   if (source.kind === 'npm') {
     const inPackage = source.files as string[];

@@ -37,6 +37,11 @@ export interface RunOptions {
   backend?: string;
   /** Threads for the runtime (default: the runtime's choice). */
   threads?: number;
+  /**
+   * Folder of local model weights (`--weights`), used instead of the registry source of
+   * the registry models run (coco-ssd: model.json + shards; others: the entry's files, hashes checked).
+   */
+  weightsDir?: string;
   /** Plug-in modules to load. */
   plugins?: string[];
   /** Extra model registry JSON files. */
@@ -84,6 +89,7 @@ export interface ResolvedRunOptions {
   seed: number;
   backend: string;
   threads: number | null;
+  weightsDir: string | null;
   plugins: string[];
   registryFiles: string[];
   detectTimeoutMs: number | null;
@@ -139,6 +145,7 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
   const backend = options.backend ?? RUN_DEFAULTS.backend;
   if (!is.string(backend)) throw invalidParameterError('--backend', 'a backend name such as auto, wasm, cpu', backend);
   if (options.out !== undefined && !is.string(options.out)) throw invalidParameterError('--out', 'a directory path', options.out);
+  if (options.weightsDir !== undefined && !is.string(options.weightsDir)) throw invalidParameterError('--weights', 'a folder of model weights', options.weightsDir);
   const kernel = options.kernel ?? RUN_DEFAULTS.kernel;
   if (!RESAMPLE_KERNELS.includes(kernel)) throw invalidParameterError('--kernel', `one of ${RESAMPLE_KERNELS.join(', ')}`, kernel);
   const bootstrapResamples = optionalInt(options.bootstrapResamples, '--bootstrap', 0, 1_000_000) ?? RUN_DEFAULTS.bootstrapResamples;
@@ -161,6 +168,7 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
     seed,
     backend,
     threads: optionalInt(options.threads, '--threads', 1, 1024),
+    weightsDir: options.weightsDir ? abs(options.weightsDir) : null,
     plugins: stringList(options.plugins, '--plugin', 0).map(abs),
     registryFiles: stringList(options.registryFiles, '--registry', 0).map(abs),
     detectTimeoutMs: optionalInt(options.detectTimeoutMs, '--detect-timeout', 1),
@@ -194,6 +202,8 @@ export function runIdentity(o: ResolvedRunOptions, toolVersion: string): Record<
     batchSize: o.batchSize,
     bootstrapResamples: o.bootstrapResamples,
     kernel: o.kernel,
+    // only when given, so the identities (and default run ids) of runs without --weights stay as they were
+    ...(o.weightsDir !== null ? { weightsDir: o.weightsDir } : {}),
   };
 }
 

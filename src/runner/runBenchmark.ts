@@ -257,6 +257,7 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
   const loadOpts: RunnerLoadOptions = {
     backend: o.backend,
     threads: o.threads ?? undefined,
+    weightsDir: o.weightsDir ?? undefined,
     seed: o.seed,
     groundTruth: dataset.groundTruth,
     logger,

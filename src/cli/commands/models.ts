@@ -62,6 +62,7 @@ export function register(program: Command): void {
         throw new ShiftbenchError('ERR_INVALID_OPTION', `Unknown model "${name}". Available: ${entries.map((e) => e.name).join(', ') || '(none)'}`);
       }
       const dir = await pullModel(entry, { cacheDir: flags.cacheDir, logger: consoleLogger(flags.quiet) });
-      printLine(`${entry.name}: ${entry.files.length} file(s) in ${dir}, sha256 verified`);
+      const unpinned = entry.files.filter((f) => f.sha256 === null).length;
+      printLine(`${entry.name}: ${entry.files.length} file(s) in ${dir}, ${unpinned === 0 ? 'sha256 verified' : `${unpinned} unpinned (not verified; runs record their sha256)`}`);
     });
 }

@@ -17,6 +17,7 @@ interface RunFlags {
   limit?: number;
   backend?: string;
   threads?: number;
+  weights?: string;
   scoreThreshold?: number;
   seed?: number;
   detectTimeout?: number;
@@ -58,6 +59,7 @@ export function register(program: Command): void {
     .option('--registry <file>', 'extra model registry JSON (repeatable)', collect, [])
     .option('--backend <name>', 'TF.js backend: auto | tfjs-node-gpu | tfjs-node | wasm | cpu (default auto)')
     .option('--threads <n>', 'runtime threads', parseIntFlag('--threads', 1, 1024))
+    .option('--weights <dir>', 'local model weights instead of the registry source (coco-ssd: a folder with model.json and its shards)')
     .option('--score-threshold <τ>', 'score threshold of the consistency metrics, 0–1 (default 0.5)', parseNumberFlag('--score-threshold', 0, 1))
     .option('--seed <n>', 'seed of fakes and bootstrap (default 0)', parseIntFlag('--seed', 0, 2 ** 32 - 1))
     .option('--detect-timeout <ms>', 'timeout of one detect call of a plug-in detector', parseIntFlag('--detect-timeout', 1))
@@ -88,6 +90,7 @@ export function register(program: Command): void {
         limit: flags.limit,
         backend: flags.backend,
         threads: flags.threads,
+        weightsDir: flags.weights,
         scoreThreshold: flags.scoreThreshold,
         seed: flags.seed,
         detectTimeoutMs: flags.detectTimeout,

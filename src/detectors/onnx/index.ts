@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { invalidParameterError, loadError, ShiftbenchError } from '../../core/errors.js';
 import type { DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, ModelEntry, RgbImage } from '../../core/types.js';
 import { createDecoder, finalizeCandidates, type Decoder, type RawOutput } from '../decoders/index.js';
+import { sha256File } from '../pull.js';
 import { entryClasses, entryOrigin } from '../registry.js';
 import { fillFloatInput, fillUint8Input, type InputFormat } from './preprocess.js';
 
@@ -157,7 +158,7 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
       totalStridePx: entry.totalStridePx,
       maxBatch,
       runtime: `onnxruntime-node ${ort.env.versions.common ?? ''} ${provider}`.replace(/\s+/g, ' ').trim(),
-      files: entry.files.map((f) => ({ path: path.join(dir, f.name), sha256: f.sha256 })),
+      files: await Promise.all(entry.files.map(async (f) => ({ path: path.join(dir, f.name), sha256: f.sha256 ?? (await sha256File(path.join(dir, f.name))) }))),
       details: {
         format: 'onnx',
         decoder: { name: decoder.name, params: decoder.params },

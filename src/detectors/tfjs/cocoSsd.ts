@@ -10,6 +10,8 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { loadError, ShiftbenchError } from '../../core/errors.js';
 import type { LoadDetectorOptions, ModelEntry } from '../../core/types.js';
+import { sha256File } from '../pull.js';
+import { entryOrigin } from '../registry.js';
 import { manifestGroups } from './graphFiles.js';
 
 /** The model file of a TF.js graph model folder. */
@@ -30,27 +32,64 @@ async function missingShards(dir: string): Promise<string[] | null> {
 }
 
 function solutions(entry: ModelEntry, dir: string): string[] {
-  const url = entry.source.kind === 'url' ? entry.source.baseUrl : undefined;
+  const url = entry.source.kind === 'url' ? entry.source.baseUrl.replace(/\/+$/, '') : undefined;
   return [
-    `Pass a local copy with --weights DIR: a folder holding model.json and its weight shards (group1-shard…)${url ? `, as served at ${url}` : ''}`,
-    ...(url ? [`Or run once where ${url} is reachable; the files are cached in ${dir}`] : []),
-    `Or copy the files into ${dir}`,
+    `Pass a local copy with --weights DIR: a folder holding model.json and every weight shard its "weightsManifest" lists (group1-shard…)${url ? `, as served at ${url}/` : ''}`,
+    ...(url
+      ? [
+          `To get them on a machine that can reach ${url}: run \`shiftbench models pull ${entry.name} --cache-dir DIR\` (writes DIR/${entry.name}/), ` +
+            `or download ${url}/${COCO_SSD_MODEL_FILE} and then each file named in its weightsManifest[].paths from the same folder; copy that folder here and pass it with --weights`,
+        ]
+      : []),
+    `Or copy the files into ${dir} (the cache, used without --weights)`,
   ];
 }
 
+/** Checks the entry's pinned files (sha256 not null) in `dir`; unpinned ones are only recorded later. */
+async function verifyPinned(entry: ModelEntry, dir: string): Promise<void> {
+  for (const f of entry.files) {
+    if (f.sha256 === null) continue;
+    const file = path.join(dir, f.name);
+    const found = existsSync(file) ? await sha256File(file) : 'no file';
+    if (found !== f.sha256) {
+      throw new ShiftbenchError(
+        'ERR_MODEL_HASH',
+        `sha256 mismatch for ${file} of model "${entry.name}": expected ${f.sha256} (pinned in ${entryOrigin(entry) ?? 'the model entry'}) but found ${found}. ` +
+          'Use the files the entry was pinned for, or set that "sha256" to null (url sources) to accept other bytes.',
+      );
+    }
+  }
+}
+
 async function fetchTo(url: string, file: string): Promise<void> {
-  const res = await fetch(url);
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    // undici says only "fetch failed"; the reason (ENOTFOUND, ECONNREFUSED, …) is in its cause
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`GET ${url} failed (${cause?.code ?? cause?.message ?? (err as Error).message})`, { cause: err });
+  }
   if (!res.ok) throw new Error(`GET ${url} answered ${res.status} ${res.statusText}`);
   await writeFile(file, new Uint8Array(await res.arrayBuffer()));
 }
 
 /**
- * Returns the folder holding coco-ssd's model.json and all its shards.
- * `dir` is the entry's cache folder (where a URL source is fetched to).
+ * Returns the folder holding coco-ssd's model.json and all its shards, with the entry's
+ * pinned files (sha256 not null) verified; unpinned files are not checked (the manifest
+ * records the sha256 of what is loaded). `dir` is the entry's cache folder (where a URL
+ * source is fetched to).
  * @throws ShiftbenchError ERR_MODEL_LOAD when `--weights DIR` lacks files, or files are
- *   missing and fetching is disabled; ERR_NETWORK when the URL cannot be fetched (offline).
+ *   missing and fetching is disabled; ERR_NETWORK when the URL cannot be fetched (offline);
+ *   ERR_MODEL_HASH when a pinned file differs.
  */
 export async function resolveCocoSsdDir(entry: ModelEntry, dir: string, opts: LoadDetectorOptions): Promise<string> {
+  const found = await locateCocoSsdDir(entry, dir, opts);
+  await verifyPinned(entry, found);
+  return found;
+}
+
+async function locateCocoSsdDir(entry: ModelEntry, dir: string, opts: LoadDetectorOptions): Promise<string> {
   if (opts.weightsDir !== undefined) {
     const wdir = path.resolve(opts.weightsDir);
     const missing = await missingShards(wdir);

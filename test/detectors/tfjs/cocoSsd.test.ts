@@ -14,7 +14,7 @@ const ENTRY: ModelEntry = {
   family: { stages: 'one-stage', anchors: 'anchor-based' },
   format: 'coco-ssd',
   source: { kind: 'url', baseUrl: 'http://127.0.0.1:9/ssdlite_mobilenet_v2' },
-  files: [{ name: 'model.json', sha256: '0'.repeat(64) }],
+  files: [{ name: 'model.json', sha256: null }],
   inputSizePx: { width: 300, height: 300 },
   layout: 'NHWC',
   colorOrder: 'RGB',

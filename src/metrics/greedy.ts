@@ -77,6 +77,8 @@ export const DEFAULT_MAX_PASSES = 5;
 const T = NUM_IOU;
 const R = NUM_RECALL;
 const AP_DENOM = NUM_IOU * NUM_RECALL;
+const KIND_TP = 1;
+const KIND_ALL_FP = 2;
 
 function metricsError(message: string): ShiftbenchError {
   return new ShiftbenchError('ERR_METRICS_INPUT', message);
@@ -388,6 +390,9 @@ class TpList {
 class CategoryState {
   readonly fen: Fenwick[];
   readonly tp: TpList[];
+  /** Active detections that are a TP at some IoU threshold, by universe position. */
+  readonly anyTp: Fenwick;
+  anyTpTotal = 0;
   npig = 0;
   /** recallTpIndex(npig), or null when npig is 0. */
   kr: Int32Array | null = null;
@@ -396,6 +401,7 @@ class CategoryState {
   constructor(readonly universe: Int32Array) {
     this.fen = Array.from({ length: T }, () => new Fenwick(universe.length));
     this.tp = Array.from({ length: T }, () => new TpList());
+    this.anyTp = new Fenwick(universe.length);
   }
 }
 
@@ -454,6 +460,8 @@ export class ShiftMapEngine {
   private readonly touchedOld: Int32Array;
   private readonly touchedNew: Int32Array;
   private readonly candPSum: Float64Array;
+  /** Per detection: 1 if it is a TP at some threshold, 2 if it is an FP at every threshold, else 0. */
+  private readonly detKind: Uint8Array;
   private currentMap = -1;
 
   constructor(readonly p: PreparedBounds) {
@@ -463,6 +471,17 @@ export class ShiftMapEngine {
     this.touchedOld = new Int32Array(p.numCats);
     this.touchedNew = new Int32Array(p.numCats);
     this.candPSum = new Float64Array(p.numCats);
+    this.detKind = new Uint8Array(p.detScore.length);
+    for (let d = 0; d < this.detKind.length; d++) {
+      let tp = false;
+      let allFp = true;
+      for (let t = 0; t < T; t++) {
+        const s = p.detStatus[d * T + t];
+        if (s === ST_TP) tp = true;
+        if (s !== ST_FP) allFp = false;
+      }
+      this.detKind[d] = tp ? KIND_TP : allFp ? KIND_ALL_FP : 0;
+    }
     this.setAssignment(this.assignment);
   }
 
@@ -494,6 +513,15 @@ export class ShiftMapEngine {
     const kr = npig > 0 ? recallTpIndex(npig) : null;
     st.kr = kr;
     const flags = new Uint8Array(U);
+    let anyTp = 0;
+    for (let j = 0; j < U; j++) {
+      const d = u[j];
+      const on = this.assignment[p.detImg[d]] === p.detShift[d] && this.detKind[d] === KIND_TP ? 1 : 0;
+      flags[j] = on;
+      anyTp += on;
+    }
+    st.anyTp.build(flags);
+    st.anyTpTotal = anyTp;
     for (let t = 0; t < T; t++) {
       const list = st.tp[t];
       list.K = 0;
@@ -592,6 +620,29 @@ export class ShiftMapEngine {
     for (let k = 0; k < na; k++) {
       if (p.detScore[sa + k] !== p.detScore[sb + k]) return false;
       for (let t = 0; t < T; t++) if (p.detStatus[(sa + k) * T + t] !== p.detStatus[(sb + k) * T + t]) return false;
+    }
+    return true;
+  }
+
+  /**
+   * True when the m scratch events provably leave every TP list of the category unchanged:
+   * every moved detection is an FP at every threshold and no active detection that is a
+   * TP at any threshold lies where the count of FPs before it differs. The precision sums
+   * are then exactly the current ones (same TPs, same FP counts, same npig).
+   */
+  private fpOnlyNoop(st: CategoryState, m: number): boolean {
+    const sc = this.scratch;
+    const kind = this.detKind;
+    for (let e = 0; e < m; e++) if (kind[sc.evDet[e]] !== KIND_ALL_FP) return false;
+    if (st.anyTpTotal === 0) return true;
+    const fen = st.anyTp;
+    let d = 0;
+    for (let e = 0; e < m; e++) {
+      d += sc.evNew[e] ? 1 : -1;
+      if (d === 0) continue;
+      const from = sc.evPos[e] + 1;
+      const to = e + 1 < m ? fen.prefix(sc.evPos[e + 1]) : st.anyTpTotal;
+      if (to - fen.prefix(from) !== 0) return false;
     }
     return true;
   }
@@ -930,6 +981,10 @@ export class ShiftMapEngine {
         continue;
       }
       const m = this.buildEvents(oc, nc);
+      if (npigNew === st.npig && this.fpOnlyNoop(st, m)) {
+        this.candPSum[j] = st.pSum;
+        continue;
+      }
       let ps = 0;
       for (let t = 0; t < T; t++) {
         ps += m === 0 && npigNew === st.npig ? st.tp[t].psum : m === 0 ? this.walkNoEvents(st, t, npigNew) : this.candidateSum(st, t, m, npigNew);
@@ -958,6 +1013,14 @@ export class ShiftMapEngine {
       const nc = this.touchedNew[j];
       const npigNew = st.npig - (oc < 0 ? 0 : p.cellNpig[oc]) + (nc < 0 ? 0 : p.cellNpig[nc]);
       const m = this.buildEvents(oc, nc);
+      if (npigNew === st.npig && this.fpOnlyNoop(st, m)) {
+        // TP lists unchanged: only the FP counters move
+        for (let t = 0; t < T; t++) {
+          const fen = st.fen[t];
+          for (let e = 0; e < m; e++) fen.add(sc.evPos[e], sc.evNew[e] ? 1 : -1);
+        }
+        continue;
+      }
       const kr = npigNew > 0 ? recallTpIndex(npigNew) : null;
       for (let t = 0; t < T; t++) {
         const list = st.tp[t];
@@ -971,6 +1034,13 @@ export class ShiftMapEngine {
           const fen = st.fen[t];
           for (let e = 0; e < m; e++) {
             if (p.detStatus[sc.evDet[e] * T + t] === ST_FP) fen.add(sc.evPos[e], sc.evNew[e] ? 1 : -1);
+          }
+          if (t === 0) {
+            for (let e = 0; e < m; e++) {
+              if (this.detKind[sc.evDet[e]] !== KIND_TP) continue;
+              st.anyTp.add(sc.evPos[e], sc.evNew[e] ? 1 : -1);
+              st.anyTpTotal += sc.evNew[e] ? 1 : -1;
+            }
           }
         }
         list.finalize(kr);

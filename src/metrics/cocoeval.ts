@@ -141,112 +141,9 @@ export function validateDetections(dets: CocoResult[], imageIds: ReadonlySet<num
 
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
-// ------------------------------------------------------------------ per (image, category) cell
+// ------------------------------------------------------------------ grouping into (image, category) cells
 
-/** Ground truth of one (image, category) cell, in annotation order. */
-export interface GtCell {
-  boxes: Float64Array; // 4·G, xywh
-  areas: Float64Array;
-  crowd: Uint8Array;
-  ignore: Uint8Array; // the ignore flag (crowd included)
-  ids: Float64Array;
-}
-
-/** Detections of one cell, already sorted by descending score (stable) and cut to maxDets. */
-export interface DtCell {
-  boxes: Float64Array; // 4·D
-  scores: Float64Array;
-  areas: Float64Array; // w·h as pycocotools loadRes
-}
-
-/** pycocotools bbox IoU matrix (D×G, detection-major); crowd gt: intersection / detection area. */
-export function bboxIou(dt: DtCell, gt: GtCell): Float64Array {
-  const D = dt.scores.length;
-  const G = gt.areas.length;
-  const out = new Float64Array(D * G);
-  const db = dt.boxes, gb = gt.boxes;
-  for (let g = 0; g < G; g++) {
-    const gx = gb[4 * g], gy = gb[4 * g + 1], gw = gb[4 * g + 2], gh = gb[4 * g + 3];
-    const ga = gw * gh;
-    const crowd = gt.crowd[g] === 1;
-    for (let d = 0; d < D; d++) {
-      const dx = db[4 * d], dy = db[4 * d + 1], dw = db[4 * d + 2], dh = db[4 * d + 3];
-      const w = Math.min(dw + dx, gw + gx) - Math.max(dx, gx);
-      if (w <= 0) continue;
-      const h = Math.min(dh + dy, gh + gy) - Math.max(dy, gy);
-      if (h <= 0) continue;
-      const da = dw * dh;
-      const i = w * h;
-      const u = crowd ? da : da + ga - i;
-      out[d * G + g] = i / u;
-    }
-  }
-  return out;
-}
-
-/**
- * pycocotools evaluateImg for one cell and one area range: writes each detection's
- * status per IoU threshold into `status[t·D + d]` (ST_TP / ST_FP / ST_IGNORED) and
- * returns the number of non-ignored gt (npig).
- */
-export function matchCell(dt: DtCell, gt: GtCell, ious: Float64Array, areaLo: number, areaHi: number, status: Uint8Array, statusOffset = 0): number {
-  const D = dt.scores.length;
-  const G = gt.areas.length;
-  // gt order: non-ignored first, stable (numpy mergesort on _ignore)
-  const order = new Int32Array(G);
-  const gtIg = new Uint8Array(G); // by sorted position
-  let p = 0;
-  let npig = 0;
-  for (let g = 0; g < G; g++) {
-    const a = gt.areas[g];
-    if (!(gt.ignore[g] || a < areaLo || a > areaHi)) order[p++] = g;
-  }
-  npig = p;
-  for (let g = 0; g < G; g++) {
-    const a = gt.areas[g];
-    if (gt.ignore[g] || a < areaLo || a > areaHi) {
-      gtIg[p] = 1;
-      order[p++] = g;
-    }
-  }
-  const matched = new Uint8Array(G);
-  for (let t = 0; t < NUM_IOU; t++) {
-    matched.fill(0);
-    const thr = Math.min(IOU_THRESHOLDS[t], IOU_CAP);
-    const base = statusOffset + t * D;
-    for (let d = 0; d < D; d++) {
-      let iou = thr;
-      let m = -1;
-      const row = d * G;
-      for (let gi = 0; gi < G; gi++) {
-        const g = order[gi];
-        if (matched[gi] && !gt.crowd[g]) continue;
-        if (m > -1 && gtIg[m] === 0 && gtIg[gi] === 1) break;
-        const v = ious[row + g];
-        if (v < iou) continue;
-        iou = v;
-        m = gi;
-      }
-      let ignored = false;
-      let unmatched = true;
-      if (m > -1) {
-        ignored = gtIg[m] === 1;
-        unmatched = gt.ids[order[m]] === 0; // pycocotools tests the stored gt id against 0
-        matched[m] = 1;
-      }
-      if (unmatched && !ignored) {
-        const a = dt.areas[d];
-        if (a < areaLo || a > areaHi) ignored = true;
-      }
-      status[base + d] = ignored ? ST_IGNORED : unmatched ? ST_FP : ST_TP;
-    }
-  }
-  return npig;
-}
-
-// ------------------------------------------------------------------ grouping
-
-/** Ground truth and detections grouped by (image, category), in pycocotools order. */
+/** Image and category indices of one ground truth, in pycocotools order. */
 export interface GroupedInput {
   /** Image ids ascending (pycocotools sorts params.imgIds). */
   imageIds: number[];
@@ -267,74 +164,325 @@ export function indexGroundTruth(gt: CocoGroundTruth): GroupedInput {
   };
 }
 
-/** Builds the gt cells of one ground truth: key = imageIndex·K + categoryIndex. Annotations of unknown images/categories are skipped (as pycocotools). */
-export function buildGtCells(gt: CocoGroundTruth, idx: GroupedInput, honorIgnoreFlag = true): Map<number, GtCell> {
-  const K = idx.categoryIds.length;
-  const lists = new Map<number, CocoGroundTruth['annotations']>();
-  for (const a of gt.annotations) {
-    const i = idx.imageIndex.get(a.image_id);
-    const c = idx.categoryIndex.get(a.category_id);
-    if (i === undefined || c === undefined) continue;
-    const key = i * K + c;
-    let l = lists.get(key);
-    if (!l) lists.set(key, (l = []));
-    l.push(a);
-  }
-  const cells = new Map<number, GtCell>();
-  for (const [key, anns] of lists) {
-    const G = anns.length;
-    const cell: GtCell = {
-      boxes: new Float64Array(4 * G),
-      areas: new Float64Array(G),
-      crowd: new Uint8Array(G),
-      ignore: new Uint8Array(G),
-      ids: new Float64Array(G),
-    };
-    anns.forEach((a, g) => {
-      cell.boxes.set(a.bbox, 4 * g);
-      cell.areas[g] = a.area;
-      cell.crowd[g] = a.iscrowd ? 1 : 0;
-      cell.ignore[g] = a.iscrowd || (honorIgnoreFlag && a.ignore) ? 1 : 0;
-      cell.ids[g] = a.id;
-    });
-    cells.set(key, cell);
-  }
-  return cells;
+/**
+ * Ground truth grouped by cell, in flat arrays. Cell keys are imageIndex·K + categoryIndex,
+ * ascending (image-major); cell c holds entries [start[c], start[c+1]) in annotation order.
+ */
+export interface FlatGt {
+  keys: Float64Array;
+  start: Int32Array;
+  boxes: Float64Array; // 4 per entry, xywh
+  areas: Float64Array;
+  crowd: Uint8Array;
+  ignore: Uint8Array; // the ignore flag (crowd included)
+  ids: Float64Array;
 }
 
-/** Groups detections into cells (key = imageIndex·K + categoryIndex), each sorted by descending score (stable) and cut to maxDet. */
-export function buildDtCells(dets: CocoResult[], idx: GroupedInput, maxDet = 100): Map<number, DtCell> {
+/** Detections grouped by cell like FlatGt, each cell by descending score (stable) and cut to maxDet. */
+export interface FlatDt {
+  keys: Float64Array;
+  start: Int32Array;
+  boxes: Float64Array; // 4 per entry
+  scores: Float64Array;
+  areas: Float64Array; // w·h as pycocotools loadRes
+}
+
+/** Largest key space that is grouped with a counting sort (else a comparison sort). */
+const COUNTING_SORT_MAX_KEYS = 1 << 23;
+
+/**
+ * Permutation of items 0..n−1 sorted by (cell key ascending, then — when `score` is
+ * given — score descending, then item index ascending): a stable grouping.
+ * Keys of skipped items are −1 and they are left out.
+ */
+function groupOrder(cellKey: Float64Array, numKeys: number, score: Float64Array | null): Int32Array {
+  const n = cellKey.length;
+  let kept = 0;
+  for (let j = 0; j < n; j++) if (cellKey[j] >= 0) kept++;
+  const perm = new Int32Array(kept);
+  if (numKeys <= COUNTING_SORT_MAX_KEYS) {
+    const count = new Int32Array(numKeys + 1);
+    for (let j = 0; j < n; j++) if (cellKey[j] >= 0) count[cellKey[j] + 1]++;
+    for (let k = 0; k < numKeys; k++) count[k + 1] += count[k];
+    for (let j = 0; j < n; j++) if (cellKey[j] >= 0) perm[count[cellKey[j]]++] = j;
+  } else {
+    let p = 0;
+    for (let j = 0; j < n; j++) if (cellKey[j] >= 0) perm[p++] = j;
+    perm.sort((a, b) => cellKey[a] - cellKey[b] || a - b);
+  }
+  if (!score) return perm;
+  // within each cell: score descending, ties by item index (the counting sort kept index order)
+  const byScore = (a: number, b: number): number => score[b] - score[a] || a - b;
+  let lo = 0;
+  while (lo < kept) {
+    const key = cellKey[perm[lo]];
+    let hi = lo + 1;
+    while (hi < kept && cellKey[perm[hi]] === key) hi++;
+    if (hi - lo <= 24) {
+      for (let x = lo + 1; x < hi; x++) {
+        const v = perm[x];
+        const sv = score[v];
+        let y = x - 1;
+        while (y >= lo && (score[perm[y]] < sv || (score[perm[y]] === sv && perm[y] > v))) {
+          perm[y + 1] = perm[y];
+          y--;
+        }
+        perm[y + 1] = v;
+      }
+    } else perm.subarray(lo, hi).sort(byScore);
+    lo = hi;
+  }
+  return perm;
+}
+
+/** Cell keys and starts of runs of equal keys in `perm` order, each run cut to `maxPerCell`. Returns the kept item order too. */
+function runs(perm: Int32Array, cellKey: Float64Array, maxPerCell: number): { keys: Float64Array; start: Int32Array; items: Int32Array } {
+  const n = perm.length;
+  const keys: number[] = [];
+  const start: number[] = [];
+  const items = new Int32Array(n);
+  let out = 0;
+  let lo = 0;
+  while (lo < n) {
+    const key = cellKey[perm[lo]];
+    let hi = lo + 1;
+    while (hi < n && cellKey[perm[hi]] === key) hi++;
+    keys.push(key);
+    start.push(out);
+    const end = Math.min(hi, lo + maxPerCell);
+    for (let x = lo; x < end; x++) items[out++] = perm[x];
+    lo = hi;
+  }
+  start.push(out);
+  return { keys: Float64Array.from(keys), start: Int32Array.from(start), items: items.subarray(0, out) };
+}
+
+/** Groups a ground truth's annotations into cells. Annotations of unknown images/categories are skipped (as pycocotools). */
+export function flattenGroundTruth(gt: CocoGroundTruth, idx: GroupedInput, honorIgnoreFlag = true): FlatGt {
   const K = idx.categoryIds.length;
-  const lists = new Map<number, number[]>();
-  for (let n = 0; n < dets.length; n++) {
-    const d = dets[n];
+  const anns = gt.annotations;
+  const cellKey = new Float64Array(anns.length);
+  for (let j = 0; j < anns.length; j++) {
+    const i = idx.imageIndex.get(anns[j].image_id);
+    const c = idx.categoryIndex.get(anns[j].category_id);
+    cellKey[j] = i === undefined || c === undefined ? -1 : i * K + c;
+  }
+  const { keys, start, items } = runs(groupOrder(cellKey, idx.imageIds.length * K, null), cellKey, Infinity);
+  const G = items.length;
+  const out: FlatGt = {
+    keys,
+    start,
+    boxes: new Float64Array(4 * G),
+    areas: new Float64Array(G),
+    crowd: new Uint8Array(G),
+    ignore: new Uint8Array(G),
+    ids: new Float64Array(G),
+  };
+  for (let g = 0; g < G; g++) {
+    const a = anns[items[g]];
+    const b = a.bbox;
+    out.boxes[4 * g] = b[0];
+    out.boxes[4 * g + 1] = b[1];
+    out.boxes[4 * g + 2] = b[2];
+    out.boxes[4 * g + 3] = b[3];
+    out.areas[g] = a.area;
+    out.crowd[g] = a.iscrowd ? 1 : 0;
+    out.ignore[g] = a.iscrowd || (honorIgnoreFlag && a.ignore) ? 1 : 0;
+    out.ids[g] = a.id;
+  }
+  return out;
+}
+
+/** Groups detections into cells, each sorted by descending score (stable) and cut to maxDet. Detections of unknown images/categories are skipped. */
+export function flattenDetections(dets: CocoResult[], idx: GroupedInput, maxDet = 100): FlatDt {
+  const K = idx.categoryIds.length;
+  const n = dets.length;
+  const cellKey = new Float64Array(n);
+  const score = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const d = dets[j];
     const i = idx.imageIndex.get(d.image_id);
     const c = idx.categoryIndex.get(d.category_id);
-    if (i === undefined || c === undefined) continue;
-    const key = i * K + c;
-    let l = lists.get(key);
-    if (!l) lists.set(key, (l = []));
-    l.push(n);
+    cellKey[j] = i === undefined || c === undefined ? -1 : i * K + c;
+    score[j] = d.score;
   }
-  const cells = new Map<number, DtCell>();
-  for (const [key, list] of lists) {
-    // stable descending sort by score (Array.prototype.sort is stable)
-    list.sort((a, b) => dets[b].score - dets[a].score);
-    const D = Math.min(list.length, maxDet);
-    const cell: DtCell = { boxes: new Float64Array(4 * D), scores: new Float64Array(D), areas: new Float64Array(D) };
-    for (let k = 0; k < D; k++) {
-      const d = dets[list[k]];
-      cell.boxes.set(d.bbox, 4 * k);
-      cell.scores[k] = d.score;
-      cell.areas[k] = d.bbox[2] * d.bbox[3];
-    }
-    cells.set(key, cell);
+  const { keys, start, items } = runs(groupOrder(cellKey, idx.imageIds.length * K, score), cellKey, maxDet);
+  const D = items.length;
+  const out: FlatDt = { keys, start, boxes: new Float64Array(4 * D), scores: new Float64Array(D), areas: new Float64Array(D) };
+  for (let k = 0; k < D; k++) {
+    const d = dets[items[k]];
+    const b = d.bbox;
+    out.boxes[4 * k] = b[0];
+    out.boxes[4 * k + 1] = b[1];
+    out.boxes[4 * k + 2] = b[2];
+    out.boxes[4 * k + 3] = b[3];
+    out.scores[k] = d.score;
+    out.areas[k] = b[2] * b[3];
   }
-  return cells;
+  return out;
 }
 
-export const EMPTY_DT: DtCell = { boxes: new Float64Array(0), scores: new Float64Array(0), areas: new Float64Array(0) };
-export const EMPTY_GT: GtCell = { boxes: new Float64Array(0), areas: new Float64Array(0), crowd: new Uint8Array(0), ignore: new Uint8Array(0), ids: new Float64Array(0) };
+// ------------------------------------------------------------------ matching every cell
+
+/** Every cell (union of gt and dt cells) matched pycocotools-style for each area range. */
+export interface MatchedCells {
+  /** Union cell keys, ascending. */
+  keys: Float64Array;
+  /** Detections of cell c: FlatDt entries [dtStart[c], dtEnd[c]). */
+  dtStart: Int32Array;
+  dtEnd: Int32Array;
+  /** Non-ignored gt per cell and area range: npig[c·A + a]. */
+  npig: Int32Array;
+  /** Status per detection, area range and IoU threshold: status[d·A·T + a·T + t] (ST_TP / ST_FP / ST_IGNORED). */
+  status: Uint8Array;
+}
+
+/** Reusable buffers of the matcher. */
+class MatchScratch {
+  ious = new Float64Array(256);
+  order = new Int32Array(64);
+  gtIg = new Uint8Array(64);
+  matched = new Uint8Array(64);
+  ensure(D: number, G: number): void {
+    if (this.ious.length < D * G) this.ious = new Float64Array(Math.max(D * G, 2 * this.ious.length));
+    if (this.order.length < G) {
+      const n = Math.max(G, 2 * this.order.length);
+      this.order = new Int32Array(n);
+      this.gtIg = new Uint8Array(n);
+      this.matched = new Uint8Array(n);
+    }
+  }
+}
+
+/**
+ * Matches every cell for every area range. Per cell: pycocotools bbox IoU (crowd gt:
+ * intersection / detection area), then evaluateImg per area range — gt with `_ignore`
+ * last (stable), detections in score order keep the best IoU ≥ min(t, 1 − 1e−10) (a
+ * later gt wins a tie), stop at the first ignored gt once a regular one is matched,
+ * crowd gt can be matched many times, unmatched detections outside the area range are
+ * ignored, and a match to gt id 0 counts as unmatched (pycocotools quirk).
+ */
+export function matchAllCells(gt: FlatGt, dt: FlatDt, areaRanges: readonly (readonly [number, number])[]): MatchedCells {
+  const A = areaRanges.length;
+  const AT = A * NUM_IOU;
+  // union of keys
+  const gk = gt.keys, dk = dt.keys;
+  const union: number[] = [];
+  {
+    let x = 0, y = 0;
+    while (x < gk.length || y < dk.length) {
+      const a = x < gk.length ? gk[x] : Infinity;
+      const b = y < dk.length ? dk[y] : Infinity;
+      if (a === b) { union.push(a); x++; y++; }
+      else if (a < b) { union.push(a); x++; }
+      else { union.push(b); y++; }
+    }
+  }
+  const C = union.length;
+  const keys = Float64Array.from(union);
+  const dtStart = new Int32Array(C);
+  const dtEnd = new Int32Array(C);
+  const npigOut = new Int32Array(C * A);
+  const status = new Uint8Array(dt.scores.length * AT);
+  const sc = new MatchScratch();
+  const thr = new Float64Array(NUM_IOU);
+  for (let t = 0; t < NUM_IOU; t++) thr[t] = Math.min(IOU_THRESHOLDS[t], IOU_CAP);
+  let x = 0, y = 0;
+  for (let c = 0; c < C; c++) {
+    const key = keys[c];
+    let g0 = 0, g1 = 0, d0 = 0, d1 = 0;
+    if (x < gk.length && gk[x] === key) { g0 = gt.start[x]; g1 = gt.start[x + 1]; x++; }
+    if (y < dk.length && dk[y] === key) { d0 = dt.start[y]; d1 = dt.start[y + 1]; y++; }
+    dtStart[c] = d0;
+    dtEnd[c] = d1;
+    const G = g1 - g0;
+    const D = d1 - d0;
+    if (G === 0) {
+      // no gt: every detection is an FP unless outside the area range
+      for (let a = 0; a < A; a++) {
+        const lo = areaRanges[a][0], hi = areaRanges[a][1];
+        for (let d = d0; d < d1; d++) {
+          const ar = dt.areas[d];
+          const st = ar < lo || ar > hi ? ST_IGNORED : ST_FP;
+          const base = d * AT + a * NUM_IOU;
+          for (let t = 0; t < NUM_IOU; t++) status[base + t] = st;
+        }
+      }
+      continue;
+    }
+    sc.ensure(D, G);
+    const ious = sc.ious;
+    // IoU matrix, detection-major (D × G)
+    const db = dt.boxes, gb = gt.boxes;
+    for (let g = 0; g < G; g++) {
+      const gg = g0 + g;
+      const gx = gb[4 * gg], gy = gb[4 * gg + 1], gw = gb[4 * gg + 2], gh = gb[4 * gg + 3];
+      const ga = gw * gh;
+      const crowd = gt.crowd[gg] === 1;
+      for (let d = 0; d < D; d++) {
+        const dd = d0 + d;
+        const dx = db[4 * dd], dy = db[4 * dd + 1], dw = db[4 * dd + 2], dh = db[4 * dd + 3];
+        let v = 0;
+        const w = Math.min(dw + dx, gw + gx) - Math.max(dx, gx);
+        if (w > 0) {
+          const h = Math.min(dh + dy, gh + gy) - Math.max(dy, gy);
+          if (h > 0) {
+            const da = dw * dh;
+            const i = w * h;
+            v = i / (crowd ? da : da + ga - i);
+          }
+        }
+        ious[d * G + g] = v;
+      }
+    }
+    const order = sc.order, gtIg = sc.gtIg, matched = sc.matched;
+    for (let a = 0; a < A; a++) {
+      const areaLo = areaRanges[a][0], areaHi = areaRanges[a][1];
+      // gt order: non-ignored first, stable (numpy mergesort on _ignore)
+      let p = 0;
+      for (let g = 0; g < G; g++) {
+        const ar = gt.areas[g0 + g];
+        if (!(gt.ignore[g0 + g] || ar < areaLo || ar > areaHi)) { gtIg[p] = 0; order[p++] = g; }
+      }
+      npigOut[c * A + a] = p;
+      for (let g = 0; g < G; g++) {
+        const ar = gt.areas[g0 + g];
+        if (gt.ignore[g0 + g] || ar < areaLo || ar > areaHi) { gtIg[p] = 1; order[p++] = g; }
+      }
+      for (let t = 0; t < NUM_IOU; t++) {
+        matched.fill(0, 0, G);
+        const th = thr[t];
+        for (let d = 0; d < D; d++) {
+          let iou = th;
+          let m = -1;
+          const row = d * G;
+          for (let gi = 0; gi < G; gi++) {
+            const g = order[gi];
+            if (matched[gi] && !gt.crowd[g0 + g]) continue;
+            if (m > -1 && gtIg[m] === 0 && gtIg[gi] === 1) break;
+            const v = ious[row + g];
+            if (v < iou) continue;
+            iou = v;
+            m = gi;
+          }
+          let ignored = false;
+          let unmatched = true;
+          if (m > -1) {
+            ignored = gtIg[m] === 1;
+            unmatched = gt.ids[g0 + order[m]] === 0; // pycocotools tests the stored gt id against 0
+            matched[m] = 1;
+          }
+          if (unmatched && !ignored) {
+            const ar = dt.areas[d0 + d];
+            if (ar < areaLo || ar > areaHi) ignored = true;
+          }
+          status[(d0 + d) * AT + a * NUM_IOU + t] = ignored ? ST_IGNORED : unmatched ? ST_FP : ST_TP;
+        }
+      }
+    }
+  }
+  return { keys, dtStart, dtEnd, npig: npigOut, status };
+}
 
 // ------------------------------------------------------------------ precision / recall
 
@@ -396,72 +544,67 @@ export function evaluateCoco(gt: CocoGroundTruth, dets: CocoResult[], opts: Eval
   const idx = indexGroundTruth(gt);
   validateDetections(dets, new Set(idx.imageIds), new Set(idx.categoryIds));
   const K = idx.categoryIds.length;
-  const gtCells = buildGtCells(gt, idx, opts.honorIgnoreFlag ?? true);
-  const dtCells = buildDtCells(dets, idx, MAX_DETS[MAX_DETS.length - 1]);
   const A = AREA_RANGES.length;
-
-  // evaluate: per cell, status per (area, t, d) and npig per area
-  interface Evaluated { img: number; dt: DtCell; status: Uint8Array; npig: Int32Array }
-  const perCat: Evaluated[][] = Array.from({ length: K }, () => []);
-  const keys = new Set<number>([...gtCells.keys(), ...dtCells.keys()]);
-  const sortedKeys = [...keys].sort((a, b) => a - b); // image-major: image order within each category
-  for (const key of sortedKeys) {
-    const img = Math.floor(key / K);
-    const c = key - img * K;
-    const g = gtCells.get(key) ?? EMPTY_GT;
-    const d = dtCells.get(key) ?? EMPTY_DT;
-    const D = d.scores.length;
-    const ious = bboxIou(d, g);
-    const status = new Uint8Array(A * NUM_IOU * D);
-    const npig = new Int32Array(A);
-    for (let a = 0; a < A; a++) npig[a] = matchCell(d, g, ious, AREA_RANGES[a][0], AREA_RANGES[a][1], status, a * NUM_IOU * D);
-    perCat[c].push({ img, dt: d, status, npig });
-  }
+  const AT = A * NUM_IOU;
+  const flatGt = flattenGroundTruth(gt, idx, opts.honorIgnoreFlag ?? true);
+  const flatDt = flattenDetections(dets, idx, MAX_DETS[MAX_DETS.length - 1]);
+  // evaluate: status per (detection, area, t) and npig per (cell, area)
+  const mc = matchAllCells(flatGt, flatDt, AREA_RANGES);
+  const C = mc.keys.length;
+  const cellCat = new Int32Array(C);
+  for (let c = 0; c < C; c++) cellCat[c] = mc.keys[c] - Math.floor(mc.keys[c] / K) * K;
 
   // accumulate
   const M = MAX_DETS.length;
-  // precisionSum[c][a][m] summed over t (−1 = undefined), recall sums likewise; plus per-t for AP50/AP75.
   // Only what summarize reads is computed: precision at maxDets 100, recall at every maxDets for area all.
   const precAll = new Float64Array(K * A * M).fill(-1);
   const precT = new Float64Array(K * NUM_IOU).fill(-1); // area all, maxDet 100
   const recall = new Float64Array(K * A * M).fill(-1);
-  const prTp = new Float64Array(1024);
-  let prBuf = prTp;
-  for (let c = 0; c < K; c++) {
-    const E = perCat[c];
-    if (E.length === 0) continue;
-    // merged order: (score desc, image order, within-cell rank) == stable mergesort on the concatenation
-    let total = 0;
-    for (const e of E) total += e.dt.scores.length;
-    const cellOf = new Int32Array(total);
-    const rankOf = new Int32Array(total);
-    const scoreOf = new Float64Array(total);
-    let n = 0;
-    E.forEach((e, ei) => {
-      for (let k = 0; k < e.dt.scores.length; k++) {
-        cellOf[n] = ei;
-        rankOf[n] = k;
-        scoreOf[n] = e.dt.scores[k];
-        n++;
-      }
-    });
-    // (score desc, concatenation index) is a total order, so any sort gives the stable mergesort's order
-    const order = new Int32Array(total);
-    for (let j = 0; j < total; j++) order[j] = j;
-    order.sort((x, y) => scoreOf[y] - scoreOf[x] || x - y);
+  // cells of each category in image order (keys are image-major), and their detections
+  const catCells = new Int32Array(K + 1);
+  const catDets = new Int32Array(K + 1);
+  for (let c = 0; c < C; c++) {
+    catCells[cellCat[c] + 1]++;
+    catDets[cellCat[c] + 1] += mc.dtEnd[c] - mc.dtStart[c];
+  }
+  for (let k = 0; k < K; k++) {
+    catCells[k + 1] += catCells[k];
+    catDets[k + 1] += catDets[k];
+  }
+  const cellsByCat = new Int32Array(C);
+  const detsByCat = new Int32Array(catDets[K]);
+  {
+    const cf = catCells.slice(0, K);
+    const df = catDets.slice(0, K);
+    for (let c = 0; c < C; c++) {
+      const k = cellCat[c];
+      cellsByCat[cf[k]++] = c;
+      for (let d = mc.dtStart[c]; d < mc.dtEnd[c]; d++) detsByCat[df[k]++] = d;
+    }
+  }
+  const scores = flatDt.scores;
+  // (score desc, concatenation index) is a total order, so any sort gives the stable mergesort's order;
+  // detection indices grow along the concatenation (image order, then rank), so they are the tie-break
+  const byScore = (x: number, y: number): number => scores[y] - scores[x] || x - y;
+  let prBuf = new Float64Array(1024);
+  let sorted = new Uint8Array(1024);
+  for (let k = 0; k < K; k++) {
+    const c0 = catCells[k], c1 = catCells[k + 1];
+    if (c0 === c1) continue;
+    const order = detsByCat.subarray(catDets[k], catDets[k + 1]);
+    order.sort(byScore);
+    const total = order.length;
     if (prBuf.length < total) prBuf = new Float64Array(total);
+    if (sorted.length < AT * total) sorted = new Uint8Array(AT * total);
     // statuses gathered once in sorted order: sorted[(a·T + t)·total + j]
-    const sorted = new Uint8Array(A * NUM_IOU * total);
+    const status = mc.status;
     for (let j = 0; j < total; j++) {
-      const o = order[j];
-      const e = E[cellOf[o]];
-      const D = e.dt.scores.length;
-      const rank = rankOf[o];
-      for (let at = 0; at < A * NUM_IOU; at++) sorted[at * total + j] = e.status[at * D + rank];
+      const base = order[j] * AT;
+      for (let at = 0; at < AT; at++) sorted[at * total + j] = status[base + at];
     }
     for (let a = 0; a < A; a++) {
       let npig = 0;
-      for (const e of E) npig += e.npig[a];
+      for (let x = c0; x < c1; x++) npig += mc.npig[cellsByCat[x] * A + a];
       if (npig === 0) continue;
       const kr = recallTpIndex(npig);
       // maxDets 100 (every kept detection): precision and recall
@@ -481,10 +624,10 @@ export function evaluateCoco(gt: CocoGroundTruth, dets: CocoResult[], opts: Eval
         const ps = precisionSumFromTp(prBuf, tp, kr);
         pSum += ps;
         rSum += tp / npig;
-        if (a === 0) precT[c * NUM_IOU + t] = ps;
+        if (a === 0) precT[k * NUM_IOU + t] = ps;
       }
-      precAll[(c * A + a) * M + M - 1] = pSum;
-      recall[(c * A + a) * M + M - 1] = rSum;
+      precAll[(k * A + a) * M + M - 1] = pSum;
+      recall[(k * A + a) * M + M - 1] = rSum;
       // smaller maxDets: the summary uses only their recall (area all), which needs no order
       if (a === 0) {
         for (let m = 0; m < M - 1; m++) {
@@ -492,15 +635,15 @@ export function evaluateCoco(gt: CocoGroundTruth, dets: CocoResult[], opts: Eval
           let r = 0;
           for (let t = 0; t < NUM_IOU; t++) {
             let tp = 0;
-            for (const e of E) {
-              const D = e.dt.scores.length;
-              const lim = Math.min(D, maxDet);
-              const off = t * D;
-              for (let k = 0; k < lim; k++) if (e.status[off + k] === ST_TP) tp++;
+            for (let x = c0; x < c1; x++) {
+              const cell = cellsByCat[x];
+              const d0 = mc.dtStart[cell];
+              const lim = Math.min(mc.dtEnd[cell], d0 + maxDet);
+              for (let d = d0; d < lim; d++) if (status[d * AT + t] === ST_TP) tp++;
             }
             r += tp / npig;
           }
-          recall[(c * A + a) * M + m] = r;
+          recall[(k * A + a) * M + m] = r;
         }
       }
     }

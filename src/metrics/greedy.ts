@@ -24,19 +24,17 @@
 import type { BoundsSummary, CocoGroundTruth, CocoResult, Shift } from '../core/types.js';
 import { ShiftbenchError, describeValue } from '../core/errors.js';
 import {
-  EMPTY_DT,
-  EMPTY_GT,
+  AREA_RANGES,
   EPS,
   NUM_IOU,
   NUM_RECALL,
   ST_FP,
   ST_TP,
-  bboxIou,
-  buildDtCells,
-  buildGtCells,
   evaluateCoco,
+  flattenDetections,
+  flattenGroundTruth,
   indexGroundTruth,
-  matchCell,
+  matchAllCells,
   precisionSumFromTp,
   recallTpIndex,
   validateDetections,
@@ -175,47 +173,34 @@ export function prepareBoundsFromSource(
   const N = idx.imageIds.length;
   const K = idx.categoryIds.length;
   const honor = opts.honorIgnoreFlag ?? true;
-  const sharedGt = Array.isArray(c.gt) ? null : buildGtCells(c.gt, idx, honor);
+  const sharedGt = Array.isArray(c.gt) ? null : flattenGroundTruth(c.gt, idx, honor);
   const imageIdSet = new Set(idx.imageIds);
   const categoryIdSet = new Set(idx.categoryIds);
+  const areaAll = [AREA_RANGES[0]];
 
-  // pass 1 per shift: cells sorted by key, flattened
-  interface ShiftCells { keys: number[]; starts: number[]; ends: number[]; npig: number[] }
+  // pass 1 per shift: every cell matched at area "all"; cells by key, detections flat
+  interface ShiftCells { keys: Float64Array; starts: Int32Array; ends: Int32Array; npig: Int32Array }
   const perShift: ShiftCells[] = [];
   const scoreParts: Float64Array[] = [];
   const statusParts: Uint8Array[] = [];
   let totalDets = 0;
   for (let s = 0; s < S; s++) {
-    const gtCells = sharedGt ?? buildGtCells(gtFor(c, s), idx, honor);
+    const flatGt = sharedGt ?? flattenGroundTruth(gtFor(c, s), idx, honor);
     const shiftDets = detsOfShift(s);
     validateDetections(shiftDets, imageIdSet, categoryIdSet, `detections of shift ${s}`);
-    const dtCells = buildDtCells(shiftDets, idx, 100);
-    const keys = [...new Set([...gtCells.keys(), ...dtCells.keys()])].sort((a, b) => a - b);
-    let nd = 0;
-    for (const k of keys) nd += dtCells.get(k)?.scores.length ?? 0;
-    const scores = new Float64Array(nd);
-    const status = new Uint8Array(nd * T);
-    const sc: ShiftCells = { keys, starts: [], ends: [], npig: [] };
-    let p = 0;
-    for (const k of keys) {
-      const g = gtCells.get(k) ?? EMPTY_GT;
-      const d = dtCells.get(k) ?? EMPTY_DT;
-      const D = d.scores.length;
-      const st = new Uint8Array(T * D);
-      const npig = matchCell(d, g, bboxIou(d, g), 0, 1e10, st, 0);
-      for (let j = 0; j < D; j++) {
-        scores[p + j] = d.scores[j];
-        for (let t = 0; t < T; t++) status[(p + j) * T + t] = st[t * D + j];
-      }
-      sc.starts.push(totalDets + p);
-      sc.ends.push(totalDets + p + D);
-      sc.npig.push(npig);
-      p += D;
+    const flatDt = flattenDetections(shiftDets, idx, 100);
+    const mc = matchAllCells(flatGt, flatDt, areaAll);
+    // status layout with one area range is det·T + t, as detStatus; starts offset by the dets of earlier shifts
+    const starts = mc.dtStart;
+    const ends = mc.dtEnd;
+    for (let j = 0; j < starts.length; j++) {
+      starts[j] += totalDets;
+      ends[j] += totalDets;
     }
-    perShift.push(sc);
-    scoreParts.push(scores);
-    statusParts.push(status);
-    totalDets += nd;
+    perShift.push({ keys: mc.keys, starts, ends, npig: mc.npig });
+    scoreParts.push(flatDt.scores);
+    statusParts.push(mc.status);
+    totalDets += flatDt.scores.length;
   }
   const detScore = new Float64Array(totalDets);
   const detStatus = new Uint8Array(totalDets * T);
@@ -270,10 +255,15 @@ export function prepareBoundsFromSource(
     for (let d = cellStart[cell]; d < cellEnd[cell]; d++) u[fill[cat]++] = d;
   }
   const uPos = new Int32Array(totalDets);
+  let rank = new Int32Array(0);
   for (let k = 0; k < K; k++) {
     const u = universe[k];
-    // cells were appended in (image, shift) order with dets in rank order, so a stable sort by score keeps the rest
-    const sorted = Array.from(u).sort((a, b) => detScore[b] - detScore[a]);
+    // cells were appended in (image, shift) order with dets in rank order: sort by score, ties by that order
+    if (rank.length < u.length) rank = new Int32Array(u.length);
+    const ord = rank.subarray(0, u.length);
+    for (let p = 0; p < u.length; p++) ord[p] = p;
+    ord.sort((a, b) => detScore[u[b]] - detScore[u[a]] || a - b);
+    const sorted = Int32Array.from(ord, (j) => u[j]);
     u.set(sorted);
     for (let p = 0; p < u.length; p++) uPos[u[p]] = p;
   }

@@ -22,7 +22,11 @@
  * mAP is the mean over categories with non-ignored gt of AP@[.5:.95], i.e. COCO stats[0].
  */
 import type { BoundsSummary, CocoGroundTruth, CocoResult, Shift } from '../core/types.js';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { ShiftbenchError, describeValue } from '../core/errors.js';
+import type { BoundsWorkerMessage } from './boundsWorker.js';
 import {
   AREA_RANGES,
   EPS,
@@ -1083,13 +1087,15 @@ export function mapForAssignment(c: BoundsCase, assignment: ArrayLike<number>, o
   return evaluateCoco({ images: gt0.images, categories: gt0.categories, annotations: anns }, dets, opts).stats[0];
 }
 
-interface SearchResult {
+/** Result of one greedy search. */
+export interface SearchResult {
   value: number;
   passes: number;
   assign: number[];
 }
 
-function runSearch(engine: ShiftMapEngine, dir: 1 | -1, maxPasses: number, opts: GreedyOptions, label: 'lower' | 'upper'): SearchResult {
+/** One greedy search (dir 1: upper, −1: lower) from s0 on the engine; internal, exported for the worker entry. */
+export function runSearch(engine: ShiftMapEngine, dir: 1 | -1, maxPasses: number, opts: GreedyOptions, label: 'lower' | 'upper'): SearchResult {
   const p = engine.p;
   const N = p.numImages;
   const S = p.numShifts;
@@ -1144,18 +1150,27 @@ export function greedyBounds(c: BoundsCase, opts: GreedyOptions = {}): BoundsSum
   return greedyBoundsPrepared(prepared, c.maxPasses ?? DEFAULT_MAX_PASSES, opts);
 }
 
-/** greedyBounds on an already prepared case. */
+/** greedyBounds on an already prepared case (one thread: lower search, then upper search). */
 export function greedyBoundsPrepared(prepared: PreparedBounds, maxPasses = DEFAULT_MAX_PASSES, opts: GreedyOptions = {}): BoundsSummary {
   const engine = new ShiftMapEngine(prepared);
-  const N = prepared.numImages;
-  const perShift: number[] = [];
-  for (let s = 0; s < prepared.numShifts; s++) {
-    opts.onProgress?.({ search: 'perShift', pass: 0, image: s, images: prepared.numShifts });
-    engine.setAssignment(new Int32Array(N).fill(s));
-    perShift.push(engine.map);
-  }
+  const perShift = perShiftMaps(engine, opts);
   const lo = runSearch(engine, -1, maxPasses, opts, 'lower');
   const hi = runSearch(engine, 1, maxPasses, opts, 'upper');
+  return summarize(perShift, lo, hi);
+}
+
+function perShiftMaps(engine: ShiftMapEngine, opts: GreedyOptions): number[] {
+  const p = engine.p;
+  const perShift: number[] = [];
+  for (let s = 0; s < p.numShifts; s++) {
+    opts.onProgress?.({ search: 'perShift', pass: 0, image: s, images: p.numShifts });
+    engine.setAssignment(new Int32Array(p.numImages).fill(s));
+    perShift.push(engine.map);
+  }
+  return perShift;
+}
+
+function summarize(perShift: number[], lo: SearchResult, hi: SearchResult): BoundsSummary {
   const mapRef = perShift[0];
   const mapRange = hi.value - lo.value;
   return {
@@ -1169,6 +1184,99 @@ export function greedyBoundsPrepared(prepared: PreparedBounds, maxPasses = DEFAU
     assignLower: lo.assign,
     assignUpper: hi.assign,
   };
+}
+
+export interface ParallelBoundsOptions extends GreedyOptions {
+  /** Run the two searches in worker threads (default true); false runs them one after the other here. */
+  workers?: boolean;
+  /** Called once if the worker threads could not be used and the searches ran on this thread instead. */
+  onWorkerFallback?: (reason: string) => void;
+}
+
+/**
+ * A worker running the entry next to this module: the compiled .js directly, or —
+ * running from TypeScript source (tsx, vitest) — a bootstrap that registers tsx in the
+ * worker first (worker threads do not inherit the loader on Node 20).
+ */
+function startWorker(workerData: unknown): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./boundsWorker.js', here), { workerData });
+  // tsx's ESM API (package export "tsx/esm/api", import condition), found from the require-condition file beside it
+  const tsxApi = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const target = new URL('./boundsWorker.ts', here).href;
+  const boot =
+    `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(target)}); })` +
+    `.catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'error', message: String((e && e.message) || e) }); });`;
+  return new Worker(boot, { eval: true, workerData });
+}
+
+function searchInWorker(prepared: PreparedBounds, dir: 1 | -1, maxPasses: number, opts: GreedyOptions): Promise<SearchResult> {
+  return new Promise((resolve, reject) => {
+    const label = dir === 1 ? 'upper' : 'lower';
+    let done = false;
+    const worker = startWorker({ prepared, dir, maxPasses, progress: opts.onProgress !== undefined });
+    worker.on('message', (m: BoundsWorkerMessage) => {
+      if (m.type === 'progress') opts.onProgress?.({ search: label, pass: m.pass, image: m.image, images: m.images });
+      else if (m.type === 'result') {
+        done = true;
+        if (opts.counters) {
+          opts.counters.candidates += m.candidates;
+          opts.counters.moves += m.moves;
+        }
+        resolve(m.result);
+      } else {
+        done = true;
+        reject(new Error(m.message));
+      }
+    });
+    worker.on('error', (e) => {
+      done = true;
+      reject(e);
+    });
+    worker.on('exit', (code) => {
+      if (!done) reject(new Error(`bounds worker exited with code ${code} before answering`));
+    });
+  });
+}
+
+/**
+ * greedyBoundsPrepared with the lower and upper searches in two worker threads
+ * (node:worker_threads), while this thread computes perShift. The answer is
+ * bit-identical to greedyBoundsPrepared's: each search starts from the same exactly
+ * rebuilt state. If workers cannot be started (or fail), the searches run here, one
+ * after the other, and `onWorkerFallback` is told why.
+ * @throws nothing beyond greedyBoundsPrepared's errors.
+ */
+export async function greedyBoundsParallel(prepared: PreparedBounds, maxPasses = DEFAULT_MAX_PASSES, opts: ParallelBoundsOptions = {}): Promise<BoundsSummary> {
+  if (opts.workers === false) return greedyBoundsPrepared(prepared, maxPasses, opts);
+  // workers count their own work; add it only on success so a fallback does not count twice
+  const counters = { candidates: 0, moves: 0 };
+  const wopts: GreedyOptions = { ...opts, counters };
+  let searches: Promise<[SearchResult, SearchResult]>;
+  try {
+    searches = Promise.all([searchInWorker(prepared, -1, maxPasses, wopts), searchInWorker(prepared, 1, maxPasses, wopts)]);
+  } catch (e) {
+    searches = Promise.reject(e);
+  }
+  // keep the rejection handled while perShift runs
+  const settled = searches.then(
+    (r) => ({ ok: true as const, r }),
+    (e: unknown) => ({ ok: false as const, e }),
+  );
+  const engine = new ShiftMapEngine(prepared);
+  const perShift = perShiftMaps(engine, opts);
+  const out = await settled;
+  if (out.ok) {
+    if (opts.counters) {
+      opts.counters.candidates += counters.candidates;
+      opts.counters.moves += counters.moves;
+    }
+    return summarize(perShift, out.r[0], out.r[1]);
+  }
+  opts.onWorkerFallback?.(out.e instanceof Error ? out.e.message : String(out.e));
+  const lo = runSearch(engine, -1, maxPasses, opts, 'lower');
+  const hi = runSearch(engine, 1, maxPasses, opts, 'upper');
+  return summarize(perShift, lo, hi);
 }
 
 /**

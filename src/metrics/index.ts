@@ -13,6 +13,7 @@ export {
 export {
   greedyBounds,
   greedyBoundsPrepared,
+  greedyBoundsParallel,
   prepareBounds,
   prepareBoundsFromSource,
   validateBoundsCase,
@@ -24,6 +25,7 @@ export {
   type BoundsCase,
   type GreedyOptions,
   type GreedyProgress,
+  type ParallelBoundsOptions,
   type PreparedBounds,
 } from './greedy.js';
 export {

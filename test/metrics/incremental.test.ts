@@ -3,6 +3,7 @@ import { Rng } from '../../src/core/rng.js';
 import type { CocoAnnotation, CocoGroundTruth, CocoResult, Shift } from '../../src/core/types.js';
 import { ShiftMapEngine, greedyBounds, mapForAssignment, prepareBounds, type BoundsCase } from '../../src/metrics/greedy.js';
 import { evaluateCoco } from '../../src/metrics/cocoeval.js';
+import { sharedBaseCase } from './sharedBaseCase.js';
 
 /** A random small case: crowd and ignored gt, tied scores, duplicates, per-shift gt (crop mode) optionally. */
 function randomCase(seed: number, o: { images: number; cats: number; shifts: number; detsPerGt: number; fps: number; perShiftGt: boolean }): BoundsCase {
@@ -77,6 +78,31 @@ describe('incremental candidate evaluation equals from-scratch evaluateCoco', ()
         }
       });
     }
+  }
+
+  // detections that keep their identity across shifts: most categories of an image hold
+  // only false positives, the case the engine answers without walking the TP lists
+  for (const seed of [11, 12]) {
+    it(`shared-base detections, seed ${seed}`, () => {
+      const c = sharedBaseCase(seed, 25, 5, 4);
+      const engine = new ShiftMapEngine(prepareBounds(c));
+      const rng = new Rng(seed);
+      const a = Array.from({ length: 25 }, () => rng.int(0, 3));
+      engine.setAssignment(a);
+      expect(engine.map).toBe(mapForAssignment(c, a));
+      for (let step = 0; step < 40; step++) {
+        const i = rng.int(0, 24);
+        for (let s = 0; s < 4; s++) {
+          const b = a.slice();
+          b[i] = s;
+          expect(Math.abs(engine.candidate(i, s) - mapForAssignment(c, b)), `candidate image ${i} shift ${s}`).toBeLessThanOrEqual(1e-12);
+        }
+        const s = rng.int(0, 3);
+        engine.move(i, s);
+        a[i] = s;
+        expect(engine.map).toBe(mapForAssignment(c, a));
+      }
+    });
   }
 
   it('mapRef is bit-identical to evaluateCoco stats[0] at s0', () => {

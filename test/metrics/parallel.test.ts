@@ -1,0 +1,47 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { greedyBoundsParallel, greedyBoundsPrepared, prepareBounds, type GreedyProgress } from '../../src/metrics/greedy.js';
+import { REPO_ROOT } from '../helpers/shared.js';
+import { sharedBaseCase } from './sharedBaseCase.js';
+
+describe('greedyBoundsParallel (worker threads) equals the one-thread search bit for bit', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`shared-base case, seed ${seed}`, async () => {
+      const c = sharedBaseCase(seed, 60, 6, 4);
+      const prepared = prepareBounds(c);
+      const seq = greedyBoundsPrepared(prepared, 5);
+      let fallback: string | null = null;
+      const counters = { candidates: 0, moves: 0 };
+      const progress: GreedyProgress[] = [];
+      const par = await greedyBoundsParallel(prepared, 5, { counters, onProgress: (p) => progress.push(p), onWorkerFallback: (r) => (fallback = r) });
+      expect(fallback).toBeNull();
+      expect(par).toEqual(seq);
+      expect(par.mapLower).toBe(seq.mapLower);
+      expect(par.mapUpper).toBe(seq.mapUpper);
+      expect(seq.mapRange).toBeGreaterThan(0);
+      expect(counters.candidates).toBeGreaterThan(0);
+      expect(progress.some((p) => p.search === 'lower')).toBe(true);
+      expect(progress.some((p) => p.search === 'upper')).toBe(true);
+    });
+  }
+
+  it('reproduces golden greedy cases through the workers', async () => {
+    const dir = path.join(REPO_ROOT, 'test/fixtures/golden/greedy');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().slice(0, 5);
+    for (const f of files) {
+      const g = JSON.parse(readFileSync(path.join(dir, f), 'utf8'));
+      const prepared = prepareBounds({ gt: g.gt, shifts: g.shifts.map(([dx, dy]: [number, number]) => ({ dx, dy })), dets: g.dets });
+      const r = await greedyBoundsParallel(prepared, g.maxPasses ?? 5, { onWorkerFallback: (m) => { throw new Error(`fell back: ${m}`); } });
+      expect(Math.abs(r.mapLower - g.expected.mapLower), f).toBeLessThanOrEqual(1e-9);
+      expect(Math.abs(r.mapUpper - g.expected.mapUpper), f).toBeLessThanOrEqual(1e-9);
+      expect(r.passes, f).toEqual({ lower: g.expected.passesLower, upper: g.expected.passesUpper });
+    }
+  });
+
+  it('workers: false runs on this thread with the same answer', async () => {
+    const c = sharedBaseCase(9, 30, 4, 3);
+    const prepared = prepareBounds(c);
+    expect(await greedyBoundsParallel(prepared, 5, { workers: false })).toEqual(greedyBoundsPrepared(prepared, 5));
+  });
+});

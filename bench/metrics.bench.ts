@@ -2,14 +2,18 @@
  * Metrics benchmark: COCO-val-scale synthetic data (seeded), one full evaluateCoco,
  * and the greedy lower + upper bounds over 4 shifts (grid:1), with a baseline ratio
  * measured in the same run: the incremental candidate evaluation against a
- * from-scratch evaluateCoco per candidate (a few measured, extrapolated).
+ * from-scratch evaluateCoco per candidate (a few measured, extrapolated). The bounds
+ * searches run twice: in two worker threads (greedyBoundsParallel) and on one thread
+ * (greedyBoundsPrepared), and the two answers are compared bit for bit.
+ * PASS flags: evaluateCoco ≤ 5 s wall, bounds setup + searches (workers) ≤ 60 s wall,
+ * peak RSS ≤ 4 GiB.
  *
- *   npm run bench:metrics [-- --images N] [--baseline-evals K] [--independent-scores]
+ *   npm run bench:metrics [-- --images N] [--baseline-evals K] [--independent-scores] [--skip-one-thread]
  * Prints JSON.
  */
 import { COCO_CATEGORIES, Rng } from '../src/core/index.js';
 import type { CocoAnnotation, CocoGroundTruth, CocoResult, Shift } from '../src/core/index.js';
-import { evaluateCoco, greedyBoundsPrepared, prepareBounds } from '../src/metrics/index.js';
+import { evaluateCoco, greedyBoundsParallel, greedyBoundsPrepared, prepareBounds } from '../src/metrics/index.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(name);
@@ -22,6 +26,7 @@ function arg(name: string, def: number): number {
 const IMAGES = arg('--images', 5000);
 const BASELINE_EVALS = arg('--baseline-evals', 3);
 const INDEPENDENT = process.argv.includes('--independent-scores');
+const SKIP_SEQUENTIAL = process.argv.includes('--skip-one-thread');
 const SEED = 2024;
 const W = 640, H = 480;
 const SHIFTS: Shift[] = [{ dx: 0, dy: 0 }, { dx: 1, dy: 0 }, { dx: 0, dy: 1 }, { dx: 1, dy: 1 }];
@@ -112,7 +117,7 @@ const cpuSeconds = (c0: NodeJS.CpuUsage) => {
 };
 const r3 = (x: number) => +x.toFixed(3);
 
-function main(): void {
+async function main(): Promise<void> {
   const t0 = performance.now();
   const rng = new Rng(SEED);
   const gt = makeGroundTruth(rng);
@@ -127,18 +132,26 @@ function main(): void {
   const evaluateCocoSeconds = seconds(t);
   const evaluateCocoCpu = cpuSeconds(c);
 
-  // 2. greedy lower + upper bounds
+  // 2. greedy lower + upper bounds: setup once, then the searches in two worker threads and on one thread
   t = performance.now();
   c = process.cpuUsage();
   const prepared = prepareBounds({ gt, shifts: SHIFTS, dets });
   const prepareSeconds = seconds(t);
   const prepareCpu = cpuSeconds(c);
   const counters = { candidates: 0, moves: 0 };
+  let fallback: string | null = null;
   t = performance.now();
   c = process.cpuUsage();
-  const bounds = greedyBoundsPrepared(prepared, 5, { counters });
-  const searchSeconds = seconds(t);
-  const searchCpu = cpuSeconds(c);
+  const bounds = await greedyBoundsParallel(prepared, 5, { counters, onWorkerFallback: (r) => (fallback = r) });
+  const parallelSeconds = seconds(t);
+  const parallelCpu = cpuSeconds(c);
+  let sequential: { seconds: number; cpu: number; identical: boolean } | null = null;
+  if (!SKIP_SEQUENTIAL) {
+    t = performance.now();
+    c = process.cpuUsage();
+    const seq = greedyBoundsPrepared(prepared, 5);
+    sequential = { seconds: seconds(t), cpu: cpuSeconds(c), identical: JSON.stringify(seq) === JSON.stringify(bounds) };
+  }
   const afterBounds = mem();
 
   // 3. baseline: from-scratch evaluateCoco of one candidate assignment, a few times
@@ -151,24 +164,41 @@ function main(): void {
   }
   const fromScratchPerCandidate = seconds(t) / BASELINE_EVALS;
   const fromScratchCpuPerCandidate = cpuSeconds(c) / BASELINE_EVALS;
-  const incrementalPerCandidate = searchSeconds / Math.max(1, counters.candidates);
+  // per-candidate cost of the incremental search on one thread (the sequential run), else of the workers' CPU
+  const searchWall = sequential ? sequential.seconds : parallelSeconds;
+  const searchCpu = sequential ? sequential.cpu : parallelCpu;
+  const incrementalPerCandidate = searchWall / Math.max(1, counters.candidates);
   const incrementalCpuPerCandidate = searchCpu / Math.max(1, counters.candidates);
   const extrapolatedFromScratchSeconds = fromScratchPerCandidate * counters.candidates;
-  const usage = process.resourceUsage();
+  const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+  const boundsWall = prepareSeconds + parallelSeconds;
 
   process.stdout.write(
     JSON.stringify(
       {
         data: { images: IMAGES, categories: 80, shifts: SHIFTS.length, gtBoxes: gt.annotations.length, detectionsPerShift: dets[0].length, seed: SEED, scores: INDEPENDENT ? 'independent per shift' : 'shared base + per-shift noise', generateSeconds: +genSeconds.toFixed(2) },
-        note: 'seconds are wall clock; cpuSeconds are user+system CPU of this process (the fairer number on a loaded, shared machine)',
+        note: 'seconds are wall clock; cpuSeconds are user+system CPU of this process, all threads (the fairer number on a loaded, shared machine)',
+        pass: {
+          evaluateCoco: evaluateCocoSeconds <= 5,
+          bounds: boundsWall <= 60,
+          peakRss: peakRssMiB <= 4096,
+          boundsWorkersIdenticalToOneThread: sequential ? sequential.identical : null,
+        },
         evaluateCoco: { seconds: r3(evaluateCocoSeconds), cpuSeconds: r3(evaluateCocoCpu), targetSeconds: 5, AP: ev.stats[0], AP50: ev.stats[1] },
         bounds: {
           prepareSeconds: r3(prepareSeconds),
-          searchSeconds: r3(searchSeconds),
-          totalSeconds: r3(prepareSeconds + searchSeconds),
-          totalCpuSeconds: r3(prepareCpu + searchCpu),
+          prepareCpuSeconds: r3(prepareCpu),
+          workers: fallback === null ? 2 : `fell back to one thread: ${fallback}`,
+          searchSecondsWorkers: r3(parallelSeconds),
+          searchCpuSecondsWorkers: r3(parallelCpu),
+          totalSecondsWorkers: r3(boundsWall),
+          searchSecondsOneThread: sequential ? r3(sequential.seconds) : null,
+          searchCpuSecondsOneThread: sequential ? r3(sequential.cpu) : null,
+          totalSecondsOneThread: sequential ? r3(prepareSeconds + sequential.seconds) : null,
           targetSeconds: 60,
           candidates: counters.candidates,
+          candidatesPerSecondWorkers: Math.round(counters.candidates / parallelSeconds),
+          candidatesPerSecondOneThread: sequential ? Math.round(counters.candidates / sequential.seconds) : null,
           moves: counters.moves,
           passes: bounds.passes,
           mapRef: bounds.mapRef,
@@ -186,8 +216,9 @@ function main(): void {
           extrapolatedFromScratchSearchSeconds: Math.round(extrapolatedFromScratchSeconds),
           speedupRatio: Math.round(fromScratchPerCandidate / incrementalPerCandidate),
           speedupRatioCpu: Math.round(fromScratchCpuPerCandidate / incrementalCpuPerCandidate),
+          speedupRatioWorkersWall: Math.round(extrapolatedFromScratchSeconds / parallelSeconds),
         },
-        memory: { afterGenerate: afterGen, afterBounds, peakRssMiB: Math.round(usage.maxRSS / 1024), targetPeakMiB: 4096 },
+        memory: { afterGenerate: afterGen, afterBounds, peakRssMiB, targetPeakMiB: 4096 },
       },
       null,
       2,
@@ -195,4 +226,4 @@ function main(): void {
   );
 }
 
-main();
+await main();

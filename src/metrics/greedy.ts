@@ -1099,7 +1099,8 @@ export function runSearch(engine: ShiftMapEngine, dir: 1 | -1, maxPasses: number
   const p = engine.p;
   const N = p.numImages;
   const S = p.numShifts;
-  engine.setAssignment(new Int32Array(N));
+  // start at s0 (a fresh engine already is there: its state was built for all zeros)
+  if (engine.assignment.some((x) => x !== 0)) engine.setAssignment(new Int32Array(N));
   const vals = new Float64Array(S);
   // images whose cells are the same at every shift can never move
   const movable: number[] = [];

@@ -4,12 +4,12 @@
  * the input and the class → category id mapping, the same way for every decoder.
  */
 import { Registry } from '../../core/registry.js';
-import type { CocoCategory, Detection } from '../../core/types.js';
+import type { CocoCategory, Detection, RgbImage } from '../../core/types.js';
 import { createFastestDetDecoder } from './fastestdet.js';
 import { createNanodetGflDecoder } from './nanodet-gfl.js';
 import { nms } from './nms.js';
 import { createTorchvisionDecoder } from './torchvision.js';
-import type { Candidates, Decoder, DecoderFactory } from './types.js';
+import type { Candidates, DecodeContext, Decoder, DecoderFactory, RawOutput } from './types.js';
 import { createYoloFastestV2Decoder } from './yolo-fastestv2.js';
 
 export * from './types.js';
@@ -82,4 +82,28 @@ export function finalizeCandidates(c: Candidates, opts: FinalizeOptions): Detect
   }
   out.sort((a, b) => b.score - a.score);
   return out;
+}
+
+/**
+ * Raw model outputs of a batch → detections per image: the decoder, then its top-k, NMS
+ * and clipping (`finalizeCandidates`). The one path every runtime adapter takes.
+ * Throws ERR_MODEL_OUTPUT when the outputs do not fit the decoder.
+ */
+export function decodeDetections(decoder: Decoder, outputs: RawOutput[], ctx: DecodeContext & { classes: readonly CocoCategory[] }): Detection[][] {
+  return decoder.decode(outputs, ctx).map((c) =>
+    finalizeCandidates(c, {
+      nmsIouThreshold: decoder.nmsIouThreshold,
+      preNmsTopK: decoder.preNmsTopK,
+      topK: decoder.topK,
+      inputSizePx: ctx.inputSizePx,
+      classes: ctx.classes,
+    }),
+  );
+}
+
+/** An input filled with the pad colour: what adapters warm up on (compiles kernels, checks outputs). */
+export function blankInput(width: number, height: number, padValue: readonly [number, number, number]): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < data.length; i += 3) data.set(padValue, i);
+  return { width, height, data };
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { invalidParameterError, loadError, ShiftbenchError } from '../../core/errors.js';
 import type { DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, ModelEntry, RgbImage } from '../../core/types.js';
-import { createDecoder, finalizeCandidates, type Decoder, type RawOutput } from '../decoders/index.js';
+import { blankInput, createDecoder, decodeDetections, type Decoder, type RawOutput } from '../decoders/index.js';
 import { sha256File } from '../pull.js';
 import { entryClasses, entryOrigin } from '../registry.js';
 import { fillFloatInput, fillUint8Input, type InputFormat } from './preprocess.js';
@@ -118,16 +118,15 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
         const t = results[name] as ort.Tensor;
         return { name, dims: t.dims, data: t.data as RawOutput['data'] };
       });
-      const perImage = decoder.decode(outputs, { inputSizePx: entry.inputSizePx, batchSize: n, numClasses: classes.length, scoreThreshold, categoryIds });
-      for (const name of session.outputNames) (results[name] as ort.Tensor).dispose?.();
-      return perImage.map((c) =>
-        finalizeCandidates(c, { nmsIouThreshold: decoder.nmsIouThreshold, preNmsTopK: decoder.preNmsTopK, topK: decoder.topK, inputSizePx: entry.inputSizePx, classes }),
-      );
+      try {
+        return decodeDetections(decoder, outputs, { inputSizePx: entry.inputSizePx, batchSize: n, numClasses: classes.length, scoreThreshold, categoryIds, classes });
+      } finally {
+        for (const name of session.outputNames) (results[name] as ort.Tensor).dispose?.();
+      }
     };
 
     // warm-up: keeps first-call latency out of timings and checks the outputs fit the decoder
-    const blank: RgbImage = { width, height, data: new Uint8Array(width * height * 3) };
-    for (let i = 0; i < blank.data.length; i += 3) blank.data.set(padValue, i);
+    const blank = blankInput(width, height, padValue);
     try {
       await runBatch([blank]);
     } catch (err) {

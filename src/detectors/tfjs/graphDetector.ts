@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { invalidParameterError, ShiftbenchError } from '../../core/errors.js';
 import type { DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, ModelEntry, RgbImage } from '../../core/types.js';
-import { finalizeCandidates, type RawOutput } from '../decoders/index.js';
+import { blankInput, decodeDetections, type RawOutput } from '../decoders/index.js';
 import { fillFloatInput, fillUint8Input, type InputFormat } from '../onnx/preprocess.js';
 import { entryClasses, entryOrigin } from '../registry.js';
 import { assertBackend, type BackendInfo } from './backend.js';
@@ -128,16 +128,12 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
     } finally {
       tf.dispose(outs);
     }
-    const perImage = decoder.decode(raw, { inputSizePx: entry.inputSizePx, batchSize: images.length, numClasses: classes.length, scoreThreshold, categoryIds });
-    return perImage.map((c) =>
-      finalizeCandidates(c, { nmsIouThreshold: decoder.nmsIouThreshold, preNmsTopK: decoder.preNmsTopK, topK: decoder.topK, inputSizePx: entry.inputSizePx, classes }),
-    );
+    return decodeDetections(decoder, raw, { inputSizePx: entry.inputSizePx, batchSize: images.length, numClasses: classes.length, scoreThreshold, categoryIds, classes });
   };
 
   // Warm-up: compiles kernels (wasm, native), keeps first-call latency out of timings,
   // and checks that the outputs fit the decoder.
-  const blank: RgbImage = { width, height, data: new Uint8Array(width * height * 3) };
-  for (let i = 0; i < blank.data.length; i += 3) blank.data.set(padValue, i);
+  const blank = blankInput(width, height, padValue);
   try {
     await runBatch([blank]);
   } catch (err) {

@@ -29,7 +29,12 @@ export interface DemoOptions {
   shifts?: string;
   /** Bootstrap resamples (default 1000). */
   bootstrapResamples?: number;
+  /** Extra mitigations run on every zoo model, besides its anti-aliased twin (see DEMO_ALL_MITIGATIONS). */
+  mitigations?: string[];
 }
+
+/** What `shiftbench demo --all-mitigations` adds: every mitigation that applies to any model (protocol §7). */
+export const DEMO_ALL_MITIGATIONS: readonly string[] = ['input-blur:1', 'antialias:post:3', 'polyphase-align', 'shift-ensemble:grid:1'];
 
 export interface DemoResult {
   runDir: string;
@@ -96,7 +101,7 @@ export async function runDemo(hooks: RunHooks = {}, options: DemoOptions = {}): 
   const { runDir, metrics, reportPath } = await runBenchmark(
     {
       models: plan.models,
-      mitigations: plan.mitigations,
+      mitigations: [...plan.mitigations, ...(source === 'zoo' ? options.mitigations ?? [] : [])],
       dataset: val.annotationFile,
       shifts: options.shifts,
       limit: options.limit,

@@ -4,4 +4,4 @@ export { runExperiment, loadExperimentConfig, type ExperimentConfig, type Experi
 export { resolveRunOptions, RUN_DEFAULTS, type RunOptions, type ResolvedRunOptions } from './options.js';
 export { formatRunSummary, formatFamilyTable } from './summary.js';
 export type { RunHooks, RunProgress, RunResult, RunnerEnv, RunEvaluator, EvaluatorArgs, RunnerLoadOptions } from './types.js';
-export { runDemo, demoPlanFromZoo, type DemoOptions, type DemoResult } from './demo.js';
+export { runDemo, demoPlanFromZoo, DEMO_ALL_MITIGATIONS, type DemoOptions, type DemoResult } from './demo.js';

@@ -23,17 +23,20 @@ function table(header: string[], rows: string[][], rightAlignFrom = 2): string {
 /** One row per detector: model, family, mapRef, mapRange, relRange, flipRate, detConsistency, cost (× plain). */
 export function formatRunSummary(metrics: RunMetrics): string {
   const header = ['model', 'family', 'mapRef', 'mapRange', 'relRange', 'flipRate', 'detConsistency', 'cost'];
-  const rows = metrics.results.map((r) => [
-    r.key,
-    familyText(r),
+  const rows = metrics.results.map((r) => [r.key, familyText(r), ...headlineCells(r)]);
+  return table(header, rows);
+}
+
+/** mapRef, mapRange, relRange, flipRate, detConsistency, cost — the cells every summary row shows. */
+function headlineCells(r: DetectorRunSummary): string[] {
+  return [
     fixed(r.bounds?.mapRef),
     fixed(r.bounds?.mapRange),
     fixed(r.bounds?.relRange),
     fixed(r.consistency.flipRate?.mean),
     fixed(r.consistency.detConsistency.mean),
     r.mitigation === null ? '1.00×' : r.timing.costRatio === null ? DASH : `${r.timing.costRatio.toFixed(2)}×`,
-  ]);
-  return table(header, rows);
+  ];
 }
 
 /** mapRange per detector, grouped under a heading per family (the paper's grouping). */
@@ -45,8 +48,8 @@ export function formatFamilyTable(metrics: RunMetrics): string {
   }
   const blocks: string[] = [];
   for (const [family, rs] of [...groups.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    const rows = rs.map((r) => [r.key, fixed(r.bounds?.mapRef), fixed(r.bounds?.mapRange), fixed(r.bounds?.relRange), fixed(r.consistency.detConsistency.mean)]);
-    blocks.push(`${family}\n${table(['  model', 'mapRef', 'mapRange', 'relRange', 'detConsistency'], rows.map((r) => [`  ${r[0]}`, ...r.slice(1)]), 1)}`);
+    const rows = rs.map((r) => [`  ${r.key}`, ...headlineCells(r)]);
+    blocks.push(`${family}\n${table(['  model', 'mapRef', 'mapRange', 'relRange', 'flipRate', 'detConsistency', 'cost'], rows, 1)}`);
   }
   return blocks.join('\n\n');
 }

@@ -60,6 +60,8 @@ describe('demo plan and summary tables', () => {
   it('groups the family table by family', () => {
     const text = formatFamilyTable(metrics);
     expect(text.indexOf('one-stage, anchor-free')).toBeLessThan(text.indexOf('two-stage, anchor-based'));
-    expect(text).toMatch(/ {2}m\s+0\.5000\s+0\.2000\s+0\.4000\s+0\.9000/);
+    // the same columns as the run summary: mapRef, mapRange, relRange, flipRate, detConsistency, cost
+    expect(text).toMatch(/ {2}m\s+0\.5000\s+0\.2000\s+0\.4000\s+0\.1000\s+0\.9000\s+1\.00×/);
+    expect(text).toMatch(/ {2}m\+blur\s+—\s+—\s+—\s+—\s+1\.0000\s+2\.00×/);
   });
 });

@@ -1,6 +1,6 @@
 /** `shiftbench demo`: the offline built-in benchmark (synthetic val split, model zoo or fakes). */
 import type { Command } from 'commander';
-import { runDemo } from '../../index.js';
+import { DEMO_ALL_MITIGATIONS, runDemo } from '../../index.js';
 import { consoleLogger, parseIntFlag, printLine } from '../io.js';
 import { createProgress } from '../progress.js';
 
@@ -9,6 +9,8 @@ interface DemoFlags {
   limit?: number;
   shifts?: string;
   datasetDir?: string;
+  mitigation: string[];
+  allMitigations?: boolean;
   quiet?: boolean;
 }
 
@@ -20,13 +22,21 @@ export function register(program: Command): void {
     .option('--limit <n>', 'use only the first N images', parseIntFlag('--limit', 1))
     .option('-s, --shifts <spec>', 'shift set (default grid:1)')
     .option('--dataset-dir <dir>', 'where the synthetic dataset is kept (default datasets/synth)')
+    .option('--mitigation <spec>', 'also run every zoo model with this mitigation (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--all-mitigations', `also run every mitigation: ${DEMO_ALL_MITIGATIONS.join(', ')}`)
     .option('-q, --quiet', 'no progress output')
-    .addHelpText('after', '\nExample:\n  shiftbench demo --limit 50\n  shiftbench report <the run directory it prints>')
+    .addHelpText('after', '\nExample:\n  shiftbench demo --limit 50\n  shiftbench demo --all-mitigations --limit 50\n  shiftbench report <the run directory it prints>')
     .action(async (flags: DemoFlags) => {
       const progress = createProgress({ quiet: flags.quiet });
       const result = await runDemo(
         { logger: consoleLogger(flags.quiet), onProgress: progress.onProgress },
-        { out: flags.out, limit: flags.limit, shifts: flags.shifts, datasetDir: flags.datasetDir },
+        {
+          out: flags.out,
+          limit: flags.limit,
+          shifts: flags.shifts,
+          datasetDir: flags.datasetDir,
+          mitigations: [...(flags.allMitigations ? DEMO_ALL_MITIGATIONS : []), ...flags.mitigation],
+        },
       );
       progress.finish();
       if (result.source === 'fakes') printLine(result.note + '\n');

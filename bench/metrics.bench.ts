@@ -8,7 +8,7 @@
  * PASS flags: evaluateCoco ≤ 5 s wall, bounds setup + searches (workers) ≤ 60 s wall,
  * peak RSS ≤ 4 GiB.
  *
- *   npm run bench:metrics [-- --images N] [--baseline-evals K] [--independent-scores] [--skip-one-thread]
+ *   npm run bench:metrics [-- --images N] [--baseline-evals K] [--independent-scores] [--skip-one-thread | --skip-workers]
  * Prints JSON.
  */
 import { COCO_CATEGORIES, Rng } from '../src/core/index.js';
@@ -27,6 +27,8 @@ const IMAGES = arg('--images', 5000);
 const BASELINE_EVALS = arg('--baseline-evals', 3);
 const INDEPENDENT = process.argv.includes('--independent-scores');
 const SKIP_SEQUENTIAL = process.argv.includes('--skip-one-thread');
+/** Skip the worker-thread run (on a machine with one free core the one-thread numbers are the meaningful ones). */
+const SKIP_WORKERS = process.argv.includes('--skip-workers');
 const SEED = 2024;
 const W = 640, H = 480;
 const SHIFTS: Shift[] = [{ dx: 0, dy: 0 }, { dx: 1, dy: 0 }, { dx: 0, dy: 1 }, { dx: 1, dy: 1 }];
@@ -142,11 +144,13 @@ async function main(): Promise<void> {
   let fallback: string | null = null;
   t = performance.now();
   c = process.cpuUsage();
-  const bounds = await greedyBoundsParallel(prepared, 5, { counters, onWorkerFallback: (r) => (fallback = r) });
+  const bounds = SKIP_WORKERS
+    ? greedyBoundsPrepared(prepared, 5, { counters })
+    : await greedyBoundsParallel(prepared, 5, { counters, onWorkerFallback: (r) => (fallback = r) });
   const parallelSeconds = seconds(t);
   const parallelCpu = cpuSeconds(c);
   let sequential: { seconds: number; cpu: number; identical: boolean } | null = null;
-  if (!SKIP_SEQUENTIAL) {
+  if (!SKIP_SEQUENTIAL && !SKIP_WORKERS) {
     t = performance.now();
     c = process.cpuUsage();
     const seq = greedyBoundsPrepared(prepared, 5);
@@ -165,6 +169,7 @@ async function main(): Promise<void> {
   const fromScratchPerCandidate = seconds(t) / BASELINE_EVALS;
   const fromScratchCpuPerCandidate = cpuSeconds(c) / BASELINE_EVALS;
   // per-candidate cost of the incremental search on one thread (the sequential run), else of the workers' CPU
+  // (with --skip-workers the first run already was on one thread)
   const searchWall = sequential ? sequential.seconds : parallelSeconds;
   const searchCpu = sequential ? sequential.cpu : parallelCpu;
   const incrementalPerCandidate = searchWall / Math.max(1, counters.candidates);
@@ -188,7 +193,7 @@ async function main(): Promise<void> {
         bounds: {
           prepareSeconds: r3(prepareSeconds),
           prepareCpuSeconds: r3(prepareCpu),
-          workers: fallback === null ? 2 : `fell back to one thread: ${fallback}`,
+          workers: SKIP_WORKERS ? 'skipped: the first run was on one thread (--skip-workers)' : fallback === null ? 2 : `fell back to one thread: ${fallback}`,
           searchSecondsWorkers: r3(parallelSeconds),
           searchCpuSecondsWorkers: r3(parallelCpu),
           totalSecondsWorkers: r3(boundsWall),

@@ -81,6 +81,9 @@ const R = NUM_RECALL;
 const AP_DENOM = NUM_IOU * NUM_RECALL;
 const KIND_TP = 1;
 const KIND_ALL_FP = 2;
+/** Smallest / largest block the candidate walk tries to skip at once (TPs). */
+const SKIP_MIN = 8;
+const SKIP_MAX = 4096;
 
 function metricsError(message: string): ShiftbenchError {
   return new ShiftbenchError('ERR_METRICS_INPUT', message);
@@ -457,6 +460,11 @@ export class ShiftMapEngine {
   /** Per detection: 1 if it is a TP at some threshold, 2 if it is an FP at every threshold, else 0. */
   private readonly detKind: Uint8Array;
   private currentMap = -1;
+  /** State of rangeWalk: running max, sum, recall index, recall table. */
+  private wMx = 0;
+  private wSum = 0;
+  private wR = -1;
+  private wKr: Int32Array = new Int32Array(0);
 
   constructor(readonly p: PreparedBounds) {
     this.assignment = new Int32Array(p.numImages);
@@ -799,6 +807,58 @@ export class ShiftMapEngine {
   }
 
   /**
+   * One stretch of the backward candidate walk: old TPs k = hi−1 down to lo, which
+   * after the events sit at new index k + dk with precision
+   * (k+1+dk) / (fp[k]+dF+k+1+dk+EPS); keeps the running maximum (wMx) and adds it
+   * (wSum) at every recall target reached (wR, over wKr). Blocks [b, k] are skipped
+   * when the bound (k+1+dk) / (fp[b]+dF+k+1+dk+EPS) ≤ the running maximum: precision
+   * grows with the TP count and falls with the FP count, and Float64 division and
+   * addition of these integers are monotone, so no value in the block exceeds the
+   * bound and every target inside gets the running maximum, exactly as a full walk.
+   */
+  private rangeWalk(lfp: Int32Array, lo: number, hi: number, dk: number, dF: number): void {
+    const kr = this.wKr;
+    let mx = this.wMx;
+    let sum = this.wSum;
+    let r = this.wR;
+    let target = r >= 0 ? kr[r] - 1 : -1;
+    let k = hi - 1;
+    let g = SKIP_MIN;
+    while (k >= lo && r >= 0) {
+      const b = k - g + 1;
+      if (b >= lo) {
+        const tpHi = k + 1 + dk;
+        if (tpHi / (lfp[b] + dF + tpHi + EPS) <= mx) {
+          const bNew = b + dk;
+          while (r >= 0 && target >= bNew) {
+            sum += mx;
+            r--;
+            target = r >= 0 ? kr[r] - 1 : -1;
+          }
+          k = b - 1;
+          if (g < SKIP_MAX) g += g;
+          continue;
+        }
+        g = SKIP_MIN;
+      }
+      const stop = k - SKIP_MIN >= lo ? k - SKIP_MIN + 1 : lo;
+      for (; k >= stop && r >= 0; k--) {
+        const tp = k + 1 + dk;
+        const v = tp / (lfp[k] + dF + tp + EPS);
+        if (v > mx) mx = v;
+        while (tp - 1 === target) {
+          sum += mx;
+          r--;
+          target = r >= 0 ? kr[r] - 1 : -1;
+        }
+      }
+    }
+    this.wMx = mx;
+    this.wSum = sum;
+    this.wR = r;
+  }
+
+  /**
    * Precision sum of (category, threshold t) if the events were applied, without
    * changing the state. Walks backward once: the tail after the last event (reused
    * when the events leave the TP and FP counts unchanged), the segments between
@@ -874,16 +934,15 @@ export class ShiftMapEngine {
     }
     let target = r >= 0 ? kr[r] - 1 : -1;
     if (!reuseTail) {
-      for (let k = K - 1; k >= oldK && r >= 0; k--) {
-        const tp = k + 1 + dk;
-        const v = tp / (lfp[k] + dF + tp + EPS);
-        if (v > mx) mx = v;
-        while (tp - 1 === target) {
-          sum += mx;
-          r--;
-          target = r >= 0 ? kr[r] - 1 : -1;
-        }
-      }
+      this.wMx = mx;
+      this.wSum = sum;
+      this.wR = r;
+      this.wKr = kr;
+      this.rangeWalk(lfp, oldK, K, dk, dF);
+      mx = this.wMx;
+      sum = this.wSum;
+      r = this.wR;
+      target = r >= 0 ? kr[r] - 1 : -1;
     }
     for (let e = me - 1; e >= 0 && r >= 0; e--) {
       const nv = newV[e];
@@ -912,29 +971,20 @@ export class ShiftMapEngine {
             target = r >= 0 ? kr[r] - 1 : -1;
           }
           if (S[lo] > mx) mx = S[lo];
-        } else {
-          const v = list.v;
-          for (let k = hi - 1; k >= lo && r >= 0; k--) {
-            if (v[k] > mx) mx = v[k];
-            while (k === target) {
-              sum += mx;
-              r--;
-              target = r >= 0 ? kr[r] - 1 : -1;
-            }
-          }
-        }
-        continue;
-      }
-      for (let k = eP[e] - 1; k >= segLo[e] && r >= 0; k--) {
-        const tp = k + 1 + sdk;
-        const v = tp / (lfp[k] + sdf + tp + EPS);
-        if (v > mx) mx = v;
-        while (tp - 1 === target) {
-          sum += mx;
-          r--;
-          target = r >= 0 ? kr[r] - 1 : -1;
+          continue;
         }
       }
+      // a segment with shifted counts (or an unchanged one the O(1) rule does not cover)
+      if (eP[e] <= segLo[e]) continue;
+      this.wMx = mx;
+      this.wSum = sum;
+      this.wR = r;
+      this.wKr = kr;
+      this.rangeWalk(lfp, segLo[e], eP[e], sdk, sdf);
+      mx = this.wMx;
+      sum = this.wSum;
+      r = this.wR;
+      target = r >= 0 ? kr[r] - 1 : -1;
     }
     if (r >= 0 && start > 0) {
       // prefix: old values at the same indices; new q = max(max old v[k..start), mx)

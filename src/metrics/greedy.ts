@@ -460,6 +460,8 @@ export class ShiftMapEngine {
   /** Per detection: 1 if it is a TP at some threshold, 2 if it is an FP at every threshold, else 0. */
   private readonly detKind: Uint8Array;
   private currentMap = -1;
+  /** Work counters (for tests and benchmarks): blocks of TPs the candidate walk skipped by its bound. */
+  readonly stats = { blocksSkipped: 0 };
   /** State of rangeWalk: running max, sum, recall index, recall table. */
   private wMx = 0;
   private wSum = 0;
@@ -836,6 +838,7 @@ export class ShiftMapEngine {
             target = r >= 0 ? kr[r] - 1 : -1;
           }
           k = b - 1;
+          this.stats.blocksSkipped++;
           if (g < SKIP_MAX) g += g;
           continue;
         }

@@ -105,6 +105,29 @@ describe('incremental candidate evaluation equals from-scratch evaluateCoco', ()
     });
   }
 
+  // long TP lists (about 100 per category): the candidate walk skips blocks of TPs by its precision bound
+  it('block-skipping candidate walk on long TP lists', () => {
+    const c = sharedBaseCase(21, 160, 3, 4);
+    const n = 160;
+    const engine = new ShiftMapEngine(prepareBounds(c));
+    const rng = new Rng(21);
+    const a = Array.from({ length: n }, () => rng.int(0, 3));
+    engine.setAssignment(a);
+    for (let step = 0; step < 30; step++) {
+      const i = rng.int(0, n - 1);
+      for (let s = 0; s < 4; s++) {
+        const b = a.slice();
+        b[i] = s;
+        expect(Math.abs(engine.candidate(i, s) - mapForAssignment(c, b)), `candidate image ${i} shift ${s}`).toBeLessThanOrEqual(1e-12);
+      }
+      const s = rng.int(0, 3);
+      engine.move(i, s);
+      a[i] = s;
+      expect(engine.map).toBe(mapForAssignment(c, a));
+    }
+    expect(engine.stats.blocksSkipped).toBeGreaterThan(0);
+  });
+
   it('mapRef is bit-identical to evaluateCoco stats[0] at s0', () => {
     const c = randomCase(7, configs[3]);
     const r = greedyBounds(c);

@@ -348,8 +348,12 @@ class TpList {
     this.v = grow(this.v, cap);
     this.S = grow(this.S, cap + 1);
   }
-  /** Recomputes S, q sums and psum from v for a given recall index table. */
-  finalize(kr: Int32Array | null): void {
+  /**
+   * Recomputes S, q sums and psum from v for a given recall index table. `validBelow`:
+   * v[k] and S[k] for k < validBelow are unchanged since the last finalize, so the
+   * suffix maxima stop as soon as one equals its old value (0: recompute all).
+   */
+  finalize(kr: Int32Array | null, validBelow = 0): void {
     const K = this.K;
     const v = this.v;
     const S = this.S;
@@ -357,6 +361,7 @@ class TpList {
     S[K] = 0;
     for (let k = K - 1; k >= 0; k--) {
       if (v[k] > m) m = v[k];
+      if (k < validBelow && S[k] === m) break;
       S[k] = m;
     }
     const qSuf = this.qSuf;
@@ -467,6 +472,8 @@ export class ShiftMapEngine {
   private wSum = 0;
   private wR = -1;
   private wKr: Int32Array = new Int32Array(0);
+  /** First TP index walk(…, materialize) wrote (the list is unchanged before it). */
+  private matStart = 0;
 
   constructor(readonly p: PreparedBounds) {
     this.assignment = new Int32Array(p.numImages);
@@ -517,25 +524,32 @@ export class ShiftMapEngine {
     const kr = npig > 0 ? recallTpIndex(npig) : null;
     st.kr = kr;
     const flags = new Uint8Array(U);
+    // the active detections (universe order) once, then each threshold walks only those
+    const actJ = new Int32Array(U);
+    let nAct = 0;
     let anyTp = 0;
     for (let j = 0; j < U; j++) {
       const d = u[j];
-      const on = this.assignment[p.detImg[d]] === p.detShift[d] && this.detKind[d] === KIND_TP ? 1 : 0;
-      flags[j] = on;
-      anyTp += on;
+      if (this.assignment[p.detImg[d]] !== p.detShift[d]) continue;
+      actJ[nAct++] = j;
+      if (this.detKind[d] === KIND_TP) {
+        flags[j] = 1;
+        anyTp++;
+      }
     }
     st.anyTp.build(flags);
     st.anyTpTotal = anyTp;
+    const status = p.detStatus;
     for (let t = 0; t < T; t++) {
       const list = st.tp[t];
       list.K = 0;
       let tp = 0;
       let fp = 0;
-      for (let j = 0; j < U; j++) {
-        const d = u[j];
-        const active = this.assignment[p.detImg[d]] === p.detShift[d];
-        const s = active ? p.detStatus[d * T + t] : 3;
-        flags[j] = s === ST_FP ? 1 : 0;
+      flags.fill(0);
+      for (let a = 0; a < nAct; a++) {
+        const j = actJ[a];
+        const s = status[u[j] * T + t];
+        if (s === ST_FP) flags[j] = 1;
         if (s === ST_TP) {
           tp++;
           list.ensure(tp);
@@ -707,7 +721,9 @@ export class ShiftMapEngine {
     while (me > 0 && eP[me - 1] === K && p.detStatus[sc.evDet[eJ[me - 1]] * T + t] === ST_FP) me--;
     if (!materialize && sameKr && me === 0) return list.psum;
     const kr = npigNew > 0 ? (sameKr && st.kr ? st.kr : recallTpIndex(npigNew)) : null;
-    const start = materialize || !sameKr || me === 0 ? 0 : eP[0];
+    // materialized lists are written from the first event on (the prefix is unchanged)
+    const start = materialize ? (me === 0 ? K : eP[0]) : !sameKr || me === 0 ? 0 : eP[0];
+    this.matStart = start;
     sc.ensureV(K + m + 1);
     const vOut = sc.v;
     const posOut = sc.pos;
@@ -1071,13 +1087,16 @@ export class ShiftMapEngine {
       const kr = npigNew > 0 ? recallTpIndex(npigNew) : null;
       for (let t = 0; t < T; t++) {
         const list = st.tp[t];
+        let validBelow = 0;
         if (m > 0) {
           const K2 = this.walk(st, t, m, npigNew, true);
+          const from = this.matStart;
           list.ensure(K2);
-          list.pos.set(sc.pos.subarray(0, K2));
-          list.fp.set(sc.fp.subarray(0, K2));
-          list.v.set(sc.v.subarray(0, K2));
+          list.pos.set(sc.pos.subarray(from, K2), from);
+          list.fp.set(sc.fp.subarray(from, K2), from);
+          list.v.set(sc.v.subarray(from, K2), from);
           list.K = K2;
+          validBelow = from;
           const fen = st.fen[t];
           for (let e = 0; e < m; e++) {
             if (p.detStatus[sc.evDet[e] * T + t] === ST_FP) fen.add(sc.evPos[e], sc.evNew[e] ? 1 : -1);
@@ -1090,7 +1109,7 @@ export class ShiftMapEngine {
             }
           }
         }
-        list.finalize(kr);
+        list.finalize(kr, validBelow);
       }
       st.npig = npigNew;
       st.kr = kr;

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { COCO_CATEGORIES } from '../core/coco.js';
 import { describeValue, ShiftbenchError } from '../core/errors.js';
 import { is } from '../core/is.js';
-import type { CocoCategory, ModelEntry } from '../core/types.js';
+import type { CocoCategory, DetectorInfo, ModelEntry } from '../core/types.js';
 
 /** The shiftbench package folder (the repository root in a checkout): src/detectors/ or dist/detectors/ → ../../ */
 export const PACKAGE_ROOT = path.resolve(fileURLToPath(new URL('../../', import.meta.url)));
@@ -33,6 +33,23 @@ export function isBuiltinEntry(entry: ModelEntry): boolean {
 /** The category list of an entry: 'coco80' → the 80 COCO categories in model order. */
 export function entryClasses(entry: ModelEntry): CocoCategory[] {
   return entry.classes === 'coco80' ? COCO_CATEGORIES.map((c) => ({ ...c })) : entry.classes.map((c) => ({ ...c }));
+}
+
+/**
+ * The DetectorInfo fields that come straight from a registry entry (name, family, input
+ * size, classes, fit, pad value, stride); adapters add maxBatch, runtime, files, details.
+ */
+export function entryInfoBase(entry: ModelEntry, classes: CocoCategory[]): Pick<DetectorInfo, 'name' | 'family' | 'inputSizePx' | 'classes' | 'fit' | 'padValue' | 'totalStridePx'> {
+  const padValue = entry.padValue ?? [0, 0, 0];
+  return {
+    name: entry.name,
+    family: { ...entry.family },
+    inputSizePx: { ...entry.inputSizePx },
+    classes,
+    fit: entry.fit,
+    padValue: [...padValue] as [number, number, number],
+    totalStridePx: entry.totalStridePx,
+  };
 }
 
 class EntryChecker {

@@ -13,7 +13,7 @@ import { invalidParameterError, loadError, ShiftbenchError } from '../../core/er
 import type { DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, ModelEntry, RgbImage } from '../../core/types.js';
 import { blankInput, createDecoder, decodeDetections, type Decoder, type RawOutput } from '../decoders/index.js';
 import { sha256File } from '../pull.js';
-import { entryClasses, entryOrigin } from '../registry.js';
+import { entryClasses, entryInfoBase, entryOrigin } from '../registry.js';
 import { fillFloatInput, fillUint8Input, type InputFormat } from './preprocess.js';
 
 /** Largest batch handed to a model whose input batch dimension is dynamic. */
@@ -148,13 +148,7 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
 
     const rewrittenSha = rewrite ? createHash('sha256').update(bytes).digest('hex') : undefined;
     const info: DetectorInfo = {
-      name: entry.name,
-      family: { ...entry.family },
-      inputSizePx: { width, height },
-      classes,
-      fit: entry.fit,
-      padValue: [...padValue] as [number, number, number],
-      totalStridePx: entry.totalStridePx,
+      ...entryInfoBase(entry, classes),
       maxBatch,
       runtime: `onnxruntime-node ${ort.env.versions.common ?? ''} ${provider}`.replace(/\s+/g, ' ').trim(),
       files: await Promise.all(entry.files.map(async (f) => ({ path: path.join(dir, f.name), sha256: f.sha256 ?? (await sha256File(path.join(dir, f.name))) }))),

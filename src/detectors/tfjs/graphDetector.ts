@@ -14,7 +14,7 @@ import { invalidParameterError, ShiftbenchError } from '../../core/errors.js';
 import type { DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, ModelEntry, RgbImage } from '../../core/types.js';
 import { blankInput, decodeDetections, type RawOutput } from '../decoders/index.js';
 import { fillFloatInput, fillUint8Input, type InputFormat } from '../onnx/preprocess.js';
-import { entryClasses, entryOrigin } from '../registry.js';
+import { entryClasses, entryInfoBase, entryOrigin } from '../registry.js';
 import { assertBackend, type BackendInfo } from './backend.js';
 import type { TfjsDecoder } from './decoders.js';
 
@@ -142,13 +142,7 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
   }
 
   const info: DetectorInfo = {
-    name: entry.name,
-    family: { ...entry.family },
-    inputSizePx: { width, height },
-    classes,
-    fit: entry.fit,
-    padValue: [...padValue] as [number, number, number],
-    totalStridePx: entry.totalStridePx,
+    ...entryInfoBase(entry, classes),
     maxBatch,
     runtime: `tfjs ${backend.backend}`,
     files: spec.files.map((f) => ({ ...f })),

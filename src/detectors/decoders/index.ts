@@ -3,6 +3,7 @@
  * name; `finalizeCandidates` applies pre-NMS top-k, class-wise NMS, top-k, clipping to
  * the input and the class → category id mapping, the same way for every decoder.
  */
+import { invalidParameterError } from '../../core/errors.js';
 import { Registry } from '../../core/registry.js';
 import type { CocoCategory, Detection, RgbImage } from '../../core/types.js';
 import { createFastestDetDecoder } from './fastestdet.js';
@@ -106,4 +107,31 @@ export function blankInput(width: number, height: number, padValue: readonly [nu
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < data.length; i += 3) data.set(padValue, i);
   return { width, height, data };
+}
+
+/**
+ * Checks that every input has the model input size (fitting is the runner's job; throws
+ * ERR_INVALID_OPTION naming the detector and the input), then runs the batch in chunks
+ * of at most `maxBatch` inputs. Shared by the runtime adapters.
+ */
+export async function detectInChunks(
+  detectorName: string,
+  inputSizePx: { width: number; height: number },
+  maxBatch: number,
+  batch: RgbImage[],
+  runBatch: (chunk: RgbImage[]) => Promise<Detection[][]>,
+): Promise<Detection[][]> {
+  const { width, height } = inputSizePx;
+  batch.forEach((img, i) => {
+    if (img.width !== width || img.height !== height || img.data.length !== width * height * 3) {
+      throw invalidParameterError(
+        `batch[${i}] of detector "${detectorName}"`,
+        `an RGB image of ${width}×${height} (the model input size; fitting is the runner's job)`,
+        `${img.width}×${img.height} with ${img.data.length} bytes`,
+      );
+    }
+  });
+  const out: Detection[][] = [];
+  for (let i = 0; i < batch.length; i += maxBatch) out.push(...(await runBatch(batch.slice(i, i + maxBatch))));
+  return out;
 }

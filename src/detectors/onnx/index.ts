@@ -9,9 +9,9 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { invalidParameterError, loadError, ShiftbenchError } from '../../core/errors.js';
+import { loadError, ShiftbenchError } from '../../core/errors.js';
 import type { DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, ModelEntry, RgbImage } from '../../core/types.js';
-import { blankInput, createDecoder, decodeDetections, type Decoder, type RawOutput } from '../decoders/index.js';
+import { blankInput, createDecoder, decodeDetections, detectInChunks, type Decoder, type RawOutput } from '../decoders/index.js';
 import { sha256File } from '../pull.js';
 import { entryClasses, entryInfoBase, entryOrigin } from '../registry.js';
 import { fillFloatInput, fillUint8Input, type InputFormat } from './preprocess.js';
@@ -168,14 +168,7 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
       info,
       async detect(batch: RgbImage[], _contexts?: DetectContext[]): Promise<Detection[][]> {
         if (disposed) throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${entry.name}" was disposed; load it again`);
-        batch.forEach((img, i) => {
-          if (img.width !== width || img.height !== height || img.data.length !== width * height * 3) {
-            throw invalidParameterError(`batch[${i}] of detector "${entry.name}"`, `an RGB image of ${width}×${height} (the model input size; fitting is the runner's job)`, `${img.width}×${img.height} with ${img.data.length} bytes`);
-          }
-        });
-        const out: Detection[][] = [];
-        for (let i = 0; i < batch.length; i += maxBatch) out.push(...(await runBatch(batch.slice(i, i + maxBatch))));
-        return out;
+        return detectInChunks(entry.name, { width, height }, maxBatch, batch, (chunk) => runBatch(chunk));
       },
       async dispose(): Promise<void> {
         if (disposed) return;

@@ -10,9 +10,9 @@
  * No tensor outlives a `detect` call; `dispose` frees the weights.
  */
 import * as tf from '@tensorflow/tfjs';
-import { invalidParameterError, ShiftbenchError } from '../../core/errors.js';
+import { ShiftbenchError } from '../../core/errors.js';
 import type { DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, ModelEntry, RgbImage } from '../../core/types.js';
-import { blankInput, decodeDetections, type RawOutput } from '../decoders/index.js';
+import { blankInput, decodeDetections, detectInChunks, type RawOutput } from '../decoders/index.js';
 import { fillFloatInput, fillUint8Input, type InputFormat } from '../onnx/preprocess.js';
 import { entryClasses, entryInfoBase, entryOrigin } from '../registry.js';
 import { assertBackend, type BackendInfo } from './backend.js';
@@ -166,18 +166,7 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
     async detect(batch: RgbImage[], _contexts?: DetectContext[]): Promise<Detection[][]> {
       if (disposed) throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${entry.name}" was disposed; load it again`);
       assertBackend(backend.backend);
-      batch.forEach((img, i) => {
-        if (img.width !== width || img.height !== height || img.data.length !== width * height * 3) {
-          throw invalidParameterError(
-            `batch[${i}] of detector "${entry.name}"`,
-            `an RGB image of ${width}×${height} (the model input size; fitting is the runner's job)`,
-            `${img.width}×${img.height} with ${img.data.length} bytes`,
-          );
-        }
-      });
-      const out: Detection[][] = [];
-      for (let i = 0; i < batch.length; i += maxBatch) out.push(...(await runBatch(batch.slice(i, i + maxBatch))));
-      return out;
+      return detectInChunks(entry.name, { width, height }, maxBatch, batch, (chunk) => runBatch(chunk));
     },
     async dispose(): Promise<void> {
       if (disposed) return;

@@ -4,6 +4,7 @@ import { greedyBounds } from '../../src/metrics/index.js';
 import { Rng } from '../../src/core/rng.js';
 import type { CocoGroundTruth, CocoResult, DetectContext, Detector, RgbImage, Shift } from '../../src/core/types.js';
 import type { ShiftbenchError } from '../../src/core/errors.js';
+import { rejection } from '../helpers/shared.js';
 
 /** A small synthetic ground truth: 12 images of 200×150 with 1–5 boxes of 3 categories. */
 function makeGroundTruth(): CocoGroundTruth {
@@ -54,14 +55,6 @@ async function runPadMode(det: Detector, gt: CocoGroundTruth): Promise<CocoResul
   return perShift;
 }
 
-async function rejection(p: Promise<unknown>): Promise<ShiftbenchError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ShiftbenchError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('oracle', () => {
   it('returns the ground truth mapped into input pixels, moving exactly with the shift', async () => {

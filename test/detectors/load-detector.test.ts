@@ -4,16 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDetector } from '../../src/detectors/index.js';
 import type { ShiftbenchError } from '../../src/core/errors.js';
-import { REPO_ROOT } from '../helpers/shared.js';
+import { REPO_ROOT, rejection } from '../helpers/shared.js';
 
-async function rejection(p: Promise<unknown>): Promise<ShiftbenchError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ShiftbenchError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('loadDetector spec resolution', () => {
   it('an unknown name lists fakes, plug-in detectors and registry models, and what else can be given', async () => {

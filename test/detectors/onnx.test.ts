@@ -6,18 +6,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDetector, readRegistry } from '../../src/detectors/index.js';
 import type { ShiftbenchError } from '../../src/core/errors.js';
 import type { RgbImage } from '../../src/core/types.js';
-import { describeShared, REPO_ROOT, sharedPath } from '../helpers/shared.js';
+import { describeShared, REPO_ROOT, sharedPath, rejection } from '../helpers/shared.js';
 
 const REGISTRY = path.join(REPO_ROOT, 'test/fixtures/registry-shared.json');
 
-async function rejection(p: Promise<unknown>): Promise<ShiftbenchError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ShiftbenchError;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function photo(file: string, size: number): Promise<RgbImage> {
   const data = await sharp(file).resize(size, size, { fit: 'fill' }).removeAlpha().raw().toBuffer();

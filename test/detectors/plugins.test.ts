@@ -6,18 +6,10 @@ import { definePlugin, loadDetector, loadPlugins } from '../../src/detectors/ind
 import { definePlugin as definePluginPublic } from '../../src/plugin.js';
 import type { ShiftbenchError } from '../../src/core/errors.js';
 import type { RgbImage } from '../../src/core/types.js';
-import { REPO_ROOT } from '../helpers/shared.js';
+import { REPO_ROOT, rejection } from '../helpers/shared.js';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples/plugins/blob-detector.mjs');
 
-async function rejection(p: Promise<unknown>): Promise<ShiftbenchError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ShiftbenchError;
-  }
-  throw new Error('expected a rejection');
-}
 
 const INFO = `{
   name: 'x',

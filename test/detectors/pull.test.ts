@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isModelCached, parseRegistry, pullModel } from '../../src/detectors/index.js';
 import type { ShiftbenchError } from '../../src/core/errors.js';
 import type { ModelEntry } from '../../src/core/types.js';
+import { rejection } from '../helpers/shared.js';
 
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 const base = {
@@ -25,14 +26,6 @@ const base = {
 const FILES = { 'model.json': '{"a":1}', 'model.bin': 'weights-bytes' };
 const files = Object.entries(FILES).map(([name, text]) => ({ name, sha256: sha(text) }));
 
-async function rejection(p: Promise<unknown>): Promise<ShiftbenchError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ShiftbenchError;
-  }
-  throw new Error('expected a rejection');
-}
 
 let tmp: string;
 beforeAll(() => {

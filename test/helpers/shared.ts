@@ -27,3 +27,13 @@ export function describeShared(name: string, needs: string[], fn: () => void): v
     describe(name, fn);
   }
 }
+
+/** Awaits a promise that must reject and returns its error (fails the test if it resolves). */
+export async function rejection<E = import('../../src/core/errors.js').ShiftbenchError>(p: Promise<unknown>): Promise<E> {
+  try {
+    await p;
+  } catch (err) {
+    return err as E;
+  }
+  throw new Error('expected a rejection');
+}

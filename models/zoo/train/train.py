@@ -43,6 +43,10 @@ def parse_args():
     p.add_argument("--work-dir", default=".tmp/zoo")
     p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--no-export", action="store_true")
+    p.add_argument("--init-from", default=None,
+                   help="zoo model name whose trained weights (<work-dir>/<name>.pt) start this one: "
+                        "every parameter and buffer with the same name and shape is copied (backbone + FPN; "
+                        "RoI heads too for a two-stage model); the rest starts from its usual initialisation")
     return p.parse_args()
 
 
@@ -65,6 +69,24 @@ def evaluate(model, images, pixels, by_image, cat_ids):
                 dets.append({"image_id": im["id"], "category_id": int(l), "score": float(s),
                              "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]]})
     return coco_map({im["id"]: by_image[im["id"]] for im in images}, dets, cat_ids), dets
+
+
+def init_from(model, name: str, work_dir: str) -> list:
+    """Copies every tensor of <work_dir>/<name>.pt whose name and shape match into `model`.
+    Returns the top-level modules that were (partly) initialised, e.g. ['backbone', 'roi_heads']."""
+    path = os.path.join(work_dir, f"{name}.pt")
+    if not os.path.exists(path):
+        raise SystemExit(f"Expected trained weights {path} for --init-from {name} but the file is missing; "
+                         f"train {name} first (train_all.sh trains the Faster R-CNN pair before the others)")
+    source = torch.load(path, map_location="cpu")
+    own = model.state_dict()
+    taken = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
+    if not any(k.startswith("backbone.") for k in taken):
+        raise SystemExit(f"Expected backbone weights in {path} but none matched this architecture")
+    model.load_state_dict(taken, strict=False)
+    modules = sorted({k.split(".")[0] for k in taken})
+    print(f"initialised {len(taken)}/{len(own)} tensors from {name} ({', '.join(modules)})", flush=True)
+    return modules
 
 
 def sha256(path: str) -> str:
@@ -113,6 +135,7 @@ def main():
 
     model = build_detector(args.arch, num_classes, size, args.blur, score_thresh=args.score_thresh)
     n_params = sum(p.numel() for p in model.parameters())
+    init_modules = init_from(model, args.init_from, args.work_dir) if args.init_from else None
     print(f"{args.name}: {args.arch} blur={args.blur} params={n_params}", flush=True)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
@@ -210,6 +233,8 @@ def main():
                 "trainImages": len(tr_images), "dataset": os.path.normpath(args.data),
                 "scoreThreshold": args.score_thresh, "detectionsPerImage": 100,
                 "torch": torch.__version__, "parameters": n_params,
+                "initFrom": ({"model": args.init_from, "modules": init_modules} if args.init_from
+                             else "scratch"),
             },
             "trainSeconds": round(train_seconds, 1),
             "pythonValMap": round(val_map, 4),

@@ -81,6 +81,8 @@ const R = NUM_RECALL;
 const AP_DENOM = NUM_IOU * NUM_RECALL;
 const KIND_TP = 1;
 const KIND_ALL_FP = 2;
+/** FenwickT mask of every threshold (bit t: threshold t). */
+const ALL_THRESHOLDS = (1 << NUM_IOU) - 1;
 
 function metricsError(message: string): ShiftbenchError {
   return new ShiftbenchError('ERR_METRICS_INPUT', message);
@@ -321,9 +323,91 @@ class Fenwick {
   }
 }
 
+/**
+ * Suffix maxima of the precision a TP list would have under constant count offsets:
+ * sm[k] = max over k ≤ x < K of (x+1+dk) / (fp[x]+dF+x+1+dk+EPS), sm[K] = 0, valid for
+ * k ≥ from while version matches the list's. Built lazily from the end by candidate walks.
+ */
+class OffsetMax {
+  version = -1;
+  from = 0;
+  sm = new Float64Array(0);
+  constructor(
+    public dk: number,
+    public dF: number,
+  ) {}
+}
+
+/** Offset pairs cached per TP list (least recently created replaced first). */
+const MAX_OFFSET_CACHES = 8;
+/** Segments with offsets shorter than this are walked value by value, without an OffsetMax cache. */
+const MIN_CACHED_SEGMENT = 16;
+/** Versions of a TP list whose change index is remembered (a power of two); older caches are rebuilt. */
+const CHANGE_LOG = 16;
+/**
+ * A segment uses its OffsetMax cache only when building / repairing it costs at most this
+ * many values per value of the segment (else it is walked value by value). Chosen by A/B
+ * at 2,000 images: 1 and 2 were best; always building (moves often invalidate a cache
+ * from near the start of the list) was ~10% slower.
+ */
+const BUILD_FACTOR = 1;
+
+/**
+ * T Fenwick trees (one per IoU threshold) over the same positions, interleaved
+ * (node·T + t): the T counters of a node share cache lines, and one walk updates
+ * every threshold a detection is a false positive at.
+ */
+class FenwickT {
+  readonly tree: Int32Array;
+  constructor(readonly size: number) {
+    this.tree = new Int32Array((size + 1) * T);
+  }
+  /** Linear-time build of threshold t from 0/1 flags. */
+  build(t: number, flags: Uint8Array): void {
+    const tr = this.tree;
+    for (let i = 0; i <= this.size; i++) tr[i * T + t] = 0;
+    for (let i = 1; i <= this.size; i++) {
+      tr[i * T + t] += flags[i - 1];
+      const j = i + (i & -i);
+      if (j <= this.size) tr[j * T + t] += tr[i * T + t];
+    }
+  }
+  /** Adds delta at pos for every threshold whose bit is set in mask (bit t: threshold t). */
+  addMask(pos: number, mask: number, delta: number): void {
+    if (mask === 0) return;
+    const tr = this.tree;
+    for (let i = pos + 1; i <= this.size; i += i & -i) {
+      const b = i * T;
+      for (let t = 0; t < T; t++) if (mask & (1 << t)) tr[b + t] += delta;
+    }
+  }
+  /** Sum of threshold t's flags at positions < pos. */
+  prefix(pos: number, t: number): number {
+    const tr = this.tree;
+    let s = 0;
+    for (let i = pos; i > 0; i -= i & -i) s += tr[i * T + t];
+    return s;
+  }
+}
+
+/** Work counters of a ShiftMapEngine (for tests and benchmarks). */
+export interface EngineStats {
+  /** Candidate-walk segments with shifted counts answered from an OffsetMax cache. */
+  offsetCacheSegments: number;
+  /** OffsetMax caches repaired after their TP list changed (instead of rebuilt). */
+  offsetCacheRepairs: number;
+}
+
 /** Active true positives of one (category, IoU threshold), with precision and interpolation caches. */
 class TpList {
   K = 0;
+  /** Bumped by finalize (every change of pos / fp / v), so OffsetMax caches know they are stale. */
+  version = 0;
+  /** changedFrom[version mod CHANGE_LOG]: first TP index whose pos / fp may differ from the previous version's. */
+  private readonly changedFrom = new Int32Array(CHANGE_LOG);
+  private readonly offsets: OffsetMax[] = [];
+  private nextEvict = 0;
+  constructor(private readonly stats: EngineStats) {}
   pos = new Int32Array(16); // universe positions, ascending
   fp = new Int32Array(16); // active FPs before each TP
   v = new Float64Array(16); // precision at each TP
@@ -350,7 +434,9 @@ class TpList {
    * v[k] and S[k] for k < validBelow are unchanged since the last finalize, so the
    * suffix maxima stop as soon as one equals its old value (0: recompute all).
    */
-  finalize(kr: Int32Array | null, validBelow = 0): void {
+  finalize(kr: Int32Array | null, validBelow = 0, changedFrom = 0): void {
+    this.version++;
+    this.changedFrom[this.version & (CHANGE_LOG - 1)] = changedFrom;
     const K = this.K;
     const v = this.v;
     const S = this.S;
@@ -384,22 +470,130 @@ class TpList {
     }
     this.psum = sum;
   }
+
+  /**
+   * First TP index that may differ from what the list was at `version` (0 when unknown:
+   * too many versions ago, or never), K when nothing changed.
+   */
+  private dirtyFrom(version: number): number {
+    if (version < 0 || this.version - version >= CHANGE_LOG) return 0;
+    let d = this.K;
+    for (let x = version + 1; x <= this.version; x++) {
+      const c = this.changedFrom[x & (CHANGE_LOG - 1)];
+      if (c < d) d = c;
+    }
+    return d;
+  }
+
+  private findOffset(dk: number, dF: number): OffsetMax | null {
+    const offs = this.offsets;
+    for (let j = 0; j < offs.length; j++) if (offs[j].dk === dk && offs[j].dF === dF) return offs[j];
+    return null;
+  }
+
+  /** About how many values offsetMax(dk, dF, lo) would compute now. */
+  offsetBuildCost(dk: number, dF: number, lo: number): number {
+    const c = this.findOffset(dk, dF);
+    if (c === null) return this.K - lo;
+    if (c.version === this.version) return c.from > lo ? c.from - lo : 0;
+    const d = this.dirtyFrom(c.version);
+    return this.K - Math.min(d, c.from > lo ? lo : d);
+  }
+
+  /**
+   * Suffix maxima of the precision under count offsets (dk, dF) ≠ (0, 0) (see OffsetMax),
+   * valid at least for k in [lo, K]. A cache from an earlier version is repaired: values
+   * from the first changed TP on are recomputed, those before it only until one equals its
+   * old value (before the change the offset precisions are the same, so from there on
+   * the suffix maxima are too). The values are computed with the same expression as the
+   * candidate walk's, so they are the same floats.
+   */
+  offsetMax(dk: number, dF: number, lo: number): Float64Array {
+    let c = this.findOffset(dk, dF);
+    const offs = this.offsets;
+    if (c === null) {
+      if (offs.length < MAX_OFFSET_CACHES) offs.push((c = new OffsetMax(dk, dF)));
+      else {
+        c = offs[this.nextEvict];
+        this.nextEvict = (this.nextEvict + 1) % MAX_OFFSET_CACHES;
+        c.dk = dk;
+        c.dF = dF;
+        c.version = -1;
+      }
+    }
+    const K = this.K;
+    const fp = this.fp;
+    if (c.version !== this.version) {
+      const d = this.dirtyFrom(c.version);
+      if (c.from < d) this.stats.offsetCacheRepairs++;
+      if (c.sm.length < K + 1) {
+        const grown = new Float64Array(Math.max(K + 1, 2 * c.sm.length));
+        grown.set(c.sm);
+        c.sm = grown;
+      }
+      const sm = c.sm;
+      // [d, K] afresh
+      let m = 0;
+      sm[K] = 0;
+      for (let k = K - 1; k >= d; k--) {
+        const tp = k + 1 + dk;
+        const v = tp / (fp[k] + dF + tp + EPS);
+        if (v > m) m = v;
+        sm[k] = m;
+      }
+      // [c.from, d): old values, stale only until one is unchanged
+      let from = d;
+      if (c.from < d) {
+        for (let k = d - 1; k >= c.from; k--) {
+          const tp = k + 1 + dk;
+          const v = tp / (fp[k] + dF + tp + EPS);
+          if (v > m) m = v;
+          if (sm[k] === m) break;
+          sm[k] = m;
+        }
+        from = c.from;
+      }
+      c.from = from;
+      c.version = this.version;
+    }
+    if (c.from > lo) {
+      const sm = c.sm;
+      let m = sm[c.from];
+      for (let k = c.from - 1; k >= lo; k--) {
+        const tp = k + 1 + dk;
+        const v = tp / (fp[k] + dF + tp + EPS);
+        if (v > m) m = v;
+        sm[k] = m;
+      }
+      c.from = lo;
+    }
+    return c.sm;
+  }
 }
 
 class CategoryState {
-  readonly fen: Fenwick[];
+  /** Active false positives per threshold. */
+  readonly fen: FenwickT;
   readonly tp: TpList[];
   /** Active detections that are a TP at some IoU threshold, by universe position. */
   readonly anyTp: Fenwick;
+  /** tpKindBefore[x]: detections at universe positions < x, active or not, that are a TP at some threshold (static). */
+  readonly tpKindBefore: Int32Array;
   anyTpTotal = 0;
   npig = 0;
   /** recallTpIndex(npig), or null when npig is 0. */
   kr: Int32Array | null = null;
   /** Σ_t precision sums (AP·1010), or −1 when the category has no non-ignored gt. */
   pSum = -1;
-  constructor(readonly universe: Int32Array) {
-    this.fen = Array.from({ length: T }, () => new Fenwick(universe.length));
-    this.tp = Array.from({ length: T }, () => new TpList());
+  constructor(
+    readonly universe: Int32Array,
+    detKind: Uint8Array,
+    stats: EngineStats,
+  ) {
+    this.tpKindBefore = new Int32Array(universe.length + 1);
+    for (let j = 0; j < universe.length; j++) this.tpKindBefore[j + 1] = this.tpKindBefore[j] + (detKind[universe[j]] === KIND_TP ? 1 : 0);
+    this.fen = new FenwickT(universe.length);
+    this.tp = Array.from({ length: T }, () => new TpList(stats));
     this.anyTp = new Fenwick(universe.length);
   }
 }
@@ -461,6 +655,8 @@ export class ShiftMapEngine {
   private readonly candPSum: Float64Array;
   /** Per detection: 1 if it is a TP at some threshold, 2 if it is an FP at every threshold, else 0. */
   private readonly detKind: Uint8Array;
+  /** Per detection: bit t set if it is a false positive at threshold t. */
+  private readonly fpMask: Uint16Array;
   private currentMap = -1;
   /** State of rangeWalk: running max, sum, recall index, recall table. */
   private wMx = 0;
@@ -470,14 +666,27 @@ export class ShiftMapEngine {
   /** First TP index walk(…, materialize) wrote (the list is unchanged before it). */
   private matStart = 0;
 
-  constructor(readonly p: PreparedBounds) {
+  /** Work counters (for tests and benchmarks). */
+  readonly stats: EngineStats = { offsetCacheSegments: 0, offsetCacheRepairs: 0 };
+  private readonly offsetCaches: boolean;
+
+  /**
+   * @param p the prepared case (prepareBounds).
+   * @param opts.offsetCaches use OffsetMax caches in candidate walks (default true; false
+   *   walks every shifted segment value by value — same results, for tests).
+   */
+  constructor(
+    readonly p: PreparedBounds,
+    opts: { offsetCaches?: boolean } = {},
+  ) {
+    this.offsetCaches = opts.offsetCaches ?? true;
     this.assignment = new Int32Array(p.numImages);
-    this.cats = p.universe.map((u) => new CategoryState(u));
     this.touchedCat = new Int32Array(p.numCats);
     this.touchedOld = new Int32Array(p.numCats);
     this.touchedNew = new Int32Array(p.numCats);
     this.candPSum = new Float64Array(p.numCats);
     this.detKind = new Uint8Array(p.detScore.length);
+    this.fpMask = new Uint16Array(p.detScore.length);
     for (let d = 0; d < this.detKind.length; d++) {
       let tp = false;
       let allFp = true;
@@ -485,9 +694,11 @@ export class ShiftMapEngine {
         const s = p.detStatus[d * T + t];
         if (s === ST_TP) tp = true;
         if (s !== ST_FP) allFp = false;
+        else this.fpMask[d] |= 1 << t;
       }
       this.detKind[d] = tp ? KIND_TP : allFp ? KIND_ALL_FP : 0;
     }
+    this.cats = p.universe.map((u) => new CategoryState(u, this.detKind, this.stats));
     this.setAssignment(this.assignment);
   }
 
@@ -554,7 +765,7 @@ export class ShiftMapEngine {
         } else if (s === ST_FP) fp++;
       }
       list.K = tp;
-      st.fen[t].build(flags);
+      st.fen.build(t, flags);
       list.finalize(kr);
     }
     st.pSum = this.sumPsum(st);
@@ -649,12 +860,16 @@ export class ShiftMapEngine {
     for (let e = 0; e < m; e++) if (kind[sc.evDet[e]] !== KIND_ALL_FP) return false;
     if (st.anyTpTotal === 0) return true;
     const fen = st.anyTp;
+    const kindBefore = st.tpKindBefore;
     let d = 0;
     for (let e = 0; e < m; e++) {
       d += sc.evNew[e] ? 1 : -1;
       if (d === 0) continue;
       const from = sc.evPos[e] + 1;
-      const to = e + 1 < m ? fen.prefix(sc.evPos[e + 1]) : st.anyTpTotal;
+      const end = e + 1 < m ? sc.evPos[e + 1] : kindBefore.length - 1;
+      // no detection that is a TP anywhere lies in [from, end): then certainly no active one
+      if (kindBefore[end] === kindBefore[from]) continue;
+      const to = e + 1 < m ? fen.prefix(end) : st.anyTpTotal;
       if (to - fen.prefix(from) !== 0) return false;
     }
     return true;
@@ -698,7 +913,7 @@ export class ShiftMapEngine {
     const p = this.p;
     const sc = this.scratch;
     const list = st.tp[t];
-    const fen = st.fen[t];
+    const fen = st.fen;
     const K = list.K;
     const sameKr = npigNew === st.npig;
     // events that matter at this threshold (TP or FP; ignored detections change nothing), with their old TP index
@@ -752,7 +967,7 @@ export class ShiftMapEngine {
       } else if (s === ST_TP) {
         const x = sc.evPos[j];
         const tp = Pj + dk + 1;
-        const f = fen.prefix(x) + dF;
+        const f = fen.prefix(x, t) + dF;
         vOut[out] = tp / (f + tp + EPS);
         if (materialize) {
           posOut[out] = x;
@@ -831,8 +1046,53 @@ export class ShiftMapEngine {
     let mx = this.wMx;
     let sum = this.wSum;
     let r = this.wR;
+    // stretch by stretch: the maximum down to the next recall point's TP, then the sums there
+    let k = hi;
+    while (r >= 0) {
+      const kt = kr[r] - 1 - dk;
+      const stop = kt > lo ? kt : lo;
+      for (let x = k - 1; x >= stop; x--) {
+        const tp = x + 1 + dk;
+        const v = tp / (lfp[x] + dF + tp + EPS);
+        if (v > mx) mx = v;
+      }
+      k = stop;
+      if (kt < lo) break;
+      do {
+        sum += mx;
+        r--;
+      } while (r >= 0 && kr[r] - 1 - dk === kt);
+    }
+    this.wMx = mx;
+    this.wSum = sum;
+    this.wR = r;
+  }
+
+  /**
+   * rangeWalk over old TPs [lo, hi) with offsets (dk, dF), using suffix maxima sm of the
+   * offset precision (list.S for (0, 0), else a lazily built OffsetMax cache): values are
+   * computed one by one only until the running maximum reaches sm[hi]; from there on
+   * max(running max, max v'[x..hi)) = max(running max, sm[x]) for every x further left,
+   * so each remaining recall point costs O(1). Same floats as rangeWalk: the maxima are
+   * of the same values and the sums are added in the same order.
+   */
+  private segmentWalk(list: TpList, lo: number, hi: number, dk: number, dF: number): void {
+    const unchanged = dk === 0 && dF === 0;
+    if (!unchanged && (!this.offsetCaches || hi - lo < MIN_CACHED_SEGMENT || list.offsetBuildCost(dk, dF, lo) > BUILD_FACTOR * (hi - lo))) {
+      this.rangeWalk(list.fp, lo, hi, dk, dF);
+      return;
+    }
+    if (!unchanged) this.stats.offsetCacheSegments++;
+    const sm = unchanged ? list.S : list.offsetMax(dk, dF, lo);
+    const lfp = list.fp;
+    const kr = this.wKr;
+    const bound = sm[hi];
+    let mx = this.wMx;
+    let sum = this.wSum;
+    let r = this.wR;
     let target = r >= 0 ? kr[r] - 1 : -1;
-    for (let k = hi - 1; k >= lo && r >= 0; k--) {
+    let k = hi - 1;
+    for (; k >= lo && r >= 0 && mx < bound; k--) {
       const tp = k + 1 + dk;
       const v = tp / (lfp[k] + dF + tp + EPS);
       if (v > mx) mx = v;
@@ -841,6 +1101,16 @@ export class ShiftMapEngine {
         r--;
         target = r >= 0 ? kr[r] - 1 : -1;
       }
+    }
+    if (k >= lo && r >= 0) {
+      // mx ≥ sm[hi] and mx covers (k, hi): the rest [lo, k] by suffix maxima
+      while (r >= 0 && target - dk >= lo) {
+        const sv = sm[target - dk];
+        sum += sv > mx ? sv : mx;
+        r--;
+        target = r >= 0 ? kr[r] - 1 : -1;
+      }
+      if (sm[lo] > mx) mx = sm[lo];
     }
     this.wMx = mx;
     this.wSum = sum;
@@ -885,7 +1155,7 @@ export class ShiftMapEngine {
     const segDf = sc.segDf;
     const newV = sc.newV;
     const newIdx = sc.newIdx;
-    const fen = st.fen[t];
+    const fen = st.fen;
     let oldK = start;
     let dk = 0;
     let dF = 0;
@@ -905,7 +1175,7 @@ export class ShiftMapEngine {
         } else dF--;
       } else if (s === ST_TP) {
         const tp = Pj + dk + 1;
-        newV[e] = tp / (fen.prefix(sc.evPos[j]) + dF + tp + EPS);
+        newV[e] = tp / (fen.prefix(sc.evPos[j], t) + dF + tp + EPS);
         newIdx[e] = Pj + dk;
         dk++;
       } else dF++;
@@ -943,33 +1213,12 @@ export class ShiftMapEngine {
           target = r >= 0 ? kr[r] - 1 : -1;
         }
       }
-      const sdk = segDk[e];
-      const sdf = segDf[e];
-      if (sdk === 0 && sdf === 0) {
-        // unchanged segment [lo, hi): old values at the same indices
-        const lo = segLo[e];
-        const hi = eP[e];
-        if (hi <= lo) continue;
-        const S = list.S;
-        if (S[hi] <= mx) {
-          // then max(max v[x..hi), mx) = max(S[x], mx) for every x in the segment: O(1) per recall point
-          while (r >= 0 && target >= lo) {
-            const sv = S[target];
-            sum += sv > mx ? sv : mx;
-            r--;
-            target = r >= 0 ? kr[r] - 1 : -1;
-          }
-          if (S[lo] > mx) mx = S[lo];
-          continue;
-        }
-      }
-      // a segment with shifted counts (or an unchanged one the O(1) rule does not cover)
       if (eP[e] <= segLo[e]) continue;
       this.wMx = mx;
       this.wSum = sum;
       this.wR = r;
       this.wKr = kr;
-      this.rangeWalk(lfp, segLo[e], eP[e], sdk, sdf);
+      this.segmentWalk(list, segLo[e], eP[e], segDk[e], segDf[e]);
       mx = this.wMx;
       sum = this.wSum;
       r = this.wR;
@@ -1048,16 +1297,14 @@ export class ShiftMapEngine {
       const m = this.buildEvents(oc, nc);
       if (npigNew === st.npig && this.fpOnlyNoop(st, m)) {
         // TP lists unchanged: only the FP counters move
-        for (let t = 0; t < T; t++) {
-          const fen = st.fen[t];
-          for (let e = 0; e < m; e++) fen.add(sc.evPos[e], sc.evNew[e] ? 1 : -1);
-        }
+        for (let e = 0; e < m; e++) st.fen.addMask(sc.evPos[e], ALL_THRESHOLDS, sc.evNew[e] ? 1 : -1);
         continue;
       }
       const kr = npigNew > 0 ? recallTpIndex(npigNew) : null;
       for (let t = 0; t < T; t++) {
         const list = st.tp[t];
         let validBelow = 0;
+        let changedFrom = list.K;
         if (m > 0) {
           const K2 = this.walk(st, t, m, npigNew, true);
           const from = this.matStart;
@@ -1067,10 +1314,7 @@ export class ShiftMapEngine {
           list.v.set(sc.v.subarray(from, K2), from);
           list.K = K2;
           validBelow = from;
-          const fen = st.fen[t];
-          for (let e = 0; e < m; e++) {
-            if (p.detStatus[sc.evDet[e] * T + t] === ST_FP) fen.add(sc.evPos[e], sc.evNew[e] ? 1 : -1);
-          }
+          changedFrom = from;
           if (t === 0) {
             for (let e = 0; e < m; e++) {
               if (this.detKind[sc.evDet[e]] !== KIND_TP) continue;
@@ -1079,8 +1323,10 @@ export class ShiftMapEngine {
             }
           }
         }
-        list.finalize(kr, validBelow);
+        list.finalize(kr, validBelow, changedFrom);
       }
+      // FP counters after every threshold's walk (each walk reads the old counts)
+      for (let e = 0; e < m; e++) st.fen.addMask(sc.evPos[e], this.fpMask[sc.evDet[e]], sc.evNew[e] ? 1 : -1);
       st.npig = npigNew;
       st.kr = kr;
       st.pSum = this.sumPsum(st);

@@ -183,3 +183,40 @@ describe('greedy search', () => {
     expect(r.passes).toEqual({ lower: 1, upper: 1 });
   });
 });
+
+describe('OffsetMax caches in the candidate walk change no bit', () => {
+  // long TP lists (a few hundred per category) so that shifted segments reach the caches,
+  // and a greedy walk with moves so that caches are repaired after their lists change
+  for (const seed of [31, 32]) {
+    it(`candidates with and without caches are identical through moves, seed ${seed}`, () => {
+      const n = 400;
+      const c = sharedBaseCase(seed, n, 2, 4);
+      const prepared = prepareBounds(c);
+      const cached = new ShiftMapEngine(prepared);
+      const plain = new ShiftMapEngine(prepared, { offsetCaches: false });
+      const rng = new Rng(seed);
+      for (let step = 0; step < 3 * n; step++) {
+        const i = step < n ? step : rng.int(0, n - 1);
+        let best = -Infinity;
+        let pick = cached.assignment[i];
+        for (let s = 0; s < 4; s++) {
+          const v = cached.candidate(i, s);
+          expect(v, `image ${i} shift ${s}`).toBe(plain.candidate(i, s));
+          if (v > best + 1e-12) {
+            best = v;
+            pick = s;
+          }
+        }
+        // mostly greedy moves (upper search), some random ones
+        const s = rng.next() < 0.8 ? pick : rng.int(0, 3);
+        cached.move(i, s);
+        plain.move(i, s);
+        expect(cached.map).toBe(plain.map);
+      }
+      expect(cached.map).toBe(mapForAssignment(c, Array.from(cached.assignment)));
+      expect(cached.stats.offsetCacheSegments).toBeGreaterThan(0);
+      expect(cached.stats.offsetCacheRepairs).toBeGreaterThan(0);
+      expect(plain.stats.offsetCacheSegments).toBe(0);
+    });
+  }
+});

@@ -376,6 +376,13 @@ class FenwickT {
   addMask(pos: number, mask: number, delta: number): void {
     if (mask === 0) return;
     const tr = this.tree;
+    if (mask === ALL_THRESHOLDS) {
+      for (let i = pos + 1; i <= this.size; i += i & -i) {
+        const b = i * T;
+        for (let t = 0; t < T; t++) tr[b + t] += delta;
+      }
+      return;
+    }
     for (let i = pos + 1; i <= this.size; i += i & -i) {
       const b = i * T;
       for (let t = 0; t < T; t++) if (mask & (1 << t)) tr[b + t] += delta;
@@ -577,21 +584,27 @@ class CategoryState {
   readonly tp: TpList[];
   /** Active detections that are a TP at some IoU threshold, by universe position. */
   readonly anyTp: Fenwick;
-  /** tpKindBefore[x]: detections at universe positions < x, active or not, that are a TP at some threshold (static). */
-  readonly tpKindBefore: Int32Array;
+  /** Detections of the universe, active or not, that are a TP at some threshold. */
+  readonly tpKindTotal: number;
   anyTpTotal = 0;
   npig = 0;
   /** recallTpIndex(npig), or null when npig is 0. */
   kr: Int32Array | null = null;
   /** Σ_t precision sums (AP·1010), or −1 when the category has no non-ignored gt. */
   pSum = -1;
+  /** Fills tpKindBefore (engine-wide, by detection) for this universe. */
   constructor(
     readonly universe: Int32Array,
     detKind: Uint8Array,
+    tpKindBefore: Int32Array,
     stats: EngineStats,
   ) {
-    this.tpKindBefore = new Int32Array(universe.length + 1);
-    for (let j = 0; j < universe.length; j++) this.tpKindBefore[j + 1] = this.tpKindBefore[j] + (detKind[universe[j]] === KIND_TP ? 1 : 0);
+    let n = 0;
+    for (let j = 0; j < universe.length; j++) {
+      tpKindBefore[universe[j]] = n;
+      if (detKind[universe[j]] === KIND_TP) n++;
+    }
+    this.tpKindTotal = n;
     this.fen = new FenwickT(universe.length);
     this.tp = Array.from({ length: T }, () => new TpList(stats));
     this.anyTp = new Fenwick(universe.length);
@@ -657,6 +670,11 @@ export class ShiftMapEngine {
   private readonly detKind: Uint8Array;
   /** Per detection: bit t set if it is a false positive at threshold t. */
   private readonly fpMask: Uint16Array;
+  /**
+   * Per detection: detections before it in its category's universe, active or not, that are
+   * a TP at some threshold (static; indexed by detection so that a cell's are contiguous).
+   */
+  private readonly tpKindBefore: Int32Array;
   private currentMap = -1;
   /** State of rangeWalk: running max, sum, recall index, recall table. */
   private wMx = 0;
@@ -687,6 +705,7 @@ export class ShiftMapEngine {
     this.candPSum = new Float64Array(p.numCats);
     this.detKind = new Uint8Array(p.detScore.length);
     this.fpMask = new Uint16Array(p.detScore.length);
+    this.tpKindBefore = new Int32Array(p.detScore.length);
     for (let d = 0; d < this.detKind.length; d++) {
       let tp = false;
       let allFp = true;
@@ -698,7 +717,7 @@ export class ShiftMapEngine {
       }
       this.detKind[d] = tp ? KIND_TP : allFp ? KIND_ALL_FP : 0;
     }
-    this.cats = p.universe.map((u) => new CategoryState(u, this.detKind, this.stats));
+    this.cats = p.universe.map((u) => new CategoryState(u, this.detKind, this.tpKindBefore, this.stats));
     this.setAssignment(this.assignment);
   }
 
@@ -860,16 +879,16 @@ export class ShiftMapEngine {
     for (let e = 0; e < m; e++) if (kind[sc.evDet[e]] !== KIND_ALL_FP) return false;
     if (st.anyTpTotal === 0) return true;
     const fen = st.anyTp;
-    const kindBefore = st.tpKindBefore;
+    const kindBefore = this.tpKindBefore;
     let d = 0;
     for (let e = 0; e < m; e++) {
       d += sc.evNew[e] ? 1 : -1;
       if (d === 0) continue;
+      // no detection that is a TP anywhere lies between this event and the next (the events are FPs): then certainly no active one
+      const kindTo = e + 1 < m ? kindBefore[sc.evDet[e + 1]] : st.tpKindTotal;
+      if (kindTo === kindBefore[sc.evDet[e]]) continue;
       const from = sc.evPos[e] + 1;
-      const end = e + 1 < m ? sc.evPos[e + 1] : kindBefore.length - 1;
-      // no detection that is a TP anywhere lies in [from, end): then certainly no active one
-      if (kindBefore[end] === kindBefore[from]) continue;
-      const to = e + 1 < m ? fen.prefix(end) : st.anyTpTotal;
+      const to = e + 1 < m ? fen.prefix(sc.evPos[e + 1]) : st.anyTpTotal;
       if (to - fen.prefix(from) !== 0) return false;
     }
     return true;
@@ -1476,10 +1495,25 @@ function summarize(perShift: number[], lo: SearchResult, hi: SearchResult): Boun
 }
 
 export interface ParallelBoundsOptions extends GreedyOptions {
-  /** Run the two searches in worker threads (default true); false runs them one after the other here. */
-  workers?: boolean;
+  /**
+   * Run the two searches in worker threads (default true); false runs them one after the
+   * other here; 'auto' uses workers where they pay (see workersPay).
+   */
+  workers?: boolean | 'auto';
   /** Called once if the worker threads could not be used and the searches ran on this thread instead. */
   onWorkerFallback?: (reason: string) => void;
+}
+
+/** Smallest case (images with movable cells aside) for which greedyBoundsParallel's 'auto' starts workers. */
+export const WORKERS_MIN_IMAGES = 500;
+
+/**
+ * Whether two worker threads pay for a prepared case: from WORKERS_MIN_IMAGES images on
+ * with at least two shifts (about a second of search per thread and more; starting a
+ * worker and copying the prepared arrays to it costs tens of milliseconds).
+ */
+export function workersPay(prepared: PreparedBounds): boolean {
+  return prepared.numShifts > 1 && prepared.numImages >= WORKERS_MIN_IMAGES;
 }
 
 /**
@@ -1537,7 +1571,7 @@ function searchInWorker(prepared: PreparedBounds, dir: 1 | -1, maxPasses: number
  * @throws nothing beyond greedyBoundsPrepared's errors.
  */
 export async function greedyBoundsParallel(prepared: PreparedBounds, maxPasses = DEFAULT_MAX_PASSES, opts: ParallelBoundsOptions = {}): Promise<BoundsSummary> {
-  if (opts.workers === false) return greedyBoundsPrepared(prepared, maxPasses, opts);
+  if (opts.workers === false || (opts.workers === 'auto' && !workersPay(prepared))) return greedyBoundsPrepared(prepared, maxPasses, opts);
   // workers count their own work; add it only on success so a fallback does not count twice
   const counters = { candidates: 0, moves: 0 };
   const wopts: GreedyOptions = { ...opts, counters };

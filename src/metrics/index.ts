@@ -14,6 +14,8 @@ export {
   greedyBounds,
   greedyBoundsPrepared,
   greedyBoundsParallel,
+  workersPay,
+  WORKERS_MIN_IMAGES,
   prepareBounds,
   prepareBoundsFromSource,
   validateBoundsCase,

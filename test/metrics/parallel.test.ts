@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { greedyBoundsParallel, greedyBoundsPrepared, prepareBounds, type GreedyProgress } from '../../src/metrics/greedy.js';
+import { WORKERS_MIN_IMAGES, greedyBoundsParallel, greedyBoundsPrepared, prepareBounds, workersPay, type GreedyProgress } from '../../src/metrics/greedy.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { sharedBaseCase } from './sharedBaseCase.js';
 
@@ -37,6 +37,19 @@ describe('greedyBoundsParallel (worker threads) equals the one-thread search bit
       expect(Math.abs(r.mapUpper - g.expected.mapUpper), f).toBeLessThanOrEqual(1e-9);
       expect(r.passes, f).toEqual({ lower: g.expected.passesLower, upper: g.expected.passesUpper });
     }
+  });
+
+  it("workers: 'auto' uses workers from WORKERS_MIN_IMAGES images on, with the same answer", async () => {
+    const small = prepareBounds(sharedBaseCase(8, 30, 4, 3));
+    expect(workersPay(small)).toBe(false);
+    expect(await greedyBoundsParallel(small, 5, { workers: 'auto', onWorkerFallback: (m) => { throw new Error(`fell back: ${m}`); } })).toEqual(greedyBoundsPrepared(small, 5));
+    const large = prepareBounds(sharedBaseCase(8, WORKERS_MIN_IMAGES, 2, 2));
+    expect(workersPay(large)).toBe(true);
+    expect(workersPay({ ...large, numShifts: 1 })).toBe(false);
+    let fallback: string | null = null;
+    const par = await greedyBoundsParallel(large, 2, { workers: 'auto', onWorkerFallback: (m) => (fallback = m) });
+    expect(fallback).toBeNull();
+    expect(par).toEqual(greedyBoundsPrepared(large, 2));
   });
 
   it('workers: false runs on this thread with the same answer', async () => {

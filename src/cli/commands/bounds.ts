@@ -1,6 +1,6 @@
 /** `shiftbench bounds --case CASE.json`: greedy lower/upper mAP bounds over shifts (protocol §4) of saved detections. */
 import type { Command } from 'commander';
-import { formatBounds, greedyBounds, parseBoundsCase } from '../../index.js';
+import { DEFAULT_MAX_PASSES, formatBounds, greedyBoundsParallel, parseBoundsCase, prepareBounds } from '../../index.js';
 import { parseIntFlag, printJson, printLine } from '../io.js';
 import { readJsonFlag } from './eval.js';
 
@@ -28,7 +28,8 @@ export function register(program: Command): void {
     .action(async (flags: BoundsFlags) => {
       const c = parseBoundsCase(await readJsonFlag(flags.case, '--case'));
       if (flags.maxPasses !== undefined) c.maxPasses = flags.maxPasses;
-      const b = greedyBounds(c);
+      // large cases: the lower and upper searches in two worker threads (same answer, bit for bit)
+      const b = await greedyBoundsParallel(prepareBounds(c), c.maxPasses ?? DEFAULT_MAX_PASSES, { workers: 'auto' });
       if (flags.json) {
         printJson({
           mapRef: b.mapRef,

@@ -10,7 +10,8 @@
  * - Per category, all detections of all shifts form one static "universe" sorted in
  *   pycocotools' accumulation order (score descending, then image order, then rank in
  *   the cell); the current assignment is a subset of it. Per IoU threshold a Fenwick
- *   tree counts the active false positives before any position, and an explicit list
+ *   tree (the ten interleaved in one array) counts the active false positives before
+ *   any position, and an explicit list
  *   holds the active true positives with their precision tp / (tp + fp + eps), its
  *   suffix maxima and the interpolated precision at the 101 recall points.
  * - A candidate that moves image i from shift a to b only touches the categories of
@@ -19,6 +20,11 @@
  *   TP/FP counts are the same at both shifts) the unchanged tail are reused, and the
  *   interpolated precision of the prefix is recomputed only until it provably equals
  *   the old one. Accepting a move rebuilds the touched categories exactly.
+ * - Between events the old TPs keep constant index / FP offsets (dk, dF). Such a segment
+ *   is walked value by value only until the running maximum reaches the suffix maximum
+ *   at its end (list.S for (0, 0), an OffsetMax cache of the shifted precision otherwise,
+ *   repaired after moves); from there on each recall point costs O(1). The floats and
+ *   the order of the sums are those of the plain walk (a test compares both bit for bit).
  * mAP is the mean over categories with non-ignored gt of AP@[.5:.95], i.e. COCO stats[0].
  */
 import type { BoundsSummary, CocoGroundTruth, CocoResult, Shift } from '../core/types.js';

@@ -39,7 +39,7 @@ MODELS=(
 train_one() {
   local name=$1 arch=$2 blur=$3 twin=$4 init=$5 iters=$ITERS extra=()
   if [ "$init" != - ]; then iters=$FT_ITERS; extra=(--init-from "$init"); fi
-  echo "== $name ($(date -u +%H:%M:%S)) $iters iterations, init ${init/-/scratch}"
+  echo "== $name ($(date -u +%H:%M:%S)) $iters iterations, init $([ "$init" = - ] && echo scratch || echo "$init")"
   "$PY" models/zoo/train/train.py --arch "$arch" --blur "$blur" --name "$name" --twin "$twin" \
     --data "$DATA" --iters "$iters" --warmup "$WARMUP" --threads "$THREADS" --seed 0 "${extra[@]}" \
     > "models/zoo/logs/$name.log" 2>&1 || { echo "$name failed: see models/zoo/logs/$name.log"; return 1; }

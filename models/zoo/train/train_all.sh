@@ -15,6 +15,7 @@ PY=${PY:-/usr/bin/python3}
 DATA=${DATA:-datasets/synth}
 ITERS=${ITERS:-1200}           # Faster R-CNN pair, from scratch
 FT_ITERS=${FT_ITERS:-1000}     # every model that starts from a trained backbone
+RETINA_ITERS=${RETINA_ITERS:-3000}  # RetinaNet learns slowest (focal loss over 9 anchors per location)
 WARMUP=${WARMUP:-50}
 THREADS=${THREADS:-1}
 JOBS=${JOBS:-2}
@@ -24,21 +25,21 @@ if [ ! -f "$DATA/train/instances.json" ] || [ ! -f "$DATA/val/instances.json" ];
   npx tsx src/cli/index.ts datasets synth --out "$DATA" --images 2000 --val 200 --seed 0 --size 256 -q
 fi
 
-# name arch blur twin init-from (- = scratch); order matters: a model's init-from comes first
+# name arch blur twin init-from (- = scratch) iterations; a model's init-from comes first
 MODELS=(
-  "zoo-fasterrcnn fasterrcnn 1 zoo-fasterrcnn-aa -"
-  "zoo-fasterrcnn-aa fasterrcnn 3 zoo-fasterrcnn -"
-  "zoo-fcos fcos 1 zoo-fcos-aa zoo-fasterrcnn"
-  "zoo-fcos-aa fcos 3 zoo-fcos zoo-fasterrcnn-aa"
-  "zoo-retinanet retinanet 1 zoo-retinanet-aa zoo-fasterrcnn"
-  "zoo-retinanet-aa retinanet 3 zoo-retinanet zoo-fasterrcnn-aa"
-  "zoo-fcosrcnn fcosrcnn 1 zoo-fcosrcnn-aa zoo-fasterrcnn"
-  "zoo-fcosrcnn-aa fcosrcnn 3 zoo-fcosrcnn zoo-fasterrcnn-aa"
+  "zoo-fasterrcnn fasterrcnn 1 zoo-fasterrcnn-aa - $ITERS"
+  "zoo-fasterrcnn-aa fasterrcnn 3 zoo-fasterrcnn - $ITERS"
+  "zoo-fcos fcos 1 zoo-fcos-aa zoo-fasterrcnn $FT_ITERS"
+  "zoo-fcos-aa fcos 3 zoo-fcos zoo-fasterrcnn-aa $FT_ITERS"
+  "zoo-retinanet retinanet 1 zoo-retinanet-aa zoo-fasterrcnn $RETINA_ITERS"
+  "zoo-retinanet-aa retinanet 3 zoo-retinanet zoo-fasterrcnn-aa $RETINA_ITERS"
+  "zoo-fcosrcnn fcosrcnn 1 zoo-fcosrcnn-aa zoo-fasterrcnn $FT_ITERS"
+  "zoo-fcosrcnn-aa fcosrcnn 3 zoo-fcosrcnn zoo-fasterrcnn-aa $FT_ITERS"
 )
 
 train_one() {
-  local name=$1 arch=$2 blur=$3 twin=$4 init=$5 iters=$ITERS extra=()
-  if [ "$init" != - ]; then iters=$FT_ITERS; extra=(--init-from "$init"); fi
+  local name=$1 arch=$2 blur=$3 twin=$4 init=$5 iters=$6 extra=()
+  if [ "$init" != - ]; then extra=(--init-from "$init"); fi
   echo "== $name ($(date -u +%H:%M:%S)) $iters iterations, init $([ "$init" = - ] && echo scratch || echo "$init")"
   "$PY" models/zoo/train/train.py --arch "$arch" --blur "$blur" --name "$name" --twin "$twin" \
     --data "$DATA" --iters "$iters" --warmup "$WARMUP" --threads "$THREADS" --seed 0 "${extra[@]}" \
@@ -49,11 +50,11 @@ train_one() {
 # queue PLAIN|AA: the models of one anti-aliasing setting, in order
 queue() {
   for spec in "${MODELS[@]}"; do
-    read -r name arch blur twin init <<<"$spec"
+    read -r name arch blur twin init iters <<<"$spec"
     if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
     if [ "$1" = PLAIN ] && [ "$blur" != 1 ]; then continue; fi
     if [ "$1" = AA ] && [ "$blur" = 1 ]; then continue; fi
-    train_one "$name" "$arch" "$blur" "$twin" "$init"
+    train_one "$name" "$arch" "$blur" "$twin" "$init" "$iters"
   done
 }
 

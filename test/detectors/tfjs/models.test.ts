@@ -6,14 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { CocoGroundTruth, CocoResult, Detector } from '../../../src/core/types.js';
 import { decodeImage } from '../../../src/datasets/index.js';
 import { evaluateCoco } from '../../../src/metrics/index.js';
 import { makeShiftedInputs, parseShiftSet, projectBack } from '../../../src/shifts/index.js';
 import { loadTfjsDetector } from '../../../src/detectors/tfjs/index.js';
 import { describeShared, sharedPath } from '../../helpers/shared.js';
-import { pullBuiltin, type Pulled } from './pullBuiltin.js';
+import { describePulled } from './pullBuiltin.js';
 
 const TIMEOUT_MS = 900_000;
 
@@ -35,17 +35,7 @@ async function detectCoco(det: Detector, gt: CocoGroundTruth, imagesDir: string,
   return { gt: { ...gt, images, annotations: gt.annotations.filter((a) => ids.has(a.image_id)) }, results };
 }
 
-function modelSuite(name: string, body: (get: () => Pulled) => void): void {
-  describe(name, () => {
-    let pulled: Pulled = { skip: 'not pulled yet' };
-    beforeAll(async () => {
-      pulled = await pullBuiltin(name);
-    }, TIMEOUT_MS);
-    body(() => pulled);
-  });
-}
-
-modelSuite('centernet', (get) => {
+describePulled('centernet', 'centernet', (get) => {
   it('loads on wasm with the registry facts, warm, and leaves no tensor behind after detect and dispose', async (ctx) => {
     const p = get();
     if (p.skip !== undefined) return ctx.skip(p.skip);
@@ -94,7 +84,7 @@ modelSuite('centernet', (get) => {
   });
 });
 
-modelSuite('nanodet', (get) => {
+describePulled('nanodet', 'nanodet', (get) => {
   describeShared('on coco128 (first 32 images; NanoDet on wasm is slow)', ['data/coco128/annotations/instances.json', 'data/coco128/images'], () => {
     it('decodes with the shared nanodet-gfl decoder (11 bins) to a sane mAP and leaves no tensor behind', async (ctx) => {
       const p = get();

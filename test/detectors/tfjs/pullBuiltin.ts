@@ -4,6 +4,7 @@
  * so the test can skip with that reason instead of failing offline.
  */
 import path from 'node:path';
+import { beforeAll, describe } from 'vitest';
 import type { ModelEntry } from '../../../src/core/types.js';
 import { pullModel } from '../../../src/detectors/pull.js';
 import { readRegistry } from '../../../src/detectors/registry.js';
@@ -25,4 +26,21 @@ export async function pullBuiltin(name: string): Promise<Pulled> {
     }
     throw err; // a hash mismatch or a bug is a failure, not a skip
   }
+}
+
+/** Time a first pull through the npm registry may take. */
+export const PULL_TIMEOUT_MS = 900_000;
+
+/**
+ * describe(title) whose beforeAll pulls the built-in model `name`; the body gets a getter
+ * for the result, and each test skips itself with the reason when the pull could not happen.
+ */
+export function describePulled(name: string, title: string, body: (get: () => Pulled) => void): void {
+  describe(title, () => {
+    let pulled: Pulled = { skip: 'not pulled yet' };
+    beforeAll(async () => {
+      pulled = await pullBuiltin(name);
+    }, PULL_TIMEOUT_MS);
+    body(() => pulled);
+  });
 }

@@ -1489,7 +1489,7 @@ export interface ParallelBoundsOptions extends GreedyOptions {
   onWorkerFallback?: (reason: string) => void;
 }
 
-/** Smallest case (images with movable cells aside) for which greedyBoundsParallel's 'auto' starts workers. */
+/** Fewest images for which greedyBoundsParallel with workers: 'auto' starts worker threads. */
 export const WORKERS_MIN_IMAGES = 500;
 
 /**

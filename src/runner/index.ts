@@ -1,5 +1,7 @@
 /** The runner: runBenchmark (one run, resumable), runExperiment (a matrix of runs), runDemo, summary tables. */
-export { runBenchmark, type RunManifest, type ManifestDetector } from './runBenchmark.js';
+export { runBenchmark } from './runBenchmark.js';
+export { RunStore, type RunManifest, type ManifestDetector, type SkippedImage } from './runStore.js';
+export { scoreRun, type ScoreRunArgs, type ScoredVariant } from './score.js';
 export { runExperiment, loadExperimentConfig, type ExperimentConfig, type ExperimentRunOptions, type ExperimentResult } from './matrix.js';
 export { resolveRunOptions, RUN_DEFAULTS, type RunOptions, type ResolvedRunOptions } from './options.js';
 export { formatRunSummary, formatFamilyTable } from './summary.js';

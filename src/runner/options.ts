@@ -123,6 +123,14 @@ function resolveModelSpec(spec: string, cwd: string): string {
   return pathLike && existsSync(abs) ? abs : spec;
 }
 
+/** Display key of a model spec: the registry name, or a file's base name (its folder's for `model.json`/`model.onnx`). */
+export function modelKey(spec: string): string {
+  if (!path.isAbsolute(spec)) return spec;
+  let base = path.basename(spec).replace(/\.(onnx|json|mjs|js)$/i, '');
+  if (base === 'model' || base === 'model.json') base = path.basename(path.dirname(spec));
+  return base;
+}
+
 /**
  * Validates RunOptions and applies RUN_DEFAULTS. Paths (dataset, images, out, plugins,
  * registry files, model specs naming an existing file) become absolute against `cwd`.

@@ -18,6 +18,7 @@ import type {
   RunMetrics,
   ShiftSet,
 } from '../core/types.js';
+import type { ShiftEvaluation } from '../metrics/index.js';
 import type { Mitigation } from '../mitigations/types.js';
 
 export interface RunnerLoadOptions extends LoadDetectorOptions {
@@ -40,8 +41,10 @@ export interface EvaluatorArgs {
 /** The evaluator contract (detectron2 style): fed per (image, shift), then evaluated once. */
 export interface RunEvaluator {
   process(input: { imageId: number; shiftIndex: number; inputScale: { x: number; y: number } }, results: CocoResult[]): void;
-  evaluate(): { bounds: BoundsSummary | null; consistency: ConsistencySummary };
+  /** May run asynchronously (e.g. in worker threads); the runner awaits it. */
+  evaluate(): ShiftEvaluation | Promise<ShiftEvaluation>;
 }
+
 
 export interface RunnerEnv {
   loadDataset(opts: { dataset: string; images?: string; limit?: number }): Promise<Dataset>;

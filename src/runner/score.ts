@@ -1,0 +1,188 @@
+/**
+ * Scoring: from the stored detections of every detector of a run to RunMetrics. It
+ * needs no model — only the dataset (for ground truth and file names), what the
+ * manifest recorded of each detector (input size, fit) and the stored records — so a
+ * finished run can be rescored (`shiftbench report RUN`), and a resumed run and an
+ * uninterrupted one give identical metrics.
+ */
+import { performance } from 'node:perf_hooks';
+import { ShiftbenchError } from '../core/errors.js';
+import type { CocoAnnotation, CocoGroundTruth, CocoResult, Dataset, DatasetImage, DetectorRunSummary, Logger, RunMetrics, ShiftMode, ShiftSet } from '../core/types.js';
+import { fitGeometry, groundTruthForShift, type ResampleKernel, type ShiftedInputOptions } from '../shifts/index.js';
+import { modelKey } from './options.js';
+import type { ManifestDetector, RunStore, SkippedImage } from './runStore.js';
+import { isSkipped, type ImageRecord } from './store.js';
+import type { RunEvaluator, RunnerEnv } from './types.js';
+
+/** One detector of the run, as stored: its manifest entry and its records by image id. */
+export interface ScoredVariant {
+  entry: ManifestDetector;
+  records: Map<number, ImageRecord>;
+}
+
+/** Everything scoring needs; none of it is a model. */
+export interface ScoreRunArgs {
+  store: RunStore;
+  runId: string;
+  dataset: Dataset;
+  shiftSet: ShiftSet;
+  mode: ShiftMode;
+  kernel: ResampleKernel;
+  scoreThreshold: number;
+  bootstrapResamples: number;
+  seed: number;
+  /** Every detector of the run, in report order (each model's plain detector first). */
+  variants: ScoredVariant[];
+  createEvaluator: RunnerEnv['createEvaluator'];
+  logger: Logger;
+  /** Called with the seconds spent scoring each detector (by key). */
+  onScored?: (key: string, seconds: number) => void;
+}
+
+/**
+ * Scores every detector of a run from its stored records, adds the cost ratios (per-image
+ * inference time ÷ the same model's plain detector's), and writes the per-shift COCO
+ * results files, skipped.json and — last — metrics.json. Returns the metrics.
+ * Throws ERR_INTERNAL when an image of the dataset has no stored record.
+ */
+export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
+  const results: DetectorRunSummary[] = [];
+  const allSkipped = new Map<number, SkippedImage>();
+  for (const v of args.variants) {
+    const started = performance.now();
+    const summary = await scoreVariant(v, args);
+    for (const s of summary.skippedImages) allSkipped.set(s.imageId, s);
+    results.push(summary);
+    args.onScored?.(v.entry.key, (performance.now() - started) / 1000);
+  }
+  addCostRatios(results);
+  const { dataset, shiftSet } = args;
+  const metrics: RunMetrics = {
+    schemaVersion: 1,
+    runId: args.runId,
+    dataset: { name: dataset.name, source: dataset.source, images: dataset.images.length, labelFree: dataset.groundTruth === null },
+    shiftSet: { spec: shiftSet.spec, shifts: shiftSet.shifts },
+    mode: args.mode,
+    results,
+  };
+  await args.store.writeSkipped([...allSkipped.values()]);
+  await args.store.writeMetrics(metrics);
+  return metrics;
+}
+
+/** Cost ratio of each mitigated detector against the plain detector of the same model, in this run. */
+function addCostRatios(results: DetectorRunSummary[]): void {
+  const perImage = (s: DetectorRunSummary) => (s.imagesEvaluated > 0 ? s.timing.inferenceSeconds / s.imagesEvaluated : 0);
+  for (const r of results) {
+    if (r.mitigation === null) continue;
+    const base = results.find((p) => p.mitigation === null && p.model === r.model);
+    r.timing.costRatio = base && perImage(base) > 0 ? perImage(r) / perImage(base) : null;
+  }
+}
+
+type Evaluated = { image: DatasetImage; record: Extract<ImageRecord, { shifts: unknown }> };
+
+/** Feeds one detector's stored records (in dataset order) to a fresh evaluator and writes its per-shift COCO files. */
+async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs): Promise<DetectorRunSummary> {
+  const { entry, records } = v;
+  const { dataset, shiftSet, mode, logger } = args;
+  const skippedImages: SkippedImage[] = [];
+  const evaluated: Evaluated[] = [];
+  let inferenceSeconds = 0;
+  for (const image of dataset.images) {
+    const r = records.get(image.id);
+    if (!r) throw new ShiftbenchError('ERR_INTERNAL', `no stored detections for image ${image.id} of ${entry.key}`);
+    if (isSkipped(r)) skippedImages.push({ imageId: image.id, fileName: image.fileName, reason: r.skipped });
+    else {
+      evaluated.push({ image, record: r });
+      inferenceSeconds += r.seconds;
+    }
+  }
+  const geometryOpts: ShiftedInputOptions = {
+    inputSizePx: entry.inputSizePx,
+    fit: entry.fit,
+    padValue: entry.padValue,
+    mode,
+    shiftSet,
+    kernel: args.kernel,
+  };
+  const transformsOf = new Map<number, ReturnType<typeof fitGeometry>['transforms']>();
+  for (const { image, record } of evaluated) {
+    transformsOf.set(image.id, fitGeometry(record.size[0], record.size[1], geometryOpts).transforms);
+  }
+  const { groundTruth, groundTruthPerShift } = groundTruthOf(evaluated, dataset, shiftSet, mode, entry, transformsOf);
+  const evaluator: RunEvaluator = args.createEvaluator({
+    groundTruth,
+    shiftSet,
+    groundTruthPerShift,
+    scoreThreshold: args.scoreThreshold,
+    bootstrapResamples: args.bootstrapResamples,
+    seed: args.seed,
+  });
+  const perShift: CocoResult[][] = shiftSet.shifts.map(() => []);
+  const knownCategories = groundTruth ? new Set(groundTruth.categories.map((c) => c.id)) : null;
+  let dropped = 0;
+  for (const { image, record } of evaluated) {
+    const transforms = transformsOf.get(image.id)!;
+    record.shifts.forEach((dets, s) => {
+      const coco: CocoResult[] = dets.map((d) => ({ image_id: image.id, category_id: d[5], bbox: [d[0], d[1], d[2], d[3]], score: d[4] }));
+      // like COCOeval, detections of categories the ground truth does not have are not evaluated
+      const scored = knownCategories ? coco.filter((c) => knownCategories.has(c.category_id)) : coco;
+      dropped += coco.length - scored.length;
+      evaluator.process({ imageId: image.id, shiftIndex: s, inputScale: { x: transforms[s].scaleX, y: transforms[s].scaleY } }, scored);
+      for (const c of coco) perShift[s].push(c);
+    });
+  }
+  if (dropped > 0) logger.warn(`${entry.key}: ${dropped} detections of categories the dataset does not have were not evaluated (they stay in detections/)`);
+  const { bounds, consistency } = await evaluator.evaluate();
+  await args.store.writeShiftResults(entry.key, shiftSet.shifts, perShift);
+  return {
+    key: entry.key,
+    model: modelKey(entry.model),
+    mitigation: entry.mitigation,
+    family: entry.family,
+    runtime: entry.runtime,
+    bounds: dataset.groundTruth ? bounds : null,
+    consistency,
+    timing: {
+      inferenceSeconds,
+      imagesPerSecond: inferenceSeconds > 0 ? evaluated.length / inferenceSeconds : 0,
+      costRatio: null,
+    },
+    imagesEvaluated: evaluated.length,
+    skippedImages,
+  };
+}
+
+/** The ground truth of the evaluated images, and in crop/circular mode the one of each shift (clipped, ignore flags). */
+function groundTruthOf(
+  evaluated: Evaluated[],
+  dataset: Dataset,
+  shiftSet: ShiftSet,
+  mode: ShiftMode,
+  entry: ManifestDetector,
+  transformsOf: Map<number, ReturnType<typeof fitGeometry>['transforms']>,
+): { groundTruth: CocoGroundTruth | null; groundTruthPerShift: CocoGroundTruth[] | undefined } {
+  if (!dataset.groundTruth) return { groundTruth: null, groundTruthPerShift: undefined };
+  const keep = new Set(evaluated.map((e) => e.image.id));
+  const groundTruth: CocoGroundTruth = {
+    images: dataset.groundTruth.images.filter((i) => keep.has(i.id)),
+    annotations: dataset.groundTruth.annotations.filter((a) => keep.has(a.image_id)),
+    categories: dataset.groundTruth.categories,
+  };
+  if (mode === 'pad') return { groundTruth, groundTruthPerShift: undefined };
+  const annotationsOf = new Map<number, CocoAnnotation[]>();
+  for (const a of groundTruth.annotations) {
+    let list = annotationsOf.get(a.image_id);
+    if (!list) annotationsOf.set(a.image_id, (list = []));
+    list.push(a);
+  }
+  const groundTruthPerShift = shiftSet.shifts.map((_, s) => ({
+    images: groundTruth.images,
+    categories: groundTruth.categories,
+    annotations: evaluated.flatMap(({ image }) =>
+      groundTruthForShift(annotationsOf.get(image.id) ?? [], transformsOf.get(image.id)![s], mode, entry.inputSizePx),
+    ),
+  }));
+  return { groundTruth, groundTruthPerShift };
+}

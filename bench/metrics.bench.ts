@@ -13,7 +13,8 @@
  */
 import { COCO_CATEGORIES, Rng } from '../src/core/index.js';
 import type { CocoAnnotation, CocoGroundTruth, CocoResult, Shift } from '../src/core/index.js';
-import { evaluateCoco, greedyBoundsParallel, greedyBoundsPrepared, prepareBounds } from '../src/metrics/index.js';
+import { evaluateCoco } from '../src/metrics/index.js';
+import { greedyBoundsParallel, greedyBoundsPrepared, prepareBounds } from '../src/metrics/greedy/index.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(name);

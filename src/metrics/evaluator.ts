@@ -6,7 +6,7 @@
  */
 import type { BoundsSummary, CocoGroundTruth, CocoResult, ConsistencySummary, Shift } from '../core/types.js';
 import { ShiftbenchError } from '../core/errors.js';
-import { DEFAULT_MAX_PASSES, greedyBoundsPrepared, prepareBoundsFromSource } from './greedy.js';
+import { DEFAULT_MAX_PASSES, greedyBoundsPrepared, prepareBoundsFromSource } from './greedy/index.js';
 import { computeConsistency, type ConsistencyImage, type ConsistencyResult } from './consistency.js';
 
 export interface ShiftEvaluatorOptions {

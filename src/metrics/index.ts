@@ -12,16 +12,11 @@ export {
 } from './cocoeval.js';
 export {
   greedyBounds,
-  greedyBoundsPrepared,
   greedyBoundsParallel,
-  workersPay,
-  WORKERS_MIN_IMAGES,
   prepareBounds,
   prepareBoundsFromSource,
   validateBoundsCase,
   parseBoundsCase,
-  mapForAssignment,
-  ShiftMapEngine,
   TIE_TOLERANCE,
   DEFAULT_MAX_PASSES,
   type BoundsCase,
@@ -29,7 +24,7 @@ export {
   type GreedyProgress,
   type ParallelBoundsOptions,
   type PreparedBounds,
-} from './greedy.js';
+} from './greedy/index.js';
 export {
   computeConsistency,
   matchDetections,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import type { CocoAnnotation, CocoGroundTruth, CocoResult, Shift } from '../../src/core/types.js';
-import { ShiftMapEngine, greedyBounds, mapForAssignment, prepareBounds, type BoundsCase } from '../../src/metrics/greedy.js';
+import { ShiftMapEngine, greedyBounds, mapForAssignment, prepareBounds, type BoundsCase } from '../../src/metrics/greedy/index.js';
 import { evaluateCoco } from '../../src/metrics/cocoeval.js';
 import { sharedBaseCase } from './sharedBaseCase.js';
 

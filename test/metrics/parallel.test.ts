@@ -1,9 +1,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { WORKERS_MIN_IMAGES, greedyBoundsParallel, greedyBoundsPrepared, prepareBounds, workersPay, type GreedyProgress } from '../../src/metrics/greedy.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { WORKERS_MIN_IMAGES, greedyBoundsParallel, greedyBoundsPrepared, prepareBounds, workersPay, type GreedyProgress } from '../../src/metrics/greedy/index.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { sharedBaseCase } from './sharedBaseCase.js';
+import { buildWorkers } from '../helpers/workerBuild.js';
+
+beforeAll(() => buildWorkers());
 
 describe('greedyBoundsParallel (worker threads) equals the one-thread search bit for bit', () => {
   for (const seed of [1, 2, 3]) {

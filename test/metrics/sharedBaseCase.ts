@@ -1,6 +1,6 @@
 import { Rng } from '../../src/core/rng.js';
 import type { CocoAnnotation, CocoGroundTruth, CocoResult, Shift } from '../../src/core/types.js';
-import type { BoundsCase } from '../../src/metrics/greedy.js';
+import type { BoundsCase } from '../../src/metrics/greedy/index.js';
 
 /**
  * A case shaped like real detector output under 1-px shifts: each gt gets a few noisy

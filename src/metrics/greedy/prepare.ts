@@ -1,0 +1,186 @@
+/**
+ * Preparation of a bounds case: every (image, shift, category) cell is matched once,
+ * pycocotools-style (area "all", maxDets 100), and per category all detections of all
+ * shifts form one static "universe" in pycocotools' accumulation order. The result is
+ * flat typed arrays the engine and the workers share.
+ */
+import type { CocoGroundTruth, CocoResult, Shift } from '../../core/types.js';
+import {
+  AREA_RANGES,
+  NUM_IOU,
+  flattenDetections,
+  flattenGroundTruth,
+  indexGroundTruth,
+  matchAllCells,
+  validateDetections,
+  type GroupedInput,
+} from '../cocoeval.js';
+import { gtFor, validateBoundsCase, type BoundsCase, type GreedyOptions } from './case.js';
+
+const T = NUM_IOU;
+
+/** Everything the search needs, in flat typed arrays. */
+export interface PreparedBounds {
+  numImages: number;
+  numCats: number;
+  numShifts: number;
+  imageIds: number[];
+  categoryIds: number[];
+  /** Per detection (all shifts): score, image index, shift index, status at each IoU threshold (det·T + t). */
+  detScore: Float64Array;
+  detImg: Int32Array;
+  detShift: Int32Array;
+  detStatus: Uint8Array;
+  /** Cells: category, det range, npig. Cells of (image i, shift s) are cellIds [isStart[i·S+s], isStart[i·S+s+1]), by category. */
+  cellCat: Int32Array;
+  cellStart: Int32Array;
+  cellEnd: Int32Array;
+  cellNpig: Int32Array;
+  isStart: Int32Array;
+  /** Per category: its universe (det ids in accumulation order), and each det's position in it. */
+  universe: Int32Array[];
+  uPos: Int32Array;
+}
+
+/**
+ * Matches every (image, shift, category) cell once and builds the per-category universes.
+ * @throws ShiftbenchError ERR_METRICS_INPUT on malformed input.
+ */
+export function prepareBounds(c: BoundsCase, opts: GreedyOptions = {}): PreparedBounds {
+  validateBoundsCase(c, false);
+  return prepareBoundsFromSource(c.gt, c.shifts, (s) => c.dets[s], opts);
+}
+
+/**
+ * prepareBounds with detections fetched one shift at a time (`detsOfShift(s)`), so a
+ * caller holding compact arrays never needs every shift's objects at once. Validates
+ * each shift's detections as it fetches them.
+ * @throws ShiftbenchError ERR_METRICS_INPUT on malformed input.
+ */
+export function prepareBoundsFromSource(
+  gtArg: CocoGroundTruth | CocoGroundTruth[],
+  shifts: Shift[],
+  detsOfShift: (shiftIndex: number) => CocoResult[],
+  opts: GreedyOptions = {},
+): PreparedBounds {
+  const c = { gt: gtArg, shifts, dets: [] as CocoResult[][] };
+  validateBoundsCase(c, false, true);
+  const S = c.shifts.length;
+  const idx: GroupedInput = indexGroundTruth(gtFor(c, 0));
+  const N = idx.imageIds.length;
+  const K = idx.categoryIds.length;
+  const honor = opts.honorIgnoreFlag ?? true;
+  const sharedGt = Array.isArray(c.gt) ? null : flattenGroundTruth(c.gt, idx, honor);
+  const imageIdSet = new Set(idx.imageIds);
+  const categoryIdSet = new Set(idx.categoryIds);
+  const areaAll = [AREA_RANGES[0]];
+
+  // pass 1 per shift: every cell matched at area "all"; cells by key, detections flat
+  interface ShiftCells { keys: Float64Array; starts: Int32Array; ends: Int32Array; npig: Int32Array }
+  const perShift: ShiftCells[] = [];
+  const scoreParts: Float64Array[] = [];
+  const statusParts: Uint8Array[] = [];
+  let totalDets = 0;
+  for (let s = 0; s < S; s++) {
+    const flatGt = sharedGt ?? flattenGroundTruth(gtFor(c, s), idx, honor);
+    const shiftDets = detsOfShift(s);
+    validateDetections(shiftDets, imageIdSet, categoryIdSet, `detections of shift ${s}`);
+    const flatDt = flattenDetections(shiftDets, idx, 100);
+    const mc = matchAllCells(flatGt, flatDt, areaAll);
+    // status layout with one area range is det·T + t, as detStatus; starts offset by the dets of earlier shifts
+    const starts = mc.dtStart;
+    const ends = mc.dtEnd;
+    for (let j = 0; j < starts.length; j++) {
+      starts[j] += totalDets;
+      ends[j] += totalDets;
+    }
+    perShift.push({ keys: mc.keys, starts, ends, npig: mc.npig });
+    scoreParts.push(flatDt.scores);
+    statusParts.push(mc.status);
+    totalDets += flatDt.scores.length;
+  }
+  const detScore = new Float64Array(totalDets);
+  const detStatus = new Uint8Array(totalDets * T);
+  const detImg = new Int32Array(totalDets);
+  const detShift = new Int32Array(totalDets);
+  {
+    let off = 0;
+    for (let s = 0; s < S; s++) {
+      detScore.set(scoreParts[s], off);
+      detStatus.set(statusParts[s], off * T);
+      off += scoreParts[s].length;
+    }
+  }
+  // pass 2: cells ordered by (image, shift, category)
+  let numCells = 0;
+  for (const sc of perShift) numCells += sc.keys.length;
+  const cellCat = new Int32Array(numCells);
+  const cellStart = new Int32Array(numCells);
+  const cellEnd = new Int32Array(numCells);
+  const cellNpig = new Int32Array(numCells);
+  const isStart = new Int32Array(N * S + 1);
+  const ptr = new Int32Array(S);
+  const catCount = new Int32Array(K);
+  let cid = 0;
+  for (let i = 0; i < N; i++) {
+    for (let s = 0; s < S; s++) {
+      isStart[i * S + s] = cid;
+      const sc = perShift[s];
+      while (ptr[s] < sc.keys.length && Math.floor(sc.keys[ptr[s]] / K) === i) {
+        const j = ptr[s]++;
+        const cat = sc.keys[j] - i * K;
+        cellCat[cid] = cat;
+        cellStart[cid] = sc.starts[j];
+        cellEnd[cid] = sc.ends[j];
+        cellNpig[cid] = sc.npig[j];
+        for (let d = sc.starts[j]; d < sc.ends[j]; d++) {
+          detImg[d] = i;
+          detShift[d] = s;
+        }
+        catCount[cat] += sc.ends[j] - sc.starts[j];
+        cid++;
+      }
+    }
+  }
+  isStart[N * S] = cid;
+  // universes: per category, dets sorted by (score desc, image, shift, rank in cell) — det ids within a cell are in rank order
+  const universe: Int32Array[] = Array.from({ length: K }, (_, k) => new Int32Array(catCount[k]));
+  const fill = new Int32Array(K);
+  for (let cell = 0; cell < numCells; cell++) {
+    const cat = cellCat[cell];
+    const u = universe[cat];
+    for (let d = cellStart[cell]; d < cellEnd[cell]; d++) u[fill[cat]++] = d;
+  }
+  const uPos = new Int32Array(totalDets);
+  let rank = new Int32Array(0);
+  for (let k = 0; k < K; k++) {
+    const u = universe[k];
+    // cells were appended in (image, shift) order with dets in rank order: sort by score, ties by that order
+    if (rank.length < u.length) rank = new Int32Array(u.length);
+    const ord = rank.subarray(0, u.length);
+    for (let p = 0; p < u.length; p++) ord[p] = p;
+    ord.sort((a, b) => detScore[u[b]] - detScore[u[a]] || a - b);
+    const sorted = Int32Array.from(ord, (j) => u[j]);
+    u.set(sorted);
+    for (let p = 0; p < u.length; p++) uPos[u[p]] = p;
+  }
+  return {
+    numImages: N,
+    numCats: K,
+    numShifts: S,
+    imageIds: idx.imageIds,
+    categoryIds: idx.categoryIds,
+    detScore,
+    detImg,
+    detShift,
+    detStatus,
+    cellCat,
+    cellStart,
+    cellEnd,
+    cellNpig,
+    isStart,
+    universe,
+    uPos,
+  };
+}
+

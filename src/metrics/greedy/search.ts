@@ -1,0 +1,117 @@
+/**
+ * The greedy search policy of protocol §4 (start at s0, images in ascending id order,
+ * ties within 1e−12 keep the current shift, else the earliest; passes until nothing
+ * changes or maxPasses) and the one-thread bounds.
+ */
+import type { BoundsSummary } from '../../core/types.js';
+import type { BoundsCase, GreedyOptions } from './case.js';
+import { ShiftMapEngine } from './engine.js';
+import { prepareBounds, type PreparedBounds } from './prepare.js';
+
+/** Tie tolerance of protocol §4. */
+export const TIE_TOLERANCE = 1e-12;
+/** Passes per search unless the case says otherwise. */
+export const DEFAULT_MAX_PASSES = 5;
+
+/** Result of one greedy search. */
+export interface SearchResult {
+  value: number;
+  passes: number;
+  assign: number[];
+}
+
+/** One greedy search (dir 1: upper, −1: lower) from s0 on the engine; internal, exported for the worker entry. */
+export function runSearch(engine: ShiftMapEngine, dir: 1 | -1, maxPasses: number, opts: GreedyOptions, label: 'lower' | 'upper'): SearchResult {
+  const p = engine.p;
+  const N = p.numImages;
+  const S = p.numShifts;
+  // start at s0 (a fresh engine already is there: its state was built for all zeros)
+  if (engine.assignment.some((x) => x !== 0)) engine.setAssignment(new Int32Array(N));
+  const vals = new Float64Array(S);
+  // images whose cells are the same at every shift can never move
+  const movable: number[] = [];
+  for (let i = 0; i < N; i++) {
+    let any = false;
+    for (let s = 0; s < S && !any; s++) if (p.isStart[i * S + s] !== p.isStart[i * S + s + 1]) any = true;
+    if (any) movable.push(i);
+  }
+  let passes = 0;
+  for (let pass = 1; pass <= maxPasses; pass++) {
+    passes = pass;
+    let changed = false;
+    for (let n = 0; n < movable.length; n++) {
+      const i = movable[n];
+      if (opts.onProgress && (n & 255) === 0) opts.onProgress({ search: label, pass, image: n, images: movable.length });
+      const cur = engine.assignment[i];
+      let best = -Infinity;
+      for (let s = 0; s < S; s++) {
+        if (s === cur) vals[s] = engine.map;
+        else {
+          vals[s] = engine.candidate(i, s);
+          if (opts.counters) opts.counters.candidates++;
+        }
+        if (dir * vals[s] > best) best = dir * vals[s];
+      }
+      if (dir * vals[cur] >= best - TIE_TOLERANCE) continue;
+      let pick = 0;
+      while (dir * vals[pick] < best - TIE_TOLERANCE) pick++;
+      engine.move(i, pick);
+      if (opts.counters) opts.counters.moves++;
+      changed = true;
+    }
+    if (!changed) break;
+  }
+  return { value: engine.map, passes, assign: Array.from(engine.assignment) };
+}
+
+/**
+ * Greedy lower and upper mAP bounds over shifts, exactly protocol §4: start at s0,
+ * visit images in ascending id order, take the best shift (ties within 1e−12: the
+ * current one, else the earliest), repeat until a pass changes nothing or maxPasses
+ * (default 5); `passes` counts the last, unchanged pass too. relRange is 0 when mapRef ≤ 0.
+ * Assignments are shift indices per image in ascending image-id order.
+ * @throws ShiftbenchError ERR_METRICS_INPUT on malformed input (see validateBoundsCase).
+ */
+export function greedyBounds(c: BoundsCase, opts: GreedyOptions = {}): BoundsSummary {
+  const prepared = prepareBounds(c, opts);
+  return greedyBoundsPrepared(prepared, c.maxPasses ?? DEFAULT_MAX_PASSES, opts);
+}
+
+/** greedyBounds on an already prepared case (one thread: lower search, then upper search). */
+export function greedyBoundsPrepared(prepared: PreparedBounds, maxPasses = DEFAULT_MAX_PASSES, opts: GreedyOptions = {}): BoundsSummary {
+  const engine = new ShiftMapEngine(prepared);
+  const perShift = perShiftMaps(engine, opts);
+  const lo = runSearch(engine, -1, maxPasses, opts, 'lower');
+  const hi = runSearch(engine, 1, maxPasses, opts, 'upper');
+  return summarize(perShift, lo, hi);
+}
+
+/** mAP with every image at the same shift, for each shift (leaves the engine at the last shift). */
+export function perShiftMaps(engine: ShiftMapEngine, opts: GreedyOptions): number[] {
+  const p = engine.p;
+  const perShift: number[] = [];
+  for (let s = 0; s < p.numShifts; s++) {
+    opts.onProgress?.({ search: 'perShift', pass: 0, image: s, images: p.numShifts });
+    engine.setAssignment(new Int32Array(p.numImages).fill(s));
+    perShift.push(engine.map);
+  }
+  return perShift;
+}
+
+/** The protocol §4 summary of perShift and the two searches. */
+export function summarize(perShift: number[], lo: SearchResult, hi: SearchResult): BoundsSummary {
+  const mapRef = perShift[0];
+  const mapRange = hi.value - lo.value;
+  return {
+    mapRef,
+    mapLower: lo.value,
+    mapUpper: hi.value,
+    mapRange,
+    relRange: mapRef > 0 ? mapRange / mapRef : 0,
+    perShift,
+    passes: { lower: lo.passes, upper: hi.passes },
+    assignLower: lo.assign,
+    assignUpper: hi.assign,
+  };
+}
+

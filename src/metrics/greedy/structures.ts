@@ -1,0 +1,379 @@
+/**
+ * Data structures of the incremental engine: interleaved Fenwick lanes (per-threshold
+ * false-positive counters), the true-positive list of one (category, IoU threshold)
+ * with its precision suffix maxima and recall-point sums, the OffsetMax suffix-max
+ * caches of shifted precision, and the per-category state.
+ */
+import { EPS, NUM_IOU, NUM_RECALL } from '../cocoeval.js';
+
+/** IoU thresholds (10) and recall points (101) of COCO AP. */
+export const T = NUM_IOU;
+export const R = NUM_RECALL;
+/** Denominator of one category's AP@[.5:.95] from its summed precisions. */
+export const AP_DENOM = NUM_IOU * NUM_RECALL;
+/** detKind: a TP at some threshold. */
+export const KIND_TP = 1;
+/** detKind: an FP at every threshold. */
+export const KIND_ALL_FP = 2;
+
+/**
+ * Suffix maxima of the precision a TP list would have under constant count offsets:
+ * sm[k] = max over k ≤ x < K of (x+1+dk) / (fp[x]+dF+x+1+dk+EPS), sm[K] = 0, valid for
+ * k ≥ from while version matches the list's. Built lazily from the end by candidate walks.
+ */
+export class OffsetMax {
+  version = -1;
+  from = 0;
+  sm = new Float64Array(0);
+  constructor(
+    public dk: number,
+    public dF: number,
+  ) {}
+}
+
+/** Offset pairs cached per TP list (least recently created replaced first). */
+export const MAX_OFFSET_CACHES = 8;
+/** Segments with offsets shorter than this are walked value by value, without an OffsetMax cache. */
+export const MIN_CACHED_SEGMENT = 16;
+/** Versions of a TP list whose change index is remembered (a power of two); older caches are rebuilt. */
+const CHANGE_LOG = 16;
+/**
+ * A segment uses its OffsetMax cache only when building / repairing it costs at most this
+ * many values per value of the segment (else it is walked value by value). Chosen by A/B
+ * at 2,000 images: 1 and 2 were best; always building (moves often invalidate a cache
+ * from near the start of the list) was ~10% slower.
+ */
+export const BUILD_FACTOR = 1;
+
+/**
+ * `lanes` Fenwick trees over the same positions, interleaved (node·lanes + lane): the
+ * per-threshold FP counters of a node share cache lines, and one walk updates every
+ * threshold a detection is a false positive at. lanes = 1 is a plain Fenwick tree.
+ */
+export class Fenwick {
+  readonly tree: Int32Array;
+  /** Mask with every lane's bit set. */
+  readonly allLanes: number;
+  constructor(
+    readonly size: number,
+    readonly lanes = 1,
+  ) {
+    this.tree = new Int32Array((size + 1) * lanes);
+    this.allLanes = (1 << lanes) - 1;
+  }
+  /** Linear-time build of one lane from 0/1 flags. */
+  build(flags: Uint8Array, lane = 0): void {
+    const tr = this.tree;
+    const L = this.lanes;
+    for (let i = 0; i <= this.size; i++) tr[i * L + lane] = 0;
+    for (let i = 1; i <= this.size; i++) {
+      tr[i * L + lane] += flags[i - 1];
+      const j = i + (i & -i);
+      if (j <= this.size) tr[j * L + lane] += tr[i * L + lane];
+    }
+  }
+  /** Adds delta at pos in every lane whose bit is set in mask (default: all lanes). */
+  add(pos: number, delta: number, mask = this.allLanes): void {
+    if (mask === 0) return;
+    const tr = this.tree;
+    const L = this.lanes;
+    if (mask === this.allLanes) {
+      for (let i = pos + 1; i <= this.size; i += i & -i) {
+        const b = i * L;
+        for (let t = 0; t < L; t++) tr[b + t] += delta;
+      }
+      return;
+    }
+    for (let i = pos + 1; i <= this.size; i += i & -i) {
+      const b = i * L;
+      for (let t = 0; t < L; t++) if (mask & (1 << t)) tr[b + t] += delta;
+    }
+  }
+  /** Sum of one lane's flags at positions < pos. */
+  prefix(pos: number, lane = 0): number {
+    const tr = this.tree;
+    const L = this.lanes;
+    let s = 0;
+    for (let i = pos; i > 0; i -= i & -i) s += tr[i * L + lane];
+    return s;
+  }
+}
+
+/** Work counters of a ShiftMapEngine (for tests and benchmarks). */
+export interface EngineStats {
+  /** Candidate-walk segments with shifted counts answered from an OffsetMax cache. */
+  offsetCacheSegments: number;
+  /** OffsetMax caches repaired after their TP list changed (instead of rebuilt). */
+  offsetCacheRepairs: number;
+}
+
+/** Active true positives of one (category, IoU threshold), with precision and interpolation caches. */
+export class TpList {
+  K = 0;
+  /** Bumped by finalize (every change of pos / fp / v), so OffsetMax caches know they are stale. */
+  version = 0;
+  /** changedFrom[version mod CHANGE_LOG]: first TP index whose pos / fp may differ from the previous version's. */
+  private readonly changedFrom = new Int32Array(CHANGE_LOG);
+  private readonly offsets: OffsetMax[] = [];
+  private nextEvict = 0;
+  constructor(private readonly stats: EngineStats) {}
+  pos = new Int32Array(16); // universe positions, ascending
+  fp = new Int32Array(16); // active FPs before each TP
+  v = new Float64Array(16); // precision at each TP
+  S = new Float64Array(17); // suffix max of v: S[k] = max v[k..K), S[K] = 0
+  qPre = new Float64Array(R + 1); // Σ q[0..r)
+  qSuf = new Float64Array(R + 1); // Σ q[r..R), summed from r = R−1 down (as precisionSumFromTp)
+  psum = 0;
+  ensure(n: number): void {
+    if (this.pos.length >= n) return;
+    let cap = this.pos.length;
+    while (cap < n) cap *= 2;
+    const grow = <A extends Int32Array | Float64Array>(a: A, len: number): A => {
+      const b = new (a.constructor as { new (n: number): A })(len);
+      b.set(a.subarray(0, Math.min(a.length, len)));
+      return b;
+    };
+    this.pos = grow(this.pos, cap);
+    this.fp = grow(this.fp, cap);
+    this.v = grow(this.v, cap);
+    this.S = grow(this.S, cap + 1);
+  }
+  /**
+   * Recomputes S, q sums and psum from v for a given recall index table. `validBelow`:
+   * v[k] and S[k] for k < validBelow are unchanged since the last finalize, so the
+   * suffix maxima stop as soon as one equals its old value (0: recompute all).
+   */
+  finalize(kr: Int32Array | null, validBelow = 0, changedFrom = 0): void {
+    this.version++;
+    this.changedFrom[this.version & (CHANGE_LOG - 1)] = changedFrom;
+    const K = this.K;
+    const v = this.v;
+    const S = this.S;
+    let m = 0;
+    S[K] = 0;
+    for (let k = K - 1; k >= 0; k--) {
+      if (v[k] > m) m = v[k];
+      if (k < validBelow && S[k] === m) break;
+      S[k] = m;
+    }
+    const qSuf = this.qSuf;
+    const qPre = this.qPre;
+    qSuf[R] = 0;
+    if (!kr) {
+      qSuf.fill(0);
+      qPre.fill(0);
+      this.psum = 0;
+      return;
+    }
+    let sum = 0;
+    for (let r = R - 1; r >= 0; r--) {
+      const q = kr[r] <= K ? S[kr[r] - 1] : 0;
+      sum += q;
+      qSuf[r] = sum;
+    }
+    let pre = 0;
+    qPre[0] = 0;
+    for (let r = 0; r < R; r++) {
+      pre += kr[r] <= K ? S[kr[r] - 1] : 0;
+      qPre[r + 1] = pre;
+    }
+    this.psum = sum;
+  }
+
+  /**
+   * First TP index that may differ from what the list was at `version` (0 when unknown:
+   * too many versions ago, or never), K when nothing changed.
+   */
+  private dirtyFrom(version: number): number {
+    if (version < 0 || this.version - version >= CHANGE_LOG) return 0;
+    let d = this.K;
+    for (let x = version + 1; x <= this.version; x++) {
+      const c = this.changedFrom[x & (CHANGE_LOG - 1)];
+      if (c < d) d = c;
+    }
+    return d;
+  }
+
+  private findOffset(dk: number, dF: number): OffsetMax | null {
+    const offs = this.offsets;
+    for (let j = 0; j < offs.length; j++) if (offs[j].dk === dk && offs[j].dF === dF) return offs[j];
+    return null;
+  }
+
+  /** About how many values offsetMax(dk, dF, lo) would compute now. */
+  offsetBuildCost(dk: number, dF: number, lo: number): number {
+    const c = this.findOffset(dk, dF);
+    if (c === null) return this.K - lo;
+    if (c.version === this.version) return c.from > lo ? c.from - lo : 0;
+    const d = this.dirtyFrom(c.version);
+    return this.K - Math.min(d, c.from > lo ? lo : d);
+  }
+
+  /**
+   * Suffix maxima of the precision under count offsets (dk, dF) ≠ (0, 0) (see OffsetMax),
+   * valid at least for k in [lo, K]. A cache from an earlier version is repaired: values
+   * from the first changed TP on are recomputed, those before it only until one equals its
+   * old value (before the change the offset precisions are the same, so from there on
+   * the suffix maxima are too). The values are computed with the same expression as the
+   * candidate walk's, so they are the same floats.
+   */
+  offsetMax(dk: number, dF: number, lo: number): Float64Array {
+    let c = this.findOffset(dk, dF);
+    const offs = this.offsets;
+    if (c === null) {
+      if (offs.length < MAX_OFFSET_CACHES) offs.push((c = new OffsetMax(dk, dF)));
+      else {
+        c = offs[this.nextEvict];
+        this.nextEvict = (this.nextEvict + 1) % MAX_OFFSET_CACHES;
+        c.dk = dk;
+        c.dF = dF;
+        c.version = -1;
+      }
+    }
+    const K = this.K;
+    const fp = this.fp;
+    if (c.version !== this.version) {
+      const d = this.dirtyFrom(c.version);
+      if (c.from < d) this.stats.offsetCacheRepairs++;
+      if (c.sm.length < K + 1) {
+        const grown = new Float64Array(Math.max(K + 1, 2 * c.sm.length));
+        grown.set(c.sm);
+        c.sm = grown;
+      }
+      const sm = c.sm;
+      // [d, K] afresh
+      let m = 0;
+      sm[K] = 0;
+      for (let k = K - 1; k >= d; k--) {
+        const tp = k + 1 + dk;
+        const v = tp / (fp[k] + dF + tp + EPS);
+        if (v > m) m = v;
+        sm[k] = m;
+      }
+      // [c.from, d): old values, stale only until one is unchanged
+      let from = d;
+      if (c.from < d) {
+        for (let k = d - 1; k >= c.from; k--) {
+          const tp = k + 1 + dk;
+          const v = tp / (fp[k] + dF + tp + EPS);
+          if (v > m) m = v;
+          if (sm[k] === m) break;
+          sm[k] = m;
+        }
+        from = c.from;
+      }
+      c.from = from;
+      c.version = this.version;
+    }
+    if (c.from > lo) {
+      const sm = c.sm;
+      let m = sm[c.from];
+      for (let k = c.from - 1; k >= lo; k--) {
+        const tp = k + 1 + dk;
+        const v = tp / (fp[k] + dF + tp + EPS);
+        if (v > m) m = v;
+        sm[k] = m;
+      }
+      c.from = lo;
+    }
+    return c.sm;
+  }
+}
+
+export class CategoryState {
+  /** Active false positives per threshold. */
+  readonly fen: Fenwick;
+  readonly tp: TpList[];
+  /** Active detections that are a TP at some IoU threshold, by universe position. */
+  readonly anyTp: Fenwick;
+  /** Detections of the universe, active or not, that are a TP at some threshold. */
+  readonly tpKindTotal: number;
+  anyTpTotal = 0;
+  npig = 0;
+  /** recallTpIndex(npig), or null when npig is 0. */
+  kr: Int32Array | null = null;
+  /** Σ_t precision sums (AP·1010), or −1 when the category has no non-ignored gt. */
+  pSum = -1;
+  /** Fills tpKindBefore (engine-wide, by detection) for this universe. */
+  constructor(
+    readonly universe: Int32Array,
+    detKind: Uint8Array,
+    tpKindBefore: Int32Array,
+    stats: EngineStats,
+  ) {
+    let n = 0;
+    for (let j = 0; j < universe.length; j++) {
+      tpKindBefore[universe[j]] = n;
+      if (detKind[universe[j]] === KIND_TP) n++;
+    }
+    this.tpKindTotal = n;
+    this.fen = new Fenwick(universe.length, T);
+    this.tp = Array.from({ length: T }, () => new TpList(stats));
+    this.anyTp = new Fenwick(universe.length);
+  }
+}
+
+/** Scratch buffers shared by candidate evaluations. */
+export class Scratch {
+  v = new Float64Array(1024);
+  pos = new Int32Array(1024);
+  fp = new Int32Array(1024);
+  evDet = new Int32Array(256);
+  evPos = new Int32Array(256);
+  evNew = new Uint8Array(256);
+  evJ = new Int32Array(256);
+  evP = new Int32Array(256);
+  segLo = new Int32Array(256);
+  segDk = new Int32Array(256);
+  segDf = new Int32Array(256);
+  newIdx = new Int32Array(256);
+  newV = new Float64Array(256);
+  ensureV(n: number): void {
+    if (this.v.length >= n) return;
+    let cap = this.v.length;
+    while (cap < n) cap *= 2;
+    this.v = new Float64Array(cap);
+    this.pos = new Int32Array(cap);
+    this.fp = new Int32Array(cap);
+  }
+  ensureEv(n: number): void {
+    if (this.evDet.length >= n) return;
+    let cap = this.evDet.length;
+    while (cap < n) cap *= 2;
+    this.evDet = new Int32Array(cap);
+    this.evPos = new Int32Array(cap);
+    this.evNew = new Uint8Array(cap);
+    this.evJ = new Int32Array(cap);
+    this.evP = new Int32Array(cap);
+    this.segLo = new Int32Array(cap);
+    this.segDk = new Int32Array(cap);
+    this.segDf = new Int32Array(cap);
+    this.newIdx = new Int32Array(cap);
+    this.newV = new Float64Array(cap);
+  }
+}
+
+/** Largest r with kr[r] < x (kr nondecreasing, length R), or −1. */
+export function lastBelow(kr: Int32Array, x: number): number {
+  let lo = 0;
+  let hi = R;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (kr[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** First index in a[0..n) with a[index] ≥ x (a ascending). */
+export function lowerBound(a: Int32Array, n: number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+

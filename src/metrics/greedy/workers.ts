@@ -1,0 +1,134 @@
+/**
+ * Worker-thread orchestration of the greedy bounds: the lower and upper searches run in
+ * two worker threads (node:worker_threads) while this thread computes perShift. Workers
+ * run the built JavaScript (`dist/metrics/greedy/worker.js`); when this module itself
+ * runs from TypeScript source (tests, benchmarks) it starts the built file of the same
+ * tree, and without a build the searches run on this thread (onWorkerFallback says why).
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { BoundsSummary } from '../../core/types.js';
+import type { GreedyOptions } from './case.js';
+import { ShiftMapEngine } from './engine.js';
+import type { PreparedBounds } from './prepare.js';
+import { DEFAULT_MAX_PASSES, greedyBoundsPrepared, perShiftMaps, runSearch, summarize, type SearchResult } from './search.js';
+import type { WorkerJob, WorkerMessage } from './worker.js';
+
+/** Options of greedyBoundsParallel. */
+export interface ParallelBoundsOptions extends GreedyOptions {
+  /**
+   * Run the two searches in worker threads (default true); false runs them one after the
+   * other here; 'auto' uses workers where they pay (see workersPay).
+   */
+  workers?: boolean | 'auto';
+  /** Called once if the worker threads could not be used and the searches ran on this thread instead. */
+  onWorkerFallback?: (reason: string) => void;
+}
+
+/** Fewest images for which greedyBoundsParallel with workers: 'auto' starts worker threads. */
+export const WORKERS_MIN_IMAGES = 500;
+
+/**
+ * Whether two worker threads pay for a prepared case: from WORKERS_MIN_IMAGES images on
+ * with at least two shifts (about a second of search per thread and more; starting a
+ * worker and copying the prepared arrays to it costs tens of milliseconds).
+ */
+export function workersPay(prepared: PreparedBounds): boolean {
+  return prepared.numShifts > 1 && prepared.numImages >= WORKERS_MIN_IMAGES;
+}
+
+/**
+ * The worker entry's URL: `worker.js` beside this module when it is the built JS; from
+ * TypeScript source, the built file of the same tree (`dist/metrics/greedy/worker.js`).
+ * @throws Error naming the missing build when there is none.
+ */
+export function workerEntryUrl(): URL {
+  const here = import.meta.url;
+  const url = here.endsWith('.ts') ? new URL('../../../dist/metrics/greedy/worker.js', here) : new URL('./worker.js', here);
+  if (!existsSync(fileURLToPath(url))) {
+    throw new Error(`worker threads run the built JavaScript, and ${fileURLToPath(url)} is missing: run \`npm run build\``);
+  }
+  return url;
+}
+
+/**
+ * Starts one worker on `prepared` and runs `job` there; resolves with the worker's result.
+ * Progress messages go to onProgress. Rejects on a worker error or an early exit.
+ */
+export function runInWorker<R>(prepared: PreparedBounds, job: WorkerJob, onProgress?: (m: Extract<WorkerMessage, { type: 'progress' }>) => void): Promise<R> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    let worker: Worker;
+    try {
+      worker = new Worker(workerEntryUrl(), { workerData: { prepared, job, progress: onProgress !== undefined } });
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'progress') onProgress?.(m);
+      else if (m.type === 'result') {
+        done = true;
+        resolve(m.result as R);
+      } else {
+        done = true;
+        reject(new Error(m.message));
+      }
+    });
+    worker.on('error', (e) => {
+      done = true;
+      reject(e);
+    });
+    worker.on('exit', (code) => {
+      if (!done) reject(new Error(`bounds worker exited with code ${code} before answering`));
+    });
+  });
+}
+
+interface SearchJobResult {
+  search: SearchResult;
+  candidates: number;
+  moves: number;
+}
+
+function searchInWorker(prepared: PreparedBounds, dir: 1 | -1, maxPasses: number, opts: GreedyOptions): Promise<SearchJobResult> {
+  const label = dir === 1 ? 'upper' : 'lower';
+  const onProgress = opts.onProgress ? (m: { pass: number; image: number; images: number }) => opts.onProgress?.({ search: label, pass: m.pass, image: m.image, images: m.images }) : undefined;
+  return runInWorker<SearchJobResult>(prepared, { kind: 'search', dir, maxPasses }, onProgress);
+}
+
+/**
+ * greedyBoundsPrepared with the lower and upper searches in two worker threads
+ * (node:worker_threads), while this thread computes perShift. The answer is
+ * bit-identical to greedyBoundsPrepared's: each search starts from the same exactly
+ * rebuilt state. If workers cannot be started (or fail), the searches run here, one
+ * after the other, and `onWorkerFallback` is told why.
+ * @throws nothing beyond greedyBoundsPrepared's errors.
+ */
+export async function greedyBoundsParallel(prepared: PreparedBounds, maxPasses = DEFAULT_MAX_PASSES, opts: ParallelBoundsOptions = {}): Promise<BoundsSummary> {
+  if (opts.workers === false || (opts.workers === 'auto' && !workersPay(prepared))) return greedyBoundsPrepared(prepared, maxPasses, opts);
+  const searches = Promise.all([searchInWorker(prepared, -1, maxPasses, opts), searchInWorker(prepared, 1, maxPasses, opts)]);
+  // keep the rejection handled while perShift runs
+  const settled = searches.then(
+    (r) => ({ ok: true as const, r }),
+    (e: unknown) => ({ ok: false as const, e }),
+  );
+  const engine = new ShiftMapEngine(prepared);
+  const perShift = perShiftMaps(engine, opts);
+  const out = await settled;
+  if (out.ok) {
+    // workers count their own work; added only on success so a fallback does not count twice
+    if (opts.counters) {
+      for (const r of out.r) {
+        opts.counters.candidates += r.candidates;
+        opts.counters.moves += r.moves;
+      }
+    }
+    return summarize(perShift, out.r[0].search, out.r[1].search);
+  }
+  opts.onWorkerFallback?.(out.e instanceof Error ? out.e.message : String(out.e));
+  const lo = runSearch(engine, -1, maxPasses, opts, 'lower');
+  const hi = runSearch(engine, 1, maxPasses, opts, 'upper');
+  return summarize(perShift, lo, hi);
+}

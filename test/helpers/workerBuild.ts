@@ -1,0 +1,43 @@
+/**
+ * Worker threads run the built JavaScript (src/metrics/greedy/workers.ts). Tests that
+ * start workers call `buildWorkers()` first: it compiles the worker entry and what it
+ * imports into dist/ (a few seconds), so the workers run the code under test, never a
+ * stale build. A lock directory keeps two test processes from writing at once.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { REPO_ROOT } from './shared.js';
+
+const LOCK = path.join(REPO_ROOT, 'dist', '.workers-build.lock');
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Compiles src/metrics/greedy/worker.ts and its imports into dist/. */
+export function buildWorkers(): void {
+  mkdirSync(path.dirname(LOCK), { recursive: true });
+  for (let waited = 0; ; waited += 100) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch {
+      // a lock older than two minutes is left over from a killed process
+      const st = statSync(LOCK, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (waited > 120_000 || Date.now() - st.mtimeMs > 120_000) {
+        rmdirSync(LOCK);
+        continue;
+      }
+      sleep(100);
+    }
+  }
+  try {
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    execFileSync(process.execPath, [tsc, '-p', path.join(REPO_ROOT, 'test/helpers/tsconfig.workers.json')], { stdio: 'pipe' });
+  } finally {
+    rmdirSync(LOCK);
+  }
+}

@@ -13,5 +13,15 @@ export {
   type ShiftedInputs,
   type FitGeometry,
 } from './inputs.js';
-export { projectBack, boxToInput, boxToOriginal, groundTruthForShift, CROP_MIN_VISIBLE_FRACTION } from './project.js';
+export { projectBack, boxToInput, boxToOriginal } from './project.js';
+export {
+  stableArea,
+  toContentBox,
+  boxInside,
+  centreInside,
+  groundTruthInStableArea,
+  detectionsInStableArea,
+  STABLE_AREA_EPS_PX,
+  type StableArea,
+} from './stableArea.js';
 export { translateRgb } from './translate.js';

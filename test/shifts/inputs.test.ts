@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
-import type { CocoAnnotation, RgbImage } from '../../src/core/types.js';
+import type { RgbImage } from '../../src/core/types.js';
 import {
   boxToInput,
   fitGeometry,
-  groundTruthForShift,
   makeShiftedInputs,
   parseShiftSet,
   projectBack,
@@ -140,7 +139,7 @@ describe('makeShiftedInputs', () => {
   });
 });
 
-describe('projection and ground truth per shift', () => {
+describe('projection back to the original image', () => {
   const boxes: [number, number, number, number][] = [
     [0, 0, 10, 10], [12.5, 7.25, 33.3, 41.1], [600, 400, 39.9, 79.9], [123.456, 321.987, 0.5, 0.25],
   ];
@@ -163,47 +162,8 @@ describe('projection and ground truth per shift', () => {
     }
   });
 
-  it('pad: projected boxes are not clipped and the ground truth is unchanged', () => {
+  it('pad: projected boxes are not clipped', () => {
     const t = { scaleX: 0.5, scaleY: 0.5, offsetX: 1, offsetY: 1 };
     expect(projectBack([{ bbox: [-3, -3, 10, 10], score: 1, categoryId: 1 }], t, 1)[0].bbox).toEqual([-8, -8, 20, 20]);
-    const anns: CocoAnnotation[] = [{ id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], area: 100, iscrowd: 0 }];
-    expect(groundTruthForShift(anns, t, 'pad', { width: 10, height: 10 })).toBe(anns);
-  });
-
-  it('crop: clips to the window and ignores boxes less than half visible', () => {
-    // stretch 100 × 100 → (20 + 2) × (20 + 2), K = 2; s0 window starts at 2 input px = 2/0.22 original px
-    const g = fitGeometry(100, 100, opts({ mode: 'crop', fit: 'stretch', inputSizePx: { width: 20, height: 20 }, shifts: 'grid:2' }));
-    const s = 1 / 0.22;
-    const anns: CocoAnnotation[] = [
-      { id: 1, image_id: 1, category_id: 1, bbox: [40, 40, 20, 20], area: 400, iscrowd: 0 }, // fully inside
-      { id: 2, image_id: 1, category_id: 1, bbox: [0, 50, 3 * s, 10], area: 3 * s * 10, iscrowd: 0 }, // 1/3 visible at s0
-      { id: 3, image_id: 1, category_id: 1, bbox: [0, 50, 6 * s, 10], area: 6 * s * 10, iscrowd: 0 }, // 2/3 visible at s0
-    ];
-    const gt0 = groundTruthForShift(anns, g.transforms[0], 'crop', { width: 20, height: 20 });
-    expect(gt0[0]).toBe(anns[0]);
-    expect(gt0[1].ignore).toBe(1);
-    expect(gt0[1].bbox[0]).toBeCloseTo(2 * s, 9);
-    expect(gt0[1].bbox[2]).toBeCloseTo(1 * s, 9);
-    expect(gt0[1].area).toBeCloseTo(s * 10, 9);
-    expect(gt0[2].ignore).toBeUndefined();
-    expect(gt0[2].bbox[2]).toBeCloseTo(4 * s, 9);
-    expect(anns[1].ignore).toBeUndefined(); // not mutated
-    // at shift (2, 2) the window starts at the image origin: everything is visible
-    const gt8 = groundTruthForShift(anns, g.transforms[8], 'crop', { width: 20, height: 20 });
-    expect(gt8).toEqual(anns);
-  });
-
-  it('circular: boxes that wrap are ignored', () => {
-    const g = fitGeometry(100, 100, opts({ mode: 'circular', fit: 'stretch', inputSizePx: { width: 20, height: 20 }, shifts: 'grid:1' }));
-    const anns: CocoAnnotation[] = [
-      { id: 1, image_id: 1, category_id: 1, bbox: [10, 10, 50, 50], area: 2500, iscrowd: 0 },
-      { id: 2, image_id: 1, category_id: 1, bbox: [90, 10, 10, 10], area: 100, iscrowd: 0 }, // touches the right edge
-    ];
-    expect(groundTruthForShift(anns, g.transforms[0], 'circular', { width: 20, height: 20 })).toEqual(anns);
-    const gt1 = groundTruthForShift(anns, g.transforms[1], 'circular', { width: 20, height: 20 });
-    expect(gt1[0]).toBe(anns[0]);
-    expect(gt1[1]).toEqual({ ...anns[1], ignore: 1 });
-    const gt2 = groundTruthForShift(anns, g.transforms[2], 'circular', { width: 20, height: 20 });
-    expect(gt2[1].ignore).toBeUndefined(); // (0, 1) moves down only; the box does not reach the bottom
   });
 });

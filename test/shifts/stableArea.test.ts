@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import type { CocoAnnotation, CocoResult } from '../../src/core/types.js';
+import {
+  boxToInput,
+  detectionsInStableArea,
+  fitGeometry,
+  groundTruthInStableArea,
+  parseShiftSet,
+  projectBack,
+  stableArea,
+  type ShiftedInputOptions,
+} from '../../src/shifts/index.js';
+
+const size = { width: 20, height: 16 };
+const opts = (mode: 'pad' | 'crop' | 'circular', shifts: string): ShiftedInputOptions => ({
+  inputSizePx: size,
+  fit: 'stretch',
+  padValue: [0, 0, 0],
+  mode,
+  shiftSet: parseShiftSet(shifts),
+});
+const ann = (id: number, bbox: [number, number, number, number], iscrowd: 0 | 1 = 0): CocoAnnotation => ({
+  id,
+  image_id: 1,
+  category_id: 1,
+  bbox,
+  area: bbox[2] * bbox[3],
+  iscrowd,
+});
+
+describe('stable area (protocol §1)', () => {
+  it('pad has none; crop and circular follow the formulas of §1', () => {
+    expect(stableArea('pad', parseShiftSet('grid:2'), size)).toBeNull();
+    expect(stableArea('crop', parseShiftSet('grid:2'), size)).toMatchObject({ x0: 2, y0: 2, x1: 20, y1: 16, wrapPx: null });
+    // K is the largest offset in either axis (3): the margin is 3 in y too, while max dy is 1
+    expect(stableArea('crop', parseShiftSet('0,0;3,1;1,0'), size)).toMatchObject({ x0: 3, y0: 3, x1: 20, y1: 18 });
+    expect(stableArea('circular', parseShiftSet('line:3'), size)).toMatchObject({ x0: 0, y0: 0, x1: 17, y1: 13, wrapPx: size });
+  });
+
+  it('crop: ground truth cut by the window at some shift becomes a crowd region; a box on the border is inside', () => {
+    // stretch 40 × 32 → (20 + 2) × (16 + 2): scale 0.55 × 0.5625; stable area [2, 20) × [2, 16)
+    const g = fitGeometry(40, 32, opts('crop', 'grid:2'));
+    const sx = g.scaleX, sy = g.scaleY;
+    const anns = [
+      ann(1, [2 / sx, 2 / sy, 10, 10]), // left/top edges exactly on the border: inside
+      ann(2, [1 / sx, 4 / sy, 6, 6]), // starts one content px left of the area
+      ann(3, [10, 10, 20 / sx - 10, 4]), // right edge exactly at x1 = 20
+      ann(4, [0, 0, 2, 2], 1), // already a crowd region: kept as it is, not counted
+      ann(5, [10, 10, 21 / sx - 10, 4]), // right edge past x1
+    ];
+    const { annotations, turnedToCrowd } = groundTruthInStableArea(anns, g.transforms[4], stableArea('crop', parseShiftSet('grid:2'), size));
+    expect(annotations.map((a) => a.iscrowd)).toEqual([0, 1, 0, 1, 1]);
+    expect(turnedToCrowd).toBe(2);
+    expect(annotations[1]).toEqual({ ...anns[1], iscrowd: 1 }); // box and area unchanged
+    expect(annotations[0]).toBe(anns[0]);
+    expect(anns[1].iscrowd).toBe(0); // never mutated
+    // pad: the same array, nothing counted
+    expect(groundTruthInStableArea(anns, g.transforms[0], null)).toEqual({ annotations: anns, turnedToCrowd: 0 });
+  });
+
+  it('crop: a detection is kept by its centre in content coordinates, the same decision at every shift', () => {
+    const shiftSet = parseShiftSet('grid:2');
+    const g = fitGeometry(40, 32, opts('crop', 'grid:2'));
+    const area = stableArea('crop', shiftSet, size)!;
+    // content boxes (content = input + K − dx): centre x 1.5 (out), 2 (on the border: in), 19.9 (in), 20.5 (out)
+    const content: [number, number, number, number][] = [[0.5, 5, 2, 2], [1, 5, 2, 2], [18.9, 5, 2, 2], [19.5, 5, 2, 2]];
+    g.transforms.forEach((t, s) => {
+      const { dx, dy } = shiftSet.shifts[s];
+      const dets = content.map((b, i) => ({ bbox: [b[0] - 2 + dx, b[1] - 2 + dy, b[2], b[3]] as [number, number, number, number], score: 0.9, categoryId: i }));
+      const { kept, dropped } = detectionsInStableArea(projectBack(dets, t, 1), t, area);
+      expect(kept.map((d) => d.category_id)).toEqual([1, 2]);
+      expect(dropped).toBe(2);
+    });
+  });
+
+  it('circular: content that wraps is unwrapped by its centre; ground truth that would wrap at some shift is a crowd region', () => {
+    const shiftSet = parseShiftSet('grid:1');
+    const g = fitGeometry(40, 32, opts('circular', 'grid:1'));
+    const area = stableArea('circular', shiftSet, size)!; // [0, 19) × [0, 15)
+    const anns = [ann(1, [0, 0, 10, 10]), ann(2, [30, 0, 10, 10]), ann(3, [0, 20, 4, 12])];
+    const { annotations, turnedToCrowd } = groundTruthInStableArea(anns, g.transforms[0], area);
+    expect(annotations.map((a) => a.iscrowd)).toEqual([0, 1, 1]); // x 15…20 crosses 19; y 10…16 crosses 15
+    expect(turnedToCrowd).toBe(2);
+    // at shift (1, 0) an object at content x 18.5…19.5 (centre 19: inside, on the border) and its wrapped piece at input x 0…0.5
+    const t = g.transforms[1];
+    const piece = (b: [number, number, number, number]): CocoResult => projectBack([{ bbox: b, score: 0.5, categoryId: 1 }], t, 1)[0];
+    const inputOf = (content: [number, number, number, number]) => boxToInput([content[0] / g.scaleX, content[1] / g.scaleY, content[2] / g.scaleX, content[3] / g.scaleY], t);
+    const whole = piece(inputOf([18, 2, 2, 2])); // centre 19: inside
+    const wrapped = piece([0, 2, 1, 2]); // content x −1…0 → unwrapped to 19…20, centre 19.5: outside
+    const left = piece([1, 2, 2, 2]); // content x 0…2, centre 1: inside
+    const { kept, dropped } = detectionsInStableArea([whole, wrapped, left], t, area);
+    expect(kept).toEqual([whole, left]);
+    expect(dropped).toBe(1);
+  });
+
+  it('pad keeps every detection', () => {
+    const dets: CocoResult[] = [{ image_id: 1, category_id: 1, bbox: [-100, -100, 5, 5], score: 1 }];
+    expect(detectionsInStableArea(dets, { scaleX: 1, scaleY: 1 }, null)).toEqual({ kept: dets, dropped: 0 });
+  });
+});

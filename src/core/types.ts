@@ -29,9 +29,11 @@ export interface CocoAnnotation {
   category_id: number;
   bbox: BoxXYWH;
   area: number;
+  /**
+   * 1 marks an ignore region: detections on it are neither matches nor false positives
+   * (pycocotools' crowd rule). The only ignore flag COCO evaluation reads (protocol §3).
+   */
   iscrowd: 0 | 1;
-  /** pycocotools honours an `ignore` flag on ground truth: it neither counts as a miss nor as a match. */
-  ignore?: 0 | 1;
 }
 export interface CocoGroundTruth {
   images: CocoImage[];
@@ -296,6 +298,23 @@ export interface DetectorRunSummary {
   };
   imagesEvaluated: number;
   skippedImages: { imageId: number; fileName: string; reason: string }[];
+  /**
+   * What crop and circular modes leave out of scoring (protocol §1: the stable area);
+   * all zero left out in pad mode. Absent in runs made before it was recorded.
+   */
+  scoredContent?: ScoredContentCounts;
+}
+
+/** Counts of protocol §1's stable-area rule for one detector of a run. */
+export interface ScoredContentCounts {
+  /** Ground-truth boxes of the evaluated images. */
+  groundTruthTotal: number;
+  /** Of them, boxes not inside the stable area, scored as crowd regions (`iscrowd: 1`) at every shift. */
+  groundTruthIgnored: number;
+  /** Detections of the evaluated images, all shifts together. */
+  detectionsTotal: number;
+  /** Of them, detections whose centre lies outside the stable area, dropped before every metric. */
+  detectionsDropped: number;
 }
 
 /** The content of a run's metrics.json. */

@@ -91,6 +91,7 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
   const annotationIds = new Set<number>();
   let filledArea = 0;
   let filledCrowd = 0;
+  let ignoreFlagOnly = 0;
   (value.annotations as unknown[]).forEach((a, i) => {
     if (!is.object(a) || !is.integer(a.id) || !is.integer(a.image_id) || !is.integer(a.category_id)) {
       issues.add('annotation', `annotations[${i}] ${show(a)}: needs integer "id", "image_id" and "category_id"`);
@@ -134,8 +135,7 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
       area: area as number,
       iscrowd: iscrowd === 1 || iscrowd === true ? 1 : 0,
     };
-    if (a.ignore === 1 || a.ignore === true) ann.ignore = 1;
-    else if (a.ignore === 0 || a.ignore === false) ann.ignore = 0;
+    if ((a.ignore === 1 || a.ignore === true) && !ann.iscrowd) ignoreFlagOnly++;
     annotations.push(ann);
   });
 
@@ -144,6 +144,12 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
   }
   if (filledArea > 0) logger?.warn(`${file}: ${filledArea} annotations have no "area"; using the box area width × height`);
   if (filledCrowd > 0) logger?.warn(`${file}: ${filledCrowd} annotations have no "iscrowd"; using 0`);
+  if (ignoreFlagOnly > 0) {
+    logger?.warn(
+      `${file}: ${ignoreFlagOnly} annotations have "ignore": 1 but "iscrowd": 0; COCO evaluation (pycocotools) does not read "ignore", ` +
+        'so they are scored as ordinary objects — mark ignore regions with "iscrowd": 1',
+    );
+  }
   images.sort((x, y) => x.id - y.id);
   annotations.sort((x, y) => x.id - y.id);
   categories.sort((x, y) => x.id - y.id);

@@ -13,11 +13,11 @@
  *   sorts them by −score with a stable sort; precision is tp / (tp + fp + eps)
  *   made monotone from the right and read at 101 recall thresholds.
  *
- * One deliberate difference: pycocotools overwrites an annotation's `ignore` flag
- * with its `iscrowd` flag (`_prepare`), so `ignore: 1` has no effect there. Here a
- * ground-truth `ignore: 1` is honoured (ignored like a crowd region without the
- * crowd IoU), as protocol §1 needs for crop mode; pass `honorIgnoreFlag: false` for
- * the literal pycocotools behaviour. Without `ignore: 1` flags both are the same.
+ * Ignore regions are crowd regions only: pycocotools overwrites an annotation's
+ * `ignore` with its `iscrowd` (`_prepare`), so an `ignore` field has no effect, here as
+ * there (protocol §3). Detections of categories the ground truth does not have are
+ * left out, as pycocotools evaluates only the ground truth's categories; detections of
+ * images it does not have are an error, as in pycocotools' `loadRes`.
  *
  * A second pycocotools quirk is kept: a detection matched to a ground truth whose
  * `id` is 0 counts as unmatched in accumulation (pycocotools stores the matched gt id
@@ -60,11 +60,6 @@ const IOU_CAP = 1 - 1e-10;
 export const ST_FP = 0;
 export const ST_TP = 1;
 export const ST_IGNORED = 2;
-
-export interface EvaluateCocoOptions {
-  /** Honour `ignore: 1` on ground truth (default true; pycocotools itself drops the flag, see module doc). */
-  honorIgnoreFlag?: boolean;
-}
 
 /** The 12 COCO summary numbers plus AP@[.5:.95] (area all, maxDets 100) per category id (−1 without gt). */
 export interface CocoEvalResult {
@@ -115,13 +110,13 @@ export function validateGroundTruth(gt: CocoGroundTruth, name = 'ground truth'):
 }
 
 /**
- * Checks detections against a ground truth: finite boxes and scores, known image and
- * category ids. Throws ERR_METRICS_INPUT listing the first few offenders.
+ * Checks detections against a ground truth: finite boxes and scores, known image ids
+ * (category ids the ground truth does not have are allowed: evaluation leaves them out,
+ * as pycocotools does). Throws ERR_METRICS_INPUT listing the first few offenders.
  */
-export function validateDetections(dets: CocoResult[], imageIds: ReadonlySet<number>, categoryIds: ReadonlySet<number>, name = 'detections'): void {
+export function validateDetections(dets: CocoResult[], imageIds: ReadonlySet<number>, name = 'detections'): void {
   if (!Array.isArray(dets)) throw metricsError(`Expected an array of COCO results for ${name} but received ${describeValue(dets)}`);
   const badImages = new Set<unknown>();
-  const badCats = new Set<unknown>();
   for (let i = 0; i < dets.length; i++) {
     const d = dets[i];
     const where = `${name}[${i}]`;
@@ -129,13 +124,9 @@ export function validateDetections(dets: CocoResult[], imageIds: ReadonlySet<num
     if (!isBox(d.bbox)) throw metricsError(`Expected [x, y, width, height] of finite numbers for ${where}.bbox but received ${describeValue(d.bbox)}`);
     if (!finite(d.score)) throw metricsError(`Expected a finite number for ${where}.score but received ${describeValue(d.score)}`);
     if (!imageIds.has(d.image_id)) badImages.add(d.image_id);
-    if (!categoryIds.has(d.category_id)) badCats.add(d.category_id);
   }
   if (badImages.size > 0) {
     throw metricsError(`${cap(name)} name image ids that are not in the ground truth: ${listFew(badImages)}. Every image_id must be one of the ground truth's images.`);
-  }
-  if (badCats.size > 0) {
-    throw metricsError(`${cap(name)} name category ids that are not in the ground truth: ${listFew(badCats)}. Every category_id must be one of the ground truth's categories.`);
   }
 }
 
@@ -258,7 +249,7 @@ function runs(perm: Int32Array, cellKey: Float64Array, maxPerCell: number): { ke
 }
 
 /** Groups a ground truth's annotations into cells. Annotations of unknown images/categories are skipped (as pycocotools). */
-export function flattenGroundTruth(gt: CocoGroundTruth, idx: GroupedInput, honorIgnoreFlag = true): FlatGt {
+export function flattenGroundTruth(gt: CocoGroundTruth, idx: GroupedInput): FlatGt {
   const K = idx.categoryIds.length;
   const anns = gt.annotations;
   const cellKey = new Float64Array(anns.length);
@@ -287,7 +278,7 @@ export function flattenGroundTruth(gt: CocoGroundTruth, idx: GroupedInput, honor
     out.boxes[4 * g + 3] = b[3];
     out.areas[g] = a.area;
     out.crowd[g] = a.iscrowd ? 1 : 0;
-    out.ignore[g] = a.iscrowd || (honorIgnoreFlag && a.ignore) ? 1 : 0;
+    out.ignore[g] = a.iscrowd ? 1 : 0;
     out.ids[g] = a.id;
   }
   return out;
@@ -536,17 +527,18 @@ export function precisionSumFromTp(prTp: Float64Array, K: number, kr: Int32Array
  * summarize): 12 summary stats and AP@[.5:.95] per category (area all, maxDets 100;
  * −1 for categories without non-ignored gt). No detections at all gives AP 0 for
  * categories with gt. Pure: no I/O.
+ * Detections of categories the ground truth does not have are left out (pycocotools).
  * @throws ShiftbenchError ERR_METRICS_INPUT for malformed ground truth, non-finite
- *   numbers, or detections naming unknown image / category ids.
+ *   numbers, or detections naming image ids the ground truth does not have.
  */
-export function evaluateCoco(gt: CocoGroundTruth, dets: CocoResult[], opts: EvaluateCocoOptions = {}): CocoEvalResult {
+export function evaluateCoco(gt: CocoGroundTruth, dets: CocoResult[]): CocoEvalResult {
   validateGroundTruth(gt);
   const idx = indexGroundTruth(gt);
-  validateDetections(dets, new Set(idx.imageIds), new Set(idx.categoryIds));
+  validateDetections(dets, new Set(idx.imageIds));
   const K = idx.categoryIds.length;
   const A = AREA_RANGES.length;
   const AT = A * NUM_IOU;
-  const flatGt = flattenGroundTruth(gt, idx, opts.honorIgnoreFlag ?? true);
+  const flatGt = flattenGroundTruth(gt, idx);
   const flatDt = flattenDetections(dets, idx, MAX_DETS[MAX_DETS.length - 1]);
   // evaluate: status per (detection, area, t) and npig per (cell, area)
   const mc = matchAllCells(flatGt, flatDt, AREA_RANGES);

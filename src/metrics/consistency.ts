@@ -31,7 +31,7 @@ export interface ConsistencyOptions {
   seed?: number;
   /** Ground truth for flipRate (null/absent: flipRate is null). */
   groundTruth?: CocoGroundTruth | null;
-  /** Crop mode: one ground truth per shift (boxes clipped, `ignore` per shift); overrides groundTruth. */
+  /** One ground truth per shift (a case file's own; shiftbench's modes score one ground truth); overrides groundTruth. */
   groundTruthPerShift?: CocoGroundTruth[];
 }
 
@@ -133,8 +133,8 @@ const center = (b: BoxXYWH): [number, number] => [b[0] + b[2] / 2, b[1] + b[3] /
  *   (it is not counted as zero jitter).
  * - flipRate(image) = share of the image's ground-truth objects whose found state (a
  *   detection of its class, IoU ≥ 0.5 with the object's box at that shift, score ≥ τ;
- *   not one-to-one) differs between the image's shifts. Crowd regions and objects
- *   marked `ignore` at any shift are left out (they are neither misses nor matches in
+ *   not one-to-one) differs between the image's shifts. Crowd regions (at any
+ *   shift) are left out (they are neither misses nor matches in
  *   COCO AP either); images without such objects are left out of the mean. Needs all
  *   shifts of the image; null when no ground truth is given.
  * Throws ERR_METRICS_INPUT for a non-finite score threshold or bad resample count.
@@ -239,7 +239,7 @@ function imageFlipRate(imageId: number, dets: CocoResult[][], gtIndex: GtByImage
   for (const g0 of ref) {
     // the same object at every shift (matched by annotation id), never crowd or ignored
     const perShift = gtIndex.map((ix) => (ix === gtIndex[0] ? g0 : (ix.get(imageId) ?? []).find((a) => a.id === g0.id)));
-    if (perShift.some((g) => !g || g.iscrowd || g.ignore)) continue;
+    if (perShift.some((g) => !g || g.iscrowd)) continue;
     eligible++;
     let first: boolean | null = null;
     let differs = false;

@@ -13,7 +13,7 @@ export interface ShiftEvaluatorOptions {
   shifts: Shift[];
   /** Ground truth in original-image coordinates; null for label-free datasets (no bounds, no flipRate). */
   groundTruth: CocoGroundTruth | null;
-  /** Crop mode: one ground truth per shift (clipped boxes, `ignore` flags); overrides groundTruth for metrics. */
+  /** One ground truth per shift (a case file's own; shiftbench's modes score one ground truth); overrides groundTruth for metrics. */
   groundTruthPerShift?: CocoGroundTruth[];
   /** τ for the consistency metrics (default 0.5). */
   scoreThreshold?: number;

@@ -8,7 +8,6 @@ export {
   AREA_RANGES,
   MAX_DETS,
   type CocoEvalResult,
-  type EvaluateCocoOptions,
 } from './cocoeval.js';
 export {
   greedyBounds,

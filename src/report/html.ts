@@ -103,8 +103,12 @@ export function gridSize(shifts: Shift[]): number | null {
 
 const MODE_TEXT: Record<string, string> = {
   pad: 'pad — the image is fitted once into an area K px smaller than the input (K = the largest offset) and pasted at (dx, dy) on a constant canvas: every shifted input is an exact translate and shows all of the image.',
-  crop: 'crop — the image is fitted once into a larger area and a model-size window is cut at the offset: content enters and leaves at the borders, as when a camera moves.',
-  circular: 'circular — the fitted image is rolled with wrap-around: unnatural for photos, but the setting in which exactly equivariant networks give identical outputs.',
+  crop:
+    'crop — the image is fitted once into a larger area and a model-size window is cut at the offset: content enters and leaves at the borders, as when a camera moves. ' +
+    'Only the stable area (the content shown whole at every shift) is scored: ground truth outside it is a crowd region at every shift, detections centred outside it are dropped, so this mAP is not the standard COCO mAP of the whole image.',
+  circular:
+    'circular — the fitted image is rolled with wrap-around: unnatural for photos, but the setting in which exactly equivariant networks give identical outputs. ' +
+    'Only the stable area (the content never wrapped at any shift) is scored: ground truth outside it is a crowd region at every shift, detections centred outside it are dropped, so this mAP is not the standard COCO mAP of the whole image.',
 };
 
 function row(label: string, valueHtml: string): string {
@@ -300,15 +304,23 @@ function notesSection(run: ReportRun): string {
         .map((s) => `<tr><td><code>${h(s.key)}</code></td><td>${h(s.imageId)}</td><td>${h(s.fileName)}</td><td>${h(s.reason)}</td></tr>`)
         .join('')}</tbody></table>`
     : '<p>No images were skipped: every detector was evaluated on every image.</p>';
+  const stable = run.metrics.mode !== 'pad';
+  const scored = (r: DetectorRunSummary): string => {
+    const c = r.scoredContent;
+    if (!c) return `<td>${MISSING}</td><td>${MISSING}</td>`;
+    return `<td>${h(c.groundTruthIgnored)} of ${h(c.groundTruthTotal)}</td><td>${h(c.detectionsDropped)} of ${h(c.detectionsTotal)}</td>`;
+  };
   const details = `<div class="table-wrap"><table class="details"><caption>Per-detector run details</caption><thead><tr><th scope="col">Detector</th><th scope="col">Runtime</th><th scope="col">Input px</th><th scope="col">Total stride px</th><th scope="col">Images evaluated</th><th scope="col">Inference s</th><th scope="col">Images/s</th>${
     hasBounds ? '<th scope="col">Greedy passes (lower / upper)</th>' : ''
+  }${
+    stable ? '<th scope="col">Ground-truth boxes outside the stable area (crowd regions)</th><th scope="col">Detections dropped (centre outside the stable area, all shifts)</th>' : ''
   }</tr></thead><tbody>${results
     .map((r) => [r, manifestDetectorFacts(run.manifest, r.key)] as const)
     .map(
       ([r, f]) =>
         `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(r.runtime ?? MISSING)}</td><td>${h(f.inputSize ?? MISSING)}</td><td>${h(f.totalStridePx ?? MISSING)}</td><td>${h(r.imagesEvaluated)}</td><td>${num(r.timing.inferenceSeconds, 1)}</td><td>${num(r.timing.imagesPerSecond, 2)}</td>${
           hasBounds ? `<td>${r.bounds ? `${h(r.bounds.passes.lower)} / ${h(r.bounds.passes.upper)}` : MISSING}</td>` : ''
-        }</tr>`,
+        }${stable ? scored(r) : ''}</tr>`,
     )
     .join('')}</tbody></table></div>`;
   return `<section id="notes"><h2>What the numbers mean</h2>

@@ -193,6 +193,10 @@ function validateResult(c: Checker, raw: unknown, at: string): void {
   if (t.costRatio !== undefined) c.numberOrNull(t.costRatio, `${at}.timing.costRatio`);
   c.number(r.imagesEvaluated, `${at}.imagesEvaluated`);
   c.array(r.skippedImages, `${at}.skippedImages`).forEach((s, i) => c.object(s, `${at}.skippedImages[${i}]`));
+  if (r.scoredContent !== undefined) {
+    const sc = c.object(r.scoredContent, `${at}.scoredContent`);
+    for (const k of ['groundTruthTotal', 'groundTruthIgnored', 'detectionsTotal', 'detectionsDropped'] as const) c.number(sc[k], `${at}.scoredContent.${k}`);
+  }
 }
 
 // ---------------------------------------------------------------- manifest essentials

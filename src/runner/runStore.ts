@@ -7,7 +7,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
-import type { CocoResult, DetectorInfo, Logger, RunMetrics, Shift } from '../core/types.js';
+import type { CocoGroundTruth, CocoResult, DetectorInfo, Logger, RunMetrics, Shift } from '../core/types.js';
 import { shiftLabel } from '../shifts/index.js';
 import { makeRunId, stableJson } from './options.js';
 import {
@@ -24,6 +24,9 @@ import {
   writeJsonAtomic,
   type ImageRecord,
 } from './store.js';
+
+/** Beside each detector's per-shift results files: the ground truth they are scored against. */
+export const SHIFT_GROUND_TRUTH_FILE = 'ground_truth.json';
 
 /** What the manifest records of each detector. */
 export interface ManifestDetector {
@@ -198,12 +201,19 @@ export class RunStore {
     return DetectionLog.open(this.logFile(key), shiftCount);
   }
 
-  /** Writes detections/<key>/shift_<dx>_<dy>.json (COCO results) for every shift. */
-  async writeShiftResults(key: string, shifts: Shift[], perShift: CocoResult[][]): Promise<void> {
+  /**
+   * Writes detections/<key>/shift_<dx>_<dy>.json (COCO results: the detections scored at
+   * each shift) and, when there is ground truth, detections/<key>/ground_truth.json: the
+   * ground truth they were scored against (the evaluated images only; crop/circular
+   * ignore regions as `iscrowd: 1`), so `shiftbench eval` or pycocotools reproduce each
+   * shift's mAP from the two files.
+   */
+  async writeShiftResults(key: string, shifts: Shift[], perShift: CocoResult[][], groundTruth: CocoGroundTruth | null): Promise<void> {
     const keyDir = path.join(this.directory, DETECTIONS_DIR, safeFileName(key));
     for (let s = 0; s < perShift.length; s++) {
       await writeJsonAtomic(path.join(keyDir, `${shiftLabel(shifts[s])}.json`), perShift[s], false);
     }
+    if (groundTruth) await writeJsonAtomic(path.join(keyDir, SHIFT_GROUND_TRUTH_FILE), groundTruth, false);
   }
 
   /** Writes skipped.json (sorted by image id). */

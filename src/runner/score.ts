@@ -7,8 +7,29 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ShiftbenchError } from '../core/errors.js';
-import type { CocoAnnotation, CocoGroundTruth, CocoResult, Dataset, DatasetImage, DetectorRunSummary, Logger, RunMetrics, ShiftMode, ShiftSet } from '../core/types.js';
-import { fitGeometry, groundTruthForShift, type ResampleKernel, type ShiftedInputOptions } from '../shifts/index.js';
+import type {
+  CocoAnnotation,
+  CocoGroundTruth,
+  CocoResult,
+  Dataset,
+  DatasetImage,
+  DetectorRunSummary,
+  InputTransform,
+  Logger,
+  RunMetrics,
+  ScoredContentCounts,
+  ShiftMode,
+  ShiftSet,
+} from '../core/types.js';
+import {
+  detectionsInStableArea,
+  fitGeometry,
+  groundTruthInStableArea,
+  stableArea,
+  type ResampleKernel,
+  type ShiftedInputOptions,
+  type StableArea,
+} from '../shifts/index.js';
 import { modelKey } from './options.js';
 import type { ManifestDetector, RunStore, SkippedImage } from './runStore.js';
 import { isSkipped, type ImageRecord } from './store.js';
@@ -110,32 +131,45 @@ async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs): Promise<Detec
   for (const { image, record } of evaluated) {
     transformsOf.set(image.id, fitGeometry(record.size[0], record.size[1], geometryOpts).transforms);
   }
-  const { groundTruth, groundTruthPerShift } = groundTruthOf(evaluated, dataset, shiftSet, mode, entry, transformsOf);
+  // protocol §1: in crop and circular modes only the stable area is scored, the same at every shift
+  const area = stableArea(mode, shiftSet, entry.inputSizePx);
+  const { groundTruth, groundTruthIgnored } = groundTruthOf(evaluated, dataset, area, transformsOf);
   const evaluator: RunEvaluator = args.createEvaluator({
     groundTruth,
     shiftSet,
-    groundTruthPerShift,
     scoreThreshold: args.scoreThreshold,
     bootstrapResamples: args.bootstrapResamples,
     seed: args.seed,
   });
   const perShift: CocoResult[][] = shiftSet.shifts.map(() => []);
   const knownCategories = groundTruth ? new Set(groundTruth.categories.map((c) => c.id)) : null;
-  let dropped = 0;
+  let unknownCategory = 0;
+  const counts: ScoredContentCounts = { groundTruthTotal: groundTruth?.annotations.length ?? 0, groundTruthIgnored, detectionsTotal: 0, detectionsDropped: 0 };
   for (const { image, record } of evaluated) {
     const transforms = transformsOf.get(image.id)!;
     record.shifts.forEach((dets, s) => {
       const coco: CocoResult[] = dets.map((d) => ({ image_id: image.id, category_id: d[5], bbox: [d[0], d[1], d[2], d[3]], score: d[4] }));
+      const { kept, dropped } = detectionsInStableArea(coco, transforms[s], area);
+      counts.detectionsTotal += coco.length;
+      counts.detectionsDropped += dropped;
       // like COCOeval, detections of categories the ground truth does not have are not evaluated
-      const scored = knownCategories ? coco.filter((c) => knownCategories.has(c.category_id)) : coco;
-      dropped += coco.length - scored.length;
+      const scored = knownCategories ? kept.filter((c) => knownCategories.has(c.category_id)) : kept;
+      unknownCategory += kept.length - scored.length;
       evaluator.process({ imageId: image.id, shiftIndex: s, inputScale: { x: transforms[s].scaleX, y: transforms[s].scaleY } }, scored);
-      for (const c of coco) perShift[s].push(c);
+      for (const c of kept) perShift[s].push(c);
     });
   }
-  if (dropped > 0) logger.warn(`${entry.key}: ${dropped} detections of categories the dataset does not have were not evaluated (they stay in detections/)`);
+  if (unknownCategory > 0) {
+    logger.warn(`${entry.key}: ${unknownCategory} detections of categories the dataset does not have were not evaluated (they stay in detections/)`);
+  }
+  if (area) {
+    logger.info(
+      `${entry.key}: ${mode} mode scores the stable area only — ${counts.groundTruthIgnored} of ${counts.groundTruthTotal} ground-truth boxes ` +
+        `are crowd regions, ${counts.detectionsDropped} of ${counts.detectionsTotal} detections dropped`,
+    );
+  }
   const { bounds, consistency } = await evaluator.evaluate();
-  await args.store.writeShiftResults(entry.key, shiftSet.shifts, perShift);
+  await args.store.writeShiftResults(entry.key, shiftSet.shifts, perShift, groundTruth);
   return {
     key: entry.key,
     model: modelKey(entry.model),
@@ -151,38 +185,42 @@ async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs): Promise<Detec
     },
     imagesEvaluated: evaluated.length,
     skippedImages,
+    scoredContent: counts,
   };
 }
 
-/** The ground truth of the evaluated images, and in crop/circular mode the one of each shift (clipped, ignore flags). */
+/**
+ * The ground truth of the evaluated images as every shift scores it: in crop/circular
+ * mode, boxes outside the stable area are crowd regions (protocol §1, §3).
+ */
 function groundTruthOf(
   evaluated: Evaluated[],
   dataset: Dataset,
-  shiftSet: ShiftSet,
-  mode: ShiftMode,
-  entry: ManifestDetector,
-  transformsOf: Map<number, ReturnType<typeof fitGeometry>['transforms']>,
-): { groundTruth: CocoGroundTruth | null; groundTruthPerShift: CocoGroundTruth[] | undefined } {
-  if (!dataset.groundTruth) return { groundTruth: null, groundTruthPerShift: undefined };
+  area: StableArea | null,
+  transformsOf: Map<number, InputTransform[]>,
+): { groundTruth: CocoGroundTruth | null; groundTruthIgnored: number } {
+  if (!dataset.groundTruth) return { groundTruth: null, groundTruthIgnored: 0 };
   const keep = new Set(evaluated.map((e) => e.image.id));
-  const groundTruth: CocoGroundTruth = {
-    images: dataset.groundTruth.images.filter((i) => keep.has(i.id)),
-    annotations: dataset.groundTruth.annotations.filter((a) => keep.has(a.image_id)),
-    categories: dataset.groundTruth.categories,
-  };
-  if (mode === 'pad') return { groundTruth, groundTruthPerShift: undefined };
-  const annotationsOf = new Map<number, CocoAnnotation[]>();
-  for (const a of groundTruth.annotations) {
-    let list = annotationsOf.get(a.image_id);
-    if (!list) annotationsOf.set(a.image_id, (list = []));
+  const annotations: CocoAnnotation[] = [];
+  let groundTruthIgnored = 0;
+  const byImage = new Map<number, CocoAnnotation[]>();
+  for (const a of dataset.groundTruth.annotations) {
+    if (!keep.has(a.image_id)) continue;
+    let list = byImage.get(a.image_id);
+    if (!list) byImage.set(a.image_id, (list = []));
     list.push(a);
   }
-  const groundTruthPerShift = shiftSet.shifts.map((_, s) => ({
-    images: groundTruth.images,
-    categories: groundTruth.categories,
-    annotations: evaluated.flatMap(({ image }) =>
-      groundTruthForShift(annotationsOf.get(image.id) ?? [], transformsOf.get(image.id)![s], mode, entry.inputSizePx),
-    ),
-  }));
-  return { groundTruth, groundTruthPerShift };
+  for (const { image } of evaluated) {
+    const r = groundTruthInStableArea(byImage.get(image.id) ?? [], transformsOf.get(image.id)![0], area);
+    groundTruthIgnored += r.turnedToCrowd;
+    annotations.push(...r.annotations);
+  }
+  return {
+    groundTruth: {
+      images: dataset.groundTruth.images.filter((i) => keep.has(i.id)),
+      annotations,
+      categories: dataset.groundTruth.categories,
+    },
+    groundTruthIgnored,
+  };
 }

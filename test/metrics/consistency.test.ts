@@ -53,7 +53,7 @@ describe('computeConsistency (protocol §5), hand-computed', () => {
       { id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], area: 100, iscrowd: 0 },
       { id: 2, image_id: 1, category_id: 2, bbox: [20, 20, 10, 10], area: 100, iscrowd: 0 },
       { id: 3, image_id: 1, category_id: 1, bbox: [60, 60, 30, 30], area: 900, iscrowd: 1 },
-      { id: 4, image_id: 1, category_id: 2, bbox: [70, 0, 10, 10], area: 100, iscrowd: 0, ignore: 1 },
+      { id: 4, image_id: 1, category_id: 2, bbox: [70, 0, 10, 10], area: 100, iscrowd: 1 },
     ],
   };
   const r = computeConsistency(images, 2, { groundTruth: gt, bootstrapResamples: 100, seed: 3 });
@@ -70,7 +70,7 @@ describe('computeConsistency (protocol §5), hand-computed', () => {
     expect(r.boxJitterCenterPx.mean).toBeCloseTo(2, 15);
     expect(r.scoreJitter.mean).toBeCloseTo(0.2, 15);
   });
-  it('flipRate: object 2 blinks out at s1; crowd and ignored objects are left out; images without objects too', () => {
+  it('flipRate: object 2 blinks out at s1; crowd regions are left out; images without objects too', () => {
     expect(r.flipRate?.mean).toBeCloseTo(0.5, 15);
     expect(r.imagesUsed.flipRate).toBe(1);
   });

@@ -5,7 +5,7 @@ import { ShiftMapEngine, greedyBounds, mapForAssignment, prepareBounds, type Bou
 import { evaluateCoco } from '../../src/metrics/cocoeval.js';
 import { sharedBaseCase } from './sharedBaseCase.js';
 
-/** A random small case: crowd and ignored gt, tied scores, duplicates, per-shift gt (crop mode) optionally. */
+/** A random small case: crowd gt (some per shift), tied scores, duplicates, per-shift gt (crop mode) optionally. */
 function randomCase(seed: number, o: { images: number; cats: number; shifts: number; detsPerGt: number; fps: number; perShiftGt: boolean }): BoundsCase {
   const rng = new Rng(seed);
   const shifts: Shift[] = Array.from({ length: o.shifts }, (_, s) => ({ dx: s % 2, dy: Math.floor(s / 2) }));
@@ -17,7 +17,7 @@ function randomCase(seed: number, o: { images: number; cats: number; shifts: num
     const n = rng.int(0, 4);
     for (let k = 0; k < n; k++) {
       const w = rng.uniform(8, 120), h = rng.uniform(8, 120);
-      anns.push({ id: aid++, image_id: im.id, category_id: rng.int(1, o.cats), bbox: [rng.uniform(0, 80), rng.uniform(0, 80), w, h], area: w * h * rng.uniform(0.8, 1), iscrowd: rng.next() < 0.1 ? 1 : 0, ignore: rng.next() < 0.1 ? 1 : 0 });
+      anns.push({ id: aid++, image_id: im.id, category_id: rng.int(1, o.cats), bbox: [rng.uniform(0, 80), rng.uniform(0, 80), w, h], area: w * h * rng.uniform(0.8, 1), iscrowd: rng.next() < 0.2 ? 1 : 0 });
     }
   }
   const gtBase: CocoGroundTruth = { images, categories, annotations: anns };
@@ -41,7 +41,7 @@ function randomCase(seed: number, o: { images: number; cats: number; shifts: num
     return out;
   });
   const gt = o.perShiftGt
-    ? shifts.map(() => ({ ...gtBase, annotations: anns.map((a) => ({ ...a, ignore: (rng.next() < 0.15 ? 1 : a.ignore) as 0 | 1, bbox: [a.bbox[0] + rng.int(0, 1), a.bbox[1], a.bbox[2], a.bbox[3]] as [number, number, number, number] })) }))
+    ? shifts.map(() => ({ ...gtBase, annotations: anns.map((a) => ({ ...a, iscrowd: (rng.next() < 0.15 ? 1 : a.iscrowd) as 0 | 1, bbox: [a.bbox[0] + rng.int(0, 1), a.bbox[1], a.bbox[2], a.bbox[3]] as [number, number, number, number] })) }))
     : gtBase;
   return { gt, shifts, dets, maxPasses: 5 };
 }

@@ -3,6 +3,7 @@
  * with a detector that reads pixels (connected components of flat colours) on data
  * whose objects touch every image edge.
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Detector, DetectorRunSummary } from '../../src/core/types.js';
@@ -21,23 +22,33 @@ const MODES = ['pad', 'crop', 'circular'] as const;
 
 describe('scored content in pad, crop and circular modes (pixel-reading detector)', () => {
   let root: string;
-  let data: FlatShapesData;
+  const data = new Map<string, FlatShapesData>();
   const results = new Map<string, DetectorRunSummary>();
+  const reports = new Map<string, string>();
+  // model input 64 × 64, grid:2 (K = 2): the picture is fitted into 62, 66 and 64 px by mode
+  const fitPx = { pad: 62, crop: 66, circular: 64 };
 
   beforeAll(async () => {
-    root = await tempDir('shiftbench-scored-');
-    data = await writeFlatShapes(path.join(root, 'ds'), 12);
+    const root = await tempDir('shiftbench-scored-');
     for (const mode of MODES) {
-      const { metrics } = await runBenchmark(
-        { models: ['components', 'snapped'], dataset: data.file, out: path.join(root, mode), mode, shifts: 'grid:2', kernel: 'nearest', bootstrapResamples: 20 },
-        { env: env({ components: () => componentDetector('components'), snapped: () => componentDetector('snapped', { snapPx: 4 }) }) },
+      const ds = await writeFlatShapes(path.join(root, `ds-${mode}`), 12, fitPx[mode]);
+      data.set(mode, ds);
+      const { metrics, reportPath } = await runBenchmark(
+        { models: ['components', 'snapped'], dataset: ds.file, out: path.join(root, mode), mode, shifts: 'grid:2', bootstrapResamples: 20 },
+        {
+          env: env({
+            components: () => componentDetector('components', { wrap: mode === 'circular' }),
+            snapped: () => componentDetector('snapped', { snapPx: 4, wrap: mode === 'circular' }),
+          }),
+        },
       );
       for (const r of metrics.results) results.set(`${mode}/${r.key}`, r);
+      reports.set(mode, await readFile(reportPath!, 'utf8'));
     }
   });
 
   it('the data has objects touching every image edge', () => {
-    expect(data.edgeObjects).toBe(4 * 12);
+    for (const mode of MODES) expect(data.get(mode)!.edgeObjects).toBe(4 * 12);
   });
 
   for (const mode of MODES) {
@@ -52,9 +63,10 @@ describe('scored content in pad, crop and circular modes (pixel-reading detector
 
     it(`${mode}: not met by ignoring everything — mapRef stays high and most objects are scored`, () => {
       const r = results.get(`${mode}/components`)!;
-      expect(r.bounds!.mapRef).toBeGreaterThan(0.9);
-      const s = r.scoredContent;
-      expect(s.groundTruthTotal).toBe(data.gt.annotations.length);
+      expect(r.bounds!.mapRef).toBeGreaterThan(0.6);
+      expect(r.bounds!.mapRef).toBeLessThan(0.95); // AP is not saturated: counting an object or not moves it
+      const s = r.scoredContent!;
+      expect(s.groundTruthTotal).toBe(data.get(mode)!.gt.annotations.length);
       if (mode === 'pad') {
         expect(s.groundTruthIgnored).toBe(0);
         expect(s.detectionsDropped).toBe(0);
@@ -62,15 +74,18 @@ describe('scored content in pad, crop and circular modes (pixel-reading detector
         // edge objects leave the stable area on some sides only; inner objects never do
         expect(s.groundTruthIgnored).toBeGreaterThan(0);
         expect(s.groundTruthIgnored).toBeLessThan(s.groundTruthTotal / 2);
-        expect(s.detectionsDropped).toBeGreaterThan(0);
+        expect(s.detectionsDropped).toBeGreaterThan(0); // slivers cut at the border
         expect(s.detectionsDropped).toBeLessThan(s.detectionsTotal / 4);
+        // the report says so
+        expect(reports.get(mode)).toContain('Ground-truth boxes outside the stable area');
+        expect(reports.get(mode)).toContain(`<td>${s.groundTruthIgnored} of ${s.groundTruthTotal}</td><td>${s.detectionsDropped} of ${s.detectionsTotal}</td>`);
       }
     });
 
     it(`${mode}: a detector whose boxes snap to the input grid keeps a non-zero range`, () => {
       const r = results.get(`${mode}/snapped`)!;
       expect(r.bounds!.mapRange).toBeGreaterThan(0.02);
-      expect(r.bounds!.mapRef).toBeGreaterThan(0.3);
+      expect(r.bounds!.mapRef).toBeGreaterThan(0.15);
     });
   }
 });

@@ -23,8 +23,6 @@ export interface GreedyProgress {
 }
 
 export interface GreedyOptions {
-  /** Honour `ignore: 1` on ground truth (default true, see evaluateCoco). */
-  honorIgnoreFlag?: boolean;
   /** Called now and then during the search. */
   onProgress?: (p: GreedyProgress) => void;
   /** If given, incremented with the work done (for benchmarks). */
@@ -71,13 +69,12 @@ export function validateBoundsCase(c: BoundsCase, checkDetections = true, skipDe
     }
   }
   const imageIds = new Set(gts[0].images.map((im) => im.id));
-  const catIds = new Set(gts[0].categories.map((x) => x.id));
-  if (checkDetections) c.dets.forEach((d, s) => validateDetections(d, imageIds, catIds, `detections of shift ${s}`));
+  if (checkDetections) c.dets.forEach((d, s) => validateDetections(d, imageIds, `detections of shift ${s}`));
 }
 
 
 /** mAP (AP@[.5:.95], stats[0]) of an assignment (shift index per image, ascending image id), from scratch with evaluateCoco. */
-export function mapForAssignment(c: BoundsCase, assignment: ArrayLike<number>, opts: GreedyOptions = {}): number {
+export function mapForAssignment(c: BoundsCase, assignment: ArrayLike<number>): number {
   const gt0 = gtFor(c, 0);
   const ids = [...new Set(gt0.images.map((im) => im.id))].sort((a, b) => a - b);
   const shiftOf = new Map(ids.map((id, i) => [id, assignment[i]]));
@@ -86,7 +83,7 @@ export function mapForAssignment(c: BoundsCase, assignment: ArrayLike<number>, o
     : c.gt.annotations;
   const dets: CocoResult[] = [];
   for (let s = 0; s < c.shifts.length; s++) for (const d of c.dets[s]) if (shiftOf.get(d.image_id) === s) dets.push(d);
-  return evaluateCoco({ images: gt0.images, categories: gt0.categories, annotations: anns }, dets, opts).stats[0];
+  return evaluateCoco({ images: gt0.images, categories: gt0.categories, annotations: anns }, dets).stats[0];
 }
 
 

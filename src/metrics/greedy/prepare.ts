@@ -69,10 +69,8 @@ export function prepareBoundsFromSource(
   const idx: GroupedInput = indexGroundTruth(gtFor(c, 0));
   const N = idx.imageIds.length;
   const K = idx.categoryIds.length;
-  const honor = opts.honorIgnoreFlag ?? true;
-  const sharedGt = Array.isArray(c.gt) ? null : flattenGroundTruth(c.gt, idx, honor);
+  const sharedGt = Array.isArray(c.gt) ? null : flattenGroundTruth(c.gt, idx);
   const imageIdSet = new Set(idx.imageIds);
-  const categoryIdSet = new Set(idx.categoryIds);
   const areaAll = [AREA_RANGES[0]];
 
   // pass 1 per shift: every cell matched at area "all"; cells by key, detections flat
@@ -82,9 +80,9 @@ export function prepareBoundsFromSource(
   const statusParts: Uint8Array[] = [];
   let totalDets = 0;
   for (let s = 0; s < S; s++) {
-    const flatGt = sharedGt ?? flattenGroundTruth(gtFor(c, s), idx, honor);
+    const flatGt = sharedGt ?? flattenGroundTruth(gtFor(c, s), idx);
     const shiftDets = detsOfShift(s);
-    validateDetections(shiftDets, imageIdSet, categoryIdSet, `detections of shift ${s}`);
+    validateDetections(shiftDets, imageIdSet, `detections of shift ${s}`);
     const flatDt = flattenDetections(shiftDets, idx, 100);
     const mc = matchAllCells(flatGt, flatDt, areaAll);
     // status layout with one area range is det·T + t, as detStatus; starts offset by the dets of earlier shifts

@@ -3,12 +3,14 @@
  * models (ONNX, TF.js) and ad-hoc model files; plus the model registry, pulling, the
  * decoders and NMS for reuse.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
 import type { Detector, LoadDetectorOptions, ModelEntry } from '../core/types.js';
 import { createFakeDetector, FAKE_NAMES, isFakeSpec } from './fakes.js';
-import { createPluginDetector, findPluginDetector, loadPlugins, pluginDetectorNames } from './plugins.js';
+import { createPluginDetector, findPluginDetector, loadPlugins, pluginCodeHashes, pluginDetectorNames, type LoadedPlugin } from './plugins.js';
 import { modelDir, pullModel, sha256File } from './pull.js';
 import { listModels, parseRegistry } from './registry.js';
 
@@ -25,7 +27,7 @@ export {
   PACKAGE_ROOT,
 } from './registry.js';
 export { pullModel, isModelCached, modelDir, sha256File, DEFAULT_CACHE_DIR, type PullOptions } from './pull.js';
-export { loadPlugins, findPluginDetector, createPluginDetector, pluginDetectorNames, DEFAULT_DETECT_TIMEOUT_MS, type LoadedPlugin } from './plugins.js';
+export { loadPlugins, pluginCodeHashes, findPluginDetector, createPluginDetector, pluginDetectorNames, DEFAULT_DETECT_TIMEOUT_MS, type LoadedPlugin } from './plugins.js';
 export { definePlugin, validatePluginDefinition, PLUGIN_API_VERSION, type PluginDefinition, type PluginDetectorFactory, type PluginMitigationFactory } from './plugin-api.js';
 export {
   DECODERS,
@@ -77,16 +79,18 @@ export async function loadDetector(spec: string, opts: LoadDetectorSpecOptions =
   if (hit) return createPluginDetector(hit.plugin, hit.detector, opts);
   const entries = listModels({ registryFiles: opts.registryFiles });
   const entry = entries.find((e) => e.name === spec) ?? (await entryFromPath(spec, opts));
-  if (!entry) {
-    const available = [...FAKE_NAMES, ...pluginDetectorNames(plugins), ...entries.map((e) => e.name)];
-    throw new ShiftbenchError(
-      'ERR_INVALID_OPTION',
-      `Unknown model "${spec}". Available: ${available.join(', ')}. ` +
-        'You can also give a registry-entry .json file, an .onnx file with a sibling .json entry, ' +
-        'a plug-in detector with --plugin FILE, or more registries with --registry FILE (see docs/models.md).',
-    );
-  }
+  if (!entry) throw unknownModel(spec, plugins, entries);
   return loadEntry(entry, opts);
+}
+
+function unknownModel(spec: string, plugins: LoadedPlugin[], entries: ModelEntry[]): ShiftbenchError {
+  const available = [...FAKE_NAMES, ...pluginDetectorNames(plugins), ...entries.map((e) => e.name)];
+  return new ShiftbenchError(
+    'ERR_INVALID_OPTION',
+    `Unknown model "${spec}". Available: ${available.join(', ')}. ` +
+      'You can also give a registry-entry .json file, an .onnx file with a sibling .json entry, ' +
+      'a plug-in detector with --plugin FILE, or more registries with --registry FILE (see docs/models.md).',
+  );
 }
 
 /**
@@ -110,6 +114,77 @@ export async function loadEntry(entry: ModelEntry, opts: LoadDetectorOptions = {
   // imported only here, so ONNX runs never load TF.js
   const { loadTfjsDetector } = await import('./tfjs/index.js');
   return loadTfjsDetector(entry, dir, opts);
+}
+
+/**
+ * What determines the detections of the detector `spec` names, as content hashes and
+ * values — no absolute paths, so the same setup describes the same on any machine —
+ * without loading any weights. Resolves `spec` like `loadDetector`:
+ * - a fake: its spec, the seed, `readsGroundTruth: true` (so each image's identity
+ *   includes its boxes) and a hash of the categories;
+ * - a plug-in detector: plug-in name, detector, the seed and the sha256 of the plug-in
+ *   file and of every local module it imports (pluginCodeHashes);
+ * - a registry entry or entry file: every field of the resolved entry except its
+ *   description, recorded facts (`meta`) and where the files come from (`source`), the
+ *   sha256 of each model file (pinned, or hashed from `--weights`/the cache), the runtime
+ *   package with its version and, for TF.js, the `--backend` asked for.
+ * Throws what `loadDetector` throws for an unknown spec or a broken plug-in.
+ */
+export async function describeDetector(spec: string, opts: LoadDetectorSpecOptions = {}): Promise<Record<string, unknown>> {
+  if (isFakeSpec(spec)) {
+    // a fake reports the ground truth: its categories here, each image's boxes in the per-image identity (readsGroundTruth)
+    const categories = opts.groundTruth ? createHash('sha256').update(JSON.stringify(opts.groundTruth.categories)).digest('hex') : null;
+    return { kind: 'fake', spec, seed: opts.seed ?? 0, readsGroundTruth: true, categoriesSha256: categories };
+  }
+  const plugins = opts.plugins?.length ? await loadPlugins(opts.plugins) : [];
+  const hit = findPluginDetector(plugins, spec);
+  if (hit) {
+    return { kind: 'plugin', plugin: hit.plugin.name, detector: hit.detector, seed: opts.seed ?? 0, code: await pluginCodeHashes(hit.plugin.file) };
+  }
+  const entries = listModels({ registryFiles: opts.registryFiles });
+  const entry = entries.find((e) => e.name === spec) ?? (await entryFromPath(spec, opts));
+  if (!entry) throw unknownModel(spec, plugins, entries);
+  return describeEntry(entry, opts);
+}
+
+/** describeDetector for a registry entry (see there). */
+export async function describeEntry(entry: ModelEntry, opts: LoadDetectorOptions = {}): Promise<Record<string, unknown>> {
+  const { description: _d, meta: _m, source: _s, files, ...rest } = entry;
+  const dir = opts.weightsDir ? path.resolve(opts.weightsDir) : modelDir(entry, { cacheDir: opts.cacheDir });
+  const fileHashes: Record<string, string> = {};
+  for (const f of files) {
+    const local = path.join(dir, f.name);
+    if (opts.weightsDir || f.sha256 === null) fileHashes[f.name] = existsSync(local) ? await sha256File(local) : 'not available yet';
+    else fileHashes[f.name] = f.sha256;
+  }
+  const pkg = entry.format === 'onnx' ? 'onnxruntime-node' : '@tensorflow/tfjs';
+  return {
+    kind: 'model',
+    ...rest,
+    files: fileHashes,
+    runtime: `${pkg} ${packageVersion(pkg)}`,
+    ...(entry.format === 'onnx' ? {} : { backend: opts.backend ?? 'auto' }),
+  };
+}
+
+/** The installed version of an npm package, or "not installed". */
+function packageVersion(name: string): string {
+  const require = createRequire(import.meta.url);
+  try {
+    let dir = path.dirname(require.resolve(name));
+    for (;;) {
+      const file = path.join(dir, 'package.json');
+      if (existsSync(file)) {
+        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === name) return pkg.version ?? 'unknown';
+      }
+      const up = path.dirname(dir);
+      if (up === dir) return 'unknown';
+      dir = up;
+    }
+  } catch {
+    return 'not installed';
+  }
 }
 
 async function entryFromPath(spec: string, opts: LoadDetectorOptions): Promise<ModelEntry | undefined> {

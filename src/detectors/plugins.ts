@@ -5,7 +5,8 @@
  * becomes ERR_PLUGIN, a detect that never returns becomes ERR_PLUGIN_TIMEOUT.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeValue, ShiftbenchError } from '../core/errors.js';
@@ -50,6 +51,50 @@ export async function loadPlugins(files: readonly string[]): Promise<LoadedPlugi
     if (clash) throw new ShiftbenchError('ERR_PLUGIN', `Plug-ins ${clash.file} and ${file} are both named "${definition.name}"; rename one`);
     const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
     out.push({ name: definition.name, file, sha256, definition });
+  }
+  return out;
+}
+
+const LOCAL_IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"]+)\1/g;
+const RESOLVE_SUFFIXES = ['', '.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.json', '/index.js', '/index.mjs', '/index.ts'];
+
+function resolveLocal(fromFile: string, specifier: string): string | null {
+  const base = path.resolve(path.dirname(fromFile), specifier.split(/[?#]/)[0]);
+  for (const suffix of RESOLVE_SUFFIXES) {
+    const candidate = base + suffix;
+    try {
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      /* try the next form */
+    }
+  }
+  return null;
+}
+
+/**
+ * The code of a plug-in as content hashes: its file and every local module it imports
+ * (`import … from './x'`, `export … from`, `import('./x')`, `require('./x')`), followed
+ * transitively through relative imports. Keys are paths relative to the plug-in's folder
+ * (forward slashes), values sha256 hex — so the same code gives the same hashes on any
+ * machine. Package imports (`shiftbench/plugin`, npm packages) are not followed.
+ */
+export async function pluginCodeHashes(file: string): Promise<Record<string, string>> {
+  const root = path.dirname(path.resolve(file));
+  const seen = new Map<string, string>();
+  const queue = [path.resolve(file)];
+  while (queue.length > 0) {
+    const current = queue.shift()!;
+    if (seen.has(current)) continue;
+    const bytes = await readFile(current);
+    seen.set(current, createHash('sha256').update(bytes).digest('hex'));
+    for (const m of bytes.toString('utf8').matchAll(LOCAL_IMPORT)) {
+      const next = resolveLocal(current, m[2]);
+      if (next && !seen.has(next)) queue.push(next);
+    }
+  }
+  const out: Record<string, string> = {};
+  for (const [f, sha] of [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    out[path.relative(root, f).split(path.sep).join('/')] = sha;
   }
   return out;
 }

@@ -21,6 +21,8 @@ export interface DetectLoopOptions {
   batchSize: number;
   decode: (image: DatasetImage) => Promise<RgbImage>;
   log: DetectionLog;
+  /** Content hash of each image file, by id, stored in its record (the per-image identity). */
+  imageSha256?: ReadonlyMap<number, string>;
   /** Called after each image record is stored. */
   onRecord: (record: ImageRecord) => void;
   signal?: AbortSignal;
@@ -122,9 +124,10 @@ export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSe
           const p = group[written];
           const r = results.get(p);
           if (r && r.done < nShifts) break;
+          const sha256 = o.imageSha256?.get(p.image.id);
           const record: ImageRecord = r
-            ? { imageId: p.image.id, seconds: r.seconds, size: p.size, shifts: r.shifts }
-            : { imageId: p.image.id, skipped: p.skipped ?? 'could not decode' };
+            ? { imageId: p.image.id, ...(sha256 ? { sha256 } : {}), seconds: r.seconds, size: p.size, shifts: r.shifts }
+            : { imageId: p.image.id, ...(sha256 ? { sha256 } : {}), skipped: p.skipped ?? 'could not decode' };
           await o.log.append(record);
           written++;
           computed++;

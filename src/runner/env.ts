@@ -3,9 +3,10 @@
  */
 import type { Logger } from '../core/types.js';
 import { decodeImage, loadDataset } from '../datasets/index.js';
-import { listModels, loadDetector, loadPlugins } from '../detectors/index.js';
+import { describeDetector, listModels, loadDetector, loadPlugins, pluginCodeHashes } from '../detectors/index.js';
 import { ShiftEvaluator } from '../metrics/index.js';
 import { MITIGATIONS, parseMitigation, registerMitigation } from '../mitigations/index.js';
+import { computeBuildId } from './identity.js';
 import type { RunnerEnv } from './types.js';
 
 /** The runner's default wiring of the other modules. */
@@ -24,10 +25,18 @@ export function defaultEnv(): RunnerEnv {
         groundTruthPerShift: args.groundTruthPerShift,
         scoreThreshold: args.scoreThreshold,
         bootstrapResamples: args.bootstrapResamples,
-        seed: args.seed,
+        seed: args.bootstrapSeed,
+        ...(args.bootstrapBounds !== undefined ? { bootstrapBounds: args.bootstrapBounds } : {}),
       }),
+    describeDetector,
+    describeMitigation: async (m) => {
+      const file = pluginOfMitigation.get(m.name);
+      return file ? { plugin: file.name, code: await pluginCodeHashes(file.file) } : {};
+    },
+    buildId: () => (buildId ??= computeBuildId()),
   };
 }
+let buildId: Promise<string> | undefined;
 
 /**
  * Imports the plug-ins and registers the mitigations they define, so `--mitigation` can
@@ -44,7 +53,10 @@ async function registerPluginMitigations(files: string[], logger?: Logger): Prom
       }
       registerMitigation(name, factory, { syntax: `${name}[:arg]`, summary: `from plug-in ${plugin.name}` });
       registeredFromPlugin.add(`${plugin.file}:${name}`);
+      pluginOfMitigation.set(name, { name: plugin.name, file: plugin.file });
     }
   }
 }
 const registeredFromPlugin = new Set<string>();
+/** Mitigation name → the plug-in that registered it. */
+const pluginOfMitigation = new Map<string, { name: string; file: string }>();

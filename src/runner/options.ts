@@ -31,8 +31,12 @@ export interface RunOptions {
   out?: string;
   /** Replace a run directory that holds a different run instead of failing. */
   force?: boolean;
-  /** Seed for fakes and bootstrap (default 0). */
+  /** Seed of what makes detections, e.g. the fakes and plug-ins (default 0). */
   seed?: number;
+  /** Seed of the bootstrap intervals (default 0); analysis only, changing it re-runs no model. */
+  bootstrapSeed?: number;
+  /** Bootstrap resamples of the mAP bounds (`--bootstrap-bounds`; default: the metrics module's). */
+  bootstrapBounds?: number;
   /** Runtime backend for TF.js models (default auto). */
   backend?: string;
   /** Threads for the runtime (default: the runtime's choice). */
@@ -69,6 +73,7 @@ export const RUN_DEFAULTS = {
   plugins: [] as string[],
   registryFiles: [] as string[],
   bootstrapResamples: 1000,
+  bootstrapSeed: 0,
   kernel: DEFAULT_RESAMPLE_KERNEL,
   reportsDir: 'reports',
   maxDefaultBatch: 32,
@@ -95,6 +100,8 @@ export interface ResolvedRunOptions {
   detectTimeoutMs: number | null;
   batchSize: number | null;
   bootstrapResamples: number;
+  bootstrapSeed: number;
+  bootstrapBounds: number | null;
   kernel: ResampleKernel;
   reportsDir: string;
 }
@@ -156,7 +163,9 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
   if (options.weightsDir !== undefined && !is.string(options.weightsDir)) throw invalidParameterError('--weights', 'a folder of model weights', options.weightsDir);
   const kernel = options.kernel ?? RUN_DEFAULTS.kernel;
   if (!RESAMPLE_KERNELS.includes(kernel)) throw invalidParameterError('--kernel', `one of ${RESAMPLE_KERNELS.join(', ')}`, kernel);
-  const bootstrapResamples = optionalInt(options.bootstrapResamples, '--bootstrap', 0, 1_000_000) ?? RUN_DEFAULTS.bootstrapResamples;
+  const bootstrapResamples = optionalInt(options.bootstrapResamples, '--bootstrap', 1, 1_000_000) ?? RUN_DEFAULTS.bootstrapResamples;
+  const bootstrapSeed = optionalInt(options.bootstrapSeed, '--bootstrap-seed', 0, 2 ** 32 - 1) ?? RUN_DEFAULTS.bootstrapSeed;
+  const bootstrapBounds = optionalInt(options.bootstrapBounds, '--bootstrap-bounds', 0, 1_000_000);
   const keys = new Set<string>();
   for (const m of mitigations) {
     if (keys.has(m)) throw invalidParameterError('--mitigation', 'each mitigation once', m);
@@ -182,35 +191,32 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
     detectTimeoutMs: optionalInt(options.detectTimeoutMs, '--detect-timeout', 1),
     batchSize: optionalInt(options.batchSize, '--batch', 1, 4096),
     bootstrapResamples,
+    bootstrapSeed,
+    bootstrapBounds,
     kernel,
     reportsDir: abs(options.reportsDir ?? RUN_DEFAULTS.reportsDir),
   };
 }
 
 /**
- * The options that decide a run's numbers. Two runs with equal identities give the
- * same detections and metrics; a run directory only resumes a run with the same identity.
+ * The options that say what is run (not analysis-only settings such as the score
+ * threshold, bootstrap or limit): their hash names a default run directory
+ * (reports/<time>-<hash>), so the same command finds its unfinished run. Whether stored
+ * detections may be reused is decided by the run identity (identity.ts), not by this.
  */
-export function runIdentity(o: ResolvedRunOptions, toolVersion: string): Record<string, unknown> {
+export function runOptionsKey(o: ResolvedRunOptions): Record<string, unknown> {
   return {
-    toolVersion,
     models: o.models,
     mitigations: o.mitigations,
     dataset: o.dataset,
     images: o.images,
     shifts: o.shiftSet.shifts.map((s) => `${s.dx},${s.dy}`).join(';'),
     mode: o.mode,
-    scoreThreshold: o.scoreThreshold,
-    limit: o.limit,
     seed: o.seed,
     backend: o.backend,
-    threads: o.threads,
     plugins: o.plugins,
     registryFiles: o.registryFiles,
-    batchSize: o.batchSize,
-    bootstrapResamples: o.bootstrapResamples,
     kernel: o.kernel,
-    // only when given, so the identities (and default run ids) of runs without --weights stay as they were
     ...(o.weightsDir !== null ? { weightsDir: o.weightsDir } : {}),
   };
 }

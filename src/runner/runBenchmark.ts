@@ -16,8 +16,10 @@ import { renderReport } from '../report/index.js';
 import { VERSION } from '../version.js';
 import { runDetectLoop } from './detectLoop.js';
 import { defaultEnv } from './env.js';
-import { modelKey, resolveRunOptions, runIdentity, shortHash, stableJson, RUN_DEFAULTS, type ResolvedRunOptions, type RunOptions } from './options.js';
-import { RunStore, type ManifestDetector, type RunManifest } from './runStore.js';
+import { identityDiff, imageHashes, imageIdentityFor, runLevelIdentity, type RunIdentity } from './identity.js';
+import { modelKey, resolveRunOptions, runOptionsKey, shortHash, stableJson, RUN_DEFAULTS, type ResolvedRunOptions, type RunOptions } from './options.js';
+import { RunStore, type ManifestDetector, type OpenedLog, type RunManifest } from './runStore.js';
+import { isSkipped } from './store.js';
 import { scoreRun, type ScoredVariant } from './score.js';
 import type { RunHooks, RunnerEnv, RunnerLoadOptions, RunResult } from './types.js';
 
@@ -43,7 +45,8 @@ function planVariants(o: ResolvedRunOptions, mitigations: Mitigation[]): Variant
   });
 }
 
-function manifestDetector(v: Variant, info: DetectorInfo, batchSize: number): ManifestDetector {
+function manifestDetector(v: Variant, info: DetectorInfo, batchSize: number, described: Record<string, unknown> | undefined): ManifestDetector {
+  const decoder = (info.details?.decoder ?? described?.decoder ?? null) as ManifestDetector['decoder'];
   return {
     key: v.key,
     model: v.model,
@@ -58,11 +61,17 @@ function manifestDetector(v: Variant, info: DetectorInfo, batchSize: number): Ma
     batchSize,
     totalStridePx: info.totalStridePx ?? null,
     files: info.files,
+    colorOrder: (described?.colorOrder as ManifestDetector['colorOrder']) ?? null,
+    normalize: (described?.normalize as ManifestDetector['normalize']) ?? null,
+    decoder: decoder ? { name: decoder.name, params: { ...(decoder.params ?? {}) } } : null,
     details: (info.details as Record<string, unknown> | undefined) ?? null,
   };
 }
 
-function newManifest(o: ResolvedRunOptions, dataset: Dataset, identity: Record<string, unknown>, runId: string, stored: RunManifest | null): RunManifest {
+/** The manifest of this invocation; detectors (and their identities) stored earlier are kept until run again. */
+function newManifest(o: ResolvedRunOptions, dataset: Dataset, runId: string, stored: RunManifest | null, identity: RunIdentity): RunManifest {
+  const storedDetectors = (stored?.identity as Partial<RunIdentity> | undefined)?.detectors ?? {};
+  const kept = stored?.detectors ?? [];
   return {
     schemaVersion: 1,
     runId,
@@ -86,9 +95,10 @@ function newManifest(o: ResolvedRunOptions, dataset: Dataset, identity: Record<s
     shiftSet: { spec: o.shiftSet.spec, shifts: o.shiftSet.shifts, maxOffsetPx: o.shiftSet.maxOffsetPx },
     mode: o.mode,
     scoreThreshold: o.scoreThreshold,
-    identity,
+    // a detector's identity is recorded with its manifest entry, once it has loaded
+    identity: { run: identity.run, detectors: Object.fromEntries(kept.filter((d) => storedDetectors[d.key]).map((d) => [d.key, storedDetectors[d.key]])) },
     options: { ...o, shiftSet: o.shiftSet.spec },
-    detectors: stored?.detectors ?? [],
+    detectors: kept,
   };
 }
 
@@ -112,24 +122,41 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   if (o.mitigations.length > 0) await env.registerPluginMitigations(o.plugins, logger);
   const mitigations = o.mitigations.map((spec) => env.parseMitigation(spec));
-  const baseIdentity = runIdentity(o, VERSION);
+  const optionsKey = runOptionsKey(o);
 
   // 1. the run directory: writable, before any dataset or model work
-  const store = await RunStore.locate({ out: o.out, reportsDir: o.reportsDir, force: o.force }, baseIdentity, shortHash(baseIdentity), logger);
+  const store = await RunStore.locate({ out: o.out, reportsDir: o.reportsDir, force: o.force }, optionsKey, shortHash(optionsKey), logger);
 
   // 2. the dataset
   const dataset = await env.loadDataset({ dataset: o.dataset, images: o.images ?? undefined, limit: o.limit ?? undefined });
   if (dataset.images.length === 0) throw new ShiftbenchError('ERR_DATASET', `Dataset ${dataset.source} has no images.`);
 
-  // 3. the manifest: resume the same run, refuse a different one
-  const identity = { ...baseIdentity, datasetHash: dataset.hash };
-  const stored = await store.claim(identity, logger);
-  const manifest = newManifest(o, dataset, identity, store.runId(stored), stored);
+  // 3. the identity of what makes the detections: run level, per detector, per image
+  const plan = planVariants(o, mitigations);
+  const loadOpts: RunnerLoadOptions = {
+    backend: o.backend,
+    threads: o.threads ?? undefined,
+    weightsDir: o.weightsDir ?? undefined,
+    seed: o.seed,
+    groundTruth: dataset.groundTruth,
+    logger,
+    plugins: o.plugins,
+    registryFiles: o.registryFiles,
+    detectTimeoutMs: o.detectTimeoutMs ?? undefined,
+  };
+  const identity: RunIdentity = { run: runLevelIdentity(o, await env.buildId()), detectors: {} };
+  for (const v of plan.flat()) identity.detectors[v.key] = await describeVariant(v, env, loadOpts, o);
+  const imageIds = await imageHashes(dataset.images, dataset.groundTruth);
+  const sha256 = (key: string) => imageIdentityFor(identity.detectors[key], imageIds);
+
+  // 4. the run store: resume what was made the same way, refuse what was not
+  const keys = plan.flat().map((v) => v.key);
+  const { stored, logs } = await store.claim(identity, { images: dataset.images, sha256, shiftCount: o.shiftSet.shifts.length }, keys, logger);
+  const manifest = newManifest(o, dataset, store.runId(stored), stored, identity);
   await store.writeManifest(manifest);
   logger.info(`run directory: ${store.dir}`);
 
-  // 4. detections: every model, plain first, then its mitigations — only images not stored yet
-  const plan = planVariants(o, mitigations);
+  // 5. detections: every model, plain first, then its mitigations — only images not stored yet
   const session: DetectSession = {
     o,
     env,
@@ -137,28 +164,25 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
     logger,
     store,
     manifest,
+    identity,
     dataset,
-    loadOpts: {
-      backend: o.backend,
-      threads: o.threads ?? undefined,
-      weightsDir: o.weightsDir ?? undefined,
-      seed: o.seed,
-      groundTruth: dataset.groundTruth,
-      logger,
-      plugins: o.plugins,
-      registryFiles: o.registryFiles,
-      detectTimeoutMs: o.detectTimeoutMs ?? undefined,
-    },
-    detectorCount: plan.reduce((n, vs) => n + vs.length, 0),
+    sha256,
+    logs,
+    loadOpts,
+    detectorCount: keys.length,
     detectorIndex: 0,
     wallSeconds: {},
     phases: {},
     computedImages: {},
   };
   const variants: ScoredVariant[] = [];
-  for (const modelVariants of plan) variants.push(...(await detectModel(modelVariants, session)));
+  try {
+    for (const modelVariants of plan) variants.push(...(await detectModel(modelVariants, session)));
+  } finally {
+    for (const { log } of logs.values()) await log.close();
+  }
 
-  // 5. scoring, from the stored records only; metrics.json is written last
+  // 6. scoring, from the stored records only; metrics.json is written last
   const metrics = await scoreRun({
     store,
     runId: manifest.runId,
@@ -168,7 +192,8 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
     kernel: o.kernel,
     scoreThreshold: o.scoreThreshold,
     bootstrapResamples: o.bootstrapResamples,
-    seed: o.seed,
+    bootstrapSeed: o.bootstrapSeed,
+    bootstrapBounds: o.bootstrapBounds ?? undefined,
     variants,
     createEvaluator: env.createEvaluator,
     logger,
@@ -178,7 +203,7 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
     },
   });
 
-  // 6. the report (the metrics are stored; a report problem must not lose them)
+  // 7. the report (the metrics are stored; a report problem must not lose them)
   let reportPath: string | null = null;
   try {
     reportPath = (await renderReport(store.dir, { logger })).htmlPath;
@@ -189,6 +214,29 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
   return { runDir: store.dir, metrics, wallSeconds, phases, computedImages, reportPath };
 }
 
+/** The model spec a variant loads: the model, or a mitigation's replacement (an anti-aliased twin). */
+async function variantModelSpec(v: Variant, env: RunnerEnv, o: ResolvedRunOptions): Promise<string> {
+  const m = v.mitigation;
+  if (!m?.replacementModel) return v.model;
+  const entries = await env.listModels({ registryFiles: o.registryFiles });
+  const entry = entries.find((e) => e.name === v.model);
+  if (!entry) {
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      `Mitigation "${m.spec}" (--mitigation) needs a registry model with an anti-aliased twin, but "${v.model}" is not a registry model.`,
+    );
+  }
+  return m.replacementModel(entry, entries);
+}
+
+/** A variant's identity: its detector's (describeDetector), the mitigation spec and, for plug-in mitigations, their code. */
+async function describeVariant(v: Variant, env: RunnerEnv, loadOpts: RunnerLoadOptions, o: ResolvedRunOptions): Promise<Record<string, unknown>> {
+  const detector = await env.describeDetector(await variantModelSpec(v, env, o), loadOpts);
+  if (v.mitigation === null) return { ...detector, mitigation: null };
+  const extra = await env.describeMitigation(v.mitigation);
+  return { ...detector, mitigation: v.mitigation.spec, ...(Object.keys(extra).length > 0 ? { mitigationSource: extra } : {}) };
+}
+
 /** What the detection step of one run shares between models, and the timings it collects. */
 interface DetectSession {
   o: ResolvedRunOptions;
@@ -197,7 +245,10 @@ interface DetectSession {
   logger: Logger;
   store: RunStore;
   manifest: RunManifest;
+  identity: RunIdentity;
   dataset: Dataset;
+  sha256: (key: string) => ReadonlyMap<number, string>;
+  logs: Map<string, OpenedLog>;
   loadOpts: RunnerLoadOptions;
   detectorCount: number;
   detectorIndex: number;
@@ -227,42 +278,48 @@ async function detectModel(variants: Variant[], ss: DetectSession): Promise<Scor
   return out;
 }
 
-/** One variant: loads it only when something is missing, records it in the manifest, runs the detect loop. */
+/**
+ * One variant: loads it only when an image is missing (or was skipped: decoding is
+ * retried), records it in the manifest, runs the detect loop over what is missing.
+ */
 async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Promise<Detector>, plainNow: () => Detector | null): Promise<ScoredVariant> {
   const { o, dataset, logger, manifest, store } = ss;
   const phase = { loadSeconds: 0, loopSeconds: 0, evaluateSeconds: 0 };
   ss.phases[v.key] = phase;
   ss.computedImages[v.key] = 0;
-  const { log, stored: records } = await store.openLog(v.key, o.shiftSet.shifts.length);
-  let owned: Detector | null = null; // a detector to dispose after this variant
+  const { log, stored: records } = ss.logs.get(v.key)!;
   let entry = manifest.detectors.find((d) => d.key === v.key) ?? null;
-  const todo = dataset.images.filter((img) => !records.has(img.id));
+  const todo = dataset.images.filter((img) => {
+    const r = records.get(img.id);
+    return r === undefined || isSkipped(r);
+  });
+  if (todo.length === 0 && entry !== null) {
+    logger.info(`${v.key}: all ${records.size} images already stored`);
+    return { entry, records };
+  }
+  let owned: Detector | null = null; // a detector to dispose after this variant
   try {
-    if (todo.length === 0 && entry !== null) {
-      logger.info(`${v.key}: all ${records.size} images already stored`);
-      return { entry, records };
-    }
     const loadStart = performance.now();
     const detector = await loadVariant(v, ss.env, ss.loadOpts, getPlain, o, logger);
     phase.loadSeconds = (performance.now() - loadStart) / 1000;
     if (detector !== plainNow()) owned = detector;
     const batchSize = Math.max(1, Math.min(o.batchSize ?? Math.min(detector.info.maxBatch, RUN_DEFAULTS.maxDefaultBatch), detector.info.maxBatch));
-    const fresh = manifestDetector(v, detector.info, batchSize);
-    if (entry && stableJson(entry.files) !== stableJson(fresh.files)) {
-      throw new ShiftbenchError(
-        'ERR_RUN_STORE',
-        `The model files of "${v.key}" changed since this run started (${entry.files.map((f) => f.sha256.slice(0, 12)).join(', ')} → ${fresh.files
-          .map((f) => f.sha256.slice(0, 12))
-          .join(', ')}). Use a new --out, or --force to start over.`,
-      );
-    }
-    if (entry === null || stableJson(entry) !== stableJson(fresh)) {
-      manifest.detectors = [...manifest.detectors.filter((d) => d.key !== v.key), fresh];
+    const fresh = manifestDetector(v, detector.info, batchSize, ss.identity.detectors[v.key]);
+    if (entry && records.size > 0) checkLoadedSame(v.key, entry, fresh);
+    if (entry === null || stableJson(entry) !== stableJson(fresh) || stableJson(manifest.identity.detectors[v.key]) !== stableJson(ss.identity.detectors[v.key])) {
+      const at = manifest.detectors.findIndex((d) => d.key === v.key);
+      if (at >= 0) manifest.detectors[at] = fresh;
+      else manifest.detectors.push(fresh);
+      manifest.identity.detectors[v.key] = ss.identity.detectors[v.key];
       await store.writeManifest(manifest);
     }
     entry = fresh;
     if (todo.length > 0) {
-      logger.info(`${v.key}: ${todo.length} image${todo.length === 1 ? '' : 's'} to run${records.size > 0 ? ` (${records.size} stored)` : ''}`);
+      const retried = todo.filter((img) => records.has(img.id)).length;
+      logger.info(
+        `${v.key}: ${todo.length} image${todo.length === 1 ? '' : 's'} to run` +
+          (records.size > 0 ? ` (${records.size - retried} stored${retried > 0 ? `, ${retried} skipped before and retried` : ''})` : ''),
+      );
       const loopStart = performance.now();
       let computed = 0;
       await runDetectLoop({
@@ -274,20 +331,22 @@ async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Prom
         batchSize,
         decode: ss.env.decodeImage,
         log,
+        imageSha256: ss.sha256(v.key),
         signal: ss.hooks.signal,
         onRecord: (record) => {
           records.set(record.imageId, record);
           computed++;
+          if (isSkipped(record)) logger.warn(`${v.key}: skipped image ${record.imageId} (${dataset.images.find((i) => i.id === record.imageId)?.fileName ?? '?'}): ${record.skipped}`);
           const onProgress = ss.hooks.onProgress;
           if (!onProgress) return;
           const elapsed = (performance.now() - loopStart) / 1000;
           const rate = elapsed > 0 ? computed / elapsed : 0;
-          const left = dataset.images.length - records.size;
+          const done = dataset.images.length - todo.length + computed;
           onProgress({
-            done: records.size,
+            done,
             total: dataset.images.length,
             imagesPerSecond: rate,
-            etaSeconds: rate > 0 ? left / rate : null,
+            etaSeconds: rate > 0 ? (dataset.images.length - done) / rate : null,
             detector: v.key,
             detectorIndex: ss.detectorIndex,
             detectorCount: ss.detectorCount,
@@ -299,9 +358,21 @@ async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Prom
     }
     return { entry, records };
   } finally {
-    await log.close();
     if (owned) await owned.dispose();
   }
+}
+
+/** Refuses to add detections from a loaded detector whose files or runtime differ from those that made the stored ones. */
+function checkLoadedSame(key: string, stored: ManifestDetector, fresh: ManifestDetector): void {
+  const diffs = [
+    ...identityDiff(stored.files.map((f) => f.sha256), fresh.files.map((f) => f.sha256), 'files.sha256'),
+    ...identityDiff(stored.runtime, fresh.runtime, 'runtime'),
+  ];
+  if (diffs.length === 0) return;
+  throw new ShiftbenchError(
+    'ERR_RUN_STORE',
+    `The detector "${key}" that made the stored detections differs from the one loaded now (${diffs.join('; ')}). Use a new --out, or --force to start over.`,
+  );
 }
 
 async function loadVariant(
@@ -316,18 +387,7 @@ async function loadVariant(
   if (m === null) return getPlain();
   let inner: Detector;
   if (m.replacementModel || m.loadOptions) {
-    let spec = v.model;
-    if (m.replacementModel) {
-      const entries = await env.listModels({ registryFiles: o.registryFiles });
-      const entry = entries.find((e) => e.name === v.model);
-      if (!entry) {
-        throw new ShiftbenchError(
-          'ERR_INVALID_OPTION',
-          `Mitigation "${m.spec}" needs a registry model with an anti-aliased twin, but "${v.model}" is not a registry model.`,
-        );
-      }
-      spec = m.replacementModel(entry, entries);
-    }
+    const spec = await variantModelSpec(v, env, o);
     inner = await env.loadDetector(spec, { ...loadOpts, ...m.loadOptions });
   } else {
     inner = borrowed(await getPlain());

@@ -7,9 +7,10 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
-import type { CocoGroundTruth, CocoResult, DetectorInfo, Logger, RunMetrics, Shift } from '../core/types.js';
+import type { CocoGroundTruth, CocoResult, DatasetImage, DetectorInfo, Logger, RunMetrics, Shift } from '../core/types.js';
 import { shiftLabel } from '../shifts/index.js';
-import { makeRunId, stableJson } from './options.js';
+import { identityDiff, type RunIdentity } from './identity.js';
+import { makeRunId } from './options.js';
 import {
   DETECTIONS_DIR,
   DetectionLog,
@@ -43,6 +44,10 @@ export interface ManifestDetector {
   batchSize: number;
   totalStridePx: number | null;
   files: DetectorInfo['files'];
+  /** Colour order, normalisation and decoder (name and every parameter) of a model entry; null for plug-ins and fakes. */
+  colorOrder: 'RGB' | 'BGR' | null;
+  normalize: { mean: [number, number, number]; std: [number, number, number] } | null;
+  decoder: { name: string; params: Record<string, unknown> } | null;
   details: Record<string, unknown> | null;
 }
 
@@ -63,8 +68,8 @@ export interface RunManifest {
   shiftSet: { spec: string; shifts: { dx: number; dy: number }[]; maxOffsetPx: number };
   mode: string;
   scoreThreshold: number;
-  /** The options that decide the numbers; a run dir resumes only a run with the same identity. */
-  identity: Record<string, unknown>;
+  /** What determines the detections (identity.ts); a run dir reuses only detections of the same identity. */
+  identity: RunIdentity;
   options: Record<string, unknown>;
   detectors: ManifestDetector[];
 }
@@ -84,11 +89,6 @@ export interface RunLocation {
   force: boolean;
 }
 
-function describeIdentityDiff(a: Record<string, unknown>, b: Record<string, unknown>): string {
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => stableJson(a[k]) !== stableJson(b[k]));
-  return keys.map((k) => `${k}: stored ${stableJson(a[k]).slice(0, 60)}, now ${stableJson(b[k]).slice(0, 60)}`).join('; ');
-}
-
 /** Finds the newest unfinished run whose id ends with `-<hash>` under `reportsDir`. */
 async function findResumable(reportsDir: string, hash: string): Promise<string | null> {
   let names: string[];
@@ -105,6 +105,71 @@ async function findResumable(reportsDir: string, hash: string): Promise<string |
   return null;
 }
 
+/** A detector's opened detection log and what it holds. */
+export interface OpenedLog {
+  log: DetectionLog;
+  stored: Map<number, ImageRecord>;
+  /** Bytes of a torn last line that were cut when opening. */
+  tornBytes: number;
+}
+
+/** The images of this invocation, for the per-image identity check. */
+export interface ClaimImages {
+  images: DatasetImage[];
+  /** The per-image identity (content sha256) of each image, by id, for a detector key. */
+  sha256: (key: string) => ReadonlyMap<number, string>;
+  shiftCount: number;
+}
+
+/** What `claim` keeps: the stored manifest (null when starting afresh) and each key's opened log. */
+export interface Claim {
+  stored: RunManifest | null;
+  logs: Map<string, OpenedLog>;
+}
+
+const MAX_LISTED_DIFFS = 8;
+
+/**
+ * Differences between the stored identity and the current one that matter: with `logs`
+ * null, the run level (when the stored run has any detector); with `logs`, each detector
+ * key whose log holds records.
+ */
+export function compareIdentity(stored: RunManifest, now: RunIdentity, logs: Map<string, OpenedLog> | null): string[] {
+  const s = stored.identity as Partial<RunIdentity> | undefined;
+  const hasDetections = (stored.detectors ?? []).length > 0;
+  if (!s || typeof s.run !== 'object' || typeof s.detectors !== 'object' || s.run === null || s.detectors === null) {
+    return hasDetections && logs === null ? ['identity: stored by an older shiftbench without content hashes → this version'] : [];
+  }
+  if (logs === null) return hasDetections ? identityDiff(s.run, now.run) : [];
+  const diffs: string[] = [];
+  for (const [key, id] of Object.entries(now.detectors)) {
+    if (s.detectors[key] !== undefined && (logs.get(key)?.stored.size ?? 0) > 0) diffs.push(...identityDiff(s.detectors[key], id).map((d) => `${key}: ${d}`));
+  }
+  return diffs;
+}
+
+function imageDiffs(logs: Map<string, OpenedLog>, images: ClaimImages): string[] {
+  const diffs: string[] = [];
+  const seen = new Set<number>();
+  for (const [key, { stored }] of logs) {
+    const hashes = images.sha256(key);
+    for (const image of images.images) {
+      const r = stored.get(image.id);
+      if (!r || seen.has(image.id)) continue;
+      const now = hashes.get(image.id);
+      if (r.sha256 !== now) {
+        seen.add(image.id);
+        diffs.push(`image ${image.id} (${image.fileName}): sha256 ${(r.sha256 ?? 'not recorded').slice(0, 12)} → ${(now ?? '?').slice(0, 12)}`);
+      }
+    }
+  }
+  return diffs;
+}
+
+async function closeLogs(logs: Map<string, OpenedLog>): Promise<void> {
+  for (const { log } of logs.values()) await log.close();
+}
+
 /** One run directory: its choice, identity check, manifest and outputs. */
 export class RunStore {
   private constructor(
@@ -112,6 +177,19 @@ export class RunStore {
     private readonly location: RunLocation,
     private readonly baseIdentity: Record<string, unknown>,
   ) {}
+
+  /**
+   * A store over an existing run directory (to rescore it): throws ERR_RUN_STORE when
+   * it holds no manifest.json.
+   */
+  static async existing(dir: string): Promise<{ store: RunStore; manifest: RunManifest }> {
+    const abs = path.resolve(dir);
+    const manifest = await readJsonOrNull<RunManifest>(path.join(abs, MANIFEST_FILE));
+    if (!manifest) {
+      throw new ShiftbenchError('ERR_RUN_STORE', `${abs} is not a run directory: it has no ${MANIFEST_FILE}. Give the folder \`shiftbench run\` wrote (its --out).`);
+    }
+    return { store: new RunStore(abs, { out: abs, reportsDir: path.dirname(abs), force: false }, {}), manifest };
+  }
 
   /** The run directory (absolute). */
   get dir(): string {
@@ -141,33 +219,43 @@ export class RunStore {
   }
 
   /**
-   * Reads the stored manifest and decides what may be kept: the same `identity` →
-   * resume (returns the stored manifest; an old metrics.json is removed until the new
-   * one is written); a default run directory holding other data → a new default
-   * directory; a different run in `--out` → ERR_RUN_STORE listing the differences,
-   * or with `--force` the runner's own files are removed. Returns null when nothing
-   * is kept.
+   * Reads what is stored and decides what may be kept. The stored identity is compared
+   * with `identity` (run level, and each detector key both have) and each stored image
+   * record of `keys` with the image's content hash. No difference → resume: returns the
+   * stored manifest and every key's opened detection log (an old metrics.json is
+   * removed until the new one is written). A difference in a default run directory → a
+   * new default directory; in `--out` → ERR_RUN_STORE listing each differing field
+   * old → new, or with `--force` the runner's own files are removed.
    */
-  async claim(identity: Record<string, unknown>, logger: Logger): Promise<RunManifest | null> {
+  async claim(identity: RunIdentity, images: ClaimImages, keys: string[], logger: Logger): Promise<Claim> {
     let stored = await readJsonOrNull<RunManifest>(this.manifestFile);
-    if (stored && this.location.out === null && stableJson(stored.identity) !== stableJson(identity)) {
-      // the unfinished default run had other data (same options): start a new default run
+    // run level first: with another shift set the stored logs cannot even be read
+    const runDiffs = stored ? compareIdentity(stored, identity, null) : [];
+    let logs = runDiffs.length === 0 ? await this.openLogs(keys, images.shiftCount, logger) : new Map<string, OpenedLog>();
+    const diffs = runDiffs.length > 0 || !stored ? runDiffs : [...compareIdentity(stored, identity, logs), ...imageDiffs(logs, images)];
+    if (stored && diffs.length > 0 && this.location.out === null) {
+      // the unfinished default run had other data or another setup: start a new default run
+      await closeLogs(logs);
+      logger.info(`the unfinished run in ${this.directory} was made differently (${diffs.slice(0, 3).join('; ')}); starting a new run`);
       this.directory = path.join(this.location.reportsDir, makeRunId(this.baseIdentity));
       await ensureWritableDir(this.directory);
       stored = null;
-    }
-    if (stored && stableJson(stored.identity) !== stableJson(identity)) {
+      logs = await this.openLogs(keys, images.shiftCount, logger);
+    } else if (stored && diffs.length > 0) {
+      await closeLogs(logs);
       if (!this.location.force) {
+        const shown = diffs.slice(0, MAX_LISTED_DIFFS).join('; ') + (diffs.length > MAX_LISTED_DIFFS ? `; … and ${diffs.length - MAX_LISTED_DIFFS} more` : '');
         throw new ShiftbenchError(
           'ERR_RUN_STORE',
-          `The run directory ${this.directory} holds a different run (${describeIdentityDiff(stored.identity ?? {}, identity)}). ` +
-            'Use a new --out to keep it, or --force to replace it.',
+          `The run directory ${this.directory} holds detections made differently (${shown}). Use a new --out to keep them, or --force to replace them.`,
         );
       }
       logger.warn(`--force: replacing the run stored in ${this.directory}`);
       await clearRunStore(this.directory);
       stored = null;
-    } else if (!stored && (await exists(path.join(this.directory, DETECTIONS_DIR)))) {
+      logs = await this.openLogs(keys, images.shiftCount, logger);
+    } else if (!stored && [...logs.values()].some((l) => l.stored.size > 0)) {
+      await closeLogs(logs);
       if (!this.location.force) {
         throw new ShiftbenchError(
           'ERR_RUN_STORE',
@@ -175,10 +263,28 @@ export class RunStore {
         );
       }
       await clearRunStore(this.directory);
+      logs = await this.openLogs(keys, images.shiftCount, logger);
     }
     // a resumed run's old metrics.json no longer describes the directory
     if (stored) await rm(path.join(this.directory, METRICS_FILE), { force: true });
-    return stored;
+    return { stored, logs };
+  }
+
+  private async openLogs(keys: string[], shiftCount: number, logger: Logger): Promise<Map<string, OpenedLog>> {
+    const logs = new Map<string, OpenedLog>();
+    try {
+      for (const key of keys) {
+        const opened = await this.openLog(key, shiftCount);
+        if (opened.tornBytes > 0) {
+          logger.warn(`${key}: the last line of ${path.relative(this.directory, this.logFile(key))} was torn (the run was stopped while writing it); that image is computed again`);
+        }
+        logs.set(key, opened);
+      }
+    } catch (err) {
+      await closeLogs(logs);
+      throw err;
+    }
+    return logs;
   }
 
   /** The run id of this directory: the stored one, the default directory's name, or a new one. */
@@ -197,7 +303,7 @@ export class RunStore {
   }
 
   /** Opens a detector's detection log for appending; returns it with the records already stored. */
-  openLog(key: string, shiftCount: number): Promise<{ log: DetectionLog; stored: Map<number, ImageRecord> }> {
+  openLog(key: string, shiftCount: number): Promise<OpenedLog> {
     return DetectionLog.open(this.logFile(key), shiftCount);
   }
 

@@ -51,7 +51,9 @@ export interface ScoreRunArgs {
   kernel: ResampleKernel;
   scoreThreshold: number;
   bootstrapResamples: number;
-  seed: number;
+  bootstrapSeed: number;
+  /** Bootstrap resamples of the mAP bounds; undefined: the metrics module's default. */
+  bootstrapBounds?: number;
   /** Every detector of the run, in report order (each model's plain detector first). */
   variants: ScoredVariant[];
   createEvaluator: RunnerEnv['createEvaluator'];
@@ -139,7 +141,8 @@ async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs): Promise<Detec
     shiftSet,
     scoreThreshold: args.scoreThreshold,
     bootstrapResamples: args.bootstrapResamples,
-    seed: args.seed,
+    bootstrapSeed: args.bootstrapSeed,
+    ...(args.bootstrapBounds !== undefined ? { bootstrapBounds: args.bootstrapBounds } : {}),
   });
   const perShift: CocoResult[][] = shiftSet.shifts.map(() => []);
   const knownCategories = groundTruth ? new Set(groundTruth.categories.map((c) => c.id)) : null;

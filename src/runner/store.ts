@@ -29,13 +29,15 @@ export type StoredDetection = [number, number, number, number, number, number];
 
 /**
  * One jsonl line: an image evaluated at every shift (`seconds` inside detect, `size` the
- * decoded width × height, detections per shift in shift-set order), or skipped.
+ * decoded width × height, detections per shift in shift-set order), or skipped. `sha256`
+ * is the image file's content hash (the per-image identity); a later line for the same
+ * image (a skipped image retried) replaces an earlier one.
  */
 export type ImageRecord =
-  | { imageId: number; seconds: number; size: [number, number]; shifts: StoredDetection[][] }
-  | { imageId: number; skipped: string };
+  | { imageId: number; sha256?: string; seconds: number; size: [number, number]; shifts: StoredDetection[][] }
+  | { imageId: number; sha256?: string; skipped: string };
 
-export function isSkipped(r: ImageRecord): r is { imageId: number; skipped: string } {
+export function isSkipped(r: ImageRecord): r is { imageId: number; sha256?: string; skipped: string } {
   return 'skipped' in r;
 }
 
@@ -103,6 +105,7 @@ function checkRecord(value: unknown, shiftCount: number): value is ImageRecord {
   if (typeof value !== 'object' || value === null) return false;
   const r = value as Record<string, unknown>;
   if (!Number.isInteger(r.imageId)) return false;
+  if (r.sha256 !== undefined && typeof r.sha256 !== 'string') return false;
   if (typeof r.skipped === 'string') return true;
   const size = r.size as unknown;
   if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)) return false;
@@ -122,13 +125,19 @@ export class DetectionLog {
   private constructor(readonly file: string, private readonly syncEveryMs: number) {}
 
   /**
-   * Opens (creating) `file`; returns the log and the records already stored, by image id.
+   * Opens (creating) `file`; returns the log, the records already stored, by image id,
+   * and `tornBytes`: the bytes of a torn or damaged last line that were cut (0 if none).
    * Throws ERR_RUN_STORE when a line other than the last is damaged or has the wrong
    * number of shifts (the store is not from this run).
    */
-  static async open(file: string, shiftCount: number, syncEveryMs = 2000): Promise<{ log: DetectionLog; stored: Map<number, ImageRecord> }> {
+  static async open(
+    file: string,
+    shiftCount: number,
+    syncEveryMs = 2000,
+  ): Promise<{ log: DetectionLog; stored: Map<number, ImageRecord>; tornBytes: number }> {
     await mkdir(path.dirname(file), { recursive: true });
     const stored = new Map<number, ImageRecord>();
+    let tornBytes = 0;
     let text = '';
     try {
       text = await readFile(file, 'utf8');
@@ -160,12 +169,13 @@ export class DetectionLog {
         stored.set(value.imageId, value);
         goodBytes += Buffer.byteLength(line, 'utf8') + 1;
       }
-      if (goodBytes < Buffer.byteLength(text, 'utf8')) await truncate(file, goodBytes);
+      tornBytes = Buffer.byteLength(text, 'utf8') - goodBytes;
+      if (tornBytes > 0) await truncate(file, goodBytes);
     }
     const log = new DetectionLog(file, syncEveryMs);
     log.fh = await open(file, 'a');
     log.lastSyncMs = Date.now();
-    return { log, stored };
+    return { log, stored, tornBytes };
   }
 
   /** Appends one record as one line. */

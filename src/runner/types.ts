@@ -35,7 +35,10 @@ export interface EvaluatorArgs {
   groundTruthPerShift?: CocoGroundTruth[];
   scoreThreshold: number;
   bootstrapResamples: number;
-  seed: number;
+  /** Seed of the bootstrap intervals (`--bootstrap-seed`; not the seed of the detectors). */
+  bootstrapSeed: number;
+  /** Bootstrap resamples of the mAP bounds (`--bootstrap-bounds`); undefined: the metrics module's default. */
+  bootstrapBounds?: number;
 }
 
 /** The evaluator contract (detectron2 style): fed per (image, shift), then evaluated once. */
@@ -57,6 +60,12 @@ export interface RunnerEnv {
   /** Imports plug-ins and registers their mitigations (before mitigations are parsed). */
   registerPluginMitigations(plugins: string[], logger?: Logger): Promise<void>;
   createEvaluator(args: EvaluatorArgs): RunEvaluator;
+  /** What determines the detections of `spec`, as values and content hashes, without loading weights (run identity). */
+  describeDetector(spec: string, opts: RunnerLoadOptions): Promise<Record<string, unknown>>;
+  /** What determines a mitigation's effect beyond its spec (a plug-in mitigation's code); {} for built-ins. */
+  describeMitigation(m: Mitigation): Promise<Record<string, unknown>>;
+  /** Hash of the built code that makes detections (identity.ts computeBuildId). */
+  buildId(): Promise<string>;
 }
 
 export interface RunProgress {

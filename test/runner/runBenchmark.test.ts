@@ -59,6 +59,7 @@ describe('runBenchmark', () => {
         return make();
       },
       listModels: async () => [],
+      describeDetector: async (spec) => ({ kind: 'test fake', spec }),
       parseMitigation: (spec) => {
         if (spec === 'twice') return doubleMitigation();
         throw new Error(`unknown mitigation ${spec}`);
@@ -166,7 +167,7 @@ describe('runBenchmark', () => {
     expect(err.code).toBe('ERR_RUN_STORE');
     expect(err.message).toContain(out);
     expect(err.message).toMatch(/new --out.*--force/);
-    expect(err.message).toContain('shifts: stored "0,0;1,0;0,1;1,1"');
+    expect(err.message).toContain('shifts: "0,0;1,0;0,1;1,1" → "0,0;1,0;2,0;0,1;1,1;2,1;0,2;1,2;2,2"');
     const forced = await runBenchmark({ models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 10, force: true }, { env: env({ oracle: make }) });
     expect(forced.metrics.shiftSet.spec).toBe('grid:2');
   });

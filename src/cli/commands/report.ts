@@ -1,26 +1,46 @@
-/** `shiftbench report <runDir>`: render report.html and report.json from a saved run. */
+/** `shiftbench report <runDir>`: (re)score a saved run from its stored detections if asked, then render report.html and report.json. */
 import type { Command } from 'commander';
-import { renderReport } from '../../index.js';
-import { consoleLogger, printLine } from '../io.js';
+import { renderReport, rescoreRun } from '../../index.js';
+import { consoleLogger, parseIntFlag, parseNumberFlag, printLine } from '../io.js';
 
 interface ReportFlags {
   out?: string;
   quiet?: boolean;
+  scoreThreshold?: number;
+  bootstrap?: number;
+  bootstrapSeed?: number;
+  bootstrapBounds?: number;
 }
 
 export function register(program: Command): void {
   program
     .command('report')
-    .description('Render report.html (self-contained) and report.json from a saved run directory; needs no model')
+    .description('Render report.html (self-contained) and report.json from a saved run directory; with analysis settings, rescore it first. Needs no model')
     .argument('<runDir>', 'the run directory written by `shiftbench run` (holds manifest.json and metrics.json)')
     .option('--out <file>', 'HTML file to write (default <runDir>/report.html); report.json goes next to it')
+    .option('--score-threshold <τ>', 'rescore with this consistency score threshold, 0–1', parseNumberFlag('--score-threshold', 0, 1))
+    .option('--bootstrap <n>', 'rescore with this many bootstrap resamples', parseIntFlag('--bootstrap', 1, 1_000_000))
+    .option('--bootstrap-seed <n>', 'rescore with this bootstrap seed', parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1))
+    .option('--bootstrap-bounds <n>', 'rescore with this many bootstrap resamples of the mAP bounds', parseIntFlag('--bootstrap-bounds', 0, 1_000_000))
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',
-      '\nExample:\n  shiftbench report runs/coco128-grid1\n  shiftbench report runs/coco128-grid1 --out /tmp/coco128.html   # also writes /tmp/coco128.json',
+      '\nExample:\n  shiftbench report runs/coco128-grid1\n  shiftbench report runs/coco128-grid1 --out /tmp/coco128.html   # also writes /tmp/coco128.json' +
+        '\n  shiftbench report runs/coco128-grid1 --score-threshold 0.3        # rescores metrics.json from the stored detections',
     )
     .action(async (runDir: string, flags: ReportFlags) => {
-      const { htmlPath, jsonPath } = await renderReport(runDir, { outFile: flags.out, logger: consoleLogger(flags.quiet) });
+      const logger = consoleLogger(flags.quiet);
+      const rescore = {
+        scoreThreshold: flags.scoreThreshold,
+        bootstrapResamples: flags.bootstrap,
+        bootstrapSeed: flags.bootstrapSeed,
+        bootstrapBounds: flags.bootstrapBounds,
+      };
+      if (Object.values(rescore).some((v) => v !== undefined)) {
+        await rescoreRun(runDir, rescore, { logger });
+        logger.info(`rescored ${runDir} from its stored detections (metrics.json rewritten)`);
+      }
+      const { htmlPath, jsonPath } = await renderReport(runDir, { outFile: flags.out, logger });
       printLine(htmlPath);
       printLine(jsonPath);
     });

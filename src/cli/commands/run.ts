@@ -23,6 +23,8 @@ interface RunFlags {
   detectTimeout?: number;
   batch?: number;
   bootstrap?: number;
+  bootstrapSeed?: number;
+  bootstrapBounds?: number;
   kernel?: string;
   config?: string;
   force?: boolean;
@@ -61,10 +63,12 @@ export function register(program: Command): void {
     .option('--threads <n>', 'runtime threads', parseIntFlag('--threads', 1, 1024))
     .option('--weights <dir>', 'local model weights instead of the registry source (coco-ssd: a folder with model.json and its shards)')
     .option('--score-threshold <τ>', 'score threshold of the consistency metrics, 0–1 (default 0.5)', parseNumberFlag('--score-threshold', 0, 1))
-    .option('--seed <n>', 'seed of fakes and bootstrap (default 0)', parseIntFlag('--seed', 0, 2 ** 32 - 1))
+    .option('--seed <n>', 'seed of what makes detections: fakes, plug-ins (default 0)', parseIntFlag('--seed', 0, 2 ** 32 - 1))
     .option('--detect-timeout <ms>', 'timeout of one detect call of a plug-in detector', parseIntFlag('--detect-timeout', 1))
     .option('--batch <n>', 'inputs per detect call (default: the model\'s maximum, at most 32)', parseIntFlag('--batch', 1, 4096))
-    .option('--bootstrap <n>', 'bootstrap resamples of the intervals (default 1000)', parseIntFlag('--bootstrap', 0, 1_000_000))
+    .option('--bootstrap <n>', 'bootstrap resamples of the consistency intervals (default 1000; analysis only)', parseIntFlag('--bootstrap', 1, 1_000_000))
+    .option('--bootstrap-seed <n>', 'seed of the bootstrap (default 0; analysis only)', parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1))
+    .option('--bootstrap-bounds <n>', 'bootstrap resamples of the mAP bounds (analysis only)', parseIntFlag('--bootstrap-bounds', 0, 1_000_000))
     .option('--kernel <name>', 'resampling kernel, applied once per image (default linear)')
     .option('--config <file>', 'experiment matrix JSON { models, mitigations, shifts, modes, datasets }: runs every combination')
     .option('--force', 'replace a run directory that holds a different run')
@@ -79,6 +83,8 @@ export function register(program: Command): void {
         '  shiftbench run --config exp.json --out reports/exp1',
         '',
         'Stop with Ctrl-C at any time and rerun the same command to resume; nothing computed is recomputed.',
+        'Analysis-only settings (--score-threshold, --bootstrap, --bootstrap-seed, --bootstrap-bounds, a larger --limit, another',
+        '--model) reuse the stored detections; `shiftbench report RUN --score-threshold τ` rescores a run without models.',
       ].join('\n'),
     )
     .action(async (flags: RunFlags) => {
@@ -96,6 +102,8 @@ export function register(program: Command): void {
         detectTimeoutMs: flags.detectTimeout,
         batchSize: flags.batch,
         bootstrapResamples: flags.bootstrap,
+        bootstrapSeed: flags.bootstrapSeed,
+        bootstrapBounds: flags.bootstrapBounds,
         kernel: flags.kernel as RunOptions['kernel'],
         force: flags.force,
         plugins: flags.plugin.length ? flags.plugin : undefined,

@@ -1,0 +1,97 @@
+/**
+ * Rescoring a saved run (`shiftbench report RUN --score-threshold …`): the analysis-only
+ * settings are applied to the stored detections — no model is loaded — and metrics.json
+ * is rewritten through the same scoring step as a run (score.ts).
+ */
+import path from 'node:path';
+import { ShiftbenchError } from '../core/errors.js';
+import type { Logger, RunMetrics, ShiftSet } from '../core/types.js';
+import { defaultEnv } from './env.js';
+import { imageHashes, imageIdentityFor } from './identity.js';
+import { resolveRunOptions, type RunOptions } from './options.js';
+import { RunStore } from './runStore.js';
+import { scoreRun, type ScoredVariant } from './score.js';
+import { isSkipped, readJsonOrNull } from './store.js';
+import type { RunnerEnv } from './types.js';
+
+/** The analysis-only settings a saved run can be rescored with; each left out keeps the run's own. */
+export interface RescoreOptions {
+  scoreThreshold?: number;
+  bootstrapResamples?: number;
+  bootstrapSeed?: number;
+  bootstrapBounds?: number;
+}
+
+const SILENT: Logger = { info: () => undefined, warn: () => undefined };
+
+/**
+ * Rescores the run in `runDir` from its stored detections with `options`, writes
+ * metrics.json (and the manifest's analysis settings) and returns the metrics. Scores
+ * the detectors of the run's metrics.json (all of the manifest's when there is none),
+ * on the dataset the manifest names. Throws ERR_INVALID_OPTION for a bad setting
+ * (naming the flag), ERR_RUN_STORE when the directory is not a run, a detector's
+ * detections are incomplete (finish the run first) or an image changed since.
+ */
+export async function rescoreRun(runDir: string, options: RescoreOptions = {}, hooks: { logger?: Logger; env?: Partial<RunnerEnv> } = {}): Promise<RunMetrics> {
+  const logger = hooks.logger ?? SILENT;
+  const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
+  const { store, manifest } = await RunStore.existing(runDir);
+  const saved = manifest.options as Partial<RunOptions> & { shiftSet?: string; bootstrapBounds?: number | null };
+  // validate the new settings the way `run` does (flag names in errors), on top of the saved ones
+  const o = resolveRunOptions(
+    {
+      models: ['(saved run)'],
+      dataset: String(saved.dataset ?? ''),
+      scoreThreshold: options.scoreThreshold ?? saved.scoreThreshold,
+      bootstrapResamples: options.bootstrapResamples ?? saved.bootstrapResamples,
+      bootstrapSeed: options.bootstrapSeed ?? saved.bootstrapSeed,
+      bootstrapBounds: options.bootstrapBounds ?? saved.bootstrapBounds ?? undefined,
+    },
+    path.dirname(store.dir),
+  );
+  const dataset = await env.loadDataset({ dataset: String(saved.dataset), images: (saved.images as string | null) ?? undefined, limit: (saved.limit as number | null) ?? undefined });
+  const metricsBefore = await readJsonOrNull<RunMetrics>(path.join(store.dir, 'metrics.json'));
+  const keys = metricsBefore ? metricsBefore.results.map((r) => r.key) : manifest.detectors.map((d) => d.key);
+  const imageIds = await imageHashes(dataset.images, dataset.groundTruth);
+  const storedIdentity = manifest.identity?.detectors ?? {};
+  const variants: ScoredVariant[] = [];
+  for (const key of keys) {
+    const entry = manifest.detectors.find((d) => d.key === key);
+    if (!entry) throw new ShiftbenchError('ERR_RUN_STORE', `${store.manifestFile} has no detector "${key}"; the run directory is damaged. Run it again with \`shiftbench run\`.`);
+    const sha256 = imageIdentityFor(storedIdentity[key], imageIds);
+    const { log, stored } = await store.openLog(key, manifest.shiftSet.shifts.length);
+    await log.close();
+    for (const image of dataset.images) {
+      const r = stored.get(image.id);
+      if (!r) {
+        throw new ShiftbenchError('ERR_RUN_STORE', `The run in ${store.dir} is not finished: "${key}" has no detections for image ${image.id} (${image.fileName}). Run the same \`shiftbench run\` command again to finish it.`);
+      }
+      if (!isSkipped(r) && r.sha256 !== undefined && r.sha256 !== sha256.get(image.id)) {
+        throw new ShiftbenchError('ERR_RUN_STORE', `Image ${image.id} (${image.fileName}) changed since "${key}" was run (sha256 ${r.sha256.slice(0, 12)} → ${sha256.get(image.id)?.slice(0, 12)}); rescoring would mix datasets. Run it again with \`shiftbench run\`.`);
+      }
+    }
+    variants.push({ entry, records: stored });
+  }
+  const shiftSet: ShiftSet = { spec: manifest.shiftSet.spec, shifts: manifest.shiftSet.shifts, maxOffsetPx: manifest.shiftSet.maxOffsetPx };
+  const metrics = await scoreRun({
+    store,
+    runId: manifest.runId,
+    dataset,
+    shiftSet,
+    mode: manifest.mode as RunMetrics['mode'],
+    kernel: manifest.resample.kernel as RunOptions['kernel'] & string,
+    scoreThreshold: o.scoreThreshold,
+    bootstrapResamples: o.bootstrapResamples,
+    bootstrapSeed: o.bootstrapSeed,
+    bootstrapBounds: o.bootstrapBounds ?? undefined,
+    variants,
+    createEvaluator: env.createEvaluator,
+    logger,
+  });
+  await store.writeManifest({
+    ...manifest,
+    scoreThreshold: o.scoreThreshold,
+    options: { ...manifest.options, scoreThreshold: o.scoreThreshold, bootstrapResamples: o.bootstrapResamples, bootstrapSeed: o.bootstrapSeed, bootstrapBounds: o.bootstrapBounds },
+  });
+  return metrics;
+}

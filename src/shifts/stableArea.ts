@@ -8,7 +8,11 @@
  * `box · scale` in content coordinates, whatever the shift (a detection projected back
  * from a shifted input is already free of the window offset). In `circular` a
  * detection of content that wrapped around has its centre below 0 after that mapping
- * and is unwrapped by adding Wm (or Hm): "unwrapping by the centre".
+ * and is unwrapped by adding Wm (or Hm): "unwrapping by the centre". Where the protocol
+ * is silent — a box whose centre lies past the right (bottom) border, which only a
+ * detector predicting outside its input makes — the centre is taken modulo Wm (Hm)
+ * too, since on the torus a network with circular padding sees, that is the same place.
+ * A kept detection is scored at its unwrapped place.
  *
  * The stable area is the content shown whole at every shift of the set:
  * - crop:     x ∈ [K − min dx, K − max dx + Wm), y likewise;
@@ -63,18 +67,24 @@ export function stableArea(mode: ShiftMode, shiftSet: ShiftSet, inputSizePx: { w
 
 /**
  * A box of the original image in content coordinates: `box · scale`, and in circular
- * mode unwrapped by its centre (+Wm when the centre is below 0, likewise for y).
+ * mode unwrapped by its centre: moved by whole periods Wm (Hm) so that its centre lies
+ * in [0, Wm) × [0, Hm) (+Wm when the centre is below 0).
  */
 export function toContentBox(box: BoxXYWH, t: Pick<InputTransform, 'scaleX' | 'scaleY'>, area: StableArea): BoxXYWH {
-  let x = box[0] * t.scaleX;
-  let y = box[1] * t.scaleY;
   const w = box[2] * t.scaleX;
   const h = box[3] * t.scaleY;
-  if (area.wrapPx) {
-    if (x + w / 2 < 0) x += area.wrapPx.width;
-    if (y + h / 2 < 0) y += area.wrapPx.height;
-  }
+  const [periodsX, periodsY] = unwrapPeriods(box, t, area);
+  const x = box[0] * t.scaleX + (area.wrapPx ? periodsX * area.wrapPx.width : 0);
+  const y = box[1] * t.scaleY + (area.wrapPx ? periodsY * area.wrapPx.height : 0);
   return [x, y, w, h];
+}
+
+/** Whole periods to add per axis so that the box centre (content px) lies in [0, Wm) × [0, Hm); 0, 0 outside circular mode. */
+function unwrapPeriods(box: BoxXYWH, t: Pick<InputTransform, 'scaleX' | 'scaleY'>, area: StableArea): [number, number] {
+  if (!area.wrapPx) return [0, 0];
+  const cx = (box[0] + box[2] / 2) * t.scaleX;
+  const cy = (box[1] + box[3] / 2) * t.scaleY;
+  return [-Math.floor(cx / area.wrapPx.width), -Math.floor(cy / area.wrapPx.height)];
 }
 
 /** True when every edge of a content-coordinate box lies within the stable area (up to the tolerance). */
@@ -83,7 +93,12 @@ export function boxInside(box: BoxXYWH, area: StableArea): boolean {
   return box[0] >= area.x0 - e && box[1] >= area.y0 - e && box[0] + box[2] <= area.x1 + e && box[1] + box[3] <= area.y1 + e;
 }
 
-/** True when the centre of a content-coordinate box lies within the stable area (up to the tolerance). */
+/**
+ * True when the centre of a content-coordinate box lies within the stable area. As for
+ * box edges ("a box edge exactly on the border is inside"), the area is the pixels
+ * x0 … x1 − 1 taken as the continuous region [x0, x1], so a centre on either border is
+ * inside, up to the tolerance.
+ */
 export function centreInside(box: BoxXYWH, area: StableArea): boolean {
   const e = STABLE_AREA_EPS_PX;
   const cx = box[0] + box[2] / 2;
@@ -116,8 +131,9 @@ export function groundTruthInStableArea(
 /**
  * The detections of one image at one shift that are scored: those whose centre, in
  * content coordinates (unwrapped by the centre in circular mode), lies inside the stable
- * area. Detections are in original-image coordinates (projected back). Returns the same
- * array when `area` is null (pad) or nothing is dropped.
+ * area. Detections are in original-image coordinates (projected back); a kept detection
+ * that was unwrapped is returned moved to its unwrapped place (a copy; the input is
+ * never mutated). Returns the same array when `area` is null (pad) or nothing changes.
  */
 export function detectionsInStableArea<T extends Pick<CocoResult, 'bbox'>>(
   dets: readonly T[],
@@ -125,6 +141,21 @@ export function detectionsInStableArea<T extends Pick<CocoResult, 'bbox'>>(
   area: StableArea | null,
 ): { kept: T[]; dropped: number } {
   if (area === null) return { kept: dets as T[], dropped: 0 };
-  const kept = dets.filter((d) => centreInside(toContentBox(d.bbox, t, area), area));
-  return { kept: kept.length === dets.length ? (dets as T[]) : kept, dropped: dets.length - kept.length };
+  const kept: T[] = [];
+  let changed = false;
+  for (const d of dets) {
+    if (!centreInside(toContentBox(d.bbox, t, area), area)) {
+      changed = true;
+      continue;
+    }
+    const [px, py] = unwrapPeriods(d.bbox, t, area);
+    if (px === 0 && py === 0) kept.push(d);
+    else {
+      changed = true;
+      const b = d.bbox;
+      const wrap = area.wrapPx!;
+      kept.push({ ...d, bbox: [b[0] + (px * wrap.width) / t.scaleX, b[1] + (py * wrap.height) / t.scaleY, b[2], b[3]] });
+    }
+  }
+  return { kept: changed ? kept : (dets as T[]), dropped: dets.length - kept.length };
 }

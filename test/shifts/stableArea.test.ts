@@ -93,6 +93,28 @@ describe('stable area (protocol §1)', () => {
     expect(dropped).toBe(1);
   });
 
+  it('circular: every representation of one place on the torus is kept or dropped alike and scored at the same place', () => {
+    const shiftSet = parseShiftSet('grid:1');
+    const g = fitGeometry(40, 32, opts('circular', 'grid:1')); // scale 0.5
+    const area = stableArea('circular', shiftSet, size)!;
+    // content box [0, 2, 4, 2] (centre x 2: inside); at shift dx the input shows it at x = dx, or — a detector
+    // predicting past its input, as a circularly padded network may — one period to the right (centre ≥ Wm)
+    for (const [s, t] of g.transforms.entries()) {
+      const { dx, dy } = shiftSet.shifts[s];
+      for (const x of [dx, dx + 20, dx - 20]) {
+        const det = projectBack([{ bbox: [x, 2 + dy, 4, 2], score: 0.5, categoryId: 1 }], t, 1);
+        const { kept, dropped } = detectionsInStableArea(det, t, area);
+        expect(dropped, `shift ${dx},${dy} x ${x}`).toBe(0);
+        expect(kept[0].bbox).toEqual([0, 4, 8, 4]);
+      }
+      // and a box centred at content x 19.5 (outside: the period's last column) is dropped in every representation
+      for (const x of [17.5 + dx, 17.5 + dx - 20]) {
+        const det = projectBack([{ bbox: [x, 2 + dy, 4, 2], score: 0.5, categoryId: 1 }], t, 1);
+        expect(detectionsInStableArea(det, t, area).dropped).toBe(1);
+      }
+    }
+  });
+
   it('pad keeps every detection', () => {
     const dets: CocoResult[] = [{ image_id: 1, category_id: 1, bbox: [-100, -100, 5, 5], score: 1 }];
     expect(detectionsInStableArea(dets, { scaleX: 1, scaleY: 1 }, null)).toEqual({ kept: dets, dropped: 0 });

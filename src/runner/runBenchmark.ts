@@ -119,7 +119,7 @@ function borrowed(d: Detector): Detector {
 export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): Promise<RunResult> {
   const logger = hooks.logger ?? SILENT;
   const o = resolveRunOptions(options);
-  const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
+  const env = runnerEnv(hooks);
   if (o.mitigations.length > 0) await env.registerPluginMitigations(o.plugins, logger);
   const mitigations = o.mitigations.map((spec) => env.parseMitigation(spec));
   const optionsKey = runOptionsKey(o);
@@ -212,6 +212,16 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
   }
   const { wallSeconds, phases, computedImages } = session;
   return { runDir: store.dir, metrics, wallSeconds, phases, computedImages, reportPath };
+}
+
+/**
+ * The module wiring with the caller's replacements. A replaced `loadDetector` without its
+ * own `describeDetector` is described by the spec alone (the caller's loader is opaque).
+ */
+function runnerEnv(hooks: RunHooks): RunnerEnv {
+  const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
+  if (hooks.env?.loadDetector && !hooks.env.describeDetector) env.describeDetector = async (spec) => ({ kind: 'custom loader', spec });
+  return env;
 }
 
 /** The model spec a variant loads: the model, or a mitigation's replacement (an anti-aliased twin). */

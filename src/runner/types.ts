@@ -60,7 +60,11 @@ export interface RunnerEnv {
   /** Imports plug-ins and registers their mitigations (before mitigations are parsed). */
   registerPluginMitigations(plugins: string[], logger?: Logger): Promise<void>;
   createEvaluator(args: EvaluatorArgs): RunEvaluator;
-  /** What determines the detections of `spec`, as values and content hashes, without loading weights (run identity). */
+  /**
+   * What determines the detections of `spec`, as values and content hashes, without
+   * loading weights (run identity). When RunHooks.env replaces loadDetector but not this,
+   * a spec is described by its name alone.
+   */
   describeDetector(spec: string, opts: RunnerLoadOptions): Promise<Record<string, unknown>>;
   /** What determines a mitigation's effect beyond its spec (a plug-in mitigation's code); {} for built-ins. */
   describeMitigation(m: Mitigation): Promise<Record<string, unknown>>;

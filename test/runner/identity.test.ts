@@ -32,7 +32,7 @@ describe('run identity', () => {
     ({ file: dataset, gt } = await makeDataset(path.join(root, 'ds'), N));
   });
 
-  /** Fake detectors by spec; the identity of a spec comes from the real resolver unless `describe` is given. */
+  /** Fake detectors by spec; the identity of a spec comes from the real resolver (describeDetector). */
   function env(detectors: Record<string, () => Detector>, extra: Partial<RunnerEnv> = {}): Partial<RunnerEnv> & { loads: string[] } {
     const loads: string[] = [];
     return {
@@ -44,6 +44,7 @@ describe('run identity', () => {
         return make();
       },
       listModels: async () => [],
+      describeDetector: defaultEnv().describeDetector,
       ...extra,
     };
   }

@@ -46,7 +46,13 @@ describe("a run's per-shift results files score in `eval` exactly as the run sco
     const out = path.join(root, 'run');
     const { metrics } = await runBenchmark(
       { models: ['components'], dataset: ds.file, out, mode: 'crop', shifts: 'grid:2', limit: 6, bootstrapResamples: 10 },
-      { env: { loadDetector: async () => componentDetector('components', { snapPx: 2 }), listModels: async () => [] } },
+      {
+        env: {
+          loadDetector: async () => componentDetector('components', { snapPx: 2 }),
+          listModels: async () => [],
+          describeDetector: async (spec) => ({ kind: 'test detector', spec }),
+        },
+      },
     );
     const r = metrics.results[0];
     const dir = path.join(out, 'detections', 'components');

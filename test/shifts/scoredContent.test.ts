@@ -15,6 +15,7 @@ function env(detectors: Record<string, () => Detector>): Partial<RunnerEnv> {
   return {
     loadDetector: async (spec) => detectors[spec](),
     listModels: async () => [],
+    describeDetector: async (spec) => ({ kind: 'test detector', spec }),
   };
 }
 

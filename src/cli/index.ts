@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ShiftbenchError, USAGE_ERROR_CODES } from '../core/errors.js';
 import { COMMANDS } from './commands/index.js';
 import { VERSION } from '../version.js';
+import { exitNow } from './io.js';
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('shiftbench')
@@ -38,6 +39,28 @@ function reportError(err: unknown): number {
   return 1;
 }
 
+let finished = false;
+
+// A plug-in must not end the process: process.exit from its code becomes a plug-in failure
+// (thrown where it was called, so the run fails with exit 1 and names the plug-in).
+process.exit = ((code?: number | string | null) => {
+  if (finished) return exitNow(Number(code ?? 0));
+  throw new ShiftbenchError(
+    'ERR_PLUGIN',
+    `A plug-in called process.exit(${code ?? ''}); plug-ins must not end the process — throw an error from detect() or the factory instead.`,
+  );
+}) as typeof process.exit;
+
+// The event loop emptied while a command was still waiting (a promise nobody settles,
+// e.g. a plug-in factory that never resolves): that is a failure, never exit 0.
+process.on('beforeExit', () => {
+  if (finished) return;
+  finished = true;
+  process.stderr.write('shiftbench: the command stopped before it finished: something it waited on (a plug-in?) never settled and nothing else was left to run. No results were written.\n');
+  process.exitCode = 1;
+});
+
 main(process.argv).then((code) => {
+  finished = true;
   process.exitCode = code;
 });

@@ -5,6 +5,13 @@
 import type { Logger } from '../core/types.js';
 import { invalidParameterError } from '../core/errors.js';
 
+const realExit = process.exit.bind(process);
+
+/** Ends the process now with `code` (the real process.exit, even while plug-ins are guarded from calling it). */
+export function exitNow(code: number): never {
+  return realExit(code);
+}
+
 export function consoleLogger(quiet = false): Logger {
   return {
     info: (m) => {

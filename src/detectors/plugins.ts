@@ -230,8 +230,7 @@ export async function createPluginDetector(
               `If it is just slow, raise the limit with --detect-timeout <ms>; otherwise fix the plug-in.`,
           ),
         );
-      }, timeoutMs);
-      timer.unref?.();
+      }, timeoutMs); // not unref()'d: a detect() that never settles must end in this error, not in an empty event loop
     });
     let result: unknown;
     try {

@@ -1,7 +1,7 @@
 /** `shiftbench run`: flags → RunOptions → runBenchmark (or runExperiment with --config). */
 import type { Command } from 'commander';
 import { formatRunSummary, invalidParameterError, loadExperimentConfig, runBenchmark, runExperiment, type RunOptions, type ShiftMode } from '../../index.js';
-import { consoleLogger, parseIntFlag, parseNumberFlag, printLine } from '../io.js';
+import { consoleLogger, exitNow, parseIntFlag, parseNumberFlag, printLine } from '../io.js';
 import { createProgress } from '../progress.js';
 
 interface RunFlags {
@@ -37,7 +37,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 function stopOnSigint(): { signal: AbortSignal; release: () => void } {
   const controller = new AbortController();
   const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted) exitNow(130);
     process.stderr.write('\nstopping after the current batch (Ctrl-C again to quit now); rerun the same command to resume\n');
     controller.abort();
   };
@@ -143,7 +143,7 @@ export function register(program: Command): void {
         progress.finish();
         if ((err as Error)?.name === 'AbortError') {
           process.stderr.write('stopped: everything computed so far is stored; rerun the same command to resume\n');
-          process.exit(130);
+          exitNow(130);
         }
         throw err;
       } finally {

@@ -1,0 +1,68 @@
+/**
+ * Issue 10 item 3: `shiftbench run` never exits 0 without metrics.json — a detect() that
+ * never returns hits --detect-timeout, a plug-in that calls process.exit is a plug-in
+ * failure, and a run whose work stops without finishing exits 1 with a message.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/shared.js';
+import { makeDataset, tempDir } from '../runner/fixtures.js';
+
+function cli(args: string[], cwd = REPO_ROOT) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const INFO = `{ name: 'x', family: { stages: 'one-stage', anchors: 'anchor-free' }, inputSizePx: { width: 16, height: 16 }, classes: [{ id: 1, name: 'disc' }], maxBatch: 4 }`;
+const PLUGIN = `
+const info = ${INFO};
+export default {
+  apiVersion: 1,
+  name: 'bad',
+  detectors: {
+    hangs: () => ({ info, detect: () => new Promise(() => {}), dispose: async () => {} }),
+    exits: () => ({ info, detect: async () => { process.exit(0); }, dispose: async () => {} }),
+    neverLoads: () => new Promise(() => {}),
+  },
+};
+`;
+
+describe('shiftbench run never exits 0 without metrics.json', () => {
+  let root: string;
+  let dataset: string;
+  let plugin: string;
+
+  beforeAll(async () => {
+    root = await tempDir('shiftbench-exit-');
+    ({ file: dataset } = await makeDataset(path.join(root, 'ds'), 2));
+    plugin = path.join(root, 'bad.mjs');
+    await writeFile(plugin, PLUGIN);
+  });
+
+  const run = (model: string, out: string, extra: string[] = []) =>
+    cli(['run', '--plugin', plugin, '--model', model, '--dataset', dataset, '--out', path.join(root, out), '--bootstrap', '10', '-q', ...extra]);
+
+  it('a detect() that never returns hits --detect-timeout: exit 1 naming the plug-in, no metrics', () => {
+    const r = run('bad/hangs', 'hangs', ['--detect-timeout', '300']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('did not return from detect() within 300 ms');
+    expect(existsSync(path.join(root, 'hangs', 'metrics.json'))).toBe(false);
+  });
+
+  it('a plug-in calling process.exit(0) is a plug-in failure: exit 1', () => {
+    const r = run('bad/exits', 'exits');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/process\.exit\(0\)/);
+    expect(existsSync(path.join(root, 'exits', 'metrics.json'))).toBe(false);
+  });
+
+  it('a run whose work never settles (a factory that never resolves) exits 1 with a message', () => {
+    const r = run('bad/neverLoads', 'never');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/stopped before it finished/);
+    expect(existsSync(path.join(root, 'never', 'metrics.json'))).toBe(false);
+  });
+});

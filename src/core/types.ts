@@ -255,9 +255,10 @@ export interface BoundsSummary {
   mapLower: number;
   mapUpper: number;
   mapRange: number;
-  relRange: number;
-  /** mAP with every image at shift s, in the order of the shift set. */
-  perShift: number[];
+  /** mapRange / mapRef; null when mapRef is 0. */
+  relRange: number | null;
+  /** mAP with every image at shift s, in the order of the shift set; null where that shift has no ground truth. */
+  perShift: (number | null)[];
   passes: { lower: number; upper: number };
   assignLower: number[];
   assignUpper: number[];

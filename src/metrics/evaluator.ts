@@ -7,6 +7,7 @@
 import type { BoundsSummary, CocoGroundTruth, CocoResult, ConsistencySummary, Shift } from '../core/types.js';
 import { ShiftbenchError } from '../core/errors.js';
 import { DEFAULT_MAX_PASSES, greedyBoundsPrepared, prepareBoundsFromSource } from './greedy/index.js';
+import { NO_GROUND_TRUTH_NOTE } from './format.js';
 import { computeConsistency, type ConsistencyImage, type ConsistencyResult } from './consistency.js';
 
 export interface ShiftEvaluatorOptions {
@@ -33,8 +34,11 @@ export interface ProcessInput {
 }
 
 export interface ShiftEvaluation {
+  /** Null for label-free data and where there is no ground truth (no mAP; see notes). */
   bounds: BoundsSummary | null;
   consistency: ConsistencySummary;
+  /** One-line notes for the reader (e.g. no ground truth: consistency metrics only). */
+  notes: string[];
 }
 
 /** Growable column store of detections. */
@@ -157,7 +161,7 @@ export class ShiftEvaluator {
   }
 
   /** Greedy bounds (null without ground truth) and consistency metrics of everything processed. */
-  evaluate(): ShiftEvaluation {
+  async evaluate(): Promise<ShiftEvaluation> {
     const S = this.opts.shifts.length;
     const ids = [...this.images.keys()].sort((a, b) => a - b);
     const store = this.store;
@@ -177,6 +181,7 @@ export class ShiftEvaluator {
       groundTruthPerShift: this.opts.groundTruthPerShift,
     });
     let bounds: BoundsSummary | null = null;
+    const notes: string[] = [];
     const gts = this.opts.groundTruthPerShift ?? (this.opts.groundTruth ? [this.opts.groundTruth] : null);
     if (gts) {
       const complete = ids.filter((id) => images.get(id)!.ranges.every((r) => r !== undefined));
@@ -198,7 +203,8 @@ export class ShiftEvaluator {
       };
       const prepared = prepareBoundsFromSource(gtArg, this.opts.shifts, detsOfShift);
       bounds = greedyBoundsPrepared(prepared, this.opts.maxPasses ?? DEFAULT_MAX_PASSES);
-    }
-    return { bounds, consistency };
+      if (bounds === null) notes.push(NO_GROUND_TRUTH_NOTE);
+    } else notes.push(NO_GROUND_TRUTH_NOTE);
+    return { bounds, consistency, notes };
   }
 }

@@ -35,9 +35,9 @@ export function formatCocoEval(result: CocoEvalResult, categoryNames: Record<str
   return lines;
 }
 
-/** A short human summary of greedy bounds. */
+/** A short human summary of greedy bounds (— where a value is absent: no ground truth at that shift, relRange with mapRef 0). */
 export function formatBounds(b: BoundsSummary, shifts: Shift[]): string[] {
-  const pct = (x: number) => `${(100 * x).toFixed(2)}`;
+  const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(2)}`);
   return [
     ` mAP at s0 (mapRef)        ${pct(b.mapRef)}`,
     ` greedy lower (mapLower)   ${pct(b.mapLower)}   passes ${b.passes.lower}`,
@@ -48,3 +48,6 @@ export function formatBounds(b: BoundsSummary, shifts: Shift[]): string[] {
     ' (mAP values in %; --json prints fractions and the assignments)',
   ];
 }
+
+/** The one-line note of a dataset (or case) without ground truth. */
+export const NO_GROUND_TRUTH_NOTE = 'no ground truth: no mAP and no bounds (consistency metrics only)';

@@ -38,4 +38,4 @@ export {
   type DetectionPair,
 } from './consistency.js';
 export { ShiftEvaluator, type ShiftEvaluatorOptions, type ProcessInput, type ShiftEvaluation } from './evaluator.js';
-export { formatCocoEval, formatBounds } from './format.js';
+export { formatCocoEval, formatBounds, NO_GROUND_TRUTH_NOTE } from './format.js';

@@ -223,10 +223,10 @@ ${chartFigure('sb-range', 'mAP lower to upper bound per detector, in percentage 
 </section>`;
 }
 
-function heatmap(values: number[], shifts: Shift[], k: number): string {
-  const finiteVals = values.filter((v) => Number.isFinite(v));
+function heatmap(values: (number | null)[], shifts: Shift[], k: number): string {
+  const finiteVals = values.filter((v): v is number => Number.isFinite(v));
   const min = Math.min(...finiteVals), max = Math.max(...finiteVals);
-  const byPos = new Map<string, number>();
+  const byPos = new Map<string, number | null>();
   shifts.forEach((s, i) => byPos.set(`${s.dx},${s.dy}`, values[i]));
   let html = '<table class="heat"><thead><tr><th scope="col">dy \\ dx</th>';
   for (let dx = 0; dx <= k; dx++) html += `<th scope="col">${dx}</th>`;
@@ -234,7 +234,8 @@ function heatmap(values: number[], shifts: Shift[], k: number): string {
   for (let dy = 0; dy <= k; dy++) {
     html += `<tr><th scope="row">${dy}</th>`;
     for (let dx = 0; dx <= k; dx++) {
-      const v = byPos.get(`${dx},${dy}`);
+      const got = byPos.get(`${dx},${dy}`);
+      const v = got === null ? NaN : got;
       const t = v !== undefined && Number.isFinite(v) && max > min ? (v - min) / (max - min) : 0.5;
       const light = (95 - 35 * t).toFixed(1);
       const style = v !== undefined && Number.isFinite(v) ? ` style="background:hsl(210,70%,${light}%)"` : '';

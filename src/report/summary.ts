@@ -18,7 +18,7 @@ export interface ReportDetectorSummary {
   mapRange: number | null;
   relRange: number | null;
   /** mAP at each shift of the shift set, in its order; null for label-free runs. */
-  perShiftMap: number[] | null;
+  perShiftMap: (number | null)[] | null;
   scoreThreshold: number;
   detConsistency: Interval;
   flipRate: Interval | null;

@@ -22,10 +22,10 @@ function feed(ev: ShiftEvaluator, skip?: { imageId: number; shiftIndex: number }
 }
 
 describe('ShiftEvaluator', () => {
-  it('gives the golden bounds and the same consistency as computeConsistency', () => {
+  it('gives the golden bounds and the same consistency as computeConsistency', async () => {
     const ev = new ShiftEvaluator({ shifts, groundTruth: gt, bootstrapResamples: 200, seed: 1 });
     feed(ev);
-    const { bounds, consistency } = ev.evaluate();
+    const { bounds, consistency } = await ev.evaluate();
     expect(bounds).not.toBeNull();
     expect(bounds!.mapLower).toBeCloseTo(golden.expected.mapLower, 12);
     expect(bounds!.mapUpper).toBeCloseTo(golden.expected.mapUpper, 12);
@@ -35,22 +35,22 @@ describe('ShiftEvaluator', () => {
     expect(consistency.bootstrap).toEqual({ resamples: 200, seed: 1 });
   });
 
-  it('reset forgets everything; label-free datasets give no bounds and no flipRate', () => {
+  it('reset forgets everything; label-free datasets give no bounds and no flipRate', async () => {
     const ev = new ShiftEvaluator({ shifts, groundTruth: null, bootstrapResamples: 50 });
     feed(ev);
     ev.reset();
     feed(ev);
-    const r = ev.evaluate();
+    const r = await ev.evaluate();
     expect(r.bounds).toBeNull();
     expect(r.consistency.flipRate).toBeNull();
     expect(r.consistency.detConsistency.mean).toBeGreaterThan(0);
   });
 
-  it('leaves images without every shift out of the bounds', () => {
+  it('leaves images without every shift out of the bounds', async () => {
     const ev = new ShiftEvaluator({ shifts, groundTruth: gt, bootstrapResamples: 50 });
     const missing = gt.images[2].id;
     feed(ev, { imageId: missing, shiftIndex: 1 });
-    const { bounds } = ev.evaluate();
+    const { bounds } = await ev.evaluate();
     const keep = (g: CocoGroundTruth): CocoGroundTruth => ({ ...g, images: g.images.filter((im) => im.id !== missing), annotations: g.annotations.filter((a) => a.image_id !== missing) });
     expect(bounds).toEqual(greedyBounds({ gt: keep(gt), shifts, dets: dets.map((l) => l.filter((d) => d.image_id !== missing)) }));
     expect(bounds!.assignLower).toHaveLength(gt.images.length - 1);

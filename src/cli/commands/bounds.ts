@@ -1,6 +1,6 @@
 /** `shiftbench bounds --case CASE.json`: greedy lower/upper mAP bounds over shifts (protocol §4) of saved detections. */
 import type { Command } from 'commander';
-import { DEFAULT_MAX_PASSES, formatBounds, greedyBoundsParallel, parseBoundsCase, prepareBounds } from '../../index.js';
+import { DEFAULT_MAX_PASSES, NO_GROUND_TRUTH_NOTE, formatBounds, greedyBoundsParallel, parseBoundsCase, prepareBounds } from '../../index.js';
 import { parseIntFlag, printJson, printLine } from '../io.js';
 import { readJsonFlag } from './eval.js';
 
@@ -30,6 +30,12 @@ export function register(program: Command): void {
       if (flags.maxPasses !== undefined) c.maxPasses = flags.maxPasses;
       // large cases: the lower and upper searches in two worker threads (same answer, bit for bit)
       const b = await greedyBoundsParallel(prepareBounds(c), c.maxPasses ?? DEFAULT_MAX_PASSES, { workers: 'auto' });
+      if (b === null) {
+        // no ground truth → no mAP: nothing to bound
+        if (flags.json) printJson({ bounds: null, note: NO_GROUND_TRUTH_NOTE });
+        else printLine(NO_GROUND_TRUTH_NOTE);
+        return;
+      }
       if (flags.json) {
         printJson({
           mapRef: b.mapRef,

@@ -13,6 +13,9 @@ export const TIE_TOLERANCE = 1e-12;
 /** Passes per search unless the case says otherwise. */
 export const DEFAULT_MAX_PASSES = 5;
 
+/** What the engine gives for an assignment in which no category has ground truth: no mAP. */
+export const NO_MAP = -1;
+
 /** Result of one greedy search. */
 export interface SearchResult {
   value: number;
@@ -20,7 +23,11 @@ export interface SearchResult {
   assign: number[];
 }
 
-/** One greedy search (dir 1: upper, −1: lower) from s0 on the engine; internal, exported for the worker entry. */
+/**
+ * One greedy search (dir 1: upper, −1: lower) from s0 on the engine; internal, exported
+ * for the worker entry. s0 must have ground truth (greedyBoundsPrepared checks); a
+ * candidate without any (NO_MAP) is never taken.
+ */
 export function runSearch(engine: ShiftMapEngine, dir: 1 | -1, maxPasses: number, opts: GreedyOptions, label: 'lower' | 'upper'): SearchResult {
   const p = engine.p;
   const N = p.numImages;
@@ -50,11 +57,12 @@ export function runSearch(engine: ShiftMapEngine, dir: 1 | -1, maxPasses: number
           vals[s] = engine.candidate(i, s);
           if (opts.counters) opts.counters.candidates++;
         }
-        if (dir * vals[s] > best) best = dir * vals[s];
+        // an assignment without ground truth has no mAP (NO_MAP): never a candidate
+        if (vals[s] !== NO_MAP && dir * vals[s] > best) best = dir * vals[s];
       }
       if (dir * vals[cur] >= best - TIE_TOLERANCE) continue;
       let pick = 0;
-      while (dir * vals[pick] < best - TIE_TOLERANCE) pick++;
+      while (vals[pick] === NO_MAP || dir * vals[pick] < best - TIE_TOLERANCE) pick++;
       engine.move(i, pick);
       if (opts.counters) opts.counters.moves++;
       changed = true;
@@ -68,25 +76,29 @@ export function runSearch(engine: ShiftMapEngine, dir: 1 | -1, maxPasses: number
  * Greedy lower and upper mAP bounds over shifts, exactly protocol §4: start at s0,
  * visit images in ascending id order, take the best shift (ties within 1e−12: the
  * current one, else the earliest), repeat until a pass changes nothing or maxPasses
- * (default 5); `passes` counts the last, unchanged pass too. relRange is 0 when mapRef ≤ 0.
- * Assignments are shift indices per image in ascending image-id order.
+ * (default 5); `passes` counts the last, unchanged pass too. Assignments are shift
+ * indices per image in ascending image-id order.
+ * No ground truth → no mAP: null when the reference assignment has no category with
+ * ground truth; a perShift entry is null where that shift has none; an assignment
+ * without ground truth never enters the search; relRange is null when mapRef is 0.
  * @throws ShiftbenchError ERR_METRICS_INPUT on malformed input (see validateBoundsCase).
  */
-export function greedyBounds(c: BoundsCase, opts: GreedyOptions = {}): BoundsSummary {
+export function greedyBounds(c: BoundsCase, opts: GreedyOptions = {}): BoundsSummary | null {
   const prepared = prepareBounds(c, opts);
   return greedyBoundsPrepared(prepared, c.maxPasses ?? DEFAULT_MAX_PASSES, opts);
 }
 
-/** greedyBounds on an already prepared case (one thread: lower search, then upper search). */
-export function greedyBoundsPrepared(prepared: PreparedBounds, maxPasses = DEFAULT_MAX_PASSES, opts: GreedyOptions = {}): BoundsSummary {
+/** greedyBounds on an already prepared case (one thread: lower search, then upper search); null without ground truth. */
+export function greedyBoundsPrepared(prepared: PreparedBounds, maxPasses = DEFAULT_MAX_PASSES, opts: GreedyOptions = {}): BoundsSummary | null {
   const engine = new ShiftMapEngine(prepared);
+  if (engine.map === NO_MAP) return null;
   const perShift = perShiftMaps(engine, opts);
   const lo = runSearch(engine, -1, maxPasses, opts, 'lower');
   const hi = runSearch(engine, 1, maxPasses, opts, 'upper');
   return summarize(perShift, lo, hi);
 }
 
-/** mAP with every image at the same shift, for each shift (leaves the engine at the last shift). */
+/** mAP with every image at the same shift, for each shift (NO_MAP where it has no ground truth; leaves the engine at the last shift). */
 export function perShiftMaps(engine: ShiftMapEngine, opts: GreedyOptions): number[] {
   const p = engine.p;
   const perShift: number[] = [];
@@ -98,7 +110,7 @@ export function perShiftMaps(engine: ShiftMapEngine, opts: GreedyOptions): numbe
   return perShift;
 }
 
-/** The protocol §4 summary of perShift and the two searches. */
+/** The protocol §4 summary of perShift (perShift[0] has ground truth) and the two searches. */
 export function summarize(perShift: number[], lo: SearchResult, hi: SearchResult): BoundsSummary {
   const mapRef = perShift[0];
   const mapRange = hi.value - lo.value;
@@ -107,8 +119,8 @@ export function summarize(perShift: number[], lo: SearchResult, hi: SearchResult
     mapLower: lo.value,
     mapUpper: hi.value,
     mapRange,
-    relRange: mapRef > 0 ? mapRange / mapRef : 0,
-    perShift,
+    relRange: mapRef > 0 ? mapRange / mapRef : null,
+    perShift: perShift.map((v) => (v === NO_MAP ? null : v)),
     passes: { lower: lo.passes, upper: hi.passes },
     assignLower: lo.assign,
     assignUpper: hi.assign,

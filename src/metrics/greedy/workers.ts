@@ -12,7 +12,7 @@ import type { BoundsSummary } from '../../core/types.js';
 import type { GreedyOptions } from './case.js';
 import { ShiftMapEngine } from './engine.js';
 import type { PreparedBounds } from './prepare.js';
-import { DEFAULT_MAX_PASSES, greedyBoundsPrepared, perShiftMaps, runSearch, summarize, type SearchResult } from './search.js';
+import { DEFAULT_MAX_PASSES, NO_MAP, greedyBoundsPrepared, perShiftMaps, runSearch, summarize, type SearchResult } from './search.js';
 import type { WorkerJob, WorkerMessage } from './worker.js';
 
 /** Options of greedyBoundsParallel. */
@@ -103,11 +103,16 @@ function searchInWorker(prepared: PreparedBounds, dir: 1 | -1, maxPasses: number
  * (node:worker_threads), while this thread computes perShift. The answer is
  * bit-identical to greedyBoundsPrepared's: each search starts from the same exactly
  * rebuilt state. If workers cannot be started (or fail), the searches run here, one
- * after the other, and `onWorkerFallback` is told why.
+ * after the other, and `onWorkerFallback` is told why. Null without ground truth (as greedyBounds).
  * @throws nothing beyond greedyBoundsPrepared's errors.
  */
-export async function greedyBoundsParallel(prepared: PreparedBounds, maxPasses = DEFAULT_MAX_PASSES, opts: ParallelBoundsOptions = {}): Promise<BoundsSummary> {
+export async function greedyBoundsParallel(
+  prepared: PreparedBounds,
+  maxPasses = DEFAULT_MAX_PASSES,
+  opts: ParallelBoundsOptions = {},
+): Promise<BoundsSummary | null> {
   if (opts.workers === false || (opts.workers === 'auto' && !workersPay(prepared))) return greedyBoundsPrepared(prepared, maxPasses, opts);
+  if (new ShiftMapEngine(prepared).map === NO_MAP) return null;
   const searches = Promise.all([searchInWorker(prepared, -1, maxPasses, opts), searchInWorker(prepared, 1, maxPasses, opts)]);
   // keep the rejection handled while perShift runs
   const settled = searches.then(

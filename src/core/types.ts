@@ -264,6 +264,62 @@ export interface BoundsSummary {
   assignUpper: number[];
 }
 
+/** A 95 % percentile interval: the 2.5 % and 97.5 % percentiles (linear interpolation between order statistics). */
+export interface Interval95 {
+  lo: number;
+  hi: number;
+}
+
+/** Protocol §4 (Uncertainty): percentile intervals of the bounds over bootstrap resamples of the images. */
+export interface BoundsInterval {
+  /** Resamples drawn (B) and those with ground truth at s0 (the intervals are over these). */
+  resamples: number;
+  validResamples: number;
+  /** The bootstrap seed (--bootstrap-seed). */
+  seed: number;
+  mapRef: Interval95;
+  mapLower: Interval95;
+  mapUpper: Interval95;
+  mapRange: Interval95;
+  /** Over resamples with mapRef > 0; null when none. */
+  relRange: Interval95 | null;
+}
+
+/** One point of the size curve: the median mapRange of subsamples of `images` images (the full set: its own value). */
+export interface SizeCurvePoint {
+  images: number;
+  /** Subsamples drawn without replacement (1 for the full set). */
+  subsamples: number;
+  /** Null when no subsample had ground truth. */
+  medianMapRange: number | null;
+}
+
+/** A difference A − B with its 95 % interval over paired resamples. */
+export interface PairedDelta {
+  /** On the full data. */
+  value: number;
+  lo: number;
+  hi: number;
+}
+
+/** Protocol §4 paired difference of a mitigation (or twin) against its plain detector, on the same resamples. */
+export interface PairedDifference {
+  /** The compared detector (A) and its baseline (B), by key. */
+  key: string;
+  against: string;
+  kind: 'mitigation' | 'twin';
+  /** Resamples with ground truth in both. */
+  resamples: number;
+  seed: number;
+  deltaMapRange: PairedDelta;
+  deltaMapRef: PairedDelta;
+  /** Share of resamples in which A has the smaller mapRange (a tie counts one half). */
+  steadierShare: number;
+  /** The interval of Δ mapRange excludes 0. */
+  significant: boolean;
+  verdict: 'steadier (significant)' | 'less steady (significant)' | 'no significant difference';
+}
+
 /** Protocol §5 consistency metrics, each a mean over images with a bootstrap 95% interval. */
 export interface ConsistencySummary {
   scoreThreshold: number;

@@ -6,6 +6,13 @@ import type { CocoGroundTruth, CocoResult, Shift } from '../../core/types.js';
 import { ShiftbenchError, describeValue } from '../../core/errors.js';
 import { evaluateCoco, validateDetections, validateGroundTruth } from '../cocoeval.js';
 
+/** What the bounds search maximises / minimises: COCO AP@[.50:.95] (stats[0]), AP50 (stats[1]) or AP75 (stats[2]). */
+export type BoundsObjective = 'ap' | 'ap50' | 'ap75';
+
+/** The IoU threshold indices [from, to) of each objective (thresholds .50, .55, …, .95). */
+export const OBJECTIVE_THRESHOLDS: Record<BoundsObjective, [number, number]> = { ap: [0, 10], ap50: [0, 1], ap75: [5, 6] };
+
+/** One bounds problem: ground truth (one per shift in crop mode), shifts, one detection list per shift (original-image coordinates). */
 export interface BoundsCase {
   gt: CocoGroundTruth | CocoGroundTruth[];
   shifts: Shift[];
@@ -14,6 +21,7 @@ export interface BoundsCase {
   maxPasses?: number;
 }
 
+/** Progress of a search, reported now and then. */
 export interface GreedyProgress {
   search: 'perShift' | 'lower' | 'upper';
   pass: number;
@@ -22,7 +30,10 @@ export interface GreedyProgress {
   images: number;
 }
 
+/** Options of the greedy bounds. */
 export interface GreedyOptions {
+  /** What "mAP" means for the search (default 'ap'). */
+  objective?: BoundsObjective;
   /** Called now and then during the search. */
   onProgress?: (p: GreedyProgress) => void;
   /** If given, incremented with the work done (for benchmarks). */

@@ -16,8 +16,8 @@
  */
 import { EPS, ST_FP, ST_TP, precisionSumFromTp, recallTpIndex } from '../cocoeval.js';
 import type { PreparedBounds } from './prepare.js';
+import { OBJECTIVE_THRESHOLDS, type BoundsObjective } from './case.js';
 import {
-  AP_DENOM,
   BUILD_FACTOR,
   CategoryState,
   KIND_ALL_FP,
@@ -66,17 +66,25 @@ export class ShiftMapEngine {
   /** Work counters (for tests and benchmarks). */
   readonly stats: EngineStats = { offsetCacheSegments: 0, offsetCacheRepairs: 0 };
   private readonly offsetCaches: boolean;
+  /** The IoU thresholds [t0, t1) the objective averages, and its denominator (thresholds × recall points). */
+  private readonly t0: number;
+  private readonly t1: number;
+  private readonly apDenom: number;
 
   /**
    * @param p the prepared case (prepareBounds).
+   * @param opts.objective what "mAP" is: 'ap' (AP@[.50:.95], default), 'ap50' or 'ap75'.
    * @param opts.offsetCaches use OffsetMax caches in candidate walks (default true; false
    *   walks every shifted segment value by value — same results, for tests).
    */
   constructor(
     readonly p: PreparedBounds,
-    opts: { offsetCaches?: boolean } = {},
+    opts: { offsetCaches?: boolean; objective?: BoundsObjective } = {},
   ) {
     this.offsetCaches = opts.offsetCaches ?? true;
+    const objective = opts.objective ?? 'ap';
+    [this.t0, this.t1] = OBJECTIVE_THRESHOLDS[objective];
+    this.apDenom = (this.t1 - this.t0) * R;
     this.assignment = new Int32Array(p.numImages);
     this.touchedCat = new Int32Array(p.numCats);
     this.touchedOld = new Int32Array(p.numCats);
@@ -144,7 +152,7 @@ export class ShiftMapEngine {
     st.anyTp.build(flags);
     st.anyTpTotal = anyTp;
     const status = p.detStatus;
-    for (let t = 0; t < T; t++) {
+    for (let t = this.t0; t < this.t1; t++) {
       const list = st.tp[t];
       list.K = 0;
       let tp = 0;
@@ -172,7 +180,7 @@ export class ShiftMapEngine {
   private sumPsum(st: CategoryState): number {
     if (st.npig <= 0) return -1;
     let s = 0;
-    for (let t = 0; t < T; t++) s += st.tp[t].psum;
+    for (let t = this.t0; t < this.t1; t++) s += st.tp[t].psum;
     return s;
   }
 
@@ -187,7 +195,7 @@ export class ShiftMapEngine {
       if (touchedCount !== null && ti < touchedCount && this.touchedCat[ti] === c) v = this.candPSum[ti++];
       if (v > -1) {
         s += v;
-        n += AP_DENOM;
+        n += this.apDenom;
       }
     }
     return n === 0 ? -1 : s / n;
@@ -613,7 +621,7 @@ export class ShiftMapEngine {
         continue;
       }
       let ps = 0;
-      for (let t = 0; t < T; t++) {
+      for (let t = this.t0; t < this.t1; t++) {
         ps += m === 0 && npigNew === st.npig ? st.tp[t].psum : m === 0 ? this.walkNoEvents(st, t, npigNew) : this.candidateSum(st, t, m, npigNew);
       }
       this.candPSum[j] = ps;
@@ -646,7 +654,7 @@ export class ShiftMapEngine {
         continue;
       }
       const kr = npigNew > 0 ? recallTpIndex(npigNew) : null;
-      for (let t = 0; t < T; t++) {
+      for (let t = this.t0; t < this.t1; t++) {
         const list = st.tp[t];
         let validBelow = 0;
         let changedFrom = list.K;
@@ -660,7 +668,7 @@ export class ShiftMapEngine {
           list.K = K2;
           validBelow = from;
           changedFrom = from;
-          if (t === 0) {
+          if (t === this.t0) {
             for (let e = 0; e < m; e++) {
               if (this.detKind[sc.evDet[e]] !== KIND_TP) continue;
               st.anyTp.add(sc.evPos[e], sc.evNew[e] ? 1 : -1);

@@ -182,3 +182,12 @@ export function prepareBoundsFromSource(
   };
 }
 
+
+/** Whether the assignment with every image at shift s has ground truth to score (some non-ignored box). */
+export function hasGroundTruthAt(p: PreparedBounds, s: number): boolean {
+  const S = p.numShifts;
+  for (let i = 0; i < p.numImages; i++) {
+    for (let cell = p.isStart[i * S + s]; cell < p.isStart[i * S + s + 1]; cell++) if (p.cellNpig[cell] > 0) return true;
+  }
+  return false;
+}

@@ -6,7 +6,7 @@
 import type { BoundsSummary } from '../../core/types.js';
 import type { BoundsCase, GreedyOptions } from './case.js';
 import { ShiftMapEngine } from './engine.js';
-import { prepareBounds, type PreparedBounds } from './prepare.js';
+import { hasGroundTruthAt, prepareBounds, type PreparedBounds } from './prepare.js';
 
 /** Tie tolerance of protocol §4. */
 export const TIE_TOLERANCE = 1e-12;
@@ -90,8 +90,8 @@ export function greedyBounds(c: BoundsCase, opts: GreedyOptions = {}): BoundsSum
 
 /** greedyBounds on an already prepared case (one thread: lower search, then upper search); null without ground truth. */
 export function greedyBoundsPrepared(prepared: PreparedBounds, maxPasses = DEFAULT_MAX_PASSES, opts: GreedyOptions = {}): BoundsSummary | null {
-  const engine = new ShiftMapEngine(prepared);
-  if (engine.map === NO_MAP) return null;
+  if (!hasGroundTruthAt(prepared, 0)) return null;
+  const engine = new ShiftMapEngine(prepared, { objective: opts.objective });
   const perShift = perShiftMaps(engine, opts);
   const lo = runSearch(engine, -1, maxPasses, opts, 'lower');
   const hi = runSearch(engine, 1, maxPasses, opts, 'upper');

@@ -11,8 +11,9 @@ import { Worker } from 'node:worker_threads';
 import type { BoundsSummary } from '../../core/types.js';
 import type { GreedyOptions } from './case.js';
 import { ShiftMapEngine } from './engine.js';
-import type { PreparedBounds } from './prepare.js';
-import { DEFAULT_MAX_PASSES, NO_MAP, greedyBoundsPrepared, perShiftMaps, runSearch, summarize, type SearchResult } from './search.js';
+import { hasGroundTruthAt, type PreparedBounds } from './prepare.js';
+import { resampleIndex, runResampleTask, type ResampleBounds, type ResampleSettings, type ResampleTask } from './resample.js';
+import { DEFAULT_MAX_PASSES, greedyBoundsPrepared, perShiftMaps, runSearch, summarize, type SearchResult } from './search.js';
 import type { WorkerJob, WorkerMessage } from './worker.js';
 
 /** Options of greedyBoundsParallel. */
@@ -95,7 +96,7 @@ interface SearchJobResult {
 function searchInWorker(prepared: PreparedBounds, dir: 1 | -1, maxPasses: number, opts: GreedyOptions): Promise<SearchJobResult> {
   const label = dir === 1 ? 'upper' : 'lower';
   const onProgress = opts.onProgress ? (m: { pass: number; image: number; images: number }) => opts.onProgress?.({ search: label, pass: m.pass, image: m.image, images: m.images }) : undefined;
-  return runInWorker<SearchJobResult>(prepared, { kind: 'search', dir, maxPasses }, onProgress);
+  return runInWorker<SearchJobResult>(prepared, { kind: 'search', dir, maxPasses, objective: opts.objective ?? 'ap' }, onProgress);
 }
 
 /**
@@ -112,14 +113,14 @@ export async function greedyBoundsParallel(
   opts: ParallelBoundsOptions = {},
 ): Promise<BoundsSummary | null> {
   if (opts.workers === false || (opts.workers === 'auto' && !workersPay(prepared))) return greedyBoundsPrepared(prepared, maxPasses, opts);
-  if (new ShiftMapEngine(prepared).map === NO_MAP) return null;
+  if (!hasGroundTruthAt(prepared, 0)) return null;
   const searches = Promise.all([searchInWorker(prepared, -1, maxPasses, opts), searchInWorker(prepared, 1, maxPasses, opts)]);
   // keep the rejection handled while perShift runs
   const settled = searches.then(
     (r) => ({ ok: true as const, r }),
     (e: unknown) => ({ ok: false as const, e }),
   );
-  const engine = new ShiftMapEngine(prepared);
+  const engine = new ShiftMapEngine(prepared, { objective: opts.objective });
   const perShift = perShiftMaps(engine, opts);
   const out = await settled;
   if (out.ok) {
@@ -136,4 +137,55 @@ export async function greedyBoundsParallel(
   const lo = runSearch(engine, -1, maxPasses, opts, 'lower');
   const hi = runSearch(engine, 1, maxPasses, opts, 'upper');
   return summarize(perShift, lo, hi);
+}
+
+/** Options of runResampleTasks. */
+export interface ResampleRunOptions {
+  /** Worker threads (default 2; 0 runs on this thread). The results do not depend on it. */
+  workers?: number;
+  /** Called with the tasks done so far and their total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Called once if the workers could not be used and the tasks ran on this thread instead. */
+  onWorkerFallback?: (reason: string) => void;
+}
+
+/**
+ * Runs resample tasks (bootstrap draws, subsamples) over worker threads, task k on
+ * worker k mod W, each worker holding one copy of the prepared case; returns the
+ * results in task order. Every task depends only on its own draw, so the answer is the
+ * same for any number of workers (and on this thread, the fallback).
+ */
+export async function runResampleTasks(
+  prepared: PreparedBounds,
+  tasks: ResampleTask[],
+  settings: ResampleSettings,
+  opts: ResampleRunOptions = {},
+): Promise<(ResampleBounds | null)[]> {
+  const W = Math.min(opts.workers ?? 2, tasks.length);
+  const out: (ResampleBounds | null)[] = new Array(tasks.length).fill(null);
+  let done = 0;
+  const tick = () => opts.onProgress?.(++done, tasks.length);
+  const here = (): (ResampleBounds | null)[] => {
+    const index = resampleIndex(prepared);
+    done = 0;
+    return tasks.map((t) => {
+      const r = runResampleTask(prepared, index, t, settings);
+      tick();
+      return r;
+    });
+  };
+  if (W <= 0) return here();
+  try {
+    const parts = Array.from({ length: W }, (_, w) => tasks.map((_t, k) => k).filter((k) => k % W === w));
+    const results = await Promise.all(
+      parts.map((ks) =>
+        runInWorker<(ResampleBounds | null)[]>(prepared, { kind: 'resamples', tasks: ks.map((k) => tasks[k]), settings }, opts.onProgress ? tick : undefined),
+      ),
+    );
+    parts.forEach((ks, w) => ks.forEach((k, n) => (out[k] = results[w][n])));
+    return out;
+  } catch (e) {
+    opts.onWorkerFallback?.(e instanceof Error ? e.message : String(e));
+    return here();
+  }
 }

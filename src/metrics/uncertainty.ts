@@ -1,0 +1,212 @@
+/**
+ * Uncertainty and size of the greedy bounds (protocol §4, "Uncertainty and size"):
+ * bootstrap percentile intervals of mapRef, mapLower, mapUpper, mapRange and relRange,
+ * paired differences of two detectors on the same resamples, and the size curve. Pure
+ * functions on a prepared case; the searches of the resamples run in worker threads
+ * (see greedy/workers.ts), with the same numbers for any number of workers.
+ */
+import type { BoundsInterval, Interval95, PairedDelta, PairedDifference, SizeCurvePoint } from '../core/types.js';
+import { ShiftbenchError } from '../core/errors.js';
+import type { BoundsObjective } from './greedy/case.js';
+import type { PreparedBounds } from './greedy/prepare.js';
+import type { ResampleBounds, ResampleTask } from './greedy/resample.js';
+import { DEFAULT_MAX_PASSES } from './greedy/search.js';
+import { runResampleTasks } from './greedy/workers.js';
+
+/** Bootstrap resamples of the bounds when --bootstrap-bounds is not given and images × shifts ≤ BOOTSTRAP_BOUNDS_MAX_CELLS. */
+export const DEFAULT_BOOTSTRAP_BOUNDS = 200;
+/** Above this many images × shifts the bounds bootstrap is off unless asked for (each resample costs one search). */
+export const BOOTSTRAP_BOUNDS_MAX_CELLS = 20_000;
+/** Subsamples per size of the size curve. */
+export const SIZE_CURVE_SUBSAMPLES = 50;
+/** Subsample sizes below this are left out of the size curve. */
+export const SIZE_CURVE_MIN_IMAGES = 10;
+
+/**
+ * The bounds bootstrap's B when the user gave none: DEFAULT_BOOTSTRAP_BOUNDS up to
+ * BOOTSTRAP_BOUNDS_MAX_CELLS images × shifts, else 0 with a one-line note naming the flag.
+ */
+export function defaultBootstrapBounds(images: number, shifts: number): { resamples: number; note: string | null } {
+  if (images * shifts <= BOOTSTRAP_BOUNDS_MAX_CELLS) return { resamples: DEFAULT_BOOTSTRAP_BOUNDS, note: null };
+  return {
+    resamples: 0,
+    note:
+      `bounds intervals off: ${images} images × ${shifts} shifts > ${BOOTSTRAP_BOUNDS_MAX_CELLS.toLocaleString('en-US')} ` +
+      `(each resample costs one search); --bootstrap-bounds ${DEFAULT_BOOTSTRAP_BOUNDS} turns them on`,
+  };
+}
+
+/**
+ * The q-quantile (0 ≤ q ≤ 1) of ascending values, interpolating linearly between order
+ * statistics at rank (n − 1)·q (numpy's default). Throws on an empty list.
+ */
+export function percentile(sortedAsc: ArrayLike<number>, q: number): number {
+  const n = sortedAsc.length;
+  if (n === 0) throw new ShiftbenchError('ERR_METRICS_INPUT', 'Expected at least one value for a percentile but received none');
+  const h = (n - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, n - 1);
+  return sortedAsc[lo] + (h - lo) * (sortedAsc[hi] - sortedAsc[lo]);
+}
+
+/** The 95 % percentile interval (2.5 %, 97.5 %) of values, or null when there are none. */
+export function interval95(values: readonly number[]): Interval95 | null {
+  if (values.length === 0) return null;
+  const s = Float64Array.from(values).sort();
+  return { lo: percentile(s, 0.025), hi: percentile(s, 0.975) };
+}
+
+/** The median of values (linear interpolation), or null when there are none. */
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  return percentile(Float64Array.from(values).sort(), 0.5);
+}
+
+/** Options of boundsUncertainty. */
+export interface BoundsUncertaintyOptions {
+  /** Bootstrap resamples B (0: no intervals). */
+  resamples: number;
+  /** The bootstrap seed (--bootstrap-seed). */
+  seed: number;
+  /** Also compute the size curve (default true when resamples > 0). */
+  sizeCurve?: boolean;
+  /** Subsamples per size (default SIZE_CURVE_SUBSAMPLES). */
+  subsamples?: number;
+  maxPasses?: number;
+  objective?: BoundsObjective;
+  /** Worker threads (default 2; 0: this thread). The numbers do not depend on it. */
+  workers?: number;
+  onProgress?: (done: number, total: number) => void;
+  onWorkerFallback?: (reason: string) => void;
+}
+
+/** What boundsUncertainty returns: the JSON parts and, for paired differences, each resample's bounds. */
+export interface BoundsUncertainty {
+  interval: BoundsInterval | null;
+  sizeCurve: SizeCurvePoint[] | null;
+  /** Per bootstrap resample b (null: no ground truth at s0 in it); pair two detectors with pairedDifference. */
+  perResample: (ResampleBounds | null)[];
+  /** The image ids the resamples index (ascending), so pairing can check two detectors saw the same images. */
+  imageIds: number[];
+}
+
+/** Sizes of the size curve for N images: ⌊N/8⌋, ⌊N/4⌋, ⌊N/2⌋ (those ≥ SIZE_CURVE_MIN_IMAGES and < N). */
+export function sizeCurveSizes(numImages: number): number[] {
+  const sizes = [Math.floor(numImages / 8), Math.floor(numImages / 4), Math.floor(numImages / 2)];
+  return [...new Set(sizes)].filter((m) => m >= SIZE_CURVE_MIN_IMAGES && m < numImages);
+}
+
+/**
+ * Bootstrap intervals of the bounds (B resamples of the images with replacement, an
+ * image drawn twice counting as two independent images) and the size curve (median
+ * mapRange of subsamples without replacement), from one prepared case. `fullMapRange`
+ * is the full set's mapRange (the size curve's last point).
+ */
+export async function boundsUncertainty(prepared: PreparedBounds, fullMapRange: number, opts: BoundsUncertaintyOptions): Promise<BoundsUncertainty> {
+  const B = opts.resamples;
+  if (!Number.isInteger(B) || B < 0) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected an integer ≥ 0 for --bootstrap-bounds but received ${B}`);
+  const N = prepared.numImages;
+  const tasks: ResampleTask[] = [];
+  for (let b = 0; b < B; b++) tasks.push({ kind: 'bootstrap', b });
+  const withCurve = (opts.sizeCurve ?? B > 0) && N > 0;
+  const subsamples = opts.subsamples ?? SIZE_CURVE_SUBSAMPLES;
+  const sizes = withCurve ? sizeCurveSizes(N) : [];
+  for (const size of sizes) for (let j = 0; j < subsamples; j++) tasks.push({ kind: 'subsample', size, j });
+  const results =
+    tasks.length === 0
+      ? []
+      : await runResampleTasks(
+          prepared,
+          tasks,
+          { seed: opts.seed, maxPasses: opts.maxPasses ?? DEFAULT_MAX_PASSES, objective: opts.objective ?? 'ap' },
+          { workers: opts.workers, onProgress: opts.onProgress, onWorkerFallback: opts.onWorkerFallback },
+        );
+  const perResample = results.slice(0, B);
+  const interval = B > 0 ? summarizeBootstrap(perResample, opts.seed) : null;
+  let sizeCurve: SizeCurvePoint[] | null = null;
+  if (withCurve) {
+    sizeCurve = sizes.map((size, si) => {
+      const ranges = results
+        .slice(B + si * subsamples, B + (si + 1) * subsamples)
+        .filter((r): r is ResampleBounds => r !== null)
+        .map((r) => r.mapUpper - r.mapLower);
+      return { images: size, subsamples, medianMapRange: median(ranges) };
+    });
+    sizeCurve.push({ images: N, subsamples: 1, medianMapRange: fullMapRange });
+  }
+  return { interval, sizeCurve, perResample, imageIds: [...prepared.imageIds] };
+}
+
+/** Percentile intervals over the resamples that have ground truth; null when none has. */
+export function summarizeBootstrap(perResample: readonly (ResampleBounds | null)[], seed: number): BoundsInterval | null {
+  const valid = perResample.filter((r): r is ResampleBounds => r !== null);
+  if (valid.length === 0) return null;
+  const iv = (f: (r: ResampleBounds) => number) => interval95(valid.map(f))!;
+  const rel = valid.filter((r) => r.mapRef > 0).map((r) => (r.mapUpper - r.mapLower) / r.mapRef);
+  return {
+    resamples: perResample.length,
+    validResamples: valid.length,
+    seed,
+    mapRef: iv((r) => r.mapRef),
+    mapLower: iv((r) => r.mapLower),
+    mapUpper: iv((r) => r.mapUpper),
+    mapRange: iv((r) => r.mapUpper - r.mapLower),
+    relRange: interval95(rel),
+  };
+}
+
+/** One side of a paired comparison: its key, full-data bounds and per-resample bounds. */
+export interface PairSide {
+  key: string;
+  mapRef: number;
+  mapRange: number;
+  uncertainty: BoundsUncertainty;
+}
+
+/**
+ * Paired difference A − B (A: a mitigation or twin, B: its plain detector) on the same
+ * bootstrap resamples: intervals of Δ mapRange and Δ mapRef, the share of resamples in
+ * which A's range is smaller (ties ½), significant when the Δ mapRange interval excludes 0.
+ * Returns null when either has no resamples; throws ERR_METRICS_INPUT when the two were
+ * resampled from different images or with different seeds (not paired).
+ */
+export function pairedDifference(a: PairSide, b: PairSide, kind: 'mitigation' | 'twin'): PairedDifference | null {
+  const ua = a.uncertainty;
+  const ub = b.uncertainty;
+  if (!ua.interval || !ub.interval) return null;
+  if (ua.interval.seed !== ub.interval.seed || ua.perResample.length !== ub.perResample.length || ua.imageIds.join(',') !== ub.imageIds.join(',')) {
+    throw new ShiftbenchError(
+      'ERR_METRICS_INPUT',
+      `Expected ${a.key} and ${b.key} to be resampled from the same images with the same seed and count, but they differ: they cannot be paired`,
+    );
+  }
+  const dRange: number[] = [];
+  const dRef: number[] = [];
+  let steadier = 0;
+  for (let k = 0; k < ua.perResample.length; k++) {
+    const x = ua.perResample[k];
+    const y = ub.perResample[k];
+    if (!x || !y) continue;
+    const d = x.mapUpper - x.mapLower - (y.mapUpper - y.mapLower);
+    dRange.push(d);
+    dRef.push(x.mapRef - y.mapRef);
+    steadier += d < 0 ? 1 : d === 0 ? 0.5 : 0;
+  }
+  if (dRange.length === 0) return null;
+  const ir = interval95(dRange)!;
+  const if0 = interval95(dRef)!;
+  const deltaMapRange: PairedDelta = { value: a.mapRange - b.mapRange, lo: ir.lo, hi: ir.hi };
+  const significant = ir.lo > 0 || ir.hi < 0;
+  return {
+    key: a.key,
+    against: b.key,
+    kind,
+    resamples: dRange.length,
+    seed: ua.interval.seed,
+    deltaMapRange,
+    deltaMapRef: { value: a.mapRef - b.mapRef, lo: if0.lo, hi: if0.hi },
+    steadierShare: steadier / dRange.length,
+    significant,
+    verdict: !significant ? 'no significant difference' : ir.hi < 0 ? 'steadier (significant)' : 'less steady (significant)',
+  };
+}

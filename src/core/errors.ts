@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'ERR_PLUGIN_TIMEOUT'
   | 'ERR_METRICS_INPUT'
   | 'ERR_RUN_STORE'
+  | 'ERR_RUN_LOCKED'
   | 'ERR_OUTPUT'
   | 'ERR_NETWORK'
   | 'ERR_INTERNAL';

@@ -38,7 +38,7 @@ interface Prepared {
 /** An AbortError as fetch and timers throw it. */
 export function abortError(signal: AbortSignal): Error {
   const reason = signal.reason;
-  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  if (reason instanceof Error && (reason.name === 'AbortError' || reason instanceof ShiftbenchError)) return reason;
   const err = new Error(typeof reason === 'string' ? reason : 'The run was stopped');
   err.name = 'AbortError';
   return err;

@@ -9,7 +9,7 @@ import type { Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { defaultEnv } from './env.js';
 import { imageHashes, imageIdentityFor } from './identity.js';
 import { resolveRunOptions, type RunOptions } from './options.js';
-import { RunStore } from './runStore.js';
+import { RunStore, type RunManifest } from './runStore.js';
 import { scoreRun, type ScoredVariant } from './score.js';
 import { isSkipped, readJsonOrNull } from './store.js';
 import type { RunnerEnv } from './types.js';
@@ -36,6 +36,15 @@ export async function rescoreRun(runDir: string, options: RescoreOptions = {}, h
   const logger = hooks.logger ?? SILENT;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   const { store, manifest } = await RunStore.existing(runDir);
+  await store.lock(logger); // not while a run writes there
+  try {
+    return await rescoreLocked(store, manifest, options, env, logger);
+  } finally {
+    await store.release();
+  }
+}
+
+async function rescoreLocked(store: RunStore, manifest: RunManifest, options: RescoreOptions, env: RunnerEnv, logger: Logger): Promise<RunMetrics> {
   const saved = manifest.options as Partial<RunOptions> & { shiftSet?: string; bootstrapBounds?: number | null };
   // validate the new settings the way `run` does (flag names in errors), on top of the saved ones
   const o = resolveRunOptions(

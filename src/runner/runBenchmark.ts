@@ -126,7 +126,16 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
 
   // 1. the run directory: writable, before any dataset or model work
   const store = await RunStore.locate({ out: o.out, reportsDir: o.reportsDir, force: o.force }, optionsKey, shortHash(optionsKey), logger);
+  await store.lock(logger, hooks.lease); // one process per run directory, before anything is read or written
+  try {
+    return await runLocked(o, env, mitigations, store, hooks, logger);
+  } finally {
+    await store.release();
+  }
+}
 
+/** Steps 2–7 of runBenchmark, in a run directory this process holds the lease of. */
+async function runLocked(o: ResolvedRunOptions, env: RunnerEnv, mitigations: Mitigation[], store: RunStore, hooks: RunHooks, logger: Logger): Promise<RunResult> {
   // 2. the dataset
   const dataset = await env.loadDataset({ dataset: o.dataset, images: o.images ?? undefined, limit: o.limit ?? undefined });
   if (dataset.images.length === 0) throw new ShiftbenchError('ERR_DATASET', `Dataset ${dataset.source} has no images.`);
@@ -169,6 +178,7 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
     sha256,
     logs,
     loadOpts,
+    signal: hooks.signal ? AbortSignal.any([hooks.signal, store.lostLease]) : store.lostLease,
     detectorCount: keys.length,
     detectorIndex: 0,
     wallSeconds: {},
@@ -260,6 +270,8 @@ interface DetectSession {
   sha256: (key: string) => ReadonlyMap<number, string>;
   logs: Map<string, OpenedLog>;
   loadOpts: RunnerLoadOptions;
+  /** Stops the detect loop: Ctrl-C (hooks.signal) or a lost lease. */
+  signal: AbortSignal;
   detectorCount: number;
   detectorIndex: number;
   wallSeconds: RunResult['wallSeconds'];
@@ -342,7 +354,7 @@ async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Prom
         decode: ss.env.decodeImage,
         log,
         imageSha256: ss.sha256(v.key),
-        signal: ss.hooks.signal,
+        signal: ss.signal,
         onRecord: (record) => {
           records.set(record.imageId, record);
           computed++;

@@ -10,6 +10,7 @@ import { ShiftbenchError } from '../core/errors.js';
 import type { CocoGroundTruth, CocoResult, DatasetImage, DetectorInfo, Logger, RunMetrics, Shift } from '../core/types.js';
 import { shiftLabel } from '../shifts/index.js';
 import { identityDiff, type RunIdentity } from './identity.js';
+import { RunLock, type LeaseTiming } from './lock.js';
 import { makeRunId } from './options.js';
 import {
   DETECTIONS_DIR,
@@ -172,11 +173,34 @@ async function closeLogs(logs: Map<string, OpenedLog>): Promise<void> {
 
 /** One run directory: its choice, identity check, manifest and outputs. */
 export class RunStore {
+  private lease: RunLock | null = null;
+
   private constructor(
     private directory: string,
     private readonly location: RunLocation,
     private readonly baseIdentity: Record<string, unknown>,
   ) {}
+
+  /** Takes the run-directory lease (lock.ts); ERR_RUN_LOCKED when a live process holds it. */
+  async lock(logger: Logger, timing?: LeaseTiming): Promise<void> {
+    if (this.lease) return;
+    this.lease = await RunLock.acquire(this.directory, logger, timing);
+    this.leaseTiming = timing;
+  }
+
+  private leaseTiming: LeaseTiming | undefined;
+
+  /** Aborted when another process took this run's lease over (its reason says so); never aborted without a lease. */
+  get lostLease(): AbortSignal {
+    return this.lease?.signal ?? new AbortController().signal;
+  }
+
+  /** Releases the lease (if held); safe to call twice. */
+  async release(): Promise<void> {
+    const lease = this.lease;
+    this.lease = null;
+    await lease?.release();
+  }
 
   /**
    * A store over an existing run directory (to rescore it): throws ERR_RUN_STORE when
@@ -237,8 +261,11 @@ export class RunStore {
       // the unfinished default run had other data or another setup: start a new default run
       await closeLogs(logs);
       logger.info(`the unfinished run in ${this.directory} was made differently (${diffs.slice(0, 3).join('; ')}); starting a new run`);
+      const locked = this.lease !== null;
+      await this.release();
       this.directory = path.join(this.location.reportsDir, makeRunId(this.baseIdentity));
       await ensureWritableDir(this.directory);
+      if (locked) await this.lock(logger, this.leaseTiming);
       stored = null;
       logs = await this.openLogs(keys, images.shiftCount, logger);
     } else if (stored && diffs.length > 0) {

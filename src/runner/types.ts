@@ -20,6 +20,7 @@ import type {
 } from '../core/types.js';
 import type { ShiftEvaluation } from '../metrics/index.js';
 import type { Mitigation } from '../mitigations/types.js';
+import type { LeaseTiming } from './lock.js';
 
 export interface RunnerLoadOptions extends LoadDetectorOptions {
   plugins?: string[];
@@ -94,6 +95,8 @@ export interface RunHooks {
   signal?: AbortSignal;
   /** Replaces parts of the module wiring (tests, embedding). */
   env?: Partial<RunnerEnv>;
+  /** Timing of the run-directory lease (default: heartbeat every 5 s, stale after 30 s). */
+  lease?: LeaseTiming;
 }
 
 export interface RunResult {

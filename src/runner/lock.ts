@@ -1,0 +1,182 @@
+/**
+ * The run-directory lock: a lease in `<runDir>/run.lock` holding the owner's PID, host,
+ * start time and a heartbeat time the owner refreshes while it runs. It is taken
+ * atomically (exclusive create), so it also works on shared volumes across machines.
+ * A lease is stale — and taken over, with a message — when its heartbeat is older than
+ * `staleMs` (default 30 s) or its PID is no longer running on this same host.
+ */
+import { randomUUID } from 'node:crypto';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ShiftbenchError } from '../core/errors.js';
+import type { Logger } from '../core/types.js';
+
+export const LOCK_FILE = 'run.lock';
+
+/** Lease timing: how often the heartbeat is refreshed and when a silent lease counts as stale. */
+export interface LeaseTiming {
+  heartbeatMs?: number;
+  staleMs?: number;
+}
+
+/** Defaults of LeaseTiming. */
+export const LEASE_DEFAULTS = { heartbeatMs: 5_000, staleMs: 30_000 };
+
+interface LockContent {
+  pid: number;
+  host: string;
+  startedAt: string;
+  heartbeatAt: string;
+  token: string;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+async function readLock(file: string): Promise<LockContent | null> {
+  try {
+    const value = JSON.parse(await readFile(file, 'utf8')) as Partial<LockContent>;
+    if (typeof value.pid !== 'number' || typeof value.host !== 'string' || typeof value.heartbeatAt !== 'string') return null;
+    return value as LockContent;
+  } catch {
+    return null;
+  }
+}
+
+/** Why a lease is stale, or null when its owner is alive. */
+function staleReason(lock: LockContent | null, staleMs: number): string | null {
+  if (lock === null) return 'the lock file is unreadable';
+  const ageMs = Date.now() - Date.parse(lock.heartbeatAt);
+  if (!Number.isFinite(ageMs) || ageMs > staleMs) return `its last heartbeat was ${Number.isFinite(ageMs) ? Math.round(ageMs / 1000) : '?'} s ago`;
+  if (lock.host === os.hostname() && !pidAlive(lock.pid)) return 'that process is no longer running';
+  return null;
+}
+
+function owner(lock: LockContent): string {
+  return `PID ${lock.pid} on ${lock.host}`;
+}
+
+/** A held lease on one run directory. */
+export class RunLock {
+  private timer: NodeJS.Timeout | null = null;
+  private beating: Promise<void> | null = null;
+  private released = false;
+  private readonly lost = new AbortController();
+
+  private constructor(
+    readonly file: string,
+    private readonly content: LockContent,
+  ) {}
+
+  /** Aborted (with an ERR_RUN_LOCKED reason) when another process took the lease over. */
+  get signal(): AbortSignal {
+    return this.lost.signal;
+  }
+
+  /**
+   * Takes the lease on `dir`. A live lease of another owner → ERR_RUN_LOCKED naming it
+   * (PID, host, since when) at once; a stale one is taken over with a logged message.
+   */
+  static async acquire(dir: string, logger: Logger, timing: LeaseTiming = {}): Promise<RunLock> {
+    const heartbeatMs = timing.heartbeatMs ?? LEASE_DEFAULTS.heartbeatMs;
+    const staleMs = timing.staleMs ?? LEASE_DEFAULTS.staleMs;
+    const file = path.join(dir, LOCK_FILE);
+    const now = new Date().toISOString();
+    const content: LockContent = { pid: process.pid, host: os.hostname(), startedAt: now, heartbeatAt: now, token: randomUUID() };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const fh = await open(file, 'wx');
+        try {
+          await fh.writeFile(JSON.stringify(content));
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        const lock = new RunLock(file, content);
+        lock.startHeartbeat(heartbeatMs);
+        return lock;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+          throw new ShiftbenchError('ERR_OUTPUT', `Cannot create the lock ${file}: ${(err as Error).message}`, { cause: err });
+        }
+      }
+      const held = await readLock(file);
+      const reason = staleReason(held, staleMs);
+      if (reason === null) {
+        throw new ShiftbenchError(
+          'ERR_RUN_LOCKED',
+          `The run directory ${dir} is in use by ${owner(held!)} (running since ${held!.startedAt}, last heartbeat ${held!.heartbeatAt}). ` +
+            'Wait for it to finish or stop it (Ctrl-C); --force does not take a live lock. Use another --out to run in parallel.',
+        );
+      }
+      // take the stale lease over: move it aside atomically (only one taker succeeds), then create ours
+      const aside = `${file}.stale-${process.pid}-${content.token}`;
+      try {
+        await rename(file, aside);
+      } catch {
+        continue; // someone else moved it first: look again
+      }
+      const moved = await readLock(aside);
+      if (held && moved && moved.token !== held.token) {
+        // it was renewed or replaced meanwhile: put it back and look again
+        await rename(aside, file).catch(() => undefined);
+        continue;
+      }
+      await rm(aside, { force: true });
+      logger.warn(`taking over the lock of ${held ? owner(held) : 'an unknown owner'}: ${reason} (${path.join(dir, LOCK_FILE)})`);
+    }
+    throw new ShiftbenchError('ERR_RUN_LOCKED', `Could not take the lock of ${dir}: other processes keep taking it. Use another --out.`);
+  }
+
+  private startHeartbeat(heartbeatMs: number): void {
+    this.timer = setInterval(() => {
+      this.beating ??= this.beat().finally(() => (this.beating = null));
+    }, heartbeatMs);
+    this.timer.unref();
+  }
+
+  private async beat(): Promise<void> {
+    if (this.released) return;
+    const current = await readLock(this.file);
+    if (!current || current.token !== this.content.token) {
+      this.stopHeartbeat();
+      this.lost.abort(
+        new ShiftbenchError(
+          'ERR_RUN_LOCKED',
+          `The lock of ${path.dirname(this.file)} was taken over by ${current ? owner(current) : 'another process'} (this run's heartbeat had stopped for too long); stopping.`,
+        ),
+      );
+      return;
+    }
+    const next = { ...this.content, heartbeatAt: new Date().toISOString() };
+    const tmp = `${this.file}.beat-${process.pid}`;
+    try {
+      await writeFile(tmp, JSON.stringify(next));
+      await rename(tmp, this.file);
+    } catch {
+      /* a missed beat; the next one retries */
+    }
+  }
+
+  private stopHeartbeat(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Stops the heartbeat and removes the lock if it is still ours; safe to call twice. */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.stopHeartbeat();
+    await this.beating;
+    const current = await readLock(this.file);
+    if (current?.token === this.content.token) await rm(this.file, { force: true });
+  }
+}

@@ -33,6 +33,19 @@ export async function decodeImage(path: string, expectedSize?: { width: number; 
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
 }
 
+/**
+ * Like readImageSize, but an unreadable file gives `{ width: 0, height: 0, error }` instead
+ * of throwing: the loaders keep the image, and the run lists it as skipped (as it does
+ * for a COCO image that fails to decode) instead of aborting.
+ */
+export async function readImageSizeOrSkip(path: string): Promise<{ width: number; height: number; error?: string }> {
+  try {
+    return await readImageSize(path);
+  } catch (err) {
+    return { width: 0, height: 0, error: (err as Error).message };
+  }
+}
+
 /** Stored width and height of an image file (header only, no decode). Throws ERR_DATASET. */
 export async function readImageSize(path: string): Promise<{ width: number; height: number }> {
   try {

@@ -10,7 +10,7 @@ import { invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { CocoGroundTruth, Dataset, DatasetImage, Logger } from '../core/types.js';
 import { checkImagesPresent, parseCocoFile, resolveCocoImagesDir } from './coco.js';
-import { readImageSize } from './decode.js';
+import { readImageSizeOrSkip } from './decode.js';
 import { ACCEPTED_DATASETS, datasetError, hashDataset, isDirectory, isFile, listImageFiles } from './files.js';
 import { parseYoloFolder } from './yolo.js';
 
@@ -97,7 +97,8 @@ async function loadFolder(dir: string, spec: DatasetSpec, logger?: Logger): Prom
   const images: DatasetImage[] = [];
   for (let i = 0; i < files.length; i += 16) {
     const slice = files.slice(i, i + 16);
-    const sizes = await Promise.all(slice.map((f) => readImageSize(path.join(dir, f))));
+    const sizes = await Promise.all(slice.map((f) => readImageSizeOrSkip(path.join(dir, f))));
+    for (const size of sizes) if (size.error) logger?.warn(`${size.error}; the run will list it as skipped`);
     slice.forEach((f, k) => images.push({ id: i + k + 1, fileName: f, path: path.join(dir, f), width: sizes[k].width, height: sizes[k].height }));
   }
   const listing = images.map((im) => ({ id: im.id, file_name: im.fileName, width: im.width, height: im.height }));

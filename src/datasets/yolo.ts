@@ -9,7 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { COCO_CATEGORIES } from '../core/coco.js';
 import type { CocoAnnotation, CocoCategory, CocoGroundTruth, CocoImage, Logger } from '../core/types.js';
-import { readImageSize } from './decode.js';
+import { readImageSizeOrSkip } from './decode.js';
 import { datasetError, formatIssues, isFile, listImageFiles } from './files.js';
 
 /** Tolerance on normalised coordinates (some exporters round slightly past 0 or 1). */
@@ -155,15 +155,20 @@ export async function parseYoloFolder(dir: string, opts: { classes?: string; log
   const annotations: CocoAnnotation[] = [];
   const issues: string[] = [];
   let unlabelled = 0;
-  const sizes: { width: number; height: number }[] = [];
+  const sizes: { width: number; height: number; error?: string }[] = [];
   for (let i = 0; i < files.length; i += 16) {
-    sizes.push(...(await Promise.all(files.slice(i, i + 16).map((f) => readImageSize(path.join(imagesDir, f))))));
+    sizes.push(...(await Promise.all(files.slice(i, i + 16).map((f) => readImageSizeOrSkip(path.join(imagesDir, f))))));
   }
   for (let i = 0; i < files.length; i++) {
     const rel = files[i];
     const id = i + 1;
-    const { width, height } = sizes[i];
+    const { width, height, error } = sizes[i];
     images.push({ id, file_name: rel, width, height });
+    if (error) {
+      // unreadable: kept so the run lists it as skipped (like a COCO image that fails to decode); its labels cannot be placed
+      opts.logger?.warn(`${error}; the run will list it as skipped`);
+      continue;
+    }
     const labelFile = path.join(labelsDir, rel.replace(/\.[^./]+$/, '.txt'));
     let text: string;
     try {

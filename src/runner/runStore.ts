@@ -21,6 +21,7 @@ import {
   clearRunStore,
   ensureWritableDir,
   exists,
+  isSkipped,
   readJsonOrNull,
   safeFileName,
   writeJsonAtomic,
@@ -156,7 +157,7 @@ function imageDiffs(logs: Map<string, OpenedLog>, images: ClaimImages): string[]
     const hashes = images.sha256(key);
     for (const image of images.images) {
       const r = stored.get(image.id);
-      if (!r || seen.has(image.id)) continue;
+      if (!r || isSkipped(r) || seen.has(image.id)) continue; // a skipped image is tried again anyway
       const now = hashes.get(image.id);
       if (r.sha256 !== now) {
         seen.add(image.id);

@@ -71,9 +71,10 @@ export interface ScoreRunArgs {
 export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
   const results: DetectorRunSummary[] = [];
   const allSkipped = new Map<number, SkippedImage>();
+  const skippedInGroup = groupSkips(args.variants, args.dataset, args.logger);
   for (const v of args.variants) {
     const started = performance.now();
-    const summary = await scoreVariant(v, args);
+    const summary = await scoreVariant(v, args, skippedInGroup.get(modelGroup(v.entry))!);
     for (const s of summary.skippedImages) allSkipped.set(s.imageId, s);
     results.push(summary);
     args.onScored?.(v.entry.key, (performance.now() - started) / 1000);
@@ -105,8 +106,43 @@ function addCostRatios(results: DetectorRunSummary[]): void {
 
 type Evaluated = { image: DatasetImage; record: Extract<ImageRecord, { shifts: unknown }> };
 
+/** The key of a variant's plain detector: the variants of one model share it. */
+function modelGroup(entry: ManifestDetector): string {
+  return entry.mitigation === null ? entry.key : entry.key.slice(0, entry.key.length - entry.mitigation.length - 1);
+}
+
+/**
+ * Per model (plain detector and its mitigations): the images some variant skipped, with
+ * the first variant that did and why. Every variant of the model is scored without them,
+ * so "vs plain" compares the same images.
+ */
+function groupSkips(variants: ScoredVariant[], dataset: Dataset, logger: Logger): Map<string, Map<number, { key: string; reason: string }>> {
+  const out = new Map<string, Map<number, { key: string; reason: string }>>();
+  for (const v of variants) {
+    const group = modelGroup(v.entry);
+    let skips = out.get(group);
+    if (!skips) out.set(group, (skips = new Map()));
+    for (const image of dataset.images) {
+      const r = v.records.get(image.id);
+      if (r && isSkipped(r) && !skips.has(image.id)) skips.set(image.id, { key: v.entry.key, reason: r.skipped });
+    }
+  }
+  for (const [group, skips] of out) {
+    const members = variants.filter((v) => modelGroup(v.entry) === group);
+    if (skips.size > 0) {
+      const ids = [...skips.keys()];
+      logger.warn(
+        `${group}: ${skips.size} image${skips.size === 1 ? '' : 's'} skipped (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}); ` +
+          (members.length > 1 ? `all ${members.length} variants are scored on the same ${dataset.images.length - skips.size} images` : `scored on ${dataset.images.length - skips.size} images`) +
+          ' (see skipped.json; run again to retry them)',
+      );
+    }
+  }
+  return out;
+}
+
 /** Feeds one detector's stored records (in dataset order) to a fresh evaluator and writes its per-shift COCO files. */
-async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs): Promise<DetectorRunSummary> {
+async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs, skippedInGroup: Map<number, { key: string; reason: string }>): Promise<DetectorRunSummary> {
   const { entry, records } = v;
   const { dataset, shiftSet, mode, logger } = args;
   const skippedImages: SkippedImage[] = [];
@@ -115,7 +151,9 @@ async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs): Promise<Detec
   for (const image of dataset.images) {
     const r = records.get(image.id);
     if (!r) throw new ShiftbenchError('ERR_INTERNAL', `no stored detections for image ${image.id} of ${entry.key}`);
+    const other = skippedInGroup.get(image.id);
     if (isSkipped(r)) skippedImages.push({ imageId: image.id, fileName: image.fileName, reason: r.skipped });
+    else if (other) skippedImages.push({ imageId: image.id, fileName: image.fileName, reason: `skipped by ${other.key} (scored on the same images): ${other.reason}` });
     else {
       evaluated.push({ image, record: r });
       inferenceSeconds += r.seconds;

@@ -19,6 +19,8 @@ export interface DetectLoopOptions {
   kernel: ResampleKernel;
   /** Inputs per detect call (≤ info.maxBatch). */
   batchSize: number;
+  /** Detections kept per input (the highest-scoring); more is counted in `truncatedInputs`. */
+  maxDetections?: number;
   decode: (image: DatasetImage) => Promise<RgbImage>;
   log: DetectionLog;
   /** Content hash of each image file, by id, stored in its record (the per-image identity). */
@@ -72,7 +74,16 @@ function checkDetections(out: unknown, expected: number, name: string): Detectio
  * after everything already computed is stored and synced; an abort signal stops
  * between batches with an AbortError.
  */
-export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSeconds: number; computed: number }> {
+/** The `max` highest-scoring detections (ties keep the detector's order). */
+function topByScore(list: Detection[], max: number): Detection[] {
+  return list
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => b.d.score - a.d.score || a.i - b.i)
+    .slice(0, max)
+    .map((x) => x.d);
+}
+
+export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSeconds: number; computed: number; truncatedInputs: number }> {
   const { detector, shiftSet, images } = o;
   const info = detector.info;
   const nShifts = shiftSet.shifts.length;
@@ -104,6 +115,8 @@ export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSe
 
   let inferenceSeconds = 0;
   let computed = 0;
+  let truncatedInputs = 0;
+  const maxDetections = o.maxDetections ?? Infinity;
   let next = prepareGroup(0);
   try {
     for (let start = 0; next !== null; start += groupSize) {
@@ -150,7 +163,12 @@ export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSe
         inferenceSeconds += seconds;
         chunk.forEach((w, i) => {
           const r = results.get(w.p)!;
-          const coco = projectBack(out[i], w.p.inputs!.transforms[w.shiftIndex], w.p.image.id);
+          let dets = out[i];
+          if (dets.length > maxDetections) {
+            dets = topByScore(dets, maxDetections);
+            truncatedInputs++;
+          }
+          const coco = projectBack(dets, w.p.inputs!.transforms[w.shiftIndex], w.p.image.id);
           r.shifts[w.shiftIndex] = coco.map((c) => [c.bbox[0], c.bbox[1], c.bbox[2], c.bbox[3], c.score, c.category_id]);
           r.done++;
           r.seconds += seconds / chunk.length;
@@ -163,5 +181,5 @@ export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSe
     await next?.catch(() => undefined);
     await o.log.sync();
   }
-  return { inferenceSeconds, computed };
+  return { inferenceSeconds, computed, truncatedInputs };
 }

@@ -109,13 +109,14 @@ export function imageIdentityFor(described: Record<string, unknown> | undefined,
   return described?.readsGroundTruth === true ? ids.withLabels : ids.file;
 }
 
-/** The run-level identity: build, shifts, mode, resampling kernel. */
+/** The run-level identity: build, shifts, mode, resampling kernel, detections kept per input. */
 export function runLevelIdentity(o: ResolvedRunOptions, buildId: string): Record<string, unknown> {
   return {
     buildId,
     shifts: o.shiftSet.shifts.map((s) => `${s.dx},${s.dy}`).join(';'),
     mode: o.mode,
     kernel: o.kernel,
+    maxDetections: o.maxDetections,
   };
 }
 

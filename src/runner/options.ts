@@ -54,6 +54,8 @@ export interface RunOptions {
   detectTimeoutMs?: number;
   /** Inputs per detect call (default: the detector's maxBatch, at most 32). */
   batchSize?: number;
+  /** Detections kept per input, the highest-scoring (default 1000; COCO AP uses the top 100 per image and category). */
+  maxDetections?: number;
   /** Bootstrap resamples of the consistency intervals (default 1000). */
   bootstrapResamples?: number;
   /** Resampling kernel used once per image (default linear). */
@@ -77,6 +79,7 @@ export const RUN_DEFAULTS = {
   kernel: DEFAULT_RESAMPLE_KERNEL,
   reportsDir: 'reports',
   maxDefaultBatch: 32,
+  maxDetections: 1000,
 };
 
 /** RunOptions with defaults applied and paths made absolute. */
@@ -99,6 +102,7 @@ export interface ResolvedRunOptions {
   registryFiles: string[];
   detectTimeoutMs: number | null;
   batchSize: number | null;
+  maxDetections: number;
   bootstrapResamples: number;
   bootstrapSeed: number;
   bootstrapBounds: number | null;
@@ -190,6 +194,7 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
     registryFiles: stringList(options.registryFiles, '--registry', 0).map(abs),
     detectTimeoutMs: optionalInt(options.detectTimeoutMs, '--detect-timeout', 1),
     batchSize: optionalInt(options.batchSize, '--batch', 1, 4096),
+    maxDetections: optionalInt(options.maxDetections, '--max-detections', 1, 1_000_000) ?? RUN_DEFAULTS.maxDetections,
     bootstrapResamples,
     bootstrapSeed,
     bootstrapBounds,

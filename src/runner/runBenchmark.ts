@@ -344,8 +344,9 @@ async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Prom
       );
       const loopStart = performance.now();
       let computed = 0;
-      await runDetectLoop({
+      const { truncatedInputs } = await runDetectLoop({
         detector,
+        maxDetections: o.maxDetections,
         images: todo,
         shiftSet: o.shiftSet,
         mode: o.mode,
@@ -376,6 +377,12 @@ async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Prom
         },
       });
       phase.loopSeconds = (performance.now() - loopStart) / 1000;
+      if (truncatedInputs > 0) {
+        logger.warn(
+          `${v.key}: ${truncatedInputs} input${truncatedInputs === 1 ? '' : 's'} returned more than ${o.maxDetections} detections; ` +
+            `kept the ${o.maxDetections} highest-scoring of each (--max-detections)`,
+        );
+      }
       ss.computedImages[v.key] = computed;
     }
     return { entry, records };

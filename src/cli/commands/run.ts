@@ -22,6 +22,7 @@ interface RunFlags {
   seed?: number;
   detectTimeout?: number;
   batch?: number;
+  maxDetections?: number;
   bootstrap?: number;
   bootstrapSeed?: number;
   bootstrapBounds?: number;
@@ -66,6 +67,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of what makes detections: fakes, plug-ins (default 0)', parseIntFlag('--seed', 0, 2 ** 32 - 1))
     .option('--detect-timeout <ms>', 'timeout of one detect call of a plug-in detector', parseIntFlag('--detect-timeout', 1))
     .option('--batch <n>', 'inputs per detect call (default: the model\'s maximum, at most 32)', parseIntFlag('--batch', 1, 4096))
+    .option('--max-detections <n>', 'detections kept per input, the highest-scoring (default 1000)', parseIntFlag('--max-detections', 1, 1_000_000))
     .option('--bootstrap <n>', 'bootstrap resamples of the consistency intervals (default 1000; analysis only)', parseIntFlag('--bootstrap', 1, 1_000_000))
     .option('--bootstrap-seed <n>', 'seed of the bootstrap (default 0; analysis only)', parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1))
     .option('--bootstrap-bounds <n>', 'bootstrap resamples of the mAP bounds (analysis only)', parseIntFlag('--bootstrap-bounds', 0, 1_000_000))
@@ -101,6 +103,7 @@ export function register(program: Command): void {
         seed: flags.seed,
         detectTimeoutMs: flags.detectTimeout,
         batchSize: flags.batch,
+        maxDetections: flags.maxDetections,
         bootstrapResamples: flags.bootstrap,
         bootstrapSeed: flags.bootstrapSeed,
         bootstrapBounds: flags.bootstrapBounds,

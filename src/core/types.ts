@@ -320,6 +320,84 @@ export interface PairedDifference {
   verdict: 'steadier (significant)' | 'less steady (significant)' | 'no significant difference';
 }
 
+/** The bounds searched with another objective (AP50, AP75): protocol §4 numbers without the assignments. */
+export interface ObjectiveBounds {
+  mapRef: number;
+  mapLower: number;
+  mapUpper: number;
+  mapRange: number;
+  relRange: number | null;
+  passes: { lower: number; upper: number };
+}
+
+/** Protocol §9: AP by category and by object size at one assignment (null where there is no ground truth). */
+export interface AssignmentBreakdown {
+  ap: number | null;
+  ap50: number | null;
+  ap75: number | null;
+  apSmall: number | null;
+  apMedium: number | null;
+  apLarge: number | null;
+  /** AP@[.50:.95] per category id. */
+  perCategoryAP: Record<string, number | null>;
+}
+
+/** One image's flicker (protocol §9): the share of its detections (score ≥ τ, all shifts) not matched at every shift. */
+export interface ImageFlicker {
+  imageId: number;
+  flicker: number;
+  detections: number;
+}
+
+/** Per-image flicker: the mean over images with detections and the images with the most. */
+export interface FlickerSummary {
+  scoreThreshold: number;
+  /** Images with at least one detection ≥ τ (the mean is over these); null when none. */
+  images: number;
+  meanFlicker: number | null;
+  /** The ten images with the most flicker (ties: more detections, then smaller id). */
+  top: ImageFlicker[];
+}
+
+/** Protocol §8: the dominant period of one series, with its chance-corrected share of variance. */
+export interface PeriodFit {
+  period: number;
+  r2adj: number;
+  /** Mean of the series at each phase d mod period (index = phase). */
+  phaseMeans: number[];
+  /** The p with the largest R²adj; `period` is its smallest divisor that explains as much (nested F-test). */
+  maxR2adjPeriod: number;
+}
+
+/** Protocol §8 for one axis of a line:K set: the series over d = 0…K and their dominant periods (null: constant or absent series). */
+export interface AxisPeriodicity {
+  axis: 'x' | 'y';
+  /** Values per series (K + 1). */
+  n: number;
+  series: { map: number[] | null; meanScore: number[]; detConsistency: number[] };
+  map: PeriodFit | null;
+  meanScore: PeriodFit | null;
+  detConsistency: PeriodFit | null;
+}
+
+/** Issue 11's numbers of one detector: uncertainty, size, breakdowns, periodicity, paired differences. */
+export interface DetectorAnalysis {
+  /** Bootstrap intervals of the bounds; null when off (--bootstrap-bounds 0) or without ground truth. */
+  boundsInterval: BoundsInterval | null;
+  sizeCurve: SizeCurvePoint[] | null;
+  /** Bounds searched with AP50 / AP75 as the objective (--objective). */
+  boundsByObjective: Partial<Record<'ap50' | 'ap75', ObjectiveBounds>>;
+  /** At the reference (all s0), lower and upper assignments of the headline search; null without ground truth. */
+  breakdown: { ref: AssignmentBreakdown; lower: AssignmentBreakdown; upper: AssignmentBreakdown } | null;
+  flicker: FlickerSummary;
+  /** One entry per axis with a line of ≥ 4 shifts (line:K sets). */
+  periodicity: AxisPeriodicity[];
+  /** Against this detector's plain detector (mitigations, twins); filled by the run's scoring step. */
+  paired: PairedDifference[];
+  /** One-line notes for the reader. */
+  notes: string[];
+}
+
 /** Protocol §5 consistency metrics, each a mean over images with a bootstrap 95% interval. */
 export interface ConsistencySummary {
   scoreThreshold: number;

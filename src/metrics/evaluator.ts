@@ -1,12 +1,17 @@
 /**
  * ShiftEvaluator: the detectron2-shaped evaluator the runner feeds with one image at
  * one shift at a time (`reset / process / evaluate`); it never runs a model. It keeps
- * detections in compact typed arrays and computes the greedy mAP bounds (protocol §4)
- * and the consistency metrics (protocol §5) at the end.
+ * detections in compact typed arrays and computes at the end: the greedy mAP bounds
+ * (protocol §4) with their bootstrap intervals, size curve and other objectives, the
+ * consistency metrics (§5), periodicity along line sets (§8) and the breakdowns (§9).
  */
-import type { BoundsSummary, CocoGroundTruth, CocoResult, ConsistencySummary, Shift } from '../core/types.js';
+import type { BoundsSummary, CocoGroundTruth, CocoResult, ConsistencySummary, DetectorAnalysis, ObjectiveBounds, Shift } from '../core/types.js';
 import { ShiftbenchError } from '../core/errors.js';
-import { DEFAULT_MAX_PASSES, greedyBoundsPrepared, prepareBoundsFromSource } from './greedy/index.js';
+import { breakdownAtAssignment, flickerSummary } from './breakdown.js';
+import type { BoundsObjective } from './greedy/case.js';
+import { DEFAULT_MAX_PASSES, greedyBoundsParallel, prepareBoundsFromSource } from './greedy/index.js';
+import { periodicity } from './periodicity.js';
+import { boundsUncertainty, defaultBootstrapBounds, type BoundsUncertainty } from './uncertainty.js';
 import { NO_GROUND_TRUTH_NOTE } from './format.js';
 import { computeConsistency, type ConsistencyImage, type ConsistencyResult } from './consistency.js';
 
@@ -24,6 +29,14 @@ export interface ShiftEvaluatorOptions {
   seed?: number;
   /** Greedy passes per search (default 5). */
   maxPasses?: number;
+  /** Bootstrap resamples of the bounds (--bootstrap-bounds; default: defaultBootstrapBounds; 0: off). */
+  bootstrapBounds?: number;
+  /** Seed of the bounds bootstrap and size curve (--bootstrap-seed, default 0). */
+  bootstrapSeed?: number;
+  /** Objectives of the bounds (--objective, default ['ap']); 'ap' is always the headline. */
+  objectives?: BoundsObjective[];
+  /** Worker threads of the bounds bootstrap (default 2; 0: this thread). The numbers do not depend on it. */
+  workers?: number;
 }
 
 export interface ProcessInput {
@@ -37,6 +50,10 @@ export interface ShiftEvaluation {
   /** Null for label-free data and where there is no ground truth (no mAP; see notes). */
   bounds: BoundsSummary | null;
   consistency: ConsistencySummary;
+  /** Issue 11's numbers: intervals, size curve, objectives, breakdowns, flicker, periodicity (paired: empty here). */
+  analysis: DetectorAnalysis;
+  /** Per-resample bounds, for paired differences across detectors (pairedDifference); null when off. */
+  uncertainty: BoundsUncertainty | null;
   /** One-line notes for the reader (e.g. no ground truth: consistency metrics only). */
   notes: string[];
 }
@@ -180,8 +197,19 @@ export class ShiftEvaluator {
       groundTruth: this.opts.groundTruth,
       groundTruthPerShift: this.opts.groundTruthPerShift,
     });
-    let bounds: BoundsSummary | null = null;
     const notes: string[] = [];
+    const analysis: DetectorAnalysis = {
+      boundsInterval: null,
+      sizeCurve: null,
+      boundsByObjective: {},
+      breakdown: null,
+      flicker: flickerSummary(consImages(), consistency.scoreThreshold),
+      periodicity: [],
+      paired: [],
+      notes,
+    };
+    let bounds: BoundsSummary | null = null;
+    let uncertainty: BoundsUncertainty | null = null;
     const gts = this.opts.groundTruthPerShift ?? (this.opts.groundTruth ? [this.opts.groundTruth] : null);
     if (gts) {
       const complete = ids.filter((id) => images.get(id)!.ranges.every((r) => r !== undefined));
@@ -192,19 +220,76 @@ export class ShiftEvaluator {
         categories: gt.categories,
       });
       const gtArg = this.opts.groundTruthPerShift ? gts.map(restrict) : restrict(gts[0]);
+      const detsOf = (id: number, s: number): CocoResult[] => {
+        const r = images.get(id)!.ranges[s]!;
+        return store.toResults(id, r[0], r[1]);
+      };
       // one shift's objects at a time
       const detsOfShift = (s: number): CocoResult[] => {
         const out: CocoResult[] = [];
-        for (const id of complete) {
-          const r = images.get(id)!.ranges[s]!;
-          for (const d of store.toResults(id, r[0], r[1])) out.push(d);
-        }
+        for (const id of complete) for (const d of detsOf(id, s)) out.push(d);
         return out;
       };
       const prepared = prepareBoundsFromSource(gtArg, this.opts.shifts, detsOfShift);
-      bounds = greedyBoundsPrepared(prepared, this.opts.maxPasses ?? DEFAULT_MAX_PASSES);
+      const maxPasses = this.opts.maxPasses ?? DEFAULT_MAX_PASSES;
+      bounds = await greedyBoundsParallel(prepared, maxPasses, { workers: 'auto' });
       if (bounds === null) notes.push(NO_GROUND_TRUTH_NOTE);
+      else {
+        const full = bounds;
+        const ref = new Array<number>(prepared.numImages).fill(0);
+        analysis.breakdown = {
+          ref: breakdownAtAssignment(gtArg, prepared.imageIds, ref, detsOf),
+          lower: breakdownAtAssignment(gtArg, prepared.imageIds, full.assignLower, detsOf),
+          upper: breakdownAtAssignment(gtArg, prepared.imageIds, full.assignUpper, detsOf),
+        };
+        for (const objective of new Set(this.opts.objectives ?? [])) {
+          if (objective === 'ap') continue;
+          const b = await greedyBoundsParallel(prepared, maxPasses, { workers: 'auto', objective });
+          if (b) analysis.boundsByObjective[objective] = objectiveBounds(b);
+        }
+        let B = this.opts.bootstrapBounds;
+        if (B === undefined) {
+          const d = defaultBootstrapBounds(prepared.numImages, prepared.numShifts);
+          B = d.resamples;
+          if (d.note) notes.push(d.note);
+        }
+        if (B > 0) {
+          uncertainty = await boundsUncertainty(prepared, full.mapRange, {
+            resamples: B,
+            seed: this.opts.bootstrapSeed ?? 0,
+            maxPasses,
+            workers: this.opts.workers,
+          });
+          analysis.boundsInterval = uncertainty.interval;
+          analysis.sizeCurve = uncertainty.sizeCurve;
+        }
+      }
     } else notes.push(NO_GROUND_TRUTH_NOTE);
-    return { bounds, consistency, notes };
+    analysis.periodicity = periodicity(this.opts.shifts, {
+      map: bounds ? bounds.perShift : null,
+      meanScore: this.meanScorePerShift(),
+      detConsistency: consistency.perShiftDetConsistency,
+    });
+    return { bounds, consistency, notes, analysis, uncertainty };
   }
+
+  /** Mean score of all processed detections at each shift (NaN where there are none). */
+  private meanScorePerShift(): number[] {
+    const S = this.opts.shifts.length;
+    const sum = new Float64Array(S);
+    const count = new Float64Array(S);
+    for (const rec of this.images.values()) {
+      rec.ranges.forEach((r, s) => {
+        if (!r) return;
+        for (let n = r[0]; n < r[1]; n++) sum[s] += this.store.scores[n];
+        count[s] += r[1] - r[0];
+      });
+    }
+    return Array.from(sum, (v, s) => (count[s] > 0 ? v / count[s] : NaN));
+  }
+}
+
+/** The protocol §4 numbers of a bounds result without its assignments and per-shift values. */
+function objectiveBounds(b: BoundsSummary): ObjectiveBounds {
+  return { mapRef: b.mapRef, mapLower: b.mapLower, mapUpper: b.mapUpper, mapRange: b.mapRange, relRange: b.relRange, passes: b.passes };
 }

@@ -39,3 +39,20 @@ export {
 } from './consistency.js';
 export { ShiftEvaluator, type ShiftEvaluatorOptions, type ProcessInput, type ShiftEvaluation } from './evaluator.js';
 export { formatCocoEval, formatBounds, NO_GROUND_TRUTH_NOTE } from './format.js';
+export type { BoundsObjective } from './greedy/case.js';
+export {
+  boundsUncertainty,
+  pairedDifference,
+  defaultBootstrapBounds,
+  percentile,
+  interval95,
+  sizeCurveSizes,
+  DEFAULT_BOOTSTRAP_BOUNDS,
+  BOOTSTRAP_BOUNDS_MAX_CELLS,
+  SIZE_CURVE_SUBSAMPLES,
+  type BoundsUncertainty,
+  type BoundsUncertaintyOptions,
+  type PairSide,
+} from './uncertainty.js';
+export { periodicity, dominantPeriod, axisLines } from './periodicity.js';
+export { breakdownAtAssignment, imageFlicker, flickerSummary, FLICKER_TOP_IMAGES } from './breakdown.js';

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
       name: 'instant',
       family: { stages: 'one-stage', anchors: 'anchor-free' },
       inputSizePx: { width: 512, height: 512 },
-      classes: COCO_CATEGORIES,
+      classes: [...COCO_CATEGORIES],
       fit: 'letterbox',
       padValue: [0, 0, 0],
       maxBatch: 1,

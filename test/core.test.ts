@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Registry, Rng, ShiftbenchError, invalidParameterError, loadError } from '../src/core/index.js';
+import type { RgbImage } from '../src/core/types.js';
 import { translateRgb } from '../src/shifts/translate.js';
 
 describe('core', () => {
@@ -27,7 +28,7 @@ describe('core', () => {
 
 describe('translateRgb', () => {
   const img = { width: 3, height: 2, data: Uint8Array.from({ length: 18 }, (_, i) => i) };
-  const px = (im: typeof img, x: number, y: number) => Array.from(im.data.subarray((y * im.width + x) * 3, (y * im.width + x) * 3 + 3));
+  const px = (im: RgbImage, x: number, y: number) => Array.from(im.data.subarray((y * im.width + x) * 3, (y * im.width + x) * 3 + 3));
   it('pad moves content and fills with the pad value', () => {
     const t = translateRgb(img, 1, 1, 'pad', [9, 9, 9]);
     expect(px(t, 0, 0)).toEqual([9, 9, 9]);

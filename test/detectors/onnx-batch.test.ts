@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { loadDetector } from '../../src/detectors/index.js';
 import { sha256File } from '../../src/detectors/pull.js';
 import { Rng } from '../../src/core/rng.js';
-import type { RgbImage } from '../../src/core/types.js';
+import type { Detection, RgbImage } from '../../src/core/types.js';
 
 const PROTO = `
 syntax = "proto2";
@@ -99,7 +99,7 @@ describe('ONNX adapter batching (tiny generated models)', () => {
     expect(det.info.maxBatch).toBe(8);
     const imgs = images(5);
     const batched = await det.detect(imgs);
-    const single = [];
+    const single: Detection[][] = [];
     for (const im of imgs) single.push(...(await det.detect([im])));
     expect(batched).toHaveLength(5);
     expect(batched.every((l) => l.length > 0)).toBe(true);

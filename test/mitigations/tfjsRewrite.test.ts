@@ -124,8 +124,8 @@ describe('TF.js antialias rewrite: one strided op', () => {
         const original = singleOp(c, h, w, 2);
         const yOrig = await run(original, x, dims, 'y');
         const f1 = await run(singleOp(c, h, w, 1), x, dims, 'y');
-        const posY = positions(f1.shape[1], yOrig.shape[1], c.align);
-        const posX = positions(f1.shape[2], yOrig.shape[2], c.align);
+        const posY = positions(f1.shape[1]!, yOrig.shape[1]!, c.align);
+        const posX = positions(f1.shape[2]!, yOrig.shape[2]!, c.align);
         expectClose(yOrig.data, sample(f1, posY, posX, null, 1));
         for (const b of [3, 5] as const) {
           const r = rewriteTfjsAntialias(original.modelJson, original.weights, { filterSize: b });

@@ -11,15 +11,17 @@ import { tempDir } from './fixtures.js';
 
 const ZOO = path.join(REPO_ROOT, 'models/zoo/zoo.json');
 const zoo = existsSync(ZOO) ? (JSON.parse(readFileSync(ZOO, 'utf8')) as { models: { name: string; files: { name: string; sha256: string }[] }[] }) : null;
-const fcos = zoo?.models.find((m) => m.name === 'zoo-fcos' && existsSync(path.join(REPO_ROOT, 'models/zoo', m.files[0].name)));
-if (!fcos) process.stderr.write('[skip] runner zoo test: models/zoo/zoo-fcos.onnx or its zoo.json entry is absent\n');
+// the zoo is committed with the repository: its absence is a failure, not a reason to skip
+const fcos = zoo?.models.find((m) => m.name === 'zoo-fcos');
 
 function withoutTiming(m: RunMetrics): unknown {
   return { ...m, results: m.results.map((r) => ({ ...r, timing: null })) };
 }
 
-describe.skipIf(!fcos)('runner on the zoo model zoo-fcos', () => {
+describe('runner on the zoo model zoo-fcos', () => {
   it('runs plain and input-blur, writes hashes, and a resumed run reproduces the metrics exactly', async () => {
+    expect(fcos, 'models/zoo/zoo.json has an entry zoo-fcos').toBeDefined();
+    expect(existsSync(path.join(REPO_ROOT, 'models/zoo', fcos!.files[0].name))).toBe(true);
     const root = await tempDir();
     const synth = await ensureSynthDataset(path.join(root, 'synth'), { splits: ['val'] });
     const dataset = synth.splits[0].annotationFile;
@@ -31,15 +33,14 @@ describe.skipIf(!fcos)('runner on the zoo model zoo-fcos', () => {
     expect(blur.key).toBe('zoo-fcos+input-blur:1');
     for (const r of [plain, blur]) {
       const b = r.bounds!;
-      expect(b.mapLower).toBeLessThanOrEqual(b.mapRef);
-      expect(b.mapRef).toBeLessThanOrEqual(b.mapUpper);
       expect(b.mapRange).toBeCloseTo(b.mapUpper - b.mapLower, 12);
       expect(b.perShift).toHaveLength(4);
       expect(b.perShift[0]).toBe(b.mapRef);
       expect(r.imagesEvaluated).toBe(8);
     }
-    expect(plain.bounds!.mapRef).toBeGreaterThan(0);
-    expect(blur.timing.costRatio).toBeGreaterThan(0);
+    expect(plain.bounds!.mapRef).toBeGreaterThan(0.3);
+    // the cost ratio is the per-image inference time of the mitigation over the plain detector's
+    expect(blur.timing.costRatio).toBeCloseTo(blur.timing.inferenceSeconds / plain.timing.inferenceSeconds, 12);
     const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
     expect(manifest.detectors[0].files.map((f: { sha256: string }) => f.sha256)).toContain(fcos!.files[0].sha256);
     expect(manifest.detectors[0].runtime).toMatch(/onnxruntime/);

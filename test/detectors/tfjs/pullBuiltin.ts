@@ -1,7 +1,8 @@
 /**
  * Gets a built-in TF.js model (models/registry.json) for a test: pulls it through the
- * npm registry when it is not cached (CI reaches the registry), or says why it cannot,
- * so the test can skip with that reason instead of failing offline.
+ * npm registry when it is not cached (the project needs the registry anyway: `npm
+ * install`). A pull or load failure FAILS the test — a model test skips only where
+ * ../shared is absent (describeShared), never on a load error.
  */
 import path from 'node:path';
 import { beforeAll, describe } from 'vitest';
@@ -10,37 +11,28 @@ import { pullModel } from '../../../src/detectors/pull.js';
 import { readRegistry } from '../../../src/detectors/registry.js';
 import { REPO_ROOT } from '../../helpers/shared.js';
 
-export type Pulled = { entry: ModelEntry; dir: string; skip?: undefined } | { skip: string };
+export type Pulled = { entry: ModelEntry; dir: string };
 
+/** The registry entry of `name` and the folder its verified files are in; throws when they cannot be had. */
 export async function pullBuiltin(name: string): Promise<Pulled> {
   const entry = readRegistry([path.join(REPO_ROOT, 'models/registry.json')]).find((e) => e.name === name);
   if (!entry) throw new Error(`models/registry.json has no entry "${name}"`);
-  try {
-    return { entry, dir: await pullModel(entry, { logger: { info: (m) => process.stderr.write(`${m}\n`), warn: (m) => process.stderr.write(`${m}\n`) } }) };
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ERR_NETWORK' || code === 'ERR_MODEL_LOAD') {
-      const reason = `model "${name}" could not be pulled (${code}: ${(err as Error).message.split('\n')[0]})`;
-      process.stderr.write(`[skip] ${reason}\n`);
-      return { skip: reason };
-    }
-    throw err; // a hash mismatch or a bug is a failure, not a skip
-  }
+  return { entry, dir: await pullModel(entry, { logger: { info: (m) => process.stderr.write(`${m}\n`), warn: (m) => process.stderr.write(`${m}\n`) } }) };
 }
 
 /** Time a first pull through the npm registry may take. */
 export const PULL_TIMEOUT_MS = 900_000;
 
-/**
- * describe(title) whose beforeAll pulls the built-in model `name`; the body gets a getter
- * for the result, and each test skips itself with the reason when the pull could not happen.
- */
+/** describe(title) whose beforeAll pulls the built-in model `name` (a failed pull fails the suite); the body gets a getter for it. */
 export function describePulled(name: string, title: string, body: (get: () => Pulled) => void): void {
   describe(title, () => {
-    let pulled: Pulled = { skip: 'not pulled yet' };
+    let pulled: Pulled | null = null;
     beforeAll(async () => {
       pulled = await pullBuiltin(name);
     }, PULL_TIMEOUT_MS);
-    body(() => pulled);
+    body(() => {
+      if (!pulled) throw new Error(`model "${name}" was not pulled`);
+      return pulled;
+    });
   });
 }

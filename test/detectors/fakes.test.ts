@@ -77,8 +77,8 @@ describe('oracle', () => {
     const gt = makeGroundTruth();
     const dets = await runPadMode(await loadDetector('oracle', { groundTruth: gt }), gt);
     const b = greedyBounds({ gt, shifts: SHIFTS, dets });
-    expect(b.mapRange).toBe(0);
-    expect(b.mapRef).toBeCloseTo(1, 12);
+    expect(b!.mapRange).toBe(0);
+    expect(b!.mapRef).toBeCloseTo(1, 12);
   });
   it('clips boxes to the input', async () => {
     const gt = makeGroundTruth();
@@ -104,9 +104,9 @@ describe('jitter', () => {
     expect(a).not.toEqual(c);
     expect(a[0]).not.toEqual(a[1]);
     const bounds = greedyBounds({ gt, shifts: SHIFTS, dets: a });
-    expect(bounds.mapRange).toBeGreaterThan(0.01);
-    expect(bounds.mapRef).toBeGreaterThan(0.3);
-    expect(bounds.mapRef).toBeLessThan(1);
+    expect(bounds!.mapRange).toBeGreaterThan(0.01);
+    expect(bounds!.mapRef).toBeGreaterThan(0.3);
+    expect(bounds!.mapRef).toBeLessThan(1);
   });
 });
 

@@ -35,19 +35,19 @@ describe('greedyBounds reproduces every golden greedy case', () => {
       const r = greedyBounds({ gt: c.gt, shifts, dets: c.dets, maxPasses: c.maxPasses });
       const e = c.expected;
       const close = (a: number, b: number, what: string) => expect(Math.abs(a - b), what).toBeLessThanOrEqual(1e-9);
-      close(r.mapRef, e.mapRef, 'mapRef');
-      close(r.mapLower, e.mapLower, 'mapLower');
-      close(r.mapUpper, e.mapUpper, 'mapUpper');
-      close(r.mapRange, e.mapUpper - e.mapLower, 'mapRange');
-      e.perShift.forEach((v: number, s: number) => close(r.perShift[s], v, `perShift[${s}]`));
-      expect(r.passes).toEqual({ lower: e.passesLower, upper: e.passesUpper });
+      close(r!.mapRef, e.mapRef, 'mapRef');
+      close(r!.mapLower, e.mapLower, 'mapLower');
+      close(r!.mapUpper, e.mapUpper, 'mapUpper');
+      close(r!.mapRange, e.mapUpper - e.mapLower, 'mapRange');
+      e.perShift.forEach((v: number, s: number) => close(r!.perShift[s]!, v, `perShift[${s}]`));
+      expect(r!.passes).toEqual({ lower: e.passesLower, upper: e.passesUpper });
       const asPairs = (a: number[]) => a.map((s) => c.shifts[s]);
-      expect(asPairs(r.assignLower)).toEqual(e.assignLower);
-      expect(asPairs(r.assignUpper)).toEqual(e.assignUpper);
+      expect(asPairs(r!.assignLower)).toEqual(e.assignLower);
+      expect(asPairs(r!.assignUpper)).toEqual(e.assignUpper);
       if (e.exhaustiveMin !== undefined) {
         // the greedy search is a local optimum: inside the exhaustive range
-        expect(r.mapLower).toBeGreaterThanOrEqual(e.exhaustiveMin - 1e-12);
-        expect(r.mapUpper).toBeLessThanOrEqual(e.exhaustiveMax + 1e-12);
+        expect(r!.mapLower).toBeGreaterThanOrEqual(e.exhaustiveMin - 1e-12);
+        expect(r!.mapUpper).toBeLessThanOrEqual(e.exhaustiveMax + 1e-12);
       }
     });
   }

@@ -130,8 +130,8 @@ describe('incremental candidate evaluation equals from-scratch evaluateCoco', ()
   it('mapRef is bit-identical to evaluateCoco stats[0] at s0', () => {
     const c = randomCase(7, configs[3]);
     const r = greedyBounds(c);
-    expect(r.mapRef).toBe(evaluateCoco(c.gt as CocoGroundTruth, c.dets[0]).stats[0]);
-    expect(r.perShift[2]).toBe(evaluateCoco(c.gt as CocoGroundTruth, c.dets[2]).stats[0]);
+    expect(r!.mapRef).toBe(evaluateCoco(c.gt as CocoGroundTruth, c.dets[0]).stats[0]);
+    expect(r!.perShift[2]).toBe(evaluateCoco(c.gt as CocoGroundTruth, c.dets[2]).stats[0]);
   });
 });
 
@@ -156,12 +156,12 @@ describe('greedy search', () => {
       const c = randomCase(seed, { images: 4, cats: 2, shifts: 3, detsPerGt: 3, fps: 3, perShiftGt: seed % 2 === 0 });
       const r = greedyBounds(c);
       const ex = exhaustive(c, 4);
-      expect(r.mapLower).toBeGreaterThanOrEqual(ex.min - 1e-12);
-      expect(r.mapUpper).toBeLessThanOrEqual(ex.max + 1e-12);
-      expect(mapForAssignment(c, r.assignLower)).toBeCloseTo(r.mapLower, 12);
-      expect(mapForAssignment(c, r.assignUpper)).toBeCloseTo(r.mapUpper, 12);
-      expect(r.passes.lower).toBeGreaterThanOrEqual(1);
-      expect(r.passes.lower).toBeLessThanOrEqual(5);
+      expect(r!.mapLower).toBeGreaterThanOrEqual(ex.min - 1e-12);
+      expect(r!.mapUpper).toBeLessThanOrEqual(ex.max + 1e-12);
+      expect(mapForAssignment(c, r!.assignLower)).toBeCloseTo(r!.mapLower, 12);
+      expect(mapForAssignment(c, r!.assignUpper)).toBeCloseTo(r!.mapUpper, 12);
+      expect(r!.passes.lower).toBeGreaterThanOrEqual(1);
+      expect(r!.passes.lower).toBeLessThanOrEqual(5);
     }
   });
 
@@ -169,16 +169,16 @@ describe('greedy search', () => {
     const c = randomCase(3, { images: 8, cats: 3, shifts: 4, detsPerGt: 3, fps: 5, perShiftGt: false });
     const same: BoundsCase = { ...c, dets: c.shifts.map(() => c.dets[0]) };
     const r = greedyBounds(same);
-    expect(r.mapRange).toBe(0);
-    expect(r.perShift.every((v) => v === r.mapRef)).toBe(true);
-    expect(r.assignLower.every((s) => s === 0)).toBe(true);
-    expect(r.passes).toEqual({ lower: 1, upper: 1 });
+    expect(r!.mapRange).toBe(0);
+    expect(r!.perShift.every((v) => v === r!.mapRef)).toBe(true);
+    expect(r!.assignLower.every((s) => s === 0)).toBe(true);
+    expect(r!.passes).toEqual({ lower: 1, upper: 1 });
   });
 
   it('maxPasses caps the passes', () => {
     const c = randomCase(5, { images: 10, cats: 2, shifts: 4, detsPerGt: 3, fps: 5, perShiftGt: false });
     const r = greedyBounds({ ...c, maxPasses: 1 });
-    expect(r.passes).toEqual({ lower: 1, upper: 1 });
+    expect(r!.passes).toEqual({ lower: 1, upper: 1 });
   });
 });
 

@@ -20,9 +20,9 @@ describe('greedyBoundsParallel (worker threads) equals the one-thread search bit
       const par = await greedyBoundsParallel(prepared, 5, { counters, onProgress: (p) => progress.push(p), onWorkerFallback: (r) => (fallback = r) });
       expect(fallback).toBeNull();
       expect(par).toEqual(seq);
-      expect(par.mapLower).toBe(seq.mapLower);
-      expect(par.mapUpper).toBe(seq.mapUpper);
-      expect(seq.mapRange).toBeGreaterThan(0);
+      expect(par!.mapLower).toBe(seq!.mapLower);
+      expect(par!.mapUpper).toBe(seq!.mapUpper);
+      expect(seq!.mapRange).toBeGreaterThan(0);
       expect(counters.candidates).toBeGreaterThan(0);
       expect(progress.some((p) => p.search === 'lower')).toBe(true);
       expect(progress.some((p) => p.search === 'upper')).toBe(true);
@@ -36,9 +36,9 @@ describe('greedyBoundsParallel (worker threads) equals the one-thread search bit
       const g = JSON.parse(readFileSync(path.join(dir, f), 'utf8'));
       const prepared = prepareBounds({ gt: g.gt, shifts: g.shifts.map(([dx, dy]: [number, number]) => ({ dx, dy })), dets: g.dets });
       const r = await greedyBoundsParallel(prepared, g.maxPasses ?? 5, { onWorkerFallback: (m) => { throw new Error(`fell back: ${m}`); } });
-      expect(Math.abs(r.mapLower - g.expected.mapLower), f).toBeLessThanOrEqual(1e-9);
-      expect(Math.abs(r.mapUpper - g.expected.mapUpper), f).toBeLessThanOrEqual(1e-9);
-      expect(r.passes, f).toEqual({ lower: g.expected.passesLower, upper: g.expected.passesUpper });
+      expect(Math.abs(r!.mapLower - g.expected.mapLower), f).toBeLessThanOrEqual(1e-9);
+      expect(Math.abs(r!.mapUpper - g.expected.mapUpper), f).toBeLessThanOrEqual(1e-9);
+      expect(r!.passes, f).toEqual({ lower: g.expected.passesLower, upper: g.expected.passesUpper });
     }
   });
 

@@ -35,7 +35,7 @@ describe('run directory lock (lease)', () => {
     const options = { models: ['jitter'], dataset, out, bootstrapResamples: 10 };
     const first = runBenchmark(options, { env: env(() => gtDetector('jitter', gt, { noisePx: 2, delayMs: 60, info: { maxBatch: 1 } })) });
     // wait until the first run holds the lock
-    for (let i = 0; i < 100 && !(await readdir(out).catch(() => [])).includes('run.lock'); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && !(await readdir(out).catch((): string[] => [])).includes('run.lock'); i++) await new Promise((r) => setTimeout(r, 20));
     let loads = 0;
     const started = Date.now();
     const second = await runBenchmark(options, { env: env(() => (loads++, gtDetector('jitter', gt))) }).catch((e) => e);

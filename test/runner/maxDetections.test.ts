@@ -24,7 +24,7 @@ describe('--max-detections', () => {
     ({ file: dataset } = await makeDataset(path.join(root, 'ds'), 2));
   });
 
-  async function stored(out: string): Promise<number[][][]> {
+  async function stored(out: string): Promise<number[][][][]> {
     const lines = (await readFile(path.join(out, 'detections', 'flood.jsonl'), 'utf8')).trim().split('\n');
     return lines.map((l) => JSON.parse(l).shifts);
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDecoder, decodeGflLevels, DECODERS, type DecodeContext, type RawOutput } from '../../src/detectors/index.js';
+import { decodeDetections } from '../../src/detectors/decoders/index.js';
 import { COCO_CATEGORIES } from '../../src/core/coco.js';
 import { ShiftbenchError } from '../../src/core/errors.js';
 
@@ -150,6 +151,19 @@ describe('torchvision decoder', () => {
     const d = createDecoder({ name: 'torchvision', params: { labels: 'class-index' } });
     expect(d.decode(outputs([1n, 12n, 3n]), coco)[0].classIndices).toEqual([1, 12]);
     expect(d.nmsIouThreshold).toBeNull();
+  });
+  it('clips boxes to the input unless params.clipBoxes is false (a circularly equivariant model reports wrapped boxes whole)', () => {
+    const raw: RawOutput[] = [
+      { name: 'boxes', dims: [1, 4], data: new Float32Array([-6, 50, 10, 70]) },
+      { name: 'labels', dims: [1], data: new BigInt64Array([2n]) },
+      { name: 'scores', dims: [1], data: new Float32Array([0.5]) },
+    ];
+    const classes = [{ id: 1, name: 'a' }, { id: 2, name: 'b' }];
+    const run = (params: Record<string, unknown>) => decodeDetections(createDecoder({ name: 'torchvision', params }), raw, { ...ctx(), classes })[0];
+    expect(run({}).map((d) => d.bbox)).toEqual([[0, 50, 10, 14]]);
+    expect(run({ clipBoxes: false }).map((d) => d.bbox)).toEqual([[-6, 50, 16, 20]]);
+    expect(createDecoder({ name: 'torchvision', params: { clipBoxes: false } }).params).toMatchObject({ clipBoxes: false });
+    expect(caught(() => createDecoder({ name: 'torchvision', params: { clipBoxes: 'no' } })).code).toBe('ERR_REGISTRY');
   });
   it('accepts a leading batch dim of 1', () => {
     const o = outputs([1n, 2n, 3n]).map((x) => ({ ...x, dims: [1, ...x.dims] }));

@@ -52,8 +52,10 @@ export interface FinalizeOptions {
   preNmsTopK: number;
   /** Detections kept after NMS. */
   topK: number;
-  /** Boxes are clipped to [0, width] × [0, height]. */
+  /** Boxes are clipped to [0, width] × [0, height] (unless clipBoxes is false). */
   inputSizePx: { width: number; height: number };
+  /** False: boxes are not clipped (default true). */
+  clipBoxes?: boolean;
   classes: readonly CocoCategory[];
 }
 
@@ -71,13 +73,14 @@ export function finalizeCandidates(c: Candidates, opts: FinalizeOptions): Detect
   } else {
     keep = nms(pre.boxesXYXY, pre.scores, pre.classIndices, { iouThreshold: opts.nmsIouThreshold, topK: opts.topK });
   }
-  const { width, height } = opts.inputSizePx;
+  const { width, height } = opts.clipBoxes === false ? { width: Infinity, height: Infinity } : opts.inputSizePx;
+  const lo = opts.clipBoxes === false ? -Infinity : 0;
   const out: Detection[] = [];
   for (const i of keep) {
-    const x1 = Math.min(Math.max(src.boxesXYXY[4 * i], 0), width);
-    const y1 = Math.min(Math.max(src.boxesXYXY[4 * i + 1], 0), height);
-    const x2 = Math.min(Math.max(src.boxesXYXY[4 * i + 2], 0), width);
-    const y2 = Math.min(Math.max(src.boxesXYXY[4 * i + 3], 0), height);
+    const x1 = Math.min(Math.max(src.boxesXYXY[4 * i], lo), width);
+    const y1 = Math.min(Math.max(src.boxesXYXY[4 * i + 1], lo), height);
+    const x2 = Math.min(Math.max(src.boxesXYXY[4 * i + 2], lo), width);
+    const y2 = Math.min(Math.max(src.boxesXYXY[4 * i + 3], lo), height);
     if (!(x2 > x1 && y2 > y1)) continue;
     out.push({ bbox: [x1, y1, x2 - x1, y2 - y1], score: src.scores[i], categoryId: opts.classes[src.classIndices[i]].id });
   }
@@ -97,6 +100,7 @@ export function decodeDetections(decoder: Decoder, outputs: RawOutput[], ctx: De
       preNmsTopK: decoder.preNmsTopK,
       topK: decoder.topK,
       inputSizePx: ctx.inputSizePx,
+      clipBoxes: decoder.clipBoxes,
       classes: ctx.classes,
     }),
   );

@@ -4,6 +4,8 @@
  * accepted). The model has already applied its own NMS, so no NMS runs here unless
  * `params.iouThreshold` is given. `params.labels`: 'category-id' (labels are COCO
  * category ids, torchvision's convention) or 'class-index' (0-based into the classes).
+ * `params.clipBoxes: false` keeps boxes past the input border (a model exactly equivariant
+ * to circular shifts reports an object that wraps around whole; clipping would cut it).
  * Outputs are found by name (boxes / labels / scores) or else by shape and type.
  */
 import { ShiftbenchError } from '../../core/errors.js';
@@ -15,15 +17,17 @@ function pick(outputs: RawOutput[], name: string, test: (o: RawOutput) => boolea
 }
 
 export const createTorchvisionDecoder: DecoderFactory = (params) => {
-  const p = new ParamReader('torchvision', params, ['labels']);
+  const p = new ParamReader('torchvision', params, ['labels', 'clipBoxes']);
   const common = p.common({ iouThreshold: null, preNmsTopK: 1000 });
   const labels = p.oneOf('labels', ['category-id', 'class-index'] as const, 'category-id');
+  const clipBoxes = p.bool('clipBoxes', true);
   const decoder: Decoder = {
     name: 'torchvision',
     nmsIouThreshold: common.iouThreshold,
     preNmsTopK: common.preNmsTopK,
     topK: common.topK,
-    params: { ...common, labels },
+    clipBoxes,
+    params: { ...common, labels, clipBoxes },
     decode(outputs, ctx) {
       const expected = 'three outputs for one image: boxes [N,4] float (x1,y1,x2,y2), labels [N] int, scores [N] float';
       if (ctx.batchSize !== 1) throw new ShiftbenchError('ERR_MODEL_OUTPUT', `decoder "torchvision" handles one image per call, got a batch of ${ctx.batchSize}`);

@@ -39,6 +39,8 @@ export interface Decoder {
   readonly preNmsTopK: number;
   /** Keep at most this many detections per image after NMS (COCO's maxDets, default 100). */
   readonly topK: number;
+  /** False: boxes are kept as decoded instead of clipped to the input (absent = true). */
+  readonly clipBoxes?: boolean;
   /** Checks the output shapes (throws ERR_MODEL_OUTPUT) and decodes one candidate list per image. */
   decode(outputs: RawOutput[], ctx: DecodeContext): Candidates[];
   /** Parameters in effect, for the run manifest. */

@@ -49,8 +49,13 @@ export interface DemoResult {
   reportPath: string | null;
 }
 
-/** The demo's model plan from a zoo file: plain models plus the antialias:trained mitigation when every one has a twin. */
-export function demoPlanFromZoo(entries: ModelEntry[]): { models: string[]; mitigations: string[] } {
+/**
+ * The demo's model plan from a zoo file: plain models plus the antialias:trained mitigation
+ * when every one has a twin. A variant of another zoo model (`meta.baseline` names it, e.g.
+ * the circular-exact zoo-fcos-aps) is not a demo model.
+ */
+export function demoPlanFromZoo(allEntries: ModelEntry[]): { models: string[]; mitigations: string[] } {
+  const entries = allEntries.filter((e) => typeof e.meta?.baseline !== 'string');
   const isTwin = (e: ModelEntry) => e.meta?.antialias !== undefined && e.meta?.antialias !== null && e.meta?.antialias !== false;
   const plain = entries.filter((e) => !isTwin(e));
   const allHaveTwins = plain.length > 0 && plain.every((e) => typeof e.meta?.twin === 'string' && entries.some((t) => t.name === e.meta!.twin));

@@ -10,6 +10,10 @@ describe('demo plan and summary tables', () => {
     const zoo = [entry('a', { twin: 'a-aa' }), entry('a-aa', { antialias: 3 }), entry('b', { antialias: false, twin: 'b-aa' }), entry('b-aa', { antialias: true })];
     expect(demoPlanFromZoo(zoo)).toEqual({ models: ['a', 'b'], mitigations: ['antialias:trained'] });
   });
+  it('leaves out a variant of another zoo model (meta.baseline, e.g. the circular-exact zoo-fcos-aps) so the twins plan holds', () => {
+    const zoo = [entry('a', { antialias: false, twin: 'a-aa' }), entry('a-aa', { antialias: 'blur3', twin: 'a' }), entry('a-aps', { antialias: false, twin: null, baseline: 'a' })];
+    expect(demoPlanFromZoo(zoo)).toEqual({ models: ['a'], mitigations: ['antialias:trained'] });
+  });
   it('falls back to every zoo model as its own entry when a twin is missing', () => {
     const zoo = [entry('a', { antialias: false, twin: 'a-aa' }), entry('c', {})];
     expect(demoPlanFromZoo(zoo)).toEqual({ models: ['a', 'c'], mitigations: [] });

@@ -48,7 +48,9 @@ describe('model zoo registry', () => {
   it.each(zoo.map((e) => [e.name, e] as const))('%s: entry is complete and file matches its sha256', (_name, e) => {
     expect(e.format).toBe('onnx');
     expect(e.source).toEqual({ kind: 'path', dir: 'models/zoo' });
-    expect(e.decoder).toEqual({ name: 'torchvision', params: { labels: 'category-id' } });
+    // a circular-exact model (meta.equivariance) must not have its boxes clipped to the input
+    const params = e.meta?.equivariance ? { labels: 'category-id', clipBoxes: false } : { labels: 'category-id' };
+    expect(e.decoder).toEqual({ name: 'torchvision', params });
     expect(e.classes).toEqual(SYNTH_CLASSES.map((c) => ({ id: c.id, name: c.name })));
     expect(e.inputSizePx).toEqual({ width: 256, height: 256 });
     expect(['blur3', 'blur5', false]).toContain(e.meta?.antialias);

@@ -19,6 +19,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from coco_map import coco_map  # noqa: E402
 from data import load_split, targets_for  # noqa: E402
+import aps  # noqa: E402
 from zoo_models import FAMILIES, TOTAL_STRIDE_PX, OnnxWrapper, build_detector  # noqa: E402
 
 ZOO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,8 +30,12 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--arch", required=True, choices=sorted(FAMILIES))
     p.add_argument("--blur", type=int, default=1, choices=[1, 3, 5], help="1 = plain, 3/5 = anti-aliased")
+    p.add_argument("--aps", action="store_true",
+                   help="FCOS only: exactly circular-shift-equivariant variant (adaptive polyphase sampling, "
+                        "circular padding, phase-aware FPN and decoding; see aps.py)")
     p.add_argument("--name", required=True)
     p.add_argument("--twin", default=None, help="name of the other twin (recorded in zoo.json)")
+    p.add_argument("--baseline", default=None, help="--aps: the plain model it is compared with (recorded in zoo.json)")
     p.add_argument("--data", default="datasets/synth")
     p.add_argument("--iters", type=int, default=1500)
     p.add_argument("--batch", type=int, default=8)
@@ -133,7 +138,7 @@ def main():
     num_classes = max(cat_ids) + 1
     print(f"train {len(tr_images)} images, val {len(va_images)}, {len(cats)} categories, {size}px", flush=True)
 
-    model = build_detector(args.arch, num_classes, size, args.blur, score_thresh=args.score_thresh)
+    model = build_detector(args.arch, num_classes, size, args.blur, score_thresh=args.score_thresh, aps=args.aps)
     n_params = sum(p.numel() for p in model.parameters())
     init_modules = init_from(model, args.init_from, args.work_dir) if args.init_from else None
     print(f"{args.name}: {args.arch} blur={args.blur} params={n_params}", flush=True)
@@ -182,6 +187,7 @@ def main():
         return
 
     model.eval()
+    aps.TORCH_EXACT_PATHS = False  # the export takes the plain convolutions (see aps.py)
     wrapper = OnnxWrapper(model).eval()
     onnx_path = os.path.join(ZOO_DIR, f"{args.name}.onnx")
     dummy = va_pixels[0:1].float() / 255
@@ -191,6 +197,7 @@ def main():
                       do_constant_folding=True)
     print(f"exported {onnx_path} ({os.path.getsize(onnx_path) / 1e6:.2f} MB)", flush=True)
 
+    aps.TORCH_EXACT_PATHS = True
     # Reference outputs for the onnxruntime comparison (check_onnx.mjs).
     refs = []
     with torch.no_grad():
@@ -206,6 +213,8 @@ def main():
         "name": args.name,
         "description": f"shiftbench zoo: {args.arch} on the tiny shared backbone"
                        + ("" if args.blur == 1 else f", anti-aliased (blur {args.blur})")
+                       + (", exactly equivariant to circular shifts (adaptive polyphase sampling, circular padding)"
+                          if args.aps else "")
                        + "; trained on the synth dataset",
         "family": FAMILIES[args.arch],
         "format": "onnx",
@@ -218,15 +227,17 @@ def main():
         "fit": "letterbox",
         "padValue": [128, 128, 128],  # = the normalisation mean, i.e. the conv layers' own zero padding
         "totalStridePx": TOTAL_STRIDE_PX,
-        "decoder": {"name": "torchvision", "params": {"labels": "category-id"}},
+        "decoder": {"name": "torchvision", "params": ({"labels": "category-id", "clipBoxes": False} if args.aps
+                                                       else {"labels": "category-id"})},
         "classes": [{"id": c["id"], "name": c["name"]} for c in cats],
         "inputName": "images",
         "dynamicBatch": False,
         "meta": {
             "antialias": BLUR_NAMES[args.blur],
             "twin": args.twin,
+            **({"equivariance": "circular-exact (APS)", "baseline": args.baseline} if args.aps else {}),
             "trainingConfig": {
-                "arch": args.arch, "blurSize": args.blur, "iterations": args.iters, "batch": args.batch,
+                "arch": args.arch, "blurSize": args.blur, **({"aps": True} if args.aps else {}), "iterations": args.iters, "batch": args.batch,
                 "optimizer": "AdamW", "lr": args.lr, "weightDecay": args.weight_decay,
                 "warmupIterations": args.warmup, "schedule": "linear warmup + cosine to 0",
                 "augmentation": "horizontal flip", "seed": args.seed, "threads": args.threads,

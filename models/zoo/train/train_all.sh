@@ -25,12 +25,14 @@ if [ ! -f "$DATA/train/instances.json" ] || [ ! -f "$DATA/val/instances.json" ];
   npx tsx src/cli/index.ts datasets synth --out "$DATA" --images 2000 --val 200 --seed 0 --size 256 -q
 fi
 
-# name arch blur twin init-from (- = scratch) iterations; a model's init-from comes first
+# name arch blur twin (- = none) init-from (- = scratch) iterations [extra train.py flags];
+# a model's init-from comes first
 MODELS=(
   "zoo-fasterrcnn fasterrcnn 1 zoo-fasterrcnn-aa - $ITERS"
   "zoo-fasterrcnn-aa fasterrcnn 3 zoo-fasterrcnn - $ITERS"
   "zoo-fcos fcos 1 zoo-fcos-aa zoo-fasterrcnn $FT_ITERS"
   "zoo-fcos-aa fcos 3 zoo-fcos zoo-fasterrcnn-aa $FT_ITERS"
+  "zoo-fcos-aps fcos 1 - zoo-fasterrcnn $FT_ITERS --aps --baseline zoo-fcos"
   "zoo-retinanet retinanet 1 zoo-retinanet-aa zoo-fasterrcnn $RETINA_ITERS"
   "zoo-retinanet-aa retinanet 3 zoo-retinanet zoo-fasterrcnn-aa $RETINA_ITERS"
   "zoo-fcosrcnn fcosrcnn 1 zoo-fcosrcnn-aa zoo-fasterrcnn $FT_ITERS"
@@ -38,10 +40,11 @@ MODELS=(
 )
 
 train_one() {
-  local name=$1 arch=$2 blur=$3 twin=$4 init=$5 iters=$6 extra=()
-  if [ "$init" != - ]; then extra=(--init-from "$init"); fi
+  local name=$1 arch=$2 blur=$3 twin=$4 init=$5 iters=$6 extra=("${@:7}")
+  if [ "$init" != - ]; then extra+=(--init-from "$init"); fi
+  if [ "$twin" != - ]; then extra+=(--twin "$twin"); fi
   echo "== $name ($(date -u +%H:%M:%S)) $iters iterations, init $([ "$init" = - ] && echo scratch || echo "$init")"
-  "$PY" models/zoo/train/train.py --arch "$arch" --blur "$blur" --name "$name" --twin "$twin" \
+  "$PY" models/zoo/train/train.py --arch "$arch" --blur "$blur" --name "$name" \
     --data "$DATA" --iters "$iters" --warmup "$WARMUP" --threads "$THREADS" --seed 0 "${extra[@]}" \
     > "models/zoo/logs/$name.log" 2>&1 || { echo "$name failed: see models/zoo/logs/$name.log"; return 1; }
   node models/zoo/train/check_onnx.mjs "$name" | tee -a "models/zoo/logs/$name.log"
@@ -50,11 +53,12 @@ train_one() {
 # queue PLAIN|AA: the models of one anti-aliasing setting, in order
 queue() {
   for spec in "${MODELS[@]}"; do
-    read -r name arch blur twin init iters <<<"$spec"
+    read -r name arch blur twin init iters flags <<<"$spec"
     if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
     if [ "$1" = PLAIN ] && [ "$blur" != 1 ]; then continue; fi
     if [ "$1" = AA ] && [ "$blur" = 1 ]; then continue; fi
-    train_one "$name" "$arch" "$blur" "$twin" "$init" "$iters"
+    # shellcheck disable=SC2086  # flags: word-split on purpose
+    train_one "$name" "$arch" "$blur" "$twin" "$init" "$iters" $flags
   done
 }
 

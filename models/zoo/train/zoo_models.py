@@ -21,6 +21,8 @@ from torchvision.models.detection.retinanet import RetinaNetHead
 from torchvision.models.detection.faster_rcnn import TwoMLPHead, FastRCNNPredictor
 from torchvision.models.detection.rpn import RPNHead
 
+from aps import ApsFCOS, ApsFPN, PolyphaseDown, exact_group_norms, make_circular, phase_rc
+
 # Normalisation inside the model: the ONNX input is RGB in 0..1.
 IMAGE_MEAN = [0.5, 0.5, 0.5]
 IMAGE_STD = [0.25, 0.25, 0.25]
@@ -74,15 +76,20 @@ class Downsample(nn.Module):
     BlurSubsample (stride 2) follows the ReLU, as in Zhang 2019's BlurPool placement.
     """
 
-    def __init__(self, cin: int, cout: int, blur_size: int):
+    def __init__(self, cin: int, cout: int, blur_size: int, aps: bool = False):
         super().__init__()
         self.blur_size = blur_size
-        if blur_size == 1:
+        self.aps = PolyphaseDown() if aps else None
+        if aps:  # conv at stride 1; the backbone's forward_aps keeps the max-norm polyphase component
+            self.body = conv_bn_relu(cin, cout, stride=1)
+        elif blur_size == 1:
             self.body = conv_bn_relu(cin, cout, stride=2)
         else:
             self.body = nn.Sequential(conv_bn_relu(cin, cout, stride=1), BlurSubsample(cout, blur_size))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.aps is not None:
+            raise RuntimeError("an APS Downsample also returns its phase: call TinyBackboneFPN.forward_aps")
         return self.body(x)
 
 
@@ -91,19 +98,19 @@ class TinyBackboneFPN(nn.Module):
     then an FPN over strides 8/16/32 with 64 channels. No extra P6/P7 levels, so the
     only subsamplings are the five Downsample blocks (total stride 32)."""
 
-    def __init__(self, blur_size: int = 1):
+    def __init__(self, blur_size: int = 1, aps: bool = False):
         super().__init__()
         chans = BACKBONE_CHANNELS
         stages = []
         cin = 3
         for i, c in enumerate(chans):
-            layers = [Downsample(cin, c, blur_size)]
+            layers = [Downsample(cin, c, blur_size, aps)]
             if i > 0:
                 layers.append(conv_bn_relu(c, c))
             stages.append(nn.Sequential(*layers))
             cin = c
         self.stages = nn.ModuleList(stages)
-        self.fpn = FeaturePyramidNetwork(chans[2:], FPN_CHANNELS)
+        self.fpn = (ApsFPN if aps else FeaturePyramidNetwork)(chans[2:], FPN_CHANNELS)
         self.out_channels = FPN_CHANNELS
 
     def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -113,6 +120,26 @@ class TinyBackboneFPN(nn.Module):
             if i >= 2:
                 feats[str(i - 2)] = x
         return self.fpn(feats)
+
+    def forward_aps(self, x: torch.Tensor):
+        """APS backbone (see aps.py): returns (FPN features, per level the accumulated phase
+        offset [B, 2] as (x, y) input pixels, i.e. cell (i, j) of a level with stride s sits at
+        input position (s·j + off_x, s·i + off_y))."""
+        feats = OrderedDict()
+        phases, offsets = [], []
+        off = torch.zeros(x.shape[0], 2, dtype=torch.float32, device=x.device)
+        for i, stage in enumerate(self.stages):
+            down = stage[0]
+            x, idx = down.aps(down.body(x))
+            row, col = phase_rc(idx)
+            off = off + torch.stack([col, row], dim=1) * float(2 ** i)
+            for layer in list(stage)[1:]:
+                x = layer(x)
+            if i >= 2:
+                feats[str(i - 2)] = x
+                phases.append((row, col))
+                offsets.append(off)
+        return self.fpn.forward_phased(feats, phases), offsets
 
 
 FAMILIES = {
@@ -128,12 +155,25 @@ ASPECT_RATIOS = ((0.7, 1.0, 1.4),) * 3
 
 
 def build_detector(arch: str, num_classes: int, input_size_px: int, blur_size: int = 1,
-                   score_thresh: float = 0.01, detections_per_img: int = 100) -> nn.Module:
+                   score_thresh: float = 0.01, detections_per_img: int = 100, aps: bool = False) -> nn.Module:
     """Builds a torchvision detector of family `arch` on the shared backbone.
 
     num_classes counts the background slot 0, so dataset category ids 1..K are the labels.
     The internal transform keeps the input size (min_size = max_size = input_size_px).
+    aps=True (FCOS only, no blur): the exactly circular-shift-equivariant variant of aps.py
+    (same parameter names and shapes as the plain model).
     """
+    if aps:
+        if arch != "fcos" or blur_size != 1:
+            raise ValueError(f"Expected --aps with arch fcos and blur 1 but received {arch} blur {blur_size}")
+        backbone = TinyBackboneFPN(1, aps=True)
+        model = ApsFCOS(backbone, num_classes, head=FCOSHead(FPN_CHANNELS, 1, num_classes, num_convs=3),
+                        score_thresh=score_thresh, detections_per_img=detections_per_img,
+                        min_size=input_size_px, max_size=input_size_px,
+                        image_mean=IMAGE_MEAN, image_std=IMAGE_STD, point_sizes=(6, 12, 24))
+        make_circular(model)
+        exact_group_norms(model.head)
+        return model
     backbone = TinyBackboneFPN(blur_size)
     common = dict(min_size=input_size_px, max_size=input_size_px,
                   image_mean=IMAGE_MEAN, image_std=IMAGE_STD)

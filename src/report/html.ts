@@ -12,6 +12,21 @@ import { CLIENT_SCRIPT } from './client.js';
 import { MISSING, cost, escapeHtml as h, intervalHtml, jsonForScript, num, pct, pp, signedPp } from './format.js';
 import { manifestDetectorFacts, type ReportRun } from './load.js';
 
+/**
+ * The report's Content-Security-Policy: everything is inline (data, charts, script,
+ * style), so nothing may be loaded from anywhere — no network, no other files.
+ */
+const REPORT_CSP = [
+  "default-src 'none'",
+  "script-src 'unsafe-inline'",
+  "style-src 'unsafe-inline'",
+  'img-src data:',
+  'font-src data:',
+  "connect-src 'none'",
+  "form-action 'none'",
+  "base-uri 'none'",
+].join('; ');
+
 let chartJsCache: string | null = null;
 
 /**
@@ -404,6 +419,7 @@ export async function renderReportHtml(run: ReportRun): Promise<string> {
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="shiftbench ${h(VERSION)}">
 <title>shiftbench report — ${h(run.metrics.dataset.name)} — ${h(run.metrics.runId)}</title>

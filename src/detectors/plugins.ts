@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { describeValue, ShiftbenchError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { CocoCategory, DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, RgbImage } from '../core/types.js';
+import { resolvePackageImportsToThisTool } from './packageSelfResolve.js';
 import { validatePluginDefinition, type PluginDefinition } from './plugin-api.js';
 
 /** Default limit for one detect() call of a plug-in detector. */
@@ -38,6 +39,7 @@ export async function loadPlugins(files: readonly string[]): Promise<LoadedPlugi
       throw new ShiftbenchError('ERR_PLUGIN', `Could not load plug-in ${given}: no such file (resolved to ${file}). Check the path given to --plugin.`);
     }
     let mod: Record<string, unknown>;
+    resolvePackageImportsToThisTool(); // `import … from 'shiftbench/plugin'` in the plug-in resolves to this tool
     try {
       mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     } catch (err) {

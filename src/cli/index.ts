@@ -41,6 +41,11 @@ function reportError(err: unknown): number {
 
 let finished = false;
 
+// `shiftbench run … | head -1`: the reader went away; stop writing quietly (the work is done or stored)
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+});
+
 // A plug-in must not end the process: process.exit from its code becomes a plug-in failure
 // (thrown where it was called, so the run fails with exit 1 and names the plug-in).
 process.exit = ((code?: number | string | null) => {

@@ -35,7 +35,7 @@ export interface RenderReportOptions {
  */
 export async function renderReport(runDir: string, options: RenderReportOptions = {}): Promise<{ htmlPath: string; jsonPath: string }> {
   const { outFile, logger } = options;
-  if (outFile !== undefined && !is.string(outFile)) throw invalidParameterError('outFile', 'a file path', outFile);
+  if (outFile !== undefined && !is.string(outFile)) throw invalidParameterError('--out', 'a file path', outFile);
   const run = await loadReportRun(runDir);
   const htmlPath = outFile ? path.resolve(outFile) : path.join(run.runDir, 'report.html');
   const jsonPath = htmlPath.replace(/\.html?$/i, '') + '.json';
@@ -44,7 +44,7 @@ export async function renderReport(runDir: string, options: RenderReportOptions 
     if (st?.isDirectory()) {
       throw new ShiftbenchError(
         'ERR_INVALID_OPTION',
-        `${invalidParameterError('outFile', 'a file path (not a directory)', outFile).message}. Give a file name such as ${path.join(outFile, 'report.html')}.`,
+        `${invalidParameterError('--out', 'a file path (not a directory)', outFile).message}. Give a file name such as ${path.join(outFile, 'report.html')}.`,
       );
     }
   }

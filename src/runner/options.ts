@@ -64,6 +64,9 @@ export interface RunOptions {
   reportsDir?: string;
 }
 
+/** The values of `--backend` (TF.js backends; `auto` picks a native one when installed, else wasm). */
+export const BACKENDS: readonly string[] = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+
 /** The defaults of RunOptions, in one place. */
 export const RUN_DEFAULTS = {
   mitigations: [] as string[],
@@ -162,7 +165,7 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
   const seed = options.seed ?? RUN_DEFAULTS.seed;
   if (!is.integer(seed) || !is.inRange(seed, 0, 2 ** 32 - 1)) throw invalidParameterError('--seed', 'an integer from 0 to 4294967295', seed);
   const backend = options.backend ?? RUN_DEFAULTS.backend;
-  if (!is.string(backend)) throw invalidParameterError('--backend', 'a backend name such as auto, wasm, cpu', backend);
+  if (!is.inArray(backend, BACKENDS)) throw invalidParameterError('--backend', `one of ${BACKENDS.join(', ')} (TF.js backends; ONNX models use onnxruntime's CPU/CUDA provider)`, backend);
   if (options.out !== undefined && !is.string(options.out)) throw invalidParameterError('--out', 'a directory path', options.out);
   if (options.weightsDir !== undefined && !is.string(options.weightsDir)) throw invalidParameterError('--weights', 'a folder of model weights', options.weightsDir);
   const kernel = options.kernel ?? RUN_DEFAULTS.kernel;

@@ -17,6 +17,7 @@ import {
   DetectionLog,
   MANIFEST_FILE,
   METRICS_FILE,
+  RUN_STORE_ENTRIES,
   SKIPPED_FILE,
   clearRunStore,
   ensureWritableDir,
@@ -172,6 +173,31 @@ async function closeLogs(logs: Map<string, OpenedLog>): Promise<void> {
   for (const { log } of logs.values()) await log.close();
 }
 
+/** What a run directory may hold besides the runner's own entries (temporary files of atomic writes, the lock). */
+const RUN_DIR_EXTRA = /^(run\.lock.*|.*\.tmp-\d+|\.shiftbench-write-test-\d+)$/;
+
+/**
+ * `--out` must be empty, missing, or a run directory: a folder holding other files is
+ * refused (ERR_OUTPUT) before anything is written there.
+ */
+async function refuseForeignFolder(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return; // missing (created next) or not a folder (ensureWritableDir says so)
+  }
+  if (names.includes(MANIFEST_FILE)) return;
+  const foreign = names.filter((n) => !RUN_STORE_ENTRIES.includes(n) && !RUN_DIR_EXTRA.test(n));
+  if (foreign.length > 0) {
+    throw new ShiftbenchError(
+      'ERR_OUTPUT',
+      `--out ${dir} is not empty and is not a shiftbench run directory (it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}). ` +
+        'Give a new or empty folder, or the folder of an earlier run to resume it.',
+    );
+  }
+}
+
 /** One run directory: its choice, identity check, manifest and outputs. */
 export class RunStore {
   private lease: RunLock | null = null;
@@ -239,6 +265,7 @@ export class RunStore {
       dir = resumable ?? path.join(location.reportsDir, makeRunId(baseIdentity));
       if (resumable) logger.info(`resuming the unfinished run in ${resumable}`);
     }
+    if (location.out !== null) await refuseForeignFolder(dir);
     await ensureWritableDir(dir);
     return new RunStore(dir, location, baseIdentity);
   }

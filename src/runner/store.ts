@@ -22,7 +22,7 @@ export const METRICS_FILE = 'metrics.json';
 export const SKIPPED_FILE = 'skipped.json';
 export const DETECTIONS_DIR = 'detections';
 /** Files and folders the runner writes; `--force` removes only these. */
-export const RUN_STORE_ENTRIES = [MANIFEST_FILE, METRICS_FILE, SKIPPED_FILE, DETECTIONS_DIR, 'summary.json'];
+export const RUN_STORE_ENTRIES = [MANIFEST_FILE, METRICS_FILE, SKIPPED_FILE, DETECTIONS_DIR, 'summary.json', 'report.html', 'report.json'];
 
 /** A detection as stored: [x, y, w, h, score, categoryId], box in ORIGINAL image pixels (projected back, unclipped). */
 export type StoredDetection = [number, number, number, number, number, number];
@@ -47,7 +47,7 @@ export function isSkipped(r: ImageRecord): r is { imageId: number; sha256?: stri
  */
 export async function ensureWritableDir(dir: string, flag = '--out'): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirs(path.resolve(dir));
     const st = await stat(dir);
     if (!st.isDirectory()) throw new Error('it is not a directory');
     const probe = path.join(dir, `.shiftbench-write-test-${process.pid}`);
@@ -59,6 +59,35 @@ export async function ensureWritableDir(dir: string, flag = '--out'): Promise<vo
       `Cannot write the run directory ${dir} (${flag}): ${(err as Error).message}. Choose a writable folder with ${flag} <dir>.`,
       { cause: err },
     );
+  }
+}
+
+/**
+ * mkdir -p, one level at a time from the deepest existing folder (Node's recursive
+ * mkdir never returns on some virtual file systems, e.g. under /proc).
+ */
+async function makeDirs(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let at = dir;
+  for (;;) {
+    try {
+      const st = await stat(at);
+      if (!st.isDirectory()) throw new Error(`${at} is not a directory`);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      const up = path.dirname(at);
+      if (up === at) throw err;
+      missing.push(at);
+      at = up;
+    }
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await mkdir(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
 }
 

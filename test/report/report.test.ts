@@ -145,7 +145,7 @@ describe('renderReport: labelled run', () => {
     await expectError(
       renderReport(dir, { outFile: outDir }),
       'ERR_INVALID_OPTION',
-      `Expected a file path (not a directory) for outFile but received ${JSON.stringify(outDir)}. Give a file name such as ${path.join(outDir, 'report.html')}.`,
+      `Expected a file path (not a directory) for --out but received ${JSON.stringify(outDir)}. Give a file name such as ${path.join(outDir, 'report.html')}.`,
     );
   });
 

@@ -1,0 +1,154 @@
+/**
+ * Issue 10, smaller defects of `run`: each was reproduced on the code before its fix.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, symlink, writeFile, copyFile } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CocoGroundTruth, Logger } from '../../src/core/types.js';
+import { runBenchmark, type RunnerEnv } from '../../src/runner/index.js';
+import { REPO_ROOT } from '../helpers/shared.js';
+import { gtDetector, makeDataset, tempDir } from '../runner/fixtures.js';
+
+const TSX_CLI = ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts')];
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [...TSX_CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('run: smaller defects (issue 10)', () => {
+  let root: string;
+  let dataset: string;
+  let gt: CocoGroundTruth;
+
+  beforeAll(async () => {
+    root = await tempDir('shiftbench-defects-');
+    ({ file: dataset, gt } = await makeDataset(path.join(root, 'ds'), 3));
+  });
+
+  const counting = () => {
+    const state = { loads: 0 };
+    const env: Partial<RunnerEnv> = { loadDetector: async () => (state.loads++, gtDetector('oracle', gt)), listModels: async () => [] };
+    return { state, env };
+  };
+
+  it('--bootstrap 0 is a usage error (exit 2, naming the flag) before any model work', async () => {
+    const r = cli(['run', '--model', 'oracle', '--dataset', dataset, '--out', path.join(root, 'b0'), '--bootstrap', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--bootstrap');
+    expect(existsSync(path.join(root, 'b0'))).toBe(false);
+    const { state, env } = counting();
+    const err = await runBenchmark({ models: ['oracle'], dataset, out: path.join(root, 'b0-lib'), bootstrapResamples: 0 }, { env }).catch((e) => e);
+    expect(err.code).toBe('ERR_INVALID_OPTION');
+    expect(err.message).toContain('--bootstrap');
+    expect(err.message).not.toContain('bootstrapResamples');
+    expect(state.loads).toBe(0);
+  });
+
+  it('--backend must be a known backend, for every model format', async () => {
+    const err = await runBenchmark({ models: ['zoo-fcos'], dataset, out: path.join(root, 'backend'), backend: 'foo' }).catch((e) => e);
+    expect(err.code).toBe('ERR_INVALID_OPTION');
+    expect(err.message).toContain('--backend');
+    expect(err.message).toMatch(/auto, tfjs-node-gpu, tfjs-node, wasm, cpu/);
+  });
+
+  it('--out /proc/x fails at once with ERR_OUTPUT instead of spinning', async () => {
+    const started = Date.now();
+    const err = await runBenchmark({ models: ['oracle'], dataset, out: '/proc/shiftbench-x/run' }).catch((e) => e);
+    expect(err.code).toBe('ERR_OUTPUT');
+    expect(err.message).toContain('/proc/shiftbench-x/run');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('--out a non-empty folder that is not a run directory is refused; an empty one or a run directory is used', async () => {
+    const busy = path.join(root, 'busy');
+    await mkdir(busy, { recursive: true });
+    await writeFile(path.join(busy, 'thesis.tex'), 'precious');
+    const { state, env } = counting();
+    const err = await runBenchmark({ models: ['oracle'], dataset, out: busy, bootstrapResamples: 10 }, { env }).catch((e) => e);
+    expect(err.code).toBe('ERR_OUTPUT');
+    expect(err.message).toContain('--out');
+    expect(err.message).toContain('not empty');
+    expect(await readdir(busy)).toEqual(['thesis.tex']);
+    expect(state.loads).toBe(0);
+    const empty = path.join(root, 'empty');
+    await mkdir(empty);
+    await runBenchmark({ models: ['oracle'], dataset, out: empty, bootstrapResamples: 10 }, { env });
+    await runBenchmark({ models: ['oracle'], dataset, out: empty, bootstrapResamples: 10 }, { env }); // its own run directory: resumed
+  });
+
+  it('an image that is a symlink pointing outside the image folder is not followed (skipped, named)', async () => {
+    const ds = await makeDataset(path.join(root, 'ds-link'), 3, { seed: 5 });
+    const outside = path.join(root, 'outside.png');
+    await copyFile(path.join(root, 'ds-link', 'images', '002.png'), outside);
+    const target = path.join(root, 'ds-link', 'images', '002.png');
+    await (await import('node:fs/promises')).rm(target);
+    await symlink(outside, target);
+    const det = gtDetector('oracle', ds.gt);
+    const { metrics } = await runBenchmark(
+      { models: ['oracle'], dataset: ds.file, out: path.join(root, 'link-run'), bootstrapResamples: 10 },
+      { env: { loadDetector: async () => det, listModels: async () => [] } },
+    );
+    expect(det.imageIds).toEqual([1, 3]);
+    expect(metrics.results[0].skippedImages.map((s) => s.imageId)).toEqual([2]);
+    expect(metrics.results[0].skippedImages[0].reason).toMatch(/symbolic link.*outside/);
+  });
+
+  it('--force removes the previous report.html with the rest of the run', async () => {
+    const out = path.join(root, 'force-report');
+    await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 10 }, { env: counting().env });
+    expect(existsSync(path.join(out, 'report.html'))).toBe(true);
+    const failing = { loadDetector: async () => gtDetector('oracle', gt, { throwOnImage: 1 }), listModels: async () => [] };
+    await runBenchmark({ models: ['oracle'], dataset, out, shifts: 'grid:2', force: true, bootstrapResamples: 10 }, { env: failing }).catch(() => undefined);
+    expect(existsSync(path.join(out, 'report.html'))).toBe(false);
+    expect(existsSync(path.join(out, 'report.json'))).toBe(false);
+  });
+
+  it('a failed start (unknown --model, a plug-in that does not import) does not block the corrected command', async () => {
+    const out = path.join(root, 'failed-start');
+    const bad = await runBenchmark({ models: ['no-such-model'], dataset, out, bootstrapResamples: 10 }).catch((e) => e);
+    expect(bad.code).toBe('ERR_INVALID_OPTION');
+    const ok = await runBenchmark({ models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 10 });
+    expect(ok.metrics.results[0].imagesEvaluated).toBe(3);
+
+    const out2 = path.join(root, 'failed-plugin');
+    const plugin = path.join(root, 'broken.mjs');
+    await writeFile(plugin, 'throw new Error("syntax of my plug-in");\n');
+    const perr = await runBenchmark({ models: ['p/d'], plugins: [plugin], dataset, out: out2, bootstrapResamples: 10 }).catch((e) => e);
+    expect(perr.code).toBe('ERR_PLUGIN');
+    const ok2 = await runBenchmark({ models: ['oracle'], dataset, out: out2, seed: 4, bootstrapResamples: 10 });
+    expect(ok2.metrics.results[0].imagesEvaluated).toBe(3);
+  });
+
+  it('a torn last line is recomputed with a message', async () => {
+    const out = path.join(root, 'torn');
+    await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 10 }, { env: counting().env });
+    const jsonl = path.join(out, 'detections', 'oracle.jsonl');
+    const lines = (await readFile(jsonl, 'utf8')).split('\n');
+    await writeFile(jsonl, `${lines.slice(0, 2).join('\n')}\n${lines[2].slice(0, 20)}`);
+    const messages: string[] = [];
+    const logger: Logger = { info: (m) => messages.push(m), warn: (m) => messages.push(m) };
+    const r = await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 10 }, { env: counting().env, logger });
+    expect(r.computedImages.oracle).toBe(1);
+    expect(messages.join('\n')).toMatch(/oracle: the last line of detections\/oracle\.jsonl was torn.*computed again/);
+  });
+
+  it('`run … | true` (the reader gone) ends without an EPIPE stack trace', () => {
+    const out = path.join(root, 'epipe');
+    const cmd = `"${process.execPath}" ${TSX_CLI.map((a) => `"${a}"`).join(' ')} run --model oracle --dataset "${dataset}" --out "${out}" --bootstrap 10 -q | true`;
+    const r = spawnSync('bash', ['-c', `${cmd}; echo "exit=\${PIPESTATUS[0]}" >&2`], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).not.toMatch(/EPIPE|Error:|at /);
+    expect(r.stderr).toContain('exit=0');
+    expect(existsSync(path.join(out, 'metrics.json'))).toBe(true);
+  });
+
+  it('report --out naming a folder: the error names the flag, not an internal field', async () => {
+    const out = path.join(root, 'report-out');
+    await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 10 }, { env: counting().env });
+    const r = cli(['report', out, '--out', root]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--out');
+    expect(r.stderr).not.toContain('outFile');
+  });
+});

@@ -88,8 +88,20 @@ export {
   type LoadDetectorSpecOptions,
   type PullOptions,
 } from './detectors/index.js';
-export { definePlugin, PLUGIN_API_VERSION, type PluginDefinition, type PluginDetectorFactory, type PluginMitigationFactory } from './detectors/plugin-api.js';
-export { selectBackend, loadTfjsDetector, type BackendInfo, type SelectBackendOptions, type TfjsBackendName } from './detectors/tfjs/lazy.js';
+export {
+  definePlugin,
+  PLUGIN_API_VERSION,
+  type PluginDefinition,
+  type PluginDetectorFactory,
+  type PluginMitigationFactory,
+} from './detectors/plugin-api.js';
+export {
+  selectBackend,
+  loadTfjsDetector,
+  type BackendInfo,
+  type SelectBackendOptions,
+  type TfjsBackendName,
+} from './detectors/tfjs/lazy.js';
 
 // ---------------------------------------------------------------- mitigations
 export {

@@ -204,10 +204,9 @@ async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs, skippedInGroup
     logger.warn(`${entry.key}: ${unknownCategory} detections of categories the dataset does not have were not evaluated (they stay in detections/)`);
   }
   if (area) {
-    logger.info(
-      `${entry.key}: ${mode} mode scores the stable area only — ${counts.groundTruthIgnored} of ${counts.groundTruthTotal} ground-truth boxes ` +
-        `are crowd regions, ${counts.detectionsDropped} of ${counts.detectionsTotal} detections dropped`,
-    );
+    const gtPart = groundTruth ? `${counts.groundTruthIgnored} of ${counts.groundTruthTotal} ground-truth boxes are crowd regions, ` : '';
+    const detPart = `${counts.detectionsDropped} of ${counts.detectionsTotal} detections dropped`;
+    logger.info(`${entry.key}: ${mode} mode scores the stable area only — ${gtPart}${detPart}`);
   }
   const { bounds, consistency } = await evaluator.evaluate();
   await args.store.writeShiftResults(entry.key, shiftSet.shifts, perShift, groundTruth);

@@ -21,7 +21,14 @@ import type { FitMode, InputTransform, RgbImage, ShiftMode, ShiftSet } from '../
 
 /** Resampling kernels sharp offers; the run manifest records the one used. */
 export type ResampleKernel = 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
-export const RESAMPLE_KERNELS: readonly ResampleKernel[] = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3'];
+export const RESAMPLE_KERNELS: readonly ResampleKernel[] = [
+  'nearest',
+  'linear',
+  'cubic',
+  'mitchell',
+  'lanczos2',
+  'lanczos3',
+];
 /** Default kernel: (area-aware) linear, the closest match to the bilinear resize most detectors were trained with. */
 export const DEFAULT_RESAMPLE_KERNEL: ResampleKernel = 'linear';
 export const SHIFT_MODES: readonly ShiftMode[] = ['pad', 'crop', 'circular'];
@@ -66,7 +73,9 @@ export interface ShiftedInputs {
 /** Validates mode/fit/size/offsets; throws ERR_INVALID_OPTION. */
 function checkOptions(opts: ShiftedInputOptions): void {
   if (!SHIFT_MODES.includes(opts.mode)) throw invalidParameterError('--mode', 'one of pad, crop, circular', opts.mode);
-  if (opts.fit !== 'letterbox' && opts.fit !== 'stretch') throw invalidParameterError('fit', 'letterbox or stretch', opts.fit);
+  if (opts.fit !== 'letterbox' && opts.fit !== 'stretch') {
+    throw invalidParameterError('fit', 'letterbox or stretch', opts.fit);
+  }
   const { width: wm, height: hm } = opts.inputSizePx;
   if (!Number.isInteger(wm) || !Number.isInteger(hm) || wm < 1 || hm < 1) {
     throw invalidParameterError('inputSizePx', 'positive integer width and height', opts.inputSizePx);
@@ -89,7 +98,9 @@ function checkOptions(opts: ShiftedInputOptions): void {
  */
 export function fitGeometry(widthPx: number, heightPx: number, opts: ShiftedInputOptions): FitGeometry {
   checkOptions(opts);
-  if (!(widthPx >= 1 && heightPx >= 1)) throw invalidParameterError('image size', 'a positive width and height', { widthPx, heightPx });
+  if (!(widthPx >= 1 && heightPx >= 1)) {
+    throw invalidParameterError('image size', 'a positive width and height', { widthPx, heightPx });
+  }
   const { width: wm, height: hm } = opts.inputSizePx;
   const k = opts.shiftSet.maxOffsetPx;
   const margin = opts.mode === 'pad' ? -k : opts.mode === 'crop' ? k : 0;
@@ -131,7 +142,16 @@ function fillRgb(buf: Uint8Array, rgb: [number, number, number]): void {
 }
 
 /** Copies `src` (w × h RGB) onto `dst` (dw × dh RGB) at (x0, y0), clipped to dst. */
-function paste(dst: Uint8Array, dw: number, dh: number, src: Uint8Array, w: number, h: number, x0: number, y0: number): void {
+function paste(
+  dst: Uint8Array,
+  dw: number,
+  dh: number,
+  src: Uint8Array,
+  w: number,
+  h: number,
+  x0: number,
+  y0: number,
+): void {
   const xa = Math.max(0, x0);
   const xb = Math.min(dw, x0 + w);
   if (xb <= xa) return;
@@ -143,9 +163,17 @@ function paste(dst: Uint8Array, dw: number, dh: number, src: Uint8Array, w: numb
 }
 
 /** Resamples an RGB image to exactly `width × height` with sharp (identity when the size is unchanged). */
-export async function resampleRgb(image: RgbImage, width: number, height: number, kernel: ResampleKernel): Promise<RgbImage> {
+export async function resampleRgb(
+  image: RgbImage,
+  width: number,
+  height: number,
+  kernel: ResampleKernel,
+): Promise<RgbImage> {
   if (image.data.length !== image.width * image.height * 3) {
-    throw new ShiftbenchError('ERR_INTERNAL', `RgbImage data has ${image.data.length} bytes, expected ${image.width}×${image.height}×3`);
+    throw new ShiftbenchError(
+      'ERR_INTERNAL',
+      `RgbImage data has ${image.data.length} bytes, expected ${image.width}×${image.height}×3`,
+    );
   }
   if (width === image.width && height === image.height) return image;
   const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
@@ -153,7 +181,10 @@ export async function resampleRgb(image: RgbImage, width: number, height: number
     .raw()
     .toBuffer({ resolveWithObject: true });
   if (info.width !== width || info.height !== height || info.channels !== 3) {
-    throw new ShiftbenchError('ERR_INTERNAL', `resample gave ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×3`);
+    throw new ShiftbenchError(
+      'ERR_INTERNAL',
+      `resample gave ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×3`,
+    );
   }
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
 }

@@ -42,7 +42,9 @@ export function parseShiftSet(spec: string = DEFAULT_SHIFT_SPEC): ShiftSet {
   if (preset) {
     const kind = preset[1].toLowerCase();
     const k = Number(preset[2]);
-    if (!Number.isInteger(k) || k < 1 || k > MAX_OFFSET_PX) throw badSpec(spec, `K must be an integer from 1 to ${MAX_OFFSET_PX}`);
+    if (!Number.isInteger(k) || k < 1 || k > MAX_OFFSET_PX) {
+      throw badSpec(spec, `K must be an integer from 1 to ${MAX_OFFSET_PX}`);
+    }
     shifts = kind === 'grid' ? gridShifts(k) : lineShifts(k);
   } else if (/^[\d\s,;+-]+$/.test(text)) {
     shifts = explicitShifts(spec, text);
@@ -79,7 +81,9 @@ function explicitShifts(spec: string, text: string): Shift[] {
     const dx = Number(m[1]);
     const dy = Number(m[2]);
     if (dx < 0 || dy < 0) throw badSpec(spec, `offsets must be ≥ 0, got ${dx},${dy}`);
-    if (dx > MAX_OFFSET_PX || dy > MAX_OFFSET_PX) throw badSpec(spec, `offsets must be ≤ ${MAX_OFFSET_PX}, got ${dx},${dy}`);
+    if (dx > MAX_OFFSET_PX || dy > MAX_OFFSET_PX) {
+      throw badSpec(spec, `offsets must be ≤ ${MAX_OFFSET_PX}, got ${dx},${dy}`);
+    }
     const key = `${dx},${dy}`;
     if (seen.has(key)) throw badSpec(spec, `shift ${key} appears twice`);
     seen.add(key);

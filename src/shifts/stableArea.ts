@@ -46,7 +46,11 @@ export interface StableArea {
  * `inputSizePx`, or null in `pad` mode (every shift shows all of the image, all of it is
  * scored). The area is never empty for valid shift sets (offsets smaller than the input).
  */
-export function stableArea(mode: ShiftMode, shiftSet: ShiftSet, inputSizePx: { width: number; height: number }): StableArea | null {
+export function stableArea(
+  mode: ShiftMode,
+  shiftSet: ShiftSet,
+  inputSizePx: { width: number; height: number },
+): StableArea | null {
   if (mode === 'pad') return null;
   const dxs = shiftSet.shifts.map((s) => s.dx);
   const dys = shiftSet.shifts.map((s) => s.dy);
@@ -62,7 +66,9 @@ export function stableArea(mode: ShiftMode, shiftSet: ShiftSet, inputSizePx: { w
       wrapPx: null,
     };
   }
-  return { mode, x0: 0, y0: 0, x1: wm - Math.max(...dxs), y1: hm - Math.max(...dys), wrapPx: { width: wm, height: hm } };
+  const x1 = wm - Math.max(...dxs);
+  const y1 = hm - Math.max(...dys);
+  return { mode, x0: 0, y0: 0, x1, y1, wrapPx: { width: wm, height: hm } };
 }
 
 /**
@@ -79,7 +85,10 @@ export function toContentBox(box: BoxXYWH, t: Pick<InputTransform, 'scaleX' | 's
   return [x, y, w, h];
 }
 
-/** Whole periods to add per axis so that the box centre (content px) lies in [0, Wm) × [0, Hm); 0, 0 outside circular mode. */
+/**
+ * Whole periods to add per axis so that the box centre (content px) lies in
+ * [0, Wm) × [0, Hm); 0, 0 outside circular mode.
+ */
 function unwrapPeriods(box: BoxXYWH, t: Pick<InputTransform, 'scaleX' | 'scaleY'>, area: StableArea): [number, number] {
   if (!area.wrapPx) return [0, 0];
   const cx = (box[0] + box[2] / 2) * t.scaleX;
@@ -90,7 +99,8 @@ function unwrapPeriods(box: BoxXYWH, t: Pick<InputTransform, 'scaleX' | 'scaleY'
 /** True when every edge of a content-coordinate box lies within the stable area (up to the tolerance). */
 export function boxInside(box: BoxXYWH, area: StableArea): boolean {
   const e = STABLE_AREA_EPS_PX;
-  return box[0] >= area.x0 - e && box[1] >= area.y0 - e && box[0] + box[2] <= area.x1 + e && box[1] + box[3] <= area.y1 + e;
+  const inX = box[0] >= area.x0 - e && box[0] + box[2] <= area.x1 + e;
+  return inX && box[1] >= area.y0 - e && box[1] + box[3] <= area.y1 + e;
 }
 
 /**
@@ -154,7 +164,9 @@ export function detectionsInStableArea<T extends Pick<CocoResult, 'bbox'>>(
       changed = true;
       const b = d.bbox;
       const wrap = area.wrapPx!;
-      kept.push({ ...d, bbox: [b[0] + (px * wrap.width) / t.scaleX, b[1] + (py * wrap.height) / t.scaleY, b[2], b[3]] });
+      const x = b[0] + (px * wrap.width) / t.scaleX;
+      const y = b[1] + (py * wrap.height) / t.scaleY;
+      kept.push({ ...d, bbox: [x, y, b[2], b[3]] });
     }
   }
   return { kept: changed ? kept : (dets as T[]), dropped: dets.length - kept.length };

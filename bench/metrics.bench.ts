@@ -11,8 +11,9 @@
  *   npm run bench:metrics [-- --images N] [--baseline-evals K] [--independent-scores] [--skip-one-thread | --skip-workers]
  * Prints JSON.
  */
-import { COCO_CATEGORIES, Rng } from '../src/core/index.js';
-import type { CocoAnnotation, CocoGroundTruth, CocoResult, Shift } from '../src/core/index.js';
+import { Rng } from '../src/core/index.js';
+import type { CocoGroundTruth } from '../src/core/index.js';
+import { BENCH_SHIFTS, syntheticDetections, syntheticGroundTruth } from './synthetic.js';
 import { evaluateCoco } from '../src/metrics/index.js';
 import { greedyBoundsParallel, greedyBoundsPrepared, prepareBounds } from '../src/metrics/greedy/index.js';
 
@@ -31,81 +32,9 @@ const SKIP_SEQUENTIAL = process.argv.includes('--skip-one-thread');
 /** Skip the worker-thread run (on a machine with one free core the one-thread numbers are the meaningful ones). */
 const SKIP_WORKERS = process.argv.includes('--skip-workers');
 const SEED = 2024;
-const W = 640, H = 480;
-const SHIFTS: Shift[] = [{ dx: 0, dy: 0 }, { dx: 1, dy: 0 }, { dx: 0, dy: 1 }, { dx: 1, dy: 1 }];
-const DETS_PER_IMAGE = 100;
-
-function makeGroundTruth(rng: Rng): CocoGroundTruth {
-  const cats = COCO_CATEGORIES.map((c) => ({ id: c.id, name: c.name }));
-  const frequent = cats.slice(0, 20);
-  const images = Array.from({ length: IMAGES }, (_, i) => ({ id: i + 1, file_name: `${i + 1}.jpg`, width: W, height: H }));
-  const annotations: CocoAnnotation[] = [];
-  let id = 1;
-  for (const im of images) {
-    const n = rng.int(1, 14);
-    for (let k = 0; k < n; k++) {
-      const cat = rng.next() < 0.7 ? rng.pick(frequent) : rng.pick(cats);
-      // log-uniform sizes: small, medium and large objects
-      const w = Math.exp(rng.uniform(Math.log(8), Math.log(400)));
-      const h = Math.min(H - 1, w * Math.exp(rng.uniform(-0.7, 0.7)));
-      const x = rng.uniform(0, W - w), y = rng.uniform(0, H - h);
-      annotations.push({ id: id++, image_id: im.id, category_id: cat.id, bbox: [x, y, w, h], area: w * h * rng.uniform(0.6, 0.9), iscrowd: rng.next() < 0.01 ? 1 : 0 });
-    }
-  }
-  return { images, annotations, categories: cats };
-}
-
-/**
- * One noise draw of detections for every image: 3 noisy boxes per gt, low-score false
- * positives up to 100 per image. By default a detection keeps its identity across
- * shifts (same gt / same false positive, base score shared) and only its box and score
- * get a fresh noise draw per shift, as a real detector's outputs do under a 1-px move;
- * `--independent-scores` draws every score and false positive independently per shift
- * (a harsher, less realistic case for the incremental search).
- */
-function makeDetections(gt: CocoGroundTruth, shift: number): CocoResult[] {
-  const byImage = new Map<number, CocoAnnotation[]>();
-  for (const a of gt.annotations) {
-    let l = byImage.get(a.image_id);
-    if (!l) byImage.set(a.image_id, (l = []));
-    l.push(a);
-  }
-  const out: CocoResult[] = [];
-  const base = new Rng(SEED + 1);
-  const clamp = (x: number) => Math.min(1, Math.max(0.001, x));
-  for (const im of gt.images) {
-    const rng = base.fork(im.id * 16 + shift);
-    const shared = INDEPENDENT ? rng : base.fork(im.id * 16 + 15);
-    let n = 0;
-    for (const a of byImage.get(im.id) ?? []) {
-      for (let k = 0; k < 3; k++) {
-        const [x, y, w, h] = a.bbox;
-        const sx = 0.06 * w * (k + 1), sy = 0.06 * h * (k + 1);
-        const baseScore = shared.uniform(0.4, 1) - 0.15 * k;
-        out.push({
-          image_id: im.id,
-          category_id: a.category_id,
-          bbox: [x + rng.normal(0, sx), y + rng.normal(0, sy), Math.max(1, w + rng.normal(0, sx)), Math.max(1, h + rng.normal(0, sy))],
-          score: clamp(INDEPENDENT ? baseScore : baseScore + rng.normal(0, 0.03)),
-        });
-        n++;
-      }
-    }
-    for (; n < DETS_PER_IMAGE; n++) {
-      const w = shared.uniform(10, 200), h = shared.uniform(10, 200);
-      const bx = shared.uniform(0, W - w), by = shared.uniform(0, H - h);
-      const cat = shared.pick(COCO_CATEGORIES).id;
-      const sc = shared.uniform(0.001, 0.3);
-      out.push({
-        image_id: im.id,
-        category_id: cat,
-        bbox: INDEPENDENT ? [bx, by, w, h] : [bx + rng.normal(0, 2), by + rng.normal(0, 2), w + rng.normal(0, 2), h + rng.normal(0, 2)],
-        score: INDEPENDENT ? sc : clamp(sc * (1 + rng.normal(0, 0.05))),
-      });
-    }
-  }
-  return out;
-}
+const SHIFTS = BENCH_SHIFTS;
+const makeGroundTruth = (rng: Rng) => syntheticGroundTruth(rng, IMAGES);
+const makeDetections = (gt: CocoGroundTruth, shift: number) => syntheticDetections(gt, shift, { seed: SEED, independent: INDEPENDENT });
 
 function mem(): { rssMiB: number; heapUsedMiB: number } {
   const m = process.memoryUsage();
@@ -145,9 +74,11 @@ async function main(): Promise<void> {
   let fallback: string | null = null;
   t = performance.now();
   c = process.cpuUsage();
-  const bounds = SKIP_WORKERS
+  const boundsOrNull = SKIP_WORKERS
     ? greedyBoundsPrepared(prepared, 5, { counters })
     : await greedyBoundsParallel(prepared, 5, { counters, onWorkerFallback: (r) => (fallback = r) });
+  if (!boundsOrNull) throw new Error('the synthetic data has no ground truth');
+  const bounds = boundsOrNull;
   const parallelSeconds = seconds(t);
   const parallelCpu = cpuSeconds(c);
   let sequential: { seconds: number; cpu: number; identical: boolean } | null = null;

@@ -424,6 +424,8 @@ export interface DetectorRunSummary {
   /** Null for label-free datasets. */
   bounds: BoundsSummary | null;
   consistency: ConsistencySummary;
+  /** Issue 11's numbers (intervals, paired differences, size curve, breakdowns, periodicity); absent in older runs. */
+  analysis?: DetectorAnalysis;
   timing: {
     /** Seconds spent inside detector.detect. */
     inferenceSeconds: number;

@@ -10,6 +10,7 @@ import { loadError } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import { CLIENT_SCRIPT } from './client.js';
 import { MISSING, cost, escapeHtml as h, intervalHtml, jsonForScript, num, pct, pp, signedPp } from './format.js';
+import { breakdownSection, periodicitySection, ppInterval, uncertaintySection } from './analysis.js';
 import { manifestDetectorFacts, type ReportRun } from './load.js';
 
 /**
@@ -192,8 +193,8 @@ function headlineTable(run: ReportRun): string {
           const boundsCells = hasBounds
             ? b
               ? `<td>${pct(b.mapRef)}${delta((x) => x.mapRef)}</td><td>${pct(b.mapLower)}</td><td>${pct(b.mapUpper)}</td>` +
-                `<td class="key-metric">${pp(b.mapRange)}${delta((x) => x.mapRange)}</td><td>${pct(b.relRange)}</td>`
-              : `<td colspan="5" class="na">no labels</td>`
+                `<td class="key-metric">${pp(b.mapRange)}${ppInterval(r.analysis?.boundsInterval?.mapRange)}${delta((x) => x.mapRange)}</td><td>${pct(b.relRange)}</td>`
+              : `<td colspan="5" class="na">${run.metrics.dataset.labelFree ? 'no labels' : 'no ground truth: no mAP'}</td>`
             : '';
           const c = r.consistency;
           const consCells =
@@ -358,7 +359,7 @@ function notesSection(run: ReportRun): string {
 <li>Shifts are whole pixels of the model input, not of the photo. Mode: ${h(MODE_TEXT[run.metrics.mode] ?? run.metrics.mode)}</li>
 ${
   hasBounds
-    ? '<li>The bounds come from a greedy search, a deterministic local optimum: the reported lower bound is at or above the true minimum and the upper bound at or below the true maximum, so the true mAP range can only be wider than shown.</li>\n<li>The bounds are extremes over one image sample, not means: they carry no interval, and they grow with the number of shifts tried.</li>'
+    ? '<li>The bounds come from a greedy search, a deterministic local optimum: the reported lower bound is at or above the true minimum and the upper bound at or below the true maximum, so the true mAP range can only be wider than shown.</li>\n<li>The bounds are extremes over one image sample, not means. Their intervals come from resampling the images (bootstrap), so they show the uncertainty of this dataset&#39;s sample, not of the search; the range grows with the number of shifts tried and changes with the number of images N (see the size curve): compare ranges only at the same shifts and N, and call a difference real only when its paired interval excludes 0.</li>'
     : '<li>This dataset has no labels, so mAP bounds, mAP per shift and flip rate are not computed; consistency metrics compare detections with each other only.</li>'
 }
 <li>Consistency intervals show the sampling spread over these ${h(run.metrics.dataset.images)} images; a different sample of images can move the numbers.</li>
@@ -431,6 +432,9 @@ ${headerSection(run)}
 ${headlineTable(run)}
 ${rangeSection(run)}
 ${perShiftSection(run)}
+${uncertaintySection(run)}
+${periodicitySection(run)}
+${breakdownSection(run)}
 ${consistencySection(run)}
 ${notesSection(run)}
 </main>

@@ -193,6 +193,7 @@ function validateResult(c: Checker, raw: unknown, at: string): void {
   if (t.costRatio !== undefined) c.numberOrNull(t.costRatio, `${at}.timing.costRatio`);
   c.number(r.imagesEvaluated, `${at}.imagesEvaluated`);
   c.array(r.skippedImages, `${at}.skippedImages`).forEach((s, i) => c.object(s, `${at}.skippedImages[${i}]`));
+  if (r.analysis !== undefined) validateAnalysis(c, r.analysis, `${at}.analysis`);
   if (r.scoredContent !== undefined) {
     const sc = c.object(r.scoredContent, `${at}.scoredContent`);
     for (const k of ['groundTruthTotal', 'groundTruthIgnored', 'detectionsTotal', 'detectionsDropped'] as const) c.number(sc[k], `${at}.scoredContent.${k}`);
@@ -276,4 +277,33 @@ function collectHashes(value: unknown, at = '', out: { path: string; value: stri
     }
   }
   return out;
+}
+
+/** The parts of a result's `analysis` the report reads (issue 11's numbers). */
+function validateAnalysis(c: Checker, raw: unknown, at: string): void {
+  const a = c.object(raw, at);
+  if (a.boundsInterval !== null) {
+    const iv = c.object(a.boundsInterval, `${at}.boundsInterval`);
+    for (const k of ['mapRef', 'mapLower', 'mapUpper', 'mapRange'] as const) {
+      const x = c.object(iv[k], `${at}.boundsInterval.${k}`);
+      c.number(x.lo, `${at}.boundsInterval.${k}.lo`);
+      c.number(x.hi, `${at}.boundsInterval.${k}.hi`);
+    }
+  }
+  if (a.sizeCurve !== null) c.array(a.sizeCurve, `${at}.sizeCurve`).forEach((p, i) => c.object(p, `${at}.sizeCurve[${i}]`));
+  c.object(a.boundsByObjective, `${at}.boundsByObjective`);
+  if (a.breakdown !== null) c.object(a.breakdown, `${at}.breakdown`);
+  const f = c.object(a.flicker, `${at}.flicker`);
+  c.array(f.top, `${at}.flicker.top`).forEach((x, i) => c.object(x, `${at}.flicker.top[${i}]`));
+  c.array(a.periodicity, `${at}.periodicity`).forEach((x, i) => c.object(x, `${at}.periodicity[${i}]`));
+  c.array(a.paired, `${at}.paired`).forEach((p, i) => {
+    const o = c.object(p, `${at}.paired[${i}]`);
+    c.string(o.key, `${at}.paired[${i}].key`);
+    c.string(o.against, `${at}.paired[${i}].against`);
+    const d = c.object(o.deltaMapRange, `${at}.paired[${i}].deltaMapRange`);
+    for (const k of ['value', 'lo', 'hi'] as const) c.number(d[k], `${at}.paired[${i}].deltaMapRange.${k}`);
+    c.number(o.steadierShare, `${at}.paired[${i}].steadierShare`);
+    c.string(o.verdict, `${at}.paired[${i}].verdict`);
+  });
+  c.array(a.notes, `${at}.notes`);
 }

@@ -3,7 +3,7 @@
  * per detector key plus the manifest essentials. Values stay fractions (0–1).
  * Deterministic: rendering the same run twice gives the same bytes.
  */
-import type { DetectorFamily, Interval } from '../core/types.js';
+import type { DetectorFamily, Interval, Interval95, PairedDifference, PeriodFit } from '../core/types.js';
 import type { ReportRun, ReportManifestEssentials } from './load.js';
 
 /** Headline numbers of one detector (plain or mitigated). Bounds fields are null for label-free runs. */
@@ -17,6 +17,12 @@ export interface ReportDetectorSummary {
   mapUpper: number | null;
   mapRange: number | null;
   relRange: number | null;
+  /** 95 % bootstrap interval of mapRange; null when the bounds bootstrap was off or there are no bounds. */
+  mapRangeInterval: Interval95 | null;
+  /** Paired differences against the plain detector (mitigations, twins). */
+  paired: PairedDifference[];
+  /** Dominant period of per-shift mAP per axis (line:K runs); {} otherwise. */
+  periodOfMap: Partial<Record<'x' | 'y', PeriodFit | null>>;
   /** mAP at each shift of the shift set, in its order; null for label-free runs. */
   perShiftMap: (number | null)[] | null;
   scoreThreshold: number;
@@ -59,6 +65,9 @@ export function buildReportSummary(run: ReportRun): ReportSummary {
       mapUpper: b ? b.mapUpper : null,
       mapRange: b ? b.mapRange : null,
       relRange: b ? (b.relRange ?? null) : null,
+      mapRangeInterval: r.analysis?.boundsInterval?.mapRange ?? null,
+      paired: r.analysis?.paired ?? [],
+      periodOfMap: Object.fromEntries((r.analysis?.periodicity ?? []).map((ax) => [ax.axis, ax.map])),
       perShiftMap: b ? b.perShift : null,
       scoreThreshold: r.consistency.scoreThreshold,
       detConsistency: r.consistency.detConsistency,

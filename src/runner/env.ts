@@ -32,6 +32,8 @@ export function defaultEnv(): RunnerEnv {
         scoreThreshold: args.scoreThreshold,
         bootstrapResamples: args.bootstrapResamples,
         seed: args.bootstrapSeed,
+        bootstrapSeed: args.bootstrapSeed,
+        ...(args.objectives ? { objectives: args.objectives } : {}),
         ...(args.bootstrapBounds !== undefined ? { bootstrapBounds: args.bootstrapBounds } : {}),
       }),
     describeDetector,

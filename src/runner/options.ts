@@ -8,6 +8,7 @@ import path from 'node:path';
 import { invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { ShiftMode, ShiftSet } from '../core/types.js';
+import type { BoundsObjective } from '../metrics/index.js';
 import { DEFAULT_RESAMPLE_KERNEL, RESAMPLE_KERNELS, SHIFT_MODES, parseShiftSet, type ResampleKernel } from '../shifts/index.js';
 
 export interface RunOptions {
@@ -37,6 +38,8 @@ export interface RunOptions {
   bootstrapSeed?: number;
   /** Bootstrap resamples of the mAP bounds (`--bootstrap-bounds`; default: the metrics module's). */
   bootstrapBounds?: number;
+  /** Objectives of the bounds (`--objective ap|ap50|ap75`, several allowed; default ap); analysis only. */
+  objectives?: string[];
   /** Runtime backend for TF.js models (default auto). */
   backend?: string;
   /** Threads for the runtime (default: the runtime's choice). */
@@ -109,8 +112,18 @@ export interface ResolvedRunOptions {
   bootstrapResamples: number;
   bootstrapSeed: number;
   bootstrapBounds: number | null;
+  objectives: BoundsObjective[];
   kernel: ResampleKernel;
   reportsDir: string;
+}
+
+const OBJECTIVES: readonly BoundsObjective[] = ['ap', 'ap50', 'ap75'];
+
+/** `--objective` values (each may be a comma list): ap is always included, first; each once. */
+export function parseObjectives(value: unknown): BoundsObjective[] {
+  const items = stringList(value, '--objective', 0).flatMap((v) => v.split(',').map((x) => x.trim()));
+  for (const v of items) if (!OBJECTIVES.includes(v as BoundsObjective)) throw invalidParameterError('--objective', 'ap, ap50 or ap75', v);
+  return OBJECTIVES.filter((o) => o === 'ap' || items.includes(o));
 }
 
 function stringList(value: unknown, name: string, min: number): string[] {
@@ -173,6 +186,7 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
   const bootstrapResamples = optionalInt(options.bootstrapResamples, '--bootstrap', 1, 1_000_000) ?? RUN_DEFAULTS.bootstrapResamples;
   const bootstrapSeed = optionalInt(options.bootstrapSeed, '--bootstrap-seed', 0, 2 ** 32 - 1) ?? RUN_DEFAULTS.bootstrapSeed;
   const bootstrapBounds = optionalInt(options.bootstrapBounds, '--bootstrap-bounds', 0, 1_000_000);
+  const objectives = parseObjectives(options.objectives);
   const keys = new Set<string>();
   for (const m of mitigations) {
     if (keys.has(m)) throw invalidParameterError('--mitigation', 'each mitigation once', m);
@@ -201,6 +215,7 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
     bootstrapResamples,
     bootstrapSeed,
     bootstrapBounds,
+    objectives,
     kernel,
     reportsDir: abs(options.reportsDir ?? RUN_DEFAULTS.reportsDir),
   };

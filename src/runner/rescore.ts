@@ -20,6 +20,8 @@ export interface RescoreOptions {
   bootstrapResamples?: number;
   bootstrapSeed?: number;
   bootstrapBounds?: number;
+  /** `--objective` values (ap is always included). */
+  objectives?: string[];
 }
 
 const SILENT: Logger = { info: () => undefined, warn: () => undefined };
@@ -55,6 +57,7 @@ async function rescoreLocked(store: RunStore, manifest: RunManifest, options: Re
       bootstrapResamples: options.bootstrapResamples ?? saved.bootstrapResamples,
       bootstrapSeed: options.bootstrapSeed ?? saved.bootstrapSeed,
       bootstrapBounds: options.bootstrapBounds ?? saved.bootstrapBounds ?? undefined,
+      objectives: options.objectives ?? saved.objectives,
     },
     path.dirname(store.dir),
   );
@@ -93,6 +96,7 @@ async function rescoreLocked(store: RunStore, manifest: RunManifest, options: Re
     bootstrapResamples: o.bootstrapResamples,
     bootstrapSeed: o.bootstrapSeed,
     bootstrapBounds: o.bootstrapBounds ?? undefined,
+    objectives: o.objectives,
     variants,
     createEvaluator: env.createEvaluator,
     logger,
@@ -100,7 +104,7 @@ async function rescoreLocked(store: RunStore, manifest: RunManifest, options: Re
   await store.writeManifest({
     ...manifest,
     scoreThreshold: o.scoreThreshold,
-    options: { ...manifest.options, scoreThreshold: o.scoreThreshold, bootstrapResamples: o.bootstrapResamples, bootstrapSeed: o.bootstrapSeed, bootstrapBounds: o.bootstrapBounds },
+    options: { ...manifest.options, scoreThreshold: o.scoreThreshold, bootstrapResamples: o.bootstrapResamples, bootstrapSeed: o.bootstrapSeed, bootstrapBounds: o.bootstrapBounds, objectives: o.objectives },
   });
   return metrics;
 }

@@ -204,6 +204,7 @@ async function runLocked(o: ResolvedRunOptions, env: RunnerEnv, mitigations: Mit
     bootstrapResamples: o.bootstrapResamples,
     bootstrapSeed: o.bootstrapSeed,
     bootstrapBounds: o.bootstrapBounds ?? undefined,
+    objectives: o.objectives,
     variants,
     createEvaluator: env.createEvaluator,
     logger,

@@ -30,6 +30,7 @@ import {
   type ShiftedInputOptions,
   type StableArea,
 } from '../shifts/index.js';
+import { pairedDifference, type BoundsObjective, type BoundsUncertainty } from '../metrics/index.js';
 import { modelKey } from './options.js';
 import type { ManifestDetector, RunStore, SkippedImage } from './runStore.js';
 import { isSkipped, type ImageRecord } from './store.js';
@@ -54,6 +55,8 @@ export interface ScoreRunArgs {
   bootstrapSeed: number;
   /** Bootstrap resamples of the mAP bounds; undefined: the metrics module's default. */
   bootstrapBounds?: number;
+  /** Objectives of the bounds (--objective); undefined: AP only. */
+  objectives?: BoundsObjective[];
   /** Every detector of the run, in report order (each model's plain detector first). */
   variants: ScoredVariant[];
   createEvaluator: RunnerEnv['createEvaluator'];
@@ -72,14 +75,17 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
   const results: DetectorRunSummary[] = [];
   const allSkipped = new Map<number, SkippedImage>();
   const skippedInGroup = groupSkips(args.variants, args.dataset, args.logger);
+  const uncertainties = new Map<string, BoundsUncertainty | null>();
   for (const v of args.variants) {
     const started = performance.now();
-    const summary = await scoreVariant(v, args, skippedInGroup.get(modelGroup(v.entry))!);
+    const { summary, uncertainty } = await scoreVariant(v, args, skippedInGroup.get(modelGroup(v.entry))!);
     for (const s of summary.skippedImages) allSkipped.set(s.imageId, s);
     results.push(summary);
+    uncertainties.set(summary.key, uncertainty);
     args.onScored?.(v.entry.key, (performance.now() - started) / 1000);
   }
   addCostRatios(results);
+  addPairedDifferences(results, uncertainties);
   const { dataset, shiftSet } = args;
   const metrics: RunMetrics = {
     schemaVersion: 1,
@@ -92,6 +98,27 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
   await args.store.writeSkipped([...allSkipped.values()]);
   await args.store.writeMetrics(metrics);
   return metrics;
+}
+
+/**
+ * Protocol §4 paired differences: each mitigated detector (antialias:trained: the model's
+ * anti-aliased twin) against the plain detector of the same model, on the same bootstrap
+ * resamples (the variants of a model are scored on the same images).
+ */
+function addPairedDifferences(results: DetectorRunSummary[], uncertainties: Map<string, BoundsUncertainty | null>): void {
+  for (const r of results) {
+    if (r.mitigation === null || !r.bounds || !r.analysis) continue;
+    const base = results.find((p) => p.mitigation === null && p.model === r.model);
+    const ua = uncertainties.get(r.key);
+    const ub = base ? uncertainties.get(base.key) : null;
+    if (!base?.bounds || !ua || !ub) continue;
+    const d = pairedDifference(
+      { key: r.key, mapRef: r.bounds.mapRef, mapRange: r.bounds.mapRange, uncertainty: ua },
+      { key: base.key, mapRef: base.bounds.mapRef, mapRange: base.bounds.mapRange, uncertainty: ub },
+      r.mitigation.startsWith('antialias:trained') ? 'twin' : 'mitigation',
+    );
+    if (d) r.analysis.paired.push(d);
+  }
 }
 
 /** Cost ratio of each mitigated detector against the plain detector of the same model, in this run. */
@@ -142,7 +169,7 @@ function groupSkips(variants: ScoredVariant[], dataset: Dataset, logger: Logger)
 }
 
 /** Feeds one detector's stored records (in dataset order) to a fresh evaluator and writes its per-shift COCO files. */
-async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs, skippedInGroup: Map<number, { key: string; reason: string }>): Promise<DetectorRunSummary> {
+async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs, skippedInGroup: Map<number, { key: string; reason: string }>): Promise<{ summary: DetectorRunSummary; uncertainty: BoundsUncertainty | null }> {
   const { entry, records } = v;
   const { dataset, shiftSet, mode, logger } = args;
   const skippedImages: SkippedImage[] = [];
@@ -181,6 +208,7 @@ async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs, skippedInGroup
     bootstrapResamples: args.bootstrapResamples,
     bootstrapSeed: args.bootstrapSeed,
     ...(args.bootstrapBounds !== undefined ? { bootstrapBounds: args.bootstrapBounds } : {}),
+    ...(args.objectives ? { objectives: args.objectives } : {}),
   });
   const perShift: CocoResult[][] = shiftSet.shifts.map(() => []);
   const knownCategories = groundTruth ? new Set(groundTruth.categories.map((c) => c.id)) : null;
@@ -208,9 +236,9 @@ async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs, skippedInGroup
     const detPart = `${counts.detectionsDropped} of ${counts.detectionsTotal} detections dropped`;
     logger.info(`${entry.key}: ${mode} mode scores the stable area only — ${gtPart}${detPart}`);
   }
-  const { bounds, consistency } = await evaluator.evaluate();
+  const { bounds, consistency, analysis, uncertainty } = await evaluator.evaluate();
   await args.store.writeShiftResults(entry.key, shiftSet.shifts, perShift, groundTruth);
-  return {
+  const summary: DetectorRunSummary = {
     key: entry.key,
     model: modelKey(entry.model),
     mitigation: entry.mitigation,
@@ -226,7 +254,9 @@ async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs, skippedInGroup
     imagesEvaluated: evaluated.length,
     skippedImages,
     scoredContent: counts,
+    analysis,
   };
+  return { summary, uncertainty };
 }
 
 /**

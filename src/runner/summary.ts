@@ -20,18 +20,58 @@ function table(header: string[], rows: string[][], rightAlignFrom = 2): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-/** One row per detector: model, family, mapRef, mapRange, relRange, flipRate, detConsistency, cost (× plain). */
+const HEADLINE = ['mapRef', 'mapRange', 'range 95%', 'relRange', 'flipRate', 'detConsistency', 'cost'];
+
+/**
+ * One row per detector: model, family, mapRef, mapRange with its bootstrap 95 % interval,
+ * relRange, flipRate, detConsistency, cost (× plain); then each mitigation's and twin's
+ * paired difference against its plain detector, and the notes.
+ */
 export function formatRunSummary(metrics: RunMetrics): string {
-  const header = ['model', 'family', 'mapRef', 'mapRange', 'relRange', 'flipRate', 'detConsistency', 'cost'];
+  const header = ['model', 'family', ...HEADLINE];
   const rows = metrics.results.map((r) => [r.key, familyText(r), ...headlineCells(r)]);
-  return table(header, rows);
+  return [table(header, rows), ...formatPairedAndNotes(metrics)].join('\n');
 }
 
-/** mapRef, mapRange, relRange, flipRate, detConsistency, cost — the cells every summary row shows. */
+/** The interval of mapRange, "[lo, hi]", or — when there is none. */
+function rangeInterval(r: DetectorRunSummary): string {
+  const iv = r.analysis?.boundsInterval?.mapRange;
+  return iv ? `[${iv.lo.toFixed(4)}, ${iv.hi.toFixed(4)}]` : DASH;
+}
+
+const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(4)}`;
+
+/**
+ * Lines under the table: each paired difference (Δ mapRange and Δ mapRef with their
+ * intervals, the share of resamples in which the mitigation is steadier, the verdict —
+ * "steadier (significant)" only when the interval excludes 0) and each detector's notes.
+ */
+export function formatPairedAndNotes(metrics: RunMetrics): string[] {
+  const lines: string[] = [];
+  const paired = metrics.results.flatMap((r) => r.analysis?.paired ?? []);
+  if (paired.length > 0) {
+    const p0 = paired[0];
+    lines.push('', `Paired differences vs the plain detector (same ${p0.resamples} bootstrap resamples of the images, seed ${p0.seed}; 95% intervals):`);
+    for (const p of paired) {
+      lines.push(
+        `  ${p.key} vs ${p.against}${p.kind === 'twin' ? ' (anti-aliased twin)' : ''}: ` +
+          `Δ mapRange ${signed(p.deltaMapRange.value)} [${signed(p.deltaMapRange.lo)}, ${signed(p.deltaMapRange.hi)}], ` +
+          `Δ mapRef ${signed(p.deltaMapRef.value)} [${signed(p.deltaMapRef.lo)}, ${signed(p.deltaMapRef.hi)}], ` +
+          `steadier in ${(100 * p.steadierShare).toFixed(1)}% of resamples — ${p.verdict}`,
+      );
+    }
+  }
+  const notes = [...new Set(metrics.results.flatMap((r) => r.analysis?.notes ?? []))];
+  if (notes.length > 0) lines.push('', ...notes.map((n) => `note: ${n}`));
+  return lines;
+}
+
+/** mapRef, mapRange, its interval, relRange, flipRate, detConsistency, cost — the cells every summary row shows. */
 function headlineCells(r: DetectorRunSummary): string[] {
   return [
     fixed(r.bounds?.mapRef),
     fixed(r.bounds?.mapRange),
+    rangeInterval(r),
     fixed(r.bounds?.relRange),
     fixed(r.consistency.flipRate?.mean),
     fixed(r.consistency.detConsistency.mean),
@@ -49,7 +89,7 @@ export function formatFamilyTable(metrics: RunMetrics): string {
   const blocks: string[] = [];
   for (const [family, rs] of [...groups.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const rows = rs.map((r) => [`  ${r.key}`, ...headlineCells(r)]);
-    blocks.push(`${family}\n${table(['  model', 'mapRef', 'mapRange', 'relRange', 'flipRate', 'detConsistency', 'cost'], rows, 1)}`);
+    blocks.push(`${family}\n${table(['  model', ...HEADLINE], rows, 1)}`);
   }
-  return blocks.join('\n\n');
+  return [blocks.join('\n\n'), ...formatPairedAndNotes(metrics)].join('\n');
 }

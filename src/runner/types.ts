@@ -18,7 +18,7 @@ import type {
   RunMetrics,
   ShiftSet,
 } from '../core/types.js';
-import type { ShiftEvaluation } from '../metrics/index.js';
+import type { BoundsObjective, ShiftEvaluation } from '../metrics/index.js';
 import type { Mitigation } from '../mitigations/types.js';
 import type { LeaseTiming } from './lock.js';
 
@@ -40,6 +40,8 @@ export interface EvaluatorArgs {
   bootstrapSeed: number;
   /** Bootstrap resamples of the mAP bounds (`--bootstrap-bounds`); undefined: the metrics module's default. */
   bootstrapBounds?: number;
+  /** Objectives of the bounds (`--objective`); undefined: AP only. */
+  objectives?: BoundsObjective[];
 }
 
 /** The evaluator contract (detectron2 style): fed per (image, shift), then evaluated once. */

@@ -37,6 +37,7 @@ describe('demo plan and summary tables', () => {
         timing: { inferenceSeconds: 1, imagesPerSecond: 2, costRatio: null },
         imagesEvaluated: 2,
         skippedImages: [],
+        analysis: { boundsInterval: { mapRange: { lo: 0.15, hi: 0.25 } }, paired: [], notes: [] },
       },
       {
         key: 'm+blur',
@@ -49,23 +50,40 @@ describe('demo plan and summary tables', () => {
         timing: { inferenceSeconds: 2, imagesPerSecond: 1, costRatio: 2 },
         imagesEvaluated: 2,
         skippedImages: [],
+        analysis: {
+          boundsInterval: null,
+          paired: [
+            {
+              key: 'm+blur', against: 'm', kind: 'mitigation', resamples: 200, seed: 0,
+              deltaMapRange: { value: -0.05, lo: -0.08, hi: -0.01 }, deltaMapRef: { value: 0.01, lo: -0.02, hi: 0.03 },
+              steadierShare: 0.975, significant: true, verdict: 'steadier (significant)',
+            },
+          ],
+          notes: ['no ground truth: no mAP and no bounds (consistency metrics only)'],
+        },
       },
     ],
   } as unknown as RunMetrics;
 
-  it('formats the run summary with one row per detector, dashes for what was not measured', () => {
+  it('formats the run summary with one row per detector (mapRange with its interval), dashes for what was not measured, paired differences and notes', () => {
     expect(formatRunSummary(metrics).split('\n')).toEqual([
-      'model   family                   mapRef  mapRange  relRange  flipRate  detConsistency   cost',
-      '------  -----------------------  ------  --------  --------  --------  --------------  -----',
-      'm       one-stage, anchor-free   0.5000    0.2000    0.4000    0.1000          0.9000  1.00×',
-      'm+blur  two-stage, anchor-based       —         —         —         —          1.0000  2.00×',
+      'model   family                   mapRef  mapRange         range 95%  relRange  flipRate  detConsistency   cost',
+      '------  -----------------------  ------  --------  ----------------  --------  --------  --------------  -----',
+      'm       one-stage, anchor-free   0.5000    0.2000  [0.1500, 0.2500]    0.4000    0.1000          0.9000  1.00×',
+      'm+blur  two-stage, anchor-based       —         —                 —         —         —          1.0000  2.00×',
+      '',
+      'Paired differences vs the plain detector (same 200 bootstrap resamples of the images, seed 0; 95% intervals):',
+      '  m+blur vs m: Δ mapRange −0.0500 [−0.0800, −0.0100], Δ mapRef +0.0100 [−0.0200, +0.0300], steadier in 97.5% of resamples — steadier (significant)',
+      '',
+      'note: no ground truth: no mAP and no bounds (consistency metrics only)',
     ]);
   });
   it('groups the family table by family', () => {
     const text = formatFamilyTable(metrics);
     expect(text.indexOf('one-stage, anchor-free')).toBeLessThan(text.indexOf('two-stage, anchor-based'));
     // the same columns as the run summary: mapRef, mapRange, relRange, flipRate, detConsistency, cost
-    expect(text).toMatch(/ {2}m\s+0\.5000\s+0\.2000\s+0\.4000\s+0\.1000\s+0\.9000\s+1\.00×/);
-    expect(text).toMatch(/ {2}m\+blur\s+—\s+—\s+—\s+—\s+1\.0000\s+2\.00×/);
+    expect(text).toMatch(/ {2}m\s+0\.5000\s+0\.2000\s+\[0\.1500, 0\.2500\]\s+0\.4000\s+0\.1000\s+0\.9000\s+1\.00×/);
+    expect(text).toMatch(/ {2}m\+blur\s+—\s+—\s+—\s+—\s+—\s+1\.0000\s+2\.00×/);
+    expect(text).toContain('m+blur vs m: Δ mapRange −0.0500 [−0.0800, −0.0100]');
   });
 });

@@ -134,8 +134,10 @@ describe('runner with the real modules', () => {
     );
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^model\s+family\s+mapRef\s+mapRange\s+relRange\s+flipRate\s+detConsistency\s+cost$/);
-    expect(lines.find((l) => l.startsWith('oracle'))).toMatch(/oracle\s+one-stage, anchor-free\s+1\.0000\s+0\.0000\s+0\.0000\s+0\.0000\s+1\.0000\s+1\.00×/);
+    expect(lines[0]).toMatch(/^model\s+family\s+mapRef\s+mapRange\s+range 95%\s+relRange\s+flipRate\s+detConsistency\s+cost$/);
+    // the exactly equivariant oracle: range 0 with the interval [0, 0] over the bootstrap resamples
+    expect(lines.find((l) => l.startsWith('oracle'))).toMatch(/oracle\s+one-stage, anchor-free\s+1\.0000\s+0\.0000\s+\[0\.0000, 0\.0000\]\s+0\.0000\s+0\.0000\s+1\.0000\s+1\.00×/);
+    expect(lines.find((l) => l.startsWith('jitter'))).toMatch(/jitter\s+\S+, \S+\s+\d\.\d{4}\s+\d\.\d{4}\s+\[\d\.\d{4}, \d\.\d{4}\]/);
     expect(r.stdout).toContain(`run directory: ${out}`);
     expect(r.stderr).toBe('');
   });

@@ -10,7 +10,10 @@ interface ReportFlags {
   bootstrap?: number;
   bootstrapSeed?: number;
   bootstrapBounds?: number;
+  objective: string[];
 }
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function register(program: Command): void {
   program
@@ -22,6 +25,7 @@ export function register(program: Command): void {
     .option('--bootstrap <n>', 'rescore with this many bootstrap resamples', parseIntFlag('--bootstrap', 1, 1_000_000))
     .option('--bootstrap-seed <n>', 'rescore with this bootstrap seed', parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1))
     .option('--bootstrap-bounds <n>', 'rescore with this many bootstrap resamples of the mAP bounds', parseIntFlag('--bootstrap-bounds', 0, 1_000_000))
+    .option('--objective <name>', 'rescore also searching the bounds with ap50 or ap75 as the objective (repeatable)', collect, [])
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',
@@ -35,6 +39,7 @@ export function register(program: Command): void {
         bootstrapResamples: flags.bootstrap,
         bootstrapSeed: flags.bootstrapSeed,
         bootstrapBounds: flags.bootstrapBounds,
+        objectives: flags.objective.length ? flags.objective : undefined,
       };
       if (Object.values(rescore).some((v) => v !== undefined)) {
         await rescoreRun(runDir, rescore, { logger });

@@ -26,6 +26,7 @@ interface RunFlags {
   bootstrap?: number;
   bootstrapSeed?: number;
   bootstrapBounds?: number;
+  objective: string[];
   kernel?: string;
   config?: string;
   force?: boolean;
@@ -71,6 +72,7 @@ export function register(program: Command): void {
     .option('--bootstrap <n>', 'bootstrap resamples of the consistency intervals (default 1000; analysis only)', parseIntFlag('--bootstrap', 1, 1_000_000))
     .option('--bootstrap-seed <n>', 'seed of the bootstrap (default 0; analysis only)', parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1))
     .option('--bootstrap-bounds <n>', 'bootstrap resamples of the mAP bounds (analysis only)', parseIntFlag('--bootstrap-bounds', 0, 1_000_000))
+    .option('--objective <name>', 'also search the bounds with ap50 or ap75 as the objective (repeatable; ap always; analysis only)', collect, [])
     .option('--kernel <name>', 'resampling kernel, applied once per image (default linear)')
     .option('--config <file>', 'experiment matrix JSON { models, mitigations, shifts, modes, datasets }: runs every combination')
     .option('--force', 'replace a run directory that holds a different run')
@@ -107,6 +109,7 @@ export function register(program: Command): void {
         bootstrapResamples: flags.bootstrap,
         bootstrapSeed: flags.bootstrapSeed,
         bootstrapBounds: flags.bootstrapBounds,
+        objectives: flags.objective.length ? flags.objective : undefined,
         kernel: flags.kernel as RunOptions['kernel'],
         force: flags.force,
         plugins: flags.plugin.length ? flags.plugin : undefined,

@@ -1,4 +1,7 @@
-/** `shiftbench eval --gt GT.json --dets DETS.json`: pycocotools-exact COCO bbox AP of a results file. */
+/**
+ * `shiftbench eval --gt GT.json --dets DETS.json`: COCO bbox AP of a results file, literally as
+ * pycocotools COCOeval (only `iscrowd` marks ignore regions; unknown category ids are left out).
+ */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ShiftbenchError, evaluateCoco, formatCocoEval, type CocoGroundTruth, type CocoResult } from '../../index.js';
@@ -35,7 +38,10 @@ export function register(program: Command): void {
     .option('--json', 'print { "stats": [12 numbers], "perCategoryAP": { "<categoryId>": AP } } instead of the table')
     .addHelpText(
       'after',
-      '\nExample:\n  shiftbench eval --gt datasets/synth/val/instances.json --dets reports/<run>/detections/zoo-fcos/shift_0_0.json\n  shiftbench eval --gt gt.json --dets dets.json --json > ap.json',
+      '\nExample:\n  shiftbench eval --gt gt.json --dets dets.json --json > ap.json\n' +
+        '  # one shift of a run: each detector folder holds the ground truth its shift files were scored against\n' +
+        '  shiftbench eval --gt reports/<run>/detections/zoo-fcos/ground_truth.json --dets reports/<run>/detections/zoo-fcos/shift_1_0.json\n' +
+        'As pycocotools: only iscrowd marks ignore regions; detections of categories the ground truth lacks are left out.',
     )
     .action(async (flags: EvalFlags) => {
       const gt = (await readJsonFlag(flags.gt, '--gt')) as CocoGroundTruth;

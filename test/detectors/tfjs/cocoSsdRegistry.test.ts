@@ -159,7 +159,9 @@ describe('shiftbench run with coco-ssd (CLI)', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
-    expect(manifest.identity.weightsDir).toBe(weightsDir);
+    expect(manifest.options.weightsDir).toBe(weightsDir);
+    // the identity holds the content of the weights used, not their path
+    expect(manifest.identity.detectors['coco-ssd'].files['model.json']).toBe(modelJsonSha);
     expect(manifest.detectors[0].files[0]).toEqual({ path: path.join(weightsDir, 'model.json'), sha256: modelJsonSha });
   });
 });

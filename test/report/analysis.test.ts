@@ -1,0 +1,82 @@
+/** Issue 11 in the report: each model's range with its interval, each mitigation's paired difference with its significance, periodicity, breakdowns. */
+import { readFile, rm } from 'node:fs/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DetectorAnalysis, RunMetrics } from '../../src/core/types.js';
+import { renderReport, type ReportSummary } from '../../src/index.js';
+import { labelledMetrics, writeRunDir } from './fixture.js';
+
+const made: string[] = [];
+afterAll(async () => {
+  for (const d of made) await rm(d, { recursive: true, force: true });
+});
+
+function analysis(over: Partial<DetectorAnalysis> = {}): DetectorAnalysis {
+  const bd = { ap: 0.41, ap50: 0.6, ap75: 0.42, apSmall: null, apMedium: 0.3, apLarge: 0.5, perCategoryAP: { '1': 0.4, '2': null } };
+  return {
+    boundsInterval: {
+      resamples: 200,
+      validResamples: 200,
+      seed: 7,
+      mapRef: { lo: 0.4, hi: 0.43 },
+      mapLower: { lo: 0.38, hi: 0.41 },
+      mapUpper: { lo: 0.41, hi: 0.44 },
+      mapRange: { lo: 0.021, hi: 0.037 },
+      relRange: { lo: 0.05, hi: 0.09 },
+    },
+    sizeCurve: [
+      { images: 16, subsamples: 50, medianMapRange: 0.061 },
+      { images: 128, subsamples: 1, medianMapRange: 0.029 },
+    ],
+    boundsByObjective: { ap50: { mapRef: 0.6, mapLower: 0.58, mapUpper: 0.63, mapRange: 0.05, relRange: 0.083, passes: { lower: 2, upper: 2 } } },
+    breakdown: { ref: bd, lower: { ...bd, perCategoryAP: { '1': 0.35, '2': null } }, upper: bd },
+    flicker: { scoreThreshold: 0.5, images: 3, meanFlicker: 0.2, top: [{ imageId: 4242, flicker: 0.5, detections: 6 }] },
+    periodicity: [],
+    paired: [],
+    notes: [],
+    ...over,
+  };
+}
+
+function metricsWithAnalysis(): RunMetrics {
+  const m = labelledMetrics();
+  m.results[0].analysis = analysis();
+  m.results[2].analysis = analysis({
+    paired: [
+      {
+        key: 'centernet+input-blur:1', against: 'centernet', kind: 'mitigation', resamples: 200, seed: 7,
+        deltaMapRange: { value: -0.0099, lo: -0.016, hi: -0.004 }, deltaMapRef: { value: -0.0112, lo: -0.02, hi: -0.003 },
+        steadierShare: 0.985, significant: true, verdict: 'steadier (significant)',
+      },
+    ],
+    periodicity: [
+      { axis: 'x', n: 65, series: { map: null, meanScore: [], detConsistency: [] }, map: { period: 32, r2adj: 0.81, phaseMeans: [0.4, 0.39], maxR2adjPeriod: 32 }, meanScore: null, detConsistency: null },
+    ],
+  });
+  return m;
+}
+
+describe('renderReport with issue 11 analysis', () => {
+  it('shows the range interval, the paired difference with its verdict, the size curve, periodicity and breakdowns', async () => {
+    const dir = await writeRunDir(metricsWithAnalysis());
+    made.push(dir);
+    const paths = await renderReport(dir);
+    const html = await readFile(paths.htmlPath, 'utf8');
+    const json = JSON.parse(await readFile(paths.jsonPath, 'utf8')) as ReportSummary;
+    expect(html).toContain('2.90 pp <span class="ci" title="95% bootstrap interval over images">[2.10–3.70]</span>');
+    expect(html).not.toContain('carry no interval');
+    expect(html).toMatch(/<code>centernet\+input-blur:1<\/code><\/th><td><code>centernet<\/code><\/td><td class="key-metric">−0\.99 <span class="ci">\[−1\.60, −0\.40\]<\/span><\/td>/);
+    expect(html).toContain('<td>98.5% of 200</td><td>steadier (significant)</td>');
+    expect(html).toContain('<th scope="col">N = 16</th>');
+    expect(html).toContain('<td class="key-metric">32 px</td><td>0.810</td>');
+    expect(html).toContain('<tr><th scope="row">4242</th><td>50.0%</td><td>6</td></tr>');
+    expect(html).toContain('<th scope="row">AP50</th>');
+    expect(json.detectors.centernet.mapRangeInterval).toEqual({ lo: 0.021, hi: 0.037 });
+    expect(json.detectors['centernet+input-blur:1'].paired[0].verdict).toBe('steadier (significant)');
+    expect(json.detectors['centernet+input-blur:1'].periodOfMap.x!.period).toBe(32);
+    // a run without analysis (older metrics.json) still renders, with no interval
+    const old = await writeRunDir(labelledMetrics());
+    made.push(old);
+    const oldHtml = await readFile((await renderReport(old)).htmlPath, 'utf8');
+    expect(oldHtml).not.toContain('id="uncertainty"');
+  });
+});

@@ -110,11 +110,13 @@ function borrowed(d: Detector): Detector {
 /**
  * Runs the benchmark described by `options` (see RunOptions for defaults) and writes the
  * run directory: manifest.json, detections/, skipped.json, metrics.json, report.html.
- * Resumes an existing run directory of the same options, recomputing nothing stored.
- * Throws ERR_INVALID_OPTION (bad options), ERR_OUTPUT (unwritable --out, before any
- * model work), ERR_RUN_STORE (the directory holds a different run; use --force or a new
- * --out), ERR_DATASET / ERR_MODEL_* / ERR_PLUGIN from the modules, and an AbortError
- * when `hooks.signal` stops it.
+ * Reuses every stored detection made the same way (identity.ts), computing only what is
+ * missing; analysis-only settings never re-run a model.
+ * Throws ERR_INVALID_OPTION (bad options), ERR_OUTPUT (unwritable or foreign --out,
+ * before any model work), ERR_RUN_LOCKED (another live process writes the directory),
+ * ERR_RUN_STORE (stored detections were made differently; use --force or a new --out),
+ * ERR_DATASET / ERR_MODEL_* / ERR_PLUGIN from the modules, and an AbortError when
+ * `hooks.signal` stops it.
  */
 export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): Promise<RunResult> {
   const logger = hooks.logger ?? SILENT;

@@ -4,7 +4,7 @@
  * (`--force`), the manifest, and every file the runner writes there (atomically).
  * The file formats themselves (jsonl detection logs, atomic JSON) are in store.ts.
  */
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
 import type { CocoGroundTruth, CocoResult, DatasetImage, DetectorInfo, Logger, RunMetrics, Shift } from '../core/types.js';
@@ -222,11 +222,18 @@ export class RunStore {
     return this.lease?.signal ?? new AbortController().signal;
   }
 
-  /** Releases the lease (if held); safe to call twice. */
+  /** Whether this store created its directory (a failed start removes it again when still empty). */
+  private createdDir = false;
+
+  /**
+   * Releases the lease (if held); safe to call twice. A directory this store created and
+   * left without a manifest (a failed start) is removed when empty, so it blocks nothing.
+   */
   async release(): Promise<void> {
     const lease = this.lease;
     this.lease = null;
     await lease?.release();
+    if (this.createdDir && !(await exists(this.manifestFile))) await rmdir(this.directory).catch(() => undefined);
   }
 
   /**
@@ -266,8 +273,11 @@ export class RunStore {
       if (resumable) logger.info(`resuming the unfinished run in ${resumable}`);
     }
     if (location.out !== null) await refuseForeignFolder(dir);
+    const existed = await exists(dir);
     await ensureWritableDir(dir);
-    return new RunStore(dir, location, baseIdentity);
+    const store = new RunStore(dir, location, baseIdentity);
+    store.createdDir = !existed;
+    return store;
   }
 
   /**

@@ -109,6 +109,7 @@ describe('run: smaller defects (issue 10)', () => {
     const out = path.join(root, 'failed-start');
     const bad = await runBenchmark({ models: ['no-such-model'], dataset, out, bootstrapResamples: 10 }).catch((e) => e);
     expect(bad.code).toBe('ERR_INVALID_OPTION');
+    expect(existsSync(out)).toBe(false); // the folder it had created is gone again
     const ok = await runBenchmark({ models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 10 });
     expect(ok.metrics.results[0].imagesEvaluated).toBe(3);
 
@@ -150,5 +151,27 @@ describe('run: smaller defects (issue 10)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--out');
     expect(r.stderr).not.toContain('outFile');
+  });
+});
+
+describe('shiftbench report RUN --score-threshold (CLI)', () => {
+  it('rescores a saved run from its stored detections and re-renders the report', async () => {
+    const root = await tempDir('shiftbench-rescore-cli-');
+    const { file } = await makeDataset(path.join(root, 'ds'), 2);
+    const out = path.join(root, 'run');
+    const run = cli(['run', '--model', 'jitter', '--dataset', file, '--out', out, '--bootstrap', '10', '-q']);
+    expect(run.code).toBe(0);
+    const before = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
+    expect(before.results[0].consistency.scoreThreshold).toBe(0.5);
+    const r = cli(['report', out, '--score-threshold', '0.25', '--bootstrap', '20', '--bootstrap-seed', '3']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(path.join(out, 'report.html'));
+    const after = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
+    expect(after.results[0].consistency.scoreThreshold).toBe(0.25);
+    expect(after.results[0].consistency.bootstrap).toEqual({ resamples: 20, seed: 3 });
+    expect(after.results[0].bounds).toEqual(before.results[0].bounds); // the bounds do not depend on τ
+    const bad = cli(['report', out, '--bootstrap', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--bootstrap');
   });
 });

@@ -147,6 +147,26 @@ export default {
     expect(err.message).toContain(img.file_name);
   });
 
+  it('an edited annotation refuses a fake that reports the ground truth, but not a model that reads only pixels', async () => {
+    const ds = await makeDataset(path.join(root, 'ds-labels'), 3, { seed: 6 });
+    const reg = await writeRegistry(path.join(root, 'reg-labels'), 'RGB');
+    const fakeOut = path.join(root, 'labels-fake');
+    const modelOut = path.join(root, 'labels-model');
+    const e = env({ oracle: () => gtDetector('oracle', ds.gt), tiny: () => gtDetector('tiny', ds.gt) });
+    await runBenchmark({ models: ['oracle'], dataset: ds.file, out: fakeOut, bootstrapResamples: 10 }, { env: e });
+    await runBenchmark({ models: ['tiny'], registryFiles: [reg], dataset: ds.file, out: modelOut, bootstrapResamples: 10 }, { env: e });
+    const edited = JSON.parse(await readFile(ds.file, 'utf8')) as CocoGroundTruth;
+    edited.annotations[0].bbox = [1, 1, 9, 9];
+    await writeFile(ds.file, JSON.stringify(edited));
+    const err = await runBenchmark({ models: ['oracle'], dataset: ds.file, out: fakeOut, bootstrapResamples: 10 }, { env: e }).catch((x) => x);
+    expect(err.code).toBe('ERR_RUN_STORE');
+    expect(err.message).toContain(`image ${edited.annotations[0].image_id} (`);
+    const again = env({ tiny: () => gtDetector('tiny', ds.gt) });
+    const r = await runBenchmark({ models: ['tiny'], registryFiles: [reg], dataset: ds.file, out: modelOut, bootstrapResamples: 10 }, { env: again });
+    expect(again.loads).toEqual([]); // the model's detections depend on pixels only: reused, rescored with the new labels
+    expect(r.computedImages.tiny).toBe(0);
+  });
+
   it('a runtime that changed (execution provider) is refused before more images are computed', async () => {
     const out = path.join(root, 'runtime');
     await runBenchmark(

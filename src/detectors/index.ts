@@ -126,7 +126,8 @@ export async function loadEntry(entry: ModelEntry, opts: LoadDetectorOptions = {
  *   file and of every local module it imports (pluginCodeHashes);
  * - a registry entry or entry file: every field of the resolved entry except its
  *   description, recorded facts (`meta`) and where the files come from (`source`), the
- *   sha256 of each model file (pinned, or hashed from `--weights`/the cache), the runtime
+ *   sha256 of each model file (pinned, or hashed from `--weights`; an unpinned file of a
+ *   url source is compared after loading, from the manifest's files), the runtime
  *   package with its version and, for TF.js, the `--backend` asked for.
  * Throws what `loadDetector` throws for an unknown spec or a broken plug-in.
  */
@@ -154,8 +155,9 @@ export async function describeEntry(entry: ModelEntry, opts: LoadDetectorOptions
   const fileHashes: Record<string, string> = {};
   for (const f of files) {
     const local = path.join(dir, f.name);
-    if (opts.weightsDir || f.sha256 === null) fileHashes[f.name] = existsSync(local) ? await sha256File(local) : 'not available yet';
-    else fileHashes[f.name] = f.sha256;
+    if (opts.weightsDir) fileHashes[f.name] = existsSync(local) ? await sha256File(local) : 'missing';
+    // unpinned (url source): what was loaded is recorded in the manifest and compared when more is computed
+    else fileHashes[f.name] = f.sha256 ?? 'unpinned';
   }
   const pkg = entry.format === 'onnx' ? 'onnxruntime-node' : '@tensorflow/tfjs';
   return {

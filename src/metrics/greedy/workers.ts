@@ -5,7 +5,8 @@
  * runs from TypeScript source (tests, benchmarks) it starts the built file of the same
  * tree, and without a build the searches run on this thread (onWorkerFallback says why).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BoundsSummary } from '../../core/types.js';
@@ -41,15 +42,22 @@ export function workersPay(prepared: PreparedBounds): boolean {
 
 /**
  * The worker entry's URL: `worker.js` beside this module when it is the built JS; from
- * TypeScript source, the built file of the same tree (`dist/metrics/greedy/worker.js`).
- * @throws Error naming the missing build when there is none.
+ * TypeScript source, the built file of the same tree (`dist/metrics/greedy/worker.js`),
+ * provided it is newer than the sources it is built from (src/metrics/greedy/ and
+ * src/metrics/cocoeval.ts), so a stale build never answers for the code under test.
+ * @throws Error naming the missing or stale build.
  */
 export function workerEntryUrl(): URL {
   const here = import.meta.url;
-  const url = here.endsWith('.ts') ? new URL('../../../dist/metrics/greedy/worker.js', here) : new URL('./worker.js', here);
-  if (!existsSync(fileURLToPath(url))) {
-    throw new Error(`worker threads run the built JavaScript, and ${fileURLToPath(url)} is missing: run \`npm run build\``);
-  }
+  if (!here.endsWith('.ts')) return new URL('./worker.js', here);
+  const url = new URL('../../../dist/metrics/greedy/worker.js', here);
+  const file = fileURLToPath(url);
+  if (!existsSync(file)) throw new Error(`worker threads run the built JavaScript, and ${file} is missing: run \`npm run build\``);
+  const dir = path.dirname(fileURLToPath(here));
+  const sources = [...readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f)), path.join(dir, '..', 'cocoeval.ts')];
+  const built = statSync(file).mtimeMs;
+  const newer = sources.find((f) => statSync(f).mtimeMs > built);
+  if (newer) throw new Error(`worker threads run the built JavaScript, and ${file} is older than ${newer}: run \`npm run build\``);
   return url;
 }
 

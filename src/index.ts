@@ -158,6 +158,10 @@ export {
 // ---------------------------------------------------------------- reports
 export {
   renderReport,
+  renderReportText,
+  writeReportText,
+  REPORT_FORMATS,
+  type ReportFormat,
   loadReportRun,
   buildReportSummary,
   type RenderReportOptions,

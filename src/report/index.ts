@@ -10,12 +10,53 @@ import { is } from '../core/is.js';
 import { renderReportHtml } from './html.js';
 import { loadReportRun } from './load.js';
 import { buildReportSummary } from './summary.js';
+import { renderReportMarkdown } from './markdown.js';
+import { renderReportCsv } from './csv.js';
+import type { ReportRun } from './load.js';
 
 export { loadReportRun, reportManifestEssentials } from './load.js';
 export type { ReportRun, ReportManifestEssentials } from './load.js';
 export { buildReportSummary } from './summary.js';
 export type { ReportSummary, ReportDetectorSummary } from './summary.js';
 export { renderReportHtml } from './html.js';
+export { renderReportMarkdown } from './markdown.js';
+export { renderReportCsv, CSV_COLUMNS } from './csv.js';
+export { headlineRows, headlineRow, type HeadlineRow, type ValueWithInterval } from './headline.js';
+
+/** The formats of `shiftbench report --format`: html (with report.json beside it), md, csv, json. */
+export type ReportFormat = 'html' | 'md' | 'csv' | 'json';
+export const REPORT_FORMATS: readonly ReportFormat[] = ['html', 'md', 'csv', 'json'];
+const EXTENSION: Record<Exclude<ReportFormat, 'html'>, string> = { md: 'md', csv: 'csv', json: 'json' };
+
+/**
+ * A loaded run as Markdown (renders on GitHub), CSV (the headline table) or JSON (report.json's
+ * content). Pure and deterministic.
+ */
+export function renderReportText(run: ReportRun, format: Exclude<ReportFormat, 'html'>): string {
+  if (format === 'md') return renderReportMarkdown(run);
+  if (format === 'csv') return renderReportCsv(run);
+  return JSON.stringify(buildReportSummary(run), null, 2) + '\n';
+}
+
+/**
+ * Writes one text format of a saved run to `outFile` (default `<runDir>/report.<md|csv|json>`)
+ * and returns its absolute path. Throws as renderReport does; ERR_INVALID_OPTION for a format
+ * other than md, csv or json (naming --format).
+ */
+export async function writeReportText(runDir: string, format: Exclude<ReportFormat, 'html'>, options: RenderReportOptions = {}): Promise<string> {
+  if (!(format in EXTENSION)) throw invalidParameterError('--format', 'one of md, csv, json (html: renderReport)', format);
+  const { outFile, logger } = options;
+  if (outFile !== undefined && !is.string(outFile)) throw invalidParameterError('--out', 'a file path', outFile);
+  const run = await loadReportRun(runDir);
+  const file = outFile ? path.resolve(outFile) : path.join(run.runDir, `report.${EXTENSION[format]}`);
+  const st = await stat(file).catch(() => null);
+  if (st?.isDirectory()) {
+    throw new ShiftbenchError('ERR_INVALID_OPTION', `${invalidParameterError('--out', 'a file path (not a directory)', outFile).message}. Give a file name such as ${path.join(file, `report.${EXTENSION[format]}`)}.`);
+  }
+  await writeAtomic(file, renderReportText(run, format));
+  logger?.info(`report: wrote ${file}`);
+  return file;
+}
 
 export interface RenderReportOptions {
   /**

@@ -136,9 +136,14 @@ function validateMetrics(raw: unknown, file: string): RunMetrics {
   const c = new Checker(file);
   const m = c.object(raw, 'metrics.json');
   if (m.schemaVersion !== SUPPORTED_SCHEMA_VERSION) {
+    const dir = path.dirname(file);
+    const newer = typeof m.schemaVersion === 'number' && m.schemaVersion > SUPPORTED_SCHEMA_VERSION;
     throw new ShiftbenchError(
       'ERR_OUTPUT',
-      `${file}: Expected schemaVersion ${SUPPORTED_SCHEMA_VERSION} but received ${describeValue(m.schemaVersion)}. The run was written by a different shiftbench version: render it with that version, or rerun it with this one.`,
+      `${file}: Expected schemaVersion ${SUPPORTED_SCHEMA_VERSION} but received ${describeValue(m.schemaVersion)}. ` +
+        (newer
+          ? 'The run was written by a newer shiftbench: update shiftbench (npm install shiftbench@latest) to read it.'
+          : `The run was written by an older shiftbench: re-render it with this version from its stored detections (no model runs): \`shiftbench report ${dir} --rescore\`.`),
     );
   }
   c.string(m.runId, 'runId');

@@ -257,13 +257,19 @@ describe('renderReport: bad input', () => {
     await expectError(renderReport(await runDir(labelledMetrics(), '[1,2]')), 'ERR_OUTPUT', /manifest\.json is not a shiftbench run file: Expected a JSON object for the manifest but received an array of length 2/);
   });
 
-  it('names an unsupported schema version', async () => {
+  it('names an unsupported schema version and how to read it: update for a newer one, --rescore for an older one', async () => {
     const m = { ...labelledMetrics(), schemaVersion: 2 };
     const dir = await runDir(m as never);
     await expectError(
       renderReport(dir),
       'ERR_OUTPUT',
-      `${path.join(dir, 'metrics.json')}: Expected schemaVersion 1 but received 2. The run was written by a different shiftbench version: render it with that version, or rerun it with this one.`,
+      `${path.join(dir, 'metrics.json')}: Expected schemaVersion 1 but received 2. The run was written by a newer shiftbench: update shiftbench (npm install shiftbench@latest) to read it.`,
+    );
+    const old = await runDir({ ...labelledMetrics(), schemaVersion: 0 } as never);
+    await expectError(
+      renderReport(old),
+      'ERR_OUTPUT',
+      `${path.join(old, 'metrics.json')}: Expected schemaVersion 1 but received 0. The run was written by an older shiftbench: re-render it with this version from its stored detections (no model runs): \`shiftbench report ${old} --rescore\`.`,
     );
   });
 

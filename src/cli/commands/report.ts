@@ -1,16 +1,23 @@
 /** `shiftbench report <runDir>`: (re)score a saved run from its stored detections if asked, then render report.html and report.json. */
 import type { Command } from 'commander';
-import { renderReport, rescoreRun } from '../../index.js';
+import { REPORT_FORMATS, invalidParameterError, loadReportRun, renderReport, renderReportText, rescoreRun, writeReportText, type ReportFormat } from '../../index.js';
 import { consoleLogger, parseIntFlag, parseNumberFlag, printLine } from '../io.js';
 
 interface ReportFlags {
   out?: string;
+  format: ReportFormat;
+  rescore?: boolean;
   quiet?: boolean;
   scoreThreshold?: number;
   bootstrap?: number;
   bootstrapSeed?: number;
   bootstrapBounds?: number;
   objective: string[];
+}
+
+function parseFormat(value: string): ReportFormat {
+  if (!(REPORT_FORMATS as readonly string[]).includes(value)) throw invalidParameterError('--format', `one of ${REPORT_FORMATS.join(', ')}`, value);
+  return value as ReportFormat;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -20,7 +27,9 @@ export function register(program: Command): void {
     .command('report')
     .description('Render report.html (self-contained) and report.json from a saved run directory; with analysis settings, rescore it first. Needs no model')
     .argument('<runDir>', 'the run directory written by `shiftbench run` (holds manifest.json and metrics.json)')
-    .option('--out <file>', 'HTML file to write (default <runDir>/report.html); report.json goes next to it')
+    .option('--format <format>', 'html (report.html + report.json), md (a Markdown summary for GitHub), csv (the headline table) or json', parseFormat, 'html')
+    .option('--out <file>', 'file to write (default <runDir>/report.<html|md|csv|json>; for html, report.json goes next to it); - writes md, csv or json to stdout')
+    .option('--rescore', 'rescore the run from its stored detections with its own settings first (a run written by an older version)')
     .option('--score-threshold <τ>', 'rescore with this consistency score threshold, 0–1', parseNumberFlag('--score-threshold', 0, 1))
     .option('--bootstrap <n>', 'rescore with this many bootstrap resamples', parseIntFlag('--bootstrap', 1, 1_000_000))
     .option('--bootstrap-seed <n>', 'rescore with this bootstrap seed', parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1))
@@ -30,7 +39,8 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nExample:\n  shiftbench report runs/coco128-grid1\n  shiftbench report runs/coco128-grid1 --out /tmp/coco128.html   # also writes /tmp/coco128.json' +
-        '\n  shiftbench report runs/coco128-grid1 --score-threshold 0.3        # rescores metrics.json from the stored detections',
+        '\n  shiftbench report runs/coco128-grid1 --score-threshold 0.3        # rescores metrics.json from the stored detections' +
+        '\n  shiftbench report runs/coco128-grid1 --format md --out - >> "$GITHUB_STEP_SUMMARY"',
     )
     .action(async (runDir: string, flags: ReportFlags) => {
       const logger = consoleLogger(flags.quiet);
@@ -41,12 +51,19 @@ export function register(program: Command): void {
         bootstrapBounds: flags.bootstrapBounds,
         objectives: flags.objective.length ? flags.objective : undefined,
       };
-      if (Object.values(rescore).some((v) => v !== undefined)) {
+      if (flags.rescore || Object.values(rescore).some((v) => v !== undefined)) {
         await rescoreRun(runDir, rescore, { logger });
         logger.info(`rescored ${runDir} from its stored detections (metrics.json rewritten)`);
       }
-      const { htmlPath, jsonPath } = await renderReport(runDir, { outFile: flags.out, logger });
-      printLine(htmlPath);
-      printLine(jsonPath);
+      if (flags.format === 'html') {
+        if (flags.out === '-') throw invalidParameterError('--out', 'a file path for --format html (- writes md, csv or json to stdout)', flags.out);
+        const { htmlPath, jsonPath } = await renderReport(runDir, { outFile: flags.out, logger });
+        printLine(htmlPath);
+        printLine(jsonPath);
+      } else if (flags.out === '-') {
+        process.stdout.write(renderReportText(await loadReportRun(runDir), flags.format));
+      } else {
+        printLine(await writeReportText(runDir, flags.format, { outFile: flags.out, logger }));
+      }
     });
 }

@@ -1,0 +1,104 @@
+/**
+ * report.md: a Markdown summary of a run that renders on GitHub (a pull request, a
+ * job summary): the headline table with 95 % intervals and one verdict line per
+ * detector. Absent numbers are "—", never a placeholder value.
+ */
+import type { PairedDifference } from '../core/types.js';
+import { MISSING } from './format.js';
+import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
+import type { ReportRun } from './load.js';
+
+/** Escapes text for a Markdown table cell or line: `|`, backslash, backticks, angle brackets and newlines. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\|`*_[\]<>]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+}
+
+/**
+ * A code span for a key or spec: GitHub splits table cells at `|` even inside code, so it is
+ * written `\|`; a backtick (never in a shiftbench key) becomes a plain quote.
+ */
+export function mdCode(text: string): string {
+  return `\`${text.replace(/\r?\n/g, ' ').replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+
+const ok = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** A 0–1 value with its interval as "41.2% [39.0–43.1]" (unit %) or "2.90 pp [2.10–3.40]" (unit pp); "—" when absent. */
+export function mdValue(x: ValueWithInterval, unit: '%' | 'pp' | 'px', digits = unit === '%' ? 1 : 2): string {
+  if (!ok(x.value)) return MISSING;
+  const f = (v: number) => (unit === 'px' ? v : v * 100).toFixed(digits);
+  const head = unit === '%' ? `${f(x.value)}%` : `${f(x.value)} ${unit}`;
+  return ok(x.lo) && ok(x.hi) ? `${head} [${f(x.lo)}–${f(x.hi)}]` : head;
+}
+
+const signed = (v: number) => `${v < 0 ? '−' : v > 0 ? '+' : '±'}${Math.abs(v * 100).toFixed(2)}`;
+
+/** One paired difference as a sentence: Δ with its interval, the share of resamples and the verdict. */
+export function pairedSentence(p: PairedDifference): string {
+  return (
+    `Δ mAP range ${signed(p.deltaMapRange.value)} pp [${signed(p.deltaMapRange.lo)}, ${signed(p.deltaMapRange.hi)}] vs ${mdCode(p.against)}` +
+    ` (steadier in ${(p.steadierShare * 100).toFixed(1)}% of ${p.resamples} paired resamples): **${p.verdict}**`
+  );
+}
+
+/** The verdict line of one detector: its range with the interval, or its paired differences. */
+export function verdictLine(row: HeadlineRow, labelFree: boolean): string {
+  const name = mdCode(row.key);
+  if (labelFree || !ok(row.mapRange.value)) return `${name}: no mAP (${labelFree ? 'label-free dataset' : 'no ground truth'}): consistency metrics only.`;
+  const range = `mAP range ${mdValue(row.mapRange, 'pp')}`;
+  const ivNote = ok(row.mapRange.lo) ? ` (95% interval over ${row.boundsResamples} resamples)` : ' (no interval: the bounds bootstrap was off; `--bootstrap-bounds B` turns it on)';
+  if (row.mitigation === null) return `${name}: ${range}${ivNote}.`;
+  if (row.paired.length === 0) return `${name}: ${range}${ivNote}; no paired difference against its plain detector, so no verdict.`;
+  return `${name}: ${row.paired.map(pairedSentence).join('; ')}.`;
+}
+
+/** Renders the Markdown summary of a loaded run. Pure and deterministic. */
+export function renderReportMarkdown(run: ReportRun): string {
+  const m = run.metrics;
+  const rows = headlineRows(m);
+  const labelFree = m.dataset.labelFree || rows.every((r) => !ok(r.mapRef.value));
+  const taus = [...new Set(rows.map((r) => r.scoreThreshold))];
+  const lines: string[] = [];
+  lines.push(`## shiftbench: ${escapeMarkdown(m.runId)}`, '');
+  lines.push(
+    `Dataset **${escapeMarkdown(m.dataset.name)}** (${m.dataset.images} images) · shifts ${mdCode(m.shiftSet.spec)} (${m.shiftSet.shifts.length}) · mode ${mdCode(m.mode)} · score threshold τ = ${taus.join(', ')}`,
+    '',
+  );
+  const head = labelFree
+    ? ['Detector', 'Mitigation', 'det. consistency [95%]', 'centre jitter [95%]', 'cost', 'images']
+    : ['Detector', 'Mitigation', 'mAP at (0,0) [95%]', 'mAP lower', 'mAP upper', 'mAP range [95%]', 'rel. range [95%]', 'flip rate [95%]', 'det. consistency [95%]', 'cost', 'images'];
+  lines.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`);
+  for (const r of rows) {
+    const cost = r.mitigation === null ? MISSING : ok(r.costRatio) ? `×${r.costRatio.toFixed(2)}` : MISSING;
+    const cells = [
+      mdCode(r.key),
+      r.mitigation === null ? MISSING : mdCode(r.mitigation),
+      ...(labelFree
+        ? []
+        : [
+            mdValue(r.mapRef, '%'),
+            mdValue({ value: r.mapLower, lo: null, hi: null }, '%'),
+            mdValue({ value: r.mapUpper, lo: null, hi: null }, '%'),
+            `**${mdValue(r.mapRange, 'pp')}**`.replace(`**${MISSING}**`, MISSING),
+            mdValue(r.relRange, '%'),
+            mdValue(r.flipRate, '%'),
+          ]),
+      mdValue(r.detConsistency, '%'),
+      ...(labelFree ? [mdValue(r.boxJitterCenterPx, 'px')] : []),
+      cost,
+      String(r.imagesEvaluated),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  lines.push('');
+  lines.push(
+    labelFree
+      ? 'No labels: only consistency metrics. Intervals are 95% bootstrap intervals over images.'
+      : 'mAP is COCO AP@[.50:.95] in %; the mAP range (upper − lower bound over shifts) in percentage points (pp). Intervals are 95% bootstrap intervals over images; a range depends on the number of images, so ranges from datasets of different sizes are not comparable.',
+    '',
+  );
+  lines.push('**Verdicts**', '');
+  for (const r of rows) lines.push(`- ${verdictLine(r, labelFree)}`);
+  lines.push('');
+  return lines.join('\n');
+}

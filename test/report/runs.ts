@@ -1,0 +1,77 @@
+/**
+ * Real small runs for the report, check and compare tests: runBenchmark on a hand-made
+ * COCO dataset with fake detectors of known behaviour (test/runner/fixtures.ts), so
+ * every number the formats show comes from the real scoring path, not from a file
+ * written by hand.
+ *   - `shaky` moves its boxes by up to `noisePx` at every shift but (0,0): mapRange > 0;
+ *   - `steady` moves them by 0.3 px: a small range;
+ *   - the mitigation `fix` replaces its detector by an exact one: range 0, so
+ *     `shaky+fix` is steadier than `shaky` on every resample (significant).
+ */
+import path from 'node:path';
+import type { CocoGroundTruth, Detector, RunMetrics } from '../../src/core/types.js';
+import type { Mitigation } from '../../src/mitigations/types.js';
+import { runBenchmark, type RunOptions, type RunnerEnv } from '../../src/runner/index.js';
+import { gtDetector, makeDataset, tempDir } from '../runner/fixtures.js';
+
+export interface RunFixture {
+  root: string;
+  /** instances.json of the dataset. */
+  dataset: string;
+  gt: CocoGroundTruth;
+  images: number;
+}
+
+/** A dataset of `images` images under a new temp folder. */
+export async function makeRunFixture(images = 16): Promise<RunFixture> {
+  const root = await tempDir('shiftbench-report-runs-');
+  const { file, gt } = await makeDataset(path.join(root, 'ds'), images);
+  return { root, dataset: file, gt, images };
+}
+
+function fixMitigation(gt: CocoGroundTruth): Mitigation {
+  return {
+    name: 'fix',
+    spec: 'fix',
+    wrap(inner: Detector): Detector {
+      const exact = gtDetector('exact', gt);
+      return { info: { ...inner.info, name: `${inner.info.name}+fix` }, detect: (b, c) => exact.detect(b, c), dispose: () => inner.dispose() };
+    },
+  };
+}
+
+/** The test env: `shaky` (noise `shakyNoisePx`, default 3) and `steady` (0.3 px) fakes, mitigation `fix`. */
+export function fakeEnv(gt: CocoGroundTruth, shakyNoisePx = 3): Partial<RunnerEnv> {
+  const makers: Record<string, () => Detector> = {
+    shaky: () => gtDetector('shaky', gt, { noisePx: shakyNoisePx }),
+    steady: () => gtDetector('steady', gt, { noisePx: 0.3 }),
+  };
+  return {
+    loadDetector: async (spec) => {
+      const make = makers[spec];
+      if (!make) throw new Error(`no fake ${spec}`);
+      return make();
+    },
+    listModels: async () => [],
+    describeDetector: async (spec) => ({ kind: 'test fake', spec, shakyNoisePx }),
+    parseMitigation: (spec) => {
+      if (spec === 'fix') return fixMitigation(gt);
+      throw new Error(`unknown mitigation ${spec}`);
+    },
+  };
+}
+
+/** Runs the benchmark into `<root>/<name>` with the fakes; returns the run directory and its metrics. */
+export async function makeRun(
+  fx: RunFixture,
+  name: string,
+  options: Partial<RunOptions> = {},
+  shakyNoisePx = 3,
+): Promise<{ dir: string; metrics: RunMetrics }> {
+  const out = path.join(fx.root, name);
+  const { metrics } = await runBenchmark(
+    { models: ['shaky', 'steady'], mitigations: ['fix'], dataset: fx.dataset, out, bootstrapResamples: 20, bootstrapBounds: 40, ...options },
+    { env: fakeEnv(fx.gt, shakyNoisePx) },
+  );
+  return { dir: out, metrics };
+}

@@ -412,6 +412,43 @@ export interface ConsistencySummary {
   bootstrap: { resamples: number; seed: number };
 }
 
+/** The object with the largest value of one video-stability error (protocol §5). */
+export interface StabilityWorst {
+  value: number;
+  imageId: number;
+  /** The ground-truth annotation's id. */
+  annotationId: number;
+}
+
+/** One video-stability error of protocol §5: the mean over objects with a 95 % bootstrap interval over images, and the worst object. */
+export interface StabilityError {
+  mean: number;
+  lo: number;
+  hi: number;
+  /** Objects the mean is over, and the images that carry them (the bootstrap resamples these images). */
+  objects: number;
+  images: number;
+  worst: StabilityWorst;
+}
+
+/**
+ * Protocol §5 video-stability errors (after Zhang et al. 2016, shifts in place of video
+ * frames). Each is null when no object qualifies (centerError, scaleRatioError: matched
+ * at two shifts or more; fragmentError: matched at one shift or more, and |S| ≥ 2).
+ */
+export interface StabilitySummary {
+  scoreThreshold: number;
+  /** CPE: σ((xp − xg)/wg) + σ((yp − yg)/hg), population σ over the shifts where the object is matched. */
+  centerError: StabilityError | null;
+  /** SRE: σ(√(wp·hp / (wg·hg))) + σ((wp/hp) / (wg/hg)). */
+  scaleRatioError: StabilityError | null;
+  /** Changes of the found state along the shift-set order ÷ (|S| − 1). */
+  fragmentError: StabilityError | null;
+  /** Ground-truth objects that could be matched: not crowd, in images evaluated at every shift. */
+  objects: number;
+  bootstrap: { resamples: number; seed: number };
+}
+
 /** One detector (plain or mitigated) in a run's metrics.json. */
 export interface DetectorRunSummary {
   /** Unique key in the run, e.g. "centernet" or "centernet+input-blur:1". */
@@ -426,6 +463,8 @@ export interface DetectorRunSummary {
   consistency: ConsistencySummary;
   /** Issue 11's numbers (intervals, paired differences, size curve, breakdowns, periodicity); absent in older runs. */
   analysis?: DetectorAnalysis;
+  /** Protocol §5 video-stability errors; null for label-free datasets, absent in older runs. */
+  stability?: StabilitySummary | null;
   timing: {
     /** Seconds spent inside detector.detect. */
     inferenceSeconds: number;

@@ -3,9 +3,10 @@
  * one shift at a time (`reset / process / evaluate`); it never runs a model. It keeps
  * detections in compact typed arrays and computes at the end: the greedy mAP bounds
  * (protocol §4) with their bootstrap intervals, size curve and other objectives, the
- * consistency metrics (§5), periodicity along line sets (§8) and the breakdowns (§9).
+ * consistency metrics and video-stability errors (§5), periodicity along line sets (§8)
+ * and the breakdowns (§9).
  */
-import type { BoundsSummary, CocoGroundTruth, CocoResult, ConsistencySummary, DetectorAnalysis, ObjectiveBounds, Shift } from '../core/types.js';
+import type { BoundsSummary, CocoGroundTruth, CocoResult, ConsistencySummary, DetectorAnalysis, ObjectiveBounds, Shift, StabilitySummary } from '../core/types.js';
 import { ShiftbenchError } from '../core/errors.js';
 import { breakdownAtAssignment, flickerSummary } from './breakdown.js';
 import type { BoundsObjective } from './greedy/case.js';
@@ -14,6 +15,7 @@ import { periodicity } from './periodicity.js';
 import { boundsUncertainty, defaultBootstrapBounds, type BoundsUncertainty } from './uncertainty.js';
 import { NO_GROUND_TRUTH_NOTE } from './format.js';
 import { computeConsistency, type ConsistencyImage, type ConsistencyResult } from './consistency.js';
+import { computeStability } from './stability.js';
 
 export interface ShiftEvaluatorOptions {
   shifts: Shift[];
@@ -50,6 +52,8 @@ export interface ShiftEvaluation {
   /** Null for label-free data and where there is no ground truth (no mAP; see notes). */
   bounds: BoundsSummary | null;
   consistency: ConsistencySummary;
+  /** Protocol §5 video-stability errors, with the consistency metrics' τ, resamples and seed; null without ground truth. */
+  stability: StabilitySummary | null;
   /** Issue 11's numbers: intervals, size curve, objectives, breakdowns, flicker, periodicity (paired: empty here). */
   analysis: DetectorAnalysis;
   /** Per-resample bounds, for paired differences across detectors (pairedDifference); null when off. */
@@ -177,7 +181,7 @@ export class ShiftEvaluator {
     rec.ranges[shiftIndex] = [start, start + outputs.length];
   }
 
-  /** Greedy bounds (null without ground truth) and consistency metrics of everything processed. */
+  /** Greedy bounds (null without ground truth), consistency metrics and stability errors of everything processed. */
   async evaluate(): Promise<ShiftEvaluation> {
     const S = this.opts.shifts.length;
     const ids = [...this.images.keys()].sort((a, b) => a - b);
@@ -191,6 +195,13 @@ export class ShiftEvaluator {
       }
     }
     const consistency: ConsistencyResult = computeConsistency(consImages(), S, {
+      scoreThreshold: this.opts.scoreThreshold,
+      bootstrapResamples: this.opts.bootstrapResamples,
+      seed: this.opts.seed,
+      groundTruth: this.opts.groundTruth,
+      groundTruthPerShift: this.opts.groundTruthPerShift,
+    });
+    const stability = computeStability(consImages(), S, {
       scoreThreshold: this.opts.scoreThreshold,
       bootstrapResamples: this.opts.bootstrapResamples,
       seed: this.opts.seed,
@@ -270,7 +281,7 @@ export class ShiftEvaluator {
       meanScore: this.meanScorePerShift(),
       detConsistency: consistency.perShiftDetConsistency,
     });
-    return { bounds, consistency, notes, analysis, uncertainty };
+    return { bounds, consistency, stability, notes, analysis, uncertainty };
   }
 
   /** Mean score of all processed detections at each shift (NaN where there are none). */

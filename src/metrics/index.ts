@@ -1,4 +1,4 @@
-/** Metrics: pycocotools-exact COCO AP, greedy mAP bounds over shifts, consistency. Pure: no model runtime, no files. */
+/** Metrics: pycocotools-exact COCO AP, greedy mAP bounds over shifts, consistency, video-stability errors. Pure: no model runtime, no files. */
 export {
   evaluateCoco,
   validateDetections,
@@ -37,6 +37,16 @@ export {
   type ConsistencyResult,
   type DetectionPair,
 } from './consistency.js';
+export {
+  computeStability,
+  imageStability,
+  matchObjects,
+  objectBootstrapMean,
+  populationStd,
+  type ImageSums,
+  type ObjectStability,
+  type StabilityOptions,
+} from './stability.js';
 export { ShiftEvaluator, type ShiftEvaluatorOptions, type ProcessInput, type ShiftEvaluation } from './evaluator.js';
 export { formatCocoEval, formatBounds, NO_GROUND_TRUTH_NOTE } from './format.js';
 export type { BoundsObjective } from './greedy/case.js';

@@ -236,7 +236,7 @@ async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs, skippedInGroup
     const detPart = `${counts.detectionsDropped} of ${counts.detectionsTotal} detections dropped`;
     logger.info(`${entry.key}: ${mode} mode scores the stable area only — ${gtPart}${detPart}`);
   }
-  const { bounds, consistency, analysis, uncertainty } = await evaluator.evaluate();
+  const { bounds, consistency, stability, analysis, uncertainty } = await evaluator.evaluate();
   await args.store.writeShiftResults(entry.key, shiftSet.shifts, perShift, groundTruth);
   const summary: DetectorRunSummary = {
     key: entry.key,
@@ -246,6 +246,7 @@ async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs, skippedInGroup
     runtime: entry.runtime,
     bounds: dataset.groundTruth ? bounds : null,
     consistency,
+    stability: dataset.groundTruth ? stability : null,
     timing: {
       inferenceSeconds,
       imagesPerSecond: inferenceSeconds > 0 ? evaluated.length / inferenceSeconds : 0,

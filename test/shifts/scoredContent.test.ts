@@ -83,6 +83,18 @@ describe('scored content in pad, crop and circular modes (pixel-reading detector
       }
     });
 
+    it(`${mode}: video-stability errors (protocol §5) are 0 for the equivariant detector, over the objects not turned to crowd regions`, () => {
+      const r = results.get(`${mode}/components`)!;
+      const st = r.stability!;
+      expect(st.objects).toBe(r.scoredContent!.groundTruthTotal - r.scoredContent!.groundTruthIgnored);
+      expect(st.centerError!.mean).toBeCloseTo(0, 9);
+      expect(st.scaleRatioError!.mean).toBeCloseTo(0, 9);
+      expect(st.fragmentError!.mean).toBe(0);
+      const snapped = results.get(`${mode}/snapped`)!.stability!;
+      expect(snapped.centerError!.mean).toBeGreaterThan(0.01);
+      expect(snapped.centerError!.worst.value).toBeGreaterThanOrEqual(snapped.centerError!.hi);
+    });
+
     it(`${mode}: a detector whose boxes snap to the input grid keeps a non-zero range`, () => {
       const r = results.get(`${mode}/snapped`)!;
       expect(r.bounds!.mapRange).toBeGreaterThan(0.02);

@@ -2,7 +2,7 @@
  * Plain-text summary tables of a run's metrics (fractions 0–1, as in metrics.json).
  * Pure functions: the CLI prints what they return.
  */
-import type { DetectorRunSummary, RunMetrics } from '../core/types.js';
+import type { DetectorRunSummary, RunMetrics, StabilityError } from '../core/types.js';
 
 const DASH = '—';
 
@@ -30,7 +30,46 @@ const HEADLINE = ['mapRef', 'mapRange', 'range 95%', 'relRange', 'flipRate', 'de
 export function formatRunSummary(metrics: RunMetrics): string {
   const header = ['model', 'family', ...HEADLINE];
   const rows = metrics.results.map((r) => [r.key, familyText(r), ...headlineCells(r)]);
-  return [table(header, rows), ...formatPairedAndNotes(metrics)].join('\n');
+  return [table(header, rows), ...formatStability(metrics), ...formatPairedAndNotes(metrics)].join('\n');
+}
+
+const STABILITY_ROWS = [
+  ['centerError', 'CPE'],
+  ['scaleRatioError', 'SRE'],
+  ['fragmentError', 'fragment'],
+] as const;
+
+/**
+ * Protocol §5 video-stability errors, a group of three rows per detector with ground truth
+ * (CPE, SRE, fragment): the mean over objects, its 95 % bootstrap interval over images,
+ * the objects counted and the worst object (value, image id, annotation id); — where no
+ * object qualifies. No lines when no detector has them (label-free data, older runs).
+ */
+export function formatStability(metrics: RunMetrics): string[] {
+  const withStability = metrics.results.filter((r) => r.stability);
+  if (withStability.length === 0) return [];
+  const rows: string[][] = [];
+  for (const r of withStability) {
+    for (const [field, label] of STABILITY_ROWS) {
+      const e: StabilityError | null = r.stability![field];
+      rows.push([
+        rows.length % 3 === 0 ? r.key : '',
+        label,
+        fixed(e?.mean),
+        e ? `[${e.lo.toFixed(4)}, ${e.hi.toFixed(4)}]` : DASH,
+        e ? String(e.objects) : '0',
+        fixed(e?.worst.value),
+        e ? String(e.worst.imageId) : DASH,
+        e ? String(e.worst.annotationId) : DASH,
+      ]);
+    }
+  }
+  const tau = withStability[0].stability!.scoreThreshold;
+  return [
+    '',
+    `Video-stability errors over ground-truth objects (protocol §5, score ≥ ${tau}; 95% bootstrap intervals over images):`,
+    table(['model', 'error', 'mean', '95%', 'objects', 'worst', 'image', 'annotation'], rows, 2),
+  ];
 }
 
 /** The interval of mapRange, "[lo, hi]", or — when there is none. */
@@ -91,5 +130,5 @@ export function formatFamilyTable(metrics: RunMetrics): string {
     const rows = rs.map((r) => [`  ${r.key}`, ...headlineCells(r)]);
     blocks.push(`${family}\n${table(['  model', ...HEADLINE], rows, 1)}`);
   }
-  return [blocks.join('\n\n'), ...formatPairedAndNotes(metrics)].join('\n');
+  return [blocks.join('\n\n'), ...formatStability(metrics), ...formatPairedAndNotes(metrics)].join('\n');
 }

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import type { DetectorRunSummary, RunMetrics, StabilitySummary } from '../../src/core/types.js';
+import { formatFamilyTable, formatRunSummary } from '../../src/runner/index.js';
+
+const stability: StabilitySummary = {
+  scoreThreshold: 0.5,
+  centerError: { mean: 0.013, lo: 0.0116, hi: 0.0144, objects: 164, images: 48, worst: { value: 0.0664, imageId: 30, annotationId: 142 } },
+  scaleRatioError: { mean: 0.0325, lo: 0.0293, hi: 0.0362, objects: 164, images: 48, worst: { value: 0.188, imageId: 24, annotationId: 109 } },
+  fragmentError: null,
+  objects: 170,
+  bootstrap: { resamples: 1000, seed: 0 },
+};
+
+function result(key: string, s: StabilitySummary | null | undefined): DetectorRunSummary {
+  return {
+    key,
+    model: key,
+    mitigation: null,
+    family: { stages: 'one-stage', anchors: 'anchor-free' },
+    runtime: 'fake',
+    bounds: null,
+    consistency: {
+      scoreThreshold: 0.5,
+      detConsistency: { mean: 1, lo: 1, hi: 1 },
+      boxJitterIou: { mean: 0, lo: 0, hi: 0 },
+      boxJitterCenterPx: { mean: 0, lo: 0, hi: 0 },
+      scoreJitter: { mean: 0, lo: 0, hi: 0 },
+      flipRate: null,
+      bootstrap: { resamples: 1000, seed: 0 },
+    },
+    ...(s !== undefined ? { stability: s } : {}),
+    timing: { inferenceSeconds: 1, imagesPerSecond: 1, costRatio: null },
+    imagesEvaluated: 50,
+    skippedImages: [],
+  };
+}
+
+const metricsOf = (results: DetectorRunSummary[]) =>
+  ({ schemaVersion: 1, runId: 'r', dataset: { name: 'd', images: 50, labelFree: false }, shiftSet: { spec: 'grid:1', shifts: [] }, mode: 'pad', results }) as unknown as RunMetrics;
+
+describe('CLI summary: the video-stability errors (protocol §5)', () => {
+  it('a row group per detector: mean, interval, objects and the worst object; — where no object qualifies', () => {
+    const text = formatRunSummary(metricsOf([result('zoo-fcos', stability), result('older', undefined)]));
+    const lines = text.split('\n');
+    const at = lines.indexOf('Video-stability errors over ground-truth objects (protocol §5, score ≥ 0.5; 95% bootstrap intervals over images):');
+    expect(at).toBeGreaterThan(0);
+    expect(lines.slice(at + 1, at + 6)).toEqual([
+      'model     error       mean               95%  objects   worst  image  annotation',
+      '--------  --------  ------  ----------------  -------  ------  -----  ----------',
+      'zoo-fcos  CPE       0.0130  [0.0116, 0.0144]      164  0.0664     30         142',
+      '          SRE       0.0325  [0.0293, 0.0362]      164  0.1880     24         109',
+      '          fragment       —                 —        0       —      —           —',
+    ]);
+    // a run made before the errors existed has no row, not a placeholder
+    expect(lines.slice(at + 1).some((l) => l.startsWith('older'))).toBe(false);
+    expect(lines).toHaveLength(at + 6);
+    expect(formatFamilyTable(metricsOf([result('zoo-fcos', stability)]))).toContain('zoo-fcos  CPE       0.0130  [0.0116, 0.0144]');
+  });
+  it('no lines at all for label-free data (stability null)', () => {
+    expect(formatRunSummary(metricsOf([result('m', null)]))).not.toContain('Video-stability');
+  });
+});

@@ -61,6 +61,14 @@ describe('bad input to the metrics', () => {
     );
     expect(thrown(() => greedyBounds({ gt, shifts: [{ dx: 0, dy: 0 }], dets: [dets], maxPasses: 0 })).message).toBe('Expected an integer ≥ 1 for maxPasses but received 0');
   });
+  it('a bounds case must start at the reference shift (0,0) and list each shift once (protocol §4)', () => {
+    expect(thrown(() => greedyBounds({ gt, shifts: [{ dx: 1, dy: 0 }, { dx: 0, dy: 0 }], dets: [dets, dets] })).message).toBe(
+      'Expected the reference shift {dx: 0, dy: 0} for shifts[0] but received {dx: 1, dy: 0}',
+    );
+    expect(thrown(() => parseBoundsCase({ gt, shifts: [[0, 0], [1, 0], [1, 0]], dets: [dets, dets, dets] })).message).toBe(
+      'Expected each shift once for shifts but shifts[2] repeats shifts[1] {dx: 1, dy: 0}',
+    );
+  });
   it('per-shift detections naming unknown images name the shift', () => {
     const e = thrown(() => greedyBounds({ gt, shifts: [{ dx: 0, dy: 0 }, { dx: 1, dy: 0 }], dets: [dets, [{ ...dets[0], image_id: 4 }]] }));
     expect(e.message).toBe("Detections of shift 1 name image ids that are not in the ground truth: 4. Every image_id must be one of the ground truth's images.");

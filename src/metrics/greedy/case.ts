@@ -59,6 +59,17 @@ export function validateBoundsCase(c: BoundsCase, checkDetections = true, skipDe
       throw metricsError(`Expected {dx, dy} of finite numbers for shifts[${i}] but received ${describeValue(s)}`);
     }
   });
+  const { dx: dx0, dy: dy0 } = c.shifts[0];
+  if (dx0 !== 0 || dy0 !== 0) {
+    throw metricsError(`Expected the reference shift {dx: 0, dy: 0} for shifts[0] but received {dx: ${dx0}, dy: ${dy0}}`);
+  }
+  const firstIndex = new Map<string, number>();
+  c.shifts.forEach(({ dx, dy }, i) => {
+    const key = `${dx},${dy}`;
+    const j = firstIndex.get(key);
+    if (j !== undefined) throw metricsError(`Expected each shift once for shifts but shifts[${i}] repeats shifts[${j}] {dx: ${dx}, dy: ${dy}}`);
+    firstIndex.set(key, i);
+  });
   if (!skipDetsList && (!Array.isArray(c.dets) || c.dets.length !== c.shifts.length)) {
     throw metricsError(
       `Expected one detection list per shift (${c.shifts.length}) for dets but received ${Array.isArray(c.dets) ? c.dets.length : describeValue(c.dets)}`,

@@ -12,6 +12,7 @@ import { CLIENT_SCRIPT } from './client.js';
 import { MISSING, cost, escapeHtml as h, intervalHtml, jsonForScript, num, pct, pp, signedPp } from './format.js';
 import { breakdownSection, periodicitySection, ppInterval, uncertaintySection } from './analysis.js';
 import { manifestDetectorFacts, type ReportRun } from './load.js';
+import { stabilitySection } from './stability.js';
 
 /**
  * The report's Content-Security-Policy: everything is inline (data, charts, script,
@@ -436,6 +437,7 @@ ${uncertaintySection(run)}
 ${periodicitySection(run)}
 ${breakdownSection(run)}
 ${consistencySection(run)}
+${stabilitySection(run)}
 ${notesSection(run)}
 </main>
 <footer>Rendered by shiftbench ${h(VERSION)} from the saved run files (metrics.json, manifest.json) only; this page is self-contained and loads nothing from the network. Charts drawn with Chart.js (MIT licence).</footer>

@@ -199,6 +199,7 @@ function validateResult(c: Checker, raw: unknown, at: string): void {
   c.number(r.imagesEvaluated, `${at}.imagesEvaluated`);
   c.array(r.skippedImages, `${at}.skippedImages`).forEach((s, i) => c.object(s, `${at}.skippedImages[${i}]`));
   if (r.analysis !== undefined) validateAnalysis(c, r.analysis, `${at}.analysis`);
+  if (r.stability !== undefined && r.stability !== null) validateStability(c, r.stability, `${at}.stability`);
   if (r.scoredContent !== undefined) {
     const sc = c.object(r.scoredContent, `${at}.scoredContent`);
     for (const k of ['groundTruthTotal', 'groundTruthIgnored', 'detectionsTotal', 'detectionsDropped'] as const) c.number(sc[k], `${at}.scoredContent.${k}`);
@@ -285,6 +286,20 @@ function collectHashes(value: unknown, at = '', out: { path: string; value: stri
 }
 
 /** The parts of a result's `analysis` the report reads (issue 11's numbers). */
+/** Protocol §5 video-stability errors: each null or a mean with its interval, counts and the worst object. */
+function validateStability(c: Checker, raw: unknown, at: string): void {
+  const st = c.object(raw, at);
+  c.number(st.scoreThreshold, `${at}.scoreThreshold`);
+  c.number(st.objects, `${at}.objects`);
+  for (const k of ['centerError', 'scaleRatioError', 'fragmentError'] as const) {
+    if (st[k] === null) continue;
+    const e = c.object(st[k], `${at}.${k}`);
+    for (const f of ['mean', 'lo', 'hi', 'objects', 'images'] as const) c.number(e[f], `${at}.${k}.${f}`);
+    const w = c.object(e.worst, `${at}.${k}.worst`);
+    for (const f of ['value', 'imageId', 'annotationId'] as const) c.number(w[f], `${at}.${k}.worst.${f}`);
+  }
+}
+
 function validateAnalysis(c: Checker, raw: unknown, at: string): void {
   const a = c.object(raw, at);
   if (a.boundsInterval !== null) {

@@ -3,7 +3,7 @@
  * per detector key plus the manifest essentials. Values stay fractions (0–1).
  * Deterministic: rendering the same run twice gives the same bytes.
  */
-import type { DetectorFamily, Interval, Interval95, PairedDifference, PeriodFit } from '../core/types.js';
+import type { DetectorFamily, Interval, Interval95, PairedDifference, PeriodFit, StabilitySummary } from '../core/types.js';
 import type { ReportRun, ReportManifestEssentials } from './load.js';
 
 /** Headline numbers of one detector (plain or mitigated). Bounds fields are null for label-free runs. */
@@ -31,6 +31,8 @@ export interface ReportDetectorSummary {
   boxJitterIou: Interval;
   boxJitterCenterPx: Interval;
   scoreJitter: Interval;
+  /** Protocol §5 video-stability errors; null for label-free data and runs made before they existed. */
+  stability: StabilitySummary | null;
   costRatio: number | null;
   imagesPerSecond: number | null;
   imagesEvaluated: number;
@@ -75,6 +77,7 @@ export function buildReportSummary(run: ReportRun): ReportSummary {
       boxJitterIou: r.consistency.boxJitterIou,
       boxJitterCenterPx: r.consistency.boxJitterCenterPx,
       scoreJitter: r.consistency.scoreJitter,
+      stability: r.stability ?? null,
       costRatio: r.timing.costRatio ?? null,
       imagesPerSecond: r.timing.imagesPerSecond ?? null,
       imagesEvaluated: r.imagesEvaluated,

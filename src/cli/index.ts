@@ -7,7 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ShiftbenchError, USAGE_ERROR_CODES } from '../core/errors.js';
 import { COMMANDS } from './commands/index.js';
 import { VERSION } from '../version.js';
-import { exitNow } from './io.js';
+import { exitNow, getCommandExitCode } from './io.js';
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('shiftbench')
@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
   for (const register of COMMANDS) register(program);
   try {
     await program.parseAsync(argv);
-    return 0;
+    return getCommandExitCode();
   } catch (err) {
     return reportError(err);
   }

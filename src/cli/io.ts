@@ -7,6 +7,18 @@ import { invalidParameterError } from '../core/errors.js';
 
 const realExit = process.exit.bind(process);
 
+let commandExitCode = 0;
+
+/** Sets the exit code a command ends with when it returns normally (e.g. 3: `check` found a limit exceeded). */
+export function setCommandExitCode(code: number): void {
+  commandExitCode = code;
+}
+
+/** The exit code set by the command that ran (0 unless it set one). */
+export function getCommandExitCode(): number {
+  return commandExitCode;
+}
+
 /** Ends the process now with `code` (the real process.exit, even while plug-ins are guarded from calling it). */
 export function exitNow(code: number): never {
   return realExit(code);

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'ERR_RUN_LOCKED'
   | 'ERR_OUTPUT'
   | 'ERR_NETWORK'
+  | 'ERR_CANNOT_JUDGE'
   | 'ERR_INTERNAL';
 
 /** Error codes that are the user's mistake in how they called us (CLI exit code 2). */

@@ -21,6 +21,20 @@ export type { ReportSummary, ReportDetectorSummary } from './summary.js';
 export { renderReportHtml } from './html.js';
 export { renderReportMarkdown } from './markdown.js';
 export { renderReportCsv, CSV_COLUMNS } from './csv.js';
+export { runCompatibility, type RunCompatibility } from './compatible.js';
+export {
+  checkRun,
+  checkRunDir,
+  checkJunitXml,
+  checkErrorJunitXml,
+  validateCheckLimits,
+  type CheckLimits,
+  type CheckResult,
+  type CheckOutcome,
+  type CheckStatus,
+  type BaselineDelta,
+  type PairBaseline,
+} from './check.js';
 export { headlineRows, headlineRow, type HeadlineRow, type ValueWithInterval } from './headline.js';
 
 /** The formats of `shiftbench report --format`: html (with report.json beside it), md, csv, json. */

@@ -3,6 +3,7 @@ export { runBenchmark } from './runBenchmark.js';
 export { RunStore, type RunManifest, type ManifestDetector, type SkippedImage } from './runStore.js';
 export { scoreRun, type ScoreRunArgs, type ScoredVariant } from './score.js';
 export { rescoreRun, type RescoreOptions } from './rescore.js';
+export { pairRuns, type PairRunsOptions, type RunPairedDifference } from './pairRuns.js';
 export { runExperiment, loadExperimentConfig, type ExperimentConfig, type ExperimentRunOptions, type ExperimentResult } from './matrix.js';
 export { resolveRunOptions, RUN_DEFAULTS, type RunOptions, type ResolvedRunOptions } from './options.js';
 export { formatRunSummary, formatFamilyTable } from './summary.js';

@@ -169,7 +169,16 @@ function groupSkips(variants: ScoredVariant[], dataset: Dataset, logger: Logger)
 }
 
 /** Feeds one detector's stored records (in dataset order) to a fresh evaluator and writes its per-shift COCO files. */
-async function scoreVariant(v: ScoredVariant, args: ScoreRunArgs, skippedInGroup: Map<number, { key: string; reason: string }>): Promise<{ summary: DetectorRunSummary; uncertainty: BoundsUncertainty | null }> {
+/**
+ * Scores one detector from its stored records (images in `skippedInGroup` left out) and writes
+ * its per-shift COCO files through `args.store` (a no-op store writes nothing: `compare`
+ * pairs runs this way). Returns its summary and per-resample bounds.
+ */
+export async function scoreVariant(
+  v: ScoredVariant,
+  args: Omit<ScoreRunArgs, 'store'> & { store: Pick<RunStore, 'writeShiftResults'> },
+  skippedInGroup: Map<number, { key: string; reason: string }>,
+): Promise<{ summary: DetectorRunSummary; uncertainty: BoundsUncertainty | null }> {
   const { entry, records } = v;
   const { dataset, shiftSet, mode, logger } = args;
   const skippedImages: SkippedImage[] = [];

@@ -1,0 +1,68 @@
+/**
+ * Whether two saved runs can be paired image by image (protocol §4 paired differences
+ * across runs): the same dataset content, the same images, shift set, mode and
+ * preprocessing. Pure: reads only the loaded manifests and metrics.
+ */
+import { is } from '../core/is.js';
+import type { ReportRun } from './load.js';
+
+/** The verdict on pairing two runs and, when they cannot be paired, each reason. */
+export interface RunCompatibility {
+  pairable: boolean;
+  /** One line per difference, e.g. "mode: pad → crop" (empty when pairable). */
+  differences: string[];
+  /** Detector keys present in both runs. */
+  commonKeys: string[];
+  /** Set when the first run has fewer evaluated images than the second (a check baseline must not have more). */
+  fewerImages: boolean;
+}
+
+function get(obj: unknown, dotted: string): unknown {
+  let v: unknown = obj;
+  for (const part of dotted.split('.')) v = is.object(v) ? v[part] : undefined;
+  return v;
+}
+
+const show = (v: unknown): string => (v === undefined || v === null ? '(none)' : typeof v === 'string' ? v : JSON.stringify(v));
+
+/** The preprocessing of one detector as the manifest records it (what turns an image into its input). */
+function preprocessing(run: ReportRun, key: string): Record<string, unknown> | null {
+  const list = Array.isArray(run.manifest.detectors) ? run.manifest.detectors : [];
+  const d = list.find((x): x is Record<string, unknown> => is.object(x) && x.key === key);
+  if (!d) return null;
+  return { inputSizePx: d.inputSizePx, fit: d.fit, padValue: d.padValue, colorOrder: d.colorOrder, normalize: d.normalize };
+}
+
+/**
+ * Compares run `a` with run `b`: dataset (name and content hash), the images (count, `--images`,
+ * `--limit`, and each detector's evaluated count), the shift set, the mode, the resampling
+ * (kernel, placement) and each common detector's preprocessing (input size, fit, padding,
+ * colour order, normalisation). Label-free runs pair like any other.
+ */
+export function runCompatibility(a: ReportRun, b: ReportRun): RunCompatibility {
+  const diffs: string[] = [];
+  const cmp = (label: string, x: unknown, y: unknown) => {
+    if (JSON.stringify(x ?? null) !== JSON.stringify(y ?? null)) diffs.push(`${label}: ${show(x)} → ${show(y)}`);
+  };
+  const ma = a.metrics;
+  const mb = b.metrics;
+  cmp('dataset', ma.dataset.name, mb.dataset.name);
+  cmp('dataset content (hash)', get(a.manifest, 'dataset.hash'), get(b.manifest, 'dataset.hash'));
+  cmp('images', ma.dataset.images, mb.dataset.images);
+  cmp('--images', get(a.manifest, 'options.images'), get(b.manifest, 'options.images'));
+  cmp('--limit', get(a.manifest, 'options.limit'), get(b.manifest, 'options.limit'));
+  cmp('shift set', ma.shiftSet.shifts.map((s) => `${s.dx},${s.dy}`).join(';'), mb.shiftSet.shifts.map((s) => `${s.dx},${s.dy}`).join(';'));
+  cmp('mode', ma.mode, mb.mode);
+  cmp('resampling kernel', get(a.manifest, 'resample.kernel'), get(b.manifest, 'resample.kernel'));
+  cmp('fit placement', get(a.manifest, 'resample.fitPlacement'), get(b.manifest, 'resample.fitPlacement'));
+  const keysB = new Set(mb.results.map((r) => r.key));
+  const commonKeys = ma.results.map((r) => r.key).filter((k) => keysB.has(k));
+  for (const key of commonKeys) {
+    const pa = preprocessing(a, key);
+    const pb = preprocessing(b, key);
+    for (const field of ['inputSizePx', 'fit', 'padValue', 'colorOrder', 'normalize']) cmp(`${key} preprocessing ${field}`, pa?.[field], pb?.[field]);
+    cmp(`${key} images evaluated`, ma.results.find((r) => r.key === key)!.imagesEvaluated, mb.results.find((r) => r.key === key)!.imagesEvaluated);
+  }
+  const evaluated = (m: typeof ma) => Math.min(...m.results.map((r) => r.imagesEvaluated));
+  return { pairable: diffs.length === 0, differences: diffs, commonKeys, fewerImages: evaluated(ma) < evaluated(mb) || ma.dataset.images < mb.dataset.images };
+}

@@ -1,0 +1,150 @@
+/**
+ * Paired differences between two saved runs (`shiftbench compare`, `check --baseline`):
+ * each detector key the runs share is scored again from both runs' stored detections on
+ * the same images with the same bounds bootstrap (same B, same seed), and the metrics'
+ * pairedDifference gives Δ mAP range (A − B) with its interval. No model is loaded;
+ * nothing in either run directory is written.
+ */
+import path from 'node:path';
+import { ShiftbenchError } from '../core/errors.js';
+import type { Logger, PairedDifference, RunMetrics, ShiftSet } from '../core/types.js';
+import { DEFAULT_BOOTSTRAP_BOUNDS, pairedDifference, type BoundsUncertainty } from '../metrics/index.js';
+import { defaultEnv } from './env.js';
+import { imageHashes, imageIdentityFor } from './identity.js';
+import type { RunOptions } from './options.js';
+import { RunStore, type RunManifest } from './runStore.js';
+import { scoreVariant, type ScoredVariant } from './score.js';
+import { isSkipped, readJsonOrNull, type ImageRecord } from './store.js';
+import type { RunnerEnv } from './types.js';
+
+/** A paired difference of one detector key between two runs: run A minus run B. */
+export interface RunPairedDifference extends Omit<PairedDifference, 'kind' | 'against'> {
+  /** The run ids of A and B. */
+  runA: string;
+  runB: string;
+}
+
+/** Options of pairRuns. */
+export interface PairRunsOptions {
+  /** Detector keys to pair (default: every key both runs have). */
+  keys?: string[];
+  /** Bounds bootstrap resamples B (default: run A's, else DEFAULT_BOOTSTRAP_BOUNDS); ≥ 1. */
+  bootstrapBounds?: number;
+  /** Bootstrap seed (default: run A's --bootstrap-seed, else 0). */
+  bootstrapSeed?: number;
+  logger?: Logger;
+  env?: Partial<RunnerEnv>;
+}
+
+const SILENT: Logger = { info: () => undefined, warn: () => undefined };
+const NO_FILES = { writeShiftResults: async () => undefined };
+
+/**
+ * Pairs run A with run B (directories) per common detector key: Δ mAP range and Δ mAP at
+ * (0,0), A − B, with 95 % intervals over the same bootstrap resamples of the images both
+ * runs scored. The caller checks first that the runs share dataset, images, shift set,
+ * mode and preprocessing (runCompatibility); this throws ERR_METRICS_INPUT when the images
+ * still differ, ERR_RUN_STORE when a run is unfinished or an image changed since it ran,
+ * ERR_INVALID_OPTION for B < 1. Keys without ground truth (label-free) are left out.
+ */
+export async function pairRuns(dirA: string, dirB: string, options: PairRunsOptions = {}): Promise<RunPairedDifference[]> {
+  const logger = options.logger ?? SILENT;
+  const env: RunnerEnv = { ...defaultEnv(), ...options.env };
+  if (path.resolve(dirA) === path.resolve(dirB)) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected two different run directories but received ${dirA} twice`);
+  const a = await RunStore.existing(dirA);
+  const b = await RunStore.existing(dirB);
+  await a.store.lock(logger);
+  try {
+    await b.store.lock(logger);
+    try {
+      return await pairLocked(a, b, options, env, logger);
+    } finally {
+      await b.store.release();
+    }
+  } finally {
+    await a.store.release();
+  }
+}
+
+type Opened = { store: RunStore; manifest: RunManifest };
+
+async function pairLocked(a: Opened, b: Opened, options: PairRunsOptions, env: RunnerEnv, logger: Logger): Promise<RunPairedDifference[]> {
+  const saved = a.manifest.options as Partial<RunOptions> & { bootstrapBounds?: number | null };
+  const B = options.bootstrapBounds ?? (saved.bootstrapBounds || DEFAULT_BOOTSTRAP_BOUNDS);
+  if (!Number.isInteger(B) || B < 1) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected an integer ≥ 1 for --bootstrap-bounds but received ${B}`);
+  const seed = options.bootstrapSeed ?? saved.bootstrapSeed ?? 0;
+  const dataset = await env.loadDataset({ dataset: String(saved.dataset), images: (saved.images as string | null) ?? undefined, limit: (saved.limit as number | null) ?? undefined });
+  if (!dataset.groundTruth) return [];
+  const ids = await imageHashes(dataset.images, dataset.groundTruth);
+  const metricsA = await readJsonOrNull<RunMetrics>(path.join(a.store.dir, 'metrics.json'));
+  const metricsB = await readJsonOrNull<RunMetrics>(path.join(b.store.dir, 'metrics.json'));
+  const keysB = new Set((metricsB?.results ?? []).map((r) => r.key));
+  const keys = options.keys ?? (metricsA?.results ?? []).map((r) => r.key).filter((k) => keysB.has(k));
+  const shiftSet: ShiftSet = { spec: a.manifest.shiftSet.spec, shifts: a.manifest.shiftSet.shifts, maxOffsetPx: a.manifest.shiftSet.maxOffsetPx };
+  const out: RunPairedDifference[] = [];
+  for (const key of keys) {
+    const va = await storedVariant(a, key, dataset.images, ids);
+    const vb = await storedVariant(b, key, dataset.images, ids);
+    // the same images on both sides: an image skipped in either run is left out of both
+    const skipped = new Map<number, { key: string; reason: string }>();
+    for (const [v, run] of [[va, a], [vb, b]] as const) {
+      for (const [id, r] of v.records) if (isSkipped(r) && !skipped.has(id)) skipped.set(id, { key: `${run.manifest.runId}/${key}`, reason: r.skipped });
+    }
+    const score = async (v: ScoredVariant, run: Opened) =>
+      scoreVariant(
+        v,
+        {
+          store: NO_FILES,
+          runId: run.manifest.runId,
+          dataset,
+          shiftSet,
+          mode: run.manifest.mode as RunMetrics['mode'],
+          kernel: run.manifest.resample.kernel as RunOptions['kernel'] & string,
+          scoreThreshold: run.manifest.scoreThreshold,
+          bootstrapResamples: 1,
+          bootstrapSeed: seed,
+          bootstrapBounds: B,
+          variants: [v],
+          createEvaluator: env.createEvaluator,
+          logger,
+        },
+        skipped,
+      );
+    const sa = await score(va, a);
+    const sb = await score(vb, b);
+    const d = pair(key, sa, sb);
+    if (d) out.push({ ...d, runA: a.manifest.runId, runB: b.manifest.runId });
+  }
+  return out;
+}
+
+type Scored = Awaited<ReturnType<typeof scoreVariant>>;
+
+function pair(key: string, sa: Scored, sb: Scored): Omit<PairedDifference, 'kind' | 'against'> | null {
+  const ba = sa.summary.bounds;
+  const bb = sb.summary.bounds;
+  if (!ba || !bb || !sa.uncertainty || !sb.uncertainty) return null;
+  const side = (bounds: typeof ba, u: BoundsUncertainty) => ({ key, mapRef: bounds.mapRef, mapRange: bounds.mapRange, uncertainty: u });
+  const d = pairedDifference(side(ba, sa.uncertainty), side(bb, sb.uncertainty), 'mitigation');
+  if (!d) return null;
+  const { kind: _kind, against: _against, ...rest } = d;
+  return rest;
+}
+
+async function storedVariant(run: Opened, key: string, images: { id: number; fileName: string }[], ids: Awaited<ReturnType<typeof imageHashes>>): Promise<ScoredVariant> {
+  const entry = run.manifest.detectors.find((d) => d.key === key);
+  if (!entry) throw new ShiftbenchError('ERR_RUN_STORE', `${run.store.manifestFile} has no detector "${key}"; the run directory is damaged. Run it again with \`shiftbench run\`.`);
+  const sha256 = imageIdentityFor(run.manifest.identity?.detectors?.[key], ids);
+  const { log, stored } = await run.store.openLog(key, run.manifest.shiftSet.shifts.length);
+  await log.close();
+  for (const image of images) {
+    const r: ImageRecord | undefined = stored.get(image.id);
+    if (!r) {
+      throw new ShiftbenchError('ERR_RUN_STORE', `The run in ${run.store.dir} is not finished: "${key}" has no detections for image ${image.id} (${image.fileName}). Run the same \`shiftbench run\` command again to finish it.`);
+    }
+    if (!isSkipped(r) && r.sha256 !== undefined && r.sha256 !== sha256.get(image.id)) {
+      throw new ShiftbenchError('ERR_RUN_STORE', `Image ${image.id} (${image.fileName}) changed since "${key}" of ${run.store.dir} was run; pairing would mix datasets. Run it again with \`shiftbench run\`.`);
+    }
+  }
+  return { entry, records: stored };
+}

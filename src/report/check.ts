@@ -73,7 +73,7 @@ function fmt(v: number, unit: 'pp' | '%'): string {
 export function judge(key: string, limit: (typeof LIMITS)[number], limitValue: number, value: number, lo: number, hi: number): CheckOutcome {
   const status: CheckStatus = lo > limitValue ? 'fail' : value > limitValue ? 'warn' : 'pass';
   const shown = `${limit.what} ${fmt(value, limit.unit)} [${fmt(lo, limit.unit)}, ${fmt(hi, limit.unit)}]`;
-  const by = (d: number) => (limit.unit === 'pp' ? `${(d * 100).toFixed(2)} pp` : `${(d * 100).toFixed(1)} points`);
+  const by = (d: number) => (limit.unit === 'pp' ? `${(d * 100).toFixed(2)} pp` : `${(d * 100).toFixed(1)} pp`);
   const message =
     status === 'fail'
       ? `FAIL ${key}: ${shown} exceeds ${limit.flag} ${fmt(limitValue, limit.unit)}: the whole 95% interval is above it (its lower end by ${by(lo - limitValue)}, the value by ${by(value - limitValue)})`

@@ -23,7 +23,11 @@ function get(obj: unknown, dotted: string): unknown {
   return v;
 }
 
-const show = (v: unknown): string => (v === undefined || v === null ? '(none)' : typeof v === 'string' ? v : JSON.stringify(v));
+const show = (v: unknown): string => {
+  if (v === undefined || v === null) return '(none)';
+  if (typeof v === 'string') return /^[0-9a-f]{24,}$/.test(v) ? `${v.slice(0, 12)}…` : v;
+  return JSON.stringify(v);
+};
 
 /** The preprocessing of one detector as the manifest records it (what turns an image into its input). */
 function preprocessing(run: ReportRun, key: string): Record<string, unknown> | null {

@@ -18,7 +18,8 @@ import { stabilitySection } from './stability.js';
  * The report's Content-Security-Policy: everything is inline (data, charts, script,
  * style), so nothing may be loaded from anywhere — no network, no other files.
  */
-const REPORT_CSP = [
+/** (Shared by every HTML page shiftbench writes, e.g. `compare`.) */
+export const REPORT_CSP = [
   "default-src 'none'",
   "script-src 'unsafe-inline'",
   "style-src 'unsafe-inline'",
@@ -372,7 +373,8 @@ ${details}
 </section>`;
 }
 
-const CSS = `
+/** The stylesheet of the report pages (inlined). */
+export const CSS = `
 :root{--fg:#1b1f24;--muted:#5b6470;--line:#d8dde3;--bg:#fff;--band:#f3f5f8;--accent:#1f5fa8}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}

@@ -21,6 +21,16 @@ export type { ReportSummary, ReportDetectorSummary } from './summary.js';
 export { renderReportHtml } from './html.js';
 export { renderReportMarkdown } from './markdown.js';
 export { renderReportCsv, CSV_COLUMNS } from './csv.js';
+export {
+  compareRuns,
+  renderComparisonText,
+  renderComparisonHtml,
+  type Comparison,
+  type ComparePair,
+  type ComparedRun,
+  type RunDelta,
+  type PairRunsFn,
+} from './compare.js';
 export { runCompatibility, type RunCompatibility } from './compatible.js';
 export {
   checkRun,

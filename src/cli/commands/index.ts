@@ -7,8 +7,9 @@ import { register as evalCmd } from './eval.js';
 import { register as bounds } from './bounds.js';
 import { register as models } from './models.js';
 import { register as check } from './check.js';
+import { register as compare } from './compare.js';
 
 /** Each command file exports `register(program)`; add one line per command here. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [run, demo, datasets, report, evalCmd, bounds, models, check];
+export const COMMANDS: RegisterCommand[] = [run, demo, datasets, report, evalCmd, bounds, models, check, compare];

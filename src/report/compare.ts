@@ -1,0 +1,199 @@
+/**
+ * `shiftbench compare RUN_A RUN_B …`: runs side by side. Every run after the first is
+ * paired with the first (Δ = run − RUN_A) from both runs' stored detections when the two
+ * share dataset, images, shift set, mode and preprocessing (runCompatibility); otherwise
+ * the comparison says why and shows them unpaired. A terminal table and one
+ * self-contained HTML page (no network), both from the same Comparison.
+ */
+import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { VERSION } from '../version.js';
+import { runCompatibility } from './compatible.js';
+import { MISSING, escapeHtml as h } from './format.js';
+import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
+import { CSS, REPORT_CSP } from './html.js';
+import { loadReportRun, type ReportRun } from './load.js';
+
+/** A paired difference of one detector key, run − RUN_A, as pairRuns gives it. */
+export interface RunDelta {
+  key: string;
+  resamples: number;
+  seed: number;
+  deltaMapRange: { value: number; lo: number; hi: number };
+  deltaMapRef: { value: number; lo: number; hi: number };
+  steadierShare: number;
+  significant: boolean;
+  verdict: string;
+}
+
+/** Pairs two run directories for the given keys (the runner's pairRuns). */
+export type PairRunsFn = (runDir: string, referenceDir: string, keys: string[]) => Promise<RunDelta[]>;
+
+/** One run of a comparison with its letter (A, B, …). */
+export interface ComparedRun {
+  label: string;
+  run: ReportRun;
+  rows: HeadlineRow[];
+}
+
+/** A run against RUN_A: paired (with deltas) or not (with the reasons). */
+export interface ComparePair {
+  label: string;
+  paired: boolean;
+  /** Why they are not paired (empty when paired). */
+  differences: string[];
+  deltas: RunDelta[];
+}
+
+/** The content of a comparison. */
+export interface Comparison {
+  runs: ComparedRun[];
+  /** One per run after the first, in order. */
+  pairs: ComparePair[];
+  /** Detector keys of all runs, in first-seen order. */
+  keys: string[];
+}
+
+const letter = (i: number) => (i < 26 ? String.fromCharCode(65 + i) : `R${i + 1}`);
+
+/**
+ * Loads the runs and pairs each later run with the first where they can be paired.
+ * Throws ERR_INVALID_OPTION for fewer than two runs or a run given twice, and whatever
+ * loadReportRun and `pair` throw.
+ */
+export async function compareRuns(runDirs: string[], pair: PairRunsFn): Promise<Comparison> {
+  if (runDirs.length < 2) throw invalidParameterError('compare', 'at least two run directories', runDirs.length === 1 ? runDirs[0] : runDirs);
+  const runs: ComparedRun[] = [];
+  for (const [i, dir] of runDirs.entries()) {
+    const run = await loadReportRun(dir);
+    const twice = runs.find((r) => r.run.runDir === run.runDir);
+    if (twice) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected different run directories for compare but received ${dir} twice (as ${twice.label} and ${letter(i)})`);
+    runs.push({ label: letter(i), run, rows: headlineRows(run.metrics) });
+  }
+  const ref = runs[0];
+  const pairs: ComparePair[] = [];
+  for (const r of runs.slice(1)) {
+    const compat = runCompatibility(r.run, ref.run);
+    const differences = compat.differences.map((d) => d.replace(/: (.*) → (.*)$/, `: ${r.label} $1, ${ref.label} $2`));
+    if (compat.commonKeys.length === 0) differences.push(`no detector in common with ${ref.label}`);
+    if (differences.length) pairs.push({ label: r.label, paired: false, differences, deltas: [] });
+    else pairs.push({ label: r.label, paired: true, differences: [], deltas: await pair(r.run.runDir, ref.run.runDir, compat.commonKeys) });
+  }
+  const keys = [...new Set(runs.flatMap((r) => r.rows.map((x) => x.key)))];
+  return { runs, pairs, keys };
+}
+
+const ok = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function text(x: ValueWithInterval, unit: '%' | 'pp'): string {
+  if (!ok(x.value)) return MISSING;
+  const d = unit === '%' ? 1 : 2;
+  const f = (v: number) => (v * 100).toFixed(d);
+  const head = unit === '%' ? `${f(x.value)}%` : `${f(x.value)} pp`;
+  return ok(x.lo) && ok(x.hi) ? `${head} [${f(x.lo)}–${f(x.hi)}]` : head;
+}
+
+const signed = (v: number) => `${v < 0 ? '−' : v > 0 ? '+' : '±'}${Math.abs(v * 100).toFixed(2)}`;
+
+/** "Δ mAP range +1.20 pp [+0.40, +2.10] (… resamples): less steady (significant)". */
+export function deltaText(d: RunDelta): string {
+  return `Δ mAP range ${signed(d.deltaMapRange.value)} pp [${signed(d.deltaMapRange.lo)}, ${signed(d.deltaMapRange.hi)}], Δ mAP at (0,0) ${signed(d.deltaMapRef.value)} pp [${signed(d.deltaMapRef.lo)}, ${signed(d.deltaMapRef.hi)}] over ${d.resamples} paired resamples: ${d.verdict}`;
+}
+
+function describeRun(r: ComparedRun): string {
+  const m = r.run.metrics;
+  return `${m.runId} — ${m.dataset.name} (${m.dataset.images} images${m.dataset.labelFree ? ', no labels' : ''}) · ${m.shiftSet.spec} · ${m.mode} — ${r.run.runDir}`;
+}
+
+const COLUMNS: { head: string; cell: (x: HeadlineRow) => string }[] = [
+  { head: 'mAP at (0,0)', cell: (x) => text({ value: x.mapRef.value, lo: null, hi: null }, '%') },
+  { head: 'mAP range [95%]', cell: (x) => text(x.mapRange, 'pp') },
+  { head: 'rel. range', cell: (x) => text({ value: x.relRange.value, lo: null, hi: null }, '%') },
+  { head: 'flip rate [95%]', cell: (x) => text(x.flipRate, '%') },
+  { head: 'det. consistency [95%]', cell: (x) => text(x.detConsistency, '%') },
+  { head: 'images', cell: (x) => String(x.imagesEvaluated) },
+];
+
+/** The terminal table: one line per run, one row per detector and run, then each pairing. Pure. */
+export function renderComparisonText(c: Comparison): string {
+  const lines: string[] = ['Runs:'];
+  for (const r of c.runs) lines.push(`  ${r.label}  ${describeRun(r)}`);
+  lines.push('');
+  const table: string[][] = [['detector', 'run', ...COLUMNS.map((col) => col.head)]];
+  for (const key of c.keys) {
+    c.runs.forEach((r, i) => {
+      const row = r.rows.find((x) => x.key === key);
+      table.push([i === 0 ? key : '', r.label, ...COLUMNS.map((col) => (row ? col.cell(row) : MISSING))]);
+    });
+  }
+  const widths = table[0].map((_, j) => Math.max(...table.map((t) => t[j].length)));
+  for (const t of table) lines.push(t.map((cell, j) => (j < 2 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join('  ').trimEnd());
+  lines.push('');
+  for (const p of c.pairs) {
+    if (!p.paired) {
+      lines.push(`${p.label} vs A: not paired, shown side by side only — ${p.differences.join('; ')}`);
+      continue;
+    }
+    lines.push(`${p.label} vs A: paired on the same images (Δ = ${p.label} − A; "significant" only when the 95% interval excludes 0)`);
+    if (p.deltas.length === 0) lines.push('  no detector with mAP in both (label-free): no paired difference');
+    for (const d of p.deltas) lines.push(`  ${d.key}: ${deltaText(d)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The comparison as one self-contained HTML page (inline CSS, no script, the report's CSP). Pure. */
+export function renderComparisonHtml(c: Comparison): string {
+  const runsHtml = c.runs.map((r) => `<li><b>${h(r.label)}</b> ${h(describeRun(r))}</li>`).join('');
+  const body = c.keys
+    .map((key) =>
+      c.runs
+        .map((r, i) => {
+          const row = r.rows.find((x) => x.key === key);
+          const first = i === 0 ? `<th scope="rowgroup" rowspan="${c.runs.length}"><code>${h(key)}</code></th>` : '';
+          return `<tr>${first}<td>${h(r.label)}</td>${COLUMNS.map((col) => `<td>${h(row ? col.cell(row) : MISSING)}</td>`).join('')}</tr>`;
+        })
+        .join('\n'),
+    )
+    .join('\n');
+  const pairsHtml = c.pairs
+    .map((p) => {
+      if (!p.paired) return `<h3>${h(p.label)} vs A: not paired</h3><p>These runs differ, so they are shown side by side only, without a paired difference:</p><ul>${p.differences.map((d) => `<li>${h(d)}</li>`).join('')}</ul>`;
+      const rows = p.deltas
+        .map(
+          (d) =>
+            `<tr><th scope="row"><code>${h(d.key)}</code></th><td class="key-metric">${h(signed(d.deltaMapRange.value))} <span class="ci">[${h(signed(d.deltaMapRange.lo))}, ${h(signed(d.deltaMapRange.hi))}]</span></td><td>${h(signed(d.deltaMapRef.value))} <span class="ci">[${h(signed(d.deltaMapRef.lo))}, ${h(signed(d.deltaMapRef.hi))}]</span></td><td>${h((d.steadierShare * 100).toFixed(1))}% of ${h(d.resamples)}</td><td>${h(d.verdict)}</td></tr>`,
+        )
+        .join('');
+      return `<h3>${h(p.label)} vs A: paired on the same images</h3>${
+        p.deltas.length
+          ? `<div class="table-wrap"><table class="details paired"><caption>Δ = ${h(p.label)} − A per detector, on the same bootstrap resamples of the images, from both runs' stored detections. "Significant" only when the 95% interval excludes 0.</caption><thead><tr><th scope="col">Detector</th><th scope="col">Δ mAP range (pp) [95%]</th><th scope="col">Δ mAP at (0,0) (pp) [95%]</th><th scope="col">${h(p.label)} steadier in</th><th scope="col">Verdict</th></tr></thead><tbody>${rows}</tbody></table></div>`
+          : '<p>No detector with mAP in both runs (label-free): no paired difference.</p>'
+      }`;
+    })
+    .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="shiftbench ${h(VERSION)}">
+<title>shiftbench compare: ${h(c.runs.map((r) => r.run.metrics.runId).join(' · '))}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<header><h1>shiftbench compare</h1><ol class="runs">${runsHtml}</ol></header>
+<main>
+<section id="side-by-side"><h2>Side by side</h2>
+<div class="table-wrap"><table class="headline"><caption>Each run's own numbers (mAP in %, range in pp, 95% bootstrap intervals over that run's images). Ranges of runs on different images are not comparable.</caption>
+<thead><tr><th scope="col">Detector</th><th scope="col">Run</th>${COLUMNS.map((col) => `<th scope="col">${h(col.head)}</th>`).join('')}</tr></thead>
+<tbody>
+${body}
+</tbody></table></div></section>
+<section id="paired"><h2>Paired differences against A</h2>
+${pairsHtml}
+</section>
+</main>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,93 @@
+/**
+ * Issue 12 item 3: `shiftbench compare RUN_A RUN_B …` on real small runs (fake detectors
+ * through the real runner): runs side by side; a run sharing dataset, images, shifts, mode
+ * and preprocessing with A is paired with it from the stored detections (the same numbers
+ * as the runner's pairRuns, with the metrics' verdict); another one is shown unpaired with
+ * the reason; the HTML page is self-contained; older runs are refused with the fix.
+ */
+import { spawnSync } from 'node:child_process';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunMetrics } from '../../src/core/types.js';
+import { compareRuns, renderComparisonHtml, renderComparisonText } from '../../src/report/index.js';
+import { pairRuns } from '../../src/runner/index.js';
+import { REPO_ROOT } from '../helpers/shared.js';
+import { makeRun, makeRunFixture, type RunFixture } from '../report/runs.js';
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const signed = (v: number) => `${v < 0 ? '−' : v > 0 ? '+' : '±'}${Math.abs(v * 100).toFixed(2)}`;
+
+describe('shiftbench compare (real runs with fakes)', () => {
+  let fx: RunFixture;
+  let base: { dir: string; metrics: RunMetrics };
+  let worse: { dir: string; metrics: RunMetrics };
+  let crop: { dir: string; metrics: RunMetrics };
+
+  beforeAll(async () => {
+    fx = await makeRunFixture(16);
+    base = await makeRun(fx, 'base');
+    worse = await makeRun(fx, 'worse', {}, 6);
+    crop = await makeRun(fx, 'crop', { mode: 'crop' });
+  });
+  afterAll(async () => {
+    await rm(fx.root, { recursive: true, force: true });
+  });
+
+  it('pairs a compatible run with A (the runner\'s paired numbers and verdicts) and shows an incompatible one unpaired, with why', async () => {
+    const r = cli('compare', base.dir, worse.dir, crop.dir, '--quiet');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const expected = await pairRuns(worse.dir, base.dir);
+    expect(expected).toHaveLength(4);
+    expect(r.stdout).toContain('B vs A: paired on the same images');
+    for (const d of expected) {
+      expect(r.stdout).toContain(`  ${d.key}: Δ mAP range ${signed(d.deltaMapRange.value)} pp [${signed(d.deltaMapRange.lo)}, ${signed(d.deltaMapRange.hi)}]`);
+    }
+    const shaky = expected.find((d) => d.key === 'shaky')!;
+    expect(shaky.verdict).toBe('less steady (significant)');
+    expect(r.stdout).toMatch(/ {2}shaky: Δ mAP range \+[\d.]+ pp .*: less steady \(significant\)/);
+    // identical detections (steady, the fixes) pair to exactly 0 and are not called significant
+    expect(r.stdout).toContain('  steady: Δ mAP range ±0.00 pp [±0.00, ±0.00], Δ mAP at (0,0) ±0.00 pp [±0.00, ±0.00] over 40 paired resamples: no significant difference');
+    expect(r.stdout).toContain('C vs A: not paired, shown side by side only — mode: C crop, A pad');
+    // side by side: each run's own range with its interval
+    const iv = crop.metrics.results[0].analysis!.boundsInterval!.mapRange;
+    expect(r.stdout).toContain(`${(crop.metrics.results[0].bounds!.mapRange * 100).toFixed(2)} pp [${(iv.lo * 100).toFixed(2)}–${(iv.hi * 100).toFixed(2)}]`);
+    expect(r.stdout).toMatch(/^shaky +A /m);
+    expect(r.stdout).toMatch(/^ +B /m);
+  });
+
+  it('--out writes one self-contained HTML page with the same numbers (the report\'s CSP, no script, no network)', async () => {
+    const file = path.join(fx.root, 'cmp', 'compare.html');
+    const r = cli('compare', base.dir, worse.dir, '--out', file, '--quiet');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe(file);
+    const html = await readFile(file, 'utf8');
+    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'`);
+    expect(html).not.toMatch(/<script|https?:\/\//);
+    const c = await compareRuns([base.dir, worse.dir], (a, b, keys) => pairRuns(a, b, { keys }));
+    expect(renderComparisonHtml(c)).toBe(html);
+    const d = c.pairs[0].deltas.find((x) => x.key === 'shaky')!;
+    expect(html).toContain(`<td class="key-metric">${signed(d.deltaMapRange.value)} <span class="ci">[${signed(d.deltaMapRange.lo)}, ${signed(d.deltaMapRange.hi)}]</span></td>`);
+    expect(renderComparisonText(c)).toBe(r.stdout.slice(0, r.stdout.lastIndexOf(file)));
+  });
+
+  it('usage: fewer than two runs or a run twice exit 2; an older run is refused with how to re-render (exit 1)', async () => {
+    const one = cli('compare', base.dir);
+    expect(one.code).toBe(2);
+    const twice = cli('compare', base.dir, base.dir + '/');
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain('twice (as A and B)');
+    const old = path.join(fx.root, 'old');
+    await cp(base.dir, old, { recursive: true });
+    const m = JSON.parse(await readFile(path.join(old, 'metrics.json'), 'utf8'));
+    await writeFile(path.join(old, 'metrics.json'), JSON.stringify({ ...m, schemaVersion: 0 }));
+    const refused = cli('compare', base.dir, old);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`\`shiftbench report ${old} --rescore\``);
+  });
+});

@@ -12,6 +12,7 @@ import { CLIENT_SCRIPT } from './client.js';
 import { MISSING, cost, escapeHtml as h, intervalHtml, jsonForScript, num, pct, pp, signedPp } from './format.js';
 import { breakdownSection, periodicitySection, ppInterval, uncertaintySection } from './analysis.js';
 import { manifestDetectorFacts, type ReportRun } from './load.js';
+import { gallerySection, type Gallery } from './gallery.js';
 import { stabilitySection } from './stability.js';
 
 /**
@@ -404,7 +405,7 @@ footer{color:var(--muted);font-size:12px;border-top:1px solid var(--line)}
 `;
 
 /** Builds the report page. Pure apart from reading the Chart.js bundle. */
-export async function renderReportHtml(run: ReportRun): Promise<string> {
+export async function renderReportHtml(run: ReportRun, extras: { gallery?: Gallery } = {}): Promise<string> {
   const chartJs = await chartJsSource();
   const data = {
     shifts: run.metrics.shiftSet.shifts.map((s) => ({ dx: s.dx, dy: s.dy })),
@@ -440,6 +441,7 @@ ${periodicitySection(run)}
 ${breakdownSection(run)}
 ${consistencySection(run)}
 ${stabilitySection(run)}
+${extras.gallery ? gallerySection(extras.gallery) : ''}
 ${notesSection(run)}
 </main>
 <footer>Rendered by shiftbench ${h(VERSION)} from the saved run files (metrics.json, manifest.json) only; this page is self-contained and loads nothing from the network. Charts drawn with Chart.js (MIT licence).</footer>

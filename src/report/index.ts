@@ -13,12 +13,15 @@ import { buildReportSummary } from './summary.js';
 import { renderReportMarkdown } from './markdown.js';
 import { renderReportCsv } from './csv.js';
 import type { ReportRun } from './load.js';
+import { GALLERY_DEFAULTS, buildGallery, type Gallery } from './gallery.js';
+import { loadDataset } from '../datasets/load.js';
 
 export { loadReportRun, reportManifestEssentials } from './load.js';
 export type { ReportRun, ReportManifestEssentials } from './load.js';
 export { buildReportSummary } from './summary.js';
 export type { ReportSummary, ReportDetectorSummary } from './summary.js';
 export { renderReportHtml } from './html.js';
+export { buildGallery, gallerySection, matchStates, GALLERY_DEFAULTS, GALLERY_MATCH_IOU, type Gallery, type GalleryItem, type GalleryBox } from './gallery.js';
 export { renderReportMarkdown } from './markdown.js';
 export { renderReportCsv, CSV_COLUMNS } from './csv.js';
 export {
@@ -89,6 +92,10 @@ export interface RenderReportOptions {
    */
   outFile?: string;
   logger?: Logger;
+  /** Images per detector in the flicker gallery (default 3; 0: no gallery). */
+  gallery?: number;
+  /** Image files by image id (default: the dataset the manifest names, loaded without a model; absent → no thumbnails, with a note). */
+  imagePaths?: Map<number, string>;
 }
 
 /**
@@ -114,11 +121,38 @@ export async function renderReport(runDir: string, options: RenderReportOptions 
     }
   }
   const summary = buildReportSummary(run);
-  const html = await renderReportHtml(run);
+  const perDetector = options.gallery ?? GALLERY_DEFAULTS.perDetector;
+  if (!is.integer(perDetector) || perDetector < 0) throw invalidParameterError('--gallery', 'an integer ≥ 0', perDetector);
+  const gallery = perDetector > 0 ? await galleryOf(run, perDetector, options.imagePaths) : undefined;
+  const html = await renderReportHtml(run, { gallery });
   await writeAtomic(jsonPath, JSON.stringify(summary, null, 2) + '\n');
   await writeAtomic(htmlPath, html);
   logger?.info(`report: wrote ${htmlPath} and ${jsonPath}`);
   return { htmlPath, jsonPath };
+}
+
+/** The flicker gallery, with image files from `imagePaths` or the dataset the manifest names. */
+async function galleryOf(run: ReportRun, perDetector: number, imagePaths: Map<number, string> | undefined): Promise<Gallery> {
+  const wanted = run.metrics.results.some((r) => (r.analysis?.flicker?.top ?? []).some((t) => t.flicker > 0));
+  if (!wanted) return { items: [], categories: {}, notes: [] };
+  let paths = imagePaths;
+  let note: string | null = null;
+  if (!paths) {
+    const o = is.object(run.manifest.options) ? run.manifest.options : {};
+    try {
+      const ds = await loadDataset({
+        dataset: String(o.dataset),
+        images: typeof o.images === 'string' ? o.images : undefined,
+        limit: typeof o.limit === 'number' ? o.limit : undefined,
+      });
+      paths = new Map(ds.images.map((im) => [im.id, im.path]));
+    } catch (err) {
+      note = `the dataset images could not be read (${(err as Error).message}), so the gallery has no thumbnails; render the report where the dataset is`;
+    }
+  }
+  const g = await buildGallery(run, (id) => paths?.get(id) ?? null, { perDetector });
+  if (note) g.notes = [note];
+  return g;
 }
 
 async function writeAtomic(file: string, text: string): Promise<void> {

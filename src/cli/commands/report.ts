@@ -7,6 +7,7 @@ interface ReportFlags {
   out?: string;
   format: ReportFormat;
   rescore?: boolean;
+  gallery?: number;
   quiet?: boolean;
   scoreThreshold?: number;
   bootstrap?: number;
@@ -35,6 +36,7 @@ export function register(program: Command): void {
     .option('--bootstrap-seed <n>', 'rescore with this bootstrap seed', parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1))
     .option('--bootstrap-bounds <n>', 'rescore with this many bootstrap resamples of the mAP bounds', parseIntFlag('--bootstrap-bounds', 0, 1_000_000))
     .option('--objective <name>', 'rescore also searching the bounds with ap50 or ap75 as the objective (repeatable)', collect, [])
+    .option('--gallery <n>', 'html: images per detector in the flicker gallery (default 3; 0: none)', parseIntFlag('--gallery', 0, 100))
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',
@@ -57,7 +59,7 @@ export function register(program: Command): void {
       }
       if (flags.format === 'html') {
         if (flags.out === '-') throw invalidParameterError('--out', 'a file path for --format html (- writes md, csv or json to stdout)', flags.out);
-        const { htmlPath, jsonPath } = await renderReport(runDir, { outFile: flags.out, logger });
+        const { htmlPath, jsonPath } = await renderReport(runDir, { outFile: flags.out, logger, gallery: flags.gallery });
         printLine(htmlPath);
         printLine(jsonPath);
       } else if (flags.out === '-') {

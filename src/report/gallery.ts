@@ -1,0 +1,240 @@
+/**
+ * The flicker gallery (issue 12 item 1): for the images with the most flicker (protocol §9,
+ * `analysis.flicker.top`), a thumbnail of the image with the detections at the reference
+ * shift beside the shift whose detections differ most from it, boxes coloured by match
+ * state — kept (matched at both), vanished (at the reference only), appeared (at the shift
+ * only) — with class and score on hover. Drawn from the run's per-shift COCO files and the
+ * dataset images; no model runs. Thumbnails are inlined as JPEG data URIs.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { BoxXYWH, CocoResult, DetectorRunSummary, Shift } from '../core/types.js';
+import { is } from '../core/is.js';
+import { safeFileName } from '../runner/store.js';
+import { shiftLabel } from '../shifts/shiftSet.js';
+import { escapeHtml as h } from './format.js';
+import type { ReportRun } from './load.js';
+
+/** Default images per detector, thumbnail size and byte budget of the whole gallery. */
+export const GALLERY_DEFAULTS = { perDetector: 3, thumbPx: 240, maxBytes: 7 * 1024 * 1024 };
+
+/** IoU at which a detection at the shift is the same object as one at the reference (same class, greedy by score). */
+export const GALLERY_MATCH_IOU = 0.5;
+
+export type MatchState = 'kept' | 'vanished' | 'appeared';
+
+/** A detection drawn in the gallery, in original-image pixels. */
+export interface GalleryBox {
+  bbox: BoxXYWH;
+  categoryId: number;
+  score: number;
+  state: MatchState;
+}
+
+/** One image of the gallery for one detector. */
+export interface GalleryItem {
+  key: string;
+  imageId: number;
+  fileName: string;
+  flicker: number;
+  shift: Shift;
+  widthPx: number;
+  heightPx: number;
+  /** data:image/jpeg;base64,… */
+  thumbnail: string;
+  thumbWidthPx: number;
+  thumbHeightPx: number;
+  reference: GalleryBox[];
+  shifted: GalleryBox[];
+}
+
+/** The gallery: its items, category names and notes (e.g. why some images are missing). */
+export interface Gallery {
+  items: GalleryItem[];
+  categories: Record<number, string>;
+  notes: string[];
+}
+
+function iou(a: BoxXYWH, b: BoxXYWH): number {
+  const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]));
+  const iy = Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]));
+  const inter = ix * iy;
+  const union = a[2] * a[3] + b[2] * b[3] - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/**
+ * Matches detections at the reference with those at a shift: greedy by score (highest
+ * first), same category, IoU ≥ GALLERY_MATCH_IOU. Returns both lists with their states.
+ */
+export function matchStates(reference: CocoResult[], shifted: CocoResult[]): { reference: GalleryBox[]; shifted: GalleryBox[] } {
+  const ref = [...reference].sort((a, b) => b.score - a.score);
+  const sh = [...shifted].sort((a, b) => b.score - a.score);
+  const used = new Set<number>();
+  const refOut: GalleryBox[] = [];
+  for (const r of ref) {
+    let best = -1;
+    let bestIou = GALLERY_MATCH_IOU;
+    sh.forEach((s, j) => {
+      if (used.has(j) || s.category_id !== r.category_id) return;
+      const v = iou(r.bbox, s.bbox);
+      if (v >= bestIou) (best = j), (bestIou = v);
+    });
+    if (best >= 0) used.add(best);
+    refOut.push({ bbox: r.bbox, categoryId: r.category_id, score: r.score, state: best >= 0 ? 'kept' : 'vanished' });
+  }
+  const shOut = sh.map((s, j): GalleryBox => ({ bbox: s.bbox, categoryId: s.category_id, score: s.score, state: used.has(j) ? 'kept' : 'appeared' }));
+  return { reference: refOut, shifted: shOut };
+}
+
+async function readShiftFile(file: string): Promise<CocoResult[] | null> {
+  try {
+    const v = JSON.parse(await readFile(file, 'utf8'));
+    return Array.isArray(v) ? (v as CocoResult[]) : null;
+  } catch {
+    return null;
+  }
+}
+
+const shiftFile = (run: ReportRun, key: string, s: Shift) => path.join(run.runDir, 'detections', safeFileName(key), `${shiftLabel(s)}.json`);
+
+/**
+ * Builds the gallery of a run: up to `perDetector` of each detector's most-flickering images,
+ * each against the shift that changes most of its detections (score ≥ the run's τ). `imagePath`
+ * gives an image's file (null: not available, the image is left out with a note). Stops adding
+ * thumbnails when they would exceed `maxBytes`. Never throws for missing files: notes say why.
+ */
+export async function buildGallery(
+  run: ReportRun,
+  imagePath: (imageId: number) => string | null,
+  options: Partial<typeof GALLERY_DEFAULTS> = {},
+): Promise<Gallery> {
+  const { perDetector, thumbPx, maxBytes } = { ...GALLERY_DEFAULTS, ...options };
+  const notes: string[] = [];
+  const items: GalleryItem[] = [];
+  const categories: Record<number, string> = {};
+  let bytes = 0;
+  const shifts = run.metrics.shiftSet.shifts;
+  const thumbs = new Map<number, { uri: string; w: number; h: number; W: number; H: number } | null>();
+  for (const r of run.metrics.results) {
+    const top = (r.analysis?.flicker?.top ?? []).filter((t) => t.flicker > 0).slice(0, perDetector);
+    if (top.length === 0 || perDetector === 0) continue;
+    await readCategories(run, r, categories);
+    const perShift = await Promise.all(shifts.map((s) => readShiftFile(shiftFile(run, r.key, s))));
+    if (perShift.some((p) => p === null)) {
+      notes.push(`${r.key}: its per-shift detection files are missing from detections/, so it has no gallery`);
+      continue;
+    }
+    const tau = r.consistency.scoreThreshold;
+    for (const t of top) {
+      const at = perShift.map((list) => list!.filter((d) => d.image_id === t.imageId && d.score >= tau));
+      let bestS = -1;
+      let bestChanged = -1;
+      let best: ReturnType<typeof matchStates> | null = null;
+      for (let s = 1; s < shifts.length; s++) {
+        const m = matchStates(at[0], at[s]);
+        const changed = m.reference.filter((b) => b.state !== 'kept').length + m.shifted.filter((b) => b.state !== 'kept').length;
+        if (changed > bestChanged) (bestChanged = changed), (bestS = s), (best = m);
+      }
+      if (!best) continue;
+      if (!thumbs.has(t.imageId)) thumbs.set(t.imageId, await thumbnail(imagePath(t.imageId), thumbPx));
+      const th = thumbs.get(t.imageId);
+      if (!th) {
+        notes.push(`image ${t.imageId}: its file could not be read, so it is left out`);
+        continue;
+      }
+      if (bytes + 2 * th.uri.length > maxBytes) {
+        notes.push(`the gallery stops at ${items.length} images to keep the report under its size budget (${(maxBytes / 1024 / 1024).toFixed(0)} MB; --gallery N shows fewer per detector)`);
+        return { items, categories, notes: [...new Set(notes)] };
+      }
+      bytes += 2 * th.uri.length;
+      items.push({
+        key: r.key,
+        imageId: t.imageId,
+        fileName: fileNameOf(run, t.imageId) ?? String(t.imageId),
+        flicker: t.flicker,
+        shift: shifts[bestS],
+        widthPx: th.W,
+        heightPx: th.H,
+        thumbnail: th.uri,
+        thumbWidthPx: th.w,
+        thumbHeightPx: th.h,
+        ...best,
+      });
+    }
+  }
+  return { items, categories, notes: [...new Set(notes)] };
+}
+
+const fileNames = new WeakMap<ReportRun, Map<number, string>>();
+
+function fileNameOf(run: ReportRun, imageId: number): string | null {
+  return fileNames.get(run)?.get(imageId) ?? null;
+}
+
+async function readCategories(run: ReportRun, r: DetectorRunSummary, into: Record<number, string>): Promise<void> {
+  try {
+    const gt = JSON.parse(await readFile(path.join(run.runDir, 'detections', safeFileName(r.key), 'ground_truth.json'), 'utf8'));
+    for (const c of Array.isArray(gt?.categories) ? gt.categories : []) if (is.number(c?.id) && typeof c?.name === 'string') into[c.id] = c.name;
+    let names = fileNames.get(run);
+    if (!names) fileNames.set(run, (names = new Map()));
+    for (const im of Array.isArray(gt?.images) ? gt.images : []) if (is.number(im?.id) && typeof im?.file_name === 'string') names.set(im.id, im.file_name);
+  } catch {
+    // label-free runs have no ground_truth.json: classes are shown by id
+  }
+}
+
+async function thumbnail(file: string | null, sizePx: number): Promise<{ uri: string; w: number; h: number; W: number; H: number } | null> {
+  if (!file) return null;
+  try {
+    const img = sharp(file, { failOn: 'error' }).rotate();
+    const meta = await img.metadata();
+    const { data, info } = await img.resize({ width: sizePx, height: sizePx, fit: 'inside', withoutEnlargement: false }).jpeg({ quality: 72 }).toBuffer({ resolveWithObject: true });
+    const W = meta.autoOrient?.width ?? meta.width ?? info.width;
+    const H = meta.autoOrient?.height ?? meta.height ?? info.height;
+    return { uri: `data:image/jpeg;base64,${data.toString('base64')}`, w: info.width, h: info.height, W, H };
+  } catch {
+    return null;
+  }
+}
+
+const COLOURS: Record<MatchState, string> = { kept: '#2e9d4a', vanished: '#d23c3c', appeared: '#2f6fd6' };
+
+function panel(item: GalleryItem, boxes: GalleryBox[], title: string, categories: Record<number, string>): string {
+  const sx = item.thumbWidthPx / item.widthPx;
+  const sy = item.thumbHeightPx / item.heightPx;
+  const rects = boxes
+    .map((b) => {
+      const name = categories[b.categoryId] ?? `class ${b.categoryId}`;
+      return `<rect class="g-${b.state}" data-state="${b.state}" x="${(b.bbox[0] * sx).toFixed(1)}" y="${(b.bbox[1] * sy).toFixed(1)}" width="${(b.bbox[2] * sx).toFixed(1)}" height="${(b.bbox[3] * sy).toFixed(1)}" fill="none" stroke="${COLOURS[b.state]}" stroke-width="2"><title>${h(name)} · score ${h(b.score.toFixed(2))} · ${b.state}</title></rect>`;
+    })
+    .join('');
+  return `<figure class="g-panel"><svg xmlns="http://www.w3.org/2000/svg" width="${item.thumbWidthPx}" height="${item.thumbHeightPx}" viewBox="0 0 ${item.thumbWidthPx} ${item.thumbHeightPx}" role="img" aria-label="${h(title)}"><image href="${item.thumbnail}" width="${item.thumbWidthPx}" height="${item.thumbHeightPx}"/>${rects}</svg><figcaption>${h(title)}</figcaption></figure>`;
+}
+
+/** The gallery section of the report (HTML, every value escaped); '' when there is nothing to show and no note. */
+export function gallerySection(g: Gallery): string {
+  if (g.items.length === 0 && g.notes.length === 0) return '';
+  const byKey = new Map<string, GalleryItem[]>();
+  for (const it of g.items) byKey.set(it.key, [...(byKey.get(it.key) ?? []), it]);
+  const groups = [...byKey]
+    .map(
+      ([key, items]) =>
+        `<h3><code>${h(key)}</code></h3><div class="g-row">${items
+          .map((it) => {
+            const count = (bs: GalleryBox[], s: MatchState) => bs.filter((b) => b.state === s).length;
+            const caption = `image ${it.imageId} (${it.fileName}) · flicker ${(it.flicker * 100).toFixed(1)}% · at shift (${it.shift.dx},${it.shift.dy}): ${count(it.reference, 'kept')} kept, ${count(it.reference, 'vanished')} vanished, ${count(it.shifted, 'appeared')} appeared`;
+            return `<div class="g-item" data-key="${h(it.key)}" data-image="${it.imageId}"><div class="g-pair">${panel(it, it.reference, 'shift (0,0)', g.categories)}${panel(it, it.shifted, `shift (${it.shift.dx},${it.shift.dy})`, g.categories)}</div><p class="g-cap">${h(caption)}</p></div>`;
+          })
+          .join('')}</div>`,
+    )
+    .join('\n');
+  const notes = g.notes.map((n) => `<li>${h(n)}</li>`).join('');
+  return `<section id="gallery"><h2>Flicker gallery</h2>
+<p>The images with the most flicker per detector: the detections at shift (0,0) beside the shift that changes most of them (score ≥ τ; same class, IoU ≥ ${GALLERY_MATCH_IOU} counts as the same object). <span style="color:${COLOURS.kept}">■ kept</span> <span style="color:${COLOURS.vanished}">■ vanished</span> (at (0,0) only) <span style="color:${COLOURS.appeared}">■ appeared</span> (at the shift only). Hover a box for its class and score.</p>
+<style>.g-row{display:flex;flex-wrap:wrap;gap:12px}.g-item{border:1px solid var(--line);padding:6px;max-width:100%}.g-pair{display:flex;gap:6px;flex-wrap:wrap}.g-panel{margin:0}.g-panel svg{display:block;max-width:100%;height:auto}.g-panel figcaption{font-size:11px;color:var(--muted)}.g-cap{font-size:12px;margin:4px 0 0;max-width:500px}</style>
+${groups}
+${notes ? `<ul class="notes">${notes}</ul>` : ''}
+</section>`;
+}

@@ -1,0 +1,87 @@
+/**
+ * Issue 12 item 1: the flicker gallery, from a real small run (fake detectors through the
+ * real runner) and its dataset images: the most-flickering images per detector, the
+ * reference beside the shift that changes most, boxes coloured by match state with class
+ * and score on hover, thumbnails that decode; no gallery item for a detector that does not
+ * flicker; a missing dataset leaves a note instead of failing.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CocoResult, RunMetrics } from '../../src/core/types.js';
+import { buildGallery, loadReportRun, matchStates, renderReport } from '../../src/report/index.js';
+import { makeRun, makeRunFixture, type RunFixture } from './runs.js';
+
+const det = (x: number, y: number, w: number, h: number, score: number, category_id = 1): CocoResult => ({ image_id: 1, category_id, bbox: [x, y, w, h], score });
+
+describe('matchStates', () => {
+  it('same class and IoU ≥ 0.5, greedy by score: kept / vanished / appeared', () => {
+    const ref = [det(0, 0, 10, 10, 0.9), det(50, 50, 10, 10, 0.8), det(100, 0, 10, 10, 0.7, 2)];
+    // moved by 1 px (IoU 81/119 = 0.68: kept); moved by 6 px (IoU 16/184: vanished + appeared); same box, other class
+    const sh = [det(1, 1, 10, 10, 0.85), det(56, 56, 10, 10, 0.8), det(100, 0, 10, 10, 0.7, 1)];
+    const m = matchStates(ref, sh);
+    expect(m.reference.map((b) => b.state)).toEqual(['kept', 'vanished', 'vanished']);
+    expect(m.shifted.map((b) => b.state)).toEqual(['kept', 'appeared', 'appeared']);
+  });
+});
+
+describe('flicker gallery (real run with fakes)', () => {
+  let fx: RunFixture;
+  let dir: string;
+  let metrics: RunMetrics;
+
+  beforeAll(async () => {
+    fx = await makeRunFixture(16);
+    ({ dir, metrics } = await makeRun(fx, 'run', { models: ['shaky'] }));
+  });
+  afterAll(async () => {
+    await rm(fx.root, { recursive: true, force: true });
+  });
+
+  it('shows each flickering detector\'s top images against the shift that changes most, with the stored detections', async () => {
+    const run = await loadReportRun(dir);
+    const g = await buildGallery(run, (id) => path.join(fx.root, 'ds', 'images', `${String(id).padStart(3, '0')}.png`), { perDetector: 2 });
+    const shaky = metrics.results.find((r) => r.key === 'shaky')!;
+    const fix = metrics.results.find((r) => r.key === 'shaky+fix')!;
+    expect(fix.analysis!.flicker.top.every((t) => t.flicker === 0)).toBe(true);
+    expect(g.items.filter((i) => i.key === 'shaky+fix')).toEqual([]); // an exact detector does not flicker
+    const items = g.items.filter((i) => i.key === 'shaky');
+    expect(items.map((i) => i.imageId)).toEqual(shaky.analysis!.flicker.top.slice(0, 2).map((t) => t.imageId));
+    const shifts = metrics.shiftSet.shifts;
+    for (const it of items) {
+      const files = await Promise.all(shifts.map(async (s) => JSON.parse(await readFile(path.join(dir, 'detections', 'shaky', `shift_${s.dx}_${s.dy}.json`), 'utf8')) as CocoResult[]));
+      const at = files.map((f) => f.filter((d) => d.image_id === it.imageId && d.score >= 0.5));
+      const s = shifts.findIndex((x) => x.dx === it.shift.dx && x.dy === it.shift.dy);
+      expect(it.reference.map((b) => b.bbox)).toEqual(at[0].sort((a, b) => b.score - a.score).map((d) => d.bbox));
+      expect(it.shifted).toHaveLength(at[s].length);
+      const changed = (k: number) => {
+        const m = matchStates(at[0], at[k]);
+        return [...m.reference, ...m.shifted].filter((b) => b.state !== 'kept').length;
+      };
+      for (let k = 1; k < shifts.length; k++) expect(changed(s)).toBeGreaterThanOrEqual(changed(k));
+      expect(changed(s)).toBeGreaterThan(0);
+      // the thumbnail decodes, fits 240 px and is not blank
+      const png = Buffer.from(it.thumbnail.replace(/^data:image\/jpeg;base64,/, ''), 'base64');
+      const meta = await sharp(png).metadata();
+      expect(meta.format).toBe('jpeg');
+      expect(Math.max(meta.width!, meta.height!)).toBe(240);
+      const stats = await sharp(png).stats();
+      expect(stats.channels[0].stdev).toBeGreaterThan(5);
+    }
+  });
+
+  it('the report carries the gallery: boxes with class and score on hover; --gallery 0 leaves it out; a missing dataset leaves a note', async () => {
+    const { htmlPath } = await renderReport(dir);
+    const html = await readFile(htmlPath, 'utf8');
+    expect(html).toContain('<section id="gallery"><h2>Flicker gallery</h2>');
+    expect(html).toMatch(/<rect class="g-(kept|vanished|appeared)" data-state="\1"[^>]*><title>(disc|square) · score 0\.90 · \1<\/title><\/rect>/);
+    expect(html.match(/class="g-item"/g)!.length).toBe(3);
+    expect(Buffer.byteLength(html)).toBeLessThan(8 * 1024 * 1024);
+    const off = await readFile((await renderReport(dir, { gallery: 0, outFile: path.join(fx.root, 'off.html') })).htmlPath, 'utf8');
+    expect(off).not.toContain('id="gallery"');
+    const elsewhere = await readFile((await renderReport(dir, { imagePaths: new Map(), outFile: path.join(fx.root, 'no-images.html') })).htmlPath, 'utf8');
+    expect(elsewhere).not.toContain('class="g-item"');
+    expect(elsewhere).toContain('could not be read, so it is left out');
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * Issue 12 item 6 (part): the flicker gallery of a real run (fake detectors through the real
+ * runner) in headless Chromium — no console errors and no network request under the report's
+ * CSP, the live DOM holds each thumbnail as an inline JPEG with hover titles (class and
+ * score), and the thumbnails are drawn: a full-page screenshot carries far more image detail
+ * than the same page whose thumbnails are broken (the negative control: same boxes and text),
+ * at a laptop and at a phone width.
+ * Screenshots are kept in reports/test-artifacts/.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderReport } from '../../src/report/index.js';
+import { REPO_ROOT } from '../helpers/shared.js';
+import { makeRun, makeRunFixture, type RunFixture } from './runs.js';
+
+const CANDIDATES = [process.env.SHIFTBENCH_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+const chromium = CANDIDATES.find((p): p is string => !!p && existsSync(p)) ?? null;
+if (!chromium) process.stderr.write('[skip] "flicker gallery in headless Chromium": no Chromium found (set SHIFTBENCH_CHROMIUM to enable)\n');
+const describeBrowser = chromium ? describe : describe.skip;
+const ARTIFACTS = path.join(REPO_ROOT, 'reports', 'test-artifacts');
+
+function chrome(profile: string, args: string[]) {
+  return spawnSync(
+    chromium!,
+    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--hide-scrollbars', '--enable-logging=stderr', '--log-level=0', '--host-resolver-rules=MAP * ~NOTFOUND', `--user-data-dir=${profile}`, ...args],
+    { encoding: 'utf8', timeout: 90_000 },
+  );
+}
+
+describeBrowser('flicker gallery in headless Chromium (real run)', () => {
+  let fx: RunFixture;
+  let withGallery: string;
+  let broken: string;
+  let profile: string;
+
+  beforeAll(async () => {
+    fx = await makeRunFixture(16);
+    const { dir } = await makeRun(fx, 'run', { models: ['shaky'] });
+    withGallery = (await renderReport(dir)).htmlPath;
+    broken = path.join(fx.root, 'broken.html');
+    await writeFile(broken, (await readFile(withGallery, 'utf8')).replace(/href="data:image\/jpeg;base64,[^"]+"/g, 'href="data:image/jpeg;base64,AAAA"'));
+    profile = await mkdtemp(path.join(os.tmpdir(), 'shiftbench-chromium-'));
+    await mkdir(ARTIFACTS, { recursive: true });
+  });
+  afterAll(async () => {
+    await rm(fx.root, { recursive: true, force: true });
+    await rm(profile, { recursive: true, force: true });
+  });
+
+  it('loads with no console error or network request; each thumbnail is an inline JPEG with hover titles', () => {
+    const r = chrome(profile, ['--virtual-time-budget=5000', '--dump-dom', `file://${withGallery}`]);
+    expect(r.status).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => /CONSOLE|Uncaught|net::ERR|Refused to/.test(l))).toEqual([]);
+    const items = [...r.stdout.matchAll(/<div class="g-item"[\s\S]*?<\/p><\/div>/g)].map((m) => m[0]);
+    expect(items).toHaveLength(3);
+    for (const it of items) {
+      const images = [...it.matchAll(/<image href="(data:[^"]+)"/g)].map((m) => m[1]);
+      expect(images).toHaveLength(2);
+      for (const src of images) expect(src).toMatch(/^data:image\/jpeg;base64,\/9j\//); // a JPEG's magic bytes
+      expect(it).toMatch(/<title>(disc|square) · score 0\.90 · (kept|vanished|appeared)<\/title>/);
+    }
+  });
+
+  for (const [name, width] of [['laptop', 1366], ['phone', 390]] as const) {
+    it(`draws the thumbnails at a ${name} width (${width} px): far more image detail than with broken thumbnails`, async () => {
+      const shots: number[] = [];
+      for (const [label, file] of [['gallery', withGallery], ['broken-thumbnails', broken]] as const) {
+        const out = path.join(ARTIFACTS, `gallery-${name}-${label}.png`);
+        const r = chrome(profile, [`--window-size=${width},9000`, `--screenshot=${out}`, `file://${file}`]);
+        expect(r.status).toBe(0);
+        // edge energy: the mean absolute difference between neighbouring pixels (noise thumbnails have a lot)
+        const { data, info } = await sharp(out).greyscale().raw().toBuffer({ resolveWithObject: true });
+        let sum = 0;
+        for (let y = 0; y < info.height; y++) for (let x = 1; x < info.width; x++) sum += Math.abs(data[y * info.width + x] - data[y * info.width + x - 1]);
+        shots.push(sum);
+      }
+      const [drawn, blank] = shots;
+      // six thumbnails of random-noise images (each ≥ 100 × 100 px on screen) add ≥ 6 × 100² × 20 of edge energy
+      expect(drawn - blank).toBeGreaterThan(6 * 100 * 100 * 20);
+    });
+  }
+});

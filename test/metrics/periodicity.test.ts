@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import type { CocoGroundTruth, CocoResult, Shift } from '../../src/core/types.js';
 import { ShiftEvaluator, axisLines, dominantPeriod } from '../../src/metrics/index.js';
+import { fSurvival } from '../../src/metrics/periodicity.js';
 
 /** line:K as protocol §1 lists it. */
 function lineShifts(K: number): Shift[] {
@@ -28,6 +29,13 @@ describe('dominantPeriod', () => {
     expect(g.period).toBe(3);
     expect(g.phaseMeans).toEqual([3, 1, 2]);
     // p = 2 for the same series: group means 2, 2 → R² = 0 → R²adj = 1 − 5/4 < 0
+  });
+
+  it('the F-test tail matches tabulated critical values', () => {
+    expect(fSurvival(4.965, 1, 10)).toBeCloseTo(0.05, 4); // F(1, 10) at 5 %
+    expect(fSurvival(3.699, 5, 30)).toBeCloseTo(0.01, 4); // F(5, 30) at 1 %
+    expect(fSurvival(1, 20, 20)).toBeCloseTo(0.5, 10); // the median of F(n, n) is 1
+    expect(fSurvival(0, 3, 7)).toBe(1);
   });
 
   it('constant, too short or non-finite series have no period', () => {

@@ -37,7 +37,7 @@ export interface ShiftEvaluatorOptions {
   bootstrapSeed?: number;
   /** Objectives of the bounds (--objective, default ['ap']); 'ap' is always the headline. */
   objectives?: BoundsObjective[];
-  /** Worker threads of the bounds bootstrap (default 2; 0: this thread). The numbers do not depend on it. */
+  /** Worker threads of the bounds bootstrap (default one per core, 2–8; 0: this thread). The numbers do not depend on it. */
   workers?: number;
 }
 

@@ -74,7 +74,7 @@ export interface BoundsUncertaintyOptions {
   subsamples?: number;
   maxPasses?: number;
   objective?: BoundsObjective;
-  /** Worker threads (default 2; 0: this thread). The numbers do not depend on it. */
+  /** Worker threads (default one per core, 2–8; 0: this thread). The numbers do not depend on it. */
   workers?: number;
   onProgress?: (done: number, total: number) => void;
   onWorkerFallback?: (reason: string) => void;

@@ -6,6 +6,7 @@
  * tree, and without a build the searches run on this thread (onWorkerFallback says why).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -147,9 +148,12 @@ export async function greedyBoundsParallel(
   return summarize(perShift, lo, hi);
 }
 
+/** Default worker threads of the resample searches: one per core, at least 2, at most 8. */
+export const RESAMPLE_WORKERS = Math.max(2, Math.min(8, os.availableParallelism()));
+
 /** Options of runResampleTasks. */
 export interface ResampleRunOptions {
-  /** Worker threads (default 2; 0 runs on this thread). The results do not depend on it. */
+  /** Worker threads (default RESAMPLE_WORKERS; 0 runs on this thread). The results do not depend on it. */
   workers?: number;
   /** Called with the tasks done so far and their total. */
   onProgress?: (done: number, total: number) => void;
@@ -169,7 +173,7 @@ export async function runResampleTasks(
   settings: ResampleSettings,
   opts: ResampleRunOptions = {},
 ): Promise<(ResampleBounds | null)[]> {
-  const W = Math.min(opts.workers ?? 2, tasks.length);
+  const W = Math.min(opts.workers ?? RESAMPLE_WORKERS, tasks.length);
   const out: (ResampleBounds | null)[] = new Array(tasks.length).fill(null);
   let done = 0;
   const tick = () => opts.onProgress?.(++done, tasks.length);

@@ -13,6 +13,7 @@ import { MISSING, cost, escapeHtml as h, intervalHtml, jsonForScript, num, pct, 
 import { breakdownSection, periodicitySection, ppInterval, uncertaintySection } from './analysis.js';
 import { manifestDetectorFacts, type ReportRun } from './load.js';
 import { gallerySection, type Gallery } from './gallery.js';
+import { ANALYSIS_CHARTS_SCRIPT, analysisChartData, analysisChartsSection } from './charts.js';
 import { stabilitySection } from './stability.js';
 
 /**
@@ -437,6 +438,7 @@ ${headlineTable(run)}
 ${rangeSection(run)}
 ${perShiftSection(run)}
 ${uncertaintySection(run)}
+${analysisChartsSection(run)}
 ${periodicitySection(run)}
 ${breakdownSection(run)}
 ${consistencySection(run)}
@@ -448,6 +450,8 @@ ${notesSection(run)}
 <script type="application/json" id="sb-data">${jsonForScript(data)}</script>
 <script>${chartJs}</script>
 <script>${CLIENT_SCRIPT}</script>
+<script type="application/json" id="sb-analysis">${jsonForScript(analysisChartData(run))}</script>
+<script>${ANALYSIS_CHARTS_SCRIPT}</script>
 </body>
 </html>
 `;

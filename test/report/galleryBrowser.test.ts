@@ -37,6 +37,7 @@ describeBrowser('flicker gallery in headless Chromium (real run)', () => {
   let withGallery: string;
   let broken: string;
   let profile: string;
+  let lineReport: string;
 
   beforeAll(async () => {
     fx = await makeRunFixture(16);
@@ -44,6 +45,8 @@ describeBrowser('flicker gallery in headless Chromium (real run)', () => {
     withGallery = (await renderReport(dir)).htmlPath;
     broken = path.join(fx.root, 'broken.html');
     await writeFile(broken, (await readFile(withGallery, 'utf8')).replace(/href="data:image\/jpeg;base64,[^"]+"/g, 'href="data:image/jpeg;base64,AAAA"'));
+    const line = await makeRun(fx, 'line', { models: ['shaky'], shifts: 'line:6' });
+    lineReport = (await renderReport(line.dir, { gallery: 0 })).htmlPath;
     profile = await mkdtemp(path.join(os.tmpdir(), 'shiftbench-chromium-'));
     await mkdir(ARTIFACTS, { recursive: true });
   });
@@ -84,4 +87,19 @@ describeBrowser('flicker gallery in headless Chromium (real run)', () => {
       expect(drawn - blank).toBeGreaterThan(6 * 100 * 100 * 20);
     });
   }
+
+  it('draws every chart of a real run, the analysis charts included (intervals, paired ✱, size, periodicity for line:K)', () => {
+    for (const [file, expected] of [
+      [withGallery, ['sb-range', 'sb-pershift', 'sb-range-iv', 'sb-paired', 'sb-size-curve', 'sb-size-range', 'sb-consistency', 'sb-instability']],
+      [lineReport, ['sb-range', 'sb-pershift', 'sb-range-iv', 'sb-paired', 'sb-size-curve', 'sb-size-range', 'sb-period-x', 'sb-period-y', 'sb-consistency', 'sb-instability']],
+    ] as const) {
+      const r = chrome(profile, ['--virtual-time-budget=5000', '--dump-dom', `file://${file}`]);
+      expect(r.status).toBe(0);
+      expect(r.stderr.split('\n').filter((l) => /CONSOLE|Uncaught|net::ERR|Refused to/.test(l))).toEqual([]);
+      expect(r.stdout).not.toContain('class="chart-error"');
+      const canvases = [...r.stdout.matchAll(/<canvas id="([^"]+)"[^>]*>/g)];
+      expect(canvases.map((m) => m[1])).toEqual(expected);
+      for (const m of canvases) expect(m[0]).toMatch(/style="display: block; box-sizing: border-box; height: \d+px; width: \d+px;"/); // sized by Chart.js
+    }
+  });
 });

@@ -143,7 +143,7 @@ export const CLIENT_SCRIPT = String.raw`
     return {
       type: 'line',
       data: {
-        labels: data.shifts.map(function (s) { return '(' + s.dx + ',' + s.dy + ')'; }),
+        labels: data.shifts.map(function (s) { return s.label || '(' + s.dx + ',' + s.dy + ')'; }),
         datasets: withBounds.map(function (d, i) {
           return {
             label: d.key,

@@ -58,6 +58,7 @@ export function runCompatibility(a: ReportRun, b: ReportRun): RunCompatibility {
   cmp('shift set', ma.shiftSet.shifts.map((s) => `${s.dx},${s.dy}`).join(';'), mb.shiftSet.shifts.map((s) => `${s.dx},${s.dy}`).join(';'));
   cmp('mode', ma.mode, mb.mode);
   cmp('resampling kernel', get(a.manifest, 'resample.kernel'), get(b.manifest, 'resample.kernel'));
+  cmp('subpixel path (fractional shifts)', get(a.manifest, 'resample.subpixel'), get(b.manifest, 'resample.subpixel'));
   cmp('fit placement', get(a.manifest, 'resample.fitPlacement'), get(b.manifest, 'resample.fitPlacement'));
   const keysB = new Set(mb.results.map((r) => r.key));
   const commonKeys = ma.results.map((r) => r.key).filter((k) => keysB.has(k));

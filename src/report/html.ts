@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { DetectorRunSummary, Shift } from '../core/types.js';
 import { loadError } from '../core/errors.js';
+import { isFractionalSet, offsetLabel, shiftOffsetsLabel } from '../shifts/shiftSet.js';
 import { VERSION } from '../version.js';
 import { CLIENT_SCRIPT } from './client.js';
 import { MISSING, cost, escapeHtml as h, intervalHtml, jsonForScript, num, pct, pp, signedPp } from './format.js';
@@ -135,6 +136,17 @@ function row(label: string, valueHtml: string): string {
   return `<div><dt>${h(label)}</dt><dd>${valueHtml}</dd></div>`;
 }
 
+/** For sets holding fractional offsets: how their inputs were made, and that resampling is part of what is measured. */
+function fractionalNote(run: ReportRun): string {
+  if (!isFractionalSet(run.metrics.shiftSet)) return '';
+  const sub = run.manifest.resample as { subpixel?: { padCrop?: unknown } } | undefined;
+  const how = run.metrics.mode === 'circular' ? 'the ideal (Fourier) shift' : `the ${h(String(sub?.subpixel?.padCrop ?? 'recorded'))} kernel`;
+  return (
+    `. <strong>Fractional offsets</strong> (axis labels in pixels as fractions): every input of the set was made on the floating-point path, ` +
+    `translated by the exact offset with ${how} and rounded once; fractional shifts include resampling effects, which integer shifts do not`
+  );
+}
+
 function headerSection(run: ReportRun): string {
   const { metrics, essentials: e } = run;
   const shifts = metrics.shiftSet.shifts;
@@ -151,7 +163,7 @@ function headerSection(run: ReportRun): string {
 <dl class="facts">
 ${row('Dataset', `${h(metrics.dataset.name)}${metrics.dataset.labelFree ? ' <span class="badge">label-free</span>' : ''}`)}
 ${row('Images', h(metrics.dataset.images))}
-${row('Shift set', `<code>${h(metrics.shiftSet.spec)}</code> — ${h(shifts.length)} shifts, up to ${h(maxOffsetPx)} px`)}
+${row('Shift set', `<code>${h(metrics.shiftSet.spec)}</code> — ${h(shifts.length)} shifts, up to ${h(offsetLabel(maxOffsetPx))} px${fractionalNote(run)}`)}
 ${row('Mode', `<span title="${h(MODE_TEXT[metrics.mode] ?? '')}">${h(metrics.mode)}</span>`)}
 ${row('Backend', h(e.backend ?? MISSING))}
 ${row('Runtime', h(runtimes.join(', ') || MISSING))}
@@ -243,17 +255,30 @@ ${chartFigure('sb-range', 'mAP lower to upper bound per detector, in percentage 
 </section>`;
 }
 
-function heatmap(values: (number | null)[], shifts: Shift[], k: number): string {
+/**
+ * The axes of a full grid of offsets (every dx of the set with every dy, each once), such
+ * as grid:K or frac:N: the sorted distinct dx and dy values; null for other sets.
+ */
+export function gridAxes(shifts: Shift[]): { xs: number[]; ys: number[] } | null {
+  const k = gridSize(shifts);
+  if (k !== null) return { xs: [...Array(k + 1).keys()], ys: [...Array(k + 1).keys()] };
+  const xs = [...new Set(shifts.map((s) => s.dx))].sort((a, b) => a - b);
+  const ys = [...new Set(shifts.map((s) => s.dy))].sort((a, b) => a - b);
+  const seen = new Set(shifts.map((s) => `${s.dx},${s.dy}`));
+  return xs.length > 1 && ys.length > 1 && seen.size === shifts.length && shifts.length === xs.length * ys.length ? { xs, ys } : null;
+}
+
+function heatmap(values: (number | null)[], shifts: Shift[], axes: { xs: number[]; ys: number[] }): string {
   const finiteVals = values.filter((v): v is number => Number.isFinite(v));
   const min = Math.min(...finiteVals), max = Math.max(...finiteVals);
   const byPos = new Map<string, number | null>();
   shifts.forEach((s, i) => byPos.set(`${s.dx},${s.dy}`, values[i]));
   let html = '<table class="heat"><thead><tr><th scope="col">dy \\ dx</th>';
-  for (let dx = 0; dx <= k; dx++) html += `<th scope="col">${dx}</th>`;
+  for (const dx of axes.xs) html += `<th scope="col">${h(offsetLabel(dx))}</th>`;
   html += '</tr></thead><tbody>';
-  for (let dy = 0; dy <= k; dy++) {
-    html += `<tr><th scope="row">${dy}</th>`;
-    for (let dx = 0; dx <= k; dx++) {
+  for (const dy of axes.ys) {
+    html += `<tr><th scope="row">${h(offsetLabel(dy))}</th>`;
+    for (const dx of axes.xs) {
       const got = byPos.get(`${dx},${dy}`);
       const v = got === null ? NaN : got;
       const t = v !== undefined && Number.isFinite(v) && max > min ? (v - min) / (max - min) : 0.5;
@@ -272,11 +297,11 @@ function perShiftSection(run: ReportRun): string {
   if (withBounds.length === 0) {
     return `<section id="per-shift"><h2>mAP at each shift</h2><p class="na">Not available: the dataset has no labels.</p></section>`;
   }
-  const k = gridSize(shifts);
+  const axes = gridAxes(shifts);
   const heat =
-    k !== null && k <= 15
+    axes !== null && axes.xs.length <= 16 && axes.ys.length <= 16
       ? `<h3>Grid view (mAP %, darker is higher; colour scaled per detector)</h3><div class="heatmaps">${withBounds
-          .map((r) => `<div class="heatmap"><h4><code>${h(r.key)}</code></h4>${heatmap(r.bounds!.perShift, shifts, k)}</div>`)
+          .map((r) => `<div class="heatmap"><h4><code>${h(r.key)}</code></h4>${heatmap(r.bounds!.perShift, shifts, axes)}</div>`)
           .join('')}</div>`
       : '';
   const table = `<details><summary>Per-shift mAP as a table</summary><div class="table-wrap"><table class="pershift"><thead><tr><th scope="col">#</th><th scope="col">shift (dx, dy)</th>${withBounds
@@ -284,7 +309,7 @@ function perShiftSection(run: ReportRun): string {
     .join('')}</tr></thead><tbody>${shifts
     .map(
       (s, i) =>
-        `<tr><td>${i}</td><th scope="row">(${h(s.dx)}, ${h(s.dy)})</th>${withBounds.map((r) => `<td>${pct(r.bounds!.perShift[i])}</td>`).join('')}</tr>`,
+        `<tr><td>${i}</td><th scope="row">${h(shiftOffsetsLabel(s))}</th>${withBounds.map((r) => `<td>${pct(r.bounds!.perShift[i])}</td>`).join('')}</tr>`,
     )
     .join('')}</tbody></table></div></details>`;
   return `<section id="per-shift"><h2>mAP at each shift</h2>
@@ -409,7 +434,7 @@ footer{color:var(--muted);font-size:12px;border-top:1px solid var(--line)}
 export async function renderReportHtml(run: ReportRun, extras: { gallery?: Gallery } = {}): Promise<string> {
   const chartJs = await chartJsSource();
   const data = {
-    shifts: run.metrics.shiftSet.shifts.map((s) => ({ dx: s.dx, dy: s.dy })),
+    shifts: run.metrics.shiftSet.shifts.map((s) => ({ dx: s.dx, dy: s.dy, label: shiftOffsetsLabel(s) })),
     detectors: run.metrics.results.map((r) => ({
       key: r.key,
       bounds: r.bounds ? { mapRef: r.bounds.mapRef, mapLower: r.bounds.mapLower, mapUpper: r.bounds.mapUpper, perShift: r.bounds.perShift } : null,

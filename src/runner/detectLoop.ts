@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { ShiftbenchError } from '../core/errors.js';
 import type { DatasetImage, DetectContext, Detection, Detector, RgbImage, ShiftMode, ShiftSet } from '../core/types.js';
-import { makeShiftedInputs, projectBack, type ResampleKernel, type ShiftedInputs } from '../shifts/index.js';
+import { makeShiftedInputs, projectBack, type ResampleKernel, type ShiftedInputs, type SubpixelKernel } from '../shifts/index.js';
 import type { DetectionLog, ImageRecord, StoredDetection } from './store.js';
 
 export interface DetectLoopOptions {
@@ -17,6 +17,8 @@ export interface DetectLoopOptions {
   shiftSet: ShiftSet;
   mode: ShiftMode;
   kernel: ResampleKernel;
+  /** Kernel of fractional pad/crop shifts (used only by sets holding fractions). */
+  subpixelKernel?: SubpixelKernel;
   /** Inputs per detect call (≤ info.maxBatch). */
   batchSize: number;
   /** Detections kept per input (the highest-scoring); more is counted in `truncatedInputs`. */
@@ -97,6 +99,7 @@ export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSe
     mode: o.mode,
     shiftSet,
     kernel: o.kernel,
+    subpixelKernel: o.subpixelKernel,
   };
 
   const prepare = async (image: DatasetImage): Promise<Prepared> => {

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { is } from '../core/is.js';
 import type { CocoAnnotation, CocoGroundTruth, DatasetImage } from '../core/types.js';
+import { isFractionalSet } from '../shifts/index.js';
 import type { ResolvedRunOptions } from './options.js';
 import { stableJson } from './options.js';
 
@@ -117,6 +118,8 @@ export function runLevelIdentity(o: ResolvedRunOptions, buildId: string): Record
     mode: o.mode,
     kernel: o.kernel,
     maxDetections: o.maxDetections,
+    // the fractional path's kernel makes the inputs of sets holding fractions (absent for integer sets, as before)
+    ...(isFractionalSet(o.shiftSet) ? { subpixelKernel: o.subpixelKernel } : {}),
   };
 }
 

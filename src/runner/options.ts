@@ -9,7 +9,17 @@ import { invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { ShiftMode, ShiftSet } from '../core/types.js';
 import type { BoundsObjective } from '../metrics/index.js';
-import { DEFAULT_RESAMPLE_KERNEL, RESAMPLE_KERNELS, SHIFT_MODES, parseShiftSet, type ResampleKernel } from '../shifts/index.js';
+import {
+  DEFAULT_RESAMPLE_KERNEL,
+  DEFAULT_SUBPIXEL_KERNEL,
+  RESAMPLE_KERNELS,
+  SHIFT_MODES,
+  SUBPIXEL_KERNELS,
+  isFractionalSet,
+  parseShiftSet,
+  type ResampleKernel,
+  type SubpixelKernel,
+} from '../shifts/index.js';
 
 export interface RunOptions {
   /** Model specs: registry names, model files/folders, or plug-in detector names. At least one. */
@@ -63,6 +73,8 @@ export interface RunOptions {
   bootstrapResamples?: number;
   /** Resampling kernel used once per image (default linear). */
   kernel?: ResampleKernel;
+  /** Kernel of fractional pad/crop shifts (default lanczos3; protocol §1 "Fractional shifts"). */
+  subpixelKernel?: SubpixelKernel;
   /** Where default run directories go (default "reports"). */
   reportsDir?: string;
 }
@@ -83,6 +95,7 @@ export const RUN_DEFAULTS = {
   bootstrapResamples: 1000,
   bootstrapSeed: 0,
   kernel: DEFAULT_RESAMPLE_KERNEL,
+  subpixelKernel: DEFAULT_SUBPIXEL_KERNEL,
   reportsDir: 'reports',
   maxDefaultBatch: 32,
   maxDetections: 1000,
@@ -114,6 +127,8 @@ export interface ResolvedRunOptions {
   bootstrapBounds: number | null;
   objectives: BoundsObjective[];
   kernel: ResampleKernel;
+  /** Kernel of fractional pad/crop shifts; it only matters when the shift set holds fractions. */
+  subpixelKernel: SubpixelKernel;
   reportsDir: string;
 }
 
@@ -183,6 +198,10 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
   if (options.weightsDir !== undefined && !is.string(options.weightsDir)) throw invalidParameterError('--weights', 'a folder of model weights', options.weightsDir);
   const kernel = options.kernel ?? RUN_DEFAULTS.kernel;
   if (!RESAMPLE_KERNELS.includes(kernel)) throw invalidParameterError('--kernel', `one of ${RESAMPLE_KERNELS.join(', ')}`, kernel);
+  const subpixelKernel = options.subpixelKernel ?? RUN_DEFAULTS.subpixelKernel;
+  if (!SUBPIXEL_KERNELS.includes(subpixelKernel)) {
+    throw invalidParameterError('--subpixel-kernel', `one of ${SUBPIXEL_KERNELS.join(', ')}`, subpixelKernel);
+  }
   const bootstrapResamples = optionalInt(options.bootstrapResamples, '--bootstrap', 1, 1_000_000) ?? RUN_DEFAULTS.bootstrapResamples;
   const bootstrapSeed = optionalInt(options.bootstrapSeed, '--bootstrap-seed', 0, 2 ** 32 - 1) ?? RUN_DEFAULTS.bootstrapSeed;
   const bootstrapBounds = optionalInt(options.bootstrapBounds, '--bootstrap-bounds', 0, 1_000_000);
@@ -217,6 +236,7 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
     bootstrapBounds,
     objectives,
     kernel,
+    subpixelKernel,
     reportsDir: abs(options.reportsDir ?? RUN_DEFAULTS.reportsDir),
   };
 }
@@ -240,6 +260,8 @@ export function runOptionsKey(o: ResolvedRunOptions): Record<string, unknown> {
     plugins: o.plugins,
     registryFiles: o.registryFiles,
     kernel: o.kernel,
+    // only sets holding fractions use it: integer sets keep the directory names they had
+    ...(isFractionalSet(o.shiftSet) ? { subpixelKernel: o.subpixelKernel } : {}),
     ...(o.weightsDir !== null ? { weightsDir: o.weightsDir } : {}),
   };
 }

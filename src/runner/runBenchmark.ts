@@ -18,6 +18,7 @@ import { runDetectLoop } from './detectLoop.js';
 import { defaultEnv } from './env.js';
 import { identityDiff, imageHashes, imageIdentityFor, runLevelIdentity, type RunIdentity } from './identity.js';
 import { modelKey, resolveRunOptions, runOptionsKey, shortHash, stableJson, RUN_DEFAULTS, type ResolvedRunOptions, type RunOptions } from './options.js';
+import { isFractionalSet } from '../shifts/index.js';
 import { RunStore, type ManifestDetector, type OpenedLog, type RunManifest } from './runStore.js';
 import { isSkipped } from './store.js';
 import { scoreRun, type ScoredVariant } from './score.js';
@@ -83,7 +84,15 @@ function newManifest(o: ResolvedRunOptions, dataset: Dataset, runId: string, sto
     backend: o.backend,
     threads: o.threads,
     seed: o.seed,
-    resample: { kernel: o.kernel, library: `sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`, fitPlacement: 'top-left' },
+    resample: {
+      kernel: o.kernel,
+      library: `sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`,
+      fitPlacement: 'top-left',
+      // sets holding fractions: 16-bit fit kept in floating point, ideal Fourier shift (circular) or this kernel (pad, crop)
+      ...(isFractionalSet(o.shiftSet)
+        ? { subpixel: { path: 'floating-point', fit: '16-bit', circular: 'fourier', padCrop: o.subpixelKernel, rounding: 'half-to-even' } }
+        : {}),
+    },
     dataset: {
       name: dataset.name,
       source: dataset.source,
@@ -354,6 +363,7 @@ async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Prom
         shiftSet: o.shiftSet,
         mode: o.mode,
         kernel: o.kernel,
+        subpixelKernel: o.subpixelKernel,
         batchSize,
         decode: ss.env.decodeImage,
         log,

@@ -8,7 +8,7 @@ import { readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
 import type { CocoGroundTruth, CocoResult, DatasetImage, DetectorInfo, Logger, RunMetrics, Shift } from '../core/types.js';
-import { shiftLabel } from '../shifts/index.js';
+import { shiftFileStem } from '../shifts/index.js';
 import { identityDiff, type RunIdentity } from './identity.js';
 import { RunLock, type LeaseTiming } from './lock.js';
 import { makeRunId } from './options.js';
@@ -31,6 +31,8 @@ import {
 
 /** Beside each detector's per-shift results files: the ground truth they are scored against. */
 export const SHIFT_GROUND_TRUTH_FILE = 'ground_truth.json';
+/** detections/<key>/shifts.json: each per-shift file's shift index and offsets. */
+export const SHIFT_INDEX_FILE = 'shifts.json';
 
 /** What the manifest records of each detector. */
 export interface ManifestDetector {
@@ -66,7 +68,13 @@ export interface RunManifest {
   backend: string;
   threads: number | null;
   seed: number;
-  resample: { kernel: string; library: string; fitPlacement: 'top-left' };
+  resample: {
+    kernel: string;
+    library: string;
+    fitPlacement: 'top-left';
+    /** Sets holding fractions only: how their inputs were made (protocol §1 "Fractional shifts"). */
+    subpixel?: { path: 'floating-point'; fit: '16-bit'; circular: 'fourier'; padCrop: string; rounding: 'half-to-even' };
+  };
   dataset: { name: string; source: string; kind: string; images: number; hash: string; labelFree: boolean };
   shiftSet: { spec: string; shifts: { dx: number; dy: number }[]; maxOffsetPx: number };
   mode: string;
@@ -374,16 +382,21 @@ export class RunStore {
 
   /**
    * Writes detections/<key>/shift_<dx>_<dy>.json (COCO results: the detections scored at
-   * each shift) and, when there is ground truth, detections/<key>/ground_truth.json: the
+   * each shift; `shift_<index>.json` for sets holding fractions), detections/<key>/shifts.json
+   * (each shift's index, offsets and file) and, when there is ground truth, detections/<key>/ground_truth.json: the
    * ground truth they were scored against (the evaluated images only; crop/circular
    * ignore regions as `iscrowd: 1`), so `shiftbench eval` or pycocotools reproduce each
    * shift's mAP from the two files.
    */
   async writeShiftResults(key: string, shifts: Shift[], perShift: CocoResult[][], groundTruth: CocoGroundTruth | null): Promise<void> {
     const keyDir = path.join(this.directory, DETECTIONS_DIR, safeFileName(key));
+    const files: { index: number; dx: number; dy: number; file: string }[] = [];
     for (let s = 0; s < perShift.length; s++) {
-      await writeJsonAtomic(path.join(keyDir, `${shiftLabel(shifts[s])}.json`), perShift[s], false);
+      const file = `${shiftFileStem({ shifts }, s)}.json`;
+      await writeJsonAtomic(path.join(keyDir, file), perShift[s], false);
+      files.push({ index: s, dx: shifts[s].dx, dy: shifts[s].dy, file });
     }
+    await writeJsonAtomic(path.join(keyDir, SHIFT_INDEX_FILE), files, false);
     if (groundTruth) await writeJsonAtomic(path.join(keyDir, SHIFT_GROUND_TRUTH_FILE), groundTruth, false);
   }
 

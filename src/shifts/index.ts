@@ -1,8 +1,21 @@
 /** Shift sets, shifted inputs and coordinate projection (protocol §1). */
-export { parseShiftSet, shiftLabel, DEFAULT_SHIFT_SPEC, MAX_SHIFTS, MAX_OFFSET_PX } from './shiftSet.js';
+export {
+  parseShiftSet,
+  shiftLabel,
+  shiftFileStem,
+  isFractionalSet,
+  offsetLabel,
+  shiftOffsetsLabel,
+  DEFAULT_SHIFT_SPEC,
+  MAX_SHIFTS,
+  MAX_OFFSET_PX,
+  MAX_FRAC_STEPS,
+} from './shiftSet.js';
 export {
   makeShiftedInputs,
   shiftedInputsFromFitted,
+  shiftedInputsFromFloat,
+  resampleRgbFloat,
   fitGeometry,
   resampleRgb,
   RESAMPLE_KERNELS,
@@ -25,3 +38,14 @@ export {
   type StableArea,
 } from './stableArea.js';
 export { translateRgb } from './translate.js';
+export {
+  SUBPIXEL_KERNELS,
+  DEFAULT_SUBPIXEL_KERNEL,
+  translateFloat,
+  shiftTaps,
+  kernelValue,
+  roundHalfEvenByte,
+  toBytes,
+  type SubpixelKernel,
+} from './subpixel.js';
+export { Fft, FourierShifter } from './fourier.js';

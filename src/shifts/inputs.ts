@@ -14,10 +14,22 @@
  * at the TOP-LEFT of its area (the rest of the area is pad); `stretch` fills the area.
  * The fitted size is rounded to whole pixels and the per-axis scales are the exact
  * ratios of that rounded size: sx = fittedWidth / W, sy = fittedHeight / H.
+ *
+ * A set holding fractional offsets takes the floating-point path for ALL its inputs
+ * (protocol §1 "Fractional shifts"): the fit is made by the same kernel in 16-bit
+ * precision (sharp/libvips round to the sample format; 16 bits keep 1/257 of a grey
+ * level) and kept as floating point; each input is then the exact translate of that one
+ * picture — `circular`: the ideal Fourier shift (fourier.ts; whole-pixel offsets an exact
+ * roll, which is the same operation), `pad`/`crop`: the subpixel kernel (subpixel.ts;
+ * `crop` reads the nearest edge pixel for taps past its margin) — clamped and rounded
+ * half to even once. Integer-only sets keep the 8-bit path, unchanged.
  */
 import sharp from 'sharp';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import type { FitMode, InputTransform, RgbImage, ShiftMode, ShiftSet } from '../core/types.js';
+import { FourierShifter } from './fourier.js';
+import { isFractionalSet } from './shiftSet.js';
+import { DEFAULT_SUBPIXEL_KERNEL, SUBPIXEL_KERNELS, toBytes, translateFloat, type SubpixelKernel } from './subpixel.js';
 
 /** Resampling kernels sharp offers; the run manifest records the one used. */
 export type ResampleKernel = 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
@@ -43,6 +55,8 @@ export interface ShiftedInputOptions {
   shiftSet: ShiftSet;
   /** Default `linear`. */
   kernel?: ResampleKernel;
+  /** Kernel of fractional pad/crop translations (default lanczos3); unused by integer-only sets. */
+  subpixelKernel?: SubpixelKernel;
 }
 
 /** Where the fitted image lives, independent of its pixels (used for transforms and resume). */
@@ -89,6 +103,9 @@ function checkOptions(opts: ShiftedInputOptions): void {
   }
   if (opts.kernel !== undefined && !RESAMPLE_KERNELS.includes(opts.kernel)) {
     throw invalidParameterError('kernel', `one of ${RESAMPLE_KERNELS.join(', ')}`, opts.kernel);
+  }
+  if (opts.subpixelKernel !== undefined && !SUBPIXEL_KERNELS.includes(opts.subpixelKernel)) {
+    throw invalidParameterError('--subpixel-kernel', `one of ${SUBPIXEL_KERNELS.join(', ')}`, opts.subpixelKernel);
   }
 }
 
@@ -198,6 +215,10 @@ export async function resampleRgb(
 export async function makeShiftedInputs(image: RgbImage, opts: ShiftedInputOptions): Promise<ShiftedInputs> {
   const kernel = opts.kernel ?? DEFAULT_RESAMPLE_KERNEL;
   const geometry = fitGeometry(image.width, image.height, opts);
+  if (isFractionalSet(opts.shiftSet)) {
+    const fittedFloat = await resampleRgbFloat(image, geometry.fittedSizePx.width, geometry.fittedSizePx.height, kernel);
+    return shiftedInputsFromFloat(fittedFloat, geometry, opts, kernel);
+  }
   const fitted = await resampleRgb(image, geometry.fittedSizePx.width, geometry.fittedSizePx.height, kernel);
   return shiftedInputsFromFitted(fitted, geometry, opts, kernel);
 }
@@ -273,4 +294,126 @@ export function shiftedInputsFromFitted(
     input,
     inputs: () => shifts.map((_, i) => input(i)),
   };
+}
+
+/**
+ * Resamples an RGB image to `width × height` with sharp's `kernel` in 16-bit precision
+ * and returns the result as floating point (interleaved RGB, 0–255 scale, steps of 1/257).
+ */
+export async function resampleRgbFloat(
+  image: RgbImage,
+  width: number,
+  height: number,
+  kernel: ResampleKernel,
+): Promise<Float64Array> {
+  if (image.data.length !== image.width * image.height * 3) {
+    throw new ShiftbenchError('ERR_INTERNAL', `RgbImage data has ${image.data.length} bytes, expected ${image.width}×${image.height}×3`);
+  }
+  if (width === image.width && height === image.height) return Float64Array.from(image.data);
+  const wide = new Uint16Array(image.data.length);
+  for (let i = 0; i < wide.length; i++) wide[i] = image.data[i] * 257;
+  const { data, info } = await sharp(wide, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(width, height, { fit: 'fill', kernel })
+    .toColourspace('rgb16')
+    .raw({ depth: 'ushort' })
+    .toBuffer({ resolveWithObject: true });
+  if (info.width !== width || info.height !== height || info.channels !== 3 || data.length !== width * height * 6) {
+    throw new ShiftbenchError('ERR_INTERNAL', `16-bit resample gave ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×3`);
+  }
+  const out = new Float64Array(width * height * 3);
+  for (let i = 0; i < out.length; i++) out[i] = data.readUInt16LE(i * 2) / 257;
+  return out;
+}
+
+/**
+ * Builds the lazy input maker of the floating-point path (sets holding fractions) from
+ * a floating-point fit (`resampleRgbFloat`): every input, integer offsets included, is an
+ * exact translate of that picture, clamped and rounded half to even once.
+ */
+export function shiftedInputsFromFloat(
+  fitted: Float64Array,
+  geometry: FitGeometry,
+  opts: ShiftedInputOptions,
+  kernel: ResampleKernel = opts.kernel ?? DEFAULT_RESAMPLE_KERNEL,
+): ShiftedInputs {
+  const { width: wm, height: hm } = opts.inputSizePx;
+  const { shifts } = opts.shiftSet;
+  const k = opts.shiftSet.maxOffsetPx;
+  const subpixel = opts.subpixelKernel ?? DEFAULT_SUBPIXEL_KERNEL;
+  const { width: fw, height: fh } = geometry.fittedSizePx;
+  const areaW = geometry.areaSizePx.width;
+  const areaH = geometry.areaSizePx.height;
+  const pad = opts.padValue;
+  if (fitted.length !== fw * fh * 3) {
+    throw new ShiftbenchError('ERR_INTERNAL', `fitted picture has ${fitted.length} values, expected ${fw}×${fh}×3`);
+  }
+  // crop and circular: the fitted picture on its area, pad colour beside it (letterbox)
+  let area: Float64Array | null = null;
+  if (opts.mode !== 'pad') {
+    area = new Float64Array(areaW * areaH * 3);
+    for (let i = 0; i < areaW * areaH; i++) {
+      area[i * 3] = pad[0];
+      area[i * 3 + 1] = pad[1];
+      area[i * 3 + 2] = pad[2];
+    }
+    for (let y = 0; y < fh; y++) area.set(fitted.subarray(y * fw * 3, (y + 1) * fw * 3), y * areaW * 3);
+  }
+  let shifter: FourierShifter | null = null;
+
+  const input = (index: number): RgbImage => {
+    const s = shifts[index];
+    if (!s) throw new ShiftbenchError('ERR_INTERNAL', `shift index ${index} out of range 0…${shifts.length - 1}`);
+    let values: Float64Array;
+    if (opts.mode === 'pad') {
+      values = translateFloat(fitted, fw, fh, wm, hm, s.dx, s.dy, subpixel, { pad });
+    } else if (opts.mode === 'crop') {
+      values = translateFloat(area!, areaW, areaH, wm, hm, s.dx - k, s.dy - k, subpixel, 'edge');
+    } else if (Number.isInteger(s.dx) && Number.isInteger(s.dy)) {
+      values = rollFloat(area!, wm, hm, s.dx, s.dy);
+    } else {
+      if (!shifter) shifter = new FourierShifter(toPlanes(area!, wm, hm), wm, hm);
+      values = fromPlanes(shifter.shifted(s.dx, s.dy), wm, hm);
+    }
+    return { data: toBytes(values), width: wm, height: hm };
+  };
+
+  return {
+    geometry,
+    transforms: geometry.transforms,
+    fittedSizePx: geometry.fittedSizePx,
+    kernel,
+    count: shifts.length,
+    input,
+    inputs: () => shifts.map((_, i) => input(i)),
+  };
+}
+
+/** Exact circular roll of an interleaved RGB float picture by whole pixels. */
+function rollFloat(src: Float64Array, w: number, h: number, dx: number, dy: number): Float64Array {
+  const out = new Float64Array(w * h * 3);
+  const sx = ((dx % w) + w) % w;
+  const sy = ((dy % h) + h) % h;
+  for (let y = 0; y < h; y++) {
+    const ty = (y + sy) % h;
+    for (let x = 0; x < w; x++) {
+      const o = (ty * w + ((x + sx) % w)) * 3;
+      const i = (y * w + x) * 3;
+      out[o] = src[i];
+      out[o + 1] = src[i + 1];
+      out[o + 2] = src[i + 2];
+    }
+  }
+  return out;
+}
+
+function toPlanes(src: Float64Array, w: number, h: number): Float64Array[] {
+  const planes = [0, 1, 2].map(() => new Float64Array(w * h));
+  for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) planes[c][i] = src[i * 3 + c];
+  return planes;
+}
+
+function fromPlanes(planes: Float64Array[], w: number, h: number): Float64Array {
+  const out = new Float64Array(w * h * 3);
+  for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) out[i * 3 + c] = planes[c][i];
+  return out;
 }

@@ -25,7 +25,7 @@ describe('shiftbench run / demo (CLI)', () => {
   it('usage errors exit with 2 and name the flag', () => {
     const shifts = cli('run', '--model', 'x', '--dataset', 'y', '--shifts', 'diag:1');
     expect(shifts.code).toBe(2);
-    expect(shifts.stderr).toContain('Expected a shift set like grid:1, line:63 or 0,0;1,0 for --shifts but received "diag:1"');
+    expect(shifts.stderr).toContain('Expected a shift set like grid:1, line:63, frac:4 or 0,0;1,0 for --shifts but received "diag:1"');
     const model = cli('run', '--dataset', 'y');
     expect(model.code).toBe(2);
     expect(model.stderr).toContain('for --model');

@@ -101,7 +101,9 @@ describe('runBenchmark', () => {
     expect(lines).toHaveLength(N);
     const files = (await readdir(path.join(out, 'detections', 'oracle'))).sort();
     expect(files).toContain('shift_2_1.json');
-    expect(files).toEqual(['ground_truth.json', ...['0', '1', '2'].flatMap((dy) => ['0', '1', '2'].map((dx) => `shift_${dx}_${dy}.json`)).sort()]);
+    expect(files).toEqual(['ground_truth.json', ...['0', '1', '2'].flatMap((dy) => ['0', '1', '2'].map((dx) => `shift_${dx}_${dy}.json`)).sort(), 'shifts.json']);
+    const index = JSON.parse(await readFile(path.join(out, 'detections', 'oracle', 'shifts.json'), 'utf8'));
+    expect(index[7]).toEqual({ index: 7, dx: 1, dy: 2, file: 'shift_1_2.json' });
     const shift21 = JSON.parse(await readFile(path.join(out, 'detections', 'oracle', 'shift_2_1.json'), 'utf8'));
     expect(shift21).toHaveLength(gt.annotations.length);
     // projected back, the oracle's boxes are the ground truth up to float eps

@@ -43,13 +43,13 @@ describe('parseShiftSet', () => {
     expect(s.maxOffsetPx).toBe(3);
     expect(parseShiftSet(' 0, 0 ; 2 ,5; ').shifts).toEqual([{ dx: 0, dy: 0 }, { dx: 2, dy: 5 }]);
     expect(() => parseShiftSet('1,0;0,0')).toThrowError(
-      'Expected a shift set like grid:1, line:63 or 0,0;1,0 for --shifts but received "1,0;0,0" (the list must start with the reference 0,0)',
+      'Expected a shift set like grid:1, line:63, frac:4 or 0,0;1,0 for --shifts but received "1,0;0,0" (the list must start with the reference 0,0)',
     );
   });
 
   it('rejects bad specs with ERR_INVALID_OPTION and the uniform text', () => {
     expect(() => parseShiftSet('diag:3')).toThrowError(
-      'Expected a shift set like grid:1, line:63 or 0,0;1,0 for --shifts but received "diag:3"',
+      'Expected a shift set like grid:1, line:63, frac:4 or 0,0;1,0 for --shifts but received "diag:3"',
     );
     for (const bad of ['', 'grid:', 'grid:0', 'grid:-1', 'grid:1.5', 'line:x', '0,0;1', '0,0;-1,0', '0,0;1,0;1,0', '0,0', 'grid:600']) {
       expect(codeOf(() => parseShiftSet(bad)), bad).toBe('ERR_INVALID_OPTION');

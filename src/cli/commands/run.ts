@@ -28,6 +28,7 @@ interface RunFlags {
   bootstrapBounds?: number;
   objective: string[];
   kernel?: string;
+  subpixelKernel?: string;
   config?: string;
   force?: boolean;
   quiet?: boolean;
@@ -54,7 +55,7 @@ export function register(program: Command): void {
     .option('-m, --model <name|path>', 'model: registry name, model file/folder or plug-in detector (repeatable)', collect, [])
     .option('-d, --dataset <dir|json>', 'COCO JSON, COCO/YOLO folder, or a folder of images (label-free)')
     .option('--images <dir>', 'image folder of a COCO JSON, if not beside it')
-    .option('-s, --shifts <spec>', 'shift set: grid:K, line:K or an explicit list 0,0;1,0;… (default grid:1)')
+    .option('-s, --shifts <spec>', 'shift set: grid:K, line:K, frac:N (every (i/N, j/N) from 0 to 1 px) or an explicit list 0,0;1,0;0.5,0;… (default grid:1)')
     .option('--mode <mode>', 'how shifted inputs are made: pad | crop | circular (default pad)')
     .option('-o, --out <dir>', 'run directory (default reports/<run-id>; an unfinished run of the same options is resumed)')
     .option('--limit <n>', 'use only the first N images', parseIntFlag('--limit', 1))
@@ -74,6 +75,7 @@ export function register(program: Command): void {
     .option('--bootstrap-bounds <n>', 'bootstrap resamples of the mAP bounds (analysis only)', parseIntFlag('--bootstrap-bounds', 0, 1_000_000))
     .option('--objective <name>', 'also search the bounds with ap50 or ap75 as the objective (repeatable; ap always; analysis only)', collect, [])
     .option('--kernel <name>', 'resampling kernel, applied once per image (default linear)')
+    .option('--subpixel-kernel <name>', 'kernel of fractional shifts in pad/crop: lanczos3 (default), lanczos2 or linear')
     .option('--config <file>', 'experiment matrix JSON { models, mitigations, shifts, modes, datasets }: runs every combination')
     .option('--force', 'replace a run directory that holds a different run')
     .option('-q, --quiet', 'no progress output')
@@ -111,6 +113,7 @@ export function register(program: Command): void {
         bootstrapBounds: flags.bootstrapBounds,
         objectives: flags.objective.length ? flags.objective : undefined,
         kernel: flags.kernel as RunOptions['kernel'],
+        subpixelKernel: flags.subpixelKernel as RunOptions['subpixelKernel'],
         force: flags.force,
         plugins: flags.plugin.length ? flags.plugin : undefined,
         registryFiles: flags.registry.length ? flags.registry : undefined,

@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { BoxXYWH, CocoResult, DetectorRunSummary, Shift } from '../core/types.js';
+import type { BoxXYWH, CocoAnnotation, CocoResult, DetectorRunSummary, Shift } from '../core/types.js';
 import { is } from '../core/is.js';
 import { safeFileName } from '../runner/store.js';
 import { shiftLabel } from '../shifts/shiftSet.js';
@@ -47,11 +47,26 @@ export interface GalleryItem {
   thumbHeightPx: number;
   reference: GalleryBox[];
   shifted: GalleryBox[];
+  /** Ground-truth objects of this image that blink: found at some shifts, missed at others. */
+  blinking: BlinkingObject[];
+}
+
+/** A ground-truth object found (matched) at some shifts of the set and missed at others. */
+export interface BlinkingObject {
+  imageId: number;
+  annotationId: number;
+  categoryId: number;
+  bbox: BoxXYWH;
+  /** Shifts at which it was found, of `shifts`. */
+  foundAt: number;
+  shifts: number;
 }
 
 /** The gallery: its items, category names and notes (e.g. why some images are missing). */
 export interface Gallery {
   items: GalleryItem[];
+  /** Per detector key: how many ground-truth objects blink, of how many, and the ten that blink most evenly. */
+  blinking: Record<string, { objects: number; blinking: number; top: BlinkingObject[] }>;
   categories: Record<number, string>;
   notes: string[];
 }
@@ -88,6 +103,32 @@ export function matchStates(reference: CocoResult[], shifted: CocoResult[]): { r
   return { reference: refOut, shifted: shOut };
 }
 
+/**
+ * Which ground-truth objects of one image are found at each shift: per shift, detections
+ * (already filtered to score ≥ τ) greedy by score take the unmatched object of their class
+ * with the highest IoU ≥ GALLERY_MATCH_IOU. Crowd regions are not objects. Returns each
+ * object with the number of shifts at which it was found.
+ */
+export function foundPerObject(objects: CocoAnnotation[], perShift: CocoResult[][]): { annotation: CocoAnnotation; foundAt: number }[] {
+  const real = objects.filter((a) => !a.iscrowd);
+  const found = new Array<number>(real.length).fill(0);
+  for (const dets of perShift) {
+    const taken = new Set<number>();
+    for (const d of [...dets].sort((a, b) => b.score - a.score)) {
+      let best = -1;
+      let bestIou = GALLERY_MATCH_IOU;
+      real.forEach((a, i) => {
+        if (taken.has(i) || a.category_id !== d.category_id) return;
+        const v = iou(a.bbox, d.bbox);
+        if (v >= bestIou) (best = i), (bestIou = v);
+      });
+      if (best >= 0) taken.add(best);
+    }
+    for (const i of taken) found[i]++;
+  }
+  return real.map((annotation, i) => ({ annotation, foundAt: found[i] }));
+}
+
 async function readShiftFile(file: string): Promise<CocoResult[] | null> {
   try {
     const v = JSON.parse(await readFile(file, 'utf8'));
@@ -113,6 +154,7 @@ export async function buildGallery(
   const { perDetector, thumbPx, maxBytes } = { ...GALLERY_DEFAULTS, ...options };
   const notes: string[] = [];
   const items: GalleryItem[] = [];
+  const blinking: Gallery['blinking'] = {};
   const categories: Record<number, string> = {};
   let bytes = 0;
   const shifts = run.metrics.shiftSet.shifts;
@@ -120,13 +162,39 @@ export async function buildGallery(
   for (const r of run.metrics.results) {
     const top = (r.analysis?.flicker?.top ?? []).filter((t) => t.flicker > 0).slice(0, perDetector);
     if (top.length === 0 || perDetector === 0) continue;
-    await readCategories(run, r, categories);
+    const annotations = await readGroundTruth(run, r, categories);
     const perShift = await Promise.all(shifts.map((s) => readShiftFile(shiftFile(run, r.key, s))));
     if (perShift.some((p) => p === null)) {
       notes.push(`${r.key}: its per-shift detection files are missing from detections/, so it has no gallery`);
       continue;
     }
     const tau = r.consistency.scoreThreshold;
+    const blinkingOf = new Map<number, BlinkingObject[]>();
+    if (annotations) {
+      const byImage = new Map<number, CocoResult[][]>();
+      perShift.forEach((list, s) => {
+        for (const d of list!) {
+          if (d.score < tau) continue;
+          let per = byImage.get(d.image_id);
+          if (!per) byImage.set(d.image_id, (per = shifts.map(() => [])));
+          per[s].push(d);
+        }
+      });
+      let objects = 0;
+      const all: BlinkingObject[] = [];
+      for (const [imageId, anns] of annotations) {
+        const rows = foundPerObject(anns, byImage.get(imageId) ?? shifts.map(() => []));
+        objects += rows.length;
+        const b = rows
+          .filter((x) => x.foundAt > 0 && x.foundAt < shifts.length)
+          .map((x): BlinkingObject => ({ imageId, annotationId: x.annotation.id, categoryId: x.annotation.category_id, bbox: x.annotation.bbox, foundAt: x.foundAt, shifts: shifts.length }));
+        if (b.length) blinkingOf.set(imageId, b);
+        all.push(...b);
+      }
+      const evenness = (o: BlinkingObject) => Math.abs(o.foundAt / o.shifts - 0.5);
+      all.sort((x, y) => evenness(x) - evenness(y) || x.imageId - y.imageId || x.annotationId - y.annotationId);
+      blinking[r.key] = { objects, blinking: all.length, top: all.slice(0, 10) };
+    }
     for (const t of top) {
       const at = perShift.map((list) => list!.filter((d) => d.image_id === t.imageId && d.score >= tau));
       let bestS = -1;
@@ -146,7 +214,7 @@ export async function buildGallery(
       }
       if (bytes + 2 * th.uri.length > maxBytes) {
         notes.push(`the gallery stops at ${items.length} images to keep the report under its size budget (${(maxBytes / 1024 / 1024).toFixed(0)} MB; --gallery N shows fewer per detector)`);
-        return { items, categories, notes: [...new Set(notes)] };
+        return { items, blinking, categories, notes: [...new Set(notes)] };
       }
       bytes += 2 * th.uri.length;
       items.push({
@@ -161,10 +229,11 @@ export async function buildGallery(
         thumbWidthPx: th.w,
         thumbHeightPx: th.h,
         ...best,
+        blinking: blinkingOf.get(t.imageId) ?? [],
       });
     }
   }
-  return { items, categories, notes: [...new Set(notes)] };
+  return { items, blinking, categories, notes: [...new Set(notes)] };
 }
 
 const fileNames = new WeakMap<ReportRun, Map<number, string>>();
@@ -173,15 +242,21 @@ function fileNameOf(run: ReportRun, imageId: number): string | null {
   return fileNames.get(run)?.get(imageId) ?? null;
 }
 
-async function readCategories(run: ReportRun, r: DetectorRunSummary, into: Record<number, string>): Promise<void> {
+/** Reads the detector's ground_truth.json: category names into `into`, file names, and the annotations by image (null when absent: label-free). */
+async function readGroundTruth(run: ReportRun, r: DetectorRunSummary, into: Record<number, string>): Promise<Map<number, CocoAnnotation[]> | null> {
   try {
     const gt = JSON.parse(await readFile(path.join(run.runDir, 'detections', safeFileName(r.key), 'ground_truth.json'), 'utf8'));
     for (const c of Array.isArray(gt?.categories) ? gt.categories : []) if (is.number(c?.id) && typeof c?.name === 'string') into[c.id] = c.name;
     let names = fileNames.get(run);
     if (!names) fileNames.set(run, (names = new Map()));
     for (const im of Array.isArray(gt?.images) ? gt.images : []) if (is.number(im?.id) && typeof im?.file_name === 'string') names.set(im.id, im.file_name);
+    const byImage = new Map<number, CocoAnnotation[]>();
+    for (const im of Array.isArray(gt?.images) ? gt.images : []) if (is.number(im?.id)) byImage.set(im.id, []);
+    for (const a of Array.isArray(gt?.annotations) ? (gt.annotations as CocoAnnotation[]) : []) byImage.get(a.image_id)?.push(a);
+    return byImage;
   } catch {
     // label-free runs have no ground_truth.json: classes are shown by id
+    return null;
   }
 }
 
@@ -199,12 +274,19 @@ async function thumbnail(file: string | null, sizePx: number): Promise<{ uri: st
   }
 }
 
+const BLINK_COLOUR = '#e08a00';
 const COLOURS: Record<MatchState, string> = { kept: '#2e9d4a', vanished: '#d23c3c', appeared: '#2f6fd6' };
 
 function panel(item: GalleryItem, boxes: GalleryBox[], title: string, categories: Record<number, string>): string {
   const sx = item.thumbWidthPx / item.widthPx;
   const sy = item.thumbHeightPx / item.heightPx;
-  const rects = boxes
+  const objects = item.blinking
+    .map((o) => {
+      const name = categories[o.categoryId] ?? `class ${o.categoryId}`;
+      return `<rect class="g-blink" x="${(o.bbox[0] * sx).toFixed(1)}" y="${(o.bbox[1] * sy).toFixed(1)}" width="${(o.bbox[2] * sx).toFixed(1)}" height="${(o.bbox[3] * sy).toFixed(1)}" fill="none" stroke="${BLINK_COLOUR}" stroke-width="1.5" stroke-dasharray="4 3"><title>ground truth ${h(name)} (annotation ${o.annotationId}) · found at ${o.foundAt} of ${o.shifts} shifts</title></rect>`;
+    })
+    .join('');
+  const rects = objects + boxes
     .map((b) => {
       const name = categories[b.categoryId] ?? `class ${b.categoryId}`;
       return `<rect class="g-${b.state}" data-state="${b.state}" x="${(b.bbox[0] * sx).toFixed(1)}" y="${(b.bbox[1] * sy).toFixed(1)}" width="${(b.bbox[2] * sx).toFixed(1)}" height="${(b.bbox[3] * sy).toFixed(1)}" fill="none" stroke="${COLOURS[b.state]}" stroke-width="2"><title>${h(name)} · score ${h(b.score.toFixed(2))} · ${b.state}</title></rect>`;
@@ -215,7 +297,7 @@ function panel(item: GalleryItem, boxes: GalleryBox[], title: string, categories
 
 /** The gallery section of the report (HTML, every value escaped); '' when there is nothing to show and no note. */
 export function gallerySection(g: Gallery): string {
-  if (g.items.length === 0 && g.notes.length === 0) return '';
+  if (g.items.length === 0 && g.notes.length === 0 && Object.keys(g.blinking).length === 0) return '';
   const byKey = new Map<string, GalleryItem[]>();
   for (const it of g.items) byKey.set(it.key, [...(byKey.get(it.key) ?? []), it]);
   const groups = [...byKey]
@@ -231,10 +313,24 @@ export function gallerySection(g: Gallery): string {
     )
     .join('\n');
   const notes = g.notes.map((n) => `<li>${h(n)}</li>`).join('');
+  const blinkRows = Object.entries(g.blinking)
+    .map(
+      ([key, b]) =>
+        `<tr><th scope="row"><code>${h(key)}</code></th><td>${h(b.blinking)} of ${h(b.objects)}</td><td>${
+          b.top.length
+            ? b.top.map((o) => `image ${h(o.imageId)} · annotation ${h(o.annotationId)} · ${h(g.categories[o.categoryId] ?? `class ${o.categoryId}`)} · found at ${h(o.foundAt)}/${h(o.shifts)}`).join('<br>')
+            : '—'
+        }</td></tr>`,
+    )
+    .join('');
+  const blinkTable = blinkRows
+    ? `<div class="table-wrap"><table class="details blinking"><caption>Ground-truth objects that blink: found (matched one to one by class, IoU ≥ ${GALLERY_MATCH_IOU}, score ≥ τ) at some shifts and missed at others; the ten found most nearly half of the time.</caption><thead><tr><th scope="col">Detector</th><th scope="col">Blinking objects</th><th scope="col">Which</th></tr></thead><tbody>${blinkRows}</tbody></table></div>`
+    : '';
   return `<section id="gallery"><h2>Flicker gallery</h2>
-<p>The images with the most flicker per detector: the detections at shift (0,0) beside the shift that changes most of them (score ≥ τ; same class, IoU ≥ ${GALLERY_MATCH_IOU} counts as the same object). <span style="color:${COLOURS.kept}">■ kept</span> <span style="color:${COLOURS.vanished}">■ vanished</span> (at (0,0) only) <span style="color:${COLOURS.appeared}">■ appeared</span> (at the shift only). Hover a box for its class and score.</p>
+<p>The images with the most flicker per detector: the detections at shift (0,0) beside the shift that changes most of them (score ≥ τ; same class, IoU ≥ ${GALLERY_MATCH_IOU} counts as the same object). <span style="color:${COLOURS.kept}">■ kept</span> <span style="color:${COLOURS.vanished}">■ vanished</span> (at (0,0) only) <span style="color:${COLOURS.appeared}">■ appeared</span> (at the shift only) <span style="color:${BLINK_COLOUR}">┅ ground-truth object that blinks</span> (found at some shifts, missed at others). Hover a box for its class and score.</p>
 <style>.g-row{display:flex;flex-wrap:wrap;gap:12px}.g-item{border:1px solid var(--line);padding:6px;max-width:100%}.g-pair{display:flex;gap:6px;flex-wrap:wrap}.g-panel{margin:0}.g-panel svg{display:block;max-width:100%;height:auto}.g-panel figcaption{font-size:11px;color:var(--muted)}.g-cap{font-size:12px;margin:4px 0 0;max-width:500px}</style>
 ${groups}
+${blinkTable}
 ${notes ? `<ul class="notes">${notes}</ul>` : ''}
 </section>`;
 }

@@ -21,7 +21,7 @@ export type { ReportRun, ReportManifestEssentials } from './load.js';
 export { buildReportSummary } from './summary.js';
 export type { ReportSummary, ReportDetectorSummary } from './summary.js';
 export { renderReportHtml } from './html.js';
-export { buildGallery, gallerySection, matchStates, GALLERY_DEFAULTS, GALLERY_MATCH_IOU, type Gallery, type GalleryItem, type GalleryBox } from './gallery.js';
+export { buildGallery, gallerySection, matchStates, foundPerObject, type BlinkingObject, GALLERY_DEFAULTS, GALLERY_MATCH_IOU, type Gallery, type GalleryItem, type GalleryBox } from './gallery.js';
 export { renderReportMarkdown } from './markdown.js';
 export { renderReportCsv, CSV_COLUMNS } from './csv.js';
 export {
@@ -134,7 +134,7 @@ export async function renderReport(runDir: string, options: RenderReportOptions 
 /** The flicker gallery, with image files from `imagePaths` or the dataset the manifest names. */
 async function galleryOf(run: ReportRun, perDetector: number, imagePaths: Map<number, string> | undefined): Promise<Gallery> {
   const wanted = run.metrics.results.some((r) => (r.analysis?.flicker?.top ?? []).some((t) => t.flicker > 0));
-  if (!wanted) return { items: [], categories: {}, notes: [] };
+  if (!wanted) return { items: [], blinking: {}, categories: {}, notes: [] };
   let paths = imagePaths;
   let note: string | null = null;
   if (!paths) {

@@ -10,7 +10,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CocoResult, RunMetrics } from '../../src/core/types.js';
-import { buildGallery, loadReportRun, matchStates, renderReport } from '../../src/report/index.js';
+import { buildGallery, foundPerObject, loadReportRun, matchStates, renderReport } from '../../src/report/index.js';
+import type { CocoAnnotation } from '../../src/core/types.js';
 import { makeRun, makeRunFixture, type RunFixture } from './runs.js';
 
 const det = (x: number, y: number, w: number, h: number, score: number, category_id = 1): CocoResult => ({ image_id: 1, category_id, bbox: [x, y, w, h], score });
@@ -23,6 +24,23 @@ describe('matchStates', () => {
     const m = matchStates(ref, sh);
     expect(m.reference.map((b) => b.state)).toEqual(['kept', 'vanished', 'vanished']);
     expect(m.shifted.map((b) => b.state)).toEqual(['kept', 'appeared', 'appeared']);
+  });
+});
+
+describe('foundPerObject', () => {
+  it('counts the shifts at which each ground-truth object is matched one to one (class, IoU ≥ 0.5); crowd regions are not objects', () => {
+    const ann = (id: number, x: number, category_id = 1, iscrowd: 0 | 1 = 0): CocoAnnotation => ({ id, image_id: 1, category_id, bbox: [x, 0, 10, 10], area: 100, iscrowd });
+    const objects = [ann(1, 0), ann(2, 50), ann(3, 100, 2), ann(4, 200, 1, 1)];
+    const perShift = [
+      [det(0, 0, 10, 10, 0.9), det(50, 0, 10, 10, 0.8), det(100, 0, 10, 10, 0.7, 2), det(200, 0, 10, 10, 0.9)],
+      [det(1, 0, 10, 10, 0.9), det(1, 0, 10, 10, 0.95), det(100, 0, 10, 10, 0.7, 1)], // two on object 1 (one to one: 1 match), object 2 missed, wrong class on 3
+      [det(56, 0, 10, 10, 0.9), det(102, 0, 10, 10, 0.6, 2)], // IoU 4×10/(200−40) = 0.25 on object 2: missed; object 3 found
+    ];
+    expect(foundPerObject(objects, perShift).map((r) => [r.annotation.id, r.foundAt])).toEqual([
+      [1, 2],
+      [2, 1],
+      [3, 2],
+    ]);
   });
 });
 
@@ -61,6 +79,8 @@ describe('flicker gallery (real run with fakes)', () => {
       };
       for (let k = 1; k < shifts.length; k++) expect(changed(s)).toBeGreaterThanOrEqual(changed(k));
       expect(changed(s)).toBeGreaterThan(0);
+      // the blinking objects drawn are found at some shifts and missed at others
+      for (const o of it.blinking) expect(o.foundAt > 0 && o.foundAt < shifts.length).toBe(true);
       // the thumbnail decodes, fits 240 px and is not blank
       const png = Buffer.from(it.thumbnail.replace(/^data:image\/jpeg;base64,/, ''), 'base64');
       const meta = await sharp(png).metadata();
@@ -77,6 +97,7 @@ describe('flicker gallery (real run with fakes)', () => {
     expect(html).toContain('<section id="gallery"><h2>Flicker gallery</h2>');
     expect(html).toMatch(/<rect class="g-(kept|vanished|appeared)" data-state="\1"[^>]*><title>(disc|square) · score 0\.90 · \1<\/title><\/rect>/);
     expect(html.match(/class="g-item"/g)!.length).toBe(3);
+    expect(html).toMatch(/<table class="details blinking">.*<th scope="row"><code>shaky<\/code><\/th><td>\d+ of \d+<\/td>/s);
     expect(Buffer.byteLength(html)).toBeLessThan(8 * 1024 * 1024);
     const off = await readFile((await renderReport(dir, { gallery: 0, outFile: path.join(fx.root, 'off.html') })).htmlPath, 'utf8');
     expect(off).not.toContain('id="gallery"');

@@ -38,10 +38,13 @@ describeBrowser('flicker gallery in headless Chromium (real run)', () => {
   let broken: string;
   let profile: string;
   let lineReport: string;
+  let metrics: import('../../src/core/types.js').RunMetrics;
 
   beforeAll(async () => {
     fx = await makeRunFixture(16);
-    const { dir } = await makeRun(fx, 'run', { models: ['shaky'] });
+    const made = await makeRun(fx, 'run', { models: ['shaky'] });
+    const dir = made.dir;
+    metrics = made.metrics;
     withGallery = (await renderReport(dir)).htmlPath;
     broken = path.join(fx.root, 'broken.html');
     await writeFile(broken, (await readFile(withGallery, 'utf8')).replace(/href="data:image\/jpeg;base64,[^"]+"/g, 'href="data:image/jpeg;base64,AAAA"'));
@@ -100,6 +103,19 @@ describeBrowser('flicker gallery in headless Chromium (real run)', () => {
       const canvases = [...r.stdout.matchAll(/<canvas id="([^"]+)"[^>]*>/g)];
       expect(canvases.map((m) => m[1])).toEqual(expected);
       for (const m of canvases) expect(m[0]).toMatch(/style="display: block; box-sizing: border-box; height: \d+px; width: \d+px;"/); // sized by Chart.js
+    }
+  });
+
+  it('the live page\'s headline table shows the numbers of metrics.json', () => {
+    const r = chrome(profile, ['--virtual-time-budget=5000', '--dump-dom', `file://${withGallery}`]);
+    expect(r.status).toBe(0);
+    for (const m of metrics.results) {
+      const row = r.stdout.match(new RegExp(`<tr data-key="${m.key.replace(/[+]/g, '\\+')}">(.*?)</tr>`))![1];
+      const b = m.bounds!;
+      const iv = m.analysis!.boundsInterval!.mapRange;
+      expect(row).toContain(`<td class="key-metric">${(b.mapRange * 100).toFixed(2)} pp <span class="ci" title="95% bootstrap interval over images">[${(iv.lo * 100).toFixed(2)}–${(iv.hi * 100).toFixed(2)}]</span>`);
+      expect(row).toContain(`<td>${(b.mapRef * 100).toFixed(1)}%`);
+      expect(row).toContain(`${(m.consistency.detConsistency.mean * 100).toFixed(1)}% <span class="ci"`);
     }
   });
 });

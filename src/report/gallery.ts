@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import type { BoxXYWH, CocoAnnotation, CocoResult, DetectorRunSummary, Shift } from '../core/types.js';
 import { is } from '../core/is.js';
 import { safeFileName } from '../runner/store.js';
-import { shiftLabel } from '../shifts/shiftSet.js';
+import { shiftFileStem } from '../shifts/shiftSet.js';
 import { escapeHtml as h } from './format.js';
 import type { ReportRun } from './load.js';
 
@@ -138,7 +138,8 @@ async function readShiftFile(file: string): Promise<CocoResult[] | null> {
   }
 }
 
-const shiftFile = (run: ReportRun, key: string, s: Shift) => path.join(run.runDir, 'detections', safeFileName(key), `${shiftLabel(s)}.json`);
+/** The per-shift COCO results file of shift index `s` (the store's naming: shift_<dx>_<dy>, or shift_<index> for fractional sets). */
+const shiftFile = (run: ReportRun, key: string, shifts: Shift[], s: number) => path.join(run.runDir, 'detections', safeFileName(key), `${shiftFileStem({ shifts }, s)}.json`);
 
 /**
  * Builds the gallery of a run: up to `perDetector` of each detector's most-flickering images,
@@ -163,7 +164,7 @@ export async function buildGallery(
     const top = (r.analysis?.flicker?.top ?? []).filter((t) => t.flicker > 0).slice(0, perDetector);
     if (top.length === 0 || perDetector === 0) continue;
     const annotations = await readGroundTruth(run, r, categories);
-    const perShift = await Promise.all(shifts.map((s) => readShiftFile(shiftFile(run, r.key, s))));
+    const perShift = await Promise.all(shifts.map((_, s) => readShiftFile(shiftFile(run, r.key, shifts, s))));
     if (perShift.some((p) => p === null)) {
       notes.push(`${r.key}: its per-shift detection files are missing from detections/, so it has no gallery`);
       continue;

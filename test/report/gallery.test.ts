@@ -105,4 +105,12 @@ describe('flicker gallery (real run with fakes)', () => {
     expect(elsewhere).not.toContain('class="g-item"');
     expect(elsewhere).toContain('could not be read, so it is left out');
   });
+
+  it('reads the per-shift files of a fractional shift set (named by index)', async () => {
+    const { dir: fracDir } = await makeRun(fx, 'frac', { models: ['shaky'], mitigations: [], shifts: 'frac:2' });
+    const g = await buildGallery(await loadReportRun(fracDir), (id) => path.join(fx.root, 'ds', 'images', `${String(id).padStart(3, '0')}.png`));
+    expect(g.notes).toEqual([]);
+    expect(g.items.length).toBeGreaterThan(0);
+    expect(g.items.some((i) => !Number.isInteger(i.shift.dx) || !Number.isInteger(i.shift.dy))).toBe(true);
+  });
 });

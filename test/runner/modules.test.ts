@@ -1,10 +1,11 @@
 /** The runner wired to the real datasets/detectors/mitigations/metrics modules (fakes and plug-ins; no model files). */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { RunMetrics } from '../../src/core/types.js';
 import { runBenchmark, runDemo } from '../../src/runner/index.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { makeDataset, tempDir } from './fixtures.js';
@@ -140,5 +141,28 @@ describe('runner with the real modules', () => {
     expect(lines.find((l) => l.startsWith('jitter'))).toMatch(/jitter\s+\S+, \S+\s+\d\.\d{4}\s+\d\.\d{4}\s+\[\d\.\d{4}, \d\.\d{4}\]/);
     expect(r.stdout).toContain(`run directory: ${out}`);
     expect(r.stderr).toBe('');
+  });
+
+  it('pairs a mitigation with its plain detector on the same resamples (a pixel-blind fake: Δ exactly 0, share ½, not significant)', () => {
+    const out = path.join(root, 'cli-paired');
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), 'run', '--model', 'jitter', '--mitigation', 'input-blur:1',
+        '--dataset', dataset, '--out', out, '--bootstrap', '20', '--bootstrap-bounds', '30', '--bootstrap-seed', '5', '--quiet',
+      ],
+      { cwd: REPO_ROOT, encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Paired differences vs the plain detector (same 30 bootstrap resamples of the images, seed 5; 95% intervals):');
+    expect(r.stdout).toContain(
+      'jitter+input-blur:1 vs jitter: Δ mapRange +0.0000 [+0.0000, +0.0000], Δ mapRef +0.0000 [+0.0000, +0.0000], steadier in 50.0% of resamples — no significant difference',
+    );
+    const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8')) as RunMetrics;
+    const [plain, blurred] = metrics.results;
+    expect(plain.analysis!.boundsInterval).toEqual(blurred.analysis!.boundsInterval);
+    expect(blurred.analysis!.paired).toHaveLength(1);
+    expect(blurred.analysis!.paired[0]).toMatchObject({ key: 'jitter+input-blur:1', against: 'jitter', kind: 'mitigation', resamples: 30, seed: 5, significant: false });
+    expect(plain.analysis!.paired).toEqual([]);
   });
 });

@@ -37,9 +37,9 @@ describe.skipIf(!ready)('zoo-fcos-aps: exactly equivariant to circular shifts, m
     expect(e.family).toEqual(zoo.find((m) => m.name === 'zoo-fcos')!.family);
   });
 
-  it('circular mode, grid:1, first 50 val images: mapRange === 0 and detConsistency 1; zoo-fcos moves', { timeout: 300_000 }, async () => {
+  it('circular mode, grid:1, first 50 val images: mapRange === 0 and detConsistency 1; zoo-fcos moves', { timeout: 600_000 }, async () => {
     const out = path.join(await tempDir(), 'run');
-    const r = await runBenchmark({ models: ['zoo-fcos-aps', 'zoo-fcos'], dataset, mode: 'circular', shifts: 'grid:1', limit: 50, out, threads: 1, bootstrapResamples: 100 });
+    const r = await runBenchmark({ models: ['zoo-fcos-aps', 'zoo-fcos'], dataset, mode: 'circular', shifts: 'grid:1', limit: 50, out, threads: 1, bootstrapResamples: 100, bootstrapBounds: 0 });
     const [aps, plain] = r.metrics.results;
     expect(aps.key).toBe('zoo-fcos-aps');
     expect(aps.imagesEvaluated).toBe(50);

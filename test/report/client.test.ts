@@ -19,7 +19,9 @@ async function page(metrics?: Parameters<typeof writeRunDir>[0]) {
   dirs.push(dir);
   const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
   const scripts = [...html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
-  expect(scripts).toHaveLength(3);
+  // the data block, Chart.js, the client script, then the analysis charts' data block and script (charts.ts)
+  expect(scripts).toHaveLength(5);
+  expect(scripts[3][1]).toBe(' type="application/json" id="sb-analysis"');
   return { html, data: scripts[0][2], chartJs: scripts[1][2], client: scripts[2][2] };
 }
 
@@ -74,7 +76,7 @@ describe('report client script', () => {
 
     // per-shift lines: change from mapRef in pp, absolute values kept for the tooltip
     const perShift = made[1].config;
-    expect(perShift.data.labels).toEqual(['(0,0)', '(1,0)', '(0,1)', '(1,1)']);
+    expect(perShift.data.labels).toEqual(['(0, 0)', '(1, 0)', '(0, 1)', '(1, 1)']);
     expect(perShift.data.datasets).toHaveLength(4);
     expect(perShift.data.datasets[1].data.map((v: number) => +v.toFixed(4))).toEqual([0, -0.64, -0.19, -0.55]);
     const psLabel = perShift.options.plugins.tooltip.callbacks.label;

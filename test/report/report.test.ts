@@ -185,9 +185,9 @@ describe('renderReport: escaping', () => {
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(html).toContain('<code>&quot;&gt;&lt;svg onload=alert(2)&gt;</code>');
     expect(html).toContain('evil&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;');
-    // exactly our three script elements
-    expect(html.match(/<script\b/gi)).toHaveLength(3);
-    expect(html.match(/<\/script>/gi)).toHaveLength(3);
+    // exactly our five script elements (data, Chart.js, client; the analysis charts' data and script)
+    expect(html.match(/<script\b/gi)).toHaveLength(5);
+    expect(html.match(/<\/script>/gi)).toHaveLength(5);
     // the data block still carries the key exactly
     const block = html.slice(html.indexOf('<script type="application/json" id="sb-data">') + 45, html.indexOf('</script>'));
     expect(JSON.parse(block).detectors[0].key).toBe(evilKey);

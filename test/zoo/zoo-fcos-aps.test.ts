@@ -19,11 +19,9 @@ const ZOO_DIR = path.join(REPO_ROOT, 'models/zoo');
 const zoo: ModelEntry[] = existsSync(path.join(ZOO_DIR, 'zoo.json'))
   ? (JSON.parse(readFileSync(path.join(ZOO_DIR, 'zoo.json'), 'utf8')) as { models: ModelEntry[] }).models
   : [];
-const present = (name: string) => zoo.some((e) => e.name === name && existsSync(path.join(ZOO_DIR, e.files[0].name)));
-const ready = present('zoo-fcos-aps') && present('zoo-fcos');
-if (!ready) process.stderr.write('[skip] zoo-fcos-aps test: models/zoo/zoo-fcos-aps.onnx, zoo-fcos.onnx or their zoo.json entries are absent\n');
 
-describe.skipIf(!ready)('zoo-fcos-aps: exactly equivariant to circular shifts, measured by shiftbench', () => {
+// The models are committed and need nothing from ../shared: a missing file or entry is a failure, never a skip.
+describe('zoo-fcos-aps: exactly equivariant to circular shifts, measured by shiftbench', () => {
   let dataset = '';
   beforeAll(async () => {
     const root = await tempDir();
@@ -31,6 +29,11 @@ describe.skipIf(!ready)('zoo-fcos-aps: exactly equivariant to circular shifts, m
   });
 
   it('is registered as the circular-exact variant of zoo-fcos, unclipped', () => {
+    for (const name of ['zoo-fcos-aps', 'zoo-fcos']) {
+      const entry = zoo.find((m) => m.name === name);
+      expect(entry, `${name} in models/zoo/zoo.json`).toBeDefined();
+      expect(existsSync(path.join(ZOO_DIR, entry!.files[0].name)), `${entry!.files[0].name} in models/zoo`).toBe(true);
+    }
     const e = zoo.find((m) => m.name === 'zoo-fcos-aps')!;
     expect(e.decoder).toEqual({ name: 'torchvision', params: { labels: 'category-id', clipBoxes: false } });
     expect(e.meta).toMatchObject({ equivariance: 'circular-exact (APS)', baseline: 'zoo-fcos', antialias: false });

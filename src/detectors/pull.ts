@@ -297,37 +297,49 @@ async function fetchFromNpm(
 }
 
 async function fetchFromUrl(entry: ModelEntry, baseUrl: string, tmp: string, opts: PullOptions): Promise<void> {
+  for (const f of entry.files) {
+    const bytes = await fetchLimited(`${baseUrl.replace(/\/+$/, '')}/${f.name}`, opts);
+    await mkdir(path.dirname(path.join(tmp, f.name)), { recursive: true });
+    await writeFile(path.join(tmp, f.name), bytes);
+  }
+}
+
+/**
+ * GETs one model file with the url-source limits: at most `urlMaxBytes` bytes (default
+ * 2 GiB) within `urlTimeoutMs` (default 10 min). Throws a plain Error naming the URL and
+ * the limit it broke, or the HTTP status.
+ */
+export async function fetchLimited(url: string, opts: Pick<PullOptions, 'urlMaxBytes' | 'urlTimeoutMs'> = {}): Promise<Buffer> {
   const maxBytes = opts.urlMaxBytes ?? URL_FETCH_DEFAULTS.maxBytes;
   const timeoutMs = opts.urlTimeoutMs ?? URL_FETCH_DEFAULTS.timeoutMs;
-  for (const f of entry.files) {
-    const url = `${baseUrl.replace(/\/+$/, '')}/${f.name}`;
-    const signal = AbortSignal.timeout(timeoutMs);
-    const tooSlow = () => new Error(`GET ${url} did not complete within ${timeoutMs} ms`);
-    let res: Response;
-    try {
-      res = await fetch(url, { signal });
-    } catch (err) {
-      throw signal.aborted ? tooSlow() : err;
-    }
-    if (!res.ok) throw new Error(`GET ${url} answered ${res.status} ${res.statusText}`);
-    const declared = Number(res.headers.get('content-length') ?? NaN);
-    const tooBig = () => new Error(`GET ${url} served more than ${maxBytes} bytes (the limit for one model file); check the entry's baseUrl`);
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      await res.body?.cancel();
-      throw tooBig();
-    }
-    const chunks: Uint8Array[] = [];
-    let bytes = 0;
-    try {
-      for await (const chunk of res.body ?? []) {
-        bytes += (chunk as Uint8Array).byteLength;
-        if (bytes > maxBytes) throw tooBig();
-        chunks.push(chunk as Uint8Array);
-      }
-    } catch (err) {
-      throw signal.aborted ? tooSlow() : err;
-    }
-    await mkdir(path.dirname(path.join(tmp, f.name)), { recursive: true });
-    await writeFile(path.join(tmp, f.name), Buffer.concat(chunks));
+  const signal = AbortSignal.timeout(timeoutMs);
+  const tooSlow = () => new Error(`GET ${url} did not complete within ${timeoutMs} ms`);
+  let res: Response;
+  try {
+    res = await fetch(url, { signal });
+  } catch (err) {
+    if (signal.aborted) throw tooSlow();
+    // undici says only "fetch failed"; the reason (ENOTFOUND, ECONNREFUSED, …) is in its cause
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`GET ${url} failed (${cause?.code ?? cause?.message ?? (err as Error).message})`, { cause: err });
   }
+  if (!res.ok) throw new Error(`GET ${url} answered ${res.status} ${res.statusText}`);
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  const tooBig = () => new Error(`GET ${url} served more than ${maxBytes} bytes (the limit for one model file); check the entry's baseUrl`);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel();
+    throw tooBig();
+  }
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of res.body ?? []) {
+      bytes += (chunk as Uint8Array).byteLength;
+      if (bytes > maxBytes) throw tooBig();
+      chunks.push(chunk as Uint8Array);
+    }
+  } catch (err) {
+    throw signal.aborted ? tooSlow() : err;
+  }
+  return Buffer.concat(chunks);
 }

@@ -3,14 +3,15 @@
  * from. `@tensorflow-models/coco-ssd` loads them from a URL at run time; shiftbench
  * takes, in order: a local copy given with `--weights DIR` (`opts.weightsDir`), the
  * cache folder, or the entry's URL (fetched once into the cache, model.json then every
- * shard its manifest lists). The sha256 of every file read is recorded in the manifest.
+ * shard its manifest lists, each only when the entry pins its sha256, with the url-source
+ * size limit and timeout). The sha256 of every file read is recorded in the manifest.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadError, ShiftbenchError } from '../../core/errors.js';
 import type { LoadDetectorOptions, ModelEntry } from '../../core/types.js';
-import { sha256File } from '../pull.js';
+import { fetchLimited, sha256File } from '../pull.js';
 import { entryOrigin } from '../registry.js';
 import { manifestGroups } from './graphFiles.js';
 
@@ -61,17 +62,29 @@ async function verifyPinned(entry: ModelEntry, dir: string): Promise<void> {
   }
 }
 
-async function fetchTo(url: string, file: string): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetch(url);
-  } catch (err) {
-    // undici says only "fetch failed"; the reason (ENOTFOUND, ECONNREFUSED, …) is in its cause
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new Error(`GET ${url} failed (${cause?.code ?? cause?.message ?? (err as Error).message})`, { cause: err });
+/** The sha256 the entry pins for `name`, or an ERR_MODEL_HASH refusal: a URL source fetches only pinned files. */
+function pinnedSha(entry: ModelEntry, name: string, base: string, dir: string): string {
+  const sha = entry.files.find((f) => f.name === name)?.sha256 ?? null;
+  if (sha !== null) return sha;
+  throw loadError('ERR_MODEL_HASH', `coco-ssd weights from ${base}: ${name} has no sha256 in the entry, and files are fetched from a URL only when pinned`, [
+    `Pin every file: copy the entry into a --registry file and list model.json and each shard of its weightsManifest in "files" with its "sha256"`,
+    ...solutions(entry, dir),
+  ]);
+}
+
+/** Fetches `${base}/${name}` (size limit + timeout) into `tmp` and checks it against `sha`. */
+async function fetchPinned(entry: ModelEntry, base: string, name: string, sha: string, tmp: string): Promise<void> {
+  const file = path.join(tmp, name);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, await fetchLimited(`${base}/${name}`));
+  const found = await sha256File(file);
+  if (found !== sha) {
+    throw new ShiftbenchError(
+      'ERR_MODEL_HASH',
+      `sha256 mismatch for ${base}/${name} of model "${entry.name}": expected ${sha} (pinned in ${entryOrigin(entry) ?? 'the model entry'}) but the URL served ${found}. ` +
+        'Check the entry\'s baseUrl and hashes; nothing was written to the cache.',
+    );
   }
-  if (!res.ok) throw new Error(`GET ${url} answered ${res.status} ${res.statusText}`);
-  await writeFile(file, new Uint8Array(await res.arrayBuffer()));
 }
 
 /**
@@ -119,12 +132,11 @@ async function locateCocoSsdDir(entry: ModelEntry, dir: string, opts: LoadDetect
   const tmp = await mkdtemp(path.join(path.dirname(dir), `.pull-${entry.name}-`));
   try {
     try {
-      await fetchTo(`${base}/${COCO_SSD_MODEL_FILE}`, path.join(tmp, COCO_SSD_MODEL_FILE));
+      await fetchPinned(entry, base, COCO_SSD_MODEL_FILE, pinnedSha(entry, COCO_SSD_MODEL_FILE, base, dir), tmp);
       const json = JSON.parse(await readFile(path.join(tmp, COCO_SSD_MODEL_FILE), 'utf8')) as Record<string, unknown>;
       for (const p of manifestGroups(json, `${base}/${COCO_SSD_MODEL_FILE}`).flatMap((g) => g.paths)) {
         if (path.isAbsolute(p) || p.split(/[\\/]/).includes('..')) throw new Error(`unsafe shard path "${p}" in model.json`);
-        await mkdir(path.dirname(path.join(tmp, p)), { recursive: true });
-        await fetchTo(`${base}/${p}`, path.join(tmp, p));
+        await fetchPinned(entry, base, p, pinnedSha(entry, p, base, dir), tmp);
       }
     } catch (err) {
       if (err instanceof ShiftbenchError) throw err;

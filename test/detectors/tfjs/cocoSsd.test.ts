@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -143,8 +145,9 @@ describe('coco-ssd format through loadTfjsDetector (hand-made graph in the coco-
 });
 
 describe('coco-ssd weights missing', () => {
-  it('offline: ERR_NETWORK that points to --weights DIR', async () => {
-    const err = await loadTfjsDetector(ENTRY, path.join(tmp, 'empty-cache'), { backend: 'wasm' }).catch((e) => e);
+  it('offline, every file pinned: ERR_NETWORK that points to --weights DIR', async () => {
+    const pinned = { ...ENTRY, files: await pinnedFiles(weightsDir) };
+    const err = await loadTfjsDetector(pinned, path.join(tmp, 'empty-cache'), { backend: 'wasm' }).catch((e) => e);
     expect(err.code).toBe('ERR_NETWORK');
     expect(err.message).toContain('Could not load coco-ssd weights from http://127.0.0.1:9/ssdlite_mobilenet_v2');
     expect(err.message).toContain('Pass a local copy with --weights DIR');
@@ -164,5 +167,73 @@ describe('coco-ssd weights missing', () => {
     const err = await loadTfjsDetector(ENTRY, path.join(tmp, 'cache'), { backend: 'wasm', weightsDir: partial }).catch((e) => e);
     expect(err.code).toBe('ERR_MODEL_LOAD');
     expect(err.message).toContain(`coco-ssd weights from --weights ${partial}: missing shard(s) group1-shard1of1.bin`);
+  });
+});
+
+/** The entry's files list pinning model.json and every shard of a model folder. */
+async function pinnedFiles(dir: string): Promise<ModelEntry['files']> {
+  const sha = (f: string) => createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex');
+  return ['model.json', 'group1-shard1of1.bin'].map((name) => ({ name, sha256: sha(name) }));
+}
+
+/** Serves `dir` on localhost (optionally overriding one file's bytes); counts the requests. */
+async function serve(dir: string, override: Record<string, string> = {}): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
+  const requests: string[] = [];
+  const server = http.createServer((req, res) => {
+    const name = (req.url ?? '/').split('/').pop()!;
+    requests.push(name);
+    try {
+      res.end(override[name] ?? readFileSync(path.join(dir, name)));
+    } catch {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/ssd`, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+describe('coco-ssd weights from a URL: only pinned files, checked (issue 10, security)', () => {
+  it('every file pinned: fetched with their hashes checked, then loaded from the cache', async () => {
+    const srv = await serve(weightsDir);
+    try {
+      const cache = path.join(tmp, 'url-cache');
+      const entry = { ...ENTRY, source: { kind: 'url' as const, baseUrl: srv.url }, files: await pinnedFiles(weightsDir) };
+      const det = await loadTfjsDetector(entry, cache, { backend: 'wasm' });
+      await det.dispose();
+      expect(srv.requests).toEqual(['model.json', 'group1-shard1of1.bin']);
+      expect(readFileSync(path.join(cache, 'group1-shard1of1.bin'))).toEqual(readFileSync(path.join(weightsDir, 'group1-shard1of1.bin')));
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('a shard the entry does not pin is refused before it is requested', async () => {
+    const srv = await serve(weightsDir);
+    try {
+      const files = (await pinnedFiles(weightsDir)).filter((f) => f.name === 'model.json');
+      const entry = { ...ENTRY, source: { kind: 'url' as const, baseUrl: srv.url }, files };
+      const err = await loadTfjsDetector(entry, path.join(tmp, 'url-cache-2'), { backend: 'wasm' }).catch((e) => e);
+      expect(err.code).toBe('ERR_MODEL_HASH');
+      expect(err.message).toContain('group1-shard1of1.bin has no sha256 in the entry');
+      expect(srv.requests).toEqual(['model.json']);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('a served file that differs from its pin: ERR_MODEL_HASH, nothing left in the cache', async () => {
+    const srv = await serve(weightsDir, { 'group1-shard1of1.bin': 'not the weights' });
+    try {
+      const cache = path.join(tmp, 'url-cache-3');
+      const entry = { ...ENTRY, source: { kind: 'url' as const, baseUrl: srv.url }, files: await pinnedFiles(weightsDir) };
+      const err = await loadTfjsDetector(entry, cache, { backend: 'wasm' }).catch((e) => e);
+      expect(err.code).toBe('ERR_MODEL_HASH');
+      expect(err.message).toContain(`sha256 mismatch for ${srv.url}/group1-shard1of1.bin`);
+      expect(existsSync(cache)).toBe(false);
+    } finally {
+      await srv.close();
+    }
   });
 });

@@ -115,19 +115,21 @@ describe("loadDetector('coco-ssd', { weightsDir })", () => {
     expect(err.message).toContain(`found ${modelJsonSha}`);
   });
 
-  it('offline without --weights: ERR_NETWORK naming the URL and how to get the files', async () => {
+  it('unpinned url files are never fetched: ERR_MODEL_HASH naming the file, how to pin it and the --weights fix', async () => {
     const err = await loadDetector('coco-ssd-offline', { backend: 'wasm', registryFiles: [offlineRegistry], cacheDir: path.join(tmp, 'cache') }).catch((e) => e);
-    expect(err.code).toBe('ERR_NETWORK');
-    expect(err.message).toContain(`Could not load coco-ssd weights from ${REFUSED_URL}. GET ${REFUSED_URL}/model.json failed (ECONNREFUSED)`);
+    expect(err.code).toBe('ERR_MODEL_HASH');
+    expect(err.message).toContain(
+      `Could not load coco-ssd weights from ${REFUSED_URL}: model.json has no sha256 in the entry, and files are fetched from a URL only when pinned.`,
+    );
+    expect(err.message).toContain('list model.json and each shard of its weightsManifest in "files" with its "sha256"');
     expect(err.message).toContain('Pass a local copy with --weights DIR: a folder holding model.json and every weight shard');
-    expect(err.message).toContain('shiftbench models pull coco-ssd-offline --cache-dir DIR');
   });
 
-  it('pullModel fetches through the coco-ssd resolver (model.json and its shards), so `models pull` fails the same way offline', async () => {
+  it('pullModel fetches through the coco-ssd resolver (model.json and its shards), so `models pull` refuses the same way', async () => {
     const entry = listModels({ registryFiles: [offlineRegistry] }).find((e) => e.name === 'coco-ssd-offline')!;
     const err = await pullModel(entry, { cacheDir: path.join(tmp, 'cache') }).catch((e) => e);
-    expect(err.code).toBe('ERR_NETWORK');
-    expect(err.message).toContain(`${REFUSED_URL}/model.json`);
+    expect(err.code).toBe('ERR_MODEL_HASH');
+    expect(err.message).toContain(`${REFUSED_URL}: model.json has no sha256`);
     // a cache holding model.json and every shard is used as is
     const cacheDir = path.join(tmp, 'filled-cache');
     writeFakeSsdModel(path.join(cacheDir, 'coco-ssd-offline'), SPEC);

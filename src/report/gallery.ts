@@ -11,7 +11,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { BoxXYWH, CocoAnnotation, CocoResult, DetectorRunSummary, Shift } from '../core/types.js';
 import { is } from '../core/is.js';
-import { safeFileName } from '../runner/store.js';
+import { safeFileName } from '../core/fileNames.js';
 import { shiftFileStem } from '../shifts/shiftSet.js';
 import { escapeHtml as h } from './format.js';
 import type { ReportRun } from './load.js';

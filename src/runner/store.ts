@@ -265,7 +265,4 @@ export function syncDirSync(dir: string): void {
   }
 }
 
-/** A file-name-safe form of a detector key. */
-export function safeFileName(key: string): string {
-  return key.replace(/[^A-Za-z0-9._+=@-]+/g, '_').replace(/^\.+/, '_').slice(0, 120);
-}
+export { safeFileName } from '../core/fileNames.js';

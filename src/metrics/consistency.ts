@@ -140,15 +140,7 @@ const center = (b: BoxXYWH): [number, number] => [b[0] + b[2] / 2, b[1] + b[3] /
  * Throws ERR_METRICS_INPUT for a non-finite score threshold or bad resample count.
  */
 export function computeConsistency(images: Iterable<ConsistencyImage>, numShifts: number, opts: ConsistencyOptions = {}): ConsistencyResult {
-  const tau = opts.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
-  const resamples = opts.bootstrapResamples ?? DEFAULT_BOOTSTRAP_RESAMPLES;
-  const seed = opts.seed ?? DEFAULT_BOOTSTRAP_SEED;
-  if (!Number.isFinite(tau) || tau < 0 || tau > 1) {
-    throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected a number in [0, 1] for scoreThreshold but received ${tau}`);
-  }
-  if (!Number.isInteger(resamples) || resamples < 1) {
-    throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected an integer ≥ 1 for bootstrapResamples but received ${resamples}`);
-  }
+  const { tau, resamples, seed } = thresholdAndBootstrap(opts);
   const gtPerShift = opts.groundTruthPerShift ?? (opts.groundTruth ? new Array(numShifts).fill(opts.groundTruth) : null);
   const gtIndex = gtPerShift ? gtPerShift.map(indexGtByImage) : null;
 
@@ -252,4 +244,25 @@ function imageFlipRate(imageId: number, dets: CocoResult[][], gtIndex: GtByImage
     if (differs) flipped++;
   }
   return eligible === 0 ? null : flipped / eligible;
+}
+
+/**
+ * τ, bootstrap resamples and seed of the per-object/per-image metrics with their defaults
+ * (0.5, 1000, 0). Throws ERR_METRICS_INPUT for τ outside [0, 1] or a resample count below 1.
+ */
+export function thresholdAndBootstrap(opts: Pick<ConsistencyOptions, 'scoreThreshold' | 'bootstrapResamples' | 'seed'>): {
+  tau: number;
+  resamples: number;
+  seed: number;
+} {
+  const tau = opts.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
+  const resamples = opts.bootstrapResamples ?? DEFAULT_BOOTSTRAP_RESAMPLES;
+  const seed = opts.seed ?? DEFAULT_BOOTSTRAP_SEED;
+  if (!Number.isFinite(tau) || tau < 0 || tau > 1) {
+    throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected a number in [0, 1] for scoreThreshold but received ${tau}`);
+  }
+  if (!Number.isInteger(resamples) || resamples < 1) {
+    throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected an integer ≥ 1 for bootstrapResamples but received ${resamples}`);
+  }
+  return { tau, resamples, seed };
 }

@@ -10,6 +10,7 @@ import type { CocoAnnotation, CocoGroundTruth, CocoResult, StabilityError, Stabi
 import { ShiftbenchError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import {
+  thresholdAndBootstrap,
   DEFAULT_BOOTSTRAP_RESAMPLES,
   DEFAULT_BOOTSTRAP_SEED,
   DEFAULT_SCORE_THRESHOLD,
@@ -199,15 +200,7 @@ type ErrorKey = 'centerError' | 'scaleRatioError' | 'fragmentError';
  * score threshold outside [0, 1] or a resample count below 1.
  */
 export function computeStability(images: Iterable<ConsistencyImage>, numShifts: number, opts: StabilityOptions = {}): StabilitySummary | null {
-  const tau = opts.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
-  const resamples = opts.bootstrapResamples ?? DEFAULT_BOOTSTRAP_RESAMPLES;
-  const seed = opts.seed ?? DEFAULT_BOOTSTRAP_SEED;
-  if (!Number.isFinite(tau) || tau < 0 || tau > 1) {
-    throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected a number in [0, 1] for scoreThreshold but received ${tau}`);
-  }
-  if (!Number.isInteger(resamples) || resamples < 1) {
-    throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected an integer ≥ 1 for bootstrapResamples but received ${resamples}`);
-  }
+  const { tau, resamples, seed } = thresholdAndBootstrap(opts);
   const gtPerShift = opts.groundTruthPerShift ?? (opts.groundTruth ? new Array<CocoGroundTruth>(numShifts).fill(opts.groundTruth) : null);
   if (!gtPerShift) return null;
   if (gtPerShift.length !== numShifts) {

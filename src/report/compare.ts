@@ -10,7 +10,7 @@ import { VERSION } from '../version.js';
 import { runCompatibility } from './compatible.js';
 import { MISSING, escapeHtml as h } from './format.js';
 import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
-import { CSS, REPORT_CSP } from './html.js';
+import { headHtml } from './html.js';
 import { loadReportRun, type ReportRun } from './load.js';
 
 /** A paired difference of one detector key, run − RUN_A, as pairRuns gives it. */
@@ -173,12 +173,7 @@ export function renderComparisonHtml(c: Comparison): string {
   return `<!doctype html>
 <html lang="en">
 <head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="shiftbench ${h(VERSION)}">
-<title>shiftbench compare: ${h(c.runs.map((r) => r.run.metrics.runId).join(' · '))}</title>
-<style>${CSS}</style>
+${headHtml(`shiftbench compare: ${c.runs.map((r) => r.run.metrics.runId).join(' · ')}`)}
 </head>
 <body>
 <header><h1>shiftbench compare</h1><ol class="runs">${runsHtml}</ol></header>

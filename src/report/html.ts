@@ -19,9 +19,9 @@ import { stabilitySection } from './stability.js';
 
 /**
  * The report's Content-Security-Policy: everything is inline (data, charts, script,
- * style), so nothing may be loaded from anywhere — no network, no other files.
+ * style), so nothing may be loaded from anywhere — no network, no other files. Shared by
+ * every HTML page shiftbench writes (see headHtml).
  */
-/** (Shared by every HTML page shiftbench writes, e.g. `compare`.) */
 export const REPORT_CSP = [
   "default-src 'none'",
   "script-src 'unsafe-inline'",
@@ -32,6 +32,16 @@ export const REPORT_CSP = [
   "form-action 'none'",
   "base-uri 'none'",
 ].join('; ');
+
+/** The <head> content every page shiftbench writes shares: charset, the CSP that forbids network loads, viewport, generator, title, style. */
+export function headHtml(title: string): string {
+  return `<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="shiftbench ${h(VERSION)}">
+<title>${h(title)}</title>
+<style>${CSS}</style>`;
+}
 
 let chartJsCache: string | null = null;
 
@@ -449,12 +459,7 @@ export async function renderReportHtml(run: ReportRun, extras: { gallery?: Galle
   return `<!doctype html>
 <html lang="en">
 <head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="shiftbench ${h(VERSION)}">
-<title>shiftbench report — ${h(run.metrics.dataset.name)} — ${h(run.metrics.runId)}</title>
-<style>${CSS}</style>
+${headHtml(`shiftbench report — ${run.metrics.dataset.name} — ${run.metrics.runId}`)}
 </head>
 <body>
 ${headerSection(run)}

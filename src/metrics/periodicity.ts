@@ -45,6 +45,8 @@ function withinSS(series: readonly number[], p: number): { ss: number; means: nu
 export function dominantPeriod(series: readonly number[]): PeriodFit | null {
   const n = series.length;
   if (n < 4 || !series.every(Number.isFinite)) return null;
+  // exactly constant: nothing to explain (tested on the values, since a float mean can differ from them by rounding)
+  if (series.every((v) => v === series[0])) return null;
   const mean = series.reduce((a, b) => a + b, 0) / n;
   let ssTotal = 0;
   for (const v of series) ssTotal += (v - mean) ** 2;

@@ -40,6 +40,11 @@ describe('dominantPeriod', () => {
 
   it('constant, too short or non-finite series have no period', () => {
     expect(dominantPeriod([0.5, 0.5, 0.5, 0.5, 0.5])).toBeNull();
+    // an exactly constant series whose float mean is not exactly its value (zoo-fcos-aps's
+    // line:32 mAP) has no variance to explain either: no period from rounding noise
+    const value = 0.5379155355927624;
+    expect(new Array(33).fill(value).reduce((a: number, b: number) => a + b, 0) / 33).not.toBe(value);
+    expect(dominantPeriod(new Array(33).fill(value))).toBeNull();
     expect(dominantPeriod([1, 0, 1])).toBeNull();
     expect(dominantPeriod([1, 0, NaN, 0, 1, 0])).toBeNull();
   });

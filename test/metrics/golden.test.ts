@@ -1,14 +1,16 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { evaluateCoco, greedyBounds } from '../../src/metrics/index.js';
-import { REPO_ROOT } from '../helpers/shared.js';
+import { SHARED_DIR, describeShared } from '../helpers/shared.js';
 
-const GOLDEN = path.join(REPO_ROOT, 'test/fixtures/golden');
+// the pycocotools answers stay in ../shared/golden (third-party reference data is not copied into the repository)
+const GOLDEN = path.join(SHARED_DIR, 'golden');
 const load = (dir: string, f: string) => JSON.parse(readFileSync(path.join(GOLDEN, dir, f), 'utf8'));
-const cases = (dir: string) => readdirSync(path.join(GOLDEN, dir)).filter((f) => f.endsWith('.json')).sort();
+const cases = (dir: string) =>
+  existsSync(path.join(GOLDEN, dir)) ? readdirSync(path.join(GOLDEN, dir)).filter((f) => f.endsWith('.json')).sort() : [];
 
-describe('evaluateCoco matches pycocotools on every golden case', () => {
+describeShared('evaluateCoco matches pycocotools on every golden case', ['golden/cocoeval'], () => {
   const files = cases('cocoeval');
   it('has the golden cases', () => expect(files.length).toBeGreaterThanOrEqual(80));
   for (const f of files) {
@@ -25,7 +27,7 @@ describe('evaluateCoco matches pycocotools on every golden case', () => {
   }
 });
 
-describe('greedyBounds reproduces every golden greedy case', () => {
+describeShared('greedyBounds reproduces every golden greedy case', ['golden/greedy'], () => {
   const files = cases('greedy');
   it('has the golden cases', () => expect(files.length).toBeGreaterThanOrEqual(40));
   for (const f of files) {

@@ -2,9 +2,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WORKERS_MIN_IMAGES, greedyBoundsParallel, greedyBoundsPrepared, prepareBounds, workersPay, type GreedyProgress } from '../../src/metrics/greedy/index.js';
-import { REPO_ROOT } from '../helpers/shared.js';
+import { sharedPath } from '../helpers/shared.js';
 import { sharedBaseCase } from './sharedBaseCase.js';
 import { buildWorkers } from '../helpers/workerBuild.js';
+
+const GOLDEN_GREEDY = sharedPath('golden/greedy');
+if (!GOLDEN_GREEDY) process.stderr.write('[skip] golden greedy cases through the workers: ../shared/golden/greedy absent\n');
 
 beforeAll(() => buildWorkers());
 
@@ -29,8 +32,8 @@ describe('greedyBoundsParallel (worker threads) equals the one-thread search bit
     });
   }
 
-  it('reproduces golden greedy cases through the workers', async () => {
-    const dir = path.join(REPO_ROOT, 'test/fixtures/golden/greedy');
+  it.skipIf(!GOLDEN_GREEDY)('reproduces golden greedy cases (../shared/golden) through the workers', async () => {
+    const dir = GOLDEN_GREEDY!;
     const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().slice(0, 5);
     for (const f of files) {
       const g = JSON.parse(readFileSync(path.join(dir, f), 'utf8'));

@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .option('--json', 'print { mapRef, mapLower, mapUpper, mapRange, relRange, perShift, passes, assignLower, assignUpper }')
     .addHelpText(
       'after',
-      '\nExample:\n  shiftbench bounds --case test/fixtures/golden/greedy/greedy_1.json --json\n' +
+      '\nExample:\n  shiftbench bounds --case ../shared/golden/greedy/greedy_1.json --json\n' +
         '  (assignLower/assignUpper give a shift index per image, images in ascending id order)',
     )
     .action(async (flags: BoundsFlags) => {

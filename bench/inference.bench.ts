@@ -29,18 +29,12 @@ import { loadTfjsDetector, selectBackend } from '../src/detectors/tfjs/index.js'
 import { loadGraphFromFiles, readTfjsGraphFiles } from '../src/detectors/tfjs/graphFiles.js';
 import { runBenchmark } from '../src/runner/index.js';
 import { makeShiftedInputs, parseShiftSet } from '../src/shifts/index.js';
+import { intArg } from './args.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const SHARED = path.resolve(process.env.SHIFTBENCH_SHARED ?? path.join(ROOT, '../shared'));
 const COCO128 = path.join(SHARED, 'data/coco128');
 
-function intArg(name: string, def: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`Expected a positive integer for ${name} but received ${process.argv[i + 1]}`);
-  return v;
-}
 const IMAGES = intArg('--images', 8);
 const OVERHEAD_IMAGES = intArg('--overhead-images', 32);
 const WITH_CPU = process.argv.includes('--cpu');

@@ -16,17 +16,10 @@ import type { CocoGroundTruth } from '../src/core/index.js';
 import { BENCH_SHIFTS, syntheticDetections, syntheticGroundTruth } from './synthetic.js';
 import { evaluateCoco } from '../src/metrics/index.js';
 import { greedyBoundsParallel, greedyBoundsPrepared, prepareBounds } from '../src/metrics/greedy/index.js';
+import { intArg } from './args.js';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`Expected a positive integer for ${name} but received ${process.argv[i + 1]}`);
-  return v;
-}
-
-const IMAGES = arg('--images', 5000);
-const BASELINE_EVALS = arg('--baseline-evals', 3);
+const IMAGES = intArg('--images', 5000);
+const BASELINE_EVALS = intArg('--baseline-evals', 3);
 const INDEPENDENT = process.argv.includes('--independent-scores');
 const SKIP_SEQUENTIAL = process.argv.includes('--skip-one-thread');
 /** Skip the worker-thread run (on a machine with one free core the one-thread numbers are the meaningful ones). */

@@ -19,22 +19,11 @@ import sharp from 'sharp';
 import type { Detector, ModelEntry, RgbImage } from '../src/core/types.js';
 import { loadEntry } from '../src/detectors/index.js';
 import { parseMitigation } from '../src/mitigations/index.js';
+import { intArg, strArg } from './args.js';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`Expected a positive integer for ${name} but received ${process.argv[i + 1]}`);
-  return v;
-}
-function strArg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i < 0 ? def : process.argv[i + 1];
-}
-
-const IMAGES = arg('--images', 8);
-const ROUNDS = arg('--rounds', 3);
-const THREADS = arg('--threads', 1);
+const IMAGES = intArg('--images', 8);
+const ROUNDS = intArg('--rounds', 3);
+const THREADS = intArg('--threads', 1);
 const MODEL = strArg('--model', 'fastestdet');
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = path.resolve(process.env.SHIFTBENCH_SHARED ?? path.join(ROOT, '../shared'));

@@ -17,14 +17,7 @@ import { Rng } from '../src/core/index.js';
 import { ShiftMapEngine, prepareBounds, runSearch, type PreparedBounds } from '../src/metrics/greedy/index.js';
 import { boundsUncertainty } from '../src/metrics/uncertainty.js';
 import { BENCH_SHIFTS, syntheticDetections, syntheticGroundTruth } from './synthetic.js';
-
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`Expected a positive integer for ${name} but received ${process.argv[i + 1]}`);
-  return v;
-}
+import { intArg } from './args.js';
 
 const SEED = 2024;
 const WORKERS = 2;
@@ -109,7 +102,7 @@ async function main(): Promise<void> {
     },
   };
   if (!process.argv.includes('--skip-large')) {
-    result.cocoValScale = await measure(arg('--large-images', 5000), arg('--large-resamples', 20), false);
+    result.cocoValScale = await measure(intArg('--large-images', 5000), intArg('--large-resamples', 20), false);
   }
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }

@@ -18,4 +18,9 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // tests mutate fixtures field by field (gt: any); the sources have no `any`
+    files: ['test/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
 );

@@ -6,7 +6,6 @@
  * self-contained HTML page (no network), both from the same Comparison.
  */
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
-import { VERSION } from '../version.js';
 import { runCompatibility } from './compatible.js';
 import { MISSING, escapeHtml as h } from './format.js';
 import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';

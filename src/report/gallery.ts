@@ -94,7 +94,10 @@ export function matchStates(reference: CocoResult[], shifted: CocoResult[]): { r
     sh.forEach((s, j) => {
       if (used.has(j) || s.category_id !== r.category_id) return;
       const v = iou(r.bbox, s.bbox);
-      if (v >= bestIou) (best = j), (bestIou = v);
+      if (v >= bestIou) {
+        best = j;
+        bestIou = v;
+      }
     });
     if (best >= 0) used.add(best);
     refOut.push({ bbox: r.bbox, categoryId: r.category_id, score: r.score, state: best >= 0 ? 'kept' : 'vanished' });
@@ -120,7 +123,10 @@ export function foundPerObject(objects: CocoAnnotation[], perShift: CocoResult[]
       real.forEach((a, i) => {
         if (taken.has(i) || a.category_id !== d.category_id) return;
         const v = iou(a.bbox, d.bbox);
-        if (v >= bestIou) (best = i), (bestIou = v);
+        if (v >= bestIou) {
+          best = i;
+          bestIou = v;
+        }
       });
       if (best >= 0) taken.add(best);
     }
@@ -204,7 +210,11 @@ export async function buildGallery(
       for (let s = 1; s < shifts.length; s++) {
         const m = matchStates(at[0], at[s]);
         const changed = m.reference.filter((b) => b.state !== 'kept').length + m.shifted.filter((b) => b.state !== 'kept').length;
-        if (changed > bestChanged) (bestChanged = changed), (bestS = s), (best = m);
+        if (changed > bestChanged) {
+          bestChanged = changed;
+          bestS = s;
+          best = m;
+        }
       }
       if (!best) continue;
       if (!thumbs.has(t.imageId)) thumbs.set(t.imageId, await thumbnail(imagePath(t.imageId), thumbPx));

@@ -40,7 +40,7 @@ async function codeFiles(root: string): Promise<string[]> {
   const files: string[] = [];
   for (const item of DETECTION_CODE) {
     const dir = path.join(root, item);
-    let entries: string[] = [];
+    let entries: string[];
     try {
       entries = (await readdir(dir, { recursive: true })).map((e) => path.join(dir, String(e)));
     } catch {

@@ -6,8 +6,6 @@
 import type {
   CocoGroundTruth,
   CocoResult,
-  BoundsSummary,
-  ConsistencySummary,
   Dataset,
   DatasetImage,
   Detector,

@@ -3,7 +3,6 @@ import { loadDetector } from '../../src/detectors/index.js';
 import { greedyBounds } from '../../src/metrics/index.js';
 import { Rng } from '../../src/core/rng.js';
 import type { CocoGroundTruth, CocoResult, DetectContext, Detector, RgbImage, Shift } from '../../src/core/types.js';
-import type { ShiftbenchError } from '../../src/core/errors.js';
 import { rejection } from '../helpers/shared.js';
 
 /** A small synthetic ground truth: 12 images of 200×150 with 1–5 boxes of 3 categories. */

@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDetector } from '../../src/detectors/index.js';
-import type { ShiftbenchError } from '../../src/core/errors.js';
 import { REPO_ROOT, rejection } from '../helpers/shared.js';
 
 

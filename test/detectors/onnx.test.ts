@@ -2,9 +2,8 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { loadDetector, readRegistry } from '../../src/detectors/index.js';
-import type { ShiftbenchError } from '../../src/core/errors.js';
 import type { RgbImage } from '../../src/core/types.js';
 import { describeShared, REPO_ROOT, sharedPath, rejection } from '../helpers/shared.js';
 

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { definePlugin, loadDetector, loadPlugins } from '../../src/detectors/index.js';
 import { definePlugin as definePluginPublic } from '../../src/plugin.js';
-import type { ShiftbenchError } from '../../src/core/errors.js';
 import type { RgbImage } from '../../src/core/types.js';
 import { REPO_ROOT, rejection } from '../helpers/shared.js';
 

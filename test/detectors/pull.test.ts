@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isModelCached, parseRegistry, pullModel } from '../../src/detectors/index.js';
-import type { ShiftbenchError } from '../../src/core/errors.js';
 import type { ModelEntry } from '../../src/core/types.js';
 import { rejection } from '../helpers/shared.js';
 

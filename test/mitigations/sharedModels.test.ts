@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import type { ModelEntry } from '../../src/core/types.js';
 import { loadEntry } from '../../src/detectors/index.js';

@@ -6,7 +6,7 @@ import type { CocoGroundTruth, Detector, RunMetrics } from '../../src/core/types
 import type { ShiftbenchError } from '../../src/core/errors.js';
 import type { Mitigation } from '../../src/mitigations/types.js';
 import { runBenchmark, runExperiment, type RunnerEnv } from '../../src/runner/index.js';
-import { gtDetector, makeDataset, tempDir, type CountingDetector } from './fixtures.js';
+import { gtDetector, makeDataset, tempDir } from './fixtures.js';
 
 /** metrics without timing (which differs between any two runs) */
 function withoutTiming(m: RunMetrics): unknown {

@@ -22,7 +22,6 @@ function env(detectors: Record<string, () => Detector>): Partial<RunnerEnv> {
 const MODES = ['pad', 'crop', 'circular'] as const;
 
 describe('scored content in pad, crop and circular modes (pixel-reading detector)', () => {
-  let root: string;
   const data = new Map<string, FlatShapesData>();
   const results = new Map<string, DetectorRunSummary>();
   const reports = new Map<string, string>();

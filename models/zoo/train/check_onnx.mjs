@@ -23,7 +23,7 @@ const size = ref.size;
 let maxDiff = 0;
 let compared = 0;
 let over = 0; // detections differing by more than 1e-3 (near-ties that pick another anchor)
-for (const [k, r] of ref.refs.entries()) {
+for (const r of ref.refs) {
   const chw = new Float32Array(3 * size * size);
   for (let i = 0; i < size * size; i++) {
     for (let c = 0; c < 3; c++) chw[c * size * size + i] = r.input[i * 3 + c] / 255;

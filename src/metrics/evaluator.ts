@@ -39,6 +39,8 @@ export interface ShiftEvaluatorOptions {
   objectives?: BoundsObjective[];
   /** Worker threads of the bounds bootstrap (default one per core, 2–8; 0: this thread). The numbers do not depend on it. */
   workers?: number;
+  /** Detections expected in all (sizes the columns once instead of growing them); default: grown as needed. */
+  detectionCapacity?: number;
 }
 
 export interface ProcessInput {
@@ -62,12 +64,18 @@ export interface ShiftEvaluation {
   notes: string[];
 }
 
-/** Growable column store of detections. */
+/** Growable column store of detections: the evaluator's one copy of them. */
 class DetectionStore {
   count = 0;
-  boxes = new Float64Array(4 * 1024);
-  scores = new Float64Array(1024);
-  categories = new Int32Array(1024);
+  boxes: Float64Array;
+  scores: Float64Array;
+  categories: Int32Array;
+  constructor(capacity = 1024) {
+    const cap = Number.isFinite(capacity) && capacity >= 1 ? Math.floor(capacity) : 1;
+    this.boxes = new Float64Array(4 * cap);
+    this.scores = new Float64Array(cap);
+    this.categories = new Int32Array(cap);
+  }
   private grow(need: number): void {
     let cap = this.scores.length;
     if (need <= cap) return;
@@ -125,7 +133,7 @@ interface ImageRecord {
  */
 export class ShiftEvaluator {
   private readonly opts: ShiftEvaluatorOptions;
-  private store = new DetectionStore();
+  private store: DetectionStore;
   private images = new Map<number, ImageRecord>();
 
   constructor(opts: ShiftEvaluatorOptions) {
@@ -142,11 +150,12 @@ export class ShiftEvaluator {
       throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected an integer ≥ 1 for maxPasses but received ${opts.maxPasses}`);
     }
     this.opts = opts;
+    this.store = new DetectionStore(opts.detectionCapacity);
   }
 
   /** Forgets everything processed so far. */
   reset(): void {
-    this.store = new DetectionStore();
+    this.store = new DetectionStore(this.opts.detectionCapacity);
     this.images = new Map();
   }
 

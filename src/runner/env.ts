@@ -35,6 +35,7 @@ export function defaultEnv(): RunnerEnv {
         bootstrapSeed: args.bootstrapSeed,
         ...(args.objectives ? { objectives: args.objectives } : {}),
         ...(args.bootstrapBounds !== undefined ? { bootstrapBounds: args.bootstrapBounds } : {}),
+        ...(args.detectionCapacity !== undefined ? { detectionCapacity: args.detectionCapacity } : {}),
       }),
     describeDetector,
     describeMitigation: async (m) => {

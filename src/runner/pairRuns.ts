@@ -12,9 +12,9 @@ import { DEFAULT_BOOTSTRAP_BOUNDS, pairedDifference, type BoundsUncertainty } fr
 import { defaultEnv } from './env.js';
 import { imageHashes, imageIdentityFor } from './identity.js';
 import type { RunOptions } from './options.js';
-import { RunStore, type RunManifest } from './runStore.js';
+import { NO_SHIFT_RESULTS, RunStore, type RunManifest } from './runStore.js';
 import { scoreVariant, type ScoredVariant } from './score.js';
-import { isSkipped, readJsonOrNull, type ImageRecord } from './store.js';
+import { isSkipped, readJsonOrNull, type StoredImage } from './store.js';
 import type { RunnerEnv } from './types.js';
 
 /** A paired difference of one detector key between two runs: run A minus run B. */
@@ -37,7 +37,7 @@ export interface PairRunsOptions {
 }
 
 const SILENT: Logger = { info: () => undefined, warn: () => undefined };
-const NO_FILES = { writeShiftResults: async () => undefined };
+const NO_FILES = { shiftResultsWriter: async () => NO_SHIFT_RESULTS };
 
 /**
  * Pairs run A with run B (directories) per common detector key: Δ mAP range and Δ mAP at
@@ -138,7 +138,7 @@ async function storedVariant(run: Opened, key: string, images: { id: number; fil
   const { log, stored } = await run.store.openLog(key, run.manifest.shiftSet.shifts.length);
   await log.close();
   for (const image of images) {
-    const r: ImageRecord | undefined = stored.get(image.id);
+    const r: StoredImage | undefined = stored.get(image.id);
     if (!r) {
       throw new ShiftbenchError('ERR_RUN_STORE', `The run in ${run.store.dir} is not finished: "${key}" has no detections for image ${image.id} (${image.fileName}). Run the same \`shiftbench run\` command again to finish it.`);
     }
@@ -146,5 +146,5 @@ async function storedVariant(run: Opened, key: string, images: { id: number; fil
       throw new ShiftbenchError('ERR_RUN_STORE', `Image ${image.id} (${image.fileName}) changed since "${key}" of ${run.store.dir} was run; pairing would mix datasets. Run it again with \`shiftbench run\`.`);
     }
   }
-  return { entry, records: stored };
+  return { entry, records: stored, file: run.store.logFile(key) };
 }

@@ -82,7 +82,7 @@ async function rescoreLocked(store: RunStore, manifest: RunManifest, options: Re
         throw new ShiftbenchError('ERR_RUN_STORE', `Image ${image.id} (${image.fileName}) changed since "${key}" was run (sha256 ${r.sha256.slice(0, 12)} → ${sha256.get(image.id)?.slice(0, 12)}); rescoring would mix datasets. Run it again with \`shiftbench run\`.`);
       }
     }
-    variants.push({ entry, records: stored });
+    variants.push({ entry, records: stored, file: store.logFile(key) });
   }
   const shiftSet: ShiftSet = { spec: manifest.shiftSet.spec, shifts: manifest.shiftSet.shifts, maxOffsetPx: manifest.shiftSet.maxOffsetPx };
   const metrics = await scoreRun({

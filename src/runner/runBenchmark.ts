@@ -329,7 +329,7 @@ async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Prom
   });
   if (todo.length === 0 && entry !== null) {
     logger.info(`${v.key}: all ${records.size} images already stored`);
-    return { entry, records };
+    return { entry, records, file: log.file };
   }
   let owned: Detector | null = null; // a detector to dispose after this variant
   try {
@@ -370,7 +370,6 @@ async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Prom
         imageSha256: ss.sha256(v.key),
         signal: ss.signal,
         onRecord: (record) => {
-          records.set(record.imageId, record);
           computed++;
           if (isSkipped(record)) logger.warn(`${v.key}: skipped image ${record.imageId} (${dataset.images.find((i) => i.id === record.imageId)?.fileName ?? '?'}): ${record.skipped}`);
           const onProgress = ss.hooks.onProgress;
@@ -398,7 +397,7 @@ async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Prom
       }
       ss.computedImages[v.key] = computed;
     }
-    return { entry, records };
+    return { entry, records, file: log.file };
   } finally {
     if (owned) await owned.dispose();
   }

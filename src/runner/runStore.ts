@@ -26,8 +26,9 @@ import {
   readJsonOrNull,
   safeFileName,
   writeJsonAtomic,
-  type ImageRecord,
+  type StoredImage,
 } from './store.js';
+import { AtomicFileWriter } from '../core/atomicFile.js';
 
 /** Beside each detector's per-shift results files: the ground truth they are scored against. */
 export const SHIFT_GROUND_TRUTH_FILE = 'ground_truth.json';
@@ -92,6 +93,20 @@ export interface SkippedImage {
   reason: string;
 }
 
+/**
+ * The per-shift COCO results files of one detector, written while scoring: `add` appends
+ * one image's results at one shift, `commit` publishes every file (atomically) with the
+ * shift index and ground truth, `abort` drops them.
+ */
+export interface ShiftResultsWriter {
+  add(shiftIndex: number, results: readonly CocoResult[]): Promise<void>;
+  commit(groundTruth: CocoGroundTruth | null): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** A ShiftResultsWriter that writes nothing (scoring whose files are not wanted, e.g. `compare`). */
+export const NO_SHIFT_RESULTS: ShiftResultsWriter = { add: async () => undefined, commit: async () => undefined, abort: async () => undefined };
+
 /** Where a run directory comes from: `--out`, or a default under `reportsDir`. */
 export interface RunLocation {
   /** `--out`, absolute; null for a default run directory under `reportsDir`. */
@@ -119,7 +134,8 @@ async function findResumable(reportsDir: string, hash: string): Promise<string |
 /** A detector's opened detection log and what it holds. */
 export interface OpenedLog {
   log: DetectionLog;
-  stored: Map<number, ImageRecord>;
+  /** What is kept of each stored image record (no detections), by image id; `log.append` adds to it. */
+  stored: Map<number, StoredImage>;
   /** Bytes of a torn last line that were cut when opening. */
   tornBytes: number;
 }
@@ -381,23 +397,48 @@ export class RunStore {
   }
 
   /**
-   * Writes detections/<key>/shift_<dx>_<dy>.json (COCO results: the detections scored at
-   * each shift; `shift_<index>.json` for sets holding fractions), detections/<key>/shifts.json
-   * (each shift's index, offsets and file) and, when there is ground truth, detections/<key>/ground_truth.json: the
-   * ground truth they were scored against (the evaluated images only; crop/circular
-   * ignore regions as `iscrowd: 1`), so `shiftbench eval` or pycocotools reproduce each
-   * shift's mAP from the two files.
+   * Streams detections/<key>/shift_<dx>_<dy>.json (COCO results: the detections scored at
+   * each shift; `shift_<index>.json` for sets holding fractions): each file is written to
+   * a temporary file as results are added and published atomically by `commit`, which
+   * also writes detections/<key>/shifts.json (each shift's index, offsets and file) and,
+   * when there is ground truth, detections/<key>/ground_truth.json: the ground truth they
+   * were scored against (the evaluated images only; crop/circular ignore regions as
+   * `iscrowd: 1`), so `shiftbench eval` or pycocotools reproduce each shift's mAP from the
+   * two files.
    */
-  async writeShiftResults(key: string, shifts: Shift[], perShift: CocoResult[][], groundTruth: CocoGroundTruth | null): Promise<void> {
+  async shiftResultsWriter(key: string, shifts: Shift[]): Promise<ShiftResultsWriter> {
     const keyDir = path.join(this.directory, DETECTIONS_DIR, safeFileName(key));
-    const files: { index: number; dx: number; dy: number; file: string }[] = [];
-    for (let s = 0; s < perShift.length; s++) {
-      const file = `${shiftFileStem({ shifts }, s)}.json`;
-      await writeJsonAtomic(path.join(keyDir, file), perShift[s], false);
-      files.push({ index: s, dx: shifts[s].dx, dy: shifts[s].dy, file });
+    const names = shifts.map((_, s) => `${shiftFileStem({ shifts }, s)}.json`);
+    const writers: AtomicFileWriter[] = [];
+    try {
+      for (const name of names) writers.push(await AtomicFileWriter.create(path.join(keyDir, name)));
+    } catch (err) {
+      for (const w of writers) await w.abort();
+      throw err;
     }
-    await writeJsonAtomic(path.join(keyDir, SHIFT_INDEX_FILE), files, false);
-    if (groundTruth) await writeJsonAtomic(path.join(keyDir, SHIFT_GROUND_TRUTH_FILE), groundTruth, false);
+    const written = new Array<number>(shifts.length).fill(0);
+    return {
+      add: async (shiftIndex, results) => {
+        if (results.length === 0) return;
+        const w = writers[shiftIndex];
+        const parts: string[] = [];
+        for (const r of results) parts.push(JSON.stringify(r));
+        await w.write((written[shiftIndex] === 0 ? '[' : ',') + parts.join(','));
+        written[shiftIndex] += results.length;
+      },
+      commit: async (groundTruth) => {
+        for (let s = 0; s < writers.length; s++) {
+          await writers[s].write(written[s] === 0 ? '[]' : ']');
+          await writers[s].commit();
+        }
+        const index = names.map((file, s) => ({ index: s, dx: shifts[s].dx, dy: shifts[s].dy, file }));
+        await writeJsonAtomic(path.join(keyDir, SHIFT_INDEX_FILE), index, false);
+        if (groundTruth) await writeJsonAtomic(path.join(keyDir, SHIFT_GROUND_TRUTH_FILE), groundTruth, false);
+      },
+      abort: async () => {
+        for (const w of writers) await w.abort();
+      },
+    };
   }
 
   /** Writes skipped.json (sorted by image id). */

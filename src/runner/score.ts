@@ -33,13 +33,19 @@ import {
 import { pairedDifference, type BoundsObjective, type BoundsUncertainty } from '../metrics/index.js';
 import { modelKey } from './options.js';
 import type { ManifestDetector, RunStore, SkippedImage } from './runStore.js';
-import { isSkipped, type ImageRecord } from './store.js';
+import { isSkipped, RecordReader, type StoredImage } from './store.js';
 import type { RunEvaluator, RunnerEnv } from './types.js';
 
-/** One detector of the run, as stored: its manifest entry and its records by image id. */
+/**
+ * One detector of the run, as stored: its manifest entry, what is kept of each image
+ * record by image id, and the jsonl the detections are read back from (one image at a
+ * time, while scoring).
+ */
 export interface ScoredVariant {
   entry: ManifestDetector;
-  records: Map<number, ImageRecord>;
+  records: ReadonlyMap<number, StoredImage>;
+  /** detections/<key>.jsonl */
+  file: string;
 }
 
 /** Everything scoring needs; none of it is a model. */
@@ -131,7 +137,7 @@ function addCostRatios(results: DetectorRunSummary[]): void {
   }
 }
 
-type Evaluated = { image: DatasetImage; record: Extract<ImageRecord, { shifts: unknown }> };
+type Evaluated = { image: DatasetImage; record: Extract<StoredImage, { offsetBytes: number }> };
 
 /** The key of a variant's plain detector: the variants of one model share it. */
 function modelGroup(entry: ManifestDetector): string {
@@ -168,15 +174,16 @@ function groupSkips(variants: ScoredVariant[], dataset: Dataset, logger: Logger)
   return out;
 }
 
-/** Feeds one detector's stored records (in dataset order) to a fresh evaluator and writes its per-shift COCO files. */
 /**
- * Scores one detector from its stored records (images in `skippedInGroup` left out) and writes
- * its per-shift COCO files through `args.store` (a no-op store writes nothing: `compare`
- * pairs runs this way). Returns its summary and per-resample bounds.
+ * Scores one detector from its stored records (images in `skippedInGroup` left out): reads
+ * them back one image at a time in dataset order, feeds the evaluator (the one in-memory
+ * copy of the detections, columnar) and streams the per-shift COCO files through
+ * `args.store` (a no-op store writes nothing: `compare` pairs runs this way). Returns its
+ * summary and per-resample bounds.
  */
 export async function scoreVariant(
   v: ScoredVariant,
-  args: Omit<ScoreRunArgs, 'store'> & { store: Pick<RunStore, 'writeShiftResults'> },
+  args: Omit<ScoreRunArgs, 'store'> & { store: Pick<RunStore, 'shiftResultsWriter'> },
   skippedInGroup: Map<number, { key: string; reason: string }>,
 ): Promise<{ summary: DetectorRunSummary; uncertainty: BoundsUncertainty | null }> {
   const { entry, records } = v;
@@ -184,6 +191,7 @@ export async function scoreVariant(
   const skippedImages: SkippedImage[] = [];
   const evaluated: Evaluated[] = [];
   let inferenceSeconds = 0;
+  let detections = 0;
   for (const image of dataset.images) {
     const r = records.get(image.id);
     if (!r) throw new ShiftbenchError('ERR_INTERNAL', `no stored detections for image ${image.id} of ${entry.key}`);
@@ -193,6 +201,7 @@ export async function scoreVariant(
     else {
       evaluated.push({ image, record: r });
       inferenceSeconds += r.seconds;
+      detections += r.detections;
     }
   }
   const geometryOpts: ShiftedInputOptions = {
@@ -218,35 +227,49 @@ export async function scoreVariant(
     bootstrapSeed: args.bootstrapSeed,
     ...(args.bootstrapBounds !== undefined ? { bootstrapBounds: args.bootstrapBounds } : {}),
     ...(args.objectives ? { objectives: args.objectives } : {}),
+    detectionCapacity: detections,
   });
-  const perShift: CocoResult[][] = shiftSet.shifts.map(() => []);
   const knownCategories = groundTruth ? new Set(groundTruth.categories.map((c) => c.id)) : null;
   let unknownCategory = 0;
   const counts: ScoredContentCounts = { groundTruthTotal: groundTruth?.annotations.length ?? 0, groundTruthIgnored, detectionsTotal: 0, detectionsDropped: 0 };
-  for (const { image, record } of evaluated) {
-    const transforms = transformsOf.get(image.id)!;
-    record.shifts.forEach((dets, s) => {
-      const coco: CocoResult[] = dets.map((d) => ({ image_id: image.id, category_id: d[5], bbox: [d[0], d[1], d[2], d[3]], score: d[4] }));
-      const { kept, dropped } = detectionsInStableArea(coco, transforms[s], area);
-      counts.detectionsTotal += coco.length;
-      counts.detectionsDropped += dropped;
-      // like COCOeval, detections of categories the ground truth does not have are not evaluated
-      const scored = knownCategories ? kept.filter((c) => knownCategories.has(c.category_id)) : kept;
-      unknownCategory += kept.length - scored.length;
-      evaluator.process({ imageId: image.id, shiftIndex: s, inputScale: { x: transforms[s].scaleX, y: transforms[s].scaleY } }, scored);
-      for (const c of kept) perShift[s].push(c);
-    });
+  const files = await args.store.shiftResultsWriter(entry.key, shiftSet.shifts);
+  let evaluation: Awaited<ReturnType<RunEvaluator['evaluate']>>;
+  try {
+    const reader = await RecordReader.open(v.file);
+    try {
+      for (const { image, record: at } of evaluated) {
+        const record = await reader.read(at);
+        const transforms = transformsOf.get(image.id)!;
+        for (let s = 0; s < record.shifts.length; s++) {
+          const coco: CocoResult[] = record.shifts[s].map((d) => ({ image_id: image.id, category_id: d[5], bbox: [d[0], d[1], d[2], d[3]], score: d[4] }));
+          const { kept, dropped } = detectionsInStableArea(coco, transforms[s], area);
+          counts.detectionsTotal += coco.length;
+          counts.detectionsDropped += dropped;
+          // like COCOeval, detections of categories the ground truth does not have are not evaluated
+          const scored = knownCategories ? kept.filter((c) => knownCategories.has(c.category_id)) : kept;
+          unknownCategory += kept.length - scored.length;
+          evaluator.process({ imageId: image.id, shiftIndex: s, inputScale: { x: transforms[s].scaleX, y: transforms[s].scaleY } }, scored);
+          await files.add(s, kept);
+        }
+      }
+    } finally {
+      await reader.close();
+    }
+    if (unknownCategory > 0) {
+      logger.warn(`${entry.key}: ${unknownCategory} detections of categories the dataset does not have were not evaluated (they stay in detections/)`);
+    }
+    if (area) {
+      const gtPart = groundTruth ? `${counts.groundTruthIgnored} of ${counts.groundTruthTotal} ground-truth boxes are crowd regions, ` : '';
+      const detPart = `${counts.detectionsDropped} of ${counts.detectionsTotal} detections dropped`;
+      logger.info(`${entry.key}: ${mode} mode scores the stable area only — ${gtPart}${detPart}`);
+    }
+    evaluation = await evaluator.evaluate();
+    await files.commit(groundTruth);
+  } catch (err) {
+    await files.abort();
+    throw err;
   }
-  if (unknownCategory > 0) {
-    logger.warn(`${entry.key}: ${unknownCategory} detections of categories the dataset does not have were not evaluated (they stay in detections/)`);
-  }
-  if (area) {
-    const gtPart = groundTruth ? `${counts.groundTruthIgnored} of ${counts.groundTruthTotal} ground-truth boxes are crowd regions, ` : '';
-    const detPart = `${counts.detectionsDropped} of ${counts.detectionsTotal} detections dropped`;
-    logger.info(`${entry.key}: ${mode} mode scores the stable area only — ${gtPart}${detPart}`);
-  }
-  const { bounds, consistency, stability, analysis, uncertainty } = await evaluator.evaluate();
-  await args.store.writeShiftResults(entry.key, shiftSet.shifts, perShift, groundTruth);
+  const { bounds, consistency, stability, analysis, uncertainty } = evaluation;
   const summary: DetectorRunSummary = {
     key: entry.key,
     model: modelKey(entry.model),

@@ -11,9 +11,10 @@
  * most one torn last line; reopening drops the torn tail and keeps every complete
  * line, so the same command recomputes only what is missing.
  */
-import { closeSync, constants as fsConstants, fsyncSync, openSync } from 'node:fs';
-import { access, mkdir, open, readFile, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, mkdir, open, readFile, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../core/atomicFile.js';
 import { ShiftbenchError } from '../core/errors.js';
 import type { BoxXYWH } from '../core/types.js';
 
@@ -37,7 +38,7 @@ export type ImageRecord =
   | { imageId: number; sha256?: string; seconds: number; size: [number, number]; shifts: StoredDetection[][] }
   | { imageId: number; sha256?: string; skipped: string };
 
-export function isSkipped(r: ImageRecord): r is { imageId: number; sha256?: string; skipped: string } {
+export function isSkipped<R extends ImageRecord | StoredImage>(r: R): r is Extract<R, { skipped: string }> {
   return 'skipped' in r;
 }
 
@@ -111,18 +112,12 @@ export async function readJsonOrNull<T>(file: string): Promise<T | null> {
   }
 }
 
-/** Writes JSON atomically (temp file + fsync + rename), so a crash never leaves half a file. */
+/**
+ * Writes JSON atomically (temporary file, fsync, rename, fsync of the directory:
+ * core/atomicFile.ts), so a crash never leaves half a file.
+ */
 export async function writeJsonAtomic(file: string, value: unknown, pretty = true): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(pretty ? JSON.stringify(value, null, 2) + '\n' : JSON.stringify(value));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
+  await writeFileAtomic(file, pretty ? JSON.stringify(value, null, 2) + '\n' : JSON.stringify(value));
 }
 
 /** Removes what a previous run wrote in `dir` (only the runner's own entries). */
@@ -141,78 +136,196 @@ function checkRecord(value: unknown, shiftCount: number): value is ImageRecord {
   return typeof r.seconds === 'number' && Array.isArray(r.shifts) && r.shifts.length === shiftCount && r.shifts.every(Array.isArray);
 }
 
+/** Bytes read per chunk when a detection log is scanned (one line is never read whole into a string larger than itself). */
+export const LOG_CHUNK_BYTES = 1 << 20;
+/** Longest line a detection log may hold (about 2 million detections in one image record). */
+export const MAX_LINE_BYTES = 256 << 20;
+
 /**
- * An append-only jsonl of image records for one detector. `open` reads what is stored,
- * cuts a torn last line (from a kill mid-write) and then appends. Lines are written
- * with one `write` each and fsync'd at most every `syncEveryMs` (and on close).
+ * Calls `onLine` with each complete line of `fh` (without its newline), its byte offset
+ * and byte length, reading `chunkBytes` at a time: a file of any size is read with
+ * strings no longer than one line. Returns the bytes up to the end of the last complete
+ * line and the file's total bytes (the difference is a torn tail without its newline).
+ * Throws ERR_RUN_STORE for a line longer than `maxLineBytes`.
+ */
+export async function forEachLine(
+  fh: FileHandle,
+  file: string,
+  onLine: (text: string, offsetBytes: number, lineBytes: number) => void,
+  chunkBytes = LOG_CHUNK_BYTES,
+  maxLineBytes = MAX_LINE_BYTES,
+): Promise<{ completeBytes: number; totalBytes: number }> {
+  const buf = Buffer.allocUnsafe(chunkBytes);
+  let parts: Buffer[] = [];
+  let partBytes = 0;
+  let lineStart = 0;
+  let pos = 0;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, chunkBytes, pos);
+    if (bytesRead === 0) break;
+    const view = buf.subarray(0, bytesRead);
+    let from = 0;
+    for (let nl = view.indexOf(10, from); nl >= 0; nl = view.indexOf(10, from)) {
+      const piece = view.subarray(from, nl);
+      const lineBytes = partBytes + piece.length;
+      const line = partBytes > 0 ? Buffer.concat([...parts, piece], lineBytes) : piece;
+      parts = [];
+      partBytes = 0;
+      onLine(line.toString('utf8'), lineStart, lineBytes);
+      lineStart += lineBytes + 1;
+      from = nl + 1;
+    }
+    if (from < bytesRead) {
+      partBytes += bytesRead - from;
+      if (partBytes > maxLineBytes) {
+        throw new ShiftbenchError(
+          'ERR_RUN_STORE',
+          `${file} has a line longer than ${maxLineBytes} bytes at byte ${lineStart}: it is not a detection log. Start over with --force or a new --out.`,
+        );
+      }
+      parts.push(Buffer.from(view.subarray(from)));
+    }
+    pos += bytesRead;
+  }
+  return { completeBytes: lineStart, totalBytes: pos };
+}
+
+/**
+ * What the run keeps in memory of one stored image record: everything but the
+ * detections, and where its line is in the jsonl (`offsetBytes`, `lineBytes`) so scoring
+ * reads the detections back one image at a time (RecordReader).
+ */
+export type StoredImage =
+  | {
+      imageId: number;
+      sha256?: string;
+      seconds: number;
+      size: [number, number];
+      /** Detections over all shifts. */
+      detections: number;
+      offsetBytes: number;
+      lineBytes: number;
+    }
+  | { imageId: number; sha256?: string; skipped: string };
+
+function storedImage(r: ImageRecord, offsetBytes: number, lineBytes: number): StoredImage {
+  const sha = r.sha256 !== undefined ? { sha256: r.sha256 } : {};
+  if (isSkipped(r)) return { imageId: r.imageId, ...sha, skipped: r.skipped };
+  let detections = 0;
+  for (const list of r.shifts) detections += list.length;
+  return { imageId: r.imageId, ...sha, seconds: r.seconds, size: r.size, detections, offsetBytes, lineBytes };
+}
+
+/** Options of DetectionLog.open. */
+export interface DetectionLogOptions {
+  /** fsync at most this often while appending (and on close); default 2000 ms. */
+  syncEveryMs?: number;
+  /** Bytes read per chunk when scanning the stored lines (default LOG_CHUNK_BYTES). */
+  chunkBytes?: number;
+}
+
+/**
+ * An append-only jsonl of image records for one detector. `open` scans what is stored
+ * line by line (never the whole file as one string), cuts a torn last line (from a kill
+ * mid-write) and then appends. It keeps no detections in memory: `stored` holds each
+ * image's StoredImage (a later line for an image replaces an earlier one) and is kept up
+ * to date by `append`. Lines are written with one `write` each and fsync'd at most every
+ * `syncEveryMs` (and on close).
  */
 export class DetectionLog {
   private fh: FileHandle | null = null;
   private lastSyncMs = 0;
   private dirty = false;
+  /** Bytes in the file (where the next line starts). */
+  private sizeBytes = 0;
+  /** Every stored image, by id, with where its line is. */
+  readonly stored = new Map<number, StoredImage>();
 
   private constructor(readonly file: string, private readonly syncEveryMs: number) {}
 
   /**
-   * Opens (creating) `file`; returns the log, the records already stored, by image id,
-   * and `tornBytes`: the bytes of a torn or damaged last line that were cut (0 if none).
-   * Throws ERR_RUN_STORE when a line other than the last is damaged or has the wrong
-   * number of shifts (the store is not from this run).
+   * Opens (creating) `file`; returns the log, the images already stored (the log's live
+   * `stored` map) and `tornBytes`: the bytes of a torn or damaged last line that were cut
+   * (0 if none). Throws ERR_RUN_STORE when a line other than the last is damaged or has
+   * the wrong number of shifts (the store is not from this run).
    */
   static async open(
     file: string,
     shiftCount: number,
-    syncEveryMs = 2000,
-  ): Promise<{ log: DetectionLog; stored: Map<number, ImageRecord>; tornBytes: number }> {
+    opts: DetectionLogOptions = {},
+  ): Promise<{ log: DetectionLog; stored: Map<number, StoredImage>; tornBytes: number }> {
     await mkdir(path.dirname(file), { recursive: true });
-    const stored = new Map<number, ImageRecord>();
+    const log = new DetectionLog(file, opts.syncEveryMs ?? 2000);
     let tornBytes = 0;
-    let text = '';
+    let reader: FileHandle | null = null;
     try {
-      text = await readFile(file, 'utf8');
+      reader = await open(file, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
         throw new ShiftbenchError('ERR_RUN_STORE', `Could not read ${file}: ${(err as Error).message}`, { cause: err });
       }
     }
-    if (text.length > 0) {
-      const end = text.lastIndexOf('\n') + 1; // everything after the last newline is a torn write
-      const lines = text.slice(0, end).split('\n');
-      lines.pop();
+    if (reader) {
       let goodBytes = 0;
-      for (let i = 0; i < lines.length; i++) {
-        const line = lines[i];
-        let value: unknown;
-        try {
-          value = JSON.parse(line);
-        } catch {
-          value = undefined;
-        }
-        if (!checkRecord(value, shiftCount)) {
-          if (i === lines.length - 1 && end === text.length) break; // a damaged last line: drop it too
-          throw new ShiftbenchError(
-            'ERR_RUN_STORE',
-            `${file} line ${i + 1} is damaged or was written for a different shift set. Start over with --force or a new --out.`,
-          );
-        }
-        stored.set(value.imageId, value);
-        goodBytes += Buffer.byteLength(line, 'utf8') + 1;
+      let damagedLine = 0; // a damaged line is dropped only when it is the last one
+      let lineNo = 0;
+      const damaged = (line: number) =>
+        new ShiftbenchError(
+          'ERR_RUN_STORE',
+          `${file} line ${line} is damaged or was written for a different shift set. Start over with --force or a new --out.`,
+        );
+      let ends: { completeBytes: number; totalBytes: number };
+      try {
+        ends = await forEachLine(
+          reader,
+          file,
+          (text, offsetBytes, lineBytes) => {
+            lineNo++;
+            if (damagedLine > 0) throw damaged(damagedLine);
+            let value: unknown;
+            try {
+              value = JSON.parse(text);
+            } catch {
+              value = undefined;
+            }
+            if (!checkRecord(value, shiftCount)) {
+              damagedLine = lineNo;
+              return;
+            }
+            log.stored.set(value.imageId, storedImage(value, offsetBytes, lineBytes));
+            goodBytes = offsetBytes + lineBytes + 1;
+          },
+          opts.chunkBytes,
+        );
+      } catch (err) {
+        if (err instanceof ShiftbenchError) throw err;
+        throw new ShiftbenchError('ERR_RUN_STORE', `Could not read ${file}: ${(err as Error).message}`, { cause: err });
+      } finally {
+        await reader.close();
       }
-      tornBytes = Buffer.byteLength(text, 'utf8') - goodBytes;
+      // a damaged last line is dropped like a torn one, unless a torn tail follows it
+      if (damagedLine > 0 && ends.completeBytes !== ends.totalBytes) throw damaged(damagedLine);
+      tornBytes = ends.totalBytes - goodBytes;
       if (tornBytes > 0) await truncate(file, goodBytes);
+      log.sizeBytes = goodBytes;
     }
-    const log = new DetectionLog(file, syncEveryMs);
     log.fh = await open(file, 'a');
     log.lastSyncMs = Date.now();
-    return { log, stored, tornBytes };
+    return { log, stored: log.stored, tornBytes };
   }
 
-  /** Appends one record as one line. */
-  async append(record: ImageRecord): Promise<void> {
+  /** Appends one record as one line; returns (and keeps in `stored`) what the run keeps of it. */
+  async append(record: ImageRecord): Promise<StoredImage> {
     if (!this.fh) throw new ShiftbenchError('ERR_INTERNAL', `detection log ${this.file} is closed`);
-    await this.fh.write(JSON.stringify(record) + '\n');
+    const line = JSON.stringify(record);
+    const lineBytes = Buffer.byteLength(line, 'utf8');
+    await this.fh.write(line + '\n');
+    const kept = storedImage(record, this.sizeBytes, lineBytes);
+    this.sizeBytes += lineBytes + 1;
+    this.stored.set(record.imageId, kept);
     this.dirty = true;
     if (Date.now() - this.lastSyncMs >= this.syncEveryMs) await this.sync();
+    return kept;
   }
 
   async sync(): Promise<void> {
@@ -236,6 +349,47 @@ export class DetectionLog {
   }
 }
 
+/**
+ * Reads stored image records back from a detection log, one line at a time by its
+ * StoredImage position (scoring holds one image's detections at a time).
+ */
+export class RecordReader {
+  private constructor(readonly file: string, private readonly fh: FileHandle) {}
+
+  /** Opens `file` for reading; ERR_RUN_STORE when it cannot be read. */
+  static async open(file: string): Promise<RecordReader> {
+    try {
+      return new RecordReader(file, await open(file, 'r'));
+    } catch (err) {
+      throw new ShiftbenchError('ERR_RUN_STORE', `Could not read ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** The record at `at`; ERR_RUN_STORE when the line there is not that image's record (the file changed meanwhile). */
+  async read(at: Extract<StoredImage, { offsetBytes: number }>): Promise<Extract<ImageRecord, { shifts: unknown }>> {
+    const buf = Buffer.allocUnsafe(at.lineBytes);
+    const { bytesRead } = await this.fh.read(buf, 0, at.lineBytes, at.offsetBytes);
+    let value: unknown;
+    try {
+      value = bytesRead === at.lineBytes ? JSON.parse(buf.toString('utf8')) : undefined;
+    } catch {
+      value = undefined;
+    }
+    const r = value as Partial<Extract<ImageRecord, { shifts: unknown }>> | undefined;
+    if (!r || r.imageId !== at.imageId || !Array.isArray(r.shifts)) {
+      throw new ShiftbenchError(
+        'ERR_RUN_STORE',
+        `${this.file} changed while it was read (image ${at.imageId} is no longer at byte ${at.offsetBytes}). Run the command again.`,
+      );
+    }
+    return r as Extract<ImageRecord, { shifts: unknown }>;
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+}
+
 /** Converts stored detections back to COCO boxes. */
 export function storedBox(d: StoredDetection): BoxXYWH {
   return [d[0], d[1], d[2], d[3]];
@@ -251,18 +405,5 @@ export async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** fsyncs a directory entry (best effort; not supported everywhere). */
-export function syncDirSync(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* not supported on this platform: fine */
-  }
-}
-
+export { syncDirSync } from '../core/atomicFile.js';
 export { safeFileName } from '../core/fileNames.js';

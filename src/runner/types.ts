@@ -40,6 +40,8 @@ export interface EvaluatorArgs {
   bootstrapBounds?: number;
   /** Objectives of the bounds (`--objective`); undefined: AP only. */
   objectives?: BoundsObjective[];
+  /** At most this many detections will be processed (sizes the evaluator's columns once); undefined: unknown. */
+  detectionCapacity?: number;
 }
 
 /** The evaluator contract (detectron2 style): fed per (image, shift), then evaluated once. */

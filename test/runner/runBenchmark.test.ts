@@ -104,8 +104,11 @@ describe('runBenchmark', () => {
     expect(files).toEqual(['ground_truth.json', ...['0', '1', '2'].flatMap((dy) => ['0', '1', '2'].map((dx) => `shift_${dx}_${dy}.json`)).sort(), 'shifts.json']);
     const index = JSON.parse(await readFile(path.join(out, 'detections', 'oracle', 'shifts.json'), 'utf8'));
     expect(index[7]).toEqual({ index: 7, dx: 1, dy: 2, file: 'shift_1_2.json' });
-    const shift21 = JSON.parse(await readFile(path.join(out, 'detections', 'oracle', 'shift_2_1.json'), 'utf8'));
+    const shift21Text = await readFile(path.join(out, 'detections', 'oracle', 'shift_2_1.json'), 'utf8');
+    const shift21 = JSON.parse(shift21Text);
+    expect(shift21Text).toBe(JSON.stringify(shift21)); // streamed, byte for byte what JSON.stringify writes
     expect(shift21).toHaveLength(gt.annotations.length);
+    expect(shift21.map((d: { image_id: number }) => d.image_id)).toEqual(gt.annotations.map((a) => a.image_id)); // dataset order
     // projected back, the oracle's boxes are the ground truth up to float eps
     for (const d of shift21) {
       const match = gt.annotations.find((a) => a.image_id === d.image_id && Math.abs(a.bbox[0] - d.bbox[0]) < 1e-9);

@@ -1,0 +1,117 @@
+/**
+ * The one way shiftbench writes a file: to a temporary file beside it, fsync'd, renamed
+ * over the target, and the directory fsync'd so the rename itself survives a power cut.
+ * A crash (kill -9, power loss) leaves either the old file or the new one, never half a
+ * file; a leftover `<name>.tmp-<pid>` is harmless and is overwritten by the next write.
+ */
+import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+
+/** fsyncs a directory, so renames and creations inside it are durable (best effort: not every platform can). */
+export function syncDirSync(dir: string): void {
+  let fd: number;
+  try {
+    fd = openSync(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    fsyncSync(fd);
+  } catch {
+    /* a platform (Windows) or file system that cannot fsync a directory: nothing more to do */
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Renames `from` to `to` and fsyncs the directories involved, so the rename survives a crash. */
+export async function renameDurable(from: string, to: string): Promise<void> {
+  await rename(from, to);
+  syncDirSync(path.dirname(to));
+  if (path.dirname(from) !== path.dirname(to)) syncDirSync(path.dirname(from));
+}
+
+/** The temporary name of `file` while this process writes it. */
+export function tempNameOf(file: string): string {
+  return `${file}.tmp-${process.pid}`;
+}
+
+/**
+ * A file written in pieces and published atomically: `write` appends to the temporary
+ * file, `commit` fsyncs it, renames it over the target and fsyncs the directory; `abort`
+ * removes the temporary file. Writes are buffered up to `bufferChars` characters (default 1 Mi).
+ */
+export class AtomicFileWriter {
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private constructor(
+    readonly file: string,
+    private readonly tmp: string,
+    private fh: FileHandle | null,
+    private readonly bufferChars: number,
+  ) {}
+
+  /** Creates the temporary file of `file` (and its folder). */
+  static async create(file: string, bufferChars = 1 << 20): Promise<AtomicFileWriter> {
+    await mkdir(path.dirname(file), { recursive: true });
+    const tmp = tempNameOf(file);
+    return new AtomicFileWriter(file, tmp, await open(tmp, 'w'), bufferChars);
+  }
+
+  /** Appends text (UTF-8). */
+  async write(text: string): Promise<void> {
+    this.pending.push(text);
+    this.pendingChars += text.length;
+    if (this.pendingChars >= this.bufferChars) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.fh) throw new Error(`${this.file} was already committed or aborted`);
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.pendingChars = 0;
+    await this.fh.write(text);
+  }
+
+  /** Makes the written content the file's: fsync, rename over the target, fsync of the directory. */
+  async commit(): Promise<void> {
+    await this.flush();
+    const fh = this.fh!;
+    this.fh = null;
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await renameDurable(this.tmp, this.file);
+  }
+
+  /** Drops what was written (the target is untouched); safe after commit. */
+  async abort(): Promise<void> {
+    const fh = this.fh;
+    if (!fh) return;
+    this.fh = null;
+    this.pending = [];
+    await fh.close().catch(() => undefined);
+    await rm(this.tmp, { force: true });
+  }
+}
+
+/** Writes `data` to `file` atomically (temporary file, fsync, rename, fsync of the directory); creates the folder. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = tempNameOf(file);
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  await renameDurable(tmp, file);
+}

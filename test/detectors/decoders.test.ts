@@ -175,8 +175,8 @@ describe('decoder registry', () => {
   it('lists the decoders on an unknown name', () => {
     const err = caught(() => createDecoder({ name: 'yolov99' }));
     expect(err.code).toBe('ERR_REGISTRY');
-    expect(err.message).toBe('Unknown decoder "yolov99". Available: fastestdet, nanodet-gfl, torchvision, yolo-fastestv2');
-    expect(DECODERS.keys().sort()).toEqual(['fastestdet', 'nanodet-gfl', 'torchvision', 'yolo-fastestv2']);
+    expect(err.message).toBe('Unknown decoder "yolov99". Available: fastestdet, nanodet-gfl, torchvision, yolo-fastestv2, yolox');
+    expect(DECODERS.keys().sort()).toEqual(['fastestdet', 'nanodet-gfl', 'torchvision', 'yolo-fastestv2', 'yolox']);
   });
   it('rejects bad and unknown params naming them', () => {
     const bad = caught(() => createDecoder({ name: 'nanodet-gfl', params: { bins: 1 } }));

@@ -15,8 +15,14 @@ import type { CocoGroundTruth, CocoResult, ModelEntry } from '../../src/core/typ
 import { describeShared, REPO_ROOT, sharedPath } from '../helpers/shared.js';
 
 const REGISTRY = path.join(REPO_ROOT, 'test/fixtures/registry-shared.json');
-/** mAP@[.5:.95] floors over coco128 (measured: about 0.21, 0.18, 0.31, 0.31). */
-const TARGETS: Record<string, number> = { fastestdet: 0.15, 'yolo-fastestv2': 0.12, 'nanodet-m-416': 0.15, 'nanodet-m-320': 0.15 };
+/** mAP@[.5:.95] floors over coco128 (measured: about 0.21, 0.18, 0.31, 0.31, 0.34 — YOLOX-nano: AP50 0.52, as ../shared/models/README.md reports). */
+const TARGETS: Record<string, number> = {
+  fastestdet: 0.15,
+  'yolo-fastestv2': 0.12,
+  'nanodet-m-416': 0.15,
+  'nanodet-m-320': 0.15,
+  'yolox-nano': 0.3,
+};
 
 /** Fits a photo into the model input: stretch, or letterbox placed top-left with the pad value. */
 async function fit(file: string, im: { width: number; height: number }, entry: ModelEntry) {

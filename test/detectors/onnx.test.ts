@@ -141,6 +141,6 @@ describeShared('ONNX adapter on ../shared models', ['models/fastestdet/FastestDe
   it('lists what is available for an unknown name', async () => {
     const err = await rejection(loadDetector('fastestdett', { registryFiles: [REGISTRY] }));
     expect(err.code).toBe('ERR_INVALID_OPTION');
-    expect(err.message).toMatch(/^Unknown model "fastestdett"\. Available: oracle, jitter, .*fastestdet, yolo-fastestv2, nanodet-m-416, nanodet-m-320\. /);
+    expect(err.message).toMatch(/^Unknown model "fastestdett"\. Available: oracle, jitter, .*fastestdet, yolo-fastestv2, nanodet-m-416, nanodet-m-320, yolox-nano\. /);
   });
 });

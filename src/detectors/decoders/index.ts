@@ -12,11 +12,13 @@ import { nms } from './nms.js';
 import { createTorchvisionDecoder } from './torchvision.js';
 import type { Candidates, DecodeContext, Decoder, DecoderFactory, RawOutput } from './types.js';
 import { createYoloFastestV2Decoder } from './yolo-fastestv2.js';
+import { createYoloxDecoder } from './yolox.js';
 
 export * from './types.js';
 export { nms, iouXYXY, NMS_DEFAULTS, type NmsOptions } from './nms.js';
 export { decodeGflLevels, matchGflOutputs, type GflLevel, type GflOptions } from './nanodet-gfl.js';
 export { YOLO_FASTESTV2_ANCHORS } from './yolo-fastestv2.js';
+export { YOLOX_NMS_IOU, YOLOX_STRIDES } from './yolox.js';
 export { ParamReader } from './params.js';
 
 /** Decoders by name, as a registry entry's `decoder.name` refers to them (unknown name → ERR_REGISTRY listing them). */
@@ -24,6 +26,7 @@ export const DECODERS = new Registry<DecoderFactory>('decoder', 'ERR_REGISTRY')
   .register('fastestdet', createFastestDetDecoder)
   .register('yolo-fastestv2', createYoloFastestV2Decoder)
   .register('nanodet-gfl', createNanodetGflDecoder)
+  .register('yolox', createYoloxDecoder)
   .register('torchvision', createTorchvisionDecoder);
 
 /** Builds the decoder a registry entry names, validating its params (throws ERR_REGISTRY). */

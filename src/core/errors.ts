@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'ERR_INVALID_OPTION'
   | 'ERR_DATASET'
   | 'ERR_MODEL_LOAD'
+  | 'ERR_EXECUTION_PROVIDER'
   | 'ERR_MODEL_OUTPUT'
   | 'ERR_MODEL_HASH'
   | 'ERR_REGISTRY'

@@ -117,6 +117,9 @@ export interface DetectorFamily {
   anchors: Anchors;
 }
 
+/** An ONNX Runtime execution provider (`--ep`). */
+export type ExecutionProvider = 'cpu' | 'cuda' | 'tensorrt' | 'coreml' | 'dml';
+
 /** How the original image is fitted to the model input (protocol §1). */
 export type FitMode = 'letterbox' | 'stretch';
 
@@ -178,6 +181,8 @@ export interface Logger {
 export interface LoadDetectorOptions {
   /** TF.js backend: auto | tfjs-node-gpu | tfjs-node | wasm | cpu. */
   backend?: string;
+  /** ONNX Runtime execution provider: cpu (default) | cuda | tensorrt | coreml | dml (`--ep`). */
+  executionProvider?: ExecutionProvider;
   /** Threads for the runtime (default: number of cores). */
   threads?: number;
   /** Directory of local weights (coco-ssd), overrides the registry source. */

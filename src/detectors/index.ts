@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
 import type { Detector, LoadDetectorOptions, ModelEntry } from '../core/types.js';
+import { DEFAULT_EXECUTION_PROVIDER } from './executionProviders.js';
 import { createFakeDetector, FAKE_NAMES, isFakeSpec } from './fakes.js';
 import { createPluginDetector, findPluginDetector, loadPlugins, pluginCodeHashes, pluginDetectorNames, type LoadedPlugin } from './plugins.js';
 import { modelDir, pullModel, sha256File } from './pull.js';
@@ -26,6 +27,7 @@ export {
   BUILTIN_REGISTRY_FILES,
   PACKAGE_ROOT,
 } from './registry.js';
+export { EXECUTION_PROVIDERS, DEFAULT_EXECUTION_PROVIDER, type ExecutionProvider } from './executionProviders.js';
 export { pullModel, isModelCached, modelDir, sha256File, DEFAULT_CACHE_DIR, type PullOptions } from './pull.js';
 export { loadPlugins, pluginCodeHashes, findPluginDetector, createPluginDetector, pluginDetectorNames, DEFAULT_DETECT_TIMEOUT_MS, type LoadedPlugin } from './plugins.js';
 export { definePlugin, validatePluginDefinition, PLUGIN_API_VERSION, type PluginDefinition, type PluginDetectorFactory, type PluginMitigationFactory } from './plugin-api.js';
@@ -128,7 +130,7 @@ export async function loadEntry(entry: ModelEntry, opts: LoadDetectorOptions = {
  *   description, recorded facts (`meta`) and where the files come from (`source`), the
  *   sha256 of each model file (pinned, or hashed from `--weights`; an unpinned file of a
  *   url source is compared after loading, from the manifest's files), the runtime
- *   package with its version and, for TF.js, the `--backend` asked for.
+ *   package with its version and the `--ep` (ONNX) or `--backend` (TF.js) asked for.
  * Throws what `loadDetector` throws for an unknown spec or a broken plug-in.
  */
 export async function describeDetector(spec: string, opts: LoadDetectorSpecOptions = {}): Promise<Record<string, unknown>> {
@@ -165,7 +167,9 @@ export async function describeEntry(entry: ModelEntry, opts: LoadDetectorOptions
     ...rest,
     files: fileHashes,
     runtime: `${pkg} ${packageVersion(pkg)}`,
-    ...(entry.format === 'onnx' ? {} : { backend: opts.backend ?? 'auto' }),
+    ...(entry.format === 'onnx'
+      ? { executionProvider: opts.executionProvider ?? DEFAULT_EXECUTION_PROVIDER }
+      : { backend: opts.backend ?? 'auto' }),
   };
 }
 

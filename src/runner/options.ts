@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
-import type { ShiftMode, ShiftSet } from '../core/types.js';
+import type { ExecutionProvider, ShiftMode, ShiftSet } from '../core/types.js';
+import { DEFAULT_EXECUTION_PROVIDER, EXECUTION_PROVIDERS } from '../detectors/executionProviders.js';
 import type { BoundsObjective } from '../metrics/index.js';
 import {
   DEFAULT_RESAMPLE_KERNEL,
@@ -52,6 +53,8 @@ export interface RunOptions {
   objectives?: string[];
   /** Runtime backend for TF.js models (default auto). */
   backend?: string;
+  /** ONNX Runtime execution provider for ONNX models (`--ep`; default cpu); one that cannot start is an error. */
+  executionProvider?: string;
   /** Threads for the runtime (default: the runtime's choice). */
   threads?: number;
   /**
@@ -90,6 +93,7 @@ export const RUN_DEFAULTS = {
   scoreThreshold: 0.5,
   seed: 0,
   backend: 'auto',
+  executionProvider: DEFAULT_EXECUTION_PROVIDER,
   plugins: [] as string[],
   registryFiles: [] as string[],
   bootstrapResamples: 1000,
@@ -115,6 +119,7 @@ export interface ResolvedRunOptions {
   force: boolean;
   seed: number;
   backend: string;
+  executionProvider: ExecutionProvider;
   threads: number | null;
   weightsDir: string | null;
   plugins: string[];
@@ -193,7 +198,11 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
   const seed = options.seed ?? RUN_DEFAULTS.seed;
   if (!is.integer(seed) || !is.inRange(seed, 0, 2 ** 32 - 1)) throw invalidParameterError('--seed', 'an integer from 0 to 4294967295', seed);
   const backend = options.backend ?? RUN_DEFAULTS.backend;
-  if (!is.inArray(backend, BACKENDS)) throw invalidParameterError('--backend', `one of ${BACKENDS.join(', ')} (TF.js backends; ONNX models use onnxruntime's CPU/CUDA provider)`, backend);
+  if (!is.inArray(backend, BACKENDS)) throw invalidParameterError('--backend', `one of ${BACKENDS.join(', ')} (TF.js backends; ONNX models take --ep)`, backend);
+  const executionProvider = options.executionProvider ?? RUN_DEFAULTS.executionProvider;
+  if (!is.inArray(executionProvider, EXECUTION_PROVIDERS)) {
+    throw invalidParameterError('--ep', `one of ${EXECUTION_PROVIDERS.join(', ')} (ONNX Runtime execution providers)`, executionProvider);
+  }
   if (options.out !== undefined && !is.string(options.out)) throw invalidParameterError('--out', 'a directory path', options.out);
   if (options.weightsDir !== undefined && !is.string(options.weightsDir)) throw invalidParameterError('--weights', 'a folder of model weights', options.weightsDir);
   const kernel = options.kernel ?? RUN_DEFAULTS.kernel;
@@ -224,6 +233,7 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
     force: options.force === true,
     seed,
     backend,
+    executionProvider: executionProvider as ExecutionProvider,
     threads: optionalInt(options.threads, '--threads', 1, 1024),
     weightsDir: options.weightsDir ? abs(options.weightsDir) : null,
     plugins: stringList(options.plugins, '--plugin', 0).map(abs),
@@ -257,6 +267,8 @@ export function runOptionsKey(o: ResolvedRunOptions): Record<string, unknown> {
     mode: o.mode,
     seed: o.seed,
     backend: o.backend,
+    // only a provider other than the default is named: cpu runs keep the directory names they had
+    ...(o.executionProvider !== DEFAULT_EXECUTION_PROVIDER ? { executionProvider: o.executionProvider } : {}),
     plugins: o.plugins,
     registryFiles: o.registryFiles,
     kernel: o.kernel,

@@ -82,6 +82,7 @@ function newManifest(o: ResolvedRunOptions, dataset: Dataset, runId: string, sto
     platform: `${process.platform} ${process.arch}`,
     cpus: os.cpus().length,
     backend: o.backend,
+    executionProvider: o.executionProvider,
     threads: o.threads,
     seed: o.seed,
     resample: {
@@ -155,6 +156,7 @@ async function runLocked(o: ResolvedRunOptions, env: RunnerEnv, mitigations: Mit
   const plan = planVariants(o, mitigations);
   const loadOpts: RunnerLoadOptions = {
     backend: o.backend,
+    executionProvider: o.executionProvider,
     threads: o.threads ?? undefined,
     weightsDir: o.weightsDir ?? undefined,
     seed: o.seed,

@@ -67,6 +67,8 @@ export interface RunManifest {
   platform: string;
   cpus: number;
   backend: string;
+  /** ONNX Runtime execution provider of the ONNX models (`--ep`); absent in manifests written before it existed (cpu). */
+  executionProvider?: string;
   threads: number | null;
   seed: number;
   resample: {

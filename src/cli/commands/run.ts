@@ -16,6 +16,7 @@ interface RunFlags {
   out?: string;
   limit?: number;
   backend?: string;
+  ep?: string;
   threads?: number;
   weights?: string;
   scoreThreshold?: number;
@@ -63,6 +64,7 @@ export function register(program: Command): void {
     .option('--plugin <file>', 'load a plug-in module (repeatable)', collect, [])
     .option('--registry <file>', 'extra model registry JSON (repeatable)', collect, [])
     .option('--backend <name>', 'TF.js backend: auto | tfjs-node-gpu | tfjs-node | wasm | cpu (default auto)')
+    .option('--ep <name>', 'ONNX Runtime execution provider of ONNX models: cpu | cuda | tensorrt | coreml | dml (default cpu)')
     .option('--threads <n>', 'runtime threads', parseIntFlag('--threads', 1, 1024))
     .option('--weights <dir>', 'local model weights instead of the registry source (coco-ssd: a folder with model.json and its shards)')
     .option('--score-threshold <τ>', 'score threshold of the consistency metrics, 0–1 (default 0.5)', parseNumberFlag('--score-threshold', 0, 1))
@@ -101,6 +103,7 @@ export function register(program: Command): void {
         out: flags.out,
         limit: flags.limit,
         backend: flags.backend,
+        executionProvider: flags.ep,
         threads: flags.threads,
         weightsDir: flags.weights,
         scoreThreshold: flags.scoreThreshold,

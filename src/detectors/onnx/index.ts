@@ -9,9 +9,10 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { loadError, ShiftbenchError } from '../../core/errors.js';
+import { invalidParameterError, loadError, ShiftbenchError } from '../../core/errors.js';
 import type { DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, ModelEntry, RgbImage } from '../../core/types.js';
 import { blankInput, createDecoder, decodeDetections, detectInChunks, type Decoder, type RawOutput } from '../decoders/index.js';
+import { DEFAULT_EXECUTION_PROVIDER, EXECUTION_PROVIDERS, type ExecutionProvider } from '../executionProviders.js';
 import { sha256File } from '../pull.js';
 import { entryClasses, entryInfoBase, entryOrigin } from '../registry.js';
 import { fillFloatInput, fillUint8Input, type InputFormat } from './preprocess.js';
@@ -26,6 +27,35 @@ function isDynamicDim(d: number | string | undefined): boolean {
   return typeof d !== 'number' || d <= 0;
 }
 
+/**
+ * The `--ep` providers that this onnxruntime-node can start here: those it ships (bundled),
+ * and those whose provider libraries are installed beside it (a session starts).
+ */
+function providersKnownHere(): { bundled: string[]; needLibraries: string[] } {
+  const known = ort.listSupportedBackends();
+  const ours = (name: string) => (EXECUTION_PROVIDERS as readonly string[]).includes(name);
+  return {
+    bundled: known.filter((b) => b.bundled && ours(b.name)).map((b) => b.name),
+    needLibraries: known.filter((b) => !b.bundled && ours(b.name)).map((b) => b.name),
+  };
+}
+
+/** ERR_EXECUTION_PROVIDER: the provider asked for cannot run this model here; lists what can. */
+function providerError(ep: ExecutionProvider, entry: ModelEntry, reason: string, cause?: unknown): ShiftbenchError {
+  const { bundled, needLibraries } = providersKnownHere();
+  const version = ort.env.versions.common ?? '';
+  const extra = needLibraries.filter((n) => n !== ep);
+  return new ShiftbenchError(
+    'ERR_EXECUTION_PROVIDER',
+    `ONNX Runtime execution provider "${ep}" is not available for model "${entry.name}" (onnxruntime-node ${version}, ` +
+      `${process.platform} ${process.arch}): ${reason}. Execution providers available here: ${bundled.join(', ')}` +
+      (extra.length ? ` (this onnxruntime-node also knows ${extra.join(', ')}, whose provider libraries are not installed)` : '') +
+      `. Use --ep cpu, or install onnxruntime-node with the provider's files ` +
+      `(CUDA/TensorRT on Linux: npm install onnxruntime-node --onnxruntime-node-install=cuda12, plus the CUDA libraries).`,
+    { cause },
+  );
+}
+
 async function createSession(bytes: Uint8Array, entry: ModelEntry, file: string, opts: LoadDetectorOptions) {
   const threads = opts.threads ?? os.availableParallelism();
   const base: ort.InferenceSession.SessionOptions = {
@@ -34,16 +64,25 @@ async function createSession(bytes: Uint8Array, entry: ModelEntry, file: string,
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
   };
-  const wantsCuda = opts.backend === 'cuda';
-  if (wantsCuda) {
+  const provider: ExecutionProvider = opts.executionProvider ?? DEFAULT_EXECUTION_PROVIDER;
+  if (!(EXECUTION_PROVIDERS as readonly string[]).includes(provider)) {
+    throw invalidParameterError('--ep', `one of ${EXECUTION_PROVIDERS.join(', ')}`, provider);
+  }
+  if (provider !== 'cpu') {
+    // exactly the provider asked for: no silent fall-back to the CPU (ONNX Runtime still runs
+    // the operators the provider lacks on its CPU kernels, as it always does)
+    if (!ort.listSupportedBackends().some((b) => b.name === provider)) {
+      throw providerError(provider, entry, 'this onnxruntime-node build does not include it');
+    }
     try {
-      return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'] }), provider: 'cuda' };
+      return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: [provider] }), provider };
     } catch (err) {
-      opts.logger?.warn(`ONNX CUDA execution provider unavailable for "${entry.name}" (${(err as Error).message.split('\n')[0]}); using cpu`);
+      const reason = (err as Error).message.split('\n')[0].slice(0, 300);
+      throw providerError(provider, entry, `starting it failed (${reason})`, err);
     }
   }
   try {
-    return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] }), provider: 'cpu' };
+    return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] }), provider };
   } catch (err) {
     throw loadError('ERR_MODEL_LOAD', `ONNX model "${entry.name}" from ${file}`, [
       `check that ${file} is an ONNX model (a protobuf ModelProto, usually *.onnx) and not truncated (compare its sha256 with the entry)`,

@@ -44,6 +44,18 @@ export {
   type DemoResult,
 } from './runner/index.js';
 
+// ---------------------------------------------------------------- bring your own inference
+export {
+  exportInputs,
+  scoreExport,
+  readExport,
+  type ExportOptions,
+  type ExportResult,
+  type ExportManifest,
+  type ScoreExportOptions,
+  type ScoreExportResult,
+} from './export/index.js';
+
 // ---------------------------------------------------------------- metrics
 export {
   evaluateCoco,

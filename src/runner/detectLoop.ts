@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ShiftbenchError } from '../core/errors.js';
-import type { DatasetImage, DetectContext, Detection, Detector, RgbImage, ShiftMode, ShiftSet } from '../core/types.js';
+import type { DatasetImage, DetectContext, Detection, Detector, InputTransform, RgbImage, ShiftMode, ShiftSet } from '../core/types.js';
 import { makeShiftedInputs, projectBack, type ResampleKernel, type ShiftedInputs, type SubpixelKernel } from '../shifts/index.js';
 import type { DetectionLog, ImageRecord, StoredDetection } from './store.js';
 
@@ -70,12 +70,6 @@ function checkDetections(out: unknown, expected: number, name: string): Detectio
   return out as Detection[][];
 }
 
-/**
- * Runs `detector` over `images` and appends one record per image to the log.
- * Images that fail to decode are stored as skipped. Errors of the detector propagate
- * after everything already computed is stored and synced; an abort signal stops
- * between batches with an AbortError.
- */
 /** The `max` highest-scoring detections (ties keep the detector's order). */
 function topByScore(list: Detection[], max: number): Detection[] {
   return list
@@ -85,6 +79,30 @@ function topByScore(list: Detection[], max: number): Detection[] {
     .map((x) => x.d);
 }
 
+/**
+ * What the run stores of one input's detections (in that input's pixels): the
+ * `maxDetections` highest-scoring (default all; `truncated` says whether more were
+ * given), projected back to the original image by the input's transform. The one path
+ * from a detector's output to a stored record, shared by the detect loop and `score`.
+ */
+export function storedDetectionsOf(
+  dets: Detection[],
+  transform: InputTransform,
+  imageId: number,
+  maxDetections = Infinity,
+): { stored: StoredDetection[]; truncated: boolean } {
+  const truncated = dets.length > maxDetections;
+  const kept = truncated ? topByScore(dets, maxDetections) : dets;
+  const coco = projectBack(kept, transform, imageId);
+  return { stored: coco.map((c) => [c.bbox[0], c.bbox[1], c.bbox[2], c.bbox[3], c.score, c.category_id]), truncated };
+}
+
+/**
+ * Runs `detector` over `images` and appends one record per image to the log.
+ * Images that fail to decode are stored as skipped. Errors of the detector propagate
+ * after everything already computed is stored and synced; an abort signal stops
+ * between batches with an AbortError.
+ */
 export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSeconds: number; computed: number; truncatedInputs: number }> {
   const { detector, shiftSet, images } = o;
   const info = detector.info;
@@ -166,13 +184,9 @@ export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSe
         inferenceSeconds += seconds;
         chunk.forEach((w, i) => {
           const r = results.get(w.p)!;
-          let dets = out[i];
-          if (dets.length > maxDetections) {
-            dets = topByScore(dets, maxDetections);
-            truncatedInputs++;
-          }
-          const coco = projectBack(dets, w.p.inputs!.transforms[w.shiftIndex], w.p.image.id);
-          r.shifts[w.shiftIndex] = coco.map((c) => [c.bbox[0], c.bbox[1], c.bbox[2], c.bbox[3], c.score, c.category_id]);
+          const { stored, truncated } = storedDetectionsOf(out[i], w.p.inputs!.transforms[w.shiftIndex], w.p.image.id, maxDetections);
+          if (truncated) truncatedInputs++;
+          r.shifts[w.shiftIndex] = stored;
           r.done++;
           r.seconds += seconds / chunk.length;
         });

@@ -69,8 +69,21 @@ function manifestDetector(v: Variant, info: DetectorInfo, batchSize: number, des
   };
 }
 
+/** How the inputs are resampled, as the manifest records it (an export records the same). */
+export function resampleRecord(o: ResolvedRunOptions): RunManifest['resample'] {
+  return {
+    kernel: o.kernel,
+    library: `sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`,
+    fitPlacement: 'top-left',
+    // sets holding fractions: 16-bit fit kept in floating point, ideal Fourier shift (circular) or this kernel (pad, crop)
+    ...(isFractionalSet(o.shiftSet)
+      ? { subpixel: { path: 'floating-point', fit: '16-bit', circular: 'fourier', padCrop: o.subpixelKernel, rounding: 'half-to-even' } }
+      : {}),
+  };
+}
+
 /** The manifest of this invocation; detectors (and their identities) stored earlier are kept until run again. */
-function newManifest(o: ResolvedRunOptions, dataset: Dataset, runId: string, stored: RunManifest | null, identity: RunIdentity): RunManifest {
+export function newManifest(o: ResolvedRunOptions, dataset: Dataset, runId: string, stored: RunManifest | null, identity: RunIdentity): RunManifest {
   const storedDetectors = (stored?.identity as Partial<RunIdentity> | undefined)?.detectors ?? {};
   const kept = stored?.detectors ?? [];
   return {
@@ -85,15 +98,7 @@ function newManifest(o: ResolvedRunOptions, dataset: Dataset, runId: string, sto
     executionProvider: o.executionProvider,
     threads: o.threads,
     seed: o.seed,
-    resample: {
-      kernel: o.kernel,
-      library: `sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`,
-      fitPlacement: 'top-left',
-      // sets holding fractions: 16-bit fit kept in floating point, ideal Fourier shift (circular) or this kernel (pad, crop)
-      ...(isFractionalSet(o.shiftSet)
-        ? { subpixel: { path: 'floating-point', fit: '16-bit', circular: 'fourier', padCrop: o.subpixelKernel, rounding: 'half-to-even' } }
-        : {}),
-    },
+    resample: resampleRecord(o),
     dataset: {
       name: dataset.name,
       source: dataset.source,

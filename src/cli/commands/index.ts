@@ -8,8 +8,10 @@ import { register as bounds } from './bounds.js';
 import { register as models } from './models.js';
 import { register as check } from './check.js';
 import { register as compare } from './compare.js';
+import { register as exportCmd } from './export.js';
+import { register as score } from './score.js';
 
 /** Each command file exports `register(program)`; add one line per command here. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [run, demo, datasets, report, evalCmd, bounds, models, check, compare];
+export const COMMANDS: RegisterCommand[] = [run, demo, datasets, report, evalCmd, bounds, models, check, compare, exportCmd, score];

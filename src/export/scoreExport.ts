@@ -1,0 +1,313 @@
+/**
+ * `shiftbench score`: the per-shift COCO results a framework wrote for an export folder
+ * become a run directory exactly as `run` writes it. Each input's results go through the
+ * runner's own path (detectLoop.ts storedDetectionsOf: keep the best --max-detections,
+ * project back by the input's transform) into the run store (runStore.ts), and are scored
+ * by score.ts — so the metrics are those `run` computes for the same detections. The run
+ * identity names the export (the sha256 of export.json) and the results files.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { is } from '../core/is.js';
+import type { Detection, DetectorFamily, Logger, RunMetrics } from '../core/types.js';
+import { renderReport } from '../report/index.js';
+import { defaultEnv } from '../runner/env.js';
+import { fitGeometry } from '../shifts/index.js';
+import { imageHashes, imageIdentityFor, runLevelIdentity, type RunIdentity } from '../runner/identity.js';
+import { storedDetectionsOf } from '../runner/detectLoop.js';
+import { modelKey, resolveRunOptions, runOptionsKey, shortHash, type ResolvedRunOptions } from '../runner/options.js';
+import { newManifest } from '../runner/runBenchmark.js';
+import { RunStore, type ManifestDetector } from '../runner/runStore.js';
+import { scoreRun } from '../runner/score.js';
+import type { RunnerEnv } from '../runner/types.js';
+import type { ImageRecord } from '../runner/store.js';
+import { EXPORT_FILE, INPUTS_DIR, detectionsFile, readExport, type ReadExport } from './format.js';
+
+/** How to score an export; the analysis-only settings behave as in `run`. */
+export interface ScoreExportOptions {
+  /** The detector's name (its key in the run). */
+  name: string;
+  /** Its family: "one-stage,anchor-free" (stages and anchors, either order) or the object. */
+  family: string | DetectorFamily;
+  /** Run directory (default reports/<run-id>). */
+  out?: string;
+  /** The dataset, when it moved since the export (its hash must still match). */
+  dataset?: string;
+  /** Its image folder, when it moved. */
+  images?: string;
+  scoreThreshold?: number;
+  bootstrapResamples?: number;
+  bootstrapSeed?: number;
+  bootstrapBounds?: number;
+  objectives?: string[];
+  /** Detections kept per input, the highest-scoring (default 1000, as in run). */
+  maxDetections?: number;
+  /** Replace a run directory that holds a different run. */
+  force?: boolean;
+  reportsDir?: string;
+}
+
+/** What `scoreExport` wrote. */
+export interface ScoreExportResult {
+  runDir: string;
+  metrics: RunMetrics;
+  /** report.html, or null when rendering failed (metrics.json is complete either way). */
+  reportPath: string | null;
+}
+
+const SILENT: Logger = { info: () => undefined, warn: () => undefined };
+
+/** `--family one-stage,anchor-free` (either order) → DetectorFamily; ERR_INVALID_OPTION naming --family. */
+export function parseFamily(value: string | DetectorFamily): DetectorFamily {
+  const expected = 'one of one-stage/two-stage and one of anchor-based/anchor-free, e.g. one-stage,anchor-free';
+  const parts = is.object(value) ? [value.stages, value.anchors] : typeof value === 'string' ? value.split(',').map((p) => p.trim()) : [];
+  const stages = parts.filter((p) => p === 'one-stage' || p === 'two-stage');
+  const anchors = parts.filter((p) => p === 'anchor-based' || p === 'anchor-free');
+  if (parts.length !== 2 || stages.length !== 1 || anchors.length !== 1) throw invalidParameterError('--family', expected, value);
+  return { stages: stages[0] as DetectorFamily['stages'], anchors: anchors[0] as DetectorFamily['anchors'] };
+}
+
+/** One file's results, checked: per exported image id, the detections of that input (file order). */
+type ShiftResults = Map<number, Detection[]>;
+
+function fileError(file: string, k: number, exp: ReadExport, what: string): ShiftbenchError {
+  const s = exp.manifest.shiftSet.shifts[k];
+  return new ShiftbenchError(
+    'ERR_EXPORT',
+    `${file} (shift ${k} (dx ${s.dx}, dy ${s.dy})) ${what}. Run your detector on every ${INPUTS_DIR}/<imageId>/${k}.png of the export ` +
+      'and write there a JSON list of COCO results [{ "image_id", "category_id", "bbox": [x, y, w, h], "score" }], boxes in the input\'s pixels ' +
+      '(an empty list when it found nothing); see README "Bring your own inference".',
+  );
+}
+
+/**
+ * Reads and checks `detections/shift_<k>.json` of every shift index: present, a JSON list,
+ * each entry a COCO result with finite numbers and the image id of an exported image.
+ * Returns the results by shift and image, and the sha256 over all files.
+ */
+async function readResults(exp: ReadExport): Promise<{ perShift: ShiftResults[]; sha256: string }> {
+  const exported = new Set(exp.manifest.images.filter((i) => !i.skipped).map((i) => i.id));
+  const hash = createHash('sha256');
+  const perShift: ShiftResults[] = [];
+  for (let k = 0; k < exp.manifest.shiftSet.shifts.length; k++) {
+    const file = path.join(exp.dir, detectionsFile(k));
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (err) {
+      throw fileError(file, k, exp, `is missing (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    hash.update(`${k}\0`).update(bytes).update('\0');
+    let list: unknown;
+    try {
+      list = JSON.parse(bytes.toString('utf8'));
+    } catch (err) {
+      throw fileError(file, k, exp, `is not valid JSON (${(err as Error).message})`);
+    }
+    if (!Array.isArray(list)) throw fileError(file, k, exp, 'is not a JSON list of COCO results');
+    const byImage: ShiftResults = new Map();
+    list.forEach((r: unknown, i) => {
+      if (!is.object(r)) throw fileError(file, k, exp, `has entry ${i} that is not an object`);
+      if (!Number.isInteger(r.image_id)) throw fileError(file, k, exp, `has entry ${i} without an integer image_id`);
+      const imageId = r.image_id as number;
+      if (!exported.has(imageId)) {
+        throw fileError(file, k, exp, `has entry ${i} with image_id ${imageId}, which is not an exported image (the ids are in ${EXPORT_FILE} "images"; skipped images have no inputs)`);
+      }
+      if (!Number.isInteger(r.category_id)) throw fileError(file, k, exp, `has entry ${i} without an integer category_id`);
+      if (!is.box(r.bbox)) throw fileError(file, k, exp, `has entry ${i} whose bbox is not [x, y, w, h] of 4 finite numbers`);
+      if (!is.number(r.score)) throw fileError(file, k, exp, `has entry ${i} whose score is not a finite number`);
+      let dets = byImage.get(imageId);
+      if (!dets) byImage.set(imageId, (dets = []));
+      dets.push({ bbox: [r.bbox[0], r.bbox[1], r.bbox[2], r.bbox[3]], score: r.score, categoryId: r.category_id as number });
+    });
+    perShift.push(byImage);
+  }
+  return { perShift, sha256: hash.digest('hex') };
+}
+
+/**
+ * Scores the results in `exportDir/detections/` and writes a run directory (manifest,
+ * detections, metrics.json, report.html) as `run` does. Throws ERR_EXPORT (not an export,
+ * a results file missing or invalid — naming it and the fix —, the dataset or an image
+ * changed since the export), ERR_INVALID_OPTION (bad --name, --family or analysis flag),
+ * and the run store's ERR_OUTPUT / ERR_RUN_STORE / ERR_RUN_LOCKED.
+ */
+export async function scoreExport(
+  exportDir: string,
+  options: ScoreExportOptions,
+  hooks: { logger?: Logger; env?: Partial<RunnerEnv> } = {},
+): Promise<ScoreExportResult> {
+  const logger = hooks.logger ?? SILENT;
+  const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
+  const exp = await readExport(exportDir);
+  const m = exp.manifest;
+  if (!is.string(options.name)) throw invalidParameterError('--name', 'the detector\'s name', options.name);
+  const family = parseFamily(options.family);
+  const o = resolveRunOptions({
+    models: [options.name],
+    dataset: options.dataset ?? m.dataset.spec.dataset,
+    images: options.images ?? m.dataset.spec.images ?? undefined,
+    limit: m.dataset.spec.limit ?? undefined,
+    shifts: m.shiftSet.spec,
+    mode: m.mode,
+    kernel: m.resample.kernel as ResolvedRunOptions['kernel'],
+    subpixelKernel: (m.subpixelKernel ?? undefined) as ResolvedRunOptions['subpixelKernel'] | undefined,
+    scoreThreshold: options.scoreThreshold,
+    bootstrapResamples: options.bootstrapResamples,
+    bootstrapSeed: options.bootstrapSeed,
+    bootstrapBounds: options.bootstrapBounds,
+    objectives: options.objectives,
+    maxDetections: options.maxDetections,
+    out: options.out,
+    force: options.force,
+    reportsDir: options.reportsDir,
+  });
+  const sameShifts = o.shiftSet.shifts.length === m.shiftSet.shifts.length && o.shiftSet.shifts.every((s, i) => s.dx === m.shiftSet.shifts[i].dx && s.dy === m.shiftSet.shifts[i].dy);
+  if (!sameShifts) throw new ShiftbenchError('ERR_EXPORT', `${path.join(exp.dir, EXPORT_FILE)}: shiftSet.shifts do not match its spec "${m.shiftSet.spec}". Make the export again.`);
+  // every results file is read and checked before anything is written
+  const results = await readResults(exp);
+
+  const store = await RunStore.locate({ out: o.out, reportsDir: o.reportsDir, force: o.force }, { ...runOptionsKey(o), export: exp.sha256 }, shortHash({ ...runOptionsKey(o), export: exp.sha256 }), logger);
+  await store.lock(logger);
+  try {
+    return await scoreLocked(exp, results, family, o, env, store, logger);
+  } finally {
+    await store.release();
+  }
+}
+
+async function scoreLocked(
+  exp: ReadExport,
+  results: { perShift: ShiftResults[]; sha256: string },
+  family: DetectorFamily,
+  o: ResolvedRunOptions,
+  env: RunnerEnv,
+  store: RunStore,
+  logger: Logger,
+): Promise<ScoreExportResult> {
+  const m = exp.manifest;
+  const exportFile = path.join(exp.dir, EXPORT_FILE);
+  const dataset = await env.loadDataset({ dataset: o.dataset, images: o.images ?? undefined, limit: o.limit ?? undefined });
+  if (dataset.hash !== m.dataset.hash) {
+    throw new ShiftbenchError(
+      'ERR_EXPORT',
+      `The dataset ${dataset.source} is not the one exported (${exportFile}): its hash is ${dataset.hash.slice(0, 12)}, the export's ${m.dataset.hash.slice(0, 12)}. ` +
+        'Give the exported dataset (--dataset, --images), or export this one again and run your detector on it.',
+    );
+  }
+  const imageIds = await imageHashes(dataset.images, dataset.groundTruth);
+  const key = modelKey(o.models[0]);
+  const identity: RunIdentity = {
+    run: { ...runLevelIdentity(o, m.buildId), detections: { source: 'export', exportSha256: exp.sha256 } },
+    detectors: { [key]: { kind: 'export', exportSha256: exp.sha256, detectionsSha256: results.sha256, name: o.models[0], family } },
+  };
+  const sha256 = imageIdentityFor(identity.detectors[key], imageIds);
+  const byId = new Map(m.images.map((i) => [i.id, i]));
+  const geometryOpts = { inputSizePx: { width: m.input.widthPx, height: m.input.heightPx }, fit: m.input.fit, padValue: m.input.padValue, mode: o.mode, shiftSet: o.shiftSet, kernel: o.kernel };
+  for (const image of dataset.images) {
+    const e = byId.get(image.id);
+    if (!e || e.sha256 !== sha256.get(image.id)) {
+      throw new ShiftbenchError(
+        'ERR_EXPORT',
+        `Image ${image.id} (${image.fileName}) ${e ? 'changed since' : 'is not in'} the export ${exportFile}. Export the dataset again and run your detector on the new inputs.`,
+      );
+    }
+    // the transforms score.ts uses are those the inputs were made with
+    if (e.inputs && JSON.stringify(fitGeometry(e.sizePx![0], e.sizePx![1], geometryOpts).transforms) !== JSON.stringify(e.inputs.map((i) => i.transform))) {
+      throw new ShiftbenchError('ERR_EXPORT', `${exportFile}: the transforms of image ${image.id} are not those of its input size and fit. Make the export again.`);
+    }
+  }
+
+  const { stored, logs } = await store.claim(identity, { images: dataset.images, sha256: () => sha256, shiftCount: o.shiftSet.shifts.length }, [key], logger);
+  const manifest = newManifest(o, dataset, store.runId(stored), stored, identity);
+  manifest.resample = m.resample as typeof manifest.resample; // the inputs were made at export time
+  const pre = m.input.preprocessing;
+  const entry: ManifestDetector = {
+    key,
+    model: o.models[0],
+    mitigation: null,
+    name: o.models[0],
+    runtime: 'export (detections made outside shiftbench)',
+    family,
+    inputSizePx: { width: m.input.widthPx, height: m.input.heightPx },
+    fit: m.input.fit,
+    padValue: m.input.padValue,
+    maxBatch: 1,
+    batchSize: 1,
+    totalStridePx: null,
+    files: [{ path: exportFile, sha256: exp.sha256 }],
+    colorOrder: (pre?.colorOrder as ManifestDetector['colorOrder']) ?? null,
+    normalize: (pre?.normalize as ManifestDetector['normalize']) ?? null,
+    decoder: null,
+    details: {
+      source: 'export',
+      exportDir: exp.dir,
+      exportSha256: exp.sha256,
+      detectionsSha256: results.sha256,
+      exportedAt: m.createdAt,
+      exportedWith: { toolVersion: m.toolVersion, buildId: m.buildId, model: m.input.model },
+    },
+  };
+  manifest.detectors = [...manifest.detectors.filter((d) => d.key !== key), entry];
+  manifest.identity.detectors[key] = identity.detectors[key];
+  await store.writeManifest(manifest);
+  logger.info(`run directory: ${store.dir}`);
+
+  const { log, stored: records } = logs.get(key)!;
+  let truncatedInputs = 0;
+  let noDetections = 0;
+  try {
+    for (const image of dataset.images) {
+      if (records.has(image.id)) continue;
+      const e = byId.get(image.id)!;
+      let record: ImageRecord;
+      if (e.skipped !== undefined) {
+        record = { imageId: image.id, sha256: sha256.get(image.id), skipped: e.skipped };
+      } else {
+        const shifts = e.inputs!.map((input, k) => {
+          const { stored: dets, truncated } = storedDetectionsOf(results.perShift[k].get(image.id) ?? [], input.transform, image.id, o.maxDetections);
+          if (truncated) truncatedInputs++;
+          return dets;
+        });
+        if (shifts.every((s) => s.length === 0)) noDetections++;
+        record = { imageId: image.id, sha256: sha256.get(image.id), seconds: 0, size: e.sizePx!, shifts };
+      }
+      await log.append(record);
+      records.set(image.id, record);
+    }
+  } finally {
+    for (const { log: l } of logs.values()) await l.close();
+  }
+  if (truncatedInputs > 0) {
+    logger.warn(`${key}: ${truncatedInputs} input${truncatedInputs === 1 ? '' : 's'} had more than ${o.maxDetections} detections; kept the ${o.maxDetections} highest-scoring of each (--max-detections)`);
+  }
+  if (noDetections > 0) {
+    logger.warn(`${key}: ${noDetections} image${noDetections === 1 ? ' has' : 's have'} no detection at any shift — check that your detector ran on every input of the export`);
+  }
+
+  const metrics = await scoreRun({
+    store,
+    runId: manifest.runId,
+    dataset,
+    shiftSet: o.shiftSet,
+    mode: o.mode,
+    kernel: o.kernel,
+    scoreThreshold: o.scoreThreshold,
+    bootstrapResamples: o.bootstrapResamples,
+    bootstrapSeed: o.bootstrapSeed,
+    bootstrapBounds: o.bootstrapBounds ?? undefined,
+    objectives: o.objectives,
+    variants: [{ entry, records }],
+    createEvaluator: env.createEvaluator,
+    logger,
+  });
+  let reportPath: string | null = null;
+  try {
+    reportPath = (await renderReport(store.dir, { logger })).htmlPath;
+  } catch (err) {
+    logger.warn(`could not render the report (${(err as Error).message}); metrics.json is complete — retry with \`shiftbench report ${store.dir}\``);
+  }
+  return { runDir: store.dir, metrics, reportPath };
+}

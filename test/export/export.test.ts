@@ -1,0 +1,192 @@
+/**
+ * Bring your own inference (issue 13.3): `exportInputs` writes the runner's shifted inputs
+ * as PNGs, a detector runs on them outside shiftbench (onnxruntime-node directly, here),
+ * and `scoreExport` turns its per-shift COCO results into a run directory whose metrics
+ * are those of `shiftbench run` with the same model.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RunMetrics, ShiftMode } from '../../src/core/types.js';
+import { decodeImage, ensureSynthDataset, loadDataset } from '../../src/datasets/index.js';
+import { exportInputs, scoreExport, type ExportManifest } from '../../src/export/index.js';
+import { runBenchmark } from '../../src/runner/index.js';
+import { makeShiftedInputs, parseShiftSet } from '../../src/shifts/index.js';
+import { REPO_ROOT, rejection } from '../helpers/shared.js';
+import { tempDir } from '../runner/fixtures.js';
+import { detectExportWithOnnx } from './onnxOutside.js';
+
+const ZOO_DIR = path.join(REPO_ROOT, 'models/zoo');
+const zoo = JSON.parse(readFileSync(path.join(ZOO_DIR, 'zoo.json'), 'utf8')) as { models: Parameters<typeof detectExportWithOnnx>[1][] };
+const fcos = zoo.models.find((m) => m.name === 'zoo-fcos')!;
+
+/** What must be identical between `run` and `score`: everything but the run id, the runtime and the timing. */
+function comparable(m: RunMetrics): unknown {
+  return { ...m, runId: null, results: m.results.map((r) => ({ ...r, runtime: null, timing: null })) };
+}
+
+describe('export → inference outside shiftbench → score', () => {
+  let root: string;
+  let dataset: string;
+
+  beforeAll(async () => {
+    root = await tempDir('shiftbench-export-');
+    dataset = (await ensureSynthDataset(path.join(root, 'synth'), { splits: ['val'], valImages: 4 })).splits[0].annotationFile;
+  });
+
+  it.each([
+    ['grid:1', 'pad'],
+    ['line:2', 'crop'],
+  ] as [string, ShiftMode][])('zoo-fcos, %s %s: the metrics of `score` are those of `run`, bit for bit', async (shifts, mode) => {
+    const tag = `${mode}-${shifts.replace(':', '')}`;
+    const run = await runBenchmark({ models: ['zoo-fcos'], dataset, shifts, mode, out: path.join(root, `run-${tag}`), bootstrapResamples: 100 });
+    const exportDir = path.join(root, `export-${tag}`);
+    const exported = await exportInputs({ model: 'zoo-fcos', dataset, shifts, mode, out: exportDir });
+    const shiftCount = parseShiftSet(shifts).shifts.length;
+    expect(exported.inputs).toBe(4 * shiftCount);
+    await detectExportWithOnnx(exportDir, fcos, ZOO_DIR);
+
+    const scored = await scoreExport(exportDir, { name: 'zoo-fcos', family: 'one-stage,anchor-free', out: path.join(root, `score-${tag}`), bootstrapResamples: 100 });
+    expect(scored.metrics.results).toHaveLength(1);
+    expect(scored.metrics.results[0].bounds!.mapRef).toBeGreaterThan(0.3);
+    expect(comparable(scored.metrics)).toEqual(comparable(run.metrics));
+    // the per-shift files of both run directories (original-image coordinates) are the same
+    const files = JSON.parse(await readFile(path.join(run.runDir, 'detections/zoo-fcos/shifts.json'), 'utf8')) as { file: string }[];
+    for (const { file } of files) {
+      const a = await readFile(path.join(run.runDir, 'detections/zoo-fcos', file), 'utf8');
+      const b = await readFile(path.join(scored.runDir, 'detections/zoo-fcos', file), 'utf8');
+      expect(b).toBe(a);
+    }
+    // the run directory is a complete one: manifest, metrics, report; its identity names the export
+    const manifest = JSON.parse(await readFile(path.join(scored.runDir, 'manifest.json'), 'utf8'));
+    const exportSha = exported.sha256;
+    expect(exportSha).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.identity.run.detections).toEqual({ source: 'export', exportSha256: exportSha });
+    expect(manifest.identity.detectors['zoo-fcos']).toMatchObject({ kind: 'export', exportSha256: exportSha });
+    expect(manifest.detectors[0]).toMatchObject({ key: 'zoo-fcos', family: { stages: 'one-stage', anchors: 'anchor-free' }, inputSizePx: fcos.inputSizePx });
+    expect(manifest.detectors[0].runtime).toMatch(/^export/);
+    expect(manifest.mode).toBe(mode);
+    expect(existsSync(path.join(scored.runDir, 'report.html'))).toBe(true);
+  });
+
+  it('writes each input exactly as the runner makes it (lossless PNG) and export.json with every transform', async () => {
+    const exportDir = path.join(root, 'export-pixels');
+    const { manifest } = await exportInputs({ model: 'zoo-fcos', dataset, shifts: 'line:2', mode: 'circular', out: exportDir, limit: 2 });
+    const shiftSet = parseShiftSet('line:2');
+    expect(manifest.shiftSet.shifts).toEqual(shiftSet.shifts.map((s, index) => ({ index, dx: s.dx, dy: s.dy })));
+    expect(manifest.mode).toBe('circular');
+    expect(manifest.input).toMatchObject({ widthPx: 256, heightPx: 256, fit: 'letterbox', padValue: [128, 128, 128], model: 'zoo-fcos' });
+    expect(manifest.input.preprocessing).toMatchObject({ layout: 'NCHW', colorOrder: 'RGB', normalize: fcos.normalize });
+    const ds = await loadDataset({ dataset, limit: 2 });
+    expect(manifest.dataset.hash).toBe(ds.hash);
+    expect(manifest.images.map((i) => i.id)).toEqual(ds.images.map((i) => i.id));
+    for (const image of ds.images) {
+      const rgb = await decodeImage(image.path, { width: image.width, height: image.height });
+      const made = await makeShiftedInputs(rgb, { inputSizePx: { width: 256, height: 256 }, fit: 'letterbox', padValue: [128, 128, 128], mode: 'circular', shiftSet });
+      const entry = manifest.images.find((i) => i.id === image.id)!;
+      expect(entry.sizePx).toEqual([rgb.width, rgb.height]);
+      for (let k = 0; k < shiftSet.shifts.length; k++) {
+        expect(entry.inputs![k]).toMatchObject({ index: k, file: `inputs/${image.id}/${k}.png`, transform: made.transforms[k] });
+        const png = await sharp(path.join(exportDir, entry.inputs![k].file)).raw().toBuffer({ resolveWithObject: true });
+        expect(png.info).toMatchObject({ width: 256, height: 256, channels: 3 });
+        expect(Buffer.compare(png.data, Buffer.from(made.input(k).data))).toBe(0);
+      }
+    }
+  });
+
+  it('without a model: --input-size, --fit and --pad-value make the inputs', async () => {
+    const exportDir = path.join(root, 'export-size');
+    const { manifest } = await exportInputs({ inputSizePx: { width: 64, height: 48 }, fit: 'stretch', padValue: [1, 2, 3], dataset, shifts: 'grid:2', out: exportDir, limit: 1 });
+    expect(manifest.input).toMatchObject({ widthPx: 64, heightPx: 48, fit: 'stretch', padValue: [1, 2, 3], model: null, preprocessing: null });
+    const first = manifest.images[0].inputs![8];
+    expect(first.transform).toEqual({ scaleX: 62 / 256, scaleY: 46 / 256, offsetX: 2, offsetY: 2 });
+    const png = await sharp(path.join(exportDir, first.file)).raw().toBuffer({ resolveWithObject: true });
+    expect(png.info).toMatchObject({ width: 64, height: 48 });
+    expect([...png.data.subarray(0, 3)]).toEqual([1, 2, 3]); // the pad at (0,0) of the (2,2) shift
+  });
+
+  it('exports to a new or empty folder only; --force replaces an earlier export', async () => {
+    const exportDir = path.join(root, 'export-twice');
+    await exportInputs({ inputSizePx: { width: 32, height: 32 }, fit: 'letterbox', padValue: [0, 0, 0], dataset, out: exportDir, limit: 1 });
+    const again = await rejection(exportInputs({ inputSizePx: { width: 32, height: 32 }, fit: 'letterbox', padValue: [0, 0, 0], dataset, out: exportDir, limit: 1 }));
+    expect(again.code).toBe('ERR_OUTPUT');
+    expect(again.message).toContain('--force');
+    const forced = await exportInputs({ inputSizePx: { width: 32, height: 32 }, fit: 'letterbox', padValue: [0, 0, 0], dataset, out: exportDir, limit: 1, force: true });
+    expect(forced.inputs).toBe(4);
+    const usage = await rejection(exportInputs({ dataset, out: path.join(root, 'export-none') }));
+    expect(usage.code).toBe('ERR_INVALID_OPTION');
+    expect(usage.message).toMatch(/--model.*--input-size/);
+  });
+
+  describe('score refuses detections it cannot trust, naming the file and the fix', () => {
+    let exportDir: string;
+    let manifest: ExportManifest;
+    const write = (k: number, value: unknown) => writeFile(path.join(exportDir, 'detections', `shift_${k}.json`), typeof value === 'string' ? value : JSON.stringify(value));
+    const score = (name = 'x') => scoreExport(exportDir, { name, family: 'one-stage,anchor-free', out: path.join(root, `score-bad-${Math.random().toString(36).slice(2)}`), bootstrapResamples: 10 });
+    const det = (imageId: number) => ({ image_id: imageId, category_id: 1, bbox: [10, 10, 20, 20], score: 0.9 });
+
+    beforeAll(async () => {
+      exportDir = path.join(root, 'export-errors');
+      ({ manifest } = await exportInputs({ inputSizePx: { width: 64, height: 64 }, fit: 'letterbox', padValue: [0, 0, 0], dataset, out: exportDir, limit: 2 }));
+      for (let k = 0; k < 4; k++) await write(k, manifest.images.map((i) => det(i.id)));
+    });
+
+    it('a good set of files scores (control)', async () => {
+      const { metrics } = await score();
+      expect(metrics.results[0].imagesEvaluated).toBe(2);
+      expect(metrics.results[0].scoredContent!.detectionsTotal).toBe(8);
+    });
+
+    it('a missing shift file', async () => {
+      await rm(path.join(exportDir, 'detections', 'shift_2.json'));
+      try {
+        const err = await rejection(score());
+        expect(err.code).toBe('ERR_EXPORT');
+        expect(err.message).toContain(path.join(exportDir, 'detections', 'shift_2.json'));
+        expect(err.message).toMatch(/shift 2 \(dx 0, dy 1\).*inputs\/<imageId>\/2\.png/);
+      } finally {
+        await write(2, manifest.images.map((i) => det(i.id)));
+      }
+    });
+
+    it('image ids that are not in the export', async () => {
+      await write(1, [det(manifest.images[0].id), det(99999)]);
+      try {
+        const err = await rejection(score());
+        expect(err.code).toBe('ERR_EXPORT');
+        expect(err.message).toContain(path.join(exportDir, 'detections', 'shift_1.json'));
+        expect(err.message).toMatch(/image_id 99999/);
+        expect(err.message).toMatch(/export\.json/);
+      } finally {
+        await write(1, manifest.images.map((i) => det(i.id)));
+      }
+    });
+
+    it('a file that is not JSON, not a list, or holds a malformed result', async () => {
+      for (const [bad, pattern] of [
+        ['{"oops"', /not valid JSON/],
+        [{ detections: [] }, /a JSON list of COCO results/],
+        [[{ image_id: manifest.images[0].id, category_id: 1, bbox: [1, 2, 3], score: 0.5 }], /entry 0.*bbox/],
+        [[{ image_id: manifest.images[0].id, category_id: 1, bbox: [1, 2, 3, 4], score: 'high' }], /entry 0.*score/],
+      ] as [unknown, RegExp][]) {
+        await write(3, bad);
+        const err = await rejection(score());
+        expect(err.code).toBe('ERR_EXPORT');
+        expect(err.message).toContain(path.join(exportDir, 'detections', 'shift_3.json'));
+        expect(err.message).toMatch(pattern);
+      }
+      await write(3, manifest.images.map((i) => det(i.id)));
+    });
+
+    it('a folder that is not an export, and a bad --family', async () => {
+      const notExport = await rejection(scoreExport(root, { name: 'x', family: 'one-stage,anchor-free', out: path.join(root, 'score-none') }));
+      expect(notExport.code).toBe('ERR_EXPORT');
+      expect(notExport.message).toMatch(/export\.json.*shiftbench export/);
+      const family = await rejection(scoreExport(exportDir, { name: 'x', family: 'one-stage', out: path.join(root, 'score-family') }));
+      expect(family.code).toBe('ERR_INVALID_OPTION');
+      expect(family.message).toMatch(/--family/);
+    });
+  });
+});

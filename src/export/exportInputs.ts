@@ -131,12 +131,7 @@ async function inputSpec(options: ExportOptions, o: ResolvedRunOptions, env: Run
  * Throws ERR_OUTPUT naming the folder and the fix.
  */
 async function prepareOut(dir: string, force: boolean): Promise<void> {
-  let names: string[] = [];
-  try {
-    names = await readdir(dir);
-  } catch {
-    names = [];
-  }
+  const names: string[] = await readdir(dir).catch(() => []);
   if (names.includes(EXPORT_FILE)) {
     if (!force) {
       throw new ShiftbenchError('ERR_OUTPUT', `--out ${dir} already holds an export (${EXPORT_FILE}). Give a new folder, or --force to replace it (its inputs and detections are removed).`);

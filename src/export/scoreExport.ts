@@ -274,8 +274,7 @@ async function scoreLocked(
         if (shifts.every((s) => s.length === 0)) noDetections++;
         record = { imageId: image.id, sha256: sha256.get(image.id), seconds: 0, size: e.sizePx!, shifts };
       }
-      await log.append(record);
-      records.set(image.id, record);
+      await log.append(record); // also kept in `records` (the log's live map)
     }
   } finally {
     for (const { log: l } of logs.values()) await l.close();
@@ -299,7 +298,7 @@ async function scoreLocked(
     bootstrapSeed: o.bootstrapSeed,
     bootstrapBounds: o.bootstrapBounds ?? undefined,
     objectives: o.objectives,
-    variants: [{ entry, records }],
+    variants: [{ entry, records, file: log.file }],
     createEvaluator: env.createEvaluator,
     logger,
   });

@@ -33,17 +33,35 @@ export function syntheticGroundTruth(rng: Rng, IMAGES: number): CocoGroundTruth 
   return { images, annotations, categories: cats };
 }
 
+/** How the detections of the shifts relate (see syntheticDetections). */
+export type SyntheticMode = 'jitter' | 'shared' | 'independent-scores';
+/** Every mode, the default (realistic) first. */
+export const SYNTHETIC_MODES: SyntheticMode[] = ['jitter', 'shared', 'independent-scores'];
+/** Box jitter (px, per coordinate) and score noise of the 'jitter' mode, drawn afresh per shift. */
+export const JITTER_PX = 1.5, JITTER_SCORE = 0.05;
+
 /**
  * One noise draw of detections for every image: 3 noisy boxes per gt, low-score false
- * positives up to 100 per image. By default a detection keeps its identity across
- * shifts (same gt / same false positive, base score shared) and only its box and score
- * get a fresh noise draw per shift, as a real detector's outputs do under a 1-px move;
- * `--independent-scores` draws every score and false positive independently per shift
- * (a harsher, less realistic case for the incremental search).
+ * positives up to 100 per image. Modes:
+ * - 'jitter' (default, the realistic and slow case): a detector's output for the image
+ *   (3 boxes per gt with their own offsets, false positives, base scores) is drawn once,
+ *   and every shift's detections are drawn from it independently: each box coordinate
+ *   moves by N(0, 1.5 px) and each score by N(0, 0.05), so every detection's box, score
+ *   and rank change from shift to shift, as a real detector's outputs under 1-px moves.
+ * - 'shared': a detection keeps its identity and base score across shifts, its box is
+ *   drawn afresh around the gt per shift (sd 6 % of the width per rank) and its score
+ *   gets N(0, 0.03); false positives move by N(0, 2 px) with 5 % score noise.
+ * - 'independent-scores': as 'shared' but every score and false positive drawn
+ *   independently per shift (harsh, unrealistic).
  */
-export function syntheticDetections(gt: CocoGroundTruth, shift: number, o: { seed: number; independent?: boolean }): CocoResult[] {
+export function syntheticDetections(
+  gt: CocoGroundTruth,
+  shift: number,
+  o: { seed: number; mode?: SyntheticMode; independent?: boolean },
+): CocoResult[] {
   const SEED = o.seed;
-  const INDEPENDENT = o.independent ?? false;
+  const mode: SyntheticMode = o.mode ?? (o.independent ? 'independent-scores' : 'shared');
+  const INDEPENDENT = mode === 'independent-scores';
   const byImage = new Map<number, CocoAnnotation[]>();
   for (const a of gt.annotations) {
     let l = byImage.get(a.image_id);
@@ -53,8 +71,47 @@ export function syntheticDetections(gt: CocoGroundTruth, shift: number, o: { see
   const out: CocoResult[] = [];
   const base = new Rng(SEED + 1);
   const clamp = (x: number) => Math.min(1, Math.max(0.001, x));
+  if (mode === 'jitter') {
+    if (shift >= 63) throw new Error(`the synthetic data supports up to 63 shifts but received shift ${shift}`);
+    const j = (rng: Rng) => rng.normal(0, JITTER_PX);
+    for (const im of gt.images) {
+      const shared = base.fork(im.id * 64 + 63);
+      const rng = base.fork(im.id * 64 + shift);
+      let n = 0;
+      for (const a of byImage.get(im.id) ?? []) {
+        for (let k = 0; k < 3; k++) {
+          const [x, y, w, h] = a.bbox;
+          const sx = 0.06 * w * (k + 1), sy = 0.06 * h * (k + 1);
+          const bx = x + shared.normal(0, sx), by = y + shared.normal(0, sy);
+          const bw = Math.max(1, w + shared.normal(0, sx)), bh = Math.max(1, h + shared.normal(0, sy));
+          const baseScore = shared.uniform(0.4, 1) - 0.15 * k;
+          out.push({
+            image_id: im.id,
+            category_id: a.category_id,
+            bbox: [bx + j(rng), by + j(rng), Math.max(1, bw + j(rng)), Math.max(1, bh + j(rng))],
+            score: clamp(baseScore + rng.normal(0, JITTER_SCORE)),
+          });
+          n++;
+        }
+      }
+      for (; n < DETS_PER_IMAGE; n++) {
+        const w = shared.uniform(10, 200), h = shared.uniform(10, 200);
+        const bx = shared.uniform(0, W - w), by = shared.uniform(0, H - h);
+        const cat = shared.pick(COCO_CATEGORIES).id;
+        const sc = shared.uniform(0.001, 0.3);
+        out.push({
+          image_id: im.id,
+          category_id: cat,
+          bbox: [bx + j(rng), by + j(rng), Math.max(1, w + j(rng)), Math.max(1, h + j(rng))],
+          score: clamp(sc + rng.normal(0, JITTER_SCORE)),
+        });
+      }
+    }
+    return out;
+  }
   for (const im of gt.images) {
-    const rng = base.fork(im.id * 16 + shift);
+    // salts of shifts 0–14 as they always were (the numbers stay comparable); 15 is the shared stream's
+    const rng = base.fork(shift < 15 ? im.id * 16 + shift : 0x40000000 + im.id * 64 + shift);
     const shared = INDEPENDENT ? rng : base.fork(im.id * 16 + 15);
     let n = 0;
     for (const a of byImage.get(im.id) ?? []) {

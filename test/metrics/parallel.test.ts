@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WORKERS_MIN_IMAGES, greedyBoundsParallel, greedyBoundsPrepared, prepareBounds, workersPay, type GreedyProgress } from '../../src/metrics/greedy/index.js';
 import { sharedPath } from '../helpers/shared.js';
-import { sharedBaseCase } from './sharedBaseCase.js';
+import { jitterCase, sharedBaseCase } from './sharedBaseCase.js';
 import { buildWorkers } from '../helpers/workerBuild.js';
 
 const GOLDEN_GREEDY = sharedPath('golden/greedy');
@@ -12,9 +12,9 @@ if (!GOLDEN_GREEDY) process.stderr.write('[skip] golden greedy cases through the
 beforeAll(() => buildWorkers());
 
 describe('greedyBoundsParallel (worker threads) equals the one-thread search bit for bit', () => {
-  for (const seed of [1, 2, 3]) {
-    it(`shared-base case, seed ${seed}`, async () => {
-      const c = sharedBaseCase(seed, 60, 6, 4);
+  for (const seed of [1, 2, 3, 4]) {
+    it(`${seed === 4 ? 'independently jittered' : 'shared-base'} case, seed ${seed}`, async () => {
+      const c = seed === 4 ? jitterCase(seed, 60, 6, 4) : sharedBaseCase(seed, 60, 6, 4);
       const prepared = prepareBounds(c);
       const seq = greedyBoundsPrepared(prepared, 5);
       let fallback: string | null = null;

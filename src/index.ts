@@ -19,6 +19,10 @@ export { VERSION } from './version.js';
 // ---------------------------------------------------------------- running a benchmark
 export {
   runBenchmark,
+  runShard,
+  mergeShards,
+  parseShard,
+  shardOfImage,
   runExperiment,
   loadExperimentConfig,
   rescoreRun,
@@ -32,6 +36,10 @@ export {
   type RunHooks,
   type RunProgress,
   type RunResult,
+  type ShardResult,
+  type ShardSpec,
+  type MergeOptions,
+  type MergeResult,
   type RunManifest,
   type ManifestDetector,
   type RescoreOptions,

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'ERR_NETWORK'
   | 'ERR_CANNOT_JUDGE'
   | 'ERR_EXPORT'
+  | 'ERR_MERGE'
   | 'ERR_INTERNAL';
 
 /** Error codes that are the user's mistake in how they called us (CLI exit code 2). */

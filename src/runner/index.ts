@@ -1,5 +1,7 @@
 /** The runner: runBenchmark (one run, resumable), runExperiment (a matrix of runs), runDemo, summary tables. */
-export { runBenchmark } from './runBenchmark.js';
+export { runBenchmark, runShard } from './runBenchmark.js';
+export { mergeShards, type MergeOptions, type MergeResult } from './merge.js';
+export { parseShard, shardOfImage, SHARD_RULE, type ShardSpec, type ManifestShard } from './shard.js';
 export { RunStore, type RunManifest, type ManifestDetector, type SkippedImage } from './runStore.js';
 export { scoreRun, type ScoreRunArgs, type ScoredVariant } from './score.js';
 export { rescoreRun, type RescoreOptions } from './rescore.js';
@@ -7,5 +9,5 @@ export { pairRuns, type PairRunsOptions, type RunPairedDifference } from './pair
 export { runExperiment, loadExperimentConfig, type ExperimentConfig, type ExperimentRunOptions, type ExperimentResult } from './matrix.js';
 export { resolveRunOptions, RUN_DEFAULTS, type RunOptions, type ResolvedRunOptions } from './options.js';
 export { formatRunSummary, formatFamilyTable } from './summary.js';
-export type { RunHooks, RunProgress, RunResult, RunnerEnv, RunEvaluator, EvaluatorArgs, RunnerLoadOptions } from './types.js';
+export type { RunHooks, RunProgress, RunResult, ShardResult, RunnerEnv, RunEvaluator, EvaluatorArgs, RunnerLoadOptions } from './types.js';
 export { runDemo, demoPlanFromZoo, DEMO_ALL_MITIGATIONS, type DemoOptions, type DemoResult } from './demo.js';

@@ -21,6 +21,7 @@ import {
   type ResampleKernel,
   type SubpixelKernel,
 } from '../shifts/index.js';
+import { parseShard, type ShardSpec } from './shard.js';
 
 export interface RunOptions {
   /** Model specs: registry names, model files/folders, or plug-in detector names. At least one. */
@@ -80,6 +81,8 @@ export interface RunOptions {
   subpixelKernel?: SubpixelKernel;
   /** Where default run directories go (default "reports"). */
   reportsDir?: string;
+  /** Run only shard `i/n` of the images (`--shard`, see shard.ts); `runShard` needs it, `runBenchmark` refuses it. */
+  shard?: string | ShardSpec;
 }
 
 /** The values of `--backend` (TF.js backends; `auto` picks a native one when installed, else wasm). */
@@ -135,6 +138,8 @@ export interface ResolvedRunOptions {
   /** Kernel of fractional pad/crop shifts; it only matters when the shift set holds fractions. */
   subpixelKernel: SubpixelKernel;
   reportsDir: string;
+  /** The shard of the images this process runs; null: all of them. */
+  shard: ShardSpec | null;
 }
 
 const OBJECTIVES: readonly BoundsObjective[] = ['ap', 'ap50', 'ap75'];
@@ -248,6 +253,7 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
     kernel,
     subpixelKernel,
     reportsDir: abs(options.reportsDir ?? RUN_DEFAULTS.reportsDir),
+    shard: options.shard === undefined || options.shard === null ? null : parseShard(options.shard),
   };
 }
 
@@ -275,6 +281,8 @@ export function runOptionsKey(o: ResolvedRunOptions): Record<string, unknown> {
     // only sets holding fractions use it: integer sets keep the directory names they had
     ...(isFractionalSet(o.shiftSet) ? { subpixelKernel: o.subpixelKernel } : {}),
     ...(o.weightsDir !== null ? { weightsDir: o.weightsDir } : {}),
+    // each shard has its own default run directory
+    ...(o.shard !== null ? { shard: `${o.shard.index}/${o.shard.count}` } : {}),
   };
 }
 

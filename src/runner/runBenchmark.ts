@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { ShiftbenchError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import type { Dataset, Detector, DetectorInfo, Logger } from '../core/types.js';
 import type { Mitigation } from '../mitigations/types.js';
 import { renderReport } from '../report/index.js';
@@ -22,7 +22,8 @@ import { isFractionalSet } from '../shifts/index.js';
 import { RunStore, type ManifestDetector, type OpenedLog, type RunManifest } from './runStore.js';
 import { isSkipped } from './store.js';
 import { scoreRun, type ScoredVariant } from './score.js';
-import type { RunHooks, RunnerEnv, RunnerLoadOptions, RunResult } from './types.js';
+import { SHARD_RULE, formatShard, shardDataset, type ShardSpec } from './shard.js';
+import type { RunHooks, RunnerEnv, RunnerLoadOptions, RunResult, ShardResult } from './types.js';
 
 export type { ManifestDetector, RunManifest } from './runStore.js';
 
@@ -134,8 +135,35 @@ function borrowed(d: Detector): Detector {
  * `hooks.signal` stops it.
  */
 export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): Promise<RunResult> {
-  const logger = hooks.logger ?? SILENT;
   const o = resolveRunOptions(options);
+  if (o.shard !== null) throw invalidParameterError('--shard', 'no shard for runBenchmark (runShard runs one shard)', options.shard);
+  return withRunDirectory(o, hooks, runLocked);
+}
+
+/**
+ * Runs shard `options.shard` (`i/n`, shard.ts) of the run `options` describes: the same
+ * steps as runBenchmark up to the stored detections, for the shard's images only, in its own
+ * run directory (manifest.shard records the split); no metrics — `mergeShards` scores the
+ * joined shards once. Resumable like a run. Throws what runBenchmark throws, ERR_INVALID_OPTION
+ * without a shard and ERR_RUN_STORE when the directory holds another shard.
+ */
+export async function runShard(options: RunOptions, hooks: RunHooks = {}): Promise<ShardResult> {
+  const o = resolveRunOptions(options);
+  if (o.shard === null) throw invalidParameterError('--shard', 'INDEX/COUNT for runShard', options.shard);
+  return withRunDirectory(o, hooks, async (...args) => {
+    const { manifest, dataset, session } = await detectStep(...args);
+    const { wallSeconds, phases, computedImages } = session;
+    return { runDir: args[3].dir, shard: manifest.shard!, images: dataset.images.length, wallSeconds, phases, computedImages };
+  });
+}
+
+/** Step 1 (the run directory, locked) around the rest. */
+async function withRunDirectory<R>(
+  o: ResolvedRunOptions,
+  hooks: RunHooks,
+  rest: (o: ResolvedRunOptions, env: RunnerEnv, mitigations: Mitigation[], store: RunStore, hooks: RunHooks, logger: Logger) => Promise<R>,
+): Promise<R> {
+  const logger = hooks.logger ?? SILENT;
   const env = runnerEnv(hooks);
   if (o.mitigations.length > 0) await env.registerPluginMitigations(o.plugins, logger);
   const mitigations = o.mitigations.map((spec) => env.parseMitigation(spec));
@@ -145,7 +173,7 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
   const store = await RunStore.locate({ out: o.out, reportsDir: o.reportsDir, force: o.force }, optionsKey, shortHash(optionsKey), logger);
   await store.lock(logger, hooks.lease); // one process per run directory, before anything is read or written
   try {
-    return await runLocked(o, env, mitigations, store, hooks, logger);
+    return await rest(o, env, mitigations, store, hooks, logger);
   } finally {
     await store.release();
   }
@@ -153,9 +181,15 @@ export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): P
 
 /** Steps 2–7 of runBenchmark, in a run directory this process holds the lease of. */
 async function runLocked(o: ResolvedRunOptions, env: RunnerEnv, mitigations: Mitigation[], store: RunStore, hooks: RunHooks, logger: Logger): Promise<RunResult> {
+  return scoreStep(o, env, store, logger, await detectStep(o, env, mitigations, store, hooks, logger));
+}
+
+/** Steps 2–5: the dataset (a shard's part of it), the identity, the claimed store, the detections. */
+async function detectStep(o: ResolvedRunOptions, env: RunnerEnv, mitigations: Mitigation[], store: RunStore, hooks: RunHooks, logger: Logger) {
   // 2. the dataset
-  const dataset = await env.loadDataset({ dataset: o.dataset, images: o.images ?? undefined, limit: o.limit ?? undefined });
-  if (dataset.images.length === 0) throw new ShiftbenchError('ERR_DATASET', `Dataset ${dataset.source} has no images.`);
+  const whole = await env.loadDataset({ dataset: o.dataset, images: o.images ?? undefined, limit: o.limit ?? undefined });
+  if (whole.images.length === 0) throw new ShiftbenchError('ERR_DATASET', `Dataset ${whole.source} has no images.`);
+  const dataset = o.shard ? shardDataset(whole, o.shard) : whole;
 
   // 3. the identity of what makes the detections: run level, per detector, per image
   const plan = planVariants(o, mitigations);
@@ -180,6 +214,15 @@ async function runLocked(o: ResolvedRunOptions, env: RunnerEnv, mitigations: Mit
   const keys = plan.flat().map((v) => v.key);
   const { stored, logs } = await store.claim(identity, { images: dataset.images, sha256, shiftCount: o.shiftSet.shifts.length }, keys, logger);
   const manifest = newManifest(o, dataset, store.runId(stored), stored, identity);
+  try {
+    checkSameShard(store.dir, stored, o.shard);
+  } catch (err) {
+    for (const { log } of logs.values()) await log.close();
+    throw err;
+  }
+  if (o.shard) {
+    manifest.shard = { ...o.shard, rule: SHARD_RULE, imagesInRun: whole.images.length, images: dataset.images.length };
+  }
   await store.writeManifest(manifest);
   logger.info(`run directory: ${store.dir}`);
 
@@ -209,7 +252,24 @@ async function runLocked(o: ResolvedRunOptions, env: RunnerEnv, mitigations: Mit
   } finally {
     for (const { log } of logs.values()) await log.close();
   }
+  return { manifest, dataset, variants, session };
+}
 
+/** A directory that holds shard i/n (or a whole run) resumes only the same shard. */
+function checkSameShard(dir: string, stored: RunManifest | null, shard: ShardSpec | null): void {
+  if (!stored || (stored.detectors ?? []).length === 0) return;
+  const name = (s: ShardSpec | null | undefined) => (s ? `shard ${formatShard(s)}` : 'a whole run (no --shard)');
+  if (stored.shard?.index === shard?.index && stored.shard?.count === shard?.count) return;
+  throw new ShiftbenchError(
+    'ERR_RUN_STORE',
+    `The run directory ${dir} holds ${name(stored.shard)}, not ${name(shard)}. Give each shard its own --out` +
+      (shard ? ` (e.g. runs/shard-${shard.index}).` : '; merge shards with `shiftbench merge`.'),
+  );
+}
+
+/** Steps 6–7 of runBenchmark (after detectStep). */
+async function scoreStep(o: ResolvedRunOptions, env: RunnerEnv, store: RunStore, logger: Logger, step: Awaited<ReturnType<typeof detectStep>>): Promise<RunResult> {
+  const { manifest, dataset, variants, session } = step;
   // 6. scoring, from the stored records only; metrics.json is written last
   const metrics = await scoreRun({
     store,

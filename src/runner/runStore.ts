@@ -12,6 +12,7 @@ import { shiftFileStem } from '../shifts/index.js';
 import { identityDiff, type RunIdentity } from './identity.js';
 import { RunLock, type LeaseTiming } from './lock.js';
 import { makeRunId } from './options.js';
+import type { ManifestShard } from './shard.js';
 import {
   DETECTIONS_DIR,
   DetectionLog,
@@ -86,6 +87,10 @@ export interface RunManifest {
   identity: RunIdentity;
   options: Record<string, unknown>;
   detectors: ManifestDetector[];
+  /** A shard's run directory (`--shard i/n`): the split (shard.ts). Absent in a whole run. */
+  shard?: ManifestShard;
+  /** A run joined from shards (`shiftbench merge`): each shard's run id and directory name, by index. */
+  merged?: { count: number; shards: { index: number; runId: string; dir: string }[] };
 }
 
 /** One skipped image, as skipped.json and metrics.json list it. */

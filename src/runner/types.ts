@@ -19,6 +19,7 @@ import type {
 import type { BoundsObjective, ShiftEvaluation } from '../metrics/index.js';
 import type { Mitigation } from '../mitigations/types.js';
 import type { LeaseTiming } from './lock.js';
+import type { ManifestShard } from './shard.js';
 
 export interface RunnerLoadOptions extends LoadDetectorOptions {
   plugins?: string[];
@@ -115,4 +116,15 @@ export interface RunResult {
   computedImages: Record<string, number>;
   /** The rendered report.html, or null when rendering failed (the metrics are kept either way). */
   reportPath: string | null;
+}
+
+/** What runShard returns: the shard's run directory and split; it has no metrics (merge the shards for them). */
+export interface ShardResult {
+  runDir: string;
+  shard: ManifestShard;
+  /** Images of this shard. */
+  images: number;
+  wallSeconds: Record<string, number>;
+  phases: Record<string, { loadSeconds: number; loopSeconds: number; evaluateSeconds: number }>;
+  computedImages: Record<string, number>;
 }

@@ -7,8 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { Rng } from '../../src/core/rng.js';
-import type { CocoAnnotation, CocoGroundTruth, DetectContext, Detection, Detector, DetectorInfo, RgbImage } from '../../src/core/types.js';
+import type { CocoAnnotation, CocoGroundTruth, DetectContext, Detection, Detector, DetectorInfo, RgbImage, RunMetrics } from '../../src/core/types.js';
 import { boxToInput } from '../../src/shifts/index.js';
+
+/** metrics.json without what differs between processes by nature: the run id and the wall-clock timing. */
+export function comparable(m: RunMetrics): unknown {
+  return { ...m, runId: null, results: m.results.map((r) => ({ ...r, timing: null })) };
+}
 
 export async function tempDir(prefix = 'shiftbench-runner-'): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), prefix));

@@ -10,8 +10,9 @@ import { register as check } from './check.js';
 import { register as compare } from './compare.js';
 import { register as exportCmd } from './export.js';
 import { register as score } from './score.js';
+import { register as merge } from './merge.js';
 
 /** Each command file exports `register(program)`; add one line per command here. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [run, demo, datasets, report, evalCmd, bounds, models, check, compare, exportCmd, score];
+export const COMMANDS: RegisterCommand[] = [run, demo, datasets, report, evalCmd, bounds, models, check, compare, exportCmd, score, merge];

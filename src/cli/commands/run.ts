@@ -1,6 +1,6 @@
 /** `shiftbench run`: flags → RunOptions → runBenchmark (or runExperiment with --config). */
 import type { Command } from 'commander';
-import { formatRunSummary, invalidParameterError, loadExperimentConfig, runBenchmark, runExperiment, type RunOptions, type ShiftMode } from '../../index.js';
+import { formatRunSummary, invalidParameterError, loadExperimentConfig, runBenchmark, runExperiment, runShard, type RunOptions, type ShiftMode } from '../../index.js';
 import { consoleLogger, exitNow, parseIntFlag, parseNumberFlag, printLine } from '../io.js';
 import { createProgress } from '../progress.js';
 
@@ -33,6 +33,7 @@ interface RunFlags {
   config?: string;
   force?: boolean;
   quiet?: boolean;
+  shard?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -79,6 +80,7 @@ export function register(program: Command): void {
     .option('--kernel <name>', 'resampling kernel, applied once per image (default linear)')
     .option('--subpixel-kernel <name>', 'kernel of fractional shifts in pad/crop: lanczos3 (default), lanczos2 or linear')
     .option('--config <file>', 'experiment matrix JSON { models, mitigations, shifts, modes, datasets }: runs every combination')
+    .option('--shard <i/n>', 'run only shard i of n (0-based) of the images, into its own --out; join them with `shiftbench merge`')
     .option('--force', 'replace a run directory that holds a different run')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
@@ -89,6 +91,7 @@ export function register(program: Command): void {
         '  shiftbench run --model centernet --dataset ../shared/data/coco128/annotations/instances.json --shifts grid:1 --out reports/coco128',
         '  shiftbench run --model zoo-fcos --mitigation input-blur:1 --dataset datasets/synth/val --limit 32 --quiet',
         '  shiftbench run --config exp.json --out reports/exp1',
+        '  shiftbench run --model zoo-fcos --dataset datasets/synth/val --shard 0/4 --out runs/shard-0   (then: shiftbench merge runs/shard-* --out runs/all)',
         '',
         'Stop with Ctrl-C at any time and rerun the same command to resume; nothing computed is recomputed.',
         'Analysis-only settings (--score-threshold, --bootstrap, --bootstrap-seed, --bootstrap-bounds, a larger --limit, another',
@@ -125,6 +128,7 @@ export function register(program: Command): void {
       const hooks = { logger, onProgress: progress.onProgress, signal: stop.signal };
       try {
         if (flags.config) {
+          if (flags.shard !== undefined) throw invalidParameterError('--shard', 'no --config (shard one run at a time)', flags.shard);
           const config = await loadExperimentConfig(flags.config);
           if (flags.model.length) config.models = flags.model;
           if (flags.mitigation.length) config.mitigations = flags.mitigation;
@@ -143,10 +147,15 @@ export function register(program: Command): void {
         }
         if (flags.model.length === 0) throw invalidParameterError('--model', 'at least one model (or --config <file>)', undefined);
         if (!flags.dataset) throw invalidParameterError('--dataset', 'a dataset folder or COCO JSON (or --config <file>)', undefined);
-        const { runDir, metrics, reportPath } = await runBenchmark(
-          { ...common, models: flags.model, mitigations: flags.mitigation, dataset: flags.dataset, shifts: flags.shifts, mode: flags.mode as ShiftMode | undefined },
-          hooks,
-        );
+        const what = { ...common, models: flags.model, mitigations: flags.mitigation, dataset: flags.dataset, shifts: flags.shifts, mode: flags.mode as ShiftMode | undefined };
+        if (flags.shard !== undefined) {
+          const r = await runShard({ ...what, shard: flags.shard }, hooks);
+          progress.finish();
+          printLine(`shard ${r.shard.index}/${r.shard.count}: ${r.images} of ${r.shard.imagesInRun} images stored in ${r.runDir}`);
+          printLine(`when all ${r.shard.count} shards are done: shiftbench merge <their run directories> --out <merged run directory>`);
+          return;
+        }
+        const { runDir, metrics, reportPath } = await runBenchmark(what, hooks);
         progress.finish();
         printLine(formatRunSummary(metrics));
         printLine(`\nrun directory: ${runDir}`);

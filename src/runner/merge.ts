@@ -1,0 +1,291 @@
+/**
+ * `shiftbench merge`: joins the shard run directories of one run (`--shard i/n`, shard.ts)
+ * into one run directory and scores it once, through the same scoring step as a run
+ * (score.ts), so the merged metrics equal those of a run made by one process.
+ *
+ * The shards must be of one run: the same identity (identity.ts: build, shifts, mode,
+ * kernel, each detector's content hashes — no absolute paths, so shards made on
+ * different machines compare equal), the same dataset content and analysis settings,
+ * one directory per shard index, each holding only its own images, together every image.
+ */
+import path from 'node:path';
+import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import type { Dataset, Logger, RunMetrics, ShiftSet } from '../core/types.js';
+import { renderReport } from '../report/index.js';
+import { defaultEnv } from './env.js';
+import { identityDiff, imageHashes, imageIdentityFor } from './identity.js';
+import { makeRunId, resolveRunOptions, type RunOptions } from './options.js';
+import { RunStore, type RunManifest } from './runStore.js';
+import { scoreRun, type ScoredVariant } from './score.js';
+import { formatShard, shardOfImage } from './shard.js';
+import { DetectionLog, clearRunStore, isSkipped, readJsonOrNull, type ImageRecord } from './store.js';
+import type { RunnerEnv } from './types.js';
+
+/** Options of mergeShards. */
+export interface MergeOptions {
+  /** The shard run directories (`--out` of each `shiftbench run --shard i/n`), in any order. */
+  runs: string[];
+  /** The merged run directory: new, empty, or an earlier merge of the same shards (redone). */
+  out: string;
+  /** The dataset here, when not where the shards recorded it (another machine); its content must be the same. */
+  dataset?: string;
+  /** Its image folder, when not beside the annotations. */
+  images?: string;
+  /** Replace a run directory at `out` that holds something else. */
+  force?: boolean;
+}
+
+/** What mergeShards returns. */
+export interface MergeResult {
+  runDir: string;
+  metrics: RunMetrics;
+  /** report.html, or null when rendering failed (metrics.json is complete either way). */
+  reportPath: string | null;
+  shards: number;
+  images: number;
+}
+
+const SILENT: Logger = { info: () => undefined, warn: () => undefined };
+
+interface Shard {
+  dir: string;
+  store: RunStore;
+  manifest: RunManifest & { shard: NonNullable<RunManifest['shard']> };
+}
+
+/** Analysis settings recorded in a manifest's options; the shards must agree on them. */
+const ANALYSIS_OPTIONS = ['scoreThreshold', 'bootstrapResamples', 'bootstrapSeed', 'bootstrapBounds', 'objectives', 'limit'];
+
+/** What must be equal across the shards of one run, as one object (compared with identityDiff). */
+function runOf(m: RunManifest): Record<string, unknown> {
+  const options = m.options ?? {};
+  return {
+    identity: m.identity,
+    dataset: { hash: m.dataset?.hash, images: m.shard?.imagesInRun },
+    shifts: (m.shiftSet?.shifts ?? []).map((s) => `${s.dx},${s.dy}`).join(';'),
+    mode: m.mode,
+    detectors: Object.fromEntries((m.detectors ?? []).map((d) => [d.key, { runtime: d.runtime, files: d.files.map((f) => f.sha256) }])),
+    analysis: Object.fromEntries(ANALYSIS_OPTIONS.map((k) => [k, options[k] ?? null])),
+  };
+}
+
+function mergeError(message: string): ShiftbenchError {
+  return new ShiftbenchError('ERR_MERGE', message);
+}
+
+/** Reads and locks the shard directories; checks they are n distinct shards of one run. */
+async function openShards(runs: string[], logger: Logger): Promise<Shard[]> {
+  const shards: Shard[] = [];
+  try {
+    for (const run of runs) {
+      const { store, manifest } = await RunStore.existing(run);
+      if (!manifest.shard) {
+        throw mergeError(`${store.dir} is not a shard: it was run without --shard. Merge the directories of \`shiftbench run --shard i/n\`.`);
+      }
+      shards.push({ dir: store.dir, store, manifest: manifest as Shard['manifest'] });
+    }
+    checkOneRun(shards);
+    for (const s of shards) await s.store.lock(logger); // not while a shard still runs
+    return shards.sort((a, b) => a.manifest.shard.index - b.manifest.shard.index);
+  } catch (err) {
+    for (const s of shards) await s.store.release();
+    throw err;
+  }
+}
+
+/** Same identity and split, each index once, none missing: else ERR_MERGE naming the directories. */
+function checkOneRun(shards: Shard[]): void {
+  const first = shards[0];
+  const count = first.manifest.shard.count;
+  for (const s of shards.slice(1)) {
+    if (s.manifest.shard.count !== count) {
+      throw mergeError(
+        `${s.dir} is shard ${formatShard(s.manifest.shard)} but ${first.dir} is shard ${formatShard(first.manifest.shard)}: ` +
+          'shards of one run have the same count.',
+      );
+    }
+    const diffs = identityDiff(runOf(first.manifest), runOf(s.manifest));
+    if (diffs.length > 0) {
+      const shown = diffs.slice(0, 8).join('; ') + (diffs.length > 8 ? `; … and ${diffs.length - 8} more` : '');
+      throw mergeError(`${s.dir} is not a shard of the same run as ${first.dir} (${shown}). Run every shard with the same command and build.`);
+    }
+  }
+  const byIndex = new Map<number, Shard>();
+  for (const s of shards) {
+    const twin = byIndex.get(s.manifest.shard.index);
+    if (twin) {
+      const which = twin.dir === s.dir ? `${s.dir} is given twice` : `${twin.dir} and ${s.dir} are both shard ${formatShard(s.manifest.shard)}`;
+      throw mergeError(`${which}: give each shard once.`);
+    }
+    byIndex.set(s.manifest.shard.index, s);
+  }
+  const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !byIndex.has(i));
+  if (missing.length > 0) {
+    const given = shards.map((s) => `${formatShard(s.manifest.shard)} in ${s.dir}`).join(', ');
+    throw mergeError(
+      `The merge is incomplete: shard${missing.length === 1 ? '' : 's'} ${missing.slice(0, 10).map((i) => `${i}/${count}`).join(', ')}` +
+        `${missing.length > 10 ? ', …' : ''} missing (given: ${given}). Give every shard's run directory.`,
+    );
+  }
+}
+
+/** The dataset the shards ran on, loaded here; ERR_MERGE when its content differs. */
+async function loadShardDataset(first: Shard, options: MergeOptions, env: RunnerEnv): Promise<Dataset> {
+  const saved = first.manifest.options as Partial<RunOptions> & { images?: string | null; limit?: number | null };
+  const source = options.dataset ? path.resolve(options.dataset) : String(saved.dataset ?? first.manifest.dataset.source);
+  // another --dataset finds its images beside it unless --images says where
+  const images = options.images ? path.resolve(options.images) : options.dataset ? undefined : (saved.images ?? undefined);
+  const dataset = await env.loadDataset({ dataset: source, images, limit: saved.limit ?? undefined });
+  if (dataset.hash !== first.manifest.dataset.hash) {
+    throw mergeError(
+      `The dataset ${source} (sha256 ${dataset.hash.slice(0, 12)}) is not the one the shards ran on (sha256 ${first.manifest.dataset.hash.slice(0, 12)}, ` +
+        `recorded in ${first.dir}). Give the same dataset with --dataset (and --images).`,
+    );
+  }
+  return dataset;
+}
+
+/**
+ * Each detector's records from every shard: each shard holds only images of its own part,
+ * every image of the dataset has a record in its shard, made from the same image content.
+ */
+async function gatherRecords(shards: Shard[], dataset: Dataset, key: string, sha256: ReadonlyMap<number, string>): Promise<Map<number, ImageRecord>> {
+  const count = shards.length;
+  const S = shards[0].manifest.shiftSet.shifts.length;
+  const ids = new Set(dataset.images.map((im) => im.id));
+  const records = new Map<number, ImageRecord>();
+  for (const s of shards) {
+    const { log, stored } = await s.store.openLog(key, S);
+    await log.close();
+    for (const [id, r] of stored) {
+      const owner = shardOfImage(id, count);
+      if (!ids.has(id) || owner !== s.manifest.shard.index) {
+        const where = ids.has(id) ? `which belongs to shard ${owner}/${count} (${shards[owner].dir})` : 'which is not an image of the dataset';
+        throw mergeError(`${s.dir} (shard ${formatShard(s.manifest.shard)}) holds detections of "${key}" for image ${id}, ${where}: shards must be disjoint. Rerun that shard in a new --out.`);
+      }
+      records.set(id, r);
+    }
+  }
+  for (const image of dataset.images) {
+    const r = records.get(image.id);
+    const s = shards[shardOfImage(image.id, count)];
+    if (!r) {
+      throw mergeError(
+        `${s.dir} (shard ${formatShard(s.manifest.shard)}) is not finished: "${key}" has no detections for image ${image.id} (${image.fileName}). ` +
+          'Run that shard\'s command again to finish it, then merge.',
+      );
+    }
+    if (!isSkipped(r) && r.sha256 !== undefined && r.sha256 !== sha256.get(image.id)) {
+      throw mergeError(`Image ${image.id} (${image.fileName}) changed since ${s.dir} ran it (sha256 ${r.sha256.slice(0, 12)} → ${sha256.get(image.id)?.slice(0, 12)}).`);
+    }
+  }
+  return records;
+}
+
+/** The output directory, locked: new or empty, an earlier merge of the same shards, or anything with force. */
+async function openOutput(options: MergeOptions, shards: Shard[], logger: Logger): Promise<RunStore> {
+  const out = path.resolve(options.out);
+  const clash = shards.find((s) => s.dir === out);
+  if (clash) throw invalidParameterError('--out', 'a directory other than the shards\'', options.out);
+  const store = await RunStore.locate({ out, reportsDir: path.dirname(out), force: options.force === true }, {}, '', logger);
+  await store.lock(logger);
+  try {
+    const earlier = await readJsonOrNull<RunManifest>(store.manifestFile);
+    if (earlier) {
+      const ours = shards.map((s) => s.manifest.runId).join(',');
+      const same = earlier.merged?.shards.map((s) => s.runId).join(',') === ours;
+      if (!same && options.force !== true) {
+        throw new ShiftbenchError('ERR_OUTPUT', `--out ${out} holds another run. Give a new --out, or --force to replace it.`);
+      }
+      if (!same) logger.warn(`--force: replacing the run stored in ${out}`);
+      await clearRunStore(out);
+    }
+    return store;
+  } catch (err) {
+    await store.release();
+    throw err;
+  }
+}
+
+/**
+ * Merges the shard run directories `options.runs` into `options.out` and scores them once
+ * (metrics.json, per-shift files, report.html), as a run made by one process would.
+ * Throws ERR_MERGE when the shards are not of one run (another identity, dataset, split or
+ * analysis setting), a shard is missing or given twice, holds another shard's images, or
+ * is unfinished — each naming the directories; ERR_RUN_STORE when a directory is not a run;
+ * ERR_RUN_LOCKED while a shard still runs; ERR_OUTPUT for an `out` holding another run.
+ */
+export async function mergeShards(options: MergeOptions, hooks: { logger?: Logger; env?: Partial<RunnerEnv> } = {}): Promise<MergeResult> {
+  const logger = hooks.logger ?? SILENT;
+  const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
+  if (!Array.isArray(options.runs) || options.runs.length === 0) throw invalidParameterError('RUN…', 'the shard run directories to merge', options.runs);
+  if (typeof options.out !== 'string' || options.out.length === 0) throw invalidParameterError('--out', 'the merged run directory', options.out);
+  const shards = await openShards(options.runs, logger);
+  let out: RunStore | null = null;
+  try {
+    const first = shards[0];
+    const dataset = await loadShardDataset(first, options, env);
+    const ids = await imageHashes(dataset.images, dataset.groundTruth);
+    out = await openOutput(options, shards, logger);
+    const saved = first.manifest.options as Partial<RunOptions> & { bootstrapBounds?: number | null };
+    const o = resolveRunOptions({
+      models: ['(merged run)'],
+      dataset: dataset.source,
+      scoreThreshold: saved.scoreThreshold,
+      bootstrapResamples: saved.bootstrapResamples,
+      bootstrapSeed: saved.bootstrapSeed,
+      bootstrapBounds: saved.bootstrapBounds ?? undefined,
+      objectives: saved.objectives,
+    });
+    const { shard: _shard, ...rest } = first.manifest;
+    const manifest: RunManifest = {
+      ...rest,
+      runId: makeRunId({ merged: shards.map((s) => s.manifest.runId) }),
+      createdAt: new Date().toISOString(),
+      dataset: { ...first.manifest.dataset, source: dataset.source, images: dataset.images.length },
+      options: { ...first.manifest.options, shard: null, out: out.dir, dataset: dataset.source, images: options.images ? path.resolve(options.images) : (saved.images ?? null) },
+      merged: { count: shards.length, shards: shards.map((s) => ({ index: s.manifest.shard.index, runId: s.manifest.runId, dir: path.basename(s.dir) })) },
+    };
+    await out.writeManifest(manifest);
+    const S = manifest.shiftSet.shifts.length;
+    const variants: ScoredVariant[] = [];
+    for (const entry of manifest.detectors) {
+      const records = await gatherRecords(shards, dataset, entry.key, imageIdentityFor(manifest.identity.detectors[entry.key], ids));
+      const { log } = await DetectionLog.open(out.logFile(entry.key), S);
+      try {
+        for (const image of dataset.images) await log.append(records.get(image.id)!);
+      } finally {
+        await log.close();
+      }
+      variants.push({ entry, records });
+    }
+    logger.info(`merged ${shards.length} shards (${dataset.images.length} images) into ${out.dir}; scoring`);
+    const shiftSet: ShiftSet = { spec: manifest.shiftSet.spec, shifts: manifest.shiftSet.shifts, maxOffsetPx: manifest.shiftSet.maxOffsetPx };
+    const metrics = await scoreRun({
+      store: out,
+      runId: manifest.runId,
+      dataset,
+      shiftSet,
+      mode: manifest.mode as RunMetrics['mode'],
+      kernel: manifest.resample.kernel as NonNullable<RunOptions['kernel']>,
+      scoreThreshold: o.scoreThreshold,
+      bootstrapResamples: o.bootstrapResamples,
+      bootstrapSeed: o.bootstrapSeed,
+      bootstrapBounds: o.bootstrapBounds ?? undefined,
+      objectives: o.objectives,
+      variants,
+      createEvaluator: env.createEvaluator,
+      logger,
+    });
+    let reportPath: string | null = null;
+    try {
+      reportPath = (await renderReport(out.dir, { logger })).htmlPath;
+    } catch (err) {
+      logger.warn(`could not render the report (${(err as Error).message}); metrics.json is complete — retry with \`shiftbench report ${out.dir}\``);
+    }
+    return { runDir: out.dir, metrics, reportPath, shards: shards.length, images: dataset.images.length };
+  } finally {
+    await out?.release();
+    for (const s of shards) await s.store.release();
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Shards (issue 14.4): `--shard i/n` runs a deterministic part of the images (by id) into its
+ * own run directory; mergeShards checks the shards are of one run (same identity, disjoint,
+ * complete — each violation an ERR_MERGE naming the directories) and scores them once, with
+ * metrics equal to one process's. The built-in `jitter` fake makes the detections (no model).
+ */
+import { createHash } from 'node:crypto';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RunMetrics } from '../../src/core/types.js';
+import { mergeShards, parseShard, runBenchmark, runShard, shardOfImage, type RunOptions } from '../../src/runner/index.js';
+import { rejection } from '../helpers/shared.js';
+import { comparable, makeDataset, tempDir } from './fixtures.js';
+
+describe('--shard i/n', () => {
+  it('parses i/n (0-based) and refuses anything else, naming --shard', () => {
+    expect(parseShard('2/5')).toEqual({ index: 2, count: 5 });
+    expect(parseShard({ index: 0, count: 1 })).toEqual({ index: 0, count: 1 });
+    for (const bad of ['3/3', '1', '-1/2', '0/0', 'a/b', '1/2/3']) {
+      const e = (() => {
+        try {
+          parseShard(bad);
+        } catch (err) {
+          return err as { code: string; message: string };
+        }
+        throw new Error(`accepted ${bad}`);
+      })();
+      expect(e.code).toBe('ERR_INVALID_OPTION');
+      expect(e.message).toContain('--shard');
+    }
+  });
+
+  it('splits by the documented rule: sha256 of the decimal id, first 4 bytes big-endian, mod n — evenly even for patterned ids', () => {
+    for (const id of [0, 1, 42, 139, 581929, 2 ** 31]) {
+      const expected = createHash('sha256').update(`${id}`).digest().readUInt32BE(0) % 7;
+      expect(shardOfImage(id, 7)).toBe(expected);
+    }
+    // COCO-like ids that are all multiples of 10: `id mod 10` would put every image in shard 0
+    const counts = new Array(10).fill(0);
+    for (let k = 1; k <= 5000; k++) counts[shardOfImage(k * 10, 10)]++;
+    expect(Math.min(...counts)).toBeGreaterThan(400);
+    expect(Math.max(...counts)).toBeLessThan(600);
+  });
+});
+
+describe('runShard + mergeShards', () => {
+  let root: string;
+  let dataset: string;
+  const N = 14;
+  let base: RunOptions;
+  let shardDirs: string[];
+  let whole: RunMetrics;
+
+  beforeAll(async () => {
+    root = await tempDir('shiftbench-shard-');
+    ({ file: dataset } = await makeDataset(path.join(root, 'ds'), N, { seed: 11 }));
+    base = { models: ['jitter:96'], dataset, shifts: 'grid:1', bootstrapResamples: 50, bootstrapBounds: 20, objectives: ['ap50'] };
+    shardDirs = [0, 1, 2].map((i) => path.join(root, `shard-${i}`));
+    for (let i = 0; i < 3; i++) await runShard({ ...base, shard: `${i}/3`, out: shardDirs[i] });
+    whole = (await runBenchmark({ ...base, out: path.join(root, 'whole') })).metrics;
+  });
+
+  it('each shard stores only its own images, and records the split in its manifest', async () => {
+    let total = 0;
+    for (let i = 0; i < 3; i++) {
+      const manifest = JSON.parse(await readFile(path.join(shardDirs[i], 'manifest.json'), 'utf8'));
+      expect(manifest.shard).toMatchObject({ index: i, count: 3, imagesInRun: N });
+      const lines = (await readFile(path.join(shardDirs[i], 'detections', 'jitter_96.jsonl'), 'utf8')).trim().split('\n');
+      const ids = lines.map((l) => JSON.parse(l).imageId as number);
+      expect(ids.every((id) => shardOfImage(id, 3) === i)).toBe(true);
+      expect(manifest.shard.images).toBe(ids.length);
+      total += ids.length;
+    }
+    expect(total).toBe(N);
+  });
+
+  it('merged metrics equal a one-process run, number for number (order of the shards given does not matter)', async () => {
+    const out = path.join(root, 'merged');
+    const r = await mergeShards({ runs: [shardDirs[2], shardDirs[0], shardDirs[1]], out });
+    expect(r.shards).toBe(3);
+    expect(r.images).toBe(N);
+    expect(whole.results[0].bounds!.mapRange).toBeGreaterThan(0); // the jitter fake flickers: the numbers are not trivial
+    expect(whole.results[0].analysis!.boundsInterval).not.toBeNull();
+    expect(comparable(r.metrics)).toEqual(comparable(whole));
+    const stored = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8')) as RunMetrics;
+    expect(JSON.stringify(comparable(stored))).toBe(JSON.stringify(comparable(JSON.parse(await readFile(path.join(root, 'whole', 'metrics.json'), 'utf8')))));
+    // the merged directory is a run: its per-shift files are those of the one-process run
+    for (const f of ['shift_0_0.json', 'shift_1_1.json', 'ground_truth.json']) {
+      expect(await readFile(path.join(out, 'detections', 'jitter_96', f), 'utf8')).toBe(await readFile(path.join(root, 'whole', 'detections', 'jitter_96', f), 'utf8'));
+    }
+    // merging again into the same directory redoes it with the same numbers
+    const again = await mergeShards({ runs: shardDirs, out });
+    expect(comparable(again.metrics)).toEqual(comparable(whole));
+  });
+
+  it('a missing shard, a shard given twice, or another split is refused naming the directories', async () => {
+    const out = path.join(root, 'bad-merge');
+    let e = await rejection(mergeShards({ runs: [shardDirs[0], shardDirs[2]], out }));
+    expect(e.code).toBe('ERR_MERGE');
+    expect(e.message).toContain('shard 1/3 missing');
+    expect(e.message).toContain(shardDirs[2]);
+    e = await rejection(mergeShards({ runs: [shardDirs[0], shardDirs[1], shardDirs[1], shardDirs[2]], out }));
+    expect(e.code).toBe('ERR_MERGE');
+    expect(e.message).toContain(`${shardDirs[1]} is given twice`);
+    const copy = path.join(root, 'copy-1');
+    await runShard({ ...base, shard: '1/3', out: copy });
+    e = await rejection(mergeShards({ runs: [...shardDirs, copy], out }));
+    expect(e.message).toContain(`${shardDirs[1]} and ${copy} are both shard 1/3`);
+    const two = path.join(root, 'two-0');
+    await runShard({ ...base, shard: '0/2', out: two });
+    e = await rejection(mergeShards({ runs: [...shardDirs, two], out }));
+    expect(e.code).toBe('ERR_MERGE');
+    expect(e.message).toContain(`${two} is shard 0/2 but ${shardDirs[0]} is shard 0/3`);
+    e = await rejection(mergeShards({ runs: [path.join(root, 'whole')], out }));
+    expect(e.code).toBe('ERR_MERGE');
+    expect(e.message).toContain('is not a shard');
+  });
+
+  it('a shard of another run (another identity or analysis setting) is refused, naming both directories and each difference', async () => {
+    const other = path.join(root, 'other-seed-1');
+    await runShard({ ...base, seed: 5, shard: '1/3', out: other });
+    let e = await rejection(mergeShards({ runs: [shardDirs[0], other, shardDirs[2]], out: path.join(root, 'm2') }));
+    expect(e.code).toBe('ERR_MERGE');
+    expect(e.message).toContain(`${other} is not a shard of the same run as ${shardDirs[0]}`);
+    expect(e.message).toContain('identity.detectors.jitter:96.seed: 0 → 5');
+    const tau = path.join(root, 'other-tau-1');
+    await runShard({ ...base, scoreThreshold: 0.7, shard: '1/3', out: tau });
+    e = await rejection(mergeShards({ runs: [shardDirs[0], tau, shardDirs[2]], out: path.join(root, 'm3') }));
+    expect(e.message).toContain('analysis.scoreThreshold: 0.5 → 0.7');
+  });
+
+  it('an unfinished shard or one holding another shard\'s images is refused, naming it; a shard directory resumes only its shard', async () => {
+    const dir = path.join(root, 'partial-1');
+    await runShard({ ...base, shard: '1/3', out: dir });
+    const log = path.join(dir, 'detections', 'jitter_96.jsonl');
+    const lines = (await readFile(log, 'utf8')).trim().split('\n');
+    await writeFile(log, lines.slice(0, -1).join('\n') + '\n');
+    const missing = JSON.parse(lines[lines.length - 1]).imageId as number;
+    let e = await rejection(mergeShards({ runs: [shardDirs[0], dir, shardDirs[2]], out: path.join(root, 'm4') }));
+    expect(e.code).toBe('ERR_MERGE');
+    expect(e.message).toContain(`${dir} (shard 1/3) is not finished: "jitter:96" has no detections for image ${missing}`);
+    // an image of shard 0 in shard 1's directory
+    const foreign = (await readFile(path.join(shardDirs[0], 'detections', 'jitter_96.jsonl'), 'utf8')).split('\n')[0];
+    await writeFile(log, lines.join('\n') + '\n');
+    await appendFile(log, foreign + '\n');
+    e = await rejection(mergeShards({ runs: [shardDirs[0], dir, shardDirs[2]], out: path.join(root, 'm5') }));
+    expect(e.code).toBe('ERR_MERGE');
+    expect(e.message).toContain(`${dir} (shard 1/3) holds detections of "jitter:96" for image ${JSON.parse(foreign).imageId}, which belongs to shard 0/3 (${shardDirs[0]})`);
+    e = await rejection(runShard({ ...base, shard: '2/3', out: dir }));
+    expect(e.code).toBe('ERR_RUN_STORE');
+    expect(e.message).toContain(`${dir} holds shard 1/3, not shard 2/3`);
+    e = await rejection(runBenchmark({ ...base, shard: '0/3', out: path.join(root, 'x') }));
+    expect(e.code).toBe('ERR_INVALID_OPTION');
+  });
+});
+
+describe('the run identity holds no absolute paths (shards made on different machines merge)', () => {
+  const PLUGIN = `
+import { boxes } from './lib/boxes.mjs';
+export default {
+  apiVersion: 1,
+  name: 'local',
+  detectors: {
+    fixed: () => ({
+      info: { name: 'fixed', family: { stages: 'one-stage', anchors: 'anchor-free' }, inputSizePx: { width: 32, height: 32 }, classes: [{ id: 1, name: 'disc' }, { id: 2, name: 'square' }] },
+      detect: async (batch) => batch.map(() => boxes()),
+      dispose: async () => {},
+    }),
+  },
+};
+`;
+  const LIB = `export const boxes = () => [{ bbox: [2, 3, 10, 12], score: 0.9, categoryId: 1 }];\n`;
+
+  /** The same dataset, plug-in (with a module it imports) and ONNX model entry under `dir`. */
+  async function machine(dir: string): Promise<{ dataset: string; plugin: string; onnx: string }> {
+    const { file: dataset } = await makeDataset(path.join(dir, 'data', 'ds'), 6, { seed: 2 });
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(path.join(dir, 'plugins', 'lib'), { recursive: true });
+    await writeFile(path.join(dir, 'plugins', 'local.mjs'), PLUGIN);
+    await writeFile(path.join(dir, 'plugins', 'lib', 'boxes.mjs'), LIB);
+    await mkdir(path.join(dir, 'models'), { recursive: true });
+    const onnx = path.join(dir, 'models', 'tiny.onnx');
+    await writeFile(onnx, 'tiny weights');
+    const entry = {
+      name: 'tiny',
+      family: { stages: 'one-stage', anchors: 'anchor-free' },
+      format: 'onnx',
+      inputSizePx: { width: 64, height: 64 },
+      layout: 'NCHW',
+      colorOrder: 'RGB',
+      normalize: { mean: [0, 0, 0], std: [255, 255, 255] },
+      fit: 'letterbox',
+      decoder: { name: 'torchvision', params: { labels: 'category-id' } },
+      classes: [{ id: 1, name: 'disc' }],
+    };
+    await writeFile(`${onnx}.json`, JSON.stringify(entry));
+    return { dataset, plugin: path.join(dir, 'plugins', 'local.mjs'), onnx };
+  }
+
+  it('the same setup in two folders has the same identity, with no folder in it, and their shards merge', async () => {
+    const root = await tempDir('shiftbench-machines-');
+    const a = await machine(path.join(root, 'machine-a'));
+    const b = await machine(path.join(root, 'machine-b'));
+    const { defaultEnv } = await import('../../src/runner/env.js');
+    const describeDetector = defaultEnv().describeDetector;
+    const [da, db] = [await describeDetector(a.onnx, {}), await describeDetector(b.onnx, {})];
+    expect(da).toEqual(db);
+    expect(JSON.stringify(da)).not.toContain(root);
+
+    const opts = (m: typeof a, i: number) => ({ models: ['local/fixed'], plugins: [m.plugin], dataset: m.dataset, bootstrapResamples: 20, bootstrapBounds: 0, shard: `${i}/2` });
+    const shardA = path.join(root, 'machine-a', 'shard-0');
+    const shardB = path.join(root, 'machine-b', 'shard-1');
+    await runShard({ ...opts(a, 0), out: shardA });
+    await runShard({ ...opts(b, 1), out: shardB });
+    const identity = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')).identity;
+    const [ia, ib] = [await identity(shardA), await identity(shardB)];
+    expect(ia).toEqual(ib);
+    expect(JSON.stringify(ia)).not.toContain(root);
+    expect(JSON.stringify(ia)).toContain('lib/boxes.mjs'); // the imported module, by its path relative to the plug-in
+    const merged = await mergeShards({ runs: [shardA, shardB], out: path.join(root, 'merged'), dataset: b.dataset });
+    expect(merged.images).toBe(6);
+    expect(merged.metrics.dataset.source).toBe(b.dataset);
+  });
+});

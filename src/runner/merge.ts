@@ -18,7 +18,7 @@ import { makeRunId, resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, type RunManifest } from './runStore.js';
 import { scoreRun, type ScoredVariant } from './score.js';
 import { formatShard, shardOfImage } from './shard.js';
-import { DetectionLog, clearRunStore, isSkipped, readJsonOrNull, type ImageRecord } from './store.js';
+import { DetectionLog, RecordReader, clearRunStore, isSkipped, readJsonOrNull, type ImageRecord, type StoredImage } from './store.js';
 import type { RunnerEnv } from './types.js';
 
 /** Options of mergeShards. */
@@ -149,11 +149,11 @@ async function loadShardDataset(first: Shard, options: MergeOptions, env: Runner
  * Each detector's records from every shard: each shard holds only images of its own part,
  * every image of the dataset has a record in its shard, made from the same image content.
  */
-async function gatherRecords(shards: Shard[], dataset: Dataset, key: string, sha256: ReadonlyMap<number, string>): Promise<Map<number, ImageRecord>> {
+async function gatherRecords(shards: Shard[], dataset: Dataset, key: string, sha256: ReadonlyMap<number, string>): Promise<Map<number, StoredImage>> {
   const count = shards.length;
   const S = shards[0].manifest.shiftSet.shifts.length;
   const ids = new Set(dataset.images.map((im) => im.id));
-  const records = new Map<number, ImageRecord>();
+  const records = new Map<number, StoredImage>();
   for (const s of shards) {
     const { log, stored } = await s.store.openLog(key, S);
     await log.close();
@@ -180,6 +180,31 @@ async function gatherRecords(shards: Shard[], dataset: Dataset, key: string, sha
     }
   }
   return records;
+}
+
+/** Writes the merged detections/<key>.jsonl (dataset order), one record at a time read back from its shard; returns what it stores. */
+async function writeMergedLog(
+  out: RunStore,
+  key: string,
+  shiftCount: number,
+  shards: Shard[],
+  dataset: Dataset,
+  records: Map<number, StoredImage>,
+): Promise<Map<number, StoredImage>> {
+  const readers: RecordReader[] = [];
+  const { log, stored } = await DetectionLog.open(out.logFile(key), shiftCount);
+  try {
+    for (const s of shards) readers.push(await RecordReader.open(s.store.logFile(key)));
+    for (const image of dataset.images) {
+      const r = records.get(image.id)!;
+      const record: ImageRecord = isSkipped(r) ? r : await readers[shardOfImage(image.id, shards.length)].read(r);
+      await log.append(record);
+    }
+  } finally {
+    for (const reader of readers) await reader.close();
+    await log.close();
+  }
+  return stored;
 }
 
 /** The output directory, locked: new or empty, an earlier merge of the same shards, or anything with force. */
@@ -251,13 +276,7 @@ export async function mergeShards(options: MergeOptions, hooks: { logger?: Logge
     const variants: ScoredVariant[] = [];
     for (const entry of manifest.detectors) {
       const records = await gatherRecords(shards, dataset, entry.key, imageIdentityFor(manifest.identity.detectors[entry.key], ids));
-      const { log } = await DetectionLog.open(out.logFile(entry.key), S);
-      try {
-        for (const image of dataset.images) await log.append(records.get(image.id)!);
-      } finally {
-        await log.close();
-      }
-      variants.push({ entry, records });
+      variants.push({ entry, records: await writeMergedLog(out, entry.key, S, shards, dataset, records), file: out.logFile(entry.key) });
     }
     logger.info(`merged ${shards.length} shards (${dataset.images.length} images) into ${out.dir}; scoring`);
     const shiftSet: ShiftSet = { spec: manifest.shiftSet.spec, shifts: manifest.shiftSet.shifts, maxOffsetPx: manifest.shiftSet.maxOffsetPx };

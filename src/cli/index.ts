@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ShiftbenchError, USAGE_ERROR_CODES } from '../core/errors.js';
+import { CLI_TEXT } from '../core/messages.js';
 import { COMMANDS } from './commands/index.js';
 import { VERSION } from '../version.js';
 import { exitNow, getCommandExitCode } from './io.js';
@@ -13,7 +14,7 @@ async function main(argv: string[]): Promise<number> {
   const program = new Command('shiftbench')
     .description('How much do a detector\'s detections change when the input moves by one pixel?')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage and an example)')
+    .showHelpAfterError(CLI_TEXT.helpAfterError)
     .exitOverride();
   for (const register of COMMANDS) register(program);
   try {
@@ -35,7 +36,7 @@ function reportError(err: unknown): number {
     if (process.env.SHIFTBENCH_DEBUG && err.cause) process.stderr.write(`cause: ${String((err.cause as Error).stack ?? err.cause)}\n`);
     return USAGE_ERROR_CODES.has(err.code) ? 2 : 1;
   }
-  process.stderr.write(`shiftbench: unexpected failure: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.stderr.write(`shiftbench: ${CLI_TEXT.unexpectedFailure}: ${(err as Error)?.stack ?? String(err)}\n`);
   return 1;
 }
 

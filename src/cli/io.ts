@@ -36,12 +36,19 @@ export function consoleLogger(quiet = false): Logger {
   };
 }
 
+/** "an integer from 1 to 1000", "an integer ≥ 1", "an integer ≤ 9" or "an integer". */
+function integerRange(min: number, max: number): string {
+  if (min > -Infinity && max < Infinity) return `an integer from ${min} to ${max}`;
+  if (min > -Infinity) return `an integer ≥ ${min}`;
+  return max < Infinity ? `an integer ≤ ${max}` : 'an integer';
+}
+
 /** Parses an integer flag; throws ERR_INVALID_OPTION naming the flag. */
 export function parseIntFlag(name: string, min = -Infinity, max = Infinity) {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min || n > max) {
-      throw invalidParameterError(name, `an integer${min > -Infinity ? ` ≥ ${min}` : ''}${max < Infinity ? ` ≤ ${max}` : ''}`, value);
+      throw invalidParameterError(name, integerRange(min, max), value);
     }
     return n;
   };

@@ -3,6 +3,8 @@
  * tests and callers can rely on, a message that names the file or option and the
  * fix, and optionally the underlying `cause`.
  */
+import { ERROR_CODES } from './messages.js';
+
 export type ErrorCode =
   | 'ERR_INVALID_OPTION'
   | 'ERR_DATASET'
@@ -23,8 +25,10 @@ export type ErrorCode =
   | 'ERR_MERGE'
   | 'ERR_INTERNAL';
 
-/** Error codes that are the user's mistake in how they called us (CLI exit code 2). */
-export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_INVALID_OPTION']);
+/** Error codes that are the user's mistake in how they called us (CLI exit code 2; the table is in messages.ts). */
+export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set(
+  (Object.keys(ERROR_CODES) as ErrorCode[]).filter((code) => ERROR_CODES[code].exitCode === 2),
+);
 
 export class ShiftbenchError extends Error {
   readonly code: ErrorCode;

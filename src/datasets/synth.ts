@@ -11,6 +11,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { invalidParameterError, ShiftbenchError } from '../core/errors.js';
 import { is } from '../core/is.js';
+import { SYNTH_OPTION_FLAGS as FLAG } from '../core/messages.js';
 import { Rng } from '../core/rng.js';
 import type { CocoAnnotation, CocoCategory, CocoImage, Logger } from '../core/types.js';
 import { renderSynthScene, SYNTH_CLASSES } from './synthRender.js';
@@ -32,6 +33,8 @@ export const SYNTH_DEFAULTS = {
   seed: 0,
   sizePx: 256,
   splits: ['train', 'val'] as SynthSplitName[],
+  /** Not a default: the most images a split may have (`--images`, `--val`). */
+  maxImages: 1_000_000,
 };
 
 export interface SynthOptions {
@@ -88,19 +91,19 @@ interface ResolvedOptions {
 }
 
 function resolveOptions(opts: SynthOptions): ResolvedOptions {
-  if (!is.string(opts.outDir)) throw invalidParameterError('outDir', 'a folder path', opts.outDir);
+  if (!is.string(opts.outDir)) throw invalidParameterError(FLAG.outDir, 'a folder path', opts.outDir);
   const seed = opts.seed ?? SYNTH_DEFAULTS.seed;
-  if (!is.integer(seed) || !is.inRange(seed, 0, 0xffffffff)) throw invalidParameterError('seed', 'an integer in [0, 4294967295]', seed);
+  if (!is.integer(seed) || !is.inRange(seed, 0, 0xffffffff)) throw invalidParameterError(FLAG.seed, 'an integer from 0 to 4294967295', seed);
   const sizePx = opts.sizePx ?? SYNTH_DEFAULTS.sizePx;
-  if (!is.integer(sizePx) || !is.inRange(sizePx, 64, 2048)) throw invalidParameterError('sizePx', 'an integer in [64, 2048]', sizePx);
+  if (!is.integer(sizePx) || !is.inRange(sizePx, 64, 2048)) throw invalidParameterError(FLAG.sizePx, 'an integer from 64 to 2048', sizePx);
   const trainImages = opts.trainImages ?? SYNTH_DEFAULTS.trainImages;
   const valImages = opts.valImages ?? SYNTH_DEFAULTS.valImages;
-  for (const [name, n] of [['trainImages', trainImages], ['valImages', valImages]] as const) {
-    if (!is.integer(n) || !is.inRange(n, 1, 1_000_000)) throw invalidParameterError(name, 'an integer in [1, 1000000]', n);
+  for (const [name, n] of [[FLAG.trainImages, trainImages], [FLAG.valImages, valImages]] as const) {
+    if (!is.integer(n) || !is.inRange(n, 1, SYNTH_DEFAULTS.maxImages)) throw invalidParameterError(name, `an integer from 1 to ${SYNTH_DEFAULTS.maxImages}`, n);
   }
   const splits = opts.splits ?? SYNTH_DEFAULTS.splits;
   if (!Array.isArray(splits) || splits.length === 0 || !splits.every((s) => is.inArray(s, SYNTH_SPLITS))) {
-    throw invalidParameterError('splits', 'a non-empty list of "train", "val"', splits);
+    throw invalidParameterError(FLAG.splits, 'a non-empty list of "train", "val"', splits);
   }
   const unique = SYNTH_SPLITS.filter((s) => splits.includes(s));
   return { outDir: path.resolve(opts.outDir), seed, sizePx, counts: { train: trainImages, val: valImages }, splits: unique };

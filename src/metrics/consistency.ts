@@ -5,6 +5,7 @@
  */
 import type { BoxXYWH, CocoGroundTruth, CocoResult, ConsistencySummary, Interval } from '../core/types.js';
 import { ShiftbenchError } from '../core/errors.js';
+import { OPTION_FLAGS } from '../core/messages.js';
 import { Rng } from '../core/rng.js';
 
 /** Default score threshold τ of protocol §5. */
@@ -259,10 +260,10 @@ export function thresholdAndBootstrap(opts: Pick<ConsistencyOptions, 'scoreThres
   const resamples = opts.bootstrapResamples ?? DEFAULT_BOOTSTRAP_RESAMPLES;
   const seed = opts.seed ?? DEFAULT_BOOTSTRAP_SEED;
   if (!Number.isFinite(tau) || tau < 0 || tau > 1) {
-    throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected a number in [0, 1] for scoreThreshold but received ${tau}`);
+    throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected a number in [0, 1] for ${OPTION_FLAGS.scoreThreshold} but received ${tau}`);
   }
   if (!Number.isInteger(resamples) || resamples < 1) {
-    throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected an integer ≥ 1 for bootstrapResamples but received ${resamples}`);
+    throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected an integer ≥ 1 for ${OPTION_FLAGS.bootstrapResamples} but received ${resamples}`);
   }
   return { tau, resamples, seed };
 }

@@ -60,12 +60,12 @@ const letter = (i: number) => (i < 26 ? String.fromCharCode(65 + i) : `R${i + 1}
  * loadReportRun and `pair` throw.
  */
 export async function compareRuns(runDirs: string[], pair: PairRunsFn): Promise<Comparison> {
-  if (runDirs.length < 2) throw invalidParameterError('compare', 'at least two run directories', runDirs.length === 1 ? runDirs[0] : runDirs);
+  if (runDirs.length < 2) throw invalidParameterError('<runDirs...>', 'at least two run directories', runDirs.length === 1 ? runDirs[0] : runDirs);
   const runs: ComparedRun[] = [];
   for (const [i, dir] of runDirs.entries()) {
     const run = await loadReportRun(dir);
     const twice = runs.find((r) => r.run.runDir === run.runDir);
-    if (twice) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected different run directories for compare but received ${dir} twice (as ${twice.label} and ${letter(i)})`);
+    if (twice) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected different run directories for <runDirs...> but received ${dir} twice (as ${twice.label} and ${letter(i)})`);
     runs.push({ label: letter(i), run, rows: headlineRows(run.metrics) });
   }
   const ref = runs[0];

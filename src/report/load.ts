@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { DetectorRunSummary, Interval, RunMetrics } from '../core/types.js';
 import { ShiftbenchError, describeValue, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
+import { RUN_DIR_ARG } from '../core/messages.js';
 
 /** The manifest facts a report shows up front. Each is null when the manifest does not record it. */
 export interface ReportManifestEssentials {
@@ -45,13 +46,13 @@ const RESUME_HINT = 'Run `shiftbench run …` first; if it was run, it was inter
  * or does not have the RunMetrics shape.
  */
 export async function loadReportRun(runDir: string): Promise<ReportRun> {
-  if (!is.string(runDir)) throw invalidParameterError('runDir', 'a run directory path', runDir);
+  if (!is.string(runDir)) throw invalidParameterError(RUN_DIR_ARG, 'a run directory path', runDir);
   const dir = path.resolve(runDir);
   const st = await stat(dir).catch(() => null);
   if (!st || !st.isDirectory()) {
     throw new ShiftbenchError(
       'ERR_INVALID_OPTION',
-      `${invalidParameterError('runDir', 'an existing run directory', runDir).message}. Pass the directory that \`shiftbench run\` wrote (it holds ${MANIFEST_FILE} and ${METRICS_FILE}).`,
+      `${invalidParameterError(RUN_DIR_ARG, 'an existing run directory', runDir).message}. Pass the directory that \`shiftbench run\` wrote (it holds ${MANIFEST_FILE} and ${METRICS_FILE}).`,
     );
   }
   const metricsRaw = await readJsonFile(dir, METRICS_FILE);

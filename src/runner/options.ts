@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { invalidParameterError } from '../core/errors.js';
+import { OPTION_FLAGS as FLAG } from '../core/messages.js';
 import { is } from '../core/is.js';
 import type { ExecutionProvider, ShiftMode, ShiftSet } from '../core/types.js';
 import { DEFAULT_EXECUTION_PROVIDER, EXECUTION_PROVIDERS } from '../detectors/executionProviders.js';
@@ -146,8 +147,8 @@ const OBJECTIVES: readonly BoundsObjective[] = ['ap', 'ap50', 'ap75'];
 
 /** `--objective` values (each may be a comma list): ap is always included, first; each once. */
 export function parseObjectives(value: unknown): BoundsObjective[] {
-  const items = stringList(value, '--objective', 0).flatMap((v) => v.split(',').map((x) => x.trim()));
-  for (const v of items) if (!OBJECTIVES.includes(v as BoundsObjective)) throw invalidParameterError('--objective', 'ap, ap50 or ap75', v);
+  const items = stringList(value, FLAG.objectives, 0).flatMap((v) => v.split(',').map((x) => x.trim()));
+  for (const v of items) if (!OBJECTIVES.includes(v as BoundsObjective)) throw invalidParameterError(FLAG.objectives, 'ap, ap50 or ap75', v);
   return OBJECTIVES.filter((o) => o === 'ap' || items.includes(o));
 }
 
@@ -191,38 +192,38 @@ export function modelKey(spec: string): string {
 export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): ResolvedRunOptions {
   if (!is.object(options)) throw invalidParameterError('options', 'an object of run options', options);
   const abs = (p: string) => path.resolve(cwd, p);
-  const models = stringList(options.models, '--model', 1).map((m) => resolveModelSpec(m, cwd));
-  const mitigations = stringList(options.mitigations, '--mitigation', 0);
-  if (!is.string(options.dataset)) throw invalidParameterError('--dataset', 'a dataset folder or annotation file', options.dataset);
-  if (options.images !== undefined && !is.string(options.images)) throw invalidParameterError('--images', 'an image folder', options.images);
+  const models = stringList(options.models, FLAG.models, 1).map((m) => resolveModelSpec(m, cwd));
+  const mitigations = stringList(options.mitigations, FLAG.mitigations, 0);
+  if (!is.string(options.dataset)) throw invalidParameterError(FLAG.dataset, 'a dataset folder or annotation file', options.dataset);
+  if (options.images !== undefined && !is.string(options.images)) throw invalidParameterError(FLAG.images, 'an image folder', options.images);
   const shiftSet = parseShiftSet(options.shifts ?? RUN_DEFAULTS.shifts);
   const mode = options.mode ?? RUN_DEFAULTS.mode;
-  if (!SHIFT_MODES.includes(mode)) throw invalidParameterError('--mode', 'one of pad, crop, circular', mode);
+  if (!SHIFT_MODES.includes(mode)) throw invalidParameterError(FLAG.mode, 'one of pad, crop, circular', mode);
   const scoreThreshold = options.scoreThreshold ?? RUN_DEFAULTS.scoreThreshold;
-  if (!is.number(scoreThreshold) || !is.inRange(scoreThreshold, 0, 1)) throw invalidParameterError('--score-threshold', 'a number from 0 to 1', scoreThreshold);
+  if (!is.number(scoreThreshold) || !is.inRange(scoreThreshold, 0, 1)) throw invalidParameterError(FLAG.scoreThreshold, 'a number from 0 to 1', scoreThreshold);
   const seed = options.seed ?? RUN_DEFAULTS.seed;
-  if (!is.integer(seed) || !is.inRange(seed, 0, 2 ** 32 - 1)) throw invalidParameterError('--seed', 'an integer from 0 to 4294967295', seed);
+  if (!is.integer(seed) || !is.inRange(seed, 0, 2 ** 32 - 1)) throw invalidParameterError(FLAG.seed, 'an integer from 0 to 4294967295', seed);
   const backend = options.backend ?? RUN_DEFAULTS.backend;
-  if (!is.inArray(backend, BACKENDS)) throw invalidParameterError('--backend', `one of ${BACKENDS.join(', ')} (TF.js backends; ONNX models take --ep)`, backend);
+  if (!is.inArray(backend, BACKENDS)) throw invalidParameterError(FLAG.backend, `one of ${BACKENDS.join(', ')} (TF.js backends; ONNX models take --ep)`, backend);
   const executionProvider = options.executionProvider ?? RUN_DEFAULTS.executionProvider;
   if (!is.inArray(executionProvider, EXECUTION_PROVIDERS)) {
-    throw invalidParameterError('--ep', `one of ${EXECUTION_PROVIDERS.join(', ')} (ONNX Runtime execution providers)`, executionProvider);
+    throw invalidParameterError(FLAG.executionProvider, `one of ${EXECUTION_PROVIDERS.join(', ')} (ONNX Runtime execution providers)`, executionProvider);
   }
-  if (options.out !== undefined && !is.string(options.out)) throw invalidParameterError('--out', 'a directory path', options.out);
-  if (options.weightsDir !== undefined && !is.string(options.weightsDir)) throw invalidParameterError('--weights', 'a folder of model weights', options.weightsDir);
+  if (options.out !== undefined && !is.string(options.out)) throw invalidParameterError(FLAG.out, 'a directory path', options.out);
+  if (options.weightsDir !== undefined && !is.string(options.weightsDir)) throw invalidParameterError(FLAG.weightsDir, 'a folder of model weights', options.weightsDir);
   const kernel = options.kernel ?? RUN_DEFAULTS.kernel;
-  if (!RESAMPLE_KERNELS.includes(kernel)) throw invalidParameterError('--kernel', `one of ${RESAMPLE_KERNELS.join(', ')}`, kernel);
+  if (!RESAMPLE_KERNELS.includes(kernel)) throw invalidParameterError(FLAG.kernel, `one of ${RESAMPLE_KERNELS.join(', ')}`, kernel);
   const subpixelKernel = options.subpixelKernel ?? RUN_DEFAULTS.subpixelKernel;
   if (!SUBPIXEL_KERNELS.includes(subpixelKernel)) {
-    throw invalidParameterError('--subpixel-kernel', `one of ${SUBPIXEL_KERNELS.join(', ')}`, subpixelKernel);
+    throw invalidParameterError(FLAG.subpixelKernel, `one of ${SUBPIXEL_KERNELS.join(', ')}`, subpixelKernel);
   }
-  const bootstrapResamples = optionalInt(options.bootstrapResamples, '--bootstrap', 1, 1_000_000) ?? RUN_DEFAULTS.bootstrapResamples;
-  const bootstrapSeed = optionalInt(options.bootstrapSeed, '--bootstrap-seed', 0, 2 ** 32 - 1) ?? RUN_DEFAULTS.bootstrapSeed;
-  const bootstrapBounds = optionalInt(options.bootstrapBounds, '--bootstrap-bounds', 0, 1_000_000);
+  const bootstrapResamples = optionalInt(options.bootstrapResamples, FLAG.bootstrapResamples, 1, 1_000_000) ?? RUN_DEFAULTS.bootstrapResamples;
+  const bootstrapSeed = optionalInt(options.bootstrapSeed, FLAG.bootstrapSeed, 0, 2 ** 32 - 1) ?? RUN_DEFAULTS.bootstrapSeed;
+  const bootstrapBounds = optionalInt(options.bootstrapBounds, FLAG.bootstrapBounds, 0, 1_000_000);
   const objectives = parseObjectives(options.objectives);
   const keys = new Set<string>();
   for (const m of mitigations) {
-    if (keys.has(m)) throw invalidParameterError('--mitigation', 'each mitigation once', m);
+    if (keys.has(m)) throw invalidParameterError(FLAG.mitigations, 'each mitigation once', m);
     keys.add(m);
   }
   return {
@@ -233,19 +234,19 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
     shiftSet,
     mode,
     scoreThreshold,
-    limit: optionalInt(options.limit, '--limit', 1),
+    limit: optionalInt(options.limit, FLAG.limit, 1),
     out: options.out ? abs(options.out) : null,
     force: options.force === true,
     seed,
     backend,
     executionProvider: executionProvider as ExecutionProvider,
-    threads: optionalInt(options.threads, '--threads', 1, 1024),
+    threads: optionalInt(options.threads, FLAG.threads, 1, 1024),
     weightsDir: options.weightsDir ? abs(options.weightsDir) : null,
-    plugins: stringList(options.plugins, '--plugin', 0).map(abs),
-    registryFiles: stringList(options.registryFiles, '--registry', 0).map(abs),
-    detectTimeoutMs: optionalInt(options.detectTimeoutMs, '--detect-timeout', 1),
-    batchSize: optionalInt(options.batchSize, '--batch', 1, 4096),
-    maxDetections: optionalInt(options.maxDetections, '--max-detections', 1, 1_000_000) ?? RUN_DEFAULTS.maxDetections,
+    plugins: stringList(options.plugins, FLAG.plugins, 0).map(abs),
+    registryFiles: stringList(options.registryFiles, FLAG.registryFiles, 0).map(abs),
+    detectTimeoutMs: optionalInt(options.detectTimeoutMs, FLAG.detectTimeoutMs, 1),
+    batchSize: optionalInt(options.batchSize, FLAG.batchSize, 1, 4096),
+    maxDetections: optionalInt(options.maxDetections, FLAG.maxDetections, 1, 1_000_000) ?? RUN_DEFAULTS.maxDetections,
     bootstrapResamples,
     bootstrapSeed,
     bootstrapBounds,

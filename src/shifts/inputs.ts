@@ -26,6 +26,7 @@
  */
 import sharp from 'sharp';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { OPTION_FLAGS } from '../core/messages.js';
 import type { FitMode, InputTransform, RgbImage, ShiftMode, ShiftSet } from '../core/types.js';
 import { FourierShifter } from './fourier.js';
 import { isFractionalSet } from './shiftSet.js';
@@ -102,7 +103,7 @@ function checkOptions(opts: ShiftedInputOptions): void {
     throw invalidParameterError('--shifts', `offsets smaller than the model input ${wm}×${hm}`, opts.shiftSet.spec);
   }
   if (opts.kernel !== undefined && !RESAMPLE_KERNELS.includes(opts.kernel)) {
-    throw invalidParameterError('kernel', `one of ${RESAMPLE_KERNELS.join(', ')}`, opts.kernel);
+    throw invalidParameterError(OPTION_FLAGS.kernel, `one of ${RESAMPLE_KERNELS.join(', ')}`, opts.kernel);
   }
   if (opts.subpixelKernel !== undefined && !SUBPIXEL_KERNELS.includes(opts.subpixelKernel)) {
     throw invalidParameterError('--subpixel-kernel', `one of ${SUBPIXEL_KERNELS.join(', ')}`, opts.subpixelKernel);

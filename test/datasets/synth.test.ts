@@ -134,7 +134,7 @@ describe('synthetic dataset', () => {
     });
     await expect(generateSynthDataset({ outDir: dir, sizePx: 10 })).rejects.toMatchObject({
       code: 'ERR_INVALID_OPTION',
-      message: 'Expected an integer in [64, 2048] for sizePx but received 10',
+      message: 'Expected an integer from 64 to 2048 for --size but received 10',
     });
   });
 });

@@ -81,6 +81,6 @@ describe('computeConsistency (protocol §5), hand-computed', () => {
     expect(low.flipRate).toBeNull();
   });
   it('rejects a bad threshold', () => {
-    expect(() => computeConsistency(images, 2, { scoreThreshold: 2 })).toThrowError('Expected a number in [0, 1] for scoreThreshold but received 2');
+    expect(() => computeConsistency(images, 2, { scoreThreshold: 2 })).toThrowError('Expected a number in [0, 1] for --score-threshold but received 2');
   });
 });

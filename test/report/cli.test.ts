@@ -29,7 +29,7 @@ describe('shiftbench report (CLI)', () => {
   it('exits 2 for a bad directory and 1 for a run without metrics, with the fix in the message', async () => {
     const bad = cli('report', '/no/such/run');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('shiftbench: Expected an existing run directory for runDir but received "/no/such/run".');
+    expect(bad.stderr).toContain('shiftbench: Expected an existing run directory for <runDir> but received "/no/such/run".');
     const dir = await writeRunDir(null);
     dirs.push(dir);
     const unfinished = cli('report', dir);

@@ -215,10 +215,10 @@ describe('renderReport: bad input', () => {
   it('rejects a run directory that does not exist, or is a file', async () => {
     const missing = path.join(os.tmpdir(), 'shiftbench-no-such-run-dir');
     const hint = '. Pass the directory that `shiftbench run` wrote (it holds manifest.json and metrics.json).';
-    await expectError(renderReport(missing), 'ERR_INVALID_OPTION', `Expected an existing run directory for runDir but received ${JSON.stringify(missing)}${hint}`);
+    await expectError(renderReport(missing), 'ERR_INVALID_OPTION', `Expected an existing run directory for <runDir> but received ${JSON.stringify(missing)}${hint}`);
     const dir = await runDir();
     const file = path.join(dir, 'metrics.json');
-    await expectError(renderReport(file), 'ERR_INVALID_OPTION', `Expected an existing run directory for runDir but received ${JSON.stringify(file)}${hint}`);
+    await expectError(renderReport(file), 'ERR_INVALID_OPTION', `Expected an existing run directory for <runDir> but received ${JSON.stringify(file)}${hint}`);
   });
 
   it('names a missing metrics.json or manifest.json and how to get it', async () => {

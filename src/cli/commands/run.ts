@@ -1,6 +1,7 @@
 /** `shiftbench run`: flags → RunOptions → runBenchmark (or runExperiment with --config). */
 import type { Command } from 'commander';
 import { formatRunSummary, invalidParameterError, loadExperimentConfig, runBenchmark, runExperiment, runShard, type RunOptions, type ShiftMode } from '../../index.js';
+import { CLI_TEXT } from '../../core/messages.js';
 import { consoleLogger, exitNow, parseIntFlag, parseNumberFlag, printLine } from '../io.js';
 import { createProgress } from '../progress.js';
 
@@ -163,7 +164,7 @@ export function register(program: Command): void {
       } catch (err) {
         progress.finish();
         if ((err as Error)?.name === 'AbortError') {
-          process.stderr.write('stopped: everything computed so far is stored; rerun the same command to resume\n');
+          process.stderr.write(`${CLI_TEXT.stoppedResumable}\n`);
           exitNow(130);
         }
         throw err;

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ShiftbenchError, invalidParameterError, loadError } from '../../core/errors.js';
+import { OPTION_FLAGS } from '../../core/messages.js';
 import type { Logger } from '../../core/types.js';
 
 export const TFJS_BACKENDS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
@@ -73,10 +74,10 @@ export function currentBackend(): BackendInfo | null {
  */
 export async function selectBackend(name: string = 'auto', opts: SelectBackendOptions = {}): Promise<BackendInfo> {
   if (!TFJS_BACKENDS.includes(name as TfjsBackendName)) {
-    throw invalidParameterError('backend', `one of ${TFJS_BACKENDS.join(', ')}`, name);
+    throw invalidParameterError(OPTION_FLAGS.backend, `one of ${TFJS_BACKENDS.join(', ')}`, name);
   }
   if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1 && opts.threads <= 256)) {
-    throw invalidParameterError('threads', 'an integer between 1 and 256', opts.threads);
+    throw invalidParameterError(`${OPTION_FLAGS.threads} (TF.js models)`, 'an integer from 1 to 256', opts.threads);
   }
   // Serialise concurrent calls: backend initialisation is global state.
   while (pending) await pending.catch(() => undefined);

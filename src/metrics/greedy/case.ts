@@ -53,7 +53,7 @@ export function gtFor(c: BoundsCase, s: number): CocoGroundTruth {
 /** Checks a bounds case (detections too unless `checkDetections` is false); throws ERR_METRICS_INPUT naming what is wrong. */
 export function validateBoundsCase(c: BoundsCase, checkDetections = true, skipDetsList = false): void {
   if (typeof c !== 'object' || c === null) throw metricsError(`Expected a bounds case object but received ${describeValue(c)}`);
-  if (!Array.isArray(c.shifts) || c.shifts.length === 0) throw metricsError(`Expected a non-empty list of shifts for shifts but received ${describeValue(c.shifts)}`);
+  if (!Array.isArray(c.shifts) || c.shifts.length === 0) throw metricsError(`Expected a non-empty list of shifts for "shifts" but received ${describeValue(c.shifts)}`);
   c.shifts.forEach((s, i) => {
     if (typeof s !== 'object' || s === null || !Number.isFinite(s.dx) || !Number.isFinite(s.dy)) {
       throw metricsError(`Expected {dx, dy} of finite numbers for shifts[${i}] but received ${describeValue(s)}`);
@@ -120,7 +120,7 @@ export function parseBoundsCase(json: unknown): BoundsCase {
     throw metricsError(`Expected a JSON object with "gt", "shifts" and "dets" for the bounds case but received ${describeValue(json)}`);
   }
   const o = json as Record<string, unknown>;
-  if (!Array.isArray(o.shifts)) throw metricsError(`Expected a list of shifts ([dx, dy] or {dx, dy}) for shifts but received ${describeValue(o.shifts)}`);
+  if (!Array.isArray(o.shifts)) throw metricsError(`Expected a list of shifts ([dx, dy] or {dx, dy}) for "shifts" but received ${describeValue(o.shifts)}`);
   const shifts: Shift[] = o.shifts.map((s, i) => {
     if (Array.isArray(s) && s.length === 2) return { dx: s[0] as number, dy: s[1] as number };
     if (typeof s === 'object' && s !== null && 'dx' in s && 'dy' in s) return { dx: (s as Shift).dx, dy: (s as Shift).dy };

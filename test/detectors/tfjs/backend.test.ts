@@ -16,7 +16,7 @@ describe('selectBackend', () => {
   it('rejects an unknown backend name with the uniform message', async () => {
     await expect(selectBackend('webgpu')).rejects.toMatchObject({
       code: 'ERR_INVALID_OPTION',
-      message: 'Expected one of auto, tfjs-node-gpu, tfjs-node, wasm, cpu for backend but received "webgpu"',
+      message: 'Expected one of auto, tfjs-node-gpu, tfjs-node, wasm, cpu for --backend but received "webgpu"',
     });
   });
 
@@ -28,7 +28,7 @@ describe('selectBackend', () => {
   it('rejects a bad thread count', async () => {
     await expect(selectBackend('wasm', { threads: 0 })).rejects.toMatchObject({
       code: 'ERR_INVALID_OPTION',
-      message: 'Expected an integer between 1 and 256 for threads but received 0',
+      message: 'Expected an integer from 1 to 256 for --threads (TF.js models) but received 0',
     });
   });
 

@@ -1,0 +1,92 @@
+/**
+ * User-facing text in one place: what each error code means and the exit code it ends the
+ * CLI with, the CLI flag of each library option (errors name an option as the CLI user
+ * types it: `--bootstrap`, never `bootstrapResamples`), the units of printed numbers, and
+ * the fixed lines the CLI prints. test/core/messages.test.ts checks that every error code
+ * used in src/ has its entry here and that every flag a message names exists in the CLI.
+ */
+import type { ErrorCode } from './errors.js';
+
+/** One error code: what it tells the user, and the CLI exit code (2: usage error, 1: failure). */
+export interface ErrorCodeText {
+  meaning: string;
+  exitCode: 1 | 2;
+}
+
+/** Every error code of ShiftbenchError with its meaning and exit code. */
+export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeText>> = {
+  ERR_INVALID_OPTION: { meaning: 'a flag or option has a bad value, or flags that do not go together', exitCode: 2 },
+  ERR_DATASET: { meaning: 'the dataset cannot be read: missing files, malformed annotations or images', exitCode: 1 },
+  ERR_MODEL_LOAD: { meaning: 'a model cannot be loaded (missing files, unknown format, runtime unavailable)', exitCode: 1 },
+  ERR_MODEL_OUTPUT: { meaning: "a model's outputs do not match its decoder", exitCode: 1 },
+  ERR_MODEL_HASH: { meaning: "a model file's sha256 differs from its registry entry", exitCode: 1 },
+  ERR_REGISTRY: { meaning: 'a model registry entry is unknown or malformed', exitCode: 1 },
+  ERR_PLUGIN: { meaning: 'a plug-in cannot be loaded or broke its contract', exitCode: 1 },
+  ERR_PLUGIN_TIMEOUT: { meaning: "a plug-in detector's detect() took longer than --detect-timeout", exitCode: 1 },
+  ERR_METRICS_INPUT: { meaning: 'detections, ground truth or a bounds case are malformed', exitCode: 1 },
+  ERR_RUN_STORE: { meaning: 'a run directory holds another run, or its stored files are damaged', exitCode: 1 },
+  ERR_RUN_LOCKED: { meaning: 'another process is writing the run directory', exitCode: 1 },
+  ERR_OUTPUT: { meaning: 'an output file or folder cannot be written', exitCode: 1 },
+  ERR_NETWORK: { meaning: 'a model cannot be fetched (npm registry or URL unreachable)', exitCode: 1 },
+  ERR_CANNOT_JUDGE: { meaning: '`shiftbench check` cannot judge the run (no interval, no mAP, incompatible baseline)', exitCode: 1 },
+  ERR_INTERNAL: { meaning: 'a bug in shiftbench: please report it with the command that caused it', exitCode: 1 },
+};
+
+/**
+ * The CLI flag of each library option (RunOptions and the rescore options). Library
+ * validation names an option by its flag, so a CLI user reads what they typed.
+ */
+export const OPTION_FLAGS = {
+  models: '--model',
+  mitigations: '--mitigation',
+  dataset: '--dataset',
+  images: '--images',
+  shifts: '--shifts',
+  mode: '--mode',
+  scoreThreshold: '--score-threshold',
+  limit: '--limit',
+  out: '--out',
+  force: '--force',
+  seed: '--seed',
+  bootstrapSeed: '--bootstrap-seed',
+  bootstrapBounds: '--bootstrap-bounds',
+  objectives: '--objective',
+  backend: '--backend',
+  executionProvider: '--ep',
+  threads: '--threads',
+  weightsDir: '--weights',
+  plugins: '--plugin',
+  registryFiles: '--registry',
+  detectTimeoutMs: '--detect-timeout',
+  batchSize: '--batch',
+  maxDetections: '--max-detections',
+  bootstrapResamples: '--bootstrap',
+  kernel: '--kernel',
+  subpixelKernel: '--subpixel-kernel',
+} as const;
+
+/** The flag of each option of `generateSynth` (`shiftbench datasets synth`). */
+export const SYNTH_OPTION_FLAGS = {
+  outDir: '--out',
+  seed: '--seed',
+  sizePx: '--size',
+  trainImages: '--images',
+  valImages: '--val',
+  splits: '--splits',
+} as const;
+
+/** A library option key with a CLI flag. */
+export type FlaggedOption = keyof typeof OPTION_FLAGS;
+
+/** The positional argument of `report`, `check` and `compare`: a run directory, as their help names it. */
+export const RUN_DIR_ARG = '<runDir>';
+
+/** Fixed lines the CLI prints (errors and results have their own text where they are made). */
+export const CLI_TEXT = {
+  /** After commander's one-line reason for a bad flag. */
+  helpAfterError: '(run with --help for usage and an example)',
+  /** Ctrl-C during `run` (exit 130). */
+  stoppedResumable: 'stopped: everything computed so far is stored; rerun the same command to resume',
+  /** Prefix of an error that is not a ShiftbenchError (a bug, exit 1). */
+  unexpectedFailure: 'unexpected failure',
+} as const;

@@ -17,7 +17,14 @@ export interface ErrorCodeText {
 export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeText>> = {
   ERR_INVALID_OPTION: { meaning: 'a flag or option has a bad value, or flags that do not go together', exitCode: 2 },
   ERR_DATASET: { meaning: 'the dataset cannot be read: missing files, malformed annotations or images', exitCode: 1 },
-  ERR_MODEL_LOAD: { meaning: 'a model cannot be loaded (missing files, unknown format, runtime unavailable)', exitCode: 1 },
+  ERR_MODEL_LOAD: {
+    meaning: 'a model cannot be loaded (missing files, unknown format, runtime unavailable)',
+    exitCode: 1,
+  },
+  ERR_EXECUTION_PROVIDER: {
+    meaning: 'the ONNX Runtime execution provider asked for (--ep) cannot run the model here',
+    exitCode: 1,
+  },
   ERR_MODEL_OUTPUT: { meaning: "a model's outputs do not match its decoder", exitCode: 1 },
   ERR_MODEL_HASH: { meaning: "a model file's sha256 differs from its registry entry", exitCode: 1 },
   ERR_REGISTRY: { meaning: 'a model registry entry is unknown or malformed', exitCode: 1 },
@@ -28,7 +35,11 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeText>> = {
   ERR_RUN_LOCKED: { meaning: 'another process is writing the run directory', exitCode: 1 },
   ERR_OUTPUT: { meaning: 'an output file or folder cannot be written', exitCode: 1 },
   ERR_NETWORK: { meaning: 'a model cannot be fetched (npm registry or URL unreachable)', exitCode: 1 },
-  ERR_CANNOT_JUDGE: { meaning: '`shiftbench check` cannot judge the run (no interval, no mAP, incompatible baseline)', exitCode: 1 },
+  ERR_CANNOT_JUDGE: {
+    meaning: '`shiftbench check` cannot judge the run (no interval, no mAP, incompatible baseline)',
+    exitCode: 1,
+  },
+  ERR_EXPORT: { meaning: 'a shiftbench export folder is missing, malformed or does not match its spec', exitCode: 1 },
   ERR_INTERNAL: { meaning: 'a bug in shiftbench: please report it with the command that caused it', exitCode: 1 },
 };
 

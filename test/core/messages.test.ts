@@ -41,11 +41,12 @@ function cliFlags(): Map<string, Set<string>> {
 
 /**
  * Flags a source file mentions that are not shiftbench's: npm's own (the argv of `npm pack` and
- * `npm view` in detectors/pull.ts). CSS custom properties (`--muted: …`, `var(--muted)`) are
+ * `npm view` in detectors/pull.ts, the install option of onnxruntime-node). CSS custom properties (`--muted: …`, `var(--muted)`) are
  * recognised by their shape.
  */
 const FOREIGN_FLAGS: Record<string, string[]> = {
   'src/detectors/pull.ts': ['--pack-destination', '--ignore-scripts', '--silent'],
+  'src/detectors/onnx/index.ts': ['--onnxruntime-node-install'],
 };
 
 /** `--name` tokens in a text, leaving out CSS custom properties. */
@@ -80,7 +81,10 @@ describe('error codes', () => {
 
 describe('flags named in messages', () => {
   it('finds flags and skips CSS custom properties (the scanner itself)', () => {
-    expect(flagsIn("use --bootstrap-bounds B; `--out -`; color: var(--muted); .x { --line: #ccc }")).toEqual(['--bootstrap-bounds', '--out']);
+    expect(flagsIn('use --bootstrap-bounds B; `--out -`; color: var(--muted); .x { --line: #ccc }')).toEqual([
+      '--bootstrap-bounds',
+      '--out',
+    ]);
   });
 
   it('every --flag in src/ (messages, help, comments) is an option of some shiftbench command', () => {
@@ -104,7 +108,8 @@ describe('flags named in messages', () => {
     const found: string[] = [];
     for (const { file, text } of sources()) {
       for (const k of keys) {
-        if (text.includes(`for ${k} but received`) || text.includes(`invalidParameterError('${k}'`)) found.push(`${file}: ${k}`);
+        if (text.includes(`for ${k} but received`) || text.includes(`invalidParameterError('${k}'`))
+          found.push(`${file}: ${k}`);
       }
     }
     expect(found).toEqual([]);

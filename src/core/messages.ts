@@ -32,6 +32,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeText>> = {
   ERR_PLUGIN_TIMEOUT: { meaning: "a plug-in detector's detect() took longer than --detect-timeout", exitCode: 1 },
   ERR_METRICS_INPUT: { meaning: 'detections, ground truth or a bounds case are malformed', exitCode: 1 },
   ERR_RUN_STORE: { meaning: 'a run directory holds another run, or its stored files are damaged', exitCode: 1 },
+  ERR_MERGE: {
+    meaning: 'the run directories given to `shiftbench merge` are not the shards of one run',
+    exitCode: 1,
+  },
   ERR_RUN_LOCKED: { meaning: 'another process is writing the run directory', exitCode: 1 },
   ERR_OUTPUT: { meaning: 'an output file or folder cannot be written', exitCode: 1 },
   ERR_NETWORK: { meaning: 'a model cannot be fetched (npm registry or URL unreachable)', exitCode: 1 },

@@ -6,6 +6,7 @@
  *   inputs/<imageId>/<k>.png       the input of shift k (its index in the set), lossless RGB8
  *   detections/shift_<k>.json      written by the user's framework: COCO results of every
  *                                  image's input k, boxes in that input's pixels
+ *   detections/timing.json         optional: { "inferenceSeconds": s } over all inputs
  *
  * This file holds the format (types, names) and reads it back, validating every field
  * `score` relies on.
@@ -23,6 +24,8 @@ export const EXPORT_FILE = 'export.json';
 export const INPUTS_DIR = 'inputs';
 /** The folder the user's framework writes its results into. */
 export const EXPORT_DETECTIONS_DIR = 'detections';
+/** Optional beside the results: `{ "inferenceSeconds": s }`, the seconds the detector spent over all inputs. */
+export const TIMING_FILE = 'timing.json';
 /** `format` of export.json. */
 export const EXPORT_FORMAT = 'shiftbench-export';
 

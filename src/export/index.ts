@@ -8,6 +8,7 @@ export {
   EXPORT_FILE,
   INPUTS_DIR,
   EXPORT_DETECTIONS_DIR,
+  TIMING_FILE,
   EXPORT_FORMAT,
   type ExportManifest,
   type ExportedImage,

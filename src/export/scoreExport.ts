@@ -23,7 +23,7 @@ import { RunStore, type ManifestDetector } from '../runner/runStore.js';
 import { scoreRun } from '../runner/score.js';
 import type { RunnerEnv } from '../runner/types.js';
 import type { ImageRecord } from '../runner/store.js';
-import { EXPORT_FILE, INPUTS_DIR, detectionsFile, readExport, type ReadExport } from './format.js';
+import { EXPORT_DETECTIONS_DIR, EXPORT_FILE, INPUTS_DIR, TIMING_FILE, detectionsFile, readExport, type ReadExport } from './format.js';
 
 /** How to score an export; the analysis-only settings behave as in `run`. */
 export interface ScoreExportOptions {
@@ -72,13 +72,20 @@ export function parseFamily(value: string | DetectorFamily): DetectorFamily {
 /** One file's results, checked: per exported image id, the detections of that input (file order). */
 type ShiftResults = Map<number, Detection[]>;
 
+/** Every results file, checked, their sha256, and the inference time if the framework reported it. */
+interface ExportResults {
+  perShift: ShiftResults[];
+  sha256: string;
+  inferenceSeconds: number | null;
+}
+
 function fileError(file: string, k: number, exp: ReadExport, what: string): ShiftbenchError {
   const s = exp.manifest.shiftSet.shifts[k];
   return new ShiftbenchError(
     'ERR_EXPORT',
     `${file} (shift ${k} (dx ${s.dx}, dy ${s.dy})) ${what}. Run your detector on every ${INPUTS_DIR}/<imageId>/${k}.png of the export ` +
-      'and write there a JSON list of COCO results [{ "image_id", "category_id", "bbox": [x, y, w, h], "score" }], boxes in the input\'s pixels ' +
-      '(an empty list when it found nothing); see README "Bring your own inference".',
+      'and save in this file a JSON list of COCO results [{ "image_id", "category_id", "bbox": [x, y, w, h], "score" }] of all of them, ' +
+      'boxes in the input\'s pixels; see README "Bring your own inference".',
   );
 }
 
@@ -87,7 +94,7 @@ function fileError(file: string, k: number, exp: ReadExport, what: string): Shif
  * each entry a COCO result with finite numbers and the image id of an exported image.
  * Returns the results by shift and image, and the sha256 over all files.
  */
-async function readResults(exp: ReadExport): Promise<{ perShift: ShiftResults[]; sha256: string }> {
+async function readResults(exp: ReadExport): Promise<ExportResults> {
   const exported = new Set(exp.manifest.images.filter((i) => !i.skipped).map((i) => i.id));
   const hash = createHash('sha256');
   const perShift: ShiftResults[] = [];
@@ -124,7 +131,23 @@ async function readResults(exp: ReadExport): Promise<{ perShift: ShiftResults[];
     });
     perShift.push(byImage);
   }
-  return { perShift, sha256: hash.digest('hex') };
+  const timingFile = path.join(exp.dir, EXPORT_DETECTIONS_DIR, TIMING_FILE);
+  const timing = await readFile(timingFile).catch(() => null);
+  let inferenceSeconds: number | null = null;
+  if (timing) {
+    hash.update('timing\0').update(timing);
+    let value: unknown;
+    try {
+      value = JSON.parse(timing.toString('utf8'));
+    } catch {
+      value = undefined;
+    }
+    if (!is.object(value) || !is.number(value.inferenceSeconds) || value.inferenceSeconds < 0) {
+      throw new ShiftbenchError('ERR_EXPORT', `${timingFile} must be { "inferenceSeconds": <seconds spent in the detector over all inputs, ≥ 0> }, or absent.`);
+    }
+    inferenceSeconds = value.inferenceSeconds;
+  }
+  return { perShift, sha256: hash.digest('hex'), inferenceSeconds };
 }
 
 /**
@@ -180,7 +203,7 @@ export async function scoreExport(
 
 async function scoreLocked(
   exp: ReadExport,
-  results: { perShift: ShiftResults[]; sha256: string },
+  results: ExportResults,
   family: DetectorFamily,
   o: ResolvedRunOptions,
   env: RunnerEnv,
@@ -256,6 +279,10 @@ async function scoreLocked(
   logger.info(`run directory: ${store.dir}`);
 
   const { log, stored: records } = logs.get(key)!;
+  const inputCount = m.images.reduce((n, i) => n + (i.inputs?.length ?? 0), 0);
+  if (results.inferenceSeconds === null) {
+    logger.warn(`${key}: no ${EXPORT_DETECTIONS_DIR}/${TIMING_FILE} in the export, so the inference time is not known (its time columns read 0)`);
+  }
   let truncatedInputs = 0;
   let noDetections = 0;
   try {
@@ -272,7 +299,8 @@ async function scoreLocked(
           return dets;
         });
         if (shifts.every((s) => s.length === 0)) noDetections++;
-        record = { imageId: image.id, sha256: sha256.get(image.id), seconds: 0, size: e.sizePx!, shifts };
+        const seconds = results.inferenceSeconds === null ? 0 : (results.inferenceSeconds * shifts.length) / inputCount;
+        record = { imageId: image.id, sha256: sha256.get(image.id), seconds, size: e.sizePx!, shifts };
       }
       await log.append(record); // also kept in `records` (the log's live map)
     }

@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunMetrics, ShiftMode } from '../../src/core/types.js';
 import { decodeImage, ensureSynthDataset, loadDataset } from '../../src/datasets/index.js';
 import { exportInputs, scoreExport, type ExportManifest } from '../../src/export/index.js';
-import { runBenchmark } from '../../src/runner/index.js';
+import { rescoreRun, runBenchmark } from '../../src/runner/index.js';
 import { makeShiftedInputs, parseShiftSet } from '../../src/shifts/index.js';
 import { REPO_ROOT, rejection } from '../helpers/shared.js';
 import { tempDir } from '../runner/fixtures.js';
@@ -133,10 +133,29 @@ describe('export → inference outside shiftbench → score', () => {
       for (let k = 0; k < 4; k++) await write(k, manifest.images.map((i) => det(i.id)));
     });
 
-    it('a good set of files scores (control)', async () => {
+    it('a good set of files scores (control); timing.json gives the inference time', async () => {
       const { metrics } = await score();
       expect(metrics.results[0].imagesEvaluated).toBe(2);
       expect(metrics.results[0].scoredContent!.detectionsTotal).toBe(8);
+      expect(metrics.results[0].timing.inferenceSeconds).toBe(0); // not reported (and a warning says so)
+      await writeFile(path.join(exportDir, 'detections', 'timing.json'), JSON.stringify({ inferenceSeconds: 3 }));
+      const timed = await score();
+      expect(timed.metrics.results[0].timing).toMatchObject({ inferenceSeconds: 3, imagesPerSecond: 2 / 3 });
+      await writeFile(path.join(exportDir, 'detections', 'timing.json'), JSON.stringify({ seconds: 3 }));
+      const bad = await rejection(score());
+      expect(bad.code).toBe('ERR_EXPORT');
+      expect(bad.message).toContain(path.join(exportDir, 'detections', 'timing.json'));
+      await rm(path.join(exportDir, 'detections', 'timing.json'));
+    });
+
+    it('a run directory from score rescores like a run (shiftbench report --score-threshold)', async () => {
+      const out = path.join(root, 'score-rescore');
+      const first = await scoreExport(exportDir, { name: 'x', family: 'one-stage,anchor-free', out, bootstrapResamples: 10 });
+      expect(first.metrics.results[0].consistency.detConsistency.mean).toBe(1);
+      const rescored = await rescoreRun(out, { scoreThreshold: 0.95 }); // from the stored detections, no export needed
+      expect(rescored.results[0].consistency.scoreThreshold).toBe(0.95);
+      expect(rescored.results[0].bounds).toEqual(first.metrics.results[0].bounds);
+      expect(JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')).scoreThreshold).toBe(0.95);
     });
 
     it('a missing shift file', async () => {

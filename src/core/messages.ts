@@ -75,6 +75,7 @@ export const OPTION_FLAGS = {
   detectTimeoutMs: '--detect-timeout',
   batchSize: '--batch',
   maxDetections: '--max-detections',
+  prepareWorkers: '--prepare-workers',
   bootstrapResamples: '--bootstrap',
   kernel: '--kernel',
   subpixelKernel: '--subpixel-kernel',

@@ -4,8 +4,11 @@
  * an EXIF rotation tag is decoded in its stored orientation, as pycocotools-based
  * evaluation and the COCO annotation tools see it.
  */
+import { realpath } from 'node:fs/promises';
+import path from 'node:path';
 import sharp from 'sharp';
-import type { RgbImage } from '../core/types.js';
+import { ShiftbenchError } from '../core/errors.js';
+import type { DatasetImage, RgbImage } from '../core/types.js';
 import { datasetError } from './files.js';
 
 /**
@@ -31,6 +34,37 @@ export async function decodeImage(path: string, expectedSize?: { width: number; 
     );
   }
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+}
+
+/**
+ * Decodes a dataset image as a run does (decodeImage with the size the dataset states),
+ * refusing first a file that resolves outside its image folder. Throws ERR_DATASET; the
+ * runner stores the image as skipped with the error's message. Runs in the main thread
+ * or in the runner's prepare workers alike.
+ */
+export async function decodeDatasetImage(image: DatasetImage): Promise<RgbImage> {
+  await checkInsideImageFolder(image);
+  return decodeImage(image.path, { width: image.width, height: image.height });
+}
+
+/**
+ * Refuses an image file that resolves outside its image folder (a symbolic link pointing
+ * elsewhere, or `..` in a file name): throws ERR_DATASET, so the run lists it as skipped.
+ */
+async function checkInsideImageFolder(image: DatasetImage): Promise<void> {
+  const rel = path.normalize(image.fileName);
+  const outside = () =>
+    new ShiftbenchError('ERR_DATASET', `Image ${image.path} is a symbolic link (or a path) pointing outside the image folder; it is not followed. Copy the file into the folder instead.`);
+  if (rel.startsWith('..') || path.isAbsolute(rel) || !image.path.endsWith(rel)) throw outside();
+  const root = image.path.slice(0, image.path.length - rel.length);
+  let real: string;
+  let realRoot: string;
+  try {
+    [real, realRoot] = await Promise.all([realpath(image.path), realpath(root)]);
+  } catch {
+    return; // missing: decoding says so
+  }
+  if (!real.startsWith(realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep)) throw outside();
 }
 
 /**

@@ -13,7 +13,7 @@ export type { SynthOptions, SynthResult, SynthSplitResult, SynthSplitName } from
 export type { SynthClass, SynthShape, SynthTexture } from './synthRender.js';
 export { loadDataset } from './load.js';
 export type { DatasetSpec } from './load.js';
-export { decodeImage, readImageSize } from './decode.js';
+export { decodeImage, decodeDatasetImage, readImageSize } from './decode.js';
 export { parseCocoFile } from './coco.js';
 export { parseYamlNames, yoloCategories } from './yolo.js';
 export { IMAGE_EXTENSIONS, ACCEPTED_DATASETS } from './files.js';

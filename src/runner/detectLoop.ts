@@ -1,13 +1,16 @@
 /**
  * The hot loop of a run: for one detector, every image not yet stored is decoded once,
  * resampled once, turned into its shifted inputs, detected in batches and appended to
- * the detection log. The next group of images is decoded and resampled (in sharp's
- * thread pool) while the detector works on the current one.
+ * the detection log. Images are decoded and their inputs made ahead of the detector, in
+ * prepare worker threads (prepare.ts), and taken in image order.
  */
 import { performance } from 'node:perf_hooks';
 import { ShiftbenchError } from '../core/errors.js';
 import type { DatasetImage, DetectContext, Detection, Detector, InputTransform, RgbImage, ShiftMode, ShiftSet } from '../core/types.js';
-import { makeShiftedInputs, projectBack, type ResampleKernel, type ShiftedInputs, type SubpixelKernel } from '../shifts/index.js';
+import { decodeDatasetImage } from '../datasets/decode.js';
+import { projectBack, type ResampleKernel, type SubpixelKernel } from '../shifts/index.js';
+import { openPreparedImages, type PreparePool } from './prepare.js';
+import type { PreparedImage } from './prepareImage.js';
 import type { DetectionLog, ImageRecord, StoredDetection } from './store.js';
 
 export interface DetectLoopOptions {
@@ -27,17 +30,18 @@ export interface DetectLoopOptions {
   log: DetectionLog;
   /** Content hash of each image file, by id, stored in its record (the per-image identity). */
   imageSha256?: ReadonlyMap<number, string>;
+  /** Prepare workers to use (shared, left open; openPreparePool). Only the built-in decoder (decodeDatasetImage) runs there. */
+  preparePool?: PreparePool | null;
+  /** Without a pool: prepare worker threads to start for this loop (default DEFAULT_PREPARE_WORKERS; 0: this thread). */
+  prepareWorkers?: number;
+  /** Called once when images are prepared on this thread although workers were asked for, with the reason. */
+  onPrepareFallback?: (reason: string) => void;
   /** Called after each image record is stored. */
   onRecord: (record: ImageRecord) => void;
   signal?: AbortSignal;
 }
 
-interface Prepared {
-  image: DatasetImage;
-  inputs: ShiftedInputs | null;
-  size: [number, number];
-  skipped: string | null;
-}
+type Prepared = PreparedImage;
 
 /** An AbortError as fetch and timers throw it. */
 export function abortError(signal: AbortSignal): Error {
@@ -120,18 +124,21 @@ export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSe
     subpixelKernel: o.subpixelKernel,
   };
 
-  const prepare = async (image: DatasetImage): Promise<Prepared> => {
-    let rgb: RgbImage;
-    try {
-      rgb = await o.decode(image);
-    } catch (err) {
-      return { image, inputs: null, size: [0, 0], skipped: (err as Error).message ?? String(err) };
-    }
-    return { image, inputs: await makeShiftedInputs(rgb, inputOpts), size: [rgb.width, rgb.height], skipped: null };
-  };
+  const source = openPreparedImages({
+    images,
+    inputOpts,
+    decode: o.decode,
+    builtInDecode: o.decode === decodeDatasetImage,
+    pool: o.preparePool,
+    workers: o.prepareWorkers,
+    minDepth: groupSize,
+    onFallback: o.onPrepareFallback,
+  });
   const prepareGroup = (start: number): Promise<Prepared[]> | null => {
     if (start >= images.length) return null;
-    return Promise.all(images.slice(start, start + groupSize).map(prepare));
+    const group = Promise.all(images.slice(start, start + groupSize).map(() => source.next()));
+    group.catch(() => undefined); // a failure there is seen when it is awaited
+    return group;
   };
 
   let inferenceSeconds = 0;
@@ -143,8 +150,7 @@ export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSe
     for (let start = 0; next !== null; start += groupSize) {
       if (o.signal?.aborted) throw abortError(o.signal);
       const group = await next;
-      next = prepareGroup(start + groupSize); // overlaps decoding with this group's inference
-      next?.catch(() => undefined); // a failure there is seen when it is awaited
+      next = prepareGroup(start + groupSize); // taken from the queue, which prepares ahead of the detector
 
       // flatten the group's (image, shift) inputs and detect them in batches; an image's
       // record is stored as soon as all its shifts are done (in image order)
@@ -195,7 +201,7 @@ export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSe
       await flush();
     }
   } finally {
-    await next?.catch(() => undefined);
+    await source.close(); // stops the prepare workers, also on an error or an abort
     await o.log.sync();
   }
   return { inferenceSeconds, computed, truncatedInputs };

@@ -1,11 +1,8 @@
 /**
  * The real module wiring of the runner: datasets, detectors, mitigations, metrics.
  */
-import { realpath } from 'node:fs/promises';
-import path from 'node:path';
-import { ShiftbenchError } from '../core/errors.js';
-import type { DatasetImage, Logger } from '../core/types.js';
-import { decodeImage, loadDataset } from '../datasets/index.js';
+import type { Logger } from '../core/types.js';
+import { decodeDatasetImage, loadDataset } from '../datasets/index.js';
 import { describeDetector, listModels, loadDetector, loadPlugins, pluginCodeHashes } from '../detectors/index.js';
 import { ShiftEvaluator } from '../metrics/index.js';
 import { MITIGATIONS, parseMitigation, registerMitigation } from '../mitigations/index.js';
@@ -16,10 +13,7 @@ import type { RunnerEnv } from './types.js';
 export function defaultEnv(): RunnerEnv {
   return {
     loadDataset: ({ dataset, images, limit }) => loadDataset({ dataset, images, limit }),
-    decodeImage: async (image) => {
-      await checkInsideImageFolder(image);
-      return decodeImage(image.path, { width: image.width, height: image.height });
-    },
+    decodeImage: decodeDatasetImage,
     loadDetector,
     listModels: async (opts) => listModels(opts),
     registerPluginMitigations,
@@ -46,26 +40,6 @@ export function defaultEnv(): RunnerEnv {
   };
 }
 let buildId: Promise<string> | undefined;
-
-/**
- * Refuses an image file that resolves outside its image folder (a symbolic link pointing
- * elsewhere, or `..` in a file name): throws ERR_DATASET, so the run lists it as skipped.
- */
-async function checkInsideImageFolder(image: DatasetImage): Promise<void> {
-  const rel = path.normalize(image.fileName);
-  const outside = () =>
-    new ShiftbenchError('ERR_DATASET', `Image ${image.path} is a symbolic link (or a path) pointing outside the image folder; it is not followed. Copy the file into the folder instead.`);
-  if (rel.startsWith('..') || path.isAbsolute(rel) || !image.path.endsWith(rel)) throw outside();
-  const root = image.path.slice(0, image.path.length - rel.length);
-  let real: string;
-  let realRoot: string;
-  try {
-    [real, realRoot] = await Promise.all([realpath(image.path), realpath(root)]);
-  } catch {
-    return; // missing: decoding says so
-  }
-  if (!real.startsWith(realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep)) throw outside();
-}
 
 /**
  * Imports the plug-ins and registers the mitigations they define, so `--mitigation` can

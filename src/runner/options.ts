@@ -74,6 +74,12 @@ export interface RunOptions {
   batchSize?: number;
   /** Detections kept per input, the highest-scoring (default 1000; COCO AP uses the top 100 per image and category). */
   maxDetections?: number;
+  /**
+   * Worker threads that decode images and make their shifted inputs ahead of the detector
+   * (default: one per core beyond the first, at most 4; 0 prepares on the main thread).
+   * The inputs, and so the detections, are the same either way.
+   */
+  prepareWorkers?: number;
   /** Bootstrap resamples of the consistency intervals (default 1000). */
   bootstrapResamples?: number;
   /** Resampling kernel used once per image (default linear). */
@@ -131,6 +137,8 @@ export interface ResolvedRunOptions {
   detectTimeoutMs: number | null;
   batchSize: number | null;
   maxDetections: number;
+  /** Prepare worker threads; null: the runner's default. */
+  prepareWorkers: number | null;
   bootstrapResamples: number;
   bootstrapSeed: number;
   bootstrapBounds: number | null;
@@ -247,6 +255,7 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
     detectTimeoutMs: optionalInt(options.detectTimeoutMs, FLAG.detectTimeoutMs, 1),
     batchSize: optionalInt(options.batchSize, FLAG.batchSize, 1, 4096),
     maxDetections: optionalInt(options.maxDetections, FLAG.maxDetections, 1, 1_000_000) ?? RUN_DEFAULTS.maxDetections,
+    prepareWorkers: optionalInt(options.prepareWorkers, FLAG.prepareWorkers, 0, 64),
     bootstrapResamples,
     bootstrapSeed,
     bootstrapBounds,

@@ -14,8 +14,10 @@ import type { Dataset, Detector, DetectorInfo, Logger } from '../core/types.js';
 import type { Mitigation } from '../mitigations/types.js';
 import { renderReport } from '../report/index.js';
 import { VERSION } from '../version.js';
+import { decodeDatasetImage } from '../datasets/decode.js';
 import { runDetectLoop } from './detectLoop.js';
 import { defaultEnv } from './env.js';
+import { DEFAULT_PREPARE_WORKERS, PREPARE_WORKERS_MIN_IMAGES, openPreparePool, type PreparePool } from './prepare.js';
 import { identityDiff, imageHashes, imageIdentityFor, runLevelIdentity, type RunIdentity } from './identity.js';
 import { modelKey, resolveRunOptions, runOptionsKey, shortHash, stableJson, RUN_DEFAULTS, type ResolvedRunOptions, type RunOptions } from './options.js';
 import { isFractionalSet } from '../shifts/index.js';
@@ -245,11 +247,13 @@ async function detectStep(o: ResolvedRunOptions, env: RunnerEnv, mitigations: Mi
     wallSeconds: {},
     phases: {},
     computedImages: {},
+    pool: undefined,
   };
   const variants: ScoredVariant[] = [];
   try {
     for (const modelVariants of plan) variants.push(...(await detectModel(modelVariants, session)));
   } finally {
+    session.pool?.terminate(); // no prepare worker outlives the detection step (error, Ctrl-C or done)
     for (const { log } of logs.values()) await log.close();
   }
   return { manifest, dataset, variants, session };
@@ -356,6 +360,8 @@ interface DetectSession {
   wallSeconds: RunResult['wallSeconds'];
   phases: RunResult['phases'];
   computedImages: RunResult['computedImages'];
+  /** The prepare workers shared by the detect loops: undefined until first needed, null when none. */
+  pool: PreparePool | null | undefined;
 }
 
 /**
@@ -400,6 +406,8 @@ async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Prom
   }
   let owned: Detector | null = null; // a detector to dispose after this variant
   try {
+    // prepare workers start before the model loads, so their start-up overlaps it
+    const pool = todo.length > 0 ? sessionPool(ss, todo.length) : null;
     const loadStart = performance.now();
     const detector = await loadVariant(v, ss.env, ss.loadOpts, getPlain, o, logger);
     phase.loadSeconds = (performance.now() - loadStart) / 1000;
@@ -433,6 +441,9 @@ async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Prom
         subpixelKernel: o.subpixelKernel,
         batchSize,
         decode: ss.env.decodeImage,
+        preparePool: pool,
+        prepareWorkers: 0, // without the session's pool: this thread
+        onPrepareFallback: (reason) => logger.debug?.(`${v.key}: preparing images on the main thread (${reason})`),
         log,
         imageSha256: ss.sha256(v.key),
         signal: ss.signal,
@@ -468,6 +479,23 @@ async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Prom
   } finally {
     if (owned) await owned.dispose();
   }
+}
+
+/**
+ * The session's prepare workers (`--prepare-workers`, default DEFAULT_PREPARE_WORKERS),
+ * started the first time a detector has images to compute — by default only from
+ * PREPARE_WORKERS_MIN_IMAGES images on — and shared by every later detect loop.
+ */
+function sessionPool(ss: DetectSession, images: number): PreparePool | null {
+  if (ss.pool !== undefined) return ss.pool;
+  const asked = ss.o.prepareWorkers;
+  if (asked === 0 || (asked === null && images < PREPARE_WORKERS_MIN_IMAGES)) return null;
+  if (ss.env.decodeImage !== decodeDatasetImage) {
+    ss.logger.debug?.('preparing images on the main thread (a custom decoder cannot run in a worker)');
+    return (ss.pool = null);
+  }
+  ss.pool = openPreparePool(asked ?? DEFAULT_PREPARE_WORKERS, (reason) => ss.logger.debug?.(`preparing images on the main thread (${reason})`));
+  return ss.pool;
 }
 
 /** Refuses to add detections from a loaded detector whose files or runtime differ from those that made the stored ones. */

@@ -15,6 +15,7 @@ export {
   makeShiftedInputs,
   shiftedInputsFromFitted,
   shiftedInputsFromFloat,
+  shiftedInputsFromMade,
   resampleRgbFloat,
   fitGeometry,
   resampleRgb,

@@ -298,6 +298,42 @@ export function shiftedInputsFromFitted(
 }
 
 /**
+ * ShiftedInputs over inputs already made (by makeShiftedInputs elsewhere, e.g. in a
+ * prepare worker), one per shift in shift-set order. `input(i)` hands out the made image
+ * the first time and a copy after that, so a caller that writes into an input never
+ * changes another's. Throws ERR_INTERNAL when the count or a size does not fit.
+ */
+export function shiftedInputsFromMade(made: RgbImage[], geometry: FitGeometry, kernel: ResampleKernel): ShiftedInputs {
+  if (made.length !== geometry.transforms.length) {
+    throw new ShiftbenchError('ERR_INTERNAL', `got ${made.length} made inputs for ${geometry.transforms.length} shifts`);
+  }
+  for (const m of made) {
+    if (m.data.length !== m.width * m.height * 3) {
+      throw new ShiftbenchError('ERR_INTERNAL', `a made input has ${m.data.length} bytes, expected ${m.width}×${m.height}×3`);
+    }
+  }
+  const handedOut = new Array<boolean>(made.length).fill(false);
+  const input = (index: number): RgbImage => {
+    const m = made[index];
+    if (!m) throw new ShiftbenchError('ERR_INTERNAL', `shift index ${index} out of range 0…${made.length - 1}`);
+    if (!handedOut[index]) {
+      handedOut[index] = true;
+      return m;
+    }
+    return { data: m.data.slice(), width: m.width, height: m.height };
+  };
+  return {
+    geometry,
+    transforms: geometry.transforms,
+    fittedSizePx: geometry.fittedSizePx,
+    kernel,
+    count: made.length,
+    input,
+    inputs: () => made.map((_, i) => input(i)),
+  };
+}
+
+/**
  * Resamples an RGB image to `width × height` with sharp's `kernel` in 16-bit precision
  * and returns the result as floating point (interleaved RGB, 0–255 scale, steps of 1/257).
  */

@@ -16,7 +16,7 @@ function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Compiles src/metrics/greedy/worker.ts and its imports into dist/. */
+/** Compiles the worker entries (src/metrics/greedy/worker.ts, src/runner/prepareWorker.ts) and their imports into dist/. */
 export function buildWorkers(): void {
   mkdirSync(path.dirname(LOCK), { recursive: true });
   for (let waited = 0; ; waited += 100) {

@@ -25,6 +25,7 @@ interface RunFlags {
   detectTimeout?: number;
   batch?: number;
   maxDetections?: number;
+  prepareWorkers?: number;
   bootstrap?: number;
   bootstrapSeed?: number;
   bootstrapBounds?: number;
@@ -74,6 +75,7 @@ export function register(program: Command): void {
     .option('--detect-timeout <ms>', 'timeout of one detect call of a plug-in detector', parseIntFlag('--detect-timeout', 1))
     .option('--batch <n>', 'inputs per detect call (default: the model\'s maximum, at most 32)', parseIntFlag('--batch', 1, 4096))
     .option('--max-detections <n>', 'detections kept per input, the highest-scoring (default 1000)', parseIntFlag('--max-detections', 1, 1_000_000))
+    .option('--prepare-workers <n>', 'threads that decode images and make inputs ahead of the detector (default cores − 1, 1–4; 0: none)', parseIntFlag('--prepare-workers', 0, 64))
     .option('--bootstrap <n>', 'bootstrap resamples of the consistency intervals (default 1000; analysis only)', parseIntFlag('--bootstrap', 1, 1_000_000))
     .option('--bootstrap-seed <n>', 'seed of the bootstrap (default 0; analysis only)', parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1))
     .option('--bootstrap-bounds <n>', 'bootstrap resamples of the mAP bounds (analysis only)', parseIntFlag('--bootstrap-bounds', 0, 1_000_000))
@@ -115,6 +117,7 @@ export function register(program: Command): void {
         detectTimeoutMs: flags.detectTimeout,
         batchSize: flags.batch,
         maxDetections: flags.maxDetections,
+        prepareWorkers: flags.prepareWorkers,
         bootstrapResamples: flags.bootstrap,
         bootstrapSeed: flags.bootstrapSeed,
         bootstrapBounds: flags.bootstrapBounds,

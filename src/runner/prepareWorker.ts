@@ -1,0 +1,35 @@
+/**
+ * Entry of a prepare worker (node:worker_threads; started by prepare.ts from the built
+ * JavaScript): decodes dataset images and makes their shifted inputs with the same code
+ * as the main thread (prepareImage), and sends the inputs back as transferred buffers.
+ * It imports only the datasets' decoder, the shifts module and core, never a model runtime.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { DatasetImage } from '../core/types.js';
+import { decodeDatasetImage } from '../datasets/decode.js';
+import type { ShiftedInputOptions } from '../shifts/inputs.js';
+import { prepareImage, type PrepareReply, type PrepareRequest } from './prepareImage.js';
+
+parentPort!.on('message', (m: PrepareRequest) => {
+  void answer(m.jobId, m.image, m.inputOpts);
+});
+parentPort!.postMessage({ kind: 'ready' }); // the imports above (sharp) are loaded
+
+async function answer(jobId: number, image: DatasetImage, inputOpts: ShiftedInputOptions): Promise<void> {
+  let reply: PrepareReply;
+  const transfer = new Set<ArrayBuffer>();
+  try {
+    const p = await prepareImage(image, decodeDatasetImage, inputOpts);
+    if (p.inputs === null) {
+      reply = { jobId, kind: 'skipped', message: p.skipped ?? 'could not decode' };
+    } else {
+      const made = p.inputs.inputs();
+      for (const m of made) transfer.add(m.data.buffer as ArrayBuffer);
+      reply = { jobId, kind: 'made', size: p.size, geometry: p.inputs.geometry, kernel: p.inputs.kernel, inputs: made };
+    }
+  } catch (err) {
+    const e = err as { name?: string; code?: string; message?: string; stack?: string };
+    reply = { jobId, kind: 'error', name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(err), stack: e?.stack };
+  }
+  parentPort!.postMessage(reply, [...transfer]);
+}

@@ -58,6 +58,12 @@ describe('greedyBoundsParallel (worker threads) equals the one-thread search bit
     expect(par).toEqual(greedyBoundsPrepared(large, 2));
   });
 
+  it('the prepared arrays are on SharedArrayBuffers: workers share one copy instead of cloning it (issue 14.1)', () => {
+    const p = prepareBounds(sharedBaseCase(4, 20, 4, 3));
+    const arrays = [p.detScore, p.detImg, p.detShift, p.detStatus, p.cellCat, p.cellStart, p.cellEnd, p.cellNpig, p.isStart, p.uPos, ...p.universe];
+    for (const a of arrays) expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
+
   it('workers: false runs on this thread with the same answer', async () => {
     const c = sharedBaseCase(9, 30, 4, 3);
     const prepared = prepareBounds(c);

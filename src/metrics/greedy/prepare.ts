@@ -19,7 +19,21 @@ import { gtFor, validateBoundsCase, type BoundsCase, type GreedyOptions } from '
 
 const T = NUM_IOU;
 
-/** Everything the search needs, in flat typed arrays. */
+type TypedArrayOf<B> = { new (buffer: SharedArrayBuffer): B; BYTES_PER_ELEMENT: number };
+
+/**
+ * A zeroed typed array of `length` elements on a SharedArrayBuffer: worker threads given
+ * a prepared case (workerData, postMessage) see this memory instead of a copy of it.
+ */
+function shared<B>(type: TypedArrayOf<B>, length: number): B {
+  return new type(new SharedArrayBuffer(length * type.BYTES_PER_ELEMENT));
+}
+
+/**
+ * Everything the search needs, in flat typed arrays. The arrays of prepareBounds are on
+ * SharedArrayBuffers, so the worker threads of the searches and resamples share one copy;
+ * nothing writes them after preparation.
+ */
 export interface PreparedBounds {
   numImages: number;
   numCats: number;
@@ -97,10 +111,10 @@ export function prepareBoundsFromSource(
     statusParts.push(mc.status);
     totalDets += flatDt.scores.length;
   }
-  const detScore = new Float64Array(totalDets);
-  const detStatus = new Uint8Array(totalDets * T);
-  const detImg = new Int32Array(totalDets);
-  const detShift = new Int32Array(totalDets);
+  const detScore = shared(Float64Array, totalDets);
+  const detStatus = shared(Uint8Array, totalDets * T);
+  const detImg = shared(Int32Array, totalDets);
+  const detShift = shared(Int32Array, totalDets);
   {
     let off = 0;
     for (let s = 0; s < S; s++) {
@@ -112,11 +126,11 @@ export function prepareBoundsFromSource(
   // pass 2: cells ordered by (image, shift, category)
   let numCells = 0;
   for (const sc of perShift) numCells += sc.keys.length;
-  const cellCat = new Int32Array(numCells);
-  const cellStart = new Int32Array(numCells);
-  const cellEnd = new Int32Array(numCells);
-  const cellNpig = new Int32Array(numCells);
-  const isStart = new Int32Array(N * S + 1);
+  const cellCat = shared(Int32Array, numCells);
+  const cellStart = shared(Int32Array, numCells);
+  const cellEnd = shared(Int32Array, numCells);
+  const cellNpig = shared(Int32Array, numCells);
+  const isStart = shared(Int32Array, N * S + 1);
   const ptr = new Int32Array(S);
   const catCount = new Int32Array(K);
   let cid = 0;
@@ -142,14 +156,14 @@ export function prepareBoundsFromSource(
   }
   isStart[N * S] = cid;
   // universes: per category, dets sorted by (score desc, image, shift, rank in cell) — det ids within a cell are in rank order
-  const universe: Int32Array[] = Array.from({ length: K }, (_, k) => new Int32Array(catCount[k]));
+  const universe: Int32Array[] = Array.from({ length: K }, (_, k) => shared(Int32Array, catCount[k]));
   const fill = new Int32Array(K);
   for (let cell = 0; cell < numCells; cell++) {
     const cat = cellCat[cell];
     const u = universe[cat];
     for (let d = cellStart[cell]; d < cellEnd[cell]; d++) u[fill[cat]++] = d;
   }
-  const uPos = new Int32Array(totalDets);
+  const uPos = shared(Int32Array, totalDets);
   let rank = new Int32Array(0);
   for (let k = 0; k < K; k++) {
     const u = universe[k];

@@ -3,11 +3,14 @@
  * order (stride 8, 16, 32; y outer, x inner), centre = (v + cell)·stride, size =
  * exp(v)·stride, score = objectness · class probability, class-wise NMS at IoU 0.65.
  */
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COCO_CATEGORIES } from '../../src/core/coco.js';
 import { ShiftbenchError } from '../../src/core/errors.js';
 import { decodeDetections } from '../../src/detectors/decoders/index.js';
-import { createDecoder, type DecodeContext, type RawOutput } from '../../src/detectors/index.js';
+import { createDecoder, readRegistry, type DecodeContext, type RawOutput } from '../../src/detectors/index.js';
+import { makeShiftedInputs, parseShiftSet, projectBack } from '../../src/shifts/index.js';
+import { REPO_ROOT } from '../helpers/shared.js';
 
 // 64×64 input, strides 8/16/32 → grids 8×8, 4×4, 2×2 = 84 rows; 2 classes → 7 columns
 const ROWS = 64 + 16 + 4;
@@ -121,5 +124,58 @@ describe('yolox decoder', () => {
     const unknown = caught(() => createDecoder({ name: 'yolox', params: { anchors: [1, 2] } }));
     expect(unknown.code).toBe('ERR_REGISTRY');
     expect(unknown.message).toContain('Unknown parameter decoder.params.anchors for decoder "yolox"');
+  });
+});
+
+describe('yolox-nano fixture entry: YOLOX preprocessing through the runner\'s fit', () => {
+  const entry = readRegistry([path.join(REPO_ROOT, 'test/fixtures/registry-shared.json')]).find((e) => e.name === 'yolox-nano')!;
+  // a 640×426 photo (COCO 139's size), every pixel (10, 20, 30)
+  const photo = { width: 640, height: 426, data: new Uint8Array(640 * 426 * 3).map((_, i) => [10, 20, 30][i % 3]) };
+
+  it('is BGR 0–255, letterbox at the top-left with pad 114, decoder yolox', () => {
+    expect(entry).toMatchObject({
+      inputSizePx: { width: 416, height: 416 },
+      colorOrder: 'BGR',
+      normalize: { mean: [0, 0, 0], std: [1, 1, 1] },
+      fit: 'letterbox',
+      padValue: [114, 114, 114],
+      decoder: { name: 'yolox' },
+    });
+  });
+
+  it('unshifted (circular, (0,0)): the photo resized by r = 416/640 at the top-left, 114 below; boxes come back ÷ r, no offset', async () => {
+    const opts = { inputSizePx: entry.inputSizePx, fit: entry.fit, padValue: entry.padValue!, mode: 'circular' as const };
+    const si = await makeShiftedInputs(photo, { ...opts, shiftSet: parseShiftSet('grid:1') });
+    expect(si.fittedSizePx).toEqual({ width: 416, height: 277 }); // round(426 · 0.65) = 277
+    const input = si.input(0);
+    const at = (x: number, y: number) => Array.from(input.data.subarray((y * 416 + x) * 3, (y * 416 + x) * 3 + 3));
+    expect(at(0, 0)).toEqual([10, 20, 30]);
+    expect(at(415, 276)).toEqual([10, 20, 30]);
+    expect(at(0, 277)).toEqual([114, 114, 114]);
+    expect(at(415, 415)).toEqual([114, 114, 114]);
+    const [back] = projectBack([{ bbox: [65, 13, 130, 26], score: 0.9, categoryId: 1 }], si.transforms[0], 139);
+    expect(back.bbox[0]).toBeCloseTo(65 / 0.65, 9);
+    expect(back.bbox[1]).toBeCloseTo(13 / (277 / 426), 9);
+    expect(back.bbox[2]).toBeCloseTo(130 / 0.65, 9);
+    expect(back.bbox[3]).toBeCloseTo(26 / (277 / 426), 9);
+  });
+
+  it('pad mode, shift (1, 1): the fit into 415×415 moves by one pixel; a box comes back as (b − 1) ÷ r', async () => {
+    const si = await makeShiftedInputs(photo, {
+      inputSizePx: entry.inputSizePx,
+      fit: entry.fit,
+      padValue: entry.padValue!,
+      mode: 'pad',
+      shiftSet: parseShiftSet('grid:1'),
+    });
+    const r = 415 / 640;
+    expect(si.fittedSizePx).toEqual({ width: 415, height: Math.round(426 * r) });
+    const input = si.input(3);
+    const at = (x: number, y: number) => Array.from(input.data.subarray((y * 416 + x) * 3, (y * 416 + x) * 3 + 3));
+    expect(at(0, 0)).toEqual([114, 114, 114]);
+    expect(at(1, 1)).toEqual([10, 20, 30]);
+    const [back] = projectBack([{ bbox: [66, 14, 130, 26], score: 0.9, categoryId: 1 }], si.transforms[3], 139);
+    expect(back.bbox[0]).toBeCloseTo(65 / r, 9);
+    expect(back.bbox[2]).toBeCloseTo(130 / r, 9);
   });
 });

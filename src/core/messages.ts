@@ -97,6 +97,26 @@ export type FlaggedOption = keyof typeof OPTION_FLAGS;
 /** The positional argument of `report`, `check` and `compare`: a run directory, as their help names it. */
 export const RUN_DIR_ARG = '<runDir>';
 
+/**
+ * Column headers of the terminal tables, each with its unit: metrics are shown in % and
+ * ranges in percentage points (pp) there (core/units.ts), fractions 0–1 everywhere else.
+ * `run`, `demo` and `bounds` use the same header for the same number.
+ */
+export const HEADINGS = {
+  mapRef: 'mapRef %',
+  mapLower: 'mapLower %',
+  mapUpper: 'mapUpper %',
+  mapRange: 'mapRange pp',
+  mapRangeInterval: '95% CI pp',
+  relRange: 'relRange %',
+  flipRate: 'flipRate %',
+  detConsistency: 'detConsistency %',
+  cost: 'cost ×',
+  passes: 'passes lower/upper',
+  shift: 'shift dx,dy',
+  shiftMap: 'mAP %',
+} as const;
+
 /** Fixed lines the CLI prints (errors and results have their own text where they are made). */
 export const CLI_TEXT = {
   /** After commander's one-line reason for a bad flag. */
@@ -105,4 +125,8 @@ export const CLI_TEXT = {
   stoppedResumable: 'stopped: everything computed so far is stored; rerun the same command to resume',
   /** Prefix of an error that is not a ShiftbenchError (a bug, exit 1). */
   unexpectedFailure: 'unexpected failure',
+  /** Above the table of `demo`. */
+  demoTableTitle: 'mAP bounds per model, by family (mAP in %, ranges in percentage points):',
+  /** Under the text output of `bounds`. */
+  boundsJsonHint: '(--json prints the same numbers as fractions 0–1, with the assignments)',
 } as const;

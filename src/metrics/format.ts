@@ -2,7 +2,9 @@
  * User-facing text of the metrics (one place): the pycocotools-style 12-line summary,
  * a per-category AP table and a bounds summary. Pure: returns lines, prints nothing.
  */
+import { CLI_TEXT, HEADINGS as H } from '../core/messages.js';
 import type { BoundsSummary, Shift } from '../core/types.js';
+import { percentCell, textTable } from '../core/units.js';
 import type { CocoEvalResult } from './cocoeval.js';
 
 const STAT_LINES: [string, string, string, string][] = [
@@ -35,17 +37,22 @@ export function formatCocoEval(result: CocoEvalResult, categoryNames: Record<str
   return lines;
 }
 
-/** A short human summary of greedy bounds (— where a value is absent: no ground truth at that shift, relRange with mapRef 0). */
+/**
+ * The text of `shiftbench bounds`: the bounds as one row under the same headers and units as
+ * the run summary (mAP in %, the range in pp), then mAP per shift (— where a value is absent:
+ * no ground truth at that shift, relRange with mapRef 0).
+ */
 export function formatBounds(b: BoundsSummary, shifts: Shift[]): string[] {
-  const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(2)}`);
+  const head = [H.mapRef, H.mapLower, H.mapUpper, H.mapRange, H.relRange, H.passes];
+  const row = [b.mapRef, b.mapLower, b.mapUpper, b.mapRange, b.relRange].map((v) => percentCell(v));
+  const perShift = b.perShift.map((v, s) => [`(${shifts[s].dx},${shifts[s].dy})`, percentCell(v)]);
   return [
-    ` mAP at s0 (mapRef)        ${pct(b.mapRef)}`,
-    ` greedy lower (mapLower)   ${pct(b.mapLower)}   passes ${b.passes.lower}`,
-    ` greedy upper (mapUpper)   ${pct(b.mapUpper)}   passes ${b.passes.upper}`,
-    ` range (mapRange)          ${pct(b.mapRange)}   relative ${pct(b.relRange)}%`,
-    ' mAP with every image at one shift:',
-    ...b.perShift.map((v, s) => `   (${shifts[s].dx},${shifts[s].dy})  ${pct(v)}`),
-    ' (mAP values in %; --json prints fractions and the assignments)',
+    ...textTable(head, [[...row, `${b.passes.lower}/${b.passes.upper}`]], 0).split('\n'),
+    '',
+    'mAP with every image at the same shift:',
+    ...textTable([H.shift, H.shiftMap], perShift, 1).split('\n'),
+    '',
+    CLI_TEXT.boundsJsonHint,
   ];
 }
 

@@ -1,36 +1,39 @@
 /**
- * Plain-text summary tables of a run's metrics (fractions 0–1, as in metrics.json).
+ * Plain-text summary tables of a run's metrics: mAP and rates in %, ranges in percentage
+ * points, the unit in each header (core/units.ts; metrics.json keeps fractions 0–1).
  * Pure functions: the CLI prints what they return.
  */
+import { HEADINGS } from '../core/messages.js';
 import type { DetectorRunSummary, RunMetrics, StabilityError } from '../core/types.js';
-
-const DASH = '—';
+import { MISSING as DASH, intervalCell, numberCell, percentCell, signedPointsCell, textTable as table } from '../core/units.js';
 
 function fixed(v: number | null | undefined, digits = 4): string {
-  return v === null || v === undefined || !Number.isFinite(v) ? DASH : v.toFixed(digits);
+  return numberCell(v, digits);
 }
 
 function familyText(r: DetectorRunSummary): string {
   return `${r.family.stages}, ${r.family.anchors}`;
 }
 
-function table(header: string[], rows: string[][], rightAlignFrom = 2): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= rightAlignFrom ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-const HEADLINE = ['mapRef', 'mapRange', 'range 95%', 'relRange', 'flipRate', 'detConsistency', 'cost'];
+const HEADLINE = [
+  HEADINGS.mapRef,
+  HEADINGS.mapRange,
+  HEADINGS.mapRangeInterval,
+  HEADINGS.relRange,
+  HEADINGS.flipRate,
+  HEADINGS.detConsistency,
+  HEADINGS.cost,
+];
 
 /**
- * One row per detector: model, family, mapRef, mapRange with its bootstrap 95 % interval,
- * relRange, flipRate, detConsistency, cost (× plain); then each mitigation's and twin's
- * paired difference against its plain detector, and the notes.
+ * One row per detector: model, family, mapRef (%), mapRange (pp) with its bootstrap 95 %
+ * interval, relRange, flipRate, detConsistency (%), cost (× plain); then each mitigation's
+ * and twin's paired difference against its plain detector, and the notes.
  */
 export function formatRunSummary(metrics: RunMetrics): string {
   const header = ['model', 'family', ...HEADLINE];
   const rows = metrics.results.map((r) => [r.key, familyText(r), ...headlineCells(r)]);
-  return [table(header, rows), ...formatStability(metrics), ...formatPairedAndNotes(metrics)].join('\n');
+  return [table(header, rows, 2), ...formatStability(metrics), ...formatPairedAndNotes(metrics)].join('\n');
 }
 
 const STABILITY_ROWS = [
@@ -72,13 +75,15 @@ export function formatStability(metrics: RunMetrics): string[] {
   ];
 }
 
-/** The interval of mapRange, "[lo, hi]", or — when there is none. */
+/** The interval of mapRange in pp, "[lo, hi]", or — when there is none. */
 function rangeInterval(r: DetectorRunSummary): string {
   const iv = r.analysis?.boundsInterval?.mapRange;
-  return iv ? `[${iv.lo.toFixed(4)}, ${iv.hi.toFixed(4)}]` : DASH;
+  return intervalCell(iv?.lo, iv?.hi);
 }
 
-const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(4)}`;
+/** A signed difference with its interval in pp: "−5.00 pp [−8.00, −1.00]". */
+const signedPp = (iv: { value: number; lo: number; hi: number }) =>
+  `${signedPointsCell(iv.value)} pp [${signedPointsCell(iv.lo)}, ${signedPointsCell(iv.hi)}]`;
 
 /**
  * Lines under the table: each paired difference (Δ mapRange and Δ mapRef with their
@@ -94,8 +99,7 @@ export function formatPairedAndNotes(metrics: RunMetrics): string[] {
     for (const p of paired) {
       lines.push(
         `  ${p.key} vs ${p.against}${p.kind === 'twin' ? ' (anti-aliased twin)' : ''}: ` +
-          `Δ mapRange ${signed(p.deltaMapRange.value)} [${signed(p.deltaMapRange.lo)}, ${signed(p.deltaMapRange.hi)}], ` +
-          `Δ mapRef ${signed(p.deltaMapRef.value)} [${signed(p.deltaMapRef.lo)}, ${signed(p.deltaMapRef.hi)}], ` +
+          `Δ mapRange ${signedPp(p.deltaMapRange)}, Δ mapRef ${signedPp(p.deltaMapRef)}, ` +
           `steadier in ${(100 * p.steadierShare).toFixed(1)}% of resamples — ${p.verdict}`,
       );
     }
@@ -108,13 +112,13 @@ export function formatPairedAndNotes(metrics: RunMetrics): string[] {
 /** mapRef, mapRange, its interval, relRange, flipRate, detConsistency, cost — the cells every summary row shows. */
 function headlineCells(r: DetectorRunSummary): string[] {
   return [
-    fixed(r.bounds?.mapRef),
-    fixed(r.bounds?.mapRange),
+    percentCell(r.bounds?.mapRef),
+    percentCell(r.bounds?.mapRange),
     rangeInterval(r),
-    fixed(r.bounds?.relRange),
-    fixed(r.consistency.flipRate?.mean),
-    fixed(r.consistency.detConsistency.mean),
-    r.mitigation === null ? '1.00×' : r.timing.costRatio === null ? DASH : `${r.timing.costRatio.toFixed(2)}×`,
+    percentCell(r.bounds?.relRange),
+    percentCell(r.consistency.flipRate?.mean),
+    percentCell(r.consistency.detConsistency.mean),
+    r.mitigation === null ? '1.00' : numberCell(r.timing.costRatio),
   ];
 }
 

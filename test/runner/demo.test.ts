@@ -67,13 +67,13 @@ describe('demo plan and summary tables', () => {
 
   it('formats the run summary with one row per detector (mapRange with its interval), dashes for what was not measured, paired differences and notes', () => {
     expect(formatRunSummary(metrics).split('\n')).toEqual([
-      'model   family                   mapRef  mapRange         range 95%  relRange  flipRate  detConsistency   cost',
-      '------  -----------------------  ------  --------  ----------------  --------  --------  --------------  -----',
-      'm       one-stage, anchor-free   0.5000    0.2000  [0.1500, 0.2500]    0.4000    0.1000          0.9000  1.00×',
-      'm+blur  two-stage, anchor-based       —         —                 —         —         —          1.0000  2.00×',
+      'model   family                   mapRef %  mapRange pp       95% CI pp  relRange %  flipRate %  detConsistency %  cost ×',
+      '------  -----------------------  --------  -----------  --------------  ----------  ----------  ----------------  ------',
+      'm       one-stage, anchor-free      50.00        20.00  [15.00, 25.00]       40.00       10.00             90.00    1.00',
+      'm+blur  two-stage, anchor-based         —            —               —           —           —            100.00    2.00',
       '',
       'Paired differences vs the plain detector (same 200 bootstrap resamples of the images, seed 0; 95% intervals):',
-      '  m+blur vs m: Δ mapRange −0.0500 [−0.0800, −0.0100], Δ mapRef +0.0100 [−0.0200, +0.0300], steadier in 97.5% of resamples — steadier (significant)',
+      '  m+blur vs m: Δ mapRange −5.00 pp [−8.00, −1.00], Δ mapRef +1.00 pp [−2.00, +3.00], steadier in 97.5% of resamples — steadier (significant)',
       '',
       'note: no ground truth: no mAP and no bounds (consistency metrics only)',
     ]);
@@ -82,8 +82,8 @@ describe('demo plan and summary tables', () => {
     const text = formatFamilyTable(metrics);
     expect(text.indexOf('one-stage, anchor-free')).toBeLessThan(text.indexOf('two-stage, anchor-based'));
     // the same columns as the run summary: mapRef, mapRange, relRange, flipRate, detConsistency, cost
-    expect(text).toMatch(/ {2}m\s+0\.5000\s+0\.2000\s+\[0\.1500, 0\.2500\]\s+0\.4000\s+0\.1000\s+0\.9000\s+1\.00×/);
-    expect(text).toMatch(/ {2}m\+blur\s+—\s+—\s+—\s+—\s+—\s+1\.0000\s+2\.00×/);
-    expect(text).toContain('m+blur vs m: Δ mapRange −0.0500 [−0.0800, −0.0100]');
+    expect(text).toMatch(/ {2}m\s+50\.00\s+20\.00\s+\[15\.00, 25\.00\]\s+40\.00\s+10\.00\s+90\.00\s+1\.00/);
+    expect(text).toMatch(/ {2}m\+blur\s+—\s+—\s+—\s+—\s+—\s+100\.00\s+2\.00/);
+    expect(text).toContain('m+blur vs m: Δ mapRange −5.00 pp [−8.00, −1.00]');
   });
 });

@@ -135,10 +135,10 @@ describe('runner with the real modules', () => {
     );
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^model\s+family\s+mapRef\s+mapRange\s+range 95%\s+relRange\s+flipRate\s+detConsistency\s+cost$/);
+    expect(lines[0]).toMatch(/^model\s+family\s+mapRef %\s+mapRange pp\s+95% CI pp\s+relRange %\s+flipRate %\s+detConsistency %\s+cost ×$/);
     // the exactly equivariant oracle: range 0 with the interval [0, 0] over the bootstrap resamples
-    expect(lines.find((l) => l.startsWith('oracle'))).toMatch(/oracle\s+one-stage, anchor-free\s+1\.0000\s+0\.0000\s+\[0\.0000, 0\.0000\]\s+0\.0000\s+0\.0000\s+1\.0000\s+1\.00×/);
-    expect(lines.find((l) => l.startsWith('jitter'))).toMatch(/jitter\s+\S+, \S+\s+\d\.\d{4}\s+\d\.\d{4}\s+\[\d\.\d{4}, \d\.\d{4}\]/);
+    expect(lines.find((l) => l.startsWith('oracle'))).toMatch(/oracle\s+one-stage, anchor-free\s+100\.00\s+0\.00\s+\[0\.00, 0\.00\]\s+0\.00\s+0\.00\s+100\.00\s+1\.00$/);
+    expect(lines.find((l) => l.startsWith('jitter'))).toMatch(/jitter\s+\S+, \S+\s+\d+\.\d{2}\s+\d+\.\d{2}\s+\[\d+\.\d{2}, \d+\.\d{2}\]/);
     expect(r.stdout).toContain(`run directory: ${out}`);
     expect(r.stderr).toBe('');
   });
@@ -156,7 +156,7 @@ describe('runner with the real modules', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('Paired differences vs the plain detector (same 30 bootstrap resamples of the images, seed 5; 95% intervals):');
     expect(r.stdout).toContain(
-      'jitter+input-blur:1 vs jitter: Δ mapRange +0.0000 [+0.0000, +0.0000], Δ mapRef +0.0000 [+0.0000, +0.0000], steadier in 50.0% of resamples — no significant difference',
+      'jitter+input-blur:1 vs jitter: Δ mapRange ±0.00 pp [±0.00, ±0.00], Δ mapRef ±0.00 pp [±0.00, ±0.00], steadier in 50.0% of resamples — no significant difference',
     );
     const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8')) as RunMetrics;
     const [plain, blurred] = metrics.results;

@@ -1,6 +1,7 @@
 /** `shiftbench demo`: the offline built-in benchmark (synthetic val split, model zoo or fakes). */
 import type { Command } from 'commander';
 import { DEMO_ALL_MITIGATIONS, runDemo } from '../../index.js';
+import { CLI_TEXT } from '../../core/messages.js';
 import { consoleLogger, parseIntFlag, printLine } from '../io.js';
 import { createProgress } from '../progress.js';
 
@@ -40,7 +41,7 @@ export function register(program: Command): void {
       );
       progress.finish();
       if (result.source === 'fakes') printLine(result.note + '\n');
-      printLine('mapRange per model, by family (fractions 0–1):\n');
+      printLine(`${CLI_TEXT.demoTableTitle}\n`);
       printLine(result.table);
       printLine(`\nrun directory: ${result.runDir}`);
       printLine(result.reportPath ? `report: ${result.reportPath}` : `report: shiftbench report ${result.runDir}`);

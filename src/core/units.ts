@@ -1,0 +1,51 @@
+/**
+ * How numbers are shown to people (issue 15.5). Metrics are fractions 0–1 in metrics.json,
+ * CSV and every `--json` output. Terminal tables show them as percentages (%) and ranges
+ * and differences as percentage points (pp), with the unit in the column header
+ * (HEADINGS in messages.ts), never a bare fraction; HTML and Markdown write the unit in
+ * the cell. A value that does not exist is "—", never a placeholder.
+ */
+
+/** The cell of a value that does not exist (no ground truth, no interval, plain detector's cost). */
+export const MISSING = '—';
+
+function finite(v: number | null | undefined): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/** A 0–1 fraction in % for a table whose header says "%" or "pp": `percentCell(0.41234)` → "41.23". */
+export function percentCell(fraction: number | null | undefined, digits = 2): string {
+  return finite(fraction) ? (fraction * 100).toFixed(digits) : MISSING;
+}
+
+/** A signed difference of fractions in percentage points: −0.05 → "−5.00", 0.012 → "+1.20", 0 → "±0.00". */
+export function signedPointsCell(fraction: number | null | undefined, digits = 2): string {
+  if (!finite(fraction)) return MISSING;
+  const abs = Math.abs(fraction * 100).toFixed(digits);
+  if (Number(abs) === 0) return `±${abs}`;
+  return `${fraction < 0 ? '−' : '+'}${abs}`;
+}
+
+/** A 95 % interval of fractions in % or pp: "[15.00, 25.00]"; "—" without both ends. */
+export function intervalCell(lo: number | null | undefined, hi: number | null | undefined, digits = 2): string {
+  return finite(lo) && finite(hi) ? `[${percentCell(lo, digits)}, ${percentCell(hi, digits)}]` : MISSING;
+}
+
+/** A plain number (a ratio, pixels): fixed digits, "—" when absent. */
+export function numberCell(value: number | null | undefined, digits = 2): string {
+  return finite(value) ? value.toFixed(digits) : MISSING;
+}
+
+/**
+ * A plain-text table: the header, a rule, the rows; columns from `rightAlignFrom` on are
+ * right-aligned (numbers), the others left-aligned; trailing spaces trimmed.
+ */
+export function textTable(header: string[], rows: string[][], rightAlignFrom = 1): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= rightAlignFrom ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}

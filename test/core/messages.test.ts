@@ -140,6 +140,7 @@ const BAD_RUN_OPTIONS: { [K in Exclude<keyof typeof OPTION_FLAGS, 'force'>]: unk
   detectTimeoutMs: 0,
   batchSize: 0,
   maxDetections: 0,
+  prepareWorkers: -1,
   bootstrapResamples: 0,
   kernel: 'box',
   subpixelKernel: 'cubic',

@@ -67,7 +67,7 @@ def main():
     ap.add_argument("--model", choices=MODELS, default=MODELS[0])
     ap.add_argument("--weights", help="local state dict (.pth); default: random initialisation")
     ap.add_argument("--num-classes", type=int,
-                    help="classes incl. background (default: 91 with --weights, else the export's largest category id + 1)")
+                    help="classes incl. background (default: 91 with --weights or a label-free export, else the largest category id + 1)")
     ap.add_argument("--score-threshold", type=float, default=0.001, help="lowest score kept (default 0.001)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random initialisation")
     ap.add_argument("--threads", type=int, help="torch CPU threads")
@@ -77,7 +77,7 @@ def main():
         export = json.load(f)
     width, height = export["input"]["widthPx"], export["input"]["heightPx"]
     categories = [c["id"] for c in export["dataset"]["categories"]]
-    num_classes = args.num_classes or (91 if args.weights else max(categories, default=0) + 1)
+    num_classes = args.num_classes or (91 if args.weights else max(categories, default=90) + 1)
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)

@@ -80,6 +80,9 @@ export interface ExportResult {
 
 const SILENT: Logger = { info: () => undefined, warn: () => undefined };
 
+/** PNGs encoded concurrently. */
+const PNGS_AT_ONCE = 8;
+
 type InputSpec = ExportManifest['input'];
 
 /** The input size, fit and pad value: from the model (its entry, else the loaded detector) or the options. */
@@ -200,17 +203,20 @@ export async function exportInputs(options: ExportOptions, hooks: { logger?: Log
       continue;
     }
     const made = await makeShiftedInputs(rgb, inputOpts);
-    const inputs = [];
+    const inputs = made.transforms.map((transform, k) => ({ index: k, file: inputFile(image.id, k), transform }));
     await mkdir(path.join(dir, INPUTS_DIR, String(image.id)), { recursive: true });
-    for (let k = 0; k < made.count; k++) {
-      const file = inputFile(image.id, k);
-      const pixels = made.input(k);
-      await sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } })
-        .png({ compressionLevel: 6, palette: false })
-        .toFile(path.join(dir, file));
-      inputs.push({ index: k, file, transform: made.transforms[k] });
-      written++;
+    // a few PNGs encoded at once (sharp's thread pool), without holding every input of a long shift set
+    for (let k0 = 0; k0 < made.count; k0 += PNGS_AT_ONCE) {
+      await Promise.all(
+        inputs.slice(k0, k0 + PNGS_AT_ONCE).map(({ index, file }) => {
+          const pixels = made.input(index);
+          return sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } })
+            .png({ compressionLevel: 6, palette: false })
+            .toFile(path.join(dir, file));
+        }),
+      );
     }
+    written += inputs.length;
     images.push({ id: image.id, fileName: image.fileName, sha256, sizePx: [rgb.width, rgb.height], inputs });
   }
 

@@ -120,6 +120,32 @@ describe('export → inference outside shiftbench → score', () => {
     expect(usage.message).toMatch(/--model.*--input-size/);
   });
 
+  it('fractional shifts, circular mode: an exactly equivariant detector outside (boxes from export.json) scores mapRange 0', async () => {
+    const exportDir = path.join(root, 'export-frac');
+    const { manifest } = await exportInputs({ inputSizePx: { width: 96, height: 80 }, fit: 'letterbox', padValue: [0, 0, 0], dataset, shifts: 'frac:2', mode: 'circular', out: exportDir });
+    expect(manifest.shiftSet.shifts[1]).toEqual({ index: 1, dx: 0.5, dy: 0 });
+    expect(manifest.subpixelKernel).toBe('lanczos3');
+    expect(manifest.resample).toMatchObject({ subpixel: { path: 'floating-point', circular: 'fourier' } });
+    const gt = (await loadDataset({ dataset })).groundTruth!;
+    for (const { index } of manifest.shiftSet.shifts) {
+      const results = manifest.images.flatMap((image) =>
+        gt.annotations
+          .filter((a) => a.image_id === image.id)
+          .map((a) => {
+            const t = image.inputs![index].transform;
+            return { image_id: image.id, category_id: a.category_id, bbox: [a.bbox[0] * t.scaleX + t.offsetX, a.bbox[1] * t.scaleY + t.offsetY, a.bbox[2] * t.scaleX, a.bbox[3] * t.scaleY], score: 0.9 };
+          }),
+      );
+      await writeFile(path.join(exportDir, 'detections', `shift_${index}.json`), JSON.stringify(results));
+    }
+    const { metrics } = await scoreExport(exportDir, { name: 'oracle-outside', family: 'one-stage,anchor-free', out: path.join(root, 'score-frac'), bootstrapResamples: 50 });
+    const r = metrics.results[0];
+    expect(r.bounds!.perShift).toHaveLength(9);
+    expect(r.bounds!.mapRange).toBe(0);
+    expect(r.bounds!.mapRef).toBeGreaterThan(0.99);
+    expect(r.consistency.detConsistency.mean).toBe(1);
+  });
+
   describe('score refuses detections it cannot trust, naming the file and the fix', () => {
     let exportDir: string;
     let manifest: ExportManifest;

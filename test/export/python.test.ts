@@ -29,9 +29,9 @@ function findPython(): string | null {
 
 const python = findPython();
 if (!python) process.stderr.write('[skip] examples/python/detect_export.py: no python3 with torch, torchvision and PIL (set SHIFTBENCH_PYTHON to one)\n');
-const describePython = python ? describe : describe.skip;
+const NAME = 'examples/python/detect_export.py (torchvision, random weights)';
 
-describePython('examples/python/detect_export.py (torchvision, random weights)', () => {
+(python ? describe : describe.skip)(python ? NAME : `${NAME} (skipped: no python3 with torch, torchvision and PIL)`, () => {
   it('writes shift_<k>.json for every input; score accepts them and scores every detection it reported', async () => {
     const root = await tempDir('shiftbench-python-');
     const dataset = (await ensureSynthDataset(path.join(root, 'synth'), { splits: ['val'], valImages: 3 })).splits[0].annotationFile;

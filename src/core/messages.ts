@@ -79,6 +79,7 @@ export const OPTION_FLAGS = {
   bootstrapResamples: '--bootstrap',
   kernel: '--kernel',
   subpixelKernel: '--subpixel-kernel',
+  shard: '--shard',
 } as const;
 
 /** The flag of each option of `generateSynth` (`shiftbench datasets synth`). */

@@ -319,3 +319,6 @@ export function makeRunId(identity: Record<string, unknown>, now = new Date()): 
   const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
   return `${stamp}-${shortHash(identity)}`;
 }
+
+/** Every run option a CLI user can set has its flag in core/messages.ts (a type error here otherwise). */
+export const RUN_OPTION_FLAGS: Readonly<Record<Exclude<keyof RunOptions, 'reportsDir'>, string>> = FLAG;

@@ -144,6 +144,7 @@ const BAD_RUN_OPTIONS: { [K in Exclude<keyof typeof OPTION_FLAGS, 'force'>]: unk
   bootstrapResamples: 0,
   kernel: 'box',
   subpixelKernel: 'cubic',
+  shard: '4/4',
 };
 
 describe('library options are named by their CLI flag', () => {

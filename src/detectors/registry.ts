@@ -93,10 +93,23 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
   const family = c.object(e, 'family');
   c.oneOf(family, 'stages', ['one-stage', 'two-stage'], 'family.');
   c.oneOf(family, 'anchors', ['anchor-based', 'anchor-free'], 'family.');
-  c.oneOf(e, 'format', ['onnx', 'tfjs-graph', 'coco-ssd']);
+  c.oneOf(e, 'format', ['onnx', 'tfjs-graph', 'coco-ssd', 'kserve']);
   const source = c.object(e, 'source');
-  c.oneOf(source, 'kind', ['npm', 'path', 'url'], 'source.');
-  if (source.kind === 'npm') {
+  const served = e.format === 'kserve';
+  c.oneOf(source, 'kind', served ? ['kserve'] : ['npm', 'path', 'url'], 'source.');
+  if (served) {
+    // a model served over the Open Inference Protocol: no files, the server's URL and the model's name (and version)
+    c.string(source, 'url', 'source.');
+    if (!/^https?:\/\/[^/]+/.test(source.url as string)) c.fail('source.url', 'an http(s) URL of the server, e.g. "http://localhost:8000"', source.url);
+    c.string(source, 'model', 'source.');
+    if (source.version !== undefined && !(is.string(source.version) || is.integer(source.version))) c.fail('source.version', 'a version string, e.g. "1"', source.version);
+    if (source.version !== undefined) source.version = String(source.version);
+    if (e.files !== undefined && !(Array.isArray(e.files) && e.files.length === 0)) c.fail('files', 'nothing (a served model has no files)', e.files);
+    e.files = [];
+    if (e.binary !== undefined && !is.bool(e.binary)) c.fail('binary', 'true or false', e.binary);
+  } else if (e.binary !== undefined) {
+    c.fail('binary', 'nothing ("binary" is for "format": "kserve")', e.binary);
+  } else if (source.kind === 'npm') {
     c.string(source, 'package', 'source.');
     c.string(source, 'version', 'source.');
     const files = source.files;
@@ -110,7 +123,7 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
     if (!/^https?:\/\//.test(source.baseUrl as string)) c.fail('source.baseUrl', 'an http(s) URL', source.baseUrl);
   }
   const files = e.files;
-  if (!Array.isArray(files) || files.length === 0) c.fail('files', 'a non-empty array of { name, sha256 } (the first is the model file)', files);
+  if (!served && (!Array.isArray(files) || files.length === 0)) c.fail('files', 'a non-empty array of { name, sha256 } (the first is the model file)', files);
   (files as unknown[]).forEach((f, i) => {
     if (!is.object(f)) c.fail(`files[${i}]`, 'an object { name, sha256 }', f);
     if (!is.string(f.name) || !SAFE_RELATIVE(f.name)) c.fail(`files[${i}].name`, 'a relative file name', f.name);

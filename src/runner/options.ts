@@ -90,6 +90,12 @@ export interface RunOptions {
   reportsDir?: string;
   /** Run only shard `i/n` of the images (`--shard`, see shard.ts); `runShard` needs it, `runBenchmark` refuses it. */
   shard?: string | ShardSpec;
+  /** Served detectors (KServe v2, plain HTTP): requests in flight at once (`--http-concurrency`, default 2). */
+  httpConcurrency?: number;
+  /** Served detectors: timeout of one request attempt, ms (`--http-timeout`, default 60000). */
+  httpTimeoutMs?: number;
+  /** Served detectors: retries on 5xx, timeouts and connection errors (`--http-retries`, default 3). */
+  httpRetries?: number;
 }
 
 /** The values of `--backend` (TF.js backends; `auto` picks a native one when installed, else wasm). */
@@ -113,6 +119,9 @@ export const RUN_DEFAULTS = {
   reportsDir: 'reports',
   maxDefaultBatch: 32,
   maxDetections: 1000,
+  httpConcurrency: 2,
+  httpTimeoutMs: 60_000,
+  httpRetries: 3,
 };
 
 /** RunOptions with defaults applied and paths made absolute. */
@@ -149,6 +158,8 @@ export interface ResolvedRunOptions {
   reportsDir: string;
   /** The shard of the images this process runs; null: all of them. */
   shard: ShardSpec | null;
+  /** How served detectors talk HTTP (they do not change detections, so they are not part of the run identity). */
+  http: { concurrency: number; timeoutMs: number; retries: number };
 }
 
 const OBJECTIVES: readonly BoundsObjective[] = ['ap', 'ap50', 'ap75'];
@@ -264,6 +275,11 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
     subpixelKernel,
     reportsDir: abs(options.reportsDir ?? RUN_DEFAULTS.reportsDir),
     shard: options.shard === undefined || options.shard === null ? null : parseShard(options.shard),
+    http: {
+      concurrency: optionalInt(options.httpConcurrency, '--http-concurrency', 1, 256) ?? RUN_DEFAULTS.httpConcurrency,
+      timeoutMs: optionalInt(options.httpTimeoutMs, '--http-timeout', 1, 86_400_000) ?? RUN_DEFAULTS.httpTimeoutMs,
+      retries: optionalInt(options.httpRetries, '--http-retries', 0, 100) ?? RUN_DEFAULTS.httpRetries,
+    },
   };
 }
 

@@ -206,6 +206,7 @@ async function detectStep(o: ResolvedRunOptions, env: RunnerEnv, mitigations: Mi
     plugins: o.plugins,
     registryFiles: o.registryFiles,
     detectTimeoutMs: o.detectTimeoutMs ?? undefined,
+    http: o.http,
   };
   const identity: RunIdentity = { run: runLevelIdentity(o, await env.buildId()), detectors: {} };
   for (const v of plan.flat()) identity.detectors[v.key] = await describeVariant(v, env, loadOpts, o);

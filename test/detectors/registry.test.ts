@@ -34,7 +34,7 @@ describe('validateModelEntry', () => {
     expect(validateModelEntry(structuredClone(VALID_ENTRY), 'here').name).toBe('tiny');
   });
   const cases: [string, (e: Record<string, any>) => void, string][] = [
-    ['format', (e) => (e.format = 'onnxx'), 'expected one of "onnx", "tfjs-graph", "coco-ssd" for format but received "onnxx"'],
+    ['format', (e) => (e.format = 'onnxx'), 'expected one of "onnx", "tfjs-graph", "coco-ssd", "kserve" for format but received "onnxx"'],
     ['family.anchors', (e) => (e.family.anchors = 'anchorless'), 'expected one of "anchor-based", "anchor-free" for family.anchors but received "anchorless"'],
     ['files[0].sha256', (e) => (e.files[0].sha256 = 'abc'), 'expected a sha256 as 64 lower-case hex digits for files[0].sha256 but received "abc"'],
     ['inputSizePx.width', (e) => (e.inputSizePx.width = 0), 'expected a positive integer for inputSizePx.width but received 0'],

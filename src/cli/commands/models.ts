@@ -16,6 +16,7 @@ function sourceText(e: ModelEntry): string {
   const s = e.source;
   if (s.kind === 'npm') return `npm:${s.package}@${s.version}`;
   if (s.kind === 'path') return `path:${s.dir}`;
+  if (s.kind === 'kserve') return `kserve:${s.url} ${s.model}${s.version ? `/${s.version}` : ''}`;
   return s.baseUrl;
 }
 

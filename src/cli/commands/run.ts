@@ -33,6 +33,9 @@ interface RunFlags {
   kernel?: string;
   subpixelKernel?: string;
   config?: string;
+  httpConcurrency?: number;
+  httpTimeout?: number;
+  httpRetries?: number;
   force?: boolean;
   quiet?: boolean;
   shard?: string;
@@ -82,6 +85,9 @@ export function register(program: Command): void {
     .option('--objective <name>', 'also search the bounds with ap50 or ap75 as the objective (repeatable; ap always; analysis only)', collect, [])
     .option('--kernel <name>', 'resampling kernel, applied once per image (default linear)')
     .option('--subpixel-kernel <name>', 'kernel of fractional shifts in pad/crop: lanczos3 (default), lanczos2 or linear')
+    .option('--http-concurrency <n>', 'served models (KServe v2, http:// detectors): requests in flight at once (default 2)', parseIntFlag('--http-concurrency', 1, 256))
+    .option('--http-timeout <ms>', 'served models: timeout of one request (default 60000)', parseIntFlag('--http-timeout', 1, 86_400_000))
+    .option('--http-retries <n>', 'served models: retries on 5xx, timeouts, broken connections (default 3)', parseIntFlag('--http-retries', 0, 100))
     .option('--config <file>', 'experiment matrix JSON { models, mitigations, shifts, modes, datasets }: runs every combination')
     .option('--shard <i/n>', 'run only shard i of n (0-based) of the images, into its own --out; join them with `shiftbench merge`')
     .option('--force', 'replace a run directory that holds a different run')
@@ -124,6 +130,9 @@ export function register(program: Command): void {
         objectives: flags.objective.length ? flags.objective : undefined,
         kernel: flags.kernel as RunOptions['kernel'],
         subpixelKernel: flags.subpixelKernel as RunOptions['subpixelKernel'],
+        httpConcurrency: flags.httpConcurrency,
+        httpTimeoutMs: flags.httpTimeout,
+        httpRetries: flags.httpRetries,
         force: flags.force,
         plugins: flags.plugin.length ? flags.plugin : undefined,
         registryFiles: flags.registry.length ? flags.registry : undefined,

@@ -11,17 +11,16 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { invalidParameterError, loadError, ShiftbenchError } from '../../core/errors.js';
 import type { DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, ModelEntry, RgbImage } from '../../core/types.js';
-import { blankInput, createDecoder, decodeDetections, detectInChunks, type Decoder, type RawOutput } from '../decoders/index.js';
+import { blankInput, createDecoder, detectInChunks, type RawOutput } from '../decoders/index.js';
 import { DEFAULT_EXECUTION_PROVIDER, EXECUTION_PROVIDERS, type ExecutionProvider } from '../executionProviders.js';
 import { sha256File } from '../pull.js';
-import { entryClasses, entryInfoBase, entryOrigin } from '../registry.js';
-import { fillFloatInput, fillUint8Input, type InputFormat } from './preprocess.js';
+import { entryInfoBase, entryOrigin } from '../registry.js';
+import { createTensorPipeline, DEFAULT_SCORE_THRESHOLD } from '../tensorPipeline.js';
 
 /** Largest batch handed to a model whose input batch dimension is dynamic. */
 export const ONNX_DYNAMIC_MAX_BATCH = 8;
 
-/** Default score threshold of every real detector (COCO evaluation wants a low one). */
-export const DEFAULT_SCORE_THRESHOLD = 0.001;
+export { DEFAULT_SCORE_THRESHOLD };
 
 function isDynamicDim(d: number | string | undefined): boolean {
   return typeof d !== 'number' || d <= 0;
@@ -100,7 +99,7 @@ async function createSession(bytes: Uint8Array, entry: ModelEntry, file: string,
  * fit the decoder), ERR_REGISTRY (unknown decoder or bad params).
  */
 export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: LoadDetectorOptions = {}): Promise<Detector> {
-  const decoder: Decoder = createDecoder(entry.decoder);
+  createDecoder(entry.decoder); // a bad decoder name or params fails (ERR_REGISTRY) before the model is read
   const file = path.join(dir, entry.files[0].name);
   let bytes: Uint8Array = new Uint8Array(await readFile(file));
   const rewrite = opts.graphRewrite?.onnx;
@@ -118,7 +117,9 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
     }
     const shape = meta && meta.isTensor ? meta.shape : [];
     const { width, height } = entry.inputSizePx;
-    const expectedDims = entry.layout === 'NCHW' ? ['B', 3, height, width] : ['B', height, width, 3];
+    const scoreThreshold = opts.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
+    const pipeline = createTensorPipeline(entry, inputType, scoreThreshold);
+    const expectedDims = pipeline.expectedDims;
     if (shape.length > 0) {
       const fits = shape.length === 4 && shape.every((d, i) => i === 0 || isDynamicDim(d) || d === expectedDims[i]);
       if (!fits) {
@@ -131,10 +132,7 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
     }
     const dynamic = shape.length === 0 || isDynamicDim(shape[0]);
     let maxBatch = entry.dynamicBatch === false || !dynamic ? 1 : ONNX_DYNAMIC_MAX_BATCH;
-    const classes = entryClasses(entry);
-    const categoryIds = classes.map((c) => c.id);
-    const scoreThreshold = opts.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
-    const fmt: InputFormat = { width, height, layout: entry.layout, colorOrder: entry.colorOrder, mean: entry.normalize.mean, std: entry.normalize.std };
+    const classes = pipeline.classes;
     const buffers = new Map<number, Float32Array | Uint8Array>();
     const padValue = entry.padValue ?? [0, 0, 0];
 
@@ -143,10 +141,8 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
       const size = n * 3 * width * height;
       let buf = buffers.get(n);
       if (!buf) buffers.set(n, (buf = inputType === 'uint8' ? new Uint8Array(size) : new Float32Array(size)));
-      if (buf instanceof Float32Array) fillFloatInput(images, fmt, buf);
-      else fillUint8Input(images, fmt, buf);
-      const dims = entry.layout === 'NCHW' ? [n, 3, height, width] : [n, height, width, 3];
-      const tensor = new ort.Tensor(inputType, buf, dims);
+      const input = pipeline.toTensor(images, buf);
+      const tensor = new ort.Tensor(inputType, input.data, input.dims);
       let results: ort.InferenceSession.OnnxValueMapType;
       try {
         results = await session.run({ [inputName]: tensor }, runOptions ?? {});
@@ -158,7 +154,7 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
         return { name, dims: t.dims, data: t.data as RawOutput['data'] };
       });
       try {
-        return decodeDetections(decoder, outputs, { inputSizePx: entry.inputSizePx, batchSize: n, numClasses: classes.length, scoreThreshold, categoryIds, classes });
+        return pipeline.decode(outputs, n);
       } finally {
         for (const name of session.outputNames) (results[name] as ort.Tensor).dispose?.();
       }
@@ -193,7 +189,7 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
       files: await Promise.all(entry.files.map(async (f) => ({ path: path.join(dir, f.name), sha256: f.sha256 ?? (await sha256File(path.join(dir, f.name))) }))),
       details: {
         format: 'onnx',
-        decoder: { name: decoder.name, params: decoder.params },
+        decoder: { name: pipeline.decoder.name, params: pipeline.decoder.params },
         scoreThreshold,
         inputName,
         inputType,

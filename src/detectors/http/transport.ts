@@ -1,0 +1,170 @@
+/**
+ * The one HTTP client of the served detectors (KServe v2, plain HTTP): Node's own
+ * http/https, a timeout per attempt, retries with exponential backoff on 5xx answers,
+ * timeouts and connection errors (never on 4xx), and at most `concurrency` requests in
+ * flight. Every failure is an ERR_NETWORK naming the method and URL.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { ShiftbenchError } from '../../core/errors.js';
+import type { HttpOptions } from '../../core/types.js';
+
+export type { HttpOptions };
+
+/** The defaults of HttpOptions. */
+export const HTTP_DEFAULTS: Required<HttpOptions> = { concurrency: 2, timeoutMs: 60_000, retries: 3, backoffMs: 250 };
+
+/** A complete answer: status, headers (lower-case names), the whole body. */
+export interface HttpAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** An attempt's failure: retried when `transient`. */
+class AttemptError extends Error {
+  constructor(message: string, readonly transient: boolean) {
+    super(message);
+  }
+}
+
+/** What a non-2xx body says: KServe's `{ "error": "…" }`, else the start of the text. */
+function bodyMessage(body: Buffer): string {
+  const text = body.toString('utf8');
+  try {
+    const json = JSON.parse(text) as { error?: unknown };
+    if (typeof json?.error === 'string') return json.error;
+  } catch {
+    // not JSON: the text itself
+  }
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+/** A counting semaphore: at most `limit` holders. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(limit: number) {
+    this.free = limit;
+  }
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
+
+/** An HTTP client with the timeout, retry and concurrency policy of HttpOptions. */
+export class HttpTransport {
+  readonly options: Required<HttpOptions>;
+  private readonly slots: Slots;
+  private readonly agents: { http: http.Agent; https: https.Agent };
+  /** Attempts made (first tries and retries), for tests and the manifest. */
+  attempts = 0;
+
+  /** Throws ERR_INVALID_OPTION for a concurrency or timeout below 1, or negative retries. */
+  constructor(options: HttpOptions = {}) {
+    const o = { ...HTTP_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+    if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected an integer ≥ 1 for --http-concurrency but received ${o.concurrency}`);
+    if (!(o.timeoutMs >= 1)) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected a number ≥ 1 for --http-timeout but received ${o.timeoutMs}`);
+    if (!Number.isInteger(o.retries) || o.retries < 0) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected an integer ≥ 0 for --http-retries but received ${o.retries}`);
+    this.options = o;
+    this.slots = new Slots(o.concurrency);
+    this.agents = { http: new http.Agent({ keepAlive: true, maxSockets: o.concurrency }), https: new https.Agent({ keepAlive: true, maxSockets: o.concurrency }) };
+  }
+
+  /**
+   * Sends one request and returns its 2xx answer, retrying transient failures with
+   * backoff. Throws ERR_NETWORK "<METHOD> <url> …" after the last attempt, at once on a
+   * 4xx (with the server's error message).
+   */
+  async request(method: 'GET' | 'POST', url: string, init: { headers?: Record<string, string>; body?: Buffer } = {}): Promise<HttpAnswer> {
+    return this.slots.run(async () => {
+      const { retries, backoffMs } = this.options;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.attempt(method, url, init);
+        } catch (err) {
+          const e = err as AttemptError;
+          if (!e.transient || attempt >= retries) {
+            const tries = attempt + 1;
+            throw new ShiftbenchError('ERR_NETWORK', `${method} ${url} failed${tries > 1 ? ` after ${tries} attempts` : ''}: ${e.message}`, { cause: err });
+          }
+          await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** attempt));
+        }
+      }
+    });
+  }
+
+  /** GET `url` and parse its JSON body (ERR_MODEL_OUTPUT naming the URL when it is not JSON). */
+  async getJson(url: string): Promise<unknown> {
+    return parseJsonBody((await this.request('GET', url, { headers: { accept: 'application/json' } })).body, `GET ${url}`);
+  }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+
+  private attempt(method: string, url: string, init: { headers?: Record<string, string>; body?: Buffer }): Promise<HttpAnswer> {
+    this.attempts++;
+    const u = new URL(url);
+    const lib = u.protocol === 'https:' ? https : http;
+    const agent = u.protocol === 'https:' ? this.agents.https : this.agents.http;
+    const headers = { ...init.headers, ...(init.body ? { 'content-length': String(init.body.length) } : {}) };
+    return new Promise<HttpAnswer>((resolve, reject) => {
+      let settled = false;
+      const fail = (message: string, transient: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.destroy();
+        reject(new AttemptError(message, transient));
+      };
+      const req = lib.request(u, { method, headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        let complete = false;
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => fail(`the connection broke during the answer (${err.message})`, true));
+        res.on('aborted', () => fail('the connection was closed during the answer', true));
+        res.on('end', () => {
+          complete = true;
+          if (settled) return;
+          const body = Buffer.concat(chunks);
+          const declared = res.headers['content-length'];
+          if (declared !== undefined && Number(declared) !== body.length) return fail(`the answer was cut short (${body.length} of ${declared} bytes)`, true);
+          const status = res.statusCode ?? 0;
+          if (status >= 500) return fail(`HTTP ${status}: ${bodyMessage(body)}`, true);
+          if (status < 200 || status >= 300) return fail(`HTTP ${status}: ${bodyMessage(body)}`, false);
+          settled = true;
+          clearTimeout(timer);
+          resolve({ status, headers: res.headers, body });
+        });
+        res.on('close', () => {
+          if (!complete) fail('the connection was closed during the answer', true);
+        });
+      });
+      const timer = setTimeout(() => fail(`no complete answer within ${this.options.timeoutMs} ms (--http-timeout)`, true), this.options.timeoutMs);
+      req.on('error', (err) => fail(`${(err as NodeJS.ErrnoException).code ?? 'connection error'}: ${err.message}`, true));
+      req.end(init.body);
+    });
+  }
+}
+
+/** Parses a JSON body; throws ERR_MODEL_OUTPUT "<what> returned a body that is not JSON". */
+export function parseJsonBody(body: Buffer, what: string): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new ShiftbenchError('ERR_MODEL_OUTPUT', `${what} returned a body that is not JSON (${(err as Error).message}); check that the URL serves the protocol shiftbench expects.`, {
+      cause: err,
+    });
+  }
+}

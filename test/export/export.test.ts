@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunMetrics, ShiftMode } from '../../src/core/types.js';
 import { decodeImage, ensureSynthDataset, loadDataset } from '../../src/datasets/index.js';
 import { exportInputs, scoreExport, type ExportManifest } from '../../src/export/index.js';
-import { rescoreRun, runBenchmark } from '../../src/runner/index.js';
+import { pairRuns, rescoreRun, runBenchmark } from '../../src/runner/index.js';
 import { makeShiftedInputs, parseShiftSet } from '../../src/shifts/index.js';
 import { REPO_ROOT, rejection } from '../helpers/shared.js';
 import { tempDir } from '../runner/fixtures.js';
@@ -69,6 +69,13 @@ describe('export → inference outside shiftbench → score', () => {
     expect(manifest.detectors[0].runtime).toMatch(/^export/);
     expect(manifest.mode).toBe(mode);
     expect(existsSync(path.join(scored.runDir, 'report.html'))).toBe(true);
+    if (mode === 'pad') {
+      // `compare` pairs the two run directories image by image: the same detector, so Δ mAP range is exactly 0
+      const [paired] = await pairRuns(run.runDir, scored.runDir, { bootstrapBounds: 20 });
+      expect(paired.key).toBe('zoo-fcos');
+      expect(paired.deltaMapRange).toEqual({ value: 0, lo: 0, hi: 0 });
+      expect(paired.significant).toBe(false);
+    }
   });
 
   it('writes each input exactly as the runner makes it (lossless PNG) and export.json with every transform', async () => {

@@ -80,6 +80,9 @@ export const OPTION_FLAGS = {
   kernel: '--kernel',
   subpixelKernel: '--subpixel-kernel',
   shard: '--shard',
+  httpConcurrency: '--http-concurrency',
+  httpTimeoutMs: '--http-timeout',
+  httpRetries: '--http-retries',
 } as const;
 
 /** The flag of each option of `generateSynth` (`shiftbench datasets synth`). */

@@ -276,9 +276,9 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
     reportsDir: abs(options.reportsDir ?? RUN_DEFAULTS.reportsDir),
     shard: options.shard === undefined || options.shard === null ? null : parseShard(options.shard),
     http: {
-      concurrency: optionalInt(options.httpConcurrency, '--http-concurrency', 1, 256) ?? RUN_DEFAULTS.httpConcurrency,
-      timeoutMs: optionalInt(options.httpTimeoutMs, '--http-timeout', 1, 86_400_000) ?? RUN_DEFAULTS.httpTimeoutMs,
-      retries: optionalInt(options.httpRetries, '--http-retries', 0, 100) ?? RUN_DEFAULTS.httpRetries,
+      concurrency: optionalInt(options.httpConcurrency, FLAG.httpConcurrency, 1, 256) ?? RUN_DEFAULTS.httpConcurrency,
+      timeoutMs: optionalInt(options.httpTimeoutMs, FLAG.httpTimeoutMs, 1, 86_400_000) ?? RUN_DEFAULTS.httpTimeoutMs,
+      retries: optionalInt(options.httpRetries, FLAG.httpRetries, 0, 100) ?? RUN_DEFAULTS.httpRetries,
     },
   };
 }

@@ -145,6 +145,9 @@ const BAD_RUN_OPTIONS: { [K in Exclude<keyof typeof OPTION_FLAGS, 'force'>]: unk
   kernel: 'box',
   subpixelKernel: 'cubic',
   shard: '4/4',
+  httpConcurrency: 0,
+  httpTimeoutMs: 0.5,
+  httpRetries: -1,
 };
 
 describe('library options are named by their CLI flag', () => {

@@ -88,14 +88,19 @@ export const ANALYSIS_CHARTS_SCRIPT = String.raw`
   var el = document.getElementById('sb-analysis');
   if (!el) return;
   if (typeof Chart === 'undefined') {
-    ['sb-range-iv', 'sb-paired', 'sb-size-curve', 'sb-size-range', 'sb-period-x', 'sb-period-y'].forEach(function (id) { fail(id, 'Chart.js did not load'); });
+    ['sb-range-iv', 'sb-paired', 'sb-size-curve', 'sb-size-range', 'sb-period-x', 'sb-period-y'].forEach(function (id) {
+      fail(id, 'Chart.js did not load');
+    });
     return;
   }
   var d = JSON.parse(el.textContent);
   function isNum(v) { return typeof v === 'number' && isFinite(v); }
   function pct(v) { return isNum(v) ? Math.round(v * 1e8) / 1e6 : null; }
   function ppTick(v) { return Math.round(v * 1e6) / 1e6 + ' pp'; }
-  var PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+  var PALETTE = [
+    '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd',
+    '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf',
+  ];
   function fail(id, err) {
     var c = document.getElementById(id);
     if (!c) return;
@@ -154,21 +159,43 @@ export const ANALYSIS_CHARTS_SCRIPT = String.raw`
       },
       options: {
         indexAxis: 'y',
-        scales: { x: { suggestedMin: lo < 0 ? lo - pad : 0, suggestedMax: hi > 0 ? hi + pad : 0, title: { display: true, text: axisTitle }, ticks: { callback: ppTick }, grid: { color: function (c) { return c.tick && c.tick.value === 0 ? '#d62728' : 'rgba(0,0,0,0.1)'; } } } },
+        scales: {
+          x: {
+            suggestedMin: lo < 0 ? lo - pad : 0,
+            suggestedMax: hi > 0 ? hi + pad : 0,
+            title: { display: true, text: axisTitle },
+            ticks: { callback: ppTick },
+            grid: { color: function (c) { return c.tick && c.tick.value === 0 ? '#d62728' : 'rgba(0,0,0,0.1)'; } },
+          },
+        },
         plugins: {
           legend: { display: false },
-          tooltip: { callbacks: { label: function (item) { var r = rows[item.dataIndex]; return pct(r.value).toFixed(2) + ' pp [' + pct(r.lo).toFixed(2) + ', ' + pct(r.hi).toFixed(2) + ']' + (r.verdict ? ' \u2014 ' + r.verdict : ''); } } }
+          tooltip: {
+            callbacks: {
+              label: function (item) {
+                var r = rows[item.dataIndex];
+                return pct(r.value).toFixed(2) + ' pp [' + pct(r.lo).toFixed(2) + ', ' + pct(r.hi).toFixed(2) + ']' +
+                  (r.verdict ? ' \u2014 ' + r.verdict : '');
+              },
+            },
+          },
         }
       },
       plugins: [whiskers]
     };
   }
   draw('sb-range-iv', function () {
-    return intervalBars(d.range, function (r) { return r.key; }, function () { return 'rgba(31, 119, 180, 0.6)'; }, 'mAP range (percentage points)');
+    return intervalBars(
+      d.range,
+      function (r) { return r.key; },
+      function () { return 'rgba(31, 119, 180, 0.6)'; },
+      'mAP range (percentage points)'
+    );
   });
   draw('sb-paired', function () {
     return intervalBars(d.paired, function (r) { return (r.significant ? '\u2731 ' : '') + r.label; }, function (r) {
-      return !r.significant ? 'rgba(127, 127, 127, 0.5)' : r.hi < 0 ? 'rgba(44, 160, 44, 0.7)' : 'rgba(214, 39, 40, 0.7)';
+      if (!r.significant) return 'rgba(127, 127, 127, 0.5)';
+      return r.hi < 0 ? 'rgba(44, 160, 44, 0.7)' : 'rgba(214, 39, 40, 0.7)';
     }, '\u0394 mAP range (percentage points; < 0: steadier)');
   });
   draw('sb-size-curve', function () {
@@ -176,10 +203,21 @@ export const ANALYSIS_CHARTS_SCRIPT = String.raw`
       type: 'line',
       data: {
         datasets: d.sizeCurve.map(function (s, i) {
-          return { label: s.key, data: s.points.map(function (p) { return { x: p.images, y: pct(p.median) }; }), borderColor: PALETTE[i % PALETTE.length], backgroundColor: PALETTE[i % PALETTE.length], spanGaps: true };
+          return {
+            label: s.key,
+            data: s.points.map(function (p) { return { x: p.images, y: pct(p.median) }; }),
+            borderColor: PALETTE[i % PALETTE.length],
+            backgroundColor: PALETTE[i % PALETTE.length],
+            spanGaps: true,
+          };
         })
       },
-      options: { scales: { x: { type: 'linear', title: { display: true, text: 'images N' } }, y: { beginAtZero: true, title: { display: true, text: 'median mAP range (pp)' }, ticks: { callback: ppTick } } } }
+      options: {
+        scales: {
+          x: { type: 'linear', title: { display: true, text: 'images N' } },
+          y: { beginAtZero: true, title: { display: true, text: 'median mAP range (pp)' }, ticks: { callback: ppTick } },
+        },
+      },
     };
   });
   draw('sb-size-range', function () {
@@ -188,9 +226,14 @@ export const ANALYSIS_CHARTS_SCRIPT = String.raw`
       type: 'bar',
       data: {
         labels: d.sizeRange.map(function (r) { return r.key; }),
-        datasets: sizes.map(function (s) { return { label: s[0] + ' objects', data: d.sizeRange.map(function (r) { return pct(r[s[0]]); }), backgroundColor: s[1] }; })
+        datasets: sizes.map(function (s) {
+          return { label: s[0] + ' objects', data: d.sizeRange.map(function (r) { return pct(r[s[0]]); }), backgroundColor: s[1] };
+        })
       },
-      options: { indexAxis: 'y', scales: { x: { title: { display: true, text: 'AP upper \u2212 lower (pp)' }, ticks: { callback: ppTick } } } }
+      options: {
+        indexAxis: 'y',
+        scales: { x: { title: { display: true, text: 'AP upper \u2212 lower (pp)' }, ticks: { callback: ppTick } } },
+      },
     };
   });
   ['x', 'y'].forEach(function (axis) {
@@ -205,10 +248,21 @@ export const ANALYSIS_CHARTS_SCRIPT = String.raw`
         data: {
           labels: labels,
           datasets: series.map(function (s, i) {
-            return { label: s.key + (isNum(s.period) ? ' (period ' + s.period + ')' : ''), data: s.map.map(pct), borderColor: PALETTE[i % PALETTE.length], backgroundColor: PALETTE[i % PALETTE.length], pointRadius: 1 };
+            return {
+              label: s.key + (isNum(s.period) ? ' (period ' + s.period + ')' : ''),
+              data: s.map.map(pct),
+              borderColor: PALETTE[i % PALETTE.length],
+              backgroundColor: PALETTE[i % PALETTE.length],
+              pointRadius: 1,
+            };
           })
         },
-        options: { scales: { x: { title: { display: true, text: 'shift d along ' + axis + ' (px)' } }, y: { title: { display: true, text: 'mAP (%)' } } } }
+        options: {
+          scales: {
+            x: { title: { display: true, text: 'shift d along ' + axis + ' (px)' } },
+            y: { title: { display: true, text: 'mAP (%)' } },
+          },
+        },
       };
     });
   });

@@ -30,7 +30,10 @@ export const CLIENT_SCRIPT = String.raw`
     return;
   }
 
-  var PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+  var PALETTE = [
+    '#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd',
+    '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf',
+  ];
   function color(i) { return PALETTE[i % PALETTE.length]; }
   function isNum(v) { return typeof v === 'number' && isFinite(v); }
   function toPct(v) { return isNum(v) ? v * 100 : null; }
@@ -120,7 +123,11 @@ export const CLIENT_SCRIPT = String.raw`
       options: {
         indexAxis: 'y',
         scales: {
-          x: { title: { display: true, text: 'mAP change from the unshifted input (percentage points)' }, ticks: { callback: ppTick }, grid: { color: zeroGrid } }
+          x: {
+            title: { display: true, text: 'mAP change from the unshifted input (percentage points)' },
+            ticks: { callback: ppTick },
+            grid: { color: zeroGrid },
+          }
         },
         plugins: {
           legend: { display: false },
@@ -129,7 +136,8 @@ export const CLIENT_SCRIPT = String.raw`
               label: function (item) {
                 var b = withBounds[item.dataIndex].bounds;
                 return 'lower ' + fmt(toPct(b.mapLower), 1) + '% \u2013 upper ' + fmt(toPct(b.mapUpper), 1) +
-                  '% (range ' + fmt(toPct(b.mapUpper - b.mapLower), 2) + ' pp; at (0,0) ' + fmt(toPct(b.mapRef), 1) + '%)';
+                  '% (range ' + fmt(toPct(b.mapUpper - b.mapLower), 2) + ' pp; at (0,0) ' +
+                  fmt(toPct(b.mapRef), 1) + '%)';
               }
             }
           }
@@ -161,7 +169,11 @@ export const CLIENT_SCRIPT = String.raw`
         interaction: { mode: 'index', intersect: false },
         scales: {
           x: { title: { display: true, text: 'shift (dx, dy) in model-input pixels, in shift-set order' } },
-          y: { title: { display: true, text: 'mAP change from (0,0) (pp)' }, ticks: { callback: ppTick }, grid: { color: zeroGrid } }
+          y: {
+            title: { display: true, text: 'mAP change from (0,0) (pp)' },
+            ticks: { callback: ppTick },
+            grid: { color: zeroGrid },
+          }
         },
         plugins: {
           tooltip: {
@@ -212,7 +224,8 @@ export const CLIENT_SCRIPT = String.raw`
             callbacks: {
               label: function (item) {
                 var iv = item.dataset.sbIntervals[item.dataIndex];
-                return item.dataset.label + ': ' + fmt(item.parsed.x, 1) + '% [' + fmt(iv && iv.lo, 1) + '\u2013' + fmt(iv && iv.hi, 1) + ']';
+                return item.dataset.label + ': ' + fmt(item.parsed.x, 1) + '% [' +
+                  fmt(iv && iv.lo, 1) + '\u2013' + fmt(iv && iv.hi, 1) + ']';
               }
             }
           }
@@ -223,7 +236,11 @@ export const CLIENT_SCRIPT = String.raw`
   }
 
   draw('sb-consistency', function () {
-    return intervalChart([intervalDataset('detection consistency', 'detConsistency', 2)], 'detection consistency (%), higher is steadier', 100);
+    return intervalChart(
+      [intervalDataset('detection consistency', 'detConsistency', 2)],
+      'detection consistency (%), higher is steadier',
+      100
+    );
   });
   draw('sb-instability', function () {
     return intervalChart([

@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../core/types.js';
 import { invalidParameterError } from '../core/errors.js';
+import { CLI_TEXT } from '../core/messages.js';
 
 const realExit = process.exit.bind(process);
 
@@ -71,4 +72,19 @@ export function printJson(value: unknown): void {
 
 export function printLine(line = ''): void {
   process.stdout.write(line + '\n');
+}
+
+/**
+ * Ctrl-C stops a run after the current batch of images, or scoring at once (its worker
+ * threads terminated; what is computed stays stored); a second Ctrl-C quits at once (exit 130).
+ */
+export function stopOnSigint(): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) exitNow(130);
+    process.stderr.write(`\n${CLI_TEXT.stopping}\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: controller.signal, release: () => process.off('SIGINT', onSigint) };
 }

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'ERR_CANNOT_JUDGE'
   | 'ERR_EXPORT'
   | 'ERR_MERGE'
+  | 'ERR_WORKER'
   | 'ERR_INTERNAL';
 
 /** Error codes that are the user's mistake in how they called us (CLI exit code 2; the table is in messages.ts). */

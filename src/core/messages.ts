@@ -44,6 +44,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeText>> = {
     exitCode: 1,
   },
   ERR_EXPORT: { meaning: 'a shiftbench export folder is missing, malformed or does not match its spec', exitCode: 1 },
+  ERR_WORKER: {
+    meaning: 'a worker thread computing the metrics failed; the others were stopped and nothing stored changed',
+    exitCode: 1,
+  },
   ERR_INTERNAL: { meaning: 'a bug in shiftbench: please report it with the command that caused it', exitCode: 1 },
 };
 
@@ -125,6 +129,8 @@ export const HEADINGS = {
 export const CLI_TEXT = {
   /** After commander's one-line reason for a bad flag. */
   helpAfterError: '(run with --help for usage and an example)',
+  /** The first Ctrl-C during `run` or `merge` (a second one quits at once). */
+  stopping: 'stopping after the current batch of images, or at once while scoring (Ctrl-C again to quit now); rerun the same command to resume',
   /** Ctrl-C during `run` (exit 130). */
   stoppedResumable: 'stopped: everything computed so far is stored; rerun the same command to resume',
   /** Prefix of an error that is not a ShiftbenchError (a bug, exit 1). */

@@ -190,8 +190,15 @@ export class ShiftEvaluator {
     rec.ranges[shiftIndex] = [start, start + outputs.length];
   }
 
-  /** Greedy bounds (null without ground truth), consistency metrics and stability errors of everything processed. */
-  async evaluate(): Promise<ShiftEvaluation> {
+  /**
+   * Greedy bounds (null without ground truth), consistency metrics and stability errors of
+   * everything processed. `opts.signal` stops it between steps, and terminates the worker
+   * threads of the bound searches at once: it then rejects with an AbortError. Throws
+   * ERR_WORKER when a worker thread fails (the others terminated).
+   */
+  async evaluate(opts: { signal?: AbortSignal } = {}): Promise<ShiftEvaluation> {
+    const signal = opts.signal;
+    signal?.throwIfAborted();
     const S = this.opts.shifts.length;
     const ids = [...this.images.keys()].sort((a, b) => a - b);
     const store = this.store;
@@ -252,7 +259,8 @@ export class ShiftEvaluator {
       };
       const prepared = prepareBoundsFromSource(gtArg, this.opts.shifts, detsOfShift);
       const maxPasses = this.opts.maxPasses ?? DEFAULT_MAX_PASSES;
-      bounds = await greedyBoundsParallel(prepared, maxPasses, { workers: 'auto' });
+      signal?.throwIfAborted();
+      bounds = await greedyBoundsParallel(prepared, maxPasses, { workers: 'auto', signal });
       if (bounds === null) notes.push(NO_GROUND_TRUTH_NOTE);
       else {
         const full = bounds;
@@ -264,7 +272,7 @@ export class ShiftEvaluator {
         };
         for (const objective of new Set(this.opts.objectives ?? [])) {
           if (objective === 'ap') continue;
-          const b = await greedyBoundsParallel(prepared, maxPasses, { workers: 'auto', objective });
+          const b = await greedyBoundsParallel(prepared, maxPasses, { workers: 'auto', objective, signal });
           if (b) analysis.boundsByObjective[objective] = objectiveBounds(b);
         }
         let B = this.opts.bootstrapBounds;
@@ -279,6 +287,7 @@ export class ShiftEvaluator {
             seed: this.opts.bootstrapSeed ?? 0,
             maxPasses,
             workers: this.opts.workers,
+            signal,
           });
           analysis.boundsInterval = uncertainty.interval;
           analysis.sizeCurve = uncertainty.sizeCurve;

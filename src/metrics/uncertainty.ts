@@ -78,6 +78,8 @@ export interface BoundsUncertaintyOptions {
   workers?: number;
   onProgress?: (done: number, total: number) => void;
   onWorkerFallback?: (reason: string) => void;
+  /** Stops it: the worker threads are terminated and it rejects with an AbortError. */
+  signal?: AbortSignal;
 }
 
 /** What boundsUncertainty returns: the JSON parts and, for paired differences, each resample's bounds. */
@@ -119,7 +121,7 @@ export async function boundsUncertainty(prepared: PreparedBounds, fullMapRange: 
           prepared,
           tasks,
           { seed: opts.seed, maxPasses: opts.maxPasses ?? DEFAULT_MAX_PASSES, objective: opts.objective ?? 'ap' },
-          { workers: opts.workers, onProgress: opts.onProgress, onWorkerFallback: opts.onWorkerFallback },
+          { workers: opts.workers, onProgress: opts.onProgress, onWorkerFallback: opts.onWorkerFallback, signal: opts.signal },
         );
   const perResample = results.slice(0, B);
   const interval = B > 0 ? summarizeBootstrap(perResample, opts.seed) : null;

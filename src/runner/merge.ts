@@ -238,9 +238,10 @@ async function openOutput(options: MergeOptions, shards: Shard[], logger: Logger
  * Throws ERR_MERGE when the shards are not of one run (another identity, dataset, split or
  * analysis setting), a shard is missing or given twice, holds another shard's images, or
  * is unfinished — each naming the directories; ERR_RUN_STORE when a directory is not a run;
- * ERR_RUN_LOCKED while a shard still runs; ERR_OUTPUT for an `out` holding another run.
+ * ERR_RUN_LOCKED while a shard still runs; ERR_OUTPUT for an `out` holding another run; an
+ * AbortError when `hooks.signal` stops it (the shards are only read: merge again).
  */
-export async function mergeShards(options: MergeOptions, hooks: { logger?: Logger; env?: Partial<RunnerEnv> } = {}): Promise<MergeResult> {
+export async function mergeShards(options: MergeOptions, hooks: { logger?: Logger; env?: Partial<RunnerEnv>; signal?: AbortSignal } = {}): Promise<MergeResult> {
   const logger = hooks.logger ?? SILENT;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   if (!Array.isArray(options.runs) || options.runs.length === 0) throw invalidParameterError('RUN…', 'the shard run directories to merge', options.runs);
@@ -295,6 +296,7 @@ export async function mergeShards(options: MergeOptions, hooks: { logger?: Logge
       variants,
       createEvaluator: env.createEvaluator,
       logger,
+      signal: hooks.signal,
     });
     let reportPath: string | null = null;
     try {

@@ -291,6 +291,7 @@ async function scoreStep(o: ResolvedRunOptions, env: RunnerEnv, store: RunStore,
     variants,
     createEvaluator: env.createEvaluator,
     logger,
+    signal: session.signal,
     onScored: (key, seconds) => {
       session.phases[key].evaluateSeconds = seconds;
       session.wallSeconds[key] += seconds;

@@ -69,6 +69,12 @@ export interface ScoreRunArgs {
   logger: Logger;
   /** Called with the seconds spent scoring each detector (by key). */
   onScored?: (key: string, seconds: number) => void;
+  /**
+   * Stops scoring (Ctrl-C): checked between steps, and the worker threads of the bound
+   * searches are terminated at once; scoreRun then rejects with an AbortError. Nothing
+   * stored changes (metrics.json is written last), so the same command scores again.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -83,6 +89,8 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
   const skippedInGroup = groupSkips(args.variants, args.dataset, args.logger);
   const uncertainties = new Map<string, BoundsUncertainty | null>();
   for (const v of args.variants) {
+    args.signal?.throwIfAborted();
+    args.logger.info(`${v.entry.key}: scoring`);
     const started = performance.now();
     const { summary, uncertainty } = await scoreVariant(v, args, skippedInGroup.get(modelGroup(v.entry))!);
     for (const s of summary.skippedImages) allSkipped.set(s.imageId, s);
@@ -263,7 +271,7 @@ export async function scoreVariant(
       const detPart = `${counts.detectionsDropped} of ${counts.detectionsTotal} detections dropped`;
       logger.info(`${entry.key}: ${mode} mode scores the stable area only — ${gtPart}${detPart}`);
     }
-    evaluation = await evaluator.evaluate();
+    evaluation = await evaluator.evaluate({ signal: args.signal });
     await files.commit(groundTruth);
   } catch (err) {
     await files.abort();

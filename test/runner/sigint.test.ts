@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/shared.js';
+import { buildWorkers } from '../helpers/workerBuild.js';
 import { makeDataset, tempDir } from './fixtures.js';
 
 /** A slow plug-in detector (plain-object plug-in) that finds nothing. */
@@ -57,5 +58,40 @@ describe('shiftbench run stopped with Ctrl-C', () => {
     expect(second.stderr).toContain(`slow/sleepy: ${12 - kept} images to run (${kept} stored)`);
     expect(lines()).toBe(12);
     expect(JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8')).results[0].imagesEvaluated).toBe(12);
+  });
+});
+
+describe('shiftbench run stopped with Ctrl-C while scoring', () => {
+  it('stops the scoring worker threads at once with exit 130, keeps every detection, and the same command scores again', async () => {
+    buildWorkers(); // the bound searches run in worker threads from the built JavaScript
+    const root = await tempDir();
+    const { file: dataset } = await makeDataset(path.join(root, 'ds'), 30, { seed: 4 });
+    const out = path.join(root, 'run');
+    // 1000 bootstrap resamples of both bound searches: seconds of scoring in worker threads
+    const args = ['run', '--model', 'jitter:96', '--dataset', dataset, '--out', out, '--bootstrap', '50', '--bootstrap-bounds', '1000'];
+    const jsonl = path.join(out, 'detections', 'jitter_96.jsonl');
+    const first = cli(args);
+    let stderr = '';
+    first.child.stderr.on('data', (d) => (stderr += d));
+    const deadline = Date.now() + 60_000;
+    while (!stderr.includes('jitter:96: scoring') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(stderr).toContain('jitter:96: scoring');
+    await new Promise((r) => setTimeout(r, 300)); // inside the bound searches
+    const sentAt = Date.now();
+    first.child.kill('SIGINT');
+    const stopped = await first.done;
+    const stopSeconds = (Date.now() - sentAt) / 1000;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stderr).toContain('stopped: everything computed so far is stored; rerun the same command to resume');
+    expect(existsSync(path.join(out, 'metrics.json'))).toBe(false);
+    expect(readFileSync(jsonl, 'utf8').split('\n').length - 1).toBe(30);
+    const started = Date.now();
+    const second = await cli(args).done;
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain('jitter:96: all 30 images already stored');
+    const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.results[0].imagesEvaluated).toBe(30);
+    expect(metrics.results[0].analysis.boundsInterval.resamples).toBe(1000);
+    process.stderr.write(`[sigint while scoring] stopped ${stopSeconds.toFixed(2)} s after Ctrl-C; the full rerun took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   });
 });

@@ -1,7 +1,7 @@
 /** `shiftbench merge RUN… --out DIR`: joins the shard run directories of one run (`run --shard i/n`) and scores them once. */
 import type { Command } from 'commander';
 import { formatRunSummary, mergeShards } from '../../index.js';
-import { consoleLogger, printLine } from '../io.js';
+import { consoleLogger, exitNow, printLine, stopOnSigint } from '../io.js';
 
 interface MergeFlags {
   out: string;
@@ -36,7 +36,17 @@ export function register(program: Command): void {
     )
     .action(async (runs: string[], flags: MergeFlags) => {
       const logger = consoleLogger(flags.quiet);
-      const r = await mergeShards({ runs, out: flags.out, dataset: flags.dataset, images: flags.images, force: flags.force }, { logger });
+      const stop = stopOnSigint();
+      let r: Awaited<ReturnType<typeof mergeShards>>;
+      try {
+        r = await mergeShards({ runs, out: flags.out, dataset: flags.dataset, images: flags.images, force: flags.force }, { logger, signal: stop.signal });
+      } catch (err) {
+        if ((err as Error)?.name !== 'AbortError') throw err;
+        process.stderr.write('stopped: the shards are unchanged; rerun the same command to merge\n');
+        exitNow(130);
+      } finally {
+        stop.release();
+      }
       printLine(formatRunSummary(r.metrics));
       printLine(`\nmerged ${r.shards} shards, ${r.images} images: ${r.runDir}`);
       printLine(r.reportPath ? `report: ${r.reportPath}` : `report: shiftbench report ${r.runDir}`);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { formatRunSummary, invalidParameterError, loadExperimentConfig, runBenchmark, runExperiment, runShard, type RunOptions, type ShiftMode } from '../../index.js';
 import { CLI_TEXT } from '../../core/messages.js';
-import { consoleLogger, exitNow, parseIntFlag, parseNumberFlag, printLine } from '../io.js';
+import { consoleLogger, exitNow, parseIntFlag, parseNumberFlag, printLine, stopOnSigint } from '../io.js';
 import { createProgress } from '../progress.js';
 
 interface RunFlags {
@@ -42,18 +42,6 @@ interface RunFlags {
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-/** Ctrl-C stops the run after the current batch (what is computed stays stored); a second Ctrl-C quits at once. */
-function stopOnSigint(): { signal: AbortSignal; release: () => void } {
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) exitNow(130);
-    process.stderr.write('\nstopping after the current batch (Ctrl-C again to quit now); rerun the same command to resume\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-  return { signal: controller.signal, release: () => process.off('SIGINT', onSigint) };
-}
 
 export function register(program: Command): void {
   program

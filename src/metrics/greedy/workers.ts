@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { ShiftbenchError } from '../../core/errors.js';
 import type { BoundsSummary } from '../../core/types.js';
 import type { GreedyOptions } from './case.js';
 import { ShiftMapEngine } from './engine.js';
@@ -25,8 +26,10 @@ export interface ParallelBoundsOptions extends GreedyOptions {
    * other here; 'auto' uses workers where they pay (see workersPay).
    */
   workers?: boolean | 'auto';
-  /** Called once if the worker threads could not be used and the searches ran on this thread instead. */
+  /** Called once if the worker threads could not be started and the searches ran on this thread instead. */
   onWorkerFallback?: (reason: string) => void;
+  /** Stops the searches: the worker threads are terminated and it rejects with an AbortError. */
+  signal?: AbortSignal;
 }
 
 /** Fewest images for which greedyBoundsParallel with workers: 'auto' starts worker threads. */
@@ -62,38 +65,113 @@ export function workerEntryUrl(): URL {
   return url;
 }
 
+/** Worker threads could not be started here (no build, a stale build, no threads): callers run the work on this thread. */
+export class WorkerUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WorkerUnavailableError';
+  }
+}
+
+/** The reason of an aborted signal as an Error named AbortError (what the CLI turns into exit 130). */
+function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof Error && r.name === 'AbortError') return r;
+  return new DOMException('The operation was aborted', 'AbortError');
+}
+
 /**
  * Starts one worker on `prepared` and runs `job` there; resolves with the worker's result.
- * Progress messages go to onProgress. Rejects on a worker error or an early exit.
+ * Progress messages go to onProgress. When `signal` aborts, the worker is terminated and
+ * the promise rejects (after the thread has ended) with an AbortError. Rejects with
+ * WorkerUnavailableError when no worker can be started, and with the worker's error when
+ * it fails or exits early.
  */
-export function runInWorker<R>(prepared: PreparedBounds, job: WorkerJob, onProgress?: (m: Extract<WorkerMessage, { type: 'progress' }>) => void): Promise<R> {
+export function runInWorker<R>(
+  prepared: PreparedBounds,
+  job: WorkerJob,
+  onProgress?: (m: Extract<WorkerMessage, { type: 'progress' }>) => void,
+  signal?: AbortSignal,
+): Promise<R> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
     let done = false;
     let worker: Worker;
     try {
       worker = new Worker(workerEntryUrl(), { workerData: { prepared, job, progress: onProgress !== undefined } });
     } catch (e) {
-      reject(e);
+      reject(new WorkerUnavailableError(e instanceof Error ? e.message : String(e), { cause: e }));
       return;
     }
+    const onAbort = () => {
+      if (done) return;
+      done = true;
+      void worker.terminate().finally(() => reject(abortReason(signal!)));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = (f: () => void) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (done) return;
+      done = true;
+      f();
+    };
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'progress') onProgress?.(m);
-      else if (m.type === 'result') {
-        done = true;
-        resolve(m.result as R);
-      } else {
-        done = true;
-        reject(new Error(m.message));
-      }
+      else if (m.type === 'result') finish(() => resolve(m.result as R));
+      else finish(() => reject(new Error(m.message)));
     });
-    worker.on('error', (e) => {
-      done = true;
-      reject(e);
-    });
-    worker.on('exit', (code) => {
-      if (!done) reject(new Error(`bounds worker exited with code ${code} before answering`));
-    });
+    worker.on('error', (e) => finish(() => reject(e)));
+    worker.on('exit', (code) => finish(() => reject(new Error(`it exited with code ${code} before answering`))));
   });
+}
+
+/** One job of a worker group, with what an error message calls it. */
+export interface GroupJob {
+  job: WorkerJob;
+  /** e.g. "the upper search", "bootstrap resamples 2, 6, 10, …". */
+  label: string;
+  onProgress?: (m: Extract<WorkerMessage, { type: 'progress' }>) => void;
+}
+
+/**
+ * Runs each job in its own worker thread on `prepared`; resolves with the results in job
+ * order. When one fails, the others are terminated and it rejects with ERR_WORKER naming
+ * the job and the cause; when `signal` aborts, every worker is terminated and it rejects
+ * with an AbortError. Either way no thread is left running when it rejects. Rejects with
+ * WorkerUnavailableError when the workers cannot be started.
+ */
+export async function runWorkerGroup<R>(prepared: PreparedBounds, jobs: GroupJob[], signal?: AbortSignal): Promise<R[]> {
+  const stop = new AbortController();
+  const any = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+  let first: { job: GroupJob; error: unknown } | null = null;
+  const runs = jobs.map((j) =>
+    runInWorker<R>(prepared, j.job, j.onProgress, any).catch((error: unknown) => {
+      if (!(error instanceof Error && error.name === 'AbortError') && first === null) {
+        first = { job: j, error };
+        stop.abort(); // the others are terminated
+      }
+      throw error;
+    }),
+  );
+  const settled = await Promise.allSettled(runs);
+  if (signal?.aborted) throw abortReason(signal);
+  const failed = first as { job: GroupJob; error: unknown } | null;
+  if (failed) {
+    const { job, error } = failed;
+    if (error instanceof WorkerUnavailableError) throw error;
+    const others = jobs.length - 1;
+    throw new ShiftbenchError(
+      'ERR_WORKER',
+      `The worker thread computing ${job.label} failed: ${error instanceof Error ? error.message : String(error)}` +
+        (others > 0 ? `; the other ${others} worker thread${others === 1 ? ' was' : 's were'} stopped` : '') +
+        '. Nothing stored was changed: run the same command again to score from the stored detections.',
+      { cause: error },
+    );
+  }
+  return settled.map((r) => (r as PromiseFulfilledResult<R>).value);
 }
 
 interface SearchJobResult {
@@ -102,28 +180,30 @@ interface SearchJobResult {
   moves: number;
 }
 
-function searchInWorker(prepared: PreparedBounds, dir: 1 | -1, maxPasses: number, opts: GreedyOptions): Promise<SearchJobResult> {
+function searchJob(dir: 1 | -1, maxPasses: number, opts: GreedyOptions): GroupJob {
   const label = dir === 1 ? 'upper' : 'lower';
   const onProgress = opts.onProgress ? (m: { pass: number; image: number; images: number }) => opts.onProgress?.({ search: label, pass: m.pass, image: m.image, images: m.images }) : undefined;
-  return runInWorker<SearchJobResult>(prepared, { kind: 'search', dir, maxPasses, objective: opts.objective ?? 'ap' }, onProgress);
+  return { job: { kind: 'search', dir, maxPasses, objective: opts.objective ?? 'ap' }, label: `the ${label} bound search`, onProgress };
 }
 
 /**
  * greedyBoundsPrepared with the lower and upper searches in two worker threads
  * (node:worker_threads), while this thread computes perShift. The answer is
  * bit-identical to greedyBoundsPrepared's: each search starts from the same exactly
- * rebuilt state. If workers cannot be started (or fail), the searches run here, one
- * after the other, and `onWorkerFallback` is told why. Null without ground truth (as greedyBounds).
- * @throws nothing beyond greedyBoundsPrepared's errors.
+ * rebuilt state. If workers cannot be started, the searches run here, one after the
+ * other, and `onWorkerFallback` is told why. Null without ground truth (as greedyBounds).
+ * @throws ERR_WORKER when a worker fails (the other is terminated first); an AbortError
+ * when `opts.signal` aborts (both workers terminated); greedyBoundsPrepared's errors.
  */
 export async function greedyBoundsParallel(
   prepared: PreparedBounds,
   maxPasses = DEFAULT_MAX_PASSES,
   opts: ParallelBoundsOptions = {},
 ): Promise<BoundsSummary | null> {
+  opts.signal?.throwIfAborted();
   if (opts.workers === false || (opts.workers === 'auto' && !workersPay(prepared))) return greedyBoundsPrepared(prepared, maxPasses, opts);
   if (!hasGroundTruthAt(prepared, 0)) return null;
-  const searches = Promise.all([searchInWorker(prepared, -1, maxPasses, opts), searchInWorker(prepared, 1, maxPasses, opts)]);
+  const searches = runWorkerGroup<SearchJobResult>(prepared, [searchJob(-1, maxPasses, opts), searchJob(1, maxPasses, opts)], opts.signal);
   // keep the rejection handled while perShift runs
   const settled = searches.then(
     (r) => ({ ok: true as const, r }),
@@ -142,7 +222,9 @@ export async function greedyBoundsParallel(
     }
     return summarize(perShift, out.r[0].search, out.r[1].search);
   }
-  opts.onWorkerFallback?.(out.e instanceof Error ? out.e.message : String(out.e));
+  // a worker that failed, or Ctrl-C: the others are stopped already; only threads that could not start fall back
+  if (!(out.e instanceof WorkerUnavailableError)) throw out.e;
+  opts.onWorkerFallback?.(out.e.message);
   const lo = runSearch(engine, -1, maxPasses, opts, 'lower');
   const hi = runSearch(engine, 1, maxPasses, opts, 'upper');
   return summarize(perShift, lo, hi);
@@ -157,8 +239,10 @@ export interface ResampleRunOptions {
   workers?: number;
   /** Called with the tasks done so far and their total. */
   onProgress?: (done: number, total: number) => void;
-  /** Called once if the workers could not be used and the tasks ran on this thread instead. */
+  /** Called once if the workers could not be started and the tasks ran on this thread instead. */
   onWorkerFallback?: (reason: string) => void;
+  /** Stops the tasks: the worker threads are terminated and it rejects with an AbortError (checked between tasks on this thread). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -181,23 +265,29 @@ export async function runResampleTasks(
     const index = resampleIndex(prepared);
     done = 0;
     return tasks.map((t) => {
+      opts.signal?.throwIfAborted();
       const r = runResampleTask(prepared, index, t, settings);
       tick();
       return r;
     });
   };
   if (W <= 0) return here();
+  const parts = Array.from({ length: W }, (_, w) => tasks.map((_t, k) => k).filter((k) => k % W === w));
+  const name = (t: ResampleTask) => (t.kind === 'bootstrap' ? `bootstrap resample ${t.b}` : `size-curve subsample ${t.size}/${t.j}`);
+  const jobs: GroupJob[] = parts.map((ks) => ({
+    job: { kind: 'resamples', tasks: ks.map((k) => tasks[k]), settings },
+    label: `${ks.slice(0, 3).map((k) => name(tasks[k])).join(', ')}${ks.length > 3 ? ', …' : ''}`,
+    onProgress: opts.onProgress ? tick : undefined,
+  }));
+  let results: (ResampleBounds | null)[][];
   try {
-    const parts = Array.from({ length: W }, (_, w) => tasks.map((_t, k) => k).filter((k) => k % W === w));
-    const results = await Promise.all(
-      parts.map((ks) =>
-        runInWorker<(ResampleBounds | null)[]>(prepared, { kind: 'resamples', tasks: ks.map((k) => tasks[k]), settings }, opts.onProgress ? tick : undefined),
-      ),
-    );
-    parts.forEach((ks, w) => ks.forEach((k, n) => (out[k] = results[w][n])));
-    return out;
+    results = await runWorkerGroup<(ResampleBounds | null)[]>(prepared, jobs, opts.signal);
   } catch (e) {
-    opts.onWorkerFallback?.(e instanceof Error ? e.message : String(e));
+    // a worker that failed, or Ctrl-C: the others are stopped already; only threads that could not start fall back
+    if (!(e instanceof WorkerUnavailableError)) throw e;
+    opts.onWorkerFallback?.(e.message);
     return here();
   }
+  parts.forEach((ks, w) => ks.forEach((k, n) => (out[k] = results[w][n])));
+  return out;
 }

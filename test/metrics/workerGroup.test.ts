@@ -17,13 +17,14 @@ import { sharedBaseCase } from './sharedBaseCase.js';
 /** Threads of this process (Linux); null elsewhere. */
 const threads = (): number | null => (existsSync('/proc/self/task') ? readdirSync('/proc/self/task').length : null);
 
-/** Waits until threads of earlier workers have ended (the count stops falling), up to 2 s. */
+/** Waits until threads of earlier workers have ended: the count unchanged over 3 polls 100 ms apart (at most 3 s). */
 async function settle(): Promise<void> {
   let last = threads();
-  for (let i = 0; i < 20 && last !== null; i++) {
+  let same = 0;
+  for (let i = 0; i < 30 && last !== null && same < 3; i++) {
     await new Promise((r) => setTimeout(r, 100));
     const now = threads()!;
-    if (now >= last) return;
+    same = now === last ? same + 1 : 0;
     last = now;
   }
 }
@@ -49,7 +50,9 @@ describe('stopping the worker threads', () => {
       onWorkerFallback: noFallback,
       signal: controller.signal,
       onProgress: () => {
-        if (++ticks === 3) {
+        ticks++;
+        // abort once all three workers run (or after 200 resamples, and the check below fails)
+        if (!controller.signal.aborted && (before === null || threads()! >= before + 3 || ticks >= 200)) {
           during = threads();
           controller.abort();
         }

@@ -6,8 +6,10 @@
  * without losing what was stored; mismatched metadata and a model replaced behind the
  * URL are refused.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Detector, ModelEntry, RunMetrics } from '../../src/core/types.js';
@@ -176,6 +178,26 @@ describe('served detectors (KServe v2, plain HTTP) against the direct ONNX run',
       expect(comparable(resumed.metrics)).toEqual(comparable(direct.metrics));
     }, 120_000);
   }
+
+  it('the CLI: --model URL with --http-concurrency 3 keeps 3 requests in flight', async () => {
+    plain.maxInFlight = 0;
+    const out = newOut();
+    const cli = [path.join(REPO_ROOT, 'src/cli/index.ts'), 'run', '--model', plain.url, '--dataset', dataset, '--limit', '2', '--http-concurrency', '3'];
+    const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', ...cli, '--bootstrap', '20', '--bootstrap-bounds', '0', '--out', out, '--quiet'], { cwd: REPO_ROOT });
+    expect(r.stdout).toContain(`run directory: ${out}`);
+    expect(plain.maxInFlight).toBe(3);
+    const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.options.http).toEqual({ concurrency: 3, timeoutMs: 60_000, retries: 3 });
+  }, 120_000);
+
+  it('antialias:post (a graph rewrite) is refused for a served detector', async () => {
+    const graphRewrite = { onnx: (m: Uint8Array) => m };
+    for (const spec of ['fcos-served', plain.url]) {
+      const err = await failure(loadDetector(spec, { registryFiles: [registry], graphRewrite }));
+      expect(err.code).toBe('ERR_INVALID_OPTION');
+      expect(err.message).toContain('runs on a server');
+    }
+  });
 
   it('metadata that does not fit the entry is an error showing both', async () => {
     const err = await failure(runBenchmark({ ...base(), models: ['fcos-served-320'], out: newOut() }));

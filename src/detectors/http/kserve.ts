@@ -12,7 +12,7 @@ import { entryInfoBase, entryOrigin } from '../registry.js';
 import { createTensorPipeline, DEFAULT_SCORE_THRESHOLD, type TensorPipeline } from '../tensorPipeline.js';
 import { canaryInput, hashRawOutputs } from './canary.js';
 import { decodeInferResponse, encodeInferRequest, parseModelMetadata, type KserveModelMetadata, type KserveTensorMeta } from './kserveProtocol.js';
-import { HttpTransport } from './transport.js';
+import { HttpTransport, refuseGraphRewrite } from './transport.js';
 
 /** Inputs per request when the served model's batch dimension is variable (-1). */
 export const KSERVE_MAX_BATCH_PER_REQUEST = 8;
@@ -151,6 +151,7 @@ export async function describeKserve(entry: ModelEntry, opts: LoadDetectorOption
  */
 export async function loadKserveDetector(entry: ModelEntry, opts: LoadDetectorOptions = {}): Promise<Detector> {
   const source = kserveSource(entry);
+  refuseGraphRewrite(entry.name, opts);
   const conn = await connectKserve(entry, opts);
   const { pipeline, perRequest, transport } = conn;
   const info: DetectorInfo = {

@@ -11,7 +11,7 @@ import { ShiftbenchError } from '../../core/errors.js';
 import type { CocoCategory, Detection, Detector, DetectorInfo, LoadDetectorOptions, RgbImage } from '../../core/types.js';
 import { detectInChunks } from '../decoders/index.js';
 import { canaryInput, hashDetections } from './canary.js';
-import { HttpTransport, parseJsonBody } from './transport.js';
+import { HttpTransport, parseJsonBody, refuseGraphRewrite } from './transport.js';
 
 /** Whether a model spec is a plain HTTP detector's URL. */
 export function isHttpSpec(spec: string): boolean {
@@ -138,6 +138,7 @@ export async function describePlainHttp(url: string, opts: LoadDetectorOptions =
  * ERR_MODEL_OUTPUT (bad answers), each naming the URL.
  */
 export async function loadPlainHttpDetector(url: string, opts: LoadDetectorOptions = {}): Promise<Detector> {
+  refuseGraphRewrite(url, opts);
   const conn = await connectPlainHttp(url, opts);
   const { info: served, transport } = conn;
   const info: DetectorInfo = {

@@ -158,6 +158,19 @@ export class HttpTransport {
   }
 }
 
+/**
+ * Refuses a graph rewrite (the `antialias:post` mitigation) for a served detector, whose
+ * graph runs on the server: ERR_INVALID_OPTION naming the detector and the way out.
+ */
+export function refuseGraphRewrite(name: string, opts: { graphRewrite?: unknown }): void {
+  if (opts.graphRewrite === undefined) return;
+  throw new ShiftbenchError(
+    'ERR_INVALID_OPTION',
+    `The mitigation antialias:post rewrites a model's graph, but "${name}" runs on a server. ` +
+      'Rewrite the ONNX file (or use a model trained anti-aliased), serve it, and compare the two served models instead.',
+  );
+}
+
 /** Parses a JSON body; throws ERR_MODEL_OUTPUT "<what> returned a body that is not JSON". */
 export function parseJsonBody(body: Buffer, what: string): unknown {
   try {

@@ -62,7 +62,7 @@ process.exit = ((code?: number | string | null) => {
 process.on('beforeExit', () => {
   if (finished) return;
   finished = true;
-  process.stderr.write('shiftbench: the command stopped before it finished: something it waited on (a plug-in?) never settled and nothing else was left to run. No results were written.\n');
+  process.stderr.write(`shiftbench: ${CLI_TEXT.neverSettled}\n`);
   process.exitCode = 1;
 });
 

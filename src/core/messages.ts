@@ -133,6 +133,10 @@ export const CLI_TEXT = {
   stopping: 'stopping after the current batch of images, or at once while scoring (Ctrl-C again to quit now); rerun the same command to resume',
   /** Ctrl-C during `run` (exit 130). */
   stoppedResumable: 'stopped: everything computed so far is stored; rerun the same command to resume',
+  /** The event loop emptied while a command still waited (exit 1). */
+  neverSettled:
+    'the command stopped before it finished: something it waited on (a plug-in?) never settled and nothing else was ' +
+    'left to run. No results were written.',
   /** Prefix of an error that is not a ShiftbenchError (a bug, exit 1). */
   unexpectedFailure: 'unexpected failure',
   /** Above the table of `demo`. */

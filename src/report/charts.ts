@@ -215,7 +215,11 @@ export const ANALYSIS_CHARTS_SCRIPT = String.raw`
       options: {
         scales: {
           x: { type: 'linear', title: { display: true, text: 'images N' } },
-          y: { beginAtZero: true, title: { display: true, text: 'median mAP range (pp)' }, ticks: { callback: ppTick } },
+          y: {
+            beginAtZero: true,
+            title: { display: true, text: 'median mAP range (pp)' },
+            ticks: { callback: ppTick },
+          },
         },
       },
     };
@@ -227,7 +231,11 @@ export const ANALYSIS_CHARTS_SCRIPT = String.raw`
       data: {
         labels: d.sizeRange.map(function (r) { return r.key; }),
         datasets: sizes.map(function (s) {
-          return { label: s[0] + ' objects', data: d.sizeRange.map(function (r) { return pct(r[s[0]]); }), backgroundColor: s[1] };
+          return {
+            label: s[0] + ' objects',
+            data: d.sizeRange.map(function (r) { return pct(r[s[0]]); }),
+            backgroundColor: s[1],
+          };
         })
       },
       options: {

@@ -3,11 +3,16 @@
  * shifted inputs, projection, the jsonl store), as ratios to baselines measured in the
  * same process, alternated A/B/A/B over `--reps` rounds (medians printed; the machine may be shared).
  *
- *   npx tsx bench/runner.bench.ts [--dataset DIR] [--limit N] [--shifts grid:1] [--reps 3] [--model zoo-fcos]
+ *   npm run bench:runner -- [--dataset DIR] [--limit N] [--shifts grid:1] [--reps 3] [--model zoo-fcos]
+ *
+ * (builds first: the prepare workers run the built JavaScript; a stale build is refused.)
  *
  * 1. `instant` fake (returns the ground truth mapped by the transform; ~0 s inside detect):
- *    loop seconds per image = the harness cost, over the cost of only decoding each image
- *    with sharp (decodeImage, one image after the other). Target ≤ 2.
+ *    the harness cost per image over the cost of only decoding each image with sharp
+ *    (decodeImage, one image after the other). Target ≤ 2. Printed three ways: the loop's
+ *    wall time (start-up of the workers included), the steady wall time per image (first
+ *    stored image to last) and the steady CPU time per image (all threads; robust to a
+ *    loaded machine), each against decoding's wall or CPU time.
  * 2. with --model: the detect loop's wall time (decode → stored records; model loading and
  *    scoring excluded) over the same detector alone on the same inputs made in advance, in
  *    the same batches (target ≤ 1.05: work moved to a thread that slows the model is no win).
@@ -23,6 +28,7 @@ import { COCO_CATEGORIES } from '../src/core/coco.js';
 import { decodeImage, loadDataset } from '../src/datasets/index.js';
 import { loadDetector } from '../src/detectors/index.js';
 import { runBenchmark } from '../src/runner/index.js';
+import { prepareWorkerUrl } from '../src/runner/prepare.js';
 import { RUN_DEFAULTS } from '../src/runner/options.js';
 import { boxToInput, makeShiftedInputs, parseShiftSet, DEFAULT_RESAMPLE_KERNEL } from '../src/shifts/index.js';
 import { intArg, strArg } from './args.js';
@@ -33,6 +39,12 @@ const shifts = strArg('--shifts', 'grid:1');
 const reps = intArg('--reps', 3);
 const model = process.argv.includes('--model') ? strArg('--model', '') : null;
 
+/** CPU seconds of this process so far, every thread (workers, sharp's and libuv's) included. */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -42,6 +54,7 @@ function median(xs: number[]): number {
 const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
 
 async function main(): Promise<void> {
+  prepareWorkerUrl(); // throws when the build is missing or stale (the runs would prepare on the main thread)
   const ds = await loadDataset({ dataset, limit });
   const n = ds.images.length;
   const byImage = new Map<number, CocoAnnotation[]>();
@@ -66,34 +79,80 @@ async function main(): Promise<void> {
   };
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'shiftbench-bench-'));
   let runs = 0;
-  const loopSecondsOf = async (spec: string, prepareWorkers: number | undefined, loader?: () => Promise<Detector>): Promise<number> => {
+  /** One run: the loop's wall seconds, and wall and CPU seconds (all threads) from the first stored image to the last. */
+  const runOnce = async (spec: string, prepareWorkers: number | undefined, loader?: () => Promise<Detector>) => {
+    type Mark = { wall: number; cpu: number };
+    const marks: Mark[] = [];
+    const mark = () => ({ wall: performance.now() / 1000, cpu: cpuSeconds() });
     const r = await runBenchmark(
-      { models: [spec], dataset, limit, shifts, out: path.join(tmp, `run-${runs++}`), bootstrapResamples: 1, bootstrapBounds: 0, ...(prepareWorkers === undefined ? {} : { prepareWorkers }) },
-      loader ? { env: { loadDetector: loader } } : {},
+      {
+        models: [spec],
+        dataset,
+        limit,
+        shifts,
+        out: path.join(tmp, `run-${runs++}`),
+        bootstrapResamples: 1,
+        bootstrapBounds: 0,
+        ...(prepareWorkers === undefined ? {} : { prepareWorkers }),
+      },
+      { ...(loader ? { env: { loadDetector: loader } } : {}), onProgress: () => void marks.push(mark()) },
     );
-    return r.phases[r.metrics.results[0].key].loopSeconds;
+    const loopSeconds = r.phases[r.metrics.results[0].key].loopSeconds;
+    const first = marks[0];
+    const last = marks[marks.length - 1];
+    const steady = marks.length > 1 ? { wall: last.wall - first.wall, cpu: last.cpu - first.cpu } : { wall: NaN, cpu: NaN };
+    return { loopSeconds, steadyWall: steady.wall / (n - 1), steadyCpu: steady.cpu / (n - 1) };
   };
-  const decodeSeconds = async (): Promise<number> => {
+  const loopSecondsOf = async (spec: string, prepareWorkers: number | undefined) => (await runOnce(spec, prepareWorkers)).loopSeconds;
+  const decodeSeconds = async (): Promise<{ wall: number; cpu: number }> => {
     const t0 = performance.now();
+    const c0 = cpuSeconds();
     for (const im of ds.images) await decodeImage(im.path, { width: im.width, height: im.height });
-    return (performance.now() - t0) / 1000;
+    return { wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - c0 };
   };
   const out: Record<string, unknown> = { dataset, images: n, shifts, reps, cpus: os.availableParallelism(), loadAverage: os.loadavg().map((x) => round(x, 2)) };
   try {
     // 1. the instant fake against decoding alone: D, off, on, D, off, on, …
-    const t = { decode: [] as number[], off: [] as number[], on: [] as number[] };
+    const t = { decodeWall: [] as number[], decodeCpu: [] as number[] };
+    const runs1: Record<'off' | 'on', { loop: number[]; wall: number[]; cpu: number[] }> = {
+      off: { loop: [], wall: [], cpu: [] },
+      on: { loop: [], wall: [], cpu: [] },
+    };
     await decodeSeconds(); // warm the file cache and sharp
     for (let r = 0; r < reps; r++) {
-      t.decode.push(await decodeSeconds());
-      t.off.push(await loopSecondsOf('instant', 0, async () => instant));
-      t.on.push(await loopSecondsOf('instant', undefined, async () => instant));
+      const d = await decodeSeconds();
+      t.decodeWall.push(d.wall / n);
+      t.decodeCpu.push(d.cpu / n);
+      for (const [label, workers] of [
+        ['off', 0],
+        ['on', undefined],
+      ] as const) {
+        const x = await runOnce('instant', workers, async () => instant);
+        runs1[label].loop.push(x.loopSeconds / n);
+        runs1[label].wall.push(x.steadyWall);
+        runs1[label].cpu.push(x.steadyCpu);
+      }
     }
-    const msPer = (xs: number[]) => round((median(xs) / n) * 1000, 2);
+    const ms = (xs: number[]) => round(median(xs) * 1000, 2);
+    const ratio = (xs: number[], base: number[]) => round(median(xs) / median(base), 2);
+    const side = (k: 'off' | 'on') => ({
+      loopWallMsPerImage: ms(runs1[k].loop),
+      steadyWallMsPerImage: ms(runs1[k].wall),
+      steadyCpuMsPerImage: ms(runs1[k].cpu),
+      ratioLoopWallToDecodeWall: ratio(runs1[k].loop, t.decodeWall),
+      ratioSteadyWallToDecodeWall: ratio(runs1[k].wall, t.decodeWall),
+      ratioSteadyCpuToDecodeCpu: ratio(runs1[k].cpu, t.decodeCpu),
+    });
     out.instant = {
-      decodeMsPerImage: msPer(t.decode),
-      harnessMsPerImage: { prepareWorkersOff: msPer(t.off), prepareWorkersOn: msPer(t.on) },
-      ratioToDecode: { prepareWorkersOff: round(median(t.off) / median(t.decode), 2), prepareWorkersOn: round(median(t.on) / median(t.decode), 2) },
-      samplesSeconds: { decode: t.decode.map((x) => round(x)), off: t.off.map((x) => round(x)), on: t.on.map((x) => round(x)) },
+      decodeWallMsPerImage: ms(t.decodeWall),
+      decodeCpuMsPerImage: ms(t.decodeCpu),
+      prepareWorkersOff: side('off'),
+      prepareWorkersOn: side('on'),
+      samplesMsPerImage: {
+        decodeWall: t.decodeWall.map((x) => round(x * 1000, 2)),
+        offLoop: runs1.off.loop.map((x) => round(x * 1000, 2)),
+        onLoop: runs1.on.loop.map((x) => round(x * 1000, 2)),
+      },
     };
     if (model) out.model = await benchModel(model, ds.images, loopSecondsOf);
   } finally {

@@ -101,6 +101,46 @@ export function storedDetectionsOf(
   return { stored: coco.map((c) => [c.bbox[0], c.bbox[1], c.bbox[2], c.bbox[3], c.score, c.category_id]), truncated };
 }
 
+/** Image records waiting to be appended at most, while the detector goes on. */
+const WRITES_IN_FLIGHT = 8;
+
+/**
+ * Runs `write` on each pushed item in push order, one at a time, without making the pusher
+ * wait unless `maxPending` items are not written yet. After a failed write nothing more is
+ * written and push/drain throw its error.
+ */
+export class OrderedWriter<T> {
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private failure: { error: unknown } | null = null;
+
+  constructor(
+    private readonly write: (item: T) => Promise<void>,
+    private readonly maxPending: number,
+  ) {}
+
+  /** Queues `item`; waits only while `maxPending` items are queued. Throws the error of a failed write. */
+  async push(item: T): Promise<void> {
+    if (this.failure) throw this.failure.error;
+    this.pending++;
+    this.chain = this.chain.then(
+      async () => {
+        await this.write(item);
+        this.pending--;
+      },
+    );
+    this.chain.catch((error: unknown) => {
+      this.failure ??= { error };
+    });
+    if (this.pending >= this.maxPending) await this.drain();
+  }
+
+  /** Waits until every queued item is written; throws the error of a failed write. */
+  async drain(): Promise<void> {
+    await this.chain;
+  }
+}
+
 /**
  * Runs `detector` over `images` and appends one record per image to the log.
  * Images that fail to decode are stored as skipped. Errors of the detector propagate
@@ -145,6 +185,13 @@ export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSe
   let computed = 0;
   let truncatedInputs = 0;
   const maxDetections = o.maxDetections ?? Infinity;
+  // records are appended in order while the detector works on the next batch (a write
+  // waits for a thread of libuv's pool, which sharp also uses): at most WRITES_IN_FLIGHT behind
+  const writer = new OrderedWriter(async (record: ImageRecord) => {
+    await o.log.append(record);
+    computed++;
+    o.onRecord(record);
+  }, WRITES_IN_FLIGHT);
   let next = prepareGroup(0);
   try {
     for (let start = 0; next !== null; start += groupSize) {
@@ -168,10 +215,8 @@ export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSe
           const record: ImageRecord = r
             ? { imageId: p.image.id, ...(sha256 ? { sha256 } : {}), seconds: r.seconds, size: p.size, shifts: r.shifts }
             : { imageId: p.image.id, ...(sha256 ? { sha256 } : {}), skipped: p.skipped ?? 'could not decode' };
-          await o.log.append(record);
           written++;
-          computed++;
-          o.onRecord(record);
+          await writer.push(record);
         }
       };
       await flush(); // skipped images at the head of the group
@@ -200,8 +245,10 @@ export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSe
       }
       await flush();
     }
+    await writer.drain(); // a failed append is this loop's error
   } finally {
     await source.close(); // stops the prepare workers, also on an error or an abort
+    await writer.drain().catch(() => undefined); // what was computed is stored before an error propagates
     await o.log.sync();
   }
   return { inferenceSeconds, computed, truncatedInputs };

@@ -182,7 +182,7 @@ export function openPreparedImages(o: PrepareOptions): PreparedImages {
 /**
  * The prepare worker's entry: `prepareWorker.js` beside this module when it is the built
  * JS; from TypeScript source, `dist/runner/prepareWorker.js` of the same tree, provided it
- * is newer than every source it is built from (src/runner/prepare*.ts, src/shifts,
+ * is newer than every source it is built from (src/runner/prepareImage.ts and prepareWorker.ts, src/shifts,
  * src/datasets, src/core). @throws Error naming the missing or stale build.
  */
 export function prepareWorkerUrl(): URL {
@@ -193,7 +193,7 @@ export function prepareWorkerUrl(): URL {
   if (!existsSync(file)) throw new Error(`prepare workers run the built JavaScript, and ${file} is missing: run \`npm run build\``);
   const src = path.dirname(path.dirname(fileURLToPath(here)));
   const sources = [
-    ...['prepare.ts', 'prepareImage.ts', 'prepareWorker.ts'].map((f) => path.join(src, 'runner', f)),
+    ...['prepareImage.ts', 'prepareWorker.ts'].map((f) => path.join(src, 'runner', f)),
     ...['shifts', 'datasets', 'core'].flatMap((d) =>
       readdirSync(path.join(src, d))
         .filter((f) => f.endsWith('.ts'))

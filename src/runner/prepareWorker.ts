@@ -10,8 +10,28 @@ import { decodeDatasetImage } from '../datasets/decode.js';
 import type { ShiftedInputOptions } from '../shifts/inputs.js';
 import { prepareImage, type PrepareReply, type PrepareRequest } from './prepareImage.js';
 
+/**
+ * Images in preparation at once: two, so one is in sharp (its own threads) while the other's
+ * inputs are copied here; more would only hold more memory and delay the first in line.
+ */
+const CONCURRENT_JOBS = 2;
+const waiting: PrepareRequest[] = [];
+let running = 0;
+
+function pump(): void {
+  while (running < CONCURRENT_JOBS && waiting.length > 0) {
+    const m = waiting.shift()!;
+    running++;
+    void answer(m.jobId, m.image, m.inputOpts).finally(() => {
+      running--;
+      pump();
+    });
+  }
+}
+
 parentPort!.on('message', (m: PrepareRequest) => {
-  void answer(m.jobId, m.image, m.inputOpts);
+  waiting.push(m);
+  pump();
 });
 parentPort!.postMessage({ kind: 'ready' }); // the imports above (sharp) are loaded
 

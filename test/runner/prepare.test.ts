@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DatasetImage, Detection, Detector, RgbImage } from '../../src/core/types.js';
 import { decodeDatasetImage, loadDataset } from '../../src/datasets/index.js';
+import { OrderedWriter } from '../../src/runner/detectLoop.js';
 import { OrderedPrefetch, openPreparedImages } from '../../src/runner/prepare.js';
 import { runBenchmark, type RunnerEnv } from '../../src/runner/index.js';
 import { parseShiftSet, type ShiftedInputOptions } from '../../src/shifts/index.js';
@@ -80,6 +81,52 @@ describe('OrderedPrefetch', () => {
     d[2].resolve(2);
     await s;
     expect(settled).toBe(true);
+  });
+});
+
+describe('OrderedWriter (records stored while the detector goes on)', () => {
+  it('writes in push order, one at a time, and makes the pusher wait only at maxPending', async () => {
+    const gates = Array.from({ length: 5 }, () => deferred<void>());
+    const written: number[] = [];
+    let active = 0;
+    let most = 0;
+    const w = new OrderedWriter<number>(async (i) => {
+      active++;
+      most = Math.max(most, active);
+      await gates[i].promise;
+      written.push(i);
+      active--;
+    }, 3);
+    await w.push(0); // not blocked: nothing is written yet
+    await w.push(1);
+    let third = false;
+    const p = w.push(2).then(() => (third = true)); // the third waits until the queue is written
+    await new Promise((r) => setTimeout(r, 10));
+    expect(third).toBe(false);
+    for (const i of [2, 1, 0]) gates[i].resolve(); // released out of order: still written in order
+    await p;
+    expect(written).toEqual([0, 1, 2]);
+    expect(most).toBe(1);
+    gates[3].resolve();
+    gates[4].resolve();
+    await w.push(3);
+    await w.push(4);
+    await w.drain();
+    expect(written).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('after a failed write writes nothing more, and push and drain throw its error', async () => {
+    const written: number[] = [];
+    const w = new OrderedWriter<number>(async (i) => {
+      if (i === 1) throw new Error('disk full');
+      written.push(i);
+    }, 10);
+    await w.push(0);
+    await w.push(1);
+    await w.push(2).catch(() => undefined);
+    await expect(w.drain()).rejects.toThrow('disk full');
+    await expect(w.push(3)).rejects.toThrow('disk full');
+    expect(written).toEqual([0]);
   });
 });
 

@@ -188,6 +188,7 @@ function runChild(datasetFile: string, out: string, onMark?: (name: string, kill
       const m = /^MARK (\S+) (\S+) (\d+)$/.exec(line);
       if (m) {
         marks[m[1]] = { seconds: Number(m[2]), maxRssBytes: Number(m[3]) };
+        process.stderr.write(`[scale] ${path.basename(out)}: ${m[1]} at ${m[2]} s, max RSS ${gb(Number(m[3]))} GB\n`);
         onMark?.(m[1], () => proc.kill('SIGKILL'));
       } else if (line.startsWith('{')) result = JSON.parse(line);
     }
@@ -233,33 +234,37 @@ async function main(): Promise<void> {
     };
     report.maxRssGBAfter = Object.fromEntries(Object.entries(a.marks).map(([k, v]) => [k, gb(v.maxRssBytes)]));
 
-    // B: the stored run scored again and killed at a seeded random moment of scoring
-    const scoringSeconds = (span(a, 'scoring', 'done') ?? 1) * 1000;
-    const killAfterMs = Math.round(new Rng(SEED * 31 + 7).uniform(0.1, 0.9) * scoringSeconds);
-    const bDir = path.join(root, 'b');
-    await mkdir(path.join(bDir, 'detections'), { recursive: true });
-    await copyFile(path.join(root, 'a', 'manifest.json'), path.join(bDir, 'manifest.json'));
-    await copyFile(logFile, path.join(bDir, 'detections', `${key}.jsonl`));
-    let timer: NodeJS.Timeout | undefined;
-    const b = await runChild(datasetFile, bDir, (name, kill) => {
-      if (name === 'scoring' && !timer) timer = setTimeout(kill, killAfterMs);
-    });
-    clearTimeout(timer);
-    const bEntries = await readdir(bDir);
-    // C: the same command resumed
-    t = performance.now();
-    const c = await runChild(datasetFile, bDir);
-    if (c.code !== 0 || !c.result) throw new Error(`resumed run C failed (${c.code ?? c.signal}): ${c.stderr}`);
-    report.resume = {
-      killedAfterScoringMs: killAfterMs,
-      killedBy: b.signal,
-      killedInPhase: b.marks.evaluated ? 'files' : b.marks.evaluate ? 'metrics' : b.marks.scoring ? 'reading the store' : 'before scoring',
-      metricsJsonAfterKill: bEntries.includes('metrics.json'),
-      imagesDetectedAgain: c.result.computed[key],
-      resumeSeconds: Number(((performance.now() - t) / 1000).toFixed(2)),
-      metricsIdenticalToUninterrupted: comparable(c.result.metrics) === comparable(a.result.metrics),
-      peakRssGB: gb(c.marks.done.maxRssBytes),
-    };
+    try {
+      // B: the stored run scored again and killed at a seeded random moment of scoring
+      const scoringSeconds = (span(a, 'scoring', 'done') ?? 1) * 1000;
+      const killAfterMs = Math.round(new Rng(SEED * 31 + 7).uniform(0.1, 0.9) * scoringSeconds);
+      const bDir = path.join(root, 'b');
+      await mkdir(path.join(bDir, 'detections'), { recursive: true });
+      await copyFile(path.join(root, 'a', 'manifest.json'), path.join(bDir, 'manifest.json'));
+      await copyFile(logFile, path.join(bDir, 'detections', `${key}.jsonl`));
+      let timer: NodeJS.Timeout | undefined;
+      const b = await runChild(datasetFile, bDir, (name, kill) => {
+        if (name === 'scoring' && !timer) timer = setTimeout(kill, killAfterMs);
+      });
+      clearTimeout(timer);
+      const bEntries = await readdir(bDir);
+      // C: the same command resumed
+      t = performance.now();
+      const c = await runChild(datasetFile, bDir);
+      if (c.code !== 0 || !c.result) throw new Error(`resumed run C failed (${c.code ?? c.signal}): ${c.stderr}`);
+      report.resume = {
+        killedAfterScoringMs: killAfterMs,
+        killedBy: b.signal,
+        killedInPhase: b.marks.evaluated ? 'files' : b.marks.evaluate ? 'metrics' : b.marks.scoring ? 'reading the store' : 'before scoring',
+        metricsJsonAfterKill: bEntries.includes('metrics.json'),
+        imagesDetectedAgain: c.result.computed[key],
+        resumeSeconds: Number(((performance.now() - t) / 1000).toFixed(2)),
+        metricsIdenticalToUninterrupted: comparable(c.result.metrics) === comparable(a.result.metrics),
+        peakRssGB: gb(c.marks.done.maxRssBytes),
+      };
+    } catch (err) {
+      report.resume = { error: (err as Error).message };
+    }
     report.mapRef = a.result.metrics.results[0].bounds?.mapRef ?? null;
     report.mapRange = a.result.metrics.results[0].bounds?.mapRange ?? null;
   } finally {

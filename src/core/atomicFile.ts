@@ -5,7 +5,7 @@
  * file; a leftover `<name>.tmp-<pid>` is harmless and is overwritten by the next write.
  */
 import { closeSync, fsyncSync, openSync } from 'node:fs';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 /** fsyncs a directory, so renames and creations inside it are durable (best effort: not every platform can). */
@@ -35,6 +35,26 @@ export async function renameDurable(from: string, to: string): Promise<void> {
 /** The temporary name of `file` while this process writes it. */
 export function tempNameOf(file: string): string {
   return `${file}.tmp-${process.pid}`;
+}
+
+/**
+ * Removes the temporary files other processes left in `dir` (not its subfolders) when they
+ * were killed mid-write. Call it only where no other live process writes (e.g. holding a
+ * run directory's lease). Returns the names removed.
+ */
+export async function removeStaleTemps(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const stale = names.filter((n) => {
+    const m = /\.tmp-(\d+)$/.exec(n);
+    return m !== null && Number(m[1]) !== process.pid;
+  });
+  for (const n of stale) await rm(path.join(dir, n), { force: true });
+  return stale;
 }
 
 /**

@@ -6,9 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { writeFileAtomic } from '../core/atomicFile.js';
 import { invalidParameterError, ShiftbenchError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { SYNTH_OPTION_FLAGS as FLAG } from '../core/messages.js';
@@ -178,7 +179,7 @@ async function generateSplit(o: ResolvedOptions, split: SynthSplitName, opts: Pi
     const job = encodePng(scene.image.data, o.sizePx)
       .then(async (png) => {
         pngs[index] = png;
-        await writeFile(path.join(splitDir, 'images', fileName), png);
+        await writeFileAtomic(path.join(splitDir, 'images', fileName), png);
         done++;
         opts.onProgress?.({ split, done, total });
       })
@@ -195,7 +196,7 @@ async function generateSplit(o: ResolvedOptions, split: SynthSplitName, opts: Pi
   };
   const json = Buffer.from(JSON.stringify(gt) + '\n');
   const annotationFile = path.join(splitDir, 'instances.json');
-  await writeFile(annotationFile, json);
+  await writeFileAtomic(annotationFile, json);
   const hash = createHash('sha256').update(json);
   for (const png of pngs) hash.update(png);
   const sha256 = hash.digest('hex');
@@ -209,7 +210,7 @@ async function generateSplit(o: ResolvedOptions, split: SynthSplitName, opts: Pi
     annotations: annotations.length,
     sha256,
   };
-  await writeFile(path.join(splitDir, STAMP_FILE), JSON.stringify(stamp, null, 2) + '\n');
+  await writeFileAtomic(path.join(splitDir, STAMP_FILE), JSON.stringify(stamp, null, 2) + '\n');
   return { name: split, annotationFile, images: total, annotations: annotations.length, sha256 };
 }
 

@@ -8,9 +8,10 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { renameDurable, writeFileAtomic } from '../core/atomicFile.js';
 import { loadError, ShiftbenchError } from '../core/errors.js';
 import type { Logger, ModelEntry } from '../core/types.js';
 import { entryOrigin, isBuiltinEntry, PACKAGE_ROOT } from './registry.js';
@@ -213,7 +214,7 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
     await mkdir(dir, { recursive: true });
     for (const f of entry.files) {
       await mkdir(path.dirname(path.join(dir, f.name)), { recursive: true });
-      await rename(path.join(tmp, f.name), path.join(dir, f.name));
+      await renameDurable(path.join(tmp, f.name), path.join(dir, f.name));
     }
     const pinned = entry.files.every((f) => f.sha256 !== null);
     opts.logger?.info(`Pulled model "${entry.name}": ${entry.files.map((f) => f.name).join(', ')} (${pinned ? 'sha256 verified' : 'unpinned files not verified'})`);
@@ -304,7 +305,7 @@ async function fetchFromUrl(entry: ModelEntry, baseUrl: string, tmp: string, opt
   for (const f of entry.files) {
     const bytes = await fetchLimited(`${baseUrl.replace(/\/+$/, '')}/${f.name}`, opts);
     await mkdir(path.dirname(path.join(tmp, f.name)), { recursive: true });
-    await writeFile(path.join(tmp, f.name), bytes);
+    await writeFileAtomic(path.join(tmp, f.name), bytes);
   }
 }
 

@@ -17,6 +17,7 @@ import { defaultEnv } from '../runner/env.js';
 import { imageHashes } from '../runner/identity.js';
 import { resolveRunOptions, type ResolvedRunOptions } from '../runner/options.js';
 import { resampleRecord } from '../runner/runBenchmark.js';
+import { writeFileAtomic } from '../core/atomicFile.js';
 import { ensureWritableDir, writeJsonAtomic } from '../runner/store.js';
 import type { RunnerEnv } from '../runner/types.js';
 import { isFractionalSet, makeShiftedInputs, type ResampleKernel, type SubpixelKernel } from '../shifts/index.js';
@@ -212,7 +213,8 @@ export async function exportInputs(options: ExportOptions, hooks: { logger?: Log
           const pixels = made.input(index);
           return sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } })
             .png({ compressionLevel: 6, palette: false })
-            .toFile(path.join(dir, file));
+            .toBuffer()
+            .then((png) => writeFileAtomic(path.join(dir, file), png));
         }),
       );
     }

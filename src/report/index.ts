@@ -2,8 +2,9 @@
  * Reports from a saved run: report.json (compact summary) and report.html (one
  * self-contained page). Reads only the run directory's files, never a model.
  */
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../core/atomicFile.js';
 import type { Logger } from '../core/types.js';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
@@ -156,11 +157,8 @@ async function galleryOf(run: ReportRun, perDetector: number, imagePaths: Map<nu
 }
 
 async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(tmp, text, 'utf8');
-    await rename(tmp, file);
+    await writeFileAtomic(file, text);
   } catch (err) {
     throw new ShiftbenchError('ERR_OUTPUT', `Could not write ${file}: ${(err as Error).message}. Check that the folder exists and is writable, or pass another --out file.`, { cause: err });
   }

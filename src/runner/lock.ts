@@ -6,9 +6,10 @@
  * `staleMs` (default 30 s) or its PID is no longer running on this same host.
  */
 import { randomUUID } from 'node:crypto';
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { syncDirSync, writeFileAtomic } from '../core/atomicFile.js';
 import { ShiftbenchError } from '../core/errors.js';
 import type { Logger } from '../core/types.js';
 
@@ -99,6 +100,7 @@ export class RunLock {
         } finally {
           await fh.close();
         }
+        syncDirSync(dir); // the lease's creation survives a crash
         const lock = new RunLock(file, content);
         lock.startHeartbeat(heartbeatMs);
         return lock;
@@ -156,10 +158,8 @@ export class RunLock {
       return;
     }
     const next = { ...this.content, heartbeatAt: new Date().toISOString() };
-    const tmp = `${this.file}.beat-${process.pid}`;
     try {
-      await writeFile(tmp, JSON.stringify(next));
-      await rename(tmp, this.file);
+      await writeFileAtomic(this.file, JSON.stringify(next));
     } catch {
       /* a missed beat; the next one retries */
     }

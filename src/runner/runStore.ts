@@ -29,7 +29,7 @@ import {
   writeJsonAtomic,
   type StoredImage,
 } from './store.js';
-import { AtomicFileWriter } from '../core/atomicFile.js';
+import { AtomicFileWriter, removeStaleTemps } from '../core/atomicFile.js';
 
 /** Beside each detector's per-shift results files: the ground truth they are scored against. */
 export const SHIFT_GROUND_TRUTH_FILE = 'ground_truth.json';
@@ -244,6 +244,7 @@ export class RunStore {
     if (this.lease) return;
     this.lease = await RunLock.acquire(this.directory, logger, timing);
     this.leaseTiming = timing;
+    await removeStaleTemps(this.directory); // half-written files of a killed run (the lease says none is alive)
   }
 
   private leaseTiming: LeaseTiming | undefined;
@@ -416,6 +417,7 @@ export class RunStore {
   async shiftResultsWriter(key: string, shifts: Shift[]): Promise<ShiftResultsWriter> {
     const keyDir = path.join(this.directory, DETECTIONS_DIR, safeFileName(key));
     const names = shifts.map((_, s) => `${shiftFileStem({ shifts }, s)}.json`);
+    await removeStaleTemps(keyDir); // left by a run killed while writing them
     const writers: AtomicFileWriter[] = [];
     try {
       for (const name of names) writers.push(await AtomicFileWriter.create(path.join(keyDir, name)));

@@ -14,7 +14,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, readFile, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../core/atomicFile.js';
+import { syncDirSync, writeFileAtomic } from '../core/atomicFile.js';
 import { ShiftbenchError } from '../core/errors.js';
 import type { BoxXYWH } from '../core/types.js';
 
@@ -310,6 +310,7 @@ export class DetectionLog {
       log.sizeBytes = goodBytes;
     }
     log.fh = await open(file, 'a');
+    if (!reader) syncDirSync(path.dirname(file)); // a new log: its directory entry survives a crash
     log.lastSyncMs = Date.now();
     return { log, stored: log.stored, tornBytes };
   }

@@ -1,6 +1,6 @@
 /** `shiftbench check RUN --max-range 0.03 …`: a CI gate on a saved run (exit 0 pass, 3 a limit exceeded, 1 cannot judge). */
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { writeFileAtomic } from '../../core/atomicFile.js';
 import { ShiftbenchError, checkErrorJunitXml, checkJunitXml, checkRunDir, pairRuns, type CheckLimits } from '../../index.js';
 import { consoleLogger, parseIntFlag, parseNumberFlag, printLine, setCommandExitCode } from '../io.js';
 
@@ -20,7 +20,7 @@ export const CHECK_FAILED_EXIT_CODE = 3;
 
 async function writeJunit(file: string, text: string): Promise<void> {
   try {
-    await writeFile(file, text, 'utf8');
+    await writeFileAtomic(file, text);
   } catch (err) {
     throw new ShiftbenchError('ERR_OUTPUT', `Could not write ${file} (--junit): ${(err as Error).message}. Check that the folder exists and is writable.`, { cause: err });
   }

@@ -1,7 +1,7 @@
 /** `shiftbench compare RUN_A RUN_B …`: runs side by side, paired against RUN_A where they can be (terminal table, optional HTML). */
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { writeFileAtomic } from '../../core/atomicFile.js';
 import { ShiftbenchError, compareRuns, pairRuns, renderComparisonHtml, renderComparisonText } from '../../index.js';
 import { consoleLogger, parseIntFlag, printLine } from '../io.js';
 
@@ -30,8 +30,7 @@ export function register(program: Command): void {
       if (flags.out) {
         const file = path.resolve(flags.out);
         try {
-          await mkdir(path.dirname(file), { recursive: true });
-          await writeFile(file, renderComparisonHtml(comparison), 'utf8');
+          await writeFileAtomic(file, renderComparisonHtml(comparison));
         } catch (err) {
           throw new ShiftbenchError('ERR_OUTPUT', `Could not write ${file} (--out): ${(err as Error).message}. Check that the folder is writable, or pass another --out file.`, { cause: err });
         }

@@ -7,8 +7,9 @@
  * size limit and timeout). The sha256 of every file read is recorded in the manifest.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { renameDurable, writeFileAtomic } from '../../core/atomicFile.js';
 import { loadError, ShiftbenchError } from '../../core/errors.js';
 import type { LoadDetectorOptions, ModelEntry } from '../../core/types.js';
 import { fetchLimited, sha256File } from '../pull.js';
@@ -75,8 +76,7 @@ function pinnedSha(entry: ModelEntry, name: string, base: string, dir: string): 
 /** Fetches `${base}/${name}` (size limit + timeout) into `tmp` and checks it against `sha`. */
 async function fetchPinned(entry: ModelEntry, base: string, name: string, sha: string, tmp: string): Promise<void> {
   const file = path.join(tmp, name);
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, await fetchLimited(`${base}/${name}`));
+  await writeFileAtomic(file, await fetchLimited(`${base}/${name}`));
   const found = await sha256File(file);
   if (found !== sha) {
     throw new ShiftbenchError(
@@ -143,7 +143,7 @@ async function locateCocoSsdDir(entry: ModelEntry, dir: string, opts: LoadDetect
       throw loadError('ERR_NETWORK', `coco-ssd weights from ${base}`, solutions(entry, dir), err);
     }
     await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
+    await renameDurable(tmp, dir);
     return dir;
   } finally {
     await rm(tmp, { recursive: true, force: true });

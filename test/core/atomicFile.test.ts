@@ -1,0 +1,74 @@
+/**
+ * Issue 14 item 5: one atomic-write helper (temporary file, fsync, rename, fsync of the
+ * directory) for every file shiftbench writes.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AtomicFileWriter, removeStaleTemps, renameDurable, writeFileAtomic } from '../../src/core/atomicFile.js';
+import { REPO_ROOT } from '../helpers/shared.js';
+
+const tmpDir = () => mkdtemp(path.join(os.tmpdir(), 'shiftbench-atomic-'));
+
+describe('atomic writes', () => {
+  it('writeFileAtomic creates folders, replaces the file whole and leaves no temporary file', async () => {
+    const dir = await tmpDir();
+    const file = path.join(dir, 'a', 'b', 'x.json');
+    await writeFileAtomic(file, 'first');
+    await writeFileAtomic(file, Buffer.from('second'));
+    expect(readFileSync(file, 'utf8')).toBe('second');
+    expect(readdirSync(path.dirname(file))).toEqual(['x.json']);
+  });
+
+  it('AtomicFileWriter: nothing is visible before commit; abort leaves the old file as it was', async () => {
+    const dir = await tmpDir();
+    const file = path.join(dir, 'big.json');
+    await writeFile(file, 'old');
+    const w = await AtomicFileWriter.create(file, 4);
+    for (let k = 0; k < 100; k++) await w.write(`${k},`);
+    expect(readFileSync(file, 'utf8')).toBe('old');
+    await w.commit();
+    expect(readFileSync(file, 'utf8')).toBe(Array.from({ length: 100 }, (_, k) => `${k},`).join(''));
+    const dropped = await AtomicFileWriter.create(file);
+    await dropped.write('never');
+    await dropped.abort();
+    expect(readFileSync(file, 'utf8')).toMatch(/^0,1,2,/);
+    expect(readdirSync(dir)).toEqual(['big.json']);
+  });
+
+  it('removeStaleTemps removes what killed processes left, not this process\'s own; renameDurable moves folders', async () => {
+    const dir = await tmpDir();
+    await writeFile(path.join(dir, 'shift_0_0.json.tmp-999999'), 'half');
+    await writeFile(path.join(dir, `metrics.json.tmp-${process.pid}`), 'mine');
+    await writeFile(path.join(dir, 'keep.json'), '{}');
+    expect(await removeStaleTemps(dir)).toEqual(['shift_0_0.json.tmp-999999']);
+    expect(readdirSync(dir).sort()).toEqual(['keep.json', `metrics.json.tmp-${process.pid}`]);
+    await writeFileAtomic(path.join(dir, 'sub', 'f'), 'x');
+    await renameDurable(path.join(dir, 'sub'), path.join(dir, 'moved'));
+    expect(existsSync(path.join(dir, 'moved', 'f'))).toBe(true);
+  });
+
+  it('src/ writes files only through core/atomicFile.ts (the exceptions are named with their reason)', () => {
+    const allowed: Record<string, RegExp> = {
+      // the append-only detection log (one write per line, fsync'd; a torn tail is cut on open) and the writability probe
+      'runner/store.ts': /await this\.fh\.write\(line|await writeFile\(probe, ''\)/,
+      // the lease is created with O_EXCL ('wx'), which a rename cannot do; then fsync'd with its directory
+      'runner/lock.ts': /await fh\.writeFile\(JSON\.stringify\(content\)\)/,
+    };
+    const writers = /\b(writeFile|writeFileSync|appendFile|appendFileSync|createWriteStream|toFile)\(|\.write\(/;
+    const found: string[] = [];
+    const srcDir = path.join(REPO_ROOT, 'src');
+    for (const rel of readdirSync(srcDir, { recursive: true }) as string[]) {
+      if (!rel.endsWith('.ts') || rel === path.join('core', 'atomicFile.ts')) continue;
+      const lines = readFileSync(path.join(srcDir, rel), 'utf8').split('\n');
+      lines.forEach((line, i) => {
+        if (!writers.test(line) || /process\.(stdout|stderr)|stream\.write|\bw(riters\[s\])?\.write\(|hash\.|\.update\(/.test(line)) return;
+        const ok = allowed[rel.split(path.sep).join('/')];
+        if (!ok || !ok.test(line)) found.push(`${rel}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    expect(found).toEqual([]);
+  });
+});

@@ -16,7 +16,8 @@
  * 2. with --model: the detect loop's wall time (decode → stored records; model loading and
  *    scoring excluded) over the same detector alone on the same inputs made in advance, in
  *    the same batches (target ≤ 1.05: work moved to a thread that slows the model is no win).
- * Each run is made with prepare workers on (the default) and off (`prepareWorkers: 0`).
+ * Each run is made with prepare workers on (`--workers N`, default max(1, DEFAULT_PREPARE_WORKERS))
+ * and off (`prepareWorkers: 0`).
  * Prints one JSON object.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,7 +29,7 @@ import { COCO_CATEGORIES } from '../src/core/coco.js';
 import { decodeImage, loadDataset } from '../src/datasets/index.js';
 import { loadDetector } from '../src/detectors/index.js';
 import { runBenchmark } from '../src/runner/index.js';
-import { prepareWorkerUrl } from '../src/runner/prepare.js';
+import { DEFAULT_PREPARE_WORKERS, prepareWorkerUrl } from '../src/runner/prepare.js';
 import { RUN_DEFAULTS } from '../src/runner/options.js';
 import { boxToInput, makeShiftedInputs, parseShiftSet, DEFAULT_RESAMPLE_KERNEL } from '../src/shifts/index.js';
 import { intArg, strArg } from './args.js';
@@ -38,6 +39,8 @@ const limit = intArg('--limit', 64);
 const shifts = strArg('--shifts', 'grid:1');
 const reps = intArg('--reps', 3);
 const model = process.argv.includes('--model') ? strArg('--model', '') : null;
+/** Prepare workers of the "on" runs (the default count may be 0 on a small machine). */
+const workers = intArg('--workers', Math.max(1, DEFAULT_PREPARE_WORKERS));
 
 /** CPU seconds of this process so far, every thread (workers, sharp's and libuv's) included. */
 function cpuSeconds(): number {
@@ -110,7 +113,7 @@ async function main(): Promise<void> {
     for (const im of ds.images) await decodeImage(im.path, { width: im.width, height: im.height });
     return { wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - c0 };
   };
-  const out: Record<string, unknown> = { dataset, images: n, shifts, reps, cpus: os.availableParallelism(), loadAverage: os.loadavg().map((x) => round(x, 2)) };
+  const out: Record<string, unknown> = { dataset, images: n, shifts, reps, workers, defaultWorkers: DEFAULT_PREPARE_WORKERS, cpus: os.availableParallelism(), loadAverage: os.loadavg().map((x) => round(x, 2)) };
   try {
     // 1. the instant fake against decoding alone: D, off, on, D, off, on, …
     const t = { decodeWall: [] as number[], decodeCpu: [] as number[] };
@@ -123,11 +126,11 @@ async function main(): Promise<void> {
       const d = await decodeSeconds();
       t.decodeWall.push(d.wall / n);
       t.decodeCpu.push(d.cpu / n);
-      for (const [label, workers] of [
+      for (const [label, count] of [
         ['off', 0],
-        ['on', undefined],
+        ['on', workers],
       ] as const) {
-        const x = await runOnce('instant', workers, async () => instant);
+        const x = await runOnce('instant', count, async () => instant);
         runs1[label].loop.push(x.loopSeconds / n);
         runs1[label].wall.push(x.steadyWall);
         runs1[label].cpu.push(x.steadyCpu);
@@ -200,7 +203,7 @@ async function benchModel(
     for (let r = 0; r < reps; r++) {
       t.alone.push(await alone());
       t.off.push(await loopSecondsOf(spec, 0));
-      t.on.push(await loopSecondsOf(spec, undefined));
+      t.on.push(await loopSecondsOf(spec, workers));
     }
   } finally {
     await detector.dispose();

@@ -76,7 +76,7 @@ export interface RunOptions {
   maxDetections?: number;
   /**
    * Worker threads that decode images and make their shifted inputs ahead of the detector
-   * (default: one per core beyond the first, at most 4; 0 prepares on the main thread).
+   * (default: cores − 2, at most 4, none below 4 cores; 0 prepares on the main thread).
    * The inputs, and so the detections, are the same either way.
    */
   prepareWorkers?: number;

@@ -20,8 +20,19 @@ import type { DatasetImage, RgbImage } from '../core/types.js';
 import { shiftedInputsFromMade, type ShiftedInputOptions } from '../shifts/inputs.js';
 import { prepareImage, type PreparedImage, type PrepareReply, type PrepareRequest } from './prepareImage.js';
 
-/** Default prepare workers: one per core beyond the one the detector uses, at least 1, at most 4. */
-export const DEFAULT_PREPARE_WORKERS = Math.max(1, Math.min(4, os.availableParallelism() - 1));
+/**
+ * Default prepare workers: from 4 cores on, one per core beyond two (the detector's thread
+ * and sharp's), at most 4; below 4 cores none. On 2 cores sharp already decodes in its own
+ * threads while the main thread waits for the detector, and a worker only adds its overhead
+ * (bench/runner.bench.ts, 2 cores: harness CPU per image 2.3× decoding's with one worker,
+ * 1.8× without; zoo-fcos loop/model-alone 0.98 and 1.01).
+ */
+export const DEFAULT_PREPARE_WORKERS = defaultPrepareWorkers(os.availableParallelism());
+
+/** DEFAULT_PREPARE_WORKERS for a machine with `cores` cores. */
+export function defaultPrepareWorkers(cores: number): number {
+  return cores >= 4 ? Math.min(4, cores - 2) : 0;
+}
 
 /** Bytes of prepared inputs that may wait for the detector (bounds `depth` for big inputs). */
 export const PREPARE_QUEUE_BYTES = 256 * 1024 * 1024;

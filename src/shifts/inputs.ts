@@ -254,15 +254,16 @@ export function shiftedInputsFromFitted(
   const input = (index: number): RgbImage => {
     const s = shifts[index];
     if (!s) throw new ShiftbenchError('ERR_INTERNAL', `shift index ${index} out of range 0…${shifts.length - 1}`);
-    const out = new Uint8Array(bytes);
+    let out: Uint8Array;
     if (opts.mode === 'pad') {
       if (!padTemplate) {
         padTemplate = new Uint8Array(bytes);
         fillRgb(padTemplate, pad);
       }
-      out.set(padTemplate);
+      out = padTemplate.slice(); // one copy, no zero-fill first
       paste(out, wm, hm, fitted.data, fw, fh, s.dx, s.dy);
     } else if (opts.mode === 'crop') {
+      out = new Uint8Array(bytes);
       // window at (K − dx, K − dy) of the (Wm + K) × (Hm + K) area
       const x0 = k - s.dx;
       const y0 = k - s.dy;
@@ -272,6 +273,7 @@ export function shiftedInputsFromFitted(
         out.set(area!.subarray(src, src + rowBytes), y * rowBytes);
       }
     } else {
+      out = new Uint8Array(bytes);
       // circular roll by (dx, dy): source row y goes to (y + dy) mod Hm, split at Wm − dx
       const sx = s.dx % wm;
       const sy = s.dy % hm;

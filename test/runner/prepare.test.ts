@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { DatasetImage, Detection, Detector, RgbImage } from '../../src/core/types.js';
 import { decodeDatasetImage, loadDataset } from '../../src/datasets/index.js';
 import { OrderedWriter } from '../../src/runner/detectLoop.js';
-import { OrderedPrefetch, openPreparedImages } from '../../src/runner/prepare.js';
+import { OrderedPrefetch, defaultPrepareWorkers, openPreparedImages } from '../../src/runner/prepare.js';
 import { runBenchmark, type RunnerEnv } from '../../src/runner/index.js';
 import { parseShiftSet, type ShiftedInputOptions } from '../../src/shifts/index.js';
 import { componentDetector, detectComponents, writeFlatShapes } from '../helpers/flatShapes.js';
@@ -81,6 +81,12 @@ describe('OrderedPrefetch', () => {
     d[2].resolve(2);
     await s;
     expect(settled).toBe(true);
+  });
+});
+
+describe('defaultPrepareWorkers', () => {
+  it('is none below 4 cores (sharp decodes in its own threads already), then cores − 2, at most 4', () => {
+    expect([1, 2, 3, 4, 5, 6, 8, 64].map(defaultPrepareWorkers)).toEqual([0, 0, 0, 2, 3, 4, 4, 4]);
   });
 });
 

@@ -66,7 +66,7 @@ export function register(program: Command): void {
     .option('--detect-timeout <ms>', 'timeout of one detect call of a plug-in detector', parseIntFlag('--detect-timeout', 1))
     .option('--batch <n>', 'inputs per detect call (default: the model\'s maximum, at most 32)', parseIntFlag('--batch', 1, 4096))
     .option('--max-detections <n>', 'detections kept per input, the highest-scoring (default 1000)', parseIntFlag('--max-detections', 1, 1_000_000))
-    .option('--prepare-workers <n>', 'threads that decode images and make inputs ahead of the detector (default cores − 1, 1–4; 0: none)', parseIntFlag('--prepare-workers', 0, 64))
+    .option('--prepare-workers <n>', 'threads that decode images and make inputs ahead of the detector (default: cores − 2, at most 4; none below 4 cores)', parseIntFlag('--prepare-workers', 0, 64))
     .option('--bootstrap <n>', 'bootstrap resamples of the consistency intervals (default 1000; analysis only)', parseIntFlag('--bootstrap', 1, 1_000_000))
     .option('--bootstrap-seed <n>', 'seed of the bootstrap (default 0; analysis only)', parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1))
     .option('--bootstrap-bounds <n>', 'bootstrap resamples of the mAP bounds (analysis only)', parseIntFlag('--bootstrap-bounds', 0, 1_000_000))

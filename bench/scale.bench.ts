@@ -11,7 +11,7 @@
  *   C. the same command resumed in B's directory: nothing is detected again, and the
  *      metrics equal A's bit for bit (timings aside).
  *
- *   npm run bench:scale [-- --images N] [--shifts grid:3] [--dets 100] [--seed 1] [--bootstrap-bounds B] [--keep]
+ *   npm run bench:scale [-- --images N] [--shifts grid:3] [--dets 100] [--seed 1] [--bootstrap-bounds B] [--skip-resume] [--keep]
  * Target: peak RSS ≤ 3 GB. Prints one JSON object.
  */
 import { spawn } from 'node:child_process';
@@ -33,6 +33,8 @@ const SHIFTS = strArg('--shifts', 'grid:3');
 const DETS = intArg('--dets', 100);
 const SEED = intArg('--seed', 1);
 const KEEP = process.argv.includes('--keep');
+/** Only run A (peak RSS and phases), not the kill and resume. */
+const SKIP_RESUME = process.argv.includes('--skip-resume');
 /** --bootstrap-bounds B; absent: the tool's default (off from 20,000 image × shift cells on, so off at full size). */
 const BOOTSTRAP_BOUNDS = process.argv.includes('--bootstrap-bounds') ? intArg('--bootstrap-bounds', 1) : undefined;
 const W = 128;
@@ -234,36 +236,38 @@ async function main(): Promise<void> {
     };
     report.maxRssGBAfter = Object.fromEntries(Object.entries(a.marks).map(([k, v]) => [k, gb(v.maxRssBytes)]));
 
-    try {
-      // B: the stored run scored again and killed at a seeded random moment of scoring
-      const scoringSeconds = (span(a, 'scoring', 'done') ?? 1) * 1000;
-      const killAfterMs = Math.round(new Rng(SEED * 31 + 7).uniform(0.1, 0.9) * scoringSeconds);
-      const bDir = path.join(root, 'b');
-      await mkdir(path.join(bDir, 'detections'), { recursive: true });
-      await copyFile(path.join(root, 'a', 'manifest.json'), path.join(bDir, 'manifest.json'));
-      await copyFile(logFile, path.join(bDir, 'detections', `${key}.jsonl`));
-      let timer: NodeJS.Timeout | undefined;
-      const b = await runChild(datasetFile, bDir, (name, kill) => {
-        if (name === 'scoring' && !timer) timer = setTimeout(kill, killAfterMs);
-      });
-      clearTimeout(timer);
-      const bEntries = await readdir(bDir);
-      // C: the same command resumed
-      t = performance.now();
-      const c = await runChild(datasetFile, bDir);
-      if (c.code !== 0 || !c.result) throw new Error(`resumed run C failed (${c.code ?? c.signal}): ${c.stderr}`);
-      report.resume = {
-        killedAfterScoringMs: killAfterMs,
-        killedBy: b.signal,
-        killedInPhase: b.marks.evaluated ? 'files' : b.marks.evaluate ? 'metrics' : b.marks.scoring ? 'reading the store' : 'before scoring',
-        metricsJsonAfterKill: bEntries.includes('metrics.json'),
-        imagesDetectedAgain: c.result.computed[key],
-        resumeSeconds: Number(((performance.now() - t) / 1000).toFixed(2)),
-        metricsIdenticalToUninterrupted: comparable(c.result.metrics) === comparable(a.result.metrics),
-        peakRssGB: gb(c.marks.done.maxRssBytes),
-      };
-    } catch (err) {
-      report.resume = { error: (err as Error).message };
+    if (!SKIP_RESUME) {
+      try {
+        // B: the stored run scored again and killed at a seeded random moment of scoring
+        const scoringSeconds = (span(a, 'scoring', 'done') ?? 1) * 1000;
+        const killAfterMs = Math.round(new Rng(SEED * 31 + 7).uniform(0.1, 0.9) * scoringSeconds);
+        const bDir = path.join(root, 'b');
+        await mkdir(path.join(bDir, 'detections'), { recursive: true });
+        await copyFile(path.join(root, 'a', 'manifest.json'), path.join(bDir, 'manifest.json'));
+        await copyFile(logFile, path.join(bDir, 'detections', `${key}.jsonl`));
+        let timer: NodeJS.Timeout | undefined;
+        const b = await runChild(datasetFile, bDir, (name, kill) => {
+          if (name === 'scoring' && !timer) timer = setTimeout(kill, killAfterMs);
+        });
+        clearTimeout(timer);
+        const bEntries = await readdir(bDir);
+        // C: the same command resumed
+        t = performance.now();
+        const c = await runChild(datasetFile, bDir);
+        if (c.code !== 0 || !c.result) throw new Error(`resumed run C failed (${c.code ?? c.signal}): ${c.stderr}`);
+        report.resume = {
+          killedAfterScoringMs: killAfterMs,
+          killedBy: b.signal,
+          killedInPhase: b.marks.evaluated ? 'files' : b.marks.evaluate ? 'metrics' : b.marks.scoring ? 'reading the store' : 'before scoring',
+          metricsJsonAfterKill: bEntries.includes('metrics.json'),
+          imagesDetectedAgain: c.result.computed[key],
+          resumeSeconds: Number(((performance.now() - t) / 1000).toFixed(2)),
+          metricsIdenticalToUninterrupted: comparable(c.result.metrics) === comparable(a.result.metrics),
+          peakRssGB: gb(c.marks.done.maxRssBytes),
+        };
+      } catch (err) {
+        report.resume = { error: (err as Error).message };
+      }
     }
     report.mapRef = a.result.metrics.results[0].bounds?.mapRef ?? null;
     report.mapRange = a.result.metrics.results[0].bounds?.mapRange ?? null;

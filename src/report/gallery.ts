@@ -170,12 +170,19 @@ export async function buildGallery(
     const top = (r.analysis?.flicker?.top ?? []).filter((t) => t.flicker > 0).slice(0, perDetector);
     if (top.length === 0 || perDetector === 0) continue;
     const annotations = await readGroundTruth(run, r, categories);
-    const perShift = await Promise.all(shifts.map((_, s) => readShiftFile(shiftFile(run, r.key, shifts, s))));
-    if (perShift.some((p) => p === null)) {
+    const tau = r.consistency.scoreThreshold;
+    // one shift's file at a time, keeping only what the gallery shows (score ≥ τ): a COCO-scale
+    // run's files hold millions of detections (issue 14.1)
+    const perShift: (CocoResult[] | null)[] = [];
+    for (let s = 0; s < shifts.length; s++) {
+      const list = await readShiftFile(shiftFile(run, r.key, shifts, s));
+      perShift.push(list ? list.filter((d) => d.score >= tau) : null);
+      if (!list) break;
+    }
+    if (perShift.length < shifts.length || perShift.some((p) => p === null)) {
       notes.push(`${r.key}: its per-shift detection files are missing from detections/, so it has no gallery`);
       continue;
     }
-    const tau = r.consistency.scoreThreshold;
     const blinkingOf = new Map<number, BlinkingObject[]>();
     if (annotations) {
       const byImage = new Map<number, CocoResult[][]>();

@@ -189,6 +189,17 @@ describe('export → inference outside shiftbench → score', () => {
       expect(rescored.results[0].consistency.scoreThreshold).toBe(0.95);
       expect(rescored.results[0].bounds).toEqual(first.metrics.results[0].bounds);
       expect(JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')).scoreThreshold).toBe(0.95);
+      // score again into the same run directory: analysis-only flags reuse it, changed results are refused
+      const again = await scoreExport(exportDir, { name: 'x', family: 'one-stage,anchor-free', out, bootstrapResamples: 10, scoreThreshold: 0.3 });
+      expect(again.metrics.results[0].consistency.scoreThreshold).toBe(0.3);
+      await write(0, manifest.images.map((i) => ({ ...det(i.id), score: 0.8 })));
+      try {
+        const changed = await rejection(scoreExport(exportDir, { name: 'x', family: 'one-stage,anchor-free', out, bootstrapResamples: 10 }));
+        expect(changed.code).toBe('ERR_RUN_STORE');
+        expect(changed.message).toMatch(/detectionsSha256/);
+      } finally {
+        await write(0, manifest.images.map((i) => det(i.id)));
+      }
     });
 
     it('a missing shift file', async () => {

@@ -207,6 +207,32 @@ describe('served detectors (KServe v2, plain HTTP) against the direct ONNX run',
     expect(err.message).toContain('says FP32 or UINT8 [B,3,320,320]');
   }, 60_000);
 
+  it('a fixed batch other than 1, or an input name the server lacks, is an error showing both', async () => {
+    const { createServer } = await import('node:http');
+    const meta = { name: 'fixed4', versions: ['1'], platform: 'x', inputs: [{ name: 'images', datatype: 'FP32', shape: [4, 3, 256, 256] }], outputs: [] };
+    const server = createServer((req, res) => {
+      if (req.url === '/v2/health/ready') return void res.writeHead(200).end();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(meta));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+    const { files: _f, source: _s, description: _d, meta: _m, ...fields } = zooEntry;
+    const file = path.join(root, 'fixed4.json');
+    await writeFile(file, JSON.stringify([{ ...fields, name: 'fixed4', format: 'kserve', source: { kind: 'kserve', url, model: 'fixed4' } }]));
+    try {
+      const a = await failure(loadDetector('fixed4', { registryFiles: [file] }));
+      expect(a.code).toBe('ERR_MODEL_LOAD');
+      expect(a.message).toContain('The server says FP32 [4,3,256,256]');
+      expect(a.message).toContain('[B,3,256,256]');
+      await writeFile(file, JSON.stringify([{ ...fields, inputName: 'input0', name: 'fixed4', format: 'kserve', source: { kind: 'kserve', url, model: 'fixed4' } }]));
+      const b = await failure(loadDetector('fixed4', { registryFiles: [file] }));
+      expect(b.message).toMatch(/the input does not fit the entry\. The server says inputs "images"; the entry .* says inputName "input0"/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('a model replaced behind the same URL is refused on resume, naming the field', async () => {
     const out = newOut();
     await runBenchmark({ ...base(), models: ['fcos-served'], out });

@@ -72,25 +72,27 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
       throw mismatch(entry, modelUrl, 'the input', `inputs ${metadata.inputs.map((t) => `"${t.name}"`).join(', ') || '(none)'}`, `inputName "${entry.inputName}"`);
     }
     const expectedDims = entry.layout === 'NCHW' ? ['B', 3, height, width] : ['B', height, width, 3];
-    const shapeFits = input.shape.length === 4 && input.shape.every((d, i) => i === 0 || d === -1 || d === expectedDims[i]) && (input.shape[0] === -1 || input.shape[0] >= 1);
+    const shapeFits = input.shape.length === 4 && input.shape.every((d, i) => i === 0 || d === -1 || d === expectedDims[i]) && (input.shape[0] === -1 || input.shape[0] === 1);
     if (input.datatype !== 'FP32' && input.datatype !== 'UINT8' || !shapeFits) {
       throw mismatch(
         entry,
         modelUrl,
         `input "${input.name}"`,
         `${input.datatype} [${input.shape.join(',')}]`,
-        `FP32 or UINT8 [${expectedDims.join(',')}] (${entry.layout} ${width}×${height}, B the batch)`,
+        `FP32 or UINT8 [${expectedDims.join(',')}] (${entry.layout} ${width}×${height}; B, the batch, variable (-1) or 1)`,
       );
     }
     const pipeline = createTensorPipeline(entry, input.datatype === 'UINT8' ? 'uint8' : 'float32', opts.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD);
-    const perRequest = entry.dynamicBatch === false ? 1 : input.shape[0] === -1 ? KSERVE_MAX_BATCH_PER_REQUEST : Math.min(input.shape[0], KSERVE_MAX_BATCH_PER_REQUEST);
+    const perRequest = entry.dynamicBatch === false || input.shape[0] === 1 ? 1 : KSERVE_MAX_BATCH_PER_REQUEST;
     const outputNames = metadata.outputs.map((t) => t.name);
     const inferUrl = `${modelUrl}/infer`;
     const infer = async (images: readonly RgbImage[]) => {
       const tensor = pipeline.toTensor(images);
-      const shape = input.shape[0] === -1 ? tensor.dims : [input.shape[0], ...tensor.dims.slice(1)];
-      if (shape[0] !== images.length) throw new ShiftbenchError('ERR_INTERNAL', `a request of ${images.length} inputs for a batch of ${shape[0]}`);
-      const { body, headers } = encodeInferRequest({ name: input.name, datatype: input.datatype as 'FP32' | 'UINT8', shape, data: tensor.data }, outputNames, entry.binary === true);
+      const { body, headers } = encodeInferRequest(
+        { name: input.name, datatype: input.datatype as 'FP32' | 'UINT8', shape: tensor.dims, data: tensor.data },
+        outputNames,
+        entry.binary === true,
+      );
       const answer = await transport.request('POST', inferUrl, { headers, body });
       const outputs = decodeInferResponse(answer, `POST ${inferUrl}`);
       let modelVersion: string | null = null;

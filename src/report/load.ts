@@ -55,6 +55,7 @@ export async function loadReportRun(runDir: string): Promise<ReportRun> {
       `${invalidParameterError(RUN_DIR_ARG, 'an existing run directory', runDir).message}. Pass the directory that \`shiftbench run\` wrote (it holds ${MANIFEST_FILE} and ${METRICS_FILE}).`,
     );
   }
+  await refuseShard(dir);
   const metricsRaw = await readJsonFile(dir, METRICS_FILE);
   const manifestRaw = await readJsonFile(dir, MANIFEST_FILE);
   const metricsPath = path.join(dir, METRICS_FILE);
@@ -62,6 +63,23 @@ export async function loadReportRun(runDir: string): Promise<ReportRun> {
   if (!is.object(manifestRaw)) throw malformed(manifestPath, invalidParameterError('the manifest', 'a JSON object', manifestRaw).message);
   const metrics = validateMetrics(metricsRaw, metricsPath);
   return { runDir: dir, manifest: manifestRaw, essentials: reportManifestEssentials(manifestRaw), metrics };
+}
+
+/** A shard's run directory (`run --shard i/n`) has no metrics of its own: ERR_OUTPUT saying how to get them. */
+async function refuseShard(dir: string): Promise<void> {
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(await readFile(path.join(dir, MANIFEST_FILE), 'utf8'));
+  } catch {
+    return; // missing or damaged: readJsonFile says so
+  }
+  if (!is.object(manifest) || !is.object(manifest.shard)) return;
+  const { index, count } = manifest.shard;
+  throw new ShiftbenchError(
+    'ERR_OUTPUT',
+    `${dir} is shard ${String(index)}/${String(count)} of a run: a shard has no metrics of its own. ` +
+      `Merge the run's ${String(count)} shard directories with \`shiftbench merge SHARD… --out DIR\`, then \`shiftbench report DIR\`.`,
+  );
 }
 
 async function readJsonFile(dir: string, name: string): Promise<unknown> {

@@ -38,6 +38,13 @@ export async function rescoreRun(runDir: string, options: RescoreOptions = {}, h
   const logger = hooks.logger ?? SILENT;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   const { store, manifest } = await RunStore.existing(runDir);
+  if (manifest.shard) {
+    const { index, count } = manifest.shard;
+    throw new ShiftbenchError(
+      'ERR_RUN_STORE',
+      `${store.dir} is shard ${index}/${count} of a run, not a whole run. Merge the run's ${count} shard directories with \`shiftbench merge SHARD… --out DIR\`; rescore DIR.`,
+    );
+  }
   await store.lock(logger); // not while a run writes there
   try {
     return await rescoreLocked(store, manifest, options, env, logger);

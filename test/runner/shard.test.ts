@@ -9,7 +9,8 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunMetrics } from '../../src/core/types.js';
-import { mergeShards, parseShard, runBenchmark, runShard, shardOfImage, type RunOptions } from '../../src/runner/index.js';
+import { loadReportRun } from '../../src/report/index.js';
+import { mergeShards, parseShard, rescoreRun, runBenchmark, runShard, shardOfImage, type RunOptions } from '../../src/runner/index.js';
 import { rejection } from '../helpers/shared.js';
 import { comparable, makeDataset, tempDir } from './fixtures.js';
 
@@ -152,6 +153,15 @@ describe('runShard + mergeShards', () => {
     expect(e.message).toContain(`${dir} holds shard 1/3, not shard 2/3`);
     e = await rejection(runBenchmark({ ...base, shard: '0/3', out: path.join(root, 'x') }));
     expect(e.code).toBe('ERR_INVALID_OPTION');
+  });
+
+  it('a shard has no metrics of its own: report and rescore say to merge the shards first', async () => {
+    let e = await rejection(loadReportRun(shardDirs[1]));
+    expect(e.code).toBe('ERR_OUTPUT');
+    expect(e.message).toContain(`${shardDirs[1]} is shard 1/3 of a run: a shard has no metrics of its own. Merge the run's 3 shard directories`);
+    e = await rejection(rescoreRun(shardDirs[1]));
+    expect(e.code).toBe('ERR_RUN_STORE');
+    expect(e.message).toContain('shiftbench merge');
   });
 });
 

@@ -212,8 +212,8 @@ describe('computeStability', () => {
     expect(r.centerError!.worst.value).toBeCloseTo(Math.sqrt(2 / 3) / 10, 14);
   });
   it('rejects a bad τ or resample count with ERR_METRICS_INPUT', () => {
-    expect(() => computeStability([], 2, { groundTruth: gtOf([g]), scoreThreshold: 2 })).toThrow(/scoreThreshold/);
-    expect(() => computeStability([], 2, { groundTruth: gtOf([g]), bootstrapResamples: 0 })).toThrow(/bootstrapResamples/);
+    expect(() => computeStability([], 2, { groundTruth: gtOf([g]), scoreThreshold: 2 })).toThrow(/--score-threshold/);
+    expect(() => computeStability([], 2, { groundTruth: gtOf([g]), bootstrapResamples: 0 })).toThrow(/--bootstrap\b/);
   });
 });
 

@@ -316,8 +316,7 @@ export class ShiftMapEngine {
   /**
    * Writes the TP list of (category state, threshold t) after the m scratch events into
    * the scratch arrays (pos, fp, precision), from the first event's TP index on (the
-   * prefix is unchanged; matStart says where) up to matEnd (the tail from there on is
-   * unchanged and not written, when it is shorter than the list), and returns its new length.
+   * prefix is unchanged; matStart says where), and returns its new length.
    */
   private materialize(st: CategoryState, t: number, m: number): number {
     const p = this.p;
@@ -380,12 +379,8 @@ export class ShiftMapEngine {
         dk++;
       } else dF++;
     }
-    // without net offsets the tail is the old list at the same indices: not written (the length stays K)
-    if (dk === 0 && dF === 0) {
-      this.matEnd = oldK;
-      return K;
-    }
-    this.matEnd = CHANGED_TO_END;
+    // without net offsets the tail is the old list at the same indices
+    this.matEnd = dk === 0 && dF === 0 ? oldK : CHANGED_TO_END;
     for (let k = oldK; k < K; k++) {
       const tp = k + 1 + dk;
       const f = lfp[k] + dF;
@@ -505,14 +500,13 @@ export class ShiftMapEngine {
     let me = 0;
     const eJ = sc.evJ;
     const eP = sc.evP;
-    const lastPos = list.lastPos;
-    const firstPos = list.firstPos;
+    const lastPos = K > 0 ? lpos[K - 1] : -1;
     for (let j = 0; j < m; j++) {
       const s = status[sc.evDet[j] * T + t];
       if (s !== ST_TP && s !== ST_FP) continue;
       const x = sc.evPos[j];
       eJ[me] = j;
-      eP[me] = x > lastPos ? K : x <= firstPos ? 0 : lowerBound(lpos, K, x);
+      eP[me] = x > lastPos ? K : x <= lpos[0] ? 0 : lowerBound(lpos, K, x);
       me++;
     }
     while (me > 0 && eP[me - 1] === K && status[sc.evDet[eJ[me - 1]] * T + t] === ST_FP) me--;
@@ -680,11 +674,10 @@ export class ShiftMapEngine {
         if (m > 0) {
           const K2 = this.materialize(st, t, m);
           const from = this.matStart;
-          const to = this.matEnd < K2 ? this.matEnd : K2;
           list.ensure(K2);
-          list.pos.set(sc.pos.subarray(from, to), from);
-          list.fp.set(sc.fp.subarray(from, to), from);
-          list.v.set(sc.v.subarray(from, to), from);
+          list.pos.set(sc.pos.subarray(from, K2), from);
+          list.fp.set(sc.fp.subarray(from, K2), from);
+          list.v.set(sc.v.subarray(from, K2), from);
           list.K = K2;
           validBelow = from;
           changedFrom = from;

@@ -135,9 +135,6 @@ export class TpList {
   qPre = new Float64Array(R + 1); // Σ q[0..r)
   qSuf = new Float64Array(R + 1); // Σ q[r..R), summed from r = R−1 down (as precisionSumFromTp)
   psum = 0;
-  /** pos[0] and pos[K−1] (−1 when empty), kept by finalize: a candidate reads them without touching pos. */
-  firstPos = -1;
-  lastPos = -1;
   ensure(n: number): void {
     if (this.pos.length >= n) return;
     let cap = this.pos.length;
@@ -162,19 +159,11 @@ export class TpList {
     this.changedFrom[this.version & (CHANGE_LOG - 1)] = changedFrom;
     this.changedTo[this.version & (CHANGE_LOG - 1)] = changedTo;
     const K = this.K;
-    this.firstPos = K > 0 ? this.pos[0] : -1;
-    this.lastPos = K > 0 ? this.pos[K - 1] : -1;
     const v = this.v;
     const S = this.S;
     let m = 0;
     S[K] = 0;
-    // from changedTo on v is the same at the same indices (and K too): so are the suffix maxima
-    let k0 = K - 1;
-    if (changedTo < K) {
-      m = S[changedTo];
-      k0 = changedTo - 1;
-    }
-    for (let k = k0; k >= 0; k--) {
+    for (let k = K - 1; k >= 0; k--) {
       if (v[k] > m) m = v[k];
       if (k < validBelow && S[k] === m) break;
       S[k] = m;

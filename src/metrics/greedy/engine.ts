@@ -19,7 +19,6 @@ import type { PreparedBounds } from './prepare.js';
 import { OBJECTIVE_THRESHOLDS, type BoundsObjective } from './case.js';
 import {
   BUILD_FACTOR,
-  CHANGED_TO_END,
   CategoryState,
   KIND_ALL_FP,
   KIND_TP,
@@ -63,8 +62,6 @@ export class ShiftMapEngine {
   private wKr: Int32Array = new Int32Array(0);
   /** First TP index materialize() wrote (the list is unchanged before it). */
   private matStart = 0;
-  /** From this TP index on the list materialize() wrote is the old one at the same indices (CHANGED_TO_END: unknown). */
-  private matEnd = CHANGED_TO_END;
 
   /** Work counters (for tests and benchmarks). */
   readonly stats: EngineStats = { offsetCacheSegments: 0, offsetCacheRepairs: 0 };
@@ -379,8 +376,6 @@ export class ShiftMapEngine {
         dk++;
       } else dF++;
     }
-    // without net offsets the tail is the old list at the same indices
-    this.matEnd = dk === 0 && dF === 0 ? oldK : CHANGED_TO_END;
     for (let k = oldK; k < K; k++) {
       const tp = k + 1 + dk;
       const f = lfp[k] + dF;
@@ -436,15 +431,9 @@ export class ShiftMapEngine {
    */
   private segmentWalk(list: TpList, lo: number, hi: number, dk: number, dF: number): void {
     const unchanged = dk === 0 && dF === 0;
-    if (!unchanged) {
-      // a cache is built / repaired when that costs at most BUILD_FACTOR values per value of the
-      // segment, plus what this list's segments walked one by one since its last cache work
-      if (!this.offsetCaches || hi - lo < MIN_CACHED_SEGMENT || list.offsetBuildCost(dk, dF, lo) > BUILD_FACTOR * (hi - lo) + list.walkCredit) {
-        if (this.offsetCaches) list.walkCredit += hi - lo;
-        this.rangeWalk(list.fp, lo, hi, dk, dF);
-        return;
-      }
-      list.walkCredit = 0;
+    if (!unchanged && (!this.offsetCaches || hi - lo < MIN_CACHED_SEGMENT || list.offsetBuildCost(dk, dF, lo) > BUILD_FACTOR * (hi - lo))) {
+      this.rangeWalk(list.fp, lo, hi, dk, dF);
+      return;
     }
     if (!unchanged) this.stats.offsetCacheSegments++;
     const sm = unchanged ? list.S : list.offsetMax(dk, dF, lo);
@@ -561,8 +550,7 @@ export class ShiftMapEngine {
       this.wSum = sum;
       this.wR = r;
       this.wKr = kr;
-      // the tail is one more segment (hi = K): with a suffix-max cache each recall point in it costs O(1)
-      this.segmentWalk(list, oldK, K, dk, dF);
+      this.rangeWalk(lfp, oldK, K, dk, dF);
       mx = this.wMx;
       sum = this.wSum;
       r = this.wR;
@@ -670,7 +658,6 @@ export class ShiftMapEngine {
         const list = st.tp[t];
         let validBelow = 0;
         let changedFrom = list.K;
-        let changedTo = list.K;
         if (m > 0) {
           const K2 = this.materialize(st, t, m);
           const from = this.matStart;
@@ -681,7 +668,6 @@ export class ShiftMapEngine {
           list.K = K2;
           validBelow = from;
           changedFrom = from;
-          changedTo = this.matEnd;
           if (t === this.t0) {
             for (let e = 0; e < m; e++) {
               if (this.detKind[sc.evDet[e]] !== KIND_TP) continue;
@@ -690,7 +676,7 @@ export class ShiftMapEngine {
             }
           }
         }
-        list.finalize(kr, validBelow, changedFrom, changedTo);
+        list.finalize(kr, validBelow, changedFrom);
       }
       // FP counters after every threshold's walk (each walk reads the old counts)
       for (let e = 0; e < m; e++) st.fen.add(sc.evPos[e], sc.evNew[e] ? 1 : -1, this.fpMask[sc.evDet[e]]);

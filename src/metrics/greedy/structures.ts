@@ -35,10 +35,8 @@ export class OffsetMax {
 export const MAX_OFFSET_CACHES = 8;
 /** Segments with offsets shorter than this are walked value by value, without an OffsetMax cache. */
 export const MIN_CACHED_SEGMENT = 16;
-/** Versions of a TP list whose changed range is remembered (a power of two); older caches are rebuilt. */
+/** Versions of a TP list whose change index is remembered (a power of two); older caches are rebuilt. */
 const CHANGE_LOG = 16;
-/** A changed range's end meaning "to the end of the list, and the indices after it may have moved". */
-export const CHANGED_TO_END = 0x7fffffff;
 /**
  * A segment uses its OffsetMax cache only when building / repairing it costs at most this
  * many values per value of the segment (else it is walked value by value). Chosen by A/B
@@ -114,17 +112,8 @@ export class TpList {
   K = 0;
   /** Bumped by finalize (every change of pos / fp / v), so OffsetMax caches know they are stale. */
   version = 0;
-  /**
-   * [changedFrom, changedTo)[version mod CHANGE_LOG]: the TP indices whose pos / fp may differ from the
-   * previous version's; from changedTo on the list is the same at the same indices (CHANGED_TO_END: unknown).
-   */
+  /** changedFrom[version mod CHANGE_LOG]: first TP index whose pos / fp may differ from the previous version's. */
   private readonly changedFrom = new Int32Array(CHANGE_LOG);
-  private readonly changedTo = new Int32Array(CHANGE_LOG);
-  /** The range dirtySince() found. */
-  private dirtyLo = 0;
-  private dirtyHi = 0;
-  /** Values walked one by one since a cache was last built or repaired for this list (credit towards one). */
-  walkCredit = 0;
   private readonly offsets: OffsetMax[] = [];
   private nextEvict = 0;
   constructor(private readonly stats: EngineStats) {}
@@ -154,10 +143,9 @@ export class TpList {
    * v[k] and S[k] for k < validBelow are unchanged since the last finalize, so the
    * suffix maxima stop as soon as one equals its old value (0: recompute all).
    */
-  finalize(kr: Int32Array | null, validBelow = 0, changedFrom = 0, changedTo = CHANGED_TO_END): void {
+  finalize(kr: Int32Array | null, validBelow = 0, changedFrom = 0): void {
     this.version++;
     this.changedFrom[this.version & (CHANGE_LOG - 1)] = changedFrom;
-    this.changedTo[this.version & (CHANGE_LOG - 1)] = changedTo;
     const K = this.K;
     const v = this.v;
     const S = this.S;
@@ -193,27 +181,17 @@ export class TpList {
   }
 
   /**
-   * Sets [dirtyLo, dirtyHi): the TP indices that may differ from what the list was at `version`
-   * ([0, CHANGED_TO_END) when unknown: too many versions ago, or never); beyond dirtyHi the list
-   * is the same at the same indices. An empty range when nothing changed.
+   * First TP index that may differ from what the list was at `version` (0 when unknown:
+   * too many versions ago, or never), K when nothing changed.
    */
-  private dirtySince(version: number): void {
-    if (version < 0 || this.version - version >= CHANGE_LOG) {
-      this.dirtyLo = 0;
-      this.dirtyHi = CHANGED_TO_END;
-      return;
-    }
-    let lo = CHANGED_TO_END;
-    let hi = 0;
+  private dirtyFrom(version: number): number {
+    if (version < 0 || this.version - version >= CHANGE_LOG) return 0;
+    let d = this.K;
     for (let x = version + 1; x <= this.version; x++) {
-      const a = this.changedFrom[x & (CHANGE_LOG - 1)];
-      const b = this.changedTo[x & (CHANGE_LOG - 1)];
-      if (a >= b) continue;
-      if (a < lo) lo = a;
-      if (b > hi) hi = b;
+      const c = this.changedFrom[x & (CHANGE_LOG - 1)];
+      if (c < d) d = c;
     }
-    this.dirtyLo = lo < hi ? lo : 0;
-    this.dirtyHi = lo < hi ? hi : 0;
+    return d;
   }
 
   private findOffset(dk: number, dF: number): OffsetMax | null {
@@ -226,23 +204,18 @@ export class TpList {
   offsetBuildCost(dk: number, dF: number, lo: number): number {
     const c = this.findOffset(dk, dF);
     if (c === null) return this.K - lo;
-    const ext = c.from > lo ? c.from - lo : 0;
-    if (c.version === this.version) return ext;
-    this.dirtySince(c.version);
-    const hi = this.dirtyHi < this.K ? this.dirtyHi : this.K;
-    const from = c.from < this.K ? c.from : this.K;
-    const lo2 = this.dirtyLo > from ? this.dirtyLo : from;
-    return (hi > lo2 ? hi - lo2 : 0) + ext;
+    if (c.version === this.version) return c.from > lo ? c.from - lo : 0;
+    const d = this.dirtyFrom(c.version);
+    return this.K - Math.min(d, c.from > lo ? lo : d);
   }
 
   /**
    * Suffix maxima of the precision under count offsets (dk, dF) ≠ (0, 0) (see OffsetMax),
-   * valid at least for k in [lo, K]. A new cache starts empty at K and grows leftwards. A
-   * cache from an earlier version is repaired: beyond the changed range the list is the same
-   * at the same indices, so the maxima there stand; inside it they are recomputed, and before
-   * it (where the offset precisions are the same) only until one equals its old value (from
-   * there on the suffix maxima are too). The values are computed with the same expression
-   * as the candidate walk's, so they are the same floats.
+   * valid at least for k in [lo, K]. A cache from an earlier version is repaired: values
+   * from the first changed TP on are recomputed, those before it only until one equals its
+   * old value (before the change the offset precisions are the same, so from there on
+   * the suffix maxima are too). The values are computed with the same expression as the
+   * candidate walk's, so they are the same floats.
    */
   offsetMax(dk: number, dF: number, lo: number): Float64Array {
     let c = this.findOffset(dk, dF);
@@ -259,48 +232,41 @@ export class TpList {
     }
     const K = this.K;
     const fp = this.fp;
-    if (c.sm.length < K + 1) {
-      const grown = new Float64Array(Math.max(K + 1, 2 * c.sm.length));
-      grown.set(c.sm);
-      c.sm = grown;
-    }
-    const sm = c.sm;
-    if (c.version < 0) {
-      sm[K] = 0;
-      c.from = K;
-    } else if (c.version !== this.version) {
-      this.dirtySince(c.version);
-      let hi = this.dirtyHi;
-      if (hi >= K) {
-        // the end moved (or may have): the maxima start again from sm[K] = 0
-        hi = K;
-        sm[K] = 0;
-        if (c.from > K) c.from = K;
-      }
-      const d = this.dirtyLo;
+    if (c.version !== this.version) {
+      const d = this.dirtyFrom(c.version);
       if (c.from < d) this.stats.offsetCacheRepairs++;
-      // [max(d, from), hi) afresh from sm[hi], which stands
-      let m = sm[hi];
-      const lo2 = d > c.from ? d : c.from;
-      for (let k = hi - 1; k >= lo2; k--) {
+      if (c.sm.length < K + 1) {
+        const grown = new Float64Array(Math.max(K + 1, 2 * c.sm.length));
+        grown.set(c.sm);
+        c.sm = grown;
+      }
+      const sm = c.sm;
+      // [d, K] afresh
+      let m = 0;
+      sm[K] = 0;
+      for (let k = K - 1; k >= d; k--) {
         const tp = k + 1 + dk;
         const v = tp / (fp[k] + dF + tp + EPS);
         if (v > m) m = v;
         sm[k] = m;
       }
-      // [from, d): the same values, maxima stale only until one is unchanged
-      if (hi > lo2 || hi === K) {
-        for (let k = (d < hi ? d : hi) - 1; k >= c.from; k--) {
+      // [c.from, d): old values, stale only until one is unchanged
+      let from = d;
+      if (c.from < d) {
+        for (let k = d - 1; k >= c.from; k--) {
           const tp = k + 1 + dk;
           const v = tp / (fp[k] + dF + tp + EPS);
           if (v > m) m = v;
           if (sm[k] === m) break;
           sm[k] = m;
         }
+        from = c.from;
       }
+      c.from = from;
+      c.version = this.version;
     }
-    c.version = this.version;
     if (c.from > lo) {
+      const sm = c.sm;
       let m = sm[c.from];
       for (let k = c.from - 1; k >= lo; k--) {
         const tp = k + 1 + dk;
@@ -310,7 +276,7 @@ export class TpList {
       }
       c.from = lo;
     }
-    return sm;
+    return c.sm;
   }
 }
 

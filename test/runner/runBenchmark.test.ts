@@ -133,9 +133,12 @@ describe('runBenchmark', () => {
     expect(mitigated.mitigation).toBe('twice');
     // the wrapper keeps the inner answers, so the numbers are the plain ones …
     expect(mitigated.bounds).toEqual(plain.bounds);
-    // … at about twice the cost (each call sleeps 15 ms; loose bounds, this is not a timing test)
-    expect(mitigated.timing.costRatio!).toBeGreaterThan(1.3);
-    expect(mitigated.timing.costRatio!).toBeLessThan(4);
+    // … and its cost ratio is its inference time per image over the plain detector's, in this run
+    // (no timing bound: a loaded machine stretches both; each call of the inner detector sleeps 15 ms,
+    // so the wrapper's time is at least 2 × 15 ms per image whatever the load)
+    const perImage = (r: typeof plain) => r.timing.inferenceSeconds / r.imagesEvaluated;
+    expect(mitigated.timing.costRatio).toBe(perImage(mitigated) / perImage(plain));
+    expect(perImage(mitigated)).toBeGreaterThanOrEqual(2 * 0.015);
   });
 
   it('resumes: only missing images are recomputed, a torn last line is dropped, metrics are identical', async () => {

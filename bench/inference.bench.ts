@@ -170,7 +170,7 @@ async function overhead(entry: ModelEntry, dir: string): Promise<Record<string, 
     const wall = (performance.now() - t0) / 1000;
     const s = res.metrics.results[0];
     const detectorWall = res.wallSeconds[s.key];
-    const inference = s.timing.inferenceSeconds;
+    const inference = s.timing.inferenceSeconds ?? 0; // measured for every detector run by the runner
     return {
       runner: 'runBenchmark',
       loader: core ? 'detectors.loadDetector' : 'loadTfjsDetector (detectors.loadDetector not available yet)',

@@ -488,9 +488,13 @@ export interface DetectorRunSummary {
   /** Protocol §5 video-stability errors; null for label-free datasets, absent in older runs. */
   stability?: StabilitySummary | null;
   timing: {
-    /** Seconds spent inside detector.detect. */
-    inferenceSeconds: number;
-    imagesPerSecond: number;
+    /**
+     * Seconds spent inside detector.detect; null where not measured (results scored from an
+     * export without detections/timing.json).
+     */
+    inferenceSeconds: number | null;
+    /** Images per second of inference; null where the time is not known or is 0. */
+    imagesPerSecond: number | null;
     /** Inference time ÷ the plain detector's, in the same run; null for the plain detector itself. */
     costRatio: number | null;
   };

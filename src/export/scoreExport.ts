@@ -281,7 +281,7 @@ async function scoreLocked(
   const { log, stored: records } = logs.get(key)!;
   const inputCount = m.images.reduce((n, i) => n + (i.inputs?.length ?? 0), 0);
   if (results.inferenceSeconds === null) {
-    logger.warn(`${key}: no ${EXPORT_DETECTIONS_DIR}/${TIMING_FILE} in the export, so the inference time is not known (its time columns read 0)`);
+    logger.warn(`${key}: no ${EXPORT_DETECTIONS_DIR}/${TIMING_FILE} in the export, so the inference time is not known (its time columns read —)`);
   }
   let truncatedInputs = 0;
   let noDetections = 0;
@@ -299,7 +299,7 @@ async function scoreLocked(
           return dets;
         });
         if (shifts.every((s) => s.length === 0)) noDetections++;
-        const seconds = results.inferenceSeconds === null ? 0 : (results.inferenceSeconds * shifts.length) / inputCount;
+        const seconds = results.inferenceSeconds === null ? null : (results.inferenceSeconds * shifts.length) / inputCount;
         record = { imageId: image.id, sha256: sha256.get(image.id), seconds, size: e.sizePx!, shifts };
       }
       await log.append(record); // also kept in `records` (the log's live map)

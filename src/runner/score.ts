@@ -137,11 +137,13 @@ function addPairedDifferences(results: DetectorRunSummary[], uncertainties: Map<
 
 /** Cost ratio of each mitigated detector against the plain detector of the same model, in this run. */
 function addCostRatios(results: DetectorRunSummary[]): void {
-  const perImage = (s: DetectorRunSummary) => (s.imagesEvaluated > 0 ? s.timing.inferenceSeconds / s.imagesEvaluated : 0);
+  const perImage = (s: DetectorRunSummary) =>
+    s.imagesEvaluated > 0 && s.timing.inferenceSeconds !== null ? s.timing.inferenceSeconds / s.imagesEvaluated : null;
   for (const r of results) {
     if (r.mitigation === null) continue;
     const base = results.find((p) => p.mitigation === null && p.model === r.model);
-    r.timing.costRatio = base && perImage(base) > 0 ? perImage(r) / perImage(base) : null;
+    const [mine, theirs] = [perImage(r), base ? perImage(base) : null];
+    r.timing.costRatio = mine !== null && theirs !== null && theirs > 0 ? mine / theirs : null;
   }
 }
 
@@ -198,7 +200,7 @@ export async function scoreVariant(
   const { dataset, shiftSet, mode, logger } = args;
   const skippedImages: SkippedImage[] = [];
   const evaluated: Evaluated[] = [];
-  let inferenceSeconds = 0;
+  let inferenceSeconds: number | null = 0;
   let detections = 0;
   for (const image of dataset.images) {
     const r = records.get(image.id);
@@ -208,7 +210,7 @@ export async function scoreVariant(
     else if (other) skippedImages.push({ imageId: image.id, fileName: image.fileName, reason: `skipped by ${other.key} (scored on the same images): ${other.reason}` });
     else {
       evaluated.push({ image, record: r });
-      inferenceSeconds += r.seconds;
+      inferenceSeconds = inferenceSeconds === null || r.seconds === null ? null : inferenceSeconds + r.seconds;
       detections += r.detections;
     }
   }
@@ -289,7 +291,7 @@ export async function scoreVariant(
     stability: dataset.groundTruth ? stability : null,
     timing: {
       inferenceSeconds,
-      imagesPerSecond: inferenceSeconds > 0 ? evaluated.length / inferenceSeconds : 0,
+      imagesPerSecond: inferenceSeconds !== null && inferenceSeconds > 0 ? evaluated.length / inferenceSeconds : null,
       costRatio: null,
     },
     imagesEvaluated: evaluated.length,

@@ -35,7 +35,7 @@ export type StoredDetection = [number, number, number, number, number, number];
  * image (a skipped image retried) replaces an earlier one.
  */
 export type ImageRecord =
-  | { imageId: number; sha256?: string; seconds: number; size: [number, number]; shifts: StoredDetection[][] }
+  | { imageId: number; sha256?: string; seconds: number | null; size: [number, number]; shifts: StoredDetection[][] }
   | { imageId: number; sha256?: string; skipped: string };
 
 export function isSkipped<R extends ImageRecord | StoredImage>(r: R): r is Extract<R, { skipped: string }> {
@@ -133,7 +133,7 @@ function checkRecord(value: unknown, shiftCount: number): value is ImageRecord {
   if (typeof r.skipped === 'string') return true;
   const size = r.size as unknown;
   if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)) return false;
-  return typeof r.seconds === 'number' && Array.isArray(r.shifts) && r.shifts.length === shiftCount && r.shifts.every(Array.isArray);
+  return (typeof r.seconds === 'number' || r.seconds === null) && Array.isArray(r.shifts) && r.shifts.length === shiftCount && r.shifts.every(Array.isArray);
 }
 
 /** Bytes read per chunk when a detection log is scanned (one line is never read whole into a string larger than itself). */
@@ -199,7 +199,7 @@ export type StoredImage =
   | {
       imageId: number;
       sha256?: string;
-      seconds: number;
+      seconds: number | null;
       size: [number, number];
       /** Detections over all shifts. */
       detections: number;

@@ -14,6 +14,12 @@ import { CSV_COLUMNS, buildReportSummary, loadReportRun, renderReportText } from
 import { REPO_ROOT } from '../helpers/shared.js';
 import { makeRun, makeRunFixture, type RunFixture } from './runs.js';
 
+/**
+ * A placeholder shown as a value: -1 as a token of its own (not inside a run id such as
+ * '…-1f04…' or a number such as -1.5), NaN, undefined or null.
+ */
+const PLACEHOLDER = /(?<![\w-])-1(?![\w.])|NaN|undefined|null/;
+
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -97,7 +103,7 @@ describe('report --format md|csv|json (real runs with fakes)', () => {
     // "significant" appears only where metrics.json's paired interval excludes 0
     const significantKeys = metrics.results.filter((r) => r.analysis!.paired.some((x) => x.significant)).map((r) => r.key);
     expect(verdicts.filter((l) => l.includes('(significant)')).map((l) => l.match(/^- `([^`]+)`/)![1])).toEqual(significantKeys);
-    expect(md).not.toMatch(/-1|NaN|undefined|null/);
+    expect(md).not.toMatch(PLACEHOLDER);
     // the plain rows show no cost ratio: "—", not a number
     expect(row.split(' | ').at(-2)).toBe('—');
   });
@@ -106,7 +112,7 @@ describe('report --format md|csv|json (real runs with fakes)', () => {
     const md = renderReportText(await loadReportRun(labelFreeDir), 'md');
     expect(md).not.toContain('mAP range [95%]');
     expect(md).toContain('- `shaky`: no mAP (label-free dataset): consistency metrics only.');
-    expect(md).not.toMatch(/-1\b|NaN|undefined|null/);
+    expect(md).not.toMatch(PLACEHOLDER);
   });
 
   it('csv: the headline table in fractions, units in the header, empty where a number is absent', async () => {
@@ -128,7 +134,7 @@ describe('report --format md|csv|json (real runs with fakes)', () => {
     const lf = parseCsv(renderReportText(await loadReportRun(labelFreeDir), 'csv'));
     expect(lf[1][col('map_ref_fraction')]).toBe('');
     expect(lf[1][col('flip_rate_fraction')]).toBe('');
-    expect(lf[1].join(',')).not.toMatch(/-1|NaN|null/);
+    expect(lf[1].join(',')).not.toMatch(PLACEHOLDER);
   });
 
   it('CLI: --format md writes report.md, --out - prints it, csv and json work, a bad format exits 2', async () => {

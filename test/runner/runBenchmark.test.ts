@@ -136,7 +136,7 @@ describe('runBenchmark', () => {
     // … and its cost ratio is its inference time per image over the plain detector's, in this run
     // (no timing bound: a loaded machine stretches both; each call of the inner detector sleeps 15 ms,
     // so the wrapper's time is at least 2 × 15 ms per image whatever the load)
-    const perImage = (r: typeof plain) => r.timing.inferenceSeconds / r.imagesEvaluated;
+    const perImage = (r: typeof plain) => r.timing.inferenceSeconds! / r.imagesEvaluated;
     expect(mitigated.timing.costRatio).toBe(perImage(mitigated) / perImage(plain));
     expect(perImage(mitigated)).toBeGreaterThanOrEqual(2 * 0.015);
   });

@@ -40,7 +40,7 @@ describe('runner on the zoo model zoo-fcos', () => {
     }
     expect(plain.bounds!.mapRef).toBeGreaterThan(0.3);
     // the cost ratio is the per-image inference time of the mitigation over the plain detector's
-    expect(blur.timing.costRatio).toBeCloseTo(blur.timing.inferenceSeconds / plain.timing.inferenceSeconds, 12);
+    expect(blur.timing.costRatio).toBeCloseTo(blur.timing.inferenceSeconds! / plain.timing.inferenceSeconds!, 12);
     const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
     expect(manifest.detectors[0].files.map((f: { sha256: string }) => f.sha256)).toContain(fcos!.files[0].sha256);
     expect(manifest.detectors[0].runtime).toMatch(/onnxruntime/);

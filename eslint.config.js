@@ -1,5 +1,7 @@
 // ESLint flat config: @eslint/js and typescript-eslint recommended rules on the TypeScript
-// and JavaScript sources (issue 15.4). Formatting is Prettier's job (.prettierrc), not ESLint's.
+// and JavaScript sources (issue 15.4). Formatting is Prettier's job (.prettierrc.json), not ESLint's.
+// Not type-aware: recommendedTypeChecked took ~35 s instead of ~5 s on the 2-core machine for every
+// `npm test`; tsc already type-checks src, tests and benches.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

@@ -105,7 +105,7 @@ export function storedDetectionsOf(
 const WRITES_IN_FLIGHT = 8;
 
 /**
- * Runs `write` on each pushed item in push order, one at a time, without making the pusher
+ * Runs `store` on each pushed item in push order, one at a time, without making the pusher
  * wait unless `maxPending` items are not written yet. After a failed write nothing more is
  * written and push/drain throw its error.
  */
@@ -115,7 +115,7 @@ export class OrderedWriter<T> {
   private failure: { error: unknown } | null = null;
 
   constructor(
-    private readonly write: (item: T) => Promise<void>,
+    private readonly store: (item: T) => Promise<void>,
     private readonly maxPending: number,
   ) {}
 
@@ -125,7 +125,7 @@ export class OrderedWriter<T> {
     this.pending++;
     this.chain = this.chain.then(
       async () => {
-        await this.write(item);
+        await this.store(item);
         this.pending--;
       },
     );

@@ -254,7 +254,9 @@ export class PreparePool {
         slot.ready = true;
         for (const f of [...this.readyListeners]) f();
       });
-      worker.on('error', (e) => this.fail(new ShiftbenchError('ERR_INTERNAL', `a prepare worker failed: ${e.message}`, { cause: e })));
+      worker.on('error', (e) =>
+        this.fail(new ShiftbenchError('ERR_INTERNAL', `a prepare worker failed: ${e.message}. --prepare-workers 0 prepares images on the main thread.`, { cause: e })),
+      );
       worker.on('exit', (code) => {
         if (!this.terminated) this.fail(new ShiftbenchError('ERR_INTERNAL', `a prepare worker exited (code ${code}) before answering`));
       });

@@ -21,6 +21,9 @@ import { REPO_ROOT } from '../helpers/shared.js';
 import { buildWorkers } from '../helpers/workerBuild.js';
 import { makeDataset, tempDir } from './fixtures.js';
 
+// the workers run the built JavaScript: build it once for this file
+beforeAll(() => buildWorkers(), 120_000);
+
 /** A promise with its resolve/reject outside. */
 function deferred<T>() {
   let resolve!: (v: T) => void;
@@ -162,7 +165,6 @@ describe('prepare workers', () => {
   let images: DatasetImage[];
 
   beforeAll(async () => {
-    buildWorkers();
     root = await tempDir('shiftbench-prepare-');
     // flat shapes (exact colours) and noise images of odd sizes, one of them not an image
     const shapes = await writeFlatShapes(path.join(root, 'shapes'), 5, 50);
@@ -351,8 +353,6 @@ export default {
 `;
 
 describe('shiftbench run with prepare workers ends cleanly', () => {
-  beforeAll(() => buildWorkers(), 120_000);
-
   it('a detector failure ends the run with exit 1 (no worker keeps the process alive)', async () => {
     const root = await tempDir();
     const { file: dataset } = await makeDataset(path.join(root, 'ds'), 20, { seed: 5 });

@@ -8,7 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { REPO_ROOT } from './shared.js';
+import { fileURLToPath } from 'node:url';
+
+// not from shared.ts: that imports vitest, which the global setup (globalSetup.ts) cannot load
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const LOCK = path.join(REPO_ROOT, 'dist', '.workers-build.lock');
 
@@ -16,8 +19,16 @@ function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Compiles the worker entries (src/metrics/greedy/worker.ts, src/runner/prepareWorker.ts) and their imports into dist/. */
+/** Set (by globalSetup.ts) in the test processes of a vitest run whose worker build is already done. */
+export const WORKERS_BUILT_ENV = 'SHIFTBENCH_TEST_WORKERS_BUILT';
+
+/**
+ * Compiles the worker entries (src/metrics/greedy/worker.ts, src/runner/prepareWorker.ts) and
+ * their imports into dist/ — once per vitest run: where the global setup has built them, it
+ * returns at once, so no test rewrites dist/ while another file's workers load it.
+ */
 export function buildWorkers(): void {
+  if (process.env[WORKERS_BUILT_ENV] === '1') return;
   mkdirSync(path.dirname(LOCK), { recursive: true });
   for (let waited = 0; ; waited += 100) {
     try {

@@ -5,7 +5,8 @@ export function intArg(name: string, def: number): number {
   const i = process.argv.indexOf(name);
   if (i < 0) return def;
   const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`Expected a positive integer for ${name} but received ${process.argv[i + 1]}`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`Expected a positive integer for ${name} but received ${process.argv[i + 1]}`);
   return v;
 }
 

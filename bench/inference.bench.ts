@@ -68,7 +68,13 @@ async function inputsFor(det: Detector, n: number): Promise<RgbImage[][]> {
   const out: RgbImage[][] = [];
   for (const im of images) {
     const rgb = await decodeImage(path.join(COCO128, 'images', im.file_name), { width: im.width, height: im.height });
-    const s = await makeShiftedInputs(rgb, { inputSizePx: det.info.inputSizePx, fit: det.info.fit, padValue: det.info.padValue, mode: 'pad', shiftSet });
+    const s = await makeShiftedInputs(rgb, {
+      inputSizePx: det.info.inputSizePx,
+      fit: det.info.fit,
+      padValue: det.info.padValue,
+      mode: 'pad',
+      shiftSet,
+    });
     out.push(s.inputs());
   }
   return out;
@@ -85,7 +91,12 @@ interface ModelTiming {
   batchedVsOneByOne: { oneByOneSeconds: number; batchedSeconds: number; ratio: number } | null;
 }
 
-async function timeDetector(label: string, load: () => Promise<Detector>, images = IMAGES, batching = true): Promise<ModelTiming> {
+async function timeDetector(
+  label: string,
+  load: () => Promise<Detector>,
+  images = IMAGES,
+  batching = true,
+): Promise<ModelTiming> {
   const t0 = performance.now();
   const det = await load();
   const loadSeconds = (performance.now() - t0) / 1000;
@@ -111,7 +122,9 @@ async function timeDetector(label: string, load: () => Promise<Detector>, images
       maxBatch: det.info.maxBatch,
       loadSeconds,
       imagesPerSecond: 1 / perImage,
-      batchedVsOneByOne: batching ? { oneByOneSeconds: oneByOne, batchedSeconds: batched, ratio: oneByOne / batched } : null,
+      batchedVsOneByOne: batching
+        ? { oneByOneSeconds: oneByOne, batchedSeconds: batched, ratio: oneByOne / batched }
+        : null,
     };
     log(`${label}: ${r.imagesPerSecond.toFixed(2)} images/s (${det.info.runtime})`);
     return r;
@@ -123,10 +136,16 @@ async function timeDetector(label: string, load: () => Promise<Detector>, images
 /** CenterNet's backbone (outputs keypoints + wh, no in-graph decoding) with a dynamic batch: 4 inputs in one call vs one each. */
 async function centernetBackboneBatching(dir: string, entry: ModelEntry): Promise<Record<string, number>> {
   const files = await readTfjsGraphFiles(dir, entry.files[0].name);
-  const json = structuredClone(files.modelJson) as { modelTopology: { node: { op: string; attr: { shape: { shape: { dim: { size: string }[] } } } }[] }; signature?: unknown };
+  const json = structuredClone(files.modelJson) as {
+    modelTopology: { node: { op: string; attr: { shape: { shape: { dim: { size: string }[] } } } }[] };
+    signature?: unknown;
+  };
   for (const n of json.modelTopology.node) if (n.op === 'Placeholder') n.attr.shape.shape.dim[0].size = '-1';
   delete json.signature;
-  const model = await loadGraphFromFiles({ ...files, modelJson: json as unknown as Record<string, unknown> }, 'centernet backbone');
+  const model = await loadGraphFromFiles(
+    { ...files, modelJson: json as unknown as Record<string, unknown> },
+    'centernet backbone',
+  );
   const outs = ['tower_0/keypoints', 'tower_0/wh'];
   const run = async (n: number) => {
     const r = tf.tidy(() => model.execute(tf.randomUniform([n, 512, 512, 3], 0, 255), outs) as tf.Tensor[]);
@@ -155,12 +174,24 @@ async function overhead(entry: ModelEntry, dir: string): Promise<Record<string, 
     const core = await coreLoadDetector();
     const t0 = performance.now();
     const res = await runBenchmark(
-      { models: ['centernet'], dataset: path.join(COCO128, 'annotations/instances.json'), images: path.join(COCO128, 'images'), limit: OVERHEAD_IMAGES, shifts: 'grid:1', out: tmp, force: true, backend: 'wasm', bootstrapResamples: 1000 },
+      {
+        models: ['centernet'],
+        dataset: path.join(COCO128, 'annotations/instances.json'),
+        images: path.join(COCO128, 'images'),
+        limit: OVERHEAD_IMAGES,
+        shifts: 'grid:1',
+        out: tmp,
+        force: true,
+        backend: 'wasm',
+        bootstrapResamples: 1000,
+      },
       {
         env: {
           loadDetector: async (spec, opts) => {
             const t = performance.now();
-            const det = core ? await core(spec, { ...opts, backend: 'wasm' }) : await loadTfjsDetector(entry, dir, { ...opts, backend: 'wasm' });
+            const det = core
+              ? await core(spec, { ...opts, backend: 'wasm' })
+              : await loadTfjsDetector(entry, dir, { ...opts, backend: 'wasm' });
             loadSeconds += (performance.now() - t) / 1000;
             return det;
           },
@@ -192,17 +223,33 @@ async function overhead(entry: ModelEntry, dir: string): Promise<Record<string, 
 
 async function main(): Promise<void> {
   if (!existsSync(COCO128)) throw new Error(`bench:inference needs ${COCO128} (../shared/data/coco128)`);
-  const out: Record<string, unknown> = { machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version }, images: IMAGES };
+  const out: Record<string, unknown> = {
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version },
+    images: IMAGES,
+  };
   const centernet = await builtin('centernet');
   const nanodet = await builtin('nanodet');
   const results: ModelTiming[] = [];
   out['backend:wasm'] = await selectBackend('wasm', { logger });
-  results.push(await timeDetector('centernet/wasm', () => loadTfjsDetector(centernet.entry, centernet.dir, { backend: 'wasm', logger })));
-  results.push(await timeDetector('nanodet/wasm', () => loadTfjsDetector(nanodet.entry, nanodet.dir, { backend: 'wasm', logger })));
+  results.push(
+    await timeDetector('centernet/wasm', () =>
+      loadTfjsDetector(centernet.entry, centernet.dir, { backend: 'wasm', logger }),
+    ),
+  );
+  results.push(
+    await timeDetector('nanodet/wasm', () => loadTfjsDetector(nanodet.entry, nanodet.dir, { backend: 'wasm', logger })),
+  );
   if (WITH_CPU) {
     // the plain JS backend is ~30–45× slower than wasm: one image, no batching part
     out['backend:cpu'] = await selectBackend('cpu', { logger });
-    results.push(await timeDetector('centernet/cpu', () => loadTfjsDetector(centernet.entry, centernet.dir, { backend: 'cpu', logger }), 1, false));
+    results.push(
+      await timeDetector(
+        'centernet/cpu',
+        () => loadTfjsDetector(centernet.entry, centernet.dir, { backend: 'cpu', logger }),
+        1,
+        false,
+      ),
+    );
   }
   await selectBackend('wasm');
   out.centernetBackboneDynamicBatch = await centernetBackboneBatching(centernet.dir, centernet.entry);
@@ -211,13 +258,19 @@ async function main(): Promise<void> {
   if (core && existsSync(path.join(SHARED, 'models'))) {
     for (const name of ['fastestdet', 'yolo-fastestv2', 'nanodet-m-416']) {
       try {
-        results.push(await timeDetector(`${name}/onnx`, () => core(name, { logger, registryFiles: [path.join(ROOT, 'test/fixtures/registry-shared.json')] })));
+        results.push(
+          await timeDetector(`${name}/onnx`, () =>
+            core(name, { logger, registryFiles: [path.join(ROOT, 'test/fixtures/registry-shared.json')] }),
+          ),
+        );
       } catch (err) {
         out[`skipped:${name}`] = (err as Error).message.split('\n')[0];
       }
     }
   } else {
-    out.onnx = core ? `skipped: ${path.join(SHARED, 'models')} absent` : 'skipped: detectors.loadDetector not available yet';
+    out.onnx = core
+      ? `skipped: ${path.join(SHARED, 'models')} absent`
+      : 'skipped: detectors.loadDetector not available yet';
   }
   out.models = results;
   if (!SKIP_OVERHEAD) out.harnessOverhead = await overhead(centernet.entry, centernet.dir);

@@ -27,8 +27,11 @@ import { intArg, strArg } from './args.js';
 
 const IMAGES = intArg('--images', 5000);
 const BASELINE_EVALS = intArg('--baseline-evals', 3);
-const DATA = (process.argv.includes('--independent-scores') ? 'independent-scores' : strArg('--data', 'jitter')) as SyntheticMode;
-if (!SYNTHETIC_MODES.includes(DATA)) throw new Error(`Expected one of ${SYNTHETIC_MODES.join(', ')} for --data but received ${DATA}`);
+const DATA = (
+  process.argv.includes('--independent-scores') ? 'independent-scores' : strArg('--data', 'jitter')
+) as SyntheticMode;
+if (!SYNTHETIC_MODES.includes(DATA))
+  throw new Error(`Expected one of ${SYNTHETIC_MODES.join(', ')} for --data but received ${DATA}`);
 const GRID = intArg('--grid', 1);
 /** Ratio targets (bounds one thread / one evaluateCoco) of issue 14.3. */
 const RATIO_TARGET: Record<number, number> = { 1: 25, 3: 100 };
@@ -38,7 +41,8 @@ const SKIP_WORKERS = process.argv.includes('--skip-workers');
 const SEED = 2024;
 const SHIFTS = parseShiftSet(`grid:${GRID}`).shifts;
 const makeGroundTruth = (rng: Rng) => syntheticGroundTruth(rng, IMAGES);
-const makeDetections = (gt: CocoGroundTruth, shift: number) => syntheticDetections(gt, shift, { seed: SEED, mode: DATA });
+const makeDetections = (gt: CocoGroundTruth, shift: number) =>
+  syntheticDetections(gt, shift, { seed: SEED, mode: DATA });
 
 function mem(): { rssMiB: number; heapUsedMiB: number } {
   const m = process.memoryUsage();
@@ -125,8 +129,12 @@ async function main(): Promise<void> {
   const oneThreadCpu = prepareCpu + (sequential ? sequential.cpu : SKIP_WORKERS ? parallelCpu : NaN);
   const ratioTarget = RATIO_TARGET[GRID] ?? null;
   const ratio = {
-    boundsOneThreadOverEvaluateCoco: Number.isFinite(oneThreadWall) ? +(oneThreadWall / evaluateCocoSeconds).toFixed(1) : null,
-    boundsOneThreadCpuOverEvaluateCocoCpu: Number.isFinite(oneThreadCpu) ? +(oneThreadCpu / evaluateCocoCpu).toFixed(1) : null,
+    boundsOneThreadOverEvaluateCoco: Number.isFinite(oneThreadWall)
+      ? +(oneThreadWall / evaluateCocoSeconds).toFixed(1)
+      : null,
+    boundsOneThreadCpuOverEvaluateCocoCpu: Number.isFinite(oneThreadCpu)
+      ? +(oneThreadCpu / evaluateCocoCpu).toFixed(1)
+      : null,
     boundsWorkersWallOverEvaluateCoco: SKIP_WORKERS ? null : +(boundsWall / evaluateCocoSeconds).toFixed(1),
     target: ratioTarget,
   };
@@ -134,7 +142,16 @@ async function main(): Promise<void> {
   process.stdout.write(
     JSON.stringify(
       {
-        data: { images: IMAGES, categories: 80, shifts: `grid:${GRID} (${SHIFTS.length})`, gtBoxes: gt.annotations.length, detectionsPerShift: dets[0].length, seed: SEED, mode: DATA, generateSeconds: +genSeconds.toFixed(2) },
+        data: {
+          images: IMAGES,
+          categories: 80,
+          shifts: `grid:${GRID} (${SHIFTS.length})`,
+          gtBoxes: gt.annotations.length,
+          detectionsPerShift: dets[0].length,
+          seed: SEED,
+          mode: DATA,
+          generateSeconds: +genSeconds.toFixed(2),
+        },
         ratio,
         note: 'seconds are wall clock; cpuSeconds are user+system CPU of this process, all threads (the fairer number on a loaded, shared machine)',
         pass: {
@@ -142,13 +159,26 @@ async function main(): Promise<void> {
           bounds: boundsWall <= 60,
           peakRss: peakRssMiB <= 4096,
           boundsWorkersIdenticalToOneThread: sequential ? sequential.identical : null,
-          ratio: ratioTarget === null || ratio.boundsOneThreadCpuOverEvaluateCocoCpu === null ? null : ratio.boundsOneThreadCpuOverEvaluateCocoCpu <= ratioTarget,
+          ratio:
+            ratioTarget === null || ratio.boundsOneThreadCpuOverEvaluateCocoCpu === null
+              ? null
+              : ratio.boundsOneThreadCpuOverEvaluateCocoCpu <= ratioTarget,
         },
-        evaluateCoco: { seconds: r3(evaluateCocoSeconds), cpuSeconds: r3(evaluateCocoCpu), targetSeconds: 5, AP: ev.stats[0], AP50: ev.stats[1] },
+        evaluateCoco: {
+          seconds: r3(evaluateCocoSeconds),
+          cpuSeconds: r3(evaluateCocoCpu),
+          targetSeconds: 5,
+          AP: ev.stats[0],
+          AP50: ev.stats[1],
+        },
         bounds: {
           prepareSeconds: r3(prepareSeconds),
           prepareCpuSeconds: r3(prepareCpu),
-          workers: SKIP_WORKERS ? 'skipped: the first run was on one thread (--skip-workers)' : fallback === null ? 2 : `fell back to one thread: ${fallback}`,
+          workers: SKIP_WORKERS
+            ? 'skipped: the first run was on one thread (--skip-workers)'
+            : fallback === null
+              ? 2
+              : `fell back to one thread: ${fallback}`,
           searchSecondsWorkers: r3(parallelSeconds),
           searchCpuSecondsWorkers: r3(parallelCpu),
           totalSecondsWorkers: r3(boundsWall),

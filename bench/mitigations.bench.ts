@@ -28,18 +28,51 @@ const MODEL = strArg('--model', 'fastestdet');
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = path.resolve(process.env.SHIFTBENCH_SHARED ?? path.join(ROOT, '../shared'));
 
-const MODELS: Record<string, { dir: string; file: string; sizePx: number; stridePx: number; entry: Pick<ModelEntry, 'colorOrder' | 'normalize' | 'decoder' | 'family'> }> = {
+const MODELS: Record<
+  string,
+  {
+    dir: string;
+    file: string;
+    sizePx: number;
+    stridePx: number;
+    entry: Pick<ModelEntry, 'colorOrder' | 'normalize' | 'decoder' | 'family'>;
+  }
+> = {
   fastestdet: {
-    dir: 'models/fastestdet', file: 'FastestDet.onnx', sizePx: 352, stridePx: 16,
-    entry: { colorOrder: 'BGR', normalize: { mean: [0, 0, 0], std: [255, 255, 255] }, decoder: { name: 'fastestdet' }, family: { stages: 'one-stage', anchors: 'anchor-free' } },
+    dir: 'models/fastestdet',
+    file: 'FastestDet.onnx',
+    sizePx: 352,
+    stridePx: 16,
+    entry: {
+      colorOrder: 'BGR',
+      normalize: { mean: [0, 0, 0], std: [255, 255, 255] },
+      decoder: { name: 'fastestdet' },
+      family: { stages: 'one-stage', anchors: 'anchor-free' },
+    },
   },
   'yolo-fastestv2': {
-    dir: 'models/yolo-fastestv2', file: 'model.onnx', sizePx: 352, stridePx: 32,
-    entry: { colorOrder: 'BGR', normalize: { mean: [0, 0, 0], std: [255, 255, 255] }, decoder: { name: 'yolo-fastestv2' }, family: { stages: 'one-stage', anchors: 'anchor-based' } },
+    dir: 'models/yolo-fastestv2',
+    file: 'model.onnx',
+    sizePx: 352,
+    stridePx: 32,
+    entry: {
+      colorOrder: 'BGR',
+      normalize: { mean: [0, 0, 0], std: [255, 255, 255] },
+      decoder: { name: 'yolo-fastestv2' },
+      family: { stages: 'one-stage', anchors: 'anchor-based' },
+    },
   },
   'nanodet-m': {
-    dir: 'models/nanodet-m', file: 'nanodet_m_320.onnx', sizePx: 320, stridePx: 32,
-    entry: { colorOrder: 'BGR', normalize: { mean: [103.53, 116.28, 123.675], std: [57.375, 57.12, 58.395] }, decoder: { name: 'nanodet-gfl' }, family: { stages: 'one-stage', anchors: 'anchor-free' } },
+    dir: 'models/nanodet-m',
+    file: 'nanodet_m_320.onnx',
+    sizePx: 320,
+    stridePx: 32,
+    entry: {
+      colorOrder: 'BGR',
+      normalize: { mean: [103.53, 116.28, 123.675], std: [57.375, 57.12, 58.395] },
+      decoder: { name: 'nanodet-gfl' },
+      family: { stages: 'one-stage', anchors: 'anchor-free' },
+    },
   },
 };
 
@@ -58,7 +91,14 @@ async function main(): Promise<void> {
     name: MODEL,
     format: 'onnx',
     source: { kind: 'path', dir },
-    files: [{ name: m.file, sha256: createHash('sha256').update(readFileSync(path.join(dir, m.file))).digest('hex') }],
+    files: [
+      {
+        name: m.file,
+        sha256: createHash('sha256')
+          .update(readFileSync(path.join(dir, m.file)))
+          .digest('hex'),
+      },
+    ],
     inputSizePx: { width: m.sizePx, height: m.sizePx },
     layout: 'NCHW',
     fit: 'stretch',
@@ -66,10 +106,17 @@ async function main(): Promise<void> {
     totalStridePx: m.stridePx,
     ...m.entry,
   };
-  const files = readdirSync(imageDir).filter((f) => f.endsWith('.jpg')).sort().slice(0, IMAGES);
+  const files = readdirSync(imageDir)
+    .filter((f) => f.endsWith('.jpg'))
+    .sort()
+    .slice(0, IMAGES);
   const inputs: RgbImage[] = [];
   for (const f of files) {
-    const { data, info } = await sharp(path.join(imageDir, f)).resize(m.sizePx, m.sizePx, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(path.join(imageDir, f))
+      .resize(m.sizePx, m.sizePx, { fit: 'fill' })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     inputs.push({ data: new Uint8Array(data), width: info.width, height: info.height });
   }
 
@@ -126,6 +173,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;
 });

@@ -76,7 +76,11 @@ async function main(): Promise<void> {
     },
     detect: async (batch: RgbImage[], ctx?: DetectContext[]) =>
       batch.map((_, i) =>
-        (byImage.get(ctx![i].imageId) ?? []).map((a) => ({ bbox: boxToInput(a.bbox, ctx![i].transform), score: 0.9, categoryId: a.category_id })),
+        (byImage.get(ctx![i].imageId) ?? []).map((a) => ({
+          bbox: boxToInput(a.bbox, ctx![i].transform),
+          score: 0.9,
+          categoryId: a.category_id,
+        })),
       ),
     dispose: async () => undefined,
   };
@@ -103,17 +107,28 @@ async function main(): Promise<void> {
     const loopSeconds = r.phases[r.metrics.results[0].key].loopSeconds;
     const first = marks[0];
     const last = marks[marks.length - 1];
-    const steady = marks.length > 1 ? { wall: last.wall - first.wall, cpu: last.cpu - first.cpu } : { wall: NaN, cpu: NaN };
+    const steady =
+      marks.length > 1 ? { wall: last.wall - first.wall, cpu: last.cpu - first.cpu } : { wall: NaN, cpu: NaN };
     return { loopSeconds, steadyWall: steady.wall / (n - 1), steadyCpu: steady.cpu / (n - 1) };
   };
-  const loopSecondsOf = async (spec: string, prepareWorkers: number | undefined) => (await runOnce(spec, prepareWorkers)).loopSeconds;
+  const loopSecondsOf = async (spec: string, prepareWorkers: number | undefined) =>
+    (await runOnce(spec, prepareWorkers)).loopSeconds;
   const decodeSeconds = async (): Promise<{ wall: number; cpu: number }> => {
     const t0 = performance.now();
     const c0 = cpuSeconds();
     for (const im of ds.images) await decodeImage(im.path, { width: im.width, height: im.height });
     return { wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - c0 };
   };
-  const out: Record<string, unknown> = { dataset, images: n, shifts, reps, workers, defaultWorkers: DEFAULT_PREPARE_WORKERS, cpus: os.availableParallelism(), loadAverage: os.loadavg().map((x) => round(x, 2)) };
+  const out: Record<string, unknown> = {
+    dataset,
+    images: n,
+    shifts,
+    reps,
+    workers,
+    defaultWorkers: DEFAULT_PREPARE_WORKERS,
+    cpus: os.availableParallelism(),
+    loadAverage: os.loadavg().map((x) => round(x, 2)),
+  };
   try {
     // 1. the instant fake against decoding alone: D, off, on, D, off, on, …
     const t = { decodeWall: [] as number[], decodeCpu: [] as number[] };
@@ -194,7 +209,8 @@ async function benchModel(
   }
   const alone = async (): Promise<number> => {
     const t0 = performance.now();
-    for (let b = 0; b < inputs.length; b += batch) await detector.detect(inputs.slice(b, b + batch), contexts.slice(b, b + batch));
+    for (let b = 0; b < inputs.length; b += batch)
+      await detector.detect(inputs.slice(b, b + batch), contexts.slice(b, b + batch));
     return (performance.now() - t0) / 1000;
   };
   const t = { alone: [] as number[], off: [] as number[], on: [] as number[] };
@@ -213,8 +229,15 @@ async function benchModel(
     batch,
     aloneSeconds: round(median(t.alone)),
     loopSeconds: { prepareWorkersOff: round(median(t.off)), prepareWorkersOn: round(median(t.on)) },
-    ratioToAlone: { prepareWorkersOff: round(median(t.off) / median(t.alone)), prepareWorkersOn: round(median(t.on) / median(t.alone)) },
-    samplesSeconds: { alone: t.alone.map((x) => round(x)), off: t.off.map((x) => round(x)), on: t.on.map((x) => round(x)) },
+    ratioToAlone: {
+      prepareWorkersOff: round(median(t.off) / median(t.alone)),
+      prepareWorkersOn: round(median(t.on) / median(t.alone)),
+    },
+    samplesSeconds: {
+      alone: t.alone.map((x) => round(x)),
+      off: t.off.map((x) => round(x)),
+      on: t.on.map((x) => round(x)),
+    },
   };
 }
 

@@ -22,7 +22,15 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { Rng } from '../src/core/index.js';
-import type { CocoAnnotation, CocoGroundTruth, DetectContext, Detection, Detector, RgbImage, RunMetrics } from '../src/core/types.js';
+import type {
+  CocoAnnotation,
+  CocoGroundTruth,
+  DetectContext,
+  Detection,
+  Detector,
+  RgbImage,
+  RunMetrics,
+} from '../src/core/types.js';
 import { runBenchmark } from '../src/runner/index.js';
 import { defaultEnv } from '../src/runner/env.js';
 import { boxToInput } from '../src/shifts/index.js';
@@ -59,7 +67,14 @@ function groundTruth(): CocoGroundTruth {
       const w = rng.uniform(8, W / 2);
       const h = rng.uniform(8, H / 2);
       const bbox: [number, number, number, number] = [rng.uniform(0, W - w), rng.uniform(0, H - h), w, h];
-      gt.annotations.push({ id: id++, image_id: i, category_id: rng.int(1, CATEGORIES), bbox, area: w * h, iscrowd: 0 });
+      gt.annotations.push({
+        id: id++,
+        image_id: i,
+        category_id: rng.int(1, CATEGORIES),
+        bbox,
+        area: w * h,
+        iscrowd: 0,
+      });
     }
   }
   return gt;
@@ -69,8 +84,11 @@ function groundTruth(): CocoGroundTruth {
 async function writeDataset(dir: string, gt: CocoGroundTruth): Promise<string> {
   await mkdir(path.join(dir, 'images'), { recursive: true });
   const pixels = Buffer.alloc(W * H * 3);
-  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) pixels.fill((x * 2 + y) & 255, (y * W + x) * 3, (y * W + x) * 3 + 3);
-  const png = await sharp(pixels, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) pixels.fill((x * 2 + y) & 255, (y * W + x) * 3, (y * W + x) * 3 + 3);
+  const png = await sharp(pixels, { raw: { width: W, height: H, channels: 3 } })
+    .png()
+    .toBuffer();
   for (const im of gt.images) await writeFile(path.join(dir, 'images', im.file_name), png);
   const file = path.join(dir, 'instances.json');
   await writeFile(file, JSON.stringify(gt));
@@ -130,12 +148,21 @@ function scaleDetector(gt: CocoGroundTruth): Detector {
 async function child(datasetFile: string, out: string): Promise<void> {
   const t0 = performance.now();
   const mark = (name: string) =>
-    process.stdout.write(`MARK ${name} ${((performance.now() - t0) / 1000).toFixed(3)} ${process.resourceUsage().maxRSS * 1024}\n`);
+    process.stdout.write(
+      `MARK ${name} ${((performance.now() - t0) / 1000).toFixed(3)} ${process.resourceUsage().maxRSS * 1024}\n`,
+    );
   const gt = (await defaultEnv().loadDataset({ dataset: datasetFile })).groundTruth!;
   const base = defaultEnv();
   mark('start');
   const r = await runBenchmark(
-    { models: ['scale-fake'], dataset: datasetFile, shifts: SHIFTS, out, limit: IMAGES, ...(BOOTSTRAP_BOUNDS ? { bootstrapBounds: BOOTSTRAP_BOUNDS } : {}) },
+    {
+      models: ['scale-fake'],
+      dataset: datasetFile,
+      shifts: SHIFTS,
+      out,
+      limit: IMAGES,
+      ...(BOOTSTRAP_BOUNDS ? { bootstrapBounds: BOOTSTRAP_BOUNDS } : {}),
+    },
     {
       env: {
         loadDetector: async () => scaleDetector(gt),
@@ -171,11 +198,19 @@ interface ChildResult {
 }
 
 /** Runs a child; `onMark` may kill it. */
-function runChild(datasetFile: string, out: string, onMark?: (name: string, kill: () => void) => void): Promise<ChildResult> {
+function runChild(
+  datasetFile: string,
+  out: string,
+  onMark?: (name: string, kill: () => void) => void,
+): Promise<ChildResult> {
   const started = performance.now();
-  const proc = spawn(process.execPath, ['--import', 'tsx', SELF, '--child', datasetFile, out, ...process.argv.slice(2)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', SELF, '--child', datasetFile, out, ...process.argv.slice(2)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const marks: ChildResult['marks'] = {};
   let result: ChildResult['result'] = null;
   let stderr = '';
@@ -196,7 +231,9 @@ function runChild(datasetFile: string, out: string, onMark?: (name: string, kill
     }
   });
   return new Promise((resolve) =>
-    proc.on('exit', (code, signal) => resolve({ code, signal, marks, result, stderr, wallSeconds: (performance.now() - started) / 1000 })),
+    proc.on('exit', (code, signal) =>
+      resolve({ code, signal, marks, result, stderr, wallSeconds: (performance.now() - started) / 1000 }),
+    ),
   );
 }
 
@@ -211,7 +248,13 @@ const span = (c: ChildResult, from: string, to: string) =>
 
 async function main(): Promise<void> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'shiftbench-scale-'));
-  const report: Record<string, unknown> = { images: IMAGES, shifts: SHIFTS, detectionsPerInput: DETS, seed: SEED, workDir: KEEP ? root : undefined };
+  const report: Record<string, unknown> = {
+    images: IMAGES,
+    shifts: SHIFTS,
+    detectionsPerInput: DETS,
+    seed: SEED,
+    workDir: KEEP ? root : undefined,
+  };
   try {
     let t = performance.now();
     const datasetFile = await writeDataset(path.join(root, 'dataset'), groundTruth());
@@ -258,7 +301,13 @@ async function main(): Promise<void> {
         report.resume = {
           killedAfterScoringMs: killAfterMs,
           killedBy: b.signal,
-          killedInPhase: b.marks.evaluated ? 'files' : b.marks.evaluate ? 'metrics' : b.marks.scoring ? 'reading the store' : 'before scoring',
+          killedInPhase: b.marks.evaluated
+            ? 'files'
+            : b.marks.evaluate
+              ? 'metrics'
+              : b.marks.scoring
+                ? 'reading the store'
+                : 'before scoring',
           metricsJsonAfterKill: bEntries.includes('metrics.json'),
           imagesDetectedAgain: c.result.computed[key],
           resumeSeconds: Number(((performance.now() - t) / 1000).toFixed(2)),

@@ -6,9 +6,15 @@ import { COCO_CATEGORIES, Rng } from '../src/core/index.js';
 import type { CocoAnnotation, CocoGroundTruth, CocoResult, Shift } from '../src/core/index.js';
 
 /** Image size of the synthetic data, px. */
-export const W = 640, H = 480;
+export const W = 640,
+  H = 480;
 /** grid:1. */
-export const BENCH_SHIFTS: Shift[] = [{ dx: 0, dy: 0 }, { dx: 1, dy: 0 }, { dx: 0, dy: 1 }, { dx: 1, dy: 1 }];
+export const BENCH_SHIFTS: Shift[] = [
+  { dx: 0, dy: 0 },
+  { dx: 1, dy: 0 },
+  { dx: 0, dy: 1 },
+  { dx: 1, dy: 1 },
+];
 /** Detections per image per shift. */
 export const DETS_PER_IMAGE = 100;
 
@@ -16,7 +22,12 @@ export const DETS_PER_IMAGE = 100;
 export function syntheticGroundTruth(rng: Rng, IMAGES: number): CocoGroundTruth {
   const cats = COCO_CATEGORIES.map((c) => ({ id: c.id, name: c.name }));
   const frequent = cats.slice(0, 20);
-  const images = Array.from({ length: IMAGES }, (_, i) => ({ id: i + 1, file_name: `${i + 1}.jpg`, width: W, height: H }));
+  const images = Array.from({ length: IMAGES }, (_, i) => ({
+    id: i + 1,
+    file_name: `${i + 1}.jpg`,
+    width: W,
+    height: H,
+  }));
   const annotations: CocoAnnotation[] = [];
   let id = 1;
   for (const im of images) {
@@ -26,8 +37,16 @@ export function syntheticGroundTruth(rng: Rng, IMAGES: number): CocoGroundTruth 
       // log-uniform sizes: small, medium and large objects
       const w = Math.exp(rng.uniform(Math.log(8), Math.log(400)));
       const h = Math.min(H - 1, w * Math.exp(rng.uniform(-0.7, 0.7)));
-      const x = rng.uniform(0, W - w), y = rng.uniform(0, H - h);
-      annotations.push({ id: id++, image_id: im.id, category_id: cat.id, bbox: [x, y, w, h], area: w * h * rng.uniform(0.6, 0.9), iscrowd: rng.next() < 0.01 ? 1 : 0 });
+      const x = rng.uniform(0, W - w),
+        y = rng.uniform(0, H - h);
+      annotations.push({
+        id: id++,
+        image_id: im.id,
+        category_id: cat.id,
+        bbox: [x, y, w, h],
+        area: w * h * rng.uniform(0.6, 0.9),
+        iscrowd: rng.next() < 0.01 ? 1 : 0,
+      });
     }
   }
   return { images, annotations, categories: cats };
@@ -38,7 +57,8 @@ export type SyntheticMode = 'jitter' | 'shared' | 'independent-scores';
 /** Every mode, the default (realistic) first. */
 export const SYNTHETIC_MODES: SyntheticMode[] = ['jitter', 'shared', 'independent-scores'];
 /** Box jitter (px, per coordinate) and score noise of the 'jitter' mode, drawn afresh per shift. */
-export const JITTER_PX = 1.5, JITTER_SCORE = 0.05;
+export const JITTER_PX = 1.5,
+  JITTER_SCORE = 0.05;
 
 /**
  * One noise draw of detections for every image: 3 noisy boxes per gt, low-score false
@@ -81,9 +101,12 @@ export function syntheticDetections(
       for (const a of byImage.get(im.id) ?? []) {
         for (let k = 0; k < 3; k++) {
           const [x, y, w, h] = a.bbox;
-          const sx = 0.06 * w * (k + 1), sy = 0.06 * h * (k + 1);
-          const bx = x + shared.normal(0, sx), by = y + shared.normal(0, sy);
-          const bw = Math.max(1, w + shared.normal(0, sx)), bh = Math.max(1, h + shared.normal(0, sy));
+          const sx = 0.06 * w * (k + 1),
+            sy = 0.06 * h * (k + 1);
+          const bx = x + shared.normal(0, sx),
+            by = y + shared.normal(0, sy);
+          const bw = Math.max(1, w + shared.normal(0, sx)),
+            bh = Math.max(1, h + shared.normal(0, sy));
           const baseScore = shared.uniform(0.4, 1) - 0.15 * k;
           out.push({
             image_id: im.id,
@@ -95,8 +118,10 @@ export function syntheticDetections(
         }
       }
       for (; n < DETS_PER_IMAGE; n++) {
-        const w = shared.uniform(10, 200), h = shared.uniform(10, 200);
-        const bx = shared.uniform(0, W - w), by = shared.uniform(0, H - h);
+        const w = shared.uniform(10, 200),
+          h = shared.uniform(10, 200);
+        const bx = shared.uniform(0, W - w),
+          by = shared.uniform(0, H - h);
         const cat = shared.pick(COCO_CATEGORIES).id;
         const sc = shared.uniform(0.001, 0.3);
         out.push({
@@ -117,30 +142,39 @@ export function syntheticDetections(
     for (const a of byImage.get(im.id) ?? []) {
       for (let k = 0; k < 3; k++) {
         const [x, y, w, h] = a.bbox;
-        const sx = 0.06 * w * (k + 1), sy = 0.06 * h * (k + 1);
+        const sx = 0.06 * w * (k + 1),
+          sy = 0.06 * h * (k + 1);
         const baseScore = shared.uniform(0.4, 1) - 0.15 * k;
         out.push({
           image_id: im.id,
           category_id: a.category_id,
-          bbox: [x + rng.normal(0, sx), y + rng.normal(0, sy), Math.max(1, w + rng.normal(0, sx)), Math.max(1, h + rng.normal(0, sy))],
+          bbox: [
+            x + rng.normal(0, sx),
+            y + rng.normal(0, sy),
+            Math.max(1, w + rng.normal(0, sx)),
+            Math.max(1, h + rng.normal(0, sy)),
+          ],
           score: clamp(INDEPENDENT ? baseScore : baseScore + rng.normal(0, 0.03)),
         });
         n++;
       }
     }
     for (; n < DETS_PER_IMAGE; n++) {
-      const w = shared.uniform(10, 200), h = shared.uniform(10, 200);
-      const bx = shared.uniform(0, W - w), by = shared.uniform(0, H - h);
+      const w = shared.uniform(10, 200),
+        h = shared.uniform(10, 200);
+      const bx = shared.uniform(0, W - w),
+        by = shared.uniform(0, H - h);
       const cat = shared.pick(COCO_CATEGORIES).id;
       const sc = shared.uniform(0.001, 0.3);
       out.push({
         image_id: im.id,
         category_id: cat,
-        bbox: INDEPENDENT ? [bx, by, w, h] : [bx + rng.normal(0, 2), by + rng.normal(0, 2), w + rng.normal(0, 2), h + rng.normal(0, 2)],
+        bbox: INDEPENDENT
+          ? [bx, by, w, h]
+          : [bx + rng.normal(0, 2), by + rng.normal(0, 2), w + rng.normal(0, 2), h + rng.normal(0, 2)],
         score: INDEPENDENT ? sc : clamp(sc * (1 + rng.normal(0, 0.05))),
       });
     }
   }
   return out;
 }
-

@@ -26,7 +26,11 @@ const r1 = (x: number) => +x.toFixed(1);
 
 function prepare(images: number): PreparedBounds {
   const gt = syntheticGroundTruth(new Rng(SEED), images);
-  return prepareBounds({ gt, shifts: BENCH_SHIFTS, dets: BENCH_SHIFTS.map((_, s) => syntheticDetections(gt, s, { seed: SEED })) });
+  return prepareBounds({
+    gt,
+    shifts: BENCH_SHIFTS,
+    dets: BENCH_SHIFTS.map((_, s) => syntheticDetections(gt, s, { seed: SEED })),
+  });
 }
 
 /** Wall and CPU seconds of one plain lower + upper search (fresh engine at s0), the median of `repeats`. */
@@ -57,12 +61,23 @@ async function measure(images: number, resamples: number, withCurve: boolean) {
   let fallback: string | null = null;
   const t = performance.now();
   const c = process.cpuUsage();
-  const u = await boundsUncertainty(prepared, plain.mapRange, { resamples, seed: 1, workers: WORKERS, sizeCurve: false, onWorkerFallback: (m) => (fallback = m) });
+  const u = await boundsUncertainty(prepared, plain.mapRange, {
+    resamples,
+    seed: 1,
+    workers: WORKERS,
+    sizeCurve: false,
+    onWorkerFallback: (m) => (fallback = m),
+  });
   const wall = (performance.now() - t) / 1000;
   const cu = process.cpuUsage(c);
   const cpu = (cu.user + cu.system) / 1e6;
   const out: Record<string, unknown> = {
-    data: { images, shifts: BENCH_SHIFTS.length, detectionsPerImagePerShift: 100, totalDetections: prepared.detScore.length },
+    data: {
+      images,
+      shifts: BENCH_SHIFTS.length,
+      detectionsPerImagePerShift: 100,
+      totalDetections: prepared.detScore.length,
+    },
     prepareSeconds: r3(prepareSeconds),
     plainSearch: { seconds: r3(plain.seconds), cpuSeconds: r3(plain.cpuSeconds), mapRange: r3(plain.mapRange) },
     bootstrap: {
@@ -80,9 +95,18 @@ async function measure(images: number, resamples: number, withCurve: boolean) {
   };
   if (withCurve) {
     const tc = performance.now();
-    const curve = await boundsUncertainty(prepared, plain.mapRange, { resamples: 0, seed: 1, workers: WORKERS, sizeCurve: true });
+    const curve = await boundsUncertainty(prepared, plain.mapRange, {
+      resamples: 0,
+      seed: 1,
+      workers: WORKERS,
+      sizeCurve: true,
+    });
     const curveWall = (performance.now() - tc) / 1000;
-    out.sizeCurve = { seconds: r3(curveWall), ratioToPlainSearch: r1(curveWall / plain.seconds), points: curve.sizeCurve };
+    out.sizeCurve = {
+      seconds: r3(curveWall),
+      ratioToPlainSearch: r1(curveWall / plain.seconds),
+      points: curve.sizeCurve,
+    };
   }
   return out;
 }

@@ -5,7 +5,9 @@ import { translateRgb } from '../src/shifts/translate.js';
 
 describe('core', () => {
   it('Rng is deterministic per seed and differs across seeds', () => {
-    const a = new Rng(7), b = new Rng(7), c = new Rng(8);
+    const a = new Rng(7),
+      b = new Rng(7),
+      c = new Rng(8);
     const sa = [a.next(), a.next(), a.next()];
     expect([b.next(), b.next(), b.next()]).toEqual(sa);
     expect(c.next()).not.toBe(sa[0]);
@@ -16,11 +18,17 @@ describe('core', () => {
     const r = new Registry<number>('detector').register('b', 2).register('a', 1);
     expect(r.get('a')).toBe(1);
     expect(() => r.get('zz')).toThrowError('Unknown detector "zz". Available: a, b');
-    try { r.get('zz'); } catch (e) { expect((e as ShiftbenchError).code).toBe('ERR_INVALID_OPTION'); }
+    try {
+      r.get('zz');
+    } catch (e) {
+      expect((e as ShiftbenchError).code).toBe('ERR_INVALID_OPTION');
+    }
   });
 
   it('error helpers read the same everywhere', () => {
-    expect(invalidParameterError('--limit', 'a positive integer', -3).message).toBe('Expected a positive integer for --limit but received -3');
+    expect(invalidParameterError('--limit', 'a positive integer', -3).message).toBe(
+      'Expected a positive integer for --limit but received -3',
+    );
     const e = loadError('ERR_MODEL_LOAD', 'model "x"', ['run `shiftbench models pull x`'], new Error('ENOENT'));
     expect(e.message).toBe('Could not load model "x". ENOENT\nPossible solutions:\n- run `shiftbench models pull x`');
   });
@@ -28,7 +36,8 @@ describe('core', () => {
 
 describe('translateRgb', () => {
   const img = { width: 3, height: 2, data: Uint8Array.from({ length: 18 }, (_, i) => i) };
-  const px = (im: RgbImage, x: number, y: number) => Array.from(im.data.subarray((y * im.width + x) * 3, (y * im.width + x) * 3 + 3));
+  const px = (im: RgbImage, x: number, y: number) =>
+    Array.from(im.data.subarray((y * im.width + x) * 3, (y * im.width + x) * 3 + 3));
   it('pad moves content and fills with the pad value', () => {
     const t = translateRgb(img, 1, 1, 'pad', [9, 9, 9]);
     expect(px(t, 0, 0)).toEqual([9, 9, 9]);

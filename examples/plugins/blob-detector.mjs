@@ -45,7 +45,9 @@ function saturationMask(img) {
   const { data, width, height } = img;
   const mask = new Uint8Array(width * height);
   for (let i = 0, p = 0; i < mask.length; i++, p += 3) {
-    const r = data[p], g = data[p + 1], b = data[p + 2];
+    const r = data[p],
+      g = data[p + 1],
+      b = data[p + 2];
     const max = Math.max(r, g, b);
     const min = Math.min(r, g, b);
     if (max < 153 || max - min < 0.55 * max) continue;
@@ -63,7 +65,8 @@ function blobs(mask, width, height, bin) {
   const gh = Math.ceil(height / CELL_PX);
   const cellOn = new Uint8Array(gw * gh);
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) if (mask[y * width + x] === bin) cellOn[Math.floor(y / CELL_PX) * gw + Math.floor(x / CELL_PX)] = 1;
+    for (let x = 0; x < width; x++)
+      if (mask[y * width + x] === bin) cellOn[Math.floor(y / CELL_PX) * gw + Math.floor(x / CELL_PX)] = 1;
   }
   const label = new Int32Array(gw * gh).fill(-1);
   const found = [];
@@ -88,7 +91,11 @@ function blobs(mask, width, height, bin) {
       }
     }
     // exact pixel extent and count of the mask inside the blob's cells
-    let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity, pixels = 0;
+    let x1 = Infinity,
+      y1 = Infinity,
+      x2 = -Infinity,
+      y2 = -Infinity,
+      pixels = 0;
     for (const c of cells) {
       const cx = (c % gw) * CELL_PX;
       const cy = Math.floor(c / gw) * CELL_PX;
@@ -121,7 +128,13 @@ function mergeNear(list) {
         const gapX = Math.max(a.x1, b.x1) - Math.min(a.x2, b.x2);
         const gapY = Math.max(a.y1, b.y1) - Math.min(a.y2, b.y2);
         if (gapX <= MERGE_GAP_PX && gapY <= MERGE_GAP_PX) {
-          boxes[i] = { x1: Math.min(a.x1, b.x1), y1: Math.min(a.y1, b.y1), x2: Math.max(a.x2, b.x2), y2: Math.max(a.y2, b.y2), pixels: a.pixels + b.pixels };
+          boxes[i] = {
+            x1: Math.min(a.x1, b.x1),
+            y1: Math.min(a.y1, b.y1),
+            x2: Math.max(a.x2, b.x2),
+            y2: Math.max(a.y2, b.y2),
+            pixels: a.pixels + b.pixels,
+          };
           boxes.splice(j, 1);
           merged = true;
           break;

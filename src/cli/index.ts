@@ -12,7 +12,7 @@ import { exitNow, getCommandExitCode } from './io.js';
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('shiftbench')
-    .description('How much do a detector\'s detections change when the input moves by one pixel?')
+    .description("How much do a detector's detections change when the input moves by one pixel?")
     .version(VERSION)
     .showHelpAfterError(CLI_TEXT.helpAfterError)
     .exitOverride();
@@ -33,7 +33,8 @@ function reportError(err: unknown): number {
   }
   if (err instanceof ShiftbenchError) {
     process.stderr.write(`shiftbench: ${err.message}\n`);
-    if (process.env.SHIFTBENCH_DEBUG && err.cause) process.stderr.write(`cause: ${String((err.cause as Error).stack ?? err.cause)}\n`);
+    if (process.env.SHIFTBENCH_DEBUG && err.cause)
+      process.stderr.write(`cause: ${String((err.cause as Error).stack ?? err.cause)}\n`);
     return USAGE_ERROR_CODES.has(err.code) ? 2 : 1;
   }
   process.stderr.write(`shiftbench: ${CLI_TEXT.unexpectedFailure}: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -27,7 +27,9 @@ function describe(p: RunProgress): string {
  * Makes the progress display. `quiet` shows nothing; a non-TTY stream gets one line at
  * most every `intervalMs` (default 10 s) and one when a detector finishes.
  */
-export function createProgress(opts: { quiet?: boolean; stream?: NodeJS.WriteStream; intervalMs?: number } = {}): ProgressDisplay {
+export function createProgress(
+  opts: { quiet?: boolean; stream?: NodeJS.WriteStream; intervalMs?: number } = {},
+): ProgressDisplay {
   const stream = opts.stream ?? process.stderr;
   if (opts.quiet) return { onProgress: () => undefined, finish: () => undefined };
   const tty = stream.isTTY === true;

@@ -43,7 +43,8 @@ export class ShiftbenchError extends Error {
 /** Renders a value for an error message: short, JSON-ish, never huge. */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 77) + '...' : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined)
+    return String(value);
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (typeof value === 'function') return 'a function';
   try {
@@ -58,7 +59,12 @@ export function describeValue(value: unknown): string {
  * The uniform bad-option error: "Expected <what> for <name> but received <value>".
  * Defaults to code ERR_INVALID_OPTION.
  */
-export function invalidParameterError(name: string, expected: string, actual: unknown, code: ErrorCode = 'ERR_INVALID_OPTION'): ShiftbenchError {
+export function invalidParameterError(
+  name: string,
+  expected: string,
+  actual: unknown,
+  code: ErrorCode = 'ERR_INVALID_OPTION',
+): ShiftbenchError {
   return new ShiftbenchError(code, `Expected ${expected} for ${name} but received ${describeValue(actual)}`);
 }
 

@@ -2,5 +2,8 @@
 
 /** A file-name-safe form of a detector key (the name of its `detections/<key>` folder and `.jsonl` log). */
 export function safeFileName(key: string): string {
-  return key.replace(/[^A-Za-z0-9._+=@-]+/g, '_').replace(/^\.+/, '_').slice(0, 120);
+  return key
+    .replace(/[^A-Za-z0-9._+=@-]+/g, '_')
+    .replace(/^\.+/, '_')
+    .slice(0, 120);
 }

@@ -130,7 +130,8 @@ export const CLI_TEXT = {
   /** After commander's one-line reason for a bad flag. */
   helpAfterError: '(run with --help for usage and an example)',
   /** The first Ctrl-C during `run` or `merge` (a second one quits at once). */
-  stopping: 'stopping after the current batch of images, or at once while scoring (Ctrl-C again to quit now); rerun the same command to resume',
+  stopping:
+    'stopping after the current batch of images, or at once while scoring (Ctrl-C again to quit now); rerun the same command to resume',
   /** Ctrl-C during `run` (exit 130). */
   stoppedResumable: 'stopped: everything computed so far is stored; rerun the same command to resume',
   /** The event loop emptied while a command still waited (exit 1). */

@@ -6,7 +6,10 @@ import { ShiftbenchError, type ErrorCode } from './errors.js';
  */
 export class Registry<T> {
   private readonly items = new Map<string, T>();
-  constructor(readonly registryName: string, private readonly errorCode: ErrorCode = 'ERR_INVALID_OPTION') {}
+  constructor(
+    readonly registryName: string,
+    private readonly errorCode: ErrorCode = 'ERR_INVALID_OPTION',
+  ) {}
 
   register(key: string, item: T): this {
     if (this.items.has(key)) {

@@ -218,7 +218,10 @@ export interface LoadDetectorOptions {
   http?: HttpOptions;
   graphRewrite?: {
     onnx?: (model: Uint8Array) => Uint8Array;
-    tfjsGraph?: (modelJson: Record<string, unknown>, weights: ArrayBuffer) => { modelJson: Record<string, unknown>; weights: ArrayBuffer };
+    tfjsGraph?: (
+      modelJson: Record<string, unknown>,
+      weights: ArrayBuffer,
+    ) => { modelJson: Record<string, unknown>; weights: ArrayBuffer };
   };
 }
 

@@ -44,7 +44,9 @@ class Issues {
 export async function parseCocoFile(file: string, logger?: Logger): Promise<ParsedCoco> {
   const { value, bytes } = await readJsonFile(file);
   if (!is.object(value)) {
-    throw datasetError(`${file} is not a COCO instances file: expected a JSON object with "images", "annotations" and "categories" arrays but found ${Array.isArray(value) ? 'an array (a detection results file?)' : typeof value}.`);
+    throw datasetError(
+      `${file} is not a COCO instances file: expected a JSON object with "images", "annotations" and "categories" arrays but found ${Array.isArray(value) ? 'an array (a detection results file?)' : typeof value}.`,
+    );
   }
   const missing = ['images', 'annotations', 'categories'].filter((k) => !Array.isArray(value[k]));
   if (missing.length > 0) {
@@ -72,8 +74,19 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
   const images: CocoImage[] = [];
   const imageIds = new Set<number>();
   (value.images as unknown[]).forEach((im, i) => {
-    if (!is.object(im) || !is.integer(im.id) || !is.string(im.file_name) || !is.integer(im.width) || !is.integer(im.height) || (im.width as number) <= 0 || (im.height as number) <= 0) {
-      issues.add('image', `images[${i}] ${show(im)}: needs an integer "id", a string "file_name" and positive integer "width" and "height"`);
+    if (
+      !is.object(im) ||
+      !is.integer(im.id) ||
+      !is.string(im.file_name) ||
+      !is.integer(im.width) ||
+      !is.integer(im.height) ||
+      (im.width as number) <= 0 ||
+      (im.height as number) <= 0
+    ) {
+      issues.add(
+        'image',
+        `images[${i}] ${show(im)}: needs an integer "id", a string "file_name" and positive integer "width" and "height"`,
+      );
       return;
     }
     if (imageIds.has(im.id)) issues.add('duplicate image', `images[${i}]: duplicate image id ${im.id}`);
@@ -81,7 +94,10 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
     const fileName = im.file_name;
     const normal = path.posix.normalize(fileName.replace(/\\/g, '/'));
     if (path.isAbsolute(fileName) || path.win32.isAbsolute(fileName) || normal === '..' || normal.startsWith('../')) {
-      issues.add('file_name', `image id ${im.id}: file_name ${show(fileName)} leaves the image folder; file names must be relative paths inside it (use --images to point at the folder)`);
+      issues.add(
+        'file_name',
+        `image id ${im.id}: file_name ${show(fileName)} leaves the image folder; file names must be relative paths inside it (use --images to point at the folder)`,
+      );
       return;
     }
     images.push({ id: im.id, file_name: fileName, width: im.width as number, height: im.height as number });
@@ -98,7 +114,8 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
       return;
     }
     const where = `annotation id ${a.id} (image ${a.image_id})`;
-    if (annotationIds.has(a.id)) issues.add('duplicate annotation', `annotations[${i}]: duplicate annotation id ${a.id}`);
+    if (annotationIds.has(a.id))
+      issues.add('duplicate annotation', `annotations[${i}]: duplicate annotation id ${a.id}`);
     annotationIds.add(a.id);
     if (!is.box(a.bbox)) {
       issues.add('bbox', `${where}: bbox ${show(a.bbox)} is not 4 finite numbers [x, y, width, height]`);
@@ -106,11 +123,15 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
     }
     const [, , w, h] = a.bbox;
     if (w < 0 || h < 0) {
-      issues.add('bbox', `${where}: bbox ${show(a.bbox)} has a negative width or height; fix it to [x, y, width, height] with width, height ≥ 0 (COCO boxes are x, y, width, height — not x1, y1, x2, y2)`);
+      issues.add(
+        'bbox',
+        `${where}: bbox ${show(a.bbox)} has a negative width or height; fix it to [x, y, width, height] with width, height ≥ 0 (COCO boxes are x, y, width, height — not x1, y1, x2, y2)`,
+      );
       return;
     }
     if (!imageIds.has(a.image_id)) issues.add('image_id', `${where}: image_id ${a.image_id} is not in "images"`);
-    if (!categoryIds.has(a.category_id)) issues.add('category_id', `${where}: category_id ${a.category_id} is not in "categories"`);
+    if (!categoryIds.has(a.category_id))
+      issues.add('category_id', `${where}: category_id ${a.category_id} is not in "categories"`);
     let area = a.area;
     if (area === undefined) {
       area = w * h;
@@ -140,9 +161,12 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
   });
 
   if (issues.count > 0) {
-    throw datasetError(`${file} has ${issues.count} invalid ${issues.count === 1 ? 'entry' : 'entries'}:\n${issues.list.map((m) => `- ${m}`).join('\n')}`);
+    throw datasetError(
+      `${file} has ${issues.count} invalid ${issues.count === 1 ? 'entry' : 'entries'}:\n${issues.list.map((m) => `- ${m}`).join('\n')}`,
+    );
   }
-  if (filledArea > 0) logger?.warn(`${file}: ${filledArea} annotations have no "area"; using the box area width × height`);
+  if (filledArea > 0)
+    logger?.warn(`${file}: ${filledArea} annotations have no "area"; using the box area width × height`);
   if (filledCrowd > 0) logger?.warn(`${file}: ${filledCrowd} annotations have no "iscrowd"; using 0`);
   if (ignoreFlagOnly > 0) {
     logger?.warn(
@@ -163,21 +187,38 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
 export async function resolveCocoImagesDir(annotationFile: string, imagesDir?: string): Promise<string> {
   if (imagesDir !== undefined) {
     const dir = path.resolve(imagesDir);
-    if (!(await isDirectory(dir))) throw datasetError(`Images folder ${dir} (from --images) does not exist or is not a folder.`);
+    if (!(await isDirectory(dir)))
+      throw datasetError(`Images folder ${dir} (from --images) does not exist or is not a folder.`);
     return dir;
   }
-  const tries = [path.join(path.dirname(annotationFile), 'images'), path.join(path.dirname(path.dirname(annotationFile)), 'images')];
+  const tries = [
+    path.join(path.dirname(annotationFile), 'images'),
+    path.join(path.dirname(path.dirname(annotationFile)), 'images'),
+  ];
   for (const dir of tries) if (await isDirectory(dir)) return dir;
-  throw datasetError(`Could not find the images of ${annotationFile}: tried ${tries.join(' and ')}. Fix: pass --images <folder holding the files named in "file_name">.`);
+  throw datasetError(
+    `Could not find the images of ${annotationFile}: tried ${tries.join(' and ')}. Fix: pass --images <folder holding the files named in "file_name">.`,
+  );
 }
 
 /** Checks that every image file exists; the error lists the first few missing ones. Throws ERR_DATASET. */
-export async function checkImagesPresent(annotationFile: string, imagesDir: string, images: CocoImage[]): Promise<void> {
+export async function checkImagesPresent(
+  annotationFile: string,
+  imagesDir: string,
+  images: CocoImage[],
+): Promise<void> {
   const missing: string[] = [];
   const batch = 64;
   for (let i = 0; i < images.length; i += batch) {
     const slice = images.slice(i, i + batch);
-    const found = await Promise.all(slice.map((im) => access(path.join(imagesDir, im.file_name)).then(() => true, () => false)));
+    const found = await Promise.all(
+      slice.map((im) =>
+        access(path.join(imagesDir, im.file_name)).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     found.forEach((ok, k) => {
       if (!ok) missing.push(slice[k].file_name);
     });

@@ -20,20 +20,30 @@ import { datasetError } from './files.js';
 export async function decodeImage(path: string, expectedSize?: { width: number; height: number }): Promise<RgbImage> {
   let result: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    result = await sharp(path).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    result = await sharp(path)
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
   } catch (err) {
     throw datasetError(`Could not decode image ${path}: ${(err as Error).message}`, err);
   }
   const { data, info } = result;
   if (info.channels !== 3) {
-    throw datasetError(`Could not decode image ${path}: expected 3 channels after conversion to sRGB but got ${info.channels}`);
+    throw datasetError(
+      `Could not decode image ${path}: expected 3 channels after conversion to sRGB but got ${info.channels}`,
+    );
   }
   if (expectedSize && (info.width !== expectedSize.width || info.height !== expectedSize.height)) {
     throw datasetError(
       `Could not decode image ${path}: it is ${info.width}×${info.height} but the annotations say ${expectedSize.width}×${expectedSize.height}. Fix the image's width/height in the annotation file.`,
     );
   }
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+  };
 }
 
 /**
@@ -54,7 +64,10 @@ export async function decodeDatasetImage(image: DatasetImage): Promise<RgbImage>
 async function checkInsideImageFolder(image: DatasetImage): Promise<void> {
   const rel = path.normalize(image.fileName);
   const outside = () =>
-    new ShiftbenchError('ERR_DATASET', `Image ${image.path} is a symbolic link (or a path) pointing outside the image folder; it is not followed. Copy the file into the folder instead.`);
+    new ShiftbenchError(
+      'ERR_DATASET',
+      `Image ${image.path} is a symbolic link (or a path) pointing outside the image folder; it is not followed. Copy the file into the folder instead.`,
+    );
   if (rel.startsWith('..') || path.isAbsolute(rel) || !image.path.endsWith(rel)) throw outside();
   const root = image.path.slice(0, image.path.length - rel.length);
   let real: string;

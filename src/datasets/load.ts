@@ -68,9 +68,22 @@ async function loadCoco(file: string, spec: DatasetSpec, logger?: Logger): Promi
     width: im.width,
     height: im.height,
   }));
-  const hash = await hashDataset(bytes, images.map((im) => im.path));
-  logger?.info(`dataset ${file}: ${images.length} images, ${groundTruth.annotations.length} boxes, ${groundTruth.categories.length} categories (images in ${imagesDir})`);
-  return { name: datasetName(file), source: file, kind: 'coco', images, categories: groundTruth.categories, groundTruth, hash };
+  const hash = await hashDataset(
+    bytes,
+    images.map((im) => im.path),
+  );
+  logger?.info(
+    `dataset ${file}: ${images.length} images, ${groundTruth.annotations.length} boxes, ${groundTruth.categories.length} categories (images in ${imagesDir})`,
+  );
+  return {
+    name: datasetName(file),
+    source: file,
+    kind: 'coco',
+    images,
+    categories: groundTruth.categories,
+    groundTruth,
+    hash,
+  };
 }
 
 async function loadYolo(dir: string, spec: DatasetSpec, logger?: Logger): Promise<Dataset> {
@@ -83,15 +96,30 @@ async function loadYolo(dir: string, spec: DatasetSpec, logger?: Logger): Promis
     width: im.width,
     height: im.height,
   }));
-  const hash = await hashDataset(Buffer.from(JSON.stringify(groundTruth)), images.map((im) => im.path));
-  logger?.info(`dataset ${dir} (YOLO, names from ${parsed.classesFile}): ${images.length} images, ${groundTruth.annotations.length} boxes, ${groundTruth.categories.length} categories`);
-  return { name: path.basename(dir), source: dir, kind: 'yolo', images, categories: groundTruth.categories, groundTruth, hash };
+  const hash = await hashDataset(
+    Buffer.from(JSON.stringify(groundTruth)),
+    images.map((im) => im.path),
+  );
+  logger?.info(
+    `dataset ${dir} (YOLO, names from ${parsed.classesFile}): ${images.length} images, ${groundTruth.annotations.length} boxes, ${groundTruth.categories.length} categories`,
+  );
+  return {
+    name: path.basename(dir),
+    source: dir,
+    kind: 'yolo',
+    images,
+    categories: groundTruth.categories,
+    groundTruth,
+    hash,
+  };
 }
 
 async function loadFolder(dir: string, spec: DatasetSpec, logger?: Logger): Promise<Dataset> {
   let files = await listImageFiles(dir, true);
   if (files.length === 0) {
-    throw datasetError(`Found no images (.jpg, .png, .webp, …) in ${dir}. Accepted for --dataset: ${ACCEPTED_DATASETS}.`);
+    throw datasetError(
+      `Found no images (.jpg, .png, .webp, …) in ${dir}. Accepted for --dataset: ${ACCEPTED_DATASETS}.`,
+    );
   }
   if (spec.limit !== undefined) files = files.slice(0, spec.limit);
   const images: DatasetImage[] = [];
@@ -99,10 +127,21 @@ async function loadFolder(dir: string, spec: DatasetSpec, logger?: Logger): Prom
     const slice = files.slice(i, i + 16);
     const sizes = await Promise.all(slice.map((f) => readImageSizeOrSkip(path.join(dir, f))));
     for (const size of sizes) if (size.error) logger?.warn(`${size.error}; the run will list it as skipped`);
-    slice.forEach((f, k) => images.push({ id: i + k + 1, fileName: f, path: path.join(dir, f), width: sizes[k].width, height: sizes[k].height }));
+    slice.forEach((f, k) =>
+      images.push({
+        id: i + k + 1,
+        fileName: f,
+        path: path.join(dir, f),
+        width: sizes[k].width,
+        height: sizes[k].height,
+      }),
+    );
   }
   const listing = images.map((im) => ({ id: im.id, file_name: im.fileName, width: im.width, height: im.height }));
-  const hash = await hashDataset(Buffer.from(JSON.stringify(listing)), images.map((im) => im.path));
+  const hash = await hashDataset(
+    Buffer.from(JSON.stringify(listing)),
+    images.map((im) => im.path),
+  );
   logger?.info(`dataset ${dir}: ${images.length} images without labels (consistency metrics only)`);
   return { name: path.basename(dir), source: dir, kind: 'folder', images, categories: [], groundTruth: null, hash };
 }
@@ -119,7 +158,8 @@ async function loadFolder(dir: string, spec: DatasetSpec, logger?: Logger): Prom
  */
 export async function loadDataset(spec: DatasetSpec, logger?: Logger): Promise<Dataset> {
   if (!is.string(spec.dataset)) throw invalidParameterError('--dataset', `a path (${ACCEPTED_DATASETS})`, spec.dataset);
-  if (spec.limit !== undefined && (!is.integer(spec.limit) || spec.limit < 1)) throw invalidParameterError('--limit', 'an integer ≥ 1', spec.limit);
+  if (spec.limit !== undefined && (!is.integer(spec.limit) || spec.limit < 1))
+    throw invalidParameterError('--limit', 'an integer ≥ 1', spec.limit);
   const target = path.resolve(spec.dataset);
   if (!existsSync(target)) {
     throw datasetError(`Dataset path ${target} does not exist. Accepted for --dataset: ${ACCEPTED_DATASETS}.`);

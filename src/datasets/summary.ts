@@ -19,8 +19,15 @@ export interface DatasetSummary {
 /** Summarises a loaded dataset: boxes per category and per COCO area range (crowd boxes included in counts). */
 export function summarizeDataset(dataset: Dataset): DatasetSummary {
   const gt = dataset.groundTruth;
-  const base = { name: dataset.name, kind: dataset.kind, source: dataset.source, images: dataset.images.length, hash: dataset.hash };
-  if (gt === null) return { ...base, boxes: null, crowd: null, imagesWithoutBoxes: null, areaRanges: null, perCategory: [] };
+  const base = {
+    name: dataset.name,
+    kind: dataset.kind,
+    source: dataset.source,
+    images: dataset.images.length,
+    hash: dataset.hash,
+  };
+  if (gt === null)
+    return { ...base, boxes: null, crowd: null, imagesWithoutBoxes: null, areaRanges: null, perCategory: [] };
   const areaRanges = { small: 0, medium: 0, large: 0 };
   const boxes = new Map<number, number>();
   const images = new Map<number, Set<number>>();
@@ -42,6 +49,11 @@ export function summarizeDataset(dataset: Dataset): DatasetSummary {
     crowd,
     imagesWithoutBoxes: gt.images.filter((im) => !withBoxes.has(im.id)).length,
     areaRanges,
-    perCategory: gt.categories.map((c) => ({ id: c.id, name: c.name, boxes: boxes.get(c.id) ?? 0, images: images.get(c.id)?.size ?? 0 })),
+    perCategory: gt.categories.map((c) => ({
+      id: c.id,
+      name: c.name,
+      boxes: boxes.get(c.id) ?? 0,
+      images: images.get(c.id)?.size ?? 0,
+    })),
   };
 }

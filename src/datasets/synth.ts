@@ -94,20 +94,32 @@ interface ResolvedOptions {
 function resolveOptions(opts: SynthOptions): ResolvedOptions {
   if (!is.string(opts.outDir)) throw invalidParameterError(FLAG.outDir, 'a folder path', opts.outDir);
   const seed = opts.seed ?? SYNTH_DEFAULTS.seed;
-  if (!is.integer(seed) || !is.inRange(seed, 0, 0xffffffff)) throw invalidParameterError(FLAG.seed, 'an integer from 0 to 4294967295', seed);
+  if (!is.integer(seed) || !is.inRange(seed, 0, 0xffffffff))
+    throw invalidParameterError(FLAG.seed, 'an integer from 0 to 4294967295', seed);
   const sizePx = opts.sizePx ?? SYNTH_DEFAULTS.sizePx;
-  if (!is.integer(sizePx) || !is.inRange(sizePx, 64, 2048)) throw invalidParameterError(FLAG.sizePx, 'an integer from 64 to 2048', sizePx);
+  if (!is.integer(sizePx) || !is.inRange(sizePx, 64, 2048))
+    throw invalidParameterError(FLAG.sizePx, 'an integer from 64 to 2048', sizePx);
   const trainImages = opts.trainImages ?? SYNTH_DEFAULTS.trainImages;
   const valImages = opts.valImages ?? SYNTH_DEFAULTS.valImages;
-  for (const [name, n] of [[FLAG.trainImages, trainImages], [FLAG.valImages, valImages]] as const) {
-    if (!is.integer(n) || !is.inRange(n, 1, SYNTH_DEFAULTS.maxImages)) throw invalidParameterError(name, `an integer from 1 to ${SYNTH_DEFAULTS.maxImages}`, n);
+  for (const [name, n] of [
+    [FLAG.trainImages, trainImages],
+    [FLAG.valImages, valImages],
+  ] as const) {
+    if (!is.integer(n) || !is.inRange(n, 1, SYNTH_DEFAULTS.maxImages))
+      throw invalidParameterError(name, `an integer from 1 to ${SYNTH_DEFAULTS.maxImages}`, n);
   }
   const splits = opts.splits ?? SYNTH_DEFAULTS.splits;
   if (!Array.isArray(splits) || splits.length === 0 || !splits.every((s) => is.inArray(s, SYNTH_SPLITS))) {
     throw invalidParameterError(FLAG.splits, 'a non-empty list of "train", "val"', splits);
   }
   const unique = SYNTH_SPLITS.filter((s) => splits.includes(s));
-  return { outDir: path.resolve(opts.outDir), seed, sizePx, counts: { train: trainImages, val: valImages }, splits: unique };
+  return {
+    outDir: path.resolve(opts.outDir),
+    seed,
+    sizePx,
+    counts: { train: trainImages, val: valImages },
+    splits: unique,
+  };
 }
 
 /** 32-bit mix of (seed, split, index) so every image has its own independent stream. */
@@ -157,7 +169,11 @@ async function prepareSplitDir(splitDir: string): Promise<void> {
   await mkdir(path.join(splitDir, 'images'), { recursive: true });
 }
 
-async function generateSplit(o: ResolvedOptions, split: SynthSplitName, opts: Pick<SynthOptions, 'onProgress' | 'logger'>): Promise<SynthSplitResult> {
+async function generateSplit(
+  o: ResolvedOptions,
+  split: SynthSplitName,
+  opts: Pick<SynthOptions, 'onProgress' | 'logger'>,
+): Promise<SynthSplitResult> {
   const splitDir = path.join(o.outDir, split);
   await prepareSplitDir(splitDir);
   const total = o.counts[split];
@@ -174,7 +190,14 @@ async function generateSplit(o: ResolvedOptions, split: SynthSplitName, opts: Pi
     images.push({ id, file_name: fileName, width: o.sizePx, height: o.sizePx });
     for (const obj of scene.objects) {
       const [, , w, h] = obj.bbox;
-      annotations.push({ id: annotations.length + 1, image_id: id, category_id: obj.categoryId, bbox: obj.bbox, area: w * h, iscrowd: 0 });
+      annotations.push({
+        id: annotations.length + 1,
+        image_id: id,
+        category_id: obj.categoryId,
+        bbox: obj.bbox,
+        area: w * h,
+        iscrowd: 0,
+      });
     }
     const job = encodePng(scene.image.data, o.sizePx)
       .then(async (png) => {
@@ -189,7 +212,14 @@ async function generateSplit(o: ResolvedOptions, split: SynthSplitName, opts: Pi
   }
   await Promise.all(inFlight);
   const gt = {
-    info: { description: `shiftbench synthetic shapes, ${split} split`, generator: GENERATOR_NAME, generatorVersion: SYNTH_GENERATOR_VERSION, seed: o.seed, sizePx: o.sizePx, split },
+    info: {
+      description: `shiftbench synthetic shapes, ${split} split`,
+      generator: GENERATOR_NAME,
+      generatorVersion: SYNTH_GENERATOR_VERSION,
+      seed: o.seed,
+      sizePx: o.sizePx,
+      split,
+    },
     images,
     annotations,
     categories: synthCategories(),
@@ -225,7 +255,9 @@ export async function generateSynthDataset(opts: SynthOptions): Promise<SynthRes
   const o = resolveOptions(opts);
   const splits: SynthSplitResult[] = [];
   for (const split of o.splits) {
-    opts.logger?.info(`synth: writing ${o.counts[split]} ${o.sizePx}×${o.sizePx} images (seed ${o.seed}) to ${path.join(o.outDir, split)}`);
+    opts.logger?.info(
+      `synth: writing ${o.counts[split]} ${o.sizePx}×${o.sizePx} images (seed ${o.seed}) to ${path.join(o.outDir, split)}`,
+    );
     splits.push(await generateSplit(o, split, opts));
   }
   return { dir: o.outDir, splits };
@@ -263,7 +295,13 @@ export async function ensureSynthDataset(dir: string, opts: Omit<SynthOptions, '
       existsSync(path.join(splitDir, 'images', imageFileName(o.counts[split] - 1)));
     if (fresh) {
       opts.logger?.debug?.(`synth: ${splitDir} is up to date`);
-      splits.push({ name: split, annotationFile: path.join(splitDir, 'instances.json'), images: stamp.images, annotations: stamp.annotations, sha256: stamp.sha256 });
+      splits.push({
+        name: split,
+        annotationFile: path.join(splitDir, 'instances.json'),
+        images: stamp.images,
+        annotations: stamp.annotations,
+        sha256: stamp.sha256,
+      });
     } else {
       opts.logger?.info(`synth: generating ${o.counts[split]} ${split} images in ${splitDir}`);
       splits.push(await generateSplit(o, split, opts));

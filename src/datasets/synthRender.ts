@@ -125,13 +125,20 @@ function textureAt(texture: SynthTexture, lx: number, ly: number, w: number, h: 
 // ---------------------------------------------------------------- colours
 
 function hsv(h: number, s: number, v: number): Rgb {
-  const hh = ((h % 1) + 1) % 1 * 6;
+  const hh = (((h % 1) + 1) % 1) * 6;
   const i = Math.floor(hh);
   const f = hh - i;
   const p = v * (1 - s);
   const q = v * (1 - s * f);
   const t = v * (1 - s * (1 - f));
-  const table: Rgb[] = [[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]];
+  const table: Rgb[] = [
+    [v, t, p],
+    [q, v, p],
+    [p, v, t],
+    [p, q, v],
+    [t, p, v],
+    [v, p, q],
+  ];
   const c = table[i % 6];
   return [c[0] * 255, c[1] * 255, c[2] * 255];
 }

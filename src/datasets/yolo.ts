@@ -52,7 +52,10 @@ function splitFlow(body: string): string[] {
     } else current += ch;
   }
   items.push(current);
-  return items.map((i) => i.trim()).filter((i) => i.length > 0).map(unquote);
+  return items
+    .map((i) => i.trim())
+    .filter((i) => i.length > 0)
+    .map(unquote);
 }
 
 /**
@@ -100,14 +103,24 @@ export function parseYamlNames(text: string): string[] | null {
 }
 
 /** Finds and reads the class names of a YOLO folder. Throws ERR_DATASET naming what it tried. */
-export async function readYoloClassNames(dir: string, classesFile?: string): Promise<{ names: string[]; file: string }> {
+export async function readYoloClassNames(
+  dir: string,
+  classesFile?: string,
+): Promise<{ names: string[]; file: string }> {
   let file: string | undefined = classesFile === undefined ? undefined : path.resolve(classesFile);
-  if (file !== undefined && !(await isFile(file))) throw datasetError(`Class names file ${file} (from --classes) does not exist.`);
+  if (file !== undefined && !(await isFile(file)))
+    throw datasetError(`Class names file ${file} (from --classes) does not exist.`);
   if (file === undefined) {
     const entries = (await readdir(dir)).sort();
-    const pick = entries.find((e) => e === 'classes.txt') ?? entries.find((e) => e.endsWith('.names')) ?? entries.find((e) => e === 'data.yaml') ?? entries.find((e) => /\.ya?ml$/.test(e));
+    const pick =
+      entries.find((e) => e === 'classes.txt') ??
+      entries.find((e) => e.endsWith('.names')) ??
+      entries.find((e) => e === 'data.yaml') ??
+      entries.find((e) => /\.ya?ml$/.test(e));
     if (pick === undefined) {
-      throw datasetError(`YOLO folder ${dir} has no class names. Fix: add classes.txt (one name per line, in class-index order), a *.names file or a data.yaml with "names:", or pass --classes FILE.`);
+      throw datasetError(
+        `YOLO folder ${dir} has no class names. Fix: add classes.txt (one name per line, in class-index order), a *.names file or a data.yaml with "names:", or pass --classes FILE.`,
+      );
     }
     file = path.join(dir, pick);
   }
@@ -115,12 +128,18 @@ export async function readYoloClassNames(dir: string, classesFile?: string): Pro
   let names: string[] | null;
   if (/\.ya?ml$/i.test(file)) {
     names = parseYamlNames(text);
-    if (names === null) throw datasetError(`${file} has no readable "names:" list. Fix: write names: [a, b, …] or one "- name" / "0: name" per line.`);
+    if (names === null)
+      throw datasetError(
+        `${file} has no readable "names:" list. Fix: write names: [a, b, …] or one "- name" / "0: name" per line.`,
+      );
   } else {
     names = text.split(/\r?\n/).map((l) => l.trim());
     while (names.length > 0 && names[names.length - 1] === '') names.pop();
     const blank = names.findIndex((n) => n === '');
-    if (blank >= 0) throw datasetError(`${file} line ${blank + 1} is empty; class names are one per line in class-index order, without blank lines.`);
+    if (blank >= 0)
+      throw datasetError(
+        `${file} line ${blank + 1} is empty; class names are one per line in class-index order, without blank lines.`,
+      );
   }
   if (names.length === 0) throw datasetError(`${file} lists no class names.`);
   return { names, file };
@@ -144,7 +163,10 @@ export interface ParsedYolo {
  * Converts a YOLO folder to COCO ground truth. Images get ids 1..N in file-name order,
  * sizes from their headers. Throws ERR_DATASET naming file:line for bad label lines.
  */
-export async function parseYoloFolder(dir: string, opts: { classes?: string; logger?: Logger } = {}): Promise<ParsedYolo> {
+export async function parseYoloFolder(
+  dir: string,
+  opts: { classes?: string; logger?: Logger } = {},
+): Promise<ParsedYolo> {
   const imagesDir = path.join(dir, 'images');
   const labelsDir = path.join(dir, 'labels');
   const { names, file: classesFile } = await readYoloClassNames(dir, opts.classes);
@@ -184,12 +206,19 @@ export async function parseYoloFolder(dir: string, opts: { classes?: string; log
       const parts = t.split(/\s+/).map(Number);
       const cls = parts[0];
       if (!Number.isInteger(cls) || cls < 0 || cls >= names.length) {
-        issues.push(`${where}: class ${JSON.stringify(t.split(/\s+/)[0])} is not an integer in 0..${names.length - 1} (${names.length} names in ${classesFile})`);
+        issues.push(
+          `${where}: class ${JSON.stringify(t.split(/\s+/)[0])} is not an integer in 0..${names.length - 1} (${names.length} names in ${classesFile})`,
+        );
         return;
       }
       const nums = parts.slice(1);
-      if (nums.some((v) => !Number.isFinite(v)) || !(nums.length === 4 || (nums.length >= 6 && nums.length % 2 === 0))) {
-        issues.push(`${where}: expected "class cx cy w h" (or a polygon "class x1 y1 x2 y2 …") with numbers, got ${JSON.stringify(t)}`);
+      if (
+        nums.some((v) => !Number.isFinite(v)) ||
+        !(nums.length === 4 || (nums.length >= 6 && nums.length % 2 === 0))
+      ) {
+        issues.push(
+          `${where}: expected "class cx cy w h" (or a polygon "class x1 y1 x2 y2 …") with numbers, got ${JSON.stringify(t)}`,
+        );
         return;
       }
       if (nums.some((v) => v < -NORMALISED_TOLERANCE || v > 1 + NORMALISED_TOLERANCE)) {
@@ -212,10 +241,25 @@ export async function parseYoloFolder(dir: string, opts: { classes?: string; log
         y1 = Math.max(...ys);
       }
       const bbox: [number, number, number, number] = [x0 * width, y0 * height, (x1 - x0) * width, (y1 - y0) * height];
-      annotations.push({ id: annotations.length + 1, image_id: id, category_id: categories[cls].id, bbox, area: bbox[2] * bbox[3], iscrowd: 0 });
+      annotations.push({
+        id: annotations.length + 1,
+        image_id: id,
+        category_id: categories[cls].id,
+        bbox,
+        area: bbox[2] * bbox[3],
+        iscrowd: 0,
+      });
     });
   }
-  if (issues.length > 0) throw datasetError(`YOLO labels in ${labelsDir} have ${issues.length} invalid line${issues.length === 1 ? '' : 's'}:\n${formatIssues(issues)}`);
-  if (unlabelled > 0) opts.logger?.info(`${dir}: ${unlabelled} of ${files.length} images have no label file (no objects)`);
-  return { groundTruth: { images, annotations, categories }, imagePaths: files.map((f) => path.join(imagesDir, f)), classesFile };
+  if (issues.length > 0)
+    throw datasetError(
+      `YOLO labels in ${labelsDir} have ${issues.length} invalid line${issues.length === 1 ? '' : 's'}:\n${formatIssues(issues)}`,
+    );
+  if (unlabelled > 0)
+    opts.logger?.info(`${dir}: ${unlabelled} of ${files.length} images have no label file (no objects)`);
+  return {
+    groundTruth: { images, annotations, categories },
+    imagePaths: files.map((f) => path.join(imagesDir, f)),
+    classesFile,
+  };
 }

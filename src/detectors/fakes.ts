@@ -12,7 +12,15 @@
 import { COCO_CATEGORIES } from '../core/coco.js';
 import { invalidParameterError, ShiftbenchError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import type { CocoAnnotation, DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, RgbImage } from '../core/types.js';
+import type {
+  CocoAnnotation,
+  DetectContext,
+  Detection,
+  Detector,
+  DetectorInfo,
+  LoadDetectorOptions,
+  RgbImage,
+} from '../core/types.js';
 
 export const FAKE_NAMES = ['oracle', 'jitter'] as const;
 export type FakeName = (typeof FAKE_NAMES)[number];
@@ -35,7 +43,11 @@ function parseFakeSpec(spec: string): { name: FakeName; width: number; height: n
   const width = m ? Number(m[1]) : NaN;
   const height = m ? Number(m[2] ?? m[1]) : NaN;
   if (!(width >= 16 && width <= 8192 && height >= 16 && height <= 8192)) {
-    throw invalidParameterError(`the size of fake detector "${name}"`, 'WIDTH or WIDTHxHEIGHT in 16…8192 (e.g. oracle:512 or oracle:640x480)', spec);
+    throw invalidParameterError(
+      `the size of fake detector "${name}"`,
+      'WIDTH or WIDTHxHEIGHT in 16…8192 (e.g. oracle:512 or oracle:640x480)',
+      spec,
+    );
   }
   return { name, width, height };
 }
@@ -77,10 +89,14 @@ export function createFakeDetector(spec: string, opts: LoadDetectorOptions = {})
     if (!list) byImage.set(a.image_id, (list = []));
     list.push(a);
   }
-  const classes = gt.categories.length > 0 ? gt.categories.map((c) => ({ ...c })) : COCO_CATEGORIES.map((c) => ({ ...c }));
+  const classes =
+    gt.categories.length > 0 ? gt.categories.map((c) => ({ ...c })) : COCO_CATEGORIES.map((c) => ({ ...c }));
   const info: DetectorInfo = {
     name: spec,
-    family: name === 'oracle' ? { stages: 'one-stage', anchors: 'anchor-free' } : { stages: 'one-stage', anchors: 'anchor-based' },
+    family:
+      name === 'oracle'
+        ? { stages: 'one-stage', anchors: 'anchor-free' }
+        : { stages: 'one-stage', anchors: 'anchor-based' },
     inputSizePx: { width, height },
     classes,
     fit: 'stretch',
@@ -88,7 +104,12 @@ export function createFakeDetector(spec: string, opts: LoadDetectorOptions = {})
     maxBatch: 64,
     runtime: 'fake',
     files: [],
-    details: { fake: name, seed, nominalFamily: true, ...(name === 'jitter' ? { jitter: { ...JITTER_DEFAULTS } } : {}) },
+    details: {
+      fake: name,
+      seed,
+      nominalFamily: true,
+      ...(name === 'jitter' ? { jitter: { ...JITTER_DEFAULTS } } : {}),
+    },
   };
 
   const toInput = (bbox: number[], ctx: DetectContext): [number, number, number, number] | null => {
@@ -149,7 +170,11 @@ export function createFakeDetector(spec: string, opts: LoadDetectorOptions = {})
       }
       batch.forEach((img, i) => {
         if (img.width !== width || img.height !== height) {
-          throw invalidParameterError(`batch[${i}] of fake detector "${name}"`, `an image of ${width}×${height}`, `${img.width}×${img.height}`);
+          throw invalidParameterError(
+            `batch[${i}] of fake detector "${name}"`,
+            `an image of ${width}×${height}`,
+            `${img.width}×${img.height}`,
+          );
         }
       });
       return contexts.map((ctx) => (name === 'oracle' ? oracle(ctx) : jitter(ctx)));

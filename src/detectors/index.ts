@@ -11,7 +11,14 @@ import { ShiftbenchError } from '../core/errors.js';
 import type { Detector, LoadDetectorOptions, ModelEntry } from '../core/types.js';
 import { DEFAULT_EXECUTION_PROVIDER } from './executionProviders.js';
 import { createFakeDetector, FAKE_NAMES, isFakeSpec } from './fakes.js';
-import { createPluginDetector, findPluginDetector, loadPlugins, pluginCodeHashes, pluginDetectorNames, type LoadedPlugin } from './plugins.js';
+import {
+  createPluginDetector,
+  findPluginDetector,
+  loadPlugins,
+  pluginCodeHashes,
+  pluginDetectorNames,
+  type LoadedPlugin,
+} from './plugins.js';
 import { modelDir, pullModel, sha256File } from './pull.js';
 import { listModels, parseRegistry } from './registry.js';
 import { describeKserve, loadKserveDetector } from './http/kserve.js';
@@ -31,8 +38,23 @@ export {
 } from './registry.js';
 export { EXECUTION_PROVIDERS, DEFAULT_EXECUTION_PROVIDER, type ExecutionProvider } from './executionProviders.js';
 export { pullModel, isModelCached, modelDir, sha256File, DEFAULT_CACHE_DIR, type PullOptions } from './pull.js';
-export { loadPlugins, pluginCodeHashes, findPluginDetector, createPluginDetector, pluginDetectorNames, DEFAULT_DETECT_TIMEOUT_MS, type LoadedPlugin } from './plugins.js';
-export { definePlugin, validatePluginDefinition, PLUGIN_API_VERSION, type PluginDefinition, type PluginDetectorFactory, type PluginMitigationFactory } from './plugin-api.js';
+export {
+  loadPlugins,
+  pluginCodeHashes,
+  findPluginDetector,
+  createPluginDetector,
+  pluginDetectorNames,
+  DEFAULT_DETECT_TIMEOUT_MS,
+  type LoadedPlugin,
+} from './plugins.js';
+export {
+  definePlugin,
+  validatePluginDefinition,
+  PLUGIN_API_VERSION,
+  type PluginDefinition,
+  type PluginDetectorFactory,
+  type PluginMitigationFactory,
+} from './plugin-api.js';
 export {
   DECODERS,
   createDecoder,
@@ -112,7 +134,11 @@ export async function loadEntry(entry: ModelEntry, opts: LoadDetectorOptions = {
   }
   if (entry.format === 'kserve') return loadKserveDetector(entry, opts);
   const source = opts.weightsDir ? ({ kind: 'path', dir: path.resolve(opts.weightsDir) } as const) : null;
-  const dir = await pullModel(source ? { ...entry, source } : entry, { cacheDir: opts.cacheDir, logger: opts.logger, allowPull: opts.allowPull });
+  const dir = await pullModel(source ? { ...entry, source } : entry, {
+    cacheDir: opts.cacheDir,
+    logger: opts.logger,
+    allowPull: opts.allowPull,
+  });
   if (entry.format === 'onnx') {
     const { loadOnnxDetector } = await import('./onnx/index.js');
     return loadOnnxDetector(entry, dir, opts);
@@ -137,17 +163,28 @@ export async function loadEntry(entry: ModelEntry, opts: LoadDetectorOptions = {
  *   package with its version and the `--ep` (ONNX) or `--backend` (TF.js) asked for.
  * Throws what `loadDetector` throws for an unknown spec or a broken plug-in.
  */
-export async function describeDetector(spec: string, opts: LoadDetectorSpecOptions = {}): Promise<Record<string, unknown>> {
+export async function describeDetector(
+  spec: string,
+  opts: LoadDetectorSpecOptions = {},
+): Promise<Record<string, unknown>> {
   if (isFakeSpec(spec)) {
     // a fake reports the ground truth: its categories here, each image's boxes in the per-image identity (readsGroundTruth)
-    const categories = opts.groundTruth ? createHash('sha256').update(JSON.stringify(opts.groundTruth.categories)).digest('hex') : null;
+    const categories = opts.groundTruth
+      ? createHash('sha256').update(JSON.stringify(opts.groundTruth.categories)).digest('hex')
+      : null;
     return { kind: 'fake', spec, seed: opts.seed ?? 0, readsGroundTruth: true, categoriesSha256: categories };
   }
   if (isHttpSpec(spec)) return describePlainHttp(spec, opts);
   const plugins = opts.plugins?.length ? await loadPlugins(opts.plugins) : [];
   const hit = findPluginDetector(plugins, spec);
   if (hit) {
-    return { kind: 'plugin', plugin: hit.plugin.name, detector: hit.detector, seed: opts.seed ?? 0, code: await pluginCodeHashes(hit.plugin.file) };
+    return {
+      kind: 'plugin',
+      plugin: hit.plugin.name,
+      detector: hit.detector,
+      seed: opts.seed ?? 0,
+      code: await pluginCodeHashes(hit.plugin.file),
+    };
   }
   const entries = listModels({ registryFiles: opts.registryFiles });
   const entry = entries.find((e) => e.name === spec) ?? (await entryFromPath(spec, opts));
@@ -156,7 +193,10 @@ export async function describeDetector(spec: string, opts: LoadDetectorSpecOptio
 }
 
 /** describeDetector for a registry entry (see there). */
-export async function describeEntry(entry: ModelEntry, opts: LoadDetectorOptions = {}): Promise<Record<string, unknown>> {
+export async function describeEntry(
+  entry: ModelEntry,
+  opts: LoadDetectorOptions = {},
+): Promise<Record<string, unknown>> {
   if (entry.format === 'kserve') return describeKserve(entry, opts);
   const { description: _d, meta: _m, source: _s, files, ...rest } = entry;
   const dir = opts.weightsDir ? path.resolve(opts.weightsDir) : modelDir(entry, { cacheDir: opts.cacheDir });
@@ -219,24 +259,36 @@ async function entryFromPath(spec: string, opts: LoadDetectorOptions): Promise<M
 }
 
 /** Reads a single-entry JSON; fills `source` (its folder) and `files` (the .onnx, hashed now) when left out. */
-async function adHocEntry(jsonFile: string, text: string, onnxFile: string | undefined, opts: LoadDetectorOptions): Promise<ModelEntry> {
+async function adHocEntry(
+  jsonFile: string,
+  text: string,
+  onnxFile: string | undefined,
+  opts: LoadDetectorOptions,
+): Promise<ModelEntry> {
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(text) as Record<string, unknown>;
   } catch (err) {
-    throw new ShiftbenchError('ERR_REGISTRY', `Model entry ${jsonFile} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new ShiftbenchError('ERR_REGISTRY', `Model entry ${jsonFile} is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   if (raw && typeof raw === 'object' && !Array.isArray(raw) && !('models' in raw)) {
     if (raw.source === undefined) raw.source = { kind: 'path', dir: path.dirname(onnxFile ?? jsonFile) };
     if (raw.files === undefined && onnxFile) {
       const sha256 = await sha256File(onnxFile);
-      opts.logger?.info(`Model entry ${jsonFile} lists no files: using ${onnxFile} (sha256 ${sha256}); add "files" to pin it`);
+      opts.logger?.info(
+        `Model entry ${jsonFile} lists no files: using ${onnxFile} (sha256 ${sha256}); add "files" to pin it`,
+      );
       raw.files = [{ name: path.basename(onnxFile), sha256 }];
     }
   }
   const entries = parseRegistry(JSON.stringify(raw), jsonFile);
   if (entries.length !== 1) {
-    throw new ShiftbenchError('ERR_REGISTRY', `Model entry ${jsonFile} holds ${entries.length} entries; give one entry, or pass the file with --registry and the model by name`);
+    throw new ShiftbenchError(
+      'ERR_REGISTRY',
+      `Model entry ${jsonFile} holds ${entries.length} entries; give one entry, or pass the file with --registry and the model by name`,
+    );
   }
   return entries[0];
 }

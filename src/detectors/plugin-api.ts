@@ -36,23 +36,32 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  */
 export function validatePluginDefinition(def: unknown, where: string): PluginDefinition {
   const fail = (what: string): never => {
-    throw new ShiftbenchError('ERR_PLUGIN', `Invalid plug-in ${where}: ${what}. A plug-in's default export is definePlugin({ apiVersion: 1, name, detectors: { name: (opts) => detector } }); see docs/plugins.md`);
+    throw new ShiftbenchError(
+      'ERR_PLUGIN',
+      `Invalid plug-in ${where}: ${what}. A plug-in's default export is definePlugin({ apiVersion: 1, name, detectors: { name: (opts) => detector } }); see docs/plugins.md`,
+    );
   };
   if (!is.object(def)) return fail(`expected an object but received ${describeValue(def)}`);
   if (def.apiVersion !== PLUGIN_API_VERSION) {
-    fail(`apiVersion is ${describeValue(def.apiVersion)} but this shiftbench supports apiVersion ${PLUGIN_API_VERSION}`);
+    fail(
+      `apiVersion is ${describeValue(def.apiVersion)} but this shiftbench supports apiVersion ${PLUGIN_API_VERSION}`,
+    );
   }
-  if (!is.string(def.name) || !NAME_RE.test(def.name)) fail(`name must be letters, digits, ".", "_" or "-" but is ${describeValue(def.name)}`);
-  if (!is.object(def.detectors) || Object.keys(def.detectors).length === 0) fail('detectors must be an object with at least one detector factory');
+  if (!is.string(def.name) || !NAME_RE.test(def.name))
+    fail(`name must be letters, digits, ".", "_" or "-" but is ${describeValue(def.name)}`);
+  if (!is.object(def.detectors) || Object.keys(def.detectors).length === 0)
+    fail('detectors must be an object with at least one detector factory');
   for (const [key, f] of Object.entries(def.detectors as Record<string, unknown>)) {
     if (!NAME_RE.test(key)) fail(`detector name ${describeValue(key)} must be letters, digits, ".", "_" or "-"`);
-    if (typeof f !== 'function') fail(`detectors.${key} must be a function (opts) => Detector but is ${describeValue(f)}`);
+    if (typeof f !== 'function')
+      fail(`detectors.${key} must be a function (opts) => Detector but is ${describeValue(f)}`);
   }
   if (def.mitigations !== undefined) {
     if (!is.object(def.mitigations)) fail('mitigations must be an object of factories');
     for (const [key, f] of Object.entries(def.mitigations as Record<string, unknown>)) {
       if (!NAME_RE.test(key)) fail(`mitigation name ${describeValue(key)} must be letters, digits, ".", "_" or "-"`);
-      if (typeof f !== 'function') fail(`mitigations.${key} must be a function (arg) => Mitigation but is ${describeValue(f)}`);
+      if (typeof f !== 'function')
+        fail(`mitigations.${key} must be a function (arg) => Mitigation but is ${describeValue(f)}`);
     }
   }
   return def as unknown as PluginDefinition;

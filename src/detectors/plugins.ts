@@ -11,7 +11,15 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeValue, ShiftbenchError } from '../core/errors.js';
 import { is } from '../core/is.js';
-import type { CocoCategory, DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, RgbImage } from '../core/types.js';
+import type {
+  CocoCategory,
+  DetectContext,
+  Detection,
+  Detector,
+  DetectorInfo,
+  LoadDetectorOptions,
+  RgbImage,
+} from '../core/types.js';
 import { resolvePackageImportsToThisTool } from './packageSelfResolve.js';
 import { validatePluginDefinition, type PluginDefinition } from './plugin-api.js';
 
@@ -36,21 +44,35 @@ export async function loadPlugins(files: readonly string[]): Promise<LoadedPlugi
   for (const given of files) {
     const file = path.resolve(given);
     if (!existsSync(file)) {
-      throw new ShiftbenchError('ERR_PLUGIN', `Could not load plug-in ${given}: no such file (resolved to ${file}). Check the path given to --plugin.`);
+      throw new ShiftbenchError(
+        'ERR_PLUGIN',
+        `Could not load plug-in ${given}: no such file (resolved to ${file}). Check the path given to --plugin.`,
+      );
     }
     let mod: Record<string, unknown>;
     resolvePackageImportsToThisTool(); // `import … from 'shiftbench/plugin'` in the plug-in resolves to this tool
     try {
       mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     } catch (err) {
-      throw new ShiftbenchError('ERR_PLUGIN', `Could not load plug-in ${given}: importing it failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      throw new ShiftbenchError(
+        'ERR_PLUGIN',
+        `Could not load plug-in ${given}: importing it failed: ${(err as Error)?.message ?? String(err)}`,
+        { cause: err },
+      );
     }
     if (mod.default === undefined) {
-      throw new ShiftbenchError('ERR_PLUGIN', `Invalid plug-in ${given}: it has no default export. End it with \`export default definePlugin({ apiVersion: 1, name, detectors })\`; see docs/plugins.md`);
+      throw new ShiftbenchError(
+        'ERR_PLUGIN',
+        `Invalid plug-in ${given}: it has no default export. End it with \`export default definePlugin({ apiVersion: 1, name, detectors })\`; see docs/plugins.md`,
+      );
     }
     const definition = validatePluginDefinition(mod.default, given);
     const clash = out.find((p) => p.name === definition.name);
-    if (clash) throw new ShiftbenchError('ERR_PLUGIN', `Plug-ins ${clash.file} and ${file} are both named "${definition.name}"; rename one`);
+    if (clash)
+      throw new ShiftbenchError(
+        'ERR_PLUGIN',
+        `Plug-ins ${clash.file} and ${file} are both named "${definition.name}"; rename one`,
+      );
     const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
     out.push({ name: definition.name, file, sha256, definition });
   }
@@ -58,7 +80,19 @@ export async function loadPlugins(files: readonly string[]): Promise<LoadedPlugi
 }
 
 const LOCAL_IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"]+)\1/g;
-const RESOLVE_SUFFIXES = ['', '.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.json', '/index.js', '/index.mjs', '/index.ts'];
+const RESOLVE_SUFFIXES = [
+  '',
+  '.js',
+  '.mjs',
+  '.cjs',
+  '.ts',
+  '.mts',
+  '.cts',
+  '.json',
+  '/index.js',
+  '/index.mjs',
+  '/index.ts',
+];
 
 function resolveLocal(fromFile: string, specifier: string): string | null {
   const base = path.resolve(path.dirname(fromFile), specifier.split(/[?#]/)[0]);
@@ -111,7 +145,10 @@ export function pluginDetectorNames(plugins: readonly LoadedPlugin[]): string[] 
  * exactly one plug-in defines. Returns null when none matches; throws
  * ERR_INVALID_OPTION when a bare name is ambiguous.
  */
-export function findPluginDetector(plugins: readonly LoadedPlugin[], spec: string): { plugin: LoadedPlugin; detector: string } | null {
+export function findPluginDetector(
+  plugins: readonly LoadedPlugin[],
+  spec: string,
+): { plugin: LoadedPlugin; detector: string } | null {
   const slash = spec.indexOf('/');
   if (slash > 0) {
     const plugin = plugins.find((p) => p.name === spec.slice(0, slash));
@@ -121,38 +158,69 @@ export function findPluginDetector(plugins: readonly LoadedPlugin[], spec: strin
   }
   const hits = plugins.filter((p) => Object.hasOwn(p.definition.detectors, spec));
   if (hits.length > 1) {
-    throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector name "${spec}" is defined by several plug-ins (${hits.map((p) => p.name).join(', ')}); write ${hits.map((p) => `${p.name}/${spec}`).join(' or ')}`);
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      `Detector name "${spec}" is defined by several plug-ins (${hits.map((p) => p.name).join(', ')}); write ${hits.map((p) => `${p.name}/${spec}`).join(' or ')}`,
+    );
   }
   return hits.length === 1 ? { plugin: hits[0], detector: spec } : null;
 }
 
 function checkInfo(raw: unknown, label: string): Omit<DetectorInfo, 'runtime' | 'files'> & Partial<DetectorInfo> {
   const fail = (field: string, expected: string, value: unknown): never => {
-    throw new ShiftbenchError('ERR_PLUGIN', `${label} returned a detector with an invalid info: expected ${expected} for info.${field} but received ${describeValue(value)}`);
+    throw new ShiftbenchError(
+      'ERR_PLUGIN',
+      `${label} returned a detector with an invalid info: expected ${expected} for info.${field} but received ${describeValue(value)}`,
+    );
   };
   if (!is.object(raw)) return fail('', 'an object', raw);
   const info = raw as Record<string, unknown>;
   const family = info.family as Record<string, unknown> | undefined;
   if (!is.object(family)) fail('family', '{ stages, anchors }', family);
-  if (!is.inArray(family!.stages, ['one-stage', 'two-stage'])) fail('family.stages', '"one-stage" or "two-stage"', family!.stages);
-  if (!is.inArray(family!.anchors, ['anchor-based', 'anchor-free'])) fail('family.anchors', '"anchor-based" or "anchor-free"', family!.anchors);
+  if (!is.inArray(family!.stages, ['one-stage', 'two-stage']))
+    fail('family.stages', '"one-stage" or "two-stage"', family!.stages);
+  if (!is.inArray(family!.anchors, ['anchor-based', 'anchor-free']))
+    fail('family.anchors', '"anchor-based" or "anchor-free"', family!.anchors);
   const size = info.inputSizePx as Record<string, unknown> | undefined;
-  if (!is.object(size) || !is.integer(size.width) || !is.integer(size.height) || (size.width as number) < 1 || (size.height as number) < 1) {
+  if (
+    !is.object(size) ||
+    !is.integer(size.width) ||
+    !is.integer(size.height) ||
+    (size.width as number) < 1 ||
+    (size.height as number) < 1
+  ) {
     fail('inputSizePx', '{ width, height } as positive integers', size);
   }
   const classes = info.classes;
-  if (!Array.isArray(classes) || classes.length === 0 || !classes.every((c) => is.object(c) && is.integer(c.id) && is.string(c.name))) {
+  if (
+    !Array.isArray(classes) ||
+    classes.length === 0 ||
+    !classes.every((c) => is.object(c) && is.integer(c.id) && is.string(c.name))
+  ) {
     fail('classes', 'a non-empty array of { id: integer, name: string }', classes);
   }
-  if (info.fit !== undefined && !is.inArray(info.fit, ['letterbox', 'stretch'])) fail('fit', '"letterbox" or "stretch"', info.fit);
-  if (info.maxBatch !== undefined && (!is.integer(info.maxBatch) || (info.maxBatch as number) < 1)) fail('maxBatch', 'a positive integer', info.maxBatch);
-  if (info.padValue !== undefined && (!Array.isArray(info.padValue) || info.padValue.length !== 3 || !info.padValue.every((v) => is.integer(v) && v >= 0 && v <= 255))) {
+  if (info.fit !== undefined && !is.inArray(info.fit, ['letterbox', 'stretch']))
+    fail('fit', '"letterbox" or "stretch"', info.fit);
+  if (info.maxBatch !== undefined && (!is.integer(info.maxBatch) || (info.maxBatch as number) < 1))
+    fail('maxBatch', 'a positive integer', info.maxBatch);
+  if (
+    info.padValue !== undefined &&
+    (!Array.isArray(info.padValue) ||
+      info.padValue.length !== 3 ||
+      !info.padValue.every((v) => is.integer(v) && v >= 0 && v <= 255))
+  ) {
     fail('padValue', 'an array of 3 integers 0–255', info.padValue);
   }
   return info as unknown as Omit<DetectorInfo, 'runtime' | 'files'> & Partial<DetectorInfo>;
 }
 
-function checkResults(result: unknown, batchSize: number, classIds: ReadonlySet<number>, label: string, imageLabel: (i: number) => string): Detection[][] {
+function checkResults(
+  result: unknown,
+  batchSize: number,
+  classIds: ReadonlySet<number>,
+  label: string,
+  imageLabel: (i: number) => string,
+): Detection[][] {
   if (!Array.isArray(result) || result.length !== batchSize) {
     throw new ShiftbenchError(
       'ERR_PLUGIN',
@@ -161,20 +229,32 @@ function checkResults(result: unknown, batchSize: number, classIds: ReadonlySet<
   }
   result.forEach((list, i) => {
     const bad = (j: number, what: string): never => {
-      throw new ShiftbenchError('ERR_PLUGIN', `${label} returned an invalid detection for ${imageLabel(i)} (detection ${j}): ${what}`);
+      throw new ShiftbenchError(
+        'ERR_PLUGIN',
+        `${label} returned an invalid detection for ${imageLabel(i)} (detection ${j}): ${what}`,
+      );
     };
     if (!Array.isArray(list)) {
-      throw new ShiftbenchError('ERR_PLUGIN', `${label} returned ${describeValue(list)} for ${imageLabel(i)}; expected an array of detections`);
+      throw new ShiftbenchError(
+        'ERR_PLUGIN',
+        `${label} returned ${describeValue(list)} for ${imageLabel(i)}; expected an array of detections`,
+      );
     }
     list.forEach((d: unknown, j: number) => {
       if (!is.object(d)) bad(j, `expected an object { bbox, score, categoryId } but received ${describeValue(d)}`);
       const det = d as Record<string, unknown>;
-      if (!is.box(det.bbox)) bad(j, `bbox must be 4 finite numbers [x, y, width, height] in input pixels but is ${describeValue(det.bbox)}`);
+      if (!is.box(det.bbox))
+        bad(j, `bbox must be 4 finite numbers [x, y, width, height] in input pixels but is ${describeValue(det.bbox)}`);
       const [, , w, h] = det.bbox as number[];
-      if (w < 0 || h < 0) bad(j, `bbox width and height must be ≥ 0 but the bbox is [${(det.bbox as number[]).join(', ')}]`);
-      if (!is.number(det.score) || det.score < 0 || det.score > 1) bad(j, `score must be a number in [0, 1] but is ${describeValue(det.score)}`);
+      if (w < 0 || h < 0)
+        bad(j, `bbox width and height must be ≥ 0 but the bbox is [${(det.bbox as number[]).join(', ')}]`);
+      if (!is.number(det.score) || det.score < 0 || det.score > 1)
+        bad(j, `score must be a number in [0, 1] but is ${describeValue(det.score)}`);
       if (!classIds.has(det.categoryId as number)) {
-        bad(j, `categoryId ${describeValue(det.categoryId)} is not one of the detector's info.classes (${[...classIds].slice(0, 10).join(', ')}${classIds.size > 10 ? ', …' : ''})`);
+        bad(
+          j,
+          `categoryId ${describeValue(det.categoryId)} is not one of the detector's info.classes (${[...classIds].slice(0, 10).join(', ')}${classIds.size > 10 ? ', …' : ''})`,
+        );
       }
     });
   });
@@ -197,10 +277,15 @@ export async function createPluginDetector(
   try {
     inner = await plugin.definition.detectors[detectorName](opts);
   } catch (err) {
-    throw new ShiftbenchError('ERR_PLUGIN', `${label} failed to load: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw new ShiftbenchError('ERR_PLUGIN', `${label} failed to load: ${(err as Error)?.message ?? String(err)}`, {
+      cause: err,
+    });
   }
   if (!is.object(inner) || typeof inner.detect !== 'function') {
-    throw new ShiftbenchError('ERR_PLUGIN', `${label}: the factory must return a detector { info, detect(batch, contexts), dispose() } but returned ${describeValue(inner)}`);
+    throw new ShiftbenchError(
+      'ERR_PLUGIN',
+      `${label}: the factory must return a detector { info, detect(batch, contexts), dispose() } but returned ${describeValue(inner)}`,
+    );
   }
   const raw = checkInfo(inner.info, label);
   const timeoutMs = opts.detectTimeoutMs ?? DEFAULT_DETECT_TIMEOUT_MS;
@@ -217,7 +302,12 @@ export async function createPluginDetector(
     maxBatch: raw.maxBatch ?? 1,
     runtime: `plugin ${plugin.name}${typeof raw.runtime === 'string' ? ` (${raw.runtime})` : ''}`,
     files: [{ path: plugin.file, sha256: plugin.sha256 }, ...(Array.isArray(raw.files) ? raw.files : [])],
-    details: { ...(is.object(raw.details) ? raw.details : {}), plugin: plugin.name, pluginDetector: detectorName, detectTimeoutMs: timeoutMs },
+    details: {
+      ...(is.object(raw.details) ? raw.details : {}),
+      plugin: plugin.name,
+      pluginDetector: detectorName,
+      detectTimeoutMs: timeoutMs,
+    },
   };
 
   const callOnce = async (batch: RgbImage[], contexts: DetectContext[] | undefined): Promise<Detection[][]> => {
@@ -239,7 +329,11 @@ export async function createPluginDetector(
       result = await Promise.race([Promise.resolve().then(() => inner.detect(batch, contexts)), timeout]);
     } catch (err) {
       if (err instanceof ShiftbenchError && err.code === 'ERR_PLUGIN_TIMEOUT') throw err;
-      throw new ShiftbenchError('ERR_PLUGIN', `${label} threw in detect() on ${imageLabel(0)}${batch.length > 1 ? ` (batch of ${batch.length})` : ''}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      throw new ShiftbenchError(
+        'ERR_PLUGIN',
+        `${label} threw in detect() on ${imageLabel(0)}${batch.length > 1 ? ` (batch of ${batch.length})` : ''}: ${(err as Error)?.message ?? String(err)}`,
+        { cause: err },
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -259,7 +353,11 @@ export async function createPluginDetector(
       try {
         await inner.dispose?.();
       } catch (err) {
-        throw new ShiftbenchError('ERR_PLUGIN', `${label} threw in dispose(): ${(err as Error)?.message ?? String(err)}`, { cause: err });
+        throw new ShiftbenchError(
+          'ERR_PLUGIN',
+          `${label} threw in dispose(): ${(err as Error)?.message ?? String(err)}`,
+          { cause: err },
+        );
       }
     },
   };

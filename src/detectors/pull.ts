@@ -101,7 +101,8 @@ export function sha256File(file: string): Promise<string> {
  * the first that holds the model file wins. Returns the first candidate when none does.
  */
 export function resolveSourceDir(entry: ModelEntry): { dir: string; tried: string[] } {
-  if (entry.source.kind !== 'path') throw new ShiftbenchError('ERR_INTERNAL', `entry "${entry.name}" has no path source`);
+  if (entry.source.kind !== 'path')
+    throw new ShiftbenchError('ERR_INTERNAL', `entry "${entry.name}" has no path source`);
   const dir = entry.source.dir;
   if (path.isAbsolute(dir)) return { dir, tried: [dir] };
   const bases: string[] = [];
@@ -166,18 +167,29 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
     return resolveCocoSsdDir(entry, modelDir(entry, opts), { logger: opts.logger, allowPull: opts.allowPull });
   }
   if (entry.source.kind === 'kserve') {
-    throw new ShiftbenchError('ERR_INVALID_OPTION', `Model "${entry.name}" is served from ${entry.source.url}: it has no files to pull`);
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      `Model "${entry.name}" is served from ${entry.source.url}: it has no files to pull`,
+    );
   }
   if (entry.source.kind === 'path') {
     const { dir, tried } = resolveSourceDir(entry);
     const missing = entry.files.filter((f) => !existsSync(path.join(dir, f.name))).map((f) => f.name);
     if (missing.length > 0) {
-      throw loadError('ERR_MODEL_LOAD', `model "${entry.name}": missing ${missing.join(', ')} (looked in ${tried.join(', ')})`, [
-        `put the files in ${tried[0]}`,
-        `fix source.dir in ${entryOrigin(entry) ?? 'the model entry'} (relative paths are tried against the entry file's folder, the current folder and the shiftbench folder)`,
-      ]);
+      throw loadError(
+        'ERR_MODEL_LOAD',
+        `model "${entry.name}": missing ${missing.join(', ')} (looked in ${tried.join(', ')})`,
+        [
+          `put the files in ${tried[0]}`,
+          `fix source.dir in ${entryOrigin(entry) ?? 'the model entry'} (relative paths are tried against the entry file's folder, the current folder and the shiftbench folder)`,
+        ],
+      );
     }
-    await verifyFiles(entry, dir, `The file changed since the entry was written: restore it, or update the sha256 in ${entryOrigin(entry) ?? 'the model entry'} if the change is intended.`);
+    await verifyFiles(
+      entry,
+      dir,
+      `The file changed since the entry was written: restore it, or update the sha256 in ${entryOrigin(entry) ?? 'the model entry'} if the change is intended.`,
+    );
     return dir;
   }
   const cacheDir = path.resolve(opts.cacheDir ?? DEFAULT_CACHE_DIR);
@@ -195,7 +207,11 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
     `or place the files ${entry.files.map((f) => f.name).join(', ')} in ${dir}`,
   ];
   if (opts.allowPull === false) {
-    throw loadError('ERR_MODEL_LOAD', `model "${entry.name}": its files are not in ${dir} and fetching is disabled`, solutions);
+    throw loadError(
+      'ERR_MODEL_LOAD',
+      `model "${entry.name}": its files are not in ${dir} and fetching is disabled`,
+      solutions,
+    );
   }
   if (entry.source.kind === 'npm') checkNpmSource(entry, entry.source);
   else checkUrlSource(entry);
@@ -210,14 +226,20 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
       if (err instanceof ShiftbenchError) throw err;
       throw loadError('ERR_NETWORK', `model "${entry.name}" from ${describeSource(entry)}`, solutions, err);
     }
-    await verifyFiles(entry, tmp, `The source served different bytes than the entry lists: check source and sha256 in ${entryOrigin(entry) ?? 'the model entry'}.`);
+    await verifyFiles(
+      entry,
+      tmp,
+      `The source served different bytes than the entry lists: check source and sha256 in ${entryOrigin(entry) ?? 'the model entry'}.`,
+    );
     await mkdir(dir, { recursive: true });
     for (const f of entry.files) {
       await mkdir(path.dirname(path.join(dir, f.name)), { recursive: true });
       await renameDurable(path.join(tmp, f.name), path.join(dir, f.name));
     }
     const pinned = entry.files.every((f) => f.sha256 !== null);
-    opts.logger?.info(`Pulled model "${entry.name}": ${entry.files.map((f) => f.name).join(', ')} (${pinned ? 'sha256 verified' : 'unpinned files not verified'})`);
+    opts.logger?.info(
+      `Pulled model "${entry.name}": ${entry.files.map((f) => f.name).join(', ')} (${pinned ? 'sha256 verified' : 'unpinned files not verified'})`,
+    );
     return dir;
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -232,7 +254,10 @@ export function npmPackArgs(spec: string, destDir: string): string[] {
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 async function defaultNpmIntegrity(spec: string): Promise<string> {
-  const { stdout } = await execFileAsync(NPM, ['view', spec, 'dist.integrity', '--ignore-scripts'], { maxBuffer: 1024 * 1024, shell: process.platform === 'win32' });
+  const { stdout } = await execFileAsync(NPM, ['view', spec, 'dist.integrity', '--ignore-scripts'], {
+    maxBuffer: 1024 * 1024,
+    shell: process.platform === 'win32',
+  });
   return stdout.trim();
 }
 
@@ -270,7 +295,10 @@ async function fetchFromNpm(
   const packDir = path.join(tmp, '.pack');
   await mkdir(packDir, { recursive: true });
   const spec = `${source.package}@${source.version}`;
-  const [tarball, expected] = await Promise.all([(opts.npmPack ?? defaultNpmPack)(spec, packDir), (opts.npmIntegrity ?? defaultNpmIntegrity)(spec)]);
+  const [tarball, expected] = await Promise.all([
+    (opts.npmPack ?? defaultNpmPack)(spec, packDir),
+    (opts.npmIntegrity ?? defaultNpmIntegrity)(spec),
+  ]);
   const found = await sha512Integrity(tarball);
   if (!/^sha512-/.test(expected) || found !== expected) {
     throw new ShiftbenchError(
@@ -280,13 +308,16 @@ async function fetchFromNpm(
     );
   }
   const wanted = entry.files.map((f) => {
-    const inPackage = source.files.find((p) => p === f.name) ?? source.files.find((p) => path.posix.basename(p) === f.name)!;
+    const inPackage =
+      source.files.find((p) => p === f.name) ?? source.files.find((p) => path.posix.basename(p) === f.name)!;
     return { name: f.name, member: `package/${inPackage}` };
   });
   const extractDir = path.join(tmp, '.extract');
   await mkdir(extractDir, { recursive: true });
   try {
-    await execFileAsync('tar', ['-xzf', tarball, '-C', extractDir, ...wanted.map((w) => w.member)], { maxBuffer: 16 * 1024 * 1024 });
+    await execFileAsync('tar', ['-xzf', tarball, '-C', extractDir, ...wanted.map((w) => w.member)], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
   } catch (err) {
     throw new ShiftbenchError(
       'ERR_MODEL_LOAD',
@@ -314,7 +345,10 @@ async function fetchFromUrl(entry: ModelEntry, baseUrl: string, tmp: string, opt
  * 2 GiB) within `urlTimeoutMs` (default 10 min). Throws a plain Error naming the URL and
  * the limit it broke, or the HTTP status.
  */
-export async function fetchLimited(url: string, opts: Pick<PullOptions, 'urlMaxBytes' | 'urlTimeoutMs'> = {}): Promise<Buffer> {
+export async function fetchLimited(
+  url: string,
+  opts: Pick<PullOptions, 'urlMaxBytes' | 'urlTimeoutMs'> = {},
+): Promise<Buffer> {
   const maxBytes = opts.urlMaxBytes ?? URL_FETCH_DEFAULTS.maxBytes;
   const timeoutMs = opts.urlTimeoutMs ?? URL_FETCH_DEFAULTS.timeoutMs;
   const signal = AbortSignal.timeout(timeoutMs);
@@ -330,7 +364,10 @@ export async function fetchLimited(url: string, opts: Pick<PullOptions, 'urlMaxB
   }
   if (!res.ok) throw new Error(`GET ${url} answered ${res.status} ${res.statusText}`);
   const declared = Number(res.headers.get('content-length') ?? NaN);
-  const tooBig = () => new Error(`GET ${url} served more than ${maxBytes} bytes (the limit for one model file); check the entry's baseUrl`);
+  const tooBig = () =>
+    new Error(
+      `GET ${url} served more than ${maxBytes} bytes (the limit for one model file); check the entry's baseUrl`,
+    );
   if (Number.isFinite(declared) && declared > maxBytes) {
     await res.body?.cancel();
     throw tooBig();

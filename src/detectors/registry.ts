@@ -39,7 +39,10 @@ export function entryClasses(entry: ModelEntry): CocoCategory[] {
  * The DetectorInfo fields that come straight from a registry entry (name, family, input
  * size, classes, fit, pad value, stride); adapters add maxBatch, runtime, files, details.
  */
-export function entryInfoBase(entry: ModelEntry, classes: CocoCategory[]): Pick<DetectorInfo, 'name' | 'family' | 'inputSizePx' | 'classes' | 'fit' | 'padValue' | 'totalStridePx'> {
+export function entryInfoBase(
+  entry: ModelEntry,
+  classes: CocoCategory[],
+): Pick<DetectorInfo, 'name' | 'family' | 'inputSizePx' | 'classes' | 'fit' | 'padValue' | 'totalStridePx'> {
   const padValue = entry.padValue ?? [0, 0, 0];
   return {
     name: entry.name,
@@ -55,10 +58,14 @@ export function entryInfoBase(entry: ModelEntry, classes: CocoCategory[]): Pick<
 class EntryChecker {
   constructor(private readonly where: string) {}
   fail(field: string, expected: string, actual: unknown): never {
-    throw new ShiftbenchError('ERR_REGISTRY', `Invalid model entry ${this.where}: expected ${expected} for ${field} but received ${describeValue(actual)}`);
+    throw new ShiftbenchError(
+      'ERR_REGISTRY',
+      `Invalid model entry ${this.where}: expected ${expected} for ${field} but received ${describeValue(actual)}`,
+    );
   }
   oneOf(obj: Record<string, unknown>, field: string, values: readonly string[], prefix = ''): void {
-    if (!is.inArray(obj[field], values)) this.fail(prefix + field, `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, obj[field]);
+    if (!is.inArray(obj[field], values))
+      this.fail(prefix + field, `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, obj[field]);
   }
   string(obj: Record<string, unknown>, field: string, prefix = '', optional = false): void {
     if (optional && obj[field] === undefined) return;
@@ -71,7 +78,8 @@ class EntryChecker {
   }
   triple(obj: Record<string, unknown>, field: string, test: (v: number) => boolean, what: string, prefix = ''): void {
     const v = obj[field];
-    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => is.number(x) && test(x))) this.fail(prefix + field, `an array of 3 ${what}`, v);
+    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => is.number(x) && test(x)))
+      this.fail(prefix + field, `an array of 3 ${what}`, v);
   }
 }
 
@@ -88,7 +96,8 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
   if (!is.object(raw)) c.fail('the entry', 'an object', raw);
   const e = raw as Record<string, unknown>;
   c.string(e, 'name');
-  if (!/^[A-Za-z0-9][A-Za-z0-9._:+-]*$/.test(e.name as string)) c.fail('name', 'letters, digits, ".", "_", ":", "+" or "-" (no "/", which names plug-in detectors)', e.name);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:+-]*$/.test(e.name as string))
+    c.fail('name', 'letters, digits, ".", "_", ":", "+" or "-" (no "/", which names plug-in detectors)', e.name);
   c.string(e, 'description', '', true);
   const family = c.object(e, 'family');
   c.oneOf(family, 'stages', ['one-stage', 'two-stage'], 'family.');
@@ -100,11 +109,14 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
   if (served) {
     // a model served over the Open Inference Protocol: no files, the server's URL and the model's name (and version)
     c.string(source, 'url', 'source.');
-    if (!/^https?:\/\/[^/]+/.test(source.url as string)) c.fail('source.url', 'an http(s) URL of the server, e.g. "http://localhost:8000"', source.url);
+    if (!/^https?:\/\/[^/]+/.test(source.url as string))
+      c.fail('source.url', 'an http(s) URL of the server, e.g. "http://localhost:8000"', source.url);
     c.string(source, 'model', 'source.');
-    if (source.version !== undefined && !(is.string(source.version) || is.integer(source.version))) c.fail('source.version', 'a version string, e.g. "1"', source.version);
+    if (source.version !== undefined && !(is.string(source.version) || is.integer(source.version)))
+      c.fail('source.version', 'a version string, e.g. "1"', source.version);
     if (source.version !== undefined) source.version = String(source.version);
-    if (e.files !== undefined && !(Array.isArray(e.files) && e.files.length === 0)) c.fail('files', 'nothing (a served model has no files)', e.files);
+    if (e.files !== undefined && !(Array.isArray(e.files) && e.files.length === 0))
+      c.fail('files', 'nothing (a served model has no files)', e.files);
     e.files = [];
     if (e.binary !== undefined && !is.bool(e.binary)) c.fail('binary', 'true or false', e.binary);
   } else if (e.binary !== undefined) {
@@ -123,15 +135,25 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
     if (!/^https?:\/\//.test(source.baseUrl as string)) c.fail('source.baseUrl', 'an http(s) URL', source.baseUrl);
   }
   const files = e.files;
-  if (!served && (!Array.isArray(files) || files.length === 0)) c.fail('files', 'a non-empty array of { name, sha256 } (the first is the model file)', files);
+  if (!served && (!Array.isArray(files) || files.length === 0))
+    c.fail('files', 'a non-empty array of { name, sha256 } (the first is the model file)', files);
   (files as unknown[]).forEach((f, i) => {
     if (!is.object(f)) c.fail(`files[${i}]`, 'an object { name, sha256 }', f);
     if (!is.string(f.name) || !SAFE_RELATIVE(f.name)) c.fail(`files[${i}].name`, 'a relative file name', f.name);
     if (f.sha256 === null) {
       // unpinned: only where the bytes come from a URL whose content we cannot know in advance (coco-ssd's shards)
-      if (source.kind !== 'url') c.fail(`files[${i}].sha256`, 'a sha256 as 64 lower-case hex digits (null, unpinned, is allowed only for a "url" source)', f.sha256);
+      if (source.kind !== 'url')
+        c.fail(
+          `files[${i}].sha256`,
+          'a sha256 as 64 lower-case hex digits (null, unpinned, is allowed only for a "url" source)',
+          f.sha256,
+        );
     } else if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) {
-      c.fail(`files[${i}].sha256`, `a sha256 as 64 lower-case hex digits${source.kind === 'url' ? ' or null (unpinned)' : ''}`, f.sha256);
+      c.fail(
+        `files[${i}].sha256`,
+        `a sha256 as 64 lower-case hex digits${source.kind === 'url' ? ' or null (unpinned)' : ''}`,
+        f.sha256,
+      );
     }
   });
   if (source.kind === 'npm') {
@@ -152,17 +174,21 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
   c.triple(normalize, 'mean', () => true, 'numbers', 'normalize.');
   c.triple(normalize, 'std', (v) => v > 0, 'positive numbers', 'normalize.');
   c.oneOf(e, 'fit', ['letterbox', 'stretch']);
-  if (e.padValue !== undefined) c.triple(e, 'padValue', (v) => Number.isInteger(v) && v >= 0 && v <= 255, 'integers 0–255');
-  if (e.totalStridePx !== undefined && (!is.integer(e.totalStridePx) || (e.totalStridePx as number) < 1)) c.fail('totalStridePx', 'a positive integer', e.totalStridePx);
+  if (e.padValue !== undefined)
+    c.triple(e, 'padValue', (v) => Number.isInteger(v) && v >= 0 && v <= 255, 'integers 0–255');
+  if (e.totalStridePx !== undefined && (!is.integer(e.totalStridePx) || (e.totalStridePx as number) < 1))
+    c.fail('totalStridePx', 'a positive integer', e.totalStridePx);
   const decoder = c.object(e, 'decoder');
   c.string(decoder, 'name', 'decoder.');
   if (decoder.params !== undefined) c.object(decoder, 'params', 'decoder.');
   if (e.classes !== 'coco80') {
     const cls = e.classes;
-    if (!Array.isArray(cls) || cls.length === 0) c.fail('classes', '"coco80" or a non-empty array of { id, name }', cls);
+    if (!Array.isArray(cls) || cls.length === 0)
+      c.fail('classes', '"coco80" or a non-empty array of { id, name }', cls);
     const seen = new Set<number>();
     (cls as unknown[]).forEach((k, i) => {
-      if (!is.object(k) || !is.integer(k.id) || !is.string(k.name)) c.fail(`classes[${i}]`, 'an object { id: integer, name: string }', k);
+      if (!is.object(k) || !is.integer(k.id) || !is.string(k.name))
+        c.fail(`classes[${i}]`, 'an object { id: integer, name: string }', k);
       if (seen.has(k.id as number)) c.fail(`classes[${i}].id`, 'a unique id', k.id);
       seen.add(k.id as number);
     });
@@ -183,7 +209,9 @@ export function parseRegistry(text: string, file: string): ModelEntry[] {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ShiftbenchError('ERR_REGISTRY', `Registry file ${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new ShiftbenchError('ERR_REGISTRY', `Registry file ${file} is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   let list: unknown[];
   let label: (i: number) => string;
@@ -197,13 +225,17 @@ export function parseRegistry(text: string, file: string): ModelEntry[] {
     list = [json];
     label = () => 'the entry';
   } else {
-    throw new ShiftbenchError('ERR_REGISTRY', `Registry file ${file} must hold { "models": [ ...entries ] }, an array of entries, or one entry object`);
+    throw new ShiftbenchError(
+      'ERR_REGISTRY',
+      `Registry file ${file} must hold { "models": [ ...entries ] }, an array of entries, or one entry object`,
+    );
   }
   const seen = new Set<string>();
   return list.map((raw, i) => {
     const name = is.object(raw) && typeof raw.name === 'string' ? ` ("${raw.name}")` : '';
     const entry = validateModelEntry(raw, `in ${file} at ${label(i)}${name}`);
-    if (seen.has(entry.name)) throw new ShiftbenchError('ERR_REGISTRY', `Registry file ${file} has two entries named "${entry.name}"`);
+    if (seen.has(entry.name))
+      throw new ShiftbenchError('ERR_REGISTRY', `Registry file ${file} has two entries named "${entry.name}"`);
     seen.add(entry.name);
     origins.set(entry, path.resolve(file));
     return entry;
@@ -222,7 +254,11 @@ export function readRegistry(files: string[]): ModelEntry[] {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new ShiftbenchError('ERR_REGISTRY', `Could not read registry file ${file}: ${(err as Error).message}. Check the path given to --registry.`, { cause: err });
+      throw new ShiftbenchError(
+        'ERR_REGISTRY',
+        `Could not read registry file ${file}: ${(err as Error).message}. Check the path given to --registry.`,
+        { cause: err },
+      );
     }
     for (const entry of parseRegistry(text, file)) byName.set(entry.name, entry);
   }

@@ -40,12 +40,23 @@ export interface TensorPipeline {
  * and input format. `inputType` is what the model takes; `scoreThreshold` drops candidates
  * before NMS.
  */
-export function createTensorPipeline(entry: ModelEntry, inputType: InputElementType, scoreThreshold: number): TensorPipeline {
+export function createTensorPipeline(
+  entry: ModelEntry,
+  inputType: InputElementType,
+  scoreThreshold: number,
+): TensorPipeline {
   const decoder = createDecoder(entry.decoder);
   const classes = entryClasses(entry);
   const categoryIds = classes.map((c) => c.id);
   const { width, height } = entry.inputSizePx;
-  const fmt: InputFormat = { width, height, layout: entry.layout, colorOrder: entry.colorOrder, mean: entry.normalize.mean, std: entry.normalize.std };
+  const fmt: InputFormat = {
+    width,
+    height,
+    layout: entry.layout,
+    colorOrder: entry.colorOrder,
+    mean: entry.normalize.mean,
+    std: entry.normalize.std,
+  };
   const dimsOf = (n: number | 'B') => (entry.layout === 'NCHW' ? [n, 3, height, width] : [n, height, width, 3]);
   return {
     decoder,
@@ -61,7 +72,14 @@ export function createTensorPipeline(entry: ModelEntry, inputType: InputElementT
       return { data, dims: dimsOf(images.length) as number[] };
     },
     decode(outputs, batchSize) {
-      return decodeDetections(decoder, outputs, { inputSizePx: entry.inputSizePx, batchSize, numClasses: classes.length, scoreThreshold, categoryIds, classes });
+      return decodeDetections(decoder, outputs, {
+        inputSizePx: entry.inputSizePx,
+        batchSize,
+        numClasses: classes.length,
+        scoreThreshold,
+        categoryIds,
+        classes,
+      });
     },
   };
 }

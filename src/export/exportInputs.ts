@@ -87,11 +87,20 @@ const PNGS_AT_ONCE = 8;
 type InputSpec = ExportManifest['input'];
 
 /** The input size, fit and pad value: from the model (its entry, else the loaded detector) or the options. */
-async function inputSpec(options: ExportOptions, o: ResolvedRunOptions, env: RunnerEnv, logger: Logger): Promise<InputSpec> {
+async function inputSpec(
+  options: ExportOptions,
+  o: ResolvedRunOptions,
+  env: RunnerEnv,
+  logger: Logger,
+): Promise<InputSpec> {
   const pixels = 'RGB, 8 bits per channel, PNG' as const;
   if (options.model !== undefined) {
     if (options.inputSizePx !== undefined || options.fit !== undefined || options.padValue !== undefined) {
-      throw invalidParameterError('--input-size/--fit/--pad-value', 'no value with --model (the model says them)', options.inputSizePx ?? options.fit ?? options.padValue);
+      throw invalidParameterError(
+        '--input-size/--fit/--pad-value',
+        'no value with --model (the model says them)',
+        options.inputSizePx ?? options.fit ?? options.padValue,
+      );
     }
     const spec = o.models[0];
     const entry = listModels({ registryFiles: o.registryFiles }).find((e) => e.name === spec);
@@ -107,17 +116,45 @@ async function inputSpec(options: ExportOptions, o: ResolvedRunOptions, env: Run
         preprocessing: { layout: entry.layout, colorOrder: entry.colorOrder, normalize: entry.normalize },
       };
     }
-    const detector = await env.loadDetector(spec, { backend: o.backend, weightsDir: o.weightsDir ?? undefined, plugins: o.plugins, registryFiles: o.registryFiles, logger, seed: o.seed });
+    const detector = await env.loadDetector(spec, {
+      backend: o.backend,
+      weightsDir: o.weightsDir ?? undefined,
+      plugins: o.plugins,
+      registryFiles: o.registryFiles,
+      logger,
+      seed: o.seed,
+    });
     try {
       const info = detector.info;
-      return { widthPx: info.inputSizePx.width, heightPx: info.inputSizePx.height, fit: info.fit, padValue: [...info.padValue], pixels, model: spec, preprocessing: null };
+      return {
+        widthPx: info.inputSizePx.width,
+        heightPx: info.inputSizePx.height,
+        fit: info.fit,
+        padValue: [...info.padValue],
+        pixels,
+        model: spec,
+        preprocessing: null,
+      };
     } finally {
       await detector.dispose();
     }
   }
   const size = options.inputSizePx;
-  if (size === undefined) throw invalidParameterError('--model or --input-size', 'a model, or an input size WxH (with --fit and --pad-value)', undefined);
-  if (!is.object(size) || !Number.isInteger(size.width) || !Number.isInteger(size.height) || size.width < 1 || size.height < 1 || size.width > 16384 || size.height > 16384) {
+  if (size === undefined)
+    throw invalidParameterError(
+      '--model or --input-size',
+      'a model, or an input size WxH (with --fit and --pad-value)',
+      undefined,
+    );
+  if (
+    !is.object(size) ||
+    !Number.isInteger(size.width) ||
+    !Number.isInteger(size.height) ||
+    size.width < 1 ||
+    size.height < 1 ||
+    size.width > 16384 ||
+    size.height > 16384
+  ) {
     throw invalidParameterError('--input-size', 'WxH with whole numbers of pixels from 1 to 16384, e.g. 640x640', size);
   }
   const fit = options.fit ?? 'letterbox';
@@ -126,7 +163,15 @@ async function inputSpec(options: ExportOptions, o: ResolvedRunOptions, env: Run
   if (!Array.isArray(pad) || pad.length !== 3 || !pad.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)) {
     throw invalidParameterError('--pad-value', 'R,G,B with integers from 0 to 255, e.g. 114,114,114', pad);
   }
-  return { widthPx: size.width, heightPx: size.height, fit, padValue: [pad[0], pad[1], pad[2]], pixels, model: null, preprocessing: null };
+  return {
+    widthPx: size.width,
+    heightPx: size.height,
+    fit,
+    padValue: [pad[0], pad[1], pad[2]],
+    pixels,
+    model: null,
+    preprocessing: null,
+  };
 }
 
 /**
@@ -138,11 +183,18 @@ async function prepareOut(dir: string, force: boolean): Promise<void> {
   const names: string[] = await readdir(dir).catch(() => []);
   if (names.includes(EXPORT_FILE)) {
     if (!force) {
-      throw new ShiftbenchError('ERR_OUTPUT', `--out ${dir} already holds an export (${EXPORT_FILE}). Give a new folder, or --force to replace it (its inputs and detections are removed).`);
+      throw new ShiftbenchError(
+        'ERR_OUTPUT',
+        `--out ${dir} already holds an export (${EXPORT_FILE}). Give a new folder, or --force to replace it (its inputs and detections are removed).`,
+      );
     }
-    for (const name of [EXPORT_FILE, INPUTS_DIR, EXPORT_DETECTIONS_DIR]) await rm(path.join(dir, name), { recursive: true, force: true });
+    for (const name of [EXPORT_FILE, INPUTS_DIR, EXPORT_DETECTIONS_DIR])
+      await rm(path.join(dir, name), { recursive: true, force: true });
   } else if (names.length > 0) {
-    throw new ShiftbenchError('ERR_OUTPUT', `--out ${dir} is not empty and holds no export (it has ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}). Give a new or empty folder.`);
+    throw new ShiftbenchError(
+      'ERR_OUTPUT',
+      `--out ${dir} is not empty and holds no export (it has ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}). Give a new or empty folder.`,
+    );
   }
   await ensureWritableDir(dir);
 }
@@ -154,7 +206,10 @@ async function prepareOut(dir: string, force: boolean): Promise<void> {
  * options (naming the flag), ERR_OUTPUT for an unusable `out`, ERR_DATASET, and the
  * model errors of `loadDetector` when the model's entry does not give its input.
  */
-export async function exportInputs(options: ExportOptions, hooks: { logger?: Logger; env?: Partial<RunnerEnv> } = {}): Promise<ExportResult> {
+export async function exportInputs(
+  options: ExportOptions,
+  hooks: { logger?: Logger; env?: Partial<RunnerEnv> } = {},
+): Promise<ExportResult> {
   const logger = hooks.logger ?? SILENT;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   if (!is.string(options.out)) throw invalidParameterError('--out', 'the export folder', options.out);
@@ -178,7 +233,11 @@ export async function exportInputs(options: ExportOptions, hooks: { logger?: Log
   const dir = o.out!;
   await prepareOut(dir, options.force === true);
 
-  const dataset = await env.loadDataset({ dataset: o.dataset, images: o.images ?? undefined, limit: o.limit ?? undefined });
+  const dataset = await env.loadDataset({
+    dataset: o.dataset,
+    images: o.images ?? undefined,
+    limit: o.limit ?? undefined,
+  });
   if (dataset.images.length === 0) throw new ShiftbenchError('ERR_DATASET', `Dataset ${dataset.source} has no images.`);
   const hashes = await imageHashes(dataset.images);
   const inputOpts = {
@@ -237,21 +296,29 @@ export async function exportInputs(options: ExportOptions, hooks: { logger?: Log
       spec: { dataset: o.dataset, images: o.images, limit: o.limit },
       categories: dataset.categories,
     },
-    shiftSet: { spec: o.shiftSet.spec, maxOffsetPx: o.shiftSet.maxOffsetPx, shifts: o.shiftSet.shifts.map((s, index) => ({ index, dx: s.dx, dy: s.dy })) },
+    shiftSet: {
+      spec: o.shiftSet.spec,
+      maxOffsetPx: o.shiftSet.maxOffsetPx,
+      shifts: o.shiftSet.shifts.map((s, index) => ({ index, dx: s.dx, dy: s.dy })),
+    },
     mode: o.mode,
     resample: resampleRecord(o),
     subpixelKernel: isFractionalSet(o.shiftSet) ? o.subpixelKernel : null,
     input,
     detections: {
       file: `${EXPORT_DETECTIONS_DIR}/shift_<k>.json`,
-      format: 'COCO results: [{ "image_id", "category_id", "bbox": [x, y, w, h], "score" }], every image of input k in one file',
-      coordinates: "pixels of that input (the PNG), as the detector saw it; shiftbench projects them back by each input's transform",
+      format:
+        'COCO results: [{ "image_id", "category_id", "bbox": [x, y, w, h], "score" }], every image of input k in one file',
+      coordinates:
+        "pixels of that input (the PNG), as the detector saw it; shiftbench projects them back by each input's transform",
     },
     images,
   };
   await mkdir(path.join(dir, EXPORT_DETECTIONS_DIR), { recursive: true }); // where the framework writes its results
   await writeJsonAtomic(path.join(dir, EXPORT_FILE), manifest);
   const { sha256 } = await readExport(dir);
-  logger.info(`exported ${written} inputs of ${images.length - images.filter((i) => i.skipped).length} images to ${dir}`);
+  logger.info(
+    `exported ${written} inputs of ${images.length - images.filter((i) => i.skipped).length} images to ${dir}`,
+  );
   return { dir, manifest, sha256, inputs: written, skipped: images.filter((i) => i.skipped).length };
 }

@@ -93,7 +93,11 @@ export interface ExportManifest {
     /** The model the input size and fit came from (`--model`), or null (`--input-size`). */
     model: string | null;
     /** That model's own preprocessing of the PNG's pixels (layout, colour order, normalisation), when its entry says. */
-    preprocessing: { layout: string | null; colorOrder: string | null; normalize: { mean: number[]; std: number[] } | null } | null;
+    preprocessing: {
+      layout: string | null;
+      colorOrder: string | null;
+      normalize: { mean: number[]; std: number[] } | null;
+    } | null;
   };
   /** Where the results go and in which coordinates. */
   detections: { file: string; format: string; coordinates: string };
@@ -108,11 +112,17 @@ export interface ReadExport {
 }
 
 function bad(file: string, what: string): ShiftbenchError {
-  return new ShiftbenchError('ERR_EXPORT', `${file} is not a valid shiftbench export: ${what}. Make it again with \`shiftbench export … --out <dir> --force\`.`);
+  return new ShiftbenchError(
+    'ERR_EXPORT',
+    `${file} is not a valid shiftbench export: ${what}. Make it again with \`shiftbench export … --out <dir> --force\`.`,
+  );
 }
 
 const isTransform = (t: unknown): t is InputTransform =>
-  is.object(t) && ['scaleX', 'scaleY', 'offsetX', 'offsetY'].every((k) => Number.isFinite(t[k])) && (t.scaleX as number) > 0 && (t.scaleY as number) > 0;
+  is.object(t) &&
+  ['scaleX', 'scaleY', 'offsetX', 'offsetY'].every((k) => Number.isFinite(t[k])) &&
+  (t.scaleX as number) > 0 &&
+  (t.scaleY as number) > 0;
 
 /**
  * Reads and validates `dir/export.json`. Throws ERR_EXPORT when the folder holds no export
@@ -139,13 +149,25 @@ export async function readExport(dir: string): Promise<ReadExport> {
     throw bad(file, `not JSON (${(err as Error).message})`);
   }
   if (!is.object(m) || m.format !== EXPORT_FORMAT) throw bad(file, `"format" is not "${EXPORT_FORMAT}"`);
-  if (m.schemaVersion !== 1) throw bad(file, `schemaVersion ${JSON.stringify(m.schemaVersion)} is not 1 (made by another shiftbench version)`);
+  if (m.schemaVersion !== 1)
+    throw bad(file, `schemaVersion ${JSON.stringify(m.schemaVersion)} is not 1 (made by another shiftbench version)`);
   const shifts = m.shiftSet?.shifts;
-  if (!Array.isArray(shifts) || shifts.length === 0 || !shifts.every((s, i) => s?.index === i && Number.isFinite(s.dx) && Number.isFinite(s.dy))) {
+  if (
+    !Array.isArray(shifts) ||
+    shifts.length === 0 ||
+    !shifts.every((s, i) => s?.index === i && Number.isFinite(s.dx) && Number.isFinite(s.dy))
+  ) {
     throw bad(file, 'shiftSet.shifts must list each shift index in order with its dx and dy');
   }
-  if (!is.object(m.dataset) || !is.object(m.dataset.spec) || !is.string(m.dataset.spec.dataset) || !is.string(m.dataset.hash)) throw bad(file, 'dataset.spec and dataset.hash are missing');
-  if (!is.object(m.input) || !Number.isInteger(m.input.widthPx) || !Number.isInteger(m.input.heightPx)) throw bad(file, 'input.widthPx and input.heightPx are missing');
+  if (
+    !is.object(m.dataset) ||
+    !is.object(m.dataset.spec) ||
+    !is.string(m.dataset.spec.dataset) ||
+    !is.string(m.dataset.hash)
+  )
+    throw bad(file, 'dataset.spec and dataset.hash are missing');
+  if (!is.object(m.input) || !Number.isInteger(m.input.widthPx) || !Number.isInteger(m.input.heightPx))
+    throw bad(file, 'input.widthPx and input.heightPx are missing');
   if (!Array.isArray(m.images)) throw bad(file, '"images" is not a list');
   for (const image of m.images) {
     if (!is.object(image) || !Number.isInteger(image.id)) throw bad(file, 'an entry of "images" has no integer id');

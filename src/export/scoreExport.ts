@@ -23,7 +23,15 @@ import { RunStore, type ManifestDetector } from '../runner/runStore.js';
 import { scoreRun } from '../runner/score.js';
 import type { RunnerEnv } from '../runner/types.js';
 import type { ImageRecord } from '../runner/store.js';
-import { EXPORT_DETECTIONS_DIR, EXPORT_FILE, INPUTS_DIR, TIMING_FILE, detectionsFile, readExport, type ReadExport } from './format.js';
+import {
+  EXPORT_DETECTIONS_DIR,
+  EXPORT_FILE,
+  INPUTS_DIR,
+  TIMING_FILE,
+  detectionsFile,
+  readExport,
+  type ReadExport,
+} from './format.js';
 
 /** How to score an export; the analysis-only settings behave as in `run`. */
 export interface ScoreExportOptions {
@@ -62,10 +70,15 @@ const SILENT: Logger = { info: () => undefined, warn: () => undefined };
 /** `--family one-stage,anchor-free` (either order) → DetectorFamily; ERR_INVALID_OPTION naming --family. */
 export function parseFamily(value: string | DetectorFamily): DetectorFamily {
   const expected = 'one of one-stage/two-stage and one of anchor-based/anchor-free, e.g. one-stage,anchor-free';
-  const parts = is.object(value) ? [value.stages, value.anchors] : typeof value === 'string' ? value.split(',').map((p) => p.trim()) : [];
+  const parts = is.object(value)
+    ? [value.stages, value.anchors]
+    : typeof value === 'string'
+      ? value.split(',').map((p) => p.trim())
+      : [];
   const stages = parts.filter((p) => p === 'one-stage' || p === 'two-stage');
   const anchors = parts.filter((p) => p === 'anchor-based' || p === 'anchor-free');
-  if (parts.length !== 2 || stages.length !== 1 || anchors.length !== 1) throw invalidParameterError('--family', expected, value);
+  if (parts.length !== 2 || stages.length !== 1 || anchors.length !== 1)
+    throw invalidParameterError('--family', expected, value);
   return { stages: stages[0] as DetectorFamily['stages'], anchors: anchors[0] as DetectorFamily['anchors'] };
 }
 
@@ -120,14 +133,25 @@ async function readResults(exp: ReadExport): Promise<ExportResults> {
       if (!Number.isInteger(r.image_id)) throw fileError(file, k, exp, `has entry ${i} without an integer image_id`);
       const imageId = r.image_id as number;
       if (!exported.has(imageId)) {
-        throw fileError(file, k, exp, `has entry ${i} with image_id ${imageId}, which is not an exported image (the ids are in ${EXPORT_FILE} "images"; skipped images have no inputs)`);
+        throw fileError(
+          file,
+          k,
+          exp,
+          `has entry ${i} with image_id ${imageId}, which is not an exported image (the ids are in ${EXPORT_FILE} "images"; skipped images have no inputs)`,
+        );
       }
-      if (!Number.isInteger(r.category_id)) throw fileError(file, k, exp, `has entry ${i} without an integer category_id`);
-      if (!is.box(r.bbox)) throw fileError(file, k, exp, `has entry ${i} whose bbox is not [x, y, w, h] of 4 finite numbers`);
+      if (!Number.isInteger(r.category_id))
+        throw fileError(file, k, exp, `has entry ${i} without an integer category_id`);
+      if (!is.box(r.bbox))
+        throw fileError(file, k, exp, `has entry ${i} whose bbox is not [x, y, w, h] of 4 finite numbers`);
       if (!is.number(r.score)) throw fileError(file, k, exp, `has entry ${i} whose score is not a finite number`);
       let dets = byImage.get(imageId);
       if (!dets) byImage.set(imageId, (dets = []));
-      dets.push({ bbox: [r.bbox[0], r.bbox[1], r.bbox[2], r.bbox[3]], score: r.score, categoryId: r.category_id as number });
+      dets.push({
+        bbox: [r.bbox[0], r.bbox[1], r.bbox[2], r.bbox[3]],
+        score: r.score,
+        categoryId: r.category_id as number,
+      });
     });
     perShift.push(byImage);
   }
@@ -143,7 +167,10 @@ async function readResults(exp: ReadExport): Promise<ExportResults> {
       value = undefined;
     }
     if (!is.object(value) || !is.number(value.inferenceSeconds) || value.inferenceSeconds < 0) {
-      throw new ShiftbenchError('ERR_EXPORT', `${timingFile} must be { "inferenceSeconds": <seconds spent in the detector over all inputs, ≥ 0> }, or absent.`);
+      throw new ShiftbenchError(
+        'ERR_EXPORT',
+        `${timingFile} must be { "inferenceSeconds": <seconds spent in the detector over all inputs, ≥ 0> }, or absent.`,
+      );
     }
     inferenceSeconds = value.inferenceSeconds;
   }
@@ -166,7 +193,7 @@ export async function scoreExport(
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   const exp = await readExport(exportDir);
   const m = exp.manifest;
-  if (!is.string(options.name)) throw invalidParameterError('--name', 'the detector\'s name', options.name);
+  if (!is.string(options.name)) throw invalidParameterError('--name', "the detector's name", options.name);
   const family = parseFamily(options.family);
   const o = resolveRunOptions({
     models: [options.name],
@@ -187,12 +214,23 @@ export async function scoreExport(
     force: options.force,
     reportsDir: options.reportsDir,
   });
-  const sameShifts = o.shiftSet.shifts.length === m.shiftSet.shifts.length && o.shiftSet.shifts.every((s, i) => s.dx === m.shiftSet.shifts[i].dx && s.dy === m.shiftSet.shifts[i].dy);
-  if (!sameShifts) throw new ShiftbenchError('ERR_EXPORT', `${path.join(exp.dir, EXPORT_FILE)}: shiftSet.shifts do not match its spec "${m.shiftSet.spec}". Make the export again.`);
+  const sameShifts =
+    o.shiftSet.shifts.length === m.shiftSet.shifts.length &&
+    o.shiftSet.shifts.every((s, i) => s.dx === m.shiftSet.shifts[i].dx && s.dy === m.shiftSet.shifts[i].dy);
+  if (!sameShifts)
+    throw new ShiftbenchError(
+      'ERR_EXPORT',
+      `${path.join(exp.dir, EXPORT_FILE)}: shiftSet.shifts do not match its spec "${m.shiftSet.spec}". Make the export again.`,
+    );
   // every results file is read and checked before anything is written
   const results = await readResults(exp);
 
-  const store = await RunStore.locate({ out: o.out, reportsDir: o.reportsDir, force: o.force }, { ...runOptionsKey(o), export: exp.sha256 }, shortHash({ ...runOptionsKey(o), export: exp.sha256 }), logger);
+  const store = await RunStore.locate(
+    { out: o.out, reportsDir: o.reportsDir, force: o.force },
+    { ...runOptionsKey(o), export: exp.sha256 },
+    shortHash({ ...runOptionsKey(o), export: exp.sha256 }),
+    logger,
+  );
   await store.lock(logger);
   try {
     return await scoreLocked(exp, results, family, o, env, store, logger);
@@ -212,7 +250,11 @@ async function scoreLocked(
 ): Promise<ScoreExportResult> {
   const m = exp.manifest;
   const exportFile = path.join(exp.dir, EXPORT_FILE);
-  const dataset = await env.loadDataset({ dataset: o.dataset, images: o.images ?? undefined, limit: o.limit ?? undefined });
+  const dataset = await env.loadDataset({
+    dataset: o.dataset,
+    images: o.images ?? undefined,
+    limit: o.limit ?? undefined,
+  });
   if (dataset.hash !== m.dataset.hash) {
     throw new ShiftbenchError(
       'ERR_EXPORT',
@@ -224,11 +266,20 @@ async function scoreLocked(
   const key = modelKey(o.models[0]);
   const identity: RunIdentity = {
     run: { ...runLevelIdentity(o, m.buildId), detections: { source: 'export', exportSha256: exp.sha256 } },
-    detectors: { [key]: { kind: 'export', exportSha256: exp.sha256, detectionsSha256: results.sha256, name: o.models[0], family } },
+    detectors: {
+      [key]: { kind: 'export', exportSha256: exp.sha256, detectionsSha256: results.sha256, name: o.models[0], family },
+    },
   };
   const sha256 = imageIdentityFor(identity.detectors[key], imageIds);
   const byId = new Map(m.images.map((i) => [i.id, i]));
-  const geometryOpts = { inputSizePx: { width: m.input.widthPx, height: m.input.heightPx }, fit: m.input.fit, padValue: m.input.padValue, mode: o.mode, shiftSet: o.shiftSet, kernel: o.kernel };
+  const geometryOpts = {
+    inputSizePx: { width: m.input.widthPx, height: m.input.heightPx },
+    fit: m.input.fit,
+    padValue: m.input.padValue,
+    mode: o.mode,
+    shiftSet: o.shiftSet,
+    kernel: o.kernel,
+  };
   for (const image of dataset.images) {
     const e = byId.get(image.id);
     if (!e || e.sha256 !== sha256.get(image.id)) {
@@ -238,12 +289,24 @@ async function scoreLocked(
       );
     }
     // the transforms score.ts uses are those the inputs were made with
-    if (e.inputs && JSON.stringify(fitGeometry(e.sizePx![0], e.sizePx![1], geometryOpts).transforms) !== JSON.stringify(e.inputs.map((i) => i.transform))) {
-      throw new ShiftbenchError('ERR_EXPORT', `${exportFile}: the transforms of image ${image.id} are not those of its input size and fit. Make the export again.`);
+    if (
+      e.inputs &&
+      JSON.stringify(fitGeometry(e.sizePx![0], e.sizePx![1], geometryOpts).transforms) !==
+        JSON.stringify(e.inputs.map((i) => i.transform))
+    ) {
+      throw new ShiftbenchError(
+        'ERR_EXPORT',
+        `${exportFile}: the transforms of image ${image.id} are not those of its input size and fit. Make the export again.`,
+      );
     }
   }
 
-  const { stored, logs } = await store.claim(identity, { images: dataset.images, sha256: () => sha256, shiftCount: o.shiftSet.shifts.length }, [key], logger);
+  const { stored, logs } = await store.claim(
+    identity,
+    { images: dataset.images, sha256: () => sha256, shiftCount: o.shiftSet.shifts.length },
+    [key],
+    logger,
+  );
   const manifest = newManifest(o, dataset, store.runId(stored), stored, identity);
   manifest.resample = m.resample as typeof manifest.resample; // the inputs were made at export time
   const pre = m.input.preprocessing;
@@ -281,7 +344,9 @@ async function scoreLocked(
   const { log, stored: records } = logs.get(key)!;
   const inputCount = m.images.reduce((n, i) => n + (i.inputs?.length ?? 0), 0);
   if (results.inferenceSeconds === null) {
-    logger.warn(`${key}: no ${EXPORT_DETECTIONS_DIR}/${TIMING_FILE} in the export, so the inference time is not known (its time columns read —)`);
+    logger.warn(
+      `${key}: no ${EXPORT_DETECTIONS_DIR}/${TIMING_FILE} in the export, so the inference time is not known (its time columns read —)`,
+    );
   }
   let truncatedInputs = 0;
   let noDetections = 0;
@@ -294,12 +359,18 @@ async function scoreLocked(
         record = { imageId: image.id, sha256: sha256.get(image.id), skipped: e.skipped };
       } else {
         const shifts = e.inputs!.map((input, k) => {
-          const { stored: dets, truncated } = storedDetectionsOf(results.perShift[k].get(image.id) ?? [], input.transform, image.id, o.maxDetections);
+          const { stored: dets, truncated } = storedDetectionsOf(
+            results.perShift[k].get(image.id) ?? [],
+            input.transform,
+            image.id,
+            o.maxDetections,
+          );
           if (truncated) truncatedInputs++;
           return dets;
         });
         if (shifts.every((s) => s.length === 0)) noDetections++;
-        const seconds = results.inferenceSeconds === null ? null : (results.inferenceSeconds * shifts.length) / inputCount;
+        const seconds =
+          results.inferenceSeconds === null ? null : (results.inferenceSeconds * shifts.length) / inputCount;
         record = { imageId: image.id, sha256: sha256.get(image.id), seconds, size: e.sizePx!, shifts };
       }
       await log.append(record); // also kept in `records` (the log's live map)
@@ -308,10 +379,14 @@ async function scoreLocked(
     for (const { log: l } of logs.values()) await l.close();
   }
   if (truncatedInputs > 0) {
-    logger.warn(`${key}: ${truncatedInputs} input${truncatedInputs === 1 ? '' : 's'} had more than ${o.maxDetections} detections; kept the ${o.maxDetections} highest-scoring of each (--max-detections)`);
+    logger.warn(
+      `${key}: ${truncatedInputs} input${truncatedInputs === 1 ? '' : 's'} had more than ${o.maxDetections} detections; kept the ${o.maxDetections} highest-scoring of each (--max-detections)`,
+    );
   }
   if (noDetections > 0) {
-    logger.warn(`${key}: ${noDetections} image${noDetections === 1 ? ' has' : 's have'} no detection at any shift — check that your detector ran on every input of the export`);
+    logger.warn(
+      `${key}: ${noDetections} image${noDetections === 1 ? ' has' : 's have'} no detection at any shift — check that your detector ran on every input of the export`,
+    );
   }
 
   const metrics = await scoreRun({
@@ -334,7 +409,9 @@ async function scoreLocked(
   try {
     reportPath = (await renderReport(store.dir, { logger })).htmlPath;
   } catch (err) {
-    logger.warn(`could not render the report (${(err as Error).message}); metrics.json is complete — retry with \`shiftbench report ${store.dir}\``);
+    logger.warn(
+      `could not render the report (${(err as Error).message}); metrics.json is complete — retry with \`shiftbench report ${store.dir}\``,
+    );
   }
   return { runDir: store.dir, metrics, reportPath };
 }

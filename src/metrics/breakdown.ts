@@ -3,7 +3,14 @@
  * (evaluateCoco on that assignment's ground truth and detections), and per-image flicker
  * — the share of an image's detections (score ≥ τ) not matched at every shift. Pure.
  */
-import type { AssignmentBreakdown, CocoAnnotation, CocoGroundTruth, CocoResult, FlickerSummary, ImageFlicker } from '../core/types.js';
+import type {
+  AssignmentBreakdown,
+  CocoAnnotation,
+  CocoGroundTruth,
+  CocoResult,
+  FlickerSummary,
+  ImageFlicker,
+} from '../core/types.js';
 import { evaluateCoco } from './cocoeval.js';
 import { DEFAULT_SCORE_THRESHOLD, matchDetections, type ConsistencyImage } from './consistency.js';
 
@@ -77,13 +84,18 @@ export function imageFlicker(image: ConsistencyImage, scoreThreshold = DEFAULT_S
 }
 
 /** Per-image flicker over a dataset: the mean over images with detections ≥ τ and the FLICKER_TOP_IMAGES with the most. */
-export function flickerSummary(images: Iterable<ConsistencyImage>, scoreThreshold = DEFAULT_SCORE_THRESHOLD): FlickerSummary {
+export function flickerSummary(
+  images: Iterable<ConsistencyImage>,
+  scoreThreshold = DEFAULT_SCORE_THRESHOLD,
+): FlickerSummary {
   const all: ImageFlicker[] = [];
   for (const im of images) {
     const f = imageFlicker(im, scoreThreshold);
     if (f) all.push(f);
   }
   const mean = all.length > 0 ? all.reduce((a, f) => a + f.flicker, 0) / all.length : null;
-  const top = [...all].sort((a, b) => b.flicker - a.flicker || b.detections - a.detections || a.imageId - b.imageId).slice(0, FLICKER_TOP_IMAGES);
+  const top = [...all]
+    .sort((a, b) => b.flicker - a.flicker || b.detections - a.detections || a.imageId - b.imageId)
+    .slice(0, FLICKER_TOP_IMAGES);
   return { scoreThreshold, images: all.length, meanFlicker: mean, top };
 }

@@ -76,7 +76,10 @@ function metricsError(message: string): ShiftbenchError {
 
 function listFew(values: Iterable<unknown>, max = 5): string {
   const all = [...values];
-  const shown = all.slice(0, max).map((v) => describeValue(v)).join(', ');
+  const shown = all
+    .slice(0, max)
+    .map((v) => describeValue(v))
+    .join(', ');
   return all.length > max ? `${shown} (and ${all.length - max} more)` : shown;
 }
 
@@ -85,8 +88,16 @@ const isBox = (v: unknown): boolean => Array.isArray(v) && v.length === 4 && v.e
 
 /** Checks the shape of a ground truth; throws ERR_METRICS_INPUT naming the first bad field. */
 export function validateGroundTruth(gt: CocoGroundTruth, name = 'ground truth'): void {
-  if (typeof gt !== 'object' || gt === null || !Array.isArray(gt.images) || !Array.isArray(gt.annotations) || !Array.isArray(gt.categories)) {
-    throw metricsError(`Expected an object with "images", "annotations" and "categories" arrays for ${name} but received ${describeValue(gt)}`);
+  if (
+    typeof gt !== 'object' ||
+    gt === null ||
+    !Array.isArray(gt.images) ||
+    !Array.isArray(gt.annotations) ||
+    !Array.isArray(gt.categories)
+  ) {
+    throw metricsError(
+      `Expected an object with "images", "annotations" and "categories" arrays for ${name} but received ${describeValue(gt)}`,
+    );
   }
   gt.images.forEach((im, i) => {
     if (typeof im !== 'object' || im === null || !finite(im.id)) {
@@ -95,17 +106,29 @@ export function validateGroundTruth(gt: CocoGroundTruth, name = 'ground truth'):
   });
   gt.categories.forEach((c, i) => {
     if (typeof c !== 'object' || c === null || !finite(c.id)) {
-      throw metricsError(`Expected a finite number for ${name}.categories[${i}].id but received ${describeValue(c?.id)}`);
+      throw metricsError(
+        `Expected a finite number for ${name}.categories[${i}].id but received ${describeValue(c?.id)}`,
+      );
     }
   });
   gt.annotations.forEach((a, i) => {
     const where = `${name}.annotations[${i}]`;
-    if (typeof a !== 'object' || a === null) throw metricsError(`Expected an object for ${where} but received ${describeValue(a)}`);
-    if (!finite(a.id)) throw metricsError(`Expected a finite number for ${where}.id but received ${describeValue(a.id)}`);
-    if (!finite(a.image_id)) throw metricsError(`Expected a finite number for ${where}.image_id but received ${describeValue(a.image_id)}`);
-    if (!finite(a.category_id)) throw metricsError(`Expected a finite number for ${where}.category_id but received ${describeValue(a.category_id)}`);
-    if (!isBox(a.bbox)) throw metricsError(`Expected [x, y, width, height] of finite numbers for ${where}.bbox but received ${describeValue(a.bbox)}`);
-    if (!finite(a.area)) throw metricsError(`Expected a finite number for ${where}.area but received ${describeValue(a.area)}`);
+    if (typeof a !== 'object' || a === null)
+      throw metricsError(`Expected an object for ${where} but received ${describeValue(a)}`);
+    if (!finite(a.id))
+      throw metricsError(`Expected a finite number for ${where}.id but received ${describeValue(a.id)}`);
+    if (!finite(a.image_id))
+      throw metricsError(`Expected a finite number for ${where}.image_id but received ${describeValue(a.image_id)}`);
+    if (!finite(a.category_id))
+      throw metricsError(
+        `Expected a finite number for ${where}.category_id but received ${describeValue(a.category_id)}`,
+      );
+    if (!isBox(a.bbox))
+      throw metricsError(
+        `Expected [x, y, width, height] of finite numbers for ${where}.bbox but received ${describeValue(a.bbox)}`,
+      );
+    if (!finite(a.area))
+      throw metricsError(`Expected a finite number for ${where}.area but received ${describeValue(a.area)}`);
   });
 }
 
@@ -115,18 +138,26 @@ export function validateGroundTruth(gt: CocoGroundTruth, name = 'ground truth'):
  * as pycocotools does). Throws ERR_METRICS_INPUT listing the first few offenders.
  */
 export function validateDetections(dets: CocoResult[], imageIds: ReadonlySet<number>, name = 'detections'): void {
-  if (!Array.isArray(dets)) throw metricsError(`Expected an array of COCO results for ${name} but received ${describeValue(dets)}`);
+  if (!Array.isArray(dets))
+    throw metricsError(`Expected an array of COCO results for ${name} but received ${describeValue(dets)}`);
   const badImages = new Set<unknown>();
   for (let i = 0; i < dets.length; i++) {
     const d = dets[i];
     const where = `${name}[${i}]`;
-    if (typeof d !== 'object' || d === null) throw metricsError(`Expected an object for ${where} but received ${describeValue(d)}`);
-    if (!isBox(d.bbox)) throw metricsError(`Expected [x, y, width, height] of finite numbers for ${where}.bbox but received ${describeValue(d.bbox)}`);
-    if (!finite(d.score)) throw metricsError(`Expected a finite number for ${where}.score but received ${describeValue(d.score)}`);
+    if (typeof d !== 'object' || d === null)
+      throw metricsError(`Expected an object for ${where} but received ${describeValue(d)}`);
+    if (!isBox(d.bbox))
+      throw metricsError(
+        `Expected [x, y, width, height] of finite numbers for ${where}.bbox but received ${describeValue(d.bbox)}`,
+      );
+    if (!finite(d.score))
+      throw metricsError(`Expected a finite number for ${where}.score but received ${describeValue(d.score)}`);
     if (!imageIds.has(d.image_id)) badImages.add(d.image_id);
   }
   if (badImages.size > 0) {
-    throw metricsError(`${cap(name)} name image ids that are not in the ground truth: ${listFew(badImages)}. Every image_id must be one of the ground truth's images.`);
+    throw metricsError(
+      `${cap(name)} name image ids that are not in the ground truth: ${listFew(badImages)}. Every image_id must be one of the ground truth's images.`,
+    );
   }
 }
 
@@ -227,7 +258,11 @@ function groupOrder(cellKey: Float64Array, numKeys: number, score: Float64Array 
 }
 
 /** Cell keys and starts of runs of equal keys in `perm` order, each run cut to `maxPerCell`. Returns the kept item order too. */
-function runs(perm: Int32Array, cellKey: Float64Array, maxPerCell: number): { keys: Float64Array; start: Int32Array; items: Int32Array } {
+function runs(
+  perm: Int32Array,
+  cellKey: Float64Array,
+  maxPerCell: number,
+): { keys: Float64Array; start: Int32Array; items: Int32Array } {
   const n = perm.length;
   const keys: number[] = [];
   const start: number[] = [];
@@ -299,7 +334,13 @@ export function flattenDetections(dets: CocoResult[], idx: GroupedInput, maxDet 
   }
   const { keys, start, items } = runs(groupOrder(cellKey, idx.imageIds.length * K, score), cellKey, maxDet);
   const D = items.length;
-  const out: FlatDt = { keys, start, boxes: new Float64Array(4 * D), scores: new Float64Array(D), areas: new Float64Array(D) };
+  const out: FlatDt = {
+    keys,
+    start,
+    boxes: new Float64Array(4 * D),
+    scores: new Float64Array(D),
+    areas: new Float64Array(D),
+  };
   for (let k = 0; k < D; k++) {
     const d = dets[items[k]];
     const b = d.bbox;
@@ -353,20 +394,34 @@ class MatchScratch {
  * crowd gt can be matched many times, unmatched detections outside the area range are
  * ignored, and a match to gt id 0 counts as unmatched (pycocotools quirk).
  */
-export function matchAllCells(gt: FlatGt, dt: FlatDt, areaRanges: readonly (readonly [number, number])[]): MatchedCells {
+export function matchAllCells(
+  gt: FlatGt,
+  dt: FlatDt,
+  areaRanges: readonly (readonly [number, number])[],
+): MatchedCells {
   const A = areaRanges.length;
   const AT = A * NUM_IOU;
   // union of keys
-  const gk = gt.keys, dk = dt.keys;
+  const gk = gt.keys,
+    dk = dt.keys;
   const union: number[] = [];
   {
-    let x = 0, y = 0;
+    let x = 0,
+      y = 0;
     while (x < gk.length || y < dk.length) {
       const a = x < gk.length ? gk[x] : Infinity;
       const b = y < dk.length ? dk[y] : Infinity;
-      if (a === b) { union.push(a); x++; y++; }
-      else if (a < b) { union.push(a); x++; }
-      else { union.push(b); y++; }
+      if (a === b) {
+        union.push(a);
+        x++;
+        y++;
+      } else if (a < b) {
+        union.push(a);
+        x++;
+      } else {
+        union.push(b);
+        y++;
+      }
     }
   }
   const C = union.length;
@@ -378,12 +433,24 @@ export function matchAllCells(gt: FlatGt, dt: FlatDt, areaRanges: readonly (read
   const sc = new MatchScratch();
   const thr = new Float64Array(NUM_IOU);
   for (let t = 0; t < NUM_IOU; t++) thr[t] = Math.min(IOU_THRESHOLDS[t], IOU_CAP);
-  let x = 0, y = 0;
+  let x = 0,
+    y = 0;
   for (let c = 0; c < C; c++) {
     const key = keys[c];
-    let g0 = 0, g1 = 0, d0 = 0, d1 = 0;
-    if (x < gk.length && gk[x] === key) { g0 = gt.start[x]; g1 = gt.start[x + 1]; x++; }
-    if (y < dk.length && dk[y] === key) { d0 = dt.start[y]; d1 = dt.start[y + 1]; y++; }
+    let g0 = 0,
+      g1 = 0,
+      d0 = 0,
+      d1 = 0;
+    if (x < gk.length && gk[x] === key) {
+      g0 = gt.start[x];
+      g1 = gt.start[x + 1];
+      x++;
+    }
+    if (y < dk.length && dk[y] === key) {
+      d0 = dt.start[y];
+      d1 = dt.start[y + 1];
+      y++;
+    }
     dtStart[c] = d0;
     dtEnd[c] = d1;
     const G = g1 - g0;
@@ -391,7 +458,8 @@ export function matchAllCells(gt: FlatGt, dt: FlatDt, areaRanges: readonly (read
     if (G === 0) {
       // no gt: every detection is an FP unless outside the area range
       for (let a = 0; a < A; a++) {
-        const lo = areaRanges[a][0], hi = areaRanges[a][1];
+        const lo = areaRanges[a][0],
+          hi = areaRanges[a][1];
         for (let d = d0; d < d1; d++) {
           const ar = dt.areas[d];
           const st = ar < lo || ar > hi ? ST_IGNORED : ST_FP;
@@ -404,15 +472,22 @@ export function matchAllCells(gt: FlatGt, dt: FlatDt, areaRanges: readonly (read
     sc.ensure(D, G);
     const ious = sc.ious;
     // IoU matrix, detection-major (D × G)
-    const db = dt.boxes, gb = gt.boxes;
+    const db = dt.boxes,
+      gb = gt.boxes;
     for (let g = 0; g < G; g++) {
       const gg = g0 + g;
-      const gx = gb[4 * gg], gy = gb[4 * gg + 1], gw = gb[4 * gg + 2], gh = gb[4 * gg + 3];
+      const gx = gb[4 * gg],
+        gy = gb[4 * gg + 1],
+        gw = gb[4 * gg + 2],
+        gh = gb[4 * gg + 3];
       const ga = gw * gh;
       const crowd = gt.crowd[gg] === 1;
       for (let d = 0; d < D; d++) {
         const dd = d0 + d;
-        const dx = db[4 * dd], dy = db[4 * dd + 1], dw = db[4 * dd + 2], dh = db[4 * dd + 3];
+        const dx = db[4 * dd],
+          dy = db[4 * dd + 1],
+          dw = db[4 * dd + 2],
+          dh = db[4 * dd + 3];
         let v = 0;
         const w = Math.min(dw + dx, gw + gx) - Math.max(dx, gx);
         if (w > 0) {
@@ -426,19 +501,28 @@ export function matchAllCells(gt: FlatGt, dt: FlatDt, areaRanges: readonly (read
         ious[d * G + g] = v;
       }
     }
-    const order = sc.order, gtIg = sc.gtIg, matched = sc.matched;
+    const order = sc.order,
+      gtIg = sc.gtIg,
+      matched = sc.matched;
     for (let a = 0; a < A; a++) {
-      const areaLo = areaRanges[a][0], areaHi = areaRanges[a][1];
+      const areaLo = areaRanges[a][0],
+        areaHi = areaRanges[a][1];
       // gt order: non-ignored first, stable (numpy mergesort on _ignore)
       let p = 0;
       for (let g = 0; g < G; g++) {
         const ar = gt.areas[g0 + g];
-        if (!(gt.ignore[g0 + g] || ar < areaLo || ar > areaHi)) { gtIg[p] = 0; order[p++] = g; }
+        if (!(gt.ignore[g0 + g] || ar < areaLo || ar > areaHi)) {
+          gtIg[p] = 0;
+          order[p++] = g;
+        }
       }
       npigOut[c * A + a] = p;
       for (let g = 0; g < G; g++) {
         const ar = gt.areas[g0 + g];
-        if (gt.ignore[g0 + g] || ar < areaLo || ar > areaHi) { gtIg[p] = 1; order[p++] = g; }
+        if (gt.ignore[g0 + g] || ar < areaLo || ar > areaHi) {
+          gtIg[p] = 1;
+          order[p++] = g;
+        }
       }
       for (let t = 0; t < NUM_IOU; t++) {
         matched.fill(0, 0, G);
@@ -581,7 +665,8 @@ export function evaluateCoco(gt: CocoGroundTruth, dets: CocoResult[]): CocoEvalR
   let prBuf = new Float64Array(1024);
   let sorted = new Uint8Array(1024);
   for (let k = 0; k < K; k++) {
-    const c0 = catCells[k], c1 = catCells[k + 1];
+    const c0 = catCells[k],
+      c1 = catCells[k + 1];
     if (c0 === c1) continue;
     const order = detsByCat.subarray(catDets[k], catDets[k + 1]);
     order.sort(byScore);

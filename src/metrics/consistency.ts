@@ -65,7 +65,11 @@ export interface DetectionPair {
  * Protocol §2 matching: same class, IoU ≥ 0.5, greedy by descending IoU, one-to-one.
  * Equal IoUs are taken in order of (index in `a`, index in `b`), so the result is deterministic.
  */
-export function matchDetections(a: readonly CocoResult[], b: readonly CocoResult[], iouThreshold = MATCH_IOU_THRESHOLD): DetectionPair[] {
+export function matchDetections(
+  a: readonly CocoResult[],
+  b: readonly CocoResult[],
+  iouThreshold = MATCH_IOU_THRESHOLD,
+): DetectionPair[] {
   const cand: DetectionPair[] = [];
   for (let i = 0; i < a.length; i++) {
     for (let j = 0; j < b.length; j++) {
@@ -93,7 +97,11 @@ export function matchDetections(a: readonly CocoResult[], b: readonly CocoResult
  * (linear interpolation between order statistics, as numpy's default).
  * Empty input gives NaN for all three (serialised as null in JSON).
  */
-export function bootstrapMean(values: ArrayLike<number>, resamples = DEFAULT_BOOTSTRAP_RESAMPLES, seed = DEFAULT_BOOTSTRAP_SEED): Interval {
+export function bootstrapMean(
+  values: ArrayLike<number>,
+  resamples = DEFAULT_BOOTSTRAP_RESAMPLES,
+  seed = DEFAULT_BOOTSTRAP_SEED,
+): Interval {
   const n = values.length;
   if (n === 0) return { mean: NaN, lo: NaN, hi: NaN };
   let s = 0;
@@ -140,9 +148,14 @@ const center = (b: BoxXYWH): [number, number] => [b[0] + b[2] / 2, b[1] + b[3] /
  *   shifts of the image; null when no ground truth is given.
  * Throws ERR_METRICS_INPUT for a non-finite score threshold or bad resample count.
  */
-export function computeConsistency(images: Iterable<ConsistencyImage>, numShifts: number, opts: ConsistencyOptions = {}): ConsistencyResult {
+export function computeConsistency(
+  images: Iterable<ConsistencyImage>,
+  numShifts: number,
+  opts: ConsistencyOptions = {},
+): ConsistencyResult {
   const { tau, resamples, seed } = thresholdAndBootstrap(opts);
-  const gtPerShift = opts.groundTruthPerShift ?? (opts.groundTruth ? new Array(numShifts).fill(opts.groundTruth) : null);
+  const gtPerShift =
+    opts.groundTruthPerShift ?? (opts.groundTruth ? new Array(numShifts).fill(opts.groundTruth) : null);
   const gtIndex = gtPerShift ? gtPerShift.map(indexGtByImage) : null;
 
   const detCons: number[] = [];
@@ -174,7 +187,8 @@ export function computeConsistency(images: Iterable<ConsistencyImage>, numShifts
         shiftSum[s] += c;
         shiftCount[s]++;
         for (const p of m) {
-          const a = d0[p.a], b = ds[p.b];
+          const a = d0[p.a],
+            b = ds[p.b];
           iouSum += 1 - p.iou;
           const [ax, ay] = center(a.bbox);
           const [bx, by] = center(b.bbox);
@@ -208,7 +222,12 @@ export function computeConsistency(images: Iterable<ConsistencyImage>, numShifts
     flipRate: gtIndex ? bootstrapMean(flips, resamples, seed) : null,
     bootstrap: { resamples, seed },
     perShiftDetConsistency: Array.from(shiftSum, (v, s) => (shiftCount[s] > 0 ? v / shiftCount[s] : NaN)),
-    imagesUsed: { detConsistency: detCons.length, boxJitter: jitIou.length, scoreJitter: jitScore.length, flipRate: flips.length },
+    imagesUsed: {
+      detConsistency: detCons.length,
+      boxJitter: jitIou.length,
+      scoreJitter: jitScore.length,
+      flipRate: flips.length,
+    },
   };
 }
 
@@ -231,14 +250,18 @@ function imageFlipRate(imageId: number, dets: CocoResult[][], gtIndex: GtByImage
   let flipped = 0;
   for (const g0 of ref) {
     // the same object at every shift (matched by annotation id), never crowd or ignored
-    const perShift = gtIndex.map((ix) => (ix === gtIndex[0] ? g0 : (ix.get(imageId) ?? []).find((a) => a.id === g0.id)));
+    const perShift = gtIndex.map((ix) =>
+      ix === gtIndex[0] ? g0 : (ix.get(imageId) ?? []).find((a) => a.id === g0.id),
+    );
     if (perShift.some((g) => !g || g.iscrowd)) continue;
     eligible++;
     let first: boolean | null = null;
     let differs = false;
     for (let s = 0; s < dets.length; s++) {
       const g = perShift[s]!;
-      const found = dets[s].some((d) => d.category_id === g.category_id && iouXYWH(d.bbox, g.bbox) >= MATCH_IOU_THRESHOLD);
+      const found = dets[s].some(
+        (d) => d.category_id === g.category_id && iouXYWH(d.bbox, g.bbox) >= MATCH_IOU_THRESHOLD,
+      );
       if (first === null) first = found;
       else if (found !== first) differs = true;
     }
@@ -251,7 +274,9 @@ function imageFlipRate(imageId: number, dets: CocoResult[][], gtIndex: GtByImage
  * τ, bootstrap resamples and seed of the per-object/per-image metrics with their defaults
  * (0.5, 1000, 0). Throws ERR_METRICS_INPUT for τ outside [0, 1] or a resample count below 1.
  */
-export function thresholdAndBootstrap(opts: Pick<ConsistencyOptions, 'scoreThreshold' | 'bootstrapResamples' | 'seed'>): {
+export function thresholdAndBootstrap(
+  opts: Pick<ConsistencyOptions, 'scoreThreshold' | 'bootstrapResamples' | 'seed'>,
+): {
   tau: number;
   resamples: number;
   seed: number;
@@ -260,10 +285,16 @@ export function thresholdAndBootstrap(opts: Pick<ConsistencyOptions, 'scoreThres
   const resamples = opts.bootstrapResamples ?? DEFAULT_BOOTSTRAP_RESAMPLES;
   const seed = opts.seed ?? DEFAULT_BOOTSTRAP_SEED;
   if (!Number.isFinite(tau) || tau < 0 || tau > 1) {
-    throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected a number in [0, 1] for ${OPTION_FLAGS.scoreThreshold} but received ${tau}`);
+    throw new ShiftbenchError(
+      'ERR_METRICS_INPUT',
+      `Expected a number in [0, 1] for ${OPTION_FLAGS.scoreThreshold} but received ${tau}`,
+    );
   }
   if (!Number.isInteger(resamples) || resamples < 1) {
-    throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected an integer ≥ 1 for ${OPTION_FLAGS.bootstrapResamples} but received ${resamples}`);
+    throw new ShiftbenchError(
+      'ERR_METRICS_INPUT',
+      `Expected an integer ≥ 1 for ${OPTION_FLAGS.bootstrapResamples} but received ${resamples}`,
+    );
   }
   return { tau, resamples, seed };
 }

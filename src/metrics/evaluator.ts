@@ -6,7 +6,16 @@
  * consistency metrics and video-stability errors (§5), periodicity along line sets (§8)
  * and the breakdowns (§9).
  */
-import type { BoundsSummary, CocoGroundTruth, CocoResult, ConsistencySummary, DetectorAnalysis, ObjectiveBounds, Shift, StabilitySummary } from '../core/types.js';
+import type {
+  BoundsSummary,
+  CocoGroundTruth,
+  CocoResult,
+  ConsistencySummary,
+  DetectorAnalysis,
+  ObjectiveBounds,
+  Shift,
+  StabilitySummary,
+} from '../core/types.js';
 import { ShiftbenchError } from '../core/errors.js';
 import { breakdownAtAssignment, flickerSummary } from './breakdown.js';
 import type { BoundsObjective } from './greedy/case.js';
@@ -138,7 +147,10 @@ export class ShiftEvaluator {
 
   constructor(opts: ShiftEvaluatorOptions) {
     if (!Array.isArray(opts.shifts) || opts.shifts.length === 0) {
-      throw new ShiftbenchError('ERR_METRICS_INPUT', 'Expected a non-empty list of shifts for ShiftEvaluator but received none');
+      throw new ShiftbenchError(
+        'ERR_METRICS_INPUT',
+        'Expected a non-empty list of shifts for ShiftEvaluator but received none',
+      );
     }
     if (opts.groundTruthPerShift && opts.groundTruthPerShift.length !== opts.shifts.length) {
       throw new ShiftbenchError(
@@ -147,7 +159,10 @@ export class ShiftEvaluator {
       );
     }
     if (opts.maxPasses !== undefined && (!Number.isInteger(opts.maxPasses) || opts.maxPasses < 1)) {
-      throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected an integer ≥ 1 for maxPasses but received ${opts.maxPasses}`);
+      throw new ShiftbenchError(
+        'ERR_METRICS_INPUT',
+        `Expected an integer ≥ 1 for maxPasses but received ${opts.maxPasses}`,
+      );
     }
     this.opts = opts;
     this.store = new DetectionStore(opts.detectionCapacity);
@@ -167,15 +182,29 @@ export class ShiftEvaluator {
   process(input: ProcessInput, outputs: readonly CocoResult[]): void {
     const { imageId, shiftIndex, inputScale } = input;
     if (!Number.isInteger(shiftIndex) || shiftIndex < 0 || shiftIndex >= this.opts.shifts.length) {
-      throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected a shift index in [0, ${this.opts.shifts.length - 1}] but received ${shiftIndex}`);
+      throw new ShiftbenchError(
+        'ERR_METRICS_INPUT',
+        `Expected a shift index in [0, ${this.opts.shifts.length - 1}] but received ${shiftIndex}`,
+      );
     }
     if (!(Number.isFinite(inputScale?.x) && Number.isFinite(inputScale?.y) && inputScale.x > 0 && inputScale.y > 0)) {
-      throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected positive finite inputScale {x, y} for image ${imageId} but received ${JSON.stringify(inputScale)}`);
+      throw new ShiftbenchError(
+        'ERR_METRICS_INPUT',
+        `Expected positive finite inputScale {x, y} for image ${imageId} but received ${JSON.stringify(inputScale)}`,
+      );
     }
     for (let k = 0; k < outputs.length; k++) {
       const d = outputs[k];
-      if (!Number.isFinite(d.score) || !Array.isArray(d.bbox) || d.bbox.length !== 4 || !d.bbox.every(Number.isFinite)) {
-        throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected finite bbox and score for detection ${k} of image ${imageId} at shift ${shiftIndex}`);
+      if (
+        !Number.isFinite(d.score) ||
+        !Array.isArray(d.bbox) ||
+        d.bbox.length !== 4 ||
+        !d.bbox.every(Number.isFinite)
+      ) {
+        throw new ShiftbenchError(
+          'ERR_METRICS_INPUT',
+          `Expected finite bbox and score for detection ${k} of image ${imageId} at shift ${shiftIndex}`,
+        );
       }
     }
     let rec = this.images.get(imageId);
@@ -184,7 +213,10 @@ export class ShiftEvaluator {
       this.images.set(imageId, rec);
     }
     if (rec.ranges[shiftIndex]) {
-      throw new ShiftbenchError('ERR_METRICS_INPUT', `Image ${imageId} at shift ${shiftIndex} was already processed; each (image, shift) must be given once`);
+      throw new ShiftbenchError(
+        'ERR_METRICS_INPUT',
+        `Image ${imageId} at shift ${shiftIndex} was already processed; each (image, shift) must be given once`,
+      );
     }
     const start = this.store.append(outputs);
     rec.ranges[shiftIndex] = [start, start + outputs.length];
@@ -207,7 +239,11 @@ export class ShiftEvaluator {
     function* consImages(): Generator<ConsistencyImage> {
       for (const id of ids) {
         const rec = images.get(id)!;
-        yield { imageId: id, inputScale: rec.inputScale, dets: rec.ranges.map((r) => (r ? store.toResults(id, r[0], r[1]) : undefined)) };
+        yield {
+          imageId: id,
+          inputScale: rec.inputScale,
+          dets: rec.ranges.map((r) => (r ? store.toResults(id, r[0], r[1]) : undefined)),
+        };
       }
     }
     const consistency: ConsistencyResult = computeConsistency(consImages(), S, {
@@ -320,5 +356,12 @@ export class ShiftEvaluator {
 
 /** The protocol §4 numbers of a bounds result without its assignments and per-shift values. */
 function objectiveBounds(b: BoundsSummary): ObjectiveBounds {
-  return { mapRef: b.mapRef, mapLower: b.mapLower, mapUpper: b.mapUpper, mapRange: b.mapRange, relRange: b.relRange, passes: b.passes };
+  return {
+    mapRef: b.mapRef,
+    mapLower: b.mapLower,
+    mapUpper: b.mapUpper,
+    mapRange: b.mapRange,
+    relRange: b.relRange,
+    passes: b.passes,
+  };
 }

@@ -93,8 +93,8 @@ export function fSurvival(F: number, df1: number, df2: number): number {
 /** ln Γ(x), x > 0 (Lanczos, g = 7, 9 terms). */
 function lnGamma(x: number): number {
   const c = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
-    -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
   ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
   const y = x - 1;
@@ -169,7 +169,10 @@ export function periodicity(
 ): AxisPeriodicity[] {
   return axisLines(shifts).map(({ axis, indices }) => {
     const pick = <V>(xs: readonly V[]) => indices.map((i) => xs[i]);
-    const mapSeries = perShift.map && indices.every((i) => typeof perShift.map![i] === 'number') ? (pick(perShift.map) as number[]) : null;
+    const mapSeries =
+      perShift.map && indices.every((i) => typeof perShift.map![i] === 'number')
+        ? (pick(perShift.map) as number[])
+        : null;
     const meanScore = pick(perShift.meanScore);
     const detConsistency = pick(perShift.detConsistency);
     return {

@@ -53,7 +53,11 @@ export interface ObjectStability {
  * score ≥ τ and only non-crowd objects. Returns, per object, the index of its detection
  * or −1.
  */
-export function matchObjects(dets: readonly CocoResult[], objects: readonly CocoAnnotation[], iouThreshold = MATCH_IOU_THRESHOLD): Int32Array {
+export function matchObjects(
+  dets: readonly CocoResult[],
+  objects: readonly CocoAnnotation[],
+  iouThreshold = MATCH_IOU_THRESHOLD,
+): Int32Array {
   const cand: { d: number; g: number; iou: number }[] = [];
   for (let d = 0; d < dets.length; d++) {
     for (let g = 0; g < objects.length; g++) {
@@ -76,7 +80,11 @@ export function matchObjects(dets: readonly CocoResult[], objects: readonly Coco
 /** Population standard deviation (divide by n) of values; 0 for one value. Throws on an empty list. */
 export function populationStd(values: readonly number[]): number {
   const n = values.length;
-  if (n === 0) throw new ShiftbenchError('ERR_METRICS_INPUT', 'Expected at least one value for a standard deviation but received none');
+  if (n === 0)
+    throw new ShiftbenchError(
+      'ERR_METRICS_INPUT',
+      'Expected at least one value for a standard deviation but received none',
+    );
   let s = 0;
   for (const v of values) s += v;
   const mean = s / n;
@@ -105,15 +113,20 @@ export function imageStability(
 ): ObjectStability[] {
   const S = dets.length;
   if (objectsPerShift.length !== S) {
-    throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected ground truth at each of ${S} shifts for image ${imageId} but received ${objectsPerShift.length}`);
+    throw new ShiftbenchError(
+      'ERR_METRICS_INPUT',
+      `Expected ground truth at each of ${S} shifts for image ${imageId} but received ${objectsPerShift.length}`,
+    );
   }
   if (S === 0) return [];
   // candidates: the objects of shift 0 present and not crowd at every shift, in annotation order
   const byIdPerShift = objectsPerShift.map((list) => new Map(list.map((a) => [a.id, a])));
-  const candidates = objectsPerShift[0].filter((a0) => byIdPerShift.every((m) => {
-    const a = m.get(a0.id);
-    return a !== undefined && !a.iscrowd;
-  }));
+  const candidates = objectsPerShift[0].filter((a0) =>
+    byIdPerShift.every((m) => {
+      const a = m.get(a0.id);
+      return a !== undefined && !a.iscrowd;
+    }),
+  );
   const cx: number[][] = candidates.map(() => []);
   const cy: number[][] = candidates.map(() => []);
   const scale: number[][] = candidates.map(() => []);
@@ -163,7 +176,11 @@ export interface ImageSums {
  * percentiles of the resample means (linear interpolation). The draws are those of
  * bootstrapMean (the same Rng, one index per image). Null for no image.
  */
-export function objectBootstrapMean(images: readonly ImageSums[], resamples = DEFAULT_BOOTSTRAP_RESAMPLES, seed = DEFAULT_BOOTSTRAP_SEED): { mean: number; lo: number; hi: number } | null {
+export function objectBootstrapMean(
+  images: readonly ImageSums[],
+  resamples = DEFAULT_BOOTSTRAP_RESAMPLES,
+  seed = DEFAULT_BOOTSTRAP_SEED,
+): { mean: number; lo: number; hi: number } | null {
   const n = images.length;
   if (n === 0) return null;
   let sum = 0;
@@ -199,21 +216,39 @@ type ErrorKey = 'centerError' | 'scaleRatioError' | 'fragmentError';
  * then smaller annotation id). Null without ground truth. Throws ERR_METRICS_INPUT for a
  * score threshold outside [0, 1] or a resample count below 1.
  */
-export function computeStability(images: Iterable<ConsistencyImage>, numShifts: number, opts: StabilityOptions = {}): StabilitySummary | null {
+export function computeStability(
+  images: Iterable<ConsistencyImage>,
+  numShifts: number,
+  opts: StabilityOptions = {},
+): StabilitySummary | null {
   const { tau, resamples, seed } = thresholdAndBootstrap(opts);
-  const gtPerShift = opts.groundTruthPerShift ?? (opts.groundTruth ? new Array<CocoGroundTruth>(numShifts).fill(opts.groundTruth) : null);
+  const gtPerShift =
+    opts.groundTruthPerShift ??
+    (opts.groundTruth ? new Array<CocoGroundTruth>(numShifts).fill(opts.groundTruth) : null);
   if (!gtPerShift) return null;
   if (gtPerShift.length !== numShifts) {
-    throw new ShiftbenchError('ERR_METRICS_INPUT', `Expected one ground truth per shift (${numShifts}) for groundTruthPerShift but received ${gtPerShift.length}`);
+    throw new ShiftbenchError(
+      'ERR_METRICS_INPUT',
+      `Expected one ground truth per shift (${numShifts}) for groundTruthPerShift but received ${gtPerShift.length}`,
+    );
   }
   const index = gtPerShift.map(annotationsByImage);
   const keys: ErrorKey[] = ['centerError', 'scaleRatioError', 'fragmentError'];
   const perImage: Record<ErrorKey, ImageSums[]> = { centerError: [], scaleRatioError: [], fragmentError: [] };
-  const worst: Record<ErrorKey, ObjectStability | null> = { centerError: null, scaleRatioError: null, fragmentError: null };
+  const worst: Record<ErrorKey, ObjectStability | null> = {
+    centerError: null,
+    scaleRatioError: null,
+    fragmentError: null,
+  };
   let objects = 0;
   for (const img of images) {
     if (img.dets.length < numShifts || img.dets.some((d) => d === undefined)) continue;
-    const objs = imageStability(img.imageId, img.dets as CocoResult[][], index.map((ix) => ix.get(img.imageId) ?? []), tau);
+    const objs = imageStability(
+      img.imageId,
+      img.dets as CocoResult[][],
+      index.map((ix) => ix.get(img.imageId) ?? []),
+      tau,
+    );
     objects += objs.length;
     for (const key of keys) {
       let sum = 0;
@@ -233,7 +268,12 @@ export function computeStability(images: Iterable<ConsistencyImage>, numShifts: 
     const w = worst[key];
     if (!iv || !w) return null;
     const counted = perImage[key].reduce((t, im) => t + im.count, 0);
-    return { ...iv, objects: counted, images: perImage[key].length, worst: { value: w[key]!, imageId: w.imageId, annotationId: w.annotationId } };
+    return {
+      ...iv,
+      objects: counted,
+      images: perImage[key].length,
+      worst: { value: w[key]!, imageId: w.imageId, annotationId: w.annotationId },
+    };
   };
   return {
     scoreThreshold: tau,

@@ -42,7 +42,8 @@ export function defaultBootstrapBounds(images: number, shifts: number): { resamp
  */
 export function percentile(sortedAsc: ArrayLike<number>, q: number): number {
   const n = sortedAsc.length;
-  if (n === 0) throw new ShiftbenchError('ERR_METRICS_INPUT', 'Expected at least one value for a percentile but received none');
+  if (n === 0)
+    throw new ShiftbenchError('ERR_METRICS_INPUT', 'Expected at least one value for a percentile but received none');
   const h = (n - 1) * q;
   const lo = Math.floor(h);
   const hi = Math.min(lo + 1, n - 1);
@@ -104,9 +105,14 @@ export function sizeCurveSizes(numImages: number): number[] {
  * mapRange of subsamples without replacement), from one prepared case. `fullMapRange`
  * is the full set's mapRange (the size curve's last point).
  */
-export async function boundsUncertainty(prepared: PreparedBounds, fullMapRange: number, opts: BoundsUncertaintyOptions): Promise<BoundsUncertainty> {
+export async function boundsUncertainty(
+  prepared: PreparedBounds,
+  fullMapRange: number,
+  opts: BoundsUncertaintyOptions,
+): Promise<BoundsUncertainty> {
   const B = opts.resamples;
-  if (!Number.isInteger(B) || B < 0) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected an integer ≥ 0 for --bootstrap-bounds but received ${B}`);
+  if (!Number.isInteger(B) || B < 0)
+    throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected an integer ≥ 0 for --bootstrap-bounds but received ${B}`);
   const N = prepared.numImages;
   const tasks: ResampleTask[] = [];
   for (let b = 0; b < B; b++) tasks.push({ kind: 'bootstrap', b });
@@ -121,7 +127,12 @@ export async function boundsUncertainty(prepared: PreparedBounds, fullMapRange: 
           prepared,
           tasks,
           { seed: opts.seed, maxPasses: opts.maxPasses ?? DEFAULT_MAX_PASSES, objective: opts.objective ?? 'ap' },
-          { workers: opts.workers, onProgress: opts.onProgress, onWorkerFallback: opts.onWorkerFallback, signal: opts.signal },
+          {
+            workers: opts.workers,
+            onProgress: opts.onProgress,
+            onWorkerFallback: opts.onWorkerFallback,
+            signal: opts.signal,
+          },
         );
   const perResample = results.slice(0, B);
   const interval = B > 0 ? summarizeBootstrap(perResample, opts.seed) : null;
@@ -140,7 +151,10 @@ export async function boundsUncertainty(prepared: PreparedBounds, fullMapRange: 
 }
 
 /** Percentile intervals over the resamples that have ground truth; null when none has. */
-export function summarizeBootstrap(perResample: readonly (ResampleBounds | null)[], seed: number): BoundsInterval | null {
+export function summarizeBootstrap(
+  perResample: readonly (ResampleBounds | null)[],
+  seed: number,
+): BoundsInterval | null {
   const valid = perResample.filter((r): r is ResampleBounds => r !== null);
   if (valid.length === 0) return null;
   const iv = (f: (r: ResampleBounds) => number) => interval95(valid.map(f))!;
@@ -176,7 +190,11 @@ export function pairedDifference(a: PairSide, b: PairSide, kind: 'mitigation' | 
   const ua = a.uncertainty;
   const ub = b.uncertainty;
   if (!ua.interval || !ub.interval) return null;
-  if (ua.interval.seed !== ub.interval.seed || ua.perResample.length !== ub.perResample.length || ua.imageIds.join(',') !== ub.imageIds.join(',')) {
+  if (
+    ua.interval.seed !== ub.interval.seed ||
+    ua.perResample.length !== ub.perResample.length ||
+    ua.imageIds.join(',') !== ub.imageIds.join(',')
+  ) {
     throw new ShiftbenchError(
       'ERR_METRICS_INPUT',
       `Expected ${a.key} and ${b.key} to be resampled from the same images with the same seed and count, but they differ: they cannot be paired`,
@@ -209,6 +227,10 @@ export function pairedDifference(a: PairSide, b: PairSide, kind: 'mitigation' | 
     deltaMapRef: { value: a.mapRef - b.mapRef, lo: if0.lo, hi: if0.hi },
     steadierShare: steadier / dRange.length,
     significant,
-    verdict: !significant ? 'no significant difference' : ir.hi < 0 ? 'steadier (significant)' : 'less steady (significant)',
+    verdict: !significant
+      ? 'no significant difference'
+      : ir.hi < 0
+        ? 'steadier (significant)'
+        : 'less steady (significant)',
   };
 }

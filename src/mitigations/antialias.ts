@@ -21,7 +21,12 @@ import { relabelDetector } from './wrap.js';
  * wrapped detector's `info.details.antialias`. Throws ERR_INVALID_OPTION for other sizes.
  */
 export function antialiasPost(filterSize: number = DEFAULT_BLUR_SIZE): Mitigation {
-  if (filterSize !== 3 && filterSize !== 5) throw invalidParameterError('mitigation antialias:post', 'a blur size of 3 or 5 (antialias:post:3, antialias:post:5)', filterSize);
+  if (filterSize !== 3 && filterSize !== 5)
+    throw invalidParameterError(
+      'mitigation antialias:post',
+      'a blur size of 3 or 5 (antialias:post:3, antialias:post:5)',
+      filterSize,
+    );
   const size = filterSize as BlurSize;
   const spec = `antialias:post:${size}`;
   let lastStats: AntialiasRewriteStats | undefined;
@@ -48,13 +53,23 @@ export function antialiasPost(filterSize: number = DEFAULT_BLUR_SIZE): Mitigatio
       const stats = lastStats;
       lastStats = undefined;
       if (!stats) {
-        ctx.logger?.warn(`${spec}: detector "${detector.info.name}" was loaded without running the graph rewrite (not an ONNX or TF.js graph model?); it is NOT anti-aliased`);
+        ctx.logger?.warn(
+          `${spec}: detector "${detector.info.name}" was loaded without running the graph rewrite (not an ONNX or TF.js graph model?); it is NOT anti-aliased`,
+        );
       } else if (stats.skipped.length > 0) {
-        ctx.logger?.warn(`${spec}: ${stats.skipped.length} of ${stats.stridedOps} strided ops left unchanged in "${detector.info.name}": ${stats.skipped.map((s) => `${s.node} (${s.reason})`).join('; ')}`);
+        ctx.logger?.warn(
+          `${spec}: ${stats.skipped.length} of ${stats.stridedOps} strided ops left unchanged in "${detector.info.name}": ${stats.skipped.map((s) => `${s.node} (${s.reason})`).join('; ')}`,
+        );
       }
       return relabelDetector(detector, spec, {
         antialias: stats
-          ? { mode: 'post', filterSize: size, stridedOps: stats.stridedOps, rewritten: stats.rewritten.length, skipped: stats.skipped }
+          ? {
+              mode: 'post',
+              filterSize: size,
+              stridedOps: stats.stridedOps,
+              rewritten: stats.rewritten.length,
+              skipped: stats.skipped,
+            }
           : { mode: 'post', filterSize: size, rewritten: 0, applied: false },
       });
     },
@@ -94,17 +109,33 @@ export function antialiasTrained(): Mitigation {
 export const ANTIALIAS: MitigationDefinition = {
   name: 'antialias',
   syntax: 'antialias:post[:3|5] | antialias:trained',
-  summary: "Zhang 2019 blur before every subsampling: inserted into the model graph (post, blur size 3 or 5) or the zoo's trained twin",
+  summary:
+    "Zhang 2019 blur before every subsampling: inserted into the model graph (post, blur size 3 or 5) or the zoo's trained twin",
   create: (arg) => {
     const m = /^(post|trained)(?::(.*))?$/.exec(arg);
-    if (!m) throw invalidParameterError('mitigation antialias', 'antialias:post, antialias:post:3, antialias:post:5 or antialias:trained', `antialias${arg === '' ? '' : `:${arg}`}`);
+    if (!m)
+      throw invalidParameterError(
+        'mitigation antialias',
+        'antialias:post, antialias:post:3, antialias:post:5 or antialias:trained',
+        `antialias${arg === '' ? '' : `:${arg}`}`,
+      );
     if (m[1] === 'trained') {
-      if (m[2] !== undefined) throw invalidParameterError('mitigation antialias:trained', 'no argument (antialias:trained)', `antialias:${arg}`);
+      if (m[2] !== undefined)
+        throw invalidParameterError(
+          'mitigation antialias:trained',
+          'no argument (antialias:trained)',
+          `antialias:${arg}`,
+        );
       return antialiasTrained();
     }
     if (m[2] === undefined) return antialiasPost();
     const n = Number(m[2]);
-    if (m[2] !== '3' && m[2] !== '5') throw invalidParameterError('mitigation antialias:post', 'a blur size of 3 or 5 (antialias:post:3, antialias:post:5)', m[2]);
+    if (m[2] !== '3' && m[2] !== '5')
+      throw invalidParameterError(
+        'mitigation antialias:post',
+        'a blur size of 3 or 5 (antialias:post:3, antialias:post:5)',
+        m[2],
+      );
     return antialiasPost(n);
   },
 };

@@ -5,7 +5,11 @@ import { invalidParameterError } from '../core/errors.js';
 export function parseNumberArg(name: string, arg: string, what: string, min: number, max: number): number {
   const n = arg.trim() === '' ? NaN : Number(arg);
   if (!Number.isFinite(n) || n < min || n > max) {
-    throw invalidParameterError(`mitigation ${name}`, `${what} from ${min} to ${max} (e.g. ${name}:${min === 0 ? 1 : min})`, arg);
+    throw invalidParameterError(
+      `mitigation ${name}`,
+      `${what} from ${min} to ${max} (e.g. ${name}:${min === 0 ? 1 : min})`,
+      arg,
+    );
   }
   return n;
 }

@@ -39,13 +39,16 @@ export function convolveSeparableRgb(img: RgbImage, kernel: Float64Array): RgbIm
     const row = y * w * 3;
     for (let x = -r; x < w + r; x++) {
       const sx = x < 0 ? 0 : x >= w ? w - 1 : x;
-      const o = (x + r) * 3, p = row + sx * 3;
+      const o = (x + r) * 3,
+        p = row + sx * 3;
       line[o] = data[p];
       line[o + 1] = data[p + 1];
       line[o + 2] = data[p + 2];
     }
     for (let x = 0; x < w; x++) {
-      let a = 0, b = 0, c = 0;
+      let a = 0,
+        b = 0,
+        c = 0;
       for (let i = 0, o = x * 3; i < taps; i++, o += 3) {
         const kv = k[i];
         a += kv * line[o];
@@ -93,10 +96,17 @@ export function inputBlur(sigmaPx: number): Mitigation {
     name: 'input-blur',
     spec,
     wrap(detector: Detector): Detector {
-      const info = wrappedInfo(detector.info, spec, { inputBlurSigmaPx: sigma, inputBlurRadiusPx: (kernel.length - 1) / 2 });
+      const info = wrappedInfo(detector.info, spec, {
+        inputBlurSigmaPx: sigma,
+        inputBlurRadiusPx: (kernel.length - 1) / 2,
+      });
       return {
         info,
-        detect: (batch, contexts) => detector.detect(batch.map((img) => convolveSeparableRgb(img, kernel)), contexts),
+        detect: (batch, contexts) =>
+          detector.detect(
+            batch.map((img) => convolveSeparableRgb(img, kernel)),
+            contexts,
+          ),
         dispose: () => detector.dispose(),
       };
     },

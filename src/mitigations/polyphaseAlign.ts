@@ -42,7 +42,9 @@ export function phaseEnergies(img: RgbImage, strideP: number, circular: boolean)
   }
   const energy = new Float64Array(strideP * strideP);
   for (let y = 0; y < h; y++) {
-    const up = idx(y - 1, h) * w, mid = y * w, down = idx(y + 1, h) * w;
+    const up = idx(y - 1, h) * w,
+      mid = y * w,
+      down = idx(y + 1, h) * w;
     const py = y % strideP;
     for (let x = 0; x < w; x++) {
       const v = rows[up + x] + 2 * rows[mid + x] + rows[down + x];
@@ -122,7 +124,8 @@ export function polyphaseAlign(strideP?: number): Mitigation {
 export const POLYPHASE_ALIGN: MitigationDefinition = {
   name: 'polyphase-align',
   syntax: 'polyphase-align[:<P>]',
-  summary: "move the input so the phase with the most low-passed energy sits on the stride-P grid (P defaults to the detector's total stride)",
+  summary:
+    "move the input so the phase with the most low-passed energy sits on the stride-P grid (P defaults to the detector's total stride)",
   create: (arg) => {
     if (arg === '') return polyphaseAlign();
     const n = Number(arg);

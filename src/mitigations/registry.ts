@@ -58,13 +58,22 @@ export function registerMitigation(
   describe: { syntax?: string; summary?: string } = {},
 ): void {
   if (typeof name !== 'string' || !NAME_RE.test(name)) {
-    throw new ShiftbenchError('ERR_PLUGIN', `Expected a mitigation name of lower-case letters, digits and '-' but received ${describeValue(name)}`);
+    throw new ShiftbenchError(
+      'ERR_PLUGIN',
+      `Expected a mitigation name of lower-case letters, digits and '-' but received ${describeValue(name)}`,
+    );
   }
   if (typeof factory !== 'function') {
-    throw new ShiftbenchError('ERR_PLUGIN', `Expected a function (arg: string) => Mitigation for mitigation "${name}" but received ${describeValue(factory)}`);
+    throw new ShiftbenchError(
+      'ERR_PLUGIN',
+      `Expected a function (arg: string) => Mitigation for mitigation "${name}" but received ${describeValue(factory)}`,
+    );
   }
   if (MITIGATIONS.has(name)) {
-    throw new ShiftbenchError('ERR_PLUGIN', `A mitigation named "${name}" is already registered; choose another name for the plug-in's mitigation`);
+    throw new ShiftbenchError(
+      'ERR_PLUGIN',
+      `A mitigation named "${name}" is already registered; choose another name for the plug-in's mitigation`,
+    );
   }
   MITIGATIONS.register(name, {
     name,
@@ -73,4 +82,3 @@ export function registerMitigation(
     create: factory,
   });
 }
-

@@ -40,11 +40,17 @@ function parseEnsembleShifts(arg: string): { spec: string; shifts: Shift[] } {
  * The shift-ensemble mitigation over `shiftSpec` (default "grid:1"). Throws
  * ERR_INVALID_OPTION for a bad shift set or an IoU threshold outside (0, 1].
  */
-export function shiftEnsemble(shiftSpec: string = DEFAULT_ENSEMBLE_SHIFTS, options: ShiftEnsembleOptions = {}): Mitigation {
+export function shiftEnsemble(
+  shiftSpec: string = DEFAULT_ENSEMBLE_SHIFTS,
+  options: ShiftEnsembleOptions = {},
+): Mitigation {
   const { spec: setSpec, shifts } = parseEnsembleShifts(shiftSpec);
   const iouThreshold = options.iouThreshold ?? DEFAULT_WBF_IOU_THRESHOLD;
   if (!(iouThreshold > 0 && iouThreshold <= 1)) {
-    throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected an IoU threshold in (0, 1] for mitigation shift-ensemble but received ${iouThreshold}`);
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      `Expected an IoU threshold in (0, 1] for mitigation shift-ensemble but received ${iouThreshold}`,
+    );
   }
   const spec = `shift-ensemble:${setSpec}`;
   return {
@@ -61,7 +67,11 @@ export function shiftEnsemble(shiftSpec: string = DEFAULT_ENSEMBLE_SHIFTS, optio
           const ctxs: (DetectContext | undefined)[] = [];
           for (let b = 0; b < batch.length; b++) {
             for (const s of shifts) {
-              inputs.push(s.dx === 0 && s.dy === 0 ? batch[b] : translateRgb(batch[b], s.dx, s.dy, circular ? 'circular' : 'pad', inner.padValue));
+              inputs.push(
+                s.dx === 0 && s.dy === 0
+                  ? batch[b]
+                  : translateRgb(batch[b], s.dx, s.dy, circular ? 'circular' : 'pad', inner.padValue),
+              );
               ctxs.push(movedContext(contexts?.[b], s.dx, s.dy));
             }
           }

@@ -19,10 +19,19 @@ export interface WbfOptions {
 }
 
 interface Cluster {
-  x1: number; y1: number; x2: number; y2: number;
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
   sumScore: number;
-  sx1: number; sy1: number; sx2: number; sy2: number;
-  ux1: number; uy1: number; ux2: number; uy2: number;
+  sx1: number;
+  sy1: number;
+  sx2: number;
+  sy2: number;
+  ux1: number;
+  uy1: number;
+  ux2: number;
+  uy2: number;
   count: number;
 }
 
@@ -39,7 +48,11 @@ function iouXYXY(a: Cluster, x1: number, y1: number, x2: number, y2: number): nu
  * Fuses `runs` (one detection list per run, same coordinates) into one list sorted by
  * descending score. `runCount` defaults to `runs.length`.
  */
-export function weightedBoxFusion(runs: readonly (readonly Detection[])[], options: WbfOptions = {}, runCount = runs.length): Detection[] {
+export function weightedBoxFusion(
+  runs: readonly (readonly Detection[])[],
+  options: WbfOptions = {},
+  runCount = runs.length,
+): Detection[] {
   const thr = options.iouThreshold ?? DEFAULT_WBF_IOU_THRESHOLD;
   const n = Math.max(1, runCount);
   const byClass = new Map<number, { det: Detection; order: number }[]>();
@@ -58,7 +71,9 @@ export function weightedBoxFusion(runs: readonly (readonly Detection[])[], optio
     const clusters: Cluster[] = [];
     for (const { det } of list) {
       const [x, y, w, h] = det.bbox;
-      const x2 = x + w, y2 = y + h, s = det.score;
+      const x2 = x + w,
+        y2 = y + h,
+        s = det.score;
       let best: Cluster | undefined;
       let bestIou = -1;
       for (const c of clusters) {
@@ -69,19 +84,44 @@ export function weightedBoxFusion(runs: readonly (readonly Detection[])[], optio
         }
       }
       if (!best) {
-        best = { x1: x, y1: y, x2, y2, sumScore: 0, sx1: 0, sy1: 0, sx2: 0, sy2: 0, ux1: 0, uy1: 0, ux2: 0, uy2: 0, count: 0 };
+        best = {
+          x1: x,
+          y1: y,
+          x2,
+          y2,
+          sumScore: 0,
+          sx1: 0,
+          sy1: 0,
+          sx2: 0,
+          sy2: 0,
+          ux1: 0,
+          uy1: 0,
+          ux2: 0,
+          uy2: 0,
+          count: 0,
+        };
         clusters.push(best);
       }
       best.count++;
       best.sumScore += s;
-      best.sx1 += s * x; best.sy1 += s * y; best.sx2 += s * x2; best.sy2 += s * y2;
-      best.ux1 += x; best.uy1 += y; best.ux2 += x2; best.uy2 += y2;
+      best.sx1 += s * x;
+      best.sy1 += s * y;
+      best.sx2 += s * x2;
+      best.sy2 += s * y2;
+      best.ux1 += x;
+      best.uy1 += y;
+      best.ux2 += x2;
+      best.uy2 += y2;
       if (best.sumScore > 0) {
-        best.x1 = best.sx1 / best.sumScore; best.y1 = best.sy1 / best.sumScore;
-        best.x2 = best.sx2 / best.sumScore; best.y2 = best.sy2 / best.sumScore;
+        best.x1 = best.sx1 / best.sumScore;
+        best.y1 = best.sy1 / best.sumScore;
+        best.x2 = best.sx2 / best.sumScore;
+        best.y2 = best.sy2 / best.sumScore;
       } else {
-        best.x1 = best.ux1 / best.count; best.y1 = best.uy1 / best.count;
-        best.x2 = best.ux2 / best.count; best.y2 = best.uy2 / best.count;
+        best.x1 = best.ux1 / best.count;
+        best.y1 = best.uy1 / best.count;
+        best.x2 = best.ux2 / best.count;
+        best.y2 = best.uy2 / best.count;
       }
     }
     for (const c of clusters) {

@@ -39,7 +39,12 @@ export function movedContext(ctx: DetectContext | undefined, dx: number, dy: num
  * the unmoved input: subtracts (dx, dy). With `wrapSizePx` (circular mode) a box whose
  * centre falls outside the canvas is wrapped back onto it, where its content is.
  */
-export function unmoveBox(box: BoxXYWH, dx: number, dy: number, wrapSizePx?: { width: number; height: number }): BoxXYWH {
+export function unmoveBox(
+  box: BoxXYWH,
+  dx: number,
+  dy: number,
+  wrapSizePx?: { width: number; height: number },
+): BoxXYWH {
   let x = box[0] - dx;
   let y = box[1] - dy;
   if (wrapSizePx) {

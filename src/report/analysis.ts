@@ -84,7 +84,10 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
     if (objectives.length) {
       parts.push(
         `<table class="details"><caption>Bounds searched with another objective (its own greedy search).</caption><thead><tr><th scope="col">Objective</th><th scope="col">at (0,0)</th><th scope="col">lower</th><th scope="col">upper</th><th scope="col">range</th></tr></thead><tbody>${objectives
-          .map(([name, b]) => `<tr><th scope="row">${h(name.toUpperCase())}</th><td>${pct(b!.mapRef)}</td><td>${pct(b!.mapLower)}</td><td>${pct(b!.mapUpper)}</td><td>${pp(b!.mapRange)}</td></tr>`)
+          .map(
+            ([name, b]) =>
+              `<tr><th scope="row">${h(name.toUpperCase())}</th><td>${pct(b!.mapRef)}</td><td>${pct(b!.mapLower)}</td><td>${pct(b!.mapUpper)}</td><td>${pp(b!.mapRange)}</td></tr>`,
+          )
           .join('')}</tbody></table>`,
       );
     }
@@ -93,7 +96,9 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
       parts.push(
         `<table class="details"><caption>AP by IoU and object size at the three assignments of the headline search.</caption><thead><tr><th scope="col">Assignment</th><th scope="col">AP</th><th scope="col">AP50</th><th scope="col">AP75</th><th scope="col">AP small</th><th scope="col">AP medium</th><th scope="col">AP large</th></tr></thead><tbody>${sizeRow('all at (0,0)', bd.ref)}${sizeRow('lower', bd.lower)}${sizeRow('upper', bd.upper)}</tbody></table>`,
       );
-      const cats = Object.keys(bd.ref.perCategoryAP).filter((id) => bd.lower.perCategoryAP[id] !== null || bd.upper.perCategoryAP[id] !== null);
+      const cats = Object.keys(bd.ref.perCategoryAP).filter(
+        (id) => bd.lower.perCategoryAP[id] !== null || bd.upper.perCategoryAP[id] !== null,
+      );
       const spread = (id: string) => (bd.upper.perCategoryAP[id] ?? 0) - (bd.lower.perCategoryAP[id] ?? 0);
       const shown = cats.sort((x, y) => spread(y) - spread(x) || Number(x) - Number(y)).slice(0, 15);
       if (shown.length) {
@@ -111,7 +116,10 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
     parts.push(
       f.top.length
         ? `<table class="details"><caption>Per-image flicker: the share of an image's detections (score ≥ ${h(f.scoreThreshold)}, all shifts) not matched at every shift. Mean over ${h(f.images)} images with detections: ${pct(f.meanFlicker)}. The images with the most:</caption><thead><tr><th scope="col">Image id</th><th scope="col">Flicker</th><th scope="col">Detections</th></tr></thead><tbody>${f.top
-            .map((x) => `<tr><th scope="row">${h(x.imageId)}</th><td>${pct(x.flicker)}</td><td>${h(x.detections)}</td></tr>`)
+            .map(
+              (x) =>
+                `<tr><th scope="row">${h(x.imageId)}</th><td>${pct(x.flicker)}</td><td>${h(x.detections)}</td></tr>`,
+            )
             .join('')}</tbody></table>`
         : `<p>No detection reaches score ${h(f.scoreThreshold)}: no flicker to show.</p>`,
     );
@@ -131,11 +139,16 @@ function fitCell(f: PeriodFit | null): string {
 export function periodicitySection(run: ReportRun): string {
   const rows = run.metrics.results.flatMap((r) =>
     (r.analysis?.periodicity ?? []).flatMap((ax) =>
-      ([
-        ['mAP', ax.map],
-        ['mean score', ax.meanScore],
-        ['det. consistency', ax.detConsistency],
-      ] as const).map(([series, fit]) => `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(ax.axis)} (n = ${h(ax.n)})</td><td>${h(series)}</td>${fitCell(fit)}</tr>`),
+      (
+        [
+          ['mAP', ax.map],
+          ['mean score', ax.meanScore],
+          ['det. consistency', ax.detConsistency],
+        ] as const
+      ).map(
+        ([series, fit]) =>
+          `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(ax.axis)} (n = ${h(ax.n)})</td><td>${h(series)}</td>${fitCell(fit)}</tr>`,
+      ),
     ),
   );
   if (rows.length === 0) return '';

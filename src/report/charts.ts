@@ -9,30 +9,60 @@ import { escapeHtml as h, pp } from './format.js';
 import type { ReportRun } from './load.js';
 
 /** The canvas ids this module may add (all optional: each only when its data exists). */
-export const ANALYSIS_CANVAS_IDS = ['sb-range-iv', 'sb-paired', 'sb-size-curve', 'sb-size-range', 'sb-period-x', 'sb-period-y'];
+export const ANALYSIS_CANVAS_IDS = [
+  'sb-range-iv',
+  'sb-paired',
+  'sb-size-curve',
+  'sb-size-range',
+  'sb-period-x',
+  'sb-period-y',
+];
 
 /** The data the analysis charts draw (fractions 0–1), keyed like the figures. */
 export function analysisChartData(run: ReportRun): Record<string, unknown> {
   const rs = run.metrics.results.filter((r) => r.bounds && r.analysis);
   const range = rs
     .filter((r) => r.analysis!.boundsInterval)
-    .map((r) => ({ key: r.key, value: r.bounds!.mapRange, lo: r.analysis!.boundsInterval!.mapRange.lo, hi: r.analysis!.boundsInterval!.mapRange.hi }));
+    .map((r) => ({
+      key: r.key,
+      value: r.bounds!.mapRange,
+      lo: r.analysis!.boundsInterval!.mapRange.lo,
+      hi: r.analysis!.boundsInterval!.mapRange.hi,
+    }));
   const paired = rs.flatMap((r) =>
-    r.analysis!.paired.map((p) => ({ label: `${p.key} − ${p.against}`, value: p.deltaMapRange.value, lo: p.deltaMapRange.lo, hi: p.deltaMapRange.hi, significant: p.significant, verdict: p.verdict })),
+    r.analysis!.paired.map((p) => ({
+      label: `${p.key} − ${p.against}`,
+      value: p.deltaMapRange.value,
+      lo: p.deltaMapRange.lo,
+      hi: p.deltaMapRange.hi,
+      significant: p.significant,
+      verdict: p.verdict,
+    })),
   );
-  const sizeCurve = rs.filter((r) => r.analysis!.sizeCurve).map((r) => ({ key: r.key, points: r.analysis!.sizeCurve!.map((p) => ({ images: p.images, median: p.medianMapRange })) }));
+  const sizeCurve = rs
+    .filter((r) => r.analysis!.sizeCurve)
+    .map((r) => ({
+      key: r.key,
+      points: r.analysis!.sizeCurve!.map((p) => ({ images: p.images, median: p.medianMapRange })),
+    }));
   const sizeRange = rs
     .filter((r) => r.analysis!.breakdown)
     .map((r) => {
       const b = r.analysis!.breakdown!;
-      const d = (k: 'apSmall' | 'apMedium' | 'apLarge') => (b.upper[k] !== null && b.lower[k] !== null ? b.upper[k]! - b.lower[k]! : null);
+      const d = (k: 'apSmall' | 'apMedium' | 'apLarge') =>
+        b.upper[k] !== null && b.lower[k] !== null ? b.upper[k]! - b.lower[k]! : null;
       return { key: r.key, small: d('apSmall'), medium: d('apMedium'), large: d('apLarge') };
     });
   const period: Record<string, { key: string; map: number[]; period: number | null; r2adj: number | null }[]> = {};
   for (const r of rs) {
     for (const ax of r.analysis!.periodicity) {
       if (!ax.series.map) continue;
-      (period[ax.axis] ??= []).push({ key: r.key, map: ax.series.map, period: ax.map?.period ?? null, r2adj: ax.map?.r2adj ?? null });
+      (period[ax.axis] ??= []).push({
+        key: r.key,
+        map: ax.series.map,
+        period: ax.map?.period ?? null,
+        r2adj: ax.map?.r2adj ?? null,
+      });
     }
   }
   return { range, paired, sizeCurve, sizeRange, period };
@@ -53,7 +83,14 @@ export function analysisChartsSection(run: ReportRun): string {
   };
   const figs: string[] = [];
   if (d.range.length) {
-    figs.push(figure('sb-range-iv', 'mAP range per detector with its 95% bootstrap interval (whiskers), in percentage points', `<p>${d.range.map((r) => `${h(r.key)}: ${pp(r.value)}`).join('; ')}</p>`, 60 + 30 * d.range.length));
+    figs.push(
+      figure(
+        'sb-range-iv',
+        'mAP range per detector with its 95% bootstrap interval (whiskers), in percentage points',
+        `<p>${d.range.map((r) => `${h(r.key)}: ${pp(r.value)}`).join('; ')}</p>`,
+        60 + 30 * d.range.length,
+      ),
+    );
   }
   if (d.paired.length) {
     figs.push(
@@ -65,15 +102,41 @@ export function analysisChartsSection(run: ReportRun): string {
       ),
     );
   }
-  if (d.sizeCurve.length) figs.push(figure('sb-size-curve', 'Size curve: median mAP range (pp) of subsamples of N images — the range depends on N', '<p>See the size-curve table above.</p>', 300));
+  if (d.sizeCurve.length)
+    figs.push(
+      figure(
+        'sb-size-curve',
+        'Size curve: median mAP range (pp) of subsamples of N images — the range depends on N',
+        '<p>See the size-curve table above.</p>',
+        300,
+      ),
+    );
   if (d.sizeRange.some((r) => r.small !== null || r.medium !== null || r.large !== null)) {
-    figs.push(figure('sb-size-range', 'Range by object size: AP at the upper minus AP at the lower assignment (pp), small / medium / large objects', '<p>See the breakdown tables below.</p>', 60 + 40 * d.sizeRange.length));
+    figs.push(
+      figure(
+        'sb-size-range',
+        'Range by object size: AP at the upper minus AP at the lower assignment (pp), small / medium / large objects',
+        '<p>See the breakdown tables below.</p>',
+        60 + 40 * d.sizeRange.length,
+      ),
+    );
   }
   for (const axis of ['x', 'y'] as const) {
     const series = d.period[axis];
     if (!series?.length) continue;
-    const periods = series.map((s) => `${s.key}: ${s.period === null ? 'no period' : `period ${s.period} px (R²adj ${s.r2adj!.toFixed(2)})`}`).join('; ');
-    figs.push(figure(`sb-period-${axis}`, `Periodicity along ${axis}: mAP at each shift d (0…K) per detector; dominant period — ${periods}`, `<p>${h(periods)}</p>`, 300));
+    const periods = series
+      .map(
+        (s) => `${s.key}: ${s.period === null ? 'no period' : `period ${s.period} px (R²adj ${s.r2adj!.toFixed(2)})`}`,
+      )
+      .join('; ');
+    figs.push(
+      figure(
+        `sb-period-${axis}`,
+        `Periodicity along ${axis}: mAP at each shift d (0…K) per detector; dominant period — ${periods}`,
+        `<p>${h(periods)}</p>`,
+        300,
+      ),
+    );
   }
   if (figs.length === 0) return '';
   return `<section id="analysis-charts"><h2>Uncertainty, size and periodicity drawn</h2>

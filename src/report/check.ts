@@ -61,16 +61,31 @@ const LIMITS: { name: CheckLimitName; field: keyof CheckLimits; flag: string; wh
   { name: 'max-range', field: 'maxRange', flag: '--max-range', what: 'mAP range', unit: 'pp' },
   { name: 'max-rel-range', field: 'maxRelRange', flag: '--max-rel-range', what: 'rel. range', unit: '%' },
   { name: 'max-flip-rate', field: 'maxFlipRate', flag: '--max-flip-rate', what: 'flip rate', unit: '%' },
-  { name: 'max-increase', field: 'maxIncrease', flag: '--max-increase', what: 'mAP range increase over the baseline', unit: 'pp' },
+  {
+    name: 'max-increase',
+    field: 'maxIncrease',
+    flag: '--max-increase',
+    what: 'mAP range increase over the baseline',
+    unit: 'pp',
+  },
 ];
 
 function fmt(v: number, unit: 'pp' | '%'): string {
   const x = v * 100;
-  return unit === 'pp' ? `${x < 0 ? '−' : ''}${Math.abs(x).toFixed(2)} pp` : `${x < 0 ? '−' : ''}${Math.abs(x).toFixed(1)}%`;
+  return unit === 'pp'
+    ? `${x < 0 ? '−' : ''}${Math.abs(x).toFixed(2)} pp`
+    : `${x < 0 ? '−' : ''}${Math.abs(x).toFixed(1)}%`;
 }
 
 /** Judges one value with its interval against a limit (fail: lo > limit; warn: value > limit ≥ lo). */
-export function judge(key: string, limit: (typeof LIMITS)[number], limitValue: number, value: number, lo: number, hi: number): CheckOutcome {
+export function judge(
+  key: string,
+  limit: (typeof LIMITS)[number],
+  limitValue: number,
+  value: number,
+  lo: number,
+  hi: number,
+): CheckOutcome {
   const status: CheckStatus = lo > limitValue ? 'fail' : value > limitValue ? 'warn' : 'pass';
   const shown = `${limit.what} ${fmt(value, limit.unit)} [${fmt(lo, limit.unit)}, ${fmt(hi, limit.unit)}]`;
   const by = (d: number) => (limit.unit === 'pp' ? `${(d * 100).toFixed(2)} pp` : `${(d * 100).toFixed(1)} pp`);
@@ -87,13 +102,22 @@ export function judge(key: string, limit: (typeof LIMITS)[number], limitValue: n
 export function validateCheckLimits(limits: CheckLimits, hasBaseline: boolean): void {
   for (const l of LIMITS) {
     const v = limits[l.field];
-    if (v !== undefined && (!is.number(v) || v < 0)) throw invalidParameterError(l.flag, 'a fraction ≥ 0 (0.03 = 3 pp)', v);
+    if (v !== undefined && (!is.number(v) || v < 0))
+      throw invalidParameterError(l.flag, 'a fraction ≥ 0 (0.03 = 3 pp)', v);
   }
   if (!LIMITS.some((l) => limits[l.field] !== undefined)) {
-    throw new ShiftbenchError('ERR_INVALID_OPTION', 'Expected at least one limit for check but received none: give --max-range, --max-rel-range, --max-flip-rate or --baseline RUN --max-increase.');
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      'Expected at least one limit for check but received none: give --max-range, --max-rel-range, --max-flip-rate or --baseline RUN --max-increase.',
+    );
   }
-  if (limits.maxIncrease !== undefined && !hasBaseline) throw new ShiftbenchError('ERR_INVALID_OPTION', '--max-increase needs --baseline RUN (the run to compare with).');
-  if (limits.maxIncrease === undefined && hasBaseline) throw new ShiftbenchError('ERR_INVALID_OPTION', '--baseline needs --max-increase (how much more mAP range than the baseline is allowed).');
+  if (limits.maxIncrease !== undefined && !hasBaseline)
+    throw new ShiftbenchError('ERR_INVALID_OPTION', '--max-increase needs --baseline RUN (the run to compare with).');
+  if (limits.maxIncrease === undefined && hasBaseline)
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      '--baseline needs --max-increase (how much more mAP range than the baseline is allowed).',
+    );
 }
 
 /**
@@ -101,7 +125,11 @@ export function validateCheckLimits(limits: CheckLimits, hasBaseline: boolean): 
  * Δ mapRange of every key of the run (from pairRuns). Throws ShiftbenchError ERR_CANNOT_JUDGE
  * listing every reason when some limit cannot be judged, ERR_INVALID_OPTION for bad limits.
  */
-export function checkRun(run: ReportRun, limits: CheckLimits, baseline?: { run: ReportRun; deltas: BaselineDelta[] }): CheckResult {
+export function checkRun(
+  run: ReportRun,
+  limits: CheckLimits,
+  baseline?: { run: ReportRun; deltas: BaselineDelta[] },
+): CheckResult {
   validateCheckLimits(limits, baseline !== undefined);
   const reasons: string[] = [];
   const outcomes: CheckOutcome[] = [];
@@ -113,13 +141,18 @@ export function checkRun(run: ReportRun, limits: CheckLimits, baseline?: { run: 
       if (limitValue === undefined) continue;
       if (l.name === 'max-flip-rate') {
         const f = r.consistency.flipRate;
-        if (!f) reasons.push(`${r.key}: no flip rate (${m.dataset.labelFree ? 'label-free dataset' : 'no ground truth'}), so --max-flip-rate cannot be judged`);
+        if (!f)
+          reasons.push(
+            `${r.key}: no flip rate (${m.dataset.labelFree ? 'label-free dataset' : 'no ground truth'}), so --max-flip-rate cannot be judged`,
+          );
         else if (!is.number(f.lo) || !is.number(f.hi)) reasons.push(`${r.key}: the flip rate has no interval`);
         else outcomes.push(judge(r.key, l, limitValue, f.mean, f.lo, f.hi));
         continue;
       }
       if (!r.bounds) {
-        reasons.push(`${r.key}: no mAP (${m.dataset.labelFree ? 'label-free dataset' : 'no ground truth'}), so ${l.flag} (a limit on mAP) cannot be judged`);
+        reasons.push(
+          `${r.key}: no mAP (${m.dataset.labelFree ? 'label-free dataset' : 'no ground truth'}), so ${l.flag} (a limit on mAP) cannot be judged`,
+        );
         continue;
       }
       if (l.name === 'max-increase') {
@@ -130,7 +163,9 @@ export function checkRun(run: ReportRun, limits: CheckLimits, baseline?: { run: 
       }
       const biv = r.analysis?.boundsInterval;
       if (!biv) {
-        reasons.push(`${r.key}: the mAP bounds have no interval (bounds bootstrap off, or a run from before intervals); add one without running a model: \`shiftbench report ${dir} --bootstrap-bounds 200\``);
+        reasons.push(
+          `${r.key}: the mAP bounds have no interval (bounds bootstrap off, or a run from before intervals); add one without running a model: \`shiftbench report ${dir} --bootstrap-bounds 200\``,
+        );
         continue;
       }
       const iv = l.name === 'max-range' ? biv.mapRange : biv.relRange;
@@ -140,7 +175,11 @@ export function checkRun(run: ReportRun, limits: CheckLimits, baseline?: { run: 
     }
   }
   if (reasons.length) throw cannotJudge(dir, reasons);
-  const status: CheckStatus = outcomes.some((o) => o.status === 'fail') ? 'fail' : outcomes.some((o) => o.status === 'warn') ? 'warn' : 'pass';
+  const status: CheckStatus = outcomes.some((o) => o.status === 'fail')
+    ? 'fail'
+    : outcomes.some((o) => o.status === 'warn')
+      ? 'warn'
+      : 'pass';
   return { runId: m.runId, baselineRunId: baseline ? baseline.run.metrics.runId : null, outcomes, status };
 }
 
@@ -153,15 +192,28 @@ function cannotJudge(dir: string, reasons: string[]): ShiftbenchError {
  * dataset, images, shift set, mode, preprocessing; not more images than the run), pairs
  * them with `pair` and checks the limits. Throws as checkRun and loadReportRun do.
  */
-export async function checkRunDir(runDir: string, limits: CheckLimits, options: { baselineDir?: string; pair?: PairBaseline } = {}): Promise<CheckResult> {
+export async function checkRunDir(
+  runDir: string,
+  limits: CheckLimits,
+  options: { baselineDir?: string; pair?: PairBaseline } = {},
+): Promise<CheckResult> {
   validateCheckLimits(limits, options.baselineDir !== undefined);
   const run = await loadReportRun(runDir);
   if (options.baselineDir === undefined) return checkRun(run, limits);
   const base = await loadReportRun(options.baselineDir);
-  if (base.runDir === run.runDir) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected a --baseline other than the run itself but received ${options.baselineDir}`);
+  if (base.runDir === run.runDir)
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      `Expected a --baseline other than the run itself but received ${options.baselineDir}`,
+    );
   const compat = runCompatibility(run, base);
-  const reasons = compat.differences.map((d) => `the baseline differs — ${d.replace(/: (.*) → (.*)$/, ': run $1, baseline $2')}`);
-  if (compat.fewerImages) reasons.push(`the run has fewer images than the baseline (${run.metrics.dataset.images} vs ${base.metrics.dataset.images})`);
+  const reasons = compat.differences.map(
+    (d) => `the baseline differs — ${d.replace(/: (.*) → (.*)$/, ': run $1, baseline $2')}`,
+  );
+  if (compat.fewerImages)
+    reasons.push(
+      `the run has fewer images than the baseline (${run.metrics.dataset.images} vs ${base.metrics.dataset.images})`,
+    );
   const missing = run.metrics.results.filter((r) => !compat.commonKeys.includes(r.key)).map((r) => r.key);
   for (const k of missing) reasons.push(`${k}: the baseline has no detector ${k}`);
   if (reasons.length) throw cannotJudge(run.runDir, reasons);
@@ -170,14 +222,18 @@ export async function checkRunDir(runDir: string, limits: CheckLimits, options: 
   return checkRun(run, limits, { run: base, deltas });
 }
 
-const xml = (s: unknown) => String(s).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+const xml = (s: unknown) =>
+  String(s).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 
 /** JUnit XML of a check (one testcase per detector and limit; a fail is a <failure>, a warn passes with its text in <system-out>). */
 export function checkJunitXml(result: CheckResult): string {
   const failures = result.outcomes.filter((o) => o.status === 'fail').length;
   const cases = result.outcomes
     .map((o) => {
-      const inner = o.status === 'fail' ? `<failure message="${xml(o.message)}" type="${o.limit}">${xml(o.message)}</failure>` : `<system-out>${xml(o.message)}</system-out>`;
+      const inner =
+        o.status === 'fail'
+          ? `<failure message="${xml(o.message)}" type="${o.limit}">${xml(o.message)}</failure>`
+          : `<system-out>${xml(o.message)}</system-out>`;
       return `    <testcase classname="shiftbench.${xml(o.key)}" name="${o.limit} ${o.limitValue}">${inner}</testcase>`;
     })
     .join('\n');

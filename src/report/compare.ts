@@ -60,12 +60,21 @@ const letter = (i: number) => (i < 26 ? String.fromCharCode(65 + i) : `R${i + 1}
  * loadReportRun and `pair` throw.
  */
 export async function compareRuns(runDirs: string[], pair: PairRunsFn): Promise<Comparison> {
-  if (runDirs.length < 2) throw invalidParameterError('<runDirs...>', 'at least two run directories', runDirs.length === 1 ? runDirs[0] : runDirs);
+  if (runDirs.length < 2)
+    throw invalidParameterError(
+      '<runDirs...>',
+      'at least two run directories',
+      runDirs.length === 1 ? runDirs[0] : runDirs,
+    );
   const runs: ComparedRun[] = [];
   for (const [i, dir] of runDirs.entries()) {
     const run = await loadReportRun(dir);
     const twice = runs.find((r) => r.run.runDir === run.runDir);
-    if (twice) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected different run directories for <runDirs...> but received ${dir} twice (as ${twice.label} and ${letter(i)})`);
+    if (twice)
+      throw new ShiftbenchError(
+        'ERR_INVALID_OPTION',
+        `Expected different run directories for <runDirs...> but received ${dir} twice (as ${twice.label} and ${letter(i)})`,
+      );
     runs.push({ label: letter(i), run, rows: headlineRows(run.metrics) });
   }
   const ref = runs[0];
@@ -75,7 +84,13 @@ export async function compareRuns(runDirs: string[], pair: PairRunsFn): Promise<
     const differences = compat.differences.map((d) => d.replace(/: (.*) → (.*)$/, `: ${r.label} $1, ${ref.label} $2`));
     if (compat.commonKeys.length === 0) differences.push(`no detector in common with ${ref.label}`);
     if (differences.length) pairs.push({ label: r.label, paired: false, differences, deltas: [] });
-    else pairs.push({ label: r.label, paired: true, differences: [], deltas: await pair(r.run.runDir, ref.run.runDir, compat.commonKeys) });
+    else
+      pairs.push({
+        label: r.label,
+        paired: true,
+        differences: [],
+        deltas: await pair(r.run.runDir, ref.run.runDir, compat.commonKeys),
+      });
   }
   const keys = [...new Set(runs.flatMap((r) => r.rows.map((x) => x.key)))];
   return { runs, pairs, keys };
@@ -125,14 +140,22 @@ export function renderComparisonText(c: Comparison): string {
     });
   }
   const widths = table[0].map((_, j) => Math.max(...table.map((t) => t[j].length)));
-  for (const t of table) lines.push(t.map((cell, j) => (j < 2 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join('  ').trimEnd());
+  for (const t of table)
+    lines.push(
+      t
+        .map((cell, j) => (j < 2 ? cell.padEnd(widths[j]) : cell.padStart(widths[j])))
+        .join('  ')
+        .trimEnd(),
+    );
   lines.push('');
   for (const p of c.pairs) {
     if (!p.paired) {
       lines.push(`${p.label} vs A: not paired, shown side by side only — ${p.differences.join('; ')}`);
       continue;
     }
-    lines.push(`${p.label} vs A: paired on the same images (Δ = ${p.label} − A; "significant" only when the 95% interval excludes 0)`);
+    lines.push(
+      `${p.label} vs A: paired on the same images (Δ = ${p.label} − A; "significant" only when the 95% interval excludes 0)`,
+    );
     if (p.deltas.length === 0) lines.push('  no detector with mAP in both (label-free): no paired difference');
     for (const d of p.deltas) lines.push(`  ${d.key}: ${deltaText(d)}`);
   }
@@ -155,7 +178,8 @@ export function renderComparisonHtml(c: Comparison): string {
     .join('\n');
   const pairsHtml = c.pairs
     .map((p) => {
-      if (!p.paired) return `<h3>${h(p.label)} vs A: not paired</h3><p>These runs differ, so they are shown side by side only, without a paired difference:</p><ul>${p.differences.map((d) => `<li>${h(d)}</li>`).join('')}</ul>`;
+      if (!p.paired)
+        return `<h3>${h(p.label)} vs A: not paired</h3><p>These runs differ, so they are shown side by side only, without a paired difference:</p><ul>${p.differences.map((d) => `<li>${h(d)}</li>`).join('')}</ul>`;
       const rows = p.deltas
         .map(
           (d) =>

@@ -34,7 +34,13 @@ function preprocessing(run: ReportRun, key: string): Record<string, unknown> | n
   const list = Array.isArray(run.manifest.detectors) ? run.manifest.detectors : [];
   const d = list.find((x): x is Record<string, unknown> => is.object(x) && x.key === key);
   if (!d) return null;
-  return { inputSizePx: d.inputSizePx, fit: d.fit, padValue: d.padValue, colorOrder: d.colorOrder, normalize: d.normalize };
+  return {
+    inputSizePx: d.inputSizePx,
+    fit: d.fit,
+    padValue: d.padValue,
+    colorOrder: d.colorOrder,
+    normalize: d.normalize,
+  };
 }
 
 /**
@@ -55,7 +61,11 @@ export function runCompatibility(a: ReportRun, b: ReportRun): RunCompatibility {
   cmp('images', ma.dataset.images, mb.dataset.images);
   cmp('--images', get(a.manifest, 'options.images'), get(b.manifest, 'options.images'));
   cmp('--limit', get(a.manifest, 'options.limit'), get(b.manifest, 'options.limit'));
-  cmp('shift set', ma.shiftSet.shifts.map((s) => `${s.dx},${s.dy}`).join(';'), mb.shiftSet.shifts.map((s) => `${s.dx},${s.dy}`).join(';'));
+  cmp(
+    'shift set',
+    ma.shiftSet.shifts.map((s) => `${s.dx},${s.dy}`).join(';'),
+    mb.shiftSet.shifts.map((s) => `${s.dx},${s.dy}`).join(';'),
+  );
   cmp('mode', ma.mode, mb.mode);
   cmp('resampling kernel', get(a.manifest, 'resample.kernel'), get(b.manifest, 'resample.kernel'));
   cmp('subpixel path (fractional shifts)', get(a.manifest, 'resample.subpixel'), get(b.manifest, 'resample.subpixel'));
@@ -65,9 +75,19 @@ export function runCompatibility(a: ReportRun, b: ReportRun): RunCompatibility {
   for (const key of commonKeys) {
     const pa = preprocessing(a, key);
     const pb = preprocessing(b, key);
-    for (const field of ['inputSizePx', 'fit', 'padValue', 'colorOrder', 'normalize']) cmp(`${key} preprocessing ${field}`, pa?.[field], pb?.[field]);
-    cmp(`${key} images evaluated`, ma.results.find((r) => r.key === key)!.imagesEvaluated, mb.results.find((r) => r.key === key)!.imagesEvaluated);
+    for (const field of ['inputSizePx', 'fit', 'padValue', 'colorOrder', 'normalize'])
+      cmp(`${key} preprocessing ${field}`, pa?.[field], pb?.[field]);
+    cmp(
+      `${key} images evaluated`,
+      ma.results.find((r) => r.key === key)!.imagesEvaluated,
+      mb.results.find((r) => r.key === key)!.imagesEvaluated,
+    );
   }
   const evaluated = (m: typeof ma) => Math.min(...m.results.map((r) => r.imagesEvaluated));
-  return { pairable: diffs.length === 0, differences: diffs, commonKeys, fewerImages: evaluated(ma) < evaluated(mb) || ma.dataset.images < mb.dataset.images };
+  return {
+    pairable: diffs.length === 0,
+    differences: diffs,
+    commonKeys,
+    fewerImages: evaluated(ma) < evaluated(mb) || ma.dataset.images < mb.dataset.images,
+  };
 }

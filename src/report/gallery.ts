@@ -83,7 +83,10 @@ function iou(a: BoxXYWH, b: BoxXYWH): number {
  * Matches detections at the reference with those at a shift: greedy by score (highest
  * first), same category, IoU ≥ GALLERY_MATCH_IOU. Returns both lists with their states.
  */
-export function matchStates(reference: CocoResult[], shifted: CocoResult[]): { reference: GalleryBox[]; shifted: GalleryBox[] } {
+export function matchStates(
+  reference: CocoResult[],
+  shifted: CocoResult[],
+): { reference: GalleryBox[]; shifted: GalleryBox[] } {
   const ref = [...reference].sort((a, b) => b.score - a.score);
   const sh = [...shifted].sort((a, b) => b.score - a.score);
   const used = new Set<number>();
@@ -102,7 +105,12 @@ export function matchStates(reference: CocoResult[], shifted: CocoResult[]): { r
     if (best >= 0) used.add(best);
     refOut.push({ bbox: r.bbox, categoryId: r.category_id, score: r.score, state: best >= 0 ? 'kept' : 'vanished' });
   }
-  const shOut = sh.map((s, j): GalleryBox => ({ bbox: s.bbox, categoryId: s.category_id, score: s.score, state: used.has(j) ? 'kept' : 'appeared' }));
+  const shOut = sh.map((s, j): GalleryBox => ({
+    bbox: s.bbox,
+    categoryId: s.category_id,
+    score: s.score,
+    state: used.has(j) ? 'kept' : 'appeared',
+  }));
   return { reference: refOut, shifted: shOut };
 }
 
@@ -112,7 +120,10 @@ export function matchStates(reference: CocoResult[], shifted: CocoResult[]): { r
  * with the highest IoU ≥ GALLERY_MATCH_IOU. Crowd regions are not objects. Returns each
  * object with the number of shifts at which it was found.
  */
-export function foundPerObject(objects: CocoAnnotation[], perShift: CocoResult[][]): { annotation: CocoAnnotation; foundAt: number }[] {
+export function foundPerObject(
+  objects: CocoAnnotation[],
+  perShift: CocoResult[][],
+): { annotation: CocoAnnotation; foundAt: number }[] {
   const real = objects.filter((a) => !a.iscrowd);
   const found = new Array<number>(real.length).fill(0);
   for (const dets of perShift) {
@@ -145,7 +156,8 @@ async function readShiftFile(file: string): Promise<CocoResult[] | null> {
 }
 
 /** The per-shift COCO results file of shift index `s` (the store's naming: shift_<dx>_<dy>, or shift_<index> for fractional sets). */
-const shiftFile = (run: ReportRun, key: string, shifts: Shift[], s: number) => path.join(run.runDir, 'detections', safeFileName(key), `${shiftFileStem({ shifts }, s)}.json`);
+const shiftFile = (run: ReportRun, key: string, shifts: Shift[], s: number) =>
+  path.join(run.runDir, 'detections', safeFileName(key), `${shiftFileStem({ shifts }, s)}.json`);
 
 /**
  * Builds the gallery of a run: up to `perDetector` of each detector's most-flickering images,
@@ -201,7 +213,14 @@ export async function buildGallery(
         objects += rows.length;
         const b = rows
           .filter((x) => x.foundAt > 0 && x.foundAt < shifts.length)
-          .map((x): BlinkingObject => ({ imageId, annotationId: x.annotation.id, categoryId: x.annotation.category_id, bbox: x.annotation.bbox, foundAt: x.foundAt, shifts: shifts.length }));
+          .map((x): BlinkingObject => ({
+            imageId,
+            annotationId: x.annotation.id,
+            categoryId: x.annotation.category_id,
+            bbox: x.annotation.bbox,
+            foundAt: x.foundAt,
+            shifts: shifts.length,
+          }));
         if (b.length) blinkingOf.set(imageId, b);
         all.push(...b);
       }
@@ -216,7 +235,8 @@ export async function buildGallery(
       let best: ReturnType<typeof matchStates> | null = null;
       for (let s = 1; s < shifts.length; s++) {
         const m = matchStates(at[0], at[s]);
-        const changed = m.reference.filter((b) => b.state !== 'kept').length + m.shifted.filter((b) => b.state !== 'kept').length;
+        const changed =
+          m.reference.filter((b) => b.state !== 'kept').length + m.shifted.filter((b) => b.state !== 'kept').length;
         if (changed > bestChanged) {
           bestChanged = changed;
           bestS = s;
@@ -231,7 +251,9 @@ export async function buildGallery(
         continue;
       }
       if (bytes + 2 * th.uri.length > maxBytes) {
-        notes.push(`the gallery stops at ${items.length} images to keep the report under its size budget (${(maxBytes / 1024 / 1024).toFixed(0)} MB; --gallery N shows fewer per detector)`);
+        notes.push(
+          `the gallery stops at ${items.length} images to keep the report under its size budget (${(maxBytes / 1024 / 1024).toFixed(0)} MB; --gallery N shows fewer per detector)`,
+        );
         return { items, blinking, categories, notes: [...new Set(notes)] };
       }
       bytes += 2 * th.uri.length;
@@ -261,16 +283,25 @@ function fileNameOf(run: ReportRun, imageId: number): string | null {
 }
 
 /** Reads the detector's ground_truth.json: category names into `into`, file names, and the annotations by image (null when absent: label-free). */
-async function readGroundTruth(run: ReportRun, r: DetectorRunSummary, into: Record<number, string>): Promise<Map<number, CocoAnnotation[]> | null> {
+async function readGroundTruth(
+  run: ReportRun,
+  r: DetectorRunSummary,
+  into: Record<number, string>,
+): Promise<Map<number, CocoAnnotation[]> | null> {
   try {
-    const gt = JSON.parse(await readFile(path.join(run.runDir, 'detections', safeFileName(r.key), 'ground_truth.json'), 'utf8'));
-    for (const c of Array.isArray(gt?.categories) ? gt.categories : []) if (is.number(c?.id) && typeof c?.name === 'string') into[c.id] = c.name;
+    const gt = JSON.parse(
+      await readFile(path.join(run.runDir, 'detections', safeFileName(r.key), 'ground_truth.json'), 'utf8'),
+    );
+    for (const c of Array.isArray(gt?.categories) ? gt.categories : [])
+      if (is.number(c?.id) && typeof c?.name === 'string') into[c.id] = c.name;
     let names = fileNames.get(run);
     if (!names) fileNames.set(run, (names = new Map()));
-    for (const im of Array.isArray(gt?.images) ? gt.images : []) if (is.number(im?.id) && typeof im?.file_name === 'string') names.set(im.id, im.file_name);
+    for (const im of Array.isArray(gt?.images) ? gt.images : [])
+      if (is.number(im?.id) && typeof im?.file_name === 'string') names.set(im.id, im.file_name);
     const byImage = new Map<number, CocoAnnotation[]>();
     for (const im of Array.isArray(gt?.images) ? gt.images : []) if (is.number(im?.id)) byImage.set(im.id, []);
-    for (const a of Array.isArray(gt?.annotations) ? (gt.annotations as CocoAnnotation[]) : []) byImage.get(a.image_id)?.push(a);
+    for (const a of Array.isArray(gt?.annotations) ? (gt.annotations as CocoAnnotation[]) : [])
+      byImage.get(a.image_id)?.push(a);
     return byImage;
   } catch {
     // label-free runs have no ground_truth.json: classes are shown by id
@@ -278,12 +309,18 @@ async function readGroundTruth(run: ReportRun, r: DetectorRunSummary, into: Reco
   }
 }
 
-async function thumbnail(file: string | null, sizePx: number): Promise<{ uri: string; w: number; h: number; W: number; H: number } | null> {
+async function thumbnail(
+  file: string | null,
+  sizePx: number,
+): Promise<{ uri: string; w: number; h: number; W: number; H: number } | null> {
   if (!file) return null;
   try {
     const img = sharp(file, { failOn: 'error' }).rotate();
     const meta = await img.metadata();
-    const { data, info } = await img.resize({ width: sizePx, height: sizePx, fit: 'inside', withoutEnlargement: false }).jpeg({ quality: 72 }).toBuffer({ resolveWithObject: true });
+    const { data, info } = await img
+      .resize({ width: sizePx, height: sizePx, fit: 'inside', withoutEnlargement: false })
+      .jpeg({ quality: 72 })
+      .toBuffer({ resolveWithObject: true });
     const W = meta.autoOrient?.width ?? meta.width ?? info.width;
     const H = meta.autoOrient?.height ?? meta.height ?? info.height;
     return { uri: `data:image/jpeg;base64,${data.toString('base64')}`, w: info.width, h: info.height, W, H };
@@ -304,12 +341,14 @@ function panel(item: GalleryItem, boxes: GalleryBox[], title: string, categories
       return `<rect class="g-blink" x="${(o.bbox[0] * sx).toFixed(1)}" y="${(o.bbox[1] * sy).toFixed(1)}" width="${(o.bbox[2] * sx).toFixed(1)}" height="${(o.bbox[3] * sy).toFixed(1)}" fill="none" stroke="${BLINK_COLOUR}" stroke-width="1.5" stroke-dasharray="4 3"><title>ground truth ${h(name)} (annotation ${o.annotationId}) · found at ${o.foundAt} of ${o.shifts} shifts</title></rect>`;
     })
     .join('');
-  const rects = objects + boxes
-    .map((b) => {
-      const name = categories[b.categoryId] ?? `class ${b.categoryId}`;
-      return `<rect class="g-${b.state}" data-state="${b.state}" x="${(b.bbox[0] * sx).toFixed(1)}" y="${(b.bbox[1] * sy).toFixed(1)}" width="${(b.bbox[2] * sx).toFixed(1)}" height="${(b.bbox[3] * sy).toFixed(1)}" fill="none" stroke="${COLOURS[b.state]}" stroke-width="2"><title>${h(name)} · score ${h(b.score.toFixed(2))} · ${b.state}</title></rect>`;
-    })
-    .join('');
+  const rects =
+    objects +
+    boxes
+      .map((b) => {
+        const name = categories[b.categoryId] ?? `class ${b.categoryId}`;
+        return `<rect class="g-${b.state}" data-state="${b.state}" x="${(b.bbox[0] * sx).toFixed(1)}" y="${(b.bbox[1] * sy).toFixed(1)}" width="${(b.bbox[2] * sx).toFixed(1)}" height="${(b.bbox[3] * sy).toFixed(1)}" fill="none" stroke="${COLOURS[b.state]}" stroke-width="2"><title>${h(name)} · score ${h(b.score.toFixed(2))} · ${b.state}</title></rect>`;
+      })
+      .join('');
   return `<figure class="g-panel"><svg xmlns="http://www.w3.org/2000/svg" width="${item.thumbWidthPx}" height="${item.thumbHeightPx}" viewBox="0 0 ${item.thumbWidthPx} ${item.thumbHeightPx}" role="img" aria-label="${h(title)}"><image href="${item.thumbnail}" width="${item.thumbWidthPx}" height="${item.thumbHeightPx}"/>${rects}</svg><figcaption>${h(title)}</figcaption></figure>`;
 }
 
@@ -336,7 +375,12 @@ export function gallerySection(g: Gallery): string {
       ([key, b]) =>
         `<tr><th scope="row"><code>${h(key)}</code></th><td>${h(b.blinking)} of ${h(b.objects)}</td><td>${
           b.top.length
-            ? b.top.map((o) => `image ${h(o.imageId)} · annotation ${h(o.annotationId)} · ${h(g.categories[o.categoryId] ?? `class ${o.categoryId}`)} · found at ${h(o.foundAt)}/${h(o.shifts)}`).join('<br>')
+            ? b.top
+                .map(
+                  (o) =>
+                    `image ${h(o.imageId)} · annotation ${h(o.annotationId)} · ${h(g.categories[o.categoryId] ?? `class ${o.categoryId}`)} · found at ${h(o.foundAt)}/${h(o.shifts)}`,
+                )
+                .join('<br>')
             : '—'
         }</td></tr>`,
     )

@@ -38,9 +38,13 @@ export interface HeadlineRow {
   paired: PairedDifference[];
 }
 
-const finiteOrNull = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const finiteOrNull = (v: number | null | undefined): number | null =>
+  typeof v === 'number' && Number.isFinite(v) ? v : null;
 
-function withInterval(value: number | null | undefined, iv: { lo: number; hi: number } | null | undefined): ValueWithInterval {
+function withInterval(
+  value: number | null | undefined,
+  iv: { lo: number; hi: number } | null | undefined,
+): ValueWithInterval {
   const v = finiteOrNull(value);
   if (v === null || !iv) return { value: v, lo: null, hi: null };
   return { value: v, lo: finiteOrNull(iv.lo), hi: finiteOrNull(iv.hi) };
@@ -51,7 +55,8 @@ export function headlineRow(r: DetectorRunSummary): HeadlineRow {
   const b = r.bounds;
   const biv = b ? (r.analysis?.boundsInterval ?? null) : null;
   const c = r.consistency;
-  const cons = (x: { mean: number; lo: number; hi: number } | null) => (x ? withInterval(x.mean, x) : { value: null, lo: null, hi: null });
+  const cons = (x: { mean: number; lo: number; hi: number } | null) =>
+    x ? withInterval(x.mean, x) : { value: null, lo: null, hi: null };
   return {
     key: r.key,
     model: r.model,

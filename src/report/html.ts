@@ -71,19 +71,31 @@ export async function chartJsSource(): Promise<string> {
   } catch (err) {
     lastErr = err;
   }
-  throw loadError('ERR_OUTPUT', 'chart.js (needed to draw the report charts)', ['reinstall shiftbench\'s dependencies: `npm install`'], lastErr);
+  throw loadError(
+    'ERR_OUTPUT',
+    'chart.js (needed to draw the report charts)',
+    ["reinstall shiftbench's dependencies: `npm install`"],
+    lastErr,
+  );
 }
 
 // ---------------------------------------------------------------- ordering and grouping
 
-const FAMILY_ORDER = ['one-stage/anchor-based', 'one-stage/anchor-free', 'two-stage/anchor-based', 'two-stage/anchor-free'];
+const FAMILY_ORDER = [
+  'one-stage/anchor-based',
+  'one-stage/anchor-free',
+  'two-stage/anchor-based',
+  'two-stage/anchor-free',
+];
 
 function familyKey(r: DetectorRunSummary): string {
   return `${r.family.stages}/${r.family.anchors}`;
 }
 
 /** Results grouped by family (stages × anchors) in the paper's order; inside a group, each model's plain run first, then its mitigations. */
-export function groupByFamily(results: DetectorRunSummary[]): { family: string; label: string; rows: DetectorRunSummary[] }[] {
+export function groupByFamily(
+  results: DetectorRunSummary[],
+): { family: string; label: string; rows: DetectorRunSummary[] }[] {
   const modelOrder = new Map<string, number>();
   results.forEach((r) => {
     if (!modelOrder.has(r.model)) modelOrder.set(r.model, modelOrder.size);
@@ -91,9 +103,11 @@ export function groupByFamily(results: DetectorRunSummary[]): { family: string; 
   const sorted = results
     .map((r, i) => ({ r, i }))
     .sort((a, b) => {
-      const ma = modelOrder.get(a.r.model)!, mb = modelOrder.get(b.r.model)!;
+      const ma = modelOrder.get(a.r.model)!,
+        mb = modelOrder.get(b.r.model)!;
       if (ma !== mb) return ma - mb;
-      const pa = a.r.mitigation === null ? 0 : 1, pb = b.r.mitigation === null ? 0 : 1;
+      const pa = a.r.mitigation === null ? 0 : 1,
+        pb = b.r.mitigation === null ? 0 : 1;
       return pa - pb || a.i - b.i;
     })
     .map((x) => x.r);
@@ -150,7 +164,10 @@ function row(label: string, valueHtml: string): string {
 function fractionalNote(run: ReportRun): string {
   if (!isFractionalSet(run.metrics.shiftSet)) return '';
   const sub = run.manifest.resample as { subpixel?: { padCrop?: unknown } } | undefined;
-  const how = run.metrics.mode === 'circular' ? 'the ideal (Fourier) shift' : `the ${h(String(sub?.subpixel?.padCrop ?? 'recorded'))} kernel`;
+  const how =
+    run.metrics.mode === 'circular'
+      ? 'the ideal (Fourier) shift'
+      : `the ${h(String(sub?.subpixel?.padCrop ?? 'recorded'))} kernel`;
   return (
     `. <strong>Fractional offsets</strong> (axis labels in pixels as fractions): every input of the set was made on the floating-point path, ` +
     `translated by the exact offset with ${how} and rounded once; fractional shifts include resampling effects, which integer shifts do not`
@@ -238,7 +255,10 @@ function headlineTable(run: ReportRun): string {
     })
     .join('\n');
 
-  const tauText = taus.length === 1 ? `score threshold τ = ${h(taus[0])}` : `score thresholds τ = ${h(taus.join(', '))} (differ per detector)`;
+  const tauText =
+    taus.length === 1
+      ? `score threshold τ = ${h(taus[0])}`
+      : `score thresholds τ = ${h(taus.join(', '))} (differ per detector)`;
   return `<section id="headline"><h2>Headline numbers</h2>
 <div class="table-wrap"><table class="headline">
 <caption>Grouped by detector family (stages · anchors). mAP values are COCO AP@[.50:.95] in %; the mAP range is in percentage points (pp); consistency uses detections with ${tauText}. Cost = inference time ÷ the plain detector's, in this run.${hasBounds ? '' : ' This dataset has no labels: only consistency metrics are available.'}</caption>
@@ -257,7 +277,10 @@ function rangeSection(run: ReportRun): string {
     return `<section id="range"><h2>mAP range over shifts</h2><p class="na">Not available: the dataset has no labels, and mAP needs ground truth.</p></section>`;
   }
   const fallback = `<ul>${withBounds
-    .map((r) => `<li><code>${h(r.key)}</code>: ${pct(r.bounds!.mapLower)} – ${pct(r.bounds!.mapUpper)} (range ${pp(r.bounds!.mapRange)})</li>`)
+    .map(
+      (r) =>
+        `<li><code>${h(r.key)}</code>: ${pct(r.bounds!.mapLower)} – ${pct(r.bounds!.mapUpper)} (range ${pp(r.bounds!.mapRange)})</li>`,
+    )
     .join('')}</ul>`;
   return `<section id="range"><h2>mAP range over shifts</h2>
 <p>Each bar spans the lowest to the highest mAP the greedy search found when every image may be shown at any shift of the set, drawn relative to the mAP with no shift (the red line at 0), so its length is the mAP range. A shorter bar means a steadier detector.</p>
@@ -275,12 +298,15 @@ export function gridAxes(shifts: Shift[]): { xs: number[]; ys: number[] } | null
   const xs = [...new Set(shifts.map((s) => s.dx))].sort((a, b) => a - b);
   const ys = [...new Set(shifts.map((s) => s.dy))].sort((a, b) => a - b);
   const seen = new Set(shifts.map((s) => `${s.dx},${s.dy}`));
-  return xs.length > 1 && ys.length > 1 && seen.size === shifts.length && shifts.length === xs.length * ys.length ? { xs, ys } : null;
+  return xs.length > 1 && ys.length > 1 && seen.size === shifts.length && shifts.length === xs.length * ys.length
+    ? { xs, ys }
+    : null;
 }
 
 function heatmap(values: (number | null)[], shifts: Shift[], axes: { xs: number[]; ys: number[] }): string {
   const finiteVals = values.filter((v): v is number => Number.isFinite(v));
-  const min = Math.min(...finiteVals), max = Math.max(...finiteVals);
+  const min = Math.min(...finiteVals),
+    max = Math.max(...finiteVals);
   const byPos = new Map<string, number | null>();
   shifts.forEach((s, i) => byPos.set(`${s.dx},${s.dy}`, values[i]));
   let html = '<table class="heat"><thead><tr><th scope="col">dy \\ dx</th>';
@@ -294,7 +320,7 @@ function heatmap(values: (number | null)[], shifts: Shift[], axes: { xs: number[
       const t = v !== undefined && Number.isFinite(v) && max > min ? (v - min) / (max - min) : 0.5;
       const light = (95 - 35 * t).toFixed(1);
       const style = v !== undefined && Number.isFinite(v) ? ` style="background:hsl(210,70%,${light}%)"` : '';
-      html += `<td${style}>${v === undefined ? MISSING : (Number.isFinite(v) ? (v * 100).toFixed(1) : MISSING)}</td>`;
+      html += `<td${style}>${v === undefined ? MISSING : Number.isFinite(v) ? (v * 100).toFixed(1) : MISSING}</td>`;
     }
     html += '</tr>';
   }
@@ -311,7 +337,10 @@ function perShiftSection(run: ReportRun): string {
   const heat =
     axes !== null && axes.xs.length <= 16 && axes.ys.length <= 16
       ? `<h3>Grid view (mAP %, darker is higher; colour scaled per detector)</h3><div class="heatmaps">${withBounds
-          .map((r) => `<div class="heatmap"><h4><code>${h(r.key)}</code></h4>${heatmap(r.bounds!.perShift, shifts, axes)}</div>`)
+          .map(
+            (r) =>
+              `<div class="heatmap"><h4><code>${h(r.key)}</code></h4>${heatmap(r.bounds!.perShift, shifts, axes)}</div>`,
+          )
           .join('')}</div>`
       : '';
   const table = `<details><summary>Per-shift mAP as a table</summary><div class="table-wrap"><table class="pershift"><thead><tr><th scope="col">#</th><th scope="col">shift (dx, dy)</th>${withBounds
@@ -334,10 +363,16 @@ function consistencySection(run: ReportRun): string {
   const results = run.metrics.results;
   const n = results.length;
   const hasFlip = results.some((r) => r.consistency.flipRate);
-  const list = (f: (r: DetectorRunSummary) => string) => `<ul>${results.map((r) => `<li><code>${h(r.key)}</code>: ${f(r)}</li>`).join('')}</ul>`;
+  const list = (f: (r: DetectorRunSummary) => string) =>
+    `<ul>${results.map((r) => `<li><code>${h(r.key)}</code>: ${f(r)}</li>`).join('')}</ul>`;
   return `<section id="consistency"><h2>Consistency across shifts</h2>
 <p>Bars are means over images; whiskers are 95% bootstrap intervals over images.</p>
-${chartFigure('sb-consistency', 'Detection consistency per detector (higher is steadier)', list((r) => intervalHtml(r.consistency.detConsistency)), 70 + 30 * n)}
+${chartFigure(
+  'sb-consistency',
+  'Detection consistency per detector (higher is steadier)',
+  list((r) => intervalHtml(r.consistency.detConsistency)),
+  70 + 30 * n,
+)}
 ${chartFigure(
   'sb-instability',
   `${hasFlip ? 'Flip rate, ' : ''}box jitter (1 − IoU) and score jitter per detector (lower is steadier)`,
@@ -357,7 +392,10 @@ function notesSection(run: ReportRun): string {
   const skipped = results.flatMap((r) => r.skippedImages.map((s) => ({ key: r.key, ...s })));
   const skippedHtml = skipped.length
     ? `<table class="skipped"><caption>Images skipped (left out of that detector's numbers)</caption><thead><tr><th scope="col">Detector</th><th scope="col">Image id</th><th scope="col">File</th><th scope="col">Reason</th></tr></thead><tbody>${skipped
-        .map((s) => `<tr><td><code>${h(s.key)}</code></td><td>${h(s.imageId)}</td><td>${h(s.fileName)}</td><td>${h(s.reason)}</td></tr>`)
+        .map(
+          (s) =>
+            `<tr><td><code>${h(s.key)}</code></td><td>${h(s.imageId)}</td><td>${h(s.fileName)}</td><td>${h(s.reason)}</td></tr>`,
+        )
         .join('')}</tbody></table>`
     : '<p>No images were skipped: every detector was evaluated on every image.</p>';
   const stable = run.metrics.mode !== 'pad';
@@ -369,13 +407,17 @@ function notesSection(run: ReportRun): string {
   const details = `<div class="table-wrap"><table class="details"><caption>Per-detector run details</caption><thead><tr><th scope="col">Detector</th><th scope="col">Runtime</th><th scope="col">Input px</th><th scope="col">Total stride px</th><th scope="col">Images evaluated</th><th scope="col">Inference s</th><th scope="col">Images/s</th>${
     hasBounds ? '<th scope="col">Greedy passes (lower / upper)</th>' : ''
   }${
-    stable ? '<th scope="col">Ground-truth boxes outside the stable area (crowd regions)</th><th scope="col">Detections dropped (centre outside the stable area, all shifts)</th>' : ''
+    stable
+      ? '<th scope="col">Ground-truth boxes outside the stable area (crowd regions)</th><th scope="col">Detections dropped (centre outside the stable area, all shifts)</th>'
+      : ''
   }</tr></thead><tbody>${results
     .map((r) => [r, manifestDetectorFacts(run.manifest, r.key)] as const)
     .map(
       ([r, f]) =>
         `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(r.runtime ?? MISSING)}</td><td>${h(f.inputSize ?? MISSING)}</td><td>${h(f.totalStridePx ?? MISSING)}</td><td>${h(r.imagesEvaluated)}</td><td>${num(r.timing.inferenceSeconds, 1)}</td><td>${num(r.timing.imagesPerSecond, 2)}</td>${
-          hasBounds ? `<td>${r.bounds ? `${h(r.bounds.passes.lower)} / ${h(r.bounds.passes.upper)}` : MISSING}</td>` : ''
+          hasBounds
+            ? `<td>${r.bounds ? `${h(r.bounds.passes.lower)} / ${h(r.bounds.passes.upper)}` : MISSING}</td>`
+            : ''
         }${stable ? scored(r) : ''}</tr>`,
     )
     .join('')}</tbody></table></div>`;
@@ -447,7 +489,14 @@ export async function renderReportHtml(run: ReportRun, extras: { gallery?: Galle
     shifts: run.metrics.shiftSet.shifts.map((s) => ({ dx: s.dx, dy: s.dy, label: shiftOffsetsLabel(s) })),
     detectors: run.metrics.results.map((r) => ({
       key: r.key,
-      bounds: r.bounds ? { mapRef: r.bounds.mapRef, mapLower: r.bounds.mapLower, mapUpper: r.bounds.mapUpper, perShift: r.bounds.perShift } : null,
+      bounds: r.bounds
+        ? {
+            mapRef: r.bounds.mapRef,
+            mapLower: r.bounds.mapLower,
+            mapUpper: r.bounds.mapUpper,
+            perShift: r.bounds.perShift,
+          }
+        : null,
       consistency: {
         detConsistency: r.consistency.detConsistency,
         flipRate: r.consistency.flipRate,

@@ -22,7 +22,18 @@ export type { ReportRun, ReportManifestEssentials } from './load.js';
 export { buildReportSummary } from './summary.js';
 export type { ReportSummary, ReportDetectorSummary } from './summary.js';
 export { renderReportHtml } from './html.js';
-export { buildGallery, gallerySection, matchStates, foundPerObject, type BlinkingObject, GALLERY_DEFAULTS, GALLERY_MATCH_IOU, type Gallery, type GalleryItem, type GalleryBox } from './gallery.js';
+export {
+  buildGallery,
+  gallerySection,
+  matchStates,
+  foundPerObject,
+  type BlinkingObject,
+  GALLERY_DEFAULTS,
+  GALLERY_MATCH_IOU,
+  type Gallery,
+  type GalleryItem,
+  type GalleryBox,
+} from './gallery.js';
 export { renderReportMarkdown } from './markdown.js';
 export { renderReportCsv, CSV_COLUMNS } from './csv.js';
 export {
@@ -71,15 +82,23 @@ export function renderReportText(run: ReportRun, format: Exclude<ReportFormat, '
  * and returns its absolute path. Throws as renderReport does; ERR_INVALID_OPTION for a format
  * other than md, csv or json (naming --format).
  */
-export async function writeReportText(runDir: string, format: Exclude<ReportFormat, 'html'>, options: RenderReportOptions = {}): Promise<string> {
-  if (!(format in EXTENSION)) throw invalidParameterError('--format', 'one of md, csv, json (html: renderReport)', format);
+export async function writeReportText(
+  runDir: string,
+  format: Exclude<ReportFormat, 'html'>,
+  options: RenderReportOptions = {},
+): Promise<string> {
+  if (!(format in EXTENSION))
+    throw invalidParameterError('--format', 'one of md, csv, json (html: renderReport)', format);
   const { outFile, logger } = options;
   if (outFile !== undefined && !is.string(outFile)) throw invalidParameterError('--out', 'a file path', outFile);
   const run = await loadReportRun(runDir);
   const file = outFile ? path.resolve(outFile) : path.join(run.runDir, `report.${EXTENSION[format]}`);
   const st = await stat(file).catch(() => null);
   if (st?.isDirectory()) {
-    throw new ShiftbenchError('ERR_INVALID_OPTION', `${invalidParameterError('--out', 'a file path (not a directory)', outFile).message}. Give a file name such as ${path.join(file, `report.${EXTENSION[format]}`)}.`);
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      `${invalidParameterError('--out', 'a file path (not a directory)', outFile).message}. Give a file name such as ${path.join(file, `report.${EXTENSION[format]}`)}.`,
+    );
   }
   await writeAtomic(file, renderReportText(run, format));
   logger?.info(`report: wrote ${file}`);
@@ -106,7 +125,10 @@ export interface RenderReportOptions {
  * Throws ShiftbenchError ERR_INVALID_OPTION for a bad runDir/outFile, ERR_OUTPUT
  * for missing or malformed run files (naming the file and the fix) and for write failures.
  */
-export async function renderReport(runDir: string, options: RenderReportOptions = {}): Promise<{ htmlPath: string; jsonPath: string }> {
+export async function renderReport(
+  runDir: string,
+  options: RenderReportOptions = {},
+): Promise<{ htmlPath: string; jsonPath: string }> {
   const { outFile, logger } = options;
   if (outFile !== undefined && !is.string(outFile)) throw invalidParameterError('--out', 'a file path', outFile);
   const run = await loadReportRun(runDir);
@@ -123,7 +145,8 @@ export async function renderReport(runDir: string, options: RenderReportOptions 
   }
   const summary = buildReportSummary(run);
   const perDetector = options.gallery ?? GALLERY_DEFAULTS.perDetector;
-  if (!is.integer(perDetector) || perDetector < 0) throw invalidParameterError('--gallery', 'an integer ≥ 0', perDetector);
+  if (!is.integer(perDetector) || perDetector < 0)
+    throw invalidParameterError('--gallery', 'an integer ≥ 0', perDetector);
   const gallery = perDetector > 0 ? await galleryOf(run, perDetector, options.imagePaths) : undefined;
   const html = await renderReportHtml(run, { gallery });
   await writeAtomic(jsonPath, JSON.stringify(summary, null, 2) + '\n');
@@ -133,7 +156,11 @@ export async function renderReport(runDir: string, options: RenderReportOptions 
 }
 
 /** The flicker gallery, with image files from `imagePaths` or the dataset the manifest names. */
-async function galleryOf(run: ReportRun, perDetector: number, imagePaths: Map<number, string> | undefined): Promise<Gallery> {
+async function galleryOf(
+  run: ReportRun,
+  perDetector: number,
+  imagePaths: Map<number, string> | undefined,
+): Promise<Gallery> {
   const wanted = run.metrics.results.some((r) => (r.analysis?.flicker?.top ?? []).some((t) => t.flicker > 0));
   if (!wanted) return { items: [], blinking: {}, categories: {}, notes: [] };
   let paths = imagePaths;
@@ -160,6 +187,10 @@ async function writeAtomic(file: string, text: string): Promise<void> {
   try {
     await writeFileAtomic(file, text);
   } catch (err) {
-    throw new ShiftbenchError('ERR_OUTPUT', `Could not write ${file}: ${(err as Error).message}. Check that the folder exists and is writable, or pass another --out file.`, { cause: err });
+    throw new ShiftbenchError(
+      'ERR_OUTPUT',
+      `Could not write ${file}: ${(err as Error).message}. Check that the folder exists and is writable, or pass another --out file.`,
+      { cause: err },
+    );
   }
 }

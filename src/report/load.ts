@@ -37,7 +37,8 @@ export const MANIFEST_FILE = 'manifest.json';
 export const METRICS_FILE = 'metrics.json';
 const SUPPORTED_SCHEMA_VERSION = 1;
 
-const RESUME_HINT = 'Run `shiftbench run …` first; if it was run, it was interrupted before it finished: rerun the same command to resume, then `shiftbench report <runDir>`.';
+const RESUME_HINT =
+  'Run `shiftbench run …` first; if it was run, it was interrupted before it finished: rerun the same command to resume, then `shiftbench report <runDir>`.';
 
 /**
  * Reads and validates `<runDir>/manifest.json` and `<runDir>/metrics.json`.
@@ -60,7 +61,8 @@ export async function loadReportRun(runDir: string): Promise<ReportRun> {
   const manifestRaw = await readJsonFile(dir, MANIFEST_FILE);
   const metricsPath = path.join(dir, METRICS_FILE);
   const manifestPath = path.join(dir, MANIFEST_FILE);
-  if (!is.object(manifestRaw)) throw malformed(manifestPath, invalidParameterError('the manifest', 'a JSON object', manifestRaw).message);
+  if (!is.object(manifestRaw))
+    throw malformed(manifestPath, invalidParameterError('the manifest', 'a JSON object', manifestRaw).message);
   const metrics = validateMetrics(metricsRaw, metricsPath);
   return { runDir: dir, manifest: manifestRaw, essentials: reportManifestEssentials(manifestRaw), metrics };
 }
@@ -91,7 +93,11 @@ async function readJsonFile(dir: string, name: string): Promise<unknown> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new ShiftbenchError('ERR_OUTPUT', `No ${name} in run directory ${dir}. ${RESUME_HINT}`, { cause: err });
     }
-    throw new ShiftbenchError('ERR_OUTPUT', `Could not read ${file}: ${(err as Error).message}. Check that the file is readable.`, { cause: err });
+    throw new ShiftbenchError(
+      'ERR_OUTPUT',
+      `Could not read ${file}: ${(err as Error).message}. Check that the file is readable.`,
+      { cause: err },
+    );
   }
   try {
     return JSON.parse(text);
@@ -209,7 +215,8 @@ function validateResult(c: Checker, raw: unknown, at: string): void {
   }
   const cons = c.object(r.consistency, `${at}.consistency`);
   c.number(cons.scoreThreshold, `${at}.consistency.scoreThreshold`);
-  for (const k of ['detConsistency', 'boxJitterIou', 'boxJitterCenterPx', 'scoreJitter'] as const) c.interval(cons[k], `${at}.consistency.${k}`);
+  for (const k of ['detConsistency', 'boxJitterIou', 'boxJitterCenterPx', 'scoreJitter'] as const)
+    c.interval(cons[k], `${at}.consistency.${k}`);
   if (cons.flipRate !== null) c.interval(cons.flipRate, `${at}.consistency.flipRate`);
   const t = c.object(r.timing, `${at}.timing`);
   c.numberOrNull(t.inferenceSeconds, `${at}.timing.inferenceSeconds`);
@@ -221,7 +228,8 @@ function validateResult(c: Checker, raw: unknown, at: string): void {
   if (r.stability !== undefined && r.stability !== null) validateStability(c, r.stability, `${at}.stability`);
   if (r.scoredContent !== undefined) {
     const sc = c.object(r.scoredContent, `${at}.scoredContent`);
-    for (const k of ['groundTruthTotal', 'groundTruthIgnored', 'detectionsTotal', 'detectionsDropped'] as const) c.number(sc[k], `${at}.scoredContent.${k}`);
+    for (const k of ['groundTruthTotal', 'groundTruthIgnored', 'detectionsTotal', 'detectionsDropped'] as const)
+      c.number(sc[k], `${at}.scoredContent.${k}`);
   }
 }
 
@@ -250,7 +258,9 @@ function asText(v: unknown): string | null {
 export function reportManifestEssentials(manifest: Record<string, unknown>): ReportManifestEssentials {
   const seed = pick(manifest, ['seed', 'options.seed']);
   return {
-    toolVersion: asText(pick(manifest, ['toolVersion', 'shiftbenchVersion', 'tool.version', 'versions.shiftbench', 'version'])),
+    toolVersion: asText(
+      pick(manifest, ['toolVersion', 'shiftbenchVersion', 'tool.version', 'versions.shiftbench', 'version']),
+    ),
     nodeVersion: asText(pick(manifest, ['nodeVersion', 'node', 'versions.node', 'runtime.node', 'environment.node'])),
     backend: asText(pick(manifest, ['backend', 'runtime.backend', 'environment.backend', 'options.backend'])),
     machine: machineText(manifest),
@@ -288,7 +298,11 @@ export function manifestDetectorFacts(manifest: Record<string, unknown>, key: st
   };
 }
 
-function collectHashes(value: unknown, at = '', out: { path: string; value: string }[] = []): { path: string; value: string }[] {
+function collectHashes(
+  value: unknown,
+  at = '',
+  out: { path: string; value: string }[] = [],
+): { path: string; value: string }[] {
   if (out.length >= 200) return out;
   if (Array.isArray(value)) {
     value.forEach((v, i) => collectHashes(v, `${at}[${i}]`, out));
@@ -297,8 +311,7 @@ function collectHashes(value: unknown, at = '', out: { path: string; value: stri
       const here = at ? `${at}.${k}` : k;
       if (typeof v === 'string' && /sha256|hash/i.test(k)) {
         if (!out.some((x) => x.value === v)) out.push({ path: here, value: v }); // a hash repeated elsewhere is listed once
-      }
-      else collectHashes(v, here, out);
+      } else collectHashes(v, here, out);
     }
   }
   return out;
@@ -329,7 +342,8 @@ function validateAnalysis(c: Checker, raw: unknown, at: string): void {
       c.number(x.hi, `${at}.boundsInterval.${k}.hi`);
     }
   }
-  if (a.sizeCurve !== null) c.array(a.sizeCurve, `${at}.sizeCurve`).forEach((p, i) => c.object(p, `${at}.sizeCurve[${i}]`));
+  if (a.sizeCurve !== null)
+    c.array(a.sizeCurve, `${at}.sizeCurve`).forEach((p, i) => c.object(p, `${at}.sizeCurve[${i}]`));
   c.object(a.boundsByObjective, `${at}.boundsByObjective`);
   if (a.breakdown !== null) c.object(a.breakdown, `${at}.breakdown`);
   const f = c.object(a.flicker, `${at}.flicker`);

@@ -44,11 +44,15 @@ export function pairedSentence(p: PairedDifference): string {
 /** The verdict line of one detector: its range with the interval, or its paired differences. */
 export function verdictLine(row: HeadlineRow, labelFree: boolean): string {
   const name = mdCode(row.key);
-  if (labelFree || !ok(row.mapRange.value)) return `${name}: no mAP (${labelFree ? 'label-free dataset' : 'no ground truth'}): consistency metrics only.`;
+  if (labelFree || !ok(row.mapRange.value))
+    return `${name}: no mAP (${labelFree ? 'label-free dataset' : 'no ground truth'}): consistency metrics only.`;
   const range = `mAP range ${mdValue(row.mapRange, 'pp')}`;
-  const ivNote = ok(row.mapRange.lo) ? ` (95% interval over ${row.boundsResamples} resamples)` : ' (no interval: the bounds bootstrap was off; `--bootstrap-bounds B` turns it on)';
+  const ivNote = ok(row.mapRange.lo)
+    ? ` (95% interval over ${row.boundsResamples} resamples)`
+    : ' (no interval: the bounds bootstrap was off; `--bootstrap-bounds B` turns it on)';
   if (row.mitigation === null) return `${name}: ${range}${ivNote}.`;
-  if (row.paired.length === 0) return `${name}: ${range}${ivNote}; no paired difference against its plain detector, so no verdict.`;
+  if (row.paired.length === 0)
+    return `${name}: ${range}${ivNote}; no paired difference against its plain detector, so no verdict.`;
   return `${name}: ${row.paired.map(pairedSentence).join('; ')}.`;
 }
 
@@ -66,7 +70,19 @@ export function renderReportMarkdown(run: ReportRun): string {
   );
   const head = labelFree
     ? ['Detector', 'Mitigation', 'det. consistency [95%]', 'centre jitter [95%]', 'cost', 'images']
-    : ['Detector', 'Mitigation', 'mAP at (0,0) [95%]', 'mAP lower', 'mAP upper', 'mAP range [95%]', 'rel. range [95%]', 'flip rate [95%]', 'det. consistency [95%]', 'cost', 'images'];
+    : [
+        'Detector',
+        'Mitigation',
+        'mAP at (0,0) [95%]',
+        'mAP lower',
+        'mAP upper',
+        'mAP range [95%]',
+        'rel. range [95%]',
+        'flip rate [95%]',
+        'det. consistency [95%]',
+        'cost',
+        'images',
+      ];
   lines.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`);
   for (const r of rows) {
     const cost = r.mitigation === null ? MISSING : ok(r.costRatio) ? `×${r.costRatio.toFixed(2)}` : MISSING;

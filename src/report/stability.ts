@@ -39,7 +39,9 @@ export function stabilitySection(run: ReportRun): string {
   const withS = results.find((r) => r.stability)!.stability!;
   const row = (r: DetectorRunSummary) =>
     `<tr><th scope="row"><code>${h(r.key)}</code></th>${
-      r.stability ? COLUMNS.map(([k]) => errorCell(r.stability![k])).join('') + `<td>${h(r.stability.objects)}</td>` : `<td colspan="4" class="na">${MISSING}</td>`
+      r.stability
+        ? COLUMNS.map(([k]) => errorCell(r.stability![k])).join('') + `<td>${h(r.stability.objects)}</td>`
+        : `<td colspan="4" class="na">${MISSING}</td>`
     }</tr>`;
   return `${head}
 <p>After Zhang et al. (2016), with the shifts in place of video frames. At each shift, detections with score ≥ τ = ${h(withS.scoreThreshold)} are matched one to one to ground-truth objects (greedily by IoU, same class, IoU ≥ 0.5; crowd regions left out). Per object, over the shifts where it is matched: the <b>centre error</b> is the standard deviation of the centre offset divided by the box width, plus the same in y over the height; the <b>scale and ratio error</b> the standard deviation of √(area ratio) plus that of the aspect-ratio ratio (both need ≥ 2 matched shifts); the <b>fragment error</b> is how often the object switches between found and missed along the shift order, per step (objects found at least once). Lower is steadier. Means are over objects; intervals are 95% bootstrap intervals over images (${h(withS.bootstrap.resamples)} resamples, seed ${h(withS.bootstrap.seed)}; an image drawn carries its objects).</p>

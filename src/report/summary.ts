@@ -3,7 +3,14 @@
  * per detector key plus the manifest essentials. Values stay fractions (0–1).
  * Deterministic: rendering the same run twice gives the same bytes.
  */
-import type { DetectorFamily, Interval, Interval95, PairedDifference, PeriodFit, StabilitySummary } from '../core/types.js';
+import type {
+  DetectorFamily,
+  Interval,
+  Interval95,
+  PairedDifference,
+  PeriodFit,
+  StabilitySummary,
+} from '../core/types.js';
 import type { ReportRun, ReportManifestEssentials } from './load.js';
 
 /** Headline numbers of one detector (plain or mitigated). Bounds fields are null for label-free runs. */

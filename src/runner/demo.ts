@@ -34,7 +34,12 @@ export interface DemoOptions {
 }
 
 /** What `shiftbench demo --all-mitigations` adds: every mitigation that applies to any model (protocol §7). */
-export const DEMO_ALL_MITIGATIONS: readonly string[] = ['input-blur:1', 'antialias:post:3', 'polyphase-align', 'shift-ensemble:grid:1'];
+export const DEMO_ALL_MITIGATIONS: readonly string[] = [
+  'input-blur:1',
+  'antialias:post:3',
+  'polyphase-align',
+  'shift-ensemble:grid:1',
+];
 
 export interface DemoResult {
   runDir: string;
@@ -56,9 +61,12 @@ export interface DemoResult {
  */
 export function demoPlanFromZoo(allEntries: ModelEntry[]): { models: string[]; mitigations: string[] } {
   const entries = allEntries.filter((e) => typeof e.meta?.baseline !== 'string');
-  const isTwin = (e: ModelEntry) => e.meta?.antialias !== undefined && e.meta?.antialias !== null && e.meta?.antialias !== false;
+  const isTwin = (e: ModelEntry) =>
+    e.meta?.antialias !== undefined && e.meta?.antialias !== null && e.meta?.antialias !== false;
   const plain = entries.filter((e) => !isTwin(e));
-  const allHaveTwins = plain.length > 0 && plain.every((e) => typeof e.meta?.twin === 'string' && entries.some((t) => t.name === e.meta!.twin));
+  const allHaveTwins =
+    plain.length > 0 &&
+    plain.every((e) => typeof e.meta?.twin === 'string' && entries.some((t) => t.name === e.meta!.twin));
   if (allHaveTwins) return { models: plain.map((e) => e.name), mitigations: ['antialias:trained'] };
   return { models: entries.map((e) => e.name), mitigations: [] };
 }
@@ -67,10 +75,12 @@ function readZoo(file: string, logger?: Logger): ModelEntry[] {
   if (!existsSync(file)) return [];
   try {
     const json = JSON.parse(readFileSync(file, 'utf8')) as { models?: ModelEntry[] } | ModelEntry[];
-    const list = Array.isArray(json) ? json : json.models ?? [];
+    const list = Array.isArray(json) ? json : (json.models ?? []);
     return list.filter((e) => typeof e?.name === 'string');
   } catch (err) {
-    logger?.warn(`the model zoo ${file} could not be read (${(err as Error).message}); running the built-in fakes instead`);
+    logger?.warn(
+      `the model zoo ${file} could not be read (${(err as Error).message}); running the built-in fakes instead`,
+    );
     return [];
   }
 }
@@ -106,7 +116,7 @@ export async function runDemo(hooks: RunHooks = {}, options: DemoOptions = {}): 
   const { runDir, metrics, reportPath } = await runBenchmark(
     {
       models: plan.models,
-      mitigations: [...plan.mitigations, ...(source === 'zoo' ? options.mitigations ?? [] : [])],
+      mitigations: [...plan.mitigations, ...(source === 'zoo' ? (options.mitigations ?? []) : [])],
       dataset: val.annotationFile,
       shifts: options.shifts,
       limit: options.limit,

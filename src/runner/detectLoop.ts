@@ -6,7 +6,16 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ShiftbenchError } from '../core/errors.js';
-import type { DatasetImage, DetectContext, Detection, Detector, InputTransform, RgbImage, ShiftMode, ShiftSet } from '../core/types.js';
+import type {
+  DatasetImage,
+  DetectContext,
+  Detection,
+  Detector,
+  InputTransform,
+  RgbImage,
+  ShiftMode,
+  ShiftSet,
+} from '../core/types.js';
 import { decodeDatasetImage } from '../datasets/decode.js';
 import { projectBack, type ResampleKernel, type SubpixelKernel } from '../shifts/index.js';
 import { openPreparedImages, type PreparePool } from './prepare.js';
@@ -60,10 +69,20 @@ function checkDetections(out: unknown, expected: number, name: string): Detectio
     );
   }
   for (const list of out) {
-    if (!Array.isArray(list)) throw new ShiftbenchError('ERR_MODEL_OUTPUT', `Detector "${name}" returned a result that is not a list of detections.`);
+    if (!Array.isArray(list))
+      throw new ShiftbenchError(
+        'ERR_MODEL_OUTPUT',
+        `Detector "${name}" returned a result that is not a list of detections.`,
+      );
     for (const d of list as Detection[]) {
       const b = d?.bbox;
-      if (!Array.isArray(b) || b.length !== 4 || !b.every(Number.isFinite) || !Number.isFinite(d.score) || !Number.isInteger(d.categoryId)) {
+      if (
+        !Array.isArray(b) ||
+        b.length !== 4 ||
+        !b.every(Number.isFinite) ||
+        !Number.isFinite(d.score) ||
+        !Number.isInteger(d.categoryId)
+      ) {
         throw new ShiftbenchError(
           'ERR_MODEL_OUTPUT',
           `Detector "${name}" returned a malformed detection ${JSON.stringify(d)?.slice(0, 120)}; expected { bbox: [x, y, w, h], score, categoryId } with finite numbers.`,
@@ -123,12 +142,10 @@ export class OrderedWriter<T> {
   async push(item: T): Promise<void> {
     if (this.failure) throw this.failure.error;
     this.pending++;
-    this.chain = this.chain.then(
-      async () => {
-        await this.store(item);
-        this.pending--;
-      },
-    );
+    this.chain = this.chain.then(async () => {
+      await this.store(item);
+      this.pending--;
+    });
     this.chain.catch((error: unknown) => {
       this.failure ??= { error };
     });
@@ -147,7 +164,9 @@ export class OrderedWriter<T> {
  * after everything already computed is stored and synced; an abort signal stops
  * between batches with an AbortError.
  */
-export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSeconds: number; computed: number; truncatedInputs: number }> {
+export async function runDetectLoop(
+  o: DetectLoopOptions,
+): Promise<{ inferenceSeconds: number; computed: number; truncatedInputs: number }> {
   const { detector, shiftSet, images } = o;
   const info = detector.info;
   const nShifts = shiftSet.shifts.length;
@@ -235,7 +254,12 @@ export async function runDetectLoop(o: DetectLoopOptions): Promise<{ inferenceSe
         inferenceSeconds += seconds;
         chunk.forEach((w, i) => {
           const r = results.get(w.p)!;
-          const { stored, truncated } = storedDetectionsOf(out[i], w.p.inputs!.transforms[w.shiftIndex], w.p.image.id, maxDetections);
+          const { stored, truncated } = storedDetectionsOf(
+            out[i],
+            w.p.inputs!.transforms[w.shiftIndex],
+            w.p.image.id,
+            maxDetections,
+          );
           if (truncated) truncatedInputs++;
           r.shifts[w.shiftIndex] = stored;
           r.done++;

@@ -51,7 +51,8 @@ async function registerPluginMitigations(files: string[], logger?: Logger): Prom
   for (const plugin of await loadPlugins(files)) {
     for (const [name, factory] of Object.entries(plugin.definition.mitigations ?? {})) {
       if (MITIGATIONS.has(name)) {
-        if (!registeredFromPlugin.has(`${plugin.file}:${name}`)) logger?.warn(`plug-in ${plugin.name}: a mitigation named "${name}" already exists; keeping the existing one`);
+        if (!registeredFromPlugin.has(`${plugin.file}:${name}`))
+          logger?.warn(`plug-in ${plugin.name}: a mitigation named "${name}" already exists; keeping the existing one`);
         continue;
       }
       registerMitigation(name, factory, { syntax: `${name}[:arg]`, summary: `from plug-in ${plugin.name}` });

@@ -32,7 +32,18 @@ export interface RunIdentity {
 const CODE_ROOT = path.resolve(fileURLToPath(new URL('../', import.meta.url)));
 
 /** The code that makes detections, relative to CODE_ROOT (folders, or files without extension). Not metrics or reports. */
-export const DETECTION_CODE = ['datasets', 'shifts', 'detectors', 'mitigations', 'core/coco', 'core/is', 'core/registry', 'core/rng', 'runner/detectLoop', 'runner/store'];
+export const DETECTION_CODE = [
+  'datasets',
+  'shifts',
+  'detectors',
+  'mitigations',
+  'core/coco',
+  'core/is',
+  'core/registry',
+  'core/rng',
+  'runner/detectLoop',
+  'runner/store',
+];
 
 const CODE_FILE = /\.(ts|js|mjs|cjs|json)$/;
 
@@ -91,7 +102,10 @@ export interface ImageIdentities {
  * sha256 of each image file, by image id (8 files at a time; an unreadable file gets
  * "unreadable"), and of the file hash together with the image's annotations.
  */
-export async function imageHashes(images: DatasetImage[], groundTruth: CocoGroundTruth | null = null): Promise<ImageIdentities> {
+export async function imageHashes(
+  images: DatasetImage[],
+  groundTruth: CocoGroundTruth | null = null,
+): Promise<ImageIdentities> {
   const file = new Map<number, string>();
   for (let i = 0; i < images.length; i += 8) {
     const slice = images.slice(i, i + 8);
@@ -101,12 +115,22 @@ export async function imageHashes(images: DatasetImage[], groundTruth: CocoGroun
   const labels = new Map<number, CocoAnnotation[]>();
   for (const a of groundTruth?.annotations ?? []) labels.set(a.image_id, [...(labels.get(a.image_id) ?? []), a]);
   const withLabels = new Map<number, string>();
-  for (const [id, sha] of file) withLabels.set(id, createHash('sha256').update(sha).update(stableJson(labels.get(id) ?? [])).digest('hex'));
+  for (const [id, sha] of file)
+    withLabels.set(
+      id,
+      createHash('sha256')
+        .update(sha)
+        .update(stableJson(labels.get(id) ?? []))
+        .digest('hex'),
+    );
   return { file, withLabels };
 }
 
 /** The per-image identity map a detector's records carry: with labels when its identity says it reads the ground truth. */
-export function imageIdentityFor(described: Record<string, unknown> | undefined, ids: ImageIdentities): Map<number, string> {
+export function imageIdentityFor(
+  described: Record<string, unknown> | undefined,
+  ids: ImageIdentities,
+): Map<number, string> {
   return described?.readsGroundTruth === true ? ids.withLabels : ids.file;
 }
 

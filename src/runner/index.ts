@@ -6,8 +6,23 @@ export { RunStore, type RunManifest, type ManifestDetector, type SkippedImage } 
 export { scoreRun, type ScoreRunArgs, type ScoredVariant } from './score.js';
 export { rescoreRun, type RescoreOptions } from './rescore.js';
 export { pairRuns, type PairRunsOptions, type RunPairedDifference } from './pairRuns.js';
-export { runExperiment, loadExperimentConfig, type ExperimentConfig, type ExperimentRunOptions, type ExperimentResult } from './matrix.js';
+export {
+  runExperiment,
+  loadExperimentConfig,
+  type ExperimentConfig,
+  type ExperimentRunOptions,
+  type ExperimentResult,
+} from './matrix.js';
 export { resolveRunOptions, RUN_DEFAULTS, type RunOptions, type ResolvedRunOptions } from './options.js';
 export { formatRunSummary, formatFamilyTable } from './summary.js';
-export type { RunHooks, RunProgress, RunResult, ShardResult, RunnerEnv, RunEvaluator, EvaluatorArgs, RunnerLoadOptions } from './types.js';
+export type {
+  RunHooks,
+  RunProgress,
+  RunResult,
+  ShardResult,
+  RunnerEnv,
+  RunEvaluator,
+  EvaluatorArgs,
+  RunnerLoadOptions,
+} from './types.js';
 export { runDemo, demoPlanFromZoo, DEMO_ALL_MITIGATIONS, type DemoOptions, type DemoResult } from './demo.js';

@@ -44,7 +44,8 @@ function pidAlive(pid: number): boolean {
 async function readLock(file: string): Promise<LockContent | null> {
   try {
     const value = JSON.parse(await readFile(file, 'utf8')) as Partial<LockContent>;
-    if (typeof value.pid !== 'number' || typeof value.host !== 'string' || typeof value.heartbeatAt !== 'string') return null;
+    if (typeof value.pid !== 'number' || typeof value.host !== 'string' || typeof value.heartbeatAt !== 'string')
+      return null;
     return value as LockContent;
   } catch {
     return null;
@@ -55,7 +56,8 @@ async function readLock(file: string): Promise<LockContent | null> {
 function staleReason(lock: LockContent | null, staleMs: number): string | null {
   if (lock === null) return 'the lock file is unreadable';
   const ageMs = Date.now() - Date.parse(lock.heartbeatAt);
-  if (!Number.isFinite(ageMs) || ageMs > staleMs) return `its last heartbeat was ${Number.isFinite(ageMs) ? Math.round(ageMs / 1000) : '?'} s ago`;
+  if (!Number.isFinite(ageMs) || ageMs > staleMs)
+    return `its last heartbeat was ${Number.isFinite(ageMs) ? Math.round(ageMs / 1000) : '?'} s ago`;
   if (lock.host === os.hostname() && !pidAlive(lock.pid)) return 'that process is no longer running';
   return null;
 }
@@ -90,7 +92,13 @@ export class RunLock {
     const staleMs = timing.staleMs ?? LEASE_DEFAULTS.staleMs;
     const file = path.join(dir, LOCK_FILE);
     const now = new Date().toISOString();
-    const content: LockContent = { pid: process.pid, host: os.hostname(), startedAt: now, heartbeatAt: now, token: randomUUID() };
+    const content: LockContent = {
+      pid: process.pid,
+      host: os.hostname(),
+      startedAt: now,
+      heartbeatAt: now,
+      token: randomUUID(),
+    };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const fh = await open(file, 'wx');
@@ -106,7 +114,9 @@ export class RunLock {
         return lock;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-          throw new ShiftbenchError('ERR_OUTPUT', `Cannot create the lock ${file}: ${(err as Error).message}`, { cause: err });
+          throw new ShiftbenchError('ERR_OUTPUT', `Cannot create the lock ${file}: ${(err as Error).message}`, {
+            cause: err,
+          });
         }
       }
       const held = await readLock(file);
@@ -132,9 +142,14 @@ export class RunLock {
         continue;
       }
       await rm(aside, { force: true });
-      logger.warn(`taking over the lock of ${held ? owner(held) : 'an unknown owner'}: ${reason} (${path.join(dir, LOCK_FILE)})`);
+      logger.warn(
+        `taking over the lock of ${held ? owner(held) : 'an unknown owner'}: ${reason} (${path.join(dir, LOCK_FILE)})`,
+      );
     }
-    throw new ShiftbenchError('ERR_RUN_LOCKED', `Could not take the lock of ${dir}: other processes keep taking it. Use another --out.`);
+    throw new ShiftbenchError(
+      'ERR_RUN_LOCKED',
+      `Could not take the lock of ${dir}: other processes keep taking it. Use another --out.`,
+    );
   }
 
   private startHeartbeat(heartbeatMs: number): void {

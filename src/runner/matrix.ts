@@ -42,7 +42,10 @@ export interface ExperimentResult {
 }
 
 function bad(file: string, field: string, expected: string, actual: unknown): ShiftbenchError {
-  return new ShiftbenchError('ERR_INVALID_OPTION', `Expected ${expected} for ${field} in ${file} (--config) but received ${describeValue(actual)}`);
+  return new ShiftbenchError(
+    'ERR_INVALID_OPTION',
+    `Expected ${expected} for ${field} in ${file} (--config) but received ${describeValue(actual)}`,
+  );
 }
 
 function strings(file: string, raw: Record<string, unknown>, field: string, required: boolean): string[] | undefined {
@@ -64,17 +67,36 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new ShiftbenchError('ERR_INVALID_OPTION', `Could not read the experiment config ${file} (--config): ${(err as Error).message}`, { cause: err });
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      `Could not read the experiment config ${file} (--config): ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   if (!is.object(raw)) throw bad(file, 'the config', 'an object { models, mitigations, shifts, modes, datasets }', raw);
-  const known = new Set(['models', 'mitigations', 'shifts', 'modes', 'datasets', 'limit', 'seed', 'scoreThreshold', 'backend', 'plugins', 'registryFiles']);
-  for (const k of Object.keys(raw)) if (!known.has(k)) throw bad(file, 'the config', `only the fields ${[...known].join(', ')}`, k);
+  const known = new Set([
+    'models',
+    'mitigations',
+    'shifts',
+    'modes',
+    'datasets',
+    'limit',
+    'seed',
+    'scoreThreshold',
+    'backend',
+    'plugins',
+    'registryFiles',
+  ]);
+  for (const k of Object.keys(raw))
+    if (!known.has(k)) throw bad(file, 'the config', `only the fields ${[...known].join(', ')}`, k);
   const dir = path.dirname(path.resolve(file));
   const rel = (p: string) => path.resolve(dir, p);
   // a model that names an existing file next to the config is a path; otherwise a name (registry, plugin/detector, fake)
-  const isPathy = (m: string) => (m.includes('/') || m.includes('\\') || /\.(onnx|json)$/i.test(m)) && existsSync(rel(m));
+  const isPathy = (m: string) =>
+    (m.includes('/') || m.includes('\\') || /\.(onnx|json)$/i.test(m)) && existsSync(rel(m));
   const modes = strings(file, raw, 'modes', false) as ShiftMode[] | undefined;
-  for (const m of modes ?? []) if (!SHIFT_MODES.includes(m)) throw bad(file, 'modes', 'a list of pad, crop, circular', m);
+  for (const m of modes ?? [])
+    if (!SHIFT_MODES.includes(m)) throw bad(file, 'modes', 'a list of pad, crop, circular', m);
   const num = (field: string) => {
     const v = raw[field];
     if (v !== undefined && !is.number(v)) throw bad(file, field, 'a number', v);
@@ -103,10 +125,16 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
  * numbers of every detector of every sub-run. `options.out` defaults to
  * reports/<timestamp>-<hash>. Each sub-run resumes like a plain run.
  */
-export async function runExperiment(config: ExperimentConfig, options: ExperimentRunOptions = {}, hooks: RunHooks = {}): Promise<ExperimentResult> {
+export async function runExperiment(
+  config: ExperimentConfig,
+  options: ExperimentRunOptions = {},
+  hooks: RunHooks = {},
+): Promise<ExperimentResult> {
   const shiftsList = config.shifts?.length ? config.shifts : [RUN_DEFAULTS.shifts];
   const modes = config.modes?.length ? config.modes : [RUN_DEFAULTS.mode];
-  const outDir = path.resolve(options.out ?? path.join(options.reportsDir ?? RUN_DEFAULTS.reportsDir, makeRunId({ config })));
+  const outDir = path.resolve(
+    options.out ?? path.join(options.reportsDir ?? RUN_DEFAULTS.reportsDir, makeRunId({ config })),
+  );
   await ensureWritableDir(outDir);
   const runs: ExperimentResult['runs'] = [];
   const usedNames = new Set<string>();

@@ -18,7 +18,15 @@ import { makeRunId, resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, type RunManifest } from './runStore.js';
 import { scoreRun, type ScoredVariant } from './score.js';
 import { formatShard, shardOfImage } from './shard.js';
-import { DetectionLog, RecordReader, clearRunStore, isSkipped, readJsonOrNull, type ImageRecord, type StoredImage } from './store.js';
+import {
+  DetectionLog,
+  RecordReader,
+  clearRunStore,
+  isSkipped,
+  readJsonOrNull,
+  type ImageRecord,
+  type StoredImage,
+} from './store.js';
 import type { RunnerEnv } from './types.js';
 
 /** Options of mergeShards. */
@@ -54,7 +62,14 @@ interface Shard {
 }
 
 /** Analysis settings recorded in a manifest's options; the shards must agree on them. */
-const ANALYSIS_OPTIONS = ['scoreThreshold', 'bootstrapResamples', 'bootstrapSeed', 'bootstrapBounds', 'objectives', 'limit'];
+const ANALYSIS_OPTIONS = [
+  'scoreThreshold',
+  'bootstrapResamples',
+  'bootstrapSeed',
+  'bootstrapBounds',
+  'objectives',
+  'limit',
+];
 
 /** What must be equal across the shards of one run, as one object (compared with identityDiff). */
 function runOf(m: RunManifest): Record<string, unknown> {
@@ -64,7 +79,9 @@ function runOf(m: RunManifest): Record<string, unknown> {
     dataset: { hash: m.dataset?.hash, images: m.shard?.imagesInRun },
     shifts: (m.shiftSet?.shifts ?? []).map((s) => `${s.dx},${s.dy}`).join(';'),
     mode: m.mode,
-    detectors: Object.fromEntries((m.detectors ?? []).map((d) => [d.key, { runtime: d.runtime, files: d.files.map((f) => f.sha256) }])),
+    detectors: Object.fromEntries(
+      (m.detectors ?? []).map((d) => [d.key, { runtime: d.runtime, files: d.files.map((f) => f.sha256) }]),
+    ),
     analysis: Object.fromEntries(ANALYSIS_OPTIONS.map((k) => [k, options[k] ?? null])),
   };
 }
@@ -80,7 +97,9 @@ async function openShards(runs: string[], logger: Logger): Promise<Shard[]> {
     for (const run of runs) {
       const { store, manifest } = await RunStore.existing(run);
       if (!manifest.shard) {
-        throw mergeError(`${store.dir} is not a shard: it was run without --shard. Merge the directories of \`shiftbench run --shard i/n\`.`);
+        throw mergeError(
+          `${store.dir} is not a shard: it was run without --shard. Merge the directories of \`shiftbench run --shard i/n\`.`,
+        );
       }
       shards.push({ dir: store.dir, store, manifest: manifest as Shard['manifest'] });
     }
@@ -107,14 +126,19 @@ function checkOneRun(shards: Shard[]): void {
     const diffs = identityDiff(runOf(first.manifest), runOf(s.manifest));
     if (diffs.length > 0) {
       const shown = diffs.slice(0, 8).join('; ') + (diffs.length > 8 ? `; … and ${diffs.length - 8} more` : '');
-      throw mergeError(`${s.dir} is not a shard of the same run as ${first.dir} (${shown}). Run every shard with the same command and build.`);
+      throw mergeError(
+        `${s.dir} is not a shard of the same run as ${first.dir} (${shown}). Run every shard with the same command and build.`,
+      );
     }
   }
   const byIndex = new Map<number, Shard>();
   for (const s of shards) {
     const twin = byIndex.get(s.manifest.shard.index);
     if (twin) {
-      const which = twin.dir === s.dir ? `${s.dir} is given twice` : `${twin.dir} and ${s.dir} are both shard ${formatShard(s.manifest.shard)}`;
+      const which =
+        twin.dir === s.dir
+          ? `${s.dir} is given twice`
+          : `${twin.dir} and ${s.dir} are both shard ${formatShard(s.manifest.shard)}`;
       throw mergeError(`${which}: give each shard once.`);
     }
     byIndex.set(s.manifest.shard.index, s);
@@ -123,7 +147,10 @@ function checkOneRun(shards: Shard[]): void {
   if (missing.length > 0) {
     const given = shards.map((s) => `${formatShard(s.manifest.shard)} in ${s.dir}`).join(', ');
     throw mergeError(
-      `The merge is incomplete: shard${missing.length === 1 ? '' : 's'} ${missing.slice(0, 10).map((i) => `${i}/${count}`).join(', ')}` +
+      `The merge is incomplete: shard${missing.length === 1 ? '' : 's'} ${missing
+        .slice(0, 10)
+        .map((i) => `${i}/${count}`)
+        .join(', ')}` +
         `${missing.length > 10 ? ', …' : ''} missing (given: ${given}). Give every shard's run directory.`,
     );
   }
@@ -132,9 +159,15 @@ function checkOneRun(shards: Shard[]): void {
 /** The dataset the shards ran on, loaded here; ERR_MERGE when its content differs. */
 async function loadShardDataset(first: Shard, options: MergeOptions, env: RunnerEnv): Promise<Dataset> {
   const saved = first.manifest.options as Partial<RunOptions> & { images?: string | null; limit?: number | null };
-  const source = options.dataset ? path.resolve(options.dataset) : String(saved.dataset ?? first.manifest.dataset.source);
+  const source = options.dataset
+    ? path.resolve(options.dataset)
+    : String(saved.dataset ?? first.manifest.dataset.source);
   // another --dataset finds its images beside it unless --images says where
-  const images = options.images ? path.resolve(options.images) : options.dataset ? undefined : (saved.images ?? undefined);
+  const images = options.images
+    ? path.resolve(options.images)
+    : options.dataset
+      ? undefined
+      : (saved.images ?? undefined);
   const dataset = await env.loadDataset({ dataset: source, images, limit: saved.limit ?? undefined });
   if (dataset.hash !== first.manifest.dataset.hash) {
     throw mergeError(
@@ -149,7 +182,12 @@ async function loadShardDataset(first: Shard, options: MergeOptions, env: Runner
  * Each detector's records from every shard: each shard holds only images of its own part,
  * every image of the dataset has a record in its shard, made from the same image content.
  */
-async function gatherRecords(shards: Shard[], dataset: Dataset, key: string, sha256: ReadonlyMap<number, string>): Promise<Map<number, StoredImage>> {
+async function gatherRecords(
+  shards: Shard[],
+  dataset: Dataset,
+  key: string,
+  sha256: ReadonlyMap<number, string>,
+): Promise<Map<number, StoredImage>> {
   const count = shards.length;
   const S = shards[0].manifest.shiftSet.shifts.length;
   const ids = new Set(dataset.images.map((im) => im.id));
@@ -160,8 +198,12 @@ async function gatherRecords(shards: Shard[], dataset: Dataset, key: string, sha
     for (const [id, r] of stored) {
       const owner = shardOfImage(id, count);
       if (!ids.has(id) || owner !== s.manifest.shard.index) {
-        const where = ids.has(id) ? `which belongs to shard ${owner}/${count} (${shards[owner].dir})` : 'which is not an image of the dataset';
-        throw mergeError(`${s.dir} (shard ${formatShard(s.manifest.shard)}) holds detections of "${key}" for image ${id}, ${where}: shards must be disjoint. Rerun that shard in a new --out.`);
+        const where = ids.has(id)
+          ? `which belongs to shard ${owner}/${count} (${shards[owner].dir})`
+          : 'which is not an image of the dataset';
+        throw mergeError(
+          `${s.dir} (shard ${formatShard(s.manifest.shard)}) holds detections of "${key}" for image ${id}, ${where}: shards must be disjoint. Rerun that shard in a new --out.`,
+        );
       }
       records.set(id, r);
     }
@@ -172,11 +214,13 @@ async function gatherRecords(shards: Shard[], dataset: Dataset, key: string, sha
     if (!r) {
       throw mergeError(
         `${s.dir} (shard ${formatShard(s.manifest.shard)}) is not finished: "${key}" has no detections for image ${image.id} (${image.fileName}). ` +
-          'Run that shard\'s command again to finish it, then merge.',
+          "Run that shard's command again to finish it, then merge.",
       );
     }
     if (!isSkipped(r) && r.sha256 !== undefined && r.sha256 !== sha256.get(image.id)) {
-      throw mergeError(`Image ${image.id} (${image.fileName}) changed since ${s.dir} ran it (sha256 ${r.sha256.slice(0, 12)} → ${sha256.get(image.id)?.slice(0, 12)}).`);
+      throw mergeError(
+        `Image ${image.id} (${image.fileName}) changed since ${s.dir} ran it (sha256 ${r.sha256.slice(0, 12)} → ${sha256.get(image.id)?.slice(0, 12)}).`,
+      );
     }
   }
   return records;
@@ -211,8 +255,13 @@ async function writeMergedLog(
 async function openOutput(options: MergeOptions, shards: Shard[], logger: Logger): Promise<RunStore> {
   const out = path.resolve(options.out);
   const clash = shards.find((s) => s.dir === out);
-  if (clash) throw invalidParameterError('--out', 'a directory other than the shards\'', options.out);
-  const store = await RunStore.locate({ out, reportsDir: path.dirname(out), force: options.force === true }, {}, '', logger);
+  if (clash) throw invalidParameterError('--out', "a directory other than the shards'", options.out);
+  const store = await RunStore.locate(
+    { out, reportsDir: path.dirname(out), force: options.force === true },
+    {},
+    '',
+    logger,
+  );
   await store.lock(logger);
   try {
     const earlier = await readJsonOrNull<RunManifest>(store.manifestFile);
@@ -220,7 +269,10 @@ async function openOutput(options: MergeOptions, shards: Shard[], logger: Logger
       const ours = shards.map((s) => s.manifest.runId).join(',');
       const same = earlier.merged?.shards.map((s) => s.runId).join(',') === ours;
       if (!same && options.force !== true) {
-        throw new ShiftbenchError('ERR_OUTPUT', `--out ${out} holds another run. Give a new --out, or --force to replace it.`);
+        throw new ShiftbenchError(
+          'ERR_OUTPUT',
+          `--out ${out} holds another run. Give a new --out, or --force to replace it.`,
+        );
       }
       if (!same) logger.warn(`--force: replacing the run stored in ${out}`);
       await clearRunStore(out);
@@ -241,11 +293,16 @@ async function openOutput(options: MergeOptions, shards: Shard[], logger: Logger
  * ERR_RUN_LOCKED while a shard still runs; ERR_OUTPUT for an `out` holding another run; an
  * AbortError when `hooks.signal` stops it (the shards are only read: merge again).
  */
-export async function mergeShards(options: MergeOptions, hooks: { logger?: Logger; env?: Partial<RunnerEnv>; signal?: AbortSignal } = {}): Promise<MergeResult> {
+export async function mergeShards(
+  options: MergeOptions,
+  hooks: { logger?: Logger; env?: Partial<RunnerEnv>; signal?: AbortSignal } = {},
+): Promise<MergeResult> {
   const logger = hooks.logger ?? SILENT;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
-  if (!Array.isArray(options.runs) || options.runs.length === 0) throw invalidParameterError('RUN…', 'the shard run directories to merge', options.runs);
-  if (typeof options.out !== 'string' || options.out.length === 0) throw invalidParameterError('--out', 'the merged run directory', options.out);
+  if (!Array.isArray(options.runs) || options.runs.length === 0)
+    throw invalidParameterError('RUN…', 'the shard run directories to merge', options.runs);
+  if (typeof options.out !== 'string' || options.out.length === 0)
+    throw invalidParameterError('--out', 'the merged run directory', options.out);
   const shards = await openShards(options.runs, logger);
   let out: RunStore | null = null;
   try {
@@ -269,18 +326,44 @@ export async function mergeShards(options: MergeOptions, hooks: { logger?: Logge
       runId: makeRunId({ merged: shards.map((s) => s.manifest.runId) }),
       createdAt: new Date().toISOString(),
       dataset: { ...first.manifest.dataset, source: dataset.source, images: dataset.images.length },
-      options: { ...first.manifest.options, shard: null, out: out.dir, dataset: dataset.source, images: options.images ? path.resolve(options.images) : (saved.images ?? null) },
-      merged: { count: shards.length, shards: shards.map((s) => ({ index: s.manifest.shard.index, runId: s.manifest.runId, dir: path.basename(s.dir) })) },
+      options: {
+        ...first.manifest.options,
+        shard: null,
+        out: out.dir,
+        dataset: dataset.source,
+        images: options.images ? path.resolve(options.images) : (saved.images ?? null),
+      },
+      merged: {
+        count: shards.length,
+        shards: shards.map((s) => ({
+          index: s.manifest.shard.index,
+          runId: s.manifest.runId,
+          dir: path.basename(s.dir),
+        })),
+      },
     };
     await out.writeManifest(manifest);
     const S = manifest.shiftSet.shifts.length;
     const variants: ScoredVariant[] = [];
     for (const entry of manifest.detectors) {
-      const records = await gatherRecords(shards, dataset, entry.key, imageIdentityFor(manifest.identity.detectors[entry.key], ids));
-      variants.push({ entry, records: await writeMergedLog(out, entry.key, S, shards, dataset, records), file: out.logFile(entry.key) });
+      const records = await gatherRecords(
+        shards,
+        dataset,
+        entry.key,
+        imageIdentityFor(manifest.identity.detectors[entry.key], ids),
+      );
+      variants.push({
+        entry,
+        records: await writeMergedLog(out, entry.key, S, shards, dataset, records),
+        file: out.logFile(entry.key),
+      });
     }
     logger.info(`merged ${shards.length} shards (${dataset.images.length} images) into ${out.dir}; scoring`);
-    const shiftSet: ShiftSet = { spec: manifest.shiftSet.spec, shifts: manifest.shiftSet.shifts, maxOffsetPx: manifest.shiftSet.maxOffsetPx };
+    const shiftSet: ShiftSet = {
+      spec: manifest.shiftSet.spec,
+      shifts: manifest.shiftSet.shifts,
+      maxOffsetPx: manifest.shiftSet.maxOffsetPx,
+    };
     const metrics = await scoreRun({
       store: out,
       runId: manifest.runId,
@@ -302,7 +385,9 @@ export async function mergeShards(options: MergeOptions, hooks: { logger?: Logge
     try {
       reportPath = (await renderReport(out.dir, { logger })).htmlPath;
     } catch (err) {
-      logger.warn(`could not render the report (${(err as Error).message}); metrics.json is complete — retry with \`shiftbench report ${out.dir}\``);
+      logger.warn(
+        `could not render the report (${(err as Error).message}); metrics.json is complete — retry with \`shiftbench report ${out.dir}\``,
+      );
     }
     return { runDir: out.dir, metrics, reportPath, shards: shards.length, images: dataset.images.length };
   } finally {

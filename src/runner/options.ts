@@ -167,20 +167,23 @@ const OBJECTIVES: readonly BoundsObjective[] = ['ap', 'ap50', 'ap75'];
 /** `--objective` values (each may be a comma list): ap is always included, first; each once. */
 export function parseObjectives(value: unknown): BoundsObjective[] {
   const items = stringList(value, FLAG.objectives, 0).flatMap((v) => v.split(',').map((x) => x.trim()));
-  for (const v of items) if (!OBJECTIVES.includes(v as BoundsObjective)) throw invalidParameterError(FLAG.objectives, 'ap, ap50 or ap75', v);
+  for (const v of items)
+    if (!OBJECTIVES.includes(v as BoundsObjective)) throw invalidParameterError(FLAG.objectives, 'ap, ap50 or ap75', v);
   return OBJECTIVES.filter((o) => o === 'ap' || items.includes(o));
 }
 
 function stringList(value: unknown, name: string, min: number): string[] {
   if (value === undefined) value = [];
-  if (!Array.isArray(value) || !value.every(is.string)) throw invalidParameterError(name, 'a list of non-empty strings', value);
+  if (!Array.isArray(value) || !value.every(is.string))
+    throw invalidParameterError(name, 'a list of non-empty strings', value);
   if (value.length < min) throw invalidParameterError(name, `at least ${min} value${min > 1 ? 's' : ''}`, value);
   return value as string[];
 }
 
 function optionalInt(value: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | null {
   if (value === undefined || value === null) return null;
-  if (!is.integer(value) || !is.inRange(value as number, min, max)) throw invalidParameterError(name, `an integer from ${min} to ${max}`, value);
+  if (!is.integer(value) || !is.inRange(value as number, min, max))
+    throw invalidParameterError(name, `an integer from ${min} to ${max}`, value);
   return value as number;
 }
 
@@ -213,31 +216,49 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
   const abs = (p: string) => path.resolve(cwd, p);
   const models = stringList(options.models, FLAG.models, 1).map((m) => resolveModelSpec(m, cwd));
   const mitigations = stringList(options.mitigations, FLAG.mitigations, 0);
-  if (!is.string(options.dataset)) throw invalidParameterError(FLAG.dataset, 'a dataset folder or annotation file', options.dataset);
-  if (options.images !== undefined && !is.string(options.images)) throw invalidParameterError(FLAG.images, 'an image folder', options.images);
+  if (!is.string(options.dataset))
+    throw invalidParameterError(FLAG.dataset, 'a dataset folder or annotation file', options.dataset);
+  if (options.images !== undefined && !is.string(options.images))
+    throw invalidParameterError(FLAG.images, 'an image folder', options.images);
   const shiftSet = parseShiftSet(options.shifts ?? RUN_DEFAULTS.shifts);
   const mode = options.mode ?? RUN_DEFAULTS.mode;
   if (!SHIFT_MODES.includes(mode)) throw invalidParameterError(FLAG.mode, 'one of pad, crop, circular', mode);
   const scoreThreshold = options.scoreThreshold ?? RUN_DEFAULTS.scoreThreshold;
-  if (!is.number(scoreThreshold) || !is.inRange(scoreThreshold, 0, 1)) throw invalidParameterError(FLAG.scoreThreshold, 'a number from 0 to 1', scoreThreshold);
+  if (!is.number(scoreThreshold) || !is.inRange(scoreThreshold, 0, 1))
+    throw invalidParameterError(FLAG.scoreThreshold, 'a number from 0 to 1', scoreThreshold);
   const seed = options.seed ?? RUN_DEFAULTS.seed;
-  if (!is.integer(seed) || !is.inRange(seed, 0, 2 ** 32 - 1)) throw invalidParameterError(FLAG.seed, 'an integer from 0 to 4294967295', seed);
+  if (!is.integer(seed) || !is.inRange(seed, 0, 2 ** 32 - 1))
+    throw invalidParameterError(FLAG.seed, 'an integer from 0 to 4294967295', seed);
   const backend = options.backend ?? RUN_DEFAULTS.backend;
-  if (!is.inArray(backend, BACKENDS)) throw invalidParameterError(FLAG.backend, `one of ${BACKENDS.join(', ')} (TF.js backends; ONNX models take --ep)`, backend);
+  if (!is.inArray(backend, BACKENDS))
+    throw invalidParameterError(
+      FLAG.backend,
+      `one of ${BACKENDS.join(', ')} (TF.js backends; ONNX models take --ep)`,
+      backend,
+    );
   const executionProvider = options.executionProvider ?? RUN_DEFAULTS.executionProvider;
   if (!is.inArray(executionProvider, EXECUTION_PROVIDERS)) {
-    throw invalidParameterError(FLAG.executionProvider, `one of ${EXECUTION_PROVIDERS.join(', ')} (ONNX Runtime execution providers)`, executionProvider);
+    throw invalidParameterError(
+      FLAG.executionProvider,
+      `one of ${EXECUTION_PROVIDERS.join(', ')} (ONNX Runtime execution providers)`,
+      executionProvider,
+    );
   }
-  if (options.out !== undefined && !is.string(options.out)) throw invalidParameterError(FLAG.out, 'a directory path', options.out);
-  if (options.weightsDir !== undefined && !is.string(options.weightsDir)) throw invalidParameterError(FLAG.weightsDir, 'a folder of model weights', options.weightsDir);
+  if (options.out !== undefined && !is.string(options.out))
+    throw invalidParameterError(FLAG.out, 'a directory path', options.out);
+  if (options.weightsDir !== undefined && !is.string(options.weightsDir))
+    throw invalidParameterError(FLAG.weightsDir, 'a folder of model weights', options.weightsDir);
   const kernel = options.kernel ?? RUN_DEFAULTS.kernel;
-  if (!RESAMPLE_KERNELS.includes(kernel)) throw invalidParameterError(FLAG.kernel, `one of ${RESAMPLE_KERNELS.join(', ')}`, kernel);
+  if (!RESAMPLE_KERNELS.includes(kernel))
+    throw invalidParameterError(FLAG.kernel, `one of ${RESAMPLE_KERNELS.join(', ')}`, kernel);
   const subpixelKernel = options.subpixelKernel ?? RUN_DEFAULTS.subpixelKernel;
   if (!SUBPIXEL_KERNELS.includes(subpixelKernel)) {
     throw invalidParameterError(FLAG.subpixelKernel, `one of ${SUBPIXEL_KERNELS.join(', ')}`, subpixelKernel);
   }
-  const bootstrapResamples = optionalInt(options.bootstrapResamples, FLAG.bootstrapResamples, 1, 1_000_000) ?? RUN_DEFAULTS.bootstrapResamples;
-  const bootstrapSeed = optionalInt(options.bootstrapSeed, FLAG.bootstrapSeed, 0, 2 ** 32 - 1) ?? RUN_DEFAULTS.bootstrapSeed;
+  const bootstrapResamples =
+    optionalInt(options.bootstrapResamples, FLAG.bootstrapResamples, 1, 1_000_000) ?? RUN_DEFAULTS.bootstrapResamples;
+  const bootstrapSeed =
+    optionalInt(options.bootstrapSeed, FLAG.bootstrapSeed, 0, 2 ** 32 - 1) ?? RUN_DEFAULTS.bootstrapSeed;
   const bootstrapBounds = optionalInt(options.bootstrapBounds, FLAG.bootstrapBounds, 0, 1_000_000);
   const objectives = parseObjectives(options.objectives);
   const keys = new Set<string>();

@@ -47,10 +47,18 @@ const NO_FILES = { shiftResultsWriter: async () => NO_SHIFT_RESULTS };
  * still differ, ERR_RUN_STORE when a run is unfinished or an image changed since it ran,
  * ERR_INVALID_OPTION for B < 1. Keys without ground truth (label-free) are left out.
  */
-export async function pairRuns(dirA: string, dirB: string, options: PairRunsOptions = {}): Promise<RunPairedDifference[]> {
+export async function pairRuns(
+  dirA: string,
+  dirB: string,
+  options: PairRunsOptions = {},
+): Promise<RunPairedDifference[]> {
   const logger = options.logger ?? SILENT;
   const env: RunnerEnv = { ...defaultEnv(), ...options.env };
-  if (path.resolve(dirA) === path.resolve(dirB)) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected two different run directories but received ${dirA} twice`);
+  if (path.resolve(dirA) === path.resolve(dirB))
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      `Expected two different run directories but received ${dirA} twice`,
+    );
   const a = await RunStore.existing(dirA);
   const b = await RunStore.existing(dirB);
   await a.store.lock(logger);
@@ -68,27 +76,47 @@ export async function pairRuns(dirA: string, dirB: string, options: PairRunsOpti
 
 type Opened = { store: RunStore; manifest: RunManifest };
 
-async function pairLocked(a: Opened, b: Opened, options: PairRunsOptions, env: RunnerEnv, logger: Logger): Promise<RunPairedDifference[]> {
+async function pairLocked(
+  a: Opened,
+  b: Opened,
+  options: PairRunsOptions,
+  env: RunnerEnv,
+  logger: Logger,
+): Promise<RunPairedDifference[]> {
   const saved = a.manifest.options as Partial<RunOptions> & { bootstrapBounds?: number | null };
   const B = options.bootstrapBounds ?? (saved.bootstrapBounds || DEFAULT_BOOTSTRAP_BOUNDS);
-  if (!Number.isInteger(B) || B < 1) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected an integer ≥ 1 for --bootstrap-bounds but received ${B}`);
+  if (!Number.isInteger(B) || B < 1)
+    throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected an integer ≥ 1 for --bootstrap-bounds but received ${B}`);
   const seed = options.bootstrapSeed ?? saved.bootstrapSeed ?? 0;
-  const dataset = await env.loadDataset({ dataset: String(saved.dataset), images: (saved.images as string | null) ?? undefined, limit: (saved.limit as number | null) ?? undefined });
+  const dataset = await env.loadDataset({
+    dataset: String(saved.dataset),
+    images: (saved.images as string | null) ?? undefined,
+    limit: (saved.limit as number | null) ?? undefined,
+  });
   if (!dataset.groundTruth) return [];
   const ids = await imageHashes(dataset.images, dataset.groundTruth);
   const metricsA = await readJsonOrNull<RunMetrics>(path.join(a.store.dir, 'metrics.json'));
   const metricsB = await readJsonOrNull<RunMetrics>(path.join(b.store.dir, 'metrics.json'));
   const keysB = new Set((metricsB?.results ?? []).map((r) => r.key));
   const keys = options.keys ?? (metricsA?.results ?? []).map((r) => r.key).filter((k) => keysB.has(k));
-  const shiftSet: ShiftSet = { spec: a.manifest.shiftSet.spec, shifts: a.manifest.shiftSet.shifts, maxOffsetPx: a.manifest.shiftSet.maxOffsetPx };
+  const shiftSet: ShiftSet = {
+    spec: a.manifest.shiftSet.spec,
+    shifts: a.manifest.shiftSet.shifts,
+    maxOffsetPx: a.manifest.shiftSet.maxOffsetPx,
+  };
   const out: RunPairedDifference[] = [];
   for (const key of keys) {
     const va = await storedVariant(a, key, dataset.images, ids);
     const vb = await storedVariant(b, key, dataset.images, ids);
     // the same images on both sides: an image skipped in either run is left out of both
     const skipped = new Map<number, { key: string; reason: string }>();
-    for (const [v, run] of [[va, a], [vb, b]] as const) {
-      for (const [id, r] of v.records) if (isSkipped(r) && !skipped.has(id)) skipped.set(id, { key: `${run.manifest.runId}/${key}`, reason: r.skipped });
+    for (const [v, run] of [
+      [va, a],
+      [vb, b],
+    ] as const) {
+      for (const [id, r] of v.records)
+        if (isSkipped(r) && !skipped.has(id))
+          skipped.set(id, { key: `${run.manifest.runId}/${key}`, reason: r.skipped });
     }
     const score = async (v: ScoredVariant, run: Opened) =>
       scoreVariant(
@@ -124,26 +152,46 @@ function pair(key: string, sa: Scored, sb: Scored): Omit<PairedDifference, 'kind
   const ba = sa.summary.bounds;
   const bb = sb.summary.bounds;
   if (!ba || !bb || !sa.uncertainty || !sb.uncertainty) return null;
-  const side = (bounds: typeof ba, u: BoundsUncertainty) => ({ key, mapRef: bounds.mapRef, mapRange: bounds.mapRange, uncertainty: u });
+  const side = (bounds: typeof ba, u: BoundsUncertainty) => ({
+    key,
+    mapRef: bounds.mapRef,
+    mapRange: bounds.mapRange,
+    uncertainty: u,
+  });
   const d = pairedDifference(side(ba, sa.uncertainty), side(bb, sb.uncertainty), 'mitigation');
   if (!d) return null;
   const { kind: _kind, against: _against, ...rest } = d;
   return rest;
 }
 
-async function storedVariant(run: Opened, key: string, images: { id: number; fileName: string }[], ids: Awaited<ReturnType<typeof imageHashes>>): Promise<ScoredVariant> {
+async function storedVariant(
+  run: Opened,
+  key: string,
+  images: { id: number; fileName: string }[],
+  ids: Awaited<ReturnType<typeof imageHashes>>,
+): Promise<ScoredVariant> {
   const entry = run.manifest.detectors.find((d) => d.key === key);
-  if (!entry) throw new ShiftbenchError('ERR_RUN_STORE', `${run.store.manifestFile} has no detector "${key}"; the run directory is damaged. Run it again with \`shiftbench run\`.`);
+  if (!entry)
+    throw new ShiftbenchError(
+      'ERR_RUN_STORE',
+      `${run.store.manifestFile} has no detector "${key}"; the run directory is damaged. Run it again with \`shiftbench run\`.`,
+    );
   const sha256 = imageIdentityFor(run.manifest.identity?.detectors?.[key], ids);
   const { log, stored } = await run.store.openLog(key, run.manifest.shiftSet.shifts.length);
   await log.close();
   for (const image of images) {
     const r: StoredImage | undefined = stored.get(image.id);
     if (!r) {
-      throw new ShiftbenchError('ERR_RUN_STORE', `The run in ${run.store.dir} is not finished: "${key}" has no detections for image ${image.id} (${image.fileName}). Run the same \`shiftbench run\` command again to finish it.`);
+      throw new ShiftbenchError(
+        'ERR_RUN_STORE',
+        `The run in ${run.store.dir} is not finished: "${key}" has no detections for image ${image.id} (${image.fileName}). Run the same \`shiftbench run\` command again to finish it.`,
+      );
     }
     if (!isSkipped(r) && r.sha256 !== undefined && r.sha256 !== sha256.get(image.id)) {
-      throw new ShiftbenchError('ERR_RUN_STORE', `Image ${image.id} (${image.fileName}) changed since "${key}" of ${run.store.dir} was run; pairing would mix datasets. Run it again with \`shiftbench run\`.`);
+      throw new ShiftbenchError(
+        'ERR_RUN_STORE',
+        `Image ${image.id} (${image.fileName}) changed since "${key}" of ${run.store.dir} was run; pairing would mix datasets. Run it again with \`shiftbench run\`.`,
+      );
     }
   }
   return { entry, records: stored, file: run.store.logFile(key) };

@@ -64,7 +64,8 @@ export class OrderedPrefetch<T> {
 
   /** The next result in order. Throws ERR_INTERNAL after the last. */
   next(): Promise<T> {
-    if (this.taken >= this.count) throw new ShiftbenchError('ERR_INTERNAL', `prefetch: all ${this.count} results were taken`);
+    if (this.taken >= this.count)
+      throw new ShiftbenchError('ERR_INTERNAL', `prefetch: all ${this.count} results were taken`);
     const p = this.slots.get(this.taken)!;
     this.slots.delete(this.taken);
     this.taken++;
@@ -82,7 +83,8 @@ export class OrderedPrefetch<T> {
   /** Starts what the depth allows now. */
   fill(): void {
     const depth = this.depth();
-    if (!(Number.isInteger(depth) && depth >= 1)) throw new ShiftbenchError('ERR_INTERNAL', `prefetch depth must be a positive integer, got ${depth}`);
+    if (!(Number.isInteger(depth) && depth >= 1))
+      throw new ShiftbenchError('ERR_INTERNAL', `prefetch depth must be a positive integer, got ${depth}`);
     while (this.started < this.count && this.started - this.taken < depth) {
       const i = this.started++;
       let p: Promise<T>;
@@ -103,7 +105,10 @@ export class OrderedPrefetch<T> {
  * loading. Null when `workers` is 0 or they cannot be started; then `onFallback` says why.
  * The caller terminates the pool.
  */
-export function openPreparePool(workers: number = DEFAULT_PREPARE_WORKERS, onFallback?: (reason: string) => void): PreparePool | null {
+export function openPreparePool(
+  workers: number = DEFAULT_PREPARE_WORKERS,
+  onFallback?: (reason: string) => void,
+): PreparePool | null {
   const n = Math.max(0, Math.floor(workers));
   if (n === 0) return null;
   try {
@@ -154,12 +159,17 @@ export interface PreparedImages {
  */
 export function openPreparedImages(o: PrepareOptions): PreparedImages {
   const { images, inputOpts } = o;
-  const bytesPerImage = inputOpts.inputSizePx.width * inputOpts.inputSizePx.height * 3 * inputOpts.shiftSet.shifts.length;
+  const bytesPerImage =
+    inputOpts.inputSizePx.width * inputOpts.inputSizePx.height * 3 * inputOpts.shiftSet.shifts.length;
   const group = Math.max(1, o.minDepth ?? 1);
-  const depth = o.depth ?? Math.max(2 * group, Math.min(32, Math.floor(PREPARE_QUEUE_BYTES / Math.max(1, bytesPerImage))));
+  const depth =
+    o.depth ?? Math.max(2 * group, Math.min(32, Math.floor(PREPARE_QUEUE_BYTES / Math.max(1, bytesPerImage))));
   let pool: PreparePool | null = null;
   let owned = false;
-  const wanted = o.pool !== undefined && o.pool !== null ? o.pool.size : Math.max(0, Math.floor(o.workers ?? DEFAULT_PREPARE_WORKERS));
+  const wanted =
+    o.pool !== undefined && o.pool !== null
+      ? o.pool.size
+      : Math.max(0, Math.floor(o.workers ?? DEFAULT_PREPARE_WORKERS));
   if (wanted > 0 && !o.builtInDecode) o.onFallback?.('a custom decoder runs on the main thread');
   else if (o.pool) pool = o.pool;
   else if (wanted > 0 && (o.workers !== undefined || images.length >= PREPARE_WORKERS_MIN_IMAGES)) {
@@ -201,7 +211,8 @@ export function prepareWorkerUrl(): URL {
   if (!here.endsWith('.ts')) return new URL('./prepareWorker.js', here);
   const url = new URL('../../dist/runner/prepareWorker.js', here);
   const file = fileURLToPath(url);
-  if (!existsSync(file)) throw new Error(`prepare workers run the built JavaScript, and ${file} is missing: run \`npm run build\``);
+  if (!existsSync(file))
+    throw new Error(`prepare workers run the built JavaScript, and ${file} is missing: run \`npm run build\``);
   const src = path.dirname(path.dirname(fileURLToPath(here)));
   const sources = [
     ...['prepareImage.ts', 'prepareWorker.ts'].map((f) => path.join(src, 'runner', f)),
@@ -213,7 +224,10 @@ export function prepareWorkerUrl(): URL {
   ];
   const built = statSync(file).mtimeMs;
   const newer = sources.find((f) => statSync(f).mtimeMs > built);
-  if (newer) throw new Error(`prepare workers run the built JavaScript, and ${file} is older than ${newer}: run \`npm run build\``);
+  if (newer)
+    throw new Error(
+      `prepare workers run the built JavaScript, and ${file} is older than ${newer}: run \`npm run build\``,
+    );
   return url;
 }
 
@@ -255,10 +269,17 @@ export class PreparePool {
         for (const f of [...this.readyListeners]) f();
       });
       worker.on('error', (e) =>
-        this.fail(new ShiftbenchError('ERR_INTERNAL', `a prepare worker failed: ${e.message}. --prepare-workers 0 prepares images on the main thread.`, { cause: e })),
+        this.fail(
+          new ShiftbenchError(
+            'ERR_INTERNAL',
+            `a prepare worker failed: ${e.message}. --prepare-workers 0 prepares images on the main thread.`,
+            { cause: e },
+          ),
+        ),
       );
       worker.on('exit', (code) => {
-        if (!this.terminated) this.fail(new ShiftbenchError('ERR_INTERNAL', `a prepare worker exited (code ${code}) before answering`));
+        if (!this.terminated)
+          this.fail(new ShiftbenchError('ERR_INTERNAL', `a prepare worker exited (code ${code}) before answering`));
       });
       this.workers.push(slot);
     }
@@ -314,8 +335,17 @@ export class PreparePool {
     slot.jobs.delete(m.jobId);
     if (slot.jobs.size === 0) slot.worker.unref();
     if (m.kind === 'made') {
-      const inputs = m.inputs.map((r) => ({ data: new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength), width: r.width, height: r.height }));
-      job.resolve({ image: job.image, inputs: shiftedInputsFromMade(inputs, m.geometry, m.kernel), size: m.size, skipped: null });
+      const inputs = m.inputs.map((r) => ({
+        data: new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength),
+        width: r.width,
+        height: r.height,
+      }));
+      job.resolve({
+        image: job.image,
+        inputs: shiftedInputsFromMade(inputs, m.geometry, m.kernel),
+        size: m.size,
+        skipped: null,
+      });
     } else if (m.kind === 'skipped') {
       job.resolve({ image: job.image, inputs: null, size: [0, 0], skipped: m.message });
     } else {

@@ -5,7 +5,13 @@
  * prepare.ts and prepareWorker.ts.
  */
 import type { DatasetImage, RgbImage } from '../core/types.js';
-import { makeShiftedInputs, type FitGeometry, type ResampleKernel, type ShiftedInputOptions, type ShiftedInputs } from '../shifts/inputs.js';
+import {
+  makeShiftedInputs,
+  type FitGeometry,
+  type ResampleKernel,
+  type ShiftedInputOptions,
+  type ShiftedInputs,
+} from '../shifts/inputs.js';
 
 /** An image ready for the detect loop: its inputs, or why it is skipped. */
 export interface PreparedImage {
@@ -45,6 +51,13 @@ export interface PrepareRequest {
 
 /** Prepare worker → main thread: the made inputs (buffers transferred), a skipped image, or an error. */
 export type PrepareReply =
-  | { jobId: number; kind: 'made'; size: [number, number]; geometry: FitGeometry; kernel: ResampleKernel; inputs: RgbImage[] }
+  | {
+      jobId: number;
+      kind: 'made';
+      size: [number, number];
+      geometry: FitGeometry;
+      kernel: ResampleKernel;
+      inputs: RgbImage[];
+    }
   | { jobId: number; kind: 'skipped'; message: string }
   | { jobId: number; kind: 'error'; name: string; code?: string; message: string; stack?: string };

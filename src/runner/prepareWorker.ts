@@ -49,7 +49,14 @@ async function answer(jobId: number, image: DatasetImage, inputOpts: ShiftedInpu
     }
   } catch (err) {
     const e = err as { name?: string; code?: string; message?: string; stack?: string };
-    reply = { jobId, kind: 'error', name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(err), stack: e?.stack };
+    reply = {
+      jobId,
+      kind: 'error',
+      name: e?.name ?? 'Error',
+      code: e?.code,
+      message: e?.message ?? String(err),
+      stack: e?.stack,
+    };
   }
   parentPort!.postMessage(reply, [...transfer]);
 }

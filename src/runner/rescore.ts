@@ -34,7 +34,11 @@ const SILENT: Logger = { info: () => undefined, warn: () => undefined };
  * (naming the flag), ERR_RUN_STORE when the directory is not a run, a detector's
  * detections are incomplete (finish the run first) or an image changed since.
  */
-export async function rescoreRun(runDir: string, options: RescoreOptions = {}, hooks: { logger?: Logger; env?: Partial<RunnerEnv> } = {}): Promise<RunMetrics> {
+export async function rescoreRun(
+  runDir: string,
+  options: RescoreOptions = {},
+  hooks: { logger?: Logger; env?: Partial<RunnerEnv> } = {},
+): Promise<RunMetrics> {
   const logger = hooks.logger ?? SILENT;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   const { store, manifest } = await RunStore.existing(runDir);
@@ -53,7 +57,13 @@ export async function rescoreRun(runDir: string, options: RescoreOptions = {}, h
   }
 }
 
-async function rescoreLocked(store: RunStore, manifest: RunManifest, options: RescoreOptions, env: RunnerEnv, logger: Logger): Promise<RunMetrics> {
+async function rescoreLocked(
+  store: RunStore,
+  manifest: RunManifest,
+  options: RescoreOptions,
+  env: RunnerEnv,
+  logger: Logger,
+): Promise<RunMetrics> {
   const saved = manifest.options as Partial<RunOptions> & { shiftSet?: string; bootstrapBounds?: number | null };
   // validate the new settings the way `run` does (flag names in errors), on top of the saved ones
   const o = resolveRunOptions(
@@ -68,7 +78,11 @@ async function rescoreLocked(store: RunStore, manifest: RunManifest, options: Re
     },
     path.dirname(store.dir),
   );
-  const dataset = await env.loadDataset({ dataset: String(saved.dataset), images: (saved.images as string | null) ?? undefined, limit: (saved.limit as number | null) ?? undefined });
+  const dataset = await env.loadDataset({
+    dataset: String(saved.dataset),
+    images: (saved.images as string | null) ?? undefined,
+    limit: (saved.limit as number | null) ?? undefined,
+  });
   const metricsBefore = await readJsonOrNull<RunMetrics>(path.join(store.dir, 'metrics.json'));
   const keys = metricsBefore ? metricsBefore.results.map((r) => r.key) : manifest.detectors.map((d) => d.key);
   const imageIds = await imageHashes(dataset.images, dataset.groundTruth);
@@ -76,22 +90,36 @@ async function rescoreLocked(store: RunStore, manifest: RunManifest, options: Re
   const variants: ScoredVariant[] = [];
   for (const key of keys) {
     const entry = manifest.detectors.find((d) => d.key === key);
-    if (!entry) throw new ShiftbenchError('ERR_RUN_STORE', `${store.manifestFile} has no detector "${key}"; the run directory is damaged. Run it again with \`shiftbench run\`.`);
+    if (!entry)
+      throw new ShiftbenchError(
+        'ERR_RUN_STORE',
+        `${store.manifestFile} has no detector "${key}"; the run directory is damaged. Run it again with \`shiftbench run\`.`,
+      );
     const sha256 = imageIdentityFor(storedIdentity[key], imageIds);
     const { log, stored } = await store.openLog(key, manifest.shiftSet.shifts.length);
     await log.close();
     for (const image of dataset.images) {
       const r = stored.get(image.id);
       if (!r) {
-        throw new ShiftbenchError('ERR_RUN_STORE', `The run in ${store.dir} is not finished: "${key}" has no detections for image ${image.id} (${image.fileName}). Run the same \`shiftbench run\` command again to finish it.`);
+        throw new ShiftbenchError(
+          'ERR_RUN_STORE',
+          `The run in ${store.dir} is not finished: "${key}" has no detections for image ${image.id} (${image.fileName}). Run the same \`shiftbench run\` command again to finish it.`,
+        );
       }
       if (!isSkipped(r) && r.sha256 !== undefined && r.sha256 !== sha256.get(image.id)) {
-        throw new ShiftbenchError('ERR_RUN_STORE', `Image ${image.id} (${image.fileName}) changed since "${key}" was run (sha256 ${r.sha256.slice(0, 12)} → ${sha256.get(image.id)?.slice(0, 12)}); rescoring would mix datasets. Run it again with \`shiftbench run\`.`);
+        throw new ShiftbenchError(
+          'ERR_RUN_STORE',
+          `Image ${image.id} (${image.fileName}) changed since "${key}" was run (sha256 ${r.sha256.slice(0, 12)} → ${sha256.get(image.id)?.slice(0, 12)}); rescoring would mix datasets. Run it again with \`shiftbench run\`.`,
+        );
       }
     }
     variants.push({ entry, records: stored, file: store.logFile(key) });
   }
-  const shiftSet: ShiftSet = { spec: manifest.shiftSet.spec, shifts: manifest.shiftSet.shifts, maxOffsetPx: manifest.shiftSet.maxOffsetPx };
+  const shiftSet: ShiftSet = {
+    spec: manifest.shiftSet.spec,
+    shifts: manifest.shiftSet.shifts,
+    maxOffsetPx: manifest.shiftSet.maxOffsetPx,
+  };
   const metrics = await scoreRun({
     store,
     runId: manifest.runId,
@@ -111,7 +139,14 @@ async function rescoreLocked(store: RunStore, manifest: RunManifest, options: Re
   await store.writeManifest({
     ...manifest,
     scoreThreshold: o.scoreThreshold,
-    options: { ...manifest.options, scoreThreshold: o.scoreThreshold, bootstrapResamples: o.bootstrapResamples, bootstrapSeed: o.bootstrapSeed, bootstrapBounds: o.bootstrapBounds, objectives: o.objectives },
+    options: {
+      ...manifest.options,
+      scoreThreshold: o.scoreThreshold,
+      bootstrapResamples: o.bootstrapResamples,
+      bootstrapSeed: o.bootstrapSeed,
+      bootstrapBounds: o.bootstrapBounds,
+      objectives: o.objectives,
+    },
   });
   return metrics;
 }

@@ -19,7 +19,16 @@ import { runDetectLoop } from './detectLoop.js';
 import { defaultEnv } from './env.js';
 import { DEFAULT_PREPARE_WORKERS, PREPARE_WORKERS_MIN_IMAGES, openPreparePool, type PreparePool } from './prepare.js';
 import { identityDiff, imageHashes, imageIdentityFor, runLevelIdentity, type RunIdentity } from './identity.js';
-import { modelKey, resolveRunOptions, runOptionsKey, shortHash, stableJson, RUN_DEFAULTS, type ResolvedRunOptions, type RunOptions } from './options.js';
+import {
+  modelKey,
+  resolveRunOptions,
+  runOptionsKey,
+  shortHash,
+  stableJson,
+  RUN_DEFAULTS,
+  type ResolvedRunOptions,
+  type RunOptions,
+} from './options.js';
 import { isFractionalSet } from '../shifts/index.js';
 import { RunStore, type ManifestDetector, type OpenedLog, type RunManifest } from './runStore.js';
 import { isSkipped } from './store.js';
@@ -45,11 +54,19 @@ function planVariants(o: ResolvedRunOptions, mitigations: Mitigation[]): Variant
     const n = (used.get(base) ?? 0) + 1;
     used.set(base, n);
     if (n > 1) base = `${base}#${n}`;
-    return [{ key: base, model, mitigation: null }, ...mitigations.map((m) => ({ key: `${base}+${m.spec}`, model, mitigation: m }))];
+    return [
+      { key: base, model, mitigation: null },
+      ...mitigations.map((m) => ({ key: `${base}+${m.spec}`, model, mitigation: m })),
+    ];
   });
 }
 
-function manifestDetector(v: Variant, info: DetectorInfo, batchSize: number, described: Record<string, unknown> | undefined): ManifestDetector {
+function manifestDetector(
+  v: Variant,
+  info: DetectorInfo,
+  batchSize: number,
+  described: Record<string, unknown> | undefined,
+): ManifestDetector {
   const decoder = (info.details?.decoder ?? described?.decoder ?? null) as ManifestDetector['decoder'];
   return {
     key: v.key,
@@ -80,13 +97,27 @@ export function resampleRecord(o: ResolvedRunOptions): RunManifest['resample'] {
     fitPlacement: 'top-left',
     // sets holding fractions: 16-bit fit kept in floating point, ideal Fourier shift (circular) or this kernel (pad, crop)
     ...(isFractionalSet(o.shiftSet)
-      ? { subpixel: { path: 'floating-point', fit: '16-bit', circular: 'fourier', padCrop: o.subpixelKernel, rounding: 'half-to-even' } }
+      ? {
+          subpixel: {
+            path: 'floating-point',
+            fit: '16-bit',
+            circular: 'fourier',
+            padCrop: o.subpixelKernel,
+            rounding: 'half-to-even',
+          },
+        }
       : {}),
   };
 }
 
 /** The manifest of this invocation; detectors (and their identities) stored earlier are kept until run again. */
-export function newManifest(o: ResolvedRunOptions, dataset: Dataset, runId: string, stored: RunManifest | null, identity: RunIdentity): RunManifest {
+export function newManifest(
+  o: ResolvedRunOptions,
+  dataset: Dataset,
+  runId: string,
+  stored: RunManifest | null,
+  identity: RunIdentity,
+): RunManifest {
   const storedDetectors = (stored?.identity as Partial<RunIdentity> | undefined)?.detectors ?? {};
   const kept = stored?.detectors ?? [];
   return {
@@ -114,7 +145,12 @@ export function newManifest(o: ResolvedRunOptions, dataset: Dataset, runId: stri
     mode: o.mode,
     scoreThreshold: o.scoreThreshold,
     // a detector's identity is recorded with its manifest entry, once it has loaded
-    identity: { run: identity.run, detectors: Object.fromEntries(kept.filter((d) => storedDetectors[d.key]).map((d) => [d.key, storedDetectors[d.key]])) },
+    identity: {
+      run: identity.run,
+      detectors: Object.fromEntries(
+        kept.filter((d) => storedDetectors[d.key]).map((d) => [d.key, storedDetectors[d.key]]),
+      ),
+    },
     options: { ...o, shiftSet: o.shiftSet.spec },
     detectors: kept,
   };
@@ -138,7 +174,8 @@ function borrowed(d: Detector): Detector {
  */
 export async function runBenchmark(options: RunOptions, hooks: RunHooks = {}): Promise<RunResult> {
   const o = resolveRunOptions(options);
-  if (o.shard !== null) throw invalidParameterError('--shard', 'no shard for runBenchmark (runShard runs one shard)', options.shard);
+  if (o.shard !== null)
+    throw invalidParameterError('--shard', 'no shard for runBenchmark (runShard runs one shard)', options.shard);
   return withRunDirectory(o, hooks, runLocked);
 }
 
@@ -155,7 +192,14 @@ export async function runShard(options: RunOptions, hooks: RunHooks = {}): Promi
   return withRunDirectory(o, hooks, async (...args) => {
     const { manifest, dataset, session } = await detectStep(...args);
     const { wallSeconds, phases, computedImages } = session;
-    return { runDir: args[3].dir, shard: manifest.shard!, images: dataset.images.length, wallSeconds, phases, computedImages };
+    return {
+      runDir: args[3].dir,
+      shard: manifest.shard!,
+      images: dataset.images.length,
+      wallSeconds,
+      phases,
+      computedImages,
+    };
   });
 }
 
@@ -163,7 +207,14 @@ export async function runShard(options: RunOptions, hooks: RunHooks = {}): Promi
 async function withRunDirectory<R>(
   o: ResolvedRunOptions,
   hooks: RunHooks,
-  rest: (o: ResolvedRunOptions, env: RunnerEnv, mitigations: Mitigation[], store: RunStore, hooks: RunHooks, logger: Logger) => Promise<R>,
+  rest: (
+    o: ResolvedRunOptions,
+    env: RunnerEnv,
+    mitigations: Mitigation[],
+    store: RunStore,
+    hooks: RunHooks,
+    logger: Logger,
+  ) => Promise<R>,
 ): Promise<R> {
   const logger = hooks.logger ?? SILENT;
   const env = runnerEnv(hooks);
@@ -172,7 +223,12 @@ async function withRunDirectory<R>(
   const optionsKey = runOptionsKey(o);
 
   // 1. the run directory: writable, before any dataset or model work
-  const store = await RunStore.locate({ out: o.out, reportsDir: o.reportsDir, force: o.force }, optionsKey, shortHash(optionsKey), logger);
+  const store = await RunStore.locate(
+    { out: o.out, reportsDir: o.reportsDir, force: o.force },
+    optionsKey,
+    shortHash(optionsKey),
+    logger,
+  );
   await store.lock(logger, hooks.lease); // one process per run directory, before anything is read or written
   try {
     return await rest(o, env, mitigations, store, hooks, logger);
@@ -182,14 +238,32 @@ async function withRunDirectory<R>(
 }
 
 /** Steps 2–7 of runBenchmark, in a run directory this process holds the lease of. */
-async function runLocked(o: ResolvedRunOptions, env: RunnerEnv, mitigations: Mitigation[], store: RunStore, hooks: RunHooks, logger: Logger): Promise<RunResult> {
+async function runLocked(
+  o: ResolvedRunOptions,
+  env: RunnerEnv,
+  mitigations: Mitigation[],
+  store: RunStore,
+  hooks: RunHooks,
+  logger: Logger,
+): Promise<RunResult> {
   return scoreStep(o, env, store, logger, await detectStep(o, env, mitigations, store, hooks, logger));
 }
 
 /** Steps 2–5: the dataset (a shard's part of it), the identity, the claimed store, the detections. */
-async function detectStep(o: ResolvedRunOptions, env: RunnerEnv, mitigations: Mitigation[], store: RunStore, hooks: RunHooks, logger: Logger) {
+async function detectStep(
+  o: ResolvedRunOptions,
+  env: RunnerEnv,
+  mitigations: Mitigation[],
+  store: RunStore,
+  hooks: RunHooks,
+  logger: Logger,
+) {
   // 2. the dataset
-  const whole = await env.loadDataset({ dataset: o.dataset, images: o.images ?? undefined, limit: o.limit ?? undefined });
+  const whole = await env.loadDataset({
+    dataset: o.dataset,
+    images: o.images ?? undefined,
+    limit: o.limit ?? undefined,
+  });
   if (whole.images.length === 0) throw new ShiftbenchError('ERR_DATASET', `Dataset ${whole.source} has no images.`);
   const dataset = o.shard ? shardDataset(whole, o.shard) : whole;
 
@@ -215,7 +289,12 @@ async function detectStep(o: ResolvedRunOptions, env: RunnerEnv, mitigations: Mi
 
   // 4. the run store: resume what was made the same way, refuse what was not
   const keys = plan.flat().map((v) => v.key);
-  const { stored, logs } = await store.claim(identity, { images: dataset.images, sha256, shiftCount: o.shiftSet.shifts.length }, keys, logger);
+  const { stored, logs } = await store.claim(
+    identity,
+    { images: dataset.images, sha256, shiftCount: o.shiftSet.shifts.length },
+    keys,
+    logger,
+  );
   const manifest = newManifest(o, dataset, store.runId(stored), stored, identity);
   try {
     checkSameShard(store.dir, stored, o.shard);
@@ -273,7 +352,13 @@ function checkSameShard(dir: string, stored: RunManifest | null, shard: ShardSpe
 }
 
 /** Steps 6–7 of runBenchmark (after detectStep). */
-async function scoreStep(o: ResolvedRunOptions, env: RunnerEnv, store: RunStore, logger: Logger, step: Awaited<ReturnType<typeof detectStep>>): Promise<RunResult> {
+async function scoreStep(
+  o: ResolvedRunOptions,
+  env: RunnerEnv,
+  store: RunStore,
+  logger: Logger,
+  step: Awaited<ReturnType<typeof detectStep>>,
+): Promise<RunResult> {
   const { manifest, dataset, variants, session } = step;
   // 6. scoring, from the stored records only; metrics.json is written last
   const metrics = await scoreRun({
@@ -303,7 +388,9 @@ async function scoreStep(o: ResolvedRunOptions, env: RunnerEnv, store: RunStore,
   try {
     reportPath = (await renderReport(store.dir, { logger })).htmlPath;
   } catch (err) {
-    logger.warn(`could not render the report (${(err as Error).message}); metrics.json is complete — retry with \`shiftbench report ${store.dir}\``);
+    logger.warn(
+      `could not render the report (${(err as Error).message}); metrics.json is complete — retry with \`shiftbench report ${store.dir}\``,
+    );
   }
   const { wallSeconds, phases, computedImages } = session;
   return { runDir: store.dir, metrics, wallSeconds, phases, computedImages, reportPath };
@@ -315,7 +402,8 @@ async function scoreStep(o: ResolvedRunOptions, env: RunnerEnv, store: RunStore,
  */
 function runnerEnv(hooks: RunHooks): RunnerEnv {
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
-  if (hooks.env?.loadDetector && !hooks.env.describeDetector) env.describeDetector = async (spec) => ({ kind: 'custom loader', spec });
+  if (hooks.env?.loadDetector && !hooks.env.describeDetector)
+    env.describeDetector = async (spec) => ({ kind: 'custom loader', spec });
   return env;
 }
 
@@ -335,11 +423,20 @@ async function variantModelSpec(v: Variant, env: RunnerEnv, o: ResolvedRunOption
 }
 
 /** A variant's identity: its detector's (describeDetector), the mitigation spec and, for plug-in mitigations, their code. */
-async function describeVariant(v: Variant, env: RunnerEnv, loadOpts: RunnerLoadOptions, o: ResolvedRunOptions): Promise<Record<string, unknown>> {
+async function describeVariant(
+  v: Variant,
+  env: RunnerEnv,
+  loadOpts: RunnerLoadOptions,
+  o: ResolvedRunOptions,
+): Promise<Record<string, unknown>> {
   const detector = await env.describeDetector(await variantModelSpec(v, env, o), loadOpts);
   if (v.mitigation === null) return { ...detector, mitigation: null };
   const extra = await env.describeMitigation(v.mitigation);
-  return { ...detector, mitigation: v.mitigation.spec, ...(Object.keys(extra).length > 0 ? { mitigationSource: extra } : {}) };
+  return {
+    ...detector,
+    mitigation: v.mitigation.spec,
+    ...(Object.keys(extra).length > 0 ? { mitigationSource: extra } : {}),
+  };
 }
 
 /** What the detection step of one run shares between models, and the timings it collects. */
@@ -391,7 +488,12 @@ async function detectModel(variants: Variant[], ss: DetectSession): Promise<Scor
  * One variant: loads it only when an image is missing (or was skipped: decoding is
  * retried), records it in the manifest, runs the detect loop over what is missing.
  */
-async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Promise<Detector>, plainNow: () => Detector | null): Promise<ScoredVariant> {
+async function detectVariant(
+  v: Variant,
+  ss: DetectSession,
+  getPlain: () => Promise<Detector>,
+  plainNow: () => Detector | null,
+): Promise<ScoredVariant> {
   const { o, dataset, logger, manifest, store } = ss;
   const phase = { loadSeconds: 0, loopSeconds: 0, evaluateSeconds: 0 };
   ss.phases[v.key] = phase;
@@ -414,10 +516,17 @@ async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Prom
     const detector = await loadVariant(v, ss.env, ss.loadOpts, getPlain, o, logger);
     phase.loadSeconds = (performance.now() - loadStart) / 1000;
     if (detector !== plainNow()) owned = detector;
-    const batchSize = Math.max(1, Math.min(o.batchSize ?? Math.min(detector.info.maxBatch, RUN_DEFAULTS.maxDefaultBatch), detector.info.maxBatch));
+    const batchSize = Math.max(
+      1,
+      Math.min(o.batchSize ?? Math.min(detector.info.maxBatch, RUN_DEFAULTS.maxDefaultBatch), detector.info.maxBatch),
+    );
     const fresh = manifestDetector(v, detector.info, batchSize, ss.identity.detectors[v.key]);
     if (entry && records.size > 0) checkLoadedSame(v.key, entry, fresh);
-    if (entry === null || stableJson(entry) !== stableJson(fresh) || stableJson(manifest.identity.detectors[v.key]) !== stableJson(ss.identity.detectors[v.key])) {
+    if (
+      entry === null ||
+      stableJson(entry) !== stableJson(fresh) ||
+      stableJson(manifest.identity.detectors[v.key]) !== stableJson(ss.identity.detectors[v.key])
+    ) {
       const at = manifest.detectors.findIndex((d) => d.key === v.key);
       if (at >= 0) manifest.detectors[at] = fresh;
       else manifest.detectors.push(fresh);
@@ -429,7 +538,9 @@ async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Prom
       const retried = todo.filter((img) => records.has(img.id)).length;
       logger.info(
         `${v.key}: ${todo.length} image${todo.length === 1 ? '' : 's'} to run` +
-          (records.size > 0 ? ` (${records.size - retried} stored${retried > 0 ? `, ${retried} skipped before and retried` : ''})` : ''),
+          (records.size > 0
+            ? ` (${records.size - retried} stored${retried > 0 ? `, ${retried} skipped before and retried` : ''})`
+            : ''),
       );
       const loopStart = performance.now();
       let computed = 0;
@@ -451,7 +562,10 @@ async function detectVariant(v: Variant, ss: DetectSession, getPlain: () => Prom
         signal: ss.signal,
         onRecord: (record) => {
           computed++;
-          if (isSkipped(record)) logger.warn(`${v.key}: skipped image ${record.imageId} (${dataset.images.find((i) => i.id === record.imageId)?.fileName ?? '?'}): ${record.skipped}`);
+          if (isSkipped(record))
+            logger.warn(
+              `${v.key}: skipped image ${record.imageId} (${dataset.images.find((i) => i.id === record.imageId)?.fileName ?? '?'}): ${record.skipped}`,
+            );
           const onProgress = ss.hooks.onProgress;
           if (!onProgress) return;
           const elapsed = (performance.now() - loopStart) / 1000;
@@ -496,14 +610,20 @@ function sessionPool(ss: DetectSession, images: number): PreparePool | null {
     ss.logger.debug?.('preparing images on the main thread (a custom decoder cannot run in a worker)');
     return (ss.pool = null);
   }
-  ss.pool = openPreparePool(asked ?? DEFAULT_PREPARE_WORKERS, (reason) => ss.logger.debug?.(`preparing images on the main thread (${reason})`));
+  ss.pool = openPreparePool(asked ?? DEFAULT_PREPARE_WORKERS, (reason) =>
+    ss.logger.debug?.(`preparing images on the main thread (${reason})`),
+  );
   return ss.pool;
 }
 
 /** Refuses to add detections from a loaded detector whose files or runtime differ from those that made the stored ones. */
 function checkLoadedSame(key: string, stored: ManifestDetector, fresh: ManifestDetector): void {
   const diffs = [
-    ...identityDiff(stored.files.map((f) => f.sha256), fresh.files.map((f) => f.sha256), 'files.sha256'),
+    ...identityDiff(
+      stored.files.map((f) => f.sha256),
+      fresh.files.map((f) => f.sha256),
+      'files.sha256',
+    ),
     ...identityDiff(stored.runtime, fresh.runtime, 'runtime'),
   ];
   if (diffs.length === 0) return;

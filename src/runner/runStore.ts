@@ -7,7 +7,15 @@
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
-import type { CocoGroundTruth, CocoResult, DatasetImage, DetectorInfo, Logger, RunMetrics, Shift } from '../core/types.js';
+import type {
+  CocoGroundTruth,
+  CocoResult,
+  DatasetImage,
+  DetectorInfo,
+  Logger,
+  RunMetrics,
+  Shift,
+} from '../core/types.js';
 import { shiftFileStem } from '../shifts/index.js';
 import { identityDiff, type RunIdentity } from './identity.js';
 import { RunLock, type LeaseTiming } from './lock.js';
@@ -77,7 +85,13 @@ export interface RunManifest {
     library: string;
     fitPlacement: 'top-left';
     /** Sets holding fractions only: how their inputs were made (protocol §1 "Fractional shifts"). */
-    subpixel?: { path: 'floating-point'; fit: '16-bit'; circular: 'fourier'; padCrop: string; rounding: 'half-to-even' };
+    subpixel?: {
+      path: 'floating-point';
+      fit: '16-bit';
+      circular: 'fourier';
+      padCrop: string;
+      rounding: 'half-to-even';
+    };
   };
   dataset: { name: string; source: string; kind: string; images: number; hash: string; labelFree: boolean };
   shiftSet: { spec: string; shifts: { dx: number; dy: number }[]; maxOffsetPx: number };
@@ -112,7 +126,11 @@ export interface ShiftResultsWriter {
 }
 
 /** A ShiftResultsWriter that writes nothing (scoring whose files are not wanted, e.g. `compare`). */
-export const NO_SHIFT_RESULTS: ShiftResultsWriter = { add: async () => undefined, commit: async () => undefined, abort: async () => undefined };
+export const NO_SHIFT_RESULTS: ShiftResultsWriter = {
+  add: async () => undefined,
+  commit: async () => undefined,
+  abort: async () => undefined,
+};
 
 /** Where a run directory comes from: `--out`, or a default under `reportsDir`. */
 export interface RunLocation {
@@ -130,7 +148,10 @@ async function findResumable(reportsDir: string, hash: string): Promise<string |
   } catch {
     return null;
   }
-  const candidates = names.filter((n) => n.endsWith(`-${hash}`)).sort().reverse();
+  const candidates = names
+    .filter((n) => n.endsWith(`-${hash}`))
+    .sort()
+    .reverse();
   for (const name of candidates) {
     const dir = path.join(reportsDir, name);
     if ((await exists(path.join(dir, MANIFEST_FILE))) && !(await exists(path.join(dir, METRICS_FILE)))) return dir;
@@ -172,12 +193,15 @@ export function compareIdentity(stored: RunManifest, now: RunIdentity, logs: Map
   const s = stored.identity as Partial<RunIdentity> | undefined;
   const hasDetections = (stored.detectors ?? []).length > 0;
   if (!s || typeof s.run !== 'object' || typeof s.detectors !== 'object' || s.run === null || s.detectors === null) {
-    return hasDetections && logs === null ? ['identity: stored by an older shiftbench without content hashes → this version'] : [];
+    return hasDetections && logs === null
+      ? ['identity: stored by an older shiftbench without content hashes → this version']
+      : [];
   }
   if (logs === null) return hasDetections ? identityDiff(s.run, now.run) : [];
   const diffs: string[] = [];
   for (const [key, id] of Object.entries(now.detectors)) {
-    if (s.detectors[key] !== undefined && (logs.get(key)?.stored.size ?? 0) > 0) diffs.push(...identityDiff(s.detectors[key], id).map((d) => `${key}: ${d}`));
+    if (s.detectors[key] !== undefined && (logs.get(key)?.stored.size ?? 0) > 0)
+      diffs.push(...identityDiff(s.detectors[key], id).map((d) => `${key}: ${d}`));
   }
   return diffs;
 }
@@ -193,7 +217,9 @@ function imageDiffs(logs: Map<string, OpenedLog>, images: ClaimImages): string[]
       const now = hashes.get(image.id);
       if (r.sha256 !== now) {
         seen.add(image.id);
-        diffs.push(`image ${image.id} (${image.fileName}): sha256 ${(r.sha256 ?? 'not recorded').slice(0, 12)} → ${(now ?? '?').slice(0, 12)}`);
+        diffs.push(
+          `image ${image.id} (${image.fileName}): sha256 ${(r.sha256 ?? 'not recorded').slice(0, 12)} → ${(now ?? '?').slice(0, 12)}`,
+        );
       }
     }
   }
@@ -276,7 +302,10 @@ export class RunStore {
     const abs = path.resolve(dir);
     const manifest = await readJsonOrNull<RunManifest>(path.join(abs, MANIFEST_FILE));
     if (!manifest) {
-      throw new ShiftbenchError('ERR_RUN_STORE', `${abs} is not a run directory: it has no ${MANIFEST_FILE}. Give the folder \`shiftbench run\` wrote (its --out).`);
+      throw new ShiftbenchError(
+        'ERR_RUN_STORE',
+        `${abs} is not a run directory: it has no ${MANIFEST_FILE}. Give the folder \`shiftbench run\` wrote (its --out).`,
+      );
     }
     return { store: new RunStore(abs, { out: abs, reportsDir: path.dirname(abs), force: false }, {}), manifest };
   }
@@ -297,7 +326,12 @@ export class RunStore {
    * (`baseIdentity`, without the dataset content) unless `--force`; else a new
    * `reports/<run-id>`. Throws ERR_OUTPUT naming `--out`.
    */
-  static async locate(location: RunLocation, baseIdentity: Record<string, unknown>, hash: string, logger: Logger): Promise<RunStore> {
+  static async locate(
+    location: RunLocation,
+    baseIdentity: Record<string, unknown>,
+    hash: string,
+    logger: Logger,
+  ): Promise<RunStore> {
     let dir = location.out;
     if (dir === null) {
       const resumable = location.force ? null : await findResumable(location.reportsDir, hash);
@@ -325,12 +359,18 @@ export class RunStore {
     let stored = await readJsonOrNull<RunManifest>(this.manifestFile);
     // run level first: with another shift set the stored logs cannot even be read
     const runDiffs = stored ? compareIdentity(stored, identity, null) : [];
-    let logs = runDiffs.length === 0 ? await this.openLogs(keys, images.shiftCount, logger) : new Map<string, OpenedLog>();
-    const diffs = runDiffs.length > 0 || !stored ? runDiffs : [...compareIdentity(stored, identity, logs), ...imageDiffs(logs, images)];
+    let logs =
+      runDiffs.length === 0 ? await this.openLogs(keys, images.shiftCount, logger) : new Map<string, OpenedLog>();
+    const diffs =
+      runDiffs.length > 0 || !stored
+        ? runDiffs
+        : [...compareIdentity(stored, identity, logs), ...imageDiffs(logs, images)];
     if (stored && diffs.length > 0 && this.location.out === null) {
       // the unfinished default run had other data or another setup: start a new default run
       await closeLogs(logs);
-      logger.info(`the unfinished run in ${this.directory} was made differently (${diffs.slice(0, 3).join('; ')}); starting a new run`);
+      logger.info(
+        `the unfinished run in ${this.directory} was made differently (${diffs.slice(0, 3).join('; ')}); starting a new run`,
+      );
       const locked = this.lease !== null;
       await this.release();
       this.directory = path.join(this.location.reportsDir, makeRunId(this.baseIdentity));
@@ -341,7 +381,9 @@ export class RunStore {
     } else if (stored && diffs.length > 0) {
       await closeLogs(logs);
       if (!this.location.force) {
-        const shown = diffs.slice(0, MAX_LISTED_DIFFS).join('; ') + (diffs.length > MAX_LISTED_DIFFS ? `; … and ${diffs.length - MAX_LISTED_DIFFS} more` : '');
+        const shown =
+          diffs.slice(0, MAX_LISTED_DIFFS).join('; ') +
+          (diffs.length > MAX_LISTED_DIFFS ? `; … and ${diffs.length - MAX_LISTED_DIFFS} more` : '');
         throw new ShiftbenchError(
           'ERR_RUN_STORE',
           `The run directory ${this.directory} holds detections made differently (${shown}). Use a new --out to keep them, or --force to replace them.`,
@@ -373,7 +415,9 @@ export class RunStore {
       for (const key of keys) {
         const opened = await this.openLog(key, shiftCount);
         if (opened.tornBytes > 0) {
-          logger.warn(`${key}: the last line of ${path.relative(this.directory, this.logFile(key))} was torn (the run was stopped while writing it); that image is computed again`);
+          logger.warn(
+            `${key}: the last line of ${path.relative(this.directory, this.logFile(key))} was torn (the run was stopped while writing it); that image is computed again`,
+          );
         }
         logs.set(key, opened);
       }
@@ -452,7 +496,10 @@ export class RunStore {
 
   /** Writes skipped.json (sorted by image id). */
   async writeSkipped(skipped: SkippedImage[]): Promise<void> {
-    await writeJsonAtomic(path.join(this.directory, SKIPPED_FILE), [...skipped].sort((a, b) => a.imageId - b.imageId));
+    await writeJsonAtomic(
+      path.join(this.directory, SKIPPED_FILE),
+      [...skipped].sort((a, b) => a.imageId - b.imageId),
+    );
   }
 
   /** Writes metrics.json: the last file of a run. */

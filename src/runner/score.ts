@@ -104,7 +104,12 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
   const metrics: RunMetrics = {
     schemaVersion: 1,
     runId: args.runId,
-    dataset: { name: dataset.name, source: dataset.source, images: dataset.images.length, labelFree: dataset.groundTruth === null },
+    dataset: {
+      name: dataset.name,
+      source: dataset.source,
+      images: dataset.images.length,
+      labelFree: dataset.groundTruth === null,
+    },
     shiftSet: { spec: shiftSet.spec, shifts: shiftSet.shifts },
     mode: args.mode,
     results,
@@ -119,7 +124,10 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
  * anti-aliased twin) against the plain detector of the same model, on the same bootstrap
  * resamples (the variants of a model are scored on the same images).
  */
-function addPairedDifferences(results: DetectorRunSummary[], uncertainties: Map<string, BoundsUncertainty | null>): void {
+function addPairedDifferences(
+  results: DetectorRunSummary[],
+  uncertainties: Map<string, BoundsUncertainty | null>,
+): void {
   for (const r of results) {
     if (r.mitigation === null || !r.bounds || !r.analysis) continue;
     const base = results.find((p) => p.mitigation === null && p.model === r.model);
@@ -159,7 +167,11 @@ function modelGroup(entry: ManifestDetector): string {
  * the first variant that did and why. Every variant of the model is scored without them,
  * so "vs plain" compares the same images.
  */
-function groupSkips(variants: ScoredVariant[], dataset: Dataset, logger: Logger): Map<string, Map<number, { key: string; reason: string }>> {
+function groupSkips(
+  variants: ScoredVariant[],
+  dataset: Dataset,
+  logger: Logger,
+): Map<string, Map<number, { key: string; reason: string }>> {
   const out = new Map<string, Map<number, { key: string; reason: string }>>();
   for (const v of variants) {
     const group = modelGroup(v.entry);
@@ -176,7 +188,9 @@ function groupSkips(variants: ScoredVariant[], dataset: Dataset, logger: Logger)
       const ids = [...skips.keys()];
       logger.warn(
         `${group}: ${skips.size} image${skips.size === 1 ? '' : 's'} skipped (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}); ` +
-          (members.length > 1 ? `all ${members.length} variants are scored on the same ${dataset.images.length - skips.size} images` : `scored on ${dataset.images.length - skips.size} images`) +
+          (members.length > 1
+            ? `all ${members.length} variants are scored on the same ${dataset.images.length - skips.size} images`
+            : `scored on ${dataset.images.length - skips.size} images`) +
           ' (see skipped.json; run again to retry them)',
       );
     }
@@ -207,7 +221,12 @@ export async function scoreVariant(
     if (!r) throw new ShiftbenchError('ERR_INTERNAL', `no stored detections for image ${image.id} of ${entry.key}`);
     const other = skippedInGroup.get(image.id);
     if (isSkipped(r)) skippedImages.push({ imageId: image.id, fileName: image.fileName, reason: r.skipped });
-    else if (other) skippedImages.push({ imageId: image.id, fileName: image.fileName, reason: `skipped by ${other.key} (scored on the same images): ${other.reason}` });
+    else if (other)
+      skippedImages.push({
+        imageId: image.id,
+        fileName: image.fileName,
+        reason: `skipped by ${other.key} (scored on the same images): ${other.reason}`,
+      });
     else {
       evaluated.push({ image, record: r });
       inferenceSeconds = inferenceSeconds === null || r.seconds === null ? null : inferenceSeconds + r.seconds;
@@ -241,7 +260,12 @@ export async function scoreVariant(
   });
   const knownCategories = groundTruth ? new Set(groundTruth.categories.map((c) => c.id)) : null;
   let unknownCategory = 0;
-  const counts: ScoredContentCounts = { groundTruthTotal: groundTruth?.annotations.length ?? 0, groundTruthIgnored, detectionsTotal: 0, detectionsDropped: 0 };
+  const counts: ScoredContentCounts = {
+    groundTruthTotal: groundTruth?.annotations.length ?? 0,
+    groundTruthIgnored,
+    detectionsTotal: 0,
+    detectionsDropped: 0,
+  };
   const files = await args.store.shiftResultsWriter(entry.key, shiftSet.shifts);
   let evaluation: Awaited<ReturnType<RunEvaluator['evaluate']>>;
   try {
@@ -251,14 +275,22 @@ export async function scoreVariant(
         const record = await reader.read(at);
         const transforms = transformsOf.get(image.id)!;
         for (let s = 0; s < record.shifts.length; s++) {
-          const coco: CocoResult[] = record.shifts[s].map((d) => ({ image_id: image.id, category_id: d[5], bbox: [d[0], d[1], d[2], d[3]], score: d[4] }));
+          const coco: CocoResult[] = record.shifts[s].map((d) => ({
+            image_id: image.id,
+            category_id: d[5],
+            bbox: [d[0], d[1], d[2], d[3]],
+            score: d[4],
+          }));
           const { kept, dropped } = detectionsInStableArea(coco, transforms[s], area);
           counts.detectionsTotal += coco.length;
           counts.detectionsDropped += dropped;
           // like COCOeval, detections of categories the ground truth does not have are not evaluated
           const scored = knownCategories ? kept.filter((c) => knownCategories.has(c.category_id)) : kept;
           unknownCategory += kept.length - scored.length;
-          evaluator.process({ imageId: image.id, shiftIndex: s, inputScale: { x: transforms[s].scaleX, y: transforms[s].scaleY } }, scored);
+          evaluator.process(
+            { imageId: image.id, shiftIndex: s, inputScale: { x: transforms[s].scaleX, y: transforms[s].scaleY } },
+            scored,
+          );
           await files.add(s, kept);
         }
       }
@@ -266,10 +298,14 @@ export async function scoreVariant(
       await reader.close();
     }
     if (unknownCategory > 0) {
-      logger.warn(`${entry.key}: ${unknownCategory} detections of categories the dataset does not have were not evaluated (they stay in detections/)`);
+      logger.warn(
+        `${entry.key}: ${unknownCategory} detections of categories the dataset does not have were not evaluated (they stay in detections/)`,
+      );
     }
     if (area) {
-      const gtPart = groundTruth ? `${counts.groundTruthIgnored} of ${counts.groundTruthTotal} ground-truth boxes are crowd regions, ` : '';
+      const gtPart = groundTruth
+        ? `${counts.groundTruthIgnored} of ${counts.groundTruthTotal} ground-truth boxes are crowd regions, `
+        : '';
       const detPart = `${counts.detectionsDropped} of ${counts.detectionsTotal} detections dropped`;
       logger.info(`${entry.key}: ${mode} mode scores the stable area only — ${gtPart}${detPart}`);
     }

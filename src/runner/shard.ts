@@ -56,7 +56,11 @@ export function parseShard(value: unknown): ShardSpec {
     throw invalidParameterError('--shard', `a shard count from 1 to ${MAX_SHARDS} after the slash`, value);
   }
   if (!Number.isInteger(index) || index < 0 || index >= count) {
-    throw invalidParameterError('--shard', `an index from 0 to ${count - 1} before the slash (shards are numbered from 0)`, value);
+    throw invalidParameterError(
+      '--shard',
+      `an index from 0 to ${count - 1} before the slash (shards are numbered from 0)`,
+      value,
+    );
   }
   return { index, count };
 }
@@ -80,7 +84,11 @@ export function shardDataset(dataset: Dataset, shard: ShardSpec): Dataset {
     ...dataset,
     images,
     groundTruth: gt
-      ? { images: gt.images.filter((im) => keep.has(im.id)), annotations: gt.annotations.filter((a) => keep.has(a.image_id)), categories: gt.categories }
+      ? {
+          images: gt.images.filter((im) => keep.has(im.id)),
+          annotations: gt.annotations.filter((a) => keep.has(a.image_id)),
+          categories: gt.categories,
+        }
       : null,
   };
 }

@@ -23,7 +23,15 @@ export const METRICS_FILE = 'metrics.json';
 export const SKIPPED_FILE = 'skipped.json';
 export const DETECTIONS_DIR = 'detections';
 /** Files and folders the runner writes; `--force` removes only these. */
-export const RUN_STORE_ENTRIES = [MANIFEST_FILE, METRICS_FILE, SKIPPED_FILE, DETECTIONS_DIR, 'summary.json', 'report.html', 'report.json'];
+export const RUN_STORE_ENTRIES = [
+  MANIFEST_FILE,
+  METRICS_FILE,
+  SKIPPED_FILE,
+  DETECTIONS_DIR,
+  'summary.json',
+  'report.html',
+  'report.json',
+];
 
 /** A detection as stored: [x, y, w, h, score, categoryId], box in ORIGINAL image pixels (projected back, unclipped). */
 export type StoredDetection = [number, number, number, number, number, number];
@@ -133,7 +141,12 @@ function checkRecord(value: unknown, shiftCount: number): value is ImageRecord {
   if (typeof r.skipped === 'string') return true;
   const size = r.size as unknown;
   if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)) return false;
-  return (typeof r.seconds === 'number' || r.seconds === null) && Array.isArray(r.shifts) && r.shifts.length === shiftCount && r.shifts.every(Array.isArray);
+  return (
+    (typeof r.seconds === 'number' || r.seconds === null) &&
+    Array.isArray(r.shifts) &&
+    r.shifts.length === shiftCount &&
+    r.shifts.every(Array.isArray)
+  );
 }
 
 /** Bytes read per chunk when a detection log is scanned (one line is never read whole into a string larger than itself). */
@@ -241,7 +254,10 @@ export class DetectionLog {
   /** Every stored image, by id, with where its line is. */
   readonly stored = new Map<number, StoredImage>();
 
-  private constructor(readonly file: string, private readonly syncEveryMs: number) {}
+  private constructor(
+    readonly file: string,
+    private readonly syncEveryMs: number,
+  ) {}
 
   /**
    * Opens (creating) `file`; returns the log, the images already stored (the log's live
@@ -355,7 +371,10 @@ export class DetectionLog {
  * StoredImage position (scoring holds one image's detections at a time).
  */
 export class RecordReader {
-  private constructor(readonly file: string, private readonly fh: FileHandle) {}
+  private constructor(
+    readonly file: string,
+    private readonly fh: FileHandle,
+  ) {}
 
   /** Opens `file` for reading; ERR_RUN_STORE when it cannot be read. */
   static async open(file: string): Promise<RecordReader> {

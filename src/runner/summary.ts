@@ -5,7 +5,14 @@
  */
 import { HEADINGS } from '../core/messages.js';
 import type { DetectorRunSummary, RunMetrics, StabilityError } from '../core/types.js';
-import { MISSING as DASH, intervalCell, numberCell, percentCell, signedPointsCell, textTable as table } from '../core/units.js';
+import {
+  MISSING as DASH,
+  intervalCell,
+  numberCell,
+  percentCell,
+  signedPointsCell,
+  textTable as table,
+} from '../core/units.js';
 
 function fixed(v: number | null | undefined, digits = 4): string {
   return numberCell(v, digits);
@@ -95,7 +102,10 @@ export function formatPairedAndNotes(metrics: RunMetrics): string[] {
   const paired = metrics.results.flatMap((r) => r.analysis?.paired ?? []);
   if (paired.length > 0) {
     const p0 = paired[0];
-    lines.push('', `Paired differences vs the plain detector (same ${p0.resamples} bootstrap resamples of the images, seed ${p0.seed}; 95% intervals):`);
+    lines.push(
+      '',
+      `Paired differences vs the plain detector (same ${p0.resamples} bootstrap resamples of the images, seed ${p0.seed}; 95% intervals):`,
+    );
     for (const p of paired) {
       lines.push(
         `  ${p.key} vs ${p.against}${p.kind === 'twin' ? ' (anti-aliased twin)' : ''}: ` +

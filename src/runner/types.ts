@@ -47,11 +47,13 @@ export interface EvaluatorArgs {
 
 /** The evaluator contract (detectron2 style): fed per (image, shift), then evaluated once. */
 export interface RunEvaluator {
-  process(input: { imageId: number; shiftIndex: number; inputScale: { x: number; y: number } }, results: CocoResult[]): void;
+  process(
+    input: { imageId: number; shiftIndex: number; inputScale: { x: number; y: number } },
+    results: CocoResult[],
+  ): void;
   /** May run asynchronously (e.g. in worker threads); the runner awaits it. `signal` stops it (an AbortError). */
   evaluate(opts?: { signal?: AbortSignal }): ShiftEvaluation | Promise<ShiftEvaluation>;
 }
-
 
 export interface RunnerEnv {
   loadDataset(opts: { dataset: string; images?: string; limit?: number }): Promise<Dataset>;

@@ -64,8 +64,12 @@ class Radix2 {
     for (let i = 0; i < n; i++) {
       const j = this.rev[i];
       if (j > i) {
-        let t = re[i]; re[i] = re[j]; re[j] = t;
-        t = im[i]; im[i] = im[j]; im[j] = t;
+        let t = re[i];
+        re[i] = re[j];
+        re[j] = t;
+        t = im[i];
+        im[i] = im[j];
+        im[j] = t;
       }
     }
     const sign = inverse ? 1 : -1;
@@ -143,15 +147,18 @@ class Bluestein {
     }
     this.inner.transform(bufRe, bufIm, false);
     for (let k = 0; k < m; k++) {
-      const ar = bufRe[k], ai = bufIm[k];
-      const br = this.kernelRe[k], bi = this.kernelIm[k];
+      const ar = bufRe[k],
+        ai = bufIm[k];
+      const br = this.kernelRe[k],
+        bi = this.kernelIm[k];
       bufRe[k] = ar * br - ai * bi;
       bufIm[k] = ar * bi + ai * br;
     }
     this.inner.transform(bufRe, bufIm, true);
     const s = 1 / m;
     for (let k = 0; k < n; k++) {
-      const yr = bufRe[k] * s, yi = bufIm[k] * s;
+      const yr = bufRe[k] * s,
+        yi = bufIm[k] * s;
       re[k] = yr * chirpRe[k] - yi * chirpIm[k];
       im[k] = conj * (yr * chirpIm[k] + yi * chirpRe[k]);
     }
@@ -175,7 +182,11 @@ export class FourierShifter {
   private readonly fftY: Fft;
 
   /** `planes`: one Float64Array of w·h per channel (row-major). */
-  constructor(planes: readonly Float64Array[], readonly width: number, readonly height: number) {
+  constructor(
+    planes: readonly Float64Array[],
+    readonly width: number,
+    readonly height: number,
+  ) {
     this.fftX = new Fft(width);
     this.fftY = new Fft(height);
     this.re = planes.map((p) => Float64Array.from(p));
@@ -186,8 +197,10 @@ export class FourierShifter {
   /** The planes shifted by (dx, dy) px (real part), one Float64Array per channel. */
   shifted(dx: number, dy: number): Float64Array[] {
     const { width: w, height: h } = this;
-    const rampXr = new Float64Array(w), rampXi = new Float64Array(w);
-    const rampYr = new Float64Array(h), rampYi = new Float64Array(h);
+    const rampXr = new Float64Array(w),
+      rampXi = new Float64Array(w);
+    const rampYr = new Float64Array(h),
+      rampYi = new Float64Array(h);
     for (let k = 0; k < w; k++) {
       const a = -2 * Math.PI * frequency(k, w) * dx;
       rampXr[k] = Math.cos(a);
@@ -200,7 +213,8 @@ export class FourierShifter {
     }
     return this.re.map((sr, c) => {
       const si = this.im[c];
-      const re = new Float64Array(w * h), im = new Float64Array(w * h);
+      const re = new Float64Array(w * h),
+        im = new Float64Array(w * h);
       for (let l = 0; l < h; l++) {
         for (let k = 0; k < w; k++) {
           const i = l * w + k;
@@ -218,7 +232,8 @@ export class FourierShifter {
   /** 2-D transform in place: rows, then columns. */
   private transform2d(re: Float64Array, im: Float64Array, inverse: boolean): void {
     const { width: w, height: h } = this;
-    const rowRe = new Float64Array(w), rowIm = new Float64Array(w);
+    const rowRe = new Float64Array(w),
+      rowIm = new Float64Array(w);
     for (let y = 0; y < h; y++) {
       const o = y * w;
       rowRe.set(re.subarray(o, o + w));
@@ -227,7 +242,8 @@ export class FourierShifter {
       re.set(rowRe, o);
       im.set(rowIm, o);
     }
-    const colRe = new Float64Array(h), colIm = new Float64Array(h);
+    const colRe = new Float64Array(h),
+      colIm = new Float64Array(h);
     for (let x = 0; x < w; x++) {
       for (let y = 0; y < h; y++) {
         colRe[y] = re[y * w + x];

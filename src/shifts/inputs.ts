@@ -217,7 +217,12 @@ export async function makeShiftedInputs(image: RgbImage, opts: ShiftedInputOptio
   const kernel = opts.kernel ?? DEFAULT_RESAMPLE_KERNEL;
   const geometry = fitGeometry(image.width, image.height, opts);
   if (isFractionalSet(opts.shiftSet)) {
-    const fittedFloat = await resampleRgbFloat(image, geometry.fittedSizePx.width, geometry.fittedSizePx.height, kernel);
+    const fittedFloat = await resampleRgbFloat(
+      image,
+      geometry.fittedSizePx.width,
+      geometry.fittedSizePx.height,
+      kernel,
+    );
     return shiftedInputsFromFloat(fittedFloat, geometry, opts, kernel);
   }
   const fitted = await resampleRgb(image, geometry.fittedSizePx.width, geometry.fittedSizePx.height, kernel);
@@ -307,11 +312,17 @@ export function shiftedInputsFromFitted(
  */
 export function shiftedInputsFromMade(made: RgbImage[], geometry: FitGeometry, kernel: ResampleKernel): ShiftedInputs {
   if (made.length !== geometry.transforms.length) {
-    throw new ShiftbenchError('ERR_INTERNAL', `got ${made.length} made inputs for ${geometry.transforms.length} shifts`);
+    throw new ShiftbenchError(
+      'ERR_INTERNAL',
+      `got ${made.length} made inputs for ${geometry.transforms.length} shifts`,
+    );
   }
   for (const m of made) {
     if (m.data.length !== m.width * m.height * 3) {
-      throw new ShiftbenchError('ERR_INTERNAL', `a made input has ${m.data.length} bytes, expected ${m.width}×${m.height}×3`);
+      throw new ShiftbenchError(
+        'ERR_INTERNAL',
+        `a made input has ${m.data.length} bytes, expected ${m.width}×${m.height}×3`,
+      );
     }
   }
   const handedOut = new Array<boolean>(made.length).fill(false);
@@ -346,7 +357,10 @@ export async function resampleRgbFloat(
   kernel: ResampleKernel,
 ): Promise<Float64Array> {
   if (image.data.length !== image.width * image.height * 3) {
-    throw new ShiftbenchError('ERR_INTERNAL', `RgbImage data has ${image.data.length} bytes, expected ${image.width}×${image.height}×3`);
+    throw new ShiftbenchError(
+      'ERR_INTERNAL',
+      `RgbImage data has ${image.data.length} bytes, expected ${image.width}×${image.height}×3`,
+    );
   }
   if (width === image.width && height === image.height) return Float64Array.from(image.data);
   const wide = new Uint16Array(image.data.length);
@@ -357,7 +371,10 @@ export async function resampleRgbFloat(
     .raw({ depth: 'ushort' })
     .toBuffer({ resolveWithObject: true });
   if (info.width !== width || info.height !== height || info.channels !== 3 || data.length !== width * height * 6) {
-    throw new ShiftbenchError('ERR_INTERNAL', `16-bit resample gave ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×3`);
+    throw new ShiftbenchError(
+      'ERR_INTERNAL',
+      `16-bit resample gave ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×3`,
+    );
   }
   const out = new Float64Array(width * height * 3);
   for (let i = 0; i < out.length; i++) out[i] = data.readUInt16LE(i * 2) / 257;

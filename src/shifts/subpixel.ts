@@ -80,44 +80,60 @@ export function translateFloat(
   for (let y = 0; y < srcH; y++) {
     const row = y * srcW * 3;
     for (let x = 0; x < outW; x++) {
-      let r = 0, g = 0, b = 0;
+      let r = 0,
+        g = 0,
+        b = 0;
       for (let j = 0; j < tx.weights.length; j++) {
         const w = tx.weights[j];
         let sx = x - tx.first - j;
         if (sx < 0 || sx >= srcW) {
           if (pad) {
-            r += w * pad[0]; g += w * pad[1]; b += w * pad[2];
+            r += w * pad[0];
+            g += w * pad[1];
+            b += w * pad[2];
             continue;
           }
           sx = sx < 0 ? 0 : srcW - 1;
         }
         const i = row + sx * 3;
-        r += w * src[i]; g += w * src[i + 1]; b += w * src[i + 2];
+        r += w * src[i];
+        g += w * src[i + 1];
+        b += w * src[i + 2];
       }
       const o = (y * outW + x) * 3;
-      tmp[o] = r; tmp[o + 1] = g; tmp[o + 2] = b;
+      tmp[o] = r;
+      tmp[o + 1] = g;
+      tmp[o + 2] = b;
     }
   }
   // columns
   const out = new Float64Array(outW * outH * 3);
   for (let y = 0; y < outH; y++) {
     for (let x = 0; x < outW; x++) {
-      let r = 0, g = 0, b = 0;
+      let r = 0,
+        g = 0,
+        b = 0;
       for (let j = 0; j < ty.weights.length; j++) {
         const w = ty.weights[j];
         let sy = y - ty.first - j;
         if (sy < 0 || sy >= srcH) {
           if (pad) {
-            r += w * pad[0]; g += w * pad[1]; b += w * pad[2];
+            r += w * pad[0];
+            g += w * pad[1];
+            b += w * pad[2];
             continue;
           }
           sy = sy < 0 ? 0 : srcH - 1;
         }
         const i = (sy * outW + x) * 3;
-        r += w * tmp[i]; g += w * tmp[i + 1]; b += w * tmp[i + 2];
+        r += w * tmp[i];
+        g += w * tmp[i + 1];
+        b += w * tmp[i + 2];
       }
       const o = (y * outW + x) * 3;
-      out[o] = r; out[o + 1] = g; out[o + 2] = b;
+      out[o] = r;
+      out[o + 1] = g;
+      out[o + 2] = b;
     }
   }
   return out;

@@ -21,7 +21,8 @@ export function translateRgb(
       out[i * 3 + 1] = padValue[1];
       out[i * 3 + 2] = padValue[2];
     }
-    const x0 = Math.max(0, dx), x1 = Math.min(w, w + dx);
+    const x0 = Math.max(0, dx),
+      x1 = Math.min(w, w + dx);
     if (x1 <= x0) return { data: out, width: w, height: h };
     for (let y = Math.max(0, dy); y < Math.min(h, h + dy); y++) {
       const src = ((y - dy) * w + (x0 - dx)) * 3;

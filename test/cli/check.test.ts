@@ -16,7 +16,10 @@ import { REPO_ROOT } from '../helpers/shared.js';
 import { makeRun, makeRunFixture, type RunFixture } from '../report/runs.js';
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -32,8 +35,16 @@ describe('shiftbench check (real runs with fakes)', () => {
     base = await makeRun(fx, 'base');
     worse = await makeRun(fx, 'worse', {}, 6);
     same = await makeRun(fx, 'same');
-    runs.noInterval = (await makeRun(fx, 'no-interval', { models: ['shaky'], mitigations: [], bootstrapBounds: 0 })).dir;
-    runs.labelFree = (await makeRun(fx, 'label-free', { dataset: path.join(fx.root, 'ds', 'images'), models: ['shaky'], mitigations: [] })).dir;
+    runs.noInterval = (
+      await makeRun(fx, 'no-interval', { models: ['shaky'], mitigations: [], bootstrapBounds: 0 })
+    ).dir;
+    runs.labelFree = (
+      await makeRun(fx, 'label-free', {
+        dataset: path.join(fx.root, 'ds', 'images'),
+        models: ['shaky'],
+        mitigations: [],
+      })
+    ).dir;
     runs.crop = (await makeRun(fx, 'crop', { mode: 'crop' })).dir;
     runs.fewer = (await makeRun(fx, 'fewer', { limit: 8 })).dir;
   });
@@ -46,14 +57,16 @@ describe('shiftbench check (real runs with fakes)', () => {
     return { value: r.bounds!.mapRange, ...r.analysis!.boundsInterval!.mapRange };
   };
 
-  it('fails (exit 3) only when the interval\'s lower end exceeds the limit, naming the detector and by how much', () => {
+  it("fails (exit 3) only when the interval's lower end exceeds the limit, naming the detector and by how much", () => {
     const s = rangeOf(base.metrics, 'shaky');
     const st = rangeOf(base.metrics, 'steady');
     expect(s.lo).toBeGreaterThan(st.hi); // the two are apart, so one limit between them splits them
     const limit = (s.lo + st.hi) / 2;
     const r = cli('check', base.dir, '--max-range', String(limit));
     expect(r.code).toBe(3);
-    expect(r.stdout).toContain(`FAIL shaky: mAP range ${(s.value * 100).toFixed(2)} pp [${(s.lo * 100).toFixed(2)} pp, ${(s.hi * 100).toFixed(2)} pp] exceeds --max-range ${(limit * 100).toFixed(2)} pp`);
+    expect(r.stdout).toContain(
+      `FAIL shaky: mAP range ${(s.value * 100).toFixed(2)} pp [${(s.lo * 100).toFixed(2)} pp, ${(s.hi * 100).toFixed(2)} pp] exceeds --max-range ${(limit * 100).toFixed(2)} pp`,
+    );
     expect(r.stdout).toContain(`its lower end by ${((s.lo - limit) * 100).toFixed(2)} pp`);
     expect(r.stdout).toMatch(/^pass steady: /m);
     expect(r.stdout).toMatch(/^pass shaky\+fix: /m);
@@ -67,12 +80,21 @@ describe('shiftbench check (real runs with fakes)', () => {
     const between = (st.lo + st.value) / 2;
     // shaky would fail this limit, so judge it with a limit above its interval in a second flag… only steady matters here:
     const r = cli('check', base.dir, '--max-range', String(Math.max(between, 0)), '--quiet');
-    expect(r.stdout).toMatch(/^WARN steady: mAP range .* is above --max-range .* but the 95% interval reaches below it: not conclusive/m);
+    expect(r.stdout).toMatch(
+      /^WARN steady: mAP range .* is above --max-range .* but the 95% interval reaches below it: not conclusive/m,
+    );
     expect(r.code).toBe(3); // shaky still fails this limit
     const ok = cli('check', base.dir, '--max-range', String(s.hi + 0.001), '--max-flip-rate', '0.9');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('passed: 8 pass, 0 warn, 0 fail');
-    const warnOnly = cli('check', same.dir, '--max-range', String(s.hi + 0.001), '--max-flip-rate', String(base.metrics.results[0].consistency.flipRate!.mean - 1e-9));
+    const warnOnly = cli(
+      'check',
+      same.dir,
+      '--max-range',
+      String(s.hi + 0.001),
+      '--max-flip-rate',
+      String(base.metrics.results[0].consistency.flipRate!.mean - 1e-9),
+    );
     const f = base.metrics.results[0].consistency.flipRate!;
     expect(f.lo).toBeLessThan(f.mean);
     expect(warnOnly.stdout).toMatch(/^WARN shaky: flip rate/m);
@@ -85,16 +107,22 @@ describe('shiftbench check (real runs with fakes)', () => {
     const r = cli('check', base.dir, '--max-range', String(s.lo - 0.001), '--junit', file);
     expect(r.code).toBe(3);
     const x = await readFile(file, 'utf8');
-    expect(x).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="shiftbench check" tests="4" failures="1" errors="0">/);
+    expect(x).toMatch(
+      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="shiftbench check" tests="4" failures="1" errors="0">/,
+    );
     expect(x.match(/<testcase /g)).toHaveLength(4);
-    expect(x).toContain(`<testcase classname="shiftbench.shaky" name="max-range ${s.lo - 0.001}"><failure message="FAIL shaky: mAP range`);
+    expect(x).toContain(
+      `<testcase classname="shiftbench.shaky" name="max-range ${s.lo - 0.001}"><failure message="FAIL shaky: mAP range`,
+    );
     expect(x.match(/<failure /g)).toHaveLength(1);
   });
 
   it('a run that cannot be judged exits 1 with the reason, never 0', async () => {
     const noIv = cli('check', runs.noInterval, '--max-range', '0.5');
     expect(noIv.code).toBe(1);
-    expect(noIv.stderr).toContain(`shaky: the mAP bounds have no interval (bounds bootstrap off, or a run from before intervals); add one without running a model: \`shiftbench report ${runs.noInterval} --bootstrap-bounds 200\``);
+    expect(noIv.stderr).toContain(
+      `shaky: the mAP bounds have no interval (bounds bootstrap off, or a run from before intervals); add one without running a model: \`shiftbench report ${runs.noInterval} --bootstrap-bounds 200\``,
+    );
     const lf = cli('check', runs.labelFree, '--max-range', '0.5');
     expect(lf.code).toBe(1);
     expect(lf.stderr).toContain('shaky: no mAP (label-free dataset), so --max-range (a limit on mAP) cannot be judged');
@@ -129,27 +157,39 @@ describe('shiftbench check (real runs with fakes)', () => {
   it('--baseline pairs the runs from stored detections: identical detections give Δ 0 [0, 0]; a shakier model fails', async () => {
     const sameDeltas = await pairRuns(same.dir, base.dir);
     expect(sameDeltas.map((d) => d.key)).toEqual(['shaky', 'shaky+fix', 'steady', 'steady+fix']);
-    for (const d of sameDeltas) expect([d.deltaMapRange.value, d.deltaMapRange.lo, d.deltaMapRange.hi]).toEqual([0, 0, 0]);
+    for (const d of sameDeltas)
+      expect([d.deltaMapRange.value, d.deltaMapRange.lo, d.deltaMapRange.hi]).toEqual([0, 0, 0]);
     const worseDeltas = await pairRuns(worse.dir, base.dir, { keys: ['shaky'] });
     const d = worseDeltas[0];
-    expect(d.deltaMapRange.value).toBeCloseTo(rangeOf(worse.metrics, 'shaky').value - rangeOf(base.metrics, 'shaky').value, 12);
+    expect(d.deltaMapRange.value).toBeCloseTo(
+      rangeOf(worse.metrics, 'shaky').value - rangeOf(base.metrics, 'shaky').value,
+      12,
+    );
     // A − B is −(B − A) on the same resamples
     const back = (await pairRuns(base.dir, worse.dir, { keys: ['shaky'] }))[0];
     expect(back.deltaMapRange.lo).toBeCloseTo(-d.deltaMapRange.hi, 12);
     expect(back.deltaMapRange.hi).toBeCloseTo(-d.deltaMapRange.lo, 12);
     const ok = cli('check', same.dir, '--baseline', base.dir, '--max-increase', '0.005');
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain('pass shaky: mAP range increase over the baseline 0.00 pp [0.00 pp, 0.00 pp] ≤ --max-increase 0.50 pp');
+    expect(ok.stdout).toContain(
+      'pass shaky: mAP range increase over the baseline 0.00 pp [0.00 pp, 0.00 pp] ≤ --max-increase 0.50 pp',
+    );
     if (d.deltaMapRange.lo > 0.005) {
       const bad = cli('check', worse.dir, '--baseline', base.dir, '--max-increase', '0.005');
       expect(bad.code).toBe(3);
       expect(bad.stdout).toMatch(/^FAIL shaky: mAP range increase over the baseline/m);
       expect(bad.stdout).toMatch(/^pass steady: mAP range increase over the baseline 0\.00 pp/m);
     } else {
-      throw new Error(`fixture: noise 6 vs 3 px should raise shaky's range clearly (Δ ${JSON.stringify(d.deltaMapRange)})`);
+      throw new Error(
+        `fixture: noise 6 vs 3 px should raise shaky's range clearly (Δ ${JSON.stringify(d.deltaMapRange)})`,
+      );
     }
     // the library gives the same verdicts
-    const lib = await checkRunDir(same.dir, { maxIncrease: 0.005 }, { baselineDir: base.dir, pair: (a, b, keys) => pairRuns(a, b, { keys }) });
+    const lib = await checkRunDir(
+      same.dir,
+      { maxIncrease: 0.005 },
+      { baselineDir: base.dir, pair: (a, b, keys) => pairRuns(a, b, { keys }) },
+    );
     expect(lib.status).toBe('pass');
   });
 });

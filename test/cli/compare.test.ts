@@ -16,7 +16,10 @@ import { REPO_ROOT } from '../helpers/shared.js';
 import { makeRun, makeRunFixture, type RunFixture } from '../report/runs.js';
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -38,7 +41,7 @@ describe('shiftbench compare (real runs with fakes)', () => {
     await rm(fx.root, { recursive: true, force: true });
   });
 
-  it('pairs a compatible run with A (the runner\'s paired numbers and verdicts) and shows an incompatible one unpaired, with why', async () => {
+  it("pairs a compatible run with A (the runner's paired numbers and verdicts) and shows an incompatible one unpaired, with why", async () => {
     const r = cli('compare', base.dir, worse.dir, crop.dir, '--quiet');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -46,22 +49,28 @@ describe('shiftbench compare (real runs with fakes)', () => {
     expect(expected).toHaveLength(4);
     expect(r.stdout).toContain('B vs A: paired on the same images');
     for (const d of expected) {
-      expect(r.stdout).toContain(`  ${d.key}: Δ mAP range ${signed(d.deltaMapRange.value)} pp [${signed(d.deltaMapRange.lo)}, ${signed(d.deltaMapRange.hi)}]`);
+      expect(r.stdout).toContain(
+        `  ${d.key}: Δ mAP range ${signed(d.deltaMapRange.value)} pp [${signed(d.deltaMapRange.lo)}, ${signed(d.deltaMapRange.hi)}]`,
+      );
     }
     const shaky = expected.find((d) => d.key === 'shaky')!;
     expect(shaky.verdict).toBe('less steady (significant)');
     expect(r.stdout).toMatch(/ {2}shaky: Δ mAP range \+[\d.]+ pp .*: less steady \(significant\)/);
     // identical detections (steady, the fixes) pair to exactly 0 and are not called significant
-    expect(r.stdout).toContain('  steady: Δ mAP range ±0.00 pp [±0.00, ±0.00], Δ mAP at (0,0) ±0.00 pp [±0.00, ±0.00] over 40 paired resamples: no significant difference');
+    expect(r.stdout).toContain(
+      '  steady: Δ mAP range ±0.00 pp [±0.00, ±0.00], Δ mAP at (0,0) ±0.00 pp [±0.00, ±0.00] over 40 paired resamples: no significant difference',
+    );
     expect(r.stdout).toContain('C vs A: not paired, shown side by side only — mode: C crop, A pad');
     // side by side: each run's own range with its interval
     const iv = crop.metrics.results[0].analysis!.boundsInterval!.mapRange;
-    expect(r.stdout).toContain(`${(crop.metrics.results[0].bounds!.mapRange * 100).toFixed(2)} pp [${(iv.lo * 100).toFixed(2)}–${(iv.hi * 100).toFixed(2)}]`);
+    expect(r.stdout).toContain(
+      `${(crop.metrics.results[0].bounds!.mapRange * 100).toFixed(2)} pp [${(iv.lo * 100).toFixed(2)}–${(iv.hi * 100).toFixed(2)}]`,
+    );
     expect(r.stdout).toMatch(/^shaky +A /m);
     expect(r.stdout).toMatch(/^ +B /m);
   });
 
-  it('--out writes one self-contained HTML page with the same numbers (the report\'s CSP, no script, no network)', async () => {
+  it("--out writes one self-contained HTML page with the same numbers (the report's CSP, no script, no network)", async () => {
     const file = path.join(fx.root, 'cmp', 'compare.html');
     const r = cli('compare', base.dir, worse.dir, '--out', file, '--quiet');
     expect(r.code).toBe(0);
@@ -72,7 +81,9 @@ describe('shiftbench compare (real runs with fakes)', () => {
     const c = await compareRuns([base.dir, worse.dir], (a, b, keys) => pairRuns(a, b, { keys }));
     expect(renderComparisonHtml(c)).toBe(html);
     const d = c.pairs[0].deltas.find((x) => x.key === 'shaky')!;
-    expect(html).toContain(`<td class="key-metric">${signed(d.deltaMapRange.value)} <span class="ci">[${signed(d.deltaMapRange.lo)}, ${signed(d.deltaMapRange.hi)}]</span></td>`);
+    expect(html).toContain(
+      `<td class="key-metric">${signed(d.deltaMapRange.value)} <span class="ci">[${signed(d.deltaMapRange.lo)}, ${signed(d.deltaMapRange.hi)}]</span></td>`,
+    );
     expect(renderComparisonText(c)).toBe(r.stdout.slice(0, r.stdout.lastIndexOf(file)));
   });
 

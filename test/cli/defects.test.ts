@@ -29,17 +29,33 @@ describe('run: smaller defects (issue 10)', () => {
 
   const counting = () => {
     const state = { loads: 0 };
-    const env: Partial<RunnerEnv> = { loadDetector: async () => (state.loads++, gtDetector('oracle', gt)), listModels: async () => [] };
+    const env: Partial<RunnerEnv> = {
+      loadDetector: async () => (state.loads++, gtDetector('oracle', gt)),
+      listModels: async () => [],
+    };
     return { state, env };
   };
 
   it('--bootstrap 0 is a usage error (exit 2, naming the flag) before any model work', async () => {
-    const r = cli(['run', '--model', 'oracle', '--dataset', dataset, '--out', path.join(root, 'b0'), '--bootstrap', '0']);
+    const r = cli([
+      'run',
+      '--model',
+      'oracle',
+      '--dataset',
+      dataset,
+      '--out',
+      path.join(root, 'b0'),
+      '--bootstrap',
+      '0',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--bootstrap');
     expect(existsSync(path.join(root, 'b0'))).toBe(false);
     const { state, env } = counting();
-    const err = await runBenchmark({ models: ['oracle'], dataset, out: path.join(root, 'b0-lib'), bootstrapResamples: 0 }, { env }).catch((e) => e);
+    const err = await runBenchmark(
+      { models: ['oracle'], dataset, out: path.join(root, 'b0-lib'), bootstrapResamples: 0 },
+      { env },
+    ).catch((e) => e);
     expect(err.code).toBe('ERR_INVALID_OPTION');
     expect(err.message).toContain('--bootstrap');
     expect(err.message).not.toContain('bootstrapResamples');
@@ -47,7 +63,12 @@ describe('run: smaller defects (issue 10)', () => {
   });
 
   it('--backend must be a known backend, for every model format', async () => {
-    const err = await runBenchmark({ models: ['zoo-fcos'], dataset, out: path.join(root, 'backend'), backend: 'foo' }).catch((e) => e);
+    const err = await runBenchmark({
+      models: ['zoo-fcos'],
+      dataset,
+      out: path.join(root, 'backend'),
+      backend: 'foo',
+    }).catch((e) => e);
     expect(err.code).toBe('ERR_INVALID_OPTION');
     expect(err.message).toContain('--backend');
     expect(err.message).toMatch(/auto, tfjs-node-gpu, tfjs-node, wasm, cpu/);
@@ -66,7 +87,9 @@ describe('run: smaller defects (issue 10)', () => {
     await mkdir(busy, { recursive: true });
     await writeFile(path.join(busy, 'thesis.tex'), 'precious');
     const { state, env } = counting();
-    const err = await runBenchmark({ models: ['oracle'], dataset, out: busy, bootstrapResamples: 10 }, { env }).catch((e) => e);
+    const err = await runBenchmark({ models: ['oracle'], dataset, out: busy, bootstrapResamples: 10 }, { env }).catch(
+      (e) => e,
+    );
     expect(err.code).toBe('ERR_OUTPUT');
     expect(err.message).toContain('--out');
     expect(err.message).toContain('not empty');
@@ -99,8 +122,14 @@ describe('run: smaller defects (issue 10)', () => {
     const out = path.join(root, 'force-report');
     await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 10 }, { env: counting().env });
     expect(existsSync(path.join(out, 'report.html'))).toBe(true);
-    const failing = { loadDetector: async () => gtDetector('oracle', gt, { throwOnImage: 1 }), listModels: async () => [] };
-    await runBenchmark({ models: ['oracle'], dataset, out, shifts: 'grid:2', force: true, bootstrapResamples: 10 }, { env: failing }).catch(() => undefined);
+    const failing = {
+      loadDetector: async () => gtDetector('oracle', gt, { throwOnImage: 1 }),
+      listModels: async () => [],
+    };
+    await runBenchmark(
+      { models: ['oracle'], dataset, out, shifts: 'grid:2', force: true, bootstrapResamples: 10 },
+      { env: failing },
+    ).catch(() => undefined);
     expect(existsSync(path.join(out, 'report.html'))).toBe(false);
     expect(existsSync(path.join(out, 'report.json'))).toBe(false);
   });
@@ -116,7 +145,13 @@ describe('run: smaller defects (issue 10)', () => {
     const out2 = path.join(root, 'failed-plugin');
     const plugin = path.join(root, 'broken.mjs');
     await writeFile(plugin, 'throw new Error("syntax of my plug-in");\n');
-    const perr = await runBenchmark({ models: ['p/d'], plugins: [plugin], dataset, out: out2, bootstrapResamples: 10 }).catch((e) => e);
+    const perr = await runBenchmark({
+      models: ['p/d'],
+      plugins: [plugin],
+      dataset,
+      out: out2,
+      bootstrapResamples: 10,
+    }).catch((e) => e);
     expect(perr.code).toBe('ERR_PLUGIN');
     const ok2 = await runBenchmark({ models: ['oracle'], dataset, out: out2, seed: 4, bootstrapResamples: 10 });
     expect(ok2.metrics.results[0].imagesEvaluated).toBe(3);
@@ -130,7 +165,10 @@ describe('run: smaller defects (issue 10)', () => {
     await writeFile(jsonl, `${lines.slice(0, 2).join('\n')}\n${lines[2].slice(0, 20)}`);
     const messages: string[] = [];
     const logger: Logger = { info: (m) => messages.push(m), warn: (m) => messages.push(m) };
-    const r = await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 10 }, { env: counting().env, logger });
+    const r = await runBenchmark(
+      { models: ['oracle'], dataset, out, bootstrapResamples: 10 },
+      { env: counting().env, logger },
+    );
     expect(r.computedImages.oracle).toBe(1);
     expect(messages.join('\n')).toMatch(/oracle: the last line of detections\/oracle\.jsonl was torn.*computed again/);
   });
@@ -138,7 +176,11 @@ describe('run: smaller defects (issue 10)', () => {
   it('`run … | true` (the reader gone) ends without an EPIPE stack trace', () => {
     const out = path.join(root, 'epipe');
     const cmd = `"${process.execPath}" ${TSX_CLI.map((a) => `"${a}"`).join(' ')} run --model oracle --dataset "${dataset}" --out "${out}" --bootstrap 10 -q | true`;
-    const r = spawnSync('bash', ['-c', `${cmd}; echo "exit=\${PIPESTATUS[0]}" >&2`], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('bash', ['-c', `${cmd}; echo "exit=\${PIPESTATUS[0]}" >&2`], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.stderr).not.toMatch(/EPIPE|Error:|at /);
     expect(r.stderr).toContain('exit=0');
     expect(existsSync(path.join(out, 'metrics.json'))).toBe(true);

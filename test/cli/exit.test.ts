@@ -12,7 +12,11 @@ import { REPO_ROOT } from '../helpers/shared.js';
 import { makeDataset, tempDir } from '../runner/fixtures.js';
 
 function cli(args: string[], cwd = REPO_ROOT) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -43,7 +47,21 @@ describe('shiftbench run never exits 0 without metrics.json', () => {
   });
 
   const run = (model: string, out: string, extra: string[] = []) =>
-    cli(['run', '--plugin', plugin, '--model', model, '--dataset', dataset, '--out', path.join(root, out), '--bootstrap', '10', '-q', ...extra]);
+    cli([
+      'run',
+      '--plugin',
+      plugin,
+      '--model',
+      model,
+      '--dataset',
+      dataset,
+      '--out',
+      path.join(root, out),
+      '--bootstrap',
+      '10',
+      '-q',
+      ...extra,
+    ]);
 
   it('a detect() that never returns hits --detect-timeout: exit 1 naming the plug-in, no metrics', () => {
     const r = run('bad/hangs', 'hangs', ['--detect-timeout', '300']);

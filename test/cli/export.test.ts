@@ -14,7 +14,10 @@ import { REPO_ROOT } from '../helpers/shared.js';
 import { makeDataset, tempDir } from '../runner/fixtures.js';
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -30,7 +33,22 @@ describe('shiftbench export / score (CLI)', () => {
 
   it('export → oracle results → score: mapRange 0, detConsistency 1; a missing file exits 1 naming it', async () => {
     const exportDir = path.join(root, 'export');
-    const ex = cli('export', '--dataset', dataset, '--input-size', '64x48', '--fit', 'letterbox', '--pad-value', '114,114,114', '--shifts', 'grid:2', '--out', exportDir, '--quiet');
+    const ex = cli(
+      'export',
+      '--dataset',
+      dataset,
+      '--input-size',
+      '64x48',
+      '--fit',
+      'letterbox',
+      '--pad-value',
+      '114,114,114',
+      '--shifts',
+      'grid:2',
+      '--out',
+      exportDir,
+      '--quiet',
+    );
     expect(ex.code, ex.stderr).toBe(0);
     expect(ex.stdout).toMatch(/27 inputs \(3 images × 9 shifts, 64×48, pad\)/);
     const manifest = JSON.parse(await readFile(path.join(exportDir, 'export.json'), 'utf8')) as ExportManifest;
@@ -41,13 +59,35 @@ describe('shiftbench export / score (CLI)', () => {
           .filter((a) => a.image_id === image.id)
           .map((a) => {
             const t = image.inputs![index].transform;
-            return { image_id: image.id, category_id: a.category_id, bbox: [a.bbox[0] * t.scaleX + t.offsetX, a.bbox[1] * t.scaleY + t.offsetY, a.bbox[2] * t.scaleX, a.bbox[3] * t.scaleY], score: 0.9 };
+            return {
+              image_id: image.id,
+              category_id: a.category_id,
+              bbox: [
+                a.bbox[0] * t.scaleX + t.offsetX,
+                a.bbox[1] * t.scaleY + t.offsetY,
+                a.bbox[2] * t.scaleX,
+                a.bbox[3] * t.scaleY,
+              ],
+              score: 0.9,
+            };
           }),
       );
       await writeFile(path.join(exportDir, 'detections', `shift_${index}.json`), JSON.stringify(results));
     }
     const runDir = path.join(root, 'run');
-    const sc = cli('score', exportDir, '--name', 'oracle-outside', '--family', 'anchor-free,one-stage', '--out', runDir, '--bootstrap', '50', '--quiet');
+    const sc = cli(
+      'score',
+      exportDir,
+      '--name',
+      'oracle-outside',
+      '--family',
+      'anchor-free,one-stage',
+      '--out',
+      runDir,
+      '--bootstrap',
+      '50',
+      '--quiet',
+    );
     expect(sc.code, sc.stderr).toBe(0);
     expect(sc.stdout).toContain('oracle-outside');
     const metrics = JSON.parse(await readFile(path.join(runDir, 'metrics.json'), 'utf8')) as RunMetrics;
@@ -56,7 +96,16 @@ describe('shiftbench export / score (CLI)', () => {
     expect(metrics.results[0].consistency.detConsistency.mean).toBe(1);
 
     await rm(path.join(exportDir, 'detections', 'shift_4.json'));
-    const missing = cli('score', exportDir, '--name', 'oracle-outside', '--family', 'one-stage,anchor-free', '--out', path.join(root, 'run2'));
+    const missing = cli(
+      'score',
+      exportDir,
+      '--name',
+      'oracle-outside',
+      '--family',
+      'one-stage,anchor-free',
+      '--out',
+      path.join(root, 'run2'),
+    );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(path.join(exportDir, 'detections', 'shift_4.json'));
     expect(missing.stderr).toMatch(/is missing.*inputs\/<imageId>\/4\.png/);

@@ -13,7 +13,18 @@ describe('shiftbench merge (processes)', () => {
   it('3 shard processes merged give the metrics of one process, number for number', async () => {
     const root = await tempDir('shiftbench-merge-cli-');
     const { file: dataset } = await makeDataset(path.join(root, 'ds'), 15, { seed: 3 });
-    const args = ['run', '--model', 'jitter:96', '--dataset', dataset, '--bootstrap', '50', '--bootstrap-bounds', '20', '--quiet'];
+    const args = [
+      'run',
+      '--model',
+      'jitter:96',
+      '--dataset',
+      dataset,
+      '--bootstrap',
+      '50',
+      '--bootstrap-bounds',
+      '20',
+      '--quiet',
+    ];
     const shards = [0, 1, 2].map((i) => path.join(root, `shard-${i}`));
     const runs = await Promise.all(shards.map((out, i) => runCli([...args, '--shard', `${i}/3`, '--out', out])));
     for (const r of runs) {
@@ -25,7 +36,8 @@ describe('shiftbench merge (processes)', () => {
     expect(merged.stdout).toContain(`merged 3 shards, 15 images: ${path.join(root, 'merged')}`);
     const whole = await runCli([...args, '--out', path.join(root, 'whole')]);
     expect(whole.code, whole.stderr).toBe(0);
-    const read = async (dir: string) => JSON.parse(await readFile(path.join(root, dir, 'metrics.json'), 'utf8')) as RunMetrics;
+    const read = async (dir: string) =>
+      JSON.parse(await readFile(path.join(root, dir, 'metrics.json'), 'utf8')) as RunMetrics;
     const [m, w] = [await read('merged'), await read('whole')];
     expect(w.results[0].bounds!.mapRange).toBeGreaterThan(0);
     expect(JSON.stringify(comparable(m))).toBe(JSON.stringify(comparable(w)));

@@ -38,7 +38,7 @@ describe('atomic writes', () => {
     expect(readdirSync(dir)).toEqual(['big.json']);
   });
 
-  it('removeStaleTemps removes what killed processes left, not this process\'s own; renameDurable moves folders', async () => {
+  it("removeStaleTemps removes what killed processes left, not this process's own; renameDurable moves folders", async () => {
     const dir = await tmpDir();
     await writeFile(path.join(dir, 'shift_0_0.json.tmp-999999'), 'half');
     await writeFile(path.join(dir, `metrics.json.tmp-${process.pid}`), 'mine');
@@ -64,7 +64,11 @@ describe('atomic writes', () => {
       if (!rel.endsWith('.ts') || rel === path.join('core', 'atomicFile.ts')) continue;
       const lines = readFileSync(path.join(srcDir, rel), 'utf8').split('\n');
       lines.forEach((line, i) => {
-        if (!writers.test(line) || /process\.(stdout|stderr)|stream\.write|\bw(riters\[s\])?\.write\(|hash\.|\.update\(/.test(line)) return;
+        if (
+          !writers.test(line) ||
+          /process\.(stdout|stderr)|stream\.write|\bw(riters\[s\])?\.write\(|hash\.|\.update\(/.test(line)
+        )
+          return;
         const ok = allowed[rel.split(path.sep).join('/')];
         if (!ok || !ok.test(line)) found.push(`${rel}:${i + 1}: ${line.trim()}`);
       });

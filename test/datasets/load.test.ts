@@ -22,9 +22,16 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function png(file: string, width: number, height: number, rgb: [number, number, number] = [10, 20, 30]): Promise<void> {
+async function png(
+  file: string,
+  width: number,
+  height: number,
+  rgb: [number, number, number] = [10, 20, 30],
+): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toFile(file);
+  await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+    .png()
+    .toFile(file);
 }
 
 /** A small valid COCO set in a fresh folder: images a.png, b.png; returns the folder. */
@@ -38,7 +45,15 @@ async function cocoFixture(edit?: (gt: any) => void, raw?: string): Promise<{ di
       { id: 1, file_name: 'a.png', width: 40, height: 30 },
     ],
     annotations: [
-      { id: 5, image_id: 1, category_id: 1, bbox: [1, 2, 10, 8], area: 80, iscrowd: 0, segmentation: [[1, 2, 11, 2, 11, 10]] },
+      {
+        id: 5,
+        image_id: 1,
+        category_id: 1,
+        bbox: [1, 2, 10, 8],
+        area: 80,
+        iscrowd: 0,
+        segmentation: [[1, 2, 11, 2, 11, 10]],
+      },
       { id: 6, image_id: 2, category_id: 2, bbox: [0, 0, 5, 5], area: 25, iscrowd: 1 },
     ],
     categories: [
@@ -58,9 +73,25 @@ describe('loadDataset: COCO', () => {
     const ds = await loadDataset({ dataset: json });
     expect(ds.kind).toBe('coco');
     expect(ds.images.map((im) => im.id)).toEqual([1, 2]);
-    expect(ds.images[0]).toEqual({ id: 1, fileName: 'a.png', path: path.join(dir, 'images', 'a.png'), width: 40, height: 30 });
-    expect(ds.groundTruth!.annotations[0]).toEqual({ id: 5, image_id: 1, category_id: 1, bbox: [1, 2, 10, 8], area: 80, iscrowd: 0 });
-    expect(ds.categories).toEqual([{ id: 1, name: 'cat', supercategory: 'animal' }, { id: 2, name: 'dog' }]);
+    expect(ds.images[0]).toEqual({
+      id: 1,
+      fileName: 'a.png',
+      path: path.join(dir, 'images', 'a.png'),
+      width: 40,
+      height: 30,
+    });
+    expect(ds.groundTruth!.annotations[0]).toEqual({
+      id: 5,
+      image_id: 1,
+      category_id: 1,
+      bbox: [1, 2, 10, 8],
+      area: 80,
+      iscrowd: 0,
+    });
+    expect(ds.categories).toEqual([
+      { id: 1, name: 'cat', supercategory: 'animal' },
+      { id: 2, name: 'dog' },
+    ]);
     expect(ds.hash).toMatch(/^[0-9a-f]{64}$/);
     // same via the folder, and the hash follows the image bytes
     const again = await loadDataset({ dataset: dir });
@@ -76,13 +107,20 @@ describe('loadDataset: COCO', () => {
     const dir = path.join(tmp, 'layout');
     await png(path.join(dir, 'images', 'a.png'), 8, 8);
     await png(path.join(dir, 'elsewhere', 'a.png'), 8, 8);
-    const gt = { images: [{ id: 1, file_name: 'a.png', width: 8, height: 8 }], annotations: [], categories: [{ id: 1, name: 'x' }] };
+    const gt = {
+      images: [{ id: 1, file_name: 'a.png', width: 8, height: 8 }],
+      annotations: [],
+      categories: [{ id: 1, name: 'x' }],
+    };
     await mkdir(path.join(dir, 'annotations'));
     await writeFile(path.join(dir, 'annotations', 'instances.json'), JSON.stringify(gt));
     const ds = await loadDataset({ dataset: dir });
     expect(ds.images[0].path).toBe(path.join(dir, 'images', 'a.png'));
     expect(ds.name).toBe('layout');
-    const other = await loadDataset({ dataset: path.join(dir, 'annotations', 'instances.json'), images: path.join(dir, 'elsewhere') });
+    const other = await loadDataset({
+      dataset: path.join(dir, 'annotations', 'instances.json'),
+      images: path.join(dir, 'elsewhere'),
+    });
     expect(other.images[0].path).toBe(path.join(dir, 'elsewhere', 'a.png'));
   });
 
@@ -90,12 +128,24 @@ describe('loadDataset: COCO', () => {
     const { json } = await cocoFixture(undefined, '{"images": [],\n  "annotations": [,]}');
     await expect(loadDataset({ dataset: json })).rejects.toMatchObject({
       code: 'ERR_DATASET',
-      message: expect.stringMatching(new RegExp(`^Could not parse ${json.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} as JSON \\(line 2, column 19\\): `)),
+      message: expect.stringMatching(
+        new RegExp(`^Could not parse ${json.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} as JSON \\(line 2, column 19\\): `),
+      ),
     });
   });
 
   it('locates JSON syntax errors where V8 does', () => {
-    for (const text of ['{"a":1,}', '[1,2', '{"a" 1}', '"ab', '[1] x', '[-01]', '{"a":[1,{"b":"\\q"}]}', '{"a":tru}', '[1,]']) {
+    for (const text of [
+      '{"a":1,}',
+      '[1,2',
+      '{"a" 1}',
+      '"ab',
+      '[1] x',
+      '[-01]',
+      '{"a":[1,{"b":"\\q"}]}',
+      '{"a":tru}',
+      '[1,]',
+    ]) {
       let v8: number | null = null;
       try {
         JSON.parse(text);
@@ -122,7 +172,8 @@ describe('loadDataset: COCO', () => {
 
   it('lists the first few offending entries, not just the first', async () => {
     const { json } = await cocoFixture((gt) => {
-      for (let i = 0; i < 7; i++) gt.annotations.push({ id: 100 + i, image_id: 1, category_id: 1, bbox: [0, 0, 1, -1], area: 0, iscrowd: 0 });
+      for (let i = 0; i < 7; i++)
+        gt.annotations.push({ id: 100 + i, image_id: 1, category_id: 1, bbox: [0, 0, 1, -1], area: 0, iscrowd: 0 });
       gt.annotations.push({ id: 200, image_id: 1, category_id: 99, bbox: [0, 0, 1, 1], area: 1, iscrowd: 0 });
     });
     const err = await loadDataset({ dataset: json }).catch((e) => e);
@@ -162,8 +213,12 @@ describe('loadDataset: COCO', () => {
       gt.annotations[0].bbox = [1, 2, 3];
     });
     const err = await loadDataset({ dataset: bad.json }).catch((e) => e);
-    expect(err.message).toContain('- images[0] {"id":2,"file_name":"b.png","width":"20","height":20}: needs an integer "id", a string "file_name" and positive integer "width" and "height"');
-    expect(err.message).toContain('- annotation id 5 (image 1): bbox [1,2,3] is not 4 finite numbers [x, y, width, height]');
+    expect(err.message).toContain(
+      '- images[0] {"id":2,"file_name":"b.png","width":"20","height":20}: needs an integer "id", a string "file_name" and positive integer "width" and "height"',
+    );
+    expect(err.message).toContain(
+      '- annotation id 5 (image 1): bbox [1,2,3] is not 4 finite numbers [x, y, width, height]',
+    );
   });
 
   it('rejects a file_name that leaves the image folder', async () => {
@@ -222,7 +277,14 @@ describeShared('loadDataset: coco128 from ../shared', ['data/coco128/annotations
     const ids = ds.images.map((im) => im.id);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     expect(ds.images.every((im) => path.isAbsolute(im.path) && existsSync(im.path))).toBe(true);
-    expect(Object.keys(ds.groundTruth!.annotations[0]).sort()).toEqual(['area', 'bbox', 'category_id', 'id', 'image_id', 'iscrowd']);
+    expect(Object.keys(ds.groundTruth!.annotations[0]).sort()).toEqual([
+      'area',
+      'bbox',
+      'category_id',
+      'id',
+      'image_id',
+      'iscrowd',
+    ]);
     const summary = summarizeDataset(ds);
     expect(summary.imagesWithoutBoxes).toBe(2);
     expect(summary.perCategory.filter((c) => c.boxes > 0)).toHaveLength(71);
@@ -255,11 +317,20 @@ describe('loadDataset: YOLO and plain folders', () => {
   }
 
   it('converts normalised labels to COCO pixel boxes, ids 1..K in names order', async () => {
-    const dir = await yoloFixture({ file: 'classes.txt', text: 'cat\ndog\n' }, { 'a.txt': '0 0.5 0.5 0.2 0.4\n1 0.25 0.25 0.1 0.1\n', 'sub/b.txt': '' });
+    const dir = await yoloFixture(
+      { file: 'classes.txt', text: 'cat\ndog\n' },
+      { 'a.txt': '0 0.5 0.5 0.2 0.4\n1 0.25 0.25 0.1 0.1\n', 'sub/b.txt': '' },
+    );
     const ds = await loadDataset({ dataset: dir });
     expect(ds.kind).toBe('yolo');
-    expect(ds.categories).toEqual([{ id: 1, name: 'cat' }, { id: 2, name: 'dog' }]);
-    expect(ds.images.map((im) => [im.id, im.fileName, im.width, im.height])).toEqual([[1, 'a.png', 100, 50], [2, 'sub/b.png', 10, 10]]);
+    expect(ds.categories).toEqual([
+      { id: 1, name: 'cat' },
+      { id: 2, name: 'dog' },
+    ]);
+    expect(ds.images.map((im) => [im.id, im.fileName, im.width, im.height])).toEqual([
+      [1, 'a.png', 100, 50],
+      [2, 'sub/b.png', 10, 10],
+    ]);
     const anns = ds.groundTruth!.annotations;
     expect(anns).toHaveLength(2);
     expect(anns[0].bbox.map((v) => +v.toFixed(9))).toEqual([40, 15, 20, 20]);
@@ -278,7 +349,7 @@ describe('loadDataset: YOLO and plain folders', () => {
   });
 
   it('parses the YAML names forms', () => {
-    expect(parseYamlNames("names: ['a b', \"c\", d]  # three")).toEqual(['a b', 'c', 'd']);
+    expect(parseYamlNames('names: [\'a b\', "c", d]  # three')).toEqual(['a b', 'c', 'd']);
     expect(parseYamlNames('nc: 2\nnames:\n  - x\n  - "y z"\ntrain: t')).toEqual(['x', 'y z']);
     expect(parseYamlNames('names:\n  1: b\n  0: a\n')).toEqual(['a', 'b']);
     expect(parseYamlNames('names: {0: a, 1: b}')).toEqual(['a', 'b']);
@@ -286,7 +357,10 @@ describe('loadDataset: YOLO and plain folders', () => {
   });
 
   it('reports bad label lines as file:line', async () => {
-    const dir = await yoloFixture({ file: 'classes.txt', text: 'cat\ndog' }, { 'a.txt': '0 0.5 0.5 0.2 0.4\n5 0.5 0.5 0.1 0.1\n0 50 20 10 10\n' });
+    const dir = await yoloFixture(
+      { file: 'classes.txt', text: 'cat\ndog' },
+      { 'a.txt': '0 0.5 0.5 0.2 0.4\n5 0.5 0.5 0.1 0.1\n0 50 20 10 10\n' },
+    );
     const err = await loadDataset({ dataset: dir }).catch((e) => e);
     const labels = path.join(dir, 'labels', 'a.txt');
     expect(err.code).toBe('ERR_DATASET');
@@ -314,23 +388,34 @@ describe('loadDataset: YOLO and plain folders', () => {
     expect(ds.kind).toBe('folder');
     expect(ds.groundTruth).toBeNull();
     expect(ds.categories).toEqual([]);
-    expect(ds.images.map((im) => [im.id, im.fileName, im.width, im.height])).toEqual([[1, 'a.png', 5, 6], [2, 'z.png', 12, 7]]);
+    expect(ds.images.map((im) => [im.id, im.fileName, im.width, im.height])).toEqual([
+      [1, 'a.png', 5, 6],
+      [2, 'z.png', 12, 7],
+    ]);
     expect(summarizeDataset(ds).boxes).toBeNull();
     const empty = path.join(tmp, 'empty');
     await mkdir(empty);
-    await expect(loadDataset({ dataset: empty })).rejects.toMatchObject({ code: 'ERR_DATASET', message: expect.stringContaining(`Found no images (.jpg, .png, .webp, …) in ${empty}.`) });
+    await expect(loadDataset({ dataset: empty })).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message: expect.stringContaining(`Found no images (.jpg, .png, .webp, …) in ${empty}.`),
+    });
   });
 });
 
 describe('decodeImage', () => {
   it('returns 8-bit RGB for RGBA and greyscale input', async () => {
     const rgba = path.join(tmp, 'rgba.png');
-    await sharp({ create: { width: 3, height: 2, channels: 4, background: { r: 200, g: 100, b: 50, alpha: 0.5 } } }).png().toFile(rgba);
+    await sharp({ create: { width: 3, height: 2, channels: 4, background: { r: 200, g: 100, b: 50, alpha: 0.5 } } })
+      .png()
+      .toFile(rgba);
     const a = await decodeImage(rgba);
     expect([a.width, a.height, a.data.length]).toEqual([3, 2, 18]);
     expect([...a.data.slice(0, 3)]).toEqual([200, 100, 50]);
     const grey = path.join(tmp, 'grey16.png');
-    await sharp(Buffer.alloc(4 * 4 * 2, 0x80), { raw: { width: 4, height: 4, channels: 1 } }).toColourspace('b-w').png().toFile(grey);
+    await sharp(Buffer.alloc(4 * 4 * 2, 0x80), { raw: { width: 4, height: 4, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toFile(grey);
     const g = await decodeImage(grey);
     expect(g.data.length).toBe(4 * 4 * 3);
     expect(g.data[0]).toBe(g.data[1]);
@@ -339,7 +424,10 @@ describe('decodeImage', () => {
 
   it('keeps the stored orientation (EXIF rotation is not applied)', async () => {
     const jpg = path.join(tmp, 'rotated.jpg');
-    await sharp({ create: { width: 40, height: 20, channels: 3, background: '#808080' } }).withMetadata({ orientation: 6 }).jpeg().toFile(jpg);
+    await sharp({ create: { width: 40, height: 20, channels: 3, background: '#808080' } })
+      .withMetadata({ orientation: 6 })
+      .jpeg()
+      .toFile(jpg);
     expect((await sharp(jpg).metadata()).orientation).toBe(6);
     const img = await decodeImage(jpg);
     expect([img.width, img.height]).toEqual([40, 20]);
@@ -348,7 +436,12 @@ describe('decodeImage', () => {
   it('throws ERR_DATASET naming the file for a corrupt image or a size mismatch', async () => {
     const bad = path.join(tmp, 'corrupt.jpg');
     await writeFile(bad, Buffer.from('this is not a jpeg at all'));
-    await expect(decodeImage(bad)).rejects.toMatchObject({ code: 'ERR_DATASET', message: expect.stringMatching(new RegExp(`^Could not decode image ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .+`)) });
+    await expect(decodeImage(bad)).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message: expect.stringMatching(
+        new RegExp(`^Could not decode image ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .+`),
+      ),
+    });
     const ok = path.join(tmp, 'ok.png');
     await png(ok, 4, 3);
     await expect(decodeImage(ok, { width: 3, height: 4 })).rejects.toMatchObject({

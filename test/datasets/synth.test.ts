@@ -37,7 +37,12 @@ describe('synthetic dataset', () => {
     for (const [name, bytes] of filesA) expect(bytes.equals(filesB.get(name)!), name).toBe(true);
     expect(a.splits.map((s) => s.sha256)).toEqual(b.splits.map((s) => s.sha256));
 
-    const valOnly = await generateSynthDataset({ ...opts, trainImages: 3, splits: ['val'], outDir: path.join(tmp, 'v') });
+    const valOnly = await generateSynthDataset({
+      ...opts,
+      trainImages: 3,
+      splits: ['val'],
+      outDir: path.join(tmp, 'v'),
+    });
     expect(valOnly.splits.map((s) => s.name)).toEqual(['val']);
     const filesV = await allFiles(path.join(valOnly.dir, 'val'));
     const valA = await allFiles(path.join(a.dir, 'val'));
@@ -49,7 +54,13 @@ describe('synthetic dataset', () => {
   });
 
   it('writes COCO with ≥ 6 classes, all three COCO area ranges, boxes inside the image', async () => {
-    const r = await generateSynthDataset({ trainImages: 60, valImages: 1, seed: 3, splits: ['train'], outDir: path.join(tmp, 'cov') });
+    const r = await generateSynthDataset({
+      trainImages: 60,
+      valImages: 1,
+      seed: 3,
+      splits: ['train'],
+      outDir: path.join(tmp, 'cov'),
+    });
     const gt = JSON.parse(await readFile(r.splits[0].annotationFile, 'utf8')) as CocoGroundTruth;
     expect(gt.categories.length).toBeGreaterThanOrEqual(6);
     expect(gt.categories.map((c) => c.id)).toEqual(SYNTH_CLASSES.map((_, i) => i + 1));
@@ -94,7 +105,12 @@ describe('synthetic dataset', () => {
         const [x0, y0, w, h] = o.bbox;
         const cov = shapeCoverage(SYNTH_CLASSES[o.categoryId - 1].name, w, h);
         let n = 0;
-        for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (cov[y * w + x] >= 2) { owner[(y0 + y) * 256 + x0 + x] = i; n++; }
+        for (let y = 0; y < h; y++)
+          for (let x = 0; x < w; x++)
+            if (cov[y * w + x] >= 2) {
+              owner[(y0 + y) * 256 + x0 + x] = i;
+              n++;
+            }
         total.push(n);
       });
       const visible = total.map(() => 0);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createDecoder, decodeGflLevels, DECODERS, type DecodeContext, type RawOutput } from '../../src/detectors/index.js';
+import {
+  createDecoder,
+  decodeGflLevels,
+  DECODERS,
+  type DecodeContext,
+  type RawOutput,
+} from '../../src/detectors/index.js';
 import { decodeDetections } from '../../src/detectors/decoders/index.js';
 import { COCO_CATEGORIES } from '../../src/core/coco.js';
 import { ShiftbenchError } from '../../src/core/errors.js';
@@ -42,7 +48,10 @@ describe('fastestdet decoder', () => {
   }
   it('decodes centre (col + tanh tx)/W, size sigmoid, score obj^0.6·cls^0.4, multi-label', () => {
     const [c] = createDecoder({ name: 'fastestdet' }).decode([output()], ctx());
-    const cx = (2.25 / 4) * 64, cy = 16, w = 32, h = 16;
+    const cx = (2.25 / 4) * 64,
+      cy = 16,
+      w = 32,
+      h = 16;
     expect(c.scores).toHaveLength(2);
     expect(c.classIndices).toEqual([0, 1]);
     expect(c.scores[0]).toBeCloseTo(0.9 ** 0.6 * 0.2 ** 0.4, 6);
@@ -51,7 +60,10 @@ describe('fastestdet decoder', () => {
     [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2].forEach((v, i) => expect(box[i]).toBeCloseTo(v, 4));
   });
   it('keeps only the best class with multiLabel false, and handles a batch', () => {
-    const out = createDecoder({ name: 'fastestdet', params: { multiLabel: false } }).decode([output(2)], ctx({ batchSize: 2 }));
+    const out = createDecoder({ name: 'fastestdet', params: { multiLabel: false } }).decode(
+      [output(2)],
+      ctx({ batchSize: 2 }),
+    );
     expect(out).toHaveLength(2);
     for (const c of out) expect(c.classIndices).toEqual([1]);
   });
@@ -81,14 +93,22 @@ describe('yolo-fastestv2 decoder', () => {
     data[row * cols + 12 + a] = 0.8;
     data[row * cols + 15] = 0.25;
     data[row * cols + 16] = 0.75;
-    const [c] = createDecoder({ name: 'yolo-fastestv2', params: { anchors } }).decode([{ name: 'o', dims: [20, cols], data }], ctx());
+    const [c] = createDecoder({ name: 'yolo-fastestv2', params: { anchors } }).decode(
+      [{ name: 'o', dims: [20, cols], data }],
+      ctx(),
+    );
     expect(c.classIndices).toEqual([0, 1]);
     expect(c.scores[1]).toBeCloseTo(0.8 * 0.75, 6);
     // centre (16, 48); w = 1² · 50, h = 0.5² · 50
     expect(c.boxesXYXY.slice(4, 8)).toEqual([16 - 25, 48 - 6.25, 16 + 25, 48 + 6.25]);
   });
   it('rejects a wrong column count', () => {
-    const err = caught(() => createDecoder({ name: 'yolo-fastestv2' }).decode([{ name: '845', dims: [605, 94], data: new Float32Array(605 * 94) }], ctx({ inputSizePx: { width: 352, height: 352 }, numClasses: 80 })));
+    const err = caught(() =>
+      createDecoder({ name: 'yolo-fastestv2' }).decode(
+        [{ name: '845', dims: [605, 94], data: new Float32Array(605 * 94) }],
+        ctx({ inputSizePx: { width: 352, height: 352 }, numClasses: 80 }),
+      ),
+    );
     expect(err.code).toBe('ERR_MODEL_OUTPUT');
     expect(err.message).toContain('expected one output [605,95]');
     expect(err.message).toContain('but found "845" [605,94]');
@@ -108,7 +128,12 @@ describe('nanodet-gfl', () => {
       scores[2 * 2 + 1] = 0.7;
       const dist = new Float32Array(4 * 4 * bins);
       dist.set(distribution(bins, [2, 1, 0, 3]), 2 * 4 * bins);
-      const c = decodeGflLevels([{ stride: 16, scores, distributions: dist }], { inputSizePx: { width: 32, height: 32 }, numClasses: 2, bins, scoreThreshold: 0.01 });
+      const c = decodeGflLevels([{ stride: 16, scores, distributions: dist }], {
+        inputSizePx: { width: 32, height: 32 },
+        numClasses: 2,
+        bins,
+        scoreThreshold: 0.01,
+      });
       expect(c.classIndices).toEqual([1]);
       expect(c.scores[0]).toBeCloseTo(0.7, 6);
       const expected = [8 - 32, 24 - 16, 8 + 0, 24 + 48];
@@ -122,7 +147,9 @@ describe('nanodet-gfl', () => {
     const cells = [16, 4, 1];
     const outputs: RawOutput[] = [];
     cells.forEach((n, i) => outputs.push({ name: `bbox_pred${i}`, dims: [n, 2], data: new Float32Array(n * 2) }));
-    cells.forEach((n, i) => outputs.push({ name: `cls_score${i}`, dims: [n, 4 * bins], data: new Float32Array(n * 4 * bins) }));
+    cells.forEach((n, i) =>
+      outputs.push({ name: `cls_score${i}`, dims: [n, 4 * bins], data: new Float32Array(n * 4 * bins) }),
+    );
     outputs[1].data[2 * 2 + 0] = 0.5; // stride-16 scores, cell 2, class 0
     (outputs[4].data as Float32Array).set(distribution(bins, [1, 1, 1, 1]), 2 * 4 * bins);
     const [c] = createDecoder({ name: 'nanodet-gfl' }).decode(outputs, ctx({ inputSizePx: input }));
@@ -130,9 +157,16 @@ describe('nanodet-gfl', () => {
     expect(c.boxesXYXY).toEqual([8 - 16, 24 - 16, 8 + 16, 24 + 16].map((v) => expect.closeTo(v, 6)));
   });
   it('names the expected shapes when outputs do not fit', () => {
-    const err = caught(() => createDecoder({ name: 'nanodet-gfl' }).decode([{ name: 'x', dims: [1, 100, 80], data: new Float32Array(8000) }], ctx({ inputSizePx: { width: 416, height: 416 }, numClasses: 80 })));
+    const err = caught(() =>
+      createDecoder({ name: 'nanodet-gfl' }).decode(
+        [{ name: 'x', dims: [1, 100, 80], data: new Float32Array(8000) }],
+        ctx({ inputSizePx: { width: 416, height: 416 }, numClasses: 80 }),
+      ),
+    );
     expect(err.code).toBe('ERR_MODEL_OUTPUT');
-    expect(err.message).toContain('expected 6 outputs: per stride 8/16/32 class scores [1,2704,80] [1,676,80] [1,169,80] and distributions [1,2704,32] [1,676,32] [1,169,32] (4 sides × 8 bins)');
+    expect(err.message).toContain(
+      'expected 6 outputs: per stride 8/16/32 class scores [1,2704,80] [1,676,80] [1,169,80] and distributions [1,2704,32] [1,676,32] [1,169,32] (4 sides × 8 bins)',
+    );
     expect(err.message).toContain('but found "x" [1,100,80]');
   });
 });
@@ -158,16 +192,25 @@ describe('torchvision decoder', () => {
       { name: 'labels', dims: [1], data: new BigInt64Array([2n]) },
       { name: 'scores', dims: [1], data: new Float32Array([0.5]) },
     ];
-    const classes = [{ id: 1, name: 'a' }, { id: 2, name: 'b' }];
-    const run = (params: Record<string, unknown>) => decodeDetections(createDecoder({ name: 'torchvision', params }), raw, { ...ctx(), classes })[0];
+    const classes = [
+      { id: 1, name: 'a' },
+      { id: 2, name: 'b' },
+    ];
+    const run = (params: Record<string, unknown>) =>
+      decodeDetections(createDecoder({ name: 'torchvision', params }), raw, { ...ctx(), classes })[0];
     expect(run({}).map((d) => d.bbox)).toEqual([[0, 50, 10, 14]]);
     expect(run({ clipBoxes: false }).map((d) => d.bbox)).toEqual([[-6, 50, 16, 20]]);
-    expect(createDecoder({ name: 'torchvision', params: { clipBoxes: false } }).params).toMatchObject({ clipBoxes: false });
+    expect(createDecoder({ name: 'torchvision', params: { clipBoxes: false } }).params).toMatchObject({
+      clipBoxes: false,
+    });
     expect(caught(() => createDecoder({ name: 'torchvision', params: { clipBoxes: 'no' } })).code).toBe('ERR_REGISTRY');
   });
   it('accepts a leading batch dim of 1', () => {
     const o = outputs([1n, 2n, 3n]).map((x) => ({ ...x, dims: [1, ...x.dims] }));
-    expect(createDecoder({ name: 'torchvision' }).decode(o, coco)[0].scores).toEqual([expect.closeTo(0.9, 6), expect.closeTo(0.8, 6)]);
+    expect(createDecoder({ name: 'torchvision' }).decode(o, coco)[0].scores).toEqual([
+      expect.closeTo(0.9, 6),
+      expect.closeTo(0.8, 6),
+    ]);
   });
 });
 
@@ -175,14 +218,20 @@ describe('decoder registry', () => {
   it('lists the decoders on an unknown name', () => {
     const err = caught(() => createDecoder({ name: 'yolov99' }));
     expect(err.code).toBe('ERR_REGISTRY');
-    expect(err.message).toBe('Unknown decoder "yolov99". Available: fastestdet, nanodet-gfl, torchvision, yolo-fastestv2, yolox');
+    expect(err.message).toBe(
+      'Unknown decoder "yolov99". Available: fastestdet, nanodet-gfl, torchvision, yolo-fastestv2, yolox',
+    );
     expect(DECODERS.keys().sort()).toEqual(['fastestdet', 'nanodet-gfl', 'torchvision', 'yolo-fastestv2', 'yolox']);
   });
   it('rejects bad and unknown params naming them', () => {
     const bad = caught(() => createDecoder({ name: 'nanodet-gfl', params: { bins: 1 } }));
     expect(bad.code).toBe('ERR_REGISTRY');
-    expect(bad.message).toBe('Expected an integer in [2, 64] for decoder.params.bins (decoder "nanodet-gfl") but received 1');
+    expect(bad.message).toBe(
+      'Expected an integer in [2, 64] for decoder.params.bins (decoder "nanodet-gfl") but received 1',
+    );
     const unknown = caught(() => createDecoder({ name: 'fastestdet', params: { iou: 0.5 } }));
-    expect(unknown.message).toBe('Unknown parameter decoder.params.iou for decoder "fastestdet". Known: clsExponent, iouThreshold, multiLabel, objExponent, preNmsTopK, topK');
+    expect(unknown.message).toBe(
+      'Unknown parameter decoder.params.iou for decoder "fastestdet". Known: clsExponent, iouThreshold, multiLabel, objExponent, preNmsTopK, topK',
+    );
   });
 });

@@ -8,13 +8,18 @@ import { rejection } from '../helpers/shared.js';
 /** A small synthetic ground truth: 12 images of 200×150 with 1–5 boxes of 3 categories. */
 function makeGroundTruth(): CocoGroundTruth {
   const rng = new Rng(3);
-  const gt: CocoGroundTruth = { images: [], annotations: [], categories: [1, 2, 3].map((id) => ({ id, name: `c${id}` })) };
+  const gt: CocoGroundTruth = {
+    images: [],
+    annotations: [],
+    categories: [1, 2, 3].map((id) => ({ id, name: `c${id}` })),
+  };
   let annId = 1;
   for (let i = 1; i <= 12; i++) {
     gt.images.push({ id: i, file_name: `${i}.png`, width: 200, height: 150 });
     const n = rng.int(1, 5);
     for (let k = 0; k < n; k++) {
-      const w = rng.uniform(10, 80), h = rng.uniform(10, 60);
+      const w = rng.uniform(10, 80),
+        h = rng.uniform(10, 60);
       const bbox: [number, number, number, number] = [rng.uniform(0, 200 - w), rng.uniform(0, 150 - h), w, h];
       gt.annotations.push({ id: annId++, image_id: i, category_id: rng.int(1, 3), bbox, area: w * h, iscrowd: 0 });
     }
@@ -22,7 +27,12 @@ function makeGroundTruth(): CocoGroundTruth {
   return gt;
 }
 
-const SHIFTS: Shift[] = [{ dx: 0, dy: 0 }, { dx: 1, dy: 0 }, { dx: 0, dy: 1 }, { dx: 1, dy: 1 }];
+const SHIFTS: Shift[] = [
+  { dx: 0, dy: 0 },
+  { dx: 1, dy: 0 },
+  { dx: 0, dy: 1 },
+  { dx: 1, dy: 1 },
+];
 const INPUT = 416;
 
 /** pad mode (protocol §1): stretch into (416 − K)², paste at (dx, dy); detections projected back. */
@@ -35,9 +45,17 @@ async function runPadMode(det: Detector, gt: CocoGroundTruth): Promise<CocoResul
     const contexts: DetectContext[] = gt.images.map((im) => ({
       imageId: im.id,
       shift,
-      transform: { scaleX: (INPUT - K) / im.width, scaleY: (INPUT - K) / im.height, offsetX: shift.dx, offsetY: shift.dy },
+      transform: {
+        scaleX: (INPUT - K) / im.width,
+        scaleY: (INPUT - K) / im.height,
+        offsetX: shift.dx,
+        offsetY: shift.dy,
+      },
     }));
-    const out = await det.detect(contexts.map(() => blank), contexts);
+    const out = await det.detect(
+      contexts.map(() => blank),
+      contexts,
+    );
     out.forEach((dets, i) => {
       const t = contexts[i].transform;
       for (const d of dets) {
@@ -45,7 +63,12 @@ async function runPadMode(det: Detector, gt: CocoGroundTruth): Promise<CocoResul
           image_id: contexts[i].imageId,
           category_id: d.categoryId,
           score: d.score,
-          bbox: [(d.bbox[0] - t.offsetX) / t.scaleX, (d.bbox[1] - t.offsetY) / t.scaleY, d.bbox[2] / t.scaleX, d.bbox[3] / t.scaleY],
+          bbox: [
+            (d.bbox[0] - t.offsetX) / t.scaleX,
+            (d.bbox[1] - t.offsetY) / t.scaleY,
+            d.bbox[2] / t.scaleX,
+            d.bbox[3] / t.scaleY,
+          ],
         });
       }
     });
@@ -54,19 +77,29 @@ async function runPadMode(det: Detector, gt: CocoGroundTruth): Promise<CocoResul
   return perShift;
 }
 
-
 describe('oracle', () => {
   it('returns the ground truth mapped into input pixels, moving exactly with the shift', async () => {
     const gt = makeGroundTruth();
     const det = await loadDetector('oracle', { groundTruth: gt });
-    expect(det.info).toMatchObject({ name: 'oracle', runtime: 'fake', maxBatch: 64, inputSizePx: { width: 416, height: 416 }, family: { stages: 'one-stage', anchors: 'anchor-free' } });
+    expect(det.info).toMatchObject({
+      name: 'oracle',
+      runtime: 'fake',
+      maxBatch: 64,
+      inputSizePx: { width: 416, height: 416 },
+      family: { stages: 'one-stage', anchors: 'anchor-free' },
+    });
     const t = { scaleX: 2, scaleY: 2, offsetX: 3, offsetY: 1 };
-    const [dets] = await det.detect([{ width: 416, height: 416, data: new Uint8Array(416 * 416 * 3) }], [{ imageId: 1, shift: { dx: 3, dy: 1 }, transform: t }]);
+    const [dets] = await det.detect(
+      [{ width: 416, height: 416, data: new Uint8Array(416 * 416 * 3) }],
+      [{ imageId: 1, shift: { dx: 3, dy: 1 }, transform: t }],
+    );
     const anns = gt.annotations.filter((a) => a.image_id === 1);
     expect(dets).toHaveLength(anns.length);
     for (const a of anns) {
       const d = dets.find((x) => Math.abs(x.bbox[0] - (a.bbox[0] * 2 + 3)) < 1e-9)!;
-      expect(d.bbox).toEqual([a.bbox[0] * 2 + 3, a.bbox[1] * 2 + 1, a.bbox[2] * 2, a.bbox[3] * 2].map((v) => expect.closeTo(v, 9)));
+      expect(d.bbox).toEqual(
+        [a.bbox[0] * 2 + 3, a.bbox[1] * 2 + 1, a.bbox[2] * 2, a.bbox[3] * 2].map((v) => expect.closeTo(v, 9)),
+      );
       expect(d.categoryId).toBe(a.category_id);
       expect(d.score).toBeGreaterThanOrEqual(0.5);
       expect(d.score).toBeLessThan(1);
@@ -83,7 +116,10 @@ describe('oracle', () => {
     const gt = makeGroundTruth();
     const det = await loadDetector('oracle:100x80', { groundTruth: gt });
     expect(det.info.inputSizePx).toEqual({ width: 100, height: 80 });
-    const [dets] = await det.detect([{ width: 100, height: 80, data: new Uint8Array(100 * 80 * 3) }], [{ imageId: 1, shift: { dx: 0, dy: 0 }, transform: { scaleX: 1, scaleY: 1, offsetX: -50, offsetY: -50 } }]);
+    const [dets] = await det.detect(
+      [{ width: 100, height: 80, data: new Uint8Array(100 * 80 * 3) }],
+      [{ imageId: 1, shift: { dx: 0, dy: 0 }, transform: { scaleX: 1, scaleY: 1, offsetX: -50, offsetY: -50 } }],
+    );
     for (const d of dets) {
       expect(d.bbox[0]).toBeGreaterThanOrEqual(0);
       expect(d.bbox[1]).toBeGreaterThanOrEqual(0);
@@ -113,17 +149,23 @@ describe('fake errors', () => {
   it('needs ground truth', async () => {
     const err = await rejection(loadDetector('oracle', {}));
     expect(err.code).toBe('ERR_INVALID_OPTION');
-    expect(err.message).toBe('Fake detector "oracle" reports the dataset\'s ground truth, so it needs a dataset with labels (COCO or YOLO annotations); this one has none');
+    expect(err.message).toBe(
+      'Fake detector "oracle" reports the dataset\'s ground truth, so it needs a dataset with labels (COCO or YOLO annotations); this one has none',
+    );
   });
   it('needs one context per input', async () => {
     const det = await loadDetector('jitter', { groundTruth: makeGroundTruth() });
     const img = { width: 416, height: 416, data: new Uint8Array(416 * 416 * 3) };
     const err = await rejection(det.detect([img]));
     expect(err.code).toBe('ERR_INVALID_OPTION');
-    expect(err.message).toBe('Expected one DetectContext (imageId, shift, transform) per input (1) for contexts of fake detector "jitter" but received undefined');
+    expect(err.message).toBe(
+      'Expected one DetectContext (imageId, shift, transform) per input (1) for contexts of fake detector "jitter" but received undefined',
+    );
   });
   it('rejects a bad size', async () => {
     const err = await rejection(loadDetector('oracle:huge', { groundTruth: makeGroundTruth() }));
-    expect(err.message).toBe('Expected WIDTH or WIDTHxHEIGHT in 16…8192 (e.g. oracle:512 or oracle:640x480) for the size of fake detector "oracle" but received "oracle:huge"');
+    expect(err.message).toBe(
+      'Expected WIDTH or WIDTHxHEIGHT in 16…8192 (e.g. oracle:512 or oracle:640x480) for the size of fake detector "oracle" but received "oracle:huge"',
+    );
   });
 });

@@ -5,10 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { loadDetector } from '../../src/detectors/index.js';
 import { REPO_ROOT, rejection } from '../helpers/shared.js';
 
-
 describe('loadDetector spec resolution', () => {
   it('an unknown name lists fakes, plug-in detectors and registry models, and what else can be given', async () => {
-    const err = await rejection(loadDetector('nosuchmodel', { plugins: [path.join(REPO_ROOT, 'examples/plugins/blob-detector.mjs')] }));
+    const err = await rejection(
+      loadDetector('nosuchmodel', { plugins: [path.join(REPO_ROOT, 'examples/plugins/blob-detector.mjs')] }),
+    );
     expect(err.code).toBe('ERR_INVALID_OPTION');
     expect(err.message).toMatch(/^Unknown model "nosuchmodel"\. Available: oracle, jitter, blobs\/saturated/);
     expect(err.message).toContain(
@@ -21,10 +22,14 @@ describe('loadDetector spec resolution', () => {
     writeFileSync(file, JSON.stringify({ name: 'mine', format: 'onnx' }));
     const err = await rejection(loadDetector(file));
     expect(err.code).toBe('ERR_REGISTRY');
-    expect(err.message).toBe(`Invalid model entry in ${file} at the entry ("mine"): expected an object for family but received undefined`);
+    expect(err.message).toBe(
+      `Invalid model entry in ${file} at the entry ("mine"): expected an object for family but received undefined`,
+    );
   });
   it('a plug-in detector name is not mistaken for a path or registry name', async () => {
-    const det = await loadDetector('blobs/saturated', { plugins: [path.join(REPO_ROOT, 'examples/plugins/blob-detector.mjs')] });
+    const det = await loadDetector('blobs/saturated', {
+      plugins: [path.join(REPO_ROOT, 'examples/plugins/blob-detector.mjs')],
+    });
     expect(det.info.runtime).toBe('plugin blobs (plain JavaScript)');
   });
 });

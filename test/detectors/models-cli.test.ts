@@ -7,7 +7,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/shared.js';
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -39,7 +42,9 @@ describe('shiftbench models', () => {
       JSON.stringify({
         models: [
           entry('local-model', { kind: 'path', dir: '.' }, [{ name: 'local.onnx', sha256: sha }]),
-          entry('remote-model', { kind: 'npm', package: '@acme/m', version: '2.0.0', files: ['m.onnx'] }, [{ name: 'm.onnx', sha256: 'c'.repeat(64) }]),
+          entry('remote-model', { kind: 'npm', package: '@acme/m', version: '2.0.0', files: ['m.onnx'] }, [
+            { name: 'm.onnx', sha256: 'c'.repeat(64) },
+          ]),
         ],
       }),
     );
@@ -50,8 +55,12 @@ describe('shiftbench models', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^name\s+stages\s+anchors\s+format\s+input\s+source\s+cached$/);
-    expect(lines).toContainEqual(expect.stringMatching(/^local-model\s+two-stage\s+anchor-based\s+onnx\s+320x240\s+path:\.\s+yes$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^remote-model\s+two-stage\s+anchor-based\s+onnx\s+320x240\s+npm:@acme\/m@2\.0\.0\s+no$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^local-model\s+two-stage\s+anchor-based\s+onnx\s+320x240\s+path:\.\s+yes$/),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^remote-model\s+two-stage\s+anchor-based\s+onnx\s+320x240\s+npm:@acme\/m@2\.0\.0\s+no$/),
+    );
   });
   it('list --json prints the entries with a cached flag', () => {
     const r = cli('models', 'list', '--json', '--registry', registry, '--cache-dir', path.join(dir, 'cache'));
@@ -75,6 +84,8 @@ describe('shiftbench models', () => {
     writeFileSync(bad, JSON.stringify({ models: [{ ...entry('x', { kind: 'path', dir: '.' }, []), fit: 'crop' }] }));
     const r = cli('models', 'list', '--registry', bad);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe(`shiftbench: Invalid model entry in ${bad} at models[0] ("x"): expected a non-empty array of { name, sha256 } (the first is the model file) for files but received an array of length 0`);
+    expect(r.stderr.trim()).toBe(
+      `shiftbench: Invalid model entry in ${bad} at models[0] ("x"): expected a non-empty array of { name, sha256 } (the first is the model file) for files but received an array of length 0`,
+    );
   });
 });

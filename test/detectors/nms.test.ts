@@ -76,7 +76,11 @@ describe('finalizeCandidates', () => {
   const classes = COCO_CATEGORIES.slice(0, 3);
   it('applies NMS, clips to the input, maps class index → category id, converts to XYWH sorted by score', () => {
     const dets = finalizeCandidates(
-      { boxesXYXY: [-5, 10, 20, 30, -4, 10, 20, 30, 90, 90, 120, 95, 50, 50, 50, 60], scores: [0.5, 0.4, 0.9, 0.8], classIndices: [0, 0, 2, 1] },
+      {
+        boxesXYXY: [-5, 10, 20, 30, -4, 10, 20, 30, 90, 90, 120, 95, 50, 50, 50, 60],
+        scores: [0.5, 0.4, 0.9, 0.8],
+        classIndices: [0, 0, 2, 1],
+      },
       { nmsIouThreshold: 0.6, preNmsTopK: 100, topK: 100, inputSizePx: { width: 100, height: 100 }, classes },
     );
     // box 1 suppressed by box 0; box 3 is empty (zero width) and dropped
@@ -87,7 +91,13 @@ describe('finalizeCandidates', () => {
   });
   it('without NMS keeps the top-k by score', () => {
     const c = { boxesXYXY: [0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1], scores: [0.1, 0.3, 0.2], classIndices: [0, 0, 0] };
-    const dets = finalizeCandidates(c, { nmsIouThreshold: null, preNmsTopK: 100, topK: 2, inputSizePx: { width: 10, height: 10 }, classes });
+    const dets = finalizeCandidates(c, {
+      nmsIouThreshold: null,
+      preNmsTopK: 100,
+      topK: 2,
+      inputSizePx: { width: 10, height: 10 },
+      classes,
+    });
     expect(dets.map((d) => d.score)).toEqual([0.3, 0.2]);
     expect(topKCandidates(c, 5)).toBe(c);
   });

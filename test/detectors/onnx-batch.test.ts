@@ -41,7 +41,15 @@ function tinyModel(opts: { batch: 'dynamic' | 1; fixedReshape?: boolean; uint8?:
     nodes.push({ input: ['x'], output: ['xf'], op_type: 'Cast', attribute: [{ name: 'to', type: INT, i: 1 }] });
     x = 'xf';
   }
-  nodes.push({ input: [x, 'W'], output: ['c'], op_type: 'Conv', attribute: [{ name: 'kernel_shape', type: INTS, ints: [4, 4] }, { name: 'strides', type: INTS, ints: [4, 4] }] });
+  nodes.push({
+    input: [x, 'W'],
+    output: ['c'],
+    op_type: 'Conv',
+    attribute: [
+      { name: 'kernel_shape', type: INTS, ints: [4, 4] },
+      { name: 'strides', type: INTS, ints: [4, 4] },
+    ],
+  });
   let c = 'c';
   if (opts.fixedReshape) {
     initializer.push({ name: 'shape', dims: [4], data_type: 7, int64_data: [1, 7, 2, 2] });
@@ -49,7 +57,10 @@ function tinyModel(opts: { batch: 'dynamic' | 1; fixedReshape?: boolean; uint8?:
     c = 'r';
   }
   nodes.push({ input: [c], output: ['y'], op_type: 'Sigmoid' });
-  const tensor = (name: string, elem: number, dims: Record<string, unknown>[]) => ({ name, type: { tensor_type: { elem_type: elem, shape: { dim: dims } } } });
+  const tensor = (name: string, elem: number, dims: Record<string, unknown>[]) => ({
+    name,
+    type: { tensor_type: { elem_type: elem, shape: { dim: dims } } },
+  });
   const model = {
     ir_version: 7,
     opset_import: [{ domain: '', version: 13 }],
@@ -81,7 +92,10 @@ async function writeModel(name: string, bytes: Uint8Array, patch: Record<string,
       normalize: { mean: [0, 0, 0], std: [255, 255, 255] },
       fit: 'stretch',
       decoder: { name: 'fastestdet' },
-      classes: [{ id: 1, name: 'a' }, { id: 2, name: 'b' }],
+      classes: [
+        { id: 1, name: 'a' },
+        { id: 2, name: 'b' },
+      ],
       ...patch,
     }),
   );
@@ -90,7 +104,11 @@ async function writeModel(name: string, bytes: Uint8Array, patch: Record<string,
 
 function images(n: number): RgbImage[] {
   const rng = new Rng(11);
-  return Array.from({ length: n }, () => ({ width: 8, height: 8, data: Uint8Array.from({ length: 8 * 8 * 3 }, () => rng.int(0, 255)) }));
+  return Array.from({ length: n }, () => ({
+    width: 8,
+    height: 8,
+    data: Uint8Array.from({ length: 8 * 8 * 3 }, () => rng.int(0, 255)),
+  }));
 }
 
 describe('ONNX adapter batching (tiny generated models)', () => {
@@ -126,12 +144,16 @@ describe('ONNX adapter batching (tiny generated models)', () => {
       logger: { info: (m) => logs.push(m), warn: (m) => logs.push(m) },
     });
     expect(det.info.maxBatch).toBe(1);
-    expect(logs.join('\n')).toMatch(/ONNX model "reshape" declares a dynamic batch size but fails on a batch of 2 \(.*\); running one image per call/);
+    expect(logs.join('\n')).toMatch(
+      /ONNX model "reshape" declares a dynamic batch size but fails on a batch of 2 \(.*\); running one image per call/,
+    );
     expect(await det.detect(images(2))).toHaveLength(2);
     await det.dispose();
   });
   it('feeds uint8 inputs raw and honours dynamicBatch: false', async () => {
-    const det = await loadDetector(await writeModel('u8', tinyModel({ batch: 'dynamic', uint8: true }), { dynamicBatch: false }));
+    const det = await loadDetector(
+      await writeModel('u8', tinyModel({ batch: 'dynamic', uint8: true }), { dynamicBatch: false }),
+    );
     expect(det.info.maxBatch).toBe(1);
     expect(det.info.details).toMatchObject({ inputType: 'uint8' });
     const [dets] = await det.detect(images(1));

@@ -44,36 +44,50 @@ async function fit(file: string, im: { width: number; height: number }, entry: M
   return { data, scaleX: w / im.width, scaleY: h / im.height };
 }
 
-describeShared('ONNX decoders on coco128 (COCO mAP)', ['models/README.md', 'data/coco128/annotations/instances_bbox_only.json'], () => {
-  const entries = readRegistry([REGISTRY]);
-  for (const [name, target] of Object.entries(TARGETS)) {
-    it(`${name}: mAP@[.5:.95] ≥ ${target} over the 128 images`, async () => {
-      const gt = JSON.parse(readFileSync(sharedPath('data/coco128/annotations/instances_bbox_only.json')!, 'utf8')) as CocoGroundTruth;
-      const entry = entries.find((e) => e.name === name)!;
-      const det = await loadDetector(name, { registryFiles: [REGISTRY] });
-      const results: CocoResult[] = [];
-      for (const im of gt.images) {
-        const f = await fit(path.join(sharedPath('data/coco128/images')!, im.file_name), im, entry);
-        const [dets] = await det.detect([{ data: new Uint8Array(f.data), width: entry.inputSizePx.width, height: entry.inputSizePx.height }]);
-        for (const d of dets) {
-          results.push({
-            image_id: im.id,
-            category_id: d.categoryId,
-            score: d.score,
-            bbox: [d.bbox[0] / f.scaleX, d.bbox[1] / f.scaleY, d.bbox[2] / f.scaleX, d.bbox[3] / f.scaleY],
-          });
+describeShared(
+  'ONNX decoders on coco128 (COCO mAP)',
+  ['models/README.md', 'data/coco128/annotations/instances_bbox_only.json'],
+  () => {
+    const entries = readRegistry([REGISTRY]);
+    for (const [name, target] of Object.entries(TARGETS)) {
+      it(`${name}: mAP@[.5:.95] ≥ ${target} over the 128 images`, async () => {
+        const gt = JSON.parse(
+          readFileSync(sharedPath('data/coco128/annotations/instances_bbox_only.json')!, 'utf8'),
+        ) as CocoGroundTruth;
+        const entry = entries.find((e) => e.name === name)!;
+        const det = await loadDetector(name, { registryFiles: [REGISTRY] });
+        const results: CocoResult[] = [];
+        for (const im of gt.images) {
+          const f = await fit(path.join(sharedPath('data/coco128/images')!, im.file_name), im, entry);
+          const [dets] = await det.detect([
+            { data: new Uint8Array(f.data), width: entry.inputSizePx.width, height: entry.inputSizePx.height },
+          ]);
+          for (const d of dets) {
+            results.push({
+              image_id: im.id,
+              category_id: d.categoryId,
+              score: d.score,
+              bbox: [d.bbox[0] / f.scaleX, d.bbox[1] / f.scaleY, d.bbox[2] / f.scaleX, d.bbox[3] / f.scaleY],
+            });
+          }
         }
-      }
-      await det.dispose();
-      const { stats } = evaluateCoco(gt, results);
-      process.stderr.write(`[coco128] ${name} (${entry.fit}): mAP ${stats[0].toFixed(4)}  AP50 ${stats[1].toFixed(4)}  AP75 ${stats[2].toFixed(4)}  (${results.length} detections)\n`);
-      expect(stats[0]).toBeGreaterThanOrEqual(target);
-    }, 600_000);
-  }
-});
+        await det.dispose();
+        const { stats } = evaluateCoco(gt, results);
+        process.stderr.write(
+          `[coco128] ${name} (${entry.fit}): mAP ${stats[0].toFixed(4)}  AP50 ${stats[1].toFixed(4)}  AP75 ${stats[2].toFixed(4)}  (${results.length} detections)\n`,
+        );
+        expect(stats[0]).toBeGreaterThanOrEqual(target);
+      }, 600_000);
+    }
+  },
+);
 
 describe('coco128 targets', () => {
   it('cover every ../shared model of the fixture registry', () => {
-    expect(Object.keys(TARGETS).sort()).toEqual(readRegistry([REGISTRY]).map((e) => e.name).sort());
+    expect(Object.keys(TARGETS).sort()).toEqual(
+      readRegistry([REGISTRY])
+        .map((e) => e.name)
+        .sort(),
+    );
   });
 });

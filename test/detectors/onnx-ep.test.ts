@@ -18,7 +18,9 @@ import { REPO_ROOT, rejection } from '../helpers/shared.js';
 import { makeDataset, tempDir } from '../runner/fixtures.js';
 
 /** A provider onnxruntime-node does not know on this platform (DirectML is Windows-only, Core ML Apple-only). */
-const UNKNOWN_HERE = (['dml', 'coreml'] as const).find((ep) => !ort.listSupportedBackends().some((b) => b.name === ep))!;
+const UNKNOWN_HERE = (['dml', 'coreml'] as const).find(
+  (ep) => !ort.listSupportedBackends().some((b) => b.name === ep),
+)!;
 
 describe('ONNX execution providers (--ep)', () => {
   it('lists the five providers the CLI accepts', () => {
@@ -37,7 +39,9 @@ describe('ONNX execution providers (--ep)', () => {
 
   it(`a provider this onnxruntime-node does not have (${UNKNOWN_HERE}) → ERR_EXECUTION_PROVIDER listing the available ones`, async () => {
     expect(UNKNOWN_HERE).toBeDefined();
-    const err = await rejection<ShiftbenchError>(loadDetector('zoo-fcos', { threads: 1, executionProvider: UNKNOWN_HERE }));
+    const err = await rejection<ShiftbenchError>(
+      loadDetector('zoo-fcos', { threads: 1, executionProvider: UNKNOWN_HERE }),
+    );
     expect(err.code).toBe('ERR_EXECUTION_PROVIDER');
     expect(err.message).toContain(`execution provider "${UNKNOWN_HERE}"`);
     expect(err.message).toContain('zoo-fcos');
@@ -95,7 +99,14 @@ describe('ONNX execution providers (--ep)', () => {
 
     it('the manifest records the provider (top level, options, detector details, identity); another provider is not mixed in', async () => {
       const out = path.join(root, 'cpu');
-      await runBenchmark({ models: ['zoo-fcos'], dataset, out, threads: 1, bootstrapResamples: 10, bootstrapBounds: 0 });
+      await runBenchmark({
+        models: ['zoo-fcos'],
+        dataset,
+        out,
+        threads: 1,
+        bootstrapResamples: 10,
+        bootstrapBounds: 0,
+      });
       const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8'));
       expect(manifest.executionProvider).toBe('cpu');
       expect(manifest.options.executionProvider).toBe('cpu');
@@ -103,7 +114,15 @@ describe('ONNX execution providers (--ep)', () => {
       expect(manifest.identity.detectors[manifest.detectors[0].key].executionProvider).toBe('cpu');
       // resuming it with another provider is refused before any model loads, naming the difference
       const err = await rejection<ShiftbenchError>(
-        runBenchmark({ models: ['zoo-fcos'], dataset, out, threads: 1, bootstrapResamples: 10, bootstrapBounds: 0, executionProvider: 'cuda' }),
+        runBenchmark({
+          models: ['zoo-fcos'],
+          dataset,
+          out,
+          threads: 1,
+          bootstrapResamples: 10,
+          bootstrapBounds: 0,
+          executionProvider: 'cuda',
+        }),
       );
       expect(err.code).toBe('ERR_RUN_STORE');
       expect(err.message).toContain('executionProvider: "cpu" → "cuda"');
@@ -113,12 +132,25 @@ describe('ONNX execution providers (--ep)', () => {
       const cli = (extra: string[]) =>
         spawnSync(
           process.execPath,
-          ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), 'run', '--model', 'zoo-fcos', '--dataset', dataset, '-q', ...extra],
+          [
+            '--import',
+            'tsx',
+            path.join(REPO_ROOT, 'src/cli/index.ts'),
+            'run',
+            '--model',
+            'zoo-fcos',
+            '--dataset',
+            dataset,
+            '-q',
+            ...extra,
+          ],
           { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 },
         );
       const r = cli(['--ep', UNKNOWN_HERE, '--out', path.join(root, 'bad')]);
       expect(r.status).toBe(1);
-      expect(r.stderr).toContain(`ONNX Runtime execution provider "${UNKNOWN_HERE}" is not available for model "zoo-fcos"`);
+      expect(r.stderr).toContain(
+        `ONNX Runtime execution provider "${UNKNOWN_HERE}" is not available for model "zoo-fcos"`,
+      );
       expect(r.stderr).toMatch(/available here: cpu\b/);
       const u = cli(['--ep', 'tpu', '--out', path.join(root, 'usage')]);
       expect(u.status).toBe(2);

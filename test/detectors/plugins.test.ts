@@ -9,7 +9,6 @@ import { REPO_ROOT, rejection } from '../helpers/shared.js';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples/plugins/blob-detector.mjs');
 
-
 const INFO = `{
   name: 'x',
   family: { stages: 'one-stage', anchors: 'anchor-free' },
@@ -48,7 +47,11 @@ const file = (name: string, text: string) => {
   return p;
 };
 const img = (w = 8, h = 8): RgbImage => ({ width: w, height: h, data: new Uint8Array(w * h * 3) });
-const ctx = (imageId: number) => ({ imageId, shift: { dx: 0, dy: 0 }, transform: { scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0 } });
+const ctx = (imageId: number) => ({
+  imageId,
+  shift: { dx: 0, dy: 0 },
+  transform: { scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0 },
+});
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'sb-plugins-'));
@@ -59,19 +62,25 @@ describe('loadPlugins errors', () => {
   it('missing file', async () => {
     const err = await rejection(loadPlugins(['./does-not-exist.mjs']));
     expect(err.code).toBe('ERR_PLUGIN');
-    expect(err.message).toBe(`Could not load plug-in ./does-not-exist.mjs: no such file (resolved to ${path.resolve('does-not-exist.mjs')}). Check the path given to --plugin.`);
+    expect(err.message).toBe(
+      `Could not load plug-in ./does-not-exist.mjs: no such file (resolved to ${path.resolve('does-not-exist.mjs')}). Check the path given to --plugin.`,
+    );
   });
   it('import failure keeps the cause', async () => {
     const p = file('syntax.mjs', 'export default {');
     const err = await rejection(loadPlugins([p]));
     expect(err.code).toBe('ERR_PLUGIN');
-    expect(err.message).toMatch(new RegExp(`^Could not load plug-in ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: importing it failed: `));
+    expect(err.message).toMatch(
+      new RegExp(`^Could not load plug-in ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: importing it failed: `),
+    );
     expect((err.cause as Error).message).toBeTruthy();
   });
   it('no default export', async () => {
     const p = file('nodefault.mjs', 'export const x = 1;');
     const err = await rejection(loadPlugins([p]));
-    expect(err.message).toBe(`Invalid plug-in ${p}: it has no default export. End it with \`export default definePlugin({ apiVersion: 1, name, detectors })\`; see docs/plugins.md`);
+    expect(err.message).toBe(
+      `Invalid plug-in ${p}: it has no default export. End it with \`export default definePlugin({ apiVersion: 1, name, detectors })\`; see docs/plugins.md`,
+    );
   });
   it('wrong apiVersion', async () => {
     const p = file('v2.mjs', "export default { apiVersion: 2, name: 'v2', detectors: { a: () => null } };");
@@ -85,7 +94,9 @@ describe('loadPlugins errors', () => {
   it('a detector that is not a function', async () => {
     const p = file('notfn.mjs', "export default { apiVersion: 1, name: 'nf', detectors: { a: 'yes' } };");
     const err = await rejection(loadPlugins([p]));
-    expect(err.message).toContain(`Invalid plug-in ${p}: detectors.a must be a function (opts) => Detector but is "yes".`);
+    expect(err.message).toContain(
+      `Invalid plug-in ${p}: detectors.a must be a function (opts) => Detector but is "yes".`,
+    );
   });
   it('two plug-ins with one name', async () => {
     const a = file('dup-a.mjs', "export default { apiVersion: 1, name: 'dup', detectors: { a: () => null } };");
@@ -96,7 +107,8 @@ describe('loadPlugins errors', () => {
 });
 
 describe('plug-in detector wrapper', () => {
-  const load = (name: string, extra: Record<string, unknown> = {}) => loadDetector(`faulty/${name}`, { plugins: [path.join(dir, 'faulty.mjs')], ...extra });
+  const load = (name: string, extra: Record<string, unknown> = {}) =>
+    loadDetector(`faulty/${name}`, { plugins: [path.join(dir, 'faulty.mjs')], ...extra });
   const label = () => `Plug-in "faulty" (${path.join(dir, 'faulty.mjs')}) detector`;
 
   it('passes valid output through and describes itself for the manifest', async () => {
@@ -127,7 +139,9 @@ describe('plug-in detector wrapper', () => {
   }
   it('rejects a wrong number of result lists', async () => {
     const err = await rejection((await load('count')).detect([img(), img()], [ctx(3), ctx(4)]));
-    expect(err.message).toBe(`${label()} "count" returned 1 result lists for a batch of 2 (image 3, …); detect() must return one list of detections per input`);
+    expect(err.message).toBe(
+      `${label()} "count" returned 1 result lists for a batch of 2 (image 3, …); detect() must return one list of detections per input`,
+    );
   });
   it('turns a throwing detect into ERR_PLUGIN with the cause', async () => {
     const err = await rejection((await load('throws')).detect([img()], [ctx(9)]));
@@ -148,16 +162,22 @@ describe('plug-in detector wrapper', () => {
     expect(a.code).toBe('ERR_PLUGIN');
     expect(a.message).toBe(`${label()} "factoryThrows" failed to load: weights missing`);
     const b = await rejection(load('notDetector'));
-    expect(b.message).toBe(`${label()} "notDetector": the factory must return a detector { info, detect(batch, contexts), dispose() } but returned 42`);
+    expect(b.message).toBe(
+      `${label()} "notDetector": the factory must return a detector { info, detect(batch, contexts), dispose() } but returned 42`,
+    );
     const c = await rejection(load('badInfo'));
-    expect(c.message).toBe(`${label()} "badInfo" returned a detector with an invalid info: expected a non-empty array of { id: integer, name: string } for info.classes but received an array of length 0`);
+    expect(c.message).toBe(
+      `${label()} "badInfo" returned a detector with an invalid info: expected a non-empty array of { id: integer, name: string } for info.classes but received an array of length 0`,
+    );
   });
   it('finds a detector by bare name, and refuses an ambiguous one', async () => {
     const other = file('other.mjs', FAULTY.replace("name: 'faulty'", "name: 'other'"));
     expect((await loadDetector('good', { plugins: [path.join(dir, 'faulty.mjs')] })).info.name).toBe('faulty/good');
     const err = await rejection(loadDetector('good', { plugins: [path.join(dir, 'faulty.mjs'), other] }));
     expect(err.code).toBe('ERR_INVALID_OPTION');
-    expect(err.message).toBe('Detector name "good" is defined by several plug-ins (faulty, other); write faulty/good or other/good');
+    expect(err.message).toBe(
+      'Detector name "good" is defined by several plug-ins (faulty, other); write faulty/good or other/good',
+    );
   });
 });
 
@@ -176,7 +196,8 @@ describe('example plug-in: blobs/saturated', () => {
   /** A 256×256 grey canvas with a saturated red 40×30 rectangle at (x, y). */
   function scene(x: number, y: number): RgbImage {
     const data = new Uint8Array(256 * 256 * 3).fill(128);
-    for (let yy = y; yy < y + 30; yy++) for (let xx = x; xx < x + 40; xx++) data.set([230, 30, 30], (yy * 256 + xx) * 3);
+    for (let yy = y; yy < y + 30; yy++)
+      for (let xx = x; xx < x + 40; xx++) data.set([230, 30, 30], (yy * 256 + xx) * 3);
     return { width: 256, height: 256, data };
   }
   it('loads through --plugin and finds the rectangle, moving with a one-pixel shift', async () => {
@@ -187,7 +208,10 @@ describe('example plug-in: blobs/saturated', () => {
     expect(a[0].categoryId).toBe(2); // a solid rectangle fills its box: "square"
     expect(b[0].bbox).toEqual([51, 61, 40, 30]);
     expect(a.map((d) => d.score)).toEqual(b.map((d) => d.score));
-    const empty = await det.detect([{ width: 256, height: 256, data: new Uint8Array(256 * 256 * 3).fill(128) }], [ctx(2)]);
+    const empty = await det.detect(
+      [{ width: 256, height: 256, data: new Uint8Array(256 * 256 * 3).fill(128) }],
+      [ctx(2)],
+    );
     expect(empty).toEqual([[]]);
     await det.dispose();
   });

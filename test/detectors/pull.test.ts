@@ -25,7 +25,6 @@ const base = {
 const FILES = { 'model.json': '{"a":1}', 'model.bin': 'weights-bytes' };
 const files = Object.entries(FILES).map(([name, text]) => ({ name, sha256: sha(text) }));
 
-
 let tmp: string;
 beforeAll(() => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'sb-pull-'));
@@ -41,7 +40,12 @@ describe('pullModel: path sources', () => {
     const dir = path.join(tmp, 'p1');
     mkdirSync(path.join(dir, 'weights'), { recursive: true });
     for (const [n, t] of Object.entries(FILES)) writeFileSync(path.join(dir, 'weights', n), t);
-    const entry = entryIn(path.join(dir, 'entry.json'), { ...base, name: 'p1', source: { kind: 'path', dir: 'weights' }, files });
+    const entry = entryIn(path.join(dir, 'entry.json'), {
+      ...base,
+      name: 'p1',
+      source: { kind: 'path', dir: 'weights' },
+      files,
+    });
     expect(await pullModel(entry)).toBe(path.join(dir, 'weights'));
     expect(isModelCached(entry)).toBe(true);
   });
@@ -62,10 +66,17 @@ describe('pullModel: path sources', () => {
   it('fails with ERR_MODEL_LOAD listing where it looked when files are missing', async () => {
     const dir = path.join(tmp, 'p3');
     mkdirSync(dir, { recursive: true });
-    const entry = entryIn(path.join(dir, 'entry.json'), { ...base, name: 'p3', source: { kind: 'path', dir: 'nowhere' }, files });
+    const entry = entryIn(path.join(dir, 'entry.json'), {
+      ...base,
+      name: 'p3',
+      source: { kind: 'path', dir: 'nowhere' },
+      files,
+    });
     const err = await rejection(pullModel(entry));
     expect(err.code).toBe('ERR_MODEL_LOAD');
-    expect(err.message).toMatch(/^Could not load model "p3": missing model\.json, model\.bin \(looked in .*nowhere.*\)\.\nPossible solutions:\n- put the files in /);
+    expect(err.message).toMatch(
+      /^Could not load model "p3": missing model\.json, model\.bin \(looked in .*nowhere.*\)\.\nPossible solutions:\n- put the files in /,
+    );
   });
 });
 
@@ -83,7 +94,12 @@ describe('pullModel: npm sources', () => {
     entryIn(path.join(tmp, 'npm-entry.json'), {
       ...base,
       name: 'from-npm',
-      source: { kind: 'npm', package: '@acme/models', version: '1.0.0', files: ['models/model.json', 'models/model.bin'] },
+      source: {
+        kind: 'npm',
+        package: '@acme/models',
+        version: '1.0.0',
+        files: ['models/model.json', 'models/model.bin'],
+      },
       files,
     });
 
@@ -134,7 +150,9 @@ describe('pullModel: npm sources', () => {
     );
     const off = await rejection(pullModel(npmEntry(), { cacheDir, allowPull: false }));
     expect(off.code).toBe('ERR_MODEL_LOAD');
-    expect(off.message).toMatch(/^Could not load model "from-npm": its files are not in .* and fetching is disabled\.\nPossible solutions:/);
+    expect(off.message).toMatch(
+      /^Could not load model "from-npm": its files are not in .* and fetching is disabled\.\nPossible solutions:/,
+    );
     expect(existsSync(path.join(cacheDir, 'from-npm'))).toBe(false);
   });
 });
@@ -157,12 +175,22 @@ describe('pullModel: url sources', () => {
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   it('fetches each file from baseUrl/name and verifies it', async () => {
-    const entry = entryIn(path.join(tmp, 'url.json'), { ...base, name: 'from-url', source: { kind: 'url', baseUrl }, files });
+    const entry = entryIn(path.join(tmp, 'url.json'), {
+      ...base,
+      name: 'from-url',
+      source: { kind: 'url', baseUrl },
+      files,
+    });
     const dir = await pullModel(entry, { cacheDir: path.join(tmp, 'cache3') });
     expect(readFileSync(path.join(dir, 'model.json'), 'utf8')).toBe(FILES['model.json']);
   });
   it('reports a 404 as ERR_NETWORK', async () => {
-    const entry = entryIn(path.join(tmp, 'url2.json'), { ...base, name: 'url-404', source: { kind: 'url', baseUrl }, files: [{ name: 'missing.bin', sha256: 'b'.repeat(64) }] });
+    const entry = entryIn(path.join(tmp, 'url2.json'), {
+      ...base,
+      name: 'url-404',
+      source: { kind: 'url', baseUrl },
+      files: [{ name: 'missing.bin', sha256: 'b'.repeat(64) }],
+    });
     const err = await rejection(pullModel(entry, { cacheDir: path.join(tmp, 'cache4') }));
     expect(err.code).toBe('ERR_NETWORK');
     expect(err.message).toContain(`GET ${baseUrl}/missing.bin answered 404`);
@@ -179,7 +207,12 @@ describe('pullModel: security (issue 10)', () => {
     return out;
   };
   const npmEntry = (name: string, pkg: string, version: string) =>
-    entryIn(path.join(tmp, `${name}.json`), { ...base, name, source: { kind: 'npm', package: pkg, version, files: ['models/model.json', 'models/model.bin'] }, files });
+    entryIn(path.join(tmp, `${name}.json`), {
+      ...base,
+      name,
+      source: { kind: 'npm', package: pkg, version, files: ['models/model.json', 'models/model.bin'] },
+      files,
+    });
 
   it('accepts only an npm package name and an exact version: file:, git+, ranges and tags are refused before npm runs', async () => {
     let packs = 0;
@@ -195,7 +228,9 @@ describe('pullModel: security (issue 10)', () => {
       ['@acme/models', 'file:../evil.tgz'],
       ['Acme Models', '1.0.0'],
     ]) {
-      const err = await rejection(pullModel(npmEntry('bad-spec', pkg, version), { cacheDir: path.join(tmp, 'sec-cache0'), npmPack }));
+      const err = await rejection(
+        pullModel(npmEntry('bad-spec', pkg, version), { cacheDir: path.join(tmp, 'sec-cache0'), npmPack }),
+      );
       expect(err.code, `${pkg}@${version}`).toBe('ERR_REGISTRY');
       expect(err.message).toMatch(/exact version|npm package name/);
     }
@@ -217,11 +252,17 @@ describe('pullModel: security (issue 10)', () => {
     const good = `sha512-${createHash('sha512').update(readFileSync(file)).digest('base64')}`;
     const bad = `sha512-${createHash('sha512').update('other bytes').digest('base64')}`;
     const cacheDir = path.join(tmp, 'sec-cache1');
-    const err = await rejection(pullModel(npmEntry('integrity', '@acme/models', '1.0.0'), { cacheDir, npmPack, npmIntegrity: async () => bad }));
+    const err = await rejection(
+      pullModel(npmEntry('integrity', '@acme/models', '1.0.0'), { cacheDir, npmPack, npmIntegrity: async () => bad }),
+    );
     expect(err.code).toBe('ERR_MODEL_HASH');
     expect(err.message).toContain('dist.integrity');
     expect(existsSync(path.join(cacheDir, 'integrity'))).toBe(false);
-    const dir = await pullModel(npmEntry('integrity', '@acme/models', '1.0.0'), { cacheDir, npmPack, npmIntegrity: async () => good });
+    const dir = await pullModel(npmEntry('integrity', '@acme/models', '1.0.0'), {
+      cacheDir,
+      npmPack,
+      npmIntegrity: async () => good,
+    });
     expect(readFileSync(path.join(dir, 'model.bin'), 'utf8')).toBe('weights-bytes');
   });
 
@@ -245,7 +286,12 @@ describe('pullModel: security (issue 10)', () => {
     });
 
     it('refuses a file without sha256 before fetching anything', async () => {
-      const entry = entryIn(path.join(tmp, 'sec-url1.json'), { ...base, name: 'unpinned', source: { kind: 'url', baseUrl }, files: [{ name: 'model.json', sha256: null }] });
+      const entry = entryIn(path.join(tmp, 'sec-url1.json'), {
+        ...base,
+        name: 'unpinned',
+        source: { kind: 'url', baseUrl },
+        files: [{ name: 'model.json', sha256: null }],
+      });
       const before = requests.length;
       const err = await rejection(pullModel(entry, { cacheDir: path.join(tmp, 'sec-cache2') }));
       expect(err.code).toBe('ERR_REGISTRY');
@@ -254,11 +300,21 @@ describe('pullModel: security (issue 10)', () => {
     });
 
     it('stops a download over the size limit, and one that does not answer within the timeout', async () => {
-      const big = entryIn(path.join(tmp, 'sec-url2.json'), { ...base, name: 'big', source: { kind: 'url', baseUrl }, files: [{ name: 'big.bin', sha256: 'c'.repeat(64) }] });
+      const big = entryIn(path.join(tmp, 'sec-url2.json'), {
+        ...base,
+        name: 'big',
+        source: { kind: 'url', baseUrl },
+        files: [{ name: 'big.bin', sha256: 'c'.repeat(64) }],
+      });
       const err = await rejection(pullModel(big, { cacheDir: path.join(tmp, 'sec-cache3'), urlMaxBytes: 1024 }));
       expect(err.code).toBe('ERR_NETWORK');
       expect(err.message).toMatch(/more than 1024 bytes/);
-      const hang = entryIn(path.join(tmp, 'sec-url3.json'), { ...base, name: 'hang', source: { kind: 'url', baseUrl }, files: [{ name: 'hang.bin', sha256: 'd'.repeat(64) }] });
+      const hang = entryIn(path.join(tmp, 'sec-url3.json'), {
+        ...base,
+        name: 'hang',
+        source: { kind: 'url', baseUrl },
+        files: [{ name: 'hang.bin', sha256: 'd'.repeat(64) }],
+      });
       const started = Date.now();
       const err2 = await rejection(pullModel(hang, { cacheDir: path.join(tmp, 'sec-cache4'), urlTimeoutMs: 300 }));
       expect(err2.code).toBe('ERR_NETWORK');

@@ -2,7 +2,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { entryClasses, entryOrigin, listModels, parseRegistry, readRegistry, validateModelEntry } from '../../src/detectors/index.js';
+import {
+  entryClasses,
+  entryOrigin,
+  listModels,
+  parseRegistry,
+  readRegistry,
+  validateModelEntry,
+} from '../../src/detectors/index.js';
 import type { ShiftbenchError } from '../../src/core/errors.js';
 
 export const VALID_ENTRY = {
@@ -34,14 +41,42 @@ describe('validateModelEntry', () => {
     expect(validateModelEntry(structuredClone(VALID_ENTRY), 'here').name).toBe('tiny');
   });
   const cases: [string, (e: Record<string, any>) => void, string][] = [
-    ['format', (e) => (e.format = 'onnxx'), 'expected one of "onnx", "tfjs-graph", "coco-ssd", "kserve" for format but received "onnxx"'],
-    ['family.anchors', (e) => (e.family.anchors = 'anchorless'), 'expected one of "anchor-based", "anchor-free" for family.anchors but received "anchorless"'],
-    ['files[0].sha256', (e) => (e.files[0].sha256 = 'abc'), 'expected a sha256 as 64 lower-case hex digits for files[0].sha256 but received "abc"'],
-    ['inputSizePx.width', (e) => (e.inputSizePx.width = 0), 'expected a positive integer for inputSizePx.width but received 0'],
-    ['normalize.std', (e) => (e.normalize.std = [1, 0, 1]), 'expected an array of 3 positive numbers for normalize.std but received an array of length 3'],
-    ['files[0].name', (e) => (e.files[0].name = '../x.onnx'), 'expected a relative file name for files[0].name but received "../x.onnx"'],
+    [
+      'format',
+      (e) => (e.format = 'onnxx'),
+      'expected one of "onnx", "tfjs-graph", "coco-ssd", "kserve" for format but received "onnxx"',
+    ],
+    [
+      'family.anchors',
+      (e) => (e.family.anchors = 'anchorless'),
+      'expected one of "anchor-based", "anchor-free" for family.anchors but received "anchorless"',
+    ],
+    [
+      'files[0].sha256',
+      (e) => (e.files[0].sha256 = 'abc'),
+      'expected a sha256 as 64 lower-case hex digits for files[0].sha256 but received "abc"',
+    ],
+    [
+      'inputSizePx.width',
+      (e) => (e.inputSizePx.width = 0),
+      'expected a positive integer for inputSizePx.width but received 0',
+    ],
+    [
+      'normalize.std',
+      (e) => (e.normalize.std = [1, 0, 1]),
+      'expected an array of 3 positive numbers for normalize.std but received an array of length 3',
+    ],
+    [
+      'files[0].name',
+      (e) => (e.files[0].name = '../x.onnx'),
+      'expected a relative file name for files[0].name but received "../x.onnx"',
+    ],
     ['name', (e) => (e.name = 'a/b'), 'for name but received "a/b"'],
-    ['npm source files', (e) => (e.source = { kind: 'npm', package: 'p', version: '1.0.0', files: ['models/other.onnx'] }), 'expected a package path for every file (none ends in "tiny.onnx") for source.files'],
+    [
+      'npm source files',
+      (e) => (e.source = { kind: 'npm', package: 'p', version: '1.0.0', files: ['models/other.onnx'] }),
+      'expected a package path for every file (none ends in "tiny.onnx") for source.files',
+    ],
   ];
   for (const [field, mutate, text] of cases) {
     it(`names the file, entry and field: ${field}`, () => {
@@ -65,12 +100,21 @@ describe('parseRegistry / readRegistry', () => {
   });
   it('rejects bad JSON, duplicates in one file and unknown layouts', () => {
     expect(caught(() => parseRegistry('{', 'r.json')).message).toMatch(/^Registry file r\.json is not valid JSON: /);
-    expect(caught(() => parseRegistry(JSON.stringify({ models: [VALID_ENTRY, VALID_ENTRY] }), 'r.json')).message).toBe('Registry file r.json has two entries named "tiny"');
+    expect(caught(() => parseRegistry(JSON.stringify({ models: [VALID_ENTRY, VALID_ENTRY] }), 'r.json')).message).toBe(
+      'Registry file r.json has two entries named "tiny"',
+    );
     expect(caught(() => parseRegistry('{"entries": []}', 'r.json')).message).toBe(
       'Registry file r.json must hold { "models": [ ...entries ] }, an array of entries, or one entry object',
     );
-    const err = caught(() => parseRegistry(JSON.stringify({ models: [VALID_ENTRY, { ...VALID_ENTRY, name: 'two', layout: 'CHW' }] }), 'r.json'));
-    expect(err.message).toBe('Invalid model entry in r.json at models[1] ("two"): expected one of "NHWC", "NCHW" for layout but received "CHW"');
+    const err = caught(() =>
+      parseRegistry(
+        JSON.stringify({ models: [VALID_ENTRY, { ...VALID_ENTRY, name: 'two', layout: 'CHW' }] }),
+        'r.json',
+      ),
+    );
+    expect(err.message).toBe(
+      'Invalid model entry in r.json at models[1] ("two"): expected one of "NHWC", "NCHW" for layout but received "CHW"',
+    );
   });
   it('lets later files override earlier ones and names a missing file', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-reg-'));

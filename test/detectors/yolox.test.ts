@@ -73,7 +73,11 @@ describe('yolox decoder', () => {
   it('keeps B (IoU 0.620 < 0.65) and suppresses C (IoU 0.939) under the default class-wise NMS', () => {
     const dets = decodeDetections(createDecoder({ name: 'yolox' }), [output()], { ...ctx, classes });
     expect(dets).toHaveLength(1);
-    const got = dets[0].map((d) => ({ cat: d.categoryId, score: Number(d.score.toFixed(6)), bbox: d.bbox.map((v) => Number(v.toFixed(4))) }));
+    const got = dets[0].map((d) => ({
+      cat: d.categoryId,
+      score: Number(d.score.toFixed(6)),
+      bbox: d.bbox.map((v) => Number(v.toFixed(4))),
+    }));
     expect(got).toEqual([
       { cat: 2, score: 0.72, bbox: [24, 12, 32, 16] },
       { cat: 2, score: 0.45, bbox: [31.5, 12, 32, 16] },
@@ -83,12 +87,18 @@ describe('yolox decoder', () => {
   });
 
   it('suppresses B too at iouThreshold 0.6, and keeps only the best class with multiLabel false', () => {
-    const strict = decodeDetections(createDecoder({ name: 'yolox', params: { iouThreshold: 0.6 } }), [output()], { ...ctx, classes });
+    const strict = decodeDetections(createDecoder({ name: 'yolox', params: { iouThreshold: 0.6 } }), [output()], {
+      ...ctx,
+      classes,
+    });
     expect(strict[0].map((d) => [d.categoryId, Number(d.score.toFixed(6))])).toEqual([
       [2, 0.72],
       [1, 0.18],
     ]);
-    const single = createDecoder({ name: 'yolox', params: { multiLabel: false } }).decode([output(2)], { ...ctx, batchSize: 2 });
+    const single = createDecoder({ name: 'yolox', params: { multiLabel: false } }).decode([output(2)], {
+      ...ctx,
+      batchSize: 2,
+    });
     expect(single).toHaveLength(2);
     for (const c of single) expect(c.classIndices).toEqual([1, 1, 1]);
   });
@@ -108,7 +118,11 @@ describe('yolox decoder', () => {
   it('rejects outputs of another shape with expected vs found (YOLOX-nano at 416: [1,3549,85])', () => {
     const wrong: RawOutput = { name: 'output', dims: [1, 3549, 84], data: new Float32Array(3549 * 84) };
     const err = caught(() =>
-      createDecoder({ name: 'yolox' }).decode([wrong], { ...ctx, inputSizePx: { width: 416, height: 416 }, numClasses: 80 }),
+      createDecoder({ name: 'yolox' }).decode([wrong], {
+        ...ctx,
+        inputSizePx: { width: 416, height: 416 },
+        numClasses: 80,
+      }),
     );
     expect(err.code).toBe('ERR_MODEL_OUTPUT');
     expect(err.message).toContain('expected one output [B,3549,85]');
@@ -127,8 +141,10 @@ describe('yolox decoder', () => {
   });
 });
 
-describe('yolox-nano fixture entry: YOLOX preprocessing through the runner\'s fit', () => {
-  const entry = readRegistry([path.join(REPO_ROOT, 'test/fixtures/registry-shared.json')]).find((e) => e.name === 'yolox-nano')!;
+describe("yolox-nano fixture entry: YOLOX preprocessing through the runner's fit", () => {
+  const entry = readRegistry([path.join(REPO_ROOT, 'test/fixtures/registry-shared.json')]).find(
+    (e) => e.name === 'yolox-nano',
+  )!;
   // a 640×426 photo (COCO 139's size), every pixel (10, 20, 30)
   const photo = { width: 640, height: 426, data: new Uint8Array(640 * 426 * 3).map((_, i) => [10, 20, 30][i % 3]) };
 
@@ -144,7 +160,12 @@ describe('yolox-nano fixture entry: YOLOX preprocessing through the runner\'s fi
   });
 
   it('unshifted (circular, (0,0)): the photo resized by r = 416/640 at the top-left, 114 below; boxes come back ÷ r, no offset', async () => {
-    const opts = { inputSizePx: entry.inputSizePx, fit: entry.fit, padValue: entry.padValue!, mode: 'circular' as const };
+    const opts = {
+      inputSizePx: entry.inputSizePx,
+      fit: entry.fit,
+      padValue: entry.padValue!,
+      mode: 'circular' as const,
+    };
     const si = await makeShiftedInputs(photo, { ...opts, shiftSet: parseShiftSet('grid:1') });
     expect(si.fittedSizePx).toEqual({ width: 416, height: 277 }); // round(426 · 0.65) = 277
     const input = si.input(0);

@@ -39,7 +39,12 @@ function literalBlock(doc: string, key: string): string {
     body.push(l);
   }
   const cut = Math.min(...body.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length));
-  return body.map((l) => l.slice(cut)).join('\n').trim() + '\n';
+  return (
+    body
+      .map((l) => l.slice(cut))
+      .join('\n')
+      .trim() + '\n'
+  );
 }
 
 /** The container's `env:` entries (`- name: X` / `value: Y`). */
@@ -65,7 +70,11 @@ describe('scale recipes (Kubernetes Indexed Job, Slurm job array)', () => {
   const N = 13;
   // what this machine has instead of the recipes' paths and model; everything else comes from the recipes
   const here = () => ({ MODEL: 'jitter:96', DATASET: dataset, IMAGES: images });
-  const withPath = (env: Record<string, string>) => ({ ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, ...env });
+  const withPath = (env: Record<string, string>) => ({
+    ...process.env,
+    PATH: `${bin}${path.delimiter}${process.env.PATH}`,
+    ...env,
+  });
 
   beforeAll(async () => {
     root = await tempDir('shiftbench-recipes-');
@@ -75,7 +84,20 @@ describe('scale recipes (Kubernetes Indexed Job, Slurm job array)', () => {
     // the recipes' settings, run by one process: what every merge must reproduce
     const shards = readFileSync(example('kubernetes', 'shards-job.yaml'), 'utf8');
     const env = envOf(shards);
-    const r = await runCli(['run', '--model', here().MODEL, '--shifts', env.SHIFTS, '--dataset', dataset, '--images', images, '--out', path.join(root, 'whole'), '--quiet']);
+    const r = await runCli([
+      'run',
+      '--model',
+      here().MODEL,
+      '--shifts',
+      env.SHIFTS,
+      '--dataset',
+      dataset,
+      '--images',
+      images,
+      '--out',
+      path.join(root, 'whole'),
+      '--quiet',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     whole = JSON.parse(await readFile(path.join(root, 'whole', 'metrics.json'), 'utf8'));
     expect(whole.results[0].bounds!.mapRange).toBeGreaterThan(0);
@@ -94,15 +116,23 @@ describe('scale recipes (Kubernetes Indexed Job, Slurm job array)', () => {
     const runs = path.join(root, 'k8s-runs');
     const pods = await Promise.all(
       Array.from({ length: completions }, (_, k) =>
-        runProcess('/bin/sh', ['-c', script], { cwd: root, env: withPath({ ...env, ...here(), RUNS: runs, JOB_COMPLETION_INDEX: String(k) }) }),
+        runProcess('/bin/sh', ['-c', script], {
+          cwd: root,
+          env: withPath({ ...env, ...here(), RUNS: runs, JOB_COMPLETION_INDEX: String(k) }),
+        }),
       ),
     );
     for (const p of pods) expect(p.code, p.stderr).toBe(0);
 
-    const mergeJob = yamlDocs(readFileSync(example('kubernetes', 'merge-job.yaml'), 'utf8')).find((d) => /^kind: Job$/m.test(d))!;
+    const mergeJob = yamlDocs(readFileSync(example('kubernetes', 'merge-job.yaml'), 'utf8')).find((d) =>
+      /^kind: Job$/m.test(d),
+    )!;
     expect(field(mergeJob, 'image')).toBe(field(job, 'image'));
     expect(envOf(mergeJob).RUNS).toBe(env.RUNS); // the same volume path as the shards
-    const merge = await runProcess('/bin/sh', ['-c', literalBlock(mergeJob, 'args')], { cwd: root, env: withPath({ ...envOf(mergeJob), RUNS: runs }) });
+    const merge = await runProcess('/bin/sh', ['-c', literalBlock(mergeJob, 'args')], {
+      cwd: root,
+      env: withPath({ ...envOf(mergeJob), RUNS: runs }),
+    });
     expect(merge.code, merge.stderr).toBe(0);
     const merged = JSON.parse(await readFile(path.join(runs, 'merged', 'metrics.json'), 'utf8')) as RunMetrics;
     expect(JSON.stringify(comparable(merged))).toBe(JSON.stringify(comparable(whole)));
@@ -122,7 +152,10 @@ describe('scale recipes (Kubernetes Indexed Job, Slurm job array)', () => {
     const env = { ...here(), RUNS: runs, SHIFTBENCH: 'shiftbench' };
     const tasks = await Promise.all(
       Array.from({ length: count }, (_, k) =>
-        runProcess('/bin/bash', [shardsScript], { cwd: root, env: withPath({ ...env, SLURM_ARRAY_TASK_ID: String(first + k), SLURM_ARRAY_TASK_COUNT: String(count) }) }),
+        runProcess('/bin/bash', [shardsScript], {
+          cwd: root,
+          env: withPath({ ...env, SLURM_ARRAY_TASK_ID: String(first + k), SLURM_ARRAY_TASK_COUNT: String(count) }),
+        }),
       ),
     );
     for (const t of tasks) expect(t.code, t.stderr).toBe(0);
@@ -137,9 +170,15 @@ describe('scale recipes (Kubernetes Indexed Job, Slurm job array)', () => {
     await writeCliShim(fakeBin);
     await writeFile(path.join(fakeBin, 'sbatch'), `#!/bin/sh\necho "$*" >> "${calls}"\necho "4242;cluster"\n`);
     await chmod(path.join(fakeBin, 'sbatch'), 0o755);
-    const submit = await runProcess('/bin/bash', [example('slurm', 'submit.sh')], { cwd: root, env: { ...process.env, PATH: `${fakeBin}${path.delimiter}${process.env.PATH}` } });
+    const submit = await runProcess('/bin/bash', [example('slurm', 'submit.sh')], {
+      cwd: root,
+      env: { ...process.env, PATH: `${fakeBin}${path.delimiter}${process.env.PATH}` },
+    });
     expect(submit.code, submit.stderr).toBe(0);
-    expect(readFileSync(calls, 'utf8').trim().split('\n')).toEqual(['--parsable shards.sbatch', '--dependency=afterok:4242 merge.sbatch']);
+    expect(readFileSync(calls, 'utf8').trim().split('\n')).toEqual([
+      '--parsable shards.sbatch',
+      '--dependency=afterok:4242 merge.sbatch',
+    ]);
   });
 });
 
@@ -158,7 +197,12 @@ describe('Dockerfile (built elsewhere: no Docker engine here)', () => {
     expect(build).toMatch(/npm prune --omit=dev/);
     // the runtime stage takes only the build's output: no npm install, no sources
     expect(runtime).not.toMatch(/npm (ci|install)/);
-    expect(runtime.split('\n').filter((l) => l.startsWith('COPY')).every((l) => l.startsWith('COPY --from=build '))).toBe(true);
+    expect(
+      runtime
+        .split('\n')
+        .filter((l) => l.startsWith('COPY'))
+        .every((l) => l.startsWith('COPY --from=build ')),
+    ).toBe(true);
   });
 
   it('every COPY source exists in the repository and is not excluded by .dockerignore', () => {
@@ -172,23 +216,33 @@ describe('Dockerfile (built elsewhere: no Docker engine here)', () => {
       const parts = line.slice('COPY '.length).trim().split(/\s+/);
       for (const src of parts.slice(0, -1)) {
         expect(existsSync(path.join(REPO_ROOT, src)), `${src} (${line})`).toBe(true);
-        expect(ignored.some((p) => src.replace(/\/$/, '') === p || src.startsWith(`${p}/`)), `${src} is .dockerignored`).toBe(false);
+        expect(
+          ignored.some((p) => src.replace(/\/$/, '') === p || src.startsWith(`${p}/`)),
+          `${src} is .dockerignored`,
+        ).toBe(false);
       }
     }
   });
 
-  it('the image runs the CLI: `shiftbench` on PATH is package.json\'s bin, the entrypoint; the recipes\' model is in the packed files', () => {
-    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; files: string[] };
+  it("the image runs the CLI: `shiftbench` on PATH is package.json's bin, the entrypoint; the recipes' model is in the packed files", () => {
+    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+      files: string[];
+    };
     expect(text).toContain(`ln -s /app/${pkg.bin.shiftbench} /usr/local/bin/shiftbench`);
     expect(text).toMatch(/^ENTRYPOINT \["shiftbench"\]$/m);
     expect(text).toMatch(/^CMD \["--help"\]$/m);
     expect(text).toMatch(/^USER node$/m);
     // the recipes' default model ships in the package (no download at run time)
     const model = envOf(readFileSync(example('kubernetes', 'shards-job.yaml'), 'utf8')).MODEL;
-    const zoo = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models/zoo/zoo.json'), 'utf8')) as { models: { name: string; files: { name: string }[] }[] };
+    const zoo = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models/zoo/zoo.json'), 'utf8')) as {
+      models: { name: string; files: { name: string }[] }[];
+    };
     expect(zoo.models.map((m) => m.name)).toContain(model);
     expect(pkg.files).toContain('models/zoo/*.onnx');
     expect(pkg.files).toContain('models/zoo/zoo.json');
-    expect(readFileSync(example('slurm', 'shards.sbatch'), 'utf8')).toContain(`docker build -t shiftbench:${VERSION} .`);
+    expect(readFileSync(example('slurm', 'shards.sbatch'), 'utf8')).toContain(
+      `docker build -t shiftbench:${VERSION} .`,
+    );
   });
 });

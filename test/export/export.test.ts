@@ -19,7 +19,9 @@ import { tempDir } from '../runner/fixtures.js';
 import { detectExportWithOnnx } from './onnxOutside.js';
 
 const ZOO_DIR = path.join(REPO_ROOT, 'models/zoo');
-const zoo = JSON.parse(readFileSync(path.join(ZOO_DIR, 'zoo.json'), 'utf8')) as { models: Parameters<typeof detectExportWithOnnx>[1][] };
+const zoo = JSON.parse(readFileSync(path.join(ZOO_DIR, 'zoo.json'), 'utf8')) as {
+  models: Parameters<typeof detectExportWithOnnx>[1][];
+};
 const fcos = zoo.models.find((m) => m.name === 'zoo-fcos')!;
 
 /** What must be identical between `run` and `score`: everything but the run id, the runtime and the timing. */
@@ -33,70 +35,121 @@ describe('export → inference outside shiftbench → score', () => {
 
   beforeAll(async () => {
     root = await tempDir('shiftbench-export-');
-    dataset = (await ensureSynthDataset(path.join(root, 'synth'), { splits: ['val'], valImages: 4 })).splits[0].annotationFile;
+    dataset = (await ensureSynthDataset(path.join(root, 'synth'), { splits: ['val'], valImages: 4 })).splits[0]
+      .annotationFile;
   });
 
   it.each([
     ['grid:1', 'pad'],
     ['line:2', 'crop'],
-  ] as [string, ShiftMode][])('zoo-fcos, %s %s: the metrics of `score` are those of `run`, bit for bit', async (shifts, mode) => {
-    const tag = `${mode}-${shifts.replace(':', '')}`;
-    const run = await runBenchmark({ models: ['zoo-fcos'], dataset, shifts, mode, out: path.join(root, `run-${tag}`), bootstrapResamples: 100 });
-    const exportDir = path.join(root, `export-${tag}`);
-    const exported = await exportInputs({ model: 'zoo-fcos', dataset, shifts, mode, out: exportDir });
-    const shiftCount = parseShiftSet(shifts).shifts.length;
-    expect(exported.inputs).toBe(4 * shiftCount);
-    await detectExportWithOnnx(exportDir, fcos, ZOO_DIR);
+  ] as [string, ShiftMode][])(
+    'zoo-fcos, %s %s: the metrics of `score` are those of `run`, bit for bit',
+    async (shifts, mode) => {
+      const tag = `${mode}-${shifts.replace(':', '')}`;
+      const run = await runBenchmark({
+        models: ['zoo-fcos'],
+        dataset,
+        shifts,
+        mode,
+        out: path.join(root, `run-${tag}`),
+        bootstrapResamples: 100,
+      });
+      const exportDir = path.join(root, `export-${tag}`);
+      const exported = await exportInputs({ model: 'zoo-fcos', dataset, shifts, mode, out: exportDir });
+      const shiftCount = parseShiftSet(shifts).shifts.length;
+      expect(exported.inputs).toBe(4 * shiftCount);
+      await detectExportWithOnnx(exportDir, fcos, ZOO_DIR);
 
-    const scored = await scoreExport(exportDir, { name: 'zoo-fcos', family: 'one-stage,anchor-free', out: path.join(root, `score-${tag}`), bootstrapResamples: 100 });
-    expect(scored.metrics.results).toHaveLength(1);
-    expect(scored.metrics.results[0].bounds!.mapRef).toBeGreaterThan(0.3);
-    expect(comparable(scored.metrics)).toEqual(comparable(run.metrics));
-    // the per-shift files of both run directories (original-image coordinates) are the same
-    const files = JSON.parse(await readFile(path.join(run.runDir, 'detections/zoo-fcos/shifts.json'), 'utf8')) as { file: string }[];
-    for (const { file } of files) {
-      const a = await readFile(path.join(run.runDir, 'detections/zoo-fcos', file), 'utf8');
-      const b = await readFile(path.join(scored.runDir, 'detections/zoo-fcos', file), 'utf8');
-      expect(b).toBe(a);
-    }
-    // the run directory is a complete one: manifest, metrics, report; its identity names the export
-    const manifest = JSON.parse(await readFile(path.join(scored.runDir, 'manifest.json'), 'utf8'));
-    const exportSha = exported.sha256;
-    expect(exportSha).toMatch(/^[0-9a-f]{64}$/);
-    expect(manifest.identity.run.detections).toEqual({ source: 'export', exportSha256: exportSha });
-    expect(manifest.identity.detectors['zoo-fcos']).toMatchObject({ kind: 'export', exportSha256: exportSha });
-    expect(manifest.detectors[0]).toMatchObject({ key: 'zoo-fcos', family: { stages: 'one-stage', anchors: 'anchor-free' }, inputSizePx: fcos.inputSizePx });
-    expect(manifest.detectors[0].runtime).toMatch(/^export/);
-    expect(manifest.mode).toBe(mode);
-    expect(existsSync(path.join(scored.runDir, 'report.html'))).toBe(true);
-    if (mode === 'pad') {
-      // `compare` pairs the two run directories image by image: the same detector, so Δ mAP range is exactly 0
-      const [paired] = await pairRuns(run.runDir, scored.runDir, { bootstrapBounds: 20 });
-      expect(paired.key).toBe('zoo-fcos');
-      expect(paired.deltaMapRange).toEqual({ value: 0, lo: 0, hi: 0 });
-      expect(paired.significant).toBe(false);
-    }
-  });
+      const scored = await scoreExport(exportDir, {
+        name: 'zoo-fcos',
+        family: 'one-stage,anchor-free',
+        out: path.join(root, `score-${tag}`),
+        bootstrapResamples: 100,
+      });
+      expect(scored.metrics.results).toHaveLength(1);
+      expect(scored.metrics.results[0].bounds!.mapRef).toBeGreaterThan(0.3);
+      expect(comparable(scored.metrics)).toEqual(comparable(run.metrics));
+      // the per-shift files of both run directories (original-image coordinates) are the same
+      const files = JSON.parse(await readFile(path.join(run.runDir, 'detections/zoo-fcos/shifts.json'), 'utf8')) as {
+        file: string;
+      }[];
+      for (const { file } of files) {
+        const a = await readFile(path.join(run.runDir, 'detections/zoo-fcos', file), 'utf8');
+        const b = await readFile(path.join(scored.runDir, 'detections/zoo-fcos', file), 'utf8');
+        expect(b).toBe(a);
+      }
+      // the run directory is a complete one: manifest, metrics, report; its identity names the export
+      const manifest = JSON.parse(await readFile(path.join(scored.runDir, 'manifest.json'), 'utf8'));
+      const exportSha = exported.sha256;
+      expect(exportSha).toMatch(/^[0-9a-f]{64}$/);
+      expect(manifest.identity.run.detections).toEqual({ source: 'export', exportSha256: exportSha });
+      expect(manifest.identity.detectors['zoo-fcos']).toMatchObject({ kind: 'export', exportSha256: exportSha });
+      expect(manifest.detectors[0]).toMatchObject({
+        key: 'zoo-fcos',
+        family: { stages: 'one-stage', anchors: 'anchor-free' },
+        inputSizePx: fcos.inputSizePx,
+      });
+      expect(manifest.detectors[0].runtime).toMatch(/^export/);
+      expect(manifest.mode).toBe(mode);
+      expect(existsSync(path.join(scored.runDir, 'report.html'))).toBe(true);
+      if (mode === 'pad') {
+        // `compare` pairs the two run directories image by image: the same detector, so Δ mAP range is exactly 0
+        const [paired] = await pairRuns(run.runDir, scored.runDir, { bootstrapBounds: 20 });
+        expect(paired.key).toBe('zoo-fcos');
+        expect(paired.deltaMapRange).toEqual({ value: 0, lo: 0, hi: 0 });
+        expect(paired.significant).toBe(false);
+      }
+    },
+  );
 
   it('writes each input exactly as the runner makes it (lossless PNG) and export.json with every transform', async () => {
     const exportDir = path.join(root, 'export-pixels');
-    const { manifest } = await exportInputs({ model: 'zoo-fcos', dataset, shifts: 'line:2', mode: 'circular', out: exportDir, limit: 2 });
+    const { manifest } = await exportInputs({
+      model: 'zoo-fcos',
+      dataset,
+      shifts: 'line:2',
+      mode: 'circular',
+      out: exportDir,
+      limit: 2,
+    });
     const shiftSet = parseShiftSet('line:2');
     expect(manifest.shiftSet.shifts).toEqual(shiftSet.shifts.map((s, index) => ({ index, dx: s.dx, dy: s.dy })));
     expect(manifest.mode).toBe('circular');
-    expect(manifest.input).toMatchObject({ widthPx: 256, heightPx: 256, fit: 'letterbox', padValue: [128, 128, 128], model: 'zoo-fcos' });
-    expect(manifest.input.preprocessing).toMatchObject({ layout: 'NCHW', colorOrder: 'RGB', normalize: fcos.normalize });
+    expect(manifest.input).toMatchObject({
+      widthPx: 256,
+      heightPx: 256,
+      fit: 'letterbox',
+      padValue: [128, 128, 128],
+      model: 'zoo-fcos',
+    });
+    expect(manifest.input.preprocessing).toMatchObject({
+      layout: 'NCHW',
+      colorOrder: 'RGB',
+      normalize: fcos.normalize,
+    });
     const ds = await loadDataset({ dataset, limit: 2 });
     expect(manifest.dataset.hash).toBe(ds.hash);
     expect(manifest.images.map((i) => i.id)).toEqual(ds.images.map((i) => i.id));
     for (const image of ds.images) {
       const rgb = await decodeImage(image.path, { width: image.width, height: image.height });
-      const made = await makeShiftedInputs(rgb, { inputSizePx: { width: 256, height: 256 }, fit: 'letterbox', padValue: [128, 128, 128], mode: 'circular', shiftSet });
+      const made = await makeShiftedInputs(rgb, {
+        inputSizePx: { width: 256, height: 256 },
+        fit: 'letterbox',
+        padValue: [128, 128, 128],
+        mode: 'circular',
+        shiftSet,
+      });
       const entry = manifest.images.find((i) => i.id === image.id)!;
       expect(entry.sizePx).toEqual([rgb.width, rgb.height]);
       for (let k = 0; k < shiftSet.shifts.length; k++) {
-        expect(entry.inputs![k]).toMatchObject({ index: k, file: `inputs/${image.id}/${k}.png`, transform: made.transforms[k] });
-        const png = await sharp(path.join(exportDir, entry.inputs![k].file)).raw().toBuffer({ resolveWithObject: true });
+        expect(entry.inputs![k]).toMatchObject({
+          index: k,
+          file: `inputs/${image.id}/${k}.png`,
+          transform: made.transforms[k],
+        });
+        const png = await sharp(path.join(exportDir, entry.inputs![k].file))
+          .raw()
+          .toBuffer({ resolveWithObject: true });
         expect(png.info).toMatchObject({ width: 256, height: 256, channels: 3 });
         expect(Buffer.compare(png.data, Buffer.from(made.input(k).data))).toBe(0);
       }
@@ -105,8 +158,23 @@ describe('export → inference outside shiftbench → score', () => {
 
   it('without a model: --input-size, --fit and --pad-value make the inputs', async () => {
     const exportDir = path.join(root, 'export-size');
-    const { manifest } = await exportInputs({ inputSizePx: { width: 64, height: 48 }, fit: 'stretch', padValue: [1, 2, 3], dataset, shifts: 'grid:2', out: exportDir, limit: 1 });
-    expect(manifest.input).toMatchObject({ widthPx: 64, heightPx: 48, fit: 'stretch', padValue: [1, 2, 3], model: null, preprocessing: null });
+    const { manifest } = await exportInputs({
+      inputSizePx: { width: 64, height: 48 },
+      fit: 'stretch',
+      padValue: [1, 2, 3],
+      dataset,
+      shifts: 'grid:2',
+      out: exportDir,
+      limit: 1,
+    });
+    expect(manifest.input).toMatchObject({
+      widthPx: 64,
+      heightPx: 48,
+      fit: 'stretch',
+      padValue: [1, 2, 3],
+      model: null,
+      preprocessing: null,
+    });
     const first = manifest.images[0].inputs![8];
     expect(first.transform).toEqual({ scaleX: 62 / 256, scaleY: 46 / 256, offsetX: 2, offsetY: 2 });
     const png = await sharp(path.join(exportDir, first.file)).raw().toBuffer({ resolveWithObject: true });
@@ -116,11 +184,35 @@ describe('export → inference outside shiftbench → score', () => {
 
   it('exports to a new or empty folder only; --force replaces an earlier export', async () => {
     const exportDir = path.join(root, 'export-twice');
-    await exportInputs({ inputSizePx: { width: 32, height: 32 }, fit: 'letterbox', padValue: [0, 0, 0], dataset, out: exportDir, limit: 1 });
-    const again = await rejection(exportInputs({ inputSizePx: { width: 32, height: 32 }, fit: 'letterbox', padValue: [0, 0, 0], dataset, out: exportDir, limit: 1 }));
+    await exportInputs({
+      inputSizePx: { width: 32, height: 32 },
+      fit: 'letterbox',
+      padValue: [0, 0, 0],
+      dataset,
+      out: exportDir,
+      limit: 1,
+    });
+    const again = await rejection(
+      exportInputs({
+        inputSizePx: { width: 32, height: 32 },
+        fit: 'letterbox',
+        padValue: [0, 0, 0],
+        dataset,
+        out: exportDir,
+        limit: 1,
+      }),
+    );
     expect(again.code).toBe('ERR_OUTPUT');
     expect(again.message).toContain('--force');
-    const forced = await exportInputs({ inputSizePx: { width: 32, height: 32 }, fit: 'letterbox', padValue: [0, 0, 0], dataset, out: exportDir, limit: 1, force: true });
+    const forced = await exportInputs({
+      inputSizePx: { width: 32, height: 32 },
+      fit: 'letterbox',
+      padValue: [0, 0, 0],
+      dataset,
+      out: exportDir,
+      limit: 1,
+      force: true,
+    });
     expect(forced.inputs).toBe(4);
     const usage = await rejection(exportInputs({ dataset, out: path.join(root, 'export-none') }));
     expect(usage.code).toBe('ERR_INVALID_OPTION');
@@ -129,7 +221,15 @@ describe('export → inference outside shiftbench → score', () => {
 
   it('fractional shifts, circular mode: an exactly equivariant detector outside (boxes from export.json) scores mapRange 0', async () => {
     const exportDir = path.join(root, 'export-frac');
-    const { manifest } = await exportInputs({ inputSizePx: { width: 96, height: 80 }, fit: 'letterbox', padValue: [0, 0, 0], dataset, shifts: 'frac:2', mode: 'circular', out: exportDir });
+    const { manifest } = await exportInputs({
+      inputSizePx: { width: 96, height: 80 },
+      fit: 'letterbox',
+      padValue: [0, 0, 0],
+      dataset,
+      shifts: 'frac:2',
+      mode: 'circular',
+      out: exportDir,
+    });
     expect(manifest.shiftSet.shifts[1]).toEqual({ index: 1, dx: 0.5, dy: 0 });
     expect(manifest.subpixelKernel).toBe('lanczos3');
     expect(manifest.resample).toMatchObject({ subpixel: { path: 'floating-point', circular: 'fourier' } });
@@ -140,12 +240,27 @@ describe('export → inference outside shiftbench → score', () => {
           .filter((a) => a.image_id === image.id)
           .map((a) => {
             const t = image.inputs![index].transform;
-            return { image_id: image.id, category_id: a.category_id, bbox: [a.bbox[0] * t.scaleX + t.offsetX, a.bbox[1] * t.scaleY + t.offsetY, a.bbox[2] * t.scaleX, a.bbox[3] * t.scaleY], score: 0.9 };
+            return {
+              image_id: image.id,
+              category_id: a.category_id,
+              bbox: [
+                a.bbox[0] * t.scaleX + t.offsetX,
+                a.bbox[1] * t.scaleY + t.offsetY,
+                a.bbox[2] * t.scaleX,
+                a.bbox[3] * t.scaleY,
+              ],
+              score: 0.9,
+            };
           }),
       );
       await writeFile(path.join(exportDir, 'detections', `shift_${index}.json`), JSON.stringify(results));
     }
-    const { metrics } = await scoreExport(exportDir, { name: 'oracle-outside', family: 'one-stage,anchor-free', out: path.join(root, 'score-frac'), bootstrapResamples: 50 });
+    const { metrics } = await scoreExport(exportDir, {
+      name: 'oracle-outside',
+      family: 'one-stage,anchor-free',
+      out: path.join(root, 'score-frac'),
+      bootstrapResamples: 50,
+    });
     const r = metrics.results[0];
     expect(r.bounds!.perShift).toHaveLength(9);
     expect(r.bounds!.mapRange).toBe(0);
@@ -156,14 +271,35 @@ describe('export → inference outside shiftbench → score', () => {
   describe('score refuses detections it cannot trust, naming the file and the fix', () => {
     let exportDir: string;
     let manifest: ExportManifest;
-    const write = (k: number, value: unknown) => writeFile(path.join(exportDir, 'detections', `shift_${k}.json`), typeof value === 'string' ? value : JSON.stringify(value));
-    const score = (name = 'x') => scoreExport(exportDir, { name, family: 'one-stage,anchor-free', out: path.join(root, `score-bad-${Math.random().toString(36).slice(2)}`), bootstrapResamples: 10 });
+    const write = (k: number, value: unknown) =>
+      writeFile(
+        path.join(exportDir, 'detections', `shift_${k}.json`),
+        typeof value === 'string' ? value : JSON.stringify(value),
+      );
+    const score = (name = 'x') =>
+      scoreExport(exportDir, {
+        name,
+        family: 'one-stage,anchor-free',
+        out: path.join(root, `score-bad-${Math.random().toString(36).slice(2)}`),
+        bootstrapResamples: 10,
+      });
     const det = (imageId: number) => ({ image_id: imageId, category_id: 1, bbox: [10, 10, 20, 20], score: 0.9 });
 
     beforeAll(async () => {
       exportDir = path.join(root, 'export-errors');
-      ({ manifest } = await exportInputs({ inputSizePx: { width: 64, height: 64 }, fit: 'letterbox', padValue: [0, 0, 0], dataset, out: exportDir, limit: 2 }));
-      for (let k = 0; k < 4; k++) await write(k, manifest.images.map((i) => det(i.id)));
+      ({ manifest } = await exportInputs({
+        inputSizePx: { width: 64, height: 64 },
+        fit: 'letterbox',
+        padValue: [0, 0, 0],
+        dataset,
+        out: exportDir,
+        limit: 2,
+      }));
+      for (let k = 0; k < 4; k++)
+        await write(
+          k,
+          manifest.images.map((i) => det(i.id)),
+        );
     });
 
     it('a good set of files scores (control); timing.json gives the inference time', async () => {
@@ -186,22 +322,41 @@ describe('export → inference outside shiftbench → score', () => {
 
     it('a run directory from score rescores like a run (shiftbench report --score-threshold)', async () => {
       const out = path.join(root, 'score-rescore');
-      const first = await scoreExport(exportDir, { name: 'x', family: 'one-stage,anchor-free', out, bootstrapResamples: 10 });
+      const first = await scoreExport(exportDir, {
+        name: 'x',
+        family: 'one-stage,anchor-free',
+        out,
+        bootstrapResamples: 10,
+      });
       expect(first.metrics.results[0].consistency.detConsistency.mean).toBe(1);
       const rescored = await rescoreRun(out, { scoreThreshold: 0.95 }); // from the stored detections, no export needed
       expect(rescored.results[0].consistency.scoreThreshold).toBe(0.95);
       expect(rescored.results[0].bounds).toEqual(first.metrics.results[0].bounds);
       expect(JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')).scoreThreshold).toBe(0.95);
       // score again into the same run directory: analysis-only flags reuse it, changed results are refused
-      const again = await scoreExport(exportDir, { name: 'x', family: 'one-stage,anchor-free', out, bootstrapResamples: 10, scoreThreshold: 0.3 });
+      const again = await scoreExport(exportDir, {
+        name: 'x',
+        family: 'one-stage,anchor-free',
+        out,
+        bootstrapResamples: 10,
+        scoreThreshold: 0.3,
+      });
       expect(again.metrics.results[0].consistency.scoreThreshold).toBe(0.3);
-      await write(0, manifest.images.map((i) => ({ ...det(i.id), score: 0.8 })));
+      await write(
+        0,
+        manifest.images.map((i) => ({ ...det(i.id), score: 0.8 })),
+      );
       try {
-        const changed = await rejection(scoreExport(exportDir, { name: 'x', family: 'one-stage,anchor-free', out, bootstrapResamples: 10 }));
+        const changed = await rejection(
+          scoreExport(exportDir, { name: 'x', family: 'one-stage,anchor-free', out, bootstrapResamples: 10 }),
+        );
         expect(changed.code).toBe('ERR_RUN_STORE');
         expect(changed.message).toMatch(/detectionsSha256/);
       } finally {
-        await write(0, manifest.images.map((i) => det(i.id)));
+        await write(
+          0,
+          manifest.images.map((i) => det(i.id)),
+        );
       }
     });
 
@@ -213,7 +368,10 @@ describe('export → inference outside shiftbench → score', () => {
         expect(err.message).toContain(path.join(exportDir, 'detections', 'shift_2.json'));
         expect(err.message).toMatch(/shift 2 \(dx 0, dy 1\).*inputs\/<imageId>\/2\.png/);
       } finally {
-        await write(2, manifest.images.map((i) => det(i.id)));
+        await write(
+          2,
+          manifest.images.map((i) => det(i.id)),
+        );
       }
     });
 
@@ -226,7 +384,10 @@ describe('export → inference outside shiftbench → score', () => {
         expect(err.message).toMatch(/image_id 99999/);
         expect(err.message).toMatch(/export\.json/);
       } finally {
-        await write(1, manifest.images.map((i) => det(i.id)));
+        await write(
+          1,
+          manifest.images.map((i) => det(i.id)),
+        );
       }
     });
 
@@ -243,14 +404,21 @@ describe('export → inference outside shiftbench → score', () => {
         expect(err.message).toContain(path.join(exportDir, 'detections', 'shift_3.json'));
         expect(err.message).toMatch(pattern);
       }
-      await write(3, manifest.images.map((i) => det(i.id)));
+      await write(
+        3,
+        manifest.images.map((i) => det(i.id)),
+      );
     });
 
     it('a folder that is not an export, and a bad --family', async () => {
-      const notExport = await rejection(scoreExport(root, { name: 'x', family: 'one-stage,anchor-free', out: path.join(root, 'score-none') }));
+      const notExport = await rejection(
+        scoreExport(root, { name: 'x', family: 'one-stage,anchor-free', out: path.join(root, 'score-none') }),
+      );
       expect(notExport.code).toBe('ERR_EXPORT');
       expect(notExport.message).toMatch(/export\.json.*shiftbench export/);
-      const family = await rejection(scoreExport(exportDir, { name: 'x', family: 'one-stage', out: path.join(root, 'score-family') }));
+      const family = await rejection(
+        scoreExport(exportDir, { name: 'x', family: 'one-stage', out: path.join(root, 'score-family') }),
+      );
       expect(family.code).toBe('ERR_INVALID_OPTION');
       expect(family.message).toMatch(/--family/);
     });

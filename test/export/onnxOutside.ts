@@ -29,7 +29,11 @@ interface ExportJson {
 export type PerShiftResults = { image_id: number; category_id: number; bbox: number[]; score: number }[][];
 
 /** Runs `entry` (an ONNX model of models/zoo) on every exported input; writes and returns the per-shift results. */
-export async function detectExportWithOnnx(exportDir: string, entry: ZooEntry, modelDir: string): Promise<PerShiftResults> {
+export async function detectExportWithOnnx(
+  exportDir: string,
+  entry: ZooEntry,
+  modelDir: string,
+): Promise<PerShiftResults> {
   const exp = JSON.parse(await readFile(path.join(exportDir, 'export.json'), 'utf8')) as ExportJson;
   const session = await ort.InferenceSession.create(path.join(modelDir, entry.files[0].name), {
     intraOpNumThreads: os.availableParallelism(),
@@ -44,8 +48,11 @@ export async function detectExportWithOnnx(exportDir: string, entry: ZooEntry, m
     for (const image of exp.images) {
       if (image.skipped) continue;
       for (const input of image.inputs!) {
-        const { data, info } = await sharp(path.join(exportDir, input.file)).raw().toBuffer({ resolveWithObject: true });
-        if (info.width !== width || info.height !== height || info.channels !== 3) throw new Error(`${input.file}: ${info.width}×${info.height}×${info.channels}`);
+        const { data, info } = await sharp(path.join(exportDir, input.file))
+          .raw()
+          .toBuffer({ resolveWithObject: true });
+        if (info.width !== width || info.height !== height || info.channels !== 3)
+          throw new Error(`${input.file}: ${info.width}×${info.height}×${info.channels}`);
         const plane = width * height;
         const x = new Float32Array(3 * plane);
         for (let c = 0; c < 3; c++) {
@@ -61,7 +68,14 @@ export async function detectExportWithOnnx(exportDir: string, entry: ZooEntry, m
         for (let i = 0; i < scores.length; i++) {
           const label = Number(labels[i]);
           if (!(scores[i] >= 0.001) || !known.has(label)) continue;
-          found.push({ x1: boxes[4 * i], y1: boxes[4 * i + 1], x2: boxes[4 * i + 2], y2: boxes[4 * i + 3], score: scores[i], label });
+          found.push({
+            x1: boxes[4 * i],
+            y1: boxes[4 * i + 1],
+            x2: boxes[4 * i + 2],
+            y2: boxes[4 * i + 3],
+            score: scores[i],
+            label,
+          });
         }
         found.sort((a, b) => b.score - a.score); // stable: ties keep the model's order
         for (const d of found.slice(0, 100)) {
@@ -70,7 +84,12 @@ export async function detectExportWithOnnx(exportDir: string, entry: ZooEntry, m
           const x2 = Math.min(Math.max(d.x2, 0), width);
           const y2 = Math.min(Math.max(d.y2, 0), height);
           if (!(x2 > x1 && y2 > y1)) continue;
-          perShift[input.index].push({ image_id: image.id, category_id: d.label, bbox: [x1, y1, x2 - x1, y2 - y1], score: d.score });
+          perShift[input.index].push({
+            image_id: image.id,
+            category_id: d.label,
+            bbox: [x1, y1, x2 - x1, y2 - y1],
+            score: d.score,
+          });
         }
       }
     }

@@ -18,7 +18,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { Rng } from '../../src/core/rng.js';
-import type { CocoAnnotation, CocoGroundTruth, Detection, Detector, DetectorInfo, RgbImage } from '../../src/core/types.js';
+import type {
+  CocoAnnotation,
+  CocoGroundTruth,
+  Detection,
+  Detector,
+  DetectorInfo,
+  RgbImage,
+} from '../../src/core/types.js';
 
 /** Category id → its pure colour. The background (128,128,128) and the pad (114,114,114) are neither. */
 export const SHAPE_COLOURS: Record<number, [number, number, number]> = {
@@ -61,7 +68,9 @@ export async function writeFlatShapes(dir: string, count: number, fitPx: number,
     const height = [fitPx, fitPx - 14, fitPx][id % 3];
     const boxes: [number, number, number, number][] = [];
     const free = (b: [number, number, number, number]): boolean =>
-      boxes.every((o) => b[0] >= o[0] + o[2] + 3 || o[0] >= b[0] + b[2] + 3 || b[1] >= o[1] + o[3] + 3 || o[1] >= b[1] + b[3] + 3);
+      boxes.every(
+        (o) => b[0] >= o[0] + o[2] + 3 || o[0] >= b[0] + b[2] + 3 || b[1] >= o[1] + o[3] + 3 || o[1] >= b[1] + b[3] + 3,
+      );
     const place = (make: () => [number, number, number, number]): boolean => {
       for (let tries = 0; tries < 50; tries++) {
         const b = make();
@@ -78,16 +87,53 @@ export async function writeFlatShapes(dir: string, count: number, fitPx: number,
     // so the consistency metrics see it come and go (protocol §1 keeps detections by their centre)
     const depth = () => [1, 2, 4, 5, 6, 8, 10, 12, 14][rng.int(0, 8)];
     // one object on each edge: left, top, right, bottom
-    if (place(() => { const w = depth(), h = side(); return [0, rng.int(0, height - h), w, h]; })) edgeObjects++;
-    if (place(() => { const w = side(), h = depth(); return [rng.int(0, width - w), 0, w, h]; })) edgeObjects++;
-    if (place(() => { const w = depth(), h = side(); return [width - w, rng.int(0, height - h), w, h]; })) edgeObjects++;
-    if (place(() => { const w = side(), h = depth(); return [rng.int(0, width - w), height - h, w, h]; })) edgeObjects++;
+    if (
+      place(() => {
+        const w = depth(),
+          h = side();
+        return [0, rng.int(0, height - h), w, h];
+      })
+    )
+      edgeObjects++;
+    if (
+      place(() => {
+        const w = side(),
+          h = depth();
+        return [rng.int(0, width - w), 0, w, h];
+      })
+    )
+      edgeObjects++;
+    if (
+      place(() => {
+        const w = depth(),
+          h = side();
+        return [width - w, rng.int(0, height - h), w, h];
+      })
+    )
+      edgeObjects++;
+    if (
+      place(() => {
+        const w = side(),
+          h = depth();
+        return [rng.int(0, width - w), height - h, w, h];
+      })
+    )
+      edgeObjects++;
     const innerCount = rng.int(3, 5);
-    for (let k = 0; k < innerCount; k++) place(() => { const w = side(), h = side(); return [rng.int(8, width - w - 8), rng.int(8, height - h - 8), w, h]; });
+    for (let k = 0; k < innerCount; k++)
+      place(() => {
+        const w = side(),
+          h = side();
+        return [rng.int(8, width - w - 8), rng.int(8, height - h - 8), w, h];
+      });
     // so that AP is not 1 and moves when an object is counted or not: an unannotated shape (a false
     // positive) and an annotated shape in a faded colour the detector does not see (a miss)
     const annotated = boxes.length;
-    const inner = () => { const w = side(), h = side(); return [rng.int(8, width - w - 8), rng.int(8, height - h - 8), w, h] as [number, number, number, number]; };
+    const inner = () => {
+      const w = side(),
+        h = side();
+      return [rng.int(8, width - w - 8), rng.int(8, height - h - 8), w, h] as [number, number, number, number];
+    };
     place(inner);
     const distractor = boxes.length > annotated ? boxes.pop()! : null;
     place(inner);
@@ -95,19 +141,29 @@ export async function writeFlatShapes(dir: string, count: number, fitPx: number,
     const data = Buffer.alloc(width * height * 3);
     for (let p = 0; p < width * height; p++) data.set(BACKGROUND, p * 3);
     const paint = (b: [number, number, number, number], rgb: [number, number, number]) => {
-      for (let y = b[1]; y < b[1] + b[3]; y++) for (let x = b[0]; x < b[0] + b[2]; x++) data.set(rgb, (y * width + x) * 3);
+      for (let y = b[1]; y < b[1] + b[3]; y++)
+        for (let x = b[0]; x < b[0] + b[2]; x++) data.set(rgb, (y * width + x) * 3);
     };
     for (const b of boxes) {
       const categoryId = rng.int(1, 3);
       const rgb = SHAPE_COLOURS[categoryId];
       paint(b, b === faded ? (rgb.map((v) => (v === 0 ? 40 : 215)) as [number, number, number]) : rgb);
-      const a: CocoAnnotation = { id: gt.annotations.length + 1, image_id: id, category_id: categoryId, bbox: b, area: b[2] * b[3], iscrowd: 0 };
+      const a: CocoAnnotation = {
+        id: gt.annotations.length + 1,
+        image_id: id,
+        category_id: categoryId,
+        bbox: b,
+        area: b[2] * b[3],
+        iscrowd: 0,
+      };
       gt.annotations.push(a);
     }
     if (distractor) paint(distractor, SHAPE_COLOURS[rng.int(1, 3)]);
     const fileName = `${String(id).padStart(3, '0')}.png`;
     gt.images.push({ id, file_name: fileName, width, height });
-    await sharp(data, { raw: { width, height, channels: 3 } }).png().toFile(path.join(dir, 'images', fileName));
+    await sharp(data, { raw: { width, height, channels: 3 } })
+      .png()
+      .toFile(path.join(dir, 'images', fileName));
   }
   const file = path.join(dir, 'instances.json');
   await writeFile(file, JSON.stringify(gt));

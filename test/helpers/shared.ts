@@ -21,7 +21,9 @@ export function sharedPath(...parts: string[]): string | null {
 export function describeShared(name: string, needs: string[], fn: () => void): void {
   const missing = needs.filter((p) => sharedPath(p) === null);
   if (missing.length > 0) {
-    process.stderr.write(`[skip] "${name}": needs ${missing.map((m) => path.join(SHARED_DIR, m)).join(', ')} (absent)\n`);
+    process.stderr.write(
+      `[skip] "${name}": needs ${missing.map((m) => path.join(SHARED_DIR, m)).join(', ')} (absent)\n`,
+    );
     describe.skip(`${name} (skipped: ../shared/${missing[0]} absent)`, fn);
   } else {
     describe(name, fn);
@@ -29,7 +31,9 @@ export function describeShared(name: string, needs: string[], fn: () => void): v
 }
 
 /** Awaits a promise that must reject and returns its error (fails the test if it resolves). */
-export async function rejection<E = import('../../src/core/errors.js').ShiftbenchError>(p: Promise<unknown>): Promise<E> {
+export async function rejection<E = import('../../src/core/errors.js').ShiftbenchError>(
+  p: Promise<unknown>,
+): Promise<E> {
   try {
     await p;
   } catch (err) {

@@ -47,7 +47,9 @@ export function buildWorkers(): void {
   }
   try {
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    execFileSync(process.execPath, [tsc, '-p', path.join(REPO_ROOT, 'test/helpers/tsconfig.workers.json')], { stdio: 'pipe' });
+    execFileSync(process.execPath, [tsc, '-p', path.join(REPO_ROOT, 'test/helpers/tsconfig.workers.json')], {
+      stdio: 'pipe',
+    });
   } finally {
     rmdirSync(LOCK);
   }

@@ -12,7 +12,10 @@ function detsAt(dets: CocoResult[][], ids: number[], a: ArrayLike<number>): Coco
 }
 
 describe('bounds with AP50 / AP75 as the objective', () => {
-  for (const [objective, stat] of [['ap50', 1], ['ap75', 2]] as const) {
+  for (const [objective, stat] of [
+    ['ap50', 1],
+    ['ap75', 2],
+  ] as const) {
     it(`${objective}: engine values and candidates equal evaluateCoco stats[${stat}] from scratch`, () => {
       const c = sharedBaseCase(21, 14, 3, 3);
       const gt = c.gt as CocoGroundTruth;
@@ -26,13 +29,19 @@ describe('bounds with AP50 / AP75 as the objective', () => {
         const s = rng.int(0, 2);
         const b = Int32Array.from(a);
         b[i] = s;
-        expect(Math.abs(engine.candidate(i, s) - evaluateCoco(gt, detsAt(c.dets, ids, b)).stats[stat])).toBeLessThanOrEqual(1e-12);
+        expect(
+          Math.abs(engine.candidate(i, s) - evaluateCoco(gt, detsAt(c.dets, ids, b)).stats[stat]),
+        ).toBeLessThanOrEqual(1e-12);
         engine.move(i, s);
         a[i] = s;
       }
       const r = greedyBounds({ ...c }, { objective })!;
-      expect(Math.abs(r.mapLower - evaluateCoco(gt, detsAt(c.dets, ids, r.assignLower)).stats[stat])).toBeLessThanOrEqual(1e-12);
-      expect(Math.abs(r.mapUpper - evaluateCoco(gt, detsAt(c.dets, ids, r.assignUpper)).stats[stat])).toBeLessThanOrEqual(1e-12);
+      expect(
+        Math.abs(r.mapLower - evaluateCoco(gt, detsAt(c.dets, ids, r.assignLower)).stats[stat]),
+      ).toBeLessThanOrEqual(1e-12);
+      expect(
+        Math.abs(r.mapUpper - evaluateCoco(gt, detsAt(c.dets, ids, r.assignUpper)).stats[stat]),
+      ).toBeLessThanOrEqual(1e-12);
       expect(r.mapRef).toBeCloseTo(evaluateCoco(gt, c.dets[0]).stats[stat], 12);
     });
   }
@@ -43,15 +52,35 @@ describe('the evaluator’s breakdowns', () => {
     const c = sharedBaseCase(22, 25, 4, 4);
     const gt = c.gt as CocoGroundTruth;
     const ids = gt.images.map((im) => im.id).sort((a, b) => a - b);
-    const ev = new ShiftEvaluator({ shifts: c.shifts, groundTruth: gt, bootstrapResamples: 10, bootstrapBounds: 0, objectives: ['ap', 'ap50', 'ap75'] });
-    c.shifts.forEach((_, s) => ids.forEach((id) => ev.process({ imageId: id, shiftIndex: s, inputScale: { x: 1, y: 1 } }, c.dets[s].filter((d) => d.image_id === id))));
+    const ev = new ShiftEvaluator({
+      shifts: c.shifts,
+      groundTruth: gt,
+      bootstrapResamples: 10,
+      bootstrapBounds: 0,
+      objectives: ['ap', 'ap50', 'ap75'],
+    });
+    c.shifts.forEach((_, s) =>
+      ids.forEach((id) =>
+        ev.process(
+          { imageId: id, shiftIndex: s, inputScale: { x: 1, y: 1 } },
+          c.dets[s].filter((d) => d.image_id === id),
+        ),
+      ),
+    );
     const r = await ev.evaluate();
     const bd = r.analysis.breakdown!;
-    for (const [name, a] of [['lower', r.bounds!.assignLower], ['upper', r.bounds!.assignUpper], ['ref', ids.map(() => 0)]] as const) {
+    for (const [name, a] of [
+      ['lower', r.bounds!.assignLower],
+      ['upper', r.bounds!.assignUpper],
+      ['ref', ids.map(() => 0)],
+    ] as const) {
       const ref = evaluateCoco(gt, detsAt(c.dets, ids, a));
       const got = bd[name];
-      for (const [id, ap] of Object.entries(ref.perCategoryAP)) expect(got.perCategoryAP[id], `${name} category ${id}`).toBe(ap < 0 ? null : ap);
-      expect([got.ap, got.ap50, got.ap75, got.apSmall, got.apMedium, got.apLarge]).toEqual(ref.stats.slice(0, 6).map((v) => (v < 0 ? null : v)));
+      for (const [id, ap] of Object.entries(ref.perCategoryAP))
+        expect(got.perCategoryAP[id], `${name} category ${id}`).toBe(ap < 0 ? null : ap);
+      expect([got.ap, got.ap50, got.ap75, got.apSmall, got.apMedium, got.apLarge]).toEqual(
+        ref.stats.slice(0, 6).map((v) => (v < 0 ? null : v)),
+      );
     }
     expect(bd.lower.ap).toBeCloseTo(r.bounds!.mapLower, 12);
     expect(bd.upper.ap).toBeCloseTo(r.bounds!.mapUpper, 12);
@@ -65,11 +94,28 @@ describe('the evaluator’s breakdowns', () => {
 });
 
 describe('per-image flicker', () => {
-  const shifts: Shift[] = [{ dx: 0, dy: 0 }, { dx: 1, dy: 0 }, { dx: 0, dy: 1 }];
-  const d = (image_id: number, x: number, score = 0.9, category_id = 1): CocoResult => ({ image_id, category_id, bbox: [x, 10, 20, 20], score });
+  const shifts: Shift[] = [
+    { dx: 0, dy: 0 },
+    { dx: 1, dy: 0 },
+    { dx: 0, dy: 1 },
+  ];
+  const d = (image_id: number, x: number, score = 0.9, category_id = 1): CocoResult => ({
+    image_id,
+    category_id,
+    bbox: [x, 10, 20, 20],
+    score,
+  });
   it('by hand: steady detections count at every shift, the rest flicker', () => {
     // s0: A (steady at both other shifts), B (missing at shift 2); shift 1 adds C (unmatched); below τ ignored
-    const im = { imageId: 7, inputScale: { x: 1, y: 1 }, dets: [[d(7, 10), d(7, 60)], [d(7, 11), d(7, 61), d(7, 120)], [d(7, 10), d(7, 200, 0.2)]] };
+    const im = {
+      imageId: 7,
+      inputScale: { x: 1, y: 1 },
+      dets: [
+        [d(7, 10), d(7, 60)],
+        [d(7, 11), d(7, 61), d(7, 120)],
+        [d(7, 10), d(7, 200, 0.2)],
+      ],
+    };
     // detections ≥ τ: 2 + 3 + 1 = 6; steady: A and its two partners = 3 → flicker 3/6
     expect(imageFlicker(im, 0.5)).toEqual({ imageId: 7, flicker: 0.5, detections: 6 });
     expect(imageFlicker({ ...im, dets: [[], [], []] }, 0.5)).toBeNull();

@@ -13,7 +13,10 @@ if (!GOLDEN) process.stderr.write('[skip] eval/bounds golden checks: ../shared/g
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('npx', ['tsx', 'src/cli/index.ts', ...args], { cwd: REPO_ROOT, maxBuffer: 1 << 26 });
+    const { stdout, stderr } = await run('npx', ['tsx', 'src/cli/index.ts', ...args], {
+      cwd: REPO_ROOT,
+      maxBuffer: 1 << 26,
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -23,7 +26,14 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 
 describe('shiftbench eval / bounds', () => {
   it.skipIf(!GOLDEN)('eval --json prints exactly stats and perCategoryAP (golden case_1 from ../shared)', async () => {
-    const r = await cli(['eval', '--gt', fixture('metrics/case1_gt.json'), '--dets', fixture('metrics/case1_dets.json'), '--json']);
+    const r = await cli([
+      'eval',
+      '--gt',
+      fixture('metrics/case1_gt.json'),
+      '--dets',
+      fixture('metrics/case1_dets.json'),
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     const golden = JSON.parse(readFileSync(path.join(GOLDEN!, 'cocoeval/case_1.json'), 'utf8'));
@@ -33,7 +43,13 @@ describe('shiftbench eval / bounds', () => {
   });
 
   it('eval prints the pycocotools table', async () => {
-    const r = await cli(['eval', '--gt', fixture('metrics/case1_gt.json'), '--dets', fixture('metrics/case1_dets.json')]);
+    const r = await cli([
+      'eval',
+      '--gt',
+      fixture('metrics/case1_gt.json'),
+      '--dets',
+      fixture('metrics/case1_dets.json'),
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(' Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.301');
     expect(r.stdout).toContain(' Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ] = 0.600');
@@ -47,20 +63,38 @@ describe('shiftbench eval / bounds', () => {
     expect(out.mapLower).toBeCloseTo(e.mapLower, 12);
     expect(out.mapUpper).toBeCloseTo(e.mapUpper, 12);
     expect(out.passes).toEqual({ lower: e.passesLower, upper: e.passesUpper });
-    expect(Object.keys(out)).toEqual(['mapRef', 'mapLower', 'mapUpper', 'mapRange', 'relRange', 'perShift', 'passes', 'assignLower', 'assignUpper']);
+    expect(Object.keys(out)).toEqual([
+      'mapRef',
+      'mapLower',
+      'mapUpper',
+      'mapRange',
+      'relRange',
+      'perShift',
+      'passes',
+      'assignLower',
+      'assignUpper',
+    ]);
   });
 
   it('a missing or malformed file is a usage error (exit 2) naming the file', async () => {
     const missing = await cli(['eval', '--gt', 'nope/gt.json', '--dets', fixture('metrics/case1_dets.json')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('shiftbench: Could not read --gt file "nope/gt.json": it does not exist. Check the path.');
+    expect(missing.stderr).toContain(
+      'shiftbench: Could not read --gt file "nope/gt.json": it does not exist. Check the path.',
+    );
     const bad = await cli(['bounds', '--case', fixture('metrics/malformed.json')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain(`Could not parse --case file "${fixture('metrics/malformed.json')}" as JSON`);
   });
 
   it('bad detections are a failure (exit 1) with ERR_METRICS_INPUT text', async () => {
-    const r = await cli(['eval', '--gt', fixture('metrics/case1_gt.json'), '--dets', fixture('metrics/case1_dets_bad_image.json')]);
+    const r = await cli([
+      'eval',
+      '--gt',
+      fixture('metrics/case1_gt.json'),
+      '--dets',
+      fixture('metrics/case1_dets_bad_image.json'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('shiftbench: Detections name image ids that are not in the ground truth: 999999.');
   });

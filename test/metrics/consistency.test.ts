@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { CocoGroundTruth, CocoResult } from '../../src/core/types.js';
 import { bootstrapMean, computeConsistency, matchDetections } from '../../src/metrics/index.js';
 
-const det = (image_id: number, category_id: number, bbox: [number, number, number, number], score: number): CocoResult => ({ image_id, category_id, bbox, score });
+const det = (
+  image_id: number,
+  category_id: number,
+  bbox: [number, number, number, number],
+  score: number,
+): CocoResult => ({ image_id, category_id, bbox, score });
 
 describe('matchDetections (protocol §2)', () => {
   it('is greedy by descending IoU, one-to-one, same class only', () => {
@@ -10,7 +15,10 @@ describe('matchDetections (protocol §2)', () => {
     // b0 overlaps a0 with IoU 1 and a1 with IoU 8/12; b1 overlaps a1 with IoU 9/11 and a0 with IoU 7/13
     const b = [det(1, 1, [0, 0, 10, 10], 0.9), det(1, 1, [3, 0, 10, 10], 0.9), det(1, 2, [2, 0, 10, 10], 0.9)];
     const m = matchDetections(a, b);
-    expect(m.map((p) => [p.a, p.b])).toEqual([[0, 0], [1, 1]]);
+    expect(m.map((p) => [p.a, p.b])).toEqual([
+      [0, 0],
+      [1, 1],
+    ]);
     expect(m[1].iou).toBeCloseTo(9 / 11, 15);
   });
   it('needs IoU ≥ 0.5', () => {
@@ -47,8 +55,14 @@ describe('computeConsistency (protocol §5), hand-computed', () => {
     { imageId: 2, inputScale: { x: 1, y: 1 }, dets: [[], [det(2, 1, [0, 0, 5, 5], 0.2)]] },
   ];
   const gt: CocoGroundTruth = {
-    images: [{ id: 1, file_name: 'a', width: 100, height: 100 }, { id: 2, file_name: 'b', width: 100, height: 100 }],
-    categories: [{ id: 1, name: 'one' }, { id: 2, name: 'two' }],
+    images: [
+      { id: 1, file_name: 'a', width: 100, height: 100 },
+      { id: 2, file_name: 'b', width: 100, height: 100 },
+    ],
+    categories: [
+      { id: 1, name: 'one' },
+      { id: 2, name: 'two' },
+    ],
     annotations: [
       { id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], area: 100, iscrowd: 0 },
       { id: 2, image_id: 1, category_id: 2, bbox: [20, 20, 10, 10], area: 100, iscrowd: 0 },
@@ -81,6 +95,8 @@ describe('computeConsistency (protocol §5), hand-computed', () => {
     expect(low.flipRate).toBeNull();
   });
   it('rejects a bad threshold', () => {
-    expect(() => computeConsistency(images, 2, { scoreThreshold: 2 })).toThrowError('Expected a number in [0, 1] for --score-threshold but received 2');
+    expect(() => computeConsistency(images, 2, { scoreThreshold: 2 })).toThrowError(
+      'Expected a number in [0, 1] for --score-threshold but received 2',
+    );
   });
 });

@@ -6,8 +6,12 @@ import type { CocoGroundTruth, CocoResult } from '../../src/core/types.js';
 import { ShiftEvaluator, evaluateCoco, greedyBounds, parseBoundsCase } from '../../src/metrics/index.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 
-const gt: CocoGroundTruth = JSON.parse(readFileSync(path.join(REPO_ROOT, 'test/fixtures/metrics/case1_gt.json'), 'utf8'));
-const dets: CocoResult[] = JSON.parse(readFileSync(path.join(REPO_ROOT, 'test/fixtures/metrics/case1_dets.json'), 'utf8'));
+const gt: CocoGroundTruth = JSON.parse(
+  readFileSync(path.join(REPO_ROOT, 'test/fixtures/metrics/case1_gt.json'), 'utf8'),
+);
+const dets: CocoResult[] = JSON.parse(
+  readFileSync(path.join(REPO_ROOT, 'test/fixtures/metrics/case1_dets.json'), 'utf8'),
+);
 
 function thrown(fn: () => unknown): ShiftbenchError {
   try {
@@ -33,14 +37,20 @@ describe('bad input to the metrics', () => {
     expect(e.code).toBe('ERR_METRICS_INPUT');
     expect(e.message).toBe('Expected a finite number for detections[0].score but received NaN');
     const e2 = thrown(() => evaluateCoco(gt, [{ ...dets[0], bbox: [0, 0, Infinity, 1] }]));
-    expect(e2.message).toBe('Expected [x, y, width, height] of finite numbers for detections[0].bbox but received an array of length 4');
+    expect(e2.message).toBe(
+      'Expected [x, y, width, height] of finite numbers for detections[0].bbox but received an array of length 4',
+    );
     const g = structuredClone(gt);
     g.annotations[0].area = null as unknown as number;
-    expect(thrown(() => evaluateCoco(g, dets)).message).toBe('Expected a finite number for ground truth.annotations[0].area but received null');
+    expect(thrown(() => evaluateCoco(g, dets)).message).toBe(
+      'Expected a finite number for ground truth.annotations[0].area but received null',
+    );
   });
   it('malformed ground truth', () => {
     const e = thrown(() => evaluateCoco({ images: [] } as unknown as CocoGroundTruth, []));
-    expect(e.message).toBe('Expected an object with "images", "annotations" and "categories" arrays for ground truth but received {"images":[]}');
+    expect(e.message).toBe(
+      'Expected an object with "images", "annotations" and "categories" arrays for ground truth but received {"images":[]}',
+    );
   });
   it('no detections at all: AP 0 for categories with gt, −1 without (as pycocotools)', () => {
     const r = evaluateCoco(gt, []);
@@ -50,35 +60,95 @@ describe('bad input to the metrics', () => {
     expect(r.stats[3]).toBe(-1); // no small gt
   });
   it('a bounds case whose dets count differs from its shifts count', () => {
-    const e = thrown(() => greedyBounds({ gt, shifts: [{ dx: 0, dy: 0 }, { dx: 1, dy: 0 }], dets: [dets] }));
+    const e = thrown(() =>
+      greedyBounds({
+        gt,
+        shifts: [
+          { dx: 0, dy: 0 },
+          { dx: 1, dy: 0 },
+        ],
+        dets: [dets],
+      }),
+    );
     expect(e.code).toBe('ERR_METRICS_INPUT');
     expect(e.message).toBe('Expected one detection list per shift (2) for dets but received 1');
   });
   it('a bounds case with bad shifts or per-shift gt count', () => {
-    expect(thrown(() => parseBoundsCase({ gt, shifts: [[0]], dets: [dets] })).message).toBe('Expected [dx, dy] or {dx, dy} for shifts[0] but received an array of length 1');
-    expect(thrown(() => greedyBounds({ gt: [gt], shifts: [{ dx: 0, dy: 0 }, { dx: 1, dy: 1 }], dets: [dets, dets] })).message).toBe(
-      'Expected one ground truth per shift (2) for gt but received 1',
+    expect(thrown(() => parseBoundsCase({ gt, shifts: [[0]], dets: [dets] })).message).toBe(
+      'Expected [dx, dy] or {dx, dy} for shifts[0] but received an array of length 1',
     );
-    expect(thrown(() => greedyBounds({ gt, shifts: [{ dx: 0, dy: 0 }], dets: [dets], maxPasses: 0 })).message).toBe('Expected an integer ≥ 1 for maxPasses but received 0');
+    expect(
+      thrown(() =>
+        greedyBounds({
+          gt: [gt],
+          shifts: [
+            { dx: 0, dy: 0 },
+            { dx: 1, dy: 1 },
+          ],
+          dets: [dets, dets],
+        }),
+      ).message,
+    ).toBe('Expected one ground truth per shift (2) for gt but received 1');
+    expect(thrown(() => greedyBounds({ gt, shifts: [{ dx: 0, dy: 0 }], dets: [dets], maxPasses: 0 })).message).toBe(
+      'Expected an integer ≥ 1 for maxPasses but received 0',
+    );
   });
   it('a bounds case must start at the reference shift (0,0) and list each shift once (protocol §4)', () => {
-    expect(thrown(() => greedyBounds({ gt, shifts: [{ dx: 1, dy: 0 }, { dx: 0, dy: 0 }], dets: [dets, dets] })).message).toBe(
-      'Expected the reference shift {dx: 0, dy: 0} for shifts[0] but received {dx: 1, dy: 0}',
-    );
-    expect(thrown(() => parseBoundsCase({ gt, shifts: [[0, 0], [1, 0], [1, 0]], dets: [dets, dets, dets] })).message).toBe(
-      'Expected each shift once for shifts but shifts[2] repeats shifts[1] {dx: 1, dy: 0}',
-    );
+    expect(
+      thrown(() =>
+        greedyBounds({
+          gt,
+          shifts: [
+            { dx: 1, dy: 0 },
+            { dx: 0, dy: 0 },
+          ],
+          dets: [dets, dets],
+        }),
+      ).message,
+    ).toBe('Expected the reference shift {dx: 0, dy: 0} for shifts[0] but received {dx: 1, dy: 0}');
+    expect(
+      thrown(() =>
+        parseBoundsCase({
+          gt,
+          shifts: [
+            [0, 0],
+            [1, 0],
+            [1, 0],
+          ],
+          dets: [dets, dets, dets],
+        }),
+      ).message,
+    ).toBe('Expected each shift once for shifts but shifts[2] repeats shifts[1] {dx: 1, dy: 0}');
   });
   it('per-shift detections naming unknown images name the shift', () => {
-    const e = thrown(() => greedyBounds({ gt, shifts: [{ dx: 0, dy: 0 }, { dx: 1, dy: 0 }], dets: [dets, [{ ...dets[0], image_id: 4 }]] }));
-    expect(e.message).toBe("Detections of shift 1 name image ids that are not in the ground truth: 4. Every image_id must be one of the ground truth's images.");
+    const e = thrown(() =>
+      greedyBounds({
+        gt,
+        shifts: [
+          { dx: 0, dy: 0 },
+          { dx: 1, dy: 0 },
+        ],
+        dets: [dets, [{ ...dets[0], image_id: 4 }]],
+      }),
+    );
+    expect(e.message).toBe(
+      "Detections of shift 1 name image ids that are not in the ground truth: 4. Every image_id must be one of the ground truth's images.",
+    );
   });
   it('ShiftEvaluator rejects an (image, shift) given twice and bad shift indices', () => {
-    const ev = new ShiftEvaluator({ shifts: [{ dx: 0, dy: 0 }, { dx: 1, dy: 0 }], groundTruth: gt });
+    const ev = new ShiftEvaluator({
+      shifts: [
+        { dx: 0, dy: 0 },
+        { dx: 1, dy: 0 },
+      ],
+      groundTruth: gt,
+    });
     ev.process({ imageId: 1000, shiftIndex: 0, inputScale: { x: 1, y: 1 } }, []);
     expect(thrown(() => ev.process({ imageId: 1000, shiftIndex: 0, inputScale: { x: 1, y: 1 } }, [])).message).toBe(
       'Image 1000 at shift 0 was already processed; each (image, shift) must be given once',
     );
-    expect(thrown(() => ev.process({ imageId: 1000, shiftIndex: 2, inputScale: { x: 1, y: 1 } }, [])).message).toBe('Expected a shift index in [0, 1] but received 2');
+    expect(thrown(() => ev.process({ imageId: 1000, shiftIndex: 2, inputScale: { x: 1, y: 1 } }, [])).message).toBe(
+      'Expected a shift index in [0, 1] but received 2',
+    );
   });
 });

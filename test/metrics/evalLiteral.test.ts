@@ -45,7 +45,15 @@ describe("a run's per-shift results files score in `eval` exactly as the run sco
     const ds = await writeFlatShapes(path.join(root, 'ds'), 10, 66);
     const out = path.join(root, 'run');
     const { metrics } = await runBenchmark(
-      { models: ['components'], dataset: ds.file, out, mode: 'crop', shifts: 'grid:2', limit: 6, bootstrapResamples: 10 },
+      {
+        models: ['components'],
+        dataset: ds.file,
+        out,
+        mode: 'crop',
+        shifts: 'grid:2',
+        limit: 6,
+        bootstrapResamples: 10,
+      },
       {
         env: {
           loadDetector: async () => componentDetector('components', { snapPx: 2 }),
@@ -62,12 +70,24 @@ describe("a run's per-shift results files score in `eval` exactly as the run sco
     expect(gt.annotations.every((a) => !('ignore' in a))).toBe(true);
     for (const [s, { dx, dy }] of metrics.shiftSet.shifts.entries()) {
       const dets: CocoResult[] = JSON.parse(await readFile(path.join(dir, `shift_${dx}_${dy}.json`), 'utf8'));
-      expect(Math.abs(evaluateCoco(gt, dets).stats[0] - r.bounds!.perShift[s]!), `shift ${dx},${dy}`).toBeLessThanOrEqual(1e-12);
+      expect(
+        Math.abs(evaluateCoco(gt, dets).stats[0] - r.bounds!.perShift[s]!),
+        `shift ${dx},${dy}`,
+      ).toBeLessThanOrEqual(1e-12);
     }
     // and through the CLI, as the README shows
     const { stdout } = await promisify(execFile)(
       'npx',
-      ['tsx', 'src/cli/index.ts', 'eval', '--gt', path.join(dir, 'ground_truth.json'), '--dets', path.join(dir, 'shift_2_1.json'), '--json'],
+      [
+        'tsx',
+        'src/cli/index.ts',
+        'eval',
+        '--gt',
+        path.join(dir, 'ground_truth.json'),
+        '--dets',
+        path.join(dir, 'shift_2_1.json'),
+        '--json',
+      ],
       { cwd: REPO_ROOT },
     );
     const s21 = metrics.shiftSet.shifts.findIndex((s) => s.dx === 2 && s.dy === 1);

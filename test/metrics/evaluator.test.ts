@@ -6,7 +6,9 @@ import { describeShared, sharedPath } from '../helpers/shared.js';
 
 // a pycocotools golden case from ../shared/golden (not copied into the repository); the suite skips without it
 const GOLDEN_FILE = sharedPath('golden/greedy/greedy_5.json');
-const golden = GOLDEN_FILE ? JSON.parse(readFileSync(GOLDEN_FILE, 'utf8')) : { shifts: [], gt: null, dets: [], expected: {} };
+const golden = GOLDEN_FILE
+  ? JSON.parse(readFileSync(GOLDEN_FILE, 'utf8'))
+  : { shifts: [], gt: null, dets: [], expected: {} };
 const shifts: Shift[] = golden.shifts.map(([dx, dy]: [number, number]) => ({ dx, dy }));
 const gt: CocoGroundTruth = golden.gt;
 const dets: CocoResult[][] = golden.dets;
@@ -17,7 +19,10 @@ function feed(ev: ShiftEvaluator, skip?: { imageId: number; shiftIndex: number }
   for (let s = shifts.length - 1; s >= 0; s--) {
     for (const id of ids) {
       if (skip && skip.imageId === id && skip.shiftIndex === s) continue;
-      ev.process({ imageId: id, shiftIndex: s, inputScale: { x: 0.5, y: 0.5 } }, dets[s].filter((d) => d.image_id === id));
+      ev.process(
+        { imageId: id, shiftIndex: s, inputScale: { x: 0.5, y: 0.5 } },
+        dets[s].filter((d) => d.image_id === id),
+      );
     }
   }
 }
@@ -31,8 +36,14 @@ describeShared('ShiftEvaluator', ['golden/greedy/greedy_5.json'], () => {
     expect(bounds!.mapLower).toBeCloseTo(golden.expected.mapLower, 12);
     expect(bounds!.mapUpper).toBeCloseTo(golden.expected.mapUpper, 12);
     expect(bounds).toEqual(greedyBounds({ gt, shifts, dets }));
-    const images = gt.images.map((im) => ({ imageId: im.id, inputScale: { x: 0.5, y: 0.5 }, dets: dets.map((l) => l.filter((d) => d.image_id === im.id)) }));
-    expect(consistency).toEqual(computeConsistency(images, shifts.length, { groundTruth: gt, bootstrapResamples: 200, seed: 1 }));
+    const images = gt.images.map((im) => ({
+      imageId: im.id,
+      inputScale: { x: 0.5, y: 0.5 },
+      dets: dets.map((l) => l.filter((d) => d.image_id === im.id)),
+    }));
+    expect(consistency).toEqual(
+      computeConsistency(images, shifts.length, { groundTruth: gt, bootstrapResamples: 200, seed: 1 }),
+    );
     expect(consistency.bootstrap).toEqual({ resamples: 200, seed: 1 });
   });
 
@@ -52,8 +63,14 @@ describeShared('ShiftEvaluator', ['golden/greedy/greedy_5.json'], () => {
     const missing = gt.images[2].id;
     feed(ev, { imageId: missing, shiftIndex: 1 });
     const { bounds } = await ev.evaluate();
-    const keep = (g: CocoGroundTruth): CocoGroundTruth => ({ ...g, images: g.images.filter((im) => im.id !== missing), annotations: g.annotations.filter((a) => a.image_id !== missing) });
-    expect(bounds).toEqual(greedyBounds({ gt: keep(gt), shifts, dets: dets.map((l) => l.filter((d) => d.image_id !== missing)) }));
+    const keep = (g: CocoGroundTruth): CocoGroundTruth => ({
+      ...g,
+      images: g.images.filter((im) => im.id !== missing),
+      annotations: g.annotations.filter((a) => a.image_id !== missing),
+    });
+    expect(bounds).toEqual(
+      greedyBounds({ gt: keep(gt), shifts, dets: dets.map((l) => l.filter((d) => d.image_id !== missing)) }),
+    );
     expect(bounds!.assignLower).toHaveLength(gt.images.length - 1);
   });
 });

@@ -8,7 +8,11 @@ import { SHARED_DIR, describeShared } from '../helpers/shared.js';
 const GOLDEN = path.join(SHARED_DIR, 'golden');
 const load = (dir: string, f: string) => JSON.parse(readFileSync(path.join(GOLDEN, dir, f), 'utf8'));
 const cases = (dir: string) =>
-  existsSync(path.join(GOLDEN, dir)) ? readdirSync(path.join(GOLDEN, dir)).filter((f) => f.endsWith('.json')).sort() : [];
+  existsSync(path.join(GOLDEN, dir))
+    ? readdirSync(path.join(GOLDEN, dir))
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+    : [];
 
 describeShared('evaluateCoco matches pycocotools on every golden case', ['golden/cocoeval'], () => {
   const files = cases('cocoeval');
@@ -18,7 +22,9 @@ describeShared('evaluateCoco matches pycocotools on every golden case', ['golden
       const c = load('cocoeval', f);
       const r = evaluateCoco(c.gt, c.dt);
       expect(r.stats).toHaveLength(12);
-      c.stats.forEach((v: number, i: number) => expect(Math.abs(r.stats[i] - v), `stats[${i}]`).toBeLessThanOrEqual(1e-9));
+      c.stats.forEach((v: number, i: number) =>
+        expect(Math.abs(r.stats[i] - v), `stats[${i}]`).toBeLessThanOrEqual(1e-9),
+      );
       expect(Object.keys(r.perCategoryAP).sort()).toEqual(Object.keys(c.per_category_ap).sort());
       for (const [k, v] of Object.entries(c.per_category_ap as Record<string, number>)) {
         expect(Math.abs(r.perCategoryAP[k] - v), `AP of category ${k}`).toBeLessThanOrEqual(1e-9);

@@ -1,23 +1,45 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import type { CocoAnnotation, CocoGroundTruth, CocoResult, Shift } from '../../src/core/types.js';
-import { ShiftMapEngine, greedyBounds, mapForAssignment, prepareBounds, type BoundsCase } from '../../src/metrics/greedy/index.js';
+import {
+  ShiftMapEngine,
+  greedyBounds,
+  mapForAssignment,
+  prepareBounds,
+  type BoundsCase,
+} from '../../src/metrics/greedy/index.js';
 import { evaluateCoco } from '../../src/metrics/cocoeval.js';
 import { jitterCase, sharedBaseCase } from './sharedBaseCase.js';
 
 /** A random small case: crowd gt (some per shift), tied scores, duplicates, per-shift gt (crop mode) optionally. */
-function randomCase(seed: number, o: { images: number; cats: number; shifts: number; detsPerGt: number; fps: number; perShiftGt: boolean }): BoundsCase {
+function randomCase(
+  seed: number,
+  o: { images: number; cats: number; shifts: number; detsPerGt: number; fps: number; perShiftGt: boolean },
+): BoundsCase {
   const rng = new Rng(seed);
   const shifts: Shift[] = Array.from({ length: o.shifts }, (_, s) => ({ dx: s % 2, dy: Math.floor(s / 2) }));
-  const images = Array.from({ length: o.images }, (_, i) => ({ id: 100 + 3 * i, file_name: `${i}.png`, width: 200, height: 200 }));
+  const images = Array.from({ length: o.images }, (_, i) => ({
+    id: 100 + 3 * i,
+    file_name: `${i}.png`,
+    width: 200,
+    height: 200,
+  }));
   const categories = Array.from({ length: o.cats }, (_, c) => ({ id: c + 1, name: `c${c + 1}` }));
   const anns: CocoAnnotation[] = [];
   let aid = 1;
   for (const im of images) {
     const n = rng.int(0, 4);
     for (let k = 0; k < n; k++) {
-      const w = rng.uniform(8, 120), h = rng.uniform(8, 120);
-      anns.push({ id: aid++, image_id: im.id, category_id: rng.int(1, o.cats), bbox: [rng.uniform(0, 80), rng.uniform(0, 80), w, h], area: w * h * rng.uniform(0.8, 1), iscrowd: rng.next() < 0.2 ? 1 : 0 });
+      const w = rng.uniform(8, 120),
+        h = rng.uniform(8, 120);
+      anns.push({
+        id: aid++,
+        image_id: im.id,
+        category_id: rng.int(1, o.cats),
+        bbox: [rng.uniform(0, 80), rng.uniform(0, 80), w, h],
+        area: w * h * rng.uniform(0.8, 1),
+        iscrowd: rng.next() < 0.2 ? 1 : 0,
+      });
     }
   }
   const gtBase: CocoGroundTruth = { images, categories, annotations: anns };
@@ -29,19 +51,40 @@ function randomCase(seed: number, o: { images: number; cats: number; shifts: num
       for (let k = 0; k < o.detsPerGt; k++) {
         if (rng.next() < 0.25) continue;
         const j = () => rng.normal(0, 6);
-        out.push({ image_id: a.image_id, category_id: rng.next() < 0.9 ? a.category_id : rng.int(1, o.cats), bbox: [a.bbox[0] + j(), a.bbox[1] + j(), Math.max(1, a.bbox[2] + j()), Math.max(1, a.bbox[3] + j())], score: pickScore() });
+        out.push({
+          image_id: a.image_id,
+          category_id: rng.next() < 0.9 ? a.category_id : rng.int(1, o.cats),
+          bbox: [a.bbox[0] + j(), a.bbox[1] + j(), Math.max(1, a.bbox[2] + j()), Math.max(1, a.bbox[3] + j())],
+          score: pickScore(),
+        });
       }
     }
     for (const im of images) {
       const n = rng.int(0, o.fps);
-      for (let k = 0; k < n; k++) out.push({ image_id: im.id, category_id: rng.int(1, o.cats), bbox: [rng.uniform(0, 150), rng.uniform(0, 150), rng.uniform(5, 60), rng.uniform(5, 60)], score: pickScore() });
+      for (let k = 0; k < n; k++)
+        out.push({
+          image_id: im.id,
+          category_id: rng.int(1, o.cats),
+          bbox: [rng.uniform(0, 150), rng.uniform(0, 150), rng.uniform(5, 60), rng.uniform(5, 60)],
+          score: pickScore(),
+        });
     }
     // shuffle so that within-image order is arbitrary
-    for (let i = out.length - 1; i > 0; i--) { const j = rng.int(0, i); [out[i], out[j]] = [out[j], out[i]]; }
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = rng.int(0, i);
+      [out[i], out[j]] = [out[j], out[i]];
+    }
     return out;
   });
   const gt = o.perShiftGt
-    ? shifts.map(() => ({ ...gtBase, annotations: anns.map((a) => ({ ...a, iscrowd: (rng.next() < 0.15 ? 1 : a.iscrowd) as 0 | 1, bbox: [a.bbox[0] + rng.int(0, 1), a.bbox[1], a.bbox[2], a.bbox[3]] as [number, number, number, number] })) }))
+    ? shifts.map(() => ({
+        ...gtBase,
+        annotations: anns.map((a) => ({
+          ...a,
+          iscrowd: (rng.next() < 0.15 ? 1 : a.iscrowd) as 0 | 1,
+          bbox: [a.bbox[0] + rng.int(0, 1), a.bbox[1], a.bbox[2], a.bbox[3]] as [number, number, number, number],
+        })),
+      }))
     : gtBase;
   return { gt, shifts, dets, maxPasses: 5 };
 }
@@ -68,7 +111,10 @@ describe('incremental candidate evaluation equals from-scratch evaluateCoco', ()
           for (let s = 0; s < cfg.shifts; s++) {
             const b = a.slice();
             b[i] = s;
-            expect(Math.abs(engine.candidate(i, s) - mapForAssignment(c, b)), `candidate image ${i} shift ${s}`).toBeLessThanOrEqual(1e-12);
+            expect(
+              Math.abs(engine.candidate(i, s) - mapForAssignment(c, b)),
+              `candidate image ${i} shift ${s}`,
+            ).toBeLessThanOrEqual(1e-12);
           }
           const s = rng.int(0, cfg.shifts - 1);
           engine.move(i, s);
@@ -95,7 +141,10 @@ describe('incremental candidate evaluation equals from-scratch evaluateCoco', ()
         for (let s = 0; s < 4; s++) {
           const b = a.slice();
           b[i] = s;
-          expect(Math.abs(engine.candidate(i, s) - mapForAssignment(c, b)), `candidate image ${i} shift ${s}`).toBeLessThanOrEqual(1e-12);
+          expect(
+            Math.abs(engine.candidate(i, s) - mapForAssignment(c, b)),
+            `candidate image ${i} shift ${s}`,
+          ).toBeLessThanOrEqual(1e-12);
         }
         const s = rng.int(0, 3);
         engine.move(i, s);
@@ -120,7 +169,10 @@ describe('incremental candidate evaluation equals from-scratch evaluateCoco', ()
         for (let s = 0; s < 4; s++) {
           const b = a.slice();
           b[i] = s;
-          expect(Math.abs(engine.candidate(i, s) - mapForAssignment(c, b)), `candidate image ${i} shift ${s}`).toBeLessThanOrEqual(1e-12);
+          expect(
+            Math.abs(engine.candidate(i, s) - mapForAssignment(c, b)),
+            `candidate image ${i} shift ${s}`,
+          ).toBeLessThanOrEqual(1e-12);
         }
         const s = rng.int(0, 3);
         engine.move(i, s);
@@ -143,7 +195,10 @@ describe('incremental candidate evaluation equals from-scratch evaluateCoco', ()
       for (let s = 0; s < 4; s++) {
         const b = a.slice();
         b[i] = s;
-        expect(Math.abs(engine.candidate(i, s) - mapForAssignment(c, b)), `candidate image ${i} shift ${s}`).toBeLessThanOrEqual(1e-12);
+        expect(
+          Math.abs(engine.candidate(i, s) - mapForAssignment(c, b)),
+          `candidate image ${i} shift ${s}`,
+        ).toBeLessThanOrEqual(1e-12);
       }
       const s = rng.int(0, 3);
       engine.move(i, s);
@@ -163,11 +218,15 @@ describe('incremental candidate evaluation equals from-scratch evaluateCoco', ()
 /** Exhaustive min / max over all assignments, from scratch. */
 function exhaustive(c: BoundsCase, n: number): { min: number; max: number } {
   const S = c.shifts.length;
-  let min = Infinity, max = -Infinity;
+  let min = Infinity,
+    max = -Infinity;
   const a = new Array(n).fill(0);
   for (let code = 0; code < S ** n; code++) {
     let x = code;
-    for (let i = 0; i < n; i++) { a[i] = x % S; x = Math.floor(x / S); }
+    for (let i = 0; i < n; i++) {
+      a[i] = x % S;
+      x = Math.floor(x / S);
+    }
     const v = mapForAssignment(c, a);
     min = Math.min(min, v);
     max = Math.max(max, v);
@@ -179,7 +238,12 @@ function exhaustive(c: BoundsCase, n: number): { min: number; max: number } {
  * Protocol §4 from scratch: every candidate scored by evaluateCoco (mapForAssignment);
  * images in ascending id order, ties within 1e−12 keep the current shift, else the earliest.
  */
-function referenceSearch(c: BoundsCase, n: number, dir: 1 | -1, maxPasses: number): { value: number; passes: number; assign: number[] } {
+function referenceSearch(
+  c: BoundsCase,
+  n: number,
+  dir: 1 | -1,
+  maxPasses: number,
+): { value: number; passes: number; assign: number[] } {
   const S = c.shifts.length;
   const a = new Array(n).fill(0);
   let cur = mapForAssignment(c, a);
@@ -188,7 +252,14 @@ function referenceSearch(c: BoundsCase, n: number, dir: 1 | -1, maxPasses: numbe
     passes = pass;
     let changed = false;
     for (let i = 0; i < n; i++) {
-      const vals = Array.from({ length: S }, (_, s) => (s === a[i] ? cur : mapForAssignment(c, a.map((x, k) => (k === i ? s : x)))));
+      const vals = Array.from({ length: S }, (_, s) =>
+        s === a[i]
+          ? cur
+          : mapForAssignment(
+              c,
+              a.map((x, k) => (k === i ? s : x)),
+            ),
+      );
       const best = Math.max(...vals.map((v) => dir * v));
       if (dir * vals[a[i]] >= best - 1e-12) continue;
       const pick = vals.findIndex((v) => dir * v >= best - 1e-12);

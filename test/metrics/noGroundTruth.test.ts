@@ -19,9 +19,20 @@ const categories = [
 ];
 const box = (x: number): [number, number, number, number] => [x, 10, 30, 30];
 const ann = (id: number, image_id: number, x: number, extra: Partial<{ iscrowd: 0 | 1; ignore: 0 | 1 }> = {}) => ({
-  id, image_id, category_id: 1, bbox: box(x), area: 900, iscrowd: 0 as 0 | 1, ...extra,
+  id,
+  image_id,
+  category_id: 1,
+  bbox: box(x),
+  area: 900,
+  iscrowd: 0 as 0 | 1,
+  ...extra,
 });
-const det = (image_id: number, x: number, score: number, category_id = 1): CocoResult => ({ image_id, category_id, bbox: box(x), score });
+const det = (image_id: number, x: number, score: number, category_id = 1): CocoResult => ({
+  image_id,
+  category_id,
+  bbox: box(x),
+  score,
+});
 
 describe('no ground truth → no mAP', () => {
   it('greedyBounds gives null (not mapRef −1) when the dataset has no ground truth', () => {
@@ -32,8 +43,14 @@ describe('no ground truth → no mAP', () => {
   });
 
   it('the evaluator reports no bounds and says why when there is no ground truth', async () => {
-    const ev = new ShiftEvaluator({ shifts, groundTruth: { images, categories, annotations: [] }, bootstrapResamples: 20 });
-    for (const im of images) for (let s = 0; s < 2; s++) ev.process({ imageId: im.id, shiftIndex: s, inputScale: { x: 1, y: 1 } }, [det(im.id, 10 + s, 0.9)]);
+    const ev = new ShiftEvaluator({
+      shifts,
+      groundTruth: { images, categories, annotations: [] },
+      bootstrapResamples: 20,
+    });
+    for (const im of images)
+      for (let s = 0; s < 2; s++)
+        ev.process({ imageId: im.id, shiftIndex: s, inputScale: { x: 1, y: 1 } }, [det(im.id, 10 + s, 0.9)]);
     const r = await ev.evaluate();
     expect(r.bounds).toBeNull();
     expect(r.notes.join(' ')).toMatch(/no ground truth.*consistency metrics only/i);
@@ -43,7 +60,11 @@ describe('no ground truth → no mAP', () => {
   it('an assignment without ground truth (every box ignored at one shift) never enters the search', () => {
     // shift 0: two scorable objects; shift 1: every object an ignore region (crowd), as an all-ignored image set
     const gt0: CocoGroundTruth = { images, categories, annotations: [ann(1, 1, 10), ann(2, 2, 10), ann(3, 3, 10)] };
-    const gt1: CocoGroundTruth = { images, categories, annotations: gt0.annotations.map((a) => ({ ...a, iscrowd: 1 as const })) };
+    const gt1: CocoGroundTruth = {
+      images,
+      categories,
+      annotations: gt0.annotations.map((a) => ({ ...a, iscrowd: 1 as const })),
+    };
     const dets = [
       [det(1, 10, 0.9), det(2, 60, 0.8), det(3, 10, 0.7)],
       [det(1, 10, 0.9), det(2, 10, 0.8), det(3, 10, 0.7)],
@@ -53,10 +74,12 @@ describe('no ground truth → no mAP', () => {
     expect(b.perShift[1]).toBeNull();
     expect(b.mapLower).toBeGreaterThanOrEqual(0);
     // every image at shift 1 has no scorable gt; the searched assignments all keep some gt
-    for (const a of [b.assignLower, b.assignUpper]) expect(mapForAssignment({ gt: [gt0, gt1], shifts, dets }, a)).toBeGreaterThanOrEqual(0);
+    for (const a of [b.assignLower, b.assignUpper])
+      expect(mapForAssignment({ gt: [gt0, gt1], shifts, dets }, a)).toBeGreaterThanOrEqual(0);
     // exhaustive check over the 8 assignments that have ground truth
     const values: number[] = [];
-    for (let m = 0; m < 8; m++) values.push(mapForAssignment({ gt: [gt0, gt1], shifts, dets }, [m & 1, (m >> 1) & 1, (m >> 2) & 1]));
+    for (let m = 0; m < 8; m++)
+      values.push(mapForAssignment({ gt: [gt0, gt1], shifts, dets }, [m & 1, (m >> 1) & 1, (m >> 2) & 1]));
     expect(b.mapLower).toBe(Math.min(...values.filter((v) => v >= 0)));
     expect(b.mapUpper).toBe(Math.max(...values));
     expect(b.relRange).not.toBeNull();
@@ -73,7 +96,10 @@ describe('no ground truth → no mAP', () => {
 
   it('a category without ground truth does not enter the mean, whatever its detections', () => {
     const gt: CocoGroundTruth = { images, categories, annotations: [ann(1, 1, 10), ann(2, 2, 10)] };
-    const base = [[det(1, 10, 0.9), det(2, 60, 0.8)], [det(1, 10, 0.9), det(2, 10, 0.8)]];
+    const base = [
+      [det(1, 10, 0.9), det(2, 60, 0.8)],
+      [det(1, 10, 0.9), det(2, 10, 0.8)],
+    ];
     const withB = base.map((l, s) => [...l, det(3, 40 + s, 0.95, 2), det(1, 50, 0.99, 2)]);
     const a = greedyBounds({ gt, shifts, dets: base })!;
     const b = greedyBounds({ gt, shifts, dets: withB })!;

@@ -1,13 +1,21 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WORKERS_MIN_IMAGES, greedyBoundsParallel, greedyBoundsPrepared, prepareBounds, workersPay, type GreedyProgress } from '../../src/metrics/greedy/index.js';
+import {
+  WORKERS_MIN_IMAGES,
+  greedyBoundsParallel,
+  greedyBoundsPrepared,
+  prepareBounds,
+  workersPay,
+  type GreedyProgress,
+} from '../../src/metrics/greedy/index.js';
 import { sharedPath } from '../helpers/shared.js';
 import { jitterCase, sharedBaseCase } from './sharedBaseCase.js';
 import { buildWorkers } from '../helpers/workerBuild.js';
 
 const GOLDEN_GREEDY = sharedPath('golden/greedy');
-if (!GOLDEN_GREEDY) process.stderr.write('[skip] golden greedy cases through the workers: ../shared/golden/greedy absent\n');
+if (!GOLDEN_GREEDY)
+  process.stderr.write('[skip] golden greedy cases through the workers: ../shared/golden/greedy absent\n');
 
 beforeAll(() => buildWorkers());
 
@@ -20,7 +28,11 @@ describe('greedyBoundsParallel (worker threads) equals the one-thread search bit
       let fallback: string | null = null;
       const counters = { candidates: 0, moves: 0 };
       const progress: GreedyProgress[] = [];
-      const par = await greedyBoundsParallel(prepared, 5, { counters, onProgress: (p) => progress.push(p), onWorkerFallback: (r) => (fallback = r) });
+      const par = await greedyBoundsParallel(prepared, 5, {
+        counters,
+        onProgress: (p) => progress.push(p),
+        onWorkerFallback: (r) => (fallback = r),
+      });
       expect(fallback).toBeNull();
       expect(par).toEqual(seq);
       expect(par!.mapLower).toBe(seq!.mapLower);
@@ -34,11 +46,22 @@ describe('greedyBoundsParallel (worker threads) equals the one-thread search bit
 
   it.skipIf(!GOLDEN_GREEDY)('reproduces golden greedy cases (../shared/golden) through the workers', async () => {
     const dir = GOLDEN_GREEDY!;
-    const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().slice(0, 5);
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .slice(0, 5);
     for (const f of files) {
       const g = JSON.parse(readFileSync(path.join(dir, f), 'utf8'));
-      const prepared = prepareBounds({ gt: g.gt, shifts: g.shifts.map(([dx, dy]: [number, number]) => ({ dx, dy })), dets: g.dets });
-      const r = await greedyBoundsParallel(prepared, g.maxPasses ?? 5, { onWorkerFallback: (m) => { throw new Error(`fell back: ${m}`); } });
+      const prepared = prepareBounds({
+        gt: g.gt,
+        shifts: g.shifts.map(([dx, dy]: [number, number]) => ({ dx, dy })),
+        dets: g.dets,
+      });
+      const r = await greedyBoundsParallel(prepared, g.maxPasses ?? 5, {
+        onWorkerFallback: (m) => {
+          throw new Error(`fell back: ${m}`);
+        },
+      });
       expect(Math.abs(r!.mapLower - g.expected.mapLower), f).toBeLessThanOrEqual(1e-9);
       expect(Math.abs(r!.mapUpper - g.expected.mapUpper), f).toBeLessThanOrEqual(1e-9);
       expect(r!.passes, f).toEqual({ lower: g.expected.passesLower, upper: g.expected.passesUpper });
@@ -48,7 +71,14 @@ describe('greedyBoundsParallel (worker threads) equals the one-thread search bit
   it("workers: 'auto' uses workers from WORKERS_MIN_IMAGES images on, with the same answer", async () => {
     const small = prepareBounds(sharedBaseCase(8, 30, 4, 3));
     expect(workersPay(small)).toBe(false);
-    expect(await greedyBoundsParallel(small, 5, { workers: 'auto', onWorkerFallback: (m) => { throw new Error(`fell back: ${m}`); } })).toEqual(greedyBoundsPrepared(small, 5));
+    expect(
+      await greedyBoundsParallel(small, 5, {
+        workers: 'auto',
+        onWorkerFallback: (m) => {
+          throw new Error(`fell back: ${m}`);
+        },
+      }),
+    ).toEqual(greedyBoundsPrepared(small, 5));
     const large = prepareBounds(sharedBaseCase(8, WORKERS_MIN_IMAGES, 2, 2));
     expect(workersPay(large)).toBe(true);
     expect(workersPay({ ...large, numShifts: 1 })).toBe(false);
@@ -60,7 +90,19 @@ describe('greedyBoundsParallel (worker threads) equals the one-thread search bit
 
   it('the prepared arrays are on SharedArrayBuffers: workers share one copy instead of cloning it (issue 14.1)', () => {
     const p = prepareBounds(sharedBaseCase(4, 20, 4, 3));
-    const arrays = [p.detScore, p.detImg, p.detShift, p.detStatus, p.cellCat, p.cellStart, p.cellEnd, p.cellNpig, p.isStart, p.uPos, ...p.universe];
+    const arrays = [
+      p.detScore,
+      p.detImg,
+      p.detShift,
+      p.detStatus,
+      p.cellCat,
+      p.cellStart,
+      p.cellEnd,
+      p.cellNpig,
+      p.isStart,
+      p.uPos,
+      ...p.universe,
+    ];
     for (const a of arrays) expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
   });
 

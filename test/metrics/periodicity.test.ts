@@ -67,7 +67,14 @@ describe('dominantPeriod', () => {
     expect(lines.map((l) => l.axis)).toEqual(['x', 'y']);
     expect(lines[0].indices).toEqual([0, 1, 2, 3, 4, 5]);
     expect(lines[1].indices).toEqual([0, 6, 7, 8, 9, 10]);
-    expect(axisLines([{ dx: 0, dy: 0 }, { dx: 1, dy: 0 }, { dx: 0, dy: 1 }, { dx: 1, dy: 1 }])).toEqual([]);
+    expect(
+      axisLines([
+        { dx: 0, dy: 0 },
+        { dx: 1, dy: 0 },
+        { dx: 0, dy: 1 },
+        { dx: 1, dy: 1 },
+      ]),
+    ).toEqual([]);
   });
 });
 
@@ -79,8 +86,22 @@ describe('the evaluator reports the period of a fake whose output depends on d m
       const rng = new Rng(77 + P);
       const scorePat = pattern(rng, P).map((v) => 0.55 + 0.4 * v);
       const offsetPat = pattern(rng, P).map((v) => 30 * v);
-      const images = Array.from({ length: 12 }, (_, i) => ({ id: i + 1, file_name: `${i}.png`, width: 200, height: 200 }));
-      const annotations = images.flatMap((im, i) => [0, 1].map((k) => ({ id: 2 * i + k + 1, image_id: im.id, category_id: 1, bbox: [20 + 80 * k, 30, 40, 40] as [number, number, number, number], area: 1600, iscrowd: 0 as const })));
+      const images = Array.from({ length: 12 }, (_, i) => ({
+        id: i + 1,
+        file_name: `${i}.png`,
+        width: 200,
+        height: 200,
+      }));
+      const annotations = images.flatMap((im, i) =>
+        [0, 1].map((k) => ({
+          id: 2 * i + k + 1,
+          image_id: im.id,
+          category_id: 1,
+          bbox: [20 + 80 * k, 30, 40, 40] as [number, number, number, number],
+          area: 1600,
+          iscrowd: 0 as const,
+        })),
+      );
       const gt: CocoGroundTruth = { images, categories: [{ id: 1, name: 'a' }], annotations };
       const ev = new ShiftEvaluator({ shifts, groundTruth: gt, bootstrapResamples: 10, bootstrapBounds: 0 });
       shifts.forEach((s, si) => {
@@ -88,7 +109,12 @@ describe('the evaluator reports the period of a fake whose output depends on d m
         for (const im of images) {
           const dets: CocoResult[] = annotations
             .filter((a) => a.image_id === im.id)
-            .map((a) => ({ image_id: im.id, category_id: 1, bbox: [a.bbox[0] + offsetPat[d % P] + rng.normal(0, 0.2), a.bbox[1], 40, 40], score: Math.min(1, scorePat[d % P] + rng.normal(0, 0.01)) }));
+            .map((a) => ({
+              image_id: im.id,
+              category_id: 1,
+              bbox: [a.bbox[0] + offsetPat[d % P] + rng.normal(0, 0.2), a.bbox[1], 40, 40],
+              score: Math.min(1, scorePat[d % P] + rng.normal(0, 0.01)),
+            }));
           ev.process({ imageId: im.id, shiftIndex: si, inputScale: { x: 1, y: 1 } }, dets);
         }
       });

@@ -1,9 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import type { BoxXYWH, CocoAnnotation, CocoGroundTruth, CocoResult } from '../../src/core/types.js';
 import { Rng } from '../../src/core/rng.js';
-import { ShiftEvaluator, computeStability, imageStability, matchObjects, objectBootstrapMean, populationStd } from '../../src/metrics/index.js';
+import {
+  ShiftEvaluator,
+  computeStability,
+  imageStability,
+  matchObjects,
+  objectBootstrapMean,
+  populationStd,
+} from '../../src/metrics/index.js';
 
-const det = (bbox: BoxXYWH, score = 0.9, category_id = 1, image_id = 1): CocoResult => ({ image_id, category_id, bbox, score });
+const det = (bbox: BoxXYWH, score = 0.9, category_id = 1, image_id = 1): CocoResult => ({
+  image_id,
+  category_id,
+  bbox,
+  score,
+});
 const obj = (id: number, bbox: BoxXYWH, extra: Partial<CocoAnnotation> = {}): CocoAnnotation => ({
   id,
   image_id: 1,
@@ -15,7 +27,10 @@ const obj = (id: number, bbox: BoxXYWH, extra: Partial<CocoAnnotation> = {}): Co
 });
 const gtOf = (annotations: CocoAnnotation[], imageIds = [1]): CocoGroundTruth => ({
   images: imageIds.map((id) => ({ id, file_name: `${id}.png`, width: 100, height: 100 })),
-  categories: [{ id: 1, name: 'one' }, { id: 2, name: 'two' }],
+  categories: [
+    { id: 1, name: 'one' },
+    { id: 2, name: 'two' },
+  ],
   annotations,
 });
 /** One image's objects, the same at every shift (shiftbench's modes). */
@@ -102,7 +117,10 @@ describe('fragmentError, hand-computed', () => {
     expect(objs[2].scaleRatioError).toBeNull();
   });
   it('in the summary: mean over objects matched at least once, worst object with its ids', () => {
-    const r = computeStability([{ imageId: 1, inputScale: { x: 1, y: 1 }, dets }], 5, { groundTruth: gtOf([a, b, c, d]), bootstrapResamples: 50 })!;
+    const r = computeStability([{ imageId: 1, inputScale: { x: 1, y: 1 }, dets }], 5, {
+      groundTruth: gtOf([a, b, c, d]),
+      bootstrapResamples: 50,
+    })!;
     expect(r.objects).toBe(4);
     expect(r.fragmentError!.mean).toBeCloseTo((0.75 + 0 + 0.5) / 3, 15);
     expect(r.fragmentError!.objects).toBe(3);
@@ -173,13 +191,19 @@ describe('computeStability', () => {
   const drift = [[det([0, 0, 10, 10])], [det([1, 0, 10, 10])], [det([2, 0, 10, 10])]];
   it('is null without ground truth (label-free data), never a placeholder', () => {
     expect(computeStability([{ imageId: 1, inputScale: { x: 1, y: 1 }, dets: drift }], 3, {})).toBeNull();
-    expect(computeStability([{ imageId: 1, inputScale: { x: 1, y: 1 }, dets: drift }], 3, { groundTruth: null })).toBeNull();
+    expect(
+      computeStability([{ imageId: 1, inputScale: { x: 1, y: 1 }, dets: drift }], 3, { groundTruth: null }),
+    ).toBeNull();
   });
   it('leaves out images not given at every shift', () => {
     const r = computeStability(
       [
         { imageId: 1, inputScale: { x: 1, y: 1 }, dets: drift },
-        { imageId: 2, inputScale: { x: 1, y: 1 }, dets: [[det([0, 0, 10, 10], 0.9, 1, 2)], undefined, [det([5, 0, 10, 10], 0.9, 1, 2)]] },
+        {
+          imageId: 2,
+          inputScale: { x: 1, y: 1 },
+          dets: [[det([0, 0, 10, 10], 0.9, 1, 2)], undefined, [det([5, 0, 10, 10], 0.9, 1, 2)]],
+        },
       ],
       3,
       { groundTruth: gtOf([g, { ...g, id: 2, image_id: 2 }], [1, 2]) },
@@ -189,7 +213,9 @@ describe('computeStability', () => {
     expect(r.centerError!.images).toBe(1);
   });
   it('with one shift: no error can be measured, all null', () => {
-    const r = computeStability([{ imageId: 1, inputScale: { x: 1, y: 1 }, dets: [drift[0]] }], 1, { groundTruth: gtOf([g]) })!;
+    const r = computeStability([{ imageId: 1, inputScale: { x: 1, y: 1 }, dets: [drift[0]] }], 1, {
+      groundTruth: gtOf([g]),
+    })!;
     expect([r.centerError, r.scaleRatioError, r.fragmentError]).toEqual([null, null, null]);
     expect(r.objects).toBe(1);
   });
@@ -240,19 +266,38 @@ describe('bootstrap interval over images (an image drawn carries its objects)', 
         annotations.push({ id: annId++, image_id: im, category_id: 1, bbox: box, area: box[2] * box[3], iscrowd: 0 });
         for (let s = 0; s < S; s++) {
           if (rng.next() < 0.25) continue; // missed at this shift
-          dets[s].push({ image_id: im, category_id: 1, bbox: [box[0] + rng.uniform(-1, 1), box[1] + rng.uniform(-1, 1), box[2] * rng.uniform(0.9, 1.1), box[3]], score: 0.9 });
+          dets[s].push({
+            image_id: im,
+            category_id: 1,
+            bbox: [box[0] + rng.uniform(-1, 1), box[1] + rng.uniform(-1, 1), box[2] * rng.uniform(0.9, 1.1), box[3]],
+            score: 0.9,
+          });
         }
       }
       images.push({ imageId: im, inputScale: { x: 1, y: 1 }, dets });
     }
-    const gt = gtOf(annotations, images.map((i) => i.imageId));
+    const gt = gtOf(
+      annotations,
+      images.map((i) => i.imageId),
+    );
     const B = 300;
     const seed = 5;
     const r = computeStability(images, S, { groundTruth: gt, bootstrapResamples: B, seed })!;
     for (const key of ['centerError', 'scaleRatioError', 'fragmentError'] as const) {
       // per image, the values of its objects (images without any left out of the draw)
       const perImage = images
-        .map((im) => imageStability(im.imageId, im.dets, same(annotations.filter((a) => a.image_id === im.imageId), S)).map((o) => o[key]).filter((v): v is number => v !== null))
+        .map((im) =>
+          imageStability(
+            im.imageId,
+            im.dets,
+            same(
+              annotations.filter((a) => a.image_id === im.imageId),
+              S,
+            ),
+          )
+            .map((o) => o[key])
+            .filter((v): v is number => v !== null),
+        )
         .filter((vs) => vs.length > 0);
       const all = perImage.flat();
       const draw = new Rng(seed);
@@ -276,16 +321,36 @@ describe('bootstrap interval over images (an image drawn carries its objects)', 
   it('objectBootstrapMean: null for no image; a ratio of sums, not a mean of image means', () => {
     expect(objectBootstrapMean([], 10, 0)).toBeNull();
     // image 1: one object of value 1; image 2: three objects of value 0 → mean over objects 1/4 (not 1/2)
-    expect(objectBootstrapMean([{ sum: 1, count: 1 }, { sum: 0, count: 3 }], 10, 0)!.mean).toBe(0.25);
+    expect(
+      objectBootstrapMean(
+        [
+          { sum: 1, count: 1 },
+          { sum: 0, count: 3 },
+        ],
+        10,
+        0,
+      )!.mean,
+    ).toBe(0.25);
   });
 });
 
 describe('ShiftEvaluator carries the stability errors (same inputs, τ, resamples and seed as the consistency metrics)', () => {
-  const shifts = [{ dx: 0, dy: 0 }, { dx: 1, dy: 0 }, { dx: 2, dy: 0 }];
+  const shifts = [
+    { dx: 0, dy: 0 },
+    { dx: 1, dy: 0 },
+    { dx: 2, dy: 0 },
+  ];
   const g = obj(1, [0, 0, 10, 10]);
   const drift = [[det([0, 0, 10, 10])], [det([1, 0, 10, 10])], [det([2, 0, 10, 10])]];
   async function evaluate(groundTruth: CocoGroundTruth | null) {
-    const ev = new ShiftEvaluator({ shifts, groundTruth, bootstrapResamples: 40, seed: 9, bootstrapBounds: 0, scoreThreshold: 0.3 });
+    const ev = new ShiftEvaluator({
+      shifts,
+      groundTruth,
+      bootstrapResamples: 40,
+      seed: 9,
+      bootstrapBounds: 0,
+      scoreThreshold: 0.3,
+    });
     drift.forEach((d, s) => ev.process({ imageId: 1, shiftIndex: s, inputScale: { x: 1, y: 1 } }, d));
     return ev.evaluate();
   }

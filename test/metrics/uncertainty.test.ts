@@ -24,11 +24,15 @@ beforeAll(() => buildWorkers());
 function resampledCase(c: BoundsCase, copies: ArrayLike<number>): BoundsCase {
   const gts = Array.isArray(c.gt) ? c.gt : [c.gt];
   const ids = [...new Set(gts[0].images.map((im) => im.id))].sort((a, b) => a - b);
-  const newIds = new Map<number, number[]>(ids.map((id, i) => [id, Array.from({ length: copies[i] }, (_, k) => id * 100 + k)]));
+  const newIds = new Map<number, number[]>(
+    ids.map((id, i) => [id, Array.from({ length: copies[i] }, (_, k) => id * 100 + k)]),
+  );
   const mapGt = (g: CocoGroundTruth): CocoGroundTruth => ({
     categories: g.categories,
     images: g.images.flatMap((im) => newIds.get(im.id)!.map((id) => ({ ...im, id }))),
-    annotations: g.annotations.flatMap((a) => newIds.get(a.image_id)!.map((id, k) => ({ ...a, id: a.id * 100 + k, image_id: id }))),
+    annotations: g.annotations.flatMap((a) =>
+      newIds.get(a.image_id)!.map((id, k) => ({ ...a, id: a.id * 100 + k, image_id: id })),
+    ),
   });
   const dets = c.dets.map((l) => l.flatMap((d) => newIds.get(d.image_id)!.map((id) => ({ ...d, image_id: id }))));
   return { gt: Array.isArray(c.gt) ? c.gt.map(mapGt) : mapGt(c.gt), shifts: c.shifts, dets, maxPasses: c.maxPasses };
@@ -51,7 +55,11 @@ describe('resamples reuse the prepared case', () => {
         const c = make(seed);
         const base = prepareBounds(c);
         const index = resampleIndex(base);
-        for (const copies of [bootstrapDraw(base.numImages, 7, seed), bootstrapDraw(base.numImages, 8, seed), subsampleDraw(base.numImages, 12, 3, seed)]) {
+        for (const copies of [
+          bootstrapDraw(base.numImages, 7, seed),
+          bootstrapDraw(base.numImages, 8, seed),
+          subsampleDraw(base.numImages, 12, 3, seed),
+        ]) {
           expect(copies.some((k) => k > 1) || copies.some((k) => k === 0)).toBe(true);
           const fast = greedyBoundsPrepared(resamplePrepared(base, index, copies), 5);
           const slow = greedyBounds(resampledCase(c, copies));
@@ -64,10 +72,18 @@ describe('resamples reuse the prepared case', () => {
   it('per-shift ground truth (crop mode) resamples the same way', () => {
     const c = sharedBaseCase(5, 20, 3, 3);
     const g = c.gt as CocoGroundTruth;
-    const perShift: BoundsCase = { ...c, gt: c.shifts.map((_, s) => ({ ...g, annotations: g.annotations.map((a, k) => ({ ...a, iscrowd: ((k + s) % 5 === 0 ? 1 : a.iscrowd) as 0 | 1 })) })) };
+    const perShift: BoundsCase = {
+      ...c,
+      gt: c.shifts.map((_, s) => ({
+        ...g,
+        annotations: g.annotations.map((a, k) => ({ ...a, iscrowd: ((k + s) % 5 === 0 ? 1 : a.iscrowd) as 0 | 1 })),
+      })),
+    };
     const base = prepareBounds(perShift);
     const copies = bootstrapDraw(base.numImages, 3, 4);
-    expect(greedyBoundsPrepared(resamplePrepared(base, resampleIndex(base), copies), 5)).toEqual(greedyBounds(resampledCase(perShift, copies)));
+    expect(greedyBoundsPrepared(resamplePrepared(base, resampleIndex(base), copies), 5)).toEqual(
+      greedyBounds(resampledCase(perShift, copies)),
+    );
   });
 });
 
@@ -102,9 +118,24 @@ describe('percentile intervals', () => {
     expect(u.interval!.validResamples).toBe(B);
     expect(u.interval!.mapRange.lo).toBe(byHand(ranges, 0.025));
     expect(u.interval!.mapRange.hi).toBe(byHand(ranges, 0.975));
-    expect(u.interval!.mapLower.lo).toBe(byHand(slow.map((r) => r.mapLower), 0.025));
-    expect(u.interval!.mapUpper.hi).toBe(byHand(slow.map((r) => r.mapUpper), 0.975));
-    expect(u.interval!.relRange!.hi).toBe(byHand(slow.map((r) => (r.mapUpper - r.mapLower) / r.mapRef), 0.975));
+    expect(u.interval!.mapLower.lo).toBe(
+      byHand(
+        slow.map((r) => r.mapLower),
+        0.025,
+      ),
+    );
+    expect(u.interval!.mapUpper.hi).toBe(
+      byHand(
+        slow.map((r) => r.mapUpper),
+        0.975,
+      ),
+    );
+    expect(u.interval!.relRange!.hi).toBe(
+      byHand(
+        slow.map((r) => (r.mapUpper - r.mapLower) / r.mapRef),
+        0.975,
+      ),
+    );
     expect(u.interval!.mapRange.lo).toBeLessThan(u.interval!.mapRange.hi);
   });
 
@@ -114,7 +145,14 @@ describe('percentile intervals', () => {
     const fallback = (m: string) => {
       throw new Error(`fell back: ${m}`);
     };
-    const run = (workers: number, seed = 9) => boundsUncertainty(base, full.mapRange, { resamples: 9, seed, workers, subsamples: 3, onWorkerFallback: fallback });
+    const run = (workers: number, seed = 9) =>
+      boundsUncertainty(base, full.mapRange, {
+        resamples: 9,
+        seed,
+        workers,
+        subsamples: 3,
+        onWorkerFallback: fallback,
+      });
     const [w0, w1, w2, other] = await Promise.all([run(0), run(1), run(2), run(2, 10)]);
     expect(w1).toEqual(w0);
     expect(w2).toEqual(w0);
@@ -128,7 +166,11 @@ describe('paired differences and the size curve', () => {
   it('a detector against the oracle (exact boxes at every shift): steadier in nearly every resample, significant', async () => {
     const c = sharedBaseCase(13, 40, 3, 4);
     const gt = c.gt as CocoGroundTruth;
-    const oracleDets: CocoResult[][] = c.shifts.map(() => gt.annotations.filter((a) => !a.iscrowd).map((a) => ({ image_id: a.image_id, category_id: a.category_id, bbox: a.bbox, score: 0.9 })));
+    const oracleDets: CocoResult[][] = c.shifts.map(() =>
+      gt.annotations
+        .filter((a) => !a.iscrowd)
+        .map((a) => ({ image_id: a.image_id, category_id: a.category_id, bbox: a.bbox, score: 0.9 })),
+    );
     const noisy = prepareBounds(c);
     const oracle = prepareBounds({ ...c, dets: oracleDets });
     const fullN = greedyBoundsPrepared(noisy, 5)!;
@@ -138,7 +180,11 @@ describe('paired differences and the size curve', () => {
     const opts = { resamples: 30, seed: 3, workers: 2, sizeCurve: false };
     const uN = await boundsUncertainty(noisy, fullN.mapRange, opts);
     const uO = await boundsUncertainty(oracle, fullO.mapRange, opts);
-    const d = pairedDifference({ key: 'oracle', mapRef: fullO.mapRef, mapRange: fullO.mapRange, uncertainty: uO }, { key: 'noisy', mapRef: fullN.mapRef, mapRange: fullN.mapRange, uncertainty: uN }, 'mitigation')!;
+    const d = pairedDifference(
+      { key: 'oracle', mapRef: fullO.mapRef, mapRange: fullO.mapRange, uncertainty: uO },
+      { key: 'noisy', mapRef: fullN.mapRef, mapRange: fullN.mapRange, uncertainty: uN },
+      'mitigation',
+    )!;
     // by hand: the oracle's range is 0 in every resample, so Δ = −range(noisy) per resample
     const ranges = uN.perResample.map((r) => r!.mapUpper - r!.mapLower);
     expect(d.deltaMapRange.lo).toBe(interval95(ranges.map((x) => -x))!.lo);
@@ -149,9 +195,17 @@ describe('paired differences and the size curve', () => {
     expect(d.significant).toBe(true);
     expect(d.verdict).toBe('steadier (significant)');
     // the other way round: less steady; and a detector against itself: ties, not significant
-    const back = pairedDifference({ key: 'noisy', mapRef: fullN.mapRef, mapRange: fullN.mapRange, uncertainty: uN }, { key: 'oracle', mapRef: 1, mapRange: 0, uncertainty: uO }, 'mitigation')!;
+    const back = pairedDifference(
+      { key: 'noisy', mapRef: fullN.mapRef, mapRange: fullN.mapRange, uncertainty: uN },
+      { key: 'oracle', mapRef: 1, mapRange: 0, uncertainty: uO },
+      'mitigation',
+    )!;
     expect(back.verdict).toBe('less steady (significant)');
-    const self = pairedDifference({ key: 'a', mapRef: fullN.mapRef, mapRange: fullN.mapRange, uncertainty: uN }, { key: 'b', mapRef: fullN.mapRef, mapRange: fullN.mapRange, uncertainty: uN }, 'twin')!;
+    const self = pairedDifference(
+      { key: 'a', mapRef: fullN.mapRef, mapRange: fullN.mapRange, uncertainty: uN },
+      { key: 'b', mapRef: fullN.mapRef, mapRange: fullN.mapRange, uncertainty: uN },
+      'twin',
+    )!;
     expect(self.steadierShare).toBe(0.5);
     expect(self.significant).toBe(false);
     expect(self.verdict).toBe('no significant difference');
@@ -162,14 +216,23 @@ describe('paired differences and the size curve', () => {
     const b = prepareBounds(sharedBaseCase(14, 21, 3, 2));
     const ua = await boundsUncertainty(a, 0, { resamples: 3, seed: 1, workers: 0 });
     const ub = await boundsUncertainty(b, 0, { resamples: 3, seed: 1, workers: 0 });
-    expect(() => pairedDifference({ key: 'a', mapRef: 0, mapRange: 0, uncertainty: ua }, { key: 'b', mapRef: 0, mapRange: 0, uncertainty: ub }, 'mitigation')).toThrow(/cannot be paired/);
+    expect(() =>
+      pairedDifference(
+        { key: 'a', mapRef: 0, mapRange: 0, uncertainty: ua },
+        { key: 'b', mapRef: 0, mapRange: 0, uncertainty: ub },
+        'mitigation',
+      ),
+    ).toThrow(/cannot be paired/);
   });
 
   it('size curve: ⌊N/8⌋, ⌊N/4⌋, ⌊N/2⌋ without sizes under 10; default B by images × shifts', () => {
     expect(sizeCurveSizes(128)).toEqual([16, 32, 64]);
     expect(sizeCurveSizes(40)).toEqual([10, 20]);
     expect(sizeCurveSizes(19)).toEqual([]);
-    expect(defaultBootstrapBounds(5001, 4)).toEqual({ resamples: 0, note: expect.stringContaining('--bootstrap-bounds') });
+    expect(defaultBootstrapBounds(5001, 4)).toEqual({
+      resamples: 0,
+      note: expect.stringContaining('--bootstrap-bounds'),
+    });
     expect(defaultBootstrapBounds(128, 4).resamples).toBe(200);
     expect(defaultBootstrapBounds(5000, 4).resamples).toBe(200);
     expect(defaultBootstrapBounds(5001, 4).note).toMatch(/5001 images × 4 shifts > 20,000/);

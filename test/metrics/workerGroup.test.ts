@@ -67,7 +67,9 @@ describe('stopping the worker threads', () => {
     }
     // the bound searches too
     const aborted = AbortSignal.abort();
-    expect((await rejection<Error>(greedyBoundsParallel(prepared, 5, { workers: true, signal: aborted }))).name).toBe('AbortError');
+    expect((await rejection<Error>(greedyBoundsParallel(prepared, 5, { workers: true, signal: aborted }))).name).toBe(
+      'AbortError',
+    );
   });
 
   it('a failing worker stops the others: ERR_WORKER names what it computed; no thread is left', async () => {
@@ -83,7 +85,9 @@ describe('stopping the worker threads', () => {
       ]),
     );
     expect(e.code).toBe('ERR_WORKER');
-    expect(e.message).toContain('The worker thread computing a job the worker does not know failed: unknown worker job');
+    expect(e.message).toContain(
+      'The worker thread computing a job the worker does not know failed: unknown worker job',
+    );
     expect(e.message).toContain('the other 2 worker threads were stopped');
     expect(e.message).toContain('run the same command again');
     if (before !== null) expect(threads()).toBeLessThanOrEqual(before);
@@ -97,6 +101,8 @@ describe('stopping the worker threads', () => {
     for (const workers of [1, 3]) {
       expect(await runResampleTasks(small, tasks, settings, { workers, onWorkerFallback: noFallback })).toEqual(here);
     }
-    expect(await greedyBoundsParallel(small, 5, { workers: true, onWorkerFallback: noFallback })).toEqual(greedyBoundsPrepared(small, 5));
+    expect(await greedyBoundsParallel(small, 5, { workers: true, onWorkerFallback: noFallback })).toEqual(
+      greedyBoundsPrepared(small, 5),
+    );
   });
 });

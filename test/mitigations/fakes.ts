@@ -40,20 +40,33 @@ export function fakeDetector(fn: (img: RgbImage) => Detection[], overrides: Part
 }
 
 /** An image of `width × height` filled with `rgb`, with a rectangle [x, y, w, h] of `fg`. */
-export function rectImage(width: number, height: number, rect: [number, number, number, number], fg = 255, bg = 0): RgbImage {
+export function rectImage(
+  width: number,
+  height: number,
+  rect: [number, number, number, number],
+  fg = 255,
+  bg = 0,
+): RgbImage {
   const data = new Uint8Array(width * height * 3).fill(bg);
   const [rx, ry, rw, rh] = rect;
-  for (let y = ry; y < ry + rh; y++) for (let x = rx; x < rx + rw; x++) data.fill(fg, (y * width + x) * 3, (y * width + x) * 3 + 3);
+  for (let y = ry; y < ry + rh; y++)
+    for (let x = rx; x < rx + rw; x++) data.fill(fg, (y * width + x) * 3, (y * width + x) * 3 + 3);
   return { data, width, height };
 }
 
 /** Bounding box of the pixels whose red value is > 128, or null. */
 export function brightBox(img: RgbImage): [number, number, number, number] | null {
-  let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
+  let x1 = Infinity,
+    y1 = Infinity,
+    x2 = -Infinity,
+    y2 = -Infinity;
   for (let y = 0; y < img.height; y++) {
     for (let x = 0; x < img.width; x++) {
       if (img.data[(y * img.width + x) * 3] > 128) {
-        x1 = Math.min(x1, x); y1 = Math.min(y1, y); x2 = Math.max(x2, x + 1); y2 = Math.max(y2, y + 1);
+        x1 = Math.min(x1, x);
+        y1 = Math.min(y1, y);
+        x2 = Math.max(x2, x + 1);
+        y2 = Math.max(y2, y + 1);
       }
     }
   }

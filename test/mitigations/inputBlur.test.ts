@@ -41,7 +41,11 @@ describe('input-blur', () => {
     });
     const det = inputBlur(1).wrap(inner, { mode: 'pad' });
     expect(det.info.name).toBe('fake+input-blur:1');
-    expect(det.info.details).toMatchObject({ mitigations: ['input-blur:1'], inputBlurSigmaPx: 1, inputBlurRadiusPx: 3 });
+    expect(det.info.details).toMatchObject({
+      mitigations: ['input-blur:1'],
+      inputBlurSigmaPx: 1,
+      inputBlurRadiusPx: 3,
+    });
     const img = rectImage(32, 32, [10, 10, 4, 4]);
     await det.detect([img]);
     expect(Array.from(seen!)).toEqual(Array.from(gaussianBlurRgb(img, 1).data));

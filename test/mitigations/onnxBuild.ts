@@ -33,7 +33,12 @@ export function seededValues(n: number, seed: number): Float32Array {
 export function valueInfo(name: string, dims: (number | string)[]) {
   return {
     name,
-    type: { tensor_type: { elem_type: 1, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } },
+    type: {
+      tensor_type: {
+        elem_type: 1,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
+      },
+    },
   };
 }
 
@@ -52,7 +57,13 @@ export function buildModel(opts: {
     producer_name: 'shiftbench-test',
     graph: {
       name: 'g',
-      node: opts.nodes.map((n, k) => ({ input: n.inputs, output: n.outputs, op_type: n.op, name: n.name ?? `${n.op}_${k}`, attribute: n.attrs ?? [] })),
+      node: opts.nodes.map((n, k) => ({
+        input: n.inputs,
+        output: n.outputs,
+        op_type: n.op,
+        name: n.name ?? `${n.op}_${k}`,
+        attribute: n.attrs ?? [],
+      })),
       initializer: opts.initializers ?? [],
       input: [valueInfo('X', opts.inDims)],
       output: (opts.outputs ?? ['Y']).map((o) => ({ name: o, type: { tensor_type: { elem_type: 1 } } })),
@@ -68,7 +79,10 @@ export interface Out {
 
 /** Runs a model on X; returns the named output (default Y). */
 export async function runModel(model: Uint8Array, x: Float32Array, dims: number[], output = 'Y'): Promise<Out> {
-  const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(model, {
+    graphOptimizationLevel: 'disabled',
+    intraOpNumThreads: 1,
+  });
   try {
     const res = await session.run({ X: new ort.Tensor('float32', x, dims) });
     const t = res[output];

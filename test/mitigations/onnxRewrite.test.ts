@@ -3,7 +3,19 @@ import { blurFilter2d, rewriteOnnxAntialias } from '../../src/mitigations/index.
 import { concatBytes, lengthDelimited, splitFields } from '../../src/mitigations/onnx/raw.js';
 import { ValueInfoProto } from '../../src/mitigations/onnx/schema.js';
 import { onnxNodes } from '../../src/mitigations/onnx/rewrite.js';
-import { buildModel, floatTensor, int, ints, runModel, seededValues, str, valueInfo, type Attr, type NodeSpec, type Out } from './onnxBuild.js';
+import {
+  buildModel,
+  floatTensor,
+  int,
+  ints,
+  runModel,
+  seededValues,
+  str,
+  valueInfo,
+  type Attr,
+  type NodeSpec,
+  type Out,
+} from './onnxBuild.js';
 
 const C = 2;
 
@@ -31,14 +43,16 @@ function sample(f: Out, posY: number[], posX: number[], blur: Float32Array | nul
   const [, c, H, W] = f.dims;
   const q = (b - 1) / 2;
   const out = new Float32Array(c * posY.length * posX.length);
-  const at = (ch: number, y: number, x: number) => (y < 0 || x < 0 || y >= H || x >= W ? 0 : f.data[(ch * H + y) * W + x]);
+  const at = (ch: number, y: number, x: number) =>
+    y < 0 || x < 0 || y >= H || x >= W ? 0 : f.data[(ch * H + y) * W + x];
   let o = 0;
   for (let ch = 0; ch < c; ch++) {
     for (const y of posY) {
       for (const x of posX) {
         let v = 0;
         if (!blur) v = at(ch, y, x);
-        else for (let i = 0; i < b; i++) for (let j = 0; j < b; j++) v += blur[i * b + j] * at(ch, y + i - q, x + j - q);
+        else
+          for (let i = 0; i < b; i++) for (let j = 0; j < b; j++) v += blur[i * b + j] * at(ch, y + i - q, x + j - q);
         out[o++] = v;
       }
     }
@@ -55,25 +69,89 @@ function expectClose(a: Float32Array, b: Float32Array, tol = 1e-5) {
   expect(worst).toBeLessThan(tol);
 }
 
-const CASES: { label: string; op: 'Conv' | 'MaxPool' | 'AveragePool'; k: number; attrs: Attr[]; align: 'start' | 'end'; sizes: number[] }[] = [
+const CASES: {
+  label: string;
+  op: 'Conv' | 'MaxPool' | 'AveragePool';
+  k: number;
+  attrs: Attr[];
+  align: 'start' | 'end';
+  sizes: number[];
+}[] = [
   { label: 'Conv 3×3 pads 1', op: 'Conv', k: 3, attrs: [ints('pads', [1, 1, 1, 1])], align: 'start', sizes: [10, 11] },
   { label: 'Conv 3×3 no pads', op: 'Conv', k: 3, attrs: [], align: 'start', sizes: [10, 11] },
-  { label: 'Conv 3×3 SAME_UPPER', op: 'Conv', k: 3, attrs: [str('auto_pad', 'SAME_UPPER')], align: 'end', sizes: [10, 11] },
-  { label: 'Conv 5×5 SAME_UPPER', op: 'Conv', k: 5, attrs: [str('auto_pad', 'SAME_UPPER')], align: 'end', sizes: [12, 9] },
-  { label: 'Conv 1×1 SAME_UPPER', op: 'Conv', k: 1, attrs: [str('auto_pad', 'SAME_UPPER')], align: 'start', sizes: [10, 11] },
-  { label: 'Conv 3×3 SAME_LOWER', op: 'Conv', k: 3, attrs: [str('auto_pad', 'SAME_LOWER')], align: 'start', sizes: [10, 11] },
-  { label: 'Conv 2×2 SAME_LOWER', op: 'Conv', k: 2, attrs: [str('auto_pad', 'SAME_LOWER')], align: 'end', sizes: [10, 11] },
+  {
+    label: 'Conv 3×3 SAME_UPPER',
+    op: 'Conv',
+    k: 3,
+    attrs: [str('auto_pad', 'SAME_UPPER')],
+    align: 'end',
+    sizes: [10, 11],
+  },
+  {
+    label: 'Conv 5×5 SAME_UPPER',
+    op: 'Conv',
+    k: 5,
+    attrs: [str('auto_pad', 'SAME_UPPER')],
+    align: 'end',
+    sizes: [12, 9],
+  },
+  {
+    label: 'Conv 1×1 SAME_UPPER',
+    op: 'Conv',
+    k: 1,
+    attrs: [str('auto_pad', 'SAME_UPPER')],
+    align: 'start',
+    sizes: [10, 11],
+  },
+  {
+    label: 'Conv 3×3 SAME_LOWER',
+    op: 'Conv',
+    k: 3,
+    attrs: [str('auto_pad', 'SAME_LOWER')],
+    align: 'start',
+    sizes: [10, 11],
+  },
+  {
+    label: 'Conv 2×2 SAME_LOWER',
+    op: 'Conv',
+    k: 2,
+    attrs: [str('auto_pad', 'SAME_LOWER')],
+    align: 'end',
+    sizes: [10, 11],
+  },
   { label: 'MaxPool 2×2', op: 'MaxPool', k: 2, attrs: [], align: 'start', sizes: [10, 11] },
-  { label: 'MaxPool 3×3 pads 1', op: 'MaxPool', k: 3, attrs: [ints('pads', [1, 1, 1, 1])], align: 'start', sizes: [10, 11] },
-  { label: 'MaxPool 3×3 SAME_UPPER', op: 'MaxPool', k: 3, attrs: [str('auto_pad', 'SAME_UPPER')], align: 'end', sizes: [10, 11] },
-  { label: 'AveragePool 3×3 pads 1 count_include_pad', op: 'AveragePool', k: 3, attrs: [ints('pads', [1, 1, 1, 1]), int('count_include_pad', 1)], align: 'start', sizes: [10, 11] },
+  {
+    label: 'MaxPool 3×3 pads 1',
+    op: 'MaxPool',
+    k: 3,
+    attrs: [ints('pads', [1, 1, 1, 1])],
+    align: 'start',
+    sizes: [10, 11],
+  },
+  {
+    label: 'MaxPool 3×3 SAME_UPPER',
+    op: 'MaxPool',
+    k: 3,
+    attrs: [str('auto_pad', 'SAME_UPPER')],
+    align: 'end',
+    sizes: [10, 11],
+  },
+  {
+    label: 'AveragePool 3×3 pads 1 count_include_pad',
+    op: 'AveragePool',
+    k: 3,
+    attrs: [ints('pads', [1, 1, 1, 1]), int('count_include_pad', 1)],
+    align: 'start',
+    sizes: [10, 11],
+  },
 ];
 
 describe('ONNX antialias rewrite: one strided op', () => {
   for (const c of CASES) {
     for (const n of c.sizes) {
       it(`${c.label}, input ${n}×${n + 1}: keeps the output size and the sampling phase; the blur is centred on the original samples`, async () => {
-        const h = n, w = n + 1;
+        const h = n,
+          w = n + 1;
         const x = seededValues(C * h * w, n * 7 + c.k);
         const dims = [1, C, h, w];
         const original = singleOp(c.op, c.k, c.attrs, 2)(h, w);
@@ -107,9 +185,21 @@ describe('ONNX antialias rewrite: one strided op', () => {
 describe('ONNX antialias rewrite: graphs', () => {
   // X → Conv s2 (pads 1) → Relu → MaxPool 2 s2 → Conv 1×1 s2 → Add(Conv s1 branch … ) → Y
   const nodes: NodeSpec[] = [
-    { op: 'Conv', inputs: ['X', 'W1'], outputs: ['c1'], attrs: [ints('pads', [1, 1, 1, 1]), ints('strides', [2, 2])], name: 'conv1' },
+    {
+      op: 'Conv',
+      inputs: ['X', 'W1'],
+      outputs: ['c1'],
+      attrs: [ints('pads', [1, 1, 1, 1]), ints('strides', [2, 2])],
+      name: 'conv1',
+    },
     { op: 'Relu', inputs: ['c1'], outputs: ['r1'], name: 'relu1' },
-    { op: 'MaxPool', inputs: ['r1'], outputs: ['p1'], attrs: [ints('kernel_shape', [2, 2]), ints('strides', [2, 2])], name: 'pool1' },
+    {
+      op: 'MaxPool',
+      inputs: ['r1'],
+      outputs: ['p1'],
+      attrs: [ints('kernel_shape', [2, 2]), ints('strides', [2, 2])],
+      name: 'pool1',
+    },
     { op: 'Conv', inputs: ['p1', 'W2'], outputs: ['c2'], attrs: [ints('strides', [2, 2])], name: 'conv2' },
     { op: 'Conv', inputs: ['c2', 'W3'], outputs: ['c3'], attrs: [ints('pads', [1, 1, 1, 1])], name: 'conv3' },
     { op: 'Add', inputs: ['c2', 'c3'], outputs: ['Y'], name: 'add' },
@@ -119,18 +209,41 @@ describe('ONNX antialias rewrite: graphs', () => {
     floatTensor('W2', [5, 4, 1, 1], seededValues(20, 2)),
     floatTensor('W3', [5, 5, 3, 3], seededValues(225, 3)),
   ];
-  const model = buildModel({ inDims: [1, 3, 32, 32], nodes, initializers: inits, valueInfo: [valueInfo('c1', [1, 4, 16, 16]), valueInfo('p1', [1, 4, 8, 8])] });
+  const model = buildModel({
+    inDims: [1, 3, 32, 32],
+    nodes,
+    initializers: inits,
+    valueInfo: [valueInfo('c1', [1, 4, 16, 16]), valueInfo('p1', [1, 4, 8, 8])],
+  });
 
   it('inserts one blur per strided op, after the activation, and drops stale value_info', async () => {
     const before = onnxNodes(model);
-    const strided = before.filter((n) => n.attribute.some((a) => a.name === 'strides' && (a.ints ?? []).some((s) => Number(s) > 1)));
+    const strided = before.filter((n) =>
+      n.attribute.some((a) => a.name === 'strides' && (a.ints ?? []).some((s) => Number(s) > 1)),
+    );
     expect(strided).toHaveLength(3);
     const { model: out, stats } = rewriteOnnxAntialias(model);
     const after = onnxNodes(out);
     const blurs = after.filter((n) => n.name?.includes('shiftbench_blur'));
     expect(blurs).toHaveLength(strided.length);
-    expect(after.filter((n) => !n.name?.includes('shiftbench_blur') && n.attribute.some((a) => a.name === 'strides' && (a.ints ?? []).some((s) => Number(s) > 1)))).toHaveLength(0);
-    expect(after.map((n) => n.name)).toEqual(['conv1', 'relu1', 'conv1__shiftbench_blur3', 'pool1', 'pool1__shiftbench_blur3', 'conv2', 'conv2__shiftbench_blur3', 'conv3', 'add']);
+    expect(
+      after.filter(
+        (n) =>
+          !n.name?.includes('shiftbench_blur') &&
+          n.attribute.some((a) => a.name === 'strides' && (a.ints ?? []).some((s) => Number(s) > 1)),
+      ),
+    ).toHaveLength(0);
+    expect(after.map((n) => n.name)).toEqual([
+      'conv1',
+      'relu1',
+      'conv1__shiftbench_blur3',
+      'pool1',
+      'pool1__shiftbench_blur3',
+      'conv2',
+      'conv2__shiftbench_blur3',
+      'conv3',
+      'add',
+    ]);
     expect(stats.rewritten.map((r) => [r.node, r.channels, r.blurAfter])).toEqual([
       ['conv1', 4, 'relu1'],
       ['pool1', 4, 'pool1'],
@@ -183,17 +296,34 @@ describe('ONNX antialias rewrite: graphs', () => {
         { op: 'Conv', inputs: ['X', 'Wa'], outputs: ['a'], name: 'ca' },
         { op: 'Conv', inputs: ['X', 'Wb'], outputs: ['b'], name: 'cb' },
         { op: 'Concat', inputs: ['a', 'b'], outputs: ['ab'], attrs: [int('axis', 1)], name: 'cat' },
-        { op: 'MaxPool', inputs: ['ab'], outputs: ['Y'], attrs: [ints('kernel_shape', [2, 2]), ints('strides', [2, 2])], name: 'pool' },
+        {
+          op: 'MaxPool',
+          inputs: ['ab'],
+          outputs: ['Y'],
+          attrs: [ints('kernel_shape', [2, 2]), ints('strides', [2, 2])],
+          name: 'pool',
+        },
         { op: 'Transpose', inputs: ['X'], outputs: ['t'], attrs: [ints('perm', [0, 2, 1, 3])], name: 'tr' },
-        { op: 'MaxPool', inputs: ['t'], outputs: ['Z'], attrs: [ints('kernel_shape', [2, 2]), ints('strides', [2, 2])], name: 'pool2' },
+        {
+          op: 'MaxPool',
+          inputs: ['t'],
+          outputs: ['Z'],
+          attrs: [ints('kernel_shape', [2, 2]), ints('strides', [2, 2])],
+          name: 'pool2',
+        },
       ],
-      initializers: [floatTensor('Wa', [2, 3, 1, 1], seededValues(6, 1)), floatTensor('Wb', [5, 3, 1, 1], seededValues(15, 2))],
+      initializers: [
+        floatTensor('Wa', [2, 3, 1, 1], seededValues(6, 1)),
+        floatTensor('Wb', [5, 3, 1, 1], seededValues(15, 2)),
+      ],
       outputs: ['Y', 'Z'],
     });
     const { stats } = rewriteOnnxAntialias(m);
     expect(stats.stridedOps).toBe(2);
     expect(stats.rewritten.map((r) => [r.node, r.channels])).toEqual([['pool', 7]]);
-    expect(stats.skipped).toEqual([{ node: 'pool2', op: 'MaxPool', reason: 'channel count unknown (no value_info, not traceable to a Conv weight)' }]);
+    expect(stats.skipped).toEqual([
+      { node: 'pool2', op: 'MaxPool', reason: 'channel count unknown (no value_info, not traceable to a Conv weight)' },
+    ]);
   });
 
   it('keeps fields it does not know byte for byte, and returns the model untouched when nothing is strided', () => {
@@ -209,7 +339,11 @@ describe('ONNX antialias rewrite: graphs', () => {
   });
 
   it('rejects bytes that are not a model with ERR_MODEL_LOAD', () => {
-    expect(() => rewriteOnnxAntialias(new Uint8Array([0xff, 0xff, 0xff]))).toThrow(expect.objectContaining({ code: 'ERR_MODEL_LOAD' }));
-    expect(() => rewriteOnnxAntialias(new Uint8Array([8, 7]))).toThrow('antialias:post could not rewrite the ONNX model: no graph in the ModelProto');
+    expect(() => rewriteOnnxAntialias(new Uint8Array([0xff, 0xff, 0xff]))).toThrow(
+      expect.objectContaining({ code: 'ERR_MODEL_LOAD' }),
+    );
+    expect(() => rewriteOnnxAntialias(new Uint8Array([8, 7]))).toThrow(
+      'antialias:post could not rewrite the ONNX model: no graph in the ModelProto',
+    );
   });
 });

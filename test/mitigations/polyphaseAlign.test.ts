@@ -29,9 +29,13 @@ describe('polyphase-align', () => {
     const img = randomImage(SIZE, SIZE, 7);
     const e0 = phaseEnergies(img, P, true);
     const e1 = phaseEnergies(translateRgb(img, 1, 2, 'circular'), P, true);
-    for (let py = 0; py < P; py++) for (let px = 0; px < P; px++) expect(e1[((py + 2) % P) * P + ((px + 1) % P)]).toBe(e0[py * P + px]);
+    for (let py = 0; py < P; py++)
+      for (let px = 0; px < P; px++) expect(e1[((py + 2) % P) * P + ((px + 1) % P)]).toBe(e0[py * P + px]);
     const p0 = choosePhase(img, P, true);
-    expect(choosePhase(translateRgb(img, 1, 2, 'circular'), P, true)).toEqual({ px: (p0.px + 1) % P, py: (p0.py + 2) % P });
+    expect(choosePhase(translateRgb(img, 1, 2, 'circular'), P, true)).toEqual({
+      px: (p0.px + 1) % P,
+      py: (p0.py + 2) % P,
+    });
   });
 
   it('makes a stride-P detector exactly invariant to every circular shift; without it the detector is not', async () => {
@@ -46,7 +50,8 @@ describe('polyphase-align', () => {
         for (let dx = 0; dx < 2 * P; dx++) {
           const shifted = translateRgb(img, dx, dy, 'circular');
           expect(back((await aligned.detect([shifted]))[0], dx, dy)).toEqual(ref);
-          if (JSON.stringify(back((await plain.detect([shifted]))[0], dx, dy)) !== JSON.stringify(plainRef)) plainDiffers++;
+          if (JSON.stringify(back((await plain.detect([shifted]))[0], dx, dy)) !== JSON.stringify(plainRef))
+            plainDiffers++;
         }
       }
       // the plain detector only agrees with itself on shifts that are multiples of P
@@ -56,7 +61,9 @@ describe('polyphase-align', () => {
 
   it('takes P from the detector, or says how to give it', () => {
     const m = parseMitigation('polyphase-align');
-    expect(m.wrap(fakeDetector(strideP, { totalStridePx: 16 }), { mode: 'pad' }).info.details).toMatchObject({ polyphaseStridePx: 16 });
+    expect(m.wrap(fakeDetector(strideP, { totalStridePx: 16 }), { mode: 'pad' }).info.details).toMatchObject({
+      polyphaseStridePx: 16,
+    });
     expect(() => m.wrap(fakeDetector(strideP), { mode: 'pad' })).toThrow(
       'Detector "fake" does not declare its total stride, so polyphase-align needs one: use polyphase-align:<P>, e.g. polyphase-align:32',
     );

@@ -34,23 +34,41 @@ describe('parseMitigation', () => {
     }
     expect(err).toMatchObject({ code: 'ERR_INVALID_OPTION' });
     const msg = (err as Error).message;
-    expect(msg).toContain('Expected a mitigation spec for --mitigation but received "blurpool:3" (no mitigation named "blurpool")');
-    for (const syntax of ['antialias:post[:3|5] | antialias:trained', 'input-blur:<σ px>', 'shift-ensemble[:<shift set>]', 'polyphase-align[:<P>]']) {
+    expect(msg).toContain(
+      'Expected a mitigation spec for --mitigation but received "blurpool:3" (no mitigation named "blurpool")',
+    );
+    for (const syntax of [
+      'antialias:post[:3|5] | antialias:trained',
+      'input-blur:<σ px>',
+      'shift-ensemble[:<shift set>]',
+      'polyphase-align[:<P>]',
+    ]) {
       expect(msg).toContain(syntax);
     }
   });
 
   it('pins the argument errors', () => {
-    expect(() => parseMitigation('input-blur')).toThrow('Expected σ in input pixels from 0 to 32 (e.g. input-blur:1) for mitigation input-blur but received ""');
+    expect(() => parseMitigation('input-blur')).toThrow(
+      'Expected σ in input pixels from 0 to 32 (e.g. input-blur:1) for mitigation input-blur but received ""',
+    );
     expect(() => parseMitigation('input-blur:-1')).toThrow(/received "-1"/);
     expect(() => parseMitigation('input-blur:abc')).toThrow(/received "abc"/);
-    expect(() => parseMitigation('antialias:post:4')).toThrow('Expected a blur size of 3 or 5 (antialias:post:3, antialias:post:5) for mitigation antialias:post but received "4"');
-    expect(() => parseMitigation('antialias')).toThrow('Expected antialias:post, antialias:post:3, antialias:post:5 or antialias:trained for mitigation antialias but received "antialias"');
-    expect(() => parseMitigation('shift-ensemble:grid:x')).toThrow('Expected a shift set like grid:1, line:2 or 0,0;1,1 for mitigation shift-ensemble but received "grid:x"');
+    expect(() => parseMitigation('antialias:post:4')).toThrow(
+      'Expected a blur size of 3 or 5 (antialias:post:3, antialias:post:5) for mitigation antialias:post but received "4"',
+    );
+    expect(() => parseMitigation('antialias')).toThrow(
+      'Expected antialias:post, antialias:post:3, antialias:post:5 or antialias:trained for mitigation antialias but received "antialias"',
+    );
+    expect(() => parseMitigation('shift-ensemble:grid:x')).toThrow(
+      'Expected a shift set like grid:1, line:2 or 0,0;1,1 for mitigation shift-ensemble but received "grid:x"',
+    );
     expect(() => parseMitigation('shift-ensemble:1,1;0,0')).toThrow('(the list must start with the reference 0,0)');
-    expect(() => parseMitigation('polyphase-align:0')).toThrow('Expected an integer stride P from 1 to 256 for mitigation polyphase-align but received 0');
+    expect(() => parseMitigation('polyphase-align:0')).toThrow(
+      'Expected an integer stride P from 1 to 256 for mitigation polyphase-align but received 0',
+    );
     expect(() => parseMitigation('polyphase-align:2.5')).toThrow(/received "2.5"/);
-    for (const bad of ['input-blur', 'antialias:post:4', 'polyphase-align:0']) expect(() => parseMitigation(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+    for (const bad of ['input-blur', 'antialias:post:4', 'polyphase-align:0'])
+      expect(() => parseMitigation(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
   });
 });
 
@@ -61,21 +79,32 @@ describe('registerMitigation', () => {
       (arg) => ({
         name: 'test-score-halve',
         spec: `test-score-halve${arg ? `:${arg}` : ''}`,
-        wrap: (d) => ({ info: d.info, detect: async (b) => (await d.detect(b)).map((l) => l.map((x) => ({ ...x, score: x.score / 2 }))), dispose: () => d.dispose() }),
+        wrap: (d) => ({
+          info: d.info,
+          detect: async (b) => (await d.detect(b)).map((l) => l.map((x) => ({ ...x, score: x.score / 2 }))),
+          dispose: () => d.dispose(),
+        }),
       }),
       { syntax: 'test-score-halve', summary: 'halves scores' },
     );
     expect(MITIGATIONS.has('test-score-halve')).toBe(true);
     const m = parseMitigation('test-score-halve');
-    const det = m.wrap(fakeDetector(() => [{ bbox: [0, 0, 1, 1], score: 0.8, categoryId: 1 }]), { mode: 'pad' });
+    const det = m.wrap(
+      fakeDetector(() => [{ bbox: [0, 0, 1, 1], score: 0.8, categoryId: 1 }]),
+      { mode: 'pad' },
+    );
     expect((await det.detect([{ data: new Uint8Array(3 * 32 * 32), width: 32, height: 32 }]))[0][0].score).toBe(0.4);
     expect(() => parseMitigation('nope')).toThrow('test-score-halve — halves scores');
   });
 
   it('rejects bad names, non-functions and duplicates with ERR_PLUGIN', () => {
-    expect(() => registerMitigation('Bad Name', () => parseMitigation('input-blur:1'))).toThrow(expect.objectContaining({ code: 'ERR_PLUGIN' }));
+    expect(() => registerMitigation('Bad Name', () => parseMitigation('input-blur:1'))).toThrow(
+      expect.objectContaining({ code: 'ERR_PLUGIN' }),
+    );
     expect(() => registerMitigation('x-ok', 42 as never)).toThrow(/Expected a function/);
-    expect(() => registerMitigation('input-blur', () => parseMitigation('input-blur:1'))).toThrow('A mitigation named "input-blur" is already registered');
+    expect(() => registerMitigation('input-blur', () => parseMitigation('input-blur:1'))).toThrow(
+      'A mitigation named "input-blur" is already registered',
+    );
   });
 });
 
@@ -84,22 +113,36 @@ describe('antialias mitigations', () => {
     const m = parseMitigation('antialias:post:5');
     const warnings: string[] = [];
     const logger = { info: () => {}, warn: (s: string) => warnings.push(s) };
-    const unrewritten = m.wrap(fakeDetector(() => []), { mode: 'pad', logger });
+    const unrewritten = m.wrap(
+      fakeDetector(() => []),
+      { mode: 'pad', logger },
+    );
     expect(unrewritten.info.name).toBe('fake+antialias:post:5');
-    expect(unrewritten.info.details).toMatchObject({ antialias: { mode: 'post', filterSize: 5, rewritten: 0, applied: false } });
+    expect(unrewritten.info.details).toMatchObject({
+      antialias: { mode: 'post', filterSize: 5, rewritten: 0, applied: false },
+    });
     expect(warnings[0]).toContain('it is NOT anti-aliased');
   });
 
   it('antialias:trained maps a zoo model to its twin, and names the models with twins otherwise', () => {
     const m = parseMitigation('antialias:trained');
     const entry = (name: string, meta?: Record<string, unknown>) => ({ name, meta }) as never;
-    const zoo = [entry('zoo-s', { twin: 'zoo-s-aa' }), entry('zoo-s-aa', { antialias: { filterSize: 3 } }), entry('centernet')];
+    const zoo = [
+      entry('zoo-s', { twin: 'zoo-s-aa' }),
+      entry('zoo-s-aa', { antialias: { filterSize: 3 } }),
+      entry('centernet'),
+    ];
     expect(m.replacementModel!(zoo[0], zoo)).toBe('zoo-s-aa');
     expect(m.replacementModel!(zoo[1], zoo)).toBe('zoo-s-aa');
     expect(() => m.replacementModel!(zoo[2], zoo)).toThrow(
       'Model "centernet" has no anti-aliased twin, so antialias:trained cannot be applied to it. Models with twins: zoo-s. Use antialias:post to insert the blur into this model instead.',
     );
     expect(() => m.replacementModel!(zoo[2])).toThrow(/No model in the registry has one/);
-    expect(m.wrap(fakeDetector(() => []), { mode: 'pad' }).info.details).toMatchObject({ mitigations: ['antialias:trained'], antialias: { mode: 'trained' } });
+    expect(
+      m.wrap(
+        fakeDetector(() => []),
+        { mode: 'pad' },
+      ).info.details,
+    ).toMatchObject({ mitigations: ['antialias:trained'], antialias: { mode: 'trained' } });
   });
 });

@@ -11,7 +11,9 @@ const exact = (img: RgbImage): Detection[] => {
 /** A detector on a stride-2 grid: the box's x and y snap down to even pixels. */
 const snapped = (img: RgbImage): Detection[] => {
   const b = brightBox(img);
-  return b ? [{ bbox: [Math.floor(b[0] / 2) * 2, Math.floor(b[1] / 2) * 2, b[2], b[3]], score: 0.8, categoryId: 1 }] : [];
+  return b
+    ? [{ bbox: [Math.floor(b[0] / 2) * 2, Math.floor(b[1] / 2) * 2, b[2], b[3]], score: 0.8, categoryId: 1 }]
+    : [];
 };
 
 describe('shift-ensemble', () => {
@@ -43,11 +45,23 @@ describe('shift-ensemble', () => {
     const inner = fakeDetector(exact, { maxBatch: 3 });
     const det = shiftEnsemble('0,0;2,0;0,3').wrap(inner, { mode: 'pad' });
     const imgs = [rectImage(32, 32, [1, 1, 3, 3]), rectImage(32, 32, [20, 9, 2, 5])];
-    const ctx = (imageId: number) => ({ imageId, shift: { dx: 1, dy: 0 }, transform: { scaleX: 1, scaleY: 1, offsetX: 1, offsetY: 0 } });
+    const ctx = (imageId: number) => ({
+      imageId,
+      shift: { dx: 1, dy: 0 },
+      transform: { scaleX: 1, scaleY: 1, offsetX: 1, offsetY: 0 },
+    });
     const out = await det.detect(imgs, [ctx(1), ctx(2)]);
     expect(inner.calls).toEqual([3, 3]);
-    expect(inner.contexts[0]![1]).toEqual({ imageId: 1, shift: { dx: 3, dy: 0 }, transform: { scaleX: 1, scaleY: 1, offsetX: 3, offsetY: 0 } });
-    expect(inner.contexts[1]![0]).toEqual({ imageId: 2, shift: { dx: 1, dy: 0 }, transform: { scaleX: 1, scaleY: 1, offsetX: 1, offsetY: 0 } });
+    expect(inner.contexts[0]![1]).toEqual({
+      imageId: 1,
+      shift: { dx: 3, dy: 0 },
+      transform: { scaleX: 1, scaleY: 1, offsetX: 3, offsetY: 0 },
+    });
+    expect(inner.contexts[1]![0]).toEqual({
+      imageId: 2,
+      shift: { dx: 1, dy: 0 },
+      transform: { scaleX: 1, scaleY: 1, offsetX: 1, offsetY: 0 },
+    });
     expect(out.map((l) => l[0].bbox.map((v) => Math.round(v)))).toEqual([
       [1, 1, 3, 3],
       [20, 9, 2, 5],

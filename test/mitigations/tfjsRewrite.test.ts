@@ -16,12 +16,18 @@ const list = (v: number[]) => ({ list: { i: v.map(String) } });
 const placeholder = (h: number, w: number, c = C): TfNode => ({
   name: 'x',
   op: 'Placeholder',
-  attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '1' }, { size: String(h) }, { size: String(w) }, { size: String(c) }] } } },
+  attr: {
+    dtype: { type: 'DT_FLOAT' },
+    shape: { shape: { dim: [{ size: '1' }, { size: String(h) }, { size: String(w) }, { size: String(c) }] } },
+  },
 });
 const constNode = (name: string, shape: number[]): TfNode => ({
   name,
   op: 'Const',
-  attr: { dtype: { type: 'DT_FLOAT' }, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: { dim: shape.map((s) => ({ size: String(s) })) } } } },
+  attr: {
+    dtype: { type: 'DT_FLOAT' },
+    value: { tensor: { dtype: 'DT_FLOAT', tensorShape: { dim: shape.map((s) => ({ size: String(s) })) } } },
+  },
 });
 
 type Weight = { name: string; shape: number[]; values: ArrayLike<number>; dtype?: 'float32' | 'int32' };
@@ -40,15 +46,31 @@ function graph(nodes: TfNode[], weights: Weight[]) {
     modelJson: {
       format: 'graph-model',
       modelTopology: { node: nodes, versions: { producer: 1 } },
-      weightsManifest: [{ paths: ['w.bin'], weights: weights.map((w) => ({ name: w.name, shape: w.shape, dtype: w.dtype ?? 'float32' })) }],
+      weightsManifest: [
+        {
+          paths: ['w.bin'],
+          weights: weights.map((w) => ({ name: w.name, shape: w.shape, dtype: w.dtype ?? 'float32' })),
+        },
+      ],
     } as Record<string, unknown>,
     weights: view.buffer as ArrayBuffer,
   };
 }
 
-async function run(g: { modelJson: Record<string, unknown>; weights: ArrayBuffer }, x: Float32Array, dims: number[], output: string) {
+async function run(
+  g: { modelJson: Record<string, unknown>; weights: ArrayBuffer },
+  x: Float32Array,
+  dims: number[],
+  output: string,
+) {
   const j = g.modelJson as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
-  const model = await tf.loadGraphModel(tf.io.fromMemory({ modelTopology: j.modelTopology, weightSpecs: j.weightsManifest.flatMap((m) => m.weights), weightData: g.weights }));
+  const model = await tf.loadGraphModel(
+    tf.io.fromMemory({
+      modelTopology: j.modelTopology,
+      weightSpecs: j.weightsManifest.flatMap((m) => m.weights),
+      weightData: g.weights,
+    }),
+  );
   const input = tf.tensor4d(x, dims as [number, number, number, number]);
   const out = model.execute({ x: input }, output) as tf.Tensor;
   const data = (await out.data()) as Float32Array;
@@ -59,20 +81,31 @@ async function run(g: { modelJson: Record<string, unknown>; weights: ArrayBuffer
 }
 
 /** NHWC map sampled (and optionally blurred, zero padding) at rows/cols pos. */
-function sample(f: { shape: number[]; data: Float32Array }, posY: number[], posX: number[], blur: Float32Array | null, b: number) {
+function sample(
+  f: { shape: number[]; data: Float32Array },
+  posY: number[],
+  posX: number[],
+  blur: Float32Array | null,
+  b: number,
+) {
   const [, H, W, c] = f.shape;
   const q = (b - 1) / 2;
-  const at = (y: number, x: number, ch: number) => (y < 0 || x < 0 || y >= H || x >= W ? 0 : f.data[(y * W + x) * c + ch]);
+  const at = (y: number, x: number, ch: number) =>
+    y < 0 || x < 0 || y >= H || x >= W ? 0 : f.data[(y * W + x) * c + ch];
   const out: number[] = [];
-  for (const y of posY) for (const x of posX) for (let ch = 0; ch < c; ch++) {
-    let v = 0;
-    if (!blur) v = at(y, x, ch);
-    else for (let i = 0; i < b; i++) for (let j = 0; j < b; j++) v += blur[i * b + j] * at(y + i - q, x + j - q, ch);
-    out.push(v);
-  }
+  for (const y of posY)
+    for (const x of posX)
+      for (let ch = 0; ch < c; ch++) {
+        let v = 0;
+        if (!blur) v = at(y, x, ch);
+        else
+          for (let i = 0; i < b; i++) for (let j = 0; j < b; j++) v += blur[i * b + j] * at(y + i - q, x + j - q, ch);
+        out.push(v);
+      }
   return Float32Array.from(out);
 }
-const positions = (n: number, count: number, align: 'start' | 'end') => Array.from({ length: count }, (_, i) => 2 * i + (align === 'end' && n % 2 === 0 ? 1 : 0));
+const positions = (n: number, count: number, align: 'start' | 'end') =>
+  Array.from({ length: count }, (_, i) => 2 * i + (align === 'end' && n % 2 === 0 ? 1 : 0));
 function expectClose(a: Float32Array, b: Float32Array, tol = 1e-4) {
   expect(a.length).toBe(b.length);
   let worst = 0;
@@ -80,7 +113,13 @@ function expectClose(a: Float32Array, b: Float32Array, tol = 1e-4) {
   expect(worst).toBeLessThan(tol);
 }
 
-type Case = { label: string; op: 'Conv2D' | 'DepthwiseConv2dNative' | 'MaxPool' | 'AvgPool'; k: number; padding: 'SAME' | 'VALID' | 'EXPLICIT'; align: 'start' | 'end' };
+type Case = {
+  label: string;
+  op: 'Conv2D' | 'DepthwiseConv2dNative' | 'MaxPool' | 'AvgPool';
+  k: number;
+  padding: 'SAME' | 'VALID' | 'EXPLICIT';
+  align: 'start' | 'end';
+};
 const CASES: Case[] = [
   { label: 'Conv2D 3×3 SAME', op: 'Conv2D', k: 3, padding: 'SAME', align: 'end' },
   { label: 'Conv2D 1×1 SAME', op: 'Conv2D', k: 1, padding: 'SAME', align: 'start' },
@@ -93,7 +132,12 @@ const CASES: Case[] = [
 ];
 
 function singleOp(c: Case, h: number, w: number, stride: number) {
-  const attr: Record<string, unknown> = { T: { type: 'DT_FLOAT' }, strides: list([1, stride, stride, 1]), padding: { s: b64(c.padding) }, data_format: { s: b64('NHWC') } };
+  const attr: Record<string, unknown> = {
+    T: { type: 'DT_FLOAT' },
+    strides: list([1, stride, stride, 1]),
+    padding: { s: b64(c.padding) },
+    data_format: { s: b64('NHWC') },
+  };
   if (c.padding === 'EXPLICIT') attr.explicit_paddings = list([0, 0, 1, 1, 1, 1, 0, 0]);
   const nodes: TfNode[] = [placeholder(h, w)];
   const weights: { name: string; shape: number[]; values: Float32Array }[] = [];
@@ -104,7 +148,14 @@ function singleOp(c: Case, h: number, w: number, stride: number) {
     const shape = c.op === 'Conv2D' ? [c.k, c.k, C, 3] : [c.k, c.k, C, 1];
     attr.dilations = list([1, 1, 1, 1]);
     nodes.push(constNode('f', shape));
-    weights.push({ name: 'f', shape, values: seededValues(shape.reduce((a, v) => a * v, 1), 3) });
+    weights.push({
+      name: 'f',
+      shape,
+      values: seededValues(
+        shape.reduce((a, v) => a * v, 1),
+        3,
+      ),
+    });
     nodes.push({ name: 'y', op: c.op, input: ['x', 'f'], attr });
   }
   return graph(nodes, weights);
@@ -118,7 +169,8 @@ describe('TF.js antialias rewrite: one strided op', () => {
   for (const c of CASES) {
     for (const n of [10, 11]) {
       it(`${c.label}, input ${n}×${n + 3}: keeps the output size and the sampling phase; the blur is centred on the original samples`, async () => {
-        const h = n, w = n + 3;
+        const h = n,
+          w = n + 3;
         const x = seededValues(h * w * C, n + c.k);
         const dims = [1, h, w, C];
         const original = singleOp(c, h, w, 2);
@@ -144,11 +196,20 @@ describe('TF.js antialias rewrite: one strided op', () => {
 
 describe('TF.js antialias rewrite: graphs', () => {
   it('moves the blur after BiasAdd + Relu, keeps the consumer-facing name, traces channels through Transpose/Pad/ConcatV2', async () => {
-    const attr = (s: number, pad = 'SAME') => ({ T: { type: 'DT_FLOAT' }, strides: list([1, s, s, 1]), padding: { s: b64(pad) }, data_format: { s: b64('NHWC') }, dilations: list([1, 1, 1, 1]) });
+    const attr = (s: number, pad = 'SAME') => ({
+      T: { type: 'DT_FLOAT' },
+      strides: list([1, s, s, 1]),
+      padding: { s: b64(pad) },
+      data_format: { s: b64('NHWC') },
+      dilations: list([1, 1, 1, 1]),
+    });
     const intConst = (name: string, n: number): TfNode => ({
       name,
       op: 'Const',
-      attr: { dtype: { type: 'DT_INT32' }, value: { tensor: { dtype: 'DT_INT32', tensorShape: { dim: [{ size: String(n) }] } } } },
+      attr: {
+        dtype: { type: 'DT_INT32' },
+        value: { tensor: { dtype: 'DT_INT32', tensorShape: { dim: [{ size: String(n) }] } } },
+      },
     });
     const nodes: TfNode[] = [
       placeholder(16, 16, 3),
@@ -161,7 +222,11 @@ describe('TF.js antialias rewrite: graphs', () => {
       intConst('perm_nchw', 4),
       intConst('perm_nhwc', 4),
       intConst('pads', 8),
-      { name: 'axis', op: 'Const', attr: { dtype: { type: 'DT_INT32' }, value: { tensor: { dtype: 'DT_INT32', tensorShape: {} } } } },
+      {
+        name: 'axis',
+        op: 'Const',
+        attr: { dtype: { type: 'DT_INT32' }, value: { tensor: { dtype: 'DT_INT32', tensorShape: {} } } },
+      },
       { name: 't1', op: 'Transpose', input: ['relu', 'perm_nchw'], attr: {} },
       { name: 'padded', op: 'Pad', input: ['t1', 'pads'], attr: {} },
       { name: 't2', op: 'Transpose', input: ['padded', 'perm_nhwc'], attr: {} },
@@ -202,7 +267,10 @@ describe('TF.js antialias rewrite: graphs', () => {
 
   it('rejects a model.json without a node list with ERR_MODEL_LOAD', () => {
     expect(() => rewriteTfjsAntialias({ format: 'graph-model' }, new ArrayBuffer(0))).toThrow(
-      expect.objectContaining({ code: 'ERR_MODEL_LOAD', message: 'antialias:post could not rewrite the TF.js graph model: model.json has no modelTopology.node list' }),
+      expect.objectContaining({
+        code: 'ERR_MODEL_LOAD',
+        message: 'antialias:post could not rewrite the TF.js graph model: model.json has no modelTopology.node list',
+      }),
     );
   });
 });

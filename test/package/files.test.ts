@@ -10,9 +10,14 @@ const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'
 
 describe('the package contents', () => {
   it('carry the built code, the registry, the zoo, the docs and the licence — not tests, sources, training logs or caches', async () => {
-    const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO_ROOT, maxBuffer: 1 << 24 });
+    const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: REPO_ROOT,
+      maxBuffer: 1 << 24,
+    });
     const files = (JSON.parse(stdout) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
-    const zoo = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models/zoo/zoo.json'), 'utf8')) as { models: { files: { name: string }[] }[] };
+    const zoo = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models/zoo/zoo.json'), 'utf8')) as {
+      models: { files: { name: string }[] }[];
+    };
     const needed = [
       'package.json',
       'README.md',
@@ -24,7 +29,8 @@ describe('the package contents', () => {
       ...zoo.models.map((m) => `models/zoo/${m.files[0].name}`),
     ];
     for (const f of needed) expect(files, f).toContain(f);
-    const forbidden = /^(test|bench|src|scripts|datasets\/synth|models\/\.cache|models\/zoo\/(logs|train)|reports\/(?!README\.md$))\/?|\.map$|(^|\/)\.[^/]+$/;
+    const forbidden =
+      /^(test|bench|src|scripts|datasets\/synth|models\/\.cache|models\/zoo\/(logs|train)|reports\/(?!README\.md$))\/?|\.map$|(^|\/)\.[^/]+$/;
     expect(files.filter((f) => forbidden.test(f))).toEqual([]);
   });
 

@@ -49,17 +49,53 @@ console.log(JSON.stringify({ ap: lib.evaluateCoco(gt, dets).stats[0], keys: Obje
 `,
     );
     const fixture = (f: string) => path.join(REPO_ROOT, 'test/fixtures', f);
-    const { stdout } = await node(['main.mjs', fixture('metrics/case1_gt.json'), fixture('metrics/case1_dets.json')], app);
-    const out = JSON.parse(stdout) as { ap: number; keys: string[]; pluginKeys: string[]; shifts: number; version: string };
+    const { stdout } = await node(
+      ['main.mjs', fixture('metrics/case1_gt.json'), fixture('metrics/case1_dets.json')],
+      app,
+    );
+    const out = JSON.parse(stdout) as {
+      ap: number;
+      keys: string[];
+      pluginKeys: string[];
+      shifts: number;
+      version: string;
+    };
     // the built package gives the source's AP, bit for bit (pycocotools' own number is checked by test/metrics/golden.test.ts)
-    const ap = evaluateCoco(JSON.parse(readFileSync(fixture('metrics/case1_gt.json'), 'utf8')), JSON.parse(readFileSync(fixture('metrics/case1_dets.json'), 'utf8'))).stats[0];
+    const ap = evaluateCoco(
+      JSON.parse(readFileSync(fixture('metrics/case1_gt.json'), 'utf8')),
+      JSON.parse(readFileSync(fixture('metrics/case1_dets.json'), 'utf8')),
+    ).stats[0];
     expect(out.ap).toBe(ap);
     expect(out.shifts).toBe(4);
     expect(out.version).toBe(JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version);
-    for (const name of ['runBenchmark', 'evaluateCoco', 'greedyBounds', 'loadDetector', 'loadDataset', 'parseShiftSet', 'makeShiftedInputs', 'renderReport', 'rescoreRun', 'ShiftbenchError', 'definePlugin']) {
+    for (const name of [
+      'runBenchmark',
+      'evaluateCoco',
+      'greedyBounds',
+      'loadDetector',
+      'loadDataset',
+      'parseShiftSet',
+      'makeShiftedInputs',
+      'renderReport',
+      'rescoreRun',
+      'ShiftbenchError',
+      'definePlugin',
+    ]) {
       expect(out.keys, name).toContain(name);
     }
-    for (const internal of ['ShiftMapEngine', 'PreparedBounds', 'workersPay', 'RunStore', 'scoreRun', 'prepareBoundsFromSource', 'resolveRunOptions', 'shiftedInputsFromFitted', 'Rng', 'Registry', 'is']) {
+    for (const internal of [
+      'ShiftMapEngine',
+      'PreparedBounds',
+      'workersPay',
+      'RunStore',
+      'scoreRun',
+      'prepareBoundsFromSource',
+      'resolveRunOptions',
+      'shiftedInputsFromFitted',
+      'Rng',
+      'Registry',
+      'is',
+    ]) {
       expect(out.keys, internal).not.toContain(internal);
     }
     expect(out.pluginKeys.sort()).toEqual(['PLUGIN_API_VERSION', 'definePlugin']);
@@ -72,7 +108,17 @@ console.log(JSON.stringify({ ap: lib.evaluateCoco(gt, dets).stats[0], keys: Obje
     writeFileSync(path.join(app, 'example.ts'), `${example}\nexport {};\n`);
     writeFileSync(
       path.join(app, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'] }, files: ['example.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          types: ['node'],
+        },
+        files: ['example.ts'],
+      }),
     );
     const r = await node([tsc, '-p', path.join(app, 'tsconfig.json')], app).catch((e: { stdout: string }) => e);
     expect('stdout' in r ? r.stdout : '').toBe('');
@@ -82,7 +128,9 @@ console.log(JSON.stringify({ ap: lib.evaluateCoco(gt, dets).stats[0], keys: Obje
     const dir = path.join(root, 'elsewhere');
     mkdirSync(path.join(dir, 'images'), { recursive: true });
     for (const i of [1, 2]) {
-      await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 60 * i, g: 20, b: 0 } } }).png().toFile(path.join(dir, 'images', `${i}.png`));
+      await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 60 * i, g: 20, b: 0 } } })
+        .png()
+        .toFile(path.join(dir, 'images', `${i}.png`));
     }
     writeFileSync(
       path.join(dir, 'plug.mjs'),
@@ -101,12 +149,34 @@ export default definePlugin({
 `,
     );
     // without the tool, nothing beside the file provides 'shiftbench'
-    const alone = await node(['--input-type=module', '-e', `await import(${JSON.stringify(path.join(dir, 'plug.mjs'))})`], dir).catch((e: { stderr: string }) => e);
+    const alone = await node(
+      ['--input-type=module', '-e', `await import(${JSON.stringify(path.join(dir, 'plug.mjs'))})`],
+      dir,
+    ).catch((e: { stderr: string }) => e);
     expect('stderr' in alone ? alone.stderr : '').toContain("Cannot find package 'shiftbench'");
     const out = path.join(dir, 'run');
-    await node([path.join(pkg, 'dist/cli/index.js'), 'run', '--plugin', 'plug.mjs', '--model', 'outside/boxes', '--dataset', 'images', '--out', out, '--bootstrap', '10', '--quiet'], dir);
+    await node(
+      [
+        path.join(pkg, 'dist/cli/index.js'),
+        'run',
+        '--plugin',
+        'plug.mjs',
+        '--model',
+        'outside/boxes',
+        '--dataset',
+        'images',
+        '--out',
+        out,
+        '--bootstrap',
+        '10',
+        '--quiet',
+      ],
+      dir,
+    );
     expect(existsSync(path.join(out, 'metrics.json'))).toBe(true);
-    const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8')) as { results: { key: string; consistency: { detConsistency: { mean: number } } }[] };
+    const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8')) as {
+      results: { key: string; consistency: { detConsistency: { mean: number } } }[];
+    };
     expect(metrics.results[0].key).toBe('outside/boxes');
     expect(metrics.results[0].consistency.detConsistency.mean).toBe(1);
   });

@@ -11,7 +11,15 @@ afterAll(async () => {
 });
 
 function analysis(over: Partial<DetectorAnalysis> = {}): DetectorAnalysis {
-  const bd = { ap: 0.41, ap50: 0.6, ap75: 0.42, apSmall: null, apMedium: 0.3, apLarge: 0.5, perCategoryAP: { '1': 0.4, '2': null } };
+  const bd = {
+    ap: 0.41,
+    ap50: 0.6,
+    ap75: 0.42,
+    apSmall: null,
+    apMedium: 0.3,
+    apLarge: 0.5,
+    perCategoryAP: { '1': 0.4, '2': null },
+  };
   return {
     boundsInterval: {
       resamples: 200,
@@ -27,9 +35,23 @@ function analysis(over: Partial<DetectorAnalysis> = {}): DetectorAnalysis {
       { images: 16, subsamples: 50, medianMapRange: 0.061 },
       { images: 128, subsamples: 1, medianMapRange: 0.029 },
     ],
-    boundsByObjective: { ap50: { mapRef: 0.6, mapLower: 0.58, mapUpper: 0.63, mapRange: 0.05, relRange: 0.083, passes: { lower: 2, upper: 2 } } },
+    boundsByObjective: {
+      ap50: {
+        mapRef: 0.6,
+        mapLower: 0.58,
+        mapUpper: 0.63,
+        mapRange: 0.05,
+        relRange: 0.083,
+        passes: { lower: 2, upper: 2 },
+      },
+    },
     breakdown: { ref: bd, lower: { ...bd, perCategoryAP: { '1': 0.35, '2': null } }, upper: bd },
-    flicker: { scoreThreshold: 0.5, images: 3, meanFlicker: 0.2, top: [{ imageId: 4242, flicker: 0.5, detections: 6 }] },
+    flicker: {
+      scoreThreshold: 0.5,
+      images: 3,
+      meanFlicker: 0.2,
+      top: [{ imageId: 4242, flicker: 0.5, detections: 6 }],
+    },
     periodicity: [],
     paired: [],
     notes: [],
@@ -43,13 +65,27 @@ function metricsWithAnalysis(): RunMetrics {
   m.results[2].analysis = analysis({
     paired: [
       {
-        key: 'centernet+input-blur:1', against: 'centernet', kind: 'mitigation', resamples: 200, seed: 7,
-        deltaMapRange: { value: -0.0099, lo: -0.016, hi: -0.004 }, deltaMapRef: { value: -0.0112, lo: -0.02, hi: -0.003 },
-        steadierShare: 0.985, significant: true, verdict: 'steadier (significant)',
+        key: 'centernet+input-blur:1',
+        against: 'centernet',
+        kind: 'mitigation',
+        resamples: 200,
+        seed: 7,
+        deltaMapRange: { value: -0.0099, lo: -0.016, hi: -0.004 },
+        deltaMapRef: { value: -0.0112, lo: -0.02, hi: -0.003 },
+        steadierShare: 0.985,
+        significant: true,
+        verdict: 'steadier (significant)',
       },
     ],
     periodicity: [
-      { axis: 'x', n: 65, series: { map: null, meanScore: [], detConsistency: [] }, map: { period: 32, r2adj: 0.81, phaseMeans: [0.4, 0.39], maxR2adjPeriod: 32 }, meanScore: null, detConsistency: null },
+      {
+        axis: 'x',
+        n: 65,
+        series: { map: null, meanScore: [], detConsistency: [] },
+        map: { period: 32, r2adj: 0.81, phaseMeans: [0.4, 0.39], maxR2adjPeriod: 32 },
+        meanScore: null,
+        detConsistency: null,
+      },
     ],
   });
   return m;
@@ -64,7 +100,9 @@ describe('renderReport with issue 11 analysis', () => {
     const json = JSON.parse(await readFile(paths.jsonPath, 'utf8')) as ReportSummary;
     expect(html).toContain('2.90 pp <span class="ci" title="95% bootstrap interval over images">[2.10–3.70]</span>');
     expect(html).not.toContain('carry no interval');
-    expect(html).toMatch(/<code>centernet\+input-blur:1<\/code><\/th><td><code>centernet<\/code><\/td><td class="key-metric">−0\.99 <span class="ci">\[−1\.60, −0\.40\]<\/span><\/td>/);
+    expect(html).toMatch(
+      /<code>centernet\+input-blur:1<\/code><\/th><td><code>centernet<\/code><\/td><td class="key-metric">−0\.99 <span class="ci">\[−1\.60, −0\.40\]<\/span><\/td>/,
+    );
     expect(html).toContain('<td>98.5% of 200</td><td>steadier (significant)</td>');
     expect(html).toContain('<th scope="col">N = 16</th>');
     expect(html).toContain('<td class="key-metric">32 px</td><td>0.810</td>');

@@ -12,9 +12,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { renderReport } from '../../src/index.js';
 import { labelFreeMetrics, labelledMetrics, writeRunDir } from './fixture.js';
 
-const CANDIDATES = [process.env.SHIFTBENCH_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+const CANDIDATES = [
+  process.env.SHIFTBENCH_CHROMIUM,
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+];
 const chromium = CANDIDATES.find((p): p is string => !!p && existsSync(p)) ?? null;
-if (!chromium) process.stderr.write('[skip] "report in headless Chromium": no Chromium found (set SHIFTBENCH_CHROMIUM to enable)\n');
+if (!chromium)
+  process.stderr.write('[skip] "report in headless Chromium": no Chromium found (set SHIFTBENCH_CHROMIUM to enable)\n');
 const describeBrowser = chromium ? describe : describe.skip;
 
 const dirs: string[] = [];
@@ -52,20 +58,29 @@ async function openInChromium(metrics: Parameters<typeof writeRunDir>[0]) {
 describeBrowser('report in headless Chromium', () => {
   for (const variant of ['labelled', 'label-free'] as const) {
     it(`draws every chart with no console output (${variant})`, async () => {
-      const { dom, consoleLines } = await openInChromium(variant === 'labelled' ? labelledMetrics() : labelFreeMetrics());
+      const { dom, consoleLines } = await openInChromium(
+        variant === 'labelled' ? labelledMetrics() : labelFreeMetrics(),
+      );
       expect(consoleLines).toEqual([]);
       expect(dom).not.toContain('<p class="chart-error"');
       const canvases = [...dom.matchAll(/<canvas id="([^"]+)"[^>]*>/g)];
       expect(canvases.map((m) => m[1])).toEqual(
-        variant === 'labelled' ? ['sb-range', 'sb-pershift', 'sb-consistency', 'sb-instability'] : ['sb-consistency', 'sb-instability'],
+        variant === 'labelled'
+          ? ['sb-range', 'sb-pershift', 'sb-consistency', 'sb-instability']
+          : ['sb-consistency', 'sb-instability'],
       );
-      for (const m of canvases) expect(m[0]).toMatch(/style="display: block; box-sizing: border-box; height: \d+px; width: \d+px;"/); // sized by Chart.js
+      for (const m of canvases)
+        expect(m[0]).toMatch(/style="display: block; box-sizing: border-box; height: \d+px; width: \d+px;"/); // sized by Chart.js
     });
   }
 
   it('keeps hostile names as text in the live page', async () => {
     const m = labelledMetrics();
-    m.results[0] = { ...m.results[0], key: 'k</script><img src=x onerror=alert(1)>', model: '<img src=y onerror=alert(2)>' };
+    m.results[0] = {
+      ...m.results[0],
+      key: 'k</script><img src=x onerror=alert(1)>',
+      model: '<img src=y onerror=alert(2)>',
+    };
     m.dataset.name = '<svg onload=alert(3)>';
     const { dom, consoleLines } = await openInChromium(m);
     expect(consoleLines).toEqual([]);

@@ -25,12 +25,30 @@ describe('analysis charts (real run with fakes)', () => {
 
   it('carries each range with its interval and each paired difference with its significance, from metrics.json', async () => {
     const run = await loadReportRun(dir);
-    const d = analysisChartData(run) as { range: { key: string; value: number; lo: number; hi: number }[]; paired: { label: string; lo: number; hi: number; significant: boolean }[] };
-    expect(d.range).toEqual(metrics.results.map((r) => ({ key: r.key, value: r.bounds!.mapRange, lo: r.analysis!.boundsInterval!.mapRange.lo, hi: r.analysis!.boundsInterval!.mapRange.hi })));
+    const d = analysisChartData(run) as {
+      range: { key: string; value: number; lo: number; hi: number }[];
+      paired: { label: string; lo: number; hi: number; significant: boolean }[];
+    };
+    expect(d.range).toEqual(
+      metrics.results.map((r) => ({
+        key: r.key,
+        value: r.bounds!.mapRange,
+        lo: r.analysis!.boundsInterval!.mapRange.lo,
+        hi: r.analysis!.boundsInterval!.mapRange.hi,
+      })),
+    );
     const paired = metrics.results.flatMap((r) => r.analysis!.paired);
-    expect(d.paired.map((p) => [p.label, p.lo, p.hi, p.significant])).toEqual(paired.map((p) => [`${p.key} − ${p.against}`, p.deltaMapRange.lo, p.deltaMapRange.hi, p.deltaMapRange.lo > 0 || p.deltaMapRange.hi < 0]));
+    expect(d.paired.map((p) => [p.label, p.lo, p.hi, p.significant])).toEqual(
+      paired.map((p) => [
+        `${p.key} − ${p.against}`,
+        p.deltaMapRange.lo,
+        p.deltaMapRange.hi,
+        p.deltaMapRange.lo > 0 || p.deltaMapRange.hi < 0,
+      ]),
+    );
     const html = analysisChartsSection(run);
-    for (const id of ['sb-range-iv', 'sb-paired', 'sb-size-curve', 'sb-size-range']) expect(html).toContain(`<canvas id="${id}"`);
+    for (const id of ['sb-range-iv', 'sb-paired', 'sb-size-curve', 'sb-size-range'])
+      expect(html).toContain(`<canvas id="${id}"`);
     expect(html).not.toContain('sb-period-'); // grid:1 has no line
   });
 

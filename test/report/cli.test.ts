@@ -11,7 +11,10 @@ afterAll(async () => {
 });
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -29,12 +32,16 @@ describe('shiftbench report (CLI)', () => {
   it('exits 2 for a bad directory and 1 for a run without metrics, with the fix in the message', async () => {
     const bad = cli('report', '/no/such/run');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('shiftbench: Expected an existing run directory for <runDir> but received "/no/such/run".');
+    expect(bad.stderr).toContain(
+      'shiftbench: Expected an existing run directory for <runDir> but received "/no/such/run".',
+    );
     const dir = await writeRunDir(null);
     dirs.push(dir);
     const unfinished = cli('report', dir);
     expect(unfinished.code).toBe(1);
-    expect(unfinished.stderr).toContain(`shiftbench: No metrics.json in run directory ${dir}. Run \`shiftbench run …\` first`);
+    expect(unfinished.stderr).toContain(
+      `shiftbench: No metrics.json in run directory ${dir}. Run \`shiftbench run …\` first`,
+    );
   });
 
   it('shows an example in --help', () => {

@@ -80,7 +80,9 @@ describe('report client script', () => {
     expect(perShift.data.datasets).toHaveLength(4);
     expect(perShift.data.datasets[1].data.map((v: number) => +v.toFixed(4))).toEqual([0, -0.64, -0.19, -0.55]);
     const psLabel = perShift.options.plugins.tooltip.callbacks.label;
-    expect(psLabel({ dataset: perShift.data.datasets[1], dataIndex: 1, parsed: { y: perShift.data.datasets[1].data[1] } })).toBe('ssd-mobilenet: 21.5% (-0.64 pp)');
+    expect(
+      psLabel({ dataset: perShift.data.datasets[1], dataIndex: 1, parsed: { y: perShift.data.datasets[1].data[1] } }),
+    ).toBe('ssd-mobilenet: 21.5% (-0.64 pp)');
 
     const cons = made[2].config;
     expect(cons.data.datasets).toHaveLength(1);
@@ -90,12 +92,31 @@ describe('report client script', () => {
     expect(cons.options.scales.x.suggestedMax).toBeCloseTo(93.1 * 1.05, 10); // room for the highest whisker, at most 100
     const inst = made[3].config;
     expect(inst.options.scales.x.suggestedMax).toBeCloseTo(17 * 1.05, 10); // room for the highest whisker
-    expect(inst.data.datasets.map((d: { label: string }) => d.label)).toEqual(['flip rate', 'box jitter (1 − IoU)', 'score jitter']);
-    expect(inst.options.plugins.tooltip.callbacks.label({ dataset: inst.data.datasets[0], dataIndex: 1, parsed: { x: 15.23 } })).toBe('flip rate: 15.2% [13.0–17.0]');
+    expect(inst.data.datasets.map((d: { label: string }) => d.label)).toEqual([
+      'flip rate',
+      'box jitter (1 − IoU)',
+      'score jitter',
+    ]);
+    expect(
+      inst.options.plugins.tooltip.callbacks.label({
+        dataset: inst.data.datasets[0],
+        dataIndex: 1,
+        parsed: { x: 15.23 },
+      }),
+    ).toBe('flip rate: 15.2% [13.0–17.0]');
 
     // the whisker plugin draws one line and two caps per bar, at the interval ends
     const calls: string[] = [];
-    const ctx = new Proxy({}, { get: (_t, p) => (...a: number[]) => calls.push(`${String(p)}(${a.join(',')})`), set: () => true });
+    const ctx = new Proxy(
+      {},
+      {
+        get:
+          (_t, p) =>
+          (...a: number[]) =>
+            calls.push(`${String(p)}(${a.join(',')})`),
+        set: () => true,
+      },
+    );
     const fakeChart = {
       ctx,
       options: { indexAxis: 'y' },
@@ -121,14 +142,18 @@ describe('report client script', () => {
     (Chart as unknown as { defaults: unknown }).defaults = { font: {} };
     vm.runInNewContext(client, { document, Chart });
     expect(made.map((m) => m.id)).toEqual(['sb-consistency', 'sb-instability']);
-    expect(made[1].config.data.datasets.map((d: { label: string }) => d.label)).toEqual(['box jitter (1 − IoU)', 'score jitter']);
+    expect(made[1].config.data.datasets.map((d: { label: string }) => d.label)).toEqual([
+      'box jitter (1 − IoU)',
+      'score jitter',
+    ]);
   });
 
   it('says so next to each chart when Chart.js is missing', async () => {
     const { html, data, client } = await page();
     const { document, els } = fakeDocument(html, data);
     vm.runInNewContext(client, { document });
-    for (const el of els.values()) expect(el.notes).toEqual(['Chart not drawn (Chart.js did not load). The tables hold the same numbers.']);
+    for (const el of els.values())
+      expect(el.notes).toEqual(['Chart not drawn (Chart.js did not load). The tables hold the same numbers.']);
   });
 
   for (const variant of ['labelled', 'label-free'] as const) {
@@ -140,7 +165,12 @@ describe('report client script', () => {
           get: (t, p) => {
             if (p in t) return t[p];
             if (p === 'canvas') return canvas;
-            if (p === 'measureText') return (s: string) => ({ width: String(s).length * 6, actualBoundingBoxAscent: 8, actualBoundingBoxDescent: 2 });
+            if (p === 'measureText')
+              return (s: string) => ({
+                width: String(s).length * 6,
+                actualBoundingBoxAscent: 8,
+                actualBoundingBoxDescent: 2,
+              });
             if (p === 'createLinearGradient' || p === 'createPattern') return () => ({ addColorStop() {} });
             if (p === 'getLineDash') return () => [];
             if (p === 'stroke') return () => strokes++;
@@ -155,7 +185,10 @@ describe('report client script', () => {
         return canvas;
       });
       const errors: unknown[] = [];
-      const context = vm.createContext({ document, console: { error: (...a: unknown[]) => errors.push(a), warn: (...a: unknown[]) => errors.push(a), log() {} } });
+      const context = vm.createContext({
+        document,
+        console: { error: (...a: unknown[]) => errors.push(a), warn: (...a: unknown[]) => errors.push(a), log() {} },
+      });
       vm.runInContext(chartJs, context);
       expect(typeof (context as { Chart?: unknown }).Chart).toBe('function');
       vm.runInContext(client, context);

@@ -14,9 +14,17 @@ describe('report.html Content-Security-Policy', () => {
     const dir = await writeRunDir(labelledMetrics());
     dirs.push(dir);
     const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
-    const m = html.match(/<head>\s*<meta charset="utf-8">\s*<meta http-equiv="Content-Security-Policy" content="([^"]+)">/);
+    const m = html.match(
+      /<head>\s*<meta charset="utf-8">\s*<meta http-equiv="Content-Security-Policy" content="([^"]+)">/,
+    );
     expect(m, 'CSP meta right after the charset').not.toBeNull();
-    const directives = new Map(m![1].split(';').map((d) => d.trim()).filter(Boolean).map((d) => [d.split(/\s+/)[0], d.split(/\s+/).slice(1)] as const));
+    const directives = new Map(
+      m![1]
+        .split(';')
+        .map((d) => d.trim())
+        .filter(Boolean)
+        .map((d) => [d.split(/\s+/)[0], d.split(/\s+/).slice(1)] as const),
+    );
     expect(directives.get('default-src')).toEqual(["'none'"]);
     for (const [name, sources] of directives) {
       for (const s of sources) expect(["'none'", "'unsafe-inline'", 'data:'], `${name} ${s}`).toContain(s);

@@ -117,8 +117,19 @@ export function labelFreeMetrics(): RunMetrics {
   const m = labelledMetrics();
   m.runId = 'photos-line2';
   m.dataset = { name: 'my-photos', source: '/photos', images: 12, labelFree: true };
-  m.shiftSet = { spec: 'line:2', shifts: [{ dx: 0, dy: 0 }, { dx: 1, dy: 0 }, { dx: 2, dy: 0 }, { dx: 0, dy: 1 }, { dx: 0, dy: 2 }] };
-  m.results = m.results.slice(0, 2).map((r) => ({ ...r, bounds: null, consistency: { ...r.consistency, flipRate: null } }));
+  m.shiftSet = {
+    spec: 'line:2',
+    shifts: [
+      { dx: 0, dy: 0 },
+      { dx: 1, dy: 0 },
+      { dx: 2, dy: 0 },
+      { dx: 0, dy: 1 },
+      { dx: 0, dy: 2 },
+    ],
+  };
+  m.results = m.results
+    .slice(0, 2)
+    .map((r) => ({ ...r, bounds: null, consistency: { ...r.consistency, flipRate: null } }));
   return m;
 }
 
@@ -145,12 +156,22 @@ export function manifest(): Record<string, unknown> {
     backend: 'auto',
     threads: null,
     seed: 0,
-    dataset: { name: 'coco128', source: '/data/coco128/annotations.json', kind: 'coco', images: 128, hash: 'd4t4s3th4sh', labelFree: false },
+    dataset: {
+      name: 'coco128',
+      source: '/data/coco128/annotations.json',
+      kind: 'coco',
+      images: 128,
+      hash: 'd4t4s3th4sh',
+      labelFree: false,
+    },
     shiftSet: { spec: 'grid:1', maxOffsetPx: 1 },
     mode: 'pad',
     scoreThreshold: 0.5,
     identity: { datasetHash: 'd4t4s3th4sh' },
-    detectors: [det('centernet', 'centernet', null, 'abc123model'), det('ssd-mobilenet', 'ssd-mobilenet', null, 'def456model')],
+    detectors: [
+      det('centernet', 'centernet', null, 'abc123model'),
+      det('ssd-mobilenet', 'ssd-mobilenet', null, 'def456model'),
+    ],
   };
 }
 
@@ -160,7 +181,8 @@ export async function writeRunDir(
   man: Record<string, unknown> | string | null = manifest(),
 ): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'shiftbench-report-'));
-  const put = (name: string, v: unknown) => writeFile(path.join(dir, name), typeof v === 'string' ? v : JSON.stringify(v, null, 2));
+  const put = (name: string, v: unknown) =>
+    writeFile(path.join(dir, name), typeof v === 'string' ? v : JSON.stringify(v, null, 2));
   if (metrics !== null) await put('metrics.json', metrics);
   if (man !== null) await put('manifest.json', man);
   await mkdir(path.join(dir, 'detections', 'centernet'), { recursive: true });

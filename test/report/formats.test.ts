@@ -21,7 +21,10 @@ import { makeRun, makeRunFixture, type RunFixture } from './runs.js';
 const PLACEHOLDER = /(?<![\w-])-1(?![\w.])|NaN|undefined|null/;
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -61,7 +64,11 @@ describe('report --format md|csv|json (real runs with fakes)', () => {
   beforeAll(async () => {
     fx = await makeRunFixture(16);
     ({ dir, metrics } = await makeRun(fx, 'run'));
-    ({ dir: labelFreeDir } = await makeRun(fx, 'label-free', { dataset: path.join(fx.root, 'ds', 'images'), models: ['shaky'], mitigations: [] }));
+    ({ dir: labelFreeDir } = await makeRun(fx, 'label-free', {
+      dataset: path.join(fx.root, 'ds', 'images'),
+      models: ['shaky'],
+      mitigations: [],
+    }));
   });
   afterAll(async () => {
     await rm(fx.root, { recursive: true, force: true });
@@ -83,7 +90,9 @@ describe('report --format md|csv|json (real runs with fakes)', () => {
     const iv = shaky.analysis!.boundsInterval!.mapRange;
     const b = shaky.bounds!;
     const row = md.split('\n').find((l) => l.startsWith('| `shaky` |'))!;
-    expect(row).toContain(`**${(b.mapRange * 100).toFixed(2)} pp [${(iv.lo * 100).toFixed(2)}–${(iv.hi * 100).toFixed(2)}]**`);
+    expect(row).toContain(
+      `**${(b.mapRange * 100).toFixed(2)} pp [${(iv.lo * 100).toFixed(2)}–${(iv.hi * 100).toFixed(2)}]**`,
+    );
     expect(row).toContain(`${(b.mapRef * 100).toFixed(1)}% [`);
     // every row has as many cells as the header (a table GitHub renders)
     const table = md.split('\n').filter((l) => l.startsWith('|'));
@@ -101,8 +110,12 @@ describe('report --format md|csv|json (real runs with fakes)', () => {
     );
     expect(verdicts[0]).toContain(`(95% interval over 40 resamples)`);
     // "significant" appears only where metrics.json's paired interval excludes 0
-    const significantKeys = metrics.results.filter((r) => r.analysis!.paired.some((x) => x.significant)).map((r) => r.key);
-    expect(verdicts.filter((l) => l.includes('(significant)')).map((l) => l.match(/^- `([^`]+)`/)![1])).toEqual(significantKeys);
+    const significantKeys = metrics.results
+      .filter((r) => r.analysis!.paired.some((x) => x.significant))
+      .map((r) => r.key);
+    expect(verdicts.filter((l) => l.includes('(significant)')).map((l) => l.match(/^- `([^`]+)`/)![1])).toEqual(
+      significantKeys,
+    );
     expect(md).not.toMatch(PLACEHOLDER);
     // the plain rows show no cost ratio: "—", not a number
     expect(row.split(' | ').at(-2)).toBe('—');
@@ -163,7 +176,9 @@ describe('report --format md|csv|json (real runs with fakes)', () => {
     await writeFile(path.join(old, 'metrics.json'), JSON.stringify({ ...m, schemaVersion: 0 }));
     const refused = cli('report', old, '--format', 'md');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(`The run was written by an older shiftbench: re-render it with this version from its stored detections (no model runs): \`shiftbench report ${old} --rescore\`.`);
+    expect(refused.stderr).toContain(
+      `The run was written by an older shiftbench: re-render it with this version from its stored detections (no model runs): \`shiftbench report ${old} --rescore\`.`,
+    );
     const fixed = cli('report', old, '--rescore', '--format', 'md', '--quiet');
     expect(fixed.stderr).toBe('');
     expect(fixed.code).toBe(0);

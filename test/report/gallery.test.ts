@@ -14,7 +14,12 @@ import { buildGallery, foundPerObject, loadReportRun, matchStates, renderReport 
 import type { CocoAnnotation } from '../../src/core/types.js';
 import { makeRun, makeRunFixture, type RunFixture } from './runs.js';
 
-const det = (x: number, y: number, w: number, h: number, score: number, category_id = 1): CocoResult => ({ image_id: 1, category_id, bbox: [x, y, w, h], score });
+const det = (x: number, y: number, w: number, h: number, score: number, category_id = 1): CocoResult => ({
+  image_id: 1,
+  category_id,
+  bbox: [x, y, w, h],
+  score,
+});
 
 describe('matchStates', () => {
   it('same class and IoU ≥ 0.5, greedy by score: kept / vanished / appeared', () => {
@@ -29,7 +34,14 @@ describe('matchStates', () => {
 
 describe('foundPerObject', () => {
   it('counts the shifts at which each ground-truth object is matched one to one (class, IoU ≥ 0.5); crowd regions are not objects', () => {
-    const ann = (id: number, x: number, category_id = 1, iscrowd: 0 | 1 = 0): CocoAnnotation => ({ id, image_id: 1, category_id, bbox: [x, 0, 10, 10], area: 100, iscrowd });
+    const ann = (id: number, x: number, category_id = 1, iscrowd: 0 | 1 = 0): CocoAnnotation => ({
+      id,
+      image_id: 1,
+      category_id,
+      bbox: [x, 0, 10, 10],
+      area: 100,
+      iscrowd,
+    });
     const objects = [ann(1, 0), ann(2, 50), ann(3, 100, 2), ann(4, 200, 1, 1)];
     const perShift = [
       [det(0, 0, 10, 10, 0.9), det(50, 0, 10, 10, 0.8), det(100, 0, 10, 10, 0.7, 2), det(200, 0, 10, 10, 0.9)],
@@ -57,9 +69,13 @@ describe('flicker gallery (real run with fakes)', () => {
     await rm(fx.root, { recursive: true, force: true });
   });
 
-  it('shows each flickering detector\'s top images against the shift that changes most, with the stored detections', async () => {
+  it("shows each flickering detector's top images against the shift that changes most, with the stored detections", async () => {
     const run = await loadReportRun(dir);
-    const g = await buildGallery(run, (id) => path.join(fx.root, 'ds', 'images', `${String(id).padStart(3, '0')}.png`), { perDetector: 2 });
+    const g = await buildGallery(
+      run,
+      (id) => path.join(fx.root, 'ds', 'images', `${String(id).padStart(3, '0')}.png`),
+      { perDetector: 2 },
+    );
     const shaky = metrics.results.find((r) => r.key === 'shaky')!;
     const fix = metrics.results.find((r) => r.key === 'shaky+fix')!;
     expect(fix.analysis!.flicker.top.every((t) => t.flicker === 0)).toBe(true);
@@ -68,7 +84,14 @@ describe('flicker gallery (real run with fakes)', () => {
     expect(items.map((i) => i.imageId)).toEqual(shaky.analysis!.flicker.top.slice(0, 2).map((t) => t.imageId));
     const shifts = metrics.shiftSet.shifts;
     for (const it of items) {
-      const files = await Promise.all(shifts.map(async (s) => JSON.parse(await readFile(path.join(dir, 'detections', 'shaky', `shift_${s.dx}_${s.dy}.json`), 'utf8')) as CocoResult[]));
+      const files = await Promise.all(
+        shifts.map(
+          async (s) =>
+            JSON.parse(
+              await readFile(path.join(dir, 'detections', 'shaky', `shift_${s.dx}_${s.dy}.json`), 'utf8'),
+            ) as CocoResult[],
+        ),
+      );
       const at = files.map((f) => f.filter((d) => d.image_id === it.imageId && d.score >= 0.5));
       const s = shifts.findIndex((x) => x.dx === it.shift.dx && x.dy === it.shift.dy);
       expect(it.reference.map((b) => b.bbox)).toEqual(at[0].sort((a, b) => b.score - a.score).map((d) => d.bbox));
@@ -95,20 +118,32 @@ describe('flicker gallery (real run with fakes)', () => {
     const { htmlPath } = await renderReport(dir);
     const html = await readFile(htmlPath, 'utf8');
     expect(html).toContain('<section id="gallery"><h2>Flicker gallery</h2>');
-    expect(html).toMatch(/<rect class="g-(kept|vanished|appeared)" data-state="\1"[^>]*><title>(disc|square) · score 0\.90 · \1<\/title><\/rect>/);
+    expect(html).toMatch(
+      /<rect class="g-(kept|vanished|appeared)" data-state="\1"[^>]*><title>(disc|square) · score 0\.90 · \1<\/title><\/rect>/,
+    );
     expect(html.match(/class="g-item"/g)!.length).toBe(3);
-    expect(html).toMatch(/<table class="details blinking">.*<th scope="row"><code>shaky<\/code><\/th><td>\d+ of \d+<\/td>/s);
+    expect(html).toMatch(
+      /<table class="details blinking">.*<th scope="row"><code>shaky<\/code><\/th><td>\d+ of \d+<\/td>/s,
+    );
     expect(Buffer.byteLength(html)).toBeLessThan(8 * 1024 * 1024);
-    const off = await readFile((await renderReport(dir, { gallery: 0, outFile: path.join(fx.root, 'off.html') })).htmlPath, 'utf8');
+    const off = await readFile(
+      (await renderReport(dir, { gallery: 0, outFile: path.join(fx.root, 'off.html') })).htmlPath,
+      'utf8',
+    );
     expect(off).not.toContain('id="gallery"');
-    const elsewhere = await readFile((await renderReport(dir, { imagePaths: new Map(), outFile: path.join(fx.root, 'no-images.html') })).htmlPath, 'utf8');
+    const elsewhere = await readFile(
+      (await renderReport(dir, { imagePaths: new Map(), outFile: path.join(fx.root, 'no-images.html') })).htmlPath,
+      'utf8',
+    );
     expect(elsewhere).not.toContain('class="g-item"');
     expect(elsewhere).toContain('could not be read, so it is left out');
   });
 
   it('reads the per-shift files of a fractional shift set (named by index)', async () => {
     const { dir: fracDir } = await makeRun(fx, 'frac', { models: ['shaky'], mitigations: [], shifts: 'frac:2' });
-    const g = await buildGallery(await loadReportRun(fracDir), (id) => path.join(fx.root, 'ds', 'images', `${String(id).padStart(3, '0')}.png`));
+    const g = await buildGallery(await loadReportRun(fracDir), (id) =>
+      path.join(fx.root, 'ds', 'images', `${String(id).padStart(3, '0')}.png`),
+    );
     expect(g.notes).toEqual([]);
     expect(g.items.length).toBeGreaterThan(0);
     expect(g.items.some((i) => !Number.isInteger(i.shift.dx) || !Number.isInteger(i.shift.dy))).toBe(true);

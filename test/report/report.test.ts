@@ -17,7 +17,11 @@ afterAll(async () => {
 
 async function render(dir: string) {
   const paths = await renderReport(dir);
-  return { ...paths, html: await readFile(paths.htmlPath, 'utf8'), json: JSON.parse(await readFile(paths.jsonPath, 'utf8')) as ReportSummary };
+  return {
+    ...paths,
+    html: await readFile(paths.htmlPath, 'utf8'),
+    json: JSON.parse(await readFile(paths.jsonPath, 'utf8')) as ReportSummary,
+  };
 }
 
 /** The HTML with the inlined Chart.js bundle taken out (its licence banner names its web site). */
@@ -45,9 +49,20 @@ describe('renderReport: labelled run', () => {
     const { htmlPath, jsonPath, json } = await render(dir);
     expect(htmlPath).toBe(path.join(dir, 'report.html'));
     expect(jsonPath).toBe(path.join(dir, 'report.json'));
-    expect(Object.keys(json.detectors)).toEqual(['centernet', 'ssd-mobilenet', 'centernet+input-blur:1', 'faster-rcnn']);
+    expect(Object.keys(json.detectors)).toEqual([
+      'centernet',
+      'ssd-mobilenet',
+      'centernet+input-blur:1',
+      'faster-rcnn',
+    ]);
     // JSON stays in 0–1, straight from metrics.json
-    expect(json.detectors.centernet).toMatchObject({ mapRef: 0.4123, mapLower: 0.3951, mapUpper: 0.4241, mapRange: 0.029, costRatio: null });
+    expect(json.detectors.centernet).toMatchObject({
+      mapRef: 0.4123,
+      mapLower: 0.3951,
+      mapUpper: 0.4241,
+      mapRange: 0.029,
+      costRatio: null,
+    });
     expect(json.detectors.centernet.detConsistency).toEqual({ mean: 0.912, lo: 0.89, hi: 0.931 });
     expect(json.detectors['centernet+input-blur:1']).toMatchObject({ mitigation: 'input-blur:1', costRatio: 1.85 });
     expect(json.detectors['ssd-mobilenet']).toMatchObject({ skippedImages: 1, imagesEvaluated: 127 });
@@ -68,9 +83,14 @@ describe('renderReport: labelled run', () => {
     for (const key of ['centernet', 'ssd-mobilenet', 'centernet+input-blur:1', 'faster-rcnn']) {
       expect(html).toContain(`<tr data-key="${key}">`);
     }
-    const table = html.slice(html.indexOf('<section id="headline">'), html.indexOf('</section>', html.indexOf('<section id="headline">')));
+    const table = html.slice(
+      html.indexOf('<section id="headline">'),
+      html.indexOf('</section>', html.indexOf('<section id="headline">')),
+    );
     const centernetRow = table.split('\n').find((l) => l.startsWith('<tr data-key="centernet">'))!;
-    expect(centernetRow).toContain('<td>41.2%</td><td>39.5%</td><td>42.4%</td><td class="key-metric">2.90 pp</td><td>7.0%</td>');
+    expect(centernetRow).toContain(
+      '<td>41.2%</td><td>39.5%</td><td>42.4%</td><td class="key-metric">2.90 pp</td><td>7.0%</td>',
+    );
     expect(centernetRow).toContain('8.7% <span class="ci" title="95% bootstrap interval">[7.1–10.4]</span>'); // flip rate
     expect(centernetRow).toContain('91.2% <span class="ci" title="95% bootstrap interval">[89.0–93.1]</span>'); // det. consistency
     expect(centernetRow).toContain('4.21% <span class="ci" title="95% bootstrap interval">[3.88–4.56]</span>'); // 1 − IoU
@@ -80,7 +100,15 @@ describe('renderReport: labelled run', () => {
     expect(blurRow).toContain('×1.85');
     expect(blurRow).toContain('1.91 pp<span class="delta">−0.99 pp vs plain</span>');
     // grouped by family in the paper's order, each model's plain run before its mitigation
-    const order = ['one-stage · anchor-based', 'data-key="ssd-mobilenet"', 'one-stage · anchor-free', 'data-key="centernet"', 'data-key="centernet+input-blur:1"', 'two-stage · anchor-based', 'data-key="faster-rcnn"'];
+    const order = [
+      'one-stage · anchor-based',
+      'data-key="ssd-mobilenet"',
+      'one-stage · anchor-free',
+      'data-key="centernet"',
+      'data-key="centernet+input-blur:1"',
+      'two-stage · anchor-based',
+      'data-key="faster-rcnn"',
+    ];
     const at = order.map((s) => table.indexOf(s));
     expect(at.every((x) => x >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
@@ -90,8 +118,13 @@ describe('renderReport: labelled run', () => {
     const { html } = await render(await runDir());
     expect(html).toContain('<code>grid:1</code> — 4 shifts, up to 1 px');
     expect(html).toContain('2025-11-25T08:00:00.000Z');
-    expect(html).toContain('<tr><td><code>detectors[0].files[0].sha256</code></td><td><code>abc123model</code></td></tr>');
-    const hashes = html.slice(html.indexOf('<table class="hashes">'), html.indexOf('</table>', html.indexOf('<table class="hashes">')));
+    expect(html).toContain(
+      '<tr><td><code>detectors[0].files[0].sha256</code></td><td><code>abc123model</code></td></tr>',
+    );
+    const hashes = html.slice(
+      html.indexOf('<table class="hashes">'),
+      html.indexOf('</table>', html.indexOf('<table class="hashes">')),
+    );
     expect([...hashes.matchAll(/<tr><td><code>([^<]+)<\/code><\/td>/g)].map((m) => m[1])).toEqual([
       'dataset.hash', // identity.datasetHash repeats it: listed once
       'detectors[0].files[0].sha256',
@@ -99,13 +132,21 @@ describe('renderReport: labelled run', () => {
     ]);
     expect(html).toContain('<dt>Machine</dt><dd>linux x64, 16 CPUs</dd>');
     expect(html).toContain('<dt>Runtime</dt><dd>onnxruntime-node cpu, tfjs wasm</dd>');
-    expect(html).toContain('<tr><th scope="row"><code>centernet</code></th><td>onnxruntime-node cpu</td><td>512×512</td><td>32</td><td>128</td>');
-    for (const id of ['sb-range', 'sb-pershift', 'sb-consistency', 'sb-instability']) expect(html).toContain(`<canvas id="${id}" role="img"`);
+    expect(html).toContain(
+      '<tr><th scope="row"><code>centernet</code></th><td>onnxruntime-node cpu</td><td>512×512</td><td>32</td><td>128</td>',
+    );
+    for (const id of ['sb-range', 'sb-pershift', 'sb-consistency', 'sb-instability'])
+      expect(html).toContain(`<canvas id="${id}" role="img"`);
     expect(html).toContain('<li><code>ssd-mobilenet</code>: 20.0% – 23.8% (range 3.76 pp)</li>');
     expect(html).toContain('<table class="heat">');
-    const heat = html.slice(html.indexOf('<table class="heat">'), html.indexOf('</table>', html.indexOf('<table class="heat">')));
+    const heat = html.slice(
+      html.indexOf('<table class="heat">'),
+      html.indexOf('</table>', html.indexOf('<table class="heat">')),
+    );
     // centernet's grid: row dy=1 holds (0,1) = 40.87% (the lowest: lightest) and (1,1) = 41.32% (the highest: darkest)
-    expect(heat).toContain('<tr><th scope="row">1</th><td style="background:hsl(210,70%,95.0%)">40.9</td><td style="background:hsl(210,70%,60.0%)">41.3</td></tr>');
+    expect(heat).toContain(
+      '<tr><th scope="row">1</th><td style="background:hsl(210,70%,95.0%)">40.9</td><td style="background:hsl(210,70%,60.0%)">41.3</td></tr>',
+    );
     expect(html).toContain('lower bound is at or above the true minimum');
     expect(html).toContain('<td>000000000077.jpg</td><td>decode failed: truncated JPEG</td>');
     expect(html).toContain('1000 resamples, seed 0');
@@ -153,8 +194,12 @@ describe('renderReport: labelled run', () => {
     const m = labelledMetrics();
     m.results[3].key = 'frcnn-r50';
     const { html } = await render(await runDir(m));
-    expect(html).toContain('<tr data-key="frcnn-r50"><th scope="row">faster-rcnn<span class="key">key <code>frcnn-r50</code></span></th>');
-    expect(html).toContain('<tr data-key="centernet+input-blur:1"><th scope="row">centernet</th><td><code>input-blur:1</code></td>');
+    expect(html).toContain(
+      '<tr data-key="frcnn-r50"><th scope="row">faster-rcnn<span class="key">key <code>frcnn-r50</code></span></th>',
+    );
+    expect(html).toContain(
+      '<tr data-key="centernet+input-blur:1"><th scope="row">centernet</th><td><code>input-blur:1</code></td>',
+    );
   });
 
   it('works with a single detector', async () => {
@@ -189,7 +234,10 @@ describe('renderReport: escaping', () => {
     expect(html.match(/<script\b/gi)).toHaveLength(5);
     expect(html.match(/<\/script>/gi)).toHaveLength(5);
     // the data block still carries the key exactly
-    const block = html.slice(html.indexOf('<script type="application/json" id="sb-data">') + 45, html.indexOf('</script>'));
+    const block = html.slice(
+      html.indexOf('<script type="application/json" id="sb-data">') + 45,
+      html.indexOf('</script>'),
+    );
     expect(JSON.parse(block).detectors[0].key).toBe(evilKey);
   });
 });
@@ -215,18 +263,31 @@ describe('renderReport: bad input', () => {
   it('rejects a run directory that does not exist, or is a file', async () => {
     const missing = path.join(os.tmpdir(), 'shiftbench-no-such-run-dir');
     const hint = '. Pass the directory that `shiftbench run` wrote (it holds manifest.json and metrics.json).';
-    await expectError(renderReport(missing), 'ERR_INVALID_OPTION', `Expected an existing run directory for <runDir> but received ${JSON.stringify(missing)}${hint}`);
+    await expectError(
+      renderReport(missing),
+      'ERR_INVALID_OPTION',
+      `Expected an existing run directory for <runDir> but received ${JSON.stringify(missing)}${hint}`,
+    );
     const dir = await runDir();
     const file = path.join(dir, 'metrics.json');
-    await expectError(renderReport(file), 'ERR_INVALID_OPTION', `Expected an existing run directory for <runDir> but received ${JSON.stringify(file)}${hint}`);
+    await expectError(
+      renderReport(file),
+      'ERR_INVALID_OPTION',
+      `Expected an existing run directory for <runDir> but received ${JSON.stringify(file)}${hint}`,
+    );
   });
 
   it('names a missing metrics.json or manifest.json and how to get it', async () => {
     const noMetrics = await runDir(null);
-    const fix = 'Run `shiftbench run …` first; if it was run, it was interrupted before it finished: rerun the same command to resume, then `shiftbench report <runDir>`.';
+    const fix =
+      'Run `shiftbench run …` first; if it was run, it was interrupted before it finished: rerun the same command to resume, then `shiftbench report <runDir>`.';
     await expectError(renderReport(noMetrics), 'ERR_OUTPUT', `No metrics.json in run directory ${noMetrics}. ${fix}`);
     const noManifest = await runDir(labelledMetrics(), null);
-    await expectError(renderReport(noManifest), 'ERR_OUTPUT', `No manifest.json in run directory ${noManifest}. ${fix}`);
+    await expectError(
+      renderReport(noManifest),
+      'ERR_OUTPUT',
+      `No manifest.json in run directory ${noManifest}. ${fix}`,
+    );
   });
 
   it('names a file cut off mid-write', async () => {
@@ -234,7 +295,9 @@ describe('renderReport: bad input', () => {
     await expectError(
       renderReport(dir),
       'ERR_OUTPUT',
-      new RegExp(`^${escapeRe(path.join(dir, 'metrics.json'))} is not valid JSON \\(.+\\)\\. The file is damaged or was cut off: rerun the same \`shiftbench run\` command to rewrite it\\.$`),
+      new RegExp(
+        `^${escapeRe(path.join(dir, 'metrics.json'))} is not valid JSON \\(.+\\)\\. The file is damaged or was cut off: rerun the same \`shiftbench run\` command to rewrite it\\.$`,
+      ),
     );
   });
 
@@ -250,11 +313,23 @@ describe('renderReport: bad input', () => {
     const dup = labelledMetrics();
     dup.results[1].key = 'centernet';
     const dupDir = await runDir(dup);
-    await expectError(renderReport(dupDir), 'ERR_OUTPUT', /Expected a key not used by another result for results\[1\]\.key but received "centernet"/);
+    await expectError(
+      renderReport(dupDir),
+      'ERR_OUTPUT',
+      /Expected a key not used by another result for results\[1\]\.key but received "centernet"/,
+    );
     const empty = labelledMetrics();
     empty.results = [];
-    await expectError(renderReport(await runDir(empty)), 'ERR_OUTPUT', /Expected at least one detector result for results but received an array of length 0/);
-    await expectError(renderReport(await runDir(labelledMetrics(), '[1,2]')), 'ERR_OUTPUT', /manifest\.json is not a shiftbench run file: Expected a JSON object for the manifest but received an array of length 2/);
+    await expectError(
+      renderReport(await runDir(empty)),
+      'ERR_OUTPUT',
+      /Expected at least one detector result for results but received an array of length 0/,
+    );
+    await expectError(
+      renderReport(await runDir(labelledMetrics(), '[1,2]')),
+      'ERR_OUTPUT',
+      /manifest\.json is not a shiftbench run file: Expected a JSON object for the manifest but received an array of length 2/,
+    );
   });
 
   it('names an unsupported schema version and how to read it: update for a newer one, --rescore for an older one', async () => {

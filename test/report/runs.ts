@@ -35,7 +35,11 @@ function fixMitigation(gt: CocoGroundTruth): Mitigation {
     spec: 'fix',
     wrap(inner: Detector): Detector {
       const exact = gtDetector('exact', gt);
-      return { info: { ...inner.info, name: `${inner.info.name}+fix` }, detect: (b, c) => exact.detect(b, c), dispose: () => inner.dispose() };
+      return {
+        info: { ...inner.info, name: `${inner.info.name}+fix` },
+        detect: (b, c) => exact.detect(b, c),
+        dispose: () => inner.dispose(),
+      };
     },
   };
 }
@@ -70,7 +74,15 @@ export async function makeRun(
 ): Promise<{ dir: string; metrics: RunMetrics }> {
   const out = path.join(fx.root, name);
   const { metrics } = await runBenchmark(
-    { models: ['shaky', 'steady'], mitigations: ['fix'], dataset: fx.dataset, out, bootstrapResamples: 20, bootstrapBounds: 40, ...options },
+    {
+      models: ['shaky', 'steady'],
+      mitigations: ['fix'],
+      dataset: fx.dataset,
+      out,
+      bootstrapResamples: 20,
+      bootstrapBounds: 40,
+      ...options,
+    },
     { env: fakeEnv(fx.gt, shakyNoisePx) },
   );
   return { dir: out, metrics };

@@ -11,13 +11,30 @@ async function render(metrics: Parameters<typeof writeRunDir>[0]) {
   const dir = await writeRunDir(metrics);
   made.push(dir);
   const paths = await renderReport(dir);
-  return { html: await readFile(paths.htmlPath, 'utf8'), json: JSON.parse(await readFile(paths.jsonPath, 'utf8')) as ReportSummary };
+  return {
+    html: await readFile(paths.htmlPath, 'utf8'),
+    json: JSON.parse(await readFile(paths.jsonPath, 'utf8')) as ReportSummary,
+  };
 }
 
 const stability: StabilitySummary = {
   scoreThreshold: 0.5,
-  centerError: { mean: 0.013, lo: 0.0116, hi: 0.0144, objects: 164, images: 48, worst: { value: 0.0664, imageId: 30, annotationId: 142 } },
-  scaleRatioError: { mean: 0.0325, lo: 0.0293, hi: 0.0362, objects: 164, images: 48, worst: { value: 0.188, imageId: 24, annotationId: 109 } },
+  centerError: {
+    mean: 0.013,
+    lo: 0.0116,
+    hi: 0.0144,
+    objects: 164,
+    images: 48,
+    worst: { value: 0.0664, imageId: 30, annotationId: 142 },
+  },
+  scaleRatioError: {
+    mean: 0.0325,
+    lo: 0.0293,
+    hi: 0.0362,
+    objects: 164,
+    images: 48,
+    worst: { value: 0.188, imageId: 24, annotationId: 109 },
+  },
   fragmentError: null,
   objects: 170,
   bootstrap: { resamples: 1000, seed: 7 },
@@ -28,7 +45,10 @@ describe('report: video-stability errors (protocol §5)', () => {
     const m = labelledMetrics();
     m.results[0].stability = stability;
     const { html, json } = await render(m);
-    const section = html.slice(html.indexOf('<section id="stability">'), html.indexOf('</section>', html.indexOf('<section id="stability">')));
+    const section = html.slice(
+      html.indexOf('<section id="stability">'),
+      html.indexOf('</section>', html.indexOf('<section id="stability">')),
+    );
     expect(html.indexOf('<section id="consistency">')).toBeLessThan(html.indexOf('<section id="stability">'));
     expect(section).toContain('1.30% <span class="ci" title="95% bootstrap interval">[1.16–1.44]</span>');
     expect(section).toContain('worst 6.6%: image 30, annotation 142');
@@ -45,7 +65,9 @@ describe('report: video-stability errors (protocol §5)', () => {
     const m = labelFreeMetrics();
     for (const r of m.results) r.stability = null;
     const { html } = await render(m);
-    expect(html).toContain('<section id="stability"><h2>Video-stability errors</h2><p class="na">Not available: these errors follow ground-truth objects across shifts, and the dataset has no labels.</p>');
+    expect(html).toContain(
+      '<section id="stability"><h2>Video-stability errors</h2><p class="na">Not available: these errors follow ground-truth objects across shifts, and the dataset has no labels.</p>',
+    );
   });
   it('a run made before the errors existed renders without the section', async () => {
     const { html } = await render(labelledMetrics());
@@ -53,7 +75,10 @@ describe('report: video-stability errors (protocol §5)', () => {
   });
   it('a malformed stability entry is refused, naming the field', async () => {
     const m = labelledMetrics();
-    m.results[0].stability = { ...stability, centerError: { ...stability.centerError!, worst: { value: 'x' } } } as unknown as StabilitySummary;
+    m.results[0].stability = {
+      ...stability,
+      centerError: { ...stability.centerError!, worst: { value: 'x' } },
+    } as unknown as StabilitySummary;
     const dir = await writeRunDir(m);
     made.push(dir);
     const err = await renderReport(dir).catch((e: unknown) => e);

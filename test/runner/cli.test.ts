@@ -6,7 +6,10 @@ import { REPO_ROOT } from '../helpers/shared.js';
 import { tempDir } from './fixtures.js';
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -25,7 +28,9 @@ describe('shiftbench run / demo (CLI)', () => {
   it('usage errors exit with 2 and name the flag', () => {
     const shifts = cli('run', '--model', 'x', '--dataset', 'y', '--shifts', 'diag:1');
     expect(shifts.code).toBe(2);
-    expect(shifts.stderr).toContain('Expected a shift set like grid:1, line:63, frac:4 or 0,0;1,0 for --shifts but received "diag:1"');
+    expect(shifts.stderr).toContain(
+      'Expected a shift set like grid:1, line:63, frac:4 or 0,0;1,0 for --shifts but received "diag:1"',
+    );
     const model = cli('run', '--dataset', 'y');
     expect(model.code).toBe(2);
     expect(model.stderr).toContain('for --model');

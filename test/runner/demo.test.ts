@@ -7,11 +7,20 @@ const entry = (name: string, meta: Record<string, unknown>) => ({ name, meta }) 
 
 describe('demo plan and summary tables', () => {
   it('runs plain zoo models with antialias:trained when every one has its twin in the zoo', () => {
-    const zoo = [entry('a', { twin: 'a-aa' }), entry('a-aa', { antialias: 3 }), entry('b', { antialias: false, twin: 'b-aa' }), entry('b-aa', { antialias: true })];
+    const zoo = [
+      entry('a', { twin: 'a-aa' }),
+      entry('a-aa', { antialias: 3 }),
+      entry('b', { antialias: false, twin: 'b-aa' }),
+      entry('b-aa', { antialias: true }),
+    ];
     expect(demoPlanFromZoo(zoo)).toEqual({ models: ['a', 'b'], mitigations: ['antialias:trained'] });
   });
   it('leaves out a variant of another zoo model (meta.baseline, e.g. the circular-exact zoo-fcos-aps) so the twins plan holds', () => {
-    const zoo = [entry('a', { antialias: false, twin: 'a-aa' }), entry('a-aa', { antialias: 'blur3', twin: 'a' }), entry('a-aps', { antialias: false, twin: null, baseline: 'a' })];
+    const zoo = [
+      entry('a', { antialias: false, twin: 'a-aa' }),
+      entry('a-aa', { antialias: 'blur3', twin: 'a' }),
+      entry('a-aps', { antialias: false, twin: null, baseline: 'a' }),
+    ];
     expect(demoPlanFromZoo(zoo)).toEqual({ models: ['a'], mitigations: ['antialias:trained'] });
   });
   it('falls back to every zoo model as its own entry when a twin is missing', () => {
@@ -32,7 +41,17 @@ describe('demo plan and summary tables', () => {
         mitigation: null,
         family: { stages: 'one-stage', anchors: 'anchor-free' },
         runtime: 'fake',
-        bounds: { mapRef: 0.5, mapLower: 0.4, mapUpper: 0.6, mapRange: 0.2, relRange: 0.4, perShift: [], passes: { lower: 1, upper: 1 }, assignLower: [], assignUpper: [] },
+        bounds: {
+          mapRef: 0.5,
+          mapLower: 0.4,
+          mapUpper: 0.6,
+          mapRange: 0.2,
+          relRange: 0.4,
+          perShift: [],
+          passes: { lower: 1, upper: 1 },
+          assignLower: [],
+          assignUpper: [],
+        },
         consistency: { detConsistency: { mean: 0.9, lo: 0.8, hi: 1 }, flipRate: { mean: 0.1, lo: 0, hi: 0.2 } },
         timing: { inferenceSeconds: 1, imagesPerSecond: 2, costRatio: null },
         imagesEvaluated: 2,
@@ -54,9 +73,16 @@ describe('demo plan and summary tables', () => {
           boundsInterval: null,
           paired: [
             {
-              key: 'm+blur', against: 'm', kind: 'mitigation', resamples: 200, seed: 0,
-              deltaMapRange: { value: -0.05, lo: -0.08, hi: -0.01 }, deltaMapRef: { value: 0.01, lo: -0.02, hi: 0.03 },
-              steadierShare: 0.975, significant: true, verdict: 'steadier (significant)',
+              key: 'm+blur',
+              against: 'm',
+              kind: 'mitigation',
+              resamples: 200,
+              seed: 0,
+              deltaMapRange: { value: -0.05, lo: -0.08, hi: -0.01 },
+              deltaMapRef: { value: 0.01, lo: -0.02, hi: 0.03 },
+              steadierShare: 0.975,
+              significant: true,
+              verdict: 'steadier (significant)',
             },
           ],
           notes: ['no ground truth: no mAP and no bounds (consistency metrics only)'],

@@ -7,7 +7,16 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { Rng } from '../../src/core/rng.js';
-import type { CocoAnnotation, CocoGroundTruth, DetectContext, Detection, Detector, DetectorInfo, RgbImage, RunMetrics } from '../../src/core/types.js';
+import type {
+  CocoAnnotation,
+  CocoGroundTruth,
+  DetectContext,
+  Detection,
+  Detector,
+  DetectorInfo,
+  RgbImage,
+  RunMetrics,
+} from '../../src/core/types.js';
 import { boxToInput } from '../../src/shifts/index.js';
 
 /** metrics.json without what differs between processes by nature: the run id and the wall-clock timing. */
@@ -23,7 +32,11 @@ export async function tempDir(prefix = 'shiftbench-runner-'): Promise<string> {
  * Writes `<dir>/instances.json` + `<dir>/images/NNN.png`: `count` images of varying size
  * with 1–4 boxes each in 2 categories. `corrupt` lists image ids whose file is garbage.
  */
-export async function makeDataset(dir: string, count: number, opts: { corrupt?: number[]; seed?: number } = {}): Promise<{ file: string; gt: CocoGroundTruth }> {
+export async function makeDataset(
+  dir: string,
+  count: number,
+  opts: { corrupt?: number[]; seed?: number } = {},
+): Promise<{ file: string; gt: CocoGroundTruth }> {
   const rng = new Rng(opts.seed ?? 1);
   await mkdir(path.join(dir, 'images'), { recursive: true });
   const gt: CocoGroundTruth = {
@@ -46,7 +59,14 @@ export async function makeDataset(dir: string, count: number, opts: { corrupt?: 
       const h = rng.uniform(8, height / 2);
       const x = rng.uniform(0, width - w);
       const y = rng.uniform(0, height - h);
-      const a: CocoAnnotation = { id: annId++, image_id: id, category_id: rng.int(1, 2), bbox: [x, y, w, h], area: w * h, iscrowd: 0 };
+      const a: CocoAnnotation = {
+        id: annId++,
+        image_id: id,
+        category_id: rng.int(1, 2),
+        bbox: [x, y, w, h],
+        area: w * h,
+        iscrowd: 0,
+      };
       gt.annotations.push(a);
     }
     const file = path.join(dir, 'images', fileName);
@@ -55,7 +75,9 @@ export async function makeDataset(dir: string, count: number, opts: { corrupt?: 
     } else {
       const data = Buffer.alloc(width * height * 3);
       for (let i = 0; i < data.length; i++) data[i] = rng.int(0, 255);
-      await sharp(data, { raw: { width, height, channels: 3 } }).png().toFile(file);
+      await sharp(data, { raw: { width, height, channels: 3 } })
+        .png()
+        .toFile(file);
     }
   }
   const jsonFile = path.join(dir, 'instances.json');
@@ -112,7 +134,8 @@ export function gtDetector(
       if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
       return batch.map((img, i) => {
         const ctx = contexts![i];
-        if (img.width !== d.info.inputSizePx.width || img.height !== d.info.inputSizePx.height) throw new Error('wrong input size');
+        if (img.width !== d.info.inputSizePx.width || img.height !== d.info.inputSizePx.height)
+          throw new Error('wrong input size');
         if (ctx.imageId === opts.throwOnImage) throw new Error(`plug-in failure on image ${ctx.imageId}`);
         if (ctx.shift.dx === 0 && ctx.shift.dy === 0) d.imageIds.push(ctx.imageId);
         const rng = new Rng(ctx.imageId * 1000 + ctx.shift.dx * 31 + ctx.shift.dy);
@@ -121,7 +144,12 @@ export function gtDetector(
           const n = opts.noisePx ?? 0;
           const jitter = ctx.shift.dx === 0 && ctx.shift.dy === 0 ? 0 : n;
           return {
-            bbox: [b[0] + rng.uniform(-jitter, jitter), b[1] + rng.uniform(-jitter, jitter), b[2], b[3]] as [number, number, number, number],
+            bbox: [b[0] + rng.uniform(-jitter, jitter), b[1] + rng.uniform(-jitter, jitter), b[2], b[3]] as [
+              number,
+              number,
+              number,
+              number,
+            ],
             score: 0.9,
             categoryId: a.category_id,
           };

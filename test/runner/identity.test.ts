@@ -16,7 +16,13 @@ import { defaultEnv } from '../../src/runner/env.js';
 import { gtDetector, makeDataset, tempDir } from './fixtures.js';
 
 function withoutTiming(m: RunMetrics): unknown {
-  return { ...m, results: m.results.map((r) => ({ ...r, timing: { ...r.timing, inferenceSeconds: 0, imagesPerSecond: 0, costRatio: null } })) };
+  return {
+    ...m,
+    results: m.results.map((r) => ({
+      ...r,
+      timing: { ...r.timing, inferenceSeconds: 0, imagesPerSecond: 0, costRatio: null },
+    })),
+  };
 }
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -33,7 +39,10 @@ describe('run identity', () => {
   });
 
   /** Fake detectors by spec; the identity of a spec comes from the real resolver (describeDetector). */
-  function env(detectors: Record<string, () => Detector>, extra: Partial<RunnerEnv> = {}): Partial<RunnerEnv> & { loads: string[] } {
+  function env(
+    detectors: Record<string, () => Detector>,
+    extra: Partial<RunnerEnv> = {},
+  ): Partial<RunnerEnv> & { loads: string[] } {
     const loads: string[] = [];
     return {
       loads,
@@ -88,7 +97,10 @@ describe('run identity', () => {
     expect(d.decoder).toEqual({ name: 'torchvision', params: { labels: 'category-id', scoreThreshold: 0.3 } });
 
     await writeRegistry(path.join(root, 'reg'), 'BGR', 0.05);
-    const err = await runBenchmark({ models: ['tiny'], registryFiles: [reg], dataset, out, bootstrapResamples: 10 }, { env: e }).catch((x) => x);
+    const err = await runBenchmark(
+      { models: ['tiny'], registryFiles: [reg], dataset, out, bootstrapResamples: 10 },
+      { env: e },
+    ).catch((x) => x);
     expect(err.code).toBe('ERR_RUN_STORE');
     expect(err.message).toContain('colorOrder: "RGB" → "BGR"');
     expect(err.message).toContain('decoder.params.scoreThreshold: 0.3 → 0.05');
@@ -116,7 +128,13 @@ export default {
 `,
     );
     const out = path.join(root, 'plugin-edit');
-    const options = { models: ['idplug/box'], plugins: [path.join(dir, 'plugin.mjs')], dataset, out, bootstrapResamples: 10 };
+    const options = {
+      models: ['idplug/box'],
+      plugins: [path.join(dir, 'plugin.mjs')],
+      dataset,
+      out,
+      bootstrapResamples: 10,
+    };
     await runBenchmark(options);
     await writeFile(path.join(dir, 'lib', 'deep.mjs'), 'export const SCORE = 0.8;\n');
     const err = await runBenchmark(options).catch((x) => x);
@@ -127,8 +145,12 @@ export default {
   it('a different build of the code that makes detections is refused', async () => {
     const out = path.join(root, 'build');
     const options = { models: ['oracle'], dataset, out, bootstrapResamples: 10 };
-    await runBenchmark(options, { env: env({ oracle: () => gtDetector('oracle', gt) }, { buildId: async () => 'build-a' }) });
-    const err = await runBenchmark(options, { env: env({ oracle: () => gtDetector('oracle', gt) }, { buildId: async () => 'build-b' }) }).catch((x) => x);
+    await runBenchmark(options, {
+      env: env({ oracle: () => gtDetector('oracle', gt) }, { buildId: async () => 'build-a' }),
+    });
+    const err = await runBenchmark(options, {
+      env: env({ oracle: () => gtDetector('oracle', gt) }, { buildId: async () => 'build-b' }),
+    }).catch((x) => x);
     expect(err.code).toBe('ERR_RUN_STORE');
     expect(err.message).toContain('buildId: "build-a" → "build-b"');
   });
@@ -139,10 +161,14 @@ export default {
     const options = { models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 10 };
     await runBenchmark(options, { env: env({ oracle: () => gtDetector('oracle', ds.gt) }) });
     const img = ds.gt.images[1];
-    await sharp(Buffer.alloc(img.width * img.height * 3, 7), { raw: { width: img.width, height: img.height, channels: 3 } })
+    await sharp(Buffer.alloc(img.width * img.height * 3, 7), {
+      raw: { width: img.width, height: img.height, channels: 3 },
+    })
       .png()
       .toFile(path.join(root, 'ds-change', 'images', img.file_name));
-    const err = await runBenchmark(options, { env: env({ oracle: () => gtDetector('oracle', ds.gt) }) }).catch((x) => x);
+    const err = await runBenchmark(options, { env: env({ oracle: () => gtDetector('oracle', ds.gt) }) }).catch(
+      (x) => x,
+    );
     expect(err.code).toBe('ERR_RUN_STORE');
     expect(err.message).toContain(img.file_name);
   });
@@ -154,15 +180,24 @@ export default {
     const modelOut = path.join(root, 'labels-model');
     const e = env({ oracle: () => gtDetector('oracle', ds.gt), tiny: () => gtDetector('tiny', ds.gt) });
     await runBenchmark({ models: ['oracle'], dataset: ds.file, out: fakeOut, bootstrapResamples: 10 }, { env: e });
-    await runBenchmark({ models: ['tiny'], registryFiles: [reg], dataset: ds.file, out: modelOut, bootstrapResamples: 10 }, { env: e });
+    await runBenchmark(
+      { models: ['tiny'], registryFiles: [reg], dataset: ds.file, out: modelOut, bootstrapResamples: 10 },
+      { env: e },
+    );
     const edited = JSON.parse(await readFile(ds.file, 'utf8')) as CocoGroundTruth;
     edited.annotations[0].bbox = [1, 1, 9, 9];
     await writeFile(ds.file, JSON.stringify(edited));
-    const err = await runBenchmark({ models: ['oracle'], dataset: ds.file, out: fakeOut, bootstrapResamples: 10 }, { env: e }).catch((x) => x);
+    const err = await runBenchmark(
+      { models: ['oracle'], dataset: ds.file, out: fakeOut, bootstrapResamples: 10 },
+      { env: e },
+    ).catch((x) => x);
     expect(err.code).toBe('ERR_RUN_STORE');
     expect(err.message).toContain(`image ${edited.annotations[0].image_id} (`);
     const again = env({ tiny: () => gtDetector('tiny', ds.gt) });
-    const r = await runBenchmark({ models: ['tiny'], registryFiles: [reg], dataset: ds.file, out: modelOut, bootstrapResamples: 10 }, { env: again });
+    const r = await runBenchmark(
+      { models: ['tiny'], registryFiles: [reg], dataset: ds.file, out: modelOut, bootstrapResamples: 10 },
+      { env: again },
+    );
     expect(again.loads).toEqual([]); // the model's detections depend on pixels only: reused, rescored with the new labels
     expect(r.computedImages.tiny).toBe(0);
   });
@@ -183,9 +218,15 @@ export default {
 
   it('analysis-only settings (--score-threshold, --bootstrap, --bootstrap-seed) reuse every stored detection', async () => {
     const out = path.join(root, 'analysis');
-    await runBenchmark({ models: ['jitter'], dataset, out, bootstrapResamples: 10 }, { env: env({ jitter: () => gtDetector('jitter', gt, { noisePx: 2 }) }) });
+    await runBenchmark(
+      { models: ['jitter'], dataset, out, bootstrapResamples: 10 },
+      { env: env({ jitter: () => gtDetector('jitter', gt, { noisePx: 2 }) }) },
+    );
     const e = env({ jitter: () => gtDetector('jitter', gt, { noisePx: 2 }) });
-    const b = await runBenchmark({ models: ['jitter'], dataset, out, scoreThreshold: 0.3, bootstrapResamples: 20, bootstrapSeed: 5 }, { env: e });
+    const b = await runBenchmark(
+      { models: ['jitter'], dataset, out, scoreThreshold: 0.3, bootstrapResamples: 20, bootstrapSeed: 5 },
+      { env: e },
+    );
     expect(e.loads).toEqual([]);
     expect(b.computedImages.jitter).toBe(0);
     expect(b.metrics.results[0].consistency.scoreThreshold).toBe(0.3);
@@ -196,8 +237,14 @@ export default {
     const out = path.join(root, 'seeds');
     const seen: EvaluatorArgs[] = [];
     const real = defaultEnv().createEvaluator;
-    const e = env({ oracle: () => gtDetector('oracle', gt) }, { createEvaluator: (args) => (seen.push(args), real(args)) });
-    await runBenchmark({ models: ['oracle'], dataset, out, seed: 3, bootstrapSeed: 7, bootstrapBounds: 40, bootstrapResamples: 10 }, { env: e });
+    const e = env(
+      { oracle: () => gtDetector('oracle', gt) },
+      { createEvaluator: (args) => (seen.push(args), real(args)) },
+    );
+    await runBenchmark(
+      { models: ['oracle'], dataset, out, seed: 3, bootstrapSeed: 7, bootstrapBounds: 40, bootstrapResamples: 10 },
+      { env: e },
+    );
     expect(seen[0].bootstrapSeed).toBe(7);
     expect(seen[0].bootstrapBounds).toBe(40);
     const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8'));
@@ -207,10 +254,16 @@ export default {
   it('adding a model runs only the new one; raising --limit computes only the new images', async () => {
     const out = path.join(root, 'grow');
     const make = { oracle: () => gtDetector('oracle', gt), jitter: () => gtDetector('jitter', gt, { noisePx: 2 }) };
-    const a = await runBenchmark({ models: ['oracle'], dataset, out, limit: 3, bootstrapResamples: 10 }, { env: env(make) });
+    const a = await runBenchmark(
+      { models: ['oracle'], dataset, out, limit: 3, bootstrapResamples: 10 },
+      { env: env(make) },
+    );
     expect(a.computedImages.oracle).toBe(3);
     const e = env(make);
-    const b = await runBenchmark({ models: ['oracle', 'jitter'], dataset, out, limit: 3, bootstrapResamples: 10 }, { env: e });
+    const b = await runBenchmark(
+      { models: ['oracle', 'jitter'], dataset, out, limit: 3, bootstrapResamples: 10 },
+      { env: e },
+    );
     expect(e.loads).toEqual(['jitter']);
     expect(b.computedImages).toEqual({ oracle: 0, jitter: 3 });
     let oracleIds: number[] = [];
@@ -236,8 +289,14 @@ export default {
     const out = path.join(root, 'rescore');
     const direct = path.join(root, 'rescore-direct');
     const make = { jitter: () => gtDetector('jitter', gt, { noisePx: 2 }) };
-    await runBenchmark({ models: ['jitter'], mitigations: [], dataset, out, bootstrapResamples: 10 }, { env: env(make) });
-    const want = await runBenchmark({ models: ['jitter'], dataset, out: direct, scoreThreshold: 0.2, bootstrapResamples: 30 }, { env: env(make) });
+    await runBenchmark(
+      { models: ['jitter'], mitigations: [], dataset, out, bootstrapResamples: 10 },
+      { env: env(make) },
+    );
+    const want = await runBenchmark(
+      { models: ['jitter'], dataset, out: direct, scoreThreshold: 0.2, bootstrapResamples: 30 },
+      { env: env(make) },
+    );
     const noModels = env({});
     const got = await rescoreRun(out, { scoreThreshold: 0.2, bootstrapResamples: 30 }, { env: noModels });
     expect(noModels.loads).toEqual([]);

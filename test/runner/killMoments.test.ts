@@ -22,11 +22,19 @@ interface Child {
   /** Resolves when `phase` is marked (with the time it was). */
   at(phase: string): Promise<number>;
   kill(): void;
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; result: { computed?: number; metrics: RunMetrics } | null; stderr: string }>;
+  done: Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    result: { computed?: number; metrics: RunMetrics } | null;
+    stderr: string;
+  }>;
 }
 
 function start(args: string[]): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const marks = new Map<string, number>();
   const waiting = new Map<string, ((t: number) => void)[]>();
   let result: { computed?: number; metrics: RunMetrics } | null = null;
@@ -47,10 +55,15 @@ function start(args: string[]): Child {
       } else if (line.startsWith('{')) result = JSON.parse(line);
     }
   });
-  const done = new Promise<Awaited<Child['done']>>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal, result, stderr })));
+  const done = new Promise<Awaited<Child['done']>>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal, result, stderr })),
+  );
   return {
     marks,
-    at: (phase) => (marks.has(phase) ? Promise.resolve(marks.get(phase)!) : new Promise((r) => waiting.set(phase, [...(waiting.get(phase) ?? []), r]))),
+    at: (phase) =>
+      marks.has(phase)
+        ? Promise.resolve(marks.get(phase)!)
+        : new Promise((r) => waiting.set(phase, [...(waiting.get(phase) ?? []), r])),
     kill: () => proc.kill('SIGKILL'),
     done,
   };
@@ -123,17 +136,24 @@ describe('SIGKILL at seeded random moments, then the same command (issue 14.5)',
     const stored = existsSync(jsonl) ? readFileSync(jsonl, 'utf8').split('\n').length - 1 : 0;
     const committed = files(path.join(out, 'detections', 'jitter')).filter((f) => /^shift_.*\.json$/.test(f)).length;
     const phase =
-      killed.signal !== 'SIGKILL' ? 'after the end'
-      : stored < N ? 'inference'
-      : committed > 0 ? 'per-shift files'
-      : c.marks.has('evaluate') ? 'metrics'
-      : 'reading the store';
+      killed.signal !== 'SIGKILL'
+        ? 'after the end'
+        : stored < N
+          ? 'inference'
+          : committed > 0
+            ? 'per-shift files'
+            : c.marks.has('evaluate')
+              ? 'metrics'
+              : 'reading the store';
     landed.push(`${name}: ${phase} (${stored}/${N} images stored, ${committed} shift files)`);
     const resumed = start(['run', dataset, out]);
     const r = await finished(resumed);
     expect(r.computed, name).toBe(N - stored);
     expect(comparable(r.metrics), name).toEqual(comparable(reference));
-    expect(files(out).filter((f) => /\.tmp-\d+$/.test(f)), name).toEqual([]);
+    expect(
+      files(out).filter((f) => /\.tmp-\d+$/.test(f)),
+      name,
+    ).toEqual([]);
   }
 
   it('killed during inference (4 moments): only the missing images are detected again', async () => {
@@ -162,7 +182,11 @@ describe('SIGKILL at seeded random moments, then the same command (issue 14.5)',
       const nth = rng.int(1, 3);
       await killAndResume(`files-${k}`, async (c, out) => {
         await c.at('evaluated');
-        await killOnFile(c, path.join(out, 'detections', 'jitter'), () => files(path.join(out, 'detections', 'jitter')).filter((f) => /^shift_.*\.json$/.test(f)).length >= nth);
+        await killOnFile(
+          c,
+          path.join(out, 'detections', 'jitter'),
+          () => files(path.join(out, 'detections', 'jitter')).filter((f) => /^shift_.*\.json$/.test(f)).length >= nth,
+        );
       });
     }
   }, 120_000);
@@ -176,10 +200,15 @@ describe('SIGKILL at seeded random moments, then the same command (issue 14.5)',
       await sleep((await c.at('start')) + u * mergeMs - performance.now());
       c.kill();
       const killed = await c.done;
-      landed.push(`merge-${k}: ${killed.signal === 'SIGKILL' ? (c.marks.has('scoring') ? 'merge scoring' : 'merge reading shards') : 'after the end'}`);
+      landed.push(
+        `merge-${k}: ${killed.signal === 'SIGKILL' ? (c.marks.has('scoring') ? 'merge scoring' : 'merge reading shards') : 'after the end'}`,
+      );
       const again = await finished(start(['merge', out, ...shards]));
       expect(comparable(again.metrics), `merge-${k}`).toEqual(comparable(reference));
-      expect(files(out).filter((f) => /\.tmp-\d+$/.test(f)), `merge-${k}`).toEqual([]);
+      expect(
+        files(out).filter((f) => /\.tmp-\d+$/.test(f)),
+        `merge-${k}`,
+      ).toEqual([]);
     }
     // where the 12 kills landed (the moments are seeded; a loaded machine moves them a little)
     process.stderr.write(`[kill moments] ${landed.join('; ')}\n`);

@@ -23,7 +23,10 @@ describe('run directory lock (lease)', () => {
     ({ file: dataset, gt } = await makeDataset(path.join(root, 'ds'), 6));
   });
 
-  const env = (make: () => Detector): Partial<RunnerEnv> => ({ loadDetector: async () => make(), listModels: async () => [] });
+  const env = (make: () => Detector): Partial<RunnerEnv> => ({
+    loadDetector: async () => make(),
+    listModels: async () => [],
+  });
   const logger = () => {
     const lines: string[] = [];
     const l: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(`warning: ${m}`) };
@@ -33,9 +36,12 @@ describe('run directory lock (lease)', () => {
   it('a second run on a directory a live run holds fails at once with ERR_RUN_LOCKED naming the owner, even with --force', async () => {
     const out = path.join(root, 'live');
     const options = { models: ['jitter'], dataset, out, bootstrapResamples: 10 };
-    const first = runBenchmark(options, { env: env(() => gtDetector('jitter', gt, { noisePx: 2, delayMs: 60, info: { maxBatch: 1 } })) });
+    const first = runBenchmark(options, {
+      env: env(() => gtDetector('jitter', gt, { noisePx: 2, delayMs: 60, info: { maxBatch: 1 } })),
+    });
     // wait until the first run holds the lock
-    for (let i = 0; i < 100 && !(await readdir(out).catch((): string[] => [])).includes('run.lock'); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && !(await readdir(out).catch((): string[] => [])).includes('run.lock'); i++)
+      await new Promise((r) => setTimeout(r, 20));
     let loads = 0;
     const started = Date.now();
     const second = await runBenchmark(options, { env: env(() => (loads++, gtDetector('jitter', gt))) }).catch((e) => e);
@@ -43,7 +49,10 @@ describe('run directory lock (lease)', () => {
     expect(second.message).toContain(`PID ${process.pid}`);
     expect(second.message).toContain(os.hostname());
     expect(Date.now() - started).toBeLessThan(2000);
-    const forced = await runBenchmark({ ...options, force: true }, { env: env(() => (loads++, gtDetector('jitter', gt))) }).catch((e) => e);
+    const forced = await runBenchmark(
+      { ...options, force: true },
+      { env: env(() => (loads++, gtDetector('jitter', gt))) },
+    ).catch((e) => e);
     expect(forced.code).toBe('ERR_RUN_LOCKED');
     expect(loads).toBe(0);
     const a = await first;
@@ -57,7 +66,10 @@ describe('run directory lock (lease)', () => {
     const out = path.join(root, 'heartbeat');
     const run = runBenchmark(
       { models: ['jitter'], dataset, out, bootstrapResamples: 10 },
-      { env: env(() => gtDetector('jitter', gt, { noisePx: 2, delayMs: 80, info: { maxBatch: 1 } })), lease: { heartbeatMs: 50 } },
+      {
+        env: env(() => gtDetector('jitter', gt, { noisePx: 2, delayMs: 80, info: { maxBatch: 1 } })),
+        lease: { heartbeatMs: 50 },
+      },
     );
     const beats = new Set<string>();
     for (let i = 0; i < 40; i++) {
@@ -74,27 +86,49 @@ describe('run directory lock (lease)', () => {
     await mkdir(out, { recursive: true });
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     const now = new Date().toISOString();
-    await writeFile(path.join(out, 'run.lock'), JSON.stringify({ pid: Number(dead.stdout), host: os.hostname(), startedAt: now, heartbeatAt: now, token: 'x' }));
+    await writeFile(
+      path.join(out, 'run.lock'),
+      JSON.stringify({ pid: Number(dead.stdout), host: os.hostname(), startedAt: now, heartbeatAt: now, token: 'x' }),
+    );
     const { l, lines } = logger();
-    const r = await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 10 }, { env: env(() => gtDetector('oracle', gt)), logger: l });
+    const r = await runBenchmark(
+      { models: ['oracle'], dataset, out, bootstrapResamples: 10 },
+      { env: env(() => gtDetector('oracle', gt)), logger: l },
+    );
     expect(r.metrics.results[0].imagesEvaluated).toBe(6);
-    expect(lines.join('\n')).toMatch(new RegExp(`taking over the lock of PID ${dead.stdout} on ${os.hostname()}.*no longer running`));
+    expect(lines.join('\n')).toMatch(
+      new RegExp(`taking over the lock of PID ${dead.stdout} on ${os.hostname()}.*no longer running`),
+    );
   });
 
   it('a lock whose heartbeat is older than 30 s is taken over; a fresh one of another host is not', async () => {
     const stale = path.join(root, 'stale');
     await mkdir(stale, { recursive: true });
     const old = new Date(Date.now() - 45_000).toISOString();
-    await writeFile(path.join(stale, 'run.lock'), JSON.stringify({ pid: 1, host: 'other-machine', startedAt: old, heartbeatAt: old, token: 'y' }));
+    await writeFile(
+      path.join(stale, 'run.lock'),
+      JSON.stringify({ pid: 1, host: 'other-machine', startedAt: old, heartbeatAt: old, token: 'y' }),
+    );
     const { l, lines } = logger();
-    await runBenchmark({ models: ['oracle'], dataset, out: stale, bootstrapResamples: 10 }, { env: env(() => gtDetector('oracle', gt)), logger: l });
-    expect(lines.join('\n')).toMatch(/taking over the lock of PID 1 on other-machine: its last heartbeat was 4\d s ago/);
+    await runBenchmark(
+      { models: ['oracle'], dataset, out: stale, bootstrapResamples: 10 },
+      { env: env(() => gtDetector('oracle', gt)), logger: l },
+    );
+    expect(lines.join('\n')).toMatch(
+      /taking over the lock of PID 1 on other-machine: its last heartbeat was 4\d s ago/,
+    );
 
     const fresh = path.join(root, 'fresh');
     await mkdir(fresh, { recursive: true });
     const recent = new Date(Date.now() - 5_000).toISOString();
-    await writeFile(path.join(fresh, 'run.lock'), JSON.stringify({ pid: 1, host: 'other-machine', startedAt: recent, heartbeatAt: recent, token: 'z' }));
-    const err = await runBenchmark({ models: ['oracle'], dataset, out: fresh, bootstrapResamples: 10 }, { env: env(() => gtDetector('oracle', gt)) }).catch((e) => e);
+    await writeFile(
+      path.join(fresh, 'run.lock'),
+      JSON.stringify({ pid: 1, host: 'other-machine', startedAt: recent, heartbeatAt: recent, token: 'z' }),
+    );
+    const err = await runBenchmark(
+      { models: ['oracle'], dataset, out: fresh, bootstrapResamples: 10 },
+      { env: env(() => gtDetector('oracle', gt)) },
+    ).catch((e) => e);
     expect(err.code).toBe('ERR_RUN_LOCKED');
     expect(err.message).toContain('PID 1 on other-machine');
   });

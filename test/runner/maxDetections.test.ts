@@ -11,7 +11,13 @@ function flood(count: number): Detector {
   return {
     info: fakeInfo('flood'),
     detect: async (batch) =>
-      batch.map(() => Array.from({ length: count }, (_, k) => (k * 7919) % count).map((i) => ({ bbox: [1 + (i % 50), 1, 5, 5] as [number, number, number, number], score: (i + 1) / (count + 1), categoryId: 1 }))),
+      batch.map(() =>
+        Array.from({ length: count }, (_, k) => (k * 7919) % count).map((i) => ({
+          bbox: [1 + (i % 50), 1, 5, 5] as [number, number, number, number],
+          score: (i + 1) / (count + 1),
+          categoryId: 1,
+        })),
+      ),
     dispose: async () => undefined,
   };
 }
@@ -33,7 +39,10 @@ describe('--max-detections', () => {
     const out = path.join(root, 'default');
     const lines: string[] = [];
     const logger: Logger = { info: () => undefined, warn: (m) => lines.push(m) };
-    await runBenchmark({ models: ['flood'], dataset, out, bootstrapResamples: 10 }, { env: { loadDetector: async () => flood(1500), listModels: async () => [] }, logger });
+    await runBenchmark(
+      { models: ['flood'], dataset, out, bootstrapResamples: 10 },
+      { env: { loadDetector: async () => flood(1500), listModels: async () => [] }, logger },
+    );
     for (const shifts of await stored(out)) {
       for (const dets of shifts) {
         expect(dets).toHaveLength(1000);
@@ -46,8 +55,13 @@ describe('--max-detections', () => {
 
   it('--max-detections N keeps N', async () => {
     const out = path.join(root, 'ten');
-    await runBenchmark({ models: ['flood'], dataset, out, maxDetections: 10, bootstrapResamples: 10 }, { env: { loadDetector: async () => flood(50), listModels: async () => [] } });
-    for (const shifts of await stored(out)) for (const dets of shifts) expect(dets.map((d) => d[4]).sort()).toEqual(Array.from({ length: 10 }, (_, i) => (41 + i) / 51).sort());
+    await runBenchmark(
+      { models: ['flood'], dataset, out, maxDetections: 10, bootstrapResamples: 10 },
+      { env: { loadDetector: async () => flood(50), listModels: async () => [] } },
+    );
+    for (const shifts of await stored(out))
+      for (const dets of shifts)
+        expect(dets.map((d) => d[4]).sort()).toEqual(Array.from({ length: 10 }, (_, i) => (41 + i) / 51).sort());
   });
 
   it('--max-detections must be a positive integer (usage error before any model work)', async () => {

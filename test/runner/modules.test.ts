@@ -64,7 +64,13 @@ describe('runner with the real modules', () => {
   });
 
   it('the oracle fake scores mapRange 0 and detConsistency 1; jitter scores mapRange > 0', async () => {
-    const { metrics } = await runBenchmark({ models: ['oracle', 'jitter:128'], dataset, out: path.join(root, 'fakes'), shifts: 'grid:2', bootstrapResamples: 100 });
+    const { metrics } = await runBenchmark({
+      models: ['oracle', 'jitter:128'],
+      dataset,
+      out: path.join(root, 'fakes'),
+      shifts: 'grid:2',
+      bootstrapResamples: 100,
+    });
     const [oracle, jitter] = metrics.results;
     expect(oracle.key).toBe('oracle');
     expect(oracle.bounds!.mapRange).toBe(0);
@@ -75,7 +81,9 @@ describe('runner with the real modules', () => {
   });
 
   it('an unknown model is a usage error that lists the available ones', async () => {
-    const err = await runBenchmark({ models: ['no-such-model'], dataset, out: path.join(root, 'unknown') }).catch((e) => e);
+    const err = await runBenchmark({ models: ['no-such-model'], dataset, out: path.join(root, 'unknown') }).catch(
+      (e) => e,
+    );
     expect(err.code).toBe('ERR_INVALID_OPTION');
     expect(err.message).toMatch(/^Unknown model "no-such-model"\. Available: oracle, jitter/);
   });
@@ -84,7 +92,14 @@ describe('runner with the real modules', () => {
     const countFile = path.join(root, 'calls.txt');
     const plugin = path.join(root, 'acme.mjs');
     await writeFile(plugin, pluginSource(countFile));
-    const options = { models: ['acme/boxes'], mitigations: ['acme-noop'], plugins: [plugin], dataset, out: path.join(root, 'plugin'), bootstrapResamples: 50 };
+    const options = {
+      models: ['acme/boxes'],
+      mitigations: ['acme-noop'],
+      plugins: [plugin],
+      dataset,
+      out: path.join(root, 'plugin'),
+      bootstrapResamples: 50,
+    };
     process.env.ACME_THROW_ON = '4';
     try {
       const err = await runBenchmark(options).catch((e) => e);
@@ -95,13 +110,18 @@ describe('runner with the real modules', () => {
       delete process.env.ACME_THROW_ON;
     }
     const jsonl = path.join(root, 'plugin', 'detections', 'acme_boxes.jsonl');
-    const kept = (await readFile(jsonl, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).imageId);
+    const kept = (await readFile(jsonl, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).imageId);
     expect(kept).toEqual([1, 2, 3]);
     await writeFile(countFile, '');
     const { metrics } = await runBenchmark(options);
     const calls = (await readFile(countFile, 'utf8')).trim().split('\n');
     // images 4–6 for the plain detector, then all 6 for the mitigated one, 4 shifts each
-    expect(calls.filter((c) => c.endsWith(',0,0')).map((c) => Number(c.split(',')[0]))).toEqual([4, 5, 6, 1, 2, 3, 4, 5, 6]);
+    expect(calls.filter((c) => c.endsWith(',0,0')).map((c) => Number(c.split(',')[0]))).toEqual([
+      4, 5, 6, 1, 2, 3, 4, 5, 6,
+    ]);
     expect(calls).toHaveLength((3 + 6) * 4);
     expect(metrics.results.map((r) => r.key)).toEqual(['acme/boxes', 'acme/boxes+acme-noop']);
     expect(metrics.results[0].bounds!.mapRange).toBe(0);
@@ -115,7 +135,13 @@ describe('runner with the real modules', () => {
   it('the demo without a zoo runs the fakes on the synthetic val split and says so', async () => {
     const res = await runDemo(
       {},
-      { datasetDir: path.join(root, 'synth'), zooFile: path.join(root, 'no-zoo.json'), out: path.join(root, 'demo'), limit: 6, bootstrapResamples: 50 },
+      {
+        datasetDir: path.join(root, 'synth'),
+        zooFile: path.join(root, 'no-zoo.json'),
+        out: path.join(root, 'demo'),
+        limit: 6,
+        bootstrapResamples: 50,
+      },
     );
     expect(res.source).toBe('fakes');
     expect(res.note).toMatch(/FAKE detectors/);
@@ -130,15 +156,37 @@ describe('runner with the real modules', () => {
     const out = path.join(root, 'cli');
     const r = spawnSync(
       process.execPath,
-      ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), 'run', '--model', 'oracle', '--model', 'jitter', '--dataset', dataset, '--out', out, '--bootstrap', '50', '--quiet'],
+      [
+        '--import',
+        'tsx',
+        path.join(REPO_ROOT, 'src/cli/index.ts'),
+        'run',
+        '--model',
+        'oracle',
+        '--model',
+        'jitter',
+        '--dataset',
+        dataset,
+        '--out',
+        out,
+        '--bootstrap',
+        '50',
+        '--quiet',
+      ],
       { cwd: REPO_ROOT, encoding: 'utf8' },
     );
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^model\s+family\s+mapRef %\s+mapRange pp\s+95% CI pp\s+relRange %\s+flipRate %\s+detConsistency %\s+cost ×$/);
+    expect(lines[0]).toMatch(
+      /^model\s+family\s+mapRef %\s+mapRange pp\s+95% CI pp\s+relRange %\s+flipRate %\s+detConsistency %\s+cost ×$/,
+    );
     // the exactly equivariant oracle: range 0 with the interval [0, 0] over the bootstrap resamples
-    expect(lines.find((l) => l.startsWith('oracle'))).toMatch(/oracle\s+one-stage, anchor-free\s+100\.00\s+0\.00\s+\[0\.00, 0\.00\]\s+0\.00\s+0\.00\s+100\.00\s+1\.00$/);
-    expect(lines.find((l) => l.startsWith('jitter'))).toMatch(/jitter\s+\S+, \S+\s+\d+\.\d{2}\s+\d+\.\d{2}\s+\[\d+\.\d{2}, \d+\.\d{2}\]/);
+    expect(lines.find((l) => l.startsWith('oracle'))).toMatch(
+      /oracle\s+one-stage, anchor-free\s+100\.00\s+0\.00\s+\[0\.00, 0\.00\]\s+0\.00\s+0\.00\s+100\.00\s+1\.00$/,
+    );
+    expect(lines.find((l) => l.startsWith('jitter'))).toMatch(
+      /jitter\s+\S+, \S+\s+\d+\.\d{2}\s+\d+\.\d{2}\s+\[\d+\.\d{2}, \d+\.\d{2}\]/,
+    );
     expect(r.stdout).toContain(`run directory: ${out}`);
     expect(r.stderr).toBe('');
   });
@@ -148,13 +196,32 @@ describe('runner with the real modules', () => {
     const r = spawnSync(
       process.execPath,
       [
-        '--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), 'run', '--model', 'jitter', '--mitigation', 'input-blur:1',
-        '--dataset', dataset, '--out', out, '--bootstrap', '20', '--bootstrap-bounds', '30', '--bootstrap-seed', '5', '--quiet',
+        '--import',
+        'tsx',
+        path.join(REPO_ROOT, 'src/cli/index.ts'),
+        'run',
+        '--model',
+        'jitter',
+        '--mitigation',
+        'input-blur:1',
+        '--dataset',
+        dataset,
+        '--out',
+        out,
+        '--bootstrap',
+        '20',
+        '--bootstrap-bounds',
+        '30',
+        '--bootstrap-seed',
+        '5',
+        '--quiet',
       ],
       { cwd: REPO_ROOT, encoding: 'utf8' },
     );
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('Paired differences vs the plain detector (same 30 bootstrap resamples of the images, seed 5; 95% intervals):');
+    expect(r.stdout).toContain(
+      'Paired differences vs the plain detector (same 30 bootstrap resamples of the images, seed 5; 95% intervals):',
+    );
     expect(r.stdout).toContain(
       'jitter+input-blur:1 vs jitter: Δ mapRange ±0.00 pp [±0.00, ±0.00], Δ mapRef ±0.00 pp [±0.00, ±0.00], steadier in 50.0% of resamples — no significant difference',
     );
@@ -162,7 +229,14 @@ describe('runner with the real modules', () => {
     const [plain, blurred] = metrics.results;
     expect(plain.analysis!.boundsInterval).toEqual(blurred.analysis!.boundsInterval);
     expect(blurred.analysis!.paired).toHaveLength(1);
-    expect(blurred.analysis!.paired[0]).toMatchObject({ key: 'jitter+input-blur:1', against: 'jitter', kind: 'mitigation', resamples: 30, seed: 5, significant: false });
+    expect(blurred.analysis!.paired[0]).toMatchObject({
+      key: 'jitter+input-blur:1',
+      against: 'jitter',
+      kind: 'mitigation',
+      resamples: 30,
+      seed: 5,
+      significant: false,
+    });
     expect(plain.analysis!.paired).toEqual([]);
   });
 });

@@ -38,7 +38,11 @@ function deferred<T>() {
 describe('OrderedPrefetch', () => {
   it('hands results out in index order when they settle in reverse order', async () => {
     const d = Array.from({ length: 6 }, () => deferred<number>());
-    const q = new OrderedPrefetch(6, () => 6, (i) => d[i].promise);
+    const q = new OrderedPrefetch(
+      6,
+      () => 6,
+      (i) => d[i].promise,
+    );
     const taken = Array.from({ length: 6 }, () => q.next());
     for (let i = 5; i >= 0; i--) d[i].resolve(i * 10); // the last finishes first
     expect(await Promise.all(taken)).toEqual([0, 10, 20, 30, 40, 50]);
@@ -46,10 +50,14 @@ describe('OrderedPrefetch', () => {
 
   it('starts at most depth() results ahead of the last taken', async () => {
     const started: number[] = [];
-    const q = new OrderedPrefetch(10, () => 3, async (i) => {
-      started.push(i);
-      return i;
-    });
+    const q = new OrderedPrefetch(
+      10,
+      () => 3,
+      async (i) => {
+        started.push(i);
+        return i;
+      },
+    );
     expect(started).toEqual([0, 1, 2]);
     await q.next();
     expect(started).toEqual([0, 1, 2, 3]);
@@ -61,7 +69,11 @@ describe('OrderedPrefetch', () => {
   it('grows when depth() grows and fill() is called, and never starts past the count', async () => {
     let depth = 1;
     const started: number[] = [];
-    const q = new OrderedPrefetch(4, () => depth, async (i) => (started.push(i), i));
+    const q = new OrderedPrefetch(
+      4,
+      () => depth,
+      async (i) => (started.push(i), i),
+    );
     expect(started).toEqual([0]);
     depth = 8;
     q.fill();
@@ -72,7 +84,11 @@ describe('OrderedPrefetch', () => {
 
   it('a failed result is seen by the next() that takes it, and settle() waits for the started ones', async () => {
     const d = [deferred<number>(), deferred<number>(), deferred<number>()];
-    const q = new OrderedPrefetch(3, () => 3, (i) => d[i].promise);
+    const q = new OrderedPrefetch(
+      3,
+      () => 3,
+      (i) => d[i].promise,
+    );
     d[1].reject(new Error('image 1 failed'));
     d[0].resolve(0);
     expect(await q.next()).toBe(0);
@@ -156,7 +172,10 @@ function pixelHashDetector(name: string): Detector {
   return {
     ...inner,
     detect: async (batch: RgbImage[]): Promise<Detection[][]> =>
-      batch.map((img) => [...detectComponents(img), { bbox: [1, 2, 10, 12], score: 0.05 + (fnv(img.data) / 2 ** 32) * 0.9, categoryId: 1 }]),
+      batch.map((img) => [
+        ...detectComponents(img),
+        { bbox: [1, 2, 10, 12], score: 0.05 + (fnv(img.data) / 2 ** 32) * 0.9, categoryId: 1 },
+      ]),
   };
 }
 
@@ -169,21 +188,83 @@ describe('prepare workers', () => {
     // flat shapes (exact colours) and noise images of odd sizes, one of them not an image
     const shapes = await writeFlatShapes(path.join(root, 'shapes'), 5, 50);
     const noise = await makeDataset(path.join(root, 'noise'), 5, { corrupt: [3], seed: 9 });
-    images = [...(await loadDataset({ dataset: shapes.file })).images, ...(await loadDataset({ dataset: noise.file })).images];
+    images = [
+      ...(await loadDataset({ dataset: shapes.file })).images,
+      ...(await loadDataset({ dataset: noise.file })).images,
+    ];
   }, 120_000);
 
   const settings: { name: string; opts: ShiftedInputOptions }[] = [
-    { name: 'pad grid:1', opts: { inputSizePx: { width: 64, height: 48 }, fit: 'letterbox', padValue: [114, 20, 200], mode: 'pad', shiftSet: parseShiftSet('grid:1') } },
-    { name: 'crop line:3 stretch', opts: { inputSizePx: { width: 40, height: 56 }, fit: 'stretch', padValue: [0, 0, 0], mode: 'crop', shiftSet: parseShiftSet('line:3'), kernel: 'lanczos3' } },
-    { name: 'circular grid:2', opts: { inputSizePx: { width: 48, height: 48 }, fit: 'letterbox', padValue: [7, 7, 7], mode: 'circular', shiftSet: parseShiftSet('grid:2') } },
-    { name: 'pad fractional', opts: { inputSizePx: { width: 48, height: 40 }, fit: 'letterbox', padValue: [114, 114, 114], mode: 'pad', shiftSet: parseShiftSet('0,0;0.5,0;1,0.25') } },
-    { name: 'circular fractional', opts: { inputSizePx: { width: 32, height: 32 }, fit: 'letterbox', padValue: [114, 114, 114], mode: 'circular', shiftSet: parseShiftSet('frac:2') } },
+    {
+      name: 'pad grid:1',
+      opts: {
+        inputSizePx: { width: 64, height: 48 },
+        fit: 'letterbox',
+        padValue: [114, 20, 200],
+        mode: 'pad',
+        shiftSet: parseShiftSet('grid:1'),
+      },
+    },
+    {
+      name: 'crop line:3 stretch',
+      opts: {
+        inputSizePx: { width: 40, height: 56 },
+        fit: 'stretch',
+        padValue: [0, 0, 0],
+        mode: 'crop',
+        shiftSet: parseShiftSet('line:3'),
+        kernel: 'lanczos3',
+      },
+    },
+    {
+      name: 'circular grid:2',
+      opts: {
+        inputSizePx: { width: 48, height: 48 },
+        fit: 'letterbox',
+        padValue: [7, 7, 7],
+        mode: 'circular',
+        shiftSet: parseShiftSet('grid:2'),
+      },
+    },
+    {
+      name: 'pad fractional',
+      opts: {
+        inputSizePx: { width: 48, height: 40 },
+        fit: 'letterbox',
+        padValue: [114, 114, 114],
+        mode: 'pad',
+        shiftSet: parseShiftSet('0,0;0.5,0;1,0.25'),
+      },
+    },
+    {
+      name: 'circular fractional',
+      opts: {
+        inputSizePx: { width: 32, height: 32 },
+        fit: 'letterbox',
+        padValue: [114, 114, 114],
+        mode: 'circular',
+        shiftSet: parseShiftSet('frac:2'),
+      },
+    },
   ];
 
   for (const { name, opts } of settings) {
     it(`makes the same inputs, transforms, sizes and skipped messages as the main thread (${name})`, async () => {
-      const inWorkers = openPreparedImages({ images, inputOpts: opts, decode: decodeDatasetImage, builtInDecode: true, workers: 2, onFallback: (r) => expect.fail(r) });
-      const here = openPreparedImages({ images, inputOpts: opts, decode: decodeDatasetImage, builtInDecode: true, workers: 0 });
+      const inWorkers = openPreparedImages({
+        images,
+        inputOpts: opts,
+        decode: decodeDatasetImage,
+        builtInDecode: true,
+        workers: 2,
+        onFallback: (r) => expect.fail(r),
+      });
+      const here = openPreparedImages({
+        images,
+        inputOpts: opts,
+        decode: decodeDatasetImage,
+        builtInDecode: true,
+        workers: 0,
+      });
       expect(inWorkers.workers).toBe(2);
       expect(here.workers).toBe(0);
       try {
@@ -225,9 +306,18 @@ describe('prepare workers', () => {
     await sharp({ create: { width: w, height: h, channels: 3, background: { r: 10, g: 200, b: 30 } } })
       .png({ compressionLevel: 9 })
       .toFile(big);
-    const order: DatasetImage[] = [{ id: 100, fileName: 'big.png', path: big, width: w, height: h }, ...images.slice(0, 6)];
+    const order: DatasetImage[] = [
+      { id: 100, fileName: 'big.png', path: big, width: w, height: h },
+      ...images.slice(0, 6),
+    ];
     const opts = settings[0].opts;
-    const q = openPreparedImages({ images: order, inputOpts: opts, decode: decodeDatasetImage, builtInDecode: true, workers: 2 });
+    const q = openPreparedImages({
+      images: order,
+      inputOpts: opts,
+      decode: decodeDatasetImage,
+      builtInDecode: true,
+      workers: 2,
+    });
     try {
       const got: number[] = [];
       for (let i = 0; i < order.length; i++) got.push((await q.next()).image.id);
@@ -251,24 +341,55 @@ describe('prepare workers', () => {
     };
     // a custom decoder runs on this thread (workers cannot run the caller's function), one group ahead
     const reasons: string[] = [];
-    const q = openPreparedImages({ images, inputOpts: settings[0].opts, decode, builtInDecode: false, workers: 2, minDepth: 2, onFallback: (r) => reasons.push(r) });
+    const q = openPreparedImages({
+      images,
+      inputOpts: settings[0].opts,
+      decode,
+      builtInDecode: false,
+      workers: 2,
+      minDepth: 2,
+      onFallback: (r) => reasons.push(r),
+    });
     expect(q.workers).toBe(0);
     expect(reasons).toEqual(['a custom decoder runs on the main thread']);
     for (let i = 0; i < images.length; i++) await q.next();
     await q.close();
     // two started and not taken, plus the one just taken that next() is still waiting for (not 10: bounded)
     expect(most).toBeLessThanOrEqual(3);
-    const big = openPreparedImages({ images, inputOpts: settings[0].opts, decode: decodeDatasetImage, builtInDecode: true, workers: 1, depth: 3 });
+    const big = openPreparedImages({
+      images,
+      inputOpts: settings[0].opts,
+      decode: decodeDatasetImage,
+      builtInDecode: true,
+      workers: 1,
+      depth: 3,
+    });
     expect(big.depth).toBe(3);
     await big.close();
   }, 60_000);
 
   it('an error of the input maker (not of decoding) rejects with the same code as on the main thread', async () => {
     // K = 64 is not smaller than the 64-px input: makeShiftedInputs refuses the options
-    const bad: ShiftedInputOptions = { ...settings[0].opts, inputSizePx: { width: 64, height: 64 }, shiftSet: parseShiftSet('0,0;64,0') };
+    const bad: ShiftedInputOptions = {
+      ...settings[0].opts,
+      inputSizePx: { width: 64, height: 64 },
+      shiftSet: parseShiftSet('0,0;64,0'),
+    };
     const fresh = images.filter((im) => im.id !== 3);
-    const inWorkers = openPreparedImages({ images: fresh, inputOpts: bad, decode: decodeDatasetImage, builtInDecode: true, workers: 1 });
-    const here = openPreparedImages({ images: fresh, inputOpts: bad, decode: decodeDatasetImage, builtInDecode: true, workers: 0 });
+    const inWorkers = openPreparedImages({
+      images: fresh,
+      inputOpts: bad,
+      decode: decodeDatasetImage,
+      builtInDecode: true,
+      workers: 1,
+    });
+    const here = openPreparedImages({
+      images: fresh,
+      inputOpts: bad,
+      decode: decodeDatasetImage,
+      builtInDecode: true,
+      workers: 0,
+    });
     const [a, b] = await Promise.allSettled([inWorkers.next(), here.next()]);
     await inWorkers.close();
     await here.close();
@@ -293,7 +414,16 @@ describe('prepare workers', () => {
     const logger = { info: () => undefined, warn: () => undefined, debug: (m: string) => debug.push(m) };
     const run = async (dataset: string, prepareWorkers: number, out: string) => {
       const r = await runBenchmark(
-        { models: ['hash'], dataset, out: path.join(root, out), shifts: 'grid:2', mode: 'crop', bootstrapResamples: 20, bootstrapBounds: 10, prepareWorkers },
+        {
+          models: ['hash'],
+          dataset,
+          out: path.join(root, out),
+          shifts: 'grid:2',
+          mode: 'crop',
+          bootstrapResamples: 20,
+          bootstrapBounds: 10,
+          prepareWorkers,
+        },
         { env, logger },
       );
       const jsonl = await readFile(path.join(r.runDir, 'detections', 'hash.jsonl'), 'utf8');
@@ -324,11 +454,16 @@ describe('prepare workers', () => {
 
 /** The CLI as a child process (tsx, like test/runner/sigint.test.ts). */
 function cli(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stdout.on('data', () => undefined);
   child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+  const done = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, stderr })),
+  );
   return { child, done };
 }
 
@@ -358,7 +493,21 @@ describe('shiftbench run with prepare workers ends cleanly', () => {
     const { file: dataset } = await makeDataset(path.join(root, 'ds'), 20, { seed: 5 });
     const file = path.join(root, 'broken.mjs');
     await writeFile(file, plugin(5, 3));
-    const r = await cli(['run', '--model', 'feed/det', '--plugin', file, '--dataset', dataset, '--out', path.join(root, 'run'), '--prepare-workers', '2', '--bootstrap', '20']).done;
+    const r = await cli([
+      'run',
+      '--model',
+      'feed/det',
+      '--plugin',
+      file,
+      '--dataset',
+      dataset,
+      '--out',
+      path.join(root, 'run'),
+      '--prepare-workers',
+      '2',
+      '--bootstrap',
+      '20',
+    ]).done;
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain('detector broke at call 3');
   }, 120_000);
@@ -369,7 +518,21 @@ describe('shiftbench run with prepare workers ends cleanly', () => {
     const file = path.join(root, 'slow.mjs');
     await writeFile(file, plugin(40, 0));
     const out = path.join(root, 'run');
-    const args = ['run', '--model', 'feed/det', '--plugin', file, '--dataset', dataset, '--out', out, '--prepare-workers', '2', '--bootstrap', '20'];
+    const args = [
+      'run',
+      '--model',
+      'feed/det',
+      '--plugin',
+      file,
+      '--dataset',
+      dataset,
+      '--out',
+      out,
+      '--prepare-workers',
+      '2',
+      '--bootstrap',
+      '20',
+    ];
     const first = cli(args);
     const jsonl = path.join(out, 'detections', 'feed_det.jsonl');
     const lines = async () => (await readFile(jsonl, 'utf8').catch(() => '')).split('\n').length - 1;

@@ -10,7 +10,13 @@ import { gtDetector, makeDataset, tempDir } from './fixtures.js';
 
 /** metrics without timing (which differs between any two runs) */
 function withoutTiming(m: RunMetrics): unknown {
-  return { ...m, results: m.results.map((r) => ({ ...r, timing: { ...r.timing, inferenceSeconds: 0, imagesPerSecond: 0, costRatio: null } })) };
+  return {
+    ...m,
+    results: m.results.map((r) => ({
+      ...r,
+      timing: { ...r.timing, inferenceSeconds: 0, imagesPerSecond: 0, costRatio: null },
+    })),
+  };
 }
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -71,7 +77,7 @@ describe('runBenchmark', () => {
   // The oracle maps the ground truth with the transform the runner inverts, so this proves the projection
   // round-trips and the store is complete; that an equivariant detector scores mapRange 0 is proved with a
   // detector that reads pixels in test/shifts/scoredContent.test.ts.
-  it('the oracle (boxes placed by the runner\'s own transform) projects back exactly; files are written', async () => {
+  it("the oracle (boxes placed by the runner's own transform) projects back exactly; files are written", async () => {
     const out = path.join(root, 'oracle');
     const oracle = gtDetector('oracle', gt);
     const { runDir, metrics, reportPath } = await runBenchmark(
@@ -96,12 +102,20 @@ describe('runBenchmark', () => {
     expect(manifest.shiftSet.spec).toBe('grid:2');
     expect(manifest.resample.kernel).toBe('linear');
     expect(manifest.dataset.hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(manifest.detectors[0]).toMatchObject({ key: 'oracle', runtime: 'fake', inputSizePx: { width: 64, height: 64 } });
+    expect(manifest.detectors[0]).toMatchObject({
+      key: 'oracle',
+      runtime: 'fake',
+      inputSizePx: { width: 64, height: 64 },
+    });
     const lines = (await readFile(path.join(out, 'detections', 'oracle.jsonl'), 'utf8')).trim().split('\n');
     expect(lines).toHaveLength(N);
     const files = (await readdir(path.join(out, 'detections', 'oracle'))).sort();
     expect(files).toContain('shift_2_1.json');
-    expect(files).toEqual(['ground_truth.json', ...['0', '1', '2'].flatMap((dy) => ['0', '1', '2'].map((dx) => `shift_${dx}_${dy}.json`)).sort(), 'shifts.json']);
+    expect(files).toEqual([
+      'ground_truth.json',
+      ...['0', '1', '2'].flatMap((dy) => ['0', '1', '2'].map((dx) => `shift_${dx}_${dy}.json`)).sort(),
+      'shifts.json',
+    ]);
     const index = JSON.parse(await readFile(path.join(out, 'detections', 'oracle', 'shifts.json'), 'utf8'));
     expect(index[7]).toEqual({ index: 7, dx: 1, dy: 2, file: 'shift_1_2.json' });
     const shift21Text = await readFile(path.join(out, 'detections', 'oracle', 'shift_2_1.json'), 'utf8');
@@ -171,12 +185,18 @@ describe('runBenchmark', () => {
     const out = path.join(root, 'refuse');
     const make = () => gtDetector('oracle', gt);
     await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 10 }, { env: env({ oracle: make }) });
-    const err = await runBenchmark({ models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 10 }, { env: env({ oracle: make }) }).catch((e) => e);
+    const err = await runBenchmark(
+      { models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 10 },
+      { env: env({ oracle: make }) },
+    ).catch((e) => e);
     expect(err.code).toBe('ERR_RUN_STORE');
     expect(err.message).toContain(out);
     expect(err.message).toMatch(/new --out.*--force/);
     expect(err.message).toContain('shifts: "0,0;1,0;0,1;1,1" → "0,0;1,0;2,0;0,1;1,1;2,1;0,2;1,2;2,2"');
-    const forced = await runBenchmark({ models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 10, force: true }, { env: env({ oracle: make }) });
+    const forced = await runBenchmark(
+      { models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 10, force: true },
+      { env: env({ oracle: make }) },
+    );
     expect(forced.metrics.shiftSet.spec).toBe('grid:2');
   });
 
@@ -185,7 +205,10 @@ describe('runBenchmark', () => {
     await writeFile(blocker, 'x');
     let loads = 0;
     const out = path.join(blocker, 'run');
-    const err = await runBenchmark({ models: ['oracle'], dataset, out }, { env: env({ oracle: () => (loads++, gtDetector('oracle', gt)) }) }).catch((e) => e);
+    const err = await runBenchmark(
+      { models: ['oracle'], dataset, out },
+      { env: env({ oracle: () => (loads++, gtDetector('oracle', gt)) }) },
+    ).catch((e) => e);
     expect(err.code).toBe('ERR_OUTPUT');
     expect(err.message).toContain(out);
     expect(loads).toBe(0);
@@ -194,7 +217,9 @@ describe('runBenchmark', () => {
   it('bad options are usage errors', async () => {
     expect(await codeOf(runBenchmark({ models: ['oracle'], dataset, shifts: 'diag:1' }))).toBe('ERR_INVALID_OPTION');
     expect(await codeOf(runBenchmark({ models: [], dataset }))).toBe('ERR_INVALID_OPTION');
-    expect(await codeOf(runBenchmark({ models: ['oracle'], dataset, mode: 'wrap' as never }))).toBe('ERR_INVALID_OPTION');
+    expect(await codeOf(runBenchmark({ models: ['oracle'], dataset, mode: 'wrap' as never }))).toBe(
+      'ERR_INVALID_OPTION',
+    );
     expect(await codeOf(runBenchmark({ models: ['oracle'], dataset, scoreThreshold: 2 }))).toBe('ERR_INVALID_OPTION');
   });
 
@@ -202,7 +227,10 @@ describe('runBenchmark', () => {
     const ds = await makeDataset(path.join(root, 'ds-corrupt'), 5, { corrupt: [3], seed: 9 });
     const out = path.join(root, 'corrupt');
     const oracle = gtDetector('oracle', ds.gt);
-    const { metrics } = await runBenchmark({ models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 10 }, { env: env({ oracle: () => oracle }) });
+    const { metrics } = await runBenchmark(
+      { models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 10 },
+      { env: env({ oracle: () => oracle }) },
+    );
     const r = metrics.results[0];
     expect(r.imagesEvaluated).toBe(4);
     expect(r.skippedImages).toHaveLength(1);
@@ -217,14 +245,20 @@ describe('runBenchmark', () => {
   it('a detector that throws midway keeps the earlier images; the rerun computes only the rest', async () => {
     const out = path.join(root, 'throws');
     const failing = gtDetector('plug', gt, { throwOnImage: 6 });
-    const err = await runBenchmark({ models: ['plug'], dataset, out, bootstrapResamples: 10 }, { env: env({ plug: () => failing }) }).catch((e) => e);
+    const err = await runBenchmark(
+      { models: ['plug'], dataset, out, bootstrapResamples: 10 },
+      { env: env({ plug: () => failing }) },
+    ).catch((e) => e);
     expect(err.message).toBe('plug-in failure on image 6');
     expect(failing.disposed).toBe(true);
     const lines = (await readFile(path.join(out, 'detections', 'plug.jsonl'), 'utf8')).trim().split('\n');
     expect(lines.map((l) => JSON.parse(l).imageId)).toEqual([1, 2, 3, 4, 5]);
     expect(existsSync(path.join(out, 'metrics.json'))).toBe(false);
     const fixed = gtDetector('plug', gt);
-    const { metrics } = await runBenchmark({ models: ['plug'], dataset, out, bootstrapResamples: 10 }, { env: env({ plug: () => fixed }) });
+    const { metrics } = await runBenchmark(
+      { models: ['plug'], dataset, out, bootstrapResamples: 10 },
+      { env: env({ plug: () => fixed }) },
+    );
     expect(fixed.imageIds).toEqual([6, 7, 8]);
     expect(metrics.results[0].imagesEvaluated).toBe(N);
   });
@@ -245,7 +279,9 @@ describe('runBenchmark', () => {
   it('without --out, the same command resumes its unfinished run under reportsDir; a finished one starts anew', async () => {
     const reportsDir = path.join(root, 'reports');
     const options = { models: ['plug'], dataset, reportsDir, bootstrapResamples: 10 };
-    const err = await runBenchmark(options, { env: env({ plug: () => gtDetector('plug', gt, { throwOnImage: 4 }) }) }).catch((e) => e);
+    const err = await runBenchmark(options, {
+      env: env({ plug: () => gtDetector('plug', gt, { throwOnImage: 4 }) }),
+    }).catch((e) => e);
     expect(err.message).toBe('plug-in failure on image 4');
     const dirs = await readdir(reportsDir);
     expect(dirs).toHaveLength(1);
@@ -267,10 +303,14 @@ describe('runBenchmark', () => {
     const oracle = gtDetector('oracle', gt);
     const withExtra: Detector = {
       info: oracle.info,
-      detect: async (batch, ctx) => (await oracle.detect(batch, ctx)).map((list) => [...list, { bbox: [1, 1, 5, 5], score: 0.99, categoryId: 99 }]),
+      detect: async (batch, ctx) =>
+        (await oracle.detect(batch, ctx)).map((list) => [...list, { bbox: [1, 1, 5, 5], score: 0.99, categoryId: 99 }]),
       dispose: async () => undefined,
     };
-    const { metrics } = await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 10 }, { env: env({ oracle: () => withExtra }) });
+    const { metrics } = await runBenchmark(
+      { models: ['oracle'], dataset, out, bootstrapResamples: 10 },
+      { env: env({ oracle: () => withExtra }) },
+    );
     expect(metrics.results[0].bounds!.mapRef).toBeCloseTo(1, 12);
     expect(metrics.results[0].bounds!.mapRange).toBe(0);
     const s0 = JSON.parse(await readFile(path.join(out, 'detections', 'oracle', 'shift_0_0.json'), 'utf8'));

@@ -16,12 +16,21 @@ import type { Detector, ModelEntry, RunMetrics } from '../../src/core/types.js';
 import { ensureSynthDataset } from '../../src/datasets/index.js';
 import { loadDetector } from '../../src/detectors/index.js';
 import { runBenchmark, type RunOptions } from '../../src/runner/index.js';
-import { servedModel, startKserveServer, startPlainServer, type Fault, type ServedModel, type TestServer } from '../detectors/http/servers.js';
+import {
+  servedModel,
+  startKserveServer,
+  startPlainServer,
+  type Fault,
+  type ServedModel,
+  type TestServer,
+} from '../detectors/http/servers.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { tempDir } from './fixtures.js';
 
 const ZOO = path.join(REPO_ROOT, 'models/zoo');
-const zooEntry = (JSON.parse(readFileSync(path.join(ZOO, 'zoo.json'), 'utf8')) as { models: ModelEntry[] }).models.find((m) => m.name === 'zoo-fcos')!;
+const zooEntry = (JSON.parse(readFileSync(path.join(ZOO, 'zoo.json'), 'utf8')) as { models: ModelEntry[] }).models.find(
+  (m) => m.name === 'zoo-fcos',
+)!;
 const IMAGES = 3;
 
 /** What must be equal between the direct and the served run: everything but names and timings. */
@@ -68,7 +77,14 @@ describe('served detectors (KServe v2, plain HTTP) against the direct ONNX run',
   let registry: string;
   let outN = 0;
 
-  const base = (): Omit<RunOptions, 'models'> => ({ dataset, limit: IMAGES, shifts: 'grid:1', bootstrapResamples: 20, bootstrapBounds: 20, registryFiles: [registry] });
+  const base = (): Omit<RunOptions, 'models'> => ({
+    dataset,
+    limit: IMAGES,
+    shifts: 'grid:1',
+    bootstrapResamples: 20,
+    bootstrapBounds: 20,
+    registryFiles: [registry],
+  });
   const newOut = () => path.join(root, `run-${++outN}`);
 
   beforeAll(async () => {
@@ -81,14 +97,23 @@ describe('served detectors (KServe v2, plain HTTP) against the direct ONNX run',
     plainDetector.current = await loadDetector('zoo-fcos');
     plain = await startPlainServer(plainDetector);
     const { files: _f, source: _s, description: _d, meta: _m, ...fields } = zooEntry;
-    const served = (name: string, extra: Record<string, unknown>) => ({ ...fields, name, format: 'kserve', source: { kind: 'kserve', url: kserve.url, model: 'fcos' }, ...extra });
+    const served = (name: string, extra: Record<string, unknown>) => ({
+      ...fields,
+      name,
+      format: 'kserve',
+      source: { kind: 'kserve', url: kserve.url, model: 'fcos' },
+      ...extra,
+    });
     registry = path.join(root, 'served.json');
     await writeFile(
       registry,
       JSON.stringify({
         models: [
           served('fcos-served', {}),
-          served('fcos-served-bin', { binary: true, source: { kind: 'kserve', url: kserve.url, model: 'fcos', version: '1' } }),
+          served('fcos-served-bin', {
+            binary: true,
+            source: { kind: 'kserve', url: kserve.url, model: 'fcos', version: '1' },
+          }),
           served('fcos-served-320', { inputSizePx: { width: 320, height: 320 } }),
         ],
       }),
@@ -102,7 +127,7 @@ describe('served detectors (KServe v2, plain HTTP) against the direct ONNX run',
     await model.current?.session.release();
   });
 
-  it('KServe v2 with JSON tensors: the direct run\'s detections and metrics, bit for bit; several requests in flight', async () => {
+  it("KServe v2 with JSON tensors: the direct run's detections and metrics, bit for bit; several requests in flight", async () => {
     kserve.maxInFlight = 0;
     const run = await runBenchmark({ ...base(), models: ['fcos-served'], out: newOut() });
     expect(storedShifts(run.runDir, 'fcos-served')).toEqual(storedShifts(direct.runDir, 'zoo-fcos'));
@@ -112,7 +137,13 @@ describe('served detectors (KServe v2, plain HTTP) against the direct ONNX run',
     const manifest = JSON.parse(readFileSync(path.join(run.runDir, 'manifest.json'), 'utf8'));
     const d = manifest.detectors[0];
     expect(d.runtime).toBe('kserve-v2 http');
-    expect(d.details).toMatchObject({ format: 'kserve', url: kserve.url, model: 'fcos', modelVersion: '1', binary: false });
+    expect(d.details).toMatchObject({
+      format: 'kserve',
+      url: kserve.url,
+      model: 'fcos',
+      modelVersion: '1',
+      binary: false,
+    });
     expect(d.details.metadata.inputs).toEqual([{ name: 'images', datatype: 'FP32', shape: [1, 3, 256, 256] }]);
     expect(manifest.identity.detectors['fcos-served'].served.canaryOutputsSha256).toMatch(/^[0-9a-f]{64}$/);
   }, 120_000);
@@ -145,13 +176,69 @@ describe('served detectors (KServe v2, plain HTTP) against the direct ONNX run',
   }, 120_000);
 
   // each fault starts after the canary requests (identity, load) and the first image, and lasts until cleared
-  const faults: { name: string; server: () => TestServer; key: () => string; model: () => string; fault: Fault; code: string; text: RegExp }[] = [
-    { name: 'slow beyond the timeout', server: () => kserve, key: () => 'fcos-served', model: () => 'fcos-served', fault: { kind: 'slow', ms: 8000 }, code: 'ERR_NETWORK', text: /failed after 2 attempts: no complete answer within 2500 ms/ },
-    { name: 'connection closed mid-reply', server: () => kserve, key: () => 'fcos-served', model: () => 'fcos-served', fault: { kind: 'close' }, code: 'ERR_NETWORK', text: /failed after 2 attempts: .*(closed|broke)/ },
-    { name: 'malformed JSON', server: () => kserve, key: () => 'fcos-served', model: () => 'fcos-served', fault: { kind: 'malformed' }, code: 'ERR_MODEL_OUTPUT', text: /returned a body that is not JSON/ },
-    { name: 'wrong output shape', server: () => kserve, key: () => 'fcos-served', model: () => 'fcos-served', fault: { kind: 'wrongShape' }, code: 'ERR_MODEL_OUTPUT', text: /do not fit decoder "torchvision"/ },
-    { name: 'plain HTTP: 500 for good', server: () => plain, key: () => plain.url, model: () => plain.url, fault: { kind: 'status', status: 503 }, code: 'ERR_NETWORK', text: /failed after 2 attempts: HTTP 503/ },
-    { name: 'plain HTTP: wrong bbox shape', server: () => plain, key: () => plain.url, model: () => plain.url, fault: { kind: 'wrongShape' }, code: 'ERR_MODEL_OUTPUT', text: /bbox is not 4 finite numbers/ },
+  const faults: {
+    name: string;
+    server: () => TestServer;
+    key: () => string;
+    model: () => string;
+    fault: Fault;
+    code: string;
+    text: RegExp;
+  }[] = [
+    {
+      name: 'slow beyond the timeout',
+      server: () => kserve,
+      key: () => 'fcos-served',
+      model: () => 'fcos-served',
+      fault: { kind: 'slow', ms: 8000 },
+      code: 'ERR_NETWORK',
+      text: /failed after 2 attempts: no complete answer within 2500 ms/,
+    },
+    {
+      name: 'connection closed mid-reply',
+      server: () => kserve,
+      key: () => 'fcos-served',
+      model: () => 'fcos-served',
+      fault: { kind: 'close' },
+      code: 'ERR_NETWORK',
+      text: /failed after 2 attempts: .*(closed|broke)/,
+    },
+    {
+      name: 'malformed JSON',
+      server: () => kserve,
+      key: () => 'fcos-served',
+      model: () => 'fcos-served',
+      fault: { kind: 'malformed' },
+      code: 'ERR_MODEL_OUTPUT',
+      text: /returned a body that is not JSON/,
+    },
+    {
+      name: 'wrong output shape',
+      server: () => kserve,
+      key: () => 'fcos-served',
+      model: () => 'fcos-served',
+      fault: { kind: 'wrongShape' },
+      code: 'ERR_MODEL_OUTPUT',
+      text: /do not fit decoder "torchvision"/,
+    },
+    {
+      name: 'plain HTTP: 500 for good',
+      server: () => plain,
+      key: () => plain.url,
+      model: () => plain.url,
+      fault: { kind: 'status', status: 503 },
+      code: 'ERR_NETWORK',
+      text: /failed after 2 attempts: HTTP 503/,
+    },
+    {
+      name: 'plain HTTP: wrong bbox shape',
+      server: () => plain,
+      key: () => plain.url,
+      model: () => plain.url,
+      fault: { kind: 'wrongShape' },
+      code: 'ERR_MODEL_OUTPUT',
+      text: /bbox is not 4 finite numbers/,
+    },
   ];
   for (const f of faults) {
     it(`fault: ${f.name} → a clear error naming the URL; the same command resumes to the same numbers`, async () => {
@@ -160,7 +247,14 @@ describe('served detectors (KServe v2, plain HTTP) against the direct ONNX run',
       server.fault = (n) => (n >= first ? f.fault : null);
       // a short timeout only where it is the fault: a loaded machine must not time out the other cases
       const httpTimeoutMs = f.fault?.kind === 'slow' ? 2500 : 60_000;
-      const options: RunOptions = { ...base(), models: [f.model()], out: newOut(), batchSize: 4, httpRetries: 1, httpTimeoutMs };
+      const options: RunOptions = {
+        ...base(),
+        models: [f.model()],
+        out: newOut(),
+        batchSize: 4,
+        httpRetries: 1,
+        httpTimeoutMs,
+      };
       let err: Error & { code?: string };
       try {
         err = await failure(runBenchmark(options));
@@ -182,8 +276,23 @@ describe('served detectors (KServe v2, plain HTTP) against the direct ONNX run',
   it('the CLI: --model URL with --http-concurrency 3 keeps 3 requests in flight', async () => {
     plain.maxInFlight = 0;
     const out = newOut();
-    const cli = [path.join(REPO_ROOT, 'src/cli/index.ts'), 'run', '--model', plain.url, '--dataset', dataset, '--limit', '2', '--http-concurrency', '3'];
-    const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', ...cli, '--bootstrap', '20', '--bootstrap-bounds', '0', '--out', out, '--quiet'], { cwd: REPO_ROOT });
+    const cli = [
+      path.join(REPO_ROOT, 'src/cli/index.ts'),
+      'run',
+      '--model',
+      plain.url,
+      '--dataset',
+      dataset,
+      '--limit',
+      '2',
+      '--http-concurrency',
+      '3',
+    ];
+    const r = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', ...cli, '--bootstrap', '20', '--bootstrap-bounds', '0', '--out', out, '--quiet'],
+      { cwd: REPO_ROOT },
+    );
     expect(r.stdout).toContain(`run directory: ${out}`);
     expect(plain.maxInFlight).toBe(3);
     const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
@@ -209,7 +318,13 @@ describe('served detectors (KServe v2, plain HTTP) against the direct ONNX run',
 
   it('a fixed batch other than 1, or an input name the server lacks, is an error showing both', async () => {
     const { createServer } = await import('node:http');
-    const meta = { name: 'fixed4', versions: ['1'], platform: 'x', inputs: [{ name: 'images', datatype: 'FP32', shape: [4, 3, 256, 256] }], outputs: [] };
+    const meta = {
+      name: 'fixed4',
+      versions: ['1'],
+      platform: 'x',
+      inputs: [{ name: 'images', datatype: 'FP32', shape: [4, 3, 256, 256] }],
+      outputs: [],
+    };
     const server = createServer((req, res) => {
       if (req.url === '/v2/health/ready') return void res.writeHead(200).end();
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(meta));
@@ -218,15 +333,33 @@ describe('served detectors (KServe v2, plain HTTP) against the direct ONNX run',
     const url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
     const { files: _f, source: _s, description: _d, meta: _m, ...fields } = zooEntry;
     const file = path.join(root, 'fixed4.json');
-    await writeFile(file, JSON.stringify([{ ...fields, name: 'fixed4', format: 'kserve', source: { kind: 'kserve', url, model: 'fixed4' } }]));
+    await writeFile(
+      file,
+      JSON.stringify([
+        { ...fields, name: 'fixed4', format: 'kserve', source: { kind: 'kserve', url, model: 'fixed4' } },
+      ]),
+    );
     try {
       const a = await failure(loadDetector('fixed4', { registryFiles: [file] }));
       expect(a.code).toBe('ERR_MODEL_LOAD');
       expect(a.message).toContain('The server says FP32 [4,3,256,256]');
       expect(a.message).toContain('[B,3,256,256]');
-      await writeFile(file, JSON.stringify([{ ...fields, inputName: 'input0', name: 'fixed4', format: 'kserve', source: { kind: 'kserve', url, model: 'fixed4' } }]));
+      await writeFile(
+        file,
+        JSON.stringify([
+          {
+            ...fields,
+            inputName: 'input0',
+            name: 'fixed4',
+            format: 'kserve',
+            source: { kind: 'kserve', url, model: 'fixed4' },
+          },
+        ]),
+      );
       const b = await failure(loadDetector('fixed4', { registryFiles: [file] }));
-      expect(b.message).toMatch(/the input does not fit the entry\. The server says inputs "images"; the entry .* says inputName "input0"/);
+      expect(b.message).toMatch(
+        /the input does not fit the entry\. The server says inputs "images"; the entry .* says inputName "input0"/,
+      );
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

@@ -10,7 +10,15 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunMetrics } from '../../src/core/types.js';
 import { loadReportRun } from '../../src/report/index.js';
-import { mergeShards, parseShard, rescoreRun, runBenchmark, runShard, shardOfImage, type RunOptions } from '../../src/runner/index.js';
+import {
+  mergeShards,
+  parseShard,
+  rescoreRun,
+  runBenchmark,
+  runShard,
+  shardOfImage,
+  type RunOptions,
+} from '../../src/runner/index.js';
 import { rejection } from '../helpers/shared.js';
 import { comparable, makeDataset, tempDir } from './fixtures.js';
 
@@ -56,7 +64,14 @@ describe('runShard + mergeShards', () => {
   beforeAll(async () => {
     root = await tempDir('shiftbench-shard-');
     ({ file: dataset } = await makeDataset(path.join(root, 'ds'), N, { seed: 11 }));
-    base = { models: ['jitter:96'], dataset, shifts: 'grid:1', bootstrapResamples: 50, bootstrapBounds: 20, objectives: ['ap50'] };
+    base = {
+      models: ['jitter:96'],
+      dataset,
+      shifts: 'grid:1',
+      bootstrapResamples: 50,
+      bootstrapBounds: 20,
+      objectives: ['ap50'],
+    };
     shardDirs = [0, 1, 2].map((i) => path.join(root, `shard-${i}`));
     for (let i = 0; i < 3; i++) await runShard({ ...base, shard: `${i}/3`, out: shardDirs[i] });
     whole = (await runBenchmark({ ...base, out: path.join(root, 'whole') })).metrics;
@@ -67,7 +82,9 @@ describe('runShard + mergeShards', () => {
     for (let i = 0; i < 3; i++) {
       const manifest = JSON.parse(await readFile(path.join(shardDirs[i], 'manifest.json'), 'utf8'));
       expect(manifest.shard).toMatchObject({ index: i, count: 3, imagesInRun: N });
-      const lines = (await readFile(path.join(shardDirs[i], 'detections', 'jitter_96.jsonl'), 'utf8')).trim().split('\n');
+      const lines = (await readFile(path.join(shardDirs[i], 'detections', 'jitter_96.jsonl'), 'utf8'))
+        .trim()
+        .split('\n');
       const ids = lines.map((l) => JSON.parse(l).imageId as number);
       expect(ids.every((id) => shardOfImage(id, 3) === i)).toBe(true);
       expect(manifest.shard.images).toBe(ids.length);
@@ -85,10 +102,14 @@ describe('runShard + mergeShards', () => {
     expect(whole.results[0].analysis!.boundsInterval).not.toBeNull();
     expect(comparable(r.metrics)).toEqual(comparable(whole));
     const stored = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8')) as RunMetrics;
-    expect(JSON.stringify(comparable(stored))).toBe(JSON.stringify(comparable(JSON.parse(await readFile(path.join(root, 'whole', 'metrics.json'), 'utf8')))));
+    expect(JSON.stringify(comparable(stored))).toBe(
+      JSON.stringify(comparable(JSON.parse(await readFile(path.join(root, 'whole', 'metrics.json'), 'utf8')))),
+    );
     // the merged directory is a run: its per-shift files are those of the one-process run
     for (const f of ['shift_0_0.json', 'shift_1_1.json', 'ground_truth.json']) {
-      expect(await readFile(path.join(out, 'detections', 'jitter_96', f), 'utf8')).toBe(await readFile(path.join(root, 'whole', 'detections', 'jitter_96', f), 'utf8'));
+      expect(await readFile(path.join(out, 'detections', 'jitter_96', f), 'utf8')).toBe(
+        await readFile(path.join(root, 'whole', 'detections', 'jitter_96', f), 'utf8'),
+      );
     }
     // merging again into the same directory redoes it with the same numbers
     const again = await mergeShards({ runs: shardDirs, out });
@@ -131,7 +152,7 @@ describe('runShard + mergeShards', () => {
     expect(e.message).toContain('analysis.scoreThreshold: 0.5 → 0.7');
   });
 
-  it('an unfinished shard or one holding another shard\'s images is refused, naming it; a shard directory resumes only its shard', async () => {
+  it("an unfinished shard or one holding another shard's images is refused, naming it; a shard directory resumes only its shard", async () => {
     const dir = path.join(root, 'partial-1');
     await runShard({ ...base, shard: '1/3', out: dir });
     const log = path.join(dir, 'detections', 'jitter_96.jsonl');
@@ -140,14 +161,18 @@ describe('runShard + mergeShards', () => {
     const missing = JSON.parse(lines[lines.length - 1]).imageId as number;
     let e = await rejection(mergeShards({ runs: [shardDirs[0], dir, shardDirs[2]], out: path.join(root, 'm4') }));
     expect(e.code).toBe('ERR_MERGE');
-    expect(e.message).toContain(`${dir} (shard 1/3) is not finished: "jitter:96" has no detections for image ${missing}`);
+    expect(e.message).toContain(
+      `${dir} (shard 1/3) is not finished: "jitter:96" has no detections for image ${missing}`,
+    );
     // an image of shard 0 in shard 1's directory
     const foreign = (await readFile(path.join(shardDirs[0], 'detections', 'jitter_96.jsonl'), 'utf8')).split('\n')[0];
     await writeFile(log, lines.join('\n') + '\n');
     await appendFile(log, foreign + '\n');
     e = await rejection(mergeShards({ runs: [shardDirs[0], dir, shardDirs[2]], out: path.join(root, 'm5') }));
     expect(e.code).toBe('ERR_MERGE');
-    expect(e.message).toContain(`${dir} (shard 1/3) holds detections of "jitter:96" for image ${JSON.parse(foreign).imageId}, which belongs to shard 0/3 (${shardDirs[0]})`);
+    expect(e.message).toContain(
+      `${dir} (shard 1/3) holds detections of "jitter:96" for image ${JSON.parse(foreign).imageId}, which belongs to shard 0/3 (${shardDirs[0]})`,
+    );
     e = await rejection(runShard({ ...base, shard: '2/3', out: dir }));
     expect(e.code).toBe('ERR_RUN_STORE');
     expect(e.message).toContain(`${dir} holds shard 1/3, not shard 2/3`);
@@ -158,7 +183,9 @@ describe('runShard + mergeShards', () => {
   it('a shard has no metrics of its own: report and rescore say to merge the shards first', async () => {
     let e = await rejection(loadReportRun(shardDirs[1]));
     expect(e.code).toBe('ERR_OUTPUT');
-    expect(e.message).toContain(`${shardDirs[1]} is shard 1/3 of a run: a shard has no metrics of its own. Merge the run's 3 shard directories`);
+    expect(e.message).toContain(
+      `${shardDirs[1]} is shard 1/3 of a run: a shard has no metrics of its own. Merge the run's 3 shard directories`,
+    );
     e = await rejection(rescoreRun(shardDirs[1]));
     expect(e.code).toBe('ERR_RUN_STORE');
     expect(e.message).toContain('shiftbench merge');
@@ -218,12 +245,20 @@ export default {
     expect(da).toEqual(db);
     expect(JSON.stringify(da)).not.toContain(root);
 
-    const opts = (m: typeof a, i: number) => ({ models: ['local/fixed'], plugins: [m.plugin], dataset: m.dataset, bootstrapResamples: 20, bootstrapBounds: 0, shard: `${i}/2` });
+    const opts = (m: typeof a, i: number) => ({
+      models: ['local/fixed'],
+      plugins: [m.plugin],
+      dataset: m.dataset,
+      bootstrapResamples: 20,
+      bootstrapBounds: 0,
+      shard: `${i}/2`,
+    });
     const shardA = path.join(root, 'machine-a', 'shard-0');
     const shardB = path.join(root, 'machine-b', 'shard-1');
     await runShard({ ...opts(a, 0), out: shardA });
     await runShard({ ...opts(b, 1), out: shardB });
-    const identity = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')).identity;
+    const identity = async (dir: string) =>
+      JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')).identity;
     const [ia, ib] = [await identity(shardA), await identity(shardB)];
     expect(ia).toEqual(ib);
     expect(JSON.stringify(ia)).not.toContain(root);

@@ -23,12 +23,17 @@ export default {
 `;
 
 function cli(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, stdout, stderr })),
+  );
   return { child, done };
 }
 
@@ -39,7 +44,19 @@ describe('shiftbench run stopped with Ctrl-C', () => {
     const plugin = path.join(root, 'slow.mjs');
     await writeFile(plugin, SLOW_PLUGIN);
     const out = path.join(root, 'run');
-    const args = ['run', '--model', 'slow/sleepy', '--plugin', plugin, '--dataset', dataset, '--out', out, '--bootstrap', '20'];
+    const args = [
+      'run',
+      '--model',
+      'slow/sleepy',
+      '--plugin',
+      plugin,
+      '--dataset',
+      dataset,
+      '--out',
+      out,
+      '--bootstrap',
+      '20',
+    ];
     const jsonl = path.join(out, 'detections', 'slow_sleepy.jsonl');
     const lines = () => (existsSync(jsonl) ? readFileSync(jsonl, 'utf8').split('\n').length - 1 : 0);
     const first = cli(args);
@@ -68,7 +85,19 @@ describe('shiftbench run stopped with Ctrl-C while scoring', () => {
     const { file: dataset } = await makeDataset(path.join(root, 'ds'), 30, { seed: 4 });
     const out = path.join(root, 'run');
     // 1000 bootstrap resamples of both bound searches: seconds of scoring in worker threads
-    const args = ['run', '--model', 'jitter:96', '--dataset', dataset, '--out', out, '--bootstrap', '50', '--bootstrap-bounds', '1000'];
+    const args = [
+      'run',
+      '--model',
+      'jitter:96',
+      '--dataset',
+      dataset,
+      '--out',
+      out,
+      '--bootstrap',
+      '50',
+      '--bootstrap-bounds',
+      '1000',
+    ];
     const jsonl = path.join(out, 'detections', 'jitter_96.jsonl');
     const first = cli(args);
     let stderr = '';
@@ -92,6 +121,8 @@ describe('shiftbench run stopped with Ctrl-C while scoring', () => {
     const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'));
     expect(metrics.results[0].imagesEvaluated).toBe(30);
     expect(metrics.results[0].analysis.boundsInterval.resamples).toBe(1000);
-    process.stderr.write(`[sigint while scoring] stopped ${stopSeconds.toFixed(2)} s after Ctrl-C; the full rerun took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    process.stderr.write(
+      `[sigint while scoring] stopped ${stopSeconds.toFixed(2)} s after Ctrl-C; the full rerun took ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
   });
 });

@@ -4,8 +4,22 @@ import { formatFamilyTable, formatRunSummary } from '../../src/runner/index.js';
 
 const stability: StabilitySummary = {
   scoreThreshold: 0.5,
-  centerError: { mean: 0.013, lo: 0.0116, hi: 0.0144, objects: 164, images: 48, worst: { value: 0.0664, imageId: 30, annotationId: 142 } },
-  scaleRatioError: { mean: 0.0325, lo: 0.0293, hi: 0.0362, objects: 164, images: 48, worst: { value: 0.188, imageId: 24, annotationId: 109 } },
+  centerError: {
+    mean: 0.013,
+    lo: 0.0116,
+    hi: 0.0144,
+    objects: 164,
+    images: 48,
+    worst: { value: 0.0664, imageId: 30, annotationId: 142 },
+  },
+  scaleRatioError: {
+    mean: 0.0325,
+    lo: 0.0293,
+    hi: 0.0362,
+    objects: 164,
+    images: 48,
+    worst: { value: 0.188, imageId: 24, annotationId: 109 },
+  },
   fragmentError: null,
   objects: 170,
   bootstrap: { resamples: 1000, seed: 0 },
@@ -36,13 +50,22 @@ function result(key: string, s: StabilitySummary | null | undefined): DetectorRu
 }
 
 const metricsOf = (results: DetectorRunSummary[]) =>
-  ({ schemaVersion: 1, runId: 'r', dataset: { name: 'd', images: 50, labelFree: false }, shiftSet: { spec: 'grid:1', shifts: [] }, mode: 'pad', results }) as unknown as RunMetrics;
+  ({
+    schemaVersion: 1,
+    runId: 'r',
+    dataset: { name: 'd', images: 50, labelFree: false },
+    shiftSet: { spec: 'grid:1', shifts: [] },
+    mode: 'pad',
+    results,
+  }) as unknown as RunMetrics;
 
 describe('CLI summary: the video-stability errors (protocol §5)', () => {
   it('a row group per detector: mean, interval, objects and the worst object; — where no object qualifies', () => {
     const text = formatRunSummary(metricsOf([result('zoo-fcos', stability), result('older', undefined)]));
     const lines = text.split('\n');
-    const at = lines.indexOf('Video-stability errors over ground-truth objects (protocol §5, score ≥ 0.5; 95% bootstrap intervals over images):');
+    const at = lines.indexOf(
+      'Video-stability errors over ground-truth objects (protocol §5, score ≥ 0.5; 95% bootstrap intervals over images):',
+    );
     expect(at).toBeGreaterThan(0);
     expect(lines.slice(at + 1, at + 6)).toEqual([
       'model     error       mean               95%  objects   worst  image  annotation',
@@ -54,7 +77,9 @@ describe('CLI summary: the video-stability errors (protocol §5)', () => {
     // a run made before the errors existed has no row, not a placeholder
     expect(lines.slice(at + 1).some((l) => l.startsWith('older'))).toBe(false);
     expect(lines).toHaveLength(at + 6);
-    expect(formatFamilyTable(metricsOf([result('zoo-fcos', stability)]))).toContain('zoo-fcos  CPE       0.0130  [0.0116, 0.0144]');
+    expect(formatFamilyTable(metricsOf([result('zoo-fcos', stability)]))).toContain(
+      'zoo-fcos  CPE       0.0130  [0.0116, 0.0144]',
+    );
   });
   it('no lines at all for label-free data (stability null)', () => {
     expect(formatRunSummary(metricsOf([result('m', null)]))).not.toContain('Video-stability');

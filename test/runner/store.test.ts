@@ -36,7 +36,18 @@ function record(imageId: number, perShift: number): ImageRecord {
     seconds: 0.01 * imageId,
     size: [64, 48],
     shifts: Array.from({ length: SHIFTS }, (_, s) =>
-      Array.from({ length: perShift }, (_, k) => [imageId + k * 0.125, s + 0.5, 10 + k, 12, 0.5 + k / (2 * perShift + 2), 1 + (k % 3)] as [number, number, number, number, number, number]),
+      Array.from(
+        { length: perShift },
+        (_, k) =>
+          [imageId + k * 0.125, s + 0.5, 10 + k, 12, 0.5 + k / (2 * perShift + 2), 1 + (k % 3)] as [
+            number,
+            number,
+            number,
+            number,
+            number,
+            number,
+          ],
+      ),
     ),
   };
 }
@@ -58,7 +69,13 @@ describe('DetectionLog: line-by-line store', () => {
     expect([...stored.keys()]).toEqual(records.map((r) => r.imageId));
     for (const s of stored.values()) expect('shifts' in s).toBe(false); // no detections in memory
     const first = stored.get(1)!;
-    expect(first).toMatchObject({ imageId: 1, sha256: 'sha-1-ü', seconds: 0.01, size: [64, 48], detections: SHIFTS * 30 });
+    expect(first).toMatchObject({
+      imageId: 1,
+      sha256: 'sha-1-ü',
+      seconds: 0.01,
+      size: [64, 48],
+      detections: SHIFTS * 30,
+    });
 
     // appending after the cut, and reading every record back by its position
     const extra = record(41, 2);
@@ -81,7 +98,12 @@ describe('DetectionLog: line-by-line store', () => {
     expect([...again.stored.values()]).toEqual([...stored.values()]);
     // what the whole file says, line by line
     const text = readFileSync(file, 'utf8');
-    expect(text.split('\n').filter(Boolean).map((l) => JSON.parse(l))).toEqual([...records, extra]);
+    expect(
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+    ).toEqual([...records, extra]);
   });
 
   it('a later line for an image replaces an earlier one (a skipped image retried)', async () => {
@@ -98,11 +120,20 @@ describe('DetectionLog: line-by-line store', () => {
   it('a damaged middle line is refused; a damaged last line is dropped like a torn one', async () => {
     const dir = await tempDir('shiftbench-store-');
     const middle = path.join(dir, 'middle.jsonl');
-    await writeFile(middle, [JSON.stringify(record(1, 2)), '{"imageId": oops', JSON.stringify(record(2, 2))].join('\n') + '\n');
-    await expect(DetectionLog.open(middle, SHIFTS, { chunkBytes: 50 })).rejects.toMatchObject({ code: 'ERR_RUN_STORE', message: expect.stringMatching(/line 2 is damaged/) });
+    await writeFile(
+      middle,
+      [JSON.stringify(record(1, 2)), '{"imageId": oops', JSON.stringify(record(2, 2))].join('\n') + '\n',
+    );
+    await expect(DetectionLog.open(middle, SHIFTS, { chunkBytes: 50 })).rejects.toMatchObject({
+      code: 'ERR_RUN_STORE',
+      message: expect.stringMatching(/line 2 is damaged/),
+    });
     const wrongShifts = path.join(dir, 'shifts.jsonl');
     await writeFile(wrongShifts, JSON.stringify(record(1, 2)) + '\n' + JSON.stringify(record(2, 2)) + '\n');
-    await expect(DetectionLog.open(wrongShifts, SHIFTS + 1)).rejects.toMatchObject({ code: 'ERR_RUN_STORE', message: expect.stringMatching(/line 1 .*different shift set/) });
+    await expect(DetectionLog.open(wrongShifts, SHIFTS + 1)).rejects.toMatchObject({
+      code: 'ERR_RUN_STORE',
+      message: expect.stringMatching(/line 1 .*different shift set/),
+    });
     const last = path.join(dir, 'last.jsonl');
     const good = JSON.stringify(record(1, 2)) + '\n';
     await writeFile(last, good + '{"imageId": 2, "size": oops}\n');

@@ -15,7 +15,15 @@ import { runBenchmark, type RunnerEnv } from '../../src/runner/index.js';
 import { fakeInfo, gtDetector, makeDataset, tempDir } from './fixtures.js';
 
 function passThrough(): Mitigation {
-  return { name: 'same', spec: 'same', wrap: (inner: Detector) => ({ info: { ...inner.info, name: `${inner.info.name}+same` }, detect: (b, c) => inner.detect(b, c), dispose: () => inner.dispose() }) };
+  return {
+    name: 'same',
+    spec: 'same',
+    wrap: (inner: Detector) => ({
+      info: { ...inner.info, name: `${inner.info.name}+same` },
+      detect: (b, c) => inner.detect(b, c),
+      dispose: () => inner.dispose(),
+    }),
+  };
 }
 
 function logger() {
@@ -56,7 +64,10 @@ describe('variants are scored on the same images', () => {
   it('a plain detector and its mitigation are scored on the intersection; the skip is printed; resume retries it', async () => {
     const out = path.join(root, 'flaky');
     const { l, lines } = logger();
-    const a = await runBenchmark({ models: ['jitter'], mitigations: ['same'], dataset, out, bootstrapResamples: 10 }, { env: flakyEnv(1), logger: l });
+    const a = await runBenchmark(
+      { models: ['jitter'], mitigations: ['same'], dataset, out, bootstrapResamples: 10 },
+      { env: flakyEnv(1), logger: l },
+    );
     const [plain, mitigated] = a.metrics.results;
     expect(plain.imagesEvaluated).toBe(N - 1);
     expect(mitigated.imagesEvaluated).toBe(N - 1);
@@ -65,7 +76,10 @@ describe('variants are scored on the same images', () => {
     expect(mitigated.bounds).toEqual(plain.bounds); // the pass-through mitigation on the same images: same numbers
     expect(lines.join('\n')).toMatch(/skipped image 3 \(003\.png\): transient read error/);
     // resume: the skipped image is tried again, and now both variants have all images
-    const b = await runBenchmark({ models: ['jitter'], mitigations: ['same'], dataset, out, bootstrapResamples: 10 }, { env: flakyEnv(0) });
+    const b = await runBenchmark(
+      { models: ['jitter'], mitigations: ['same'], dataset, out, bootstrapResamples: 10 },
+      { env: flakyEnv(0) },
+    );
     expect(b.computedImages).toEqual({ jitter: 1, 'jitter+same': 0 });
     expect(b.metrics.results.map((r) => r.imagesEvaluated)).toEqual([N, N]);
     expect(b.metrics.results[1].skippedImages).toEqual([]);
@@ -75,10 +89,16 @@ describe('variants are scored on the same images', () => {
     const dir = path.join(root, 'folder');
     await mkdir(dir, { recursive: true });
     for (const name of ['a.png', 'c.png']) {
-      await sharp(Buffer.alloc(40 * 30 * 3, 90), { raw: { width: 40, height: 30, channels: 3 } }).png().toFile(path.join(dir, name));
+      await sharp(Buffer.alloc(40 * 30 * 3, 90), { raw: { width: 40, height: 30, channels: 3 } })
+        .png()
+        .toFile(path.join(dir, name));
     }
     await writeFile(path.join(dir, 'b.png'), 'not a png at all');
-    const det = (): Detector => ({ info: fakeInfo('boxes'), detect: async (batch) => batch.map(() => [{ bbox: [5, 5, 10, 10], score: 0.9, categoryId: 1 }]), dispose: async () => undefined });
+    const det = (): Detector => ({
+      info: fakeInfo('boxes'),
+      detect: async (batch) => batch.map(() => [{ bbox: [5, 5, 10, 10], score: 0.9, categoryId: 1 }]),
+      dispose: async () => undefined,
+    });
     const { metrics } = await runBenchmark(
       { models: ['boxes'], dataset: dir, out: path.join(root, 'folder-run'), bootstrapResamples: 10 },
       { env: { loadDetector: async () => det(), listModels: async () => [] } },
@@ -93,12 +113,19 @@ describe('variants are scored on the same images', () => {
     await mkdir(path.join(dir, 'labels'), { recursive: true });
     await writeFile(path.join(dir, 'classes.txt'), 'disc\nsquare\n');
     for (const name of ['a', 'c']) {
-      await sharp(Buffer.alloc(40 * 30 * 3, 90), { raw: { width: 40, height: 30, channels: 3 } }).png().toFile(path.join(dir, 'images', `${name}.png`));
+      await sharp(Buffer.alloc(40 * 30 * 3, 90), { raw: { width: 40, height: 30, channels: 3 } })
+        .png()
+        .toFile(path.join(dir, 'images', `${name}.png`));
       await writeFile(path.join(dir, 'labels', `${name}.txt`), '0 0.5 0.5 0.25 0.3\n');
     }
     await writeFile(path.join(dir, 'images', 'b.png'), 'not a png at all');
     await writeFile(path.join(dir, 'labels', 'b.txt'), '1 0.5 0.5 0.25 0.3\n');
-    const { metrics } = await runBenchmark({ models: ['oracle'], dataset: dir, out: path.join(root, 'yolo-run'), bootstrapResamples: 10 });
+    const { metrics } = await runBenchmark({
+      models: ['oracle'],
+      dataset: dir,
+      out: path.join(root, 'yolo-run'),
+      bootstrapResamples: 10,
+    });
     expect(metrics.results[0].imagesEvaluated).toBe(2);
     expect(metrics.results[0].skippedImages.map((s) => s.fileName)).toEqual(['b.png']);
     expect(metrics.results[0].bounds!.mapRef).toBeCloseTo(1, 9);

@@ -10,7 +10,9 @@ import { REPO_ROOT } from '../helpers/shared.js';
 import { tempDir } from './fixtures.js';
 
 const ZOO = path.join(REPO_ROOT, 'models/zoo/zoo.json');
-const zoo = existsSync(ZOO) ? (JSON.parse(readFileSync(ZOO, 'utf8')) as { models: { name: string; files: { name: string; sha256: string }[] }[] }) : null;
+const zoo = existsSync(ZOO)
+  ? (JSON.parse(readFileSync(ZOO, 'utf8')) as { models: { name: string; files: { name: string; sha256: string }[] }[] })
+  : null;
 // the zoo is committed with the repository: its absence is a failure, not a reason to skip
 const fcos = zoo?.models.find((m) => m.name === 'zoo-fcos');
 
@@ -26,7 +28,14 @@ describe('runner on the zoo model zoo-fcos', () => {
     const synth = await ensureSynthDataset(path.join(root, 'synth'), { splits: ['val'] });
     const dataset = synth.splits[0].annotationFile;
     const out = path.join(root, 'run');
-    const options = { models: ['zoo-fcos'], mitigations: ['input-blur:1'], dataset, out, limit: 8, bootstrapResamples: 100 };
+    const options = {
+      models: ['zoo-fcos'],
+      mitigations: ['input-blur:1'],
+      dataset,
+      out,
+      limit: 8,
+      bootstrapResamples: 100,
+    };
     const a = await runBenchmark(options);
     const [plain, blur] = a.metrics.results;
     expect(plain.key).toBe('zoo-fcos');

@@ -55,7 +55,9 @@ describe('frac:4 end to end', () => {
   it('names the per-shift files by index and lists their offsets beside them', async () => {
     const dir = path.join(runs.get('pad')!.dir, 'detections', 'oracle');
     const files = (await readdir(dir)).sort();
-    expect(files).toEqual(['ground_truth.json', ...Array.from({ length: 25 }, (_, i) => `shift_${i}.json`), 'shifts.json'].sort());
+    expect(files).toEqual(
+      ['ground_truth.json', ...Array.from({ length: 25 }, (_, i) => `shift_${i}.json`), 'shifts.json'].sort(),
+    );
     const index = JSON.parse(await readFile(path.join(dir, 'shifts.json'), 'utf8'));
     expect(index).toHaveLength(25);
     expect(index[1]).toEqual({ index: 1, dx: 0.25, dy: 0, file: 'shift_1.json' });
@@ -64,7 +66,13 @@ describe('frac:4 end to end', () => {
 
   it('records the floating-point path in the manifest (kernel of pad/crop, Fourier in circular)', async () => {
     const manifest = JSON.parse(await readFile(path.join(runs.get('crop')!.dir, 'manifest.json'), 'utf8'));
-    expect(manifest.resample.subpixel).toEqual({ path: 'floating-point', fit: '16-bit', circular: 'fourier', padCrop: 'lanczos3', rounding: 'half-to-even' });
+    expect(manifest.resample.subpixel).toEqual({
+      path: 'floating-point',
+      fit: '16-bit',
+      circular: 'fourier',
+      padCrop: 'lanczos3',
+      rounding: 'half-to-even',
+    });
     expect(manifest.identity.run.subpixelKernel).toBe('lanczos3');
     expect(manifest.shiftSet.maxOffsetPx).toBe(1);
   });
@@ -85,7 +93,15 @@ describe('frac:4 end to end', () => {
     let code = 'no error';
     try {
       await runBenchmark(
-        { models: ['oracle'], dataset, out: runs.get('pad')!.dir, mode: 'pad', shifts: 'frac:4', subpixelKernel: 'linear', bootstrapResamples: 20 },
+        {
+          models: ['oracle'],
+          dataset,
+          out: runs.get('pad')!.dir,
+          mode: 'pad',
+          shifts: 'frac:4',
+          subpixelKernel: 'linear',
+          bootstrapResamples: 20,
+        },
         { env: env({ oracle: () => gtDetector('oracle', gt) }) },
       );
     } catch (e) {
@@ -104,7 +120,10 @@ describe('frac:4 end to end', () => {
 
   it('rejects an unknown --subpixel-kernel with ERR_INVALID_OPTION naming the flag', async () => {
     await expect(
-      runBenchmark({ models: ['oracle'], dataset, shifts: 'frac:2', subpixelKernel: 'cubic' as never }, { env: env({ oracle: () => gtDetector('oracle', gt) }) }),
+      runBenchmark(
+        { models: ['oracle'], dataset, shifts: 'frac:2', subpixelKernel: 'cubic' as never },
+        { env: env({ oracle: () => gtDetector('oracle', gt) }) },
+      ),
     ).rejects.toThrowError(/--subpixel-kernel/);
   });
 });

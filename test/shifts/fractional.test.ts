@@ -63,7 +63,12 @@ describe('fractional shift sets', () => {
     const s = parseShiftSet('frac:4');
     expect(s.shifts).toHaveLength(25);
     expect(s.shifts.slice(0, 6)).toEqual([
-      { dx: 0, dy: 0 }, { dx: 0.25, dy: 0 }, { dx: 0.5, dy: 0 }, { dx: 0.75, dy: 0 }, { dx: 1, dy: 0 }, { dx: 0, dy: 0.25 },
+      { dx: 0, dy: 0 },
+      { dx: 0.25, dy: 0 },
+      { dx: 0.5, dy: 0 },
+      { dx: 0.75, dy: 0 },
+      { dx: 1, dy: 0 },
+      { dx: 0, dy: 0.25 },
     ]);
     expect(s.shifts[24]).toEqual({ dx: 1, dy: 1 });
     expect(s.maxOffsetPx).toBe(1);
@@ -71,13 +76,19 @@ describe('fractional shift sets', () => {
     expect(parseShiftSet('frac:3').shifts[1].dx).toBe(1 / 3);
     expect(isFractionalSet(parseShiftSet('grid:3'))).toBe(false);
     for (const bad of ['frac:0', 'frac:64', 'frac:1.5', 'frac:']) {
-      expect(() => parseShiftSet(bad), bad).toThrowError(/Expected a shift set like grid:1, line:63, frac:4 or 0,0;1,0/);
+      expect(() => parseShiftSet(bad), bad).toThrowError(
+        /Expected a shift set like grid:1, line:63, frac:4 or 0,0;1,0/,
+      );
     }
   });
 
   it('explicit lists take decimals; K is the largest offset rounded up; equal values are duplicates', () => {
     const s = parseShiftSet('0,0;0.5,0;1.5,0.25');
-    expect(s.shifts).toEqual([{ dx: 0, dy: 0 }, { dx: 0.5, dy: 0 }, { dx: 1.5, dy: 0.25 }]);
+    expect(s.shifts).toEqual([
+      { dx: 0, dy: 0 },
+      { dx: 0.5, dy: 0 },
+      { dx: 1.5, dy: 0.25 },
+    ]);
     expect(s.maxOffsetPx).toBe(2);
     expect(() => parseShiftSet('0,0;0.5,0;0.50,0')).toThrowError(/appears twice/);
     expect(() => parseShiftSet('0,0;.5,0')).toThrowError(/is not a pair/);
@@ -101,7 +112,8 @@ describe('FFT and the ideal Fourier shift', () => {
     it(`FFT of length ${n} equals the direct DFT and inverts`, () => {
       const re = Float64Array.from({ length: n }, (_, i) => Math.sin(i * 1.7) + i);
       const im = Float64Array.from({ length: n }, (_, i) => Math.cos(i * 0.3));
-      const wantRe = new Float64Array(n), wantIm = new Float64Array(n);
+      const wantRe = new Float64Array(n),
+        wantIm = new Float64Array(n);
       for (let k = 0; k < n; k++) {
         for (let t = 0; t < n; t++) {
           const a = (-2 * Math.PI * k * t) / n;
@@ -109,7 +121,8 @@ describe('FFT and the ideal Fourier shift', () => {
           wantIm[k] += re[t] * Math.sin(a) + im[t] * Math.cos(a);
         }
       }
-      const r = Float64Array.from(re), i = Float64Array.from(im);
+      const r = Float64Array.from(re),
+        i = Float64Array.from(im);
       const fft = new Fft(n);
       fft.transform(r, i, false);
       expect(maxAbsDiff(r, wantRe)).toBeLessThan(1e-9);
@@ -120,7 +133,11 @@ describe('FFT and the ideal Fourier shift', () => {
     });
   }
 
-  for (const [w, h] of [[16, 12], [15, 10], [20, 9]]) {
+  for (const [w, h] of [
+    [16, 12],
+    [15, 10],
+    [20, 9],
+  ]) {
     it(`a half-pixel shift applied twice is a one-pixel roll of a band-limited picture (${w}×${h})`, () => {
       const p = bandLimited(w, h, 0.4);
       const half = new FourierShifter([p], w, h).shifted(0.5, 0)[0];
@@ -136,18 +153,26 @@ describe('FFT and the ideal Fourier shift', () => {
   }
 
   it('even sizes: the Nyquist bin is multiplied by the cosine of its phase (a half-pixel move of ±1 columns is 0)', () => {
-    const w = 8, h = 2;
+    const w = 8,
+      h = 2;
     const p = Float64Array.from({ length: w * h }, (_, i) => (i % 2 === 0 ? 1 : -1));
     const out = new FourierShifter([p], w, h).shifted(0.5, 0)[0];
     expect(maxAbsDiff(out, new Float64Array(w * h))).toBeLessThan(1e-12);
     const quarter = new FourierShifter([p], w, h).shifted(0.25, 0)[0];
-    expect(maxAbsDiff(quarter, p.map((v) => v * Math.cos(Math.PI / 4)))).toBeLessThan(1e-12);
+    expect(
+      maxAbsDiff(
+        quarter,
+        p.map((v) => v * Math.cos(Math.PI / 4)),
+      ),
+    ).toBeLessThan(1e-12);
   });
 });
 
 describe('the floating-point path', () => {
   it('rounds half to even and clamps once', () => {
-    expect([0.5, 1.5, 2.5, 2.4999, 2.5001, -3, 255.7, 254.5].map(roundHalfEvenByte)).toEqual([0, 2, 2, 2, 3, 0, 255, 254]);
+    expect([0.5, 1.5, 2.5, 2.4999, 2.5001, -3, 255.7, 254.5].map(roundHalfEvenByte)).toEqual([
+      0, 2, 2, 2, 3, 0, 255, 254,
+    ]);
   });
 
   it('kernel taps: a whole-pixel move is one tap of weight 1; fractional Lanczos-3 taps sum to 1', () => {
@@ -179,7 +204,11 @@ describe('the floating-point path', () => {
       for (const spec of ['grid:2', '0,0;3,1']) {
         for (const fit of ['letterbox', 'stretch'] as const) {
           const inputs = await makeShiftedInputs(noisy(37, 23), {
-            inputSizePx: { width: 20, height: 16 }, fit, padValue: [114, 114, 114], mode, shiftSet: parseShiftSet(spec),
+            inputSizePx: { width: 20, height: 16 },
+            fit,
+            padValue: [114, 114, 114],
+            mode,
+            shiftSet: parseShiftSet(spec),
             subpixelKernel: 'linear', // ignored by integer-only sets
           });
           expect(hashInputs(inputs.inputs()), `${mode} ${spec} ${fit}`).toBe(golden[`${mode} ${spec} ${fit}`]);
@@ -190,7 +219,11 @@ describe('the floating-point path', () => {
 
   it('a set holding a fraction puts its integer offsets on the floating-point path too (one base picture)', async () => {
     const image = noisy(37, 23);
-    const base = { inputSizePx: { width: 20, height: 16 }, fit: 'stretch' as const, padValue: [114, 114, 114] as [number, number, number] };
+    const base = {
+      inputSizePx: { width: 20, height: 16 },
+      fit: 'stretch' as const,
+      padValue: [114, 114, 114] as [number, number, number],
+    };
     const float = await resampleRgbFloat(image, 20, 16, 'linear');
     expect(float.some((v) => !Number.isInteger(v))).toBe(true);
     const frac = await makeShiftedInputs(image, { ...base, mode: 'circular', shiftSet: parseShiftSet('frac:2') });
@@ -205,8 +238,10 @@ describe('the floating-point path', () => {
     }
     // pad: the (1,0) input is the (0,0) input moved one pixel, from the same float picture
     const pad = await makeShiftedInputs(image, { ...base, mode: 'pad', shiftSet: parseShiftSet('frac:2') });
-    const p0 = pad.input(0).data, p1 = pad.input(2).data;
-    for (let y = 0; y < 16; y++) for (let x = 1; x < 20; x++) expect(p1[(y * 20 + x) * 3]).toBe(p0[(y * 20 + x - 1) * 3]);
+    const p0 = pad.input(0).data,
+      p1 = pad.input(2).data;
+    for (let y = 0; y < 16; y++)
+      for (let x = 1; x < 20; x++) expect(p1[(y * 20 + x) * 3]).toBe(p0[(y * 20 + x - 1) * 3]);
     // it need not equal the 8-bit path's (0,0) input: the picture is rounded once, after the fit
     const int = await makeShiftedInputs(image, { ...base, mode: 'pad', shiftSet: parseShiftSet('grid:1') });
     expect(int.input(0).data.length).toBe(p0.length);
@@ -215,7 +250,8 @@ describe('the floating-point path', () => {
   for (const mode of ['pad', 'crop', 'circular'] as ShiftMode[]) {
     it(`${mode}: content and ground truth move by the exact fraction`, async () => {
       // a smooth blob on a flat ground, fitted without scaling (stretch to the same size)
-      const w = 48, h = 40;
+      const w = 48,
+        h = 40;
       const d = new Uint8Array(w * h * 3);
       for (let y = 0; y < h; y++) {
         for (let x = 0; x < w; x++) {
@@ -225,8 +261,19 @@ describe('the floating-point path', () => {
       }
       const shiftSet = parseShiftSet('0,0;0.25,0;0.5,0.75;1,0.5');
       // K = 1: pad fits into (Wm − 1) × (Hm − 1) = w × h, crop into (Wm + 1) × (Hm + 1) = w × h, circular into w × h
-      const sizePx = mode === 'pad' ? { width: w + 1, height: h + 1 } : mode === 'crop' ? { width: w - 1, height: h - 1 } : { width: w, height: h };
-      const opts = { inputSizePx: sizePx, fit: 'stretch' as const, padValue: [30, 30, 30] as [number, number, number], mode, shiftSet };
+      const sizePx =
+        mode === 'pad'
+          ? { width: w + 1, height: h + 1 }
+          : mode === 'crop'
+            ? { width: w - 1, height: h - 1 }
+            : { width: w, height: h };
+      const opts = {
+        inputSizePx: sizePx,
+        fit: 'stretch' as const,
+        padValue: [30, 30, 30] as [number, number, number],
+        mode,
+        shiftSet,
+      };
       const inputs = await makeShiftedInputs({ data: d, width: w, height: h }, opts);
       expect(inputs.fittedSizePx).toEqual({ width: w, height: h });
       const transforms = fitGeometry(w, h, opts).transforms;
@@ -235,7 +282,8 @@ describe('the floating-point path', () => {
         const out = new Float64Array(sizePx.width * sizePx.height);
         for (let y = 0; y < sizePx.height; y++) {
           for (let x = 0; x < sizePx.width; x++) {
-            out[y * sizePx.width + x] = 30 + 200 * Math.exp(-((x - 20.3 - ox) ** 2 + (y - 17.6 - oy) ** 2) / (2 * 3.5 ** 2));
+            out[y * sizePx.width + x] =
+              30 + 200 * Math.exp(-((x - 20.3 - ox) ** 2 + (y - 17.6 - oy) ** 2) / (2 * 3.5 ** 2));
           }
         }
         return out;
@@ -268,7 +316,11 @@ describe('the floating-point path', () => {
     const image: RgbImage = { data: new Uint8Array(30 * 20 * 3).fill(77), width: 30, height: 20 };
     for (const mode of ['pad', 'crop'] as const) {
       const inputs = await makeShiftedInputs(image, {
-        inputSizePx: { width: 24, height: 16 }, fit: 'stretch', padValue: [77, 77, 77], mode, shiftSet: parseShiftSet('frac:3'),
+        inputSizePx: { width: 24, height: 16 },
+        fit: 'stretch',
+        padValue: [77, 77, 77],
+        mode,
+        shiftSet: parseShiftSet('frac:3'),
       });
       for (const im of inputs.inputs()) expect(im.data.every((v) => v === 77)).toBe(true);
     }

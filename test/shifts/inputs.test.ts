@@ -54,8 +54,12 @@ describe('fitGeometry', () => {
     expect(c.fittedSizePx).toEqual({ width: 40, height: 32 });
   });
   it('rejects offsets as large as the input and bad modes', () => {
-    expect(() => fitGeometry(100, 100, opts({ shifts: 'line:40' }))).toThrowError(/offsets smaller than the model input 40×32 for --shifts/);
-    expect(() => fitGeometry(100, 100, opts({ mode: 'wrap' as never }))).toThrowError('Expected one of pad, crop, circular for --mode but received "wrap"');
+    expect(() => fitGeometry(100, 100, opts({ shifts: 'line:40' }))).toThrowError(
+      /offsets smaller than the model input 40×32 for --shifts/,
+    );
+    expect(() => fitGeometry(100, 100, opts({ mode: 'wrap' as never }))).toThrowError(
+      'Expected one of pad, crop, circular for --mode but received "wrap"',
+    );
   });
 });
 
@@ -141,13 +145,20 @@ describe('makeShiftedInputs', () => {
 
 describe('projection back to the original image', () => {
   const boxes: [number, number, number, number][] = [
-    [0, 0, 10, 10], [12.5, 7.25, 33.3, 41.1], [600, 400, 39.9, 79.9], [123.456, 321.987, 0.5, 0.25],
+    [0, 0, 10, 10],
+    [12.5, 7.25, 33.3, 41.1],
+    [600, 400, 39.9, 79.9],
+    [123.456, 321.987, 0.5, 0.25],
   ];
 
   it('boxes round-trip original → input → original up to float eps, for every mode and shift', () => {
     for (const mode of ['pad', 'crop', 'circular'] as const) {
       for (const fit of ['letterbox', 'stretch'] as const) {
-        const g = fitGeometry(640, 480, opts({ mode, fit, inputSizePx: { width: 320, height: 256 }, shifts: 'grid:3' }));
+        const g = fitGeometry(
+          640,
+          480,
+          opts({ mode, fit, inputSizePx: { width: 320, height: 256 }, shifts: 'grid:3' }),
+        );
         for (const t of g.transforms) {
           const dets = boxes.map((b, i) => ({ bbox: boxToInput(b, t), score: 0.9 - i * 0.1, categoryId: i + 1 }));
           const back = projectBack(dets, t, 42);

@@ -34,7 +34,14 @@ describe('scored content in pad, crop and circular modes (pixel-reading detector
       const ds = await writeFlatShapes(path.join(root, `ds-${mode}`), 12, fitPx[mode]);
       data.set(mode, ds);
       const { metrics, reportPath } = await runBenchmark(
-        { models: ['components', 'snapped'], dataset: ds.file, out: path.join(root, mode), mode, shifts: 'grid:2', bootstrapResamples: 20 },
+        {
+          models: ['components', 'snapped'],
+          dataset: ds.file,
+          out: path.join(root, mode),
+          mode,
+          shifts: 'grid:2',
+          bootstrapResamples: 20,
+        },
         {
           env: env({
             components: () => componentDetector('components', { wrap: mode === 'circular' }),
@@ -78,7 +85,9 @@ describe('scored content in pad, crop and circular modes (pixel-reading detector
         expect(s.detectionsDropped).toBeLessThan(s.detectionsTotal / 4);
         // the report says so
         expect(reports.get(mode)).toContain('Ground-truth boxes outside the stable area');
-        expect(reports.get(mode)).toContain(`<td>${s.groundTruthIgnored} of ${s.groundTruthTotal}</td><td>${s.detectionsDropped} of ${s.detectionsTotal}</td>`);
+        expect(reports.get(mode)).toContain(
+          `<td>${s.groundTruthIgnored} of ${s.groundTruthTotal}</td><td>${s.detectionsDropped} of ${s.detectionsTotal}</td>`,
+        );
       }
     });
 

@@ -31,16 +31,29 @@ const ann = (id: number, bbox: [number, number, number, number], iscrowd: 0 | 1 
 describe('stable area (protocol §1)', () => {
   it('pad has none; crop and circular follow the formulas of §1', () => {
     expect(stableArea('pad', parseShiftSet('grid:2'), size)).toBeNull();
-    expect(stableArea('crop', parseShiftSet('grid:2'), size)).toMatchObject({ x0: 2, y0: 2, x1: 20, y1: 16, wrapPx: null });
+    expect(stableArea('crop', parseShiftSet('grid:2'), size)).toMatchObject({
+      x0: 2,
+      y0: 2,
+      x1: 20,
+      y1: 16,
+      wrapPx: null,
+    });
     // K is the largest offset in either axis (3): the margin is 3 in y too, while max dy is 1
     expect(stableArea('crop', parseShiftSet('0,0;3,1;1,0'), size)).toMatchObject({ x0: 3, y0: 3, x1: 20, y1: 18 });
-    expect(stableArea('circular', parseShiftSet('line:3'), size)).toMatchObject({ x0: 0, y0: 0, x1: 17, y1: 13, wrapPx: size });
+    expect(stableArea('circular', parseShiftSet('line:3'), size)).toMatchObject({
+      x0: 0,
+      y0: 0,
+      x1: 17,
+      y1: 13,
+      wrapPx: size,
+    });
   });
 
   it('crop: ground truth cut by the window at some shift becomes a crowd region; a box on the border is inside', () => {
     // stretch 40 × 32 → (20 + 2) × (16 + 2): scale 0.55 × 0.5625; stable area [2, 20) × [2, 16)
     const g = fitGeometry(40, 32, opts('crop', 'grid:2'));
-    const sx = g.scaleX, sy = g.scaleY;
+    const sx = g.scaleX,
+      sy = g.scaleY;
     const anns = [
       ann(1, [2 / sx, 2 / sy, 10, 10]), // left/top edges exactly on the border: inside
       ann(2, [1 / sx, 4 / sy, 6, 6]), // starts one content px left of the area
@@ -48,7 +61,11 @@ describe('stable area (protocol §1)', () => {
       ann(4, [0, 0, 2, 2], 1), // already a crowd region: kept as it is, not counted
       ann(5, [10, 10, 21 / sx - 10, 4]), // right edge past x1
     ];
-    const { annotations, turnedToCrowd } = groundTruthInStableArea(anns, g.transforms[4], stableArea('crop', parseShiftSet('grid:2'), size));
+    const { annotations, turnedToCrowd } = groundTruthInStableArea(
+      anns,
+      g.transforms[4],
+      stableArea('crop', parseShiftSet('grid:2'), size),
+    );
     expect(annotations.map((a) => a.iscrowd)).toEqual([0, 1, 0, 1, 1]);
     expect(turnedToCrowd).toBe(2);
     expect(annotations[1]).toEqual({ ...anns[1], iscrowd: 1 }); // box and area unchanged
@@ -63,10 +80,19 @@ describe('stable area (protocol §1)', () => {
     const g = fitGeometry(40, 32, opts('crop', 'grid:2'));
     const area = stableArea('crop', shiftSet, size)!;
     // content boxes (content = input + K − dx): centre x 1.5 (out), 2 (on the border: in), 19.9 (in), 20.5 (out)
-    const content: [number, number, number, number][] = [[0.5, 5, 2, 2], [1, 5, 2, 2], [18.9, 5, 2, 2], [19.5, 5, 2, 2]];
+    const content: [number, number, number, number][] = [
+      [0.5, 5, 2, 2],
+      [1, 5, 2, 2],
+      [18.9, 5, 2, 2],
+      [19.5, 5, 2, 2],
+    ];
     g.transforms.forEach((t, s) => {
       const { dx, dy } = shiftSet.shifts[s];
-      const dets = content.map((b, i) => ({ bbox: [b[0] - 2 + dx, b[1] - 2 + dy, b[2], b[3]] as [number, number, number, number], score: 0.9, categoryId: i }));
+      const dets = content.map((b, i) => ({
+        bbox: [b[0] - 2 + dx, b[1] - 2 + dy, b[2], b[3]] as [number, number, number, number],
+        score: 0.9,
+        categoryId: i,
+      }));
       const { kept, dropped } = detectionsInStableArea(projectBack(dets, t, 1), t, area);
       expect(kept.map((d) => d.category_id)).toEqual([1, 2]);
       expect(dropped).toBe(2);
@@ -83,8 +109,10 @@ describe('stable area (protocol §1)', () => {
     expect(turnedToCrowd).toBe(2);
     // at shift (1, 0) an object at content x 18.5…19.5 (centre 19: inside, on the border) and its wrapped piece at input x 0…0.5
     const t = g.transforms[1];
-    const piece = (b: [number, number, number, number]): CocoResult => projectBack([{ bbox: b, score: 0.5, categoryId: 1 }], t, 1)[0];
-    const inputOf = (content: [number, number, number, number]) => boxToInput([content[0] / g.scaleX, content[1] / g.scaleY, content[2] / g.scaleX, content[3] / g.scaleY], t);
+    const piece = (b: [number, number, number, number]): CocoResult =>
+      projectBack([{ bbox: b, score: 0.5, categoryId: 1 }], t, 1)[0];
+    const inputOf = (content: [number, number, number, number]) =>
+      boxToInput([content[0] / g.scaleX, content[1] / g.scaleY, content[2] / g.scaleX, content[3] / g.scaleY], t);
     const whole = piece(inputOf([18, 2, 2, 2])); // centre 19: inside
     const wrapped = piece([0, 2, 1, 2]); // content x −1…0 → unwrapped to 19…20, centre 19.5: outside
     const left = piece([1, 2, 2, 2]); // content x 0…2, centre 1: inside

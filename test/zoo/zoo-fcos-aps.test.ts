@@ -40,17 +40,31 @@ describe('zoo-fcos-aps: exactly equivariant to circular shifts, measured by shif
     expect(e.family).toEqual(zoo.find((m) => m.name === 'zoo-fcos')!.family);
   });
 
-  it('circular mode, grid:1, first 50 val images: mapRange === 0 and detConsistency 1; zoo-fcos moves', { timeout: 600_000 }, async () => {
-    const out = path.join(await tempDir(), 'run');
-    const r = await runBenchmark({ models: ['zoo-fcos-aps', 'zoo-fcos'], dataset, mode: 'circular', shifts: 'grid:1', limit: 50, out, threads: 1, bootstrapResamples: 100, bootstrapBounds: 0 });
-    const [aps, plain] = r.metrics.results;
-    expect(aps.key).toBe('zoo-fcos-aps');
-    expect(aps.imagesEvaluated).toBe(50);
-    expect(aps.bounds!.mapRef).toBeGreaterThan(0.3);
-    expect(aps.bounds!.perShift).toEqual(aps.bounds!.perShift.map(() => aps.bounds!.mapRef));
-    expect(aps.bounds!.mapRange).toBe(0);
-    expect(aps.consistency.detConsistency.mean).toBe(1);
-    expect(plain.bounds!.mapRange).toBeGreaterThan(0);
-    expect(plain.consistency.detConsistency.mean).toBeLessThan(1);
-  });
+  it(
+    'circular mode, grid:1, first 50 val images: mapRange === 0 and detConsistency 1; zoo-fcos moves',
+    { timeout: 600_000 },
+    async () => {
+      const out = path.join(await tempDir(), 'run');
+      const r = await runBenchmark({
+        models: ['zoo-fcos-aps', 'zoo-fcos'],
+        dataset,
+        mode: 'circular',
+        shifts: 'grid:1',
+        limit: 50,
+        out,
+        threads: 1,
+        bootstrapResamples: 100,
+        bootstrapBounds: 0,
+      });
+      const [aps, plain] = r.metrics.results;
+      expect(aps.key).toBe('zoo-fcos-aps');
+      expect(aps.imagesEvaluated).toBe(50);
+      expect(aps.bounds!.mapRef).toBeGreaterThan(0.3);
+      expect(aps.bounds!.perShift).toEqual(aps.bounds!.perShift.map(() => aps.bounds!.mapRef));
+      expect(aps.bounds!.mapRange).toBe(0);
+      expect(aps.consistency.detConsistency.mean).toBe(1);
+      expect(plain.bounds!.mapRange).toBeGreaterThan(0);
+      expect(plain.consistency.detConsistency.mean).toBeLessThan(1);
+    },
+  );
 });

@@ -18,7 +18,9 @@ import { REPO_ROOT } from '../helpers/shared.js';
 
 const ZOO_DIR = path.join(REPO_ROOT, 'models/zoo');
 const ZOO_FILE = path.join(ZOO_DIR, 'zoo.json');
-const zoo: ModelEntry[] = existsSync(ZOO_FILE) ? (JSON.parse(readFileSync(ZOO_FILE, 'utf8')) as { models: ModelEntry[] }).models : [];
+const zoo: ModelEntry[] = existsSync(ZOO_FILE)
+  ? (JSON.parse(readFileSync(ZOO_FILE, 'utf8')) as { models: ModelEntry[] }).models
+  : [];
 const valDir = path.join(os.tmpdir(), `shiftbench-zoo-synth-val-${ZOO_VAL_IMAGES}`);
 
 /** The val mAP train.py printed at the end of training (its last "python monitor" line), or null. */
@@ -41,7 +43,10 @@ describe('model zoo registry', () => {
       expect(twin.meta?.twin).toBe(e.name);
       expect(twin.family).toEqual(e.family);
       expect(Boolean(twin.meta?.antialias)).toBe(!e.meta?.antialias);
-      expect(twin.meta?.trainingConfig).toMatchObject({ arch: (e.meta?.trainingConfig as { arch: string }).arch, seed: 0 });
+      expect(twin.meta?.trainingConfig).toMatchObject({
+        arch: (e.meta?.trainingConfig as { arch: string }).arch,
+        seed: 0,
+      });
     }
   });
 
@@ -72,12 +77,15 @@ describe('model zoo val mAP through the harness', () => {
     await ensureSynthDataset(valDir, { splits: ['val'], valImages: ZOO_VAL_IMAGES, seed: 0, sizePx: 256 });
   });
 
-  it.each(zoo.map((e) => [e.name, e] as const))('%s reproduces the val mAP of its training log within 0.01', async (name, e) => {
-    const trained = trainingLogMap(name);
-    expect(trained, `models/zoo/logs/${name}.log has no "val mAP@[.5:.95] (python monitor)" line`).not.toBeNull();
-    expect(e.meta!.pythonValMap).toBe(trained); // train.py wrote the same number into zoo.json
-    const r = await evaluateZooModel(name, path.join(valDir, 'val'));
-    expect(r.images).toBe(ZOO_VAL_IMAGES);
-    expect(Math.abs(r.valMap - trained!)).toBeLessThanOrEqual(0.01);
-  });
+  it.each(zoo.map((e) => [e.name, e] as const))(
+    '%s reproduces the val mAP of its training log within 0.01',
+    async (name, e) => {
+      const trained = trainingLogMap(name);
+      expect(trained, `models/zoo/logs/${name}.log has no "val mAP@[.5:.95] (python monitor)" line`).not.toBeNull();
+      expect(e.meta!.pythonValMap).toBe(trained); // train.py wrote the same number into zoo.json
+      const r = await evaluateZooModel(name, path.join(valDir, 'val'));
+      expect(r.images).toBe(ZOO_VAL_IMAGES);
+      expect(Math.abs(r.valMap - trained!)).toBeLessThanOrEqual(0.01);
+    },
+  );
 });

@@ -19,13 +19,26 @@ const file = args[0];
 const images = Number(opt('--images', '8'));
 const threads = Number(opt('--threads', '1'));
 const dataDir = opt('--data', 'datasets/synth/val');
-const shifts = opt('--shifts', '1,0;0,1;1,1;3,5;17,31;100,200;255,255').split(';').map((s) => s.split(',').map(Number) as [number, number]);
+const shifts = opt('--shifts', '1,0;0,1;1,1;3,5;17,31;100,200;255,255')
+  .split(';')
+  .map((s) => s.split(',').map(Number) as [number, number]);
 
-const session = await ort.InferenceSession.create(readFileSync(file), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
-const gt = JSON.parse(readFileSync(path.join(dataDir, 'instances.json'), 'utf8')) as { images: { id: number; file_name: string }[] };
+const session = await ort.InferenceSession.create(readFileSync(file), {
+  intraOpNumThreads: threads,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: 'all',
+  logSeverityLevel: 3,
+});
+const gt = JSON.parse(readFileSync(path.join(dataDir, 'instances.json'), 'utf8')) as {
+  images: { id: number; file_name: string }[];
+};
 const list = [...gt.images].sort((a, b) => a.id - b.id).slice(0, images);
 
-interface Out { boxes: Float32Array; scores: Float32Array; labels: BigInt64Array }
+interface Out {
+  boxes: Float32Array;
+  scores: Float32Array;
+  labels: BigInt64Array;
+}
 
 async function run(rgb: Uint8Array, w: number, h: number, dx: number, dy: number): Promise<Out> {
   const chw = new Float32Array(3 * w * h);
@@ -37,7 +50,11 @@ async function run(rgb: Uint8Array, w: number, h: number, dx: number, dy: number
     }
   }
   const o = await session.run({ images: new ort.Tensor('float32', chw, [1, 3, h, w]) });
-  return { boxes: o.boxes.data as Float32Array, scores: o.scores.data as Float32Array, labels: o.labels.data as BigInt64Array };
+  return {
+    boxes: o.boxes.data as Float32Array,
+    scores: o.scores.data as Float32Array,
+    labels: o.labels.data as BigInt64Array,
+  };
 }
 
 function differ(ref: Out, got: Out, dx: number, dy: number, w: number, h: number): string {
@@ -45,10 +62,17 @@ function differ(ref: Out, got: Out, dx: number, dy: number, w: number, h: number
   let maxBox = 0;
   for (let i = 0; i < ref.scores.length; i++) {
     if (ref.labels[i] !== got.labels[i]) return `label ${i} differs`;
-    if (ref.scores[i] !== got.scores[i]) return `score ${i} differs by ${Math.abs(ref.scores[i] - got.scores[i]).toExponential(2)}`;
+    if (ref.scores[i] !== got.scores[i])
+      return `score ${i} differs by ${Math.abs(ref.scores[i] - got.scores[i]).toExponential(2)}`;
     const b = [0, 1, 2, 3].map((j) => got.boxes[4 * i + j] - (j % 2 === 0 ? dx : dy));
-    if ((b[0] + b[2]) / 2 < 0) { b[0] += w; b[2] += w; }
-    if ((b[1] + b[3]) / 2 < 0) { b[1] += h; b[3] += h; }
+    if ((b[0] + b[2]) / 2 < 0) {
+      b[0] += w;
+      b[2] += w;
+    }
+    if ((b[1] + b[3]) / 2 < 0) {
+      b[1] += h;
+      b[3] += h;
+    }
     for (let j = 0; j < 4; j++) maxBox = Math.max(maxBox, Math.abs(b[j] - ref.boxes[4 * i + j]));
   }
   return maxBox === 0 ? '' : `boxes differ by up to ${maxBox.toExponential(2)} px`;
@@ -71,5 +95,7 @@ for (const im of list) {
     }
   }
 }
-console.log(`${runs} shifted runs on ${list.length} images (${detections} detections at shift 0), ${threads} thread(s): ${failures} differ (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+console.log(
+  `${runs} shifted runs on ${list.length} images (${detections} detections at shift 0), ${threads} thread(s): ${failures} differ (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+);
 process.exit(failures ? 1 : 0);

@@ -60,4 +60,6 @@ if (!entry) {
 entry.meta.ortTorchMaxAbsDiff = Number(maxDiff.toPrecision(3));
 entry.meta.ortTorchCheck = { detections: compared, over1e3: over };
 writeFileSync(zooPath, `${JSON.stringify(zoo, null, 2)}\n`);
-console.log(`${name}: onnxruntime vs torch max |diff| = ${maxDiff.toExponential(2)} over ${compared} detections, ${over} differ by > 1e-3`);
+console.log(
+  `${name}: onnxruntime vs torch max |diff| = ${maxDiff.toExponential(2)} over ${compared} detections, ${over} differ by > 1e-3`,
+);

@@ -27,9 +27,16 @@ for (const entry of zoo.models) {
     continue;
   }
   const r = await evaluateZooModel(entry.name, path.join(dataDir, 'val'));
-  entry.meta = { ...entry.meta, valMap: Number(r.valMap.toFixed(4)), valAp50: Number(r.valAp50.toFixed(4)), valImages: r.images,
-    valEvaluator: 'shiftbench evaluateCoco on loadDetector (onnxruntime-node), synth val seed 0' };
-  console.log(`${entry.name}: val mAP ${r.valMap.toFixed(4)} (AP50 ${r.valAp50.toFixed(4)}) on ${r.images} images in ${r.seconds.toFixed(1)}s`);
+  entry.meta = {
+    ...entry.meta,
+    valMap: Number(r.valMap.toFixed(4)),
+    valAp50: Number(r.valAp50.toFixed(4)),
+    valImages: r.images,
+    valEvaluator: 'shiftbench evaluateCoco on loadDetector (onnxruntime-node), synth val seed 0',
+  };
+  console.log(
+    `${entry.name}: val mAP ${r.valMap.toFixed(4)} (AP50 ${r.valAp50.toFixed(4)}) on ${r.images} images in ${r.seconds.toFixed(1)}s`,
+  );
   // write after each model so a long run keeps what it measured
   writeFileSync(zooFile, `${JSON.stringify(zoo, null, 2)}\n`);
 }

@@ -29,7 +29,11 @@ export interface ZooEval {
  * the model's input size (the synth split and the zoo share 256 px). Score threshold 0.001.
  * @throws ShiftbenchError from loadDetector / evaluateCoco; Error if an image has another size.
  */
-export async function evaluateZooModel(name: string, splitDir: string, opts: { threads?: number } = {}): Promise<ZooEval> {
+export async function evaluateZooModel(
+  name: string,
+  splitDir: string,
+  opts: { threads?: number } = {},
+): Promise<ZooEval> {
   const gt = JSON.parse(await readFile(path.join(splitDir, 'instances.json'), 'utf8')) as CocoGroundTruth;
   const t0 = performance.now();
   const detector: Detector = await loadDetector(name, { threads: opts.threads ?? 1, scoreThreshold: 0.001 });
@@ -38,15 +42,23 @@ export async function evaluateZooModel(name: string, splitDir: string, opts: { t
     const { width, height } = detector.info.inputSizePx;
     for (const image of [...gt.images].sort((a, b) => a.id - b.id)) {
       if (image.width !== width || image.height !== height) {
-        throw new Error(`zoo eval: image ${image.file_name} is ${image.width}x${image.height}, model ${name} wants ${width}x${height}`);
+        throw new Error(
+          `zoo eval: image ${image.file_name} is ${image.width}x${image.height}, model ${name} wants ${width}x${height}`,
+        );
       }
       const rgb = await decodeImage(path.join(splitDir, 'images', image.file_name), { width, height });
       const [dets] = await detector.detect([rgb]);
-      for (const d of dets) results.push({ image_id: image.id, category_id: d.categoryId, bbox: d.bbox, score: d.score });
+      for (const d of dets)
+        results.push({ image_id: image.id, category_id: d.categoryId, bbox: d.bbox, score: d.score });
     }
   } finally {
     await detector.dispose();
   }
   const coco = evaluateCoco(gt, results);
-  return { valMap: coco.stats[0], valAp50: coco.stats[1], images: gt.images.length, seconds: (performance.now() - t0) / 1000 };
+  return {
+    valMap: coco.stats[0],
+    valAp50: coco.stats[1],
+    images: gt.images.length,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

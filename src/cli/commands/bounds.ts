@@ -1,6 +1,13 @@
 /** `shiftbench bounds --case CASE.json`: greedy lower/upper mAP bounds over shifts (protocol §4) of saved detections. */
 import type { Command } from 'commander';
-import { DEFAULT_MAX_PASSES, NO_GROUND_TRUTH_NOTE, formatBounds, greedyBoundsParallel, parseBoundsCase, prepareBounds } from '../../index.js';
+import {
+  DEFAULT_MAX_PASSES,
+  NO_GROUND_TRUTH_NOTE,
+  formatBounds,
+  greedyBoundsParallel,
+  parseBoundsCase,
+  prepareBounds,
+} from '../../index.js';
 import { parseIntFlag, printJson, printLine } from '../io.js';
 import { readJsonFlag } from './eval.js';
 
@@ -13,13 +20,22 @@ interface BoundsFlags {
 export function register(program: Command): void {
   program
     .command('bounds')
-    .description('Greedy lower and upper mAP bounds over per-image shifts (protocol §4) from saved per-shift detections')
+    .description(
+      'Greedy lower and upper mAP bounds over per-image shifts (protocol §4) from saved per-shift detections',
+    )
     .requiredOption(
       '--case <file>',
       'JSON {"gt": GT or [GT per shift], "shifts": [[dx, dy], …], "dets": [[COCO results of shift 0], …], "maxPasses"?: 5}',
     )
-    .option('--max-passes <n>', 'passes per search (overrides the case file; default 5)', parseIntFlag('--max-passes', 1, 1000))
-    .option('--json', 'print { mapRef, mapLower, mapUpper, mapRange, relRange, perShift, passes, assignLower, assignUpper }')
+    .option(
+      '--max-passes <n>',
+      'passes per search (overrides the case file; default 5)',
+      parseIntFlag('--max-passes', 1, 1000),
+    )
+    .option(
+      '--json',
+      'print { mapRef, mapLower, mapUpper, mapRange, relRange, perShift, passes, assignLower, assignUpper }',
+    )
     .addHelpText(
       'after',
       '\nExample:\n  shiftbench bounds --case ../shared/golden/greedy/greedy_1.json --json\n' +

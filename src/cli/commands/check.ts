@@ -1,7 +1,14 @@
 /** `shiftbench check RUN --max-range 0.03 …`: a CI gate on a saved run (exit 0 pass, 3 a limit exceeded, 1 cannot judge). */
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../core/atomicFile.js';
-import { ShiftbenchError, checkErrorJunitXml, checkJunitXml, checkRunDir, pairRuns, type CheckLimits } from '../../index.js';
+import {
+  ShiftbenchError,
+  checkErrorJunitXml,
+  checkJunitXml,
+  checkRunDir,
+  pairRuns,
+  type CheckLimits,
+} from '../../index.js';
 import { consoleLogger, parseIntFlag, parseNumberFlag, printLine, setCommandExitCode } from '../io.js';
 
 interface CheckFlags {
@@ -22,21 +29,46 @@ async function writeJunit(file: string, text: string): Promise<void> {
   try {
     await writeFileAtomic(file, text);
   } catch (err) {
-    throw new ShiftbenchError('ERR_OUTPUT', `Could not write ${file} (--junit): ${(err as Error).message}. Check that the folder exists and is writable.`, { cause: err });
+    throw new ShiftbenchError(
+      'ERR_OUTPUT',
+      `Could not write ${file} (--junit): ${(err as Error).message}. Check that the folder exists and is writable.`,
+      { cause: err },
+    );
   }
 }
 
 export function register(program: Command): void {
   program
     .command('check')
-    .description('CI gate: exit 0 when every detector of a saved run is within the limits, 3 when one exceeds a limit (judged on the 95% interval), 1 when the run cannot be judged. Needs no model')
+    .description(
+      'CI gate: exit 0 when every detector of a saved run is within the limits, 3 when one exceeds a limit (judged on the 95% interval), 1 when the run cannot be judged. Needs no model',
+    )
     .argument('<runDir>', 'the run directory written by `shiftbench run`')
-    .option('--max-range <fraction>', 'largest mAP range allowed, as a fraction (0.03 = 3 pp)', parseNumberFlag('--max-range', 0, 1))
-    .option('--max-rel-range <fraction>', 'largest relative range (range ÷ mAP at (0,0)) allowed', parseNumberFlag('--max-rel-range', 0, 100))
+    .option(
+      '--max-range <fraction>',
+      'largest mAP range allowed, as a fraction (0.03 = 3 pp)',
+      parseNumberFlag('--max-range', 0, 1),
+    )
+    .option(
+      '--max-rel-range <fraction>',
+      'largest relative range (range ÷ mAP at (0,0)) allowed',
+      parseNumberFlag('--max-rel-range', 0, 100),
+    )
     .option('--max-flip-rate <fraction>', 'largest flip rate allowed', parseNumberFlag('--max-flip-rate', 0, 1))
-    .option('--baseline <runDir>', 'a run to compare with (same dataset, images, shifts, mode, preprocessing): paired per detector from the stored detections')
-    .option('--max-increase <fraction>', 'with --baseline: largest increase of the mAP range over the baseline allowed (0.005 = 0.5 pp)', parseNumberFlag('--max-increase', 0, 1))
-    .option('--bootstrap-bounds <n>', 'with --baseline: bootstrap resamples of the pairing (default: the run\'s own)', parseIntFlag('--bootstrap-bounds', 1, 1_000_000))
+    .option(
+      '--baseline <runDir>',
+      'a run to compare with (same dataset, images, shifts, mode, preprocessing): paired per detector from the stored detections',
+    )
+    .option(
+      '--max-increase <fraction>',
+      'with --baseline: largest increase of the mAP range over the baseline allowed (0.005 = 0.5 pp)',
+      parseNumberFlag('--max-increase', 0, 1),
+    )
+    .option(
+      '--bootstrap-bounds <n>',
+      "with --baseline: bootstrap resamples of the pairing (default: the run's own)",
+      parseIntFlag('--bootstrap-bounds', 1, 1_000_000),
+    )
     .option('--junit <file>', 'also write the results as JUnit XML (CI systems show it)')
     .option('-q, --quiet', 'only the failures and warnings')
     .addHelpText(
@@ -45,7 +77,12 @@ export function register(program: Command): void {
         '\n  shiftbench check reports/new --baseline reports/main --max-increase 0.005',
     )
     .action(async (runDir: string, flags: CheckFlags) => {
-      const limits: CheckLimits = { maxRange: flags.maxRange, maxRelRange: flags.maxRelRange, maxFlipRate: flags.maxFlipRate, maxIncrease: flags.maxIncrease };
+      const limits: CheckLimits = {
+        maxRange: flags.maxRange,
+        maxRelRange: flags.maxRelRange,
+        maxFlipRate: flags.maxFlipRate,
+        maxIncrease: flags.maxIncrease,
+      };
       const logger = consoleLogger(flags.quiet);
       let result;
       try {
@@ -54,12 +91,15 @@ export function register(program: Command): void {
           pair: async (a, b, keys) => pairRuns(a, b, { keys, bootstrapBounds: flags.bootstrapBounds, logger }),
         });
       } catch (err) {
-        if (flags.junit && err instanceof ShiftbenchError && err.code !== 'ERR_INVALID_OPTION') await writeJunit(flags.junit, checkErrorJunitXml(runDir, err.message));
+        if (flags.junit && err instanceof ShiftbenchError && err.code !== 'ERR_INVALID_OPTION')
+          await writeJunit(flags.junit, checkErrorJunitXml(runDir, err.message));
         throw err;
       }
       for (const o of result.outcomes) if (!flags.quiet || o.status !== 'pass') printLine(o.message);
       const n = (s: string) => result.outcomes.filter((o) => o.status === s).length;
-      printLine(`${result.status === 'fail' ? 'FAILED' : 'passed'}: ${n('pass')} pass, ${n('warn')} warn, ${n('fail')} fail${result.baselineRunId ? ` (baseline ${result.baselineRunId})` : ''}`);
+      printLine(
+        `${result.status === 'fail' ? 'FAILED' : 'passed'}: ${n('pass')} pass, ${n('warn')} warn, ${n('fail')} fail${result.baselineRunId ? ` (baseline ${result.baselineRunId})` : ''}`,
+      );
       if (flags.junit) await writeJunit(flags.junit, checkJunitXml(result));
       if (result.status === 'fail') setCommandExitCode(CHECK_FAILED_EXIT_CODE);
     });

@@ -14,10 +14,16 @@ interface CompareFlags {
 export function register(program: Command): void {
   program
     .command('compare')
-    .description('Put saved runs side by side; each run that shares dataset, images, shifts, mode and preprocessing with the first is paired with it (Δ with 95% intervals from the stored detections). Needs no model')
+    .description(
+      'Put saved runs side by side; each run that shares dataset, images, shifts, mode and preprocessing with the first is paired with it (Δ with 95% intervals from the stored detections). Needs no model',
+    )
     .argument('<runDirs...>', 'two or more run directories; the first is the reference A')
     .option('--out <file.html>', 'also write the comparison as one self-contained HTML page')
-    .option('--bootstrap-bounds <n>', 'bootstrap resamples of the pairing (default: the first run\'s own)', parseIntFlag('--bootstrap-bounds', 1, 1_000_000))
+    .option(
+      '--bootstrap-bounds <n>',
+      "bootstrap resamples of the pairing (default: the first run's own)",
+      parseIntFlag('--bootstrap-bounds', 1, 1_000_000),
+    )
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', '\nExample:\n  shiftbench compare reports/main reports/pr --out compare.html')
     .action(async (runDirs: string[], flags: CompareFlags) => {
@@ -32,7 +38,11 @@ export function register(program: Command): void {
         try {
           await writeFileAtomic(file, renderComparisonHtml(comparison));
         } catch (err) {
-          throw new ShiftbenchError('ERR_OUTPUT', `Could not write ${file} (--out): ${(err as Error).message}. Check that the folder is writable, or pass another --out file.`, { cause: err });
+          throw new ShiftbenchError(
+            'ERR_OUTPUT',
+            `Could not write ${file} (--out): ${(err as Error).message}. Check that the folder is writable, or pass another --out file.`,
+            { cause: err },
+          );
         }
         printLine(file);
       }

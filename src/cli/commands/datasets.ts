@@ -30,7 +30,10 @@ interface SynthFlags {
 }
 
 function parseSplits(value: string): SynthSplitName[] {
-  const parts = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const parts = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (parts.length === 0 || !parts.every((p) => (SYNTH_SPLITS as readonly string[]).includes(p))) {
     throw invalidParameterError('--splits', 'a comma-separated list of train, val', value);
   }
@@ -38,19 +41,29 @@ function parseSplits(value: string): SynthSplitName[] {
 }
 
 export function register(program: Command): void {
-  const datasets = program.command('datasets').description('Make the synthetic dataset, or check a dataset before a run');
+  const datasets = program
+    .command('datasets')
+    .description('Make the synthetic dataset, or check a dataset before a run');
 
   datasets
     .command('synth')
     .description('Write the deterministic synthetic shapes dataset (COCO format, one folder per split)')
     .option('--out <dir>', 'output folder', 'datasets/synth')
-    .option('--images <n>', 'train images', parseIntFlag('--images', 1, SYNTH_DEFAULTS.maxImages), SYNTH_DEFAULTS.trainImages)
+    .option(
+      '--images <n>',
+      'train images',
+      parseIntFlag('--images', 1, SYNTH_DEFAULTS.maxImages),
+      SYNTH_DEFAULTS.trainImages,
+    )
     .option('--val <n>', 'val images', parseIntFlag('--val', 1, SYNTH_DEFAULTS.maxImages), SYNTH_DEFAULTS.valImages)
     .option('--seed <n>', 'seed (integer ≥ 0)', parseIntFlag('--seed', 0, 0xffffffff), SYNTH_DEFAULTS.seed)
     .option('--size <px>', 'square image side in pixels', parseIntFlag('--size', 64, 2048), SYNTH_DEFAULTS.sizePx)
     .option('--splits <list>', 'splits to write: train,val', parseSplits, SYNTH_DEFAULTS.splits)
     .option('-q, --quiet', 'no progress output')
-    .addHelpText('after', '\nExample:\n  shiftbench datasets synth --out datasets/synth --images 2000 --val 200 --seed 0 --size 256\n  shiftbench datasets synth --out datasets/synth --splits val   # only the val split, identical to a full run\'s')
+    .addHelpText(
+      'after',
+      "\nExample:\n  shiftbench datasets synth --out datasets/synth --images 2000 --val 200 --seed 0 --size 256\n  shiftbench datasets synth --out datasets/synth --splits val   # only the val split, identical to a full run's",
+    )
     .action(async (flags: SynthFlags) => {
       const logger = consoleLogger(flags.quiet);
       logger.info(
@@ -74,21 +87,32 @@ export function register(program: Command): void {
         },
       });
       for (const s of result.splits) {
-        printLine(`${s.name}: ${s.images} images, ${s.annotations} boxes → ${s.annotationFile} (sha256 ${s.sha256.slice(0, 16)}…)`);
+        printLine(
+          `${s.name}: ${s.images} images, ${s.annotations} boxes → ${s.annotationFile} (sha256 ${s.sha256.slice(0, 16)}…)`,
+        );
       }
     });
 
   datasets
     .command('check')
     .description('Load and validate a dataset; print counts per category and COCO area range')
-    .requiredOption('--dataset <path>', 'COCO instances JSON, folder with instances.json, YOLO folder (images/ + labels/) or image folder')
+    .requiredOption(
+      '--dataset <path>',
+      'COCO instances JSON, folder with instances.json, YOLO folder (images/ + labels/) or image folder',
+    )
     .option('--images <dir>', 'image folder of a COCO JSON (default: images/ beside it, else beside its folder)')
     .option('--classes <file>', 'class names of a YOLO folder (txt, *.names or YAML with names:)')
     .option('--limit <n>', 'only the first N images by id', parseIntFlag('--limit', 1))
     .option('--json', 'print the summary as JSON')
-    .addHelpText('after', '\nExamples:\n  shiftbench datasets check --dataset ../shared/data/coco128/annotations/instances.json\n  shiftbench datasets check --dataset datasets/synth/val\n  shiftbench datasets check --dataset my-yolo-set --classes my-yolo-set/data.yaml')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  shiftbench datasets check --dataset ../shared/data/coco128/annotations/instances.json\n  shiftbench datasets check --dataset datasets/synth/val\n  shiftbench datasets check --dataset my-yolo-set --classes my-yolo-set/data.yaml',
+    )
     .action(async (flags: CheckFlags) => {
-      const dataset = await loadDataset({ dataset: flags.dataset, images: flags.images, classes: flags.classes, limit: flags.limit }, consoleLogger(true));
+      const dataset = await loadDataset(
+        { dataset: flags.dataset, images: flags.images, classes: flags.classes, limit: flags.limit },
+        consoleLogger(true),
+      );
       const summary = summarizeDataset(dataset);
       if (flags.json) {
         printJson(summary);
@@ -100,7 +124,9 @@ export function register(program: Command): void {
         printLine('no labels: consistency metrics only');
         return;
       }
-      printLine(`boxes: ${summary.boxes} (crowd ${summary.crowd})   images without boxes: ${summary.imagesWithoutBoxes}`);
+      printLine(
+        `boxes: ${summary.boxes} (crowd ${summary.crowd})   images without boxes: ${summary.imagesWithoutBoxes}`,
+      );
       const r = summary.areaRanges;
       printLine(`area ranges: small (< 32²) ${r.small}   medium (32²–96²) ${r.medium}   large (> 96²) ${r.large}`);
       const present = summary.perCategory.filter((c) => c.boxes > 0).length;
@@ -108,7 +134,9 @@ export function register(program: Command): void {
       const width = Math.max(4, ...summary.perCategory.map((c) => c.name.length));
       printLine(`  ${'id'.padStart(4)}  ${'name'.padEnd(width)}  ${'boxes'.padStart(6)}  ${'images'.padStart(6)}`);
       for (const c of summary.perCategory) {
-        printLine(`  ${String(c.id).padStart(4)}  ${c.name.padEnd(width)}  ${String(c.boxes).padStart(6)}  ${String(c.images).padStart(6)}`);
+        printLine(
+          `  ${String(c.id).padStart(4)}  ${c.name.padEnd(width)}  ${String(c.boxes).padStart(6)}  ${String(c.images).padStart(6)}`,
+        );
       }
     });
 }

@@ -18,15 +18,25 @@ interface DemoFlags {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('Offline demo: synthetic val split, every zoo model plain and anti-aliased (or built-in fakes without a zoo)')
+    .description(
+      'Offline demo: synthetic val split, every zoo model plain and anti-aliased (or built-in fakes without a zoo)',
+    )
     .option('-o, --out <dir>', 'run directory (default reports/<run-id>)')
     .option('--limit <n>', 'use only the first N images', parseIntFlag('--limit', 1))
     .option('-s, --shifts <spec>', 'shift set (default grid:1)')
     .option('--dataset-dir <dir>', 'where the synthetic dataset is kept (default datasets/synth)')
-    .option('--mitigation <spec>', 'also run every zoo model with this mitigation (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option(
+      '--mitigation <spec>',
+      'also run every zoo model with this mitigation (repeatable)',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option('--all-mitigations', `also run every mitigation: ${DEMO_ALL_MITIGATIONS.join(', ')}`)
     .option('-q, --quiet', 'no progress output')
-    .addHelpText('after', '\nExample:\n  shiftbench demo --limit 50\n  shiftbench demo --all-mitigations --limit 50\n  shiftbench report <the run directory it prints>')
+    .addHelpText(
+      'after',
+      '\nExample:\n  shiftbench demo --limit 50\n  shiftbench demo --all-mitigations --limit 50\n  shiftbench report <the run directory it prints>',
+    )
     .action(async (flags: DemoFlags) => {
       const progress = createProgress({ quiet: flags.quiet });
       const result = await runDemo(

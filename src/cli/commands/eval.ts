@@ -20,19 +20,27 @@ export async function readJsonFlag(file: string, flag: string): Promise<unknown>
     text = await readFile(file, 'utf8');
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message;
-    throw new ShiftbenchError('ERR_INVALID_OPTION', `Could not read ${flag} file "${file}": ${why}. Check the path.`, { cause: err });
+    throw new ShiftbenchError('ERR_INVALID_OPTION', `Could not read ${flag} file "${file}": ${why}. Check the path.`, {
+      cause: err,
+    });
   }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ShiftbenchError('ERR_INVALID_OPTION', `Could not parse ${flag} file "${file}" as JSON: ${(err as Error).message}`, { cause: err });
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      `Could not parse ${flag} file "${file}" as JSON: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
 export function register(program: Command): void {
   program
     .command('eval')
-    .description('COCO bbox AP of a detections file, exactly as pycocotools COCOeval (12 summary numbers + AP per category)')
+    .description(
+      'COCO bbox AP of a detections file, exactly as pycocotools COCOeval (12 summary numbers + AP per category)',
+    )
     .requiredOption('--gt <file>', 'COCO ground-truth JSON (images, annotations, categories)')
     .requiredOption('--dets <file>', 'COCO results JSON: [{image_id, category_id, bbox: [x, y, w, h], score}, …]')
     .option('--json', 'print { "stats": [12 numbers], "perCategoryAP": { "<categoryId>": AP } } instead of the table')

@@ -35,23 +35,33 @@ function parseSize(value: string): { width: number; height: number } {
 /** `114,114,114` → [r, g, b] (range checked by the library). */
 function parseRgb(value: string): [number, number, number] {
   const parts = value.split(',').map((p) => Number(p.trim()));
-  if (parts.length !== 3 || !parts.every((v) => Number.isInteger(v))) throw invalidParameterError('--pad-value', 'R,G,B with integers from 0 to 255, e.g. 114,114,114', value);
+  if (parts.length !== 3 || !parts.every((v) => Number.isInteger(v)))
+    throw invalidParameterError('--pad-value', 'R,G,B with integers from 0 to 255, e.g. 114,114,114', value);
   return [parts[0], parts[1], parts[2]];
 }
 
 export function register(program: Command): void {
   program
     .command('export')
-    .description('Write every shifted input exactly as `run` makes it (PNG) and export.json, for a detector run in any framework (then `shiftbench score`)')
+    .description(
+      'Write every shifted input exactly as `run` makes it (PNG) and export.json, for a detector run in any framework (then `shiftbench score`)',
+    )
     .option('-d, --dataset <dir|json>', 'COCO JSON, COCO/YOLO folder, or a folder of images (label-free)')
     .option('--images <dir>', 'image folder of a COCO JSON, if not beside it')
     .option('--limit <n>', 'use only the first N images', parseIntFlag('--limit', 1))
     .option('-s, --shifts <spec>', 'shift set: grid:K, line:K, frac:N or an explicit list (default grid:1)')
     .option('--mode <mode>', 'how shifted inputs are made: pad | crop | circular (default pad)')
-    .option('-m, --model <name|path>', 'take the input size, fit and pad value of this model (registry name, entry file, plug-in detector)')
-    .option('--input-size <WxH>', 'without --model: the detector\'s input size in pixels, e.g. 640x640', parseSize)
+    .option(
+      '-m, --model <name|path>',
+      'take the input size, fit and pad value of this model (registry name, entry file, plug-in detector)',
+    )
+    .option('--input-size <WxH>', "without --model: the detector's input size in pixels, e.g. 640x640", parseSize)
     .option('--fit <fit>', 'with --input-size: letterbox (default; aspect kept, top-left) or stretch')
-    .option('--pad-value <R,G,B>', 'with --input-size: colour of the canvas outside the image (default 0,0,0)', parseRgb)
+    .option(
+      '--pad-value <R,G,B>',
+      'with --input-size: colour of the canvas outside the image (default 0,0,0)',
+      parseRgb,
+    )
     .option('--kernel <name>', 'resampling kernel, applied once per image (default linear)')
     .option('--subpixel-kernel <name>', 'kernel of fractional shifts in pad/crop (default lanczos3)')
     .option('--plugin <file>', 'load a plug-in module (for a plug-in --model)', collect, [])
@@ -69,7 +79,7 @@ export function register(program: Command): void {
         '  shiftbench export --input-size 320x320 --fit stretch --pad-value 0,0,0 --dataset ../shared/data/coco128 --out exports/coco128',
         '',
         'Then run your detector on every inputs/<imageId>/<k>.png, write detections/shift_<k>.json (COCO results, boxes in',
-        'the input\'s pixels) and score them: shiftbench score exports/synth --name my-detector --family one-stage,anchor-free',
+        "the input's pixels) and score them: shiftbench score exports/synth --name my-detector --family one-stage,anchor-free",
         '(examples/python/detect_export.py does it with a torchvision detector).',
       ].join('\n'),
     )
@@ -97,9 +107,13 @@ export function register(program: Command): void {
       };
       const res = await exportInputs(options, { logger });
       const m = res.manifest;
-      printLine(`${res.inputs} inputs (${m.images.length - res.skipped} images × ${m.shiftSet.shifts.length} shifts, ${m.input.widthPx}×${m.input.heightPx}, ${m.mode}) in ${res.dir}`);
+      printLine(
+        `${res.inputs} inputs (${m.images.length - res.skipped} images × ${m.shiftSet.shifts.length} shifts, ${m.input.widthPx}×${m.input.heightPx}, ${m.mode}) in ${res.dir}`,
+      );
       if (res.skipped > 0) printLine(`${res.skipped} images could not be decoded (listed in export.json)`);
       printLine(`export sha256: ${res.sha256}`);
-      printLine(`next: write ${res.dir}/detections/shift_<k>.json, then \`shiftbench score ${res.dir} --name NAME --family STAGES,ANCHORS\``);
+      printLine(
+        `next: write ${res.dir}/detections/shift_<k>.json, then \`shiftbench score ${res.dir} --name NAME --family STAGES,ANCHORS\``,
+      );
     });
 }

@@ -15,4 +15,17 @@ import { register as merge } from './merge.js';
 /** Each command file exports `register(program)`; add one line per command here. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [run, demo, datasets, report, evalCmd, bounds, models, check, compare, exportCmd, score, merge];
+export const COMMANDS: RegisterCommand[] = [
+  run,
+  demo,
+  datasets,
+  report,
+  evalCmd,
+  bounds,
+  models,
+  check,
+  compare,
+  exportCmd,
+  score,
+  merge,
+];

@@ -14,10 +14,21 @@ interface MergeFlags {
 export function register(program: Command): void {
   program
     .command('merge')
-    .description('Join the shards of one run (`shiftbench run --shard i/n`) into one run directory and compute its metrics once')
-    .argument('<runs...>', 'the run directory of every shard (each `--out` of `shiftbench run --shard i/n`), in any order')
-    .requiredOption('-o, --out <dir>', 'the merged run directory (new or empty; an earlier merge of the same shards is redone)')
-    .option('-d, --dataset <dir|json>', 'the dataset on this machine, when not where the shards recorded it (same content)')
+    .description(
+      'Join the shards of one run (`shiftbench run --shard i/n`) into one run directory and compute its metrics once',
+    )
+    .argument(
+      '<runs...>',
+      'the run directory of every shard (each `--out` of `shiftbench run --shard i/n`), in any order',
+    )
+    .requiredOption(
+      '-o, --out <dir>',
+      'the merged run directory (new or empty; an earlier merge of the same shards is redone)',
+    )
+    .option(
+      '-d, --dataset <dir|json>',
+      'the dataset on this machine, when not where the shards recorded it (same content)',
+    )
     .option('--images <dir>', 'image folder of that dataset, if not beside it')
     .option('--force', 'replace a run directory at --out that holds another run')
     .option('-q, --quiet', 'no progress output')
@@ -39,7 +50,10 @@ export function register(program: Command): void {
       const stop = stopOnSigint();
       let r: Awaited<ReturnType<typeof mergeShards>>;
       try {
-        r = await mergeShards({ runs, out: flags.out, dataset: flags.dataset, images: flags.images, force: flags.force }, { logger, signal: stop.signal });
+        r = await mergeShards(
+          { runs, out: flags.out, dataset: flags.dataset, images: flags.images, force: flags.force },
+          { logger, signal: stop.signal },
+        );
       } catch (err) {
         if ((err as Error)?.name !== 'AbortError') throw err;
         process.stderr.write('stopped: the shards are unchanged; rerun the same command to merge\n');

@@ -22,7 +22,12 @@ function sourceText(e: ModelEntry): string {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 export function register(program: Command): void {
@@ -46,13 +51,21 @@ export function register(program: Command): void {
       }
       const rows = [['name', 'stages', 'anchors', 'format', 'input', 'source', 'cached']];
       entries.forEach((e, i) =>
-        rows.push([e.name, e.family.stages, e.family.anchors, e.format, `${e.inputSizePx.width}x${e.inputSizePx.height}`, sourceText(e), cached[i] ? 'yes' : 'no']),
+        rows.push([
+          e.name,
+          e.family.stages,
+          e.family.anchors,
+          e.format,
+          `${e.inputSizePx.width}x${e.inputSizePx.height}`,
+          sourceText(e),
+          cached[i] ? 'yes' : 'no',
+        ]),
       );
       for (const line of table(rows)) printLine(line);
     });
   models
     .command('pull <name>')
-    .description('Fetch a model\'s files into the cache and verify their sha256')
+    .description("Fetch a model's files into the cache and verify their sha256")
     .option('--registry <file>', 'extra model registry JSON (repeatable)', collect, [])
     .option('--cache-dir <dir>', 'model cache folder (default models/.cache)')
     .option('-q, --quiet', 'no progress output')
@@ -60,10 +73,15 @@ export function register(program: Command): void {
       const entries = listModels({ registryFiles: flags.registry });
       const entry = entries.find((e) => e.name === name);
       if (!entry) {
-        throw new ShiftbenchError('ERR_INVALID_OPTION', `Unknown model "${name}". Available: ${entries.map((e) => e.name).join(', ') || '(none)'}`);
+        throw new ShiftbenchError(
+          'ERR_INVALID_OPTION',
+          `Unknown model "${name}". Available: ${entries.map((e) => e.name).join(', ') || '(none)'}`,
+        );
       }
       const dir = await pullModel(entry, { cacheDir: flags.cacheDir, logger: consoleLogger(flags.quiet) });
       const unpinned = entry.files.filter((f) => f.sha256 === null).length;
-      printLine(`${entry.name}: ${entry.files.length} file(s) in ${dir}, ${unpinned === 0 ? 'sha256 verified' : `${unpinned} unpinned (not verified; runs record their sha256)`}`);
+      printLine(
+        `${entry.name}: ${entry.files.length} file(s) in ${dir}, ${unpinned === 0 ? 'sha256 verified' : `${unpinned} unpinned (not verified; runs record their sha256)`}`,
+      );
     });
 }

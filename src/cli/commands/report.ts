@@ -1,6 +1,15 @@
 /** `shiftbench report <runDir>`: (re)score a saved run from its stored detections if asked, then render report.html and report.json. */
 import type { Command } from 'commander';
-import { REPORT_FORMATS, invalidParameterError, loadReportRun, renderReport, renderReportText, rescoreRun, writeReportText, type ReportFormat } from '../../index.js';
+import {
+  REPORT_FORMATS,
+  invalidParameterError,
+  loadReportRun,
+  renderReport,
+  renderReportText,
+  rescoreRun,
+  writeReportText,
+  type ReportFormat,
+} from '../../index.js';
 import { consoleLogger, parseIntFlag, parseNumberFlag, printLine } from '../io.js';
 
 interface ReportFlags {
@@ -17,7 +26,8 @@ interface ReportFlags {
 }
 
 function parseFormat(value: string): ReportFormat {
-  if (!(REPORT_FORMATS as readonly string[]).includes(value)) throw invalidParameterError('--format', `one of ${REPORT_FORMATS.join(', ')}`, value);
+  if (!(REPORT_FORMATS as readonly string[]).includes(value))
+    throw invalidParameterError('--format', `one of ${REPORT_FORMATS.join(', ')}`, value);
   return value as ReportFormat;
 }
 
@@ -26,17 +36,51 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export function register(program: Command): void {
   program
     .command('report')
-    .description('Render report.html (self-contained) and report.json from a saved run directory; with analysis settings, rescore it first. Needs no model')
+    .description(
+      'Render report.html (self-contained) and report.json from a saved run directory; with analysis settings, rescore it first. Needs no model',
+    )
     .argument('<runDir>', 'the run directory written by `shiftbench run` (holds manifest.json and metrics.json)')
-    .option('--format <format>', 'html (report.html + report.json), md (a Markdown summary for GitHub), csv (the headline table) or json', parseFormat, 'html')
-    .option('--out <file>', 'file to write (default <runDir>/report.<html|md|csv|json>; for html, report.json goes next to it); - writes md, csv or json to stdout')
-    .option('--rescore', 'rescore the run from its stored detections with its own settings first (a run written by an older version)')
-    .option('--score-threshold <τ>', 'rescore with this consistency score threshold, 0–1', parseNumberFlag('--score-threshold', 0, 1))
+    .option(
+      '--format <format>',
+      'html (report.html + report.json), md (a Markdown summary for GitHub), csv (the headline table) or json',
+      parseFormat,
+      'html',
+    )
+    .option(
+      '--out <file>',
+      'file to write (default <runDir>/report.<html|md|csv|json>; for html, report.json goes next to it); - writes md, csv or json to stdout',
+    )
+    .option(
+      '--rescore',
+      'rescore the run from its stored detections with its own settings first (a run written by an older version)',
+    )
+    .option(
+      '--score-threshold <τ>',
+      'rescore with this consistency score threshold, 0–1',
+      parseNumberFlag('--score-threshold', 0, 1),
+    )
     .option('--bootstrap <n>', 'rescore with this many bootstrap resamples', parseIntFlag('--bootstrap', 1, 1_000_000))
-    .option('--bootstrap-seed <n>', 'rescore with this bootstrap seed', parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1))
-    .option('--bootstrap-bounds <n>', 'rescore with this many bootstrap resamples of the mAP bounds', parseIntFlag('--bootstrap-bounds', 0, 1_000_000))
-    .option('--objective <name>', 'rescore also searching the bounds with ap50 or ap75 as the objective (repeatable)', collect, [])
-    .option('--gallery <n>', 'html: images per detector in the flicker gallery (default 3; 0: none)', parseIntFlag('--gallery', 0, 100))
+    .option(
+      '--bootstrap-seed <n>',
+      'rescore with this bootstrap seed',
+      parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1),
+    )
+    .option(
+      '--bootstrap-bounds <n>',
+      'rescore with this many bootstrap resamples of the mAP bounds',
+      parseIntFlag('--bootstrap-bounds', 0, 1_000_000),
+    )
+    .option(
+      '--objective <name>',
+      'rescore also searching the bounds with ap50 or ap75 as the objective (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--gallery <n>',
+      'html: images per detector in the flicker gallery (default 3; 0: none)',
+      parseIntFlag('--gallery', 0, 100),
+    )
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',
@@ -58,8 +102,17 @@ export function register(program: Command): void {
         logger.info(`rescored ${runDir} from its stored detections (metrics.json rewritten)`);
       }
       if (flags.format === 'html') {
-        if (flags.out === '-') throw invalidParameterError('--out', 'a file path for --format html (- writes md, csv or json to stdout)', flags.out);
-        const { htmlPath, jsonPath } = await renderReport(runDir, { outFile: flags.out, logger, gallery: flags.gallery });
+        if (flags.out === '-')
+          throw invalidParameterError(
+            '--out',
+            'a file path for --format html (- writes md, csv or json to stdout)',
+            flags.out,
+          );
+        const { htmlPath, jsonPath } = await renderReport(runDir, {
+          outFile: flags.out,
+          logger,
+          gallery: flags.gallery,
+        });
         printLine(htmlPath);
         printLine(jsonPath);
       } else if (flags.out === '-') {

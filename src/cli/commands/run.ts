@@ -1,6 +1,15 @@
 /** `shiftbench run`: flags → RunOptions → runBenchmark (or runExperiment with --config). */
 import type { Command } from 'commander';
-import { formatRunSummary, invalidParameterError, loadExperimentConfig, runBenchmark, runExperiment, runShard, type RunOptions, type ShiftMode } from '../../index.js';
+import {
+  formatRunSummary,
+  invalidParameterError,
+  loadExperimentConfig,
+  runBenchmark,
+  runExperiment,
+  runShard,
+  type RunOptions,
+  type ShiftMode,
+} from '../../index.js';
 import { CLI_TEXT } from '../../core/messages.js';
 import { consoleLogger, exitNow, parseIntFlag, parseNumberFlag, printLine, stopOnSigint } from '../io.js';
 import { createProgress } from '../progress.js';
@@ -47,37 +56,121 @@ export function register(program: Command): void {
   program
     .command('run')
     .description('Run detectors on every shift of every image and measure how much their detections change')
-    .option('-m, --model <name|path>', 'model: registry name, model file/folder or plug-in detector (repeatable)', collect, [])
+    .option(
+      '-m, --model <name|path>',
+      'model: registry name, model file/folder or plug-in detector (repeatable)',
+      collect,
+      [],
+    )
     .option('-d, --dataset <dir|json>', 'COCO JSON, COCO/YOLO folder, or a folder of images (label-free)')
     .option('--images <dir>', 'image folder of a COCO JSON, if not beside it')
-    .option('-s, --shifts <spec>', 'shift set: grid:K, line:K, frac:N (every (i/N, j/N) from 0 to 1 px) or an explicit list 0,0;1,0;0.5,0;… (default grid:1)')
+    .option(
+      '-s, --shifts <spec>',
+      'shift set: grid:K, line:K, frac:N (every (i/N, j/N) from 0 to 1 px) or an explicit list 0,0;1,0;0.5,0;… (default grid:1)',
+    )
     .option('--mode <mode>', 'how shifted inputs are made: pad | crop | circular (default pad)')
-    .option('-o, --out <dir>', 'run directory (default reports/<run-id>; an unfinished run of the same options is resumed)')
+    .option(
+      '-o, --out <dir>',
+      'run directory (default reports/<run-id>; an unfinished run of the same options is resumed)',
+    )
     .option('--limit <n>', 'use only the first N images', parseIntFlag('--limit', 1))
-    .option('--mitigation <spec>', 'also run each model with this mitigation, e.g. input-blur:1 (repeatable)', collect, [])
+    .option(
+      '--mitigation <spec>',
+      'also run each model with this mitigation, e.g. input-blur:1 (repeatable)',
+      collect,
+      [],
+    )
     .option('--plugin <file>', 'load a plug-in module (repeatable)', collect, [])
     .option('--registry <file>', 'extra model registry JSON (repeatable)', collect, [])
     .option('--backend <name>', 'TF.js backend: auto | tfjs-node-gpu | tfjs-node | wasm | cpu (default auto)')
-    .option('--ep <name>', 'ONNX Runtime execution provider of ONNX models: cpu | cuda | tensorrt | coreml | dml (default cpu)')
+    .option(
+      '--ep <name>',
+      'ONNX Runtime execution provider of ONNX models: cpu | cuda | tensorrt | coreml | dml (default cpu)',
+    )
     .option('--threads <n>', 'runtime threads', parseIntFlag('--threads', 1, 1024))
-    .option('--weights <dir>', 'local model weights instead of the registry source (coco-ssd: a folder with model.json and its shards)')
-    .option('--score-threshold <τ>', 'score threshold of the consistency metrics, 0–1 (default 0.5)', parseNumberFlag('--score-threshold', 0, 1))
-    .option('--seed <n>', 'seed of what makes detections: fakes, plug-ins (default 0)', parseIntFlag('--seed', 0, 2 ** 32 - 1))
-    .option('--detect-timeout <ms>', 'timeout of one detect call of a plug-in detector', parseIntFlag('--detect-timeout', 1))
-    .option('--batch <n>', 'inputs per detect call (default: the model\'s maximum, at most 32)', parseIntFlag('--batch', 1, 4096))
-    .option('--max-detections <n>', 'detections kept per input, the highest-scoring (default 1000)', parseIntFlag('--max-detections', 1, 1_000_000))
-    .option('--prepare-workers <n>', 'threads that decode images and make inputs ahead of the detector (default: cores − 2, at most 4; none below 4 cores)', parseIntFlag('--prepare-workers', 0, 64))
-    .option('--bootstrap <n>', 'bootstrap resamples of the consistency intervals (default 1000; analysis only)', parseIntFlag('--bootstrap', 1, 1_000_000))
-    .option('--bootstrap-seed <n>', 'seed of the bootstrap (default 0; analysis only)', parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1))
-    .option('--bootstrap-bounds <n>', 'bootstrap resamples of the mAP bounds (analysis only)', parseIntFlag('--bootstrap-bounds', 0, 1_000_000))
-    .option('--objective <name>', 'also search the bounds with ap50 or ap75 as the objective (repeatable; ap always; analysis only)', collect, [])
+    .option(
+      '--weights <dir>',
+      'local model weights instead of the registry source (coco-ssd: a folder with model.json and its shards)',
+    )
+    .option(
+      '--score-threshold <τ>',
+      'score threshold of the consistency metrics, 0–1 (default 0.5)',
+      parseNumberFlag('--score-threshold', 0, 1),
+    )
+    .option(
+      '--seed <n>',
+      'seed of what makes detections: fakes, plug-ins (default 0)',
+      parseIntFlag('--seed', 0, 2 ** 32 - 1),
+    )
+    .option(
+      '--detect-timeout <ms>',
+      'timeout of one detect call of a plug-in detector',
+      parseIntFlag('--detect-timeout', 1),
+    )
+    .option(
+      '--batch <n>',
+      "inputs per detect call (default: the model's maximum, at most 32)",
+      parseIntFlag('--batch', 1, 4096),
+    )
+    .option(
+      '--max-detections <n>',
+      'detections kept per input, the highest-scoring (default 1000)',
+      parseIntFlag('--max-detections', 1, 1_000_000),
+    )
+    .option(
+      '--prepare-workers <n>',
+      'threads that decode images and make inputs ahead of the detector (default: cores − 2, at most 4; none below 4 cores)',
+      parseIntFlag('--prepare-workers', 0, 64),
+    )
+    .option(
+      '--bootstrap <n>',
+      'bootstrap resamples of the consistency intervals (default 1000; analysis only)',
+      parseIntFlag('--bootstrap', 1, 1_000_000),
+    )
+    .option(
+      '--bootstrap-seed <n>',
+      'seed of the bootstrap (default 0; analysis only)',
+      parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1),
+    )
+    .option(
+      '--bootstrap-bounds <n>',
+      'bootstrap resamples of the mAP bounds (analysis only)',
+      parseIntFlag('--bootstrap-bounds', 0, 1_000_000),
+    )
+    .option(
+      '--objective <name>',
+      'also search the bounds with ap50 or ap75 as the objective (repeatable; ap always; analysis only)',
+      collect,
+      [],
+    )
     .option('--kernel <name>', 'resampling kernel, applied once per image (default linear)')
-    .option('--subpixel-kernel <name>', 'kernel of fractional shifts in pad/crop: lanczos3 (default), lanczos2 or linear')
-    .option('--http-concurrency <n>', 'served models (KServe v2, http:// detectors): requests in flight at once (default 2)', parseIntFlag('--http-concurrency', 1, 256))
-    .option('--http-timeout <ms>', 'served models: timeout of one request (default 60000)', parseIntFlag('--http-timeout', 1, 86_400_000))
-    .option('--http-retries <n>', 'served models: retries on 5xx, timeouts, broken connections (default 3)', parseIntFlag('--http-retries', 0, 100))
-    .option('--config <file>', 'experiment matrix JSON { models, mitigations, shifts, modes, datasets }: runs every combination')
-    .option('--shard <i/n>', 'run only shard i of n (0-based) of the images, into its own --out; join them with `shiftbench merge`')
+    .option(
+      '--subpixel-kernel <name>',
+      'kernel of fractional shifts in pad/crop: lanczos3 (default), lanczos2 or linear',
+    )
+    .option(
+      '--http-concurrency <n>',
+      'served models (KServe v2, http:// detectors): requests in flight at once (default 2)',
+      parseIntFlag('--http-concurrency', 1, 256),
+    )
+    .option(
+      '--http-timeout <ms>',
+      'served models: timeout of one request (default 60000)',
+      parseIntFlag('--http-timeout', 1, 86_400_000),
+    )
+    .option(
+      '--http-retries <n>',
+      'served models: retries on 5xx, timeouts, broken connections (default 3)',
+      parseIntFlag('--http-retries', 0, 100),
+    )
+    .option(
+      '--config <file>',
+      'experiment matrix JSON { models, mitigations, shifts, modes, datasets }: runs every combination',
+    )
+    .option(
+      '--shard <i/n>',
+      'run only shard i of n (0-based) of the images, into its own --out; join them with `shiftbench merge`',
+    )
     .option('--force', 'replace a run directory that holds a different run')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
@@ -129,7 +222,8 @@ export function register(program: Command): void {
       const hooks = { logger, onProgress: progress.onProgress, signal: stop.signal };
       try {
         if (flags.config) {
-          if (flags.shard !== undefined) throw invalidParameterError('--shard', 'no --config (shard one run at a time)', flags.shard);
+          if (flags.shard !== undefined)
+            throw invalidParameterError('--shard', 'no --config (shard one run at a time)', flags.shard);
           const config = await loadExperimentConfig(flags.config);
           if (flags.model.length) config.models = flags.model;
           if (flags.mitigation.length) config.mitigations = flags.mitigation;
@@ -146,14 +240,27 @@ export function register(program: Command): void {
           printLine(`experiment directory: ${res.outDir}`);
           return;
         }
-        if (flags.model.length === 0) throw invalidParameterError('--model', 'at least one model (or --config <file>)', undefined);
-        if (!flags.dataset) throw invalidParameterError('--dataset', 'a dataset folder or COCO JSON (or --config <file>)', undefined);
-        const what = { ...common, models: flags.model, mitigations: flags.mitigation, dataset: flags.dataset, shifts: flags.shifts, mode: flags.mode as ShiftMode | undefined };
+        if (flags.model.length === 0)
+          throw invalidParameterError('--model', 'at least one model (or --config <file>)', undefined);
+        if (!flags.dataset)
+          throw invalidParameterError('--dataset', 'a dataset folder or COCO JSON (or --config <file>)', undefined);
+        const what = {
+          ...common,
+          models: flags.model,
+          mitigations: flags.mitigation,
+          dataset: flags.dataset,
+          shifts: flags.shifts,
+          mode: flags.mode as ShiftMode | undefined,
+        };
         if (flags.shard !== undefined) {
           const r = await runShard({ ...what, shard: flags.shard }, hooks);
           progress.finish();
-          printLine(`shard ${r.shard.index}/${r.shard.count}: ${r.images} of ${r.shard.imagesInRun} images stored in ${r.runDir}`);
-          printLine(`when all ${r.shard.count} shards are done: shiftbench merge <their run directories> --out <merged run directory>`);
+          printLine(
+            `shard ${r.shard.index}/${r.shard.count}: ${r.images} of ${r.shard.imagesInRun} images stored in ${r.runDir}`,
+          );
+          printLine(
+            `when all ${r.shard.count} shards are done: shiftbench merge <their run directories> --out <merged run directory>`,
+          );
           return;
         }
         const { runDir, metrics, reportPath } = await runBenchmark(what, hooks);

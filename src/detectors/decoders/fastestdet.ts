@@ -38,8 +38,15 @@ export const createFastestDetDecoder: DecoderFactory = (params) => {
           const cy = ((row + Math.tanh(Number(d[2 * plane + cell]))) / gh) * height;
           const w = sigmoid(Number(d[3 * plane + cell])) * width;
           const h = sigmoid(Number(d[4 * plane + cell])) * height;
-          pushClasses(out, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, ctx.numClasses, common.multiLabel, (k) =>
-            objPart * Math.pow(Number(d[(5 + k) * plane + cell]), clsExponent),
+          pushClasses(
+            out,
+            cx - w / 2,
+            cy - h / 2,
+            cx + w / 2,
+            cy + h / 2,
+            ctx.numClasses,
+            common.multiLabel,
+            (k) => objPart * Math.pow(Number(d[(5 + k) * plane + cell]), clsExponent),
           );
         }
         return out.finish();

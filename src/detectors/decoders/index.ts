@@ -38,7 +38,9 @@ export function createDecoder(spec: { name: string; params?: Record<string, unkn
 export function topKCandidates(c: Candidates, k: number): Candidates {
   const n = c.scores.length;
   if (n <= k) return c;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => c.scores[b] - c.scores[a] || a - b).slice(0, k);
+  const order = Array.from({ length: n }, (_, i) => i)
+    .sort((a, b) => c.scores[b] - c.scores[a] || a - b)
+    .slice(0, k);
   const out: Candidates = { boxesXYXY: [], scores: [], classIndices: [] };
   for (const i of order) {
     out.boxesXYXY.push(c.boxesXYXY[4 * i], c.boxesXYXY[4 * i + 1], c.boxesXYXY[4 * i + 2], c.boxesXYXY[4 * i + 3]);
@@ -85,7 +87,11 @@ export function finalizeCandidates(c: Candidates, opts: FinalizeOptions): Detect
     const x2 = Math.min(Math.max(src.boxesXYXY[4 * i + 2], lo), width);
     const y2 = Math.min(Math.max(src.boxesXYXY[4 * i + 3], lo), height);
     if (!(x2 > x1 && y2 > y1)) continue;
-    out.push({ bbox: [x1, y1, x2 - x1, y2 - y1], score: src.scores[i], categoryId: opts.classes[src.classIndices[i]].id });
+    out.push({
+      bbox: [x1, y1, x2 - x1, y2 - y1],
+      score: src.scores[i],
+      categoryId: opts.classes[src.classIndices[i]].id,
+    });
   }
   out.sort((a, b) => b.score - a.score);
   return out;
@@ -96,7 +102,11 @@ export function finalizeCandidates(c: Candidates, opts: FinalizeOptions): Detect
  * and clipping (`finalizeCandidates`). The one path every runtime adapter takes.
  * Throws ERR_MODEL_OUTPUT when the outputs do not fit the decoder.
  */
-export function decodeDetections(decoder: Decoder, outputs: RawOutput[], ctx: DecodeContext & { classes: readonly CocoCategory[] }): Detection[][] {
+export function decodeDetections(
+  decoder: Decoder,
+  outputs: RawOutput[],
+  ctx: DecodeContext & { classes: readonly CocoCategory[] },
+): Detection[][] {
   return decoder.decode(outputs, ctx).map((c) =>
     finalizeCandidates(c, {
       nmsIouThreshold: decoder.nmsIouThreshold,

@@ -61,7 +61,9 @@ export function decodeGflLevels(levels: GflLevel[], opts: GflOptions): Candidate
     const gh = Math.ceil(height / level.stride);
     const cells = gw * gh;
     if (level.scores.length !== cells * C || level.distributions.length !== cells * 4 * bins) {
-      throw new RangeError(`GFL level of stride ${level.stride} needs ${cells}×${C} scores and ${cells}×${4 * bins} distribution values`);
+      throw new RangeError(
+        `GFL level of stride ${level.stride} needs ${cells}×${C} scores and ${cells}×${4 * bins} distribution values`,
+      );
     }
     for (let cell = 0; cell < cells; cell++) {
       const sBase = cell * C;
@@ -83,7 +85,16 @@ export function decodeGflLevels(levels: GflLevel[], opts: GflOptions): Candidate
       const col = cell - row * gw;
       const cx = (col + offset) * level.stride;
       const cy = (row + offset) * level.stride;
-      pushClasses(out, cx - dist[0], cy - dist[1], cx + dist[2], cy + dist[3], C, multiLabel, (k) => level.scores[sBase + k]);
+      pushClasses(
+        out,
+        cx - dist[0],
+        cy - dist[1],
+        cx + dist[2],
+        cy + dist[3],
+        C,
+        multiLabel,
+        (k) => level.scores[sBase + k],
+      );
     }
   }
   return out.finish();
@@ -97,7 +108,13 @@ export function decodeGflLevels(levels: GflLevel[], opts: GflOptions): Candidate
  */
 export function matchGflOutputs(
   outputs: RawOutput[],
-  opts: { strides: number[]; bins: number; numClasses: number; inputSizePx: { width: number; height: number }; batchSize: number },
+  opts: {
+    strides: number[];
+    bins: number;
+    numClasses: number;
+    inputSizePx: { width: number; height: number };
+    batchSize: number;
+  },
 ): GflLevel[][] | null {
   const { strides, bins, numClasses, inputSizePx, batchSize } = opts;
   if (outputs.length !== 2 * strides.length) return null;
@@ -146,7 +163,13 @@ export const createNanodetGflDecoder: DecoderFactory = (params) => {
     topK: common.topK,
     params: { ...common, strides, bins, centerOffset },
     decode(outputs, ctx) {
-      const levels = matchGflOutputs(outputs, { strides, bins, numClasses: ctx.numClasses, inputSizePx: ctx.inputSizePx, batchSize: ctx.batchSize });
+      const levels = matchGflOutputs(outputs, {
+        strides,
+        bins,
+        numClasses: ctx.numClasses,
+        inputSizePx: ctx.inputSizePx,
+        batchSize: ctx.batchSize,
+      });
       if (!levels) {
         const cells = strides.map((s) => Math.ceil(ctx.inputSizePx.width / s) * Math.ceil(ctx.inputSizePx.height / s));
         const expected =

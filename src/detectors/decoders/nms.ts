@@ -5,13 +5,20 @@
 
 /** IoU of boxes i and j of a flat [x1,y1,x2,y2,...] array (continuous coordinates, no +1). */
 export function iouXYXY(boxes: ArrayLike<number>, i: number, j: number): number {
-  const ax1 = boxes[4 * i], ay1 = boxes[4 * i + 1], ax2 = boxes[4 * i + 2], ay2 = boxes[4 * i + 3];
-  const bx1 = boxes[4 * j], by1 = boxes[4 * j + 1], bx2 = boxes[4 * j + 2], by2 = boxes[4 * j + 3];
+  const ax1 = boxes[4 * i],
+    ay1 = boxes[4 * i + 1],
+    ax2 = boxes[4 * i + 2],
+    ay2 = boxes[4 * i + 3];
+  const bx1 = boxes[4 * j],
+    by1 = boxes[4 * j + 1],
+    bx2 = boxes[4 * j + 2],
+    by2 = boxes[4 * j + 3];
   const iw = Math.min(ax2, bx2) - Math.max(ax1, bx1);
   const ih = Math.min(ay2, by2) - Math.max(ay1, by1);
   if (iw <= 0 || ih <= 0) return 0;
   const inter = iw * ih;
-  const union = Math.max(0, ax2 - ax1) * Math.max(0, ay2 - ay1) + Math.max(0, bx2 - bx1) * Math.max(0, by2 - by1) - inter;
+  const union =
+    Math.max(0, ax2 - ax1) * Math.max(0, ay2 - ay1) + Math.max(0, bx2 - bx1) * Math.max(0, by2 - by1) - inter;
   return union > 0 ? inter / union : 0;
 }
 

@@ -9,8 +9,13 @@ import { is } from '../../core/is.js';
 export const COMMON_PARAM_KEYS = ['iouThreshold', 'topK', 'preNmsTopK', 'multiLabel'] as const;
 
 export class ParamReader {
-  constructor(readonly decoder: string, readonly params: Record<string, unknown>, allowed: readonly string[]) {
-    if (!is.object(params)) throw invalidParameterError(`decoder.params of decoder "${decoder}"`, 'an object', params, 'ERR_REGISTRY');
+  constructor(
+    readonly decoder: string,
+    readonly params: Record<string, unknown>,
+    allowed: readonly string[],
+  ) {
+    if (!is.object(params))
+      throw invalidParameterError(`decoder.params of decoder "${decoder}"`, 'an object', params, 'ERR_REGISTRY');
     const known = new Set([...allowed, ...COMMON_PARAM_KEYS]);
     for (const key of Object.keys(params)) {
       if (!known.has(key)) {
@@ -22,7 +27,12 @@ export class ParamReader {
     }
   }
   private fail(key: string, expected: string): never {
-    throw invalidParameterError(`decoder.params.${key} (decoder "${this.decoder}")`, expected, this.params[key], 'ERR_REGISTRY');
+    throw invalidParameterError(
+      `decoder.params.${key} (decoder "${this.decoder}")`,
+      expected,
+      this.params[key],
+      'ERR_REGISTRY',
+    );
   }
   number(key: string, def: number, min = -Infinity, max = Infinity): number {
     const v = this.params[key];
@@ -59,7 +69,10 @@ export class ParamReader {
   /** The parameters every decoder takes: NMS IoU, pre-NMS top-k, multi-label candidates. */
   common(defaults: { iouThreshold: number | null; preNmsTopK?: number; multiLabel?: boolean }) {
     return {
-      iouThreshold: defaults.iouThreshold === null && this.params.iouThreshold === undefined ? null : this.number('iouThreshold', defaults.iouThreshold ?? 0.6, 0, 1),
+      iouThreshold:
+        defaults.iouThreshold === null && this.params.iouThreshold === undefined
+          ? null
+          : this.number('iouThreshold', defaults.iouThreshold ?? 0.6, 0, 1),
       preNmsTopK: this.integer('preNmsTopK', defaults.preNmsTopK ?? 3000, 1),
       topK: this.integer('topK', 100, 1),
       multiLabel: this.bool('multiLabel', defaults.multiLabel ?? true),

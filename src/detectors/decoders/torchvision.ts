@@ -10,7 +10,16 @@
  */
 import { ShiftbenchError } from '../../core/errors.js';
 import { ParamReader } from './params.js';
-import { emptyCandidates, numAt, outputMismatch, splitBatch, type Candidates, type Decoder, type DecoderFactory, type RawOutput } from './types.js';
+import {
+  emptyCandidates,
+  numAt,
+  outputMismatch,
+  splitBatch,
+  type Candidates,
+  type Decoder,
+  type DecoderFactory,
+  type RawOutput,
+} from './types.js';
 
 function pick(outputs: RawOutput[], name: string, test: (o: RawOutput) => boolean): RawOutput | undefined {
   return outputs.find((o) => o.name.toLowerCase().includes(name)) ?? outputs.find(test);
@@ -30,16 +39,22 @@ export const createTorchvisionDecoder: DecoderFactory = (params) => {
     params: { ...common, labels, clipBoxes },
     decode(outputs, ctx) {
       const expected = 'three outputs for one image: boxes [N,4] float (x1,y1,x2,y2), labels [N] int, scores [N] float';
-      if (ctx.batchSize !== 1) throw new ShiftbenchError('ERR_MODEL_OUTPUT', `decoder "torchvision" handles one image per call, got a batch of ${ctx.batchSize}`);
+      if (ctx.batchSize !== 1)
+        throw new ShiftbenchError(
+          'ERR_MODEL_OUTPUT',
+          `decoder "torchvision" handles one image per call, got a batch of ${ctx.batchSize}`,
+        );
       const isInt = (o: RawOutput) => o.data instanceof BigInt64Array || o.data instanceof Int32Array;
       const boxesOut = pick(outputs, 'box', (o) => o.dims[o.dims.length - 1] === 4 && !isInt(o));
       const labelsOut = pick(outputs, 'label', (o) => isInt(o));
       const scoresOut = pick(outputs, 'score', (o) => o !== boxesOut && o !== labelsOut && !isInt(o));
-      if (outputs.length !== 3 || !boxesOut || !labelsOut || !scoresOut) throw outputMismatch('torchvision', expected, outputs);
+      if (outputs.length !== 3 || !boxesOut || !labelsOut || !scoresOut)
+        throw outputMismatch('torchvision', expected, outputs);
       const b = splitBatch(boxesOut, 2, 1);
       const l = splitBatch(labelsOut, 1, 1);
       const s = splitBatch(scoresOut, 1, 1);
-      if (!b || !l || !s || b.dims[1] !== 4 || l.dims[0] !== b.dims[0] || s.dims[0] !== b.dims[0]) throw outputMismatch('torchvision', expected, outputs);
+      if (!b || !l || !s || b.dims[1] !== 4 || l.dims[0] !== b.dims[0] || s.dims[0] !== b.dims[0])
+        throw outputMismatch('torchvision', expected, outputs);
       const n = b.dims[0];
       const indexOfCategory = new Map(ctx.categoryIds.map((id, i) => [id, i]));
       const out: Candidates = emptyCandidates();
@@ -51,7 +66,12 @@ export const createTorchvisionDecoder: DecoderFactory = (params) => {
         const classIndex = labels === 'category-id' ? indexOfCategory.get(label) : label;
         // ids outside the class list (torchvision's "N/A" slots, background 0) are dropped
         if (classIndex === undefined || classIndex < 0 || classIndex >= ctx.numClasses) continue;
-        out.boxesXYXY.push(numAt(boxes, 4 * i), numAt(boxes, 4 * i + 1), numAt(boxes, 4 * i + 2), numAt(boxes, 4 * i + 3));
+        out.boxesXYXY.push(
+          numAt(boxes, 4 * i),
+          numAt(boxes, 4 * i + 1),
+          numAt(boxes, 4 * i + 2),
+          numAt(boxes, 4 * i + 3),
+        );
         out.scores.push(score);
         out.classIndices.push(classIndex);
       }

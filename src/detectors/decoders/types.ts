@@ -69,7 +69,10 @@ export class CandidateCollector {
   private readonly heap: Int32Array;
   private size = 0;
   private counter = 0;
-  constructor(readonly capacity: number, readonly scoreThreshold: number) {
+  constructor(
+    readonly capacity: number,
+    readonly scoreThreshold: number,
+  ) {
     this.scores = new Float64Array(capacity);
     this.order = new Float64Array(capacity);
     this.boxes = new Float64Array(4 * capacity);
@@ -160,7 +163,11 @@ export function outputMismatch(decoder: string, expected: string, outputs: RawOu
  * [B, ...] with B = batchSize, or [...] without a batch dim when batchSize is 1.
  * Returns null when the shape does not fit.
  */
-export function splitBatch(out: RawOutput, rank: number, batchSize: number): { dims: number[]; views: RawOutput['data'][] } | null {
+export function splitBatch(
+  out: RawOutput,
+  rank: number,
+  batchSize: number,
+): { dims: number[]; views: RawOutput['data'][] } | null {
   let dims: number[];
   if (out.dims.length === rank + 1 && out.dims[0] === batchSize) dims = out.dims.slice(1);
   else if (out.dims.length === rank && batchSize === 1) dims = [...out.dims];

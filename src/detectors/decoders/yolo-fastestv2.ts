@@ -11,10 +11,18 @@ import { ParamReader } from './params.js';
 import { CandidateCollector, outputMismatch, splitBatch, type Decoder, type DecoderFactory } from './types.js';
 
 /** Upstream COCO anchors (w, h in input pixels), three per stride: stride 16, then 32. */
-export const YOLO_FASTESTV2_ANCHORS = [12.64, 19.39, 37.88, 51.48, 55.71, 138.31, 126.91, 78.23, 131.57, 214.55, 279.92, 258.87];
+export const YOLO_FASTESTV2_ANCHORS = [
+  12.64, 19.39, 37.88, 51.48, 55.71, 138.31, 126.91, 78.23, 131.57, 214.55, 279.92, 258.87,
+];
 
 export const createYoloFastestV2Decoder: DecoderFactory = (params) => {
-  const p = new ParamReader('yolo-fastestv2', params, ['strides', 'anchors', 'anchorsPerCell', 'objExponent', 'clsExponent']);
+  const p = new ParamReader('yolo-fastestv2', params, [
+    'strides',
+    'anchors',
+    'anchorsPerCell',
+    'objExponent',
+    'clsExponent',
+  ]);
   const common = p.common({ iouThreshold: 0.6 });
   const strides = p.numbers('strides', [16, 32]);
   const anchorsPerCell = p.integer('anchorsPerCell', 3, 1, 16);
@@ -36,7 +44,8 @@ export const createYoloFastestV2Decoder: DecoderFactory = (params) => {
       const expected = `one output [${rows},${cols}] (cells of strides ${strides.join('/')} × ${A} anchors × (x,y,w,h) + ${A} objectness + ${ctx.numClasses} classes)`;
       if (outputs.length !== 1) throw outputMismatch('yolo-fastestv2', expected, outputs);
       const split = splitBatch(outputs[0], 2, ctx.batchSize);
-      if (!split || split.dims[0] !== rows || split.dims[1] !== cols) throw outputMismatch('yolo-fastestv2', expected, outputs);
+      if (!split || split.dims[0] !== rows || split.dims[1] !== cols)
+        throw outputMismatch('yolo-fastestv2', expected, outputs);
       return split.views.map((d) => {
         const out = new CandidateCollector(common.preNmsTopK, ctx.scoreThreshold);
         let row = 0;
@@ -51,8 +60,15 @@ export const createYoloFastestV2Decoder: DecoderFactory = (params) => {
                 const by = (Number(d[base + 4 * a + 1]) * 2 - 0.5 + cy) * g.stride;
                 const bw = (Number(d[base + 4 * a + 2]) * 2) ** 2 * anchors[2 * (level * A + a)];
                 const bh = (Number(d[base + 4 * a + 3]) * 2) ** 2 * anchors[2 * (level * A + a) + 1];
-                pushClasses(out, bx - bw / 2, by - bh / 2, bx + bw / 2, by + bh / 2, ctx.numClasses, common.multiLabel, (k) =>
-                  objPart * Math.pow(Number(d[base + 5 * A + k]), clsExponent),
+                pushClasses(
+                  out,
+                  bx - bw / 2,
+                  by - bh / 2,
+                  bx + bw / 2,
+                  by + bh / 2,
+                  ctx.numClasses,
+                  common.multiLabel,
+                  (k) => objPart * Math.pow(Number(d[base + 5 * A + k]), clsExponent),
                 );
               }
             }

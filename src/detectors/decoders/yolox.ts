@@ -22,7 +22,12 @@ export const createYoloxDecoder: DecoderFactory = (params) => {
   const common = p.common({ iouThreshold: YOLOX_NMS_IOU });
   const strides = p.numbers('strides', YOLOX_STRIDES);
   if (!strides.every((s) => Number.isInteger(s) && s >= 1)) {
-    throw invalidParameterError('decoder.params.strides (decoder "yolox")', 'positive integers', strides, 'ERR_REGISTRY');
+    throw invalidParameterError(
+      'decoder.params.strides (decoder "yolox")',
+      'positive integers',
+      strides,
+      'ERR_REGISTRY',
+    );
   }
   const decoder: Decoder = {
     name: 'yolox',
@@ -54,8 +59,15 @@ export const createYoloxDecoder: DecoderFactory = (params) => {
               const cy = (Number(d[base + 1]) + gy) * g.stride;
               const w = Math.exp(Number(d[base + 2])) * g.stride;
               const h = Math.exp(Number(d[base + 3])) * g.stride;
-              pushClasses(out, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, ctx.numClasses, common.multiLabel, (k) =>
-                obj * Number(d[base + 5 + k]),
+              pushClasses(
+                out,
+                cx - w / 2,
+                cy - h / 2,
+                cx + w / 2,
+                cy + h / 2,
+                ctx.numClasses,
+                common.multiLabel,
+                (k) => obj * Number(d[base + 5 + k]),
               );
             }
           }

@@ -19,7 +19,8 @@ export function canaryInput(width: number, height: number): RgbImage {
       let rgb = [Math.round((255 * x) / width), Math.round((255 * y) / height), 96];
       if (x >= width * 0.15 && x < width * 0.45 && y >= height * 0.15 && y < height * 0.45) rgb = [235, 220, 40];
       if ((x - disc.x) ** 2 + (y - disc.y) ** 2 <= disc.r ** 2) rgb = [30, 40, 200];
-      if (y >= height * 0.78 && y < height * 0.88 && x >= width * 0.1 && x < width * 0.5) rgb = (x >> 2) % 2 === 0 ? [250, 250, 250] : [10, 10, 10];
+      if (y >= height * 0.78 && y < height * 0.88 && x >= width * 0.1 && x < width * 0.5)
+        rgb = (x >> 2) % 2 === 0 ? [250, 250, 250] : [10, 10, 10];
       data.set(rgb, 3 * (y * width + x));
     }
   }

@@ -11,7 +11,13 @@ import { detectInChunks, type RawOutput } from '../decoders/index.js';
 import { entryInfoBase, entryOrigin } from '../registry.js';
 import { createTensorPipeline, DEFAULT_SCORE_THRESHOLD, type TensorPipeline } from '../tensorPipeline.js';
 import { canaryInput, hashRawOutputs } from './canary.js';
-import { decodeInferResponse, encodeInferRequest, parseModelMetadata, type KserveModelMetadata, type KserveTensorMeta } from './kserveProtocol.js';
+import {
+  decodeInferResponse,
+  encodeInferRequest,
+  parseModelMetadata,
+  type KserveModelMetadata,
+  type KserveTensorMeta,
+} from './kserveProtocol.js';
 import { HttpTransport, refuseGraphRewrite } from './transport.js';
 
 /** Inputs per request when the served model's batch dimension is variable (-1). */
@@ -38,12 +44,19 @@ export interface KserveConnection {
 }
 
 function kserveSource(entry: ModelEntry): KserveSource {
-  if (entry.source.kind !== 'kserve') throw new ShiftbenchError('ERR_INTERNAL', `entry "${entry.name}" has no kserve source`);
+  if (entry.source.kind !== 'kserve')
+    throw new ShiftbenchError('ERR_INTERNAL', `entry "${entry.name}" has no kserve source`);
   return entry.source;
 }
 
 /** ERR_MODEL_LOAD showing what the server says beside what the entry says. */
-function mismatch(entry: ModelEntry, modelUrl: string, what: string, server: string, expected: string): ShiftbenchError {
+function mismatch(
+  entry: ModelEntry,
+  modelUrl: string,
+  what: string,
+  server: string,
+  expected: string,
+): ShiftbenchError {
   return new ShiftbenchError(
     'ERR_MODEL_LOAD',
     `Served model "${entry.name}" at ${modelUrl}: ${what} does not fit the entry. The server says ${server}; ` +
@@ -69,11 +82,20 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
     const { width, height } = entry.inputSizePx;
     const input = entry.inputName ? metadata.inputs.find((t) => t.name === entry.inputName) : metadata.inputs[0];
     if (!input) {
-      throw mismatch(entry, modelUrl, 'the input', `inputs ${metadata.inputs.map((t) => `"${t.name}"`).join(', ') || '(none)'}`, `inputName "${entry.inputName}"`);
+      throw mismatch(
+        entry,
+        modelUrl,
+        'the input',
+        `inputs ${metadata.inputs.map((t) => `"${t.name}"`).join(', ') || '(none)'}`,
+        `inputName "${entry.inputName}"`,
+      );
     }
     const expectedDims = entry.layout === 'NCHW' ? ['B', 3, height, width] : ['B', height, width, 3];
-    const shapeFits = input.shape.length === 4 && input.shape.every((d, i) => i === 0 || d === -1 || d === expectedDims[i]) && (input.shape[0] === -1 || input.shape[0] === 1);
-    if (input.datatype !== 'FP32' && input.datatype !== 'UINT8' || !shapeFits) {
+    const shapeFits =
+      input.shape.length === 4 &&
+      input.shape.every((d, i) => i === 0 || d === -1 || d === expectedDims[i]) &&
+      (input.shape[0] === -1 || input.shape[0] === 1);
+    if ((input.datatype !== 'FP32' && input.datatype !== 'UINT8') || !shapeFits) {
       throw mismatch(
         entry,
         modelUrl,
@@ -82,7 +104,11 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
         `FP32 or UINT8 [${expectedDims.join(',')}] (${entry.layout} ${width}×${height}; B, the batch, variable (-1) or 1)`,
       );
     }
-    const pipeline = createTensorPipeline(entry, input.datatype === 'UINT8' ? 'uint8' : 'float32', opts.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD);
+    const pipeline = createTensorPipeline(
+      entry,
+      input.datatype === 'UINT8' ? 'uint8' : 'float32',
+      opts.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD,
+    );
     const perRequest = entry.dynamicBatch === false || input.shape[0] === 1 ? 1 : KSERVE_MAX_BATCH_PER_REQUEST;
     const outputNames = metadata.outputs.map((t) => t.name);
     const inferUrl = `${modelUrl}/infer`;
@@ -97,7 +123,11 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
       const outputs = decodeInferResponse(answer, `POST ${inferUrl}`);
       let modelVersion: string | null = null;
       try {
-        const head = JSON.parse(answer.body.subarray(0, Number(answer.headers['inference-header-content-length'] ?? answer.body.length)).toString('utf8')) as { model_version?: unknown };
+        const head = JSON.parse(
+          answer.body
+            .subarray(0, Number(answer.headers['inference-header-content-length'] ?? answer.body.length))
+            .toString('utf8'),
+        ) as { model_version?: unknown };
         modelVersion = typeof head.model_version === 'string' ? head.model_version : null;
       } catch {
         // decodeInferResponse has read it already
@@ -109,11 +139,24 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
     try {
       pipeline.decode(first.outputs, 1);
     } catch (err) {
-      if (err instanceof ShiftbenchError) throw new ShiftbenchError(err.code, `Served model "${entry.name}" (POST ${inferUrl}): ${err.message}`, { cause: err });
+      if (err instanceof ShiftbenchError)
+        throw new ShiftbenchError(err.code, `Served model "${entry.name}" (POST ${inferUrl}): ${err.message}`, {
+          cause: err,
+        });
       throw err;
     }
     const modelVersion = first.modelVersion ?? source.version ?? null;
-    return { modelUrl, metadata, input, pipeline, perRequest, transport, infer, canarySha256: hashRawOutputs(first.outputs), modelVersion };
+    return {
+      modelUrl,
+      metadata,
+      input,
+      pipeline,
+      perRequest,
+      transport,
+      infer,
+      canarySha256: hashRawOutputs(first.outputs),
+      modelVersion,
+    };
   } catch (err) {
     transport.close();
     throw err;
@@ -126,7 +169,10 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
  * canary input (`served.canaryOutputsSha256`), so a model replaced behind the URL is
  * refused on resume. The URL itself is not part of it (a server may move).
  */
-export async function describeKserve(entry: ModelEntry, opts: LoadDetectorOptions = {}): Promise<Record<string, unknown>> {
+export async function describeKserve(
+  entry: ModelEntry,
+  opts: LoadDetectorOptions = {},
+): Promise<Record<string, unknown>> {
   const source = kserveSource(entry);
   const conn = await connectKserve(entry, opts);
   conn.transport.close();
@@ -183,14 +229,20 @@ export async function loadKserveDetector(entry: ModelEntry, opts: LoadDetectorOp
     try {
       return pipeline.decode(outputs, chunk.length);
     } catch (err) {
-      if (err instanceof ShiftbenchError) throw new ShiftbenchError(err.code, `Served model "${entry.name}" (POST ${conn.modelUrl}/infer): ${err.message}`, { cause: err });
+      if (err instanceof ShiftbenchError)
+        throw new ShiftbenchError(
+          err.code,
+          `Served model "${entry.name}" (POST ${conn.modelUrl}/infer): ${err.message}`,
+          { cause: err },
+        );
       throw err;
     }
   };
   return {
     info,
     async detect(batch: RgbImage[]): Promise<Detection[][]> {
-      if (disposed) throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${entry.name}" was disposed; load it again`);
+      if (disposed)
+        throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${entry.name}" was disposed; load it again`);
       // checks every input's size, then sends requests of perRequest inputs concurrently
       return detectInChunks(entry.name, entry.inputSizePx, Math.max(1, batch.length), batch, async (all) => {
         const chunks: RgbImage[][] = [];

@@ -31,10 +31,17 @@ export const INFERENCE_HEADER = 'inference-header-content-length';
 type Typed = RawOutput['data'];
 
 /** Datatypes shiftbench reads, with their typed arrays (BOOL, BYTES, FP16, BF16 and unsigned ≥ 16 bits are refused). */
-const DATATYPES: Record<string, { bytes: number; fromBytes: (b: ArrayBuffer) => Typed; fromNumbers: (v: number[]) => Typed }> = {
+const DATATYPES: Record<
+  string,
+  { bytes: number; fromBytes: (b: ArrayBuffer) => Typed; fromNumbers: (v: number[]) => Typed }
+> = {
   FP32: { bytes: 4, fromBytes: (b) => new Float32Array(b), fromNumbers: (v) => Float32Array.from(v) },
   FP64: { bytes: 8, fromBytes: (b) => new Float64Array(b), fromNumbers: (v) => Float64Array.from(v) },
-  INT64: { bytes: 8, fromBytes: (b) => new BigInt64Array(b), fromNumbers: (v) => BigInt64Array.from(v, (x) => BigInt(Math.trunc(x))) },
+  INT64: {
+    bytes: 8,
+    fromBytes: (b) => new BigInt64Array(b),
+    fromNumbers: (v) => BigInt64Array.from(v, (x) => BigInt(Math.trunc(x))),
+  },
   INT32: { bytes: 4, fromBytes: (b) => new Int32Array(b), fromNumbers: (v) => Int32Array.from(v) },
   INT16: { bytes: 2, fromBytes: (b) => Int32Array.from(new Int16Array(b)), fromNumbers: (v) => Int32Array.from(v) },
   INT8: { bytes: 1, fromBytes: (b) => new Int8Array(b), fromNumbers: (v) => Int8Array.from(v) },
@@ -50,7 +57,10 @@ const isShape = (v: unknown): v is number[] => Array.isArray(v) && v.every((d) =
 
 function tensorMeta(v: unknown, what: string, where: string): KserveTensorMeta {
   if (!isObject(v) || typeof v.name !== 'string' || typeof v.datatype !== 'string' || !isShape(v.shape)) {
-    throw outputError(what, `${where} is not a tensor description { name, datatype, shape }: ${JSON.stringify(v)?.slice(0, 120)}`);
+    throw outputError(
+      what,
+      `${where} is not a tensor description { name, datatype, shape }: ${JSON.stringify(v)?.slice(0, 120)}`,
+    );
   }
   return { name: v.name, datatype: v.datatype, shape: v.shape };
 }
@@ -84,7 +94,11 @@ export interface KserveInput {
  * double JSON prints exactly). Binary: the raw little-endian bytes after the JSON header,
  * every output asked for as binary.
  */
-export function encodeInferRequest(input: KserveInput, outputs: string[], binary: boolean): { body: Buffer; headers: Record<string, string> } {
+export function encodeInferRequest(
+  input: KserveInput,
+  outputs: string[],
+  binary: boolean,
+): { body: Buffer; headers: Record<string, string> } {
   if (!binary) {
     const json = {
       inputs: [{ name: input.name, shape: input.shape, datatype: input.datatype, data: Array.from(input.data) }],
@@ -95,7 +109,14 @@ export function encodeInferRequest(input: KserveInput, outputs: string[], binary
   const bytes = Buffer.from(input.data.buffer, input.data.byteOffset, input.data.byteLength);
   const header = Buffer.from(
     JSON.stringify({
-      inputs: [{ name: input.name, shape: input.shape, datatype: input.datatype, parameters: { binary_data_size: bytes.length } }],
+      inputs: [
+        {
+          name: input.name,
+          shape: input.shape,
+          datatype: input.datatype,
+          parameters: { binary_data_size: bytes.length },
+        },
+      ],
       outputs: outputs.map((name) => ({ name, parameters: { binary_data: true } })),
     }),
   );
@@ -123,34 +144,54 @@ export function decodeInferResponse(answer: Pick<HttpAnswer, 'headers' | 'body'>
   const headerLength = answer.headers[INFERENCE_HEADER];
   const jsonLength = headerLength === undefined ? answer.body.length : Number(headerLength);
   if (!Number.isInteger(jsonLength) || jsonLength < 0 || jsonLength > answer.body.length) {
-    throw outputError(what, `Inference-Header-Content-Length ${String(headerLength)} does not fit a body of ${answer.body.length} bytes`);
+    throw outputError(
+      what,
+      `Inference-Header-Content-Length ${String(headerLength)} does not fit a body of ${answer.body.length} bytes`,
+    );
   }
   const json = parseJsonBody(answer.body.subarray(0, jsonLength), what);
-  if (isObject(json) && typeof json.error === 'string') throw outputError(what, `the server answered with an error: ${json.error}`);
+  if (isObject(json) && typeof json.error === 'string')
+    throw outputError(what, `the server answered with an error: ${json.error}`);
   if (!isObject(json) || !Array.isArray(json.outputs)) throw outputError(what, 'the answer has no "outputs" array');
   let offset = jsonLength;
   return json.outputs.map((raw, i) => {
     const t = tensorMeta(raw, what, `outputs[${i}]`);
     const type = DATATYPES[t.datatype];
-    if (!type) throw outputError(what, `output "${t.name}" has datatype ${t.datatype}; shiftbench reads ${Object.keys(DATATYPES).join(', ')}`);
-    if (t.shape.some((d) => d < 0)) throw outputError(what, `output "${t.name}" has shape [${t.shape.join(',')}] with a -1 in an answer`);
+    if (!type)
+      throw outputError(
+        what,
+        `output "${t.name}" has datatype ${t.datatype}; shiftbench reads ${Object.keys(DATATYPES).join(', ')}`,
+      );
+    if (t.shape.some((d) => d < 0))
+      throw outputError(what, `output "${t.name}" has shape [${t.shape.join(',')}] with a -1 in an answer`);
     const count = t.shape.reduce((a, b) => a * b, 1);
-    const params = isObject((raw as Record<string, unknown>).parameters) ? ((raw as Record<string, unknown>).parameters as Record<string, unknown>) : {};
+    const params = isObject((raw as Record<string, unknown>).parameters)
+      ? ((raw as Record<string, unknown>).parameters as Record<string, unknown>)
+      : {};
     let data: Typed;
     if (params.binary_data_size !== undefined) {
       const size = Number(params.binary_data_size);
       if (!Number.isInteger(size) || size < 0 || offset + size > answer.body.length) {
-        throw outputError(what, `output "${t.name}" says binary_data_size ${String(params.binary_data_size)} but only ${answer.body.length - offset} bytes are left`);
+        throw outputError(
+          what,
+          `output "${t.name}" says binary_data_size ${String(params.binary_data_size)} but only ${answer.body.length - offset} bytes are left`,
+        );
       }
-      if (size !== count * type.bytes) throw outputError(what, `output "${t.name}" has ${size} bytes for shape [${t.shape.join(',')}] of ${t.datatype}`);
+      if (size !== count * type.bytes)
+        throw outputError(
+          what,
+          `output "${t.name}" has ${size} bytes for shape [${t.shape.join(',')}] of ${t.datatype}`,
+        );
       const copy = new ArrayBuffer(size); // aligned for the typed array
       new Uint8Array(copy).set(answer.body.subarray(offset, offset + size));
       offset += size;
       data = type.fromBytes(copy);
     } else {
       const numbers: number[] = [];
-      if (!flatNumbers((raw as Record<string, unknown>).data, numbers)) throw outputError(what, `output "${t.name}" has no numeric "data" array`);
-      if (numbers.length !== count) throw outputError(what, `output "${t.name}" has ${numbers.length} values for shape [${t.shape.join(',')}]`);
+      if (!flatNumbers((raw as Record<string, unknown>).data, numbers))
+        throw outputError(what, `output "${t.name}" has no numeric "data" array`);
+      if (numbers.length !== count)
+        throw outputError(what, `output "${t.name}" has ${numbers.length} values for shape [${t.shape.join(',')}]`);
       data = type.fromNumbers(numbers);
     }
     return { name: t.name, dims: t.shape, data };

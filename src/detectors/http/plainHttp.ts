@@ -8,7 +8,14 @@
 import sharp from 'sharp';
 import { COCO_CATEGORIES } from '../../core/coco.js';
 import { ShiftbenchError } from '../../core/errors.js';
-import type { CocoCategory, Detection, Detector, DetectorInfo, LoadDetectorOptions, RgbImage } from '../../core/types.js';
+import type {
+  CocoCategory,
+  Detection,
+  Detector,
+  DetectorInfo,
+  LoadDetectorOptions,
+  RgbImage,
+} from '../../core/types.js';
 import { detectInChunks } from '../decoders/index.js';
 import { canaryInput, hashDetections } from './canary.js';
 import { HttpTransport, parseJsonBody, refuseGraphRewrite } from './transport.js';
@@ -48,20 +55,31 @@ export function parsePlainHttpInfo(json: unknown, url: string): PlainHttpInfo {
   if (!isObject(json)) fail('the info', 'a JSON object', json);
   const j = json as Record<string, unknown>;
   const family = j.family as Record<string, unknown>;
-  if (!isObject(family) || !['one-stage', 'two-stage'].includes(family.stages as string) || !['anchor-based', 'anchor-free'].includes(family.anchors as string)) {
+  if (
+    !isObject(family) ||
+    !['one-stage', 'two-stage'].includes(family.stages as string) ||
+    !['anchor-based', 'anchor-free'].includes(family.anchors as string)
+  ) {
     fail('family', '{ "stages": "one-stage"|"two-stage", "anchors": "anchor-based"|"anchor-free" }', j.family);
   }
   const size = j.inputSizePx as Record<string, unknown>;
-  if (!isObject(size) || !positiveInt(size.width) || !positiveInt(size.height)) fail('inputSizePx', '{ "width": W, "height": H } (positive integers)', j.inputSizePx);
+  if (!isObject(size) || !positiveInt(size.width) || !positiveInt(size.height))
+    fail('inputSizePx', '{ "width": W, "height": H } (positive integers)', j.inputSizePx);
   let classes: CocoCategory[];
   if (j.classes === 'coco80') classes = COCO_CATEGORIES.map((c) => ({ ...c }));
-  else if (Array.isArray(j.classes) && j.classes.length > 0 && j.classes.every((c) => isObject(c) && Number.isInteger(c.id) && typeof c.name === 'string')) {
+  else if (
+    Array.isArray(j.classes) &&
+    j.classes.length > 0 &&
+    j.classes.every((c) => isObject(c) && Number.isInteger(c.id) && typeof c.name === 'string')
+  ) {
     classes = (j.classes as { id: number; name: string }[]).map((c) => ({ id: c.id, name: c.name }));
   } else classes = fail('classes', '"coco80" or a non-empty array of { "id": integer, "name": string }', j.classes);
   if (j.fit !== 'letterbox' && j.fit !== 'stretch') fail('fit', '"letterbox" or "stretch"', j.fit);
   const pad = j.padValue;
-  if (!Array.isArray(pad) || pad.length !== 3 || !pad.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)) fail('padValue', 'an array of 3 integers 0–255', pad);
-  if (j.totalStridePx !== undefined && !positiveInt(j.totalStridePx)) fail('totalStridePx', 'a positive integer', j.totalStridePx);
+  if (!Array.isArray(pad) || pad.length !== 3 || !pad.every((v) => Number.isInteger(v) && v >= 0 && v <= 255))
+    fail('padValue', 'an array of 3 integers 0–255', pad);
+  if (j.totalStridePx !== undefined && !positiveInt(j.totalStridePx))
+    fail('totalStridePx', 'a positive integer', j.totalStridePx);
   return {
     name: typeof j.name === 'string' && j.name ? j.name : url,
     family: { stages: family.stages, anchors: family.anchors } as DetectorInfo['family'],
@@ -77,15 +95,21 @@ export function parsePlainHttpInfo(json: unknown, url: string): PlainHttpInfo {
 /** Validates a `POST` answer `{ detections: [...] }` → detections; throws ERR_MODEL_OUTPUT naming `what`. */
 export function parsePlainHttpDetections(json: unknown, classIds: ReadonlySet<number>, what: string): Detection[] {
   const fail = (problem: string): never => {
-    throw new ShiftbenchError('ERR_MODEL_OUTPUT', `${what}: ${problem}; expected { "detections": [{ "bbox": [x, y, w, h], "score": s, "category_id": c }] } in input pixels.`);
+    throw new ShiftbenchError(
+      'ERR_MODEL_OUTPUT',
+      `${what}: ${problem}; expected { "detections": [{ "bbox": [x, y, w, h], "score": s, "category_id": c }] } in input pixels.`,
+    );
   };
   if (!isObject(json) || !Array.isArray(json.detections)) return fail('the answer has no "detections" array');
   return (json.detections as unknown[]).map((d, i) => {
     if (!isObject(d)) return fail(`detections[${i}] is not an object`);
     const b = d.bbox;
-    if (!Array.isArray(b) || b.length !== 4 || !b.every((v) => typeof v === 'number' && Number.isFinite(v))) return fail(`detections[${i}].bbox is not 4 finite numbers`);
-    if (typeof d.score !== 'number' || !Number.isFinite(d.score)) return fail(`detections[${i}].score is not a finite number`);
-    if (!Number.isInteger(d.category_id) || !classIds.has(d.category_id as number)) return fail(`detections[${i}].category_id ${JSON.stringify(d.category_id)} is not one of the detector's classes`);
+    if (!Array.isArray(b) || b.length !== 4 || !b.every((v) => typeof v === 'number' && Number.isFinite(v)))
+      return fail(`detections[${i}].bbox is not 4 finite numbers`);
+    if (typeof d.score !== 'number' || !Number.isFinite(d.score))
+      return fail(`detections[${i}].score is not a finite number`);
+    if (!Number.isInteger(d.category_id) || !classIds.has(d.category_id as number))
+      return fail(`detections[${i}].category_id ${JSON.stringify(d.category_id)} is not one of the detector's classes`);
     return { bbox: [b[0], b[1], b[2], b[3]], score: d.score, categoryId: d.category_id as number };
   });
 }
@@ -93,7 +117,9 @@ export function parsePlainHttpDetections(json: unknown, classIds: ReadonlySet<nu
 /** An input as a lossless PNG (fast compression). */
 export async function encodePng(img: RgbImage): Promise<Buffer> {
   const raw = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
-  return sharp(raw, { raw: { width: img.width, height: img.height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+  return sharp(raw, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .png({ compressionLevel: 1 })
+    .toBuffer();
 }
 
 interface PlainConnection {
@@ -109,7 +135,10 @@ async function connectPlainHttp(url: string, opts: LoadDetectorOptions): Promise
     const info = parsePlainHttpInfo(await transport.getJson(url), url);
     const classIds = new Set(info.classes.map((c) => c.id));
     const detectOne = async (img: RgbImage): Promise<Detection[]> => {
-      const answer = await transport.request('POST', url, { headers: { 'content-type': 'image/png', accept: 'application/json' }, body: await encodePng(img) });
+      const answer = await transport.request('POST', url, {
+        headers: { 'content-type': 'image/png', accept: 'application/json' },
+        body: await encodePng(img),
+      });
       return parsePlainHttpDetections(parseJsonBody(answer.body, `POST ${url}`), classIds, `POST ${url}`);
     };
     const canary = await detectOne(canaryInput(info.inputSizePx.width, info.inputSizePx.height));
@@ -152,14 +181,22 @@ export async function loadPlainHttpDetector(url: string, opts: LoadDetectorOptio
     maxBatch: PLAIN_HTTP_INPUTS_PER_SLOT * transport.options.concurrency,
     runtime: 'http',
     files: [],
-    details: { format: 'http', url, info: served, version: served.version ?? null, canaryDetectionsSha256: conn.canarySha256 },
+    details: {
+      format: 'http',
+      url,
+      info: served,
+      version: served.version ?? null,
+      canaryDetectionsSha256: conn.canarySha256,
+    },
   };
   let disposed = false;
   return {
     info,
     async detect(batch: RgbImage[]): Promise<Detection[][]> {
       if (disposed) throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${url}" was disposed; load it again`);
-      return detectInChunks(url, served.inputSizePx, Math.max(1, batch.length), batch, (all) => Promise.all(all.map((img) => conn.detectOne(img))));
+      return detectInChunks(url, served.inputSizePx, Math.max(1, batch.length), batch, (all) =>
+        Promise.all(all.map((img) => conn.detectOne(img))),
+      );
     },
     async dispose(): Promise<void> {
       disposed = true;

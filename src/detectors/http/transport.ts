@@ -23,7 +23,10 @@ export interface HttpAnswer {
 
 /** An attempt's failure: retried when `transient`. */
 class AttemptError extends Error {
-  constructor(message: string, readonly transient: boolean) {
+  constructor(
+    message: string,
+    readonly transient: boolean,
+  ) {
     super(message);
   }
 }
@@ -71,12 +74,27 @@ export class HttpTransport {
   /** Throws ERR_INVALID_OPTION for a concurrency or timeout below 1, or negative retries. */
   constructor(options: HttpOptions = {}) {
     const o = { ...HTTP_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
-    if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected an integer ≥ 1 for --http-concurrency but received ${o.concurrency}`);
-    if (!(o.timeoutMs >= 1)) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected a number ≥ 1 for --http-timeout but received ${o.timeoutMs}`);
-    if (!Number.isInteger(o.retries) || o.retries < 0) throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected an integer ≥ 0 for --http-retries but received ${o.retries}`);
+    if (!Number.isInteger(o.concurrency) || o.concurrency < 1)
+      throw new ShiftbenchError(
+        'ERR_INVALID_OPTION',
+        `Expected an integer ≥ 1 for --http-concurrency but received ${o.concurrency}`,
+      );
+    if (!(o.timeoutMs >= 1))
+      throw new ShiftbenchError(
+        'ERR_INVALID_OPTION',
+        `Expected a number ≥ 1 for --http-timeout but received ${o.timeoutMs}`,
+      );
+    if (!Number.isInteger(o.retries) || o.retries < 0)
+      throw new ShiftbenchError(
+        'ERR_INVALID_OPTION',
+        `Expected an integer ≥ 0 for --http-retries but received ${o.retries}`,
+      );
     this.options = o;
     this.slots = new Slots(o.concurrency);
-    this.agents = { http: new http.Agent({ keepAlive: true, maxSockets: o.concurrency }), https: new https.Agent({ keepAlive: true, maxSockets: o.concurrency }) };
+    this.agents = {
+      http: new http.Agent({ keepAlive: true, maxSockets: o.concurrency }),
+      https: new https.Agent({ keepAlive: true, maxSockets: o.concurrency }),
+    };
   }
 
   /**
@@ -84,7 +102,11 @@ export class HttpTransport {
    * backoff. Throws ERR_NETWORK "<METHOD> <url> …" after the last attempt, at once on a
    * 4xx (with the server's error message).
    */
-  async request(method: 'GET' | 'POST', url: string, init: { headers?: Record<string, string>; body?: Buffer } = {}): Promise<HttpAnswer> {
+  async request(
+    method: 'GET' | 'POST',
+    url: string,
+    init: { headers?: Record<string, string>; body?: Buffer } = {},
+  ): Promise<HttpAnswer> {
     return this.slots.run(async () => {
       const { retries, backoffMs } = this.options;
       for (let attempt = 0; ; attempt++) {
@@ -94,7 +116,11 @@ export class HttpTransport {
           const e = err as AttemptError;
           if (!e.transient || attempt >= retries) {
             const tries = attempt + 1;
-            throw new ShiftbenchError('ERR_NETWORK', `${method} ${url} failed${tries > 1 ? ` after ${tries} attempts` : ''}: ${e.message}`, { cause: err });
+            throw new ShiftbenchError(
+              'ERR_NETWORK',
+              `${method} ${url} failed${tries > 1 ? ` after ${tries} attempts` : ''}: ${e.message}`,
+              { cause: err },
+            );
           }
           await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** attempt));
         }
@@ -104,7 +130,10 @@ export class HttpTransport {
 
   /** GET `url` and parse its JSON body (ERR_MODEL_OUTPUT naming the URL when it is not JSON). */
   async getJson(url: string): Promise<unknown> {
-    return parseJsonBody((await this.request('GET', url, { headers: { accept: 'application/json' } })).body, `GET ${url}`);
+    return parseJsonBody(
+      (await this.request('GET', url, { headers: { accept: 'application/json' } })).body,
+      `GET ${url}`,
+    );
   }
 
   /** Closes idle keep-alive connections. */
@@ -113,7 +142,11 @@ export class HttpTransport {
     this.agents.https.destroy();
   }
 
-  private attempt(method: string, url: string, init: { headers?: Record<string, string>; body?: Buffer }): Promise<HttpAnswer> {
+  private attempt(
+    method: string,
+    url: string,
+    init: { headers?: Record<string, string>; body?: Buffer },
+  ): Promise<HttpAnswer> {
     this.attempts++;
     const u = new URL(url);
     const lib = u.protocol === 'https:' ? https : http;
@@ -139,7 +172,8 @@ export class HttpTransport {
           if (settled) return;
           const body = Buffer.concat(chunks);
           const declared = res.headers['content-length'];
-          if (declared !== undefined && Number(declared) !== body.length) return fail(`the answer was cut short (${body.length} of ${declared} bytes)`, true);
+          if (declared !== undefined && Number(declared) !== body.length)
+            return fail(`the answer was cut short (${body.length} of ${declared} bytes)`, true);
           const status = res.statusCode ?? 0;
           if (status >= 500) return fail(`HTTP ${status}: ${bodyMessage(body)}`, true);
           if (status < 200 || status >= 300) return fail(`HTTP ${status}: ${bodyMessage(body)}`, false);
@@ -151,8 +185,13 @@ export class HttpTransport {
           if (!complete) fail('the connection was closed during the answer', true);
         });
       });
-      const timer = setTimeout(() => fail(`no complete answer within ${this.options.timeoutMs} ms (--http-timeout)`, true), this.options.timeoutMs);
-      req.on('error', (err) => fail(`${(err as NodeJS.ErrnoException).code ?? 'connection error'}: ${err.message}`, true));
+      const timer = setTimeout(
+        () => fail(`no complete answer within ${this.options.timeoutMs} ms (--http-timeout)`, true),
+        this.options.timeoutMs,
+      );
+      req.on('error', (err) =>
+        fail(`${(err as NodeJS.ErrnoException).code ?? 'connection error'}: ${err.message}`, true),
+      );
       req.end(init.body);
     });
   }
@@ -176,8 +215,12 @@ export function parseJsonBody(body: Buffer, what: string): unknown {
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw new ShiftbenchError('ERR_MODEL_OUTPUT', `${what} returned a body that is not JSON (${(err as Error).message}); check that the URL serves the protocol shiftbench expects.`, {
-      cause: err,
-    });
+    throw new ShiftbenchError(
+      'ERR_MODEL_OUTPUT',
+      `${what} returned a body that is not JSON (${(err as Error).message}); check that the URL serves the protocol shiftbench expects.`,
+      {
+        cause: err,
+      },
+    );
   }
 }

@@ -10,7 +10,15 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { invalidParameterError, loadError, ShiftbenchError } from '../../core/errors.js';
-import type { DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, ModelEntry, RgbImage } from '../../core/types.js';
+import type {
+  DetectContext,
+  Detection,
+  Detector,
+  DetectorInfo,
+  LoadDetectorOptions,
+  ModelEntry,
+  RgbImage,
+} from '../../core/types.js';
 import { blankInput, createDecoder, detectInChunks, type RawOutput } from '../decoders/index.js';
 import { DEFAULT_EXECUTION_PROVIDER, EXECUTION_PROVIDERS, type ExecutionProvider } from '../executionProviders.js';
 import { sha256File } from '../pull.js';
@@ -48,7 +56,9 @@ function providerError(ep: ExecutionProvider, entry: ModelEntry, reason: string,
     'ERR_EXECUTION_PROVIDER',
     `ONNX Runtime execution provider "${ep}" is not available for model "${entry.name}" (onnxruntime-node ${version}, ` +
       `${process.platform} ${process.arch}): ${reason}. Execution providers available here: ${bundled.join(', ')}` +
-      (extra.length ? ` (this onnxruntime-node also knows ${extra.join(', ')}, whose provider libraries are not installed)` : '') +
+      (extra.length
+        ? ` (this onnxruntime-node also knows ${extra.join(', ')}, whose provider libraries are not installed)`
+        : '') +
       `. Use --ep cpu, or install onnxruntime-node with the provider's files ` +
       `(CUDA/TensorRT on Linux: npm install onnxruntime-node --onnxruntime-node-install=cuda12, plus the CUDA libraries).`,
     { cause },
@@ -74,7 +84,10 @@ async function createSession(bytes: Uint8Array, entry: ModelEntry, file: string,
       throw providerError(provider, entry, 'this onnxruntime-node build does not include it');
     }
     try {
-      return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: [provider] }), provider };
+      return {
+        session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: [provider] }),
+        provider,
+      };
     } catch (err) {
       const reason = (err as Error).message.split('\n')[0].slice(0, 300);
       throw providerError(provider, entry, `starting it failed (${reason})`, err);
@@ -83,11 +96,16 @@ async function createSession(bytes: Uint8Array, entry: ModelEntry, file: string,
   try {
     return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] }), provider };
   } catch (err) {
-    throw loadError('ERR_MODEL_LOAD', `ONNX model "${entry.name}" from ${file}`, [
-      `check that ${file} is an ONNX model (a protobuf ModelProto, usually *.onnx) and not truncated (compare its sha256 with the entry)`,
-      `check that the entry's format is right in ${entryOrigin(entry) ?? 'the model entry'} (TF.js models use "tfjs-graph")`,
-      'models using operators newer than this onnxruntime-node need re-exporting with a lower opset',
-    ], err);
+    throw loadError(
+      'ERR_MODEL_LOAD',
+      `ONNX model "${entry.name}" from ${file}`,
+      [
+        `check that ${file} is an ONNX model (a protobuf ModelProto, usually *.onnx) and not truncated (compare its sha256 with the entry)`,
+        `check that the entry's format is right in ${entryOrigin(entry) ?? 'the model entry'} (TF.js models use "tfjs-graph")`,
+        'models using operators newer than this onnxruntime-node need re-exporting with a lower opset',
+      ],
+      err,
+    );
   }
 }
 
@@ -98,7 +116,11 @@ async function createSession(bytes: Uint8Array, entry: ModelEntry, file: string,
  * Throws ERR_MODEL_LOAD (not a model, wrong input), ERR_MODEL_OUTPUT (outputs do not
  * fit the decoder), ERR_REGISTRY (unknown decoder or bad params).
  */
-export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: LoadDetectorOptions = {}): Promise<Detector> {
+export async function loadOnnxDetector(
+  entry: ModelEntry,
+  dir: string,
+  opts: LoadDetectorOptions = {},
+): Promise<Detector> {
   createDecoder(entry.decoder); // a bad decoder name or params fails (ERR_REGISTRY) before the model is read
   const file = path.join(dir, entry.files[0].name);
   let bytes: Uint8Array = new Uint8Array(await readFile(file));
@@ -108,12 +130,18 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
   try {
     const inputName = entry.inputName ?? session.inputNames[0];
     if (!session.inputNames.includes(inputName)) {
-      throw new ShiftbenchError('ERR_MODEL_LOAD', `ONNX model "${entry.name}" has no input "${inputName}" (inputName in ${entryOrigin(entry) ?? 'the entry'}); its inputs are ${session.inputNames.join(', ')}`);
+      throw new ShiftbenchError(
+        'ERR_MODEL_LOAD',
+        `ONNX model "${entry.name}" has no input "${inputName}" (inputName in ${entryOrigin(entry) ?? 'the entry'}); its inputs are ${session.inputNames.join(', ')}`,
+      );
     }
     const meta = session.inputMetadata.find((m) => m.name === inputName);
     const inputType = meta && meta.isTensor ? meta.type : 'float32';
     if (inputType !== 'float32' && inputType !== 'uint8') {
-      throw new ShiftbenchError('ERR_MODEL_LOAD', `ONNX model "${entry.name}" input "${inputName}" is ${inputType}; shiftbench feeds float32 or uint8 images`);
+      throw new ShiftbenchError(
+        'ERR_MODEL_LOAD',
+        `ONNX model "${entry.name}" input "${inputName}" is ${inputType}; shiftbench feeds float32 or uint8 images`,
+      );
     }
     const shape = meta && meta.isTensor ? meta.shape : [];
     const { width, height } = entry.inputSizePx;
@@ -136,7 +164,10 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
     const buffers = new Map<number, Float32Array | Uint8Array>();
     const padValue = entry.padValue ?? [0, 0, 0];
 
-    const runBatch = async (images: readonly RgbImage[], runOptions?: ort.InferenceSession.RunOptions): Promise<Detection[][]> => {
+    const runBatch = async (
+      images: readonly RgbImage[],
+      runOptions?: ort.InferenceSession.RunOptions,
+    ): Promise<Detection[][]> => {
       const n = images.length;
       const size = n * 3 * width * height;
       let buf = buffers.get(n);
@@ -147,7 +178,11 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
       try {
         results = await session.run({ [inputName]: tensor }, runOptions ?? {});
       } catch (err) {
-        throw new ShiftbenchError('ERR_MODEL_OUTPUT', `Inference failed for ONNX model "${entry.name}": ${(err as Error).message}`, { cause: err });
+        throw new ShiftbenchError(
+          'ERR_MODEL_OUTPUT',
+          `Inference failed for ONNX model "${entry.name}": ${(err as Error).message}`,
+          { cause: err },
+        );
       }
       const outputs: RawOutput[] = session.outputNames.map((name) => {
         const t = results[name] as ort.Tensor;
@@ -166,7 +201,9 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
       await runBatch([blank]);
     } catch (err) {
       if (err instanceof ShiftbenchError) {
-        throw new ShiftbenchError(err.code, `ONNX model "${entry.name}" (${file}): ${err.message}`, { cause: err.cause ?? err });
+        throw new ShiftbenchError(err.code, `ONNX model "${entry.name}" (${file}): ${err.message}`, {
+          cause: err.cause ?? err,
+        });
       }
       throw err;
     }
@@ -177,7 +214,9 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
       } catch (err) {
         maxBatch = 1;
         buffers.delete(2);
-        opts.logger?.info(`ONNX model "${entry.name}" declares a dynamic batch size but fails on a batch of 2 (${(err as Error).message.split('\n')[0].slice(0, 160)}); running one image per call`);
+        opts.logger?.info(
+          `ONNX model "${entry.name}" declares a dynamic batch size but fails on a batch of 2 (${(err as Error).message.split('\n')[0].slice(0, 160)}); running one image per call`,
+        );
       }
     }
 
@@ -186,7 +225,12 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
       ...entryInfoBase(entry, classes),
       maxBatch,
       runtime: `onnxruntime-node ${ort.env.versions.common ?? ''} ${provider}`.replace(/\s+/g, ' ').trim(),
-      files: await Promise.all(entry.files.map(async (f) => ({ path: path.join(dir, f.name), sha256: f.sha256 ?? (await sha256File(path.join(dir, f.name))) }))),
+      files: await Promise.all(
+        entry.files.map(async (f) => ({
+          path: path.join(dir, f.name),
+          sha256: f.sha256 ?? (await sha256File(path.join(dir, f.name))),
+        })),
+      ),
       details: {
         format: 'onnx',
         decoder: { name: pipeline.decoder.name, params: pipeline.decoder.params },
@@ -202,7 +246,8 @@ export async function loadOnnxDetector(entry: ModelEntry, dir: string, opts: Loa
     return {
       info,
       async detect(batch: RgbImage[], _contexts?: DetectContext[]): Promise<Detection[][]> {
-        if (disposed) throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${entry.name}" was disposed; load it again`);
+        if (disposed)
+          throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${entry.name}" was disposed; load it again`);
         return detectInChunks(entry.name, { width, height }, maxBatch, batch, (chunk) => runBatch(chunk));
       },
       async dispose(): Promise<void> {

@@ -44,8 +44,10 @@ const TF_NAME: Record<Exclude<TfjsBackendName, 'auto'>, string> = {
 };
 
 const INSTALL_HINT: Record<Exclude<TfjsBackendName, 'auto'>, string> = {
-  'tfjs-node-gpu': 'Install the optional peer: npm install @tensorflow/tfjs-node-gpu@^4.22.0 (needs CUDA; its install downloads libtensorflow)',
-  'tfjs-node': 'Install the optional peer: npm install @tensorflow/tfjs-node@^4.22.0 (its install downloads libtensorflow)',
+  'tfjs-node-gpu':
+    'Install the optional peer: npm install @tensorflow/tfjs-node-gpu@^4.22.0 (needs CUDA; its install downloads libtensorflow)',
+  'tfjs-node':
+    'Install the optional peer: npm install @tensorflow/tfjs-node@^4.22.0 (its install downloads libtensorflow)',
   wasm: 'Reinstall the dependency: npm install @tensorflow/tfjs-backend-wasm@^4.22.0',
   cpu: 'Reinstall the dependency: npm install @tensorflow/tfjs@^4.22.0',
 };
@@ -81,14 +83,20 @@ export async function selectBackend(name: string = 'auto', opts: SelectBackendOp
   }
   // Serialise concurrent calls: backend initialisation is global state.
   while (pending) await pending.catch(() => undefined);
-  if (chosen && (name === 'auto' || name === chosen.backend) && tf.getBackend() === TF_NAME[chosen.backend as keyof typeof TF_NAME]) {
+  if (
+    chosen &&
+    (name === 'auto' || name === chosen.backend) &&
+    tf.getBackend() === TF_NAME[chosen.backend as keyof typeof TF_NAME]
+  ) {
     return chosen;
   }
   pending = doSelect(name as TfjsBackendName, opts);
   try {
     const info = await pending;
     if (chosen && chosen.backend !== info.backend) {
-      opts.logger?.warn(`TF.js backend switched from ${chosen.backend} to ${info.backend} in one process; timings of models loaded before are not comparable.`);
+      opts.logger?.warn(
+        `TF.js backend switched from ${chosen.backend} to ${info.backend} in one process; timings of models loaded before are not comparable.`,
+      );
     }
     chosen = info;
     return info;
@@ -100,7 +108,8 @@ export async function selectBackend(name: string = 'auto', opts: SelectBackendOp
 async function doSelect(name: TfjsBackendName, opts: SelectBackendOptions): Promise<BackendInfo> {
   tf.enableProdMode();
   const threads = opts.threads ?? os.cpus().length;
-  const candidates: Exclude<TfjsBackendName, 'auto'>[] = name === 'auto' ? ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] : [name];
+  const candidates: Exclude<TfjsBackendName, 'auto'>[] =
+    name === 'auto' ? ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] : [name];
   const failures: string[] = [];
   for (const candidate of candidates) {
     try {
@@ -110,7 +119,12 @@ async function doSelect(name: TfjsBackendName, opts: SelectBackendOptions): Prom
     } catch (err) {
       failures.push(`${candidate}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
       if (name !== 'auto') {
-        throw loadError('ERR_MODEL_LOAD', `the TF.js backend "${candidate}"`, [INSTALL_HINT[candidate], 'Or choose another backend: --backend auto | wasm | cpu'], err);
+        throw loadError(
+          'ERR_MODEL_LOAD',
+          `the TF.js backend "${candidate}"`,
+          [INSTALL_HINT[candidate], 'Or choose another backend: --backend auto | wasm | cpu'],
+          err,
+        );
       }
       opts.logger?.debug?.(`TF.js backend ${candidate} unavailable: ${failures[failures.length - 1]}`);
     }
@@ -127,7 +141,11 @@ function coreVersion(): string {
   return `tfjs-core ${tf.version_core}`;
 }
 
-async function tryBackend(name: Exclude<TfjsBackendName, 'auto'>, threads: number, logger?: Logger): Promise<BackendInfo> {
+async function tryBackend(
+  name: Exclude<TfjsBackendName, 'auto'>,
+  threads: number,
+  logger?: Logger,
+): Promise<BackendInfo> {
   switch (name) {
     case 'tfjs-node-gpu':
     case 'tfjs-node': {
@@ -136,13 +154,19 @@ async function tryBackend(name: Exclude<TfjsBackendName, 'auto'>, threads: numbe
       process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
       const pkg = `@tensorflow/${name}`;
       const mod = await importOptional(pkg);
-      if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but its "tensorflow" backend did not initialise`);
+      if (!(await tf.setBackend('tensorflow')))
+        throw new Error(`${pkg} loaded but its "tensorflow" backend did not initialise`);
       const v = (mod.version as Record<string, string> | undefined)?.[name] ?? 'unknown';
-      return { backend: name, threads: Number(process.env.TF_NUM_INTRAOP_THREADS), version: `${coreVersion()}, ${name} ${v}` };
+      return {
+        backend: name,
+        threads: Number(process.env.TF_NUM_INTRAOP_THREADS),
+        version: `${coreVersion()}, ${name} ${v}`,
+      };
     }
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      const distDir = path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/';
+      const distDir =
+        path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/';
       if (!wasmConfigured) {
         // Paths and threads must be set before the backend initialises; once initialised they are fixed.
         wasm.setWasmPaths(distDir);
@@ -151,10 +175,15 @@ async function tryBackend(name: Exclude<TfjsBackendName, 'auto'>, threads: numbe
       }
       // The emscripten runtime adds process listeners that rethrow every uncaught error and
       // print its whole minified source; take back the ones added during initialisation.
-      const before = { uncaught: process.listeners('uncaughtException'), rejection: process.listeners('unhandledRejection') };
+      const before = {
+        uncaught: process.listeners('uncaughtException'),
+        rejection: process.listeners('unhandledRejection'),
+      };
       const ok = await tf.setBackend('wasm');
-      for (const l of process.listeners('uncaughtException')) if (!before.uncaught.includes(l)) process.removeListener('uncaughtException', l);
-      for (const l of process.listeners('unhandledRejection')) if (!before.rejection.includes(l)) process.removeListener('unhandledRejection', l);
+      for (const l of process.listeners('uncaughtException'))
+        if (!before.uncaught.includes(l)) process.removeListener('uncaughtException', l);
+      for (const l of process.listeners('unhandledRejection'))
+        if (!before.rejection.includes(l)) process.removeListener('unhandledRejection', l);
       if (!ok) throw new Error('the wasm backend did not initialise');
       let actual = 1;
       try {
@@ -163,7 +192,9 @@ async function tryBackend(name: Exclude<TfjsBackendName, 'auto'>, threads: numbe
         /* not reported before init */
       }
       if (threads > 1 && actual < threads) {
-        logger?.debug?.(`wasm backend runs ${actual} thread(s): Node has no SharedArrayBuffer workers for it (asked for ${threads}).`);
+        logger?.debug?.(
+          `wasm backend runs ${actual} thread(s): Node has no SharedArrayBuffer workers for it (asked for ${threads}).`,
+        );
       }
       return { backend: 'wasm', threads: actual, version: `${coreVersion()}, tfjs-backend-wasm ${wasm.version_wasm}` };
     }

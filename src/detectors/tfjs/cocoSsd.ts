@@ -67,10 +67,14 @@ async function verifyPinned(entry: ModelEntry, dir: string): Promise<void> {
 function pinnedSha(entry: ModelEntry, name: string, base: string, dir: string): string {
   const sha = entry.files.find((f) => f.name === name)?.sha256 ?? null;
   if (sha !== null) return sha;
-  throw loadError('ERR_MODEL_HASH', `coco-ssd weights from ${base}: ${name} has no sha256 in the entry, and files are fetched from a URL only when pinned`, [
-    `Pin every file: copy the entry into a --registry file and list model.json and each shard of its weightsManifest in "files" with its "sha256"`,
-    ...solutions(entry, dir),
-  ]);
+  throw loadError(
+    'ERR_MODEL_HASH',
+    `coco-ssd weights from ${base}: ${name} has no sha256 in the entry, and files are fetched from a URL only when pinned`,
+    [
+      `Pin every file: copy the entry into a --registry file and list model.json and each shard of its weightsManifest in "files" with its "sha256"`,
+      ...solutions(entry, dir),
+    ],
+  );
 }
 
 /** Fetches `${base}/${name}` (size limit + timeout) into `tmp` and checks it against `sha`. */
@@ -82,7 +86,7 @@ async function fetchPinned(entry: ModelEntry, base: string, name: string, sha: s
     throw new ShiftbenchError(
       'ERR_MODEL_HASH',
       `sha256 mismatch for ${base}/${name} of model "${entry.name}": expected ${sha} (pinned in ${entryOrigin(entry) ?? 'the model entry'}) but the URL served ${found}. ` +
-        'Check the entry\'s baseUrl and hashes; nothing was written to the cache.',
+        "Check the entry's baseUrl and hashes; nothing was written to the cache.",
     );
   }
 }
@@ -110,7 +114,10 @@ async function locateCocoSsdDir(entry: ModelEntry, dir: string, opts: LoadDetect
       throw loadError(
         'ERR_MODEL_LOAD',
         `coco-ssd weights from --weights ${wdir}: ${missing === null ? `no readable ${COCO_SSD_MODEL_FILE} there` : `missing shard(s) ${missing.join(', ')}`}`,
-        ['Point --weights at the folder holding model.json and every shard its "weightsManifest" lists', ...solutions(entry, dir).slice(1)],
+        [
+          'Point --weights at the folder holding model.json and every shard its "weightsManifest" lists',
+          ...solutions(entry, dir).slice(1),
+        ],
       );
     }
     return wdir;
@@ -121,10 +128,17 @@ async function locateCocoSsdDir(entry: ModelEntry, dir: string, opts: LoadDetect
     throw loadError('ERR_MODEL_LOAD', `coco-ssd weights in ${dir}`, solutions(entry, dir));
   }
   if (entry.source.kind !== 'url') {
-    throw new ShiftbenchError('ERR_REGISTRY', `Model "${entry.name}" (format coco-ssd) needs a url or path source, not ${entry.source.kind}`);
+    throw new ShiftbenchError(
+      'ERR_REGISTRY',
+      `Model "${entry.name}" (format coco-ssd) needs a url or path source, not ${entry.source.kind}`,
+    );
   }
   if (opts.allowPull === false) {
-    throw loadError('ERR_MODEL_LOAD', `coco-ssd weights: they are not in ${dir} and fetching is disabled`, solutions(entry, dir));
+    throw loadError(
+      'ERR_MODEL_LOAD',
+      `coco-ssd weights: they are not in ${dir} and fetching is disabled`,
+      solutions(entry, dir),
+    );
   }
   const base = entry.source.baseUrl.replace(/\/+$/, '');
   opts.logger?.info(`Fetching coco-ssd weights from ${base} into ${dir}`);
@@ -135,7 +149,8 @@ async function locateCocoSsdDir(entry: ModelEntry, dir: string, opts: LoadDetect
       await fetchPinned(entry, base, COCO_SSD_MODEL_FILE, pinnedSha(entry, COCO_SSD_MODEL_FILE, base, dir), tmp);
       const json = JSON.parse(await readFile(path.join(tmp, COCO_SSD_MODEL_FILE), 'utf8')) as Record<string, unknown>;
       for (const p of manifestGroups(json, `${base}/${COCO_SSD_MODEL_FILE}`).flatMap((g) => g.paths)) {
-        if (path.isAbsolute(p) || p.split(/[\\/]/).includes('..')) throw new Error(`unsafe shard path "${p}" in model.json`);
+        if (path.isAbsolute(p) || p.split(/[\\/]/).includes('..'))
+          throw new Error(`unsafe shard path "${p}" in model.json`);
         await fetchPinned(entry, base, p, pinnedSha(entry, p, base, dir), tmp);
       }
     } catch (err) {

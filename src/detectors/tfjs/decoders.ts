@@ -16,7 +16,16 @@ import { invalidParameterError } from '../../core/errors.js';
 import { is } from '../../core/is.js';
 import { Registry } from '../../core/registry.js';
 import { ParamReader } from '../decoders/params.js';
-import { createDecoder, emptyCandidates, outputMismatch, shapeText, splitBatch, type Candidates, type Decoder, type DecoderFactory } from '../decoders/index.js';
+import {
+  createDecoder,
+  emptyCandidates,
+  outputMismatch,
+  shapeText,
+  splitBatch,
+  type Candidates,
+  type Decoder,
+  type DecoderFactory,
+} from '../decoders/index.js';
 
 /** A decoder that may name the model outputs it needs (others are not read back from the backend). */
 export interface TfjsDecoder extends Decoder {
@@ -28,7 +37,12 @@ export const createCenternetDecoder = (params: Record<string, unknown>): TfjsDec
   const p = new ParamReader('centernet-detections', params, ['output']);
   const common = p.common({ iouThreshold: null, preNmsTopK: 100 });
   if (params.output !== undefined && !is.string(params.output)) {
-    throw invalidParameterError('decoder.params.output (decoder "centernet-detections")', 'an output node name', params.output, 'ERR_REGISTRY');
+    throw invalidParameterError(
+      'decoder.params.output (decoder "centernet-detections")',
+      'an output node name',
+      params.output,
+      'ERR_REGISTRY',
+    );
   }
   const output = (params.output as string | undefined) ?? 'tower_0/detections';
   return {
@@ -42,7 +56,11 @@ export const createCenternetDecoder = (params: Record<string, unknown>): TfjsDec
       const out = outputs.find((o) => o.name === output) ?? (outputs.length === 1 ? outputs[0] : undefined);
       const split = out ? splitBatch(out, 2, ctx.batchSize) : null;
       if (!split || split.dims[1] !== 6) {
-        throw outputMismatch('centernet-detections', `one output "${output}" ${shapeText([ctx.batchSize, 100, 6])} (x1,y1,x2,y2,score,class)`, outputs);
+        throw outputMismatch(
+          'centernet-detections',
+          `one output "${output}" ${shapeText([ctx.batchSize, 100, 6])} (x1,y1,x2,y2,score,class)`,
+          outputs,
+        );
       }
       const rows = split.dims[0];
       return split.views.map((d): Candidates => {
@@ -81,7 +99,11 @@ export const createSsdDecoder = (params: Record<string, unknown>): TfjsDecoder =
       const boxes = boxesOut ? splitBatch(boxesOut, 3, ctx.batchSize) : null;
       const scores = scoresOut ? splitBatch(scoresOut, 2, ctx.batchSize) : null;
       if (!boxes || !scores || boxes.dims[0] !== scores.dims[0]) {
-        throw outputMismatch('ssd-boxes', `scores ${shapeText([ctx.batchSize, 1917, 90])} and boxes ${shapeText([ctx.batchSize, 1917, 1, 4])} with the same anchor count`, outputs);
+        throw outputMismatch(
+          'ssd-boxes',
+          `scores ${shapeText([ctx.batchSize, 1917, 90])} and boxes ${shapeText([ctx.batchSize, 1917, 1, 4])} with the same anchor count`,
+          outputs,
+        );
       }
       const anchors = scores.dims[0];
       const columns = scores.dims[1];

@@ -11,7 +11,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ShiftbenchError } from '../../core/errors.js';
-import type { DetectContext, Detection, Detector, DetectorInfo, LoadDetectorOptions, ModelEntry, RgbImage } from '../../core/types.js';
+import type {
+  DetectContext,
+  Detection,
+  Detector,
+  DetectorInfo,
+  LoadDetectorOptions,
+  ModelEntry,
+  RgbImage,
+} from '../../core/types.js';
 import { blankInput, decodeDetections, detectInChunks, type RawOutput } from '../decoders/index.js';
 import { fillFloatInput, fillUint8Input, type InputFormat } from '../onnx/preprocess.js';
 import { entryClasses, entryInfoBase, entryOrigin } from '../registry.js';
@@ -60,11 +68,17 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
   const inputName = entry.inputName ?? inputs[0]?.name;
   const input = inputs.find((i) => i.name === inputName);
   if (!input) {
-    throw new ShiftbenchError('ERR_MODEL_LOAD', `TF.js model "${entry.name}" has no input "${inputName}" (inputName in ${origin}); its inputs are ${inputs.map((i) => i.name).join(', ')}`);
+    throw new ShiftbenchError(
+      'ERR_MODEL_LOAD',
+      `TF.js model "${entry.name}" has no input "${inputName}" (inputName in ${origin}); its inputs are ${inputs.map((i) => i.name).join(', ')}`,
+    );
   }
   const shape = input.shape ?? [];
   const expected = entry.layout === 'NCHW' ? [-1, 3, height, width] : [-1, height, width, 3];
-  if (shape.length > 0 && (shape.length !== 4 || !shape.every((d, i) => i === 0 || isDynamic(d) || d === expected[i]))) {
+  if (
+    shape.length > 0 &&
+    (shape.length !== 4 || !shape.every((d, i) => i === 0 || isDynamic(d) || d === expected[i]))
+  ) {
     throw new ShiftbenchError(
       'ERR_MODEL_LOAD',
       `TF.js model "${entry.name}" input "${inputName}" has shape [${shape.join(',')}] but ${origin} says ${entry.layout} ${width}×${height}, ` +
@@ -77,7 +91,14 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
   const categoryIds = classes.map((c) => c.id);
   const scoreThreshold = opts.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
   const padValue = entry.padValue ?? [0, 0, 0];
-  const fmt: InputFormat = { width, height, layout: entry.layout, colorOrder: entry.colorOrder, mean: entry.normalize.mean, std: entry.normalize.std };
+  const fmt: InputFormat = {
+    width,
+    height,
+    layout: entry.layout,
+    colorOrder: entry.colorOrder,
+    mean: entry.normalize.mean,
+    std: entry.normalize.std,
+  };
   let useAsync = false;
 
   const makeInput = (images: readonly RgbImage[]): tf.Tensor => {
@@ -119,7 +140,11 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
     try {
       outs = await execute(images);
     } catch (err) {
-      throw new ShiftbenchError('ERR_MODEL_OUTPUT', `Inference failed for TF.js model "${entry.name}": ${(err as Error).message}`, { cause: err });
+      throw new ShiftbenchError(
+        'ERR_MODEL_OUTPUT',
+        `Inference failed for TF.js model "${entry.name}": ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     let raw: RawOutput[];
     try {
@@ -128,7 +153,14 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
     } finally {
       tf.dispose(outs);
     }
-    return decodeDetections(decoder, raw, { inputSizePx: entry.inputSizePx, batchSize: images.length, numClasses: classes.length, scoreThreshold, categoryIds, classes });
+    return decodeDetections(decoder, raw, {
+      inputSizePx: entry.inputSizePx,
+      batchSize: images.length,
+      numClasses: classes.length,
+      scoreThreshold,
+      categoryIds,
+      classes,
+    });
   };
 
   // Warm-up: compiles kernels (wasm, native), keeps first-call latency out of timings,
@@ -137,7 +169,10 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
   try {
     await runBatch([blank]);
   } catch (err) {
-    if (err instanceof ShiftbenchError) throw new ShiftbenchError(err.code, `TF.js model "${entry.name}" (${spec.where}): ${err.message}`, { cause: err.cause ?? err });
+    if (err instanceof ShiftbenchError)
+      throw new ShiftbenchError(err.code, `TF.js model "${entry.name}" (${spec.where}): ${err.message}`, {
+        cause: err.cause ?? err,
+      });
     throw err;
   }
 
@@ -164,7 +199,8 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
   return {
     info,
     async detect(batch: RgbImage[], _contexts?: DetectContext[]): Promise<Detection[][]> {
-      if (disposed) throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${entry.name}" was disposed; load it again`);
+      if (disposed)
+        throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${entry.name}" was disposed; load it again`);
       assertBackend(backend.backend);
       return detectInChunks(entry.name, { width, height }, maxBatch, batch, (chunk) => runBatch(chunk));
     },

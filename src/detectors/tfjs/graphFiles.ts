@@ -57,7 +57,12 @@ export async function readTfjsGraphFiles(dir: string, modelFile: string): Promis
   try {
     modelJson = JSON.parse(new TextDecoder().decode(jsonBytes)) as Record<string, unknown>;
   } catch (err) {
-    throw loadError('ERR_MODEL_LOAD', `the TF.js model file ${modelPath}`, ['The file is not valid JSON; pull or copy it again'], err);
+    throw loadError(
+      'ERR_MODEL_LOAD',
+      `the TF.js model file ${modelPath}`,
+      ['The file is not valid JSON; pull or copy it again'],
+      err,
+    );
   }
   const files = [{ path: modelPath, sha256: sha256(jsonBytes) }];
   const shards: Uint8Array[] = [];
@@ -99,7 +104,12 @@ export function applyGraphRewrite(files: TfjsGraphFiles, opts: LoadDetectorOptio
     out = rewrite(files.modelJson, files.weights);
   } catch (err) {
     if (err instanceof ShiftbenchError) throw err;
-    throw loadError('ERR_MODEL_LOAD', `the rewritten graph of ${where}`, ['The graph rewrite failed; run without the mitigation to check the plain model'], err);
+    throw loadError(
+      'ERR_MODEL_LOAD',
+      `the rewritten graph of ${where}`,
+      ['The graph rewrite failed; run without the mitigation to check the plain model'],
+      err,
+    );
   }
   manifestGroups(out.modelJson, `${where} (after the graph rewrite)`);
   return { modelJson: out.modelJson, weights: out.weights, files: files.files };
@@ -128,9 +138,14 @@ export async function loadGraphFromFiles(files: TfjsGraphFiles, where: string): 
   try {
     return await tf.loadGraphModel(memoryHandler(files));
   } catch (err) {
-    throw loadError('ERR_MODEL_LOAD', `the TF.js graph model ${where}`, [
-      'Check that model.json and its shards belong together (same conversion)',
-      'Pull the model again: shiftbench models pull <name>',
-    ], err);
+    throw loadError(
+      'ERR_MODEL_LOAD',
+      `the TF.js graph model ${where}`,
+      [
+        'Check that model.json and its shards belong together (same conversion)',
+        'Pull the model again: shiftbench models pull <name>',
+      ],
+      err,
+    );
   }
 }

@@ -11,8 +11,21 @@ import { createTfjsDecoder } from './decoders.js';
 import { createGraphDetector } from './graphDetector.js';
 import { applyGraphRewrite, loadGraphFromFiles, readTfjsGraphFiles } from './graphFiles.js';
 
-export { selectBackend, currentBackend, TFJS_BACKENDS, type BackendInfo, type SelectBackendOptions, type TfjsBackendName } from './backend.js';
-export { createTfjsDecoder, TFJS_DECODERS, createCenternetDecoder, createSsdDecoder, type TfjsDecoder } from './decoders.js';
+export {
+  selectBackend,
+  currentBackend,
+  TFJS_BACKENDS,
+  type BackendInfo,
+  type SelectBackendOptions,
+  type TfjsBackendName,
+} from './backend.js';
+export {
+  createTfjsDecoder,
+  TFJS_DECODERS,
+  createCenternetDecoder,
+  createSsdDecoder,
+  type TfjsDecoder,
+} from './decoders.js';
 export { readTfjsGraphFiles, applyGraphRewrite, type TfjsGraphFiles } from './graphFiles.js';
 export { TFJS_DYNAMIC_MAX_BATCH } from './graphDetector.js';
 export { resolveCocoSsdDir } from './cocoSsd.js';
@@ -32,9 +45,17 @@ const BACKEND_ALIASES: Record<string, string> = { cuda: 'tfjs-node-gpu', gpu: 't
  *   bad files, unavailable backend), ERR_MODEL_OUTPUT (outputs do not fit the decoder),
  *   ERR_REGISTRY (unknown decoder / params), ERR_NETWORK (coco-ssd weights unreachable).
  */
-export async function loadTfjsDetector(entry: ModelEntry, dir: string, opts: LoadDetectorOptions = {}): Promise<Detector> {
+export async function loadTfjsDetector(
+  entry: ModelEntry,
+  dir: string,
+  opts: LoadDetectorOptions = {},
+): Promise<Detector> {
   if (entry.format !== 'tfjs-graph' && entry.format !== 'coco-ssd') {
-    throw invalidParameterError(`format of model "${entry.name}"`, '"tfjs-graph" or "coco-ssd" for the TF.js adapter', entry.format);
+    throw invalidParameterError(
+      `format of model "${entry.name}"`,
+      '"tfjs-graph" or "coco-ssd" for the TF.js adapter',
+      entry.format,
+    );
   }
   const requested = opts.backend === undefined ? 'auto' : (BACKEND_ALIASES[opts.backend] ?? opts.backend);
   if (!TFJS_BACKENDS.includes(requested as never)) {

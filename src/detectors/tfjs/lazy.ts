@@ -21,6 +21,10 @@ export async function selectBackend(name: string = 'auto', opts: SelectBackendOp
  * Loads a `tfjs-graph` or `coco-ssd` detector from `dir`; see `loadTfjsDetector` in `./index.ts`.
  * @throws ShiftbenchError ERR_MODEL_LOAD, ERR_MODEL_OUTPUT, ERR_REGISTRY, ERR_NETWORK, ERR_INVALID_OPTION.
  */
-export async function loadTfjsDetector(entry: ModelEntry, dir: string, opts: LoadDetectorOptions = {}): Promise<Detector> {
+export async function loadTfjsDetector(
+  entry: ModelEntry,
+  dir: string,
+  opts: LoadDetectorOptions = {},
+): Promise<Detector> {
   return (await import('./index.js')).loadTfjsDetector(entry, dir, opts);
 }

@@ -10,7 +10,11 @@ import { evaluateCoco, validateDetections, validateGroundTruth } from '../cocoev
 export type BoundsObjective = 'ap' | 'ap50' | 'ap75';
 
 /** The IoU threshold indices [from, to) of each objective (thresholds .50, .55, …, .95). */
-export const OBJECTIVE_THRESHOLDS: Record<BoundsObjective, [number, number]> = { ap: [0, 10], ap50: [0, 1], ap75: [5, 6] };
+export const OBJECTIVE_THRESHOLDS: Record<BoundsObjective, [number, number]> = {
+  ap: [0, 10],
+  ap50: [0, 1],
+  ap75: [5, 6],
+};
 
 /** One bounds problem: ground truth (one per shift in crop mode), shifts, one detection list per shift (original-image coordinates). */
 export interface BoundsCase {
@@ -52,8 +56,10 @@ export function gtFor(c: BoundsCase, s: number): CocoGroundTruth {
 
 /** Checks a bounds case (detections too unless `checkDetections` is false); throws ERR_METRICS_INPUT naming what is wrong. */
 export function validateBoundsCase(c: BoundsCase, checkDetections = true, skipDetsList = false): void {
-  if (typeof c !== 'object' || c === null) throw metricsError(`Expected a bounds case object but received ${describeValue(c)}`);
-  if (!Array.isArray(c.shifts) || c.shifts.length === 0) throw metricsError(`Expected a non-empty list of shifts for "shifts" but received ${describeValue(c.shifts)}`);
+  if (typeof c !== 'object' || c === null)
+    throw metricsError(`Expected a bounds case object but received ${describeValue(c)}`);
+  if (!Array.isArray(c.shifts) || c.shifts.length === 0)
+    throw metricsError(`Expected a non-empty list of shifts for "shifts" but received ${describeValue(c.shifts)}`);
   c.shifts.forEach((s, i) => {
     if (typeof s !== 'object' || s === null || !Number.isFinite(s.dx) || !Number.isFinite(s.dy)) {
       throw metricsError(`Expected {dx, dy} of finite numbers for shifts[${i}] but received ${describeValue(s)}`);
@@ -61,13 +67,18 @@ export function validateBoundsCase(c: BoundsCase, checkDetections = true, skipDe
   });
   const { dx: dx0, dy: dy0 } = c.shifts[0];
   if (dx0 !== 0 || dy0 !== 0) {
-    throw metricsError(`Expected the reference shift {dx: 0, dy: 0} for shifts[0] but received {dx: ${dx0}, dy: ${dy0}}`);
+    throw metricsError(
+      `Expected the reference shift {dx: 0, dy: 0} for shifts[0] but received {dx: ${dx0}, dy: ${dy0}}`,
+    );
   }
   const firstIndex = new Map<string, number>();
   c.shifts.forEach(({ dx, dy }, i) => {
     const key = `${dx},${dy}`;
     const j = firstIndex.get(key);
-    if (j !== undefined) throw metricsError(`Expected each shift once for shifts but shifts[${i}] repeats shifts[${j}] {dx: ${dx}, dy: ${dy}}`);
+    if (j !== undefined)
+      throw metricsError(
+        `Expected each shift once for shifts but shifts[${i}] repeats shifts[${j}] {dx: ${dx}, dy: ${dy}}`,
+      );
     firstIndex.set(key, i);
   });
   if (!skipDetsList && (!Array.isArray(c.dets) || c.dets.length !== c.shifts.length)) {
@@ -87,13 +98,14 @@ export function validateBoundsCase(c: BoundsCase, checkDetections = true, skipDe
   const ckey = (g: CocoGroundTruth) => [...new Set(g.categories.map((x) => x.id))].sort((a, b) => a - b).join(',');
   for (let s = 1; s < gts.length; s++) {
     if (key(gts[s]) !== key(gts[0]) || ckey(gts[s]) !== ckey(gts[0])) {
-      throw metricsError(`Expected the same images and categories in every per-shift ground truth but gt[${s}] differs from gt[0]`);
+      throw metricsError(
+        `Expected the same images and categories in every per-shift ground truth but gt[${s}] differs from gt[0]`,
+      );
     }
   }
   const imageIds = new Set(gts[0].images.map((im) => im.id));
   if (checkDetections) c.dets.forEach((d, s) => validateDetections(d, imageIds, `detections of shift ${s}`));
 }
-
 
 /** mAP (AP@[.5:.95], stats[0]) of an assignment (shift index per image, ascending image id), from scratch with evaluateCoco. */
 export function mapForAssignment(c: BoundsCase, assignment: ArrayLike<number>): number {
@@ -108,7 +120,6 @@ export function mapForAssignment(c: BoundsCase, assignment: ArrayLike<number>): 
   return evaluateCoco({ images: gt0.images, categories: gt0.categories, annotations: anns }, dets).stats[0];
 }
 
-
 /**
  * Reads a bounds case from parsed JSON (the golden format or the library's): shifts as
  * `[dx, dy]` pairs or `{dx, dy}`, `gt` one ground truth or one per shift, `dets` one
@@ -117,16 +128,23 @@ export function mapForAssignment(c: BoundsCase, assignment: ArrayLike<number>): 
  */
 export function parseBoundsCase(json: unknown): BoundsCase {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw metricsError(`Expected a JSON object with "gt", "shifts" and "dets" for the bounds case but received ${describeValue(json)}`);
+    throw metricsError(
+      `Expected a JSON object with "gt", "shifts" and "dets" for the bounds case but received ${describeValue(json)}`,
+    );
   }
   const o = json as Record<string, unknown>;
-  if (!Array.isArray(o.shifts)) throw metricsError(`Expected a list of shifts ([dx, dy] or {dx, dy}) for "shifts" but received ${describeValue(o.shifts)}`);
+  if (!Array.isArray(o.shifts))
+    throw metricsError(
+      `Expected a list of shifts ([dx, dy] or {dx, dy}) for "shifts" but received ${describeValue(o.shifts)}`,
+    );
   const shifts: Shift[] = o.shifts.map((s, i) => {
     if (Array.isArray(s) && s.length === 2) return { dx: s[0] as number, dy: s[1] as number };
-    if (typeof s === 'object' && s !== null && 'dx' in s && 'dy' in s) return { dx: (s as Shift).dx, dy: (s as Shift).dy };
+    if (typeof s === 'object' && s !== null && 'dx' in s && 'dy' in s)
+      return { dx: (s as Shift).dx, dy: (s as Shift).dy };
     throw metricsError(`Expected [dx, dy] or {dx, dy} for shifts[${i}] but received ${describeValue(s)}`);
   });
-  if (o.gt === undefined) throw metricsError('Expected a ground truth (or one per shift) for gt but received undefined');
+  if (o.gt === undefined)
+    throw metricsError('Expected a ground truth (or one per shift) for gt but received undefined');
   if (!Array.isArray(o.dets) || !o.dets.every(Array.isArray)) {
     throw metricsError(`Expected one COCO-results list per shift for dets but received ${describeValue(o.dets)}`);
   }

@@ -121,7 +121,8 @@ export class ShiftMapEngine {
     const npig = new Int32Array(p.numCats);
     for (let i = 0; i < p.numImages; i++) {
       const s = this.assignment[i];
-      for (let cell = p.isStart[i * p.numShifts + s]; cell < p.isStart[i * p.numShifts + s + 1]; cell++) npig[p.cellCat[cell]] += p.cellNpig[cell];
+      for (let cell = p.isStart[i * p.numShifts + s]; cell < p.isStart[i * p.numShifts + s + 1]; cell++)
+        npig[p.cellCat[cell]] += p.cellNpig[cell];
     }
     for (let c = 0; c < p.numCats; c++) this.rebuildCategory(c, npig[c]);
     this.currentMap = this.mapFromPSums(null);
@@ -431,7 +432,12 @@ export class ShiftMapEngine {
    */
   private segmentWalk(list: TpList, lo: number, hi: number, dk: number, dF: number): void {
     const unchanged = dk === 0 && dF === 0;
-    if (!unchanged && (!this.offsetCaches || hi - lo < MIN_CACHED_SEGMENT || list.offsetBuildCost(dk, dF, lo) > BUILD_FACTOR * (hi - lo))) {
+    if (
+      !unchanged &&
+      (!this.offsetCaches ||
+        hi - lo < MIN_CACHED_SEGMENT ||
+        list.offsetBuildCost(dk, dF, lo) > BUILD_FACTOR * (hi - lo))
+    ) {
       this.rangeWalk(list.fp, lo, hi, dk, dF);
       return;
     }
@@ -622,7 +628,12 @@ export class ShiftMapEngine {
       }
       let ps = 0;
       for (let t = this.t0; t < this.t1; t++) {
-        ps += m === 0 && npigNew === st.npig ? st.tp[t].psum : m === 0 ? this.walkNoEvents(st, t, npigNew) : this.candidateSum(st, t, m, npigNew);
+        ps +=
+          m === 0 && npigNew === st.npig
+            ? st.tp[t].psum
+            : m === 0
+              ? this.walkNoEvents(st, t, npigNew)
+              : this.candidateSum(st, t, m, npigNew);
       }
       this.candPSum[j] = ps;
     }

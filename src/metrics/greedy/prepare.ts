@@ -88,7 +88,12 @@ export function prepareBoundsFromSource(
   const areaAll = [AREA_RANGES[0]];
 
   // pass 1 per shift: every cell matched at area "all"; cells by key, detections flat
-  interface ShiftCells { keys: Float64Array; starts: Int32Array; ends: Int32Array; npig: Int32Array }
+  interface ShiftCells {
+    keys: Float64Array;
+    starts: Int32Array;
+    ends: Int32Array;
+    npig: Int32Array;
+  }
   const perShift: ShiftCells[] = [];
   const scoreParts: Float64Array[] = [];
   const statusParts: Uint8Array[] = [];
@@ -196,12 +201,12 @@ export function prepareBoundsFromSource(
   };
 }
 
-
 /** Whether the assignment with every image at shift s has ground truth to score (some non-ignored box). */
 export function hasGroundTruthAt(p: PreparedBounds, s: number): boolean {
   const S = p.numShifts;
   for (let i = 0; i < p.numImages; i++) {
-    for (let cell = p.isStart[i * S + s]; cell < p.isStart[i * S + s + 1]; cell++) if (p.cellNpig[cell] > 0) return true;
+    for (let cell = p.isStart[i * S + s]; cell < p.isStart[i * S + s + 1]; cell++)
+      if (p.cellNpig[cell] > 0) return true;
   }
   return false;
 }

@@ -189,8 +189,16 @@ export interface ResampleSettings {
  * Deterministic in (base case, task, settings) alone, so any split of the tasks over
  * workers gives the same numbers.
  */
-export function runResampleTask(p: PreparedBounds, index: ResampleIndex, task: ResampleTask, settings: ResampleSettings): ResampleBounds | null {
-  const copies = task.kind === 'bootstrap' ? bootstrapDraw(p.numImages, settings.seed, task.b) : subsampleDraw(p.numImages, task.size, settings.seed, task.j);
+export function runResampleTask(
+  p: PreparedBounds,
+  index: ResampleIndex,
+  task: ResampleTask,
+  settings: ResampleSettings,
+): ResampleBounds | null {
+  const copies =
+    task.kind === 'bootstrap'
+      ? bootstrapDraw(p.numImages, settings.seed, task.b)
+      : subsampleDraw(p.numImages, task.size, settings.seed, task.j);
   const r = resamplePrepared(p, index, copies);
   if (!hasGroundTruthAt(r, 0)) return null;
   const engine = new ShiftMapEngine(r, { objective: settings.objective });

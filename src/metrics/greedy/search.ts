@@ -28,7 +28,13 @@ export interface SearchResult {
  * for the worker entry. s0 must have ground truth (greedyBoundsPrepared checks); a
  * candidate without any (NO_MAP) is never taken.
  */
-export function runSearch(engine: ShiftMapEngine, dir: 1 | -1, maxPasses: number, opts: GreedyOptions, label: 'lower' | 'upper'): SearchResult {
+export function runSearch(
+  engine: ShiftMapEngine,
+  dir: 1 | -1,
+  maxPasses: number,
+  opts: GreedyOptions,
+  label: 'lower' | 'upper',
+): SearchResult {
   const p = engine.p;
   const N = p.numImages;
   const S = p.numShifts;
@@ -48,7 +54,8 @@ export function runSearch(engine: ShiftMapEngine, dir: 1 | -1, maxPasses: number
     let changed = false;
     for (let n = 0; n < movable.length; n++) {
       const i = movable[n];
-      if (opts.onProgress && (n & 255) === 0) opts.onProgress({ search: label, pass, image: n, images: movable.length });
+      if (opts.onProgress && (n & 255) === 0)
+        opts.onProgress({ search: label, pass, image: n, images: movable.length });
       const cur = engine.assignment[i];
       let best = -Infinity;
       for (let s = 0; s < S; s++) {
@@ -89,7 +96,11 @@ export function greedyBounds(c: BoundsCase, opts: GreedyOptions = {}): BoundsSum
 }
 
 /** greedyBounds on an already prepared case (one thread: lower search, then upper search); null without ground truth. */
-export function greedyBoundsPrepared(prepared: PreparedBounds, maxPasses = DEFAULT_MAX_PASSES, opts: GreedyOptions = {}): BoundsSummary | null {
+export function greedyBoundsPrepared(
+  prepared: PreparedBounds,
+  maxPasses = DEFAULT_MAX_PASSES,
+  opts: GreedyOptions = {},
+): BoundsSummary | null {
   if (!hasGroundTruthAt(prepared, 0)) return null;
   const engine = new ShiftMapEngine(prepared, { objective: opts.objective });
   const perShift = perShiftMaps(engine, opts);
@@ -126,4 +137,3 @@ export function summarize(perShift: number[], lo: SearchResult, hi: SearchResult
     assignUpper: hi.assign,
   };
 }
-

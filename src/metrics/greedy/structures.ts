@@ -376,4 +376,3 @@ export function lowerBound(a: Int32Array, n: number, x: number): number {
   }
   return lo;
 }
-

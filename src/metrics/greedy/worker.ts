@@ -32,8 +32,17 @@ function runJob(input: WorkerInput, post: (m: WorkerMessage) => void): unknown {
   if (job.kind === 'search') {
     const counters = { candidates: 0, moves: 0 };
     const engine = new ShiftMapEngine(input.prepared, { objective: job.objective });
-    const onProgress = input.progress ? (p: { pass: number; image: number; images: number }) => post({ type: 'progress', pass: p.pass, image: p.image, images: p.images }) : undefined;
-    const search = runSearch(engine, job.dir, job.maxPasses, { counters, onProgress }, job.dir === 1 ? 'upper' : 'lower');
+    const onProgress = input.progress
+      ? (p: { pass: number; image: number; images: number }) =>
+          post({ type: 'progress', pass: p.pass, image: p.image, images: p.images })
+      : undefined;
+    const search = runSearch(
+      engine,
+      job.dir,
+      job.maxPasses,
+      { counters, onProgress },
+      job.dir === 1 ? 'upper' : 'lower',
+    );
     return { search, candidates: counters.candidates, moves: counters.moves };
   }
   if (job.kind === 'resamples') {

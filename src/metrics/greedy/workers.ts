@@ -15,8 +15,21 @@ import type { BoundsSummary } from '../../core/types.js';
 import type { GreedyOptions } from './case.js';
 import { ShiftMapEngine } from './engine.js';
 import { hasGroundTruthAt, type PreparedBounds } from './prepare.js';
-import { resampleIndex, runResampleTask, type ResampleBounds, type ResampleSettings, type ResampleTask } from './resample.js';
-import { DEFAULT_MAX_PASSES, greedyBoundsPrepared, perShiftMaps, runSearch, summarize, type SearchResult } from './search.js';
+import {
+  resampleIndex,
+  runResampleTask,
+  type ResampleBounds,
+  type ResampleSettings,
+  type ResampleTask,
+} from './resample.js';
+import {
+  DEFAULT_MAX_PASSES,
+  greedyBoundsPrepared,
+  perShiftMaps,
+  runSearch,
+  summarize,
+  type SearchResult,
+} from './search.js';
 import type { WorkerJob, WorkerMessage } from './worker.js';
 
 /** Options of greedyBoundsParallel. */
@@ -56,12 +69,21 @@ export function workerEntryUrl(): URL {
   if (!here.endsWith('.ts')) return new URL('./worker.js', here);
   const url = new URL('../../../dist/metrics/greedy/worker.js', here);
   const file = fileURLToPath(url);
-  if (!existsSync(file)) throw new Error(`worker threads run the built JavaScript, and ${file} is missing: run \`npm run build\``);
+  if (!existsSync(file))
+    throw new Error(`worker threads run the built JavaScript, and ${file} is missing: run \`npm run build\``);
   const dir = path.dirname(fileURLToPath(here));
-  const sources = [...readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f)), path.join(dir, '..', 'cocoeval.ts')];
+  const sources = [
+    ...readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => path.join(dir, f)),
+    path.join(dir, '..', 'cocoeval.ts'),
+  ];
   const built = statSync(file).mtimeMs;
   const newer = sources.find((f) => statSync(f).mtimeMs > built);
-  if (newer) throw new Error(`worker threads run the built JavaScript, and ${file} is older than ${newer}: run \`npm run build\``);
+  if (newer)
+    throw new Error(
+      `worker threads run the built JavaScript, and ${file} is older than ${newer}: run \`npm run build\``,
+    );
   return url;
 }
 
@@ -143,7 +165,11 @@ export interface GroupJob {
  * with an AbortError. Either way no thread is left running when it rejects. Rejects with
  * WorkerUnavailableError when the workers cannot be started.
  */
-export async function runWorkerGroup<R>(prepared: PreparedBounds, jobs: GroupJob[], signal?: AbortSignal): Promise<R[]> {
+export async function runWorkerGroup<R>(
+  prepared: PreparedBounds,
+  jobs: GroupJob[],
+  signal?: AbortSignal,
+): Promise<R[]> {
   const stop = new AbortController();
   const any = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   let first: { job: GroupJob; error: unknown } | null = null;
@@ -182,8 +208,15 @@ interface SearchJobResult {
 
 function searchJob(dir: 1 | -1, maxPasses: number, opts: GreedyOptions): GroupJob {
   const label = dir === 1 ? 'upper' : 'lower';
-  const onProgress = opts.onProgress ? (m: { pass: number; image: number; images: number }) => opts.onProgress?.({ search: label, pass: m.pass, image: m.image, images: m.images }) : undefined;
-  return { job: { kind: 'search', dir, maxPasses, objective: opts.objective ?? 'ap' }, label: `the ${label} bound search`, onProgress };
+  const onProgress = opts.onProgress
+    ? (m: { pass: number; image: number; images: number }) =>
+        opts.onProgress?.({ search: label, pass: m.pass, image: m.image, images: m.images })
+    : undefined;
+  return {
+    job: { kind: 'search', dir, maxPasses, objective: opts.objective ?? 'ap' },
+    label: `the ${label} bound search`,
+    onProgress,
+  };
 }
 
 /**
@@ -201,9 +234,14 @@ export async function greedyBoundsParallel(
   opts: ParallelBoundsOptions = {},
 ): Promise<BoundsSummary | null> {
   opts.signal?.throwIfAborted();
-  if (opts.workers === false || (opts.workers === 'auto' && !workersPay(prepared))) return greedyBoundsPrepared(prepared, maxPasses, opts);
+  if (opts.workers === false || (opts.workers === 'auto' && !workersPay(prepared)))
+    return greedyBoundsPrepared(prepared, maxPasses, opts);
   if (!hasGroundTruthAt(prepared, 0)) return null;
-  const searches = runWorkerGroup<SearchJobResult>(prepared, [searchJob(-1, maxPasses, opts), searchJob(1, maxPasses, opts)], opts.signal);
+  const searches = runWorkerGroup<SearchJobResult>(
+    prepared,
+    [searchJob(-1, maxPasses, opts), searchJob(1, maxPasses, opts)],
+    opts.signal,
+  );
   // keep the rejection handled while perShift runs
   const settled = searches.then(
     (r) => ({ ok: true as const, r }),
@@ -273,10 +311,14 @@ export async function runResampleTasks(
   };
   if (W <= 0) return here();
   const parts = Array.from({ length: W }, (_, w) => tasks.map((_t, k) => k).filter((k) => k % W === w));
-  const name = (t: ResampleTask) => (t.kind === 'bootstrap' ? `bootstrap resample ${t.b}` : `size-curve subsample ${t.size}/${t.j}`);
+  const name = (t: ResampleTask) =>
+    t.kind === 'bootstrap' ? `bootstrap resample ${t.b}` : `size-curve subsample ${t.size}/${t.j}`;
   const jobs: GroupJob[] = parts.map((ks) => ({
     job: { kind: 'resamples', tasks: ks.map((k) => tasks[k]), settings },
-    label: `${ks.slice(0, 3).map((k) => name(tasks[k])).join(', ')}${ks.length > 3 ? ', …' : ''}`,
+    label: `${ks
+      .slice(0, 3)
+      .map((k) => name(tasks[k]))
+      .join(', ')}${ks.length > 3 ? ', …' : ''}`,
     onProgress: opts.onProgress ? tick : undefined,
   }));
   let results: (ResampleBounds | null)[][];

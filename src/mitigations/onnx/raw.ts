@@ -31,7 +31,10 @@ export function splitFields(buf: Uint8Array): RawField[] {
 
 /** A length-delimited field `no` holding `payload`. */
 export function lengthDelimited(no: number, payload: Uint8Array): Uint8Array {
-  return protobuf.Writer.create().uint32((no << 3) | 2).bytes(payload).finish();
+  return protobuf.Writer.create()
+    .uint32((no << 3) | 2)
+    .bytes(payload)
+    .finish();
 }
 
 /** Concatenates byte arrays. */

@@ -44,12 +44,45 @@ export interface OnnxAntialiasOptions {
 const STRIDED_OPS = new Set(['Conv', 'MaxPool', 'AveragePool']);
 /** Per-pixel ops the blur may move past (they keep shape and channels). */
 const PER_PIXEL_OPS = new Set([
-  'Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Tanh', 'Softplus', 'BatchNormalization', 'Identity',
+  'Relu',
+  'LeakyRelu',
+  'Clip',
+  'Sigmoid',
+  'HardSigmoid',
+  'HardSwish',
+  'Elu',
+  'Selu',
+  'Tanh',
+  'Softplus',
+  'BatchNormalization',
+  'Identity',
 ]);
 /** Ops whose output has the channel count of their first input. */
 const CHANNEL_KEEPING_OPS = new Set([
-  ...PER_PIXEL_OPS, 'PRelu', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Dropout', 'Pad', 'Resize', 'Upsample',
-  'InstanceNormalization', 'LRN', 'Softsign', 'Abs', 'Neg', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Cast', 'Mish', 'Gelu', 'Celu', 'ThresholdedRelu',
+  ...PER_PIXEL_OPS,
+  'PRelu',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'Dropout',
+  'Pad',
+  'Resize',
+  'Upsample',
+  'InstanceNormalization',
+  'LRN',
+  'Softsign',
+  'Abs',
+  'Neg',
+  'Exp',
+  'Log',
+  'Sqrt',
+  'Reciprocal',
+  'Cast',
+  'Mish',
+  'Gelu',
+  'Celu',
+  'ThresholdedRelu',
 ]);
 const BROADCAST_BINARY_OPS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Pow', 'Mean']);
 
@@ -131,11 +164,12 @@ function channelsOf(name: string, g: GraphIndex, memo: Map<string, number | unde
   else if (init) c = init.dims.length >= 3 ? Number(init.dims[init.dims.length - 3]) : 1;
   else {
     const p = g.producer.get(name);
-    if (p && (p.domain ?? '') === '' ) {
+    if (p && (p.domain ?? '') === '') {
       const op = p.op_type;
       const weight = p.input[1] !== undefined ? g.initializers.get(p.input[1]) : undefined;
       if (op === 'Conv' && weight && weight.dims.length === 4) c = Number(weight.dims[0]);
-      else if (op === 'ConvTranspose' && weight && weight.dims.length === 4) c = Number(weight.dims[1]) * attrInt(p, 'group', 1);
+      else if (op === 'ConvTranspose' && weight && weight.dims.length === 4)
+        c = Number(weight.dims[1]) * attrInt(p, 'group', 1);
       else if (CHANNEL_KEEPING_OPS.has(op) && p.output[0] === name) c = channelsOf(p.input[0], g, memo, depth + 1);
       else if (BROADCAST_BINARY_OPS.has(op)) {
         let best: number | undefined;
@@ -158,7 +192,8 @@ function channelsOf(name: string, g: GraphIndex, memo: Map<string, number | unde
       } else if (op === 'Reshape' && p.input[1] !== undefined) {
         const target = g.initializers.get(p.input[1]);
         const dims = target ? int64Values(target) : undefined;
-        if (dims && dims.length === 4) c = dims[1] > 0 ? dims[1] : dims[1] === 0 ? channelsOf(p.input[0], g, memo, depth + 1) : undefined;
+        if (dims && dims.length === 4)
+          c = dims[1] > 0 ? dims[1] : dims[1] === 0 ? channelsOf(p.input[0], g, memo, depth + 1) : undefined;
       } else if (op === 'Transpose') {
         const perm = attrInts(p, 'perm');
         if (perm && perm[1] === 1) c = channelsOf(p.input[0], g, memo, depth + 1);
@@ -198,7 +233,9 @@ function floatInitializer(name: string, dims: number[], values: Float32Array): U
 }
 
 function onnxError(message: string, cause?: unknown): ShiftbenchError {
-  return new ShiftbenchError('ERR_MODEL_LOAD', `antialias:post could not rewrite the ONNX model: ${message}`, { cause });
+  return new ShiftbenchError('ERR_MODEL_LOAD', `antialias:post could not rewrite the ONNX model: ${message}`, {
+    cause,
+  });
 }
 
 /**
@@ -206,7 +243,10 @@ function onnxError(message: string, cause?: unknown): ShiftbenchError {
  * the new model bytes and what was done. Throws ERR_MODEL_LOAD when the bytes are not
  * an ONNX model.
  */
-export function rewriteOnnxAntialias(model: Uint8Array, options: OnnxAntialiasOptions = {}): { model: Uint8Array; stats: AntialiasRewriteStats } {
+export function rewriteOnnxAntialias(
+  model: Uint8Array,
+  options: OnnxAntialiasOptions = {},
+): { model: Uint8Array; stats: AntialiasRewriteStats } {
   const b = options.filterSize ?? 3;
   const filter = blurFilter2d(b); // validates b
   const q = (b - 1) / 2;
@@ -225,7 +265,13 @@ export function rewriteOnnxAntialias(model: Uint8Array, options: OnnxAntialiasOp
     throw onnxError('the graph is not a valid GraphProto', err);
   }
   // Index the graph.
-  const g: GraphIndex = { initializers: new Map(), shapes: new Map(), producer: new Map(), consumers: new Map(), graphOutputs: new Set() };
+  const g: GraphIndex = {
+    initializers: new Map(),
+    shapes: new Map(),
+    producer: new Map(),
+    consumers: new Map(),
+    graphOutputs: new Set(),
+  };
   const nodes: { field: RawField; node: OnnxNode }[] = [];
   for (const f of graphFields) {
     if (!f.payload) continue;
@@ -277,7 +323,9 @@ export function rewriteOnnxAntialias(model: Uint8Array, options: OnnxAntialiasOp
       continue;
     }
     const weight = node.op_type === 'Conv' ? g.initializers.get(node.input[1]) : undefined;
-    const kernel = attrInts(node, 'kernel_shape') ?? (weight && weight.dims.length === 4 ? [Number(weight.dims[2]), Number(weight.dims[3])] : undefined);
+    const kernel =
+      attrInts(node, 'kernel_shape') ??
+      (weight && weight.dims.length === 4 ? [Number(weight.dims[2]), Number(weight.dims[3])] : undefined);
     if (!kernel || kernel.length !== 2) {
       skip('unknown 2-D kernel shape');
       continue;
@@ -307,12 +355,25 @@ export function rewriteOnnxAntialias(model: Uint8Array, options: OnnxAntialiasOp
       const cons = g.consumers.get(t) ?? [];
       if (cons.length !== 1) break;
       const next = cons[0];
-      if (!PER_PIXEL_OPS.has(next.op_type) || (next.domain ?? '') !== '' || next.input[0] !== t || next.input.slice(1).includes(t)) break;
+      if (
+        !PER_PIXEL_OPS.has(next.op_type) ||
+        (next.domain ?? '') !== '' ||
+        next.input[0] !== t ||
+        next.input.slice(1).includes(t)
+      )
+        break;
       if (next.output.filter((o) => o !== '').length !== 1 || plans.has(next)) break;
       changed.push(t);
       end = next;
     }
-    const plan: Plan = { node, channels, alignment: alignY, ceilMode: attrInt(node, 'ceil_mode', 0) === 1, chainEnd: end, changed };
+    const plan: Plan = {
+      node,
+      channels,
+      alignment: alignY,
+      ceilMode: attrInt(node, 'ceil_mode', 0) === 1,
+      chainEnd: end,
+      changed,
+    };
     plans.set(node, plan);
     chainEnds.set(end, [...(chainEnds.get(end) ?? []), plan]);
   }
@@ -351,7 +412,11 @@ export function rewriteOnnxAntialias(model: Uint8Array, options: OnnxAntialiasOp
         for (let c = 0; c < p.channels; c++) w.set(filter, c * b * b);
         newInitializers.push(floatInitializer(wName, [p.channels, 1, b, b], w));
       }
-      const attrs: OnnxAttribute[] = [intAttr('group', p.channels), intsAttr('kernel_shape', [b, b]), intsAttr('strides', [2, 2])];
+      const attrs: OnnxAttribute[] = [
+        intAttr('group', p.channels),
+        intsAttr('kernel_shape', [b, b]),
+        intsAttr('strides', [2, 2]),
+      ];
       if (p.alignment === 'end') attrs.push(stringAttr('auto_pad', 'SAME_UPPER'));
       else {
         const e = p.ceilMode ? 1 : 0;
@@ -364,7 +429,13 @@ export function rewriteOnnxAntialias(model: Uint8Array, options: OnnxAntialiasOp
         op_type: 'Conv',
         attribute: attrs,
       });
-      stats.rewritten.push({ node: label, op: p.node.op_type, channels: p.channels, blurAfter: node.name || target, alignment: p.alignment });
+      stats.rewritten.push({
+        node: label,
+        op: p.node.op_type,
+        channels: p.channels,
+        blurAfter: node.name || target,
+        alignment: p.alignment,
+      });
     }
     out.push(lengthDelimited(FIELD.GRAPH_NODE, encodeNode(node)));
     // several plans ending on one node (cannot happen with single-consumer chains, but keep order right): innermost first
@@ -377,12 +448,19 @@ export function rewriteOnnxAntialias(model: Uint8Array, options: OnnxAntialiasOp
   for (const f of graphFields) {
     const repl = emitted.get(f);
     if (repl) graphParts.push(...repl);
-    else if (f.no === FIELD.GRAPH_VALUE_INFO && f.payload && dropValueInfo.has((ValueInfoProto.decode(f.payload) as unknown as { name: string }).name)) continue;
+    else if (
+      f.no === FIELD.GRAPH_VALUE_INFO &&
+      f.payload &&
+      dropValueInfo.has((ValueInfoProto.decode(f.payload) as unknown as { name: string }).name)
+    )
+      continue;
     else graphParts.push(f.bytes);
   }
   for (const init of newInitializers) graphParts.push(lengthDelimited(FIELD.GRAPH_INITIALIZER, init));
   const newGraph = concatBytes(graphParts);
-  const modelParts = modelFields.map((f) => (f === graphField ? lengthDelimited(FIELD.MODEL_GRAPH, newGraph) : f.bytes));
+  const modelParts = modelFields.map((f) =>
+    f === graphField ? lengthDelimited(FIELD.MODEL_GRAPH, newGraph) : f.bytes,
+  );
   return { model: concatBytes(modelParts), stats };
 }
 

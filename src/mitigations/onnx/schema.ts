@@ -108,7 +108,15 @@ export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOA
 export const DataType = { FLOAT: 1, INT64: 7 } as const;
 
 /** Field numbers of the raw-level surgery. */
-export const FIELD = { MODEL_OPSET: 8, MODEL_GRAPH: 7, GRAPH_NODE: 1, GRAPH_INITIALIZER: 5, GRAPH_INPUT: 11, GRAPH_OUTPUT: 12, GRAPH_VALUE_INFO: 13 } as const;
+export const FIELD = {
+  MODEL_OPSET: 8,
+  MODEL_GRAPH: 7,
+  GRAPH_NODE: 1,
+  GRAPH_INITIALIZER: 5,
+  GRAPH_INPUT: 11,
+  GRAPH_OUTPUT: 12,
+  GRAPH_VALUE_INFO: 13,
+} as const;
 
 // Plain-object shapes of the decoded messages (protobufjs toObject with longs as numbers, bytes as Uint8Array).
 export interface OnnxAttribute {

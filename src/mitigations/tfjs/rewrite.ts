@@ -53,15 +53,50 @@ interface WeightSpec {
   [other: string]: unknown;
 }
 
-const STRIDED_OPS = new Set(['Conv2D', '_FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative', 'MaxPool', 'AvgPool']);
-const PER_PIXEL_OPS = new Set(['Relu', 'Relu6', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'LeakyRelu', 'Identity', 'BiasAdd', 'FusedBatchNorm', 'FusedBatchNormV3', 'Prelu']);
+const STRIDED_OPS = new Set([
+  'Conv2D',
+  '_FusedConv2D',
+  'DepthwiseConv2dNative',
+  'FusedDepthwiseConv2dNative',
+  'MaxPool',
+  'AvgPool',
+]);
+const PER_PIXEL_OPS = new Set([
+  'Relu',
+  'Relu6',
+  'Elu',
+  'Selu',
+  'Sigmoid',
+  'Tanh',
+  'LeakyRelu',
+  'Identity',
+  'BiasAdd',
+  'FusedBatchNorm',
+  'FusedBatchNormV3',
+  'Prelu',
+]);
 const CHANNEL_KEEPING_OPS = new Set([
-  ...PER_PIXEL_OPS, 'MaxPool', 'AvgPool', 'Pad', 'PadV2', 'MirrorPad', 'ResizeBilinear', 'ResizeNearestNeighbor', 'Softplus', 'Abs', 'Neg', 'Square', 'Sqrt', 'Exp', 'Cast',
+  ...PER_PIXEL_OPS,
+  'MaxPool',
+  'AvgPool',
+  'Pad',
+  'PadV2',
+  'MirrorPad',
+  'ResizeBilinear',
+  'ResizeNearestNeighbor',
+  'Softplus',
+  'Abs',
+  'Neg',
+  'Square',
+  'Sqrt',
+  'Exp',
+  'Cast',
 ]);
 const BROADCAST_OPS = new Set(['Add', 'AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum', 'RealDiv', 'Div']);
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
-const unb64 = (s: string | undefined): string | undefined => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
+const unb64 = (s: string | undefined): string | undefined =>
+  s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8');
 
 function ints(a: TfAttr | undefined): number[] | undefined {
   return a?.list?.i ? a.list.i.map(Number) : undefined;
@@ -131,7 +166,15 @@ export function rewriteTfjsAntialias(
   const weightOffsets = new Map<string, { offset: number; spec: WeightSpec }>();
   {
     let offset = 0;
-    const bytesPer: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, float16: 2, uint16: 2, complex64: 8 };
+    const bytesPer: Record<string, number> = {
+      float32: 4,
+      int32: 4,
+      bool: 1,
+      uint8: 1,
+      float16: 2,
+      uint16: 2,
+      complex64: 8,
+    };
     outer: for (const group of manifest) {
       for (const w of group.weights ?? []) {
         const per = bytesPer[w.quantization?.dtype ?? w.dtype];
@@ -241,7 +284,13 @@ export function rewriteTfjsAntialias(
   };
   const channelsOf = (name: string): number | undefined => shape4(name)?.[3];
 
-  const stats: AntialiasRewriteStats = { format: 'tfjs-graph', filterSize: b, stridedOps: 0, rewritten: [], skipped: [] };
+  const stats: AntialiasRewriteStats = {
+    format: 'tfjs-graph',
+    filterSize: b,
+    stridedOps: 0,
+    rewritten: [],
+    skipped: [],
+  };
   const usedNames = new Set(byName.keys());
   const fresh = (base: string): string => {
     let name = base;
@@ -269,7 +318,14 @@ export function rewriteTfjsAntialias(
       continue;
     }
     const padding = unb64(node.attr?.padding?.s) ?? 'VALID';
-    const scheme: PadScheme | undefined = padding === 'SAME' ? 'same-upper' : padding === 'VALID' ? 'valid' : padding === 'EXPLICIT' ? 'explicit' : undefined;
+    const scheme: PadScheme | undefined =
+      padding === 'SAME'
+        ? 'same-upper'
+        : padding === 'VALID'
+          ? 'valid'
+          : padding === 'EXPLICIT'
+            ? 'explicit'
+            : undefined;
     if (!scheme) {
       skip(`padding ${padding}`);
       continue;
@@ -319,13 +375,22 @@ export function rewriteTfjsAntialias(
       constName = fresh(`shiftbench_aa/blur${b}_c${channels}`);
       blurConsts.set(channels, constName);
       const data = new Float32Array(b * b * channels);
-      for (let y = 0; y < b; y++) for (let x = 0; x < b; x++) for (let c = 0; c < channels; c++) data[(y * b + x) * channels + c] = filter[y * b + x];
+      for (let y = 0; y < b; y++)
+        for (let x = 0; x < b; x++)
+          for (let c = 0; c < channels; c++) data[(y * b + x) * channels + c] = filter[y * b + x];
       newWeights.push({ spec: { name: constName, shape: [b, b, channels, 1], dtype: 'float32' }, data });
       const constNode: TfNode = {
         name: constName,
         op: 'Const',
         attr: {
-          value: { tensor: { dtype: 'DT_FLOAT', tensorShape: { dim: [{ size: String(b) }, { size: String(b) }, { size: String(channels) }, { size: '1' }] } } },
+          value: {
+            tensor: {
+              dtype: 'DT_FLOAT',
+              tensorShape: {
+                dim: [{ size: String(b) }, { size: String(b) }, { size: String(channels) }, { size: '1' }],
+              },
+            },
+          },
           dtype: { type: 'DT_FLOAT' },
         },
       };
@@ -351,7 +416,13 @@ export function rewriteTfjsAntialias(
     const blurNode: TfNode = { name: original, op: 'DepthwiseConv2dNative', input: [pre, constName], attr: blurAttr };
     byName.set(original, blurNode);
     newNodes.push(blurNode);
-    stats.rewritten.push({ node: node.name === pre ? original : node.name, op: node.op, channels, blurAfter: original, alignment: alignY });
+    stats.rewritten.push({
+      node: node.name === pre ? original : node.name,
+      op: node.op,
+      channels,
+      blurAfter: original,
+      alignment: alignY,
+    });
   }
   if (stats.rewritten.length === 0) return { modelJson: json, weights, stats };
   nodes.push(...newNodes);

@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShiftbenchError } from '../../../src/core/errors.js';
-import { decodeInferResponse, encodeInferRequest, parseModelMetadata } from '../../../src/detectors/http/kserveProtocol.js';
+import {
+  decodeInferResponse,
+  encodeInferRequest,
+  parseModelMetadata,
+} from '../../../src/detectors/http/kserveProtocol.js';
 import { REPO_ROOT } from '../../helpers/shared.js';
 
 const fixture = (name: string) => readFileSync(path.join(REPO_ROOT, 'test/fixtures/kserve', name));
@@ -28,7 +32,10 @@ describe('KServe v2 inference responses (required_api.md examples)', () => {
     const header = Buffer.from(JSON.stringify(JSON.parse(fixture('infer-response-binary-header.json').toString())));
     const values = Float32Array.from([1.0, 1.1, 2.0, 2.1, 3.0, 3.1]);
     const body = Buffer.concat([header, Buffer.from(values.buffer)]);
-    const [out] = decodeInferResponse({ headers: { 'inference-header-content-length': String(header.length) }, body }, WHAT);
+    const [out] = decodeInferResponse(
+      { headers: { 'inference-header-content-length': String(header.length) }, body },
+      WHAT,
+    );
     expect(out.dims).toEqual([3, 2]);
     expect(Array.from(out.data as Float32Array)).toEqual(Array.from(values));
   });
@@ -36,7 +43,11 @@ describe('KServe v2 inference responses (required_api.md examples)', () => {
   it('refuses an error object, a size that does not fit the shape and a cut binary body, naming the URL', () => {
     const cases = [
       { headers: {}, body: fixture('error.json'), text: /answered with an error: unexpected inference input/ },
-      { headers: {}, body: Buffer.from('{"outputs":[{"name":"o","shape":[3,2],"datatype":"FP32","data":[1,2,3]}]}'), text: /3 values for shape \[3,2\]/ },
+      {
+        headers: {},
+        body: Buffer.from('{"outputs":[{"name":"o","shape":[3,2],"datatype":"FP32","data":[1,2,3]}]}'),
+        text: /3 values for shape \[3,2\]/,
+      },
       {
         headers: { 'inference-header-content-length': String(fixture('infer-response-binary-header.json').length) },
         body: Buffer.concat([fixture('infer-response-binary-header.json'), Buffer.alloc(10)]),
@@ -62,20 +73,33 @@ describe('KServe v2 inference responses (required_api.md examples)', () => {
 describe('KServe v2 inference requests', () => {
   it('JSON: the input as a flat data array, the outputs asked by name; float32 values survive exactly', () => {
     const data = Float32Array.from([0.1, 1 / 3, 255 / 7, -2.5]);
-    const { body, headers } = encodeInferRequest({ name: 'images', datatype: 'FP32', shape: [1, 1, 2, 2], data }, ['boxes', 'scores'], false);
+    const { body, headers } = encodeInferRequest(
+      { name: 'images', datatype: 'FP32', shape: [1, 1, 2, 2], data },
+      ['boxes', 'scores'],
+      false,
+    );
     expect(headers['content-type']).toBe('application/json');
     const json = JSON.parse(body.toString());
-    expect(json).toEqual({ inputs: [{ name: 'images', shape: [1, 1, 2, 2], datatype: 'FP32', data: Array.from(data) }], outputs: [{ name: 'boxes' }, { name: 'scores' }] });
+    expect(json).toEqual({
+      inputs: [{ name: 'images', shape: [1, 1, 2, 2], datatype: 'FP32', data: Array.from(data) }],
+      outputs: [{ name: 'boxes' }, { name: 'scores' }],
+    });
     expect(Float32Array.from(json.inputs[0].data)).toEqual(data);
   });
 
   it('binary: the request of the binary-extension example (binary_data_size, binary_data outputs, header length)', () => {
     const data = Uint8Array.from([1, 2, 3, 4]);
-    const { body, headers } = encodeInferRequest({ name: 'input0', datatype: 'UINT8', shape: [2, 2], data }, ['output0'], true);
+    const { body, headers } = encodeInferRequest(
+      { name: 'input0', datatype: 'UINT8', shape: [2, 2], data },
+      ['output0'],
+      true,
+    );
     const n = Number(headers['inference-header-content-length']);
     expect(headers['content-type']).toBe('application/octet-stream');
     expect(body.length).toBe(n + 4);
-    expect(JSON.parse(body.subarray(0, n).toString())).toEqual(JSON.parse(fixture('infer-request-binary-header.json').toString()));
+    expect(JSON.parse(body.subarray(0, n).toString())).toEqual(
+      JSON.parse(fixture('infer-request-binary-header.json').toString()),
+    );
     expect(Array.from(body.subarray(n))).toEqual([1, 2, 3, 4]);
   });
 });
@@ -86,6 +110,8 @@ describe('KServe v2 model metadata', () => {
     expect(meta.versions).toEqual(['1', '2']);
     expect(meta.inputs[0]).toEqual({ name: 'images', datatype: 'FP32', shape: [-1, 3, 256, 256] });
     expect(meta.outputs.map((o) => o.name)).toEqual(['boxes', 'labels', 'scores']);
-    expect(() => parseModelMetadata({ name: 'm', inputs: [{ name: 'x' }], outputs: [] }, 'GET http://h/v2/models/m')).toThrow(/GET http:\/\/h\/v2\/models\/m: inputs\[0\]/);
+    expect(() =>
+      parseModelMetadata({ name: 'm', inputs: [{ name: 'x' }], outputs: [] }, 'GET http://h/v2/models/m'),
+    ).toThrow(/GET http:\/\/h\/v2\/models\/m: inputs\[0\]/);
   });
 });

@@ -94,8 +94,18 @@ async function start(handler: Handler, port = 0): Promise<TestServer> {
   return state;
 }
 
-const KSERVE_TYPES: Record<string, string> = { float32: 'FP32', float64: 'FP64', int64: 'INT64', int32: 'INT32', uint8: 'UINT8', int8: 'INT8' };
-const ORT_TYPES: Record<string, { ort: string; bytes: number; make: (b: ArrayBuffer) => ArrayLike<number | bigint>; from: (v: number[]) => unknown }> = {
+const KSERVE_TYPES: Record<string, string> = {
+  float32: 'FP32',
+  float64: 'FP64',
+  int64: 'INT64',
+  int32: 'INT32',
+  uint8: 'UINT8',
+  int8: 'INT8',
+};
+const ORT_TYPES: Record<
+  string,
+  { ort: string; bytes: number; make: (b: ArrayBuffer) => ArrayLike<number | bigint>; from: (v: number[]) => unknown }
+> = {
   FP32: { ort: 'float32', bytes: 4, make: (b) => new Float32Array(b), from: (v) => Float32Array.from(v) },
   UINT8: { ort: 'uint8', bytes: 1, make: (b) => new Uint8Array(b), from: (v) => Uint8Array.from(v) },
 };
@@ -127,7 +137,11 @@ export async function servedModel(file: string, name: string, version = '1'): Pr
 
 function tensorMeta(m: ort.InferenceSession.ValueMetadata) {
   if (!m.isTensor) throw new Error(`${m.name} is not a tensor`);
-  return { name: m.name, datatype: KSERVE_TYPES[m.type] ?? m.type, shape: m.shape.map((d) => (typeof d === 'number' && d > 0 ? d : -1)) };
+  return {
+    name: m.name,
+    datatype: KSERVE_TYPES[m.type] ?? m.type,
+    shape: m.shape.map((d) => (typeof d === 'number' && d > 0 ? d : -1)),
+  };
 }
 
 /**
@@ -150,11 +164,18 @@ export async function startKserveServer(model: { current: ServedModel }, port = 
         outputs: m.session.outputMetadata.map(tensorMeta),
       });
     }
-    if (req.method !== 'POST' || !paths.map((p) => `${p}/infer`).includes(url.pathname)) return json(res, 404, { error: `no route ${req.method} ${url.pathname}` });
+    if (req.method !== 'POST' || !paths.map((p) => `${p}/infer`).includes(url.pathname))
+      return json(res, 404, { error: `no route ${req.method} ${url.pathname}` });
     const headerLength = req.headers['inference-header-content-length'];
     const jsonEnd = headerLength === undefined ? body.length : Number(headerLength);
     const request = JSON.parse(body.subarray(0, jsonEnd).toString('utf8')) as {
-      inputs: { name: string; shape: number[]; datatype: string; data?: unknown; parameters?: { binary_data_size?: number } }[];
+      inputs: {
+        name: string;
+        shape: number[];
+        datatype: string;
+        data?: unknown;
+        parameters?: { binary_data_size?: number };
+      }[];
       outputs?: { name: string; parameters?: { binary_data?: boolean } }[];
       parameters?: { binary_data_output?: boolean };
     };
@@ -174,7 +195,8 @@ export async function startKserveServer(model: { current: ServedModel }, port = 
       feeds[input.name] = new ort.Tensor(type.ort as 'float32', data as Float32Array, input.shape);
     }
     const results = await m.session.run(feeds);
-    const asked: { name: string; parameters?: { binary_data?: boolean } }[] = request.outputs ?? m.session.outputNames.map((name) => ({ name }));
+    const asked: { name: string; parameters?: { binary_data?: boolean } }[] =
+      request.outputs ?? m.session.outputNames.map((name) => ({ name }));
     const binaryParts: Buffer[] = [];
     const outputs = asked.map(({ name, parameters }) => {
       const t = results[name] as ort.Tensor;
@@ -195,7 +217,11 @@ export async function startKserveServer(model: { current: ServedModel }, port = 
       return void res.end(head);
     }
     const all = Buffer.concat([head, ...binaryParts]);
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'inference-header-content-length': head.length, 'content-length': all.length });
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'inference-header-content-length': head.length,
+      'content-length': all.length,
+    });
     res.end(all);
   }, port);
 }
@@ -220,8 +246,16 @@ export async function startPlainServer(detector: { current: Detector }, port = 0
       return json(res, 200, { name: d.info.name, family, inputSizePx, classes, fit, padValue, totalStridePx });
     }
     const { data, info } = await sharp(body).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const [dets] = await serial(() => d.detect([{ data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height }]));
-    const detections = dets.map((x) => ({ bbox: fault?.kind === 'wrongShape' ? x.bbox.slice(0, 3) : x.bbox, score: x.score, category_id: x.categoryId }));
+    const [dets] = await serial(() =>
+      d.detect([
+        { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height },
+      ]),
+    );
+    const detections = dets.map((x) => ({
+      bbox: fault?.kind === 'wrongShape' ? x.bbox.slice(0, 3) : x.bbox,
+      score: x.score,
+      category_id: x.categoryId,
+    }));
     json(res, 200, { detections });
   }, port);
   server.url += '/detect';

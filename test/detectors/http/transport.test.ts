@@ -21,7 +21,11 @@ async function serve(reply: Reply): Promise<{ url: string; count: () => number; 
   });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`, count: () => n, maxInFlight: () => max };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`,
+    count: () => n,
+    maxInFlight: () => max,
+  };
 }
 
 afterEach(async () => {
@@ -40,7 +44,8 @@ async function failure(p: Promise<unknown>): Promise<ShiftbenchError> {
   throw new Error('expected a failure');
 }
 
-const ok = (res: http.ServerResponse, text = '{"ok":true}') => res.writeHead(200, { 'content-type': 'application/json' }).end(text);
+const ok = (res: http.ServerResponse, text = '{"ok":true}') =>
+  res.writeHead(200, { 'content-type': 'application/json' }).end(text);
 
 describe('HttpTransport', () => {
   it('retries a 500 with backoff and returns the answer that follows', async () => {
@@ -51,7 +56,7 @@ describe('HttpTransport', () => {
     t.close();
   });
 
-  it('does not retry a 4xx, and says the server\'s error with method and URL', async () => {
+  it("does not retry a 4xx, and says the server's error with method and URL", async () => {
     const s = await serve((_req, res) => res.writeHead(400).end('{"error":"bad input"}'));
     const t = new HttpTransport({ backoffMs: 5 });
     const err = await failure(t.request('POST', s.url, { body: Buffer.from('x') }));

@@ -42,7 +42,8 @@ describe('selectBackend', () => {
   });
 
   it('auto falls back to wasm (files from node_modules, offline) when no native backend is installed', async (ctx) => {
-    if ((await importable('@tensorflow/tfjs-node')) || (await importable('@tensorflow/tfjs-node-gpu'))) ctx.skip('a native backend is installed here');
+    if ((await importable('@tensorflow/tfjs-node')) || (await importable('@tensorflow/tfjs-node-gpu')))
+      ctx.skip('a native backend is installed here');
     const info = await selectBackend('auto', { threads: 2 });
     expect(info.backend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');

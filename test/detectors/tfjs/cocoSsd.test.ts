@@ -63,7 +63,9 @@ describe('coco-ssd format through loadTfjsDetector (hand-made graph in the coco-
       expect(det.info.maxBatch).toBe(1);
       expect(det.info.family).toEqual({ stages: 'one-stage', anchors: 'anchor-based' });
       expect(det.info.details?.inputDtype).toBe('int32');
-      const jsonSha = createHash('sha256').update(readFileSync(path.join(weightsDir, 'model.json'))).digest('hex');
+      const jsonSha = createHash('sha256')
+        .update(readFileSync(path.join(weightsDir, 'model.json')))
+        .digest('hex');
       expect(det.info.files[0]).toEqual({ path: path.join(weightsDir, 'model.json'), sha256: jsonSha });
       expect(det.info.files[1].path).toBe(path.join(weightsDir, 'group1-shard1of1.bin'));
 
@@ -134,7 +136,9 @@ describe('coco-ssd format through loadTfjsDetector (hand-made graph in the coco-
   it('rejects an input that is not the model input size', async () => {
     const det = await loadTfjsDetector(ENTRY, path.join(tmp, 'cache'), { backend: 'wasm', weightsDir });
     try {
-      await expect(det.detect([{ width: 299, height: 300, data: new Uint8Array(299 * 300 * 3) }])).rejects.toMatchObject({
+      await expect(
+        det.detect([{ width: 299, height: 300, data: new Uint8Array(299 * 300 * 3) }]),
+      ).rejects.toMatchObject({
         code: 'ERR_INVALID_OPTION',
         message: expect.stringContaining('Expected an RGB image of 300×300'),
       });
@@ -164,7 +168,9 @@ describe('coco-ssd weights missing', () => {
     const partial = path.join(tmp, 'partial');
     writeFakeSsdModel(partial, SPEC);
     unlinkSync(path.join(partial, 'group1-shard1of1.bin'));
-    const err = await loadTfjsDetector(ENTRY, path.join(tmp, 'cache'), { backend: 'wasm', weightsDir: partial }).catch((e) => e);
+    const err = await loadTfjsDetector(ENTRY, path.join(tmp, 'cache'), { backend: 'wasm', weightsDir: partial }).catch(
+      (e) => e,
+    );
     expect(err.code).toBe('ERR_MODEL_LOAD');
     expect(err.message).toContain(`coco-ssd weights from --weights ${partial}: missing shard(s) group1-shard1of1.bin`);
   });
@@ -172,12 +178,18 @@ describe('coco-ssd weights missing', () => {
 
 /** The entry's files list pinning model.json and every shard of a model folder. */
 async function pinnedFiles(dir: string): Promise<ModelEntry['files']> {
-  const sha = (f: string) => createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex');
+  const sha = (f: string) =>
+    createHash('sha256')
+      .update(readFileSync(path.join(dir, f)))
+      .digest('hex');
   return ['model.json', 'group1-shard1of1.bin'].map((name) => ({ name, sha256: sha(name) }));
 }
 
 /** Serves `dir` on localhost (optionally overriding one file's bytes); counts the requests. */
-async function serve(dir: string, override: Record<string, string> = {}): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
+async function serve(
+  dir: string,
+  override: Record<string, string> = {},
+): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     const name = (req.url ?? '/').split('/').pop()!;
@@ -191,7 +203,11 @@ async function serve(dir: string, override: Record<string, string> = {}): Promis
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/ssd`, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}/ssd`,
+    requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe('coco-ssd weights from a URL: only pinned files, checked (issue 10, security)', () => {
@@ -199,11 +215,17 @@ describe('coco-ssd weights from a URL: only pinned files, checked (issue 10, sec
     const srv = await serve(weightsDir);
     try {
       const cache = path.join(tmp, 'url-cache');
-      const entry = { ...ENTRY, source: { kind: 'url' as const, baseUrl: srv.url }, files: await pinnedFiles(weightsDir) };
+      const entry = {
+        ...ENTRY,
+        source: { kind: 'url' as const, baseUrl: srv.url },
+        files: await pinnedFiles(weightsDir),
+      };
       const det = await loadTfjsDetector(entry, cache, { backend: 'wasm' });
       await det.dispose();
       expect(srv.requests).toEqual(['model.json', 'group1-shard1of1.bin']);
-      expect(readFileSync(path.join(cache, 'group1-shard1of1.bin'))).toEqual(readFileSync(path.join(weightsDir, 'group1-shard1of1.bin')));
+      expect(readFileSync(path.join(cache, 'group1-shard1of1.bin'))).toEqual(
+        readFileSync(path.join(weightsDir, 'group1-shard1of1.bin')),
+      );
     } finally {
       await srv.close();
     }
@@ -227,7 +249,11 @@ describe('coco-ssd weights from a URL: only pinned files, checked (issue 10, sec
     const srv = await serve(weightsDir, { 'group1-shard1of1.bin': 'not the weights' });
     try {
       const cache = path.join(tmp, 'url-cache-3');
-      const entry = { ...ENTRY, source: { kind: 'url' as const, baseUrl: srv.url }, files: await pinnedFiles(weightsDir) };
+      const entry = {
+        ...ENTRY,
+        source: { kind: 'url' as const, baseUrl: srv.url },
+        files: await pinnedFiles(weightsDir),
+      };
       const err = await loadTfjsDetector(entry, cache, { backend: 'wasm' }).catch((e) => e);
       expect(err.code).toBe('ERR_MODEL_HASH');
       expect(err.message).toContain(`sha256 mismatch for ${srv.url}/group1-shard1of1.bin`);

@@ -49,10 +49,17 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'shiftbench-cocossd-reg-'));
   weightsDir = path.join(tmp, 'weights');
   writeFakeSsdModel(weightsDir, SPEC);
-  modelJsonSha = createHash('sha256').update(readFileSync(path.join(weightsDir, 'model.json'))).digest('hex');
+  modelJsonSha = createHash('sha256')
+    .update(readFileSync(path.join(weightsDir, 'model.json')))
+    .digest('hex');
   builtin = listModels().find((e) => e.name === 'coco-ssd')!;
   offlineRegistry = path.join(tmp, 'offline.json');
-  writeFileSync(offlineRegistry, JSON.stringify({ models: [{ ...builtin, name: 'coco-ssd-offline', source: { kind: 'url', baseUrl: REFUSED_URL } }] }));
+  writeFileSync(
+    offlineRegistry,
+    JSON.stringify({
+      models: [{ ...builtin, name: 'coco-ssd-offline', source: { kind: 'url', baseUrl: REFUSED_URL } }],
+    }),
+  );
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -63,7 +70,10 @@ describe('coco-ssd registry entry', () => {
     expect(builtin).toBeDefined();
     expect(builtin.format).toBe('coco-ssd');
     expect(builtin.family).toEqual({ stages: 'one-stage', anchors: 'anchor-based' });
-    expect(builtin.source).toEqual({ kind: 'url', baseUrl: 'https://storage.googleapis.com/tfjs-models/savedmodel/ssdlite_mobilenet_v2' });
+    expect(builtin.source).toEqual({
+      kind: 'url',
+      baseUrl: 'https://storage.googleapis.com/tfjs-models/savedmodel/ssdlite_mobilenet_v2',
+    });
     expect(builtin.files).toEqual([{ name: 'model.json', sha256: null }]);
     expect(builtin.inputSizePx).toEqual({ width: 300, height: 300 });
     expect(builtin.decoder.name).toBe('ssd-boxes');
@@ -85,7 +95,12 @@ describe('coco-ssd registry entry', () => {
 
 describe("loadDetector('coco-ssd', { weightsDir })", () => {
   it('loads the hand-made graph from --weights DIR without pulling, records the real sha256 and detects', async () => {
-    const det = await loadDetector('coco-ssd', { backend: 'wasm', weightsDir, cacheDir: path.join(tmp, 'cache'), allowPull: false });
+    const det = await loadDetector('coco-ssd', {
+      backend: 'wasm',
+      weightsDir,
+      cacheDir: path.join(tmp, 'cache'),
+      allowPull: false,
+    });
     try {
       expect(det.info.name).toBe('coco-ssd');
       expect(det.info.details?.inputDtype).toBe('int32');
@@ -104,25 +119,37 @@ describe("loadDetector('coco-ssd', { weightsDir })", () => {
 
   it('still verifies a pinned hash: the right one loads, a wrong one is ERR_MODEL_HASH', async () => {
     const pinned = path.join(tmp, 'pinned.json');
-    const entry = (sha256: string) => ({ ...builtin, name: 'coco-ssd-pinned', files: [{ name: 'model.json', sha256 }] });
+    const entry = (sha256: string) => ({
+      ...builtin,
+      name: 'coco-ssd-pinned',
+      files: [{ name: 'model.json', sha256 }],
+    });
     writeFileSync(pinned, JSON.stringify([entry(modelJsonSha)]));
     const det = await loadDetector('coco-ssd-pinned', { backend: 'wasm', weightsDir, registryFiles: [pinned] });
     await det.dispose();
     writeFileSync(pinned, JSON.stringify([entry('f'.repeat(64))]));
-    const err = await loadDetector('coco-ssd-pinned', { backend: 'wasm', weightsDir, registryFiles: [pinned] }).catch((e) => e);
+    const err = await loadDetector('coco-ssd-pinned', { backend: 'wasm', weightsDir, registryFiles: [pinned] }).catch(
+      (e) => e,
+    );
     expect(err.code).toBe('ERR_MODEL_HASH');
     expect(err.message).toContain(`expected ${'f'.repeat(64)}`);
     expect(err.message).toContain(`found ${modelJsonSha}`);
   });
 
   it('unpinned url files are never fetched: ERR_MODEL_HASH naming the file, how to pin it and the --weights fix', async () => {
-    const err = await loadDetector('coco-ssd-offline', { backend: 'wasm', registryFiles: [offlineRegistry], cacheDir: path.join(tmp, 'cache') }).catch((e) => e);
+    const err = await loadDetector('coco-ssd-offline', {
+      backend: 'wasm',
+      registryFiles: [offlineRegistry],
+      cacheDir: path.join(tmp, 'cache'),
+    }).catch((e) => e);
     expect(err.code).toBe('ERR_MODEL_HASH');
     expect(err.message).toContain(
       `Could not load coco-ssd weights from ${REFUSED_URL}: model.json has no sha256 in the entry, and files are fetched from a URL only when pinned.`,
     );
     expect(err.message).toContain('list model.json and each shard of its weightsManifest in "files" with its "sha256"');
-    expect(err.message).toContain('Pass a local copy with --weights DIR: a folder holding model.json and every weight shard');
+    expect(err.message).toContain(
+      'Pass a local copy with --weights DIR: a folder holding model.json and every weight shard',
+    );
   });
 
   it('pullModel fetches through the coco-ssd resolver (model.json and its shards), so `models pull` refuses the same way', async () => {
@@ -140,16 +167,39 @@ describe("loadDetector('coco-ssd', { weightsDir })", () => {
 describe('shiftbench run with coco-ssd (CLI)', () => {
   let dataset: string;
   beforeAll(async () => {
-    const synth = await generateSynthDataset({ outDir: path.join(tmp, 'synth'), valImages: 2, splits: ['val'], sizePx: 64 });
+    const synth = await generateSynthDataset({
+      outDir: path.join(tmp, 'synth'),
+      valImages: 2,
+      splits: ['val'],
+      sizePx: 64,
+    });
     dataset = synth.splits[0].annotationFile;
   });
   const cli = (...args: string[]) => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
 
   it('offline: exit 1 with the URL and the --weights fix', () => {
-    const r = cli('run', '--model', 'coco-ssd-offline', '--registry', offlineRegistry, '--dataset', dataset, '--limit', '2', '--out', path.join(tmp, 'run-offline'), '--backend', 'wasm', '--quiet');
+    const r = cli(
+      'run',
+      '--model',
+      'coco-ssd-offline',
+      '--registry',
+      offlineRegistry,
+      '--dataset',
+      dataset,
+      '--limit',
+      '2',
+      '--out',
+      path.join(tmp, 'run-offline'),
+      '--backend',
+      'wasm',
+      '--quiet',
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`Could not load coco-ssd weights from ${REFUSED_URL}`);
     expect(r.stderr).toContain('Pass a local copy with --weights DIR');
@@ -157,7 +207,22 @@ describe('shiftbench run with coco-ssd (CLI)', () => {
 
   it('--weights DIR is passed through to the detector and recorded in the manifest', () => {
     const out = path.join(tmp, 'run-weights');
-    const r = cli('run', '--model', 'coco-ssd', '--weights', weightsDir, '--dataset', dataset, '--limit', '2', '--out', out, '--backend', 'wasm', '--quiet');
+    const r = cli(
+      'run',
+      '--model',
+      'coco-ssd',
+      '--weights',
+      weightsDir,
+      '--dataset',
+      dataset,
+      '--limit',
+      '2',
+      '--out',
+      out,
+      '--backend',
+      'wasm',
+      '--quiet',
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));

@@ -15,23 +15,35 @@ const ctx = (over: Partial<DecodeContext> = {}): DecodeContext => ({
 
 describe('centernet-detections decoder', () => {
   const decoder = createTfjsDecoder({ name: 'centernet-detections' });
-  const out = (rows: number[][], name = 'tower_0/detections'): RawOutput => ({ name, dims: [1, rows.length, 6], data: Float32Array.from(rows.flat()) });
+  const out = (rows: number[][], name = 'tower_0/detections'): RawOutput => ({
+    name,
+    dims: [1, rows.length, 6],
+    data: Float32Array.from(rows.flat()),
+  });
 
   it('reads x1,y1,x2,y2,score,class rows in input pixels, drops rows under the threshold, no NMS', () => {
     expect(decoder.outputNames).toEqual(['tower_0/detections']);
     expect(decoder.nmsIouThreshold).toBeNull();
     const [c] = decoder.decode(
-      [out([
-        [10, 20, 110, 220, 0.9, 0],
-        [12, 20, 110, 220, 0.8, 0], // overlaps the first: CenterNet keeps both (its peak picking is its NMS)
-        [0, 0, 5, 5, 0.01, 3], // under 0.05
-        [300, 310, 400, 420, 0.5, 79],
-      ])],
+      [
+        out([
+          [10, 20, 110, 220, 0.9, 0],
+          [12, 20, 110, 220, 0.8, 0], // overlaps the first: CenterNet keeps both (its peak picking is its NMS)
+          [0, 0, 5, 5, 0.01, 3], // under 0.05
+          [300, 310, 400, 420, 0.5, 79],
+        ]),
+      ],
       ctx(),
     );
     expect(c.classIndices).toEqual([0, 0, 79]);
     expect(c.scores).toEqual([expect.closeTo(0.9, 6), expect.closeTo(0.8, 6), expect.closeTo(0.5, 6)]);
-    const dets = finalizeCandidates(c, { nmsIouThreshold: decoder.nmsIouThreshold, preNmsTopK: decoder.preNmsTopK, topK: decoder.topK, inputSizePx: { width: 512, height: 512 }, classes: COCO_CATEGORIES });
+    const dets = finalizeCandidates(c, {
+      nmsIouThreshold: decoder.nmsIouThreshold,
+      preNmsTopK: decoder.preNmsTopK,
+      topK: decoder.topK,
+      inputSizePx: { width: 512, height: 512 },
+      classes: COCO_CATEGORIES,
+    });
     expect(dets.map((d) => d.categoryId)).toEqual([1, 1, 90]);
     expect(dets[0].bbox).toEqual([10, 20, 100, 200]);
   });
@@ -43,8 +55,13 @@ describe('centernet-detections decoder', () => {
   });
 
   it('wrong output shape → ERR_MODEL_OUTPUT naming what was expected and found', () => {
-    expect(() => decoder.decode([{ name: 'tower_0/detections', dims: [1, 100, 5], data: new Float32Array(500) }], ctx())).toThrow(
-      expect.objectContaining({ code: 'ERR_MODEL_OUTPUT', message: expect.stringContaining('expected one output "tower_0/detections" [1,100,6]') }),
+    expect(() =>
+      decoder.decode([{ name: 'tower_0/detections', dims: [1, 100, 5], data: new Float32Array(500) }], ctx()),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'ERR_MODEL_OUTPUT',
+        message: expect.stringContaining('expected one output "tower_0/detections" [1,100,6]'),
+      }),
     );
   });
 });
@@ -65,7 +82,13 @@ describe('ssd-boxes decoder (coco-ssd layout)', () => {
     ];
     const [c] = decoder.decode(outputs, ctx({ inputSizePx: { width: 300, height: 200 } }));
     expect(c.scores.length).toBe(3);
-    const dets = finalizeCandidates(c, { nmsIouThreshold: decoder.nmsIouThreshold, preNmsTopK: decoder.preNmsTopK, topK: decoder.topK, inputSizePx: { width: 300, height: 200 }, classes: COCO_CATEGORIES });
+    const dets = finalizeCandidates(c, {
+      nmsIouThreshold: decoder.nmsIouThreshold,
+      preNmsTopK: decoder.preNmsTopK,
+      topK: decoder.topK,
+      inputSizePx: { width: 300, height: 200 },
+      classes: COCO_CATEGORIES,
+    });
     expect(dets.map((d) => [d.categoryId, Number(d.score.toFixed(2))])).toEqual([
       [1, 0.9],
       [18, 0.6],
@@ -85,7 +108,11 @@ describe('createTfjsDecoder', () => {
     const d = createTfjsDecoder({ name: 'nanodet-gfl', params: { bins: 11 } });
     expect(d.name).toBe('nanodet-gfl');
     expect(d.params.bins).toBe(11);
-    expect(() => createTfjsDecoder({ name: 'nope' })).toThrow(expect.objectContaining({ code: 'ERR_REGISTRY', message: expect.stringContaining('Unknown decoder "nope"') }));
-    expect(() => createTfjsDecoder({ name: 'centernet-detections', params: { output: 3 } })).toThrow(expect.objectContaining({ code: 'ERR_REGISTRY' }));
+    expect(() => createTfjsDecoder({ name: 'nope' })).toThrow(
+      expect.objectContaining({ code: 'ERR_REGISTRY', message: expect.stringContaining('Unknown decoder "nope"') }),
+    );
+    expect(() => createTfjsDecoder({ name: 'centernet-detections', params: { output: 3 } })).toThrow(
+      expect.objectContaining({ code: 'ERR_REGISTRY' }),
+    );
   });
 });

@@ -45,16 +45,40 @@ export function writeFakeSsdModel(dir: string, spec: FakeSsdSpec): number {
     convertedBy: 'hand-made',
     modelTopology: {
       node: [
-        { name: 'image_tensor', op: 'Placeholder', attr: { dtype: { type: 'DT_INT32' }, shape: { shape: dims([-1, -1, -1, 3]) } } },
+        {
+          name: 'image_tensor',
+          op: 'Placeholder',
+          attr: { dtype: { type: 'DT_INT32' }, shape: { shape: dims([-1, -1, -1, 3]) } },
+        },
         constNode('scores_const', 'DT_FLOAT', [1, anchors, 90]),
         constNode('boxes_const', 'DT_FLOAT', [1, anchors, 1, 4]),
         constNode('axes', 'DT_INT32', [3]),
         constNode('zero', 'DT_FLOAT', []),
-        { name: 'as_float', op: 'Cast', input: ['image_tensor'], attr: { SrcT: { type: 'DT_INT32' }, DstT: { type: 'DT_FLOAT' } } },
-        { name: 'total', op: 'Sum', input: ['as_float', 'axes'], attr: { T: { type: 'DT_FLOAT' }, keep_dims: { b: false }, Tidx: { type: 'DT_INT32' } } },
+        {
+          name: 'as_float',
+          op: 'Cast',
+          input: ['image_tensor'],
+          attr: { SrcT: { type: 'DT_INT32' }, DstT: { type: 'DT_FLOAT' } },
+        },
+        {
+          name: 'total',
+          op: 'Sum',
+          input: ['as_float', 'axes'],
+          attr: { T: { type: 'DT_FLOAT' }, keep_dims: { b: false }, Tidx: { type: 'DT_INT32' } },
+        },
         { name: 'nothing', op: 'Mul', input: ['total', 'zero'], attr: { T: { type: 'DT_FLOAT' } } },
-        { name: 'Postprocessor/convert_scores', op: 'AddV2', input: ['scores_const', 'nothing'], attr: { T: { type: 'DT_FLOAT' } } },
-        { name: 'Postprocessor/ExpandDims_1', op: 'Identity', input: ['boxes_const'], attr: { T: { type: 'DT_FLOAT' } } },
+        {
+          name: 'Postprocessor/convert_scores',
+          op: 'AddV2',
+          input: ['scores_const', 'nothing'],
+          attr: { T: { type: 'DT_FLOAT' } },
+        },
+        {
+          name: 'Postprocessor/ExpandDims_1',
+          op: 'Identity',
+          input: ['boxes_const'],
+          attr: { T: { type: 'DT_FLOAT' } },
+        },
       ],
       library: {},
       versions: { producer: 1 },
@@ -62,8 +86,16 @@ export function writeFakeSsdModel(dir: string, spec: FakeSsdSpec): number {
     signature: {
       inputs: { image_tensor: { name: 'image_tensor:0', dtype: 'DT_INT32', tensorShape: dims([-1, -1, -1, 3]) } },
       outputs: {
-        'Postprocessor/convert_scores': { name: 'Postprocessor/convert_scores:0', dtype: 'DT_FLOAT', tensorShape: dims([1, anchors, 90]) },
-        'Postprocessor/ExpandDims_1': { name: 'Postprocessor/ExpandDims_1:0', dtype: 'DT_FLOAT', tensorShape: dims([1, anchors, 1, 4]) },
+        'Postprocessor/convert_scores': {
+          name: 'Postprocessor/convert_scores:0',
+          dtype: 'DT_FLOAT',
+          tensorShape: dims([1, anchors, 90]),
+        },
+        'Postprocessor/ExpandDims_1': {
+          name: 'Postprocessor/ExpandDims_1:0',
+          dtype: 'DT_FLOAT',
+          tensorShape: dims([1, anchors, 1, 4]),
+        },
       },
     },
     weightsManifest: [

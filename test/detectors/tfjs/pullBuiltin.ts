@@ -17,7 +17,12 @@ export type Pulled = { entry: ModelEntry; dir: string };
 export async function pullBuiltin(name: string): Promise<Pulled> {
   const entry = readRegistry([path.join(REPO_ROOT, 'models/registry.json')]).find((e) => e.name === name);
   if (!entry) throw new Error(`models/registry.json has no entry "${name}"`);
-  return { entry, dir: await pullModel(entry, { logger: { info: (m) => process.stderr.write(`${m}\n`), warn: (m) => process.stderr.write(`${m}\n`) } }) };
+  return {
+    entry,
+    dir: await pullModel(entry, {
+      logger: { info: (m) => process.stderr.write(`${m}\n`), warn: (m) => process.stderr.write(`${m}\n`) },
+    }),
+  };
 }
 
 /** Time a first pull through the npm registry may take. */

@@ -54,7 +54,8 @@ process.exit = ((code?: number | string | null) => {
   if (finished) return exitNow(Number(code ?? 0));
   throw new ShiftbenchError(
     'ERR_PLUGIN',
-    `A plug-in called process.exit(${code ?? ''}); plug-ins must not end the process — throw an error from detect() or the factory instead.`,
+    `A plug-in called process.exit(${code ?? ''}); plug-ins must not end the process — throw an error from detect() ` +
+      `or the factory instead.`,
   );
 }) as typeof process.exit;
 

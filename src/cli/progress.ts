@@ -20,7 +20,10 @@ function clock(seconds: number | null): string {
 }
 
 function describe(p: RunProgress): string {
-  return `[${p.detectorIndex + 1}/${p.detectorCount}] ${p.detector}  ${p.done}/${p.total} images  ${p.imagesPerSecond.toFixed(2)} img/s  ETA ${clock(p.etaSeconds)}`;
+  return (
+    `[${p.detectorIndex + 1}/${p.detectorCount}] ${p.detector}  ${p.done}/${p.total} images  ` +
+    `${p.imagesPerSecond.toFixed(2)} img/s  ETA ${clock(p.etaSeconds)}`
+  );
 }
 
 /**

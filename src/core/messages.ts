@@ -131,7 +131,8 @@ export const CLI_TEXT = {
   helpAfterError: '(run with --help for usage and an example)',
   /** The first Ctrl-C during `run` or `merge` (a second one quits at once). */
   stopping:
-    'stopping after the current batch of images, or at once while scoring (Ctrl-C again to quit now); rerun the same command to resume',
+    'stopping after the current batch of images, or at once while scoring (Ctrl-C again to quit now); ' +
+    'rerun the same command to resume',
   /** Ctrl-C during `run` (exit 130). */
   stoppedResumable: 'stopped: everything computed so far is stored; rerun the same command to resume',
   /** The event loop emptied while a command still waited (exit 1). */

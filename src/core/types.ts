@@ -274,7 +274,10 @@ export interface Interval {
   hi: number;
 }
 
-/** Protocol §4 result of the greedy bounds search. Assignments give a shift index per image, images in ascending id order. */
+/**
+ * Protocol §4 result of the greedy bounds search. Assignments give a shift index per image, images in ascending id
+ * order.
+ */
 export interface BoundsSummary {
   mapRef: number;
   mapLower: number;
@@ -367,7 +370,9 @@ export interface AssignmentBreakdown {
   perCategoryAP: Record<string, number | null>;
 }
 
-/** One image's flicker (protocol §9): the share of its detections (score ≥ τ, all shifts) not matched at every shift. */
+/**
+ * One image's flicker (protocol §9): the share of its detections (score ≥ τ, all shifts) not matched at every shift.
+ */
 export interface ImageFlicker {
   imageId: number;
   flicker: number;
@@ -394,7 +399,10 @@ export interface PeriodFit {
   maxR2adjPeriod: number;
 }
 
-/** Protocol §8 for one axis of a line:K set: the series over d = 0…K and their dominant periods (null: constant or absent series). */
+/**
+ * Protocol §8 for one axis of a line:K set: the series over d = 0…K and their dominant periods (null: constant or
+ * absent series).
+ */
 export interface AxisPeriodicity {
   axis: 'x' | 'y';
   /** Values per series (K + 1). */
@@ -445,7 +453,10 @@ export interface StabilityWorst {
   annotationId: number;
 }
 
-/** One video-stability error of protocol §5: the mean over objects with a 95 % bootstrap interval over images, and the worst object. */
+/**
+ * One video-stability error of protocol §5: the mean over objects with a 95 % bootstrap interval over images, and the
+ * worst object.
+ */
 export interface StabilityError {
   mean: number;
   lo: number;

@@ -45,14 +45,18 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
   const { value, bytes } = await readJsonFile(file);
   if (!is.object(value)) {
     throw datasetError(
-      `${file} is not a COCO instances file: expected a JSON object with "images", "annotations" and "categories" arrays but found ${Array.isArray(value) ? 'an array (a detection results file?)' : typeof value}.`,
+      `${file} is not a COCO instances file: expected a JSON object with "images", "annotations" and "categories" ` +
+        `arrays but found ${Array.isArray(value) ? 'an array (a detection results file?)' : typeof value}.`,
     );
   }
   const missing = ['images', 'annotations', 'categories'].filter((k) => !Array.isArray(value[k]));
   if (missing.length > 0) {
     throw datasetError(
-      `${file} is not a COCO instances file: ${missing.map((k) => `"${k}" is ${value[k] === undefined ? 'missing' : 'not an array'}`).join(', ')}. ` +
-        'Fix: give the instances JSON with "images", "annotations" and "categories" arrays (e.g. annotations/instances_val2017.json).',
+      `${file} is not a COCO instances file: ${missing
+        .map((k) => `"${k}" is ${value[k] === undefined ? 'missing' : 'not an array'}`)
+        .join(', ')}. ` +
+        'Fix: give the instances JSON with "images", "annotations" and "categories" arrays (e.g. ' +
+        'annotations/instances_val2017.json).',
     );
   }
   const issues = new Issues();
@@ -85,7 +89,8 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
     ) {
       issues.add(
         'image',
-        `images[${i}] ${show(im)}: needs an integer "id", a string "file_name" and positive integer "width" and "height"`,
+        `images[${i}] ${show(im)}: needs an integer "id", a string "file_name" and positive integer "width" and ` +
+          `"height"`,
       );
       return;
     }
@@ -96,7 +101,8 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
     if (path.isAbsolute(fileName) || path.win32.isAbsolute(fileName) || normal === '..' || normal.startsWith('../')) {
       issues.add(
         'file_name',
-        `image id ${im.id}: file_name ${show(fileName)} leaves the image folder; file names must be relative paths inside it (use --images to point at the folder)`,
+        `image id ${im.id}: file_name ${show(fileName)} leaves the image folder; file names must be relative paths ` +
+          `inside it (use --images to point at the folder)`,
       );
       return;
     }
@@ -125,7 +131,8 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
     if (w < 0 || h < 0) {
       issues.add(
         'bbox',
-        `${where}: bbox ${show(a.bbox)} has a negative width or height; fix it to [x, y, width, height] with width, height ≥ 0 (COCO boxes are x, y, width, height — not x1, y1, x2, y2)`,
+        `${where}: bbox ${show(a.bbox)} has a negative width or height; fix it to [x, y, width, height] with width, ` +
+          `height ≥ 0 (COCO boxes are x, y, width, height — not x1, y1, x2, y2)`,
       );
       return;
     }
@@ -162,7 +169,8 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
 
   if (issues.count > 0) {
     throw datasetError(
-      `${file} has ${issues.count} invalid ${issues.count === 1 ? 'entry' : 'entries'}:\n${issues.list.map((m) => `- ${m}`).join('\n')}`,
+      `${file} has ${issues.count} invalid ${issues.count === 1 ? 'entry' : 'entries'}:\n` +
+        `${issues.list.map((m) => `- ${m}`).join('\n')}`,
     );
   }
   if (filledArea > 0)
@@ -170,7 +178,8 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
   if (filledCrowd > 0) logger?.warn(`${file}: ${filledCrowd} annotations have no "iscrowd"; using 0`);
   if (ignoreFlagOnly > 0) {
     logger?.warn(
-      `${file}: ${ignoreFlagOnly} annotations have "ignore": 1 but "iscrowd": 0; COCO evaluation (pycocotools) does not read "ignore", ` +
+      `${file}: ${ignoreFlagOnly} annotations have "ignore": 1 but "iscrowd": 0; COCO evaluation (pycocotools) does ` +
+        `not read "ignore", ` +
         'so they are scored as ordinary objects — mark ignore regions with "iscrowd": 1',
     );
   }
@@ -197,7 +206,8 @@ export async function resolveCocoImagesDir(annotationFile: string, imagesDir?: s
   ];
   for (const dir of tries) if (await isDirectory(dir)) return dir;
   throw datasetError(
-    `Could not find the images of ${annotationFile}: tried ${tries.join(' and ')}. Fix: pass --images <folder holding the files named in "file_name">.`,
+    `Could not find the images of ${annotationFile}: tried ${tries.join(' and ')}. ` +
+      `Fix: pass --images <folder holding the files named in "file_name">.`,
   );
 }
 
@@ -225,7 +235,8 @@ export async function checkImagesPresent(
   }
   if (missing.length > 0) {
     throw datasetError(
-      `${missing.length} of ${images.length} images listed in ${annotationFile} are missing from ${imagesDir}:\n${formatIssues(missing)}\n` +
+      `${missing.length} of ${images.length} images listed in ${annotationFile} are missing from ${imagesDir}:\n` +
+        `${formatIssues(missing)}\n` +
         'Fix: pass --images <folder holding them>, or remove those images from the annotation file.',
     );
   }

@@ -36,7 +36,8 @@ export async function decodeImage(path: string, expectedSize?: { width: number; 
   }
   if (expectedSize && (info.width !== expectedSize.width || info.height !== expectedSize.height)) {
     throw datasetError(
-      `Could not decode image ${path}: it is ${info.width}×${info.height} but the annotations say ${expectedSize.width}×${expectedSize.height}. Fix the image's width/height in the annotation file.`,
+      `Could not decode image ${path}: it is ${info.width}×${info.height} but the annotations say ` +
+        `${expectedSize.width}×${expectedSize.height}. Fix the image's width/height in the annotation file.`,
     );
   }
   return {
@@ -66,7 +67,8 @@ async function checkInsideImageFolder(image: DatasetImage): Promise<void> {
   const outside = () =>
     new ShiftbenchError(
       'ERR_DATASET',
-      `Image ${image.path} is a symbolic link (or a path) pointing outside the image folder; it is not followed. Copy the file into the folder instead.`,
+      `Image ${image.path} is a symbolic link (or a path) pointing outside the image folder; it is not followed. ` +
+        `Copy the file into the folder instead.`,
     );
   if (rel.startsWith('..') || path.isAbsolute(rel) || !image.path.endsWith(rel)) throw outside();
   const root = image.path.slice(0, image.path.length - rel.length);

@@ -73,7 +73,8 @@ async function loadCoco(file: string, spec: DatasetSpec, logger?: Logger): Promi
     images.map((im) => im.path),
   );
   logger?.info(
-    `dataset ${file}: ${images.length} images, ${groundTruth.annotations.length} boxes, ${groundTruth.categories.length} categories (images in ${imagesDir})`,
+    `dataset ${file}: ${images.length} images, ${groundTruth.annotations.length} boxes, ` +
+      `${groundTruth.categories.length} categories (images in ${imagesDir})`,
   );
   return {
     name: datasetName(file),
@@ -101,7 +102,8 @@ async function loadYolo(dir: string, spec: DatasetSpec, logger?: Logger): Promis
     images.map((im) => im.path),
   );
   logger?.info(
-    `dataset ${dir} (YOLO, names from ${parsed.classesFile}): ${images.length} images, ${groundTruth.annotations.length} boxes, ${groundTruth.categories.length} categories`,
+    `dataset ${dir} (YOLO, names from ${parsed.classesFile}): ${images.length} images, ` +
+      `${groundTruth.annotations.length} boxes, ${groundTruth.categories.length} categories`,
   );
   return {
     name: path.basename(dir),

@@ -159,7 +159,8 @@ async function prepareSplitDir(splitDir: string): Promise<void> {
     if (foreign.length > 0) {
       throw new ShiftbenchError(
         'ERR_INVALID_OPTION',
-        `Output folder ${splitDir} holds files that shiftbench synth did not write (${foreign.slice(0, 3).join(', ')}). Choose an empty or new --out folder.`,
+        `Output folder ${splitDir} holds files that shiftbench synth did not write (` +
+          `${foreign.slice(0, 3).join(', ')}). Choose an empty or new --out folder.`,
       );
     }
     await rm(path.join(splitDir, 'images'), { recursive: true, force: true });
@@ -256,7 +257,8 @@ export async function generateSynthDataset(opts: SynthOptions): Promise<SynthRes
   const splits: SynthSplitResult[] = [];
   for (const split of o.splits) {
     opts.logger?.info(
-      `synth: writing ${o.counts[split]} ${o.sizePx}×${o.sizePx} images (seed ${o.seed}) to ${path.join(o.outDir, split)}`,
+      `synth: writing ${o.counts[split]} ${o.sizePx}×${o.sizePx} images (seed ${o.seed}) to ` +
+        `${path.join(o.outDir, split)}`,
     );
     splits.push(await generateSplit(o, split, opts));
   }

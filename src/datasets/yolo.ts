@@ -119,7 +119,8 @@ export async function readYoloClassNames(
       entries.find((e) => /\.ya?ml$/.test(e));
     if (pick === undefined) {
       throw datasetError(
-        `YOLO folder ${dir} has no class names. Fix: add classes.txt (one name per line, in class-index order), a *.names file or a data.yaml with "names:", or pass --classes FILE.`,
+        `YOLO folder ${dir} has no class names. Fix: add classes.txt (one name per line, in class-index order), ` +
+          `a *.names file or a data.yaml with "names:", or pass --classes FILE.`,
       );
     }
     file = path.join(dir, pick);
@@ -187,7 +188,8 @@ export async function parseYoloFolder(
     const { width, height, error } = sizes[i];
     images.push({ id, file_name: rel, width, height });
     if (error) {
-      // unreadable: kept so the run lists it as skipped (like a COCO image that fails to decode); its labels cannot be placed
+      // unreadable: kept so the run lists it as skipped (like a COCO image that fails to decode); its labels cannot be
+      // placed
       opts.logger?.warn(`${error}; the run will list it as skipped`);
       continue;
     }
@@ -207,7 +209,8 @@ export async function parseYoloFolder(
       const cls = parts[0];
       if (!Number.isInteger(cls) || cls < 0 || cls >= names.length) {
         issues.push(
-          `${where}: class ${JSON.stringify(t.split(/\s+/)[0])} is not an integer in 0..${names.length - 1} (${names.length} names in ${classesFile})`,
+          `${where}: class ${JSON.stringify(t.split(/\s+/)[0])} is not an integer in 0..${names.length - 1} (` +
+            `${names.length} names in ${classesFile})`,
         );
         return;
       }
@@ -217,7 +220,8 @@ export async function parseYoloFolder(
         !(nums.length === 4 || (nums.length >= 6 && nums.length % 2 === 0))
       ) {
         issues.push(
-          `${where}: expected "class cx cy w h" (or a polygon "class x1 y1 x2 y2 …") with numbers, got ${JSON.stringify(t)}`,
+          `${where}: expected "class cx cy w h" (or a polygon "class x1 y1 x2 y2 …") with numbers, ` +
+            `got ${JSON.stringify(t)}`,
         );
         return;
       }
@@ -253,7 +257,8 @@ export async function parseYoloFolder(
   }
   if (issues.length > 0)
     throw datasetError(
-      `YOLO labels in ${labelsDir} have ${issues.length} invalid line${issues.length === 1 ? '' : 's'}:\n${formatIssues(issues)}`,
+      `YOLO labels in ${labelsDir} have ${issues.length} invalid line${issues.length === 1 ? '' : 's'}:\n` +
+        `${formatIssues(issues)}`,
     );
   if (unlabelled > 0)
     opts.logger?.info(`${dir}: ${unlabelled} of ${files.length} images have no label file (no objects)`);

@@ -78,7 +78,8 @@ export function createFakeDetector(spec: string, opts: LoadDetectorOptions = {})
   if (!gt) {
     throw new ShiftbenchError(
       'ERR_INVALID_OPTION',
-      `Fake detector "${name}" reports the dataset's ground truth, so it needs a dataset with labels (COCO or YOLO annotations); this one has none`,
+      `Fake detector "${name}" reports the dataset's ground truth, so it needs a dataset with labels (COCO or YOLO ` +
+        `annotations); this one has none`,
     );
   }
   const seed = opts.seed ?? 0;

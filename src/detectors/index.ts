@@ -168,7 +168,8 @@ export async function describeDetector(
   opts: LoadDetectorSpecOptions = {},
 ): Promise<Record<string, unknown>> {
   if (isFakeSpec(spec)) {
-    // a fake reports the ground truth: its categories here, each image's boxes in the per-image identity (readsGroundTruth)
+    // a fake reports the ground truth: its categories here, each image's boxes in the per-image identity
+    // (readsGroundTruth)
     const categories = opts.groundTruth
       ? createHash('sha256').update(JSON.stringify(opts.groundTruth.categories)).digest('hex')
       : null;
@@ -249,7 +250,8 @@ async function entryFromPath(spec: string, opts: LoadDetectorOptions): Promise<M
     if (!json) {
       throw new ShiftbenchError(
         'ERR_INVALID_OPTION',
-        `Model file ${spec} needs a registry entry beside it (${path.basename(candidates[0])} or ${path.basename(candidates[1])}) saying its input size, ` +
+        `Model file ${spec} needs a registry entry beside it (${path.basename(candidates[0])} or ` +
+          `${path.basename(candidates[1])}) saying its input size, ` +
           'colour order, normalisation, fit and decoder. See docs/models.md for a worked example.',
       );
     }
@@ -287,7 +289,8 @@ async function adHocEntry(
   if (entries.length !== 1) {
     throw new ShiftbenchError(
       'ERR_REGISTRY',
-      `Model entry ${jsonFile} holds ${entries.length} entries; give one entry, or pass the file with --registry and the model by name`,
+      `Model entry ${jsonFile} holds ${entries.length} entries; give one entry, or pass the file with --registry ` +
+        `and the model by name`,
     );
   }
   return entries[0];

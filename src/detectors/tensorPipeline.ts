@@ -29,9 +29,13 @@ export interface TensorPipeline {
   readonly scoreThreshold: number;
   /** The per-image input dims the entry implies, with the batch as 'B' ([B,3,H,W] for NCHW). */
   readonly expectedDims: (number | 'B')[];
-  /** The input tensor of `images`; written into `out` when given (length n·3·W·H, of the input type), else a new array. */
+  /**
+   * The input tensor of `images`; written into `out` when given (length n·3·W·H, of the input type), else a new array.
+   */
   toTensor(images: readonly RgbImage[], out?: Float32Array | Uint8Array): InputTensor;
-  /** Raw outputs of a batch of `batchSize` inputs → detections per input (throws ERR_MODEL_OUTPUT when they do not fit). */
+  /**
+   * Raw outputs of a batch of `batchSize` inputs → detections per input (throws ERR_MODEL_OUTPUT when they do not fit).
+   */
   decode(outputs: RawOutput[], batchSize: number): Detection[][];
 }
 

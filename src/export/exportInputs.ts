@@ -185,7 +185,8 @@ async function prepareOut(dir: string, force: boolean): Promise<void> {
     if (!force) {
       throw new ShiftbenchError(
         'ERR_OUTPUT',
-        `--out ${dir} already holds an export (${EXPORT_FILE}). Give a new folder, or --force to replace it (its inputs and detections are removed).`,
+        `--out ${dir} already holds an export (${EXPORT_FILE}). Give a new folder, or --force to replace it (its ` +
+          `inputs and detections are removed).`,
       );
     }
     for (const name of [EXPORT_FILE, INPUTS_DIR, EXPORT_DETECTIONS_DIR])
@@ -193,7 +194,9 @@ async function prepareOut(dir: string, force: boolean): Promise<void> {
   } else if (names.length > 0) {
     throw new ShiftbenchError(
       'ERR_OUTPUT',
-      `--out ${dir} is not empty and holds no export (it has ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}). Give a new or empty folder.`,
+      `--out ${dir} is not empty and holds no export (it has ${names.slice(0, 3).join(', ')}${
+        names.length > 3 ? ', …' : ''
+      }). Give a new or empty folder.`,
     );
   }
   await ensureWritableDir(dir);
@@ -308,9 +311,11 @@ export async function exportInputs(
     detections: {
       file: `${EXPORT_DETECTIONS_DIR}/shift_<k>.json`,
       format:
-        'COCO results: [{ "image_id", "category_id", "bbox": [x, y, w, h], "score" }], every image of input k in one file',
+        'COCO results: [{ "image_id", "category_id", "bbox": [x, y, w, h], "score" }], every image of input k in ' +
+        'one file',
       coordinates:
-        "pixels of that input (the PNG), as the detector saw it; shiftbench projects them back by each input's transform",
+        "pixels of that input (the PNG), as the detector saw it; shiftbench projects them back by each input's " +
+        'transform',
     },
     images,
   };

@@ -92,7 +92,9 @@ export interface ExportManifest {
     pixels: 'RGB, 8 bits per channel, PNG';
     /** The model the input size and fit came from (`--model`), or null (`--input-size`). */
     model: string | null;
-    /** That model's own preprocessing of the PNG's pixels (layout, colour order, normalisation), when its entry says. */
+    /**
+     * That model's own preprocessing of the PNG's pixels (layout, colour order, normalisation), when its entry says.
+     */
     preprocessing: {
       layout: string | null;
       colorOrder: string | null;
@@ -114,7 +116,8 @@ export interface ReadExport {
 function bad(file: string, what: string): ShiftbenchError {
   return new ShiftbenchError(
     'ERR_EXPORT',
-    `${file} is not a valid shiftbench export: ${what}. Make it again with \`shiftbench export … --out <dir> --force\`.`,
+    `${file} is not a valid shiftbench export: ${what}. ` +
+      `Make it again with \`shiftbench export … --out <dir> --force\`.`,
   );
 }
 
@@ -137,7 +140,8 @@ export async function readExport(dir: string): Promise<ReadExport> {
   } catch (err) {
     throw new ShiftbenchError(
       'ERR_EXPORT',
-      `${abs} is not an export folder: it has no ${EXPORT_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). ` +
+      `${abs} is not an export folder: it has no ${EXPORT_FILE} (` +
+        `${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). ` +
         'Make one with `shiftbench export --dataset … --out <dir>`, then run your detector on its inputs.',
       { cause: err },
     );

@@ -96,8 +96,10 @@ function fileError(file: string, k: number, exp: ReadExport, what: string): Shif
   const s = exp.manifest.shiftSet.shifts[k];
   return new ShiftbenchError(
     'ERR_EXPORT',
-    `${file} (shift ${k} (dx ${s.dx}, dy ${s.dy})) ${what}. Run your detector on every ${INPUTS_DIR}/<imageId>/${k}.png of the export ` +
-      'and save in this file a JSON list of COCO results [{ "image_id", "category_id", "bbox": [x, y, w, h], "score" }] of all of them, ' +
+    `${file} (shift ${k} (dx ${s.dx}, dy ${s.dy})) ${what}. Run your detector on every ${INPUTS_DIR}/<imageId>/${k}` +
+      `.png of the export ` +
+      'and save in this file a JSON list of COCO results [{ "image_id", "category_id", "bbox": [x, y, w, h], ' +
+      '"score" }] of all of them, ' +
       'boxes in the input\'s pixels; see README "Bring your own inference".',
   );
 }
@@ -137,7 +139,8 @@ async function readResults(exp: ReadExport): Promise<ExportResults> {
           file,
           k,
           exp,
-          `has entry ${i} with image_id ${imageId}, which is not an exported image (the ids are in ${EXPORT_FILE} "images"; skipped images have no inputs)`,
+          `has entry ${i} with image_id ${imageId}, which is not an exported image (the ids are in ${EXPORT_FILE} ` +
+            `"images"; skipped images have no inputs)`,
         );
       }
       if (!Number.isInteger(r.category_id))
@@ -169,7 +172,8 @@ async function readResults(exp: ReadExport): Promise<ExportResults> {
     if (!is.object(value) || !is.number(value.inferenceSeconds) || value.inferenceSeconds < 0) {
       throw new ShiftbenchError(
         'ERR_EXPORT',
-        `${timingFile} must be { "inferenceSeconds": <seconds spent in the detector over all inputs, ≥ 0> }, or absent.`,
+        `${timingFile} must be { "inferenceSeconds": <seconds spent in the detector over all inputs, ≥ 0> }, ` +
+          `or absent.`,
       );
     }
     inferenceSeconds = value.inferenceSeconds;
@@ -220,7 +224,8 @@ export async function scoreExport(
   if (!sameShifts)
     throw new ShiftbenchError(
       'ERR_EXPORT',
-      `${path.join(exp.dir, EXPORT_FILE)}: shiftSet.shifts do not match its spec "${m.shiftSet.spec}". Make the export again.`,
+      `${path.join(exp.dir, EXPORT_FILE)}: shiftSet.shifts do not match its spec "${m.shiftSet.spec}". ` +
+        `Make the export again.`,
     );
   // every results file is read and checked before anything is written
   const results = await readResults(exp);
@@ -258,7 +263,8 @@ async function scoreLocked(
   if (dataset.hash !== m.dataset.hash) {
     throw new ShiftbenchError(
       'ERR_EXPORT',
-      `The dataset ${dataset.source} is not the one exported (${exportFile}): its hash is ${dataset.hash.slice(0, 12)}, the export's ${m.dataset.hash.slice(0, 12)}. ` +
+      `The dataset ${dataset.source} is not the one exported (${exportFile}): ` +
+        `its hash is ${dataset.hash.slice(0, 12)}, the export's ${m.dataset.hash.slice(0, 12)}. ` +
         'Give the exported dataset (--dataset, --images), or export this one again and run your detector on it.',
     );
   }
@@ -285,7 +291,8 @@ async function scoreLocked(
     if (!e || e.sha256 !== sha256.get(image.id)) {
       throw new ShiftbenchError(
         'ERR_EXPORT',
-        `Image ${image.id} (${image.fileName}) ${e ? 'changed since' : 'is not in'} the export ${exportFile}. Export the dataset again and run your detector on the new inputs.`,
+        `Image ${image.id} (${image.fileName}) ${e ? 'changed since' : 'is not in'} the export ${exportFile}. ` +
+          `Export the dataset again and run your detector on the new inputs.`,
       );
     }
     // the transforms score.ts uses are those the inputs were made with
@@ -296,7 +303,8 @@ async function scoreLocked(
     ) {
       throw new ShiftbenchError(
         'ERR_EXPORT',
-        `${exportFile}: the transforms of image ${image.id} are not those of its input size and fit. Make the export again.`,
+        `${exportFile}: the transforms of image ${image.id} are not those of its input size and fit. ` +
+          `Make the export again.`,
       );
     }
   }
@@ -345,7 +353,8 @@ async function scoreLocked(
   const inputCount = m.images.reduce((n, i) => n + (i.inputs?.length ?? 0), 0);
   if (results.inferenceSeconds === null) {
     logger.warn(
-      `${key}: no ${EXPORT_DETECTIONS_DIR}/${TIMING_FILE} in the export, so the inference time is not known (its time columns read —)`,
+      `${key}: no ${EXPORT_DETECTIONS_DIR}/${TIMING_FILE} in the export, so the inference time is not known (its ` +
+        `time columns read —)`,
     );
   }
   let truncatedInputs = 0;
@@ -380,12 +389,14 @@ async function scoreLocked(
   }
   if (truncatedInputs > 0) {
     logger.warn(
-      `${key}: ${truncatedInputs} input${truncatedInputs === 1 ? '' : 's'} had more than ${o.maxDetections} detections; kept the ${o.maxDetections} highest-scoring of each (--max-detections)`,
+      `${key}: ${truncatedInputs} input${truncatedInputs === 1 ? '' : 's'} had more than ${o.maxDetections} ` +
+        `detections; kept the ${o.maxDetections} highest-scoring of each (--max-detections)`,
     );
   }
   if (noDetections > 0) {
     logger.warn(
-      `${key}: ${noDetections} image${noDetections === 1 ? ' has' : 's have'} no detection at any shift — check that your detector ran on every input of the export`,
+      `${key}: ${noDetections} image${noDetections === 1 ? ' has' : 's have'} no detection at any shift — check ` +
+        `that your detector ran on every input of the export`,
     );
   }
 
@@ -410,7 +421,8 @@ async function scoreLocked(
     reportPath = (await renderReport(store.dir, { logger })).htmlPath;
   } catch (err) {
     logger.warn(
-      `could not render the report (${(err as Error).message}); metrics.json is complete — retry with \`shiftbench report ${store.dir}\``,
+      `could not render the report (${(err as Error).message}); metrics.json is complete — retry with ` +
+        `\`shiftbench report ${store.dir}\``,
     );
   }
   return { runDir: store.dir, metrics, reportPath };

@@ -79,11 +79,14 @@ export function imageFlicker(image: ConsistencyImage, scoreThreshold = DEFAULT_S
   }
   if (total === 0) return null;
   let steady = 0;
-  for (let k = 0; k < ref.length; k++) if (steadyRef[k]) steady += 1 + pairs.length; // itself and its partner at each other shift
+  // itself and its partner at each other shift
+  for (let k = 0; k < ref.length; k++) if (steadyRef[k]) steady += 1 + pairs.length;
   return { imageId: image.imageId, flicker: (total - steady) / total, detections: total };
 }
 
-/** Per-image flicker over a dataset: the mean over images with detections ≥ τ and the FLICKER_TOP_IMAGES with the most. */
+/**
+ * Per-image flicker over a dataset: the mean over images with detections ≥ τ and the FLICKER_TOP_IMAGES with the most.
+ */
 export function flickerSummary(
   images: Iterable<ConsistencyImage>,
   scoreThreshold = DEFAULT_SCORE_THRESHOLD,

@@ -96,7 +96,8 @@ export function validateGroundTruth(gt: CocoGroundTruth, name = 'ground truth'):
     !Array.isArray(gt.categories)
   ) {
     throw metricsError(
-      `Expected an object with "images", "annotations" and "categories" arrays for ${name} but received ${describeValue(gt)}`,
+      `Expected an object with "images", "annotations" and "categories" arrays for ${name} but received ` +
+        `${describeValue(gt)}`,
     );
   }
   gt.images.forEach((im, i) => {
@@ -156,7 +157,8 @@ export function validateDetections(dets: CocoResult[], imageIds: ReadonlySet<num
   }
   if (badImages.size > 0) {
     throw metricsError(
-      `${cap(name)} name image ids that are not in the ground truth: ${listFew(badImages)}. Every image_id must be one of the ground truth's images.`,
+      `${cap(name)} name image ids that are not in the ground truth: ${listFew(badImages)}. ` +
+        `Every image_id must be one of the ground truth's images.`,
     );
   }
 }
@@ -257,7 +259,10 @@ function groupOrder(cellKey: Float64Array, numKeys: number, score: Float64Array 
   return perm;
 }
 
-/** Cell keys and starts of runs of equal keys in `perm` order, each run cut to `maxPerCell`. Returns the kept item order too. */
+/**
+ * Cell keys and starts of runs of equal keys in `perm` order, each run cut to `maxPerCell`. Returns the kept item order
+ * too.
+ */
 function runs(
   perm: Int32Array,
   cellKey: Float64Array,
@@ -283,7 +288,10 @@ function runs(
   return { keys: Float64Array.from(keys), start: Int32Array.from(start), items: items.subarray(0, out) };
 }
 
-/** Groups a ground truth's annotations into cells. Annotations of unknown images/categories are skipped (as pycocotools). */
+/**
+ * Groups a ground truth's annotations into cells. Annotations of unknown images/categories are skipped (as
+ * pycocotools).
+ */
 export function flattenGroundTruth(gt: CocoGroundTruth, idx: GroupedInput): FlatGt {
   const K = idx.categoryIds.length;
   const anns = gt.annotations;
@@ -319,7 +327,10 @@ export function flattenGroundTruth(gt: CocoGroundTruth, idx: GroupedInput): Flat
   return out;
 }
 
-/** Groups detections into cells, each sorted by descending score (stable) and cut to maxDet. Detections of unknown images/categories are skipped. */
+/**
+ * Groups detections into cells, each sorted by descending score (stable) and cut to maxDet. Detections of unknown
+ * images/categories are skipped.
+ */
 export function flattenDetections(dets: CocoResult[], idx: GroupedInput, maxDet = 100): FlatDt {
   const K = idx.categoryIds.length;
   const n = dets.length;

@@ -32,7 +32,9 @@ export interface ConsistencyOptions {
   seed?: number;
   /** Ground truth for flipRate (null/absent: flipRate is null). */
   groundTruth?: CocoGroundTruth | null;
-  /** One ground truth per shift (a case file's own; shiftbench's modes score one ground truth); overrides groundTruth. */
+  /**
+   * One ground truth per shift (a case file's own; shiftbench's modes score one ground truth); overrides groundTruth.
+   */
   groundTruthPerShift?: CocoGroundTruth[];
 }
 
@@ -243,7 +245,9 @@ function indexGtByImage(gt: CocoGroundTruth): GtByImage {
   return m;
 }
 
-/** Share of eligible gt objects of one image whose found state is not the same at every shift; null if none is eligible. */
+/**
+ * Share of eligible gt objects of one image whose found state is not the same at every shift; null if none is eligible.
+ */
 function imageFlipRate(imageId: number, dets: CocoResult[][], gtIndex: GtByImage[]): number | null {
   const ref = gtIndex[0].get(imageId) ?? [];
   let eligible = 0;

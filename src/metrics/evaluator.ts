@@ -30,7 +30,10 @@ export interface ShiftEvaluatorOptions {
   shifts: Shift[];
   /** Ground truth in original-image coordinates; null for label-free datasets (no bounds, no flipRate). */
   groundTruth: CocoGroundTruth | null;
-  /** One ground truth per shift (a case file's own; shiftbench's modes score one ground truth); overrides groundTruth for metrics. */
+  /**
+   * One ground truth per shift (a case file's own; shiftbench's modes score one ground truth); overrides groundTruth
+   * for metrics.
+   */
   groundTruthPerShift?: CocoGroundTruth[];
   /** τ for the consistency metrics (default 0.5). */
   scoreThreshold?: number;
@@ -46,7 +49,10 @@ export interface ShiftEvaluatorOptions {
   bootstrapSeed?: number;
   /** Objectives of the bounds (--objective, default ['ap']); 'ap' is always the headline. */
   objectives?: BoundsObjective[];
-  /** Worker threads of the bounds bootstrap (default one per core, 2–8; 0: this thread). The numbers do not depend on it. */
+  /**
+   * Worker threads of the bounds bootstrap (default one per core, 2–8; 0: this thread). The numbers do not depend on
+   * it.
+   */
   workers?: number;
   /** Detections expected in all (sizes the columns once instead of growing them); default: grown as needed. */
   detectionCapacity?: number;
@@ -63,7 +69,9 @@ export interface ShiftEvaluation {
   /** Null for label-free data and where there is no ground truth (no mAP; see notes). */
   bounds: BoundsSummary | null;
   consistency: ConsistencySummary;
-  /** Protocol §5 video-stability errors, with the consistency metrics' τ, resamples and seed; null without ground truth. */
+  /**
+   * Protocol §5 video-stability errors, with the consistency metrics' τ, resamples and seed; null without ground truth.
+   */
   stability: StabilitySummary | null;
   /** Issue 11's numbers: intervals, size curve, objectives, breakdowns, flicker, periodicity (paired: empty here). */
   analysis: DetectorAnalysis;
@@ -155,7 +163,8 @@ export class ShiftEvaluator {
     if (opts.groundTruthPerShift && opts.groundTruthPerShift.length !== opts.shifts.length) {
       throw new ShiftbenchError(
         'ERR_METRICS_INPUT',
-        `Expected one ground truth per shift (${opts.shifts.length}) for groundTruthPerShift but received ${opts.groundTruthPerShift.length}`,
+        `Expected one ground truth per shift (${opts.shifts.length}) for groundTruthPerShift but received ` +
+          `${opts.groundTruthPerShift.length}`,
       );
     }
     if (opts.maxPasses !== undefined && (!Number.isInteger(opts.maxPasses) || opts.maxPasses < 1)) {

@@ -22,7 +22,10 @@ const STAT_LINES: [string, string, string, string][] = [
   ['Average Recall', '(AR)', '0.50:0.95', ' large|100'],
 ];
 
-/** The 12 summary lines exactly as pycocotools prints them (' {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}'), then "category <id>  AP" lines (−1: no gt). */
+/**
+ * The 12 summary lines exactly as pycocotools prints them (' {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] =
+ * {:0.3f}'), then "category <id> AP" lines (−1: no gt).
+ */
 export function formatCocoEval(result: CocoEvalResult, categoryNames: Record<string, string> = {}): string[] {
   const lines = result.stats.map((v, i) => {
     const [title, kind, iou, am] = STAT_LINES[i];

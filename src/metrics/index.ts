@@ -1,4 +1,7 @@
-/** Metrics: pycocotools-exact COCO AP, greedy mAP bounds over shifts, consistency, video-stability errors. Pure: no model runtime, no files. */
+/**
+ * Metrics: pycocotools-exact COCO AP, greedy mAP bounds over shifts, consistency, video-stability errors. Pure: no
+ * model runtime, no files.
+ */
 export {
   evaluateCoco,
   validateDetections,

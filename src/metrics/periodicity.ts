@@ -39,7 +39,8 @@ function withinSS(series: readonly number[], p: number): { ss: number; means: nu
  * true period P explains the same signal plus a little more noise, and in expectation
  * R²adj(P) = R²adj(2P) = …, so with noise the largest R²adj falls on a multiple about as
  * often as on P. The reported period is therefore the smallest divisor q of that p
- * whose refinement to p is not significant (nested F-test at PERIOD_F_TEST_ALPHA = 0.1 %, strict because the p tested is the maximum of many:
+ * whose refinement to p is not significant (nested F-test at PERIOD_F_TEST_ALPHA = 0.1 %, strict because the p tested
+ * is the maximum of many:
  * grouping by d mod p refines grouping by d mod q); `maxR2adjPeriod` keeps the argmax.
  */
 export function dominantPeriod(series: readonly number[]): PeriodFit | null {

@@ -30,7 +30,10 @@ export interface StabilityOptions {
   seed?: number;
   /** Ground truth, the same at every shift (null/absent with no groundTruthPerShift: the result is null). */
   groundTruth?: CocoGroundTruth | null;
-  /** One ground truth per shift (a case file's own); objects are followed across shifts by annotation id. Overrides groundTruth. */
+  /**
+   * One ground truth per shift (a case file's own); objects are followed across shifts by annotation id. Overrides
+   * groundTruth.
+   */
   groundTruthPerShift?: CocoGroundTruth[];
 }
 

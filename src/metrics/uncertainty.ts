@@ -13,7 +13,10 @@ import type { ResampleBounds, ResampleTask } from './greedy/resample.js';
 import { DEFAULT_MAX_PASSES } from './greedy/search.js';
 import { runResampleTasks } from './greedy/workers.js';
 
-/** Bootstrap resamples of the bounds when --bootstrap-bounds is not given and images × shifts ≤ BOOTSTRAP_BOUNDS_MAX_CELLS. */
+/**
+ * Bootstrap resamples of the bounds when --bootstrap-bounds is not given and images × shifts ≤
+ * BOOTSTRAP_BOUNDS_MAX_CELLS.
+ */
 export const DEFAULT_BOOTSTRAP_BOUNDS = 200;
 /** Above this many images × shifts the bounds bootstrap is off unless asked for (each resample costs one search). */
 export const BOOTSTRAP_BOUNDS_MAX_CELLS = 20_000;
@@ -31,7 +34,8 @@ export function defaultBootstrapBounds(images: number, shifts: number): { resamp
   return {
     resamples: 0,
     note:
-      `bounds intervals off: ${images} images × ${shifts} shifts > ${BOOTSTRAP_BOUNDS_MAX_CELLS.toLocaleString('en-US')} ` +
+      `bounds intervals off: ${images} images × ${shifts} shifts > ` +
+      `${BOOTSTRAP_BOUNDS_MAX_CELLS.toLocaleString('en-US')} ` +
       `(each resample costs one search); --bootstrap-bounds ${DEFAULT_BOOTSTRAP_BOUNDS} turns them on`,
   };
 }
@@ -197,7 +201,8 @@ export function pairedDifference(a: PairSide, b: PairSide, kind: 'mitigation' | 
   ) {
     throw new ShiftbenchError(
       'ERR_METRICS_INPUT',
-      `Expected ${a.key} and ${b.key} to be resampled from the same images with the same seed and count, but they differ: they cannot be paired`,
+      `Expected ${a.key} and ${b.key} to be resampled from the same images with the same seed and count, ` +
+        `but they differ: they cannot be paired`,
     );
   }
   const dRange: number[] = [];

@@ -54,11 +54,13 @@ export function antialiasPost(filterSize: number = DEFAULT_BLUR_SIZE): Mitigatio
       lastStats = undefined;
       if (!stats) {
         ctx.logger?.warn(
-          `${spec}: detector "${detector.info.name}" was loaded without running the graph rewrite (not an ONNX or TF.js graph model?); it is NOT anti-aliased`,
+          `${spec}: detector "${detector.info.name}" was loaded without running the graph rewrite (not an ONNX or ` +
+            `TF.js graph model?); it is NOT anti-aliased`,
         );
       } else if (stats.skipped.length > 0) {
         ctx.logger?.warn(
-          `${spec}: ${stats.skipped.length} of ${stats.stridedOps} strided ops left unchanged in "${detector.info.name}": ${stats.skipped.map((s) => `${s.node} (${s.reason})`).join('; ')}`,
+          `${spec}: ${stats.skipped.length} of ${stats.stridedOps} strided ops left unchanged in "` +
+            `${detector.info.name}": ${stats.skipped.map((s) => `${s.node} (${s.reason})`).join('; ')}`,
         );
       }
       return relabelDetector(detector, spec, {
@@ -110,7 +112,8 @@ export const ANTIALIAS: MitigationDefinition = {
   name: 'antialias',
   syntax: 'antialias:post[:3|5] | antialias:trained',
   summary:
-    "Zhang 2019 blur before every subsampling: inserted into the model graph (post, blur size 3 or 5) or the zoo's trained twin",
+    "Zhang 2019 blur before every subsampling: inserted into the model graph (post, blur size 3 or 5) or the zoo's " +
+    'trained twin',
   create: (arg) => {
     const m = /^(post|trained)(?::(.*))?$/.exec(arg);
     if (!m)

@@ -34,7 +34,9 @@
 export type PadScheme = 'explicit' | 'valid' | 'same-upper' | 'same-lower';
 export type Alignment = 'start' | 'end';
 
-/** Which stride-1 positions a stride-2 op with this padding and effective kernel size keeps (see the module comment). */
+/**
+ * Which stride-1 positions a stride-2 op with this padding and effective kernel size keeps (see the module comment).
+ */
 export function samplingAlignment(scheme: PadScheme, kernelPx: number): Alignment {
   if (scheme === 'same-upper') return kernelPx % 2 === 1 && kernelPx >= 3 ? 'end' : 'start';
   if (scheme === 'same-lower') return kernelPx % 2 === 0 ? 'end' : 'start';

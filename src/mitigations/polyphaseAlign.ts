@@ -86,7 +86,8 @@ export function polyphaseAlign(strideP?: number): Mitigation {
         if (inner.totalStridePx === undefined) {
           throw new ShiftbenchError(
             'ERR_INVALID_OPTION',
-            `Detector "${inner.name}" does not declare its total stride, so polyphase-align needs one: use polyphase-align:<P>, e.g. polyphase-align:32`,
+            `Detector "${inner.name}" does not declare its total stride, so polyphase-align needs one: ` +
+              `use polyphase-align:<P>, e.g. polyphase-align:32`,
           );
         }
         p = checkStride(inner.totalStridePx, `totalStridePx of detector "${inner.name}"`);
@@ -95,7 +96,8 @@ export function polyphaseAlign(strideP?: number): Mitigation {
       const circular = ctx.mode === 'circular';
       if (circular && (inner.inputSizePx.width % stride !== 0 || inner.inputSizePx.height % stride !== 0)) {
         ctx.logger?.warn(
-          `polyphase-align:${stride}: input ${inner.inputSizePx.width}×${inner.inputSizePx.height} is not a multiple of ${stride}, so circular shifts do not permute the phases exactly`,
+          `polyphase-align:${stride}: input ${inner.inputSizePx.width}×${inner.inputSizePx.height} is not a ` +
+            `multiple of ${stride}, so circular shifts do not permute the phases exactly`,
         );
       }
       const info = wrappedInfo(inner, spec, { polyphaseStridePx: stride });
@@ -125,7 +127,8 @@ export const POLYPHASE_ALIGN: MitigationDefinition = {
   name: 'polyphase-align',
   syntax: 'polyphase-align[:<P>]',
   summary:
-    "move the input so the phase with the most low-passed energy sits on the stride-P grid (P defaults to the detector's total stride)",
+    'move the input so the phase with the most low-passed energy sits on the stride-P grid (P defaults to the ' +
+    "detector's total stride)",
   create: (arg) => {
     if (arg === '') return polyphaseAlign();
     const n = Number(arg);

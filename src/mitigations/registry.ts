@@ -27,7 +27,8 @@ export function describeMitigations(): string {
 function unknown(spec: unknown, why: string): ShiftbenchError {
   return new ShiftbenchError(
     'ERR_INVALID_OPTION',
-    `Expected a mitigation spec for --mitigation but received ${describeValue(spec)} (${why}). Known mitigations:\n${describeMitigations()}`,
+    `Expected a mitigation spec for --mitigation but received ${describeValue(spec)} (${why}). ` +
+      `Known mitigations:\n${describeMitigations()}`,
   );
 }
 

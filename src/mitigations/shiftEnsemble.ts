@@ -30,7 +30,8 @@ function parseEnsembleShifts(arg: string): { spec: string; shifts: Shift[] } {
     const why = err instanceof Error ? /\(([^()]*)\)$/.exec(err.message)?.[1] : undefined;
     throw new ShiftbenchError(
       'ERR_INVALID_OPTION',
-      `Expected a shift set like grid:1, line:2 or 0,0;1,1 for mitigation shift-ensemble but received ${JSON.stringify(arg)}${why ? ` (${why})` : ''}`,
+      `Expected a shift set like grid:1, line:2 or 0,0;1,1 for mitigation shift-ensemble but received ` +
+        `${JSON.stringify(arg)}${why ? ` (${why})` : ''}`,
       { cause: err },
     );
   }

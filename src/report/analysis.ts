@@ -11,7 +11,10 @@ import type { ReportRun } from './load.js';
 /** "[lo–hi]" of a 0–1 interval in percentage points, as the headline cells show it. */
 export function ppInterval(iv: Interval95 | null | undefined): string {
   if (!iv) return '';
-  return ` <span class="ci" title="95% bootstrap interval over images">[${(iv.lo * 100).toFixed(2)}–${(iv.hi * 100).toFixed(2)}]</span>`;
+  return (
+    ` <span class="ci" title="95% bootstrap interval over images">[${(iv.lo * 100).toFixed(2)}–` +
+    `${(iv.hi * 100).toFixed(2)}]</span>`
+  );
 }
 
 const signedPpText = (v: number) => `${v < 0 ? '−' : v > 0 ? '+' : '±'}${Math.abs(v * 100).toFixed(2)}`;
@@ -26,39 +29,68 @@ export function uncertaintySection(run: ReportRun): string {
   if (rs.length === 0) return '';
   const withIv = rs.filter((r) => r.analysis!.boundsInterval);
   const intervals = withIv.length
-    ? `<div class="table-wrap"><table class="details"><caption>95% percentile intervals of the bounds over bootstrap resamples of the images (an image drawn twice counts as two; both searches run on each resample). mAP in %, range in pp.</caption>
-<thead><tr><th scope="col">Detector</th><th scope="col">Resamples (with ground truth) · seed</th><th scope="col">mAP at (0,0)</th><th scope="col">mAP lower</th><th scope="col">mAP upper</th><th scope="col">mAP range</th><th scope="col">rel. range</th></tr></thead><tbody>${withIv
+    ? `<div class="table-wrap"><table class="details"><caption>95% percentile intervals of the bounds over ` +
+      `bootstrap resamples of the images (an image drawn twice counts as two; both searches run on each resample). ` +
+      `mAP in %, range in pp.</caption>
+<thead><tr><th scope="col">Detector</th><th scope="col">Resamples (with ground truth) · seed</th><th ` +
+      `scope="col">mAP at (0,0)</th><th scope="col">mAP lower</th><th scope="col">mAP upper</th><th scope="col">mAP ` +
+      `range</th><th scope="col">rel. range</th></tr></thead><tbody>${withIv
         .map((r) => {
           const iv = r.analysis!.boundsInterval!;
           const b = r.bounds!;
           const cell = (v: number | null, i: Interval95 | null, unit: 'pct' | 'pp') =>
-            `<td>${unit === 'pct' ? pct(v) : pp(v)}${i ? ` <span class="ci">[${(i.lo * 100).toFixed(unit === 'pct' ? 1 : 2)}–${(i.hi * 100).toFixed(unit === 'pct' ? 1 : 2)}]</span>` : ''}</td>`;
-          return `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(iv.resamples)} (${h(iv.validResamples)}) · ${h(iv.seed)}</td>${cell(b.mapRef, iv.mapRef, 'pct')}${cell(
-            b.mapLower,
-            iv.mapLower,
-            'pct',
-          )}${cell(b.mapUpper, iv.mapUpper, 'pct')}<td class="key-metric">${pp(b.mapRange)}${ppInterval(iv.mapRange)}</td>${cell(b.relRange, iv.relRange, 'pct')}</tr>`;
+            `<td>${unit === 'pct' ? pct(v) : pp(v)}${
+              i
+                ? ` <span class="ci">[` +
+                  `${(i.lo * 100).toFixed(unit === 'pct' ? 1 : 2)}–${(i.hi * 100).toFixed(unit === 'pct' ? 1 : 2)}` +
+                  `]</span>`
+                : ''
+            }</td>`;
+          return (
+            `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(iv.resamples)} (${h(iv.validResamples)}) ` +
+            `· ${h(iv.seed)}</td>${cell(b.mapRef, iv.mapRef, 'pct')}${cell(
+              b.mapLower,
+              iv.mapLower,
+              'pct',
+            )}${cell(b.mapUpper, iv.mapUpper, 'pct')}<td class="key-metric">${pp(b.mapRange)}` +
+            `${ppInterval(iv.mapRange)}</td>${cell(b.relRange, iv.relRange, 'pct')}</tr>`
+          );
         })
         .join('')}</tbody></table></div>`
     : '<p>No intervals: the bounds bootstrap was off for this run (<code>--bootstrap-bounds B</code> turns it on).</p>';
   const paired = rs.flatMap((r) => r.analysis!.paired);
   const pairedHtml = paired.length
-    ? `<div class="table-wrap"><table class="details paired"><caption>Paired differences: each mitigation (or anti-aliased twin) minus its plain detector, on the same bootstrap resamples. "Steadier (significant)" only when the 95% interval of Δ mAP range excludes 0.</caption>
-<thead><tr><th scope="col">Detector</th><th scope="col">vs</th><th scope="col">Δ mAP range (pp) [95%]</th><th scope="col">Δ mAP at (0,0) (pp) [95%]</th><th scope="col">Steadier in (share of resamples)</th><th scope="col">Verdict</th></tr></thead><tbody>${paired
+    ? `<div class="table-wrap"><table class="details paired"><caption>Paired differences: ` +
+      `each mitigation (or anti-aliased twin) minus its plain detector, on the same bootstrap resamples. ` +
+      `"Steadier (significant)" only when the 95% interval of Δ mAP range excludes 0.</caption>
+<thead><tr><th scope="col">Detector</th><th scope="col">vs</th><th scope="col">Δ mAP range (pp) [95%]</th><th ` +
+      `scope="col">Δ mAP at (0,0) (pp) [95%]</th><th scope="col">Steadier in (share of resamples)</th><th ` +
+      `scope="col">Verdict</th></tr></thead><tbody>${paired
         .map(
           (p) =>
-            `<tr><th scope="row"><code>${h(p.key)}</code>${p.kind === 'twin' ? ' <span class="badge">twin</span>' : ''}</th><td><code>${h(p.against)}</code></td><td class="key-metric">${h(signedPpText(p.deltaMapRange.value))} <span class="ci">[${h(signedPpText(p.deltaMapRange.lo))}, ${h(signedPpText(p.deltaMapRange.hi))}]</span></td><td>${h(signedPpText(p.deltaMapRef.value))} <span class="ci">[${h(signedPpText(p.deltaMapRef.lo))}, ${h(signedPpText(p.deltaMapRef.hi))}]</span></td><td>${pct(p.steadierShare)} of ${h(p.resamples)}</td><td>${h(p.verdict)}</td></tr>`,
+            `<tr><th scope="row"><code>${h(p.key)}</code>${
+              p.kind === 'twin' ? ' <span class="badge">twin</span>' : ''
+            }</th><td><code>${h(p.against)}</code></td><td class="key-metric">` +
+            `${h(signedPpText(p.deltaMapRange.value))} <span class="ci">[${h(signedPpText(p.deltaMapRange.lo))}` +
+            `, ${h(signedPpText(p.deltaMapRange.hi))}]</span></td><td>${h(signedPpText(p.deltaMapRef.value))} ` +
+            `<span class="ci">[${h(signedPpText(p.deltaMapRef.lo))}, ${h(signedPpText(p.deltaMapRef.hi))}` +
+            `]</span></td><td>${pct(p.steadierShare)} of ${h(p.resamples)}</td><td>${h(p.verdict)}</td></tr>`,
         )
         .join('')}</tbody></table></div>`
     : '';
   const curves = rs.filter((r) => r.analysis!.sizeCurve);
   const sizes = [...new Set(curves.flatMap((r) => r.analysis!.sizeCurve!.map((p) => p.images)))].sort((a, b) => a - b);
   const curveHtml = curves.length
-    ? `<div class="table-wrap"><table class="details"><caption>Size curve: the median mAP range (pp) of 50 subsamples of N images drawn without replacement (the last column: the full set). The range depends on N, so ranges from datasets of different sizes are not comparable.</caption>
-<thead><tr><th scope="col">Detector</th>${sizes.map((n) => `<th scope="col">N = ${h(n)}</th>`).join('')}</tr></thead><tbody>${curves
+    ? `<div class="table-wrap"><table class="details"><caption>Size curve: the median mAP range (pp) of 50 ` +
+      `subsamples of N images drawn without replacement (the last column: the full set). The range depends on N, ` +
+      `so ranges from datasets of different sizes are not comparable.</caption>
+<thead><tr><th scope="col">Detector</th>${sizes.map((n) => `<th scope="col">N = ${h(n)}</th>`).join('')}` +
+      `</tr></thead><tbody>${curves
         .map((r) => {
           const at = new Map(r.analysis!.sizeCurve!.map((p) => [p.images, p.medianMapRange]));
-          return `<tr><th scope="row"><code>${h(r.key)}</code></th>${sizes.map((n) => `<td>${pp(at.get(n) ?? null)}</td>`).join('')}</tr>`;
+          return `<tr><th scope="row"><code>${h(r.key)}</code></th>${sizes
+            .map((n) => `<td>${pp(at.get(n) ?? null)}</td>`)
+            .join('')}</tr>`;
         })
         .join('')}</tbody></table></div>`
     : '';
@@ -70,7 +102,10 @@ ${curveHtml}
 }
 
 function sizeRow(label: string, b: AssignmentBreakdown): string {
-  return `<tr><th scope="row">${h(label)}</th><td>${pct(b.ap)}</td><td>${pct(b.ap50)}</td><td>${pct(b.ap75)}</td><td>${pct(b.apSmall)}</td><td>${pct(b.apMedium)}</td><td>${pct(b.apLarge)}</td></tr>`;
+  return (
+    `<tr><th scope="row">${h(label)}</th><td>${pct(b.ap)}</td><td>${pct(b.ap50)}</td><td>${pct(b.ap75)}` +
+    `</td><td>${pct(b.apSmall)}</td><td>${pct(b.apMedium)}</td><td>${pct(b.apLarge)}</td></tr>`
+  );
 }
 
 /** Breakdowns (protocol §9): other objectives, AP by size and category at the searched assignments, flicker. */
@@ -83,18 +118,25 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
     const objectives = Object.entries(a.boundsByObjective);
     if (objectives.length) {
       parts.push(
-        `<table class="details"><caption>Bounds searched with another objective (its own greedy search).</caption><thead><tr><th scope="col">Objective</th><th scope="col">at (0,0)</th><th scope="col">lower</th><th scope="col">upper</th><th scope="col">range</th></tr></thead><tbody>${objectives
-          .map(
-            ([name, b]) =>
-              `<tr><th scope="row">${h(name.toUpperCase())}</th><td>${pct(b!.mapRef)}</td><td>${pct(b!.mapLower)}</td><td>${pct(b!.mapUpper)}</td><td>${pp(b!.mapRange)}</td></tr>`,
-          )
-          .join('')}</tbody></table>`,
+        `<table class="details"><caption>Bounds searched with another objective (its own greedy ` +
+          `search).</caption><thead><tr><th scope="col">Objective</th><th scope="col">at (0,0)</th><th ` +
+          `scope="col">lower</th><th scope="col">upper</th><th scope="col">range</th></tr></thead><tbody>${objectives
+            .map(
+              ([name, b]) =>
+                `<tr><th scope="row">${h(name.toUpperCase())}</th><td>${pct(b!.mapRef)}</td><td>${pct(b!.mapLower)}` +
+                `</td><td>${pct(b!.mapUpper)}</td><td>${pp(b!.mapRange)}</td></tr>`,
+            )
+            .join('')}</tbody></table>`,
       );
     }
     if (a.breakdown) {
       const bd = a.breakdown;
       parts.push(
-        `<table class="details"><caption>AP by IoU and object size at the three assignments of the headline search.</caption><thead><tr><th scope="col">Assignment</th><th scope="col">AP</th><th scope="col">AP50</th><th scope="col">AP75</th><th scope="col">AP small</th><th scope="col">AP medium</th><th scope="col">AP large</th></tr></thead><tbody>${sizeRow('all at (0,0)', bd.ref)}${sizeRow('lower', bd.lower)}${sizeRow('upper', bd.upper)}</tbody></table>`,
+        `<table class="details"><caption>AP by IoU and object size at the three assignments of the headline ` +
+          `search.</caption><thead><tr><th scope="col">Assignment</th><th scope="col">AP</th><th ` +
+          `scope="col">AP50</th><th scope="col">AP75</th><th scope="col">AP small</th><th scope="col">AP ` +
+          `medium</th><th scope="col">AP large</th></tr></thead><tbody>${sizeRow('all at (0,0)', bd.ref)}` +
+          `${sizeRow('lower', bd.lower)}${sizeRow('upper', bd.upper)}</tbody></table>`,
       );
       const cats = Object.keys(bd.ref.perCategoryAP).filter(
         (id) => bd.lower.perCategoryAP[id] !== null || bd.upper.perCategoryAP[id] !== null,
@@ -103,24 +145,35 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
       const shown = cats.sort((x, y) => spread(y) - spread(x) || Number(x) - Number(y)).slice(0, 15);
       if (shown.length) {
         parts.push(
-          `<table class="details"><caption>Per-category AP at the lower and upper assignments: the ${h(shown.length)} categories (of ${h(cats.length)} with ground truth) whose AP differs most.</caption><thead><tr><th scope="col">Category</th><th scope="col">at (0,0)</th><th scope="col">lower</th><th scope="col">upper</th><th scope="col">upper − lower</th></tr></thead><tbody>${shown
-            .map((id) => {
-              const name = categoryNames.get(Number(id));
-              return `<tr><th scope="row">${h(id)}${name ? ` ${h(name)}` : ''}</th><td>${pct(bd.ref.perCategoryAP[id])}</td><td>${pct(bd.lower.perCategoryAP[id])}</td><td>${pct(bd.upper.perCategoryAP[id])}</td><td>${pp(spread(id))}</td></tr>`;
-            })
-            .join('')}</tbody></table>`,
+          `<table class="details"><caption>Per-category AP at the lower and upper assignments: ` +
+            `the ${h(shown.length)} categories (of ${h(cats.length)} with ground truth) whose AP differs ` +
+            `most.</caption><thead><tr><th scope="col">Category</th><th scope="col">at (0,0)</th><th ` +
+            `scope="col">lower</th><th scope="col">upper</th><th scope="col">upper − ` +
+            `lower</th></tr></thead><tbody>${shown
+              .map((id) => {
+                const name = categoryNames.get(Number(id));
+                return (
+                  `<tr><th scope="row">${h(id)}${name ? ` ${h(name)}` : ''}</th><td>` +
+                  `${pct(bd.ref.perCategoryAP[id])}</td><td>${pct(bd.lower.perCategoryAP[id])}</td><td>` +
+                  `${pct(bd.upper.perCategoryAP[id])}</td><td>${pp(spread(id))}</td></tr>`
+                );
+              })
+              .join('')}</tbody></table>`,
         );
       }
     }
     const f = a.flicker;
     parts.push(
       f.top.length
-        ? `<table class="details"><caption>Per-image flicker: the share of an image's detections (score ≥ ${h(f.scoreThreshold)}, all shifts) not matched at every shift. Mean over ${h(f.images)} images with detections: ${pct(f.meanFlicker)}. The images with the most:</caption><thead><tr><th scope="col">Image id</th><th scope="col">Flicker</th><th scope="col">Detections</th></tr></thead><tbody>${f.top
-            .map(
-              (x) =>
-                `<tr><th scope="row">${h(x.imageId)}</th><td>${pct(x.flicker)}</td><td>${h(x.detections)}</td></tr>`,
-            )
-            .join('')}</tbody></table>`
+        ? `<table class="details"><caption>Per-image flicker: the share of an image's detections (score ≥ ` +
+            `${h(f.scoreThreshold)}, all shifts) not matched at every shift. Mean over ${h(f.images)} images with ` +
+            `detections: ${pct(f.meanFlicker)}. The images with the most:</caption><thead><tr><th scope="col">Image ` +
+            `id</th><th scope="col">Flicker</th><th scope="col">Detections</th></tr></thead><tbody>${f.top
+              .map(
+                (x) =>
+                  `<tr><th scope="row">${h(x.imageId)}</th><td>${pct(x.flicker)}</td><td>${h(x.detections)}</td></tr>`,
+              )
+              .join('')}</tbody></table>`
         : `<p>No detection reaches score ${h(f.scoreThreshold)}: no flicker to show.</p>`,
     );
     if (a.notes.length) parts.push(`<ul>${a.notes.map((n) => `<li>${h(n)}</li>`).join('')}</ul>`);
@@ -132,7 +185,10 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
 function fitCell(f: PeriodFit | null): string {
   if (!f) return `<td>${MISSING}</td><td>${MISSING}</td><td>${MISSING}</td>`;
   const phases = f.phaseMeans.map((v) => num(v, 3)).join(', ');
-  return `<td class="key-metric">${h(f.period)} px</td><td>${num(f.r2adj, 3)}</td><td class="phases" title="${h(phases)}">${h(phases.length > 80 ? `${phases.slice(0, 80)}…` : phases)}</td>`;
+  return (
+    `<td class="key-metric">${h(f.period)} px</td><td>${num(f.r2adj, 3)}</td><td class="phases" title="` +
+    `${h(phases)}">${h(phases.length > 80 ? `${phases.slice(0, 80)}…` : phases)}</td>`
+  );
 }
 
 /** Periodicity along line:K sets (protocol §8): the dominant period of each series per axis. */
@@ -147,13 +203,21 @@ export function periodicitySection(run: ReportRun): string {
         ] as const
       ).map(
         ([series, fit]) =>
-          `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(ax.axis)} (n = ${h(ax.n)})</td><td>${h(series)}</td>${fitCell(fit)}</tr>`,
+          `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(ax.axis)} (n = ${h(ax.n)})</td><td>${h(series)}` +
+          `</td>${fitCell(fit)}</tr>`,
       ),
     ),
   );
   if (rows.length === 0) return '';
-  return `<section id="periodicity"><h2>Periodicity along the line of shifts</h2>
-<div class="table-wrap"><table class="details"><caption>For each series over d = 0…K the period p whose phase means (d mod p) explain the most variance, corrected for chance (R²adj); a multiple of the period is reduced to the period when it explains no more (F-test). A network of total stride P tends to repeat with period P or a divisor.</caption>
-<thead><tr><th scope="col">Detector</th><th scope="col">Axis</th><th scope="col">Series</th><th scope="col">Dominant period</th><th scope="col">R²adj</th><th scope="col">Phase means</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>
-</section>`;
+  return (
+    `<section id="periodicity"><h2>Periodicity along the line of shifts</h2>
+<div class="table-wrap"><table class="details"><caption>For each series over d = 0…K the period p whose phase means ` +
+    `(d mod p) explain the most variance, corrected for chance (R²adj); a multiple of the period is reduced to the ` +
+    `period when it explains no more (F-test). A network of total stride P tends to repeat with period P or a ` +
+    `divisor.</caption>
+<thead><tr><th scope="col">Detector</th><th scope="col">Axis</th><th scope="col">Series</th><th ` +
+    `scope="col">Dominant period</th><th scope="col">R²adj</th><th scope="col">Phase means</th></tr></thead><tbody>` +
+    `${rows.join('')}</tbody></table></div>
+</section>`
+  );
 }

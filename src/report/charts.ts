@@ -69,7 +69,10 @@ export function analysisChartData(run: ReportRun): Record<string, unknown> {
 }
 
 function figure(id: string, title: string, fallback: string, heightPx: number): string {
-  return `<figure><div class="chart" style="height:${Math.round(heightPx)}px"><canvas id="${id}" role="img" aria-label="${h(title)}">${fallback}</canvas></div><figcaption>${h(title)}</figcaption></figure>`;
+  return (
+    `<figure><div class="chart" style="height:${Math.round(heightPx)}px"><canvas id="${id}" role="img" ` +
+    `aria-label="${h(title)}">${fallback}</canvas></div><figcaption>${h(title)}</figcaption></figure>`
+  );
 }
 
 /** The section of analysis charts ('' when the run has none of their data, e.g. older runs or label-free data). */
@@ -96,7 +99,8 @@ export function analysisChartsSection(run: ReportRun): string {
     figs.push(
       figure(
         'sb-paired',
-        'Paired Δ mAP range (mitigation or twin − plain detector) with its 95% interval; ✱ marks a significant difference (the interval excludes 0); left of 0 is steadier',
+        'Paired Δ mAP range (mitigation or twin − plain detector) with its 95% interval; ✱ marks a significant ' +
+          'difference (the interval excludes 0); left of 0 is steadier',
         `<p>${d.paired.map((p) => `${h(p.label)}: ${h(p.verdict)}`).join('; ')}</p>`,
         60 + 30 * d.paired.length,
       ),

@@ -91,14 +91,20 @@ export function judge(
   const by = (d: number) => (limit.unit === 'pp' ? `${(d * 100).toFixed(2)} pp` : `${(d * 100).toFixed(1)} pp`);
   const message =
     status === 'fail'
-      ? `FAIL ${key}: ${shown} exceeds ${limit.flag} ${fmt(limitValue, limit.unit)}: the whole 95% interval is above it (its lower end by ${by(lo - limitValue)}, the value by ${by(value - limitValue)})`
+      ? `FAIL ${key}: ${shown} exceeds ${limit.flag} ${fmt(limitValue, limit.unit)}: the whole 95% interval is ` +
+        `above it (its lower end by ${by(lo - limitValue)}, the value by ${by(value - limitValue)})`
       : status === 'warn'
-        ? `WARN ${key}: ${shown} is above ${limit.flag} ${fmt(limitValue, limit.unit)} by ${by(value - limitValue)}, but the 95% interval reaches below it: not conclusive (more images narrow it)`
-        : `pass ${key}: ${shown} ≤ ${limit.flag} ${fmt(limitValue, limit.unit)}${hi > limitValue ? ' (the interval reaches above it)' : ''}`;
+        ? `WARN ${key}: ${shown} is above ${limit.flag} ${fmt(limitValue, limit.unit)} by ${by(value - limitValue)}` +
+          `, but the 95% interval reaches below it: not conclusive (more images narrow it)`
+        : `pass ${key}: ${shown} ≤ ${limit.flag} ${fmt(limitValue, limit.unit)}${
+            hi > limitValue ? ' (the interval reaches above it)' : ''
+          }`;
   return { key, limit: limit.name, limitValue, value, lo, hi, status, message };
 }
 
-/** Checks the limits' shape: at least one, each a number ≥ 0; --max-increase needs a baseline and the other way round. */
+/**
+ * Checks the limits' shape: at least one, each a number ≥ 0; --max-increase needs a baseline and the other way round.
+ */
 export function validateCheckLimits(limits: CheckLimits, hasBaseline: boolean): void {
   for (const l of LIMITS) {
     const v = limits[l.field];
@@ -108,7 +114,8 @@ export function validateCheckLimits(limits: CheckLimits, hasBaseline: boolean): 
   if (!LIMITS.some((l) => limits[l.field] !== undefined)) {
     throw new ShiftbenchError(
       'ERR_INVALID_OPTION',
-      'Expected at least one limit for check but received none: give --max-range, --max-rel-range, --max-flip-rate or --baseline RUN --max-increase.',
+      'Expected at least one limit for check but received none: give --max-range, --max-rel-range, --max-flip-rate ' +
+        'or --baseline RUN --max-increase.',
     );
   }
   if (limits.maxIncrease !== undefined && !hasBaseline)
@@ -143,7 +150,8 @@ export function checkRun(
         const f = r.consistency.flipRate;
         if (!f)
           reasons.push(
-            `${r.key}: no flip rate (${m.dataset.labelFree ? 'label-free dataset' : 'no ground truth'}), so --max-flip-rate cannot be judged`,
+            `${r.key}: no flip rate (${m.dataset.labelFree ? 'label-free dataset' : 'no ground truth'}), ` +
+              `so --max-flip-rate cannot be judged`,
           );
         else if (!is.number(f.lo) || !is.number(f.hi)) reasons.push(`${r.key}: the flip rate has no interval`);
         else outcomes.push(judge(r.key, l, limitValue, f.mean, f.lo, f.hi));
@@ -151,7 +159,8 @@ export function checkRun(
       }
       if (!r.bounds) {
         reasons.push(
-          `${r.key}: no mAP (${m.dataset.labelFree ? 'label-free dataset' : 'no ground truth'}), so ${l.flag} (a limit on mAP) cannot be judged`,
+          `${r.key}: no mAP (${m.dataset.labelFree ? 'label-free dataset' : 'no ground truth'}), so ${l.flag} (a ` +
+            `limit on mAP) cannot be judged`,
         );
         continue;
       }
@@ -164,7 +173,8 @@ export function checkRun(
       const biv = r.analysis?.boundsInterval;
       if (!biv) {
         reasons.push(
-          `${r.key}: the mAP bounds have no interval (bounds bootstrap off, or a run from before intervals); add one without running a model: \`shiftbench report ${dir} --bootstrap-bounds 200\``,
+          `${r.key}: the mAP bounds have no interval (bounds bootstrap off, or a run from before intervals); ` +
+            `add one without running a model: \`shiftbench report ${dir} --bootstrap-bounds 200\``,
         );
         continue;
       }
@@ -225,7 +235,10 @@ export async function checkRunDir(
 const xml = (s: unknown) =>
   String(s).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 
-/** JUnit XML of a check (one testcase per detector and limit; a fail is a <failure>, a warn passes with its text in <system-out>). */
+/**
+ * JUnit XML of a check (one testcase per detector and limit; a fail is a <failure>, a warn passes with its text in
+ * <system-out>).
+ */
 export function checkJunitXml(result: CheckResult): string {
   const failures = result.outcomes.filter((o) => o.status === 'fail').length;
   const cases = result.outcomes
@@ -237,22 +250,28 @@ export function checkJunitXml(result: CheckResult): string {
       return `    <testcase classname="shiftbench.${xml(o.key)}" name="${o.limit} ${o.limitValue}">${inner}</testcase>`;
     })
     .join('\n');
-  return `<?xml version="1.0" encoding="UTF-8"?>
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="shiftbench check" tests="${result.outcomes.length}" failures="${failures}" errors="0">
-  <testsuite name="shiftbench check ${xml(result.runId)}" tests="${result.outcomes.length}" failures="${failures}" errors="0" skipped="0">
+  <testsuite name="shiftbench check ${xml(result.runId)}" tests="${result.outcomes.length}" failures="${failures}" ` +
+    `errors="0" skipped="0">
 ${cases}
   </testsuite>
 </testsuites>
-`;
+`
+  );
 }
 
 /** JUnit XML for a run that could not be judged: one testcase with an <error> (CI shows the reason). */
 export function checkErrorJunitXml(runDir: string, message: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="shiftbench check" tests="1" failures="0" errors="1">
   <testsuite name="shiftbench check ${xml(runDir)}" tests="1" failures="0" errors="1" skipped="0">
-    <testcase classname="shiftbench" name="judge the run"><error message="${xml(message.split('\n')[0])}">${xml(message)}</error></testcase>
+    <testcase classname="shiftbench" name="judge the run"><error message="${xml(message.split('\n')[0])}">` +
+    `${xml(message)}</error></testcase>
   </testsuite>
 </testsuites>
-`;
+`
+  );
 }

@@ -73,7 +73,8 @@ export async function compareRuns(runDirs: string[], pair: PairRunsFn): Promise<
     if (twice)
       throw new ShiftbenchError(
         'ERR_INVALID_OPTION',
-        `Expected different run directories for <runDirs...> but received ${dir} twice (as ${twice.label} and ${letter(i)})`,
+        `Expected different run directories for <runDirs...> but received ${dir} twice (as ${twice.label} and ` +
+          `${letter(i)})`,
       );
     runs.push({ label: letter(i), run, rows: headlineRows(run.metrics) });
   }
@@ -110,12 +111,19 @@ const signed = (v: number) => `${v < 0 ? '−' : v > 0 ? '+' : '±'}${Math.abs(v
 
 /** "Δ mAP range +1.20 pp [+0.40, +2.10] (… resamples): less steady (significant)". */
 export function deltaText(d: RunDelta): string {
-  return `Δ mAP range ${signed(d.deltaMapRange.value)} pp [${signed(d.deltaMapRange.lo)}, ${signed(d.deltaMapRange.hi)}], Δ mAP at (0,0) ${signed(d.deltaMapRef.value)} pp [${signed(d.deltaMapRef.lo)}, ${signed(d.deltaMapRef.hi)}] over ${d.resamples} paired resamples: ${d.verdict}`;
+  return (
+    `Δ mAP range ${signed(d.deltaMapRange.value)} pp [${signed(d.deltaMapRange.lo)}, ` +
+    `${signed(d.deltaMapRange.hi)}], Δ mAP at (0,0) ${signed(d.deltaMapRef.value)} pp [${signed(d.deltaMapRef.lo)}, ` +
+    `${signed(d.deltaMapRef.hi)}] over ${d.resamples} paired resamples: ${d.verdict}`
+  );
 }
 
 function describeRun(r: ComparedRun): string {
   const m = r.run.metrics;
-  return `${m.runId} — ${m.dataset.name} (${m.dataset.images} images${m.dataset.labelFree ? ', no labels' : ''}) · ${m.shiftSet.spec} · ${m.mode} — ${r.run.runDir}`;
+  return (
+    `${m.runId} — ${m.dataset.name} (${m.dataset.images} images${m.dataset.labelFree ? ', no labels' : ''}) · ` +
+    `${m.shiftSet.spec} · ${m.mode} — ${r.run.runDir}`
+  );
 }
 
 const COLUMNS: { head: string; cell: (x: HeadlineRow) => string }[] = [
@@ -154,7 +162,8 @@ export function renderComparisonText(c: Comparison): string {
       continue;
     }
     lines.push(
-      `${p.label} vs A: paired on the same images (Δ = ${p.label} − A; "significant" only when the 95% interval excludes 0)`,
+      `${p.label} vs A: paired on the same images (Δ = ${p.label} − A; "significant" only when the 95% interval ` +
+        `excludes 0)`,
     );
     if (p.deltas.length === 0) lines.push('  no detector with mAP in both (label-free): no paired difference');
     for (const d of p.deltas) lines.push(`  ${d.key}: ${deltaText(d)}`);
@@ -171,7 +180,9 @@ export function renderComparisonHtml(c: Comparison): string {
         .map((r, i) => {
           const row = r.rows.find((x) => x.key === key);
           const first = i === 0 ? `<th scope="rowgroup" rowspan="${c.runs.length}"><code>${h(key)}</code></th>` : '';
-          return `<tr>${first}<td>${h(r.label)}</td>${COLUMNS.map((col) => `<td>${h(row ? col.cell(row) : MISSING)}</td>`).join('')}</tr>`;
+          return `<tr>${first}<td>${h(r.label)}</td>${COLUMNS.map(
+            (col) => `<td>${h(row ? col.cell(row) : MISSING)}</td>`,
+          ).join('')}</tr>`;
         })
         .join('\n'),
     )
@@ -179,21 +190,34 @@ export function renderComparisonHtml(c: Comparison): string {
   const pairsHtml = c.pairs
     .map((p) => {
       if (!p.paired)
-        return `<h3>${h(p.label)} vs A: not paired</h3><p>These runs differ, so they are shown side by side only, without a paired difference:</p><ul>${p.differences.map((d) => `<li>${h(d)}</li>`).join('')}</ul>`;
+        return (
+          `<h3>${h(p.label)} vs A: not paired</h3><p>These runs differ, so they are shown side by side only, ` +
+          `without a paired difference:</p><ul>${p.differences.map((d) => `<li>${h(d)}</li>`).join('')}</ul>`
+        );
       const rows = p.deltas
         .map(
           (d) =>
-            `<tr><th scope="row"><code>${h(d.key)}</code></th><td class="key-metric">${h(signed(d.deltaMapRange.value))} <span class="ci">[${h(signed(d.deltaMapRange.lo))}, ${h(signed(d.deltaMapRange.hi))}]</span></td><td>${h(signed(d.deltaMapRef.value))} <span class="ci">[${h(signed(d.deltaMapRef.lo))}, ${h(signed(d.deltaMapRef.hi))}]</span></td><td>${h((d.steadierShare * 100).toFixed(1))}% of ${h(d.resamples)}</td><td>${h(d.verdict)}</td></tr>`,
+            `<tr><th scope="row"><code>${h(d.key)}</code></th><td class="key-metric">` +
+            `${h(signed(d.deltaMapRange.value))} <span class="ci">[${h(signed(d.deltaMapRange.lo))}, ` +
+            `${h(signed(d.deltaMapRange.hi))}]</span></td><td>${h(signed(d.deltaMapRef.value))} <span ` +
+            `class="ci">[${h(signed(d.deltaMapRef.lo))}, ${h(signed(d.deltaMapRef.hi))}]</span></td><td>` +
+            `${h((d.steadierShare * 100).toFixed(1))}% of ${h(d.resamples)}</td><td>${h(d.verdict)}</td></tr>`,
         )
         .join('');
       return `<h3>${h(p.label)} vs A: paired on the same images</h3>${
         p.deltas.length
-          ? `<div class="table-wrap"><table class="details paired"><caption>Δ = ${h(p.label)} − A per detector, on the same bootstrap resamples of the images, from both runs' stored detections. "Significant" only when the 95% interval excludes 0.</caption><thead><tr><th scope="col">Detector</th><th scope="col">Δ mAP range (pp) [95%]</th><th scope="col">Δ mAP at (0,0) (pp) [95%]</th><th scope="col">${h(p.label)} steadier in</th><th scope="col">Verdict</th></tr></thead><tbody>${rows}</tbody></table></div>`
+          ? `<div class="table-wrap"><table class="details paired"><caption>Δ = ${h(p.label)} − A per detector, ` +
+            `on the same bootstrap resamples of the images, from both runs' stored detections. ` +
+            `"Significant" only when the 95% interval excludes 0.</caption><thead><tr><th ` +
+            `scope="col">Detector</th><th scope="col">Δ mAP range (pp) [95%]</th><th scope="col">Δ mAP at (0,0) ` +
+            `(pp) [95%]</th><th scope="col">${h(p.label)} steadier in</th><th ` +
+            `scope="col">Verdict</th></tr></thead><tbody>${rows}</tbody></table></div>`
           : '<p>No detector with mAP in both runs (label-free): no paired difference.</p>'
       }`;
     })
     .join('\n');
-  return `<!doctype html>
+  return (
+    `<!doctype html>
 <html lang="en">
 <head>
 ${headHtml(`shiftbench compare: ${c.runs.map((r) => r.run.metrics.runId).join(' · ')}`)}
@@ -202,8 +226,11 @@ ${headHtml(`shiftbench compare: ${c.runs.map((r) => r.run.metrics.runId).join(' 
 <header><h1>shiftbench compare</h1><ol class="runs">${runsHtml}</ol></header>
 <main>
 <section id="side-by-side"><h2>Side by side</h2>
-<div class="table-wrap"><table class="headline"><caption>Each run's own numbers (mAP in %, range in pp, 95% bootstrap intervals over that run's images). Ranges of runs on different images are not comparable.</caption>
-<thead><tr><th scope="col">Detector</th><th scope="col">Run</th>${COLUMNS.map((col) => `<th scope="col">${h(col.head)}</th>`).join('')}</tr></thead>
+<div class="table-wrap"><table class="headline"><caption>Each run's own numbers (mAP in %, range in pp, ` +
+    `95% bootstrap intervals over that run's images). Ranges of runs on different images are not comparable.</caption>
+<thead><tr><th scope="col">Detector</th><th scope="col">Run</th>${COLUMNS.map(
+      (col) => `<th scope="col">${h(col.head)}</th>`,
+    ).join('')}</tr></thead>
 <tbody>
 ${body}
 </tbody></table></div></section>
@@ -213,5 +240,6 @@ ${pairsHtml}
 </main>
 </body>
 </html>
-`;
+`
+  );
 }

@@ -155,7 +155,10 @@ async function readShiftFile(file: string): Promise<CocoResult[] | null> {
   }
 }
 
-/** The per-shift COCO results file of shift index `s` (the store's naming: shift_<dx>_<dy>, or shift_<index> for fractional sets). */
+/**
+ * The per-shift COCO results file of shift index `s` (the store's naming: shift_<dx>_<dy>, or shift_<index> for
+ * fractional sets).
+ */
 const shiftFile = (run: ReportRun, key: string, shifts: Shift[], s: number) =>
   path.join(run.runDir, 'detections', safeFileName(key), `${shiftFileStem({ shifts }, s)}.json`);
 
@@ -252,7 +255,8 @@ export async function buildGallery(
       }
       if (bytes + 2 * th.uri.length > maxBytes) {
         notes.push(
-          `the gallery stops at ${items.length} images to keep the report under its size budget (${(maxBytes / 1024 / 1024).toFixed(0)} MB; --gallery N shows fewer per detector)`,
+          `the gallery stops at ${items.length} images to keep the report under its size budget (` +
+            `${(maxBytes / 1024 / 1024).toFixed(0)} MB; --gallery N shows fewer per detector)`,
         );
         return { items, blinking, categories, notes: [...new Set(notes)] };
       }
@@ -282,7 +286,10 @@ function fileNameOf(run: ReportRun, imageId: number): string | null {
   return fileNames.get(run)?.get(imageId) ?? null;
 }
 
-/** Reads the detector's ground_truth.json: category names into `into`, file names, and the annotations by image (null when absent: label-free). */
+/**
+ * Reads the detector's ground_truth.json: category names into `into`, file names, and the annotations by image (null
+ * when absent: label-free).
+ */
 async function readGroundTruth(
   run: ReportRun,
   r: DetectorRunSummary,
@@ -338,7 +345,12 @@ function panel(item: GalleryItem, boxes: GalleryBox[], title: string, categories
   const objects = item.blinking
     .map((o) => {
       const name = categories[o.categoryId] ?? `class ${o.categoryId}`;
-      return `<rect class="g-blink" x="${(o.bbox[0] * sx).toFixed(1)}" y="${(o.bbox[1] * sy).toFixed(1)}" width="${(o.bbox[2] * sx).toFixed(1)}" height="${(o.bbox[3] * sy).toFixed(1)}" fill="none" stroke="${BLINK_COLOUR}" stroke-width="1.5" stroke-dasharray="4 3"><title>ground truth ${h(name)} (annotation ${o.annotationId}) · found at ${o.foundAt} of ${o.shifts} shifts</title></rect>`;
+      return (
+        `<rect class="g-blink" x="${(o.bbox[0] * sx).toFixed(1)}" y="${(o.bbox[1] * sy).toFixed(1)}" width="` +
+        `${(o.bbox[2] * sx).toFixed(1)}" height="${(o.bbox[3] * sy).toFixed(1)}" fill="none" stroke="${BLINK_COLOUR}` +
+        `" stroke-width="1.5" stroke-dasharray="4 3"><title>ground truth ${h(name)} (annotation ${o.annotationId}` +
+        `) · found at ${o.foundAt} of ${o.shifts} shifts</title></rect>`
+      );
     })
     .join('');
   const rects =
@@ -346,10 +358,20 @@ function panel(item: GalleryItem, boxes: GalleryBox[], title: string, categories
     boxes
       .map((b) => {
         const name = categories[b.categoryId] ?? `class ${b.categoryId}`;
-        return `<rect class="g-${b.state}" data-state="${b.state}" x="${(b.bbox[0] * sx).toFixed(1)}" y="${(b.bbox[1] * sy).toFixed(1)}" width="${(b.bbox[2] * sx).toFixed(1)}" height="${(b.bbox[3] * sy).toFixed(1)}" fill="none" stroke="${COLOURS[b.state]}" stroke-width="2"><title>${h(name)} · score ${h(b.score.toFixed(2))} · ${b.state}</title></rect>`;
+        return (
+          `<rect class="g-${b.state}" data-state="${b.state}" x="${(b.bbox[0] * sx).toFixed(1)}" y="` +
+          `${(b.bbox[1] * sy).toFixed(1)}" width="${(b.bbox[2] * sx).toFixed(1)}" height="` +
+          `${(b.bbox[3] * sy).toFixed(1)}" fill="none" stroke="${COLOURS[b.state]}" stroke-width="2"><title>` +
+          `${h(name)} · score ${h(b.score.toFixed(2))} · ${b.state}</title></rect>`
+        );
       })
       .join('');
-  return `<figure class="g-panel"><svg xmlns="http://www.w3.org/2000/svg" width="${item.thumbWidthPx}" height="${item.thumbHeightPx}" viewBox="0 0 ${item.thumbWidthPx} ${item.thumbHeightPx}" role="img" aria-label="${h(title)}"><image href="${item.thumbnail}" width="${item.thumbWidthPx}" height="${item.thumbHeightPx}"/>${rects}</svg><figcaption>${h(title)}</figcaption></figure>`;
+  return (
+    `<figure class="g-panel"><svg xmlns="http://www.w3.org/2000/svg" width="${item.thumbWidthPx}" height="` +
+    `${item.thumbHeightPx}" viewBox="0 0 ${item.thumbWidthPx} ${item.thumbHeightPx}" role="img" aria-label="` +
+    `${h(title)}"><image href="${item.thumbnail}" width="${item.thumbWidthPx}" height="${item.thumbHeightPx}"/>` +
+    `${rects}</svg><figcaption>${h(title)}</figcaption></figure>`
+  );
 }
 
 /** The gallery section of the report (HTML, every value escaped); '' when there is nothing to show and no note. */
@@ -363,8 +385,19 @@ export function gallerySection(g: Gallery): string {
         `<h3><code>${h(key)}</code></h3><div class="g-row">${items
           .map((it) => {
             const count = (bs: GalleryBox[], s: MatchState) => bs.filter((b) => b.state === s).length;
-            const caption = `image ${it.imageId} (${it.fileName}) · flicker ${(it.flicker * 100).toFixed(1)}% · at shift (${it.shift.dx},${it.shift.dy}): ${count(it.reference, 'kept')} kept, ${count(it.reference, 'vanished')} vanished, ${count(it.shifted, 'appeared')} appeared`;
-            return `<div class="g-item" data-key="${h(it.key)}" data-image="${it.imageId}"><div class="g-pair">${panel(it, it.reference, 'shift (0,0)', g.categories)}${panel(it, it.shifted, `shift (${it.shift.dx},${it.shift.dy})`, g.categories)}</div><p class="g-cap">${h(caption)}</p></div>`;
+            const caption =
+              `image ${it.imageId} (${it.fileName}) · flicker ${(it.flicker * 100).toFixed(1)}% · at ` +
+              `shift (${it.shift.dx},${it.shift.dy}): ${count(it.reference, 'kept')} kept, ` +
+              `${count(it.reference, 'vanished')} vanished, ${count(it.shifted, 'appeared')} appeared`;
+            return (
+              `<div class="g-item" data-key="${h(it.key)}" data-image="${it.imageId}"><div class="g-pair">` +
+              `${panel(it, it.reference, 'shift (0,0)', g.categories)}${panel(
+                it,
+                it.shifted,
+                `shift (${it.shift.dx},${it.shift.dy})`,
+                g.categories,
+              )}</div><p class="g-cap">${h(caption)}</p></div>`
+            );
           })
           .join('')}</div>`,
     )
@@ -378,7 +411,9 @@ export function gallerySection(g: Gallery): string {
             ? b.top
                 .map(
                   (o) =>
-                    `image ${h(o.imageId)} · annotation ${h(o.annotationId)} · ${h(g.categories[o.categoryId] ?? `class ${o.categoryId}`)} · found at ${h(o.foundAt)}/${h(o.shifts)}`,
+                    `image ${h(o.imageId)} · annotation ${h(o.annotationId)} · ` +
+                    `${h(g.categories[o.categoryId] ?? `class ${o.categoryId}`)} · found at ${h(o.foundAt)}/` +
+                    `${h(o.shifts)}`,
                 )
                 .join('<br>')
             : '—'
@@ -386,13 +421,27 @@ export function gallerySection(g: Gallery): string {
     )
     .join('');
   const blinkTable = blinkRows
-    ? `<div class="table-wrap"><table class="details blinking"><caption>Ground-truth objects that blink: found (matched one to one by class, IoU ≥ ${GALLERY_MATCH_IOU}, score ≥ τ) at some shifts and missed at others; the ten found most nearly half of the time.</caption><thead><tr><th scope="col">Detector</th><th scope="col">Blinking objects</th><th scope="col">Which</th></tr></thead><tbody>${blinkRows}</tbody></table></div>`
+    ? `<div class="table-wrap"><table class="details blinking"><caption>Ground-truth objects that blink: ` +
+      `found (matched one to one by class, IoU ≥ ${GALLERY_MATCH_IOU}, score ≥ τ) at some shifts and missed at ` +
+      `others; the ten found most nearly half of the time.</caption><thead><tr><th scope="col">Detector</th><th ` +
+      `scope="col">Blinking objects</th><th scope="col">Which</th></tr></thead><tbody>${blinkRows}` +
+      `</tbody></table></div>`
     : '';
-  return `<section id="gallery"><h2>Flicker gallery</h2>
-<p>The images with the most flicker per detector: the detections at shift (0,0) beside the shift that changes most of them (score ≥ τ; same class, IoU ≥ ${GALLERY_MATCH_IOU} counts as the same object). <span style="color:${COLOURS.kept}">■ kept</span> <span style="color:${COLOURS.vanished}">■ vanished</span> (at (0,0) only) <span style="color:${COLOURS.appeared}">■ appeared</span> (at the shift only) <span style="color:${BLINK_COLOUR}">┅ ground-truth object that blinks</span> (found at some shifts, missed at others). Hover a box for its class and score.</p>
-<style>.g-row{display:flex;flex-wrap:wrap;gap:12px}.g-item{border:1px solid var(--line);padding:6px;max-width:100%}.g-pair{display:flex;gap:6px;flex-wrap:wrap}.g-panel{margin:0}.g-panel svg{display:block;max-width:100%;height:auto}.g-panel figcaption{font-size:11px;color:var(--muted)}.g-cap{font-size:12px;margin:4px 0 0;max-width:500px}</style>
+  return (
+    `<section id="gallery"><h2>Flicker gallery</h2>
+<p>The images with the most flicker per detector: the detections at shift (0,0) beside the shift that changes most ` +
+    `of them (score ≥ τ; same class, IoU ≥ ${GALLERY_MATCH_IOU} counts as the same object). ` +
+    `<span style="color:${COLOURS.kept}">■ kept</span> <span style="color:${COLOURS.vanished}">■ vanished</span> ` +
+    `(at (0,0) only) <span style="color:${COLOURS.appeared}">■ appeared</span> (at the shift only) <span ` +
+    `style="color:${BLINK_COLOUR}">┅ ground-truth object that blinks</span> (found at some shifts, ` +
+    `missed at others). Hover a box for its class and score.</p>
+<style>.g-row{display:flex;flex-wrap:wrap;gap:12px}.g-item{border:1px solid ` +
+    `var(--line);padding:6px;max-width:100%}.g-pair{display:flex;gap:6px;flex-wrap:wrap}.g-panel{margin:0}.g-panel ` +
+    `svg{display:block;max-width:100%;height:auto}.g-panel ` +
+    `figcaption{font-size:11px;color:var(--muted)}.g-cap{font-size:12px;margin:4px 0 0;max-width:500px}</style>
 ${groups}
 ${blinkTable}
 ${notes ? `<ul class="notes">${notes}</ul>` : ''}
-</section>`;
+</section>`
+  );
 }

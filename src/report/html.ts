@@ -33,7 +33,10 @@ export const REPORT_CSP = [
   "base-uri 'none'",
 ].join('; ');
 
-/** The <head> content every page shiftbench writes shares: charset, the CSP that forbids network loads, viewport, generator, title, style. */
+/**
+ * The <head> content every page shiftbench writes shares: charset, the CSP that forbids network loads, viewport,
+ * generator, title, style.
+ */
 export function headHtml(title: string): string {
   return `<meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">
@@ -92,7 +95,10 @@ function familyKey(r: DetectorRunSummary): string {
   return `${r.family.stages}/${r.family.anchors}`;
 }
 
-/** Results grouped by family (stages × anchors) in the paper's order; inside a group, each model's plain run first, then its mitigations. */
+/**
+ * Results grouped by family (stages × anchors) in the paper's order; inside a group, each model's plain run first, then
+ * its mitigations.
+ */
 export function groupByFamily(
   results: DetectorRunSummary[],
 ): { family: string; label: string; rows: DetectorRunSummary[] }[] {
@@ -147,13 +153,21 @@ export function gridSize(shifts: Shift[]): number | null {
 // ---------------------------------------------------------------- sections
 
 const MODE_TEXT: Record<string, string> = {
-  pad: 'pad — the image is fitted once into an area K px smaller than the input (K = the largest offset) and pasted at (dx, dy) on a constant canvas: every shifted input is an exact translate and shows all of the image.',
+  pad:
+    'pad — the image is fitted once into an area K px smaller than the input (K = the largest offset) and pasted ' +
+    'at (dx, dy) on a constant canvas: every shifted input is an exact translate and shows all of the image.',
   crop:
-    'crop — the image is fitted once into a larger area and a model-size window is cut at the offset: content enters and leaves at the borders, as when a camera moves. ' +
-    'Only the stable area (the content shown whole at every shift) is scored: ground truth outside it is a crowd region at every shift, detections centred outside it are dropped, so this mAP is not the standard COCO mAP of the whole image.',
+    'crop — the image is fitted once into a larger area and a model-size window is cut at the offset: ' +
+    'content enters and leaves at the borders, as when a camera moves. ' +
+    'Only the stable area (the content shown whole at every shift) is scored: ground truth outside it is a crowd ' +
+    'region at every shift, detections centred outside it are dropped, so this mAP is not the standard COCO mAP ' +
+    'of the whole image.',
   circular:
-    'circular — the fitted image is rolled with wrap-around: unnatural for photos, but the setting in which exactly equivariant networks give identical outputs. ' +
-    'Only the stable area (the content never wrapped at any shift) is scored: ground truth outside it is a crowd region at every shift, detections centred outside it are dropped, so this mAP is not the standard COCO mAP of the whole image.',
+    'circular — the fitted image is rolled with wrap-around: unnatural for photos, but the setting in which exactly ' +
+    'equivariant networks give identical outputs. ' +
+    'Only the stable area (the content never wrapped at any shift) is scored: ground truth outside it is a crowd ' +
+    'region at every shift, detections centred outside it are dropped, so this mAP is not the standard COCO mAP ' +
+    'of the whole image.',
 };
 
 function row(label: string, valueHtml: string): string {
@@ -169,8 +183,10 @@ function fractionalNote(run: ReportRun): string {
       ? 'the ideal (Fourier) shift'
       : `the ${h(String(sub?.subpixel?.padCrop ?? 'recorded'))} kernel`;
   return (
-    `. <strong>Fractional offsets</strong> (axis labels in pixels as fractions): every input of the set was made on the floating-point path, ` +
-    `translated by the exact offset with ${how} and rounded once; fractional shifts include resampling effects, which integer shifts do not`
+    `. <strong>Fractional offsets</strong> (axis labels in pixels as fractions): every input of the set was made on ` +
+    `the floating-point path, ` +
+    `translated by the exact offset with ${how} and rounded once; fractional shifts include resampling effects, ` +
+    `which integer shifts do not`
   );
 }
 
@@ -180,17 +196,27 @@ function headerSection(run: ReportRun): string {
   const maxOffsetPx = shifts.length ? Math.max(...shifts.map((s) => Math.max(Math.abs(s.dx), Math.abs(s.dy)))) : 0;
   const runtimes = [...new Set(metrics.results.map((r) => r.runtime).filter((x) => typeof x === 'string' && x))];
   const hashes = e.hashes.length
-    ? `<table class="hashes"><thead><tr><th scope="col">field</th><th scope="col">value</th></tr></thead><tbody>${e.hashes
+    ? `<table class="hashes"><thead><tr><th scope="col">field</th><th scope="col">value</th></tr></thead><tbody>` +
+      `${e.hashes
         .map((x) => `<tr><td><code>${h(x.path)}</code></td><td><code>${h(x.value)}</code></td></tr>`)
         .join('')}</tbody></table>`
     : '<p>The manifest records no hashes.</p>';
-  return `<header>
+  return (
+    `<header>
 <h1>Shift-equivariance report: <span class="ds">${h(metrics.dataset.name)}</span></h1>
-<p class="lede">How much do the detections change when the model input moves by one pixel? Run <code>${h(metrics.runId)}</code>.</p>
+<p class="lede">How much do the detections change when the model input moves by one pixel? ` +
+    `Run <code>${h(metrics.runId)}</code>.</p>
 <dl class="facts">
-${row('Dataset', `${h(metrics.dataset.name)}${metrics.dataset.labelFree ? ' <span class="badge">label-free</span>' : ''}`)}
+${row(
+  'Dataset',
+  `${h(metrics.dataset.name)}${metrics.dataset.labelFree ? ' <span class="badge">label-free</span>' : ''}`,
+)}
 ${row('Images', h(metrics.dataset.images))}
-${row('Shift set', `<code>${h(metrics.shiftSet.spec)}</code> — ${h(shifts.length)} shifts, up to ${h(offsetLabel(maxOffsetPx))} px${fractionalNote(run)}`)}
+${row(
+  'Shift set',
+  `<code>${h(metrics.shiftSet.spec)}</code> — ${h(shifts.length)} shifts, ` +
+    `up to ${h(offsetLabel(maxOffsetPx))} px${fractionalNote(run)}`,
+)}
 ${row('Mode', `<span title="${h(MODE_TEXT[metrics.mode] ?? '')}">${h(metrics.mode)}</span>`)}
 ${row('Backend', h(e.backend ?? MISSING))}
 ${row('Runtime', h(runtimes.join(', ') || MISSING))}
@@ -204,7 +230,8 @@ ${e.datasetHash ? `<p>Dataset hash: <code>${h(e.datasetHash)}</code></p>` : ''}
 ${hashes}
 <pre>${h(JSON.stringify(run.manifest, null, 2))}</pre>
 </details>
-</header>`;
+</header>`
+  );
 }
 
 function headlineTable(run: ReportRun): string {
@@ -216,14 +243,19 @@ function headlineTable(run: ReportRun): string {
   const consCols = (hasFlip ? 1 : 0) + 4;
   const totalCols = 2 + boundsCols + consCols + 1;
 
-  const head1 = `<tr><th scope="col" rowspan="2">Model</th><th scope="col" rowspan="2">Mitigation</th>${
-    hasBounds ? `<th scope="colgroup" colspan="${boundsCols}">mAP over shifts</th>` : ''
-  }<th scope="colgroup" colspan="${consCols}">Consistency across shifts (mean [95% CI])</th><th scope="col" rowspan="2">Cost</th></tr>`;
-  const head2 = `<tr>${
-    hasBounds
-      ? '<th scope="col">mAP at (0,0)</th><th scope="col">mAP lower</th><th scope="col">mAP upper</th><th scope="col">mAP range</th><th scope="col">rel. range</th>'
-      : ''
-  }${hasFlip ? '<th scope="col">flip rate</th>' : ''}<th scope="col">det. consistency</th><th scope="col">box jitter 1−IoU</th><th scope="col">centre jitter</th><th scope="col">score jitter</th></tr>`;
+  const head1 =
+    `<tr><th scope="col" rowspan="2">Model</th><th scope="col" rowspan="2">Mitigation</th>${
+      hasBounds ? `<th scope="colgroup" colspan="${boundsCols}">mAP over shifts</th>` : ''
+    }<th scope="colgroup" colspan="${consCols}">Consistency across shifts (mean [95% CI])</th><th scope="col" ` +
+    `rowspan="2">Cost</th></tr>`;
+  const head2 =
+    `<tr>${
+      hasBounds
+        ? '<th scope="col">mAP at (0,0)</th><th scope="col">mAP lower</th><th scope="col">mAP upper</th><th ' +
+          'scope="col">mAP range</th><th scope="col">rel. range</th>'
+        : ''
+    }${hasFlip ? '<th scope="col">flip rate</th>' : ''}<th scope="col">det. consistency</th><th scope="col">box ` +
+    `jitter 1−IoU</th><th scope="col">centre jitter</th><th scope="col">score jitter</th></tr>`;
 
   const body = groupByFamily(results)
     .map((g) => {
@@ -235,9 +267,13 @@ function headlineTable(run: ReportRun): string {
             b && plain?.bounds ? `<span class="delta">${h(signedPp(get(b) - get(plain.bounds)))} vs plain</span>` : '';
           const boundsCells = hasBounds
             ? b
-              ? `<td>${pct(b.mapRef)}${delta((x) => x.mapRef)}</td><td>${pct(b.mapLower)}</td><td>${pct(b.mapUpper)}</td>` +
-                `<td class="key-metric">${pp(b.mapRange)}${ppInterval(r.analysis?.boundsInterval?.mapRange)}${delta((x) => x.mapRange)}</td><td>${pct(b.relRange)}</td>`
-              : `<td colspan="5" class="na">${run.metrics.dataset.labelFree ? 'no labels' : 'no ground truth: no mAP'}</td>`
+              ? `<td>${pct(b.mapRef)}${delta((x) => x.mapRef)}</td><td>${pct(b.mapLower)}</td><td>${pct(b.mapUpper)}` +
+                `</td>` +
+                `<td class="key-metric">${pp(b.mapRange)}${ppInterval(r.analysis?.boundsInterval?.mapRange)}` +
+                `${delta((x) => x.mapRange)}</td><td>${pct(b.relRange)}</td>`
+              : `<td colspan="5" class="na">${
+                  run.metrics.dataset.labelFree ? 'no labels' : 'no ground truth: no mAP'
+                }</td>`
             : '';
           const c = r.consistency;
           const consCells =
@@ -248,10 +284,22 @@ function headlineTable(run: ReportRun): string {
           const costTitle = `${num(r.timing.inferenceSeconds, 1)} s inference, ${num(ips, 2)} images/s`;
           const derivedKey = r.mitigation === null ? r.model : `${r.model}+${r.mitigation}`;
           const keyNote = r.key === derivedKey ? '' : `<span class="key">key <code>${h(r.key)}</code></span>`;
-          return `<tr data-key="${h(r.key)}"><th scope="row">${h(r.model)}${keyNote}</th><td>${r.mitigation === null ? '<span class="na">none</span>' : `<code>${h(r.mitigation)}</code>`}</td>${boundsCells}${consCells}<td title="${h(costTitle)}">${r.mitigation === null && r.timing.costRatio === null ? '<span class="na">baseline</span>' : h(cost(r.timing.costRatio))}</td></tr>`;
+          return (
+            `<tr data-key="${h(r.key)}"><th scope="row">${h(r.model)}${keyNote}</th><td>` +
+            `${r.mitigation === null ? '<span class="na">none</span>' : `<code>${h(r.mitigation)}</code>`}</td>` +
+            `${boundsCells}${consCells}<td title="${h(costTitle)}">` +
+            `${
+              r.mitigation === null && r.timing.costRatio === null
+                ? '<span class="na">baseline</span>'
+                : h(cost(r.timing.costRatio))
+            }</td></tr>`
+          );
         })
         .join('\n');
-      return `<tbody><tr class="group"><th scope="rowgroup" colspan="${totalCols}">${h(g.label)}</th></tr>\n${rows}</tbody>`;
+      return (
+        `<tbody><tr class="group"><th scope="rowgroup" colspan="${totalCols}">${h(g.label)}</th></tr>\n${rows}` +
+        `</tbody>`
+      );
     })
     .join('\n');
 
@@ -259,33 +307,55 @@ function headlineTable(run: ReportRun): string {
     taus.length === 1
       ? `score threshold τ = ${h(taus[0])}`
       : `score thresholds τ = ${h(taus.join(', '))} (differ per detector)`;
-  return `<section id="headline"><h2>Headline numbers</h2>
+  return (
+    `<section id="headline"><h2>Headline numbers</h2>
 <div class="table-wrap"><table class="headline">
-<caption>Grouped by detector family (stages · anchors). mAP values are COCO AP@[.50:.95] in %; the mAP range is in percentage points (pp); consistency uses detections with ${tauText}. Cost = inference time ÷ the plain detector's, in this run.${hasBounds ? '' : ' This dataset has no labels: only consistency metrics are available.'}</caption>
+<caption>Grouped by detector family (stages · anchors). mAP values are COCO AP@[.50:.95] in %; ` +
+    `the mAP range is in percentage points (pp); consistency uses detections with ${tauText}. ` +
+    `Cost = inference time ÷ the plain detector's, in this run.${
+      hasBounds ? '' : ' This dataset has no labels: only consistency metrics are available.'
+    }</caption>
 <thead>${head1}${head2}</thead>
 ${body}
-</table></div></section>`;
+</table></div></section>`
+  );
 }
 
 function chartFigure(id: string, title: string, fallback: string, heightPx: number): string {
-  return `<figure><div class="chart" style="height:${Math.round(heightPx)}px"><canvas id="${id}" role="img" aria-label="${h(title)}">${fallback}</canvas></div><figcaption>${h(title)}</figcaption></figure>`;
+  return (
+    `<figure><div class="chart" style="height:${Math.round(heightPx)}px"><canvas id="${id}" role="img" ` +
+    `aria-label="${h(title)}">${fallback}</canvas></div><figcaption>${h(title)}</figcaption></figure>`
+  );
 }
 
 function rangeSection(run: ReportRun): string {
   const withBounds = run.metrics.results.filter((r) => r.bounds);
   if (withBounds.length === 0) {
-    return `<section id="range"><h2>mAP range over shifts</h2><p class="na">Not available: the dataset has no labels, and mAP needs ground truth.</p></section>`;
+    return (
+      `<section id="range"><h2>mAP range over shifts</h2><p class="na">Not available: ` +
+      `the dataset has no labels, and mAP needs ground truth.</p></section>`
+    );
   }
   const fallback = `<ul>${withBounds
     .map(
       (r) =>
-        `<li><code>${h(r.key)}</code>: ${pct(r.bounds!.mapLower)} – ${pct(r.bounds!.mapUpper)} (range ${pp(r.bounds!.mapRange)})</li>`,
+        `<li><code>${h(r.key)}</code>: ${pct(r.bounds!.mapLower)} – ${pct(r.bounds!.mapUpper)} (range ` +
+        `${pp(r.bounds!.mapRange)})</li>`,
     )
     .join('')}</ul>`;
-  return `<section id="range"><h2>mAP range over shifts</h2>
-<p>Each bar spans the lowest to the highest mAP the greedy search found when every image may be shown at any shift of the set, drawn relative to the mAP with no shift (the red line at 0), so its length is the mAP range. A shorter bar means a steadier detector.</p>
-${chartFigure('sb-range', 'mAP lower to upper bound per detector, in percentage points from the mAP at (0,0)', fallback, 60 + 34 * withBounds.length)}
-</section>`;
+  return (
+    `<section id="range"><h2>mAP range over shifts</h2>
+<p>Each bar spans the lowest to the highest mAP the greedy search found when every image may be shown at any shift ` +
+    `of the set, drawn relative to the mAP with no shift (the red line at 0), so its length is the mAP range. ` +
+    `A shorter bar means a steadier detector.</p>
+${chartFigure(
+  'sb-range',
+  'mAP lower to upper bound per detector, in percentage points from the mAP at (0,0)',
+  fallback,
+  60 + 34 * withBounds.length,
+)}
+</section>`
+  );
 }
 
 /**
@@ -331,7 +401,10 @@ function perShiftSection(run: ReportRun): string {
   const shifts = run.metrics.shiftSet.shifts;
   const withBounds = run.metrics.results.filter((r) => r.bounds);
   if (withBounds.length === 0) {
-    return `<section id="per-shift"><h2>mAP at each shift</h2><p class="na">Not available: the dataset has no labels.</p></section>`;
+    return (
+      `<section id="per-shift"><h2>mAP at each shift</h2><p class="na">Not available: ` +
+      `the dataset has no labels.</p></section>`
+    );
   }
   const axes = gridAxes(shifts);
   const heat =
@@ -339,24 +412,38 @@ function perShiftSection(run: ReportRun): string {
       ? `<h3>Grid view (mAP %, darker is higher; colour scaled per detector)</h3><div class="heatmaps">${withBounds
           .map(
             (r) =>
-              `<div class="heatmap"><h4><code>${h(r.key)}</code></h4>${heatmap(r.bounds!.perShift, shifts, axes)}</div>`,
+              `<div class="heatmap"><h4><code>${h(r.key)}</code></h4>${heatmap(r.bounds!.perShift, shifts, axes)}` +
+              `</div>`,
           )
           .join('')}</div>`
       : '';
-  const table = `<details><summary>Per-shift mAP as a table</summary><div class="table-wrap"><table class="pershift"><thead><tr><th scope="col">#</th><th scope="col">shift (dx, dy)</th>${withBounds
-    .map((r) => `<th scope="col"><code>${h(r.key)}</code></th>`)
-    .join('')}</tr></thead><tbody>${shifts
-    .map(
-      (s, i) =>
-        `<tr><td>${i}</td><th scope="row">${h(shiftOffsetsLabel(s))}</th>${withBounds.map((r) => `<td>${pct(r.bounds!.perShift[i])}</td>`).join('')}</tr>`,
-    )
-    .join('')}</tbody></table></div></details>`;
-  return `<section id="per-shift"><h2>mAP at each shift</h2>
-<p>mAP with every image shown at the same shift, drawn as the change from the mAP at (0,0). Moving all images together averages out much of the per-image variation, so these lines usually move less than the bounds above.</p>
-${chartFigure('sb-pershift', 'mAP change per shift from the unshifted mAP, one line per detector', '<p>Line chart of mAP over the shifts; see the table below.</p>', 320)}
+  const table =
+    `<details><summary>Per-shift mAP as a table</summary><div class="table-wrap"><table ` +
+    `class="pershift"><thead><tr><th scope="col">#</th><th scope="col">shift (dx, dy)</th>${withBounds
+      .map((r) => `<th scope="col"><code>${h(r.key)}</code></th>`)
+      .join('')}</tr></thead><tbody>${shifts
+      .map(
+        (s, i) =>
+          `<tr><td>${i}</td><th scope="row">${h(shiftOffsetsLabel(s))}</th>${withBounds
+            .map((r) => `<td>${pct(r.bounds!.perShift[i])}</td>`)
+            .join('')}</tr>`,
+      )
+      .join('')}</tbody></table></div></details>`;
+  return (
+    `<section id="per-shift"><h2>mAP at each shift</h2>
+<p>mAP with every image shown at the same shift, drawn as the change from the mAP at (0,0). ` +
+    `Moving all images together averages out much of the per-image variation, so these lines usually move less than ` +
+    `the bounds above.</p>
+${chartFigure(
+  'sb-pershift',
+  'mAP change per shift from the unshifted mAP, one line per detector',
+  '<p>Line chart of mAP over the shifts; see the table below.</p>',
+  320,
+)}
 ${heat}
 ${table}
-</section>`;
+</section>`
+  );
 }
 
 function consistencySection(run: ReportRun): string {
@@ -378,7 +465,9 @@ ${chartFigure(
   `${hasFlip ? 'Flip rate, ' : ''}box jitter (1 − IoU) and score jitter per detector (lower is steadier)`,
   list(
     (r) =>
-      `${hasFlip ? `flip rate ${intervalHtml(r.consistency.flipRate)}; ` : ''}1−IoU ${intervalHtml(r.consistency.boxJitterIou, 'pct', 2)}; score ${intervalHtml(r.consistency.scoreJitter, 'pct', 2)}`,
+      `${hasFlip ? `flip rate ${intervalHtml(r.consistency.flipRate)}; ` : ''}1−IoU ` +
+      `${intervalHtml(r.consistency.boxJitterIou, 'pct', 2)}; ` +
+      `score ${intervalHtml(r.consistency.scoreJitter, 'pct', 2)}`,
   ),
   70 + 30 * n * (hasFlip ? 3 : 2),
 )}
@@ -391,10 +480,13 @@ function notesSection(run: ReportRun): string {
   const hasBounds = results.some((r) => r.bounds);
   const skipped = results.flatMap((r) => r.skippedImages.map((s) => ({ key: r.key, ...s })));
   const skippedHtml = skipped.length
-    ? `<table class="skipped"><caption>Images skipped (left out of that detector's numbers)</caption><thead><tr><th scope="col">Detector</th><th scope="col">Image id</th><th scope="col">File</th><th scope="col">Reason</th></tr></thead><tbody>${skipped
+    ? `<table class="skipped"><caption>Images skipped (left out of that detector's numbers)</caption><thead><tr><th ` +
+      `scope="col">Detector</th><th scope="col">Image id</th><th scope="col">File</th><th ` +
+      `scope="col">Reason</th></tr></thead><tbody>${skipped
         .map(
           (s) =>
-            `<tr><td><code>${h(s.key)}</code></td><td>${h(s.imageId)}</td><td>${h(s.fileName)}</td><td>${h(s.reason)}</td></tr>`,
+            `<tr><td><code>${h(s.key)}</code></td><td>${h(s.imageId)}</td><td>${h(s.fileName)}</td><td>` +
+            `${h(s.reason)}</td></tr>`,
         )
         .join('')}</tbody></table>`
     : '<p>No images were skipped: every detector was evaluated on every image.</p>';
@@ -402,81 +494,117 @@ function notesSection(run: ReportRun): string {
   const scored = (r: DetectorRunSummary): string => {
     const c = r.scoredContent;
     if (!c) return `<td>${MISSING}</td><td>${MISSING}</td>`;
-    return `<td>${h(c.groundTruthIgnored)} of ${h(c.groundTruthTotal)}</td><td>${h(c.detectionsDropped)} of ${h(c.detectionsTotal)}</td>`;
+    return (
+      `<td>${h(c.groundTruthIgnored)} of ${h(c.groundTruthTotal)}</td><td>${h(c.detectionsDropped)} of ` +
+      `${h(c.detectionsTotal)}</td>`
+    );
   };
-  const details = `<div class="table-wrap"><table class="details"><caption>Per-detector run details</caption><thead><tr><th scope="col">Detector</th><th scope="col">Runtime</th><th scope="col">Input px</th><th scope="col">Total stride px</th><th scope="col">Images evaluated</th><th scope="col">Inference s</th><th scope="col">Images/s</th>${
-    hasBounds ? '<th scope="col">Greedy passes (lower / upper)</th>' : ''
-  }${
-    stable
-      ? '<th scope="col">Ground-truth boxes outside the stable area (crowd regions)</th><th scope="col">Detections dropped (centre outside the stable area, all shifts)</th>'
-      : ''
-  }</tr></thead><tbody>${results
-    .map((r) => [r, manifestDetectorFacts(run.manifest, r.key)] as const)
-    .map(
-      ([r, f]) =>
-        `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(r.runtime ?? MISSING)}</td><td>${h(f.inputSize ?? MISSING)}</td><td>${h(f.totalStridePx ?? MISSING)}</td><td>${h(r.imagesEvaluated)}</td><td>${num(r.timing.inferenceSeconds, 1)}</td><td>${num(r.timing.imagesPerSecond, 2)}</td>${
-          hasBounds
-            ? `<td>${r.bounds ? `${h(r.bounds.passes.lower)} / ${h(r.bounds.passes.upper)}` : MISSING}</td>`
-            : ''
-        }${stable ? scored(r) : ''}</tr>`,
-    )
-    .join('')}</tbody></table></div>`;
-  return `<section id="notes"><h2>What the numbers mean</h2>
+  const details =
+    `<div class="table-wrap"><table class="details"><caption>Per-detector run ` +
+    `details</caption><thead><tr><th scope="col">Detector</th><th scope="col">Runtime</th><th scope="col">Input ` +
+    `px</th><th scope="col">Total stride px</th><th scope="col">Images evaluated</th><th scope="col">Inference ` +
+    `s</th><th scope="col">Images/s</th>${hasBounds ? '<th scope="col">Greedy passes (lower / upper)</th>' : ''}${
+      stable
+        ? '<th scope="col">Ground-truth boxes outside the stable area (crowd regions)</th><th scope="col">Detections ' +
+          'dropped (centre outside the stable area, all shifts)</th>'
+        : ''
+    }</tr></thead><tbody>${results
+      .map((r) => [r, manifestDetectorFacts(run.manifest, r.key)] as const)
+      .map(
+        ([r, f]) =>
+          `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(r.runtime ?? MISSING)}</td><td>` +
+          `${h(f.inputSize ?? MISSING)}</td><td>${h(f.totalStridePx ?? MISSING)}</td><td>${h(r.imagesEvaluated)}` +
+          `</td><td>${num(r.timing.inferenceSeconds, 1)}</td><td>${num(r.timing.imagesPerSecond, 2)}</td>${
+            hasBounds
+              ? `<td>${r.bounds ? `${h(r.bounds.passes.lower)} / ${h(r.bounds.passes.upper)}` : MISSING}</td>`
+              : ''
+          }${stable ? scored(r) : ''}</tr>`,
+      )
+      .join('')}</tbody></table></div>`;
+  return (
+    `<section id="notes"><h2>What the numbers mean</h2>
 <dl class="metrics">
-<dt>mAP at (0,0)</dt><dd>COCO box AP averaged over IoU 0.50–0.95 (computed as pycocotools does), with every image at the unshifted input.</dd>
-<dt>mAP lower / upper</dt><dd>The lowest / highest mAP found when each image may independently be shown at any shift of the set (greedy search, image by image).</dd>
-<dt>mAP range</dt><dd>Upper minus lower, in percentage points of mAP: the headline shift-variance number; 0 for a perfectly shift-equivariant detector.</dd>
+<dt>mAP at (0,0)</dt><dd>COCO box AP averaged over IoU 0.50–0.95 (computed as pycocotools does), with every image ` +
+    `at the unshifted input.</dd>
+<dt>mAP lower / upper</dt><dd>The lowest / highest mAP found when each image may independently be shown at any ` +
+    `shift of the set (greedy search, image by image).</dd>
+<dt>mAP range</dt><dd>Upper minus lower, in percentage points of mAP: the headline shift-variance number; ` +
+    `0 for a perfectly shift-equivariant detector.</dd>
 <dt>rel. range</dt><dd>mAP range divided by mAP at (0,0).</dd>
 <dt>mAP at each shift</dt><dd>mAP with all images moved by the same offset.</dd>
-<dt>flip rate</dt><dd>Share of ground-truth objects that are found (right class, IoU ≥ 0.5, score ≥ τ) at some shifts and missed at others.</dd>
-<dt>det. consistency</dt><dd>For each shift against the unshifted input: 2 × matched ÷ (detections at the shift + detections unshifted), with detections of score ≥ τ matched one-to-one by class and IoU ≥ 0.5; 100% when nothing changes.</dd>
-<dt>box jitter</dt><dd>Over matched pairs: the mean 1 − IoU, and the mean distance between box centres in model-input pixels.</dd>
+<dt>flip rate</dt><dd>Share of ground-truth objects that are found (right class, IoU ≥ 0.5, score ≥ τ) at some ` +
+    `shifts and missed at others.</dd>
+<dt>det. consistency</dt><dd>For each shift against the unshifted input: 2 × matched ÷ (detections at the shift + ` +
+    `detections unshifted), with detections of score ≥ τ matched one-to-one by class and IoU ≥ 0.5; ` +
+    `100% when nothing changes.</dd>
+<dt>box jitter</dt><dd>Over matched pairs: the mean 1 − IoU, and the mean distance between box centres in ` +
+    `model-input pixels.</dd>
 <dt>score jitter</dt><dd>Over matched pairs: the mean absolute change of the score.</dd>
-<dt>cost</dt><dd>A mitigation's inference time divided by its plain detector's, measured in this run on this machine.</dd>
-<dt>[lo–hi]</dt><dd>95% bootstrap interval over images (${h(boot?.resamples ?? MISSING)} resamples, seed ${h(boot?.seed ?? MISSING)}).</dd>
+<dt>cost</dt><dd>A mitigation's inference time divided by its plain detector's, measured in this run on this ` +
+    `machine.</dd>
+<dt>[lo–hi]</dt><dd>95% bootstrap interval over images (${h(boot?.resamples ?? MISSING)} resamples, ` +
+    `seed ${h(boot?.seed ?? MISSING)}).</dd>
 </dl>
 <h3>Read with care</h3>
 <ul class="honesty">
-<li>Shifts are whole pixels of the model input, not of the photo. Mode: ${h(MODE_TEXT[run.metrics.mode] ?? run.metrics.mode)}</li>
+<li>Shifts are whole pixels of the model input, not of the photo. ` +
+    `Mode: ${h(MODE_TEXT[run.metrics.mode] ?? run.metrics.mode)}</li>
 ${
   hasBounds
-    ? '<li>The bounds come from a greedy search, a deterministic local optimum: the reported lower bound is at or above the true minimum and the upper bound at or below the true maximum, so the true mAP range can only be wider than shown.</li>\n<li>The bounds are extremes over one image sample, not means. Their intervals come from resampling the images (bootstrap), so they show the uncertainty of this dataset&#39;s sample, not of the search; the range grows with the number of shifts tried and changes with the number of images N (see the size curve): compare ranges only at the same shifts and N, and call a difference real only when its paired interval excludes 0.</li>'
-    : '<li>This dataset has no labels, so mAP bounds, mAP per shift and flip rate are not computed; consistency metrics compare detections with each other only.</li>'
+    ? '<li>The bounds come from a greedy search, a deterministic local optimum: the reported lower bound is at or ' +
+      'above the true minimum and the upper bound at or below the true maximum, so the true mAP range can only be ' +
+      'wider than shown.</li>\n<li>The bounds are extremes over one image sample, not means. ' +
+      'Their intervals come from resampling the images (bootstrap), so they show the uncertainty of this ' +
+      'dataset&#39;s sample, not of the search; the range grows with the number of shifts tried and changes ' +
+      'with the number of images N (see the size curve): compare ranges only at the same shifts and N, ' +
+      'and call a difference real only when its paired interval excludes 0.</li>'
+    : '<li>This dataset has no labels, so mAP bounds, mAP per shift and flip rate are not computed; ' +
+      'consistency metrics compare detections with each other only.</li>'
 }
-<li>Consistency intervals show the sampling spread over these ${h(run.metrics.dataset.images)} images; a different sample of images can move the numbers.</li>
+<li>Consistency intervals show the sampling spread over these ${h(run.metrics.dataset.images)} images; ` +
+    `a different sample of images can move the numbers.</li>
 <li>Timings depend on this machine and its load; compare cost ratios within a run, not across runs.</li>
 </ul>
 <h3>Skipped images</h3>
 ${skippedHtml}
 ${details}
-</section>`;
+</section>`
+  );
 }
 
 /** The stylesheet of the report pages (inlined). */
-export const CSS = `
+export const CSS =
+  `
 :root{--fg:#1b1f24;--muted:#5b6470;--line:#d8dde3;--bg:#fff;--band:#f3f5f8;--accent:#1f5fa8}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 header,main,footer{max-width:1400px;margin:0 auto;padding:16px 24px}
-h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px}h4{font-size:13px;margin:4px 0}
+h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid ` +
+  `var(--line);padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px}h4{font-size:13px;margin:4px 0}
 .lede{color:var(--muted);margin:0 0 12px}
 code{font:12px/1.3 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:6px 18px;margin:8px 0}
-dl.facts div{border-left:3px solid var(--accent);padding-left:8px}dl.facts dt{font-size:12px;color:var(--muted)}dl.facts dd{margin:0;word-break:break-word}
+dl.facts div{border-left:3px solid var(--accent);padding-left:8px}dl.facts ` +
+  `dt{font-size:12px;color:var(--muted)}dl.facts dd{margin:0;word-break:break-word}
 .badge{font-size:11px;background:#fff3cd;border:1px solid #e0c36a;border-radius:3px;padding:0 4px}
 details{margin:8px 0}summary{cursor:pointer;color:var(--accent)}
 details pre{max-height:420px;overflow:auto;background:var(--band);padding:8px;font-size:12px}
 .table-wrap{overflow-x:auto}
-table{border-collapse:collapse;margin:6px 0}table.headline{font-size:13px}th,td{border:1px solid var(--line);padding:4px 6px;text-align:right;vertical-align:top;white-space:nowrap}
-th[scope=row],table.headline td:nth-child(2){text-align:left}.key{display:block;color:var(--muted);font-size:11px;font-weight:400}thead th{background:var(--band);text-align:center}
+table{border-collapse:collapse;margin:6px 0}table.headline{font-size:13px}th,td{border:1px solid ` +
+  `var(--line);padding:4px 6px;text-align:right;vertical-align:top;white-space:nowrap}
+th[scope=row],table.headline ` +
+  `td:nth-child(2){text-align:left}.key{display:block;color:var(--muted);font-size:11px;font-weight:400}thead ` +
+  `th{background:var(--band);text-align:center}
 caption{caption-side:top;text-align:left;color:var(--muted);padding:4px 0;white-space:normal}
 tr.group th{background:#e8eef7;text-align:left;font-weight:600}
-.ci{color:var(--muted);font-size:12px}table.headline .ci{display:block}.delta{display:block;color:var(--muted);font-size:11px}.na{color:var(--muted)}
+.ci{color:var(--muted);font-size:12px}table.headline ` +
+  `.ci{display:block}.delta{display:block;color:var(--muted);font-size:11px}.na{color:var(--muted)}
 td.key-metric{font-weight:600}
 table.hashes td,table.skipped td{text-align:left;white-space:normal;word-break:break-all}
 figure{margin:12px 0}.chart{position:relative;width:100%;max-width:1100px}figcaption{color:var(--muted);font-size:12px}
 .chart-error{color:#a33}
-.heatmaps{display:flex;flex-wrap:wrap;gap:16px}table.heat td,table.heat th{padding:2px 6px;font-size:12px;text-align:center}
+.heatmaps{display:flex;flex-wrap:wrap;gap:16px}table.heat td,table.heat th{padding:2px ` +
+  `6px;font-size:12px;text-align:center}
 dl.metrics dt{font-weight:600;margin-top:6px}dl.metrics dd{margin:0 0 0 16px}
 footer{color:var(--muted);font-size:12px;border-top:1px solid var(--line)}
 @media print{details{display:block}}
@@ -505,7 +633,8 @@ export async function renderReportHtml(run: ReportRun, extras: { gallery?: Galle
       },
     })),
   };
-  return `<!doctype html>
+  return (
+    `<!doctype html>
 <html lang="en">
 <head>
 ${headHtml(`shiftbench report — ${run.metrics.dataset.name} — ${run.metrics.runId}`)}
@@ -525,7 +654,8 @@ ${stabilitySection(run)}
 ${extras.gallery ? gallerySection(extras.gallery) : ''}
 ${notesSection(run)}
 </main>
-<footer>Rendered by shiftbench ${h(VERSION)} from the saved run files (metrics.json, manifest.json) only; this page is self-contained and loads nothing from the network. Charts drawn with Chart.js (MIT licence).</footer>
+<footer>Rendered by shiftbench ${h(VERSION)} from the saved run files (metrics.json, manifest.json) only; ` +
+    `this page is self-contained and loads nothing from the network. Charts drawn with Chart.js (MIT licence).</footer>
 <script type="application/json" id="sb-data">${jsonForScript(data)}</script>
 <script>${chartJs}</script>
 <script>${CLIENT_SCRIPT}</script>
@@ -533,5 +663,6 @@ ${notesSection(run)}
 <script>${ANALYSIS_CHARTS_SCRIPT}</script>
 </body>
 </html>
-`;
+`
+  );
 }

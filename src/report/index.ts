@@ -97,7 +97,8 @@ export async function writeReportText(
   if (st?.isDirectory()) {
     throw new ShiftbenchError(
       'ERR_INVALID_OPTION',
-      `${invalidParameterError('--out', 'a file path (not a directory)', outFile).message}. Give a file name such as ${path.join(file, `report.${EXTENSION[format]}`)}.`,
+      `${invalidParameterError('--out', 'a file path (not a directory)', outFile).message}. ` +
+        `Give a file name such as ${path.join(file, `report.${EXTENSION[format]}`)}.`,
     );
   }
   await writeAtomic(file, renderReportText(run, format));
@@ -114,7 +115,10 @@ export interface RenderReportOptions {
   logger?: Logger;
   /** Images per detector in the flicker gallery (default 3; 0: no gallery). */
   gallery?: number;
-  /** Image files by image id (default: the dataset the manifest names, loaded without a model; absent → no thumbnails, with a note). */
+  /**
+   * Image files by image id (default: the dataset the manifest names, loaded without a model; absent → no thumbnails,
+   * with a note).
+   */
   imagePaths?: Map<number, string>;
 }
 
@@ -139,7 +143,8 @@ export async function renderReport(
     if (st?.isDirectory()) {
       throw new ShiftbenchError(
         'ERR_INVALID_OPTION',
-        `${invalidParameterError('--out', 'a file path (not a directory)', outFile).message}. Give a file name such as ${path.join(outFile, 'report.html')}.`,
+        `${invalidParameterError('--out', 'a file path (not a directory)', outFile).message}. ` +
+          `Give a file name such as ${path.join(outFile, 'report.html')}.`,
       );
     }
   }
@@ -175,7 +180,9 @@ async function galleryOf(
       });
       paths = new Map(ds.images.map((im) => [im.id, im.path]));
     } catch (err) {
-      note = `the dataset images could not be read (${(err as Error).message}), so the gallery has no thumbnails; render the report where the dataset is`;
+      note =
+        `the dataset images could not be read (${(err as Error).message}), so the gallery has no thumbnails; ` +
+        `render the report where the dataset is`;
     }
   }
   const g = await buildGallery(run, (id) => paths?.get(id) ?? null, { perDetector });
@@ -189,7 +196,8 @@ async function writeAtomic(file: string, text: string): Promise<void> {
   } catch (err) {
     throw new ShiftbenchError(
       'ERR_OUTPUT',
-      `Could not write ${file}: ${(err as Error).message}. Check that the folder exists and is writable, or pass another --out file.`,
+      `Could not write ${file}: ${(err as Error).message}. Check that the folder exists and is writable, ` +
+        `or pass another --out file.`,
       { cause: err },
     );
   }

@@ -20,7 +20,10 @@ export interface ReportManifestEssentials {
   createdAt: string | null;
   seed: number | null;
   datasetHash: string | null;
-  /** Every distinct hash in the manifest (keys named like sha256/hash), by its first JSON path, e.g. "detectors[0].files[0].sha256". */
+  /**
+   * Every distinct hash in the manifest (keys named like sha256/hash), by its first JSON path, e.g.
+   * "detectors[0].files[0].sha256".
+   */
   hashes: { path: string; value: string }[];
 }
 
@@ -38,7 +41,8 @@ export const METRICS_FILE = 'metrics.json';
 const SUPPORTED_SCHEMA_VERSION = 1;
 
 const RESUME_HINT =
-  'Run `shiftbench run …` first; if it was run, it was interrupted before it finished: rerun the same command to resume, then `shiftbench report <runDir>`.';
+  'Run `shiftbench run …` first; if it was run, it was interrupted before it finished: rerun the same command to ' +
+  'resume, then `shiftbench report <runDir>`.';
 
 /**
  * Reads and validates `<runDir>/manifest.json` and `<runDir>/metrics.json`.
@@ -53,7 +57,8 @@ export async function loadReportRun(runDir: string): Promise<ReportRun> {
   if (!st || !st.isDirectory()) {
     throw new ShiftbenchError(
       'ERR_INVALID_OPTION',
-      `${invalidParameterError(RUN_DIR_ARG, 'an existing run directory', runDir).message}. Pass the directory that \`shiftbench run\` wrote (it holds ${MANIFEST_FILE} and ${METRICS_FILE}).`,
+      `${invalidParameterError(RUN_DIR_ARG, 'an existing run directory', runDir).message}. ` +
+        `Pass the directory that \`shiftbench run\` wrote (it holds ${MANIFEST_FILE} and ${METRICS_FILE}).`,
     );
   }
   await refuseShard(dir);
@@ -80,7 +85,8 @@ async function refuseShard(dir: string): Promise<void> {
   throw new ShiftbenchError(
     'ERR_OUTPUT',
     `${dir} is shard ${String(index)}/${String(count)} of a run: a shard has no metrics of its own. ` +
-      `Merge the run's ${String(count)} shard directories with \`shiftbench merge SHARD… --out DIR\`, then \`shiftbench report DIR\`.`,
+      `Merge the run's ${String(count)} shard directories with \`shiftbench merge SHARD… --out DIR\`, ` +
+      `then \`shiftbench report DIR\`.`,
   );
 }
 
@@ -104,7 +110,8 @@ async function readJsonFile(dir: string, name: string): Promise<unknown> {
   } catch (err) {
     throw new ShiftbenchError(
       'ERR_OUTPUT',
-      `${file} is not valid JSON (${(err as Error).message}). The file is damaged or was cut off: rerun the same \`shiftbench run\` command to rewrite it.`,
+      `${file} is not valid JSON (${(err as Error).message}). The file is damaged or was cut off: ` +
+        `rerun the same \`shiftbench run\` command to rewrite it.`,
       { cause: err },
     );
   }
@@ -113,7 +120,8 @@ async function readJsonFile(dir: string, name: string): Promise<unknown> {
 function malformed(file: string, why: string): ShiftbenchError {
   return new ShiftbenchError(
     'ERR_OUTPUT',
-    `${file} is not a shiftbench run file: ${why}. It may be from another tool or damaged: rerun the same \`shiftbench run\` command to rewrite it.`,
+    `${file} is not a shiftbench run file: ${why}. It may be from another tool or damaged: ` +
+      `rerun the same \`shiftbench run\` command to rewrite it.`,
   );
 }
 
@@ -168,7 +176,8 @@ function validateMetrics(raw: unknown, file: string): RunMetrics {
       `${file}: Expected schemaVersion ${SUPPORTED_SCHEMA_VERSION} but received ${describeValue(m.schemaVersion)}. ` +
         (newer
           ? 'The run was written by a newer shiftbench: update shiftbench (npm install shiftbench@latest) to read it.'
-          : `The run was written by an older shiftbench: re-render it with this version from its stored detections (no model runs): \`shiftbench report ${dir} --rescore\`.`),
+          : `The run was written by an older shiftbench: re-render it with this version from its stored detections ` +
+            `(no model runs): \`shiftbench report ${dir} --rescore\`.`),
     );
   }
   c.string(m.runId, 'runId');
@@ -310,7 +319,8 @@ function collectHashes(
     for (const [k, v] of Object.entries(value)) {
       const here = at ? `${at}.${k}` : k;
       if (typeof v === 'string' && /sha256|hash/i.test(k)) {
-        if (!out.some((x) => x.value === v)) out.push({ path: here, value: v }); // a hash repeated elsewhere is listed once
+        // a hash repeated elsewhere is listed once
+        if (!out.some((x) => x.value === v)) out.push({ path: here, value: v });
       } else collectHashes(v, here, out);
     }
   }

@@ -23,7 +23,9 @@ export function mdCode(text: string): string {
 
 const ok = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
 
-/** A 0–1 value with its interval as "41.2% [39.0–43.1]" (unit %) or "2.90 pp [2.10–3.40]" (unit pp); "—" when absent. */
+/**
+ * A 0–1 value with its interval as "41.2% [39.0–43.1]" (unit %) or "2.90 pp [2.10–3.40]" (unit pp); "—" when absent.
+ */
 export function mdValue(x: ValueWithInterval, unit: '%' | 'pp' | 'px', digits = unit === '%' ? 1 : 2): string {
   if (!ok(x.value)) return MISSING;
   const f = (v: number) => (unit === 'px' ? v : v * 100).toFixed(digits);
@@ -36,7 +38,8 @@ const signed = (v: number) => `${v < 0 ? '−' : v > 0 ? '+' : '±'}${Math.abs(v
 /** One paired difference as a sentence: Δ with its interval, the share of resamples and the verdict. */
 export function pairedSentence(p: PairedDifference): string {
   return (
-    `Δ mAP range ${signed(p.deltaMapRange.value)} pp [${signed(p.deltaMapRange.lo)}, ${signed(p.deltaMapRange.hi)}] vs ${mdCode(p.against)}` +
+    `Δ mAP range ${signed(p.deltaMapRange.value)} pp [${signed(p.deltaMapRange.lo)}, ${signed(p.deltaMapRange.hi)}] ` +
+    `vs ${mdCode(p.against)}` +
     ` (steadier in ${(p.steadierShare * 100).toFixed(1)}% of ${p.resamples} paired resamples): **${p.verdict}**`
   );
 }
@@ -65,7 +68,8 @@ export function renderReportMarkdown(run: ReportRun): string {
   const lines: string[] = [];
   lines.push(`## shiftbench: ${escapeMarkdown(m.runId)}`, '');
   lines.push(
-    `Dataset **${escapeMarkdown(m.dataset.name)}** (${m.dataset.images} images) · shifts ${mdCode(m.shiftSet.spec)} (${m.shiftSet.shifts.length}) · mode ${mdCode(m.mode)} · score threshold τ = ${taus.join(', ')}`,
+    `Dataset **${escapeMarkdown(m.dataset.name)}** (${m.dataset.images} images) · shifts ${mdCode(m.shiftSet.spec)} ` +
+      `(${m.shiftSet.shifts.length}) · mode ${mdCode(m.mode)} · score threshold τ = ${taus.join(', ')}`,
     '',
   );
   const head = labelFree
@@ -110,7 +114,10 @@ export function renderReportMarkdown(run: ReportRun): string {
   lines.push(
     labelFree
       ? 'No labels: only consistency metrics. Intervals are 95% bootstrap intervals over images.'
-      : 'mAP is COCO AP@[.50:.95] in %; the mAP range (upper − lower bound over shifts) in percentage points (pp). Intervals are 95% bootstrap intervals over images; a range depends on the number of images, so ranges from datasets of different sizes are not comparable.',
+      : 'mAP is COCO AP@[.50:.95] in %; the mAP range (upper − lower bound over shifts) in percentage points (pp). ' +
+          'Intervals are 95% bootstrap intervals over images; a range depends on the number of images, ' +
+          'so ranges from ' +
+          'datasets of different sizes are not comparable.',
     '',
   );
   lines.push('**Verdicts**', '');

@@ -13,12 +13,16 @@ const COLUMNS = [
   ['fragmentError', 'fragment error'],
 ] as const;
 
-/** One error: mean [interval] in % (of box size for CPE/SRE, of steps for fragment), the objects counted and the worst object. */
+/**
+ * One error: mean [interval] in % (of box size for CPE/SRE, of steps for fragment), the objects counted and the worst
+ * object.
+ */
 function errorCell(e: StabilityError | null): string {
   if (!e) return `<td><span class="na" title="no object qualifies">${MISSING}</span></td>`;
   return (
     `<td title="${h(`${e.objects} objects in ${e.images} images`)}">${intervalHtml(e, 'pct', 2)}` +
-    `<span class="delta">worst ${h(pct(e.worst.value, 1))}: image ${h(e.worst.imageId)}, annotation ${h(e.worst.annotationId)}</span></td>`
+    `<span class="delta">worst ${h(pct(e.worst.value, 1))}: image ${h(e.worst.imageId)}, ` +
+    `annotation ${h(e.worst.annotationId)}</span></td>`
   );
 }
 
@@ -43,10 +47,23 @@ export function stabilitySection(run: ReportRun): string {
         ? COLUMNS.map(([k]) => errorCell(r.stability![k])).join('') + `<td>${h(r.stability.objects)}</td>`
         : `<td colspan="4" class="na">${MISSING}</td>`
     }</tr>`;
-  return `${head}
-<p>After Zhang et al. (2016), with the shifts in place of video frames. At each shift, detections with score ≥ τ = ${h(withS.scoreThreshold)} are matched one to one to ground-truth objects (greedily by IoU, same class, IoU ≥ 0.5; crowd regions left out). Per object, over the shifts where it is matched: the <b>centre error</b> is the standard deviation of the centre offset divided by the box width, plus the same in y over the height; the <b>scale and ratio error</b> the standard deviation of √(area ratio) plus that of the aspect-ratio ratio (both need ≥ 2 matched shifts); the <b>fragment error</b> is how often the object switches between found and missed along the shift order, per step (objects found at least once). Lower is steadier. Means are over objects; intervals are 95% bootstrap intervals over images (${h(withS.bootstrap.resamples)} resamples, seed ${h(withS.bootstrap.seed)}; an image drawn carries its objects).</p>
-<div class="table-wrap"><table class="stability"><caption>Mean over objects [95% interval]; below it the worst object.</caption>
-<thead><tr><th scope="col">Detector</th>${COLUMNS.map(([, t]) => `<th scope="col">${h(t)}</th>`).join('')}<th scope="col">Objects</th></tr></thead>
+  return (
+    `${head}
+<p>After Zhang et al. (2016), with the shifts in place of video frames. At each shift, detections with score ≥ τ = ` +
+    `${h(withS.scoreThreshold)} are matched one to one to ground-truth objects (greedily by IoU, same class, ` +
+    `IoU ≥ 0.5; crowd regions left out). Per object, over the shifts where it is matched: the <b>centre error</b> ` +
+    `is the standard deviation of the centre offset divided by the box width, plus the same in y over the height; ` +
+    `the <b>scale and ratio error</b> the standard deviation of √(area ratio) plus that of the aspect-ratio ` +
+    `ratio (both need ≥ 2 matched shifts); the <b>fragment error</b> is how often the object switches between ` +
+    `found and missed along the shift order, per step (objects found at least once). Lower is steadier. ` +
+    `Means are over objects; intervals are 95% bootstrap intervals over images (` +
+    `${h(withS.bootstrap.resamples)} resamples, seed ${h(withS.bootstrap.seed)}; an image drawn carries its ` +
+    `objects).</p>
+<div class="table-wrap"><table class="stability"><caption>Mean over objects [95% interval]; ` +
+    `below it the worst object.</caption>
+<thead><tr><th scope="col">Detector</th>${COLUMNS.map(([, t]) => `<th scope="col">${h(t)}</th>`).join('')}<th ` +
+    `scope="col">Objects</th></tr></thead>
 <tbody>${results.map(row).join('\n')}</tbody></table></div>
-</section>`;
+</section>`
+  );
 }

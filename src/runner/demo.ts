@@ -104,13 +104,16 @@ export async function runDemo(hooks: RunHooks = {}, options: DemoOptions = {}): 
     source = 'zoo';
     plan = demoPlanFromZoo(zoo);
     if (path.resolve(PACKAGE_ROOT, 'models/zoo/zoo.json') !== zooFile) registryFiles.push(zooFile);
-    note = `model zoo (${zooFile}): ${plan.models.join(', ')}${plan.mitigations.length ? ', each plain and as its anti-aliased twin' : ''}`;
+    note = `model zoo (${zooFile}): ${plan.models.join(', ')}${
+      plan.mitigations.length ? ', each plain and as its anti-aliased twin' : ''
+    }`;
   } else {
     source = 'fakes';
     plan = { models: ['oracle', 'jitter'], mitigations: [] };
     note =
       `NOTE: no model zoo at ${zooFile}, so the demo runs the built-in FAKE detectors instead of real models: ` +
-      '"oracle" (reports the ground truth, exactly shift-equivariant: mapRange 0) and "jitter" (the ground truth with shift-dependent noise).';
+      '"oracle" (reports the ground truth, exactly shift-equivariant: mapRange 0) and "jitter" (the ground truth ' +
+      'with shift-dependent noise).';
   }
   logger?.info(note);
   const { runDir, metrics, reportPath } = await runBenchmark(

@@ -39,9 +39,14 @@ export interface DetectLoopOptions {
   log: DetectionLog;
   /** Content hash of each image file, by id, stored in its record (the per-image identity). */
   imageSha256?: ReadonlyMap<number, string>;
-  /** Prepare workers to use (shared, left open; openPreparePool). Only the built-in decoder (decodeDatasetImage) runs there. */
+  /**
+   * Prepare workers to use (shared, left open; openPreparePool). Only the built-in decoder (decodeDatasetImage) runs
+   * there.
+   */
   preparePool?: PreparePool | null;
-  /** Without a pool: prepare worker threads to start for this loop (default DEFAULT_PREPARE_WORKERS; 0: this thread). */
+  /**
+   * Without a pool: prepare worker threads to start for this loop (default DEFAULT_PREPARE_WORKERS; 0: this thread).
+   */
   prepareWorkers?: number;
   /** Called once when images are prepared on this thread although workers were asked for, with the reason. */
   onPrepareFallback?: (reason: string) => void;
@@ -65,7 +70,8 @@ function checkDetections(out: unknown, expected: number, name: string): Detectio
   if (!Array.isArray(out) || out.length !== expected) {
     throw new ShiftbenchError(
       'ERR_MODEL_OUTPUT',
-      `Detector "${name}" returned ${Array.isArray(out) ? `${out.length} result lists` : typeof out} for a batch of ${expected} inputs; detect() must return one list per input.`,
+      `Detector "${name}" returned ${Array.isArray(out) ? `${out.length} result lists` : typeof out} for a batch of ` +
+        `${expected} inputs; detect() must return one list per input.`,
     );
   }
   for (const list of out) {
@@ -85,7 +91,8 @@ function checkDetections(out: unknown, expected: number, name: string): Detectio
       ) {
         throw new ShiftbenchError(
           'ERR_MODEL_OUTPUT',
-          `Detector "${name}" returned a malformed detection ${JSON.stringify(d)?.slice(0, 120)}; expected { bbox: [x, y, w, h], score, categoryId } with finite numbers.`,
+          `Detector "${name}" returned a malformed detection ${JSON.stringify(d)?.slice(0, 120)}; expected { bbox: ` +
+            `[x, y, w, h], score, categoryId } with finite numbers.`,
         );
       }
     }

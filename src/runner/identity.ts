@@ -31,7 +31,9 @@ export interface RunIdentity {
 /** src/ or dist/: the folder the running code was loaded from. */
 const CODE_ROOT = path.resolve(fileURLToPath(new URL('../', import.meta.url)));
 
-/** The code that makes detections, relative to CODE_ROOT (folders, or files without extension). Not metrics or reports. */
+/**
+ * The code that makes detections, relative to CODE_ROOT (folders, or files without extension). Not metrics or reports.
+ */
 export const DETECTION_CODE = [
   'datasets',
   'shifts',
@@ -92,7 +94,10 @@ function sha256OfFile(file: string): Promise<string> {
   });
 }
 
-/** Per-image identities: the image file's sha256, and the same with the image's annotations (for detectors that read them). */
+/**
+ * Per-image identities: the image file's sha256, and the same with the image's annotations (for detectors that read
+ * them).
+ */
 export interface ImageIdentities {
   file: Map<number, string>;
   withLabels: Map<number, string>;
@@ -126,7 +131,9 @@ export async function imageHashes(
   return { file, withLabels };
 }
 
-/** The per-image identity map a detector's records carry: with labels when its identity says it reads the ground truth. */
+/**
+ * The per-image identity map a detector's records carry: with labels when its identity says it reads the ground truth.
+ */
 export function imageIdentityFor(
   described: Record<string, unknown> | undefined,
   ids: ImageIdentities,

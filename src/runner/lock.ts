@@ -124,8 +124,10 @@ export class RunLock {
       if (reason === null) {
         throw new ShiftbenchError(
           'ERR_RUN_LOCKED',
-          `The run directory ${dir} is in use by ${owner(held!)} (running since ${held!.startedAt}, last heartbeat ${held!.heartbeatAt}). ` +
-            'Wait for it to finish or stop it (Ctrl-C); --force does not take a live lock. Use another --out to run in parallel.',
+          `The run directory ${dir} is in use by ${owner(held!)} (running since ${held!.startedAt}, last heartbeat ` +
+            `${held!.heartbeatAt}). ` +
+            'Wait for it to finish or stop it (Ctrl-C); --force does not take a live lock. ' +
+            'Use another --out to run in parallel.',
         );
       }
       // take the stale lease over: move it aside atomically (only one taker succeeds), then create ours
@@ -167,7 +169,8 @@ export class RunLock {
       this.lost.abort(
         new ShiftbenchError(
           'ERR_RUN_LOCKED',
-          `The lock of ${path.dirname(this.file)} was taken over by ${current ? owner(current) : 'another process'} (this run's heartbeat had stopped for too long); stopping.`,
+          `The lock of ${path.dirname(this.file)} was taken over by ${current ? owner(current) : 'another process'} ` +
+            `(this run's heartbeat had stopped for too long); stopping.`,
         ),
       );
       return;

@@ -91,7 +91,8 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
     if (!known.has(k)) throw bad(file, 'the config', `only the fields ${[...known].join(', ')}`, k);
   const dir = path.dirname(path.resolve(file));
   const rel = (p: string) => path.resolve(dir, p);
-  // a model that names an existing file next to the config is a path; otherwise a name (registry, plugin/detector, fake)
+  // a model that names an existing file next to the config is a path; otherwise a name (registry, plugin/detector,
+  // fake)
   const isPathy = (m: string) =>
     (m.includes('/') || m.includes('\\') || /\.(onnx|json)$/i.test(m)) && existsSync(rel(m));
   const modes = strings(file, raw, 'modes', false) as ShiftMode[] | undefined;

@@ -98,7 +98,8 @@ async function openShards(runs: string[], logger: Logger): Promise<Shard[]> {
       const { store, manifest } = await RunStore.existing(run);
       if (!manifest.shard) {
         throw mergeError(
-          `${store.dir} is not a shard: it was run without --shard. Merge the directories of \`shiftbench run --shard i/n\`.`,
+          `${store.dir} is not a shard: it was run without --shard. ` +
+            `Merge the directories of \`shiftbench run --shard i/n\`.`,
         );
       }
       shards.push({ dir: store.dir, store, manifest: manifest as Shard['manifest'] });
@@ -119,7 +120,8 @@ function checkOneRun(shards: Shard[]): void {
   for (const s of shards.slice(1)) {
     if (s.manifest.shard.count !== count) {
       throw mergeError(
-        `${s.dir} is shard ${formatShard(s.manifest.shard)} but ${first.dir} is shard ${formatShard(first.manifest.shard)}: ` +
+        `${s.dir} is shard ${formatShard(s.manifest.shard)} but ${first.dir} is shard ` +
+          `${formatShard(first.manifest.shard)}: ` +
           'shards of one run have the same count.',
       );
     }
@@ -127,7 +129,8 @@ function checkOneRun(shards: Shard[]): void {
     if (diffs.length > 0) {
       const shown = diffs.slice(0, 8).join('; ') + (diffs.length > 8 ? `; … and ${diffs.length - 8} more` : '');
       throw mergeError(
-        `${s.dir} is not a shard of the same run as ${first.dir} (${shown}). Run every shard with the same command and build.`,
+        `${s.dir} is not a shard of the same run as ${first.dir} (${shown}). Run every shard with the same command ` +
+          `and build.`,
       );
     }
   }
@@ -171,7 +174,8 @@ async function loadShardDataset(first: Shard, options: MergeOptions, env: Runner
   const dataset = await env.loadDataset({ dataset: source, images, limit: saved.limit ?? undefined });
   if (dataset.hash !== first.manifest.dataset.hash) {
     throw mergeError(
-      `The dataset ${source} (sha256 ${dataset.hash.slice(0, 12)}) is not the one the shards ran on (sha256 ${first.manifest.dataset.hash.slice(0, 12)}, ` +
+      `The dataset ${source} (sha256 ${dataset.hash.slice(0, 12)}) is not the one the shards ran on (sha256 ` +
+        `${first.manifest.dataset.hash.slice(0, 12)}, ` +
         `recorded in ${first.dir}). Give the same dataset with --dataset (and --images).`,
     );
   }
@@ -202,7 +206,8 @@ async function gatherRecords(
           ? `which belongs to shard ${owner}/${count} (${shards[owner].dir})`
           : 'which is not an image of the dataset';
         throw mergeError(
-          `${s.dir} (shard ${formatShard(s.manifest.shard)}) holds detections of "${key}" for image ${id}, ${where}: shards must be disjoint. Rerun that shard in a new --out.`,
+          `${s.dir} (shard ${formatShard(s.manifest.shard)}) holds detections of "${key}" for image ${id}, ` +
+            `${where}: shards must be disjoint. Rerun that shard in a new --out.`,
         );
       }
       records.set(id, r);
@@ -213,20 +218,25 @@ async function gatherRecords(
     const s = shards[shardOfImage(image.id, count)];
     if (!r) {
       throw mergeError(
-        `${s.dir} (shard ${formatShard(s.manifest.shard)}) is not finished: "${key}" has no detections for image ${image.id} (${image.fileName}). ` +
+        `${s.dir} (shard ${formatShard(s.manifest.shard)}) is not finished: "${key}" has no detections for image ` +
+          `${image.id} (${image.fileName}). ` +
           "Run that shard's command again to finish it, then merge.",
       );
     }
     if (!isSkipped(r) && r.sha256 !== undefined && r.sha256 !== sha256.get(image.id)) {
       throw mergeError(
-        `Image ${image.id} (${image.fileName}) changed since ${s.dir} ran it (sha256 ${r.sha256.slice(0, 12)} → ${sha256.get(image.id)?.slice(0, 12)}).`,
+        `Image ${image.id} (${image.fileName}) changed since ${s.dir} ran it (sha256 ${r.sha256.slice(0, 12)} → ` +
+          `${sha256.get(image.id)?.slice(0, 12)}).`,
       );
     }
   }
   return records;
 }
 
-/** Writes the merged detections/<key>.jsonl (dataset order), one record at a time read back from its shard; returns what it stores. */
+/**
+ * Writes the merged detections/<key>.jsonl (dataset order), one record at a time read back from its shard; returns what
+ * it stores.
+ */
 async function writeMergedLog(
   out: RunStore,
   key: string,
@@ -386,7 +396,8 @@ export async function mergeShards(
       reportPath = (await renderReport(out.dir, { logger })).htmlPath;
     } catch (err) {
       logger.warn(
-        `could not render the report (${(err as Error).message}); metrics.json is complete — retry with \`shiftbench report ${out.dir}\``,
+        `could not render the report (${(err as Error).message}); metrics.json is complete — retry with ` +
+          `\`shiftbench report ${out.dir}\``,
       );
     }
     return { runDir: out.dir, metrics, reportPath, shards: shards.length, images: dataset.images.length };

@@ -198,7 +198,9 @@ function resolveModelSpec(spec: string, cwd: string): string {
   return pathLike && existsSync(abs) ? abs : spec;
 }
 
-/** Display key of a model spec: the registry name, or a file's base name (its folder's for `model.json`/`model.onnx`). */
+/**
+ * Display key of a model spec: the registry name, or a file's base name (its folder's for `model.json`/`model.onnx`).
+ */
 export function modelKey(spec: string): string {
   if (!path.isAbsolute(spec)) return spec;
   let base = path.basename(spec).replace(/\.(onnx|json|mjs|js)$/i, '');
@@ -353,7 +355,9 @@ export function shortHash(value: unknown): string {
 /** A run id: UTC timestamp + short hash of the identity, e.g. "20250101-120000-1a2b3c4d". */
 export function makeRunId(identity: Record<string, unknown>, now = new Date()): string {
   const iso = now.toISOString(); // 2025-01-01T12:00:00.000Z
-  const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
+  const stamp =
+    `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}` +
+    `${iso.slice(17, 19)}`;
   return `${stamp}-${shortHash(identity)}`;
 }
 

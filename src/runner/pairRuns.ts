@@ -174,7 +174,8 @@ async function storedVariant(
   if (!entry)
     throw new ShiftbenchError(
       'ERR_RUN_STORE',
-      `${run.store.manifestFile} has no detector "${key}"; the run directory is damaged. Run it again with \`shiftbench run\`.`,
+      `${run.store.manifestFile} has no detector "${key}"; the run directory is damaged. ` +
+        `Run it again with \`shiftbench run\`.`,
     );
   const sha256 = imageIdentityFor(run.manifest.identity?.detectors?.[key], ids);
   const { log, stored } = await run.store.openLog(key, run.manifest.shiftSet.shifts.length);
@@ -184,13 +185,15 @@ async function storedVariant(
     if (!r) {
       throw new ShiftbenchError(
         'ERR_RUN_STORE',
-        `The run in ${run.store.dir} is not finished: "${key}" has no detections for image ${image.id} (${image.fileName}). Run the same \`shiftbench run\` command again to finish it.`,
+        `The run in ${run.store.dir} is not finished: "${key}" has no detections for image ${image.id} (` +
+          `${image.fileName}). Run the same \`shiftbench run\` command again to finish it.`,
       );
     }
     if (!isSkipped(r) && r.sha256 !== undefined && r.sha256 !== sha256.get(image.id)) {
       throw new ShiftbenchError(
         'ERR_RUN_STORE',
-        `Image ${image.id} (${image.fileName}) changed since "${key}" of ${run.store.dir} was run; pairing would mix datasets. Run it again with \`shiftbench run\`.`,
+        `Image ${image.id} (${image.fileName}) changed since "${key}" of ${run.store.dir} was run; ` +
+          `pairing would mix datasets. Run it again with \`shiftbench run\`.`,
       );
     }
   }

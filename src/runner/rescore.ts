@@ -46,7 +46,8 @@ export async function rescoreRun(
     const { index, count } = manifest.shard;
     throw new ShiftbenchError(
       'ERR_RUN_STORE',
-      `${store.dir} is shard ${index}/${count} of a run, not a whole run. Merge the run's ${count} shard directories with \`shiftbench merge SHARD… --out DIR\`; rescore DIR.`,
+      `${store.dir} is shard ${index}/${count} of a run, not a whole run. Merge the run's ${count} shard ` +
+        `directories with \`shiftbench merge SHARD… --out DIR\`; rescore DIR.`,
     );
   }
   await store.lock(logger); // not while a run writes there
@@ -93,7 +94,8 @@ async function rescoreLocked(
     if (!entry)
       throw new ShiftbenchError(
         'ERR_RUN_STORE',
-        `${store.manifestFile} has no detector "${key}"; the run directory is damaged. Run it again with \`shiftbench run\`.`,
+        `${store.manifestFile} has no detector "${key}"; the run directory is damaged. ` +
+          `Run it again with \`shiftbench run\`.`,
       );
     const sha256 = imageIdentityFor(storedIdentity[key], imageIds);
     const { log, stored } = await store.openLog(key, manifest.shiftSet.shifts.length);
@@ -103,13 +105,16 @@ async function rescoreLocked(
       if (!r) {
         throw new ShiftbenchError(
           'ERR_RUN_STORE',
-          `The run in ${store.dir} is not finished: "${key}" has no detections for image ${image.id} (${image.fileName}). Run the same \`shiftbench run\` command again to finish it.`,
+          `The run in ${store.dir} is not finished: "${key}" has no detections for image ${image.id} (` +
+            `${image.fileName}). Run the same \`shiftbench run\` command again to finish it.`,
         );
       }
       if (!isSkipped(r) && r.sha256 !== undefined && r.sha256 !== sha256.get(image.id)) {
         throw new ShiftbenchError(
           'ERR_RUN_STORE',
-          `Image ${image.id} (${image.fileName}) changed since "${key}" was run (sha256 ${r.sha256.slice(0, 12)} → ${sha256.get(image.id)?.slice(0, 12)}); rescoring would mix datasets. Run it again with \`shiftbench run\`.`,
+          `Image ${image.id} (${image.fileName}) changed since "${key}" was run (sha256 ${r.sha256.slice(0, 12)} → ` +
+            `${sha256.get(image.id)?.slice(0, 12)}); rescoring would mix datasets. ` +
+            `Run it again with \`shiftbench run\`.`,
         );
       }
     }

@@ -95,7 +95,8 @@ export function resampleRecord(o: ResolvedRunOptions): RunManifest['resample'] {
     kernel: o.kernel,
     library: `sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`,
     fitPlacement: 'top-left',
-    // sets holding fractions: 16-bit fit kept in floating point, ideal Fourier shift (circular) or this kernel (pad, crop)
+    // sets holding fractions: 16-bit fit kept in floating point, ideal Fourier shift (circular) or this kernel (pad,
+    // crop)
     ...(isFractionalSet(o.shiftSet)
       ? {
           subpixel: {
@@ -389,7 +390,8 @@ async function scoreStep(
     reportPath = (await renderReport(store.dir, { logger })).htmlPath;
   } catch (err) {
     logger.warn(
-      `could not render the report (${(err as Error).message}); metrics.json is complete — retry with \`shiftbench report ${store.dir}\``,
+      `could not render the report (${(err as Error).message}); metrics.json is complete — retry with ` +
+        `\`shiftbench report ${store.dir}\``,
     );
   }
   const { wallSeconds, phases, computedImages } = session;
@@ -416,13 +418,17 @@ async function variantModelSpec(v: Variant, env: RunnerEnv, o: ResolvedRunOption
   if (!entry) {
     throw new ShiftbenchError(
       'ERR_INVALID_OPTION',
-      `Mitigation "${m.spec}" (--mitigation) needs a registry model with an anti-aliased twin, but "${v.model}" is not a registry model.`,
+      `Mitigation "${m.spec}" (--mitigation) needs a registry model with an anti-aliased twin, but "${v.model}" is ` +
+        `not a registry model.`,
     );
   }
   return m.replacementModel(entry, entries);
 }
 
-/** A variant's identity: its detector's (describeDetector), the mitigation spec and, for plug-in mitigations, their code. */
+/**
+ * A variant's identity: its detector's (describeDetector), the mitigation spec and, for plug-in mitigations, their
+ * code.
+ */
 async function describeVariant(
   v: Variant,
   env: RunnerEnv,
@@ -564,7 +570,8 @@ async function detectVariant(
           computed++;
           if (isSkipped(record))
             logger.warn(
-              `${v.key}: skipped image ${record.imageId} (${dataset.images.find((i) => i.id === record.imageId)?.fileName ?? '?'}): ${record.skipped}`,
+              `${v.key}: skipped image ${record.imageId} (` +
+                `${dataset.images.find((i) => i.id === record.imageId)?.fileName ?? '?'}): ${record.skipped}`,
             );
           const onProgress = ss.hooks.onProgress;
           if (!onProgress) return;
@@ -585,7 +592,8 @@ async function detectVariant(
       phase.loopSeconds = (performance.now() - loopStart) / 1000;
       if (truncatedInputs > 0) {
         logger.warn(
-          `${v.key}: ${truncatedInputs} input${truncatedInputs === 1 ? '' : 's'} returned more than ${o.maxDetections} detections; ` +
+          `${v.key}: ${truncatedInputs} input${truncatedInputs === 1 ? '' : 's'} returned more than ` +
+            `${o.maxDetections} detections; ` +
             `kept the ${o.maxDetections} highest-scoring of each (--max-detections)`,
         );
       }
@@ -616,7 +624,9 @@ function sessionPool(ss: DetectSession, images: number): PreparePool | null {
   return ss.pool;
 }
 
-/** Refuses to add detections from a loaded detector whose files or runtime differ from those that made the stored ones. */
+/**
+ * Refuses to add detections from a loaded detector whose files or runtime differ from those that made the stored ones.
+ */
 function checkLoadedSame(key: string, stored: ManifestDetector, fresh: ManifestDetector): void {
   const diffs = [
     ...identityDiff(
@@ -629,7 +639,8 @@ function checkLoadedSame(key: string, stored: ManifestDetector, fresh: ManifestD
   if (diffs.length === 0) return;
   throw new ShiftbenchError(
     'ERR_RUN_STORE',
-    `The detector "${key}" that made the stored detections differs from the one loaded now (${diffs.join('; ')}). Use a new --out, or --force to start over.`,
+    `The detector "${key}" that made the stored detections differs from the one loaded now (${diffs.join('; ')}). ` +
+      `Use a new --out, or --force to start over.`,
   );
 }
 

@@ -59,7 +59,9 @@ export interface ManifestDetector {
   batchSize: number;
   totalStridePx: number | null;
   files: DetectorInfo['files'];
-  /** Colour order, normalisation and decoder (name and every parameter) of a model entry; null for plug-ins and fakes. */
+  /**
+   * Colour order, normalisation and decoder (name and every parameter) of a model entry; null for plug-ins and fakes.
+   */
   colorOrder: 'RGB' | 'BGR' | null;
   normalize: { mean: [number, number, number]; std: [number, number, number] } | null;
   decoder: { name: string; params: Record<string, unknown> } | null;
@@ -76,7 +78,9 @@ export interface RunManifest {
   platform: string;
   cpus: number;
   backend: string;
-  /** ONNX Runtime execution provider of the ONNX models (`--ep`); absent in manifests written before it existed (cpu). */
+  /**
+   * ONNX Runtime execution provider of the ONNX models (`--ep`); absent in manifests written before it existed (cpu).
+   */
   executionProvider?: string;
   threads: number | null;
   seed: number;
@@ -218,7 +222,8 @@ function imageDiffs(logs: Map<string, OpenedLog>, images: ClaimImages): string[]
       if (r.sha256 !== now) {
         seen.add(image.id);
         diffs.push(
-          `image ${image.id} (${image.fileName}): sha256 ${(r.sha256 ?? 'not recorded').slice(0, 12)} → ${(now ?? '?').slice(0, 12)}`,
+          `image ${image.id} (${image.fileName}): sha256 ${(r.sha256 ?? 'not recorded').slice(0, 12)} → ` +
+            `${(now ?? '?').slice(0, 12)}`,
         );
       }
     }
@@ -249,7 +254,8 @@ async function refuseForeignFolder(dir: string): Promise<void> {
   if (foreign.length > 0) {
     throw new ShiftbenchError(
       'ERR_OUTPUT',
-      `--out ${dir} is not empty and is not a shiftbench run directory (it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}). ` +
+      `--out ${dir} is not empty and is not a shiftbench run directory (it holds ${foreign.slice(0, 3).join(', ')}` +
+        `${foreign.length > 3 ? ', …' : ''}). ` +
         'Give a new or empty folder, or the folder of an earlier run to resume it.',
     );
   }
@@ -304,7 +310,8 @@ export class RunStore {
     if (!manifest) {
       throw new ShiftbenchError(
         'ERR_RUN_STORE',
-        `${abs} is not a run directory: it has no ${MANIFEST_FILE}. Give the folder \`shiftbench run\` wrote (its --out).`,
+        `${abs} is not a run directory: it has no ${MANIFEST_FILE}. Give the folder \`shiftbench run\` wrote ` +
+          `(its --out).`,
       );
     }
     return { store: new RunStore(abs, { out: abs, reportsDir: path.dirname(abs), force: false }, {}), manifest };
@@ -369,7 +376,8 @@ export class RunStore {
       // the unfinished default run had other data or another setup: start a new default run
       await closeLogs(logs);
       logger.info(
-        `the unfinished run in ${this.directory} was made differently (${diffs.slice(0, 3).join('; ')}); starting a new run`,
+        `the unfinished run in ${this.directory} was made differently (${diffs.slice(0, 3).join('; ')}); ` +
+          `starting a new run`,
       );
       const locked = this.lease !== null;
       await this.release();
@@ -386,7 +394,8 @@ export class RunStore {
           (diffs.length > MAX_LISTED_DIFFS ? `; … and ${diffs.length - MAX_LISTED_DIFFS} more` : '');
         throw new ShiftbenchError(
           'ERR_RUN_STORE',
-          `The run directory ${this.directory} holds detections made differently (${shown}). Use a new --out to keep them, or --force to replace them.`,
+          `The run directory ${this.directory} holds detections made differently (${shown}). ` +
+            `Use a new --out to keep them, or --force to replace them.`,
         );
       }
       logger.warn(`--force: replacing the run stored in ${this.directory}`);
@@ -398,7 +407,8 @@ export class RunStore {
       if (!this.location.force) {
         throw new ShiftbenchError(
           'ERR_RUN_STORE',
-          `The run directory ${this.directory} has detections but no ${MANIFEST_FILE}, so it cannot be resumed safely. Use a new --out, or --force to replace it.`,
+          `The run directory ${this.directory} has detections but no ${MANIFEST_FILE}, so it cannot be resumed ` +
+            `safely. Use a new --out, or --force to replace it.`,
         );
       }
       await clearRunStore(this.directory);
@@ -416,7 +426,8 @@ export class RunStore {
         const opened = await this.openLog(key, shiftCount);
         if (opened.tornBytes > 0) {
           logger.warn(
-            `${key}: the last line of ${path.relative(this.directory, this.logFile(key))} was torn (the run was stopped while writing it); that image is computed again`,
+            `${key}: the last line of ${path.relative(this.directory, this.logFile(key))} was torn (the run was ` +
+              `stopped while writing it); that image is computed again`,
           );
         }
         logs.set(key, opened);

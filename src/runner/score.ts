@@ -187,7 +187,8 @@ function groupSkips(
     if (skips.size > 0) {
       const ids = [...skips.keys()];
       logger.warn(
-        `${group}: ${skips.size} image${skips.size === 1 ? '' : 's'} skipped (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}); ` +
+        `${group}: ${skips.size} image${skips.size === 1 ? '' : 's'} skipped (${ids.slice(0, 5).join(', ')}` +
+          `${ids.length > 5 ? ', …' : ''}); ` +
           (members.length > 1
             ? `all ${members.length} variants are scored on the same ${dataset.images.length - skips.size} images`
             : `scored on ${dataset.images.length - skips.size} images`) +
@@ -299,7 +300,8 @@ export async function scoreVariant(
     }
     if (unknownCategory > 0) {
       logger.warn(
-        `${entry.key}: ${unknownCategory} detections of categories the dataset does not have were not evaluated (they stay in detections/)`,
+        `${entry.key}: ${unknownCategory} detections of categories the dataset does not have were not evaluated ` +
+          `(they stay in detections/)`,
       );
     }
     if (area) {

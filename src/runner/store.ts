@@ -65,7 +65,8 @@ export async function ensureWritableDir(dir: string, flag = '--out'): Promise<vo
   } catch (err) {
     throw new ShiftbenchError(
       'ERR_OUTPUT',
-      `Cannot write the run directory ${dir} (${flag}): ${(err as Error).message}. Choose a writable folder with ${flag} <dir>.`,
+      `Cannot write the run directory ${dir} (${flag}): ${(err as Error).message}. ` +
+        `Choose a writable folder with ${flag} <dir>.`,
       { cause: err },
     );
   }
@@ -149,7 +150,9 @@ function checkRecord(value: unknown, shiftCount: number): value is ImageRecord {
   );
 }
 
-/** Bytes read per chunk when a detection log is scanned (one line is never read whole into a string larger than itself). */
+/**
+ * Bytes read per chunk when a detection log is scanned (one line is never read whole into a string larger than itself).
+ */
 export const LOG_CHUNK_BYTES = 1 << 20;
 /** Longest line a detection log may hold (about 2 million detections in one image record). */
 export const MAX_LINE_BYTES = 256 << 20;
@@ -193,7 +196,8 @@ export async function forEachLine(
       if (partBytes > maxLineBytes) {
         throw new ShiftbenchError(
           'ERR_RUN_STORE',
-          `${file} has a line longer than ${maxLineBytes} bytes at byte ${lineStart}: it is not a detection log. Start over with --force or a new --out.`,
+          `${file} has a line longer than ${maxLineBytes} bytes at byte ${lineStart}: it is not a detection log. ` +
+            `Start over with --force or a new --out.`,
         );
       }
       parts.push(Buffer.from(view.subarray(from)));
@@ -288,7 +292,8 @@ export class DetectionLog {
       const damaged = (line: number) =>
         new ShiftbenchError(
           'ERR_RUN_STORE',
-          `${file} line ${line} is damaged or was written for a different shift set. Start over with --force or a new --out.`,
+          `${file} line ${line} is damaged or was written for a different shift set. ` +
+            `Start over with --force or a new --out.`,
         );
       let ends: { completeBytes: number; totalBytes: number };
       try {
@@ -399,7 +404,8 @@ export class RecordReader {
     if (!r || r.imageId !== at.imageId || !Array.isArray(r.shifts)) {
       throw new ShiftbenchError(
         'ERR_RUN_STORE',
-        `${this.file} changed while it was read (image ${at.imageId} is no longer at byte ${at.offsetBytes}). Run the command again.`,
+        `${this.file} changed while it was read (image ${at.imageId} is no longer at byte ${at.offsetBytes}). ` +
+          `Run the command again.`,
       );
     }
     return r as Extract<ImageRecord, { shifts: unknown }>;

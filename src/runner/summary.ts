@@ -77,7 +77,8 @@ export function formatStability(metrics: RunMetrics): string[] {
   const tau = withStability[0].stability!.scoreThreshold;
   return [
     '',
-    `Video-stability errors over ground-truth objects (protocol §5, score ≥ ${tau}; 95% bootstrap intervals over images):`,
+    `Video-stability errors over ground-truth objects (protocol §5, score ≥ ${tau}; 95% bootstrap intervals over ` +
+      `images):`,
     table(['model', 'error', 'mean', '95%', 'objects', 'worst', 'image', 'annotation'], rows, 2),
   ];
 }
@@ -104,7 +105,8 @@ export function formatPairedAndNotes(metrics: RunMetrics): string[] {
     const p0 = paired[0];
     lines.push(
       '',
-      `Paired differences vs the plain detector (same ${p0.resamples} bootstrap resamples of the images, seed ${p0.seed}; 95% intervals):`,
+      `Paired differences vs the plain detector (same ${p0.resamples} bootstrap resamples of the images, ` +
+        `seed ${p0.seed}; 95% intervals):`,
     );
     for (const p of paired) {
       lines.push(

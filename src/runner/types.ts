@@ -31,7 +31,9 @@ export interface EvaluatorArgs {
   /** Ground truth of the evaluated images (skipped images removed); null for label-free datasets. */
   groundTruth: CocoGroundTruth | null;
   shiftSet: ShiftSet;
-  /** One ground truth per shift, in original coordinates (shiftbench's own modes pass one ground truth: protocol §1). */
+  /**
+   * One ground truth per shift, in original coordinates (shiftbench's own modes pass one ground truth: protocol §1).
+   */
   groundTruthPerShift?: CocoGroundTruth[];
   scoreThreshold: number;
   bootstrapResamples: number;

@@ -39,7 +39,8 @@ function badSpec(spec: unknown, why?: string): ShiftbenchError {
  * - explicit `dx,dy;dx,dy;…` starting with `0,0`, e.g. `0,0;1,0;0,1;3,2` or `0,0;0.5,0`
  *   (decimals allowed).
  * K of grid/line is an integer in [1, 512]. Whitespace around numbers is ignored.
- * Throws ERR_INVALID_OPTION ("Expected a shift set like grid:1, line:63, frac:4 or 0,0;1,0 for --shifts but received …").
+ * Throws ERR_INVALID_OPTION ("Expected a shift set like grid:1, line:63, frac:4 or 0,0;1,0 for --shifts but received
+ * …").
  */
 export function parseShiftSet(spec: string = DEFAULT_SHIFT_SPEC): ShiftSet {
   if (typeof spec !== 'string' || spec.trim() === '') throw badSpec(spec);

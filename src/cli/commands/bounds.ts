@@ -1,4 +1,6 @@
-/** `shiftbench bounds --case CASE.json`: greedy lower/upper mAP bounds over shifts (protocol §4) of saved detections. */
+/**
+ * `shiftbench bounds --case CASE.json`: greedy lower/upper mAP bounds over shifts (protocol §4) of saved detections.
+ */
 import type { Command } from 'commander';
 import {
   DEFAULT_MAX_PASSES,
@@ -25,7 +27,8 @@ export function register(program: Command): void {
     )
     .requiredOption(
       '--case <file>',
-      'JSON {"gt": GT or [GT per shift], "shifts": [[dx, dy], …], "dets": [[COCO results of shift 0], …], "maxPasses"?: 5}',
+      'JSON {"gt": GT or [GT per shift], "shifts": [[dx, dy], …], "dets": [[COCO results of shift 0], …], ' +
+        '"maxPasses"?: 5}',
     )
     .option(
       '--max-passes <n>',

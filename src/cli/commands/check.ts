@@ -1,4 +1,7 @@
-/** `shiftbench check RUN --max-range 0.03 …`: a CI gate on a saved run (exit 0 pass, 3 a limit exceeded, 1 cannot judge). */
+/**
+ * `shiftbench check RUN --max-range 0.03 …`: a CI gate on a saved run (exit 0 pass, 3 a limit exceeded, 1 cannot
+ * judge).
+ */
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../core/atomicFile.js';
 import {
@@ -41,7 +44,8 @@ export function register(program: Command): void {
   program
     .command('check')
     .description(
-      'CI gate: exit 0 when every detector of a saved run is within the limits, 3 when one exceeds a limit (judged on the 95% interval), 1 when the run cannot be judged. Needs no model',
+      'CI gate: exit 0 when every detector of a saved run is within the limits, 3 when one exceeds a limit (judged ' +
+        'on the 95% interval), 1 when the run cannot be judged. Needs no model',
     )
     .argument('<runDir>', 'the run directory written by `shiftbench run`')
     .option(
@@ -57,7 +61,8 @@ export function register(program: Command): void {
     .option('--max-flip-rate <fraction>', 'largest flip rate allowed', parseNumberFlag('--max-flip-rate', 0, 1))
     .option(
       '--baseline <runDir>',
-      'a run to compare with (same dataset, images, shifts, mode, preprocessing): paired per detector from the stored detections',
+      'a run to compare with (same dataset, images, shifts, mode, preprocessing): paired per detector from the ' +
+        'stored detections',
     )
     .option(
       '--max-increase <fraction>',
@@ -73,7 +78,8 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'only the failures and warnings')
     .addHelpText(
       'after',
-      '\nA limit fails when the whole 95% interval is above it, warns when only the value is.\nExample:\n  shiftbench check reports/my-run --max-range 0.03 --junit shiftbench.xml' +
+      '\nA limit fails when the whole 95% interval is above it, warns when only the value is.\nExample:\n  ' +
+        'shiftbench check reports/my-run --max-range 0.03 --junit shiftbench.xml' +
         '\n  shiftbench check reports/new --baseline reports/main --max-increase 0.005',
     )
     .action(async (runDir: string, flags: CheckFlags) => {
@@ -98,7 +104,8 @@ export function register(program: Command): void {
       for (const o of result.outcomes) if (!flags.quiet || o.status !== 'pass') printLine(o.message);
       const n = (s: string) => result.outcomes.filter((o) => o.status === s).length;
       printLine(
-        `${result.status === 'fail' ? 'FAILED' : 'passed'}: ${n('pass')} pass, ${n('warn')} warn, ${n('fail')} fail${result.baselineRunId ? ` (baseline ${result.baselineRunId})` : ''}`,
+        `${result.status === 'fail' ? 'FAILED' : 'passed'}: ${n('pass')} pass, ${n('warn')} warn, ${n('fail')} fail` +
+          `${result.baselineRunId ? ` (baseline ${result.baselineRunId})` : ''}`,
       );
       if (flags.junit) await writeJunit(flags.junit, checkJunitXml(result));
       if (result.status === 'fail') setCommandExitCode(CHECK_FAILED_EXIT_CODE);

@@ -1,4 +1,7 @@
-/** `shiftbench compare RUN_A RUN_B …`: runs side by side, paired against RUN_A where they can be (terminal table, optional HTML). */
+/**
+ * `shiftbench compare RUN_A RUN_B …`: runs side by side, paired against RUN_A where they can be (terminal table,
+ * optional HTML).
+ */
 import path from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../core/atomicFile.js';
@@ -15,7 +18,8 @@ export function register(program: Command): void {
   program
     .command('compare')
     .description(
-      'Put saved runs side by side; each run that shares dataset, images, shifts, mode and preprocessing with the first is paired with it (Δ with 95% intervals from the stored detections). Needs no model',
+      'Put saved runs side by side; each run that shares dataset, images, shifts, mode and preprocessing with the ' +
+        'first is paired with it (Δ with 95% intervals from the stored detections). Needs no model',
     )
     .argument('<runDirs...>', 'two or more run directories; the first is the reference A')
     .option('--out <file.html>', 'also write the comparison as one self-contained HTML page')
@@ -40,7 +44,8 @@ export function register(program: Command): void {
         } catch (err) {
           throw new ShiftbenchError(
             'ERR_OUTPUT',
-            `Could not write ${file} (--out): ${(err as Error).message}. Check that the folder is writable, or pass another --out file.`,
+            `Could not write ${file} (--out): ${(err as Error).message}. Check that the folder is writable, ` +
+              `or pass another --out file.`,
             { cause: err },
           );
         }

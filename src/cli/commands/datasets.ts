@@ -62,12 +62,14 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',
-      "\nExample:\n  shiftbench datasets synth --out datasets/synth --images 2000 --val 200 --seed 0 --size 256\n  shiftbench datasets synth --out datasets/synth --splits val   # only the val split, identical to a full run's",
+      '\nExample:\n  shiftbench datasets synth --out datasets/synth --images 2000 --val 200 --seed 0 --size 256\n  ' +
+        "shiftbench datasets synth --out datasets/synth --splits val   # only the val split, identical to a full run's",
     )
     .action(async (flags: SynthFlags) => {
       const logger = consoleLogger(flags.quiet);
       logger.info(
-        `synth: out=${flags.out} images(train)=${flags.images} val=${flags.val} seed=${flags.seed} size=${flags.size} splits=${flags.splits.join(',')}`,
+        `synth: out=${flags.out} images(train)=${flags.images} val=${flags.val} seed=${flags.seed} size=` +
+          `${flags.size} splits=${flags.splits.join(',')}`,
       );
       let lastPct = -1;
       const result = await generateSynthDataset({
@@ -88,7 +90,8 @@ export function register(program: Command): void {
       });
       for (const s of result.splits) {
         printLine(
-          `${s.name}: ${s.images} images, ${s.annotations} boxes → ${s.annotationFile} (sha256 ${s.sha256.slice(0, 16)}…)`,
+          `${s.name}: ${s.images} images, ${s.annotations} boxes → ${s.annotationFile} (sha256 ` +
+            `${s.sha256.slice(0, 16)}…)`,
         );
       }
     });
@@ -106,7 +109,9 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  shiftbench datasets check --dataset ../shared/data/coco128/annotations/instances.json\n  shiftbench datasets check --dataset datasets/synth/val\n  shiftbench datasets check --dataset my-yolo-set --classes my-yolo-set/data.yaml',
+      '\nExamples:\n  shiftbench datasets check --dataset ../shared/data/coco128/annotations/instances.json\n  ' +
+        'shiftbench datasets check --dataset datasets/synth/val\n  shiftbench datasets check --dataset ' +
+        'my-yolo-set --classes my-yolo-set/data.yaml',
     )
     .action(async (flags: CheckFlags) => {
       const dataset = await loadDataset(
@@ -135,7 +140,8 @@ export function register(program: Command): void {
       printLine(`  ${'id'.padStart(4)}  ${'name'.padEnd(width)}  ${'boxes'.padStart(6)}  ${'images'.padStart(6)}`);
       for (const c of summary.perCategory) {
         printLine(
-          `  ${String(c.id).padStart(4)}  ${c.name.padEnd(width)}  ${String(c.boxes).padStart(6)}  ${String(c.images).padStart(6)}`,
+          `  ${String(c.id).padStart(4)}  ${c.name.padEnd(width)}  ${String(c.boxes).padStart(6)}  ` +
+            `${String(c.images).padStart(6)}`,
         );
       }
     });

@@ -35,7 +35,8 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',
-      '\nExample:\n  shiftbench demo --limit 50\n  shiftbench demo --all-mitigations --limit 50\n  shiftbench report <the run directory it prints>',
+      '\nExample:\n  shiftbench demo --limit 50\n  shiftbench demo --all-mitigations --limit 50\n  shiftbench ' +
+        'report <the run directory it prints>',
     )
     .action(async (flags: DemoFlags) => {
       const progress = createProgress({ quiet: flags.quiet });

@@ -48,8 +48,10 @@ export function register(program: Command): void {
       'after',
       '\nExample:\n  shiftbench eval --gt gt.json --dets dets.json --json > ap.json\n' +
         '  # one shift of a run: each detector folder holds the ground truth its shift files were scored against\n' +
-        '  shiftbench eval --gt reports/<run>/detections/zoo-fcos/ground_truth.json --dets reports/<run>/detections/zoo-fcos/shift_1_0.json\n' +
-        'As pycocotools: only iscrowd marks ignore regions; detections of categories the ground truth lacks are left out.',
+        '  shiftbench eval --gt reports/<run>/detections/zoo-fcos/ground_truth.json --dets ' +
+        'reports/<run>/detections/zoo-fcos/shift_1_0.json\n' +
+        'As pycocotools: only iscrowd marks ignore regions; detections of categories the ground truth lacks are ' +
+        'left out.',
     )
     .action(async (flags: EvalFlags) => {
       const gt = (await readJsonFlag(flags.gt, '--gt')) as CocoGroundTruth;

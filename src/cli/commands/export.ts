@@ -44,7 +44,8 @@ export function register(program: Command): void {
   program
     .command('export')
     .description(
-      'Write every shifted input exactly as `run` makes it (PNG) and export.json, for a detector run in any framework (then `shiftbench score`)',
+      'Write every shifted input exactly as `run` makes it (PNG) and export.json, for a detector run in any ' +
+        'framework (then `shiftbench score`)',
     )
     .option('-d, --dataset <dir|json>', 'COCO JSON, COCO/YOLO folder, or a folder of images (label-free)')
     .option('--images <dir>', 'image folder of a COCO JSON, if not beside it')
@@ -75,11 +76,15 @@ export function register(program: Command): void {
       [
         '',
         'Examples:',
-        '  shiftbench export --model zoo-fcos --dataset datasets/synth/val --limit 20 --shifts grid:1 --out exports/synth',
-        '  shiftbench export --input-size 320x320 --fit stretch --pad-value 0,0,0 --dataset ../shared/data/coco128 --out exports/coco128',
+        '  shiftbench export --model zoo-fcos --dataset datasets/synth/val --limit 20 --shifts grid:1 --out ' +
+          'exports/synth',
+        '  shiftbench export --input-size 320x320 --fit stretch --pad-value 0,0,0 --dataset ' +
+          '../shared/data/coco128 --out exports/coco128',
         '',
-        'Then run your detector on every inputs/<imageId>/<k>.png, write detections/shift_<k>.json (COCO results, boxes in',
-        "the input's pixels) and score them: shiftbench score exports/synth --name my-detector --family one-stage,anchor-free",
+        'Then run your detector on every inputs/<imageId>/<k>.png, write detections/shift_<k>.json (COCO results, ' +
+          'boxes in',
+        "the input's pixels) and score them: shiftbench score exports/synth --name my-detector --family " +
+          'one-stage,anchor-free',
         '(examples/python/detect_export.py does it with a torchvision detector).',
       ].join('\n'),
     )
@@ -108,12 +113,14 @@ export function register(program: Command): void {
       const res = await exportInputs(options, { logger });
       const m = res.manifest;
       printLine(
-        `${res.inputs} inputs (${m.images.length - res.skipped} images × ${m.shiftSet.shifts.length} shifts, ${m.input.widthPx}×${m.input.heightPx}, ${m.mode}) in ${res.dir}`,
+        `${res.inputs} inputs (${m.images.length - res.skipped} images × ${m.shiftSet.shifts.length} shifts, ` +
+          `${m.input.widthPx}×${m.input.heightPx}, ${m.mode}) in ${res.dir}`,
       );
       if (res.skipped > 0) printLine(`${res.skipped} images could not be decoded (listed in export.json)`);
       printLine(`export sha256: ${res.sha256}`);
       printLine(
-        `next: write ${res.dir}/detections/shift_<k>.json, then \`shiftbench score ${res.dir} --name NAME --family STAGES,ANCHORS\``,
+        `next: write ${res.dir}/detections/shift_<k>.json, then \`shiftbench score ${res.dir} --name NAME --family ` +
+          `STAGES,ANCHORS\``,
       );
     });
 }

@@ -1,4 +1,7 @@
-/** `shiftbench merge RUN… --out DIR`: joins the shard run directories of one run (`run --shard i/n`) and scores them once. */
+/**
+ * `shiftbench merge RUN… --out DIR`: joins the shard run directories of one run (`run --shard i/n`) and scores them
+ * once.
+ */
 import type { Command } from 'commander';
 import { formatRunSummary, mergeShards } from '../../index.js';
 import { consoleLogger, exitNow, printLine, stopOnSigint } from '../io.js';

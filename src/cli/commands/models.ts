@@ -81,7 +81,9 @@ export function register(program: Command): void {
       const dir = await pullModel(entry, { cacheDir: flags.cacheDir, logger: consoleLogger(flags.quiet) });
       const unpinned = entry.files.filter((f) => f.sha256 === null).length;
       printLine(
-        `${entry.name}: ${entry.files.length} file(s) in ${dir}, ${unpinned === 0 ? 'sha256 verified' : `${unpinned} unpinned (not verified; runs record their sha256)`}`,
+        `${entry.name}: ${entry.files.length} file(s) in ${dir}, ${
+          unpinned === 0 ? 'sha256 verified' : `${unpinned} unpinned (not verified; runs record their sha256)`
+        }`,
       );
     });
 }

@@ -1,4 +1,7 @@
-/** `shiftbench report <runDir>`: (re)score a saved run from its stored detections if asked, then render report.html and report.json. */
+/**
+ * `shiftbench report <runDir>`: (re)score a saved run from its stored detections if asked, then render report.html and
+ * report.json.
+ */
 import type { Command } from 'commander';
 import {
   REPORT_FORMATS,
@@ -37,7 +40,8 @@ export function register(program: Command): void {
   program
     .command('report')
     .description(
-      'Render report.html (self-contained) and report.json from a saved run directory; with analysis settings, rescore it first. Needs no model',
+      'Render report.html (self-contained) and report.json from a saved run directory; with analysis settings, ' +
+        'rescore it first. Needs no model',
     )
     .argument('<runDir>', 'the run directory written by `shiftbench run` (holds manifest.json and metrics.json)')
     .option(
@@ -48,7 +52,8 @@ export function register(program: Command): void {
     )
     .option(
       '--out <file>',
-      'file to write (default <runDir>/report.<html|md|csv|json>; for html, report.json goes next to it); - writes md, csv or json to stdout',
+      'file to write (default <runDir>/report.<html|md|csv|json>; for html, report.json goes next to it); ' +
+        '- writes md, csv or json to stdout',
     )
     .option(
       '--rescore',
@@ -84,8 +89,10 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',
-      '\nExample:\n  shiftbench report runs/coco128-grid1\n  shiftbench report runs/coco128-grid1 --out /tmp/coco128.html   # also writes /tmp/coco128.json' +
-        '\n  shiftbench report runs/coco128-grid1 --score-threshold 0.3        # rescores metrics.json from the stored detections' +
+      '\nExample:\n  shiftbench report runs/coco128-grid1\n  shiftbench report runs/coco128-grid1 --out ' +
+        '/tmp/coco128.html   # also writes /tmp/coco128.json' +
+        '\n  shiftbench report runs/coco128-grid1 --score-threshold 0.3        # rescores metrics.json from the ' +
+        'stored detections' +
         '\n  shiftbench report runs/coco128-grid1 --format md --out - >> "$GITHUB_STEP_SUMMARY"',
     )
     .action(async (runDir: string, flags: ReportFlags) => {

@@ -66,7 +66,8 @@ export function register(program: Command): void {
     .option('--images <dir>', 'image folder of a COCO JSON, if not beside it')
     .option(
       '-s, --shifts <spec>',
-      'shift set: grid:K, line:K, frac:N (every (i/N, j/N) from 0 to 1 px) or an explicit list 0,0;1,0;0.5,0;… (default grid:1)',
+      'shift set: grid:K, line:K, frac:N (every (i/N, j/N) from 0 to 1 px) or an explicit list 0,0;1,0;0.5,0;… ' +
+        '(default grid:1)',
     )
     .option('--mode <mode>', 'how shifted inputs are made: pad | crop | circular (default pad)')
     .option(
@@ -119,7 +120,8 @@ export function register(program: Command): void {
     )
     .option(
       '--prepare-workers <n>',
-      'threads that decode images and make inputs ahead of the detector (default: cores − 2, at most 4; none below 4 cores)',
+      'threads that decode images and make inputs ahead of the detector (default: cores − 2, at most 4; ' +
+        'none below 4 cores)',
       parseIntFlag('--prepare-workers', 0, 64),
     )
     .option(
@@ -178,14 +180,18 @@ export function register(program: Command): void {
       [
         '',
         'Examples:',
-        '  shiftbench run --model centernet --dataset ../shared/data/coco128/annotations/instances.json --shifts grid:1 --out reports/coco128',
+        '  shiftbench run --model centernet --dataset ../shared/data/coco128/annotations/instances.json --shifts ' +
+          'grid:1 --out reports/coco128',
         '  shiftbench run --model zoo-fcos --mitigation input-blur:1 --dataset datasets/synth/val --limit 32 --quiet',
         '  shiftbench run --config exp.json --out reports/exp1',
-        '  shiftbench run --model zoo-fcos --dataset datasets/synth/val --shard 0/4 --out runs/shard-0   (then: shiftbench merge runs/shard-* --out runs/all)',
+        '  shiftbench run --model zoo-fcos --dataset datasets/synth/val --shard 0/4 --out runs/shard-0   (then: ' +
+          'shiftbench merge runs/shard-* --out runs/all)',
         '',
         'Stop with Ctrl-C at any time and rerun the same command to resume; nothing computed is recomputed.',
-        'Analysis-only settings (--score-threshold, --bootstrap, --bootstrap-seed, --bootstrap-bounds, a larger --limit, another',
-        '--model) reuse the stored detections; `shiftbench report RUN --score-threshold τ` rescores a run without models.',
+        'Analysis-only settings (--score-threshold, --bootstrap, --bootstrap-seed, --bootstrap-bounds, ' +
+          'a larger --limit, another',
+        '--model) reuse the stored detections; `shiftbench report RUN --score-threshold τ` rescores a run without ' +
+          'models.',
       ].join('\n'),
     )
     .action(async (flags: RunFlags) => {
@@ -256,10 +262,12 @@ export function register(program: Command): void {
           const r = await runShard({ ...what, shard: flags.shard }, hooks);
           progress.finish();
           printLine(
-            `shard ${r.shard.index}/${r.shard.count}: ${r.images} of ${r.shard.imagesInRun} images stored in ${r.runDir}`,
+            `shard ${r.shard.index}/${r.shard.count}: ${r.images} of ${r.shard.imagesInRun} images stored in ` +
+              `${r.runDir}`,
           );
           printLine(
-            `when all ${r.shard.count} shards are done: shiftbench merge <their run directories> --out <merged run directory>`,
+            `when all ${r.shard.count} shards are done: shiftbench merge <their run directories> --out <merged run ` +
+              `directory>`,
           );
           return;
         }

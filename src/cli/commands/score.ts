@@ -25,7 +25,8 @@ export function register(program: Command): void {
   program
     .command('score')
     .description(
-      'Score the detections a framework wrote for an export folder (detections/shift_<k>.json) into a run directory, as `run` does',
+      'Score the detections a framework wrote for an export folder (detections/shift_<k>.json) into a run ' +
+        'directory, as `run` does',
     )
     .argument('<exportDir>', 'the folder `shiftbench export` wrote (export.json, inputs/, detections/)')
     .requiredOption('--name <name>', "the detector's name in the run")
@@ -74,9 +75,11 @@ export function register(program: Command): void {
       [
         '',
         'Example:',
-        '  shiftbench score exports/synth --name fasterrcnn-mnv3 --family two-stage,anchor-based --out reports/fasterrcnn-synth',
+        '  shiftbench score exports/synth --name fasterrcnn-mnv3 --family two-stage,anchor-based --out ' +
+          'reports/fasterrcnn-synth',
         '',
-        'Every shift index k needs detections/shift_<k>.json: a JSON list of COCO results [{ "image_id", "category_id",',
+        'Every shift index k needs detections/shift_<k>.json: a JSON list of COCO results [{ "image_id", ' +
+          '"category_id",',
         '"bbox": [x, y, w, h], "score" }] of every exported image, boxes in the pixels of inputs/<imageId>/<k>.png.',
         'Analysis-only settings are recomputed later without the detector: shiftbench report RUN --score-threshold τ.',
       ].join('\n'),

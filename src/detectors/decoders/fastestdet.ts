@@ -19,7 +19,8 @@ export const createFastestDetDecoder: DecoderFactory = (params) => {
     topK: common.topK,
     params: { ...common, objExponent, clsExponent },
     decode(outputs, ctx) {
-      const expected = `one output [B,${5 + ctx.numClasses},H,W] (objectness, tx, ty, tw, th, ${ctx.numClasses} class scores)`;
+      const classes = ctx.numClasses;
+      const expected = `one output [B,${5 + classes},H,W] (objectness, tx, ty, tw, th, ${classes} class scores)`;
       if (outputs.length !== 1) throw outputMismatch('fastestdet', expected, outputs);
       const split = splitBatch(outputs[0], 3, ctx.batchSize);
       if (!split || split.dims[0] !== 5 + ctx.numClasses) throw outputMismatch('fastestdet', expected, outputs);

@@ -173,7 +173,8 @@ export const createNanodetGflDecoder: DecoderFactory = (params) => {
       if (!levels) {
         const cells = strides.map((s) => Math.ceil(ctx.inputSizePx.width / s) * Math.ceil(ctx.inputSizePx.height / s));
         const expected =
-          `${2 * strides.length} outputs: per stride ${strides.join('/')} class scores ${cells.map((n) => shapeText([1, n, ctx.numClasses])).join(' ')} ` +
+          `${2 * strides.length} outputs: per stride ${strides.join('/')} class scores ` +
+          `${cells.map((n) => shapeText([1, n, ctx.numClasses])).join(' ')} ` +
           `and distributions ${cells.map((n) => shapeText([1, n, 4 * bins])).join(' ')} (4 sides × ${bins} bins)`;
         throw outputMismatch('nanodet-gfl', expected, outputs);
       }

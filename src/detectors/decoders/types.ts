@@ -24,7 +24,9 @@ export interface DecodeContext {
   categoryIds: readonly number[];
 }
 
-/** Candidate detections of one image: flat xyxy boxes in input pixels, scores 0–1, class indices into `info.classes`. */
+/**
+ * Candidate detections of one image: flat xyxy boxes in input pixels, scores 0–1, class indices into `info.classes`.
+ */
 export interface Candidates {
   boxesXYXY: number[];
   scores: number[];

@@ -41,7 +41,9 @@ export const createYoloFastestV2Decoder: DecoderFactory = (params) => {
       const grids = strides.map((s) => ({ stride: s, gw: Math.ceil(width / s), gh: Math.ceil(height / s) }));
       const rows = grids.reduce((n, g) => n + g.gw * g.gh, 0);
       const cols = 5 * A + ctx.numClasses;
-      const expected = `one output [${rows},${cols}] (cells of strides ${strides.join('/')} × ${A} anchors × (x,y,w,h) + ${A} objectness + ${ctx.numClasses} classes)`;
+      const expected =
+        `one output [${rows},${cols}] (cells of strides ${strides.join('/')} × ${A} anchors × ` +
+        `(x,y,w,h) + ${A} objectness + ${ctx.numClasses} classes)`;
       if (outputs.length !== 1) throw outputMismatch('yolo-fastestv2', expected, outputs);
       const split = splitBatch(outputs[0], 2, ctx.batchSize);
       if (!split || split.dims[0] !== rows || split.dims[1] !== cols)

@@ -60,7 +60,8 @@ function mismatch(
   return new ShiftbenchError(
     'ERR_MODEL_LOAD',
     `Served model "${entry.name}" at ${modelUrl}: ${what} does not fit the entry. The server says ${server}; ` +
-      `the entry (${entryOrigin(entry) ?? 'model entry'}) says ${expected}. Fix the entry or the model's name/version in source.`,
+      `the entry (${entryOrigin(entry) ?? 'model entry'}) says ${expected}. ` +
+      `Fix the entry or the model's name/version in source.`,
   );
 }
 
@@ -74,7 +75,9 @@ function mismatch(
 export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions = {}): Promise<KserveConnection> {
   const source = kserveSource(entry);
   const base = source.url.replace(/\/+$/, '');
-  const modelUrl = `${base}/v2/models/${encodeURIComponent(source.model)}${source.version ? `/versions/${encodeURIComponent(source.version)}` : ''}`;
+  const modelUrl = `${base}/v2/models/${encodeURIComponent(source.model)}${
+    source.version ? `/versions/${encodeURIComponent(source.version)}` : ''
+  }`;
   const transport = new HttpTransport(opts.http);
   try {
     await transport.request('GET', `${base}/v2/health/ready`);
@@ -101,7 +104,8 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
         modelUrl,
         `input "${input.name}"`,
         `${input.datatype} [${input.shape.join(',')}]`,
-        `FP32 or UINT8 [${expectedDims.join(',')}] (${entry.layout} ${width}×${height}; B, the batch, variable (-1) or 1)`,
+        `FP32 or UINT8 [${expectedDims.join(',')}] (${entry.layout} ${width}×${height}; B, the batch, variable (-1) ` +
+          `or 1)`,
       );
     }
     const pipeline = createTensorPipeline(

@@ -174,7 +174,8 @@ export function decodeInferResponse(answer: Pick<HttpAnswer, 'headers' | 'body'>
       if (!Number.isInteger(size) || size < 0 || offset + size > answer.body.length) {
         throw outputError(
           what,
-          `output "${t.name}" says binary_data_size ${String(params.binary_data_size)} but only ${answer.body.length - offset} bytes are left`,
+          `output "${t.name}" says binary_data_size ${String(params.binary_data_size)} but only ` +
+            `${answer.body.length - offset} bytes are left`,
         );
       }
       if (size !== count * type.bytes)

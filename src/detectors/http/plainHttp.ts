@@ -48,8 +48,10 @@ export function parsePlainHttpInfo(json: unknown, url: string): PlainHttpInfo {
   const fail = (field: string, expected: string, actual: unknown): never => {
     throw new ShiftbenchError(
       'ERR_MODEL_LOAD',
-      `GET ${url}: expected ${expected} for ${field} but received ${JSON.stringify(actual)?.slice(0, 80) ?? 'nothing'}. ` +
-        'A plain HTTP detector answers { family, inputSizePx, classes, fit, padValue } (see README, "Plain HTTP detectors").',
+      `GET ${url}: expected ${expected} for ${field} but received ` +
+        `${JSON.stringify(actual)?.slice(0, 80) ?? 'nothing'}. ` +
+        'A plain HTTP detector answers { family, inputSizePx, classes, fit, padValue } (see README, ' +
+        '"Plain HTTP detectors").',
     );
   };
   if (!isObject(json)) fail('the info', 'a JSON object', json);
@@ -97,7 +99,8 @@ export function parsePlainHttpDetections(json: unknown, classIds: ReadonlySet<nu
   const fail = (problem: string): never => {
     throw new ShiftbenchError(
       'ERR_MODEL_OUTPUT',
-      `${what}: ${problem}; expected { "detections": [{ "bbox": [x, y, w, h], "score": s, "category_id": c }] } in input pixels.`,
+      `${what}: ${problem}; expected { "detections": [{ "bbox": [x, y, w, h], "score": s, "category_id": ` +
+        `c }] } in input pixels.`,
     );
   };
   if (!isObject(json) || !Array.isArray(json.detections)) return fail('the answer has no "detections" array');

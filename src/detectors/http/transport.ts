@@ -206,7 +206,8 @@ export function refuseGraphRewrite(name: string, opts: { graphRewrite?: unknown 
   throw new ShiftbenchError(
     'ERR_INVALID_OPTION',
     `The mitigation antialias:post rewrites a model's graph, but "${name}" runs on a server. ` +
-      'Rewrite the ONNX file (or use a model trained anti-aliased), serve it, and compare the two served models instead.',
+      'Rewrite the ONNX file (or use a model trained anti-aliased), serve it, and compare the two served models ' +
+      'instead.',
   );
 }
 
@@ -217,7 +218,8 @@ export function parseJsonBody(body: Buffer, what: string): unknown {
   } catch (err) {
     throw new ShiftbenchError(
       'ERR_MODEL_OUTPUT',
-      `${what} returned a body that is not JSON (${(err as Error).message}); check that the URL serves the protocol shiftbench expects.`,
+      `${what} returned a body that is not JSON (${(err as Error).message}); check that the URL serves the protocol ` +
+        `shiftbench expects.`,
       {
         cause: err,
       },

@@ -54,13 +54,15 @@ function providerError(ep: ExecutionProvider, entry: ModelEntry, reason: string,
   const extra = needLibraries.filter((n) => n !== ep);
   return new ShiftbenchError(
     'ERR_EXECUTION_PROVIDER',
-    `ONNX Runtime execution provider "${ep}" is not available for model "${entry.name}" (onnxruntime-node ${version}, ` +
+    `ONNX Runtime execution provider "${ep}" is not available for model "${entry.name}" (onnxruntime-node ${version}` +
+      `, ` +
       `${process.platform} ${process.arch}): ${reason}. Execution providers available here: ${bundled.join(', ')}` +
       (extra.length
         ? ` (this onnxruntime-node also knows ${extra.join(', ')}, whose provider libraries are not installed)`
         : '') +
       `. Use --ep cpu, or install onnxruntime-node with the provider's files ` +
-      `(CUDA/TensorRT on Linux: npm install onnxruntime-node --onnxruntime-node-install=cuda12, plus the CUDA libraries).`,
+      `(CUDA/TensorRT on Linux: npm install onnxruntime-node --onnxruntime-node-install=cuda12, plus the CUDA ` +
+      `libraries).`,
     { cause },
   );
 }
@@ -100,8 +102,10 @@ async function createSession(bytes: Uint8Array, entry: ModelEntry, file: string,
       'ERR_MODEL_LOAD',
       `ONNX model "${entry.name}" from ${file}`,
       [
-        `check that ${file} is an ONNX model (a protobuf ModelProto, usually *.onnx) and not truncated (compare its sha256 with the entry)`,
-        `check that the entry's format is right in ${entryOrigin(entry) ?? 'the model entry'} (TF.js models use "tfjs-graph")`,
+        `check that ${file} is an ONNX model (a protobuf ModelProto, usually *.onnx) and not truncated (compare its ` +
+          `sha256 with the entry)`,
+        `check that the entry's format is right in ${entryOrigin(entry) ?? 'the model entry'} (TF.js models use ` +
+          `"tfjs-graph")`,
         'models using operators newer than this onnxruntime-node need re-exporting with a lower opset',
       ],
       err,
@@ -132,7 +136,8 @@ export async function loadOnnxDetector(
     if (!session.inputNames.includes(inputName)) {
       throw new ShiftbenchError(
         'ERR_MODEL_LOAD',
-        `ONNX model "${entry.name}" has no input "${inputName}" (inputName in ${entryOrigin(entry) ?? 'the entry'}); its inputs are ${session.inputNames.join(', ')}`,
+        `ONNX model "${entry.name}" has no input "${inputName}" (inputName in ${entryOrigin(entry) ?? 'the entry'}` +
+          `); its inputs are ${session.inputNames.join(', ')}`,
       );
     }
     const meta = session.inputMetadata.find((m) => m.name === inputName);
@@ -153,8 +158,10 @@ export async function loadOnnxDetector(
       if (!fits) {
         throw new ShiftbenchError(
           'ERR_MODEL_LOAD',
-          `ONNX model "${entry.name}" input "${inputName}" has shape [${shape.join(',')}] but the entry (${entryOrigin(entry) ?? 'model entry'}) says ` +
-            `${entry.layout} ${width}×${height}, i.e. [${expectedDims.join(',')}]. Fix inputSizePx or layout in the entry.`,
+          `ONNX model "${entry.name}" input "${inputName}" has shape [${shape.join(',')}] but the entry (` +
+            `${entryOrigin(entry) ?? 'model entry'}) says ` +
+            `${entry.layout} ${width}×${height}, i.e. [${expectedDims.join(',')}]. Fix inputSizePx or layout in the ` +
+            `entry.`,
         );
       }
     }
@@ -215,7 +222,8 @@ export async function loadOnnxDetector(
         maxBatch = 1;
         buffers.delete(2);
         opts.logger?.info(
-          `ONNX model "${entry.name}" declares a dynamic batch size but fails on a batch of 2 (${(err as Error).message.split('\n')[0].slice(0, 160)}); running one image per call`,
+          `ONNX model "${entry.name}" declares a dynamic batch size but fails on a batch of 2 (` +
+            `${(err as Error).message.split('\n')[0].slice(0, 160)}); running one image per call`,
         );
       }
     }

@@ -43,7 +43,9 @@ export function fillFloatInput(images: readonly RgbImage[], fmt: InputFormat, ou
   });
 }
 
-/** Writes `images` as raw uint8 in the model's colour order and layout (models with a uint8 input; no normalisation). */
+/**
+ * Writes `images` as raw uint8 in the model's colour order and layout (models with a uint8 input; no normalisation).
+ */
 export function fillUint8Input(images: readonly RgbImage[], fmt: InputFormat, out: Uint8Array): void {
   const plane = fmt.width * fmt.height;
   const src = fmt.colorOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];

@@ -45,7 +45,8 @@ const TF_NAME: Record<Exclude<TfjsBackendName, 'auto'>, string> = {
 
 const INSTALL_HINT: Record<Exclude<TfjsBackendName, 'auto'>, string> = {
   'tfjs-node-gpu':
-    'Install the optional peer: npm install @tensorflow/tfjs-node-gpu@^4.22.0 (needs CUDA; its install downloads libtensorflow)',
+    'Install the optional peer: npm install @tensorflow/tfjs-node-gpu@^4.22.0 (needs CUDA; its install downloads ' +
+    'libtensorflow)',
   'tfjs-node':
     'Install the optional peer: npm install @tensorflow/tfjs-node@^4.22.0 (its install downloads libtensorflow)',
   wasm: 'Reinstall the dependency: npm install @tensorflow/tfjs-backend-wasm@^4.22.0',
@@ -95,7 +96,8 @@ export async function selectBackend(name: string = 'auto', opts: SelectBackendOp
     const info = await pending;
     if (chosen && chosen.backend !== info.backend) {
       opts.logger?.warn(
-        `TF.js backend switched from ${chosen.backend} to ${info.backend} in one process; timings of models loaded before are not comparable.`,
+        `TF.js backend switched from ${chosen.backend} to ${info.backend} in one process; timings of models loaded ` +
+          `before are not comparable.`,
       );
     }
     chosen = info;
@@ -211,7 +213,8 @@ export function assertBackend(expected: string): void {
   if (active !== TF_NAME[expected as keyof typeof TF_NAME]) {
     throw new ShiftbenchError(
       'ERR_INTERNAL',
-      `The TF.js backend changed from ${expected} to ${active} after the detector was loaded; reload the detector after choosing a backend.`,
+      `The TF.js backend changed from ${expected} to ${active} after the detector was loaded; ` +
+        `reload the detector after choosing a backend.`,
     );
   }
 }

@@ -19,7 +19,10 @@ import { manifestGroups } from './graphFiles.js';
 /** The model file of a TF.js graph model folder. */
 export const COCO_SSD_MODEL_FILE = 'model.json';
 
-/** Names of the files a model.json needs besides itself (its weight shards), or null when model.json is absent/unreadable. */
+/**
+ * Names of the files a model.json needs besides itself (its weight shards), or null when model.json is
+ * absent/unreadable.
+ */
 async function missingShards(dir: string): Promise<string[] | null> {
   const modelPath = path.join(dir, COCO_SSD_MODEL_FILE);
   if (!existsSync(modelPath)) return null;
@@ -36,11 +39,14 @@ async function missingShards(dir: string): Promise<string[] | null> {
 function solutions(entry: ModelEntry, dir: string): string[] {
   const url = entry.source.kind === 'url' ? entry.source.baseUrl.replace(/\/+$/, '') : undefined;
   return [
-    `Pass a local copy with --weights DIR: a folder holding model.json and every weight shard its "weightsManifest" lists (group1-shard…)${url ? `, as served at ${url}/` : ''}`,
+    `Pass a local copy with --weights DIR: a folder holding model.json and every weight shard its "weightsManifest" ` +
+      `lists (group1-shard…)${url ? `, as served at ${url}/` : ''}`,
     ...(url
       ? [
-          `To get them on a machine that can reach ${url}: run \`shiftbench models pull ${entry.name} --cache-dir DIR\` (writes DIR/${entry.name}/), ` +
-            `or download ${url}/${COCO_SSD_MODEL_FILE} and then each file named in its weightsManifest[].paths from the same folder; copy that folder here and pass it with --weights`,
+          `To get them on a machine that can reach ${url}: run \`shiftbench models pull ${entry.name} --cache-dir ` +
+            `DIR\` (writes DIR/${entry.name}/), ` +
+            `or download ${url}/${COCO_SSD_MODEL_FILE} and then each file named in its weightsManifest[].paths from ` +
+            `the same folder; copy that folder here and pass it with --weights`,
         ]
       : []),
     `Or copy the files into ${dir} (the cache, used without --weights)`,
@@ -56,7 +62,8 @@ async function verifyPinned(entry: ModelEntry, dir: string): Promise<void> {
     if (found !== f.sha256) {
       throw new ShiftbenchError(
         'ERR_MODEL_HASH',
-        `sha256 mismatch for ${file} of model "${entry.name}": expected ${f.sha256} (pinned in ${entryOrigin(entry) ?? 'the model entry'}) but found ${found}. ` +
+        `sha256 mismatch for ${file} of model "${entry.name}": expected ${f.sha256} (pinned in ` +
+          `${entryOrigin(entry) ?? 'the model entry'}) but found ${found}. ` +
           'Use the files the entry was pinned for, or set that "sha256" to null (url sources) to accept other bytes.',
       );
     }
@@ -69,9 +76,11 @@ function pinnedSha(entry: ModelEntry, name: string, base: string, dir: string): 
   if (sha !== null) return sha;
   throw loadError(
     'ERR_MODEL_HASH',
-    `coco-ssd weights from ${base}: ${name} has no sha256 in the entry, and files are fetched from a URL only when pinned`,
+    `coco-ssd weights from ${base}: ${name} has no sha256 in the entry, and files are fetched from a URL only when ` +
+      `pinned`,
     [
-      `Pin every file: copy the entry into a --registry file and list model.json and each shard of its weightsManifest in "files" with its "sha256"`,
+      `Pin every file: copy the entry into a --registry file and list model.json and each shard of its ` +
+        `weightsManifest in "files" with its "sha256"`,
       ...solutions(entry, dir),
     ],
   );
@@ -85,7 +94,8 @@ async function fetchPinned(entry: ModelEntry, base: string, name: string, sha: s
   if (found !== sha) {
     throw new ShiftbenchError(
       'ERR_MODEL_HASH',
-      `sha256 mismatch for ${base}/${name} of model "${entry.name}": expected ${sha} (pinned in ${entryOrigin(entry) ?? 'the model entry'}) but the URL served ${found}. ` +
+      `sha256 mismatch for ${base}/${name} of model "${entry.name}": expected ${sha} (pinned in ` +
+        `${entryOrigin(entry) ?? 'the model entry'}) but the URL served ${found}. ` +
         "Check the entry's baseUrl and hashes; nothing was written to the cache.",
     );
   }
@@ -113,7 +123,9 @@ async function locateCocoSsdDir(entry: ModelEntry, dir: string, opts: LoadDetect
     if (missing === null || missing.length > 0) {
       throw loadError(
         'ERR_MODEL_LOAD',
-        `coco-ssd weights from --weights ${wdir}: ${missing === null ? `no readable ${COCO_SSD_MODEL_FILE} there` : `missing shard(s) ${missing.join(', ')}`}`,
+        `coco-ssd weights from --weights ${wdir}: ${
+          missing === null ? `no readable ${COCO_SSD_MODEL_FILE} there` : `missing shard(s) ${missing.join(', ')}`
+        }`,
         [
           'Point --weights at the folder holding model.json and every shard its "weightsManifest" lists',
           ...solutions(entry, dir).slice(1),

@@ -101,7 +101,8 @@ export const createSsdDecoder = (params: Record<string, unknown>): TfjsDecoder =
       if (!boxes || !scores || boxes.dims[0] !== scores.dims[0]) {
         throw outputMismatch(
           'ssd-boxes',
-          `scores ${shapeText([ctx.batchSize, 1917, 90])} and boxes ${shapeText([ctx.batchSize, 1917, 1, 4])} with the same anchor count`,
+          `scores ${shapeText([ctx.batchSize, 1917, 90])} and boxes ${shapeText([ctx.batchSize, 1917, 1, 4])} with ` +
+            `the same anchor count`,
           outputs,
         );
       }

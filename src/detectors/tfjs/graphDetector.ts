@@ -70,7 +70,8 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
   if (!input) {
     throw new ShiftbenchError(
       'ERR_MODEL_LOAD',
-      `TF.js model "${entry.name}" has no input "${inputName}" (inputName in ${origin}); its inputs are ${inputs.map((i) => i.name).join(', ')}`,
+      `TF.js model "${entry.name}" has no input "${inputName}" (inputName in ${origin}); ` +
+        `its inputs are ${inputs.map((i) => i.name).join(', ')}`,
     );
   }
   const shape = input.shape ?? [];
@@ -81,7 +82,8 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
   ) {
     throw new ShiftbenchError(
       'ERR_MODEL_LOAD',
-      `TF.js model "${entry.name}" input "${inputName}" has shape [${shape.join(',')}] but ${origin} says ${entry.layout} ${width}×${height}, ` +
+      `TF.js model "${entry.name}" input "${inputName}" has shape [${shape.join(',')}] but ${origin} says ` +
+        `${entry.layout} ${width}×${height}, ` +
         `i.e. [B,${expected.slice(1).join(',')}]. Fix inputSizePx or layout in the entry.`,
     );
   }

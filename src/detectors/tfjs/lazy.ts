@@ -11,7 +11,8 @@ export type { BackendInfo, SelectBackendOptions, TfjsBackendName } from './backe
 /**
  * Chooses the TF.js backend for this process (`auto` | `tfjs-node-gpu` | `tfjs-node` |
  * `wasm` | `cpu`); see `selectBackend` in `./backend.ts`.
- * @throws ShiftbenchError ERR_INVALID_OPTION (unknown name, bad threads), ERR_MODEL_LOAD (requested backend not installed).
+ * @throws ShiftbenchError ERR_INVALID_OPTION (unknown name, bad threads), ERR_MODEL_LOAD (requested backend not
+ * installed).
  */
 export async function selectBackend(name: string = 'auto', opts: SelectBackendOptions = {}): Promise<BackendInfo> {
   return (await import('./index.js')).selectBackend(name, opts);

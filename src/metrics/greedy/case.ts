@@ -16,7 +16,10 @@ export const OBJECTIVE_THRESHOLDS: Record<BoundsObjective, [number, number]> = {
   ap75: [5, 6],
 };
 
-/** One bounds problem: ground truth (one per shift in crop mode), shifts, one detection list per shift (original-image coordinates). */
+/**
+ * One bounds problem: ground truth (one per shift in crop mode), shifts, one detection list per shift (original-image
+ * coordinates).
+ */
 export interface BoundsCase {
   gt: CocoGroundTruth | CocoGroundTruth[];
   shifts: Shift[];
@@ -54,7 +57,10 @@ export function gtFor(c: BoundsCase, s: number): CocoGroundTruth {
   return Array.isArray(c.gt) ? c.gt[s] : c.gt;
 }
 
-/** Checks a bounds case (detections too unless `checkDetections` is false); throws ERR_METRICS_INPUT naming what is wrong. */
+/**
+ * Checks a bounds case (detections too unless `checkDetections` is false); throws ERR_METRICS_INPUT naming what is
+ * wrong.
+ */
 export function validateBoundsCase(c: BoundsCase, checkDetections = true, skipDetsList = false): void {
   if (typeof c !== 'object' || c === null)
     throw metricsError(`Expected a bounds case object but received ${describeValue(c)}`);
@@ -83,7 +89,8 @@ export function validateBoundsCase(c: BoundsCase, checkDetections = true, skipDe
   });
   if (!skipDetsList && (!Array.isArray(c.dets) || c.dets.length !== c.shifts.length)) {
     throw metricsError(
-      `Expected one detection list per shift (${c.shifts.length}) for dets but received ${Array.isArray(c.dets) ? c.dets.length : describeValue(c.dets)}`,
+      `Expected one detection list per shift (${c.shifts.length}) for dets but received ` +
+        `${Array.isArray(c.dets) ? c.dets.length : describeValue(c.dets)}`,
     );
   }
   if (Array.isArray(c.gt) && c.gt.length !== c.shifts.length) {
@@ -107,7 +114,10 @@ export function validateBoundsCase(c: BoundsCase, checkDetections = true, skipDe
   if (checkDetections) c.dets.forEach((d, s) => validateDetections(d, imageIds, `detections of shift ${s}`));
 }
 
-/** mAP (AP@[.5:.95], stats[0]) of an assignment (shift index per image, ascending image id), from scratch with evaluateCoco. */
+/**
+ * mAP (AP@[.5:.95], stats[0]) of an assignment (shift index per image, ascending image id), from scratch with
+ * evaluateCoco.
+ */
 export function mapForAssignment(c: BoundsCase, assignment: ArrayLike<number>): number {
   const gt0 = gtFor(c, 0);
   const ids = [...new Set(gt0.images.map((im) => im.id))].sort((a, b) => a - b);

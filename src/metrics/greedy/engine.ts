@@ -272,7 +272,8 @@ export class ShiftMapEngine {
     for (let e = 0; e < m; e++) {
       d += sc.evNew[e] ? 1 : -1;
       if (d === 0) continue;
-      // no detection that is a TP anywhere lies between this event and the next (the events are FPs): then certainly no active one
+      // no detection that is a TP anywhere lies between this event and the next (the events are FPs): then certainly no
+      // active one
       const kindTo = e + 1 < m ? kindBefore[sc.evDet[e + 1]] : st.tpKindTotal;
       if (kindTo === kindBefore[sc.evDet[e]]) continue;
       const from = sc.evPos[e] + 1;
@@ -592,7 +593,6 @@ export class ShiftMapEngine {
         if (v[k] > run) run = v[k];
         if (run >= mx && run >= mOld) {
           sum += list.qPre[r + 1];
-          r = -1;
           break;
         }
         while (k === target) {

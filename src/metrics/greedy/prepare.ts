@@ -15,7 +15,7 @@ import {
   validateDetections,
   type GroupedInput,
 } from '../cocoeval.js';
-import { gtFor, validateBoundsCase, type BoundsCase, type GreedyOptions } from './case.js';
+import { gtFor, validateBoundsCase, type BoundsCase } from './case.js';
 
 const T = NUM_IOU;
 
@@ -45,7 +45,10 @@ export interface PreparedBounds {
   detImg: Int32Array;
   detShift: Int32Array;
   detStatus: Uint8Array;
-  /** Cells: category, det range, npig. Cells of (image i, shift s) are cellIds [isStart[i·S+s], isStart[i·S+s+1]), by category. */
+  /**
+   * Cells: category, det range, npig. Cells of (image i, shift s) are cellIds [isStart[i·S+s], isStart[i·S+s+1]), by
+   * category.
+   */
   cellCat: Int32Array;
   cellStart: Int32Array;
   cellEnd: Int32Array;
@@ -58,11 +61,12 @@ export interface PreparedBounds {
 
 /**
  * Matches every (image, shift, category) cell once and builds the per-category universes.
+ * The preparation is the same for every objective (GreedyOptions apply to the search).
  * @throws ShiftbenchError ERR_METRICS_INPUT on malformed input.
  */
-export function prepareBounds(c: BoundsCase, opts: GreedyOptions = {}): PreparedBounds {
+export function prepareBounds(c: BoundsCase): PreparedBounds {
   validateBoundsCase(c, false);
-  return prepareBoundsFromSource(c.gt, c.shifts, (s) => c.dets[s], opts);
+  return prepareBoundsFromSource(c.gt, c.shifts, (s) => c.dets[s]);
 }
 
 /**
@@ -75,7 +79,6 @@ export function prepareBoundsFromSource(
   gtArg: CocoGroundTruth | CocoGroundTruth[],
   shifts: Shift[],
   detsOfShift: (shiftIndex: number) => CocoResult[],
-  opts: GreedyOptions = {},
 ): PreparedBounds {
   const c = { gt: gtArg, shifts, dets: [] as CocoResult[][] };
   validateBoundsCase(c, false, true);
@@ -160,7 +163,8 @@ export function prepareBoundsFromSource(
     }
   }
   isStart[N * S] = cid;
-  // universes: per category, dets sorted by (score desc, image, shift, rank in cell) — det ids within a cell are in rank order
+  // universes: per category, dets sorted by (score desc, image, shift, rank in cell) — det ids within a cell are in
+  // rank order
   const universe: Int32Array[] = Array.from({ length: K }, (_, k) => shared(Int32Array, catCount[k]));
   const fill = new Int32Array(K);
   for (let cell = 0; cell < numCells; cell++) {

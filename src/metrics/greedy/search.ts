@@ -91,11 +91,13 @@ export function runSearch(
  * @throws ShiftbenchError ERR_METRICS_INPUT on malformed input (see validateBoundsCase).
  */
 export function greedyBounds(c: BoundsCase, opts: GreedyOptions = {}): BoundsSummary | null {
-  const prepared = prepareBounds(c, opts);
+  const prepared = prepareBounds(c);
   return greedyBoundsPrepared(prepared, c.maxPasses ?? DEFAULT_MAX_PASSES, opts);
 }
 
-/** greedyBounds on an already prepared case (one thread: lower search, then upper search); null without ground truth. */
+/**
+ * greedyBounds on an already prepared case (one thread: lower search, then upper search); null without ground truth.
+ */
 export function greedyBoundsPrepared(
   prepared: PreparedBounds,
   maxPasses = DEFAULT_MAX_PASSES,
@@ -109,7 +111,10 @@ export function greedyBoundsPrepared(
   return summarize(perShift, lo, hi);
 }
 
-/** mAP with every image at the same shift, for each shift (NO_MAP where it has no ground truth; leaves the engine at the last shift). */
+/**
+ * mAP with every image at the same shift, for each shift (NO_MAP where it has no ground truth; leaves the engine at the
+ * last shift).
+ */
 export function perShiftMaps(engine: ShiftMapEngine, opts: GreedyOptions): number[] {
   const p = engine.p;
   const perShift: number[] = [];

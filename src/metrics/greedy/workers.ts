@@ -87,7 +87,9 @@ export function workerEntryUrl(): URL {
   return url;
 }
 
-/** Worker threads could not be started here (no build, a stale build, no threads): callers run the work on this thread. */
+/**
+ * Worker threads could not be started here (no build, a stale build, no threads): callers run the work on this thread.
+ */
 export class WorkerUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -279,7 +281,10 @@ export interface ResampleRunOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called once if the workers could not be started and the tasks ran on this thread instead. */
   onWorkerFallback?: (reason: string) => void;
-  /** Stops the tasks: the worker threads are terminated and it rejects with an AbortError (checked between tasks on this thread). */
+  /**
+   * Stops the tasks: the worker threads are terminated and it rejects with an AbortError (checked between tasks on this
+   * thread).
+   */
   signal?: AbortSignal;
 }
 

@@ -438,7 +438,8 @@ export function rewriteOnnxAntialias(
       });
     }
     out.push(lengthDelimited(FIELD.GRAPH_NODE, encodeNode(node)));
-    // several plans ending on one node (cannot happen with single-consumer chains, but keep order right): innermost first
+    // several plans ending on one node (cannot happen with single-consumer chains, but keep order right): innermost
+    // first
     for (const bn of blurNodes.reverse()) out.push(lengthDelimited(FIELD.GRAPH_NODE, encodeNode(bn)));
     emitted.set(field, out);
   }

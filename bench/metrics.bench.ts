@@ -66,8 +66,8 @@ async function main(): Promise<void> {
   const afterGen = mem();
 
   // 1. one full evaluateCoco (shift 0), twice: the faster (warm) run is the ratios' denominator
-  let t = 0;
-  let c = process.cpuUsage();
+  let t: number;
+  let c: NodeJS.CpuUsage;
   let ev!: ReturnType<typeof evaluateCoco>;
   let evaluateCocoSeconds = Infinity;
   let evaluateCocoCpu = Infinity;

@@ -12,7 +12,6 @@ import path from 'node:path';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { Detection, DetectorFamily, Logger, RunMetrics } from '../core/types.js';
-import { renderReport } from '../report/index.js';
 import { defaultEnv } from '../runner/env.js';
 import { fitGeometry } from '../shifts/index.js';
 import { imageHashes, imageIdentityFor, runLevelIdentity, type RunIdentity } from '../runner/identity.js';
@@ -20,7 +19,7 @@ import { storedDetectionsOf } from '../runner/detectLoop.js';
 import { modelKey, resolveRunOptions, runOptionsKey, shortHash, type ResolvedRunOptions } from '../runner/options.js';
 import { newManifest } from '../runner/runBenchmark.js';
 import { RunStore, type ManifestDetector } from '../runner/runStore.js';
-import { scoreRun } from '../runner/score.js';
+import { renderReportAfterScoring, scoreRun } from '../runner/score.js';
 import type { RunnerEnv } from '../runner/types.js';
 import type { ImageRecord } from '../runner/store.js';
 import {
@@ -416,14 +415,6 @@ async function scoreLocked(
     createEvaluator: env.createEvaluator,
     logger,
   });
-  let reportPath: string | null = null;
-  try {
-    reportPath = (await renderReport(store.dir, { logger })).htmlPath;
-  } catch (err) {
-    logger.warn(
-      `could not render the report (${(err as Error).message}); metrics.json is complete — retry with ` +
-        `\`shiftbench report ${store.dir}\``,
-    );
-  }
+  const reportPath = await renderReportAfterScoring(store.dir, logger);
   return { runDir: store.dir, metrics, reportPath };
 }

@@ -11,12 +11,11 @@
 import path from 'node:path';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import type { Dataset, Logger, RunMetrics, ShiftSet } from '../core/types.js';
-import { renderReport } from '../report/index.js';
 import { defaultEnv } from './env.js';
 import { identityDiff, imageHashes, imageIdentityFor } from './identity.js';
 import { makeRunId, resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, type RunManifest } from './runStore.js';
-import { scoreRun, type ScoredVariant } from './score.js';
+import { renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
 import { formatShard, shardOfImage } from './shard.js';
 import {
   DetectionLog,
@@ -391,15 +390,7 @@ export async function mergeShards(
       logger,
       signal: hooks.signal,
     });
-    let reportPath: string | null = null;
-    try {
-      reportPath = (await renderReport(out.dir, { logger })).htmlPath;
-    } catch (err) {
-      logger.warn(
-        `could not render the report (${(err as Error).message}); metrics.json is complete — retry with ` +
-          `\`shiftbench report ${out.dir}\``,
-      );
-    }
+    const reportPath = await renderReportAfterScoring(out.dir, logger);
     return { runDir: out.dir, metrics, reportPath, shards: shards.length, images: dataset.images.length };
   } finally {
     await out?.release();

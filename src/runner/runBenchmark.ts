@@ -12,7 +12,6 @@ import sharp from 'sharp';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import type { Dataset, Detector, DetectorInfo, Logger } from '../core/types.js';
 import type { Mitigation } from '../mitigations/types.js';
-import { renderReport } from '../report/index.js';
 import { VERSION } from '../version.js';
 import { decodeDatasetImage } from '../datasets/decode.js';
 import { runDetectLoop } from './detectLoop.js';
@@ -32,7 +31,7 @@ import {
 import { isFractionalSet } from '../shifts/index.js';
 import { RunStore, type ManifestDetector, type OpenedLog, type RunManifest } from './runStore.js';
 import { isSkipped } from './store.js';
-import { scoreRun, type ScoredVariant } from './score.js';
+import { renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
 import { SHARD_RULE, formatShard, shardDataset, type ShardSpec } from './shard.js';
 import type { RunHooks, RunnerEnv, RunnerLoadOptions, RunResult, ShardResult } from './types.js';
 
@@ -385,15 +384,7 @@ async function scoreStep(
   });
 
   // 7. the report (the metrics are stored; a report problem must not lose them)
-  let reportPath: string | null = null;
-  try {
-    reportPath = (await renderReport(store.dir, { logger })).htmlPath;
-  } catch (err) {
-    logger.warn(
-      `could not render the report (${(err as Error).message}); metrics.json is complete — retry with ` +
-        `\`shiftbench report ${store.dir}\``,
-    );
-  }
+  const reportPath = await renderReportAfterScoring(store.dir, logger);
   const { wallSeconds, phases, computedImages } = session;
   return { runDir: store.dir, metrics, wallSeconds, phases, computedImages, reportPath };
 }

@@ -31,6 +31,7 @@ import {
   type StableArea,
 } from '../shifts/index.js';
 import { pairedDifference, type BoundsObjective, type BoundsUncertainty } from '../metrics/index.js';
+import { renderReport } from '../report/index.js';
 import { modelKey } from './options.js';
 import type { ManifestDetector, RunStore, SkippedImage } from './runStore.js';
 import { isSkipped, RecordReader, type StoredImage } from './store.js';
@@ -374,4 +375,21 @@ function groundTruthOf(
     },
     groundTruthIgnored,
   };
+}
+
+/**
+ * Renders `dir`'s report.html once its metrics.json is stored (run, score of an export, merge).
+ * A report problem is a warning saying how to retry, never a loss of the metrics. Returns the
+ * report's path, or null where it could not be rendered.
+ */
+export async function renderReportAfterScoring(dir: string, logger: Logger): Promise<string | null> {
+  try {
+    return (await renderReport(dir, { logger })).htmlPath;
+  } catch (err) {
+    logger.warn(
+      `could not render the report (${(err as Error).message}); metrics.json is complete — retry with ` +
+        `\`shiftbench report ${dir}\``,
+    );
+    return null;
+  }
 }

@@ -2,6 +2,7 @@
  * The CLI's only contact with the console: a logger for the library, and helpers
  * for parsing numeric flags with the uniform error text.
  */
+import type { Command } from 'commander';
 import type { Logger } from '../core/types.js';
 import { invalidParameterError } from '../core/errors.js';
 import { CLI_TEXT } from '../core/messages.js';
@@ -87,4 +88,69 @@ export function stopOnSigint(): { signal: AbortSignal; release: () => void } {
   };
   process.on('SIGINT', onSigint);
   return { signal: controller.signal, release: () => process.off('SIGINT', onSigint) };
+}
+
+/** Collects the values of a repeatable flag. */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** The analysis-only flags as commander parses them (run, score, report). */
+export interface AnalysisFlags {
+  scoreThreshold?: number;
+  bootstrap?: number;
+  bootstrapSeed?: number;
+  bootstrapBounds?: number;
+  objective: string[];
+}
+
+/**
+ * Declares the analysis-only flags — recomputed from stored detections, never a reason to
+ * run a model again — once for every command that takes them. `lead` starts each help text
+ * (report: 'rescore with: ', where the run's own settings are the defaults).
+ */
+export function addAnalysisFlags(cmd: Command, lead = ''): Command {
+  const byDefault = (value: string) => (lead ? '' : ` (default ${value})`);
+  return cmd
+    .option(
+      '--score-threshold <τ>',
+      `${lead}score threshold of the consistency metrics, 0–1${byDefault('0.5')}`,
+      parseNumberFlag('--score-threshold', 0, 1),
+    )
+    .option(
+      '--bootstrap <n>',
+      `${lead}bootstrap resamples of the consistency intervals${byDefault('1000')}`,
+      parseIntFlag('--bootstrap', 1, 1_000_000),
+    )
+    .option(
+      '--bootstrap-seed <n>',
+      `${lead}seed of the bootstrap${byDefault('0')}`,
+      parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1),
+    )
+    .option(
+      '--bootstrap-bounds <n>',
+      `${lead}bootstrap resamples of the mAP bounds`,
+      parseIntFlag('--bootstrap-bounds', 0, 1_000_000),
+    )
+    .option(
+      '--objective <name>',
+      `${lead}also the bounds with ap50 or ap75 as the objective (repeatable; ap always)`,
+      collect,
+      [],
+    );
+}
+
+/** The library options of the analysis-only flags. */
+export function analysisOptions(flags: AnalysisFlags): {
+  scoreThreshold?: number;
+  bootstrapResamples?: number;
+  bootstrapSeed?: number;
+  bootstrapBounds?: number;
+  objectives?: string[];
+} {
+  return {
+    scoreThreshold: flags.scoreThreshold,
+    bootstrapResamples: flags.bootstrap,
+    bootstrapSeed: flags.bootstrapSeed,
+    bootstrapBounds: flags.bootstrapBounds,
+    objectives: flags.objective.length ? flags.objective : undefined,
+  };
 }

@@ -1,7 +1,7 @@
 /** `shiftbench export`: flags → ExportOptions → exportInputs (the runner's shifted inputs as PNGs + export.json). */
 import type { Command } from 'commander';
 import { exportInputs, invalidParameterError, type ExportOptions, type FitMode, type ShiftMode } from '../../index.js';
-import { consoleLogger, parseIntFlag, printLine } from '../io.js';
+import { collect, consoleLogger, parseIntFlag, printLine } from '../io.js';
 
 interface ExportFlags {
   dataset?: string;
@@ -22,8 +22,6 @@ interface ExportFlags {
   force?: boolean;
   quiet?: boolean;
 }
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** `640x480` → { width, height }. */
 function parseSize(value: string): { width: number; height: number } {

@@ -1,7 +1,7 @@
 /** `shiftbench models list|pull`: flags → listModels / pullModel. */
 import type { Command } from 'commander';
 import { isModelCached, listModels, pullModel, ShiftbenchError, type ModelEntry } from '../../index.js';
-import { consoleLogger, printJson, printLine } from '../io.js';
+import { collect, consoleLogger, printJson, printLine } from '../io.js';
 
 interface ModelsFlags {
   registry: string[];
@@ -9,8 +9,6 @@ interface ModelsFlags {
   json?: boolean;
   quiet?: boolean;
 }
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 function sourceText(e: ModelEntry): string {
   const s = e.source;

@@ -13,19 +13,21 @@ import {
   writeReportText,
   type ReportFormat,
 } from '../../index.js';
-import { consoleLogger, parseIntFlag, parseNumberFlag, printLine } from '../io.js';
+import {
+  addAnalysisFlags,
+  analysisOptions,
+  consoleLogger,
+  parseIntFlag,
+  printLine,
+  type AnalysisFlags,
+} from '../io.js';
 
-interface ReportFlags {
+interface ReportFlags extends AnalysisFlags {
   out?: string;
   format: ReportFormat;
   rescore?: boolean;
   gallery?: number;
   quiet?: boolean;
-  scoreThreshold?: number;
-  bootstrap?: number;
-  bootstrapSeed?: number;
-  bootstrapBounds?: number;
-  objective: string[];
 }
 
 function parseFormat(value: string): ReportFormat {
@@ -34,10 +36,8 @@ function parseFormat(value: string): ReportFormat {
   return value as ReportFormat;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('report')
     .description(
       'Render report.html (self-contained) and report.json from a saved run directory; with analysis settings, ' +
@@ -60,28 +60,6 @@ export function register(program: Command): void {
       'rescore the run from its stored detections with its own settings first (a run written by an older version)',
     )
     .option(
-      '--score-threshold <τ>',
-      'rescore with this consistency score threshold, 0–1',
-      parseNumberFlag('--score-threshold', 0, 1),
-    )
-    .option('--bootstrap <n>', 'rescore with this many bootstrap resamples', parseIntFlag('--bootstrap', 1, 1_000_000))
-    .option(
-      '--bootstrap-seed <n>',
-      'rescore with this bootstrap seed',
-      parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1),
-    )
-    .option(
-      '--bootstrap-bounds <n>',
-      'rescore with this many bootstrap resamples of the mAP bounds',
-      parseIntFlag('--bootstrap-bounds', 0, 1_000_000),
-    )
-    .option(
-      '--objective <name>',
-      'rescore also searching the bounds with ap50 or ap75 as the objective (repeatable)',
-      collect,
-      [],
-    )
-    .option(
       '--gallery <n>',
       'html: images per detector in the flicker gallery (default 3; 0: none)',
       parseIntFlag('--gallery', 0, 100),
@@ -94,38 +72,32 @@ export function register(program: Command): void {
         '\n  shiftbench report runs/coco128-grid1 --score-threshold 0.3        # rescores metrics.json from the ' +
         'stored detections' +
         '\n  shiftbench report runs/coco128-grid1 --format md --out - >> "$GITHUB_STEP_SUMMARY"',
-    )
-    .action(async (runDir: string, flags: ReportFlags) => {
-      const logger = consoleLogger(flags.quiet);
-      const rescore = {
-        scoreThreshold: flags.scoreThreshold,
-        bootstrapResamples: flags.bootstrap,
-        bootstrapSeed: flags.bootstrapSeed,
-        bootstrapBounds: flags.bootstrapBounds,
-        objectives: flags.objective.length ? flags.objective : undefined,
-      };
-      if (flags.rescore || Object.values(rescore).some((v) => v !== undefined)) {
-        await rescoreRun(runDir, rescore, { logger });
-        logger.info(`rescored ${runDir} from its stored detections (metrics.json rewritten)`);
-      }
-      if (flags.format === 'html') {
-        if (flags.out === '-')
-          throw invalidParameterError(
-            '--out',
-            'a file path for --format html (- writes md, csv or json to stdout)',
-            flags.out,
-          );
-        const { htmlPath, jsonPath } = await renderReport(runDir, {
-          outFile: flags.out,
-          logger,
-          gallery: flags.gallery,
-        });
-        printLine(htmlPath);
-        printLine(jsonPath);
-      } else if (flags.out === '-') {
-        process.stdout.write(renderReportText(await loadReportRun(runDir), flags.format));
-      } else {
-        printLine(await writeReportText(runDir, flags.format, { outFile: flags.out, logger }));
-      }
-    });
+    );
+  addAnalysisFlags(cmd, 'rescore with: ').action(async (runDir: string, flags: ReportFlags) => {
+    const logger = consoleLogger(flags.quiet);
+    const rescore = analysisOptions(flags);
+    if (flags.rescore || Object.values(rescore).some((v) => v !== undefined)) {
+      await rescoreRun(runDir, rescore, { logger });
+      logger.info(`rescored ${runDir} from its stored detections (metrics.json rewritten)`);
+    }
+    if (flags.format === 'html') {
+      if (flags.out === '-')
+        throw invalidParameterError(
+          '--out',
+          'a file path for --format html (- writes md, csv or json to stdout)',
+          flags.out,
+        );
+      const { htmlPath, jsonPath } = await renderReport(runDir, {
+        outFile: flags.out,
+        logger,
+        gallery: flags.gallery,
+      });
+      printLine(htmlPath);
+      printLine(jsonPath);
+    } else if (flags.out === '-') {
+      process.stdout.write(renderReportText(await loadReportRun(runDir), flags.format));
+    } else {
+      printLine(await writeReportText(runDir, flags.format, { outFile: flags.out, logger }));
+    }
+  });
 }

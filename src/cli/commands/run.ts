@@ -11,10 +11,20 @@ import {
   type ShiftMode,
 } from '../../index.js';
 import { CLI_TEXT } from '../../core/messages.js';
-import { consoleLogger, exitNow, parseIntFlag, parseNumberFlag, printLine, stopOnSigint } from '../io.js';
+import {
+  addAnalysisFlags,
+  analysisOptions,
+  collect,
+  consoleLogger,
+  exitNow,
+  parseIntFlag,
+  printLine,
+  stopOnSigint,
+  type AnalysisFlags,
+} from '../io.js';
 import { createProgress } from '../progress.js';
 
-interface RunFlags {
+interface RunFlags extends AnalysisFlags {
   model: string[];
   mitigation: string[];
   plugin: string[];
@@ -29,16 +39,11 @@ interface RunFlags {
   ep?: string;
   threads?: number;
   weights?: string;
-  scoreThreshold?: number;
   seed?: number;
   detectTimeout?: number;
   batch?: number;
   maxDetections?: number;
   prepareWorkers?: number;
-  bootstrap?: number;
-  bootstrapSeed?: number;
-  bootstrapBounds?: number;
-  objective: string[];
   kernel?: string;
   subpixelKernel?: string;
   config?: string;
@@ -50,10 +55,8 @@ interface RunFlags {
   shard?: string;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('run')
     .description('Run detectors on every shift of every image and measure how much their detections change')
     .option(
@@ -94,11 +97,6 @@ export function register(program: Command): void {
       'local model weights instead of the registry source (coco-ssd: a folder with model.json and its shards)',
     )
     .option(
-      '--score-threshold <τ>',
-      'score threshold of the consistency metrics, 0–1 (default 0.5)',
-      parseNumberFlag('--score-threshold', 0, 1),
-    )
-    .option(
       '--seed <n>',
       'seed of what makes detections: fakes, plug-ins (default 0)',
       parseIntFlag('--seed', 0, 2 ** 32 - 1),
@@ -123,27 +121,6 @@ export function register(program: Command): void {
       'threads that decode images and make inputs ahead of the detector (default: cores − 2, at most 4; ' +
         'none below 4 cores)',
       parseIntFlag('--prepare-workers', 0, 64),
-    )
-    .option(
-      '--bootstrap <n>',
-      'bootstrap resamples of the consistency intervals (default 1000; analysis only)',
-      parseIntFlag('--bootstrap', 1, 1_000_000),
-    )
-    .option(
-      '--bootstrap-seed <n>',
-      'seed of the bootstrap (default 0; analysis only)',
-      parseIntFlag('--bootstrap-seed', 0, 2 ** 32 - 1),
-    )
-    .option(
-      '--bootstrap-bounds <n>',
-      'bootstrap resamples of the mAP bounds (analysis only)',
-      parseIntFlag('--bootstrap-bounds', 0, 1_000_000),
-    )
-    .option(
-      '--objective <name>',
-      'also search the bounds with ap50 or ap75 as the objective (repeatable; ap always; analysis only)',
-      collect,
-      [],
     )
     .option('--kernel <name>', 'resampling kernel, applied once per image (default linear)')
     .option(
@@ -193,98 +170,94 @@ export function register(program: Command): void {
         '--model) reuse the stored detections; `shiftbench report RUN --score-threshold τ` rescores a run without ' +
           'models.',
       ].join('\n'),
-    )
-    .action(async (flags: RunFlags) => {
-      const logger = consoleLogger(flags.quiet);
-      const progress = createProgress({ quiet: flags.quiet });
-      const common = {
-        images: flags.images,
-        out: flags.out,
-        limit: flags.limit,
-        backend: flags.backend,
-        executionProvider: flags.ep,
-        threads: flags.threads,
-        weightsDir: flags.weights,
-        scoreThreshold: flags.scoreThreshold,
-        seed: flags.seed,
-        detectTimeoutMs: flags.detectTimeout,
-        batchSize: flags.batch,
-        maxDetections: flags.maxDetections,
-        prepareWorkers: flags.prepareWorkers,
-        bootstrapResamples: flags.bootstrap,
-        bootstrapSeed: flags.bootstrapSeed,
-        bootstrapBounds: flags.bootstrapBounds,
-        objectives: flags.objective.length ? flags.objective : undefined,
-        kernel: flags.kernel as RunOptions['kernel'],
-        subpixelKernel: flags.subpixelKernel as RunOptions['subpixelKernel'],
-        httpConcurrency: flags.httpConcurrency,
-        httpTimeoutMs: flags.httpTimeout,
-        httpRetries: flags.httpRetries,
-        force: flags.force,
-        plugins: flags.plugin.length ? flags.plugin : undefined,
-        registryFiles: flags.registry.length ? flags.registry : undefined,
-      };
-      const stop = stopOnSigint();
-      const hooks = { logger, onProgress: progress.onProgress, signal: stop.signal };
-      try {
-        if (flags.config) {
-          if (flags.shard !== undefined)
-            throw invalidParameterError('--shard', 'no --config (shard one run at a time)', flags.shard);
-          const config = await loadExperimentConfig(flags.config);
-          if (flags.model.length) config.models = flags.model;
-          if (flags.mitigation.length) config.mitigations = flags.mitigation;
-          if (flags.dataset) config.datasets = [flags.dataset];
-          if (flags.shifts) config.shifts = [flags.shifts];
-          if (flags.mode) config.modes = [flags.mode as ShiftMode];
-          const res = await runExperiment(config, common, hooks);
-          progress.finish();
-          for (const run of res.runs) {
-            printLine(`\n${run.dataset}  shifts ${run.shifts}  mode ${run.mode}`);
-            printLine(formatRunSummary(run.metrics));
-          }
-          printLine(`\nsummary: ${res.summaryFile}`);
-          printLine(`experiment directory: ${res.outDir}`);
-          return;
-        }
-        if (flags.model.length === 0)
-          throw invalidParameterError('--model', 'at least one model (or --config <file>)', undefined);
-        if (!flags.dataset)
-          throw invalidParameterError('--dataset', 'a dataset folder or COCO JSON (or --config <file>)', undefined);
-        const what = {
-          ...common,
-          models: flags.model,
-          mitigations: flags.mitigation,
-          dataset: flags.dataset,
-          shifts: flags.shifts,
-          mode: flags.mode as ShiftMode | undefined,
-        };
-        if (flags.shard !== undefined) {
-          const r = await runShard({ ...what, shard: flags.shard }, hooks);
-          progress.finish();
-          printLine(
-            `shard ${r.shard.index}/${r.shard.count}: ${r.images} of ${r.shard.imagesInRun} images stored in ` +
-              `${r.runDir}`,
-          );
-          printLine(
-            `when all ${r.shard.count} shards are done: shiftbench merge <their run directories> --out <merged run ` +
-              `directory>`,
-          );
-          return;
-        }
-        const { runDir, metrics, reportPath } = await runBenchmark(what, hooks);
+    );
+  addAnalysisFlags(cmd).action(async (flags: RunFlags) => {
+    const logger = consoleLogger(flags.quiet);
+    const progress = createProgress({ quiet: flags.quiet });
+    const common = {
+      images: flags.images,
+      out: flags.out,
+      limit: flags.limit,
+      backend: flags.backend,
+      executionProvider: flags.ep,
+      threads: flags.threads,
+      weightsDir: flags.weights,
+      ...analysisOptions(flags),
+      seed: flags.seed,
+      detectTimeoutMs: flags.detectTimeout,
+      batchSize: flags.batch,
+      maxDetections: flags.maxDetections,
+      prepareWorkers: flags.prepareWorkers,
+      kernel: flags.kernel as RunOptions['kernel'],
+      subpixelKernel: flags.subpixelKernel as RunOptions['subpixelKernel'],
+      httpConcurrency: flags.httpConcurrency,
+      httpTimeoutMs: flags.httpTimeout,
+      httpRetries: flags.httpRetries,
+      force: flags.force,
+      plugins: flags.plugin.length ? flags.plugin : undefined,
+      registryFiles: flags.registry.length ? flags.registry : undefined,
+    };
+    const stop = stopOnSigint();
+    const hooks = { logger, onProgress: progress.onProgress, signal: stop.signal };
+    try {
+      if (flags.config) {
+        if (flags.shard !== undefined)
+          throw invalidParameterError('--shard', 'no --config (shard one run at a time)', flags.shard);
+        const config = await loadExperimentConfig(flags.config);
+        if (flags.model.length) config.models = flags.model;
+        if (flags.mitigation.length) config.mitigations = flags.mitigation;
+        if (flags.dataset) config.datasets = [flags.dataset];
+        if (flags.shifts) config.shifts = [flags.shifts];
+        if (flags.mode) config.modes = [flags.mode as ShiftMode];
+        const res = await runExperiment(config, common, hooks);
         progress.finish();
-        printLine(formatRunSummary(metrics));
-        printLine(`\nrun directory: ${runDir}`);
-        printLine(reportPath ? `report: ${reportPath}` : `report: shiftbench report ${runDir}`);
-      } catch (err) {
-        progress.finish();
-        if ((err as Error)?.name === 'AbortError') {
-          process.stderr.write(`${CLI_TEXT.stoppedResumable}\n`);
-          exitNow(130);
+        for (const run of res.runs) {
+          printLine(`\n${run.dataset}  shifts ${run.shifts}  mode ${run.mode}`);
+          printLine(formatRunSummary(run.metrics));
         }
-        throw err;
-      } finally {
-        stop.release();
+        printLine(`\nsummary: ${res.summaryFile}`);
+        printLine(`experiment directory: ${res.outDir}`);
+        return;
       }
-    });
+      if (flags.model.length === 0)
+        throw invalidParameterError('--model', 'at least one model (or --config <file>)', undefined);
+      if (!flags.dataset)
+        throw invalidParameterError('--dataset', 'a dataset folder or COCO JSON (or --config <file>)', undefined);
+      const what = {
+        ...common,
+        models: flags.model,
+        mitigations: flags.mitigation,
+        dataset: flags.dataset,
+        shifts: flags.shifts,
+        mode: flags.mode as ShiftMode | undefined,
+      };
+      if (flags.shard !== undefined) {
+        const r = await runShard({ ...what, shard: flags.shard }, hooks);
+        progress.finish();
+        printLine(
+          `shard ${r.shard.index}/${r.shard.count}: ${r.images} of ${r.shard.imagesInRun} images stored in ` +
+            `${r.runDir}`,
+        );
+        printLine(
+          `when all ${r.shard.count} shards are done: shiftbench merge <their run directories> --out <merged run ` +
+            `directory>`,
+        );
+        return;
+      }
+      const { runDir, metrics, reportPath } = await runBenchmark(what, hooks);
+      progress.finish();
+      printLine(formatRunSummary(metrics));
+      printLine(`\nrun directory: ${runDir}`);
+      printLine(reportPath ? `report: ${reportPath}` : `report: shiftbench report ${runDir}`);
+    } catch (err) {
+      progress.finish();
+      if ((err as Error)?.name === 'AbortError') {
+        process.stderr.write(`${CLI_TEXT.stoppedResumable}\n`);
+        exitNow(130);
+      }
+      throw err;
+    } finally {
+      stop.release();
+    }
+  });
 }

@@ -180,6 +180,16 @@ function paste(
   }
 }
 
+/** Throws ERR_INTERNAL where an RgbImage's buffer does not hold width × height × 3 bytes. */
+function checkRgbImage(image: RgbImage): void {
+  if (image.data.length !== image.width * image.height * 3) {
+    throw new ShiftbenchError(
+      'ERR_INTERNAL',
+      `RgbImage data has ${image.data.length} bytes, expected ${image.width}×${image.height}×3`,
+    );
+  }
+}
+
 /** Resamples an RGB image to exactly `width × height` with sharp (identity when the size is unchanged). */
 export async function resampleRgb(
   image: RgbImage,
@@ -187,12 +197,7 @@ export async function resampleRgb(
   height: number,
   kernel: ResampleKernel,
 ): Promise<RgbImage> {
-  if (image.data.length !== image.width * image.height * 3) {
-    throw new ShiftbenchError(
-      'ERR_INTERNAL',
-      `RgbImage data has ${image.data.length} bytes, expected ${image.width}×${image.height}×3`,
-    );
-  }
+  checkRgbImage(image);
   if (width === image.width && height === image.height) return image;
   const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
     .resize(width, height, { fit: 'fill', kernel })
@@ -356,12 +361,7 @@ export async function resampleRgbFloat(
   height: number,
   kernel: ResampleKernel,
 ): Promise<Float64Array> {
-  if (image.data.length !== image.width * image.height * 3) {
-    throw new ShiftbenchError(
-      'ERR_INTERNAL',
-      `RgbImage data has ${image.data.length} bytes, expected ${image.width}×${image.height}×3`,
-    );
-  }
+  checkRgbImage(image);
   if (width === image.width && height === image.height) return Float64Array.from(image.data);
   const wide = new Uint16Array(image.data.length);
   for (let i = 0; i < wide.length; i++) wide[i] = image.data[i] * 257;

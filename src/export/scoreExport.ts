@@ -19,7 +19,7 @@ import { storedDetectionsOf } from '../runner/detectLoop.js';
 import { modelKey, resolveRunOptions, runOptionsKey, shortHash, type ResolvedRunOptions } from '../runner/options.js';
 import { newManifest } from '../runner/runBenchmark.js';
 import { RunStore, type ManifestDetector } from '../runner/runStore.js';
-import { renderReportAfterScoring, scoreRun } from '../runner/score.js';
+import { analysisSettingsOf, renderReportAfterScoring, scoreRun } from '../runner/score.js';
 import type { RunnerEnv } from '../runner/types.js';
 import type { ImageRecord } from '../runner/store.js';
 import {
@@ -406,11 +406,7 @@ async function scoreLocked(
     shiftSet: o.shiftSet,
     mode: o.mode,
     kernel: o.kernel,
-    scoreThreshold: o.scoreThreshold,
-    bootstrapResamples: o.bootstrapResamples,
-    bootstrapSeed: o.bootstrapSeed,
-    bootstrapBounds: o.bootstrapBounds ?? undefined,
-    objectives: o.objectives,
+    ...analysisSettingsOf(o),
     variants: [{ entry, records, file: log.file }],
     createEvaluator: env.createEvaluator,
     logger,

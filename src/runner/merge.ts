@@ -15,7 +15,7 @@ import { defaultEnv } from './env.js';
 import { identityDiff, imageHashes, imageIdentityFor } from './identity.js';
 import { makeRunId, resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, type RunManifest } from './runStore.js';
-import { renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
+import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
 import { formatShard, shardOfImage } from './shard.js';
 import {
   DetectionLog,
@@ -380,11 +380,7 @@ export async function mergeShards(
       shiftSet,
       mode: manifest.mode as RunMetrics['mode'],
       kernel: manifest.resample.kernel as NonNullable<RunOptions['kernel']>,
-      scoreThreshold: o.scoreThreshold,
-      bootstrapResamples: o.bootstrapResamples,
-      bootstrapSeed: o.bootstrapSeed,
-      bootstrapBounds: o.bootstrapBounds ?? undefined,
-      objectives: o.objectives,
+      ...analysisSettingsOf(o),
       variants,
       createEvaluator: env.createEvaluator,
       logger,

@@ -10,7 +10,7 @@ import { defaultEnv } from './env.js';
 import { imageHashes, imageIdentityFor } from './identity.js';
 import { resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, type RunManifest } from './runStore.js';
-import { scoreRun, type ScoredVariant } from './score.js';
+import { analysisSettingsOf, scoreRun, type ScoredVariant } from './score.js';
 import { isSkipped, readJsonOrNull } from './store.js';
 import type { RunnerEnv } from './types.js';
 
@@ -132,11 +132,7 @@ async function rescoreLocked(
     shiftSet,
     mode: manifest.mode as RunMetrics['mode'],
     kernel: manifest.resample.kernel as RunOptions['kernel'] & string,
-    scoreThreshold: o.scoreThreshold,
-    bootstrapResamples: o.bootstrapResamples,
-    bootstrapSeed: o.bootstrapSeed,
-    bootstrapBounds: o.bootstrapBounds ?? undefined,
-    objectives: o.objectives,
+    ...analysisSettingsOf(o),
     variants,
     createEvaluator: env.createEvaluator,
     logger,

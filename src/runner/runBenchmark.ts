@@ -31,7 +31,7 @@ import {
 import { isFractionalSet } from '../shifts/index.js';
 import { RunStore, type ManifestDetector, type OpenedLog, type RunManifest } from './runStore.js';
 import { isSkipped } from './store.js';
-import { renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
+import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
 import { SHARD_RULE, formatShard, shardDataset, type ShardSpec } from './shard.js';
 import type { RunHooks, RunnerEnv, RunnerLoadOptions, RunResult, ShardResult } from './types.js';
 
@@ -368,11 +368,7 @@ async function scoreStep(
     shiftSet: o.shiftSet,
     mode: o.mode,
     kernel: o.kernel,
-    scoreThreshold: o.scoreThreshold,
-    bootstrapResamples: o.bootstrapResamples,
-    bootstrapSeed: o.bootstrapSeed,
-    bootstrapBounds: o.bootstrapBounds ?? undefined,
-    objectives: o.objectives,
+    ...analysisSettingsOf(o),
     variants,
     createEvaluator: env.createEvaluator,
     logger,

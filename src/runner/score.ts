@@ -49,14 +49,8 @@ export interface ScoredVariant {
   file: string;
 }
 
-/** Everything scoring needs; none of it is a model. */
-export interface ScoreRunArgs {
-  store: RunStore;
-  runId: string;
-  dataset: Dataset;
-  shiftSet: ShiftSet;
-  mode: ShiftMode;
-  kernel: ResampleKernel;
+/** The analysis-only settings of scoring (recomputed from stored detections, never a model run). */
+export interface AnalysisSettings {
   scoreThreshold: number;
   bootstrapResamples: number;
   bootstrapSeed: number;
@@ -64,6 +58,29 @@ export interface ScoreRunArgs {
   bootstrapBounds?: number;
   /** Objectives of the bounds (--objective); undefined: AP only. */
   objectives?: BoundsObjective[];
+}
+
+/** The analysis settings of resolved options (run, score of an export, merge, rescore), for scoreRun. */
+export function analysisSettingsOf(
+  o: Omit<AnalysisSettings, 'bootstrapBounds'> & { bootstrapBounds?: number | null },
+): AnalysisSettings {
+  return {
+    scoreThreshold: o.scoreThreshold,
+    bootstrapResamples: o.bootstrapResamples,
+    bootstrapSeed: o.bootstrapSeed,
+    bootstrapBounds: o.bootstrapBounds ?? undefined,
+    objectives: o.objectives,
+  };
+}
+
+/** Everything scoring needs; none of it is a model. */
+export interface ScoreRunArgs extends AnalysisSettings {
+  store: RunStore;
+  runId: string;
+  dataset: Dataset;
+  shiftSet: ShiftSet;
+  mode: ShiftMode;
+  kernel: ResampleKernel;
   /** Every detector of the run, in report order (each model's plain detector first). */
   variants: ScoredVariant[];
   createEvaluator: RunnerEnv['createEvaluator'];

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { syncDirSync, writeFileAtomic } from '../core/atomicFile.js';
 import { ShiftbenchError } from '../core/errors.js';
 import type { BoxXYWH } from '../core/types.js';
+import { scanRecordLine } from './logLine.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const METRICS_FILE = 'metrics.json';
@@ -134,20 +135,22 @@ export async function clearRunStore(dir: string): Promise<void> {
   for (const entry of RUN_STORE_ENTRIES) await rm(path.join(dir, entry), { recursive: true, force: true });
 }
 
+/** What a record's keys other than `shifts` say: a skipped image, an evaluated one, or not a record (false). */
+function checkRecordHeader(r: Record<string, unknown>): 'skipped' | 'evaluated' | false {
+  if (!Number.isInteger(r.imageId)) return false;
+  if (r.sha256 !== undefined && typeof r.sha256 !== 'string') return false;
+  if (typeof r.skipped === 'string') return 'skipped';
+  const size = r.size as unknown;
+  if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)) return false;
+  return typeof r.seconds === 'number' || r.seconds === null ? 'evaluated' : false;
+}
+
 function checkRecord(value: unknown, shiftCount: number): value is ImageRecord {
   if (typeof value !== 'object' || value === null) return false;
   const r = value as Record<string, unknown>;
-  if (!Number.isInteger(r.imageId)) return false;
-  if (r.sha256 !== undefined && typeof r.sha256 !== 'string') return false;
-  if (typeof r.skipped === 'string') return true;
-  const size = r.size as unknown;
-  if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)) return false;
-  return (
-    (typeof r.seconds === 'number' || r.seconds === null) &&
-    Array.isArray(r.shifts) &&
-    r.shifts.length === shiftCount &&
-    r.shifts.every(Array.isArray)
-  );
+  const kind = checkRecordHeader(r);
+  if (kind !== 'evaluated') return kind === 'skipped';
+  return Array.isArray(r.shifts) && r.shifts.length === shiftCount && r.shifts.every(Array.isArray);
 }
 
 /**
@@ -158,16 +161,16 @@ export const LOG_CHUNK_BYTES = 1 << 20;
 export const MAX_LINE_BYTES = 256 << 20;
 
 /**
- * Calls `onLine` with each complete line of `fh` (without its newline), its byte offset
- * and byte length, reading `chunkBytes` at a time: a file of any size is read with
- * strings no longer than one line. Returns the bytes up to the end of the last complete
- * line and the file's total bytes (the difference is a torn tail without its newline).
- * Throws ERR_RUN_STORE for a line longer than `maxLineBytes`.
+ * Calls `onLine` with the bytes of each complete line of `fh` (without its newline), its
+ * byte offset and byte length, reading `chunkBytes` at a time. The bytes are a view valid
+ * only during the call (the read buffer is reused). Returns the bytes up to the end of the
+ * last complete line and the file's total bytes (the difference is a torn tail without its
+ * newline). Throws ERR_RUN_STORE for a line longer than `maxLineBytes`.
  */
-export async function forEachLine(
+export async function forEachLineBytes(
   fh: FileHandle,
   file: string,
-  onLine: (text: string, offsetBytes: number, lineBytes: number) => void,
+  onLine: (line: Buffer, offsetBytes: number, lineBytes: number) => void,
   chunkBytes = LOG_CHUNK_BYTES,
   maxLineBytes = MAX_LINE_BYTES,
 ): Promise<{ completeBytes: number; totalBytes: number }> {
@@ -187,7 +190,7 @@ export async function forEachLine(
       const line = partBytes > 0 ? Buffer.concat([...parts, piece], lineBytes) : piece;
       parts = [];
       partBytes = 0;
-      onLine(line.toString('utf8'), lineStart, lineBytes);
+      onLine(line, lineStart, lineBytes);
       lineStart += lineBytes + 1;
       from = nl + 1;
     }
@@ -205,6 +208,20 @@ export async function forEachLine(
     pos += bytesRead;
   }
   return { completeBytes: lineStart, totalBytes: pos };
+}
+
+/**
+ * forEachLineBytes with each line as a string: a file of any size is read with strings no
+ * longer than one line.
+ */
+export function forEachLine(
+  fh: FileHandle,
+  file: string,
+  onLine: (text: string, offsetBytes: number, lineBytes: number) => void,
+  chunkBytes = LOG_CHUNK_BYTES,
+  maxLineBytes = MAX_LINE_BYTES,
+): Promise<{ completeBytes: number; totalBytes: number }> {
+  return forEachLineBytes(fh, file, (line, o, b) => onLine(line.toString('utf8'), o, b), chunkBytes, maxLineBytes);
 }
 
 /**
@@ -233,6 +250,43 @@ function storedImage(r: ImageRecord, offsetBytes: number, lineBytes: number): St
   return { imageId: r.imageId, ...sha, seconds: r.seconds, size: r.size, detections, offsetBytes, lineBytes };
 }
 
+/**
+ * What the run keeps of one log line, or null when the line is damaged or holds another
+ * number of shifts than `shiftCount`. A line in the run's own layout is read without
+ * building its detections (logLine.ts); any other line is parsed in full and checked the
+ * same way.
+ */
+function storedImageOfLine(
+  line: Buffer,
+  shiftCount: number,
+  offsetBytes: number,
+  lineBytes: number,
+): StoredImage | null {
+  const fast = scanRecordLine(line);
+  if (fast && !('shifts' in fast.header) && !('skipped' in fast.header)) {
+    const h = fast.header;
+    if (checkRecordHeader(h) !== 'evaluated' || fast.shiftLists !== shiftCount) return null;
+    const r = h as Extract<ImageRecord, { shifts: unknown }>;
+    const sha = r.sha256 !== undefined ? { sha256: r.sha256 } : {};
+    return {
+      imageId: r.imageId,
+      ...sha,
+      seconds: r.seconds,
+      size: r.size,
+      detections: fast.detections,
+      offsetBytes,
+      lineBytes,
+    };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(line.toString('utf8'));
+  } catch {
+    return null;
+  }
+  return checkRecord(value, shiftCount) ? storedImage(value, offsetBytes, lineBytes) : null;
+}
+
 /** Options of DetectionLog.open. */
 export interface DetectionLogOptions {
   /** fsync at most this often while appending (and on close); default 2000 ms. */
@@ -243,10 +297,11 @@ export interface DetectionLogOptions {
 
 /**
  * An append-only jsonl of image records for one detector. `open` scans what is stored
- * line by line (never the whole file as one string), cuts a torn last line (from a kill
- * mid-write) and then appends. It keeps no detections in memory: `stored` holds each
- * image's StoredImage (a later line for an image replaces an earlier one) and is kept up
- * to date by `append`. Lines are written with one `write` each and fsync'd at most every
+ * line by line (never the whole file as one string; a line in the run's own layout is
+ * checked and its detections counted from its bytes, without parsing them: logLine.ts),
+ * cuts a torn last line (from a kill mid-write) and then appends. It keeps no detections
+ * in memory: `stored` holds each image's StoredImage (a later line for an image replaces
+ * an earlier one) and is kept up to date by `append`. Lines are written with one `write` each and fsync'd at most every
  * `syncEveryMs` (and on close).
  */
 export class DetectionLog {
@@ -297,23 +352,18 @@ export class DetectionLog {
         );
       let ends: { completeBytes: number; totalBytes: number };
       try {
-        ends = await forEachLine(
+        ends = await forEachLineBytes(
           reader,
           file,
-          (text, offsetBytes, lineBytes) => {
+          (line, offsetBytes, lineBytes) => {
             lineNo++;
             if (damagedLine > 0) throw damaged(damagedLine);
-            let value: unknown;
-            try {
-              value = JSON.parse(text);
-            } catch {
-              value = undefined;
-            }
-            if (!checkRecord(value, shiftCount)) {
+            const kept = storedImageOfLine(line, shiftCount, offsetBytes, lineBytes);
+            if (!kept) {
               damagedLine = lineNo;
               return;
             }
-            log.stored.set(value.imageId, storedImage(value, offsetBytes, lineBytes));
+            log.stored.set(kept.imageId, kept);
             goodBytes = offsetBytes + lineBytes + 1;
           },
           opts.chunkBytes,

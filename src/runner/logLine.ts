@@ -1,0 +1,117 @@
+/**
+ * What opening a detection log needs of one line, read from its bytes without building
+ * its detections. A line as the run writes it (`JSON.stringify` of an ImageRecord, keys in
+ * the order imageId, sha256, seconds, size, shifts) is checked byte by byte: the header
+ * before `"shifts"` is parsed as JSON, and the shifts are checked against the strict JSON
+ * grammar of what the run stores (lists of lists of arrays of JSON numbers) while only
+ * counting lists and detections. Any line of another shape (other key order, whitespace,
+ * `null` in a detection, a damaged byte) is answered `null`, and the caller parses it in
+ * full as before: this fast path never accepts a line that JSON.parse would refuse.
+ */
+
+/** The header of a record line, parsed as JSON, and what its shifts hold. */
+export interface ScannedLine {
+  /** Every key before "shifts" (imageId, sha256, seconds, size …) as JSON.parse gives them. */
+  header: Record<string, unknown>;
+  /** Number of per-shift lists. */
+  shiftLists: number;
+  /** Detections over all shifts. */
+  detections: number;
+}
+
+const SHIFTS_KEY = Buffer.from(',"shifts":[', 'latin1');
+const OPEN = 0x5b; // [
+const CLOSE = 0x5d; // ]
+const COMMA = 0x2c;
+const BRACE_CLOSE = 0x7d; // }
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+function isDigit(c: number): boolean {
+  return c >= ZERO && c <= NINE;
+}
+
+/** Index after the JSON number starting at `i`, or −1 when none starts there (RFC 8259 §6). */
+function numberEnd(b: Uint8Array, i: number): number {
+  if (b[i] === MINUS) i++;
+  if (b[i] === ZERO) i++;
+  else if (b[i] > ZERO && b[i] <= NINE) {
+    i++;
+    while (isDigit(b[i])) i++;
+  } else return -1;
+  if (b[i] === DOT) {
+    i++;
+    if (!isDigit(b[i])) return -1;
+    while (isDigit(b[i])) i++;
+  }
+  if (b[i] === 0x65 || b[i] === 0x45) {
+    i++;
+    if (b[i] === PLUS || b[i] === MINUS) i++;
+    if (!isDigit(b[i])) return -1;
+    while (isDigit(b[i])) i++;
+  }
+  return i;
+}
+
+/**
+ * Checks `b[i…]` = `[ list, … ]}` and nothing after, where list = `[ det, … ]` and
+ * det = `[ number, … ]` (JSON, no whitespace); returns the counts, or null when the bytes
+ * are anything else. Reads past the end only as `undefined`, which matches nothing.
+ */
+function scanShifts(b: Uint8Array, i: number): { shiftLists: number; detections: number } | null {
+  let shiftLists = 0;
+  let detections = 0;
+  if (b[i++] !== OPEN) return null;
+  if (b[i] !== CLOSE) {
+    for (;;) {
+      if (b[i++] !== OPEN) return null;
+      shiftLists++;
+      if (b[i] !== CLOSE) {
+        for (;;) {
+          if (b[i++] !== OPEN) return null;
+          detections++;
+          if (b[i] !== CLOSE) {
+            for (;;) {
+              i = numberEnd(b, i);
+              if (i < 0) return null;
+              if (b[i] !== COMMA) break;
+              i++;
+            }
+          }
+          if (b[i++] !== CLOSE) return null;
+          if (b[i] !== COMMA) break;
+          i++;
+        }
+      }
+      if (b[i++] !== CLOSE) return null;
+      if (b[i] !== COMMA) break;
+      i++;
+    }
+  }
+  if (b[i++] !== CLOSE || b[i++] !== BRACE_CLOSE || i !== b.length) return null;
+  return { shiftLists, detections };
+}
+
+/**
+ * Reads one log line (its bytes, without the newline) the fast way: its header keys and
+ * the counts of its shift lists and detections, or null when the line is not in the
+ * run's own layout (the caller then parses it in full). A non-null answer is given only
+ * for a line that is valid JSON whose last key is "shifts" holding lists of number arrays.
+ */
+export function scanRecordLine(line: Uint8Array): ScannedLine | null {
+  const at = Buffer.from(line.buffer, line.byteOffset, line.byteLength).indexOf(SHIFTS_KEY);
+  if (at < 0) return null;
+  const counts = scanShifts(line, at + SHIFTS_KEY.length - 1);
+  if (!counts) return null;
+  let header: unknown;
+  try {
+    header = JSON.parse(Buffer.from(line.buffer, line.byteOffset, at).toString('utf8') + '}');
+  } catch {
+    return null;
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) return null;
+  return { header: header as Record<string, unknown>, ...counts };
+}

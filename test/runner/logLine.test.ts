@@ -1,0 +1,147 @@
+/**
+ * Opening a detection log reads each line's header and counts its detections from the
+ * bytes (logLine.ts) instead of parsing every record in full. The fast path must never
+ * accept what JSON.parse refuses, must give the same counts, and must leave every line
+ * of another layout to the full parse.
+ */
+import path from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { scanRecordLine } from '../../src/runner/logLine.js';
+import { DetectionLog, type ImageRecord } from '../../src/runner/store.js';
+import { tempDir } from './fixtures.js';
+
+const SHIFTS = 3;
+
+function record(imageId: number, perShift: number[]): ImageRecord {
+  return {
+    imageId,
+    sha256: `sha-${imageId}-"é"`,
+    seconds: 0.25,
+    size: [640, 480],
+    shifts: perShift.map((n, s) =>
+      Array.from({ length: n }, (_, k) => [-1.5e-7 * k, s + 0.125, 1e21, 0, 0.5 - k / 10, 7] as never),
+    ),
+  };
+}
+
+const bytes = (text: string) => Buffer.from(text, 'utf8');
+
+/** What the full parse says of a line: null if JSON.parse refuses it or its last key is not a list "shifts". */
+function parsedCounts(text: string): { shiftLists: number; detections: number } | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const shifts = (v as { shifts?: unknown }).shifts;
+  if (!Array.isArray(shifts) || Object.keys(v).at(-1) !== 'shifts') return null;
+  if (!shifts.every(Array.isArray)) return null;
+  return { shiftLists: shifts.length, detections: shifts.reduce((n: number, l: unknown[]) => n + l.length, 0) };
+}
+
+describe('scanRecordLine: a log line read without building its detections', () => {
+  it('reads the header and counts of lines the run writes, empty shifts and lists included', () => {
+    for (const perShift of [[2, 0, 5], [0, 0, 0], [], [1]]) {
+      const r = record(3, perShift);
+      const text = JSON.stringify(r);
+      const { shifts, ...header } = r as Extract<ImageRecord, { shifts: unknown }>;
+      expect(scanRecordLine(bytes(text))).toEqual({
+        header,
+        shiftLists: shifts.length,
+        detections: perShift.reduce((a, b) => a + b, 0),
+      });
+    }
+  });
+
+  it('never accepts a truncated or altered line that JSON.parse refuses; counts equal the full parse', () => {
+    const text = JSON.stringify(record(12, [2, 1, 0]));
+    const at = text.indexOf('"shifts"');
+    const variants: string[] = [];
+    for (let end = 0; end < text.length; end++) variants.push(text.slice(0, end)); // every torn tail
+    for (let i = 0; i < text.length; i++) {
+      variants.push(text.slice(0, i) + text.slice(i + 1)); // every byte dropped
+      if (i >= at) for (const c of '[],-+.0eE }x"') variants.push(text.slice(0, i) + c + text.slice(i + 1)); // replaced
+    }
+    let accepted = 0;
+    for (const v of variants) {
+      const scanned = scanRecordLine(bytes(v));
+      if (scanned === null) continue;
+      accepted++;
+      expect(parsedCounts(v), v).toEqual({ shiftLists: scanned.shiftLists, detections: scanned.detections });
+    }
+    expect(accepted).toBeGreaterThan(100); // digits changed into digits, etc. are still records
+  });
+
+  it('leaves other layouts to the full parse (null): whitespace, other key order, null in a detection', () => {
+    const r = record(5, [1, 1, 1]) as Extract<ImageRecord, { shifts: unknown }>;
+    const { shifts, ...header } = r;
+    for (const text of [
+      JSON.stringify(r, null, 1),
+      JSON.stringify({ shifts, ...header }),
+      JSON.stringify(r).replace('[[[', '[[[null,'),
+      JSON.stringify(r).replace('"shifts":[', '"shifts": ['),
+      JSON.stringify(r) + ' ',
+    ])
+      expect(scanRecordLine(bytes(text)), text).toBeNull();
+  });
+});
+
+describe('DetectionLog.open: the fast path keeps what the full parse kept', () => {
+  it('lines of other layouts open as before; a damaged byte in a middle body is refused, in the last dropped', async () => {
+    const dir = await tempDir('shiftbench-logline-');
+    const file = path.join(dir, 'det.jsonl');
+    const a = record(1, [2, 0, 1]) as Extract<ImageRecord, { shifts: unknown }>;
+    const b = record(2, [1, 1, 1]) as Extract<ImageRecord, { shifts: unknown }>;
+    const { shifts: bShifts, ...bHeader } = b;
+    const c = record(3, [0, 3, 0]);
+    const lines = [
+      JSON.stringify(a),
+      JSON.stringify({ shifts: bShifts, ...bHeader }), // other key order
+      JSON.stringify(c).replace('[[[', '[[[null,'), // a null the run never writes: still a record
+      JSON.stringify({ imageId: 4, skipped: 'could not decode' }),
+    ];
+    await writeFile(file, lines.join('\n') + '\n');
+    const { log, stored, tornBytes } = await DetectionLog.open(file, SHIFTS);
+    await log.close();
+    expect(tornBytes).toBe(0);
+    let offset = 0;
+    const at = lines.map((l) => {
+      const o = { offsetBytes: offset, lineBytes: Buffer.byteLength(l) };
+      offset += Buffer.byteLength(l) + 1;
+      return o;
+    });
+    expect([...stored.values()]).toEqual([
+      { imageId: 1, sha256: a.sha256, seconds: 0.25, size: [640, 480], detections: 3, ...at[0] },
+      { imageId: 2, sha256: b.sha256, seconds: 0.25, size: [640, 480], detections: 3, ...at[1] },
+      {
+        imageId: 3,
+        sha256: (c as { sha256: string }).sha256,
+        seconds: 0.25,
+        size: [640, 480],
+        detections: 3,
+        ...at[2],
+      },
+      { imageId: 4, skipped: 'could not decode' },
+    ]);
+
+    const good = JSON.stringify(record(9, [1, 1, 1]));
+    for (const damage of [(t: string) => t.replace('0.125', '0..125'), (t: string) => t.replace(',7]', ',,7]')]) {
+      const middle = path.join(dir, 'middle.jsonl');
+      await writeFile(middle, [good, damage(JSON.stringify(record(10, [2, 2, 2]))), good].join('\n') + '\n');
+      await expect(DetectionLog.open(middle, SHIFTS)).rejects.toMatchObject({
+        code: 'ERR_RUN_STORE',
+        message: expect.stringMatching(/line 2 is damaged/),
+      });
+      const last = path.join(dir, 'last.jsonl');
+      const bad = damage(JSON.stringify(record(10, [2, 2, 2])));
+      await writeFile(last, good + '\n' + bad + '\n');
+      const opened = await DetectionLog.open(last, SHIFTS);
+      await opened.log.close();
+      expect([...opened.stored.keys()]).toEqual([9]);
+      expect(opened.tornBytes).toBe(Buffer.byteLength(bad) + 1);
+    }
+  });
+});

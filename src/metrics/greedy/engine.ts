@@ -23,11 +23,13 @@ import {
   KIND_ALL_FP,
   KIND_TP,
   MIN_CACHED_SEGMENT,
+  MIN_CACHED_STRETCH,
   R,
   Scratch,
   T,
   lastBelow,
   lowerBound,
+  stretchSlot,
   type EngineStats,
   type TpList,
 } from './structures.js';
@@ -60,11 +62,20 @@ export class ShiftMapEngine {
   private wSum = 0;
   private wR = -1;
   private wKr: Int32Array = new Int32Array(0);
+  /** Whether rangeWalk may use the list's stretch caches (wKr is the list's own recall table). */
+  private wStretch = false;
   /** First TP index materialize() wrote (the list is unchanged before it). */
   private matStart = 0;
+  /** End of what materialize() changed: from this index on the new list equals the old one. */
+  private matEnd = 0;
 
   /** Work counters (for tests and benchmarks). */
-  readonly stats: EngineStats = { offsetCacheSegments: 0, offsetCacheRepairs: 0 };
+  readonly stats: EngineStats = {
+    offsetCacheSegments: 0,
+    offsetCacheRepairs: 0,
+    stretchCacheHits: 0,
+    stretchCacheMisses: 0,
+  };
   private readonly offsetCaches: boolean;
   /** The IoU thresholds [t0, t1) the objective averages, and its denominator (thresholds × recall points). */
   private readonly t0: number;
@@ -74,7 +85,7 @@ export class ShiftMapEngine {
   /**
    * @param p the prepared case (prepareBounds).
    * @param opts.objective what "mAP" is: 'ap' (AP@[.50:.95], default), 'ap50' or 'ap75'.
-   * @param opts.offsetCaches use OffsetMax caches in candidate walks (default true; false
+   * @param opts.offsetCaches use OffsetMax and stretch caches in candidate walks (default true; false
    *   walks every shifted segment value by value — same results, for tests).
    */
   constructor(
@@ -378,6 +389,8 @@ export class ShiftMapEngine {
         dk++;
       } else dF++;
     }
+    // with no net offsets the old TPs after the last event keep their index, position and count
+    this.matEnd = dk === 0 && dF === 0 ? out : Math.max(K, out + K - oldK);
     for (let k = oldK; k < K; k++) {
       const tp = k + 1 + dk;
       const f = lfp[k] + dF;
@@ -396,20 +409,28 @@ export class ShiftMapEngine {
    * (wSum) at every recall target reached (wR, over wKr). (A variant that skipped
    * blocks by a precision bound was exact but measured slower at 1,000–2,000 images.)
    */
-  private rangeWalk(lfp: Int32Array, lo: number, hi: number, dk: number, dF: number): void {
+  private rangeWalk(list: TpList, lo: number, hi: number, dk: number, dF: number): void {
+    const lfp = list.fp;
     const kr = this.wKr;
     let mx = this.wMx;
     let sum = this.wSum;
     let r = this.wR;
-    // stretch by stretch: the maximum down to the next recall point's TP, then the sums there
+    const slot = this.wStretch ? stretchSlot(dk, dF) : -1;
+    // stretch by stretch: the maximum down to the next recall point's TP, then the sums there; a whole recall
+    // stretch [kr[r]−1−dk, kr[r+1]−1−dk) inside [lo, hi) may come from the list's stretch cache (the same maximum)
     let k = hi;
     while (r >= 0) {
       const kt = kr[r] - 1 - dk;
       const stop = kt > lo ? kt : lo;
-      for (let x = k - 1; x >= stop; x--) {
-        const tp = x + 1 + dk;
-        const v = tp / (lfp[x] + dF + tp + EPS);
-        if (v > mx) mx = v;
+      if (slot >= 0 && stop === kt && k - kt >= MIN_CACHED_STRETCH && r < R - 1 && k === kr[r + 1] - 1 - dk) {
+        const m = list.stretchMaxOf(slot, r, kt, k, dk, dF);
+        if (m > mx) mx = m;
+      } else {
+        for (let x = k - 1; x >= stop; x--) {
+          const tp = x + 1 + dk;
+          const v = tp / (lfp[x] + dF + tp + EPS);
+          if (v > mx) mx = v;
+        }
       }
       k = stop;
       if (kt < lo) break;
@@ -439,7 +460,7 @@ export class ShiftMapEngine {
         hi - lo < MIN_CACHED_SEGMENT ||
         list.offsetBuildCost(dk, dF, lo) > BUILD_FACTOR * (hi - lo))
     ) {
-      this.rangeWalk(list.fp, lo, hi, dk, dF);
+      this.rangeWalk(list, lo, hi, dk, dF);
       return;
     }
     if (!unchanged) this.stats.offsetCacheSegments++;
@@ -490,7 +511,6 @@ export class ShiftMapEngine {
     const list = st.tp[t];
     const K = list.K;
     const lpos = list.pos;
-    const lfp = list.fp;
     const sameKr = npigNew === st.npig;
     const status = p.detStatus;
     let me = 0;
@@ -508,6 +528,7 @@ export class ShiftMapEngine {
     while (me > 0 && eP[me - 1] === K && status[sc.evDet[eJ[me - 1]] * T + t] === ST_FP) me--;
     if (sameKr && me === 0) return list.psum;
     const kr = sameKr ? st.kr! : recallTpIndex(npigNew);
+    this.wStretch = sameKr && this.offsetCaches;
     const start = !sameKr || me === 0 ? 0 : eP[0];
     // forward over the events: segment bounds and offsets, values of new TPs
     const segLo = sc.segLo;
@@ -557,7 +578,7 @@ export class ShiftMapEngine {
       this.wSum = sum;
       this.wR = r;
       this.wKr = kr;
-      this.rangeWalk(lfp, oldK, K, dk, dF);
+      this.rangeWalk(list, oldK, K, dk, dF);
       mx = this.wMx;
       sum = this.wSum;
       r = this.wR;
@@ -669,6 +690,7 @@ export class ShiftMapEngine {
         const list = st.tp[t];
         let validBelow = 0;
         let changedFrom = list.K;
+        let changedTo = list.K;
         if (m > 0) {
           const K2 = this.materialize(st, t, m);
           const from = this.matStart;
@@ -679,6 +701,7 @@ export class ShiftMapEngine {
           list.K = K2;
           validBelow = from;
           changedFrom = from;
+          changedTo = this.matEnd;
           if (t === this.t0) {
             for (let e = 0; e < m; e++) {
               if (this.detKind[sc.evDet[e]] !== KIND_TP) continue;
@@ -687,7 +710,7 @@ export class ShiftMapEngine {
             }
           }
         }
-        list.finalize(kr, validBelow, changedFrom);
+        list.finalize(kr, validBelow, changedFrom, changedTo);
       }
       // FP counters after every threshold's walk (each walk reads the old counts)
       for (let e = 0; e < m; e++) st.fen.add(sc.evPos[e], sc.evNew[e] ? 1 : -1, this.fpMask[sc.evDet[e]]);

@@ -105,6 +105,23 @@ export interface EngineStats {
   offsetCacheSegments: number;
   /** OffsetMax caches repaired after their TP list changed (instead of rebuilt). */
   offsetCacheRepairs: number;
+  /** Recall stretches of shifted walks answered from a stretch cache (no value computed). */
+  stretchCacheHits: number;
+  /** Recall stretches of shifted walks computed and stored in a stretch cache. */
+  stretchCacheMisses: number;
+}
+
+/** Offsets (dk, dF) with a stretch cache: dk in −1..1, dF in −2..2, except (0, 0). */
+const STRETCH_DK = 1;
+const STRETCH_DF = 2;
+const STRETCH_SLOTS = (2 * STRETCH_DK + 1) * (2 * STRETCH_DF + 1);
+/** Recall stretches shorter than this are computed value by value (a cache lookup costs about as much). */
+export const MIN_CACHED_STRETCH = 3;
+
+/** Stretch-cache slot of the offsets (dk, dF), or −1 when they have none. */
+export function stretchSlot(dk: number, dF: number): number {
+  if (dk < -STRETCH_DK || dk > STRETCH_DK || dF < -STRETCH_DF || dF > STRETCH_DF) return -1;
+  return (dk + STRETCH_DK) * (2 * STRETCH_DF + 1) + dF + STRETCH_DF;
 }
 
 /** Active true positives of one (category, IoU threshold), with precision and interpolation caches. */
@@ -116,6 +133,18 @@ export class TpList {
   private readonly changedFrom = new Int32Array(CHANGE_LOG);
   private readonly offsets: OffsetMax[] = [];
   private nextEvict = 0;
+  /**
+   * Stretch caches: for offsets (dk, dF) (slot = stretchSlot) and recall index r < R − 1, the maximum of the
+   * shifted precision (x+1+dk) / (fp[x]+dF+x+1+dk+EPS) over the old TP indices of recall stretch r,
+   * [kr[r]−1−dk, kr[r+1]−1−dk), stored at list version stretchVer; valid while no change touched the stretch
+   * since (chgVer[r] ≤ stretchVer). Allocated on first use.
+   */
+  private stretchMax: Float64Array | null = null;
+  private stretchVer: Int32Array | null = null;
+  /** chgVer[r]: version of the last change of pos / fp that touched recall stretch r (for any dk in −1..1). */
+  private readonly chgVer = new Int32Array(R);
+  /** The recall index table of the last finalize (stretch boundaries). */
+  private lastKr: Int32Array | null = null;
   constructor(private readonly stats: EngineStats) {}
   pos = new Int32Array(16); // universe positions, ascending
   fp = new Int32Array(16); // active FPs before each TP
@@ -143,9 +172,10 @@ export class TpList {
    * v[k] and S[k] for k < validBelow are unchanged since the last finalize, so the
    * suffix maxima stop as soon as one equals its old value (0: recompute all).
    */
-  finalize(kr: Int32Array | null, validBelow = 0, changedFrom = 0): void {
+  finalize(kr: Int32Array | null, validBelow = 0, changedFrom = 0, changedTo = 0x7fffffff): void {
     this.version++;
     this.changedFrom[this.version & (CHANGE_LOG - 1)] = changedFrom;
+    this.markStretches(kr, changedFrom, changedTo);
     const K = this.K;
     const v = this.v;
     const S = this.S;
@@ -178,6 +208,62 @@ export class TpList {
       qPre[r + 1] = pre;
     }
     this.psum = sum;
+  }
+
+  /**
+   * Marks the recall stretches whose old TP indices overlap [from, to) (pos / fp changed there, the same
+   * elsewhere) as changed at this version, for every dk a stretch cache has; all of them when the recall
+   * table differs from the last one.
+   */
+  private markStretches(kr: Int32Array | null, from: number, to: number): void {
+    const chg = this.chgVer;
+    const ver = this.version;
+    const last = this.lastKr;
+    let same = kr !== null && last !== null;
+    if (same && kr !== last) for (let r = 0; r < R && same; r++) if (kr![r] !== last![r]) same = false;
+    this.lastKr = kr;
+    if (!same) {
+      chg.fill(ver);
+      return;
+    }
+    if (from >= to) return;
+    // stretch r spans [kr[r]−1−dk, kr[r+1]−1−dk): it overlaps [from, to) for some |dk| ≤ 1 when
+    // kr[r] − 2 < to and kr[r+1] > from
+    for (let r = 0; r < R - 1; r++) {
+      if (kr![r + 1] <= from) continue;
+      if (kr![r] - 1 - STRETCH_DK >= to) break;
+      chg[r] = ver;
+    }
+  }
+
+  /**
+   * Maximum of the shifted precision over the old TP indices [lo, hi) of recall stretch r, for the offsets of
+   * stretch-cache slot `slot` (the caller checked that [lo, hi) is that stretch under the list's own recall
+   * table): from the cache when no change touched the stretch since it was stored, else computed (the same
+   * expression as the candidate walk's, so the same floats) and stored.
+   */
+  stretchMaxOf(slot: number, r: number, lo: number, hi: number, dk: number, dF: number): number {
+    if (this.stretchMax === null) {
+      this.stretchMax = new Float64Array(STRETCH_SLOTS * R);
+      this.stretchVer = new Int32Array(STRETCH_SLOTS * R).fill(-1);
+    }
+    const at = slot * R + r;
+    const ver = this.stretchVer!;
+    if (ver[at] >= this.chgVer[r] && ver[at] >= 0) {
+      this.stats.stretchCacheHits++;
+      return this.stretchMax[at];
+    }
+    this.stats.stretchCacheMisses++;
+    const fp = this.fp;
+    let m = 0;
+    for (let x = hi - 1; x >= lo; x--) {
+      const tp = x + 1 + dk;
+      const v = tp / (fp[x] + dF + tp + EPS);
+      if (v > m) m = v;
+    }
+    this.stretchMax[at] = m;
+    ver[at] = this.version;
+    return m;
   }
 
   /**

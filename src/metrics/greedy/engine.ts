@@ -326,7 +326,8 @@ export class ShiftMapEngine {
   /**
    * Writes the TP list of (category state, threshold t) after the m scratch events into
    * the scratch arrays (pos, fp, precision), from the first event's TP index on (the
-   * prefix is unchanged; matStart says where), and returns its new length.
+   * prefix is unchanged; matStart says where) up to matEnd (from there on the list is
+   * unchanged, and not written), and returns its new length.
    */
   private materialize(st: CategoryState, t: number, m: number): number {
     const p = this.p;
@@ -357,19 +358,29 @@ export class ShiftMapEngine {
     const lfp = list.fp;
     let out = start; // next new TP index
     let oldK = start; // next old TP index to emit
+    const lv = list.v;
     let dk = 0;
     let dF = 0;
     for (let e = 0; e < me; e++) {
       const j = eJ[e];
       const Pj = eP[e];
-      // old TPs before this event, at their offsets
-      for (let k = oldK; k < Pj; k++) {
-        const tp = k + 1 + dk;
-        const f = lfp[k] + dF;
-        vOut[out] = tp / (f + tp + EPS);
-        posOut[out] = lpos[k];
-        fpOut[out] = f;
-        out++;
+      // old TPs before this event, at their offsets (none: the same index, count and precision)
+      if (dk === 0 && dF === 0) {
+        for (let k = oldK; k < Pj; k++) {
+          vOut[out] = lv[k];
+          posOut[out] = lpos[k];
+          fpOut[out] = lfp[k];
+          out++;
+        }
+      } else {
+        for (let k = oldK; k < Pj; k++) {
+          const tp = k + 1 + dk;
+          const f = lfp[k] + dF;
+          vOut[out] = tp / (f + tp + EPS);
+          posOut[out] = lpos[k];
+          fpOut[out] = f;
+          out++;
+        }
       }
       if (Pj > oldK) oldK = Pj;
       const s = p.detStatus[sc.evDet[j] * T + t];
@@ -389,8 +400,12 @@ export class ShiftMapEngine {
         dk++;
       } else dF++;
     }
-    // with no net offsets the old TPs after the last event keep their index, position and count
-    this.matEnd = dk === 0 && dF === 0 ? out : Math.max(K, out + K - oldK);
+    // with no net offsets the old TPs after the last event keep their index, position and count: not written
+    if (dk === 0 && dF === 0) {
+      this.matEnd = out;
+      return K;
+    }
+    this.matEnd = Math.max(K, out + K - oldK);
     for (let k = oldK; k < K; k++) {
       const tp = k + 1 + dk;
       const f = lfp[k] + dF;
@@ -694,10 +709,11 @@ export class ShiftMapEngine {
         if (m > 0) {
           const K2 = this.materialize(st, t, m);
           const from = this.matStart;
+          const end = Math.min(this.matEnd, K2);
           list.ensure(K2);
-          list.pos.set(sc.pos.subarray(from, K2), from);
-          list.fp.set(sc.fp.subarray(from, K2), from);
-          list.v.set(sc.v.subarray(from, K2), from);
+          list.pos.set(sc.pos.subarray(from, end), from);
+          list.fp.set(sc.fp.subarray(from, end), from);
+          list.v.set(sc.v.subarray(from, end), from);
           list.K = K2;
           validBelow = from;
           changedFrom = from;

@@ -171,6 +171,8 @@ export class TpList {
    * Recomputes S, q sums and psum from v for a given recall index table. `validBelow`:
    * v[k] and S[k] for k < validBelow are unchanged since the last finalize, so the
    * suffix maxima stop as soon as one equals its old value (0: recompute all).
+   * pos / fp / v changed only in [changedFrom, changedTo) (K unchanged when changedTo < K:
+   * the suffix maxima from changedTo on are kept); the stretch caches there are marked stale.
    */
   finalize(kr: Int32Array | null, validBelow = 0, changedFrom = 0, changedTo = 0x7fffffff): void {
     this.version++;
@@ -179,9 +181,11 @@ export class TpList {
     const K = this.K;
     const v = this.v;
     const S = this.S;
-    let m = 0;
+    // v and S are unchanged from changedTo on when that is inside the list (K then is unchanged too)
+    const top = changedTo < K ? changedTo : K;
+    let m = top < K ? S[top] : 0;
     S[K] = 0;
-    for (let k = K - 1; k >= 0; k--) {
+    for (let k = top - 1; k >= 0; k--) {
       if (v[k] > m) m = v[k];
       if (k < validBelow && S[k] === m) break;
       S[k] = m;

@@ -10,6 +10,7 @@ import {
   translateRgb,
   type ShiftedInputOptions,
 } from '../../src/shifts/index.js';
+import { resampleRgb } from '../../src/shifts/inputs.js';
 
 function noiseImage(width: number, height: number, seed = 1): RgbImage {
   const rng = new Rng(seed);
@@ -81,6 +82,30 @@ describe('makeShiftedInputs', () => {
           if (inside !== true) expect(px(inp, x, y)).toEqual(PAD);
           else if ((x + y) % 7 === 0) expect(px(inp, x, y)).toEqual(px(img, x - dx, y - dy));
         }
+      }
+    }
+  });
+
+  it('pad inputs equal, byte for byte, the fitted image placed pixel by pixel on the pad (grey, colour, black)', async () => {
+    const img = noiseImage(61, 47, 3);
+    for (const padValue of [[114, 114, 114], PAD, [0, 0, 0]] as [number, number, number][]) {
+      for (const fit of ['letterbox', 'stretch'] as const) {
+        const o = opts({ fit, padValue, shifts: 'grid:3' });
+        const si = await makeShiftedInputs(img, o);
+        const { width: fw, height: fh } = si.fittedSizePx;
+        const fitted = await resampleRgb(img, fw, fh, 'linear'); // the one resample (default kernel)
+        o.shiftSet.shifts.forEach(({ dx, dy }, i) => {
+          const want = new Uint8Array(40 * 32 * 3);
+          for (let y = 0; y < 32; y++)
+            for (let x = 0; x < 40; x++) {
+              const inside = x >= dx && x < dx + fw && y >= dy && y < dy + fh;
+              const v = inside ? px(fitted, x - dx, y - dy) : padValue;
+              want.set(v, (y * 40 + x) * 3);
+            }
+          const got = si.input(i);
+          expect(got.data.constructor).toBe(Uint8Array); // a plain Uint8Array: slice() copies
+          expect(Buffer.compare(got.data, want), `pad ${padValue} ${fit} shift ${i}`).toBe(0);
+        });
       }
     }
   });

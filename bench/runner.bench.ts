@@ -20,7 +20,8 @@
  *    threads) over its wall time × cores (how busy it keeps the cores), the loop's CPU time, and
  *    the lower bound on loop/alone when the model keeps every core busy and the harness's CPU
  *    per image (measured with the instant fake in 1.) must be spent on the same cores:
- *    (model CPU + harness CPU × images) / (cores × model-alone wall).
+ *    (model CPU + harness CPU × images) / (cores × model-alone wall). And the same model alone and loop
+ *    with ONNX Runtime's threads spinning while they wait (its own default; the runner lets them sleep).
  * Each run is made with prepare workers on (`--workers N`, default max(1, DEFAULT_PREPARE_WORKERS))
  * and off (`prepareWorkers: 0`).
  * Prints one JSON object.
@@ -135,9 +136,14 @@ async function main(): Promise<void> {
     const loopCpu = loaded === null ? NaN : last.cpu - (loaded as Mark).cpu;
     return { loopSeconds, loopCpu, steadyWall: steady.wall / (n - 1), steadyCpu: steady.cpu / (n - 1) };
   };
-  /** A run of `spec` loaded by loadDetector (as the CLI does): the loop's wall seconds and CPU seconds (all threads). */
-  const loopOf = async (spec: string, prepareWorkers: number | undefined) => {
-    const x = await runOnce(spec, prepareWorkers, loadDetector);
+  /**
+   * A run of `spec` loaded by loadDetector (as the CLI does; `spinWait`: ONNX Runtime's threads spin): the loop's
+   * wall seconds and CPU seconds (all threads).
+   */
+  const loopOf = async (spec: string, prepareWorkers: number | undefined, spinWait = false) => {
+    const loader = (s: string, opts?: LoadDetectorSpecOptions) =>
+      loadDetector(s, spinWait ? { ...opts, onnxSpinWait: true } : opts);
+    const x = await runOnce(spec, prepareWorkers, loader);
     return { wall: x.loopSeconds, cpu: x.loopCpu };
   };
   const decodeSeconds = async (): Promise<{ wall: number; cpu: number }> => {
@@ -214,10 +220,15 @@ async function main(): Promise<void> {
 async function benchModel(
   spec: string,
   images: Awaited<ReturnType<typeof loadDataset>>['images'],
-  loopOf: (spec: string, prepareWorkers: number | undefined) => Promise<{ wall: number; cpu: number }>,
+  loopOf: (
+    spec: string,
+    prepareWorkers: number | undefined,
+    spinWait?: boolean,
+  ) => Promise<{ wall: number; cpu: number }>,
   harnessCpuSeconds: { off: number; on: number },
 ): Promise<Record<string, unknown>> {
   const detector = await loadDetector(spec);
+  const spinning = await loadDetector(spec, { onnxSpinWait: true }); // ONNX Runtime's own default
   const info = detector.info;
   const batch = Math.min(info.maxBatch, RUN_DEFAULTS.maxDefaultBatch);
   const shiftSet = parseShiftSet(shifts);
@@ -238,17 +249,19 @@ async function benchModel(
       contexts.push({ imageId: im.id, shift: shiftSet.shifts[s], transform: made.transforms[s] });
     });
   }
-  const alone = async (): Promise<{ wall: number; cpu: number }> => {
+  const alone = async (d = detector): Promise<{ wall: number; cpu: number }> => {
     const t0 = performance.now();
     const c0 = cpuSeconds();
     for (let b = 0; b < inputs.length; b += batch)
-      await detector.detect(inputs.slice(b, b + batch), contexts.slice(b, b + batch));
+      await d.detect(inputs.slice(b, b + batch), contexts.slice(b, b + batch));
     return { wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - c0 };
   };
   const t = { alone: [] as number[], aloneCpu: [] as number[], off: [] as number[], on: [] as number[] };
   const loopCpu = { off: [] as number[], on: [] as number[] };
+  const spin = { alone: [] as number[], aloneCpu: [] as number[], off: [] as number[], offCpu: [] as number[] };
   try {
     await alone(); // warm
+    await alone(spinning);
     for (let r = 0; r < reps; r++) {
       const a = await alone();
       t.alone.push(a.wall);
@@ -259,9 +272,16 @@ async function benchModel(
       const on = await loopOf(spec, workers);
       t.on.push(on.wall);
       loopCpu.on.push(on.cpu);
+      const sa = await alone(spinning);
+      spin.alone.push(sa.wall);
+      spin.aloneCpu.push(sa.cpu);
+      const so = await loopOf(spec, 0, true);
+      spin.off.push(so.wall);
+      spin.offCpu.push(so.cpu);
     }
   } finally {
     await detector.dispose();
+    await spinning.dispose();
   }
   const cores = os.availableParallelism();
   const aloneWall = median(t.alone);
@@ -301,11 +321,25 @@ async function benchModel(
         'atAloneCpuRate uses the CPU rate the model alone got (a loaded machine gives this process less than every ' +
         'core). The 1.05 target assumes the model runs elsewhere (a GPU), with the cores free for the harness.',
     },
+    spinWait: {
+      note:
+        'ONNX Runtime threads spinning while they wait (onnxSpinWait: true, ONNX Runtime’s own default and the ' +
+        'runner’s before 2026-12-01) against sleeping (the default now): same inputs, prepare workers off',
+      aloneSeconds: round(median(spin.alone)),
+      aloneCpuSeconds: round(median(spin.aloneCpu)),
+      loopSeconds: round(median(spin.off)),
+      loopCpuSeconds: round(median(spin.offCpu)),
+      ratioToAlone: round(median(spin.off) / median(spin.alone)),
+      aloneSecondsSleepingOverSpinning: round(aloneWall / median(spin.alone)),
+      loopSecondsSleepingOverSpinning: round(median(t.off) / median(spin.off)),
+    },
     samplesSeconds: {
       alone: t.alone.map((x) => round(x)),
       aloneCpu: t.aloneCpu.map((x) => round(x)),
       off: t.off.map((x) => round(x)),
       on: t.on.map((x) => round(x)),
+      spinAlone: spin.alone.map((x) => round(x)),
+      spinOff: spin.off.map((x) => round(x)),
     },
   };
 }

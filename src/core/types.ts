@@ -197,6 +197,13 @@ export interface LoadDetectorOptions {
   executionProvider?: ExecutionProvider;
   /** Threads for the runtime (default: number of cores). */
   threads?: number;
+  /**
+   * ONNX Runtime's threads spin while they wait for work (ONNX Runtime's own default) instead
+   * of sleeping. Default false here: the runner decodes images and makes inputs on the same
+   * cores while the model runs, and spinning threads take those cores (bench/runner.bench.ts
+   * prints both). Detections are the same either way.
+   */
+  onnxSpinWait?: boolean;
   /** Directory of local weights (coco-ssd), overrides the registry source. */
   weightsDir?: string;
   /** Score threshold applied before NMS (default 0.001, as COCO evaluation wants). */

@@ -69,11 +69,14 @@ function providerError(ep: ExecutionProvider, entry: ModelEntry, reason: string,
 
 async function createSession(bytes: Uint8Array, entry: ModelEntry, file: string, opts: LoadDetectorOptions) {
   const threads = opts.threads ?? os.availableParallelism();
+  const spin = opts.onnxSpinWait === true ? '1' : '0';
   const base: ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
+    // session.intra_op.allow_spinning / inter_op: threads sleep between operators unless asked to spin
+    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
   };
   const provider: ExecutionProvider = opts.executionProvider ?? DEFAULT_EXECUTION_PROVIDER;
   if (!(EXECUTION_PROVIDERS as readonly string[]).includes(provider)) {

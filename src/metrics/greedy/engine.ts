@@ -57,6 +57,14 @@ export class ShiftMapEngine {
    */
   private readonly tpKindBefore: Int32Array;
   private currentMap = -1;
+  /** Start of each category's universe in activeFlags (prefix sums of the universe sizes). */
+  private readonly catOffset: Int32Array;
+  /** setAssignment's scratch: 1 at each active detection's universe position (catOffset[c] + uPos[d]). */
+  private readonly activeFlags: Uint8Array;
+  /** rebuildCategory's scratch: the active detections' universe positions, and Fenwick lane masks. */
+  private actJ = new Int32Array(0);
+  private actMask = new Uint16Array(0);
+  private readonly laneMask: number;
   /** State of rangeWalk: running max, sum, recall index, recall table. */
   private wMx = 0;
   private wSum = 0;
@@ -116,6 +124,10 @@ export class ShiftMapEngine {
       this.detKind[d] = tp ? KIND_TP : allFp ? KIND_ALL_FP : 0;
     }
     this.cats = p.universe.map((u) => new CategoryState(u, this.detKind, this.tpKindBefore, this.stats));
+    this.catOffset = new Int32Array(p.numCats + 1);
+    for (let c = 0; c < p.numCats; c++) this.catOffset[c + 1] = this.catOffset[c] + p.universe[c].length;
+    this.activeFlags = new Uint8Array(this.catOffset[p.numCats]);
+    this.laneMask = ((1 << this.t1) - 1) & ~((1 << this.t0) - 1);
     this.setAssignment(this.assignment);
   }
 
@@ -128,12 +140,18 @@ export class ShiftMapEngine {
   setAssignment(a: ArrayLike<number>): void {
     const p = this.p;
     for (let i = 0; i < p.numImages; i++) this.assignment[i] = a[i];
-    // npig per category
+    // npig per category, and the active detections' universe positions
     const npig = new Int32Array(p.numCats);
+    const active = this.activeFlags;
+    active.fill(0);
     for (let i = 0; i < p.numImages; i++) {
       const s = this.assignment[i];
-      for (let cell = p.isStart[i * p.numShifts + s]; cell < p.isStart[i * p.numShifts + s + 1]; cell++)
-        npig[p.cellCat[cell]] += p.cellNpig[cell];
+      for (let cell = p.isStart[i * p.numShifts + s]; cell < p.isStart[i * p.numShifts + s + 1]; cell++) {
+        const c = p.cellCat[cell];
+        npig[c] += p.cellNpig[cell];
+        const off = this.catOffset[c];
+        for (let d = p.cellStart[cell]; d < p.cellEnd[cell]; d++) active[off + p.uPos[d]] = 1;
+      }
     }
     for (let c = 0; c < p.numCats; c++) this.rebuildCategory(c, npig[c]);
     this.currentMap = this.mapFromPSums(null);
@@ -147,33 +165,38 @@ export class ShiftMapEngine {
     st.npig = npig;
     const kr = npig > 0 ? recallTpIndex(npig) : null;
     st.kr = kr;
-    const flags = new Uint8Array(U);
+    if (this.actJ.length < U) {
+      this.actJ = new Int32Array(U);
+      this.actMask = new Uint16Array(U);
+    }
     // the active detections (universe order) once, then each threshold walks only those
-    const actJ = new Int32Array(U);
+    const actJ = this.actJ;
+    const mask = this.actMask;
+    const active = this.activeFlags;
+    const off = this.catOffset[c];
     let nAct = 0;
     let anyTp = 0;
     for (let j = 0; j < U; j++) {
-      const d = u[j];
-      if (this.assignment[p.detImg[d]] !== p.detShift[d]) continue;
+      if (active[off + j] === 0) continue;
+      const isTp = this.detKind[u[j]] === KIND_TP;
+      mask[nAct] = isTp ? 1 : 0;
       actJ[nAct++] = j;
-      if (this.detKind[d] === KIND_TP) {
-        flags[j] = 1;
-        anyTp++;
-      }
+      if (isTp) anyTp++;
     }
-    st.anyTp.build(flags);
+    st.anyTp.buildLanes(actJ, mask, nAct);
     st.anyTpTotal = anyTp;
+    // FP counters of every threshold at once
+    for (let a = 0; a < nAct; a++) mask[a] = this.fpMask[u[actJ[a]]] & this.laneMask;
+    st.fen.buildLanes(actJ, mask, nAct);
     const status = p.detStatus;
     for (let t = this.t0; t < this.t1; t++) {
       const list = st.tp[t];
       list.K = 0;
       let tp = 0;
       let fp = 0;
-      flags.fill(0);
       for (let a = 0; a < nAct; a++) {
         const j = actJ[a];
         const s = status[u[j] * T + t];
-        if (s === ST_FP) flags[j] = 1;
         if (s === ST_TP) {
           tp++;
           list.ensure(tp);
@@ -183,7 +206,6 @@ export class ShiftMapEngine {
         } else if (s === ST_FP) fp++;
       }
       list.K = tp;
-      st.fen.build(flags, t);
       list.finalize(kr);
     }
     st.pSum = this.sumPsum(st);

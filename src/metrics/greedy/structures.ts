@@ -61,15 +61,27 @@ export class Fenwick {
     this.tree = new Int32Array((size + 1) * lanes);
     this.allLanes = (1 << lanes) - 1;
   }
-  /** Linear-time build of one lane from 0/1 flags. */
-  build(flags: Uint8Array, lane = 0): void {
+  /**
+   * Linear-time build of every lane at once: lane t holds 1 at positions[k] for each k < count
+   * whose masks[k] has bit t set, 0 elsewhere (positions distinct). One pass over the tree.
+   */
+  buildLanes(positions: Int32Array, masks: Uint16Array, count: number): void {
     const tr = this.tree;
     const L = this.lanes;
-    for (let i = 0; i <= this.size; i++) tr[i * L + lane] = 0;
-    for (let i = 1; i <= this.size; i++) {
-      tr[i * L + lane] += flags[i - 1];
+    const n = this.size;
+    tr.fill(0);
+    for (let k = 0; k < count; k++) {
+      const m = masks[k];
+      if (m === 0) continue;
+      const b = (positions[k] + 1) * L;
+      for (let t = 0; t < L; t++) if (m & (1 << t)) tr[b + t] = 1;
+    }
+    for (let i = 1; i <= n; i++) {
       const j = i + (i & -i);
-      if (j <= this.size) tr[j * L + lane] += tr[i * L + lane];
+      if (j > n) continue;
+      const bi = i * L;
+      const bj = j * L;
+      for (let t = 0; t < L; t++) tr[bj + t] += tr[bi + t];
     }
   }
   /** Adds delta at pos in every lane whose bit is set in mask (default: all lanes). */

@@ -327,6 +327,46 @@ describe('greedy search', () => {
   });
 });
 
+describe('objectives ap50 and ap75 through moves', () => {
+  /** evaluateCoco stats[k] of the detections (and per-shift gt) at an assignment. */
+  function statForAssignment(c: BoundsCase, a: ArrayLike<number>, k: number): number {
+    const gt0 = (Array.isArray(c.gt) ? c.gt[0] : c.gt) as CocoGroundTruth;
+    const ids = [...new Set(gt0.images.map((im) => im.id))].sort((x, y) => x - y);
+    const shiftOf = new Map(ids.map((id, i) => [id, a[i]]));
+    const annotations = Array.isArray(c.gt)
+      ? (c.gt as CocoGroundTruth[]).flatMap((g, s) => g.annotations.filter((x) => shiftOf.get(x.image_id) === s))
+      : gt0.annotations;
+    const dets = c.dets.flatMap((ds, s) => ds.filter((d) => shiftOf.get(d.image_id) === s));
+    return evaluateCoco({ ...gt0, annotations }, dets).stats[k];
+  }
+  for (const [objective, k] of [
+    ['ap50', 1],
+    ['ap75', 2],
+  ] as const) {
+    it(`${objective}: candidates and the state after random moves equal evaluateCoco stats[${k}]`, () => {
+      const n = 120;
+      const c = randomCase(41, { images: n, cats: 3, shifts: 4, detsPerGt: 3, fps: 4, perShiftGt: true });
+      const engine = new ShiftMapEngine(prepareBounds(c), { objective });
+      const plain = new ShiftMapEngine(prepareBounds(c), { objective, offsetCaches: false });
+      const rng = new Rng(41);
+      expect(engine.map).toBeCloseTo(statForAssignment(c, engine.assignment, k), 12);
+      for (let step = 0; step < 60; step++) {
+        const i = rng.int(0, n - 1);
+        const s = rng.int(0, 3);
+        const a = Array.from(engine.assignment);
+        a[i] = s;
+        const v = engine.candidate(i, s);
+        expect(v).toBe(plain.candidate(i, s));
+        expect(Math.abs(v - statForAssignment(c, a, k))).toBeLessThanOrEqual(1e-12);
+        engine.move(i, s);
+        plain.move(i, s);
+        expect(engine.map).toBe(plain.map);
+      }
+      expect(engine.map).toBeCloseTo(statForAssignment(c, engine.assignment, k), 12);
+    });
+  }
+});
+
 describe('OffsetMax and stretch caches in the candidate walk change no bit', () => {
   // long TP lists (a few hundred per category) so that shifted segments reach the caches,
   // and a greedy walk with moves so that caches are repaired after their lists change;

@@ -376,34 +376,15 @@ export class ShiftMapEngine {
     const vOut = sc.v;
     const posOut = sc.pos;
     const fpOut = sc.fp;
-    const lpos = list.pos;
-    const lfp = list.fp;
     let out = start; // next new TP index
     let oldK = start; // next old TP index to emit
-    const lv = list.v;
     let dk = 0;
     let dF = 0;
     for (let e = 0; e < me; e++) {
       const j = eJ[e];
       const Pj = eP[e];
       // old TPs before this event, at their offsets (none: the same index, count and precision)
-      if (dk === 0 && dF === 0) {
-        for (let k = oldK; k < Pj; k++) {
-          vOut[out] = lv[k];
-          posOut[out] = lpos[k];
-          fpOut[out] = lfp[k];
-          out++;
-        }
-      } else {
-        for (let k = oldK; k < Pj; k++) {
-          const tp = k + 1 + dk;
-          const f = lfp[k] + dF;
-          vOut[out] = tp / (f + tp + EPS);
-          posOut[out] = lpos[k];
-          fpOut[out] = f;
-          out++;
-        }
-      }
+      out = this.emitOld(list, oldK, Pj, out, dk, dF);
       if (Pj > oldK) oldK = Pj;
       const s = p.detStatus[sc.evDet[j] * T + t];
       if (sc.evNew[j] === 0) {
@@ -428,7 +409,31 @@ export class ShiftMapEngine {
       return K;
     }
     this.matEnd = Math.max(K, out + K - oldK);
-    for (let k = oldK; k < K; k++) {
+    return this.emitOld(list, oldK, K, out, dk, dF);
+  }
+
+  /**
+   * Writes the old TPs [from, to) of a list, which after the events sit at offsets (dk, dF), into the scratch
+   * arrays from index out on; returns the next index. Without offsets the old precision is copied (the same float).
+   */
+  private emitOld(list: TpList, from: number, to: number, out: number, dk: number, dF: number): number {
+    const sc = this.scratch;
+    const vOut = sc.v;
+    const posOut = sc.pos;
+    const fpOut = sc.fp;
+    const lpos = list.pos;
+    const lfp = list.fp;
+    if (dk === 0 && dF === 0) {
+      const lv = list.v;
+      for (let k = from; k < to; k++) {
+        vOut[out] = lv[k];
+        posOut[out] = lpos[k];
+        fpOut[out] = lfp[k];
+        out++;
+      }
+      return out;
+    }
+    for (let k = from; k < to; k++) {
       const tp = k + 1 + dk;
       const f = lfp[k] + dF;
       vOut[out] = tp / (f + tp + EPS);

@@ -27,6 +27,7 @@ import {
   R,
   Scratch,
   T,
+  categoryArenaLength,
   lastBelow,
   lowerBound,
   stretchSlot,
@@ -123,7 +124,17 @@ export class ShiftMapEngine {
       }
       this.detKind[d] = tp ? KIND_TP : allFp ? KIND_ALL_FP : 0;
     }
-    this.cats = p.universe.map((u) => new CategoryState(u, this.detKind, this.tpKindBefore, this.stats));
+    // every category's Fenwick trees in one buffer
+    let arenaLength = 0;
+    for (const u of p.universe) arenaLength += categoryArenaLength(u.length);
+    const arena = new Int32Array(arenaLength);
+    let at = 0;
+    this.cats = p.universe.map((u) => {
+      const n = categoryArenaLength(u.length);
+      const st = new CategoryState(u, this.detKind, this.tpKindBefore, this.stats, arena.subarray(at, at + n));
+      at += n;
+      return st;
+    });
     this.catOffset = new Int32Array(p.numCats + 1);
     for (let c = 0; c < p.numCats; c++) this.catOffset[c + 1] = this.catOffset[c] + p.universe[c].length;
     this.activeFlags = new Uint8Array(this.catOffset[p.numCats]);

@@ -54,11 +54,13 @@ export class Fenwick {
   readonly tree: Int32Array;
   /** Mask with every lane's bit set. */
   readonly allLanes: number;
+  /** @param tree (size + 1) · lanes zeroed Int32 to use (a view into a larger buffer), else allocated. */
   constructor(
     readonly size: number,
     readonly lanes = 1,
+    tree?: Int32Array,
   ) {
-    this.tree = new Int32Array((size + 1) * lanes);
+    this.tree = tree ?? new Int32Array((size + 1) * lanes);
     this.allLanes = (1 << lanes) - 1;
   }
   /**
@@ -396,12 +398,17 @@ export class CategoryState {
   kr: Int32Array | null = null;
   /** Σ_t precision sums (AP·1010), or −1 when the category has no non-ignored gt. */
   pSum = -1;
-  /** Fills tpKindBefore (engine-wide, by detection) for this universe. */
+  /**
+   * Fills tpKindBefore (engine-wide, by detection) for this universe. `arena` (optional): zeroed Int32 of
+   * categoryArenaLength(universe.length) elements for the Fenwick trees (one buffer for every category: a
+   * few large allocations instead of many, each of which may start a full garbage collection).
+   */
   constructor(
     readonly universe: Int32Array,
     detKind: Uint8Array,
     tpKindBefore: Int32Array,
     stats: EngineStats,
+    arena?: Int32Array,
   ) {
     let n = 0;
     for (let j = 0; j < universe.length; j++) {
@@ -409,10 +416,16 @@ export class CategoryState {
       if (detKind[universe[j]] === KIND_TP) n++;
     }
     this.tpKindTotal = n;
-    this.fen = new Fenwick(universe.length, T);
+    const U = universe.length;
+    this.fen = new Fenwick(U, T, arena?.subarray(0, (U + 1) * T));
     this.tp = Array.from({ length: T }, () => new TpList(stats));
-    this.anyTp = new Fenwick(universe.length);
+    this.anyTp = new Fenwick(U, 1, arena?.subarray((U + 1) * T, (U + 1) * (T + 1)));
   }
+}
+
+/** Int32 elements of a CategoryState's Fenwick trees for a universe of U detections. */
+export function categoryArenaLength(U: number): number {
+  return (U + 1) * (T + 1);
 }
 
 /** Scratch buffers shared by candidate evaluations. */

@@ -6,7 +6,7 @@
  */
 import type { CocoCategory, Detection, ModelEntry, RgbImage } from '../core/types.js';
 import { createDecoder, decodeDetections, type Decoder, type RawOutput } from './decoders/index.js';
-import { fillFloatInput, fillUint8Input, type InputFormat } from './onnx/preprocess.js';
+import { fillFloatInput, fillUint8Input, inputDims, inputFormatOf } from './onnx/preprocess.js';
 import { entryClasses } from './registry.js';
 
 /** Default score threshold of every real detector (COCO evaluation wants a low one). */
@@ -53,27 +53,19 @@ export function createTensorPipeline(
   const classes = entryClasses(entry);
   const categoryIds = classes.map((c) => c.id);
   const { width, height } = entry.inputSizePx;
-  const fmt: InputFormat = {
-    width,
-    height,
-    layout: entry.layout,
-    colorOrder: entry.colorOrder,
-    mean: entry.normalize.mean,
-    std: entry.normalize.std,
-  };
-  const dimsOf = (n: number | 'B') => (entry.layout === 'NCHW' ? [n, 3, height, width] : [n, height, width, 3]);
+  const fmt = inputFormatOf(entry);
   return {
     decoder,
     classes,
     inputType,
     scoreThreshold,
-    expectedDims: dimsOf('B'),
+    expectedDims: inputDims(fmt, 'B'),
     toTensor(images, out) {
       const size = images.length * 3 * width * height;
       const data = out ?? (inputType === 'uint8' ? new Uint8Array(size) : new Float32Array(size));
       if (data instanceof Float32Array) fillFloatInput(images, fmt, data);
       else fillUint8Input(images, fmt, data);
-      return { data, dims: dimsOf(images.length) as number[] };
+      return { data, dims: inputDims(fmt, images.length) };
     },
     decode(outputs, batchSize) {
       return decodeDetections(decoder, outputs, {

@@ -8,6 +8,7 @@
 import { ShiftbenchError } from '../../core/errors.js';
 import type { Detection, Detector, DetectorInfo, LoadDetectorOptions, ModelEntry, RgbImage } from '../../core/types.js';
 import { detectInChunks, type RawOutput } from '../decoders/index.js';
+import { inputDims, inputFormatOf } from '../onnx/preprocess.js';
 import { entryInfoBase, entryOrigin } from '../registry.js';
 import { createTensorPipeline, DEFAULT_SCORE_THRESHOLD, type TensorPipeline } from '../tensorPipeline.js';
 import { canaryInput, hashRawOutputs } from './canary.js';
@@ -93,7 +94,7 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
         `inputName "${entry.inputName}"`,
       );
     }
-    const expectedDims = entry.layout === 'NCHW' ? ['B', 3, height, width] : ['B', height, width, 3];
+    const expectedDims = inputDims(inputFormatOf(entry), 'B');
     const shapeFits =
       input.shape.length === 4 &&
       input.shape.every((d, i) => i === 0 || d === -1 || d === expectedDims[i]) &&

@@ -13,6 +13,23 @@ export interface InputFormat {
   std: readonly [number, number, number];
 }
 
+/** The input format a registry entry describes (input size, layout, colour order, normalisation). */
+export function inputFormatOf(entry: ModelEntry): InputFormat {
+  return {
+    width: entry.inputSizePx.width,
+    height: entry.inputSizePx.height,
+    layout: entry.layout,
+    colorOrder: entry.colorOrder,
+    mean: entry.normalize.mean,
+    std: entry.normalize.std,
+  };
+}
+
+/** Tensor dimensions of a batch of n inputs in the format's layout ([n, 3, H, W] or [n, H, W, 3]). */
+export function inputDims<N>(fmt: InputFormat, n: N): (N | number)[] {
+  return fmt.layout === 'NCHW' ? [n, 3, fmt.height, fmt.width] : [n, fmt.height, fmt.width, 3];
+}
+
 /**
  * Writes `images` into `out` (length ≥ batch · 3 · width · height) as float32:
  * value = (pixel − mean[c]) / std[c] with c in the model's colour order.

@@ -21,7 +21,7 @@ import type {
   RgbImage,
 } from '../../core/types.js';
 import { blankInput, decodeDetections, detectInChunks, type RawOutput } from '../decoders/index.js';
-import { fillFloatInput, fillUint8Input, type InputFormat } from '../onnx/preprocess.js';
+import { fillFloatInput, fillUint8Input, inputDims, inputFormatOf } from '../onnx/preprocess.js';
 import { entryClasses, entryInfoBase, entryOrigin } from '../registry.js';
 import { assertBackend, type BackendInfo } from './backend.js';
 import type { TfjsDecoder } from './decoders.js';
@@ -75,7 +75,8 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
     );
   }
   const shape = input.shape ?? [];
-  const expected = entry.layout === 'NCHW' ? [-1, 3, height, width] : [-1, height, width, 3];
+  const fmt = inputFormatOf(entry);
+  const expected = inputDims(fmt, -1);
   if (
     shape.length > 0 &&
     (shape.length !== 4 || !shape.every((d, i) => i === 0 || isDynamic(d) || d === expected[i]))
@@ -93,19 +94,11 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
   const categoryIds = classes.map((c) => c.id);
   const scoreThreshold = opts.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
   const padValue = entry.padValue ?? [0, 0, 0];
-  const fmt: InputFormat = {
-    width,
-    height,
-    layout: entry.layout,
-    colorOrder: entry.colorOrder,
-    mean: entry.normalize.mean,
-    std: entry.normalize.std,
-  };
   let useAsync = false;
 
   const makeInput = (images: readonly RgbImage[]): tf.Tensor => {
     const n = images.length;
-    const dims = entry.layout === 'NCHW' ? [n, 3, height, width] : [n, height, width, 3];
+    const dims = inputDims(fmt, n);
     if (spec.inputDtype === 'int32') {
       const bytes = new Uint8Array(n * 3 * width * height);
       fillUint8Input(images, fmt, bytes);

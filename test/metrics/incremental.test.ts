@@ -6,6 +6,7 @@ import {
   greedyBounds,
   mapForAssignment,
   prepareBounds,
+  runSearch,
   type BoundsCase,
 } from '../../src/metrics/greedy/index.js';
 import { evaluateCoco } from '../../src/metrics/cocoeval.js';
@@ -415,4 +416,59 @@ describe('OffsetMax and stretch caches in the candidate walk change no bit', () 
       expect(plain.stats.stretchCacheHits + plain.stats.stretchCacheMisses).toBe(0);
     });
   }
+});
+
+describe('candidates proven below the floor are dropped unwalked, and the searches find the same', () => {
+  // jittered detections with random false positives in many categories (the categories the moved image only holds
+  // false positives in are what the proof leaves out), tied scores, crowd gt; and a case with per-shift gt
+  const cases: [string, () => BoundsCase][] = [
+    ['jittered, 8 categories', () => jitterCase(51, 300, 8, 4)],
+    [
+      'random, per-shift gt',
+      () => randomCase(52, { images: 200, cats: 5, shifts: 4, detsPerGt: 3, fps: 6, perShiftGt: true }),
+    ],
+  ];
+  for (const [name, make] of cases) {
+    it(`${name}: lower and upper searches equal those that walk every candidate`, () => {
+      const prepared = prepareBounds(make());
+      let pruned = 0;
+      for (const dir of [-1, 1] as const) {
+        const fast = new ShiftMapEngine(prepared);
+        const full = new ShiftMapEngine(prepared, { pruning: false });
+        const a = runSearch(fast, dir, 5, {}, dir > 0 ? 'upper' : 'lower');
+        const b = runSearch(full, dir, 5, {}, dir > 0 ? 'upper' : 'lower');
+        expect(a).toEqual(b);
+        expect(full.stats.prunedCandidates).toBe(0);
+        pruned += fast.stats.prunedCandidates;
+      }
+      expect(pruned).toBeGreaterThan(0);
+    });
+  }
+
+  it('candidateAbove is the exact candidate, or ∓Infinity only when the exact value is below the floor', () => {
+    const prepared = prepareBounds(jitterCase(53, 150, 6, 4));
+    const engine = new ShiftMapEngine(prepared);
+    const rng = new Rng(53);
+    let dropped = 0;
+    let kept = 0;
+    for (let step = 0; step < 400; step++) {
+      const i = rng.int(0, prepared.numImages - 1);
+      const s = rng.int(0, 3);
+      const dir = rng.next() < 0.5 ? -1 : 1;
+      const exact = engine.candidate(i, s);
+      // floors just above or just below the exact value: only those above may drop it
+      const floor = dir * exact + (rng.next() < 0.5 ? 1 : -1) * 10 ** rng.uniform(-12, -3);
+      const v = engine.candidateAbove(i, s, dir, floor);
+      if (v === -dir * Infinity) {
+        expect(dir * exact).toBeLessThan(floor);
+        dropped++;
+      } else {
+        expect(v).toBe(exact);
+        kept++;
+      }
+      if (rng.next() < 0.2) engine.move(i, s);
+    }
+    expect(dropped).toBeGreaterThan(0);
+    expect(kept).toBeGreaterThan(0);
+  });
 });

@@ -48,6 +48,10 @@ export class ShiftMapEngine {
   private readonly touchedOld: Int32Array;
   private readonly touchedNew: Int32Array;
   private readonly candPSum: Float64Array;
+  /** candidateAbove: 1 where a touched category's walk was left for after the bound. */
+  private readonly touchedDeferred: Uint8Array;
+  /** Whether candidateAbove may prove a candidate below its floor without walking every category. */
+  private readonly pruning: boolean;
   /** Per detection: 1 if it is a TP at some threshold, 2 if it is an FP at every threshold, else 0. */
   private readonly detKind: Uint8Array;
   /** Per detection: bit t set if it is a false positive at threshold t. */
@@ -84,6 +88,7 @@ export class ShiftMapEngine {
     offsetCacheRepairs: 0,
     stretchCacheHits: 0,
     stretchCacheMisses: 0,
+    prunedCandidates: 0,
   };
   private readonly offsetCaches: boolean;
   /** The IoU thresholds [t0, t1) the objective averages, and its denominator (thresholds × recall points). */
@@ -94,12 +99,14 @@ export class ShiftMapEngine {
   /**
    * @param p the prepared case (prepareBounds).
    * @param opts.objective what "mAP" is: 'ap' (AP@[.50:.95], default), 'ap50' or 'ap75'.
+   * @param opts.pruning let candidateAbove prove candidates below its floor early (default true; false walks every
+   *   touched category of every candidate — the same search results, for tests).
    * @param opts.offsetCaches use OffsetMax and stretch caches in candidate walks (default true; false
    *   walks every shifted segment value by value — same results, for tests).
    */
   constructor(
     readonly p: PreparedBounds,
-    opts: { offsetCaches?: boolean; objective?: BoundsObjective } = {},
+    opts: { offsetCaches?: boolean; objective?: BoundsObjective; pruning?: boolean } = {},
   ) {
     this.offsetCaches = opts.offsetCaches ?? true;
     const objective = opts.objective ?? 'ap';
@@ -110,6 +117,8 @@ export class ShiftMapEngine {
     this.touchedOld = new Int32Array(p.numCats);
     this.touchedNew = new Int32Array(p.numCats);
     this.candPSum = new Float64Array(p.numCats);
+    this.touchedDeferred = new Uint8Array(p.numCats);
+    this.pruning = opts.pruning ?? true;
     this.detKind = new Uint8Array(p.detScore.length);
     this.fpMask = new Uint16Array(p.detScore.length);
     this.tpKindBefore = new Int32Array(p.detScore.length);
@@ -681,37 +690,94 @@ export class ShiftMapEngine {
 
   /** mAP with image i at shift s; the state is unchanged. */
   candidate(i: number, s: number): number {
+    return this.candidateAbove(i, s, 0, -Infinity);
+  }
+
+  /**
+   * candidate(i, s) for a search in direction dir (1: highest mAP wanted, −1: lowest), which only needs candidates
+   * with dir · mAP ≥ floor: returns the exact mAP, or −dir · Infinity when dir · mAP < floor is proven. The proof
+   * leaves out the touched categories whose change can only move mAP against dir — only false positives at every
+   * threshold move, ground truth stays, and the count of false positives before every position only rises (dir 1)
+   * or only falls (dir −1), so every precision, hence every interpolated precision, only falls or only rises — and
+   * bounds the rest exactly: with those categories at their current precision sums, dir · mAP is at least the true
+   * one. The caller's floor leaves a margin for the rounding of that sum (TIE_TOLERANCE + PRUNE_MARGIN below the
+   * best, search.ts). dir 0: always exact.
+   */
+  candidateAbove(i: number, s: number, dir: -1 | 0 | 1, floor: number): number {
     const a = this.assignment[i];
     if (s === a) return this.currentMap;
     const n = this.collectTouched(i, a, s);
     if (n === 0) return this.currentMap;
     const p = this.p;
+    const prune = dir !== 0 && this.pruning;
+    let deferred = 0;
     for (let j = 0; j < n; j++) {
       const st = this.cats[this.touchedCat[j]];
       const oc = this.touchedOld[j];
       const nc = this.touchedNew[j];
       const npigNew = st.npig - (oc < 0 ? 0 : p.cellNpig[oc]) + (nc < 0 ? 0 : p.cellNpig[nc]);
+      this.touchedDeferred[j] = 0;
       if (npigNew <= 0) {
         this.candPSum[j] = -1;
         continue;
       }
       const m = this.buildEvents(oc, nc);
-      if (npigNew === st.npig && this.fpOnlyNoop(st, m)) {
+      if (prune && npigNew === st.npig && this.fpOnlyAgainst(m, dir)) {
         this.candPSum[j] = st.pSum;
+        this.touchedDeferred[j] = 1;
+        deferred++;
         continue;
       }
-      let ps = 0;
-      for (let t = this.t0; t < this.t1; t++) {
-        ps +=
-          m === 0 && npigNew === st.npig
-            ? st.tp[t].psum
-            : m === 0
-              ? this.walkNoEvents(st, t, npigNew)
-              : this.candidateSum(st, t, m, npigNew);
+      this.candPSum[j] = this.categoryCandidate(st, m, npigNew);
+    }
+    if (deferred > 0) {
+      const bound = this.mapFromPSums(n);
+      if (bound !== -1 && dir * bound < floor) {
+        this.stats.prunedCandidates++;
+        return -dir * Infinity;
       }
-      this.candPSum[j] = ps;
+      for (let j = 0; j < n; j++) {
+        if (this.touchedDeferred[j] === 0) continue;
+        const st = this.cats[this.touchedCat[j]];
+        this.candPSum[j] = this.categoryCandidate(
+          st,
+          this.buildEvents(this.touchedOld[j], this.touchedNew[j]),
+          st.npig,
+        );
+      }
     }
     return this.mapFromPSums(n);
+  }
+
+  /**
+   * True when the m scratch events are false positives at every threshold and the count of false positives before
+   * every universe position only rises (dir 1: mAP can only fall) or only falls (dir −1: mAP can only rise).
+   */
+  private fpOnlyAgainst(m: number, dir: -1 | 1): boolean {
+    const sc = this.scratch;
+    const kind = this.detKind;
+    let d = 0;
+    for (let e = 0; e < m; e++) {
+      if (kind[sc.evDet[e]] !== KIND_ALL_FP) return false;
+      d += sc.evNew[e] ? 1 : -1;
+      if (dir * d < 0) return false;
+    }
+    return m > 0;
+  }
+
+  /** The precision sum (over the objective's thresholds) of a touched category after the m scratch events. */
+  private categoryCandidate(st: CategoryState, m: number, npigNew: number): number {
+    if (npigNew === st.npig && this.fpOnlyNoop(st, m)) return st.pSum;
+    let ps = 0;
+    for (let t = this.t0; t < this.t1; t++) {
+      ps +=
+        m === 0 && npigNew === st.npig
+          ? st.tp[t].psum
+          : m === 0
+            ? this.walkNoEvents(st, t, npigNew)
+            : this.candidateSum(st, t, m, npigNew);
+    }
+    return ps;
   }
 
   /** Precision sum of an unchanged TP list under a different npig (no detections moved, gt changed). */

@@ -10,6 +10,12 @@ import { hasGroundTruthAt, prepareBounds, type PreparedBounds } from './prepare.
 
 /** Tie tolerance of protocol §4. */
 export const TIE_TOLERANCE = 1e-12;
+/**
+ * How far below (best − TIE_TOLERANCE) a candidate's bound must lie to be dropped unwalked: covers the rounding of
+ * the bound's sum (mAP values are ≤ 1, their sums round at ~1e−16), so a dropped candidate's exact value is below
+ * best − TIE_TOLERANCE: never the best, never picked — the search's results are those of walking every candidate.
+ */
+export const PRUNE_MARGIN = 1e-13;
 /** Passes per search unless the case says otherwise. */
 export const DEFAULT_MAX_PASSES = 5;
 
@@ -57,11 +63,14 @@ export function runSearch(
       if (opts.onProgress && (n & 255) === 0)
         opts.onProgress({ search: label, pass, image: n, images: movable.length });
       const cur = engine.assignment[i];
+      const curVal = dir * engine.map;
       let best = -Infinity;
       for (let s = 0; s < S; s++) {
         if (s === cur) vals[s] = engine.map;
         else {
-          vals[s] = engine.candidate(i, s);
+          // only a candidate within the tie tolerance of the best so far (at least the current shift) can be picked
+          const floor = (best > curVal ? best : curVal) - TIE_TOLERANCE - PRUNE_MARGIN;
+          vals[s] = engine.candidateAbove(i, s, dir, floor);
           if (opts.counters) opts.counters.candidates++;
         }
         // an assignment without ground truth has no mAP (NO_MAP): never a candidate

@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   const prepared = prepareBoundsFromSource(gt, SHIFTS, detsOfShift);
   const prepareSeconds = seconds(t);
   const prepareCpu = cpuSeconds(c);
-  const counters = { candidates: 0, moves: 0 };
+  const counters = { candidates: 0, dropped: 0, moves: 0 };
   let fallback: string | null = null;
   t = performance.now();
   c = process.cpuUsage();
@@ -233,6 +233,7 @@ async function main(): Promise<void> {
           totalSecondsOneThread: sequential ? r3(prepareSeconds + sequential.seconds) : null,
           targetSeconds: 60,
           candidates: counters.candidates,
+          candidatesDroppedBelowBest: counters.dropped,
           candidatesPerSecondWorkers: Math.round(counters.candidates / parallelSeconds),
           candidatesPerSecondOneThread: sequential ? Math.round(counters.candidates / sequential.seconds) : null,
           moves: counters.moves,

@@ -24,9 +24,10 @@ describe('greedyBoundsParallel (worker threads) equals the one-thread search bit
     it(`${seed === 4 ? 'independently jittered' : 'shared-base'} case, seed ${seed}`, async () => {
       const c = seed === 4 ? jitterCase(seed, 60, 6, 4) : sharedBaseCase(seed, 60, 6, 4);
       const prepared = prepareBounds(c);
-      const seq = greedyBoundsPrepared(prepared, 5);
+      const seqCounters = { candidates: 0, dropped: 0, moves: 0 };
+      const seq = greedyBoundsPrepared(prepared, 5, { counters: seqCounters });
       let fallback: string | null = null;
-      const counters = { candidates: 0, moves: 0 };
+      const counters = { candidates: 0, dropped: 0, moves: 0 };
       const progress: GreedyProgress[] = [];
       const par = await greedyBoundsParallel(prepared, 5, {
         counters,
@@ -39,6 +40,8 @@ describe('greedyBoundsParallel (worker threads) equals the one-thread search bit
       expect(par!.mapUpper).toBe(seq!.mapUpper);
       expect(seq!.mapRange).toBeGreaterThan(0);
       expect(counters.candidates).toBeGreaterThan(0);
+      // the workers' counts, added up, are the one-thread search's (candidates dropped unwalked included)
+      expect(counters).toEqual(seqCounters);
       expect(progress.some((p) => p.search === 'lower')).toBe(true);
       expect(progress.some((p) => p.search === 'upper')).toBe(true);
     });

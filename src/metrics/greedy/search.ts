@@ -71,7 +71,10 @@ export function runSearch(
           // only a candidate within the tie tolerance of the best so far (at least the current shift) can be picked
           const floor = (best > curVal ? best : curVal) - TIE_TOLERANCE - PRUNE_MARGIN;
           vals[s] = engine.candidateAbove(i, s, dir, floor);
-          if (opts.counters) opts.counters.candidates++;
+          if (opts.counters) {
+            opts.counters.candidates++;
+            if (vals[s] === -dir * Infinity) opts.counters.dropped++;
+          }
         }
         // an assignment without ground truth has no mAP (NO_MAP): never a candidate
         if (vals[s] !== NO_MAP && dir * vals[s] > best) best = dir * vals[s];

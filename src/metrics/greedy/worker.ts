@@ -30,7 +30,7 @@ interface WorkerInput {
 function runJob(input: WorkerInput, post: (m: WorkerMessage) => void): unknown {
   const job = input.job;
   if (job.kind === 'search') {
-    const counters = { candidates: 0, moves: 0 };
+    const counters = { candidates: 0, dropped: 0, moves: 0 };
     const engine = new ShiftMapEngine(input.prepared, { objective: job.objective });
     const onProgress = input.progress
       ? (p: { pass: number; image: number; images: number }) =>
@@ -43,7 +43,7 @@ function runJob(input: WorkerInput, post: (m: WorkerMessage) => void): unknown {
       { counters, onProgress },
       job.dir === 1 ? 'upper' : 'lower',
     );
-    return { search, candidates: counters.candidates, moves: counters.moves };
+    return { search, candidates: counters.candidates, dropped: counters.dropped, moves: counters.moves };
   }
   if (job.kind === 'resamples') {
     const index = resampleIndex(input.prepared);

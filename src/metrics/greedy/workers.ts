@@ -205,6 +205,7 @@ export async function runWorkerGroup<R>(
 interface SearchJobResult {
   search: SearchResult;
   candidates: number;
+  dropped: number;
   moves: number;
 }
 
@@ -257,6 +258,7 @@ export async function greedyBoundsParallel(
     if (opts.counters) {
       for (const r of out.r) {
         opts.counters.candidates += r.candidates;
+        opts.counters.dropped += r.dropped;
         opts.counters.moves += r.moves;
       }
     }

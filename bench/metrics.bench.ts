@@ -26,6 +26,7 @@ import type { CocoGroundTruth, CocoResult } from '../src/core/index.js';
 import { SYNTHETIC_MODES, syntheticDetections, syntheticGroundTruth, type SyntheticMode } from './synthetic.js';
 import { parseShiftSet } from '../src/shifts/shiftSet.js';
 import { evaluateCoco } from '../src/metrics/index.js';
+import { DetectionStore } from '../src/metrics/detectionStore.js';
 import { greedyBoundsParallel, greedyBoundsPrepared, prepareBoundsFromSource } from '../src/metrics/greedy/index.js';
 import { intArg, strArg } from './args.js';
 
@@ -61,39 +62,35 @@ const cpuSeconds = (c0: NodeJS.CpuUsage) => {
 };
 const r3 = (x: number) => +x.toFixed(3);
 
-/** One shift's detections in typed columns (image, category, box, score), as the runner's store keeps them. */
-interface DetectionColumns {
-  image: Int32Array;
-  category: Int32Array;
-  box: Float64Array;
-  score: Float64Array;
-}
-
-function toColumns(ds: CocoResult[]): DetectionColumns {
-  const c: DetectionColumns = {
-    image: new Int32Array(ds.length),
-    category: new Int32Array(ds.length),
-    box: new Float64Array(ds.length * 4),
-    score: new Float64Array(ds.length),
-  };
-  ds.forEach((d, k) => {
-    c.image[k] = d.image_id;
-    c.category[k] = d.category_id;
-    c.box.set(d.bbox, k * 4);
-    c.score[k] = d.score;
-  });
-  return c;
-}
-
-/** The detections of `columns` (those of image `onlyImage` when given) as objects. */
-function fromColumns(c: DetectionColumns, onlyImage?: number): CocoResult[] {
-  const out: CocoResult[] = [];
-  for (let k = 0; k < c.score.length; k++) {
-    if (onlyImage !== undefined && c.image[k] !== onlyImage) continue;
-    const b = c.box.subarray(k * 4, k * 4 + 4);
-    out.push({ image_id: c.image[k], category_id: c.category[k], bbox: [b[0], b[1], b[2], b[3]], score: c.score[k] });
+/**
+ * One shift's detections in the evaluator's column store (what a real run holds), with each image's range: made
+ * into objects one image or one shift at a time.
+ */
+class ShiftColumns {
+  private readonly store = new DetectionStore();
+  private readonly ranges = new Map<number, [number, number]>();
+  constructor(ds: CocoResult[]) {
+    const byImage = new Map<number, CocoResult[]>();
+    for (const d of ds) {
+      const l = byImage.get(d.image_id);
+      if (l) l.push(d);
+      else byImage.set(d.image_id, [d]);
+    }
+    for (const [id, l] of byImage) {
+      const start = this.store.append(l);
+      this.ranges.set(id, [start, start + l.length]);
+    }
   }
-  return out;
+  /** The detections of one image, or of every image. */
+  results(onlyImage?: number): CocoResult[] {
+    if (onlyImage !== undefined) {
+      const r = this.ranges.get(onlyImage);
+      return r ? this.store.toResults(onlyImage, r[0], r[1]) : [];
+    }
+    const out: CocoResult[] = [];
+    for (const [id, r] of this.ranges) for (const d of this.store.toResults(id, r[0], r[1])) out.push(d);
+    return out;
+  }
 }
 
 async function main(): Promise<void> {
@@ -101,8 +98,8 @@ async function main(): Promise<void> {
   const rng = new Rng(SEED);
   const gt = makeGroundTruth(rng);
   const dets0 = makeDetections(gt, 0);
-  const columns = SHIFTS.map((_, s) => (s === 0 ? null : toColumns(makeDetections(gt, s))));
-  const detsOfShift = (s: number): CocoResult[] => (s === 0 ? dets0 : fromColumns(columns[s]!));
+  const columns = SHIFTS.map((_, s) => (s === 0 ? null : new ShiftColumns(makeDetections(gt, s))));
+  const detsOfShift = (s: number): CocoResult[] => (s === 0 ? dets0 : columns[s]!.results());
   const genSeconds = seconds(t0);
   const afterGen = mem();
 
@@ -155,7 +152,7 @@ async function main(): Promise<void> {
   c = process.cpuUsage();
   for (let k = 0; k < BASELINE_EVALS; k++) {
     const s = (k % (SHIFTS.length - 1)) + 1;
-    const mixed = dets0.filter((d) => d.image_id !== k + 1).concat(fromColumns(columns[s]!, k + 1));
+    const mixed = dets0.filter((d) => d.image_id !== k + 1).concat(columns[s]!.results(k + 1));
     evaluateCoco(gt, mixed);
   }
   const fromScratchPerCandidate = seconds(t) / BASELINE_EVALS;

@@ -25,6 +25,7 @@ import { boundsUncertainty, defaultBootstrapBounds, type BoundsUncertainty } fro
 import { NO_GROUND_TRUTH_NOTE } from './format.js';
 import { computeConsistency, type ConsistencyImage, type ConsistencyResult } from './consistency.js';
 import { computeStability } from './stability.js';
+import { DetectionStore } from './detectionStore.js';
 
 export interface ShiftEvaluatorOptions {
   shifts: Shift[];
@@ -79,62 +80,6 @@ export interface ShiftEvaluation {
   uncertainty: BoundsUncertainty | null;
   /** One-line notes for the reader (e.g. no ground truth: consistency metrics only). */
   notes: string[];
-}
-
-/** Growable column store of detections: the evaluator's one copy of them. */
-class DetectionStore {
-  count = 0;
-  boxes: Float64Array;
-  scores: Float64Array;
-  categories: Int32Array;
-  constructor(capacity = 1024) {
-    const cap = Number.isFinite(capacity) && capacity >= 1 ? Math.floor(capacity) : 1;
-    this.boxes = new Float64Array(4 * cap);
-    this.scores = new Float64Array(cap);
-    this.categories = new Int32Array(cap);
-  }
-  private grow(need: number): void {
-    let cap = this.scores.length;
-    if (need <= cap) return;
-    while (cap < need) cap *= 2;
-    const b = new Float64Array(4 * cap);
-    b.set(this.boxes);
-    const s = new Float64Array(cap);
-    s.set(this.scores);
-    const c = new Int32Array(cap);
-    c.set(this.categories);
-    this.boxes = b;
-    this.scores = s;
-    this.categories = c;
-  }
-  append(dets: readonly CocoResult[]): number {
-    const start = this.count;
-    this.grow(start + dets.length);
-    for (let k = 0; k < dets.length; k++) {
-      const d = dets[k];
-      const n = start + k;
-      this.boxes[4 * n] = d.bbox[0];
-      this.boxes[4 * n + 1] = d.bbox[1];
-      this.boxes[4 * n + 2] = d.bbox[2];
-      this.boxes[4 * n + 3] = d.bbox[3];
-      this.scores[n] = d.score;
-      this.categories[n] = d.category_id;
-    }
-    this.count += dets.length;
-    return start;
-  }
-  toResults(imageId: number, start: number, end: number): CocoResult[] {
-    const out: CocoResult[] = [];
-    for (let n = start; n < end; n++) {
-      out.push({
-        image_id: imageId,
-        category_id: this.categories[n],
-        bbox: [this.boxes[4 * n], this.boxes[4 * n + 1], this.boxes[4 * n + 2], this.boxes[4 * n + 3]],
-        score: this.scores[n],
-      });
-    }
-    return out;
-  }
 }
 
 interface ImageRecord {

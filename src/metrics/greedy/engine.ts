@@ -88,7 +88,6 @@ export class ShiftMapEngine {
     offsetCacheRepairs: 0,
     stretchCacheHits: 0,
     stretchCacheMisses: 0,
-    prunedCandidates: 0,
   };
   private readonly offsetCaches: boolean;
   /** The IoU thresholds [t0, t1) the objective averages, and its denominator (thresholds × recall points). */
@@ -732,10 +731,7 @@ export class ShiftMapEngine {
     }
     if (deferred > 0) {
       const bound = this.mapFromPSums(n);
-      if (bound !== -1 && dir * bound < floor) {
-        this.stats.prunedCandidates++;
-        return -dir * Infinity;
-      }
+      if (bound !== -1 && dir * bound < floor) return -dir * Infinity;
       for (let j = 0; j < n; j++) {
         if (this.touchedDeferred[j] === 0) continue;
         const st = this.cats[this.touchedCat[j]];

@@ -123,8 +123,6 @@ export interface EngineStats {
   stretchCacheHits: number;
   /** Recall stretches of shifted walks computed and stored in a stretch cache. */
   stretchCacheMisses: number;
-  /** Candidates proven below the search's floor before every touched category was walked (candidateAbove). */
-  prunedCandidates: number;
 }
 
 /** Offsets (dk, dF) with a stretch cache: dk in −1..1, dF in −2..2, except (0, 0). */

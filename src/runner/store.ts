@@ -242,11 +242,21 @@ export type StoredImage =
     }
   | { imageId: number; sha256?: string; skipped: string };
 
-function storedImage(r: ImageRecord, offsetBytes: number, lineBytes: number): StoredImage {
+/** A record without its detections (what a log line's header says). */
+type RecordHeader =
+  Exclude<ImageRecord, { shifts: unknown }> | Omit<Extract<ImageRecord, { shifts: unknown }>, 'shifts'>;
+
+/** Detections over all shifts of a record (0 for a skipped image). */
+function detectionCount(r: ImageRecord): number {
+  let n = 0;
+  if (!isSkipped(r)) for (const list of r.shifts) n += list.length;
+  return n;
+}
+
+/** The StoredImage of a record's header with `detections` over all its shifts, at its place in the log. */
+function storedImage(r: RecordHeader, detections: number, offsetBytes: number, lineBytes: number): StoredImage {
   const sha = r.sha256 !== undefined ? { sha256: r.sha256 } : {};
-  if (isSkipped(r)) return { imageId: r.imageId, ...sha, skipped: r.skipped };
-  let detections = 0;
-  for (const list of r.shifts) detections += list.length;
+  if ('skipped' in r) return { imageId: r.imageId, ...sha, skipped: r.skipped };
   return { imageId: r.imageId, ...sha, seconds: r.seconds, size: r.size, detections, offsetBytes, lineBytes };
 }
 
@@ -266,17 +276,7 @@ function storedImageOfLine(
   if (fast && !('shifts' in fast.header) && !('skipped' in fast.header)) {
     const h = fast.header;
     if (checkRecordHeader(h) !== 'evaluated' || fast.shiftLists !== shiftCount) return null;
-    const r = h as Extract<ImageRecord, { shifts: unknown }>;
-    const sha = r.sha256 !== undefined ? { sha256: r.sha256 } : {};
-    return {
-      imageId: r.imageId,
-      ...sha,
-      seconds: r.seconds,
-      size: r.size,
-      detections: fast.detections,
-      offsetBytes,
-      lineBytes,
-    };
+    return storedImage(h as RecordHeader, fast.detections, offsetBytes, lineBytes);
   }
   let value: unknown;
   try {
@@ -284,7 +284,7 @@ function storedImageOfLine(
   } catch {
     return null;
   }
-  return checkRecord(value, shiftCount) ? storedImage(value, offsetBytes, lineBytes) : null;
+  return checkRecord(value, shiftCount) ? storedImage(value, detectionCount(value), offsetBytes, lineBytes) : null;
 }
 
 /** Options of DetectionLog.open. */
@@ -392,7 +392,7 @@ export class DetectionLog {
     const line = JSON.stringify(record);
     const lineBytes = Buffer.byteLength(line, 'utf8');
     await this.fh.write(line + '\n');
-    const kept = storedImage(record, this.sizeBytes, lineBytes);
+    const kept = storedImage(record, detectionCount(record), this.sizeBytes, lineBytes);
     this.sizeBytes += lineBytes + 1;
     this.stored.set(record.imageId, kept);
     this.dirty = true;

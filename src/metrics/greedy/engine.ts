@@ -587,7 +587,7 @@ export class ShiftMapEngine {
       me++;
     }
     while (me > 0 && eP[me - 1] === K && status[sc.evDet[eJ[me - 1]] * T + t] === ST_FP) me--;
-    if (sameKr && me === 0) return list.psum;
+    if (sameKr && (me === 0 || this.fpOnlyNoopAt(t, me, K))) return list.psum;
     const kr = sameKr ? st.kr! : recallTpIndex(npigNew);
     this.wStretch = sameKr && this.offsetCaches;
     const start = !sameKr || me === 0 ? 0 : eP[0];
@@ -685,6 +685,25 @@ export class ShiftMapEngine {
       }
     }
     return sum;
+  }
+
+  /**
+   * True when the me classified events of candidateSum (evJ, evP: event, old TP index) leave the TP list of
+   * threshold t unchanged: every event is a false positive at t and the count of false positives before every TP
+   * is the same (between two events, and after the last one, where TPs lie the events so far add up to none).
+   * Same TPs, same counts: the precision sum is exactly the list's.
+   */
+  private fpOnlyNoopAt(t: number, me: number, K: number): boolean {
+    const sc = this.scratch;
+    const status = this.p.detStatus;
+    let d = 0;
+    for (let e = 0; e < me; e++) {
+      const j = sc.evJ[e];
+      if (status[sc.evDet[j] * T + t] !== ST_FP) return false;
+      d += sc.evNew[j] ? 1 : -1;
+      if (d !== 0 && (e + 1 < me ? sc.evP[e + 1] : K) > sc.evP[e]) return false;
+    }
+    return true;
   }
 
   /** mAP with image i at shift s; the state is unchanged. */

@@ -159,6 +159,8 @@ export class TpList {
   private readonly chgVer = new Int32Array(R);
   /** The recall index table of the last finalize (stretch boundaries). */
   private lastKr: Int32Array | null = null;
+  /** K at the last finalize (−1 before the first). */
+  private lastK = -1;
   constructor(private readonly stats: EngineStats) {}
   pos = new Int32Array(16); // universe positions, ascending
   fp = new Int32Array(16); // active FPs before each TP
@@ -191,17 +193,24 @@ export class TpList {
   finalize(kr: Int32Array | null, validBelow = 0, changedFrom = 0, changedTo = 0x7fffffff): void {
     this.version++;
     this.changedFrom[this.version & (CHANGE_LOG - 1)] = changedFrom;
-    this.markStretches(kr, changedFrom, changedTo);
+    const sameKr = this.markStretches(kr, changedFrom, changedTo);
     const K = this.K;
+    const sameK = K === this.lastK;
+    this.lastK = K;
     const v = this.v;
     const S = this.S;
     // v and S are unchanged from changedTo on when that is inside the list (K then is unchanged too)
     const top = changedTo < K ? changedTo : K;
     let m = top < K ? S[top] : 0;
     S[K] = 0;
+    // S changes only in [low, top)
+    let low = 0;
     for (let k = top - 1; k >= 0; k--) {
       if (v[k] > m) m = v[k];
-      if (k < validBelow && S[k] === m) break;
+      if (k < validBelow && S[k] === m) {
+        low = k + 1;
+        break;
+      }
       S[k] = m;
     }
     const qSuf = this.qSuf;
@@ -213,15 +222,19 @@ export class TpList {
       this.psum = 0;
       return;
     }
-    let sum = 0;
-    for (let r = R - 1; r >= 0; r--) {
+    // with the same K and recall table, q[r] = S[kr[r] − 1] changes only where kr[r] − 1 is in [low, top): the
+    // sums are redone from there only, in the same order as a full pass (so the same floats)
+    const whole = !sameKr || !sameK;
+    const rHi = whole ? R - 1 : lastBelow(kr, top + 1);
+    const rLo = whole ? 0 : lastBelow(kr, low + 1) + 1;
+    let sum = qSuf[rHi + 1];
+    for (let r = rHi; r >= 0; r--) {
       const q = kr[r] <= K ? S[kr[r] - 1] : 0;
       sum += q;
       qSuf[r] = sum;
     }
-    let pre = 0;
-    qPre[0] = 0;
-    for (let r = 0; r < R; r++) {
+    let pre = qPre[rLo];
+    for (let r = rLo; r < R; r++) {
       pre += kr[r] <= K ? S[kr[r] - 1] : 0;
       qPre[r + 1] = pre;
     }
@@ -231,9 +244,9 @@ export class TpList {
   /**
    * Marks the recall stretches whose old TP indices overlap [from, to) (pos / fp changed there, the same
    * elsewhere) as changed at this version, for every dk a stretch cache has; all of them when the recall
-   * table differs from the last one.
+   * table differs from the last one. Returns whether it is the same as the last one.
    */
-  private markStretches(kr: Int32Array | null, from: number, to: number): void {
+  private markStretches(kr: Int32Array | null, from: number, to: number): boolean {
     const chg = this.chgVer;
     const ver = this.version;
     const last = this.lastKr;
@@ -242,9 +255,9 @@ export class TpList {
     this.lastKr = kr;
     if (!same) {
       chg.fill(ver);
-      return;
+      return false;
     }
-    if (from >= to) return;
+    if (from >= to) return true;
     // stretch r spans [kr[r]−1−dk, kr[r+1]−1−dk): it overlaps [from, to) for some |dk| ≤ 1 when
     // kr[r] − 2 < to and kr[r+1] > from
     for (let r = 0; r < R - 1; r++) {
@@ -252,6 +265,7 @@ export class TpList {
       if (kr![r] - 1 - STRETCH_DK >= to) break;
       chg[r] = ver;
     }
+    return true;
   }
 
   /**

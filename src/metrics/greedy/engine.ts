@@ -578,12 +578,15 @@ export class ShiftMapEngine {
     const eJ = sc.evJ;
     const eP = sc.evP;
     const lastPos = K > 0 ? lpos[K - 1] : -1;
+    // the events ascend by position, so their old TP indices do too: each search starts at the last one's
+    let at = 0;
     for (let j = 0; j < m; j++) {
       const s = status[sc.evDet[j] * T + t];
       if (s !== ST_TP && s !== ST_FP) continue;
       const x = sc.evPos[j];
       eJ[me] = j;
-      eP[me] = x > lastPos ? K : x <= lpos[0] ? 0 : lowerBound(lpos, K, x);
+      at = x > lastPos ? K : x <= lpos[at] ? at : lowerBound(lpos, K, x, at + 1);
+      eP[me] = at;
       me++;
     }
     while (me > 0 && eP[me - 1] === K && status[sc.evDet[eJ[me - 1]] * T + t] === ST_FP) me--;

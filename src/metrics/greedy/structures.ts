@@ -494,9 +494,9 @@ export function lastBelow(kr: Int32Array, x: number): number {
   return lo - 1;
 }
 
-/** First index in a[0..n) with a[index] ≥ x (a ascending). */
-export function lowerBound(a: Int32Array, n: number, x: number): number {
-  let lo = 0;
+/** First index in a[0..n) with a[index] ≥ x (a ascending), given that it is at least `from`. */
+export function lowerBound(a: Int32Array, n: number, x: number, from = 0): number {
+  let lo = from;
   let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;

@@ -16,6 +16,7 @@ import {
   type GroupedInput,
 } from '../cocoeval.js';
 import { gtFor, validateBoundsCase, type BoundsCase } from './case.js';
+import { ScoreOrderScratch, sortByScoreDesc } from './scoreOrder.js';
 
 const T = NUM_IOU;
 
@@ -173,16 +174,11 @@ export function prepareBoundsFromSource(
     for (let d = cellStart[cell]; d < cellEnd[cell]; d++) u[fill[cat]++] = d;
   }
   const uPos = shared(Int32Array, totalDets);
-  let rank = new Int32Array(0);
+  const scratch = new ScoreOrderScratch();
   for (let k = 0; k < K; k++) {
     const u = universe[k];
     // cells were appended in (image, shift) order with dets in rank order: sort by score, ties by that order
-    if (rank.length < u.length) rank = new Int32Array(u.length);
-    const ord = rank.subarray(0, u.length);
-    for (let p = 0; p < u.length; p++) ord[p] = p;
-    ord.sort((a, b) => detScore[u[b]] - detScore[u[a]] || a - b);
-    const sorted = Int32Array.from(ord, (j) => u[j]);
-    u.set(sorted);
+    sortByScoreDesc(u, detScore, scratch);
     for (let p = 0; p < u.length; p++) uPos[u[p]] = p;
   }
   return {

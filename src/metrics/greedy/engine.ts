@@ -368,7 +368,8 @@ export class ShiftMapEngine {
    * Writes the TP list of (category state, threshold t) after the m scratch events into
    * the scratch arrays (pos, fp, precision), from the first event's TP index on (the
    * prefix is unchanged; matStart says where) up to matEnd (from there on the list is
-   * unchanged, and not written), and returns its new length.
+   * unchanged, and not written), and returns its new length; −1, writing nothing, when the
+   * events leave the list as it is.
    */
   private materialize(st: CategoryState, t: number, m: number): number {
     const p = this.p;
@@ -389,7 +390,8 @@ export class ShiftMapEngine {
     }
     // false positives after the last TP (old and new) change nothing either
     while (me > 0 && eP[me - 1] === K && p.detStatus[sc.evDet[eJ[me - 1]] * T + t] === ST_FP) me--;
-    const start = me === 0 ? K : eP[0];
+    if (me === 0 || this.fpOnlyNoopAt(t, me, K)) return -1;
+    const start = eP[0];
     this.matStart = start;
     sc.ensureV(K + m + 1);
     const vOut = sc.v;
@@ -823,6 +825,7 @@ export class ShiftMapEngine {
         continue;
       }
       const kr = npigNew > 0 ? recallTpIndex(npigNew) : null;
+      const sameNpig = npigNew === st.npig;
       for (let t = this.t0; t < this.t1; t++) {
         const list = st.tp[t];
         let validBelow = 0;
@@ -830,25 +833,25 @@ export class ShiftMapEngine {
         let changedTo = list.K;
         if (m > 0) {
           const K2 = this.materialize(st, t, m);
-          const from = this.matStart;
-          const end = Math.min(this.matEnd, K2);
-          list.ensure(K2);
-          list.pos.set(sc.pos.subarray(from, end), from);
-          list.fp.set(sc.fp.subarray(from, end), from);
-          list.v.set(sc.v.subarray(from, end), from);
-          list.K = K2;
-          validBelow = from;
-          changedFrom = from;
-          changedTo = this.matEnd;
-          if (t === this.t0) {
-            for (let e = 0; e < m; e++) {
-              if (this.detKind[sc.evDet[e]] !== KIND_TP) continue;
-              st.anyTp.add(sc.evPos[e], sc.evNew[e] ? 1 : -1);
-              st.anyTpTotal += sc.evNew[e] ? 1 : -1;
-            }
-          }
+          if (K2 >= 0) {
+            const from = this.matStart;
+            const end = Math.min(this.matEnd, K2);
+            list.ensure(K2);
+            list.pos.set(sc.pos.subarray(from, end), from);
+            list.fp.set(sc.fp.subarray(from, end), from);
+            list.v.set(sc.v.subarray(from, end), from);
+            list.K = K2;
+            validBelow = from;
+            changedFrom = from;
+            changedTo = this.matEnd;
+          } else if (sameNpig) continue; // the list stays as it is: no new version, its caches stay valid
         }
         list.finalize(kr, validBelow, changedFrom, changedTo);
+      }
+      for (let e = 0; e < m; e++) {
+        if (this.detKind[sc.evDet[e]] !== KIND_TP) continue;
+        st.anyTp.add(sc.evPos[e], sc.evNew[e] ? 1 : -1);
+        st.anyTpTotal += sc.evNew[e] ? 1 : -1;
       }
       // FP counters after every threshold's walk (each walk reads the old counts)
       for (let e = 0; e < m; e++) st.fen.add(sc.evPos[e], sc.evNew[e] ? 1 : -1, this.fpMask[sc.evDet[e]]);

@@ -30,6 +30,7 @@ import {
   categoryArenaLength,
   lastBelow,
   lowerBound,
+  maxShiftedPrecision,
   stretchSlot,
   type EngineStats,
   type TpList,
@@ -489,11 +490,8 @@ export class ShiftMapEngine {
         const m = list.stretchMaxOf(slot, r, kt, k, dk, dF);
         if (m > mx) mx = m;
       } else {
-        for (let x = k - 1; x >= stop; x--) {
-          const tp = x + 1 + dk;
-          const v = tp / (lfp[x] + dF + tp + EPS);
-          if (v > mx) mx = v;
-        }
+        const m = maxShiftedPrecision(lfp, stop, k, dk, dF);
+        if (m > mx) mx = m;
       }
       k = stop;
       if (kt < lo) break;

@@ -286,13 +286,7 @@ export class TpList {
       return this.stretchMax[at];
     }
     this.stats.stretchCacheMisses++;
-    const fp = this.fp;
-    let m = 0;
-    for (let x = hi - 1; x >= lo; x--) {
-      const tp = x + 1 + dk;
-      const v = tp / (fp[x] + dF + tp + EPS);
-      if (v > m) m = v;
-    }
+    const m = maxShiftedPrecision(this.fp, lo, hi, dk, dF);
     this.stretchMax[at] = m;
     ver[at] = this.version;
     return m;
@@ -480,6 +474,29 @@ export class Scratch {
     this.newIdx = new Int32Array(cap);
     this.newV = new Float64Array(cap);
   }
+}
+
+/**
+ * max over lo ≤ x < hi of the shifted precision (x+1+dk) / (fp[x]+dF+x+1+dk+EPS), 0 when the range is empty: the
+ * same float as taking the maximum of those values, with one division instead of one per value. Numerator tp and
+ * denominator n = fp[x]+dF+tp are integers (exact), so the fractions compare exactly by tp·n' > tp'·n, and a
+ * correctly rounded division is monotone: the largest fraction gives the largest float. The EPS only matters at
+ * n = 1 (the fraction 1/1, whose float is just below 1.0, below every other fraction equal to 1): tp falls along
+ * the walk and tp = 1 comes last, so on a tie with an earlier fraction equal to 1 the earlier one is kept. (Exact
+ * for n below 2^50; lists are far shorter.)
+ */
+export function maxShiftedPrecision(fp: Int32Array, lo: number, hi: number, dk: number, dF: number): number {
+  let bt = 0;
+  let bn = 1;
+  for (let x = hi - 1; x >= lo; x--) {
+    const tp = x + 1 + dk;
+    const n = fp[x] + dF + tp;
+    if (tp * bn > bt * n) {
+      bt = tp;
+      bn = n;
+    }
+  }
+  return bt === 0 ? 0 : bt / (bn + EPS);
 }
 
 /** Largest r with kr[r] < x (kr nondecreasing, length R), or −1. */

@@ -10,6 +10,7 @@ import {
   type BoundsCase,
 } from '../../src/metrics/greedy/index.js';
 import { evaluateCoco } from '../../src/metrics/cocoeval.js';
+import { perShiftMaps } from '../../src/metrics/greedy/search.js';
 import { jitterCase, sharedBaseCase } from './sharedBaseCase.js';
 
 /** A random small case: crowd gt (some per shift), tied scores, duplicates, per-shift gt (crop mode) optionally. */
@@ -213,6 +214,20 @@ describe('incremental candidate evaluation equals from-scratch evaluateCoco', ()
     const r = greedyBounds(c);
     expect(r!.mapRef).toBe(evaluateCoco(c.gt as CocoGroundTruth, c.dets[0]).stats[0]);
     expect(r!.perShift[2]).toBe(evaluateCoco(c.gt as CocoGroundTruth, c.dets[2]).stats[0]);
+  });
+
+  it('perShift (from the prepared cells, no engine) is the engine at every image on that shift, bit for bit', () => {
+    for (const [ci, cfg] of configs.entries()) {
+      for (const objective of ['ap', 'ap50', 'ap75'] as const) {
+        const p = prepareBounds(randomCase(300 + ci, cfg));
+        const engine = new ShiftMapEngine(p, { objective });
+        const perShift = perShiftMaps(p, { objective });
+        for (let s = 0; s < cfg.shifts; s++) {
+          engine.setAssignment(new Int32Array(cfg.images).fill(s));
+          expect(perShift[s], `config ${ci}, ${objective}, shift ${s}`).toBe(engine.map);
+        }
+      }
+    }
   });
 });
 

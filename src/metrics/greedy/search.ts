@@ -4,7 +4,8 @@
  * changes or maxPasses) and the one-thread bounds.
  */
 import type { BoundsSummary } from '../../core/types.js';
-import type { BoundsCase, GreedyOptions } from './case.js';
+import { EPS, NUM_IOU, NUM_RECALL, ST_FP, ST_TP, precisionSumFromTp, recallTpIndex } from '../cocoeval.js';
+import { OBJECTIVE_THRESHOLDS, type BoundsCase, type GreedyOptions } from './case.js';
 import { ShiftMapEngine } from './engine.js';
 import { hasGroundTruthAt, prepareBounds, type PreparedBounds } from './prepare.js';
 
@@ -116,26 +117,69 @@ export function greedyBoundsPrepared(
   opts: GreedyOptions = {},
 ): BoundsSummary | null {
   if (!hasGroundTruthAt(prepared, 0)) return null;
+  const perShift = perShiftMaps(prepared, opts);
   const engine = new ShiftMapEngine(prepared, { objective: opts.objective });
-  const perShift = perShiftMaps(engine, opts);
   const lo = runSearch(engine, -1, maxPasses, opts, 'lower');
   const hi = runSearch(engine, 1, maxPasses, opts, 'upper');
   return summarize(perShift, lo, hi);
 }
 
 /**
- * mAP with every image at the same shift, for each shift (NO_MAP where it has no ground truth; leaves the engine at the
- * last shift).
+ * mAP with every image at the same shift, for each shift (NO_MAP where it has no ground truth), straight from the
+ * prepared cells — no engine: one pass over each category's universe splits it by shift (every shift's detections in
+ * their accumulation order, as an engine set to that shift holds them), then each (shift, IoU threshold) list is
+ * summed by precisionSumFromTp. The same floats as the engine's state for that assignment (the same precision
+ * expression, the same order of every sum), so perShift[0] is mapRef bit for bit.
  */
-export function perShiftMaps(engine: ShiftMapEngine, opts: GreedyOptions): number[] {
-  const p = engine.p;
-  const perShift: number[] = [];
-  for (let s = 0; s < p.numShifts; s++) {
-    opts.onProgress?.({ search: 'perShift', pass: 0, image: s, images: p.numShifts });
-    engine.setAssignment(new Int32Array(p.numImages).fill(s));
-    perShift.push(engine.map);
+export function perShiftMaps(p: PreparedBounds, opts: GreedyOptions): number[] {
+  const S = p.numShifts;
+  const K = p.numCats;
+  const [t0, t1] = OBJECTIVE_THRESHOLDS[opts.objective ?? 'ap'];
+  const apDenom = (t1 - t0) * NUM_RECALL;
+  const npig = new Int32Array(S * K);
+  for (let i = 0; i < p.numImages; i++)
+    for (let s = 0; s < S; s++)
+      for (let cell = p.isStart[i * S + s]; cell < p.isStart[i * S + s + 1]; cell++)
+        npig[s * K + p.cellCat[cell]] += p.cellNpig[cell];
+  // per (shift, threshold): TPs so far, FPs so far, precision at each TP
+  const tp = new Int32Array(S * NUM_IOU);
+  const fp = new Int32Array(S * NUM_IOU);
+  const prec: Float64Array[] = Array.from({ length: S * NUM_IOU }, () => new Float64Array(64));
+  const sum = new Float64Array(S);
+  const denom = new Float64Array(S);
+  for (let c = 0; c < K; c++) {
+    opts.onProgress?.({ search: 'perShift', pass: 0, image: c, images: K });
+    tp.fill(0);
+    fp.fill(0);
+    for (const d of p.universe[c]) {
+      const s = p.detShift[d];
+      if (npig[s * K + c] === 0) continue;
+      for (let t = t0; t < t1; t++) {
+        const st = p.detStatus[d * NUM_IOU + t];
+        const x = s * NUM_IOU + t;
+        if (st === ST_FP) fp[x]++;
+        else if (st === ST_TP) {
+          const k = ++tp[x];
+          if (prec[x].length < k) {
+            const grown = new Float64Array(2 * prec[x].length);
+            grown.set(prec[x]);
+            prec[x] = grown;
+          }
+          prec[x][k - 1] = k / (fp[x] + k + EPS);
+        }
+      }
+    }
+    for (let s = 0; s < S; s++) {
+      const g = npig[s * K + c];
+      if (g === 0) continue;
+      const kr = recallTpIndex(g);
+      let pSum = 0;
+      for (let t = t0; t < t1; t++) pSum += precisionSumFromTp(prec[s * NUM_IOU + t], tp[s * NUM_IOU + t], kr);
+      sum[s] += pSum;
+      denom[s] += apDenom;
+    }
   }
-  return perShift;
+  return Array.from(sum, (v, s) => (denom[s] === 0 ? NO_MAP : v / denom[s]));
 }
 
 /** The protocol §4 summary of perShift (perShift[0] has ground truth) and the two searches. */

@@ -250,8 +250,7 @@ export async function greedyBoundsParallel(
     (r) => ({ ok: true as const, r }),
     (e: unknown) => ({ ok: false as const, e }),
   );
-  const engine = new ShiftMapEngine(prepared, { objective: opts.objective });
-  const perShift = perShiftMaps(engine, opts);
+  const perShift = perShiftMaps(prepared, opts);
   const out = await settled;
   if (out.ok) {
     // workers count their own work; added only on success so a fallback does not count twice
@@ -267,6 +266,7 @@ export async function greedyBoundsParallel(
   // a worker that failed, or Ctrl-C: the others are stopped already; only threads that could not start fall back
   if (!(out.e instanceof WorkerUnavailableError)) throw out.e;
   opts.onWorkerFallback?.(out.e.message);
+  const engine = new ShiftMapEngine(prepared, { objective: opts.objective });
   const lo = runSearch(engine, -1, maxPasses, opts, 'lower');
   const hi = runSearch(engine, 1, maxPasses, opts, 'upper');
   return summarize(perShift, lo, hi);

@@ -804,6 +804,55 @@ export class ShiftMapEngine {
     return precisionSumFromTp(list.v, list.K, recallTpIndex(npigNew));
   }
 
+  /** Whether every one of the m scratch events is a false positive at every threshold. */
+  private allFalsePositives(m: number): boolean {
+    const sc = this.scratch;
+    for (let e = 0; e < m; e++) if (this.detKind[sc.evDet[e]] !== KIND_ALL_FP) return false;
+    return m > 0;
+  }
+
+  /**
+   * Applies m scratch events that are false positives at every threshold to one TP list in place: the TPs keep their
+   * index and position, those after k of the events get k more (or fewer) false positives before them, and their
+   * precision is recomputed (the expression of materialize, so the same floats); the rest is not touched. Returns
+   * false when no TP's count changes, else true with [matStart, matEnd) the TPs changed.
+   */
+  private shiftFpCounts(list: TpList, m: number): boolean {
+    const sc = this.scratch;
+    const K = list.K;
+    const lpos = list.pos;
+    const fp = list.fp;
+    const v = list.v;
+    const lastPos = K > 0 ? lpos[K - 1] : -1;
+    let at = 0;
+    for (let e = 0; e < m; e++) {
+      const x = sc.evPos[e];
+      at = x > lastPos ? K : x <= lpos[at] ? at : lowerBound(lpos, K, x, at + 1);
+      sc.evP[e] = at;
+    }
+    let d = 0;
+    let from = K;
+    let to = 0;
+    for (let e = 0; e < m; e++) {
+      d += sc.evNew[e] ? 1 : -1;
+      const lo = sc.evP[e];
+      const hi = e + 1 < m ? sc.evP[e + 1] : K;
+      if (d === 0 || hi <= lo) continue;
+      if (lo < from) from = lo;
+      to = hi;
+      for (let k = lo; k < hi; k++) {
+        const tp = k + 1;
+        const f = fp[k] + d;
+        fp[k] = f;
+        v[k] = tp / (f + tp + EPS);
+      }
+    }
+    if (to === 0) return false;
+    this.matStart = from;
+    this.matEnd = to;
+    return true;
+  }
+
   /** Moves image i to shift s and updates the state exactly. */
   move(i: number, s: number): void {
     const a = this.assignment[i];
@@ -824,12 +873,17 @@ export class ShiftMapEngine {
       }
       const kr = npigNew > 0 ? recallTpIndex(npigNew) : null;
       const sameNpig = npigNew === st.npig;
+      const fpOnly = sameNpig && this.allFalsePositives(m);
       for (let t = this.t0; t < this.t1; t++) {
         const list = st.tp[t];
         let validBelow = 0;
         let changedFrom = list.K;
         let changedTo = list.K;
-        if (m > 0) {
+        if (fpOnly) {
+          if (!this.shiftFpCounts(list, m)) continue; // unchanged: no new version, its caches stay valid
+          validBelow = changedFrom = this.matStart;
+          changedTo = this.matEnd;
+        } else if (m > 0) {
           const K2 = this.materialize(st, t, m);
           if (K2 >= 0) {
             const from = this.matStart;

@@ -185,6 +185,35 @@ describe('incremental candidate evaluation equals from-scratch evaluateCoco', ()
   }
 
   // long TP lists (about 100 per category): long shifted segments in the candidate walk
+  it('an image visited again after another image moved gets exact candidates (nothing kept from the earlier visit)', () => {
+    for (const [ci, cfg] of configs.entries()) {
+      const c = randomCase(500 + ci, cfg);
+      const engine = new ShiftMapEngine(prepareBounds(c));
+      const rng = new Rng(ci + 1);
+      const a: number[] = new Array(cfg.images).fill(0);
+      for (let step = 0; step < 4 * cfg.images; step++) {
+        const i = rng.int(0, cfg.images - 1);
+        const visit = () => {
+          for (let s = 0; s < cfg.shifts; s++) {
+            const b = a.slice();
+            b[i] = s;
+            expect(
+              Math.abs(engine.candidate(i, s) - mapForAssignment(c, b)),
+              `config ${ci} step ${step}: image ${i} shift ${s}`,
+            ).toBeLessThanOrEqual(1e-12);
+          }
+        };
+        visit();
+        // another image moves (the same categories), then image i is visited again in the new state
+        const j = (i + 1 + rng.int(0, cfg.images - 2)) % cfg.images;
+        const sj = (a[j] + 1 + rng.int(0, cfg.shifts - 2)) % cfg.shifts;
+        engine.move(j, sj);
+        a[j] = sj;
+        visit();
+      }
+    }
+  });
+
   it('candidate walk on long TP lists', () => {
     const c = sharedBaseCase(21, 160, 3, 4);
     const n = 160;

@@ -29,7 +29,7 @@ import {
   T,
   categoryArenaLength,
   lastBelow,
-  lowerBound,
+  lowerBoundAfter,
   maxShiftedPrecision,
   stretchSlot,
   type EngineStats,
@@ -316,8 +316,7 @@ export class ShiftMapEngine {
    */
   private fpOnlyNoop(st: CategoryState, m: number): boolean {
     const sc = this.scratch;
-    const kind = this.detKind;
-    for (let e = 0; e < m; e++) if (kind[sc.evDet[e]] !== KIND_ALL_FP) return false;
+    if (m > 0 && !this.allFalsePositives(m)) return false;
     if (st.anyTpTotal === 0) return true;
     const fen = st.anyTp;
     const kindBefore = this.tpKindBefore;
@@ -382,11 +381,12 @@ export class ShiftMapEngine {
     let me = 0;
     const eJ = sc.evJ;
     const eP = sc.evP;
+    let at = 0;
     for (let j = 0; j < m; j++) {
       const s = p.detStatus[sc.evDet[j] * T + t];
       if (s !== ST_TP && s !== ST_FP) continue;
       eJ[me] = j;
-      eP[me] = lowerBound(list.pos, K, sc.evPos[j]);
+      eP[me] = at = lowerBoundAfter(list.pos, K, sc.evPos[j], at);
       me++;
     }
     // false positives after the last TP (old and new) change nothing either
@@ -577,16 +577,13 @@ export class ShiftMapEngine {
     let me = 0;
     const eJ = sc.evJ;
     const eP = sc.evP;
-    const lastPos = K > 0 ? lpos[K - 1] : -1;
     // the events ascend by position, so their old TP indices do too: each search starts at the last one's
     let at = 0;
     for (let j = 0; j < m; j++) {
       const s = status[sc.evDet[j] * T + t];
       if (s !== ST_TP && s !== ST_FP) continue;
-      const x = sc.evPos[j];
       eJ[me] = j;
-      at = x > lastPos ? K : x <= lpos[at] ? at : lowerBound(lpos, K, x, at + 1);
-      eP[me] = at;
+      eP[me] = at = lowerBoundAfter(lpos, K, sc.evPos[j], at);
       me++;
     }
     while (me > 0 && eP[me - 1] === K && status[sc.evDet[eJ[me - 1]] * T + t] === ST_FP) me--;
@@ -823,13 +820,8 @@ export class ShiftMapEngine {
     const lpos = list.pos;
     const fp = list.fp;
     const v = list.v;
-    const lastPos = K > 0 ? lpos[K - 1] : -1;
     let at = 0;
-    for (let e = 0; e < m; e++) {
-      const x = sc.evPos[e];
-      at = x > lastPos ? K : x <= lpos[at] ? at : lowerBound(lpos, K, x, at + 1);
-      sc.evP[e] = at;
-    }
+    for (let e = 0; e < m; e++) sc.evP[e] = at = lowerBoundAfter(lpos, K, sc.evPos[e], at);
     let d = 0;
     let from = K;
     let to = 0;

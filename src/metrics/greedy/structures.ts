@@ -511,6 +511,15 @@ export function lastBelow(kr: Int32Array, x: number): number {
   return lo - 1;
 }
 
+/**
+ * lowerBound(a, n, x) for x ascending over calls, given the previous call's answer `at` (0 for the first): n past the
+ * last element, `at` again when x is still in the same gap, else a search of what lies after it.
+ */
+export function lowerBoundAfter(a: Int32Array, n: number, x: number, at: number): number {
+  if (at >= n || x > a[n - 1]) return n;
+  return x <= a[at] ? at : lowerBound(a, n, x, at + 1);
+}
+
 /** First index in a[0..n) with a[index] ≥ x (a ascending), given that it is at least `from`. */
 export function lowerBound(a: Int32Array, n: number, x: number, from = 0): number {
   let lo = from;

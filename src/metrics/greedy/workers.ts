@@ -1,6 +1,6 @@
 /**
  * Worker-thread orchestration of the greedy bounds: the lower and upper searches run in
- * two worker threads (node:worker_threads) while this thread computes perShift. Workers
+ * two worker threads (node:worker_threads); this thread computes perShift once the first is done. Workers
  * run the built JavaScript (`dist/metrics/greedy/worker.js`); when this module itself
  * runs from TypeScript source (tests, benchmarks) it starts the built file of the same
  * tree, and without a build the searches run on this thread (onWorkerFallback says why).
@@ -158,6 +158,8 @@ export interface GroupJob {
   /** e.g. "the upper search", "bootstrap resamples 2, 6, 10, …". */
   label: string;
   onProgress?: (m: Extract<WorkerMessage, { type: 'progress' }>) => void;
+  /** Called when this job's result has come back (before the group's other jobs may have ended). */
+  onResult?: () => void;
 }
 
 /**
@@ -176,13 +178,19 @@ export async function runWorkerGroup<R>(
   const any = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   let first: { job: GroupJob; error: unknown } | null = null;
   const runs = jobs.map((j) =>
-    runInWorker<R>(prepared, j.job, j.onProgress, any).catch((error: unknown) => {
-      if (!(error instanceof Error && error.name === 'AbortError') && first === null) {
-        first = { job: j, error };
-        stop.abort(); // the others are terminated
-      }
-      throw error;
-    }),
+    runInWorker<R>(prepared, j.job, j.onProgress, any).then(
+      (r) => {
+        j.onResult?.();
+        return r;
+      },
+      (error: unknown) => {
+        if (!(error instanceof Error && error.name === 'AbortError') && first === null) {
+          first = { job: j, error };
+          stop.abort(); // the others are terminated
+        }
+        throw error;
+      },
+    ),
   );
   const settled = await Promise.allSettled(runs);
   if (signal?.aborted) throw abortReason(signal);
@@ -224,7 +232,7 @@ function searchJob(dir: 1 | -1, maxPasses: number, opts: GreedyOptions): GroupJo
 
 /**
  * greedyBoundsPrepared with the lower and upper searches in two worker threads
- * (node:worker_threads), while this thread computes perShift. The answer is
+ * (node:worker_threads); this thread computes perShift once the first search is done. The answer is
  * bit-identical to greedyBoundsPrepared's: each search starts from the same exactly
  * rebuilt state. If workers cannot be started, the searches run here, one after the
  * other, and `onWorkerFallback` is told why. Null without ground truth (as greedyBounds).
@@ -240,16 +248,20 @@ export async function greedyBoundsParallel(
   if (opts.workers === false || (opts.workers === 'auto' && !workersPay(prepared)))
     return greedyBoundsPrepared(prepared, maxPasses, opts);
   if (!hasGroundTruthAt(prepared, 0)) return null;
-  const searches = runWorkerGroup<SearchJobResult>(
-    prepared,
-    [searchJob(-1, maxPasses, opts), searchJob(1, maxPasses, opts)],
-    opts.signal,
-  );
-  // keep the rejection handled while perShift runs
-  const settled = searches.then(
+  let oneDone!: () => void;
+  const firstResult = new Promise<undefined>((resolve) => (oneDone = () => resolve(undefined)));
+  const jobs = [searchJob(-1, maxPasses, opts), searchJob(1, maxPasses, opts)].map((j) => ({
+    ...j,
+    onResult: oneDone,
+  }));
+  const settled = runWorkerGroup<SearchJobResult>(prepared, jobs, opts.signal).then(
     (r) => ({ ok: true as const, r }),
     (e: unknown) => ({ ok: false as const, e }),
   );
+  // perShift takes the core that the first search to finish leaves (on two cores, run beside both searches it slows
+  // them); a failure or Ctrl-C before that skips it
+  const early = await Promise.race([firstResult, settled]);
+  if (early && !early.ok && !(early.e instanceof WorkerUnavailableError)) throw early.e;
   const perShift = perShiftMaps(prepared, opts);
   const out = await settled;
   if (out.ok) {

@@ -12,10 +12,10 @@
  * (greedyBoundsPrepared), and the two answers are compared bit for bit.
  * PASS flags: evaluateCoco ≤ 5 s wall, bounds setup + searches (workers) ≤ 60 s wall,
  * peak RSS ≤ 4 GiB.
- * The process holds what a real run holds: shift 0's detections as objects (evaluateCoco's input) and every other
- * shift's in typed columns, made into objects one shift at a time while the bounds are set up (as the runner's store
- * does), so the garbage collector marks no more live objects than in a real run (with every shift's objects alive, a
- * major collection in the middle of one evaluateCoco doubled its time).
+ * The process holds what a real run holds: shift 0's detections as objects (evaluateCoco's input) and every shift's
+ * in typed columns, which the bounds' setup reads with no object made (as the evaluator's store does), so the garbage
+ * collector marks no more live objects than in a real run (with every shift's objects alive, a major collection in
+ * the middle of one evaluateCoco doubled its time).
  *
  *   npm run bench:metrics [-- --images N] [--grid K] [--data jitter|shared|independent-scores] [--baseline-evals K]
  *                         [--skip-one-thread | --skip-workers]
@@ -27,6 +27,7 @@ import { SYNTHETIC_MODES, syntheticDetections, syntheticGroundTruth, type Synthe
 import { parseShiftSet } from '../src/shifts/shiftSet.js';
 import { evaluateCoco } from '../src/metrics/index.js';
 import { DetectionStore } from '../src/metrics/detectionStore.js';
+import type { DetectionColumns } from '../src/metrics/cocoeval.js';
 import { greedyBoundsParallel, greedyBoundsPrepared, prepareBoundsFromSource } from '../src/metrics/greedy/index.js';
 import { intArg, strArg } from './args.js';
 
@@ -81,6 +82,15 @@ class ShiftColumns {
       this.ranges.set(id, [start, start + l.length]);
     }
   }
+  /** Every image's detections as columns over the store (what the evaluator gives prepareBoundsFromSource). */
+  columns(): DetectionColumns {
+    const ids = [...this.ranges.keys()];
+    return this.store.columns(
+      ids,
+      ids.map((id) => this.ranges.get(id)![0]),
+      ids.map((id) => this.ranges.get(id)![1]),
+    );
+  }
   /** The detections of one image, or of every image. */
   results(onlyImage?: number): CocoResult[] {
     if (onlyImage !== undefined) {
@@ -98,8 +108,8 @@ async function main(): Promise<void> {
   const rng = new Rng(SEED);
   const gt = makeGroundTruth(rng);
   const dets0 = makeDetections(gt, 0);
-  const columns = SHIFTS.map((_, s) => (s === 0 ? null : new ShiftColumns(makeDetections(gt, s))));
-  const detsOfShift = (s: number): CocoResult[] => (s === 0 ? dets0 : columns[s]!.results());
+  const columns = SHIFTS.map((_, s) => new ShiftColumns(s === 0 ? dets0 : makeDetections(gt, s)));
+  const detsOfShift = (s: number): DetectionColumns => columns[s].columns();
   const genSeconds = seconds(t0);
   const afterGen = mem();
 
@@ -152,7 +162,7 @@ async function main(): Promise<void> {
   c = process.cpuUsage();
   for (let k = 0; k < BASELINE_EVALS; k++) {
     const s = (k % (SHIFTS.length - 1)) + 1;
-    const mixed = dets0.filter((d) => d.image_id !== k + 1).concat(columns[s]!.results(k + 1));
+    const mixed = dets0.filter((d) => d.image_id !== k + 1).concat(columns[s].results(k + 1));
     evaluateCoco(gt, mixed);
   }
   const fromScratchPerCandidate = seconds(t) / BASELINE_EVALS;

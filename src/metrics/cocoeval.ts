@@ -345,13 +345,7 @@ export function flattenDetections(dets: CocoResult[], idx: GroupedInput, maxDet 
   }
   const { keys, start, items } = runs(groupOrder(cellKey, idx.imageIds.length * K, score), cellKey, maxDet);
   const D = items.length;
-  const out: FlatDt = {
-    keys,
-    start,
-    boxes: new Float64Array(4 * D),
-    scores: new Float64Array(D),
-    areas: new Float64Array(D),
-  };
+  const out = emptyFlatDt(keys, start, D);
   for (let k = 0; k < D; k++) {
     const d = dets[items[k]];
     const b = d.bbox;
@@ -363,6 +357,93 @@ export function flattenDetections(dets: CocoResult[], idx: GroupedInput, maxDet 
     out.areas[k] = b[2] * b[3];
   }
   return out;
+}
+
+/**
+ * Detections held in columns instead of objects (the evaluator's DetectionStore): image `imageIds[r]`'s detections are
+ * entries [starts[r], ends[r]) of `categoryIds`, `scores` and `boxes` (4 per entry, xywh), in the order the detector
+ * gave them. flattenDetectionColumns groups them exactly as flattenDetections groups the same detections as objects.
+ */
+export interface DetectionColumns {
+  imageIds: ArrayLike<number>;
+  starts: ArrayLike<number>;
+  ends: ArrayLike<number>;
+  categoryIds: Int32Array;
+  scores: Float64Array;
+  boxes: Float64Array;
+}
+
+/**
+ * flattenDetections of detections held in columns: the same FlatDt as flattenDetections of the same detections as
+ * objects (each image's in the same order), with no object made. Checks what validateDetections checks.
+ * @throws ShiftbenchError ERR_METRICS_INPUT naming `name`, the image and the detection, for an image id that is not in
+ *   the ground truth or a score or box value that is not a finite number.
+ */
+export function flattenDetectionColumns(
+  cols: DetectionColumns,
+  idx: GroupedInput,
+  maxDet = 100,
+  name = 'detections',
+): FlatDt {
+  const K = idx.categoryIds.length;
+  const badImages = new Set<number>();
+  let n = 0;
+  for (let r = 0; r < cols.imageIds.length; r++) {
+    if (!idx.imageIndex.has(cols.imageIds[r])) badImages.add(cols.imageIds[r]);
+    n += cols.ends[r] - cols.starts[r];
+  }
+  if (badImages.size > 0) {
+    throw metricsError(
+      `${cap(name)} name image ids that are not in the ground truth: ${listFew(badImages)}. ` +
+        `Every image_id must be one of the ground truth's images.`,
+    );
+  }
+  const cellKey = new Float64Array(n);
+  const score = new Float64Array(n);
+  const entry = new Int32Array(n);
+  const { boxes, scores, categoryIds } = cols;
+  let j = 0;
+  for (let r = 0; r < cols.imageIds.length; r++) {
+    const i = idx.imageIndex.get(cols.imageIds[r])!;
+    for (let e = cols.starts[r]; e < cols.ends[r]; e++, j++) {
+      const sc = scores[e];
+      if (
+        !Number.isFinite(sc) ||
+        !Number.isFinite(boxes[4 * e]) ||
+        !Number.isFinite(boxes[4 * e + 1]) ||
+        !Number.isFinite(boxes[4 * e + 2]) ||
+        !Number.isFinite(boxes[4 * e + 3])
+      ) {
+        throw metricsError(
+          `Expected a finite score and [x, y, width, height] of finite numbers for detection ${e - cols.starts[r]} ` +
+            `of image ${cols.imageIds[r]} in ${name} but received score ${sc}, bbox ` +
+            `[${Array.from(boxes.subarray(4 * e, 4 * e + 4)).join(', ')}]`,
+        );
+      }
+      const c = idx.categoryIndex.get(categoryIds[e]);
+      cellKey[j] = c === undefined ? -1 : i * K + c;
+      score[j] = sc;
+      entry[j] = e;
+    }
+  }
+  const { keys, start, items } = runs(groupOrder(cellKey, idx.imageIds.length * K, score), cellKey, maxDet);
+  const out = emptyFlatDt(keys, start, items.length);
+  for (let k = 0; k < items.length; k++) {
+    const e = entry[items[k]];
+    const w = boxes[4 * e + 2];
+    const h = boxes[4 * e + 3];
+    out.boxes[4 * k] = boxes[4 * e];
+    out.boxes[4 * k + 1] = boxes[4 * e + 1];
+    out.boxes[4 * k + 2] = w;
+    out.boxes[4 * k + 3] = h;
+    out.scores[k] = scores[e];
+    out.areas[k] = w * h;
+  }
+  return out;
+}
+
+function emptyFlatDt(keys: Float64Array, start: Int32Array, D: number): FlatDt {
+  return { keys, start, boxes: new Float64Array(4 * D), scores: new Float64Array(D), areas: new Float64Array(D) };
 }
 
 // ------------------------------------------------------------------ matching every cell

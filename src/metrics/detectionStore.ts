@@ -1,5 +1,6 @@
 /** The evaluator's column store of detections. */
 import type { CocoResult } from '../core/types.js';
+import type { DetectionColumns } from './cocoeval.js';
 
 /**
  * Growable column store of detections (boxes, scores, categories in typed arrays): the evaluator's one copy of
@@ -46,6 +47,13 @@ export class DetectionStore {
     }
     this.count += dets.length;
     return start;
+  }
+  /**
+   * Detections of several images as columns over this store, copying nothing: image imageIds[r]'s are entries
+   * [starts[r], ends[r]).
+   */
+  columns(imageIds: ArrayLike<number>, starts: ArrayLike<number>, ends: ArrayLike<number>): DetectionColumns {
+    return { imageIds, starts, ends, categoryIds: this.categories, scores: this.scores, boxes: this.boxes };
   }
   /** The detections [start, end) as results of image `imageId`. */
   toResults(imageId: number, start: number, end: number): CocoResult[] {

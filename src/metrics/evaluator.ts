@@ -26,6 +26,7 @@ import { NO_GROUND_TRUTH_NOTE } from './format.js';
 import { computeConsistency, type ConsistencyImage, type ConsistencyResult } from './consistency.js';
 import { computeStability } from './stability.js';
 import { DetectionStore } from './detectionStore.js';
+import type { DetectionColumns } from './cocoeval.js';
 
 export interface ShiftEvaluatorOptions {
   shifts: Shift[];
@@ -241,11 +242,14 @@ export class ShiftEvaluator {
         const r = images.get(id)!.ranges[s]!;
         return store.toResults(id, r[0], r[1]);
       };
-      // one shift's objects at a time
-      const detsOfShift = (s: number): CocoResult[] => {
-        const out: CocoResult[] = [];
-        for (const id of complete) for (const d of detsOf(id, s)) out.push(d);
-        return out;
+      // one shift's detections as columns over the store: no objects made
+      const detsOfShift = (s: number): DetectionColumns => {
+        const ranges = complete.map((id) => images.get(id)!.ranges[s]!);
+        return store.columns(
+          complete,
+          ranges.map((r) => r[0]),
+          ranges.map((r) => r[1]),
+        );
       };
       const prepared = prepareBoundsFromSource(gtArg, this.opts.shifts, detsOfShift);
       const maxPasses = this.opts.maxPasses ?? DEFAULT_MAX_PASSES;

@@ -8,11 +8,14 @@ import type { CocoGroundTruth, CocoResult, Shift } from '../../core/types.js';
 import {
   AREA_RANGES,
   NUM_IOU,
+  flattenDetectionColumns,
   flattenDetections,
   flattenGroundTruth,
   indexGroundTruth,
   matchAllCells,
   validateDetections,
+  type DetectionColumns,
+  type FlatDt,
   type GroupedInput,
 } from '../cocoeval.js';
 import { gtFor, validateBoundsCase, type BoundsCase } from './case.js';
@@ -71,15 +74,16 @@ export function prepareBounds(c: BoundsCase): PreparedBounds {
 }
 
 /**
- * prepareBounds with detections fetched one shift at a time (`detsOfShift(s)`), so a
- * caller holding compact arrays never needs every shift's objects at once. Validates
- * each shift's detections as it fetches them.
+ * prepareBounds with detections fetched one shift at a time (`detsOfShift(s)`), as objects
+ * or as columns (DetectionColumns: a caller holding a column store makes no objects at
+ * all; the prepared case is the same). Validates each shift's detections as it fetches
+ * them.
  * @throws ShiftbenchError ERR_METRICS_INPUT on malformed input.
  */
 export function prepareBoundsFromSource(
   gtArg: CocoGroundTruth | CocoGroundTruth[],
   shifts: Shift[],
-  detsOfShift: (shiftIndex: number) => CocoResult[],
+  detsOfShift: (shiftIndex: number) => CocoResult[] | DetectionColumns,
 ): PreparedBounds {
   const c = { gt: gtArg, shifts, dets: [] as CocoResult[][] };
   validateBoundsCase(c, false, true);
@@ -104,9 +108,7 @@ export function prepareBoundsFromSource(
   let totalDets = 0;
   for (let s = 0; s < S; s++) {
     const flatGt = sharedGt ?? flattenGroundTruth(gtFor(c, s), idx);
-    const shiftDets = detsOfShift(s);
-    validateDetections(shiftDets, imageIdSet, `detections of shift ${s}`);
-    const flatDt = flattenDetections(shiftDets, idx, 100);
+    const flatDt = flattenShift(detsOfShift(s), idx, imageIdSet, `detections of shift ${s}`);
     const mc = matchAllCells(flatGt, flatDt, areaAll);
     // status layout with one area range is det·T + t, as detStatus; starts offset by the dets of earlier shifts
     const starts = mc.dtStart;
@@ -199,6 +201,19 @@ export function prepareBoundsFromSource(
     universe,
     uPos,
   };
+}
+
+/** One shift's detections, objects or columns, validated and grouped by cell. */
+function flattenShift(
+  dets: CocoResult[] | DetectionColumns,
+  idx: GroupedInput,
+  imageIdSet: ReadonlySet<number>,
+  name: string,
+): FlatDt {
+  if (!Array.isArray(dets) && typeof dets === 'object' && dets !== null && ArrayBuffer.isView(dets.scores))
+    return flattenDetectionColumns(dets, idx, 100, name);
+  validateDetections(dets as CocoResult[], imageIdSet, name); // anything else than columns must be results
+  return flattenDetections(dets as CocoResult[], idx, 100);
 }
 
 /** Whether the assignment with every image at shift s has ground truth to score (some non-ignored box). */

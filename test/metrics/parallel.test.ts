@@ -47,6 +47,22 @@ describe('greedyBoundsParallel (worker threads) equals the one-thread search bit
     });
   }
 
+  it('computes perShift once the first search is done, not beside both searches', async () => {
+    const prepared = prepareBounds(jitterCase(5, 60, 6, 4));
+    const progress: GreedyProgress[] = [];
+    await greedyBoundsParallel(prepared, 5, { onProgress: (p) => progress.push(p) });
+    const firstPerShift = progress.findIndex((p) => p.search === 'perShift');
+    expect(firstPerShift).toBeGreaterThan(0);
+    const after = new Set(progress.slice(firstPerShift).map((p) => p.search));
+    // a search's progress messages all come before its result: one search (or both) has none after perShift began;
+    // perShift run at once would come before every message of both
+    expect(
+      ['lower', 'upper'].filter((search) => !after.has(search as GreedyProgress['search'])).length,
+    ).toBeGreaterThanOrEqual(1);
+    expect(progress.filter((p) => p.search === 'lower').length).toBeGreaterThan(0);
+    expect(progress.filter((p) => p.search === 'upper').length).toBeGreaterThan(0);
+  });
+
   it.skipIf(!GOLDEN_GREEDY)('reproduces golden greedy cases (../shared/golden) through the workers', async () => {
     const dir = GOLDEN_GREEDY!;
     const files = readdirSync(dir)

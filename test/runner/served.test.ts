@@ -129,7 +129,10 @@ describe('served detectors (KServe v2, plain HTTP) against the direct ONNX run',
 
   it("KServe v2 with JSON tensors: the direct run's detections and metrics, bit for bit; several requests in flight", async () => {
     kserve.maxInFlight = 0;
-    const run = await runBenchmark({ ...base(), models: ['fcos-served'], out: newOut() });
+    kserve.holdUntil = 2; // requests are held until two are in flight, so a fast answer cannot hide the second
+    const run = await runBenchmark({ ...base(), models: ['fcos-served'], out: newOut() }).finally(
+      () => (kserve.holdUntil = 0),
+    );
     expect(storedShifts(run.runDir, 'fcos-served')).toEqual(storedShifts(direct.runDir, 'zoo-fcos'));
     expect(comparable(run.metrics)).toEqual(comparable(direct.metrics));
     expect(run.metrics.results[0].bounds!.mapRef).toBeGreaterThan(0.2);
@@ -156,7 +159,10 @@ describe('served detectors (KServe v2, plain HTTP) against the direct ONNX run',
 
   it('plain HTTP (PNG in, detections out): bit for bit', async () => {
     plain.maxInFlight = 0;
-    const run = await runBenchmark({ ...base(), models: [plain.url], out: newOut() });
+    plain.holdUntil = 2;
+    const run = await runBenchmark({ ...base(), models: [plain.url], out: newOut() }).finally(
+      () => (plain.holdUntil = 0),
+    );
     expect(storedShifts(run.runDir, plain.url)).toEqual(storedShifts(direct.runDir, 'zoo-fcos'));
     expect(comparable(run.metrics)).toEqual(comparable(direct.metrics));
     expect(plain.maxInFlight).toBe(2);
@@ -288,11 +294,13 @@ describe('served detectors (KServe v2, plain HTTP) against the direct ONNX run',
       '--http-concurrency',
       '3',
     ];
+    // held until three are in flight: under load the server could otherwise answer the first before the third came
+    plain.holdUntil = 3;
     const r = await promisify(execFile)(
       process.execPath,
       ['--import', 'tsx', ...cli, '--bootstrap', '20', '--bootstrap-bounds', '0', '--out', out, '--quiet'],
       { cwd: REPO_ROOT },
-    );
+    ).finally(() => (plain.holdUntil = 0));
     expect(r.stdout).toContain(`run directory: ${out}`);
     expect(plain.maxInFlight).toBe(3);
     const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));

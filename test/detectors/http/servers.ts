@@ -26,6 +26,11 @@ export interface TestServer {
   posts: number;
   /** Most POSTs in flight at once. */
   maxInFlight: number;
+  /**
+   * When > 0: each POST is held until this many are in flight together (then they all go on and holding ends) or
+   * HOLD_MS passes — so maxInFlight shows the client's concurrency however fast the server answers.
+   */
+  holdUntil: number;
   /** Decides each POST's fault (default: none). */
   fault: (postIndex: number) => Fault;
   close(): Promise<void>;
@@ -39,14 +44,37 @@ function json(res: http.ServerResponse, status: number, value: unknown): void {
   res.end(body);
 }
 
+/** Longest a POST is held for TestServer.holdUntil (a lone request, e.g. the load's canary, waits this long). */
+const HOLD_MS = 1500;
+
 /** Starts a server on 127.0.0.1 (`port` 0: any free one) that routes to `handler`, applying faults to POSTs. */
 async function start(handler: Handler, port = 0): Promise<TestServer> {
   const sockets = new Set<import('node:net').Socket>();
   let inFlight = 0;
+  let held: (() => void)[] = [];
+  const hold = (): Promise<void> =>
+    new Promise((resolve) => {
+      if (inFlight >= state.holdUntil) {
+        state.holdUntil = 0;
+        for (const go of held.splice(0)) go();
+        resolve();
+        return;
+      }
+      const go = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        held = held.filter((g) => g !== go);
+        resolve();
+      }, HOLD_MS);
+      held.push(go);
+    });
   const state: TestServer = {
     url: '',
     posts: 0,
     maxInFlight: 0,
+    holdUntil: 0,
     fault: () => null,
     close: () =>
       new Promise<void>((resolve) => {
@@ -63,6 +91,7 @@ async function start(handler: Handler, port = 0): Promise<TestServer> {
       if (req.method === 'POST') {
         fault = state.fault(state.posts++);
         state.maxInFlight = Math.max(state.maxInFlight, ++inFlight);
+        if (state.holdUntil > 0) await hold();
       }
       try {
         if (fault?.kind === 'status') return json(res, fault.status, { error: `injected ${fault.status}` });

@@ -155,15 +155,18 @@ export function validateDetections(dets: CocoResult[], imageIds: ReadonlySet<num
       throw metricsError(`Expected a finite number for ${where}.score but received ${describeValue(d.score)}`);
     if (!imageIds.has(d.image_id)) badImages.add(d.image_id);
   }
-  if (badImages.size > 0) {
-    throw metricsError(
-      `${cap(name)} name image ids that are not in the ground truth: ${listFew(badImages)}. ` +
-        `Every image_id must be one of the ground truth's images.`,
-    );
-  }
+  if (badImages.size > 0) throw unknownImagesError(name, badImages);
 }
 
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** The error for detections (`name`) of images the ground truth does not have. */
+function unknownImagesError(name: string, badImages: ReadonlySet<unknown>): ShiftbenchError {
+  return metricsError(
+    `${cap(name)} name image ids that are not in the ground truth: ${listFew(badImages)}. ` +
+      `Every image_id must be one of the ground truth's images.`,
+  );
+}
 
 // ------------------------------------------------------------------ grouping into (image, category) cells
 
@@ -392,12 +395,7 @@ export function flattenDetectionColumns(
     if (!idx.imageIndex.has(cols.imageIds[r])) badImages.add(cols.imageIds[r]);
     n += cols.ends[r] - cols.starts[r];
   }
-  if (badImages.size > 0) {
-    throw metricsError(
-      `${cap(name)} name image ids that are not in the ground truth: ${listFew(badImages)}. ` +
-        `Every image_id must be one of the ground truth's images.`,
-    );
-  }
+  if (badImages.size > 0) throw unknownImagesError(name, badImages);
   const cellKey = new Float64Array(n);
   const score = new Float64Array(n);
   const entry = new Int32Array(n);

@@ -249,7 +249,7 @@ export async function greedyBoundsParallel(
     return greedyBoundsPrepared(prepared, maxPasses, opts);
   if (!hasGroundTruthAt(prepared, 0)) return null;
   let oneDone!: () => void;
-  const firstResult = new Promise<undefined>((resolve) => (oneDone = () => resolve(undefined)));
+  const firstResult = new Promise<void>((resolve) => (oneDone = resolve));
   const jobs = [searchJob(-1, maxPasses, opts), searchJob(1, maxPasses, opts)].map((j) => ({
     ...j,
     onResult: oneDone,

@@ -314,6 +314,7 @@ async function scoreLocked(
     [key],
     logger,
   );
+  await store.retireMetrics(stored);
   const manifest = newManifest(o, dataset, store.runId(stored), stored, identity);
   manifest.resample = m.resample as typeof manifest.resample; // the inputs were made at export time
   const pre = m.input.preprocessing;
@@ -410,6 +411,7 @@ async function scoreLocked(
     variants: [{ entry, records, file: log.file }],
     createEvaluator: env.createEvaluator,
     logger,
+    retrySkipped: 'make the export again with them and score it again',
   });
   const reportPath = await renderReportAfterScoring(store.dir, logger);
   return { runDir: store.dir, metrics, reportPath };

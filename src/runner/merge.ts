@@ -8,6 +8,7 @@
  * different machines compare equal), the same dataset content and analysis settings,
  * one directory per shard index, each holding only its own images, together every image.
  */
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import type { Dataset, Logger, RunMetrics, ShiftSet } from '../core/types.js';
@@ -56,6 +57,8 @@ const SILENT: Logger = { info: () => undefined, warn: () => undefined };
 
 interface Shard {
   dir: string;
+  /** dir with every symbolic link resolved (a shard named through a link is still that shard). */
+  realDir: string;
   store: RunStore;
   manifest: RunManifest & { shard: NonNullable<RunManifest['shard']> };
 }
@@ -89,19 +92,44 @@ function mergeError(message: string): ShiftbenchError {
   return new ShiftbenchError('ERR_MERGE', message);
 }
 
+/** The fix a run store's error gives for its own run ("start over with --force …"), which a merge cannot apply. */
+const RUN_FIX = /\s(?:Delete it, or start|Start) over with --force or a new --out\.$/;
+
+/**
+ * A damaged file in a shard's directory, as a merge error: the same finding, with the fix that works — rerun that
+ * shard (with --force, or into a new --out), then merge; `merge --force` only replaces --out.
+ */
+function inShard(err: unknown, dir: string, shard: { index: number; count: number } | null): unknown {
+  if (!(err instanceof ShiftbenchError) || err.code !== 'ERR_RUN_STORE' || !RUN_FIX.test(err.message)) return err;
+  const which = shard ? `${dir} (shard ${formatShard(shard)})` : dir;
+  return new ShiftbenchError(
+    'ERR_MERGE',
+    `${err.message.replace(RUN_FIX, '')} It belongs to ${which}: rerun that shard's command (\`shiftbench run … ` +
+      `--shard i/n\`) with --force or into a new --out, then merge.`,
+    { cause: err },
+  );
+}
+
 /** Reads and locks the shard directories; checks they are n distinct shards of one run. */
 async function openShards(runs: string[], logger: Logger): Promise<Shard[]> {
   const shards: Shard[] = [];
   try {
     for (const run of runs) {
-      const { store, manifest } = await RunStore.existing(run);
+      const { store, manifest } = await RunStore.existing(run).catch((err: unknown) => {
+        throw inShard(err, path.resolve(run), null);
+      });
       if (!manifest.shard) {
         throw mergeError(
           `${store.dir} is not a shard: it was run without --shard. ` +
             `Merge the directories of \`shiftbench run --shard i/n\`.`,
         );
       }
-      shards.push({ dir: store.dir, store, manifest: manifest as Shard['manifest'] });
+      shards.push({
+        dir: store.dir,
+        realDir: await realpath(store.dir),
+        store,
+        manifest: manifest as Shard['manifest'],
+      });
     }
     checkOneRun(shards);
     for (const s of shards) await s.store.lock(logger); // not while a shard still runs
@@ -158,19 +186,26 @@ function checkOneRun(shards: Shard[]): void {
   }
 }
 
+/**
+ * The image folder of the merge, as it is read and recorded: --images; none with another --dataset (its images are
+ * found beside it, not in the folder the shards used); else the shards' own.
+ */
+function mergedImages(options: MergeOptions, first: Shard): string | null {
+  const saved = first.manifest.options as { images?: string | null };
+  return options.images ? path.resolve(options.images) : options.dataset ? null : (saved.images ?? null);
+}
+
 /** The dataset the shards ran on, loaded here; ERR_MERGE when its content differs. */
 async function loadShardDataset(first: Shard, options: MergeOptions, env: RunnerEnv): Promise<Dataset> {
-  const saved = first.manifest.options as Partial<RunOptions> & { images?: string | null; limit?: number | null };
+  const saved = first.manifest.options as Partial<RunOptions> & { limit?: number | null };
   const source = options.dataset
     ? path.resolve(options.dataset)
     : String(saved.dataset ?? first.manifest.dataset.source);
-  // another --dataset finds its images beside it unless --images says where
-  const images = options.images
-    ? path.resolve(options.images)
-    : options.dataset
-      ? undefined
-      : (saved.images ?? undefined);
-  const dataset = await env.loadDataset({ dataset: source, images, limit: saved.limit ?? undefined });
+  const dataset = await env.loadDataset({
+    dataset: source,
+    images: mergedImages(options, first) ?? undefined,
+    limit: saved.limit ?? undefined,
+  });
   if (dataset.hash !== first.manifest.dataset.hash) {
     throw mergeError(
       `The dataset ${source} (sha256 ${dataset.hash.slice(0, 12)}) is not the one the shards ran on (sha256 ` +
@@ -196,7 +231,9 @@ async function gatherRecords(
   const ids = new Set(dataset.images.map((im) => im.id));
   const records = new Map<number, StoredImage>();
   for (const s of shards) {
-    const { log, stored } = await s.store.openLog(key, S);
+    const { log, stored } = await s.store.openLog(key, S).catch((err: unknown) => {
+      throw inShard(err, s.dir, s.manifest.shard);
+    });
     await log.close();
     for (const [id, r] of stored) {
       const owner = shardOfImage(id, count);
@@ -263,7 +300,8 @@ async function writeMergedLog(
 /** The output directory, locked: new or empty, an earlier merge of the same shards, or anything with force. */
 async function openOutput(options: MergeOptions, shards: Shard[], logger: Logger): Promise<RunStore> {
   const out = path.resolve(options.out);
-  const clash = shards.find((s) => s.dir === out);
+  const realOut = await realpath(out).catch(() => out); // a folder not made yet is no shard
+  const clash = shards.find((s) => s.realDir === realOut);
   if (clash) throw invalidParameterError('--out', "a directory other than the shards'", options.out);
   const store = await RunStore.locate(
     { out, reportsDir: path.dirname(out), force: options.force === true },
@@ -318,6 +356,14 @@ export async function mergeShards(
     const first = shards[0];
     const dataset = await loadShardDataset(first, options, env);
     const ids = await imageHashes(dataset.images, dataset.groundTruth);
+    // every check on the shards before --out is touched: a refused merge leaves it as it was
+    const gathered = new Map<string, Map<number, StoredImage>>();
+    for (const { key } of first.manifest.detectors) {
+      gathered.set(
+        key,
+        await gatherRecords(shards, dataset, key, imageIdentityFor(first.manifest.identity.detectors[key], ids)),
+      );
+    }
     out = await openOutput(options, shards, logger);
     const saved = first.manifest.options as Partial<RunOptions> & { bootstrapBounds?: number | null };
     const o = resolveRunOptions({
@@ -340,7 +386,7 @@ export async function mergeShards(
         shard: null,
         out: out.dir,
         dataset: dataset.source,
-        images: options.images ? path.resolve(options.images) : (saved.images ?? null),
+        images: mergedImages(options, first),
       },
       merged: {
         count: shards.length,
@@ -355,15 +401,9 @@ export async function mergeShards(
     const S = manifest.shiftSet.shifts.length;
     const variants: ScoredVariant[] = [];
     for (const entry of manifest.detectors) {
-      const records = await gatherRecords(
-        shards,
-        dataset,
-        entry.key,
-        imageIdentityFor(manifest.identity.detectors[entry.key], ids),
-      );
       variants.push({
         entry,
-        records: await writeMergedLog(out, entry.key, S, shards, dataset, records),
+        records: await writeMergedLog(out, entry.key, S, shards, dataset, gathered.get(entry.key)!),
         file: out.logFile(entry.key),
       });
     }
@@ -384,6 +424,8 @@ export async function mergeShards(
       variants,
       createEvaluator: env.createEvaluator,
       logger,
+      retrySkipped:
+        "rerun the shards' commands (`shiftbench run --shard i/n`, the skipped images are tried again), then merge again",
       signal: hooks.signal,
     });
     const reportPath = await renderReportAfterScoring(out.dir, logger);

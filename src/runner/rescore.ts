@@ -136,6 +136,7 @@ async function rescoreLocked(
     variants,
     createEvaluator: env.createEvaluator,
     logger,
+    retrySkipped: 'rerun the `shiftbench run` command that made this directory: the skipped images are tried again',
   });
   await store.writeManifest({
     ...manifest,

@@ -302,6 +302,7 @@ async function detectStep(
     for (const { log } of logs.values()) await log.close();
     throw err;
   }
+  await store.retireMetrics(stored);
   if (o.shard) {
     manifest.shard = { ...o.shard, rule: SHARD_RULE, imagesInRun: whole.images.length, images: dataset.images.length };
   }

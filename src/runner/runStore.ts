@@ -4,7 +4,7 @@
  * (`--force`), the manifest, and every file the runner writes there (atomically).
  * The file formats themselves (jsonl detection logs, atomic JSON) are in store.ts.
  */
-import { readdir, rm, rmdir } from 'node:fs/promises';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
 import type {
@@ -306,6 +306,13 @@ export class RunStore {
    */
   static async existing(dir: string): Promise<{ store: RunStore; manifest: RunManifest }> {
     const abs = path.resolve(dir);
+    const kind = await stat(abs).catch(() => null);
+    if (kind !== null && !kind.isDirectory()) {
+      throw new ShiftbenchError(
+        'ERR_RUN_STORE',
+        `${abs} is not a run directory: it is a file. Give the folder \`shiftbench run\` wrote (its --out).`,
+      );
+    }
     const manifest = await readJsonOrNull<RunManifest>(path.join(abs, MANIFEST_FILE));
     if (!manifest) {
       throw new ShiftbenchError(
@@ -357,8 +364,8 @@ export class RunStore {
    * Reads what is stored and decides what may be kept. The stored identity is compared
    * with `identity` (run level, and each detector key both have) and each stored image
    * record of `keys` with the image's content hash. No difference → resume: returns the
-   * stored manifest and every key's opened detection log (an old metrics.json is
-   * removed until the new one is written). A difference in a default run directory → a
+   * stored manifest and every key's opened detection log (nothing is removed: the caller
+   * calls retireMetrics once it accepts the run). A difference in a default run directory → a
    * new default directory; in `--out` → ERR_RUN_STORE listing each differing field
    * old → new, or with `--force` the runner's own files are removed.
    */
@@ -414,9 +421,15 @@ export class RunStore {
       await clearRunStore(this.directory);
       logs = await this.openLogs(keys, images.shiftCount, logger);
     }
-    // a resumed run's old metrics.json no longer describes the directory
-    if (stored) await rm(path.join(this.directory, METRICS_FILE), { force: true });
     return { stored, logs };
+  }
+
+  /**
+   * Once the caller has accepted a resumed run (after every check that may still refuse it): its old metrics.json no
+   * longer describes the directory, so it goes until the new one is written.
+   */
+  async retireMetrics(stored: RunManifest | null): Promise<void> {
+    if (stored) await rm(path.join(this.directory, METRICS_FILE), { force: true });
   }
 
   private async openLogs(keys: string[], shiftCount: number, logger: Logger): Promise<Map<string, OpenedLog>> {

@@ -5,6 +5,7 @@
  * finished run can be rescored (`shiftbench report RUN`), and a resumed run and an
  * uninterrupted one give identical metrics.
  */
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ShiftbenchError } from '../core/errors.js';
 import type {
@@ -34,7 +35,7 @@ import { pairedDifference, type BoundsObjective, type BoundsUncertainty } from '
 import { renderReport } from '../report/index.js';
 import { modelKey } from './options.js';
 import type { ManifestDetector, RunStore, SkippedImage } from './runStore.js';
-import { isSkipped, RecordReader, type StoredImage } from './store.js';
+import { isSkipped, RecordReader, SKIPPED_FILE, type StoredImage } from './store.js';
 import type { RunEvaluator, RunnerEnv } from './types.js';
 
 /**
@@ -87,6 +88,8 @@ export interface ScoreRunArgs extends AnalysisSettings {
   logger: Logger;
   /** Called with the seconds spent scoring each detector (by key). */
   onScored?: (key: string, seconds: number) => void;
+  /** How to try skipped images again, for the error when a model has none left (default: the same command). */
+  retrySkipped?: string;
   /**
    * Stops scoring (Ctrl-C): checked between steps, and the worker threads of the bound
    * searches are terminated at once; scoreRun then rejects with an AbortError. Nothing
@@ -105,6 +108,7 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
   const results: DetectorRunSummary[] = [];
   const allSkipped = new Map<number, SkippedImage>();
   const skippedInGroup = groupSkips(args.variants, args.dataset, args.logger);
+  await refuseUnscorable(args, skippedInGroup);
   const uncertainties = new Map<string, BoundsUncertainty | null>();
   for (const v of args.variants) {
     args.signal?.throwIfAborted();
@@ -215,6 +219,37 @@ function groupSkips(
     }
   }
   return out;
+}
+
+/**
+ * A model none of whose images could be scored (every one skipped) has no result: writes skipped.json (why) and throws
+ * ERR_DATASET naming it and the fix — nothing stored is removed, so the same command tries the images again.
+ */
+async function refuseUnscorable(
+  args: ScoreRunArgs,
+  skippedInGroup: Map<string, Map<number, { key: string; reason: string }>>,
+): Promise<void> {
+  const n = args.dataset.images.length;
+  const groups = [...skippedInGroup].filter(([, skips]) => n > 0 && skips.size === n);
+  if (groups.length === 0) return;
+  const byId = new Map(args.dataset.images.map((im) => [im.id, im]));
+  const listed = new Map<number, SkippedImage>();
+  for (const [, skips] of skippedInGroup) {
+    for (const [id, { reason }] of skips) {
+      if (!listed.has(id)) listed.set(id, { imageId: id, fileName: byId.get(id)!.fileName, reason });
+    }
+  }
+  await args.store.writeSkipped([...listed.values()]);
+  const [group, skips] = groups[0];
+  const [id, { reason }] = skips.entries().next().value!;
+  throw new ShiftbenchError(
+    'ERR_DATASET',
+    `${group}: none of the ${n} images could be scored — every one was skipped (image ${id} ` +
+      `(${byId.get(id)!.fileName}): ${reason})` +
+      (groups.length > 1 ? `, and so were those of ${groups.length - 1} more model(s)` : '') +
+      `; they are listed in ${path.join(args.store.dir, SKIPPED_FILE)}. Fix those images (or give --images where ` +
+      `they are), then ${args.retrySkipped ?? 'run the same command again: the skipped images are tried again, nothing else is recomputed'}.`,
+  );
 }
 
 /**

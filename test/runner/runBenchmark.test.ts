@@ -242,6 +242,33 @@ describe('runBenchmark', () => {
     expect(skipped.map((s: { imageId: number }) => s.imageId)).toEqual([3]);
   });
 
+  it('a run where every image fails to decode is an error naming skipped.json and the fix; once fixed, the same command finishes it', async () => {
+    const dir = path.join(root, 'ds-all-corrupt');
+    const ds = await makeDataset(dir, 3, { corrupt: [1, 2, 3], seed: 9 });
+    const out = path.join(root, 'all-corrupt');
+    const oracle = gtDetector('oracle', ds.gt);
+    const e = (await runBenchmark(
+      { models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 10 },
+      { env: env({ oracle: () => oracle }) },
+    ).catch((err) => err)) as ShiftbenchError;
+    expect(e.code).toBe('ERR_DATASET');
+    expect(e.message).toContain('oracle: none of the 3 images could be scored');
+    expect(e.message).toContain('Could not decode image');
+    expect(e.message).toContain(path.join(out, 'skipped.json'));
+    expect(e.message).toContain('run the same command again');
+    expect(existsSync(path.join(out, 'metrics.json'))).toBe(false);
+    const skipped = JSON.parse(await readFile(path.join(out, 'skipped.json'), 'utf8'));
+    expect(skipped.map((s: { imageId: number }) => s.imageId)).toEqual([1, 2, 3]);
+    // the images repaired, the same command scores them
+    const fixed = await makeDataset(dir, 3, { seed: 9 });
+    const { metrics } = await runBenchmark(
+      { models: ['oracle'], dataset: fixed.file, out, bootstrapResamples: 10 },
+      { env: env({ oracle: () => gtDetector('oracle', fixed.gt) }) },
+    );
+    expect(metrics.results[0].imagesEvaluated).toBe(3);
+    expect(metrics.results[0].bounds!.mapRef).toBeCloseTo(1, 12);
+  });
+
   it('a detector that throws midway keeps the earlier images; the rerun computes only the rest', async () => {
     const out = path.join(root, 'throws');
     const failing = gtDetector('plug', gt, { throwOnImage: 6 });

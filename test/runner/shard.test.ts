@@ -268,3 +268,166 @@ export default {
     expect(merged.metrics.dataset.source).toBe(b.dataset);
   });
 });
+
+describe('a refused run --shard or merge touches nothing already computed', () => {
+  let root: string;
+  let base: RunOptions;
+  let shards: string[];
+  const bytes = async (dir: string) =>
+    Object.fromEntries(
+      await Promise.all(
+        ['metrics.json', 'report.html', 'manifest.json', path.join('detections', 'jitter_96.jsonl')].map(
+          async (f) => [f, await readFile(path.join(dir, f), 'utf8').catch(() => null)] as const,
+        ),
+      ),
+    );
+
+  beforeAll(async () => {
+    root = await tempDir('shiftbench-refusals-');
+    const { file: dataset } = await makeDataset(path.join(root, 'ds'), 8, { seed: 12 });
+    base = { models: ['jitter:96'], dataset, bootstrapResamples: 20, bootstrapBounds: 0 };
+    shards = [0, 1].map((i) => path.join(root, `shard-${i}`));
+    for (let i = 0; i < 2; i++) await runShard({ ...base, shard: `${i}/2`, out: shards[i] });
+  });
+
+  it('run --shard into a finished whole run (with or without --force) is refused and keeps its metrics', async () => {
+    const whole = path.join(root, 'whole');
+    await runBenchmark({ ...base, out: whole });
+    const before = await bytes(whole);
+    expect(before['metrics.json']).not.toBeNull();
+    for (const force of [false, true]) {
+      const e = await rejection(runShard({ ...base, shard: '0/2', out: whole, force }));
+      expect(e.code).toBe('ERR_RUN_STORE');
+      expect(e.message).toContain(`${whole} holds a whole run (no --shard), not shard 0/2`);
+      expect(await bytes(whole)).toEqual(before);
+    }
+  });
+
+  it('a merge refused for an unfinished shard leaves an earlier merge in --out as it was', async () => {
+    const out = path.join(root, 'merged');
+    await mergeShards({ runs: shards, out });
+    const before = await bytes(out);
+    expect(before['metrics.json']).not.toBeNull();
+    // a copy of shard 1 with its last image torn off: unfinished
+    const partial = path.join(root, 'partial-1');
+    await runShard({ ...base, shard: '1/2', out: partial });
+    const log = path.join(partial, 'detections', 'jitter_96.jsonl');
+    const lines = (await readFile(log, 'utf8')).trim().split('\n');
+    await writeFile(log, lines.slice(0, -1).join('\n') + '\n');
+    for (const force of [false, true]) {
+      const e = await rejection(mergeShards({ runs: [shards[0], partial], out, force }));
+      expect(e.code).toBe('ERR_MERGE');
+      expect(e.message).toContain(`${partial} (shard 1/2) is not finished`);
+      expect(await bytes(out)).toEqual(before);
+    }
+  });
+
+  it('--out that is a shard through a symbolic link is refused as a usage error naming --out, not as a lock', async () => {
+    const { symlink } = await import('node:fs/promises');
+    const link = path.join(root, 'link-1');
+    await symlink(shards[1], link);
+    const before = await bytes(shards[1]);
+    let e = await rejection(mergeShards({ runs: shards, out: link }));
+    expect(e.code).toBe('ERR_INVALID_OPTION');
+    expect(e.message).toContain('--out');
+    e = await rejection(mergeShards({ runs: [shards[0], link], out: shards[1] }));
+    expect(e.code).toBe('ERR_INVALID_OPTION');
+    expect(e.message).toContain('--out');
+    expect(await bytes(shards[1])).toEqual(before);
+  });
+});
+
+describe('merge with --dataset on another machine (no --images)', () => {
+  it('records no image folder of the shards: the merged report finds the images beside the dataset given', async () => {
+    const root = await tempDir('shiftbench-moved-');
+    const dsDir = path.join(root, 'ds');
+    const { file } = await makeDataset(dsDir, 6, { seed: 13 });
+    const base = { models: ['jitter:96'], dataset: file, images: path.join(dsDir, 'images'), bootstrapResamples: 20 };
+    const shards = [0, 1].map((i) => path.join(root, `shard-${i}`));
+    for (let i = 0; i < 2; i++) await runShard({ ...base, shard: `${i}/2`, out: shards[i] });
+    // the merging machine has the dataset elsewhere, and the shards' folder no longer exists
+    const { rename } = await import('node:fs/promises');
+    const moved = path.join(root, 'elsewhere');
+    await rename(dsDir, moved);
+    const out = path.join(root, 'merged');
+    await mergeShards({ runs: shards, out, dataset: path.join(moved, 'instances.json') });
+    const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.options.dataset).toBe(path.join(moved, 'instances.json'));
+    expect(manifest.options.images).toBeNull();
+    const html = await readFile(path.join(out, 'report.html'), 'utf8');
+    expect(html).not.toContain('could not be read');
+    expect(html).not.toContain(dsDir + path.sep);
+  });
+});
+
+describe('a merge where no image could be scored', () => {
+  it('is an error naming skipped.json and saying to rerun the shards, not a run of dashes that exits 0', async () => {
+    const root = await tempDir('shiftbench-unscorable-');
+    const { file } = await makeDataset(path.join(root, 'ds'), 4, { corrupt: [1, 2, 3, 4], seed: 14 });
+    const base = { models: ['jitter:96'], dataset: file, bootstrapResamples: 20 };
+    const shards = [0, 1].map((i) => path.join(root, `shard-${i}`));
+    for (let i = 0; i < 2; i++) await runShard({ ...base, shard: `${i}/2`, out: shards[i] });
+    const out = path.join(root, 'merged');
+    const e = await rejection(mergeShards({ runs: shards, out }));
+    expect(e.code).toBe('ERR_DATASET');
+    expect(e.message).toContain('jitter:96: none of the 4 images could be scored');
+    expect(e.message).toContain(path.join(out, 'skipped.json'));
+    expect(e.message).toContain("rerun the shards' commands");
+    const skipped = JSON.parse(await readFile(path.join(out, 'skipped.json'), 'utf8'));
+    expect(skipped.map((s: { imageId: number }) => s.imageId)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('a damaged shard is named with the fix that works for a merge', () => {
+  let root: string;
+  let shards: string[];
+  beforeAll(async () => {
+    root = await tempDir('shiftbench-damaged-');
+    const { file } = await makeDataset(path.join(root, 'ds'), 6, { seed: 15 });
+    shards = [0, 1].map((i) => path.join(root, `shard-${i}`));
+    for (let i = 0; i < 2; i++) {
+      await runShard({ models: ['jitter:96'], dataset: file, bootstrapResamples: 20, shard: `${i}/2`, out: shards[i] });
+    }
+  });
+
+  it('a damaged line in a shard log: rerun that shard with --force or into a new --out (merge --force cannot help)', async () => {
+    const log = path.join(shards[1], 'detections', 'jitter_96.jsonl');
+    const good = await readFile(log, 'utf8');
+    const lines = good.trim().split('\n');
+    await writeFile(log, ['{"imageId": broken', ...lines.slice(1)].join('\n') + '\n');
+    try {
+      const e = await rejection(mergeShards({ runs: shards, out: path.join(root, 'm1'), force: true }));
+      expect(e.code).toBe('ERR_MERGE');
+      expect(e.message).toContain(`${log} line 1 is damaged`);
+      expect(e.message).toContain(`${shards[1]} (shard 1/2)`);
+      expect(e.message).toContain('rerun that shard');
+      expect(e.message).not.toContain('Start over with --force');
+    } finally {
+      await writeFile(log, good);
+    }
+  });
+
+  it('a damaged shard manifest: rerun that shard, not "delete it"', async () => {
+    const file = path.join(shards[0], 'manifest.json');
+    const good = await readFile(file, 'utf8');
+    await writeFile(file, good.slice(0, 40));
+    try {
+      const e = await rejection(mergeShards({ runs: shards, out: path.join(root, 'm2') }));
+      expect(e.code).toBe('ERR_MERGE');
+      expect(e.message).toContain(`${file} is not valid JSON`);
+      expect(e.message).toContain('rerun that shard');
+      expect(e.message).not.toContain('Delete it');
+    } finally {
+      await writeFile(file, good);
+    }
+  });
+
+  it('a file given as a shard is named as not a run directory', async () => {
+    const e = await rejection(
+      mergeShards({ runs: [shards[0], path.join(shards[1], 'manifest.json')], out: path.join(root, 'm3') }),
+    );
+    expect(e.code).toBe('ERR_RUN_STORE');
+    expect(e.message).toContain(`${path.join(shards[1], 'manifest.json')} is not a run directory`);
+    expect(e.message).not.toContain('ENOTDIR');
+  });
+});

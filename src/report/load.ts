@@ -72,7 +72,10 @@ export async function loadReportRun(runDir: string): Promise<ReportRun> {
   return { runDir: dir, manifest: manifestRaw, essentials: reportManifestEssentials(manifestRaw), metrics };
 }
 
-/** A shard's run directory (`run --shard i/n`) has no metrics of its own: ERR_OUTPUT saying how to get them. */
+/**
+ * A shard's run directory (`run --shard i/n`) has no metrics of its own, and an unfinished merge has none yet: ERR_OUTPUT
+ * saying how to get them (not "rerun `shiftbench run`").
+ */
 async function refuseShard(dir: string): Promise<void> {
   let manifest: unknown;
   try {
@@ -80,7 +83,15 @@ async function refuseShard(dir: string): Promise<void> {
   } catch {
     return; // missing or damaged: readJsonFile says so
   }
-  if (!is.object(manifest) || !is.object(manifest.shard)) return;
+  if (!is.object(manifest)) return;
+  if (is.object(manifest.merged) && (await stat(path.join(dir, METRICS_FILE)).catch(() => null)) === null) {
+    throw new ShiftbenchError(
+      'ERR_OUTPUT',
+      `No ${METRICS_FILE} in ${dir}: the merge into it did not finish. Run the same \`shiftbench merge SHARD… ` +
+        `--out ${dir}\` again (the shards are only read), then \`shiftbench report ${dir}\`.`,
+    );
+  }
+  if (!is.object(manifest.shard)) return;
   const { index, count } = manifest.shard;
   throw new ShiftbenchError(
     'ERR_OUTPUT',

@@ -375,6 +375,11 @@ describe('a merge where no image could be scored', () => {
     expect(e.message).toContain("rerun the shards' commands");
     const skipped = JSON.parse(await readFile(path.join(out, 'skipped.json'), 'utf8'));
     expect(skipped.map((s: { imageId: number }) => s.imageId)).toEqual([1, 2, 3, 4]);
+    // the unfinished merge directory: report says to run the merge again, not `shiftbench run`
+    const r = await rejection(loadReportRun(out));
+    expect(r.code).toBe('ERR_OUTPUT');
+    expect(r.message).toContain(`No metrics.json in ${out}: the merge into it did not finish`);
+    expect(r.message).not.toContain('shiftbench run');
   });
 });
 

@@ -7,6 +7,7 @@
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { ShiftbenchError } from './errors.js';
 
 /** fsyncs a directory, so renames and creations inside it are durable (best effort: not every platform can). */
 export function syncDirSync(dir: string): void {
@@ -30,6 +31,35 @@ export async function renameDurable(from: string, to: string): Promise<void> {
   await rename(from, to);
   syncDirSync(path.dirname(to));
   if (path.dirname(from) !== path.dirname(to)) syncDirSync(path.dirname(from));
+}
+
+/**
+ * Writes every byte of `data` at the handle's position (appending for a file opened with 'a'): a write may take fewer
+ * bytes than asked (a full disk, a signal), so it is repeated for the rest; throws when the file system refuses.
+ */
+export async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
+  for (let off = 0; off < data.length;) {
+    const { bytesWritten } = await fh.write(data, off, data.length - off);
+    if (bytesWritten <= 0) throw new Error('the file system took no bytes');
+    off += bytesWritten;
+  }
+}
+
+/** A failed write of `file` as the error users see: the file, why, and the fix (nothing stored is lost). */
+export function writeFailed(file: string, err: unknown): ShiftbenchError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const space =
+    code === 'ENOSPC' || code === 'EDQUOT'
+      ? 'Free disk space'
+      : code === 'EFBIG'
+        ? 'Raise the file size limit (ulimit -f)'
+        : 'Fix that';
+  return new ShiftbenchError(
+    'ERR_OUTPUT',
+    `Could not write ${file}: ${(err as Error).message}. ${space}, then run the same command again: what is ` +
+      `already stored is kept.`,
+    { cause: err },
+  );
 }
 
 /** The temporary name of `file` while this process writes it. */
@@ -92,7 +122,11 @@ export class AtomicFileWriter {
     const text = this.pending.join('');
     this.pending = [];
     this.pendingChars = 0;
-    await this.fh.write(text);
+    try {
+      await writeAll(this.fh, Buffer.from(text, 'utf8'));
+    } catch (err) {
+      throw writeFailed(this.tmp, err);
+    }
   }
 
   /** Makes the written content the file's: fsync, rename over the target, fsync of the directory. */

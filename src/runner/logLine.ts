@@ -20,6 +20,8 @@ export interface ScannedLine {
 }
 
 const SHIFTS_KEY = Buffer.from(',"shifts":[', 'latin1');
+/** A stored detection: x, y, w, h, score, category id. */
+export const DETECTION_NUMBERS = 6;
 const OPEN = 0x5b; // [
 const CLOSE = 0x5d; // ]
 const COMMA = 0x2c;
@@ -58,7 +60,7 @@ function numberEnd(b: Uint8Array, i: number): number {
 
 /**
  * Checks `b[i…]` = `[ list, … ]}` and nothing after, where list = `[ det, … ]` and
- * det = `[ number, … ]` (JSON, no whitespace); returns the counts, or null when the bytes
+ * det = `[ number, … ]` of exactly DETECTION_NUMBERS numbers (JSON, no whitespace); returns the counts, or null when the bytes
  * are anything else. Reads past the end only as `undefined`, which matches nothing.
  */
 function scanShifts(b: Uint8Array, i: number): { shiftLists: number; detections: number } | null {
@@ -73,15 +75,17 @@ function scanShifts(b: Uint8Array, i: number): { shiftLists: number; detections:
         for (;;) {
           if (b[i++] !== OPEN) return null;
           detections++;
+          let numbers = 0;
           if (b[i] !== CLOSE) {
             for (;;) {
               i = numberEnd(b, i);
               if (i < 0) return null;
+              numbers++;
               if (b[i] !== COMMA) break;
               i++;
             }
           }
-          if (b[i++] !== CLOSE) return null;
+          if (numbers !== DETECTION_NUMBERS || b[i++] !== CLOSE) return null;
           if (b[i] !== COMMA) break;
           i++;
         }

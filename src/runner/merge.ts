@@ -93,7 +93,7 @@ function mergeError(message: string): ShiftbenchError {
 }
 
 /** The fix a run store's error gives for its own run ("start over with --force …"), which a merge cannot apply. */
-const RUN_FIX = /\s(?:Delete it, or start|Start) over with --force or a new --out\.$/;
+const RUN_FIX = /\s(?:Delete it, or start|Start|Else start) over with --force or a new --out\.$/;
 
 /**
  * A damaged file in a shard's directory, as a merge error: the same finding, with the fix that works — rerun that
@@ -105,7 +105,7 @@ function inShard(err: unknown, dir: string, shard: { index: number; count: numbe
   return new ShiftbenchError(
     'ERR_MERGE',
     `${err.message.replace(RUN_FIX, '')} It belongs to ${which}: rerun that shard's command (\`shiftbench run … ` +
-      `--shard i/n\`) with --force or into a new --out, then merge.`,
+      `--shard i/n\`; with --force or into a new --out if its store cannot be repaired), then merge.`,
     { cause: err },
   );
 }

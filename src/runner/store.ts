@@ -14,10 +14,10 @@
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, readFile, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { syncDirSync, writeFileAtomic } from '../core/atomicFile.js';
+import { syncDirSync, writeAll, writeFailed, writeFileAtomic } from '../core/atomicFile.js';
 import { ShiftbenchError } from '../core/errors.js';
 import type { BoxXYWH } from '../core/types.js';
-import { scanRecordLine } from './logLine.js';
+import { DETECTION_NUMBERS, scanRecordLine } from './logLine.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const METRICS_FILE = 'metrics.json';
@@ -150,7 +150,18 @@ function checkRecord(value: unknown, shiftCount: number): value is ImageRecord {
   const r = value as Record<string, unknown>;
   const kind = checkRecordHeader(r);
   if (kind !== 'evaluated') return kind === 'skipped';
-  return Array.isArray(r.shifts) && r.shifts.length === shiftCount && r.shifts.every(Array.isArray);
+  return (
+    Array.isArray(r.shifts) &&
+    r.shifts.length === shiftCount &&
+    r.shifts.every(
+      (list) =>
+        Array.isArray(list) &&
+        list.every(
+          (d) =>
+            Array.isArray(d) && d.length === DETECTION_NUMBERS && d.every((x) => typeof x === 'number' && isFinite(x)),
+        ),
+    )
+  );
 }
 
 /**
@@ -347,8 +358,9 @@ export class DetectionLog {
       const damaged = (line: number) =>
         new ShiftbenchError(
           'ERR_RUN_STORE',
-          `${file} line ${line} is damaged or was written for a different shift set. ` +
-            `Start over with --force or a new --out.`,
+          `${file} line ${line} is damaged or was written for a different shift set. If only that line is damaged, ` +
+            `delete it (Delete line ${line}: \`sed -i '${line}d' ${file}\`): its image is computed again and every ` +
+            `other line is kept. Else start over with --force or a new --out.`,
         );
       let ends: { completeBytes: number; totalBytes: number };
       try {
@@ -391,7 +403,13 @@ export class DetectionLog {
     if (!this.fh) throw new ShiftbenchError('ERR_INTERNAL', `detection log ${this.file} is closed`);
     const line = JSON.stringify(record);
     const lineBytes = Buffer.byteLength(line, 'utf8');
-    await this.fh.write(line + '\n');
+    try {
+      await writeAll(this.fh, Buffer.from(line + '\n', 'utf8'));
+    } catch (err) {
+      // whole lines only: what was written of this one goes, so the log stays a log
+      await this.fh.truncate(this.sizeBytes).catch(() => undefined);
+      throw writeFailed(this.file, err);
+    }
     const kept = storedImage(record, detectionCount(record), this.sizeBytes, lineBytes);
     this.sizeBytes += lineBytes + 1;
     this.stored.set(record.imageId, kept);

@@ -144,6 +144,68 @@ describe('DetectionLog: line-by-line store', () => {
     expect(readFileSync(last, 'utf8')).toBe(good);
   });
 
+  it('a detection that is not six numbers makes its line damaged (fast and full parse alike), never a scored box', async () => {
+    const dir = await tempDir('shiftbench-store-');
+    const five = record(2, 2);
+    (five.shifts[1][0] as number[]).pop();
+    for (const [name, line] of [
+      ['layout', JSON.stringify(five)],
+      ['spaced', JSON.stringify(five, null, 1).replace(/\n/g, '')], // another layout: parsed in full
+    ] as const) {
+      const file = path.join(dir, `${name}.jsonl`);
+      await writeFile(file, [JSON.stringify(record(1, 2)), line, JSON.stringify(record(3, 2))].join('\n') + '\n');
+      await expect(DetectionLog.open(file, SHIFTS)).rejects.toMatchObject({
+        code: 'ERR_RUN_STORE',
+        message: expect.stringMatching(/line 2 is damaged/),
+      });
+    }
+  });
+
+  it('a damaged middle line names the fix that keeps the other lines: delete that line, its image is computed again', async () => {
+    const dir = await tempDir('shiftbench-store-');
+    const file = path.join(dir, 'middle.jsonl');
+    await writeFile(file, [JSON.stringify(record(1, 2)), '}}{', JSON.stringify(record(2, 2))].join('\n') + '\n');
+    const e = await DetectionLog.open(file, SHIFTS).catch((err: Error) => err);
+    expect((e as Error).message).toContain(`${file} line 2 is damaged`);
+    expect((e as Error).message).toContain('Delete line 2');
+    expect((e as Error).message).toContain('computed again');
+  });
+
+  it('a short write is completed; a failed write names the file and the fix and leaves whole lines only', async () => {
+    const dir = await tempDir('shiftbench-store-');
+    const file = path.join(dir, 'short.jsonl');
+    const { log } = await DetectionLog.open(file, SHIFTS);
+    await log.append(record(1, 2));
+    const fh = (log as unknown as { fh: { write: (...a: unknown[]) => Promise<{ bytesWritten: number }> } }).fh;
+    const realWrite = fh.write.bind(fh);
+    // the file system takes at most 10 bytes a call
+    fh.write = (buf: unknown, offset?: unknown, length?: unknown) =>
+      typeof buf === 'string'
+        ? realWrite(Buffer.from(buf).subarray(0, 10))
+        : realWrite(buf, offset, Math.min(10, (length as number | undefined) ?? (buf as Buffer).length));
+    await log.append(record(2, 2));
+    // then the disk is full after a few bytes
+    let calls = 0;
+    fh.write = (buf: unknown, offset?: unknown, length?: unknown) => {
+      if (++calls > 2) {
+        const err = new Error('ENOSPC: no space left on device, write') as NodeJS.ErrnoException;
+        err.code = 'ENOSPC';
+        return Promise.reject(err);
+      }
+      return realWrite(buf, offset, Math.min(10, (length as number | undefined) ?? (buf as Buffer).length));
+    };
+    const e = (await log.append(record(3, 2)).catch((err) => err)) as { code: string; message: string };
+    expect(e.code).toBe('ERR_OUTPUT');
+    expect(e.message).toContain(file);
+    expect(e.message).toContain('no space left');
+    expect(e.message).toContain('run the same command again');
+    await log.close().catch(() => undefined);
+    const reopened = await DetectionLog.open(file, SHIFTS);
+    await reopened.log.close();
+    expect(reopened.tornBytes).toBe(0);
+    expect([...reopened.stored.keys()]).toEqual([1, 2]);
+  });
+
   it('forEachLine: offsets and byte lengths of every line whatever the chunk size; the tail is reported', async () => {
     const dir = await tempDir('shiftbench-store-');
     const file = path.join(dir, 'lines.txt');

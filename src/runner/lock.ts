@@ -2,8 +2,13 @@
  * The run-directory lock: a lease in `<runDir>/run.lock` holding the owner's PID, host,
  * start time and a heartbeat time the owner refreshes while it runs. It is taken
  * atomically (exclusive create), so it also works on shared volumes across machines.
- * A lease is stale — and taken over, with a message — when its heartbeat is older than
- * `staleMs` (default 30 s) or its PID is no longer running on this same host.
+ * A lease is stale — and taken over, with a message — when:
+ * - its owner is on this same host: only when its PID is no longer running, whatever the
+ *   heartbeat's age. A live owner whose heartbeat stopped (suspended with SIGSTOP/Ctrl-Z,
+ *   or its main thread blocked by a slow detector) keeps it: taken over, it would append
+ *   to the new run's files when it continues;
+ * - its owner is on another host (liveness cannot be checked from here): when its
+ *   heartbeat is older than `staleMs` (default 30 s).
  */
 import { randomUUID } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
@@ -32,7 +37,13 @@ interface LockContent {
   token: string;
 }
 
+/**
+ * Whether a process of this host runs with that PID (signal 0 only checks): ESRCH → no
+ * such process; EPERM → it exists but belongs to another user. A PID that is not a
+ * positive integer names no process (0 and negatives would address process groups).
+ */
 function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -52,13 +63,17 @@ async function readLock(file: string): Promise<LockContent | null> {
   }
 }
 
-/** Why a lease is stale, or null when its owner is alive. */
+/**
+ * Why a lease is stale, or null when its owner is alive. On this host the PID decides
+ * alone: a live owner is never stale, however old its heartbeat (it may be suspended or
+ * blocked, and would resume writing). Of another host only the heartbeat can tell.
+ */
 function staleReason(lock: LockContent | null, staleMs: number): string | null {
   if (lock === null) return 'the lock file is unreadable';
+  if (lock.host === os.hostname()) return pidAlive(lock.pid) ? null : 'that process is no longer running';
   const ageMs = Date.now() - Date.parse(lock.heartbeatAt);
   if (!Number.isFinite(ageMs) || ageMs > staleMs)
     return `its last heartbeat was ${Number.isFinite(ageMs) ? Math.round(ageMs / 1000) : '?'} s ago`;
-  if (lock.host === os.hostname() && !pidAlive(lock.pid)) return 'that process is no longer running';
   return null;
 }
 
@@ -127,7 +142,10 @@ export class RunLock {
           `The run directory ${dir} is in use by ${owner(held!)} (running since ${held!.startedAt}, last heartbeat ` +
             `${held!.heartbeatAt}). ` +
             'Wait for it to finish or stop it (Ctrl-C); --force does not take a live lock. ' +
-            'Use another --out to run in parallel.',
+            'Use another --out to run in parallel.' +
+            (held!.host === os.hostname()
+              ? ` If PID ${held!.pid} is not a shiftbench run (a crashed run's PID reused), delete ${file}.`
+              : ''),
         );
       }
       // take the stale lease over: move it aside atomically (only one taker succeeds), then create ours

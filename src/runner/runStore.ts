@@ -235,6 +235,9 @@ async function closeLogs(logs: Map<string, OpenedLog>): Promise<void> {
   for (const { log } of logs.values()) await log.close();
 }
 
+/** Files a scoring writes besides metrics.json (removed with it when a run resumes: retireMetrics). */
+const SCORING_OUTPUTS = [SKIPPED_FILE, 'summary.json', 'report.html', 'report.json'];
+
 /** What a run directory may hold besides the runner's own entries (temporary files of atomic writes, the lock). */
 const RUN_DIR_EXTRA = /^(run\.lock.*|.*\.tmp-\d+|\.shiftbench-write-test-\d+)$/;
 
@@ -425,11 +428,19 @@ export class RunStore {
   }
 
   /**
-   * Once the caller has accepted a resumed run (after every check that may still refuse it): its old metrics.json no
-   * longer describes the directory, so it goes until the new one is written.
+   * Once the caller has accepted a resumed run (after every check that may still refuse it): what its last scoring
+   * wrote — metrics.json, the reports, skipped.json and the per-shift files (detections/<key>/) — no longer describes
+   * the directory (the settings or images may differ now), so it goes until scoring writes it again; the detection logs
+   * stay. Nothing of another setup is left for report or eval to show if this run stops before then.
    */
   async retireMetrics(stored: RunManifest | null): Promise<void> {
-    if (stored) await rm(path.join(this.directory, METRICS_FILE), { force: true });
+    if (!stored) return;
+    await rm(path.join(this.directory, METRICS_FILE), { force: true });
+    for (const f of SCORING_OUTPUTS) await rm(path.join(this.directory, f), { force: true });
+    const detections = path.join(this.directory, DETECTIONS_DIR);
+    const entries = await readdir(detections, { withFileTypes: true }).catch(() => []);
+    for (const e of entries)
+      if (e.isDirectory()) await rm(path.join(detections, e.name), { recursive: true, force: true });
   }
 
   private async openLogs(keys: string[], shiftCount: number, logger: Logger): Promise<Map<string, OpenedLog>> {

@@ -269,6 +269,30 @@ describe('runBenchmark', () => {
     expect(metrics.results[0].bounds!.mapRef).toBeCloseTo(1, 12);
   });
 
+  it('a rerun with other analysis settings that stops while scoring leaves no report, per-shift file or skipped list of the old setup', async () => {
+    const dir = path.join(root, 'ds-restale');
+    const ds = await makeDataset(dir, 4, { seed: 21, corrupt: [2] });
+    const out = path.join(root, 'restale');
+    const oracle = () => gtDetector('oracle', ds.gt);
+    await runBenchmark({ models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 10 }, { env: env({ oracle }) });
+    const derived = ['metrics.json', 'report.html', 'report.json', 'skipped.json', path.join('detections', 'oracle')];
+    for (const f of derived) expect(existsSync(path.join(out, f)), f).toBe(true);
+    const failing: Partial<RunnerEnv> = {
+      ...env({ oracle }),
+      createEvaluator: () => {
+        throw new Error('scoring stopped');
+      },
+    };
+    const e = await runBenchmark(
+      { models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 10, scoreThreshold: 0.3 },
+      { env: failing },
+    ).catch((err) => err);
+    expect((e as Error).message).toBe('scoring stopped');
+    // what the old setup's scoring wrote is gone with its metrics.json; the detections stay
+    for (const f of derived) expect(existsSync(path.join(out, f)), f).toBe(false);
+    expect(existsSync(path.join(out, 'detections', 'oracle.jsonl'))).toBe(true);
+  });
+
   it('a detector that throws midway keeps the earlier images; the rerun computes only the rest', async () => {
     const out = path.join(root, 'throws');
     const failing = gtDetector('plug', gt, { throwOnImage: 6 });

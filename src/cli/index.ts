@@ -4,6 +4,7 @@
  * and turns errors into exit codes (2 = usage error, 1 = failure).
  */
 import { Command, CommanderError } from 'commander';
+import { writeFailed } from '../core/atomicFile.js';
 import { ShiftbenchError, USAGE_ERROR_CODES } from '../core/errors.js';
 import { CLI_TEXT } from '../core/messages.js';
 import { COMMANDS } from './commands/index.js';
@@ -37,9 +38,19 @@ function reportError(err: unknown): number {
       process.stderr.write(`cause: ${String((err.cause as Error).stack ?? err.cause)}\n`);
     return USAGE_ERROR_CODES.has(err.code) ? 2 : 1;
   }
+  const io = err as NodeJS.ErrnoException | undefined;
+  if (io?.code !== undefined && OUT_OF_SPACE.has(io.code)) {
+    // a full disk or a file size limit: the file, the fix, no stack trace (what is stored is kept)
+    process.stderr.write(`shiftbench: ${writeFailed(io.path ?? 'a file of the run', io).message}\n`);
+    if (process.env.SHIFTBENCH_DEBUG) process.stderr.write(`cause: ${io.stack}\n`);
+    return 1;
+  }
   process.stderr.write(`shiftbench: ${CLI_TEXT.unexpectedFailure}: ${(err as Error)?.stack ?? String(err)}\n`);
   return 1;
 }
+
+/** Errors of a write the machine refused for room, not for a defect of shiftbench. */
+const OUT_OF_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
 
 let finished = false;
 

@@ -164,7 +164,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   } catch (err) {
     await fh.close().catch(() => undefined);
     await rm(tmp, { force: true });
-    throw err;
+    throw writeFailed(file, err);
   }
   await fh.close();
   await renameDurable(tmp, file);

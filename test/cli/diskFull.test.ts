@@ -1,0 +1,34 @@
+/**
+ * A write the machine refuses for room (a full disk, a file size limit): the CLI names the file and
+ * the fix, with no stack trace, exits 1, and the same command finishes the run once there is room.
+ */
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI_ENTRY, TSX_LOADER, runCli, runProcess } from '../helpers/cli.js';
+import { makeDataset, tempDir } from '../runner/fixtures.js';
+
+describe('out of room while writing', () => {
+  // 1 KiB: the manifest is the first write refused; 8 KiB: a line of the detection log
+  it.each([1, 8])(
+    'a file size limit of %i KiB: the file and the fix, no stack trace, exit 1; the same command then finishes',
+    async (kib) => {
+      const root = await tempDir(`shiftbench-efbig-${kib}-`);
+      const { file: dataset } = await makeDataset(path.join(root, 'ds'), 12, { seed: 4 });
+      const out = path.join(root, 'run');
+      const args = ['run', '--model', 'jitter:96', '--dataset', dataset, '--bootstrap', '20', '--out', out, '--quiet'];
+      const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+      const limited = await runProcess('bash', [
+        '-c',
+        `ulimit -f ${kib}; exec ${[process.execPath, '--import', TSX_LOADER, CLI_ENTRY, ...args].map(quote).join(' ')}`,
+      ]);
+      expect(limited.code, limited.stderr).toBe(1);
+      expect(limited.stderr).toMatch(/shiftbench: Could not write \/\S+/);
+      expect(limited.stderr).toContain('Raise the file size limit (ulimit -f), then run the same command again');
+      expect(limited.stderr).not.toContain('unexpected failure');
+      expect(limited.stderr).not.toMatch(/\n\s+at /);
+      const again = await runCli(args);
+      expect(again.code, again.stderr).toBe(0);
+    },
+    120_000,
+  );
+});

@@ -2,6 +2,7 @@
  * The CLI's only contact with the console: a logger for the library, and helpers
  * for parsing numeric flags with the uniform error text.
  */
+import { constants as osConstants } from 'node:os';
 import type { Command } from 'commander';
 import type { Logger } from '../core/types.js';
 import { invalidParameterError } from '../core/errors.js';
@@ -75,19 +76,71 @@ export function printLine(line = ''): void {
   process.stdout.write(line + '\n');
 }
 
+/** The signals that stop a command cleanly: Ctrl-C, kill/`timeout`/an eviction or preemption, a closed terminal. */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+export type StopSignal = (typeof STOP_SIGNALS)[number];
+
+/** A command's handling of the stop signals (stopOnSignals). */
+export interface Stop {
+  /** Aborted (an AbortError) by the first stop signal. */
+  signal: AbortSignal;
+  /** The signal that stopped the command; null while none came. */
+  readonly received: StopSignal | null;
+  /** Removes the handlers (the signals' default action again); safe to call twice. */
+  release: () => void;
+}
+
+/** The conventional exit code of a process ended by `sig`: 128 + its number (130 SIGINT, 143 SIGTERM, 129 SIGHUP). */
+export function signalExitCode(sig: StopSignal): number {
+  return 128 + osConstants.signals[sig];
+}
+
 /**
- * Ctrl-C stops a run after the current batch of images, or scoring at once (its worker
- * threads terminated; what is computed stays stored); a second Ctrl-C quits at once (exit 130).
+ * SIGINT (Ctrl-C), SIGTERM (kill, `timeout`, a Kubernetes eviction, a Slurm preemption) and
+ * SIGHUP stop a command cleanly: `signal` is aborted, so a run stops after the current batch
+ * of images, or scoring at once (its worker threads terminated; what is computed stays
+ * stored), and the command releases its run lock on the way out (exitStopped then ends
+ * it with 128 + the signal's number). A second stop signal quits at once.
  */
-export function stopOnSigint(): { signal: AbortSignal; release: () => void } {
+export function stopOnSignals(): Stop {
   const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) exitNow(130);
-    process.stderr.write(`\n${CLI_TEXT.stopping}\n`);
-    controller.abort();
+  let received: StopSignal | null = null;
+  const handlers = STOP_SIGNALS.map((sig) => {
+    const handler = () => {
+      if (controller.signal.aborted) exitNow(signalExitCode(sig));
+      received = sig;
+      // the terminal is gone: nothing can show what is written to it any more, and a failed write must not stop the cleanup
+      if (sig === 'SIGHUP') process.stderr.on('error', () => undefined);
+      process.stderr.write(
+        sig === 'SIGINT'
+          ? `\n${CLI_TEXT.stopping}\n`
+          : `\n${sig}: ${CLI_TEXT.stopping.replace(/ \(Ctrl-C[^)]*\)/, '')}\n`,
+      );
+      controller.abort();
+    };
+    process.on(sig, handler);
+    return [sig, handler] as const;
+  });
+  return {
+    signal: controller.signal,
+    get received() {
+      return received;
+    },
+    release: () => {
+      for (const [sig, handler] of handlers) process.off(sig, handler);
+    },
   };
-  process.on('SIGINT', onSigint);
-  return { signal: controller.signal, release: () => process.off('SIGINT', onSigint) };
+}
+
+/**
+ * Ends a command that a stop signal stopped: writes `line` — the Ctrl-C text, "stopped: …" —
+ * to stderr, naming any other signal ("stopped by SIGTERM: …"), then exits 128 + the
+ * signal's number (130 when none is known).
+ */
+export function exitStopped(stop: Stop, line: string): never {
+  const sig = stop.received ?? 'SIGINT';
+  process.stderr.write(`${sig === 'SIGINT' ? line : line.replace(/^stopped/, `stopped by ${sig}`)}\n`);
+  return exitNow(signalExitCode(sig));
 }
 
 /** Collects the values of a repeatable flag. */

@@ -190,7 +190,7 @@ async function readResults(exp: ReadExport): Promise<ExportResults> {
 export async function scoreExport(
   exportDir: string,
   options: ScoreExportOptions,
-  hooks: { logger?: Logger; env?: Partial<RunnerEnv> } = {},
+  hooks: { logger?: Logger; env?: Partial<RunnerEnv>; signal?: AbortSignal } = {},
 ): Promise<ScoreExportResult> {
   const logger = hooks.logger ?? SILENT;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
@@ -237,7 +237,7 @@ export async function scoreExport(
   );
   await store.lock(logger);
   try {
-    return await scoreLocked(exp, results, family, o, env, store, logger);
+    return await scoreLocked(exp, results, family, o, env, store, logger, hooks.signal);
   } finally {
     await store.release();
   }
@@ -251,6 +251,7 @@ async function scoreLocked(
   env: RunnerEnv,
   store: RunStore,
   logger: Logger,
+  signal: AbortSignal | undefined,
 ): Promise<ScoreExportResult> {
   const m = exp.manifest;
   const exportFile = path.join(exp.dir, EXPORT_FILE);
@@ -411,6 +412,7 @@ async function scoreLocked(
     variants: [{ entry, records, file: log.file }],
     createEvaluator: env.createEvaluator,
     logger,
+    signal,
     retrySkipped: 'make the export again with them and score it again',
   });
   const reportPath = await renderReportAfterScoring(store.dir, logger);

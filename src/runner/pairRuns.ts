@@ -3,7 +3,8 @@
  * each detector key the runs share is scored again from both runs' stored detections on
  * the same images with the same bounds bootstrap (same B, same seed), and the metrics'
  * pairedDifference gives Δ mAP range (A − B) with its interval. No model is loaded;
- * nothing in either run directory is written.
+ * nothing in either run directory is written — not even the run lock — so finished runs
+ * on a read-only volume pair too.
  */
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
@@ -61,22 +62,13 @@ export async function pairRuns(
     );
   const a = await RunStore.existing(dirA);
   const b = await RunStore.existing(dirB);
-  await a.store.lock(logger);
-  try {
-    await b.store.lock(logger);
-    try {
-      return await pairLocked(a, b, options, env, logger);
-    } finally {
-      await b.store.release();
-    }
-  } finally {
-    await a.store.release();
-  }
+  // read only, without the run lock: a lock is a file written in the run directory
+  return pairStored(a, b, options, env, logger);
 }
 
 type Opened = { store: RunStore; manifest: RunManifest };
 
-async function pairLocked(
+async function pairStored(
   a: Opened,
   b: Opened,
   options: PairRunsOptions,
@@ -178,8 +170,7 @@ async function storedVariant(
         `Run it again with \`shiftbench run\`.`,
     );
   const sha256 = imageIdentityFor(run.manifest.identity?.detectors?.[key], ids);
-  const { log, stored } = await run.store.openLog(key, run.manifest.shiftSet.shifts.length);
-  await log.close();
+  const stored = await run.store.readLog(key, run.manifest.shiftSet.shifts.length);
   for (const image of images) {
     const r: StoredImage | undefined = stored.get(image.id);
     if (!r) {

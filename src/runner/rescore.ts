@@ -33,11 +33,13 @@ const SILENT: Logger = { info: () => undefined, warn: () => undefined };
  * on the dataset the manifest names. Throws ERR_INVALID_OPTION for a bad setting
  * (naming the flag), ERR_RUN_STORE when the directory is not a run, a detector's
  * detections are incomplete (finish the run first) or an image changed since.
+ * `hooks.signal` stops it (Ctrl-C, SIGTERM: the scoring worker threads are terminated at
+ * once) with an AbortError, the run lock released and metrics.json unchanged.
  */
 export async function rescoreRun(
   runDir: string,
   options: RescoreOptions = {},
-  hooks: { logger?: Logger; env?: Partial<RunnerEnv> } = {},
+  hooks: { logger?: Logger; env?: Partial<RunnerEnv>; signal?: AbortSignal } = {},
 ): Promise<RunMetrics> {
   const logger = hooks.logger ?? SILENT;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
@@ -52,7 +54,7 @@ export async function rescoreRun(
   }
   await store.lock(logger); // not while a run writes there
   try {
-    return await rescoreLocked(store, manifest, options, env, logger);
+    return await rescoreLocked(store, manifest, options, env, logger, hooks.signal);
   } finally {
     await store.release();
   }
@@ -64,6 +66,7 @@ async function rescoreLocked(
   options: RescoreOptions,
   env: RunnerEnv,
   logger: Logger,
+  signal: AbortSignal | undefined,
 ): Promise<RunMetrics> {
   const saved = manifest.options as Partial<RunOptions> & { shiftSet?: string; bootstrapBounds?: number | null };
   // validate the new settings the way `run` does (flag names in errors), on top of the saved ones
@@ -136,6 +139,7 @@ async function rescoreLocked(
     variants,
     createEvaluator: env.createEvaluator,
     logger,
+    signal,
     retrySkipped: 'rerun the `shiftbench run` command that made this directory: the skipped images are tried again',
   });
   await store.writeManifest({

@@ -483,6 +483,11 @@ export class RunStore {
     return DetectionLog.open(this.logFile(key), shiftCount);
   }
 
+  /** The records stored in a detector's detection log, read only (nothing in the run directory is written). */
+  async readLog(key: string, shiftCount: number): Promise<OpenedLog['stored']> {
+    return (await DetectionLog.open(this.logFile(key), shiftCount, { readOnly: true })).stored;
+  }
+
   /**
    * Streams detections/<key>/shift_<dx>_<dy>.json (COCO results: the detections scored at
    * each shift; `shift_<index>.json` for sets holding fractions): each file is written to

@@ -304,6 +304,12 @@ export interface DetectionLogOptions {
   syncEveryMs?: number;
   /** Bytes read per chunk when scanning the stored lines (default LOG_CHUNK_BYTES). */
   chunkBytes?: number;
+  /**
+   * Only read what is stored (compare, check --baseline): nothing is created, cut or opened
+   * for writing, so a read-only run directory works; a torn last line is left out of
+   * `stored` but stays in the file, and `append` throws.
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -340,7 +346,7 @@ export class DetectionLog {
     shiftCount: number,
     opts: DetectionLogOptions = {},
   ): Promise<{ log: DetectionLog; stored: Map<number, StoredImage>; tornBytes: number }> {
-    await mkdir(path.dirname(file), { recursive: true });
+    if (!opts.readOnly) await mkdir(path.dirname(file), { recursive: true });
     const log = new DetectionLog(file, opts.syncEveryMs ?? 2000);
     let tornBytes = 0;
     let reader: FileHandle | null = null;
@@ -389,9 +395,10 @@ export class DetectionLog {
       // a damaged last line is dropped like a torn one, unless a torn tail follows it
       if (damagedLine > 0 && ends.completeBytes !== ends.totalBytes) throw damaged(damagedLine);
       tornBytes = ends.totalBytes - goodBytes;
-      if (tornBytes > 0) await truncate(file, goodBytes);
+      if (tornBytes > 0 && !opts.readOnly) await truncate(file, goodBytes);
       log.sizeBytes = goodBytes;
     }
+    if (opts.readOnly) return { log, stored: log.stored, tornBytes };
     log.fh = await open(file, 'a');
     if (!reader) syncDirSync(path.dirname(file)); // a new log: its directory entry survives a crash
     log.lastSyncMs = Date.now();

@@ -1,26 +1,15 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunMetrics } from '../../src/core/types.js';
+import { startProcess } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { makeDataset, tempDir } from './fixtures.js';
 
 const CHILD = path.join(REPO_ROOT, 'test/runner/fixtures/childRun.ts');
 
 function start(dataset: string, out: string, delayMs: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dataset, out, String(delayMs)], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
-    (resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { child, done };
+  return startProcess(process.execPath, ['--import', 'tsx', CHILD, dataset, out, String(delayMs)]);
 }
 
 function comparable(m: RunMetrics): unknown {

@@ -1,77 +1,52 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../helpers/shared.js';
+import { SLOW_PLUGIN, startCli, until } from '../helpers/cli.js';
 import { buildWorkers } from '../helpers/workerBuild.js';
 import { makeDataset, tempDir } from './fixtures.js';
 
-/** A slow plug-in detector (plain-object plug-in) that finds nothing. */
-const SLOW_PLUGIN = `
-export default {
-  apiVersion: 1,
-  name: 'slow',
-  detectors: {
-    sleepy: () => ({
-      info: { name: 'sleepy', family: { stages: 'one-stage', anchors: 'anchor-free' }, inputSizePx: { width: 32, height: 32 }, classes: [{ id: 1, name: 'disc' }, { id: 2, name: 'square' }] },
-      detect: async (batch) => { await new Promise((r) => setTimeout(r, 60)); return batch.map(() => []); },
-      dispose: async () => {},
-    }),
-  },
-};
-`;
+/**
+ * Ctrl-C, SIGTERM (kill, `timeout`, a Kubernetes eviction, a Slurm preemption) and SIGHUP stop a run alike: after the
+ * current batch (scoring at once), the run lock released (a retry elsewhere is not refused), exit 128 + the signal's
+ * number, and the same command resumes.
+ */
+const RESUME = 'everything computed so far is stored; rerun the same command to resume';
 
-function cli(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, stdout, stderr })),
-  );
-  return { child, done };
-}
-
-describe('shiftbench run stopped with Ctrl-C', () => {
-  it('stops after the current batch with exit 130, keeps what it computed, and the same command resumes', async () => {
+describe.each([
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const)('shiftbench run stopped with %s', (sig, exitCode) => {
+  it(`stops after the current batch with exit ${exitCode}, releases run.lock, says so, and the same command resumes`, async () => {
     const root = await tempDir();
     const { file: dataset } = await makeDataset(path.join(root, 'ds'), 12, { seed: 4 });
     const plugin = path.join(root, 'slow.mjs');
     await writeFile(plugin, SLOW_PLUGIN);
     const out = path.join(root, 'run');
-    const args = [
-      'run',
-      '--model',
-      'slow/sleepy',
-      '--plugin',
-      plugin,
-      '--dataset',
-      dataset,
-      '--out',
-      out,
-      '--bootstrap',
-      '20',
-    ];
+    const args = ['run', '--model', 'slow/sleepy', '--plugin', plugin, '--dataset', dataset, '--out', out];
+    args.push('--bootstrap', '20');
     const jsonl = path.join(out, 'detections', 'slow_sleepy.jsonl');
     const lines = () => (existsSync(jsonl) ? readFileSync(jsonl, 'utf8').split('\n').length - 1 : 0);
-    const first = cli(args);
-    const deadline = Date.now() + 60_000;
-    while (lines() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    first.child.kill('SIGINT');
+    const first = startCli(args);
+    await until(() => lines() >= 2);
+    expect(existsSync(path.join(out, 'run.lock'))).toBe(true);
+    first.child.kill(sig);
     const stopped = await first.done;
-    expect(stopped.code).toBe(130);
-    expect(stopped.stderr).toContain('stopped: everything computed so far is stored; rerun the same command to resume');
+    expect(stopped.signal, stopped.stderr).toBe(null); // handled, not killed by the signal
+    expect(stopped.code, stopped.stderr).toBe(exitCode);
+    // Ctrl-C says what it said before; another signal is named
+    expect(stopped.stderr).toContain(sig === 'SIGINT' ? 'stopping' : `${sig}: stopping`);
+    expect(stopped.stderr).toContain(sig === 'SIGINT' ? `stopped: ${RESUME}` : `stopped by ${sig}: ${RESUME}`);
+    expect(existsSync(path.join(out, 'run.lock'))).toBe(false);
     const kept = lines();
     expect(kept).toBeGreaterThanOrEqual(2);
     expect(kept).toBeLessThan(12);
     expect(existsSync(path.join(out, 'metrics.json'))).toBe(false);
-    const second = await cli(args).done;
+    // at once, from "another host": no ERR_RUN_LOCKED
+    const second = await startCli(args).done;
     expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).not.toContain('taking over the lock');
     expect(second.stderr).toContain(`slow/sleepy: ${12 - kept} images to run (${kept} stored)`);
     expect(lines()).toBe(12);
     expect(JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8')).results[0].imagesEvaluated).toBe(12);
@@ -99,7 +74,7 @@ describe('shiftbench run stopped with Ctrl-C while scoring', () => {
       '1000',
     ];
     const jsonl = path.join(out, 'detections', 'jitter_96.jsonl');
-    const first = cli(args);
+    const first = startCli(args);
     let stderr = '';
     first.child.stderr.on('data', (d) => (stderr += d));
     const deadline = Date.now() + 60_000;
@@ -115,7 +90,7 @@ describe('shiftbench run stopped with Ctrl-C while scoring', () => {
     expect(existsSync(path.join(out, 'metrics.json'))).toBe(false);
     expect(readFileSync(jsonl, 'utf8').split('\n').length - 1).toBe(30);
     const started = Date.now();
-    const second = await cli(args).done;
+    const second = await startCli(args).done;
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toContain('jitter:96: all 30 images already stored');
     const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'));

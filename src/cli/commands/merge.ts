@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { formatRunSummary, mergeShards } from '../../index.js';
-import { consoleLogger, exitNow, printLine, stopOnSigint } from '../io.js';
+import { consoleLogger, exitStopped, printLine, stopOnSignals } from '../io.js';
 
 interface MergeFlags {
   out: string;
@@ -50,7 +50,7 @@ export function register(program: Command): void {
     )
     .action(async (runs: string[], flags: MergeFlags) => {
       const logger = consoleLogger(flags.quiet);
-      const stop = stopOnSigint();
+      const stop = stopOnSignals();
       let r: Awaited<ReturnType<typeof mergeShards>>;
       try {
         r = await mergeShards(
@@ -59,8 +59,7 @@ export function register(program: Command): void {
         );
       } catch (err) {
         if ((err as Error)?.name !== 'AbortError') throw err;
-        process.stderr.write('stopped: the shards are unchanged; rerun the same command to merge\n');
-        exitNow(130);
+        exitStopped(stop, 'stopped: the shards are unchanged; rerun the same command to merge');
       } finally {
         stop.release();
       }

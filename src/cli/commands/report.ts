@@ -17,8 +17,10 @@ import {
   addAnalysisFlags,
   analysisOptions,
   consoleLogger,
+  exitStopped,
   parseIntFlag,
   printLine,
+  stopOnSignals,
   type AnalysisFlags,
 } from '../io.js';
 
@@ -77,7 +79,16 @@ export function register(program: Command): void {
     const logger = consoleLogger(flags.quiet);
     const rescore = analysisOptions(flags);
     if (flags.rescore || Object.values(rescore).some((v) => v !== undefined)) {
-      await rescoreRun(runDir, rescore, { logger });
+      // the rescore holds the run lock: Ctrl-C, SIGTERM or SIGHUP stop it and release the lock
+      const stop = stopOnSignals();
+      try {
+        await rescoreRun(runDir, rescore, { logger, signal: stop.signal });
+      } catch (err) {
+        if ((err as Error)?.name !== 'AbortError') throw err;
+        exitStopped(stop, 'stopped: metrics.json is unchanged; rerun the same command to rescore');
+      } finally {
+        stop.release();
+      }
       logger.info(`rescored ${runDir} from its stored detections (metrics.json rewritten)`);
     }
     if (flags.format === 'html') {

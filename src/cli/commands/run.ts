@@ -16,10 +16,10 @@ import {
   analysisOptions,
   collect,
   consoleLogger,
-  exitNow,
+  exitStopped,
   parseIntFlag,
   printLine,
-  stopOnSigint,
+  stopOnSignals,
   type AnalysisFlags,
 } from '../io.js';
 import { createProgress } from '../progress.js';
@@ -197,7 +197,7 @@ export function register(program: Command): void {
       plugins: flags.plugin.length ? flags.plugin : undefined,
       registryFiles: flags.registry.length ? flags.registry : undefined,
     };
-    const stop = stopOnSigint();
+    const stop = stopOnSignals(); // Ctrl-C, SIGTERM, SIGHUP: stop, release the run lock, exit 128 + signal
     const hooks = { logger, onProgress: progress.onProgress, signal: stop.signal };
     try {
       if (flags.config) {
@@ -252,8 +252,7 @@ export function register(program: Command): void {
     } catch (err) {
       progress.finish();
       if ((err as Error)?.name === 'AbortError') {
-        process.stderr.write(`${CLI_TEXT.stoppedResumable}\n`);
-        exitNow(130);
+        exitStopped(stop, CLI_TEXT.stoppedResumable);
       }
       throw err;
     } finally {

@@ -5,8 +5,10 @@ import {
   addAnalysisFlags,
   analysisOptions,
   consoleLogger,
+  exitStopped,
   parseIntFlag,
   printLine,
+  stopOnSignals,
   type AnalysisFlags,
 } from '../io.js';
 
@@ -60,20 +62,31 @@ export function register(program: Command): void {
     );
   addAnalysisFlags(cmd).action(async (exportDir: string, flags: ScoreFlags) => {
     const logger = consoleLogger(flags.quiet);
-    const { runDir, metrics, reportPath } = await scoreExport(
-      exportDir,
-      {
-        name: flags.name,
-        family: flags.family,
-        out: flags.out,
-        dataset: flags.dataset,
-        images: flags.images,
-        ...analysisOptions(flags),
-        maxDetections: flags.maxDetections,
-        force: flags.force,
-      },
-      { logger },
-    );
+    // scoring holds the run lock: Ctrl-C, SIGTERM or SIGHUP stop it and release the lock
+    const stop = stopOnSignals();
+    let scored: Awaited<ReturnType<typeof scoreExport>>;
+    try {
+      scored = await scoreExport(
+        exportDir,
+        {
+          name: flags.name,
+          family: flags.family,
+          out: flags.out,
+          dataset: flags.dataset,
+          images: flags.images,
+          ...analysisOptions(flags),
+          maxDetections: flags.maxDetections,
+          force: flags.force,
+        },
+        { logger, signal: stop.signal },
+      );
+    } catch (err) {
+      if ((err as Error)?.name !== 'AbortError') throw err;
+      exitStopped(stop, 'stopped: metrics.json was not written; rerun the same command to score');
+    } finally {
+      stop.release();
+    }
+    const { runDir, metrics, reportPath } = scored;
     printLine(formatRunSummary(metrics));
     printLine(`\nrun directory: ${runDir}`);
     printLine(reportPath ? `report: ${reportPath}` : `report: shiftbench report ${runDir}`);

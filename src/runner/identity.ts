@@ -132,6 +132,19 @@ export async function imageHashes(
 }
 
 /**
+ * Two content hashes (sha256 hex) for a message, "before → after": 12 characters each, or — when they agree there — as
+ * many as it takes to show where they differ, so a message never shows two equal-looking hashes.
+ */
+export function hashChange(before: string | undefined, after: string | undefined): string {
+  const a = before ?? 'not recorded';
+  const b = after ?? '?';
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  const shown = Math.max(12, n + 1);
+  return `${a.slice(0, before === undefined ? a.length : shown)} → ${b.slice(0, shown)}`;
+}
+
+/**
  * The per-image identity map a detector's records carry: with labels when its identity says it reads the ground truth.
  */
 export function imageIdentityFor(

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import type { Dataset, Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { defaultEnv } from './env.js';
-import { identityDiff, imageHashes, imageIdentityFor } from './identity.js';
+import { hashChange, identityDiff, imageHashes, imageIdentityFor } from './identity.js';
 import { makeRunId, resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, type RunManifest } from './runStore.js';
 import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
@@ -261,8 +261,8 @@ async function gatherRecords(
     }
     if (!isSkipped(r) && r.sha256 !== undefined && r.sha256 !== sha256.get(image.id)) {
       throw mergeError(
-        `Image ${image.id} (${image.fileName}) changed since ${s.dir} ran it (sha256 ${r.sha256.slice(0, 12)} → ` +
-          `${sha256.get(image.id)?.slice(0, 12)}).`,
+        `Image ${image.id} (${image.fileName}) changed since ${s.dir} ran it (sha256 ` +
+          `${hashChange(r.sha256, sha256.get(image.id))}).`,
       );
     }
   }

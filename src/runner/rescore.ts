@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
 import type { Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { defaultEnv } from './env.js';
-import { imageHashes, imageIdentityFor } from './identity.js';
+import { hashChange, imageHashes, imageIdentityFor } from './identity.js';
 import { resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, type RunManifest } from './runStore.js';
 import { analysisSettingsOf, scoreRun, type ScoredVariant } from './score.js';
@@ -115,8 +115,8 @@ async function rescoreLocked(
       if (!isSkipped(r) && r.sha256 !== undefined && r.sha256 !== sha256.get(image.id)) {
         throw new ShiftbenchError(
           'ERR_RUN_STORE',
-          `Image ${image.id} (${image.fileName}) changed since "${key}" was run (sha256 ${r.sha256.slice(0, 12)} → ` +
-            `${sha256.get(image.id)?.slice(0, 12)}); rescoring would mix datasets. ` +
+          `Image ${image.id} (${image.fileName}) changed since "${key}" was run (sha256 ` +
+            `${hashChange(r.sha256, sha256.get(image.id))}); rescoring would mix datasets. ` +
             `Run it again with \`shiftbench run\`.`,
         );
       }

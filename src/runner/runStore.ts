@@ -17,7 +17,7 @@ import type {
   Shift,
 } from '../core/types.js';
 import { shiftFileStem } from '../shifts/index.js';
-import { identityDiff, type RunIdentity } from './identity.js';
+import { hashChange, identityDiff, type RunIdentity } from './identity.js';
 import { RunLock, type LeaseTiming } from './lock.js';
 import { makeRunId } from './options.js';
 import type { ManifestShard } from './shard.js';
@@ -221,10 +221,7 @@ function imageDiffs(logs: Map<string, OpenedLog>, images: ClaimImages): string[]
       const now = hashes.get(image.id);
       if (r.sha256 !== now) {
         seen.add(image.id);
-        diffs.push(
-          `image ${image.id} (${image.fileName}): sha256 ${(r.sha256 ?? 'not recorded').slice(0, 12)} → ` +
-            `${(now ?? '?').slice(0, 12)}`,
-        );
+        diffs.push(`image ${image.id} (${image.fileName}): sha256 ${hashChange(r.sha256, now)}`);
       }
     }
   }

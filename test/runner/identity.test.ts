@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { CocoGroundTruth, Detector, RunMetrics } from '../../src/core/types.js';
 import { rescoreRun, runBenchmark, type EvaluatorArgs, type RunnerEnv } from '../../src/runner/index.js';
 import { defaultEnv } from '../../src/runner/env.js';
+import { hashChange } from '../../src/runner/identity.js';
 import { gtDetector, makeDataset, tempDir } from './fixtures.js';
 
 function withoutTiming(m: RunMetrics): unknown {
@@ -303,5 +304,17 @@ export default {
     expect(withoutTiming({ ...got, runId: 'x' })).toEqual(withoutTiming({ ...want.metrics, runId: 'x' }));
     const onDisk = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
     expect(onDisk.results[0].consistency.scoreThreshold).toBe(0.2);
+  });
+});
+
+describe('hashChange: two content hashes as a message shows them', () => {
+  it('12 characters when they differ there; else through the first difference, so they never look equal', () => {
+    const a = '2872d1b97480' + 'a'.repeat(52);
+    expect(hashChange(a, 'ffff' + a.slice(4))).toBe('2872d1b97480 → ffffd1b97480');
+    const b = a.slice(0, 30) + 'b' + a.slice(31);
+    const [x, y] = hashChange(a, b).split(' → ');
+    expect(x).not.toBe(y);
+    expect(x).toBe(a.slice(0, 31));
+    expect(hashChange(undefined, a)).toBe('not recorded → 2872d1b97480');
   });
 });

@@ -75,11 +75,8 @@ describe('shiftbench run stopped with Ctrl-C while scoring', () => {
     ];
     const jsonl = path.join(out, 'detections', 'jitter_96.jsonl');
     const first = startCli(args);
-    let stderr = '';
-    first.child.stderr.on('data', (d) => (stderr += d));
-    const deadline = Date.now() + 60_000;
-    while (!stderr.includes('jitter:96: scoring') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(stderr).toContain('jitter:96: scoring');
+    await until(() => first.stderr().includes('jitter:96: scoring'));
+    expect(first.stderr()).toContain('jitter:96: scoring');
     await new Promise((r) => setTimeout(r, 300)); // inside the bound searches
     const sentAt = Date.now();
     first.child.kill('SIGINT');

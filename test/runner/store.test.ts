@@ -147,7 +147,7 @@ describe('DetectionLog: line-by-line store', () => {
   it('a detection that is not six numbers makes its line damaged (fast and full parse alike), never a scored box', async () => {
     const dir = await tempDir('shiftbench-store-');
     const five = record(2, 2);
-    (five.shifts[1][0] as number[]).pop();
+    ((five as Extract<ImageRecord, { shifts: unknown }>).shifts[1][0] as number[]).pop();
     for (const [name, line] of [
       ['layout', JSON.stringify(five)],
       ['spaced', JSON.stringify(five, null, 1).replace(/\n/g, '')], // another layout: parsed in full

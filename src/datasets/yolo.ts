@@ -7,6 +7,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { sameCategoryName } from '../core/categoryNames.js';
 import { COCO_CATEGORIES } from '../core/coco.js';
 import type { CocoAnnotation, CocoCategory, CocoGroundTruth, CocoImage, Logger } from '../core/types.js';
 import { readImageSizeOrSkip } from './decode.js';
@@ -146,9 +147,13 @@ export async function readYoloClassNames(
   return { names, file };
 }
 
-/** Category ids: the 80 COCO names in model order map to the official COCO ids, any other list to 1..K. */
+/**
+ * Category ids: the 80 COCO names in model order (any common spelling, e.g. Darknet's coco.names: categoryNames.ts) map
+ * to the official COCO ids, any other list to 1..K.
+ */
 export function yoloCategories(names: string[]): CocoCategory[] {
-  const isCoco80 = names.length === COCO_CATEGORIES.length && names.every((n, i) => n === COCO_CATEGORIES[i].name);
+  const isCoco80 =
+    names.length === COCO_CATEGORIES.length && names.every((n, i) => sameCategoryName(n, COCO_CATEGORIES[i].name));
   if (isCoco80) return COCO_CATEGORIES.map((c) => ({ ...c }));
   return names.map((name, i) => ({ id: i + 1, name }));
 }

@@ -9,6 +9,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
+import { classNameMismatches } from '../core/categoryNames.js';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import type { Dataset, Detector, DetectorInfo, Logger } from '../core/types.js';
 import type { Mitigation } from '../mitigations/types.js';
@@ -340,6 +341,28 @@ async function detectStep(
   return { manifest, dataset, variants, session };
 }
 
+/**
+ * A detector whose classes name an id otherwise than the dataset's categories would score one object as another (a
+ * person as a disc): ERR_DATASET before any image is run, naming both and the first ids that differ.
+ */
+function checkClassNames(key: string, classes: DetectorInfo['classes'], dataset: Dataset): void {
+  const categories = dataset.groundTruth?.categories;
+  if (!categories) return; // label-free: nothing to compare against
+  const bad = classNameMismatches(classes, categories);
+  if (bad.length === 0) return;
+  const shown = bad
+    .slice(0, 3)
+    .map((m) => `id ${m.id} is '${m.detector}' for the detector but '${m.dataset}' in the dataset`)
+    .join('; ');
+  throw new ShiftbenchError(
+    'ERR_DATASET',
+    `${key}: its classes and the categories of ${dataset.source} give the same ids different names (${shown}` +
+      `${bad.length > 3 ? `; and ${bad.length - 3} more` : ''}), so its detections would be scored as other ` +
+      `objects. Use annotations whose category ids follow the detector's classes (or a detector made for these ` +
+      `categories); names compare case-blind, without spaces or underscores.`,
+  );
+}
+
 /** A directory that holds shard i/n (or a whole run) resumes only the same shard. */
 function checkSameShard(dir: string, stored: RunManifest | null, shard: ShardSpec | null): void {
   if (!stored || (stored.detectors ?? []).length === 0) return;
@@ -514,6 +537,7 @@ async function detectVariant(
       1,
       Math.min(o.batchSize ?? Math.min(detector.info.maxBatch, RUN_DEFAULTS.maxDefaultBatch), detector.info.maxBatch),
     );
+    checkClassNames(v.key, detector.info.classes, dataset);
     const fresh = manifestDetector(v, detector.info, batchSize, ss.identity.detectors[v.key]);
     if (entry && records.size > 0) checkLoadedSame(v.key, entry, fresh);
     if (

@@ -167,10 +167,11 @@ function fnv(data: Uint8Array): number {
  * score is a hash of every byte of the input, so two runs store the same detections only
  * if every input was the same, byte for byte.
  */
-function pixelHashDetector(name: string): Detector {
+function pixelHashDetector(name: string, classes?: Detector['info']['classes']): Detector {
   const inner = componentDetector(name, { info: { maxBatch: 3 } });
   return {
     ...inner,
+    info: classes ? { ...inner.info, classes } : inner.info, // named as the dataset names its categories
     detect: async (batch: RgbImage[]): Promise<Detection[][]> =>
       batch.map((img) => [
         ...detectComponents(img),
@@ -403,8 +404,9 @@ describe('prepare workers', () => {
   }, 60_000);
 
   it('a run gives the same stored detections and metrics with prepare workers on and off (pixel-reading detector)', async () => {
+    let classes: Detector['info']['classes'] | undefined; // the dataset's names, set per dataset below
     const env: Partial<RunnerEnv> = {
-      loadDetector: async (spec) => pixelHashDetector(spec),
+      loadDetector: async (spec) => pixelHashDetector(spec, classes),
       listModels: async () => [],
       describeDetector: async (spec) => ({ kind: 'test detector', spec }),
     };
@@ -421,7 +423,7 @@ describe('prepare workers', () => {
           shifts: 'grid:2',
           mode: 'crop',
           bootstrapResamples: 20,
-          bootstrapBounds: 10,
+          bootstrapBounds: 20,
           prepareWorkers,
         },
         { env, logger },
@@ -442,6 +444,7 @@ describe('prepare workers', () => {
       [ds.file, 'noise'],
       [shapes.file, 'shapes'],
     ]) {
+      classes = label === 'noise' ? ds.gt.categories : undefined;
       const off = await run(dataset, 0, `${label}-off`);
       const on = await run(dataset, 2, `${label}-on`);
       expect(on.records.length).toBeGreaterThan(3);

@@ -173,7 +173,8 @@ describe('shiftbench run with coco-ssd (CLI)', () => {
       splits: ['val'],
       sizePx: 64,
     });
-    dataset = synth.splits[0].annotationFile;
+    // its images alone (label-free): the synthetic shapes are not COCO's categories, which the run would refuse
+    dataset = path.join(path.dirname(synth.splits[0].annotationFile), 'images');
   });
   const cli = (...args: string[]) => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], {

@@ -180,7 +180,7 @@ export function addAnalysisFlags(cmd: Command, lead = ''): Command {
     )
     .option(
       '--bootstrap-bounds <n>',
-      `${lead}bootstrap resamples of the mAP bounds`,
+      `${lead}bootstrap resamples of the mAP bounds (0: no interval; else at least 20)`,
       parseIntFlag('--bootstrap-bounds', 0, 1_000_000),
     )
     .option(

@@ -180,6 +180,9 @@ function stringList(value: unknown, name: string, min: number): string[] {
   return value as string[];
 }
 
+/** The fewest bound-search resamples an interval (and a significance verdict or a check) is read from. */
+export const MIN_INTERVAL_RESAMPLES = 20;
+
 function optionalInt(value: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | null {
   if (value === undefined || value === null) return null;
   if (!is.integer(value) || !is.inRange(value as number, min, max))
@@ -262,6 +265,14 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
   const bootstrapSeed =
     optionalInt(options.bootstrapSeed, FLAG.bootstrapSeed, 0, 2 ** 32 - 1) ?? RUN_DEFAULTS.bootstrapSeed;
   const bootstrapBounds = optionalInt(options.bootstrapBounds, FLAG.bootstrapBounds, 0, 1_000_000);
+  if (bootstrapBounds !== null && bootstrapBounds > 0 && bootstrapBounds < MIN_INTERVAL_RESAMPLES) {
+    throw invalidParameterError(
+      FLAG.bootstrapBounds,
+      `0 (no interval) or at least ${MIN_INTERVAL_RESAMPLES} (a 95 % interval, and the verdicts read from it, from ` +
+        `fewer resamples are not worth the name)`,
+      bootstrapBounds,
+    );
+  }
   const objectives = parseObjectives(options.objectives);
   const keys = new Set<string>();
   for (const m of mitigations) {

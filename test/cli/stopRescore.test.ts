@@ -37,7 +37,7 @@ describe('shiftbench report RUN --score-threshold (a rescore) stopped by a signa
       '--bootstrap',
       '20',
       '--bootstrap-bounds',
-      '10',
+      '20',
     ]).done;
     expect(made.code, made.stderr).toBe(0);
   });

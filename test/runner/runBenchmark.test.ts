@@ -221,6 +221,13 @@ describe('runBenchmark', () => {
       'ERR_INVALID_OPTION',
     );
     expect(await codeOf(runBenchmark({ models: ['oracle'], dataset, scoreThreshold: 2 }))).toBe('ERR_INVALID_OPTION');
+    // a "95 % interval" of the bounds from a handful of resamples is not one: none (0) or at least 20
+    for (const bootstrapBounds of [1, 5, 19]) {
+      const e = (await runBenchmark({ models: ['oracle'], dataset, bootstrapBounds }).catch((err) => err)) as Error;
+      expect((e as ShiftbenchError).code).toBe('ERR_INVALID_OPTION');
+      expect(e.message).toContain('--bootstrap-bounds');
+      expect(e.message).toContain('at least 20');
+    }
   });
 
   it('an image that fails to decode is skipped, listed, and the run goes on', async () => {

@@ -65,7 +65,7 @@ export function uncertaintySection(run: ReportRun): string {
       `"Steadier (significant)" only when the 95% interval of Δ mAP range excludes 0.</caption>
 <thead><tr><th scope="col">Detector</th><th scope="col">vs</th><th scope="col">Δ mAP range (pp) [95%]</th><th ` +
       `scope="col">Δ mAP at (0,0) (pp) [95%]</th><th scope="col">Steadier in (share of resamples)</th><th ` +
-      `scope="col">Verdict</th></tr></thead><tbody>${paired
+      `scope="col">Verdict on the mAP range</th></tr></thead><tbody>${paired
         .map(
           (p) =>
             `<tr><th scope="row"><code>${h(p.key)}</code>${

@@ -109,12 +109,12 @@ function text(x: ValueWithInterval, unit: '%' | 'pp'): string {
 
 const signed = (v: number) => `${v < 0 ? '−' : v > 0 ? '+' : '±'}${Math.abs(v * 100).toFixed(2)}`;
 
-/** "Δ mAP range +1.20 pp [+0.40, +2.10] (… resamples): less steady (significant)". */
+/** "Δ mAP range +1.20 pp [+0.40, +2.10], Δ mAP at (0,0) … over N paired resamples — mAP range: less steady (significant)": the verdict is on the range alone. */
 export function deltaText(d: RunDelta): string {
   return (
     `Δ mAP range ${signed(d.deltaMapRange.value)} pp [${signed(d.deltaMapRange.lo)}, ` +
     `${signed(d.deltaMapRange.hi)}], Δ mAP at (0,0) ${signed(d.deltaMapRef.value)} pp [${signed(d.deltaMapRef.lo)}, ` +
-    `${signed(d.deltaMapRef.hi)}] over ${d.resamples} paired resamples: ${d.verdict}`
+    `${signed(d.deltaMapRef.hi)}] over ${d.resamples} paired resamples — mAP range: ${d.verdict}`
   );
 }
 
@@ -211,7 +211,7 @@ export function renderComparisonHtml(c: Comparison): string {
             `"Significant" only when the 95% interval excludes 0.</caption><thead><tr><th ` +
             `scope="col">Detector</th><th scope="col">Δ mAP range (pp) [95%]</th><th scope="col">Δ mAP at (0,0) ` +
             `(pp) [95%]</th><th scope="col">${h(p.label)} steadier in</th><th ` +
-            `scope="col">Verdict</th></tr></thead><tbody>${rows}</tbody></table></div>`
+            `scope="col">Verdict on the mAP range</th></tr></thead><tbody>${rows}</tbody></table></div>`
           : '<p>No detector with mAP in both runs (label-free): no paired difference.</p>'
       }`;
     })

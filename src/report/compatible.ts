@@ -67,6 +67,9 @@ export function runCompatibility(a: ReportRun, b: ReportRun): RunCompatibility {
     mb.shiftSet.shifts.map((s) => `${s.dx},${s.dy}`).join(';'),
   );
   cmp('mode', ma.mode, mb.mode);
+  // the consistency metrics count detections at or above τ; the bounds, the objective's mAP
+  cmp('--score-threshold (τ)', get(a.manifest, 'options.scoreThreshold'), get(b.manifest, 'options.scoreThreshold'));
+  cmp('--objective', get(a.manifest, 'options.objectives'), get(b.manifest, 'options.objectives'));
   cmp('resampling kernel', get(a.manifest, 'resample.kernel'), get(b.manifest, 'resample.kernel'));
   cmp('subpixel path (fractional shifts)', get(a.manifest, 'resample.subpixel'), get(b.manifest, 'resample.subpixel'));
   cmp('fit placement', get(a.manifest, 'resample.fitPlacement'), get(b.manifest, 'resample.fitPlacement'));

@@ -112,7 +112,7 @@ export function formatPairedAndNotes(metrics: RunMetrics): string[] {
       lines.push(
         `  ${p.key} vs ${p.against}${p.kind === 'twin' ? ' (anti-aliased twin)' : ''}: ` +
           `Δ mapRange ${signedPp(p.deltaMapRange)}, Δ mapRef ${signedPp(p.deltaMapRef)}, ` +
-          `steadier in ${(100 * p.steadierShare).toFixed(1)}% of resamples — ${p.verdict}`,
+          `steadier in ${(100 * p.steadierShare).toFixed(1)}% of resamples — mAP range: ${p.verdict}`,
       );
     }
   }

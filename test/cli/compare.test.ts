@@ -30,12 +30,14 @@ describe('shiftbench compare (real runs with fakes)', () => {
   let base: { dir: string; metrics: RunMetrics };
   let worse: { dir: string; metrics: RunMetrics };
   let crop: { dir: string; metrics: RunMetrics };
+  let tau: { dir: string; metrics: RunMetrics };
 
   beforeAll(async () => {
     fx = await makeRunFixture(16);
     base = await makeRun(fx, 'base');
     worse = await makeRun(fx, 'worse', {}, 6);
     crop = await makeRun(fx, 'crop', { mode: 'crop' });
+    tau = await makeRun(fx, 'tau', { scoreThreshold: 0.3 });
   });
   afterAll(async () => {
     await rm(fx.root, { recursive: true, force: true });
@@ -58,7 +60,7 @@ describe('shiftbench compare (real runs with fakes)', () => {
     expect(r.stdout).toMatch(/ {2}shaky: Δ mAP range \+[\d.]+ pp .*: less steady \(significant\)/);
     // identical detections (steady, the fixes) pair to exactly 0 and are not called significant
     expect(r.stdout).toContain(
-      '  steady: Δ mAP range ±0.00 pp [±0.00, ±0.00], Δ mAP at (0,0) ±0.00 pp [±0.00, ±0.00] over 40 paired resamples: no significant difference',
+      '  steady: Δ mAP range ±0.00 pp [±0.00, ±0.00], Δ mAP at (0,0) ±0.00 pp [±0.00, ±0.00] over 40 paired resamples — mAP range: no significant difference',
     );
     expect(r.stdout).toContain('C vs A: not paired, shown side by side only — mode: C crop, A pad');
     // side by side: each run's own range with its interval
@@ -68,6 +70,12 @@ describe('shiftbench compare (real runs with fakes)', () => {
     );
     expect(r.stdout).toMatch(/^shaky +A /m);
     expect(r.stdout).toMatch(/^ +B /m);
+  });
+
+  it('a run scored at another score threshold (τ) is not paired: its consistency metrics count other detections', async () => {
+    const r = cli('compare', base.dir, tau.dir, '--quiet');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('B vs A: not paired, shown side by side only — --score-threshold (τ): B 0.3, A 0.5');
   });
 
   it("--out writes one self-contained HTML page with the same numbers (the report's CSP, no script, no network)", async () => {

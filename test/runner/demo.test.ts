@@ -99,7 +99,7 @@ describe('demo plan and summary tables', () => {
       'm+blur  two-stage, anchor-based         —            —               —           —           —            100.00    2.00',
       '',
       'Paired differences vs the plain detector (same 200 bootstrap resamples of the images, seed 0; 95% intervals):',
-      '  m+blur vs m: Δ mapRange −5.00 pp [−8.00, −1.00], Δ mapRef +1.00 pp [−2.00, +3.00], steadier in 97.5% of resamples — steadier (significant)',
+      '  m+blur vs m: Δ mapRange −5.00 pp [−8.00, −1.00], Δ mapRef +1.00 pp [−2.00, +3.00], steadier in 97.5% of resamples — mAP range: steadier (significant)',
       '',
       'note: no ground truth: no mAP and no bounds (consistency metrics only)',
     ]);

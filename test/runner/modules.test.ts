@@ -223,7 +223,7 @@ describe('runner with the real modules', () => {
       'Paired differences vs the plain detector (same 30 bootstrap resamples of the images, seed 5; 95% intervals):',
     );
     expect(r.stdout).toContain(
-      'jitter+input-blur:1 vs jitter: Δ mapRange ±0.00 pp [±0.00, ±0.00], Δ mapRef ±0.00 pp [±0.00, ±0.00], steadier in 50.0% of resamples — no significant difference',
+      'jitter+input-blur:1 vs jitter: Δ mapRange ±0.00 pp [±0.00, ±0.00], Δ mapRef ±0.00 pp [±0.00, ±0.00], steadier in 50.0% of resamples — mAP range: no significant difference',
     );
     const metrics = JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8')) as RunMetrics;
     const [plain, blurred] = metrics.results;

@@ -57,6 +57,8 @@ export interface DatasetImage {
   path: string;
   width: number;
   height: number;
+  /** Set when the loader found the image unusable: the run skips it with this reason. */
+  unusable?: string;
 }
 
 /** A loaded, validated dataset. `groundTruth` is null for label-free datasets (consistency metrics only). */

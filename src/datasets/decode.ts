@@ -35,9 +35,18 @@ export async function decodeImage(path: string, expectedSize?: { width: number; 
     );
   }
   if (expectedSize && (info.width !== expectedSize.width || info.height !== expectedSize.height)) {
+    const orientation = await sharp(path)
+      .metadata()
+      .then((m) => m.orientation ?? 1)
+      .catch(() => 1);
+    const turned = orientation >= 5 && info.width === expectedSize.height && info.height === expectedSize.width;
     throw datasetError(
       `Could not decode image ${path}: it is ${info.width}×${info.height} but the annotations say ` +
-        `${expectedSize.width}×${expectedSize.height}. Fix the image's width/height in the annotation file.`,
+        `${expectedSize.width}×${expectedSize.height}. ` +
+        (turned
+          ? `Its EXIF orientation ${orientation} turns it to that size as viewers show it: the annotations were drawn ` +
+            `on the turned image, while shiftbench reads the pixels as stored (as the COCO tools do). ${APPLY_ORIENTATION}`
+          : "Fix the image's width/height in the annotation file."),
     );
   }
   return {
@@ -54,6 +63,7 @@ export async function decodeImage(path: string, expectedSize?: { width: number; 
  * or in the runner's prepare workers alike.
  */
 export async function decodeDatasetImage(image: DatasetImage): Promise<RgbImage> {
+  if (image.unusable !== undefined) throw datasetError(image.unusable);
   await checkInsideImageFolder(image);
   return decodeImage(image.path, { width: image.width, height: image.height });
 }
@@ -87,7 +97,9 @@ async function checkInsideImageFolder(image: DatasetImage): Promise<void> {
  * of throwing: the loaders keep the image, and the run lists it as skipped (as it does
  * for a COCO image that fails to decode) instead of aborting.
  */
-export async function readImageSizeOrSkip(path: string): Promise<{ width: number; height: number; error?: string }> {
+export async function readImageSizeOrSkip(
+  path: string,
+): Promise<{ width: number; height: number; orientation?: number; error?: string }> {
   try {
     return await readImageSize(path);
   } catch (err) {
@@ -95,13 +107,28 @@ export async function readImageSizeOrSkip(path: string): Promise<{ width: number
   }
 }
 
-/** Stored width and height of an image file (header only, no decode). Throws ERR_DATASET. */
-export async function readImageSize(path: string): Promise<{ width: number; height: number }> {
+/** Stored width and height of an image file and its EXIF orientation (1 when none) — header only. Throws ERR_DATASET. */
+export async function readImageSize(path: string): Promise<{ width: number; height: number; orientation: number }> {
   try {
     const meta = await sharp(path).metadata();
     if (!meta.width || !meta.height) throw new Error('no width/height in header');
-    return { width: meta.width, height: meta.height };
+    return { width: meta.width, height: meta.height, orientation: meta.orientation ?? 1 };
   } catch (err) {
     throw datasetError(`Could not read the size of image ${path}: ${(err as Error).message}`, err);
   }
+}
+
+/** The fix for an image whose EXIF orientation disagrees with its annotations. */
+const APPLY_ORIENTATION =
+  'Apply the orientation to the pixels (e.g. `mogrify -auto-orient FILE`, which also resets the tag), then run again.';
+
+/**
+ * Why an image with an EXIF orientation (other than 1) cannot take labels made without sizes (YOLO's, normalised to
+ * the image as drawn): viewers and most YOLO tools show it turned or flipped, shiftbench reads the stored pixels.
+ */
+export function orientationSkipReason(path: string, orientation: number): string {
+  return (
+    `${path} has EXIF orientation ${orientation}: viewers (and YOLO tools) show it turned or flipped, while ` +
+    `shiftbench reads the pixels as stored, so labels drawn on the shown image would not line up. ${APPLY_ORIENTATION}`
+  );
 }

@@ -96,6 +96,7 @@ async function loadYolo(dir: string, spec: DatasetSpec, logger?: Logger): Promis
     path: parsed.imagePaths[i],
     width: im.width,
     height: im.height,
+    ...(parsed.unusable.has(im.id) ? { unusable: parsed.unusable.get(im.id) } : {}),
   }));
   const hash = await hashDataset(
     Buffer.from(JSON.stringify(groundTruth)),
@@ -179,5 +180,24 @@ export async function loadDataset(spec: DatasetSpec, logger?: Logger): Promise<D
   if (spec.classes !== undefined) {
     throw datasetError(`--classes was given but ${target} is not a YOLO folder (needs images/ and labels/ inside).`);
   }
+  await warnUnreadJson(target, logger);
   return loadFolder(hasImages ? path.join(target, 'images') : target, spec, logger);
+}
+
+/**
+ * A folder read without labels may hold annotations under another name (Roboflow's `_annotations.coco.json`,
+ * `annotations/val.json`): says which JSON files were not read, and how to use one.
+ */
+async function warnUnreadJson(dir: string, logger?: Logger): Promise<void> {
+  const found: string[] = [];
+  for (const d of [dir, path.join(dir, 'annotations')]) {
+    const names = await readdir(d).catch(() => [] as string[]);
+    for (const n of names.sort()) if (n.toLowerCase().endsWith('.json')) found.push(path.join(d, n));
+  }
+  if (found.length === 0) return;
+  logger?.warn(
+    `${dir} is read without labels, and these JSON files in it were not read as annotations: ` +
+      `${found.slice(0, 5).join(', ')}${found.length > 5 ? ', …' : ''}. If one holds the COCO annotations, give it ` +
+      `with --dataset (and --images for the image folder).`,
+  );
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { sameCategoryName } from '../core/categoryNames.js';
 import { COCO_CATEGORIES } from '../core/coco.js';
 import type { CocoAnnotation, CocoCategory, CocoGroundTruth, CocoImage, Logger } from '../core/types.js';
-import { readImageSizeOrSkip } from './decode.js';
+import { orientationSkipReason, readImageSizeOrSkip } from './decode.js';
 import { datasetError, formatIssues, isFile, listImageFiles } from './files.js';
 
 /** Tolerance on normalised coordinates (some exporters round slightly past 0 or 1). */
@@ -103,6 +103,24 @@ export function parseYamlNames(text: string): string[] | null {
   return entries.map(([, v]) => v);
 }
 
+/**
+ * No image of a YOLO folder has a label file: when labels/ holds .txt files all the same (e.g. labels/train/a.txt for
+ * images/a.jpg), they would be ignored and every image scored as having no objects — ERR_DATASET naming one and the
+ * layout instead. An empty labels/ stays a folder of images without objects.
+ */
+async function refuseUnmatchedLabels(dir: string, labelsDir: string): Promise<void> {
+  const found = ((await readdir(labelsDir, { recursive: true }).catch(() => [])) as string[]).filter((f) =>
+    f.endsWith('.txt'),
+  );
+  if (found.length === 0) return;
+  found.sort();
+  throw datasetError(
+    `YOLO folder ${dir}: labels/ holds ${found.length} label file${found.length === 1 ? '' : 's'} but none is named ` +
+      `after an image of images/ (e.g. ${path.join(labelsDir, found[0])}), so every image would have no objects. ` +
+      `Fix: an image images/P.jpg has its labels in labels/P.txt (the same path under labels/).`,
+  );
+}
+
 /** Finds and reads the class names of a YOLO folder. Throws ERR_DATASET naming what it tried. */
 export async function readYoloClassNames(
   dir: string,
@@ -163,6 +181,8 @@ export interface ParsedYolo {
   /** Absolute image paths in id order. */
   imagePaths: string[];
   classesFile: string;
+  /** Images the run must skip, by id, with why (unreadable, or an EXIF orientation its labels cannot follow). */
+  unusable: Map<number, string>;
 }
 
 /**
@@ -183,18 +203,26 @@ export async function parseYoloFolder(
   const annotations: CocoAnnotation[] = [];
   const issues: string[] = [];
   let unlabelled = 0;
-  const sizes: { width: number; height: number; error?: string }[] = [];
+  let labelled = 0;
+  const unusable = new Map<number, string>();
+  const sizes: { width: number; height: number; orientation?: number; error?: string }[] = [];
   for (let i = 0; i < files.length; i += 16) {
     sizes.push(...(await Promise.all(files.slice(i, i + 16).map((f) => readImageSizeOrSkip(path.join(imagesDir, f))))));
   }
   for (let i = 0; i < files.length; i++) {
     const rel = files[i];
     const id = i + 1;
-    const { width, height, error } = sizes[i];
+    const size = sizes[i];
+    // labels without sizes cannot say which orientation they follow: such an image is listed as skipped
+    const turned = size.orientation !== undefined && size.orientation !== 1;
+    const error =
+      size.error ?? (turned ? orientationSkipReason(path.join(imagesDir, rel), size.orientation!) : undefined);
+    const [width, height] = error ? [0, 0] : [size.width, size.height];
     images.push({ id, file_name: rel, width, height });
     if (error) {
-      // unreadable: kept so the run lists it as skipped (like a COCO image that fails to decode); its labels cannot be
-      // placed
+      // unreadable or turned: kept so the run lists it as skipped, with this reason (like a COCO image that fails to
+      // decode); its labels cannot be placed
+      unusable.set(id, error);
       opts.logger?.warn(`${error}; the run will list it as skipped`);
       continue;
     }
@@ -206,6 +234,7 @@ export async function parseYoloFolder(
       unlabelled++;
       continue;
     }
+    labelled++;
     text.split(/\r?\n/).forEach((line, k) => {
       const t = line.trim();
       if (t === '') return;
@@ -260,6 +289,7 @@ export async function parseYoloFolder(
       });
     });
   }
+  if (labelled === 0) await refuseUnmatchedLabels(dir, labelsDir);
   if (issues.length > 0)
     throw datasetError(
       `YOLO labels in ${labelsDir} have ${issues.length} invalid line${issues.length === 1 ? '' : 's'}:\n` +
@@ -271,5 +301,6 @@ export async function parseYoloFolder(
     groundTruth: { images, annotations, categories },
     imagePaths: files.map((f) => path.join(imagesDir, f)),
     classesFile,
+    unusable,
   };
 }

@@ -12,7 +12,8 @@ import type { RunnerEnv } from './types.js';
 /** The runner's default wiring of the other modules. */
 export function defaultEnv(): RunnerEnv {
   return {
-    loadDataset: ({ dataset, images, limit }) => loadDataset({ dataset, images, limit }),
+    loadDataset: ({ dataset, images, limit }, logger) =>
+      loadDataset({ dataset, images, limit }, logger && { info: () => undefined, warn: (m) => logger.warn(m) }),
     decodeImage: decodeDatasetImage,
     loadDetector,
     listModels: async (opts) => listModels(opts),

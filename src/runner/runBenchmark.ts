@@ -260,11 +260,10 @@ async function detectStep(
   logger: Logger,
 ) {
   // 2. the dataset
-  const whole = await env.loadDataset({
-    dataset: o.dataset,
-    images: o.images ?? undefined,
-    limit: o.limit ?? undefined,
-  });
+  const whole = await env.loadDataset(
+    { dataset: o.dataset, images: o.images ?? undefined, limit: o.limit ?? undefined },
+    logger,
+  );
   if (whole.images.length === 0) throw new ShiftbenchError('ERR_DATASET', `Dataset ${whole.source} has no images.`);
   const dataset = o.shard ? shardDataset(whole, o.shard) : whole;
 

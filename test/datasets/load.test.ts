@@ -5,7 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../src/datasets/load.js';
-import { decodeImage } from '../../src/datasets/decode.js';
+import { decodeDatasetImage, decodeImage } from '../../src/datasets/decode.js';
 import { generateSynthDataset } from '../../src/datasets/synth.js';
 import { summarizeDataset } from '../../src/datasets/summary.js';
 import { findJsonErrorOffset } from '../../src/datasets/files.js';
@@ -379,6 +379,55 @@ describe('loadDataset: YOLO and plain folders', () => {
     });
   });
 
+  it('a YOLO image with an EXIF orientation is listed as skipped (its labels cannot be placed), with the fix', async () => {
+    const dir = await yoloFixture({ file: 'classes.txt', text: 'cat\n' }, { 'a.txt': '0 0.5 0.5 0.2 0.4\n' });
+    await sharp({ create: { width: 30, height: 20, channels: 3, background: '#808080' } })
+      .withMetadata({ orientation: 8 })
+      .jpeg()
+      .toFile(path.join(dir, 'images', 'c.jpg'));
+    await writeFile(path.join(dir, 'labels', 'c.txt'), '0 0.5 0.5 0.2 0.4\n');
+    const warned: string[] = [];
+    const ds = await loadDataset({ dataset: dir }, { info: () => undefined, warn: (m: string) => warned.push(m) });
+    const c = ds.images.find((im) => im.fileName === 'c.jpg')!;
+    expect([c.width, c.height]).toEqual([0, 0]); // kept, so the run lists it as skipped
+    expect(warned.join('\n')).toContain(`${path.join(dir, 'images', 'c.jpg')} has EXIF orientation 8`);
+    expect(ds.groundTruth!.annotations.filter((a) => a.image_id === c.id)).toEqual([]);
+    // the run skips it with that reason (not a size mismatch)
+    await expect(decodeDatasetImage(c)).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message: expect.stringContaining('has EXIF orientation 8'),
+    });
+  });
+
+  it('refuses a YOLO folder whose label files match no image (labels/train/a.txt for images/a.png): no silent zero boxes', async () => {
+    const dir = await yoloFixture({ file: 'classes.txt', text: 'cat\n' }, {});
+    await mkdir(path.join(dir, 'labels', 'train'), { recursive: true });
+    await writeFile(path.join(dir, 'labels', 'train', 'a.txt'), '0 0.5 0.5 0.2 0.4\n');
+    await expect(loadDataset({ dataset: dir })).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message: expect.stringContaining(
+        `YOLO folder ${dir}: labels/ holds 1 label file but none is named after an image of images/ (e.g. ` +
+          `${path.join(dir, 'labels', 'train', 'a.txt')})`,
+      ),
+    });
+  });
+
+  it('a folder loaded label-free says which JSON it did not read as annotations', async () => {
+    const dir = path.join(tmp, 'plain-json');
+    await png(path.join(dir, 'images', 'a.png'), 5, 6);
+    await mkdir(path.join(dir, 'annotations'), { recursive: true });
+    await writeFile(path.join(dir, 'annotations', 'val.json'), '{}');
+    await writeFile(path.join(dir, '_annotations.coco.json'), '{}');
+    const warned: string[] = [];
+    const ds = await loadDataset({ dataset: dir }, { info: () => undefined, warn: (m: string) => warned.push(m) });
+    expect(ds.groundTruth).toBeNull();
+    expect(warned.join('\n')).toContain(
+      `${dir} is read without labels, and these JSON files in it were not read as annotations: ` +
+        `${path.join(dir, '_annotations.coco.json')}, ${path.join(dir, 'annotations', 'val.json')}`,
+    );
+    expect(warned.join('\n')).toContain('give it with --dataset');
+  });
+
   it('loads a plain image folder as label-free', async () => {
     const dir = path.join(tmp, 'plain');
     await png(path.join(dir, 'z.png'), 12, 7);
@@ -431,6 +480,18 @@ describe('decodeImage', () => {
     expect((await sharp(jpg).metadata()).orientation).toBe(6);
     const img = await decodeImage(jpg);
     expect([img.width, img.height]).toEqual([40, 20]);
+  });
+
+  it('a size mismatch that is the EXIF rotation says so (the annotations follow the displayed image), not "fix the size"', async () => {
+    const jpg = path.join(tmp, 'rotated-coco.jpg');
+    await sharp({ create: { width: 40, height: 20, channels: 3, background: '#808080' } })
+      .withMetadata({ orientation: 6 })
+      .jpeg()
+      .toFile(jpg);
+    const e = (await decodeImage(jpg, { width: 20, height: 40 }).catch((err) => err)) as Error;
+    expect(e.message).toContain('EXIF orientation 6');
+    expect(e.message).toContain('mogrify -auto-orient');
+    expect(e.message).not.toContain("Fix the image's width/height");
   });
 
   it('throws ERR_DATASET naming the file for a corrupt image or a size mismatch', async () => {

@@ -6,6 +6,7 @@
  * used in src/ has its entry here and that every flag a message names exists in the CLI.
  */
 import type { ErrorCode } from './errors.js';
+import type { RunMetrics } from './types.js';
 
 /** One error code: what it tells the user, and the CLI exit code (2: usage error, 1: failure). */
 export interface ErrorCodeText {
@@ -146,3 +147,22 @@ export const CLI_TEXT = {
   /** Under the text output of `bounds`. */
   boundsJsonHint: '(--json prints the same numbers as fractions 0–1, with the assignments)',
 } as const;
+
+/**
+ * Protocol §1 for crop and circular runs, as every text output says it: only the stable area is scored, so the mAP is
+ * not the whole image's COCO mAP — with the first detector's counts. Null in pad mode.
+ */
+export function stableAreaNote(metrics: RunMetrics): string | null {
+  if (metrics.mode === 'pad') return null;
+  const what = metrics.mode === 'crop' ? 'the content shown whole at every shift' : 'the content never wrapped';
+  const first = metrics.results.find((r) => r.scoredContent);
+  const sc = first?.scoredContent;
+  const counts = sc
+    ? ` (${first.key}: ${sc.groundTruthIgnored} of ${sc.groundTruthTotal} ground-truth boxes, ` +
+      `${sc.detectionsDropped} of ${sc.detectionsTotal} detections)`
+    : '';
+  return (
+    `${metrics.mode} mode scores only the stable area (${what}): ground truth outside it is a crowd region and ` +
+    `detections centred outside it are dropped, so this mAP is not the whole image's COCO mAP${counts}`
+  );
+}

@@ -263,14 +263,22 @@ function headlineTable(run: ReportRun): string {
         .map((r) => {
           const b = r.bounds;
           const plain = plainOf(r, results);
-          const delta = (get: (x: NonNullable<DetectorRunSummary['bounds']>) => number) =>
-            b && plain?.bounds ? `<span class="delta">${h(signedPp(get(b) - get(plain.bounds)))} vs plain</span>` : '';
+          // a difference to the plain detector only with its paired 95 % interval (none without the bounds bootstrap)
+          const paired = plain ? r.analysis?.paired.find((p) => p.against === plain.key) : undefined;
+          const delta = (get: (p: NonNullable<typeof paired>) => { value: number; lo: number; hi: number }) => {
+            if (!paired) return '';
+            const d = get(paired);
+            return (
+              `<span class="delta">${h(signedPp(d.value))} <span class="ci" title="95% paired bootstrap interval">` +
+              `[${h(signedPp(d.lo))}, ${h(signedPp(d.hi))}]</span> vs plain</span>`
+            );
+          };
           const boundsCells = hasBounds
             ? b
-              ? `<td>${pct(b.mapRef)}${delta((x) => x.mapRef)}</td><td>${pct(b.mapLower)}</td><td>${pct(b.mapUpper)}` +
+              ? `<td>${pct(b.mapRef)}${delta((p) => p.deltaMapRef)}</td><td>${pct(b.mapLower)}</td><td>${pct(b.mapUpper)}` +
                 `</td>` +
                 `<td class="key-metric">${pp(b.mapRange)}${ppInterval(r.analysis?.boundsInterval?.mapRange)}` +
-                `${delta((x) => x.mapRange)}</td><td>${pct(b.relRange)}</td>`
+                `${delta((p) => p.deltaMapRange)}</td><td>${pct(b.relRange)}</td>`
               : `<td colspan="5" class="na">${
                   run.metrics.dataset.labelFree ? 'no labels' : 'no ground truth: no mAP'
                 }</td>`

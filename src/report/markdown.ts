@@ -3,6 +3,7 @@
  * job summary): the headline table with 95 % intervals and one verdict line per
  * detector. Absent numbers are "—", never a placeholder value.
  */
+import { stableAreaNote } from '../core/messages.js';
 import type { PairedDifference } from '../core/types.js';
 import { MISSING } from './format.js';
 import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
@@ -72,6 +73,8 @@ export function renderReportMarkdown(run: ReportRun): string {
       `(${m.shiftSet.shifts.length}) · mode ${mdCode(m.mode)} · score threshold τ = ${taus.join(', ')}`,
     '',
   );
+  const stable = stableAreaNote(m);
+  if (stable) lines.push(`Note: ${escapeMarkdown(stable)}.`, '');
   const head = labelFree
     ? ['Detector', 'Mitigation', 'det. consistency [95%]', 'centre jitter [95%]', 'cost', 'images']
     : [

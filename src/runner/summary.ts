@@ -3,7 +3,7 @@
  * points, the unit in each header (core/units.ts; metrics.json keeps fractions 0–1).
  * Pure functions: the CLI prints what they return.
  */
-import { HEADINGS } from '../core/messages.js';
+import { HEADINGS, stableAreaNote } from '../core/messages.js';
 import type { DetectorRunSummary, RunMetrics, StabilityError } from '../core/types.js';
 import {
   MISSING as DASH,
@@ -116,7 +116,8 @@ export function formatPairedAndNotes(metrics: RunMetrics): string[] {
       );
     }
   }
-  const notes = [...new Set(metrics.results.flatMap((r) => r.analysis?.notes ?? []))];
+  const stable = stableAreaNote(metrics);
+  const notes = [...(stable ? [stable] : []), ...new Set(metrics.results.flatMap((r) => r.analysis?.notes ?? []))];
   if (notes.length > 0) lines.push('', ...notes.map((n) => `note: ${n}`));
   return lines;
 }

@@ -72,6 +72,31 @@ describe('shiftbench compare (real runs with fakes)', () => {
     expect(r.stdout).toMatch(/^ +B /m);
   });
 
+  it("the run's report shows a mitigation's difference to its plain detector only with its paired interval", async () => {
+    const html = await readFile(path.join(base.dir, 'report.html'), 'utf8');
+    const row = html.split('\n').find((l) => l.startsWith('<tr data-key="shaky+fix">'))!;
+    const p = base.metrics.results.find((r) => r.key === 'shaky+fix')!.analysis!.paired[0];
+    const pp = (v: number) => `${v < 0 ? '−' : v > 0 ? '+' : '±'}${Math.abs(v * 100).toFixed(2)} pp`;
+    expect(row).toContain(
+      `<span class="delta">${pp(p.deltaMapRange.value)} <span class="ci" title="95% paired bootstrap interval">` +
+        `[${pp(p.deltaMapRange.lo)}, ${pp(p.deltaMapRange.hi)}]</span> vs plain</span>`,
+    );
+  });
+
+  it('a crop run says in its text summary and Markdown that it scores the stable area, with the counts', async () => {
+    const { formatRunSummary } = await import('../../src/runner/index.js');
+    const { loadReportRun, renderReportMarkdown } = await import('../../src/report/index.js');
+    const sc = crop.metrics.results[0].scoredContent!;
+    const expected =
+      `crop mode scores only the stable area (the content shown whole at every shift): ground truth outside it is ` +
+      `a crowd region and detections centred outside it are dropped, so this mAP is not the whole image's COCO mAP ` +
+      `(${crop.metrics.results[0].key}: ${sc.groundTruthIgnored} of ${sc.groundTruthTotal} ground-truth boxes, ` +
+      `${sc.detectionsDropped} of ${sc.detectionsTotal} detections)`;
+    expect(formatRunSummary(crop.metrics)).toContain(`note: ${expected}`);
+    expect(renderReportMarkdown(await loadReportRun(crop.dir))).toContain(expected);
+    expect(formatRunSummary(base.metrics)).not.toContain('stable area');
+  });
+
   it('a run scored at another score threshold (τ) is not paired: its consistency metrics count other detections', async () => {
     const r = cli('compare', base.dir, tau.dir, '--quiet');
     expect(r.code, r.stderr).toBe(0);

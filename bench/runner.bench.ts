@@ -109,7 +109,7 @@ async function main(): Promise<void> {
         limit,
         shifts,
         out: path.join(tmp, `run-${runs++}`),
-        bootstrapResamples: 1,
+        bootstrapResamples: 20, // the fewest a run takes; the bench times the detect loop, not scoring
         bootstrapBounds: 0,
         ...(prepareWorkers === undefined ? {} : { prepareWorkers }),
       },

@@ -171,7 +171,7 @@ export function addAnalysisFlags(cmd: Command, lead = ''): Command {
     .option(
       '--bootstrap <n>',
       `${lead}bootstrap resamples of the consistency intervals${byDefault('1000')}`,
-      parseIntFlag('--bootstrap', 1, 1_000_000),
+      parseIntFlag('--bootstrap', 20, 1_000_000),
     )
     .option(
       '--bootstrap-seed <n>',

@@ -180,7 +180,10 @@ function stringList(value: unknown, name: string, min: number): string[] {
   return value as string[];
 }
 
-/** The fewest bound-search resamples an interval (and a significance verdict or a check) is read from. */
+/**
+ * The fewest bootstrap resamples a 95 % interval (and a significance verdict or a check read from it) is made of:
+ * `--bootstrap` at least this, `--bootstrap-bounds` 0 (none) or at least this.
+ */
 export const MIN_INTERVAL_RESAMPLES = 20;
 
 function optionalInt(value: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | null {
@@ -260,8 +263,10 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
   if (!SUBPIXEL_KERNELS.includes(subpixelKernel)) {
     throw invalidParameterError(FLAG.subpixelKernel, `one of ${SUBPIXEL_KERNELS.join(', ')}`, subpixelKernel);
   }
+  // the consistency metrics' 95 % intervals: from fewer resamples they would not be worth the name
   const bootstrapResamples =
-    optionalInt(options.bootstrapResamples, FLAG.bootstrapResamples, 1, 1_000_000) ?? RUN_DEFAULTS.bootstrapResamples;
+    optionalInt(options.bootstrapResamples, FLAG.bootstrapResamples, MIN_INTERVAL_RESAMPLES, 1_000_000) ??
+    RUN_DEFAULTS.bootstrapResamples;
   const bootstrapSeed =
     optionalInt(options.bootstrapSeed, FLAG.bootstrapSeed, 0, 2 ** 32 - 1) ?? RUN_DEFAULTS.bootstrapSeed;
   const bootstrapBounds = optionalInt(options.bootstrapBounds, FLAG.bootstrapBounds, 0, 1_000_000);

@@ -87,7 +87,7 @@ describe('run: smaller defects (issue 10)', () => {
     await mkdir(busy, { recursive: true });
     await writeFile(path.join(busy, 'thesis.tex'), 'precious');
     const { state, env } = counting();
-    const err = await runBenchmark({ models: ['oracle'], dataset, out: busy, bootstrapResamples: 10 }, { env }).catch(
+    const err = await runBenchmark({ models: ['oracle'], dataset, out: busy, bootstrapResamples: 20 }, { env }).catch(
       (e) => e,
     );
     expect(err.code).toBe('ERR_OUTPUT');
@@ -97,8 +97,8 @@ describe('run: smaller defects (issue 10)', () => {
     expect(state.loads).toBe(0);
     const empty = path.join(root, 'empty');
     await mkdir(empty);
-    await runBenchmark({ models: ['oracle'], dataset, out: empty, bootstrapResamples: 10 }, { env });
-    await runBenchmark({ models: ['oracle'], dataset, out: empty, bootstrapResamples: 10 }, { env }); // its own run directory: resumed
+    await runBenchmark({ models: ['oracle'], dataset, out: empty, bootstrapResamples: 20 }, { env });
+    await runBenchmark({ models: ['oracle'], dataset, out: empty, bootstrapResamples: 20 }, { env }); // its own run directory: resumed
   });
 
   it('an image that is a symlink pointing outside the image folder is not followed (skipped, named)', async () => {
@@ -110,7 +110,7 @@ describe('run: smaller defects (issue 10)', () => {
     await symlink(outside, target);
     const det = gtDetector('oracle', ds.gt);
     const { metrics } = await runBenchmark(
-      { models: ['oracle'], dataset: ds.file, out: path.join(root, 'link-run'), bootstrapResamples: 10 },
+      { models: ['oracle'], dataset: ds.file, out: path.join(root, 'link-run'), bootstrapResamples: 20 },
       { env: { loadDetector: async () => det, listModels: async () => [] } },
     );
     expect(det.imageIds).toEqual([1, 3]);
@@ -120,14 +120,14 @@ describe('run: smaller defects (issue 10)', () => {
 
   it('--force removes the previous report.html with the rest of the run', async () => {
     const out = path.join(root, 'force-report');
-    await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 10 }, { env: counting().env });
+    await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 20 }, { env: counting().env });
     expect(existsSync(path.join(out, 'report.html'))).toBe(true);
     const failing = {
       loadDetector: async () => gtDetector('oracle', gt, { throwOnImage: 1 }),
       listModels: async () => [],
     };
     await runBenchmark(
-      { models: ['oracle'], dataset, out, shifts: 'grid:2', force: true, bootstrapResamples: 10 },
+      { models: ['oracle'], dataset, out, shifts: 'grid:2', force: true, bootstrapResamples: 20 },
       { env: failing },
     ).catch(() => undefined);
     expect(existsSync(path.join(out, 'report.html'))).toBe(false);
@@ -136,10 +136,10 @@ describe('run: smaller defects (issue 10)', () => {
 
   it('a failed start (unknown --model, a plug-in that does not import) does not block the corrected command', async () => {
     const out = path.join(root, 'failed-start');
-    const bad = await runBenchmark({ models: ['no-such-model'], dataset, out, bootstrapResamples: 10 }).catch((e) => e);
+    const bad = await runBenchmark({ models: ['no-such-model'], dataset, out, bootstrapResamples: 20 }).catch((e) => e);
     expect(bad.code).toBe('ERR_INVALID_OPTION');
     expect(existsSync(out)).toBe(false); // the folder it had created is gone again
-    const ok = await runBenchmark({ models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 10 });
+    const ok = await runBenchmark({ models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 20 });
     expect(ok.metrics.results[0].imagesEvaluated).toBe(3);
 
     const out2 = path.join(root, 'failed-plugin');
@@ -150,23 +150,23 @@ describe('run: smaller defects (issue 10)', () => {
       plugins: [plugin],
       dataset,
       out: out2,
-      bootstrapResamples: 10,
+      bootstrapResamples: 20,
     }).catch((e) => e);
     expect(perr.code).toBe('ERR_PLUGIN');
-    const ok2 = await runBenchmark({ models: ['oracle'], dataset, out: out2, seed: 4, bootstrapResamples: 10 });
+    const ok2 = await runBenchmark({ models: ['oracle'], dataset, out: out2, seed: 4, bootstrapResamples: 20 });
     expect(ok2.metrics.results[0].imagesEvaluated).toBe(3);
   });
 
   it('a torn last line is recomputed with a message', async () => {
     const out = path.join(root, 'torn');
-    await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 10 }, { env: counting().env });
+    await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 20 }, { env: counting().env });
     const jsonl = path.join(out, 'detections', 'oracle.jsonl');
     const lines = (await readFile(jsonl, 'utf8')).split('\n');
     await writeFile(jsonl, `${lines.slice(0, 2).join('\n')}\n${lines[2].slice(0, 20)}`);
     const messages: string[] = [];
     const logger: Logger = { info: (m) => messages.push(m), warn: (m) => messages.push(m) };
     const r = await runBenchmark(
-      { models: ['oracle'], dataset, out, bootstrapResamples: 10 },
+      { models: ['oracle'], dataset, out, bootstrapResamples: 20 },
       { env: counting().env, logger },
     );
     expect(r.computedImages.oracle).toBe(1);
@@ -175,7 +175,7 @@ describe('run: smaller defects (issue 10)', () => {
 
   it('`run … | true` (the reader gone) ends without an EPIPE stack trace', () => {
     const out = path.join(root, 'epipe');
-    const cmd = `"${process.execPath}" ${TSX_CLI.map((a) => `"${a}"`).join(' ')} run --model oracle --dataset "${dataset}" --out "${out}" --bootstrap 10 -q | true`;
+    const cmd = `"${process.execPath}" ${TSX_CLI.map((a) => `"${a}"`).join(' ')} run --model oracle --dataset "${dataset}" --out "${out}" --bootstrap 20 -q | true`;
     const r = spawnSync('bash', ['-c', `${cmd}; echo "exit=\${PIPESTATUS[0]}" >&2`], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
@@ -188,7 +188,7 @@ describe('run: smaller defects (issue 10)', () => {
 
   it('report --out naming a folder: the error names the flag, not an internal field', async () => {
     const out = path.join(root, 'report-out');
-    await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 10 }, { env: counting().env });
+    await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 20 }, { env: counting().env });
     const r = cli(['report', out, '--out', root]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--out');
@@ -201,7 +201,7 @@ describe('shiftbench report RUN --score-threshold (CLI)', () => {
     const root = await tempDir('shiftbench-rescore-cli-');
     const { file } = await makeDataset(path.join(root, 'ds'), 2);
     const out = path.join(root, 'run');
-    const run = cli(['run', '--model', 'jitter', '--dataset', file, '--out', out, '--bootstrap', '10', '-q']);
+    const run = cli(['run', '--model', 'jitter', '--dataset', file, '--out', out, '--bootstrap', '20', '-q']);
     expect(run.code).toBe(0);
     const before = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
     expect(before.results[0].consistency.scoreThreshold).toBe(0.5);

@@ -58,7 +58,7 @@ describe('shiftbench run never exits 0 without metrics.json', () => {
       '--out',
       path.join(root, out),
       '--bootstrap',
-      '10',
+      '20',
       '-q',
       ...extra,
     ]);

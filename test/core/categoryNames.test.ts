@@ -93,7 +93,7 @@ describe('a run whose detector names its classes otherwise than the dataset does
       describeDetector: async (spec) => ({ kind: 'test detector', spec }),
     };
     const e = (await runBenchmark(
-      { models: ['plug'], dataset: ds.file, out: path.join(root, 'out'), bootstrapResamples: 10 },
+      { models: ['plug'], dataset: ds.file, out: path.join(root, 'out'), bootstrapResamples: 20 },
       { env },
     ).catch((err) => err)) as { code: string; message: string };
     expect(e.code).toBe('ERR_DATASET');

@@ -104,7 +104,7 @@ describe('ONNX execution providers (--ep)', () => {
         dataset,
         out,
         threads: 1,
-        bootstrapResamples: 10,
+        bootstrapResamples: 20,
         bootstrapBounds: 0,
       });
       const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8'));
@@ -119,7 +119,7 @@ describe('ONNX execution providers (--ep)', () => {
           dataset,
           out,
           threads: 1,
-          bootstrapResamples: 10,
+          bootstrapResamples: 20,
           bootstrapBounds: 0,
           executionProvider: 'cuda',
         }),

@@ -281,7 +281,7 @@ describe('export → inference outside shiftbench → score', () => {
         name,
         family: 'one-stage,anchor-free',
         out: path.join(root, `score-bad-${Math.random().toString(36).slice(2)}`),
-        bootstrapResamples: 10,
+        bootstrapResamples: 20,
       });
     const det = (imageId: number) => ({ image_id: imageId, category_id: 1, bbox: [10, 10, 20, 20], score: 0.9 });
 
@@ -326,7 +326,7 @@ describe('export → inference outside shiftbench → score', () => {
         name: 'x',
         family: 'one-stage,anchor-free',
         out,
-        bootstrapResamples: 10,
+        bootstrapResamples: 20,
       });
       expect(first.metrics.results[0].consistency.detConsistency.mean).toBe(1);
       const rescored = await rescoreRun(out, { scoreThreshold: 0.95 }); // from the stored detections, no export needed
@@ -338,7 +338,7 @@ describe('export → inference outside shiftbench → score', () => {
         name: 'x',
         family: 'one-stage,anchor-free',
         out,
-        bootstrapResamples: 10,
+        bootstrapResamples: 20,
         scoreThreshold: 0.3,
       });
       expect(again.metrics.results[0].consistency.scoreThreshold).toBe(0.3);
@@ -348,7 +348,7 @@ describe('export → inference outside shiftbench → score', () => {
       );
       try {
         const changed = await rejection(
-          scoreExport(exportDir, { name: 'x', family: 'one-stage,anchor-free', out, bootstrapResamples: 10 }),
+          scoreExport(exportDir, { name: 'x', family: 'one-stage,anchor-free', out, bootstrapResamples: 20 }),
         );
         expect(changed.code).toBe('ERR_RUN_STORE');
         expect(changed.message).toMatch(/detectionsSha256/);

@@ -52,7 +52,7 @@ describe("a run's per-shift results files score in `eval` exactly as the run sco
         mode: 'crop',
         shifts: 'grid:2',
         limit: 6,
-        bootstrapResamples: 10,
+        bootstrapResamples: 20,
       },
       {
         env: {

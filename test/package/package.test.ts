@@ -168,7 +168,7 @@ export default definePlugin({
         '--out',
         out,
         '--bootstrap',
-        '10',
+        '20',
         '--quiet',
       ],
       dir,

@@ -90,7 +90,7 @@ describe('run identity', () => {
     const reg = await writeRegistry(path.join(root, 'reg'), 'RGB');
     const out = path.join(root, 'entry-edit');
     const e = env({ tiny: () => gtDetector('tiny', gt) });
-    await runBenchmark({ models: ['tiny'], registryFiles: [reg], dataset, out, bootstrapResamples: 10 }, { env: e });
+    await runBenchmark({ models: ['tiny'], registryFiles: [reg], dataset, out, bootstrapResamples: 20 }, { env: e });
     const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8'));
     const d = manifest.detectors.find((x: { key: string }) => x.key === 'tiny');
     expect(d.colorOrder).toBe('RGB');
@@ -99,7 +99,7 @@ describe('run identity', () => {
 
     await writeRegistry(path.join(root, 'reg'), 'BGR', 0.05);
     const err = await runBenchmark(
-      { models: ['tiny'], registryFiles: [reg], dataset, out, bootstrapResamples: 10 },
+      { models: ['tiny'], registryFiles: [reg], dataset, out, bootstrapResamples: 20 },
       { env: e },
     ).catch((x) => x);
     expect(err.code).toBe('ERR_RUN_STORE');
@@ -134,7 +134,7 @@ export default {
       plugins: [path.join(dir, 'plugin.mjs')],
       dataset,
       out,
-      bootstrapResamples: 10,
+      bootstrapResamples: 20,
     };
     await runBenchmark(options);
     await writeFile(path.join(dir, 'lib', 'deep.mjs'), 'export const SCORE = 0.8;\n');
@@ -145,7 +145,7 @@ export default {
 
   it('a different build of the code that makes detections is refused', async () => {
     const out = path.join(root, 'build');
-    const options = { models: ['oracle'], dataset, out, bootstrapResamples: 10 };
+    const options = { models: ['oracle'], dataset, out, bootstrapResamples: 20 };
     await runBenchmark(options, {
       env: env({ oracle: () => gtDetector('oracle', gt) }, { buildId: async () => 'build-a' }),
     });
@@ -159,7 +159,7 @@ export default {
   it('an image whose content changed is refused, naming the image', async () => {
     const ds = await makeDataset(path.join(root, 'ds-change'), 3, { seed: 4 });
     const out = path.join(root, 'image-edit');
-    const options = { models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 10 };
+    const options = { models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 20 };
     await runBenchmark(options, { env: env({ oracle: () => gtDetector('oracle', ds.gt) }) });
     const img = ds.gt.images[1];
     await sharp(Buffer.alloc(img.width * img.height * 3, 7), {
@@ -180,23 +180,23 @@ export default {
     const fakeOut = path.join(root, 'labels-fake');
     const modelOut = path.join(root, 'labels-model');
     const e = env({ oracle: () => gtDetector('oracle', ds.gt), tiny: () => gtDetector('tiny', ds.gt) });
-    await runBenchmark({ models: ['oracle'], dataset: ds.file, out: fakeOut, bootstrapResamples: 10 }, { env: e });
+    await runBenchmark({ models: ['oracle'], dataset: ds.file, out: fakeOut, bootstrapResamples: 20 }, { env: e });
     await runBenchmark(
-      { models: ['tiny'], registryFiles: [reg], dataset: ds.file, out: modelOut, bootstrapResamples: 10 },
+      { models: ['tiny'], registryFiles: [reg], dataset: ds.file, out: modelOut, bootstrapResamples: 20 },
       { env: e },
     );
     const edited = JSON.parse(await readFile(ds.file, 'utf8')) as CocoGroundTruth;
     edited.annotations[0].bbox = [1, 1, 9, 9];
     await writeFile(ds.file, JSON.stringify(edited));
     const err = await runBenchmark(
-      { models: ['oracle'], dataset: ds.file, out: fakeOut, bootstrapResamples: 10 },
+      { models: ['oracle'], dataset: ds.file, out: fakeOut, bootstrapResamples: 20 },
       { env: e },
     ).catch((x) => x);
     expect(err.code).toBe('ERR_RUN_STORE');
     expect(err.message).toContain(`image ${edited.annotations[0].image_id} (`);
     const again = env({ tiny: () => gtDetector('tiny', ds.gt) });
     const r = await runBenchmark(
-      { models: ['tiny'], registryFiles: [reg], dataset: ds.file, out: modelOut, bootstrapResamples: 10 },
+      { models: ['tiny'], registryFiles: [reg], dataset: ds.file, out: modelOut, bootstrapResamples: 20 },
       { env: again },
     );
     expect(again.loads).toEqual([]); // the model's detections depend on pixels only: reused, rescored with the new labels
@@ -206,11 +206,11 @@ export default {
   it('a runtime that changed (execution provider) is refused before more images are computed', async () => {
     const out = path.join(root, 'runtime');
     await runBenchmark(
-      { models: ['oracle'], dataset, out, limit: 3, bootstrapResamples: 10 },
+      { models: ['oracle'], dataset, out, limit: 3, bootstrapResamples: 20 },
       { env: env({ oracle: () => gtDetector('oracle', gt, { info: { runtime: 'fake cpu' } }) }) },
     );
     const err = await runBenchmark(
-      { models: ['oracle'], dataset, out, limit: 5, bootstrapResamples: 10 },
+      { models: ['oracle'], dataset, out, limit: 5, bootstrapResamples: 20 },
       { env: env({ oracle: () => gtDetector('oracle', gt, { info: { runtime: 'fake cuda' } }) }) },
     ).catch((x) => x);
     expect(err.code).toBe('ERR_RUN_STORE');
@@ -220,7 +220,7 @@ export default {
   it('analysis-only settings (--score-threshold, --bootstrap, --bootstrap-seed) reuse every stored detection', async () => {
     const out = path.join(root, 'analysis');
     await runBenchmark(
-      { models: ['jitter'], dataset, out, bootstrapResamples: 10 },
+      { models: ['jitter'], dataset, out, bootstrapResamples: 20 },
       { env: env({ jitter: () => gtDetector('jitter', gt, { noisePx: 2 }) }) },
     );
     const e = env({ jitter: () => gtDetector('jitter', gt, { noisePx: 2 }) });
@@ -243,7 +243,7 @@ export default {
       { createEvaluator: (args) => (seen.push(args), real(args)) },
     );
     await runBenchmark(
-      { models: ['oracle'], dataset, out, seed: 3, bootstrapSeed: 7, bootstrapBounds: 40, bootstrapResamples: 10 },
+      { models: ['oracle'], dataset, out, seed: 3, bootstrapSeed: 7, bootstrapBounds: 40, bootstrapResamples: 20 },
       { env: e },
     );
     expect(seen[0].bootstrapSeed).toBe(7);
@@ -256,20 +256,20 @@ export default {
     const out = path.join(root, 'grow');
     const make = { oracle: () => gtDetector('oracle', gt), jitter: () => gtDetector('jitter', gt, { noisePx: 2 }) };
     const a = await runBenchmark(
-      { models: ['oracle'], dataset, out, limit: 3, bootstrapResamples: 10 },
+      { models: ['oracle'], dataset, out, limit: 3, bootstrapResamples: 20 },
       { env: env(make) },
     );
     expect(a.computedImages.oracle).toBe(3);
     const e = env(make);
     const b = await runBenchmark(
-      { models: ['oracle', 'jitter'], dataset, out, limit: 3, bootstrapResamples: 10 },
+      { models: ['oracle', 'jitter'], dataset, out, limit: 3, bootstrapResamples: 20 },
       { env: e },
     );
     expect(e.loads).toEqual(['jitter']);
     expect(b.computedImages).toEqual({ oracle: 0, jitter: 3 });
     let oracleIds: number[] = [];
     const c = await runBenchmark(
-      { models: ['oracle', 'jitter'], dataset, out, limit: 5, bootstrapResamples: 10 },
+      { models: ['oracle', 'jitter'], dataset, out, limit: 5, bootstrapResamples: 20 },
       {
         env: env({
           oracle: () => {
@@ -291,7 +291,7 @@ export default {
     const direct = path.join(root, 'rescore-direct');
     const make = { jitter: () => gtDetector('jitter', gt, { noisePx: 2 }) };
     await runBenchmark(
-      { models: ['jitter'], mitigations: [], dataset, out, bootstrapResamples: 10 },
+      { models: ['jitter'], mitigations: [], dataset, out, bootstrapResamples: 20 },
       { env: env(make) },
     );
     const want = await runBenchmark(

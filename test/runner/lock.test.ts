@@ -35,7 +35,7 @@ describe('run directory lock (lease)', () => {
 
   it('a second run on a directory a live run holds fails at once with ERR_RUN_LOCKED naming the owner, even with --force', async () => {
     const out = path.join(root, 'live');
-    const options = { models: ['jitter'], dataset, out, bootstrapResamples: 10 };
+    const options = { models: ['jitter'], dataset, out, bootstrapResamples: 20 };
     const first = runBenchmark(options, {
       env: env(() => gtDetector('jitter', gt, { noisePx: 2, delayMs: 60, info: { maxBatch: 1 } })),
     });
@@ -65,7 +65,7 @@ describe('run directory lock (lease)', () => {
   it('the heartbeat is refreshed while the run works', async () => {
     const out = path.join(root, 'heartbeat');
     const run = runBenchmark(
-      { models: ['jitter'], dataset, out, bootstrapResamples: 10 },
+      { models: ['jitter'], dataset, out, bootstrapResamples: 20 },
       {
         env: env(() => gtDetector('jitter', gt, { noisePx: 2, delayMs: 80, info: { maxBatch: 1 } })),
         lease: { heartbeatMs: 50 },
@@ -92,7 +92,7 @@ describe('run directory lock (lease)', () => {
     );
     const { l, lines } = logger();
     const r = await runBenchmark(
-      { models: ['oracle'], dataset, out, bootstrapResamples: 10 },
+      { models: ['oracle'], dataset, out, bootstrapResamples: 20 },
       { env: env(() => gtDetector('oracle', gt)), logger: l },
     );
     expect(r.metrics.results[0].imagesEvaluated).toBe(6);
@@ -111,7 +111,7 @@ describe('run directory lock (lease)', () => {
     );
     const { l, lines } = logger();
     await runBenchmark(
-      { models: ['oracle'], dataset, out: stale, bootstrapResamples: 10 },
+      { models: ['oracle'], dataset, out: stale, bootstrapResamples: 20 },
       { env: env(() => gtDetector('oracle', gt)), logger: l },
     );
     expect(lines.join('\n')).toMatch(
@@ -126,7 +126,7 @@ describe('run directory lock (lease)', () => {
       JSON.stringify({ pid: 1, host: 'other-machine', startedAt: recent, heartbeatAt: recent, token: 'z' }),
     );
     const err = await runBenchmark(
-      { models: ['oracle'], dataset, out: fresh, bootstrapResamples: 10 },
+      { models: ['oracle'], dataset, out: fresh, bootstrapResamples: 20 },
       { env: env(() => gtDetector('oracle', gt)) },
     ).catch((e) => e);
     expect(err.code).toBe('ERR_RUN_LOCKED');

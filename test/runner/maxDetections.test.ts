@@ -40,7 +40,7 @@ describe('--max-detections', () => {
     const lines: string[] = [];
     const logger: Logger = { info: () => undefined, warn: (m) => lines.push(m) };
     await runBenchmark(
-      { models: ['flood'], dataset, out, bootstrapResamples: 10 },
+      { models: ['flood'], dataset, out, bootstrapResamples: 20 },
       { env: { loadDetector: async () => flood(1500), listModels: async () => [] }, logger },
     );
     for (const shifts of await stored(out)) {
@@ -56,7 +56,7 @@ describe('--max-detections', () => {
   it('--max-detections N keeps N', async () => {
     const out = path.join(root, 'ten');
     await runBenchmark(
-      { models: ['flood'], dataset, out, maxDetections: 10, bootstrapResamples: 10 },
+      { models: ['flood'], dataset, out, maxDetections: 10, bootstrapResamples: 20 },
       { env: { loadDetector: async () => flood(50), listModels: async () => [] } },
     );
     for (const shifts of await stored(out))

@@ -184,9 +184,9 @@ describe('runBenchmark', () => {
   it('refuses a run directory that holds a different run, unless --force', async () => {
     const out = path.join(root, 'refuse');
     const make = () => gtDetector('oracle', gt);
-    await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 10 }, { env: env({ oracle: make }) });
+    await runBenchmark({ models: ['oracle'], dataset, out, bootstrapResamples: 20 }, { env: env({ oracle: make }) });
     const err = await runBenchmark(
-      { models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 10 },
+      { models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 20 },
       { env: env({ oracle: make }) },
     ).catch((e) => e);
     expect(err.code).toBe('ERR_RUN_STORE');
@@ -194,7 +194,7 @@ describe('runBenchmark', () => {
     expect(err.message).toMatch(/new --out.*--force/);
     expect(err.message).toContain('shifts: "0,0;1,0;0,1;1,1" → "0,0;1,0;2,0;0,1;1,1;2,1;0,2;1,2;2,2"');
     const forced = await runBenchmark(
-      { models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 10, force: true },
+      { models: ['oracle'], dataset, out, shifts: 'grid:2', bootstrapResamples: 20, force: true },
       { env: env({ oracle: make }) },
     );
     expect(forced.metrics.shiftSet.spec).toBe('grid:2');
@@ -221,7 +221,14 @@ describe('runBenchmark', () => {
       'ERR_INVALID_OPTION',
     );
     expect(await codeOf(runBenchmark({ models: ['oracle'], dataset, scoreThreshold: 2 }))).toBe('ERR_INVALID_OPTION');
-    // a "95 % interval" of the bounds from a handful of resamples is not one: none (0) or at least 20
+    // a "95 % interval" from a handful of resamples is not one: --bootstrap at least 20
+    const few = (await runBenchmark({ models: ['oracle'], dataset, bootstrapResamples: 5 }).catch(
+      (err) => err,
+    )) as Error;
+    expect((few as ShiftbenchError).code).toBe('ERR_INVALID_OPTION');
+    expect(few.message).toContain('--bootstrap');
+    expect(few.message).toContain('from 20 to');
+    // … and the bounds' none (0) or at least 20
     for (const bootstrapBounds of [1, 5, 19]) {
       const e = (await runBenchmark({ models: ['oracle'], dataset, bootstrapBounds }).catch((err) => err)) as Error;
       expect((e as ShiftbenchError).code).toBe('ERR_INVALID_OPTION');
@@ -235,7 +242,7 @@ describe('runBenchmark', () => {
     const out = path.join(root, 'corrupt');
     const oracle = gtDetector('oracle', ds.gt);
     const { metrics } = await runBenchmark(
-      { models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 10 },
+      { models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 20 },
       { env: env({ oracle: () => oracle }) },
     );
     const r = metrics.results[0];
@@ -255,7 +262,7 @@ describe('runBenchmark', () => {
     const out = path.join(root, 'all-corrupt');
     const oracle = gtDetector('oracle', ds.gt);
     const e = (await runBenchmark(
-      { models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 10 },
+      { models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 20 },
       { env: env({ oracle: () => oracle }) },
     ).catch((err) => err)) as ShiftbenchError;
     expect(e.code).toBe('ERR_DATASET');
@@ -269,7 +276,7 @@ describe('runBenchmark', () => {
     // the images repaired, the same command scores them
     const fixed = await makeDataset(dir, 3, { seed: 9 });
     const { metrics } = await runBenchmark(
-      { models: ['oracle'], dataset: fixed.file, out, bootstrapResamples: 10 },
+      { models: ['oracle'], dataset: fixed.file, out, bootstrapResamples: 20 },
       { env: env({ oracle: () => gtDetector('oracle', fixed.gt) }) },
     );
     expect(metrics.results[0].imagesEvaluated).toBe(3);
@@ -281,7 +288,7 @@ describe('runBenchmark', () => {
     const ds = await makeDataset(dir, 4, { seed: 21, corrupt: [2] });
     const out = path.join(root, 'restale');
     const oracle = () => gtDetector('oracle', ds.gt);
-    await runBenchmark({ models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 10 }, { env: env({ oracle }) });
+    await runBenchmark({ models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 20 }, { env: env({ oracle }) });
     const derived = ['metrics.json', 'report.html', 'report.json', 'skipped.json', path.join('detections', 'oracle')];
     for (const f of derived) expect(existsSync(path.join(out, f)), f).toBe(true);
     const failing: Partial<RunnerEnv> = {
@@ -291,7 +298,7 @@ describe('runBenchmark', () => {
       },
     };
     const e = await runBenchmark(
-      { models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 10, scoreThreshold: 0.3 },
+      { models: ['oracle'], dataset: ds.file, out, bootstrapResamples: 20, scoreThreshold: 0.3 },
       { env: failing },
     ).catch((err) => err);
     expect((e as Error).message).toBe('scoring stopped');
@@ -304,7 +311,7 @@ describe('runBenchmark', () => {
     const out = path.join(root, 'throws');
     const failing = gtDetector('plug', gt, { throwOnImage: 6 });
     const err = await runBenchmark(
-      { models: ['plug'], dataset, out, bootstrapResamples: 10 },
+      { models: ['plug'], dataset, out, bootstrapResamples: 20 },
       { env: env({ plug: () => failing }) },
     ).catch((e) => e);
     expect(err.message).toBe('plug-in failure on image 6');
@@ -314,7 +321,7 @@ describe('runBenchmark', () => {
     expect(existsSync(path.join(out, 'metrics.json'))).toBe(false);
     const fixed = gtDetector('plug', gt);
     const { metrics } = await runBenchmark(
-      { models: ['plug'], dataset, out, bootstrapResamples: 10 },
+      { models: ['plug'], dataset, out, bootstrapResamples: 20 },
       { env: env({ plug: () => fixed }) },
     );
     expect(fixed.imageIds).toEqual([6, 7, 8]);
@@ -325,7 +332,7 @@ describe('runBenchmark', () => {
     for (const mode of ['crop', 'circular'] as const) {
       const oracle = gtDetector('oracle', gt);
       const { metrics } = await runBenchmark(
-        { models: ['oracle'], dataset, out: path.join(root, `mode-${mode}`), mode, bootstrapResamples: 10 },
+        { models: ['oracle'], dataset, out: path.join(root, `mode-${mode}`), mode, bootstrapResamples: 20 },
         { env: env({ oracle: () => oracle }) },
       );
       expect(metrics.mode).toBe(mode);
@@ -336,7 +343,7 @@ describe('runBenchmark', () => {
 
   it('without --out, the same command resumes its unfinished run under reportsDir; a finished one starts anew', async () => {
     const reportsDir = path.join(root, 'reports');
-    const options = { models: ['plug'], dataset, reportsDir, bootstrapResamples: 10 };
+    const options = { models: ['plug'], dataset, reportsDir, bootstrapResamples: 20 };
     const err = await runBenchmark(options, {
       env: env({ plug: () => gtDetector('plug', gt, { throwOnImage: 4 }) }),
     }).catch((e) => e);
@@ -366,7 +373,7 @@ describe('runBenchmark', () => {
       dispose: async () => undefined,
     };
     const { metrics } = await runBenchmark(
-      { models: ['oracle'], dataset, out, bootstrapResamples: 10 },
+      { models: ['oracle'], dataset, out, bootstrapResamples: 20 },
       { env: env({ oracle: () => withExtra }) },
     );
     expect(metrics.results[0].bounds!.mapRef).toBeCloseTo(1, 12);
@@ -379,7 +386,7 @@ describe('runBenchmark', () => {
     const out = path.join(root, 'matrix');
     const res = await runExperiment(
       { models: ['oracle', 'jitter'], shifts: ['grid:1', 'line:2'], modes: ['pad', 'crop'], datasets: [dataset] },
-      { out, bootstrapResamples: 10 },
+      { out, bootstrapResamples: 20 },
       { env: env({ oracle: () => gtDetector('oracle', gt), jitter: () => gtDetector('jitter', gt, { noisePx: 3 }) }) },
     );
     expect(res.runs).toHaveLength(4);

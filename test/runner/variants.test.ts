@@ -65,7 +65,7 @@ describe('variants are scored on the same images', () => {
     const out = path.join(root, 'flaky');
     const { l, lines } = logger();
     const a = await runBenchmark(
-      { models: ['jitter'], mitigations: ['same'], dataset, out, bootstrapResamples: 10 },
+      { models: ['jitter'], mitigations: ['same'], dataset, out, bootstrapResamples: 20 },
       { env: flakyEnv(1), logger: l },
     );
     const [plain, mitigated] = a.metrics.results;
@@ -77,7 +77,7 @@ describe('variants are scored on the same images', () => {
     expect(lines.join('\n')).toMatch(/skipped image 3 \(003\.png\): transient read error/);
     // resume: the skipped image is tried again, and now both variants have all images
     const b = await runBenchmark(
-      { models: ['jitter'], mitigations: ['same'], dataset, out, bootstrapResamples: 10 },
+      { models: ['jitter'], mitigations: ['same'], dataset, out, bootstrapResamples: 20 },
       { env: flakyEnv(0) },
     );
     expect(b.computedImages).toEqual({ jitter: 1, 'jitter+same': 0 });
@@ -100,7 +100,7 @@ describe('variants are scored on the same images', () => {
       dispose: async () => undefined,
     });
     const { metrics } = await runBenchmark(
-      { models: ['boxes'], dataset: dir, out: path.join(root, 'folder-run'), bootstrapResamples: 10 },
+      { models: ['boxes'], dataset: dir, out: path.join(root, 'folder-run'), bootstrapResamples: 20 },
       { env: { loadDetector: async () => det(), listModels: async () => [] } },
     );
     expect(metrics.results[0].imagesEvaluated).toBe(2);
@@ -124,7 +124,7 @@ describe('variants are scored on the same images', () => {
       models: ['oracle'],
       dataset: dir,
       out: path.join(root, 'yolo-run'),
-      bootstrapResamples: 10,
+      bootstrapResamples: 20,
     });
     expect(metrics.results[0].imagesEvaluated).toBe(2);
     expect(metrics.results[0].skippedImages.map((s) => s.fileName)).toEqual(['b.png']);

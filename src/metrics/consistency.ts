@@ -46,14 +46,14 @@ export interface ConsistencyResult extends ConsistencySummary {
   imagesUsed: { detConsistency: number; boxJitter: number; scoreJitter: number; flipRate: number };
 }
 
-/** Plain IoU of two xywh boxes (0 when they do not overlap). */
+/** Plain IoU of two xywh boxes (0 when they do not overlap; at most 1, which float rounding can pass by 2e−16). */
 export function iouXYWH(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const w = Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]);
   if (w <= 0) return 0;
   const h = Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]);
   if (h <= 0) return 0;
   const inter = w * h;
-  return inter / (a[2] * a[3] + b[2] * b[3] - inter);
+  return Math.min(1, inter / (a[2] * a[3] + b[2] * b[3] - inter));
 }
 
 /** A matched pair: indices into the two lists and their IoU. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CocoGroundTruth, CocoResult } from '../../src/core/types.js';
 import { bootstrapMean, computeConsistency, matchDetections } from '../../src/metrics/index.js';
+import { iouXYWH } from '../../src/metrics/consistency.js';
 
 const det = (
   image_id: number,
@@ -98,5 +99,15 @@ describe('computeConsistency (protocol §5), hand-computed', () => {
     expect(() => computeConsistency(images, 2, { scoreThreshold: 2 })).toThrowError(
       'Expected a number in [0, 1] for --score-threshold but received 2',
     );
+  });
+});
+
+describe('1 − IoU of a box against itself after float rounding', () => {
+  it('IoU is at most 1, so box jitter is never a negative number shown as "-0.00%"', () => {
+    // the same box, its height rounded once differently (as a projection back to image pixels can): IoU 1 + 2e−16
+    const a = [210.56409017182887, 54.170697927474976, 298.15684950351715, 84.30354690551758];
+    const b = [210.56409017182887, 54.170697927474976, 298.15684950351715, 84.30354690551756];
+    expect(iouXYWH(a, b)).toBeLessThanOrEqual(1);
+    expect(1 - iouXYWH(a, b)).toBeGreaterThanOrEqual(0);
   });
 });

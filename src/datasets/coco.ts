@@ -77,6 +77,8 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
 
   const images: CocoImage[] = [];
   const imageIds = new Set<number>();
+  /** Each file (normalised path) and the first image id naming it: one photo under two ids would count twice. */
+  const fileNames = new Map<string, number>();
   (value.images as unknown[]).forEach((im, i) => {
     if (
       !is.object(im) ||
@@ -106,6 +108,15 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
       );
       return;
     }
+    const twin = fileNames.get(normal);
+    if (twin !== undefined) {
+      issues.add(
+        'duplicate file_name',
+        `images[${i}]: image id ${im.id} has the file_name ${show(fileName)} of image id ${twin}`,
+      );
+      return;
+    }
+    fileNames.set(normal, im.id);
     images.push({ id: im.id, file_name: fileName, width: im.width as number, height: im.height as number });
   });
 

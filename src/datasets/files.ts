@@ -174,7 +174,8 @@ export function findJsonErrorOffset(text: string): number | null {
 /** Reads and parses a JSON file; a syntax error names the file, line and column. */
 export async function readJsonFile(file: string): Promise<{ value: unknown; bytes: Buffer }> {
   const bytes = await readFile(file);
-  const text = bytes.toString('utf8');
+  // a UTF-8 byte-order mark (Windows tools write one) is not JSON but says nothing: dropped
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   try {
     return { value: JSON.parse(text), bytes };
   } catch (err) {

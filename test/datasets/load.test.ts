@@ -67,6 +67,23 @@ async function cocoFixture(edit?: (gt: any) => void, raw?: string): Promise<{ di
   return { dir, json };
 }
 
+describe('loadDataset: COCO — what the audit found accepted silently', () => {
+  it('two image ids with one file_name are refused (the photo would count twice)', async () => {
+    const { json } = await cocoFixture((gt) => gt.images.push({ id: 3, file_name: 'a.png', width: 40, height: 30 }));
+    const err = await loadDataset({ dataset: json }).catch((e) => e);
+    expect(err.code).toBe('ERR_DATASET');
+    expect(err.message).toContain('- images[2]: image id 3 has the file_name "a.png" of image id 1');
+  });
+
+  it('a JSON file that starts with a UTF-8 byte-order mark (as Windows tools write) loads', async () => {
+    const { json } = await cocoFixture();
+    const text = await readFile(json, 'utf8');
+    await writeFile(json, '\uFEFF' + text);
+    const ds = await loadDataset({ dataset: json });
+    expect(ds.images.map((im) => im.id)).toEqual([1, 2]);
+  });
+});
+
 describe('loadDataset: COCO', () => {
   it('loads a valid file: images sorted by id, absolute paths, segmentation dropped, hash over bytes', async () => {
     const { dir, json } = await cocoFixture();

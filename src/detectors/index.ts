@@ -111,6 +111,15 @@ export async function loadDetector(spec: string, opts: LoadDetectorSpecOptions =
 }
 
 function unknownModel(spec: string, plugins: LoadedPlugin[], entries: ModelEntry[]): ShiftbenchError {
+  // a path (absolute, ./ or ../, or a model file's extension) that names nothing: say so, not "unknown model"
+  const looksLikePath = /\.(onnx|json)$/i.test(spec) || path.isAbsolute(spec) || /^\.\.?[\\/]/.test(spec); // not plugin/detector
+  if (looksLikePath && !existsSync(spec) && !spec.includes('://')) {
+    return new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      `--model ${path.resolve(spec)}: no such file. Give an existing .onnx file (with its sibling .json entry), a ` +
+        `registry-entry .json file, or a registry name (\`shiftbench models list\`).`,
+    );
+  }
   const available = [...FAKE_NAMES, ...pluginDetectorNames(plugins), ...entries.map((e) => e.name)];
   return new ShiftbenchError(
     'ERR_INVALID_OPTION',

@@ -16,6 +16,13 @@ describe('loadDetector spec resolution', () => {
       'You can also give a registry-entry .json file, an .onnx file with a sibling .json entry, a plug-in detector with --plugin FILE, or more registries with --registry FILE (see docs/models.md).',
     );
   });
+  it('a model path that does not exist says the file does not exist (not "Unknown model")', async () => {
+    const missing = path.join(os.tmpdir(), 'sb-no-such-dir', 'nope.onnx');
+    const err = await rejection(loadDetector(missing));
+    expect(err.code).toBe('ERR_INVALID_OPTION');
+    expect(err.message).toMatch(new RegExp(`^--model ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no such file`));
+  });
+
   it('an entry .json path is validated with the file named', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-load-'));
     const file = path.join(dir, 'mine.json');

@@ -142,6 +142,7 @@ export {
   loadDataset,
   decodeImage,
   summarizeDataset,
+  findUnusableImages,
   generateSynthDataset,
   ensureSynthDataset,
   SYNTH_DEFAULTS,

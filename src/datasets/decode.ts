@@ -39,15 +39,7 @@ export async function decodeImage(path: string, expectedSize?: { width: number; 
       .metadata()
       .then((m) => m.orientation ?? 1)
       .catch(() => 1);
-    const turned = orientation >= 5 && info.width === expectedSize.height && info.height === expectedSize.width;
-    throw datasetError(
-      `Could not decode image ${path}: it is ${info.width}×${info.height} but the annotations say ` +
-        `${expectedSize.width}×${expectedSize.height}. ` +
-        (turned
-          ? `Its EXIF orientation ${orientation} turns it to that size as viewers show it: the annotations were drawn ` +
-            `on the turned image, while shiftbench reads the pixels as stored (as the COCO tools do). ${APPLY_ORIENTATION}`
-          : "Fix the image's width/height in the annotation file."),
-    );
+    throw datasetError(sizeMismatchReason(path, info, expectedSize, orientation));
   }
   return {
     data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
@@ -116,6 +108,27 @@ export async function readImageSize(path: string): Promise<{ width: number; heig
   } catch (err) {
     throw datasetError(`Could not read the size of image ${path}: ${(err as Error).message}`, err);
   }
+}
+
+/**
+ * Why an image whose stored size differs from its annotations' is skipped, with the fix: the EXIF orientation when
+ * it turns the stored size into the annotated one (the annotations follow the image as shown), else the size itself.
+ */
+export function sizeMismatchReason(
+  path: string,
+  stored: { width: number; height: number },
+  annotated: { width: number; height: number },
+  orientation: number,
+): string {
+  const turned = orientation >= 5 && stored.width === annotated.height && stored.height === annotated.width;
+  return (
+    `Could not decode image ${path}: it is ${stored.width}×${stored.height} but the annotations say ` +
+    `${annotated.width}×${annotated.height}. ` +
+    (turned
+      ? `Its EXIF orientation ${orientation} turns it to that size as viewers show it: the annotations were drawn ` +
+        `on the turned image, while shiftbench reads the pixels as stored (as the COCO tools do). ${APPLY_ORIENTATION}`
+      : "Fix the image's width/height in the annotation file.")
+  );
 }
 
 /** The fix for an image whose EXIF orientation disagrees with its annotations. */

@@ -17,5 +17,5 @@ export { decodeImage, decodeDatasetImage, readImageSize } from './decode.js';
 export { parseCocoFile } from './coco.js';
 export { parseYamlNames, yoloCategories } from './yolo.js';
 export { IMAGE_EXTENSIONS, ACCEPTED_DATASETS } from './files.js';
-export { summarizeDataset } from './summary.js';
+export { findUnusableImages, summarizeDataset, type UnusableImage } from './summary.js';
 export type { DatasetSummary } from './summary.js';

@@ -1,5 +1,6 @@
 /** Counts for `datasets check`: boxes per category and per COCO area range. */
 import type { Dataset } from '../core/types.js';
+import { readImageSizeOrSkip, sizeMismatchReason } from './decode.js';
 
 export interface DatasetSummary {
   name: string;
@@ -56,4 +57,35 @@ export function summarizeDataset(dataset: Dataset): DatasetSummary {
       images: images.get(c.id)?.size ?? 0,
     })),
   };
+}
+
+/** An image a run would skip, and why. */
+export interface UnusableImage {
+  imageId: number;
+  fileName: string;
+  reason: string;
+}
+
+/**
+ * Every image of a dataset that a run would skip, by reading each file's header (not decoding it): a loader's reason
+ * (an EXIF orientation its labels cannot follow), a file it cannot read, or a stored size other than the annotated
+ * one (`datasets check` lists them before a run finds out).
+ */
+export async function findUnusableImages(dataset: Dataset): Promise<UnusableImage[]> {
+  const out: UnusableImage[] = [];
+  for (let i = 0; i < dataset.images.length; i += 16) {
+    const batch = dataset.images.slice(i, i + 16);
+    const sizes = await Promise.all(batch.map((im) => (im.unusable ? null : readImageSizeOrSkip(im.path))));
+    batch.forEach((im, k) => {
+      const s = sizes[k];
+      const reason =
+        im.unusable ??
+        s!.error ??
+        (s!.width !== im.width || s!.height !== im.height
+          ? sizeMismatchReason(im.path, s!, im, s!.orientation ?? 1)
+          : null);
+      if (reason !== null) out.push({ imageId: im.id, fileName: im.fileName, reason });
+    });
+  }
+  return out;
 }

@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../src/datasets/load.js';
 import { decodeDatasetImage, decodeImage } from '../../src/datasets/decode.js';
 import { generateSynthDataset } from '../../src/datasets/synth.js';
-import { summarizeDataset } from '../../src/datasets/summary.js';
+import { findUnusableImages, summarizeDataset } from '../../src/datasets/summary.js';
 import { findJsonErrorOffset } from '../../src/datasets/files.js';
 import { parseYamlNames } from '../../src/datasets/yolo.js';
 import { COCO_CATEGORIES } from '../../src/core/coco.js';
+import { runCli } from '../helpers/cli.js';
 import { describeShared, sharedPath } from '../helpers/shared.js';
 
 let tmp: string;
@@ -66,6 +67,27 @@ async function cocoFixture(edit?: (gt: any) => void, raw?: string): Promise<{ di
   await writeFile(json, raw ?? JSON.stringify(gt, null, 1));
   return { dir, json };
 }
+
+describe('findUnusableImages (datasets check): every image a run would skip, with its reason', () => {
+  it('a size that differs from the annotations, an unreadable file; none for a good set; the CLI check fails listing them', async () => {
+    const { json, dir } = await cocoFixture();
+    expect(await findUnusableImages(await loadDataset({ dataset: json }))).toEqual([]);
+    await png(path.join(dir, 'images', 'a.png'), 41, 30); // the annotations say 40×30
+    await writeFile(path.join(dir, 'images', 'b.png'), 'not a png');
+    const bad = await findUnusableImages(await loadDataset({ dataset: json }));
+    expect(bad.map((b) => [b.imageId, b.fileName])).toEqual([
+      [1, 'a.png'],
+      [2, 'b.png'],
+    ]);
+    expect(bad[0].reason).toContain('it is 41×30 but the annotations say 40×30');
+    expect(bad[1].reason).toContain('Could not');
+    // the CLI lists them and fails the check
+    const r = await runCli(['datasets', 'check', '--dataset', json]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain('images a run would skip: 2 of 2');
+    expect(r.stdout).toContain('  image 1 (a.png): Could not decode image');
+  }, 60_000);
+});
 
 describe('loadDataset: COCO — what the audit found accepted silently', () => {
   it('two image ids with one file_name are refused (the photo would count twice)', async () => {

@@ -5,11 +5,12 @@ import {
   invalidParameterError,
   loadDataset,
   summarizeDataset,
+  findUnusableImages,
   SYNTH_DEFAULTS,
   SYNTH_SPLITS,
   type SynthSplitName,
 } from '../../index.js';
-import { consoleLogger, parseIntFlag, printJson, printLine } from '../io.js';
+import { consoleLogger, parseIntFlag, printJson, printLine, setCommandExitCode } from '../io.js';
 
 interface CheckFlags {
   dataset: string;
@@ -119,12 +120,20 @@ export function register(program: Command): void {
         consoleLogger(true),
       );
       const summary = summarizeDataset(dataset);
+      // the images a run would skip (headers read, not decoded): listed, and the check fails (exit 1)
+      const unusable = await findUnusableImages(dataset);
+      if (unusable.length > 0) setCommandExitCode(1);
       if (flags.json) {
-        printJson(summary);
+        printJson({ ...summary, unusableImages: unusable });
         return;
       }
       printLine(`${summary.name} (${summary.kind}) from ${summary.source}`);
       printLine(`images: ${summary.images}   sha256: ${summary.hash}`);
+      if (unusable.length > 0) {
+        printLine(`images a run would skip: ${unusable.length} of ${summary.images}`);
+        for (const u of unusable.slice(0, 10)) printLine(`  image ${u.imageId} (${u.fileName}): ${u.reason}`);
+        if (unusable.length > 10) printLine(`  … and ${unusable.length - 10} more (--json lists them all)`);
+      }
       if (summary.boxes === null || summary.areaRanges === null) {
         printLine('no labels: consistency metrics only');
         return;

@@ -13,14 +13,15 @@ const COCO_ALIASES: Readonly<Record<string, string>> = {
   tvmonitor: 'tv',
 };
 
-function normalise(name: string): string {
+/** A category name in the form names are compared in (see the file comment). */
+export function normaliseCategoryName(name: string): string {
   const n = name.toLowerCase().replace(/[\s_-]+/g, '');
   return COCO_ALIASES[n] ?? n;
 }
 
 /** Whether two category names name the same category (see the file comment). */
 export function sameCategoryName(a: string, b: string): boolean {
-  return normalise(a) === normalise(b);
+  return normaliseCategoryName(a) === normaliseCategoryName(b);
 }
 
 /** One id that a detector and a dataset both have, under different names. */

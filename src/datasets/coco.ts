@@ -5,6 +5,7 @@
  */
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { normaliseCategoryName } from '../core/categoryNames.js';
 import { is } from '../core/is.js';
 import type { CocoAnnotation, CocoCategory, CocoGroundTruth, CocoImage, Logger } from '../core/types.js';
 import { datasetError, formatIssues, isDirectory, MAX_REPORTED_ISSUES, readJsonFile } from './files.js';
@@ -197,6 +198,19 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
   images.sort((x, y) => x.id - y.id);
   annotations.sort((x, y) => x.id - y.id);
   categories.sort((x, y) => x.id - y.id);
+  const byName = new Map<string, CocoCategory>();
+  for (const c of categories) {
+    const key = normaliseCategoryName(c.name);
+    const first = byName.get(key);
+    if (!first) {
+      byName.set(key, c);
+      continue;
+    }
+    logger?.warn(
+      `${file}: categories ${first.id} and ${c.id} have the same name (${JSON.stringify(first.name)}, ` +
+        `${JSON.stringify(c.name)}); a detector's class of that name matches only its own id`,
+    );
+  }
   return { groundTruth: { images, annotations, categories }, bytes };
 }
 

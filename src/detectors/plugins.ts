@@ -202,6 +202,10 @@ function checkInfo(raw: unknown, label: string): Omit<DetectorInfo, 'runtime' | 
   ) {
     fail('classes', 'a non-empty array of { id: integer, name: string }', classes);
   }
+  const ids = (classes as { id: number }[]).map((c) => c.id);
+  const twice = ids.find((id, k) => ids.indexOf(id) !== k);
+  if (twice !== undefined)
+    fail('classes', `each id once (id ${twice} twice: which name its detections mean is unknowable)`, classes);
   if (info.fit !== undefined && !is.inArray(info.fit, ['letterbox', 'stretch']))
     fail('fit', '"letterbox" or "stretch"', info.fit);
   if (info.maxBatch !== undefined && (!is.integer(info.maxBatch) || (info.maxBatch as number) < 1))

@@ -97,6 +97,13 @@ describe('loadDataset: COCO — what the audit found accepted silently', () => {
     expect(err.message).toContain('- images[2]: image id 3 has the file_name "a.png" of image id 1');
   });
 
+  it('two categories with one name load with a warning naming their ids (a detector class can match only one)', async () => {
+    const { json } = await cocoFixture((gt) => gt.categories.push({ id: 3, name: 'Cat' }));
+    const warned: string[] = [];
+    await loadDataset({ dataset: json }, { info: () => undefined, warn: (m: string) => warned.push(m) });
+    expect(warned.join('\n')).toContain(`${json}: categories 1 and 3 have the same name ("cat", "Cat")`);
+  });
+
   it('a JSON file that starts with a UTF-8 byte-order mark (as Windows tools write) loads', async () => {
     const { json } = await cocoFixture();
     const text = await readFile(json, 'utf8');

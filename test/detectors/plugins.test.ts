@@ -36,6 +36,7 @@ export default {
     factoryThrows: () => { throw new Error('weights missing'); },
     notDetector: () => 42,
     badInfo: () => ({ info: { ...info, classes: [] }, detect: async () => [], dispose: async () => {} }),
+    twinIds: () => ({ info: { ...info, classes: [{ id: 1, name: 'disc' }, { id: 1, name: 'square' }] }, detect: async () => [], dispose: async () => {} }),
   },
 };
 `;
@@ -169,6 +170,11 @@ describe('plug-in detector wrapper', () => {
     expect(c.message).toBe(
       `${label()} "badInfo" returned a detector with an invalid info: expected a non-empty array of { id: integer, name: string } for info.classes but received an array of length 0`,
     );
+    // one id under two names: which one its detections mean is unknowable
+    const d = await rejection(load('twinIds'));
+    expect(d.code).toBe('ERR_PLUGIN');
+    expect(d.message).toContain('info.classes');
+    expect(d.message).toContain('id 1 twice');
   });
   it('finds a detector by bare name, and refuses an ambiguous one', async () => {
     const other = file('other.mjs', FAULTY.replace("name: 'faulty'", "name: 'other'"));

@@ -37,6 +37,8 @@ export interface DetectLoopOptions {
   maxDetections?: number;
   decode: (image: DatasetImage) => Promise<RgbImage>;
   log: DetectionLog;
+  /** Awaited before each record is appended (the run checks it still holds its lease); throws to stop. */
+  beforeWrite?: () => Promise<void>;
   /** Content hash of each image file, by id, stored in its record (the per-image identity). */
   imageSha256?: ReadonlyMap<number, string>;
   /**
@@ -214,6 +216,7 @@ export async function runDetectLoop(
   // records are appended in order while the detector works on the next batch (a write
   // waits for a thread of libuv's pool, which sharp also uses): at most WRITES_IN_FLIGHT behind
   const writer = new OrderedWriter(async (record: ImageRecord) => {
+    await o.beforeWrite?.();
     await o.log.append(record);
     computed++;
     o.onRecord(record);

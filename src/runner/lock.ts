@@ -179,18 +179,38 @@ export class RunLock {
     this.timer.unref();
   }
 
+  /**
+   * Before a write to the run directory: throws (ERR_RUN_LOCKED, `signal` aborted) when the lease is no longer this
+   * process's — taken over from another host while this one was suspended or blocked; the heartbeat would notice only
+   * at its next beat, after the write.
+   */
+  async verify(): Promise<void> {
+    if (this.lost.signal.aborted) throw this.lost.signal.reason;
+    if (this.released) return;
+    const current = await readLock(this.file);
+    if (!current || current.token !== this.content.token) {
+      this.loseTo(current);
+      throw this.lost.signal.reason;
+    }
+  }
+
+  /** The lease was taken over (by `current`'s owner): the heartbeat stops and `signal` aborts with why. */
+  private loseTo(current: LockContent | null): void {
+    this.stopHeartbeat();
+    this.lost.abort(
+      new ShiftbenchError(
+        'ERR_RUN_LOCKED',
+        `The lock of ${path.dirname(this.file)} was taken over by ${current ? owner(current) : 'another process'} ` +
+          `(this run's heartbeat had stopped for too long); stopping.`,
+      ),
+    );
+  }
+
   private async beat(): Promise<void> {
     if (this.released) return;
     const current = await readLock(this.file);
     if (!current || current.token !== this.content.token) {
-      this.stopHeartbeat();
-      this.lost.abort(
-        new ShiftbenchError(
-          'ERR_RUN_LOCKED',
-          `The lock of ${path.dirname(this.file)} was taken over by ${current ? owner(current) : 'another process'} ` +
-            `(this run's heartbeat had stopped for too long); stopping.`,
-        ),
-      );
+      this.loseTo(current);
       return;
     }
     const next = { ...this.content, heartbeatAt: new Date().toISOString() };

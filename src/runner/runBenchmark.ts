@@ -575,6 +575,7 @@ async function detectVariant(
         prepareWorkers: 0, // without the session's pool: this thread
         onPrepareFallback: (reason) => logger.debug?.(`${v.key}: preparing images on the main thread (${reason})`),
         log,
+        beforeWrite: () => store.checkLease(), // never a record into a run another process has taken over
         imageSha256: ss.sha256(v.key),
         signal: ss.signal,
         onRecord: (record) => {

@@ -281,6 +281,11 @@ export class RunStore {
 
   private leaseTiming: LeaseTiming | undefined;
 
+  /** Before writing a record: throws ERR_RUN_LOCKED when another process took this run's lease over (lock.ts verify). */
+  async checkLease(): Promise<void> {
+    await this.lease?.verify();
+  }
+
   /** Aborted when another process took this run's lease over (its reason says so); never aborted without a lease. */
   get lostLease(): AbortSignal {
     return this.lease?.signal ?? new AbortController().signal;

@@ -125,6 +125,24 @@ describe('run directory lock: a live owner on this host keeps its lease', () => 
     );
   });
 
+  it('verify before a write: resolves while the lease is ours; once another host took it over, throws and aborts', async () => {
+    const out = path.join(root, `d${dir++}`);
+    await mkdir(out, { recursive: true });
+    const lock = await acquire(out, logger().l, { heartbeatMs: 60_000 }); // no beat during the test
+    await lock.verify();
+    expect(lock.signal.aborted).toBe(false);
+    // another machine took the lease over while this process was suspended (its heartbeat would notice later)
+    const at = new Date().toISOString();
+    await writeFile(
+      lock.file,
+      JSON.stringify({ pid: 7, host: 'other-machine', startedAt: at, heartbeatAt: at, token: 'theirs' }),
+    );
+    const err = await lock.verify().catch((e) => e);
+    expect(err.code).toBe('ERR_RUN_LOCKED');
+    expect(err.message).toContain('was taken over by PID 7 on other-machine');
+    expect(lock.signal.aborted).toBe(true);
+  });
+
   it('a lock of another host with a fresh heartbeat is not taken over', async () => {
     const out = await lockedDir(1, 'other-machine', 5_000);
     const err = await acquire(out, logger().l).catch((e) => e);

@@ -87,6 +87,9 @@ export class RunLock {
   private beating: Promise<void> | null = null;
   private released = false;
   private readonly lost = new AbortController();
+  /** Heartbeat period, and when this process last found the lease its own (Date.now()). */
+  private heartbeatMs = LEASE_DEFAULTS.heartbeatMs;
+  private confirmedAt = Date.now();
 
   private constructor(
     readonly file: string,
@@ -173,6 +176,7 @@ export class RunLock {
   }
 
   private startHeartbeat(heartbeatMs: number): void {
+    this.heartbeatMs = heartbeatMs;
     this.timer = setInterval(() => {
       this.beating ??= this.beat().finally(() => (this.beating = null));
     }, heartbeatMs);
@@ -182,16 +186,18 @@ export class RunLock {
   /**
    * Before a write to the run directory: throws (ERR_RUN_LOCKED, `signal` aborted) when the lease is no longer this
    * process's — taken over from another host while this one was suspended or blocked; the heartbeat would notice only
-   * at its next beat, after the write.
+   * at its next beat, after the write. The lock file is read only when no beat has found the lease ours within a
+   * heartbeat period (a suspended or blocked process): until then no one can have judged it stale.
    */
   async verify(): Promise<void> {
     if (this.lost.signal.aborted) throw this.lost.signal.reason;
-    if (this.released) return;
+    if (this.released || Date.now() - this.confirmedAt < this.heartbeatMs) return;
     const current = await readLock(this.file);
     if (!current || current.token !== this.content.token) {
       this.loseTo(current);
       throw this.lost.signal.reason;
     }
+    this.confirmedAt = Date.now();
   }
 
   /** The lease was taken over (by `current`'s owner): the heartbeat stops and `signal` aborts with why. */
@@ -213,6 +219,7 @@ export class RunLock {
       this.loseTo(current);
       return;
     }
+    this.confirmedAt = Date.now();
     const next = { ...this.content, heartbeatAt: new Date().toISOString() };
     try {
       await writeFileAtomic(this.file, JSON.stringify(next));

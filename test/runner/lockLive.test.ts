@@ -137,6 +137,9 @@ describe('run directory lock: a live owner on this host keeps its lease', () => 
       lock.file,
       JSON.stringify({ pid: 7, host: 'other-machine', startedAt: at, heartbeatAt: at, token: 'theirs' }),
     );
+    // … and resumed a minute later: its lease was last found its own longer ago than a heartbeat
+    const resumedAt = Date.now() + 61_000;
+    vi.spyOn(Date, 'now').mockReturnValue(resumedAt);
     const err = await lock.verify().catch((e) => e);
     expect(err.code).toBe('ERR_RUN_LOCKED');
     expect(err.message).toContain('was taken over by PID 7 on other-machine');

@@ -48,7 +48,7 @@ export async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
 /** A failed write of `file` as the error users see: the file, why, and the fix (nothing stored is lost). */
 export function writeFailed(file: string, err: unknown): ShiftbenchError {
   const code = (err as NodeJS.ErrnoException).code;
-  const space =
+  const fix =
     code === 'ENOSPC' || code === 'EDQUOT'
       ? 'Free disk space'
       : code === 'EFBIG'
@@ -56,7 +56,7 @@ export function writeFailed(file: string, err: unknown): ShiftbenchError {
         : 'Fix that';
   return new ShiftbenchError(
     'ERR_OUTPUT',
-    `Could not write ${file}: ${(err as Error).message}. ${space}, then run the same command again: what is ` +
+    `Could not write ${file}: ${(err as Error).message}. ${fix}, then run the same command again: what is ` +
       `already stored is kept.`,
     { cause: err },
   );

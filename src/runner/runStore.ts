@@ -232,8 +232,9 @@ async function closeLogs(logs: Map<string, OpenedLog>): Promise<void> {
   for (const { log } of logs.values()) await log.close();
 }
 
-/** Files a scoring writes besides metrics.json (removed with it when a run resumes: retireMetrics). */
-const SCORING_OUTPUTS = [SKIPPED_FILE, 'summary.json', 'report.html', 'report.json'];
+/** What scoring writes at the top of a run directory (metrics.json, reports, skipped.json): the runner's own entries
+ * but the manifest and the detections (removed when a run resumes: retireMetrics). */
+const SCORING_OUTPUTS = RUN_STORE_ENTRIES.filter((e) => e !== MANIFEST_FILE && e !== DETECTIONS_DIR);
 
 /** What a run directory may hold besides the runner's own entries (temporary files of atomic writes, the lock). */
 const RUN_DIR_EXTRA = /^(run\.lock.*|.*\.tmp-\d+|\.shiftbench-write-test-\d+)$/;
@@ -437,7 +438,6 @@ export class RunStore {
    */
   async retireMetrics(stored: RunManifest | null): Promise<void> {
     if (!stored) return;
-    await rm(path.join(this.directory, METRICS_FILE), { force: true });
     for (const f of SCORING_OUTPUTS) await rm(path.join(this.directory, f), { force: true });
     const detections = path.join(this.directory, DETECTIONS_DIR);
     const entries = await readdir(detections, { withFileTypes: true }).catch(() => []);

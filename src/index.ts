@@ -32,6 +32,7 @@ export {
   formatRunSummary,
   formatFamilyTable,
   RUN_DEFAULTS,
+  MIN_INTERVAL_RESAMPLES,
   type RunOptions,
   type RunHooks,
   type RunProgress,

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { Logger } from '../core/types.js';
 import { invalidParameterError } from '../core/errors.js';
 import { CLI_TEXT } from '../core/messages.js';
+import { MIN_INTERVAL_RESAMPLES } from '../index.js';
 
 const realExit = process.exit.bind(process);
 
@@ -143,6 +144,22 @@ export function exitStopped(stop: Stop, line: string): never {
   return exitNow(signalExitCode(sig));
 }
 
+/**
+ * Runs a command's stoppable `work` (stopOnSignals): a stop signal aborts the signal it is given, and the AbortError
+ * it then throws ends the command with `stoppedLine` and 128 + the signal's number (exitStopped).
+ */
+export async function runStoppable<T>(stoppedLine: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = stopOnSignals();
+  try {
+    return await work(stop.signal);
+  } catch (err) {
+    if ((err as Error)?.name !== 'AbortError') throw err;
+    return exitStopped(stop, stoppedLine);
+  } finally {
+    stop.release();
+  }
+}
+
 /** Collects the values of a repeatable flag. */
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -171,7 +188,7 @@ export function addAnalysisFlags(cmd: Command, lead = ''): Command {
     .option(
       '--bootstrap <n>',
       `${lead}bootstrap resamples of the consistency intervals${byDefault('1000')}`,
-      parseIntFlag('--bootstrap', 20, 1_000_000),
+      parseIntFlag('--bootstrap', MIN_INTERVAL_RESAMPLES, 1_000_000),
     )
     .option(
       '--bootstrap-seed <n>',
@@ -180,7 +197,7 @@ export function addAnalysisFlags(cmd: Command, lead = ''): Command {
     )
     .option(
       '--bootstrap-bounds <n>',
-      `${lead}bootstrap resamples of the mAP bounds (0: no interval; else at least 20)`,
+      `${lead}bootstrap resamples of the mAP bounds (0: no interval; else at least ${MIN_INTERVAL_RESAMPLES})`,
       parseIntFlag('--bootstrap-bounds', 0, 1_000_000),
     )
     .option(

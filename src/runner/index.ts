@@ -13,7 +13,13 @@ export {
   type ExperimentRunOptions,
   type ExperimentResult,
 } from './matrix.js';
-export { resolveRunOptions, RUN_DEFAULTS, type RunOptions, type ResolvedRunOptions } from './options.js';
+export {
+  resolveRunOptions,
+  RUN_DEFAULTS,
+  MIN_INTERVAL_RESAMPLES,
+  type RunOptions,
+  type ResolvedRunOptions,
+} from './options.js';
 export { formatRunSummary, formatFamilyTable } from './summary.js';
 export type {
   RunHooks,

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { formatRunSummary, mergeShards } from '../../index.js';
-import { consoleLogger, exitStopped, printLine, stopOnSignals } from '../io.js';
+import { consoleLogger, printLine, runStoppable } from '../io.js';
 
 interface MergeFlags {
   out: string;
@@ -50,19 +50,12 @@ export function register(program: Command): void {
     )
     .action(async (runs: string[], flags: MergeFlags) => {
       const logger = consoleLogger(flags.quiet);
-      const stop = stopOnSignals();
-      let r: Awaited<ReturnType<typeof mergeShards>>;
-      try {
-        r = await mergeShards(
+      const r = await runStoppable('stopped: the shards are unchanged; rerun the same command to merge', (signal) =>
+        mergeShards(
           { runs, out: flags.out, dataset: flags.dataset, images: flags.images, force: flags.force },
-          { logger, signal: stop.signal },
-        );
-      } catch (err) {
-        if ((err as Error)?.name !== 'AbortError') throw err;
-        exitStopped(stop, 'stopped: the shards are unchanged; rerun the same command to merge');
-      } finally {
-        stop.release();
-      }
+          { logger, signal },
+        ),
+      );
       printLine(formatRunSummary(r.metrics));
       printLine(`\nmerged ${r.shards} shards, ${r.images} images: ${r.runDir}`);
       printLine(r.reportPath ? `report: ${r.reportPath}` : `report: shiftbench report ${r.runDir}`);

@@ -17,10 +17,9 @@ import {
   addAnalysisFlags,
   analysisOptions,
   consoleLogger,
-  exitStopped,
   parseIntFlag,
   printLine,
-  stopOnSignals,
+  runStoppable,
   type AnalysisFlags,
 } from '../io.js';
 
@@ -80,15 +79,9 @@ export function register(program: Command): void {
     const rescore = analysisOptions(flags);
     if (flags.rescore || Object.values(rescore).some((v) => v !== undefined)) {
       // the rescore holds the run lock: Ctrl-C, SIGTERM or SIGHUP stop it and release the lock
-      const stop = stopOnSignals();
-      try {
-        await rescoreRun(runDir, rescore, { logger, signal: stop.signal });
-      } catch (err) {
-        if ((err as Error)?.name !== 'AbortError') throw err;
-        exitStopped(stop, 'stopped: metrics.json is unchanged; rerun the same command to rescore');
-      } finally {
-        stop.release();
-      }
+      await runStoppable('stopped: metrics.json is unchanged; rerun the same command to rescore', (signal) =>
+        rescoreRun(runDir, rescore, { logger, signal }),
+      );
       logger.info(`rescored ${runDir} from its stored detections (metrics.json rewritten)`);
     }
     if (flags.format === 'html') {

@@ -5,10 +5,9 @@ import {
   addAnalysisFlags,
   analysisOptions,
   consoleLogger,
-  exitStopped,
   parseIntFlag,
   printLine,
-  stopOnSignals,
+  runStoppable,
   type AnalysisFlags,
 } from '../io.js';
 
@@ -63,30 +62,24 @@ export function register(program: Command): void {
   addAnalysisFlags(cmd).action(async (exportDir: string, flags: ScoreFlags) => {
     const logger = consoleLogger(flags.quiet);
     // scoring holds the run lock: Ctrl-C, SIGTERM or SIGHUP stop it and release the lock
-    const stop = stopOnSignals();
-    let scored: Awaited<ReturnType<typeof scoreExport>>;
-    try {
-      scored = await scoreExport(
-        exportDir,
-        {
-          name: flags.name,
-          family: flags.family,
-          out: flags.out,
-          dataset: flags.dataset,
-          images: flags.images,
-          ...analysisOptions(flags),
-          maxDetections: flags.maxDetections,
-          force: flags.force,
-        },
-        { logger, signal: stop.signal },
-      );
-    } catch (err) {
-      if ((err as Error)?.name !== 'AbortError') throw err;
-      exitStopped(stop, 'stopped: metrics.json was not written; rerun the same command to score');
-    } finally {
-      stop.release();
-    }
-    const { runDir, metrics, reportPath } = scored;
+    const { runDir, metrics, reportPath } = await runStoppable(
+      'stopped: metrics.json was not written; rerun the same command to score',
+      (signal) =>
+        scoreExport(
+          exportDir,
+          {
+            name: flags.name,
+            family: flags.family,
+            out: flags.out,
+            dataset: flags.dataset,
+            images: flags.images,
+            ...analysisOptions(flags),
+            maxDetections: flags.maxDetections,
+            force: flags.force,
+          },
+          { logger, signal },
+        ),
+    );
     printLine(formatRunSummary(metrics));
     printLine(`\nrun directory: ${runDir}`);
     printLine(reportPath ? `report: ${reportPath}` : `report: shiftbench report ${runDir}`);

@@ -21,6 +21,7 @@ import { formatShard, shardOfImage } from './shard.js';
 import {
   DetectionLog,
   RecordReader,
+  RunStoreDamage,
   clearRunStore,
   isSkipped,
   readJsonOrNull,
@@ -92,20 +93,18 @@ function mergeError(message: string): ShiftbenchError {
   return new ShiftbenchError('ERR_MERGE', message);
 }
 
-/** The fix a run store's error gives for its own run ("start over with --force …"), which a merge cannot apply. */
-const RUN_FIX = /\s(?:Delete it, or start|Start|Else start) over with --force or a new --out\.$/;
-
 /**
  * A damaged file in a shard's directory, as a merge error: the same finding, with the fix that works — rerun that
- * shard (with --force, or into a new --out), then merge; `merge --force` only replaces --out.
+ * shard (with --force, or into a new --out), then merge — instead of the run's own "start over" (`merge --force`
+ * only replaces --out).
  */
 function inShard(err: unknown, dir: string, shard: { index: number; count: number } | null): unknown {
-  if (!(err instanceof ShiftbenchError) || err.code !== 'ERR_RUN_STORE' || !RUN_FIX.test(err.message)) return err;
+  if (!(err instanceof RunStoreDamage)) return err;
   const which = shard ? `${dir} (shard ${formatShard(shard)})` : dir;
   return new ShiftbenchError(
     'ERR_MERGE',
-    `${err.message.replace(RUN_FIX, '')} It belongs to ${which}: rerun that shard's command (\`shiftbench run … ` +
-      `--shard i/n\`; with --force or into a new --out if its store cannot be repaired), then merge.`,
+    `${err.finding} It belongs to ${which}: rerun that shard's command (\`shiftbench run … --shard i/n\`; with ` +
+      `--force or into a new --out if its store cannot be repaired), then merge.`,
     { cause: err },
   );
 }

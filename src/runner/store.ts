@@ -102,6 +102,21 @@ async function makeDirs(dir: string): Promise<void> {
   }
 }
 
+/**
+ * A damaged file of a run directory (not JSON, not a detection log, a damaged line), ERR_RUN_STORE: `finding` says
+ * what (and how it may be repaired in place); the message adds the fix for the run itself — start over with --force
+ * or a new --out — which a merge of shards replaces with its own (merge.ts).
+ */
+export class RunStoreDamage extends ShiftbenchError {
+  constructor(
+    readonly finding: string,
+    startOver: string,
+    options?: { cause?: unknown },
+  ) {
+    super('ERR_RUN_STORE', `${finding} ${startOver}`, options);
+  }
+}
+
 /** Reads a JSON file, or null when absent. Throws ERR_RUN_STORE when it exists but is not JSON. */
 export async function readJsonOrNull<T>(file: string): Promise<T | null> {
   let text: string;
@@ -114,9 +129,9 @@ export async function readJsonOrNull<T>(file: string): Promise<T | null> {
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new ShiftbenchError(
-      'ERR_RUN_STORE',
-      `${file} is not valid JSON (${(err as Error).message}). Delete it, or start over with --force or a new --out.`,
+    throw new RunStoreDamage(
+      `${file} is not valid JSON (${(err as Error).message}).`,
+      'Delete it, or start over with --force or a new --out.',
       { cause: err },
     );
   }
@@ -208,10 +223,9 @@ export async function forEachLineBytes(
     if (from < bytesRead) {
       partBytes += bytesRead - from;
       if (partBytes > maxLineBytes) {
-        throw new ShiftbenchError(
-          'ERR_RUN_STORE',
-          `${file} has a line longer than ${maxLineBytes} bytes at byte ${lineStart}: it is not a detection log. ` +
-            `Start over with --force or a new --out.`,
+        throw new RunStoreDamage(
+          `${file} has a line longer than ${maxLineBytes} bytes at byte ${lineStart}: it is not a detection log.`,
+          'Start over with --force or a new --out.',
         );
       }
       parts.push(Buffer.from(view.subarray(from)));
@@ -362,11 +376,11 @@ export class DetectionLog {
       let damagedLine = 0; // a damaged line is dropped only when it is the last one
       let lineNo = 0;
       const damaged = (line: number) =>
-        new ShiftbenchError(
-          'ERR_RUN_STORE',
+        new RunStoreDamage(
           `${file} line ${line} is damaged or was written for a different shift set. If only that line is damaged, ` +
             `delete it (Delete line ${line}: \`sed -i '${line}d' ${file}\`): its image is computed again and every ` +
-            `other line is kept. Else start over with --force or a new --out.`,
+            `other line is kept.`,
+          'Else start over with --force or a new --out.',
         );
       let ends: { completeBytes: number; totalBytes: number };
       try {

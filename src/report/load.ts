@@ -61,7 +61,7 @@ export async function loadReportRun(runDir: string): Promise<ReportRun> {
         `Pass the directory that \`shiftbench run\` wrote (it holds ${MANIFEST_FILE} and ${METRICS_FILE}).`,
     );
   }
-  await refuseShard(dir);
+  await refuseNoMetricsYet(dir);
   const metricsRaw = await readJsonFile(dir, METRICS_FILE);
   const manifestRaw = await readJsonFile(dir, MANIFEST_FILE);
   const metricsPath = path.join(dir, METRICS_FILE);
@@ -76,7 +76,7 @@ export async function loadReportRun(runDir: string): Promise<ReportRun> {
  * A shard's run directory (`run --shard i/n`) has no metrics of its own, and an unfinished merge has none yet: ERR_OUTPUT
  * saying how to get them (not "rerun `shiftbench run`").
  */
-async function refuseShard(dir: string): Promise<void> {
+async function refuseNoMetricsYet(dir: string): Promise<void> {
   let manifest: unknown;
   try {
     manifest = JSON.parse(await readFile(path.join(dir, MANIFEST_FILE), 'utf8'));

@@ -31,6 +31,11 @@ export const CSV_COLUMNS: readonly Column[] = [
   ['cost_ratio', (r) => r.costRatio],
   ['images_evaluated', (r) => r.imagesEvaluated],
   ['bounds_resamples', (r) => r.boundsResamples],
+  // protocol §1: what crop and circular modes leave out of scoring (zeros in pad mode; empty for older runs)
+  ['gt_boxes', (r) => r.scoredContent?.groundTruthTotal ?? null],
+  ['gt_boxes_crowd_outside_stable_area', (r) => r.scoredContent?.groundTruthIgnored ?? null],
+  ['detections', (r) => r.scoredContent?.detectionsTotal ?? null],
+  ['detections_dropped_outside_stable_area', (r) => r.scoredContent?.detectionsDropped ?? null],
 ];
 
 /** One CSV field (RFC 4180): quoted when it holds a comma, quote or line break; null/NaN → empty. */

@@ -3,7 +3,7 @@
  * where a number does not exist), shared by the Markdown and CSV reports, `check`
  * and `compare`, so every text format shows the same numbers as metrics.json.
  */
-import type { DetectorRunSummary, PairedDifference, RunMetrics } from '../core/types.js';
+import type { DetectorRunSummary, PairedDifference, RunMetrics, ScoredContentCounts } from '../core/types.js';
 
 /** A value with its 95 % interval; lo/hi null when the run has no interval for it. */
 export interface ValueWithInterval {
@@ -36,6 +36,8 @@ export interface HeadlineRow {
   boundsResamples: number | null;
   /** This detector's paired differences against its plain detector. */
   paired: PairedDifference[];
+  /** Protocol §1's stable-area counts (metrics.json's scoredContent); null for runs made before it was recorded. */
+  scoredContent: ScoredContentCounts | null;
 }
 
 const finiteOrNull = (v: number | null | undefined): number | null =>
@@ -74,6 +76,7 @@ export function headlineRow(r: DetectorRunSummary): HeadlineRow {
     imagesEvaluated: r.imagesEvaluated,
     boundsResamples: biv ? biv.resamples : null,
     paired: r.analysis?.paired ?? [],
+    scoredContent: r.scoredContent ?? null,
   };
 }
 

@@ -9,6 +9,7 @@ import type {
   Interval95,
   PairedDifference,
   PeriodFit,
+  ScoredContentCounts,
   StabilitySummary,
 } from '../core/types.js';
 import type { ReportRun, ReportManifestEssentials } from './load.js';
@@ -44,6 +45,12 @@ export interface ReportDetectorSummary {
   imagesPerSecond: number | null;
   imagesEvaluated: number;
   skippedImages: number;
+  /**
+   * Protocol §1: what crop and circular modes leave out of scoring (ground truth outside the stable area as crowd
+   * regions, detections centred outside it dropped), as in metrics.json; zeros in pad mode; null for runs made
+   * before it was recorded.
+   */
+  scoredContent: ScoredContentCounts | null;
 }
 
 /** The content of report.json. */
@@ -89,6 +96,7 @@ export function buildReportSummary(run: ReportRun): ReportSummary {
       imagesPerSecond: r.timing.imagesPerSecond ?? null,
       imagesEvaluated: r.imagesEvaluated,
       skippedImages: r.skippedImages.length,
+      scoredContent: r.scoredContent ?? null,
     };
   }
   const { hashes: _hashes, ...manifest } = essentials;

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Detector, DetectorRunSummary } from '../../src/core/types.js';
+import { loadReportRun, renderReportText } from '../../src/report/index.js';
 import { runBenchmark, type RunnerEnv } from '../../src/runner/index.js';
 import { componentDetector, writeFlatShapes, type FlatShapesData } from '../helpers/flatShapes.js';
 import { tempDir } from '../runner/fixtures.js';
@@ -25,6 +26,7 @@ describe('scored content in pad, crop and circular modes (pixel-reading detector
   const data = new Map<string, FlatShapesData>();
   const results = new Map<string, DetectorRunSummary>();
   const reports = new Map<string, string>();
+  const runDirs = new Map<string, string>();
   // model input 64 × 64, grid:2 (K = 2): the picture is fitted into 62, 66 and 64 px by mode
   const fitPx = { pad: 62, crop: 66, circular: 64 };
 
@@ -51,6 +53,7 @@ describe('scored content in pad, crop and circular modes (pixel-reading detector
       );
       for (const r of metrics.results) results.set(`${mode}/${r.key}`, r);
       reports.set(mode, await readFile(reportPath!, 'utf8'));
+      runDirs.set(mode, path.join(root, mode));
     }
   });
 
@@ -88,6 +91,27 @@ describe('scored content in pad, crop and circular modes (pixel-reading detector
         expect(reports.get(mode)).toContain(
           `<td>${s.groundTruthIgnored} of ${s.groundTruthTotal}</td><td>${s.detectionsDropped} of ${s.detectionsTotal}</td>`,
         );
+      }
+    });
+
+    it(`${mode}: report.json and report.csv carry the stable-area counts of metrics.json`, async () => {
+      const run = await loadReportRun(runDirs.get(mode)!);
+      const json = JSON.parse(renderReportText(run, 'json')) as {
+        detectors: Record<string, { scoredContent: unknown }>;
+      };
+      const [header, ...rows] = renderReportText(run, 'csv')
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split(','));
+      const col = (name: string) => header.indexOf(name);
+      for (const key of ['components', 'snapped']) {
+        const s = results.get(`${mode}/${key}`)!.scoredContent!;
+        expect(json.detectors[key].scoredContent).toEqual(s);
+        const row = rows.find((r) => r[col('key')] === key)!;
+        expect(row[col('gt_boxes')]).toBe(String(s.groundTruthTotal));
+        expect(row[col('gt_boxes_crowd_outside_stable_area')]).toBe(String(s.groundTruthIgnored));
+        expect(row[col('detections')]).toBe(String(s.detectionsTotal));
+        expect(row[col('detections_dropped_outside_stable_area')]).toBe(String(s.detectionsDropped));
       }
     });
 

@@ -58,6 +58,12 @@ export function parseIntFlag(name: string, min = -Infinity, max = Infinity) {
   };
 }
 
+/**
+ * `--bootstrap-bounds` of compare and check --baseline: the paired resamples their intervals and verdicts come from,
+ * at least MIN_INTERVAL_RESAMPLES (no 0: a pairing without an interval has no verdict).
+ */
+export const parsePairingResamples = parseIntFlag('--bootstrap-bounds', MIN_INTERVAL_RESAMPLES, 1_000_000);
+
 /** Parses a number flag; throws ERR_INVALID_OPTION naming the flag. */
 export function parseNumberFlag(name: string, min = -Infinity, max = Infinity) {
   return (value: string): number => {

@@ -12,7 +12,7 @@ import type { Logger, PairedDifference, RunMetrics, ShiftSet } from '../core/typ
 import { DEFAULT_BOOTSTRAP_BOUNDS, pairedDifference, type BoundsUncertainty } from '../metrics/index.js';
 import { defaultEnv } from './env.js';
 import { imageHashes, imageIdentityFor } from './identity.js';
-import type { RunOptions } from './options.js';
+import { MIN_INTERVAL_RESAMPLES, type RunOptions } from './options.js';
 import { NO_SHIFT_RESULTS, RunStore, type RunManifest } from './runStore.js';
 import { scoreVariant, type ScoredVariant } from './score.js';
 import { isSkipped, readJsonOrNull, type StoredImage } from './store.js';
@@ -77,8 +77,12 @@ async function pairStored(
 ): Promise<RunPairedDifference[]> {
   const saved = a.manifest.options as Partial<RunOptions> & { bootstrapBounds?: number | null };
   const B = options.bootstrapBounds ?? (saved.bootstrapBounds || DEFAULT_BOOTSTRAP_BOUNDS);
-  if (!Number.isInteger(B) || B < 1)
-    throw new ShiftbenchError('ERR_INVALID_OPTION', `Expected an integer ≥ 1 for --bootstrap-bounds but received ${B}`);
+  if (!Number.isInteger(B) || B < MIN_INTERVAL_RESAMPLES)
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      `Expected an integer of at least ${MIN_INTERVAL_RESAMPLES} for --bootstrap-bounds (the paired resamples a 95 % ` +
+        `interval and its verdict come from) but received ${B}`,
+    );
   const seed = options.bootstrapSeed ?? saved.bootstrapSeed ?? 0;
   const dataset = await env.loadDataset({
     dataset: String(saved.dataset),

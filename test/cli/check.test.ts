@@ -142,6 +142,11 @@ describe('shiftbench check (real runs with fakes)', () => {
     const inc = cli('check', base.dir, '--max-increase', '0.01');
     expect(inc.code).toBe(2);
     expect(inc.stderr).toContain('--max-increase needs --baseline RUN');
+    // a verdict on the paired interval needs at least 20 resamples (as run and report refuse fewer)
+    const few = cli('check', base.dir, '--baseline', same.dir, '--max-increase', '0.001', '--bootstrap-bounds', '1');
+    expect(few.code).toBe(2);
+    expect(few.stderr).toContain('--bootstrap-bounds');
+    expect(few.stderr).toContain('an integer from 20 to');
   });
 
   it('--baseline: a baseline with another mode, or with fewer/more images, cannot be judged (exit 1)', () => {

@@ -123,6 +123,14 @@ describe('shiftbench compare (real runs with fakes)', () => {
   it('usage: fewer than two runs or a run twice exit 2; an older run is refused with how to re-render (exit 1)', async () => {
     const one = cli('compare', base.dir);
     expect(one.code).toBe(2);
+    // a 95 % interval and a verdict need at least 20 paired resamples (as run and report refuse fewer)
+    for (const few of ['1', '19', '0']) {
+      const r = cli('compare', base.dir, worse.dir, '--bootstrap-bounds', few);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('--bootstrap-bounds');
+      expect(r.stderr).toContain('an integer from 20 to');
+    }
+    await expect(pairRuns(base.dir, worse.dir, { bootstrapBounds: 5 })).rejects.toThrow(/at least 20/);
     const twice = cli('compare', base.dir, base.dir + '/');
     expect(twice.code).toBe(2);
     expect(twice.stderr).toContain('twice (as A and B)');

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../core/atomicFile.js';
 import {
+  MIN_INTERVAL_RESAMPLES,
   ShiftbenchError,
   checkErrorJunitXml,
   checkJunitXml,
@@ -12,7 +13,7 @@ import {
   pairRuns,
   type CheckLimits,
 } from '../../index.js';
-import { consoleLogger, parseIntFlag, parseNumberFlag, printLine, setCommandExitCode } from '../io.js';
+import { consoleLogger, parseNumberFlag, parsePairingResamples, printLine, setCommandExitCode } from '../io.js';
 
 interface CheckFlags {
   maxRange?: number;
@@ -71,8 +72,8 @@ export function register(program: Command): void {
     )
     .option(
       '--bootstrap-bounds <n>',
-      "with --baseline: bootstrap resamples of the pairing (default: the run's own)",
-      parseIntFlag('--bootstrap-bounds', 1, 1_000_000),
+      `with --baseline: bootstrap resamples of the pairing (at least ${MIN_INTERVAL_RESAMPLES}; default: the run's own)`,
+      parsePairingResamples,
     )
     .option('--junit <file>', 'also write the results as JUnit XML (CI systems show it)')
     .option('-q, --quiet', 'only the failures and warnings')

@@ -5,8 +5,15 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../core/atomicFile.js';
-import { ShiftbenchError, compareRuns, pairRuns, renderComparisonHtml, renderComparisonText } from '../../index.js';
-import { consoleLogger, parseIntFlag, printLine } from '../io.js';
+import {
+  MIN_INTERVAL_RESAMPLES,
+  ShiftbenchError,
+  compareRuns,
+  pairRuns,
+  renderComparisonHtml,
+  renderComparisonText,
+} from '../../index.js';
+import { consoleLogger, parsePairingResamples, printLine } from '../io.js';
 
 interface CompareFlags {
   out?: string;
@@ -25,8 +32,8 @@ export function register(program: Command): void {
     .option('--out <file.html>', 'also write the comparison as one self-contained HTML page')
     .option(
       '--bootstrap-bounds <n>',
-      "bootstrap resamples of the pairing (default: the first run's own)",
-      parseIntFlag('--bootstrap-bounds', 1, 1_000_000),
+      `bootstrap resamples of the pairing (at least ${MIN_INTERVAL_RESAMPLES}; default: the first run's own)`,
+      parsePairingResamples,
     )
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', '\nExample:\n  shiftbench compare reports/main reports/pr --out compare.html')

@@ -6,11 +6,12 @@
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
 import type { Logger, RunMetrics, ShiftSet } from '../core/types.js';
+import { writeReportText } from '../report/index.js';
 import { defaultEnv } from './env.js';
 import { hashChange, imageHashes, imageIdentityFor } from './identity.js';
 import { resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, type RunManifest } from './runStore.js';
-import { analysisSettingsOf, scoreRun, type ScoredVariant } from './score.js';
+import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
 import { isSkipped, readJsonOrNull } from './store.js';
 import type { RunnerEnv } from './types.js';
 
@@ -128,6 +129,7 @@ async function rescoreLocked(
     shifts: manifest.shiftSet.shifts,
     maxOffsetPx: manifest.shiftSet.maxOffsetPx,
   };
+  const reports = await store.retireReports();
   const metrics = await scoreRun({
     store,
     runId: manifest.runId,
@@ -154,5 +156,23 @@ async function rescoreLocked(
       objectives: o.objectives,
     },
   });
+  await renderReportsAgain(store.dir, reports, logger);
   return metrics;
+}
+
+/**
+ * Renders again, from the new metrics.json, the reports the run directory held before the rescore (retireReports):
+ * report.html with report.json, report.md, report.csv. A report that fails is a warning saying how to retry.
+ */
+async function renderReportsAgain(dir: string, reports: string[], logger: Logger): Promise<void> {
+  if (reports.includes('report.html') || reports.includes('report.json')) await renderReportAfterScoring(dir, logger);
+  for (const format of ['md', 'csv'] as const) {
+    if (!reports.includes(`report.${format}`)) continue;
+    await writeReportText(dir, format).catch((err: Error) =>
+      logger.warn(
+        `could not render report.${format} again (${err.message}); metrics.json is complete — retry with ` +
+          `\`shiftbench report ${dir} --format ${format}\``,
+      ),
+    );
+  }
 }

@@ -26,6 +26,7 @@ import {
   DetectionLog,
   MANIFEST_FILE,
   METRICS_FILE,
+  REPORT_FILES,
   RUN_STORE_ENTRIES,
   SKIPPED_FILE,
   clearRunStore,
@@ -443,6 +444,22 @@ export class RunStore {
     const entries = await readdir(detections, { withFileTypes: true }).catch(() => []);
     for (const e of entries)
       if (e.isDirectory()) await rm(path.join(detections, e.name), { recursive: true, force: true });
+  }
+
+  /**
+   * Before a rescore rewrites metrics.json: removes the reports made from the current one (report.html/json/md/csv),
+   * so that none describes other metrics if the rescore stops after writing them; returns the names there were, for
+   * the caller to render again from the new metrics.
+   */
+  async retireReports(): Promise<string[]> {
+    const there: string[] = [];
+    for (const f of REPORT_FILES) {
+      const file = path.join(this.directory, f);
+      if (!(await stat(file).catch(() => null))) continue;
+      there.push(f);
+      await rm(file, { force: true });
+    }
+    return there;
   }
 
   private async openLogs(keys: string[], shiftCount: number, logger: Logger): Promise<Map<string, OpenedLog>> {

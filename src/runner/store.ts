@@ -23,6 +23,8 @@ export const MANIFEST_FILE = 'manifest.json';
 export const METRICS_FILE = 'metrics.json';
 export const SKIPPED_FILE = 'skipped.json';
 export const DETECTIONS_DIR = 'detections';
+/** The reports `shiftbench report` writes into a run directory by default (made from its metrics.json). */
+export const REPORT_FILES = ['report.html', 'report.json', 'report.md', 'report.csv'];
 /** Files and folders the runner writes; `--force` removes only these. */
 export const RUN_STORE_ENTRIES = [
   MANIFEST_FILE,
@@ -30,8 +32,7 @@ export const RUN_STORE_ENTRIES = [
   SKIPPED_FILE,
   DETECTIONS_DIR,
   'summary.json',
-  'report.html',
-  'report.json',
+  ...REPORT_FILES,
 ];
 
 /** A detection as stored: [x, y, w, h, score, categoryId], box in ORIGINAL image pixels (projected back, unclipped). */

@@ -216,4 +216,49 @@ describe('shiftbench report RUN --score-threshold (CLI)', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--bootstrap');
   });
+
+  it('no report of an earlier setup stays beside a new metrics.json: rescore, resume with new settings, --force', async () => {
+    const root = await tempDir('shiftbench-stale-reports-');
+    const { file } = await makeDataset(path.join(root, 'ds'), 2);
+    const out = path.join(root, 'run');
+    const runArgs = ['run', '--model', 'jitter', '--dataset', file, '--out', out, '--bootstrap', '20', '-q'];
+    expect(cli(runArgs).code).toBe(0);
+    const tauOf = async (f: string) => {
+      const text = await readFile(path.join(out, f), 'utf8');
+      if (f.endsWith('.csv')) {
+        const [head, row] = text
+          .trimEnd()
+          .split('\n')
+          .map((l) => l.split(','));
+        return Number(row[head.indexOf('score_threshold')]);
+      }
+      if (f.endsWith('.json')) return JSON.parse(text).detectors.jitter.scoreThreshold as number;
+      const m = /τ = (\d+(?:\.\d+)?)/.exec(text);
+      return m ? Number(m[1]) : NaN;
+    };
+    // every report file of the run says what metrics.json says, or is not there
+    const consistent = async (tau: number) => {
+      const metrics = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
+      expect(metrics.results[0].consistency.scoreThreshold).toBe(tau);
+      for (const f of ['report.csv', 'report.json', 'report.html'])
+        if (existsSync(path.join(out, f))) expect(await tauOf(f), f).toBe(tau);
+      if (existsSync(path.join(out, 'report.md')))
+        expect(await readFile(path.join(out, 'report.md'), 'utf8')).toContain(`τ = ${tau}`);
+    };
+    expect(cli(['report', out, '--format', 'csv', '-q']).code).toBe(0);
+    expect(cli(['report', out, '--format', 'md', '-q']).code).toBe(0);
+    await consistent(0.5);
+    // (a) a rescore that writes one format: the others are not left from the earlier metrics
+    expect(cli(['report', out, '--score-threshold', '0.3', '--format', 'md', '-q']).code).toBe(0);
+    await consistent(0.3);
+    // (b) the same run resumed with another analysis setting rescores: no report.csv of τ 0.3 stays
+    expect(cli(['report', out, '--format', 'csv', '-q']).code).toBe(0);
+    expect(cli([...runArgs, '--score-threshold', '0.4']).code).toBe(0);
+    await consistent(0.4);
+    // (c) --force with another setup removes every report of the old one
+    expect(cli(['report', out, '--format', 'csv', '-q']).code).toBe(0);
+    expect(cli(['report', out, '--format', 'md', '-q']).code).toBe(0);
+    expect(cli([...runArgs, '--score-threshold', '0.35', '--shifts', 'grid:2', '--force']).code).toBe(0);
+    await consistent(0.35);
+  });
 });

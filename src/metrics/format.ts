@@ -23,15 +23,18 @@ const STAT_LINES: [string, string, string, string][] = [
 ];
 
 /**
- * The 12 summary lines exactly as pycocotools prints them (' {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] =
- * {:0.3f}'), then "category <id> AP" lines (−1: no gt).
+ * The 12 summary lines as pycocotools prints them (' {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] =
+ * {:0.3f}'), except that its −1 (no ground truth there) is "—", never a value; with no ground truth at all, the note
+ * saying so; then "category <id> AP" lines ("-  (no gt)").
  */
 export function formatCocoEval(result: CocoEvalResult, categoryNames: Record<string, string> = {}): string[] {
   const lines = result.stats.map((v, i) => {
     const [title, kind, iou, am] = STAT_LINES[i];
     const [area, maxDets] = am.split('|');
-    return ` ${title.padEnd(18)} ${kind} @[ IoU=${iou} | area=${area} | maxDets=${maxDets} ] = ${v.toFixed(3)}`;
+    return ` ${title.padEnd(18)} ${kind} @[ IoU=${iou} | area=${area} | maxDets=${maxDets} ] = ${v < 0 ? '—' : v.toFixed(3)}`;
   });
+  if (result.stats[0] < 0)
+    lines.push('', 'no ground truth (no category has a box that is not a crowd region): no AP — pycocotools prints -1');
   lines.push('', ' category                      AP@[.50:.95]');
   for (const [id, ap] of Object.entries(result.perCategoryAP)) {
     const name = categoryNames[id] ? `${id} ${categoryNames[id]}` : id;

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -38,7 +39,10 @@ describe('shiftbench eval / bounds', () => {
     const out = JSON.parse(r.stdout);
     const golden = JSON.parse(readFileSync(path.join(GOLDEN!, 'cocoeval/case_1.json'), 'utf8'));
     expect(Object.keys(out)).toEqual(['stats', 'perCategoryAP']);
-    out.stats.forEach((v: number, i: number) => expect(v).toBeCloseTo(golden.stats[i], 12));
+    // pycocotools' −1 (no ground truth in that area range) is absent here: null, never a value
+    out.stats.forEach((v: number | null, i: number) =>
+      golden.stats[i] === -1 ? expect(v).toBeNull() : expect(v).toBeCloseTo(golden.stats[i], 12),
+    );
     expect(Object.keys(out.perCategoryAP).sort()).toEqual(Object.keys(golden.per_category_ap).sort());
   });
 
@@ -97,6 +101,31 @@ describe('shiftbench eval / bounds', () => {
     ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('shiftbench: Detections name image ids that are not in the ground truth: 999999.');
+  });
+
+  it('eval without ground truth prints no −1: absent numbers are "—" (text) and null (JSON), with the reason', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'shiftbench-eval-nogt-'));
+    const gt = path.join(dir, 'gt.json');
+    const dets = path.join(dir, 'dets.json');
+    writeFileSync(
+      gt,
+      JSON.stringify({
+        images: [{ id: 1, width: 100, height: 100 }],
+        annotations: [],
+        categories: [{ id: 1, name: 'a' }],
+      }),
+    );
+    writeFileSync(dets, JSON.stringify([{ image_id: 1, category_id: 1, bbox: [10, 10, 20, 20], score: 0.9 }]));
+    const text = await cli(['eval', '--gt', gt, '--dets', dets]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).not.toMatch(/-1\.0/);
+    expect(text.stdout).toContain('maxDets=100 ] = —');
+    expect(text.stdout).toContain('no ground truth');
+    const json = await cli(['eval', '--gt', gt, '--dets', dets, '--json']);
+    expect(json.code).toBe(0);
+    const out = JSON.parse(json.stdout);
+    expect(out.stats).toEqual(Array(12).fill(null));
+    expect(out.perCategoryAP).toEqual({ '1': null });
   });
 
   it('--help shows an example', async () => {

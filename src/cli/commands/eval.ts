@@ -43,7 +43,11 @@ export function register(program: Command): void {
     )
     .requiredOption('--gt <file>', 'COCO ground-truth JSON (images, annotations, categories)')
     .requiredOption('--dets <file>', 'COCO results JSON: [{image_id, category_id, bbox: [x, y, w, h], score}, …]')
-    .option('--json', 'print { "stats": [12 numbers], "perCategoryAP": { "<categoryId>": AP } } instead of the table')
+    .option(
+      '--json',
+      'print { "stats": [12 numbers], "perCategoryAP": { "<categoryId>": AP } } instead of the table (null where ' +
+        'pycocotools says -1: no ground truth there)',
+    )
     .addHelpText(
       'after',
       '\nExample:\n  shiftbench eval --gt gt.json --dets dets.json --json > ap.json\n' +
@@ -58,7 +62,12 @@ export function register(program: Command): void {
       const dets = (await readJsonFlag(flags.dets, '--dets')) as CocoResult[];
       const result = evaluateCoco(gt, dets);
       if (flags.json) {
-        printJson({ stats: result.stats, perCategoryAP: result.perCategoryAP });
+        // pycocotools' −1 (no ground truth there) is absent: null, as in metrics.json
+        const absent = (v: number) => (v < 0 ? null : v);
+        printJson({
+          stats: result.stats.map(absent),
+          perCategoryAP: Object.fromEntries(Object.entries(result.perCategoryAP).map(([id, ap]) => [id, absent(ap)])),
+        });
         return;
       }
       const names: Record<string, string> = {};

@@ -8,11 +8,11 @@
  * `box · scale` in content coordinates, whatever the shift (a detection projected back
  * from a shifted input is already free of the window offset). In `circular` a
  * detection of content that wrapped around has its centre below 0 after that mapping
- * and is unwrapped by adding Wm (or Hm): "unwrapping by the centre". Where the protocol
- * is silent — a box whose centre lies past the right (bottom) border, which only a
- * detector predicting outside its input makes — the centre is taken modulo Wm (Hm)
- * too, since on the torus a network with circular padding sees, that is the same place.
- * A kept detection is scored at its unwrapped place.
+ * and is unwrapped by adding Wm (or Hm) once: "unwrapping by the centre". A centre that
+ * lies at or past the right (bottom) border, which only a detector predicting outside
+ * its input makes, or still below 0 after one period, is not unwrapped: it is outside
+ * the stable area and dropped, as the protocol's rule says. A kept detection is scored
+ * at its unwrapped place.
  *
  * The stable area is the content shown whole at every shift of the set:
  * - crop:     x ∈ [K − min dx, K − max dx + Wm), y likewise;
@@ -86,14 +86,15 @@ export function toContentBox(box: BoxXYWH, t: Pick<InputTransform, 'scaleX' | 's
 }
 
 /**
- * Whole periods to add per axis so that the box centre (content px) lies in
- * [0, Wm) × [0, Hm); 0, 0 outside circular mode.
+ * Periods to add per axis (protocol §1, "unwrapping by the centre"): one where the box centre (content px) falls
+ * below 0, else none — a centre at or past Wm (Hm) is never wrapped back, so the stable-area test drops it;
+ * 0, 0 outside circular mode.
  */
 function unwrapPeriods(box: BoxXYWH, t: Pick<InputTransform, 'scaleX' | 'scaleY'>, area: StableArea): [number, number] {
   if (!area.wrapPx) return [0, 0];
   const cx = (box[0] + box[2] / 2) * t.scaleX;
   const cy = (box[1] + box[3] / 2) * t.scaleY;
-  return [-Math.floor(cx / area.wrapPx.width), -Math.floor(cy / area.wrapPx.height)];
+  return [cx < 0 ? 1 : 0, cy < 0 ? 1 : 0];
 }
 
 /** True when every edge of a content-coordinate box lies within the stable area (up to the tolerance). */

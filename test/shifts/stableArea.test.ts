@@ -121,26 +121,45 @@ describe('stable area (protocol §1)', () => {
     expect(dropped).toBe(1);
   });
 
-  it('circular: every representation of one place on the torus is kept or dropped alike and scored at the same place', () => {
+  it('circular: a centre below 0 is unwrapped by adding Wm (Hm) once; one at or past Wm (Hm) is never wrapped back, so it is dropped (protocol §1)', () => {
     const shiftSet = parseShiftSet('grid:1');
     const g = fitGeometry(40, 32, opts('circular', 'grid:1')); // scale 0.5
-    const area = stableArea('circular', shiftSet, size)!;
-    // content box [0, 2, 4, 2] (centre x 2: inside); at shift dx the input shows it at x = dx, or — a detector
-    // predicting past its input, as a circularly padded network may — one period to the right (centre ≥ Wm)
+    const area = stableArea('circular', shiftSet, size)!; // [0, 19) × [0, 15)
+    // content box [0, 2, 4, 2] (centre x 2: inside); at shift dx the input shows it at x = dx; a box one period to
+    // the left (centre below 0) is unwrapped to it; one period to the right (centre ≥ Wm: a detector predicting past
+    // its input) or two to the left stays outside the stable area and is dropped
     for (const [s, t] of g.transforms.entries()) {
       const { dx, dy } = shiftSet.shifts[s];
-      for (const x of [dx, dx + 20, dx - 20]) {
+      for (const x of [dx, dx - 20]) {
         const det = projectBack([{ bbox: [x, 2 + dy, 4, 2], score: 0.5, categoryId: 1 }], t, 1);
         const { kept, dropped } = detectionsInStableArea(det, t, area);
         expect(dropped, `shift ${dx},${dy} x ${x}`).toBe(0);
         expect(kept[0].bbox).toEqual([0, 4, 8, 4]);
       }
-      // and a box centred at content x 19.5 (outside: the period's last column) is dropped in every representation
+      for (const x of [dx + 20, dx - 40]) {
+        const det = projectBack([{ bbox: [x, 2 + dy, 4, 2], score: 0.5, categoryId: 1 }], t, 1);
+        expect(detectionsInStableArea(det, t, area).dropped, `shift ${dx},${dy} x ${x}`).toBe(1);
+      }
+      // a box centred at content x 19.5 (outside: the period's last column) is dropped in every representation
       for (const x of [17.5 + dx, 17.5 + dx - 20]) {
         const det = projectBack([{ bbox: [x, 2 + dy, 4, 2], score: 0.5, categoryId: 1 }], t, 1);
         expect(detectionsInStableArea(det, t, area).dropped).toBe(1);
       }
     }
+    // the audit's case: a 100 × 100 input, grid:1 (stable x ∈ [0, 99)), an input box [97, 50, 6, 6] at (0, 0) has
+    // its centre at 100: dropped; at (1, 0) its content centre is 99 − … on the border: kept at [96, 50, 6, 6]
+    const one = { width: 100, height: 100 };
+    const g1 = fitGeometry(100, 100, { ...opts('circular', '0,0;1,0'), inputSizePx: one });
+    const a1 = stableArea('circular', parseShiftSet('0,0;1,0'), one)!;
+    const at = (s: number) =>
+      detectionsInStableArea(
+        projectBack([{ bbox: [97, 50, 6, 6], score: 0.9, categoryId: 1 }], g1.transforms[s], 1),
+        g1.transforms[s],
+        a1,
+      );
+    expect(at(0).dropped).toBe(1);
+    expect(at(1).dropped).toBe(0);
+    expect(at(1).kept[0].bbox).toEqual([96, 50, 6, 6]);
   });
 
   it('pad keeps every detection', () => {

@@ -113,6 +113,9 @@ describe('bounds and run print the same way', () => {
     expect(runRow[HEADINGS.mapRangeInterval]).toBe('[10.00, 15.00]');
     expect(runRow[HEADINGS.flipRate]).toBe('10.00');
     expect(runRow[HEADINGS.detConsistency]).toBe('90.00');
+    // a plain detector has no cost ratio (metrics.json: null): "—", as report.md shows, never a made-up 1.00
+    expect(METRICS.results[0].timing.costRatio).toBeNull();
+    expect(runRow[HEADINGS.cost]).toBe('—');
   });
 
   it('bounds prints mAP per shift as a table in %, — where a shift has no ground truth', () => {

@@ -11,11 +11,12 @@ import { ShiftbenchError } from '../core/errors.js';
 import type { Logger, PairedDifference, RunMetrics, ShiftSet } from '../core/types.js';
 import { DEFAULT_BOOTSTRAP_BOUNDS, pairedDifference, type BoundsUncertainty } from '../metrics/index.js';
 import { defaultEnv } from './env.js';
-import { imageHashes, imageIdentityFor } from './identity.js';
+import { imageHashes } from './identity.js';
 import { MIN_INTERVAL_RESAMPLES, type RunOptions } from './options.js';
 import { NO_SHIFT_RESULTS, RunStore, type RunManifest } from './runStore.js';
 import { scoreVariant, type ScoredVariant } from './score.js';
-import { isSkipped, readJsonOrNull, type StoredImage } from './store.js';
+import { isSkipped, readJsonOrNull } from './store.js';
+import { readStoredVariant } from './storedVariant.js';
 import type { RunnerEnv } from './types.js';
 
 /** A paired difference of one detector key between two runs: run A minus run B. */
@@ -102,8 +103,8 @@ async function pairStored(
   };
   const out: RunPairedDifference[] = [];
   for (const key of keys) {
-    const va = await storedVariant(a, key, dataset.images, ids);
-    const vb = await storedVariant(b, key, dataset.images, ids);
+    const va = await readStoredVariant(a.store, a.manifest, key, dataset.images, ids, 'pairing');
+    const vb = await readStoredVariant(b.store, b.manifest, key, dataset.images, ids, 'pairing');
     // the same images on both sides: an image skipped in either run is left out of both
     const skipped = new Map<number, { key: string; reason: string }>();
     for (const [v, run] of [
@@ -158,39 +159,4 @@ function pair(key: string, sa: Scored, sb: Scored): Omit<PairedDifference, 'kind
   if (!d) return null;
   const { kind: _kind, against: _against, ...rest } = d;
   return rest;
-}
-
-async function storedVariant(
-  run: Opened,
-  key: string,
-  images: { id: number; fileName: string }[],
-  ids: Awaited<ReturnType<typeof imageHashes>>,
-): Promise<ScoredVariant> {
-  const entry = run.manifest.detectors.find((d) => d.key === key);
-  if (!entry)
-    throw new ShiftbenchError(
-      'ERR_RUN_STORE',
-      `${run.store.manifestFile} has no detector "${key}"; the run directory is damaged. ` +
-        `Run it again with \`shiftbench run\`.`,
-    );
-  const sha256 = imageIdentityFor(run.manifest.identity?.detectors?.[key], ids);
-  const stored = await run.store.readLog(key, run.manifest.shiftSet.shifts.length);
-  for (const image of images) {
-    const r: StoredImage | undefined = stored.get(image.id);
-    if (!r) {
-      throw new ShiftbenchError(
-        'ERR_RUN_STORE',
-        `The run in ${run.store.dir} is not finished: "${key}" has no detections for image ${image.id} (` +
-          `${image.fileName}). Run the same \`shiftbench run\` command again to finish it.`,
-      );
-    }
-    if (!isSkipped(r) && r.sha256 !== undefined && r.sha256 !== sha256.get(image.id)) {
-      throw new ShiftbenchError(
-        'ERR_RUN_STORE',
-        `Image ${image.id} (${image.fileName}) changed since "${key}" of ${run.store.dir} was run; ` +
-          `pairing would mix datasets. Run it again with \`shiftbench run\`.`,
-      );
-    }
-  }
-  return { entry, records: stored, file: run.store.logFile(key) };
 }

@@ -8,11 +8,12 @@ import { ShiftbenchError } from '../core/errors.js';
 import type { Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { writeReportText } from '../report/index.js';
 import { defaultEnv } from './env.js';
-import { hashChange, imageHashes, imageIdentityFor } from './identity.js';
+import { imageHashes } from './identity.js';
 import { resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, type RunManifest } from './runStore.js';
 import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
-import { isSkipped, readJsonOrNull } from './store.js';
+import { readJsonOrNull } from './store.js';
+import { readStoredVariant } from './storedVariant.js';
 import type { RunnerEnv } from './types.js';
 
 /** The analysis-only settings a saved run can be rescored with; each left out keeps the run's own. */
@@ -91,39 +92,9 @@ async function rescoreLocked(
   const metricsBefore = await readJsonOrNull<RunMetrics>(path.join(store.dir, 'metrics.json'));
   const keys = metricsBefore ? metricsBefore.results.map((r) => r.key) : manifest.detectors.map((d) => d.key);
   const imageIds = await imageHashes(dataset.images, dataset.groundTruth);
-  const storedIdentity = manifest.identity?.detectors ?? {};
   const variants: ScoredVariant[] = [];
-  for (const key of keys) {
-    const entry = manifest.detectors.find((d) => d.key === key);
-    if (!entry)
-      throw new ShiftbenchError(
-        'ERR_RUN_STORE',
-        `${store.manifestFile} has no detector "${key}"; the run directory is damaged. ` +
-          `Run it again with \`shiftbench run\`.`,
-      );
-    const sha256 = imageIdentityFor(storedIdentity[key], imageIds);
-    const { log, stored } = await store.openLog(key, manifest.shiftSet.shifts.length);
-    await log.close();
-    for (const image of dataset.images) {
-      const r = stored.get(image.id);
-      if (!r) {
-        throw new ShiftbenchError(
-          'ERR_RUN_STORE',
-          `The run in ${store.dir} is not finished: "${key}" has no detections for image ${image.id} (` +
-            `${image.fileName}). Run the same \`shiftbench run\` command again to finish it.`,
-        );
-      }
-      if (!isSkipped(r) && r.sha256 !== undefined && r.sha256 !== sha256.get(image.id)) {
-        throw new ShiftbenchError(
-          'ERR_RUN_STORE',
-          `Image ${image.id} (${image.fileName}) changed since "${key}" was run (sha256 ` +
-            `${hashChange(r.sha256, sha256.get(image.id))}); rescoring would mix datasets. ` +
-            `Run it again with \`shiftbench run\`.`,
-        );
-      }
-    }
-    variants.push({ entry, records: stored, file: store.logFile(key) });
-  }
+  for (const key of keys)
+    variants.push(await readStoredVariant(store, manifest, key, dataset.images, imageIds, 'rescoring'));
   const shiftSet: ShiftSet = {
     spec: manifest.shiftSet.spec,
     shifts: manifest.shiftSet.shifts,

@@ -3,7 +3,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, symlink, writeFile, copyFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CocoGroundTruth, Logger } from '../../src/core/types.js';
@@ -215,6 +215,33 @@ describe('shiftbench report RUN --score-threshold (CLI)', () => {
     const bad = cli(['report', out, '--bootstrap', '0']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--bootstrap');
+  });
+
+  it('a run whose detection log is gone: rescore and compare name the missing file and write nothing', async () => {
+    const root = await tempDir('shiftbench-missing-log-');
+    const { file } = await makeDataset(path.join(root, 'ds'), 2);
+    const out = path.join(root, 'run');
+    expect(cli(['run', '--model', 'jitter', '--dataset', file, '--out', out, '--bootstrap', '20', '-q']).code).toBe(0);
+    const copy = path.join(root, 'copy');
+    await cp(out, copy, { recursive: true });
+    const log = path.join(copy, 'detections', 'jitter.jsonl');
+    await rm(log);
+    const metricsBefore = await readFile(path.join(copy, 'metrics.json'), 'utf8');
+    for (const args of [
+      ['report', copy, '--score-threshold', '0.3'],
+      ['compare', out, copy],
+    ]) {
+      const r = cli(args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toContain(`${log} is missing`);
+      expect(r.stderr).not.toContain('is not finished');
+      expect(existsSync(log)).toBe(false);
+    }
+    expect(await readFile(path.join(copy, 'metrics.json'), 'utf8')).toBe(metricsBefore);
+    // the fix the message gives: the same run command computes them again
+    expect(cli(['run', '--model', 'jitter', '--dataset', file, '--out', copy, '--bootstrap', '20', '-q']).code).toBe(0);
+    expect(existsSync(log)).toBe(true);
+    expect(cli(['compare', out, copy, '-q']).code).toBe(0);
   });
 
   it('no report of an earlier setup stays beside a new metrics.json: rescore, resume with new settings, --force', async () => {

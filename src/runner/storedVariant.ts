@@ -1,0 +1,59 @@
+/**
+ * The stored detections of one detector of a saved run, checked before anything scores them again (a rescore,
+ * `compare`, `check --baseline`): read only, nothing in the run directory is written.
+ */
+import { stat } from 'node:fs/promises';
+import { ShiftbenchError } from '../core/errors.js';
+import { hashChange, imageIdentityFor, type imageHashes } from './identity.js';
+import type { RunManifest, RunStore } from './runStore.js';
+import type { ScoredVariant } from './score.js';
+import { isSkipped } from './store.js';
+
+/**
+ * Detector `key` of the run in `store` over `images`: its manifest entry and its detection log, with every image
+ * finished and unchanged since it was run (`ids`: the images' content hashes now). `doing` names what would be
+ * wrong otherwise ("rescoring", "pairing"). Throws ERR_RUN_STORE naming the file or image and the fix: no such
+ * detector, a missing log, an unfinished image, a changed image.
+ */
+export async function readStoredVariant(
+  store: RunStore,
+  manifest: RunManifest,
+  key: string,
+  images: readonly { id: number; fileName: string }[],
+  ids: Awaited<ReturnType<typeof imageHashes>>,
+  doing: 'rescoring' | 'pairing',
+): Promise<ScoredVariant> {
+  const entry = manifest.detectors.find((d) => d.key === key);
+  if (!entry)
+    throw new ShiftbenchError(
+      'ERR_RUN_STORE',
+      `${store.manifestFile} has no detector "${key}"; the run directory is damaged. ` +
+        `Run it again with \`shiftbench run\`.`,
+    );
+  const file = store.logFile(key);
+  if (!(await stat(file).catch(() => null)))
+    throw new ShiftbenchError(
+      'ERR_RUN_STORE',
+      `${file} is missing: the stored detections of "${key}" are gone, so ${doing} has nothing to read. Run the ` +
+        `same \`shiftbench run\` command again to compute them (the other detectors' are kept).`,
+    );
+  const sha256 = imageIdentityFor(manifest.identity?.detectors?.[key], ids);
+  const stored = await store.readLog(key, manifest.shiftSet.shifts.length);
+  for (const image of images) {
+    const r = stored.get(image.id);
+    if (!r)
+      throw new ShiftbenchError(
+        'ERR_RUN_STORE',
+        `The run in ${store.dir} is not finished: "${key}" has no detections for image ${image.id} (` +
+          `${image.fileName}). Run the same \`shiftbench run\` command again to finish it.`,
+      );
+    if (!isSkipped(r) && r.sha256 !== undefined && r.sha256 !== sha256.get(image.id))
+      throw new ShiftbenchError(
+        'ERR_RUN_STORE',
+        `Image ${image.id} (${image.fileName}) changed since "${key}" of ${store.dir} was run (sha256 ` +
+          `${hashChange(r.sha256, sha256.get(image.id))}); ${doing} would mix datasets. Run it again with ` +
+          `\`shiftbench run\`.`,
+      );
+  }
+  return { entry, records: stored, file };
+}

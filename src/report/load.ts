@@ -119,10 +119,14 @@ async function readJsonFile(dir: string, name: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (err) {
+    // metrics.json is made from the stored detections alone: rescoring rewrites it without a model
+    const fix =
+      name === METRICS_FILE
+        ? `\`shiftbench report ${dir} --rescore\` computes it again from the stored detections (no model runs).`
+        : `rerun the same \`shiftbench run\` command to rewrite it.`;
     throw new ShiftbenchError(
       'ERR_OUTPUT',
-      `${file} is not valid JSON (${(err as Error).message}). The file is damaged or was cut off: ` +
-        `rerun the same \`shiftbench run\` command to rewrite it.`,
+      `${file} is not valid JSON (${(err as Error).message}). The file is damaged or was cut off: ${fix}`,
       { cause: err },
     );
   }

@@ -12,7 +12,7 @@ import { imageHashes } from './identity.js';
 import { resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, type RunManifest } from './runStore.js';
 import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
-import { readJsonOrNull } from './store.js';
+import { RunStoreDamage, readJsonOrNull } from './store.js';
 import { readStoredVariant } from './storedVariant.js';
 import type { RunnerEnv } from './types.js';
 
@@ -89,7 +89,12 @@ async function rescoreLocked(
     images: (saved.images as string | null) ?? undefined,
     limit: (saved.limit as number | null) ?? undefined,
   });
-  const metricsBefore = await readJsonOrNull<RunMetrics>(path.join(store.dir, 'metrics.json'));
+  // the detectors of the metrics being replaced, in their order; a damaged metrics.json is what a rescore repairs
+  const metricsBefore = await readJsonOrNull<RunMetrics>(path.join(store.dir, 'metrics.json')).catch((err) => {
+    if (!(err instanceof RunStoreDamage)) throw err;
+    logger.warn(`${err.finding} Rescoring every detector of ${store.manifestFile}.`);
+    return null;
+  });
   const keys = metricsBefore ? metricsBefore.results.map((r) => r.key) : manifest.detectors.map((d) => d.key);
   const imageIds = await imageHashes(dataset.images, dataset.groundTruth);
   const variants: ScoredVariant[] = [];

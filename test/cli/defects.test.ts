@@ -244,6 +244,35 @@ describe('shiftbench report RUN --score-threshold (CLI)', () => {
     expect(cli(['compare', out, copy, '-q']).code).toBe(0);
   });
 
+  it('a cut-off metrics.json: report, check and compare give the fix that needs no model, and report --rescore rewrites it', async () => {
+    const root = await tempDir('shiftbench-cut-metrics-');
+    const { file } = await makeDataset(path.join(root, 'ds'), 2);
+    const out = path.join(root, 'run');
+    expect(cli(['run', '--model', 'jitter', '--dataset', file, '--out', out, '--bootstrap', '20', '-q']).code).toBe(0);
+    const copy = path.join(root, 'copy');
+    await cp(out, copy, { recursive: true });
+    const whole = await readFile(path.join(out, 'metrics.json'), 'utf8');
+    await writeFile(path.join(copy, 'metrics.json'), whole.slice(0, 300));
+    for (const args of [
+      ['report', copy],
+      ['check', copy, '--max-range', '0.5'],
+      ['compare', out, copy],
+    ]) {
+      const r = cli(args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toContain(`shiftbench report ${copy} --rescore`);
+      expect(r.stderr).not.toContain('--force');
+    }
+    const r = cli(['report', copy, '--rescore', '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    const before = JSON.parse(whole);
+    const after = JSON.parse(await readFile(path.join(copy, 'metrics.json'), 'utf8'));
+    expect(after.results.map((x: { key: string }) => x.key)).toEqual(before.results.map((x: { key: string }) => x.key));
+    expect(after.results[0].bounds).toEqual(before.results[0].bounds);
+    expect(after.results[0].consistency).toEqual(before.results[0].consistency);
+    expect(existsSync(path.join(copy, 'detections', 'jitter.jsonl'))).toBe(true);
+  });
+
   it('no report of an earlier setup stays beside a new metrics.json: rescore, resume with new settings, --force', async () => {
     const root = await tempDir('shiftbench-stale-reports-');
     const { file } = await makeDataset(path.join(root, 'ds'), 2);

@@ -52,30 +52,38 @@ export function antialiasPost(filterSize: number = DEFAULT_BLUR_SIZE): Mitigatio
       // later detector loaded without a rewrite is not credited with them)
       const stats = lastStats;
       lastStats = undefined;
-      if (!stats) {
-        ctx.logger?.warn(
-          `${spec}: detector "${detector.info.name}" was loaded without running the graph rewrite (not an ONNX or ` +
-            `TF.js graph model?); it is NOT anti-aliased`,
-        );
-      } else if (stats.skipped.length > 0) {
+      // a detector the rewrite did not reach is not anti-aliased: refused, never reported as the mitigation
+      if (!stats) throw cannotRewrite(spec, detector.info.name);
+      if (stats.skipped.length > 0) {
         ctx.logger?.warn(
           `${spec}: ${stats.skipped.length} of ${stats.stridedOps} strided ops left unchanged in "` +
             `${detector.info.name}": ${stats.skipped.map((s) => `${s.node} (${s.reason})`).join('; ')}`,
         );
       }
       return relabelDetector(detector, spec, {
-        antialias: stats
-          ? {
-              mode: 'post',
-              filterSize: size,
-              stridedOps: stats.stridedOps,
-              rewritten: stats.rewritten.length,
-              skipped: stats.skipped,
-            }
-          : { mode: 'post', filterSize: size, rewritten: 0, applied: false },
+        antialias: {
+          mode: 'post',
+          filterSize: size,
+          stridedOps: stats.stridedOps,
+          rewritten: stats.rewritten.length,
+          skipped: stats.skipped,
+        },
       });
     },
   };
+}
+
+/**
+ * antialias:post for a detector whose graph it cannot rewrite (a plug-in, a fake, anything but an ONNX or TF.js graph
+ * model): ERR_INVALID_OPTION naming it and the ways out.
+ */
+export function cannotRewrite(spec: string, name: string): ShiftbenchError {
+  return new ShiftbenchError(
+    'ERR_INVALID_OPTION',
+    `The mitigation ${spec} rewrites the graph of an ONNX or TF.js graph model, and it cannot rewrite "${name}" ` +
+      '(a plug-in or built-in fake runs code shiftbench does not see), so nothing would be anti-aliased. Anti-alias ' +
+      'it inside the plug-in and run that as its own --model (compare the two runs), or give an ONNX or TF.js model.',
+  );
 }
 
 /** Name of the anti-aliased twin of a zoo entry (itself if it is already anti-aliased), or undefined. */

@@ -1,7 +1,7 @@
 /** Mitigations (protocol §7): each wraps a Detector and is one. */
 export type { Mitigation, MitigationContext, MitigationDefinition, MitigationFactory } from './types.js';
 export { MITIGATIONS, parseMitigation, registerMitigation, describeMitigations } from './registry.js';
-export { antialiasPost, antialiasTrained, twinOf } from './antialias.js';
+export { antialiasPost, antialiasTrained, cannotRewrite, twinOf } from './antialias.js';
 export { inputBlur, gaussianBlurRgb, gaussianKernel1d, INPUT_BLUR_MAX_SIGMA_PX } from './inputBlur.js';
 export { shiftEnsemble, DEFAULT_ENSEMBLE_SHIFTS, type ShiftEnsembleOptions } from './shiftEnsemble.js';
 export { weightedBoxFusion, DEFAULT_WBF_IOU_THRESHOLD, type WbfOptions } from './wbf.js';

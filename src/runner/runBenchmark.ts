@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { classNameMismatches } from '../core/categoryNames.js';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import type { Dataset, Detector, DetectorInfo, Logger } from '../core/types.js';
+import { cannotRewrite } from '../mitigations/index.js';
 import type { Mitigation } from '../mitigations/types.js';
 import { VERSION } from '../version.js';
 import { decodeDatasetImage } from '../datasets/decode.js';
@@ -445,8 +446,12 @@ async function describeVariant(
   loadOpts: RunnerLoadOptions,
   o: ResolvedRunOptions,
 ): Promise<Record<string, unknown>> {
-  const detector = await env.describeDetector(await variantModelSpec(v, env, o), loadOpts);
+  const spec = await variantModelSpec(v, env, o);
+  const detector = await env.describeDetector(spec, loadOpts);
   if (v.mitigation === null) return { ...detector, mitigation: null };
+  // a graph rewrite cannot reach a plug-in's or a fake's code: refused before any model runs
+  if (v.mitigation.loadOptions?.graphRewrite && (detector.kind === 'plugin' || detector.kind === 'fake'))
+    throw cannotRewrite(v.mitigation.spec, spec);
   const extra = await env.describeMitigation(v.mitigation);
   return {
     ...detector,

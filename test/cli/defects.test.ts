@@ -173,6 +173,21 @@ describe('run: smaller defects (issue 10)', () => {
     expect(messages.join('\n')).toMatch(/oracle: the last line of detections\/oracle\.jsonl was torn.*computed again/);
   });
 
+  it('antialias:post on a detector whose graph it cannot rewrite (a plug-in, a fake) is refused before any model runs', () => {
+    const plugin = path.join(REPO_ROOT, 'examples', 'plugins', 'blob-detector.mjs');
+    for (const [name, args] of [
+      ['plugin', ['--plugin', plugin, '--model', 'blobs/saturated']],
+      ['fake', ['--model', 'jitter']],
+    ] as const) {
+      const out = path.join(root, `aa-${name}`);
+      const r = cli(['run', ...args, '--mitigation', 'antialias:post', '--dataset', dataset, '--out', out, '-q']);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('antialias:post');
+      expect(r.stderr).toContain('cannot rewrite');
+      expect(existsSync(path.join(out, 'detections'))).toBe(false);
+    }
+  });
+
   it('`run … | true` (the reader gone) ends without an EPIPE stack trace', () => {
     const out = path.join(root, 'epipe');
     const cmd = `"${process.execPath}" ${TSX_CLI.map((a) => `"${a}"`).join(' ')} run --model oracle --dataset "${dataset}" --out "${out}" --bootstrap 20 -q | true`;

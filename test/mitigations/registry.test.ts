@@ -109,19 +109,16 @@ describe('registerMitigation', () => {
 });
 
 describe('antialias mitigations', () => {
-  it('antialias:post records the rewrite of the load before wrap, and warns when no rewrite ran', () => {
+  it('antialias:post refuses a detector loaded without its graph rewrite: never reported as anti-aliased', () => {
     const m = parseMitigation('antialias:post:5');
-    const warnings: string[] = [];
-    const logger = { info: () => {}, warn: (s: string) => warnings.push(s) };
-    const unrewritten = m.wrap(
-      fakeDetector(() => []),
-      { mode: 'pad', logger },
+    expect(() =>
+      m.wrap(
+        fakeDetector(() => []),
+        { mode: 'pad' },
+      ),
+    ).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION', message: expect.stringContaining('cannot rewrite') }),
     );
-    expect(unrewritten.info.name).toBe('fake+antialias:post:5');
-    expect(unrewritten.info.details).toMatchObject({
-      antialias: { mode: 'post', filterSize: 5, rewritten: 0, applied: false },
-    });
-    expect(warnings[0]).toContain('it is NOT anti-aliased');
   });
 
   it('antialias:trained maps a zoo model to its twin, and names the models with twins otherwise', () => {

@@ -322,14 +322,16 @@ async function thumbnail(
 ): Promise<{ uri: string; w: number; h: number; W: number; H: number } | null> {
   if (!file) return null;
   try {
-    const img = sharp(file, { failOn: 'error' }).rotate();
+    // the stored pixels, EXIF orientation NOT applied: scoring decodes them so (src/datasets/decode.ts) and the boxes
+    // are in that frame; the JPEG written carries no metadata, so no viewer turns it either
+    const img = sharp(file, { failOn: 'error' });
     const meta = await img.metadata();
     const { data, info } = await img
       .resize({ width: sizePx, height: sizePx, fit: 'inside', withoutEnlargement: false })
       .jpeg({ quality: 72 })
       .toBuffer({ resolveWithObject: true });
-    const W = meta.autoOrient?.width ?? meta.width ?? info.width;
-    const H = meta.autoOrient?.height ?? meta.height ?? info.height;
+    const W = meta.width ?? info.width;
+    const H = meta.height ?? info.height;
     return { uri: `data:image/jpeg;base64,${data.toString('base64')}`, w: info.width, h: info.height, W, H };
   } catch {
     return null;

@@ -5,7 +5,7 @@
  * and score on hover, thumbnails that decode; no gallery item for a detector that does not
  * flicker; a missing dataset leaves a note instead of failing.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,6 +137,39 @@ describe('flicker gallery (real run with fakes)', () => {
     );
     expect(elsewhere).not.toContain('class="g-item"');
     expect(elsewhere).toContain('could not be read, so it is left out');
+  });
+
+  it('draws thumbnails in the stored orientation (the frame the boxes are in), not turned by the EXIF tag', async () => {
+    // the same pixels as JPEGs tagged EXIF orientation 6 (shown turned 90° by a viewer that applies it); scoring
+    // decodes the stored pixels, so the boxes are in the stored frame and the thumbnail must be too
+    const exifDir = path.join(fx.root, 'exif');
+    await mkdir(exifDir, { recursive: true });
+    const file = (id: number) => path.join(exifDir, `${String(id).padStart(3, '0')}.jpg`);
+    for (const im of fx.gt.images)
+      await sharp(path.join(fx.root, 'ds', 'images', im.file_name))
+        .jpeg({ quality: 95 })
+        .withMetadata({ orientation: 6 })
+        .toFile(file(im.id));
+    expect((await sharp(file(1)).metadata()).orientation).toBe(6);
+    const g = await buildGallery(await loadReportRun(dir), file, { perDetector: 3 });
+    expect(g.items.length).toBeGreaterThan(0);
+    const size = new Map(fx.gt.images.map((im) => [im.id, im]));
+    expect(g.items.some((it) => size.get(it.imageId)!.width !== size.get(it.imageId)!.height)).toBe(true);
+    for (const it of g.items) {
+      const { width, height } = size.get(it.imageId)!;
+      expect([it.widthPx, it.heightPx]).toEqual([width, height]);
+      const thumb = Buffer.from(it.thumbnail.replace(/^data:image\/jpeg;base64,/, ''), 'base64');
+      const meta = await sharp(thumb).metadata();
+      expect([meta.width, meta.height]).toEqual([it.thumbWidthPx, it.thumbHeightPx]);
+      expect(meta.orientation ?? 1).toBe(1); // no tag left for a browser to turn it by
+      expect(Math.max(meta.width!, meta.height!)).toBe(240);
+      expect(Math.abs(meta.width! / meta.height! - width / height)).toBeLessThan(0.02);
+      // every box drawn lies inside the picture
+      for (const b of [...it.reference, ...it.shifted]) {
+        expect((b.bbox[0] + b.bbox[2]) * (it.thumbWidthPx / it.widthPx)).toBeLessThanOrEqual(it.thumbWidthPx + 8);
+        expect((b.bbox[1] + b.bbox[3]) * (it.thumbHeightPx / it.heightPx)).toBeLessThanOrEqual(it.thumbHeightPx + 8);
+      }
+    }
   });
 
   it('reads the per-shift files of a fractional shift set (named by index)', async () => {

@@ -482,9 +482,40 @@ ${chartFigure(
 </section>`;
 }
 
+/** "N resamples, seed S" of each distinct bootstrap setting, joined ('' when there is none). */
+function resampleText(boots: ({ resamples: number; seed: number } | null | undefined)[]): string {
+  const texts = boots.filter((b) => b).map((b) => `${b!.resamples} resamples, seed ${b!.seed}`);
+  return [...new Set(texts)].join(' / ');
+}
+
+/**
+ * What "[lo–hi]" means, with each interval's own bootstrap from metrics.json: the consistency metrics' (over images),
+ * the bounds' (a separate bootstrap, often fewer resamples, or off) and the video-stability errors'. Escaped HTML.
+ */
+function intervalsGlossary(run: ReportRun): string {
+  const results = run.metrics.results;
+  const hasFlip = results.some((r) => r.consistency.flipRate);
+  const parts = [
+    '95% bootstrap interval over images (images resampled with replacement).',
+    `Consistency metrics (${hasFlip ? 'flip rate, ' : ''}det. consistency, jitter): ` +
+      `${resampleText(results.map((r) => r.consistency.bootstrap)) || MISSING}.`,
+  ];
+  if (results.some((r) => r.bounds)) {
+    const bounds = resampleText(results.filter((r) => r.bounds).map((r) => r.analysis?.boundsInterval));
+    parts.push(
+      bounds
+        ? `mAP at (0,0), lower, upper, range, rel. range and the Δ vs plain: the bounds bootstrap, ${bounds} (a ` +
+            `number shown without [lo–hi] has none).`
+        : 'mAP at (0,0), lower, upper, range and rel. range: no interval (the bounds bootstrap was off).',
+    );
+  }
+  const stability = resampleText(results.map((r) => r.stability?.bootstrap));
+  if (stability) parts.push(`Video-stability errors: ${stability}.`);
+  return h(parts.join(' '));
+}
+
 function notesSection(run: ReportRun): string {
   const results = run.metrics.results;
-  const boot = results[0].consistency.bootstrap;
   const hasBounds = results.some((r) => r.bounds);
   const skipped = results.flatMap((r) => r.skippedImages.map((s) => ({ key: r.key, ...s })));
   const skippedHtml = skipped.length
@@ -550,8 +581,7 @@ function notesSection(run: ReportRun): string {
 <dt>score jitter</dt><dd>Over matched pairs: the mean absolute change of the score.</dd>
 <dt>cost</dt><dd>A mitigation's inference time divided by its plain detector's, measured in this run on this ` +
     `machine.</dd>
-<dt>[lo–hi]</dt><dd>95% bootstrap interval over images (${h(boot?.resamples ?? MISSING)} resamples, ` +
-    `seed ${h(boot?.seed ?? MISSING)}).</dd>
+<dt>[lo–hi]</dt><dd>${intervalsGlossary(run)}</dd>
 </dl>
 <h3>Read with care</h3>
 <ul class="honesty">

@@ -117,4 +117,29 @@ describe('renderReport with issue 11 analysis', () => {
     const oldHtml = await readFile((await renderReport(old)).htmlPath, 'utf8');
     expect(oldHtml).not.toContain('id="uncertainty"');
   });
+
+  it("the glossary gives each interval its own resample count: the consistency bootstrap's, the bounds bootstrap's", async () => {
+    const glossary = (html: string) => {
+      const start = html.indexOf('<dt>[lo–hi]</dt>');
+      return html.slice(start, html.indexOf('</dl>', start));
+    };
+    const dir = await writeRunDir(metricsWithAnalysis()); // consistency: 1000 resamples, seed 0; bounds: 200, seed 7
+    made.push(dir);
+    const g = glossary(await readFile((await renderReport(dir)).htmlPath, 'utf8'));
+    expect(g).toBe(
+      '<dt>[lo–hi]</dt><dd>95% bootstrap interval over images (images resampled with replacement). Consistency ' +
+        'metrics (flip rate, det. consistency, jitter): 1000 resamples, seed 0. mAP at (0,0), lower, upper, range, ' +
+        'rel. range and the Δ vs plain: the bounds bootstrap, 200 resamples, seed 7 (a number shown without ' +
+        '[lo–hi] has none).</dd>\n',
+    );
+    // a run without the bounds bootstrap: its mAP numbers carry no interval, and the glossary does not lend them one
+    const old = await writeRunDir(labelledMetrics());
+    made.push(old);
+    const g2 = glossary(await readFile((await renderReport(old)).htmlPath, 'utf8'));
+    expect(g2).toContain('Consistency metrics (flip rate, det. consistency, jitter): 1000 resamples, seed 0.');
+    expect(g2).toContain(
+      'mAP at (0,0), lower, upper, range and rel. range: no interval (the bounds bootstrap was off)',
+    );
+    expect(g2).not.toContain('200');
+  });
 });

@@ -182,9 +182,13 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
   return `<section id="breakdowns"><h2>Breakdowns</h2>\n${blocks.join('\n')}\n</section>`;
 }
 
-function fitCell(f: PeriodFit | null): string {
+/**
+ * One series' fit: period, R²adj and phase means in the report's units — mAP and detection consistency (0–1
+ * fractions) in %, the mean score as a 0–1 score (the header says so).
+ */
+function fitCell(f: PeriodFit | null, unit: 'pct' | 'score'): string {
   if (!f) return `<td>${MISSING}</td><td>${MISSING}</td><td>${MISSING}</td>`;
-  const phases = f.phaseMeans.map((v) => num(v, 3)).join(', ');
+  const phases = f.phaseMeans.map((v) => (unit === 'pct' ? num(v * 100, 2) : num(v, 3))).join(', ');
   return (
     `<td class="key-metric">${h(f.period)} px</td><td>${num(f.r2adj, 3)}</td><td class="phases" title="` +
     `${h(phases)}">${h(phases.length > 80 ? `${phases.slice(0, 80)}…` : phases)}</td>`
@@ -197,14 +201,14 @@ export function periodicitySection(run: ReportRun): string {
     (r.analysis?.periodicity ?? []).flatMap((ax) =>
       (
         [
-          ['mAP', ax.map],
-          ['mean score', ax.meanScore],
-          ['det. consistency', ax.detConsistency],
+          ['mAP', ax.map, 'pct'],
+          ['mean score', ax.meanScore, 'score'],
+          ['det. consistency', ax.detConsistency, 'pct'],
         ] as const
       ).map(
-        ([series, fit]) =>
+        ([series, fit, unit]) =>
           `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(ax.axis)} (n = ${h(ax.n)})</td><td>${h(series)}` +
-          `</td>${fitCell(fit)}</tr>`,
+          `</td>${fitCell(fit, unit)}</tr>`,
       ),
     ),
   );
@@ -216,7 +220,8 @@ export function periodicitySection(run: ReportRun): string {
     `period when it explains no more (F-test). A network of total stride P tends to repeat with period P or a ` +
     `divisor.</caption>
 <thead><tr><th scope="col">Detector</th><th scope="col">Axis</th><th scope="col">Series</th><th ` +
-    `scope="col">Dominant period</th><th scope="col">R²adj</th><th scope="col">Phase means</th></tr></thead><tbody>` +
+    `scope="col">Dominant period</th><th scope="col">R²adj</th><th scope="col">Phase means (mAP and det. ` +
+    `consistency in %, mean score 0–1)</th></tr></thead><tbody>` +
     `${rows.join('')}</tbody></table></div>
 </section>`
   );

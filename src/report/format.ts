@@ -60,9 +60,11 @@ export function signedPp(fraction: number | null | undefined, digits = 2): strin
   return `${v < 0 ? '−' : '+'}${abs} pp`;
 }
 
-/** A plain number with fixed digits, e.g. pixels: `num(0.4567, 2)` → "0.46". Missing → "—". */
+/** A plain number with fixed digits, e.g. pixels: `num(0.4567, 2)` → "0.46"; never "-0.00". Missing → "—". */
 export function num(value: number | null | undefined, digits = 2): string {
-  return finite(value) ? value.toFixed(digits) : MISSING;
+  if (!finite(value)) return MISSING;
+  const text = value.toFixed(digits);
+  return Number(text) === 0 ? text.replace(/^-/, '') : text;
 }
 
 /**

@@ -142,4 +142,38 @@ describe('renderReport with issue 11 analysis', () => {
     );
     expect(g2).not.toContain('200');
   });
+
+  it("periodicity: phase means in the report's units (mAP and det. consistency in %, the unit in the header), no −0", async () => {
+    const m = labelledMetrics();
+    m.results[0].analysis = analysis({
+      periodicity: [
+        {
+          axis: 'x',
+          n: 9,
+          series: { map: null, meanScore: [], detConsistency: [] },
+          map: { period: 4, r2adj: -0.0001, phaseMeans: [0.7153, 0.7101, 0.7149, 0.71], maxR2adjPeriod: 4 },
+          meanScore: { period: 2, r2adj: 0.5, phaseMeans: [0.61234, 0.6], maxR2adjPeriod: 2 },
+          detConsistency: { period: 2, r2adj: 0.25, phaseMeans: [0.9512, 0.94], maxR2adjPeriod: 2 },
+        },
+      ],
+    });
+    const dir = await writeRunDir(m);
+    made.push(dir);
+    const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
+    const section = html.slice(
+      html.indexOf('<section id="periodicity">'),
+      html.indexOf('</section>', html.indexOf('<section id="periodicity">')),
+    );
+    expect(section).toContain(
+      '<th scope="col">R²adj</th><th scope="col">Phase means (mAP and det. consistency in %, mean score 0–1)</th>',
+    );
+    const row = (series: string) => section.slice(section.indexOf(`<td>${series}</td>`)).split('</tr>')[0];
+    expect(row('mAP')).toBe(
+      '<td>mAP</td><td class="key-metric">4 px</td><td>0.000</td><td class="phases" title="71.53, 71.01, 71.49, ' +
+        '71.00">71.53, 71.01, 71.49, 71.00</td>',
+    );
+    expect(row('det. consistency')).toContain('<td class="phases" title="95.12, 94.00">95.12, 94.00</td>');
+    expect(row('mean score')).toContain('<td>0.500</td><td class="phases" title="0.612, 0.600">0.612, 0.600</td>');
+    expect(section).not.toMatch(/-0\.0+\b|−0\.0+\b/);
+  });
 });

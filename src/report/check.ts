@@ -8,6 +8,7 @@
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { runCompatibility } from './compatible.js';
+import { noMapReason } from './format.js';
 import { loadReportRun, type ReportRun } from './load.js';
 
 /** The limits of a check, as fractions 0–1 (0.03 = 3 pp of mAP); each one left out is not checked. */
@@ -148,10 +149,10 @@ export function checkRun(
       if (limitValue === undefined) continue;
       if (l.name === 'max-flip-rate') {
         const f = r.consistency.flipRate;
-        if (!f)
+        // null (no labels), or a mean that is not a number (no ground-truth object in the evaluated images)
+        if (!f || !is.number(f.mean) || !Number.isFinite(f.mean))
           reasons.push(
-            `${r.key}: no flip rate (${m.dataset.labelFree ? 'label-free dataset' : 'no ground truth'}), ` +
-              `so --max-flip-rate cannot be judged`,
+            `${r.key}: no flip rate (${noMapReason(m.dataset.labelFree)}), so --max-flip-rate cannot be judged`,
           );
         else if (!is.number(f.lo) || !is.number(f.hi)) reasons.push(`${r.key}: the flip rate has no interval`);
         else outcomes.push(judge(r.key, l, limitValue, f.mean, f.lo, f.hi));
@@ -159,8 +160,7 @@ export function checkRun(
       }
       if (!r.bounds) {
         reasons.push(
-          `${r.key}: no mAP (${m.dataset.labelFree ? 'label-free dataset' : 'no ground truth'}), so ${l.flag} (a ` +
-            `limit on mAP) cannot be judged`,
+          `${r.key}: no mAP (${noMapReason(m.dataset.labelFree)}), so ${l.flag} (a limit on mAP) cannot be judged`,
         );
         continue;
       }

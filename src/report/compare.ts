@@ -135,6 +135,9 @@ const COLUMNS: { head: string; cell: (x: HeadlineRow) => string }[] = [
   { head: 'images', cell: (x) => String(x.imagesEvaluated) },
 ];
 
+/** Why paired runs (same dataset and images) have no detector with mAP in both: no labels, or no ground truth. */
+const whyNoPairedMap = (c: Comparison) => (c.runs[0].run.metrics.dataset.labelFree ? 'label-free' : 'no ground truth');
+
 /** The terminal table: one line per run, one row per detector and run, then each pairing. Pure. */
 export function renderComparisonText(c: Comparison): string {
   const lines: string[] = ['Runs:'];
@@ -165,7 +168,8 @@ export function renderComparisonText(c: Comparison): string {
       `${p.label} vs A: paired on the same images (Δ = ${p.label} − A; "significant" only when the 95% interval ` +
         `excludes 0)`,
     );
-    if (p.deltas.length === 0) lines.push('  no detector with mAP in both (label-free): no paired difference');
+    if (p.deltas.length === 0)
+      lines.push(`  no detector with mAP in both (${whyNoPairedMap(c)}): no paired difference`);
     for (const d of p.deltas) lines.push(`  ${d.key}: ${deltaText(d)}`);
   }
   return lines.join('\n') + '\n';
@@ -212,7 +216,7 @@ export function renderComparisonHtml(c: Comparison): string {
             `scope="col">Detector</th><th scope="col">Δ mAP range (pp) [95%]</th><th scope="col">Δ mAP at (0,0) ` +
             `(pp) [95%]</th><th scope="col">${h(p.label)} steadier in</th><th ` +
             `scope="col">Verdict on the mAP range</th></tr></thead><tbody>${rows}</tbody></table></div>`
-          : '<p>No detector with mAP in both runs (label-free): no paired difference.</p>'
+          : `<p>No detector with mAP in both runs (${h(whyNoPairedMap(c))}): no paired difference.</p>`
       }`;
     })
     .join('\n');

@@ -41,6 +41,14 @@ function finite(v: number | null | undefined): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
+/**
+ * Why a run has no mAP (nor flip rate): its dataset has no labels, or it has labels but the evaluated images carry no
+ * annotation (metrics.json `labelFree: false` and no bounds). For text in parentheses: "no mAP (…)".
+ */
+export function noMapReason(labelFree: boolean): string {
+  return labelFree ? 'label-free dataset' : 'no ground truth in the evaluated images';
+}
+
 /** A 0–1 fraction as a percentage: `pct(0.4123)` → "41.2%". Missing → "—". */
 export function pct(fraction: number | null | undefined, digits = 1): string {
   return finite(fraction) ? `${(fraction * 100).toFixed(digits)}%` : MISSING;

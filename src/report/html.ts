@@ -321,7 +321,7 @@ function headlineTable(run: ReportRun): string {
 <caption>Grouped by detector family (stages · anchors). mAP values are COCO AP@[.50:.95] in %; ` +
     `the mAP range is in percentage points (pp); consistency uses detections with ${tauText}. ` +
     `Cost = inference time ÷ the plain detector's, in this run.${
-      hasBounds ? '' : ' This dataset has no labels: only consistency metrics are available.'
+      hasBounds ? '' : ` ${noMapSentence(run)}: only consistency metrics are available.`
     }</caption>
 <thead>${head1}${head2}</thead>
 ${body}
@@ -341,7 +341,7 @@ function rangeSection(run: ReportRun): string {
   if (withBounds.length === 0) {
     return (
       `<section id="range"><h2>mAP range over shifts</h2><p class="na">Not available: ` +
-      `the dataset has no labels, and mAP needs ground truth.</p></section>`
+      `${lowerFirst(noMapSentence(run))}, and mAP needs ground truth.</p></section>`
     );
   }
   const fallback = `<ul>${withBounds
@@ -411,7 +411,7 @@ function perShiftSection(run: ReportRun): string {
   if (withBounds.length === 0) {
     return (
       `<section id="per-shift"><h2>mAP at each shift</h2><p class="na">Not available: ` +
-      `the dataset has no labels.</p></section>`
+      `${lowerFirst(noMapSentence(run))}.</p></section>`
     );
   }
   const axes = gridAxes(shifts);
@@ -481,6 +481,18 @@ ${chartFigure(
 )}
 </section>`;
 }
+
+/**
+ * Why the run has no mAP, as a sentence start (plain text, no markup): the dataset has no labels, or it has labels but
+ * the evaluated images carry no annotation (`labelFree: false`, no bounds).
+ */
+function noMapSentence(run: ReportRun): string {
+  return run.metrics.dataset.labelFree
+    ? 'This dataset has no labels'
+    : 'This dataset has labels, but there is no ground truth in the evaluated images';
+}
+
+const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
 /** "N resamples, seed S" of each distinct bootstrap setting, joined ('' when there is none). */
 function resampleText(boots: ({ resamples: number; seed: number } | null | undefined)[]): string {
@@ -596,7 +608,7 @@ ${
       'dataset&#39;s sample, not of the search; the range grows with the number of shifts tried and changes ' +
       'with the number of images N (see the size curve): compare ranges only at the same shifts and N, ' +
       'and call a difference real only when its paired interval excludes 0.</li>'
-    : '<li>This dataset has no labels, so mAP bounds, mAP per shift and flip rate are not computed; ' +
+    : `<li>${noMapSentence(run)}, so mAP bounds, mAP per shift and flip rate are not computed; ` +
       'consistency metrics compare detections with each other only.</li>'
 }
 <li>Consistency intervals show the sampling spread over these ${h(run.metrics.dataset.images)} images; ` +

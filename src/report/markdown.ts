@@ -5,7 +5,7 @@
  */
 import { stableAreaNote } from '../core/messages.js';
 import type { PairedDifference } from '../core/types.js';
-import { MISSING } from './format.js';
+import { MISSING, noMapReason } from './format.js';
 import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
 import type { ReportRun } from './load.js';
 
@@ -49,7 +49,7 @@ export function pairedSentence(p: PairedDifference): string {
 export function verdictLine(row: HeadlineRow, labelFree: boolean): string {
   const name = mdCode(row.key);
   if (labelFree || !ok(row.mapRange.value))
-    return `${name}: no mAP (${labelFree ? 'label-free dataset' : 'no ground truth'}): consistency metrics only.`;
+    return `${name}: no mAP (${noMapReason(labelFree)}): consistency metrics only.`;
   const range = `mAP range ${mdValue(row.mapRange, 'pp')}`;
   const ivNote = ok(row.mapRange.lo)
     ? ` (95% interval over ${row.boundsResamples} resamples)`
@@ -64,7 +64,8 @@ export function verdictLine(row: HeadlineRow, labelFree: boolean): string {
 export function renderReportMarkdown(run: ReportRun): string {
   const m = run.metrics;
   const rows = headlineRows(m);
-  const labelFree = m.dataset.labelFree || rows.every((r) => !ok(r.mapRef.value));
+  // no mAP at all: the dataset has no labels, or the evaluated images no annotation (a labelled run without ground truth)
+  const noMap = m.dataset.labelFree || rows.every((r) => !ok(r.mapRef.value));
   const taus = [...new Set(rows.map((r) => r.scoreThreshold))];
   const lines: string[] = [];
   lines.push(`## shiftbench: ${escapeMarkdown(m.runId)}`, '');
@@ -75,7 +76,7 @@ export function renderReportMarkdown(run: ReportRun): string {
   );
   const stable = stableAreaNote(m);
   if (stable) lines.push(`Note: ${escapeMarkdown(stable)}.`, '');
-  const head = labelFree
+  const head = noMap
     ? ['Detector', 'Mitigation', 'det. consistency [95%]', 'centre jitter [95%]', 'cost', 'images']
     : [
         'Detector',
@@ -96,7 +97,7 @@ export function renderReportMarkdown(run: ReportRun): string {
     const cells = [
       mdCode(r.key),
       r.mitigation === null ? MISSING : mdCode(r.mitigation),
-      ...(labelFree
+      ...(noMap
         ? []
         : [
             mdValue(r.mapRef, '%'),
@@ -107,7 +108,7 @@ export function renderReportMarkdown(run: ReportRun): string {
             mdValue(r.flipRate, '%'),
           ]),
       mdValue(r.detConsistency, '%'),
-      ...(labelFree ? [mdValue(r.boxJitterCenterPx, 'px')] : []),
+      ...(noMap ? [mdValue(r.boxJitterCenterPx, 'px')] : []),
       cost,
       String(r.imagesEvaluated),
     ];
@@ -115,8 +116,12 @@ export function renderReportMarkdown(run: ReportRun): string {
   }
   lines.push('');
   lines.push(
-    labelFree
-      ? 'No labels: only consistency metrics. Intervals are 95% bootstrap intervals over images.'
+    noMap
+      ? `${
+          m.dataset.labelFree
+            ? 'No labels: only consistency metrics.'
+            : 'No ground truth in the evaluated images: no mAP, only consistency metrics.'
+        } Intervals are 95% bootstrap intervals over images.`
       : 'mAP is COCO AP@[.50:.95] in %; the mAP range (upper − lower bound over shifts) in percentage points (pp). ' +
           'Intervals are 95% bootstrap intervals over images; a range depends on the number of images, ' +
           'so ranges from ' +
@@ -124,7 +129,7 @@ export function renderReportMarkdown(run: ReportRun): string {
     '',
   );
   lines.push('**Verdicts**', '');
-  for (const r of rows) lines.push(`- ${verdictLine(r, labelFree)}`);
+  for (const r of rows) lines.push(`- ${verdictLine(r, m.dataset.labelFree)}`);
   lines.push('');
   return lines.join('\n');
 }

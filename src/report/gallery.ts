@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { BoxXYWH, CocoAnnotation, CocoResult, DetectorRunSummary, Shift } from '../core/types.js';
+import { COCO_CATEGORIES } from '../core/coco.js';
 import { is } from '../core/is.js';
 import { safeFileName } from '../core/fileNames.js';
 import { shiftFileStem } from '../shifts/shiftSet.js';
@@ -36,7 +37,8 @@ export interface GalleryBox {
 export interface GalleryItem {
   key: string;
   imageId: number;
-  fileName: string;
+  /** The image's file name (ground truth, else the dataset as loaded, else the file's base name); null: unknown. */
+  fileName: string | null;
   flicker: number;
   shift: Shift;
   widthPx: number;
@@ -67,7 +69,14 @@ export interface Gallery {
   items: GalleryItem[];
   /** Per detector key: how many ground-truth objects blink, of how many, and the ten that blink most evenly. */
   blinking: Record<string, { objects: number; blinking: number; top: BlinkingObject[] }>;
+  /** Category names of the ground truth (ground_truth.json). */
   categories: Record<number, string>;
+  /**
+   * Per detector key: its class names as the run's manifest records them (the model's class list in
+   * `identity.detectors[key].classes`: a list, or 'coco80'), for ids the ground truth does not name — a label-free run
+   * has no ground truth. Absent for a detector whose description carries none (plugins, HTTP, custom loaders).
+   */
+  detectorClasses?: Record<string, Record<number, string>>;
   notes: string[];
 }
 
@@ -171,13 +180,17 @@ const shiftFile = (run: ReportRun, key: string, shifts: Shift[], s: number) =>
 export async function buildGallery(
   run: ReportRun,
   imagePath: (imageId: number) => string | null,
-  options: Partial<typeof GALLERY_DEFAULTS> = {},
+  options: Partial<typeof GALLERY_DEFAULTS> & {
+    /** File names by image id, of the dataset as loaded (a label-free run has no ground_truth.json to name them). */
+    fileNames?: ReadonlyMap<number, string>;
+  } = {},
 ): Promise<Gallery> {
   const { perDetector, thumbPx, maxBytes } = { ...GALLERY_DEFAULTS, ...options };
   const notes: string[] = [];
   const items: GalleryItem[] = [];
   const blinking: Gallery['blinking'] = {};
   const categories: Record<number, string> = {};
+  const detectorClasses: Record<string, Record<number, string>> = {};
   let bytes = 0;
   const shifts = run.metrics.shiftSet.shifts;
   const thumbs = new Map<number, { uri: string; w: number; h: number; W: number; H: number } | null>();
@@ -185,6 +198,8 @@ export async function buildGallery(
     const top = (r.analysis?.flicker?.top ?? []).filter((t) => t.flicker > 0).slice(0, perDetector);
     if (top.length === 0 || perDetector === 0) continue;
     const annotations = await readGroundTruth(run, r, categories);
+    const classes = classNamesOf(run, r.key);
+    if (classes) detectorClasses[r.key] = classes;
     const tau = r.consistency.scoreThreshold;
     // one shift's file at a time, keeping only what the gallery shows (score ≥ τ): a COCO-scale
     // run's files hold millions of detections (issue 14.1)
@@ -258,13 +273,13 @@ export async function buildGallery(
           `the gallery stops at ${items.length} images to keep the report under its size budget (` +
             `${(maxBytes / 1024 / 1024).toFixed(0)} MB; --gallery N shows fewer per detector)`,
         );
-        return { items, blinking, categories, notes: [...new Set(notes)] };
+        return { items, blinking, categories, detectorClasses, notes: [...new Set(notes)] };
       }
       bytes += 2 * th.uri.length;
       items.push({
         key: r.key,
         imageId: t.imageId,
-        fileName: fileNameOf(run, t.imageId) ?? String(t.imageId),
+        fileName: fileNameOf(run, t.imageId) ?? options.fileNames?.get(t.imageId) ?? baseName(imagePath(t.imageId)),
         flicker: t.flicker,
         shift: shifts[bestS],
         widthPx: th.W,
@@ -277,7 +292,25 @@ export async function buildGallery(
       });
     }
   }
-  return { items, blinking, categories, notes: [...new Set(notes)] };
+  return { items, blinking, categories, detectorClasses, notes: [...new Set(notes)] };
+}
+
+const baseName = (file: string | null) => (file ? path.basename(file) : null);
+
+/**
+ * A detector's class names from the manifest: `identity.detectors[key].classes` is the registry entry's class list
+ * (describeEntry), 'coco80' or [{ id, name }]; null when the run does not record one.
+ */
+function classNamesOf(run: ReportRun, key: string): Record<number, string> | null {
+  const identity = run.manifest.identity;
+  const described = is.object(identity) && is.object(identity.detectors) ? identity.detectors[key] : undefined;
+  const classes = is.object(described) ? described.classes : undefined;
+  const list: unknown[] | null = classes === 'coco80' ? [...COCO_CATEGORIES] : Array.isArray(classes) ? classes : null;
+  if (!list) return null;
+  const names: Record<number, string> = {};
+  for (const c of list)
+    if (is.object(c) && is.number(c.id) && typeof c.name === 'string' && c.name) names[c.id] = c.name;
+  return Object.keys(names).length ? names : null;
 }
 
 const fileNames = new WeakMap<ReportRun, Map<number, string>>();
@@ -341,12 +374,22 @@ async function thumbnail(
 const BLINK_COLOUR = '#e08a00';
 const COLOURS: Record<MatchState, string> = { kept: '#2e9d4a', vanished: '#d23c3c', appeared: '#2f6fd6' };
 
-function panel(item: GalleryItem, boxes: GalleryBox[], title: string, categories: Record<number, string>): string {
+/** A class's name: the ground truth's, else the detector's (manifest), else "class <id>". */
+function className(g: Pick<Gallery, 'categories' | 'detectorClasses'>, key: string, id: number): string {
+  return g.categories[id] ?? g.detectorClasses?.[key]?.[id] ?? `class ${id}`;
+}
+
+function panel(
+  item: GalleryItem,
+  boxes: GalleryBox[],
+  title: string,
+  g: Pick<Gallery, 'categories' | 'detectorClasses'>,
+): string {
   const sx = item.thumbWidthPx / item.widthPx;
   const sy = item.thumbHeightPx / item.heightPx;
   const objects = item.blinking
     .map((o) => {
-      const name = categories[o.categoryId] ?? `class ${o.categoryId}`;
+      const name = className(g, item.key, o.categoryId);
       return (
         `<rect class="g-blink" x="${(o.bbox[0] * sx).toFixed(1)}" y="${(o.bbox[1] * sy).toFixed(1)}" width="` +
         `${(o.bbox[2] * sx).toFixed(1)}" height="${(o.bbox[3] * sy).toFixed(1)}" fill="none" stroke="${BLINK_COLOUR}` +
@@ -359,7 +402,7 @@ function panel(item: GalleryItem, boxes: GalleryBox[], title: string, categories
     objects +
     boxes
       .map((b) => {
-        const name = categories[b.categoryId] ?? `class ${b.categoryId}`;
+        const name = className(g, item.key, b.categoryId);
         return (
           `<rect class="g-${b.state}" data-state="${b.state}" x="${(b.bbox[0] * sx).toFixed(1)}" y="` +
           `${(b.bbox[1] * sy).toFixed(1)}" width="${(b.bbox[2] * sx).toFixed(1)}" height="` +
@@ -388,16 +431,16 @@ export function gallerySection(g: Gallery): string {
           .map((it) => {
             const count = (bs: GalleryBox[], s: MatchState) => bs.filter((b) => b.state === s).length;
             const caption =
-              `image ${it.imageId} (${it.fileName}) · flicker ${(it.flicker * 100).toFixed(1)}% · at ` +
+              `image ${it.imageId}${it.fileName === null ? '' : ` (${it.fileName})`} · flicker ${(it.flicker * 100).toFixed(1)}% · at ` +
               `shift (${it.shift.dx},${it.shift.dy}): ${count(it.reference, 'kept')} kept, ` +
               `${count(it.reference, 'vanished')} vanished, ${count(it.shifted, 'appeared')} appeared`;
             return (
               `<div class="g-item" data-key="${h(it.key)}" data-image="${it.imageId}"><div class="g-pair">` +
-              `${panel(it, it.reference, 'shift (0,0)', g.categories)}${panel(
+              `${panel(it, it.reference, 'shift (0,0)', g)}${panel(
                 it,
                 it.shifted,
                 `shift (${it.shift.dx},${it.shift.dy})`,
-                g.categories,
+                g,
               )}</div><p class="g-cap">${h(caption)}</p></div>`
             );
           })
@@ -414,7 +457,7 @@ export function gallerySection(g: Gallery): string {
                 .map(
                   (o) =>
                     `image ${h(o.imageId)} · annotation ${h(o.annotationId)} · ` +
-                    `${h(g.categories[o.categoryId] ?? `class ${o.categoryId}`)} · found at ${h(o.foundAt)}/` +
+                    `${h(className(g, key, o.categoryId))} · found at ${h(o.foundAt)}/` +
                     `${h(o.shifts)}`,
                 )
                 .join('<br>')

@@ -167,8 +167,9 @@ async function galleryOf(
   imagePaths: Map<number, string> | undefined,
 ): Promise<Gallery> {
   const wanted = run.metrics.results.some((r) => (r.analysis?.flicker?.top ?? []).some((t) => t.flicker > 0));
-  if (!wanted) return { items: [], blinking: {}, categories: {}, notes: [] };
+  if (!wanted) return { items: [], blinking: {}, categories: {}, detectorClasses: {}, notes: [] };
   let paths = imagePaths;
+  let fileNames: Map<number, string> | undefined;
   let note: string | null = null;
   if (!paths) {
     const o = is.object(run.manifest.options) ? run.manifest.options : {};
@@ -179,13 +180,15 @@ async function galleryOf(
         limit: typeof o.limit === 'number' ? o.limit : undefined,
       });
       paths = new Map(ds.images.map((im) => [im.id, im.path]));
+      // a label-free run has no ground_truth.json: the file names come from the dataset as loaded
+      fileNames = new Map(ds.images.map((im) => [im.id, im.fileName]));
     } catch (err) {
       note =
         `the dataset images could not be read (${(err as Error).message}), so the gallery has no thumbnails; ` +
         `render the report where the dataset is`;
     }
   }
-  const g = await buildGallery(run, (id) => paths?.get(id) ?? null, { perDetector });
+  const g = await buildGallery(run, (id) => paths?.get(id) ?? null, { perDetector, fileNames });
   if (note) g.notes = [note];
   return g;
 }

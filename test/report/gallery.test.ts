@@ -182,3 +182,58 @@ describe('flicker gallery (real run with fakes)', () => {
     expect(g.items.some((i) => !Number.isInteger(i.shift.dx) || !Number.isInteger(i.shift.dy))).toBe(true);
   });
 });
+
+describe('flicker gallery of a label-free run (a folder of images)', () => {
+  let fx: RunFixture;
+
+  beforeAll(async () => {
+    fx = await makeRunFixture(8);
+  });
+  afterAll(async () => {
+    await rm(fx.root, { recursive: true, force: true });
+  });
+
+  const items = (html: string) => [...html.matchAll(/<p class="g-cap">([^<]*)<\/p>/g)].map((m) => m[1]);
+  const boxTitles = (html: string) =>
+    [...html.matchAll(/<rect class="g-(?:kept|vanished|appeared)"[^>]*><title>([^<]*)<\/title>/g)].map((m) => m[1]);
+
+  it("captions carry the image's file name from the dataset, and boxes the detector's class names", async () => {
+    // a registry model's description carries its class list (describeEntry: the entry's `classes`)
+    const classes = fx.gt.categories.map((c) => ({ id: c.id, name: `${c.name}-class` }));
+    const { dir, metrics } = await makeRun(
+      fx,
+      'lf',
+      { dataset: path.join(fx.root, 'ds', 'images'), models: ['shaky'], mitigations: [] },
+      3,
+      { describeDetector: async (spec) => ({ kind: 'test fake', spec, classes }) },
+    );
+    expect(metrics.dataset.labelFree).toBe(true);
+    const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
+    const caps = items(html);
+    expect(caps.length).toBeGreaterThan(0);
+    for (const cap of caps) {
+      const id = Number(/^image (\d+) /.exec(cap)![1]);
+      expect(cap).toMatch(new RegExp(`^image ${id} \\(${String(id).padStart(3, '0')}\\.png\\) · flicker`));
+    }
+    const titles = boxTitles(html);
+    expect(titles.length).toBeGreaterThan(0);
+    for (const t of titles) expect(t).toMatch(/^(disc|square)-class · score /);
+  });
+
+  it('without class names in the run, classes are shown by id, and a file name is never replaced by the id', async () => {
+    const { dir } = await makeRun(fx, 'lf-plain', {
+      dataset: path.join(fx.root, 'ds', 'images'),
+      models: ['shaky'],
+      mitigations: [],
+    });
+    const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
+    for (const cap of items(html)) expect(cap).toMatch(/^image (\d+) \(\d{3}\.png\) · flicker/);
+    for (const t of boxTitles(html)) expect(t).toMatch(/^class \d+ · score /);
+    // given only the image files (no dataset), the caption names the file, never the id as its name
+    const g = await buildGallery(await loadReportRun(dir), (id) =>
+      path.join(fx.root, 'ds', 'images', `${String(id).padStart(3, '0')}.png`),
+    );
+    expect(g.items.length).toBeGreaterThan(0);
+    for (const it of g.items) expect(it.fileName).toBe(`${String(it.imageId).padStart(3, '0')}.png`);
+  });
+});

@@ -65,12 +65,16 @@ export function fakeEnv(gt: CocoGroundTruth, shakyNoisePx = 3): Partial<RunnerEn
   };
 }
 
-/** Runs the benchmark into `<root>/<name>` with the fakes; returns the run directory and its metrics. */
+/**
+ * Runs the benchmark into `<root>/<name>` with the fakes (`env` replaces parts of fakeEnv); returns the run directory
+ * and its metrics.
+ */
 export async function makeRun(
   fx: RunFixture,
   name: string,
   options: Partial<RunOptions> = {},
   shakyNoisePx = 3,
+  env: Partial<RunnerEnv> = {},
 ): Promise<{ dir: string; metrics: RunMetrics }> {
   const out = path.join(fx.root, name);
   const { metrics } = await runBenchmark(
@@ -83,7 +87,7 @@ export async function makeRun(
       bootstrapBounds: 40,
       ...options,
     },
-    { env: fakeEnv(fx.gt, shakyNoisePx) },
+    { env: { ...fakeEnv(fx.gt, shakyNoisePx), ...env } },
   );
   return { dir: out, metrics };
 }

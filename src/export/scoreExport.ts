@@ -103,12 +103,65 @@ function fileError(file: string, k: number, exp: ReadExport, what: string): Shif
   );
 }
 
+/** The first few ids of a list, "id 3" or "ids 3, 5, 8, 13, 21, …" (the count is said beside it). */
+function someIds(ids: number[]): string {
+  const shown = ids.slice(0, 5).join(', ');
+  return `${ids.length === 1 ? 'id' : 'ids'} ${shown}${ids.length > 5 ? ', …' : ''}`;
+}
+
+/**
+ * Which images each shift's file covers, against the other shifts' files. An image with no
+ * detection in one file while other files have some is what `score` measures (a detector may
+ * find nothing on one input), so it is scored as such — but named in a warning, since it is
+ * also what a detector that did not run on that input looks like. A file with no result at
+ * all while at least two images have detections at most (more than half) of the other shifts
+ * is a failed detector run (or the wrong file), not flicker, and is refused before anything
+ * is written: images a detector finds at most shifts do not all lose every detection at the
+ * same one. With fewer such images (one image, or a detector that finds almost nothing) it
+ * stays a warning.
+ */
+function checkCoverage(exp: ReadExport, perShift: ShiftResults[], logger: Logger): void {
+  const file = (k: number) => path.join(exp.dir, detectionsFile(k));
+  const ids = exp.manifest.images.filter((i) => !i.skipped).map((i) => i.id);
+  // per image: at how many shifts it has a detection
+  const shiftsWith = new Map(ids.map((id) => [id, perShift.filter((r) => r.has(id)).length]));
+  perShift.forEach((results, k) => {
+    if (results.size > 0 || perShift.length < 2) return;
+    const mostlyFound = ids.filter((id) => shiftsWith.get(id)! > (perShift.length - 1) / 2);
+    if (mostlyFound.length >= 2) {
+      throw fileError(
+        file(k),
+        k,
+        exp,
+        `holds no result at all, while ${mostlyFound.length} images have detections at most of the other shifts ` +
+          `(${someIds(mostlyFound)}): that is a detector run that failed on this shift or wrote the wrong file, ` +
+          'not a detector that found nothing',
+      );
+    }
+  });
+  perShift.forEach((results, k) => {
+    const elsewhere = ids.filter((id) => shiftsWith.get(id)! > (results.has(id) ? 1 : 0));
+    const absent = elsewhere.filter((id) => !results.has(id));
+    if (absent.length === 0) return;
+    const s = exp.manifest.shiftSet.shifts[k];
+    logger.warn(
+      `${file(k)} (shift ${k} (dx ${s.dx}, dy ${s.dy})): ${absent.length} of the ${elsewhere.length} image` +
+        `${elsewhere.length === 1 ? '' : 's'} with detections at other shifts ${absent.length === 1 ? 'is' : 'are'} ` +
+        `absent from it (${someIds(absent)}); each is scored as finding nothing at this shift. If your detector ` +
+        `did not run on ${INPUTS_DIR}/<imageId>/${k}.png of ${absent.length === 1 ? 'it' : 'them'}, run it, save ` +
+        'its results in this file and score again',
+    );
+  });
+}
+
 /**
  * Reads and checks `detections/shift_<k>.json` of every shift index: present, a JSON list,
- * each entry a COCO result with finite numbers and the image id of an exported image.
+ * each entry a COCO result with finite numbers and the image id of an exported image; a
+ * file with no result at all while the others have some is refused, an image absent from
+ * one file but not from others is warned about (checkCoverage).
  * Returns the results by shift and image, and the sha256 over all files.
  */
-async function readResults(exp: ReadExport): Promise<ExportResults> {
+async function readResults(exp: ReadExport, logger: Logger): Promise<ExportResults> {
   const exported = new Set(exp.manifest.images.filter((i) => !i.skipped).map((i) => i.id));
   const hash = createHash('sha256');
   const perShift: ShiftResults[] = [];
@@ -157,6 +210,7 @@ async function readResults(exp: ReadExport): Promise<ExportResults> {
     });
     perShift.push(byImage);
   }
+  checkCoverage(exp, perShift, logger);
   const timingFile = path.join(exp.dir, EXPORT_DETECTIONS_DIR, TIMING_FILE);
   const timing = await readFile(timingFile).catch(() => null);
   let inferenceSeconds: number | null = null;
@@ -183,7 +237,8 @@ async function readResults(exp: ReadExport): Promise<ExportResults> {
 /**
  * Scores the results in `exportDir/detections/` and writes a run directory (manifest,
  * detections, metrics.json, report.html) as `run` does. Throws ERR_EXPORT (not an export,
- * a results file missing or invalid — naming it and the fix —, the dataset or an image
+ * a results file missing, invalid or empty while the others are not — naming it and the
+ * fix —, the dataset or an image
  * changed since the export), ERR_INVALID_OPTION (bad --name, --family or analysis flag),
  * and the run store's ERR_OUTPUT / ERR_RUN_STORE / ERR_RUN_LOCKED.
  */
@@ -227,7 +282,7 @@ export async function scoreExport(
         `Make the export again.`,
     );
   // every results file is read and checked before anything is written
-  const results = await readResults(exp);
+  const results = await readResults(exp, logger);
 
   const store = await RunStore.locate(
     { out: o.out, reportsDir: o.reportsDir, force: o.force },

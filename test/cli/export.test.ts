@@ -109,6 +109,23 @@ describe('shiftbench export / score (CLI)', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(path.join(exportDir, 'detections', 'shift_4.json'));
     expect(missing.stderr).toMatch(/is missing.*inputs\/<imageId>\/4\.png/);
+
+    // a detector run that failed on one shift and wrote [] is refused, not scored as flicker
+    await writeFile(path.join(exportDir, 'detections', 'shift_4.json'), '[]');
+    const empty = cli(
+      'score',
+      exportDir,
+      '--name',
+      'oracle-outside',
+      '--family',
+      'one-stage,anchor-free',
+      '--out',
+      path.join(root, 'run3'),
+    );
+    expect(empty.code, empty.stdout).toBe(1);
+    expect(empty.stderr).toContain(path.join(exportDir, 'detections', 'shift_4.json'));
+    expect(empty.stderr).toMatch(/holds no result at all.*inputs\/<imageId>\/4\.png/);
+    expect(empty.stdout).not.toMatch(/mapRange|oracle-outside/);
   });
 
   it('usage errors exit 2 naming the flag', () => {

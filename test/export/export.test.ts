@@ -276,13 +276,30 @@ describe('export → inference outside shiftbench → score', () => {
         path.join(exportDir, 'detections', `shift_${k}.json`),
         typeof value === 'string' ? value : JSON.stringify(value),
       );
-    const score = (name = 'x') =>
-      scoreExport(exportDir, {
-        name,
-        family: 'one-stage,anchor-free',
-        out: path.join(root, `score-bad-${Math.random().toString(36).slice(2)}`),
-        bootstrapResamples: 20,
-      });
+    const score = (name = 'x', out = path.join(root, `score-bad-${Math.random().toString(36).slice(2)}`)) =>
+      scoreExport(exportDir, { name, family: 'one-stage,anchor-free', out, bootstrapResamples: 20 });
+    /** Scores with a logger that keeps the warnings. */
+    const scoreWarned = async () => {
+      const warnings: string[] = [];
+      const result = await scoreExport(
+        exportDir,
+        {
+          name: 'x',
+          family: 'one-stage,anchor-free',
+          out: path.join(root, `score-warned-${Math.random().toString(36).slice(2)}`),
+          bootstrapResamples: 20,
+        },
+        { logger: { info: () => undefined, warn: (m) => warnings.push(m) } },
+      );
+      return { ...result, warnings };
+    };
+    const restore = async () => {
+      for (let k = 0; k < 4; k++)
+        await write(
+          k,
+          manifest.images.map((i) => det(i.id)),
+        );
+    };
     const det = (imageId: number) => ({ image_id: imageId, category_id: 1, bbox: [10, 10, 20, 20], score: 0.9 });
 
     beforeAll(async () => {
@@ -408,6 +425,62 @@ describe('export → inference outside shiftbench → score', () => {
         3,
         manifest.images.map((i) => det(i.id)),
       );
+    });
+
+    it('a whole shift file empty while the other shifts have detections (a failed detector run) is refused', async () => {
+      const ids = manifest.images.map((i) => i.id);
+      expect(ids).toHaveLength(2);
+      await write(2, []);
+      const out = path.join(root, 'score-empty-shift');
+      try {
+        const err = await rejection(score('x', out));
+        expect(err.code).toBe('ERR_EXPORT');
+        expect(err.message).toContain(path.join(exportDir, 'detections', 'shift_2.json'));
+        expect(err.message).toMatch(/shift 2 \(dx 0, dy 1\)\) holds no result at all/);
+        expect(err.message).toMatch(/2 images have detections at most of the other shifts \(ids \d+, \d+\)/);
+        expect(err.message).toMatch(/inputs\/<imageId>\/2\.png/);
+        // refused before anything is written
+        expect(existsSync(out)).toBe(false);
+        // also when the run failed on part of another shift too (images found at 2 of the 3 other shifts)
+        await write(1, [det(ids[0])]);
+        const twice = await rejection(score());
+        expect(twice.code).toBe('ERR_EXPORT');
+        expect(twice.message).toContain(path.join(exportDir, 'detections', 'shift_2.json'));
+        // a detector that finds nothing anywhere is not a failed run: every file empty scores (and warns)
+        for (let k = 0; k < 4; k++) await write(k, []);
+        const none = await scoreWarned();
+        expect(none.metrics.results[0].imagesEvaluated).toBe(2);
+        expect(none.warnings.join('\n')).toMatch(/2 images have no detection at any shift/);
+        // one image with detections elsewhere is ambiguous (it may just flicker): warned, not refused
+        await restore();
+        await write(2, []);
+        for (const k of [0, 1, 3]) await write(k, [det(ids[0])]);
+        const one = await scoreWarned();
+        expect(one.metrics.results[0].imagesEvaluated).toBe(2);
+        expect(one.warnings.join('\n')).toContain(path.join(exportDir, 'detections', 'shift_2.json'));
+      } finally {
+        await restore();
+      }
+    });
+
+    it('an image with detections at other shifts but absent from one shift file is warned about, naming both', async () => {
+      const ids = manifest.images.map((i) => i.id);
+      const control = await scoreWarned();
+      expect(control.warnings.join('\n')).not.toMatch(/absent from|no detection at any shift/);
+      await write(1, [det(ids[0])]);
+      try {
+        const { metrics, warnings } = await scoreWarned();
+        expect(metrics.results[0].imagesEvaluated).toBe(2);
+        const warning = warnings.find((w) => w.includes(path.join(exportDir, 'detections', 'shift_1.json')));
+        expect(warning, warnings.join('\n')).toBeDefined();
+        expect(warning).toMatch(
+          new RegExp(`1 of the 2 images with detections at other shifts is absent from it \\(id ${ids[1]}\\)`),
+        );
+        expect(warning).toMatch(/inputs\/<imageId>\/1\.png/);
+        expect(warnings.filter((w) => /absent from/.test(w))).toHaveLength(1);
+      } finally {
+        await restore();
+      }
     });
 
     it('a folder that is not an export, and a bad --family', async () => {

@@ -156,7 +156,8 @@ function checkCoverage(exp: ReadExport, perShift: ShiftResults[], logger: Logger
 
 /**
  * Reads and checks `detections/shift_<k>.json` of every shift index: present, a JSON list,
- * each entry a COCO result with finite numbers and the image id of an exported image; a
+ * each entry a COCO result with finite numbers (width and height ≥ 0, score in [0, 1], as
+ * the plug-in path demands) and the image id of an exported image; a
  * file with no result at all while the others have some is refused, an image absent from
  * one file but not from others is warned about (checkCoverage).
  * Returns the results by shift and image, and the sha256 over all files.
@@ -199,7 +200,17 @@ async function readResults(exp: ReadExport, logger: Logger): Promise<ExportResul
         throw fileError(file, k, exp, `has entry ${i} without an integer category_id`);
       if (!is.box(r.bbox))
         throw fileError(file, k, exp, `has entry ${i} whose bbox is not [x, y, w, h] of 4 finite numbers`);
+      if (r.bbox[2] < 0 || r.bbox[3] < 0) {
+        throw fileError(
+          file,
+          k,
+          exp,
+          `has entry ${i} whose bbox width and height must be ≥ 0 but the bbox is [${r.bbox.join(', ')}]`,
+        );
+      }
       if (!is.number(r.score)) throw fileError(file, k, exp, `has entry ${i} whose score is not a finite number`);
+      if (r.score < 0 || r.score > 1)
+        throw fileError(file, k, exp, `has entry ${i} whose score must be a number in [0, 1] but is ${r.score}`);
       let dets = byImage.get(imageId);
       if (!dets) byImage.set(imageId, (dets = []));
       dets.push({

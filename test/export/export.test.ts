@@ -414,6 +414,23 @@ describe('export → inference outside shiftbench → score', () => {
         [{ detections: [] }, /a JSON list of COCO results/],
         [[{ image_id: manifest.images[0].id, category_id: 1, bbox: [1, 2, 3], score: 0.5 }], /entry 0.*bbox/],
         [[{ image_id: manifest.images[0].id, category_id: 1, bbox: [1, 2, 3, 4], score: 'high' }], /entry 0.*score/],
+        // what the plug-in path refuses too: a negative width or height, a score outside [0, 1] (entry 1 of 2)
+        [
+          [det(manifest.images[0].id), { ...det(manifest.images[1].id), bbox: [10, 10, -20, 20] }],
+          /has entry 1 whose bbox width and height must be ≥ 0 but the bbox is \[10, 10, -20, 20\]/,
+        ],
+        [
+          [det(manifest.images[0].id), { ...det(manifest.images[1].id), bbox: [10, 10, 20, -0.5] }],
+          /has entry 1 whose bbox width and height must be ≥ 0 but the bbox is \[10, 10, 20, -0.5\]/,
+        ],
+        [
+          [det(manifest.images[0].id), { ...det(manifest.images[1].id), score: 1.5 }],
+          /has entry 1 whose score must be a number in \[0, 1\] but is 1\.5/,
+        ],
+        [
+          [det(manifest.images[0].id), { ...det(manifest.images[1].id), score: -0.01 }],
+          /has entry 1 whose score must be a number in \[0, 1\] but is -0\.01/,
+        ],
       ] as [unknown, RegExp][]) {
         await write(3, bad);
         const err = await rejection(score());

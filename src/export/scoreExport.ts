@@ -29,6 +29,7 @@ import {
   TIMING_FILE,
   detectionsFile,
   readExport,
+  type ExportedImage,
   type ReadExport,
 } from './format.js';
 
@@ -122,7 +123,7 @@ function someIds(ids: number[]): string {
  */
 function checkCoverage(exp: ReadExport, perShift: ShiftResults[], logger: Logger): void {
   const file = (k: number) => path.join(exp.dir, detectionsFile(k));
-  const ids = exp.manifest.images.filter((i) => !i.skipped).map((i) => i.id);
+  const ids = exp.manifest.images.filter((i) => i.skipped === undefined).map((i) => i.id);
   // per image: at how many shifts it has a detection
   const shiftsWith = new Map(ids.map((id) => [id, perShift.filter((r) => r.has(id)).length]));
   perShift.forEach((results, k) => {
@@ -155,15 +156,69 @@ function checkCoverage(exp: ReadExport, perShift: ShiftResults[], logger: Logger
 }
 
 /**
+ * Whether a box [x, y, w, h] lies mostly outside a region [x0, y0, x1, y1]: less than half
+ * of its area inside (a box of no area: its centre outside).
+ */
+function mostlyOutside(b: [number, number, number, number], r: [number, number, number, number]): boolean {
+  const [x, y, w, h] = b;
+  if (w > 0 && h > 0) {
+    const ix = Math.max(0, Math.min(x + w, r[2]) - Math.max(x, r[0]));
+    const iy = Math.max(0, Math.min(y + h, r[3]) - Math.max(y, r[1]));
+    return ix * iy < (w * h) / 2;
+  }
+  const cx = x + w / 2;
+  const cy = y + h / 2;
+  return !(cx >= r[0] && cx <= r[2] && cy >= r[1] && cy <= r[3]);
+}
+
+/**
+ * Where the picture lies in an input: the transformed original image, clipped to the input
+ * (the letterbox padding and, in crop mode, what was cut off are outside).
+ */
+function pictureIn(image: ExportedImage, k: number, width: number, height: number): [number, number, number, number] {
+  const t = image.inputs![k].transform;
+  const [w, h] = image.sizePx!;
+  return [
+    Math.max(0, t.offsetX),
+    Math.max(0, t.offsetY),
+    Math.min(width, t.offsetX + w * t.scaleX),
+    Math.min(height, t.offsetY + h * t.scaleY),
+  ];
+}
+
+/**
+ * Boxes in the wrong frame (the original image's pixels, say, instead of the input's) score
+ * as misses without any error. A detector's boxes lie on the picture it was given, so a file
+ * where more than half of the boxes lie mostly outside the picture in their input is named in
+ * one warning with the frame `score` expects. Scoring goes on: the boxes may be right (a
+ * detector that sees objects in the padding), and the metrics say what they are.
+ */
+function warnOutside(exp: ReadExport, outside: { k: number; outside: number; total: number }[], logger: Logger): void {
+  const named = outside.filter((f) => f.outside * 2 > f.total);
+  if (named.length === 0) return;
+  const { widthPx, heightPx } = exp.manifest.input;
+  logger.warn(
+    `in ${path.join(exp.dir, EXPORT_DETECTIONS_DIR)}, most boxes of ` +
+      named.map((f) => `${path.basename(detectionsFile(f.k))} (${f.outside} of ${f.total} boxes)`).join(', ') +
+      ` lie mostly outside the picture in their input. score expects each bbox [x, y, w, h] in the pixels of the ` +
+      `input it was detected on (${widthPx}×${heightPx}, ${INPUTS_DIR}/<imageId>/<k>.png, origin at its top-left ` +
+      `corner), not in the original image's pixels (${EXPORT_FILE} "sizePx") nor normalised; boxes in another ` +
+      "frame score as misses. Write them in the input's pixels and score again",
+  );
+}
+
+/**
  * Reads and checks `detections/shift_<k>.json` of every shift index: present, a JSON list,
  * each entry a COCO result with finite numbers (width and height ≥ 0, score in [0, 1], as
  * the plug-in path demands) and the image id of an exported image; a
  * file with no result at all while the others have some is refused, an image absent from
- * one file but not from others is warned about (checkCoverage).
+ * one file but not from others is warned about (checkCoverage), and so is a file most of
+ * whose boxes lie outside the picture in their input (warnOutside).
  * Returns the results by shift and image, and the sha256 over all files.
  */
 async function readResults(exp: ReadExport, logger: Logger): Promise<ExportResults> {
-  const exported = new Set(exp.manifest.images.filter((i) => !i.skipped).map((i) => i.id));
+  const exported = new Map(exp.manifest.images.filter((i) => i.skipped === undefined).map((i) => [i.id, i]));
+  const outside: { k: number; outside: number; total: number }[] = [];
   const hash = createHash('sha256');
   const perShift: ShiftResults[] = [];
   for (let k = 0; k < exp.manifest.shiftSet.shifts.length; k++) {
@@ -183,6 +238,7 @@ async function readResults(exp: ReadExport, logger: Logger): Promise<ExportResul
     }
     if (!Array.isArray(list)) throw fileError(file, k, exp, 'is not a JSON list of COCO results');
     const byImage: ShiftResults = new Map();
+    const count = { k, outside: 0, total: list.length };
     list.forEach((r: unknown, i) => {
       if (!is.object(r)) throw fileError(file, k, exp, `has entry ${i} that is not an object`);
       if (!Number.isInteger(r.image_id)) throw fileError(file, k, exp, `has entry ${i} without an integer image_id`);
@@ -211,6 +267,8 @@ async function readResults(exp: ReadExport, logger: Logger): Promise<ExportResul
       if (!is.number(r.score)) throw fileError(file, k, exp, `has entry ${i} whose score is not a finite number`);
       if (r.score < 0 || r.score > 1)
         throw fileError(file, k, exp, `has entry ${i} whose score must be a number in [0, 1] but is ${r.score}`);
+      const { widthPx, heightPx } = exp.manifest.input;
+      if (mostlyOutside(r.bbox, pictureIn(exported.get(imageId)!, k, widthPx, heightPx))) count.outside++;
       let dets = byImage.get(imageId);
       if (!dets) byImage.set(imageId, (dets = []));
       dets.push({
@@ -220,8 +278,10 @@ async function readResults(exp: ReadExport, logger: Logger): Promise<ExportResul
       });
     });
     perShift.push(byImage);
+    outside.push(count);
   }
   checkCoverage(exp, perShift, logger);
+  warnOutside(exp, outside, logger);
   const timingFile = path.join(exp.dir, EXPORT_DETECTIONS_DIR, TIMING_FILE);
   const timing = await readFile(timingFile).catch(() => null);
   let inferenceSeconds: number | null = null;

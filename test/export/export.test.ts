@@ -60,12 +60,19 @@ describe('export → inference outside shiftbench → score', () => {
       expect(exported.inputs).toBe(4 * shiftCount);
       await detectExportWithOnnx(exportDir, fcos, ZOO_DIR);
 
-      const scored = await scoreExport(exportDir, {
-        name: 'zoo-fcos',
-        family: 'one-stage,anchor-free',
-        out: path.join(root, `score-${tag}`),
-        bootstrapResamples: 100,
-      });
+      const warnings: string[] = [];
+      const scored = await scoreExport(
+        exportDir,
+        {
+          name: 'zoo-fcos',
+          family: 'one-stage,anchor-free',
+          out: path.join(root, `score-${tag}`),
+          bootstrapResamples: 100,
+        },
+        { logger: { info: () => undefined, warn: (m) => warnings.push(m) } },
+      );
+      // a real detector's boxes in the input's pixels: no wrong-frame warning
+      expect(warnings.filter((w) => /outside the picture/.test(w))).toEqual([]);
       expect(scored.metrics.results).toHaveLength(1);
       expect(scored.metrics.results[0].bounds!.mapRef).toBeGreaterThan(0.3);
       expect(comparable(scored.metrics)).toEqual(comparable(run.metrics));
@@ -495,6 +502,61 @@ describe('export → inference outside shiftbench → score', () => {
         );
         expect(warning).toMatch(/inputs\/<imageId>\/1\.png/);
         expect(warnings.filter((w) => /absent from/.test(w))).toHaveLength(1);
+      } finally {
+        await restore();
+      }
+    });
+
+    it('boxes in the wrong frame (the original image instead of the input) are warned about, naming the files', async () => {
+      // a detector that found [30, 30, 20, 20] and [5, 40, 20, 20] on each 64×64 input but wrote them in the
+      // original 256×256 image's pixels (projected back by the input's transform): all lie outside the input
+      const inInput = [
+        [30, 30, 20, 20],
+        [5, 40, 20, 20],
+      ];
+      const original = (k: number, image: ExportManifest['images'][number], b: number[]) => {
+        const t = image.inputs![k].transform;
+        return [(b[0] - t.offsetX) / t.scaleX, (b[1] - t.offsetY) / t.scaleY, b[2] / t.scaleX, b[3] / t.scaleY];
+      };
+      const control = await scoreWarned();
+      expect(control.warnings.join('\n')).not.toMatch(/outside/);
+      for (let k = 0; k < 4; k++)
+        await write(
+          k,
+          manifest.images.flatMap((image) => inInput.map((b) => ({ ...det(image.id), bbox: original(k, image, b) }))),
+        );
+      try {
+        const wrong = await scoreWarned();
+        expect(wrong.metrics.results[0].imagesEvaluated).toBe(2); // scored, as asked
+        const warning = wrong.warnings.find((w) => /outside/.test(w));
+        expect(warning, wrong.warnings.join('\n')).toBeDefined();
+        expect(warning).toContain(path.join(exportDir, 'detections'));
+        for (let k = 0; k < 4; k++) expect(warning).toContain(`shift_${k}.json (4 of 4 boxes)`);
+        expect(warning).toMatch(/in the pixels of the input it was detected on \(64×64, inputs\/<imageId>\/<k>\.png/);
+        expect(warning).toMatch(/not in the original image's pixels/);
+        // the threshold: more than half of a file's boxes. One file with 2 of 4 outside is not named; 3 of 4 is
+        for (let k = 0; k < 4; k++)
+          await write(
+            k,
+            manifest.images.flatMap((image) => inInput.map((b) => ({ ...det(image.id), bbox: b }))),
+          );
+        await write(
+          0,
+          manifest.images.flatMap((image, i) =>
+            inInput.map((b, j) => ({ ...det(image.id), bbox: i === 0 && j === 1 ? b : original(0, image, b) })),
+          ),
+        );
+        await write(
+          1,
+          manifest.images.flatMap((image, i) =>
+            inInput.map((b) => ({ ...det(image.id), bbox: i === 0 ? b : original(1, image, b) })),
+          ),
+        );
+        const some = await scoreWarned();
+        const threshold = some.warnings.find((w) => /outside/.test(w));
+        expect(threshold, some.warnings.join('\n')).toBeDefined();
+        expect(threshold).toContain('shift_0.json (3 of 4 boxes)');
+        expect(threshold).not.toMatch(/shift_[123]\.json/);
       } finally {
         await restore();
       }

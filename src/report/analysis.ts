@@ -190,7 +190,9 @@ function fitCell(f: PeriodFit | null, unit: 'pct' | 'score'): string {
   if (!f) return `<td>${MISSING}</td><td>${MISSING}</td><td>${MISSING}</td>`;
   const phases = f.phaseMeans.map((v) => (unit === 'pct' ? num(v * 100, 2) : num(v, 3))).join(', ');
   return (
-    `<td class="key-metric">${h(f.period)} px</td><td>${num(f.r2adj, 3)}</td><td class="phases" title="` +
+    // the F-test's period, and protocol §8's literal one (the largest R²adj) where it is a multiple of it
+    `<td class="key-metric">${h(f.period)} px${f.maxR2adjPeriod !== f.period ? ` (largest R²adj at ${h(f.maxR2adjPeriod)} px)` : ''}` +
+    `</td><td>${num(f.r2adj, 3)}</td><td class="phases" title="` +
     `${h(phases)}">${h(phases.length > 80 ? `${phases.slice(0, 80)}…` : phases)}</td>`
   );
 }

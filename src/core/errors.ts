@@ -40,12 +40,26 @@ export class ShiftbenchError extends Error {
   }
 }
 
-/** Renders a value for an error message: short, JSON-ish, never huge. */
+/** The most elements of an array describeValue lists one by one. */
+const LISTED_ARRAY_MAX = 8;
+
+/**
+ * Renders a value for an error message: short, JSON-ish, never huge. A short array of
+ * numbers, strings, booleans, null or undefined is listed (`[10, NaN, 50, 50]`), so the
+ * bad element shows; other arrays are described by their length.
+ */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 77) + '...' : value);
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined)
     return String(value);
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (Array.isArray(value)) {
+    const scalar = (v: unknown) => v === null || ['number', 'string', 'boolean', 'undefined'].includes(typeof v);
+    if (value.length > 0 && value.length <= LISTED_ARRAY_MAX && value.every(scalar)) {
+      const listed = `[${value.map((v) => (typeof v === 'string' ? JSON.stringify(v) : String(v))).join(', ')}]`;
+      if (listed.length <= 80) return listed;
+    }
+    return `an array of length ${value.length}`;
+  }
   if (typeof value === 'function') return 'a function';
   try {
     const s = JSON.stringify(value);

@@ -27,6 +27,8 @@ export default {
   detectors: {
     good: one({ bbox: [1, 1, 2, 2], score: 0.5, categoryId: 2 }),
     nan: one({ bbox: [1, NaN, 2, 2], score: 0.5, categoryId: 1 }),
+    infinite: one({ bbox: [1, 1, Infinity, 2], score: 0.5, categoryId: 1 }),
+    text: one({ bbox: ['1', 1, 2, 2], score: 0.5, categoryId: 1 }),
     negative: one({ bbox: [1, 1, -2, 2], score: 0.5, categoryId: 1 }),
     score: one({ bbox: [1, 1, 2, 2], score: 1.5, categoryId: 1 }),
     category: one({ bbox: [1, 1, 2, 2], score: 0.5, categoryId: 99 }),
@@ -36,6 +38,7 @@ export default {
     factoryThrows: () => { throw new Error('weights missing'); },
     notDetector: () => 42,
     badInfo: () => ({ info: { ...info, classes: [] }, detect: async () => [], dispose: async () => {} }),
+    badPad: () => ({ info: { ...info, padValue: [300, -1, 0] }, detect: async () => [], dispose: async () => {} }),
     twinIds: () => ({ info: { ...info, classes: [{ id: 1, name: 'disc' }, { id: 1, name: 'square' }] }, detect: async () => [], dispose: async () => {} }),
   },
 };
@@ -125,7 +128,9 @@ describe('plug-in detector wrapper', () => {
     expect(out[4]).toEqual([{ bbox: [1, 1, 2, 2], score: 0.5, categoryId: 2 }]);
   });
   const invalid: [string, string][] = [
-    ['nan', 'bbox must be 4 finite numbers [x, y, width, height] in input pixels but is an array of length 4'],
+    ['nan', 'bbox must be 4 finite numbers [x, y, width, height] in input pixels but is [1, NaN, 2, 2]'],
+    ['infinite', 'bbox must be 4 finite numbers [x, y, width, height] in input pixels but is [1, 1, Infinity, 2]'],
+    ['text', 'bbox must be 4 finite numbers [x, y, width, height] in input pixels but is ["1", 1, 2, 2]'],
     ['negative', 'bbox width and height must be ≥ 0 but the bbox is [1, 1, -2, 2]'],
     ['score', 'score must be a number in [0, 1] but is 1.5'],
     ['category', "categoryId 99 is not one of the detector's info.classes (1, 2)"],
@@ -169,6 +174,11 @@ describe('plug-in detector wrapper', () => {
     const c = await rejection(load('badInfo'));
     expect(c.message).toBe(
       `${label()} "badInfo" returned a detector with an invalid info: expected a non-empty array of { id: integer, name: string } for info.classes but received an array of length 0`,
+    );
+    const e = await rejection(load('badPad'));
+    expect(e.code).toBe('ERR_PLUGIN');
+    expect(e.message).toBe(
+      `${label()} "badPad" returned a detector with an invalid info: expected an array of 3 integers 0–255 for info.padValue but received [300, -1, 0]`,
     );
     // one id under two names: which one its detections mean is unknowable
     const d = await rejection(load('twinIds'));

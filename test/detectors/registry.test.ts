@@ -64,7 +64,7 @@ describe('validateModelEntry', () => {
     [
       'normalize.std',
       (e) => (e.normalize.std = [1, 0, 1]),
-      'expected an array of 3 positive numbers for normalize.std but received an array of length 3',
+      'expected an array of 3 positive numbers for normalize.std but received [1, 0, 1]',
     ],
     [
       'files[0].name',

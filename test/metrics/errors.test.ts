@@ -38,7 +38,7 @@ describe('bad input to the metrics', () => {
     expect(e.message).toBe('Expected a finite number for detections[0].score but received NaN');
     const e2 = thrown(() => evaluateCoco(gt, [{ ...dets[0], bbox: [0, 0, Infinity, 1] }]));
     expect(e2.message).toBe(
-      'Expected [x, y, width, height] of finite numbers for detections[0].bbox but received an array of length 4',
+      'Expected [x, y, width, height] of finite numbers for detections[0].bbox but received [0, 0, Infinity, 1]',
     );
     const g = structuredClone(gt);
     g.annotations[0].area = null as unknown as number;
@@ -75,7 +75,7 @@ describe('bad input to the metrics', () => {
   });
   it('a bounds case with bad shifts or per-shift gt count', () => {
     expect(thrown(() => parseBoundsCase({ gt, shifts: [[0]], dets: [dets] })).message).toBe(
-      'Expected [dx, dy] or {dx, dy} for shifts[0] but received an array of length 1',
+      'Expected [dx, dy] or {dx, dy} for shifts[0] but received [0]',
     );
     expect(
       thrown(() =>

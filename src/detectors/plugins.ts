@@ -4,6 +4,7 @@
  * image instead of corrupting a run: every result is validated, a throwing detect
  * becomes ERR_PLUGIN, a detect that never returns becomes ERR_PLUGIN_TIMEOUT.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -54,9 +55,11 @@ export async function loadPlugins(files: readonly string[]): Promise<LoadedPlugi
     try {
       mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     } catch (err) {
+      // Node's import() error of a syntax error has no file or line: ask the parser where it is
+      const syntax = await syntaxErrorIn(file);
       throw new ShiftbenchError(
         'ERR_PLUGIN',
-        `Could not load plug-in ${given}: importing it failed: ${(err as Error)?.message ?? String(err)}`,
+        `Could not load plug-in ${given}: importing it failed: ` + (syntax ?? (err as Error)?.message ?? String(err)),
         { cause: err },
       );
     }
@@ -117,6 +120,19 @@ function resolveLocal(fromFile: string, specifier: string): string | null {
  */
 export async function pluginCodeHashes(file: string): Promise<Record<string, string>> {
   const root = path.dirname(path.resolve(file));
+  const seen = await localModules(file);
+  const out: Record<string, string> = {};
+  for (const [f, sha] of [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    out[path.relative(root, f).split(path.sep).join('/')] = sha;
+  }
+  return out;
+}
+
+/**
+ * The plug-in file and every local module it imports, transitively (see pluginCodeHashes),
+ * as absolute path → sha256 hex, in the order they were reached (the plug-in first).
+ */
+async function localModules(file: string): Promise<Map<string, string>> {
   const seen = new Map<string, string>();
   const queue = [path.resolve(file)];
   while (queue.length > 0) {
@@ -129,11 +145,41 @@ export async function pluginCodeHashes(file: string): Promise<Record<string, str
       if (next && !seen.has(next)) queue.push(next);
     }
   }
-  const out: Record<string, string> = {};
-  for (const [f, sha] of [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    out[path.relative(root, f).split(path.sep).join('/')] = sha;
+  return seen;
+}
+
+/** The most modules of a plug-in syntaxErrorIn parses. */
+const SYNTAX_CHECK_MAX_FILES = 50;
+
+/**
+ * Where a syntax error of a plug-in is, for the message of a failed import (Node's own
+ * error of a dynamic import names neither file nor line): parses the plug-in file and its
+ * local modules with `node --check`, and returns the first error as
+ * `<message> at <file>:<line>[:<column>]` followed by the source line and a caret line —
+ * or null when every module parses (or none is plain JavaScript).
+ */
+async function syntaxErrorIn(file: string): Promise<string | null> {
+  let modules: string[];
+  try {
+    modules = [...(await localModules(file)).keys()];
+  } catch {
+    modules = [path.resolve(file)];
   }
-  return out;
+  for (const module of modules.filter((m) => /\.(m|c)?js$/i.test(m)).slice(0, SYNTAX_CHECK_MAX_FILES)) {
+    const r = spawnSync(process.execPath, ['--check', module], { encoding: 'utf8', timeout: 10_000 });
+    if (r.status === 0 || typeof r.stderr !== 'string') continue;
+    // "<file>:<line>\n<source line>\n<caret line>\n\nSyntaxError: <message>"
+    const lines = r.stderr.split(/\r?\n/);
+    const at = lines.findIndex((l) => l.startsWith(`${module}:`) && /:\d+$/.test(l));
+    const error = lines.map((l) => /^SyntaxError: (.*)$/.exec(l)).find((m) => m !== null);
+    if (at < 0 || !error) continue;
+    const source = lines[at + 1] ?? '';
+    const caret = lines[at + 2] ?? '';
+    const column = caret.indexOf('^');
+    const where = `${lines[at]}${column >= 0 ? `:${column + 1}` : ''}`;
+    return `${error[1]} at ${where}` + (column >= 0 && source.trim() ? `\n${source}\n${caret.trimEnd()}` : '');
+  }
+  return null;
 }
 
 /** All detectors of the plug-ins as `plugin/detector`. */

@@ -47,6 +47,7 @@ function cliFlags(): Map<string, Set<string>> {
 const FOREIGN_FLAGS: Record<string, string[]> = {
   'src/detectors/pull.ts': ['--pack-destination', '--ignore-scripts', '--silent'],
   'src/detectors/onnx/index.ts': ['--onnxruntime-node-install'],
+  'src/detectors/plugins.ts': ['--check'], // `node --check` finds where a plug-in's syntax error is
 };
 
 /** `--name` tokens in a text, leaving out CSS custom properties. */

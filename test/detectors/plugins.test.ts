@@ -79,6 +79,27 @@ describe('loadPlugins errors', () => {
     );
     expect((err.cause as Error).message).toBeTruthy();
   });
+  it('a syntax error names the file, line and column, and shows the line', async () => {
+    const p = file('syntax2.mjs', 'export default {\n  apiVersion: 1,\n  detectors: { a: (x) => => 1 },\n};\n');
+    const err = await rejection(loadPlugins([p]));
+    expect(err.code).toBe('ERR_PLUGIN');
+    expect(err.message).toBe(
+      `Could not load plug-in ${p}: importing it failed: Unexpected token '=>' at ${p}:3:26\n` +
+        '  detectors: { a: (x) => => 1 },\n' +
+        '                         ^^',
+    );
+    expect(err.cause).toBeTruthy();
+  });
+  it('a syntax error in a module the plug-in imports names that module', async () => {
+    const helper = file('helper-bad.mjs', 'export const x = ;\n');
+    const p = file('uses-helper.mjs', "import { x } from './helper-bad.mjs';\nexport default x;\n");
+    const err = await rejection(loadPlugins([p]));
+    expect(err.code).toBe('ERR_PLUGIN');
+    expect(err.message).toMatch(
+      /^Could not load plug-in .*uses-helper\.mjs: importing it failed: Unexpected token ';' at /,
+    );
+    expect(err.message).toContain(`at ${helper}:1:18\n`);
+  });
   it('no default export', async () => {
     const p = file('nodefault.mjs', 'export const x = 1;');
     const err = await rejection(loadPlugins([p]));

@@ -1,0 +1,46 @@
+/**
+ * Plug-in problems as the CLI user sees them (`shiftbench run --plugin …`): the message
+ * and the exit code of the real process, whose import() is Node's own.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { makeDataset, tempDir } from '../runner/fixtures.js';
+
+describe('shiftbench run --plugin: problems of the plug-in', () => {
+  let root: string;
+  let dataset: string;
+  beforeAll(async () => {
+    root = await tempDir('sb-plugins-cli-');
+    ({ file: dataset } = await makeDataset(path.join(root, 'ds'), 2));
+  });
+  const run = (plugin: string, model: string, out: string, extra: string[] = []) =>
+    runCli([
+      'run',
+      '--plugin',
+      plugin,
+      '--model',
+      model,
+      '--dataset',
+      dataset,
+      '--out',
+      path.join(root, out),
+      '--bootstrap',
+      '20',
+      '-q',
+      ...extra,
+    ]);
+
+  it('a syntax error: exit 1 naming the file, line and column, with the line', async () => {
+    const plugin = path.join(root, 'syntax.mjs');
+    await writeFile(plugin, 'export default {\n  apiVersion: 1,\n  detectors: { a: (x) => => 1 },\n};\n');
+    const r = await run(plugin, 'x/a', 'syntax');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `shiftbench: Could not load plug-in ${plugin}: importing it failed: Unexpected token '=>' at ${plugin}:3:26\n` +
+        '  detectors: { a: (x) => => 1 },\n' +
+        '                         ^^\n',
+    );
+  });
+});

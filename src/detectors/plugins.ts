@@ -321,7 +321,8 @@ function checkResults(
  * Creates and wraps one plug-in detector (see the module note). The wrapper's info.name
  * is `plugin/detector`, its runtime "plugin <name>", and its files include the plug-in
  * file with its sha256. Throws ERR_PLUGIN when the factory throws or returns something
- * that is not a detector.
+ * that is not a detector. A dispose() that throws is a warning (`opts.logger`, else a
+ * process warning), not an error.
  */
 export async function createPluginDetector(
   plugin: LoadedPlugin,
@@ -408,15 +409,16 @@ export async function createPluginDetector(
       }
       return out;
     },
+    // a dispose() that throws comes after every detection is stored: a warning, never the end of the run
     async dispose(): Promise<void> {
       try {
         await inner.dispose?.();
       } catch (err) {
-        throw new ShiftbenchError(
-          'ERR_PLUGIN',
-          `${label} threw in dispose(): ${(err as Error)?.message ?? String(err)}`,
-          { cause: err },
-        );
+        const message =
+          `${label} threw in dispose(): ${(err as Error)?.message ?? String(err)}; ` +
+          'its detections are stored and the run goes on';
+        if (opts.logger) opts.logger.warn(message);
+        else process.emitWarning(message, { code: 'ERR_PLUGIN' });
       }
     },
   };

@@ -2,7 +2,8 @@
  * Plug-in problems as the CLI user sees them (`shiftbench run --plugin …`): the message
  * and the exit code of the real process, whose import() is Node's own.
  */
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -42,5 +43,33 @@ describe('shiftbench run --plugin: problems of the plug-in', () => {
         '  detectors: { a: (x) => => 1 },\n' +
         '                         ^^\n',
     );
+  });
+
+  it('a dispose() that throws is a warning naming the plug-in and detector; scoring and the next model go on', async () => {
+    const plugin = path.join(root, 'leaky.mjs');
+    await writeFile(
+      plugin,
+      `const info = { family: { stages: 'one-stage', anchors: 'anchor-free' }, inputSizePx: { width: 16, height: 16 }, classes: [{ id: 1, name: 'disc' }, { id: 2, name: 'square' }] };
+export default {
+  apiVersion: 1,
+  name: 'leaky',
+  detectors: {
+    first: () => ({ info, detect: async (b) => b.map(() => []), dispose: async () => { throw new Error('handle already closed'); } }),
+    second: () => ({ info, detect: async (b) => b.map(() => []), dispose: async () => {} }),
+  },
+};
+`,
+    );
+    const r = await run(plugin, 'leaky/first', 'leaky', ['--model', 'leaky/second']);
+    expect(r.stderr).toContain(
+      `Plug-in "leaky" (${plugin}) detector "first" threw in dispose(): handle already closed; ` +
+        'its detections are stored and the run goes on',
+    );
+    expect(r.code).toBe(0);
+    const metrics = JSON.parse(await readFile(path.join(root, 'leaky', 'metrics.json'), 'utf8')) as {
+      results: { key: string }[];
+    };
+    expect(metrics.results.map((x) => x.key)).toEqual(['leaky/first', 'leaky/second']);
+    expect(existsSync(path.join(root, 'leaky', 'metrics.json'))).toBe(true);
   });
 });

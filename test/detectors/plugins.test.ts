@@ -38,6 +38,7 @@ export default {
     factoryThrows: () => { throw new Error('weights missing'); },
     notDetector: () => 42,
     badInfo: () => ({ info: { ...info, classes: [] }, detect: async () => [], dispose: async () => {} }),
+    leaky: () => ({ info, detect: async (b) => b.map(() => []), dispose: async () => { throw new Error('handle already closed'); } }),
     badPad: () => ({ info: { ...info, padValue: [300, -1, 0] }, detect: async () => [], dispose: async () => {} }),
     twinIds: () => ({ info: { ...info, classes: [{ id: 1, name: 'disc' }, { id: 1, name: 'square' }] }, detect: async () => [], dispose: async () => {} }),
   },
@@ -206,6 +207,15 @@ describe('plug-in detector wrapper', () => {
     expect(d.code).toBe('ERR_PLUGIN');
     expect(d.message).toContain('info.classes');
     expect(d.message).toContain('id 1 twice');
+  });
+  it('a dispose() that throws is a warning naming the plug-in and detector, not a failure', async () => {
+    const warnings: string[] = [];
+    const logger = { info: () => {}, warn: (m: string) => warnings.push(m) };
+    const det = await load('leaky', { logger });
+    await expect(det.dispose()).resolves.toBeUndefined();
+    expect(warnings).toEqual([
+      `${label()} "leaky" threw in dispose(): handle already closed; its detections are stored and the run goes on`,
+    ]);
   });
   it('finds a detector by bare name, and refuses an ambiguous one', async () => {
     const other = file('other.mjs', FAULTY.replace("name: 'faulty'", "name: 'other'"));

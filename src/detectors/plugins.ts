@@ -27,6 +27,13 @@ import { validatePluginDefinition, type PluginDefinition } from './plugin-api.js
 /** Default limit for one detect() call of a plug-in detector. */
 export const DEFAULT_DETECT_TIMEOUT_MS = 60_000;
 
+/**
+ * The largest input side a plug-in detector may declare (info.inputSizePx), in pixels:
+ * beyond it one fitted input alone needs gigabytes, and the run would end in an
+ * out-of-memory crash at the first image instead of a message (docs/plugins.md).
+ */
+export const MAX_PLUGIN_INPUT_PX = 16384;
+
 export interface LoadedPlugin {
   name: string;
   /** Absolute path of the plug-in file. */
@@ -236,9 +243,11 @@ function checkInfo(raw: unknown, label: string): Omit<DetectorInfo, 'runtime' | 
     !is.integer(size.width) ||
     !is.integer(size.height) ||
     (size.width as number) < 1 ||
-    (size.height as number) < 1
+    (size.height as number) < 1 ||
+    (size.width as number) > MAX_PLUGIN_INPUT_PX ||
+    (size.height as number) > MAX_PLUGIN_INPUT_PX
   ) {
-    fail('inputSizePx', '{ width, height } as positive integers', size);
+    fail('inputSizePx', `{ width, height } as integers from 1 to ${MAX_PLUGIN_INPUT_PX} (pixels a side)`, size);
   }
   const classes = info.classes;
   if (

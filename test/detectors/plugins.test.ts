@@ -39,6 +39,8 @@ export default {
     notDetector: () => 42,
     badInfo: () => ({ info: { ...info, classes: [] }, detect: async () => [], dispose: async () => {} }),
     leaky: () => ({ info, detect: async (b) => b.map(() => []), dispose: async () => { throw new Error('handle already closed'); } }),
+    huge: () => ({ info: { ...info, inputSizePx: { width: 100000, height: 100000 } }, detect: async () => [], dispose: async () => {} }),
+    largest: () => ({ info: { ...info, inputSizePx: { width: 16384, height: 16384 } }, detect: async () => [], dispose: async () => {} }),
     badPad: () => ({ info: { ...info, padValue: [300, -1, 0] }, detect: async () => [], dispose: async () => {} }),
     twinIds: () => ({ info: { ...info, classes: [{ id: 1, name: 'disc' }, { id: 1, name: 'square' }] }, detect: async () => [], dispose: async () => {} }),
   },
@@ -197,6 +199,13 @@ describe('plug-in detector wrapper', () => {
     expect(c.message).toBe(
       `${label()} "badInfo" returned a detector with an invalid info: expected a non-empty array of { id: integer, name: string } for info.classes but received an array of length 0`,
     );
+    // an implausible input size is refused here, not by an out-of-memory crash when the first image is fitted
+    const h = await rejection(load('huge'));
+    expect(h.code).toBe('ERR_PLUGIN');
+    expect(h.message).toBe(
+      `${label()} "huge" returned a detector with an invalid info: expected { width, height } as integers from 1 to 16384 (pixels a side) for info.inputSizePx but received {"width":100000,"height":100000}`,
+    );
+    expect((await load('largest')).info.inputSizePx).toEqual({ width: 16384, height: 16384 });
     const e = await rejection(load('badPad'));
     expect(e.code).toBe('ERR_PLUGIN');
     expect(e.message).toBe(

@@ -4,7 +4,7 @@
  * decoders and NMS for reuse.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
@@ -93,7 +93,8 @@ export interface LoadDetectorSpecOptions extends LoadDetectorOptions {
  * 3. a registry name (models/registry.json, models/zoo/zoo.json, then `registryFiles`);
  * 4. a path to a registry-entry JSON file;
  * 5. a path to an `.onnx` file with a sibling entry `<file>.json` or `<file minus .onnx>.json`
- *    (where `source` and `files` may be left out: the .onnx beside it is used and hashed).
+ *    (where `source` and `files` may be left out: the .onnx beside it is used and hashed),
+ *    or to a folder holding exactly one `.onnx` file: that file.
  * Registry models are pulled into the cache when needed (logged). Throws
  * ERR_INVALID_OPTION for an unknown spec (listing what is available), and the errors of
  * the registry, pulling, plug-ins and model loading.
@@ -250,8 +251,13 @@ function packageVersion(name: string): string {
 }
 
 async function entryFromPath(spec: string, opts: LoadDetectorOptions): Promise<ModelEntry | undefined> {
-  const file = path.resolve(spec);
+  let file = path.resolve(spec);
   if (!existsSync(file)) return undefined;
+  if (statSync(file).isDirectory()) {
+    file = onlyModelFileIn(file);
+    opts.logger?.info(`--model ${path.resolve(spec)}: using ${file}, the one .onnx file in it`);
+    spec = file;
+  }
   if (/\.json$/i.test(file)) return adHocEntry(file, readFileSync(file, 'utf8'), undefined, opts);
   if (/\.onnx$/i.test(file)) {
     const candidates = [`${file}.json`, file.replace(/\.onnx$/i, '.json')];
@@ -267,6 +273,30 @@ async function entryFromPath(spec: string, opts: LoadDetectorOptions): Promise<M
     return adHocEntry(json, readFileSync(json, 'utf8'), file, opts);
   }
   return undefined;
+}
+
+/**
+ * The one .onnx file of a model folder given to --model (e.g. a folder of ../shared/models).
+ * Throws ERR_INVALID_OPTION naming the files when it holds several, or none.
+ */
+function onlyModelFileIn(dir: string): string {
+  const models = readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isFile() && /\.onnx$/i.test(d.name))
+    .map((d) => d.name)
+    .sort();
+  if (models.length === 1) return path.join(dir, models[0]);
+  if (models.length > 1) {
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      `--model ${dir} is a folder holding ${models.length} .onnx files (${models.join(', ')}); give one of them, ` +
+        `e.g. --model ${path.join(dir, models[0])}`,
+    );
+  }
+  throw new ShiftbenchError(
+    'ERR_INVALID_OPTION',
+    `--model ${dir} is a folder with no .onnx file in it. Give an .onnx file (with its sibling .json entry), a ` +
+      'folder holding exactly one such file, a registry-entry .json file, or a registry name (`shiftbench models list`).',
+  );
 }
 
 /** Reads a single-entry JSON; fills `source` (its folder) and `files` (the .onnx, hashed now) when left out. */

@@ -44,17 +44,19 @@ export interface LoadedPlugin {
 
 /**
  * Imports plug-in files (paths relative to the current folder) and validates their
- * default exports. Throws ERR_PLUGIN naming the file: missing file, import failure,
- * no default export, wrong apiVersion or shape, two plug-ins with the same name.
+ * default exports. Throws ERR_INVALID_OPTION for a missing file (a bad --plugin value), and
+ * ERR_PLUGIN naming the file for an import failure, no default export, a wrong apiVersion
+ * or shape, two plug-ins with the same name.
  */
 export async function loadPlugins(files: readonly string[]): Promise<LoadedPlugin[]> {
   const out: LoadedPlugin[] = [];
   for (const given of files) {
     const file = path.resolve(given);
     if (!existsSync(file)) {
+      // a bad flag value (exit 2), as a --model path that names nothing
       throw new ShiftbenchError(
-        'ERR_PLUGIN',
-        `Could not load plug-in ${given}: no such file (resolved to ${file}). Check the path given to --plugin.`,
+        'ERR_INVALID_OPTION',
+        `--plugin ${file}: no such file. Give the path of an existing plug-in module (.mjs or .js, see docs/plugins.md).`,
       );
     }
     let mod: Record<string, unknown>;

@@ -72,4 +72,15 @@ export default {
     expect(metrics.results.map((x) => x.key)).toEqual(['leaky/first', 'leaky/second']);
     expect(existsSync(path.join(root, 'leaky', 'metrics.json'))).toBe(true);
   });
+
+  it('a --plugin path that does not exist is a usage error: exit 2, like a missing --model file', async () => {
+    const missing = path.join(root, 'nothere.mjs');
+    const r = await run(missing, 'x/a', 'missing');
+    expect(r.stderr).toBe(
+      `shiftbench: --plugin ${missing}: no such file. Give the path of an existing plug-in module (.mjs or .js, see docs/plugins.md).\n`,
+    );
+    expect(r.code).toBe(2);
+    const m = await runCli(['run', '--model', path.join(root, 'nothere.onnx'), '--dataset', dataset, '-q']);
+    expect(m.code).toBe(2);
+  });
 });

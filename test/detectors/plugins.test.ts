@@ -66,11 +66,12 @@ beforeAll(() => {
 });
 
 describe('loadPlugins errors', () => {
-  it('missing file', async () => {
+  it('missing file: a bad --plugin value (usage error), said as for --model', async () => {
     const err = await rejection(loadPlugins(['./does-not-exist.mjs']));
-    expect(err.code).toBe('ERR_PLUGIN');
+    expect(err.code).toBe('ERR_INVALID_OPTION');
     expect(err.message).toBe(
-      `Could not load plug-in ./does-not-exist.mjs: no such file (resolved to ${path.resolve('does-not-exist.mjs')}). Check the path given to --plugin.`,
+      `--plugin ${path.resolve('does-not-exist.mjs')}: no such file. Give the path of an existing plug-in module ` +
+        '(.mjs or .js, see docs/plugins.md).',
     );
   });
   it('import failure keeps the cause', async () => {

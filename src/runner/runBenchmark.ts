@@ -16,6 +16,7 @@ import { cannotRewrite } from '../mitigations/index.js';
 import type { Mitigation } from '../mitigations/types.js';
 import { VERSION } from '../version.js';
 import { decodeDatasetImage } from '../datasets/decode.js';
+import { findPluginDetector, loadPlugins } from '../detectors/index.js';
 import { runDetectLoop } from './detectLoop.js';
 import { defaultEnv } from './env.js';
 import { DEFAULT_PREPARE_WORKERS, PREPARE_WORKERS_MIN_IMAGES, openPreparePool, type PreparePool } from './prepare.js';
@@ -205,6 +206,21 @@ export async function runShard(options: RunOptions, hooks: RunHooks = {}): Promi
   });
 }
 
+/**
+ * A plug-in detector given by its bare name (`tiny`) is named as the reports name it (`my-plugin/tiny`), so that
+ * either spelling is the same detector: one key, one detection log, nothing computed twice.
+ */
+async function namePluginDetectorsInFull(o: ResolvedRunOptions): Promise<ResolvedRunOptions> {
+  if (o.plugins.length === 0) return o;
+  const plugins = await loadPlugins(o.plugins);
+  const models = o.models.map((m) => {
+    if (m.includes('/') || m.includes('\\')) return m;
+    const hit = findPluginDetector(plugins, m);
+    return hit ? `${hit.plugin.name}/${hit.detector}` : m;
+  });
+  return { ...o, models };
+}
+
 /** Step 1 (the run directory, locked) around the rest. */
 async function withRunDirectory<R>(
   o: ResolvedRunOptions,
@@ -220,6 +236,7 @@ async function withRunDirectory<R>(
 ): Promise<R> {
   const logger = hooks.logger ?? SILENT;
   const env = runnerEnv(hooks);
+  o = await namePluginDetectorsInFull(o);
   if (o.mitigations.length > 0) await env.registerPluginMitigations(o.plugins, logger);
   const mitigations = o.mitigations.map((spec) => env.parseMitigation(spec));
   const optionsKey = runOptionsKey(o);

@@ -188,6 +188,23 @@ describe('run: smaller defects (issue 10)', () => {
     }
   });
 
+  it('a plug-in detector named bare or as plugin/detector is one detector: one key (plugin/detector), stored once', async () => {
+    const plugin = path.join(REPO_ROOT, 'examples', 'plugins', 'blob-detector.mjs');
+    const out = path.join(root, 'plugin-key');
+    const run = (model: string) =>
+      cli(['run', '--plugin', plugin, '--model', model, '--dataset', dataset, '--out', out, '--bootstrap', '20']);
+    const bare = run('saturated');
+    expect(bare.code, bare.stderr).toBe(0);
+    const metrics = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.results.map((r: { key: string }) => r.key)).toEqual(['blobs/saturated']);
+    const full = run('blobs/saturated');
+    expect(full.code, full.stderr).toBe(0);
+    expect(full.stderr + full.stdout).not.toMatch(/[1-9]\d* images? to run/);
+    expect((await readdir(path.join(out, 'detections'))).filter((f) => f.endsWith('.jsonl'))).toEqual([
+      'blobs_saturated.jsonl',
+    ]);
+  });
+
   it('`run … | true` (the reader gone) ends without an EPIPE stack trace', () => {
     const out = path.join(root, 'epipe');
     const cmd = `"${process.execPath}" ${TSX_CLI.map((a) => `"${a}"`).join(' ')} run --model oracle --dataset "${dataset}" --out "${out}" --bootstrap 20 -q | true`;

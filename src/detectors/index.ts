@@ -226,7 +226,7 @@ export async function describeEntry(
     runtime: `${pkg} ${packageVersion(pkg)}`,
     ...(entry.format === 'onnx'
       ? { executionProvider: opts.executionProvider ?? DEFAULT_EXECUTION_PROVIDER }
-      : { backend: opts.backend ?? 'auto' }),
+      : { backend: await (await import('./tfjs/index.js')).identityBackend(opts) }),
   };
 }
 

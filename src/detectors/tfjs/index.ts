@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { invalidParameterError } from '../../core/errors.js';
 import type { Detector, LoadDetectorOptions, ModelEntry } from '../../core/types.js';
-import { selectBackend, TFJS_BACKENDS } from './backend.js';
+import { currentBackend, selectBackend, TFJS_BACKENDS } from './backend.js';
 import { COCO_SSD_MODEL_FILE, resolveCocoSsdDir } from './cocoSsd.js';
 import { createTfjsDecoder } from './decoders.js';
 import { createGraphDetector } from './graphDetector.js';
@@ -33,6 +33,26 @@ export { resolveCocoSsdDir } from './cocoSsd.js';
 /** Backend names other runtimes use that mean the same TF.js backend. */
 const BACKEND_ALIASES: Record<string, string> = { cuda: 'tfjs-node-gpu', gpu: 'tfjs-node-gpu', native: 'tfjs-node' };
 
+/** The backend `opts.backend` asks for (aliases resolved, default auto); ERR_INVALID_OPTION naming --backend. */
+function requestedBackend(opts: LoadDetectorOptions): string {
+  const requested = opts.backend === undefined ? 'auto' : (BACKEND_ALIASES[opts.backend] ?? opts.backend);
+  if (!TFJS_BACKENDS.includes(requested as never)) {
+    throw invalidParameterError('--backend', `one of ${TFJS_BACKENDS.join(', ')} for TF.js models`, opts.backend);
+  }
+  return requested;
+}
+
+/**
+ * The backend a TF.js model loaded with `opts` runs on, for the run identity: a named one as named; `auto` as it
+ * resolves in this process (the backend already chosen, else the first that initialises), so that a run made with
+ * `auto` and one made with the backend it resolved to are the same detector.
+ */
+export async function identityBackend(opts: LoadDetectorOptions): Promise<string> {
+  const requested = requestedBackend(opts);
+  if (requested !== 'auto') return requested;
+  return (currentBackend() ?? (await selectBackend('auto', { threads: opts.threads, logger: opts.logger }))).backend;
+}
+
 /**
  * Loads a TF.js detector for `entry` from `dir` (the folder holding `entry.files`; for
  * `coco-ssd` the cache folder, overridden by `opts.weightsDir`).
@@ -57,10 +77,7 @@ export async function loadTfjsDetector(
       entry.format,
     );
   }
-  const requested = opts.backend === undefined ? 'auto' : (BACKEND_ALIASES[opts.backend] ?? opts.backend);
-  if (!TFJS_BACKENDS.includes(requested as never)) {
-    throw invalidParameterError('--backend', `one of ${TFJS_BACKENDS.join(', ')} for TF.js models`, opts.backend);
-  }
+  const requested = requestedBackend(opts);
   const decoder = createTfjsDecoder(entry.decoder);
   const backend = await selectBackend(requested, { threads: opts.threads, logger: opts.logger });
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { currentBackend, selectBackend } from '../../../src/detectors/tfjs/index.js';
+import { describeEntry } from '../../../src/detectors/index.js';
 import * as lib from '../../../src/index.js';
 
 async function importable(spec: string): Promise<boolean> {
@@ -66,5 +67,25 @@ describe('selectBackend', () => {
     expect(warnings[0]).toContain('switched from wasm to cpu');
     expect((await selectBackend('wasm')).backend).toBe('wasm');
     expect(currentBackend()?.backend).toBe('wasm');
+  });
+});
+
+describe('the identity of a TF.js model records the backend that runs it', () => {
+  it('--backend auto and the backend auto resolves to describe the same detector (a run resumes with either)', async (ctx) => {
+    if ((await importable('@tensorflow/tfjs-node')) || (await importable('@tensorflow/tfjs-node-gpu')))
+      ctx.skip('a native backend is installed here: auto resolves to it');
+    const entry = {
+      name: 'graph-x',
+      format: 'tfjs-graph',
+      files: [{ name: 'model.json', sha256: 'a'.repeat(64) }],
+      source: { kind: 'path', dir: '/nonexistent' },
+      inputSize: { width: 32, height: 32 },
+    } as never;
+    const auto = await describeEntry(entry, {});
+    const wasm = await describeEntry(entry, { backend: 'wasm' });
+    expect(auto.backend).toBe('wasm');
+    expect(wasm).toEqual(auto);
+    // the native backend asked for by name stays what was asked (it is refused at load when missing)
+    expect((await describeEntry(entry, { backend: 'cpu' })).backend).toBe('cpu');
   });
 });

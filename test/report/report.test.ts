@@ -298,7 +298,7 @@ describe('renderReport: bad input', () => {
       renderReport(dir),
       'ERR_OUTPUT',
       new RegExp(
-        `^${escapeRe(path.join(dir, 'metrics.json'))} is not valid JSON \\(.+\\)\\. The file is damaged or was cut off: rerun the same \`shiftbench run\` command to rewrite it\\.$`,
+        `^${escapeRe(path.join(dir, 'metrics.json'))} is not valid JSON \\(.+\\)\\. The file is damaged or was cut off: ${escapeRe(`\`shiftbench report ${dir} --rescore\` computes it again from the stored detections (no model runs).`)}$`,
       ),
     );
   });

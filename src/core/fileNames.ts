@@ -1,9 +1,25 @@
 /** File names of the run directory layout, shared by the runner (writes) and the report (reads). */
+import { createHash } from 'node:crypto';
 
-/** A file-name-safe form of a detector key (the name of its `detections/<key>` folder and `.jsonl` log). */
+/**
+ * A file-name-safe form of a string (unsafe characters as `_`, no leading dot, at most 120 characters). Lossy: `a/b`
+ * and `a_b`, or two long strings with one prefix, get one name — for names shown to people (run folders of a
+ * matrix); a detector key's files are named by keyFileName.
+ */
 export function safeFileName(key: string): string {
   return key
     .replace(/[^A-Za-z0-9._+=@-]+/g, '_')
     .replace(/^\.+/, '_')
     .slice(0, 120);
+}
+
+/**
+ * The file name of a detector key (its `detections/<name>` folder and `<name>.jsonl` log): the key itself when it is
+ * already a safe name, else its safe form (cut to 107 characters) with the first 12 hex digits of the key's SHA-256,
+ * so that two keys never share a file — which would mix two detectors' results in one row.
+ */
+export function keyFileName(key: string): string {
+  const safe = safeFileName(key);
+  if (safe === key) return safe;
+  return `${safe.slice(0, 107)}_${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
 }

@@ -34,7 +34,7 @@ import {
   exists,
   isSkipped,
   readJsonOrNull,
-  safeFileName,
+  keyFileName,
   writeJsonAtomic,
   type StoredImage,
 } from './store.js';
@@ -494,7 +494,7 @@ export class RunStore {
 
   /** detections/<key>.jsonl of one detector. */
   logFile(key: string): string {
-    return path.join(this.directory, DETECTIONS_DIR, `${safeFileName(key)}.jsonl`);
+    return path.join(this.directory, DETECTIONS_DIR, `${keyFileName(key)}.jsonl`);
   }
 
   /** Opens a detector's detection log for appending; returns it with the records already stored. */
@@ -518,7 +518,7 @@ export class RunStore {
    * two files.
    */
   async shiftResultsWriter(key: string, shifts: Shift[]): Promise<ShiftResultsWriter> {
-    const keyDir = path.join(this.directory, DETECTIONS_DIR, safeFileName(key));
+    const keyDir = path.join(this.directory, DETECTIONS_DIR, keyFileName(key));
     const names = shifts.map((_, s) => `${shiftFileStem({ shifts }, s)}.json`);
     await removeStaleTemps(keyDir); // left by a run killed while writing them
     const writers: AtomicFileWriter[] = [];

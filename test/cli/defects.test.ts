@@ -7,9 +7,17 @@ import { cp, mkdir, readdir, readFile, rm, symlink, writeFile, copyFile } from '
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CocoGroundTruth, Logger } from '../../src/core/types.js';
+import { keyFileName } from '../../src/core/fileNames.js';
 import { runBenchmark, type RunnerEnv } from '../../src/runner/index.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { gtDetector, makeDataset, tempDir } from '../runner/fixtures.js';
+
+/** The detections folder of `key` among the run's logs (`<folder>.jsonl`), found through the run's own naming. */
+function safeKeyDir(logs: string[], key: string): string {
+  const name = keyFileName(key);
+  expect(logs).toContain(`${name}.jsonl`);
+  return name;
+}
 
 const TSX_CLI = ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts')];
 function cli(args: string[]) {
@@ -201,8 +209,31 @@ describe('run: smaller defects (issue 10)', () => {
     expect(full.code, full.stderr).toBe(0);
     expect(full.stderr + full.stdout).not.toMatch(/[1-9]\d* images? to run/);
     expect((await readdir(path.join(out, 'detections'))).filter((f) => f.endsWith('.jsonl'))).toEqual([
-      'blobs_saturated.jsonl',
+      `${keyFileName('blobs/saturated')}.jsonl`,
     ]);
+  });
+
+  it("two detector keys that one file name would serve (a/b and a_b, or a long shared prefix) get two folders: no row shows the other one's detections", async () => {
+    // two shift-ensemble mitigations whose keys differ only after the first 120 characters
+    const A = Array.from({ length: 30 }, (_, i) => `${i},0`).join(';');
+    const B = Array.from({ length: 29 }, (_, i) => `${i},0`).join(';') + ';0,1';
+    const out = path.join(root, 'collide');
+    const r = cli([
+      ...['run', '--model', 'jitter', '--dataset', dataset, '--out', out, '--bootstrap', '20', '-q'],
+      ...['--mitigation', `shift-ensemble:${A}`, '--mitigation', `shift-ensemble:${B}`],
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const logs = (await readdir(path.join(out, 'detections'))).filter((f) => f.endsWith('.jsonl'));
+    expect(logs).toHaveLength(3);
+    const metrics = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
+    const [, a, b] = metrics.results;
+    expect(a.key).not.toBe(b.key);
+    // each mitigated row is its own: the two ensembles' shift files differ
+    const shiftFile = async (key: string) => {
+      const dir = path.join(out, 'detections', safeKeyDir(logs, key));
+      return readFile(path.join(dir, 'shift_1_0.json'), 'utf8');
+    };
+    expect(await shiftFile(a.key)).not.toBe(await shiftFile(b.key));
   });
 
   it('`run … | true` (the reader gone) ends without an EPIPE stack trace', () => {

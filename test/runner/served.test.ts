@@ -12,6 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyFileName } from '../../src/core/fileNames.js';
 import type { Detector, ModelEntry, RunMetrics } from '../../src/core/types.js';
 import { ensureSynthDataset } from '../../src/datasets/index.js';
 import { loadDetector } from '../../src/detectors/index.js';
@@ -40,7 +41,7 @@ function comparable(m: RunMetrics): unknown {
 
 /** Per image, per shift, the stored detections (original-image coordinates). */
 function storedShifts(runDir: string, key: string): unknown {
-  const file = path.join(runDir, 'detections', `${key.replace(/[^A-Za-z0-9._+=@-]+/g, '_')}.jsonl`);
+  const file = path.join(runDir, 'detections', `${keyFileName(key)}.jsonl`);
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter(Boolean)

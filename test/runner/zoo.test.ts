@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { keyFileName } from '../../src/core/fileNames.js';
 import type { RunMetrics } from '../../src/core/types.js';
 import { ensureSynthDataset } from '../../src/datasets/index.js';
 import { runBenchmark } from '../../src/runner/index.js';
@@ -55,7 +56,7 @@ describe('runner on the zoo model zoo-fcos', () => {
     expect(manifest.detectors[0].runtime).toMatch(/onnxruntime/);
     // resume after losing the metrics and the blur detector's store: same numbers
     await rm(path.join(out, 'metrics.json'));
-    await rm(path.join(out, 'detections', 'zoo-fcos+input-blur_1.jsonl'));
+    await rm(path.join(out, 'detections', `${keyFileName('zoo-fcos+input-blur:1')}.jsonl`));
     const b = await runBenchmark(options);
     expect(b.computedImages).toEqual({ 'zoo-fcos': 0, 'zoo-fcos+input-blur:1': 8 });
     expect(withoutTiming(b.metrics)).toEqual(withoutTiming(a.metrics));

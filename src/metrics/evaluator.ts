@@ -21,7 +21,12 @@ import { breakdownAtAssignment, flickerSummary } from './breakdown.js';
 import type { BoundsObjective } from './greedy/case.js';
 import { DEFAULT_MAX_PASSES, greedyBoundsParallel, prepareBoundsFromSource } from './greedy/index.js';
 import { periodicity } from './periodicity.js';
-import { boundsUncertainty, defaultBootstrapBounds, type BoundsUncertainty } from './uncertainty.js';
+import {
+  MIN_INTERVAL_IMAGES,
+  boundsUncertainty,
+  defaultBootstrapBounds,
+  type BoundsUncertainty,
+} from './uncertainty.js';
 import { NO_GROUND_TRUTH_NOTE } from './format.js';
 import { computeConsistency, type ConsistencyImage, type ConsistencyResult } from './consistency.js';
 import { computeStability } from './stability.js';
@@ -274,6 +279,13 @@ export class ShiftEvaluator {
           const d = defaultBootstrapBounds(prepared.numImages, prepared.numShifts);
           B = d.resamples;
           if (d.note) notes.push(d.note);
+        }
+        if (B > 0 && prepared.numImages < MIN_INTERVAL_IMAGES) {
+          notes.push(
+            `bounds intervals off: ${prepared.numImages} images (a bootstrap of fewer than ${MIN_INTERVAL_IMAGES} ` +
+              'gives no 95 % interval), so no paired difference is judged either',
+          );
+          B = 0;
         }
         if (B > 0) {
           uncertainty = await boundsUncertainty(prepared, full.mapRange, {

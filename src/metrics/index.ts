@@ -62,6 +62,7 @@ export {
   sizeCurveSizes,
   DEFAULT_BOOTSTRAP_BOUNDS,
   BOOTSTRAP_BOUNDS_MAX_CELLS,
+  MIN_INTERVAL_IMAGES,
   SIZE_CURVE_SUBSAMPLES,
   type BoundsUncertainty,
   type BoundsUncertaintyOptions,

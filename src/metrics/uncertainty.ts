@@ -20,6 +20,11 @@ import { runResampleTasks } from './greedy/workers.js';
 export const DEFAULT_BOOTSTRAP_BOUNDS = 200;
 /** Above this many images × shifts the bounds bootstrap is off unless asked for (each resample costs one search). */
 export const BOOTSTRAP_BOUNDS_MAX_CELLS = 20_000;
+/**
+ * Fewest images for a bounds interval and a paired difference's verdict: a bootstrap of fewer is no 95 % interval (of
+ * one image every resample is that image, so the "interval" is a point and any difference would be "significant").
+ */
+export const MIN_INTERVAL_IMAGES = 10;
 /** Subsamples per size of the size curve. */
 export const SIZE_CURVE_SUBSAMPLES = 50;
 /** Subsample sizes below this are left out of the size curve. */

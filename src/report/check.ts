@@ -10,6 +10,7 @@ import { is } from '../core/is.js';
 import { runCompatibility } from './compatible.js';
 import { noMapReason } from './format.js';
 import { loadReportRun, type ReportRun } from './load.js';
+import { MIN_INTERVAL_IMAGES } from '../metrics/index.js';
 
 /** The limits of a check, as fractions 0–1 (0.03 = 3 pp of mAP); each one left out is not checked. */
 export interface CheckLimits {
@@ -144,6 +145,13 @@ export function checkRun(
   const dir = run.runDir;
   const m = run.metrics;
   for (const r of m.results) {
+    if (r.imagesEvaluated < MIN_INTERVAL_IMAGES) {
+      reasons.push(
+        `${r.key}: ${r.imagesEvaluated} images — fewer than ${MIN_INTERVAL_IMAGES} give no 95% interval to judge on; ` +
+          'run it on more images',
+      );
+      continue;
+    }
     for (const l of LIMITS) {
       const limitValue = limits[l.field];
       if (limitValue === undefined) continue;

@@ -236,6 +236,29 @@ describe('run: smaller defects (issue 10)', () => {
     expect(await shiftFile(a.key)).not.toBe(await shiftFile(b.key));
   });
 
+  it('fewer than 10 images: no bounds interval and no paired verdict (every resample of one image is that image)', async () => {
+    const out = path.join(root, 'few');
+    const r = cli([
+      ...['run', '--model', 'jitter', '--mitigation', 'input-blur:1', '--dataset', dataset, '--out', out],
+      ...['--bootstrap', '20', '--bootstrap-bounds', '40'],
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('significant');
+    const metrics = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.dataset.images).toBe(3);
+    for (const res of metrics.results) {
+      expect(res.bounds).not.toBeNull();
+      expect(res.analysis.boundsInterval).toBeNull();
+      expect(res.analysis.paired).toEqual([]);
+      expect(res.analysis.notes.join(' ')).toContain('3 images');
+    }
+    // check cannot judge a limit on an interval that does not exist, and says why (not "add --bootstrap-bounds")
+    const c = cli(['check', out, '--max-flip-rate', '0.5', '--max-range', '0.5']);
+    expect(c.code).toBe(1);
+    expect(c.stderr).toContain('jitter: 3 images — fewer than 10 give no 95% interval to judge on');
+    expect(c.stderr).not.toContain('--bootstrap-bounds 200');
+  });
+
   it('`run … | true` (the reader gone) ends without an EPIPE stack trace', () => {
     const out = path.join(root, 'epipe');
     const cmd = `"${process.execPath}" ${TSX_CLI.map((a) => `"${a}"`).join(' ')} run --model oracle --dataset "${dataset}" --out "${out}" --bootstrap 20 -q | true`;

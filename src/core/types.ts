@@ -518,8 +518,14 @@ export interface DetectorRunSummary {
     inferenceSeconds: number | null;
     /** Images per second of inference; null where the time is not known or is 0. */
     imagesPerSecond: number | null;
-    /** Inference time ÷ the plain detector's, in the same run; null for the plain detector itself. */
+    /**
+     * Inference time ÷ the plain detector's, as the ratio of their median seconds per image (the first, slower calls
+     * of whichever runs first do not move it), both timed in the same run; null for the plain detector itself, and
+     * where the two were timed in different runs (a note says so).
+     */
     costRatio: number | null;
+    /** Median seconds inside detector.detect per evaluated image; null where not measured. Absent in older runs. */
+    medianImageSeconds?: number | null;
   };
   imagesEvaluated: number;
   skippedImages: { imageId: number; fileName: string; reason: string }[];

@@ -145,13 +145,15 @@ export function checkRun(
   const dir = run.runDir;
   const m = run.metrics;
   for (const r of m.results) {
-    if (r.imagesEvaluated < MIN_INTERVAL_IMAGES) {
-      reasons.push(
-        `${r.key}: ${r.imagesEvaluated} images — fewer than ${MIN_INTERVAL_IMAGES} give no 95% interval to judge on; ` +
-          'run it on more images',
-      );
-      continue;
-    }
+    // a value without an interval is not judged; with fewer than MIN_INTERVAL_IMAGES images there is none to judge on
+    const tooFew =
+      r.imagesEvaluated < MIN_INTERVAL_IMAGES
+        ? `${r.key}: ${r.imagesEvaluated} images — fewer than ${MIN_INTERVAL_IMAGES} give no 95% interval to judge ` +
+          'on; run it on more images'
+        : null;
+    const refuseTooFew = () => {
+      if (tooFew !== null && !reasons.includes(tooFew)) reasons.push(tooFew);
+    };
     for (const l of LIMITS) {
       const limitValue = limits[l.field];
       if (limitValue === undefined) continue;
@@ -162,6 +164,7 @@ export function checkRun(
           reasons.push(
             `${r.key}: no flip rate (${noMapReason(m.dataset.labelFree)}), so --max-flip-rate cannot be judged`,
           );
+        else if (tooFew !== null) refuseTooFew();
         else if (!is.number(f.lo) || !is.number(f.hi)) reasons.push(`${r.key}: the flip rate has no interval`);
         else outcomes.push(judge(r.key, l, limitValue, f.mean, f.lo, f.hi));
         continue;
@@ -174,11 +177,17 @@ export function checkRun(
       }
       if (l.name === 'max-increase') {
         const d = baseline!.deltas.find((x) => x.key === r.key);
-        if (!d) reasons.push(`${r.key}: not paired with the baseline (it has no detector ${r.key} with ground truth)`);
+        if (tooFew !== null) refuseTooFew();
+        else if (!d)
+          reasons.push(`${r.key}: not paired with the baseline (it has no detector ${r.key} with ground truth)`);
         else outcomes.push(judge(r.key, l, limitValue, d.deltaMapRange.value, d.deltaMapRange.lo, d.deltaMapRange.hi));
         continue;
       }
       const biv = r.analysis?.boundsInterval;
+      if (tooFew !== null) {
+        refuseTooFew();
+        continue;
+      }
       if (!biv) {
         reasons.push(
           `${r.key}: the mAP bounds have no interval (bounds bootstrap off, or a run from before intervals); ` +

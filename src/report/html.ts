@@ -320,7 +320,7 @@ function headlineTable(run: ReportRun): string {
 <div class="table-wrap"><table class="headline">
 <caption>Grouped by detector family (stages · anchors). mAP values are COCO AP@[.50:.95] in %; ` +
     `the mAP range is in percentage points (pp); consistency uses detections with ${tauText}. ` +
-    `Cost = inference time ÷ the plain detector's, in this run.${
+    `Cost = median inference time per image ÷ the plain detector's, both timed in the same run.${
       hasBounds ? '' : ` ${noMapSentence(run)}: only consistency metrics are available.`
     }</caption>
 <thead>${head1}${head2}</thead>

@@ -6,6 +6,7 @@
  * everything from what is stored (score.ts), render the report. A resumed run and an
  * uninterrupted one give identical metrics.
  */
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
@@ -341,6 +342,7 @@ async function detectStep(
     logs,
     loadOpts,
     signal: hooks.signal ? AbortSignal.any([hooks.signal, store.lostLease]) : store.lostLease,
+    sessionId: randomUUID(),
     detectorCount: keys.length,
     detectorIndex: 0,
     wallSeconds: {},
@@ -492,6 +494,8 @@ interface DetectSession {
   loadOpts: RunnerLoadOptions;
   /** Stops the detect loop: Ctrl-C (hooks.signal) or a lost lease. */
   signal: AbortSignal;
+  /** This session's id, recorded in ManifestDetector.timedIn of each detector it detects images for. */
+  sessionId: string;
   detectorCount: number;
   detectorIndex: number;
   wallSeconds: RunResult['wallSeconds'];
@@ -561,6 +565,10 @@ async function detectVariant(
     checkClassNames(v.key, detector.info.classes, dataset);
     const fresh = manifestDetector(v, detector.info, batchSize, ss.identity.detectors[v.key]);
     if (entry && records.size > 0) checkLoadedSame(v.key, entry, fresh);
+    // the sessions that timed this detector's images: the stored ones, and this one if it detects any
+    const timedIn = new Set(records.size > 0 ? (entry?.timedIn ?? []) : []);
+    if (todo.length > 0) timedIn.add(ss.sessionId);
+    if (timedIn.size > 0) fresh.timedIn = [...timedIn];
     if (
       entry === null ||
       stableJson(entry) !== stableJson(fresh) ||

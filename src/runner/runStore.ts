@@ -67,6 +67,11 @@ export interface ManifestDetector {
   normalize: { mean: [number, number, number]; std: [number, number, number] } | null;
   decoder: { name: string; params: Record<string, unknown> } | null;
   details: Record<string, unknown> | null;
+  /**
+   * The runs (sessions of `shiftbench run`, by a random id) in which this detector's images were detected and timed;
+   * the cost ratio compares two detectors only when they were timed in the same ones. Absent in older manifests.
+   */
+  timedIn?: string[];
 }
 
 /** The content of a run's manifest.json. */

@@ -120,7 +120,7 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
     uncertainties.set(summary.key, uncertainty);
     args.onScored?.(v.entry.key, (performance.now() - started) / 1000);
   }
-  addCostRatios(results);
+  addCostRatios(results, args.variants);
   addPairedDifferences(results, uncertainties);
   const { dataset, shiftSet } = args;
   const metrics: RunMetrics = {
@@ -165,16 +165,36 @@ function addPairedDifferences(
   }
 }
 
-/** Cost ratio of each mitigated detector against the plain detector of the same model, in this run. */
-function addCostRatios(results: DetectorRunSummary[]): void {
-  const perImage = (s: DetectorRunSummary) =>
-    s.imagesEvaluated > 0 && s.timing.inferenceSeconds !== null ? s.timing.inferenceSeconds / s.imagesEvaluated : null;
+/**
+ * Cost ratio of each mitigated detector against the plain detector of the same model: the ratio of their median
+ * seconds per image (robust to the slow first calls of whichever ran first), only where both were timed in the same
+ * runs (ManifestDetector.timedIn; else null, with a note).
+ */
+function addCostRatios(results: DetectorRunSummary[], variants: readonly ScoredVariant[]): void {
+  const timedIn = (key: string) => variants.find((v) => v.entry.key === key)?.entry.timedIn;
   for (const r of results) {
     if (r.mitigation === null) continue;
     const base = results.find((p) => p.mitigation === null && p.model === r.model);
-    const [mine, theirs] = [perImage(r), base ? perImage(base) : null];
-    r.timing.costRatio = mine !== null && theirs !== null && theirs > 0 ? mine / theirs : null;
+    if (!base) continue;
+    const [mine, theirs] = [timedIn(r.key), timedIn(base.key)];
+    if (mine && theirs && [...mine].sort().join() !== [...theirs].sort().join()) {
+      r.analysis?.notes.push(
+        `no cost ratio: ${r.key} and ${base.key} were timed in different runs (this one extended or resumed an ` +
+          `earlier one, whose settings and machine load may differ); run both in one run for a ratio`,
+      );
+      continue;
+    }
+    const [m, t] = [r.timing.medianImageSeconds ?? null, base.timing.medianImageSeconds ?? null];
+    r.timing.costRatio = m !== null && t !== null && t > 0 ? m / t : null;
   }
+}
+
+/** The median of numbers (the mean of the two middle ones for an even count); null for none. */
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
 type Evaluated = { image: DatasetImage; record: Extract<StoredImage, { offsetBytes: number }> };
@@ -269,6 +289,7 @@ export async function scoreVariant(
   const skippedImages: SkippedImage[] = [];
   const evaluated: Evaluated[] = [];
   let inferenceSeconds: number | null = 0;
+  const imageSeconds: number[] = [];
   let detections = 0;
   for (const image of dataset.images) {
     const r = records.get(image.id);
@@ -284,6 +305,7 @@ export async function scoreVariant(
     else {
       evaluated.push({ image, record: r });
       inferenceSeconds = inferenceSeconds === null || r.seconds === null ? null : inferenceSeconds + r.seconds;
+      if (r.seconds !== null) imageSeconds.push(r.seconds);
       detections += r.detections;
     }
   }
@@ -384,6 +406,7 @@ export async function scoreVariant(
       inferenceSeconds,
       imagesPerSecond: inferenceSeconds !== null && inferenceSeconds > 0 ? evaluated.length / inferenceSeconds : null,
       costRatio: null,
+      medianImageSeconds: inferenceSeconds === null ? null : median(imageSeconds),
     },
     imagesEvaluated: evaluated.length,
     skippedImages,

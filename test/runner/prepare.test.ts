@@ -10,6 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { keyFileName } from '../../src/core/fileNames.js';
 import type { DatasetImage, Detection, Detector, RgbImage } from '../../src/core/types.js';
 import { decodeDatasetImage, loadDataset } from '../../src/datasets/index.js';
 import { OrderedWriter } from '../../src/runner/detectLoop.js';
@@ -537,7 +538,7 @@ describe('shiftbench run with prepare workers ends cleanly', () => {
       '20',
     ];
     const first = cli(args);
-    const jsonl = path.join(out, 'detections', 'feed_det.jsonl');
+    const jsonl = path.join(out, 'detections', `${keyFileName('feed/det')}.jsonl`);
     const lines = async () => (await readFile(jsonl, 'utf8').catch(() => '')).split('\n').length - 1;
     const deadline = Date.now() + 60_000;
     while ((await lines()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { keyFileName } from '../../src/core/fileNames.js';
 import type { RunMetrics } from '../../src/core/types.js';
 import { loadReportRun } from '../../src/report/index.js';
 import {
@@ -82,7 +83,7 @@ describe('runShard + mergeShards', () => {
     for (let i = 0; i < 3; i++) {
       const manifest = JSON.parse(await readFile(path.join(shardDirs[i], 'manifest.json'), 'utf8'));
       expect(manifest.shard).toMatchObject({ index: i, count: 3, imagesInRun: N });
-      const lines = (await readFile(path.join(shardDirs[i], 'detections', 'jitter_96.jsonl'), 'utf8'))
+      const lines = (await readFile(path.join(shardDirs[i], 'detections', `${keyFileName('jitter:96')}.jsonl`), 'utf8'))
         .trim()
         .split('\n');
       const ids = lines.map((l) => JSON.parse(l).imageId as number);
@@ -107,8 +108,8 @@ describe('runShard + mergeShards', () => {
     );
     // the merged directory is a run: its per-shift files are those of the one-process run
     for (const f of ['shift_0_0.json', 'shift_1_1.json', 'ground_truth.json']) {
-      expect(await readFile(path.join(out, 'detections', 'jitter_96', f), 'utf8')).toBe(
-        await readFile(path.join(root, 'whole', 'detections', 'jitter_96', f), 'utf8'),
+      expect(await readFile(path.join(out, 'detections', keyFileName('jitter:96'), f), 'utf8')).toBe(
+        await readFile(path.join(root, 'whole', 'detections', keyFileName('jitter:96'), f), 'utf8'),
       );
     }
     // merging again into the same directory redoes it with the same numbers
@@ -155,7 +156,7 @@ describe('runShard + mergeShards', () => {
   it("an unfinished shard or one holding another shard's images is refused, naming it; a shard directory resumes only its shard", async () => {
     const dir = path.join(root, 'partial-1');
     await runShard({ ...base, shard: '1/3', out: dir });
-    const log = path.join(dir, 'detections', 'jitter_96.jsonl');
+    const log = path.join(dir, 'detections', `${keyFileName('jitter:96')}.jsonl`);
     const lines = (await readFile(log, 'utf8')).trim().split('\n');
     await writeFile(log, lines.slice(0, -1).join('\n') + '\n');
     const missing = JSON.parse(lines[lines.length - 1]).imageId as number;
@@ -165,7 +166,9 @@ describe('runShard + mergeShards', () => {
       `${dir} (shard 1/3) is not finished: "jitter:96" has no detections for image ${missing}`,
     );
     // an image of shard 0 in shard 1's directory
-    const foreign = (await readFile(path.join(shardDirs[0], 'detections', 'jitter_96.jsonl'), 'utf8')).split('\n')[0];
+    const foreign = (
+      await readFile(path.join(shardDirs[0], 'detections', `${keyFileName('jitter:96')}.jsonl`), 'utf8')
+    ).split('\n')[0];
     await writeFile(log, lines.join('\n') + '\n');
     await appendFile(log, foreign + '\n');
     e = await rejection(mergeShards({ runs: [shardDirs[0], dir, shardDirs[2]], out: path.join(root, 'm5') }));
@@ -276,9 +279,12 @@ describe('a refused run --shard or merge touches nothing already computed', () =
   const bytes = async (dir: string) =>
     Object.fromEntries(
       await Promise.all(
-        ['metrics.json', 'report.html', 'manifest.json', path.join('detections', 'jitter_96.jsonl')].map(
-          async (f) => [f, await readFile(path.join(dir, f), 'utf8').catch(() => null)] as const,
-        ),
+        [
+          'metrics.json',
+          'report.html',
+          'manifest.json',
+          path.join('detections', `${keyFileName('jitter:96')}.jsonl`),
+        ].map(async (f) => [f, await readFile(path.join(dir, f), 'utf8').catch(() => null)] as const),
       ),
     );
 
@@ -311,7 +317,7 @@ describe('a refused run --shard or merge touches nothing already computed', () =
     // a copy of shard 1 with its last image torn off: unfinished
     const partial = path.join(root, 'partial-1');
     await runShard({ ...base, shard: '1/2', out: partial });
-    const log = path.join(partial, 'detections', 'jitter_96.jsonl');
+    const log = path.join(partial, 'detections', `${keyFileName('jitter:96')}.jsonl`);
     const lines = (await readFile(log, 'utf8')).trim().split('\n');
     await writeFile(log, lines.slice(0, -1).join('\n') + '\n');
     for (const force of [false, true]) {
@@ -396,7 +402,7 @@ describe('a damaged shard is named with the fix that works for a merge', () => {
   });
 
   it('a damaged line in a shard log: rerun that shard with --force or into a new --out (merge --force cannot help)', async () => {
-    const log = path.join(shards[1], 'detections', 'jitter_96.jsonl');
+    const log = path.join(shards[1], 'detections', `${keyFileName('jitter:96')}.jsonl`);
     const good = await readFile(log, 'utf8');
     const lines = good.trim().split('\n');
     await writeFile(log, ['{"imageId": broken', ...lines.slice(1)].join('\n') + '\n');

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { keyFileName } from '../../src/core/fileNames.js';
 import { SLOW_PLUGIN, startCli, until } from '../helpers/cli.js';
 import { buildWorkers } from '../helpers/workerBuild.js';
 import { makeDataset, tempDir } from './fixtures.js';
@@ -26,7 +27,7 @@ describe.each([
     const out = path.join(root, 'run');
     const args = ['run', '--model', 'slow/sleepy', '--plugin', plugin, '--dataset', dataset, '--out', out];
     args.push('--bootstrap', '20');
-    const jsonl = path.join(out, 'detections', 'slow_sleepy.jsonl');
+    const jsonl = path.join(out, 'detections', `${keyFileName('slow/sleepy')}.jsonl`);
     const lines = () => (existsSync(jsonl) ? readFileSync(jsonl, 'utf8').split('\n').length - 1 : 0);
     const first = startCli(args);
     await until(() => lines() >= 2);
@@ -73,7 +74,7 @@ describe('shiftbench run stopped with Ctrl-C while scoring', () => {
       '--bootstrap-bounds',
       '1000',
     ];
-    const jsonl = path.join(out, 'detections', 'jitter_96.jsonl');
+    const jsonl = path.join(out, 'detections', `${keyFileName('jitter:96')}.jsonl`);
     const first = startCli(args);
     await until(() => first.stderr().includes('jitter:96: scoring'));
     expect(first.stderr()).toContain('jitter:96: scoring');

@@ -1,0 +1,62 @@
+/**
+ * The cost ratio of a mitigation (its inference time ÷ its plain detector's): measured so that the plain detector
+ * running first — its first calls are slow (warm-up) — does not make a mitigation look cheaper than nothing, and never
+ * from timings of two different runs (a resumed or extended run may have other settings and another machine load).
+ */
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CocoGroundTruth, Detector } from '../../src/core/types.js';
+import { runBenchmark, type RunnerEnv } from '../../src/runner/index.js';
+import { gtDetector, makeDataset, tempDir } from './fixtures.js';
+
+describe('cost ratio', () => {
+  let root: string;
+  let dataset: string;
+  let gt: CocoGroundTruth;
+  beforeAll(async () => {
+    root = await tempDir('shiftbench-cost-');
+    ({ file: dataset, gt } = await makeDataset(path.join(root, 'ds'), 12));
+  });
+
+  /** A detector whose first 2 calls take 400 ms (warm-up) and every later one 15 ms. */
+  const warmingUp = (): Detector => {
+    const d = gtDetector('warm', gt);
+    let calls = 0;
+    const detect = d.detect.bind(d);
+    d.detect = async (batch, contexts) => {
+      await new Promise((r) => setTimeout(r, calls++ < 2 ? 400 : 15));
+      return detect(batch, contexts);
+    };
+    return d;
+  };
+  const env = (): Partial<RunnerEnv> => ({
+    loadDetector: async () => warmingUp(),
+    listModels: async () => [],
+    describeDetector: async (spec) => ({ kind: 'test detector', spec }),
+  });
+  const options = (out: string, mitigations: string[]) => ({
+    models: ['warm'],
+    mitigations,
+    dataset,
+    out: path.join(root, out),
+    bootstrapResamples: 20,
+    bootstrapBounds: 0,
+    batchSize: 1,
+  });
+
+  it('an identity mitigation sharing the warmed-up plain detector costs about 1×, not less (per-image medians)', async () => {
+    const { metrics } = await runBenchmark(options('identity', ['input-blur:0']), { env: env() });
+    const ratio = metrics.results[1].timing.costRatio!;
+    // the means per image would give 12 · 4 · 0.015 / (0.8 + 12 · 4 · 0.015) ≈ 0.5: cheaper than nothing
+    expect(ratio).toBeGreaterThan(0.8);
+    expect(ratio).toBeLessThan(1.6);
+  });
+
+  it('a mitigation added to a finished run is not timed against the plain detector of the earlier run: no ratio, a note', async () => {
+    await runBenchmark(options('added', []), { env: env() });
+    const { metrics } = await runBenchmark(options('added', ['input-blur:0']), { env: env() });
+    const r = metrics.results[1];
+    expect(r.timing.costRatio).toBeNull();
+    expect(r.analysis!.notes.join(' ')).toContain('timed in different runs');
+  });
+});

@@ -326,6 +326,33 @@ describe('ONNX antialias rewrite: graphs', () => {
     ]);
   });
 
+  it("a strided Conv whose weight is not an initializer (a Constant node) gets the blur of its output channels, or is skipped, never its input's", async () => {
+    const w = seededValues(5 * 3 * 3 * 3, 3);
+    const constant = (name: string, output: string) => ({
+      op: 'Constant',
+      inputs: [],
+      outputs: [output],
+      name,
+      attrs: [{ name: 'value', type: 4, t: floatTensor('', [5, 3, 3, 3], w) } as never],
+    });
+    const conv = {
+      op: 'Conv',
+      inputs: ['X', 'W'],
+      outputs: ['Y'],
+      attrs: [ints('kernel_shape', [3, 3]), ints('strides', [2, 2]), ints('pads', [1, 1, 1, 1])],
+      name: 'conv',
+    };
+    const m = buildModel({ inDims: [1, 3, 16, 16], nodes: [constant('w', 'W'), conv] });
+    const { model, stats } = rewriteOnnxAntialias(m);
+    expect(stats.stridedOps).toBe(1);
+    // the blur runs on the Conv's output: 5 channels (3 would be the input's, which onnxruntime refuses)
+    for (const r of stats.rewritten) expect(r.channels).toBe(5);
+    if (stats.rewritten.length > 0) {
+      const out = await runModel(model, seededValues(3 * 16 * 16, 4), [1, 3, 16, 16]);
+      expect(out.dims).toEqual([1, 5, 8, 8]);
+    } else expect(stats.skipped.map((s) => s.node)).toEqual(['conv']);
+  });
+
   it('keeps fields it does not know byte for byte, and returns the model untouched when nothing is strided', () => {
     const unknownField = lengthDelimited(99, new TextEncoder().encode('keep me'));
     const withUnknown = concatBytes([model, unknownField]);

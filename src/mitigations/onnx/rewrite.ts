@@ -153,6 +153,21 @@ function int64Values(t: OnnxTensor): number[] | undefined {
 }
 
 /** Channel count (dim 1 of an NCHW tensor) of `name`, or undefined if it cannot be found (see the module comment). */
+/**
+ * The 4-D weight of a Conv: its initializer, or the value of the Constant node that makes it; undefined when neither
+ * (a weight computed at run time).
+ */
+function convWeight(conv: OnnxNode, g: GraphIndex): OnnxTensor | undefined {
+  const name = conv.input[1];
+  if (name === undefined) return undefined;
+  const init = g.initializers.get(name);
+  if (init) return init.dims.length === 4 ? init : undefined;
+  const p = g.producer.get(name);
+  if (!p || p.op_type !== 'Constant' || (p.domain ?? '') !== '') return undefined;
+  const t = attr(p, 'value')?.t as OnnxTensor | undefined;
+  return t && t.dims.length === 4 ? t : undefined;
+}
+
 function channelsOf(name: string, g: GraphIndex, memo: Map<string, number | undefined>, depth = 0): number | undefined {
   if (memo.has(name)) return memo.get(name);
   if (depth > 2000) return undefined;
@@ -167,7 +182,8 @@ function channelsOf(name: string, g: GraphIndex, memo: Map<string, number | unde
     if (p && (p.domain ?? '') === '') {
       const op = p.op_type;
       const weight = p.input[1] !== undefined ? g.initializers.get(p.input[1]) : undefined;
-      if (op === 'Conv' && weight && weight.dims.length === 4) c = Number(weight.dims[0]);
+      const convW = op === 'Conv' ? convWeight(p, g) : undefined;
+      if (convW) c = Number(convW.dims[0]);
       else if (op === 'ConvTranspose' && weight && weight.dims.length === 4)
         c = Number(weight.dims[1]) * attrInt(p, 'group', 1);
       else if (CHANNEL_KEEPING_OPS.has(op) && p.output[0] === name) c = channelsOf(p.input[0], g, memo, depth + 1);
@@ -322,7 +338,7 @@ export function rewriteOnnxAntialias(
       skip(`auto_pad ${attrString(node, 'auto_pad')}`);
       continue;
     }
-    const weight = node.op_type === 'Conv' ? g.initializers.get(node.input[1]) : undefined;
+    const weight = node.op_type === 'Conv' ? convWeight(node, g) : undefined;
     const kernel =
       attrInts(node, 'kernel_shape') ??
       (weight && weight.dims.length === 4 ? [Number(weight.dims[2]), Number(weight.dims[3])] : undefined);
@@ -341,7 +357,14 @@ export function rewriteOnnxAntialias(
       skip('filter size 1 cannot reproduce end-aligned (SAME) sampling');
       continue;
     }
-    const channels = weight && weight.dims.length === 4 ? Number(weight.dims[0]) : channelsOf(node.input[0], g, memo);
+    // the blur runs on the op's output: a Conv's output channels (its weight's, else its output's traced count), a
+    // pooling op's are its input's
+    const channels =
+      node.op_type === 'Conv'
+        ? weight
+          ? Number(weight.dims[0])
+          : channelsOf(node.output[0], g, memo)
+        : channelsOf(node.input[0], g, memo);
     if (channels === undefined || !(channels > 0)) {
       skip('channel count unknown (no value_info, not traceable to a Conv weight)');
       continue;

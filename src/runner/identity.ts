@@ -65,9 +65,16 @@ async function codeFiles(root: string): Promise<string[]> {
   return files;
 }
 
+/** A JavaScript file's bytes without its trailing `//# sourceMappingURL=…` comment (a build option, not code). */
+function withoutSourceMapComment(bytes: Buffer): Buffer {
+  const m = /\n?\/\/# sourceMappingURL=[^\n]*\n?$/.exec(bytes.toString('latin1'));
+  return m ? bytes.subarray(0, m.index + (m[0].startsWith('\n') ? 1 : 0)) : bytes;
+}
+
 /**
  * A hash of the built code that makes detections (DETECTION_CODE under src/ or dist/,
- * whichever is running): file paths relative to that root and their contents.
+ * whichever is running): file paths relative to that root and their contents (without a source-map comment, so
+ * the same code built with or without source maps is the same build).
  */
 export async function computeBuildId(root = CODE_ROOT): Promise<string> {
   const hash = createHash('sha256');
@@ -79,7 +86,11 @@ export async function computeBuildId(root = CODE_ROOT): Promise<string> {
     } catch {
       continue; // the .ts/.js guess that does not exist
     }
-    hash.update(path.relative(root, f).split(path.sep).join('/')).update('\0').update(bytes).update('\0');
+    hash
+      .update(path.relative(root, f).split(path.sep).join('/'))
+      .update('\0')
+      .update(withoutSourceMapComment(bytes))
+      .update('\0');
   }
   return hash.digest('hex').slice(0, 16);
 }

@@ -10,7 +10,7 @@ import { ShiftbenchError } from '../core/errors.js';
 import type { BoundsObjective } from './greedy/case.js';
 import type { PreparedBounds } from './greedy/prepare.js';
 import type { ResampleBounds, ResampleTask } from './greedy/resample.js';
-import { DEFAULT_MAX_PASSES } from './greedy/search.js';
+import { DEFAULT_MAX_PASSES, TIE_TOLERANCE } from './greedy/search.js';
 import { runResampleTasks } from './greedy/workers.js';
 
 /**
@@ -189,6 +189,15 @@ export interface PairSide {
 }
 
 /**
+ * A difference of mAP values within protocol §4's tie tolerance (1e−12) of 0 is 0: two equal ranges computed as
+ * (u − l) − (u' − l') differ by float residue (~1e−16), which must count as a tie, not as a difference whose
+ * interval excludes 0.
+ */
+function tieAsZero(d: number): number {
+  return Math.abs(d) <= TIE_TOLERANCE ? 0 : d;
+}
+
+/**
  * Paired difference A − B (A: a mitigation or twin, B: its plain detector) on the same
  * bootstrap resamples: intervals of Δ mapRange and Δ mapRef, the share of resamples in
  * which A's range is smaller (ties ½), significant when the Δ mapRange interval excludes 0.
@@ -217,15 +226,15 @@ export function pairedDifference(a: PairSide, b: PairSide, kind: 'mitigation' | 
     const x = ua.perResample[k];
     const y = ub.perResample[k];
     if (!x || !y) continue;
-    const d = x.mapUpper - x.mapLower - (y.mapUpper - y.mapLower);
+    const d = tieAsZero(x.mapUpper - x.mapLower - (y.mapUpper - y.mapLower));
     dRange.push(d);
-    dRef.push(x.mapRef - y.mapRef);
+    dRef.push(tieAsZero(x.mapRef - y.mapRef));
     steadier += d < 0 ? 1 : d === 0 ? 0.5 : 0;
   }
   if (dRange.length === 0) return null;
   const ir = interval95(dRange)!;
   const if0 = interval95(dRef)!;
-  const deltaMapRange: PairedDelta = { value: a.mapRange - b.mapRange, lo: ir.lo, hi: ir.hi };
+  const deltaMapRange: PairedDelta = { value: tieAsZero(a.mapRange - b.mapRange), lo: ir.lo, hi: ir.hi };
   const significant = ir.lo > 0 || ir.hi < 0;
   return {
     key: a.key,
@@ -234,7 +243,7 @@ export function pairedDifference(a: PairSide, b: PairSide, kind: 'mitigation' | 
     resamples: dRange.length,
     seed: ua.interval.seed,
     deltaMapRange,
-    deltaMapRef: { value: a.mapRef - b.mapRef, lo: if0.lo, hi: if0.hi },
+    deltaMapRef: { value: tieAsZero(a.mapRef - b.mapRef), lo: if0.lo, hi: if0.hi },
     steadierShare: steadier / dRange.length,
     significant,
     verdict: !significant

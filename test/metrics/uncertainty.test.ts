@@ -211,6 +211,30 @@ describe('paired differences and the size curve', () => {
     expect(self.verdict).toBe('no significant difference');
   });
 
+  it("a tie computed with float residue (the same range as (u − l) − (u' − l') ≈ 1e−16) is a tie: share ½, not significant", () => {
+    // 0.3 − 0.1 and 0.7 − 0.5 are the same range, 2.8e−17 apart in floats
+    expect(0.3 - 0.1 - (0.7 - 0.5)).not.toBe(0);
+    const side = (key: string, lower: number, upper: number) => {
+      const perResample = Array.from({ length: 20 }, () => ({ mapRef: 0.4, mapLower: lower, mapUpper: upper }));
+      const interval = {
+        resamples: 20,
+        seed: 0,
+        ...Object.fromEntries(['mapLower', 'mapUpper', 'mapRange', 'relRange'].map((k) => [k, { lo: 0, hi: 0 }])),
+      };
+      return {
+        key,
+        mapRef: 0.4,
+        mapRange: upper - lower,
+        uncertainty: { interval, sizeCurve: null, perResample, imageIds: [1, 2] } as never,
+      };
+    };
+    const d = pairedDifference(side('a', 0.1, 0.3), side('b', 0.5, 0.7), 'mitigation')!;
+    expect(d.deltaMapRange).toEqual({ value: 0, lo: 0, hi: 0 });
+    expect(d.steadierShare).toBe(0.5);
+    expect(d.significant).toBe(false);
+    expect(d.verdict).toBe('no significant difference');
+  });
+
   it('pairing refuses resamples of different images', async () => {
     const a = prepareBounds(sharedBaseCase(14, 20, 3, 2));
     const b = prepareBounds(sharedBaseCase(14, 21, 3, 2));

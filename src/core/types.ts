@@ -526,6 +526,8 @@ export interface DetectorRunSummary {
     costRatio: number | null;
     /** Median seconds inside detector.detect per evaluated image; null where not measured. Absent in older runs. */
     medianImageSeconds?: number | null;
+    /** Why a mitigated detector has no cost ratio (timed in different runs than its plain detector); else absent. */
+    costRatioNote?: string;
   };
   imagesEvaluated: number;
   skippedImages: { imageId: number; fileName: string; reason: string }[];

@@ -103,6 +103,14 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
     if (v !== undefined && !is.number(v)) throw bad(file, field, 'a number', v);
     return v as number | undefined;
   };
+  const datasets = strings(file, raw, 'datasets', true)!.map(rel);
+  for (const d of datasets)
+    if (!existsSync(d))
+      throw new ShiftbenchError(
+        'ERR_INVALID_OPTION',
+        `The dataset ${d} of ${file} (--config) does not exist: relative paths in ${file} are read from its folder ` +
+          `(${dir}), not from the current one. Give a path relative to that folder, or an absolute one.`,
+      );
   const backend = raw.backend;
   if (backend !== undefined && !is.string(backend)) throw bad(file, 'backend', 'a backend name', backend);
   return {
@@ -110,7 +118,7 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
     mitigations: strings(file, raw, 'mitigations', false),
     shifts: strings(file, raw, 'shifts', false),
     modes,
-    datasets: strings(file, raw, 'datasets', true)!.map(rel),
+    datasets,
     limit: num('limit'),
     seed: num('seed'),
     scoreThreshold: num('scoreThreshold'),

@@ -178,10 +178,9 @@ function addCostRatios(results: DetectorRunSummary[], variants: readonly ScoredV
     if (!base) continue;
     const [mine, theirs] = [timedIn(r.key), timedIn(base.key)];
     if (mine && theirs && [...mine].sort().join() !== [...theirs].sort().join()) {
-      r.analysis?.notes.push(
+      r.timing.costRatioNote =
         `no cost ratio: ${r.key} and ${base.key} were timed in different runs (this one extended or resumed an ` +
-          `earlier one, whose settings and machine load may differ); run both in one run for a ratio`,
-      );
+        `earlier one, whose settings and machine load may differ); run both in one run for a ratio`;
       continue;
     }
     const [m, t] = [r.timing.medianImageSeconds ?? null, base.timing.medianImageSeconds ?? null];

@@ -117,7 +117,10 @@ export function formatPairedAndNotes(metrics: RunMetrics): string[] {
     }
   }
   const stable = stableAreaNote(metrics);
-  const notes = [...(stable ? [stable] : []), ...new Set(metrics.results.flatMap((r) => r.analysis?.notes ?? []))];
+  const notes = [
+    ...(stable ? [stable] : []),
+    ...new Set(metrics.results.flatMap((r) => [...(r.analysis?.notes ?? []), r.timing.costRatioNote ?? []].flat())),
+  ];
   if (notes.length > 0) lines.push('', ...notes.map((n) => `note: ${n}`));
   return lines;
 }

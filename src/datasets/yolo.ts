@@ -60,6 +60,36 @@ function splitFlow(body: string): string[] {
 }
 
 /**
+ * The inside of the flow collection (`[…]` or `{…}`) that `text` starts with, up to its matching closing bracket
+ * (brackets inside quotes do not count), newlines included; null if it is never closed.
+ */
+function flowBody(text: string): string | null {
+  let quote: string | null = null;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quote) {
+      if (ch === quote) quote = null;
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '[' || ch === '{') depth++;
+    else if (ch === ']' || ch === '}') {
+      depth--;
+      if (depth === 0) return text.slice(1, i);
+    }
+  }
+  return null;
+}
+
+/** The `nc:` value of a YOLO data YAML as written (unquoted; '' when empty), or null if there is no `nc:` key. */
+export function parseYamlNc(text: string): string | null {
+  for (const line of text.split(/\r?\n/).map(stripComment)) {
+    const m = /^nc\s*:(.*)$/.exec(line);
+    if (m) return unquote(m[1]);
+  }
+  return null;
+}
+
+/**
  * Reads the `names:` of a YOLO data YAML: a flow list `[a, b]`, a block list `- a`,
  * or a mapping `0: a` (block or flow). Returns null if there is no `names:` key.
  */
@@ -69,13 +99,16 @@ export function parseYamlNames(text: string): string[] | null {
   if (start < 0) return null;
   const rest = lines[start].replace(/^names\s*:/, '').trim();
   const entries: [string | null, string][] = [];
-  if (rest.startsWith('[')) {
-    for (const item of splitFlow(rest.slice(1, rest.lastIndexOf(']')))) entries.push([null, item]);
-  } else if (rest.startsWith('{')) {
-    for (const item of splitFlow(rest.slice(1, rest.lastIndexOf('}')))) {
-      const k = item.indexOf(':');
-      if (k > 0) entries.push([item.slice(0, k).trim(), unquote(item.slice(k + 1))]);
-    }
+  if (rest.startsWith('[') || rest.startsWith('{')) {
+    // a flow collection may run over several lines (YOLOv5's coco.yaml): read on to its closing bracket
+    const body = flowBody([rest, ...lines.slice(start + 1)].join('\n'));
+    if (body === null) return null;
+    if (rest.startsWith('[')) for (const item of splitFlow(body)) entries.push([null, item]);
+    else
+      for (const item of splitFlow(body)) {
+        const k = item.indexOf(':');
+        if (k > 0) entries.push([item.slice(0, k).trim(), unquote(item.slice(k + 1))]);
+      }
   } else {
     for (let i = start + 1; i < lines.length; i++) {
       const line = lines[i];
@@ -151,6 +184,12 @@ export async function readYoloClassNames(
     if (names === null)
       throw datasetError(
         `${file} has no readable "names:" list. Fix: write names: [a, b, …] or one "- name" / "0: name" per line.`,
+      );
+    const nc = parseYamlNc(text);
+    if (nc !== null && nc !== '' && Number(nc) !== names.length)
+      throw datasetError(
+        `${file} says nc: ${nc} but its names: list has ${names.length} name${names.length === 1 ? '' : 's'}. ` +
+          `Fix: make nc the number of names (or drop nc).`,
       );
   } else {
     names = text.split(/\r?\n/).map((l) => l.trim());

@@ -402,6 +402,31 @@ describe('loadDataset: YOLO and plain folders', () => {
     expect(parseYamlNames('nc: 2')).toBeNull();
   });
 
+  it('reads a names: flow list written over several lines (YOLOv5 coco.yaml), and refuses an nc: that differs', async () => {
+    expect(parseYamlNames("nc: 3\nnames: ['cat', 'dog',  # two\n        'bird']\ntrain: t")).toEqual([
+      'cat',
+      'dog',
+      'bird',
+    ]);
+    expect(parseYamlNames('names: {0: a,\n  1: b}\n')).toEqual(['a', 'b']);
+    const yaml = "nc: 3\nnames: ['cat', 'dog',\n        'bird']\n";
+    const dir = await yoloFixture({ file: 'data.yaml', text: yaml }, { 'a.txt': '2 0.5 0.5 0.2 0.2\n' });
+    const ds = await loadDataset({ dataset: dir });
+    expect(ds.categories.map((c) => c.name)).toEqual(['cat', 'dog', 'bird']);
+    expect(ds.groundTruth!.annotations.map((a) => a.category_id)).toEqual([3]);
+    const file = path.join(dir, 'data.yaml');
+    await writeFile(file, 'nc: 4\nnames: [cat, dog, bird]\n');
+    await expect(loadDataset({ dataset: dir })).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message: `${file} says nc: 4 but its names: list has 3 names. Fix: make nc the number of names (or drop nc).`,
+    });
+    await writeFile(file, 'nc: three\nnames: [cat, dog, bird]\n');
+    await expect(loadDataset({ dataset: dir })).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message: expect.stringContaining(`${file} says nc: three`),
+    });
+  });
+
   it('reports bad label lines as file:line', async () => {
     const dir = await yoloFixture(
       { file: 'classes.txt', text: 'cat\ndog' },

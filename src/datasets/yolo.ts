@@ -113,9 +113,10 @@ export function parseYamlNames(text: string): string[] | null {
     for (let i = start + 1; i < lines.length; i++) {
       const line = lines[i];
       if (line.trim() === '') continue;
-      if (!/^\s/.test(line)) break;
+      // a block list may sit at the key's own indentation (`names:` then `- a` at column 0): YAML allows it
+      if (!/^\s/.test(line) && !/^-(\s|$)/.test(line)) break;
       const t = line.trim();
-      if (t.startsWith('- ')) entries.push([null, unquote(t.slice(2))]);
+      if (t === '-' || t.startsWith('- ')) entries.push([null, unquote(t.slice(1))]);
       else {
         const k = t.indexOf(':');
         if (k > 0) entries.push([t.slice(0, k).trim(), unquote(t.slice(k + 1))]);
@@ -185,6 +186,9 @@ export async function readYoloClassNames(
       throw datasetError(
         `${file} has no readable "names:" list. Fix: write names: [a, b, …] or one "- name" / "0: name" per line.`,
       );
+    const empty = names.indexOf('');
+    if (empty >= 0)
+      throw datasetError(`${file}: names: item ${empty} is empty. Fix: give every class index a name, in order.`);
     const nc = parseYamlNc(text);
     if (nc !== null && nc !== '' && Number(nc) !== names.length)
       throw datasetError(

@@ -427,6 +427,27 @@ describe('loadDataset: YOLO and plain folders', () => {
     });
   });
 
+  it('reads a names: block list at column 0 (valid YAML: PyYAML reads it), stopping at the next key', async () => {
+    expect(parseYamlNames('names:\n- cat\n- "dog"\n\n- bird  # last\ntrain: t\n- not a name')).toEqual([
+      'cat',
+      'dog',
+      'bird',
+    ]);
+    const dir = await yoloFixture(
+      { file: 'data.yaml', text: 'names:\n- cat\n- dog\n- bird\n' },
+      { 'a.txt': '2 0.5 0.5 0.2 0.2\n' },
+    );
+    const ds = await loadDataset({ dataset: dir });
+    expect(ds.categories.map((c) => c.name)).toEqual(['cat', 'dog', 'bird']);
+    expect(ds.groundTruth!.annotations.map((a) => a.category_id)).toEqual([3]);
+    // an item without a name is refused, not dropped (that would shift every later class index)
+    await writeFile(path.join(dir, 'data.yaml'), 'names:\n- cat\n-\n- bird\n');
+    await expect(loadDataset({ dataset: dir })).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message: `${path.join(dir, 'data.yaml')}: names: item 1 is empty. Fix: give every class index a name, in order.`,
+    });
+  });
+
   it('reports bad label lines as file:line', async () => {
     const dir = await yoloFixture(
       { file: 'classes.txt', text: 'cat\ndog' },

@@ -309,6 +309,10 @@ export async function parseYoloFolder(
       let x0: number, y0: number, x1: number, y1: number;
       if (nums.length === 4) {
         const [cx, cy, w, h] = nums;
+        if (!(w > 0 && h > 0)) {
+          issues.push(`${where}: width and height must be positive, got ${JSON.stringify(t)}`);
+          return;
+        }
         x0 = cx - w / 2;
         y0 = cy - h / 2;
         x1 = cx + w / 2;
@@ -320,6 +324,14 @@ export async function parseYoloFolder(
         x1 = Math.max(...xs);
         y0 = Math.min(...ys);
         y1 = Math.max(...ys);
+      }
+      // the part of a box outside the image cannot be seen in it (nor boxed by a detector, whose boxes stay inside):
+      // corners are clipped to [0, 1] (Ultralytics' checker refuses cx, cy, w or h above 1; we keep such boxes, clipped)
+      [x0, y0, x1, y1] = [x0, y0, x1, y1].map((v) => Math.min(1, Math.max(0, v)));
+      // zero up to rounding (1.005 − 0.01 / 2 is 0.9999999999999999): under a millionth of a pixel
+      if (!((x1 - x0) * width > 1e-6 && (y1 - y0) * height > 1e-6)) {
+        issues.push(`${where}: the box has no area inside the image (clipped to 0–1), got ${JSON.stringify(t)}`);
+        return;
       }
       const bbox: [number, number, number, number] = [x0 * width, y0 * height, (x1 - x0) * width, (y1 - y0) * height];
       annotations.push({

@@ -11,6 +11,7 @@ import { findUnusableImages, summarizeDataset } from '../../src/datasets/summary
 import { findJsonErrorOffset } from '../../src/datasets/files.js';
 import { parseYamlNames } from '../../src/datasets/yolo.js';
 import { COCO_CATEGORIES } from '../../src/core/coco.js';
+import { evaluateCoco } from '../../src/metrics/cocoeval.js';
 import { runCli } from '../helpers/cli.js';
 import { describeShared, sharedPath } from '../helpers/shared.js';
 
@@ -460,6 +461,41 @@ describe('loadDataset: YOLO and plain folders', () => {
       `YOLO labels in ${path.join(dir, 'labels')} have 2 invalid lines:\n` +
         `- ${labels}:2: class "5" is not an integer in 0..1 (2 names in ${path.join(dir, 'classes.txt')})\n` +
         `- ${labels}:3: coordinates must be normalised to 0–1 (are these pixels?), got "0 50 20 10 10"`,
+    );
+  });
+
+  it('clips a box running past the image edge to the image (a perfect detector then matches it), and refuses a non-positive or clipped-away size as file:line', async () => {
+    const dir = await yoloFixture({ file: 'classes.txt', text: 'cat\n' }, {});
+    await png(path.join(dir, 'images', 'c.png'), 320, 240);
+    await writeFile(path.join(dir, 'labels', 'c.txt'), '0 0.9 0.9 0.5 0.5\n');
+    const ds = await loadDataset({ dataset: dir });
+    const c = ds.images.find((im) => im.fileName === 'c.png')!;
+    const [gtBox] = ds.groundTruth!.annotations;
+    // corners clipped to [0, 1]: x 0.65..1.15 → 0.65..1, y 0.65..1.15 → 0.65..1
+    expect(gtBox.bbox.map((v) => +v.toFixed(9))).toEqual([208, 156, 112, 84]);
+    expect(gtBox.area).toBeCloseTo(112 * 84, 9);
+    // a detector whose box is the object's visible extent (it cannot box pixels outside the image) scores AP 1;
+    // against the unclipped [208, 156, 160, 120] its IoU would be 0.49 and it would miss at IoU 0.5
+    const perfect = [
+      { image_id: c.id, category_id: 1, bbox: [208, 156, 112, 84] as [number, number, number, number], score: 0.9 },
+    ];
+    const stats = evaluateCoco(ds.groundTruth!, perfect).stats;
+    expect(stats[0]).toBeCloseTo(1, 9);
+    expect(stats[1]).toBeCloseTo(1, 9);
+
+    await writeFile(
+      path.join(dir, 'labels', 'c.txt'),
+      '0 0.5 0.5 -0.005 0.2\n0 0.5 0.5 0.2 0\n0 1.005 0.5 0.01 0.2\n0 0.1 0.1 0.1 0.5 0.1 0.9\n0 0.5 0.5 0.2 0.2\n',
+    );
+    const err = await loadDataset({ dataset: dir }).catch((e) => e);
+    const labels = path.join(dir, 'labels', 'c.txt');
+    expect(err.code).toBe('ERR_DATASET');
+    expect(err.message).toBe(
+      `YOLO labels in ${path.join(dir, 'labels')} have 4 invalid lines:\n` +
+        `- ${labels}:1: width and height must be positive, got "0 0.5 0.5 -0.005 0.2"\n` +
+        `- ${labels}:2: width and height must be positive, got "0 0.5 0.5 0.2 0"\n` +
+        `- ${labels}:3: the box has no area inside the image (clipped to 0–1), got "0 1.005 0.5 0.01 0.2"\n` +
+        `- ${labels}:4: the box has no area inside the image (clipped to 0–1), got "0 0.1 0.1 0.1 0.5 0.1 0.9"`,
     );
   });
 

@@ -138,21 +138,42 @@ export function parseYamlNames(text: string): string[] | null {
 }
 
 /**
- * No image of a YOLO folder has a label file: when labels/ holds .txt files all the same (e.g. labels/train/a.txt for
- * images/a.jpg), they would be ignored and every image scored as having no objects — ERR_DATASET naming one and the
- * layout instead. An empty labels/ stays a folder of images without objects.
+ * Label files that no image of a YOLO folder reads (labels/train/a.txt for images/a.jpg, a label whose image is gone):
+ * their boxes would be ignored and their objects scored as absent — ERR_DATASET naming a few and the layout instead.
+ * `expected` holds the label path (relative to labels/) of every image, `labelled` how many of them exist. A
+ * `classes.txt` in labels/ (LabelImg writes its class list there) is not a label file. An empty labels/ stays a folder
+ * of images without objects.
  */
-async function refuseUnmatchedLabels(dir: string, labelsDir: string): Promise<void> {
-  const found = ((await readdir(labelsDir, { recursive: true }).catch(() => [])) as string[]).filter((f) =>
-    f.endsWith('.txt'),
-  );
+async function refuseUnmatchedLabels(
+  dir: string,
+  labelsDir: string,
+  expected: Set<string>,
+  labelled: number,
+): Promise<void> {
+  const found = ((await readdir(labelsDir, { recursive: true }).catch(() => [])) as string[])
+    .filter((f) => f.endsWith('.txt') && path.basename(f) !== 'classes.txt' && !expected.has(path.normalize(f)))
+    .sort();
   if (found.length === 0) return;
-  found.sort();
+  const fix =
+    `Fix: an image images/P.jpg has its labels in labels/P.txt (the same path under labels/)` +
+    (labelled === 0 ? '.' : `; move each file to its image's path, or delete it if its image is gone.`);
+  if (labelled === 0)
+    throw datasetError(
+      `YOLO folder ${dir}: labels/ holds ${found.length} label file${found.length === 1 ? '' : 's'} but none is named ` +
+        `after an image of images/ (e.g. ${path.join(labelsDir, found[0])}), so every image would have no objects. ` +
+        fix,
+    );
+  const shown = found.slice(0, 3).map((f) => path.join(labelsDir, f));
+  const list = found.length <= 3 ? shown.join(', ') : `${shown.join(', ')} and ${found.length - 3} more`;
   throw datasetError(
-    `YOLO folder ${dir}: labels/ holds ${found.length} label file${found.length === 1 ? '' : 's'} but none is named ` +
-      `after an image of images/ (e.g. ${path.join(labelsDir, found[0])}), so every image would have no objects. ` +
-      `Fix: an image images/P.jpg has its labels in labels/P.txt (the same path under labels/).`,
+    `YOLO folder ${dir}: ${found.length} label file${found.length === 1 ? '' : 's'} in labels/ match` +
+      `${found.length === 1 ? 'es' : ''} no image of images/, so their boxes would be ignored: ${list}. ${fix}`,
   );
+}
+
+/** The label file of an image, relative to labels/: its path under images/ with .txt for its extension. */
+function labelPath(imageRel: string): string {
+  return path.normalize(imageRel.replace(/\.[^./]+$/, '.txt'));
 }
 
 /** Finds and reads the class names of a YOLO folder. Throws ERR_DATASET naming what it tried. */
@@ -269,7 +290,7 @@ export async function parseYoloFolder(
       opts.logger?.warn(`${error}; the run will list it as skipped`);
       continue;
     }
-    const labelFile = path.join(labelsDir, rel.replace(/\.[^./]+$/, '.txt'));
+    const labelFile = path.join(labelsDir, labelPath(rel));
     let text: string;
     try {
       text = await readFile(labelFile, 'utf8');
@@ -344,7 +365,7 @@ export async function parseYoloFolder(
       });
     });
   }
-  if (labelled === 0) await refuseUnmatchedLabels(dir, labelsDir);
+  await refuseUnmatchedLabels(dir, labelsDir, new Set(files.map((f) => labelPath(f))), labelled);
   if (issues.length > 0)
     throw datasetError(
       `YOLO labels in ${labelsDir} have ${issues.length} invalid line${issues.length === 1 ? '' : 's'}:\n` +

@@ -540,6 +540,30 @@ describe('loadDataset: YOLO and plain folders', () => {
     });
   });
 
+  it('refuses label files that match no image even when others do (their boxes would be ignored), naming a few and the layout', async () => {
+    const dir = await yoloFixture(
+      { file: 'classes.txt', text: 'cat\n' },
+      { 'a.txt': '0 0.5 0.5 0.2 0.4\n', 'sub/c.txt': '0 0.5 0.5 0.2 0.4\n', 'classes.txt': 'cat\n' },
+    );
+    await mkdir(path.join(dir, 'labels', 'train'), { recursive: true });
+    for (const f of ['b.txt', 'd.txt', 'e.txt', 'f.txt'])
+      await writeFile(path.join(dir, 'labels', 'train', f), '0 0.5 0.5 0.2 0.4\n');
+    const labels = path.join(dir, 'labels');
+    await expect(loadDataset({ dataset: dir })).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message:
+        `YOLO folder ${dir}: 5 label files in labels/ match no image of images/, so their boxes would be ignored: ` +
+        `${path.join(labels, 'sub', 'c.txt')}, ${path.join(labels, 'train', 'b.txt')}, ` +
+        `${path.join(labels, 'train', 'd.txt')} and 2 more. Fix: an image images/P.jpg has its labels in labels/P.txt ` +
+        `(the same path under labels/); move each file to its image's path, or delete it if its image is gone.`,
+    });
+    // LabelImg's classes.txt in labels/ is not a label file; with the strays gone the folder loads
+    await rm(path.join(labels, 'train'), { recursive: true });
+    await rm(path.join(labels, 'sub', 'c.txt'));
+    const ds = await loadDataset({ dataset: dir });
+    expect(ds.groundTruth!.annotations).toHaveLength(1);
+  });
+
   it('a folder loaded label-free says which JSON it did not read as annotations', async () => {
     const dir = path.join(tmp, 'plain-json');
     await png(path.join(dir, 'images', 'a.png'), 5, 6);

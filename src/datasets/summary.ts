@@ -1,6 +1,6 @@
 /** Counts for `datasets check`: boxes per category and per COCO area range. */
 import type { Dataset } from '../core/types.js';
-import { readImageSizeOrSkip, sizeMismatchReason } from './decode.js';
+import { decodeDatasetImage } from './decode.js';
 
 export interface DatasetSummary {
   name: string;
@@ -66,24 +66,30 @@ export interface UnusableImage {
   reason: string;
 }
 
+/** Images decoded at once by findUnusableImages (each is held as full RGB until checked). */
+const DECODE_BATCH = 4;
+
 /**
- * Every image of a dataset that a run would skip, by reading each file's header (not decoding it): a loader's reason
- * (an EXIF orientation its labels cannot follow), a file it cannot read, or a stored size other than the annotated
- * one (`datasets check` lists them before a run finds out).
+ * Every image of a dataset that a run would skip, found by decoding each one fully as a run does
+ * (decodeDatasetImage): a loader's reason (an EXIF orientation its labels cannot follow), a file outside the image
+ * folder, a file that does not decode — a truncated or corrupt one whose header reads fine included — or a stored
+ * size other than the annotated one. The reason is the run's own skip message. `datasets check` lists them before a
+ * run finds out.
  */
 export async function findUnusableImages(dataset: Dataset): Promise<UnusableImage[]> {
   const out: UnusableImage[] = [];
-  for (let i = 0; i < dataset.images.length; i += 16) {
-    const batch = dataset.images.slice(i, i + 16);
-    const sizes = await Promise.all(batch.map((im) => (im.unusable ? null : readImageSizeOrSkip(im.path))));
+  for (let i = 0; i < dataset.images.length; i += DECODE_BATCH) {
+    const batch = dataset.images.slice(i, i + DECODE_BATCH);
+    const reasons = await Promise.all(
+      batch.map((im) =>
+        decodeDatasetImage(im).then(
+          () => null,
+          (err: unknown) => (err instanceof Error ? err.message : String(err)),
+        ),
+      ),
+    );
     batch.forEach((im, k) => {
-      const s = sizes[k];
-      const reason =
-        im.unusable ??
-        s!.error ??
-        (s!.width !== im.width || s!.height !== im.height
-          ? sizeMismatchReason(im.path, s!, im, s!.orientation ?? 1)
-          : null);
+      const reason = reasons[k];
       if (reason !== null) out.push({ imageId: im.id, fileName: im.fileName, reason });
     });
   }

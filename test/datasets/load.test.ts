@@ -90,6 +90,32 @@ describe('findUnusableImages (datasets check): every image a run would skip, wit
   }, 60_000);
 });
 
+describe('findUnusableImages decodes every image as a run does', () => {
+  it('a truncated JPEG (header intact, data cut) is listed with the reason the run would give, and the CLI check fails', async () => {
+    const { json, dir } = await cocoFixture((gt) => {
+      gt.images[1].file_name = 'a.jpg';
+    });
+    const jpg = path.join(dir, 'images', 'a.jpg');
+    const noise = Buffer.from(Array.from({ length: 40 * 30 * 3 }, (_, i) => (i * 7919) % 251));
+    const full = await sharp(noise, { raw: { width: 40, height: 30, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .toBuffer();
+    await writeFile(jpg, full.subarray(0, Math.floor(full.length / 2)));
+    expect((await sharp(jpg).metadata()).width).toBe(40); // the header still reads
+    const ds = await loadDataset({ dataset: json });
+    const bad = await findUnusableImages(ds);
+    expect(bad.map((b) => [b.imageId, b.fileName])).toEqual([[1, 'a.jpg']]);
+    const runError = await decodeDatasetImage(ds.images[0]).catch((e) => e);
+    expect(runError.code).toBe('ERR_DATASET');
+    expect(bad[0].reason).toBe(runError.message);
+    expect(bad[0].reason).toContain(`Could not decode image ${jpg}`);
+    const r = await runCli(['datasets', 'check', '--dataset', json]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain('images a run would skip: 1 of 2');
+    expect(r.stdout).toContain(`  image 1 (a.jpg): Could not decode image ${jpg}`);
+  }, 60_000);
+});
+
 describe('loadDataset: COCO — what the audit found accepted silently', () => {
   it('two image ids with one file_name are refused (the photo would count twice)', async () => {
     const { json } = await cocoFixture((gt) => gt.images.push({ id: 3, file_name: 'a.png', width: 40, height: 30 }));

@@ -99,7 +99,10 @@ export function register(program: Command): void {
 
   datasets
     .command('check')
-    .description('Load and validate a dataset; print counts per category and COCO area range')
+    .description(
+      'Load and validate a dataset; print counts per category and COCO area range, and list the images a run ' +
+        'would skip (every image is decoded)',
+    )
     .requiredOption(
       '--dataset <path>',
       'COCO instances JSON, folder with instances.json, YOLO folder (images/ + labels/) or image folder',
@@ -120,7 +123,7 @@ export function register(program: Command): void {
         consoleLogger(true),
       );
       const summary = summarizeDataset(dataset);
-      // the images a run would skip (headers read, not decoded): listed, and the check fails (exit 1)
+      // the images a run would skip (each decoded as the run decodes it): listed, and the check fails (exit 1)
       const unusable = await findUnusableImages(dataset);
       if (unusable.length > 0) setCommandExitCode(1);
       if (flags.json) {

@@ -5,7 +5,7 @@
 import { describeValue, ShiftbenchError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { Detector, LoadDetectorOptions } from '../core/types.js';
-import type { Mitigation } from '../mitigations/types.js';
+import { MITIGATION_NAME_RE, type Mitigation } from '../mitigations/types.js';
 
 /** The plug-in API version this shiftbench implements. */
 export const PLUGIN_API_VERSION = 1;
@@ -60,7 +60,10 @@ export function validatePluginDefinition(def: unknown, where: string): PluginDef
   if (def.mitigations !== undefined) {
     if (!is.object(def.mitigations)) fail('mitigations must be an object of factories');
     for (const [key, f] of Object.entries(def.mitigations as Record<string, unknown>)) {
-      if (!NAME_RE.test(key)) fail(`mitigation name ${describeValue(key)} must be letters, digits, ".", "_" or "-"`);
+      if (!MITIGATION_NAME_RE.test(key))
+        fail(
+          `mitigation name ${describeValue(key)} must be lower-case letters, digits and "-", starting with a letter`,
+        );
       if (typeof f !== 'function')
         fail(`mitigations.${key} must be a function (arg) => Mitigation but is ${describeValue(f)}`);
     }

@@ -4,7 +4,7 @@
  */
 import { ShiftbenchError, describeValue } from '../core/errors.js';
 import { Registry } from '../core/registry.js';
-import type { Mitigation, MitigationDefinition, MitigationFactory } from './types.js';
+import { MITIGATION_NAME_RE, type Mitigation, type MitigationDefinition, type MitigationFactory } from './types.js';
 import { ANTIALIAS } from './antialias.js';
 import { INPUT_BLUR } from './inputBlur.js';
 import { POLYPHASE_ALIGN } from './polyphaseAlign.js';
@@ -13,8 +13,6 @@ import { SHIFT_ENSEMBLE } from './shiftEnsemble.js';
 /** Every known mitigation, by name. */
 export const MITIGATIONS = new Registry<MitigationDefinition>('mitigation');
 for (const def of [ANTIALIAS, INPUT_BLUR, SHIFT_ENSEMBLE, POLYPHASE_ALIGN]) MITIGATIONS.register(def.name, def);
-
-const NAME_RE = /^[a-z][a-z0-9-]*$/;
 
 /** "name: syntax — summary" for each known mitigation, one per line (for errors and help). */
 export function describeMitigations(): string {
@@ -58,7 +56,7 @@ export function registerMitigation(
   factory: MitigationFactory,
   describe: { syntax?: string; summary?: string } = {},
 ): void {
-  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+  if (typeof name !== 'string' || !MITIGATION_NAME_RE.test(name)) {
     throw new ShiftbenchError(
       'ERR_PLUGIN',
       `Expected a mitigation name of lower-case letters, digits and '-' but received ${describeValue(name)}`,

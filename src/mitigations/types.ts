@@ -5,6 +5,9 @@
  */
 import type { Detector, LoadDetectorOptions, Logger, ModelEntry, ShiftMode } from '../core/types.js';
 
+/** What a mitigation may be named (built-in or from a plug-in): what `--mitigation name[:arg]` can name. */
+export const MITIGATION_NAME_RE = /^[a-z][a-z0-9-]*$/;
+
 /** What the runner tells a mitigation when it wraps a detector. */
 export interface MitigationContext {
   /** How the runner makes shifted inputs; wrappers that move the input do it the same way. */

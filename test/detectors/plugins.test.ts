@@ -247,6 +247,21 @@ describe('definePlugin', () => {
       'Invalid plug-in (in definePlugin): name must be letters, digits, ".", "_" or "-" but is "bad name"',
     );
   });
+
+  it('a mitigation name --mitigation could not name is refused with the plug-in, not later at --mitigation', () => {
+    const def = (name: string) => ({
+      apiVersion: 1 as const,
+      name: 'p2',
+      detectors: { a: () => ({}) as never },
+      mitigations: { [name]: () => ({}) as never },
+    });
+    expect(definePlugin(def('my-blur'))).toBeTruthy();
+    for (const bad of ['My_Blur', 'blur.v2', '2x'])
+      expect(() => definePlugin(def(bad))).toThrow(
+        `Invalid plug-in (in definePlugin): mitigation name "${bad}" must be lower-case letters, digits and "-", ` +
+          'starting with a letter',
+      );
+  });
 });
 
 describe('example plug-in: blobs/saturated', () => {

@@ -53,6 +53,12 @@ describe('parseMitigation', () => {
     );
     expect(() => parseMitigation('input-blur:-1')).toThrow(/received "-1"/);
     expect(() => parseMitigation('input-blur:abc')).toThrow(/received "abc"/);
+    // a decimal number only: Number() would read hexadecimal, binary and Infinity as numbers
+    for (const odd of ['0x1', '0b1', '1_0', 'Infinity'])
+      expect(() => parseMitigation(`input-blur:${odd}`), odd).toThrow(/mitigation input-blur/);
+    expect(parseMitigation('input-blur:1.5').spec).toBe('input-blur:1.5');
+    expect(parseMitigation('input-blur:.5').spec).toBe('input-blur:0.5');
+    expect(parseMitigation('input-blur:2e-1').spec).toBe('input-blur:0.2');
     expect(() => parseMitigation('antialias:post:4')).toThrow(
       'Expected a blur size of 3 or 5 (antialias:post:3, antialias:post:5) for mitigation antialias:post but received "4"',
     );

@@ -101,8 +101,26 @@ export function antialiasTrained(): Mitigation {
     spec,
     replacementModel(entry: ModelEntry, candidates?: readonly ModelEntry[]): string {
       const twin = twinOf(entry);
+      if (twin === entry.name) {
+        // already anti-aliased: it would be paired with itself (Δ 0, "no significant difference")
+        const back = entry.meta?.twin; // a twin names its plain model, as the plain model names it
+        const plain =
+          typeof back === 'string' && back !== ''
+            ? back
+            : (candidates ?? []).find((e) => e.meta?.twin === entry.name && twinOf(e) !== e.name)?.name;
+        throw new ShiftbenchError(
+          'ERR_INVALID_OPTION',
+          `Model "${entry.name}" is already anti-aliased, so antialias:trained has nothing to replace it with (it ` +
+            `would be compared with itself). ` +
+            (plain
+              ? `Run its plain model with it: --model ${plain} --mitigation antialias:trained.`
+              : 'Run its plain model with it, or compare the two runs with `shiftbench compare`.'),
+        );
+      }
       if (twin !== undefined) return twin;
-      const withTwins = (candidates ?? []).filter((e) => typeof e.meta?.twin === 'string').map((e) => e.name);
+      const withTwins = (candidates ?? [])
+        .filter((e) => typeof e.meta?.twin === 'string' && twinOf(e) !== e.name)
+        .map((e) => e.name);
       throw new ShiftbenchError(
         'ERR_INVALID_OPTION',
         `Model "${entry.name}" has no anti-aliased twin, so antialias:trained cannot be applied to it. ` +

@@ -132,11 +132,15 @@ describe('antialias mitigations', () => {
     const entry = (name: string, meta?: Record<string, unknown>) => ({ name, meta }) as never;
     const zoo = [
       entry('zoo-s', { twin: 'zoo-s-aa' }),
-      entry('zoo-s-aa', { antialias: { filterSize: 3 } }),
+      entry('zoo-s-aa', { antialias: { filterSize: 3 }, twin: 'zoo-s' }),
       entry('centernet'),
     ];
     expect(m.replacementModel!(zoo[0], zoo)).toBe('zoo-s-aa');
-    expect(m.replacementModel!(zoo[1], zoo)).toBe('zoo-s-aa');
+    // a model that is already anti-aliased has no twin to compare with: refused (it would be paired with itself)
+    expect(() => m.replacementModel!(zoo[1], zoo)).toThrow(
+      'Model "zoo-s-aa" is already anti-aliased, so antialias:trained has nothing to replace it with (it would be ' +
+        'compared with itself). Run its plain model with it: --model zoo-s --mitigation antialias:trained.',
+    );
     expect(() => m.replacementModel!(zoo[2], zoo)).toThrow(
       'Model "centernet" has no anti-aliased twin, so antialias:trained cannot be applied to it. Models with twins: zoo-s. Use antialias:post to insert the blur into this model instead.',
     );

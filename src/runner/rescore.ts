@@ -41,7 +41,13 @@ const SILENT: Logger = { info: () => undefined, warn: () => undefined };
 export async function rescoreRun(
   runDir: string,
   options: RescoreOptions = {},
-  hooks: { logger?: Logger; env?: Partial<RunnerEnv>; signal?: AbortSignal } = {},
+  hooks: {
+    logger?: Logger;
+    env?: Partial<RunnerEnv>;
+    signal?: AbortSignal;
+    /** A report format the caller renders itself next (not rendered again here): `shiftbench report --format`. */
+    callerRenders?: 'html' | 'md' | 'csv' | 'json';
+  } = {},
 ): Promise<RunMetrics> {
   const logger = hooks.logger ?? SILENT;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
@@ -56,7 +62,7 @@ export async function rescoreRun(
   }
   await store.lock(logger); // not while a run writes there
   try {
-    return await rescoreLocked(store, manifest, options, env, logger, hooks.signal);
+    return await rescoreLocked(store, manifest, options, env, logger, hooks.signal, hooks.callerRenders);
   } finally {
     await store.release();
   }
@@ -69,6 +75,7 @@ async function rescoreLocked(
   env: RunnerEnv,
   logger: Logger,
   signal: AbortSignal | undefined,
+  callerRenders: string | undefined,
 ): Promise<RunMetrics> {
   const saved = manifest.options as Partial<RunOptions> & { shiftSet?: string; bootstrapBounds?: number | null };
   // validate the new settings the way `run` does (flag names in errors), on top of the saved ones
@@ -132,7 +139,11 @@ async function rescoreLocked(
       objectives: o.objectives,
     },
   });
-  await renderReportsAgain(store.dir, reports, logger);
+  await renderReportsAgain(
+    store.dir,
+    reports.filter((f) => f !== `report.${callerRenders}` && !(callerRenders === 'html' && f === 'report.json')),
+    logger,
+  );
   return metrics;
 }
 
@@ -144,7 +155,7 @@ async function renderReportsAgain(dir: string, reports: string[], logger: Logger
   if (reports.includes('report.html') || reports.includes('report.json')) await renderReportAfterScoring(dir, logger);
   for (const format of ['md', 'csv'] as const) {
     if (!reports.includes(`report.${format}`)) continue;
-    await writeReportText(dir, format).catch((err: Error) =>
+    await writeReportText(dir, format, { logger }).catch((err: Error) =>
       logger.warn(
         `could not render report.${format} again (${err.message}); metrics.json is complete — retry with ` +
           `\`shiftbench report ${dir} --format ${format}\``,

@@ -393,6 +393,12 @@ describe('shiftbench report RUN --score-threshold (CLI)', () => {
     // (a) a rescore that writes one format: the others are not left from the earlier metrics
     expect(cli(['report', out, '--score-threshold', '0.3', '--format', 'md', '-q']).code).toBe(0);
     await consistent(0.3);
+    // the format asked for is rendered once (by the command), the others once by the rescore
+    const again = cli(['report', out, '--score-threshold', '0.3']);
+    expect(again.code).toBe(0);
+    expect((again.stderr + again.stdout).split(`wrote ${path.join(out, 'report.html')}`)).toHaveLength(2);
+    expect(again.stderr + again.stdout).toContain(`wrote ${path.join(out, 'report.md')}`);
+    await consistent(0.3);
     // (b) the same run resumed with another analysis setting rescores: no report.csv of τ 0.3 stays
     expect(cli(['report', out, '--format', 'csv', '-q']).code).toBe(0);
     expect(cli([...runArgs, '--score-threshold', '0.4']).code).toBe(0);

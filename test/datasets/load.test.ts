@@ -606,6 +606,15 @@ describe('loadDataset: YOLO and plain folders', () => {
     expect(warned.join('\n')).toContain('give it with --dataset');
   });
 
+  it('a label-free folder whose images lie in images/ is named after the folder, not "images"', async () => {
+    const dir = path.join(tmp, 'val2017-photos');
+    await png(path.join(dir, 'images', 'a.png'), 5, 6);
+    const ds = await loadDataset({ dataset: dir });
+    expect(ds.kind).toBe('folder');
+    expect(ds.images).toHaveLength(1);
+    expect(ds.name).toBe('val2017-photos');
+  });
+
   it('loads a plain image folder as label-free', async () => {
     const dir = path.join(tmp, 'plain');
     await png(path.join(dir, 'z.png'), 12, 7);

@@ -3,7 +3,7 @@
 # No Docker engine runs where shiftbench is developed: build it elsewhere, from the repository root:
 #   docker build -t shiftbench:0.1.0 .
 #   docker run --rm shiftbench:0.1.0                      # prints the CLI's help
-#   docker run --rm -v "$PWD/runs:/runs" shiftbench:0.1.0 demo --limit 20
+#   docker run --rm -v "$PWD/reports:/work/reports" shiftbench:0.1.0 demo --limit 20   # the demo writes ./reports
 # Both stages use the same base (Debian, glibc, one CPU architecture): sharp's prebuilt libvips
 # (@img/sharp-linux-*) and onnxruntime-node's bundled CPU binaries installed in the first stage
 # are the ones the second stage runs. Build on (or for, with --platform) the cluster's architecture.

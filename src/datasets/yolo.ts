@@ -171,6 +171,29 @@ async function refuseUnmatchedLabels(
   );
 }
 
+/**
+ * Two images whose label file is the same (images/a.png and images/a.jpg → labels/a.txt) would both get its boxes:
+ * ERR_DATASET naming them (up to three pairs) and the fix.
+ */
+function refuseSharedLabelFiles(dir: string, files: readonly string[]): void {
+  const byLabel = new Map<string, string[]>();
+  for (const f of files) {
+    const l = labelPath(f);
+    byLabel.set(l, [...(byLabel.get(l) ?? []), f]);
+  }
+  const shared = [...byLabel].filter(([, imgs]) => imgs.length > 1);
+  if (shared.length === 0) return;
+  const list = shared
+    .slice(0, 3)
+    .map(([l, imgs]) => `${imgs.map((f) => path.join('images', f)).join(' and ')} → ${path.join('labels', l)}`)
+    .join('; ');
+  throw datasetError(
+    `YOLO folder ${dir}: ${shared.length === 1 ? 'two images share' : 'images share'} one label file, so each ` +
+      `would get the other's boxes: ${list}${shared.length > 3 ? `, and ${shared.length - 3} more` : ''}. Fix: ` +
+      'keep one image per name (rename or remove the others).',
+  );
+}
+
 /** The label file of an image, relative to labels/: its path under images/ with .txt for its extension. */
 function labelPath(imageRel: string): string {
   return path.normalize(imageRel.replace(/\.[^./]+$/, '.txt'));
@@ -263,6 +286,7 @@ export async function parseYoloFolder(
   const categories = yoloCategories(names);
   const files = await listImageFiles(imagesDir, true);
   if (files.length === 0) throw datasetError(`YOLO folder ${dir}: images/ holds no image files (${'.jpg, .png, …'}).`);
+  refuseSharedLabelFiles(dir, files);
   const images: CocoImage[] = [];
   const annotations: CocoAnnotation[] = [];
   const issues: string[] = [];

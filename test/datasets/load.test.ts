@@ -413,6 +413,18 @@ describe('loadDataset: YOLO and plain folders', () => {
     expect(anns[1].area).toBeCloseTo(50, 9);
   });
 
+  it('two images whose label file is the same (a.png and a.jpg → labels/a.txt) are refused: their boxes would count twice', async () => {
+    const dir = await yoloFixture({ file: 'classes.txt', text: 'cat\ndog\n' }, { 'a.txt': '0 0.5 0.5 0.2 0.4\n' });
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } })
+      .jpeg()
+      .toFile(path.join(dir, 'images', 'a.jpg'));
+    const err = await loadDataset({ dataset: dir }).catch((e) => e);
+    expect(err.code).toBe('ERR_DATASET');
+    expect(err.message).toContain('a.jpg');
+    expect(err.message).toContain('a.png');
+    expect(err.message).toContain(path.join('labels', 'a.txt'));
+  });
+
   it('reads names from data.yaml and maps the 80 COCO names to COCO ids', async () => {
     const yaml = `path: .\nnc: 80\nnames:\n${COCO_CATEGORIES.map((c, i) => `  ${i}: ${c.name}`).join('\n')}\n`;
     const dir = await yoloFixture({ file: 'data.yaml', text: yaml }, { 'a.txt': '11 0.5 0.5 0.2 0.2\n' });

@@ -15,7 +15,7 @@ import type { Dataset, Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { defaultEnv } from './env.js';
 import { hashChange, identityDiff, imageHashes, imageIdentityFor } from './identity.js';
 import { makeRunId, resolveRunOptions, type RunOptions } from './options.js';
-import { RunStore, type RunManifest } from './runStore.js';
+import { RunStore, type ManifestDetector, type RunManifest } from './runStore.js';
 import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
 import { formatShard, shardOfImage } from './shard.js';
 import {
@@ -339,6 +339,16 @@ async function openOutput(options: MergeOptions, shards: Shard[], logger: Logger
  * ERR_RUN_LOCKED while a shard still runs; ERR_OUTPUT for an `out` holding another run; an
  * AbortError when `hooks.signal` stops it (the shards are only read: merge again).
  */
+/**
+ * A detector's manifest entry with the runs that timed it in any shard (ManifestDetector.timedIn): the cost ratio
+ * then holds only where every shard timed the plain detector and the mitigation in the same runs.
+ */
+function withTimedInOfAll(d: ManifestDetector, shards: readonly { manifest: RunManifest }[]): ManifestDetector {
+  const entries = shards.map((s) => s.manifest.detectors.find((x) => x.key === d.key));
+  if (entries.some((e) => e?.timedIn === undefined)) return d; // an older shard: unknown, as in the shards
+  return { ...d, timedIn: [...new Set(entries.flatMap((e) => e!.timedIn!))].sort() };
+}
+
 export async function mergeShards(
   options: MergeOptions,
   hooks: { logger?: Logger; env?: Partial<RunnerEnv>; signal?: AbortSignal } = {},
@@ -377,6 +387,7 @@ export async function mergeShards(
     const { shard: _shard, ...rest } = first.manifest;
     const manifest: RunManifest = {
       ...rest,
+      detectors: first.manifest.detectors.map((d) => withTimedInOfAll(d, shards)),
       runId: makeRunId({ merged: shards.map((s) => s.manifest.runId) }),
       createdAt: new Date().toISOString(),
       dataset: { ...first.manifest.dataset, source: dataset.source, images: dataset.images.length },

@@ -117,6 +117,21 @@ describe('runShard + mergeShards', () => {
     expect(comparable(again.metrics)).toEqual(comparable(whole));
   });
 
+  it('a merge has a cost ratio only where every shard timed the plain detector and the mitigation in the same run', async () => {
+    const opts = { ...base, mitigations: ['input-blur:1'], bootstrapBounds: 0 };
+    const together = [0, 1].map((i) => path.join(root, `cost-${i}`));
+    for (let i = 0; i < 2; i++) await runShard({ ...opts, shard: `${i}/2`, out: together[i] });
+    const m1 = await mergeShards({ runs: together, out: path.join(root, 'cost-merged') });
+    expect(m1.metrics.results[1].timing.costRatio).not.toBeNull();
+    // shard 1 detected the plain detector in one run and the mitigation in a later one
+    const apart = path.join(root, 'cost-apart-1');
+    await runShard({ ...base, bootstrapBounds: 0, shard: '1/2', out: apart });
+    await runShard({ ...opts, shard: '1/2', out: apart });
+    const m2 = await mergeShards({ runs: [together[0], apart], out: path.join(root, 'cost-merged-2') });
+    expect(m2.metrics.results[1].timing.costRatio).toBeNull();
+    expect(m2.metrics.results[1].timing.costRatioNote).toContain('timed in different runs');
+  });
+
   it('a missing shard, a shard given twice, or another split is refused naming the directories', async () => {
     const out = path.join(root, 'bad-merge');
     let e = await rejection(mergeShards({ runs: [shardDirs[0], shardDirs[2]], out }));

@@ -282,8 +282,8 @@ export class ShiftEvaluator {
         }
         if (B > 0 && prepared.numImages < MIN_INTERVAL_IMAGES) {
           notes.push(
-            `bounds intervals off: ${prepared.numImages} images (a bootstrap of fewer than ${MIN_INTERVAL_IMAGES} ` +
-              'gives no 95 % interval), so no paired difference is judged either',
+            `bounds intervals off: ${prepared.numImages} images — fewer than ${MIN_INTERVAL_IMAGES} give no bounds ` +
+              'interval and no paired verdict (the consistency intervals of so few images are rough too)',
           );
           B = 0;
         }

@@ -5,7 +5,7 @@
  * every value escaped; absent numbers are "—".
  */
 import type { AssignmentBreakdown, DetectorRunSummary, Interval95, PeriodFit } from '../core/types.js';
-import { MISSING, escapeHtml as h, num, pct, pp } from './format.js';
+import { MISSING, detectorNotes, escapeHtml as h, noBoundsIntervalReason, num, pct, pp } from './format.js';
 import type { ReportRun } from './load.js';
 
 /** "[lo–hi]" of a 0–1 interval in percentage points, as the headline cells show it. */
@@ -57,7 +57,7 @@ export function uncertaintySection(run: ReportRun): string {
           );
         })
         .join('')}</tbody></table></div>`
-    : '<p>No intervals: the bounds bootstrap was off for this run (<code>--bootstrap-bounds B</code> turns it on).</p>';
+    : `<p>No intervals: ${h(noBoundsIntervalReason(Math.min(...rs.map((r) => r.imagesEvaluated))))}.</p>`;
   const paired = rs.flatMap((r) => r.analysis!.paired);
   const pairedHtml = paired.length
     ? `<div class="table-wrap"><table class="details paired"><caption>Paired differences: ` +
@@ -176,7 +176,8 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
               .join('')}</tbody></table>`
         : `<p>No detection reaches score ${h(f.scoreThreshold)}: no flicker to show.</p>`,
     );
-    if (a.notes.length) parts.push(`<ul>${a.notes.map((n) => `<li>${h(n)}</li>`).join('')}</ul>`);
+    const notes = detectorNotes(r);
+    if (notes.length) parts.push(`<ul>${notes.map((n) => `<li>${h(n)}</li>`).join('')}</ul>`);
     return parts.join('\n');
   });
   return `<section id="breakdowns"><h2>Breakdowns</h2>\n${blocks.join('\n')}\n</section>`;

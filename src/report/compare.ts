@@ -8,6 +8,7 @@
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { runCompatibility } from './compatible.js';
 import { MISSING, escapeHtml as h } from './format.js';
+import { MIN_INTERVAL_IMAGES } from '../metrics/uncertainty.js';
 import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
 import { headHtml } from './html.js';
 import { loadReportRun, type ReportRun } from './load.js';
@@ -135,8 +136,17 @@ const COLUMNS: { head: string; cell: (x: HeadlineRow) => string }[] = [
   { head: 'images', cell: (x) => String(x.imagesEvaluated) },
 ];
 
-/** Why paired runs (same dataset and images) have no detector with mAP in both: no labels, or no ground truth. */
-const whyNoPairedMap = (c: Comparison) => (c.runs[0].run.metrics.dataset.labelFree ? 'label-free' : 'no ground truth');
+/**
+ * Why paired runs (same dataset and images) have no paired difference, as a sentence: no labels, no ground truth
+ * (no detector with mAP in both), or fewer images than an interval needs.
+ */
+function noPairedDifference(c: Comparison): string {
+  const m = c.runs[0].run.metrics;
+  const images = Math.min(...m.results.map((r) => r.imagesEvaluated));
+  if (!m.dataset.labelFree && m.results.some((r) => r.bounds) && images < MIN_INTERVAL_IMAGES)
+    return `no paired difference: ${images} images (fewer than ${MIN_INTERVAL_IMAGES} images give no interval)`;
+  return `no detector with mAP in both (${m.dataset.labelFree ? 'label-free' : 'no ground truth'}): no paired difference`;
+}
 
 /** The terminal table: one line per run, one row per detector and run, then each pairing. Pure. */
 export function renderComparisonText(c: Comparison): string {
@@ -168,8 +178,7 @@ export function renderComparisonText(c: Comparison): string {
       `${p.label} vs A: paired on the same images (Δ = ${p.label} − A; "significant" only when the 95% interval ` +
         `excludes 0)`,
     );
-    if (p.deltas.length === 0)
-      lines.push(`  no detector with mAP in both (${whyNoPairedMap(c)}): no paired difference`);
+    if (p.deltas.length === 0) lines.push(`  ${noPairedDifference(c)}`);
     for (const d of p.deltas) lines.push(`  ${d.key}: ${deltaText(d)}`);
   }
   return lines.join('\n') + '\n';
@@ -216,7 +225,7 @@ export function renderComparisonHtml(c: Comparison): string {
             `scope="col">Detector</th><th scope="col">Δ mAP range (pp) [95%]</th><th scope="col">Δ mAP at (0,0) ` +
             `(pp) [95%]</th><th scope="col">${h(p.label)} steadier in</th><th ` +
             `scope="col">Verdict on the mAP range</th></tr></thead><tbody>${rows}</tbody></table></div>`
-          : `<p>No detector with mAP in both runs (${h(whyNoPairedMap(c))}): no paired difference.</p>`
+          : `<p>${h(noPairedDifference(c).replace(/^n/, 'N'))}.</p>`
       }`;
     })
     .join('\n');

@@ -3,7 +3,8 @@
  * Metrics are fractions (0–1) everywhere else; only this file turns them into
  * percentages for people to read.
  */
-import type { Interval } from '../core/types.js';
+import type { DetectorRunSummary, Interval } from '../core/types.js';
+import { MIN_INTERVAL_IMAGES } from '../metrics/uncertainty.js';
 
 /** The dash shown for a value that does not exist (label-free run, plain detector's cost…). */
 export const MISSING = '—';
@@ -47,6 +48,21 @@ function finite(v: number | null | undefined): v is number {
  */
 export function noMapReason(labelFree: boolean): string {
   return labelFree ? 'label-free dataset' : 'no ground truth in the evaluated images';
+}
+
+/**
+ * Why mAP bounds have no interval (and a mitigation no paired verdict): too few images for one, or the bounds
+ * bootstrap was off — with the flag that turns it on only where it would help.
+ */
+export function noBoundsIntervalReason(images: number): string {
+  return images < MIN_INTERVAL_IMAGES
+    ? `${images} images — fewer than ${MIN_INTERVAL_IMAGES} give no bounds interval and no paired verdict`
+    : 'the bounds bootstrap was off: --bootstrap-bounds B turns it on';
+}
+
+/** The notes of one detector's result: its analysis notes, and why it has no cost ratio where it has none. */
+export function detectorNotes(r: DetectorRunSummary): string[] {
+  return [...(r.analysis?.notes ?? []), ...(r.timing.costRatioNote ? [r.timing.costRatioNote] : [])];
 }
 
 /** A 0–1 fraction as a percentage: `pct(0.4123)` → "41.2%". Missing → "—". */

@@ -10,7 +10,18 @@ import { loadError } from '../core/errors.js';
 import { isFractionalSet, offsetLabel, shiftOffsetsLabel } from '../shifts/shiftSet.js';
 import { VERSION } from '../version.js';
 import { CLIENT_SCRIPT } from './client.js';
-import { MISSING, cost, escapeHtml as h, intervalHtml, jsonForScript, num, pct, pp, signedPp } from './format.js';
+import {
+  MISSING,
+  cost,
+  escapeHtml as h,
+  intervalHtml,
+  jsonForScript,
+  noBoundsIntervalReason,
+  num,
+  pct,
+  pp,
+  signedPp,
+} from './format.js';
 import { breakdownSection, periodicitySection, ppInterval, uncertaintySection } from './analysis.js';
 import { manifestDetectorFacts, type ReportRun } from './load.js';
 import { gallerySection, type Gallery } from './gallery.js';
@@ -518,7 +529,9 @@ function intervalsGlossary(run: ReportRun): string {
       bounds
         ? `mAP at (0,0), lower, upper, range, rel. range and the Δ vs plain: the bounds bootstrap, ${bounds} (a ` +
             `number shown without [lo–hi] has none).`
-        : 'mAP at (0,0), lower, upper, range and rel. range: no interval (the bounds bootstrap was off).',
+        : `mAP at (0,0), lower, upper, range and rel. range: no interval (${noBoundsIntervalReason(
+            Math.min(...results.filter((r) => r.bounds).map((r) => r.imagesEvaluated)),
+          )}).`,
     );
   }
   const stability = resampleText(results.map((r) => r.stability?.bootstrap));

@@ -5,7 +5,7 @@
  */
 import { stableAreaNote } from '../core/messages.js';
 import type { PairedDifference } from '../core/types.js';
-import { MISSING, noMapReason } from './format.js';
+import { MISSING, detectorNotes, noBoundsIntervalReason, noMapReason } from './format.js';
 import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
 import type { ReportRun } from './load.js';
 
@@ -53,7 +53,7 @@ export function verdictLine(row: HeadlineRow, labelFree: boolean): string {
   const range = `mAP range ${mdValue(row.mapRange, 'pp')}`;
   const ivNote = ok(row.mapRange.lo)
     ? ` (95% interval over ${row.boundsResamples} resamples)`
-    : ' (no interval: the bounds bootstrap was off; `--bootstrap-bounds B` turns it on)';
+    : ` (no interval: ${noBoundsIntervalReason(row.imagesEvaluated)})`;
   if (row.mitigation === null) return `${name}: ${range}${ivNote}.`;
   if (row.paired.length === 0)
     return `${name}: ${range}${ivNote}; no paired difference against its plain detector, so no verdict.`;
@@ -131,5 +131,7 @@ export function renderReportMarkdown(run: ReportRun): string {
   lines.push('**Verdicts**', '');
   for (const r of rows) lines.push(`- ${verdictLine(r, m.dataset.labelFree)}`);
   lines.push('');
+  const notes = [...new Set(m.results.flatMap(detectorNotes))];
+  if (notes.length > 0) lines.push('**Notes**', '', ...notes.map((n) => `- ${n}`), '');
   return lines.join('\n');
 }

@@ -13,6 +13,7 @@ import {
   signedPointsCell,
   textTable as table,
 } from '../core/units.js';
+import { detectorNotes } from '../report/format.js';
 
 function fixed(v: number | null | undefined, digits = 4): string {
   return numberCell(v, digits);
@@ -117,10 +118,7 @@ export function formatPairedAndNotes(metrics: RunMetrics): string[] {
     }
   }
   const stable = stableAreaNote(metrics);
-  const notes = [
-    ...(stable ? [stable] : []),
-    ...new Set(metrics.results.flatMap((r) => [...(r.analysis?.notes ?? []), r.timing.costRatioNote ?? []].flat())),
-  ];
+  const notes = [...(stable ? [stable] : []), ...new Set(metrics.results.flatMap(detectorNotes))];
   if (notes.length > 0) lines.push('', ...notes.map((n) => `note: ${n}`));
   return lines;
 }

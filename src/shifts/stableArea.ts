@@ -73,8 +73,8 @@ export function stableArea(
 
 /**
  * A box of the original image in content coordinates: `box · scale`, and in circular
- * mode unwrapped by its centre: moved by whole periods Wm (Hm) so that its centre lies
- * in [0, Wm) × [0, Hm) (+Wm when the centre is below 0).
+ * mode unwrapped by its centre: moved by one period Wm (Hm) where its centre is below 0
+ * (protocol §1); a centre at or past Wm (Hm) stays there, outside the stable area.
  */
 export function toContentBox(box: BoxXYWH, t: Pick<InputTransform, 'scaleX' | 'scaleY'>, area: StableArea): BoxXYWH {
   const w = box[2] * t.scaleX;

@@ -259,6 +259,28 @@ describe('run: smaller defects (issue 10)', () => {
     expect(c.stderr).not.toContain('--bootstrap-bounds 200');
   });
 
+  it('what the reports say: fewer than 10 images is the reason for no interval (not a bootstrap setting), and a missing cost ratio says why', async () => {
+    const out = path.join(root, 'few-reports');
+    const few = ['run', '--model', 'jitter', '--dataset', dataset, '--out', out, '--bootstrap', '20', '-q'];
+    expect(cli(few).code).toBe(0);
+    expect(cli([...few, '--mitigation', 'input-blur:1']).code).toBe(0); // the mitigation timed in a later run
+    expect(cli(['report', out, '--format', 'md', '-q']).code).toBe(0);
+    const md = await readFile(path.join(out, 'report.md'), 'utf8');
+    const html = await readFile(path.join(out, 'report.html'), 'utf8');
+    for (const text of [md, html]) {
+      expect(text).toContain('3 images — fewer than 10');
+      expect(text).not.toContain('bootstrap was off');
+      expect(text).toContain('no cost ratio: jitter+input-blur:1 and jitter were timed in different runs');
+    }
+    const other = path.join(root, 'few-reports-2');
+    expect(
+      cli(['run', '--model', 'jitter', '--dataset', dataset, '--out', other, '--bootstrap', '20', '-q']).code,
+    ).toBe(0);
+    const c = cli(['compare', out, other]);
+    expect(c.stdout).toContain('fewer than 10 images');
+    expect(c.stdout).not.toContain('no ground truth');
+  });
+
   it('`run … | true` (the reader gone) ends without an EPIPE stack trace', () => {
     const out = path.join(root, 'epipe');
     const cmd = `"${process.execPath}" ${TSX_CLI.map((a) => `"${a}"`).join(' ')} run --model oracle --dataset "${dataset}" --out "${out}" --bootstrap 20 -q | true`;

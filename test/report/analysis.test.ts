@@ -138,7 +138,7 @@ describe('renderReport with issue 11 analysis', () => {
     const g2 = glossary(await readFile((await renderReport(old)).htmlPath, 'utf8'));
     expect(g2).toContain('Consistency metrics (flip rate, det. consistency, jitter): 1000 resamples, seed 0.');
     expect(g2).toContain(
-      'mAP at (0,0), lower, upper, range and rel. range: no interval (the bounds bootstrap was off)',
+      'mAP at (0,0), lower, upper, range and rel. range: no interval (the bounds bootstrap was off: --bootstrap-bounds B turns it on)',
     );
     expect(g2).not.toContain('200');
   });

@@ -1,5 +1,7 @@
 /** File names of the run directory layout, shared by the runner (writes) and the report (reads). */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 
 /**
  * A file-name-safe form of a string (unsafe characters as `_`, no leading dot, at most 120 characters). Lossy: `a/b`
@@ -22,4 +24,15 @@ export function keyFileName(key: string): string {
   const safe = safeFileName(key);
   if (safe === key) return safe;
   return `${safe.slice(0, 107)}_${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+}
+
+/**
+ * The name of a detector key's file `<name><suffix>` in `dir` (a run's detections/): keyFileName, or — in a run
+ * directory written before keys were hashed into file names, where only that exists — the key's safeFileName.
+ */
+export function keyFileNameIn(dir: string, key: string, suffix = ''): string {
+  const name = keyFileName(key);
+  const legacy = safeFileName(key);
+  if (legacy === name || existsSync(path.join(dir, name + suffix))) return name;
+  return existsSync(path.join(dir, legacy + suffix)) ? legacy : name;
 }

@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import type { BoxXYWH, CocoAnnotation, CocoResult, DetectorRunSummary, Shift } from '../core/types.js';
 import { COCO_CATEGORIES } from '../core/coco.js';
 import { is } from '../core/is.js';
-import { keyFileName } from '../core/fileNames.js';
+import { keyFileNameIn } from '../core/fileNames.js';
 import { shiftFileStem } from '../shifts/shiftSet.js';
 import { escapeHtml as h } from './format.js';
 import type { ReportRun } from './load.js';
@@ -169,7 +169,12 @@ async function readShiftFile(file: string): Promise<CocoResult[] | null> {
  * fractional sets).
  */
 const shiftFile = (run: ReportRun, key: string, shifts: Shift[], s: number) =>
-  path.join(run.runDir, 'detections', keyFileName(key), `${shiftFileStem({ shifts }, s)}.json`);
+  path.join(
+    run.runDir,
+    'detections',
+    keyFileNameIn(path.join(run.runDir, 'detections'), key),
+    `${shiftFileStem({ shifts }, s)}.json`,
+  );
 
 /**
  * Builds the gallery of a run: up to `perDetector` of each detector's most-flickering images,
@@ -330,7 +335,15 @@ async function readGroundTruth(
 ): Promise<Map<number, CocoAnnotation[]> | null> {
   try {
     const gt = JSON.parse(
-      await readFile(path.join(run.runDir, 'detections', keyFileName(r.key), 'ground_truth.json'), 'utf8'),
+      await readFile(
+        path.join(
+          run.runDir,
+          'detections',
+          keyFileNameIn(path.join(run.runDir, 'detections'), r.key),
+          'ground_truth.json',
+        ),
+        'utf8',
+      ),
     );
     for (const c of Array.isArray(gt?.categories) ? gt.categories : [])
       if (is.number(c?.id) && typeof c?.name === 'string') into[c.id] = c.name;

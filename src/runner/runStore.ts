@@ -35,6 +35,7 @@ import {
   isSkipped,
   readJsonOrNull,
   keyFileName,
+  keyFileNameIn,
   writeJsonAtomic,
   type StoredImage,
 } from './store.js';
@@ -499,7 +500,8 @@ export class RunStore {
 
   /** detections/<key>.jsonl of one detector. */
   logFile(key: string): string {
-    return path.join(this.directory, DETECTIONS_DIR, `${keyFileName(key)}.jsonl`);
+    const dir = path.join(this.directory, DETECTIONS_DIR);
+    return path.join(dir, `${keyFileNameIn(dir, key, '.jsonl')}.jsonl`);
   }
 
   /** Opens a detector's detection log for appending; returns it with the records already stored. */

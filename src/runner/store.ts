@@ -522,4 +522,4 @@ export async function exists(file: string): Promise<boolean> {
 }
 
 export { syncDirSync } from '../core/atomicFile.js';
-export { keyFileName, safeFileName } from '../core/fileNames.js';
+export { keyFileName, keyFileNameIn, safeFileName } from '../core/fileNames.js';

@@ -3,11 +3,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CocoGroundTruth, Logger } from '../../src/core/types.js';
-import { keyFileName } from '../../src/core/fileNames.js';
+import { keyFileName, safeFileName } from '../../src/core/fileNames.js';
 import { runBenchmark, type RunnerEnv } from '../../src/runner/index.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { gtDetector, makeDataset, tempDir } from '../runner/fixtures.js';
@@ -279,6 +279,25 @@ describe('run: smaller defects (issue 10)', () => {
     const c = cli(['compare', out, other]);
     expect(c.stdout).toContain('fewer than 10 images');
     expect(c.stdout).not.toContain('no ground truth');
+  });
+
+  it('a run directory written before keys were hashed into file names (detections/jitter+input-blur_1…) still reads', async () => {
+    const out = path.join(root, 'legacy-names');
+    const args = ['run', '--model', 'jitter', '--mitigation', 'input-blur:1', '--dataset', dataset, '--out', out];
+    expect(cli([...args, '--bootstrap', '20', '-q']).code).toBe(0);
+    const before = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
+    // the names an earlier shiftbench gave them
+    const key = 'jitter+input-blur:1';
+    const det = path.join(out, 'detections');
+    await rename(path.join(det, `${keyFileName(key)}.jsonl`), path.join(det, `${safeFileName(key)}.jsonl`));
+    await rename(path.join(det, keyFileName(key)), path.join(det, safeFileName(key)));
+    const r = cli(['report', out, '--rescore', '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    const after = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
+    expect(after.results[1].bounds).toEqual(before.results[1].bounds);
+    expect(after.results[1].consistency).toEqual(before.results[1].consistency);
+    const html = await readFile(path.join(out, 'report.html'), 'utf8');
+    expect(html).not.toContain('per-shift detection files are missing');
   });
 
   it('`run … | true` (the reader gone) ends without an EPIPE stack trace', () => {

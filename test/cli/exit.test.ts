@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pluginRunArgs } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { makeDataset, tempDir } from '../runner/fixtures.js';
 
@@ -47,21 +48,7 @@ describe('shiftbench run never exits 0 without metrics.json', () => {
   });
 
   const run = (model: string, out: string, extra: string[] = []) =>
-    cli([
-      'run',
-      '--plugin',
-      plugin,
-      '--model',
-      model,
-      '--dataset',
-      dataset,
-      '--out',
-      path.join(root, out),
-      '--bootstrap',
-      '20',
-      '-q',
-      ...extra,
-    ]);
+    cli(pluginRunArgs(plugin, model, dataset, path.join(root, out), extra));
 
   it('a detect() that never returns hits --detect-timeout: exit 1 naming the plug-in, no metrics', () => {
     const r = run('bad/hangs', 'hangs', ['--detect-timeout', '300']);

@@ -96,32 +96,26 @@ describe('shiftbench export / score (CLI)', () => {
     expect(metrics.results[0].consistency.detConsistency.mean).toBe(1);
 
     await rm(path.join(exportDir, 'detections', 'shift_4.json'));
-    const missing = cli(
-      'score',
-      exportDir,
-      '--name',
-      'oracle-outside',
-      '--family',
-      'one-stage,anchor-free',
-      '--out',
-      path.join(root, 'run2'),
-    );
+    /** `score` of the export into a new run directory under root. */
+    const scoreInto = (out: string) =>
+      cli(
+        'score',
+        exportDir,
+        '--name',
+        'oracle-outside',
+        '--family',
+        'one-stage,anchor-free',
+        '--out',
+        path.join(root, out),
+      );
+    const missing = scoreInto('run2');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(path.join(exportDir, 'detections', 'shift_4.json'));
     expect(missing.stderr).toMatch(/is missing.*inputs\/<imageId>\/4\.png/);
 
     // a detector run that failed on one shift and wrote [] is refused, not scored as flicker
     await writeFile(path.join(exportDir, 'detections', 'shift_4.json'), '[]');
-    const empty = cli(
-      'score',
-      exportDir,
-      '--name',
-      'oracle-outside',
-      '--family',
-      'one-stage,anchor-free',
-      '--out',
-      path.join(root, 'run3'),
-    );
+    const empty = scoreInto('run3');
     expect(empty.code, empty.stdout).toBe(1);
     expect(empty.stderr).toContain(path.join(exportDir, 'detections', 'shift_4.json'));
     expect(empty.stderr).toMatch(/holds no result at all.*inputs\/<imageId>\/4\.png/);

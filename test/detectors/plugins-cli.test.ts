@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { pluginRunArgs, runCli } from '../helpers/cli.js';
 import { makeDataset, tempDir } from '../runner/fixtures.js';
 
 describe('shiftbench run --plugin: problems of the plug-in', () => {
@@ -17,21 +17,7 @@ describe('shiftbench run --plugin: problems of the plug-in', () => {
     ({ file: dataset } = await makeDataset(path.join(root, 'ds'), 2));
   });
   const run = (plugin: string, model: string, out: string, extra: string[] = []) =>
-    runCli([
-      'run',
-      '--plugin',
-      plugin,
-      '--model',
-      model,
-      '--dataset',
-      dataset,
-      '--out',
-      path.join(root, out),
-      '--bootstrap',
-      '20',
-      '-q',
-      ...extra,
-    ]);
+    runCli(pluginRunArgs(plugin, model, dataset, path.join(root, out), extra));
 
   it('a syntax error: exit 1 naming the file, line and column, with the line', async () => {
     const plugin = path.join(root, 'syntax.mjs');

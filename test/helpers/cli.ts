@@ -74,6 +74,25 @@ export function runCli(args: string[], opts: ProcessOptions = {}): Promise<Finis
 }
 
 /** Waits until `ok()` holds (polling every 20 ms), at most `ms`. */
+/** The arguments of `shiftbench run --plugin PLUGIN --model MODEL --dataset DATASET --out OUT --bootstrap 20 -q …extra`. */
+export function pluginRunArgs(plugin: string, model: string, dataset: string, out: string, extra: string[] = []) {
+  return [
+    'run',
+    '--plugin',
+    plugin,
+    '--model',
+    model,
+    '--dataset',
+    dataset,
+    '--out',
+    out,
+    '--bootstrap',
+    '20',
+    '-q',
+    ...extra,
+  ];
+}
+
 export async function until(ok: () => boolean, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -547,7 +547,7 @@ async function detectVariant(
     return r === undefined || isSkipped(r);
   });
   if (todo.length === 0 && entry !== null) {
-    logger.info(`${v.key}: all ${records.size} images already stored`);
+    logger.info(`${v.key}: all ${dataset.images.length} images already stored`);
     return { entry, records, file: log.file };
   }
   let owned: Detector | null = null; // a detector to dispose after this variant
@@ -583,10 +583,12 @@ async function detectVariant(
     entry = fresh;
     if (todo.length > 0) {
       const retried = todo.filter((img) => records.has(img.id)).length;
+      // of this run's images (the log may hold records of images the dataset no longer selects)
+      const kept = dataset.images.length - todo.length;
       logger.info(
         `${v.key}: ${todo.length} image${todo.length === 1 ? '' : 's'} to run` +
-          (records.size > 0
-            ? ` (${records.size - retried} stored${retried > 0 ? `, ${retried} skipped before and retried` : ''})`
+          (kept + retried > 0
+            ? ` (${kept} stored${retried > 0 ? `, ${retried} skipped before and retried` : ''})`
             : ''),
       );
       const loopStart = performance.now();

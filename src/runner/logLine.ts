@@ -36,14 +36,22 @@ function isDigit(c: number): boolean {
   return c >= ZERO && c <= NINE;
 }
 
-/** Index after the JSON number starting at `i`, or −1 when none starts there (RFC 8259 §6). */
+/** Integer digits from which a number without an exponent may be too large for a double (1e308 has 309). */
+const MAY_OVERFLOW_DIGITS = 300;
+
+/**
+ * Index after the JSON number starting at `i`, or −1 when none starts there (RFC 8259 §6) or when it is too large
+ * for a double (JSON.parse makes it ±Infinity, which the full parse refuses in a detection: store.ts checkRecord).
+ */
 function numberEnd(b: Uint8Array, i: number): number {
+  const start = i;
   if (b[i] === MINUS) i++;
   if (b[i] === ZERO) i++;
   else if (b[i] > ZERO && b[i] <= NINE) {
     i++;
     while (isDigit(b[i])) i++;
   } else return -1;
+  let mayOverflow = i - start > MAY_OVERFLOW_DIGITS;
   if (b[i] === DOT) {
     i++;
     if (!isDigit(b[i])) return -1;
@@ -54,7 +62,13 @@ function numberEnd(b: Uint8Array, i: number): number {
     if (b[i] === PLUS || b[i] === MINUS) i++;
     if (!isDigit(b[i])) return -1;
     while (isDigit(b[i])) i++;
+    mayOverflow = true; // rare: JSON.stringify writes an exponent only below 1e-6 and from 1e21 on
   }
+  if (
+    mayOverflow &&
+    !Number.isFinite(Number(Buffer.from(b.buffer, b.byteOffset + start, i - start).toString('latin1')))
+  )
+    return -1;
   return i;
 }
 

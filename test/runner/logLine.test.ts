@@ -90,6 +90,26 @@ describe('scanRecordLine: a log line read without building its detections', () =
 });
 
 describe('DetectionLog.open: the fast path keeps what the full parse kept', () => {
+  it('a number JSON parses to ±Infinity (1e400, 400 digits) makes its line damaged, as the full parse has it', async () => {
+    const dir = await tempDir('shiftbench-logline-');
+    const good = JSON.stringify(record(9, [1, 1, 1]));
+    const r = JSON.stringify(record(10, [1, 1, 1]));
+    for (const number of ['1e400', '-1E+400', '1' + '0'.repeat(400), '0.5e309']) {
+      const bad = r.replace('1e+21', number);
+      expect(bad).not.toBe(r);
+      expect(scanRecordLine(bytes(bad)), number).toBeNull(); // left to the full parse, which refuses it
+      const middle = path.join(dir, 'overflow.jsonl');
+      await writeFile(middle, [good, bad, good.replace('"imageId":9', '"imageId":11')].join('\n') + '\n');
+      await expect(DetectionLog.open(middle, SHIFTS), number).rejects.toMatchObject({
+        code: 'ERR_RUN_STORE',
+        message: expect.stringMatching(/line 2 is damaged/),
+      });
+    }
+    // large and small finite numbers stay on the fast path
+    for (const number of ['1e308', '-1.7976931348623157e308', '5e-324', '1e-400', '9'.repeat(300)])
+      expect(scanRecordLine(bytes(r.replace('1e+21', number))), number).not.toBeNull();
+  });
+
   it('lines of other layouts open as before; a damaged byte in a middle body is refused, in the last dropped', async () => {
     const dir = await tempDir('shiftbench-logline-');
     const file = path.join(dir, 'det.jsonl');

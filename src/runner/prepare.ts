@@ -34,7 +34,10 @@ export function defaultPrepareWorkers(cores: number): number {
   return cores >= 4 ? Math.min(4, cores - 2) : 0;
 }
 
-/** Bytes of prepared inputs that may wait for the detector (bounds `depth` for big inputs). */
+/**
+ * Bytes of prepared inputs that may wait for the detector: the images prepared ahead (`depth`) and the group the loop
+ * has taken (prepareDepth). Exceeded only by one image ahead, where a group and one image are larger.
+ */
 export const PREPARE_QUEUE_BYTES = 256 * 1024 * 1024;
 
 /**
@@ -119,6 +122,17 @@ export function openPreparePool(
   }
 }
 
+/**
+ * Images prepared ahead by default: 32, or twice a group when that is more, but never so many that they and the group
+ * the loop has taken (it takes the next group while the detector works on the current one) hold more than
+ * PREPARE_QUEUE_BYTES of inputs; at least 1 (when one image more than a group does not fit, that one image is still
+ * prepared, or the detector would wait for every image).
+ */
+export function prepareDepth(bytesPerImage: number, group: number): number {
+  const fit = Math.floor(PREPARE_QUEUE_BYTES / Math.max(1, bytesPerImage));
+  return Math.max(1, Math.min(Math.max(2 * group, 32), fit - group));
+}
+
 /** Options of openPreparedImages. */
 export interface PrepareOptions {
   images: DatasetImage[];
@@ -130,9 +144,9 @@ export interface PrepareOptions {
   pool?: PreparePool | null;
   /** Without `pool`: prepare worker threads to start (default DEFAULT_PREPARE_WORKERS; 0 prepares on this thread). */
   workers?: number;
-  /** Images prepared ahead at most; at least 1 (default: from PREPARE_QUEUE_BYTES, 2 to 32, ≥ 2 × minDepth). */
+  /** Images prepared ahead at most; at least 1 (default: prepareDepth, from PREPARE_QUEUE_BYTES and minDepth). */
   depth?: number;
-  /** The loop takes this many images at once (a group): the queue holds at least twice that. */
+  /** The loop takes this many images at once (a group): the queue holds twice that where PREPARE_QUEUE_BYTES allows. */
   minDepth?: number;
   /** Called once when images are prepared on this thread although workers were asked for, with the reason. */
   onFallback?: (reason: string) => void;
@@ -162,8 +176,7 @@ export function openPreparedImages(o: PrepareOptions): PreparedImages {
   const bytesPerImage =
     inputOpts.inputSizePx.width * inputOpts.inputSizePx.height * 3 * inputOpts.shiftSet.shifts.length;
   const group = Math.max(1, o.minDepth ?? 1);
-  const depth =
-    o.depth ?? Math.max(2 * group, Math.min(32, Math.floor(PREPARE_QUEUE_BYTES / Math.max(1, bytesPerImage))));
+  const depth = o.depth ?? prepareDepth(bytesPerImage, group);
   let pool: PreparePool | null = null;
   let owned = false;
   const wanted =

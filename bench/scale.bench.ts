@@ -4,8 +4,10 @@
  * a ~780 MB detection log), each run in a child process:
  *
  *   A. the whole run: peak RSS (process.resourceUsage().maxRSS of the child, worker
- *      threads included) and seconds per phase — inference (detect loop and store),
- *      reading the store back into the evaluator, the metrics, the per-shift files;
+ *      threads included) and seconds per phase — the detect loop (and, with loading the
+ *      dataset, hashing its images and the model, everything before scoring), reading the
+ *      store back into the evaluator while streaming the per-shift files, the metrics, and
+ *      closing the per-shift files with metrics.json and the report;
  *   B. the same run directory (A's manifest and detection log, no metrics.json) scored
  *      again and killed with SIGKILL at a seeded random moment of scoring;
  *   C. the same command resumed in B's directory: nothing is detected again, and the
@@ -44,7 +46,13 @@ const KEEP = process.argv.includes('--keep');
 /** Only run A (peak RSS and phases), not the kill and resume. */
 const SKIP_RESUME = process.argv.includes('--skip-resume');
 /** --bootstrap-bounds B; absent: the tool's default (off from 20,000 image × shift cells on, so off at full size). */
-const BOOTSTRAP_BOUNDS = process.argv.includes('--bootstrap-bounds') ? intArg('--bootstrap-bounds', 1) : undefined;
+const BOOTSTRAP_BOUNDS = process.argv.includes('--bootstrap-bounds') ? bootstrapBoundsArg() : undefined;
+
+/** --bootstrap-bounds: 0 (off) or a positive count (the run checks it further); intArg refuses 0. */
+function bootstrapBoundsArg(): number {
+  const raw = strArg('--bootstrap-bounds', '');
+  return raw.trim() === '0' ? 0 : intArg('--bootstrap-bounds', 1);
+}
 const W = 128;
 const H = 96;
 const CATEGORIES = 10;
@@ -161,7 +169,7 @@ async function child(datasetFile: string, out: string): Promise<void> {
       shifts: SHIFTS,
       out,
       limit: IMAGES,
-      ...(BOOTSTRAP_BOUNDS ? { bootstrapBounds: BOOTSTRAP_BOUNDS } : {}),
+      ...(BOOTSTRAP_BOUNDS !== undefined ? { bootstrapBounds: BOOTSTRAP_BOUNDS } : {}),
     },
     {
       env: {
@@ -270,11 +278,15 @@ async function main(): Promise<void> {
     report.peakRssGB = gb(a.marks.done.maxRssBytes);
     report.peakRssTargetGB = TARGET_RSS_BYTES / 1e9;
     report.pass = a.marks.done.maxRssBytes <= TARGET_RSS_BYTES;
+    // each label says what its span holds: the per-shift files are streamed while the store is read, and closed
+    // (fsync, rename) with ground_truth.json, skipped.json, metrics.json and the report after the metrics
+    const loop = a.result.phases[key] as { loopSeconds?: number } | undefined;
     report.phaseSeconds = {
-      inference: span(a, 'start', 'scoring'),
-      readStoreIntoEvaluator: span(a, 'scoring', 'evaluate'),
+      detectLoop: typeof loop?.loopSeconds === 'number' ? Number(loop.loopSeconds.toFixed(2)) : null,
+      datasetModelAndDetectLoop: span(a, 'start', 'scoring'),
+      readStoreIntoEvaluatorAndStreamPerShiftFiles: span(a, 'scoring', 'evaluate'),
       metrics: span(a, 'evaluate', 'evaluated'),
-      perShiftFilesAndMetricsJson: span(a, 'evaluated', 'done'),
+      closePerShiftFilesMetricsJsonAndReport: span(a, 'evaluated', 'done'),
       total: span(a, 'start', 'done'),
     };
     report.maxRssGBAfter = Object.fromEntries(Object.entries(a.marks).map(([k, v]) => [k, gb(v.maxRssBytes)]));
@@ -298,16 +310,25 @@ async function main(): Promise<void> {
         t = performance.now();
         const c = await runChild(datasetFile, bDir);
         if (c.code !== 0 || !c.result) throw new Error(`resumed run C failed (${c.code ?? c.signal}): ${c.stderr}`);
+        // the phase of the kill only when there was one: B may finish scoring before the timer fires
+        const killed = b.signal === 'SIGKILL';
         report.resume = {
           killedAfterScoringMs: killAfterMs,
           killedBy: b.signal,
-          killedInPhase: b.marks.evaluated
-            ? 'files'
-            : b.marks.evaluate
-              ? 'metrics'
-              : b.marks.scoring
-                ? 'reading the store'
-                : 'before scoring',
+          killedInPhase: !killed
+            ? null
+            : b.marks.done
+              ? 'after scoring'
+              : b.marks.evaluated
+                ? 'closing the files, metrics.json and report'
+                : b.marks.evaluate
+                  ? 'metrics'
+                  : b.marks.scoring
+                    ? 'reading the store and streaming the per-shift files'
+                    : 'before scoring',
+          ...(killed
+            ? {}
+            : { notKilled: `run B exited (${b.code ?? b.signal}) before the kill: no resume was tested` }),
           metricsJsonAfterKill: bEntries.includes('metrics.json'),
           imagesDetectedAgain: c.result.computed[key],
           resumeSeconds: Number(((performance.now() - t) / 1000).toFixed(2)),

@@ -146,9 +146,19 @@ export async function writeJsonAtomic(file: string, value: unknown, pretty = tru
   await writeFileAtomic(file, pretty ? JSON.stringify(value, null, 2) + '\n' : JSON.stringify(value));
 }
 
-/** Removes what a previous run wrote in `dir` (only the runner's own entries). */
+/**
+ * Removes what a previous run wrote in `dir` (only the runner's own entries): what scoring made from the detections
+ * first, then the detections, the manifest last — so a process killed partway leaves a directory that is still that
+ * run's (its manifest with less of its output), never its metrics or reports without the manifest they belong to,
+ * which the next command would take for an empty directory and leave beside its own manifest.
+ */
 export async function clearRunStore(dir: string): Promise<void> {
-  for (const entry of RUN_STORE_ENTRIES) await rm(path.join(dir, entry), { recursive: true, force: true });
+  const order = [
+    ...RUN_STORE_ENTRIES.filter((e) => e !== MANIFEST_FILE && e !== DETECTIONS_DIR),
+    DETECTIONS_DIR,
+    MANIFEST_FILE,
+  ];
+  for (const entry of order) await rm(path.join(dir, entry), { recursive: true, force: true });
 }
 
 /** What a record's keys other than `shifts` say: a skipped image, an evaluated one, or not a record (false). */

@@ -22,7 +22,9 @@ import {
   DetectionLog,
   RecordReader,
   RunStoreDamage,
+  MANIFEST_FILE,
   clearRunStore,
+  exists,
   isSkipped,
   readJsonOrNull,
   type ImageRecord,
@@ -200,9 +202,26 @@ async function loadShardDataset(first: Shard, options: MergeOptions, env: Runner
   const source = options.dataset
     ? path.resolve(options.dataset)
     : String(saved.dataset ?? first.manifest.dataset.source);
+  const images = mergedImages(options, first);
+  // where the shards recorded it (another machine's folders, or moved since): say what merge takes, not what a bad
+  // --dataset would be told
+  for (const [what, at, flag] of [
+    ['dataset', options.dataset ? null : source, '--dataset'],
+    ['image folder', options.images || options.dataset ? null : images, '--images'],
+  ] as const) {
+    if (at !== null && !(await exists(at))) {
+      throw new ShiftbenchError(
+        'ERR_DATASET',
+        `The ${what} the shards ran on, ${at} (recorded in ${path.join(first.dir, MANIFEST_FILE)}), is not on ` +
+          `this machine: give its path on this machine with ${flag}` +
+          (flag === '--dataset' ? ' (and --images if its images are not beside it)' : '') +
+          ' — its content must be the same.',
+      );
+    }
+  }
   const dataset = await env.loadDataset({
     dataset: source,
-    images: mergedImages(options, first) ?? undefined,
+    images: images ?? undefined,
     limit: saved.limit ?? undefined,
   });
   if (dataset.hash !== first.manifest.dataset.hash) {

@@ -379,6 +379,23 @@ describe('merge with --dataset on another machine (no --images)', () => {
     expect(html).not.toContain('could not be read');
     expect(html).not.toContain(dsDir + path.sep);
   });
+
+  it('without --dataset, a dataset the shards recorded that is not on this machine is named with the fix: merge --dataset', async () => {
+    const root = await tempDir('shiftbench-moved-');
+    const dsDir = path.join(root, 'ds');
+    const { file } = await makeDataset(dsDir, 4, { seed: 13 });
+    const shards = [0, 1].map((i) => path.join(root, `shard-${i}`));
+    for (let i = 0; i < 2; i++)
+      await runShard({ models: ['jitter:96'], dataset: file, bootstrapResamples: 20, shard: `${i}/2`, out: shards[i] });
+    const { rename } = await import('node:fs/promises');
+    await rename(dsDir, path.join(root, 'elsewhere'));
+    const out = path.join(root, 'merged');
+    const e = await rejection(mergeShards({ runs: shards, out }));
+    expect(e.message).toContain(file); // the path the shards recorded
+    expect(e.message).toContain(shards[0]); // where it is recorded
+    expect(e.message).toContain('give its path on this machine with --dataset'); // the fix, for merge
+    expect(e.message).not.toContain('Accepted for --dataset'); // not as if --dataset had been given a bad value
+  });
 });
 
 describe('a merge where no image could be scored', () => {

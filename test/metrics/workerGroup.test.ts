@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ShiftbenchError } from '../../src/core/errors.js';
 import { greedyBoundsPrepared, prepareBounds } from '../../src/metrics/greedy/index.js';
 import { greedyBoundsParallel, runResampleTasks, runWorkerGroup } from '../../src/metrics/greedy/workers.js';
 import type { ResampleTask } from '../../src/metrics/greedy/resample.js';
@@ -82,6 +83,22 @@ describe('stopping the worker threads', () => {
     expect((await rejection<Error>(greedyBoundsParallel(prepared, 5, { workers: true, signal: aborted }))).name).toBe(
       'AbortError',
     );
+  });
+
+  it('a signal aborted with a reason of its own (the run lease taken over) rejects with that reason, not as a Ctrl-C', async () => {
+    const controller = new AbortController();
+    const lost = new ShiftbenchError('ERR_RUN_LOCKED', 'The lock of /runs/x was taken over by PID 7 on other-machine');
+    const p = runResampleTasks(prepared, bootstrap(4000), settings, {
+      workers: 2,
+      onWorkerFallback: noFallback,
+      signal: controller.signal,
+      onProgress: (done) => {
+        if (done === 5) controller.abort(lost);
+      },
+    });
+    expect(await rejection(p)).toBe(lost);
+    const searches = greedyBoundsParallel(prepared, 5, { workers: true, signal: AbortSignal.abort(lost) });
+    expect(await rejection(searches)).toBe(lost);
   });
 
   it('a failing worker stops the others: ERR_WORKER names what it computed; no thread is left', async () => {

@@ -97,10 +97,14 @@ export class WorkerUnavailableError extends Error {
   }
 }
 
-/** The reason of an aborted signal as an Error named AbortError (what the CLI turns into exit 130). */
+/**
+ * What an aborted signal rejects with, as `signal.throwIfAborted()` throws it: its reason when that is an Error — an
+ * AbortError (Ctrl-C: the CLI's exit 130), or why the work had to stop (the run lease taken over by another process:
+ * ERR_RUN_LOCKED, not to be told as a Ctrl-C) — else an AbortError.
+ */
 function abortReason(signal: AbortSignal): Error {
   const r: unknown = signal.reason;
-  if (r instanceof Error && r.name === 'AbortError') return r;
+  if (r instanceof Error) return r;
   return new DOMException('The operation was aborted', 'AbortError');
 }
 

@@ -30,6 +30,7 @@ import {
   type ImageRecord,
   type StoredImage,
 } from './store.js';
+import type { LeaseTiming } from './lock.js';
 import type { RunnerEnv } from './types.js';
 
 /** Options of mergeShards. */
@@ -112,7 +113,7 @@ function inShard(err: unknown, dir: string, shard: { index: number; count: numbe
 }
 
 /** Reads and locks the shard directories; checks they are n distinct shards of one run. */
-async function openShards(runs: string[], logger: Logger): Promise<Shard[]> {
+async function openShards(runs: string[], logger: Logger, lease?: LeaseTiming): Promise<Shard[]> {
   const shards: Shard[] = [];
   try {
     for (const run of runs) {
@@ -133,7 +134,7 @@ async function openShards(runs: string[], logger: Logger): Promise<Shard[]> {
       });
     }
     checkOneRun(shards);
-    for (const s of shards) await s.store.lock(logger); // not while a shard still runs
+    for (const s of shards) await s.store.lock(logger, lease); // not while a shard still runs
     return shards.sort((a, b) => a.manifest.shard.index - b.manifest.shard.index);
   } catch (err) {
     for (const s of shards) await s.store.release();
@@ -298,6 +299,7 @@ async function writeMergedLog(
   shards: Shard[],
   dataset: Dataset,
   records: Map<number, StoredImage>,
+  signal: AbortSignal,
 ): Promise<Map<number, StoredImage>> {
   const readers: RecordReader[] = [];
   const { log, stored } = await DetectionLog.open(out.logFile(key), shiftCount);
@@ -306,6 +308,8 @@ async function writeMergedLog(
     for (const image of dataset.images) {
       const r = records.get(image.id)!;
       const record: ImageRecord = isSkipped(r) ? r : await readers[shardOfImage(image.id, shards.length)].read(r);
+      signal.throwIfAborted();
+      await out.checkLease(); // never a record into a directory another process has taken over
       await log.append(record);
     }
   } finally {
@@ -316,7 +320,12 @@ async function writeMergedLog(
 }
 
 /** The output directory, locked: new or empty, an earlier merge of the same shards, or anything with force. */
-async function openOutput(options: MergeOptions, shards: Shard[], logger: Logger): Promise<RunStore> {
+async function openOutput(
+  options: MergeOptions,
+  shards: Shard[],
+  logger: Logger,
+  lease?: LeaseTiming,
+): Promise<RunStore> {
   const out = path.resolve(options.out);
   const realOut = await realpath(out).catch(() => out); // a folder not made yet is no shard
   const clash = shards.find((s) => s.realDir === realOut);
@@ -327,7 +336,7 @@ async function openOutput(options: MergeOptions, shards: Shard[], logger: Logger
     '',
     logger,
   );
-  await store.lock(logger);
+  await store.lock(logger, lease);
   try {
     const earlier = await readJsonOrNull<RunManifest>(store.manifestFile);
     if (earlier) {
@@ -370,7 +379,13 @@ function withTimedInOfAll(d: ManifestDetector, shards: readonly { manifest: RunM
 
 export async function mergeShards(
   options: MergeOptions,
-  hooks: { logger?: Logger; env?: Partial<RunnerEnv>; signal?: AbortSignal } = {},
+  hooks: {
+    logger?: Logger;
+    env?: Partial<RunnerEnv>;
+    signal?: AbortSignal;
+    /** Timing of the run-directory leases (default: heartbeat every 5 s, stale after 30 s). */
+    lease?: LeaseTiming;
+  } = {},
 ): Promise<MergeResult> {
   const logger = hooks.logger ?? SILENT;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
@@ -378,7 +393,7 @@ export async function mergeShards(
     throw invalidParameterError('RUN…', 'the shard run directories to merge', options.runs);
   if (typeof options.out !== 'string' || options.out.length === 0)
     throw invalidParameterError('--out', 'the merged run directory', options.out);
-  const shards = await openShards(options.runs, logger);
+  const shards = await openShards(options.runs, logger, hooks.lease);
   let out: RunStore | null = null;
   try {
     const first = shards[0];
@@ -392,7 +407,9 @@ export async function mergeShards(
         await gatherRecords(shards, dataset, key, imageIdentityFor(first.manifest.identity.detectors[key], ids)),
       );
     }
-    out = await openOutput(options, shards, logger);
+    out = await openOutput(options, shards, logger, hooks.lease);
+    // stopped (Ctrl-C), or --out taken over by another process: nothing more is written there
+    const signal = hooks.signal ? AbortSignal.any([hooks.signal, out.lostLease]) : out.lostLease;
     const saved = first.manifest.options as Partial<RunOptions> & { bootstrapBounds?: number | null };
     const o = resolveRunOptions({
       models: ['(merged run)'],
@@ -426,13 +443,14 @@ export async function mergeShards(
         })),
       },
     };
+    await out.checkLease();
     await out.writeManifest(manifest);
     const S = manifest.shiftSet.shifts.length;
     const variants: ScoredVariant[] = [];
     for (const entry of manifest.detectors) {
       variants.push({
         entry,
-        records: await writeMergedLog(out, entry.key, S, shards, dataset, gathered.get(entry.key)!),
+        records: await writeMergedLog(out, entry.key, S, shards, dataset, gathered.get(entry.key)!, signal),
         file: out.logFile(entry.key),
       });
     }
@@ -455,7 +473,7 @@ export async function mergeShards(
       logger,
       retrySkipped:
         "rerun the shards' commands (`shiftbench run --shard i/n`, the skipped images are tried again), then merge again",
-      signal: hooks.signal,
+      signal,
     });
     const reportPath = await renderReportAfterScoring(out.dir, logger);
     return { runDir: out.dir, metrics, reportPath, shards: shards.length, images: dataset.images.length };

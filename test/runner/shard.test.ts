@@ -5,6 +5,7 @@
  * metrics equal to one process's. The built-in `jitter` fake makes the detections (no model).
  */
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,7 @@ import {
   type RunOptions,
 } from '../../src/runner/index.js';
 import { rejection } from '../helpers/shared.js';
+import { buildWorkers } from '../helpers/workerBuild.js';
 import { comparable, makeDataset, tempDir } from './fixtures.js';
 
 describe('--shard i/n', () => {
@@ -472,5 +474,33 @@ describe('a damaged shard is named with the fix that works for a merge', () => {
     expect(e.code).toBe('ERR_RUN_STORE');
     expect(e.message).toContain(`${path.join(shards[1], 'manifest.json')} is not a run directory`);
     expect(e.message).not.toContain('ENOTDIR');
+  });
+});
+
+describe('a merge whose lease of --out another process took over', () => {
+  it('stops with ERR_RUN_LOCKED (not as if Ctrl-C) and writes no metrics into the directory it no longer holds', async () => {
+    buildWorkers(); // the bootstrap of the bounds runs in worker threads from the built JavaScript
+    const root = await tempDir('shiftbench-merge-lease-');
+    const { file } = await makeDataset(path.join(root, 'ds'), 30, { seed: 16 });
+    const base = { models: ['jitter:96'], dataset: file, bootstrapResamples: 20, bootstrapBounds: 1000 };
+    const shards = [0, 1].map((i) => path.join(root, `shard-${i}`));
+    for (let i = 0; i < 2; i++) await runShard({ ...base, shard: `${i}/2`, out: shards[i] });
+    const out = path.join(root, 'merged');
+    const lock = path.join(out, 'run.lock');
+    const theirs = { pid: 7, host: 'other-machine', token: 'theirs' };
+    const logger = {
+      info: (m: string) => {
+        if (!m.endsWith(': scoring')) return;
+        // this process was suspended longer than the stale time; another machine took the lease over meanwhile
+        const at = new Date().toISOString();
+        writeFileSync(lock, JSON.stringify({ ...theirs, startedAt: at, heartbeatAt: at }));
+      },
+      warn: () => undefined,
+    };
+    const e = await rejection(mergeShards({ runs: shards, out }, { logger, lease: { heartbeatMs: 20 } }));
+    expect(e.code).toBe('ERR_RUN_LOCKED');
+    expect(e.message).toContain('taken over by PID 7 on other-machine');
+    expect(await readFile(path.join(out, 'metrics.json'), 'utf8').catch(() => null)).toBeNull();
+    expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject(theirs); // theirs, left in place
   });
 });

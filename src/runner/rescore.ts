@@ -3,6 +3,7 @@
  * settings are applied to the stored detections — no model is loaded — and metrics.json
  * is rewritten through the same scoring step as a run (score.ts).
  */
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
 import type { Logger, RunMetrics, ShiftSet } from '../core/types.js';
@@ -12,7 +13,7 @@ import { imageHashes } from './identity.js';
 import { resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, type RunManifest } from './runStore.js';
 import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
-import { RunStoreDamage, readJsonOrNull } from './store.js';
+import { METRICS_FILE, RunStoreDamage, readJsonOrNull } from './store.js';
 import { readStoredVariant } from './storedVariant.js';
 import type { RunnerEnv } from './types.js';
 
@@ -126,17 +127,22 @@ async function rescoreLocked(
     logger,
     signal,
     retrySkipped: 'rerun the `shiftbench run` command that made this directory: the skipped images are tried again',
-  });
-  await store.writeManifest({
-    ...manifest,
-    scoreThreshold: o.scoreThreshold,
-    options: {
-      ...manifest.options,
-      scoreThreshold: o.scoreThreshold,
-      bootstrapResamples: o.bootstrapResamples,
-      bootstrapSeed: o.bootstrapSeed,
-      bootstrapBounds: o.bootstrapBounds,
-      objectives: o.objectives,
+    // the old metrics go before the manifest names the new settings, which come before the new metrics: killed at
+    // any moment, the directory never pairs metrics of one setting with a manifest of another
+    beforeMetrics: async () => {
+      await rm(path.join(store.dir, METRICS_FILE), { force: true });
+      await store.writeManifest({
+        ...manifest,
+        scoreThreshold: o.scoreThreshold,
+        options: {
+          ...manifest.options,
+          scoreThreshold: o.scoreThreshold,
+          bootstrapResamples: o.bootstrapResamples,
+          bootstrapSeed: o.bootstrapSeed,
+          bootstrapBounds: o.bootstrapBounds,
+          objectives: o.objectives,
+        },
+      });
     },
   });
   await renderReportsAgain(

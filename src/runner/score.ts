@@ -96,6 +96,12 @@ export interface ScoreRunArgs extends AnalysisSettings {
    * stored changes (metrics.json is written last), so the same command scores again.
    */
   signal?: AbortSignal;
+  /**
+   * Called once everything is computed, before skipped.json and metrics.json are written (a rescore: the old
+   * metrics.json goes and the manifest takes the new settings first, so no moment pairs metrics and a manifest of two
+   * settings).
+   */
+  beforeMetrics?: () => Promise<void>;
 }
 
 /**
@@ -136,6 +142,7 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
     mode: args.mode,
     results,
   };
+  await args.beforeMetrics?.();
   await args.store.writeSkipped([...allSkipped.values()]);
   await args.store.writeMetrics(metrics);
   return metrics;

@@ -1,0 +1,74 @@
+/**
+ * Issue 14.5 (SIGKILL at any moment): `shiftbench report RUN --score-threshold τ` rewrites metrics.json and the
+ * manifest's analysis settings. Killed at any moment, the run directory must never hold metrics of one setting beside
+ * a manifest that names another — compare and check --baseline judge whether two runs are comparable from the
+ * manifest, and show the numbers of metrics.json. Here the process "dies" at each rename of the rescore in turn.
+ */
+import { cp, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { rescoreRun, runBenchmark } from '../../src/runner/index.js';
+import { makeDataset, tempDir } from './fixtures.js';
+
+/** While armed: renames under `under` left before the process "dies" (the next rename throws instead). */
+const kill = vi.hoisted(() => ({ under: '', left: Infinity, seen: 0 }));
+
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  const rename = (async (from: unknown, to: unknown) => {
+    if (kill.under && typeof to === 'string' && to.startsWith(kill.under)) {
+      kill.seen++;
+      if (kill.left <= 0) throw new Error('killed (SIGKILL) while rescoring');
+      kill.left--;
+    }
+    return real.rename(from as string, to as string);
+  }) as typeof real.rename;
+  return { ...real, default: { ...real, rename }, rename };
+});
+
+interface Stored {
+  metrics: { results: { consistency: { scoreThreshold: number } }[] } | null;
+  manifest: { scoreThreshold: number; options: { scoreThreshold: number } };
+}
+
+async function stored(dir: string): Promise<Stored> {
+  const read = async (f: string) => JSON.parse(await readFile(path.join(dir, f), 'utf8'));
+  return { metrics: await read('metrics.json').catch(() => null), manifest: await read('manifest.json') };
+}
+
+describe('a kill at any moment of a rescore', () => {
+  let root: string;
+  let template: string;
+
+  beforeAll(async () => {
+    root = await tempDir('shiftbench-rescore-kill-');
+    const { file: dataset } = await makeDataset(path.join(root, 'ds'), 8, { seed: 22 });
+    template = path.join(root, 'run');
+    await runBenchmark({ models: ['jitter:96'], dataset, bootstrapResamples: 20, bootstrapBounds: 0, out: template });
+  });
+
+  it('never leaves metrics.json of one score threshold beside a manifest naming another', async () => {
+    let renames = Infinity;
+    for (let k = 0; k <= renames; k++) {
+      const dir = path.join(root, `copy-${k}`);
+      await cp(template, dir, { recursive: true });
+      Object.assign(kill, { under: dir, left: k, seen: 0 });
+      const done = await rescoreRun(dir, { scoreThreshold: 0.3 }).then(
+        () => true,
+        () => false,
+      );
+      kill.under = '';
+      if (done) renames = Math.min(renames, kill.seen); // every rename of a whole rescore was tried
+      const { metrics, manifest } = await stored(dir);
+      expect({ k, manifest: manifest.scoreThreshold }).toEqual({ k, manifest: manifest.options.scoreThreshold });
+      if (metrics) {
+        expect({ k, metrics: metrics.results[0].consistency.scoreThreshold }).toEqual({
+          k,
+          metrics: manifest.options.scoreThreshold,
+        });
+      }
+    }
+    expect(renames).toBeGreaterThan(2);
+    expect(renames).toBeLessThan(Infinity);
+  });
+});

@@ -5,7 +5,7 @@
  * metrics equal to one process's. The built-in `jitter` fake makes the detections (no model).
  */
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -488,16 +488,24 @@ describe('a merge whose lease of --out another process took over', () => {
     const out = path.join(root, 'merged');
     const lock = path.join(out, 'run.lock');
     const theirs = { pid: 7, host: 'other-machine', token: 'theirs' };
+    let other: NodeJS.Timeout | undefined;
     const logger = {
       info: (m: string) => {
         if (!m.endsWith(': scoring')) return;
-        // this process was suspended longer than the stale time; another machine took the lease over meanwhile
+        // this process was suspended longer than the stale time; another machine took the lease over meanwhile and
+        // keeps it (rewritten until the end: a beat of ours that read the lock just before may write it back once)
         const at = new Date().toISOString();
-        writeFileSync(lock, JSON.stringify({ ...theirs, startedAt: at, heartbeatAt: at }));
+        const take = () => {
+          writeFileSync(`${lock}.theirs`, JSON.stringify({ ...theirs, startedAt: at, heartbeatAt: at }));
+          renameSync(`${lock}.theirs`, lock); // whole, as their lease is written
+        };
+        take();
+        other ??= setInterval(take, 5);
       },
       warn: () => undefined,
     };
     const e = await rejection(mergeShards({ runs: shards, out }, { logger, lease: { heartbeatMs: 20 } }));
+    clearInterval(other);
     expect(e.code).toBe('ERR_RUN_LOCKED');
     expect(e.message).toContain('taken over by PID 7 on other-machine');
     expect(await readFile(path.join(out, 'metrics.json'), 'utf8').catch(() => null)).toBeNull();

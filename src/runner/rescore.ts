@@ -15,6 +15,7 @@ import { RunStore, type RunManifest } from './runStore.js';
 import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
 import { METRICS_FILE, RunStoreDamage, readJsonOrNull } from './store.js';
 import { readStoredVariant } from './storedVariant.js';
+import type { LeaseTiming } from './lock.js';
 import type { RunnerEnv } from './types.js';
 
 /** The analysis-only settings a saved run can be rescored with; each left out keeps the run's own. */
@@ -48,6 +49,8 @@ export async function rescoreRun(
     signal?: AbortSignal;
     /** A report format the caller renders itself next (not rendered again here): `shiftbench report --format`. */
     callerRenders?: 'html' | 'md' | 'csv' | 'json';
+    /** Timing of the run-directory lease (default: heartbeat every 5 s, stale after 30 s). */
+    lease?: LeaseTiming;
   } = {},
 ): Promise<RunMetrics> {
   const logger = hooks.logger ?? SILENT;
@@ -61,9 +64,11 @@ export async function rescoreRun(
         `directories with \`shiftbench merge SHARD… --out DIR\`; rescore DIR.`,
     );
   }
-  await store.lock(logger); // not while a run writes there
+  await store.lock(logger, hooks.lease); // not while a run writes there
+  // stopped (Ctrl-C), or the directory taken over by another process: nothing more is written there
+  const signal = hooks.signal ? AbortSignal.any([hooks.signal, store.lostLease]) : store.lostLease;
   try {
-    return await rescoreLocked(store, manifest, options, env, logger, hooks.signal, hooks.callerRenders);
+    return await rescoreLocked(store, manifest, options, env, logger, signal, hooks.callerRenders);
   } finally {
     await store.release();
   }
@@ -130,6 +135,8 @@ async function rescoreLocked(
     // the old metrics go before the manifest names the new settings, which come before the new metrics: killed at
     // any moment, the directory never pairs metrics of one setting with a manifest of another
     beforeMetrics: async () => {
+      signal?.throwIfAborted();
+      await store.checkLease();
       await rm(path.join(store.dir, METRICS_FILE), { force: true });
       await store.writeManifest({
         ...manifest,

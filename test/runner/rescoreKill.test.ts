@@ -4,10 +4,13 @@
  * a manifest that names another — compare and check --baseline judge whether two runs are comparable from the
  * manifest, and show the numbers of metrics.json. Here the process "dies" at each rename of the rescore in turn.
  */
+import { renameSync, writeFileSync } from 'node:fs';
 import { cp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { rescoreRun, runBenchmark } from '../../src/runner/index.js';
+import { rejection } from '../helpers/shared.js';
+import { buildWorkers } from '../helpers/workerBuild.js';
 import { makeDataset, tempDir } from './fixtures.js';
 
 /** While armed: renames under `under` left before the process "dies" (the next rename throws instead). */
@@ -70,5 +73,40 @@ describe('a kill at any moment of a rescore', () => {
     }
     expect(renames).toBeGreaterThan(2);
     expect(renames).toBeLessThan(Infinity);
+  });
+});
+
+describe('a rescore whose lease of the run directory another process took over', () => {
+  it('stops with ERR_RUN_LOCKED and leaves metrics.json and the manifest as they were', async () => {
+    buildWorkers(); // the bootstrap of the bounds runs in worker threads from the built JavaScript
+    const root = await tempDir('shiftbench-rescore-lease-');
+    const { file: dataset } = await makeDataset(path.join(root, 'ds'), 30, { seed: 23 });
+    const dir = path.join(root, 'run');
+    await runBenchmark({ models: ['jitter:96'], dataset, bootstrapResamples: 20, bootstrapBounds: 1000, out: dir });
+    const before = await stored(dir);
+    const lock = path.join(dir, 'run.lock');
+    const theirs = { pid: 7, host: 'other-machine', token: 'theirs' };
+    let other: NodeJS.Timeout | undefined;
+    const logger = {
+      info: (m: string) => {
+        if (!m.endsWith(': scoring')) return;
+        // this process was suspended longer than the stale time; another machine took the lease over meanwhile and
+        // keeps it (rewritten until the end: a beat of ours that read the lock just before may write it back once)
+        const at = new Date().toISOString();
+        const take = () => {
+          writeFileSync(`${lock}.theirs`, JSON.stringify({ ...theirs, startedAt: at, heartbeatAt: at }));
+          renameSync(`${lock}.theirs`, lock); // whole, as their lease is written
+        };
+        take();
+        other ??= setInterval(take, 5);
+      },
+      warn: () => undefined,
+    };
+    const e = await rejection(rescoreRun(dir, { scoreThreshold: 0.3 }, { logger, lease: { heartbeatMs: 20 } }));
+    clearInterval(other);
+    expect(e.code).toBe('ERR_RUN_LOCKED');
+    expect(e.message).toContain('taken over by PID 7 on other-machine');
+    expect(await stored(dir)).toEqual(before);
+    expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject(theirs);
   });
 });

@@ -26,6 +26,21 @@ export function syncDirSync(dir: string): void {
   }
 }
 
+/**
+ * mkdir -p whose new folders survive a power cut: the parent of each folder it creates is fsync'd (a file renamed into
+ * a new folder is durable only when the folder's own entry is).
+ */
+export async function makeDirDurable(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true }); // the first folder created, or undefined when none was
+  if (first === undefined) return;
+  const created: string[] = [];
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    created.push(d);
+    if (d === path.resolve(first) || path.dirname(d) === d) break;
+  }
+  for (const d of created.reverse()) syncDirSync(path.dirname(d));
+}
+
 /** Renames `from` to `to` and fsyncs the directories involved, so the rename survives a crash. */
 export async function renameDurable(from: string, to: string): Promise<void> {
   await rename(from, to);
@@ -102,9 +117,9 @@ export class AtomicFileWriter {
     private readonly bufferChars: number,
   ) {}
 
-  /** Creates the temporary file of `file` (and its folder). */
+  /** Creates the temporary file of `file` (and its folder, durably). */
   static async create(file: string, bufferChars = 1 << 20): Promise<AtomicFileWriter> {
-    await mkdir(path.dirname(file), { recursive: true });
+    await makeDirDurable(path.dirname(file));
     const tmp = tempNameOf(file);
     return new AtomicFileWriter(file, tmp, await open(tmp, 'w'), bufferChars);
   }
@@ -155,7 +170,7 @@ export class AtomicFileWriter {
 
 /** Writes `data` to `file` atomically (temporary file, fsync, rename, fsync of the directory); creates the folder. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
+  await makeDirDurable(path.dirname(file));
   const tmp = tempNameOf(file);
   const fh = await open(tmp, 'w');
   try {

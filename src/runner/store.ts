@@ -14,7 +14,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, readFile, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { syncDirSync, writeAll, writeFailed, writeFileAtomic } from '../core/atomicFile.js';
+import { makeDirDurable, syncDirSync, writeAll, writeFailed, writeFileAtomic } from '../core/atomicFile.js';
 import { ShiftbenchError } from '../core/errors.js';
 import type { BoxXYWH } from '../core/types.js';
 import { DETECTION_NUMBERS, scanRecordLine } from './logLine.js';
@@ -371,7 +371,7 @@ export class DetectionLog {
     shiftCount: number,
     opts: DetectionLogOptions = {},
   ): Promise<{ log: DetectionLog; stored: Map<number, StoredImage>; tornBytes: number }> {
-    if (!opts.readOnly) await mkdir(path.dirname(file), { recursive: true });
+    if (!opts.readOnly) await makeDirDurable(path.dirname(file)); // detections/, made by the first log
     const log = new DetectionLog(file, opts.syncEveryMs ?? 2000);
     let tornBytes = 0;
     let reader: FileHandle | null = null;

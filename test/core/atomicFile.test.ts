@@ -6,11 +6,33 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AtomicFileWriter, removeStaleTemps, renameDurable, writeFileAtomic } from '../../src/core/atomicFile.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 
 const tmpDir = () => mkdtemp(path.join(os.tmpdir(), 'shiftbench-atomic-'));
+
+/** Folders fsync'd (opened read-only, then fsync'd: syncDirSync), in order. */
+const synced = vi.hoisted(() => ({ dirs: [] as string[], fds: new Map<number, string>() }));
+
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs')>();
+  const openSync = ((file: unknown, flags: unknown, ...rest: unknown[]) => {
+    const fd = (real.openSync as (...a: unknown[]) => number)(file, flags, ...rest);
+    if (flags === 'r' && typeof file === 'string') synced.fds.set(fd, file);
+    return fd;
+  }) as typeof real.openSync;
+  const fsyncSync = ((fd: number) => {
+    real.fsyncSync(fd);
+    const dir = synced.fds.get(fd);
+    if (dir !== undefined) synced.dirs.push(dir);
+  }) as typeof real.fsyncSync;
+  const closeSync = ((fd: number) => {
+    synced.fds.delete(fd);
+    real.closeSync(fd);
+  }) as typeof real.closeSync;
+  return { ...real, default: { ...real, openSync, fsyncSync, closeSync }, openSync, fsyncSync, closeSync };
+});
 
 describe('atomic writes', () => {
   it('writeFileAtomic creates folders, replaces the file whole and leaves no temporary file', async () => {
@@ -20,6 +42,27 @@ describe('atomic writes', () => {
     await writeFileAtomic(file, Buffer.from('second'));
     expect(readFileSync(file, 'utf8')).toBe('second');
     expect(readdirSync(path.dirname(file))).toEqual(['x.json']);
+  });
+
+  it("a file written into folders it creates survives a power cut: each new folder is fsync'd in its parent", async () => {
+    // a run's per-shift files go into detections/<key>/, made while scoring: without its entry in detections/ on
+    // disk, a power cut after metrics.json could leave the metrics without the files they were scored from
+    for (const write of [
+      (file: string) => writeFileAtomic(file, 'x'),
+      async (file: string) => {
+        const w = await AtomicFileWriter.create(file);
+        await w.write('x');
+        await w.commit();
+      },
+    ]) {
+      const dir = await tmpDir();
+      const file = path.join(dir, 'detections', 'key', 'shift_0_0.json');
+      synced.dirs = [];
+      await write(file);
+      expect(readFileSync(file, 'utf8')).toBe('x');
+      for (const parent of [dir, path.join(dir, 'detections'), path.join(dir, 'detections', 'key')])
+        expect(synced.dirs).toContain(parent);
+    }
   });
 
   it('AtomicFileWriter: nothing is visible before commit; abort leaves the old file as it was', async () => {

@@ -63,6 +63,19 @@ async function readLock(file: string): Promise<LockContent | null> {
   }
 }
 
+/** The tokens of the leases this process holds (a lock naming its PID but none of these is a killed process's). */
+const heldHere = new Set<string>();
+
+/**
+ * Whether the owner of a lock of this host still runs: its PID is alive — and, when that PID is this process's own,
+ * the lease is one this process holds (a container restarted in place runs shiftbench under the PID the killed one had,
+ * often 1, on the same hostname).
+ */
+function ownerAlive(lock: LockContent): boolean {
+  if (lock.pid === process.pid) return heldHere.has(lock.token);
+  return pidAlive(lock.pid);
+}
+
 /**
  * Why a lease is stale, or null when its owner is alive. On this host the PID decides
  * alone: a live owner is never stale, however old its heartbeat (it may be suspended or
@@ -70,7 +83,7 @@ async function readLock(file: string): Promise<LockContent | null> {
  */
 function staleReason(lock: LockContent | null, staleMs: number): string | null {
   if (lock === null) return 'the lock file is unreadable';
-  if (lock.host === os.hostname()) return pidAlive(lock.pid) ? null : 'that process is no longer running';
+  if (lock.host === os.hostname()) return ownerAlive(lock) ? null : 'that process is no longer running';
   const ageMs = Date.now() - Date.parse(lock.heartbeatAt);
   if (!Number.isFinite(ageMs) || ageMs > staleMs)
     return `its last heartbeat was ${Number.isFinite(ageMs) ? Math.round(ageMs / 1000) : '?'} s ago`;
@@ -127,6 +140,7 @@ export class RunLock {
           await fh.close();
         }
         syncDirSync(dir); // the lease's creation survives a crash
+        heldHere.add(content.token);
         const lock = new RunLock(file, content);
         lock.startHeartbeat(heartbeatMs);
         return lock;
@@ -237,6 +251,7 @@ export class RunLock {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    heldHere.delete(this.content.token);
     this.stopHeartbeat();
     await this.beating;
     const current = await readLock(this.file);

@@ -114,6 +114,21 @@ describe('run directory lock: a live owner on this host keeps its lease', () => 
     );
   });
 
+  it("a lock of this host naming this process's own PID that this process does not hold is a killed run's: taken over", async () => {
+    // a container restarted in place (same hostname) after a SIGKILL or OOM kill: shiftbench is PID 1 again, as the
+    // killed one was, and its lock names PID 1 — alive, but it is this process, which took no lock there
+    const out = await lockedDir(process.pid, os.hostname(), 1_000);
+    const { l, lines } = logger();
+    const lock = await acquire(out, l);
+    expect(JSON.parse(await readFile(lock.file, 'utf8')).token).not.toBe(`t-${process.pid}`);
+    expect(lines.join('\n')).toContain(
+      `taking over the lock of PID ${process.pid} on ${os.hostname()}: that process is no longer running`,
+    );
+    // a lease this process does hold is still refused to a second taker in it (the test above)
+    const err = await acquire(out, logger().l).catch((e) => e);
+    expect(err.code).toBe('ERR_RUN_LOCKED');
+  });
+
   it('a lock of another host with an old heartbeat is taken over, whatever its PID', async () => {
     // the PID of a live process here means nothing on another machine
     const out = await lockedDir(sleeper.pid!, 'other-machine', 45_000);

@@ -319,6 +319,22 @@ async function writeMergedLog(
   return stored;
 }
 
+/**
+ * Whether `earlier` is a merge of these shards: the same run ids, and (where it recorded them) the same creation times —
+ * run ids alone name the second and the options, which the shards of two runs started together can share.
+ */
+function isMergeOf(earlier: RunManifest, shards: Shard[]): boolean {
+  const was = earlier.merged?.shards ?? [];
+  return (
+    was.length === shards.length &&
+    shards.every(
+      (s, k) =>
+        was[k].runId === s.manifest.runId &&
+        (was[k].createdAt === undefined || was[k].createdAt === s.manifest.createdAt),
+    )
+  );
+}
+
 /** The output directory, locked: new or empty, an earlier merge of the same shards, or anything with force. */
 async function openOutput(
   options: MergeOptions,
@@ -340,8 +356,7 @@ async function openOutput(
   try {
     const earlier = await readJsonOrNull<RunManifest>(store.manifestFile);
     if (earlier) {
-      const ours = shards.map((s) => s.manifest.runId).join(',');
-      const same = earlier.merged?.shards.map((s) => s.runId).join(',') === ours;
+      const same = isMergeOf(earlier, shards);
       if (!same && options.force !== true) {
         throw new ShiftbenchError(
           'ERR_OUTPUT',
@@ -440,6 +455,7 @@ export async function mergeShards(
           index: s.manifest.shard.index,
           runId: s.manifest.runId,
           dir: path.basename(s.dir),
+          createdAt: s.manifest.createdAt,
         })),
       },
     };

@@ -115,7 +115,14 @@ export interface RunManifest {
   /** A shard's run directory (`--shard i/n`): the split (shard.ts). Absent in a whole run. */
   shard?: ManifestShard;
   /** A run joined from shards (`shiftbench merge`): each shard's run id and directory name, by index. */
-  merged?: { count: number; shards: { index: number; runId: string; dir: string }[] };
+  merged?: {
+    count: number;
+    /**
+     * Each shard's run id, directory name and when it was first run (its manifest's createdAt: run ids name the second
+     * and the options, which the shards of two runs started together share; absent in merges made before it was kept).
+     */
+    shards: { index: number; runId: string; dir: string; createdAt?: string }[];
+  };
 }
 
 /** One skipped image, as skipped.json and metrics.json list it. */

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { keyFileName } from '../../src/core/fileNames.js';
 import type { RunMetrics } from '../../src/core/types.js';
 import { loadReportRun } from '../../src/report/index.js';
@@ -510,5 +510,36 @@ describe('a merge whose lease of --out another process took over', () => {
     expect(e.message).toContain('taken over by PID 7 on other-machine');
     expect(await readFile(path.join(out, 'metrics.json'), 'utf8').catch(() => null)).toBeNull();
     expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject(theirs); // theirs, left in place
+  });
+});
+
+describe('merging into an --out that holds the merge of another run', () => {
+  it('is refused without --force even when the shards of both runs have the same run ids (started in the same second)', async () => {
+    const root = await tempDir('shiftbench-same-second-');
+    const { file } = await makeDataset(path.join(root, 'ds'), 6, { seed: 17 });
+    const base = { models: ['jitter:96'], dataset: file, bootstrapResamples: 20, bootstrapBounds: 0 };
+    // two runs that differ only in an analysis setting, their shards started within one second (one Indexed Job each)
+    const a = [0, 1].map((i) => path.join(root, `a-${i}`));
+    const b = [0, 1].map((i) => path.join(root, `b-${i}`));
+    const second = new Date('2026-12-01T12:00:00.100Z').getTime();
+    vi.useFakeTimers({ toFake: ['Date'], now: second });
+    try {
+      for (let i = 0; i < 2; i++) await runShard({ ...base, shard: `${i}/2`, out: a[i] });
+      vi.setSystemTime(second + 500);
+      for (let i = 0; i < 2; i++) await runShard({ ...base, scoreThreshold: 0.3, shard: `${i}/2`, out: b[i] });
+    } finally {
+      vi.useRealTimers();
+    }
+    const runId = async (d: string) => JSON.parse(await readFile(path.join(d, 'manifest.json'), 'utf8')).runId;
+    expect(await runId(b[0])).toBe(await runId(a[0])); // the premise: run ids name the second, not the run
+    const out = path.join(root, 'merged');
+    await mergeShards({ runs: a, out });
+    const before = await readFile(path.join(out, 'metrics.json'), 'utf8');
+    const e = await rejection(mergeShards({ runs: b, out }));
+    expect(e.code).toBe('ERR_OUTPUT');
+    expect(e.message).toContain(`--out ${out} holds another run`);
+    expect(await readFile(path.join(out, 'metrics.json'), 'utf8')).toBe(before);
+    // the same shards again still redo the merge without --force
+    await mergeShards({ runs: a, out });
   });
 });

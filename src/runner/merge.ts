@@ -144,6 +144,15 @@ async function openShards(runs: string[], logger: Logger, lease?: LeaseTiming): 
 
 /** Same identity and split, each index once, none missing: else ERR_MERGE naming the directories. */
 function checkOneRun(shards: Shard[]): void {
+  // a shard whose run failed before its first detector loaded (its manifest is written first): nothing to merge, and
+  // metrics of no detector are no result
+  const empty = shards.find((s) => (s.manifest.detectors ?? []).length === 0);
+  if (empty) {
+    throw mergeError(
+      `${empty.dir} (shard ${formatShard(empty.manifest.shard)}) holds no detections: its run stopped before any ` +
+        "detector ran (that command's error says why). Run that shard's command to the end, then merge.",
+    );
+  }
   const first = shards[0];
   const count = first.manifest.shard.count;
   for (const s of shards.slice(1)) {

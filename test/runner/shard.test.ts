@@ -543,3 +543,22 @@ describe('merging into an --out that holds the merge of another run', () => {
     await mergeShards({ runs: a, out });
   });
 });
+
+describe('shards whose runs stopped before any detector ran', () => {
+  it('are refused by merge, naming them — not merged into metrics of no detector that exit 0', async () => {
+    const root = await tempDir('shiftbench-no-detector-');
+    const { file } = await makeDataset(path.join(root, 'ds'), 6, { seed: 18 });
+    // jitter needs ground truth: on the image folder alone (label-free) it fails as it loads, after the manifest
+    const base = { models: ['jitter:96'], dataset: path.join(path.dirname(file), 'images'), bootstrapResamples: 20 };
+    const shards = [0, 1].map((i) => path.join(root, `shard-${i}`));
+    for (let i = 0; i < 2; i++) {
+      const failed = await rejection(runShard({ ...base, shard: `${i}/2`, out: shards[i] }));
+      expect(failed.message).toContain('needs a dataset with labels');
+    }
+    const out = path.join(root, 'merged');
+    const e = await rejection(mergeShards({ runs: shards, out }));
+    expect(e.code).toBe('ERR_MERGE');
+    expect(e.message).toContain(`${shards[0]} (shard 0/2) holds no detections`);
+    expect(await readFile(path.join(out, 'metrics.json'), 'utf8').catch(() => null)).toBeNull();
+  });
+});

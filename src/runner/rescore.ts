@@ -109,6 +109,15 @@ async function rescoreLocked(
     return null;
   });
   const keys = metricsBefore ? metricsBefore.results.map((r) => r.key) : manifest.detectors.map((d) => d.key);
+  if (keys.length === 0) {
+    // its run failed before its first detector loaded (the manifest is written first): metrics of no detector are
+    // no result
+    throw new ShiftbenchError(
+      'ERR_RUN_STORE',
+      `${store.dir} holds no detections: its run stopped before any detector ran. Run its \`shiftbench run\` command ` +
+        'to the end (its error says what stopped it); there is nothing to rescore yet.',
+    );
+  }
   const imageIds = await imageHashes(dataset.images, dataset.groundTruth);
   const variants: ScoredVariant[] = [];
   for (const key of keys)

@@ -111,6 +111,9 @@ export interface ScoreRunArgs extends AnalysisSettings {
  * Throws ERR_INTERNAL when an image of the dataset has no stored record.
  */
 export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
+  // callers refuse a run without detections with its own fix; metrics.json of no detector is never written
+  if (args.variants.length === 0)
+    throw new ShiftbenchError('ERR_INTERNAL', `No detector to score in ${args.store.dir}: nothing was written.`);
   const results: DetectorRunSummary[] = [];
   const allSkipped = new Map<number, SkippedImage>();
   const skippedInGroup = groupSkips(args.variants, args.dataset, args.logger);

@@ -20,6 +20,10 @@ import type { Logger } from '../core/types.js';
 
 export const LOCK_FILE = 'run.lock';
 
+/** What ERR_RUN_LOCKED advises a run (a merge, whose shards are not its --out, words its own). */
+export const RUN_LOCKED_ADVICE =
+  'Wait for it to finish or stop it (Ctrl-C); --force does not take a live lock. Use another --out to run in parallel.';
+
 /** Lease timing: how often the heartbeat is refreshed and when a silent lease counts as stale. */
 export interface LeaseTiming {
   heartbeatMs?: number;
@@ -158,8 +162,7 @@ export class RunLock {
           'ERR_RUN_LOCKED',
           `The run directory ${dir} is in use by ${owner(held!)} (running since ${held!.startedAt}, last heartbeat ` +
             `${held!.heartbeatAt}). ` +
-            'Wait for it to finish or stop it (Ctrl-C); --force does not take a live lock. ' +
-            'Use another --out to run in parallel.' +
+            RUN_LOCKED_ADVICE +
             (held!.host === os.hostname()
               ? ` If PID ${held!.pid} is not a shiftbench run (a crashed run's PID reused), delete ${file}.`
               : ''),

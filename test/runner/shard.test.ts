@@ -562,3 +562,24 @@ describe('shards whose runs stopped before any detector ran', () => {
     expect(await readFile(path.join(out, 'metrics.json'), 'utf8').catch(() => null)).toBeNull();
   });
 });
+
+describe('a shard that another process still writes', () => {
+  it('is named by merge with the fix that works for a merge (wait for it), not "use another --out"', async () => {
+    const root = await tempDir('shiftbench-shard-busy-');
+    const { file } = await makeDataset(path.join(root, 'ds'), 4, { seed: 19 });
+    const shards = [0, 1].map((i) => path.join(root, `shard-${i}`));
+    for (let i = 0; i < 2; i++)
+      await runShard({ models: ['jitter:96'], dataset: file, bootstrapResamples: 20, shard: `${i}/2`, out: shards[i] });
+    const { RunLock } = await import('../../src/runner/lock.js');
+    const held = await RunLock.acquire(shards[1], { info: () => undefined, warn: () => undefined }); // a shard run still going
+    try {
+      const e = await rejection(mergeShards({ runs: shards, out: path.join(root, 'merged') }));
+      expect(e.code).toBe('ERR_RUN_LOCKED');
+      expect(e.message).toContain(`${shards[1]} is in use by PID ${process.pid}`);
+      expect(e.message).toContain('wait for it to finish, then merge');
+      expect(e.message).not.toContain('Use another --out');
+    } finally {
+      await held.release();
+    }
+  });
+});

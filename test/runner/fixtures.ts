@@ -2,6 +2,7 @@
  * Test fixtures for the runner: a small hand-made COCO dataset on disk (noise PNGs with
  * random boxes) and local fake detectors with known answers.
  */
+import { renameSync, writeFileSync } from 'node:fs';
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -161,4 +162,28 @@ export function gtDetector(
     },
   };
   return d;
+}
+
+/**
+ * A logger that, when scoring starts, acts as another machine taking over the lease of `lock`: this process was
+ * suspended longer than the stale time, and the other keeps the lease (rewritten whole every 5 ms until `stop`: a beat
+ * of ours that read the lock just before may write it back once). `theirs` is what their lease names.
+ */
+export function leaseTakenAtScoring(lock: string) {
+  const theirs = { pid: 7, host: 'other-machine', token: 'theirs' };
+  let other: NodeJS.Timeout | undefined;
+  const logger = {
+    info: (m: string) => {
+      if (!m.endsWith(': scoring')) return;
+      const at = new Date().toISOString();
+      const take = () => {
+        writeFileSync(`${lock}.theirs`, JSON.stringify({ ...theirs, startedAt: at, heartbeatAt: at }));
+        renameSync(`${lock}.theirs`, lock); // whole, as their lease is written
+      };
+      take();
+      other ??= setInterval(take, 5);
+    },
+    warn: () => undefined,
+  };
+  return { theirs, logger, stop: () => clearInterval(other) };
 }

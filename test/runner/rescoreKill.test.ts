@@ -4,14 +4,13 @@
  * a manifest that names another — compare and check --baseline judge whether two runs are comparable from the
  * manifest, and show the numbers of metrics.json. Here the process "dies" at each rename of the rescore in turn.
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import { cp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { rescoreRun, runBenchmark } from '../../src/runner/index.js';
 import { rejection } from '../helpers/shared.js';
 import { buildWorkers } from '../helpers/workerBuild.js';
-import { makeDataset, tempDir } from './fixtures.js';
+import { leaseTakenAtScoring, makeDataset, tempDir } from './fixtures.js';
 
 /** While armed: renames under `under` left before the process "dies" (the next rename throws instead). */
 const kill = vi.hoisted(() => ({ under: '', left: Infinity, seen: 0 }));
@@ -85,25 +84,9 @@ describe('a rescore whose lease of the run directory another process took over',
     await runBenchmark({ models: ['jitter:96'], dataset, bootstrapResamples: 20, bootstrapBounds: 1000, out: dir });
     const before = await stored(dir);
     const lock = path.join(dir, 'run.lock');
-    const theirs = { pid: 7, host: 'other-machine', token: 'theirs' };
-    let other: NodeJS.Timeout | undefined;
-    const logger = {
-      info: (m: string) => {
-        if (!m.endsWith(': scoring')) return;
-        // this process was suspended longer than the stale time; another machine took the lease over meanwhile and
-        // keeps it (rewritten until the end: a beat of ours that read the lock just before may write it back once)
-        const at = new Date().toISOString();
-        const take = () => {
-          writeFileSync(`${lock}.theirs`, JSON.stringify({ ...theirs, startedAt: at, heartbeatAt: at }));
-          renameSync(`${lock}.theirs`, lock); // whole, as their lease is written
-        };
-        take();
-        other ??= setInterval(take, 5);
-      },
-      warn: () => undefined,
-    };
+    const { theirs, logger, stop } = leaseTakenAtScoring(lock);
     const e = await rejection(rescoreRun(dir, { scoreThreshold: 0.3 }, { logger, lease: { heartbeatMs: 20 } }));
-    clearInterval(other);
+    stop();
     expect(e.code).toBe('ERR_RUN_LOCKED');
     expect(e.message).toContain('taken over by PID 7 on other-machine');
     expect(await stored(dir)).toEqual(before);

@@ -5,7 +5,6 @@
  * metrics equal to one process's. The built-in `jitter` fake makes the detections (no model).
  */
 import { createHash } from 'node:crypto';
-import { renameSync, writeFileSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -23,7 +22,7 @@ import {
 } from '../../src/runner/index.js';
 import { rejection } from '../helpers/shared.js';
 import { buildWorkers } from '../helpers/workerBuild.js';
-import { comparable, makeDataset, tempDir } from './fixtures.js';
+import { comparable, leaseTakenAtScoring, makeDataset, tempDir } from './fixtures.js';
 
 describe('--shard i/n', () => {
   it('parses i/n (0-based) and refuses anything else, naming --shard', () => {
@@ -487,25 +486,9 @@ describe('a merge whose lease of --out another process took over', () => {
     for (let i = 0; i < 2; i++) await runShard({ ...base, shard: `${i}/2`, out: shards[i] });
     const out = path.join(root, 'merged');
     const lock = path.join(out, 'run.lock');
-    const theirs = { pid: 7, host: 'other-machine', token: 'theirs' };
-    let other: NodeJS.Timeout | undefined;
-    const logger = {
-      info: (m: string) => {
-        if (!m.endsWith(': scoring')) return;
-        // this process was suspended longer than the stale time; another machine took the lease over meanwhile and
-        // keeps it (rewritten until the end: a beat of ours that read the lock just before may write it back once)
-        const at = new Date().toISOString();
-        const take = () => {
-          writeFileSync(`${lock}.theirs`, JSON.stringify({ ...theirs, startedAt: at, heartbeatAt: at }));
-          renameSync(`${lock}.theirs`, lock); // whole, as their lease is written
-        };
-        take();
-        other ??= setInterval(take, 5);
-      },
-      warn: () => undefined,
-    };
+    const { theirs, logger, stop } = leaseTakenAtScoring(lock);
     const e = await rejection(mergeShards({ runs: shards, out }, { logger, lease: { heartbeatMs: 20 } }));
-    clearInterval(other);
+    stop();
     expect(e.code).toBe('ERR_RUN_LOCKED');
     expect(e.message).toContain('taken over by PID 7 on other-machine');
     expect(await readFile(path.join(out, 'metrics.json'), 'utf8').catch(() => null)).toBeNull();

@@ -20,8 +20,8 @@ import type { Logger } from '../core/types.js';
 
 export const LOCK_FILE = 'run.lock';
 
-/** What ERR_RUN_LOCKED advises a run (a merge, whose shards are not its --out, words its own). */
-export const RUN_LOCKED_ADVICE =
+/** What ERR_RUN_LOCKED advises by default: a run's --out (a merge's shards have their own, merge.ts). */
+const RUN_LOCKED_ADVICE =
   'Wait for it to finish or stop it (Ctrl-C); --force does not take a live lock. Use another --out to run in parallel.';
 
 /** Lease timing: how often the heartbeat is refreshed and when a silent lease counts as stale. */
@@ -122,7 +122,13 @@ export class RunLock {
    * Takes the lease on `dir`. A live lease of another owner → ERR_RUN_LOCKED naming it
    * (PID, host, since when) at once; a stale one is taken over with a logged message.
    */
-  static async acquire(dir: string, logger: Logger, timing: LeaseTiming = {}): Promise<RunLock> {
+  /** @param advice what ERR_RUN_LOCKED advises when a live process holds the lock. */
+  static async acquire(
+    dir: string,
+    logger: Logger,
+    timing: LeaseTiming = {},
+    advice = RUN_LOCKED_ADVICE,
+  ): Promise<RunLock> {
     const heartbeatMs = timing.heartbeatMs ?? LEASE_DEFAULTS.heartbeatMs;
     const staleMs = timing.staleMs ?? LEASE_DEFAULTS.staleMs;
     const file = path.join(dir, LOCK_FILE);
@@ -162,7 +168,7 @@ export class RunLock {
           'ERR_RUN_LOCKED',
           `The run directory ${dir} is in use by ${owner(held!)} (running since ${held!.startedAt}, last heartbeat ` +
             `${held!.heartbeatAt}). ` +
-            RUN_LOCKED_ADVICE +
+            advice +
             (held!.host === os.hostname()
               ? ` If PID ${held!.pid} is not a shiftbench run (a crashed run's PID reused), delete ${file}.`
               : ''),

@@ -30,7 +30,7 @@ import {
   type ImageRecord,
   type StoredImage,
 } from './store.js';
-import { RUN_LOCKED_ADVICE, type LeaseTiming } from './lock.js';
+import type { LeaseTiming } from './lock.js';
 import type { RunnerEnv } from './types.js';
 
 /** Options of mergeShards. */
@@ -112,23 +112,9 @@ function inShard(err: unknown, dir: string, shard: { index: number; count: numbe
   );
 }
 
-/**
- * A shard that another process holds (its shard run, or another merge) as a merge error: wait for it, then merge —
- * not the run's "use another --out", which does not free a shard.
- */
-function shardInUse(err: unknown): never {
-  if (!(err instanceof ShiftbenchError) || err.code !== 'ERR_RUN_LOCKED' || !err.message.includes(RUN_LOCKED_ADVICE))
-    throw err;
-  throw new ShiftbenchError(
-    'ERR_RUN_LOCKED',
-    err.message.replace(
-      RUN_LOCKED_ADVICE,
-      'A shard is still being written (its `shiftbench run --shard` or another merge): wait for it to finish, then ' +
-        'merge.',
-    ),
-    { cause: err },
-  );
-}
+/** What ERR_RUN_LOCKED advises for a shard another process holds: not the run's "use another --out", which frees none. */
+const SHARD_IN_USE_ADVICE =
+  'A shard is still being written (its `shiftbench run --shard` or another merge): wait for it to finish, then merge.';
 
 /** Reads and locks the shard directories; checks they are n distinct shards of one run. */
 async function openShards(runs: string[], logger: Logger, lease?: LeaseTiming): Promise<Shard[]> {
@@ -152,7 +138,7 @@ async function openShards(runs: string[], logger: Logger, lease?: LeaseTiming): 
       });
     }
     checkOneRun(shards);
-    for (const s of shards) await s.store.lock(logger, lease).catch((err: unknown) => shardInUse(err)); // not while a shard still runs
+    for (const s of shards) await s.store.lock(logger, lease, SHARD_IN_USE_ADVICE); // not while a shard still runs
     return shards.sort((a, b) => a.manifest.shard.index - b.manifest.shard.index);
   } catch (err) {
     for (const s of shards) await s.store.release();

@@ -287,9 +287,9 @@ export class RunStore {
   ) {}
 
   /** Takes the run-directory lease (lock.ts); ERR_RUN_LOCKED when a live process holds it. */
-  async lock(logger: Logger, timing?: LeaseTiming): Promise<void> {
+  async lock(logger: Logger, timing?: LeaseTiming, advice?: string): Promise<void> {
     if (this.lease) return;
-    this.lease = await RunLock.acquire(this.directory, logger, timing);
+    this.lease = await RunLock.acquire(this.directory, logger, timing, advice);
     this.leaseTiming = timing;
     await removeStaleTemps(this.directory); // half-written files of a killed run (the lease says none is alive)
   }

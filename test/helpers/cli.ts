@@ -73,7 +73,6 @@ export function runCli(args: string[], opts: ProcessOptions = {}): Promise<Finis
   return runProcess(process.execPath, ['--import', TSX_LOADER, CLI_ENTRY, ...args], opts);
 }
 
-/** Waits until `ok()` holds (polling every 20 ms), at most `ms`. */
 /** The arguments of `shiftbench run --plugin PLUGIN --model MODEL --dataset DATASET --out OUT --bootstrap 20 -q …extra`. */
 export function pluginRunArgs(plugin: string, model: string, dataset: string, out: string, extra: string[] = []) {
   return [
@@ -93,6 +92,7 @@ export function pluginRunArgs(plugin: string, model: string, dataset: string, ou
   ];
 }
 
+/** Waits until `ok()` holds (polling every 20 ms), at most `ms`. */
 export async function until(ok: () => boolean, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -437,7 +437,7 @@ export async function mergeShards(
     }
     out = await openOutput(options, shards, logger, hooks.lease);
     // stopped (Ctrl-C), or --out taken over by another process: nothing more is written there
-    const signal = hooks.signal ? AbortSignal.any([hooks.signal, out.lostLease]) : out.lostLease;
+    const signal = out.stopSignal(hooks.signal);
     const saved = first.manifest.options as Partial<RunOptions> & { bootstrapBounds?: number | null };
     const o = resolveRunOptions({
       models: ['(merged run)'],

@@ -66,7 +66,7 @@ export async function rescoreRun(
   }
   await store.lock(logger, hooks.lease); // not while a run writes there
   // stopped (Ctrl-C), or the directory taken over by another process: nothing more is written there
-  const signal = hooks.signal ? AbortSignal.any([hooks.signal, store.lostLease]) : store.lostLease;
+  const signal = store.stopSignal(hooks.signal);
   try {
     return await rescoreLocked(store, manifest, options, env, logger, signal, hooks.callerRenders);
   } finally {

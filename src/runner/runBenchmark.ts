@@ -341,7 +341,7 @@ async function detectStep(
     sha256,
     logs,
     loadOpts,
-    signal: hooks.signal ? AbortSignal.any([hooks.signal, store.lostLease]) : store.lostLease,
+    signal: store.stopSignal(hooks.signal),
     sessionId: randomUUID(),
     detectorCount: keys.length,
     detectorIndex: 0,

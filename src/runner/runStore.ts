@@ -302,8 +302,13 @@ export class RunStore {
   }
 
   /** Aborted when another process took this run's lease over (its reason says so); never aborted without a lease. */
-  get lostLease(): AbortSignal {
+  private get lostLease(): AbortSignal {
     return this.lease?.signal ?? new AbortController().signal;
+  }
+
+  /** Aborted when `signal` is (Ctrl-C) or this run's lease is lost: what stops work that writes here. */
+  stopSignal(signal?: AbortSignal): AbortSignal {
+    return signal ? AbortSignal.any([signal, this.lostLease]) : this.lostLease;
   }
 
   /** Whether this store created its directory (a failed start removes it again when still empty). */

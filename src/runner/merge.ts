@@ -263,10 +263,11 @@ async function gatherRecords(
   const ids = new Set(dataset.images.map((im) => im.id));
   const records = new Map<number, StoredImage>();
   for (const s of shards) {
-    const { log, stored } = await s.store.openLog(key, S).catch((err: unknown) => {
+    // read only: a merge never writes into a shard (a torn last line stays for the shard's own resume to cut; its image
+    // is missing here, so the shard is reported unfinished)
+    const stored = await s.store.readLog(key, S).catch((err: unknown) => {
       throw inShard(err, s.dir, s.manifest.shard);
     });
-    await log.close();
     for (const [id, r] of stored) {
       const owner = shardOfImage(id, count);
       if (!ids.has(id) || owner !== s.manifest.shard.index) {

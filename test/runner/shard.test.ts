@@ -344,6 +344,20 @@ describe('a refused run --shard or merge touches nothing already computed', () =
     }
   });
 
+  it("a merge never writes into a shard's log: a torn last line stays (the shard's own resume cuts it) and is reported as unfinished", async () => {
+    const partial = path.join(root, 'torn-1');
+    await runShard({ ...base, shard: '1/2', out: partial });
+    const log = path.join(partial, 'detections', `${keyFileName('jitter:96')}.jsonl`);
+    const lines = (await readFile(log, 'utf8')).trim().split('\n');
+    // the last image's line torn mid-write (a kill): half of it, no newline
+    const torn = lines.slice(0, -1).join('\n') + '\n' + lines[lines.length - 1].slice(0, 40);
+    await writeFile(log, torn);
+    const e = await rejection(mergeShards({ runs: [shards[0], partial], out: path.join(root, 'merged-torn') }));
+    expect(e.code).toBe('ERR_MERGE');
+    expect(e.message).toContain(`${partial} (shard 1/2) is not finished`);
+    expect(await readFile(log, 'utf8')).toBe(torn);
+  });
+
   it('--out that is a shard through a symbolic link is refused as a usage error naming --out, not as a lock', async () => {
     const { symlink } = await import('node:fs/promises');
     const link = path.join(root, 'link-1');

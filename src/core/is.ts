@@ -5,6 +5,8 @@ export const is = {
   string: (v: unknown): v is string => typeof v === 'string' && v.length > 0,
   number: (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v),
   integer: (v: unknown): v is number => Number.isInteger(v),
+  /** An integer that a 32-bit signed integer holds exactly (category ids: detection columns store them as Int32). */
+  int32: (v: unknown): v is number => typeof v === 'number' && (v | 0) === v,
   inRange: (v: number, min: number, max: number): boolean => v >= min && v <= max,
   bool: (v: unknown): v is boolean => typeof v === 'boolean',
   fn: (v: unknown): v is (...args: unknown[]) => unknown => typeof v === 'function',

@@ -65,8 +65,8 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
   const categories: CocoCategory[] = [];
   const categoryIds = new Set<number>();
   (value.categories as unknown[]).forEach((c, i) => {
-    if (!is.object(c) || !is.integer(c.id) || !is.string(c.name)) {
-      issues.add('category', `categories[${i}] ${show(c)}: needs an integer "id" and a non-empty string "name"`);
+    if (!is.object(c) || !is.int32(c.id) || !is.string(c.name)) {
+      issues.add('category', `categories[${i}] ${show(c)}: needs a 32-bit integer "id" and a non-empty string "name"`);
       return;
     }
     if (categoryIds.has(c.id)) issues.add('duplicate category', `categories[${i}]: duplicate category id ${c.id}`);

@@ -255,9 +255,9 @@ function checkInfo(raw: unknown, label: string): Omit<DetectorInfo, 'runtime' | 
   if (
     !Array.isArray(classes) ||
     classes.length === 0 ||
-    !classes.every((c) => is.object(c) && is.integer(c.id) && is.string(c.name))
+    !classes.every((c) => is.object(c) && is.int32(c.id) && is.string(c.name))
   ) {
-    fail('classes', 'a non-empty array of { id: integer, name: string }', classes);
+    fail('classes', 'a non-empty array of { id: 32-bit integer, name: string }', classes);
   }
   const ids = (classes as { id: number }[]).map((c) => c.id);
   const twice = ids.find((id, k) => ids.indexOf(id) !== k);

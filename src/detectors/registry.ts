@@ -188,8 +188,8 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
       c.fail('classes', '"coco80" or a non-empty array of { id, name }', cls);
     const seen = new Set<number>();
     (cls as unknown[]).forEach((k, i) => {
-      if (!is.object(k) || !is.integer(k.id) || !is.string(k.name))
-        c.fail(`classes[${i}]`, 'an object { id: integer, name: string }', k);
+      if (!is.object(k) || !is.int32(k.id) || !is.string(k.name))
+        c.fail(`classes[${i}]`, 'an object { id: 32-bit integer, name: string }', k);
       if (seen.has(k.id as number)) c.fail(`classes[${i}].id`, 'a unique id', k.id);
       seen.add(k.id as number);
     });

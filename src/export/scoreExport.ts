@@ -252,8 +252,15 @@ async function readResults(exp: ReadExport, logger: Logger): Promise<ExportResul
             `"images"; skipped images have no inputs)`,
         );
       }
-      if (!Number.isInteger(r.category_id))
-        throw fileError(file, k, exp, `has entry ${i} without an integer category_id`);
+      if (r.category_id === undefined) throw fileError(file, k, exp, `has entry ${i} without an integer category_id`);
+      if (!is.int32(r.category_id)) {
+        throw fileError(
+          file,
+          k,
+          exp,
+          `has entry ${i} whose category_id must be a 32-bit integer but is ${JSON.stringify(r.category_id)}`,
+        );
+      }
       if (!is.box(r.bbox))
         throw fileError(file, k, exp, `has entry ${i} whose bbox is not [x, y, w, h] of 4 finite numbers`);
       if (r.bbox[2] < 0 || r.bbox[3] < 0) {

@@ -6,6 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ShiftbenchError } from '../core/errors.js';
+import { is } from '../core/is.js';
 import type {
   DatasetImage,
   DetectContext,
@@ -89,12 +90,12 @@ function checkDetections(out: unknown, expected: number, name: string): Detectio
         b.length !== 4 ||
         !b.every(Number.isFinite) ||
         !Number.isFinite(d.score) ||
-        !Number.isInteger(d.categoryId)
+        !is.int32(d.categoryId)
       ) {
         throw new ShiftbenchError(
           'ERR_MODEL_OUTPUT',
           `Detector "${name}" returned a malformed detection ${JSON.stringify(d)?.slice(0, 120)}; expected { bbox: ` +
-            `[x, y, w, h], score, categoryId } with finite numbers.`,
+            `[x, y, w, h], score, categoryId } with finite numbers (categoryId a 32-bit integer).`,
         );
       }
     }

@@ -73,9 +73,23 @@ function numberEnd(b: Uint8Array, i: number): number {
 }
 
 /**
+ * Digits of a category id the fast path takes as it is: up to 9 (optionally after '-') always fit a 32-bit integer.
+ * Anything else (a fraction, an exponent, more digits) is left to the full parse, which accepts only 32-bit integers.
+ */
+const PLAIN_CATEGORY_DIGITS = 9;
+
+/** Whether b[start, end) is a JSON integer of at most PLAIN_CATEGORY_DIGITS digits, optionally negative. */
+function isPlainCategory(b: Uint8Array, start: number, end: number): boolean {
+  let i = b[start] === MINUS ? start + 1 : start;
+  if (end - i > PLAIN_CATEGORY_DIGITS) return false;
+  for (; i < end; i++) if (!isDigit(b[i])) return false;
+  return true;
+}
+
+/**
  * Checks `b[i…]` = `[ list, … ]}` and nothing after, where list = `[ det, … ]` and
- * det = `[ number, … ]` of exactly DETECTION_NUMBERS numbers (JSON, no whitespace); returns the counts, or null when the bytes
- * are anything else. Reads past the end only as `undefined`, which matches nothing.
+ * det = `[ number, … ]` of exactly DETECTION_NUMBERS numbers (JSON, no whitespace), the last (the category id) a plain
+ * integer of at most PLAIN_CATEGORY_DIGITS digits; returns the counts, or null when the bytes are anything else. Reads past the end only as `undefined`, which matches nothing.
  */
 function scanShifts(b: Uint8Array, i: number): { shiftLists: number; detections: number } | null {
   let shiftLists = 0;
@@ -92,9 +106,11 @@ function scanShifts(b: Uint8Array, i: number): { shiftLists: number; detections:
           let numbers = 0;
           if (b[i] !== CLOSE) {
             for (;;) {
+              const start = i;
               i = numberEnd(b, i);
               if (i < 0) return null;
-              numbers++;
+              // the last number is the category id: a fraction or a large id goes to the full parse, which refuses it
+              if (++numbers === DETECTION_NUMBERS && !isPlainCategory(b, start, i)) return null;
               if (b[i] !== COMMA) break;
               i++;
             }

@@ -16,6 +16,7 @@ import { access, mkdir, open, readFile, rm, stat, truncate, writeFile, type File
 import path from 'node:path';
 import { makeDirDurable, syncDirSync, writeAll, writeFailed, writeFileAtomic } from '../core/atomicFile.js';
 import { ShiftbenchError } from '../core/errors.js';
+import { is } from '../core/is.js';
 import type { BoxXYWH } from '../core/types.js';
 import { DETECTION_NUMBERS, scanRecordLine } from './logLine.js';
 
@@ -184,7 +185,10 @@ function checkRecord(value: unknown, shiftCount: number): value is ImageRecord {
         Array.isArray(list) &&
         list.every(
           (d) =>
-            Array.isArray(d) && d.length === DETECTION_NUMBERS && d.every((x) => typeof x === 'number' && isFinite(x)),
+            Array.isArray(d) &&
+            d.length === DETECTION_NUMBERS &&
+            d.every((x) => typeof x === 'number' && isFinite(x)) &&
+            is.int32(d[DETECTION_NUMBERS - 1]), // the category id: a 32-bit integer, as the detection columns store it
         ),
     )
   );

@@ -298,6 +298,14 @@ describe('loadDataset: COCO', () => {
     expect(err.message).toContain(
       '- annotation id 5 (image 1): bbox [1,2,3] is not 4 finite numbers [x, y, width, height]',
     );
+    // category ids are stored as 32-bit integers: a fraction or a larger id is refused, never truncated
+    const bigCategory = await cocoFixture((gt) => {
+      gt.categories.push({ id: 2 ** 31, name: 'huge' }, { id: 2.5, name: 'half' });
+    });
+    const e2 = await loadDataset({ dataset: bigCategory.json }).catch((e) => e);
+    expect(e2.code).toBe('ERR_DATASET');
+    expect(e2.message).toContain('{"id":2147483648,"name":"huge"}: needs a 32-bit integer "id"');
+    expect(e2.message).toContain('{"id":2.5,"name":"half"}: needs a 32-bit integer "id"');
   });
 
   it('rejects a file_name that leaves the image folder', async () => {

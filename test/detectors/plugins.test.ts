@@ -43,6 +43,7 @@ export default {
     largest: () => ({ info: { ...info, inputSizePx: { width: 16384, height: 16384 } }, detect: async () => [], dispose: async () => {} }),
     badPad: () => ({ info: { ...info, padValue: [300, -1, 0] }, detect: async () => [], dispose: async () => {} }),
     twinIds: () => ({ info: { ...info, classes: [{ id: 1, name: 'disc' }, { id: 1, name: 'square' }] }, detect: async () => [], dispose: async () => {} }),
+    bigId: () => ({ info: { ...info, classes: [{ id: 1, name: 'disc' }, { id: 2 ** 31, name: 'square' }] }, detect: async () => [], dispose: async () => {} }),
   },
 };
 `;
@@ -198,7 +199,7 @@ describe('plug-in detector wrapper', () => {
     );
     const c = await rejection(load('badInfo'));
     expect(c.message).toBe(
-      `${label()} "badInfo" returned a detector with an invalid info: expected a non-empty array of { id: integer, name: string } for info.classes but received an array of length 0`,
+      `${label()} "badInfo" returned a detector with an invalid info: expected a non-empty array of { id: 32-bit integer, name: string } for info.classes but received an array of length 0`,
     );
     // an implausible input size is refused here, not by an out-of-memory crash when the first image is fitted
     const h = await rejection(load('huge'));
@@ -217,6 +218,10 @@ describe('plug-in detector wrapper', () => {
     expect(d.code).toBe('ERR_PLUGIN');
     expect(d.message).toContain('info.classes');
     expect(d.message).toContain('id 1 twice');
+    // class ids are stored as 32-bit integers: a larger one is refused here, not truncated to another class later
+    const big = await rejection(load('bigId'));
+    expect(big.code).toBe('ERR_PLUGIN');
+    expect(big.message).toContain('{ id: 32-bit integer, name: string } for info.classes');
   });
   it('a dispose() that throws is a warning naming the plug-in and detector, not a failure', async () => {
     const warnings: string[] = [];

@@ -446,6 +446,15 @@ describe('export → inference outside shiftbench → score', () => {
           [det(manifest.images[0].id), { ...det(manifest.images[1].id), score: -0.01 }],
           /has entry 1 whose score must be a number in \[0, 1\] but is -0\.01/,
         ],
+        // category ids are stored as 32-bit integers: a fraction or a larger id is refused, never truncated
+        [
+          [det(manifest.images[0].id), { ...det(manifest.images[1].id), category_id: 1.5 }],
+          /has entry 1 whose category_id must be a 32-bit integer but is 1\.5/,
+        ],
+        [
+          [det(manifest.images[0].id), { ...det(manifest.images[1].id), category_id: 2 ** 31 }],
+          /has entry 1 whose category_id must be a 32-bit integer but is 2147483648/,
+        ],
       ] as [unknown, RegExp][]) {
         await write(3, bad);
         const err = await rejection(score());

@@ -110,6 +110,34 @@ describe('DetectionLog.open: the fast path keeps what the full parse kept', () =
       expect(scanRecordLine(bytes(r.replace('1e+21', number))), number).not.toBeNull();
   });
 
+  it('a category id that is not a 32-bit integer makes its line damaged on both paths (never truncated to another category)', async () => {
+    const dir = await tempDir('shiftbench-logline-');
+    const good = JSON.stringify(record(9, [1, 1, 1]));
+    const r = JSON.stringify(record(10, [1, 1, 1]));
+    for (const category of ['7.5', '-0.25', '7e-1', '2147483648', '-2147483649', '1e10']) {
+      const bad = r.replace(',7]', `,${category}]`);
+      expect(bad).not.toBe(r);
+      for (const [name, line] of [
+        ['layout', bad],
+        ['spaced', JSON.stringify(JSON.parse(bad), null, 1).replace(/\n/g, '')], // another layout: parsed in full
+      ] as const) {
+        const middle = path.join(dir, `category-${name}.jsonl`);
+        await writeFile(middle, [good, line, good.replace('"imageId":9', '"imageId":11')].join('\n') + '\n');
+        await expect(DetectionLog.open(middle, SHIFTS), `${name} ${category}`).rejects.toMatchObject({
+          code: 'ERR_RUN_STORE',
+          message: expect.stringMatching(/line 2 is damaged/),
+        });
+      }
+    }
+    // integers written another way are the same integer: still accepted
+    for (const category of ['7.0', '70e-1', '-3', '2147483647', '-2147483648']) {
+      const file = path.join(dir, 'category-ok.jsonl');
+      await writeFile(file, [good, r.replace(',7]', `,${category}]`)].join('\n') + '\n');
+      const opened = await DetectionLog.open(file, SHIFTS, { readOnly: true });
+      expect([...opened.stored.keys()], category).toEqual([9, 10]);
+    }
+  });
+
   it('lines of other layouts open as before; a damaged byte in a middle body is refused, in the last dropped', async () => {
     const dir = await tempDir('shiftbench-logline-');
     const file = path.join(dir, 'det.jsonl');

@@ -12,6 +12,7 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import type { Dataset, Logger, RunMetrics, ShiftSet } from '../core/types.js';
+import { defaultBootstrapBounds } from '../metrics/index.js';
 import { defaultEnv } from './env.js';
 import { hashChange, identityDiff, imageHashes, imageIdentityFor } from './identity.js';
 import { makeRunId, resolveRunOptions, type RunOptions } from './options.js';
@@ -88,8 +89,20 @@ function runOf(m: RunManifest): Record<string, unknown> {
     detectors: Object.fromEntries(
       (m.detectors ?? []).map((d) => [d.key, { runtime: d.runtime, files: d.files.map((f) => f.sha256) }]),
     ),
-    analysis: Object.fromEntries(ANALYSIS_OPTIONS.map((k) => [k, options[k] ?? null])),
+    analysis: Object.fromEntries(ANALYSIS_OPTIONS.map((k) => [k, effective(m, k, options[k] ?? null)])),
   };
+}
+
+/**
+ * What an analysis setting does in the merged run, so that two ways of writing one setting compare equal: --limit at
+ * or above the dataset's size is no limit, and no --bootstrap-bounds is the default B for the run's images and shifts.
+ */
+function effective(m: RunManifest, key: string, value: unknown): unknown {
+  const images = m.shard?.imagesInRun;
+  if (key === 'limit' && typeof value === 'number' && m.dataset && value >= m.dataset.images) return null;
+  if (key === 'bootstrapBounds' && value === null && images !== undefined && m.shiftSet)
+    return defaultBootstrapBounds(images, m.shiftSet.shifts.length).resamples;
+  return value;
 }
 
 function mergeError(message: string): ShiftbenchError {

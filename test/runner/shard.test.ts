@@ -169,6 +169,29 @@ describe('runShard + mergeShards', () => {
     expect(e.message).toContain('analysis.scoreThreshold: 0.5 → 0.7');
   });
 
+  it('shards whose settings differ only in how they were written merge: --limit at the dataset size or none, --bootstrap-bounds at its default or none', async () => {
+    const limitN = path.join(root, 'limit-n-1');
+    await runShard({ ...base, limit: N, shard: '1/3', out: limitN });
+    const bDefault = path.join(root, 'default-b-2');
+    const { bootstrapBounds: _given, ...noB } = base;
+    expect(_given).toBe(20); // the other shards give B explicitly
+    await runShard({ ...noB, shard: '2/3', out: bDefault });
+    // the default B here is DEFAULT_BOOTSTRAP_BOUNDS (200): another effective value than 20, so refused …
+    const e = await rejection(mergeShards({ runs: [shardDirs[0], limitN, bDefault], out: path.join(root, 'm-eq') }));
+    expect(e.code).toBe('ERR_MERGE');
+    expect(e.message).toContain('analysis.bootstrapBounds: 20 → 200');
+    expect(e.message).not.toContain('limit');
+    // … while the explicit default merges with none given
+    const b200 = [0, 1].map((i) => path.join(root, `b200-${i}`));
+    await runShard({ ...base, bootstrapBounds: 200, shard: '0/3', out: b200[0] });
+    await runShard({ ...base, bootstrapBounds: 200, limit: N + 5, shard: '1/3', out: b200[1] });
+    const merged = await mergeShards({ runs: [b200[0], b200[1], bDefault], out: path.join(root, 'm-eq2') });
+    expect(merged.images).toBe(N);
+    // --limit N on an N-image dataset is the whole dataset
+    const whole3 = await mergeShards({ runs: [shardDirs[0], limitN, shardDirs[2]], out: path.join(root, 'm-eq3') });
+    expect(comparable(whole3.metrics)).toEqual(comparable(whole));
+  });
+
   it("an unfinished shard or one holding another shard's images is refused, naming it; a shard directory resumes only its shard", async () => {
     const dir = path.join(root, 'partial-1');
     await runShard({ ...base, shard: '1/3', out: dir });

@@ -304,12 +304,17 @@ const baseName = (file: string | null) => (file ? path.basename(file) : null);
 
 /**
  * A detector's class names from the manifest: `identity.detectors[key].classes` is the registry entry's class list
- * (describeEntry), 'coco80' or [{ id, name }]; null when the run does not record one.
+ * (describeEntry), 'coco80' or [{ id, name }]; else the detector's own info.classes as its manifest entry records
+ * them (plug-ins, HTTP detectors); null when the run records neither (older manifests).
  */
 function classNamesOf(run: ReportRun, key: string): Record<number, string> | null {
   const identity = run.manifest.identity;
   const described = is.object(identity) && is.object(identity.detectors) ? identity.detectors[key] : undefined;
-  const classes = is.object(described) ? described.classes : undefined;
+  const entry = Array.isArray(run.manifest.detectors)
+    ? (run.manifest.detectors as unknown[]).find((d) => is.object(d) && d.key === key)
+    : undefined;
+  const classes =
+    (is.object(described) ? described.classes : undefined) ?? (is.object(entry) ? entry.classes : undefined);
   const list: unknown[] | null = classes === 'coco80' ? [...COCO_CATEGORIES] : Array.isArray(classes) ? classes : null;
   if (!list) return null;
   const names: Record<number, string> = {};

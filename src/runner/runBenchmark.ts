@@ -89,6 +89,7 @@ function manifestDetector(
     normalize: (described?.normalize as ManifestDetector['normalize']) ?? null,
     decoder: decoder ? { name: decoder.name, params: { ...(decoder.params ?? {}) } } : null,
     details: (info.details as Record<string, unknown> | undefined) ?? null,
+    classes: info.classes.map((c) => ({ id: c.id, name: c.name })),
   };
 }
 

@@ -68,6 +68,8 @@ export interface ManifestDetector {
   normalize: { mean: [number, number, number]; std: [number, number, number] } | null;
   decoder: { name: string; params: Record<string, unknown> } | null;
   details: Record<string, unknown> | null;
+  /** The detector's class list (info.classes): what its category ids mean. Absent in older manifests. */
+  classes?: { id: number; name: string }[];
   /**
    * The runs (sessions of `shiftbench run`, by a random id) in which this detector's images were detected and timed;
    * the cost ratio compares two detectors only when they were timed in the same ones. Absent in older manifests.

@@ -5,7 +5,7 @@
  * and score on hover, thumbnails that decode; no gallery item for a detector that does not
  * flicker; a missing dataset leaves a note instead of failing.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -220,14 +220,25 @@ describe('flicker gallery of a label-free run (a folder of images)', () => {
     for (const t of titles) expect(t).toMatch(/^(disc|square)-class · score /);
   });
 
-  it('without class names in the run, classes are shown by id, and a file name is never replaced by the id', async () => {
+  it('a detector whose description has no class list (plug-in, HTTP) names its boxes by its own info.classes', async () => {
     const { dir } = await makeRun(fx, 'lf-plain', {
       dataset: path.join(fx.root, 'ds', 'images'),
       models: ['shaky'],
       mitigations: [],
     });
-    const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
+    const manifestFile = path.join(dir, 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+    expect(manifest.identity.detectors.shaky.classes).toBeUndefined(); // the description has none
+    expect(manifest.detectors[0].classes).toEqual(fx.gt.categories.map((c) => ({ id: c.id, name: c.name })));
+    let html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
     for (const cap of items(html)) expect(cap).toMatch(/^image (\d+) \(\d{3}\.png\) · flicker/);
+    const titles = boxTitles(html);
+    expect(titles.length).toBeGreaterThan(0);
+    for (const t of titles) expect(t).toMatch(/^(disc|square) · score /);
+    // a manifest written before detectors recorded their classes: boxes are named by id
+    for (const d of manifest.detectors) delete d.classes;
+    await writeFile(manifestFile, JSON.stringify(manifest, null, 2));
+    html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
     for (const t of boxTitles(html)) expect(t).toMatch(/^class \d+ · score /);
     // given only the image files (no dataset), the caption names the file, never the id as its name
     const g = await buildGallery(await loadReportRun(dir), (id) =>

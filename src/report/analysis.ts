@@ -5,7 +5,7 @@
  * every value escaped; absent numbers are "—".
  */
 import type { AssignmentBreakdown, DetectorRunSummary, Interval95, PeriodFit } from '../core/types.js';
-import { MISSING, detectorNotes, escapeHtml as h, noBoundsIntervalReason, num, pct, pp } from './format.js';
+import { MISSING, detectorNotes, escapeHtml as h, noBoundsIntervalReason, num, pct, pp, signedPp } from './format.js';
 import type { ReportRun } from './load.js';
 
 /** "[lo–hi]" of a 0–1 interval in percentage points, as the headline cells show it. */
@@ -141,8 +141,18 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
       const cats = Object.keys(bd.ref.perCategoryAP).filter(
         (id) => bd.lower.perCategoryAP[id] !== null || bd.upper.perCategoryAP[id] !== null,
       );
-      const spread = (id: string) => (bd.upper.perCategoryAP[id] ?? 0) - (bd.lower.perCategoryAP[id] ?? 0);
-      const shown = cats.sort((x, y) => spread(y) - spread(x) || Number(x) - Number(y)).slice(0, 15);
+      // no difference where one side has no AP (ground truth at one assignment only), never one against 0
+      const spread = (id: string) => {
+        const lo = bd.lower.perCategoryAP[id];
+        const hi = bd.upper.perCategoryAP[id];
+        return lo === null || hi === null ? null : hi - lo;
+      };
+      // the upper assignment maximises the mean, so a category can fall there: rank by the size of the change
+      const size = (id: string) => {
+        const d = spread(id);
+        return d === null ? -1 : Math.abs(d);
+      };
+      const shown = cats.sort((x, y) => size(y) - size(x) || Number(x) - Number(y)).slice(0, 15);
       if (shown.length) {
         parts.push(
           `<table class="details"><caption>Per-category AP at the lower and upper assignments: ` +
@@ -155,7 +165,7 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
                 return (
                   `<tr><th scope="row">${h(id)}${name ? ` ${h(name)}` : ''}</th><td>` +
                   `${pct(bd.ref.perCategoryAP[id])}</td><td>${pct(bd.lower.perCategoryAP[id])}</td><td>` +
-                  `${pct(bd.upper.perCategoryAP[id])}</td><td>${pp(spread(id))}</td></tr>`
+                  `${pct(bd.upper.perCategoryAP[id])}</td><td>${signedPp(spread(id))}</td></tr>`
                 );
               })
               .join('')}</tbody></table>`,

@@ -180,3 +180,62 @@ describe('renderReport with issue 11 analysis', () => {
     expect(row('det. consistency')).toContain('<td class="key-metric">2 px</td>');
   });
 });
+
+describe('per-category AP table (protocol §9)', () => {
+  it('lists the categories whose AP differs most in either direction, and no difference where one side has no AP', async () => {
+    // 16 categories 1…16 rise by 1…16 pp from lower to upper; category 17 falls by 20 pp (the upper assignment
+    // maximises the mean, not every category); category 18 has ground truth at the lower assignment only
+    const lower: Record<string, number | null> = {};
+    const upper: Record<string, number | null> = {};
+    for (let c = 1; c <= 16; c++) {
+      lower[c] = 0.3;
+      upper[c] = 0.3 + c / 100;
+    }
+    lower['17'] = 0.5;
+    upper['17'] = 0.3;
+    lower['18'] = 0.9;
+    upper['18'] = null;
+    const bd = { ap: 0.4, ap50: 0.6, ap75: 0.4, apSmall: null, apMedium: 0.3, apLarge: 0.5 };
+    const m = labelledMetrics();
+    m.results[0].analysis = analysis({
+      breakdown: {
+        ref: { ...bd, perCategoryAP: lower },
+        lower: { ...bd, perCategoryAP: lower },
+        upper: { ...bd, perCategoryAP: upper },
+      },
+    });
+    const dir = await writeRunDir(m);
+    made.push(dir);
+    const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
+    const start = html.indexOf('<caption>Per-category AP');
+    const table = html.slice(start, html.indexOf('</table>', start));
+    const rowOf = (id: number) => table.slice(table.indexOf(`<th scope="row">${id}<`)).split('</tr>')[0];
+    const ids = [...table.matchAll(/<th scope="row">(\d+)/g)].map((x) => Number(x[1]));
+    expect(ids).toHaveLength(15);
+    // by the size of the difference: −20, then +16 … +3; the category without AP at upper has no difference to rank
+    expect(ids).toEqual([17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);
+    expect(rowOf(17)).toContain('<td>50.0%</td><td>50.0%</td><td>30.0%</td><td>−20.00 pp</td>');
+    expect(rowOf(16)).toContain('<td>+16.00 pp</td>');
+    expect(table).toContain('the 15 categories (of 18 with ground truth) whose AP differs most');
+  });
+
+  it('a category with AP at one assignment only shows its difference as absent, never against 0', async () => {
+    const bd = { ap: 0.4, ap50: 0.6, ap75: 0.4, apSmall: null, apMedium: 0.3, apLarge: 0.5 };
+    const m = labelledMetrics();
+    m.results[0].analysis = analysis({
+      breakdown: {
+        ref: { ...bd, perCategoryAP: { '1': 0.4, '2': 0.9 } },
+        lower: { ...bd, perCategoryAP: { '1': 0.4, '2': 0.9 } },
+        upper: { ...bd, perCategoryAP: { '1': 0.45, '2': null } },
+      },
+    });
+    const dir = await writeRunDir(m);
+    made.push(dir);
+    const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
+    const start = html.indexOf('<caption>Per-category AP');
+    const table = html.slice(start, html.indexOf('</table>', start));
+    const rowOf = (id: number) => table.slice(table.indexOf(`<th scope="row">${id}<`)).split('</tr>')[0];
+    expect(rowOf(1)).toContain('<td>+5.00 pp</td>');
+    expect(rowOf(2)).toContain('<td>90.0%</td><td>90.0%</td><td>—</td><td>—</td>');
+  });
+});

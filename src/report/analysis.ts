@@ -197,9 +197,15 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
  * One series' fit: period, R²adj and phase means in the report's units — mAP and detection consistency (0–1
  * fractions) in %, the mean score as a 0–1 score (the header says so).
  */
-function fitCell(f: PeriodFit | null, unit: 'pct' | 'score'): string {
-  if (!f) return `<td>${MISSING}</td><td>${MISSING}</td><td>${MISSING}</td>`;
-  const phases = f.phaseMeans.map((v) => (unit === 'pct' ? num(v * 100, 2) : num(v, 3))).join(', ');
+function fitCell(f: PeriodFit | null, series: readonly number[] | null, unit: 'pct' | 'score'): string {
+  const value = (v: number) => (unit === 'pct' ? num(v * 100, 2) : num(v, 3));
+  if (!f) {
+    // a series that never varies has no period to find (a steady detector), unlike one with a missing value
+    const constant = series && series.length > 0 && series.every((v) => Number.isFinite(v) && v === series[0]);
+    const cell = constant ? `none: constant (${value(series[0])})` : MISSING;
+    return `<td>${h(cell)}</td><td>${MISSING}</td><td>${MISSING}</td>`;
+  }
+  const phases = f.phaseMeans.map(value).join(', ');
   return (
     // the F-test's period, and protocol §8's literal one (the largest R²adj) where it is a multiple of it
     `<td class="key-metric">${h(f.period)} px${f.maxR2adjPeriod !== f.period ? ` (largest R²adj at ${h(f.maxR2adjPeriod)} px)` : ''}` +
@@ -214,14 +220,14 @@ export function periodicitySection(run: ReportRun): string {
     (r.analysis?.periodicity ?? []).flatMap((ax) =>
       (
         [
-          ['mAP', ax.map, 'pct'],
-          ['mean score', ax.meanScore, 'score'],
-          ['det. consistency', ax.detConsistency, 'pct'],
+          ['mAP', ax.map, ax.series.map, 'pct'],
+          ['mean score', ax.meanScore, ax.series.meanScore, 'score'],
+          ['det. consistency', ax.detConsistency, ax.series.detConsistency, 'pct'],
         ] as const
       ).map(
-        ([series, fit, unit]) =>
-          `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(ax.axis)} (n = ${h(ax.n)})</td><td>${h(series)}` +
-          `</td>${fitCell(fit, unit)}</tr>`,
+        ([name, fit, series, unit]) =>
+          `<tr><th scope="row"><code>${h(r.key)}</code></th><td>${h(ax.axis)} (n = ${h(ax.n)})</td><td>${h(name)}` +
+          `</td>${fitCell(fit, series, unit)}</tr>`,
       ),
     ),
   );
@@ -231,7 +237,7 @@ export function periodicitySection(run: ReportRun): string {
 <div class="table-wrap"><table class="details"><caption>For each series over d = 0…K the period p whose phase means ` +
     `(d mod p) explain the most variance, corrected for chance (R²adj); a multiple of the period is reduced to the ` +
     `period when it explains no more (F-test). A network of total stride P tends to repeat with period P or a ` +
-    `divisor.</caption>
+    `divisor. "—": the series misses a value (mAP without labels, a shift without detections).</caption>
 <thead><tr><th scope="col">Detector</th><th scope="col">Axis</th><th scope="col">Series</th><th ` +
     `scope="col">Dominant period</th><th scope="col">R²adj</th><th scope="col">Phase means (mAP and det. ` +
     `consistency in %, mean score 0–1)</th></tr></thead><tbody>` +

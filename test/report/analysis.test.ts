@@ -181,6 +181,42 @@ describe('renderReport with issue 11 analysis', () => {
   });
 });
 
+describe('periodicity without a period (protocol §8)', () => {
+  it('a constant series says it has no period because it does not vary; a series with a missing value shows —', async () => {
+    const m = labelledMetrics();
+    m.results[0].analysis = analysis({
+      periodicity: [
+        {
+          axis: 'y',
+          n: 5,
+          // an exactly equivariant detector: mAP and det. consistency the same at every shift; no detection at d = 3
+          series: {
+            map: [0.4, 0.4, 0.4, 0.4, 0.4],
+            meanScore: [0.7, 0.6, 0.7, null as unknown as number, 0.7],
+            detConsistency: [1, 1, 1, 1, 1],
+          },
+          map: null,
+          meanScore: null,
+          detConsistency: null,
+        },
+      ],
+    });
+    const dir = await writeRunDir(m);
+    made.push(dir);
+    const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
+    const section = html.slice(
+      html.indexOf('<section id="periodicity">'),
+      html.indexOf('</section>', html.indexOf('<section id="periodicity">')),
+    );
+    const row = (series: string) => section.slice(section.indexOf(`<td>${series}</td>`)).split('</tr>')[0];
+    expect(row('mAP')).toBe('<td>mAP</td><td>none: constant (40.00)</td><td>—</td><td>—</td>');
+    expect(row('det. consistency')).toBe(
+      '<td>det. consistency</td><td>none: constant (100.00)</td><td>—</td><td>—</td>',
+    );
+    expect(row('mean score')).toBe('<td>mean score</td><td>—</td><td>—</td><td>—</td>');
+  });
+});
+
 describe('per-category AP table (protocol §9)', () => {
   it('lists the categories whose AP differs most in either direction, and no difference where one side has no AP', async () => {
     // 16 categories 1…16 rise by 1…16 pp from lower to upper; category 17 falls by 20 pp (the upper assignment

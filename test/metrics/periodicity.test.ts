@@ -136,3 +136,30 @@ describe('the evaluator reports the period of a fake whose output depends on d m
     });
   }
 });
+
+describe('the mean-score series of a detector whose output moves exactly with its input', () => {
+  it('is constant when the detector lists the same detections in another order at each shift (no period from rounding)', async () => {
+    // e.g. a plug-in that lists cells in grid order, which rolls with the input: the same scores, summed in another
+    // order, differ in the last bit (0.41125 vs 0.41124999999999995), which gave period 2 with R²adj 0.22
+    const K = 7;
+    const shifts = lineShifts(K);
+    const scores = [0.1, 0.7, 0.2, 0.9, 0.3, 0.11, 0.61, 0.37];
+    const ev = new ShiftEvaluator({ shifts, groundTruth: null, bootstrapResamples: 10, bootstrapBounds: 0 });
+    shifts.forEach((s, si) => {
+      const d = s.dx + s.dy;
+      const dets: CocoResult[] = scores.map((_, k) => {
+        const j = (k + d) % scores.length;
+        return { image_id: 1, category_id: 1, bbox: [10 + 30 * j, 10, 20, 20], score: scores[j] };
+      });
+      ev.process({ imageId: 1, shiftIndex: si, inputScale: { x: 1, y: 1 } }, dets);
+    });
+    const r = await ev.evaluate();
+    expect(r.analysis.periodicity).toHaveLength(2);
+    for (const ax of r.analysis.periodicity) {
+      expect(new Set(ax.series.meanScore).size, ax.axis).toBe(1);
+      expect(ax.series.meanScore[0]).toBeCloseTo(3.29 / 8, 15);
+      expect(ax.meanScore, ax.axis).toBeNull();
+      expect(ax.detConsistency, ax.axis).toBeNull();
+    }
+  });
+});

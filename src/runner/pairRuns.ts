@@ -30,10 +30,15 @@ export interface RunPairedDifference extends Omit<PairedDifference, 'kind' | 'ag
 export interface PairRunsOptions {
   /** Detector keys to pair (default: every key both runs have). */
   keys?: string[];
-  /** Bounds bootstrap resamples B (default: run A's, else DEFAULT_BOOTSTRAP_BOUNDS); ≥ 1. */
+  /** Bounds bootstrap resamples B (default: the `defaultsFrom` run's, else DEFAULT_BOOTSTRAP_BOUNDS); ≥ 20. */
   bootstrapBounds?: number;
-  /** Bootstrap seed (default: run A's --bootstrap-seed, else 0). */
+  /** Bootstrap seed (default: the `defaultsFrom` run's --bootstrap-seed, else 0). */
   bootstrapSeed?: number;
+  /**
+   * Whose saved bootstrap settings (B, seed) are the defaults: 'a' (default; `check`: the run judged) or 'b'
+   * (`compare`: the reference run, so every run is paired with it on the same resamples).
+   */
+  defaultsFrom?: 'a' | 'b';
   logger?: Logger;
   env?: Partial<RunnerEnv>;
 }
@@ -76,15 +81,17 @@ async function pairStored(
   env: RunnerEnv,
   logger: Logger,
 ): Promise<RunPairedDifference[]> {
-  const saved = a.manifest.options as Partial<RunOptions> & { bootstrapBounds?: number | null };
-  const B = options.bootstrapBounds ?? (saved.bootstrapBounds || DEFAULT_BOOTSTRAP_BOUNDS);
+  type Saved = Partial<RunOptions> & { bootstrapBounds?: number | null };
+  const saved = a.manifest.options as Saved;
+  const settings = (options.defaultsFrom === 'b' ? b : a).manifest.options as Saved;
+  const B = options.bootstrapBounds ?? (settings.bootstrapBounds || DEFAULT_BOOTSTRAP_BOUNDS);
   if (!Number.isInteger(B) || B < MIN_INTERVAL_RESAMPLES)
     throw new ShiftbenchError(
       'ERR_INVALID_OPTION',
       `Expected an integer of at least ${MIN_INTERVAL_RESAMPLES} for --bootstrap-bounds (the paired resamples a 95 % ` +
         `interval and its verdict come from) but received ${B}`,
     );
-  const seed = options.bootstrapSeed ?? saved.bootstrapSeed ?? 0;
+  const seed = options.bootstrapSeed ?? settings.bootstrapSeed ?? 0;
   const dataset = await env.loadDataset({
     dataset: String(saved.dataset),
     images: (saved.images as string | null) ?? undefined,

@@ -31,6 +31,7 @@ describe('shiftbench compare (real runs with fakes)', () => {
   let worse: { dir: string; metrics: RunMetrics };
   let crop: { dir: string; metrics: RunMetrics };
   let tau: { dir: string; metrics: RunMetrics };
+  let otherBootstrap: { dir: string; metrics: RunMetrics };
 
   beforeAll(async () => {
     fx = await makeRunFixture(16);
@@ -38,6 +39,7 @@ describe('shiftbench compare (real runs with fakes)', () => {
     worse = await makeRun(fx, 'worse', {}, 6);
     crop = await makeRun(fx, 'crop', { mode: 'crop' });
     tau = await makeRun(fx, 'tau', { scoreThreshold: 0.3 });
+    otherBootstrap = await makeRun(fx, 'other-bootstrap', { bootstrapBounds: 60, bootstrapSeed: 7 }, 6);
   });
   afterAll(async () => {
     await rm(fx.root, { recursive: true, force: true });
@@ -101,6 +103,23 @@ describe('shiftbench compare (real runs with fakes)', () => {
     const r = cli('compare', base.dir, tau.dir, '--quiet');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('B vs A: not paired, shown side by side only — --score-threshold (τ): B 0.3, A 0.5');
+  });
+
+  it("pairs on the first run's bootstrap (B and seed) by default, whichever run comes second (README)", async () => {
+    // A: B 40, seed 0; the second run: B 60, seed 7 — every pairing against A resamples as A did
+    const r = cli('compare', base.dir, otherBootstrap.dir, '--quiet');
+    expect(r.code, r.stderr).toBe(0);
+    const expected = await pairRuns(otherBootstrap.dir, base.dir, { bootstrapBounds: 40, bootstrapSeed: 0 });
+    for (const d of expected) {
+      expect(d.resamples).toBe(40);
+      expect(r.stdout).toContain(
+        `  ${d.key}: Δ mAP range ${signed(d.deltaMapRange.value)} pp [${signed(d.deltaMapRange.lo)}, ${signed(d.deltaMapRange.hi)}]`,
+      );
+    }
+    expect(r.stdout).not.toContain('over 60 paired resamples');
+    const back = cli('compare', otherBootstrap.dir, base.dir, '--quiet');
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain('over 60 paired resamples');
   });
 
   it("--out writes one self-contained HTML page with the same numbers (the report's CSP, no script, no network)", async () => {

@@ -41,7 +41,8 @@ export function register(program: Command): void {
       const logger = consoleLogger(flags.quiet);
       const comparison = await compareRuns(runDirs, async (a, b, keys) => {
         logger.info(`compare: pairing ${a} with ${b} from the stored detections…`);
-        return pairRuns(a, b, { keys, bootstrapBounds: flags.bootstrapBounds, logger });
+        // b is the first run: every run is paired with it on its bootstrap (B and seed), as README says
+        return pairRuns(a, b, { keys, bootstrapBounds: flags.bootstrapBounds, defaultsFrom: 'b', logger });
       });
       process.stdout.write(renderComparisonText(comparison));
       if (flags.out) {

@@ -147,6 +147,11 @@ describe('shiftbench check (real runs with fakes)', () => {
     expect(few.code).toBe(2);
     expect(few.stderr).toContain('--bootstrap-bounds');
     expect(few.stderr).toContain('an integer from 20 to');
+    // --bootstrap-bounds sets the pairing's resamples: without --baseline nothing would use it, so it is refused
+    // (the limits are judged on the run's stored intervals, whatever B they had)
+    const unused = cli('check', base.dir, '--max-range', '0.5', '--bootstrap-bounds', '500');
+    expect(unused.code).toBe(2);
+    expect(unused.stderr).toContain('--bootstrap-bounds needs --baseline RUN');
   });
 
   it('--baseline: a baseline with another mode, or with fewer/more images, cannot be judged (exit 1)', () => {

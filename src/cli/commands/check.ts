@@ -90,6 +90,13 @@ export function register(program: Command): void {
         maxFlipRate: flags.maxFlipRate,
         maxIncrease: flags.maxIncrease,
       };
+      // the limits are judged on the run's stored intervals: only the pairing with a baseline resamples again
+      if (flags.bootstrapBounds !== undefined && flags.baseline === undefined)
+        throw new ShiftbenchError(
+          'ERR_INVALID_OPTION',
+          '--bootstrap-bounds needs --baseline RUN: it sets the resamples of the pairing with a baseline; the limits ' +
+            "are judged on the run's own intervals (`shiftbench report RUN --bootstrap-bounds B` recomputes them).",
+        );
       const logger = consoleLogger(flags.quiet);
       let result;
       try {

@@ -23,6 +23,7 @@ import { DEFAULT_MAX_PASSES, greedyBoundsParallel, prepareBoundsFromSource } fro
 import { periodicity } from './periodicity.js';
 import {
   MIN_INTERVAL_IMAGES,
+  MIN_INTERVAL_RESAMPLES,
   boundsUncertainty,
   defaultBootstrapBounds,
   type BoundsUncertainty,
@@ -297,6 +298,14 @@ export class ShiftEvaluator {
           });
           analysis.boundsInterval = uncertainty.interval;
           analysis.sizeCurve = uncertainty.sizeCurve;
+          if (uncertainty.interval === null) {
+            const valid = uncertainty.perResample.filter((r) => r !== null).length;
+            notes.push(
+              `bounds intervals off: only ${valid} of ${B} resamples hold ground truth at (0,0) — fewer than ` +
+                `${MIN_INTERVAL_RESAMPLES} give no 95 % interval and no paired verdict (few images are labelled; ` +
+                'a larger --bootstrap-bounds gives more)',
+            );
+          }
         }
       }
     } else notes.push(NO_GROUND_TRUTH_NOTE);

@@ -63,6 +63,7 @@ export {
   DEFAULT_BOOTSTRAP_BOUNDS,
   BOOTSTRAP_BOUNDS_MAX_CELLS,
   MIN_INTERVAL_IMAGES,
+  MIN_INTERVAL_RESAMPLES,
   SIZE_CURVE_SUBSAMPLES,
   type BoundsUncertainty,
   type BoundsUncertaintyOptions,

@@ -25,6 +25,11 @@ export const BOOTSTRAP_BOUNDS_MAX_CELLS = 20_000;
  * one image every resample is that image, so the "interval" is a point and any difference would be "significant").
  */
 export const MIN_INTERVAL_IMAGES = 10;
+/**
+ * Fewest resamples a 95 % percentile interval is read from (`--bootstrap`, `--bootstrap-bounds`), counted where they
+ * have a value: resamples without ground truth at (0,0) have no mAP and do not count.
+ */
+export const MIN_INTERVAL_RESAMPLES = 20;
 /** Subsamples per size of the size curve. */
 export const SIZE_CURVE_SUBSAMPLES = 50;
 /** Subsample sizes below this are left out of the size curve. */
@@ -159,13 +164,16 @@ export async function boundsUncertainty(
   return { interval, sizeCurve, perResample, imageIds: [...prepared.imageIds] };
 }
 
-/** Percentile intervals over the resamples that have ground truth; null when none has. */
+/**
+ * Percentile intervals over the resamples that have ground truth; null when fewer than MIN_INTERVAL_RESAMPLES have
+ * (sparse labels: a resample drawing only unlabelled images has no mAP).
+ */
 export function summarizeBootstrap(
   perResample: readonly (ResampleBounds | null)[],
   seed: number,
 ): BoundsInterval | null {
   const valid = perResample.filter((r): r is ResampleBounds => r !== null);
-  if (valid.length === 0) return null;
+  if (valid.length < MIN_INTERVAL_RESAMPLES) return null;
   const iv = (f: (r: ResampleBounds) => number) => interval95(valid.map(f))!;
   const rel = valid.filter((r) => r.mapRef > 0).map((r) => (r.mapUpper - r.mapLower) / r.mapRef);
   return {
@@ -201,7 +209,8 @@ function tieAsZero(d: number): number {
  * Paired difference A − B (A: a mitigation or twin, B: its plain detector) on the same
  * bootstrap resamples: intervals of Δ mapRange and Δ mapRef, the share of resamples in
  * which A's range is smaller (ties ½), significant when the Δ mapRange interval excludes 0.
- * Returns null when either has no resamples; throws ERR_METRICS_INPUT when the two were
+ * Returns null when either has no interval or fewer than MIN_INTERVAL_RESAMPLES resamples have ground truth on both
+ * sides; throws ERR_METRICS_INPUT when the two were
  * resampled from different images or with different seeds (not paired).
  */
 export function pairedDifference(a: PairSide, b: PairSide, kind: 'mitigation' | 'twin'): PairedDifference | null {
@@ -231,7 +240,8 @@ export function pairedDifference(a: PairSide, b: PairSide, kind: 'mitigation' | 
     dRef.push(tieAsZero(x.mapRef - y.mapRef));
     steadier += d < 0 ? 1 : d === 0 ? 0.5 : 0;
   }
-  if (dRange.length === 0) return null;
+  // both sides' intervals hold enough resamples, but the ones they share with ground truth may not
+  if (dRange.length < MIN_INTERVAL_RESAMPLES) return null;
   const ir = interval95(dRange)!;
   const if0 = interval95(dRef)!;
   const deltaMapRange: PairedDelta = { value: tieAsZero(a.mapRange - b.mapRange), lo: ir.lo, hi: ir.hi };

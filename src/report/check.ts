@@ -8,7 +8,7 @@
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { runCompatibility } from './compatible.js';
-import { noMapReason } from './format.js';
+import { boundsOffNote, noMapReason } from './format.js';
 import { loadReportRun, type ReportRun } from './load.js';
 import { MIN_INTERVAL_IMAGES } from '../metrics/index.js';
 
@@ -189,9 +189,12 @@ export function checkRun(
         continue;
       }
       if (!biv) {
+        const off = boundsOffNote(r.analysis?.notes);
         reasons.push(
-          `${r.key}: the mAP bounds have no interval (bounds bootstrap off, or a run from before intervals); ` +
-            `add one without running a model: \`shiftbench report ${dir} --bootstrap-bounds 200\``,
+          off !== null
+            ? `${r.key}: the mAP bounds have no interval (${off})`
+            : `${r.key}: the mAP bounds have no interval (bounds bootstrap off, or a run from before intervals); ` +
+                `add one without running a model: \`shiftbench report ${dir} --bootstrap-bounds 200\``,
         );
         continue;
       }

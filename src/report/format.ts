@@ -51,14 +51,23 @@ export function noMapReason(labelFree: boolean): string {
 }
 
 /**
- * Why mAP bounds have no interval (and a mitigation no paired verdict): too few images for one, or the bounds
- * bootstrap was off — with the flag that turns it on only where it would help.
+ * Why mAP bounds have no interval (and a mitigation no paired verdict): what scoring noted when it gave none
+ * (`offNote`, boundsOffNote: too few images, too few resamples with ground truth, the default off at this size), else
+ * too few images, or the bounds bootstrap was off — with the flag that turns it on only where it would help.
  */
-export function noBoundsIntervalReason(images: number): string {
+export function noBoundsIntervalReason(images: number, offNote: string | null = null): string {
+  if (offNote !== null) return offNote;
   return images < MIN_INTERVAL_IMAGES
     ? `${images} images — fewer than ${MIN_INTERVAL_IMAGES} give no bounds interval and no paired verdict`
     : 'the bounds bootstrap was off: --bootstrap-bounds B turns it on';
 }
+
+/** What the scoring notes say of a bounds interval it did not give (the text after "bounds intervals off: "), or null. */
+export function boundsOffNote(notes: readonly string[] | undefined): string | null {
+  const note = notes?.find((n) => n.startsWith(BOUNDS_OFF));
+  return note === undefined ? null : note.slice(BOUNDS_OFF.length);
+}
+const BOUNDS_OFF = 'bounds intervals off: ';
 
 /** The notes of one detector's result: its analysis notes, and why it has no cost ratio where it has none. */
 export function detectorNotes(r: DetectorRunSummary): string[] {

@@ -4,6 +4,7 @@
  * and `compare`, so every text format shows the same numbers as metrics.json.
  */
 import type { DetectorRunSummary, PairedDifference, RunMetrics, ScoredContentCounts } from '../core/types.js';
+import { boundsOffNote } from './format.js';
 
 /** A value with its 95 % interval; lo/hi null when the run has no interval for it. */
 export interface ValueWithInterval {
@@ -34,6 +35,8 @@ export interface HeadlineRow {
   imagesEvaluated: number;
   /** Bounds bootstrap resamples (B), null when the bounds carry no interval. */
   boundsResamples: number | null;
+  /** Why scoring gave the bounds no interval, as it noted (boundsOffNote); null when it noted nothing. */
+  boundsOffNote: string | null;
   /** This detector's paired differences against its plain detector. */
   paired: PairedDifference[];
   /** Protocol §1's stable-area counts (metrics.json's scoredContent); null for runs made before it was recorded. */
@@ -75,6 +78,7 @@ export function headlineRow(r: DetectorRunSummary): HeadlineRow {
     costRatio: finiteOrNull(r.timing.costRatio),
     imagesEvaluated: r.imagesEvaluated,
     boundsResamples: biv ? biv.resamples : null,
+    boundsOffNote: boundsOffNote(r.analysis?.notes),
     paired: r.analysis?.paired ?? [],
     scoredContent: r.scoredContent ?? null,
   };

@@ -17,6 +17,7 @@ import {
   intervalHtml,
   jsonForScript,
   noBoundsIntervalReason,
+  boundsOffNote,
   num,
   pct,
   pp,
@@ -531,6 +532,7 @@ function intervalsGlossary(run: ReportRun): string {
             `number shown without [lo–hi] has none).`
         : `mAP at (0,0), lower, upper, range and rel. range: no interval (${noBoundsIntervalReason(
             Math.min(...results.filter((r) => r.bounds).map((r) => r.imagesEvaluated)),
+            results.map((r) => boundsOffNote(r.analysis?.notes)).find((n) => n !== null) ?? null,
           )}).`,
     );
   }

@@ -53,7 +53,7 @@ export function verdictLine(row: HeadlineRow, labelFree: boolean): string {
   const range = `mAP range ${mdValue(row.mapRange, 'pp')}`;
   const ivNote = ok(row.mapRange.lo)
     ? ` (95% interval over ${row.boundsResamples} resamples)`
-    : ` (no interval: ${noBoundsIntervalReason(row.imagesEvaluated)})`;
+    : ` (no interval: ${noBoundsIntervalReason(row.imagesEvaluated, row.boundsOffNote)})`;
   if (row.mitigation === null) return `${name}: ${range}${ivNote}.`;
   if (row.paired.length === 0)
     return `${name}: ${range}${ivNote}; no paired difference against its plain detector, so no verdict.`;

@@ -10,7 +10,7 @@ import { OPTION_FLAGS as FLAG } from '../core/messages.js';
 import { is } from '../core/is.js';
 import type { ExecutionProvider, ShiftMode, ShiftSet } from '../core/types.js';
 import { DEFAULT_EXECUTION_PROVIDER, EXECUTION_PROVIDERS } from '../detectors/executionProviders.js';
-import type { BoundsObjective } from '../metrics/index.js';
+import { MIN_INTERVAL_RESAMPLES, type BoundsObjective } from '../metrics/index.js';
 import {
   DEFAULT_RESAMPLE_KERNEL,
   DEFAULT_SUBPIXEL_KERNEL,
@@ -182,9 +182,9 @@ function stringList(value: unknown, name: string, min: number): string[] {
 
 /**
  * The fewest bootstrap resamples a 95 % interval (and a significance verdict or a check read from it) is made of:
- * `--bootstrap` at least this, `--bootstrap-bounds` 0 (none) or at least this.
+ * `--bootstrap` at least this, `--bootstrap-bounds` 0 (none) or at least this (metrics/uncertainty.ts).
  */
-export const MIN_INTERVAL_RESAMPLES = 20;
+export { MIN_INTERVAL_RESAMPLES };
 
 function optionalInt(value: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | null {
   if (value === undefined || value === null) return null;

@@ -103,7 +103,7 @@ describe('percentile intervals', () => {
     const c = sharedBaseCase(11, 16, 3, 4);
     const base = prepareBounds(c);
     const full = greedyBoundsPrepared(base, 5)!;
-    const B = 12;
+    const B = 20; // the fewest an interval is read from (MIN_INTERVAL_RESAMPLES)
     const u = await boundsUncertainty(base, full.mapRange, { resamples: B, seed: 42, workers: 0, sizeCurve: false });
     // slow: draw, build the resampled case from scratch, run greedyBounds, sort, interpolate by hand
     const slow: BoundsSummary[] = [];
@@ -147,7 +147,7 @@ describe('percentile intervals', () => {
     };
     const run = (workers: number, seed = 9) =>
       boundsUncertainty(base, full.mapRange, {
-        resamples: 9,
+        resamples: 20,
         seed,
         workers,
         subsamples: 3,
@@ -238,8 +238,8 @@ describe('paired differences and the size curve', () => {
   it('pairing refuses resamples of different images', async () => {
     const a = prepareBounds(sharedBaseCase(14, 20, 3, 2));
     const b = prepareBounds(sharedBaseCase(14, 21, 3, 2));
-    const ua = await boundsUncertainty(a, 0, { resamples: 3, seed: 1, workers: 0 });
-    const ub = await boundsUncertainty(b, 0, { resamples: 3, seed: 1, workers: 0 });
+    const ua = await boundsUncertainty(a, 0, { resamples: 20, seed: 1, workers: 0 });
+    const ub = await boundsUncertainty(b, 0, { resamples: 20, seed: 1, workers: 0 });
     expect(() =>
       pairedDifference(
         { key: 'a', mapRef: 0, mapRange: 0, uncertainty: ua },

@@ -452,6 +452,11 @@ export interface ConsistencySummary {
   /** Null when the dataset has no ground truth. */
   flipRate: Interval | null;
   bootstrap: { resamples: number; seed: number };
+  /**
+   * Images each mean is over (fewer than MIN_INTERVAL_IMAGES: no interval); as metrics.json stores it, absent in runs
+   * that predate it.
+   */
+  imagesUsed?: { detConsistency: number; boxJitter: number; scoreJitter: number; flipRate: number };
 }
 
 /** The object with the largest value of one video-stability error (protocol §5). */
@@ -464,7 +469,8 @@ export interface StabilityWorst {
 
 /**
  * One video-stability error of protocol §5: the mean over objects with a 95 % bootstrap interval over images, and the
- * worst object.
+ * worst object. lo and hi are NaN in memory (null in metrics.json) over fewer than MIN_INTERVAL_IMAGES images: no
+ * interval.
  */
 export interface StabilityError {
   mean: number;

@@ -7,6 +7,7 @@ import type { BoxXYWH, CocoGroundTruth, CocoResult, ConsistencySummary, Interval
 import { ShiftbenchError } from '../core/errors.js';
 import { OPTION_FLAGS } from '../core/messages.js';
 import { Rng } from '../core/rng.js';
+import { MIN_INTERVAL_IMAGES } from './uncertainty.js';
 
 /** Default score threshold τ of protocol §5. */
 export const DEFAULT_SCORE_THRESHOLD = 0.5;
@@ -43,7 +44,7 @@ export interface ConsistencyResult extends ConsistencySummary {
   /** Mean over images of detConsistency between s0 and each shift; NaN where no image has that shift. */
   perShiftDetConsistency: number[];
   /** Images that contributed to each metric. */
-  imagesUsed: { detConsistency: number; boxJitter: number; scoreJitter: number; flipRate: number };
+  imagesUsed: NonNullable<ConsistencySummary['imagesUsed']>;
 }
 
 /** Plain IoU of two xywh boxes (0 when they do not overlap; at most 1, which float rounding can pass by 2e−16). */
@@ -97,7 +98,8 @@ export function matchDetections(
  * Mean with a seeded percentile bootstrap 95% interval: `resamples` draws of n values
  * with replacement, interval = 2.5th and 97.5th percentiles of the draw means
  * (linear interpolation between order statistics, as numpy's default).
- * Empty input gives NaN for all three (serialised as null in JSON).
+ * Empty input gives NaN for all three (serialised as null in JSON); fewer than MIN_INTERVAL_IMAGES values give the
+ * mean with NaN (no) interval.
  */
 export function bootstrapMean(
   values: ArrayLike<number>,
@@ -109,6 +111,9 @@ export function bootstrapMean(
   let s = 0;
   for (let i = 0; i < n; i++) s += values[i];
   const mean = s / n;
+  // a bootstrap of fewer images is no 95 % interval (of one image every resample is that image: a point `check` would
+  // judge as certain), as for the bounds
+  if (n < MIN_INTERVAL_IMAGES) return { mean, lo: NaN, hi: NaN };
   const rng = new Rng(seed);
   const means = new Float64Array(resamples);
   for (let b = 0; b < resamples; b++) {

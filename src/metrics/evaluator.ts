@@ -284,7 +284,7 @@ export class ShiftEvaluator {
         if (B > 0 && prepared.numImages < MIN_INTERVAL_IMAGES) {
           notes.push(
             `bounds intervals off: ${prepared.numImages} images — fewer than ${MIN_INTERVAL_IMAGES} give no bounds ` +
-              'interval and no paired verdict (the consistency intervals of so few images are rough too)',
+              'interval and no paired verdict (nor the consistency metrics: their means are given without intervals)',
           );
           B = 0;
         }

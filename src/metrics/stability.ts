@@ -18,7 +18,7 @@ import {
   iouXYWH,
   type ConsistencyImage,
 } from './consistency.js';
-import { percentile } from './uncertainty.js';
+import { MIN_INTERVAL_IMAGES, percentile } from './uncertainty.js';
 
 /** Options of computeStability (the consistency metrics' τ, resamples and seed). */
 export interface StabilityOptions {
@@ -177,7 +177,8 @@ export interface ImageSums {
  * resample draws the images with replacement (an image drawn carries all its objects)
  * and takes the mean over the objects drawn; the interval is the 2.5th and 97.5th
  * percentiles of the resample means (linear interpolation). The draws are those of
- * bootstrapMean (the same Rng, one index per image). Null for no image.
+ * bootstrapMean (the same Rng, one index per image). Null for no image; no interval (NaN) below MIN_INTERVAL_IMAGES
+ * images.
  */
 export function objectBootstrapMean(
   images: readonly ImageSums[],
@@ -192,6 +193,8 @@ export function objectBootstrapMean(
     sum += im.sum;
     count += im.count;
   }
+  // as bootstrapMean: fewer images give no 95 % interval, only the mean
+  if (n < MIN_INTERVAL_IMAGES) return { mean: sum / count, lo: NaN, hi: NaN };
   const rng = new Rng(seed);
   const means = new Float64Array(resamples);
   for (let b = 0; b < resamples; b++) {

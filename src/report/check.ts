@@ -165,8 +165,16 @@ export function checkRun(
             `${r.key}: no flip rate (${noMapReason(m.dataset.labelFree)}), so --max-flip-rate cannot be judged`,
           );
         else if (tooFew !== null) refuseTooFew();
-        else if (!is.number(f.lo) || !is.number(f.hi)) reasons.push(`${r.key}: the flip rate has no interval`);
-        else outcomes.push(judge(r.key, l, limitValue, f.mean, f.lo, f.hi));
+        else if (!is.number(f.lo) || !is.number(f.hi)) {
+          const n = r.consistency.imagesUsed?.flipRate;
+          reasons.push(
+            `${r.key}: the flip rate has no interval` +
+              (is.number(n) && n < MIN_INTERVAL_IMAGES
+                ? ` (${n} image${n === 1 ? ' holds' : 's hold'} a ground-truth object: fewer than ` +
+                  `${MIN_INTERVAL_IMAGES} give no 95% interval)`
+                : ''),
+          );
+        } else outcomes.push(judge(r.key, l, limitValue, f.mean, f.lo, f.hi));
         continue;
       }
       if (!r.bounds) {

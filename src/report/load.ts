@@ -351,7 +351,9 @@ function validateStability(c: Checker, raw: unknown, at: string): void {
   for (const k of ['centerError', 'scaleRatioError', 'fragmentError'] as const) {
     if (st[k] === null) continue;
     const e = c.object(st[k], `${at}.${k}`);
-    for (const f of ['mean', 'lo', 'hi', 'objects', 'images'] as const) c.number(e[f], `${at}.${k}.${f}`);
+    for (const f of ['mean', 'objects', 'images'] as const) c.number(e[f], `${at}.${k}.${f}`);
+    // no interval (null) over fewer images than one needs
+    for (const f of ['lo', 'hi'] as const) c.numberOrNull(e[f], `${at}.${k}.${f}`);
     const w = c.object(e.worst, `${at}.${k}.worst`);
     for (const f of ['value', 'imageId', 'annotationId'] as const) c.number(w[f], `${at}.${k}.worst.${f}`);
   }

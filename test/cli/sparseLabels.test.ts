@@ -59,6 +59,15 @@ describe('a run whose labels are too sparse for a bounds interval', () => {
     expect(c.code).toBe(1);
     expect(c.stderr).toMatch(REASON);
     expect(c.stderr).not.toContain('bootstrap off');
+    // the flip rate of the one labelled image: its mean, and no interval to judge a limit on
+    const metrics = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.results[0].consistency.flipRate.mean).not.toBeNull();
+    expect(metrics.results[0].consistency.flipRate.lo).toBeNull();
+    const f = cli(['check', out, '--max-flip-rate', '0.99']);
+    expect(f.code).toBe(1);
+    expect(f.stderr).toContain(
+      'jitter: the flip rate has no interval (1 image holds a ground-truth object: fewer than 10 give no 95% interval)',
+    );
     const other = path.join(root, 'run-2');
     expect(
       cli([

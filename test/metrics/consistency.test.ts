@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CocoGroundTruth, CocoResult } from '../../src/core/types.js';
-import { bootstrapMean, computeConsistency, matchDetections } from '../../src/metrics/index.js';
+import { MIN_INTERVAL_IMAGES, bootstrapMean, computeConsistency, matchDetections } from '../../src/metrics/index.js';
 import { iouXYWH } from '../../src/metrics/consistency.js';
 
 const det = (
@@ -31,13 +31,22 @@ describe('matchDetections (protocol §2)', () => {
 
 describe('bootstrapMean', () => {
   it('gives the mean and a degenerate interval for constant values', () => {
-    expect(bootstrapMean([0.25, 0.25, 0.25], 200, 1)).toEqual({ mean: 0.25, lo: 0.25, hi: 0.25 });
+    expect(bootstrapMean(new Array(10).fill(0.25), 200, 1)).toEqual({ mean: 0.25, lo: 0.25, hi: 0.25 });
+  });
+  it('gives no interval below MIN_INTERVAL_IMAGES values (of one image every resample is that image): the mean only', () => {
+    expect(MIN_INTERVAL_IMAGES).toBe(10);
+    const nine = bootstrapMean([0, 0.1, 0.5, 0.9, 1, 0.3, 0.2, 0.4, 0.6], 200, 1);
+    expect(nine.mean).toBeCloseTo(4 / 9, 15);
+    expect(Number.isNaN(nine.lo) && Number.isNaN(nine.hi)).toBe(true);
+    const one = bootstrapMean([0.5], 200, 1);
+    expect(one.mean).toBe(0.5);
+    expect(Number.isNaN(one.lo) && Number.isNaN(one.hi)).toBe(true);
   });
   it('is deterministic per seed, inside the data range, and NaN when empty', () => {
-    const v = [0, 0.1, 0.5, 0.9, 1, 0.3];
+    const v = [0, 0.1, 0.5, 0.9, 1, 0.3, 0.2, 0.4, 0.6, 0.8, 0.7, 0.05];
     const a = bootstrapMean(v, 1000, 7);
     expect(bootstrapMean(v, 1000, 7)).toEqual(a);
-    expect(a.mean).toBeCloseTo(2.8 / 6, 15);
+    expect(a.mean).toBeCloseTo(5.55 / 12, 15);
     expect(a.lo).toBeLessThan(a.mean);
     expect(a.hi).toBeGreaterThan(a.mean);
     expect(a.lo).toBeGreaterThanOrEqual(0);
@@ -80,7 +89,9 @@ describe('computeConsistency (protocol §5), hand-computed', () => {
   });
   it('jitter: one pair (A, A′); images without pairs are left out', () => {
     expect(r.imagesUsed.boxJitter).toBe(1);
-    expect(r.boxJitterIou).toEqual({ mean: 1 - 90 / 110, lo: 1 - 90 / 110, hi: 1 - 90 / 110 });
+    // one image: the mean, and no interval (fewer than MIN_INTERVAL_IMAGES)
+    expect(r.boxJitterIou.mean).toBe(1 - 90 / 110);
+    expect(Number.isNaN(r.boxJitterIou.lo) && Number.isNaN(r.boxJitterIou.hi)).toBe(true);
     // centre moved 1 original px in x; 2 input px per original px
     expect(r.boxJitterCenterPx.mean).toBeCloseTo(2, 15);
     expect(r.scoreJitter.mean).toBeCloseTo(0.2, 15);

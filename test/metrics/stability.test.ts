@@ -126,9 +126,8 @@ describe('fragmentError, hand-computed', () => {
     expect(r.fragmentError!.objects).toBe(3);
     expect(r.fragmentError!.worst).toEqual({ value: 0.75, imageId: 1, annotationId: 1 });
     expect(r.centerError!.objects).toBe(2);
-    // one image: every resample is that image
-    expect(r.fragmentError!.lo).toBeCloseTo(r.fragmentError!.mean, 15);
-    expect(r.fragmentError!.hi).toBeCloseTo(r.fragmentError!.mean, 15);
+    // one image: every resample would be that image, so no interval (fewer than MIN_INTERVAL_IMAGES)
+    expect(Number.isNaN(r.fragmentError!.lo) && Number.isNaN(r.fragmentError!.hi)).toBe(true);
   });
 });
 
@@ -331,6 +330,16 @@ describe('bootstrap interval over images (an image drawn carries its objects)', 
         0,
       )!.mean,
     ).toBe(0.25);
+  });
+  it('objectBootstrapMean: no interval over fewer than 10 images (the mean only), an interval from 10 on', () => {
+    const images = (n: number) => Array.from({ length: n }, (_, k) => ({ sum: k % 3, count: 1 + (k % 2) }));
+    const nine = objectBootstrapMean(images(9), 100, 0)!;
+    expect(nine.mean).toBeCloseTo(9 / 13, 15);
+    expect(Number.isNaN(nine.lo) && Number.isNaN(nine.hi)).toBe(true);
+    const ten = objectBootstrapMean(images(10), 100, 0)!;
+    expect(ten.lo).toBeLessThanOrEqual(ten.mean);
+    expect(ten.hi).toBeGreaterThanOrEqual(ten.mean);
+    expect(ten.lo).toBeLessThan(ten.hi);
   });
 });
 

@@ -3,19 +3,15 @@
  * fewer than MIN_INTERVAL_RESAMPLES remain there is no interval and no verdict, and every report, `check` and `compare`
  * give that reason — not "the bootstrap was off" or "no ground truth".
  */
-import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CocoGroundTruth } from '../../src/core/types.js';
+import { runCli } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { makeDataset, tempDir } from '../runner/fixtures.js';
 
-const TSX_CLI = ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts')];
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [...TSX_CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 90_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[]) => runCli(args, { cwd: REPO_ROOT });
 
 describe('a run whose labels are too sparse for a bounds interval', () => {
   let root: string;
@@ -31,7 +27,7 @@ describe('a run whose labels are too sparse for a bounds interval', () => {
     gt.annotations = gt.annotations.filter((a) => a.image_id === 1);
     await writeFile(dataset, JSON.stringify(gt));
     out = path.join(root, 'run');
-    const r = cli([
+    const r = await cli([
       ...['run', '--model', 'jitter', '--mitigation', 'input-blur:1', '--dataset', dataset, '--out', out],
       ...['--bootstrap', '20', '--bootstrap-bounds', '20', '-q'],
     ]);
@@ -49,13 +45,13 @@ describe('a run whose labels are too sparse for a bounds interval', () => {
   });
 
   it('the reports, check and compare give that reason', async () => {
-    expect(cli(['report', out, '--format', 'md', '-q']).code).toBe(0);
+    expect((await cli(['report', out, '--format', 'md', '-q'])).code).toBe(0);
     for (const file of ['report.md', 'report.html']) {
       const text = await readFile(path.join(out, file), 'utf8');
       expect(text, file).toMatch(REASON);
       expect(text, file).not.toContain('bootstrap was off');
     }
-    const c = cli(['check', out, '--max-range', '0.5']);
+    const c = await cli(['check', out, '--max-range', '0.5']);
     expect(c.code).toBe(1);
     expect(c.stderr).toMatch(REASON);
     expect(c.stderr).not.toContain('bootstrap off');
@@ -63,19 +59,21 @@ describe('a run whose labels are too sparse for a bounds interval', () => {
     const metrics = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
     expect(metrics.results[0].consistency.flipRate.mean).not.toBeNull();
     expect(metrics.results[0].consistency.flipRate.lo).toBeNull();
-    const f = cli(['check', out, '--max-flip-rate', '0.99']);
+    const f = await cli(['check', out, '--max-flip-rate', '0.99']);
     expect(f.code).toBe(1);
     expect(f.stderr).toContain(
       'jitter: the flip rate has no interval (1 image holds a ground-truth object: fewer than 10 give no 95% interval)',
     );
     const other = path.join(root, 'run-2');
     expect(
-      cli([
-        ...['run', '--model', 'jitter', '--dataset', dataset, '--out', other],
-        ...['--bootstrap', '20', '--bootstrap-bounds', '20', '-q'],
-      ]).code,
+      (
+        await cli([
+          ...['run', '--model', 'jitter', '--dataset', dataset, '--out', other],
+          ...['--bootstrap', '20', '--bootstrap-bounds', '20', '-q'],
+        ])
+      ).code,
     ).toBe(0);
-    const cmp = cli(['compare', out, other]);
+    const cmp = await cli(['compare', out, other]);
     expect(cmp.code, cmp.stderr).toBe(0);
     expect(cmp.stdout).toMatch(REASON);
     expect(cmp.stdout).not.toContain('no ground truth');

@@ -91,6 +91,15 @@ function metricsWithAnalysis(): RunMetrics {
   return m;
 }
 
+/** The periodicity section of the HTML report of a run directory written from `m`. */
+async function periodicityHtml(m: RunMetrics): Promise<string> {
+  const dir = await writeRunDir(m);
+  made.push(dir);
+  const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
+  const at = html.indexOf('<section id="periodicity">');
+  return html.slice(at, html.indexOf('</section>', at));
+}
+
 describe('renderReport with issue 11 analysis', () => {
   it('shows the range interval, the paired difference with its verdict, the size curve, periodicity and breakdowns', async () => {
     const dir = await writeRunDir(metricsWithAnalysis());
@@ -157,13 +166,7 @@ describe('renderReport with issue 11 analysis', () => {
         },
       ],
     });
-    const dir = await writeRunDir(m);
-    made.push(dir);
-    const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
-    const section = html.slice(
-      html.indexOf('<section id="periodicity">'),
-      html.indexOf('</section>', html.indexOf('<section id="periodicity">')),
-    );
+    const section = await periodicityHtml(m);
     expect(section).toContain(
       '<th scope="col">R²adj</th><th scope="col">Phase means (mAP and det. consistency in %, mean score 0–1)</th>',
     );
@@ -201,13 +204,7 @@ describe('periodicity without a period (protocol §8)', () => {
         },
       ],
     });
-    const dir = await writeRunDir(m);
-    made.push(dir);
-    const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
-    const section = html.slice(
-      html.indexOf('<section id="periodicity">'),
-      html.indexOf('</section>', html.indexOf('<section id="periodicity">')),
-    );
+    const section = await periodicityHtml(m);
     const row = (series: string) => section.slice(section.indexOf(`<td>${series}</td>`)).split('</tr>')[0];
     expect(row('mAP')).toBe('<td>mAP</td><td>none: constant (40.00)</td><td>—</td><td>—</td>');
     expect(row('det. consistency')).toBe(

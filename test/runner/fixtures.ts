@@ -18,7 +18,25 @@ import type {
   RgbImage,
   RunMetrics,
 } from '../../src/core/types.js';
+import type { RunnerEnv } from '../../src/runner/index.js';
 import { boxToInput } from '../../src/shifts/index.js';
+
+/**
+ * A runner environment whose detectors are the given fakes (by spec; another spec is an error), described by their spec
+ * alone, with no registry models; `extra` replaces or adds parts (a mitigation parser).
+ */
+export function fakeEnv(detectors: Record<string, () => Detector>, extra: Partial<RunnerEnv> = {}): Partial<RunnerEnv> {
+  return {
+    loadDetector: async (spec) => {
+      const make = detectors[spec];
+      if (!make) throw new Error(`no fake ${spec}`);
+      return make();
+    },
+    listModels: async () => [],
+    describeDetector: async (spec) => ({ kind: 'test fake', spec }),
+    ...extra,
+  };
+}
 
 /** metrics.json without what differs between processes by nature: the run id and the wall-clock timing. */
 export function comparable(m: RunMetrics): unknown {

@@ -6,7 +6,7 @@ import type { CocoGroundTruth, Detector, RunMetrics } from '../../src/core/types
 import type { ShiftbenchError } from '../../src/core/errors.js';
 import type { Mitigation } from '../../src/mitigations/types.js';
 import { runBenchmark, runExperiment, type RunnerEnv } from '../../src/runner/index.js';
-import { gtDetector, makeDataset, tempDir } from './fixtures.js';
+import { fakeEnv, gtDetector, makeDataset, tempDir } from './fixtures.js';
 
 /** metrics without timing (which differs between any two runs) */
 function withoutTiming(m: RunMetrics): unknown {
@@ -58,20 +58,13 @@ describe('runBenchmark', () => {
   });
 
   function env(detectors: Record<string, () => Detector>, extra: Partial<RunnerEnv> = {}): Partial<RunnerEnv> {
-    return {
-      loadDetector: async (spec) => {
-        const make = detectors[spec];
-        if (!make) throw new Error(`no fake ${spec}`);
-        return make();
-      },
-      listModels: async () => [],
-      describeDetector: async (spec) => ({ kind: 'test fake', spec }),
+    return fakeEnv(detectors, {
       parseMitigation: (spec) => {
         if (spec === 'twice') return doubleMitigation();
         throw new Error(`unknown mitigation ${spec}`);
       },
       ...extra,
-    };
+    });
   }
 
   // The oracle maps the ground truth with the transform the runner inverts, so this proves the projection

@@ -7,8 +7,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CocoGroundTruth, Logger } from '../../src/core/types.js';
-import { runBenchmark, type RunnerEnv } from '../../src/runner/index.js';
-import { gtDetector, makeDataset, tempDir } from './fixtures.js';
+import { runBenchmark } from '../../src/runner/index.js';
+import { fakeEnv, gtDetector, makeDataset, tempDir } from './fixtures.js';
 
 function capture(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
@@ -26,11 +26,7 @@ describe('resume counts', () => {
     ({ file: dataset, gt } = await makeDataset(path.join(root, 'ds'), 6));
   });
 
-  const env = (): Partial<RunnerEnv> => ({
-    loadDetector: async (spec) => gtDetector(spec, gt),
-    listModels: async () => [],
-    describeDetector: async (spec) => ({ kind: 'test fake', spec }),
-  });
+  const env = () => fakeEnv({ gt: () => gtDetector('gt', gt) });
 
   it('a log holding images the run does not select counts only the selected ones as stored', async () => {
     const out = path.join(root, 'run');

@@ -8,18 +8,10 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CocoGroundTruth, Detector, RunMetrics } from '../../src/core/types.js';
+import type { CocoGroundTruth, RunMetrics } from '../../src/core/types.js';
 import type { ShiftbenchError } from '../../src/core/errors.js';
-import { runBenchmark, type RunnerEnv } from '../../src/runner/index.js';
-import { gtDetector, makeDataset, tempDir } from '../runner/fixtures.js';
-
-function env(detectors: Record<string, () => Detector>): Partial<RunnerEnv> {
-  return {
-    loadDetector: async (spec) => detectors[spec](),
-    listModels: async () => [],
-    describeDetector: async (spec) => ({ kind: 'test fake', spec }),
-  };
-}
+import { runBenchmark } from '../../src/runner/index.js';
+import { fakeEnv, gtDetector, makeDataset, tempDir } from '../runner/fixtures.js';
 
 const MODES = ['pad', 'crop', 'circular'] as const;
 
@@ -36,7 +28,7 @@ describe('frac:4 end to end', () => {
       const dir = path.join(root, mode);
       const { metrics, reportPath } = await runBenchmark(
         { models: ['oracle'], dataset, out: dir, mode, shifts: 'frac:4', bootstrapResamples: 20 },
-        { env: env({ oracle: () => gtDetector('oracle', gt) }) },
+        { env: fakeEnv({ oracle: () => gtDetector('oracle', gt) }) },
       );
       runs.set(mode, { metrics, report: await readFile(reportPath!, 'utf8'), dir });
     }
@@ -102,7 +94,7 @@ describe('frac:4 end to end', () => {
           subpixelKernel: 'linear',
           bootstrapResamples: 20,
         },
-        { env: env({ oracle: () => gtDetector('oracle', gt) }) },
+        { env: fakeEnv({ oracle: () => gtDetector('oracle', gt) }) },
       );
     } catch (e) {
       code = (e as ShiftbenchError).code;
@@ -111,7 +103,7 @@ describe('frac:4 end to end', () => {
     const dir = path.join(root, 'int');
     await runBenchmark(
       { models: ['oracle'], dataset, out: dir, shifts: 'grid:1', subpixelKernel: 'linear', bootstrapResamples: 20 },
-      { env: env({ oracle: () => gtDetector('oracle', gt) }) },
+      { env: fakeEnv({ oracle: () => gtDetector('oracle', gt) }) },
     );
     const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
     expect(manifest.resample.subpixel).toBeUndefined();
@@ -122,7 +114,7 @@ describe('frac:4 end to end', () => {
     await expect(
       runBenchmark(
         { models: ['oracle'], dataset, shifts: 'frac:2', subpixelKernel: 'cubic' as never },
-        { env: env({ oracle: () => gtDetector('oracle', gt) }) },
+        { env: fakeEnv({ oracle: () => gtDetector('oracle', gt) }) },
       ),
     ).rejects.toThrowError(/--subpixel-kernel/);
   });

@@ -5,17 +5,7 @@
  * every value escaped; absent numbers are "—".
  */
 import type { AssignmentBreakdown, DetectorRunSummary, Interval95, PeriodFit } from '../core/types.js';
-import {
-  MISSING,
-  boundsOffNote,
-  detectorNotes,
-  escapeHtml as h,
-  noBoundsIntervalReason,
-  num,
-  pct,
-  pp,
-  signedPp,
-} from './format.js';
+import { MISSING, detectorNotes, escapeHtml as h, resultsNoIntervalReason, num, pct, pp, signedPp } from './format.js';
 import type { ReportRun } from './load.js';
 
 /** "[lo–hi]" of a 0–1 interval in percentage points, as the headline cells show it. */
@@ -67,12 +57,7 @@ export function uncertaintySection(run: ReportRun): string {
           );
         })
         .join('')}</tbody></table></div>`
-    : `<p>No intervals: ${h(
-        noBoundsIntervalReason(
-          Math.min(...rs.map((r) => r.imagesEvaluated)),
-          rs.map((r) => boundsOffNote(r.analysis?.notes)).find((n) => n !== null) ?? null,
-        ),
-      )}.</p>`;
+    : `<p>No intervals: ${h(resultsNoIntervalReason(rs))}.</p>`;
   const paired = rs.flatMap((r) => r.analysis!.paired);
   const pairedHtml = paired.length
     ? `<div class="table-wrap"><table class="details paired"><caption>Paired differences: ` +

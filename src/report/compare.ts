@@ -7,7 +7,7 @@
  */
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { runCompatibility } from './compatible.js';
-import { MISSING, boundsOffNote, escapeHtml as h } from './format.js';
+import { MISSING, escapeHtml as h, firstBoundsOffNote } from './format.js';
 import { MIN_INTERVAL_IMAGES } from '../metrics/uncertainty.js';
 import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
 import { headHtml } from './html.js';
@@ -146,9 +146,8 @@ function noPairedDifference(c: Comparison): string {
   if (!m.dataset.labelFree && m.results.some((r) => r.bounds) && images < MIN_INTERVAL_IMAGES)
     return `no paired difference: ${images} images (fewer than ${MIN_INTERVAL_IMAGES} images give no interval)`;
   // the run's own scoring noted why it gave no interval (too few resamples with ground truth): the pairing has none too
-  const off = m.results.map((r) => boundsOffNote(r.analysis?.notes)).find((n) => n !== null);
-  if (!m.dataset.labelFree && m.results.some((r) => r.bounds) && off !== undefined)
-    return `no paired difference: ${off}`;
+  const off = firstBoundsOffNote(m.results);
+  if (!m.dataset.labelFree && m.results.some((r) => r.bounds) && off !== null) return `no paired difference: ${off}`;
   return `no detector with mAP in both (${m.dataset.labelFree ? 'label-free' : 'no ground truth'}): no paired difference`;
 }
 

@@ -69,6 +69,20 @@ export function boundsOffNote(notes: readonly string[] | undefined): string | nu
 }
 const BOUNDS_OFF = 'bounds intervals off: ';
 
+/** The first of `results` whose scoring noted why its bounds have no interval: that reason (boundsOffNote), or null. */
+export function firstBoundsOffNote(results: readonly DetectorRunSummary[]): string | null {
+  for (const r of results) {
+    const off = boundsOffNote(r.analysis?.notes);
+    if (off !== null) return off;
+  }
+  return null;
+}
+
+/** noBoundsIntervalReason of a run's results with bounds: the fewest images any of them evaluated, and what scoring noted. */
+export function resultsNoIntervalReason(results: readonly DetectorRunSummary[]): string {
+  return noBoundsIntervalReason(Math.min(...results.map((r) => r.imagesEvaluated)), firstBoundsOffNote(results));
+}
+
 /** The notes of one detector's result: its analysis notes, and why it has no cost ratio where it has none. */
 export function detectorNotes(r: DetectorRunSummary): string[] {
   return [...(r.analysis?.notes ?? []), ...(r.timing.costRatioNote ? [r.timing.costRatioNote] : [])];

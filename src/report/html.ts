@@ -16,8 +16,7 @@ import {
   escapeHtml as h,
   intervalHtml,
   jsonForScript,
-  noBoundsIntervalReason,
-  boundsOffNote,
+  resultsNoIntervalReason,
   num,
   pct,
   pp,
@@ -530,9 +529,8 @@ function intervalsGlossary(run: ReportRun): string {
       bounds
         ? `mAP at (0,0), lower, upper, range, rel. range and the Δ vs plain: the bounds bootstrap, ${bounds} (a ` +
             `number shown without [lo–hi] has none).`
-        : `mAP at (0,0), lower, upper, range and rel. range: no interval (${noBoundsIntervalReason(
-            Math.min(...results.filter((r) => r.bounds).map((r) => r.imagesEvaluated)),
-            results.map((r) => boundsOffNote(r.analysis?.notes)).find((n) => n !== null) ?? null,
+        : `mAP at (0,0), lower, upper, range and rel. range: no interval (${resultsNoIntervalReason(
+            results.filter((r) => r.bounds),
           )}).`,
     );
   }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { CocoGroundTruth, Detector, RunMetrics } from '../../src/core/types.js';
 import type { Mitigation } from '../../src/mitigations/types.js';
 import { runBenchmark, type RunOptions, type RunnerEnv } from '../../src/runner/index.js';
-import { gtDetector, makeDataset, tempDir } from '../runner/fixtures.js';
+import { fakeEnv as fakeDetectors, gtDetector, makeDataset, tempDir } from '../runner/fixtures.js';
 
 export interface RunFixture {
   root: string;
@@ -46,23 +46,19 @@ function fixMitigation(gt: CocoGroundTruth): Mitigation {
 
 /** The test env: `shaky` (noise `shakyNoisePx`, default 3) and `steady` (0.3 px) fakes, mitigation `fix`. */
 export function fakeEnv(gt: CocoGroundTruth, shakyNoisePx = 3): Partial<RunnerEnv> {
-  const makers: Record<string, () => Detector> = {
-    shaky: () => gtDetector('shaky', gt, { noisePx: shakyNoisePx }),
-    steady: () => gtDetector('steady', gt, { noisePx: 0.3 }),
-  };
-  return {
-    loadDetector: async (spec) => {
-      const make = makers[spec];
-      if (!make) throw new Error(`no fake ${spec}`);
-      return make();
+  return fakeDetectors(
+    {
+      shaky: () => gtDetector('shaky', gt, { noisePx: shakyNoisePx }),
+      steady: () => gtDetector('steady', gt, { noisePx: 0.3 }),
     },
-    listModels: async () => [],
-    describeDetector: async (spec) => ({ kind: 'test fake', spec, shakyNoisePx }),
-    parseMitigation: (spec) => {
-      if (spec === 'fix') return fixMitigation(gt);
-      throw new Error(`unknown mitigation ${spec}`);
+    {
+      describeDetector: async (spec) => ({ kind: 'test fake', spec, shakyNoisePx }),
+      parseMitigation: (spec) => {
+        if (spec === 'fix') return fixMitigation(gt);
+        throw new Error(`unknown mitigation ${spec}`);
+      },
     },
-  };
+  );
 }
 
 /**

@@ -44,8 +44,8 @@ function preprocessing(run: ReportRun, key: string): Record<string, unknown> | n
 }
 
 /**
- * Compares run `a` with run `b`: dataset (name and content hash), the images (count, `--images`,
- * `--limit`, and each detector's evaluated count), the shift set, the mode, the resampling
+ * Compares run `a` with run `b`: dataset (name and content hash), the images (count, each detector's evaluated
+ * count, and `--images` / `--limit` as written only where a run records no content hash), the shift set, the mode, the resampling
  * (kernel, placement) and each common detector's preprocessing (input size, fit, padding,
  * colour order, normalisation). Label-free runs pair like any other.
  */
@@ -59,8 +59,14 @@ export function runCompatibility(a: ReportRun, b: ReportRun): RunCompatibility {
   cmp('dataset', ma.dataset.name, mb.dataset.name);
   cmp('dataset content (hash)', get(a.manifest, 'dataset.hash'), get(b.manifest, 'dataset.hash'));
   cmp('images', ma.dataset.images, mb.dataset.images);
-  cmp('--images', get(a.manifest, 'options.images'), get(b.manifest, 'options.images'));
-  cmp('--limit', get(a.manifest, 'options.limit'), get(b.manifest, 'options.limit'));
+  // the content hash covers the labels and every image used, in order: with the count it pins the images, however
+  // --images (a folder on each machine) and --limit (at or above the dataset's size) were written
+  const hashA = get(a.manifest, 'dataset.hash');
+  const hashB = get(b.manifest, 'dataset.hash');
+  if (typeof hashA !== 'string' || typeof hashB !== 'string') {
+    cmp('--images', get(a.manifest, 'options.images'), get(b.manifest, 'options.images'));
+    cmp('--limit', get(a.manifest, 'options.limit'), get(b.manifest, 'options.limit'));
+  }
   cmp(
     'shift set',
     ma.shiftSet.shifts.map((s) => `${s.dx},${s.dy}`).join(';'),

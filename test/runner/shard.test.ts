@@ -10,7 +10,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { keyFileName } from '../../src/core/fileNames.js';
 import type { RunMetrics } from '../../src/core/types.js';
-import { loadReportRun } from '../../src/report/index.js';
+import { loadReportRun, runCompatibility } from '../../src/report/index.js';
 import {
   mergeShards,
   parseShard,
@@ -116,6 +116,23 @@ describe('runShard + mergeShards', () => {
     // merging again into the same directory redoes it with the same numbers
     const again = await mergeShards({ runs: shardDirs, out });
     expect(comparable(again.metrics)).toEqual(comparable(whole));
+  });
+
+  it('the merged run pairs with a one-process run of the same images however --limit and --images were written (compare, check)', async () => {
+    const merged = path.join(root, 'merged-pair');
+    await mergeShards({ runs: shardDirs, out: merged });
+    // the same images: --limit above the dataset's size, the image folder given explicitly
+    const other = path.join(root, 'whole-written-otherwise');
+    await runBenchmark({ ...base, limit: N + 5, images: path.join(root, 'ds', 'images'), out: other });
+    const c = runCompatibility(await loadReportRun(merged), await loadReportRun(other));
+    expect(c.differences).toEqual([]);
+    expect(c.pairable).toBe(true);
+    // other images are still refused: the first N − 2 by id
+    const fewer = path.join(root, 'whole-fewer');
+    await runBenchmark({ ...base, limit: N - 2, out: fewer });
+    const d = runCompatibility(await loadReportRun(merged), await loadReportRun(fewer));
+    expect(d.pairable).toBe(false);
+    expect(d.differences.join('\n')).toContain(`images: ${N} → ${N - 2}`);
   });
 
   it('a merge has a cost ratio only where every shard timed the plain detector and the mitigation in the same run', async () => {

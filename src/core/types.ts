@@ -416,7 +416,8 @@ export interface AxisPeriodicity {
   axis: 'x' | 'y';
   /** Values per series (K + 1). */
   n: number;
-  series: { map: number[] | null; meanScore: number[]; detConsistency: number[] };
+  /** null where a shift has no value (no detections at it, no image with it), as metrics.json holds it. */
+  series: { map: number[] | null; meanScore: (number | null)[]; detConsistency: (number | null)[] };
   map: PeriodFit | null;
   meanScore: PeriodFit | null;
   detConsistency: PeriodFit | null;

@@ -318,11 +318,11 @@ export class ShiftEvaluator {
   }
 
   /**
-   * Mean score of all processed detections at each shift (NaN where there are none). Each image's scores are summed
+   * Mean score of all processed detections at each shift (null where there are none). Each image's scores are summed
    * in ascending order, so the same detections listed in another order give the same bits: a difference in the last
    * bit would be a variance for §8 to explain, and a period found in rounding.
    */
-  private meanScorePerShift(): number[] {
+  private meanScorePerShift(): (number | null)[] {
     const S = this.opts.shifts.length;
     const sum = new Float64Array(S);
     const count = new Float64Array(S);
@@ -333,7 +333,7 @@ export class ShiftEvaluator {
         count[s] += r[1] - r[0];
       });
     }
-    return Array.from(sum, (v, s) => (count[s] > 0 ? v / count[s] : NaN));
+    return Array.from(sum, (v, s) => (count[s] > 0 ? v / count[s] : null));
   }
 }
 

@@ -43,9 +43,10 @@ function withinSS(series: readonly number[], p: number): { ss: number; means: nu
  * is the maximum of many:
  * grouping by d mod p refines grouping by d mod q); `maxR2adjPeriod` keeps the argmax.
  */
-export function dominantPeriod(series: readonly number[]): PeriodFit | null {
-  const n = series.length;
-  if (n < 4 || !series.every(Number.isFinite)) return null;
+export function dominantPeriod(values: readonly (number | null)[]): PeriodFit | null {
+  const n = values.length;
+  if (n < 4 || !values.every((v) => typeof v === 'number' && Number.isFinite(v))) return null;
+  const series = values as readonly number[];
   // exactly constant: nothing to explain (tested on the values, since a float mean can differ from them by rounding)
   if (series.every((v) => v === series[0])) return null;
   const mean = series.reduce((a, b) => a + b, 0) / n;
@@ -166,7 +167,11 @@ export function axisLines(shifts: readonly Shift[]): { axis: 'x' | 'y'; indices:
  */
 export function periodicity(
   shifts: readonly Shift[],
-  perShift: { map: readonly (number | null)[] | null; meanScore: readonly number[]; detConsistency: readonly number[] },
+  perShift: {
+    map: readonly (number | null)[] | null;
+    meanScore: readonly (number | null)[];
+    detConsistency: readonly number[];
+  },
 ): AxisPeriodicity[] {
   return axisLines(shifts).map(({ axis, indices }) => {
     const pick = <V>(xs: readonly V[]) => indices.map((i) => xs[i]);
@@ -175,7 +180,8 @@ export function periodicity(
         ? (pick(perShift.map) as number[])
         : null;
     const meanScore = pick(perShift.meanScore);
-    const detConsistency = pick(perShift.detConsistency);
+    // NaN (no image at a shift) is stored as null, as metrics.json holds it
+    const detConsistency = pick(perShift.detConsistency).map((v) => (Number.isNaN(v) ? null : v));
     return {
       axis,
       n: indices.length,

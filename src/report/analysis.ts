@@ -197,12 +197,13 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
  * One series' fit: period, R²adj and phase means in the report's units — mAP and detection consistency (0–1
  * fractions) in %, the mean score as a 0–1 score (the header says so).
  */
-function fitCell(f: PeriodFit | null, series: readonly number[] | null, unit: 'pct' | 'score'): string {
+function fitCell(f: PeriodFit | null, series: readonly (number | null)[] | null, unit: 'pct' | 'score'): string {
   const value = (v: number) => (unit === 'pct' ? num(v * 100, 2) : num(v, 3));
   if (!f) {
     // a series that never varies has no period to find (a steady detector), unlike one with a missing value
-    const constant = series && series.length > 0 && series.every((v) => Number.isFinite(v) && v === series[0]);
-    const cell = constant ? `none: constant (${value(series[0])})` : MISSING;
+    const first = series?.[0];
+    const constant = typeof first === 'number' && Number.isFinite(first) && series!.every((v) => v === first);
+    const cell = constant ? `none: constant (${value(first)})` : MISSING;
     return `<td>${h(cell)}</td><td>${MISSING}</td><td>${MISSING}</td>`;
   }
   const phases = f.phaseMeans.map(value).join(', ');

@@ -163,3 +163,27 @@ describe('the mean-score series of a detector whose output moves exactly with it
     }
   });
 });
+
+describe('a line of shifts where one shift has no detections', () => {
+  it('holds null for its mean score, in memory as in metrics.json (not NaN typed as a number), and finds no period', async () => {
+    const K = 7;
+    const shifts = lineShifts(K);
+    const ev = new ShiftEvaluator({ shifts, groundTruth: null, bootstrapResamples: 10, bootstrapBounds: 0 });
+    shifts.forEach((s, si) => {
+      const d = s.dx + s.dy;
+      const dets: CocoResult[] =
+        s.dx === 3 ? [] : [{ image_id: 1, category_id: 1, bbox: [10 + d, 10, 20, 20], score: 0.5 + 0.05 * (d % 2) }];
+      ev.process({ imageId: 1, shiftIndex: si, inputScale: { x: 1, y: 1 } }, dets);
+    });
+    const r = await ev.evaluate();
+    const x = r.analysis.periodicity.find((a) => a.axis === 'x')!;
+    expect(x.series.meanScore[3]).toBeNull();
+    expect(x.series.meanScore.filter((v) => v === null)).toHaveLength(1);
+    expect(JSON.parse(JSON.stringify(x.series))).toEqual(x.series);
+    expect(x.meanScore).toBeNull();
+    // the y line has every value: its alternating score has period 2
+    const y = r.analysis.periodicity.find((a) => a.axis === 'y')!;
+    expect(y.series.meanScore.every((v) => typeof v === 'number')).toBe(true);
+    expect(y.meanScore?.period).toBe(2);
+  });
+});

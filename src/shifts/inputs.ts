@@ -102,6 +102,11 @@ function checkOptions(opts: ShiftedInputOptions): void {
   if (opts.mode === 'circular' && (k >= wm || k >= hm)) {
     throw invalidParameterError('--shifts', `offsets smaller than the model input ${wm}×${hm}`, opts.shiftSet.spec);
   }
+  // crop has a margin of K, so any K fits, but an offset dx ≥ Wm (dy ≥ Hm) leaves no content shown at every shift:
+  // the stable area [K − min dx, K − max dx + Wm) would be empty and nothing scored
+  if (opts.mode === 'crop' && opts.shiftSet.shifts.some((s) => s.dx >= wm || s.dy >= hm)) {
+    throw invalidParameterError('--shifts', `offsets smaller than the model input ${wm}×${hm}`, opts.shiftSet.spec);
+  }
   if (opts.kernel !== undefined && !RESAMPLE_KERNELS.includes(opts.kernel)) {
     throw invalidParameterError(OPTION_FLAGS.kernel, `one of ${RESAMPLE_KERNELS.join(', ')}`, opts.kernel);
   }
@@ -216,7 +221,7 @@ export async function resampleRgb(
  * Makes the shifted inputs of one image (protocol §1): resamples once with `kernel`
  * (default `linear`), then builds each shift's Wm × Hm input lazily from the same
  * pixels. Throws ERR_INVALID_OPTION when the options are bad or K is not smaller than
- * the model input (pad, circular).
+ * the model input (pad, circular; crop: an offset dx ≥ Wm or dy ≥ Hm, which leaves no stable area).
  */
 export async function makeShiftedInputs(image: RgbImage, opts: ShiftedInputOptions): Promise<ShiftedInputs> {
   const kernel = opts.kernel ?? DEFAULT_RESAMPLE_KERNEL;

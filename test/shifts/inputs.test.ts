@@ -58,6 +58,19 @@ describe('fitGeometry', () => {
     expect(() => fitGeometry(100, 100, opts({ shifts: 'line:40' }))).toThrowError(
       /offsets smaller than the model input 40×32 for --shifts/,
     );
+    // crop: an offset as large as the input leaves no content shown at every shift (stable area [40, 40) here), so
+    // nothing would be scored and every image would read detConsistency 1 on empty sets
+    expect(() => fitGeometry(100, 100, opts({ mode: 'crop', shifts: '0,0;40,0' }))).toThrowError(
+      /offsets smaller than the model input 40×32 for --shifts/,
+    );
+    expect(() => fitGeometry(100, 100, opts({ mode: 'crop', shifts: '0,0;0,32' }))).toThrowError(
+      /offsets smaller than the model input 40×32 for --shifts/,
+    );
+    // the largest offsets that leave a stable area (one column, one row) are allowed
+    expect(fitGeometry(100, 100, opts({ mode: 'crop', shifts: '0,0;39,0;0,31' })).areaSizePx).toEqual({
+      width: 79,
+      height: 71,
+    });
     expect(() => fitGeometry(100, 100, opts({ mode: 'wrap' as never }))).toThrowError(
       'Expected one of pad, crop, circular for --mode but received "wrap"',
     );

@@ -22,6 +22,14 @@ describe('matchDetections (protocol §2)', () => {
     ]);
     expect(m[1].iou).toBeCloseTo(9 / 11, 15);
   });
+  it('takes equal IoUs in the order of (index at s0, index at s), as docs/protocol-choices.md says', () => {
+    // b0 lies midway between a0 and a1: IoU 90/110 with each, exactly equal in floating point
+    const a = [det(1, 1, [0, 0, 10, 10], 0.6), det(1, 1, [2, 0, 10, 10], 0.9)];
+    const b = [det(1, 1, [1, 0, 10, 10], 0.8)];
+    expect(iouXYWH(a[0].bbox, b[0].bbox)).toBe(iouXYWH(a[1].bbox, b[0].bbox));
+    expect(matchDetections(a, b).map((p) => [p.a, p.b])).toEqual([[0, 0]]);
+    expect(matchDetections([a[1], a[0]], b).map((p) => [p.a, p.b])).toEqual([[0, 0]]);
+  });
   it('needs IoU ≥ 0.5', () => {
     // IoU exactly 0.5: [0,0,10,10] vs [0,0,10,20]... area 100 vs 200, inter 100 → 0.5
     expect(matchDetections([det(1, 1, [0, 0, 10, 10], 1)], [det(1, 1, [0, 0, 10, 20], 1)])).toHaveLength(1);

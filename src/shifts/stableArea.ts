@@ -88,13 +88,15 @@ export function toContentBox(box: BoxXYWH, t: Pick<InputTransform, 'scaleX' | 's
 /**
  * Periods to add per axis (protocol §1, "unwrapping by the centre"): one where the box centre (content px) falls
  * below 0, else none — a centre at or past Wm (Hm) is never wrapped back, so the stable-area test drops it;
- * 0, 0 outside circular mode.
+ * 0, 0 outside circular mode. "Below 0" is below −STABLE_AREA_EPS_PX: a centre within the tolerance of 0 is on the
+ * stable area's border (inside, as centreInside says), and projecting back can put it 1e−16 on either side of 0 at
+ * different shifts, which must not unwrap it (to Wm, outside) at some shifts and keep it at others.
  */
 function unwrapPeriods(box: BoxXYWH, t: Pick<InputTransform, 'scaleX' | 'scaleY'>, area: StableArea): [number, number] {
   if (!area.wrapPx) return [0, 0];
   const cx = (box[0] + box[2] / 2) * t.scaleX;
   const cy = (box[1] + box[3] / 2) * t.scaleY;
-  return [cx < 0 ? 1 : 0, cy < 0 ? 1 : 0];
+  return [cx < -STABLE_AREA_EPS_PX ? 1 : 0, cy < -STABLE_AREA_EPS_PX ? 1 : 0];
 }
 
 /** True when every edge of a content-coordinate box lies within the stable area (up to the tolerance). */

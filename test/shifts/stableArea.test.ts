@@ -10,6 +10,7 @@ import {
   stableArea,
   type ShiftedInputOptions,
 } from '../../src/shifts/index.js';
+import { computeConsistency } from '../../src/metrics/index.js';
 
 const size = { width: 20, height: 16 };
 const opts = (mode: 'pad' | 'crop' | 'circular', shifts: string): ShiftedInputOptions => ({
@@ -160,6 +161,35 @@ describe('stable area (protocol §1)', () => {
     expect(at(0).dropped).toBe(1);
     expect(at(1).dropped).toBe(0);
     expect(at(1).kept[0].bbox).toEqual([96, 50, 6, 6]);
+  });
+
+  it('circular: a centre on the left (top) border is kept at every shift, whatever the float noise of projecting back', () => {
+    // a detection that moves exactly with the content, centred on content x = 0 (y = 0): on the border, inside. Projected
+    // back, (dx − 0.3 − dx) is −0.30000000000000004 at some shifts, so its centre lands 1e−16 below 0; it must not be
+    // unwrapped by a period (to Wm − 1e−16, outside) and dropped there while kept at the others: a detector whose output
+    // moves exactly with its input keeps detConsistency 1 (protocol §1)
+    const shiftSet = parseShiftSet('grid:3');
+    const g = fitGeometry(40, 32, opts('circular', 'grid:3')); // scale 0.5
+    const area = stableArea('circular', shiftSet, size)!; // [0, 17) × [0, 13)
+    const perShift: CocoResult[][] = [];
+    for (const [s, t] of g.transforms.entries()) {
+      const { dx, dy } = shiftSet.shifts[s];
+      const dets = projectBack(
+        [
+          { bbox: [dx - 0.3, 5 + dy, 0.6, 2], score: 0.9, categoryId: 1 },
+          { bbox: [5 + dx, dy - 0.1, 2, 0.2], score: 0.9, categoryId: 2 },
+        ],
+        t,
+        1,
+      );
+      const { kept, dropped } = detectionsInStableArea(dets, t, area);
+      expect(dropped, `shift ${dx},${dy}`).toBe(0);
+      expect(kept[0].bbox[0] + kept[0].bbox[2] / 2).toBeCloseTo(0, 12);
+      expect(kept[1].bbox[1] + kept[1].bbox[3] / 2).toBeCloseTo(0, 12);
+      perShift.push(kept);
+    }
+    const r = computeConsistency([{ imageId: 1, inputScale: { x: 0.5, y: 0.5 }, dets: perShift }], perShift.length);
+    expect(r.detConsistency.mean).toBe(1);
   });
 
   it('pad keeps every detection', () => {

@@ -122,10 +122,21 @@ describe('bounds and run print the same way', () => {
     const text = formatBounds(BOUNDS, SHIFTS).join('\n');
     const perShift = parseTable(text.slice(text.indexOf('mAP with every image')));
     expect(perShift).toEqual([
-      { [HEADINGS.shift]: '(0,0)', [HEADINGS.shiftMap]: '41.23' },
-      { [HEADINGS.shift]: '(1,0)', [HEADINGS.shiftMap]: '40.00' },
-      { [HEADINGS.shift]: '(0,1)', [HEADINGS.shiftMap]: '—' },
+      { [HEADINGS.shift]: '(0, 0)', [HEADINGS.shiftMap]: '41.23' },
+      { [HEADINGS.shift]: '(1, 0)', [HEADINGS.shiftMap]: '40.00' },
+      { [HEADINGS.shift]: '(0, 1)', [HEADINGS.shiftMap]: '—' },
     ]);
+  });
+
+  it('bounds labels fractional shifts as the report does, (1/4, 0), not as raw decimals', () => {
+    const fractional = [
+      { dx: 0, dy: 0 },
+      { dx: 0.25, dy: 0 },
+      { dx: 0, dy: 1 / 3 },
+    ];
+    const text = formatBounds(BOUNDS, fractional).join('\n');
+    const perShift = parseTable(text.slice(text.indexOf('mAP with every image')));
+    expect(perShift.map((r) => r[HEADINGS.shift])).toEqual(['(0, 0)', '(1/4, 0)', '(0, 1/3)']);
   });
 
   it('`shiftbench bounds` text shows in % what --json gives as fractions', async () => {

@@ -52,7 +52,8 @@ const STABILITY_ROWS = [
 
 /**
  * Protocol §5 video-stability errors, a group of three rows per detector with ground truth
- * (CPE, SRE, fragment): the mean over objects, its 95 % bootstrap interval over images,
+ * (CPE, SRE, fragment): the mean over objects, its 95 % bootstrap interval over images (— over
+ * fewer than MIN_INTERVAL_IMAGES images),
  * the objects counted and the worst object (value, image id, annotation id); — where no
  * object qualifies. No lines when no detector has them (label-free data, older runs).
  */
@@ -67,7 +68,8 @@ export function formatStability(metrics: RunMetrics): string[] {
         rows.length % 3 === 0 ? r.key : '',
         label,
         fixed(e?.mean),
-        e ? `[${e.lo.toFixed(4)}, ${e.hi.toFixed(4)}]` : DASH,
+        // no interval (NaN in memory, null in metrics.json) over fewer than MIN_INTERVAL_IMAGES images
+        e && Number.isFinite(e.lo) && Number.isFinite(e.hi) ? `[${fixed(e.lo)}, ${fixed(e.hi)}]` : DASH,
         e ? String(e.objects) : '0',
         fixed(e?.worst.value),
         e ? String(e.worst.imageId) : DASH,

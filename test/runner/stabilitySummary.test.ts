@@ -81,6 +81,18 @@ describe('CLI summary: the video-stability errors (protocol §5)', () => {
       'zoo-fcos  CPE       0.0130  [0.0116, 0.0144]',
     );
   });
+  it('no interval over fewer than 10 images: — in the 95% column, never "[NaN, NaN]" (in memory) nor a crash (null, as metrics.json stores it)', () => {
+    const few = (lo: number | null): StabilitySummary => ({
+      ...stability,
+      centerError: { ...stability.centerError!, lo: lo as number, hi: lo as number, objects: 7, images: 3 },
+      scaleRatioError: null,
+    });
+    for (const lo of [NaN, null]) {
+      const lines = formatRunSummary(metricsOf([result('m', few(lo))])).split('\n');
+      const row = lines.find((l) => /^m +CPE/.test(l));
+      expect(row).toBe('m      CPE       0.0130    —        7  0.0664     30         142');
+    }
+  });
   it('no lines at all for label-free data (stability null)', () => {
     expect(formatRunSummary(metricsOf([result('m', null)]))).not.toContain('Video-stability');
   });

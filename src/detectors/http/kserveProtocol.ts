@@ -33,19 +33,36 @@ type Typed = RawOutput['data'];
 /** Datatypes shiftbench reads, with their typed arrays (BOOL, BYTES, FP16, BF16 and unsigned ≥ 16 bits are refused). */
 const DATATYPES: Record<
   string,
-  { bytes: number; fromBytes: (b: ArrayBuffer) => Typed; fromNumbers: (v: number[]) => Typed }
+  {
+    bytes: number;
+    fromBytes: (b: ArrayBuffer) => Typed;
+    fromNumbers: (v: number[]) => Typed;
+    /** Integer types: the values JSON data may hold (a typed array would truncate or wrap anything else). */
+    range?: [number, number];
+  }
 > = {
   FP32: { bytes: 4, fromBytes: (b) => new Float32Array(b), fromNumbers: (v) => Float32Array.from(v) },
   FP64: { bytes: 8, fromBytes: (b) => new Float64Array(b), fromNumbers: (v) => Float64Array.from(v) },
   INT64: {
     bytes: 8,
     fromBytes: (b) => new BigInt64Array(b),
-    fromNumbers: (v) => BigInt64Array.from(v, (x) => BigInt(Math.trunc(x))),
+    fromNumbers: (v) => BigInt64Array.from(v, (x) => BigInt(x)),
+    range: [-(2 ** 63), 2 ** 63 - 1024], // the largest double below 2^63 (2^63 − 1 rounds up to 2^63, which wraps)
   },
-  INT32: { bytes: 4, fromBytes: (b) => new Int32Array(b), fromNumbers: (v) => Int32Array.from(v) },
-  INT16: { bytes: 2, fromBytes: (b) => Int32Array.from(new Int16Array(b)), fromNumbers: (v) => Int32Array.from(v) },
-  INT8: { bytes: 1, fromBytes: (b) => new Int8Array(b), fromNumbers: (v) => Int8Array.from(v) },
-  UINT8: { bytes: 1, fromBytes: (b) => new Uint8Array(b), fromNumbers: (v) => Uint8Array.from(v) },
+  INT32: {
+    bytes: 4,
+    fromBytes: (b) => new Int32Array(b),
+    fromNumbers: (v) => Int32Array.from(v),
+    range: [-(2 ** 31), 2 ** 31 - 1],
+  },
+  INT16: {
+    bytes: 2,
+    fromBytes: (b) => Int32Array.from(new Int16Array(b)),
+    fromNumbers: (v) => Int32Array.from(v),
+    range: [-(2 ** 15), 2 ** 15 - 1],
+  },
+  INT8: { bytes: 1, fromBytes: (b) => new Int8Array(b), fromNumbers: (v) => Int8Array.from(v), range: [-128, 127] },
+  UINT8: { bytes: 1, fromBytes: (b) => new Uint8Array(b), fromNumbers: (v) => Uint8Array.from(v), range: [0, 255] },
 };
 
 function outputError(what: string, problem: string): ShiftbenchError {
@@ -138,7 +155,8 @@ function flatNumbers(v: unknown, out: number[]): boolean {
  * Raw outputs of an inference answer, JSON or binary (an `Inference-Header-Content-Length`
  * header, outputs with `binary_data_size` read in order from the bytes after the JSON).
  * Throws ERR_MODEL_OUTPUT naming `what` for a body that is not JSON, an `error` answer, an
- * unknown datatype, or data whose size does not fit its shape.
+ * unknown datatype, data whose size does not fit its shape, or JSON data of an integer
+ * datatype that is not an integer in that type's range (never truncated or wrapped).
  */
 export function decodeInferResponse(answer: Pick<HttpAnswer, 'headers' | 'body'>, what: string): RawOutput[] {
   const headerLength = answer.headers[INFERENCE_HEADER];
@@ -193,6 +211,16 @@ export function decodeInferResponse(answer: Pick<HttpAnswer, 'headers' | 'body'>
         throw outputError(what, `output "${t.name}" has no numeric "data" array`);
       if (numbers.length !== count)
         throw outputError(what, `output "${t.name}" has ${numbers.length} values for shape [${t.shape.join(',')}]`);
+      if (type.range) {
+        const [min, max] = type.range;
+        const bad = numbers.findIndex((v) => !Number.isInteger(v) || v < min || v > max);
+        if (bad !== -1)
+          throw outputError(
+            what,
+            `output "${t.name}" holds ${numbers[bad]} at index ${bad}, not a valid ${t.datatype} value (an integer from ` +
+              `${min} to ${max}); check the output's datatype in the model's configuration`,
+          );
+      }
       data = type.fromNumbers(numbers);
     }
     return { name: t.name, dims: t.shape, data };

@@ -70,6 +70,48 @@ describe('KServe v2 inference responses (required_api.md examples)', () => {
   });
 });
 
+describe('KServe v2 inference responses: JSON data that does not fit an integer datatype', () => {
+  const answer = (datatype: string, data: unknown[]) => ({
+    headers: {},
+    body: Buffer.from(
+      `{"outputs":[{"name":"labels","shape":[${data.length}],"datatype":"${datatype}","data":[${data.join(',')}]}]}`,
+    ),
+  });
+  it('reads integers in range exactly (the limits of each type included)', () => {
+    const read = (datatype: string, data: number[]) =>
+      Array.from(decodeInferResponse(answer(datatype, data), WHAT)[0].data as ArrayLike<number | bigint>, Number);
+    expect(read('UINT8', [0, 255])).toEqual([0, 255]);
+    expect(read('INT8', [-128, 127])).toEqual([-128, 127]);
+    expect(read('INT16', [-32768, 32767])).toEqual([-32768, 32767]);
+    expect(read('INT32', [-2147483648, 2147483647])).toEqual([-2147483648, 2147483647]);
+    expect(read('INT64', [-5, 3, 2.0])).toEqual([-5, 3, 2]);
+  });
+  it('refuses a fraction, a value out of the type’s range or an overflow to Infinity, naming the URL and the output', () => {
+    const cases: [string, string[], RegExp][] = [
+      ['INT64', ['1', '2.5'], /output "labels" holds 2\.5 at index 1, not a valid INT64 value/],
+      ['INT64', ['1e999'], /output "labels" holds Infinity at index 0, not a valid INT64 value/],
+      ['INT64', ['9223372036854775808'], /holds 9223372036854776000 at index 0, not a valid INT64 value/],
+      ['INT32', ['2147483648'], /holds 2147483648 at index 0, not a valid INT32 value/],
+      ['INT16', ['40000'], /holds 40000 at index 0, not a valid INT16 value/],
+      ['INT8', ['0', '-129'], /holds -129 at index 1, not a valid INT8 value/],
+      ['UINT8', ['300'], /holds 300 at index 0, not a valid UINT8 value/],
+      ['UINT8', ['-1'], /holds -1 at index 0, not a valid UINT8 value/],
+    ];
+    for (const [datatype, data, text] of cases) {
+      let err: unknown;
+      try {
+        decodeInferResponse(answer(datatype, data), WHAT);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, `${datatype} ${data.join(',')}`).toBeInstanceOf(ShiftbenchError);
+      expect((err as ShiftbenchError).code).toBe('ERR_MODEL_OUTPUT');
+      expect((err as Error).message).toContain(WHAT);
+      expect((err as Error).message).toMatch(text);
+    }
+  });
+});
+
 describe('KServe v2 inference requests', () => {
   it('JSON: the input as a flat data array, the outputs asked by name; float32 values survive exactly', () => {
     const data = Float32Array.from([0.1, 1 / 3, 255 / 7, -2.5]);

@@ -205,6 +205,38 @@ describe('torchvision decoder', () => {
     });
     expect(caught(() => createDecoder({ name: 'torchvision', params: { clipBoxes: 'no' } })).code).toBe('ERR_REGISTRY');
   });
+  it('a labels output holding a fraction (float labels, or the wrong output taken as labels) is ERR_MODEL_OUTPUT, not a TypeError', () => {
+    const raw: RawOutput[] = [
+      { name: 'boxes', dims: [2, 4], data: new Float32Array([0, 0, 10, 10, 5, 5, 20, 20]) },
+      { name: 'labels', dims: [2], data: new Float32Array([2, 1.5]) },
+      { name: 'scores', dims: [2], data: new Float32Array([0.9, 0.8]) },
+    ];
+    const classes = [
+      { id: 1, name: 'a' },
+      { id: 2, name: 'b' },
+      { id: 3, name: 'c' },
+    ];
+    for (const labels of ['class-index', 'category-id']) {
+      const err = caught(() =>
+        decodeDetections(createDecoder({ name: 'torchvision', params: { labels } }), raw, {
+          ...ctx({ numClasses: 3, categoryIds: [1, 2, 3] }),
+          classes,
+        }),
+      );
+      expect(err, labels).toBeInstanceOf(ShiftbenchError);
+      expect(err.code).toBe('ERR_MODEL_OUTPUT');
+      expect(err.message).toContain('decoder "torchvision": output "labels" holds 1.5 at index 1, not an integer');
+    }
+    // whole numbers in a float output are read as they are: label 2 is class index 2 (id 3), or category id 2
+    const whole: RawOutput[] = [raw[0], { ...raw[1], data: new Float32Array([2, 1]) }, raw[2]];
+    const ids = (labels: string) =>
+      decodeDetections(createDecoder({ name: 'torchvision', params: { labels } }), whole, {
+        ...ctx({ numClasses: 3, categoryIds: [1, 2, 3] }),
+        classes,
+      })[0].map((d) => d.categoryId);
+    expect(ids('class-index')).toEqual([3, 2]);
+    expect(ids('category-id')).toEqual([2, 1]);
+  });
   it('accepts a leading batch dim of 1', () => {
     const o = outputs([1n, 2n, 3n]).map((x) => ({ ...x, dims: [1, ...x.dims] }));
     expect(createDecoder({ name: 'torchvision' }).decode(o, coco)[0].scores).toEqual([

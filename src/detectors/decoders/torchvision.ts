@@ -3,7 +3,9 @@
  * pixels), labels [N] (int64) and scores [N], for one image (a leading batch dim of 1 is
  * accepted). The model has already applied its own NMS, so no NMS runs here unless
  * `params.iouThreshold` is given. `params.labels`: 'category-id' (labels are COCO
- * category ids, torchvision's convention) or 'class-index' (0-based into the classes).
+ * category ids, torchvision's convention) or 'class-index' (0-based into the classes);
+ * labels outside the classes are dropped, a label that is not a whole number (float labels
+ * of another output, say) is ERR_MODEL_OUTPUT.
  * `params.clipBoxes: false` keeps boxes past the input border (a model exactly equivariant
  * to circular shifts reports an object that wraps around whole; clipping would cut it).
  * Outputs are found by name (boxes / labels / scores) or else by shape and type.
@@ -63,6 +65,13 @@ export const createTorchvisionDecoder: DecoderFactory = (params) => {
         const score = numAt(s.views[0], i);
         if (!(score >= ctx.scoreThreshold)) continue;
         const label = numAt(l.views[0], i);
+        if (!Number.isInteger(label))
+          throw new ShiftbenchError(
+            'ERR_MODEL_OUTPUT',
+            `decoder "torchvision": output "${labelsOut.name}" holds ${label} at index ${i}, not an integer class ` +
+              `label; the labels output must hold ${labels === 'category-id' ? 'category ids' : 'class indices'} ` +
+              '(check which output the model names "labels", and params.labels).',
+          );
         const classIndex = labels === 'category-id' ? indexOfCategory.get(label) : label;
         // ids outside the class list (torchvision's "N/A" slots, background 0) are dropped
         if (classIndex === undefined || classIndex < 0 || classIndex >= ctx.numClasses) continue;

@@ -21,6 +21,9 @@ export interface HttpAnswer {
   body: Buffer;
 }
 
+/** Why a request ends when the transport is closed under it. */
+const CLOSED = 'the client was closed (the detector was disposed) before an answer came';
+
 /** An attempt's failure: retried when `transient`. */
 class AttemptError extends Error {
   constructor(
@@ -70,6 +73,10 @@ export class HttpTransport {
   private readonly agents: { http: http.Agent; https: https.Agent };
   /** Attempts made (first tries and retries), for tests and the manifest. */
   attempts = 0;
+  /** Set by close(): no attempt starts after it. */
+  private closed = false;
+  /** What close() calls to end each attempt in flight and each backoff wait at once. */
+  private readonly closers = new Set<() => void>();
 
   /** Throws ERR_INVALID_OPTION for a concurrency or timeout below 1, or negative retries. */
   constructor(options: HttpOptions = {}) {
@@ -100,7 +107,7 @@ export class HttpTransport {
   /**
    * Sends one request and returns its 2xx answer, retrying transient failures with
    * backoff. Throws ERR_NETWORK "<METHOD> <url> …" after the last attempt, at once on a
-   * 4xx (with the server's error message).
+   * 4xx (with the server's error message), and at once when the transport is closed.
    */
   async request(
     method: 'GET' | 'POST',
@@ -109,20 +116,20 @@ export class HttpTransport {
   ): Promise<HttpAnswer> {
     return this.slots.run(async () => {
       const { retries, backoffMs } = this.options;
+      const failure = (tries: number, e: AttemptError) =>
+        new ShiftbenchError(
+          'ERR_NETWORK',
+          `${method} ${url} failed${tries > 1 ? ` after ${tries} attempts` : ''}: ${e.message}`,
+          { cause: e },
+        );
       for (let attempt = 0; ; attempt++) {
+        if (this.closed) throw failure(attempt, new AttemptError(CLOSED, false));
         try {
           return await this.attempt(method, url, init);
         } catch (err) {
           const e = err as AttemptError;
-          if (!e.transient || attempt >= retries) {
-            const tries = attempt + 1;
-            throw new ShiftbenchError(
-              'ERR_NETWORK',
-              `${method} ${url} failed${tries > 1 ? ` after ${tries} attempts` : ''}: ${e.message}`,
-              { cause: err },
-            );
-          }
-          await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** attempt));
+          if (!e.transient || attempt >= retries || this.closed) throw failure(attempt + 1, e);
+          await this.backoff(backoffMs * 2 ** attempt);
         }
       }
     });
@@ -136,10 +143,29 @@ export class HttpTransport {
     );
   }
 
-  /** Closes idle keep-alive connections. */
+  /**
+   * Closes the connections and ends every request still pending at once (ERR_NETWORK "the
+   * client was closed"): no attempt or retry starts after it, so a detector disposed after a
+   * failed request leaves nothing running (no retry timers keeping the process alive).
+   */
   close(): void {
+    this.closed = true;
+    for (const end of [...this.closers]) end();
     this.agents.http.destroy();
     this.agents.https.destroy();
+  }
+
+  /** Waits `ms` before a retry, or less when close() comes first. */
+  private backoff(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const end = () => {
+        clearTimeout(timer);
+        this.closers.delete(end);
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      this.closers.add(end);
+    });
   }
 
   private attempt(
@@ -158,9 +184,12 @@ export class HttpTransport {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        this.closers.delete(onClose);
         req.destroy();
         reject(new AttemptError(message, transient));
       };
+      const onClose = () => fail(CLOSED, false);
+      this.closers.add(onClose);
       const req = lib.request(u, { method, headers, agent }, (res) => {
         const chunks: Buffer[] = [];
         let complete = false;
@@ -179,6 +208,7 @@ export class HttpTransport {
           if (status < 200 || status >= 300) return fail(`HTTP ${status}: ${bodyMessage(body)}`, false);
           settled = true;
           clearTimeout(timer);
+          this.closers.delete(onClose);
           resolve({ status, headers: res.headers, body });
         });
         res.on('close', () => {

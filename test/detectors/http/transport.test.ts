@@ -109,6 +109,30 @@ describe('HttpTransport', () => {
     expect(err.message).toMatch(new RegExp(`^GET ${url} failed after 2 attempts: ECONNREFUSED`));
   });
 
+  it('close() ends the requests still pending (a failed run disposes the detector): no more attempts, no retry timers', async () => {
+    // one request waits in its backoff after a 503, one is in flight on a slow server, one waits for a slot
+    const s = await serve((_req, res, n) => (n === 0 ? res.writeHead(503).end('{"error":"busy"}') : undefined));
+    const t = new HttpTransport({ concurrency: 2, retries: 3, backoffMs: 400, timeoutMs: 10_000 });
+    const pending = [t.getJson(s.url), t.getJson(s.url), t.getJson(s.url)].map((p) => failure(p));
+    while (s.count() < 2) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = Date.now();
+    t.close();
+    const errors = await Promise.all(pending);
+    expect(Date.now() - t0).toBeLessThan(300); // not after the 400 ms backoff nor the 10 s timeout
+    for (const err of errors) {
+      expect(err.code).toBe('ERR_NETWORK');
+      expect(err.message).toMatch(new RegExp(`^GET ${s.url} failed.*: the client was closed`));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(s.count()).toBe(2); // nothing sent after close()
+    expect(t.attempts).toBe(2);
+    // and a request after close() is refused at once
+    const late = await failure(t.getJson(s.url));
+    expect(late.message).toMatch(/the client was closed/);
+    expect(s.count()).toBe(2);
+  });
+
   it('keeps at most `concurrency` requests in flight, and does keep that many', async () => {
     const s = await serve((_req, res) => setTimeout(() => ok(res), 30));
     const t = new HttpTransport({ concurrency: 3 });

@@ -94,7 +94,10 @@ export function parsePlainHttpInfo(json: unknown, url: string): PlainHttpInfo {
   };
 }
 
-/** Validates a `POST` answer `{ detections: [...] }` → detections; throws ERR_MODEL_OUTPUT naming `what`. */
+/**
+ * Validates a `POST` answer `{ detections: [...] }` → detections; throws ERR_MODEL_OUTPUT naming `what` for a box
+ * that is not 4 finite numbers or has a negative width or height, a score that is not finite, a class not listed.
+ */
 export function parsePlainHttpDetections(json: unknown, classIds: ReadonlySet<number>, what: string): Detection[] {
   const fail = (problem: string): never => {
     throw new ShiftbenchError(
@@ -109,6 +112,7 @@ export function parsePlainHttpDetections(json: unknown, classIds: ReadonlySet<nu
     const b = d.bbox;
     if (!Array.isArray(b) || b.length !== 4 || !b.every((v) => typeof v === 'number' && Number.isFinite(v)))
       return fail(`detections[${i}].bbox is not 4 finite numbers`);
+    if (b[2] < 0 || b[3] < 0) return fail(`detections[${i}].bbox [${b.join(', ')}] has a negative width or height`);
     if (typeof d.score !== 'number' || !Number.isFinite(d.score))
       return fail(`detections[${i}].score is not a finite number`);
     if (!Number.isInteger(d.category_id) || !classIds.has(d.category_id as number))

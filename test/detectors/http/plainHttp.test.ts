@@ -1,0 +1,64 @@
+/** The answers of a plain HTTP detector (`POST PATH` → `{ detections }`), validated before anything is stored. */
+import { describe, expect, it } from 'vitest';
+import { ShiftbenchError } from '../../../src/core/errors.js';
+import { parsePlainHttpDetections } from '../../../src/detectors/http/plainHttp.js';
+
+const WHAT = 'POST http://127.0.0.1:9000/detect';
+const CLASSES = new Set([1, 3]);
+
+function refusal(json: unknown): ShiftbenchError {
+  try {
+    parsePlainHttpDetections(json, CLASSES, WHAT);
+  } catch (err) {
+    return err as ShiftbenchError;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('plain HTTP detections', () => {
+  it('reads { detections: [{ bbox, score, category_id }] } as given (a zero-size box included)', () => {
+    const json = JSON.parse(
+      '{"detections":[{"bbox":[1.5,2,10,20],"score":0.9,"category_id":3},{"bbox":[4,4,0,0],"score":0.1,"category_id":1}]}',
+    );
+    expect(parsePlainHttpDetections(json, CLASSES, WHAT)).toEqual([
+      { bbox: [1.5, 2, 10, 20], score: 0.9, categoryId: 3 },
+      { bbox: [4, 4, 0, 0], score: 0.1, categoryId: 1 },
+    ]);
+  });
+
+  it('refuses a box with a negative width or height, naming the URL and the detection', () => {
+    for (const bbox of [
+      [10, 10, -5, 20],
+      [10, 10, 5, -0.5],
+    ]) {
+      const err = refusal({
+        detections: [
+          { bbox: [0, 0, 1, 1], score: 1, category_id: 1 },
+          { bbox, score: 0.5, category_id: 1 },
+        ],
+      });
+      expect(err).toBeInstanceOf(ShiftbenchError);
+      expect(err.code).toBe('ERR_MODEL_OUTPUT');
+      expect(err.message).toContain(`${WHAT}: detections[1].bbox [${bbox.join(', ')}] has a negative width or height`);
+      expect(err.message).toContain('"bbox": [x, y, w, h]');
+    }
+  });
+
+  it('refuses an overflow to Infinity, a class id that is not an integer or not one of the classes', () => {
+    const cases: [unknown, RegExp][] = [
+      [
+        JSON.parse('{"detections":[{"bbox":[0,0,1e999,1],"score":0.5,"category_id":1}]}'),
+        /bbox is not 4 finite numbers/,
+      ],
+      [{ detections: [{ bbox: [0, 0, 1, 1], score: 0.5, category_id: 1.5 }] }, /category_id 1\.5 is not one of/],
+      [{ detections: [{ bbox: [0, 0, 1, 1], score: 0.5, category_id: 2 }] }, /category_id 2 is not one of/],
+      [{ detections: [{ bbox: [0, 0, 1, 1], score: 0.5, category_id: '1' }] }, /category_id "1" is not one of/],
+    ];
+    for (const [json, text] of cases) {
+      const err = refusal(json);
+      expect(err.code).toBe('ERR_MODEL_OUTPUT');
+      expect(err.message).toContain(WHAT);
+      expect(err.message).toMatch(text);
+    }
+  });
+});

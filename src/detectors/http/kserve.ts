@@ -33,7 +33,10 @@ export interface KserveConnection {
   metadata: KserveModelMetadata;
   input: KserveTensorMeta;
   pipeline: TensorPipeline;
-  /** Inputs per request: 1 for a fixed batch of 1 (or `dynamicBatch: false`), else KSERVE_MAX_BATCH_PER_REQUEST. */
+  /**
+   * Inputs per request: 1 for a fixed batch of 1 (or `dynamicBatch: false`, or a model that fails on a batch of 2),
+   * else KSERVE_MAX_BATCH_PER_REQUEST.
+   */
   perRequest: number;
   transport: HttpTransport;
   /** Raw outputs of one request for `images` (at most `perRequest`), and the model version the answer names. */
@@ -70,8 +73,9 @@ function mismatch(
  * Connects to the served model of `entry`: `GET /v2/health/ready`, the model metadata
  * (input name, datatype FP32 or UINT8, and shape checked against the entry: a mismatch is
  * ERR_MODEL_LOAD showing both), then one inference on the canary input, decoded, which
- * checks the outputs fit the decoder. Throws ERR_NETWORK (unreachable, not ready, HTTP
- * errors), ERR_MODEL_LOAD, ERR_MODEL_OUTPUT, ERR_REGISTRY (decoder).
+ * checks the outputs fit the decoder; with a variable batch dimension a second one on two
+ * canary inputs, and one image per request when that fails (logged). Throws ERR_NETWORK
+ * (unreachable, not ready, HTTP errors), ERR_MODEL_LOAD, ERR_MODEL_OUTPUT, ERR_REGISTRY (decoder).
  */
 export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions = {}): Promise<KserveConnection> {
   const source = kserveSource(entry);
@@ -114,7 +118,7 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
       input.datatype === 'UINT8' ? 'uint8' : 'float32',
       opts.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD,
     );
-    const perRequest = entry.dynamicBatch === false || input.shape[0] === 1 ? 1 : KSERVE_MAX_BATCH_PER_REQUEST;
+    let perRequest = entry.dynamicBatch === false || input.shape[0] === 1 ? 1 : KSERVE_MAX_BATCH_PER_REQUEST;
     const outputNames = metadata.outputs.map((t) => t.name);
     const inferUrl = `${modelUrl}/infer`;
     const infer = async (images: readonly RgbImage[]) => {
@@ -149,6 +153,20 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
           cause: err,
         });
       throw err;
+    }
+    if (perRequest > 1) {
+      // a variable batch dim (Triton reports -1 for any max_batch_size > 0) does not promise that the model and its
+      // decoder take several images per request (torchvision's takes one): checked with a batch of 2, as for ONNX
+      try {
+        pipeline.decode((await infer([canary, canary])).outputs, 2);
+      } catch (err) {
+        if (!(err instanceof ShiftbenchError)) throw err;
+        perRequest = 1;
+        opts.logger?.info(
+          `Served model "${entry.name}" declares a variable batch size but fails on a batch of 2 (` +
+            `${err.message.split('\n')[0].slice(0, 160)}); sending one image per request`,
+        );
+      }
     }
     const modelVersion = first.modelVersion ?? source.version ?? null;
     return {

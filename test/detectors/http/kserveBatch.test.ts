@@ -1,0 +1,109 @@
+/**
+ * A served model whose batch dimension is variable (-1, as Triton reports any model with max_batch_size > 0) but
+ * whose outputs or decoder take one image per request: the claim is checked at load with a batch of 2, as for an
+ * ONNX model, instead of failing at the run's first batch.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RgbImage } from '../../../src/core/types.js';
+import { loadDetector } from '../../../src/detectors/index.js';
+import { tempDir } from '../../runner/fixtures.js';
+
+const SIZE = 8;
+const servers: http.Server[] = [];
+
+/** A KServe v2 server of a torchvision-style model: per request one box [1,2,5,6] of label 2, score 0.75, for a batch of n. */
+async function serve(): Promise<{ url: string; batches: number[] }> {
+  const batches: number[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const json = (v: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(v));
+      if (req.url === '/v2/health/ready') return void res.writeHead(200).end();
+      if (req.method === 'GET')
+        return json({
+          name: 'tv',
+          versions: ['1'],
+          platform: 'x',
+          inputs: [{ name: 'images', datatype: 'FP32', shape: [-1, 3, SIZE, SIZE] }],
+          outputs: [
+            { name: 'boxes', datatype: 'FP32', shape: [-1, -1, 4] },
+            { name: 'labels', datatype: 'INT64', shape: [-1, -1] },
+            { name: 'scores', datatype: 'FP32', shape: [-1, -1] },
+          ],
+        });
+      const n = (JSON.parse(Buffer.concat(chunks).toString()) as { inputs: { shape: number[] }[] }).inputs[0].shape[0];
+      batches.push(n);
+      json({
+        model_name: 'tv',
+        outputs: [
+          {
+            name: 'boxes',
+            datatype: 'FP32',
+            shape: [n, 1, 4],
+            data: Array.from({ length: n }, () => [1, 2, 5, 6]).flat(),
+          },
+          { name: 'labels', datatype: 'INT64', shape: [n, 1], data: new Array(n).fill(2) },
+          { name: 'scores', datatype: 'FP32', shape: [n, 1], data: new Array(n).fill(0.75) },
+        ],
+      });
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, batches };
+}
+
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+const image = (): RgbImage => ({ width: SIZE, height: SIZE, data: new Uint8Array(SIZE * SIZE * 3).fill(90) });
+
+describe('a served model with a variable batch dimension', () => {
+  it('whose decoder takes one image per request (torchvision) runs one per request, checked at load', async () => {
+    const s = await serve();
+    const file = path.join(await tempDir('shiftbench-kserve-batch-'), 'served.json');
+    await writeFile(
+      file,
+      JSON.stringify([
+        {
+          name: 'tv-served',
+          format: 'kserve',
+          source: { kind: 'kserve', url: s.url, model: 'tv' },
+          family: { stages: 'two-stage', anchors: 'anchor-based' },
+          inputSizePx: { width: SIZE, height: SIZE },
+          layout: 'NCHW',
+          colorOrder: 'RGB',
+          normalize: { mean: [0, 0, 0], std: [255, 255, 255] },
+          fit: 'letterbox',
+          padValue: [128, 128, 128],
+          decoder: { name: 'torchvision', params: { labels: 'category-id' } },
+          classes: [
+            { id: 1, name: 'a' },
+            { id: 2, name: 'b' },
+          ],
+        },
+      ]),
+    );
+    const infos: string[] = [];
+    const logger = { info: (m: string) => infos.push(m), warn: () => undefined, error: () => undefined };
+    const detector = await loadDetector('tv-served', { registryFiles: [file], logger, http: { concurrency: 2 } });
+    try {
+      expect(detector.info.maxBatch).toBe(2); // one input per request, two requests in flight
+      expect(infos.some((m) => m.includes('tv-served') && m.includes('one image per request'))).toBe(true);
+      const out = await detector.detect([image(), image(), image()]);
+      expect(out).toEqual(Array.from({ length: 3 }, () => [{ bbox: [1, 2, 4, 4], score: 0.75, categoryId: 2 }]));
+      expect(s.batches.slice(-3)).toEqual([1, 1, 1]);
+    } finally {
+      await detector.dispose();
+    }
+  });
+});

@@ -8,6 +8,7 @@
 import sharp from 'sharp';
 import { COCO_CATEGORIES } from '../../core/coco.js';
 import { ShiftbenchError } from '../../core/errors.js';
+import { is } from '../../core/is.js';
 import type {
   CocoCategory,
   Detection,
@@ -72,10 +73,17 @@ export function parsePlainHttpInfo(json: unknown, url: string): PlainHttpInfo {
   else if (
     Array.isArray(j.classes) &&
     j.classes.length > 0 &&
-    j.classes.every((c) => isObject(c) && Number.isInteger(c.id) && typeof c.name === 'string')
+    j.classes.every((c) => isObject(c) && is.int32(c.id) && typeof c.name === 'string') &&
+    new Set(j.classes.map((c) => (c as { id: number }).id)).size === j.classes.length
   ) {
     classes = (j.classes as { id: number; name: string }[]).map((c) => ({ id: c.id, name: c.name }));
-  } else classes = fail('classes', '"coco80" or a non-empty array of { "id": integer, "name": string }', j.classes);
+  } else {
+    classes = fail(
+      'classes',
+      '"coco80" or a non-empty array of { "id": 32-bit integer, "name": string } with distinct ids',
+      j.classes,
+    );
+  }
   if (j.fit !== 'letterbox' && j.fit !== 'stretch') fail('fit', '"letterbox" or "stretch"', j.fit);
   const pad = j.padValue;
   if (!Array.isArray(pad) || pad.length !== 3 || !pad.every((v) => Number.isInteger(v) && v >= 0 && v <= 255))

@@ -1,7 +1,7 @@
 /** The answers of a plain HTTP detector (`POST PATH` → `{ detections }`), validated before anything is stored. */
 import { describe, expect, it } from 'vitest';
 import { ShiftbenchError } from '../../../src/core/errors.js';
-import { parsePlainHttpDetections } from '../../../src/detectors/http/plainHttp.js';
+import { parsePlainHttpDetections, parsePlainHttpInfo } from '../../../src/detectors/http/plainHttp.js';
 
 const WHAT = 'POST http://127.0.0.1:9000/detect';
 const CLASSES = new Set([1, 3]);
@@ -59,6 +59,51 @@ describe('plain HTTP detections', () => {
       expect(err.code).toBe('ERR_MODEL_OUTPUT');
       expect(err.message).toContain(WHAT);
       expect(err.message).toMatch(text);
+    }
+  });
+});
+
+describe('plain HTTP info', () => {
+  const URL = 'http://127.0.0.1:9000/detect';
+  const info = (classes: unknown) => ({
+    family: { stages: 'one-stage', anchors: 'anchor-free' },
+    inputSizePx: { width: 64, height: 48 },
+    classes,
+    fit: 'letterbox',
+    padValue: [114, 114, 114],
+  });
+  it('takes classes with distinct 32-bit integer ids, as a registry entry does', () => {
+    const parsed = parsePlainHttpInfo(
+      info([
+        { id: 0, name: 'a' },
+        { id: 2147483647, name: 'b' },
+      ]),
+      URL,
+    );
+    expect(parsed.classes).toEqual([
+      { id: 0, name: 'a' },
+      { id: 2147483647, name: 'b' },
+    ]);
+    expect(parsed.name).toBe(URL);
+  });
+  it('refuses at load a class id beyond 32 bits (every detection of it would fail the run) or an id listed twice', () => {
+    for (const classes of [
+      [{ id: 2147483648, name: 'a' }],
+      [
+        { id: 1, name: 'a' },
+        { id: 1, name: 'b' },
+      ],
+    ]) {
+      let err: ShiftbenchError | undefined;
+      try {
+        parsePlainHttpInfo(info(classes), URL);
+      } catch (e) {
+        err = e as ShiftbenchError;
+      }
+      expect(err, JSON.stringify(classes)).toBeInstanceOf(ShiftbenchError);
+      expect(err!.code).toBe('ERR_MODEL_LOAD');
+      expect(err!.message).toContain(`GET ${URL}: expected`);
+      expect(err!.message).toContain('for classes but received');
     }
   });
 });

@@ -14,6 +14,9 @@ export type { HttpOptions };
 /** The defaults of HttpOptions. */
 export const HTTP_DEFAULTS: Required<HttpOptions> = { concurrency: 2, timeoutMs: 60_000, retries: 3, backoffMs: 250 };
 
+/** The longest delay a Node timer holds (a longer one fires after 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A complete answer: status, headers (lower-case names), the whole body. */
 export interface HttpAnswer {
   status: number;
@@ -78,7 +81,7 @@ export class HttpTransport {
   /** What close() calls to end each attempt in flight and each backoff wait at once. */
   private readonly closers = new Set<() => void>();
 
-  /** Throws ERR_INVALID_OPTION for a concurrency or timeout below 1, or negative retries. */
+  /** Throws ERR_INVALID_OPTION for a concurrency below 1, a timeout outside [1, 2^31 − 1] ms, or negative retries. */
   constructor(options: HttpOptions = {}) {
     const o = { ...HTTP_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1)
@@ -86,10 +89,11 @@ export class HttpTransport {
         'ERR_INVALID_OPTION',
         `Expected an integer ≥ 1 for --http-concurrency but received ${o.concurrency}`,
       );
-    if (!(o.timeoutMs >= 1))
+    // a timer longer than 2^31 − 1 ms fires after 1 ms in Node: every request would time out at once
+    if (!(o.timeoutMs >= 1 && o.timeoutMs <= MAX_TIMER_MS))
       throw new ShiftbenchError(
         'ERR_INVALID_OPTION',
-        `Expected a number ≥ 1 for --http-timeout but received ${o.timeoutMs}`,
+        `Expected a number from 1 to ${MAX_TIMER_MS} (ms) for --http-timeout but received ${o.timeoutMs}`,
       );
     if (!Number.isInteger(o.retries) || o.retries < 0)
       throw new ShiftbenchError(

@@ -133,6 +133,24 @@ describe('HttpTransport', () => {
     expect(s.count()).toBe(2);
   });
 
+  it('refuses a timeout that timers cannot hold (beyond 2^31 − 1 ms, Node fires it after 1 ms) instead of timing out every request', async () => {
+    const s = await serve((_req, res) => setTimeout(() => ok(res), 30));
+    const t = new HttpTransport({ timeoutMs: 2 ** 31 - 1 });
+    expect(await t.getJson(s.url)).toEqual({ ok: true });
+    t.close();
+    for (const timeoutMs of [2 ** 31, Infinity, NaN, 0.5]) {
+      let err: ShiftbenchError | undefined;
+      try {
+        new HttpTransport({ timeoutMs, retries: 0 }).close();
+      } catch (e) {
+        err = e as ShiftbenchError;
+      }
+      expect(err, String(timeoutMs)).toBeInstanceOf(ShiftbenchError);
+      expect(err!.code).toBe('ERR_INVALID_OPTION');
+      expect(err!.message).toContain('--http-timeout');
+    }
+  });
+
   it('keeps at most `concurrency` requests in flight, and does keep that many', async () => {
     const s = await serve((_req, res) => setTimeout(() => ok(res), 30));
     const t = new HttpTransport({ concurrency: 3 });

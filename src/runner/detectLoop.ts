@@ -69,6 +69,14 @@ export function abortError(signal: AbortSignal): Error {
   return err;
 }
 
+/** A detection as JSON, with non-finite numbers as they are (Infinity, NaN) rather than JSON's null; 120 chars at most. */
+function detectionText(d: unknown): string {
+  const marked = JSON.stringify(d, (_k, v: unknown) =>
+    typeof v === 'number' && !Number.isFinite(v) ? `\u0000${v}\u0000` : v,
+  );
+  return (marked ?? String(d)).replace(/"\\u0000(-?Infinity|NaN)\\u0000"/g, '$1').slice(0, 120);
+}
+
 function checkDetections(out: unknown, expected: number, name: string): Detection[][] {
   if (!Array.isArray(out) || out.length !== expected) {
     throw new ShiftbenchError(
@@ -94,7 +102,7 @@ function checkDetections(out: unknown, expected: number, name: string): Detectio
       ) {
         throw new ShiftbenchError(
           'ERR_MODEL_OUTPUT',
-          `Detector "${name}" returned a malformed detection ${JSON.stringify(d)?.slice(0, 120)}; expected { bbox: ` +
+          `Detector "${name}" returned a malformed detection ${detectionText(d)}; expected { bbox: ` +
             `[x, y, w, h], score, categoryId } with finite numbers (categoryId a 32-bit integer).`,
         );
       }

@@ -1,0 +1,65 @@
+/**
+ * A detector (a served model's decoder, a plug-in) that returns a non-finite number: the run's error shows the value
+ * as it came (Infinity, NaN), not as JSON's null, and names the detector; nothing of the image is stored.
+ */
+import { describe, expect, it } from 'vitest';
+import { ShiftbenchError } from '../../src/core/errors.js';
+import type { DatasetImage, Detection, Detector } from '../../src/core/types.js';
+import { runDetectLoop } from '../../src/runner/detectLoop.js';
+import type { DetectionLog } from '../../src/runner/store.js';
+import { parseShiftSet } from '../../src/shifts/index.js';
+
+const image: DatasetImage = { id: 7, fileName: '7.png', path: '/nonexistent/7.png', width: 16, height: 16 };
+
+function detector(d: Detection): Detector {
+  return {
+    info: {
+      name: 'served-x',
+      family: { stages: 'one-stage', anchors: 'anchor-free' },
+      inputSizePx: { width: 16, height: 16 },
+      classes: [{ id: 1, name: 'a' }],
+      fit: 'letterbox',
+      padValue: [0, 0, 0],
+      maxBatch: 4,
+      runtime: 'fake',
+      files: [],
+    },
+    detect: async (batch) => batch.map(() => [d]),
+    dispose: async () => undefined,
+  };
+}
+
+describe('a malformed detection ends the run with the value as it came', () => {
+  for (const [d, shown] of [
+    [{ bbox: [1, 2, 3, Infinity], score: 0.5, categoryId: 1 }, '"bbox":[1,2,3,Infinity]'],
+    [{ bbox: [1, 2, 3, 4], score: NaN, categoryId: 1 }, '"score":NaN'],
+    [{ bbox: [1, 2, 3, 4], score: -Infinity, categoryId: 1 }, '"score":-Infinity'],
+  ] as [Detection, string][]) {
+    it(shown, async () => {
+      const appended: unknown[] = [];
+      const log = { append: async (r: unknown) => void appended.push(r), sync: async () => undefined };
+      let err: ShiftbenchError | undefined;
+      try {
+        await runDetectLoop({
+          detector: detector(d),
+          images: [image],
+          shiftSet: parseShiftSet('grid:1'),
+          mode: 'pad',
+          kernel: 'linear',
+          batchSize: 4,
+          decode: async () => ({ width: 16, height: 16, data: new Uint8Array(16 * 16 * 3).fill(100) }),
+          log: log as unknown as DetectionLog,
+          prepareWorkers: 0,
+          onRecord: () => undefined,
+        });
+      } catch (e) {
+        err = e as ShiftbenchError;
+      }
+      expect(err).toBeInstanceOf(ShiftbenchError);
+      expect(err!.code).toBe('ERR_MODEL_OUTPUT');
+      expect(err!.message).toContain('Detector "served-x" returned a malformed detection');
+      expect(err!.message).toContain(shown);
+      expect(appended).toEqual([]);
+    });
+  }
+});

@@ -318,7 +318,7 @@ export interface BoundsInterval {
   mapLower: Interval95;
   mapUpper: Interval95;
   mapRange: Interval95;
-  /** Over resamples with mapRef > 0; null when none. */
+  /** Over resamples with mapRef > 0; null when fewer than 20 (MIN_INTERVAL_RESAMPLES) have it. */
   relRange: Interval95 | null;
 }
 

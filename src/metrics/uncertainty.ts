@@ -166,7 +166,8 @@ export async function boundsUncertainty(
 
 /**
  * Percentile intervals over the resamples that have ground truth; null when fewer than MIN_INTERVAL_RESAMPLES have
- * (sparse labels: a resample drawing only unlabelled images has no mAP).
+ * (sparse labels: a resample drawing only unlabelled images has no mAP). relRange's is over the resamples with
+ * mapRef > 0, null when fewer than MIN_INTERVAL_RESAMPLES have.
  */
 export function summarizeBootstrap(
   perResample: readonly (ResampleBounds | null)[],
@@ -175,6 +176,7 @@ export function summarizeBootstrap(
   const valid = perResample.filter((r): r is ResampleBounds => r !== null);
   if (valid.length < MIN_INTERVAL_RESAMPLES) return null;
   const iv = (f: (r: ResampleBounds) => number) => interval95(valid.map(f))!;
+  // relRange has a value only where mapRef > 0: the same rule of MIN_INTERVAL_RESAMPLES applies to those
   const rel = valid.filter((r) => r.mapRef > 0).map((r) => (r.mapUpper - r.mapLower) / r.mapRef);
   return {
     resamples: perResample.length,
@@ -184,7 +186,7 @@ export function summarizeBootstrap(
     mapLower: iv((r) => r.mapLower),
     mapUpper: iv((r) => r.mapUpper),
     mapRange: iv((r) => r.mapUpper - r.mapLower),
-    relRange: interval95(rel),
+    relRange: rel.length >= MIN_INTERVAL_RESAMPLES ? interval95(rel) : null,
   };
 }
 

@@ -10,7 +10,7 @@ import { is } from '../core/is.js';
 import { runCompatibility } from './compatible.js';
 import { boundsOffNote, noMapReason } from './format.js';
 import { loadReportRun, type ReportRun } from './load.js';
-import { MIN_INTERVAL_IMAGES } from '../metrics/index.js';
+import { MIN_INTERVAL_IMAGES, MIN_INTERVAL_RESAMPLES } from '../metrics/index.js';
 
 /** The limits of a check, as fractions 0–1 (0.03 = 3 pp of mAP); each one left out is not checked. */
 export interface CheckLimits {
@@ -208,7 +208,12 @@ export function checkRun(
       }
       const iv = l.name === 'max-range' ? biv.mapRange : biv.relRange;
       const value = l.name === 'max-range' ? r.bounds.mapRange : r.bounds.relRange;
-      if (!iv || value === null) reasons.push(`${r.key}: no rel. range (mAP at (0,0) is 0)`);
+      if (value === null) reasons.push(`${r.key}: no rel. range (mAP at (0,0) is 0)`);
+      else if (!iv)
+        reasons.push(
+          `${r.key}: the rel. range has no interval (fewer than ${MIN_INTERVAL_RESAMPLES} resamples have mAP at ` +
+            '(0,0) > 0), so --max-rel-range cannot be judged',
+        );
       else outcomes.push(judge(r.key, l, limitValue, value, iv.lo, iv.hi));
     }
   }

@@ -57,6 +57,7 @@ export {
   boundsUncertainty,
   pairedDifference,
   defaultBootstrapBounds,
+  ownBoundsResamples,
   percentile,
   interval95,
   sizeCurveSizes,

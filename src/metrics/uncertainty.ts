@@ -20,6 +20,8 @@ import { runResampleTasks } from './greedy/workers.js';
 export const DEFAULT_BOOTSTRAP_BOUNDS = 200;
 /** Above this many images × shifts the bounds bootstrap is off unless asked for (each resample costs one search). */
 export const BOOTSTRAP_BOUNDS_MAX_CELLS = 20_000;
+/** BOOTSTRAP_BOUNDS_MAX_CELLS as the notes write it (20,000). */
+export const BOUNDS_OFF_MAX_CELLS_TEXT = BOOTSTRAP_BOUNDS_MAX_CELLS.toLocaleString('en-US');
 /**
  * Fewest images for a bounds interval and a paired difference's verdict: a bootstrap of fewer is no 95 % interval (of
  * one image every resample is that image, so the "interval" is a point and any difference would be "significant").
@@ -44,10 +46,18 @@ export function defaultBootstrapBounds(images: number, shifts: number): { resamp
   return {
     resamples: 0,
     note:
-      `bounds intervals off: ${images} images × ${shifts} shifts > ` +
-      `${BOOTSTRAP_BOUNDS_MAX_CELLS.toLocaleString('en-US')} ` +
+      `bounds intervals off: ${images} images × ${shifts} shifts > ${BOUNDS_OFF_MAX_CELLS_TEXT} ` +
       `(each resample costs one search); --bootstrap-bounds ${DEFAULT_BOOTSTRAP_BOUNDS} turns them on`,
   };
+}
+
+/**
+ * The bounds resamples a run was scored with (what pairing with it defaults to): `saved` when the run was given
+ * --bootstrap-bounds (0: off), else its default for the images it evaluated and its shifts (0 above
+ * BOOTSTRAP_BOUNDS_MAX_CELLS).
+ */
+export function ownBoundsResamples(saved: number | null | undefined, images: number, shifts: number): number {
+  return typeof saved === 'number' ? saved : defaultBootstrapBounds(images, shifts).resamples;
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
-import { runCompatibility } from './compatible.js';
+import { ownResamplesOffReason, runCompatibility } from './compatible.js';
 import { boundsOffNote, noMapReason } from './format.js';
 import { loadReportRun, type ReportRun } from './load.js';
 import { MIN_INTERVAL_IMAGES, MIN_INTERVAL_RESAMPLES } from '../metrics/index.js';
@@ -186,9 +186,16 @@ export function checkRun(
       if (l.name === 'max-increase') {
         const d = baseline!.deltas.find((x) => x.key === r.key);
         if (tooFew !== null) refuseTooFew();
-        else if (!d)
-          reasons.push(`${r.key}: not paired with the baseline (it has no detector ${r.key} with ground truth)`);
-        else outcomes.push(judge(r.key, l, limitValue, d.deltaMapRange.value, d.deltaMapRange.lo, d.deltaMapRange.hi));
+        else if (!d) {
+          // the run had no bounds resamples and none were asked for: pairRuns paired nothing
+          const own = ownResamplesOffReason(run);
+          reasons.push(
+            own !== null
+              ? `${r.key}: not paired with the baseline: the run ${own}; check --bootstrap-bounds B pairs on B resamples`
+              : `${r.key}: not paired with the baseline (it has no detector ${r.key} with ground truth)`,
+          );
+        } else
+          outcomes.push(judge(r.key, l, limitValue, d.deltaMapRange.value, d.deltaMapRange.lo, d.deltaMapRange.hi));
         continue;
       }
       const biv = r.analysis?.boundsInterval;

@@ -6,7 +6,7 @@
  * self-contained HTML page (no network), both from the same Comparison.
  */
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
-import { runCompatibility } from './compatible.js';
+import { ownResamplesOffReason, runCompatibility } from './compatible.js';
 import { MISSING, escapeHtml as h, firstBoundsOffNote } from './format.js';
 import { MIN_INTERVAL_IMAGES } from '../metrics/uncertainty.js';
 import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
@@ -145,6 +145,10 @@ function noPairedDifference(c: Comparison): string {
   const images = Math.min(...m.results.map((r) => r.imagesEvaluated));
   if (!m.dataset.labelFree && m.results.some((r) => r.bounds) && images < MIN_INTERVAL_IMAGES)
     return `no paired difference: ${images} images (fewer than ${MIN_INTERVAL_IMAGES} images give no interval)`;
+  // A had no bounds resamples and none were asked for: nothing was paired on a B (and a cost) chosen here
+  const own = ownResamplesOffReason(c.runs[0].run);
+  if (!m.dataset.labelFree && m.results.some((r) => r.bounds) && own !== null)
+    return `no paired difference: ${c.runs[0].label} ${own}; compare --bootstrap-bounds B pairs on B resamples`;
   // the run's own scoring noted why it gave no interval (too few resamples with ground truth): the pairing has none too
   const off = firstBoundsOffNote(m.results);
   if (!m.dataset.labelFree && m.results.some((r) => r.bounds) && off !== null) return `no paired difference: ${off}`;

@@ -4,6 +4,7 @@
  * preprocessing. Pure: reads only the loaded manifests and metrics.
  */
 import { is } from '../core/is.js';
+import { BOUNDS_OFF_MAX_CELLS_TEXT, ownBoundsResamples } from '../metrics/uncertainty.js';
 import type { ReportRun } from './load.js';
 
 /** The verdict on pairing two runs and, when they cannot be paired, each reason. */
@@ -99,4 +100,19 @@ export function runCompatibility(a: ReportRun, b: ReportRun): RunCompatibility {
     commonKeys,
     fewerImages: evaluated(ma) < evaluated(mb) || ma.dataset.images < mb.dataset.images,
   };
+}
+
+/**
+ * Why pairing on `run`'s own bounds resamples (compare's first run, check's judged run, when no --bootstrap-bounds is
+ * given) pairs nothing: it was scored with --bootstrap-bounds 0, or its default was off at its size; null when it had
+ * resamples. The rule is pairRuns' (ownBoundsResamples over the images it evaluated).
+ */
+export function ownResamplesOffReason(run: ReportRun): string | null {
+  const saved = get(run.manifest, 'options.bootstrapBounds');
+  const images = Math.max(0, ...run.metrics.results.map((r) => r.imagesEvaluated));
+  const shifts = run.metrics.shiftSet.shifts.length;
+  if (ownBoundsResamples(is.number(saved) ? saved : null, images, shifts) > 0) return null;
+  return saved === 0
+    ? 'was scored with --bootstrap-bounds 0 (no bounds resamples)'
+    : `has no bounds resamples (${images} images × ${shifts} shifts > ${BOUNDS_OFF_MAX_CELLS_TEXT}: off by default at this size)`;
 }

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
 import type { Logger, PairedDifference, RunMetrics, ShiftSet } from '../core/types.js';
-import { DEFAULT_BOOTSTRAP_BOUNDS, pairedDifference, type BoundsUncertainty } from '../metrics/index.js';
+import { ownBoundsResamples, pairedDifference, type BoundsUncertainty } from '../metrics/index.js';
 import { defaultEnv } from './env.js';
 import { imageHashes } from './identity.js';
 import { MIN_INTERVAL_RESAMPLES, type RunOptions } from './options.js';
@@ -30,7 +30,10 @@ export interface RunPairedDifference extends Omit<PairedDifference, 'kind' | 'ag
 export interface PairRunsOptions {
   /** Detector keys to pair (default: every key both runs have). */
   keys?: string[];
-  /** Bounds bootstrap resamples B (default: the `defaultsFrom` run's, else DEFAULT_BOOTSTRAP_BOUNDS); ≥ 20. */
+  /**
+   * Bounds bootstrap resamples B, ≥ 20 (default: the `defaultsFrom` run's own, ownBoundsResamples; when that run had
+   * none — --bootstrap-bounds 0, or off by default at its size — nothing is paired: [] and a logged line).
+   */
   bootstrapBounds?: number;
   /** Bootstrap seed (default: the `defaultsFrom` run's --bootstrap-seed, else 0). */
   bootstrapSeed?: number;
@@ -83,8 +86,21 @@ async function pairStored(
 ): Promise<RunPairedDifference[]> {
   type Saved = Partial<RunOptions> & { bootstrapBounds?: number | null };
   const saved = a.manifest.options as Saved;
-  const settings = (options.defaultsFrom === 'b' ? b : a).manifest.options as Saved;
-  const B = options.bootstrapBounds ?? (settings.bootstrapBounds || DEFAULT_BOOTSTRAP_BOUNDS);
+  const from = options.defaultsFrom === 'b' ? b : a;
+  const settings = from.manifest.options as Saved;
+  let B = options.bootstrapBounds;
+  if (B === undefined) {
+    // the run's own B: a run scored without bounds resamples is not paired on a B (and a cost) chosen here
+    const own = await readJsonOrNull<RunMetrics>(path.join(from.store.dir, 'metrics.json'));
+    const images = Math.max(0, ...(own?.results ?? []).map((r) => r.imagesEvaluated));
+    B = ownBoundsResamples(settings.bootstrapBounds, images, from.manifest.shiftSet.shifts.length);
+    if (B === 0) {
+      logger.info(
+        `pairing: ${from.store.dir} was scored without bounds resamples; give --bootstrap-bounds B to pair on B`,
+      );
+      return [];
+    }
+  }
   if (!Number.isInteger(B) || B < MIN_INTERVAL_RESAMPLES)
     throw new ShiftbenchError(
       'ERR_INVALID_OPTION',

@@ -164,6 +164,24 @@ describe('shiftbench check (real runs with fakes)', () => {
     expect(fewer.stderr).toContain('the run has fewer images than the baseline (8 vs 16)');
   });
 
+  it("--baseline with a run scored without bounds resamples (--bootstrap-bounds 0): no pairing on a B of check's own choosing; --bootstrap-bounds B pairs", () => {
+    const r = cli('check', runs.noInterval, '--baseline', base.dir, '--max-increase', '0.5');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('shaky: not paired with the baseline: the run was scored with --bootstrap-bounds 0');
+    expect(r.stderr).toContain('check --bootstrap-bounds B');
+    const given = cli(
+      'check',
+      runs.noInterval,
+      '--baseline',
+      base.dir,
+      '--max-increase',
+      '0.5',
+      '--bootstrap-bounds',
+      '20',
+    );
+    expect(given.stdout).toMatch(/^(pass|warn|FAIL) shaky: mAP range increase over the baseline/m);
+  });
+
   it('--baseline pairs the runs from stored detections: identical detections give Δ 0 [0, 0]; a shakier model fails', async () => {
     const sameDeltas = await pairRuns(same.dir, base.dir);
     expect(sameDeltas.map((d) => d.key)).toEqual(['shaky', 'shaky+fix', 'steady', 'steady+fix']);

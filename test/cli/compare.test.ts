@@ -32,6 +32,7 @@ describe('shiftbench compare (real runs with fakes)', () => {
   let crop: { dir: string; metrics: RunMetrics };
   let tau: { dir: string; metrics: RunMetrics };
   let otherBootstrap: { dir: string; metrics: RunMetrics };
+  let off: { dir: string; metrics: RunMetrics };
 
   beforeAll(async () => {
     fx = await makeRunFixture(16);
@@ -40,6 +41,7 @@ describe('shiftbench compare (real runs with fakes)', () => {
     crop = await makeRun(fx, 'crop', { mode: 'crop' });
     tau = await makeRun(fx, 'tau', { scoreThreshold: 0.3 });
     otherBootstrap = await makeRun(fx, 'other-bootstrap', { bootstrapBounds: 60, bootstrapSeed: 7 }, 6);
+    off = await makeRun(fx, 'bounds-bootstrap-off', { bootstrapBounds: 0 });
   });
   afterAll(async () => {
     await rm(fx.root, { recursive: true, force: true });
@@ -103,6 +105,18 @@ describe('shiftbench compare (real runs with fakes)', () => {
     const r = cli('compare', base.dir, tau.dir, '--quiet');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('B vs A: not paired, shown side by side only — --score-threshold (τ): B 0.3, A 0.5');
+  });
+
+  it("a first run scored with --bootstrap-bounds 0 is paired on no resamples of compare's own choosing: it says why and how (README: the first run's own B)", () => {
+    const r = cli('compare', off.dir, worse.dir, '--quiet');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('B vs A: paired on the same images');
+    expect(r.stdout).toContain(
+      '  no paired difference: A was scored with --bootstrap-bounds 0 (no bounds resamples); compare --bootstrap-bounds B pairs on B resamples',
+    );
+    expect(r.stdout).not.toContain('paired resamples');
+    const given = cli('compare', off.dir, worse.dir, '--quiet', '--bootstrap-bounds', '20');
+    expect(given.stdout).toContain('over 20 paired resamples');
   });
 
   it("pairs on the first run's bootstrap (B and seed) by default, whichever run comes second (README)", async () => {

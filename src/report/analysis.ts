@@ -7,6 +7,7 @@
 import type { AssignmentBreakdown, DetectorRunSummary, Interval95, PeriodFit } from '../core/types.js';
 import { MISSING, detectorNotes, escapeHtml as h, resultsNoIntervalReason, num, pct, pp, signedPp } from './format.js';
 import type { ReportRun } from './load.js';
+import { MIN_INTERVAL_RESAMPLES } from '../metrics/uncertainty.js';
 
 /** "[lo–hi]" of a 0–1 interval in percentage points, as the headline cells show it. */
 export function ppInterval(iv: Interval95 | null | undefined): string {
@@ -56,7 +57,13 @@ export function uncertaintySection(run: ReportRun): string {
             `${ppInterval(iv.mapRange)}</td>${cell(b.relRange, iv.relRange, 'pct')}</tr>`
           );
         })
-        .join('')}</tbody></table></div>`
+        .join('')}</tbody></table></div>${
+        // relRange's interval is over the resamples with mAP at (0,0) > 0 alone (summarizeBootstrap)
+        withIv.some((r) => r.bounds!.relRange !== null && !r.analysis!.boundsInterval!.relRange)
+          ? `<p>rel. range without an interval: fewer than ${MIN_INTERVAL_RESAMPLES} resamples have mAP ` +
+            `at (0,0) above 0, and it is a ratio to that mAP.</p>`
+          : ''
+      }`
     : `<p>No intervals: ${h(resultsNoIntervalReason(rs))}.</p>`;
   const paired = rs.flatMap((r) => r.analysis!.paired);
   const pairedHtml = paired.length

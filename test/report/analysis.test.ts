@@ -127,6 +127,23 @@ describe('renderReport with issue 11 analysis', () => {
     expect(oldHtml).not.toContain('id="uncertainty"');
   });
 
+  it('a rel. range without an interval (fewer than 20 resamples with mAP at (0,0) > 0) says why under the table', async () => {
+    const m = metricsWithAnalysis();
+    const a = m.results[0].analysis!;
+    a.boundsInterval = { ...a.boundsInterval!, relRange: null };
+    const dir = await writeRunDir(m);
+    made.push(dir);
+    const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
+    const section = html.slice(html.indexOf('95% percentile intervals of the bounds'));
+    expect(section.split('</table>')[1].split('</section>')[0]).toContain(
+      'rel. range without an interval: fewer than 20 resamples have mAP at (0,0) above 0',
+    );
+    // with every interval there, no such line
+    const full = await writeRunDir(metricsWithAnalysis());
+    made.push(full);
+    expect(await readFile((await renderReport(full)).htmlPath, 'utf8')).not.toContain('rel. range without an interval');
+  });
+
   it("the glossary gives each interval its own resample count: the consistency bootstrap's, the bounds bootstrap's", async () => {
     const glossary = (html: string) => {
       const start = html.indexOf('<dt>[lo–hi]</dt>');

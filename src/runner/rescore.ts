@@ -127,7 +127,9 @@ async function rescoreLocked(
     shifts: manifest.shiftSet.shifts,
     maxOffsetPx: manifest.shiftSet.maxOffsetPx,
   };
-  const reports = await store.retireReports();
+  // the reports of the current metrics.json stay until the new metrics are about to replace it: a rescore stopped
+  // before then (Ctrl-C, a lease taken over) leaves metrics.json and its reports as they were
+  let reports: string[] = [];
   const metrics = await scoreRun({
     store,
     runId: manifest.runId,
@@ -141,11 +143,12 @@ async function rescoreLocked(
     logger,
     signal,
     retrySkipped: 'rerun the `shiftbench run` command that made this directory: the skipped images are tried again',
-    // the old metrics go before the manifest names the new settings, which come before the new metrics: killed at
-    // any moment, the directory never pairs metrics of one setting with a manifest of another
+    // the old reports and metrics go before the manifest names the new settings, which come before the new metrics:
+    // killed at any moment, the directory never pairs metrics or reports of one setting with a manifest of another
     beforeMetrics: async () => {
       signal?.throwIfAborted();
       await store.checkLease();
+      reports = await store.retireReports();
       await rm(path.join(store.dir, METRICS_FILE), { force: true });
       await store.writeManifest({
         ...manifest,

@@ -185,6 +185,7 @@ export {
   renderReport,
   renderReportText,
   writeReportText,
+  checkReportOut,
   runCompatibility,
   compareRuns,
   renderComparisonText,

@@ -90,20 +90,30 @@ export async function writeReportText(
   if (!(format in EXTENSION))
     throw invalidParameterError('--format', 'one of md, csv, json (html: renderReport)', format);
   const { outFile, logger } = options;
-  if (outFile !== undefined && !is.string(outFile)) throw invalidParameterError('--out', 'a file path', outFile);
+  await checkReportOut(format, outFile);
   const run = await loadReportRun(runDir);
   const file = outFile ? path.resolve(outFile) : path.join(run.runDir, `report.${EXTENSION[format]}`);
+  await writeAtomic(file, renderReportText(run, format));
+  logger?.info(`report: wrote ${file}`);
+  return file;
+}
+
+/**
+ * Refuses an --out a report of `format` cannot be written to, before any work (`shiftbench report RUN --score-threshold`
+ * checks it before rescoring): not a string, or an existing folder. Throws ERR_INVALID_OPTION naming --out and the fix.
+ */
+export async function checkReportOut(format: ReportFormat, outFile: unknown): Promise<void> {
+  if (outFile === undefined) return;
+  if (!is.string(outFile)) throw invalidParameterError('--out', 'a file path', outFile);
+  const file = path.resolve(outFile);
   const st = await stat(file).catch(() => null);
   if (st?.isDirectory()) {
     throw new ShiftbenchError(
       'ERR_INVALID_OPTION',
       `${invalidParameterError('--out', 'a file path (not a directory)', outFile).message}. ` +
-        `Give a file name such as ${path.join(file, `report.${EXTENSION[format]}`)}.`,
+        `Give a file name such as ${path.join(file, `report.${format}`)}.`,
     );
   }
-  await writeAtomic(file, renderReportText(run, format));
-  logger?.info(`report: wrote ${file}`);
-  return file;
 }
 
 export interface RenderReportOptions {
@@ -134,20 +144,10 @@ export async function renderReport(
   options: RenderReportOptions = {},
 ): Promise<{ htmlPath: string; jsonPath: string }> {
   const { outFile, logger } = options;
-  if (outFile !== undefined && !is.string(outFile)) throw invalidParameterError('--out', 'a file path', outFile);
+  await checkReportOut('html', outFile);
   const run = await loadReportRun(runDir);
   const htmlPath = outFile ? path.resolve(outFile) : path.join(run.runDir, 'report.html');
   const jsonPath = htmlPath.replace(/\.html?$/i, '') + '.json';
-  if (outFile) {
-    const st = await stat(htmlPath).catch(() => null);
-    if (st?.isDirectory()) {
-      throw new ShiftbenchError(
-        'ERR_INVALID_OPTION',
-        `${invalidParameterError('--out', 'a file path (not a directory)', outFile).message}. ` +
-          `Give a file name such as ${path.join(outFile, 'report.html')}.`,
-      );
-    }
-  }
   const summary = buildReportSummary(run);
   const perDetector = options.gallery ?? GALLERY_DEFAULTS.perDetector;
   if (!is.integer(perDetector) || perDetector < 0)

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import {
   REPORT_FORMATS,
+  checkReportOut,
   invalidParameterError,
   loadReportRun,
   renderReport,
@@ -77,6 +78,14 @@ export function register(program: Command): void {
   addAnalysisFlags(cmd, 'rescore with: ').action(async (runDir: string, flags: ReportFlags) => {
     const logger = consoleLogger(flags.quiet);
     const rescore = analysisOptions(flags);
+    // a refused --out is refused before anything is rescored
+    if (flags.format === 'html' && flags.out === '-')
+      throw invalidParameterError(
+        '--out',
+        'a file path for --format html (- writes md, csv or json to stdout)',
+        flags.out,
+      );
+    if (flags.out !== '-') await checkReportOut(flags.format, flags.out);
     if (flags.rescore || Object.values(rescore).some((v) => v !== undefined)) {
       // the rescore holds the run lock: Ctrl-C, SIGTERM or SIGHUP stop it and release the lock
       await runStoppable('stopped: metrics.json is unchanged; rerun the same command to rescore', (signal) =>
@@ -89,12 +98,6 @@ export function register(program: Command): void {
       logger.info(`rescored ${runDir} from its stored detections (metrics.json rewritten)`);
     }
     if (flags.format === 'html') {
-      if (flags.out === '-')
-        throw invalidParameterError(
-          '--out',
-          'a file path for --format html (- writes md, csv or json to stdout)',
-          flags.out,
-        );
       const { htmlPath, jsonPath } = await renderReport(runDir, {
         outFile: flags.out,
         logger,

@@ -97,11 +97,25 @@ async function rescoreLocked(
     },
     path.dirname(store.dir),
   );
-  const dataset = await env.loadDataset({
-    dataset: String(saved.dataset),
-    images: (saved.images as string | null) ?? undefined,
-    limit: (saved.limit as number | null) ?? undefined,
-  });
+  const dataset = await env
+    .loadDataset({
+      dataset: String(saved.dataset),
+      images: (saved.images as string | null) ?? undefined,
+      limit: (saved.limit as number | null) ?? undefined,
+    })
+    .catch((err: unknown) => {
+      // report takes no --dataset: the fix is the dataset where the run read it (nothing is recomputed by a model)
+      if (!(err instanceof ShiftbenchError) || err.code !== 'ERR_DATASET') throw err;
+      const where =
+        typeof saved.images === 'string' ? `${String(saved.dataset)} (images: ${saved.images})` : String(saved.dataset);
+      throw new ShiftbenchError(
+        'ERR_DATASET',
+        `${store.dir} cannot be rescored: ${err.message.replace(/\.\s*$/, '')}. Rescoring reads the dataset ` +
+          `${store.manifestFile} names (ground truth, image checks) and runs no model: put the dataset back at ` +
+          `${where} and rescore again.`,
+        { cause: err },
+      );
+    });
   // the detectors of the metrics being replaced, in their order; a damaged metrics.json is what a rescore repairs
   const metricsBefore = await readJsonOrNull<RunMetrics>(path.join(store.dir, 'metrics.json')).catch((err) => {
     if (!(err instanceof RunStoreDamage)) throw err;

@@ -5,7 +5,7 @@
  * computed is lost. They go only once the new metrics are about to replace it (rescoreKill.test.ts: never a report of
  * one setting beside metrics of another).
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeReportText } from '../../src/report/index.js';
@@ -27,9 +27,10 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
 
 describe('a rescore that stops before writing the new metrics', () => {
   let dir: string;
+  let root: string;
 
   beforeAll(async () => {
-    const root = await tempDir('shiftbench-rescore-stopped-');
+    root = await tempDir('shiftbench-rescore-stopped-');
     const { file: dataset } = await makeDataset(path.join(root, 'ds'), 6, { seed: 31 });
     dir = path.join(root, 'run');
     await runBenchmark({ models: ['jitter:96'], dataset, bootstrapResamples: 20, bootstrapBounds: 0, out: dir });
@@ -57,6 +58,23 @@ describe('a rescore that stops before writing the new metrics', () => {
     const e = await rejection(rescoreRun(dir, { bootstrapBounds: 5 }));
     expect(e.code).toBe('ERR_INVALID_OPTION');
     expect(e.message).toContain('--bootstrap-bounds');
+    expect(await snapshot(dir)).toEqual(before);
+  });
+
+  it('the dataset moved since the run: refused naming the path the manifest records and the fix report can take', async () => {
+    const before = await snapshot(dir);
+    await rename(path.join(root, 'ds'), path.join(root, 'ds-moved'));
+    try {
+      const e = await rejection(rescoreRun(dir, { scoreThreshold: 0.3 }));
+      expect(e.code).toBe('ERR_DATASET');
+      expect(e.message).toContain(path.join(root, 'ds', 'instances.json'));
+      expect(e.message).toContain(path.join(dir, 'manifest.json'));
+      // report has no --dataset: the fix is the dataset back where the run read it, never a model run
+      expect(e.message).toMatch(/put the dataset back at .* and rescore again/);
+      expect(e.message).toContain('no model');
+    } finally {
+      await rename(path.join(root, 'ds-moved'), path.join(root, 'ds'));
+    }
     expect(await snapshot(dir)).toEqual(before);
   });
 

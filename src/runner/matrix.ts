@@ -13,6 +13,7 @@ import { SHIFT_MODES } from '../shifts/index.js';
 import { makeRunId, RUN_DEFAULTS, type RunOptions } from './options.js';
 import { runBenchmark } from './runBenchmark.js';
 import { ensureWritableDir, safeFileName, writeJsonAtomic } from './store.js';
+import { EXPERIMENT_SUMMARY_FILE, experimentAnalysis, experimentResults } from './experimentSummary.js';
 import type { RunHooks } from './types.js';
 
 export interface ExperimentConfig {
@@ -176,30 +177,21 @@ export async function runExperiment(
       }
     }
   }
-  const summaryFile = path.join(outDir, 'summary.json');
+  const summaryFile = path.join(outDir, EXPERIMENT_SUMMARY_FILE);
   await writeJsonAtomic(summaryFile, {
     schemaVersion: 1,
     config,
-    runs: runs.map((r) => ({
-      dataset: r.dataset,
-      shifts: r.shifts,
-      mode: r.mode,
-      runDir: path.relative(outDir, r.runDir),
-      runId: r.metrics.runId,
-      results: r.metrics.results.map((d) => ({
-        key: d.key,
-        model: d.model,
-        mitigation: d.mitigation,
-        family: d.family,
-        mapRef: d.bounds?.mapRef ?? null,
-        mapRange: d.bounds?.mapRange ?? null,
-        relRange: d.bounds?.relRange ?? null,
-        flipRate: d.consistency.flipRate?.mean ?? null,
-        detConsistency: d.consistency.detConsistency.mean,
-        costRatio: d.timing.costRatio,
-        imagesEvaluated: d.imagesEvaluated,
+    runs: await Promise.all(
+      runs.map(async (r) => ({
+        dataset: r.dataset,
+        shifts: r.shifts,
+        mode: r.mode,
+        runDir: path.relative(outDir, r.runDir),
+        runId: r.metrics.runId,
+        analysis: await experimentAnalysis(r.runDir),
+        results: experimentResults(r.metrics),
       })),
-    })),
+    ),
   });
   return { outDir, summaryFile, runs };
 }

@@ -33,6 +33,7 @@ import {
 } from '../shifts/index.js';
 import { pairedDifference, type BoundsObjective, type BoundsUncertainty } from '../metrics/index.js';
 import { renderReport } from '../report/index.js';
+import { updateExperimentSummary } from './experimentSummary.js';
 import { modelKey } from './options.js';
 import type { ManifestDetector, RunStore, SkippedImage } from './runStore.js';
 import { isSkipped, RecordReader, SKIPPED_FILE, type StoredImage } from './store.js';
@@ -148,6 +149,8 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
   await args.beforeMetrics?.();
   await args.store.writeSkipped([...allSkipped.values()]);
   await args.store.writeMetrics(metrics);
+  // a sub-run of an experiment matrix: the matrix's summary.json says what this metrics.json says
+  await updateExperimentSummary(args.store.dir, metrics, args.logger);
   return metrics;
 }
 

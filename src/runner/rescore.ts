@@ -9,7 +9,7 @@ import { ShiftbenchError } from '../core/errors.js';
 import type { Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { writeReportText } from '../report/index.js';
 import { defaultEnv } from './env.js';
-import { imageHashes } from './identity.js';
+import { hashChange, imageHashes } from './identity.js';
 import { resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, type RunManifest } from './runStore.js';
 import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
@@ -116,6 +116,12 @@ async function rescoreLocked(
         { cause: err },
       );
     });
+  if (manifest.dataset.hash !== dataset.hash) {
+    logger.warn(
+      `${String(saved.dataset)} changed since the run (content ${hashChange(manifest.dataset.hash, dataset.hash)}): ` +
+        `the metrics are computed on it as it is now, and ${store.manifestFile} records it`,
+    );
+  }
   // the detectors of the metrics being replaced, in their order; a damaged metrics.json is what a rescore repairs
   const metricsBefore = await readJsonOrNull<RunMetrics>(path.join(store.dir, 'metrics.json')).catch((err) => {
     if (!(err instanceof RunStoreDamage)) throw err;
@@ -166,6 +172,15 @@ async function rescoreLocked(
       await rm(path.join(store.dir, METRICS_FILE), { force: true });
       await store.writeManifest({
         ...manifest,
+        // the dataset as scored now (its labels may have changed since the run), as `run` records it
+        dataset: {
+          name: dataset.name,
+          source: dataset.source,
+          kind: dataset.kind,
+          images: dataset.images.length,
+          hash: dataset.hash,
+          labelFree: dataset.groundTruth === null,
+        },
         scoreThreshold: o.scoreThreshold,
         options: {
           ...manifest.options,

@@ -6,6 +6,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
+import { is } from '../core/is.js';
 import type { Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { writeReportText } from '../report/index.js';
 import { defaultEnv } from './env.js';
@@ -128,7 +129,18 @@ async function rescoreLocked(
     logger.warn(`${err.finding} Rescoring every detector of ${store.manifestFile}.`);
     return null;
   });
-  const keys = metricsBefore ? metricsBefore.results.map((r) => r.key) : manifest.detectors.map((d) => d.key);
+  // an older shiftbench's metrics.json (report's fix for it is this rescore) may not list them as this version does
+  const listed: unknown = metricsBefore?.results;
+  const listedKeys =
+    Array.isArray(listed) && listed.every((r) => is.object(r) && is.string(r.key))
+      ? (listed as { key: string }[]).map((r) => r.key)
+      : null;
+  if (metricsBefore && !listedKeys)
+    logger.warn(
+      `${path.join(store.dir, METRICS_FILE)} does not list its detectors as this version writes them (an older ` +
+        `shiftbench's); rescoring every detector of ${store.manifestFile}.`,
+    );
+  const keys = listedKeys ?? manifest.detectors.map((d) => d.key);
   if (keys.length === 0) {
     // its run failed before its first detector loaded (the manifest is written first): metrics of no detector are
     // no result

@@ -586,4 +586,19 @@ export class RunStore {
   async writeMetrics(metrics: RunMetrics): Promise<void> {
     await writeJsonAtomic(path.join(this.directory, METRICS_FILE), metrics);
   }
+
+  /**
+   * metrics.json written whole to its temporary file (so there is room for it) but not yet in place: `commit()` puts it
+   * there, `abort()` drops it. A write refused for room throws ERR_OUTPUT before anything stored is replaced.
+   */
+  async stageMetrics(metrics: RunMetrics): Promise<AtomicFileWriter> {
+    const staged = await AtomicFileWriter.create(path.join(this.directory, METRICS_FILE), 0);
+    try {
+      await staged.write(JSON.stringify(metrics, null, 2) + '\n');
+    } catch (err) {
+      await staged.abort();
+      throw err;
+    }
+    return staged;
+  }
 }

@@ -146,9 +146,16 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
     mode: args.mode,
     results,
   };
-  await args.beforeMetrics?.();
-  await args.store.writeSkipped([...allSkipped.values()]);
-  await args.store.writeMetrics(metrics);
+  // the new metrics.json is written before anything stored is replaced: no room for it fails with the old one in place
+  const staged = await args.store.stageMetrics(metrics);
+  try {
+    await args.beforeMetrics?.();
+    await args.store.writeSkipped([...allSkipped.values()]);
+    await staged.commit();
+  } catch (err) {
+    await staged.abort();
+    throw err;
+  }
   // a sub-run of an experiment matrix: the matrix's summary.json says what this metrics.json says
   await updateExperimentSummary(args.store.dir, metrics, args.logger);
   return metrics;

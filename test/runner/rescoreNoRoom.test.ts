@@ -1,0 +1,77 @@
+/**
+ * A rescore that cannot write the new metrics.json (a full disk, a file size limit) fails naming the file and the
+ * fix — and loses nothing already computed: the previous metrics.json, the manifest that names its settings and the
+ * reports made from it stay as they were, so `report`, `compare` and `check` keep working until there is room.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { writeReportText } from '../../src/report/index.js';
+import { rescoreRun, runBenchmark } from '../../src/runner/index.js';
+import { rejection } from '../helpers/shared.js';
+import { makeDataset, tempDir } from './fixtures.js';
+
+/** While armed: writing into a file whose path starts with `prefix` fails as on a full disk. */
+const full = vi.hoisted(() => ({ prefix: '' }));
+
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  const open = (async (file: unknown, flags?: unknown, mode?: unknown) => {
+    const fh = await real.open(file as string, flags as string, mode as number);
+    if (!(full.prefix && typeof file === 'string' && file.startsWith(full.prefix))) return fh;
+    const noRoom = async () => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    };
+    return new Proxy(fh, {
+      get(target, p) {
+        if (p === 'write' || p === 'writeFile') return noRoom;
+        const v = Reflect.get(target, p);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+  }) as typeof real.open;
+  return { ...real, default: { ...real, open }, open };
+});
+
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of (await readdir(dir)).sort()) {
+    if (f === 'run.lock' || f === 'detections') continue;
+    out[f] = await readFile(path.join(dir, f), 'utf8');
+  }
+  return out;
+}
+
+describe('a rescore with no room for the new metrics.json', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    const root = await tempDir('shiftbench-rescore-noroom-');
+    const { file: dataset } = await makeDataset(path.join(root, 'ds'), 5, { seed: 71 });
+    dir = path.join(root, 'run');
+    await runBenchmark({ models: ['jitter:96'], dataset, bootstrapResamples: 20, bootstrapBounds: 0, out: dir });
+    await writeReportText(dir, 'md');
+  });
+
+  it('fails naming metrics.json and the fix; metrics.json, the manifest and the reports are as they were', async () => {
+    const before = await snapshot(dir);
+    expect(Object.keys(before)).toEqual(expect.arrayContaining(['metrics.json', 'manifest.json', 'report.html']));
+    full.prefix = path.join(dir, 'metrics.json');
+    let e;
+    try {
+      e = await rejection(rescoreRun(dir, { scoreThreshold: 0.3 }));
+    } finally {
+      full.prefix = '';
+    }
+    expect(e.code).toBe('ERR_OUTPUT');
+    expect(e.message).toContain(path.join(dir, 'metrics.json'));
+    expect(e.message).toContain('Free disk space');
+    expect(await snapshot(dir)).toEqual(before);
+    // once there is room, the same rescore completes
+    await rescoreRun(dir, { scoreThreshold: 0.3 });
+    const after = await snapshot(dir);
+    expect(JSON.parse(after['metrics.json']).results[0].consistency.scoreThreshold).toBe(0.3);
+    expect(JSON.parse(after['manifest.json']).scoreThreshold).toBe(0.3);
+    expect(after['report.md']).toContain('τ = 0.3');
+  });
+});

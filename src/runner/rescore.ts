@@ -180,9 +180,8 @@ async function rescoreLocked(
     beforeMetrics: async () => {
       signal?.throwIfAborted();
       await store.checkLease();
-      reports = await store.retireReports();
-      await rm(path.join(store.dir, METRICS_FILE), { force: true });
-      await store.writeManifest({
+      // the new manifest is written whole first: no room for it fails with the old metrics, manifest and reports
+      const staged = await store.stageManifest({
         ...manifest,
         // the dataset as scored now (its labels may have changed since the run), as `run` records it
         dataset: {
@@ -203,6 +202,14 @@ async function rescoreLocked(
           objectives: o.objectives,
         },
       });
+      try {
+        reports = await store.retireReports();
+        await rm(path.join(store.dir, METRICS_FILE), { force: true });
+        await staged.commit();
+      } catch (err) {
+        await staged.abort();
+        throw err;
+      }
     },
   });
   await renderReportsAgain(

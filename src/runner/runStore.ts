@@ -592,13 +592,23 @@ export class RunStore {
    * there, `abort()` drops it. A write refused for room throws ERR_OUTPUT before anything stored is replaced.
    */
   async stageMetrics(metrics: RunMetrics): Promise<AtomicFileWriter> {
-    const staged = await AtomicFileWriter.create(path.join(this.directory, METRICS_FILE), 0);
-    try {
-      await staged.write(JSON.stringify(metrics, null, 2) + '\n');
-    } catch (err) {
-      await staged.abort();
-      throw err;
-    }
-    return staged;
+    return stageJson(path.join(this.directory, METRICS_FILE), metrics);
   }
+
+  /** manifest.json staged as stageMetrics stages metrics.json (a rescore: the new settings, put in place later). */
+  async stageManifest(manifest: RunManifest): Promise<AtomicFileWriter> {
+    return stageJson(this.manifestFile, manifest);
+  }
+}
+
+/** `value` as JSON (as writeJsonAtomic writes it) in the temporary file of `file`, whole; committed or aborted later. */
+async function stageJson(file: string, value: unknown): Promise<AtomicFileWriter> {
+  const staged = await AtomicFileWriter.create(file, 0);
+  try {
+    await staged.write(JSON.stringify(value, null, 2) + '\n');
+  } catch (err) {
+    await staged.abort();
+    throw err;
+  }
+  return staged;
 }

@@ -53,25 +53,30 @@ describe('a rescore with no room for the new metrics.json', () => {
     await writeReportText(dir, 'md');
   });
 
-  it('fails naming metrics.json and the fix; metrics.json, the manifest and the reports are as they were', async () => {
-    const before = await snapshot(dir);
-    expect(Object.keys(before)).toEqual(expect.arrayContaining(['metrics.json', 'manifest.json', 'report.html']));
-    full.prefix = path.join(dir, 'metrics.json');
-    let e;
-    try {
-      e = await rejection(rescoreRun(dir, { scoreThreshold: 0.3 }));
-    } finally {
-      full.prefix = '';
-    }
-    expect(e.code).toBe('ERR_OUTPUT');
-    expect(e.message).toContain(path.join(dir, 'metrics.json'));
-    expect(e.message).toContain('Free disk space');
-    expect(await snapshot(dir)).toEqual(before);
-    // once there is room, the same rescore completes
-    await rescoreRun(dir, { scoreThreshold: 0.3 });
-    const after = await snapshot(dir);
-    expect(JSON.parse(after['metrics.json']).results[0].consistency.scoreThreshold).toBe(0.3);
-    expect(JSON.parse(after['manifest.json']).scoreThreshold).toBe(0.3);
-    expect(after['report.md']).toContain('τ = 0.3');
-  });
+  it.each(['manifest.json', 'metrics.json'])(
+    'no room for %s: the rescore fails naming it and the fix; the ' +
+      'previous metrics.json, manifest and reports are as they were',
+    async (name) => {
+      const before = await snapshot(dir);
+      expect(Object.keys(before)).toEqual(expect.arrayContaining(['metrics.json', 'manifest.json', 'report.html']));
+      full.prefix = path.join(dir, name);
+      let e;
+      try {
+        e = await rejection(rescoreRun(dir, { scoreThreshold: 0.2 }));
+      } finally {
+        full.prefix = '';
+      }
+      expect(e.code).toBe('ERR_OUTPUT');
+      expect(e.message).toContain(path.join(dir, name));
+      expect(e.message).toContain('Free disk space');
+      expect(await snapshot(dir)).toEqual(before);
+      // once there is room, the same rescore completes
+      const tau = name === 'metrics.json' ? 0.3 : 0.35;
+      await rescoreRun(dir, { scoreThreshold: tau });
+      const after = await snapshot(dir);
+      expect(JSON.parse(after['metrics.json']).results[0].consistency.scoreThreshold).toBe(tau);
+      expect(JSON.parse(after['manifest.json']).scoreThreshold).toBe(tau);
+      expect(after['report.md']).toContain(`τ = ${tau}`);
+    },
+  );
 });

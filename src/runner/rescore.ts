@@ -39,7 +39,8 @@ const SILENT: Logger = { info: () => undefined, warn: () => undefined };
  * (naming the flag), ERR_RUN_STORE when the directory is not a run, a detector's
  * detections are incomplete (finish the run first) or an image changed since.
  * `hooks.signal` stops it (Ctrl-C, SIGTERM: the scoring worker threads are terminated at
- * once) with an AbortError, the run lock released and metrics.json unchanged.
+ * once) with an AbortError, the run lock released and metrics.json, the manifest and the reports unchanged; so does a
+ * bad setting, a dataset that moved, or no room for the new metrics.json or manifest (ERR_OUTPUT).
  */
 export async function rescoreRun(
   runDir: string,

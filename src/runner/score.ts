@@ -98,8 +98,9 @@ export interface ScoreRunArgs extends AnalysisSettings {
    */
   signal?: AbortSignal;
   /**
-   * Called once everything is computed, before skipped.json and metrics.json are written (a rescore: the old
-   * metrics.json goes and the manifest takes the new settings first, so no moment pairs metrics and a manifest of two
+   * Called once everything is computed and the new metrics.json is written to its temporary file (so there is room
+   * for it), before skipped.json is written and metrics.json put in place (a rescore: the old metrics.json and its
+   * reports go and the manifest takes the new settings first, so no moment pairs metrics and a manifest of two
    * settings).
    */
   beforeMetrics?: () => Promise<void>;

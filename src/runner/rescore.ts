@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
 import { is } from '../core/is.js';
+import { OPTION_FLAGS as FLAG } from '../core/messages.js';
 import type { Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { writeReportText } from '../report/index.js';
 import { defaultEnv } from './env.js';
@@ -87,18 +88,40 @@ async function rescoreLocked(
 ): Promise<RunMetrics> {
   const saved = manifest.options as Partial<RunOptions> & { shiftSet?: string; bootstrapBounds?: number | null };
   // validate the new settings the way `run` does (flag names in errors), on top of the saved ones
-  const o = resolveRunOptions(
-    {
-      models: ['(saved run)'],
-      dataset: String(saved.dataset ?? ''),
-      scoreThreshold: options.scoreThreshold ?? saved.scoreThreshold,
-      bootstrapResamples: options.bootstrapResamples ?? saved.bootstrapResamples,
-      bootstrapSeed: options.bootstrapSeed ?? saved.bootstrapSeed,
-      bootstrapBounds: options.bootstrapBounds ?? saved.bootstrapBounds ?? undefined,
-      objectives: options.objectives ?? saved.objectives,
-    },
-    path.dirname(store.dir),
-  );
+  const given: Record<keyof RescoreOptions, unknown> = {
+    scoreThreshold: options.scoreThreshold,
+    bootstrapResamples: options.bootstrapResamples,
+    bootstrapSeed: options.bootstrapSeed,
+    bootstrapBounds: options.bootstrapBounds,
+    objectives: options.objectives,
+  };
+  let o: ReturnType<typeof resolveRunOptions>;
+  try {
+    o = resolveRunOptions(
+      {
+        models: ['(saved run)'],
+        dataset: String(saved.dataset ?? ''),
+        scoreThreshold: options.scoreThreshold ?? saved.scoreThreshold,
+        bootstrapResamples: options.bootstrapResamples ?? saved.bootstrapResamples,
+        bootstrapSeed: options.bootstrapSeed ?? saved.bootstrapSeed,
+        bootstrapBounds: options.bootstrapBounds ?? saved.bootstrapBounds ?? undefined,
+        objectives: options.objectives ?? saved.objectives,
+      },
+      path.dirname(store.dir),
+    );
+  } catch (err) {
+    // a value the run's manifest records (an older shiftbench allowed it), not one given now: say so, and the fix
+    const field = (Object.keys(given) as (keyof RescoreOptions)[]).find(
+      (k) => given[k] === undefined && (err as Error).message.includes(`for ${FLAG[k]} but received`),
+    );
+    if (!(err instanceof ShiftbenchError) || err.code !== 'ERR_INVALID_OPTION' || !field) throw err;
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      `${err.message.replace(/\.\s*$/, '')}: the value ${store.manifestFile} records for this run (an older ` +
+        `shiftbench allowed it). To rescore, give ${FLAG[field]} with a value this version accepts.`,
+      { cause: err },
+    );
+  }
   const dataset = await env
     .loadDataset({
       dataset: String(saved.dataset),

@@ -47,3 +47,35 @@ describe('report --rescore of a metrics.json written by an older shiftbench', ()
     await loadReportRun(dir); // readable now
   });
 });
+
+describe('rescore of a run whose manifest records a setting this version refuses (an older shiftbench allowed it)', () => {
+  it.each([
+    ['bootstrapResamples', 10, '--bootstrap', { bootstrapResamples: 20 }],
+    ['bootstrapBounds', 5, '--bootstrap-bounds', { bootstrapBounds: 0 }],
+  ] as const)(
+    'saved %s %i: refused naming the manifest, the flag and the fix; nothing changed; the fix rescores',
+    async (field, value, flag, fix) => {
+      const root = await tempDir('shiftbench-rescore-old-setting-');
+      const { file: dataset } = await makeDataset(path.join(root, 'ds'), 4, { seed: 62 });
+      const dir = path.join(root, 'run');
+      await runBenchmark({ models: ['jitter:96'], dataset, bootstrapResamples: 20, bootstrapBounds: 0, out: dir });
+      const manifestFile = path.join(dir, 'manifest.json');
+      const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+      manifest.options[field] = value;
+      await writeFile(manifestFile, JSON.stringify(manifest, null, 2));
+      const before = await Promise.all(
+        ['manifest.json', 'metrics.json'].map((f) => readFile(path.join(dir, f), 'utf8')),
+      );
+      const e = await rejection(rescoreRun(dir, { scoreThreshold: 0.3 }));
+      expect(e.code).toBe('ERR_INVALID_OPTION');
+      expect(e.message).toContain(`for ${flag} but received ${value}`);
+      expect(e.message).toContain(manifestFile);
+      expect(e.message).toContain(`give ${flag}`);
+      expect(
+        await Promise.all(['manifest.json', 'metrics.json'].map((f) => readFile(path.join(dir, f), 'utf8'))),
+      ).toEqual(before);
+      const metrics = await rescoreRun(dir, { scoreThreshold: 0.3, ...fix });
+      expect(metrics.results[0].consistency.scoreThreshold).toBe(0.3);
+    },
+  );
+});

@@ -582,11 +582,6 @@ export class RunStore {
     );
   }
 
-  /** Writes metrics.json: the last file of a run. */
-  async writeMetrics(metrics: RunMetrics): Promise<void> {
-    await writeJsonAtomic(path.join(this.directory, METRICS_FILE), metrics);
-  }
-
   /**
    * metrics.json written whole to its temporary file (so there is room for it) but not yet in place: `commit()` puts it
    * there, `abort()` drops it. A write refused for room throws ERR_OUTPUT before anything stored is replaced.

@@ -13,7 +13,7 @@ import { writeReportText } from '../report/index.js';
 import { defaultEnv } from './env.js';
 import { hashChange, imageHashes } from './identity.js';
 import { resolveRunOptions, type RunOptions } from './options.js';
-import { RunStore, type RunManifest } from './runStore.js';
+import { RunStore, manifestDataset, type RunManifest } from './runStore.js';
 import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
 import { METRICS_FILE, RunStoreDamage, readJsonOrNull } from './store.js';
 import { readStoredVariant } from './storedVariant.js';
@@ -208,14 +208,7 @@ async function rescoreLocked(
       const staged = await store.stageManifest({
         ...manifest,
         // the dataset as scored now (its labels may have changed since the run), as `run` records it
-        dataset: {
-          name: dataset.name,
-          source: dataset.source,
-          kind: dataset.kind,
-          images: dataset.images.length,
-          hash: dataset.hash,
-          labelFree: dataset.groundTruth === null,
-        },
+        dataset: manifestDataset(dataset),
         scoreThreshold: o.scoreThreshold,
         options: {
           ...manifest.options,

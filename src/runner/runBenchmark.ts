@@ -33,7 +33,7 @@ import {
   type RunOptions,
 } from './options.js';
 import { isFractionalSet } from '../shifts/index.js';
-import { RunStore, type ManifestDetector, type OpenedLog, type RunManifest } from './runStore.js';
+import { RunStore, manifestDataset, type ManifestDetector, type OpenedLog, type RunManifest } from './runStore.js';
 import { isSkipped } from './store.js';
 import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
 import { SHARD_RULE, formatShard, shardDataset, type ShardSpec } from './shard.js';
@@ -138,14 +138,7 @@ export function newManifest(
     threads: o.threads,
     seed: o.seed,
     resample: resampleRecord(o),
-    dataset: {
-      name: dataset.name,
-      source: dataset.source,
-      kind: dataset.kind,
-      images: dataset.images.length,
-      hash: dataset.hash,
-      labelFree: dataset.groundTruth === null,
-    },
+    dataset: manifestDataset(dataset),
     shiftSet: { spec: o.shiftSet.spec, shifts: o.shiftSet.shifts, maxOffsetPx: o.shiftSet.maxOffsetPx },
     mode: o.mode,
     scoreThreshold: o.scoreThreshold,

@@ -10,6 +10,7 @@ import { ShiftbenchError } from '../core/errors.js';
 import type {
   CocoGroundTruth,
   CocoResult,
+  Dataset,
   DatasetImage,
   DetectorInfo,
   Logger,
@@ -78,6 +79,28 @@ export interface ManifestDetector {
 }
 
 /** The content of a run's manifest.json. */
+/** The dataset as a manifest records it: what the metrics were computed on (its content hash pins the images). */
+export interface ManifestDataset {
+  name: string;
+  source: string;
+  kind: string;
+  images: number;
+  hash: string;
+  labelFree: boolean;
+}
+
+/** manifest.dataset of a loaded dataset (`run`, and a rescore that reads it again). */
+export function manifestDataset(dataset: Dataset): ManifestDataset {
+  return {
+    name: dataset.name,
+    source: dataset.source,
+    kind: dataset.kind,
+    images: dataset.images.length,
+    hash: dataset.hash,
+    labelFree: dataset.groundTruth === null,
+  };
+}
+
 export interface RunManifest {
   schemaVersion: 1;
   runId: string;
@@ -106,7 +129,7 @@ export interface RunManifest {
       rounding: 'half-to-even';
     };
   };
-  dataset: { name: string; source: string; kind: string; images: number; hash: string; labelFree: boolean };
+  dataset: ManifestDataset;
   shiftSet: { spec: string; shifts: { dx: number; dy: number }[]; maxOffsetPx: number };
   mode: string;
   scoreThreshold: number;

@@ -3,7 +3,7 @@
  * random boxes) and local fake detectors with known answers.
  */
 import { renameSync, writeFileSync } from 'node:fs';
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -41,6 +41,16 @@ export function fakeEnv(detectors: Record<string, () => Detector>, extra: Partia
 /** metrics.json without what differs between processes by nature: the run id and the wall-clock timing. */
 export function comparable(m: RunMetrics): unknown {
   return { ...m, runId: null, results: m.results.map((r) => ({ ...r, timing: null })) };
+}
+
+/** Every file of a run directory but its lock and detections folder, by name → content (what a refused step must leave). */
+export async function runDirFiles(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of (await readdir(dir)).sort()) {
+    if (f === 'run.lock' || f === 'detections') continue;
+    out[f] = await readFile(path.join(dir, f), 'utf8');
+  }
+  return out;
 }
 
 export async function tempDir(prefix = 'shiftbench-runner-'): Promise<string> {

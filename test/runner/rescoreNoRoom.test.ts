@@ -3,13 +3,12 @@
  * fix — and loses nothing already computed: the previous metrics.json, the manifest that names its settings and the
  * reports made from it stay as they were, so `report`, `compare` and `check` keep working until there is room.
  */
-import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeReportText } from '../../src/report/index.js';
 import { rescoreRun, runBenchmark } from '../../src/runner/index.js';
 import { rejection } from '../helpers/shared.js';
-import { makeDataset, tempDir } from './fixtures.js';
+import { makeDataset, runDirFiles as snapshot, tempDir } from './fixtures.js';
 
 /** While armed: writing into a file whose path starts with `prefix` fails as on a full disk. */
 const full = vi.hoisted(() => ({ prefix: '' }));
@@ -32,15 +31,6 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   }) as typeof real.open;
   return { ...real, default: { ...real, open }, open };
 });
-
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const f of (await readdir(dir)).sort()) {
-    if (f === 'run.lock' || f === 'detections') continue;
-    out[f] = await readFile(path.join(dir, f), 'utf8');
-  }
-  return out;
-}
 
 describe('a rescore with no room for the new metrics.json', () => {
   let dir: string;

@@ -5,25 +5,15 @@
  * computed is lost. They go only once the new metrics are about to replace it (rescoreKill.test.ts: never a report of
  * one setting beside metrics of another).
  */
-import { readFile, readdir, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeReportText } from '../../src/report/index.js';
 import { rescoreRun, runBenchmark } from '../../src/runner/index.js';
 import { rejection } from '../helpers/shared.js';
-import { makeDataset, tempDir } from './fixtures.js';
+import { makeDataset, runDirFiles as snapshot, tempDir } from './fixtures.js';
 
 const REPORTS = ['report.csv', 'report.html', 'report.json', 'report.md'];
-
-/** Every file of the run directory but its lock, by name → content. */
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const f of (await readdir(dir)).sort()) {
-    if (f === 'run.lock' || f === 'detections') continue;
-    out[f] = await readFile(path.join(dir, f), 'utf8');
-  }
-  return out;
-}
 
 describe('a rescore that stops before writing the new metrics', () => {
   let dir: string;

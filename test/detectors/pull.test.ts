@@ -63,6 +63,21 @@ describe('pullModel: path sources', () => {
         `The file changed since the entry was written: restore it, or update the sha256 in ${file} if the change is intended.`,
     );
   });
+  it('a listed file that is a folder is ERR_MODEL_LOAD naming it and the entry file to fix', async () => {
+    const dir = path.join(tmp, 'p-folder');
+    mkdirSync(path.join(dir, 'model.bin'), { recursive: true });
+    writeFileSync(path.join(dir, 'model.json'), FILES['model.json']);
+    const file = path.join(dir, 'entry.json');
+    const entry = entryIn(file, { ...base, name: 'p-folder', source: { kind: 'path', dir: '.' }, files });
+    const err = await rejection(pullModel(entry));
+    expect(err.code).toBe('ERR_MODEL_LOAD');
+    expect(err.message).toBe(
+      `Could not load model "p-folder": ${path.join(dir, 'model.bin')} is a folder, not a file.\n` +
+        'Possible solutions:\n' +
+        `- list the model's files (not folders) in "files" of ${file}\n` +
+        `- or put the file model.bin in place of the folder ${path.join(dir, 'model.bin')}`,
+    );
+  });
   it('fails with ERR_MODEL_LOAD listing where it looked when files are missing', async () => {
     const dir = path.join(tmp, 'p3');
     mkdirSync(dir, { recursive: true });
@@ -158,6 +173,31 @@ describe('pullModel: npm sources', () => {
     );
     expect(readdirSync(dir)).toEqual(['model.json']);
     expect(readdirSync(cacheDir)).toEqual(['from-npm']); // no temporary folder left behind
+  });
+
+  it('a package path that is a folder is ERR_MODEL_LOAD naming it, and stores nothing', async () => {
+    const cacheDir = path.join(tmp, 'cache-folder');
+    const npmPack = async (_spec: string, dest: string) => {
+      const out = path.join(dest, 'pkg.tgz');
+      writeFileSync(out, readFileSync(tarball));
+      return out;
+    };
+    const npmIntegrity = async () => `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
+    const file = path.join(tmp, 'npm-folder.json');
+    const entry = entryIn(file, {
+      ...base,
+      name: 'npm-folder',
+      source: { kind: 'npm', package: '@acme/models', version: '1.0.0', files: ['models'] },
+      files: [{ name: 'models', sha256: 'a'.repeat(64) }],
+    });
+    const err = await rejection(pullModel(entry, { cacheDir, npmPack, npmIntegrity }));
+    expect(err.code).toBe('ERR_MODEL_LOAD');
+    expect(err.message).toBe(
+      'Could not load model "npm-folder": models of npm package @acme/models@1.0.0 is a folder, not a file.\n' +
+        'Possible solutions:\n' +
+        `- list the model's files (not folders) in "files" and "source.files" of ${file}`,
+    );
+    expect(readdirSync(cacheDir)).toEqual([]);
   });
 
   it('turns a fetch failure into ERR_NETWORK with solutions, and respects allowPull: false', async () => {

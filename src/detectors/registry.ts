@@ -168,6 +168,9 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
       );
     }
   });
+  if (e.format === 'coco-ssd' && !is.inArray(source.kind, ['path', 'url']))
+    // its model.json names the shards to fetch: a folder or a URL, never a package's listed files
+    c.fail('source.kind', 'one of "path", "url" (format "coco-ssd")', source.kind);
   if (source.kind === 'npm') {
     const inPackage = source.files as string[];
     for (const f of files as { name: string }[]) {

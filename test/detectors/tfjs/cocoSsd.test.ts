@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelEntry, RgbImage } from '../../../src/core/types.js';
+import { pullModel } from '../../../src/detectors/pull.js';
 import { loadTfjsDetector } from '../../../src/detectors/tfjs/index.js';
 import { writeFakeSsdModel } from './fakeGraph.js';
 
@@ -226,6 +227,24 @@ describe('coco-ssd weights from a URL: only pinned files, checked (issue 10, sec
       expect(readFileSync(path.join(cache, 'group1-shard1of1.bin'))).toEqual(
         readFileSync(path.join(weightsDir, 'group1-shard1of1.bin')),
       );
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('pulls of the same entry at the same time all succeed and leave the files in the cache', async () => {
+    const srv = await serve(weightsDir);
+    try {
+      const cacheDir = path.join(tmp, 'url-cache-concurrent');
+      const entry = {
+        ...ENTRY,
+        source: { kind: 'url' as const, baseUrl: srv.url },
+        files: await pinnedFiles(weightsDir),
+      };
+      const dirs = await Promise.all([1, 2, 3, 4].map(() => pullModel(entry, { cacheDir })));
+      expect(dirs).toEqual(Array(4).fill(path.join(cacheDir, ENTRY.name)));
+      expect(readdirSync(path.join(cacheDir, ENTRY.name)).sort()).toEqual(['group1-shard1of1.bin', 'model.json']);
+      expect(readdirSync(cacheDir)).toEqual([ENTRY.name]); // no temporary folder left behind
     } finally {
       await srv.close();
     }

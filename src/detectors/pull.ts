@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { renameDurable, writeFileAtomic } from '../core/atomicFile.js';
@@ -179,6 +179,38 @@ async function verifyFiles(
         'ERR_MODEL_HASH',
         `sha256 mismatch for ${where(f.name)}${fetchedFrom ? ` (model "${entry.name}")` : ` of model "${entry.name}"`}: ` +
           `expected ${f.sha256} (from ${origin}) but found ${found}. ${fix}`,
+      );
+    }
+  }
+  if (entry.format === 'tfjs-graph') await checkShardsPinned(entry, dir, where(entry.files[0].name));
+}
+
+/**
+ * Refuses a TF.js graph whose model.json (`entry.files[0]`, already verified) lists a weight shard that the entry
+ * does not list in "files": the loader would read it with no sha256 to check. Throws ERR_REGISTRY naming the shard
+ * and the entry file. A model.json that is not a graph model is left to the loader to report.
+ */
+async function checkShardsPinned(entry: ModelEntry, dir: string, modelFile: string): Promise<void> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path.join(dir, entry.files[0].name), 'utf8'));
+  } catch {
+    return;
+  }
+  const manifest = (json as { weightsManifest?: unknown } | null)?.weightsManifest;
+  if (!Array.isArray(manifest)) return;
+  const listed = new Set(entry.files.map((f) => path.posix.normalize(f.name.replace(/\\/g, '/'))));
+  const base = path.posix.dirname(entry.files[0].name.replace(/\\/g, '/'));
+  for (const group of manifest) {
+    const paths = (group as { paths?: unknown } | null)?.paths;
+    for (const p of Array.isArray(paths) ? paths : []) {
+      if (typeof p !== 'string' || listed.has(path.posix.normalize(path.posix.join(base, p)))) continue;
+      const name = path.posix.normalize(path.posix.join(base, p));
+      throw new ShiftbenchError(
+        'ERR_REGISTRY',
+        `Model "${entry.name}" in ${entryOrigin(entry) ?? 'the model entry'}: ${modelFile} lists the weight shard ` +
+          `${p}, which is not in the entry's "files", so its sha256 would not be checked. Add ` +
+          `{ "name": "${name}", "sha256": "<sha256sum of the file>" } to "files".`,
       );
     }
   }

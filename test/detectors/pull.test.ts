@@ -78,6 +78,32 @@ describe('pullModel: path sources', () => {
         `- or put the file model.bin in place of the folder ${path.join(dir, 'model.bin')}`,
     );
   });
+  it('a TF.js weight shard the entry does not pin is ERR_REGISTRY naming it and the fix: it is never read unchecked', async () => {
+    const dir = path.join(tmp, 'p-shard');
+    mkdirSync(dir, { recursive: true });
+    const modelJson = JSON.stringify({ weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [] }] });
+    writeFileSync(path.join(dir, 'model.json'), modelJson);
+    writeFileSync(path.join(dir, 'group1-shard1of1.bin'), 'any weights at all');
+    const file = path.join(dir, 'entry.json');
+    const raw = { ...base, name: 'p-shard', source: { kind: 'path', dir: '.' } };
+    const entry = entryIn(file, { ...raw, files: [{ name: 'model.json', sha256: sha(modelJson) }] });
+    const err = await rejection(pullModel(entry));
+    expect(err.code).toBe('ERR_REGISTRY');
+    expect(err.message).toBe(
+      `Model "p-shard" in ${file}: ${path.join(dir, 'model.json')} lists the weight shard group1-shard1of1.bin, ` +
+        'which is not in the entry\'s "files", so its sha256 would not be checked. Add ' +
+        '{ "name": "group1-shard1of1.bin", "sha256": "<sha256sum of the file>" } to "files".',
+    );
+    // pinned, the same folder loads
+    const pinned = entryIn(file, {
+      ...raw,
+      files: [
+        { name: 'model.json', sha256: sha(modelJson) },
+        { name: 'group1-shard1of1.bin', sha256: sha('any weights at all') },
+      ],
+    });
+    expect(await pullModel(pinned)).toBe(dir);
+  });
   it('fails with ERR_MODEL_LOAD listing where it looked when files are missing', async () => {
     const dir = path.join(tmp, 'p3');
     mkdirSync(dir, { recursive: true });

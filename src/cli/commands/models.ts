@@ -60,7 +60,7 @@ export function register(program: Command): void {
           e.format,
           `${e.inputSizePx.width}x${e.inputSizePx.height}`,
           sourceText(e),
-          cached[i] ? 'yes' : 'no',
+          cached[i] === null ? '—' : cached[i] ? 'yes' : 'no',
         ]),
       );
       for (const line of table(rows)) printLine(line);

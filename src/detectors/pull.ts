@@ -140,16 +140,30 @@ export function isModelCached(entry: ModelEntry, opts: Pick<PullOptions, 'cacheD
   const dir = modelDir(entry, opts);
   if (!entry.files.every((f) => existsSync(path.join(dir, f.name)))) return false;
   if (entry.format !== 'coco-ssd') return true;
+  let text: string;
   try {
-    const json = JSON.parse(readFileSync(path.join(dir, entry.files[0].name), 'utf8')) as { weightsManifest?: unknown };
-    const groups = Array.isArray(json.weightsManifest) ? (json.weightsManifest as { paths?: unknown }[]) : null;
-    if (!groups) return false;
-    return groups.every(
-      (g) => Array.isArray(g.paths) && g.paths.every((p) => typeof p === 'string' && existsSync(path.join(dir, p))),
-    );
+    text = readFileSync(path.join(dir, entry.files[0].name), 'utf8');
   } catch {
     return false; // an unreadable model.json is not a usable copy
   }
+  const shards = weightShardPaths(text);
+  return shards !== null && shards.every((p) => existsSync(path.join(dir, p)));
+}
+
+/** The weight shard paths a TF.js model.json's weightsManifest lists, or null when it is not JSON or has none. */
+function weightShardPaths(modelJson: string): string[] | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(modelJson);
+  } catch {
+    return null;
+  }
+  const manifest = (json as { weightsManifest?: unknown } | null)?.weightsManifest;
+  if (!Array.isArray(manifest)) return null;
+  return manifest.flatMap((group) => {
+    const paths = (group as { paths?: unknown } | null)?.paths;
+    return Array.isArray(paths) ? paths.filter((p): p is string => typeof p === 'string') : [];
+  });
 }
 
 function describeSource(entry: ModelEntry): string {
@@ -207,28 +221,18 @@ async function verifyFiles(
  * and the entry file. A model.json that is not a graph model is left to the loader to report.
  */
 async function checkShardsPinned(entry: ModelEntry, dir: string, modelFile: string): Promise<void> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path.join(dir, entry.files[0].name), 'utf8'));
-  } catch {
-    return;
-  }
-  const manifest = (json as { weightsManifest?: unknown } | null)?.weightsManifest;
-  if (!Array.isArray(manifest)) return;
+  const shards = weightShardPaths(await readFile(path.join(dir, entry.files[0].name), 'utf8'));
   const listed = new Set(entry.files.map((f) => path.posix.normalize(f.name.replace(/\\/g, '/'))));
   const base = path.posix.dirname(entry.files[0].name.replace(/\\/g, '/'));
-  for (const group of manifest) {
-    const paths = (group as { paths?: unknown } | null)?.paths;
-    for (const p of Array.isArray(paths) ? paths : []) {
-      if (typeof p !== 'string' || listed.has(path.posix.normalize(path.posix.join(base, p)))) continue;
-      const name = path.posix.normalize(path.posix.join(base, p));
-      throw new ShiftbenchError(
-        'ERR_REGISTRY',
-        `Model "${entry.name}" in ${entryOrigin(entry) ?? 'the model entry'}: ${modelFile} lists the weight shard ` +
-          `${p}, which is not in the entry's "files", so its sha256 would not be checked. Add ` +
-          `{ "name": "${name}", "sha256": "<sha256sum of the file>" } to "files".`,
-      );
-    }
+  for (const p of shards ?? []) {
+    const name = path.posix.normalize(path.posix.join(base, p));
+    if (listed.has(name)) continue;
+    throw new ShiftbenchError(
+      'ERR_REGISTRY',
+      `Model "${entry.name}" in ${entryOrigin(entry) ?? 'the model entry'}: ${modelFile} lists the weight shard ` +
+        `${p}, which is not in the entry's "files", so its sha256 would not be checked. Add ` +
+        `{ "name": "${name}", "sha256": "<sha256sum of the file>" } to "files".`,
+    );
   }
 }
 

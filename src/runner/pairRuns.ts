@@ -88,10 +88,12 @@ async function pairStored(
   const saved = a.manifest.options as Saved;
   const from = options.defaultsFrom === 'b' ? b : a;
   const settings = from.manifest.options as Saved;
+  const metricsA = await readJsonOrNull<RunMetrics>(path.join(a.store.dir, 'metrics.json'));
+  const metricsB = await readJsonOrNull<RunMetrics>(path.join(b.store.dir, 'metrics.json'));
   let B = options.bootstrapBounds;
   if (B === undefined) {
     // the run's own B: a run scored without bounds resamples is not paired on a B (and a cost) chosen here
-    const own = await readJsonOrNull<RunMetrics>(path.join(from.store.dir, 'metrics.json'));
+    const own = from === a ? metricsA : metricsB;
     const images = Math.max(0, ...(own?.results ?? []).map((r) => r.imagesEvaluated));
     B = ownBoundsResamples(settings.bootstrapBounds, images, from.manifest.shiftSet.shifts.length);
     if (B === 0) {
@@ -115,8 +117,6 @@ async function pairStored(
   });
   if (!dataset.groundTruth) return [];
   const ids = await imageHashes(dataset.images, dataset.groundTruth);
-  const metricsA = await readJsonOrNull<RunMetrics>(path.join(a.store.dir, 'metrics.json'));
-  const metricsB = await readJsonOrNull<RunMetrics>(path.join(b.store.dir, 'metrics.json'));
   const keysB = new Set((metricsB?.results ?? []).map((r) => r.key));
   const keys = options.keys ?? (metricsA?.results ?? []).map((r) => r.key).filter((k) => keysB.has(k));
   const shiftSet: ShiftSet = {

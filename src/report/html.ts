@@ -201,6 +201,14 @@ function fractionalNote(run: ReportRun): string {
   );
 }
 
+/** Who computed the metrics after a rescore: the detections above came from the run's own build. */
+function rescoredText(r: NonNullable<ReportRun['essentials']['rescored']>): string {
+  return (
+    `${h(r.at)} from the stored detections by shiftbench ${h(r.toolVersion)}, Node ${h(r.nodeVersion)} ` +
+    `(build <code>${h(r.buildId.slice(0, 12))}</code>); the detectors ran with the tool version above`
+  );
+}
+
 function headerSection(run: ReportRun): string {
   const { metrics, essentials: e } = run;
   const shifts = metrics.shiftSet.shifts;
@@ -234,6 +242,7 @@ ${row('Runtime', h(runtimes.join(', ') || MISSING))}
 ${row('Machine', h(e.machine ?? MISSING))}
 ${row('Date', h(e.createdAt ?? MISSING))}
 ${row('Tool version', `shiftbench ${h(e.toolVersion ?? MISSING)}${e.nodeVersion ? `, Node ${h(e.nodeVersion)}` : ''}`)}
+${e.rescored ? row('Metrics recomputed', rescoredText(e.rescored)) : ''}
 ${row('Seed', h(e.seed ?? MISSING))}
 </dl>
 <details class="manifest"><summary>Hashes and full manifest</summary>

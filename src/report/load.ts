@@ -25,6 +25,8 @@ export interface ReportManifestEssentials {
    * "detectors[0].files[0].sha256".
    */
   hashes: { path: string; value: string }[];
+  /** Set when a rescore recomputed the metrics from the stored detections: the build that did it, and when. */
+  rescored: { at: string; toolVersion: string; nodeVersion: string; buildId: string } | null;
 }
 
 /** A run directory, read and checked. */
@@ -292,7 +294,15 @@ export function reportManifestEssentials(manifest: Record<string, unknown>): Rep
     seed: typeof seed === 'number' ? seed : null,
     datasetHash: asText(pick(manifest, ['dataset.hash', 'dataset.sha256', 'datasetHash'])),
     hashes: collectHashes(manifest),
+    rescored: rescoredOf(manifest.rescored),
   };
+}
+
+function rescoredOf(v: unknown): ReportManifestEssentials['rescored'] {
+  if (!is.object(v)) return null;
+  const text = (k: string) => (is.string(v[k]) ? v[k] : null);
+  const [at, toolVersion, nodeVersion, buildId] = ['at', 'toolVersion', 'nodeVersion', 'buildId'].map(text);
+  return at && toolVersion && nodeVersion && buildId ? { at, toolVersion, nodeVersion, buildId } : null;
 }
 
 function machineText(manifest: Record<string, unknown>): string | null {

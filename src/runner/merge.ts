@@ -13,6 +13,7 @@ import path from 'node:path';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import type { Dataset, Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { defaultBootstrapBounds } from '../metrics/index.js';
+import { VERSION } from '../version.js';
 import { defaultEnv } from './env.js';
 import { hashChange, identityDiff, imageHashes, imageIdentityFor } from './identity.js';
 import { makeRunId, resolveRunOptions, type RunOptions } from './options.js';
@@ -462,9 +463,14 @@ export async function mergeShards(
       bootstrapBounds: saved.bootstrapBounds ?? undefined,
       objectives: saved.objectives,
     });
-    const { shard: _shard, ...rest } = first.manifest;
+    const { shard: _shard, rescored: _rescored, ...rest } = first.manifest;
+    // the metrics are computed here: by another build than the shards' detectors, the manifest says which
+    const buildId = await env.buildId();
     const manifest: RunManifest = {
       ...rest,
+      ...(buildId !== (first.manifest.identity.run as { buildId?: unknown }).buildId
+        ? { rescored: { at: new Date().toISOString(), toolVersion: VERSION, nodeVersion: process.version, buildId } }
+        : {}),
       detectors: first.manifest.detectors.map((d) => withTimedInOfAll(d, shards)),
       runId: makeRunId({ merged: shards.map((s) => s.manifest.runId) }),
       createdAt: new Date().toISOString(),

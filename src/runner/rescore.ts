@@ -10,6 +10,7 @@ import { is } from '../core/is.js';
 import { OPTION_FLAGS as FLAG } from '../core/messages.js';
 import type { Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { writeReportText } from '../report/index.js';
+import { VERSION } from '../version.js';
 import { defaultEnv } from './env.js';
 import { hashChange, imageHashes } from './identity.js';
 import { resolveRunOptions, type RunOptions } from './options.js';
@@ -141,6 +142,7 @@ async function rescoreLocked(
         { cause: err },
       );
     });
+  const buildId = await env.buildId();
   if (manifest.dataset.hash !== dataset.hash) {
     logger.warn(
       `${String(saved.dataset)} changed since the run (content ${hashChange(manifest.dataset.hash, dataset.hash)}): ` +
@@ -209,6 +211,8 @@ async function rescoreLocked(
         ...manifest,
         // the dataset as scored now (its labels may have changed since the run), as `run` records it
         dataset: manifestDataset(dataset),
+        // the build that computes these metrics (the detections' build stays in toolVersion and identity.run)
+        rescored: { at: new Date().toISOString(), toolVersion: VERSION, nodeVersion: process.version, buildId },
         scoreThreshold: o.scoreThreshold,
         options: {
           ...manifest.options,

@@ -157,6 +157,12 @@ export interface RunManifest {
   scoreThreshold: number;
   /** What determines the detections (identity.ts); a run dir reuses only detections of the same identity. */
   identity: RunIdentity;
+  /**
+   * Set by a rescore (and by a merge run by another build than the shards'): the shiftbench that recomputed
+   * metrics.json from the stored detections, and when. toolVersion,
+   * nodeVersion and identity.run.buildId still name the one that ran the detectors.
+   */
+  rescored?: { at: string; toolVersion: string; nodeVersion: string; buildId: string };
   options: Record<string, unknown>;
   detectors: ManifestDetector[];
   /** A shard's run directory (`--shard i/n`): the split (shard.ts). Absent in a whole run. */

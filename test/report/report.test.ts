@@ -75,6 +75,8 @@ describe('renderReport: labelled run', () => {
       createdAt: '2025-11-25T08:00:00.000Z',
       seed: 0,
       datasetHash: 'd4t4s3th4sh',
+      // not rescored: the metrics are the run's own
+      rescored: null,
     });
   });
 

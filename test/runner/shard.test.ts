@@ -118,6 +118,18 @@ describe('runShard + mergeShards', () => {
     expect(comparable(again.metrics)).toEqual(comparable(whole));
   });
 
+  it('a merge by another build than the shards records that build as the one that computed the metrics', async () => {
+    const same = path.join(root, 'merged-same-build');
+    await mergeShards({ runs: shardDirs, out: same });
+    expect(JSON.parse(await readFile(path.join(same, 'manifest.json'), 'utf8')).rescored).toBeUndefined();
+    const other = path.join(root, 'merged-other-build');
+    await mergeShards({ runs: shardDirs, out: other }, { env: { buildId: async () => 'build-of-the-merge' } });
+    const m = JSON.parse(await readFile(path.join(other, 'manifest.json'), 'utf8'));
+    expect(m.rescored).toMatchObject({ buildId: 'build-of-the-merge', nodeVersion: process.version });
+    expect(m.identity.run.buildId).not.toBe('build-of-the-merge');
+    expect((await loadReportRun(other)).essentials.rescored?.buildId).toBe('build-of-the-merge');
+  });
+
   it('the merged run pairs with a one-process run of the same images however --limit and --images were written (compare, check)', async () => {
     const merged = path.join(root, 'merged-pair');
     await mergeShards({ runs: shardDirs, out: merged });

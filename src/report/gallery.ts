@@ -14,14 +14,15 @@ import { COCO_CATEGORIES } from '../core/coco.js';
 import { is } from '../core/is.js';
 import { keyFileNameIn } from '../core/fileNames.js';
 import { shiftFileStem } from '../shifts/shiftSet.js';
+import { MATCH_IOU_THRESHOLD, matchDetections } from '../metrics/consistency.js';
 import { escapeHtml as h } from './format.js';
 import type { ReportRun } from './load.js';
 
 /** Default images per detector, thumbnail size and byte budget of the whole gallery. */
 export const GALLERY_DEFAULTS = { perDetector: 3, thumbPx: 240, maxBytes: 7 * 1024 * 1024 };
 
-/** IoU at which a detection at the shift is the same object as one at the reference (same class, greedy by score). */
-export const GALLERY_MATCH_IOU = 0.5;
+/** IoU at which a detection at the shift is the same object as one at the reference (protocol §2). */
+export const GALLERY_MATCH_IOU = MATCH_IOU_THRESHOLD;
 
 export type MatchState = 'kept' | 'vanished' | 'appeared';
 
@@ -89,8 +90,9 @@ function iou(a: BoxXYWH, b: BoxXYWH): number {
 }
 
 /**
- * Matches detections at the reference with those at a shift: greedy by score (highest
- * first), same category, IoU ≥ GALLERY_MATCH_IOU. Returns both lists with their states.
+ * Matches detections at the reference with those at a shift as protocol §2 does (and so per-image flicker):
+ * same category, IoU ≥ GALLERY_MATCH_IOU, one to one, greedy by descending IoU. Returns both lists, each by score
+ * (highest first), with their states.
  */
 export function matchStates(
   reference: CocoResult[],
@@ -98,29 +100,22 @@ export function matchStates(
 ): { reference: GalleryBox[]; shifted: GalleryBox[] } {
   const ref = [...reference].sort((a, b) => b.score - a.score);
   const sh = [...shifted].sort((a, b) => b.score - a.score);
-  const used = new Set<number>();
-  const refOut: GalleryBox[] = [];
-  for (const r of ref) {
-    let best = -1;
-    let bestIou = GALLERY_MATCH_IOU;
-    sh.forEach((s, j) => {
-      if (used.has(j) || s.category_id !== r.category_id) return;
-      const v = iou(r.bbox, s.bbox);
-      if (v >= bestIou) {
-        best = j;
-        bestIou = v;
-      }
-    });
-    if (best >= 0) used.add(best);
-    refOut.push({ bbox: r.bbox, categoryId: r.category_id, score: r.score, state: best >= 0 ? 'kept' : 'vanished' });
+  const keptRef = new Uint8Array(ref.length);
+  const keptSh = new Uint8Array(sh.length);
+  for (const p of matchDetections(ref, sh, GALLERY_MATCH_IOU)) {
+    keptRef[p.a] = 1;
+    keptSh[p.b] = 1;
   }
-  const shOut = sh.map((s, j): GalleryBox => ({
-    bbox: s.bbox,
-    categoryId: s.category_id,
-    score: s.score,
-    state: used.has(j) ? 'kept' : 'appeared',
-  }));
-  return { reference: refOut, shifted: shOut };
+  const box = (d: CocoResult, kept: number, other: MatchState): GalleryBox => ({
+    bbox: d.bbox,
+    categoryId: d.category_id,
+    score: d.score,
+    state: kept ? 'kept' : other,
+  });
+  return {
+    reference: ref.map((d, j) => box(d, keptRef[j], 'vanished')),
+    shifted: sh.map((d, j) => box(d, keptSh[j], 'appeared')),
+  };
 }
 
 /**

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CocoResult, RunMetrics } from '../../src/core/types.js';
 import { buildGallery, foundPerObject, loadReportRun, matchStates, renderReport } from '../../src/report/index.js';
 import type { CocoAnnotation } from '../../src/core/types.js';
+import { imageFlicker } from '../../src/metrics/index.js';
 import { makeRun, makeRunFixture, type RunFixture } from './runs.js';
 
 const det = (x: number, y: number, w: number, h: number, score: number, category_id = 1): CocoResult => ({
@@ -22,13 +23,27 @@ const det = (x: number, y: number, w: number, h: number, score: number, category
 });
 
 describe('matchStates', () => {
-  it('same class and IoU ≥ 0.5, greedy by score: kept / vanished / appeared', () => {
+  it('same class and IoU ≥ 0.5: kept / vanished / appeared, each list by score', () => {
     const ref = [det(0, 0, 10, 10, 0.9), det(50, 50, 10, 10, 0.8), det(100, 0, 10, 10, 0.7, 2)];
     // moved by 1 px (IoU 81/119 = 0.68: kept); moved by 6 px (IoU 16/184: vanished + appeared); same box, other class
     const sh = [det(1, 1, 10, 10, 0.85), det(56, 56, 10, 10, 0.8), det(100, 0, 10, 10, 0.7, 1)];
     const m = matchStates(ref, sh);
     expect(m.reference.map((b) => b.state)).toEqual(['kept', 'vanished', 'vanished']);
     expect(m.shifted.map((b) => b.state)).toEqual(['kept', 'appeared', 'appeared']);
+  });
+});
+
+describe('matchStates pairs detections as protocol §2 does (the matching per-image flicker counts)', () => {
+  it('greedy by descending IoU, not by score: an image whose detections all match at the shift shows no change', () => {
+    // A (0.9) overlaps Y by 8/12 and X by 7/13; B (0.8) overlaps Y by 9/11 and X by 6/14 (< 0.5). §2 pairs B–Y first
+    // (the largest IoU), then A–X: every detection is matched, flicker 0. Taking A first (by score) would give it Y and
+    // leave B and X unmatched.
+    const ref = [det(2, 0, 10, 10, 0.9), det(1, 0, 10, 10, 0.8)];
+    const sh = [det(5, 0, 10, 10, 0.85), det(0, 0, 10, 10, 0.8)];
+    expect(imageFlicker({ imageId: 1, inputScale: { x: 1, y: 1 }, dets: [ref, sh] }, 0.5)!.flicker).toBe(0);
+    const m = matchStates(ref, sh);
+    expect(m.reference.map((b) => b.state)).toEqual(['kept', 'kept']);
+    expect(m.shifted.map((b) => b.state)).toEqual(['kept', 'kept']);
   });
 });
 

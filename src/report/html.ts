@@ -683,7 +683,10 @@ footer{color:var(--muted);font-size:12px;border-top:1px solid var(--line)}
 `;
 
 /** Builds the report page. Pure apart from reading the Chart.js bundle. */
-export async function renderReportHtml(run: ReportRun, extras: { gallery?: Gallery } = {}): Promise<string> {
+export async function renderReportHtml(
+  run: ReportRun,
+  extras: { gallery?: Gallery; categoryNames?: Map<number, string> } = {},
+): Promise<string> {
   const chartJs = await chartJsSource();
   const data = {
     shifts: run.metrics.shiftSet.shifts.map((s) => ({ dx: s.dx, dy: s.dy, label: shiftOffsetsLabel(s) })),
@@ -720,7 +723,7 @@ ${perShiftSection(run)}
 ${uncertaintySection(run)}
 ${analysisChartsSection(run)}
 ${periodicitySection(run)}
-${breakdownSection(run)}
+${breakdownSection(run, extras.categoryNames)}
 ${consistencySection(run)}
 ${stabilitySection(run)}
 ${extras.gallery ? gallerySection(extras.gallery) : ''}

@@ -9,7 +9,7 @@ import type { Logger } from '../core/types.js';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { renderReportHtml } from './html.js';
-import { loadReportRun } from './load.js';
+import { groundTruthCategoryNames, loadReportRun } from './load.js';
 import { buildReportSummary } from './summary.js';
 import { renderReportMarkdown } from './markdown.js';
 import { renderReportCsv } from './csv.js';
@@ -135,7 +135,8 @@ export interface RenderReportOptions {
 /**
  * Renders a saved run into `report.html` and `report.json` (by default inside the
  * run directory) and returns their absolute paths. Safe to call at the end of a run
- * or later on any machine: it reads only manifest.json and metrics.json.
+ * or later on any machine: it reads manifest.json, metrics.json and the saved detections/ (category names, the
+ * flicker gallery), never a model.
  * Throws ShiftbenchError ERR_INVALID_OPTION for a bad runDir/outFile, ERR_OUTPUT
  * for missing or malformed run files (naming the file and the fix) and for write failures.
  */
@@ -153,7 +154,7 @@ export async function renderReport(
   if (!is.integer(perDetector) || perDetector < 0)
     throw invalidParameterError('--gallery', 'an integer ≥ 0', perDetector);
   const gallery = perDetector > 0 ? await galleryOf(run, perDetector, options.imagePaths) : undefined;
-  const html = await renderReportHtml(run, { gallery });
+  const html = await renderReportHtml(run, { gallery, categoryNames: await groundTruthCategoryNames(run) });
   await writeAtomic(jsonPath, JSON.stringify(summary, null, 2) + '\n');
   await writeAtomic(htmlPath, html);
   logger?.info(`report: wrote ${htmlPath} and ${jsonPath}`);

@@ -8,6 +8,29 @@ import type { DetectorRunSummary, Interval, RunMetrics } from '../core/types.js'
 import { ShiftbenchError, describeValue, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { RUN_DIR_ARG } from '../core/messages.js';
+import { keyFileNameIn } from '../core/fileNames.js';
+
+/**
+ * Category names by id from the ground truth the run scored (`detections/<key>/ground_truth.json`, the first detector
+ * with breakdowns that has one; every detector of a run scores the same dataset). Empty for label-free runs, runs
+ * without breakdowns, and where the file is missing or unreadable: the report then names categories by id only.
+ */
+export async function groundTruthCategoryNames(run: ReportRun): Promise<Map<number, string>> {
+  const names = new Map<number, string>();
+  const dir = path.join(run.runDir, 'detections');
+  for (const r of run.metrics.results) {
+    if (!r.analysis?.breakdown) continue;
+    try {
+      const gt = JSON.parse(await readFile(path.join(dir, keyFileNameIn(dir, r.key), 'ground_truth.json'), 'utf8'));
+      for (const c of Array.isArray(gt?.categories) ? gt.categories : [])
+        if (is.number(c?.id) && is.string(c?.name) && c.name) names.set(c.id, c.name);
+      return names;
+    } catch {
+      // another detector's copy may be readable
+    }
+  }
+  return names;
+}
 
 /** The manifest facts a report shows up front. Each is null when the manifest does not record it. */
 export interface ReportManifestEssentials {

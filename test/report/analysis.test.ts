@@ -1,5 +1,6 @@
 /** Issue 11 in the report: each model's range with its interval, each mitigation's paired difference with its significance, periodicity, breakdowns. */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DetectorAnalysis, RunMetrics } from '../../src/core/types.js';
 import { renderReport, type ReportSummary } from '../../src/index.js';
@@ -267,6 +268,34 @@ describe('per-category AP table (protocol §9)', () => {
     expect(rowOf(17)).toContain('<td>50.0%</td><td>50.0%</td><td>30.0%</td><td>−20.00 pp</td>');
     expect(rowOf(16)).toContain('<td>+16.00 pp</td>');
     expect(table).toContain('the 15 categories (of 18 with ground truth) whose AP differs most');
+  });
+
+  it("names each category as the run's ground truth does (detections/<key>/ground_truth.json), beside its id", async () => {
+    const bd = { ap: 0.4, ap50: 0.6, ap75: 0.4, apSmall: null, apMedium: 0.3, apLarge: 0.5 };
+    const m = labelledMetrics();
+    m.results[0].analysis = analysis({
+      breakdown: {
+        ref: { ...bd, perCategoryAP: { '1': 0.4, '17': 0.6 } },
+        lower: { ...bd, perCategoryAP: { '1': 0.35, '17': 0.5 } },
+        upper: { ...bd, perCategoryAP: { '1': 0.45, '17': 0.7 } },
+      },
+    });
+    const dir = await writeRunDir(m);
+    made.push(dir);
+    const gt = {
+      images: [],
+      annotations: [],
+      categories: [
+        { id: 1, name: 'person' },
+        { id: 17, name: 'cat <tabby>' },
+      ],
+    };
+    await writeFile(path.join(dir, 'detections', m.results[0].key, 'ground_truth.json'), JSON.stringify(gt));
+    const html = await readFile((await renderReport(dir, { gallery: 0 })).htmlPath, 'utf8');
+    const start = html.indexOf('<caption>Per-category AP');
+    const table = html.slice(start, html.indexOf('</table>', start));
+    expect(table).toContain('<th scope="row">17 cat &lt;tabby&gt;</th>');
+    expect(table).toContain('<th scope="row">1 person</th>');
   });
 
   it('a category with AP at one assignment only shows its difference as absent, never against 0', async () => {

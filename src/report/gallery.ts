@@ -197,16 +197,19 @@ export async function buildGallery(
   for (const r of run.metrics.results) {
     const top = (r.analysis?.flicker?.top ?? []).filter((t) => t.flicker > 0).slice(0, perDetector);
     if (top.length === 0 || perDetector === 0) continue;
-    const annotations = await readGroundTruth(run, r, categories);
+    const tau = r.consistency.scoreThreshold;
+    const groundTruth = await readGroundTruth(run, r, categories);
+    const annotations = groundTruth?.byImage ?? null;
+    // scoring evaluates (and per-image flicker counts) only the categories of the ground truth, like COCOeval
+    const counted = (d: CocoResult) => d.score >= tau && (!groundTruth || groundTruth.categoryIds.has(d.category_id));
     const classes = classNamesOf(run, r.key);
     if (classes) detectorClasses[r.key] = classes;
-    const tau = r.consistency.scoreThreshold;
     // one shift's file at a time, keeping only what the gallery shows (score ≥ τ): a COCO-scale
     // run's files hold millions of detections (issue 14.1)
     const perShift: (CocoResult[] | null)[] = [];
     for (let s = 0; s < shifts.length; s++) {
       const list = await readShiftFile(shiftFile(run, r.key, shifts, s));
-      perShift.push(list ? list.filter((d) => d.score >= tau) : null);
+      perShift.push(list ? list.filter(counted) : null);
       if (!list) break;
     }
     if (perShift.length < shifts.length || perShift.some((p) => p === null)) {
@@ -325,14 +328,14 @@ function fileNameOf(run: ReportRun, imageId: number): string | null {
 }
 
 /**
- * Reads the detector's ground_truth.json: category names into `into`, file names, and the annotations by image (null
- * when absent: label-free).
+ * Reads the detector's ground_truth.json: category names into `into`, file names, the annotations by image and the
+ * category ids (null when absent: label-free).
  */
 async function readGroundTruth(
   run: ReportRun,
   r: DetectorRunSummary,
   into: Record<number, string>,
-): Promise<Map<number, CocoAnnotation[]> | null> {
+): Promise<{ byImage: Map<number, CocoAnnotation[]>; categoryIds: Set<number> } | null> {
   try {
     const gt = JSON.parse(
       await readFile(
@@ -345,8 +348,11 @@ async function readGroundTruth(
         'utf8',
       ),
     );
-    for (const c of Array.isArray(gt?.categories) ? gt.categories : [])
+    const categoryIds = new Set<number>();
+    for (const c of Array.isArray(gt?.categories) ? gt.categories : []) {
+      if (is.number(c?.id)) categoryIds.add(c.id);
       if (is.number(c?.id) && typeof c?.name === 'string') into[c.id] = c.name;
+    }
     let names = fileNames.get(run);
     if (!names) fileNames.set(run, (names = new Map()));
     for (const im of Array.isArray(gt?.images) ? gt.images : [])
@@ -355,7 +361,7 @@ async function readGroundTruth(
     for (const im of Array.isArray(gt?.images) ? gt.images : []) if (is.number(im?.id)) byImage.set(im.id, []);
     for (const a of Array.isArray(gt?.annotations) ? (gt.annotations as CocoAnnotation[]) : [])
       byImage.get(a.image_id)?.push(a);
-    return byImage;
+    return { byImage, categoryIds };
   } catch {
     // label-free runs have no ground_truth.json: classes are shown by id
     return null;

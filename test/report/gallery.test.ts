@@ -14,6 +14,7 @@ import { buildGallery, foundPerObject, loadReportRun, matchStates, renderReport 
 import type { CocoAnnotation } from '../../src/core/types.js';
 import { imageFlicker } from '../../src/metrics/index.js';
 import { makeRun, makeRunFixture, type RunFixture } from './runs.js';
+import { labelledMetrics, writeRunDir } from './fixture.js';
 
 const det = (x: number, y: number, w: number, h: number, score: number, category_id = 1): CocoResult => ({
   image_id: 1,
@@ -68,6 +69,57 @@ describe('foundPerObject', () => {
       [2, 1],
       [3, 2],
     ]);
+  });
+});
+
+describe('flicker gallery of a labelled run whose detector has classes the ground truth lacks', () => {
+  it('draws and compares only the detections scoring counted (categories of the ground truth), as flicker did', async () => {
+    // shift (1,0): three detections of category 99 (not in the ground truth: not evaluated, not in flicker) vanish;
+    // shift (0,1): the category-1 detection vanishes — the change flicker counted, and the one to show
+    const m = labelledMetrics();
+    const r = m.results[0];
+    r.analysis = {
+      boundsInterval: null,
+      sizeCurve: null,
+      boundsByObjective: {},
+      breakdown: null,
+      flicker: { scoreThreshold: 0.5, images: 1, meanFlicker: 0.5, top: [{ imageId: 1, flicker: 0.5, detections: 4 }] },
+      periodicity: [],
+      paired: [],
+      notes: [],
+    };
+    const dir = await writeRunDir(m);
+    try {
+      const keyDir = path.join(dir, 'detections', r.key);
+      const a = det(10, 10, 20, 20, 0.9);
+      const others = [det(60, 10, 20, 20, 0.9, 99), det(60, 60, 20, 20, 0.9, 99), det(10, 60, 20, 20, 0.9, 99)];
+      const files: Record<string, CocoResult[]> = {
+        shift_0_0: [a, ...others],
+        shift_1_0: [a],
+        shift_0_1: [...others],
+        shift_1_1: [a, ...others],
+      };
+      for (const [name, list] of Object.entries(files))
+        await writeFile(path.join(keyDir, `${name}.json`), JSON.stringify(list));
+      const gt = {
+        images: [{ id: 1, file_name: 'a.png', width: 100, height: 100 }],
+        annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [10, 10, 20, 20], area: 400, iscrowd: 0 }],
+        categories: [{ id: 1, name: 'thing' }],
+      };
+      await writeFile(path.join(keyDir, 'ground_truth.json'), JSON.stringify(gt));
+      const image = path.join(dir, 'a.png');
+      await sharp({ create: { width: 100, height: 100, channels: 3, background: '#888' } })
+        .png()
+        .toFile(image);
+      const g = await buildGallery(await loadReportRun(dir), () => image, { perDetector: 1 });
+      expect(g.items).toHaveLength(1);
+      const it = g.items[0];
+      expect(it.shift).toEqual({ dx: 0, dy: 1 });
+      expect(it.reference.map((b) => [b.categoryId, b.state])).toEqual([[1, 'vanished']]);
+      expect(it.shifted).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -215,11 +215,22 @@ function fitCell(f: PeriodFit | null, series: readonly (number | null)[] | null,
   }
   const phases = f.phaseMeans.map(value).join(', ');
   return (
-    // the F-test's period, and protocol §8's literal one (the largest R²adj) where it is a multiple of it
-    `<td class="key-metric">${h(f.period)} px${f.maxR2adjPeriod !== f.period ? ` (largest R²adj at ${h(f.maxR2adjPeriod)} px)` : ''}` +
+    // the F-test's period, and protocol §8's literal one (the largest R²adj) where it is a multiple of it; none where
+    // even the best grouping explains no more than chance
+    (periodBeyondChance(f)
+      ? `<td class="key-metric">${h(f.period)} px${f.maxR2adjPeriod !== f.period ? ` (largest R²adj at ${h(f.maxR2adjPeriod)} px)` : ''}`
+      : `<td>none beyond chance (best fit ${h(f.period)} px)`) +
     `</td><td>${num(f.r2adj, 3)}</td><td class="phases" title="` +
     `${h(phases)}">${h(phases.length > 80 ? `${phases.slice(0, 80)}…` : phases)}</td>`
   );
+}
+
+/**
+ * Whether a fit names a period: the R²adj of its period above 0, i.e. its phase means explain more of the series than
+ * chance does. At or below 0 (a trend, noise) §8's argmax still picks some p, but no period is there to report.
+ */
+export function periodBeyondChance(f: PeriodFit): boolean {
+  return f.r2adj > 0;
 }
 
 /** Periodicity along line:K sets (protocol §8): the dominant period of each series per axis. */

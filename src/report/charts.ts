@@ -5,7 +5,8 @@
  * with the dominant period. HTML figures (canvases with a text fallback) plus the data
  * and the browser script that draws them with the inlined Chart.js.
  */
-import { escapeHtml as h, pp } from './format.js';
+import { periodBeyondChance } from './analysis.js';
+import { escapeHtml as h, num, pp } from './format.js';
 import type { ReportRun } from './load.js';
 
 /** The canvas ids this module may add (all optional: each only when its data exists). */
@@ -53,7 +54,10 @@ export function analysisChartData(run: ReportRun): Record<string, unknown> {
         b.upper[k] !== null && b.lower[k] !== null ? b.upper[k]! - b.lower[k]! : null;
       return { key: r.key, small: d('apSmall'), medium: d('apMedium'), large: d('apLarge') };
     });
-  const period: Record<string, { key: string; map: number[]; period: number | null; r2adj: number | null }[]> = {};
+  const period: Record<
+    string,
+    { key: string; map: number[]; period: number | null; r2adj: number | null; beyondChance: boolean }[]
+  > = {};
   for (const r of rs) {
     for (const ax of r.analysis!.periodicity) {
       if (!ax.series.map) continue;
@@ -62,6 +66,7 @@ export function analysisChartData(run: ReportRun): Record<string, unknown> {
         map: ax.series.map,
         period: ax.map?.period ?? null,
         r2adj: ax.map?.r2adj ?? null,
+        beyondChance: ax.map !== null && periodBeyondChance(ax.map),
       });
     }
   }
@@ -82,7 +87,7 @@ export function analysisChartsSection(run: ReportRun): string {
     paired: { label: string; value: number; significant: boolean; verdict: string }[];
     sizeCurve: unknown[];
     sizeRange: { key: string; small: number | null; medium: number | null; large: number | null }[];
-    period: Record<string, { key: string; period: number | null; r2adj: number | null }[]>;
+    period: Record<string, { key: string; period: number | null; r2adj: number | null; beyondChance: boolean }[]>;
   };
   const figs: string[] = [];
   if (d.range.length) {
@@ -130,7 +135,14 @@ export function analysisChartsSection(run: ReportRun): string {
     if (!series?.length) continue;
     const periods = series
       .map(
-        (s) => `${s.key}: ${s.period === null ? 'no period' : `period ${s.period} px (R²adj ${s.r2adj!.toFixed(2)})`}`,
+        (s) =>
+          `${s.key}: ${
+            s.period === null
+              ? 'no period'
+              : s.beyondChance
+                ? `period ${s.period} px (R²adj ${num(s.r2adj!, 2)})`
+                : `no period beyond chance (best fit ${s.period} px, R²adj ${num(s.r2adj!, 2)})`
+          }`,
       )
       .join('; ');
     figs.push(

@@ -189,9 +189,10 @@ describe('renderReport with issue 11 analysis', () => {
       '<th scope="col">R²adj</th><th scope="col">Phase means (mAP and det. consistency in %, mean score 0–1)</th>',
     );
     const row = (series: string) => section.slice(section.indexOf(`<td>${series}</td>`)).split('</tr>')[0];
+    // R²adj ≤ 0: no grouping explains more than chance, so no period is named as dominant (its fit is still shown)
     expect(row('mAP')).toBe(
-      '<td>mAP</td><td class="key-metric">4 px</td><td>0.000</td><td class="phases" title="71.53, 71.01, 71.49, ' +
-        '71.00">71.53, 71.01, 71.49, 71.00</td>',
+      '<td>mAP</td><td>none beyond chance (best fit 4 px)</td><td>0.000</td><td class="phases" ' +
+        'title="71.53, 71.01, 71.49, 71.00">71.53, 71.01, 71.49, 71.00</td>',
     );
     expect(row('det. consistency')).toContain('<td class="phases" title="95.12, 94.00">95.12, 94.00</td>');
     expect(row('mean score')).toContain('<td>0.500</td><td class="phases" title="0.612, 0.600">0.612, 0.600</td>');
@@ -203,6 +204,36 @@ describe('renderReport with issue 11 analysis', () => {
 });
 
 describe('periodicity without a period (protocol §8)', () => {
+  it('a series whose best grouping explains no more than chance (R²adj ≤ 0) names no dominant period, in the table or the chart', async () => {
+    const m = labelledMetrics();
+    // a linear trend: no period fits it better than chance (§8's literal argmax is p = 2 with R²adj −0.2)
+    const fit = { period: 2, r2adj: -0.2, phaseMeans: [0.2, 0.3], maxR2adjPeriod: 2 };
+    m.results[0].analysis = analysis({
+      periodicity: [
+        {
+          axis: 'x',
+          n: 4,
+          series: { map: [0.1, 0.2, 0.3, 0.4], meanScore: [0.1, 0.2, 0.3, 0.4], detConsistency: [1, 0.9, 0.8, 0.7] },
+          map: fit,
+          meanScore: fit,
+          detConsistency: { period: 2, r2adj: -0.001, phaseMeans: [0.9, 0.8], maxR2adjPeriod: 2 },
+        },
+      ],
+    });
+    const dir = await writeRunDir(m);
+    made.push(dir);
+    const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
+    const at = html.indexOf('<section id="periodicity">');
+    const section = html.slice(at, html.indexOf('</section>', at));
+    const row = (series: string) => section.slice(section.indexOf(`<td>${series}</td>`)).split('</tr>')[0];
+    for (const series of ['mAP', 'mean score', 'det. consistency'])
+      expect(row(series)).toContain('<td>none beyond chance (best fit 2 px)</td>');
+    expect(row('mAP')).toContain('<td>-0.200</td>');
+    const chart = html.slice(html.indexOf('id="sb-period-x"') - 400, html.indexOf('id="sb-period-x"') + 400);
+    expect(chart).toContain('no period beyond chance (best fit 2 px, R²adj -0.20)');
+    expect(chart).not.toMatch(/period 2 px/);
+  });
+
   it('a constant series says it has no period because it does not vary; a series with a missing value shows —', async () => {
     const m = labelledMetrics();
     m.results[0].analysis = analysis({

@@ -12,7 +12,8 @@
  *    be wrong. So the blur is centred exactly on the positions the original sampled:
  *    - explicit or VALID padding (and SAME with an even kernel or k = 1): the original
  *      kept stride-1 positions 0, 2, 4, … ("start"-aligned) → the blur zero-pads
- *      ⌊b/2⌋ on every side (one more at the end for a ceil_mode pool);
+ *      ⌊b/2⌋ on every side (one more at the end of an axis on which a ceil_mode pool adds an
+ *      output: explicit or VALID padding whose end pad is below the effective kernel − 1);
  *    - TF "SAME" / ONNX SAME_UPPER with an odd kernel ≥ 3 kept positions aligned to the
  *      end of the map (1, 3, 5, … for an even size, 0, 2, 4, … for an odd one: the
  *      last position is always H−1) ("end"-aligned) → the blur itself uses SAME /

@@ -374,3 +374,47 @@ describe('ONNX antialias rewrite: graphs', () => {
     );
   });
 });
+
+describe('ONNX antialias rewrite: ceil_mode pools', () => {
+  // ceil_mode adds an output only where the last window starts inside the input or its left padding (ONNX, and
+  // onnxruntime, drop a window that would start in the right padding), and never with auto_pad SAME_*, whose output
+  // count is ceil(n / 2) either way: the blur must add its extra output exactly there.
+  const variants: { label: string; attrs: (k: number) => Attr[] }[] = [
+    { label: 'pads 0', attrs: () => [] },
+    { label: 'pads 1 on every side', attrs: () => [ints('pads', [1, 1, 1, 1])] },
+    { label: 'pads 1 at the end only', attrs: () => [ints('pads', [0, 0, 1, 1])] },
+    { label: 'pads 1 at the end of x only', attrs: () => [ints('pads', [0, 0, 0, 1])] },
+    { label: 'VALID', attrs: () => [str('auto_pad', 'VALID')] },
+    { label: 'SAME_UPPER', attrs: () => [str('auto_pad', 'SAME_UPPER')] },
+    { label: 'SAME_LOWER', attrs: () => [str('auto_pad', 'SAME_LOWER')] },
+  ];
+  for (const op of ['MaxPool', 'AveragePool'] as const) {
+    for (const v of variants) {
+      it(`${op} ceil_mode 1, ${v.label}: the rewritten op keeps the output size for kernels 2 and 3, sizes 9–12`, async () => {
+        for (const k of [2, 3]) {
+          for (const n of [9, 10, 11, 12]) {
+            const dims = [1, C, n, n + 1];
+            const original = buildModel({
+              inDims: dims,
+              nodes: [
+                {
+                  op,
+                  inputs: ['X'],
+                  outputs: ['Y'],
+                  attrs: [...v.attrs(k), ints('kernel_shape', [k, k]), ints('strides', [2, 2]), int('ceil_mode', 1)],
+                },
+              ],
+            });
+            const x = seededValues(C * n * (n + 1), 3 * n + k);
+            const y0 = await runModel(original, x, dims);
+            for (const b of [3, 5] as const) {
+              const { model, stats } = rewriteOnnxAntialias(original, { filterSize: b });
+              expect(stats.rewritten).toHaveLength(1);
+              expect((await runModel(model, x, dims)).dims, `k ${k}, n ${n}, b ${b}`).toEqual(y0.dims);
+            }
+          }
+        }
+      });
+    }
+  }
+});

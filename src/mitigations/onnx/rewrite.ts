@@ -127,6 +127,19 @@ function padScheme(node: OnnxNode): PadScheme | undefined {
   return undefined;
 }
 
+/**
+ * Per axis [y, x]: 1 where a ceil_mode op has one output more than floor mode would give for some input size, else 0.
+ * With auto_pad SAME_* the count is ceil(n / stride) either way. Otherwise, with L the stride-1 output count, ceil mode
+ * adds an output only when L − 1 is odd, and that last window starts at L − padBegin = n + padEnd − K + 1 (K the
+ * effective kernel), which ONNX drops when it starts in the end padding (≥ n): when padEnd ≥ K − 1 no output is added
+ * for any n. Where one is added, a blur with one more zero at the end gives ⌊L / 2⌋ + 1 outputs, the ceil count.
+ */
+function ceilModeExtra(node: OnnxNode, scheme: PadScheme, effectiveKernel: [number, number]): [number, number] {
+  if (attrInt(node, 'ceil_mode', 0) !== 1 || scheme === 'same-upper' || scheme === 'same-lower') return [0, 0];
+  const pads = scheme === 'explicit' ? (attrInts(node, 'pads') ?? [0, 0, 0, 0]) : [0, 0, 0, 0];
+  return [pads[2] < effectiveKernel[0] - 1 ? 1 : 0, pads[3] < effectiveKernel[1] - 1 ? 1 : 0];
+}
+
 interface GraphIndex {
   initializers: Map<string, OnnxTensor>;
   shapes: Map<string, number[]>;
@@ -224,7 +237,11 @@ interface Plan {
   node: OnnxNode;
   channels: number;
   alignment: Alignment;
-  ceilMode: boolean;
+  /**
+   * The blur's extra end padding [y, x] for a ceil_mode pool: 1 on an axis where ceil_mode adds an output (explicit or
+   * VALID padding, and the last window does not start in the end padding), else 0.
+   */
+  ceilExtra: [number, number];
   /** The last node of the per-pixel chain; the blur goes after it. */
   chainEnd: OnnxNode;
   /** Tensors whose shape changes (value_info entries to drop). */
@@ -393,7 +410,7 @@ export function rewriteOnnxAntialias(
       node,
       channels,
       alignment: alignY,
-      ceilMode: attrInt(node, 'ceil_mode', 0) === 1,
+      ceilExtra: ceilModeExtra(node, scheme, [(kernel[0] - 1) * dil[0] + 1, (kernel[1] - 1) * dil[1] + 1]),
       chainEnd: end,
       changed,
     };
@@ -442,8 +459,8 @@ export function rewriteOnnxAntialias(
       ];
       if (p.alignment === 'end') attrs.push(stringAttr('auto_pad', 'SAME_UPPER'));
       else {
-        const e = p.ceilMode ? 1 : 0;
-        attrs.push(intsAttr('pads', [q, q, q + e, q + e]));
+        const [ey, ex] = p.ceilExtra;
+        attrs.push(intsAttr('pads', [q, q, q + ey, q + ex]));
       }
       blurNodes.push({
         input: [pre, wName],

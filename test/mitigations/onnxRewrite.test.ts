@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { blurFilter2d, rewriteOnnxAntialias } from '../../src/mitigations/index.js';
 import { concatBytes, lengthDelimited, splitFields } from '../../src/mitigations/onnx/raw.js';
 import { ValueInfoProto } from '../../src/mitigations/onnx/schema.js';
-import { onnxNodes } from '../../src/mitigations/onnx/rewrite.js';
+import { encodeOnnxModel, onnxNodes } from '../../src/mitigations/onnx/rewrite.js';
 import {
   buildModel,
   floatTensor,
@@ -363,6 +363,58 @@ describe('ONNX antialias rewrite: graphs', () => {
     const r = rewriteOnnxAntialias(flat);
     expect(r.model).toBe(flat);
     expect(r.stats.stridedOps).toBe(0);
+  });
+
+  it('counts and names the strided ops it does not rewrite (other conv and pooling kinds, other domains); not ConvTranspose', () => {
+    const m = encodeOnnxModel({
+      ir_version: 7,
+      opset_import: [
+        { domain: '', version: 13 },
+        { domain: 'com.microsoft', version: 1 },
+      ],
+      graph: {
+        name: 'g',
+        node: [
+          {
+            op_type: 'LpPool',
+            name: 'lp',
+            input: ['X'],
+            output: ['a'],
+            attribute: [ints('kernel_shape', [2, 2]), ints('strides', [2, 2])],
+          },
+          {
+            op_type: 'FusedConv',
+            domain: 'com.microsoft',
+            name: 'fused',
+            input: ['a', 'W'],
+            output: ['b'],
+            attribute: [ints('strides', [2, 2])],
+          },
+          {
+            op_type: 'ConvTranspose',
+            name: 'up',
+            input: ['b', 'W'],
+            output: ['Y'],
+            attribute: [ints('strides', [2, 2])],
+          },
+        ],
+        initializer: [floatTensor('W', [3, 3, 1, 1], seededValues(9, 1))],
+        input: [valueInfo('X', [1, 3, 16, 16])],
+        output: [{ name: 'Y', type: { tensor_type: { elem_type: 1 } } }],
+      },
+    });
+    const { model, stats } = rewriteOnnxAntialias(m);
+    expect(model).toBe(m);
+    expect(stats.stridedOps).toBe(2);
+    expect(stats.rewritten).toEqual([]);
+    expect(stats.skipped).toEqual([
+      { node: 'lp', op: 'LpPool', reason: 'LpPool is not rewritten (only Conv, MaxPool and AveragePool)' },
+      {
+        node: 'fused',
+        op: 'com.microsoft.FusedConv',
+        reason: 'com.microsoft.FusedConv is not rewritten (only Conv, MaxPool and AveragePool)',
+      },
+    ]);
   });
 
   it('rejects bytes that are not a model with ERR_MODEL_LOAD', () => {

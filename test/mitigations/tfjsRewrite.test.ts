@@ -265,6 +265,44 @@ describe('TF.js antialias rewrite: graphs', () => {
     expect(g.weights.byteLength).toBe(4 * (112 + 17));
   });
 
+  it('counts and names the strided ops it does not rewrite; a transposed conv (its stride upsamples) is not one', () => {
+    const g = graph(
+      [
+        placeholder(16, 16),
+        {
+          name: 'argmax',
+          op: 'MaxPoolWithArgmax',
+          input: ['x'],
+          attr: { ksize: list([1, 2, 2, 1]), strides: list([1, 2, 2, 1]), padding: { s: b64('VALID') } },
+        },
+        constNode('w', [3, 3, C, C]),
+        constNode('shape', [4]),
+        {
+          name: 'up',
+          op: 'Conv2DBackpropInput',
+          input: ['shape', 'w', 'argmax'],
+          attr: { strides: list([1, 2, 2, 1]), padding: { s: b64('SAME') } },
+        },
+      ],
+      [
+        { name: 'w', shape: [3, 3, C, C], values: seededValues(9 * C * C, 1) },
+        { name: 'shape', shape: [4], values: [1, 16, 16, C], dtype: 'int32' },
+      ],
+    );
+    const r = rewriteTfjsAntialias(g.modelJson, g.weights);
+    expect(r.stats.stridedOps).toBe(1);
+    expect(r.stats.rewritten).toEqual([]);
+    expect(r.stats.skipped).toEqual([
+      {
+        node: 'argmax',
+        op: 'MaxPoolWithArgmax',
+        reason:
+          'MaxPoolWithArgmax is not rewritten (only Conv2D, _FusedConv2D, DepthwiseConv2dNative, ' +
+          'FusedDepthwiseConv2dNative, MaxPool and AvgPool)',
+      },
+    ]);
+  });
+
   it('rejects a model.json without a node list with ERR_MODEL_LOAD', () => {
     expect(() => rewriteTfjsAntialias({ format: 'graph-model' }, new ArrayBuffer(0))).toThrow(
       expect.objectContaining({

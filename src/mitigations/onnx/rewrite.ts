@@ -15,7 +15,9 @@
  * tensor's shape in value_info / graph inputs, else traced back through the producing
  * ops (per-pixel ops keep channels, Concat on axis 1 sums, Conv gives its weight's
  * dims[0], Reshape to a constant shape gives shape[1]). An op whose channel count
- * cannot be found this way is left unchanged and listed in `stats.skipped`.
+ * cannot be found this way is left unchanged and listed in `stats.skipped`, as is every
+ * other op with a stride > 1 (LpPool, QLinearConv, ConvInteger, ops of other domains…;
+ * not ConvTranspose, whose stride upsamples).
  */
 import { ShiftbenchError } from '../../core/errors.js';
 import { blurFilter2d, type BlurSize } from '../blurKernel.js';
@@ -336,12 +338,18 @@ export function rewriteOnnxAntialias(
   const chainEnds = new Map<OnnxNode, Plan[]>();
   const usedNames = new Set<string>([...g.producer.keys(), ...g.initializers.keys(), ...g.shapes.keys()]);
   for (const { node } of nodes) {
-    if (!STRIDED_OPS.has(node.op_type) || (node.domain ?? '') !== '') continue;
+    // every op with a stride > 1 subsamples (and is counted), except the transposed convolutions, whose stride upsamples
     const strides = attrInts(node, 'strides') ?? [1, 1];
-    if (!strides.some((s) => s > 1)) continue;
+    if (!strides.some((s) => s > 1) || node.op_type.includes('ConvTranspose')) continue;
     stats.stridedOps++;
     const label = node.name || node.output[0];
-    const skip = (reason: string) => stats.skipped.push({ node: label, op: node.op_type, reason });
+    const domain = node.domain ?? '';
+    const op = domain === '' || domain === 'ai.onnx' ? node.op_type : `${domain}.${node.op_type}`;
+    const skip = (reason: string) => stats.skipped.push({ node: label, op, reason });
+    if (!STRIDED_OPS.has(op)) {
+      skip(`${op} is not rewritten (only Conv, MaxPool and AveragePool)`);
+      continue;
+    }
     if (strides.length !== 2 || strides[0] !== 2 || strides[1] !== 2) {
       skip(`strides [${strides.join(', ')}] (only 2-D strides [2, 2] are rewritten)`);
       continue;

@@ -16,7 +16,8 @@
  * channels; Transpose with a constant perm, Pad with constant paddings, ConcatV2,
  * Reshape to a constant shape and broadcasting binary ops are followed; small int32
  * Consts are read from the weight bytes). Ops whose channel count cannot be found are
- * left unchanged and listed in `stats.skipped`.
+ * left unchanged and listed in `stats.skipped`, as is every other op with a stride > 1
+ * (MaxPoolWithArgmax, Conv3D…; not Conv2DBackpropInput, whose stride upsamples).
  */
 import { ShiftbenchError } from '../../core/errors.js';
 import { blurFilter2d, type BlurSize } from '../blurKernel.js';
@@ -303,11 +304,18 @@ export function rewriteTfjsAntialias(
   const blurConsts = new Map<number, string>();
   const claimedChainNodes = new Set<TfNode>();
   for (const node of [...nodes]) {
-    if (!STRIDED_OPS.has(node.op)) continue;
+    // every op with a stride > 1 subsamples (and is counted), except the transposed convolutions (Conv2DBackpropInput…),
+    // whose stride upsamples
     const strides = ints(node.attr?.strides) ?? [1, 1, 1, 1];
-    if (!strides.some((s) => s > 1)) continue;
+    if (!strides.some((s) => s > 1) || node.op.includes('BackpropInput')) continue;
     stats.stridedOps++;
     const skip = (reason: string) => stats.skipped.push({ node: node.name, op: node.op, reason });
+    if (!STRIDED_OPS.has(node.op)) {
+      skip(
+        `${node.op} is not rewritten (only ${[...STRIDED_OPS].slice(0, -1).join(', ')} and ${[...STRIDED_OPS].at(-1)})`,
+      );
+      continue;
+    }
     const dataFormat = unb64(node.attr?.data_format?.s) ?? 'NHWC';
     if (dataFormat !== 'NHWC') {
       skip(`data_format ${dataFormat}`);

@@ -18,7 +18,8 @@ import { relabelDetector } from './wrap.js';
 /**
  * The antialias:post mitigation with blur size 3 (default) or 5. The graph rewrite's
  * statistics (strided ops found, rewritten, skipped with reasons) are added to the
- * wrapped detector's `info.details.antialias`. Throws ERR_INVALID_OPTION for other sizes.
+ * wrapped detector's `info.details.antialias`. Throws ERR_INVALID_OPTION for other sizes,
+ * and from `wrap` when the loaded graph was not rewritten or had nothing rewritten.
  */
 export function antialiasPost(filterSize: number = DEFAULT_BLUR_SIZE): Mitigation {
   if (filterSize !== 3 && filterSize !== 5)
@@ -54,6 +55,8 @@ export function antialiasPost(filterSize: number = DEFAULT_BLUR_SIZE): Mitigatio
       lastStats = undefined;
       // a detector the rewrite did not reach is not anti-aliased: refused, never reported as the mitigation
       if (!stats) throw cannotRewrite(spec, detector.info.name);
+      // a graph in which nothing was rewritten computes the plain detector: refused, never reported as anti-aliased
+      if (stats.rewritten.length === 0) throw nothingRewritten(spec, detector.info.name, stats);
       if (stats.skipped.length > 0) {
         ctx.logger?.warn(
           `${spec}: ${stats.skipped.length} of ${stats.stridedOps} strided ops left unchanged in "` +
@@ -83,6 +86,20 @@ export function cannotRewrite(spec: string, name: string): ShiftbenchError {
     `The mitigation ${spec} rewrites the graph of an ONNX or TF.js graph model, and it cannot rewrite "${name}" ` +
       '(a plug-in or built-in fake runs code shiftbench does not see), so nothing would be anti-aliased. Anti-alias ' +
       'it inside the plug-in and run that as its own --model (compare the two runs), or give an ONNX or TF.js model.',
+  );
+}
+
+/** antialias:post on a graph with no stride-2 op it could rewrite: ERR_INVALID_OPTION with the count and the skips. */
+function nothingRewritten(spec: string, name: string, stats: AntialiasRewriteStats): ShiftbenchError {
+  const found = `${stats.stridedOps} strided op${stats.stridedOps === 1 ? '' : 's'}`;
+  const skipped =
+    stats.skipped.length > 0 ? `, skipped: ${stats.skipped.map((s) => `${s.node} (${s.reason})`).join('; ')}` : '';
+  return new ShiftbenchError(
+    'ERR_INVALID_OPTION',
+    `The mitigation ${spec} found no stride-2 convolution or pooling it could rewrite in "${name}" (${found}` +
+      `${skipped}), so nothing would be anti-aliased. Run it on a model that subsamples with stride-2 ` +
+      'Conv/MaxPool/AveragePool (ONNX) or Conv2D/DepthwiseConv2dNative/MaxPool/AvgPool (TF.js) layers, or use ' +
+      'antialias:trained.',
   );
 }
 

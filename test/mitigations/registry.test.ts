@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MITIGATIONS, parseMitigation, registerMitigation } from '../../src/mitigations/index.js';
 import { fakeDetector } from './fakes.js';
+import { buildModel, floatTensor, ints, seededValues } from './onnxBuild.js';
 
 describe('parseMitigation', () => {
   it('parses every built-in into its canonical spec', () => {
@@ -124,6 +125,43 @@ describe('antialias mitigations', () => {
       ),
     ).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_OPTION', message: expect.stringContaining('cannot rewrite') }),
+    );
+  });
+
+  it('antialias:post refuses a model in which it rewrote nothing (no strided op, or every one skipped): never reported as anti-aliased', () => {
+    const m = parseMitigation('antialias:post');
+    const rewrite = m.loadOptions!.graphRewrite!.onnx!;
+    const flat = buildModel({ inDims: [1, 3, 8, 8], nodes: [{ op: 'Relu', inputs: ['X'], outputs: ['Y'] }] });
+    rewrite(flat);
+    expect(() =>
+      m.wrap(
+        fakeDetector(() => []),
+        { mode: 'pad' },
+      ),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'ERR_INVALID_OPTION',
+        message:
+          'The mitigation antialias:post:3 found no stride-2 convolution or pooling it could rewrite in "fake" (0 ' +
+          'strided ops), so nothing would be anti-aliased. Run it on a model that subsamples with stride-2 ' +
+          'Conv/MaxPool/AveragePool (ONNX) or Conv2D/DepthwiseConv2dNative/MaxPool/AvgPool (TF.js) layers, or use ' +
+          'antialias:trained.',
+      }),
+    );
+    const stride4 = buildModel({
+      inDims: [1, 3, 8, 8],
+      nodes: [{ op: 'Conv', inputs: ['X', 'W'], outputs: ['Y'], attrs: [ints('strides', [4, 4])], name: 'c4' }],
+      initializers: [floatTensor('W', [2, 3, 1, 1], seededValues(6, 1))],
+    });
+    rewrite(stride4);
+    expect(() =>
+      m.wrap(
+        fakeDetector(() => []),
+        { mode: 'pad' },
+      ),
+    ).toThrow(
+      'found no stride-2 convolution or pooling it could rewrite in "fake" (1 strided op, skipped: c4 (strides [4, 4] ' +
+        '(only 2-D strides [2, 2] are rewritten)))',
     );
   });
 

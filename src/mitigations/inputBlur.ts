@@ -1,15 +1,19 @@
 /**
  * input-blur:σ — a Gaussian low-pass of the detector's input (σ in input pixels).
  * Separable, kernel radius ceil(3σ), weights exp(−x²/2σ²) normalised to sum 1, edges
- * replicated, results rounded to the nearest 8-bit value. σ = 0 is the identity, so
- * the plain detector is the same code with one parameter.
+ * replicated (in circular mode the boundary is circular, as the input's shifts are rolls,
+ * so the blur commutes with them), results rounded to the nearest 8-bit value. σ = 0 is
+ * the identity, so the plain detector is the same code with one parameter.
  */
 import type { Detector, RgbImage } from '../core/types.js';
 import { formatNumber, parseNumberArg } from './args.js';
-import type { Mitigation, MitigationDefinition } from './types.js';
+import type { Mitigation, MitigationContext, MitigationDefinition } from './types.js';
 import { wrappedInfo } from './wrap.js';
 
 export const INPUT_BLUR_MAX_SIGMA_PX = 32;
+
+/** What a blur reads beyond the image: the edge pixel repeated, or the opposite side (a circular image). */
+export type BlurBoundary = 'replicate' | 'circular';
 
 /** Normalised 1-D Gaussian of radius ceil(3σ) (length 2r+1); [1] for σ = 0. */
 export function gaussianKernel1d(sigmaPx: number): Float64Array {
@@ -24,21 +28,27 @@ export function gaussianKernel1d(sigmaPx: number): Float64Array {
 
 /**
  * Convolves an RGB image with a separable symmetric kernel (rows, then columns), edges
- * replicated, output rounded and clamped to 0–255. Returns a new image.
+ * replicated (default) or wrapped around (`circular`), output rounded and clamped to
+ * 0–255. Returns a new image.
  */
-export function convolveSeparableRgb(img: RgbImage, kernel: Float64Array): RgbImage {
+export function convolveSeparableRgb(
+  img: RgbImage,
+  kernel: Float64Array,
+  boundary: BlurBoundary = 'replicate',
+): RgbImage {
   const { width: w, height: h, data } = img;
   const r = (kernel.length - 1) / 2;
   if (r === 0) return { width: w, height: h, data: new Uint8Array(data) };
   const k = Float32Array.from(kernel);
   const taps = k.length;
+  const circular = boundary === 'circular';
   // Rows: each row copied into a buffer padded by r replicated pixels, then a plain dot product.
   const tmp = new Float32Array(w * h * 3);
   const line = new Float32Array((w + 2 * r) * 3);
   for (let y = 0; y < h; y++) {
     const row = y * w * 3;
     for (let x = -r; x < w + r; x++) {
-      const sx = x < 0 ? 0 : x >= w ? w - 1 : x;
+      const sx = circular ? ((x % w) + w) % w : x < 0 ? 0 : x >= w ? w - 1 : x;
       const o = (x + r) * 3,
         p = row + sx * 3;
       line[o] = data[p];
@@ -69,7 +79,7 @@ export function convolveSeparableRgb(img: RgbImage, kernel: Float64Array): RgbIm
     acc.fill(0);
     for (let i = 0; i < taps; i++) {
       const yy = y + i - r;
-      const src = (yy < 0 ? 0 : yy >= h ? h - 1 : yy) * n;
+      const src = (circular ? ((yy % h) + h) % h : yy < 0 ? 0 : yy >= h ? h - 1 : yy) * n;
       const kv = k[i];
       for (let j = 0; j < n; j++) acc[j] += kv * tmp[src + j];
     }
@@ -82,9 +92,9 @@ export function convolveSeparableRgb(img: RgbImage, kernel: Float64Array): RgbIm
   return { width: w, height: h, data: out };
 }
 
-/** Gaussian blur of an RGB image with σ in pixels (see the module comment). */
-export function gaussianBlurRgb(img: RgbImage, sigmaPx: number): RgbImage {
-  return convolveSeparableRgb(img, gaussianKernel1d(sigmaPx));
+/** Gaussian blur of an RGB image with σ in pixels (see the module comment); edges replicated by default. */
+export function gaussianBlurRgb(img: RgbImage, sigmaPx: number, boundary: BlurBoundary = 'replicate'): RgbImage {
+  return convolveSeparableRgb(img, gaussianKernel1d(sigmaPx), boundary);
 }
 
 /** The input-blur mitigation with σ in input pixels, 0 ≤ σ ≤ 32. Throws ERR_INVALID_OPTION otherwise. */
@@ -95,16 +105,18 @@ export function inputBlur(sigmaPx: number): Mitigation {
   return {
     name: 'input-blur',
     spec,
-    wrap(detector: Detector): Detector {
+    wrap(detector: Detector, ctx: MitigationContext): Detector {
+      const boundary: BlurBoundary = ctx.mode === 'circular' ? 'circular' : 'replicate';
       const info = wrappedInfo(detector.info, spec, {
         inputBlurSigmaPx: sigma,
         inputBlurRadiusPx: (kernel.length - 1) / 2,
+        inputBlurBoundary: boundary,
       });
       return {
         info,
         detect: (batch, contexts) =>
           detector.detect(
-            batch.map((img) => convolveSeparableRgb(img, kernel)),
+            batch.map((img) => convolveSeparableRgb(img, kernel, boundary)),
             contexts,
           ),
         dispose: () => detector.dispose(),
@@ -116,6 +128,8 @@ export function inputBlur(sigmaPx: number): Mitigation {
 export const INPUT_BLUR: MitigationDefinition = {
   name: 'input-blur',
   syntax: 'input-blur:<σ px>',
-  summary: 'Gaussian low-pass of the input, σ in input pixels (0–32), radius ceil(3σ), edges replicated',
+  summary:
+    'Gaussian low-pass of the input, σ in input pixels (0–32), radius ceil(3σ), edges replicated (circular in ' +
+    'circular mode)',
   create: (arg) => inputBlur(parseNumberArg('input-blur', arg, 'σ in input pixels', 0, INPUT_BLUR_MAX_SIGMA_PX)),
 };

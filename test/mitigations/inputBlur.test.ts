@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianBlurRgb, gaussianKernel1d, inputBlur } from '../../src/mitigations/index.js';
-import { fakeDetector, rectImage } from './fakes.js';
+import { translateRgb } from '../../src/shifts/translate.js';
+import { fakeDetector, randomImage, rectImage } from './fakes.js';
 
 describe('input-blur', () => {
   it('kernel: radius ceil(3σ), normalised, Gaussian weights', () => {
@@ -50,5 +51,36 @@ describe('input-blur', () => {
     await det.detect([img]);
     expect(Array.from(seen!)).toEqual(Array.from(gaussianBlurRgb(img, 1).data));
     expect(Array.from(seen!)).not.toEqual(Array.from(img.data));
+  });
+
+  it('in circular mode blurs with a circular boundary, so the blur commutes with every circular shift of the input', async () => {
+    const seen: Uint8Array[] = [];
+    const det = inputBlur(1.5).wrap(
+      fakeDetector((img) => (seen.push(img.data), [])),
+      { mode: 'circular' },
+    );
+    expect(det.info.details).toMatchObject({ inputBlurBoundary: 'circular' });
+    const img = randomImage(12, 9, 5);
+    await det.detect([img]);
+    for (const [dx, dy] of [
+      [1, 0],
+      [0, 1],
+      [3, 2],
+      [11, 8],
+    ]) {
+      await det.detect([translateRgb(img, dx, dy, 'circular')]);
+      expect(Array.from(seen.at(-1)!), `(${dx}, ${dy})`).toEqual(
+        Array.from(translateRgb({ width: 12, height: 9, data: seen[0] }, dx, dy, 'circular').data),
+      );
+    }
+    // pad and crop keep replicated edges
+    expect(
+      inputBlur(1.5).wrap(
+        fakeDetector(() => []),
+        { mode: 'pad' },
+      ).info.details,
+    ).toMatchObject({
+      inputBlurBoundary: 'replicate',
+    });
   });
 });

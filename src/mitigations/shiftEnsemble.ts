@@ -21,25 +21,35 @@ export interface ShiftEnsembleOptions {
   iouThreshold?: number;
 }
 
-/** Parses the shift set of a shift-ensemble spec; errors name the mitigation. */
+/**
+ * Parses the shift set of a shift-ensemble spec; errors name the mitigation. Offsets must be whole pixels (the copies
+ * are integer moves of the input): a fractional set (frac:N, 0,0;0.5,0) is refused.
+ */
 function parseEnsembleShifts(arg: string): { spec: string; shifts: Shift[] } {
-  try {
-    const set = parseShiftSet(arg === '' ? DEFAULT_ENSEMBLE_SHIFTS : arg);
-    return { spec: set.spec, shifts: set.shifts };
-  } catch (err) {
-    const why = err instanceof Error ? /\(([^()]*)\)$/.exec(err.message)?.[1] : undefined;
-    throw new ShiftbenchError(
+  const refuse = (why: string | undefined, cause?: unknown) =>
+    new ShiftbenchError(
       'ERR_INVALID_OPTION',
       `Expected a shift set like grid:1, line:2 or 0,0;1,1 for mitigation shift-ensemble but received ` +
         `${JSON.stringify(arg)}${why ? ` (${why})` : ''}`,
-      { cause: err },
+      { cause },
     );
+  let set: ReturnType<typeof parseShiftSet>;
+  try {
+    set = parseShiftSet(arg === '' ? DEFAULT_ENSEMBLE_SHIFTS : arg);
+  } catch (err) {
+    throw refuse(err instanceof Error ? /\(([^()]*)\)$/.exec(err.message)?.[1] : undefined, err);
   }
+  const frac = set.shifts.find((s) => !Number.isInteger(s.dx) || !Number.isInteger(s.dy));
+  if (frac)
+    throw refuse(
+      `offsets must be whole pixels: the ensemble moves its input by integer shifts; ${frac.dx},${frac.dy} is fractional`,
+    );
+  return { spec: set.spec, shifts: set.shifts };
 }
 
 /**
  * The shift-ensemble mitigation over `shiftSpec` (default "grid:1"). Throws
- * ERR_INVALID_OPTION for a bad shift set or an IoU threshold outside (0, 1].
+ * ERR_INVALID_OPTION for a bad or fractional shift set or an IoU threshold outside (0, 1].
  */
 export function shiftEnsemble(
   shiftSpec: string = DEFAULT_ENSEMBLE_SHIFTS,

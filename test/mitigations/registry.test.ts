@@ -70,6 +70,14 @@ describe('parseMitigation', () => {
       'Expected a shift set like grid:1, line:2 or 0,0;1,1 for mitigation shift-ensemble but received "grid:x"',
     );
     expect(() => parseMitigation('shift-ensemble:1,1;0,0')).toThrow('(the list must start with the reference 0,0)');
+    // the ensemble moves its input by whole pixels: a fractional set is refused, not rounded or crashed on
+    expect(() => parseMitigation('shift-ensemble:0,0;0.5,0')).toThrow(
+      'Expected a shift set like grid:1, line:2 or 0,0;1,1 for mitigation shift-ensemble but received "0,0;0.5,0" ' +
+        '(offsets must be whole pixels: the ensemble moves its input by integer shifts; 0.5,0 is fractional)',
+    );
+    expect(() => parseMitigation('shift-ensemble:frac:2')).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION', message: expect.stringContaining('0.5,0 is fractional') }),
+    );
     expect(() => parseMitigation('polyphase-align:0')).toThrow(
       'Expected an integer stride P from 1 to 256 for mitigation polyphase-align but received 0',
     );

@@ -131,7 +131,8 @@ export const POLYPHASE_ALIGN: MitigationDefinition = {
     "detector's total stride)",
   create: (arg) => {
     if (arg === '') return polyphaseAlign();
-    const n = Number(arg);
+    // whole decimal numbers only (Number() alone would also read "0x10", "0b10" and "1e1")
+    const n = /^\d+$/.test(arg) ? Number(arg) : NaN;
     return polyphaseAlign(checkStride(Number.isInteger(n) ? n : arg, 'mitigation polyphase-align'));
   },
 };

@@ -82,6 +82,11 @@ describe('parseMitigation', () => {
       'Expected an integer stride P from 1 to 256 for mitigation polyphase-align but received 0',
     );
     expect(() => parseMitigation('polyphase-align:2.5')).toThrow(/received "2.5"/);
+    // whole decimal numbers only, as for input-blur: Number() would read these as 16, 2 and 10
+    for (const odd of ['0x10', '0b10', '1e1'])
+      expect(() => parseMitigation(`polyphase-align:${odd}`), odd).toThrow(
+        `Expected an integer stride P from 1 to 256 for mitigation polyphase-align but received "${odd}"`,
+      );
     for (const bad of ['input-blur', 'antialias:post:4', 'polyphase-align:0'])
       expect(() => parseMitigation(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
   });

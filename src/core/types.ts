@@ -365,6 +365,8 @@ export interface ObjectiveBounds {
   mapRange: number;
   relRange: number | null;
   passes: { lower: number; upper: number };
+  /** Protocol §9 at this search's own lower and upper assignments (the reference is the headline's); absent in older runs. */
+  breakdown?: { lower: AssignmentBreakdown; upper: AssignmentBreakdown };
 }
 
 /** Protocol §9: AP by category and by object size at one assignment (null where there is no ground truth). */

@@ -273,7 +273,14 @@ export class ShiftEvaluator {
         for (const objective of new Set(this.opts.objectives ?? [])) {
           if (objective === 'ap') continue;
           const b = await greedyBoundsParallel(prepared, maxPasses, { workers: 'auto', objective, signal });
-          if (b) analysis.boundsByObjective[objective] = objectiveBounds(b);
+          if (b)
+            analysis.boundsByObjective[objective] = {
+              ...objectiveBounds(b),
+              breakdown: {
+                lower: breakdownAtAssignment(gtArg, prepared.imageIds, b.assignLower, detsOf),
+                upper: breakdownAtAssignment(gtArg, prepared.imageIds, b.assignUpper, detsOf),
+              },
+            };
         }
         let B = this.opts.bootstrapBounds;
         if (B === undefined) {

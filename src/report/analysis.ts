@@ -115,6 +115,59 @@ function sizeRow(label: string, b: AssignmentBreakdown): string {
   );
 }
 
+/**
+ * The §9 tables of one search: AP by IoU and size at (0,0) and at its lower and upper assignments, and the categories
+ * whose AP differs most between those two.
+ */
+function searchBreakdownTables(
+  search: string,
+  bd: { ref: AssignmentBreakdown; lower: AssignmentBreakdown; upper: AssignmentBreakdown },
+  categoryNames: Map<number, string>,
+  headline: boolean,
+): string[] {
+  const parts = [
+    `<table class="details"><caption>AP by IoU and object size at the ${headline ? 'three ' : ''}assignments of ` +
+      `${h(search)}${headline ? '' : ' (all at (0,0) as for the headline)'}.</caption><thead><tr><th scope="col">` +
+      `Assignment</th><th scope="col">AP</th><th scope="col">AP50</th><th scope="col">AP75</th><th scope="col">AP ` +
+      `small</th><th scope="col">AP medium</th><th scope="col">AP large</th></tr></thead><tbody>` +
+      `${sizeRow('all at (0,0)', bd.ref)}${sizeRow('lower', bd.lower)}${sizeRow('upper', bd.upper)}</tbody></table>`,
+  ];
+  const cats = Object.keys(bd.ref.perCategoryAP).filter(
+    (id) => bd.lower.perCategoryAP[id] !== null || bd.upper.perCategoryAP[id] !== null,
+  );
+  // no difference where one side has no AP (ground truth at one assignment only), never one against 0
+  const spread = (id: string) => {
+    const lo = bd.lower.perCategoryAP[id];
+    const hi = bd.upper.perCategoryAP[id];
+    return lo === null || hi === null ? null : hi - lo;
+  };
+  // the upper assignment maximises the mean, so a category can fall there: rank by the size of the change
+  const size = (id: string) => {
+    const d = spread(id);
+    return d === null ? -1 : Math.abs(d);
+  };
+  const shown = cats.sort((x, y) => size(y) - size(x) || Number(x) - Number(y)).slice(0, 15);
+  if (shown.length) {
+    parts.push(
+      `<table class="details"><caption>Per-category AP at the lower and upper assignments` +
+        `${headline ? '' : ` of ${h(search)}`}: the ${h(shown.length)} categories (of ${h(cats.length)} with ground ` +
+        `truth) whose AP differs most.</caption><thead><tr><th scope="col">Category</th><th scope="col">at (0,0)` +
+        `</th><th scope="col">lower</th><th scope="col">upper</th><th scope="col">upper − lower</th></tr></thead>` +
+        `<tbody>${shown
+          .map((id) => {
+            const name = categoryNames.get(Number(id));
+            return (
+              `<tr><th scope="row">${h(id)}${name ? ` ${h(name)}` : ''}</th><td>` +
+              `${pct(bd.ref.perCategoryAP[id])}</td><td>${pct(bd.lower.perCategoryAP[id])}</td><td>` +
+              `${pct(bd.upper.perCategoryAP[id])}</td><td>${signedPp(spread(id))}</td></tr>`
+            );
+          })
+          .join('')}</tbody></table>`,
+    );
+  }
+  return parts;
+}
+
 /** Breakdowns (protocol §9): other objectives, AP by size and category at the searched assignments, flicker. */
 export function breakdownSection(run: ReportRun, categoryNames: Map<number, string> = new Map()): string {
   const rs = run.metrics.results.filter((r) => r.analysis);
@@ -137,46 +190,18 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
       );
     }
     if (a.breakdown) {
-      const bd = a.breakdown;
-      parts.push(
-        `<table class="details"><caption>AP by IoU and object size at the three assignments of the headline ` +
-          `search.</caption><thead><tr><th scope="col">Assignment</th><th scope="col">AP</th><th ` +
-          `scope="col">AP50</th><th scope="col">AP75</th><th scope="col">AP small</th><th scope="col">AP ` +
-          `medium</th><th scope="col">AP large</th></tr></thead><tbody>${sizeRow('all at (0,0)', bd.ref)}` +
-          `${sizeRow('lower', bd.lower)}${sizeRow('upper', bd.upper)}</tbody></table>`,
-      );
-      const cats = Object.keys(bd.ref.perCategoryAP).filter(
-        (id) => bd.lower.perCategoryAP[id] !== null || bd.upper.perCategoryAP[id] !== null,
-      );
-      // no difference where one side has no AP (ground truth at one assignment only), never one against 0
-      const spread = (id: string) => {
-        const lo = bd.lower.perCategoryAP[id];
-        const hi = bd.upper.perCategoryAP[id];
-        return lo === null || hi === null ? null : hi - lo;
-      };
-      // the upper assignment maximises the mean, so a category can fall there: rank by the size of the change
-      const size = (id: string) => {
-        const d = spread(id);
-        return d === null ? -1 : Math.abs(d);
-      };
-      const shown = cats.sort((x, y) => size(y) - size(x) || Number(x) - Number(y)).slice(0, 15);
-      if (shown.length) {
-        parts.push(
-          `<table class="details"><caption>Per-category AP at the lower and upper assignments: ` +
-            `the ${h(shown.length)} categories (of ${h(cats.length)} with ground truth) whose AP differs ` +
-            `most.</caption><thead><tr><th scope="col">Category</th><th scope="col">at (0,0)</th><th ` +
-            `scope="col">lower</th><th scope="col">upper</th><th scope="col">upper − ` +
-            `lower</th></tr></thead><tbody>${shown
-              .map((id) => {
-                const name = categoryNames.get(Number(id));
-                return (
-                  `<tr><th scope="row">${h(id)}${name ? ` ${h(name)}` : ''}</th><td>` +
-                  `${pct(bd.ref.perCategoryAP[id])}</td><td>${pct(bd.lower.perCategoryAP[id])}</td><td>` +
-                  `${pct(bd.upper.perCategoryAP[id])}</td><td>${signedPp(spread(id))}</td></tr>`
-                );
-              })
-              .join('')}</tbody></table>`,
-        );
+      parts.push(...searchBreakdownTables('the headline search', a.breakdown, categoryNames, true));
+      // each other objective's search at its own assignments (the reference, all at (0,0), is the same)
+      for (const [name, b] of Object.entries(a.boundsByObjective)) {
+        if (b?.breakdown)
+          parts.push(
+            ...searchBreakdownTables(
+              `the ${name.toUpperCase()} search`,
+              { ref: a.breakdown.ref, ...b.breakdown },
+              categoryNames,
+              false,
+            ),
+          );
       }
     }
     const f = a.flicker;

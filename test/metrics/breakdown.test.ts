@@ -90,6 +90,30 @@ describe('the evaluator’s breakdowns', () => {
     expect(by.ap75!.mapRef).toBeCloseTo(evaluateCoco(gt, c.dets[0]).stats[2], 12);
     expect(by.ap50!.mapUpper).toBeGreaterThanOrEqual(by.ap50!.mapLower);
     expect(r.analysis.boundsInterval).toBeNull();
+    // §9 at the two assignments each search finds: the AP50 / AP75 searches have their own breakdowns, equal to
+    // evaluateCoco at those searches' assignments (found again with greedyBounds: the search is deterministic)
+    for (const [objective, stat] of [
+      ['ap50', 1],
+      ['ap75', 2],
+    ] as const) {
+      const own = greedyBounds({ ...c }, { objective })!;
+      const b = by[objective]!.breakdown!;
+      for (const [name, a] of [
+        ['lower', own.assignLower],
+        ['upper', own.assignUpper],
+      ] as const) {
+        const ref = evaluateCoco(gt, detsAt(c.dets, ids, a));
+        expect(b[name]!.perCategoryAP).toEqual(
+          Object.fromEntries(Object.entries(ref.perCategoryAP).map(([id, ap]) => [id, ap < 0 ? null : ap])),
+        );
+        expect([b[name]!.ap, b[name]!.ap50, b[name]!.ap75, b[name]!.apSmall]).toEqual(
+          ref.stats.slice(0, 4).map((v) => (v < 0 ? null : v)),
+        );
+      }
+      // the objective at its own search's assignments is that search's result
+      expect([b.lower.ap50, b.lower.ap75][stat - 1]).toBeCloseTo(by[objective]!.mapLower, 12);
+      expect([b.upper.ap50, b.upper.ap75][stat - 1]).toBeCloseTo(by[objective]!.mapUpper, 12);
+    }
   });
 });
 

@@ -301,6 +301,39 @@ describe('per-category AP table (protocol §9)', () => {
     expect(table).toContain('the 15 categories (of 18 with ground truth) whose AP differs most');
   });
 
+  it('an AP50 search has its own breakdown tables, at its own lower and upper assignments (protocol §9)', async () => {
+    const bd = { ap: 0.4, ap50: 0.6, ap75: 0.4, apSmall: null, apMedium: 0.3, apLarge: 0.5 };
+    const m = labelledMetrics();
+    const base = analysis();
+    m.results[0].analysis = analysis({
+      boundsByObjective: {
+        ap50: {
+          ...base.boundsByObjective.ap50!,
+          breakdown: {
+            lower: { ...bd, ap50: 0.58, perCategoryAP: { '1': 0.2, '2': null } },
+            upper: { ...bd, ap50: 0.63, perCategoryAP: { '1': 0.45, '2': null } },
+          },
+        },
+      },
+    });
+    const dir = await writeRunDir(m);
+    made.push(dir);
+    const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
+    const tableAfter = (caption: string) => {
+      const at = html.indexOf(caption);
+      expect(at, caption).toBeGreaterThan(-1);
+      return html.slice(at, html.indexOf('</table>', at));
+    };
+    const sizes = tableAfter('AP by IoU and object size at the assignments of the AP50 search');
+    // the reference row is all at (0,0), shared with the headline; lower and upper are the AP50 search's
+    expect(sizes).toContain('<th scope="row">lower</th><td>40.0%</td><td>58.0%</td>');
+    expect(sizes).toContain('<th scope="row">upper</th><td>40.0%</td><td>63.0%</td>');
+    const cats = tableAfter('Per-category AP at the lower and upper assignments of the AP50 search');
+    expect(cats).toContain('<td>40.0%</td><td>20.0%</td><td>45.0%</td><td>+25.00 pp</td>');
+    // the headline's own tables are still there
+    tableAfter('AP by IoU and object size at the three assignments of the headline search');
+  });
+
   it("names each category as the run's ground truth does (detections/<key>/ground_truth.json), beside its id", async () => {
     const bd = { ap: 0.4, ap50: 0.6, ap75: 0.4, apSmall: null, apMedium: 0.3, apLarge: 0.5 };
     const m = labelledMetrics();

@@ -206,6 +206,12 @@ function addCostRatios(results: DetectorRunSummary[], variants: readonly ScoredV
     }
     const [m, t] = [r.timing.medianImageSeconds ?? null, base.timing.medianImageSeconds ?? null];
     r.timing.costRatio = m !== null && t !== null && t > 0 ? m / t : null;
+    if (r.timing.costRatio === null) {
+      const untimed = [r, base].filter((x) => !((x.timing.medianImageSeconds ?? 0) > 0)).map((x) => x.key);
+      r.timing.costRatioNote =
+        `no cost ratio: ${untimed.join(' and ')} ${untimed.length > 1 ? 'have' : 'has'} no per-image timing in ` +
+        `the stored detections (records without seconds); run both in one run for a ratio`;
+    }
   }
 }
 

@@ -3,10 +3,11 @@
  * running first — its first calls are slow (warm-up) — does not make a mitigation look cheaper than nothing, and never
  * from timings of two different runs (a resumed or extended run may have other settings and another machine load).
  */
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CocoGroundTruth, Detector } from '../../src/core/types.js';
-import { runBenchmark, type RunnerEnv } from '../../src/runner/index.js';
+import { rescoreRun, runBenchmark, type RunnerEnv } from '../../src/runner/index.js';
 import { gtDetector, makeDataset, tempDir } from './fixtures.js';
 
 describe('cost ratio', () => {
@@ -58,5 +59,21 @@ describe('cost ratio', () => {
     const r = metrics.results[1];
     expect(r.timing.costRatio).toBeNull();
     expect(r.timing.costRatioNote).toContain('timed in different runs');
+  });
+
+  it('a detector whose stored records carry no per-image seconds: no ratio, and a note naming it', async () => {
+    const out = path.join(root, 'untimed');
+    await runBenchmark(options('untimed', ['input-blur:0']), { env: env() });
+    // the mitigated detector's records as a tool that stores no timing writes them (seconds: null)
+    const dir = path.join(out, 'detections');
+    const logs = (await readdir(dir)).filter((f) => f.endsWith('.jsonl') && f.includes('input-blur'));
+    expect(logs).toHaveLength(1);
+    const file = path.join(dir, logs[0]);
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    await writeFile(file, lines.map((l) => JSON.stringify({ ...JSON.parse(l), seconds: null })).join('\n') + '\n');
+    const metrics = await rescoreRun(out);
+    const r = metrics.results.find((x) => x.mitigation === 'input-blur:0')!;
+    expect(r.timing.costRatio).toBeNull();
+    expect(r.timing.costRatioNote).toContain(`no cost ratio: ${r.key} has no per-image timing`);
   });
 });

@@ -417,6 +417,57 @@ describe('ONNX antialias rewrite: graphs', () => {
     ]);
   });
 
+  it('counts and names strided ops inside subgraphs (If / Loop bodies), which it does not rewrite', () => {
+    const pool = (name: string, input: string, output: string) => ({
+      op_type: 'MaxPool',
+      name,
+      input: [input],
+      output: [output],
+      attribute: [ints('kernel_shape', [2, 2]), ints('strides', [2, 2])],
+    });
+    const branch = (name: string, node: ReturnType<typeof pool>) => ({
+      name,
+      node: [node],
+      output: [{ name: node.output[0], type: { tensor_type: { elem_type: 1 } } }],
+    });
+    const m = encodeOnnxModel({
+      ir_version: 7,
+      opset_import: [{ domain: '', version: 13 }],
+      graph: {
+        name: 'g',
+        node: [
+          {
+            op_type: 'If',
+            name: 'choose',
+            input: ['cond'],
+            output: ['Y'],
+            attribute: [
+              { name: 'then_branch', type: 5, g: branch('then', pool('pool_then', 'X', 'p1')) },
+              { name: 'else_branch', type: 5, g: branch('else', pool('pool_else', 'X', 'p2')) },
+            ],
+          },
+        ],
+        input: [valueInfo('X', [1, 3, 16, 16]), { name: 'cond', type: { tensor_type: { elem_type: 9 } } }],
+        output: [{ name: 'Y', type: { tensor_type: { elem_type: 1 } } }],
+      },
+    });
+    const { stats } = rewriteOnnxAntialias(m);
+    expect(stats.stridedOps).toBe(2);
+    expect(stats.rewritten).toEqual([]);
+    expect(stats.skipped).toEqual([
+      {
+        node: 'pool_then',
+        op: 'MaxPool',
+        reason: 'inside the then_branch of If "choose" (subgraphs are not rewritten)',
+      },
+      {
+        node: 'pool_else',
+        op: 'MaxPool',
+        reason: 'inside the else_branch of If "choose" (subgraphs are not rewritten)',
+      },
+    ]);
+  });
+
   it('rejects bytes that are not a model with ERR_MODEL_LOAD', () => {
     expect(() => rewriteOnnxAntialias(new Uint8Array([0xff, 0xff, 0xff]))).toThrow(
       expect.objectContaining({ code: 'ERR_MODEL_LOAD' }),

@@ -250,6 +250,49 @@ interface Plan {
   changed: string[];
 }
 
+/** Whether an op subsamples: a stride > 1, except the transposed convolutions, whose stride upsamples. */
+function subsamples(node: OnnxNode): boolean {
+  const strides = attrInts(node, 'strides') ?? [1, 1];
+  return strides.some((v) => v > 1) && !node.op_type.includes('ConvTranspose');
+}
+
+function nodeLabel(node: OnnxNode): string {
+  return node.name || node.output[0];
+}
+
+/** The op type, prefixed by its domain outside the default one (com.microsoft.FusedConv). */
+function qualifiedOp(node: OnnxNode): string {
+  const domain = node.domain ?? '';
+  return domain === '' || domain === 'ai.onnx' ? node.op_type : `${domain}.${node.op_type}`;
+}
+
+/** Counts the subsampling ops inside a node's subgraph attributes (nested ones too) as strided ops left unchanged. */
+function skipSubgraphStridedOps(node: OnnxNode, stats: AntialiasRewriteStats): void {
+  for (const a of node.attribute) {
+    const graphs = [a.g, ...((a.graphs as unknown[] | undefined) ?? [])].filter(
+      (x): x is { node?: OnnxNode[] } => typeof x === 'object' && x !== null,
+    );
+    for (const sub of graphs) {
+      for (const inner of sub.node ?? []) {
+        const n: OnnxNode = {
+          ...inner,
+          input: inner.input ?? [],
+          output: inner.output ?? [],
+          attribute: inner.attribute ?? [],
+        };
+        skipSubgraphStridedOps(n, stats);
+        if (!subsamples(n)) continue;
+        stats.stridedOps++;
+        stats.skipped.push({
+          node: nodeLabel(n),
+          op: qualifiedOp(n),
+          reason: `inside the ${a.name} of ${node.op_type} "${nodeLabel(node)}" (subgraphs are not rewritten)`,
+        });
+      }
+    }
+  }
+}
+
 function decodeNode(payload: Uint8Array): OnnxNode {
   const n = NodeProto.toObject(NodeProto.decode(payload), TO_OBJECT) as OnnxNode;
   n.input ??= [];
@@ -338,13 +381,13 @@ export function rewriteOnnxAntialias(
   const chainEnds = new Map<OnnxNode, Plan[]>();
   const usedNames = new Set<string>([...g.producer.keys(), ...g.initializers.keys(), ...g.shapes.keys()]);
   for (const { node } of nodes) {
-    // every op with a stride > 1 subsamples (and is counted), except the transposed convolutions, whose stride upsamples
-    const strides = attrInts(node, 'strides') ?? [1, 1];
-    if (!strides.some((s) => s > 1) || node.op_type.includes('ConvTranspose')) continue;
+    // the bodies of If / Loop / Scan are not rewritten: their strided ops are counted and named as left unchanged
+    skipSubgraphStridedOps(node, stats);
+    if (!subsamples(node)) continue;
     stats.stridedOps++;
-    const label = node.name || node.output[0];
-    const domain = node.domain ?? '';
-    const op = domain === '' || domain === 'ai.onnx' ? node.op_type : `${domain}.${node.op_type}`;
+    const strides = attrInts(node, 'strides')!;
+    const label = nodeLabel(node);
+    const op = qualifiedOp(node);
     const skip = (reason: string) => stats.skipped.push({ node: label, op, reason });
     if (!STRIDED_OPS.has(op)) {
       skip(`${op} is not rewritten (only Conv, MaxPool and AveragePool)`);

@@ -267,3 +267,40 @@ describe('decoder registry', () => {
     );
   });
 });
+
+describe('non-finite model outputs', () => {
+  // 64×64 input, yolox strides 8/16/32 → 84 rows × 7 columns; one good box in row 0
+  const good = (): Float32Array => {
+    const data = new Float32Array(84 * 7);
+    data.set([0.5, 0.5, Math.log(2), Math.log(2), 0.9, 0.8, 0.1], 0);
+    return data;
+  };
+  const classes = [
+    { id: 1, name: 'a' },
+    { id: 2, name: 'b' },
+  ];
+  const run = (data: Float32Array) =>
+    decodeDetections(createDecoder({ name: 'yolox' }), [{ name: 'output', dims: [1, 84, 7], data }], {
+      ...ctx(),
+      classes,
+    });
+  it('decodes finite outputs (control)', () => {
+    expect(run(good())[0].map((d) => d.categoryId)).toEqual([1, 2]);
+  });
+  it('a NaN or an infinity anywhere in an output is ERR_MODEL_OUTPUT naming the output and the index, never dropped or clipped silently', () => {
+    const cases: [number, number, string][] = [
+      [4, NaN, 'NaN'], // objectness of the good box: it would vanish
+      [2, NaN, 'NaN'], // its log width: the box would be dropped as empty
+      [7 * 10 + 4, Infinity, 'Infinity'], // another cell's objectness: a whole-canvas box
+      [7 * 20 + 3, -Infinity, '-Infinity'],
+    ];
+    for (const [index, value, text] of cases) {
+      const data = good();
+      data[index] = value;
+      const err = caught(() => run(data));
+      expect(err, text).toBeInstanceOf(ShiftbenchError);
+      expect(err.code).toBe('ERR_MODEL_OUTPUT');
+      expect(err.message).toContain(`Model output "output" [1,84,7] holds ${text} at index ${index}`);
+    }
+  });
+});

@@ -3,14 +3,21 @@
  * name; `finalizeCandidates` applies pre-NMS top-k, class-wise NMS, top-k, clipping to
  * the input and the class → category id mapping, the same way for every decoder.
  */
-import { invalidParameterError } from '../../core/errors.js';
+import { invalidParameterError, ShiftbenchError } from '../../core/errors.js';
 import { Registry } from '../../core/registry.js';
 import type { CocoCategory, Detection, RgbImage } from '../../core/types.js';
 import { createFastestDetDecoder } from './fastestdet.js';
 import { createNanodetGflDecoder } from './nanodet-gfl.js';
 import { nms } from './nms.js';
 import { createTorchvisionDecoder } from './torchvision.js';
-import type { Candidates, DecodeContext, Decoder, DecoderFactory, RawOutput } from './types.js';
+import {
+  shapeText,
+  type Candidates,
+  type DecodeContext,
+  type Decoder,
+  type DecoderFactory,
+  type RawOutput,
+} from './types.js';
 import { createYoloFastestV2Decoder } from './yolo-fastestv2.js';
 import { createYoloxDecoder } from './yolox.js';
 
@@ -98,16 +105,42 @@ export function finalizeCandidates(c: Candidates, opts: FinalizeOptions): Detect
 }
 
 /**
+ * Throws ERR_MODEL_OUTPUT at the first NaN or ±Infinity in a floating-point output: decoders
+ * would otherwise drop such a candidate (NaN fails every score and size test) or clip an
+ * infinite box to the whole input, silently.
+ */
+export function assertFiniteOutputs(outputs: readonly RawOutput[]): void {
+  for (const o of outputs) {
+    const d = o.data;
+    if (!(d instanceof Float32Array || d instanceof Float64Array)) continue;
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i];
+      if (v - v !== 0) {
+        throw new ShiftbenchError(
+          'ERR_MODEL_OUTPUT',
+          `Model output "${o.name}" ${shapeText(o.dims)} holds ${v} at index ${i}: the model produced a non-finite ` +
+            `value, so its detections would be garbage. Check the entry's normalize and colorOrder (the input the ` +
+            `model expects), the model file, and the execution provider or backend (a reduced-precision kernel can ` +
+            `overflow).`,
+        );
+      }
+    }
+  }
+}
+
+/**
  * Raw model outputs of a batch → detections per image: the decoder, then its top-k, NMS
  * and clipping (`finalizeCandidates`). The one path every runtime adapter takes.
- * Throws ERR_MODEL_OUTPUT when the outputs do not fit the decoder.
+ * Throws ERR_MODEL_OUTPUT when the outputs do not fit the decoder or hold a NaN or an infinity.
  */
 export function decodeDetections(
   decoder: Decoder,
   outputs: RawOutput[],
   ctx: DecodeContext & { classes: readonly CocoCategory[] },
 ): Detection[][] {
-  return decoder.decode(outputs, ctx).map((c) =>
+  const candidates = decoder.decode(outputs, ctx);
+  assertFiniteOutputs(outputs);
+  return candidates.map((c) =>
     finalizeCandidates(c, {
       nmsIouThreshold: decoder.nmsIouThreshold,
       preNmsTopK: decoder.preNmsTopK,

@@ -132,6 +132,24 @@ describe('ONNX adapter batching (tiny generated models)', () => {
     expect(batched[0]).not.toEqual(batched[1]);
     await det.dispose();
   });
+  it('calls that overlap (detect not awaited before the next) each get the detections of their own input', async () => {
+    for (const batch of ['dynamic', 1] as const) {
+      const det = await loadDetector(await writeModel(`overlap-${batch}`, tinyModel({ batch })), { threads: 1 });
+      const imgs = images(4);
+      const sequential: Detection[][] = [];
+      for (const im of imgs) sequential.push(...(await det.detect([im])));
+      expect(sequential[0]).not.toEqual(sequential[1]);
+      const overlapping = await Promise.all(imgs.map((im) => det.detect([im])));
+      expect(
+        overlapping.map((l) => l[0]),
+        `batch ${batch}`,
+      ).toEqual(sequential);
+      // and batches of 2 (one call each where the model batches)
+      const pairs = await Promise.all([det.detect(imgs.slice(0, 2)), det.detect(imgs.slice(2, 4))]);
+      expect(pairs.flat(), `batch ${batch}`).toEqual(sequential);
+      await det.dispose();
+    }
+  });
   it('runs one input per call when the batch dim is fixed', async () => {
     const det = await loadDetector(await writeModel('fixed', tinyModel({ batch: 1 })));
     expect(det.info.maxBatch).toBe(1);

@@ -173,6 +173,7 @@ export async function loadOnnxDetector(
     const classes = pipeline.classes;
     const buffers = new Map<number, Float32Array | Uint8Array>();
     const padValue = entry.padValue ?? [0, 0, 0];
+    let disposed = false;
 
     const runBatch = async (
       images: readonly RgbImage[],
@@ -180,8 +181,11 @@ export async function loadOnnxDetector(
     ): Promise<Detection[][]> => {
       const n = images.length;
       const size = n * 3 * width * height;
+      // the tensor wraps the buffer without a copy and the session reads it only when the run starts (a later
+      // tick): a buffer is taken out of the pool while in use, so calls that overlap never share one
       let buf = buffers.get(n);
-      if (!buf) buffers.set(n, (buf = inputType === 'uint8' ? new Uint8Array(size) : new Float32Array(size)));
+      if (buf) buffers.delete(n);
+      else buf = inputType === 'uint8' ? new Uint8Array(size) : new Float32Array(size);
       const input = pipeline.toTensor(images, buf);
       const tensor = new ort.Tensor(inputType, input.data, input.dims);
       let results: ort.InferenceSession.OnnxValueMapType;
@@ -193,6 +197,8 @@ export async function loadOnnxDetector(
           `Inference failed for ONNX model "${entry.name}": ${(err as Error).message}`,
           { cause: err },
         );
+      } finally {
+        if (!disposed) buffers.set(n, buf);
       }
       const outputs: RawOutput[] = session.outputNames.map((name) => {
         const t = results[name] as ort.Tensor;
@@ -253,7 +259,6 @@ export async function loadOnnxDetector(
         ...(rewrittenSha ? { graphRewritten: true, rewrittenModelSha256: rewrittenSha } : {}),
       },
     };
-    let disposed = false;
     return {
       info,
       async detect(batch: RgbImage[], _contexts?: DetectContext[]): Promise<Detection[][]> {

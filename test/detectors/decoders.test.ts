@@ -261,6 +261,28 @@ describe('decoder registry', () => {
     expect(bad.message).toBe(
       'Expected an integer in [2, 64] for decoder.params.bins (decoder "nanodet-gfl") but received 1',
     );
+    // a stride that is not a positive whole number would still give the expected cell counts (ceil(416 / 32.5) = 13)
+    // and decode every box at the wrong scale
+    for (const name of ['nanodet-gfl', 'yolo-fastestv2', 'yolox']) {
+      for (const strides of [
+        [8, 16, 32.5],
+        [8, 0, 32],
+        [8, 16, -32],
+      ]) {
+        const err = caught(() => createDecoder({ name, params: { strides } }));
+        expect(err.code, `${name} ${strides}`).toBe('ERR_REGISTRY');
+        expect(err.message).toMatch(
+          new RegExp(`^Expected positive integers for decoder\\.params\\.strides \\(decoder "${name}"\\)`),
+        );
+      }
+    }
+    const anchors = caught(() =>
+      createDecoder({ name: 'yolo-fastestv2', params: { anchors: [10, 10, 20, 20, 30, 30, 40, 40, 50, 50, 60, -60] } }),
+    );
+    expect(anchors.code).toBe('ERR_REGISTRY');
+    expect(anchors.message).toMatch(
+      /^Expected an array of 12 positive numbers for decoder\.params\.anchors \(decoder "yolo-fastestv2"\)/,
+    );
     const unknown = caught(() => createDecoder({ name: 'fastestdet', params: { iou: 0.5 } }));
     expect(unknown.message).toBe(
       'Unknown parameter decoder.params.iou for decoder "fastestdet". Known: clsExponent, iouThreshold, multiLabel, objExponent, preNmsTopK, topK',

@@ -153,7 +153,7 @@ export function matchGflOutputs(
 export const createNanodetGflDecoder: DecoderFactory = (params) => {
   const p = new ParamReader('nanodet-gfl', params, ['strides', 'bins', 'centerOffset']);
   const common = p.common({ iouThreshold: 0.6, preNmsTopK: 3000 });
-  const strides = p.numbers('strides', [8, 16, 32]);
+  const strides = p.strides([8, 16, 32]);
   const bins = p.integer('bins', 8, 2, 64);
   const centerOffset = p.number('centerOffset', 0.5, 0, 1);
   const decoder: Decoder = {

@@ -58,12 +58,27 @@ export class ParamReader {
     if (!is.inArray(v, values)) this.fail(key, `one of ${values.map((x) => JSON.stringify(x)).join(', ')}`);
     return v as T;
   }
-  numbers(key: string, def: number[], length?: number): number[] {
+  /** A non-empty array of numbers (of `length` when given); `positive`: each > 0. */
+  numbers(key: string, def: number[], length?: number, positive = false): number[] {
     const v = this.params[key];
     if (v === undefined) return def;
-    if (!Array.isArray(v) || !v.every(is.number) || (length !== undefined && v.length !== length) || v.length === 0) {
-      this.fail(key, length !== undefined ? `an array of ${length} numbers` : 'a non-empty array of numbers');
+    const what = positive ? 'positive numbers' : 'numbers';
+    if (
+      !Array.isArray(v) ||
+      !v.every((x) => is.number(x) && (!positive || x > 0)) ||
+      (length !== undefined && v.length !== length) ||
+      v.length === 0
+    ) {
+      this.fail(key, length !== undefined ? `an array of ${length} ${what}` : `a non-empty array of ${what}`);
     }
+    return v as number[];
+  }
+  /** Feature strides in input pixels: a non-empty array of positive integers. */
+  strides(def: number[]): number[] {
+    const v = this.params.strides;
+    if (v === undefined) return def;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => is.integer(x) && (x as number) >= 1))
+      this.fail('strides', 'positive integers');
     return v as number[];
   }
   /** The parameters every decoder takes: NMS IoU, pre-NMS top-k, multi-label candidates. */

@@ -24,9 +24,9 @@ export const createYoloFastestV2Decoder: DecoderFactory = (params) => {
     'clsExponent',
   ]);
   const common = p.common({ iouThreshold: 0.6 });
-  const strides = p.numbers('strides', [16, 32]);
+  const strides = p.strides([16, 32]);
   const anchorsPerCell = p.integer('anchorsPerCell', 3, 1, 16);
-  const anchors = p.numbers('anchors', YOLO_FASTESTV2_ANCHORS, strides.length * anchorsPerCell * 2);
+  const anchors = p.numbers('anchors', YOLO_FASTESTV2_ANCHORS, strides.length * anchorsPerCell * 2, true);
   const objExponent = p.number('objExponent', 1, 0, 10);
   const clsExponent = p.number('clsExponent', 1, 0, 10);
   const A = anchorsPerCell;

@@ -6,7 +6,6 @@
  * column 4 objectness and then C class probabilities, both already sigmoid-activated.
  * Score = objectness · class probability. Boxes come out in input pixels.
  */
-import { invalidParameterError } from '../../core/errors.js';
 import { pushClasses } from './fastestdet.js';
 import { ParamReader } from './params.js';
 import { CandidateCollector, outputMismatch, splitBatch, type Decoder, type DecoderFactory } from './types.js';
@@ -20,15 +19,7 @@ export const YOLOX_NMS_IOU = 0.65;
 export const createYoloxDecoder: DecoderFactory = (params) => {
   const p = new ParamReader('yolox', params, ['strides']);
   const common = p.common({ iouThreshold: YOLOX_NMS_IOU });
-  const strides = p.numbers('strides', YOLOX_STRIDES);
-  if (!strides.every((s) => Number.isInteger(s) && s >= 1)) {
-    throw invalidParameterError(
-      'decoder.params.strides (decoder "yolox")',
-      'positive integers',
-      strides,
-      'ERR_REGISTRY',
-    );
-  }
+  const strides = p.strides(YOLOX_STRIDES);
   const decoder: Decoder = {
     name: 'yolox',
     nmsIouThreshold: common.iouThreshold,

@@ -88,7 +88,7 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
         `i.e. [B,${expected.slice(1).join(',')}]. Fix inputSizePx or layout in the entry.`,
     );
   }
-  const maxBatch = entry.dynamicBatch === false || !isDynamic(shape[0]) ? 1 : TFJS_DYNAMIC_MAX_BATCH;
+  let maxBatch = entry.dynamicBatch === false || !isDynamic(shape[0]) ? 1 : TFJS_DYNAMIC_MAX_BATCH;
   const outputNames = decoder.outputNames ? [...decoder.outputNames] : model.outputs.map((o) => o.name);
   const classes = entryClasses(entry);
   const categoryIds = classes.map((c) => c.id);
@@ -169,6 +169,18 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
         cause: err.cause ?? err,
       });
     throw err;
+  }
+  if (maxBatch > 1) {
+    // a dynamic batch dim in the signature does not guarantee the graph batches (fixed reshapes, broadcasts)
+    try {
+      await runBatch([blank, blank]);
+    } catch (err) {
+      maxBatch = 1;
+      opts.logger?.info(
+        `TF.js model "${entry.name}" declares a dynamic batch size but fails on a batch of 2 (` +
+          `${(err as Error).message.split('\n')[0].slice(0, 160)}); running one image per call`,
+      );
+    }
   }
 
   const info: DetectorInfo = {

@@ -83,6 +83,28 @@ describe('coco-ssd format through loadTfjsDetector (hand-made graph in the coco-
     }
   });
 
+  it('a graph whose batch dim is declared dynamic but that fails on a batch of 2 runs one input per call, and says so (as the ONNX adapter does)', async () => {
+    // the hand-made graph adds a [B] sum to [1, A, 90] scores: it runs for B = 1 only
+    const logs: string[] = [];
+    const { dynamicBatch: _d, ...rest } = ENTRY;
+    const det = await loadTfjsDetector(rest, path.join(tmp, 'cache'), {
+      backend: 'wasm',
+      weightsDir,
+      logger: { info: (m) => logs.push(m), warn: (m) => logs.push(m) },
+    });
+    try {
+      expect(det.info.maxBatch).toBe(1);
+      expect(logs.join('\n')).toMatch(
+        /TF\.js model "coco-ssd-test" declares a dynamic batch size but fails on a batch of 2 \(.+\); running one image per call/,
+      );
+      const [a, b] = await det.detect([image(10), image(200)]);
+      expect(a.map((d) => d.categoryId)).toEqual([1, 3, 90]);
+      expect(b).toEqual(a);
+    } finally {
+      await det.dispose();
+    }
+  });
+
   it('leaves no tensor behind after detect and after dispose', async () => {
     const before = tf.memory().numTensors;
     const det = await loadTfjsDetector(ENTRY, path.join(tmp, 'cache'), { backend: 'wasm', weightsDir });

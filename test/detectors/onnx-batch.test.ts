@@ -30,7 +30,12 @@ const ModelProto = protobuf.parse(PROTO, { keepCase: true }).root.lookupType('Mo
 
 const INTS = 7;
 const INT = 2;
-function tinyModel(opts: { batch: 'dynamic' | 1; fixedReshape?: boolean; uint8?: boolean }): Uint8Array {
+function tinyModel(opts: {
+  batch: 'dynamic' | 1;
+  fixedReshape?: boolean;
+  uint8?: boolean;
+  batchMix?: boolean;
+}): Uint8Array {
   const rng = new Rng(5);
   const weights = Array.from({ length: 7 * 3 * 4 * 4 }, () => rng.uniform(-0.05, 0.05));
   const batchDim = opts.batch === 'dynamic' ? { dim_param: 'N' } : { dim_value: 1 };
@@ -55,6 +60,20 @@ function tinyModel(opts: { batch: 'dynamic' | 1; fixedReshape?: boolean; uint8?:
     initializer.push({ name: 'shape', dims: [4], data_type: 7, int64_data: [1, 7, 2, 2] });
     nodes.push({ input: ['c', 'shape'], output: ['r'], op_type: 'Reshape' });
     c = 'r';
+  }
+  if (opts.batchMix) {
+    // adds the mean over the batch, as a model exported with BatchNorm in training mode uses batch statistics
+    nodes.push({
+      input: [c],
+      output: ['m'],
+      op_type: 'ReduceMean',
+      attribute: [
+        { name: 'axes', type: INTS, ints: [0] },
+        { name: 'keepdims', type: INT, i: 1 },
+      ],
+    });
+    nodes.push({ input: [c, 'm'], output: ['cm'], op_type: 'Add' });
+    c = 'cm';
   }
   nodes.push({ input: [c], output: ['y'], op_type: 'Sigmoid' });
   const tensor = (name: string, elem: number, dims: Record<string, unknown>[]) => ({
@@ -166,6 +185,22 @@ describe('ONNX adapter batching (tiny generated models)', () => {
       /ONNX model "reshape" declares a dynamic batch size but fails on a batch of 2 \(.*\); running one image per call/,
     );
     expect(await det.detect(images(2))).toHaveLength(2);
+    await det.dispose();
+  });
+  it('runs one input per call when a batch gives other detections than one by one (outputs that mix the batch), and says so', async () => {
+    const logs: string[] = [];
+    const det = await loadDetector(await writeModel('mix', tinyModel({ batch: 'dynamic', batchMix: true })), {
+      threads: 1,
+      logger: { info: (m) => logs.push(m), warn: (m) => logs.push(m) },
+    });
+    expect(det.info.maxBatch).toBe(1);
+    expect(logs.join('\n')).toContain(
+      'ONNX model "mix" declares a dynamic batch size but a batch of 2 gives other detections than one input per call; running one image per call',
+    );
+    const imgs = images(3);
+    const single: Detection[][] = [];
+    for (const im of imgs) single.push(...(await det.detect([im])));
+    expect(await det.detect(imgs)).toEqual(single);
     await det.dispose();
   });
   it('feeds uint8 inputs raw and honours dynamicBatch: false', async () => {

@@ -160,6 +160,33 @@ export function blankInput(width: number, height: number, padValue: readonly [nu
 }
 
 /**
+ * A deterministic textured input (pseudo-random pixels), so that a batch probe holds two
+ * different images: a graph that mixes the images of a batch cannot hide behind identical ones.
+ */
+export function probeInput(width: number, height: number): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < data.length; i++) data[i] = Math.imul(i + 1, 2654435761) >>> 24;
+  return { width, height, data };
+}
+
+/** Whether two detection lists are identical (boxes, scores and categories, bit for bit, in order). */
+export function sameDetections(a: readonly Detection[][], b: readonly Detection[][]): boolean {
+  return (
+    a.length === b.length &&
+    a.every(
+      (list, i) =>
+        list.length === b[i].length &&
+        list.every((d, j) => {
+          const e = b[i][j];
+          return (
+            d.score === e.score && d.categoryId === e.categoryId && d.bbox.every((v, k) => Object.is(v, e.bbox[k]))
+          );
+        }),
+    )
+  );
+}
+
+/**
  * Checks that every input has the model input size (fitting is the runner's job; throws
  * ERR_INVALID_OPTION naming the detector and the input), then runs the batch in chunks
  * of at most `maxBatch` inputs. Shared by the runtime adapters.

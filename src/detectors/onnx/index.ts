@@ -19,7 +19,14 @@ import type {
   ModelEntry,
   RgbImage,
 } from '../../core/types.js';
-import { blankInput, createDecoder, detectInChunks, type RawOutput } from '../decoders/index.js';
+import {
+  blankInput,
+  createDecoder,
+  detectInChunks,
+  probeInput,
+  sameDetections,
+  type RawOutput,
+} from '../decoders/index.js';
 import { DEFAULT_EXECUTION_PROVIDER, EXECUTION_PROVIDERS, type ExecutionProvider } from '../executionProviders.js';
 import { sha256File } from '../pull.js';
 import { entryInfoBase, entryOrigin } from '../registry.js';
@@ -213,8 +220,9 @@ export async function loadOnnxDetector(
 
     // warm-up: keeps first-call latency out of timings and checks the outputs fit the decoder
     const blank = blankInput(width, height, padValue);
+    let blankDetections: Detection[][];
     try {
-      await runBatch([blank]);
+      blankDetections = await runBatch([blank]);
     } catch (err) {
       if (err instanceof ShiftbenchError) {
         throw new ShiftbenchError(err.code, `ONNX model "${entry.name}" (${file}): ${err.message}`, {
@@ -224,17 +232,28 @@ export async function loadOnnxDetector(
       throw err;
     }
     if (maxBatch > 1) {
-      // a dynamic batch dim in the metadata does not guarantee the graph batches (fixed Reshapes)
+      // a dynamic batch dim in the metadata does not guarantee the graph batches (fixed Reshapes), nor that an
+      // image's detections do not depend on the others of its batch (BatchNorm exported in training mode): a batch
+      // of two different images must run and give what each gives alone
+      const probe = probeInput(width, height);
       try {
-        await runBatch([blank, blank], { logSeverityLevel: 4 });
+        const batched = await runBatch([blank, probe], { logSeverityLevel: 4 });
+        const single = [...blankDetections, ...(await runBatch([probe]))];
+        if (!sameDetections(batched, single)) {
+          maxBatch = 1;
+          opts.logger?.info(
+            `ONNX model "${entry.name}" declares a dynamic batch size but a batch of 2 gives other detections than ` +
+              `one input per call; running one image per call`,
+          );
+        }
       } catch (err) {
         maxBatch = 1;
-        buffers.delete(2);
         opts.logger?.info(
           `ONNX model "${entry.name}" declares a dynamic batch size but fails on a batch of 2 (` +
             `${(err as Error).message.split('\n')[0].slice(0, 160)}); running one image per call`,
         );
       }
+      if (maxBatch === 1) buffers.delete(2);
     }
 
     const rewrittenSha = rewrite ? createHash('sha256').update(bytes).digest('hex') : undefined;

@@ -20,7 +20,14 @@ import type {
   ModelEntry,
   RgbImage,
 } from '../../core/types.js';
-import { blankInput, decodeDetections, detectInChunks, type RawOutput } from '../decoders/index.js';
+import {
+  blankInput,
+  decodeDetections,
+  detectInChunks,
+  probeInput,
+  sameDetections,
+  type RawOutput,
+} from '../decoders/index.js';
 import { fillFloatInput, fillUint8Input, inputDims, inputFormatOf } from '../onnx/preprocess.js';
 import { entryClasses, entryInfoBase, entryOrigin } from '../registry.js';
 import { assertBackend, type BackendInfo } from './backend.js';
@@ -161,8 +168,9 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
   // Warm-up: compiles kernels (wasm, native), keeps first-call latency out of timings,
   // and checks that the outputs fit the decoder.
   const blank = blankInput(width, height, padValue);
+  let blankDetections: Detection[][];
   try {
-    await runBatch([blank]);
+    blankDetections = await runBatch([blank]);
   } catch (err) {
     if (err instanceof ShiftbenchError)
       throw new ShiftbenchError(err.code, `TF.js model "${entry.name}" (${spec.where}): ${err.message}`, {
@@ -171,9 +179,20 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
     throw err;
   }
   if (maxBatch > 1) {
-    // a dynamic batch dim in the signature does not guarantee the graph batches (fixed reshapes, broadcasts)
+    // a dynamic batch dim in the signature does not guarantee the graph batches (fixed reshapes, broadcasts), nor
+    // that an image's detections do not depend on the others of its batch: a batch of two different images must
+    // run and give what each gives alone
+    const probe = probeInput(width, height);
     try {
-      await runBatch([blank, blank]);
+      const batched = await runBatch([blank, probe]);
+      const single = [...blankDetections, ...(await runBatch([probe]))];
+      if (!sameDetections(batched, single)) {
+        maxBatch = 1;
+        opts.logger?.info(
+          `TF.js model "${entry.name}" declares a dynamic batch size but a batch of 2 gives other detections than ` +
+            `one input per call; running one image per call`,
+        );
+      }
     } catch (err) {
       maxBatch = 1;
       opts.logger?.info(

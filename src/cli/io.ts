@@ -47,10 +47,15 @@ function integerRange(min: number, max: number): string {
   return max < Infinity ? `an integer ≤ ${max}` : 'an integer';
 }
 
+/** A flag's text as a number: NaN for an empty or blank text, which Number() would read as 0. */
+export function flagNumber(value: string): number {
+  return value.trim() === '' ? NaN : Number(value);
+}
+
 /** Parses an integer flag; throws ERR_INVALID_OPTION naming the flag. */
 export function parseIntFlag(name: string, min = -Infinity, max = Infinity) {
   return (value: string): number => {
-    const n = Number(value);
+    const n = flagNumber(value);
     if (!Number.isInteger(n) || n < min || n > max) {
       throw invalidParameterError(name, integerRange(min, max), value);
     }
@@ -67,7 +72,7 @@ export const parsePairingResamples = parseIntFlag('--bootstrap-bounds', MIN_INTE
 /** Parses a number flag; throws ERR_INVALID_OPTION naming the flag. */
 export function parseNumberFlag(name: string, min = -Infinity, max = Infinity) {
   return (value: string): number => {
-    const n = Number(value);
+    const n = flagNumber(value);
     if (!Number.isFinite(n) || n < min || n > max) {
       throw invalidParameterError(name, `a number in [${min}, ${max}]`, value);
     }

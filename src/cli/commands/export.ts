@@ -1,7 +1,7 @@
 /** `shiftbench export`: flags → ExportOptions → exportInputs (the runner's shifted inputs as PNGs + export.json). */
 import type { Command } from 'commander';
 import { exportInputs, invalidParameterError, type ExportOptions, type FitMode, type ShiftMode } from '../../index.js';
-import { collect, consoleLogger, parseIntFlag, printLine } from '../io.js';
+import { collect, consoleLogger, flagNumber, parseIntFlag, printLine } from '../io.js';
 
 interface ExportFlags {
   dataset?: string;
@@ -32,7 +32,7 @@ function parseSize(value: string): { width: number; height: number } {
 
 /** `114,114,114` → [r, g, b] (range checked by the library). */
 function parseRgb(value: string): [number, number, number] {
-  const parts = value.split(',').map((p) => Number(p.trim()));
+  const parts = value.split(',').map(flagNumber);
   if (parts.length !== 3 || !parts.every((v) => Number.isInteger(v)))
     throw invalidParameterError('--pad-value', 'R,G,B with integers from 0 to 255, e.g. 114,114,114', value);
   return [parts[0], parts[1], parts[2]];

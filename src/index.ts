@@ -109,6 +109,8 @@ export {
   createFakeDetector,
   FAKE_NAMES,
   DEFAULT_CACHE_DIR,
+  DEFAULT_DETECT_TIMEOUT_MS,
+  MAX_DETECT_TIMEOUT_MS,
   type LoadDetectorSpecOptions,
   type PullOptions,
 } from './detectors/index.js';

@@ -45,6 +45,7 @@ export {
   createPluginDetector,
   pluginDetectorNames,
   DEFAULT_DETECT_TIMEOUT_MS,
+  MAX_DETECT_TIMEOUT_MS,
   type LoadedPlugin,
 } from './plugins.js';
 export {
@@ -82,7 +83,7 @@ export interface LoadDetectorSpecOptions extends LoadDetectorOptions {
   plugins?: string[];
   /** Extra registry files (`--registry`), read after the built-in ones. */
   registryFiles?: string[];
-  /** Limit for one detect() call of a plug-in detector in ms (default 60000, `--detect-timeout`). */
+  /** Limit for one detect() call of a plug-in detector in ms, 1 to 2147483647 (default 60000, `--detect-timeout`). */
   detectTimeoutMs?: number;
 }
 

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describeValue, ShiftbenchError } from '../core/errors.js';
+import { describeValue, invalidParameterError, ShiftbenchError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type {
   CocoCategory,
@@ -26,6 +26,12 @@ import { validatePluginDefinition, type PluginDefinition } from './plugin-api.js
 
 /** Default limit for one detect() call of a plug-in detector. */
 export const DEFAULT_DETECT_TIMEOUT_MS = 60_000;
+
+/**
+ * The largest limit of one detect() call (--detect-timeout), in ms (about 24.8 days): the most a
+ * timer holds. Node turns a longer one into 1 ms, which would time out every call at once.
+ */
+export const MAX_DETECT_TIMEOUT_MS = 2_147_483_647;
 
 /**
  * The largest input side a plug-in detector may declare (info.inputSizePx), in pixels:
@@ -332,7 +338,8 @@ function checkResults(
  * Creates and wraps one plug-in detector (see the module note). The wrapper's info.name
  * is `plugin/detector`, its runtime "plugin <name>", and its files include the plug-in
  * file with its sha256. Throws ERR_PLUGIN when the factory throws or returns something
- * that is not a detector. A dispose() that throws is a warning (`opts.logger`, else a
+ * that is not a detector, ERR_INVALID_OPTION for a detectTimeoutMs that is not an integer from 1
+ * to MAX_DETECT_TIMEOUT_MS. A dispose() that throws is a warning (`opts.logger`, else a
  * process warning), not an error.
  */
 export async function createPluginDetector(
@@ -341,6 +348,9 @@ export async function createPluginDetector(
   opts: LoadDetectorOptions & { detectTimeoutMs?: number } = {},
 ): Promise<Detector> {
   const label = `Plug-in "${plugin.name}" (${plugin.file}) detector "${detectorName}"`;
+  const timeoutMs = opts.detectTimeoutMs ?? DEFAULT_DETECT_TIMEOUT_MS;
+  if (!is.integer(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_DETECT_TIMEOUT_MS)
+    throw invalidParameterError('--detect-timeout', `an integer from 1 to ${MAX_DETECT_TIMEOUT_MS}`, timeoutMs);
   let inner: Detector;
   try {
     inner = await plugin.definition.detectors[detectorName](opts);
@@ -357,7 +367,6 @@ export async function createPluginDetector(
     );
   }
   const raw = checkInfo(inner.info, label);
-  const timeoutMs = opts.detectTimeoutMs ?? DEFAULT_DETECT_TIMEOUT_MS;
   const classes: CocoCategory[] = raw.classes.map((c) => ({ ...c }));
   const classIds = new Set(classes.map((c) => c.id));
   const info: DetectorInfo = {

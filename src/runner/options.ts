@@ -10,6 +10,7 @@ import { OPTION_FLAGS as FLAG } from '../core/messages.js';
 import { is } from '../core/is.js';
 import type { ExecutionProvider, ShiftMode, ShiftSet } from '../core/types.js';
 import { DEFAULT_EXECUTION_PROVIDER, EXECUTION_PROVIDERS } from '../detectors/executionProviders.js';
+import { MAX_DETECT_TIMEOUT_MS } from '../detectors/plugins.js';
 import { MIN_INTERVAL_RESAMPLES, type BoundsObjective } from '../metrics/index.js';
 import {
   DEFAULT_RESAMPLE_KERNEL,
@@ -302,7 +303,7 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
     weightsDir: options.weightsDir ? abs(options.weightsDir) : null,
     plugins: stringList(options.plugins, FLAG.plugins, 0).map(abs),
     registryFiles: stringList(options.registryFiles, FLAG.registryFiles, 0).map(abs),
-    detectTimeoutMs: optionalInt(options.detectTimeoutMs, FLAG.detectTimeoutMs, 1),
+    detectTimeoutMs: optionalInt(options.detectTimeoutMs, FLAG.detectTimeoutMs, 1, MAX_DETECT_TIMEOUT_MS),
     batchSize: optionalInt(options.batchSize, FLAG.batchSize, 1, 4096),
     maxDetections: optionalInt(options.maxDetections, FLAG.maxDetections, 1, 1_000_000) ?? RUN_DEFAULTS.maxDetections,
     prepareWorkers: optionalInt(options.prepareWorkers, FLAG.prepareWorkers, 0, 64),

@@ -2,8 +2,14 @@
  * Bad flag values as a user types them (or a script passes an unset variable, `--seed "$SEED"`): each is a usage
  * error (exit 2) naming the flag, never read as some number the user did not give.
  */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../runner/fixtures.js';
+import { loadDetector } from '../../src/detectors/index.js';
+import { resolveRunOptions } from '../../src/runner/options.js';
 import { runCli } from '../helpers/cli.js';
+import { rejection } from '../helpers/shared.js';
 
 describe('numeric flags refuse an empty or blank value', () => {
   it('run --seed "" and --score-threshold " " are usage errors naming the flag, not 0', async () => {
@@ -31,5 +37,41 @@ describe('numeric flags refuse an empty or blank value', () => {
       'shiftbench: Expected R,G,B with integers from 0 to 255, e.g. 114,114,114 for --pad-value but received ",,"\n',
     );
     expect(r.code).toBe(2);
+  });
+});
+
+describe('--detect-timeout', () => {
+  it('a limit beyond what a timer holds is refused naming the flag, not turned into a 1 ms timeout', async () => {
+    const r = await runCli(['run', '--model', 'x/y', '--dataset', 'nowhere', '--detect-timeout', '3000000000', '-q']);
+    expect(r.stderr).toBe(
+      'shiftbench: Expected an integer from 1 to 2147483647 for --detect-timeout but received "3000000000"\n',
+    );
+    expect(r.code).toBe(2);
+  });
+
+  it('the library refuses it too: run options and a plug-in detector loaded with it', async () => {
+    expect(() => resolveRunOptions({ models: ['x/y'], dataset: 'nowhere', detectTimeoutMs: 3_000_000_000 })).toThrow(
+      'Expected an integer from 1 to 2147483647 for --detect-timeout but received 3000000000',
+    );
+    const plugin = path.join(await tempDir('sb-timeout-'), 'slow.mjs');
+    await writeFile(
+      plugin,
+      `export default { apiVersion: 1, name: 'slow', detectors: { s: () => ({
+  info: { family: { stages: 'one-stage', anchors: 'anchor-free' }, inputSizePx: { width: 8, height: 8 }, classes: [{ id: 1, name: 'a' }] },
+  detect: async (b) => { await new Promise((r) => setTimeout(r, 20)); return b.map(() => []); },
+  dispose: async () => {} }) } };\n`,
+    );
+    const err = await rejection(loadDetector('slow/s', { plugins: [plugin], detectTimeoutMs: 3_000_000_000 }));
+    expect(err.code).toBe('ERR_INVALID_OPTION');
+    expect(err.message).toBe('Expected an integer from 1 to 2147483647 for --detect-timeout but received 3000000000');
+    const det = await loadDetector('slow/s', { plugins: [plugin], detectTimeoutMs: 2_147_483_647 });
+    expect(await det.detect([{ width: 8, height: 8, data: new Uint8Array(192) }])).toEqual([[]]);
+  });
+
+  it('run --help gives its default', async () => {
+    const r = await runCli(['run', '--help']);
+    expect(r.stdout).toMatch(
+      /--detect-timeout <ms>\s+timeout of one detect call of a plug-in detector\s+\(default\s+60000\)/,
+    );
   });
 });

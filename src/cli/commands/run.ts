@@ -1,6 +1,8 @@
 /** `shiftbench run`: flags → RunOptions → runBenchmark (or runExperiment with --config). */
 import type { Command } from 'commander';
 import {
+  DEFAULT_DETECT_TIMEOUT_MS,
+  MAX_DETECT_TIMEOUT_MS,
   formatRunSummary,
   invalidParameterError,
   loadExperimentConfig,
@@ -103,8 +105,8 @@ export function register(program: Command): void {
     )
     .option(
       '--detect-timeout <ms>',
-      'timeout of one detect call of a plug-in detector',
-      parseIntFlag('--detect-timeout', 1),
+      `timeout of one detect call of a plug-in detector (default ${DEFAULT_DETECT_TIMEOUT_MS})`,
+      parseIntFlag('--detect-timeout', 1, MAX_DETECT_TIMEOUT_MS),
     )
     .option(
       '--batch <n>',

@@ -40,6 +40,8 @@ export const MAX_DETECT_TIMEOUT_MS = 2_147_483_647;
  */
 export const MAX_PLUGIN_INPUT_PX = 16384;
 
+const SHA256_RE = /^[0-9a-fA-F]{64}$/;
+
 export interface LoadedPlugin {
   name: string;
   /** Absolute path of the plug-in file. */
@@ -281,6 +283,17 @@ function checkInfo(raw: unknown, label: string): Omit<DetectorInfo, 'runtime' | 
   ) {
     fail('padValue', 'an array of 3 integers 0–255', info.padValue);
   }
+  // as the registry and served detectors must give it (polyphase-align reads it)
+  if (info.totalStridePx !== undefined && (!is.integer(info.totalStridePx) || (info.totalStridePx as number) < 1))
+    fail('totalStridePx', 'a positive integer', info.totalStridePx);
+  // the manifest records them, and a resume compares their sha256 with the stored run's
+  if (info.files !== undefined) {
+    if (!Array.isArray(info.files)) fail('files', 'an array of { path, sha256 }', info.files);
+    (info.files as unknown[]).forEach((f, k) => {
+      if (!is.object(f) || !is.string(f.path) || !is.string(f.sha256) || !SHA256_RE.test(f.sha256))
+        fail(`files[${k}]`, '{ path: string, sha256: 64 hex digits }', f);
+    });
+  }
   return info as unknown as Omit<DetectorInfo, 'runtime' | 'files'> & Partial<DetectorInfo>;
 }
 
@@ -379,7 +392,10 @@ export async function createPluginDetector(
     totalStridePx: raw.totalStridePx,
     maxBatch: raw.maxBatch ?? 1,
     runtime: `plugin ${plugin.name}${typeof raw.runtime === 'string' ? ` (${raw.runtime})` : ''}`,
-    files: [{ path: plugin.file, sha256: plugin.sha256 }, ...(Array.isArray(raw.files) ? raw.files : [])],
+    files: [
+      { path: plugin.file, sha256: plugin.sha256 },
+      ...(raw.files ?? []).map((f) => ({ path: f.path, sha256: f.sha256 })),
+    ],
     details: {
       ...(is.object(raw.details) ? raw.details : {}),
       plugin: plugin.name,

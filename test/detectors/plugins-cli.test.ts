@@ -59,6 +59,34 @@ export default {
     expect(existsSync(path.join(root, 'leaky', 'metrics.json'))).toBe(true);
   });
 
+  it('info.files without a sha256 (or not objects) is refused naming the field: a resume could not compare the weights', async () => {
+    const plugin = path.join(root, 'files.mjs');
+    const info = `{ family: { stages: 'one-stage', anchors: 'anchor-free' }, inputSizePx: { width: 16, height: 16 }, classes: [{ id: 1, name: 'disc' }] }`;
+    await writeFile(
+      plugin,
+      `const info = ${info};
+const make = (files) => () => ({ info: { ...info, files }, detect: async (b) => b.map(() => []), dispose: async () => {} });
+export default { apiVersion: 1, name: 'files', detectors: { nohash: make([{ path: 'w.bin', hash: 'abc' }]), nulls: make([null]), ok: make([{ path: 'w.bin', sha256: '${'a'.repeat(64)}' }]) } };
+`,
+    );
+    const nohash = await run(plugin, 'files/nohash', 'nohash');
+    expect(nohash.stderr).toBe(
+      `shiftbench: Plug-in "files" (${plugin}) detector "nohash" returned a detector with an invalid info: expected ` +
+        '{ path: string, sha256: 64 hex digits } for info.files[0] but received {"path":"w.bin","hash":"abc"}\n',
+    );
+    expect(nohash.code).toBe(1);
+    expect(existsSync(path.join(root, 'nohash', 'metrics.json'))).toBe(false);
+    // a second run of the same plug-in (a resume) compares the stored files: it used to crash on [null]
+    const nulls = await run(plugin, 'files/nulls', 'nulls');
+    expect(nulls.stderr).toContain(
+      'expected { path: string, sha256: 64 hex digits } for info.files[0] but received null',
+    );
+    expect(nulls.code).toBe(1);
+    const ok = await run(plugin, 'files/ok', 'ok');
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+  });
+
   it('a --plugin path that does not exist is a usage error: exit 2, like a missing --model file', async () => {
     const missing = path.join(root, 'nothere.mjs');
     const r = await run(missing, 'x/a', 'missing');

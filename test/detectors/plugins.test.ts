@@ -43,6 +43,7 @@ export default {
     largest: () => ({ info: { ...info, inputSizePx: { width: 16384, height: 16384 } }, detect: async () => [], dispose: async () => {} }),
     badPad: () => ({ info: { ...info, padValue: [300, -1, 0] }, detect: async () => [], dispose: async () => {} }),
     twinIds: () => ({ info: { ...info, classes: [{ id: 1, name: 'disc' }, { id: 1, name: 'square' }] }, detect: async () => [], dispose: async () => {} }),
+    stride: () => ({ info: { ...info, totalStridePx: '32' }, detect: async () => [], dispose: async () => {} }),
     bigId: () => ({ info: { ...info, classes: [{ id: 1, name: 'disc' }, { id: 2 ** 31, name: 'square' }] }, detect: async () => [], dispose: async () => {} }),
   },
 };
@@ -218,6 +219,12 @@ describe('plug-in detector wrapper', () => {
     expect(d.code).toBe('ERR_PLUGIN');
     expect(d.message).toContain('info.classes');
     expect(d.message).toContain('id 1 twice');
+    // a stride as the registry and served detectors must give it (polyphase-align reads it)
+    const stride = await rejection(load('stride'));
+    expect(stride.code).toBe('ERR_PLUGIN');
+    expect(stride.message).toBe(
+      `${label()} "stride" returned a detector with an invalid info: expected a positive integer for info.totalStridePx but received "32"`,
+    );
     // class ids are stored as 32-bit integers: a larger one is refused here, not truncated to another class later
     const big = await rejection(load('bigId'));
     expect(big.code).toBe('ERR_PLUGIN');

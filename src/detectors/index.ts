@@ -43,6 +43,7 @@ export {
   pluginCodeHashes,
   findPluginDetector,
   createPluginDetector,
+  guardPluginMitigation,
   pluginDetectorNames,
   DEFAULT_DETECT_TIMEOUT_MS,
   MAX_DETECT_TIMEOUT_MS,

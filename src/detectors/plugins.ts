@@ -21,6 +21,7 @@ import type {
   LoadDetectorOptions,
   RgbImage,
 } from '../core/types.js';
+import type { Mitigation, MitigationContext, MitigationFactory } from '../mitigations/types.js';
 import { resolvePackageImportsToThisTool } from './packageSelfResolve.js';
 import { validatePluginDefinition, type PluginDefinition } from './plugin-api.js';
 
@@ -348,6 +349,53 @@ function checkResults(
 }
 
 /**
+ * One detect() call of a plug-in's detector, checked: a throw becomes ERR_PLUGIN naming `label` (a
+ * ShiftbenchError passes unchanged when `passShiftbenchErrors`: the inner detector's own, already named),
+ * a call that has not settled after `timeoutMs` (null: no limit) ERR_PLUGIN_TIMEOUT, and the result is
+ * validated (checkResults).
+ */
+async function guardedDetect(
+  inner: Detector,
+  batch: RgbImage[],
+  contexts: DetectContext[] | undefined,
+  label: string,
+  classIds: ReadonlySet<number>,
+  timeoutMs: number | null,
+  passShiftbenchErrors = false,
+): Promise<Detection[][]> {
+  const imageLabel = (i: number) => (contexts?.[i] ? `image ${contexts[i].imageId}` : `input ${i}`);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    if (timeoutMs === null) return;
+    timer = setTimeout(() => {
+      reject(
+        new ShiftbenchError(
+          'ERR_PLUGIN_TIMEOUT',
+          `${label} did not return from detect() within ${timeoutMs} ms (${imageLabel(0)}${
+            batch.length > 1 ? ` and ${batch.length - 1} more` : ''
+          }). If it is just slow, raise the limit with --detect-timeout <ms>; otherwise fix the plug-in.`,
+        ),
+      );
+    }, timeoutMs); // not unref()'d: a detect() that never settles must end in this error, not in an empty event loop
+  });
+  let result: unknown;
+  try {
+    result = await Promise.race([Promise.resolve().then(() => inner.detect(batch, contexts)), timeout]);
+  } catch (err) {
+    if (err instanceof ShiftbenchError && (err.code === 'ERR_PLUGIN_TIMEOUT' || passShiftbenchErrors)) throw err;
+    throw new ShiftbenchError(
+      'ERR_PLUGIN',
+      `${label} threw in detect() on ${imageLabel(0)}${batch.length > 1 ? ` (batch of ${batch.length})` : ''}: ` +
+        `${(err as Error)?.message ?? String(err)}`,
+      { cause: err },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+  return checkResults(result, batch.length, classIds, label, imageLabel);
+}
+
+/**
  * Creates and wraps one plug-in detector (see the module note). The wrapper's info.name
  * is `plugin/detector`, its runtime "plugin <name>", and its files include the plug-in
  * file with its sha256. Throws ERR_PLUGIN when the factory throws or returns something
@@ -404,44 +452,15 @@ export async function createPluginDetector(
     },
   };
 
-  const callOnce = async (batch: RgbImage[], contexts: DetectContext[] | undefined): Promise<Detection[][]> => {
-    const imageLabel = (i: number) => (contexts?.[i] ? `image ${contexts[i].imageId}` : `input ${i}`);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(
-          new ShiftbenchError(
-            'ERR_PLUGIN_TIMEOUT',
-            `${label} did not return from detect() within ${timeoutMs} ms (${imageLabel(0)}${
-              batch.length > 1 ? ` and ${batch.length - 1} more` : ''
-            }). If it is just slow, raise the limit with --detect-timeout <ms>; otherwise fix the plug-in.`,
-          ),
-        );
-      }, timeoutMs); // not unref()'d: a detect() that never settles must end in this error, not in an empty event loop
-    });
-    let result: unknown;
-    try {
-      result = await Promise.race([Promise.resolve().then(() => inner.detect(batch, contexts)), timeout]);
-    } catch (err) {
-      if (err instanceof ShiftbenchError && err.code === 'ERR_PLUGIN_TIMEOUT') throw err;
-      throw new ShiftbenchError(
-        'ERR_PLUGIN',
-        `${label} threw in detect() on ${imageLabel(0)}${batch.length > 1 ? ` (batch of ${batch.length})` : ''}: ` +
-          `${(err as Error)?.message ?? String(err)}`,
-        { cause: err },
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-    return checkResults(result, batch.length, classIds, label, imageLabel);
-  };
-
   return {
     info,
     async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
       const out: Detection[][] = [];
       for (let i = 0; i < batch.length; i += info.maxBatch) {
-        out.push(...(await callOnce(batch.slice(i, i + info.maxBatch), contexts?.slice(i, i + info.maxBatch))));
+        const part = batch.slice(i, i + info.maxBatch);
+        out.push(
+          ...(await guardedDetect(inner, part, contexts?.slice(i, i + info.maxBatch), label, classIds, timeoutMs)),
+        );
       }
       return out;
     },
@@ -457,5 +476,76 @@ export async function createPluginDetector(
         else process.emitWarning(message, { code: 'ERR_PLUGIN' });
       }
     },
+  };
+}
+
+/**
+ * The factory of a plug-in's mitigation `name`, held to the contract that plug-in detectors are: a
+ * factory or wrap() that throws, or returns something else than a mitigation or a detector, is ERR_PLUGIN
+ * naming the plug-in, its file and the mitigation; the wrapped detector's info is checked as a plug-in
+ * detector's (missing fields are the inner detector's) and each of its detect() results is validated
+ * (checkResults). Errors of the inner detector pass unchanged.
+ */
+export function guardPluginMitigation(plugin: LoadedPlugin, name: string): MitigationFactory {
+  const factory = plugin.definition.mitigations![name];
+  const label = `Plug-in "${plugin.name}" (${plugin.file}) mitigation "${name}"`;
+  const message = (err: unknown) => (err as Error)?.message ?? String(err);
+  return (arg: string): Mitigation => {
+    let m: unknown;
+    try {
+      m = factory(arg);
+    } catch (err) {
+      if (err instanceof ShiftbenchError) throw err;
+      const spec = arg === '' ? name : `${name}:${arg}`;
+      throw new ShiftbenchError('ERR_PLUGIN', `${label} failed to create "${spec}": ${message(err)}`, { cause: err });
+    }
+    if (!is.object(m) || !is.string(m.name) || !is.string(m.spec) || typeof m.wrap !== 'function') {
+      throw new ShiftbenchError(
+        'ERR_PLUGIN',
+        `${label}: the factory must return a mitigation { name, spec, wrap(detector, context) } but returned ` +
+          describeValue(m),
+      );
+    }
+    const given = m as unknown as Mitigation;
+    return {
+      name: given.name,
+      spec: given.spec,
+      ...(given.loadOptions !== undefined ? { loadOptions: given.loadOptions } : {}),
+      ...(typeof given.replacementModel === 'function' ? { replacementModel: given.replacementModel.bind(given) } : {}),
+      wrap(detector: Detector, ctx: MitigationContext): Detector {
+        let wrapped: unknown;
+        try {
+          wrapped = given.wrap(detector, ctx);
+        } catch (err) {
+          if (err instanceof ShiftbenchError) throw err;
+          throw new ShiftbenchError(
+            'ERR_PLUGIN',
+            `${label} threw in wrap() on detector "${detector.info.name}": ${message(err)}`,
+            { cause: err },
+          );
+        }
+        const on = `${label} on detector "${detector.info.name}"`;
+        if (!is.object(wrapped) || typeof wrapped.detect !== 'function') {
+          throw new ShiftbenchError(
+            'ERR_PLUGIN',
+            `${on}: wrap() must return a detector { info, detect(batch, contexts), dispose() } but returned ` +
+              describeValue(wrapped),
+          );
+        }
+        const d = wrapped as unknown as Detector;
+        const givenInfo = is.object(d.info) ? d.info : {};
+        const info: DetectorInfo = { ...detector.info, ...givenInfo };
+        // the inner detector's files are already checked, in its own way (a model's, a plug-in's)
+        checkInfo(info.files === detector.info.files ? { ...info, files: undefined } : info, on);
+        const classIds = new Set(info.classes.map((c) => c.id));
+        return {
+          info,
+          detect: (batch, contexts) => guardedDetect(d, batch, contexts, on, classIds, null, true),
+          dispose: async () => {
+            await d.dispose?.();
+          },
+        };
+      },
+    };
   };
 }

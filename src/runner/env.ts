@@ -3,7 +3,14 @@
  */
 import type { Logger } from '../core/types.js';
 import { decodeDatasetImage, loadDataset } from '../datasets/index.js';
-import { describeDetector, listModels, loadDetector, loadPlugins, pluginCodeHashes } from '../detectors/index.js';
+import {
+  describeDetector,
+  guardPluginMitigation,
+  listModels,
+  loadDetector,
+  loadPlugins,
+  pluginCodeHashes,
+} from '../detectors/index.js';
 import { ShiftEvaluator } from '../metrics/index.js';
 import { MITIGATIONS, parseMitigation, registerMitigation } from '../mitigations/index.js';
 import { computeBuildId } from './identity.js';
@@ -50,13 +57,16 @@ let buildId: Promise<string> | undefined;
 async function registerPluginMitigations(files: string[], logger?: Logger): Promise<void> {
   if (files.length === 0) return;
   for (const plugin of await loadPlugins(files)) {
-    for (const [name, factory] of Object.entries(plugin.definition.mitigations ?? {})) {
+    for (const name of Object.keys(plugin.definition.mitigations ?? {})) {
       if (MITIGATIONS.has(name)) {
         if (!registeredFromPlugin.has(`${plugin.file}:${name}`))
           logger?.warn(`plug-in ${plugin.name}: a mitigation named "${name}" already exists; keeping the existing one`);
         continue;
       }
-      registerMitigation(name, factory, { syntax: `${name}[:arg]`, summary: `from plug-in ${plugin.name}` });
+      registerMitigation(name, guardPluginMitigation(plugin, name), {
+        syntax: `${name}[:arg]`,
+        summary: `from plug-in ${plugin.name}`,
+      });
       registeredFromPlugin.add(`${plugin.file}:${name}`);
       pluginOfMitigation.set(name, { name: plugin.name, file: plugin.file });
     }

@@ -9,6 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { pluginRunArgs, runCli } from '../helpers/cli.js';
 import { makeDataset, tempDir } from '../runner/fixtures.js';
 
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 describe('shiftbench run --plugin: problems of the plug-in', () => {
   let root: string;
   let dataset: string;
@@ -85,6 +87,62 @@ export default { apiVersion: 1, name: 'files', detectors: { nohash: make([{ path
     const ok = await run(plugin, 'files/ok', 'ok');
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
+  });
+
+  it('a plug-in mitigation is held to the detector contract: its factory, wrap() and detections fail naming it', async () => {
+    const plugin = path.join(root, 'mit.mjs');
+    await writeFile(
+      plugin,
+      `const info = { family: { stages: 'one-stage', anchors: 'anchor-free' }, inputSizePx: { width: 16, height: 16 }, classes: [{ id: 1, name: 'disc' }, { id: 2, name: 'square' }] };
+const fixing = (name, fix) => (arg) => ({ name, spec: arg ? name + ':' + arg : name, wrap: (d) => ({ info: { ...d.info, name: d.info.name + '+' + name }, detect: async (b, c) => (await d.detect(b, c)).map((l) => l.map(fix)), dispose: () => d.dispose() }) });
+export default {
+  apiVersion: 1,
+  name: 'mit',
+  detectors: { plain: () => ({ info, detect: async (b) => b.map(() => [{ bbox: [1, 1, 5, 5], score: 0.9, categoryId: 1 }]), dispose: async () => {} }) },
+  mitigations: {
+    'bad-score': fixing('bad-score', (d) => ({ ...d, score: 1.5 })),
+    'bad-category': fixing('bad-category', (d) => ({ ...d, categoryId: 99 })),
+    'throws': () => { throw new Error('no such arg'); },
+    'garbage': () => 42,
+    'wrap-throws': () => ({ name: 'wrap-throws', spec: 'wrap-throws', wrap: () => { throw new Error('cannot wrap'); } }),
+    'fine': fixing('fine', (d) => d),
+  },
+};
+`,
+    );
+    const label = `Plug-in "mit" (${plugin}) mitigation`;
+    const mit = (m: string) => run(plugin, 'mit/plain', `mit-${m}`, ['--mitigation', m]);
+    const score = await mit('bad-score');
+    expect(score.stderr).toMatch(
+      new RegExp(
+        `^shiftbench: ${escape(label)} "bad-score" on detector "mit/plain" returned an invalid detection for image \\d+ ` +
+          `\\(detection 0\\): score must be a number in \\[0, 1\\] but is 1\\.5\\n$`,
+      ),
+    );
+    expect(score.code).toBe(1);
+    const category = await mit('bad-category');
+    expect(category.stderr).toContain(
+      `${label} "bad-category" on detector "mit/plain" returned an invalid detection for image `,
+    );
+    expect(category.stderr).toContain("categoryId 99 is not one of the detector's info.classes (1, 2)");
+    expect(category.code).toBe(1);
+    const throws = await mit('throws:3');
+    expect(throws.stderr).toBe(`shiftbench: ${label} "throws" failed to create "throws:3": no such arg\n`);
+    expect(throws.code).toBe(1);
+    const garbage = await mit('garbage');
+    expect(garbage.stderr).toBe(
+      `shiftbench: ${label} "garbage": the factory must return a mitigation { name, spec, wrap(detector, context) } ` +
+        'but returned 42\n',
+    );
+    expect(garbage.code).toBe(1);
+    const wrap = await mit('wrap-throws');
+    expect(wrap.stderr).toBe(
+      `shiftbench: ${label} "wrap-throws" threw in wrap() on detector "mit/plain": cannot wrap\n`,
+    );
+    expect(wrap.code).toBe(1);
+    const fine = await mit('fine');
+    expect(fine.stderr).toBe('');
+    expect(fine.code).toBe(0);
   });
 
   it('a --plugin path that does not exist is a usage error: exit 2, like a missing --model file', async () => {

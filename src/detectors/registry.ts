@@ -260,8 +260,22 @@ export function parseRegistry(text: string, file: string): ModelEntry[] {
 /**
  * Reads and validates registry files in order; a later entry with the same name as an
  * earlier one replaces it (so user files can override built-ins). Throws ERR_REGISTRY when
- * a file cannot be read or is invalid.
+ * a file cannot be read or is invalid, ERR_INVALID_OPTION when it does not exist.
  */
+/**
+ * The error of a registry file that cannot be read: ERR_INVALID_OPTION (a bad --registry value, as a
+ * --plugin or --model path that names nothing) when it does not exist, else ERR_REGISTRY.
+ */
+export function registryReadError(file: string, err: unknown): ShiftbenchError {
+  const missing = (err as NodeJS.ErrnoException)?.code === 'ENOENT';
+  return new ShiftbenchError(
+    missing ? 'ERR_INVALID_OPTION' : 'ERR_REGISTRY',
+    `Could not read registry file ${file}: ${missing ? 'it does not exist' : ((err as Error)?.message ?? String(err))}. ` +
+      'Check the path given to --registry.',
+    { cause: err },
+  );
+}
+
 export function readRegistry(files: string[]): ModelEntry[] {
   const byName = new Map<string, ModelEntry>();
   for (const file of files) {
@@ -269,11 +283,7 @@ export function readRegistry(files: string[]): ModelEntry[] {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new ShiftbenchError(
-        'ERR_REGISTRY',
-        `Could not read registry file ${file}: ${(err as Error).message}. Check the path given to --registry.`,
-        { cause: err },
-      );
+      throw registryReadError(file, err);
     }
     for (const entry of parseRegistry(text, file)) byName.set(entry.name, entry);
   }

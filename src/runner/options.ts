@@ -3,7 +3,7 @@
  * the validation every entry point (CLI, config file, library) goes through.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { invalidParameterError } from '../core/errors.js';
 import { OPTION_FLAGS as FLAG } from '../core/messages.js';
@@ -11,6 +11,7 @@ import { is } from '../core/is.js';
 import type { ExecutionProvider, ShiftMode, ShiftSet } from '../core/types.js';
 import { DEFAULT_EXECUTION_PROVIDER, EXECUTION_PROVIDERS } from '../detectors/executionProviders.js';
 import { MAX_DETECT_TIMEOUT_MS } from '../detectors/plugins.js';
+import { registryReadError } from '../detectors/registry.js';
 import { MIN_INTERVAL_RESAMPLES, type BoundsObjective } from '../metrics/index.js';
 import {
   DEFAULT_RESAMPLE_KERNEL,
@@ -187,6 +188,19 @@ function stringList(value: unknown, name: string, min: number): string[] {
  */
 export { MIN_INTERVAL_RESAMPLES };
 
+/**
+ * A registry file, refused at once when it does not exist (ERR_INVALID_OPTION): a run whose models are all fakes or
+ * plug-ins never reads the registries, and would ignore a mistyped --registry.
+ */
+function existingRegistry(file: string): string {
+  try {
+    statSync(file);
+  } catch (err) {
+    throw registryReadError(file, err);
+  }
+  return file;
+}
+
 function optionalInt(value: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | null {
   if (value === undefined || value === null) return null;
   if (!is.integer(value) || !is.inRange(value as number, min, max))
@@ -302,7 +316,7 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
     threads: optionalInt(options.threads, FLAG.threads, 1, 1024),
     weightsDir: options.weightsDir ? abs(options.weightsDir) : null,
     plugins: stringList(options.plugins, FLAG.plugins, 0).map(abs),
-    registryFiles: stringList(options.registryFiles, FLAG.registryFiles, 0).map(abs),
+    registryFiles: stringList(options.registryFiles, FLAG.registryFiles, 0).map(abs).map(existingRegistry),
     detectTimeoutMs: optionalInt(options.detectTimeoutMs, FLAG.detectTimeoutMs, 1, MAX_DETECT_TIMEOUT_MS),
     batchSize: optionalInt(options.batchSize, FLAG.batchSize, 1, 4096),
     maxDetections: optionalInt(options.maxDetections, FLAG.maxDetections, 1, 1_000_000) ?? RUN_DEFAULTS.maxDetections,

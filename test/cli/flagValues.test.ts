@@ -75,3 +75,17 @@ describe('--detect-timeout', () => {
     );
   });
 });
+
+describe('--registry FILE that does not exist', () => {
+  it('is a usage error naming the file in every command, also when no model of the run comes from a registry', async () => {
+    const missing = path.join(await tempDir('sb-registry-'), 'nope.json');
+    const text = `shiftbench: Could not read registry file ${missing}: it does not exist. Check the path given to --registry.\n`;
+    // a fake (or a plug-in) model never reads the registries: the missing file was ignored and the run exited 0
+    const run = await runCli(['run', '--model', 'oracle', '--registry', missing, '--dataset', 'nowhere', '-q']);
+    expect(run.stderr).toBe(text);
+    expect(run.code).toBe(2);
+    const list = await runCli(['models', 'list', '--registry', missing]);
+    expect(list.stderr).toBe(text);
+    expect(list.code).toBe(2);
+  });
+});

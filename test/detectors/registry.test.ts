@@ -137,7 +137,7 @@ describe('parseRegistry / readRegistry', () => {
     expect(entries).toHaveLength(1);
     expect(entries[0].description).toBe('mine');
     const err = caught(() => readRegistry([path.join(dir, 'nope.json')]));
-    expect(err.code).toBe('ERR_REGISTRY');
+    expect(err.code).toBe('ERR_INVALID_OPTION'); // a bad --registry value (exit 2), as a missing --plugin file
     expect(err.message).toContain(`Could not read registry file ${path.join(dir, 'nope.json')}`);
     expect(err.message).toContain('Check the path given to --registry.');
   });

@@ -91,6 +91,30 @@ describe('shiftbench eval / bounds', () => {
     expect(bad.stderr).toContain(`Could not parse --case file "${fixture('metrics/malformed.json')}" as JSON`);
   });
 
+  it('bounds on a case without ground truth computes nothing: exit 1 naming the file and why, never exit 0', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'shiftbench-bounds-nogt-'));
+    const file = path.join(dir, 'case.json');
+    const det = (image_id: number, x: number) => ({ image_id, category_id: 1, bbox: [x, 5, 10, 10], score: 0.9 });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        gt: { images: [{ id: 1, width: 64, height: 64 }], annotations: [], categories: [{ id: 1, name: 'a' }] },
+        shifts: [
+          [0, 0],
+          [1, 0],
+        ],
+        dets: [[det(1, 5)], [det(1, 6)]],
+      }),
+    );
+    for (const args of [[], ['--json']]) {
+      const r = await cli(['bounds', '--case', file, ...args]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(file);
+      expect(r.stderr).toContain('no ground truth');
+    }
+  });
+
   it('bad detections are a failure (exit 1) with ERR_METRICS_INPUT text', async () => {
     const r = await cli([
       'eval',

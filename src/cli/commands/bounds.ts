@@ -10,6 +10,7 @@ import {
   parseBoundsCase,
   prepareBounds,
 } from '../../index.js';
+import { ShiftbenchError } from '../../core/errors.js';
 import { parseIntFlag, printJson, printLine } from '../io.js';
 import { readJsonFlag } from './eval.js';
 
@@ -50,10 +51,13 @@ export function register(program: Command): void {
       // large cases: the lower and upper searches in two worker threads (same answer, bit for bit)
       const b = await greedyBoundsParallel(prepareBounds(c), c.maxPasses ?? DEFAULT_MAX_PASSES, { workers: 'auto' });
       if (b === null) {
-        // no ground truth → no mAP: nothing to bound
-        if (flags.json) printJson({ bounds: null, note: NO_GROUND_TRUTH_NOTE });
-        else printLine(NO_GROUND_TRUTH_NOTE);
-        return;
+        // no ground truth → no mAP: nothing to bound, and a command that computed nothing does not exit 0
+        throw new ShiftbenchError(
+          'ERR_METRICS_INPUT',
+          `${flags.case}: ${NO_GROUND_TRUTH_NOTE} — its gt holds no annotation that is not a crowd region, so no ` +
+            'shift assignment has an mAP. Give a case whose gt has annotations (for consistency without labels, ' +
+            'use `shiftbench run` on a label-free dataset).',
+        );
       }
       if (flags.json) {
         printJson({

@@ -13,8 +13,8 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { Detection, ModelEntry, RgbImage } from '../../../src/core/types.js';
 import { loadTfjsDetector } from '../../../src/detectors/tfjs/index.js';
+import { concatShard, constNode, dims } from './fakeGraph.js';
 
-const dims = (shape: number[]) => ({ dim: shape.map((s) => ({ size: String(s) })) });
 const DET = [0.1, 0.2, 1.5, 1.8, 0.9, 0, 0.5, 0.5, 1.9, 1.9, 0.6, 2];
 
 function writeMixingGraph(dir: string): void {
@@ -22,18 +22,7 @@ function writeMixingGraph(dir: string): void {
   const shape = Int32Array.from([-1, 2, 6]);
   const axis = Int32Array.from([0]);
   const scale = Float32Array.from([0.001]);
-  const parts = [det, shape, axis, scale];
-  const shard = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let off = 0;
-  for (const p of parts) {
-    shard.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), off);
-    off += p.byteLength;
-  }
-  const constNode = (name: string, dtype: string, s: number[]) => ({
-    name,
-    op: 'Const',
-    attr: { dtype: { type: dtype }, value: { tensor: { dtype, tensorShape: dims(s) } } },
-  });
+  const shard = concatShard([det, shape, axis, scale]);
   const F = { T: { type: 'DT_FLOAT' } };
   const modelJson = {
     format: 'graph-model',

@@ -17,7 +17,26 @@ export interface FakeSsdSpec {
   boxes: [number, number, number, number][];
 }
 
-const dims = (shape: number[]) => ({ dim: shape.map((s) => ({ size: String(s) })) });
+/** A TF.js graph TensorShape. */
+export const dims = (shape: number[]) => ({ dim: shape.map((s) => ({ size: String(s) })) });
+
+/** A Const node of a hand-made graph (its value comes from the weight shard). */
+export const constNode = (name: string, dtype: string, shape: number[]) => ({
+  name,
+  op: 'Const',
+  attr: { dtype: { type: dtype }, value: { tensor: { dtype, tensorShape: dims(shape) } } },
+});
+
+/** The bytes of typed arrays laid end to end: a weight shard in the order of its manifest. */
+export function concatShard(parts: readonly (Float32Array | Int32Array)[]): Uint8Array {
+  const shard = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let off = 0;
+  for (const p of parts) {
+    shard.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), off);
+    off += p.byteLength;
+  }
+  return shard;
+}
 
 /** Writes the fake model into `dir` (model.json + group1-shard1of1.bin); returns the shard's byte length. */
 export function writeFakeSsdModel(dir: string, spec: FakeSsdSpec): number {
@@ -26,19 +45,7 @@ export function writeFakeSsdModel(dir: string, spec: FakeSsdSpec): number {
   const boxes = Float32Array.from(spec.boxes.flat());
   const axes = Int32Array.from([1, 2, 3]);
   const zero = Float32Array.from([0]);
-  const parts = [scores, boxes, axes, zero];
-  const total = parts.reduce((n, p) => n + p.byteLength, 0);
-  const shard = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    shard.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), off);
-    off += p.byteLength;
-  }
-  const constNode = (name: string, dtype: string, shape: number[]) => ({
-    name,
-    op: 'Const',
-    attr: { dtype: { type: dtype }, value: { tensor: { dtype, tensorShape: dims(shape) } } },
-  });
+  const shard = concatShard([scores, boxes, axes, zero]);
   const modelJson = {
     format: 'graph-model',
     generatedBy: 'shiftbench test',

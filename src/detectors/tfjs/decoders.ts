@@ -12,7 +12,7 @@
  *
  * Other names (`nanodet-gfl`, …) come from the shared decoder registry.
  */
-import { invalidParameterError } from '../../core/errors.js';
+import { ShiftbenchError, invalidParameterError } from '../../core/errors.js';
 import { is } from '../../core/is.js';
 import { Registry } from '../../core/registry.js';
 import { ParamReader } from '../decoders/params.js';
@@ -69,8 +69,15 @@ export const createCenternetDecoder = (params: Record<string, unknown>): TfjsDec
           const o = r * 6;
           const score = Number(d[o + 4]);
           if (!(score >= ctx.scoreThreshold)) continue;
-          const cls = Math.round(Number(d[o + 5]));
-          if (cls < 0 || cls >= ctx.numClasses) continue;
+          const cls = Number(d[o + 5]);
+          if (!Number.isInteger(cls) || cls < 0 || cls >= ctx.numClasses) {
+            throw new ShiftbenchError(
+              'ERR_MODEL_OUTPUT',
+              `decoder "centernet-detections": output "${out!.name}" holds class ${cls} at row ${r} (score ` +
+                `${score}), not a class index of the detector's ${ctx.numClasses} classes; check that the model ` +
+                "emits class indices 0…N−1 in the order of the registry entry's classes (not category ids).",
+            );
+          }
           c.boxesXYXY.push(Number(d[o]), Number(d[o + 1]), Number(d[o + 2]), Number(d[o + 3]));
           c.scores.push(score);
           c.classIndices.push(cls);

@@ -54,6 +54,24 @@ describe('centernet-detections decoder', () => {
     expect(per.map((c) => c.classIndices)).toEqual([[2], [5]]);
   });
 
+  it('a class index outside the class list or not an integer → ERR_MODEL_OUTPUT naming the row (never dropped)', () => {
+    // 80 classes: index 80 (e.g. a model that emits COCO ids 1…90, not indices) must not vanish from the results
+    expect(() => decoder.decode([out([[10, 20, 110, 220, 0.9, 80]])], ctx())).toThrow(
+      expect.objectContaining({
+        code: 'ERR_MODEL_OUTPUT',
+        message: expect.stringMatching(/class 80 at row 0 .*80 classes/),
+      }),
+    );
+    expect(() => decoder.decode([out([[10, 20, 110, 220, 0.9, -1]])], ctx())).toThrow(
+      expect.objectContaining({ code: 'ERR_MODEL_OUTPUT' }),
+    );
+    expect(() => decoder.decode([out([[10, 20, 110, 220, 0.9, 2.5]])], ctx())).toThrow(
+      expect.objectContaining({ code: 'ERR_MODEL_OUTPUT', message: expect.stringContaining('class 2.5') }),
+    );
+    // rows under the score threshold are not read at all (padding rows may hold anything)
+    expect(decoder.decode([out([[0, 0, 0, 0, 0, 99]])], ctx())[0].scores).toEqual([]);
+  });
+
   it('wrong output shape → ERR_MODEL_OUTPUT naming what was expected and found', () => {
     expect(() =>
       decoder.decode([{ name: 'tower_0/detections', dims: [1, 100, 5], data: new Float32Array(500) }], ctx()),

@@ -7,7 +7,7 @@
  */
 import { ShiftbenchError } from '../../core/errors.js';
 import type { Detection, Detector, DetectorInfo, LoadDetectorOptions, ModelEntry, RgbImage } from '../../core/types.js';
-import { detectInChunks, type RawOutput } from '../decoders/index.js';
+import { batchProbe, detectInChunks, type RawOutput } from '../decoders/index.js';
 import { inputDims, inputFormatOf } from '../onnx/preprocess.js';
 import { entryInfoBase, entryOrigin } from '../registry.js';
 import { createTensorPipeline, DEFAULT_SCORE_THRESHOLD, type TensorPipeline } from '../tensorPipeline.js';
@@ -34,13 +34,15 @@ export interface KserveConnection {
   input: KserveTensorMeta;
   pipeline: TensorPipeline;
   /**
-   * Inputs per request: 1 for a fixed batch of 1 (or `dynamicBatch: false`, or a model that fails on a batch of 2),
-   * else KSERVE_MAX_BATCH_PER_REQUEST.
+   * Inputs per request: 1 for a fixed batch of 1 (or `dynamicBatch: false`, or a model that fails on a batch of 2
+   * or whose answer for two different images is not what each gets alone), else KSERVE_MAX_BATCH_PER_REQUEST.
    */
   perRequest: number;
   transport: HttpTransport;
   /** Raw outputs of one request for `images` (at most `perRequest`), and the model version the answer names. */
   infer(images: readonly RgbImage[]): Promise<{ outputs: RawOutput[]; modelVersion: string | null }>;
+  /** Detections of n images from one request's outputs; a decoder error names the served model and its URL. */
+  decode(outputs: RawOutput[], n: number): Detection[][];
   /** sha256 of the raw outputs on the canary input (canary.ts). */
   canarySha256: string;
   /** The version that answered the canary (`model_version`), else the one asked for, else null. */
@@ -74,7 +76,8 @@ function mismatch(
  * (input name, datatype FP32 or UINT8, and shape checked against the entry: a mismatch is
  * ERR_MODEL_LOAD showing both), then one inference on the canary input, decoded, which
  * checks the outputs fit the decoder; with a variable batch dimension a second one on two
- * canary inputs, and one image per request when that fails (logged). Throws ERR_NETWORK
+ * different inputs (batchProbe), and one image per request when that fails or either image's
+ * detections differ from what it gets alone (logged). Throws ERR_NETWORK
  * (unreachable, not ready, HTTP errors), ERR_MODEL_LOAD, ERR_MODEL_OUTPUT, ERR_REGISTRY (decoder).
  */
 export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions = {}): Promise<KserveConnection> {
@@ -145,26 +148,31 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
     };
     const canary = canaryInput(width, height);
     const first = await infer([canary]);
-    try {
-      pipeline.decode(first.outputs, 1);
-    } catch (err) {
-      if (err instanceof ShiftbenchError)
-        throw new ShiftbenchError(err.code, `Served model "${entry.name}" (POST ${inferUrl}): ${err.message}`, {
-          cause: err,
-        });
-      throw err;
-    }
+    const decodeFor = (outputs: RawOutput[], n: number) => {
+      try {
+        return pipeline.decode(outputs, n);
+      } catch (err) {
+        if (err instanceof ShiftbenchError)
+          throw new ShiftbenchError(err.code, `Served model "${entry.name}" (POST ${inferUrl}): ${err.message}`, {
+            cause: err,
+          });
+        throw err;
+      }
+    };
+    const canaryDetections = decodeFor(first.outputs, 1);
     if (perRequest > 1) {
       // a variable batch dim (Triton reports -1 for any max_batch_size > 0) does not promise that the model and its
-      // decoder take several images per request (torchvision's takes one): checked with a batch of 2, as for ONNX
-      try {
-        pipeline.decode((await infer([canary, canary])).outputs, 2);
-      } catch (err) {
-        if (!(err instanceof ShiftbenchError)) throw err;
+      // decoder take several images per request (torchvision's takes one), nor that each image's outputs are its own:
+      // checked with two different images, as for ONNX
+      const why = await batchProbe(
+        async (images) => decodeFor((await infer(images)).outputs, images.length),
+        canary,
+        canaryDetections,
+      );
+      if (why !== null) {
         perRequest = 1;
         opts.logger?.info(
-          `Served model "${entry.name}" declares a variable batch size but fails on a batch of 2 (` +
-            `${err.message.split('\n')[0].slice(0, 160)}); sending one image per request`,
+          `Served model "${entry.name}" declares a variable batch size but ${why}; sending one image per request`,
         );
       }
     }
@@ -177,6 +185,7 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
       perRequest,
       transport,
       infer,
+      decode: decodeFor,
       canarySha256: hashRawOutputs(first.outputs),
       modelVersion,
     };
@@ -247,20 +256,8 @@ export async function loadKserveDetector(entry: ModelEntry, opts: LoadDetectorOp
     },
   };
   let disposed = false;
-  const runRequest = async (chunk: RgbImage[]): Promise<Detection[][]> => {
-    const { outputs } = await conn.infer(chunk);
-    try {
-      return pipeline.decode(outputs, chunk.length);
-    } catch (err) {
-      if (err instanceof ShiftbenchError)
-        throw new ShiftbenchError(
-          err.code,
-          `Served model "${entry.name}" (POST ${conn.modelUrl}/infer): ${err.message}`,
-          { cause: err },
-        );
-      throw err;
-    }
-  };
+  const runRequest = async (chunk: RgbImage[]): Promise<Detection[][]> =>
+    conn.decode((await conn.infer(chunk)).outputs, chunk.length);
   return {
     info,
     async detect(batch: RgbImage[]): Promise<Detection[][]> {

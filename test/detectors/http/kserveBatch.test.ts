@@ -107,3 +107,112 @@ describe('a served model with a variable batch dimension', () => {
     }
   });
 });
+
+/**
+ * A KServe v2 server of a YOLOX-style model on an 8×8 input (one stride-8 cell, 2 classes) whose objectness is the
+ * mean of the input image; `mixing`: every image of a request gets the first image's (a model that mixes the batch,
+ * e.g. BatchNorm exported in training mode).
+ */
+async function serveYolox(mixing: boolean): Promise<{ url: string; batches: number[] }> {
+  const batches: number[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const json = (v: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(v));
+      if (req.url === '/v2/health/ready') return void res.writeHead(200).end();
+      if (req.method === 'GET')
+        return json({
+          name: 'yx',
+          versions: ['1'],
+          platform: 'x',
+          inputs: [{ name: 'images', datatype: 'FP32', shape: [-1, 3, SIZE, SIZE] }],
+          outputs: [{ name: 'output', datatype: 'FP32', shape: [-1, 1, 7] }],
+        });
+      const input = (JSON.parse(Buffer.concat(chunks).toString()) as { inputs: { shape: number[]; data: number[] }[] })
+        .inputs[0];
+      const n = input.shape[0];
+      batches.push(n);
+      const per = input.data.length / n;
+      const mean = (b: number) => input.data.slice(b * per, (b + 1) * per).reduce((s, v) => s + v, 0) / per;
+      json({
+        model_name: 'yx',
+        outputs: [
+          {
+            name: 'output',
+            datatype: 'FP32',
+            shape: [n, 1, 7],
+            data: Array.from({ length: n }, (_, b) => [0.5, 0.5, 0, 0, mean(mixing ? 0 : b), 0, 1]).flat(),
+          },
+        ],
+      });
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, batches };
+}
+
+describe('a served model with a variable batch dimension that takes batches', () => {
+  const load = async (mixing: boolean) => {
+    const s = await serveYolox(mixing);
+    const file = path.join(await tempDir('shiftbench-kserve-mix-'), 'served.json');
+    await writeFile(
+      file,
+      JSON.stringify([
+        {
+          name: 'yx-served',
+          format: 'kserve',
+          source: { kind: 'kserve', url: s.url, model: 'yx' },
+          family: { stages: 'one-stage', anchors: 'anchor-free' },
+          inputSizePx: { width: SIZE, height: SIZE },
+          layout: 'NCHW',
+          colorOrder: 'RGB',
+          normalize: { mean: [0, 0, 0], std: [255, 255, 255] },
+          fit: 'letterbox',
+          padValue: [128, 128, 128],
+          decoder: { name: 'yolox', params: { strides: [8] } },
+          classes: [
+            { id: 1, name: 'a' },
+            { id: 2, name: 'b' },
+          ],
+        },
+      ]),
+    );
+    const infos: string[] = [];
+    const logger = { info: (m: string) => infos.push(m), warn: () => undefined, error: () => undefined };
+    const detector = await loadDetector('yx-served', { registryFiles: [file], logger, http: { concurrency: 1 } });
+    return { s, infos, detector };
+  };
+  const filled = (v: number): RgbImage => ({
+    width: SIZE,
+    height: SIZE,
+    data: new Uint8Array(SIZE * SIZE * 3).fill(v),
+  });
+
+  it('whose outputs mix the images of a request is found at load (two different images) and sent one per request', async () => {
+    const { s, infos, detector } = await load(true);
+    try {
+      expect(infos.some((m) => m.includes('yx-served') && m.includes('one image per request'))).toBe(true);
+      expect(detector.info.maxBatch).toBe(1);
+      const out = await detector.detect([filled(51), filled(204)]);
+      expect(out.map((d) => d.map((x) => Number(x.score.toFixed(4))))).toEqual([[0.2], [0.8]]);
+      expect(s.batches.slice(-2)).toEqual([1, 1]);
+    } finally {
+      await detector.dispose();
+    }
+  });
+
+  it('whose outputs are per image keeps several images per request', async () => {
+    const { s, infos, detector } = await load(false);
+    try {
+      expect(infos.filter((m) => m.includes('one image per request'))).toEqual([]);
+      expect(detector.info.maxBatch).toBe(8);
+      const out = await detector.detect([filled(51), filled(204)]);
+      expect(out.map((d) => d.map((x) => Number(x.score.toFixed(4))))).toEqual([[0.2], [0.8]]);
+      expect(s.batches.slice(-1)).toEqual([2]);
+    } finally {
+      await detector.dispose();
+    }
+  });
+});

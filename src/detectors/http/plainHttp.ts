@@ -104,7 +104,8 @@ export function parsePlainHttpInfo(json: unknown, url: string): PlainHttpInfo {
 
 /**
  * Validates a `POST` answer `{ detections: [...] }` → detections; throws ERR_MODEL_OUTPUT naming `what` for a box
- * that is not 4 finite numbers or has a negative width or height, a score that is not finite, a class not listed.
+ * that is not 4 finite numbers or has a negative width or height, a score that is not a number in [0, 1], a class not
+ * listed.
  */
 export function parsePlainHttpDetections(json: unknown, classIds: ReadonlySet<number>, what: string): Detection[] {
   const fail = (problem: string): never => {
@@ -123,6 +124,9 @@ export function parsePlainHttpDetections(json: unknown, classIds: ReadonlySet<nu
     if (b[2] < 0 || b[3] < 0) return fail(`detections[${i}].bbox [${b.join(', ')}] has a negative width or height`);
     if (typeof d.score !== 'number' || !Number.isFinite(d.score))
       return fail(`detections[${i}].score is not a finite number`);
+    // a logit or a percentage would pass the score threshold of the consistency metrics (τ in [0, 1]) wrongly
+    if (d.score < 0 || d.score > 1)
+      return fail(`detections[${i}].score ${d.score} is not a number in [0, 1] (a confidence, not a logit)`);
     if (!Number.isInteger(d.category_id) || !classIds.has(d.category_id as number))
       return fail(`detections[${i}].category_id ${JSON.stringify(d.category_id)} is not one of the detector's classes`);
     return { bbox: [b[0], b[1], b[2], b[3]], score: d.score, categoryId: d.category_id as number };

@@ -61,6 +61,19 @@ describe('plain HTTP detections', () => {
       expect(err.message).toMatch(text);
     }
   });
+  it('refuses a score outside [0, 1] (a logit or a percentage), as the plug-in and export paths do', () => {
+    for (const score of [1.5, -0.2, 87, 1e-9 - 1]) {
+      const err = refusal({
+        detections: [
+          { bbox: [0, 0, 1, 1], score: 1, category_id: 1 },
+          { bbox: [0, 0, 1, 1], score: 0, category_id: 3 },
+          { bbox: [2, 2, 4, 4], score, category_id: 1 },
+        ],
+      });
+      expect(err.code).toBe('ERR_MODEL_OUTPUT');
+      expect(err.message).toContain(`${WHAT}: detections[2].score ${score} is not a number in [0, 1]`);
+    }
+  });
 });
 
 describe('plain HTTP info', () => {

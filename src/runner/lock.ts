@@ -8,10 +8,12 @@
  *   or its main thread blocked by a slow detector) keeps it: taken over, it would append
  *   to the new run's files when it continues;
  * - its owner is on another host (liveness cannot be checked from here): when its
- *   heartbeat is older than `staleMs` (default 30 s).
+ *   heartbeat is older than `staleMs` (default 30 s);
+ * - its file holds no lease (created but not yet written, or its creator was killed in
+ *   between): only once the file is older than `staleMs`; a younger one is refused.
  */
 import { randomUUID } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { syncDirSync, writeFileAtomic } from '../core/atomicFile.js';
@@ -94,6 +96,34 @@ function staleReason(lock: LockContent | null, staleMs: number): string | null {
   return null;
 }
 
+/** How long, at most, an unreadable lock file is read again for the lease its creator is writing into it. */
+const UNREADABLE_WAIT_MS = 500;
+
+/**
+ * The lease in `file`. A lock file is created empty and written just after (acquire), so an unreadable one may be a
+ * lease being written by a run that started at the same moment: it is read again for up to UNREADABLE_WAIT_MS. One
+ * still unreadable is refused (ERR_RUN_LOCKED naming the file) while younger than `staleMs`, and is a crashed
+ * creator's (null: stale) once older.
+ */
+async function readLockSettled(file: string, dir: string, staleMs: number): Promise<LockContent | null> {
+  for (let waited = 0; ; waited += 50) {
+    const lock = await readLock(file);
+    if (lock !== null) return lock;
+    const st = await stat(file).catch(() => null);
+    if (st === null) return null; // released meanwhile: nothing to take over (the rename fails, acquire looks again)
+    if (Date.now() - st.mtimeMs > staleMs) return null; // no one is creating it now
+    if (waited < UNREADABLE_WAIT_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
+    throw new ShiftbenchError(
+      'ERR_RUN_LOCKED',
+      `The run directory ${dir} has a lock file that holds no lease (${file}): another run is creating it, or one ` +
+        `was killed while creating it. Run again in a moment; if no shiftbench run uses this directory, delete it.`,
+    );
+  }
+}
+
 function owner(lock: LockContent): string {
   return `PID ${lock.pid} on ${lock.host}`;
 }
@@ -161,7 +191,7 @@ export class RunLock {
           });
         }
       }
-      const held = await readLock(file);
+      const held = await readLockSettled(file, dir, staleMs);
       const reason = staleReason(held, staleMs);
       if (reason === null) {
         throw new ShiftbenchError(
@@ -182,7 +212,7 @@ export class RunLock {
         continue; // someone else moved it first: look again
       }
       const moved = await readLock(aside);
-      if (held && moved && moved.token !== held.token) {
+      if (moved && moved.token !== held?.token) {
         // it was renewed or replaced meanwhile: put it back and look again
         await rename(aside, file).catch(() => undefined);
         continue;

@@ -6,7 +6,7 @@
  * host keeps the heartbeat rule (its owner's liveness cannot be checked from here).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -100,6 +100,47 @@ describe('run directory lock: a live owner on this host keeps its lease', () => 
     expect(err.message).toContain(`PID ${process.pid} on ${os.hostname()}`);
     expect(first.signal.aborted).toBe(false);
     expect(JSON.parse(await readFile(path.join(out, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
+  });
+
+  it('a lock file its owner has created but not written yet (empty) is not taken over: another run started at once', async () => {
+    // RunLock.acquire creates run.lock exclusively, then writes the lease into it: in between it is empty
+    const out = path.join(root, `d${dir++}`);
+    await mkdir(out, { recursive: true });
+    const file = path.join(out, LOCK_FILE);
+    await writeFile(file, '');
+    const now = new Date().toISOString();
+    const written = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        void writeFile(
+          file,
+          JSON.stringify({ pid: sleeper.pid, host: os.hostname(), startedAt: now, heartbeatAt: now, token: 'w' }),
+        ).then(() => resolve());
+      }, 100),
+    );
+    const { l, lines } = logger();
+    const err = await acquire(out, l).catch((e) => e);
+    await written;
+    expect(lines.join('\n')).not.toMatch(/taking over/);
+    expect(err.code).toBe('ERR_RUN_LOCKED');
+    expect(err.message).toContain(`PID ${sleeper.pid} on ${os.hostname()}`);
+    expect(JSON.parse(await readFile(file, 'utf8')).token).toBe('w');
+  });
+
+  it('an empty lock file that stays empty is refused while fresh, and taken over once older than the stale time', async () => {
+    const out = path.join(root, `d${dir++}`);
+    await mkdir(out, { recursive: true });
+    const file = path.join(out, LOCK_FILE);
+    await writeFile(file, '');
+    const err = await acquire(out, logger().l).catch((e) => e);
+    expect(err.code).toBe('ERR_RUN_LOCKED');
+    expect(err.message).toContain(file);
+    expect(err.message).toMatch(/delete it/);
+    const old = new Date(Date.now() - 45_000);
+    await utimes(file, old, old); // a run killed between creating the file and writing its lease
+    const { l, lines } = logger();
+    const lock = await acquire(out, l);
+    expect(JSON.parse(await readFile(lock.file, 'utf8')).pid).toBe(process.pid);
+    expect(lines.join('\n')).toMatch(/taking over the lock of an unknown owner: the lock file is unreadable/);
   });
 
   it('a lock of a dead process on this host with an old heartbeat is taken over, with a message', async () => {

@@ -4,8 +4,9 @@
  * share of each image's difference from the batch mean, as BatchNorm exported in
  * training mode does). Two identical images hide that; two different ones do not.
  *
- * Graph: x float [-1,2,2,3] → Reshape [-1,2,6] → r; out = det + 0.001·(r − mean over the
- * batch of r), named tower_0/detections, read by the centernet-detections decoder.
+ * Graph: x float [-1,2,2,3] → Reshape [-1,2,6] → r; out = det + scale·(r − mean over the
+ * batch of r), scale 0.001 for the box and score columns and 0 for the class one, named
+ * tower_0/detections, read by the centernet-detections decoder.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,7 +22,8 @@ function writeMixingGraph(dir: string): void {
   const det = Float32Array.from(DET);
   const shape = Int32Array.from([-1, 2, 6]);
   const axis = Int32Array.from([0]);
-  const scale = Float32Array.from([0.001]);
+  // the class column (5) is left alone: the decoder refuses a class that is not an integer index
+  const scale = Float32Array.from([0.001, 0.001, 0.001, 0.001, 0.001, 0]);
   const shard = concatShard([det, shape, axis, scale]);
   const F = { T: { type: 'DT_FLOAT' } };
   const modelJson = {
@@ -34,7 +36,7 @@ function writeMixingGraph(dir: string): void {
         constNode('det', 'DT_FLOAT', [1, 2, 6]),
         constNode('shape', 'DT_INT32', [3]),
         constNode('axis', 'DT_INT32', [1]),
-        constNode('scale', 'DT_FLOAT', []),
+        constNode('scale', 'DT_FLOAT', [6]),
         { name: 'r', op: 'Reshape', input: ['x', 'shape'], attr: { ...F, Tshape: { type: 'DT_INT32' } } },
         {
           name: 'm',
@@ -56,7 +58,7 @@ function writeMixingGraph(dir: string): void {
           { name: 'det', shape: [1, 2, 6], dtype: 'float32' },
           { name: 'shape', shape: [3], dtype: 'int32' },
           { name: 'axis', shape: [1], dtype: 'int32' },
-          { name: 'scale', shape: [], dtype: 'float32' },
+          { name: 'scale', shape: [6], dtype: 'float32' },
         ],
       },
     ],

@@ -1,7 +1,8 @@
 /**
- * The shifted-input maker of protocol §1. An image is resampled ONCE (sharp, one fixed
- * kernel) and every shifted input is then built from those same pixels by plain
- * row copies, so the inputs of one image differ only by where the content sits:
+ * The shifted-input maker of protocol §1. An image is resampled ONCE (one fixed kernel,
+ * pixel centres aligned: axes that shrink by sharp, axes that grow by enlarge.ts) and
+ * every shifted input is then built from those same pixels by plain row copies, so the
+ * inputs of one image differ only by where the content sits:
  *
  * - `pad`: fit into (Wm − K) × (Hm − K), paste at (dx, dy) on a Wm × Hm canvas of
  *   the pad value. Transform: scale (sx, sy), offset (dx, dy).
@@ -30,6 +31,7 @@ import { OPTION_FLAGS } from '../core/messages.js';
 import type { FitMode, InputTransform, RgbImage, ShiftMode, ShiftSet } from '../core/types.js';
 import { FourierShifter } from './fourier.js';
 import { isFractionalSet } from './shiftSet.js';
+import { enlargeRgb } from './enlarge.js';
 import { DEFAULT_SUBPIXEL_KERNEL, SUBPIXEL_KERNELS, toBytes, translateFloat, type SubpixelKernel } from './subpixel.js';
 
 /** Resampling kernels sharp offers; the run manifest records the one used. */
@@ -195,7 +197,11 @@ function checkRgbImage(image: RgbImage): void {
   }
 }
 
-/** Resamples an RGB image to exactly `width × height` with sharp (identity when the size is unchanged). */
+/**
+ * Resamples an RGB image to exactly `width × height` (identity when the size is unchanged), pixel centres aligned:
+ * axes that shrink with sharp, axes that grow with enlargeRgb (sharp's enlargement is half a pixel off, enlarge.ts),
+ * rounded half to even once.
+ */
 export async function resampleRgb(
   image: RgbImage,
   width: number,
@@ -204,17 +210,24 @@ export async function resampleRgb(
 ): Promise<RgbImage> {
   checkRgbImage(image);
   if (width === image.width && height === image.height) return image;
-  const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(width, height, { fit: 'fill', kernel })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  if (info.width !== width || info.height !== height || info.channels !== 3) {
-    throw new ShiftbenchError(
-      'ERR_INTERNAL',
-      `resample gave ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×3`,
-    );
+  const w = Math.min(width, image.width);
+  const h = Math.min(height, image.height);
+  let reduced = image;
+  if (w < image.width || h < image.height) {
+    const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+      .resize(w, h, { fit: 'fill', kernel })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.width !== w || info.height !== h || info.channels !== 3) {
+      throw new ShiftbenchError(
+        'ERR_INTERNAL',
+        `resample gave ${info.width}×${info.height}×${info.channels}, expected ${w}×${h}×3`,
+      );
+    }
+    reduced = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: w, height: h };
   }
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
+  if (w === width && h === height) return reduced;
+  return { data: toBytes(enlargeRgb(reduced.data, w, h, width, height, kernel)), width, height };
 }
 
 /**
@@ -357,8 +370,9 @@ export function shiftedInputsFromMade(made: RgbImage[], geometry: FitGeometry, k
 }
 
 /**
- * Resamples an RGB image to `width × height` with sharp's `kernel` in 16-bit precision
- * and returns the result as floating point (interleaved RGB, 0–255 scale, steps of 1/257).
+ * Resamples an RGB image to `width × height` with `kernel` as resampleRgb does (axes that shrink with sharp in 16-bit
+ * precision, steps of 1/257 of a grey level; axes that grow with enlargeRgb) and returns floating point (interleaved
+ * RGB, 0–255 scale, clamped, not rounded).
  */
 export async function resampleRgbFloat(
   image: RgbImage,
@@ -368,21 +382,29 @@ export async function resampleRgbFloat(
 ): Promise<Float64Array> {
   checkRgbImage(image);
   if (width === image.width && height === image.height) return Float64Array.from(image.data);
-  const wide = new Uint16Array(image.data.length);
-  for (let i = 0; i < wide.length; i++) wide[i] = image.data[i] * 257;
-  const { data, info } = await sharp(wide, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(width, height, { fit: 'fill', kernel })
-    .toColourspace('rgb16')
-    .raw({ depth: 'ushort' })
-    .toBuffer({ resolveWithObject: true });
-  if (info.width !== width || info.height !== height || info.channels !== 3 || data.length !== width * height * 6) {
-    throw new ShiftbenchError(
-      'ERR_INTERNAL',
-      `16-bit resample gave ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×3`,
-    );
-  }
-  const out = new Float64Array(width * height * 3);
-  for (let i = 0; i < out.length; i++) out[i] = data.readUInt16LE(i * 2) / 257;
+  const w = Math.min(width, image.width);
+  const h = Math.min(height, image.height);
+  let reduced: Float64Array;
+  if (w < image.width || h < image.height) {
+    const wide = new Uint16Array(image.data.length);
+    for (let i = 0; i < wide.length; i++) wide[i] = image.data[i] * 257;
+    const { data, info } = await sharp(wide, { raw: { width: image.width, height: image.height, channels: 3 } })
+      .resize(w, h, { fit: 'fill', kernel })
+      .toColourspace('rgb16')
+      .raw({ depth: 'ushort' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.width !== w || info.height !== h || info.channels !== 3 || data.length !== w * h * 6) {
+      throw new ShiftbenchError(
+        'ERR_INTERNAL',
+        `16-bit resample gave ${info.width}×${info.height}×${info.channels}, expected ${w}×${h}×3`,
+      );
+    }
+    reduced = new Float64Array(w * h * 3);
+    for (let i = 0; i < reduced.length; i++) reduced[i] = data.readUInt16LE(i * 2) / 257;
+  } else reduced = Float64Array.from(image.data);
+  if (w === width && h === height) return reduced;
+  const out = enlargeRgb(reduced, w, h, width, height, kernel);
+  for (let i = 0; i < out.length; i++) out[i] = out[i] < 0 ? 0 : out[i] > 255 ? 255 : out[i];
   return out;
 }
 

@@ -50,13 +50,18 @@ export async function isFile(p: string): Promise<boolean> {
 /**
  * Image files under `dir` (recursively if asked), as paths relative to `dir` with
  * forward slashes, sorted by code point so the order is the same on every platform.
+ * A symbolic link named as an image is listed too (unless it points at a folder): it is
+ * never dropped unseen — decoding reads it, or refuses one that points outside the image
+ * folder, and the run lists that image as skipped with the reason (decode.ts).
  */
 export async function listImageFiles(dir: string, recursive: boolean): Promise<string[]> {
   const entries = await readdir(dir, { recursive, withFileTypes: true });
   const files: string[] = [];
   for (const e of entries) {
-    if (!e.isFile() || !isImageFile(e.name) || e.name.startsWith('.')) continue;
-    files.push(path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
+    if (!isImageFile(e.name) || e.name.startsWith('.')) continue;
+    const full = path.join(e.parentPath, e.name);
+    if (!e.isFile() && !(e.isSymbolicLink() && !(await isDirectory(full)))) continue;
+    files.push(path.relative(dir, full).split(path.sep).join('/'));
   }
   return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }

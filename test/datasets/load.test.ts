@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -639,6 +639,35 @@ describe('loadDataset: YOLO and plain folders', () => {
     expect(ds.kind).toBe('folder');
     expect(ds.images).toHaveLength(1);
     expect(ds.name).toBe('val2017-photos');
+  });
+
+  it('an image file that is a symbolic link is listed, not dropped unseen: one inside the folder loads, one pointing outside is skipped with its reason', async () => {
+    const dir = path.join(tmp, 'plain-links');
+    await png(path.join(dir, 'pool', 'real.png'), 8, 4);
+    await symlink(path.join(dir, 'pool', 'real.png'), path.join(dir, 'inside.png'));
+    const outside = path.join(tmp, 'outside-link-target.png');
+    await png(outside, 3, 2);
+    await symlink(outside, path.join(dir, 'outside.png'));
+    const ds = await loadDataset({ dataset: dir });
+    expect(ds.images.map((im) => [im.fileName, im.width, im.height])).toEqual([
+      ['inside.png', 8, 4],
+      ['outside.png', 3, 2],
+      ['pool/real.png', 8, 4],
+    ]);
+    expect((await decodeDatasetImage(ds.images[0])).width).toBe(8);
+    await expect(decodeDatasetImage(ds.images[1])).rejects.toThrow(/symbolic link.*outside the image folder/);
+
+    // a YOLO image that is a link gets its labels (before, its label file "matched no image" and the load failed)
+    const yolo = path.join(tmp, 'yolo-links');
+    await png(path.join(yolo, 'pool', 'c.png'), 10, 10);
+    await mkdir(path.join(yolo, 'images'), { recursive: true });
+    await mkdir(path.join(yolo, 'labels'), { recursive: true });
+    await symlink(path.join(yolo, 'pool', 'c.png'), path.join(yolo, 'images', 'c.png'));
+    await writeFile(path.join(yolo, 'labels', 'c.txt'), '0 0.5 0.5 0.2 0.4\n');
+    await writeFile(path.join(yolo, 'classes.txt'), 'cat\n');
+    const y = await loadDataset({ dataset: yolo });
+    expect(y.images.map((im) => im.fileName)).toEqual(['c.png']);
+    expect(y.groundTruth!.annotations.map((a) => a.bbox.map((v) => +v.toFixed(9)))).toEqual([[4, 3, 2, 4]]);
   });
 
   it('loads a plain image folder as label-free', async () => {

@@ -222,7 +222,8 @@ export async function readYoloClassNames(
     }
     file = path.join(dir, pick);
   }
-  const text = await readFile(file, 'utf8');
+  // a UTF-8 byte-order mark (Windows tools write one) is no part of the first line: dropped, or `names:` there is unseen
+  const text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
   let names: string[] | null;
   if (/\.ya?ml$/i.test(file)) {
     names = parseYamlNames(text);

@@ -480,6 +480,22 @@ describe('loadDataset: YOLO and plain folders', () => {
     });
   });
 
+  it('reads a data.yaml that starts with a UTF-8 byte-order mark (valid YAML, as Windows tools write), nc: checked too', async () => {
+    const dir = await yoloFixture(
+      { file: 'data.yaml', text: '\uFEFFnames: [cat, dog]\n' },
+      { 'a.txt': '1 0.5 0.5 0.2 0.2\n' },
+    );
+    const ds = await loadDataset({ dataset: dir });
+    expect(ds.categories.map((c) => c.name)).toEqual(['cat', 'dog']);
+    expect(ds.groundTruth!.annotations.map((a) => a.category_id)).toEqual([2]);
+    const file = path.join(dir, 'data.yaml');
+    await writeFile(file, '\uFEFFnc: 3\nnames: [cat, dog]\n');
+    await expect(loadDataset({ dataset: dir })).rejects.toMatchObject({
+      code: 'ERR_DATASET',
+      message: expect.stringContaining(`${file} says nc: 3 but its names: list has 2 names.`),
+    });
+  });
+
   it('reads a names: block list at column 0 (valid YAML: PyYAML reads it), stopping at the next key', async () => {
     expect(parseYamlNames('names:\n- cat\n- "dog"\n\n- bird  # last\ntrain: t\n- not a name')).toEqual([
       'cat',

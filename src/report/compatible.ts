@@ -80,6 +80,9 @@ export function runCompatibility(a: ReportRun, b: ReportRun): RunCompatibility {
   cmp('resampling kernel', get(a.manifest, 'resample.kernel'), get(b.manifest, 'resample.kernel'));
   cmp('subpixel path (fractional shifts)', get(a.manifest, 'resample.subpixel'), get(b.manifest, 'resample.subpixel'));
   cmp('fit placement', get(a.manifest, 'resample.fitPlacement'), get(b.manifest, 'resample.fitPlacement'));
+  // runs made before enlargement kept pixel centres aligned put every image smaller than the input half a pixel off
+  const centres = (r: ReportRun) => get(r.manifest, 'resample.pixelCentres') ?? 'half a pixel off when enlarged';
+  cmp('resampling pixel centres', centres(a), centres(b));
   const keysB = new Set(mb.results.map((r) => r.key));
   const commonKeys = ma.results.map((r) => r.key).filter((k) => keysB.has(k));
   for (const key of commonKeys) {

@@ -99,6 +99,7 @@ export function resampleRecord(o: ResolvedRunOptions): RunManifest['resample'] {
     kernel: o.kernel,
     library: `sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`,
     fitPlacement: 'top-left',
+    pixelCentres: 'aligned',
     // sets holding fractions: 16-bit fit kept in floating point, ideal Fourier shift (circular) or this kernel (pad,
     // crop)
     ...(isFractionalSet(o.shiftSet)

@@ -148,6 +148,11 @@ export interface RunManifest {
     kernel: string;
     library: string;
     fitPlacement: 'top-left';
+    /**
+     * 'aligned': enlargement keeps pixel centres aligned (src/shifts/enlarge.ts). Absent in manifests written before:
+     * sharp enlarged those inputs half a pixel off, so they are not paired with newer runs (compatible.ts).
+     */
+    pixelCentres?: 'aligned';
     /** Sets holding fractions only: how their inputs were made (protocol §1 "Fractional shifts"). */
     subpixel?: {
       path: 'floating-point';

@@ -107,6 +107,19 @@ describe('shiftbench compare (real runs with fakes)', () => {
     expect(r.stdout).toContain('B vs A: not paired, shown side by side only — --score-threshold (τ): B 0.3, A 0.5');
   });
 
+  it('a run made before enlargement kept pixel centres aligned (no resample.pixelCentres) is not paired: its inputs differ', async () => {
+    const older = path.join(fx.root, 'older-enlargement');
+    await cp(worse.dir, older, { recursive: true });
+    const file = path.join(older, 'manifest.json');
+    const manifest = JSON.parse(await readFile(file, 'utf8')) as { resample: Record<string, unknown> };
+    expect(manifest.resample.pixelCentres).toBe('aligned');
+    delete manifest.resample.pixelCentres;
+    await writeFile(file, JSON.stringify(manifest, null, 2));
+    const r = cli('compare', base.dir, older, '--quiet');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('B vs A: not paired, shown side by side only — resampling pixel centres: B ');
+  });
+
   it("a first run scored with --bootstrap-bounds 0 is paired on no resamples of compare's own choosing: it says why and how (README: the first run's own B)", () => {
     const r = cli('compare', off.dir, worse.dir, '--quiet');
     expect(r.code).toBe(0);

@@ -15,6 +15,17 @@ export const DEFAULT_BOOTSTRAP_RESAMPLES = 1000;
 export const DEFAULT_BOOTSTRAP_SEED = 0;
 /** IoU at which two detections (or a detection and a gt box) match. */
 export const MATCH_IOU_THRESHOLD = 0.5;
+/**
+ * An IoU this little below the threshold reaches it. Boxes are compared in original-image coordinates, projected back
+ * from each shift's input with rounding of its own, so an IoU of exactly 0.5 (in input and image pixels alike) comes
+ * out 0.5 at one shift and 0.49999999999999956 at another; without the tolerance float noise decided the match.
+ */
+export const MATCH_IOU_TOLERANCE = 1e-9;
+
+/** Whether an IoU reaches a match threshold (protocol §2: IoU ≥ threshold), up to MATCH_IOU_TOLERANCE. */
+export function reachesIou(iou: number, threshold = MATCH_IOU_THRESHOLD): boolean {
+  return iou >= threshold - MATCH_IOU_TOLERANCE;
+}
 
 /** One image's detections at every shift (index = shift index; undefined = not evaluated at that shift). */
 export interface ConsistencyImage {
@@ -65,7 +76,7 @@ export interface DetectionPair {
 }
 
 /**
- * Protocol §2 matching: same class, IoU ≥ 0.5, greedy by descending IoU, one-to-one.
+ * Protocol §2 matching: same class, IoU ≥ 0.5 (up to MATCH_IOU_TOLERANCE), greedy by descending IoU, one-to-one.
  * Equal IoUs are taken in order of (index in `a`, index in `b`), so the result is deterministic.
  */
 export function matchDetections(
@@ -78,7 +89,7 @@ export function matchDetections(
     for (let j = 0; j < b.length; j++) {
       if (a[i].category_id !== b[j].category_id) continue;
       const iou = iouXYWH(a[i].bbox, b[j].bbox);
-      if (iou >= iouThreshold) cand.push({ a: i, b: j, iou });
+      if (reachesIou(iou, iouThreshold)) cand.push({ a: i, b: j, iou });
     }
   }
   cand.sort((p, q) => q.iou - p.iou || p.a - q.a || p.b - q.b);
@@ -268,9 +279,7 @@ function imageFlipRate(imageId: number, dets: CocoResult[][], gtIndex: GtByImage
     let differs = false;
     for (let s = 0; s < dets.length; s++) {
       const g = perShift[s]!;
-      const found = dets[s].some(
-        (d) => d.category_id === g.category_id && iouXYWH(d.bbox, g.bbox) >= MATCH_IOU_THRESHOLD,
-      );
+      const found = dets[s].some((d) => d.category_id === g.category_id && reachesIou(iouXYWH(d.bbox, g.bbox)));
       if (first === null) first = found;
       else if (found !== first) differs = true;
     }

@@ -16,6 +16,7 @@ import {
   DEFAULT_SCORE_THRESHOLD,
   MATCH_IOU_THRESHOLD,
   iouXYWH,
+  reachesIou,
   type ConsistencyImage,
 } from './consistency.js';
 import { MIN_INTERVAL_IMAGES, percentile } from './uncertainty.js';
@@ -50,7 +51,7 @@ export interface ObjectStability {
 
 /**
  * One shift's one-to-one matching of detections to ground-truth objects (protocol §5):
- * pairs of the same class with IoU ≥ 0.5, taken greedily by descending IoU. Equal IoUs
+ * pairs of the same class with IoU ≥ 0.5 (up to MATCH_IOU_TOLERANCE), taken greedily by descending IoU. Equal IoUs
  * are taken by descending detection score, then ascending detection index, then
  * ascending object index, so the result is deterministic. Give only the detections with
  * score ≥ τ and only non-crowd objects. Returns, per object, the index of its detection
@@ -66,7 +67,7 @@ export function matchObjects(
     for (let g = 0; g < objects.length; g++) {
       if (dets[d].category_id !== objects[g].category_id) continue;
       const iou = iouXYWH(dets[d].bbox, objects[g].bbox);
-      if (iou >= iouThreshold) cand.push({ d, g, iou });
+      if (reachesIou(iou, iouThreshold)) cand.push({ d, g, iou });
     }
   }
   cand.sort((p, q) => q.iou - p.iou || dets[q.d].score - dets[p.d].score || p.d - q.d || p.g - q.g);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { CocoGroundTruth, CocoResult } from '../../src/core/types.js';
+import type { BoxXYWH, CocoGroundTruth, CocoResult } from '../../src/core/types.js';
 import { MIN_INTERVAL_IMAGES, bootstrapMean, computeConsistency, matchDetections } from '../../src/metrics/index.js';
 import { iouXYWH } from '../../src/metrics/consistency.js';
+import { boxToInput, boxToOriginal } from '../../src/shifts/project.js';
 
 const det = (
   image_id: number,
@@ -128,5 +129,54 @@ describe('1 − IoU of a box against itself after float rounding', () => {
     const b = [210.56409017182887, 54.170697927474976, 298.15684950351715, 84.30354690551756];
     expect(iouXYWH(a, b)).toBeLessThanOrEqual(1);
     expect(1 - iouXYWH(a, b)).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('IoU exactly 0.5: projecting back to the image does not decide the match', () => {
+  // pad mode, a 1000-px image in a 640-px input with grid:1: scale 639/1000, the offset is the shift
+  const r = 639 / 1000;
+  const at = (dx: number, dy: number) => ({ scaleX: r, scaleY: r, offsetX: dx, offsetY: dy });
+  const GRID1: [number, number][] = [
+    [0, 0],
+    [1, 0],
+    [0, 1],
+    [1, 1],
+  ];
+  it('two detections at IoU 0.5 in input pixels match (protocol §2: IoU ≥ 0.5), at every shift', () => {
+    // input px: [38, 92, 42, 8] at (0,0); at (1,1) the box of content 14 px further right: IoU 28·8 / 56·8 = 0.5
+    const a = [det(1, 1, boxToOriginal([38, 92, 42, 8], at(0, 0)), 0.9)];
+    const b = [det(1, 1, boxToOriginal([53, 93, 42, 8], at(1, 1)), 0.9)];
+    expect(Math.abs(iouXYWH(a[0].bbox, b[0].bbox) - 0.5)).toBeLessThan(1e-12);
+    expect(matchDetections(a, b)).toHaveLength(1);
+    const c = computeConsistency([{ imageId: 1, inputScale: { x: r, y: r }, dets: [a, b] }], 2, {
+      bootstrapResamples: 10,
+    });
+    expect(c.detConsistency.mean).toBe(1);
+  });
+  it('flipRate: a detector that moves exactly with its input, its box at IoU 0.5 with the object, flips nothing', () => {
+    // the object [87, 99, 45, 27] and the detection 15 px to its right (IoU 30·27 / 60·27 = 0.5), in image pixels
+    const g = {
+      id: 1,
+      image_id: 1,
+      category_id: 1,
+      bbox: [87, 99, 45, 27] as BoxXYWH,
+      area: 1215,
+      iscrowd: 0 as const,
+    };
+    const gt: CocoGroundTruth = {
+      images: [{ id: 1, file_name: 'a', width: 1000, height: 1000 }],
+      categories: [{ id: 1, name: 'one' }],
+      annotations: [g],
+    };
+    const dets = GRID1.map(([dx, dy]) => [
+      det(1, 1, boxToOriginal(boxToInput([102, 99, 45, 27], at(dx, dy)), at(dx, dy)), 0.9),
+    ]);
+    const c = computeConsistency([{ imageId: 1, inputScale: { x: r, y: r }, dets }], 4, {
+      groundTruth: gt,
+      bootstrapResamples: 10,
+    });
+    expect(c.detConsistency.mean).toBe(1);
+    expect(c.imagesUsed.flipRate).toBe(1);
+    expect(c.flipRate!.mean).toBe(0);
   });
 });

@@ -9,6 +9,7 @@ import {
   objectBootstrapMean,
   populationStd,
 } from '../../src/metrics/index.js';
+import { boxToInput, boxToOriginal } from '../../src/shifts/project.js';
 
 const det = (bbox: BoxXYWH, score = 0.9, category_id = 1, image_id = 1): CocoResult => ({
   image_id,
@@ -159,6 +160,25 @@ describe('matching (one to one, greedy by descending IoU, same class, IoU ≥ 0.
     expect(Array.from(matchObjects([det([0, 0, 10, 10], 0.9, 2)], g))).toEqual([-1]);
     expect(Array.from(matchObjects([det([0, 0, 10, 20])], g))).toEqual([0]);
     expect(Array.from(matchObjects([det([0, 0, 10, 20.01])], g))).toEqual([-1]);
+  });
+});
+
+describe('IoU exactly 0.5 after projecting back (float noise)', () => {
+  it('a detector moving exactly with its input, its box at IoU 0.5 with the object, is matched at every shift', () => {
+    // pad mode, a 1000-px image in a 640-px input, grid:1: scale 639/1000, the offset is the shift
+    const at = (dx: number, dy: number) => ({ scaleX: 0.639, scaleY: 0.639, offsetX: dx, offsetY: dy });
+    // the object and the detection 15 px to its right: IoU 30·27 / 60·27 = 0.5 in image (and input) pixels
+    const g = [obj(1, [87, 99, 45, 27])];
+    const shifts: [number, number][] = [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ];
+    const dets = shifts.map(([dx, dy]) => [det(boxToOriginal(boxToInput([102, 99, 45, 27], at(dx, dy)), at(dx, dy)))]);
+    const [o] = imageStability(1, dets, same(g, 4));
+    expect(o.matchedShifts).toBe(4);
+    expect(o.fragmentError).toBe(0);
   });
 });
 

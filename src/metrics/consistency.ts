@@ -164,7 +164,8 @@ const center = (b: BoxXYWH): [number, number] => [b[0] + b[2] / 2, b[1] + b[3] /
  *   shift) are left out (they are neither misses nor matches in
  *   COCO AP either); images without such objects are left out of the mean. Needs all
  *   shifts of the image; null when no ground truth is given.
- * Throws ERR_METRICS_INPUT for a non-finite score threshold or bad resample count.
+ * Throws ERR_METRICS_INPUT for a non-finite score threshold, a bad resample count or a groundTruthPerShift that is not
+ * one per shift.
  */
 export function computeConsistency(
   images: Iterable<ConsistencyImage>,
@@ -174,6 +175,12 @@ export function computeConsistency(
   const { tau, resamples, seed } = thresholdAndBootstrap(opts);
   const gtPerShift =
     opts.groundTruthPerShift ?? (opts.groundTruth ? new Array(numShifts).fill(opts.groundTruth) : null);
+  if (gtPerShift && gtPerShift.length !== numShifts) {
+    throw new ShiftbenchError(
+      'ERR_METRICS_INPUT',
+      `Expected one ground truth per shift (${numShifts}) for groundTruthPerShift but received ${gtPerShift.length}`,
+    );
+  }
   const gtIndex = gtPerShift ? gtPerShift.map(indexGtByImage) : null;
 
   const detCons: number[] = [];

@@ -120,6 +120,13 @@ describe('computeConsistency (protocol §5), hand-computed', () => {
       'Expected a number in [0, 1] for --score-threshold but received 2',
     );
   });
+  it('rejects a per-shift ground truth that is not one per shift (as computeStability does), not a TypeError', () => {
+    for (const list of [[gt], [gt, gt, gt]]) {
+      expect(() => computeConsistency(images, 2, { groundTruthPerShift: list })).toThrowError(
+        `Expected one ground truth per shift (2) for groundTruthPerShift but received ${list.length}`,
+      );
+    }
+  });
 });
 
 describe('1 − IoU of a box against itself after float rounding', () => {

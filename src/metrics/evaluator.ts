@@ -17,6 +17,7 @@ import type {
   StabilitySummary,
 } from '../core/types.js';
 import { ShiftbenchError } from '../core/errors.js';
+import { is } from '../core/is.js';
 import { breakdownAtAssignment, flickerSummary } from './breakdown.js';
 import type { BoundsObjective } from './greedy/case.js';
 import { DEFAULT_MAX_PASSES, greedyBoundsParallel, prepareBoundsFromSource } from './greedy/index.js';
@@ -137,8 +138,8 @@ export class ShiftEvaluator {
 
   /**
    * Records the detections of one image at one shift, in ORIGINAL image coordinates.
-   * Throws ERR_METRICS_INPUT for an unknown shift index, non-finite numbers, or an
-   * (image, shift) pair given twice.
+   * Throws ERR_METRICS_INPUT for an unknown shift index, non-finite numbers, a category id that is not a 32-bit
+   * integer, or an (image, shift) pair given twice.
    */
   process(input: ProcessInput, outputs: readonly CocoResult[]): void {
     const { imageId, shiftIndex, inputScale } = input;
@@ -165,6 +166,14 @@ export class ShiftEvaluator {
         throw new ShiftbenchError(
           'ERR_METRICS_INPUT',
           `Expected finite bbox and score for detection ${k} of image ${imageId} at shift ${shiftIndex}`,
+        );
+      }
+      // the store keeps categories in an Int32Array: any other id would be truncated or wrapped into another class
+      if (!is.int32(d.category_id)) {
+        throw new ShiftbenchError(
+          'ERR_METRICS_INPUT',
+          `Expected an integer category_id in [-2147483648, 2147483647] for detection ${k} of image ${imageId} at ` +
+            `shift ${shiftIndex} but received ${d.category_id}`,
         );
       }
     }

@@ -59,6 +59,25 @@ describe('bad input to the metrics', () => {
     expect(r.perCategoryAP['13']).toBe(-1);
     expect(r.stats[3]).toBe(-1); // no small gt
   });
+  it('ShiftEvaluator.process: a category id its store cannot hold exactly is refused, not silently renamed', async () => {
+    const shifts = [
+      { dx: 0, dy: 0 },
+      { dx: 1, dy: 0 },
+    ];
+    const box = { image_id: 1, bbox: [0, 0, 10, 10] as [number, number, number, number], score: 0.9 };
+    // categories 1 and 1.5 (or 2^32 + 1) are different classes: the same box in both is no match
+    for (const other of [1.5, 2 ** 32 + 1]) {
+      const ev = new ShiftEvaluator({ shifts, groundTruth: null, bootstrapResamples: 10 });
+      ev.process({ imageId: 1, shiftIndex: 0, inputScale: { x: 1, y: 1 } }, [{ ...box, category_id: 1 }]);
+      const e = thrown(() =>
+        ev.process({ imageId: 1, shiftIndex: 1, inputScale: { x: 1, y: 1 } }, [{ ...box, category_id: other }]),
+      );
+      expect(e.code).toBe('ERR_METRICS_INPUT');
+      expect(e.message).toBe(
+        `Expected an integer category_id in [-2147483648, 2147483647] for detection 0 of image 1 at shift 1 but received ${other}`,
+      );
+    }
+  });
   it('a bounds case whose dets count differs from its shifts count', () => {
     const e = thrown(() =>
       greedyBounds({

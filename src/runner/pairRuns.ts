@@ -24,6 +24,11 @@ export interface RunPairedDifference extends Omit<PairedDifference, 'kind' | 'ag
   /** The run ids of A and B. */
   runA: string;
   runB: string;
+  /**
+   * The images the paired numbers are over: those both runs evaluated (an image skipped in either run is left out of
+   * both, with a logged warning naming it), so it can be fewer than either run's own imagesEvaluated.
+   */
+  images: number;
 }
 
 /** Options of pairRuns. */
@@ -138,6 +143,14 @@ async function pairStored(
         if (isSkipped(r) && !skipped.has(id))
           skipped.set(id, { key: `${run.manifest.runId}/${key}`, reason: r.skipped });
     }
+    if (skipped.size > 0) {
+      const n = dataset.images.length;
+      const listed = [...skipped].slice(0, 5).map(([id, s]) => `image ${id} (skipped in ${s.key}: ${s.reason})`);
+      logger.warn(
+        `${key}: paired on ${n - skipped.size} of ${n} images — left out of both runs because one of them skipped ` +
+          `${skipped.size === 1 ? 'it' : 'them'}: ${listed.join('; ')}${skipped.size > 5 ? '; …' : ''}`,
+      );
+    }
     const score = async (v: ScoredVariant, run: Opened) =>
       scoreVariant(
         v,
@@ -161,7 +174,7 @@ async function pairStored(
     const sa = await score(va, a);
     const sb = await score(vb, b);
     const d = pair(key, sa, sb);
-    if (d) out.push({ ...d, runA: a.manifest.runId, runB: b.manifest.runId });
+    if (d) out.push({ ...d, runA: a.manifest.runId, runB: b.manifest.runId, images: sa.summary.imagesEvaluated });
   }
   return out;
 }

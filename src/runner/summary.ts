@@ -106,16 +106,23 @@ export function formatPairedAndNotes(metrics: RunMetrics): string[] {
   const paired = metrics.results.flatMap((r) => r.analysis?.paired ?? []);
   if (paired.length > 0) {
     const p0 = paired[0];
+    // pairs of different models can be over different counts (other skipped images, sparse labels: only resamples with
+    // ground truth on both sides count): one count in the heading only when every pair has it, else each its own
+    const shared = paired.every((p) => p.resamples === p0.resamples && p.seed === p0.seed);
     lines.push(
       '',
-      `Paired differences vs the plain detector (same ${p0.resamples} bootstrap resamples of the images, ` +
-        `seed ${p0.seed}; 95% intervals):`,
+      shared
+        ? `Paired differences vs the plain detector (same ${p0.resamples} bootstrap resamples of the images, ` +
+            `seed ${p0.seed}; 95% intervals):`
+        : 'Paired differences vs the plain detector (each on the same bootstrap resamples of the images for both ' +
+            'sides; 95% intervals):',
     );
     for (const p of paired) {
       lines.push(
         `  ${p.key} vs ${p.against}${p.kind === 'twin' ? ' (anti-aliased twin)' : ''}: ` +
           `Δ mapRange ${signedPp(p.deltaMapRange)}, Δ mapRef ${signedPp(p.deltaMapRef)}, ` +
-          `steadier in ${(100 * p.steadierShare).toFixed(1)}% of resamples — mAP range: ${p.verdict}`,
+          `steadier in ${(100 * p.steadierShare).toFixed(1)}% of ` +
+          `${shared ? 'resamples' : `${p.resamples} paired resamples (seed ${p.seed})`} — mAP range: ${p.verdict}`,
       );
     }
   }

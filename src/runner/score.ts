@@ -173,7 +173,7 @@ function addPairedDifferences(
 ): void {
   for (const r of results) {
     if (r.mitigation === null || !r.bounds || !r.analysis) continue;
-    const base = results.find((p) => p.mitigation === null && p.model === r.model);
+    const base = plainOf(r, results);
     const ua = uncertainties.get(r.key);
     const ub = base ? uncertainties.get(base.key) : null;
     if (!base?.bounds || !ua || !ub) continue;
@@ -195,7 +195,7 @@ function addCostRatios(results: DetectorRunSummary[], variants: readonly ScoredV
   const timedIn = (key: string) => variants.find((v) => v.entry.key === key)?.entry.timedIn;
   for (const r of results) {
     if (r.mitigation === null) continue;
-    const base = results.find((p) => p.mitigation === null && p.model === r.model);
+    const base = plainOf(r, results);
     if (!base) continue;
     const [mine, theirs] = [timedIn(r.key), timedIn(base.key)];
     if (mine && theirs && [...mine].sort().join() !== [...theirs].sort().join()) {
@@ -226,8 +226,18 @@ function median(values: number[]): number | null {
 type Evaluated = { image: DatasetImage; record: Extract<StoredImage, { offsetBytes: number }> };
 
 /** The key of a variant's plain detector: the variants of one model share it. */
-function modelGroup(entry: ManifestDetector): string {
+function modelGroup(entry: Pick<ManifestDetector, 'key' | 'mitigation'>): string {
   return entry.mitigation === null ? entry.key : entry.key.slice(0, entry.key.length - entry.mitigation.length - 1);
+}
+
+/**
+ * A mitigated detector's own plain detector (by key, as modelGroup groups them; undefined when the run has none) — not
+ * the first plain one of the same display name: two model files named alike (runs/a/best.onnx, runs/b/best.onnx) are
+ * `best` and `best#2`, both of model "best".
+ */
+function plainOf(r: DetectorRunSummary, results: readonly DetectorRunSummary[]): DetectorRunSummary | undefined {
+  const key = modelGroup(r);
+  return results.find((p) => p.mitigation === null && p.key === key);
 }
 
 /**

@@ -31,7 +31,7 @@ const show = (v: unknown): string => {
 };
 
 /** The preprocessing of one detector as the manifest records it (what turns an image into its input). */
-function preprocessing(run: ReportRun, key: string): Record<string, unknown> | null {
+function preprocessing(run: Pick<ReportRun, 'manifest'>, key: string): Record<string, unknown> | null {
   const list = Array.isArray(run.manifest.detectors) ? run.manifest.detectors : [];
   const d = list.find((x): x is Record<string, unknown> => is.object(x) && x.key === key);
   if (!d) return null;
@@ -50,7 +50,10 @@ function preprocessing(run: ReportRun, key: string): Record<string, unknown> | n
  * (kernel, placement) and each common detector's preprocessing (input size, fit, padding,
  * colour order, normalisation). Label-free runs pair like any other.
  */
-export function runCompatibility(a: ReportRun, b: ReportRun): RunCompatibility {
+export function runCompatibility(
+  a: Pick<ReportRun, 'manifest' | 'metrics'>,
+  b: Pick<ReportRun, 'manifest' | 'metrics'>,
+): RunCompatibility {
   const diffs: string[] = [];
   const cmp = (label: string, x: unknown, y: unknown) => {
     if (JSON.stringify(x ?? null) !== JSON.stringify(y ?? null)) diffs.push(`${label}: ${show(x)} → ${show(y)}`);

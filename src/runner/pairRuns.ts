@@ -10,6 +10,7 @@ import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
 import type { Logger, PairedDifference, RunMetrics, ShiftSet } from '../core/types.js';
 import { ownBoundsResamples, pairedDifference, type BoundsUncertainty } from '../metrics/index.js';
+import { runCompatibility } from '../report/compatible.js';
 import { defaultEnv } from './env.js';
 import { imageHashes } from './identity.js';
 import { MIN_INTERVAL_RESAMPLES, type RunOptions } from './options.js';
@@ -58,8 +59,8 @@ const NO_FILES = { shiftResultsWriter: async () => NO_SHIFT_RESULTS };
  * Pairs run A with run B (directories) per common detector key: Δ mAP range and Δ mAP at
  * (0,0), A − B, with 95 % intervals over the same bootstrap resamples of the images both
  * runs scored. The caller checks first that the runs share dataset, images, shift set,
- * mode and preprocessing (runCompatibility); this throws ERR_METRICS_INPUT when the images
- * still differ, ERR_RUN_STORE when a run is unfinished or an image changed since it ran,
+ * mode and preprocessing (runCompatibility, to word its refusal); this checks again and throws
+ * ERR_METRICS_INPUT naming each difference, or when the images still differ, ERR_RUN_STORE when a run is unfinished or an image changed since it ran,
  * ERR_INVALID_OPTION for B < 1. Keys without ground truth (label-free) are left out.
  */
 export async function pairRuns(
@@ -95,6 +96,20 @@ async function pairStored(
   const settings = from.manifest.options as Saved;
   const metricsA = await readJsonOrNull<RunMetrics>(path.join(a.store.dir, 'metrics.json'));
   const metricsB = await readJsonOrNull<RunMetrics>(path.join(b.store.dir, 'metrics.json'));
+  // never a Δ of two setups, whether or not the caller checked (compare and check --baseline do, with their wording)
+  if (metricsA && metricsB) {
+    const manifestOf = (m: RunManifest) => m as unknown as Record<string, unknown>;
+    const compat = runCompatibility(
+      { manifest: manifestOf(a.manifest), metrics: metricsA },
+      { manifest: manifestOf(b.manifest), metrics: metricsB },
+    );
+    if (!compat.pairable)
+      throw new ShiftbenchError(
+        'ERR_METRICS_INPUT',
+        `Expected two runs of the same dataset, images, shift set, mode, analysis settings and preprocessing to pair, ` +
+          `but ${a.store.dir} and ${b.store.dir} differ — ${compat.differences.join('; ')}: they cannot be paired`,
+      );
+  }
   let B = options.bootstrapBounds;
   if (B === undefined) {
     // the run's own B: a run scored without bounds resamples is not paired on a B (and a cost) chosen here

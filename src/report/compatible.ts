@@ -84,7 +84,8 @@ export function runCompatibility(
   cmp('subpixel path (fractional shifts)', get(a.manifest, 'resample.subpixel'), get(b.manifest, 'resample.subpixel'));
   cmp('fit placement', get(a.manifest, 'resample.fitPlacement'), get(b.manifest, 'resample.fitPlacement'));
   // runs made before enlargement kept pixel centres aligned put every image smaller than the input half a pixel off
-  const centres = (r: ReportRun) => get(r.manifest, 'resample.pixelCentres') ?? 'half a pixel off when enlarged';
+  const centres = (r: Pick<ReportRun, 'manifest'>) =>
+    get(r.manifest, 'resample.pixelCentres') ?? 'half a pixel off when enlarged';
   cmp('resampling pixel centres', centres(a), centres(b));
   const keysB = new Set(mb.results.map((r) => r.key));
   const commonKeys = ma.results.map((r) => r.key).filter((k) => keysB.has(k));

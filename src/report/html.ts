@@ -143,9 +143,14 @@ export function groupByFamily(
     .map((family) => ({ family, label: family.replace('/', ' · '), rows: groups.get(family)! }));
 }
 
+/**
+ * A mitigated row's own plain detector: the key before `+mitigation` (two model files named alike, `best` and
+ * `best#2`, share the display name, not the key), or null.
+ */
 function plainOf(r: DetectorRunSummary, all: DetectorRunSummary[]): DetectorRunSummary | null {
   if (r.mitigation === null) return null;
-  return all.find((x) => x.model === r.model && x.mitigation === null) ?? null;
+  const key = r.key.slice(0, r.key.length - r.mitigation.length - 1);
+  return all.find((x) => x.key === key && x.mitigation === null) ?? null;
 }
 
 /** True when the shifts are exactly every (dx, dy) with 0 ≤ dx, dy ≤ K (a grid:K set); returns K, else null. */

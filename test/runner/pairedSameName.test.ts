@@ -3,7 +3,7 @@
  * both with model "best") each have their own plain detector. A mitigation of the second must be paired with, and
  * costed against, `best#2` — its own model on its own images — never with the first model's plain detector.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunMetrics } from '../../src/core/types.js';
@@ -13,6 +13,7 @@ import { fakeEnv, gtDetector } from './fixtures.js';
 describe('paired differences of models that share a display name', () => {
   let fx: RunFixture;
   let metrics: RunMetrics;
+  let dir: string;
 
   beforeAll(async () => {
     fx = await makeRunFixture(16);
@@ -26,7 +27,7 @@ describe('paired differences of models that share a display name', () => {
       [files[0]]: () => gtDetector('exact', fx.gt),
       [files[1]]: () => gtDetector('shaky', fx.gt, { noisePx: 3 }),
     });
-    ({ metrics } = await makeRun(fx, 'same-name', { models: files, mitigations: ['fix'] }, 3, {
+    ({ metrics, dir } = await makeRun(fx, 'same-name', { models: files, mitigations: ['fix'] }, 3, {
       loadDetector: loaders.loadDetector,
     }));
   });
@@ -45,5 +46,16 @@ describe('paired differences of models that share a display name', () => {
     // the cost ratio too: against its own plain detector's median seconds per image
     const t = by('best#2+fix').timing;
     expect(t.costRatio).toBe(t.medianImageSeconds! / by('best#2').timing.medianImageSeconds!);
+  });
+
+  it("the report shows best#2+fix's difference to best#2 with its paired interval", async () => {
+    const html = await readFile(path.join(dir, 'report.html'), 'utf8');
+    const row = html.split('\n').find((l) => l.startsWith('<tr data-key="best#2+fix">'))!;
+    const p = metrics.results.find((r) => r.key === 'best#2+fix')!.analysis!.paired[0];
+    const pp = (v: number) => `${v < 0 ? '−' : v > 0 ? '+' : '±'}${Math.abs(v * 100).toFixed(2)} pp`;
+    expect(row).toContain(
+      `<span class="delta">${pp(p.deltaMapRange.value)} <span class="ci" title="95% paired bootstrap interval">` +
+        `[${pp(p.deltaMapRange.lo)}, ${pp(p.deltaMapRange.hi)}]</span> vs plain</span>`,
+    );
   });
 });

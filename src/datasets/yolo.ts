@@ -199,29 +199,52 @@ function labelPath(imageRel: string): string {
   return path.normalize(imageRel.replace(/\.[^./]+$/, '.txt'));
 }
 
-/** Finds and reads the class names of a YOLO folder. Throws ERR_DATASET naming what it tried. */
+/**
+ * Finds and reads the class names of a YOLO folder: `--classes`, else classes.txt, a *.names file, data.yaml or another
+ * *.yaml, the first found. When several of those hold a names list and the lists differ, which one is read would
+ * decide what every label's class index means: refused (ERR_DATASET naming both, and --classes to choose). Throws
+ * ERR_DATASET naming what it tried.
+ */
 export async function readYoloClassNames(
   dir: string,
   classesFile?: string,
 ): Promise<{ names: string[]; file: string }> {
-  let file: string | undefined = classesFile === undefined ? undefined : path.resolve(classesFile);
-  if (file !== undefined && !(await isFile(file)))
-    throw datasetError(`Class names file ${file} (from --classes) does not exist.`);
-  if (file === undefined) {
-    const entries = (await readdir(dir)).sort();
-    const pick =
-      entries.find((e) => e === 'classes.txt') ??
-      entries.find((e) => e.endsWith('.names')) ??
-      entries.find((e) => e === 'data.yaml') ??
-      entries.find((e) => /\.ya?ml$/.test(e));
-    if (pick === undefined) {
-      throw datasetError(
-        `YOLO folder ${dir} has no class names. Fix: add classes.txt (one name per line, in class-index order), ` +
-          `a *.names file or a data.yaml with "names:", or pass --classes FILE.`,
-      );
-    }
-    file = path.join(dir, pick);
+  if (classesFile !== undefined) {
+    const file = path.resolve(classesFile);
+    if (!(await isFile(file))) throw datasetError(`Class names file ${file} (from --classes) does not exist.`);
+    return { names: await readNamesFile(file), file };
   }
+  const entries = (await readdir(dir)).sort();
+  const candidates = [
+    ...entries.filter((e) => e === 'classes.txt'),
+    ...entries.filter((e) => e.endsWith('.names')),
+    ...entries.filter((e) => e === 'data.yaml'),
+    ...entries.filter((e) => /\.ya?ml$/.test(e) && e !== 'data.yaml'),
+  ].map((e) => path.join(dir, e));
+  if (candidates.length === 0) {
+    throw datasetError(
+      `YOLO folder ${dir} has no class names. Fix: add classes.txt (one name per line, in class-index order), ` +
+        `a *.names file or a data.yaml with "names:", or pass --classes FILE.`,
+    );
+  }
+  const [file, ...others] = candidates;
+  const names = await readNamesFile(file);
+  for (const other of others) {
+    // another file that holds no readable names list (a training config) says nothing about the classes
+    const theirs = await readNamesFile(other).catch(() => null);
+    if (theirs === null || (theirs.length === names.length && theirs.every((n, i) => n === names[i]))) continue;
+    const show = (list: string[]) => `${list.slice(0, 4).join(', ')}${list.length > 4 ? ', …' : ''}`;
+    throw datasetError(
+      `YOLO folder ${dir} names its classes twice, differently: ${file} (${names.length}: ${show(names)}) and ` +
+        `${other} (${theirs.length}: ${show(theirs)}); a label's class index would mean another class depending on ` +
+        `which is read. Fix: make them the same, or choose one with --classes FILE.`,
+    );
+  }
+  return { names, file };
+}
+
+/** The class names of one names file (YAML `names:` or one name per line). Throws ERR_DATASET naming the file. */
+async function readNamesFile(file: string): Promise<string[]> {
   // a UTF-8 byte-order mark (Windows tools write one) is no part of the first line: dropped, or `names:` there is unseen
   const text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
   let names: string[] | null;
@@ -250,7 +273,7 @@ export async function readYoloClassNames(
       );
   }
   if (names.length === 0) throw datasetError(`${file} lists no class names.`);
-  return { names, file };
+  return names;
 }
 
 /**

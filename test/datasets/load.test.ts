@@ -427,6 +427,23 @@ describe('loadDataset: YOLO and plain folders', () => {
     expect(anns[1].area).toBeCloseTo(50, 9);
   });
 
+  it('class names in two files that disagree (classes.txt and data.yaml) are refused, naming both; agreeing ones load', async () => {
+    const dir = await yoloFixture({ file: 'classes.txt', text: 'cat\ndog\n' }, { 'a.txt': '0 0.5 0.5 0.2 0.4\n' });
+    await writeFile(path.join(dir, 'data.yaml'), 'names: [dog, cat]\n');
+    const err = await loadDataset({ dataset: dir }).catch((e) => e);
+    expect(err.code).toBe('ERR_DATASET');
+    expect(err.message).toContain(path.join(dir, 'classes.txt'));
+    expect(err.message).toContain(path.join(dir, 'data.yaml'));
+    expect(err.message).toContain('--classes');
+    // --classes chooses
+    const chosen = await loadDataset({ dataset: dir, classes: path.join(dir, 'data.yaml') });
+    expect(chosen.categories!.map((c) => c.name)).toEqual(['dog', 'cat']);
+    // the same names in both: no question which
+    await writeFile(path.join(dir, 'data.yaml'), 'nc: 2\nnames: [cat, dog]\n');
+    const ds = await loadDataset({ dataset: dir });
+    expect(ds.categories!.map((c) => c.name)).toEqual(['cat', 'dog']);
+  });
+
   it('two images whose label file is the same (a.png and a.jpg → labels/a.txt) are refused: their boxes would count twice', async () => {
     const dir = await yoloFixture({ file: 'classes.txt', text: 'cat\ndog\n' }, { 'a.txt': '0 0.5 0.5 0.2 0.4\n' });
     await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } })

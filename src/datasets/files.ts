@@ -50,7 +50,7 @@ export async function isFile(p: string): Promise<boolean> {
 /**
  * Image files under `dir` (recursively if asked), as paths relative to `dir` with
  * forward slashes, sorted by code point so the order is the same on every platform.
- * A symbolic link named as an image is listed too (unless it points at a folder): it is
+ * Hidden files and everything inside hidden folders are left out. A symbolic link named as an image is listed too (unless it points at a folder): it is
  * never dropped unseen — decoding reads it, or refuses one that points outside the image
  * folder, and the run lists that image as skipped with the reason (decode.ts).
  */
@@ -60,8 +60,11 @@ export async function listImageFiles(dir: string, recursive: boolean): Promise<s
   for (const e of entries) {
     if (!isImageFile(e.name) || e.name.startsWith('.')) continue;
     const full = path.join(e.parentPath, e.name);
+    const rel = path.relative(dir, full).split(path.sep);
+    // inside a hidden folder (.ipynb_checkpoints copies, .thumbs): not the dataset's, as hidden files are not
+    if (rel.some((part) => part.startsWith('.'))) continue;
     if (!e.isFile() && !(e.isSymbolicLink() && !(await isDirectory(full)))) continue;
-    files.push(path.relative(dir, full).split(path.sep).join('/'));
+    files.push(rel.join('/'));
   }
   return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -703,6 +703,25 @@ describe('loadDataset: YOLO and plain folders', () => {
     expect(y.groundTruth!.annotations.map((a) => a.bbox.map((v) => +v.toFixed(9)))).toEqual([[4, 3, 2, 4]]);
   });
 
+  it('images inside hidden folders (.ipynb_checkpoints copies, .thumbs) are not listed, as hidden files are not', async () => {
+    const dir = path.join(tmp, 'plain-hidden');
+    await png(path.join(dir, 'a.png'), 8, 4);
+    await png(path.join(dir, '.ipynb_checkpoints', 'a-checkpoint.png'), 8, 4);
+    await png(path.join(dir, 'sub', '.thumbs', 'b.png'), 4, 4);
+    await png(path.join(dir, 'sub', 'c.png'), 4, 4);
+    await png(path.join(dir, '.hidden.png'), 4, 4);
+    const ds = await loadDataset({ dataset: dir });
+    expect(ds.images.map((im) => im.fileName)).toEqual(['a.png', 'sub/c.png']);
+    // a YOLO folder: a checkpoint copy would be an image without objects, its detections all false positives
+    const yolo = path.join(tmp, 'yolo-hidden');
+    await png(path.join(yolo, 'images', 'c.png'), 10, 10);
+    await png(path.join(yolo, 'images', '.ipynb_checkpoints', 'c-checkpoint.png'), 10, 10);
+    await mkdir(path.join(yolo, 'labels'), { recursive: true });
+    await writeFile(path.join(yolo, 'labels', 'c.txt'), '0 0.5 0.5 0.2 0.4\n');
+    await writeFile(path.join(yolo, 'classes.txt'), 'cat\n');
+    expect((await loadDataset({ dataset: yolo })).images.map((im) => im.fileName)).toEqual(['c.png']);
+  });
+
   it('loads a plain image folder as label-free', async () => {
     const dir = path.join(tmp, 'plain');
     await png(path.join(dir, 'z.png'), 12, 7);

@@ -151,7 +151,10 @@ async function refuseUnmatchedLabels(
   labelled: number,
 ): Promise<void> {
   const found = ((await readdir(labelsDir, { recursive: true }).catch(() => [])) as string[])
-    .filter((f) => f.endsWith('.txt') && path.basename(f) !== 'classes.txt' && !expected.has(path.normalize(f)))
+    .filter(
+      // any case of .txt (a.TXT is no image's label: the image reads a.txt, on a case-sensitive disk never this one)
+      (f) => /\.txt$/i.test(f) && path.basename(f) !== 'classes.txt' && !expected.has(path.normalize(f)),
+    )
     .sort();
   if (found.length === 0) return;
   const fix =

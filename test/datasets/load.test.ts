@@ -625,6 +625,14 @@ describe('loadDataset: YOLO and plain folders', () => {
     });
   });
 
+  it('a label file whose extension differs in case (labels/a.TXT) is refused as matching no image, not skipped unseen', async () => {
+    const dir = await yoloFixture({ file: 'classes.txt', text: 'cat\n' }, { 'sub/b.txt': '0 0.5 0.5 0.2 0.4\n' });
+    await writeFile(path.join(dir, 'labels', 'a.TXT'), '0 0.5 0.5 0.2 0.4\n');
+    const err = await loadDataset({ dataset: dir }).catch((e) => e);
+    expect(err.code).toBe('ERR_DATASET');
+    expect(err.message).toContain(path.join(dir, 'labels', 'a.TXT'));
+  });
+
   it('refuses label files that match no image even when others do (their boxes would be ignored), naming a few and the layout', async () => {
     const dir = await yoloFixture(
       { file: 'classes.txt', text: 'cat\n' },

@@ -96,7 +96,7 @@ export interface RunOptions {
   httpConcurrency?: number;
   /** Served detectors: timeout of one request attempt, ms (`--http-timeout`, default 60000). */
   httpTimeoutMs?: number;
-  /** Served detectors: retries on 5xx, timeouts and connection errors (`--http-retries`, default 3). */
+  /** Served detectors: retries on 5xx, 408, 429, timeouts and connection errors (`--http-retries`, default 3). */
   httpRetries?: number;
 }
 

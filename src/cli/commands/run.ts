@@ -141,7 +141,7 @@ export function register(program: Command): void {
     )
     .option(
       '--http-retries <n>',
-      'served models: retries on 5xx, timeouts, broken connections (default 3)',
+      'served models: retries on 5xx, 408, 429, timeouts, broken connections (default 3)',
       parseIntFlag('--http-retries', 0, 100),
     )
     .option(

@@ -1,7 +1,7 @@
 /**
  * The one HTTP client of the served detectors (KServe v2, plain HTTP): Node's own
- * http/https, a timeout per attempt, retries with exponential backoff on 5xx answers,
- * timeouts and connection errors (never on 4xx), and at most `concurrency` requests in
+ * http/https, a timeout per attempt, retries with exponential backoff on 5xx, 408 and 429 answers,
+ * timeouts and connection errors (never on another 4xx), and at most `concurrency` requests in
  * flight. Every failure is an ERR_NETWORK naming the method and URL.
  */
 import http from 'node:http';
@@ -111,7 +111,7 @@ export class HttpTransport {
   /**
    * Sends one request and returns its 2xx answer, retrying transient failures with
    * backoff. Throws ERR_NETWORK "<METHOD> <url> …" after the last attempt, at once on a
-   * 4xx (with the server's error message), and at once when the transport is closed.
+   * 4xx other than 408 and 429 (with the server's error message), and at once when the transport is closed.
    */
   async request(
     method: 'GET' | 'POST',
@@ -208,7 +208,9 @@ export class HttpTransport {
           if (declared !== undefined && Number(declared) !== body.length)
             return fail(`the answer was cut short (${body.length} of ${declared} bytes)`, true);
           const status = res.statusCode ?? 0;
-          if (status >= 500) return fail(`HTTP ${status}: ${bodyMessage(body)}`, true);
+          // 5xx, 408 (request timeout) and 429 (rate limited) ask the client to try again; other 4xx would fail again
+          if (status >= 500 || status === 408 || status === 429)
+            return fail(`HTTP ${status}: ${bodyMessage(body)}`, true);
           if (status < 200 || status >= 300) return fail(`HTTP ${status}: ${bodyMessage(body)}`, false);
           settled = true;
           clearTimeout(timer);

@@ -56,7 +56,17 @@ describe('HttpTransport', () => {
     t.close();
   });
 
-  it("does not retry a 4xx, and says the server's error with method and URL", async () => {
+  it('retries a 429 (rate limited) and a 408 (request timeout), which ask the client to try again', async () => {
+    for (const status of [429, 408]) {
+      const s = await serve((_req, res, n) => (n < 1 ? res.writeHead(status).end('{"error":"later"}') : ok(res)));
+      const t = new HttpTransport({ backoffMs: 5 });
+      expect(await t.getJson(s.url)).toEqual({ ok: true });
+      expect(s.count()).toBe(2);
+      t.close();
+    }
+  });
+
+  it("does not retry another 4xx, and says the server's error with method and URL", async () => {
     const s = await serve((_req, res) => res.writeHead(400).end('{"error":"bad input"}'));
     const t = new HttpTransport({ backoffMs: 5 });
     const err = await failure(t.request('POST', s.url, { body: Buffer.from('x') }));

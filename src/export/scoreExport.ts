@@ -290,7 +290,16 @@ async function readResults(exp: ReadExport, logger: Logger): Promise<ExportResul
   checkCoverage(exp, perShift, logger);
   warnOutside(exp, outside, logger);
   const timingFile = path.join(exp.dir, EXPORT_DETECTIONS_DIR, TIMING_FILE);
-  const timing = await readFile(timingFile).catch(() => null);
+  // absent: not measured; there but unreadable (a folder, no permission): an error naming it, never "not measured"
+  const timing = await readFile(timingFile).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw new ShiftbenchError(
+      'ERR_EXPORT',
+      `${timingFile} cannot be read (${err.code ?? err.message}). Fix: make it a readable file ` +
+        `{ "inferenceSeconds": … }, or remove it.`,
+      { cause: err },
+    );
+  });
   let inferenceSeconds: number | null = null;
   if (timing) {
     hash.update('timing\0').update(timing);

@@ -5,7 +5,7 @@
  * are those of `shiftbench run` with the same model.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -350,6 +350,12 @@ describe('export → inference outside shiftbench → score', () => {
       expect(bad.code).toBe('ERR_EXPORT');
       expect(bad.message).toContain(path.join(exportDir, 'detections', 'timing.json'));
       await rm(path.join(exportDir, 'detections', 'timing.json'));
+      // one that exists but cannot be read (here a folder) is an error naming it, not "no timing"
+      await mkdir(path.join(exportDir, 'detections', 'timing.json'));
+      const unreadable = await rejection(score());
+      expect(unreadable.code).toBe('ERR_EXPORT');
+      expect(unreadable.message).toContain(path.join(exportDir, 'detections', 'timing.json'));
+      await rm(path.join(exportDir, 'detections', 'timing.json'), { recursive: true });
     });
 
     it('a run directory from score rescores like a run (shiftbench report --score-threshold)', async () => {

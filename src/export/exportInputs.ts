@@ -175,8 +175,9 @@ async function inputSpec(
 }
 
 /**
- * `out` must be new or empty; an earlier export there is replaced only with `force`
- * (its export.json, inputs/ and detections/ are removed; nothing else is touched).
+ * `out` must be new or empty; an earlier export there (or one stopped before its export.json,
+ * holding only inputs/ and detections/) is replaced only with `force` (its export.json, inputs/
+ * and detections/ are removed; nothing else is touched).
  * Throws ERR_OUTPUT naming the folder and the fix.
  */
 async function prepareOut(dir: string, force: boolean): Promise<void> {
@@ -191,6 +192,16 @@ async function prepareOut(dir: string, force: boolean): Promise<void> {
     }
     for (const name of [EXPORT_FILE, INPUTS_DIR, EXPORT_DETECTIONS_DIR])
       await rm(path.join(dir, name), { recursive: true, force: true });
+  } else if (names.length > 0 && names.every((n) => n === INPUTS_DIR || n === EXPORT_DETECTIONS_DIR)) {
+    // an export stopped before it wrote export.json: only its own folders, replaced with --force
+    if (!force) {
+      throw new ShiftbenchError(
+        'ERR_OUTPUT',
+        `--out ${dir} holds an unfinished export (${names.join(', ')} without ${EXPORT_FILE}). Give a new folder, ` +
+          `or --force to replace it.`,
+      );
+    }
+    for (const name of names) await rm(path.join(dir, name), { recursive: true, force: true });
   } else if (names.length > 0) {
     throw new ShiftbenchError(
       'ERR_OUTPUT',

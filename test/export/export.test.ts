@@ -224,6 +224,21 @@ describe('export → inference outside shiftbench → score', () => {
       force: true,
     });
     expect(forced.inputs).toBe(4);
+    // an export stopped before export.json leaves only inputs/: refused without --force (saying so), replaced with it
+    await rm(path.join(exportDir, 'export.json'));
+    const base = { inputSizePx: { width: 32, height: 32 }, fit: 'letterbox' as const, padValue: [0, 0, 0] as const };
+    const partial = await rejection(exportInputs({ ...base, padValue: [0, 0, 0], dataset, out: exportDir, limit: 1 }));
+    expect(partial.code).toBe('ERR_OUTPUT');
+    expect(partial.message).toContain('--force');
+    const resumed = await exportInputs({
+      ...base,
+      padValue: [0, 0, 0],
+      dataset,
+      out: exportDir,
+      limit: 1,
+      force: true,
+    });
+    expect(resumed.inputs).toBe(4);
     const usage = await rejection(exportInputs({ dataset, out: path.join(root, 'export-none') }));
     expect(usage.code).toBe('ERR_INVALID_OPTION');
     expect(usage.message).toMatch(/--model.*--input-size/);

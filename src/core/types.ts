@@ -325,7 +325,10 @@ export interface BoundsInterval {
 /** One point of the size curve: the median mapRange of subsamples of `images` images (the full set: its own value). */
 export interface SizeCurvePoint {
   images: number;
-  /** Subsamples drawn without replacement (1 for the full set). */
+  /**
+   * Subsamples (drawn without replacement) the median is over: those with ground truth (sparse labels: a subsample
+   * may hold none, and has no mAP); 1 for the full set.
+   */
   subsamples: number;
   /** Null when no subsample had ground truth. */
   medianMapRange: number | null;

@@ -167,7 +167,8 @@ export async function boundsUncertainty(
         .slice(B + si * subsamples, B + (si + 1) * subsamples)
         .filter((r): r is ResampleBounds => r !== null)
         .map((r) => r.mapUpper - r.mapLower);
-      return { images: size, subsamples, medianMapRange: median(ranges) };
+      // the median is over the subsamples with ground truth: that is the count shown
+      return { images: size, subsamples: ranges.length, medianMapRange: median(ranges) };
     });
     sizeCurve.push({ images: N, subsamples: 1, medianMapRange: fullMapRange });
   }

@@ -89,14 +89,19 @@ export function uncertaintySection(run: ReportRun): string {
   const sizes = [...new Set(curves.flatMap((r) => r.analysis!.sizeCurve!.map((p) => p.images)))].sort((a, b) => a - b);
   const curveHtml = curves.length
     ? `<div class="table-wrap"><table class="details"><caption>Size curve: the median mAP range (pp) of 50 ` +
-      `subsamples of N images drawn without replacement (the last column: the full set). The range depends on N, ` +
+      `subsamples of N images drawn without replacement (the last column: the full set); a subsample without ` +
+      `ground truth has no mAP and is left out (each cell's tooltip gives the count). The range depends on N, ` +
       `so ranges from datasets of different sizes are not comparable.</caption>
 <thead><tr><th scope="col">Detector</th>${sizes.map((n) => `<th scope="col">N = ${h(n)}</th>`).join('')}` +
       `</tr></thead><tbody>${curves
         .map((r) => {
-          const at = new Map(r.analysis!.sizeCurve!.map((p) => [p.images, p.medianMapRange]));
+          const at = new Map(r.analysis!.sizeCurve!.map((p) => [p.images, p]));
           return `<tr><th scope="row"><code>${h(r.key)}</code></th>${sizes
-            .map((n) => `<td>${pp(at.get(n) ?? null)}</td>`)
+            .map((n) => {
+              const p = at.get(n);
+              const title = p ? ` title="median of ${h(p.subsamples)} subsample${p.subsamples === 1 ? '' : 's'}"` : '';
+              return `<td${title}>${pp(p?.medianMapRange ?? null)}</td>`;
+            })
             .join('')}</tr>`;
         })
         .join('')}</tbody></table></div>`

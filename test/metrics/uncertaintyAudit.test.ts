@@ -418,6 +418,8 @@ describe('size curve', () => {
     const s = withGt.sort((x, y) => x - y);
     const mid = (s.length - 1) / 2;
     expect(u.sizeCurve![0].medianMapRange).toBeCloseTo((s[Math.floor(mid)] + s[Math.ceil(mid)]) / 2, 12);
+    // the count shown is the subsamples the median is over (those with ground truth), not the ten drawn
+    expect(u.sizeCurve![0].subsamples).toBe(withGt.length);
     expect(u.sizeCurve![1]).toEqual({ images: 20, subsamples: 1, medianMapRange: 1 });
   });
 });

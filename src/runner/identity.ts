@@ -44,6 +44,10 @@ export const DETECTION_CODE = [
   'core/registry',
   'core/rng',
   'runner/detectLoop',
+  // decoding and the shifted inputs, on the main thread or in the prepare workers
+  'runner/prepare',
+  'runner/prepareImage',
+  'runner/prepareWorker',
   'runner/store',
 ];
 

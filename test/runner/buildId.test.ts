@@ -31,3 +31,15 @@ describe('computeBuildId', () => {
     expect(await computeBuildId(changed)).not.toBe(id);
   });
 });
+
+describe('the code that makes the inputs is part of the build', () => {
+  // the images are decoded and their shifted inputs made in runner/prepareImage (on the main thread or in the
+  // prepare workers, runner/prepareWorker, fed by runner/prepare): a change there changes the detections
+  for (const module of ['runner/prepareImage', 'runner/prepareWorker', 'runner/prepare']) {
+    it(`a change of ${module} is another build`, async () => {
+      const before = await tree({ 'shifts/a.js': 'export const x = 1;\n', [`${module}.js`]: 'export const y = 1;\n' });
+      const after = await tree({ 'shifts/a.js': 'export const x = 1;\n', [`${module}.js`]: 'export const y = 2;\n' });
+      expect(await computeBuildId(after)).not.toBe(await computeBuildId(before));
+    });
+  }
+});

@@ -264,6 +264,7 @@ async function loadShardDataset(first: Shard, options: MergeOptions, env: Runner
 /**
  * Each detector's records from every shard: each shard holds only images of its own part,
  * every image of the dataset has a record in its shard, made from the same image content.
+ * Records of images the run does not select (a shard resumed with a smaller --limit) are left out, as a run does.
  */
 async function gatherRecords(
   shards: Shard[],
@@ -282,14 +283,14 @@ async function gatherRecords(
       throw inShard(err, s.dir, s.manifest.shard);
     });
     for (const [id, r] of stored) {
+      // an image the run no longer selects (the shard resumed with a smaller --limit): left out, as a run leaves it
+      if (!ids.has(id)) continue;
       const owner = shardOfImage(id, count);
-      if (!ids.has(id) || owner !== s.manifest.shard.index) {
-        const where = ids.has(id)
-          ? `which belongs to shard ${owner}/${count} (${shards[owner].dir})`
-          : 'which is not an image of the dataset';
+      if (owner !== s.manifest.shard.index) {
         throw mergeError(
           `${s.dir} (shard ${formatShard(s.manifest.shard)}) holds detections of "${key}" for image ${id}, ` +
-            `${where}: shards must be disjoint. Rerun that shard in a new --out.`,
+            `which belongs to shard ${owner}/${count} (${shards[owner].dir}): shards must be disjoint. Rerun that ` +
+            `shard in a new --out.`,
         );
       }
       records.set(id, r);

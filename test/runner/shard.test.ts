@@ -632,3 +632,22 @@ describe('a shard that another process still writes', () => {
     }
   });
 });
+
+describe('shards resumed with a smaller --limit', () => {
+  it('merge as a one-process run does: the records of images the run no longer selects are left out, nothing is recomputed', async () => {
+    const root = await tempDir('shiftbench-shard-limit-');
+    const { file: dataset } = await makeDataset(path.join(root, 'ds'), 12, { seed: 5 });
+    const base: RunOptions = { models: ['jitter:96'], dataset, shifts: 'grid:1', bootstrapResamples: 20 };
+    const dirs = [0, 1].map((i) => path.join(root, `shard-${i}`));
+    for (let i = 0; i < 2; i++) await runShard({ ...base, shard: `${i}/2`, out: dirs[i] });
+    // the same shards, now for the first 7 images: every detection is stored already (the log keeps the others)
+    for (let i = 0; i < 2; i++) {
+      const r = await runShard({ ...base, limit: 7, shard: `${i}/2`, out: dirs[i] });
+      expect(r.computedImages['jitter:96']).toBe(0);
+    }
+    const whole = await runBenchmark({ ...base, limit: 7, out: path.join(root, 'whole') });
+    const merged = await mergeShards({ runs: dirs, out: path.join(root, 'merged') });
+    expect(merged.images).toBe(7);
+    expect(comparable(merged.metrics)).toEqual(comparable(whole.metrics));
+  });
+});

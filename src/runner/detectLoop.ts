@@ -125,16 +125,28 @@ function topByScore(list: Detection[], max: number): Detection[] {
  * `maxDetections` highest-scoring (default all; `truncated` says whether more were
  * given), projected back to the original image by the input's transform. The one path
  * from a detector's output to a stored record, shared by the detect loop and `score`.
+ * Throws ERR_MODEL_OUTPUT (naming `detectorName`) for a box that is not finite once projected back.
  */
 export function storedDetectionsOf(
   dets: Detection[],
   transform: InputTransform,
   imageId: number,
   maxDetections = Infinity,
+  detectorName?: string,
 ): { stored: StoredDetection[]; truncated: boolean } {
   const truncated = dets.length > maxDetections;
   const kept = truncated ? topByScore(dets, maxDetections) : dets;
   const coco = projectBack(kept, transform, imageId);
+  // a box finite in the input may not be once scaled back to a larger photo: JSON would store null for it
+  const bad = coco.findIndex((c) => !c.bbox.every(Number.isFinite));
+  if (bad >= 0) {
+    throw new ShiftbenchError(
+      'ERR_MODEL_OUTPUT',
+      `${detectorName === undefined ? 'The detector' : `Detector "${detectorName}"`} returned a detection ` +
+        `${detectionText(kept[bad])} for image ${imageId} whose box is beyond the range of numbers once projected ` +
+        `back to the original image (÷ ${transform.scaleX}, ${transform.scaleY}); boxes must be in the input's pixels.`,
+    );
+  }
   return { stored: coco.map((c) => [c.bbox[0], c.bbox[1], c.bbox[2], c.bbox[3], c.score, c.category_id]), truncated };
 }
 
@@ -278,6 +290,7 @@ export async function runDetectLoop(
             w.p.inputs!.transforms[w.shiftIndex],
             w.p.image.id,
             maxDetections,
+            info.name,
           );
           if (truncated) truncatedInputs++;
           r.shifts[w.shiftIndex] = stored;

@@ -54,3 +54,34 @@ describe('a malformed detection ends the run with the value as it came', () => {
     });
   }
 });
+
+describe('a detection too large to project back to the original image', () => {
+  it('ends the run naming the detector and the box, and stores nothing of the image (no null in the log)', async () => {
+    // finite in the 16-px input, but ×4 back to the 64-px photo it is beyond any double: JSON would store null
+    const d: Detection = { bbox: [1, 2, 3, 1e308], score: 0.5, categoryId: 1 };
+    const appended: unknown[] = [];
+    const log = { append: async (r: unknown) => void appended.push(r), sync: async () => undefined };
+    let err: ShiftbenchError | undefined;
+    try {
+      await runDetectLoop({
+        detector: detector(d),
+        images: [{ ...image, width: 64, height: 64 }],
+        shiftSet: parseShiftSet('grid:1'),
+        mode: 'pad',
+        kernel: 'linear',
+        batchSize: 4,
+        decode: async () => ({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(100) }),
+        log: log as unknown as DetectionLog,
+        prepareWorkers: 0,
+        onRecord: () => undefined,
+      });
+    } catch (e) {
+      err = e as ShiftbenchError;
+    }
+    expect(appended).toEqual([]);
+    expect(err).toBeInstanceOf(ShiftbenchError);
+    expect(err!.code).toBe('ERR_MODEL_OUTPUT');
+    expect(err!.message).toContain('Detector "served-x" returned a detection');
+    expect(err!.message).toContain('"bbox":[1,2,3,1e+308]');
+  });
+});

@@ -38,11 +38,16 @@ export const CSV_COLUMNS: readonly Column[] = [
   ['detections_dropped_outside_stable_area', (r) => r.scoredContent?.detectionsDropped ?? null],
 ];
 
-/** One CSV field (RFC 4180): quoted when it holds a comma, quote or line break; null/NaN → empty. */
+/**
+ * One CSV field (RFC 4180): quoted when it holds a comma, quote or line break; null/NaN → empty. A text (a model,
+ * key or mitigation name) starting with = + - @, a tab or a carriage return is written with a leading `'`, so a
+ * spreadsheet shows it as text instead of running it as a formula; numbers are written as they are.
+ */
 export function csvField(v: string | number | null): string {
   if (v === null) return '';
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  const text = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** Renders the headline table of a loaded run as CSV (header line first, CRLF-free, ends with a newline). Pure. */

@@ -132,6 +132,7 @@ export function renderReportMarkdown(run: ReportRun): string {
   for (const r of rows) lines.push(`- ${verdictLine(r, m.dataset.labelFree)}`);
   lines.push('');
   const notes = [...new Set(m.results.flatMap(detectorNotes))];
-  if (notes.length > 0) lines.push('**Notes**', '', ...notes.map((n) => `- ${n}`), '');
+  // a note can name detector keys (no cost ratio: …): escaped as every other text of the page
+  if (notes.length > 0) lines.push('**Notes**', '', ...notes.map((n) => `- ${escapeMarkdown(n)}`), '');
   return lines.join('\n');
 }

@@ -1,10 +1,12 @@
 /**
  * What the rendered reports of a saved run may show (hand-made metrics.json, no model): user-provided names that
- * a spreadsheet would run as a formula are written as text in report.csv.
+ * a spreadsheet would run as a formula are written as text in report.csv; names in report.md's notes are escaped as in
+ * its table.
  */
 import { describe, expect, it } from 'vitest';
 import type { RunMetrics } from '../../src/core/types.js';
 import { csvField, renderReportCsv } from '../../src/report/csv.js';
+import { renderReportMarkdown } from '../../src/report/markdown.js';
 import { reportManifestEssentials, type ReportRun } from '../../src/report/load.js';
 import { labelledMetrics, manifest } from './fixture.js';
 
@@ -37,5 +39,24 @@ describe('report.csv: formula injection', () => {
     // no cell of any row starts with a formula character
     for (const line of lines.slice(1, -1))
       for (const cell of line.split(',')) expect(cell.replace(/^"/, '')).not.toMatch(/^[=+@\t\r]/);
+  });
+});
+
+describe('report.md: user-provided names in the notes', () => {
+  it('a note naming a detector key (no cost ratio: …) is escaped: no raw HTML, no emphasis, as the table escapes it', () => {
+    const m = labelledMetrics();
+    const key = '<img src=https://tracker.example/x.png>_evil_*';
+    m.results[0].key = key;
+    m.results[2].key = `${key}+input-blur:1`;
+    m.results[2].timing.costRatio = null;
+    // as runner/score.ts writes it
+    m.results[2].timing.costRatioNote =
+      `no cost ratio: ${m.results[2].key} and ${key} were timed in different runs (this one extended or resumed an ` +
+      `earlier one, whose settings and machine load may differ); run both in one run for a ratio`;
+    const md = renderReportMarkdown(runOf(m));
+    const notes = md.slice(md.indexOf('**Notes**'));
+    expect(notes).toContain('no cost ratio:');
+    expect(notes).not.toMatch(/(?<!\\)</); // every < escaped
+    expect(notes).toContain('\\<img src=https://tracker.example/x.png\\>\\_evil\\_\\*');
   });
 });

@@ -35,6 +35,8 @@ export interface HeadlineRow {
   imagesEvaluated: number;
   /** Bounds bootstrap resamples (B), null when the bounds carry no interval. */
   boundsResamples: number | null;
+  /** Of those, the resamples with ground truth at (0,0): the bounds intervals are percentiles over these; null as above. */
+  boundsValidResamples: number | null;
   /** Why scoring gave the bounds no interval, as it noted (boundsOffNote); null when it noted nothing. */
   boundsOffNote: string | null;
   /** This detector's paired differences against its plain detector. */
@@ -78,6 +80,7 @@ export function headlineRow(r: DetectorRunSummary): HeadlineRow {
     costRatio: finiteOrNull(r.timing.costRatio),
     imagesEvaluated: r.imagesEvaluated,
     boundsResamples: biv ? biv.resamples : null,
+    boundsValidResamples: biv ? biv.validResamples : null,
     boundsOffNote: boundsOffNote(r.analysis?.notes),
     paired: r.analysis?.paired ?? [],
     scoredContent: r.scoredContent ?? null,

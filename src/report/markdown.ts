@@ -45,6 +45,14 @@ export function pairedSentence(p: PairedDifference): string {
   );
 }
 
+/** The resamples a bounds interval is over: B, or those of B with ground truth where some drew none (sparse labels). */
+function resamplesText(row: HeadlineRow): string {
+  const valid = row.boundsValidResamples;
+  return valid !== null && valid !== row.boundsResamples
+    ? `the ${valid} of ${row.boundsResamples} resamples with ground truth`
+    : `${row.boundsResamples} resamples`;
+}
+
 /** The verdict line of one detector: its range with the interval, or its paired differences. */
 export function verdictLine(row: HeadlineRow, labelFree: boolean): string {
   const name = mdCode(row.key);
@@ -52,7 +60,7 @@ export function verdictLine(row: HeadlineRow, labelFree: boolean): string {
     return `${name}: no mAP (${noMapReason(labelFree)}): consistency metrics only.`;
   const range = `mAP range ${mdValue(row.mapRange, 'pp')}`;
   const ivNote = ok(row.mapRange.lo)
-    ? ` (95% interval over ${row.boundsResamples} resamples)`
+    ? ` (95% interval over ${resamplesText(row)})`
     : ` (no interval: ${noBoundsIntervalReason(row.imagesEvaluated, row.boundsOffNote)})`;
   if (row.mitigation === null) return `${name}: ${range}${ivNote}.`;
   if (row.paired.length === 0)

@@ -60,3 +60,36 @@ describe('report.md: user-provided names in the notes', () => {
     expect(notes).toContain('\\<img src=https://tracker.example/x.png\\>\\_evil\\_\\*');
   });
 });
+
+describe('report.md: how many resamples an interval is over', () => {
+  it('the mAP range interval of a sparsely labelled run names the resamples it is over (those with ground truth), not B', () => {
+    const m = labelledMetrics();
+    m.results[0].analysis = {
+      boundsInterval: {
+        resamples: 200,
+        validResamples: 143, // the other 57 drew no labelled image: the percentiles are over 143
+        seed: 0,
+        mapRef: { lo: 0.4, hi: 0.43 },
+        mapLower: { lo: 0.38, hi: 0.41 },
+        mapUpper: { lo: 0.41, hi: 0.44 },
+        mapRange: { lo: 0.021, hi: 0.037 },
+        relRange: { lo: 0.05, hi: 0.09 },
+      },
+      sizeCurve: null,
+      boundsByObjective: {},
+      breakdown: null,
+      flicker: { top: [] } as never,
+      periodicity: [],
+      paired: [],
+      notes: [],
+    };
+    const md = renderReportMarkdown(runOf(m));
+    const line = md.split('\n').find((l) => l.startsWith('- `centernet`:'))!;
+    expect(line).toContain('mAP range 2.90 pp [2.10–3.70]');
+    expect(line).not.toContain('over 200 resamples');
+    expect(line).toContain('(95% interval over the 143 of 200 resamples with ground truth)');
+    // every resample with ground truth: the count alone, as before
+    m.results[0].analysis.boundsInterval!.validResamples = 200;
+    expect(renderReportMarkdown(runOf(m))).toContain('(95% interval over 200 resamples)');
+  });
+});

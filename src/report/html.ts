@@ -541,8 +541,10 @@ function intervalsGlossary(run: ReportRun): string {
     const bounds = resampleText(results.filter((r) => r.bounds).map((r) => r.analysis?.boundsInterval));
     parts.push(
       bounds
-        ? `mAP at (0,0), lower, upper, range, rel. range and the Δ vs plain: the bounds bootstrap, ${bounds} (a ` +
-            `number shown without [lo–hi] has none).`
+        ? // the results table gives the range and the Δ their intervals; the others have theirs in the Uncertainty
+          // section (saying "a number shown without [lo–hi] has none" denied them one)
+          `mAP at (0,0), lower, upper, range, rel. range and the Δ vs plain: the bounds bootstrap, ${bounds} (the ` +
+            `results table shows those of the range and the Δ; the Uncertainty section shows each).`
         : `mAP at (0,0), lower, upper, range and rel. range: no interval (${resultsNoIntervalReason(
             results.filter((r) => r.bounds),
           )}).`,

@@ -156,8 +156,8 @@ describe('renderReport with issue 11 analysis', () => {
     expect(g).toBe(
       '<dt>[lo–hi]</dt><dd>95% bootstrap interval over images (images resampled with replacement). Consistency ' +
         'metrics (flip rate, det. consistency, jitter): 1000 resamples, seed 0. mAP at (0,0), lower, upper, range, ' +
-        'rel. range and the Δ vs plain: the bounds bootstrap, 200 resamples, seed 7 (a number shown without ' +
-        '[lo–hi] has none).</dd>\n',
+        'rel. range and the Δ vs plain: the bounds bootstrap, 200 resamples, seed 7 (the results table shows those ' +
+        'of the range and the Δ; the Uncertainty section shows each).</dd>\n',
     );
     // a run without the bounds bootstrap: its mAP numbers carry no interval, and the glossary does not lend them one
     const old = await writeRunDir(labelledMetrics());

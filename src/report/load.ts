@@ -415,8 +415,16 @@ function validateAnalysis(c: Checker, raw: unknown, at: string): void {
     c.string(o.against, `${at}.paired[${i}].against`);
     const d = c.object(o.deltaMapRange, `${at}.paired[${i}].deltaMapRange`);
     for (const k of ['value', 'lo', 'hi'] as const) c.number(d[k], `${at}.paired[${i}].deltaMapRange.${k}`);
+    const r = c.object(o.deltaMapRef, `${at}.paired[${i}].deltaMapRef`);
+    for (const k of ['value', 'lo', 'hi'] as const) c.number(r[k], `${at}.paired[${i}].deltaMapRef.${k}`);
     c.number(o.steadierShare, `${at}.paired[${i}].steadierShare`);
     c.string(o.verdict, `${at}.paired[${i}].verdict`);
+    // the report shows the verdict beside its interval: never a difference called real that its interval does not show
+    const lo = d.lo as number;
+    const hi = d.hi as number;
+    const supported =
+      hi < 0 ? 'steadier (significant)' : lo > 0 ? 'less steady (significant)' : 'no significant difference';
+    if (o.verdict !== supported) c.fail(`${at}.paired[${i}].verdict`, `"${supported}" (its interval's)`, o.verdict);
   });
   c.array(a.notes, `${at}.notes`);
 }

@@ -128,6 +128,27 @@ describe('renderReport with issue 11 analysis', () => {
     expect(oldHtml).not.toContain('id="uncertainty"');
   });
 
+  it('a stored verdict its interval does not support, or a paired Δ mAP ref without its interval, is refused, naming the field', async () => {
+    // an interval that includes 0 called "steadier (significant)" (a hand-edited or damaged metrics.json)
+    const m = metricsWithAnalysis();
+    const p = m.results.flatMap((r) => r.analysis?.paired ?? [])[0];
+    p.deltaMapRange = { value: -0.0099, lo: -0.016, hi: 0.002 };
+    const dir = await writeRunDir(m);
+    made.push(dir);
+    await expect(renderReport(dir)).rejects.toMatchObject({
+      code: 'ERR_OUTPUT',
+      message: expect.stringMatching(/no significant difference.*paired\[0\]\.verdict.*steadier \(significant\)/),
+    });
+    const m2 = metricsWithAnalysis();
+    delete (m2.results.flatMap((r) => r.analysis?.paired ?? [])[0] as { deltaMapRef?: unknown }).deltaMapRef;
+    const dir2 = await writeRunDir(m2);
+    made.push(dir2);
+    await expect(renderReport(dir2)).rejects.toMatchObject({
+      code: 'ERR_OUTPUT',
+      message: expect.stringContaining('paired[0].deltaMapRef'),
+    });
+  });
+
   it('a rel. range without an interval (fewer than 20 resamples with mAP at (0,0) > 0) says why under the table', async () => {
     const m = metricsWithAnalysis();
     const a = m.results[0].analysis!;

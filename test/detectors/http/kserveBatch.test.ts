@@ -15,8 +15,20 @@ import { tempDir } from '../../runner/fixtures.js';
 const SIZE = 8;
 const servers: http.Server[] = [];
 
-/** A KServe v2 server of a torchvision-style model: per request one box [1,2,5,6] of label 2, score 0.75, for a batch of n. */
-async function serve(): Promise<{ url: string; batches: number[] }> {
+interface InferInput {
+  shape: number[];
+  data: number[];
+}
+
+/**
+ * A KServe v2 server of model `name` taking FP32 [-1,3,SIZE,SIZE] "images", with the given output metadata; `answer`
+ * gives the outputs of one request. `batches` records each request's batch size.
+ */
+async function serveModel(
+  name: string,
+  outputs: { name: string; datatype: string; shape: number[] }[],
+  answer: (input: InferInput) => unknown[],
+): Promise<{ url: string; batches: number[] }> {
   const batches: number[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -26,36 +38,80 @@ async function serve(): Promise<{ url: string; batches: number[] }> {
       if (req.url === '/v2/health/ready') return void res.writeHead(200).end();
       if (req.method === 'GET')
         return json({
-          name: 'tv',
+          name,
           versions: ['1'],
           platform: 'x',
           inputs: [{ name: 'images', datatype: 'FP32', shape: [-1, 3, SIZE, SIZE] }],
-          outputs: [
-            { name: 'boxes', datatype: 'FP32', shape: [-1, -1, 4] },
-            { name: 'labels', datatype: 'INT64', shape: [-1, -1] },
-            { name: 'scores', datatype: 'FP32', shape: [-1, -1] },
-          ],
+          outputs,
         });
-      const n = (JSON.parse(Buffer.concat(chunks).toString()) as { inputs: { shape: number[] }[] }).inputs[0].shape[0];
-      batches.push(n);
-      json({
-        model_name: 'tv',
-        outputs: [
-          {
-            name: 'boxes',
-            datatype: 'FP32',
-            shape: [n, 1, 4],
-            data: Array.from({ length: n }, () => [1, 2, 5, 6]).flat(),
-          },
-          { name: 'labels', datatype: 'INT64', shape: [n, 1], data: new Array(n).fill(2) },
-          { name: 'scores', datatype: 'FP32', shape: [n, 1], data: new Array(n).fill(0.75) },
-        ],
-      });
+      const input = (JSON.parse(Buffer.concat(chunks).toString()) as { inputs: InferInput[] }).inputs[0];
+      batches.push(input.shape[0]);
+      json({ model_name: name, outputs: answer(input) });
     });
   });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, batches };
+}
+
+/** A torchvision-style served model: per image one box [1,2,5,6] of label 2, score 0.75. */
+const serve = () =>
+  serveModel(
+    'tv',
+    [
+      { name: 'boxes', datatype: 'FP32', shape: [-1, -1, 4] },
+      { name: 'labels', datatype: 'INT64', shape: [-1, -1] },
+      { name: 'scores', datatype: 'FP32', shape: [-1, -1] },
+    ],
+    ({ shape: [n] }) => [
+      { name: 'boxes', datatype: 'FP32', shape: [n, 1, 4], data: Array.from({ length: n }, () => [1, 2, 5, 6]).flat() },
+      { name: 'labels', datatype: 'INT64', shape: [n, 1], data: new Array(n).fill(2) },
+      { name: 'scores', datatype: 'FP32', shape: [n, 1], data: new Array(n).fill(0.75) },
+    ],
+  );
+
+/**
+ * A YOLOX-style served model on an 8×8 input (one stride-8 cell, 2 classes) whose objectness is the mean of the input
+ * image; `mixing`: every image of a request gets the first image's (a model that mixes the batch, e.g. BatchNorm
+ * exported in training mode).
+ */
+const serveYolox = (mixing: boolean) =>
+  serveModel('yx', [{ name: 'output', datatype: 'FP32', shape: [-1, 1, 7] }], ({ shape: [n], data }) => {
+    const per = data.length / n;
+    const mean = (b: number) => data.slice(b * per, (b + 1) * per).reduce((sum, v) => sum + v, 0) / per;
+    const rows = Array.from({ length: n }, (_, b) => [0.5, 0.5, 0, 0, mean(mixing ? 0 : b), 0, 1]);
+    return [{ name: 'output', datatype: 'FP32', shape: [n, 1, 7], data: rows.flat() }];
+  });
+
+/** Writes a registry file with one served entry (8×8, NCHW, letterbox) and loads it, logging to `infos`. */
+async function loadServed(url: string, model: string, entry: Record<string, unknown>, concurrency: number) {
+  const file = path.join(await tempDir('shiftbench-kserve-batch-'), 'served.json');
+  const name = `${model}-served`;
+  await writeFile(
+    file,
+    JSON.stringify([
+      {
+        name,
+        format: 'kserve',
+        source: { kind: 'kserve', url, model },
+        inputSizePx: { width: SIZE, height: SIZE },
+        layout: 'NCHW',
+        colorOrder: 'RGB',
+        normalize: { mean: [0, 0, 0], std: [255, 255, 255] },
+        fit: 'letterbox',
+        padValue: [128, 128, 128],
+        classes: [
+          { id: 1, name: 'a' },
+          { id: 2, name: 'b' },
+        ],
+        ...entry,
+      },
+    ]),
+  );
+  const infos: string[] = [];
+  const logger = { info: (m: string) => infos.push(m), warn: () => undefined, error: () => undefined };
+  const detector = await loadDetector(name, { registryFiles: [file], logger, http: { concurrency } });
+  return { infos, detector };
 }
 
 afterEach(async () => {
@@ -70,32 +126,15 @@ const image = (): RgbImage => ({ width: SIZE, height: SIZE, data: new Uint8Array
 describe('a served model with a variable batch dimension', () => {
   it('whose decoder takes one image per request (torchvision) runs one per request, checked at load', async () => {
     const s = await serve();
-    const file = path.join(await tempDir('shiftbench-kserve-batch-'), 'served.json');
-    await writeFile(
-      file,
-      JSON.stringify([
-        {
-          name: 'tv-served',
-          format: 'kserve',
-          source: { kind: 'kserve', url: s.url, model: 'tv' },
-          family: { stages: 'two-stage', anchors: 'anchor-based' },
-          inputSizePx: { width: SIZE, height: SIZE },
-          layout: 'NCHW',
-          colorOrder: 'RGB',
-          normalize: { mean: [0, 0, 0], std: [255, 255, 255] },
-          fit: 'letterbox',
-          padValue: [128, 128, 128],
-          decoder: { name: 'torchvision', params: { labels: 'category-id' } },
-          classes: [
-            { id: 1, name: 'a' },
-            { id: 2, name: 'b' },
-          ],
-        },
-      ]),
+    const { infos, detector } = await loadServed(
+      s.url,
+      'tv',
+      {
+        family: { stages: 'two-stage', anchors: 'anchor-based' },
+        decoder: { name: 'torchvision', params: { labels: 'category-id' } },
+      },
+      2,
     );
-    const infos: string[] = [];
-    const logger = { info: (m: string) => infos.push(m), warn: () => undefined, error: () => undefined };
-    const detector = await loadDetector('tv-served', { registryFiles: [file], logger, http: { concurrency: 2 } });
     try {
       expect(detector.info.maxBatch).toBe(2); // one input per request, two requests in flight
       expect(infos.some((m) => m.includes('tv-served') && m.includes('one image per request'))).toBe(true);
@@ -108,81 +147,14 @@ describe('a served model with a variable batch dimension', () => {
   });
 });
 
-/**
- * A KServe v2 server of a YOLOX-style model on an 8×8 input (one stride-8 cell, 2 classes) whose objectness is the
- * mean of the input image; `mixing`: every image of a request gets the first image's (a model that mixes the batch,
- * e.g. BatchNorm exported in training mode).
- */
-async function serveYolox(mixing: boolean): Promise<{ url: string; batches: number[] }> {
-  const batches: number[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const json = (v: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(v));
-      if (req.url === '/v2/health/ready') return void res.writeHead(200).end();
-      if (req.method === 'GET')
-        return json({
-          name: 'yx',
-          versions: ['1'],
-          platform: 'x',
-          inputs: [{ name: 'images', datatype: 'FP32', shape: [-1, 3, SIZE, SIZE] }],
-          outputs: [{ name: 'output', datatype: 'FP32', shape: [-1, 1, 7] }],
-        });
-      const input = (JSON.parse(Buffer.concat(chunks).toString()) as { inputs: { shape: number[]; data: number[] }[] })
-        .inputs[0];
-      const n = input.shape[0];
-      batches.push(n);
-      const per = input.data.length / n;
-      const mean = (b: number) => input.data.slice(b * per, (b + 1) * per).reduce((s, v) => s + v, 0) / per;
-      json({
-        model_name: 'yx',
-        outputs: [
-          {
-            name: 'output',
-            datatype: 'FP32',
-            shape: [n, 1, 7],
-            data: Array.from({ length: n }, (_, b) => [0.5, 0.5, 0, 0, mean(mixing ? 0 : b), 0, 1]).flat(),
-          },
-        ],
-      });
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, batches };
-}
-
 describe('a served model with a variable batch dimension that takes batches', () => {
   const load = async (mixing: boolean) => {
     const s = await serveYolox(mixing);
-    const file = path.join(await tempDir('shiftbench-kserve-mix-'), 'served.json');
-    await writeFile(
-      file,
-      JSON.stringify([
-        {
-          name: 'yx-served',
-          format: 'kserve',
-          source: { kind: 'kserve', url: s.url, model: 'yx' },
-          family: { stages: 'one-stage', anchors: 'anchor-free' },
-          inputSizePx: { width: SIZE, height: SIZE },
-          layout: 'NCHW',
-          colorOrder: 'RGB',
-          normalize: { mean: [0, 0, 0], std: [255, 255, 255] },
-          fit: 'letterbox',
-          padValue: [128, 128, 128],
-          decoder: { name: 'yolox', params: { strides: [8] } },
-          classes: [
-            { id: 1, name: 'a' },
-            { id: 2, name: 'b' },
-          ],
-        },
-      ]),
-    );
-    const infos: string[] = [];
-    const logger = { info: (m: string) => infos.push(m), warn: () => undefined, error: () => undefined };
-    const detector = await loadDetector('yx-served', { registryFiles: [file], logger, http: { concurrency: 1 } });
-    return { s, infos, detector };
+    const entry = {
+      family: { stages: 'one-stage', anchors: 'anchor-free' },
+      decoder: { name: 'yolox', params: { strides: [8] } },
+    };
+    return { s, ...(await loadServed(s.url, 'yx', entry, 1)) };
   };
   const filled = (v: number): RgbImage => ({
     width: SIZE,

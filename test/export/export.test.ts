@@ -194,15 +194,7 @@ describe('export → inference outside shiftbench → score', () => {
 
   it('exports to a new or empty folder only; --force replaces an earlier export', async () => {
     const exportDir = path.join(root, 'export-twice');
-    await exportInputs({
-      inputSizePx: { width: 32, height: 32 },
-      fit: 'letterbox',
-      padValue: [0, 0, 0],
-      dataset,
-      out: exportDir,
-      limit: 1,
-    });
-    const again = await rejection(
+    const exportTo = (force?: boolean) =>
       exportInputs({
         inputSizePx: { width: 32, height: 32 },
         fit: 'letterbox',
@@ -210,35 +202,19 @@ describe('export → inference outside shiftbench → score', () => {
         dataset,
         out: exportDir,
         limit: 1,
-      }),
-    );
+        ...(force ? { force } : {}),
+      });
+    await exportTo();
+    const again = await rejection(exportTo());
     expect(again.code).toBe('ERR_OUTPUT');
     expect(again.message).toContain('--force');
-    const forced = await exportInputs({
-      inputSizePx: { width: 32, height: 32 },
-      fit: 'letterbox',
-      padValue: [0, 0, 0],
-      dataset,
-      out: exportDir,
-      limit: 1,
-      force: true,
-    });
-    expect(forced.inputs).toBe(4);
+    expect((await exportTo(true)).inputs).toBe(4);
     // an export stopped before export.json leaves only inputs/: refused without --force (saying so), replaced with it
     await rm(path.join(exportDir, 'export.json'));
-    const base = { inputSizePx: { width: 32, height: 32 }, fit: 'letterbox' as const, padValue: [0, 0, 0] as const };
-    const partial = await rejection(exportInputs({ ...base, padValue: [0, 0, 0], dataset, out: exportDir, limit: 1 }));
+    const partial = await rejection(exportTo());
     expect(partial.code).toBe('ERR_OUTPUT');
     expect(partial.message).toContain('--force');
-    const resumed = await exportInputs({
-      ...base,
-      padValue: [0, 0, 0],
-      dataset,
-      out: exportDir,
-      limit: 1,
-      force: true,
-    });
-    expect(resumed.inputs).toBe(4);
+    expect((await exportTo(true)).inputs).toBe(4);
     const usage = await rejection(exportInputs({ dataset, out: path.join(root, 'export-none') }));
     expect(usage.code).toBe('ERR_INVALID_OPTION');
     expect(usage.message).toMatch(/--model.*--input-size/);

@@ -20,6 +20,33 @@ function detector(d: Detection): Detector {
   };
 }
 
+/** Runs one image (sizePx square, the detector's input 16 px) through the detect loop; its error and what was stored. */
+async function runOne(
+  d: Detection,
+  sizePx: number,
+): Promise<{ err: ShiftbenchError | undefined; appended: unknown[] }> {
+  const appended: unknown[] = [];
+  const log = { append: async (r: unknown) => void appended.push(r), sync: async () => undefined };
+  let err: ShiftbenchError | undefined;
+  try {
+    await runDetectLoop({
+      detector: detector(d),
+      images: [{ ...image, width: sizePx, height: sizePx }],
+      shiftSet: parseShiftSet('grid:1'),
+      mode: 'pad',
+      kernel: 'linear',
+      batchSize: 4,
+      decode: async () => ({ width: sizePx, height: sizePx, data: new Uint8Array(sizePx * sizePx * 3).fill(100) }),
+      log: log as unknown as DetectionLog,
+      prepareWorkers: 0,
+      onRecord: () => undefined,
+    });
+  } catch (e) {
+    err = e as ShiftbenchError;
+  }
+  return { err, appended };
+}
+
 describe('a malformed detection ends the run with the value as it came', () => {
   for (const [d, shown] of [
     [{ bbox: [1, 2, 3, Infinity], score: 0.5, categoryId: 1 }, '"bbox":[1,2,3,Infinity]'],
@@ -27,25 +54,7 @@ describe('a malformed detection ends the run with the value as it came', () => {
     [{ bbox: [1, 2, 3, 4], score: -Infinity, categoryId: 1 }, '"score":-Infinity'],
   ] as [Detection, string][]) {
     it(shown, async () => {
-      const appended: unknown[] = [];
-      const log = { append: async (r: unknown) => void appended.push(r), sync: async () => undefined };
-      let err: ShiftbenchError | undefined;
-      try {
-        await runDetectLoop({
-          detector: detector(d),
-          images: [image],
-          shiftSet: parseShiftSet('grid:1'),
-          mode: 'pad',
-          kernel: 'linear',
-          batchSize: 4,
-          decode: async () => ({ width: 16, height: 16, data: new Uint8Array(16 * 16 * 3).fill(100) }),
-          log: log as unknown as DetectionLog,
-          prepareWorkers: 0,
-          onRecord: () => undefined,
-        });
-      } catch (e) {
-        err = e as ShiftbenchError;
-      }
+      const { err, appended } = await runOne(d, 16);
       expect(err).toBeInstanceOf(ShiftbenchError);
       expect(err!.code).toBe('ERR_MODEL_OUTPUT');
       expect(err!.message).toContain('Detector "served-x" returned a malformed detection');
@@ -59,25 +68,7 @@ describe('a detection too large to project back to the original image', () => {
   it('ends the run naming the detector and the box, and stores nothing of the image (no null in the log)', async () => {
     // finite in the 16-px input, but ×4 back to the 64-px photo it is beyond any double: JSON would store null
     const d: Detection = { bbox: [1, 2, 3, 1e308], score: 0.5, categoryId: 1 };
-    const appended: unknown[] = [];
-    const log = { append: async (r: unknown) => void appended.push(r), sync: async () => undefined };
-    let err: ShiftbenchError | undefined;
-    try {
-      await runDetectLoop({
-        detector: detector(d),
-        images: [{ ...image, width: 64, height: 64 }],
-        shiftSet: parseShiftSet('grid:1'),
-        mode: 'pad',
-        kernel: 'linear',
-        batchSize: 4,
-        decode: async () => ({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(100) }),
-        log: log as unknown as DetectionLog,
-        prepareWorkers: 0,
-        onRecord: () => undefined,
-      });
-    } catch (e) {
-      err = e as ShiftbenchError;
-    }
+    const { err, appended } = await runOne(d, 64);
     expect(appended).toEqual([]);
     expect(err).toBeInstanceOf(ShiftbenchError);
     expect(err!.code).toBe('ERR_MODEL_OUTPUT');

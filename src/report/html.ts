@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { plainKeyOf } from '../core/variantKey.js';
 import type { DetectorRunSummary, Shift } from '../core/types.js';
 import { loadError } from '../core/errors.js';
 import { isFractionalSet, offsetLabel, shiftOffsetsLabel } from '../shifts/shiftSet.js';
@@ -143,13 +144,10 @@ export function groupByFamily(
     .map((family) => ({ family, label: family.replace('/', ' · '), rows: groups.get(family)! }));
 }
 
-/**
- * A mitigated row's own plain detector: the key before `+mitigation` (two model files named alike, `best` and
- * `best#2`, share the display name, not the key), or null.
- */
+/** A mitigated row's own plain detector, by key (plainKeyOf), or null. */
 function plainOf(r: DetectorRunSummary, all: DetectorRunSummary[]): DetectorRunSummary | null {
   if (r.mitigation === null) return null;
-  const key = r.key.slice(0, r.key.length - r.mitigation.length - 1);
+  const key = plainKeyOf(r);
   return all.find((x) => x.key === key && x.mitigation === null) ?? null;
 }
 

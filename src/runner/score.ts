@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ShiftbenchError } from '../core/errors.js';
+import { plainKeyOf } from '../core/variantKey.js';
 import type {
   CocoAnnotation,
   CocoGroundTruth,
@@ -125,7 +126,7 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
     args.signal?.throwIfAborted();
     args.logger.info(`${v.entry.key}: scoring`);
     const started = performance.now();
-    const { summary, uncertainty } = await scoreVariant(v, args, skippedInGroup.get(modelGroup(v.entry))!);
+    const { summary, uncertainty } = await scoreVariant(v, args, skippedInGroup.get(plainKeyOf(v.entry))!);
     for (const s of summary.skippedImages) allSkipped.set(s.imageId, s);
     results.push(summary);
     uncertainties.set(summary.key, uncertainty);
@@ -225,18 +226,13 @@ function median(values: number[]): number | null {
 
 type Evaluated = { image: DatasetImage; record: Extract<StoredImage, { offsetBytes: number }> };
 
-/** The key of a variant's plain detector: the variants of one model share it. */
-function modelGroup(entry: Pick<ManifestDetector, 'key' | 'mitigation'>): string {
-  return entry.mitigation === null ? entry.key : entry.key.slice(0, entry.key.length - entry.mitigation.length - 1);
-}
-
 /**
- * A mitigated detector's own plain detector (by key, as modelGroup groups them; undefined when the run has none) — not
+ * A mitigated detector's own plain detector (by key, as plainKeyOf groups them; undefined when the run has none) — not
  * the first plain one of the same display name: two model files named alike (runs/a/best.onnx, runs/b/best.onnx) are
  * `best` and `best#2`, both of model "best".
  */
 function plainOf(r: DetectorRunSummary, results: readonly DetectorRunSummary[]): DetectorRunSummary | undefined {
-  const key = modelGroup(r);
+  const key = plainKeyOf(r);
   return results.find((p) => p.mitigation === null && p.key === key);
 }
 
@@ -252,7 +248,7 @@ function groupSkips(
 ): Map<string, Map<number, { key: string; reason: string }>> {
   const out = new Map<string, Map<number, { key: string; reason: string }>>();
   for (const v of variants) {
-    const group = modelGroup(v.entry);
+    const group = plainKeyOf(v.entry);
     let skips = out.get(group);
     if (!skips) out.set(group, (skips = new Map()));
     for (const image of dataset.images) {
@@ -261,7 +257,7 @@ function groupSkips(
     }
   }
   for (const [group, skips] of out) {
-    const members = variants.filter((v) => modelGroup(v.entry) === group);
+    const members = variants.filter((v) => plainKeyOf(v.entry) === group);
     if (skips.size > 0) {
       const ids = [...skips.keys()];
       logger.warn(

@@ -175,6 +175,11 @@ export async function boundsUncertainty(
   return { interval, sizeCurve, perResample, imageIds: [...prepared.imageIds] };
 }
 
+/** What a paired Δ mAP range interval says: significant only when it excludes 0 (one ending exactly at 0 does not). */
+export function pairedVerdict(iv: { lo: number; hi: number }): PairedDifference['verdict'] {
+  return iv.hi < 0 ? 'steadier (significant)' : iv.lo > 0 ? 'less steady (significant)' : 'no significant difference';
+}
+
 /**
  * Percentile intervals over the resamples that have ground truth; null when fewer than MIN_INTERVAL_RESAMPLES have
  * (sparse labels: a resample drawing only unlabelled images has no mAP). relRange's is over the resamples with
@@ -258,7 +263,8 @@ export function pairedDifference(a: PairSide, b: PairSide, kind: 'mitigation' | 
   const ir = interval95(dRange)!;
   const if0 = interval95(dRef)!;
   const deltaMapRange: PairedDelta = { value: tieAsZero(a.mapRange - b.mapRange), lo: ir.lo, hi: ir.hi };
-  const significant = ir.lo > 0 || ir.hi < 0;
+  const verdict = pairedVerdict(ir);
+  const significant = verdict !== 'no significant difference';
   return {
     key: a.key,
     against: b.key,
@@ -269,10 +275,6 @@ export function pairedDifference(a: PairSide, b: PairSide, kind: 'mitigation' | 
     deltaMapRef: { value: tieAsZero(a.mapRef - b.mapRef), lo: if0.lo, hi: if0.hi },
     steadierShare: steadier / dRange.length,
     significant,
-    verdict: !significant
-      ? 'no significant difference'
-      : ir.hi < 0
-        ? 'steadier (significant)'
-        : 'less steady (significant)',
+    verdict,
   };
 }

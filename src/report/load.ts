@@ -9,6 +9,7 @@ import { ShiftbenchError, describeValue, invalidParameterError } from '../core/e
 import { is } from '../core/is.js';
 import { RUN_DIR_ARG } from '../core/messages.js';
 import { keyFileNameIn } from '../core/fileNames.js';
+import { pairedVerdict } from '../metrics/uncertainty.js';
 
 /**
  * Category names by id from the ground truth the run scored (`detections/<key>/ground_truth.json`, the first detector
@@ -420,10 +421,7 @@ function validateAnalysis(c: Checker, raw: unknown, at: string): void {
     c.number(o.steadierShare, `${at}.paired[${i}].steadierShare`);
     c.string(o.verdict, `${at}.paired[${i}].verdict`);
     // the report shows the verdict beside its interval: never a difference called real that its interval does not show
-    const lo = d.lo as number;
-    const hi = d.hi as number;
-    const supported =
-      hi < 0 ? 'steadier (significant)' : lo > 0 ? 'less steady (significant)' : 'no significant difference';
+    const supported = pairedVerdict({ lo: d.lo as number, hi: d.hi as number });
     if (o.verdict !== supported) c.fail(`${at}.paired[${i}].verdict`, `"${supported}" (its interval's)`, o.verdict);
   });
   c.array(a.notes, `${at}.notes`);

@@ -35,7 +35,14 @@ import {
 import { isFractionalSet } from '../shifts/index.js';
 import { RunStore, manifestDataset, type ManifestDetector, type OpenedLog, type RunManifest } from './runStore.js';
 import { isSkipped } from './store.js';
-import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
+import {
+  analysisSettingsOf,
+  groupSkips,
+  refuseUnscorable,
+  renderReportAfterScoring,
+  scoreRun,
+  type ScoredVariant,
+} from './score.js';
 import { SHARD_RULE, formatShard, shardDataset, type ShardSpec } from './shard.js';
 import type { RunHooks, RunnerEnv, RunnerLoadOptions, RunResult, ShardResult } from './types.js';
 
@@ -189,7 +196,10 @@ export async function runShard(options: RunOptions, hooks: RunHooks = {}): Promi
   const o = resolveRunOptions(options);
   if (o.shard === null) throw invalidParameterError('--shard', 'INDEX/COUNT for runShard', options.shard);
   return withRunDirectory(o, hooks, async (...args) => {
-    const { manifest, dataset, session } = await detectStep(...args);
+    const { manifest, dataset, variants, session } = await detectStep(...args);
+    // a shard none of whose images a model could run has no result: an error (its job fails), as a run's is
+    const skips = groupSkips(variants, dataset, args[5]);
+    await refuseUnscorable({ store: args[3], dataset, scope: ` of shard ${formatShard(manifest.shard!)}` }, skips);
     const { wallSeconds, phases, computedImages } = session;
     return {
       runDir: args[3].dir,

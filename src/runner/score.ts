@@ -241,7 +241,7 @@ function plainOf(r: DetectorRunSummary, results: readonly DetectorRunSummary[]):
  * the first variant that did and why. Every variant of the model is scored without them,
  * so "vs plain" compares the same images.
  */
-function groupSkips(
+export function groupSkips(
   variants: ScoredVariant[],
   dataset: Dataset,
   logger: Logger,
@@ -276,9 +276,10 @@ function groupSkips(
 /**
  * A model none of whose images could be scored (every one skipped) has no result: writes skipped.json (why) and throws
  * ERR_DATASET naming it and the fix — nothing stored is removed, so the same command tries the images again.
+ * `scope` names a part of the run (` of shard 1/4`) after "images".
  */
-async function refuseUnscorable(
-  args: ScoreRunArgs,
+export async function refuseUnscorable(
+  args: Pick<ScoreRunArgs, 'store' | 'dataset' | 'retrySkipped'> & { scope?: string },
   skippedInGroup: Map<string, Map<number, { key: string; reason: string }>>,
 ): Promise<void> {
   const n = args.dataset.images.length;
@@ -296,7 +297,7 @@ async function refuseUnscorable(
   const [id, { reason }] = skips.entries().next().value!;
   throw new ShiftbenchError(
     'ERR_DATASET',
-    `${group}: none of the ${n} images could be scored — every one was skipped (image ${id} ` +
+    `${group}: none of the ${n} images${args.scope ?? ''} could be scored — every one was skipped (image ${id} ` +
       `(${byId.get(id)!.fileName}): ${reason})` +
       (groups.length > 1 ? `, and so were those of ${groups.length - 1} more model(s)` : '') +
       `; they are listed in ${path.join(args.store.dir, SKIPPED_FILE)}. Fix those images (or give --images where ` +

@@ -471,8 +471,16 @@ describe('a merge where no image could be scored', () => {
     const { file } = await makeDataset(path.join(root, 'ds'), 4, { corrupt: [1, 2, 3, 4], seed: 14 });
     const base = { models: ['jitter:96'], dataset: file, bootstrapResamples: 20 };
     const shards = [0, 1].map((i) => path.join(root, `shard-${i}`));
-    for (let i = 0; i < 2; i++) await runShard({ ...base, shard: `${i}/2`, out: shards[i] });
+    for (let i = 0; i < 2; i++) {
+      // a shard none of whose images could be run has no result: an error (a job that fails), not exit 0
+      const s = await rejection(runShard({ ...base, shard: `${i}/2`, out: shards[i] }));
+      expect(s.code).toBe('ERR_DATASET');
+      expect(s.message).toMatch(/jitter:96: none of the \d images of shard \d\/2 could be scored/);
+      expect(s.message).toContain(path.join(shards[i], 'skipped.json'));
+      expect(s.message).toContain('run the same command again');
+    }
     const out = path.join(root, 'merged');
+    // what the shards stored (every image skipped, and why) is kept: the merge names it with its own fix
     const e = await rejection(mergeShards({ runs: shards, out }));
     expect(e.code).toBe('ERR_DATASET');
     expect(e.message).toContain('jitter:96: none of the 4 images could be scored');

@@ -155,6 +155,28 @@ function noPairedDifference(c: Comparison): string {
   return `no detector with mAP in both (${m.dataset.labelFree ? 'label-free' : 'no ground truth'}): no paired difference`;
 }
 
+/**
+ * The detectors of a paired run and A that have no paired difference while others do, each with why: in one run only,
+ * or without a bounds interval in one of them. Empty when nothing was paired (noPairedDifference says why).
+ */
+function unpairedKeys(c: Comparison, p: ComparePair): { key: string; why: string }[] {
+  if (!p.paired || p.deltas.length === 0) return [];
+  const has = (label: string) => new Set(c.runs.find((r) => r.label === label)!.rows.map((x) => x.key));
+  const inA = has(c.runs[0].label);
+  const inP = has(p.label);
+  const done = new Set(p.deltas.map((d) => d.key));
+  return c.keys
+    .filter((key) => !done.has(key) && (inA.has(key) || inP.has(key)))
+    .map((key) => ({
+      key,
+      why: !inP.has(key)
+        ? `only in ${c.runs[0].label}`
+        : !inA.has(key)
+          ? `only in ${p.label}`
+          : 'no mAP range with its interval in both runs',
+    }));
+}
+
 /** The terminal table: one line per run, one row per detector and run, then each pairing. Pure. */
 export function renderComparisonText(c: Comparison): string {
   const lines: string[] = ['Runs:'];
@@ -187,6 +209,7 @@ export function renderComparisonText(c: Comparison): string {
     );
     if (p.deltas.length === 0) lines.push(`  ${noPairedDifference(c)}`);
     for (const d of p.deltas) lines.push(`  ${d.key}: ${deltaText(d)}`);
+    for (const u of unpairedKeys(c, p)) lines.push(`  ${u.key}: no paired difference — ${u.why}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -224,6 +247,9 @@ export function renderComparisonHtml(c: Comparison): string {
             `${h((d.steadierShare * 100).toFixed(1))}% of ${h(d.resamples)}</td><td>${h(d.verdict)}</td></tr>`,
         )
         .join('');
+      const unpaired = unpairedKeys(c, p)
+        .map((u) => `<li><code>${h(u.key)}</code>: no paired difference — ${h(u.why)}</li>`)
+        .join('');
       return `<h3>${h(p.label)} vs A: paired on the same images</h3>${
         p.deltas.length
           ? `<div class="table-wrap"><table class="details paired"><caption>Δ = ${h(p.label)} − A per detector, ` +
@@ -233,7 +259,7 @@ export function renderComparisonHtml(c: Comparison): string {
             `(pp) [95%]</th><th scope="col">${h(p.label)} steadier in</th><th ` +
             `scope="col">Verdict on the mAP range</th></tr></thead><tbody>${rows}</tbody></table></div>`
           : `<p>${h(noPairedDifference(c).replace(/^n/, 'N'))}.</p>`
-      }`;
+      }${unpaired ? `<ul>${unpaired}</ul>` : ''}`;
     })
     .join('\n');
   return (

@@ -76,6 +76,20 @@ describe('shiftbench compare (real runs with fakes)', () => {
     expect(r.stdout).toMatch(/^ +B /m);
   });
 
+  it("a paired run lacking some of A's detectors names each one without a paired difference, in text and HTML", async () => {
+    const fewer = await makeRun(fx, 'shaky-only', { models: ['shaky'] }, 6);
+    const c = await compareRuns([base.dir, fewer.dir], (a, b, keys) => pairRuns(a, b, { keys, defaultsFrom: 'b' }));
+    const txt = renderComparisonText(c);
+    expect(txt).toContain('B vs A: paired on the same images');
+    expect(txt).toMatch(/ {2}shaky: Δ mAP range /);
+    // steady and steady+fix are in A only: said under the pairing, not left to a row of dashes
+    expect(txt).toContain('  steady: no paired difference — only in A');
+    expect(txt).toContain('  steady+fix: no paired difference — only in A');
+    const html = renderComparisonHtml(c);
+    expect(html).toContain('<code>steady+fix</code>');
+    expect(html).toContain('no paired difference — only in A');
+  });
+
   it("the run's report shows a mitigation's difference to its plain detector only with its paired interval", async () => {
     const html = await readFile(path.join(base.dir, 'report.html'), 'utf8');
     const row = html.split('\n').find((l) => l.startsWith('<tr data-key="shaky+fix">'))!;

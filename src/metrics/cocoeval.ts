@@ -134,7 +134,7 @@ export function validateGroundTruth(gt: CocoGroundTruth, name = 'ground truth'):
 }
 
 /**
- * Checks detections against a ground truth: finite boxes and scores, known image ids
+ * Checks detections against a ground truth: finite boxes, scores and category ids, known image ids
  * (category ids the ground truth does not have are allowed: evaluation leaves them out,
  * as pycocotools does). Throws ERR_METRICS_INPUT listing the first few offenders.
  */
@@ -153,6 +153,11 @@ export function validateDetections(dets: CocoResult[], imageIds: ReadonlySet<num
       );
     if (!finite(d.score))
       throw metricsError(`Expected a finite number for ${where}.score but received ${describeValue(d.score)}`);
+    // a missing or non-numeric category is malformed (pycocotools fails on it), not a category the gt lacks
+    if (!finite(d.category_id))
+      throw metricsError(
+        `Expected a finite number for ${where}.category_id but received ${describeValue(d.category_id)}`,
+      );
     if (!imageIds.has(d.image_id)) badImages.add(d.image_id);
   }
   if (badImages.size > 0) throw unknownImagesError(name, badImages);

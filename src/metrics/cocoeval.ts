@@ -85,6 +85,15 @@ function listFew(values: Iterable<unknown>, max = 5): string {
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isBox = (v: unknown): boolean => Array.isArray(v) && v.length === 4 && v.every(finite);
+/** Width and height ≥ 0 (of a box isBox accepted): a negative one is malformed, e.g. x1, y1, x2, y2 given as xywh. */
+const sizeNonNegative = (b: readonly number[]): boolean => b[2] >= 0 && b[3] >= 0;
+
+function negativeBoxError(where: string, bbox: unknown): ShiftbenchError {
+  return metricsError(
+    `Expected [x, y, width, height] with width and height ≥ 0 for ${where} but received ${describeValue(bbox)} ` +
+      '(COCO boxes are x, y, width, height — not x1, y1, x2, y2)',
+  );
+}
 
 /** Checks the shape of a ground truth; throws ERR_METRICS_INPUT naming the first bad field. */
 export function validateGroundTruth(gt: CocoGroundTruth, name = 'ground truth'): void {
@@ -128,6 +137,7 @@ export function validateGroundTruth(gt: CocoGroundTruth, name = 'ground truth'):
       throw metricsError(
         `Expected [x, y, width, height] of finite numbers for ${where}.bbox but received ${describeValue(a.bbox)}`,
       );
+    if (!sizeNonNegative(a.bbox)) throw negativeBoxError(`${where}.bbox`, a.bbox);
     if (!finite(a.area))
       throw metricsError(`Expected a finite number for ${where}.area but received ${describeValue(a.area)}`);
   });
@@ -151,6 +161,7 @@ export function validateDetections(dets: CocoResult[], imageIds: ReadonlySet<num
       throw metricsError(
         `Expected [x, y, width, height] of finite numbers for ${where}.bbox but received ${describeValue(d.bbox)}`,
       );
+    if (!sizeNonNegative(d.bbox)) throw negativeBoxError(`${where}.bbox`, d.bbox);
     if (!finite(d.score))
       throw metricsError(`Expected a finite number for ${where}.score but received ${describeValue(d.score)}`);
     // a missing or non-numeric category is malformed (pycocotools fails on it), not a category the gt lacks

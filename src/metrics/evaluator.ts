@@ -138,8 +138,8 @@ export class ShiftEvaluator {
 
   /**
    * Records the detections of one image at one shift, in ORIGINAL image coordinates.
-   * Throws ERR_METRICS_INPUT for an unknown shift index, non-finite numbers, a category id that is not a 32-bit
-   * integer, or an (image, shift) pair given twice.
+   * Throws ERR_METRICS_INPUT for an unknown shift index, non-finite numbers, a negative box width or height, a
+   * category id that is not a 32-bit integer, or an (image, shift) pair given twice.
    */
   process(input: ProcessInput, outputs: readonly CocoResult[]): void {
     const { imageId, shiftIndex, inputScale } = input;
@@ -166,6 +166,13 @@ export class ShiftEvaluator {
         throw new ShiftbenchError(
           'ERR_METRICS_INPUT',
           `Expected finite bbox and score for detection ${k} of image ${imageId} at shift ${shiftIndex}`,
+        );
+      }
+      if (d.bbox[2] < 0 || d.bbox[3] < 0) {
+        throw new ShiftbenchError(
+          'ERR_METRICS_INPUT',
+          `Expected a width and height ≥ 0 for the bbox of detection ${k} of image ${imageId} at shift ${shiftIndex} ` +
+            `but received [${d.bbox.join(', ')}]`,
         );
       }
       // the store keeps categories in an Int32Array: any other id would be truncated or wrapped into another class

@@ -4,22 +4,31 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ShiftbenchError } from '../../src/core/errors.js';
-import { parseBoundsCase } from '../../src/metrics/index.js';
+import type { BoxXYWH, CocoGroundTruth } from '../../src/core/types.js';
+import { ShiftEvaluator, parseBoundsCase } from '../../src/metrics/index.js';
 
 const ann = (id: number, imageId: number, bbox: number[]) => ({
   id,
   image_id: imageId,
   category_id: 1,
-  bbox,
+  bbox: bbox as BoxXYWH,
   area: bbox[2] * bbox[3],
-  iscrowd: 0,
+  iscrowd: 0 as const,
 });
-const gt = () => ({
-  images: [{ id: 1 }, { id: 2 }],
-  categories: [{ id: 1 }],
+const gt = (): CocoGroundTruth => ({
+  images: [
+    { id: 1, file_name: '1.png', width: 100, height: 100 },
+    { id: 2, file_name: '2.png', width: 100, height: 100 },
+  ],
+  categories: [{ id: 1, name: 'a' }],
   annotations: [ann(1, 1, [0, 0, 10, 10]), ann(2, 2, [0, 0, 10, 10])],
 });
-const det = (imageId: number, bbox: number[], score: number) => ({ image_id: imageId, category_id: 1, bbox, score });
+const det = (imageId: number, bbox: number[], score: number) => ({
+  image_id: imageId,
+  category_id: 1,
+  bbox: bbox as BoxXYWH,
+  score,
+});
 const caseWith = (over: Record<string, unknown>) => ({
   gt: gt(),
   shifts: [
@@ -55,5 +64,32 @@ describe('bounds case files: malformed detections are refused', () => {
     expect(() =>
       parseBoundsCase(caseWith({ dets: [[{ ...det(1, [0, 0, 10, 10], 0.9), category_id: 7 }], []] })),
     ).not.toThrow();
+  });
+  it('a box with a negative width or height is refused (it was accepted and scored; the dataset loader refuses it)', () => {
+    expect(refusal(caseWith({ dets: [[det(1, [10, 0, -10, 10], 0.9)], []] }))).toBe(
+      'Expected [x, y, width, height] with width and height ≥ 0 for detections of shift 0[0].bbox but received ' +
+        '[10, 0, -10, 10] (COCO boxes are x, y, width, height — not x1, y1, x2, y2)',
+    );
+    const g = gt();
+    g.annotations[1].bbox = [0, 10, 10, -10];
+    expect(refusal(caseWith({ gt: [gt(), g] }))).toBe(
+      'Expected [x, y, width, height] with width and height ≥ 0 for gt[1].annotations[1].bbox but received ' +
+        '[0, 10, 10, -10] (COCO boxes are x, y, width, height — not x1, y1, x2, y2)',
+    );
+    // an empty box (width or height 0) stays allowed
+    expect(() => parseBoundsCase(caseWith({ dets: [[det(1, [0, 0, 0, 10], 0.9)], []] }))).not.toThrow();
+    // the evaluator refuses it when it is given, not after the search when the breakdowns score it
+    const ev = new ShiftEvaluator({
+      shifts: [
+        { dx: 0, dy: 0 },
+        { dx: 1, dy: 0 },
+      ],
+      groundTruth: gt(),
+    });
+    expect(() =>
+      ev.process({ imageId: 1, shiftIndex: 0, inputScale: { x: 1, y: 1 } }, [det(1, [10, 0, -10, 10], 0.9)]),
+    ).toThrow(
+      'Expected a width and height ≥ 0 for the bbox of detection 0 of image 1 at shift 0 but received [10, 0, -10, 10]',
+    );
   });
 });

@@ -95,7 +95,7 @@ function negativeBoxError(where: string, bbox: unknown): ShiftbenchError {
   );
 }
 
-/** Checks the shape of a ground truth; throws ERR_METRICS_INPUT naming the first bad field. */
+/** Checks the shape of a ground truth (image and annotation ids unique); throws ERR_METRICS_INPUT naming the first bad field. */
 export function validateGroundTruth(gt: CocoGroundTruth, name = 'ground truth'): void {
   if (
     typeof gt !== 'object' ||
@@ -109,10 +109,14 @@ export function validateGroundTruth(gt: CocoGroundTruth, name = 'ground truth'):
         `${describeValue(gt)}`,
     );
   }
+  const imageAt = new Map<number, number>();
   gt.images.forEach((im, i) => {
     if (typeof im !== 'object' || im === null || !finite(im.id)) {
       throw metricsError(`Expected a finite number for ${name}.images[${i}].id but received ${describeValue(im?.id)}`);
     }
+    if (imageAt.has(im.id))
+      throw metricsError(`Expected each image id once in ${name}.images but images[${i}] repeats id ${im.id}`);
+    imageAt.set(im.id, i);
   });
   gt.categories.forEach((c, i) => {
     if (typeof c !== 'object' || c === null || !finite(c.id)) {
@@ -121,12 +125,19 @@ export function validateGroundTruth(gt: CocoGroundTruth, name = 'ground truth'):
       );
     }
   });
+  const annotationIds = new Set<number>();
   gt.annotations.forEach((a, i) => {
     const where = `${name}.annotations[${i}]`;
     if (typeof a !== 'object' || a === null)
       throw metricsError(`Expected an object for ${where} but received ${describeValue(a)}`);
     if (!finite(a.id))
       throw metricsError(`Expected a finite number for ${where}.id but received ${describeValue(a.id)}`);
+    // pycocotools keys annotations by id: two of one id both load as the last one
+    if (annotationIds.has(a.id))
+      throw metricsError(
+        `Expected each annotation id once in ${name}.annotations but annotations[${i}] repeats id ${a.id}`,
+      );
+    annotationIds.add(a.id);
     if (!finite(a.image_id))
       throw metricsError(`Expected a finite number for ${where}.image_id but received ${describeValue(a.image_id)}`);
     if (!finite(a.category_id))

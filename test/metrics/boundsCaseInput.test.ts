@@ -93,3 +93,18 @@ describe('bounds case files: malformed detections are refused', () => {
     );
   });
 });
+
+describe('bounds case files: malformed ground truth is refused', () => {
+  it('a duplicate image id is refused (its two entries were merged into one image)', () => {
+    const g = gt();
+    g.images.push({ id: 2, file_name: 'other.png', width: 50, height: 50 });
+    expect(refusal(caseWith({ gt: g }))).toBe('Expected each image id once in gt.images but images[2] repeats id 2');
+  });
+  it('a duplicate annotation id is refused (pycocotools loads the last annotation of that id for both)', () => {
+    const g = gt();
+    g.annotations[1].id = 1;
+    expect(refusal(caseWith({ gt: [gt(), g] }))).toBe(
+      'Expected each annotation id once in gt[1].annotations but annotations[1] repeats id 1',
+    );
+  });
+});

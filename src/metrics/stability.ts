@@ -102,7 +102,8 @@ export function populationStd(values: readonly number[]): number {
  * s (all shifts, in the shift-set order; filtered here by score ≥ τ); `objectsPerShift[s]`
  * its ground truth at shift s. An object is followed across shifts by annotation id and
  * is a candidate when it is present and not a crowd region at every shift (as for
- * flipRate). Per object, over the shifts where it is matched (matchObjects):
+ * flipRate); at each shift the matching takes every non-crowd object of that shift, candidate
+ * or not. Per object, over the shifts where it is matched (matchObjects):
  * - centerError = σ((xp − xg)/wg) + σ((yp − yg)/hg) with (x, y) box centres, when matched at ≥ 2 shifts;
  * - scaleRatioError = σ(√(wp·hp / (wg·hg))) + σ((wp/hp) / (wg/hg)), when matched at ≥ 2 shifts;
  * - fragmentError = changes of the matched state between consecutive shifts ÷ (|S| − 1),
@@ -137,11 +138,15 @@ export function imageStability(
   const ratio: number[][] = candidates.map(() => []);
   const found: boolean[][] = candidates.map(() => []);
   for (let s = 0; s < S; s++) {
-    const objects = candidates.map((a0) => byIdPerShift[s].get(a0.id)!);
+    // every non-crowd object of this shift takes part in the matching (protocol §5), also one that is not a candidate
+    // (absent or a crowd region at another shift): its detection is not another object's
+    const objects = objectsPerShift[s].filter((a) => !a.iscrowd);
+    const at = new Map(objects.map((a, i) => [a.id, i]));
     const kept = dets[s].filter((d) => d.score >= scoreThreshold);
     const match = matchObjects(kept, objects);
-    objects.forEach((g, k) => {
-      const m = match[k];
+    candidates.forEach((a0, k) => {
+      const g = byIdPerShift[s].get(a0.id)!;
+      const m = match[at.get(a0.id)!];
       found[k].push(m !== -1);
       if (m === -1) return;
       const [xg, yg, wg, hg] = g.bbox;

@@ -205,6 +205,37 @@ describe('crowd regions are excluded', () => {
   });
 });
 
+describe('matching at a shift takes every non-crowd object of that shift (per-shift ground truth)', () => {
+  // Y is an object at both shifts; X is an object at shift 0 and a crowd region at shift 1, so X's own errors are not
+  // reported (not an object at every shift) but at shift 0 X is a ground-truth object and takes part in the matching
+  const y = obj(1, [0, 0, 10, 10]);
+  const x = obj(2, [2, 0, 10, 10]);
+  // shift 0: one detection exactly on X (IoU 1), IoU 8/12 with Y → it goes to X, Y is missed
+  // shift 1: one detection exactly on Y (X is a crowd region there)
+  const dets = [[det([2, 0, 10, 10])], [det([0, 0, 10, 10])]];
+  it('imageStability: the detection of shift 0 is X’s, so Y is matched at one shift only', () => {
+    const objs = imageStability(1, dets, [
+      [y, x],
+      [y, { ...x, iscrowd: 1 }],
+    ]);
+    expect(objs.map((o) => o.annotationId)).toEqual([1]);
+    // found at shift 1 only: one change over one step; CPE/SRE need two matched shifts
+    expect(objs[0]).toMatchObject({ matchedShifts: 1, fragmentError: 1, centerError: null, scaleRatioError: null });
+  });
+  it('computeStability: the same through groundTruthPerShift', () => {
+    const r = computeStability([{ imageId: 1, inputScale: { x: 1, y: 1 }, dets }], 2, {
+      groundTruthPerShift: [gtOf([y, x]), gtOf([y, { ...x, iscrowd: 1 }])],
+    })!;
+    expect(r.objects).toBe(1);
+    expect(r.centerError).toBeNull();
+    expect(r.fragmentError!.mean).toBe(1);
+  });
+  it('an object missing from one shift’s ground truth still takes its detection at the shifts where it is', () => {
+    const objs = imageStability(1, dets, [[y, x], [y]]);
+    expect(objs.map((o) => [o.annotationId, o.matchedShifts, o.fragmentError])).toEqual([[1, 1, 1]]);
+  });
+});
+
 describe('computeStability', () => {
   const g = obj(1, [0, 0, 10, 10]);
   const drift = [[det([0, 0, 10, 10])], [det([1, 0, 10, 10])], [det([2, 0, 10, 10])]];

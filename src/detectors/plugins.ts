@@ -313,7 +313,10 @@ function checkResults(
         `detections per input`,
     );
   }
-  result.forEach((list, i) => {
+  // indexed loops, not forEach: an array with holes (new Array(n) never filled in) has its length but forEach skips the
+  // holes, which would pass undefined on to the runner
+  for (let i = 0; i < result.length; i++) {
+    const list: unknown = result[i];
     const bad = (j: number, what: string): never => {
       throw new ShiftbenchError(
         'ERR_PLUGIN',
@@ -326,7 +329,8 @@ function checkResults(
         `${label} returned ${describeValue(list)} for ${imageLabel(i)}; expected an array of detections`,
       );
     }
-    list.forEach((d: unknown, j: number) => {
+    for (let j = 0; j < list.length; j++) {
+      const d: unknown = list[j];
       if (!is.object(d)) bad(j, `expected an object { bbox, score, categoryId } but received ${describeValue(d)}`);
       const det = d as Record<string, unknown>;
       if (!is.box(det.bbox))
@@ -343,8 +347,8 @@ function checkResults(
             `${[...classIds].slice(0, 10).join(', ')}${classIds.size > 10 ? ', …' : ''})`,
         );
       }
-    });
-  });
+    }
+  }
   return result as Detection[][];
 }
 

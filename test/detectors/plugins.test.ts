@@ -170,6 +170,37 @@ describe('plug-in detector wrapper', () => {
       expect(err.message).toBe(`${label()} "${name}" returned an invalid detection for image 7 (detection 0): ${what}`);
     });
   }
+  it('rejects result arrays with holes (a list never filled in), naming the input, instead of passing undefined on', async () => {
+    // new Array(n) has the right length but no lists: forEach/every skip holes, so only an indexed check sees them
+    const holes = file(
+      'holes.mjs',
+      `const info = ${INFO};
+const make = (detect) => () => ({ info, detect, dispose: async () => {} });
+export default {
+  apiVersion: 1,
+  name: 'holes',
+  detectors: {
+    lists: make(async (batch) => { const out = new Array(batch.length); out[0] = []; return out; }),
+    detections: make(async (batch) => batch.map(() => [, { bbox: [1, 1, 2, 2], score: 0.5, categoryId: 1 }])),
+  },
+};
+`,
+    );
+    const at = `Plug-in "holes" (${holes}) detector`;
+    const lists = await rejection(
+      (await loadDetector('holes/lists', { plugins: [holes] })).detect([img(), img()], [ctx(7), ctx(42)]),
+    );
+    expect(lists.code).toBe('ERR_PLUGIN');
+    expect(lists.message).toBe(`${at} "lists" returned undefined for image 42; expected an array of detections`);
+    const dets = await rejection(
+      (await loadDetector('holes/detections', { plugins: [holes] })).detect([img()], [ctx(7)]),
+    );
+    expect(dets.code).toBe('ERR_PLUGIN');
+    expect(dets.message).toBe(
+      `${at} "detections" returned an invalid detection for image 7 (detection 0): expected an object ` +
+        '{ bbox, score, categoryId } but received undefined',
+    );
+  });
   it('rejects a wrong number of result lists', async () => {
     const err = await rejection((await load('count')).detect([img(), img()], [ctx(3), ctx(4)]));
     expect(err.message).toBe(

@@ -488,7 +488,8 @@ export async function createPluginDetector(
  * factory or wrap() that throws, or returns something else than a mitigation or a detector, is ERR_PLUGIN
  * naming the plug-in, its file and the mitigation; the wrapped detector's info is checked as a plug-in
  * detector's (missing fields are the inner detector's) and each of its detect() results is validated
- * (checkResults). Errors of the inner detector pass unchanged.
+ * (checkResults), and a dispose() that throws is a warning, as a plug-in detector's. Errors of the inner detector pass
+ * unchanged.
  */
 export function guardPluginMitigation(plugin: LoadedPlugin, name: string): MitigationFactory {
   const factory = plugin.definition.mitigations![name];
@@ -545,8 +546,18 @@ export function guardPluginMitigation(plugin: LoadedPlugin, name: string): Mitig
         return {
           info,
           detect: (batch, contexts) => guardedDetect(d, batch, contexts, on, classIds, null, true),
+          // as a plug-in detector's: a dispose() that throws comes after the detections are stored, so a warning naming
+          // the plug-in (errors of the inner detector pass unchanged)
           dispose: async () => {
-            await d.dispose?.();
+            try {
+              await d.dispose?.();
+            } catch (err) {
+              if (err instanceof ShiftbenchError) throw err;
+              const warning =
+                `${on} threw in dispose(): ${message(err)}; ` + 'its detections are stored and the run goes on';
+              if (ctx.logger) ctx.logger.warn(warning);
+              else process.emitWarning(warning, { code: 'ERR_PLUGIN' });
+            }
           },
         };
       },

@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { definePlugin, loadDetector, loadPlugins } from '../../src/detectors/index.js';
+import { definePlugin, guardPluginMitigation, loadDetector, loadPlugins } from '../../src/detectors/index.js';
 import { definePlugin as definePluginPublic } from '../../src/plugin.js';
-import type { RgbImage } from '../../src/core/types.js';
+import type { Detector, RgbImage } from '../../src/core/types.js';
 import { REPO_ROOT, rejection } from '../helpers/shared.js';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples/plugins/blob-detector.mjs');
@@ -268,6 +268,41 @@ export default {
     await expect(det.dispose()).resolves.toBeUndefined();
     expect(warnings).toEqual([
       `${label()} "leaky" threw in dispose(): handle already closed; its detections are stored and the run goes on`,
+    ]);
+  });
+  it('a plug-in mitigation whose dispose() throws is a warning naming the plug-in, mitigation and detector, as for a detector', async () => {
+    const warnings: string[] = [];
+    const logger = { info: () => {}, warn: (m: string) => warnings.push(m) };
+    const plugin = {
+      name: 'mit',
+      file: '/plugins/mit.mjs',
+      sha256: '0'.repeat(64),
+      definition: {
+        apiVersion: 1 as const,
+        name: 'mit',
+        detectors: {},
+        mitigations: {
+          leaky: () => ({
+            name: 'leaky',
+            spec: 'leaky',
+            wrap: (d: Detector): Detector => ({
+              info: d.info,
+              detect: (b, c) => d.detect(b, c),
+              dispose: async () => {
+                throw new Error('handle already closed');
+              },
+            }),
+          }),
+        },
+      },
+    };
+    const inner = await load('good');
+    const wrapped = guardPluginMitigation(plugin, 'leaky')('').wrap(inner, { mode: 'pad', logger });
+    await expect(wrapped.detect([img()], [ctx(1)])).resolves.toHaveLength(1);
+    await expect(wrapped.dispose()).resolves.toBeUndefined();
+    expect(warnings).toEqual([
+      'Plug-in "mit" (/plugins/mit.mjs) mitigation "leaky" on detector "faulty/good" threw in dispose(): handle ' +
+        'already closed; its detections are stored and the run goes on',
     ]);
   });
   it('finds a detector by bare name, and refuses an ambiguous one', async () => {

@@ -336,7 +336,9 @@ export const ANALYSIS_CHARTS_SCRIPT = String.raw`
           labels: labels,
           datasets: series.map(function (s, i) {
             return {
-              label: s.key + (isNum(s.period) ? ' (period ' + s.period + ')' : ''),
+              // a period is named only beyond chance (R²adj > 0), as the caption and the table say
+              label: s.key + (!isNum(s.period) ? '' : s.beyondChance ? ' (period ' + s.period + ')' :
+                ' (no period beyond chance)'),
               data: s.map.map(pct),
               borderColor: PALETTE[i % PALETTE.length],
               backgroundColor: PALETTE[i % PALETTE.length],

@@ -4,9 +4,15 @@
  * where their data exist, and the ✱ of "significant" follows the paired interval.
  */
 import { rm } from 'node:fs/promises';
+import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunMetrics } from '../../src/core/types.js';
-import { ANALYSIS_CANVAS_IDS, analysisChartData, analysisChartsSection } from '../../src/report/charts.js';
+import {
+  ANALYSIS_CANVAS_IDS,
+  ANALYSIS_CHARTS_SCRIPT,
+  analysisChartData,
+  analysisChartsSection,
+} from '../../src/report/charts.js';
 import { loadReportRun } from '../../src/report/index.js';
 import { labelledMetrics, writeRunDir } from './fixture.js';
 import { makeRun, makeRunFixture, type RunFixture } from './runs.js';
@@ -58,5 +64,42 @@ describe('analysis charts (real run with fakes)', () => {
     expect(html).toBe('');
     for (const id of ANALYSIS_CANVAS_IDS) expect(html).not.toContain(id);
     await rm(old, { recursive: true, force: true });
+  });
+});
+
+/** Runs the analysis charts' browser script on `data` (the #sb-analysis block) against a recording stub Chart. */
+function runAnalysisScript(data: unknown, canvasIds: string[]): { id: string; config: any }[] {
+  const made: { id: string; config: any }[] = [];
+  const els = new Map(canvasIds.map((id) => [id, { id, closest: () => ({ appendChild() {} }) }]));
+  const document = {
+    getElementById: (id: string) =>
+      id === 'sb-analysis' ? { textContent: JSON.stringify(data) } : (els.get(id) ?? null),
+    createElement: () => ({ className: '', textContent: '' }),
+  };
+  function Chart(this: unknown, canvas: { id: string }, config: unknown) {
+    made.push({ id: canvas.id, config });
+  }
+  vm.runInNewContext(ANALYSIS_CHARTS_SCRIPT, { document, Chart });
+  return made;
+}
+
+describe('analysis charts script (stub Chart)', () => {
+  it('the periodicity legend names a period only where it is beyond chance, as the caption and table do', () => {
+    const series = (key: string, r2adj: number) => ({
+      key,
+      map: [0.3, 0.31, 0.3, 0.31, 0.3, 0.31],
+      period: 2,
+      r2adj,
+      beyondChance: r2adj > 0,
+    });
+    const made = runAnalysisScript(
+      { range: [], paired: [], sizeCurve: [], sizeRange: [], period: { x: [series('a', 0.8), series('b', -0.2)] } },
+      ['sb-period-x'],
+    );
+    expect(made.map((m) => m.id)).toEqual(['sb-period-x']);
+    const labels = made[0].config.data.datasets.map((d: { label: string }) => d.label);
+    expect(labels[0]).toBe('a (period 2)');
+    expect(labels[1]).not.toMatch(/period 2\)/);
+    expect(labels[1]).toBe('b (no period beyond chance)');
   });
 });

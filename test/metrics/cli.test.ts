@@ -124,7 +124,31 @@ describe('shiftbench eval / bounds', () => {
       fixture('metrics/case1_dets_bad_image.json'),
     ]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('shiftbench: Detections name image ids that are not in the ground truth: 999999.');
+    expect(r.stderr).toContain('Detections name image ids that are not in the ground truth: 999999.');
+  });
+
+  it('eval: a ground truth or detections file of the wrong shape is named in the error, with what it must hold', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'shiftbench-eval-shape-'));
+    const gt = path.join(dir, 'not-gt.json');
+    const dets = path.join(dir, 'not-dets.json');
+    writeFileSync(gt, JSON.stringify({ info: {} }));
+    writeFileSync(dets, JSON.stringify({ x: 1 }));
+    const badGt = await cli(['eval', '--gt', gt, '--dets', fixture('metrics/case1_dets.json')]);
+    expect(badGt.code).toBe(1);
+    expect(badGt.stderr).toContain(`--gt file "${gt}"`);
+    expect(badGt.stderr).toContain('"images", "annotations" and "categories"');
+    const badDets = await cli(['eval', '--gt', fixture('metrics/case1_gt.json'), '--dets', dets]);
+    expect(badDets.code).toBe(1);
+    expect(badDets.stderr).toContain(`--dets file "${dets}"`);
+    expect(badDets.stderr).toContain('Expected an array of COCO results');
+    const unknown = await cli([
+      'eval',
+      '--gt',
+      fixture('metrics/case1_gt.json'),
+      '--dets',
+      fixture('metrics/case1_dets_bad_image.json'),
+    ]);
+    expect(unknown.stderr).toContain(`--dets file "${fixture('metrics/case1_dets_bad_image.json')}"`);
   });
 
   it('eval without ground truth prints no −1: absent numbers are "—" (text) and null (JSON), with the reason', async () => {

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ShiftbenchError, evaluateCoco, formatCocoEval, type CocoGroundTruth, type CocoResult } from '../../index.js';
+import { validateGroundTruth } from '../../metrics/index.js';
 import { printJson, printLine } from '../io.js';
 
 interface EvalFlags {
@@ -60,7 +61,18 @@ export function register(program: Command): void {
     .action(async (flags: EvalFlags) => {
       const gt = (await readJsonFlag(flags.gt, '--gt')) as CocoGroundTruth;
       const dets = (await readJsonFlag(flags.dets, '--dets')) as CocoResult[];
-      const result = evaluateCoco(gt, dets);
+      // a file of the wrong shape is named in the error (the message says what it must hold)
+      const inFile = <T>(flag: string, file: string, f: () => T): T => {
+        try {
+          return f();
+        } catch (err) {
+          if (!(err instanceof ShiftbenchError)) throw err;
+          throw new ShiftbenchError(err.code, `${flag} file "${file}": ${err.message}`, { cause: err });
+        }
+      };
+      inFile('--gt', flags.gt, () => validateGroundTruth(gt));
+      // with the ground truth valid, what evaluateCoco refuses is the detections
+      const result = inFile('--dets', flags.dets, () => evaluateCoco(gt, dets));
       if (flags.json) {
         // pycocotools' −1 (no ground truth there) is absent: null, as in metrics.json
         const absent = (v: number) => (v < 0 ? null : v);

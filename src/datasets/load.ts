@@ -151,6 +151,15 @@ async function loadFolder(dir: string, spec: DatasetSpec, logger?: Logger): Prom
   return { name, source: dir, kind: 'folder', images, categories: [], groundTruth: null, hash };
 }
 
+/** --classes names a YOLO folder's classes: a COCO file names its own categories, so it would be ignored. */
+function refuseClassesForCoco(file: string, spec: DatasetSpec): void {
+  if (spec.classes !== undefined)
+    throw datasetError(
+      `--classes was given but ${file} is a COCO file, whose categories name the classes; --classes is for a YOLO ` +
+        'folder (images/ and labels/ inside): leave it out.',
+    );
+}
+
 /**
  * Loads and validates a dataset. `spec.dataset` may be:
  * - a COCO instances JSON (images in `spec.images`, else `images/` beside the JSON, else beside its folder);
@@ -173,10 +182,14 @@ export async function loadDataset(spec: DatasetSpec, logger?: Logger): Promise<D
     if (!target.toLowerCase().endsWith('.json')) {
       throw datasetError(`Dataset file ${target} is not a .json file. Accepted for --dataset: ${ACCEPTED_DATASETS}.`);
     }
+    refuseClassesForCoco(target, spec);
     return loadCoco(target, spec, logger);
   }
   const cocoFile = await findCocoFileInFolder(target);
-  if (cocoFile !== null) return loadCoco(cocoFile, spec, logger);
+  if (cocoFile !== null) {
+    refuseClassesForCoco(cocoFile, spec);
+    return loadCoco(cocoFile, spec, logger);
+  }
   const hasImages = await isDirectory(path.join(target, 'images'));
   if (hasImages && (await isDirectory(path.join(target, 'labels')))) return loadYolo(target, spec, logger);
   if (spec.classes !== undefined) {

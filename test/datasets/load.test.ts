@@ -144,6 +144,21 @@ describe('loadDataset: COCO — what the audit found accepted silently', () => {
     const ds = await loadDataset({ dataset: json });
     expect(ds.images.map((im) => im.id)).toEqual([1, 2]);
   });
+
+  it('--classes with a COCO dataset is refused (the COCO file names its categories), as for a plain image folder', async () => {
+    const { dir, json } = await cocoFixture();
+    const names = path.join(dir, 'names.txt');
+    await writeFile(names, 'lion\ntiger\n');
+    for (const dataset of [json, dir]) {
+      const err = await loadDataset({ dataset, classes: names }).catch((e) => e);
+      expect(err.code).toBe('ERR_DATASET');
+      expect(err.message).toContain('--classes was given but');
+      expect(err.message).toContain(json);
+    }
+    const cli = await runCli(['datasets', 'check', '--dataset', json, '--classes', names]);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain('--classes was given but');
+  });
 });
 
 describe('loadDataset: COCO', () => {

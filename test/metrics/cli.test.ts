@@ -151,7 +151,7 @@ describe('shiftbench eval / bounds', () => {
     expect(unknown.stderr).toContain(`--dets file "${fixture('metrics/case1_dets_bad_image.json')}"`);
   });
 
-  it('eval without ground truth prints no −1: absent numbers are "—" (text) and null (JSON), with the reason', async () => {
+  it('eval without ground truth prints no −1: absent numbers are "—" (text) and null (JSON), with the reason, and exits 1 (no result)', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'shiftbench-eval-nogt-'));
     const gt = path.join(dir, 'gt.json');
     const dets = path.join(dir, 'dets.json');
@@ -165,12 +165,14 @@ describe('shiftbench eval / bounds', () => {
     );
     writeFileSync(dets, JSON.stringify([{ image_id: 1, category_id: 1, bbox: [10, 10, 20, 20], score: 0.9 }]));
     const text = await cli(['eval', '--gt', gt, '--dets', dets]);
-    expect(text.code).toBe(0);
+    // every number absent is no result: exit 1 naming the file, as `bounds` does, never 0
+    expect(text.code).toBe(1);
+    expect(text.stderr).toContain(`--gt file "${gt}": no ground truth to score against`);
     expect(text.stdout).not.toMatch(/-1\.0/);
     expect(text.stdout).toContain('maxDets=100 ] = —');
     expect(text.stdout).toContain('no ground truth');
     const json = await cli(['eval', '--gt', gt, '--dets', dets, '--json']);
-    expect(json.code).toBe(0);
+    expect(json.code).toBe(1);
     const out = JSON.parse(json.stdout);
     expect(out.stats).toEqual(Array(12).fill(null));
     expect(out.perCategoryAP).toEqual({ '1': null });

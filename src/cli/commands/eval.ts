@@ -73,6 +73,14 @@ export function register(program: Command): void {
       inFile('--gt', flags.gt, () => validateGroundTruth(gt));
       // with the ground truth valid, what evaluateCoco refuses is the detections
       const result = inFile('--dets', flags.dets, () => evaluateCoco(gt, dets));
+      // every number absent (no annotation that is not a crowd region): printed as absent, then exit 1 — a command
+      // that computed no result does not exit 0
+      const noResult = () =>
+        new ShiftbenchError(
+          'ERR_METRICS_INPUT',
+          `--gt file "${flags.gt}": no ground truth to score against — it holds no annotation that is not a crowd ` +
+            'region, so every AP is absent. Give ground truth with annotations.',
+        );
       if (flags.json) {
         // pycocotools' −1 (no ground truth there) is absent: null, as in metrics.json
         const absent = (v: number) => (v < 0 ? null : v);
@@ -80,10 +88,11 @@ export function register(program: Command): void {
           stats: result.stats.map(absent),
           perCategoryAP: Object.fromEntries(Object.entries(result.perCategoryAP).map(([id, ap]) => [id, absent(ap)])),
         });
-        return;
+      } else {
+        const names: Record<string, string> = {};
+        for (const c of gt.categories) names[String(c.id)] = c.name;
+        for (const line of formatCocoEval(result, names)) printLine(line);
       }
-      const names: Record<string, string> = {};
-      for (const c of gt.categories) names[String(c.id)] = c.name;
-      for (const line of formatCocoEval(result, names)) printLine(line);
+      if (result.stats.every((v) => v < 0)) throw noResult();
     });
 }

@@ -152,6 +152,13 @@ describe('shiftbench check (real runs with fakes)', () => {
     const unused = cli('check', base.dir, '--max-range', '0.5', '--bootstrap-bounds', '500');
     expect(unused.code).toBe(2);
     expect(unused.stderr).toContain('--bootstrap-bounds needs --baseline RUN');
+    // a limit written with a unit is refused with what it means as a fraction
+    const pct = cli('check', base.dir, '--max-range', '3%');
+    expect(pct.code).toBe(2);
+    expect(pct.stderr).toContain('limits are fractions: 3% is 0.03');
+    const pp = cli('check', base.dir, '--max-increase', '0.5pp', '--baseline', same.dir);
+    expect(pp.code).toBe(2);
+    expect(pp.stderr).toContain('limits are fractions: 0.5pp is 0.005');
   });
 
   it('--baseline: a baseline with another mode, or with fewer/more images, cannot be judged (exit 1)', () => {

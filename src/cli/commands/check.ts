@@ -10,6 +10,7 @@ import {
   checkErrorJunitXml,
   checkJunitXml,
   checkRunDir,
+  invalidParameterError,
   pairRuns,
   type CheckLimits,
 } from '../../index.js';
@@ -24,6 +25,23 @@ interface CheckFlags {
   bootstrapBounds?: number;
   junit?: string;
   quiet?: boolean;
+}
+
+/**
+ * A limit flag: a fraction in [min, max]; one written with a unit (3%, 0.5pp) is refused with its value as a fraction.
+ */
+function parseLimit(name: string, min: number, max: number) {
+  const parse = parseNumberFlag(name, min, max);
+  return (value: string): number => {
+    const unit = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(%|pp)\s*$/i.exec(value);
+    if (unit)
+      throw invalidParameterError(
+        name,
+        `a number in [${min}, ${max}] — limits are fractions: ${value.trim()} is ${Number(unit[1]) / 100}`,
+        value,
+      );
+    return parse(value);
+  };
 }
 
 /** Exit code when a limit is exceeded (the interval's lower end is above it). */
@@ -52,14 +70,14 @@ export function register(program: Command): void {
     .option(
       '--max-range <fraction>',
       'largest mAP range allowed, as a fraction (0.03 = 3 pp)',
-      parseNumberFlag('--max-range', 0, 1),
+      parseLimit('--max-range', 0, 1),
     )
     .option(
       '--max-rel-range <fraction>',
       'largest relative range (range ÷ mAP at (0,0)) allowed',
-      parseNumberFlag('--max-rel-range', 0, 100),
+      parseLimit('--max-rel-range', 0, 100),
     )
-    .option('--max-flip-rate <fraction>', 'largest flip rate allowed', parseNumberFlag('--max-flip-rate', 0, 1))
+    .option('--max-flip-rate <fraction>', 'largest flip rate allowed', parseLimit('--max-flip-rate', 0, 1))
     .option(
       '--baseline <runDir>',
       'a run to compare with (same dataset, images, shifts, mode, preprocessing): paired per detector from the ' +
@@ -68,7 +86,7 @@ export function register(program: Command): void {
     .option(
       '--max-increase <fraction>',
       'with --baseline: largest increase of the mAP range over the baseline allowed (0.005 = 0.5 pp)',
-      parseNumberFlag('--max-increase', 0, 1),
+      parseLimit('--max-increase', 0, 1),
     )
     .option(
       '--bootstrap-bounds <n>',

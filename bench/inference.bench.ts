@@ -29,7 +29,9 @@ import { loadTfjsDetector, selectBackend } from '../src/detectors/tfjs/index.js'
 import { loadGraphFromFiles, readTfjsGraphFiles } from '../src/detectors/tfjs/graphFiles.js';
 import { runBenchmark } from '../src/runner/index.js';
 import { makeShiftedInputs, parseShiftSet } from '../src/shifts/index.js';
-import { intArg } from './args.js';
+import { checkArgs, intArg } from './args.js';
+
+checkArgs({ values: ['--images', '--overhead-images'], switches: ['--cpu', '--skip-overhead'] });
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const SHARED = path.resolve(process.env.SHIFTBENCH_SHARED ?? path.join(ROOT, '../shared'));

@@ -29,7 +29,12 @@ import { evaluateCoco } from '../src/metrics/index.js';
 import { DetectionStore } from '../src/metrics/detectionStore.js';
 import type { DetectionColumns } from '../src/metrics/cocoeval.js';
 import { greedyBoundsParallel, greedyBoundsPrepared, prepareBoundsFromSource } from '../src/metrics/greedy/index.js';
-import { intArg, strArg } from './args.js';
+import { checkArgs, intArg, strArg } from './args.js';
+
+checkArgs({
+  values: ['--images', '--baseline-evals', '--data', '--grid'],
+  switches: ['--independent-scores', '--skip-one-thread', '--skip-workers'],
+});
 
 const IMAGES = intArg('--images', 5000);
 const BASELINE_EVALS = intArg('--baseline-evals', 3);

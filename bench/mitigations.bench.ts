@@ -19,7 +19,9 @@ import sharp from 'sharp';
 import type { Detector, ModelEntry, RgbImage } from '../src/core/types.js';
 import { loadEntry } from '../src/detectors/index.js';
 import { parseMitigation } from '../src/mitigations/index.js';
-import { intArg, strArg } from './args.js';
+import { checkArgs, intArg, strArg } from './args.js';
+
+checkArgs({ values: ['--images', '--rounds', '--threads', '--model'] });
 
 const IMAGES = intArg('--images', 8);
 const ROUNDS = intArg('--rounds', 3);

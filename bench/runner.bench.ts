@@ -39,7 +39,9 @@ import { runBenchmark } from '../src/runner/index.js';
 import { DEFAULT_PREPARE_WORKERS, prepareWorkerUrl } from '../src/runner/prepare.js';
 import { RUN_DEFAULTS } from '../src/runner/options.js';
 import { boxToInput, makeShiftedInputs, parseShiftSet, DEFAULT_RESAMPLE_KERNEL } from '../src/shifts/index.js';
-import { intArg, strArg } from './args.js';
+import { checkArgs, intArg, strArg } from './args.js';
+
+checkArgs({ values: ['--dataset', '--limit', '--shifts', '--reps', '--model', '--workers'] });
 
 const dataset = path.resolve(strArg('--dataset', '../shared/data/coco128'));
 const limit = intArg('--limit', 64);

@@ -36,7 +36,13 @@ import type {
 import { runBenchmark } from '../src/runner/index.js';
 import { defaultEnv } from '../src/runner/env.js';
 import { boxToInput } from '../src/shifts/index.js';
-import { intArg, strArg } from './args.js';
+import { checkArgs, intArg, strArg } from './args.js';
+
+// a child gets `--child DATASET OUT` before the parent's flags
+checkArgs(
+  { values: ['--images', '--shifts', '--dets', '--seed', '--bootstrap-bounds'], switches: ['--keep', '--skip-resume'] },
+  process.argv.slice(process.argv[2] === '--child' ? 5 : 2),
+);
 
 const IMAGES = intArg('--images', 5000);
 const SHIFTS = strArg('--shifts', 'grid:3');

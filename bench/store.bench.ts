@@ -18,7 +18,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from '../src/core/rng.js';
 import { DetectionLog, forEachLine, forEachLineBytes, type ImageRecord } from '../src/runner/store.js';
-import { intArg } from './args.js';
+import { checkArgs, intArg } from './args.js';
+
+checkArgs({ values: ['--images', '--shifts', '--detections', '--reps'] });
 
 const images = intArg('--images', 5000);
 const shifts = intArg('--shifts', 16);

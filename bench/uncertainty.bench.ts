@@ -17,7 +17,9 @@ import { Rng } from '../src/core/index.js';
 import { ShiftMapEngine, prepareBounds, runSearch, type PreparedBounds } from '../src/metrics/greedy/index.js';
 import { boundsUncertainty } from '../src/metrics/uncertainty.js';
 import { BENCH_SHIFTS, syntheticDetections, syntheticGroundTruth } from './synthetic.js';
-import { intArg } from './args.js';
+import { checkArgs, intArg } from './args.js';
+
+checkArgs({ values: ['--large-images', '--large-resamples'], switches: ['--skip-large'] });
 
 const SEED = 2024;
 const WORKERS = 2;

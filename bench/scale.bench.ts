@@ -14,7 +14,8 @@
  *      metrics equal A's bit for bit (timings aside).
  *
  *   npm run bench:scale [-- --images N] [--shifts grid:3] [--dets 100] [--seed 1] [--bootstrap-bounds B] [--skip-resume] [--keep]
- * Target: peak RSS ≤ 3 GB. Prints one JSON object.
+ * Target: peak RSS ≤ 3 GB. Prints one JSON object; exits 1 when the resume failed (B crashed, C failed, detected
+ * images again or gave other metrics than A), naming why under `failures`.
  */
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -37,6 +38,7 @@ import { runBenchmark } from '../src/runner/index.js';
 import { defaultEnv } from '../src/runner/env.js';
 import { boxToInput } from '../src/shifts/index.js';
 import { checkArgs, intArg, strArg } from './args.js';
+import { scaleFailures } from './scaleVerdict.js';
 
 // a child gets `--child DATASET OUT` before the parent's flags
 checkArgs(
@@ -321,6 +323,7 @@ async function main(): Promise<void> {
         report.resume = {
           killedAfterScoringMs: killAfterMs,
           killedBy: b.signal,
+          exitCodeB: b.code,
           killedInPhase: !killed
             ? null
             : b.marks.done
@@ -350,7 +353,11 @@ async function main(): Promise<void> {
   } finally {
     if (!KEEP) await rm(root, { recursive: true, force: true });
   }
+  const failures = scaleFailures(report as Parameters<typeof scaleFailures>[0]);
+  if (failures.length > 0) report.failures = failures;
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  // a failed or differing resume is printed beside A's numbers, and the bench fails
+  if (failures.length > 0) process.exitCode = 1;
 }
 
 if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4]);

@@ -30,6 +30,7 @@ import { DetectionStore } from '../src/metrics/detectionStore.js';
 import type { DetectionColumns } from '../src/metrics/cocoeval.js';
 import { greedyBoundsParallel, greedyBoundsPrepared, prepareBoundsFromSource } from '../src/metrics/greedy/index.js';
 import { checkArgs, intArg, strArg } from './args.js';
+import { workersIdenticalToOneThread } from './metricsCompare.js';
 
 checkArgs({
   values: ['--images', '--baseline-evals', '--data', '--grid'],
@@ -153,12 +154,17 @@ async function main(): Promise<void> {
   const bounds = boundsOrNull;
   const parallelSeconds = seconds(t);
   const parallelCpu = cpuSeconds(c);
-  let sequential: { seconds: number; cpu: number; identical: boolean } | null = null;
+  let sequential: { seconds: number; cpu: number; identical: boolean | null } | null = null;
   if (!SKIP_SEQUENTIAL && !SKIP_WORKERS) {
     t = performance.now();
     c = process.cpuUsage();
     const seq = greedyBoundsPrepared(prepared, 5);
-    sequential = { seconds: seconds(t), cpu: cpuSeconds(c), identical: JSON.stringify(seq) === JSON.stringify(bounds) };
+    sequential = {
+      seconds: seconds(t),
+      cpu: cpuSeconds(c),
+      // null when the workers fell back to this thread: one thread against one thread
+      identical: workersIdenticalToOneThread({ skipWorkers: SKIP_WORKERS, fallback }, bounds, seq),
+    };
   }
   const afterBounds = mem();
 
@@ -192,7 +198,9 @@ async function main(): Promise<void> {
     boundsOneThreadCpuOverEvaluateCocoCpu: Number.isFinite(oneThreadCpu)
       ? +(oneThreadCpu / evaluateCocoCpu).toFixed(1)
       : null,
-    boundsWorkersWallOverEvaluateCoco: SKIP_WORKERS ? null : +(boundsWall / evaluateCocoSeconds).toFixed(1),
+    // null when no worker ran (skipped, or fell back to this thread)
+    boundsWorkersWallOverEvaluateCoco:
+      SKIP_WORKERS || fallback !== null ? null : +(boundsWall / evaluateCocoSeconds).toFixed(1),
     target: ratioTarget,
   };
 

@@ -89,7 +89,8 @@ async function measure(images: number, resamples: number, withCurve: boolean) {
       seconds: r3(wall),
       ratioToPlainSearch: r1(wall / plain.seconds),
       /** CPU seconds of all threads ÷ workers ÷ the plain search's CPU seconds: the wall ratio on two free cores (robust on a loaded machine). */
-      cpuRatioPerWorkerToPlainSearch: r1(cpu / WORKERS / plain.cpuSeconds),
+      // one thread when the workers fell back to this thread
+      cpuRatioPerWorkerToPlainSearch: r1(cpu / (fallback === null ? WORKERS : 1) / plain.cpuSeconds),
       cpuSecondsPerResample: r3(cpu / resamples),
       cpuPerResampleRatioToPlainSearch: +(cpu / resamples / plain.cpuSeconds).toFixed(2),
       mapRange95: u.interval ? [r3(u.interval.mapRange.lo), r3(u.interval.mapRange.hi)] : null,

@@ -63,7 +63,7 @@ export const JITTER_PX = 1.5,
 /**
  * One noise draw of detections for every image: 3 noisy boxes per gt, low-score false
  * positives up to 100 per image. Modes:
- * - 'jitter' (default, the realistic and slow case): a detector's output for the image
+ * - 'jitter' (bench:metrics' default, the realistic and slow case): a detector's output for the image
  *   (3 boxes per gt with their own offsets, false positives, base scores) is drawn once,
  *   and every shift's detections are drawn from it independently: each box coordinate
  *   moves by N(0, 1.5 px) and each score by N(0, 0.05), so every detection's box, score
@@ -73,6 +73,7 @@ export const JITTER_PX = 1.5,
  *   gets N(0, 0.03); false positives move by N(0, 2 px) with 5 % score noise.
  * - 'independent-scores': as 'shared' but every score and false positive drawn
  *   independently per shift (harsh, unrealistic).
+ * Without `mode`: 'shared' ('independent-scores' with `independent`).
  */
 export function syntheticDetections(
   gt: CocoGroundTruth,

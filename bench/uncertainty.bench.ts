@@ -1,10 +1,10 @@
 /**
  * Uncertainty benchmark (issue 11.6): the bounds bootstrap and size curve, each figure a
  * ratio to one plain lower + upper search on the same data in the same run (a fresh
- * engine at s0, then both searches, on this thread; the median of three).
+ * engine at s0, then both searches, on this thread; the median of three, one search above 1,000 images).
  *
  * - coco128-sized: 128 images, grid:1, 100 detections per image per shift (drawn as
- *   bench:metrics draws them), B = 200 on two workers: target ≤ 120× one plain search.
+ *   bench:metrics --data shared draws them), B = 200 on two workers: target ≤ 120× one plain search.
  * - COCO-val-scale: 5,000 images, grid:1, B = 20 on two workers: the ratio is stated.
  * Also: CPU seconds per resample ÷ the plain search's (a resample reuses the prepared
  * case, so it should cost about one search), and the size curve at 128 images.
@@ -31,7 +31,7 @@ function prepare(images: number): PreparedBounds {
   return prepareBounds({
     gt,
     shifts: BENCH_SHIFTS,
-    dets: BENCH_SHIFTS.map((_, s) => syntheticDetections(gt, s, { seed: SEED })),
+    dets: BENCH_SHIFTS.map((_, s) => syntheticDetections(gt, s, { seed: SEED, mode: 'shared' })),
   });
 }
 
@@ -76,6 +76,7 @@ async function measure(images: number, resamples: number, withCurve: boolean) {
   const out: Record<string, unknown> = {
     data: {
       images,
+      mode: 'shared',
       shifts: BENCH_SHIFTS.length,
       detectionsPerImagePerShift: 100,
       totalDetections: prepared.detScore.length,

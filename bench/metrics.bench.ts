@@ -203,6 +203,8 @@ async function main(): Promise<void> {
       SKIP_WORKERS || fallback !== null ? null : +(boundsWall / evaluateCocoSeconds).toFixed(1),
     target: ratioTarget,
   };
+  const mapRefOk = Math.abs(bounds.mapRef - ev.stats[0]) <= 1e-9;
+  const orderOk = bounds.mapLower <= bounds.mapRef && bounds.mapRef <= bounds.mapUpper;
 
   process.stdout.write(
     JSON.stringify(
@@ -224,6 +226,10 @@ async function main(): Promise<void> {
           bounds: boundsWall <= 60,
           peakRss: peakRssMiB <= 4096,
           boundsWorkersIdenticalToOneThread: sequential ? sequential.identical : null,
+          // the bounds' own evaluation at s0 against the from-scratch evaluateCoco of the same detections (protocol
+          // §3: within 1e-9), and the bounds around it
+          mapRefEqualsEvaluateCoco: mapRefOk,
+          lowerAtMostRefAtMostUpper: orderOk,
           ratio:
             ratioTarget === null || ratio.boundsOneThreadCpuOverEvaluateCocoCpu === null
               ? null
@@ -281,6 +287,11 @@ async function main(): Promise<void> {
       2,
     ) + '\n',
   );
+  // a wrong answer fails the bench (exit 1, after printing); a missed time target does not
+  if (sequential?.identical === false || !mapRefOk || !orderOk) {
+    process.stderr.write('bench:metrics: a correctness check failed (see pass)\n');
+    process.exitCode = 1;
+  }
 }
 
 await main();

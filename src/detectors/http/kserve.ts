@@ -45,6 +45,8 @@ export interface KserveConnection {
   decode(outputs: RawOutput[], n: number): Detection[][];
   /** sha256 of the raw outputs on the canary input (canary.ts). */
   canarySha256: string;
+  /** The `model_version` the canary's answer named (null: none named); every later answer must name the same. */
+  answeredVersion: string | null;
   /** The version that answered the canary (`model_version`), else the one asked for, else null. */
   modelVersion: string | null;
 }
@@ -178,6 +180,7 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
     }
     const modelVersion = first.modelVersion ?? source.version ?? null;
     return {
+      answeredVersion: first.modelVersion,
       modelUrl,
       metadata,
       input,
@@ -256,8 +259,19 @@ export async function loadKserveDetector(entry: ModelEntry, opts: LoadDetectorOp
     },
   };
   let disposed = false;
-  const runRequest = async (chunk: RgbImage[]): Promise<Detection[][]> =>
-    conn.decode((await conn.infer(chunk)).outputs, chunk.length);
+  const runRequest = async (chunk: RgbImage[]): Promise<Detection[][]> => {
+    const { outputs, modelVersion } = await conn.infer(chunk);
+    // a model replaced behind the URL mid-run (an unpinned rolling update) would mix two models' detections in one run
+    if (conn.answeredVersion !== null && modelVersion !== null && modelVersion !== conn.answeredVersion)
+      throw new ShiftbenchError(
+        'ERR_MODEL_OUTPUT',
+        `Served model "${entry.name}" (POST ${conn.modelUrl}/infer) answered as version ${modelVersion}, but as ` +
+          `version ${conn.answeredVersion} when it was loaded: the model behind the URL changed during the run, so ` +
+          `its detections would mix two models. Stored detections are kept; pin the version (source.version in the ` +
+          `registry entry) or run again once the server serves one model (a resumed run checks the model again).`,
+      );
+    return conn.decode(outputs, chunk.length);
+  };
   return {
     info,
     async detect(batch: RgbImage[]): Promise<Detection[][]> {

@@ -28,6 +28,7 @@ async function serveModel(
   name: string,
   outputs: { name: string; datatype: string; shape: number[] }[],
   answer: (input: InferInput) => unknown[],
+  version: () => string | undefined = () => undefined,
 ): Promise<{ url: string; batches: number[] }> {
   const batches: number[] = [];
   const server = http.createServer((req, res) => {
@@ -46,7 +47,7 @@ async function serveModel(
         });
       const input = (JSON.parse(Buffer.concat(chunks).toString()) as { inputs: InferInput[] }).inputs[0];
       batches.push(input.shape[0]);
-      json({ model_name: name, outputs: answer(input) });
+      json({ model_name: name, model_version: version(), outputs: answer(input) });
     });
   });
   servers.push(server);
@@ -54,8 +55,8 @@ async function serveModel(
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, batches };
 }
 
-/** A torchvision-style served model: per image one box [1,2,5,6] of label 2, score 0.75. */
-const serve = () =>
+/** A torchvision-style served model: per image one box [1,2,5,6] of label 2, score 0.75 (answering as `version`). */
+const serve = (version?: () => string | undefined) =>
   serveModel(
     'tv',
     [
@@ -68,7 +69,14 @@ const serve = () =>
       { name: 'labels', datatype: 'INT64', shape: [n, 1], data: new Array(n).fill(2) },
       { name: 'scores', datatype: 'FP32', shape: [n, 1], data: new Array(n).fill(0.75) },
     ],
+    version,
   );
+
+/** The registry fields of a torchvision-style served model. */
+const TORCHVISION = {
+  family: { stages: 'two-stage', anchors: 'anchor-based' },
+  decoder: { name: 'torchvision', params: { labels: 'category-id' } },
+};
 
 /**
  * A YOLOX-style served model on an 8×8 input (one stride-8 cell, 2 classes) whose objectness is the mean of the input
@@ -126,15 +134,7 @@ const image = (): RgbImage => ({ width: SIZE, height: SIZE, data: new Uint8Array
 describe('a served model with a variable batch dimension', () => {
   it('whose decoder takes one image per request (torchvision) runs one per request, checked at load', async () => {
     const s = await serve();
-    const { infos, detector } = await loadServed(
-      s.url,
-      'tv',
-      {
-        family: { stages: 'two-stage', anchors: 'anchor-based' },
-        decoder: { name: 'torchvision', params: { labels: 'category-id' } },
-      },
-      2,
-    );
+    const { infos, detector } = await loadServed(s.url, 'tv', TORCHVISION, 2);
     try {
       expect(detector.info.maxBatch).toBe(2); // one input per request, two requests in flight
       expect(infos.some((m) => m.includes('tv-served') && m.includes('one image per request'))).toBe(true);
@@ -186,5 +186,31 @@ describe('a served model with a variable batch dimension that takes batches', ()
     } finally {
       await detector.dispose();
     }
+  });
+});
+
+describe('a served model replaced behind its URL during a run', () => {
+  it('answering as another model_version than at load is refused (the detections would mix two models)', async () => {
+    let version = '1';
+    const { url } = await serve(() => version);
+    const { detector } = await loadServed(url, 'tv', TORCHVISION, 1);
+    expect((await detector.detect([image()]))[0]).toHaveLength(1);
+    version = '2'; // a rolling update of the unpinned model
+    const e = await detector.detect([image()]).then(
+      () => null,
+      (err: { code: string; message: string }) => err,
+    );
+    expect(e?.code).toBe('ERR_MODEL_OUTPUT');
+    expect(e?.message).toContain('answered as version 2');
+    expect(e?.message).toContain('version 1 when it was loaded');
+    expect(e?.message).toContain('pin the version');
+    await detector.dispose?.();
+  });
+
+  it('a server that keeps naming the version it answered at load is not refused', async () => {
+    const { url } = await serve(() => '1');
+    const { detector } = await loadServed(url, 'tv', TORCHVISION, 1);
+    expect((await detector.detect([image(), image()])).map((d) => d.length)).toEqual([1, 1]);
+    await detector.dispose?.();
   });
 });

@@ -647,6 +647,7 @@ async function detectVariant(
         );
       }
       ss.computedImages[v.key] = computed;
+      await checkUnchangedWhileDetecting(v, ss);
     }
     return { entry, records, file: log.file };
   } finally {
@@ -671,6 +672,25 @@ function sessionPool(ss: DetectSession, images: number): PreparePool | null {
     ss.logger.debug?.(`preparing images on the main thread (${reason})`),
   );
   return ss.pool;
+}
+
+/**
+ * What makes a variant's detections, described again after its detect loop, must be what it was when the run began
+ * (ss.identity): a model file, plug-in or served model replaced while the loop ran would mix two setups in one run's
+ * detections. Throws ERR_RUN_STORE naming what changed, before anything is scored; the records stay stored (a resumed
+ * run checks them against the identity again).
+ */
+async function checkUnchangedWhileDetecting(v: Variant, ss: DetectSession): Promise<void> {
+  const now = await describeVariant(v, ss.env, ss.loadOpts, ss.o);
+  const diffs = identityDiff(ss.identity.detectors[v.key], now);
+  if (diffs.length === 0) return;
+  throw new ShiftbenchError(
+    'ERR_RUN_STORE',
+    `${v.key}: what makes its detections changed while this run detected (${diffs.slice(0, 3).join('; ')}` +
+      `${diffs.length > 3 ? '; …' : ''}), so this run's detections would mix two setups; nothing was scored. The ` +
+      `detections stay in ${ss.store.dir}: put back what made them and run the same command again (it resumes), or ` +
+      `start over with the new one (--force, or a new --out).`,
+  );
 }
 
 /**

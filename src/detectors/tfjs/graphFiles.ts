@@ -40,6 +40,50 @@ export function manifestGroups(modelJson: Record<string, unknown>, where: string
   return manifest as ManifestGroup[];
 }
 
+/** Bytes one value takes in a shard: the stored (quantised) dtype, else the weight's dtype; null when variable. */
+const STORED_BYTES: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  complex64: 8,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+};
+
+/**
+ * Refuses a weight group whose shards do not hold exactly the bytes its weights take: a truncated shard (a partial
+ * download) or one with other bytes (another conversion) would shift or cut every weight after it, and an unpinned
+ * shard (coco-ssd's) has no sha256 to catch it. Groups with string weights (variable size) are not checked.
+ */
+function checkGroupSize(
+  group: ManifestGroup,
+  bytes: readonly Uint8Array[],
+  files: readonly { path: string }[],
+  modelPath: string,
+): void {
+  let expected = 0;
+  for (const w of group.weights ?? []) {
+    const dtype = (w as { quantization?: { dtype?: string } }).quantization?.dtype ?? w.dtype;
+    const size = STORED_BYTES[dtype as string];
+    if (size === undefined || !Array.isArray(w.shape)) return;
+    expected += size * w.shape.reduce((n, d) => n * d, 1);
+  }
+  const found = bytes.reduce((n, b) => n + b.byteLength, 0);
+  if (found === expected) return;
+  const each = files.map((f, i) => `${f.path} (${bytes[i].byteLength} bytes)`).join(', ');
+  throw loadError(
+    'ERR_MODEL_LOAD',
+    `the weights of ${modelPath}: its "weightsManifest" describes ${expected} bytes for ${group.paths.join(', ')} ` +
+      `but the shard file${files.length === 1 ? ' holds' : 's hold'} ${found} bytes: ${each}`,
+    [
+      'The shard is truncated (a partial download) or from another conversion: copy or download it again, next to ' +
+        'this model.json',
+      'Pull the model again: shiftbench models pull <name>',
+    ],
+  );
+}
+
 /**
  * Reads `modelFile` (a model.json) and every shard its manifest lists from `dir`.
  * @throws ShiftbenchError ERR_MODEL_LOAD naming the missing or unreadable file.
@@ -67,6 +111,7 @@ export async function readTfjsGraphFiles(dir: string, modelFile: string): Promis
   const files = [{ path: modelPath, sha256: sha256(jsonBytes) }];
   const shards: Uint8Array[] = [];
   for (const group of manifestGroups(modelJson, modelPath)) {
+    const groupStart = shards.length;
     for (const p of group.paths) {
       const shardPath = path.resolve(path.dirname(modelPath), p);
       if (!existsSync(shardPath)) {
@@ -79,6 +124,7 @@ export async function readTfjsGraphFiles(dir: string, modelFile: string): Promis
       shards.push(bytes);
       files.push({ path: shardPath, sha256: sha256(bytes) });
     }
+    checkGroupSize(group, shards.slice(groupStart), files.slice(1 + groupStart), modelPath);
   }
   const total = shards.reduce((n, s) => n + s.byteLength, 0);
   const weights = new Uint8Array(total);

@@ -76,12 +76,57 @@ class EntryChecker {
     if (!is.object(obj[field])) this.fail(prefix + field, 'an object', obj[field]);
     return obj[field] as Record<string, unknown>;
   }
+  /**
+   * Refuses a field not in `fields`: a misspelt optional one (padvalue, dynamic_batch) would otherwise be ignored and
+   * the model run with the default.
+   */
+  known(obj: Record<string, unknown>, fields: readonly string[], prefix = ''): void {
+    const squash = (k: string) => k.toLowerCase().replace(/[^a-z0-9]/g, '');
+    for (const k of Object.keys(obj)) {
+      if (fields.includes(k)) continue;
+      const like = fields.find((f) => squash(f) === squash(k));
+      throw new ShiftbenchError(
+        'ERR_REGISTRY',
+        `Invalid model entry ${this.where}: unknown field "${prefix}${k}"${like ? ` (did you mean "${prefix}${like}"?)` : ''}; ` +
+          `remove it or correct its name (known fields${prefix ? ` of ${prefix.slice(0, -1)}` : ''}: ${fields.join(', ')})`,
+      );
+    }
+  }
   triple(obj: Record<string, unknown>, field: string, test: (v: number) => boolean, what: string, prefix = ''): void {
     const v = obj[field];
     if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => is.number(x) && test(x)))
       this.fail(prefix + field, `an array of 3 ${what}`, v);
   }
 }
+
+/** The fields of a model entry (ModelEntry) and of its source, by kind. */
+const ENTRY_FIELDS = [
+  'name',
+  'description',
+  'family',
+  'format',
+  'source',
+  'files',
+  'inputSizePx',
+  'layout',
+  'colorOrder',
+  'normalize',
+  'fit',
+  'padValue',
+  'totalStridePx',
+  'decoder',
+  'classes',
+  'inputName',
+  'dynamicBatch',
+  'binary',
+  'meta',
+];
+const SOURCE_FIELDS: Record<string, readonly string[]> = {
+  npm: ['kind', 'package', 'version', 'files'],
+  path: ['kind', 'dir'],
+  url: ['kind', 'baseUrl'],
+  kserve: ['kind', 'url', 'model', 'version'],
+};
 
 const SAFE_RELATIVE = (p: string) => !path.isAbsolute(p) && !p.split(/[\\/]/).includes('..');
 
@@ -96,17 +141,20 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
   const c: EntryChecker = new EntryChecker(where);
   if (!is.object(raw)) c.fail('the entry', 'an object', raw);
   const e = raw as Record<string, unknown>;
+  c.known(e, ENTRY_FIELDS);
   c.string(e, 'name');
   if (!/^[A-Za-z0-9][A-Za-z0-9._:+-]*$/.test(e.name as string))
     c.fail('name', 'letters, digits, ".", "_", ":", "+" or "-" (no "/", which names plug-in detectors)', e.name);
   c.string(e, 'description', '', true);
   const family = c.object(e, 'family');
+  c.known(family, ['stages', 'anchors'], 'family.');
   c.oneOf(family, 'stages', ['one-stage', 'two-stage'], 'family.');
   c.oneOf(family, 'anchors', ['anchor-based', 'anchor-free'], 'family.');
   c.oneOf(e, 'format', ['onnx', 'tfjs-graph', 'coco-ssd', 'kserve']);
   const source = c.object(e, 'source');
   const served = e.format === 'kserve';
   c.oneOf(source, 'kind', served ? ['kserve'] : ['npm', 'path', 'url'], 'source.');
+  c.known(source, SOURCE_FIELDS[source.kind as string], 'source.');
   if (served) {
     // a model served over the Open Inference Protocol: no files, the server's URL and the model's name (and version)
     c.string(source, 'url', 'source.');
@@ -141,6 +189,7 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
   const fileIndex = new Map<string, number>();
   (files as unknown[]).forEach((f, i) => {
     if (!is.object(f)) c.fail(`files[${i}]`, 'an object { name, sha256 }', f);
+    c.known(f, ['name', 'sha256'], `files[${i}].`);
     if (!is.string(f.name) || !SAFE_RELATIVE(f.name)) c.fail(`files[${i}].name`, 'a relative file name', f.name);
     // one file on disk per name: a second entry of the same name would be fetched, moved and verified twice
     const key = path.posix.normalize(f.name.replace(/\\/g, '/'));
@@ -180,12 +229,14 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
     }
   }
   const size = c.object(e, 'inputSizePx');
+  c.known(size, ['width', 'height'], 'inputSizePx.');
   for (const k of ['width', 'height']) {
     if (!is.integer(size[k]) || (size[k] as number) < 1) c.fail(`inputSizePx.${k}`, 'a positive integer', size[k]);
   }
   c.oneOf(e, 'layout', ['NHWC', 'NCHW']);
   c.oneOf(e, 'colorOrder', ['RGB', 'BGR']);
   const normalize = c.object(e, 'normalize');
+  c.known(normalize, ['mean', 'std'], 'normalize.');
   c.triple(normalize, 'mean', () => true, 'numbers', 'normalize.');
   c.triple(normalize, 'std', (v) => v > 0, 'positive numbers', 'normalize.');
   c.oneOf(e, 'fit', ['letterbox', 'stretch']);
@@ -194,6 +245,7 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
   if (e.totalStridePx !== undefined && (!is.integer(e.totalStridePx) || (e.totalStridePx as number) < 1))
     c.fail('totalStridePx', 'a positive integer', e.totalStridePx);
   const decoder = c.object(e, 'decoder');
+  c.known(decoder, ['name', 'params'], 'decoder.');
   c.string(decoder, 'name', 'decoder.');
   if (decoder.params !== undefined) c.object(decoder, 'params', 'decoder.');
   if (e.classes !== 'coco80') {

@@ -103,6 +103,34 @@ describe('validateModelEntry', () => {
   }
 });
 
+describe('validateModelEntry: a field it does not know is refused, not ignored', () => {
+  // a misspelt optional field (padvalue, dynamic_batch) silently ran the model with the default instead
+  const cases: [string, (e: Record<string, any>) => void, string][] = [
+    ['padvalue', (e) => (e.padvalue = [114, 114, 114]), 'unknown field "padvalue" (did you mean "padValue"?)'],
+    ['dynamic_batch', (e) => (e.dynamic_batch = false), 'unknown field "dynamic_batch"'],
+    ['normalize.stdev', (e) => (e.normalize.stdev = [1, 1, 1]), 'unknown field "normalize.stdev"'],
+    ['inputSizePx.w', (e) => (e.inputSizePx.w = 32), 'unknown field "inputSizePx.w"'],
+    ['source.dirs', (e) => (e.source.dirs = 'x'), 'unknown field "source.dirs"'],
+    ['files[0].sha', (e) => (e.files[0].sha = 'x'), 'unknown field "files[0].sha"'],
+    ['family.stage', (e) => (e.family.stage = 'x'), 'unknown field "family.stage"'],
+  ];
+  for (const [field, mutate, text] of cases) {
+    it(`names the file, entry and field: ${field}`, () => {
+      const e = structuredClone(VALID_ENTRY) as Record<string, any>;
+      mutate(e);
+      const err = caught(() => validateModelEntry(e, 'in reg.json at models[3] ("tiny")'));
+      expect(err.code).toBe('ERR_REGISTRY');
+      expect(err.message.startsWith('Invalid model entry in reg.json at models[3] ("tiny"): ')).toBe(true);
+      expect(err.message).toContain(text);
+      expect(err.message).toMatch(/remove it or correct its name/);
+    });
+  }
+
+  it('accepts every field the built-in registries use', () => {
+    expect(listModels().length).toBeGreaterThan(0);
+  });
+});
+
 describe('parseRegistry / readRegistry', () => {
   it('reads { models: [...] }, a bare array and a single entry; records the origin', () => {
     const a = parseRegistry(JSON.stringify({ models: [VALID_ENTRY] }), '/x/a.json');

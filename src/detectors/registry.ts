@@ -239,6 +239,14 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
   c.known(normalize, ['mean', 'std'], 'normalize.');
   c.triple(normalize, 'mean', () => true, 'numbers', 'normalize.');
   c.triple(normalize, 'std', (v) => v > 0, 'positive numbers', 'normalize.');
+  const identity = (v: unknown, x: number) => (v as number[]).every((n) => n === x);
+  if (e.format === 'coco-ssd' && !(identity(normalize.mean, 0) && identity(normalize.std, 1)))
+    // the graph takes raw 0–255 pixels as int32: a mean/std would be recorded but never applied
+    c.fail(
+      'normalize',
+      '{ "mean": [0, 0, 0], "std": [1, 1, 1] } (format "coco-ssd" feeds raw 0–255 pixels; the graph normalises)',
+      normalize,
+    );
   c.oneOf(e, 'fit', ['letterbox', 'stretch']);
   if (e.padValue !== undefined)
     c.triple(e, 'padValue', (v) => Number.isInteger(v) && v >= 0 && v <= 255, 'integers 0–255');

@@ -125,7 +125,26 @@ describe('validateModelEntry: a field it does not know is refused, not ignored',
       expect(err.message).toMatch(/remove it or correct its name/);
     });
   }
+});
 
+describe('validateModelEntry: coco-ssd input', () => {
+  it('a coco-ssd entry whose normalize is not the identity is refused: its int32 input is raw 0–255', () => {
+    // the graph takes raw pixels; a mean/std in the entry was recorded in the identity but never applied
+    const e = structuredClone(VALID_ENTRY) as Record<string, any>;
+    e.format = 'coco-ssd';
+    e.source = { kind: 'url', baseUrl: 'http://example.com/m' };
+    e.files = [{ name: 'model.json', sha256: null }];
+    e.decoder = { name: 'ssd-boxes' };
+    const err = caught(() => validateModelEntry(e, 'in reg.json at models[3] ("tiny")'));
+    expect(err.code).toBe('ERR_REGISTRY');
+    expect(err.message).toContain('for normalize');
+    expect(err.message).toContain('{ "mean": [0, 0, 0], "std": [1, 1, 1] }');
+    e.normalize = { mean: [0, 0, 0], std: [1, 1, 1] };
+    expect(validateModelEntry(e, 'x').format).toBe('coco-ssd');
+  });
+});
+
+describe('validateModelEntry: the built-in registries', () => {
   it('accepts every field the built-in registries use', () => {
     expect(listModels().length).toBeGreaterThan(0);
   });

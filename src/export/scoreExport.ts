@@ -156,6 +156,38 @@ function checkCoverage(exp: ReadExport, perShift: ShiftResults[], logger: Logger
 }
 
 /**
+ * Results none of whose category ids is a category of the exported dataset (a framework's own class indices, 0-based,
+ * or another label map) would all be left out of the evaluation — mAP 0 and a detection consistency of 100 % from
+ * nothing scored — so they are refused, naming the first file with results, the ids and the dataset's. Where some
+ * ids are the dataset's, the others are left out with a warning while scoring, as in `run`. A label-free dataset
+ * (no categories) is not checked.
+ */
+function checkCategories(exp: ReadExport, perShift: ShiftResults[]): void {
+  const categories = exp.manifest.dataset.categories;
+  if (exp.manifest.dataset.labelFree || !Array.isArray(categories) || categories.length === 0) return;
+  const known = new Set(categories.map((c) => c.id));
+  const seen = new Set<number>();
+  for (const results of perShift)
+    for (const dets of results.values())
+      for (const d of dets) {
+        if (known.has(d.categoryId)) return;
+        seen.add(d.categoryId);
+      }
+  const k = perShift.findIndex((r) => r.size > 0);
+  if (k < 0) return; // no result at all: checkCoverage and the warnings say so
+  const list = (ids: number[]) => ids.slice(0, 8).join(', ') + (ids.length > 8 ? ', …' : '');
+  throw fileError(
+    path.join(exp.dir, detectionsFile(k)),
+    k,
+    exp,
+    `and every other results file hold no result whose category_id is a category of the dataset: they use ` +
+      `category_id ${list([...seen].sort((a, b) => a - b))}, the dataset ${list([...known].sort((a, b) => a - b))} ` +
+      `(${EXPORT_FILE} "dataset.categories"), so nothing would be scored. Map your detector's classes to the ` +
+      `dataset's category ids (not its own class indices) when you write the results, then score again`,
+  );
+}
+
+/**
  * Whether a box [x, y, w, h] lies mostly outside a region [x0, y0, x1, y1]: less than half
  * of its area inside (a box of no area: its centre outside).
  */
@@ -287,6 +319,7 @@ async function readResults(exp: ReadExport, logger: Logger): Promise<ExportResul
     perShift.push(byImage);
     outside.push(count);
   }
+  checkCategories(exp, perShift);
   checkCoverage(exp, perShift, logger);
   warnOutside(exp, outside, logger);
   const timingFile = path.join(exp.dir, EXPORT_DETECTIONS_DIR, TIMING_FILE);

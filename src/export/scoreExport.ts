@@ -7,7 +7,7 @@
  * identity names the export (the sha256 of export.json) and the results files.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
@@ -240,6 +240,31 @@ function warnOutside(exp: ReadExport, outside: { k: number; outside: number; tot
 }
 
 /**
+ * A `detections/shift_<k>.json` for an index k the export does not have: the folder holds results made for another
+ * export (another shift set, whose shift_0… are other offsets than this one's), so none of its files is trusted as
+ * this export's. Refused naming the file and the fix.
+ */
+async function refuseOtherShiftFiles(exp: ReadExport): Promise<void> {
+  const count = exp.manifest.shiftSet.shifts.length;
+  const names = await readdir(path.join(exp.dir, EXPORT_DETECTIONS_DIR)).catch(() => [] as string[]);
+  const extra = names
+    .map((n) => /^shift_(\d+)\.json$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null && Number(m[1]) >= count)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+  if (extra.length === 0) return;
+  throw new ShiftbenchError(
+    'ERR_EXPORT',
+    `${path.join(exp.dir, detectionsFile(extra[0]))}${extra.length > 1 ? ` (and ${extra.length - 1} more)` : ''} ` +
+      `holds results for shift index ${extra[0]}, but ${path.join(exp.dir, EXPORT_FILE)} has shift indices ` +
+      `0–${count - 1} only ("${exp.manifest.shiftSet.spec}"): the results folder holds detections made for another ` +
+      `export, so its other files cannot be trusted as this export's shifts either. Run your detector on this ` +
+      `export's ${INPUTS_DIR}/<imageId>/<k>.png and write only shift_0.json … shift_${count - 1}.json (remove the ` +
+      'others), then score again.',
+  );
+}
+
+/**
  * Reads and checks `detections/shift_<k>.json` of every shift index: present, a JSON list,
  * each entry a COCO result with finite numbers (width and height ≥ 0, score in [0, 1], as
  * the plug-in path demands) and the image id of an exported image; a
@@ -250,6 +275,7 @@ function warnOutside(exp: ReadExport, outside: { k: number; outside: number; tot
  */
 async function readResults(exp: ReadExport, logger: Logger): Promise<ExportResults> {
   const exported = new Map(exp.manifest.images.filter((i) => i.skipped === undefined).map((i) => [i.id, i]));
+  await refuseOtherShiftFiles(exp);
   const outside: { k: number; outside: number; total: number }[] = [];
   const hash = createHash('sha256');
   const perShift: ShiftResults[] = [];

@@ -643,6 +643,15 @@ export class RunStore {
     };
   }
 
+  /**
+   * Writes detections/<key>/ground_truth.json (what shiftResultsWriter's commit writes with a ground truth): a rescore
+   * puts it in place with the new metrics, not when the detector is scored (scoreRun's deferGroundTruth).
+   */
+  async writeShiftGroundTruth(key: string, groundTruth: CocoGroundTruth): Promise<void> {
+    const keyDir = path.join(this.directory, DETECTIONS_DIR, keyFileName(key));
+    await writeJsonAtomic(path.join(keyDir, SHIFT_GROUND_TRUTH_FILE), groundTruth, false);
+  }
+
   /** Writes skipped.json (sorted by image id). */
   async writeSkipped(skipped: SkippedImage[]): Promise<void> {
     await writeJsonAtomic(

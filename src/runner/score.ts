@@ -105,6 +105,11 @@ export interface ScoreRunArgs extends AnalysisSettings {
    * settings).
    */
   beforeMetrics?: () => Promise<void>;
+  /**
+   * Each detector's detections/<key>/ground_truth.json is written with metrics.json (after beforeMetrics), not as soon
+   * as it is scored: a rescore on changed labels stopped midway leaves the ground truth of the old metrics.
+   */
+  deferGroundTruth?: boolean;
 }
 
 /**
@@ -122,11 +127,13 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
   const skippedInGroup = groupSkips(args.variants, args.dataset, args.logger);
   await refuseUnscorable(args, skippedInGroup);
   const uncertainties = new Map<string, BoundsUncertainty | null>();
+  const groundTruths: [string, CocoGroundTruth][] = [];
   for (const v of args.variants) {
     args.signal?.throwIfAborted();
     args.logger.info(`${v.entry.key}: scoring`);
     const started = performance.now();
-    const { summary, uncertainty } = await scoreVariant(v, args, skippedInGroup.get(plainKeyOf(v.entry))!);
+    const { summary, uncertainty, groundTruth } = await scoreVariant(v, args, skippedInGroup.get(plainKeyOf(v.entry))!);
+    if (args.deferGroundTruth && groundTruth) groundTruths.push([v.entry.key, groundTruth]);
     for (const s of summary.skippedImages) allSkipped.set(s.imageId, s);
     results.push(summary);
     uncertainties.set(summary.key, uncertainty);
@@ -152,6 +159,7 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
   const staged = await args.store.stageMetrics(metrics);
   try {
     await args.beforeMetrics?.();
+    for (const [key, groundTruth] of groundTruths) await args.store.writeShiftGroundTruth(key, groundTruth);
     await args.store.writeSkipped([...allSkipped.values()]);
     await staged.commit();
   } catch (err) {
@@ -316,7 +324,12 @@ export async function scoreVariant(
   v: ScoredVariant,
   args: Omit<ScoreRunArgs, 'store'> & { store: Pick<RunStore, 'shiftResultsWriter'> },
   skippedInGroup: Map<number, { key: string; reason: string }>,
-): Promise<{ summary: DetectorRunSummary; uncertainty: BoundsUncertainty | null }> {
+): Promise<{
+  summary: DetectorRunSummary;
+  uncertainty: BoundsUncertainty | null;
+  /** The ground truth it was scored against (written with the per-shift files unless args.deferGroundTruth). */
+  groundTruth: CocoGroundTruth | null;
+}> {
   const { entry, records } = v;
   const { dataset, shiftSet, mode, logger } = args;
   const skippedImages: SkippedImage[] = [];
@@ -420,7 +433,7 @@ export async function scoreVariant(
       logger.info(`${entry.key}: ${mode} mode scores the stable area only — ${gtPart}${detPart}`);
     }
     evaluation = await evaluator.evaluate({ signal: args.signal });
-    await files.commit(groundTruth);
+    await files.commit(args.deferGroundTruth ? null : groundTruth);
   } catch (err) {
     await files.abort();
     throw err;
@@ -446,7 +459,7 @@ export async function scoreVariant(
     scoredContent: counts,
     analysis,
   };
-  return { summary, uncertainty };
+  return { summary, uncertainty, groundTruth };
 }
 
 /**

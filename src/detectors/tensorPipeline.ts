@@ -4,6 +4,7 @@
  * tensor (colour order, layout, normalisation) → the model → raw outputs → the entry's
  * decoder, top-k, NMS and clipping → detections in input pixels.
  */
+import { ShiftbenchError } from '../core/errors.js';
 import type { CocoCategory, Detection, ModelEntry, RgbImage } from '../core/types.js';
 import { createDecoder, decodeDetections, type Decoder, type RawOutput } from './decoders/index.js';
 import { fillFloatInput, fillUint8Input, inputDims, inputFormatOf } from './onnx/preprocess.js';
@@ -49,6 +50,16 @@ export function createTensorPipeline(
   inputType: InputElementType,
   scoreThreshold: number,
 ): TensorPipeline {
+  // a uint8 input takes the pixels as they are: a mean/std would be recorded in the run identity but never applied
+  const raw = entry.normalize.mean.every((m) => m === 0) && entry.normalize.std.every((v) => v === 1);
+  if (inputType === 'uint8' && !raw)
+    throw new ShiftbenchError(
+      'ERR_REGISTRY',
+      `Model "${entry.name}" takes uint8 input (raw 0–255 pixels; the model normalises inside), so its entry's ` +
+        `normalize (mean [${entry.normalize.mean.join(', ')}], std [${entry.normalize.std.join(', ')}]) cannot be ` +
+        `applied. Write "normalize": { "mean": [0, 0, 0], "std": [1, 1, 1] } in its registry entry, or use a ` +
+        `float32-input export of the model.`,
+    );
   const decoder = createDecoder(entry.decoder);
   const classes = entryClasses(entry);
   const categoryIds = classes.map((c) => c.id);

@@ -204,13 +204,24 @@ describe('ONNX adapter batching (tiny generated models)', () => {
     await det.dispose();
   });
   it('feeds uint8 inputs raw and honours dynamicBatch: false', async () => {
+    const raw = { mean: [0, 0, 0], std: [1, 1, 1] };
     const det = await loadDetector(
-      await writeModel('u8', tinyModel({ batch: 'dynamic', uint8: true }), { dynamicBatch: false }),
+      await writeModel('u8', tinyModel({ batch: 'dynamic', uint8: true }), { dynamicBatch: false, normalize: raw }),
     );
     expect(det.info.maxBatch).toBe(1);
     expect(det.info.details).toMatchObject({ inputType: 'uint8' });
     const [dets] = await det.detect(images(1));
     expect(dets.length).toBeGreaterThan(0);
     await det.dispose();
+  });
+  it('refuses a uint8-input model whose entry asks for a normalisation it cannot apply (raw pixels go in)', async () => {
+    const file = await writeModel('u8norm', tinyModel({ batch: 'dynamic', uint8: true })); // std 255
+    const e = await loadDetector(file).then(
+      () => null,
+      (err: { code: string; message: string }) => err,
+    );
+    expect(e?.code).toBe('ERR_REGISTRY');
+    expect(e?.message).toContain('takes uint8 input');
+    expect(e?.message).toContain('"normalize": { "mean": [0, 0, 0], "std": [1, 1, 1] }');
   });
 });

@@ -4,6 +4,7 @@
  * breakdowns by category and size, per-image flicker and periodicity. HTML strings,
  * every value escaped; absent numbers are "—".
  */
+import { signedPointsCell } from '../core/units.js';
 import type { AssignmentBreakdown, DetectorRunSummary, Interval95, PeriodFit } from '../core/types.js';
 import { MISSING, detectorNotes, escapeHtml as h, resultsNoIntervalReason, num, pct, pp, signedPp } from './format.js';
 import type { ReportRun } from './load.js';
@@ -18,7 +19,8 @@ export function ppInterval(iv: Interval95 | null | undefined): string {
   );
 }
 
-const signedPpText = (v: number) => `${v < 0 ? '−' : v > 0 ? '+' : '±'}${Math.abs(v * 100).toFixed(2)}`;
+// a Δ in pp as every format writes it (±0.00 for a value that rounds to 0): core/units.ts
+const signedPpText = (v: number) => signedPointsCell(v);
 
 function withAnalysis(run: ReportRun): DetectorRunSummary[] {
   return run.metrics.results.filter((r) => r.analysis && r.bounds);

@@ -6,6 +6,7 @@
  * self-contained HTML page (no network), both from the same Comparison.
  */
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { signedPointsCell } from '../core/units.js';
 import { ownResamplesOffReason, runCompatibility } from './compatible.js';
 import { MISSING, escapeHtml as h, firstBoundsOffNote } from './format.js';
 import { MIN_INTERVAL_IMAGES } from '../metrics/uncertainty.js';
@@ -108,7 +109,8 @@ function text(x: ValueWithInterval, unit: '%' | 'pp'): string {
   return ok(x.lo) && ok(x.hi) ? `${head} [${f(x.lo)}–${f(x.hi)}]` : head;
 }
 
-const signed = (v: number) => `${v < 0 ? '−' : v > 0 ? '+' : '±'}${Math.abs(v * 100).toFixed(2)}`;
+// a Δ in pp as every format writes it (±0.00 for a value that rounds to 0): core/units.ts
+const signed = (v: number) => signedPointsCell(v);
 
 /** "Δ mAP range +1.20 pp [+0.40, +2.10], Δ mAP at (0,0) … over N paired resamples — mAP range: less steady (significant)": the verdict is on the range alone. */
 export function deltaText(d: RunDelta): string {

@@ -4,6 +4,7 @@
  * detector. Absent numbers are "—", never a placeholder value.
  */
 import { stableAreaNote } from '../core/messages.js';
+import { signedPointsCell } from '../core/units.js';
 import type { PairedDifference } from '../core/types.js';
 import { MISSING, detectorNotes, noBoundsIntervalReason, noMapReason } from './format.js';
 import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
@@ -34,7 +35,8 @@ export function mdValue(x: ValueWithInterval, unit: '%' | 'pp' | 'px', digits = 
   return ok(x.lo) && ok(x.hi) ? `${head} [${f(x.lo)}–${f(x.hi)}]` : head;
 }
 
-const signed = (v: number) => `${v < 0 ? '−' : v > 0 ? '+' : '±'}${Math.abs(v * 100).toFixed(2)}`;
+// a Δ in pp as every format writes it (±0.00 for a value that rounds to 0): core/units.ts
+const signed = (v: number) => signedPointsCell(v);
 
 /** One paired difference as a sentence: Δ with its interval, the share of resamples and the verdict. */
 export function pairedSentence(p: PairedDifference): string {

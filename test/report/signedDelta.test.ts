@@ -1,0 +1,95 @@
+/**
+ * A paired difference reads the same in every format: the terminal summary, the HTML headline, the HTML uncertainty
+ * table, report.md and `shiftbench compare` all write a Δ (and its interval ends) with one rule — core/units.ts
+ * signedPointsCell: "−" or "+" by the sign, "±" for a value that rounds to 0.00 pp. Before, report.md, compare and
+ * the HTML uncertainty table signed a value by its raw sign (−0.00004 → "−0.00", 0.00004 → "+0.00") while the terminal
+ * and the HTML headline wrote "±0.00" for the same number.
+ */
+import { describe, expect, it } from 'vitest';
+import type { DetectorAnalysis, PairedDifference, RunMetrics } from '../../src/core/types.js';
+import { signedPointsCell } from '../../src/core/units.js';
+import { uncertaintySection } from '../../src/report/analysis.js';
+import { deltaText } from '../../src/report/compare.js';
+import { signedPp } from '../../src/report/format.js';
+import { reportManifestEssentials, type ReportRun } from '../../src/report/load.js';
+import { pairedSentence } from '../../src/report/markdown.js';
+import { formatPairedAndNotes } from '../../src/runner/summary.js';
+import { labelledMetrics, manifest } from './fixture.js';
+
+// values that round to 0.00 pp but are not 0, of both signs, beside ordinary ones
+const P: PairedDifference = {
+  key: 'centernet+input-blur:1',
+  against: 'centernet',
+  kind: 'mitigation',
+  resamples: 200,
+  seed: 7,
+  deltaMapRange: { value: -0.00004, lo: -0.0123, hi: 0.00003 },
+  deltaMapRef: { value: 0.00002, lo: -0.00001, hi: 0.0071 },
+  steadierShare: 0.6,
+  significant: false,
+  verdict: 'no significant difference',
+};
+
+const s = signedPointsCell;
+const RANGE = `${s(P.deltaMapRange.value)} pp [${s(P.deltaMapRange.lo)}, ${s(P.deltaMapRange.hi)}]`;
+const REF = `${s(P.deltaMapRef.value)} pp [${s(P.deltaMapRef.lo)}, ${s(P.deltaMapRef.hi)}]`;
+
+function metrics(): RunMetrics {
+  const m = labelledMetrics();
+  const a: DetectorAnalysis = {
+    boundsInterval: null,
+    sizeCurve: null,
+    boundsByObjective: {},
+    breakdown: null,
+    flicker: { scoreThreshold: 0.5, images: 0, meanFlicker: 0, top: [] },
+    periodicity: [],
+    paired: [P],
+    notes: [],
+  };
+  m.results[2].analysis = a;
+  return m;
+}
+
+const strip = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+
+describe('a paired Δ reads the same in every format', () => {
+  it('the rule: ±0.00 for a value that rounds to zero', () => {
+    expect(RANGE).toBe('±0.00 pp [−1.23, ±0.00]');
+    expect(REF).toBe('±0.00 pp [±0.00, +0.71]');
+  });
+
+  it('terminal summary', () => {
+    const text = formatPairedAndNotes(metrics()).join('\n');
+    expect(text).toContain(`Δ mapRange ${RANGE}, Δ mapRef ${REF}`);
+  });
+
+  it('report.md', () => {
+    expect(pairedSentence(P)).toContain(`Δ mAP range ${RANGE} vs`);
+  });
+
+  it('compare', () => {
+    expect(
+      deltaText({ ...P, deltaMapRange: P.deltaMapRange, deltaMapRef: P.deltaMapRef, significant: P.significant }),
+    ).toContain(`Δ mAP range ${RANGE}, Δ mAP at (0,0) ${REF} over`);
+  });
+
+  it('HTML: the uncertainty table as the headline cell', () => {
+    const run: ReportRun = {
+      runDir: '/runs/x',
+      manifest: manifest(),
+      essentials: reportManifestEssentials(manifest()),
+      metrics: metrics(),
+    };
+    const text = strip(uncertaintySection(run));
+    const strip0 = (x: string) => x.replace(/ pp/g, '');
+    expect(text).toContain(strip0(RANGE));
+    expect(text).toContain(strip0(REF));
+    // the headline's cell helper follows the same rule
+    expect(signedPp(P.deltaMapRange.value)).toBe(`${s(P.deltaMapRange.value)} pp`);
+    expect(signedPp(P.deltaMapRef.hi)).toBe(`${s(P.deltaMapRef.hi)} pp`);
+  });
+});

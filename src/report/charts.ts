@@ -5,6 +5,7 @@
  * with the dominant period. HTML figures (canvases with a text fallback) plus the data
  * and the browser script that draws them with the inlined Chart.js.
  */
+import { signedPointsCell } from '../core/units.js';
 import { periodBeyondChance } from './analysis.js';
 import { escapeHtml as h, num, pp } from './format.js';
 import type { ReportRun } from './load.js';
@@ -84,7 +85,7 @@ function figure(id: string, title: string, fallback: string, heightPx: number): 
 export function analysisChartsSection(run: ReportRun): string {
   const d = analysisChartData(run) as {
     range: { key: string; value: number }[];
-    paired: { label: string; value: number; significant: boolean; verdict: string }[];
+    paired: { label: string; value: number; lo: number; hi: number; significant: boolean; verdict: string }[];
     sizeCurve: unknown[];
     sizeRange: { key: string; small: number | null; medium: number | null; large: number | null }[];
     period: Record<string, { key: string; period: number | null; r2adj: number | null; beyondChance: boolean }[]>;
@@ -106,7 +107,14 @@ export function analysisChartsSection(run: ReportRun): string {
         'sb-paired',
         'Paired Δ mAP range (mitigation or twin − plain detector) with its 95% interval; ✱ marks a significant ' +
           'difference (the interval excludes 0); left of 0 is steadier',
-        `<p>${d.paired.map((p) => `${h(p.label)}: ${h(p.verdict)}`).join('; ')}</p>`,
+        // a verdict only with its interval, as every other format gives it
+        `<p>${d.paired
+          .map(
+            (p) =>
+              `${h(p.label)}: Δ mAP range ${h(signedPointsCell(p.value))} pp [${h(signedPointsCell(p.lo))}, ` +
+              `${h(signedPointsCell(p.hi))}] — ${h(p.verdict)}`,
+          )
+          .join('; ')}</p>`,
         60 + 30 * d.paired.length,
       ),
     );

@@ -18,11 +18,14 @@ export function percentCell(fraction: number | null | undefined, digits = 2): st
   return finite(fraction) ? (fraction * 100).toFixed(digits) : MISSING;
 }
 
-/** A signed difference of fractions in percentage points: −0.05 → "−5.00", 0.012 → "+1.20", 0 → "±0.00". */
+/**
+ * A signed difference of fractions in percentage points: −0.05 → "−5.00", 0.012 → "+1.20", 0 → "±0.00". A value that
+ * rounds to 0.00 keeps its sign (−0.00004 → "−0.00"), so an interval's end shows which side of 0 it lies on.
+ */
 export function signedPointsCell(fraction: number | null | undefined, digits = 2): string {
   if (!finite(fraction)) return MISSING;
   const abs = Math.abs(fraction * 100).toFixed(digits);
-  if (Number(abs) === 0) return `±${abs}`;
+  if (fraction === 0) return `±${abs}`;
   return `${fraction < 0 ? '−' : '+'}${abs}`;
 }
 

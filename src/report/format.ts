@@ -5,6 +5,7 @@
  */
 import type { DetectorRunSummary, Interval } from '../core/types.js';
 import { MIN_INTERVAL_IMAGES } from '../metrics/uncertainty.js';
+import { signedPointsCell } from '../core/units.js';
 
 /** The dash shown for a value that does not exist (label-free run, plain detector's cost…). */
 export const MISSING = '—';
@@ -98,13 +99,9 @@ export function pp(fraction: number | null | undefined, digits = 2): string {
   return finite(fraction) ? `${(fraction * 100).toFixed(digits)} pp` : MISSING;
 }
 
-/** A signed difference in percentage points: `signedPp(-0.008)` → "−0.80 pp". */
+/** A signed difference in percentage points: `signedPp(-0.008)` → "−0.80 pp" (signs as signedPointsCell). */
 export function signedPp(fraction: number | null | undefined, digits = 2): string {
-  if (!finite(fraction)) return MISSING;
-  const v = fraction * 100;
-  const abs = Math.abs(v).toFixed(digits);
-  if (Number(abs) === 0) return `±${abs} pp`;
-  return `${v < 0 ? '−' : '+'}${abs} pp`;
+  return finite(fraction) ? `${signedPointsCell(fraction, digits)} pp` : MISSING;
 }
 
 /** A plain number with fixed digits, e.g. pixels: `num(0.4567, 2)` → "0.46"; never "-0.00". Missing → "—". */

@@ -72,7 +72,11 @@ describe('cells and tables', () => {
     expect(percentCell(Number.NaN)).toBe('—');
     expect(signedPointsCell(-0.05)).toBe('−5.00');
     expect(signedPointsCell(0.012)).toBe('+1.20');
-    expect(signedPointsCell(0.00001)).toBe('±0.00');
+    // a value that rounds to 0.00 keeps its sign (which side of 0 an interval's end lies); only 0 itself is ±
+    expect(signedPointsCell(0.00001)).toBe('+0.00');
+    expect(signedPointsCell(-0.00001)).toBe('−0.00');
+    expect(signedPointsCell(0)).toBe('±0.00');
+    expect(signedPointsCell(-0)).toBe('±0.00');
     expect(intervalCell(0.1, 0.15)).toBe('[10.00, 15.00]');
     expect(intervalCell(0.1, null)).toBe('—');
   });

@@ -1,9 +1,9 @@
 /**
  * A paired difference reads the same in every format: the terminal summary, the HTML headline, the HTML uncertainty
  * table, report.md and `shiftbench compare` all write a Δ (and its interval ends) with one rule — core/units.ts
- * signedPointsCell: "−" or "+" by the sign, "±" for a value that rounds to 0.00 pp. Before, report.md, compare and
- * the HTML uncertainty table signed a value by its raw sign (−0.00004 → "−0.00", 0.00004 → "+0.00") while the terminal
- * and the HTML headline wrote "±0.00" for the same number.
+ * signedPointsCell: "−" or "+" by the sign, also where the value rounds to 0.00 pp, and "±" for exactly 0 only (so a
+ * significant interval never seems to touch 0). Before, report.md, compare and the HTML uncertainty table signed a value
+ * by its raw sign while the terminal and the HTML headline wrote "±0.00" for any value that rounds to 0.00.
  */
 import { describe, expect, it } from 'vitest';
 import type { DetectorAnalysis, PairedDifference, RunMetrics } from '../../src/core/types.js';
@@ -57,9 +57,9 @@ const strip = (html: string) =>
     .trim();
 
 describe('a paired Δ reads the same in every format', () => {
-  it('the rule: ±0.00 for a value that rounds to zero', () => {
-    expect(RANGE).toBe('±0.00 pp [−1.23, ±0.00]');
-    expect(REF).toBe('±0.00 pp [±0.00, +0.71]');
+  it('the rule: the sign of a value that rounds to zero is kept; ±0.00 is exactly 0', () => {
+    expect(RANGE).toBe('−0.00 pp [−1.23, +0.00]');
+    expect(REF).toBe('+0.00 pp [−0.00, +0.71]');
   });
 
   it('terminal summary', () => {

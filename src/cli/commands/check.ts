@@ -80,8 +80,8 @@ export function register(program: Command): void {
     .option('--max-flip-rate <fraction>', 'largest flip rate allowed', parseLimit('--max-flip-rate', 0, 1))
     .option(
       '--baseline <runDir>',
-      'a run to compare with (same dataset, images, shifts, mode, preprocessing): paired per detector from the ' +
-        'stored detections',
+      'a run to compare with (same dataset, images, shifts, mode, preprocessing, --score-threshold, ' +
+        '--objective): paired per detector from the stored detections',
     )
     .option(
       '--max-increase <fraction>',

@@ -25,8 +25,9 @@ export function register(program: Command): void {
   program
     .command('compare')
     .description(
-      'Put saved runs side by side; each run that shares dataset, images, shifts, mode and preprocessing with the ' +
-        'first is paired with it (Δ with 95% intervals from the stored detections). Needs no model',
+      'Put saved runs side by side; each run that shares dataset, images, shifts, mode, preprocessing, ' +
+        '--score-threshold and --objective with the first is paired with it (Δ with 95% intervals from the stored ' +
+        'detections). Needs no model',
     )
     .argument('<runDirs...>', 'two or more run directories; the first is the reference A')
     .option('--out <file.html>', 'also write the comparison as one self-contained HTML page')

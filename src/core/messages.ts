@@ -61,6 +61,7 @@ export const OPTION_FLAGS = {
   mitigations: '--mitigation',
   dataset: '--dataset',
   images: '--images',
+  classes: '--classes',
   shifts: '--shifts',
   mode: '--mode',
   scoreThreshold: '--score-threshold',

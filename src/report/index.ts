@@ -178,6 +178,7 @@ async function galleryOf(
       const ds = await loadDataset({
         dataset: String(o.dataset),
         images: typeof o.images === 'string' ? o.images : undefined,
+        classes: typeof o.classes === 'string' ? o.classes : undefined,
         limit: typeof o.limit === 'number' ? o.limit : undefined,
       });
       paths = new Map(ds.images.map((im) => [im.id, im.path]));

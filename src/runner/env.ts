@@ -19,8 +19,11 @@ import type { RunnerEnv } from './types.js';
 /** The runner's default wiring of the other modules. */
 export function defaultEnv(): RunnerEnv {
   return {
-    loadDataset: ({ dataset, images, limit }, logger) =>
-      loadDataset({ dataset, images, limit }, logger && { info: () => undefined, warn: (m) => logger.warn(m) }),
+    loadDataset: ({ dataset, images, classes, limit }, logger) =>
+      loadDataset(
+        { dataset, images, classes, limit },
+        logger && { info: () => undefined, warn: (m) => logger.warn(m) },
+      ),
     decodeImage: decodeDatasetImage,
     loadDetector,
     listModels: async (opts) => listModels(opts),

@@ -249,6 +249,7 @@ async function loadShardDataset(first: Shard, options: MergeOptions, env: Runner
   const dataset = await env.loadDataset({
     dataset: source,
     images: images ?? undefined,
+    classes: typeof saved.classes === 'string' ? saved.classes : undefined,
     limit: saved.limit ?? undefined,
   });
   if (dataset.hash !== first.manifest.dataset.hash) {

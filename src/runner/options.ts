@@ -35,6 +35,8 @@ export interface RunOptions {
   dataset: string;
   /** Image folder, when it is not next to the annotations. */
   images?: string;
+  /** Class names file of a YOLO folder (txt, *.names or YAML with names:), when its own are missing or disagree. */
+  classes?: string;
   /** Shift set spec (default grid:1). */
   shifts?: string;
   /** How shifted inputs are made (default pad). */
@@ -132,6 +134,7 @@ export interface ResolvedRunOptions {
   mitigations: string[];
   dataset: string;
   images: string | null;
+  classes: string | null;
   shiftSet: ShiftSet;
   mode: ShiftMode;
   scoreThreshold: number;
@@ -243,6 +246,8 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
     throw invalidParameterError(FLAG.dataset, 'a dataset folder or annotation file', options.dataset);
   if (options.images !== undefined && !is.string(options.images))
     throw invalidParameterError(FLAG.images, 'an image folder', options.images);
+  if (options.classes !== undefined && !is.string(options.classes))
+    throw invalidParameterError(FLAG.classes, 'a class names file', options.classes);
   const shiftSet = parseShiftSet(options.shifts ?? RUN_DEFAULTS.shifts);
   const mode = options.mode ?? RUN_DEFAULTS.mode;
   if (!SHIFT_MODES.includes(mode)) throw invalidParameterError(FLAG.mode, 'one of pad, crop, circular', mode);
@@ -304,6 +309,7 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
     mitigations,
     dataset: abs(options.dataset),
     images: options.images ? abs(options.images) : null,
+    classes: options.classes ? abs(options.classes) : null,
     shiftSet,
     mode,
     scoreThreshold,
@@ -349,6 +355,8 @@ export function runOptionsKey(o: ResolvedRunOptions): Record<string, unknown> {
     mitigations: o.mitigations,
     dataset: o.dataset,
     images: o.images,
+    // named only when given: runs without it keep the directory names they had
+    ...(o.classes !== null ? { classes: o.classes } : {}),
     shifts: o.shiftSet.shifts.map((s) => `${s.dx},${s.dy}`).join(';'),
     mode: o.mode,
     seed: o.seed,

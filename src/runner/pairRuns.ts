@@ -133,6 +133,7 @@ async function pairStored(
   const dataset = await env.loadDataset({
     dataset: String(saved.dataset),
     images: (saved.images as string | null) ?? undefined,
+    classes: typeof saved.classes === 'string' ? saved.classes : undefined,
     limit: (saved.limit as number | null) ?? undefined,
   });
   if (!dataset.groundTruth) return [];

@@ -126,6 +126,7 @@ async function rescoreLocked(
     .loadDataset({
       dataset: String(saved.dataset),
       images: (saved.images as string | null) ?? undefined,
+      classes: typeof saved.classes === 'string' ? saved.classes : undefined,
       limit: (saved.limit as number | null) ?? undefined,
     })
     .catch((err: unknown) => {

@@ -285,7 +285,7 @@ async function detectStep(
 ) {
   // 2. the dataset
   const whole = await env.loadDataset(
-    { dataset: o.dataset, images: o.images ?? undefined, limit: o.limit ?? undefined },
+    { dataset: o.dataset, images: o.images ?? undefined, classes: o.classes ?? undefined, limit: o.limit ?? undefined },
     logger,
   );
   if (whole.images.length === 0) throw new ShiftbenchError('ERR_DATASET', `Dataset ${whole.source} has no images.`);

@@ -59,7 +59,10 @@ export interface RunEvaluator {
 
 export interface RunnerEnv {
   /** Loads the dataset; `logger` (optional) hears the loader's warnings (e.g. annotation files it did not read). */
-  loadDataset(opts: { dataset: string; images?: string; limit?: number }, logger?: Logger): Promise<Dataset>;
+  loadDataset(
+    opts: { dataset: string; images?: string; classes?: string; limit?: number },
+    logger?: Logger,
+  ): Promise<Dataset>;
   /** Decodes a dataset image to RGB; throws (ERR_DATASET) when it cannot or its size differs from the dataset's. */
   decodeImage(image: DatasetImage): Promise<RgbImage>;
   loadDetector(spec: string, opts: RunnerLoadOptions): Promise<Detector>;

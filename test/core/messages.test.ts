@@ -123,6 +123,7 @@ const BAD_RUN_OPTIONS: { [K in Exclude<keyof typeof OPTION_FLAGS, 'force'>]: unk
   mitigations: 'input-blur:1',
   dataset: 42,
   images: 42,
+  classes: 42,
   shifts: 'grid:x',
   mode: 'wrap',
   scoreThreshold: 1.5,

@@ -33,6 +33,7 @@ interface RunFlags extends AnalysisFlags {
   registry: string[];
   dataset?: string;
   images?: string;
+  classes?: string;
   shifts?: string;
   mode?: string;
   out?: string;
@@ -69,6 +70,7 @@ export function register(program: Command): void {
     )
     .option('-d, --dataset <dir|json>', 'COCO JSON, COCO/YOLO folder, or a folder of images (label-free)')
     .option('--images <dir>', 'image folder of a COCO JSON, if not beside it')
+    .option('--classes <file>', 'class names of a YOLO folder (txt, *.names or YAML with names:)')
     .option(
       '-s, --shifts <spec>',
       'shift set: grid:K, line:K, frac:N (every (i/N, j/N) from 0 to 1 px) or an explicit list 0,0;1,0;0.5,0;… ' +
@@ -178,6 +180,7 @@ export function register(program: Command): void {
     const progress = createProgress({ quiet: flags.quiet });
     const common = {
       images: flags.images,
+      classes: flags.classes,
       out: flags.out,
       limit: flags.limit,
       backend: flags.backend,

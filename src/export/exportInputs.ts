@@ -39,6 +39,8 @@ export interface ExportOptions {
   dataset: string;
   /** Image folder, when it is not next to the annotations. */
   images?: string;
+  /** Class names file of a YOLO folder, when its own are missing or disagree (recorded for `score`). */
+  classes?: string;
   /** Only the first N images (by id). */
   limit?: number;
   /** Shift set spec (default grid:1). */
@@ -232,6 +234,7 @@ export async function exportInputs(
     models: [options.model ?? '(export)'],
     dataset: options.dataset,
     images: options.images,
+    classes: options.classes,
     limit: options.limit,
     shifts: options.shifts,
     mode: options.mode,
@@ -250,6 +253,7 @@ export async function exportInputs(
   const dataset = await env.loadDataset({
     dataset: o.dataset,
     images: o.images ?? undefined,
+    classes: o.classes ?? undefined,
     limit: o.limit ?? undefined,
   });
   if (dataset.images.length === 0) throw new ShiftbenchError('ERR_DATASET', `Dataset ${dataset.source} has no images.`);
@@ -307,7 +311,13 @@ export async function exportInputs(
       kind: dataset.kind,
       hash: dataset.hash,
       labelFree: dataset.groundTruth === null,
-      spec: { dataset: o.dataset, images: o.images, limit: o.limit },
+      // classes only when given: exports without it keep the export.json (and sha256) they had
+      spec: {
+        dataset: o.dataset,
+        images: o.images,
+        limit: o.limit,
+        ...(o.classes !== null ? { classes: o.classes } : {}),
+      },
       categories: dataset.categories,
     },
     shiftSet: {

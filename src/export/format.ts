@@ -74,7 +74,7 @@ export interface ExportManifest {
     hash: string;
     labelFree: boolean;
     /** How `score` loads it again (absolute paths at export time; `score --dataset/--images` override). */
-    spec: { dataset: string; images: string | null; limit: number | null };
+    spec: { dataset: string; images: string | null; limit: number | null; classes?: string };
     categories: CocoCategory[];
   };
   shiftSet: { spec: string; maxOffsetPx: number; shifts: { index: number; dx: number; dy: number }[] };

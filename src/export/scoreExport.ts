@@ -403,6 +403,7 @@ export async function scoreExport(
     models: [options.name],
     dataset: options.dataset ?? m.dataset.spec.dataset,
     images: options.images ?? m.dataset.spec.images ?? undefined,
+    classes: is.string(m.dataset.spec.classes) ? m.dataset.spec.classes : undefined,
     limit: m.dataset.spec.limit ?? undefined,
     shifts: m.shiftSet.spec,
     mode: m.mode,
@@ -459,6 +460,7 @@ async function scoreLocked(
   const dataset = await env.loadDataset({
     dataset: o.dataset,
     images: o.images ?? undefined,
+    classes: o.classes ?? undefined,
     limit: o.limit ?? undefined,
   });
   if (dataset.hash !== m.dataset.hash) {

@@ -51,4 +51,35 @@ describe('run --classes on a YOLO folder whose classes.txt and data.yaml disagre
     const rescore = await cli(['report', out, '--score-threshold', '0.3', '-q']);
     expect(rescore.code, rescore.stderr).toBe(0);
   }, 120_000);
+
+  it('export --classes records the file in export.json, and score reads the dataset with it', async () => {
+    const exp = path.join(root, 'export');
+    const classes = path.join(dir, 'data.yaml');
+    const e = await cli([
+      'export',
+      '--dataset',
+      dir,
+      '--classes',
+      classes,
+      '--input-size',
+      '64x64',
+      '--out',
+      exp,
+      '-q',
+    ]);
+    expect(e.code, e.stderr).toBe(0);
+    const manifest = JSON.parse(await readFile(path.join(exp, 'export.json'), 'utf8'));
+    expect(manifest.dataset.spec.classes).toBe(classes);
+    for (const s of manifest.shiftSet.shifts) {
+      const results = manifest.images.map((im: { id: number }) => ({
+        ...{ image_id: im.id, category_id: 1, bbox: [16, 16, 24, 24], score: 0.9 },
+      }));
+      await writeFile(path.join(exp, 'detections', `shift_${s.index}.json`), JSON.stringify(results));
+    }
+    const out = path.join(root, 'scored');
+    const r = await cli(['score', exp, '--name', 'd', '--family', 'one-stage,anchor-free', '--out', out, '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    const gt = JSON.parse(await readFile(path.join(out, 'detections', 'd', 'ground_truth.json'), 'utf8'));
+    expect(gt.categories.map((c: { name: string }) => c.name)).toEqual(['dog', 'cat']);
+  }, 120_000);
 });

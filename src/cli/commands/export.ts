@@ -6,6 +6,7 @@ import { collect, consoleLogger, flagNumber, parseIntFlag, printLine } from '../
 interface ExportFlags {
   dataset?: string;
   images?: string;
+  classes?: string;
   limit?: number;
   shifts?: string;
   mode?: string;
@@ -47,6 +48,7 @@ export function register(program: Command): void {
     )
     .option('-d, --dataset <dir|json>', 'COCO JSON, COCO/YOLO folder, or a folder of images (label-free)')
     .option('--images <dir>', 'image folder of a COCO JSON, if not beside it')
+    .option('--classes <file>', 'class names of a YOLO folder (txt, *.names or YAML with names:)')
     .option('--limit <n>', 'use only the first N images', parseIntFlag('--limit', 1))
     .option('-s, --shifts <spec>', 'shift set: grid:K, line:K, frac:N or an explicit list (default grid:1)')
     .option('--mode <mode>', 'how shifted inputs are made: pad | crop | circular (default pad)')
@@ -93,6 +95,7 @@ export function register(program: Command): void {
       const options: ExportOptions = {
         dataset: flags.dataset,
         images: flags.images,
+        classes: flags.classes,
         limit: flags.limit,
         shifts: flags.shifts,
         mode: flags.mode as ShiftMode | undefined,

@@ -36,6 +36,16 @@ function caught(fn: () => unknown): ShiftbenchError {
   throw new Error('expected a throw');
 }
 
+/** validateModelEntry on VALID_ENTRY changed by `mutate`: the ERR_REGISTRY it throws, checked to name file and entry. */
+function refusal(mutate: (e: Record<string, any>) => void): { code: string; message: string } {
+  const e = structuredClone(VALID_ENTRY) as Record<string, any>;
+  mutate(e);
+  const err = caught(() => validateModelEntry(e, 'in reg.json at models[3] ("tiny")'));
+  expect(err.code).toBe('ERR_REGISTRY');
+  expect(err.message.startsWith('Invalid model entry in reg.json at models[3] ("tiny"): ')).toBe(true);
+  return err;
+}
+
 describe('validateModelEntry', () => {
   it('accepts a valid entry', () => {
     expect(validateModelEntry(structuredClone(VALID_ENTRY), 'here').name).toBe('tiny');
@@ -93,12 +103,7 @@ describe('validateModelEntry', () => {
   ];
   for (const [field, mutate, text] of cases) {
     it(`names the file, entry and field: ${field}`, () => {
-      const e = structuredClone(VALID_ENTRY) as Record<string, any>;
-      mutate(e);
-      const err = caught(() => validateModelEntry(e, 'in reg.json at models[3] ("tiny")'));
-      expect(err.code).toBe('ERR_REGISTRY');
-      expect(err.message.startsWith('Invalid model entry in reg.json at models[3] ("tiny"): ')).toBe(true);
-      expect(err.message).toContain(text);
+      expect(refusal(mutate).message).toContain(text);
     });
   }
 });
@@ -116,11 +121,7 @@ describe('validateModelEntry: a field it does not know is refused, not ignored',
   ];
   for (const [field, mutate, text] of cases) {
     it(`names the file, entry and field: ${field}`, () => {
-      const e = structuredClone(VALID_ENTRY) as Record<string, any>;
-      mutate(e);
-      const err = caught(() => validateModelEntry(e, 'in reg.json at models[3] ("tiny")'));
-      expect(err.code).toBe('ERR_REGISTRY');
-      expect(err.message.startsWith('Invalid model entry in reg.json at models[3] ("tiny"): ')).toBe(true);
+      const err = refusal(mutate);
       expect(err.message).toContain(text);
       expect(err.message).toMatch(/remove it or correct its name/);
     });

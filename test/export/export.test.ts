@@ -17,6 +17,7 @@ import { makeShiftedInputs, parseShiftSet } from '../../src/shifts/index.js';
 import { REPO_ROOT, rejection } from '../helpers/shared.js';
 import { tempDir } from '../runner/fixtures.js';
 import { detectExportWithOnnx } from './onnxOutside.js';
+import { smallExport } from './smallExport.js';
 
 const ZOO_DIR = path.join(REPO_ROOT, 'models/zoo');
 const zoo = JSON.parse(readFileSync(path.join(ZOO_DIR, 'zoo.json'), 'utf8')) as {
@@ -305,14 +306,7 @@ describe('export → inference outside shiftbench → score', () => {
 
     beforeAll(async () => {
       exportDir = path.join(root, 'export-errors');
-      ({ manifest } = await exportInputs({
-        inputSizePx: { width: 64, height: 64 },
-        fit: 'letterbox',
-        padValue: [0, 0, 0],
-        dataset,
-        out: exportDir,
-        limit: 2,
-      }));
+      manifest = await smallExport(dataset, exportDir);
       for (let k = 0; k < 4; k++)
         await write(
           k,

@@ -9,10 +9,10 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureSynthDataset } from '../../src/datasets/index.js';
-import { exportInputs, scoreExport, type ExportManifest } from '../../src/export/index.js';
+import { scoreExport, type ExportManifest } from '../../src/export/index.js';
 import { rejection } from '../helpers/shared.js';
 import { tempDir } from '../runner/fixtures.js';
+import { smallExport, synthVal } from './smallExport.js';
 
 describe('score: results whose category ids are not the dataset’s', () => {
   let root: string;
@@ -36,17 +36,8 @@ describe('score: results whose category ids are not the dataset’s', () => {
 
   beforeAll(async () => {
     root = await tempDir('shiftbench-score-categories-');
-    const dataset = (await ensureSynthDataset(path.join(root, 'synth'), { splits: ['val'], valImages: 3 })).splits[0]
-      .annotationFile;
     exportDir = path.join(root, 'export');
-    ({ manifest } = await exportInputs({
-      inputSizePx: { width: 64, height: 64 },
-      fit: 'letterbox',
-      padValue: [0, 0, 0],
-      dataset,
-      out: exportDir,
-      limit: 2,
-    }));
+    manifest = await smallExport(await synthVal(root), exportDir);
     expect(manifest.dataset.categories.map((c) => c.id)).not.toContain(0);
   });
 

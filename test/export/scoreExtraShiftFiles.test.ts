@@ -9,10 +9,10 @@ import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureSynthDataset } from '../../src/datasets/index.js';
-import { exportInputs, scoreExport, type ExportManifest } from '../../src/export/index.js';
+import { scoreExport, type ExportManifest } from '../../src/export/index.js';
 import { rejection } from '../helpers/shared.js';
 import { tempDir } from '../runner/fixtures.js';
+import { smallExport, synthVal } from './smallExport.js';
 
 describe('score: a results file for a shift index the export does not have', () => {
   let root: string;
@@ -26,17 +26,8 @@ describe('score: a results file for a shift index the export does not have', () 
 
   beforeAll(async () => {
     root = await tempDir('shiftbench-score-extra-');
-    const dataset = (await ensureSynthDataset(path.join(root, 'synth'), { splits: ['val'], valImages: 3 })).splits[0]
-      .annotationFile;
     exportDir = path.join(root, 'export');
-    ({ manifest } = await exportInputs({
-      inputSizePx: { width: 64, height: 64 },
-      fit: 'letterbox',
-      padValue: [0, 0, 0],
-      dataset,
-      out: exportDir,
-      limit: 2,
-    }));
+    manifest = await smallExport(await synthVal(root), exportDir);
     expect(manifest.shiftSet.shifts).toHaveLength(4);
     for (let k = 0; k < 4; k++) await writeFile(file(k), results());
   });

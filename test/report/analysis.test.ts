@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DetectorAnalysis, RunMetrics } from '../../src/core/types.js';
 import { renderReport, type ReportSummary } from '../../src/index.js';
-import { labelledMetrics, writeRunDir } from './fixture.js';
+import { blurPaired, labelledMetrics, writeRunDir } from './fixture.js';
 
 const made: string[] = [];
 afterAll(async () => {
@@ -64,20 +64,7 @@ function metricsWithAnalysis(): RunMetrics {
   const m = labelledMetrics();
   m.results[0].analysis = analysis();
   m.results[2].analysis = analysis({
-    paired: [
-      {
-        key: 'centernet+input-blur:1',
-        against: 'centernet',
-        kind: 'mitigation',
-        resamples: 200,
-        seed: 7,
-        deltaMapRange: { value: -0.0099, lo: -0.016, hi: -0.004 },
-        deltaMapRef: { value: -0.0112, lo: -0.02, hi: -0.003 },
-        steadierShare: 0.985,
-        significant: true,
-        verdict: 'steadier (significant)',
-      },
-    ],
+    paired: [blurPaired()],
     periodicity: [
       {
         axis: 'x',

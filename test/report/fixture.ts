@@ -5,7 +5,13 @@
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { DetectorRunSummary, Interval, RunMetrics } from '../../src/core/types.js';
+import type {
+  DetectorAnalysis,
+  DetectorRunSummary,
+  Interval,
+  PairedDifference,
+  RunMetrics,
+} from '../../src/core/types.js';
 
 export const iv = (mean: number, lo: number, hi: number): Interval => ({ mean, lo, hi });
 
@@ -188,4 +194,35 @@ export async function writeRunDir(
   await mkdir(path.join(dir, 'detections', 'centernet'), { recursive: true });
   await writeFile(path.join(dir, 'detections', 'centernet', 'shift_0_0.json'), '[]');
   return dir;
+}
+
+/** centernet+input-blur:1 against centernet: steadier, significant (Δ mAP range −0.99 pp [−1.60, −0.40]); a fresh copy. */
+export const blurPaired = (): PairedDifference => ({
+  key: 'centernet+input-blur:1',
+  against: 'centernet',
+  kind: 'mitigation',
+  resamples: 200,
+  seed: 7,
+  deltaMapRange: { value: -0.0099, lo: -0.016, hi: -0.004 },
+  deltaMapRef: { value: -0.0112, lo: -0.02, hi: -0.003 },
+  steadierShare: 0.985,
+  significant: true,
+  verdict: 'steadier (significant)',
+});
+
+/** labelledMetrics whose mitigated detector (results[2]) has only `paired` in its analysis. */
+export function metricsWithPaired(paired: PairedDifference[]): RunMetrics {
+  const m = labelledMetrics();
+  const a: DetectorAnalysis = {
+    boundsInterval: null,
+    sizeCurve: null,
+    boundsByObjective: {},
+    breakdown: null,
+    flicker: { scoreThreshold: 0.5, images: 0, meanFlicker: 0, top: [] },
+    periodicity: [],
+    paired,
+    notes: [],
+  };
+  m.results[2].analysis = a;
+  return m;
 }

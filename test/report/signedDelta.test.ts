@@ -6,7 +6,7 @@
  * by its raw sign while the terminal and the HTML headline wrote "±0.00" for any value that rounds to 0.00.
  */
 import { describe, expect, it } from 'vitest';
-import type { DetectorAnalysis, PairedDifference, RunMetrics } from '../../src/core/types.js';
+import type { PairedDifference, RunMetrics } from '../../src/core/types.js';
 import { signedPointsCell } from '../../src/core/units.js';
 import { uncertaintySection } from '../../src/report/analysis.js';
 import { deltaText } from '../../src/report/compare.js';
@@ -14,7 +14,7 @@ import { signedPp } from '../../src/report/format.js';
 import { reportManifestEssentials, type ReportRun } from '../../src/report/load.js';
 import { pairedSentence } from '../../src/report/markdown.js';
 import { formatPairedAndNotes } from '../../src/runner/summary.js';
-import { labelledMetrics, manifest } from './fixture.js';
+import { manifest, metricsWithPaired } from './fixture.js';
 
 // values that round to 0.00 pp but are not 0, of both signs, beside ordinary ones
 const P: PairedDifference = {
@@ -35,19 +35,7 @@ const RANGE = `${s(P.deltaMapRange.value)} pp [${s(P.deltaMapRange.lo)}, ${s(P.d
 const REF = `${s(P.deltaMapRef.value)} pp [${s(P.deltaMapRef.lo)}, ${s(P.deltaMapRef.hi)}]`;
 
 function metrics(): RunMetrics {
-  const m = labelledMetrics();
-  const a: DetectorAnalysis = {
-    boundsInterval: null,
-    sizeCurve: null,
-    boundsByObjective: {},
-    breakdown: null,
-    flicker: { scoreThreshold: 0.5, images: 0, meanFlicker: 0, top: [] },
-    periodicity: [],
-    paired: [P],
-    notes: [],
-  };
-  m.results[2].analysis = a;
-  return m;
+  return metricsWithPaired([P]);
 }
 
 const strip = (html: string) =>

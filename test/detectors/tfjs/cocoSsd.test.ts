@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelEntry, RgbImage } from '../../../src/core/types.js';
 import { pullModel } from '../../../src/detectors/pull.js';
 import { loadTfjsDetector } from '../../../src/detectors/tfjs/index.js';
-import { writeFakeSsdModel } from './fakeGraph.js';
+import { scoreRow, writeFakeSsdModel } from './fakeGraph.js';
 
 /** A coco-ssd entry whose URL refuses connections at once (port 9, discard), as offline. */
 const ENTRY: ModelEntry = {
@@ -28,7 +28,7 @@ const ENTRY: ModelEntry = {
   dynamicBatch: false,
 };
 
-const row = (cols: Record<number, number>): number[] => Array.from({ length: 90 }, (_, j) => cols[j] ?? 0.0001);
+const row = scoreRow;
 /**
  * anchor 0: person (column 0 → COCO id 1) 0.9; anchor 1: almost the same box, person 0.8
  * (suppressed by NMS) and car (column 2 → id 3) 0.7; anchor 2: column 11 (id 12, not a

@@ -15,17 +15,9 @@ import type { ModelEntry, RgbImage } from '../../../src/core/types.js';
 import { generateSynthDataset } from '../../../src/datasets/synth.js';
 import { listModels, loadDetector, pullModel, validateModelEntry } from '../../../src/detectors/index.js';
 import { REPO_ROOT } from '../../helpers/shared.js';
-import { writeFakeSsdModel } from './fakeGraph.js';
+import { TWO_BOXES, writeFakeSsdModel } from './fakeGraph.js';
 
-const row = (cols: Record<number, number>): number[] => Array.from({ length: 90 }, (_, j) => cols[j] ?? 0.0001);
-/** person (column 0 → id 1) 0.9 and car (column 2 → id 3) 0.7 on two boxes. */
-const SPEC = {
-  scores: [row({ 0: 0.9 }), row({ 2: 0.7 })],
-  boxes: [
-    [0.1, 0.2, 0.5, 0.6],
-    [0.5, 0.5, 1.0, 0.9],
-  ] as [number, number, number, number][],
-};
+const SPEC = TWO_BOXES;
 /** A localhost URL on a port just freed, so connections are refused at once ("offline", immediate and certain). */
 let REFUSED_URL: string;
 

@@ -17,6 +17,19 @@ export interface FakeSsdSpec {
   boxes: [number, number, number, number][];
 }
 
+/** One anchor's 90 class scores: the given columns, 0.0001 elsewhere. */
+export const scoreRow = (cols: Record<number, number>): number[] =>
+  Array.from({ length: 90 }, (_, j) => cols[j] ?? 0.0001);
+
+/** person (column 0 → id 1) 0.9 and car (column 2 → id 3) 0.7 on two boxes. */
+export const TWO_BOXES: FakeSsdSpec = {
+  scores: [scoreRow({ 0: 0.9 }), scoreRow({ 2: 0.7 })],
+  boxes: [
+    [0.1, 0.2, 0.5, 0.6],
+    [0.5, 0.5, 1.0, 0.9],
+  ],
+};
+
 /** A TF.js graph TensorShape. */
 export const dims = (shape: number[]) => ({ dim: shape.map((s) => ({ size: String(s) })) });
 

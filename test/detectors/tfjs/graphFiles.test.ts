@@ -3,16 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readTfjsGraphFiles } from '../../../src/detectors/tfjs/index.js';
-import { writeFakeSsdModel } from './fakeGraph.js';
+import { TWO_BOXES, writeFakeSsdModel } from './fakeGraph.js';
 
-const row = (cols: Record<number, number>): number[] => Array.from({ length: 90 }, (_, j) => cols[j] ?? 0.0001);
-const SPEC = {
-  scores: [row({ 0: 0.9 }), row({ 2: 0.7 })],
-  boxes: [
-    [0.1, 0.2, 0.5, 0.6],
-    [0.5, 0.5, 1.0, 0.9],
-  ] as [number, number, number, number][],
-};
+const SPEC = TWO_BOXES;
 
 let dir: string;
 let shard: string;

@@ -30,6 +30,11 @@ export function isBuiltinEntry(entry: ModelEntry): boolean {
   return file !== undefined && BUILTIN_REGISTRY_FILES.some((f) => path.resolve(PACKAGE_ROOT, f) === file);
 }
 
+/** Whether `normalize` leaves pixels as they are (mean 0, std 1): what a model fed raw 0–255 values must say. */
+export function isRawNormalize(normalize: ModelEntry['normalize']): boolean {
+  return normalize.mean.every((m) => m === 0) && normalize.std.every((v) => v === 1);
+}
+
 /** The category list of an entry: 'coco80' → the 80 COCO categories in model order. */
 export function entryClasses(entry: ModelEntry): CocoCategory[] {
   return entry.classes === 'coco80' ? COCO_CATEGORIES.map((c) => ({ ...c })) : entry.classes.map((c) => ({ ...c }));
@@ -239,8 +244,7 @@ export function validateModelEntry(raw: unknown, where: string): ModelEntry {
   c.known(normalize, ['mean', 'std'], 'normalize.');
   c.triple(normalize, 'mean', () => true, 'numbers', 'normalize.');
   c.triple(normalize, 'std', (v) => v > 0, 'positive numbers', 'normalize.');
-  const identity = (v: unknown, x: number) => (v as number[]).every((n) => n === x);
-  if (e.format === 'coco-ssd' && !(identity(normalize.mean, 0) && identity(normalize.std, 1)))
+  if (e.format === 'coco-ssd' && !isRawNormalize(normalize as ModelEntry['normalize']))
     // the graph takes raw 0–255 pixels as int32: a mean/std would be recorded but never applied
     c.fail(
       'normalize',

@@ -8,7 +8,7 @@ import { ShiftbenchError } from '../core/errors.js';
 import type { CocoCategory, Detection, ModelEntry, RgbImage } from '../core/types.js';
 import { createDecoder, decodeDetections, type Decoder, type RawOutput } from './decoders/index.js';
 import { fillFloatInput, fillUint8Input, inputDims, inputFormatOf } from './onnx/preprocess.js';
-import { entryClasses } from './registry.js';
+import { entryClasses, isRawNormalize } from './registry.js';
 
 /** Default score threshold of every real detector (COCO evaluation wants a low one). */
 export const DEFAULT_SCORE_THRESHOLD = 0.001;
@@ -51,8 +51,7 @@ export function createTensorPipeline(
   scoreThreshold: number,
 ): TensorPipeline {
   // a uint8 input takes the pixels as they are: a mean/std would be recorded in the run identity but never applied
-  const raw = entry.normalize.mean.every((m) => m === 0) && entry.normalize.std.every((v) => v === 1);
-  if (inputType === 'uint8' && !raw)
+  if (inputType === 'uint8' && !isRawNormalize(entry.normalize))
     throw new ShiftbenchError(
       'ERR_REGISTRY',
       `Model "${entry.name}" takes uint8 input (raw 0–255 pixels; the model normalises inside), so its entry's ` +

@@ -202,7 +202,6 @@ async function rescoreLocked(
     signal,
     retrySkipped: 'rerun the `shiftbench run` command that made this directory: the skipped images are tried again',
     // ground_truth.json of changed labels goes in place with the metrics computed on them, never before
-    deferGroundTruth: true,
     // the old reports and metrics go before the manifest names the new settings, which come before the new metrics:
     // killed at any moment, the directory never pairs metrics or reports of one setting with a manifest of another
     beforeMetrics: async () => {

@@ -199,11 +199,11 @@ export interface SkippedImage {
 /**
  * The per-shift COCO results files of one detector, written while scoring: `add` appends
  * one image's results at one shift, `commit` publishes every file (atomically) with the
- * shift index and ground truth, `abort` drops them.
+ * shift index (the ground truth goes in with metrics.json: writeShiftGroundTruth), `abort` drops them.
  */
 export interface ShiftResultsWriter {
   add(shiftIndex: number, results: readonly CocoResult[]): Promise<void>;
-  commit(groundTruth: CocoGroundTruth | null): Promise<void>;
+  commit(): Promise<void>;
   abort(): Promise<void>;
 }
 
@@ -628,14 +628,13 @@ export class RunStore {
         await w.write((written[shiftIndex] === 0 ? '[' : ',') + parts.join(','));
         written[shiftIndex] += results.length;
       },
-      commit: async (groundTruth) => {
+      commit: async () => {
         for (let s = 0; s < writers.length; s++) {
           await writers[s].write(written[s] === 0 ? '[]' : ']');
           await writers[s].commit();
         }
         const index = names.map((file, s) => ({ index: s, dx: shifts[s].dx, dy: shifts[s].dy, file }));
         await writeJsonAtomic(path.join(keyDir, SHIFT_INDEX_FILE), index, false);
-        if (groundTruth) await writeJsonAtomic(path.join(keyDir, SHIFT_GROUND_TRUTH_FILE), groundTruth, false);
       },
       abort: async () => {
         for (const w of writers) await w.abort();
@@ -644,8 +643,8 @@ export class RunStore {
   }
 
   /**
-   * Writes detections/<key>/ground_truth.json (what shiftResultsWriter's commit writes with a ground truth): a rescore
-   * puts it in place with the new metrics, not when the detector is scored (scoreRun's deferGroundTruth).
+   * Writes detections/<key>/ground_truth.json: scoreRun puts it in place with the new metrics.json, not when the
+   * detector is scored (a rescore on changed labels stopped midway keeps the old pair).
    */
   async writeShiftGroundTruth(key: string, groundTruth: CocoGroundTruth): Promise<void> {
     const keyDir = path.join(this.directory, DETECTIONS_DIR, keyFileName(key));

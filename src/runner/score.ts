@@ -105,11 +105,6 @@ export interface ScoreRunArgs extends AnalysisSettings {
    * settings).
    */
   beforeMetrics?: () => Promise<void>;
-  /**
-   * Each detector's detections/<key>/ground_truth.json is written with metrics.json (after beforeMetrics), not as soon
-   * as it is scored: a rescore on changed labels stopped midway leaves the ground truth of the old metrics.
-   */
-  deferGroundTruth?: boolean;
 }
 
 /**
@@ -133,7 +128,8 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
     args.logger.info(`${v.entry.key}: scoring`);
     const started = performance.now();
     const { summary, uncertainty, groundTruth } = await scoreVariant(v, args, skippedInGroup.get(plainKeyOf(v.entry))!);
-    if (args.deferGroundTruth && groundTruth) groundTruths.push([v.entry.key, groundTruth]);
+    // written with metrics.json, not as soon as scored: a rescore on changed labels stopped midway keeps the old pair
+    if (groundTruth) groundTruths.push([v.entry.key, groundTruth]);
     for (const s of summary.skippedImages) allSkipped.set(s.imageId, s);
     results.push(summary);
     uncertainties.set(summary.key, uncertainty);
@@ -327,7 +323,7 @@ export async function scoreVariant(
 ): Promise<{
   summary: DetectorRunSummary;
   uncertainty: BoundsUncertainty | null;
-  /** The ground truth it was scored against (written with the per-shift files unless args.deferGroundTruth). */
+  /** The ground truth it was scored against (scoreRun writes it with metrics.json). */
   groundTruth: CocoGroundTruth | null;
 }> {
   const { entry, records } = v;
@@ -433,7 +429,7 @@ export async function scoreVariant(
       logger.info(`${entry.key}: ${mode} mode scores the stable area only — ${gtPart}${detPart}`);
     }
     evaluation = await evaluator.evaluate({ signal: args.signal });
-    await files.commit(args.deferGroundTruth ? null : groundTruth);
+    await files.commit(); // the ground truth goes in place with metrics.json (scoreRun)
   } catch (err) {
     await files.abort();
     throw err;

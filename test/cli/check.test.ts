@@ -159,6 +159,15 @@ describe('shiftbench check (real runs with fakes)', () => {
     const pp = cli('check', base.dir, '--max-increase', '0.5pp', '--baseline', same.dir);
     expect(pp.code).toBe(2);
     expect(pp.stderr).toContain('limits are fractions: 0.5pp is 0.005');
+    // a relative range above 1 (range larger than the mAP itself) cannot be meant: 10 is refused, not read as 1000 %
+    const rel = cli('check', base.dir, '--max-rel-range', '10');
+    expect(rel.code).toBe(2);
+    expect(rel.stderr).toContain('--max-rel-range');
+    expect(rel.stderr).toContain('a number in [0, 1]');
+    expect(rel.stderr).toContain('limits are fractions: for 10 % write 0.1');
+    const range = cli('check', base.dir, '--max-range', '3');
+    expect(range.code).toBe(2);
+    expect(range.stderr).toContain('limits are fractions: for 3 % write 0.03');
   });
 
   it('--baseline: a baseline with another mode, or with fewer/more images, cannot be judged (exit 1)', () => {

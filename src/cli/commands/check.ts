@@ -28,16 +28,24 @@ interface CheckFlags {
 }
 
 /**
- * A limit flag: a fraction in [min, max]; one written with a unit (3%, 0.5pp) is refused with its value as a fraction.
+ * A limit flag: a fraction in [0, 1]. One written with a unit (3%, 0.5pp) is refused with its value as a fraction;
+ * so is a number above 1 up to 100, which reads as a percentage (a range above the mAP itself is no limit).
  */
-function parseLimit(name: string, min: number, max: number) {
-  const parse = parseNumberFlag(name, min, max);
+function parseLimit(name: string) {
+  const parse = parseNumberFlag(name, 0, 1);
   return (value: string): number => {
     const unit = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(%|pp)\s*$/i.exec(value);
     if (unit)
       throw invalidParameterError(
         name,
-        `a number in [${min}, ${max}] — limits are fractions: ${value.trim()} is ${Number(unit[1]) / 100}`,
+        `a number in [0, 1] — limits are fractions: ${value.trim()} is ${Number(unit[1]) / 100}`,
+        value,
+      );
+    const n = Number(value);
+    if (Number.isFinite(n) && n > 1 && n <= 100)
+      throw invalidParameterError(
+        name,
+        `a number in [0, 1] — limits are fractions: for ${value.trim()} % write ${n / 100}`,
         value,
       );
     return parse(value);
@@ -70,14 +78,14 @@ export function register(program: Command): void {
     .option(
       '--max-range <fraction>',
       'largest mAP range allowed, as a fraction (0.03 = 3 pp)',
-      parseLimit('--max-range', 0, 1),
+      parseLimit('--max-range'),
     )
     .option(
       '--max-rel-range <fraction>',
-      'largest relative range (range ÷ mAP at (0,0)) allowed',
-      parseLimit('--max-rel-range', 0, 100),
+      'largest relative range (range ÷ mAP at (0,0)) allowed, as a fraction (0.1 = 10 %)',
+      parseLimit('--max-rel-range'),
     )
-    .option('--max-flip-rate <fraction>', 'largest flip rate allowed', parseLimit('--max-flip-rate', 0, 1))
+    .option('--max-flip-rate <fraction>', 'largest flip rate allowed', parseLimit('--max-flip-rate'))
     .option(
       '--baseline <runDir>',
       'a run to compare with (same dataset, images, shifts, mode, preprocessing, --score-threshold, ' +
@@ -86,7 +94,7 @@ export function register(program: Command): void {
     .option(
       '--max-increase <fraction>',
       'with --baseline: largest increase of the mAP range over the baseline allowed (0.005 = 0.5 pp)',
-      parseLimit('--max-increase', 0, 1),
+      parseLimit('--max-increase'),
     )
     .option(
       '--bootstrap-bounds <n>',

@@ -54,10 +54,12 @@ const OUT_OF_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
 
 let finished = false;
 
-// `shiftbench run … | head -1`: the reader went away; stop writing quietly (the work is done or stored)
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE') throw err;
-});
+// `shiftbench run … | head -1` (or stderr piped so): the reader went away; stop writing quietly (the work is done or
+// stored) and keep the command's exit code, which an uncaught EPIPE would replace
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
 
 // A plug-in must not end the process: process.exit from its code becomes a plug-in failure
 // (thrown where it was called, so the run fails with exit 1 and names the plug-in).

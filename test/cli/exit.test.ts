@@ -3,7 +3,7 @@
  * never returns hits --detect-timeout, a plug-in that calls process.exit is a plug-in
  * failure, and a run whose work stops without finishing exits 1 with a message.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -69,5 +69,28 @@ describe('shiftbench run never exits 0 without metrics.json', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/stopped before it finished/);
     expect(existsSync(path.join(root, 'never', 'metrics.json'))).toBe(false);
+  });
+});
+
+/** The CLI's exit code when whoever reads its stderr has gone away (`… 2>&1 >/dev/null | head -c1`). */
+function exitWithStderrClosed(args: string[]): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/cli/index.js'), ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr.destroy(); // the reader is gone before the CLI writes a line
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code));
+  });
+}
+
+describe('exit codes do not depend on whether stderr is still read', () => {
+  it('a usage error exits 2 and a failure (a folder with no run) 1 when stderr is a closed pipe', async () => {
+    // before: the EPIPE of the error message was an uncaught error, and the code came out 0, 1 or 2 by timing
+    for (let k = 0; k < 3; k++) {
+      expect(await exitWithStderrClosed(['run', '--no-such-flag'])).toBe(2);
+      expect(await exitWithStderrClosed(['check', path.join(REPO_ROOT, 'test'), '--max-range', '0.1'])).toBe(1);
+    }
   });
 });

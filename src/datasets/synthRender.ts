@@ -5,8 +5,9 @@
  *
  * Design (see datasets/README.md):
  * - 8 classes, each a distinct shape with its own fill texture; colours vary.
- * - Shapes are axis-aligned and touch all four sides of their box, so the
- *   ground-truth box is the full object box (also where the object is occluded).
+ * - Shapes are axis-aligned; the ground-truth box is the ideal shape's full box (also where
+ *   the object is occluded). Every shape but the star touches all four sides of it in pixels;
+ *   the star's thin tips stop 1–4 px short (datasets/README.md).
  * - Sizes cover COCO's small (< 32²), medium (32²–96²) and large (> 96²) areas.
  * - Later objects are drawn over earlier ones; a placement is rejected if it would
  *   leave any earlier object with less than half of its own pixels visible.

@@ -126,6 +126,32 @@ describe('synthetic dataset', () => {
     expect(occluded).toBeGreaterThan(objects * 0.05);
   });
 
+  it('every shape but the star touches all four sides of its box; the star tips stop 1–4 px short (datasets/README.md)', () => {
+    // the margin of empty rows / columns on each side of a shape's coverage, for sizes across the three COCO ranges
+    const margins = (shape: (typeof SYNTH_CLASSES)[number]['name'], s: number) => {
+      const cov = shapeCoverage(shape, s, s);
+      let x0 = s;
+      let x1 = -1;
+      let y0 = s;
+      let y1 = -1;
+      for (let y = 0; y < s; y++)
+        for (let x = 0; x < s; x++)
+          if (cov[y * s + x] > 0) {
+            x0 = Math.min(x0, x);
+            x1 = Math.max(x1, x);
+            y0 = Math.min(y0, y);
+            y1 = Math.max(y1, y);
+          }
+      return [x0, y0, s - 1 - x1, s - 1 - y1];
+    };
+    for (const { name } of SYNTH_CLASSES)
+      for (const s of [8, 20, 50, 100, 200]) {
+        const m = margins(name, s);
+        if (name !== 'star') expect(m, `${name} ${s}`).toEqual([0, 0, 0, 0]);
+        else for (const side of m) expect(side >= 1 && side <= 4, `star ${s}: ${m.join(',')}`).toBe(true);
+      }
+  });
+
   it('ensureSynthDataset generates once, then reuses the stamped split', async () => {
     const dir = path.join(tmp, 'ensure');
     const first = await ensureSynthDataset(dir, { valImages: 4, splits: ['val'], seed: 2 });

@@ -116,6 +116,12 @@ export async function runDemo(hooks: RunHooks = {}, options: DemoOptions = {}): 
       'with shift-dependent noise).';
   }
   logger?.info(note);
+  if (source === 'fakes' && options.mitigations?.length)
+    logger?.warn(
+      `no model zoo, so the mitigations asked for (${options.mitigations.join(', ')}) did not run: they run on the ` +
+        'zoo models, not on the built-in fakes. Build the zoo (models/zoo/README.md) or use ' +
+        '`shiftbench run --model … --mitigation …`',
+    );
   const { runDir, metrics, reportPath } = await runBenchmark(
     {
       models: plan.models,

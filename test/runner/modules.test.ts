@@ -132,17 +132,25 @@ describe('runner with the real modules', () => {
     expect(manifest.detectors[0].files[0].sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('the demo without a zoo runs the fakes on the synthetic val split and says so', async () => {
+  it('the demo without a zoo runs the fakes on the synthetic val split and says so, and that asked mitigations did not run', async () => {
+    const warnings: string[] = [];
+    const logger = { info: () => {}, debug: () => {}, warn: (m: string) => warnings.push(m) };
     const res = await runDemo(
-      {},
+      { logger },
       {
         datasetDir: path.join(root, 'synth'),
         zooFile: path.join(root, 'no-zoo.json'),
         out: path.join(root, 'demo'),
         limit: 6,
         bootstrapResamples: 50,
+        mitigations: ['input-blur'],
       },
     );
+    // the mitigations run on zoo models only: without a zoo they were dropped, which the user must be told
+    expect(warnings.filter((w) => w.includes('input-blur'))).toEqual([
+      'no model zoo, so the mitigations asked for (input-blur) did not run: they run on the zoo models, not on the ' +
+        'built-in fakes. Build the zoo (models/zoo/README.md) or use `shiftbench run --model … --mitigation …`',
+    ]);
     expect(res.source).toBe('fakes');
     expect(res.note).toMatch(/FAKE detectors/);
     expect(res.metrics.dataset.name).toBe('synth/val');

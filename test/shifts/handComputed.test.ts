@@ -18,6 +18,23 @@ function red(img: RgbImage): number[] {
 
 const PAD: [number, number, number] = [10, 10, 10];
 
+/** The inputs at (0, 0) and (½, 0) of an image for a W×2 model input (W 3, letterbox, pad 10 unless told), as channel-0 rows. */
+async function halfPixelRows(
+  img: RgbImage,
+  mode: 'pad' | 'crop' | 'circular',
+  extra: { subpixelKernel?: 'linear'; width?: number; fit?: 'stretch' } = {},
+) {
+  const made = await makeShiftedInputs(img, {
+    inputSizePx: { width: extra.width ?? 3, height: 2 },
+    fit: extra.fit ?? 'letterbox',
+    padValue: PAD,
+    mode,
+    shiftSet: parseShiftSet('0,0;0.5,0'),
+    subpixelKernel: extra.subpixelKernel,
+  });
+  return { rows: made.inputs().map(red), offsets: made.transforms.map((t) => [t.offsetX, t.offsetY]) };
+}
+
 describe('hand-computed shifted inputs (protocol §1)', () => {
   it('translateRgb moves content by +(dx, dy), negative offsets included, and wraps in circular mode', () => {
     const img = grey(3, 2, [1, 2, 3, 4, 5, 6]);
@@ -29,15 +46,8 @@ describe('hand-computed shifted inputs (protocol §1)', () => {
 
   it('pad, half a pixel, linear kernel: the fitted row [0, 100] lands at x + ½ between pad values', async () => {
     // input 3×2, K = ⌈½⌉ = 1: the 2×1 image fits the 2×1 area unchanged; out(x) = src(x − ½), outside = pad 10
-    const made = await makeShiftedInputs(grey(2, 1, [0, 100]), {
-      inputSizePx: { width: 3, height: 2 },
-      fit: 'letterbox',
-      padValue: PAD,
-      mode: 'pad',
-      shiftSet: parseShiftSet('0,0;0.5,0'),
-      subpixelKernel: 'linear',
-    });
-    expect(made.inputs().map(red)).toEqual([
+    const { rows } = await halfPixelRows(grey(2, 1, [0, 100]), 'pad', { subpixelKernel: 'linear' });
+    expect(rows).toEqual([
       [0, 100, 10, 10, 10, 10],
       [5, 50, 55, 10, 10, 10],
     ]);
@@ -46,19 +56,12 @@ describe('hand-computed shifted inputs (protocol §1)', () => {
   it('crop, half a pixel, linear kernel: the window at K − dx = ½ of the fitted canvas', async () => {
     // canvas 4×3 (Wm + K); letterbox r = min(4/2, 3/1) = 2 → [0, 100] enlarged centre-aligned to
     // [0, 25, 75, 100] on rows 0–1, pad below. s0: window at (1, 1); ½: out(x) = canvas(x + ½), 12.5 → 12, 87.5 → 88
-    const made = await makeShiftedInputs(grey(2, 1, [0, 100]), {
-      inputSizePx: { width: 3, height: 2 },
-      fit: 'letterbox',
-      padValue: PAD,
-      mode: 'crop',
-      shiftSet: parseShiftSet('0,0;0.5,0'),
-      subpixelKernel: 'linear',
-    });
-    expect(made.transforms.map((t) => [t.offsetX, t.offsetY])).toEqual([
+    const { rows, offsets } = await halfPixelRows(grey(2, 1, [0, 100]), 'crop', { subpixelKernel: 'linear' });
+    expect(offsets).toEqual([
       [-1, -1],
       [-0.5, -1],
     ]);
-    expect(made.inputs().map(red)).toEqual([
+    expect(rows).toEqual([
       [25, 75, 100, 10, 10, 10],
       [12, 50, 88, 10, 10, 10],
     ]);
@@ -66,25 +69,13 @@ describe('hand-computed shifted inputs (protocol §1)', () => {
 
   it('circular, half a pixel: the ideal shift of an odd row and of an even one (Nyquist bin × cos(π/2) = 0)', async () => {
     // odd: [0, 50, 100] (a 2-px row enlarged to 3) moved by ½ is [50, 0, 100] (worked out from its 3-point DFT)
-    const odd = await makeShiftedInputs(grey(2, 1, [0, 100]), {
-      inputSizePx: { width: 3, height: 2 },
-      fit: 'letterbox',
-      padValue: PAD,
-      mode: 'circular',
-      shiftSet: parseShiftSet('0,0;0.5,0'),
-    });
-    expect(odd.inputs().map(red)).toEqual([
+    const odd = await halfPixelRows(grey(2, 1, [0, 100]), 'circular');
+    expect(odd.rows).toEqual([
       [0, 50, 100, 0, 50, 100],
       [50, 0, 100, 50, 0, 100],
     ]);
-    const even = await makeShiftedInputs(grey(2, 2, [0, 100, 0, 100]), {
-      inputSizePx: { width: 2, height: 2 },
-      fit: 'stretch',
-      padValue: PAD,
-      mode: 'circular',
-      shiftSet: parseShiftSet('0,0;0.5,0'),
-    });
-    expect(even.inputs().map(red)).toEqual([
+    const even = await halfPixelRows(grey(2, 2, [0, 100, 0, 100]), 'circular', { width: 2, fit: 'stretch' });
+    expect(even.rows).toEqual([
       [0, 100, 0, 100],
       [50, 50, 50, 50],
     ]);

@@ -518,7 +518,7 @@ async function scoreLocked(
     [key],
     logger,
   );
-  await store.retireMetrics(stored);
+  await store.retireMetrics(stored, logger);
   const manifest = newManifest(o, dataset, store.runId(stored), stored, identity);
   manifest.resample = m.resample as typeof manifest.resample; // the inputs were made at export time
   const pre = m.input.preprocessing;

@@ -2,10 +2,14 @@
  * The combined summary.json of an experiment matrix (`run --config`, matrix.ts): one entry per sub-run directory
  * with its headline numbers and the analysis settings they were scored with. A sub-run scored again on its own
  * (`shiftbench report <out>/<cell> --score-threshold τ`, a run into the cell) updates its entry, so the summary
- * never shows a cell's numbers of one setting beside its metrics.json of another.
+ * never shows a cell's numbers of one setting beside its metrics.json of another. Before a cell's metrics.json is
+ * removed or replaced, its entry's numbers are withdrawn (null), so a process killed in between leaves no numbers
+ * rather than numbers metrics.json no longer holds.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFailed } from '../core/atomicFile.js';
+import { ShiftbenchError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { Logger, RunMetrics } from '../core/types.js';
 import { MANIFEST_FILE, writeJsonAtomic } from './store.js';
@@ -43,27 +47,65 @@ export async function experimentAnalysis(runDir: string): Promise<Record<string,
   };
 }
 
+/** The experiment summary.json in the folder above `runDir`, parsed, and its entry for `runDir`; null when none. */
+async function summaryEntryOf(
+  runDir: string,
+): Promise<{ file: string; summary: Record<string, unknown>; entry: Record<string, unknown> } | null> {
+  const parent = path.dirname(path.resolve(runDir));
+  const file = path.join(parent, EXPERIMENT_SUMMARY_FILE);
+  const text = await readFile(file, 'utf8').catch(() => null);
+  if (text === null) return null;
+  const summary: unknown = JSON.parse(text);
+  if (!is.object(summary) || summary.schemaVersion !== 1 || !Array.isArray(summary.runs)) return null;
+  const entry: unknown = summary.runs.find(
+    (r: unknown) => is.object(r) && is.string(r.runDir) && path.resolve(parent, r.runDir) === path.resolve(runDir),
+  );
+  return is.object(entry) ? { file, summary, entry } : null;
+}
+
+/**
+ * Before `runDir`'s metrics.json is removed or replaced (a run resumed with other settings, `--force`, a rescore): when
+ * an experiment summary.json above it lists `runDir`, its entry's numbers and analysis settings become null, so a
+ * process killed before updateExperimentSummary never leaves the summary showing numbers metrics.json no longer
+ * holds. A summary that is not JSON is a warning; one that cannot be written throws ERR_OUTPUT (writeFailed), before
+ * anything of the run is removed.
+ */
+export async function withdrawExperimentEntry(runDir: string, logger: Logger): Promise<void> {
+  let found: Awaited<ReturnType<typeof summaryEntryOf>>;
+  try {
+    found = await summaryEntryOf(runDir);
+  } catch (err) {
+    logger.warn(
+      `${path.join(path.dirname(path.resolve(runDir)), EXPERIMENT_SUMMARY_FILE)} is not an experiment summary ` +
+        `(${(err as Error).message}); its entry for ${runDir} is not updated`,
+    );
+    return;
+  }
+  if (!found || (found.entry.results === null && found.entry.analysis === null)) return;
+  found.entry.analysis = null;
+  found.entry.results = null;
+  try {
+    await writeJsonAtomic(found.file, found.summary);
+  } catch (err) {
+    throw err instanceof ShiftbenchError ? err : writeFailed(found.file, err);
+  }
+}
+
 /**
  * After `runDir`'s metrics.json was written: when the folder above it holds an experiment summary.json listing
  * `runDir`, its entry takes the new run id, numbers and analysis settings. A summary that cannot be updated is a
  * warning (metrics.json is complete either way).
  */
 export async function updateExperimentSummary(runDir: string, metrics: RunMetrics, logger: Logger): Promise<void> {
-  const parent = path.dirname(path.resolve(runDir));
-  const file = path.join(parent, EXPERIMENT_SUMMARY_FILE);
-  const text = await readFile(file, 'utf8').catch(() => null);
-  if (text === null) return;
+  let file = path.join(path.dirname(path.resolve(runDir)), EXPERIMENT_SUMMARY_FILE);
   try {
-    const summary: unknown = JSON.parse(text);
-    if (!is.object(summary) || summary.schemaVersion !== 1 || !Array.isArray(summary.runs)) return;
-    const entry: unknown = summary.runs.find(
-      (r: unknown) => is.object(r) && is.string(r.runDir) && path.resolve(parent, r.runDir) === path.resolve(runDir),
-    );
-    if (!is.object(entry)) return;
-    entry.runId = metrics.runId;
-    entry.analysis = await experimentAnalysis(runDir);
-    entry.results = experimentResults(metrics);
-    await writeJsonAtomic(file, summary);
+    const found = await summaryEntryOf(runDir);
+    if (!found) return;
+    file = found.file;
+    found.entry.runId = metrics.runId;
+    found.entry.analysis = await experimentAnalysis(runDir);
+    found.entry.results = experimentResults(metrics);
+    await writeJsonAtomic(found.file, found.summary);
   } catch (err) {
     logger.warn(
       `could not update ${file} with the new metrics of ${runDir} (${(err as Error).message}); its entry for that ` +

@@ -326,7 +326,7 @@ async function detectStep(
     for (const { log } of logs.values()) await log.close();
     throw err;
   }
-  await store.retireMetrics(stored);
+  await store.retireMetrics(stored, logger);
   if (o.shard) {
     manifest.shard = { ...o.shard, rule: SHARD_RULE, imagesInRun: whole.images.length, images: dataset.images.length };
   }

@@ -20,6 +20,7 @@ import type {
 } from '../core/types.js';
 import { shiftFileStem } from '../shifts/index.js';
 import { hashChange, identityDiff, type RunIdentity } from './identity.js';
+import { withdrawExperimentEntry } from './experimentSummary.js';
 import { RunLock, type LeaseTiming } from './lock.js';
 import { makeRunId } from './options.js';
 import type { ManifestShard } from './shard.js';
@@ -502,6 +503,7 @@ export class RunStore {
         );
       }
       logger.warn(`--force: replacing the run stored in ${this.directory}`);
+      await withdrawExperimentEntry(this.directory, logger);
       await clearRunStore(this.directory);
       stored = null;
       logs = await this.openLogs(keys, images.shiftCount, logger);
@@ -524,10 +526,12 @@ export class RunStore {
    * Once the caller has accepted a resumed run (after every check that may still refuse it): what its last scoring
    * wrote — metrics.json, the reports, skipped.json and the per-shift files (detections/<key>/) — no longer describes
    * the directory (the settings or images may differ now), so it goes until scoring writes it again; the detection logs
-   * stay. Nothing of another setup is left for report or eval to show if this run stops before then.
+   * stay. Nothing of another setup is left for report or eval to show if this run stops before then — nor in the
+   * summary.json of an experiment this directory is a sub-run of (its entry's numbers are withdrawn first).
    */
-  async retireMetrics(stored: RunManifest | null): Promise<void> {
+  async retireMetrics(stored: RunManifest | null, logger: Logger): Promise<void> {
     if (!stored) return;
+    await withdrawExperimentEntry(this.directory, logger);
     for (const f of SCORING_OUTPUTS) await rm(path.join(this.directory, f), { force: true });
     const detections = path.join(this.directory, DETECTIONS_DIR);
     const entries = await readdir(detections, { withFileTypes: true }).catch(() => []);

@@ -34,7 +34,7 @@ import {
 } from '../shifts/index.js';
 import { pairedDifference, type BoundsObjective, type BoundsUncertainty } from '../metrics/index.js';
 import { renderReport } from '../report/index.js';
-import { updateExperimentSummary } from './experimentSummary.js';
+import { updateExperimentSummary, withdrawExperimentEntry } from './experimentSummary.js';
 import { modelKey } from './options.js';
 import type { ManifestDetector, RunStore, SkippedImage } from './runStore.js';
 import { isSkipped, RecordReader, SKIPPED_FILE, type StoredImage } from './store.js';
@@ -154,6 +154,8 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
   // the new metrics.json is written before anything stored is replaced: no room for it fails with the old one in place
   const staged = await args.store.stageMetrics(metrics);
   try {
+    // an experiment's summary.json shows no numbers of this run while its metrics.json is being replaced
+    await withdrawExperimentEntry(args.store.dir, args.logger);
     await args.beforeMetrics?.();
     for (const [key, groundTruth] of groundTruths) await args.store.writeShiftGroundTruth(key, groundTruth);
     await args.store.writeSkipped([...allSkipped.values()]);

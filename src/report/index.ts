@@ -181,9 +181,17 @@ async function galleryOf(
         classes: typeof o.classes === 'string' ? o.classes : undefined,
         limit: typeof o.limit === 'number' ? o.limit : undefined,
       });
-      paths = new Map(ds.images.map((im) => [im.id, im.path]));
       // a label-free run has no ground_truth.json: the file names come from the dataset as loaded
       fileNames = new Map(ds.images.map((im) => [im.id, im.fileName]));
+      const scored = is.object(run.manifest.dataset) ? run.manifest.dataset.hash : undefined;
+      if (is.string(scored) && scored !== ds.hash) {
+        // the run's boxes belong to the images it scored: drawn on other pixels they would show flicker that was not
+        paths = new Map();
+        note =
+          `the dataset ${String(o.dataset)} changed since the run (content sha256 ${scored.slice(0, 12)} → ` +
+          `${ds.hash.slice(0, 12)}), so the gallery has no thumbnails: its boxes belong to the images as scored; ` +
+          'render the report where the dataset is as the run read it';
+      } else paths = new Map(ds.images.map((im) => [im.id, im.path]));
     } catch (err) {
       note =
         `the dataset images could not be read (${(err as Error).message}), so the gallery has no thumbnails; ` +

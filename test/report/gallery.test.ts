@@ -315,3 +315,23 @@ describe('flicker gallery of a label-free run (a folder of images)', () => {
     for (const it of g.items) expect(it.fileName).toBe(`${String(it.imageId).padStart(3, '0')}.png`);
   });
 });
+
+describe('flicker gallery of a run whose dataset images changed since', () => {
+  it('draws no thumbnail of an image other than the one scored: no items, a note saying the dataset changed', async () => {
+    const fx = await makeRunFixture(12);
+    try {
+      const { dir, metrics } = await makeRun(fx, 'run', { models: ['shaky'] });
+      const top = metrics.results.find((r) => r.key === 'shaky')!.analysis!.flicker.top[0];
+      expect(top.flicker).toBeGreaterThan(0);
+      // the most-flickering image's file replaced by other pixels of the same size (its boxes would be drawn on them)
+      const file = path.join(fx.root, 'ds', 'images', `${String(top.imageId).padStart(3, '0')}.png`);
+      await writeFile(file, await sharp(file).flop().negate({ alpha: false }).png().toBuffer());
+      const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
+      expect(html).toContain('<section id="gallery"><h2>Flicker gallery</h2>');
+      expect(html.includes('class="g-item"')).toBe(false);
+      expect(html.includes('changed since the run')).toBe(true);
+    } finally {
+      await rm(fx.root, { recursive: true, force: true });
+    }
+  });
+});

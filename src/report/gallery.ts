@@ -13,7 +13,7 @@ import type { BoxXYWH, CocoAnnotation, CocoResult, DetectorRunSummary, Shift } f
 import { COCO_CATEGORIES } from '../core/coco.js';
 import { is } from '../core/is.js';
 import { keyFileNameIn } from '../core/fileNames.js';
-import { shiftFileStem } from '../shifts/shiftSet.js';
+import { shiftFileStem, shiftOffsetsLabel } from '../shifts/shiftSet.js';
 import { MATCH_IOU_THRESHOLD, matchDetections } from '../metrics/consistency.js';
 import { escapeHtml as h } from './format.js';
 import type { ReportRun } from './load.js';
@@ -451,14 +451,14 @@ export function gallerySection(g: Gallery): string {
             const count = (bs: GalleryBox[], s: MatchState) => bs.filter((b) => b.state === s).length;
             const caption =
               `image ${it.imageId}${it.fileName === null ? '' : ` (${it.fileName})`} · flicker ${(it.flicker * 100).toFixed(1)}% · at ` +
-              `shift (${it.shift.dx},${it.shift.dy}): ${count(it.reference, 'kept')} kept, ` +
+              `shift ${shiftOffsetsLabel(it.shift)}: ${count(it.reference, 'kept')} kept, ` +
               `${count(it.reference, 'vanished')} vanished, ${count(it.shifted, 'appeared')} appeared`;
             return (
               `<div class="g-item" data-key="${h(it.key)}" data-image="${it.imageId}"><div class="g-pair">` +
               `${panel(it, it.reference, 'shift (0,0)', g)}${panel(
                 it,
                 it.shifted,
-                `shift (${it.shift.dx},${it.shift.dy})`,
+                `shift ${shiftOffsetsLabel(it.shift)}`,
                 g,
               )}</div><p class="g-cap">${h(caption)}</p></div>`
             );

@@ -10,7 +10,14 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CocoResult, RunMetrics } from '../../src/core/types.js';
-import { buildGallery, foundPerObject, loadReportRun, matchStates, renderReport } from '../../src/report/index.js';
+import {
+  buildGallery,
+  foundPerObject,
+  gallerySection,
+  loadReportRun,
+  matchStates,
+  renderReport,
+} from '../../src/report/index.js';
 import type { CocoAnnotation } from '../../src/core/types.js';
 import { imageFlicker } from '../../src/metrics/index.js';
 import { makeRun, makeRunFixture, type RunFixture } from './runs.js';
@@ -247,6 +254,10 @@ describe('flicker gallery (real run with fakes)', () => {
     expect(g.notes).toEqual([]);
     expect(g.items.length).toBeGreaterThan(0);
     expect(g.items.some((i) => !Number.isInteger(i.shift.dx) || !Number.isInteger(i.shift.dy))).toBe(true);
+    // labelled in fractions, as the rest of the report labels the shifts of a fractional set
+    const html = gallerySection(g);
+    expect(html).not.toMatch(/shift \([^)]*0\.5/);
+    expect(html).toMatch(/shift \((1\/2|0|1), (1\/2|0|1)\)/);
   });
 });
 

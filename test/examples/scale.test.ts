@@ -128,6 +128,10 @@ describe('scale recipes (Kubernetes Indexed Job, Slurm job array)', () => {
       /^kind: Job$/m.test(d),
     )!;
     expect(field(mergeJob, 'image')).toBe(field(job, 'image'));
+    // the image runs as the user `node` (uid 1000, Dockerfile): both pods ask the volume to be its group's, or a
+    // volume provisioned root-owned refuses their writes
+    expect(readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8')).toMatch(/^USER node$/m);
+    for (const j of [job, mergeJob]) expect(field(j, 'fsGroup')).toBe('1000');
     expect(envOf(mergeJob).RUNS).toBe(env.RUNS); // the same volume path as the shards
     const merge = await runProcess('/bin/sh', ['-c', literalBlock(mergeJob, 'args')], {
       cwd: root,

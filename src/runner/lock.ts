@@ -152,16 +152,20 @@ export class RunLock {
    * Takes the lease on `dir`. A live lease of another owner → ERR_RUN_LOCKED naming it
    * (PID, host, since when) at once; a stale one is taken over with a logged message.
    */
-  /** @param advice what ERR_RUN_LOCKED advises when a live process holds the lock. */
+  /**
+   * @param advice what ERR_RUN_LOCKED advises when a live process holds the lock.
+   * @param fileName the lock file in `dir` (run.lock; another name locks something else there, e.g. a summary).
+   */
   static async acquire(
     dir: string,
     logger: Logger,
     timing: LeaseTiming = {},
     advice = RUN_LOCKED_ADVICE,
+    fileName = LOCK_FILE,
   ): Promise<RunLock> {
     const heartbeatMs = timing.heartbeatMs ?? LEASE_DEFAULTS.heartbeatMs;
     const staleMs = timing.staleMs ?? LEASE_DEFAULTS.staleMs;
-    const file = path.join(dir, LOCK_FILE);
+    const file = path.join(dir, fileName);
     const now = new Date().toISOString();
     const content: LockContent = {
       pid: process.pid,
@@ -171,6 +175,9 @@ export class RunLock {
       token: randomUUID(),
     };
     for (let attempt = 0; attempt < 3; attempt++) {
+      // ours from the moment the file exists: another acquire of this process reading it meanwhile must find its
+      // owner alive, not take it over as a killed process's
+      heldHere.add(content.token);
       try {
         const fh = await open(file, 'wx');
         try {
@@ -180,11 +187,11 @@ export class RunLock {
           await fh.close();
         }
         syncDirSync(dir); // the lease's creation survives a crash
-        heldHere.add(content.token);
         const lock = new RunLock(file, content);
         lock.startHeartbeat(heartbeatMs);
         return lock;
       } catch (err) {
+        heldHere.delete(content.token);
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
           throw new ShiftbenchError('ERR_OUTPUT', `Cannot create the lock ${file}: ${(err as Error).message}`, {
             cause: err,
@@ -218,9 +225,7 @@ export class RunLock {
         continue;
       }
       await rm(aside, { force: true });
-      logger.warn(
-        `taking over the lock of ${held ? owner(held) : 'an unknown owner'}: ${reason} (${path.join(dir, LOCK_FILE)})`,
-      );
+      logger.warn(`taking over the lock of ${held ? owner(held) : 'an unknown owner'}: ${reason} (${file})`);
     }
     throw new ShiftbenchError(
       'ERR_RUN_LOCKED',
@@ -290,10 +295,10 @@ export class RunLock {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    heldHere.delete(this.content.token);
     this.stopHeartbeat();
     await this.beating;
     const current = await readLock(this.file);
     if (current?.token === this.content.token) await rm(this.file, { force: true });
+    heldHere.delete(this.content.token); // after the file is gone: until then its owner is alive
   }
 }

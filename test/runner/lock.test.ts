@@ -11,6 +11,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CocoGroundTruth, Detector, Logger } from '../../src/core/types.js';
 import { runBenchmark, type RunnerEnv } from '../../src/runner/index.js';
+import { RunLock } from '../../src/runner/lock.js';
 import { gtDetector, makeDataset, tempDir } from './fixtures.js';
 
 describe('run directory lock (lease)', () => {
@@ -131,5 +132,22 @@ describe('run directory lock (lease)', () => {
     ).catch((e) => e);
     expect(err.code).toBe('ERR_RUN_LOCKED');
     expect(err.message).toContain('PID 1 on other-machine');
+  });
+
+  it('two acquires of one lock in this process at once: one holds it, the other is refused (no takeover as if dead)', async () => {
+    // before: the lease's token counted as this process's only once its file was written and synced, so an acquire
+    // reading the file in between judged it a killed process's, took it over, and both went on holding it
+    for (let round = 0; round < 10; round++) {
+      const dir = path.join(root, `race-${round}`);
+      await mkdir(dir, { recursive: true });
+      const { l, lines } = logger();
+      const got = await Promise.allSettled([RunLock.acquire(dir, l), RunLock.acquire(dir, l)]);
+      const held = got.filter((g) => g.status === 'fulfilled');
+      expect(held).toHaveLength(1);
+      const refused = got.find((g) => g.status === 'rejected') as PromiseRejectedResult;
+      expect(refused.reason.code).toBe('ERR_RUN_LOCKED');
+      expect(lines.filter((x) => x.includes('taking over'))).toEqual([]);
+      await (held[0] as PromiseFulfilledResult<RunLock>).value.release();
+    }
   });
 });

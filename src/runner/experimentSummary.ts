@@ -12,6 +12,7 @@ import { writeFailed } from '../core/atomicFile.js';
 import { ShiftbenchError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { Logger, RunMetrics } from '../core/types.js';
+import { RunLock } from './lock.js';
 import { MANIFEST_FILE, writeJsonAtomic } from './store.js';
 
 export const EXPERIMENT_SUMMARY_FILE = 'summary.json';
@@ -63,6 +64,60 @@ async function summaryEntryOf(
   return is.object(entry) ? { file, summary, entry } : null;
 }
 
+/** The lock beside an experiment's summary.json: its updates are read-modify-write, one process at a time. */
+const SUMMARY_LOCK_FILE = 'summary.lock';
+/** How long an update waits for another's (each holds the lock for one read and one write). */
+const SUMMARY_LOCK_WAIT_MS = 60_000;
+
+/**
+ * Runs `fn` holding the lock of the experiment summary in `dir` (a lease as a run's, lock.ts: a killed holder's is
+ * taken over). Several cells rescored at once (`report <cell> --score-threshold τ &` for each) each rewrite the whole
+ * summary: unlocked, the last writer would put back the entries the others had just updated.
+ */
+export async function withSummaryLock<T>(dir: string, logger: Logger, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + SUMMARY_LOCK_WAIT_MS;
+  let lock: RunLock;
+  for (;;) {
+    try {
+      lock = await RunLock.acquire(dir, logger, {}, SUMMARY_LOCKED_ADVICE, SUMMARY_LOCK_FILE);
+      break;
+    } catch (err) {
+      if (!(err instanceof ShiftbenchError) || err.code !== 'ERR_RUN_LOCKED' || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
+}
+
+const SUMMARY_LOCKED_ADVICE =
+  "Another shiftbench command is updating this experiment's summary.json; run this one again when it is done.";
+
+/**
+ * Changes `runDir`'s entry in the experiment summary.json above it and writes the summary, with the summary's lock
+ * held; the entry is read again under the lock, so what another process wrote meanwhile is kept. `change` says
+ * whether to write. Where no summary lists `runDir` nothing is done and no lock file is made.
+ */
+async function changeEntry(
+  runDir: string,
+  logger: Logger,
+  change: (entry: Record<string, unknown>) => Promise<boolean>,
+): Promise<void> {
+  if ((await summaryEntryOf(runDir)) === null) return;
+  await withSummaryLock(path.dirname(path.resolve(runDir)), logger, async () => {
+    const found = await summaryEntryOf(runDir);
+    if (found === null || !(await change(found.entry))) return;
+    try {
+      await writeJsonAtomic(found.file, found.summary);
+    } catch (err) {
+      throw err instanceof ShiftbenchError ? err : writeFailed(found.file, err);
+    }
+  });
+}
+
 /**
  * Before `runDir`'s metrics.json is removed or replaced (a run resumed with other settings, `--force`, a rescore): when
  * an experiment summary.json above it lists `runDir`, its entry's numbers and analysis settings become null, so a
@@ -71,9 +126,8 @@ async function summaryEntryOf(
  * anything of the run is removed.
  */
 export async function withdrawExperimentEntry(runDir: string, logger: Logger): Promise<void> {
-  let found: Awaited<ReturnType<typeof summaryEntryOf>>;
   try {
-    found = await summaryEntryOf(runDir);
+    await summaryEntryOf(runDir);
   } catch (err) {
     logger.warn(
       `${path.join(path.dirname(path.resolve(runDir)), EXPERIMENT_SUMMARY_FILE)} is not an experiment summary ` +
@@ -81,14 +135,12 @@ export async function withdrawExperimentEntry(runDir: string, logger: Logger): P
     );
     return;
   }
-  if (!found || (found.entry.results === null && found.entry.analysis === null)) return;
-  found.entry.analysis = null;
-  found.entry.results = null;
-  try {
-    await writeJsonAtomic(found.file, found.summary);
-  } catch (err) {
-    throw err instanceof ShiftbenchError ? err : writeFailed(found.file, err);
-  }
+  await changeEntry(runDir, logger, async (entry) => {
+    if (entry.results === null && entry.analysis === null) return false;
+    entry.analysis = null;
+    entry.results = null;
+    return true;
+  });
 }
 
 /**
@@ -97,15 +149,14 @@ export async function withdrawExperimentEntry(runDir: string, logger: Logger): P
  * warning (metrics.json is complete either way).
  */
 export async function updateExperimentSummary(runDir: string, metrics: RunMetrics, logger: Logger): Promise<void> {
-  let file = path.join(path.dirname(path.resolve(runDir)), EXPERIMENT_SUMMARY_FILE);
+  const file = path.join(path.dirname(path.resolve(runDir)), EXPERIMENT_SUMMARY_FILE);
   try {
-    const found = await summaryEntryOf(runDir);
-    if (!found) return;
-    file = found.file;
-    found.entry.runId = metrics.runId;
-    found.entry.analysis = await experimentAnalysis(runDir);
-    found.entry.results = experimentResults(metrics);
-    await writeJsonAtomic(found.file, found.summary);
+    await changeEntry(runDir, logger, async (entry) => {
+      entry.runId = metrics.runId;
+      entry.analysis = await experimentAnalysis(runDir);
+      entry.results = experimentResults(metrics);
+      return true;
+    });
   } catch (err) {
     logger.warn(
       `could not update ${file} with the new metrics of ${runDir} (${(err as Error).message}); its entry for that ` +

@@ -13,8 +13,14 @@ import { SHIFT_MODES } from '../shifts/index.js';
 import { makeRunId, RUN_DEFAULTS, type RunOptions } from './options.js';
 import { runBenchmark } from './runBenchmark.js';
 import { ensureWritableDir, safeFileName, writeJsonAtomic } from './store.js';
-import { EXPERIMENT_SUMMARY_FILE, experimentAnalysis, experimentResults } from './experimentSummary.js';
+import {
+  EXPERIMENT_SUMMARY_FILE,
+  experimentAnalysis,
+  experimentResults,
+  withSummaryLock,
+} from './experimentSummary.js';
 import type { RunHooks } from './types.js';
+import { SILENT_LOGGER } from '../core/logger.js';
 
 export interface ExperimentConfig {
   models: string[];
@@ -178,7 +184,7 @@ export async function runExperiment(
     }
   }
   const summaryFile = path.join(outDir, EXPERIMENT_SUMMARY_FILE);
-  await writeJsonAtomic(summaryFile, {
+  const summary = {
     schemaVersion: 1,
     config,
     runs: await Promise.all(
@@ -192,7 +198,8 @@ export async function runExperiment(
         results: experimentResults(r.metrics),
       })),
     ),
-  });
+  };
+  await withSummaryLock(outDir, hooks.logger ?? SILENT_LOGGER, () => writeJsonAtomic(summaryFile, summary));
   return { outDir, summaryFile, runs };
 }
 

@@ -33,6 +33,7 @@ import {
 } from './store.js';
 import type { LeaseTiming } from './lock.js';
 import type { RunnerEnv } from './types.js';
+import { SILENT_LOGGER } from '../core/logger.js';
 
 /** Options of mergeShards. */
 export interface MergeOptions {
@@ -57,8 +58,6 @@ export interface MergeResult {
   shards: number;
   images: number;
 }
-
-const SILENT: Logger = { info: () => undefined, warn: () => undefined };
 
 interface Shard {
   dir: string;
@@ -431,7 +430,7 @@ export async function mergeShards(
     lease?: LeaseTiming;
   } = {},
 ): Promise<MergeResult> {
-  const logger = hooks.logger ?? SILENT;
+  const logger = hooks.logger ?? SILENT_LOGGER;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   if (!Array.isArray(options.runs) || options.runs.length === 0)
     throw invalidParameterError('RUN…', 'the shard run directories to merge', options.runs);

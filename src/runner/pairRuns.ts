@@ -19,6 +19,7 @@ import { scoreVariant, type ScoredVariant } from './score.js';
 import { isSkipped, readJsonOrNull } from './store.js';
 import { readStoredVariant } from './storedVariant.js';
 import type { RunnerEnv } from './types.js';
+import { SILENT_LOGGER } from '../core/logger.js';
 
 /** A paired difference of one detector key between two runs: run A minus run B. */
 export interface RunPairedDifference extends Omit<PairedDifference, 'kind' | 'against'> {
@@ -52,7 +53,6 @@ export interface PairRunsOptions {
   env?: Partial<RunnerEnv>;
 }
 
-const SILENT: Logger = { info: () => undefined, warn: () => undefined };
 const NO_FILES = { shiftResultsWriter: async () => NO_SHIFT_RESULTS };
 
 /**
@@ -68,7 +68,7 @@ export async function pairRuns(
   dirB: string,
   options: PairRunsOptions = {},
 ): Promise<RunPairedDifference[]> {
-  const logger = options.logger ?? SILENT;
+  const logger = options.logger ?? SILENT_LOGGER;
   const env: RunnerEnv = { ...defaultEnv(), ...options.env };
   if (path.resolve(dirA) === path.resolve(dirB))
     throw new ShiftbenchError(

@@ -19,6 +19,7 @@ import { METRICS_FILE, RunStoreDamage, readJsonOrNull } from './store.js';
 import { readStoredVariant } from './storedVariant.js';
 import type { LeaseTiming } from './lock.js';
 import type { RunnerEnv } from './types.js';
+import { SILENT_LOGGER } from '../core/logger.js';
 
 /** The analysis-only settings a saved run can be rescored with; each left out keeps the run's own. */
 export interface RescoreOptions {
@@ -29,8 +30,6 @@ export interface RescoreOptions {
   /** `--objective` values (ap is always included). */
   objectives?: string[];
 }
-
-const SILENT: Logger = { info: () => undefined, warn: () => undefined };
 
 /**
  * Rescores the run in `runDir` from its stored detections with `options`, writes
@@ -56,7 +55,7 @@ export async function rescoreRun(
     lease?: LeaseTiming;
   } = {},
 ): Promise<RunMetrics> {
-  const logger = hooks.logger ?? SILENT;
+  const logger = hooks.logger ?? SILENT_LOGGER;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   const { store, manifest } = await RunStore.existing(runDir);
   if (manifest.shard) {

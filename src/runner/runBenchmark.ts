@@ -45,10 +45,9 @@ import {
 } from './score.js';
 import { SHARD_RULE, formatShard, shardDataset, type ShardSpec } from './shard.js';
 import type { RunHooks, RunnerEnv, RunnerLoadOptions, RunResult, ShardResult } from './types.js';
+import { SILENT_LOGGER } from '../core/logger.js';
 
 export type { ManifestDetector, RunManifest } from './runStore.js';
-
-const SILENT: Logger = { info: () => undefined, warn: () => undefined };
 
 interface Variant {
   key: string;
@@ -240,7 +239,7 @@ async function withRunDirectory<R>(
     logger: Logger,
   ) => Promise<R>,
 ): Promise<R> {
-  const logger = hooks.logger ?? SILENT;
+  const logger = hooks.logger ?? SILENT_LOGGER;
   const env = runnerEnv(hooks);
   o = await namePluginDetectorsInFull(o);
   if (o.mitigations.length > 0) await env.registerPluginMitigations(o.plugins, logger);

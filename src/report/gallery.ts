@@ -14,7 +14,7 @@ import { COCO_CATEGORIES } from '../core/coco.js';
 import { is } from '../core/is.js';
 import { keyFileNameIn } from '../core/fileNames.js';
 import { shiftFileStem, shiftOffsetsLabel } from '../shifts/shiftSet.js';
-import { MATCH_IOU_THRESHOLD, matchDetections } from '../metrics/consistency.js';
+import { MATCH_IOU_THRESHOLD, iouXYWH, matchDetections, reachesIou } from '../metrics/consistency.js';
 import { escapeHtml as h } from './format.js';
 import type { ReportRun } from './load.js';
 
@@ -81,14 +81,6 @@ export interface Gallery {
   notes: string[];
 }
 
-function iou(a: BoxXYWH, b: BoxXYWH): number {
-  const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]));
-  const iy = Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]));
-  const inter = ix * iy;
-  const union = a[2] * a[3] + b[2] * b[3] - inter;
-  return union > 0 ? inter / union : 0;
-}
-
 /**
  * Matches detections at the reference with those at a shift as protocol §2 does (and so per-image flicker):
  * same category, IoU ≥ GALLERY_MATCH_IOU, one to one, greedy by descending IoU. Returns both lists, each by score
@@ -121,8 +113,8 @@ export function matchStates(
 /**
  * Which ground-truth objects of one image are found at each shift: per shift, detections
  * (already filtered to score ≥ τ) greedy by score take the unmatched object of their class
- * with the highest IoU ≥ GALLERY_MATCH_IOU. Crowd regions are not objects. Returns each
- * object with the number of shifts at which it was found.
+ * with the highest IoU ≥ GALLERY_MATCH_IOU (up to MATCH_IOU_TOLERANCE, as flipRate). Crowd regions are not
+ * objects. Returns each object with the number of shifts at which it was found.
  */
 export function foundPerObject(
   objects: CocoAnnotation[],
@@ -134,11 +126,13 @@ export function foundPerObject(
     const taken = new Set<number>();
     for (const d of [...dets].sort((a, b) => b.score - a.score)) {
       let best = -1;
-      let bestIou = GALLERY_MATCH_IOU;
+      let bestIou = -1;
       real.forEach((a, i) => {
         if (taken.has(i) || a.category_id !== d.category_id) return;
-        const v = iou(a.bbox, d.bbox);
-        if (v >= bestIou) {
+        // IoU ≥ 0.5 up to MATCH_IOU_TOLERANCE, as flipRate's found state: a box at IoU exactly 0.5, projected back
+        // from each shift with its own rounding, must not be found at some shifts and missed at others
+        const v = iouXYWH(a.bbox, d.bbox);
+        if (reachesIou(v, GALLERY_MATCH_IOU) && v >= bestIou) {
           best = i;
           bestIou = v;
         }

@@ -83,18 +83,19 @@ export interface Gallery {
 
 /**
  * Matches detections at the reference with those at a shift as protocol §2 does (and so per-image flicker):
- * same category, IoU ≥ GALLERY_MATCH_IOU, one to one, greedy by descending IoU. Returns both lists, each by score
- * (highest first), with their states.
+ * same category, IoU ≥ GALLERY_MATCH_IOU, one to one, greedy by descending IoU, equal IoUs in the order of the lists
+ * as given (the stored order, as the metric takes them). Returns both lists, each by score (highest first; the sort
+ * is stable), with their states.
  */
 export function matchStates(
   reference: CocoResult[],
   shifted: CocoResult[],
 ): { reference: GalleryBox[]; shifted: GalleryBox[] } {
-  const ref = [...reference].sort((a, b) => b.score - a.score);
-  const sh = [...shifted].sort((a, b) => b.score - a.score);
-  const keptRef = new Uint8Array(ref.length);
-  const keptSh = new Uint8Array(sh.length);
-  for (const p of matchDetections(ref, sh, GALLERY_MATCH_IOU)) {
+  // matched in the given order, sorted only to draw: sorting first would break ties of equal IoU by score and could
+  // show a change the flicker metric did not count
+  const keptRef = new Uint8Array(reference.length);
+  const keptSh = new Uint8Array(shifted.length);
+  for (const p of matchDetections(reference, shifted, GALLERY_MATCH_IOU)) {
     keptRef[p.a] = 1;
     keptSh[p.b] = 1;
   }
@@ -104,9 +105,10 @@ export function matchStates(
     score: d.score,
     state: kept ? 'kept' : other,
   });
+  const byScore = (a: GalleryBox, b: GalleryBox) => b.score - a.score;
   return {
-    reference: ref.map((d, j) => box(d, keptRef[j], 'vanished')),
-    shifted: sh.map((d, j) => box(d, keptSh[j], 'appeared')),
+    reference: reference.map((d, j) => box(d, keptRef[j], 'vanished')).sort(byScore),
+    shifted: shifted.map((d, j) => box(d, keptSh[j], 'appeared')).sort(byScore),
   };
 }
 

@@ -27,6 +27,7 @@ import {
   MIN_INTERVAL_RESAMPLES,
   boundsUncertainty,
   defaultBootstrapBounds,
+  relRangeIntervalNote,
   type BoundsUncertainty,
 } from './uncertainty.js';
 import { NO_GROUND_TRUTH_NOTE } from './format.js';
@@ -321,6 +322,8 @@ export class ShiftEvaluator {
           });
           analysis.boundsInterval = uncertainty.interval;
           analysis.sizeCurve = uncertainty.sizeCurve;
+          const relNote = uncertainty.interval === null ? null : relRangeIntervalNote(uncertainty.perResample);
+          if (relNote !== null) notes.push(relNote);
           if (uncertainty.interval === null) {
             const valid = uncertainty.perResample.filter((r) => r !== null).length;
             notes.push(

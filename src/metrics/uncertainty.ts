@@ -206,6 +206,21 @@ export function summarizeBootstrap(
   };
 }
 
+/**
+ * What the output says of relRange's interval when it is read from fewer resamples than the others: those with mAP at
+ * (0,0) > 0 (a ratio to 0 has no value; summarizeBootstrap). Null when every resample with ground truth has mAP at
+ * (0,0) > 0, or when too few have it for an interval (then there is none to qualify).
+ */
+export function relRangeIntervalNote(perResample: readonly (ResampleBounds | null)[]): string | null {
+  const valid = perResample.filter((r): r is ResampleBounds => r !== null);
+  const positive = valid.filter((r) => r.mapRef > 0).length;
+  if (positive === valid.length || positive < MIN_INTERVAL_RESAMPLES) return null;
+  return (
+    `rel. range interval over the ${positive} of ${valid.length} resamples with mAP at (0,0) > 0 (in the other ` +
+    `${valid.length - positive} mAP at (0,0) is 0: the ratio has no value)`
+  );
+}
+
 /** One side of a paired comparison: its key, full-data bounds and per-resample bounds. */
 export interface PairSide {
   key: string;

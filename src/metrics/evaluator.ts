@@ -66,6 +66,8 @@ export interface ShiftEvaluatorOptions {
   workers?: number;
   /** Detections expected in all (sizes the columns once instead of growing them); default: grown as needed. */
   detectionCapacity?: number;
+  /** Whether the bounds bootstrap also computes the size curve (default true; a pairing needs only the resamples). */
+  sizeCurve?: boolean;
 }
 
 export interface ProcessInput {
@@ -319,6 +321,7 @@ export class ShiftEvaluator {
             maxPasses,
             workers: this.opts.workers,
             signal,
+            sizeCurve: this.opts.sizeCurve ?? true,
           });
           analysis.boundsInterval = uncertainty.interval;
           analysis.sizeCurve = uncertainty.sizeCurve;

@@ -41,6 +41,7 @@ export function defaultEnv(): RunnerEnv {
         ...(args.objectives ? { objectives: args.objectives } : {}),
         ...(args.bootstrapBounds !== undefined ? { bootstrapBounds: args.bootstrapBounds } : {}),
         ...(args.detectionCapacity !== undefined ? { detectionCapacity: args.detectionCapacity } : {}),
+        ...(args.sizeCurve !== undefined ? { sizeCurve: args.sizeCurve } : {}),
       }),
     describeDetector,
     describeMitigation: async (m) => {

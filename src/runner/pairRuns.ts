@@ -181,6 +181,7 @@ async function pairStored(
           bootstrapResamples: 1,
           bootstrapSeed: seed,
           bootstrapBounds: B,
+          sizeCurve: false, // a paired difference uses the resamples only
           variants: [v],
           createEvaluator: env.createEvaluator,
           logger,

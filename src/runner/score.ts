@@ -320,7 +320,7 @@ export async function refuseUnscorable(
  */
 export async function scoreVariant(
   v: ScoredVariant,
-  args: Omit<ScoreRunArgs, 'store'> & { store: Pick<RunStore, 'shiftResultsWriter'> },
+  args: Omit<ScoreRunArgs, 'store'> & { store: Pick<RunStore, 'shiftResultsWriter'>; sizeCurve?: false },
   skippedInGroup: Map<number, { key: string; reason: string }>,
 ): Promise<{
   summary: DetectorRunSummary;
@@ -377,6 +377,7 @@ export async function scoreVariant(
     ...(args.bootstrapBounds !== undefined ? { bootstrapBounds: args.bootstrapBounds } : {}),
     ...(args.objectives ? { objectives: args.objectives } : {}),
     detectionCapacity: detections,
+    ...(args.sizeCurve === false ? { sizeCurve: false } : {}),
   });
   const knownCategories = groundTruth ? new Set(groundTruth.categories.map((c) => c.id)) : null;
   let unknownCategory = 0;

@@ -45,6 +45,8 @@ export interface EvaluatorArgs {
   objectives?: BoundsObjective[];
   /** At most this many detections will be processed (sizes the evaluator's columns once); undefined: unknown. */
   detectionCapacity?: number;
+  /** false: the bounds bootstrap computes no size curve (a pairing uses only the resamples); default true. */
+  sizeCurve?: boolean;
 }
 
 /** The evaluator contract (detectron2 style): fed per (image, shift), then evaluated once. */

@@ -103,9 +103,9 @@ export function parsePlainHttpInfo(json: unknown, url: string): PlainHttpInfo {
 }
 
 /**
- * Validates a `POST` answer `{ detections: [...] }` → detections; throws ERR_MODEL_OUTPUT naming `what` for a box
- * that is not 4 finite numbers or has a negative width or height, a score that is not a number in [0, 1], a class not
- * listed.
+ * Validates a `POST` answer `{ detections: [...] }` → detections; throws ERR_MODEL_OUTPUT naming `what` for an answer
+ * without detections (showing the server's message of an `{ "error": "…" }` body), a box that is not 4 finite numbers
+ * or has a negative width or height, a score that is not a number in [0, 1], a class not listed.
  */
 export function parsePlainHttpDetections(json: unknown, classIds: ReadonlySet<number>, what: string): Detection[] {
   const fail = (problem: string): never => {
@@ -115,6 +115,9 @@ export function parsePlainHttpDetections(json: unknown, classIds: ReadonlySet<nu
         `c }] } in input pixels.`,
     );
   };
+  // an HTTP 200 carrying the server's error (KServe's { "error": "…" } form): say what it said
+  if (isObject(json) && !Array.isArray(json.detections) && typeof json.error === 'string')
+    return fail(`the server answered with an error instead of detections: ${json.error.slice(0, 300)}`);
   if (!isObject(json) || !Array.isArray(json.detections)) return fail('the answer has no "detections" array');
   return (json.detections as unknown[]).map((d, i) => {
     if (!isObject(d)) return fail(`detections[${i}] is not an object`);

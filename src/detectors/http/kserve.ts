@@ -74,6 +74,31 @@ function mismatch(
 }
 
 /**
+ * The outputs of an answer in the order they were asked for (the model metadata's). ERR_MODEL_OUTPUT naming the served
+ * model and its URL when the answer lacks one, holds one twice or one not asked for: decoders that find outputs by
+ * shape would take such an output for another (a float "logits" as torchvision's scores) or blame the entry's decoder.
+ */
+function askedOutputs(entry: ModelEntry, inferUrl: string, asked: readonly string[], got: RawOutput[]): RawOutput[] {
+  const problem = (what: string) =>
+    new ShiftbenchError(
+      'ERR_MODEL_OUTPUT',
+      `Served model "${entry.name}" (POST ${inferUrl}): the answer ${what}; it was asked for the outputs ` +
+        `${asked.map((n) => `"${n}"`).join(', ')} that the model's metadata lists, and answered ` +
+        `${got.map((o) => `"${o.name}"`).join(', ') || 'none'}. Check that the server answers the model of its ` +
+        `metadata (a proxy or model version in between), or fix the model's outputs in its configuration.`,
+    );
+  const byName = new Map<string, RawOutput>();
+  for (const o of got) {
+    if (!asked.includes(o.name)) throw problem(`holds output "${o.name}", which it was not asked for`);
+    if (byName.has(o.name)) throw problem(`holds output "${o.name}" twice`);
+    byName.set(o.name, o);
+  }
+  const missing = asked.find((n) => !byName.has(n));
+  if (missing !== undefined) throw problem(`lacks output "${missing}"`);
+  return asked.map((n) => byName.get(n)!);
+}
+
+/**
  * Connects to the served model of `entry`: `GET /v2/health/ready`, the model metadata
  * (input name, datatype FP32 or UINT8, and shape checked against the entry: a mismatch is
  * ERR_MODEL_LOAD showing both), then one inference on the canary input, decoded, which
@@ -134,7 +159,7 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
         entry.binary === true,
       );
       const answer = await transport.request('POST', inferUrl, { headers, body });
-      const outputs = decodeInferResponse(answer, `POST ${inferUrl}`);
+      const outputs = askedOutputs(entry, inferUrl, outputNames, decodeInferResponse(answer, `POST ${inferUrl}`));
       let modelVersion: string | null = null;
       try {
         const head = JSON.parse(

@@ -155,8 +155,9 @@ function flatNumbers(v: unknown, out: number[]): boolean {
  * Raw outputs of an inference answer, JSON or binary (an `Inference-Header-Content-Length`
  * header, outputs with `binary_data_size` read in order from the bytes after the JSON).
  * Throws ERR_MODEL_OUTPUT naming `what` for a body that is not JSON, an `error` answer, an
- * unknown datatype, data whose size does not fit its shape, or JSON data of an integer
- * datatype that is not an integer in that type's range (never truncated or wrapped).
+ * unknown datatype, data whose size does not fit its shape, bytes after the JSON that no output
+ * declares, or JSON data of an integer datatype that is not an integer in that type's range
+ * (never truncated or wrapped).
  */
 export function decodeInferResponse(answer: Pick<HttpAnswer, 'headers' | 'body'>, what: string): RawOutput[] {
   const headerLength = answer.headers[INFERENCE_HEADER];
@@ -172,7 +173,7 @@ export function decodeInferResponse(answer: Pick<HttpAnswer, 'headers' | 'body'>
     throw outputError(what, `the server answered with an error: ${json.error}`);
   if (!isObject(json) || !Array.isArray(json.outputs)) throw outputError(what, 'the answer has no "outputs" array');
   let offset = jsonLength;
-  return json.outputs.map((raw, i) => {
+  const outputs = json.outputs.map((raw, i) => {
     const t = tensorMeta(raw, what, `outputs[${i}]`);
     const type = DATATYPES[t.datatype];
     if (!type)
@@ -225,4 +226,12 @@ export function decodeInferResponse(answer: Pick<HttpAnswer, 'headers' | 'body'>
     }
     return { name: t.name, dims: t.shape, data };
   });
+  // bytes no output declares: the binary_data_size values do not describe the body, so none of its outputs is trusted
+  if (offset !== answer.body.length)
+    throw outputError(
+      what,
+      `${answer.body.length - offset} bytes after the last binary output are not declared by any output's ` +
+        `binary_data_size (Inference-Header-Content-Length ${jsonLength}, body ${answer.body.length} bytes)`,
+    );
+  return outputs;
 }

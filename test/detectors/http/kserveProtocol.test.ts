@@ -54,6 +54,12 @@ describe('KServe v2 inference responses (required_api.md examples)', () => {
         text: /binary_data_size 24 but only 10 bytes are left/,
       },
       { headers: {}, body: Buffer.from('{"outputs": [ {"name"'), text: /not JSON/ },
+      {
+        // bytes no output declares: the binary_data_size values do not describe the body, so no output can be trusted
+        headers: { 'inference-header-content-length': String(fixture('infer-response-binary-header.json').length) },
+        body: Buffer.concat([fixture('infer-response-binary-header.json'), Buffer.alloc(24 + 8)]),
+        text: /8 bytes after the last binary output/,
+      },
     ];
     for (const c of cases) {
       let err: unknown;

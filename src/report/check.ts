@@ -192,7 +192,9 @@ export function checkRun(
           reasons.push(
             own !== null
               ? `${r.key}: not paired with the baseline: the run ${own}; check --bootstrap-bounds B pairs on B resamples`
-              : `${r.key}: not paired with the baseline (it has no detector ${r.key} with ground truth)`,
+              : `${r.key}: not paired with the baseline: the pairing gave no difference — the baseline has no ` +
+                  `detector ${r.key} with ground truth, or fewer than ${MIN_INTERVAL_IMAGES} images evaluated in both ` +
+                  'runs (an image either run skipped is left out of both) give no 95% interval',
           );
         } else
           outcomes.push(judge(r.key, l, limitValue, d.deltaMapRange.value, d.deltaMapRange.lo, d.deltaMapRange.hi));

@@ -191,7 +191,7 @@ export async function batchProbe(
 }
 
 /** Whether two detection lists are identical (boxes, scores and categories, bit for bit, in order). */
-function sameDetections(a: readonly Detection[][], b: readonly Detection[][]): boolean {
+export function sameDetections(a: readonly Detection[][], b: readonly Detection[][]): boolean {
   return (
     a.length === b.length &&
     a.every(

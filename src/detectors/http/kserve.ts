@@ -6,8 +6,16 @@
  * the model runs on the server, one `POST …/infer` per request batch.
  */
 import { ShiftbenchError } from '../../core/errors.js';
-import type { Detection, Detector, DetectorInfo, LoadDetectorOptions, ModelEntry, RgbImage } from '../../core/types.js';
-import { batchProbe, detectInChunks, type RawOutput } from '../decoders/index.js';
+import type {
+  Detection,
+  Detector,
+  DetectorInfo,
+  LoadDetectorOptions,
+  Logger,
+  ModelEntry,
+  RgbImage,
+} from '../../core/types.js';
+import { batchProbe, detectInChunks, sameDetections, type RawOutput } from '../decoders/index.js';
 import { inputDims, inputFormatOf } from '../onnx/preprocess.js';
 import { entryInfoBase, entryOrigin } from '../registry.js';
 import { createTensorPipeline, DEFAULT_SCORE_THRESHOLD, type TensorPipeline } from '../tensorPipeline.js';
@@ -201,7 +209,15 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
         opts.logger?.info(
           `Served model "${entry.name}" declares a variable batch size but ${why}; sending one image per request`,
         );
-      }
+      } else
+        perRequest = await largestBatchTaken(
+          entry.name,
+          perRequest,
+          canary,
+          canaryDetections,
+          async (images) => decodeFor((await infer(images)).outputs, images.length),
+          opts.logger,
+        );
     }
     const modelVersion = first.modelVersion ?? source.version ?? null;
     return {
@@ -221,6 +237,36 @@ export async function connectKserve(entry: ModelEntry, opts: LoadDetectorOptions
     transport.close();
     throw err;
   }
+}
+
+/**
+ * The largest request, from `most` images down by halves to 2 (which the batch probe took), that the server answers
+ * with every image's detections as alone: Triton reports a batch dimension of -1 for any max_batch_size > 0 and
+ * refuses a request over it (HTTP 400), so a model of max_batch_size 4 would fail the run's first request of 8.
+ * Copies of the canary input, whose detections alone are `alone`.
+ */
+async function largestBatchTaken(
+  name: string,
+  most: number,
+  canary: RgbImage,
+  alone: readonly Detection[][],
+  run: (images: RgbImage[]) => Promise<Detection[][]>,
+  logger: Logger | undefined,
+): Promise<number> {
+  let refused: string | null = null;
+  let n = most;
+  for (; n > 2; n /= 2) {
+    try {
+      const answers = await run(new Array<RgbImage>(n).fill(canary));
+      if (answers.length === n && answers.every((d) => sameDetections([d], alone))) break;
+      refused ??= `a request of ${n} answered other detections than one input alone`;
+    } catch (err) {
+      if (!(err instanceof ShiftbenchError)) throw err;
+      refused ??= `a request of ${n} failed: ${err.message.split('\n')[0].slice(0, 200)}`;
+    }
+  }
+  if (refused !== null) logger?.info(`Served model "${name}" takes at most ${n} images per request (${refused})`);
+  return n;
 }
 
 /**

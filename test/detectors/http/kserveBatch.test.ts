@@ -29,6 +29,7 @@ async function serveModel(
   outputs: { name: string; datatype: string; shape: number[] }[],
   answer: (input: InferInput) => unknown[],
   version: () => string | undefined = () => undefined,
+  maxBatch = Infinity,
 ): Promise<{ url: string; batches: number[] }> {
   const batches: number[] = [];
   const server = http.createServer((req, res) => {
@@ -47,6 +48,11 @@ async function serveModel(
         });
       const input = (JSON.parse(Buffer.concat(chunks).toString()) as { inputs: InferInput[] }).inputs[0];
       batches.push(input.shape[0]);
+      if (input.shape[0] > maxBatch)
+        // Triton's answer to a batch over the model's max_batch_size
+        return void res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: `inference request batch-size must be <= ${maxBatch} for 'yx'` }));
       json({ model_name: name, model_version: version(), outputs: answer(input) });
     });
   });
@@ -83,13 +89,19 @@ const TORCHVISION = {
  * image; `mixing`: every image of a request gets the first image's (a model that mixes the batch, e.g. BatchNorm
  * exported in training mode).
  */
-const serveYolox = (mixing: boolean) =>
-  serveModel('yx', [{ name: 'output', datatype: 'FP32', shape: [-1, 1, 7] }], ({ shape: [n], data }) => {
-    const per = data.length / n;
-    const mean = (b: number) => data.slice(b * per, (b + 1) * per).reduce((sum, v) => sum + v, 0) / per;
-    const rows = Array.from({ length: n }, (_, b) => [0.5, 0.5, 0, 0, mean(mixing ? 0 : b), 0, 1]);
-    return [{ name: 'output', datatype: 'FP32', shape: [n, 1, 7], data: rows.flat() }];
-  });
+const serveYolox = (mixing: boolean, maxBatch = Infinity) =>
+  serveModel(
+    'yx',
+    [{ name: 'output', datatype: 'FP32', shape: [-1, 1, 7] }],
+    ({ shape: [n], data }) => {
+      const per = data.length / n;
+      const mean = (b: number) => data.slice(b * per, (b + 1) * per).reduce((sum, v) => sum + v, 0) / per;
+      const rows = Array.from({ length: n }, (_, b) => [0.5, 0.5, 0, 0, mean(mixing ? 0 : b), 0, 1]);
+      return [{ name: 'output', datatype: 'FP32', shape: [n, 1, 7], data: rows.flat() }];
+    },
+    undefined,
+    maxBatch,
+  );
 
 /** Writes a registry file with one served entry (8×8, NCHW, letterbox) and loads it, logging to `infos`. */
 async function loadServed(url: string, model: string, entry: Record<string, unknown>, concurrency: number) {
@@ -148,8 +160,8 @@ describe('a served model with a variable batch dimension', () => {
 });
 
 describe('a served model with a variable batch dimension that takes batches', () => {
-  const load = async (mixing: boolean) => {
-    const s = await serveYolox(mixing);
+  const load = async (mixing: boolean, maxBatch = Infinity) => {
+    const s = await serveYolox(mixing, maxBatch);
     const entry = {
       family: { stages: 'one-stage', anchors: 'anchor-free' },
       decoder: { name: 'yolox', params: { strides: [8] } },
@@ -170,6 +182,22 @@ describe('a served model with a variable batch dimension that takes batches', ()
       const out = await detector.detect([filled(51), filled(204)]);
       expect(out.map((d) => d.map((x) => Number(x.score.toFixed(4))))).toEqual([[0.2], [0.8]]);
       expect(s.batches.slice(-2)).toEqual([1, 1]);
+    } finally {
+      await detector.dispose();
+    }
+  });
+
+  it('whose server takes at most 4 images per request (Triton max_batch_size 4, metadata -1) sends 4, found at load', async () => {
+    // before: the load checked a batch of 2 only, and the run's first request of 8 failed with HTTP 400
+    const { s, infos, detector } = await load(false, 4);
+    try {
+      expect(infos.filter((m) => m.includes('yx-served') && m.includes('at most 4 images per request'))).toHaveLength(
+        1,
+      );
+      expect(detector.info.maxBatch).toBe(4);
+      const out = await detector.detect(Array.from({ length: 8 }, (_, k) => filled(51 + k)));
+      expect(out.map((d) => d.length)).toEqual(new Array(8).fill(1));
+      expect(s.batches.slice(-2)).toEqual([4, 4]);
     } finally {
       await detector.dispose();
     }

@@ -3,22 +3,12 @@
  * interval (each skipped other images): the pairing gives no Δ, and check must say why, not claim the baseline lacks
  * the detector.
  */
-import { appendFile, readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunMetrics } from '../../src/core/types.js';
 import { checkRunDir } from '../../src/report/index.js';
 import { pairRuns } from '../../src/runner/index.js';
-import { makeRun, makeRunFixture, type RunFixture } from './runs.js';
-
-/** Marks `imageId` as skipped in every detector log of the run (a later record of an image replaces an earlier one). */
-async function skipInRun(dir: string, imageId: number): Promise<void> {
-  const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as {
-    detectors: { key: string }[];
-  };
-  for (const { key } of manifest.detectors)
-    await appendFile(path.join(dir, 'detections', `${key}.jsonl`), `${JSON.stringify({ imageId, skipped: 'test' })}\n`);
-}
+import { makeRun, makeRunFixture, skipInRun, type RunFixture } from './runs.js';
 
 describe('check --baseline: too few images evaluated in both runs', () => {
   let fx: RunFixture;

@@ -8,6 +8,7 @@
  *   - the mitigation `fix` replaces its detector by an exact one: range 0, so
  *     `shaky+fix` is steadier than `shaky` on every resample (significant).
  */
+import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CocoGroundTruth, Detector, RunMetrics } from '../../src/core/types.js';
 import type { Mitigation } from '../../src/mitigations/types.js';
@@ -86,4 +87,13 @@ export async function makeRun(
     { env: { ...fakeEnv(fx.gt, shakyNoisePx), ...env } },
   );
   return { dir: out, metrics };
+}
+
+/** Marks `imageId` as skipped in every detector log of the run (a later record of an image replaces an earlier one). */
+export async function skipInRun(dir: string, imageId: number, reason = 'could not decode (test)'): Promise<void> {
+  const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as {
+    detectors: { key: string }[];
+  };
+  for (const { key } of manifest.detectors)
+    await appendFile(path.join(dir, 'detections', `${key}.jsonl`), `${JSON.stringify({ imageId, skipped: reason })}\n`);
 }

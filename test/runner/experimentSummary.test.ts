@@ -16,18 +16,9 @@ import { makeDataset, tempDir } from './fixtures.js';
 /** While armed: renames under `under` left before the process "dies" (the next rename throws instead). */
 const kill = vi.hoisted(() => ({ under: '', left: Infinity, seen: 0 }));
 
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs/promises')>();
-  const rename = (async (from: unknown, to: unknown) => {
-    if (kill.under && typeof to === 'string' && to.startsWith(kill.under)) {
-      kill.seen++;
-      if (kill.left <= 0) throw new Error('killed (SIGKILL)');
-      kill.left--;
-    }
-    return real.rename(from as string, to as string);
-  }) as typeof real.rename;
-  return { ...real, default: { ...real, rename }, rename };
-});
+vi.mock('node:fs/promises', async (importOriginal) =>
+  (await import('../helpers/dyingRename.js')).fsWithDyingRename(importOriginal, kill, 'while replacing metrics'),
+);
 
 const SETTINGS = { bootstrapResamples: 20, bootstrapBounds: 0 };
 

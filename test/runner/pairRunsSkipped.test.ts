@@ -4,23 +4,11 @@
  * runCompatibility pairs them), but the pairing is on fewer than either run's own numbers: it must say so — the
  * images left out (which run skipped them) and the count the paired numbers are over — never silently.
  */
-import { appendFile, readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunMetrics } from '../../src/core/types.js';
 import { pairRuns } from '../../src/runner/index.js';
-import { makeRun, makeRunFixture, type RunFixture } from '../report/runs.js';
-
-/** Marks `imageId` as skipped in every detector log of the run (a later record of an image replaces an earlier one). */
-async function skipInRun(dir: string, imageId: number, reason: string): Promise<void> {
-  const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as {
-    detectors: { key: string }[];
-  };
-  for (const { key } of manifest.detectors) {
-    const file = path.join(dir, 'detections', `${key}.jsonl`);
-    await appendFile(file, `${JSON.stringify({ imageId, skipped: reason })}\n`);
-  }
-}
+import { makeRun, makeRunFixture, skipInRun, type RunFixture } from '../report/runs.js';
 
 describe('pairRuns: images skipped in only one of the runs', () => {
   let fx: RunFixture;

@@ -3,17 +3,10 @@
  * whose outputs or decoder take one image per request: the claim is checked at load with a batch of 2, as for an
  * ONNX model, instead of failing at the run's first batch.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../../src/core/types.js';
 import { loadDetector } from '../../../src/detectors/index.js';
-import { tempDir } from '../../runner/fixtures.js';
-
-const SIZE = 8;
-const servers: http.Server[] = [];
+import { SIZE, answerJson, greyImage as image, listenLoopback, servedEntryFile } from './loopback.js';
 
 interface InferInput {
   shape: number[];
@@ -32,33 +25,24 @@ async function serveModel(
   maxBatch = Infinity,
 ): Promise<{ url: string; batches: number[] }> {
   const batches: number[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const json = (v: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(v));
-      if (req.url === '/v2/health/ready') return void res.writeHead(200).end();
-      if (req.method === 'GET')
-        return json({
-          name,
-          versions: ['1'],
-          platform: 'x',
-          inputs: [{ name: 'images', datatype: 'FP32', shape: [-1, 3, SIZE, SIZE] }],
-          outputs,
-        });
-      const input = (JSON.parse(Buffer.concat(chunks).toString()) as { inputs: InferInput[] }).inputs[0];
-      batches.push(input.shape[0]);
-      if (input.shape[0] > maxBatch)
-        // Triton's answer to a batch over the model's max_batch_size
-        return void res
-          .writeHead(400, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ error: `inference request batch-size must be <= ${maxBatch} for 'yx'` }));
-      json({ model_name: name, model_version: version(), outputs: answer(input) });
-    });
+  const url = await listenLoopback((req, body, res) => {
+    if (req.url === '/v2/health/ready') return void res.writeHead(200).end();
+    if (req.method === 'GET')
+      return answerJson(res, {
+        name,
+        versions: ['1'],
+        platform: 'x',
+        inputs: [{ name: 'images', datatype: 'FP32', shape: [-1, 3, SIZE, SIZE] }],
+        outputs,
+      });
+    const input = (JSON.parse(body.toString()) as { inputs: InferInput[] }).inputs[0];
+    batches.push(input.shape[0]);
+    // Triton's answer to a batch over the model's max_batch_size
+    if (input.shape[0] > maxBatch)
+      return answerJson(res, { error: `inference request batch-size must be <= ${maxBatch} for '${name}'` }, 400);
+    answerJson(res, { model_name: name, model_version: version(), outputs: answer(input) });
   });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, batches };
+  return { url, batches };
 }
 
 /** A torchvision-style served model: per image one box [1,2,5,6] of label 2, score 0.75 (answering as `version`). */
@@ -103,45 +87,15 @@ const serveYolox = (mixing: boolean, maxBatch = Infinity) =>
     maxBatch,
   );
 
-/** Writes a registry file with one served entry (8×8, NCHW, letterbox) and loads it, logging to `infos`. */
+/** Loads the served entry of `model` (loopback.ts's, with `entry`'s fields), logging to `infos`. */
 async function loadServed(url: string, model: string, entry: Record<string, unknown>, concurrency: number) {
-  const file = path.join(await tempDir('shiftbench-kserve-batch-'), 'served.json');
   const name = `${model}-served`;
-  await writeFile(
-    file,
-    JSON.stringify([
-      {
-        name,
-        format: 'kserve',
-        source: { kind: 'kserve', url, model },
-        inputSizePx: { width: SIZE, height: SIZE },
-        layout: 'NCHW',
-        colorOrder: 'RGB',
-        normalize: { mean: [0, 0, 0], std: [255, 255, 255] },
-        fit: 'letterbox',
-        padValue: [128, 128, 128],
-        classes: [
-          { id: 1, name: 'a' },
-          { id: 2, name: 'b' },
-        ],
-        ...entry,
-      },
-    ]),
-  );
+  const file = await servedEntryFile(name, url, model, entry);
   const infos: string[] = [];
   const logger = { info: (m: string) => infos.push(m), warn: () => undefined, error: () => undefined };
   const detector = await loadDetector(name, { registryFiles: [file], logger, http: { concurrency } });
   return { infos, detector };
 }
-
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-});
-
-const image = (): RgbImage => ({ width: SIZE, height: SIZE, data: new Uint8Array(SIZE * SIZE * 3).fill(90) });
 
 describe('a served model with a variable batch dimension', () => {
   it('whose decoder takes one image per request (torchvision) runs one per request, checked at load', async () => {

@@ -166,8 +166,10 @@ export async function loadEntry(entry: ModelEntry, opts: LoadDetectorOptions = {
  * without loading any weights. Resolves `spec` like `loadDetector`:
  * - a fake: its spec, the seed, `readsGroundTruth: true` (so each image's identity
  *   includes its boxes) and a hash of the categories;
- * - a plug-in detector: plug-in name, detector, the seed and the sha256 of the plug-in
- *   file and of every local module it imports (pluginCodeHashes);
+ * - a plug-in detector: plug-in name, detector, the seed, the sha256 of the plug-in
+ *   file and of every local module it imports (pluginCodeHashes), and what else its
+ *   factory is given and may use: `readsGroundTruth: true` with the categories' hash (it
+ *   gets the labels), the `--backend` and the `--ep` as asked for;
  * - a registry entry or entry file: every field of the resolved entry except its
  *   description, recorded facts (`meta`) and where the files come from (`source`), the
  *   sha256 of each model file (pinned, or hashed from `--weights`; an unpinned file of a
@@ -182,27 +184,36 @@ export async function describeDetector(
   if (isFakeSpec(spec)) {
     // a fake reports the ground truth: its categories here, each image's boxes in the per-image identity
     // (readsGroundTruth)
-    const categories = opts.groundTruth
-      ? createHash('sha256').update(JSON.stringify(opts.groundTruth.categories)).digest('hex')
-      : null;
-    return { kind: 'fake', spec, seed: opts.seed ?? 0, readsGroundTruth: true, categoriesSha256: categories };
+    return { kind: 'fake', spec, seed: opts.seed ?? 0, readsGroundTruth: true, categoriesSha256: categoriesHash(opts) };
   }
   if (isHttpSpec(spec)) return describePlainHttp(spec, opts);
   const plugins = opts.plugins?.length ? await loadPlugins(opts.plugins) : [];
   const hit = findPluginDetector(plugins, spec);
   if (hit) {
+    // a factory is given the load options (docs/plugins.md): the labels, and the runtime settings it may pass on
     return {
       kind: 'plugin',
       plugin: hit.plugin.name,
       detector: hit.detector,
       seed: opts.seed ?? 0,
       code: await pluginCodeHashes(hit.plugin.file),
+      readsGroundTruth: true,
+      categoriesSha256: categoriesHash(opts),
+      backend: opts.backend ?? 'auto',
+      executionProvider: opts.executionProvider ?? DEFAULT_EXECUTION_PROVIDER,
     };
   }
   const entries = listModels({ registryFiles: opts.registryFiles });
   const entry = entries.find((e) => e.name === spec) ?? (await entryFromPath(spec, opts));
   if (!entry) throw unknownModel(spec, plugins, entries);
   return describeEntry(entry, opts);
+}
+
+/** sha256 of the dataset's categories (null without labels), for detectors that are given the labels. */
+function categoriesHash(opts: LoadDetectorOptions): string | null {
+  return opts.groundTruth
+    ? createHash('sha256').update(JSON.stringify(opts.groundTruth.categories)).digest('hex')
+    : null;
 }
 
 /** describeDetector for a registry entry (see there). */

@@ -474,7 +474,11 @@ async function scoreLocked(
   const imageIds = await imageHashes(dataset.images, dataset.groundTruth);
   const key = modelKey(o.models[0]);
   const identity: RunIdentity = {
-    run: { ...runLevelIdentity(o, m.buildId), detections: { source: 'export', exportSha256: exp.sha256 } },
+    // the inputs were made, and so decoded and resampled, at export time
+    run: {
+      ...runLevelIdentity(o, m.buildId, String(m.resample.library ?? 'not recorded')),
+      detections: { source: 'export', exportSha256: exp.sha256 },
+    },
     detectors: {
       [key]: { kind: 'export', exportSha256: exp.sha256, detectionsSha256: results.sha256, name: o.models[0], family },
     },

@@ -2,8 +2,9 @@
  * Run identity: everything that determines a run's detections, as values and content
  * hashes (never absolute paths, so shards made on different machines compare equal).
  *
- * - run level: the build of the code that makes detections, the shift set, the mode and
- *   the resampling kernel — a difference refuses the whole directory;
+ * - run level: the build of the code that makes detections, the image library that decodes
+ *   and resamples (sharp / libvips versions), the shift set, the mode and the resampling
+ *   kernel — a difference refuses the whole directory;
  * - per detector variant: the resolved detector (describeDetector) and the mitigation —
  *   adding a model keeps the others;
  * - per image: the sha256 of the image file, stored in each detection record — raising
@@ -16,6 +17,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 import { is } from '../core/is.js';
 import type { CocoAnnotation, CocoGroundTruth, DatasetImage } from '../core/types.js';
 import { isFractionalSet } from '../shifts/index.js';
@@ -169,10 +171,23 @@ export function imageIdentityFor(
   return described?.readsGroundTruth === true ? ids.withLabels : ids.file;
 }
 
-/** The run-level identity: build, shifts, mode, resampling kernel, detections kept per input. */
-export function runLevelIdentity(o: ResolvedRunOptions, buildId: string): Record<string, unknown> {
+/** The image library that decodes every image and makes every input, with its versions: "sharp X / libvips Y". */
+export function imageLibrary(): string {
+  return `sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`;
+}
+
+/**
+ * The run-level identity: build, image library (default: the one running; a run scored from an export passes the
+ * export's), shifts, mode, resampling kernel, detections kept per input.
+ */
+export function runLevelIdentity(
+  o: ResolvedRunOptions,
+  buildId: string,
+  library: string = imageLibrary(),
+): Record<string, unknown> {
   return {
     buildId,
+    imageLibrary: library,
     shifts: o.shiftSet.shifts.map((s) => `${s.dx},${s.dy}`).join(';'),
     mode: o.mode,
     kernel: o.kernel,

@@ -9,7 +9,6 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import sharp from 'sharp';
 import { classNameMismatches } from '../core/categoryNames.js';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import type { Dataset, Detector, DetectorInfo, Logger } from '../core/types.js';
@@ -21,7 +20,14 @@ import { findPluginDetector, loadPlugins } from '../detectors/index.js';
 import { runDetectLoop } from './detectLoop.js';
 import { defaultEnv } from './env.js';
 import { DEFAULT_PREPARE_WORKERS, PREPARE_WORKERS_MIN_IMAGES, openPreparePool, type PreparePool } from './prepare.js';
-import { identityDiff, imageHashes, imageIdentityFor, runLevelIdentity, type RunIdentity } from './identity.js';
+import {
+  identityDiff,
+  imageHashes,
+  imageIdentityFor,
+  imageLibrary,
+  runLevelIdentity,
+  type RunIdentity,
+} from './identity.js';
 import {
   modelKey,
   resolveRunOptions,
@@ -103,7 +109,7 @@ function manifestDetector(
 export function resampleRecord(o: ResolvedRunOptions): RunManifest['resample'] {
   return {
     kernel: o.kernel,
-    library: `sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`,
+    library: imageLibrary(),
     fitPlacement: 'top-left',
     pixelCentres: 'aligned',
     // sets holding fractions: 16-bit fit kept in floating point, ideal Fourier shift (circular) or this kernel (pad,

@@ -557,6 +557,8 @@ async function detectVariant(
     return r === undefined || isSkipped(r);
   });
   if (todo.length === 0 && entry !== null) {
+    // the check guards the scoring: it holds for stored detections too (with the classes that made them)
+    if (entry.classes) checkClassNames(v.key, entry.classes, dataset); // older manifests did not record them
     logger.info(`${v.key}: all ${dataset.images.length} images already stored`);
     return { entry, records, file: log.file };
   }

@@ -142,12 +142,6 @@ async function rescoreLocked(
       );
     });
   const buildId = await env.buildId();
-  if (manifest.dataset.hash !== dataset.hash) {
-    logger.warn(
-      `${String(saved.dataset)} changed since the run (content ${hashChange(manifest.dataset.hash, dataset.hash)}): ` +
-        `the metrics are computed on it as it is now, and ${store.manifestFile} records it`,
-    );
-  }
   // the detectors of the metrics being replaced, in their order; a damaged metrics.json is what a rescore repairs
   const metricsBefore = await readJsonOrNull<RunMetrics>(path.join(store.dir, 'metrics.json')).catch((err) => {
     if (!(err instanceof RunStoreDamage)) throw err;
@@ -179,6 +173,13 @@ async function rescoreLocked(
   const variants: ScoredVariant[] = [];
   for (const key of keys)
     variants.push(await readStoredVariant(store, manifest, key, dataset.images, imageIds, 'rescoring'));
+  // said once the stored detections are accepted on it (a detector that read the labels refuses a changed image above)
+  if (manifest.dataset.hash !== dataset.hash) {
+    logger.warn(
+      `${String(saved.dataset)} changed since the run (content ${hashChange(manifest.dataset.hash, dataset.hash)}): ` +
+        `the metrics are computed on it as it is now, and ${store.manifestFile} records it`,
+    );
+  }
   const shiftSet: ShiftSet = {
     spec: manifest.shiftSet.spec,
     shifts: manifest.shiftSet.shifts,

@@ -51,4 +51,22 @@ describe('a rescore after the dataset changed', () => {
     expect(after.dataset).toEqual(ran.dataset);
     expect(metrics.results[0].bounds).toEqual(run.metrics.results[0].bounds);
   });
+
+  it('a rescore refused because the labels made the detections (a fake) says nothing of metrics computed on them', async () => {
+    const root = await tempDir('shiftbench-rescore-dataset-');
+    const { file, gt } = await makeDataset(path.join(root, 'ds'), 6, { seed: 52 });
+    const out = path.join(root, 'run');
+    // the built-in fake reports the ground truth: each image's identity holds its labels
+    await runBenchmark({ models: ['oracle'], dataset: file, bootstrapResamples: 20, bootstrapBounds: 0, out });
+    await writeFile(file, JSON.stringify({ ...gt, annotations: gt.annotations.slice(1) }));
+    const warnings: string[] = [];
+    const err = await rescoreRun(
+      out,
+      { scoreThreshold: 0.3 },
+      { logger: { info: () => undefined, warn: (m) => warnings.push(m) } },
+    ).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('ERR_RUN_STORE');
+    // before: "the metrics are computed on it as it is now" came first, then the refusal
+    expect(warnings.join('\n')).not.toContain('computed on it as it is now');
+  });
 });

@@ -26,7 +26,7 @@ export async function decodeImage(path: string, expectedSize?: { width: number; 
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw datasetError(`Could not decode image ${path}: ${(err as Error).message}`, err);
+    throw datasetError(`Could not decode image ${path}: ${withFormatHint((err as Error).message)}`, err);
   }
   const { data, info } = result;
   if (info.channels !== 3) {
@@ -106,8 +106,15 @@ export async function readImageSize(path: string): Promise<{ width: number; heig
     if (!meta.width || !meta.height) throw new Error('no width/height in header');
     return { width: meta.width, height: meta.height, orientation: meta.orientation ?? 1 };
   } catch (err) {
-    throw datasetError(`Could not read the size of image ${path}: ${(err as Error).message}`, err);
+    throw datasetError(`Could not read the size of image ${path}: ${withFormatHint((err as Error).message)}`, err);
   }
+}
+
+/** A decoder message, with the fix when the format is one sharp cannot read (BMP, HEIC). */
+function withFormatHint(message: string): string {
+  return /unsupported image format/i.test(message)
+    ? `${message}; shiftbench decodes JPEG, PNG, WebP, TIFF, GIF and AVIF: convert it (e.g. to PNG)`
+    : message;
 }
 
 /**

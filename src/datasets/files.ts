@@ -5,8 +5,27 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError } from '../core/errors.js';
 
-/** Image file extensions the loaders pick up (lower case, as sharp decodes them). */
-export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif'];
+/**
+ * Image file extensions the loaders pick up (lower case): those sharp decodes, and the photo formats YOLO tools read
+ * that it does not (BMP, HEIC/HEIF; MPO and JFIF are JPEG and decode). Those are listed rather than left out unseen:
+ * the run skips each with the decoder's reason, `datasets check` lists them, and a YOLO label beside one is not
+ * taken for a label without an image.
+ */
+export const IMAGE_EXTENSIONS: readonly string[] = [
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.tif',
+  '.tiff',
+  '.gif',
+  '.avif',
+  '.bmp',
+  '.heic',
+  '.heif',
+  '.jfif',
+  '.mpo',
+];
 
 /** What `--dataset` accepts, for error messages. */
 export const ACCEPTED_DATASETS =

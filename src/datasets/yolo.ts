@@ -1,7 +1,8 @@
 /**
  * YOLO folder → COCO ground truth. Layout: `<dir>/images/**` and `<dir>/labels/**`
  * mirroring it, one `<stem>.txt` per image with lines `class cx cy w h` normalised to
- * 0–1 (a polygon line `class x1 y1 x2 y2 …` becomes its bounding box). An image
+ * 0–1 (a polygon line `class x1 y1 x2 y2 …` becomes its bounding box; a line repeating an
+ * earlier box of its file is dropped with a warning). An image
  * without a label file has no objects. Class names come from `--classes FILE`, or
  * `classes.txt`, `*.names` or a `*.yaml` with a `names:` list inside the folder.
  */
@@ -317,6 +318,8 @@ export async function parseYoloFolder(
   const images: CocoImage[] = [];
   const annotations: CocoAnnotation[] = [];
   const issues: string[] = [];
+  /** file:line of each label line that repeats an earlier box of its file (same class and corners). */
+  const duplicates: string[] = [];
   let unlabelled = 0;
   let labelled = 0;
   const unusable = new Map<number, string>();
@@ -350,6 +353,8 @@ export async function parseYoloFolder(
       continue;
     }
     labelled++;
+    /** The boxes of this file so far (class and normalised corners): a line repeating one is the same object. */
+    const seen = new Set<string>();
     text.split(/\r?\n/).forEach((line, k) => {
       const t = line.trim();
       if (t === '') return;
@@ -397,6 +402,14 @@ export async function parseYoloFolder(
         y0 = Math.min(...ys);
         y1 = Math.max(...ys);
       }
+      // one object written twice (a merge of two label exports, a double click) would be two ground-truth boxes of
+      // which a detector can match only one: dropped, as Ultralytics drops repeated rows, with a warning
+      const key = [cls, x0, y0, x1, y1].map((v) => v.toFixed(9)).join(' ');
+      if (seen.has(key)) {
+        duplicates.push(where);
+        return;
+      }
+      seen.add(key);
       // the part of a box outside the image cannot be seen in it (nor boxed by a detector, whose boxes stay inside):
       // corners are clipped to [0, 1] (Ultralytics' checker refuses cx, cy, w or h above 1; we keep such boxes, clipped)
       [x0, y0, x1, y1] = [x0, y0, x1, y1].map((v) => Math.min(1, Math.max(0, v)));
@@ -421,6 +434,12 @@ export async function parseYoloFolder(
     throw datasetError(
       `YOLO labels in ${labelsDir} have ${issues.length} invalid line${issues.length === 1 ? '' : 's'}:\n` +
         `${formatIssues(issues)}`,
+    );
+  if (duplicates.length > 0)
+    opts.logger?.warn(
+      `YOLO labels in ${labelsDir}: ${duplicates.length} duplicate label line${duplicates.length === 1 ? '' : 's'} ` +
+        `(the same class and box as an earlier line of the file) dropped, as Ultralytics drops them: ` +
+        `${duplicates.slice(0, 3).join(', ')}${duplicates.length > 3 ? ` and ${duplicates.length - 3} more` : ''}`,
     );
   if (unlabelled > 0)
     opts.logger?.info(`${dir}: ${unlabelled} of ${files.length} images have no label file (no objects)`);

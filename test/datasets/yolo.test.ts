@@ -1,0 +1,52 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDataset } from '../../src/datasets/load.js';
+import { evaluateCoco } from '../../src/metrics/cocoeval.js';
+
+let tmp: string;
+let fixture = 0;
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'shiftbench-yolo-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+/** A YOLO folder: images/a.png (100×50), classes cat and dog, labels/a.txt holding `labels`. */
+async function yoloFolder(labels: string): Promise<string> {
+  const dir = path.join(tmp, `yolo${fixture++}`);
+  await mkdir(path.join(dir, 'images'), { recursive: true });
+  await mkdir(path.join(dir, 'labels'), { recursive: true });
+  await sharp({ create: { width: 100, height: 50, channels: 3, background: { r: 10, g: 20, b: 30 } } })
+    .png()
+    .toFile(path.join(dir, 'images', 'a.png'));
+  await writeFile(path.join(dir, 'labels', 'a.txt'), labels);
+  await writeFile(path.join(dir, 'classes.txt'), 'cat\ndog\n');
+  return dir;
+}
+
+describe('YOLO labels: duplicate lines', () => {
+  it('a box written twice in one label file is one object (as Ultralytics reads it), with a warning naming file:line', async () => {
+    // lines 1 and 3 are the same cat box; line 2 is a dog box at the same place (another object); line 4 the same cat
+    // box as a polygon (its bounding box is the box of line 1)
+    const dir = await yoloFolder(
+      '0 0.5 0.5 0.2 0.4\n1 0.5 0.5 0.2 0.4\n0 0.50 0.5 0.2 0.4\n0 0.4 0.3 0.6 0.3 0.6 0.7 0.4 0.7\n',
+    );
+    const warned: string[] = [];
+    const ds = await loadDataset({ dataset: dir }, { info: () => undefined, warn: (m: string) => warned.push(m) });
+    const anns = ds.groundTruth!.annotations;
+    // 100×50 image: cx 0.5 w 0.2 → x 40..60, cy 0.5 h 0.4 → y 15..35
+    expect(anns.map((a) => [a.category_id, ...a.bbox.map((v) => +v.toFixed(9))])).toEqual([
+      [1, 40, 15, 20, 20],
+      [2, 40, 15, 20, 20],
+    ]);
+    expect(warned.join('\n')).toContain(`2 duplicate label lines`);
+    expect(warned.join('\n')).toContain(`${path.join(dir, 'labels', 'a.txt')}:3`);
+    // a detector that finds the cat exactly once scores AP 1 on it, not 1/3 recall
+    const cat = evaluateCoco(ds.groundTruth!, [{ image_id: 1, category_id: 1, bbox: [40, 15, 20, 20], score: 0.9 }]);
+    expect(cat.perCategoryAP['1']).toBeCloseTo(1, 12);
+  });
+});

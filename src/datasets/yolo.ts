@@ -6,7 +6,7 @@
  * without a label file has no objects. Class names come from `--classes FILE`, or
  * `classes.txt`, `*.names` or a `*.yaml` with a `names:` list inside the folder.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sameCategoryName } from '../core/categoryNames.js';
 import { COCO_CATEGORIES } from '../core/coco.js';
@@ -320,6 +320,8 @@ export async function parseYoloFolder(
   const issues: string[] = [];
   /** file:line of each label line that repeats an earlier box of its file (same class and corners). */
   const duplicates: string[] = [];
+  /** Label files that are there but cannot be read (their message is in `issues`). */
+  let unreadable = 0;
   let unlabelled = 0;
   let labelled = 0;
   const unusable = new Map<number, string>();
@@ -348,8 +350,26 @@ export async function parseYoloFolder(
     let text: string;
     try {
       text = await readFile(labelFile, 'utf8');
-    } catch {
-      unlabelled++;
+    } catch (err) {
+      // only a label file that is not there means "no objects"; one that is there but cannot be read (a folder, a
+      // symbolic link whose target is gone, no permission) would lose its boxes unseen
+      const exists = await lstat(labelFile).then(
+        () => true,
+        () => false,
+      );
+      if (!exists) {
+        unlabelled++;
+        continue;
+      }
+      const code = (err as NodeJS.ErrnoException).code;
+      const why =
+        code === 'EISDIR'
+          ? 'it is a folder'
+          : code === 'ENOENT'
+            ? 'it is a symbolic link to a file that does not exist'
+            : (err as Error).message;
+      issues.push(`${labelFile}: cannot read the label file (${why}); fix or remove it`);
+      unreadable++;
       continue;
     }
     labelled++;
@@ -430,11 +450,14 @@ export async function parseYoloFolder(
     });
   }
   await refuseUnmatchedLabels(dir, labelsDir, new Set(files.map((f) => labelPath(f))), labelled);
-  if (issues.length > 0)
-    throw datasetError(
-      `YOLO labels in ${labelsDir} have ${issues.length} invalid line${issues.length === 1 ? '' : 's'}:\n` +
-        `${formatIssues(issues)}`,
-    );
+  if (issues.length > 0) {
+    const lines = issues.length - unreadable;
+    const what = [
+      ...(lines > 0 ? [`${lines} invalid line${lines === 1 ? '' : 's'}`] : []),
+      ...(unreadable > 0 ? [`${unreadable} unreadable label file${unreadable === 1 ? '' : 's'}`] : []),
+    ].join(' and ');
+    throw datasetError(`YOLO labels in ${labelsDir} have ${what}:\n${formatIssues(issues)}`);
+  }
   if (duplicates.length > 0)
     opts.logger?.warn(
       `YOLO labels in ${labelsDir}: ${duplicates.length} duplicate label line${duplicates.length === 1 ? '' : 's'} ` +

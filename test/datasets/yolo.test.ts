@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -48,5 +48,34 @@ describe('YOLO labels: duplicate lines', () => {
     // a detector that finds the cat exactly once scores AP 1 on it, not 1/3 recall
     const cat = evaluateCoco(ds.groundTruth!, [{ image_id: 1, category_id: 1, bbox: [40, 15, 20, 20], score: 0.9 }]);
     expect(cat.perCategoryAP['1']).toBeCloseTo(1, 12);
+  });
+});
+
+describe('YOLO labels: a label file that exists but cannot be read', () => {
+  it('is refused naming it, not read as "no label file" (an image without objects)', async () => {
+    // labels/a.txt a dangling symbolic link (its target moved away), labels/b.txt a folder
+    const dir = await yoloFolder('0 0.5 0.5 0.2 0.4\n');
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+      .png()
+      .toFile(path.join(dir, 'images', 'b.png'));
+    await rm(path.join(dir, 'labels', 'a.txt'));
+    await symlink(path.join(tmp, 'moved-away.txt'), path.join(dir, 'labels', 'a.txt'));
+    await mkdir(path.join(dir, 'labels', 'b.txt'));
+    const err = await loadDataset({ dataset: dir }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_DATASET' });
+    const message = (err as Error).message;
+    expect(message).toContain(`YOLO labels in ${path.join(dir, 'labels')} have 2 unreadable label files:\n`);
+    expect(message).toContain(`${path.join(dir, 'labels', 'a.txt')}: cannot read the label file`);
+    expect(message).toContain(`${path.join(dir, 'labels', 'b.txt')}: cannot read the label file`);
+  });
+
+  it('an image whose label file is absent still has no objects', async () => {
+    const dir = await yoloFolder('0 0.5 0.5 0.2 0.4\n');
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+      .png()
+      .toFile(path.join(dir, 'images', 'b.png'));
+    const ds = await loadDataset({ dataset: dir });
+    expect(ds.images.map((im) => im.fileName)).toEqual(['a.png', 'b.png']);
+    expect(ds.groundTruth!.annotations.map((a) => a.image_id)).toEqual([1]);
   });
 });

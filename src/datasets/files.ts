@@ -71,21 +71,40 @@ export async function isFile(p: string): Promise<boolean> {
  * forward slashes, sorted by code point so the order is the same on every platform.
  * Hidden files and everything inside hidden folders are left out. A symbolic link named as an image is listed too (unless it points at a folder): it is
  * never dropped unseen — decoding reads it, or refuses one that points outside the image
- * folder, and the run lists that image as skipped with the reason (decode.ts).
+ * folder, and the run lists that image as skipped with the reason (decode.ts). A symbolic link to a folder is not
+ * followed; `onFolderLink` is told its absolute path, so a loader can say that the images in it are not read.
  */
-export async function listImageFiles(dir: string, recursive: boolean): Promise<string[]> {
+export async function listImageFiles(
+  dir: string,
+  recursive: boolean,
+  onFolderLink?: (linkPath: string) => void,
+): Promise<string[]> {
   const entries = await readdir(dir, { recursive, withFileTypes: true });
   const files: string[] = [];
+  const folderLinks: string[] = [];
   for (const e of entries) {
-    if (!isImageFile(e.name) || e.name.startsWith('.')) continue;
+    if (e.name.startsWith('.')) continue;
     const full = path.join(e.parentPath, e.name);
     const rel = path.relative(dir, full).split(path.sep);
     // inside a hidden folder (.ipynb_checkpoints copies, .thumbs): not the dataset's, as hidden files are not
     if (rel.some((part) => part.startsWith('.'))) continue;
-    if (!e.isFile() && !(e.isSymbolicLink() && !(await isDirectory(full)))) continue;
+    if (e.isSymbolicLink() && (await isDirectory(full))) {
+      folderLinks.push(full);
+      continue;
+    }
+    if (!isImageFile(e.name) || !(e.isFile() || e.isSymbolicLink())) continue;
     files.push(rel.join('/'));
   }
+  if (onFolderLink) for (const link of folderLinks.sort()) onFolderLink(link);
   return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The warning for a symbolic link to a folder met while listing a dataset's images (listImageFiles). */
+export function folderLinkWarning(linkPath: string): string {
+  return (
+    `${linkPath} is a symbolic link to a folder, which is not followed: the images in it are not part of the ` +
+    'dataset. Copy or move them into the folder to include them.'
+  );
 }
 
 /** sha256 over `head` then each file's bytes in the given order (streamed). */

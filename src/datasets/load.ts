@@ -11,7 +11,15 @@ import { is } from '../core/is.js';
 import type { CocoGroundTruth, Dataset, DatasetImage, Logger } from '../core/types.js';
 import { checkImagesPresent, parseCocoFile, resolveCocoImagesDir } from './coco.js';
 import { readImageSizeOrSkip } from './decode.js';
-import { ACCEPTED_DATASETS, datasetError, hashDataset, isDirectory, isFile, listImageFiles } from './files.js';
+import {
+  ACCEPTED_DATASETS,
+  datasetError,
+  folderLinkWarning,
+  hashDataset,
+  isDirectory,
+  isFile,
+  listImageFiles,
+} from './files.js';
 import { parseYoloFolder } from './yolo.js';
 
 export interface DatasetSpec {
@@ -118,7 +126,7 @@ async function loadYolo(dir: string, spec: DatasetSpec, logger?: Logger): Promis
 }
 
 async function loadFolder(dir: string, spec: DatasetSpec, logger?: Logger): Promise<Dataset> {
-  let files = await listImageFiles(dir, true);
+  let files = await listImageFiles(dir, true, (link) => logger?.warn(folderLinkWarning(link)));
   if (files.length === 0) {
     throw datasetError(
       `Found no images (.jpg, .png, .webp, …) in ${dir}. Accepted for --dataset: ${ACCEPTED_DATASETS}.`,

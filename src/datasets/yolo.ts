@@ -12,7 +12,7 @@ import { sameCategoryName } from '../core/categoryNames.js';
 import { COCO_CATEGORIES } from '../core/coco.js';
 import type { CocoAnnotation, CocoCategory, CocoGroundTruth, CocoImage, Logger } from '../core/types.js';
 import { orientationSkipReason, readImageSizeOrSkip } from './decode.js';
-import { datasetError, formatIssues, isFile, listImageFiles } from './files.js';
+import { datasetError, folderLinkWarning, formatIssues, isFile, listImageFiles } from './files.js';
 
 /** Tolerance on normalised coordinates (some exporters round slightly past 0 or 1). */
 const NORMALISED_TOLERANCE = 0.01;
@@ -312,7 +312,7 @@ export async function parseYoloFolder(
   const labelsDir = path.join(dir, 'labels');
   const { names, file: classesFile } = await readYoloClassNames(dir, opts.classes);
   const categories = yoloCategories(names);
-  const files = await listImageFiles(imagesDir, true);
+  const files = await listImageFiles(imagesDir, true, (link) => opts.logger?.warn(folderLinkWarning(link)));
   if (files.length === 0) throw datasetError(`YOLO folder ${dir}: images/ holds no image files (${'.jpg, .png, …'}).`);
   refuseSharedLabelFiles(dir, files);
   const images: CocoImage[] = [];

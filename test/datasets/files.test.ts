@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -82,5 +82,34 @@ describe('listing: photos in formats shiftbench cannot decode are not dropped un
     const ds = await loadDataset({ dataset: dir });
     expect(ds.images.map((im) => im.fileName)).toEqual(['a.png', 'b.bmp', 'c.heic']);
     expect((await findUnusableImages(ds)).map((u) => u.fileName)).toEqual(['b.bmp', 'c.heic']);
+  });
+});
+
+describe('listing: a symbolic link to a folder is not followed, and says so', () => {
+  it('a label-free folder whose subfolder is a link to photos elsewhere warns naming the link (its photos are not read)', async () => {
+    const dir = path.join(tmp, 'plain-linked');
+    await png(path.join(dir, 'a.png'), 4, 3);
+    await png(path.join(tmp, 'elsewhere', 'x.png'), 4, 3);
+    await symlink(path.join(tmp, 'elsewhere'), path.join(dir, 'more'));
+    const warned: string[] = [];
+    const ds = await loadDataset({ dataset: dir }, { info: () => undefined, warn: (m: string) => warned.push(m) });
+    expect(ds.images.map((im) => im.fileName)).toEqual(['a.png']);
+    expect(warned.join('\n')).toContain(
+      `${path.join(dir, 'more')} is a symbolic link to a folder, which is not followed: the images in it are not ` +
+        'part of the dataset',
+    );
+  });
+
+  it('so does a YOLO folder (a background-only subfolder would drop out of the scored set unseen)', async () => {
+    const dir = path.join(tmp, 'yolo-linked');
+    await png(path.join(dir, 'images', 'a.png'), 10, 10);
+    await png(path.join(tmp, 'elsewhere-bg', 'x.png'), 4, 3);
+    await symlink(path.join(tmp, 'elsewhere-bg'), path.join(dir, 'images', 'background'));
+    await mkdir(path.join(dir, 'labels'), { recursive: true });
+    await writeFile(path.join(dir, 'labels', 'a.txt'), '0 0.5 0.5 0.2 0.2\n');
+    await writeFile(path.join(dir, 'classes.txt'), 'cat\n');
+    const warned: string[] = [];
+    await loadDataset({ dataset: dir }, { info: () => undefined, warn: (m: string) => warned.push(m) });
+    expect(warned.join('\n')).toContain(`${path.join(dir, 'images', 'background')} is a symbolic link to a folder`);
   });
 });

@@ -2,7 +2,12 @@
  * Image decoding for the runner. COCO boxes refer to the pixels as stored, so EXIF
  * orientation is NOT applied (sharp does not auto-rotate unless asked): a photo with
  * an EXIF rotation tag is decoded in its stored orientation, as pycocotools-based
- * evaluation and the COCO annotation tools see it.
+ * evaluation and the COCO annotation tools see it. Likewise an RGB or greyscale image's
+ * embedded colour profile (ICC) is NOT applied: its stored values are what PIL, OpenCV,
+ * torchvision and TensorFlow decode, so what detectors were trained and evaluated on
+ * (sharp would convert an Adobe RGB or Display P3 photo to sRGB, by up to ~140 levels in
+ * some coco128 photos). Only a CMYK image, which has no RGB values of its own, is
+ * converted through its profile (or a generic CMYK one).
  */
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,15 +17,17 @@ import type { DatasetImage, RgbImage } from '../core/types.js';
 import { datasetError } from './files.js';
 
 /**
- * Decodes an image file to 8-bit interleaved RGB (alpha dropped, greyscale and other
- * colour spaces converted to sRGB, 16-bit reduced to 8-bit). If `expectedSize` is
+ * Decodes an image file to 8-bit interleaved RGB (alpha dropped, greyscale replicated,
+ * CMYK converted to sRGB, 16-bit reduced to 8-bit by its high byte; an RGB image's
+ * embedded colour profile is not applied: its stored values). If `expectedSize` is
  * given, a different stored size is an error too. Throws ERR_DATASET
  * "Could not decode image <path>: …" so the runner can skip the image and go on.
  */
 export async function decodeImage(path: string, expectedSize?: { width: number; height: number }): Promise<RgbImage> {
   let result: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    result = await sharp(path)
+    const { space, icc } = await sharp(path).metadata();
+    result = await sharp(path, { ignoreIcc: icc !== undefined && space !== 'cmyk' })
       .removeAlpha()
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })

@@ -204,6 +204,7 @@ export async function loadDataset(spec: DatasetSpec, logger?: Logger): Promise<D
     throw datasetError(`--classes was given but ${target} is not a YOLO folder (needs images/ and labels/ inside).`);
   }
   await warnUnreadJson(target, logger);
+  await warnUnreadYoloFolders(target, logger);
   return loadFolder(hasImages ? path.join(target, 'images') : target, spec, logger);
 }
 
@@ -222,5 +223,29 @@ async function warnUnreadJson(dir: string, logger?: Logger): Promise<void> {
     `${dir} is read without labels, and these JSON files in it were not read as annotations: ` +
       `${found.slice(0, 5).join(', ')}${found.length > 5 ? ', …' : ''}. If one holds the COCO annotations, give it ` +
       `with --dataset (and --images for the image folder).`,
+  );
+}
+
+/**
+ * A folder read without labels may hold YOLO folders (images/ and labels/) below it — an Ultralytics or Roboflow export
+ * given at its root, with train/ and valid/ inside: names them, since their labels are not read.
+ */
+async function warnUnreadYoloFolders(dir: string, logger?: Logger): Promise<void> {
+  if (!logger) return;
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  const found: string[] = [];
+  for (const e of entries) {
+    if (e.name !== 'labels' || !e.isDirectory()) continue;
+    const parent = e.parentPath;
+    const parts = path.relative(dir, parent).split(path.sep);
+    if (!parts.some((part) => part.startsWith('.')) && (await isDirectory(path.join(parent, 'images'))))
+      found.push(parent);
+  }
+  if (found.length === 0) return;
+  found.sort();
+  logger.warn(
+    `${dir} is read without labels, and these YOLO folders (images/ and labels/) in it were not read: ` +
+      `${found.slice(0, 5).join(', ')}${found.length > 5 ? ', …' : ''}. Give one with --dataset (with --classes ` +
+      `FILE if its class names are outside it) to score its labels.`,
   );
 }

@@ -688,6 +688,25 @@ describe('loadDataset: YOLO and plain folders', () => {
     expect(warned.join('\n')).toContain('give it with --dataset');
   });
 
+  it('a folder loaded label-free names the YOLO folders (images/ and labels/) inside it, whose labels it did not read', async () => {
+    // a Roboflow / Ultralytics export given at its root: data.yaml beside train/ and valid/, each images/ + labels/
+    const dir = path.join(tmp, 'yolo-root');
+    for (const split of ['train', 'valid']) {
+      await png(path.join(dir, split, 'images', 'a.png'), 5, 6);
+      await mkdir(path.join(dir, split, 'labels'), { recursive: true });
+      await writeFile(path.join(dir, split, 'labels', 'a.txt'), '0 0.5 0.5 0.2 0.2\n');
+    }
+    await writeFile(path.join(dir, 'data.yaml'), 'names: [cat]\n');
+    const warned: string[] = [];
+    const ds = await loadDataset({ dataset: dir }, { info: () => undefined, warn: (m: string) => warned.push(m) });
+    expect(ds.groundTruth).toBeNull();
+    expect(ds.images).toHaveLength(2);
+    expect(warned.join('\n')).toContain(
+      `${dir} is read without labels, and these YOLO folders (images/ and labels/) in it were not read: ` +
+        `${path.join(dir, 'train')}, ${path.join(dir, 'valid')}. Give one with --dataset`,
+    );
+  });
+
   it('a label-free folder whose images lie in images/ is named after the folder, not "images"', async () => {
     const dir = path.join(tmp, 'val2017-photos');
     await png(path.join(dir, 'images', 'a.png'), 5, 6);

@@ -32,22 +32,25 @@ function chunk(type: string, data: Buffer): Buffer {
   crc.writeUInt32BE(crc32(body));
   return Buffer.concat([head, body, crc]);
 }
-/** An 8-bit RGB PNG of one row holding exactly `rgb`, with `icc` embedded as its colour profile (iCCP). */
-function rgbPngWithProfile(rgb: number[], icc: Buffer): Buffer {
+/** A PNG of one row of `width` pixels: IHDR with `bitDepth` and `colourType`, the row's bytes, optional chunks. */
+function png(width: number, bitDepth: number, colourType: number, row: Buffer, extra: Buffer[] = []): Buffer {
   const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(rgb.length / 3, 0);
+  ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(1, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // colour type RGB
-  const iccp = Buffer.concat([Buffer.from('profile\0', 'latin1'), Buffer.from([0]), deflateSync(icc)]);
-  const idat = deflateSync(Buffer.from([0, ...rgb])); // filter 0, then the row
+  ihdr[8] = bitDepth;
+  ihdr[9] = colourType;
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk('IHDR', ihdr),
-    chunk('iCCP', iccp),
-    chunk('IDAT', idat),
+    ...extra,
+    chunk('IDAT', deflateSync(Buffer.concat([Buffer.from([0]), row]))), // filter 0, then the row
     chunk('IEND', Buffer.alloc(0)),
   ]);
+}
+/** An 8-bit RGB PNG of one row holding exactly `rgb`, with `icc` embedded as its colour profile (iCCP). */
+function rgbPngWithProfile(rgb: number[], icc: Buffer): Buffer {
+  const iccp = Buffer.concat([Buffer.from('profile\0', 'latin1'), Buffer.from([0]), deflateSync(icc)]);
+  return png(rgb.length / 3, 8, 2, Buffer.from(rgb), [chunk('iCCP', iccp)]);
 }
 
 describe('decodeImage: embedded colour profiles', () => {
@@ -78,5 +81,39 @@ describe('decodeImage: embedded colour profiles', () => {
     expect(decoded).toHaveLength(6);
     for (const v of decoded.slice(0, 3)) expect(v).toBeGreaterThanOrEqual(250);
     for (const v of decoded.slice(3)) expect(v).toBeLessThanOrEqual(40);
+  });
+});
+
+describe('decodeImage: bit depths, palettes and alpha (as datasets/README.md states them)', () => {
+  it('16-bit RGB and greyscale keep their high byte; alpha is dropped, not composited; palettes give their colours', async () => {
+    const be16 = (values: number[]) => Buffer.from(values.flatMap((v) => [v >> 8, v & 0xff]));
+    const rgb16 = path.join(tmp, 'rgb16.png');
+    await writeFile(rgb16, png(2, 16, 2, be16([65535, 32768, 257, 0, 1000, 60000])));
+    expect((await sharp(rgb16).metadata()).depth).toBe('ushort');
+    // 1000 >> 8 = 3, 60000 >> 8 = 234 (PIL and OpenCV read 16-bit PNGs so too)
+    expect(Array.from((await decodeImage(rgb16)).data)).toEqual([255, 128, 1, 0, 3, 234]);
+
+    const grey16 = path.join(tmp, 'grey16.png');
+    await writeFile(grey16, png(2, 16, 0, be16([65535, 32768])));
+    expect(Array.from((await decodeImage(grey16)).data)).toEqual([255, 255, 255, 128, 128, 128]);
+
+    // 2-bit greyscale 0..3 is 0, 85, 170, 255
+    const grey2 = path.join(tmp, 'grey2.png');
+    await writeFile(grey2, png(4, 2, 0, Buffer.from([0b00011011])));
+    expect(Array.from((await decodeImage(grey2)).data)).toEqual([0, 0, 0, 85, 85, 85, 170, 170, 170, 255, 255, 255]);
+
+    // the colour under a fully transparent pixel is kept (PIL's convert('RGB'), OpenCV's IMREAD_COLOR do the same)
+    const rgba = path.join(tmp, 'rgba.png');
+    await sharp(Buffer.from([200, 100, 50, 0, 10, 20, 30, 128]), { raw: { width: 2, height: 1, channels: 4 } })
+      .png()
+      .toFile(rgba);
+    expect(Array.from((await decodeImage(rgba)).data)).toEqual([200, 100, 50, 10, 20, 30]);
+
+    const palette = path.join(tmp, 'palette.png');
+    await sharp(Buffer.from([200, 100, 50, 10, 20, 30, 200, 100, 50]), { raw: { width: 3, height: 1, channels: 3 } })
+      .png({ palette: true, colours: 4, dither: 0 })
+      .toFile(palette);
+    expect((await sharp(palette).metadata()).isPalette).toBe(true);
+    expect(Array.from((await decodeImage(palette)).data)).toEqual([200, 100, 50, 10, 20, 30, 200, 100, 50]);
   });
 });

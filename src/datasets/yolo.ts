@@ -198,6 +198,24 @@ function refuseSharedLabelFiles(dir: string, files: readonly string[]): void {
   );
 }
 
+/** Folder names of dataset splits (train, val2017, valid, test, …). */
+const SPLIT_NAME = /^(train|val|valid|validation|test|dev)[-_]?\d*$/i;
+
+/**
+ * An Ultralytics layout keeps its splits below one images/ (images/train2017, images/val2017): all are read, as one
+ * dataset, so training images would be scored with the validation ones. Warns naming the splits and the fix.
+ */
+function warnMixedSplits(dir: string, files: readonly string[], logger?: Logger): void {
+  const splits = [...new Set(files.filter((f) => f.includes('/')).map((f) => f.slice(0, f.indexOf('/'))))]
+    .filter((d) => SPLIT_NAME.test(d))
+    .sort();
+  if (splits.length < 2) return;
+  logger?.warn(
+    `YOLO folder ${dir}: images/ holds the splits ${splits.join(', ')}, which are read together as one dataset. ` +
+      'To score one split, give a folder whose images/ and labels/ hold only it (e.g. val/images and val/labels).',
+  );
+}
+
 /** The label file of an image, relative to labels/: its path under images/ with .txt for its extension. */
 function labelPath(imageRel: string): string {
   return path.normalize(imageRel.replace(/\.[^./]+$/, '.txt'));
@@ -315,6 +333,7 @@ export async function parseYoloFolder(
   const files = await listImageFiles(imagesDir, true, (link) => opts.logger?.warn(folderLinkWarning(link)));
   if (files.length === 0) throw datasetError(`YOLO folder ${dir}: images/ holds no image files (${'.jpg, .png, …'}).`);
   refuseSharedLabelFiles(dir, files);
+  warnMixedSplits(dir, files, opts.logger);
   const images: CocoImage[] = [];
   const annotations: CocoAnnotation[] = [];
   const issues: string[] = [];

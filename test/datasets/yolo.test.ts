@@ -79,3 +79,38 @@ describe('YOLO labels: a label file that exists but cannot be read', () => {
     expect(ds.groundTruth!.annotations.map((a) => a.image_id)).toEqual([1]);
   });
 });
+
+describe('YOLO folders: images/ holding several splits', () => {
+  it('an Ultralytics layout (images/train2017 and images/val2017) is read as one set, with a warning naming the splits', async () => {
+    const dir = path.join(tmp, `yolo-splits`);
+    for (const split of ['train2017', 'val2017']) {
+      await mkdir(path.join(dir, 'images', split), { recursive: true });
+      await mkdir(path.join(dir, 'labels', split), { recursive: true });
+      await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+        .png()
+        .toFile(path.join(dir, 'images', split, 'a.png'));
+      await writeFile(path.join(dir, 'labels', split, 'a.txt'), '0 0.5 0.5 0.5 0.5\n');
+    }
+    await writeFile(path.join(dir, 'classes.txt'), 'cat\n');
+    const warned: string[] = [];
+    const ds = await loadDataset({ dataset: dir }, { info: () => undefined, warn: (m: string) => warned.push(m) });
+    expect(ds.images.map((im) => im.fileName)).toEqual(['train2017/a.png', 'val2017/a.png']);
+    expect(warned.join('\n')).toContain(
+      `YOLO folder ${dir}: images/ holds the splits train2017, val2017, which are read together as one dataset`,
+    );
+  });
+
+  it('one split below images/ (images/val/…) says nothing', async () => {
+    const dir = path.join(tmp, `yolo-one-split`);
+    await mkdir(path.join(dir, 'labels', 'val'), { recursive: true });
+    await mkdir(path.join(dir, 'images', 'val'), { recursive: true });
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+      .png()
+      .toFile(path.join(dir, 'images', 'val', 'a.png'));
+    await writeFile(path.join(dir, 'labels', 'val', 'a.txt'), '0 0.5 0.5 0.5 0.5\n');
+    await writeFile(path.join(dir, 'classes.txt'), 'cat\n');
+    const warned: string[] = [];
+    await loadDataset({ dataset: dir }, { info: () => undefined, warn: (m: string) => warned.push(m) });
+    expect(warned).toEqual([]);
+  });
+});

@@ -75,7 +75,7 @@ describe('shiftbench run never exits 0 without metrics.json', () => {
 /** The CLI's exit code when whoever reads its stderr has gone away (`… 2>&1 >/dev/null | head -c1`). */
 function exitWithStderrClosed(args: string[]): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/cli/index.js'), ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/index.ts'), ...args], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -55,38 +55,31 @@ describe('run identity of plug-in detectors', () => {
     await writeFile(plugin, pluginSource());
   });
 
-  it('an edited annotation refuses the stored detections of a plug-in detector (it is given the labels)', async () => {
-    const ds = await makeDataset(path.join(root, 'ds-labels'), 3, { seed: 6 });
+  /** A run of the plug-in oracle, then the same run after `edit` changed its dataset: the error of the second. */
+  const rerunAfter = async (name: string, seed: number, edit: (gt: CocoGroundTruth) => void) => {
+    const ds = await makeDataset(path.join(root, `ds-${name}`), 3, { seed });
     const options = {
       models: ['idgt/oracle'],
       plugins: [plugin],
       dataset: ds.file,
-      out: path.join(root, 'labels'),
+      out: path.join(root, name),
       bootstrapResamples: 20,
     };
     await runBenchmark(options);
     const edited = JSON.parse(await readFile(ds.file, 'utf8')) as CocoGroundTruth;
-    edited.annotations[0].bbox = [1, 1, 9, 9];
+    edit(edited);
     await writeFile(ds.file, JSON.stringify(edited));
-    const err = await runBenchmark(options).catch((x) => x);
+    return { edited, err: await runBenchmark(options).catch((x) => x) };
+  };
+
+  it('an edited annotation refuses the stored detections of a plug-in detector (it is given the labels)', async () => {
+    const { edited, err } = await rerunAfter('labels', 6, (gt) => (gt.annotations[0].bbox = [1, 1, 9, 9]));
     expect(err.code).toBe('ERR_RUN_STORE');
     expect(err.message).toContain(`image ${edited.annotations[0].image_id} (`);
   });
 
   it('renamed categories refuse the stored detections of a plug-in detector (its classes come from them)', async () => {
-    const ds = await makeDataset(path.join(root, 'ds-categories'), 3, { seed: 7 });
-    const options = {
-      models: ['idgt/oracle'],
-      plugins: [plugin],
-      dataset: ds.file,
-      out: path.join(root, 'categories'),
-      bootstrapResamples: 20,
-    };
-    await runBenchmark(options);
-    const edited = JSON.parse(await readFile(ds.file, 'utf8')) as CocoGroundTruth;
-    edited.categories[1].name = 'triangle';
-    await writeFile(ds.file, JSON.stringify(edited));
-    const err = await runBenchmark(options).catch((x) => x);
+    const { err } = await rerunAfter('categories', 7, (gt) => (gt.categories[1].name = 'triangle'));
     expect(err.code).toBe('ERR_RUN_STORE');
     expect(err.message).toContain('categoriesSha256');
   });

@@ -127,20 +127,19 @@ async function changeEntry(
  */
 export async function withdrawExperimentEntry(runDir: string, logger: Logger): Promise<void> {
   try {
-    await summaryEntryOf(runDir);
+    await changeEntry(runDir, logger, async (entry) => {
+      if (entry.results === null && entry.analysis === null) return false;
+      entry.analysis = null;
+      entry.results = null;
+      return true;
+    });
   } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err; // the summary's JSON (a write that fails is ERR_OUTPUT)
     logger.warn(
       `${path.join(path.dirname(path.resolve(runDir)), EXPERIMENT_SUMMARY_FILE)} is not an experiment summary ` +
-        `(${(err as Error).message}); its entry for ${runDir} is not updated`,
+        `(${err.message}); its entry for ${runDir} is not updated`,
     );
-    return;
   }
-  await changeEntry(runDir, logger, async (entry) => {
-    if (entry.results === null && entry.analysis === null) return false;
-    entry.analysis = null;
-    entry.results = null;
-    return true;
-  });
 }
 
 /**

@@ -370,10 +370,11 @@ async function thumbnail(
 ): Promise<{ uri: string; w: number; h: number; W: number; H: number } | null> {
   if (!file) return null;
   try {
-    // the stored pixels, EXIF orientation NOT applied: scoring decodes them so (src/datasets/decode.ts) and the boxes
-    // are in that frame; the JPEG written carries no metadata, so no viewer turns it either
-    const img = sharp(file, { failOn: 'error' });
-    const meta = await img.metadata();
+    // the stored pixels, EXIF orientation and an RGB colour profile NOT applied: scoring decodes them so
+    // (src/datasets/decode.ts), the boxes are in that frame and the detector saw those values; the JPEG written carries
+    // no metadata, so no viewer turns or converts it either
+    const meta = await sharp(file).metadata();
+    const img = sharp(file, { failOn: 'error', ignoreIcc: meta.icc !== undefined && meta.space !== 'cmyk' });
     const { data, info } = await img
       .resize({ width: sizePx, height: sizePx, fit: 'inside', withoutEnlargement: false })
       .jpeg({ quality: 72 })

@@ -20,6 +20,7 @@ import {
 } from '../../src/report/index.js';
 import type { CocoAnnotation } from '../../src/core/types.js';
 import { imageFlicker } from '../../src/metrics/index.js';
+import { decodeImage } from '../../src/datasets/decode.js';
 import { makeRun, makeRunFixture, type RunFixture } from './runs.js';
 import { labelledMetrics, writeRunDir } from './fixture.js';
 
@@ -243,6 +244,36 @@ describe('flicker gallery (real run with fakes)', () => {
         expect((b.bbox[0] + b.bbox[2]) * (it.thumbWidthPx / it.widthPx)).toBeLessThanOrEqual(it.thumbWidthPx + 8);
         expect((b.bbox[1] + b.bbox[3]) * (it.thumbHeightPx / it.heightPx)).toBeLessThanOrEqual(it.thumbHeightPx + 8);
       }
+    }
+  });
+
+  it('draws thumbnails from the stored pixel values, as scoring decodes them: an embedded colour profile is not applied', async () => {
+    // the same pictures converted to Display P3 and tagged with it: a viewer (and sharp by default) would convert them
+    // back to sRGB, but decodeImage gives the detector the stored values, so the thumbnail must show those
+    const p3Dir = path.join(fx.root, 'p3');
+    await mkdir(p3Dir, { recursive: true });
+    const file = (id: number) => path.join(p3Dir, `${String(id).padStart(3, '0')}.png`);
+    for (const im of fx.gt.images)
+      await sharp(path.join(fx.root, 'ds', 'images', im.file_name))
+        .withIccProfile('p3')
+        .png()
+        .toFile(file(im.id));
+    const g = await buildGallery(await loadReportRun(dir), file, { perDetector: 3 });
+    expect(g.items.length).toBeGreaterThan(0);
+    const means = async (img: ReturnType<typeof sharp>) => (await img.stats()).channels.slice(0, 3).map((c) => c.mean);
+    for (const it of g.items) {
+      const stored = await decodeImage(file(it.imageId));
+      const storedMeans = await means(
+        sharp(stored.data, { raw: { width: stored.width, height: stored.height, channels: 3 } }),
+      );
+      const viewed = await sharp(file(it.imageId)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const converted = await means(
+        sharp(viewed.data, { raw: { width: viewed.info.width, height: viewed.info.height, channels: 3 } }),
+      );
+      // the fixture tells the two apart: applying the profile moves some channel's mean by more than 3 levels
+      expect(Math.max(...converted.map((m, k) => Math.abs(m - storedMeans[k])))).toBeGreaterThan(3);
+      const thumb = await means(sharp(Buffer.from(it.thumbnail.replace(/^data:image\/jpeg;base64,/, ''), 'base64')));
+      for (let k = 0; k < 3; k++) expect(Math.abs(thumb[k] - storedMeans[k])).toBeLessThan(1.5);
     }
   });
 

@@ -338,6 +338,7 @@ export class ShiftEvaluator {
         }
       }
     } else notes.push(NO_GROUND_TRUTH_NOTE);
+    notes.push(...fewLabelledImagesNotes(consistency, stability));
     analysis.periodicity = periodicity(this.opts.shifts, {
       map: bounds ? bounds.perShift : null,
       meanScore: this.meanScorePerShift(),
@@ -376,4 +377,42 @@ function objectiveBounds(b: BoundsSummary): ObjectiveBounds {
     relRange: b.relRange,
     passes: b.passes,
   };
+}
+
+/**
+ * Why the metrics over ground-truth objects (flip rate, video-stability errors) have no interval in a run whose other
+ * metrics have one: fewer than MIN_INTERVAL_IMAGES images hold the objects they are computed over (sparse labels,
+ * images with crowd regions only). Nothing when the run itself has fewer images: the "bounds intervals off" note says
+ * it then.
+ */
+function fewLabelledImagesNotes(consistency: ConsistencyResult, stability: StabilitySummary | null): string[] {
+  if (consistency.imagesUsed.detConsistency < MIN_INTERVAL_IMAGES) return [];
+  const images = (n: number) => (n === 1 ? '1 image holds' : `${n} images hold`);
+  const few = (n: number) => n > 0 && n < MIN_INTERVAL_IMAGES;
+  const notes: string[] = [];
+  const flip = consistency.imagesUsed.flipRate;
+  if (few(flip) && Number.isFinite(consistency.flipRate?.mean))
+    notes.push(
+      `flip rate without interval: only ${images(flip)} a ground-truth object — fewer than ${MIN_INTERVAL_IMAGES} ` +
+        'give no 95 % interval',
+    );
+  const errors = stability
+    ? ([
+        ['CPE', stability.centerError],
+        ['SRE', stability.scaleRatioError],
+        ['fragment', stability.fragmentError],
+      ] as const)
+    : [];
+  const byCount = new Map<number, string[]>();
+  for (const [name, e] of errors) {
+    if (e && few(e.images) && !(Number.isFinite(e.lo) && Number.isFinite(e.hi))) {
+      byCount.set(e.images, [...(byCount.get(e.images) ?? []), name]);
+    }
+  }
+  for (const [n, names] of byCount)
+    notes.push(
+      `video-stability errors (${names.join(', ')}) without intervals: only ${images(n)} an object they are ` +
+        `computed over — fewer than ${MIN_INTERVAL_IMAGES} give no 95 % interval`,
+    );
+  return notes;
 }

@@ -42,6 +42,28 @@ describe('bounds intervals need enough resamples with ground truth', () => {
     );
   });
 
+  it('flip rate and video-stability errors over fewer than MIN_INTERVAL_IMAGES labelled images: no interval, a note why', async () => {
+    // 12 images (so the bounds and detConsistency have intervals), but only image 1 holds a ground-truth object: the
+    // metrics over ground-truth objects are means over 1 image, without interval — every output must say why
+    const ev = new ShiftEvaluator({ shifts, groundTruth: gt, bootstrapResamples: 20, bootstrapBounds: 0, seed: 3 });
+    for (let s = 0; s < shifts.length; s++)
+      for (const im of gt.images)
+        ev.process({ imageId: im.id, shiftIndex: s, inputScale: { x: 1, y: 1 } }, detsAt(im.id, s));
+    const { consistency, stability, notes } = await ev.evaluate();
+    expect(Number.isFinite(consistency.detConsistency.lo)).toBe(true);
+    expect(consistency.imagesUsed?.flipRate).toBe(1);
+    expect(Number.isFinite(consistency.flipRate?.mean)).toBe(true);
+    expect(Number.isFinite(consistency.flipRate?.lo)).toBe(false);
+    expect(stability?.fragmentError?.images).toBe(1);
+    expect(notes).toContain(
+      'flip rate without interval: only 1 image holds a ground-truth object — fewer than 10 give no 95 % interval',
+    );
+    expect(notes).toContain(
+      'video-stability errors (CPE, SRE, fragment) without intervals: only 1 image holds an object they are ' +
+        'computed over — fewer than 10 give no 95 % interval',
+    );
+  });
+
   it('summarizeBootstrap gives an interval from MIN_INTERVAL_RESAMPLES valid resamples on, not below', () => {
     const r = (x: number) => ({ mapRef: 0.5, mapLower: 0.4 - x / 1000, mapUpper: 0.6 + x / 1000 });
     const rows = (valid: number, total: number) => Array.from({ length: total }, (_, k) => (k < valid ? r(k) : null));

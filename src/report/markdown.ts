@@ -144,5 +144,19 @@ export function renderReportMarkdown(run: ReportRun): string {
   const notes = [...new Set(m.results.flatMap(detectorNotes))];
   // a note can name detector keys (no cost ratio: …): escaped as every other text of the page
   if (notes.length > 0) lines.push('**Notes**', '', ...notes.map((n) => `- ${escapeMarkdown(n)}`), '');
+  // skipped images: the images column alone would show a smaller count with no reason (the HTML report lists them)
+  const skipped = m.results.filter((r) => r.skippedImages.length > 0);
+  if (skipped.length > 0) {
+    lines.push('**Skipped images**', '');
+    for (const r of skipped) {
+      const n = r.skippedImages.length;
+      lines.push(
+        `- ${mdCode(r.key)}: ${n} image${n === 1 ? '' : 's'} skipped (id${n === 1 ? '' : 's'} ` +
+          `${r.skippedImages.map((s) => s.imageId).join(', ')}), left out of every number of this detector ` +
+          '(reasons in skipped.json)',
+      );
+    }
+    lines.push('');
+  }
   return lines.join('\n');
 }

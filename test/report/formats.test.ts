@@ -121,6 +121,20 @@ describe('report --format md|csv|json (real runs with fakes)', () => {
     expect(row.split(' | ').at(-2)).toBe('—');
   });
 
+  it('md: skipped images are named under the table, per detector (left out of its numbers)', async () => {
+    const run = await loadReportRun(dir);
+    const r = run.metrics.results.find((x) => x.key === 'shaky')!;
+    r.skippedImages = [
+      { imageId: 3, fileName: '003.png', reason: 'could not decode' },
+      { imageId: 7, fileName: '007.png', reason: 'could not decode' },
+    ];
+    const md = renderReportText(run, 'md');
+    expect(md).toContain(
+      '- `shaky`: 2 images skipped (ids 3, 7), left out of every number of this detector (reasons in skipped.json)',
+    );
+    expect(md).not.toContain('`steady`: 0 images skipped');
+  });
+
   it('md: a label-free run has no mAP columns and says so; nothing is a placeholder', async () => {
     const md = renderReportText(await loadReportRun(labelFreeDir), 'md');
     expect(md).not.toContain('mAP range [95%]');

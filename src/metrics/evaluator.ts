@@ -283,6 +283,9 @@ export class ShiftEvaluator {
       if (bounds === null) notes.push(NO_GROUND_TRUTH_NOTE);
       else {
         const full = bounds;
+        // a "—" in every rel. range column: the notes under each table say why
+        if (full.relRange === null)
+          notes.push('no rel. range: mAP at (0,0) is 0, and a range relative to 0 is undefined');
         const ref = new Array<number>(prepared.numImages).fill(0);
         analysis.breakdown = {
           ref: breakdownAtAssignment(gtArg, prepared.imageIds, ref, detsOf),

@@ -94,6 +94,17 @@ describe('no ground truth → no mAP', () => {
     expect(b.relRange).toBeNull();
   });
 
+  it('with mapRef 0 the evaluator notes why relRange is absent (every output shows the notes under its "—")', async () => {
+    const gt: CocoGroundTruth = { images, categories, annotations: [ann(1, 1, 10)] };
+    const ev = new ShiftEvaluator({ shifts, groundTruth: gt, bootstrapResamples: 20, bootstrapBounds: 0 });
+    for (let s = 0; s < shifts.length; s++)
+      for (const im of images) ev.process({ imageId: im.id, shiftIndex: s, inputScale: { x: 1, y: 1 } }, []);
+    const { bounds, notes } = await ev.evaluate();
+    expect(bounds!.mapRef).toBe(0);
+    expect(bounds!.relRange).toBeNull();
+    expect(notes).toContain('no rel. range: mAP at (0,0) is 0, and a range relative to 0 is undefined');
+  });
+
   it('a category without ground truth does not enter the mean, whatever its detections', () => {
     const gt: CocoGroundTruth = { images, categories, annotations: [ann(1, 1, 10), ann(2, 2, 10)] };
     const base = [

@@ -179,6 +179,22 @@ function unpairedKeys(c: Comparison, p: ComparePair): { key: string; why: string
     }));
 }
 
+/**
+ * Why a rel. range cell is "—" where the rest of its row has numbers: mAP at (0,0) is 0 (e.g. a detector that finds
+ * nothing), so the range relative to it is undefined. Null when no row is so.
+ */
+function relRangeAbsentNote(c: Comparison): string | null {
+  const keys = c.keys.filter((key) =>
+    c.runs.some((r) => {
+      const row = r.rows.find((x) => x.key === key);
+      return row !== undefined && row.mapRef.value === 0 && row.relRange.value === null;
+    }),
+  );
+  return keys.length === 0
+    ? null
+    : `rel. range —: mAP at (0,0) is 0 for ${keys.join(', ')} (a range relative to 0 is undefined)`;
+}
+
 /** The terminal table: one line per run, one row per detector and run, then each pairing. Pure. */
 export function renderComparisonText(c: Comparison): string {
   const lines: string[] = ['Runs:'];
@@ -199,6 +215,8 @@ export function renderComparisonText(c: Comparison): string {
         .join('  ')
         .trimEnd(),
     );
+  const relNote = relRangeAbsentNote(c);
+  if (relNote !== null) lines.push(relNote);
   lines.push('');
   for (const p of c.pairs) {
     if (!p.paired) {
@@ -232,6 +250,7 @@ export function renderComparisonHtml(c: Comparison): string {
         .join('\n'),
     )
     .join('\n');
+  const relNote = relRangeAbsentNote(c);
   const pairsHtml = c.pairs
     .map((p) => {
       if (!p.paired)
@@ -281,7 +300,7 @@ ${headHtml(`shiftbench compare: ${c.runs.map((r) => r.run.metrics.runId).join(' 
     ).join('')}</tr></thead>
 <tbody>
 ${body}
-</tbody></table></div></section>
+</tbody></table></div>${relNote === null ? '' : `<p class="na">${h(relNote)}</p>`}</section>
 <section id="paired"><h2>Paired differences against A</h2>
 ${pairsHtml}
 </section>

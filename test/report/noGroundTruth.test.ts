@@ -7,7 +7,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShiftbenchError } from '../../src/core/errors.js';
-import type { RunMetrics } from '../../src/core/types.js';
+import type { Detector, RunMetrics } from '../../src/core/types.js';
 import {
   checkRunDir,
   compareRuns,
@@ -18,6 +18,7 @@ import {
   renderReportMarkdown,
 } from '../../src/report/index.js';
 import { pairRuns } from '../../src/runner/pairRuns.js';
+import { fakeEnv as fakeDetectors, fakeInfo } from '../runner/fixtures.js';
 import { makeRun, makeRunFixture, type RunFixture } from './runs.js';
 
 describe('a labelled dataset with no annotation in the evaluated images', () => {
@@ -81,5 +82,33 @@ describe('a labelled dataset with no annotation in the evaluated images', () => 
     expect(text).not.toMatch(/label-free|no labels/i);
     expect(text).toContain('no detector with mAP in both (no ground truth): no paired difference');
     expect(renderComparisonHtml(c)).not.toMatch(/label-free|no labels/i);
+  });
+});
+
+describe('a detector that finds nothing: mAP 0 at every shift', () => {
+  let fx: RunFixture;
+  let dirs: string[];
+
+  beforeAll(async () => {
+    fx = await makeRunFixture(12);
+    const none = (): Detector => ({
+      info: fakeInfo('none'),
+      detect: async (batch) => batch.map(() => []),
+      dispose: async () => {},
+    });
+    const env = fakeDetectors({ none });
+    dirs = [];
+    for (const name of ['a', 'b'])
+      dirs.push((await makeRun(fx, name, { models: ['none'], mitigations: [] }, 3, env)).dir);
+  });
+  afterAll(async () => {
+    await rm(fx.root, { recursive: true, force: true });
+  });
+
+  it('compare says why its rel. range is "—" (mAP at (0,0) is 0), in text and HTML', async () => {
+    const c = await compareRuns(dirs, (a, b, keys) => pairRuns(a, b, { keys }));
+    const why = 'rel. range —: mAP at (0,0) is 0 for none (a range relative to 0 is undefined)';
+    expect(renderComparisonText(c)).toContain(why);
+    expect(renderComparisonHtml(c)).toContain(why);
   });
 });

@@ -383,9 +383,9 @@ function objectiveBounds(b: BoundsSummary): ObjectiveBounds {
 }
 
 /**
- * Why the metrics over ground-truth objects (flip rate, video-stability errors) have no interval in a run whose other
- * metrics have one: fewer than MIN_INTERVAL_IMAGES images hold the objects they are computed over (sparse labels,
- * images with crowd regions only). Nothing when the run itself has fewer images: the "bounds intervals off" note says
+ * Why the metrics over ground-truth objects (flip rate, video-stability errors) or over matched detections (box and
+ * score jitter) have no interval in a run whose other metrics have one: fewer than MIN_INTERVAL_IMAGES images hold
+ * what they are computed over (sparse labels, images with crowd regions only, few detections). Nothing when the run itself has fewer images: the "bounds intervals off" note says
  * it then.
  */
 function fewLabelledImagesNotes(consistency: ConsistencyResult, stability: StabilitySummary | null): string[] {
@@ -398,6 +398,12 @@ function fewLabelledImagesNotes(consistency: ConsistencyResult, stability: Stabi
     notes.push(
       `flip rate without interval: only ${images(flip)} a ground-truth object — fewer than ${MIN_INTERVAL_IMAGES} ` +
         'give no 95 % interval',
+    );
+  const jitter = consistency.imagesUsed.boxJitter;
+  if (few(jitter) && Number.isFinite(consistency.boxJitterIou?.mean))
+    notes.push(
+      `box and score jitter without intervals: only ${jitter === 1 ? '1 image has' : `${jitter} images have`} ` +
+        `detections matched across shifts — fewer than ${MIN_INTERVAL_IMAGES} give no 95 % interval`,
     );
   const errors = stability
     ? ([

@@ -64,6 +64,22 @@ describe('bounds intervals need enough resamples with ground truth', () => {
     );
   });
 
+  it('box and score jitter over fewer than MIN_INTERVAL_IMAGES images with matched detections: a note why', async () => {
+    // 12 images, detections on images 1–3 only: the jitters are means over 3 images, without interval
+    const ev = new ShiftEvaluator({ shifts, groundTruth: gt, bootstrapResamples: 20, bootstrapBounds: 0, seed: 3 });
+    for (let s = 0; s < shifts.length; s++)
+      for (const im of gt.images)
+        ev.process({ imageId: im.id, shiftIndex: s, inputScale: { x: 1, y: 1 } }, im.id <= 3 ? detsAt(im.id, 0) : []);
+    const { consistency, notes } = await ev.evaluate();
+    expect(consistency.imagesUsed?.boxJitter).toBe(3);
+    expect(Number.isFinite(consistency.boxJitterIou.mean)).toBe(true);
+    expect(Number.isFinite(consistency.boxJitterIou.lo)).toBe(false);
+    expect(notes).toContain(
+      'box and score jitter without intervals: only 3 images have detections matched across shifts — fewer than 10 ' +
+        'give no 95 % interval',
+    );
+  });
+
   it('summarizeBootstrap gives an interval from MIN_INTERVAL_RESAMPLES valid resamples on, not below', () => {
     const r = (x: number) => ({ mapRef: 0.5, mapLower: 0.4 - x / 1000, mapUpper: 0.6 + x / 1000 });
     const rows = (valid: number, total: number) => Array.from({ length: total }, (_, k) => (k < valid ? r(k) : null));

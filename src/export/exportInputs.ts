@@ -179,10 +179,10 @@ async function inputSpec(
 /**
  * `out` must be new or empty; an earlier export there (or one stopped before its export.json,
  * holding only inputs/ and detections/) is replaced only with `force` (its export.json, inputs/
- * and detections/ are removed; nothing else is touched).
- * Throws ERR_OUTPUT naming the folder and the fix.
+ * and detections/ are removed — by `clearOut`, once the export can start; nothing else is touched).
+ * Returns what `clearOut` removes. Throws ERR_OUTPUT naming the folder and the fix; removes nothing.
  */
-async function prepareOut(dir: string, force: boolean): Promise<void> {
+async function checkOut(dir: string, force: boolean): Promise<string[]> {
   const names: string[] = await readdir(dir).catch(() => []);
   if (names.includes(EXPORT_FILE)) {
     if (!force) {
@@ -192,8 +192,7 @@ async function prepareOut(dir: string, force: boolean): Promise<void> {
           `inputs and detections are removed).`,
       );
     }
-    for (const name of [EXPORT_FILE, INPUTS_DIR, EXPORT_DETECTIONS_DIR])
-      await rm(path.join(dir, name), { recursive: true, force: true });
+    return [EXPORT_FILE, INPUTS_DIR, EXPORT_DETECTIONS_DIR];
   } else if (names.length > 0 && names.every((n) => n === INPUTS_DIR || n === EXPORT_DETECTIONS_DIR)) {
     // an export stopped before it wrote export.json: only its own folders, replaced with --force
     if (!force) {
@@ -203,7 +202,7 @@ async function prepareOut(dir: string, force: boolean): Promise<void> {
           `or --force to replace it.`,
       );
     }
-    for (const name of names) await rm(path.join(dir, name), { recursive: true, force: true });
+    return names;
   } else if (names.length > 0) {
     throw new ShiftbenchError(
       'ERR_OUTPUT',
@@ -212,6 +211,12 @@ async function prepareOut(dir: string, force: boolean): Promise<void> {
       }). Give a new or empty folder.`,
     );
   }
+  return [];
+}
+
+/** Removes what `checkOut` listed (an earlier export replaced with `force`) and makes sure `dir` is writable. */
+async function clearOut(dir: string, names: string[]): Promise<void> {
+  for (const name of names) await rm(path.join(dir, name), { recursive: true, force: true });
   await ensureWritableDir(dir);
 }
 
@@ -248,8 +253,10 @@ export async function exportInputs(
   });
   const input = await inputSpec(options, o, env, logger);
   const dir = o.out!;
-  await prepareOut(dir, options.force === true);
+  const replaced = await checkOut(dir, options.force === true);
 
+  // the dataset is loaded before an earlier export is removed: an export that cannot start leaves it (and the results
+  // written into it) as it was, even with --force
   const dataset = await env.loadDataset({
     dataset: o.dataset,
     images: o.images ?? undefined,
@@ -258,6 +265,7 @@ export async function exportInputs(
   });
   if (dataset.images.length === 0) throw new ShiftbenchError('ERR_DATASET', `Dataset ${dataset.source} has no images.`);
   const hashes = await imageHashes(dataset.images);
+  await clearOut(dir, replaced);
   const inputOpts = {
     inputSizePx: { width: input.widthPx, height: input.heightPx },
     fit: input.fit,

@@ -221,6 +221,26 @@ describe('export → inference outside shiftbench → score', () => {
     expect(usage.message).toMatch(/--model.*--input-size/);
   });
 
+  it('--force with a dataset that cannot be loaded fails before removing the earlier export and its results', async () => {
+    const exportDir = path.join(root, 'export-force-fails');
+    const opts = {
+      inputSizePx: { width: 32, height: 32 },
+      fit: 'letterbox' as const,
+      padValue: [0, 0, 0] as [number, number, number],
+      out: exportDir,
+      limit: 1,
+    };
+    await exportInputs({ ...opts, dataset });
+    const results = path.join(exportDir, 'detections', 'shift_0.json');
+    await writeFile(results, '[]');
+    const before = await readFile(path.join(exportDir, 'export.json'), 'utf8');
+    const err = await rejection(exportInputs({ ...opts, dataset: path.join(root, 'no-such-dataset'), force: true }));
+    expect(err.code).toBe('ERR_DATASET');
+    expect(await readFile(path.join(exportDir, 'export.json'), 'utf8')).toBe(before);
+    expect(await readFile(results, 'utf8')).toBe('[]');
+    expect(existsSync(path.join(exportDir, 'inputs'))).toBe(true);
+  });
+
   it('fractional shifts, circular mode: an exactly equivariant detector outside (boxes from export.json) scores mapRange 0', async () => {
     const exportDir = path.join(root, 'export-frac');
     const { manifest } = await exportInputs({

@@ -69,6 +69,17 @@ export function parseIntFlag(name: string, min = -Infinity, max = Infinity) {
  */
 export const parsePairingResamples = parseIntFlag('--bootstrap-bounds', MIN_INTERVAL_RESAMPLES, 1_000_000);
 
+/**
+ * A text flag (a path, a file) that must not be empty: `--out ""` (a script's unset variable) would otherwise read as
+ * the flag not given — a default folder, or no file at all. Throws ERR_INVALID_OPTION naming the flag.
+ */
+export function parseTextFlag(name: string, expected: string) {
+  return (value: string): string => {
+    if (value.trim() === '') throw invalidParameterError(name, expected, value);
+    return value;
+  };
+}
+
 /** Parses a number flag; throws ERR_INVALID_OPTION naming the flag. */
 export function parseNumberFlag(name: string, min = -Infinity, max = Infinity) {
   return (value: string): number => {

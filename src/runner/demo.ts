@@ -7,6 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { invalidParameterError } from '../core/errors.js';
+import { is } from '../core/is.js';
 import type { Logger, ModelEntry, RunMetrics } from '../core/types.js';
 import { ensureSynthDataset } from '../datasets/index.js';
 import { runBenchmark } from './runBenchmark.js';
@@ -87,10 +89,13 @@ function readZoo(file: string, logger?: Logger): ModelEntry[] {
 
 /**
  * Runs the demo (see the module note) and returns the run with a family-grouped table.
- * Throws like runBenchmark.
+ * Throws like runBenchmark, and ERR_INVALID_OPTION for an empty `datasetDir` (--dataset-dir).
  */
 export async function runDemo(hooks: RunHooks = {}, options: DemoOptions = {}): Promise<DemoResult> {
   const logger = hooks.logger;
+  // an empty folder name would resolve to the current folder, and the dataset would be written there
+  if (options.datasetDir !== undefined && !is.string(options.datasetDir))
+    throw invalidParameterError('--dataset-dir', 'the folder of the synthetic dataset', options.datasetDir);
   const datasetDir = path.resolve(options.datasetDir ?? 'datasets/synth');
   const synth = await ensureSynthDataset(datasetDir, { splits: ['val'], logger });
   const val = synth.splits.find((s) => s.name === 'val')!;

@@ -2,7 +2,7 @@
  * Bad flag values as a user types them (or a script passes an unset variable, `--seed "$SEED"`): each is a usage
  * error (exit 2) naming the flag, never read as some number the user did not give.
  */
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../runner/fixtures.js';
@@ -87,5 +87,27 @@ describe('--registry FILE that does not exist', () => {
     const list = await runCli(['models', 'list', '--registry', missing]);
     expect(list.stderr).toBe(text);
     expect(list.code).toBe(2);
+  });
+});
+
+describe("path flags refuse an empty value (a script's unset variable), never fall back to a default or to nothing", () => {
+  it('demo --dataset-dir, compare --out, check --junit, run --config and models --cache-dir: exit 2 naming the flag', async () => {
+    const cwd = await tempDir('sb-empty-path-');
+    const cases: [string[], string][] = [
+      // demo wrote a synthetic val/ into the current folder and ran every zoo model
+      [['demo', '--dataset-dir', '', '--limit', '1', '-q'], '--dataset-dir'],
+      // compare and check wrote no HTML / JUnit file and exited 0 (or judged) without a word
+      [['compare', 'runA', 'runB', '--out', ''], '--out'],
+      [['check', 'runA', '--max-range', '0.1', '--junit', ''], '--junit'],
+      // run ignored --config and ran the flags alone
+      [['run', '--model', 'oracle', '--dataset', 'nowhere', '--config', '', '-q'], '--config'],
+      [['models', 'list', '--cache-dir', ''], '--cache-dir'],
+    ];
+    for (const [args, flag] of cases) {
+      const r = await runCli(args, { cwd });
+      expect(r.stderr, args.join(' ')).toMatch(new RegExp(`^shiftbench: Expected .+ for ${flag} but received ""\\n$`));
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+    expect(await readdir(cwd)).toEqual([]);
   });
 });

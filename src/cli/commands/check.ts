@@ -14,7 +14,14 @@ import {
   pairRuns,
   type CheckLimits,
 } from '../../index.js';
-import { consoleLogger, parseNumberFlag, parsePairingResamples, printLine, setCommandExitCode } from '../io.js';
+import {
+  consoleLogger,
+  parseNumberFlag,
+  parsePairingResamples,
+  parseTextFlag,
+  printLine,
+  setCommandExitCode,
+} from '../io.js';
 
 interface CheckFlags {
   maxRange?: number;
@@ -101,7 +108,11 @@ export function register(program: Command): void {
       `with --baseline: bootstrap resamples of the pairing (at least ${MIN_INTERVAL_RESAMPLES}; default: the run's own)`,
       parsePairingResamples,
     )
-    .option('--junit <file>', 'also write the results as JUnit XML (CI systems show it)')
+    .option(
+      '--junit <file>',
+      'also write the results as JUnit XML (CI systems show it)',
+      parseTextFlag('--junit', 'a JUnit XML file to write'),
+    )
     .option('-q, --quiet', 'only the failures and warnings')
     .addHelpText(
       'after',

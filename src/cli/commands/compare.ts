@@ -13,7 +13,7 @@ import {
   renderComparisonHtml,
   renderComparisonText,
 } from '../../index.js';
-import { consoleLogger, parsePairingResamples, printLine } from '../io.js';
+import { consoleLogger, parsePairingResamples, parseTextFlag, printLine } from '../io.js';
 
 interface CompareFlags {
   out?: string;
@@ -30,7 +30,11 @@ export function register(program: Command): void {
         'detections). Needs no model',
     )
     .argument('<runDirs...>', 'two or more run directories; the first is the reference A')
-    .option('--out <file.html>', 'also write the comparison as one self-contained HTML page')
+    .option(
+      '--out <file.html>',
+      'also write the comparison as one self-contained HTML page',
+      parseTextFlag('--out', 'an HTML file to write'),
+    )
     .option(
       '--bootstrap-bounds <n>',
       `bootstrap resamples of the pairing (at least ${MIN_INTERVAL_RESAMPLES}; default: the first run's own)`,

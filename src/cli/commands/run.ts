@@ -20,6 +20,7 @@ import {
   consoleLogger,
   exitStopped,
   parseIntFlag,
+  parseTextFlag,
   printLine,
   stopOnSignals,
   type AnalysisFlags,
@@ -149,6 +150,7 @@ export function register(program: Command): void {
     .option(
       '--config <file>',
       'experiment matrix JSON { models, mitigations, shifts, modes, datasets }: runs every combination',
+      parseTextFlag('--config', 'an experiment config JSON file'),
     )
     .option(
       '--shard <i/n>',

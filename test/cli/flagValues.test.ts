@@ -91,7 +91,7 @@ describe('--registry FILE that does not exist', () => {
 });
 
 describe("path flags refuse an empty value (a script's unset variable), never fall back to a default or to nothing", () => {
-  it('demo --dataset-dir, compare --out, check --junit, run --config and models --cache-dir: exit 2 naming the flag', async () => {
+  it('demo --dataset-dir, compare --out, check --junit, run --config, models --cache-dir, merge --dataset/--images: exit 2 naming the flag', async () => {
     const cwd = await tempDir('sb-empty-path-');
     const cases: [string[], string][] = [
       // demo wrote a synthetic val/ into the current folder and ran every zoo model
@@ -102,6 +102,9 @@ describe("path flags refuse an empty value (a script's unset variable), never fa
       // run ignored --config and ran the flags alone
       [['run', '--model', 'oracle', '--dataset', 'nowhere', '--config', '', '-q'], '--config'],
       [['models', 'list', '--cache-dir', ''], '--cache-dir'],
+      // merge read the shards' own dataset path instead
+      [['merge', 'shard0', 'shard1', '--out', 'merged', '--dataset', ''], '--dataset'],
+      [['merge', 'shard0', 'shard1', '--out', 'merged', '--images', ''], '--images'],
     ];
     for (const [args, flag] of cases) {
       const r = await runCli(args, { cwd });

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { formatRunSummary, mergeShards } from '../../index.js';
-import { consoleLogger, printLine, runStoppable } from '../io.js';
+import { consoleLogger, parseTextFlag, printLine, runStoppable } from '../io.js';
 
 interface MergeFlags {
   out: string;
@@ -31,8 +31,13 @@ export function register(program: Command): void {
     .option(
       '-d, --dataset <dir|json>',
       'the dataset on this machine, when not where the shards recorded it (same content)',
+      parseTextFlag('--dataset', 'a dataset folder or COCO JSON'),
     )
-    .option('--images <dir>', 'image folder of that dataset, if not beside it')
+    .option(
+      '--images <dir>',
+      'image folder of that dataset, if not beside it',
+      parseTextFlag('--images', 'an image folder'),
+    )
     .option('--force', 'replace a run directory at --out that holds another run')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(

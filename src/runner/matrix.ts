@@ -9,8 +9,8 @@ import path from 'node:path';
 import { ShiftbenchError, describeValue } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { RunMetrics, ShiftMode } from '../core/types.js';
-import { SHIFT_MODES } from '../shifts/index.js';
-import { makeRunId, RUN_DEFAULTS, type RunOptions } from './options.js';
+import { SHIFT_MODES, parseShiftSet } from '../shifts/index.js';
+import { makeRunId, resolveRunOptions, RUN_DEFAULTS, type RunOptions } from './options.js';
 import { runBenchmark } from './runBenchmark.js';
 import { ensureWritableDir, safeFileName, writeJsonAtomic } from './store.js';
 import {
@@ -105,9 +105,18 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
   const modes = strings(file, raw, 'modes', false) as ShiftMode[] | undefined;
   for (const m of modes ?? [])
     if (!SHIFT_MODES.includes(m)) throw bad(file, 'modes', 'a list of pad, crop, circular', m);
-  const num = (field: string) => {
+  const shifts = strings(file, raw, 'shifts', false);
+  for (const spec of shifts ?? []) {
+    try {
+      parseShiftSet(spec);
+    } catch {
+      throw bad(file, 'shifts', 'a list of shift sets like grid:1, line:63, frac:4 or 0,0;1,0', spec);
+    }
+  }
+  // the ranges of their flags (--limit, --seed, --score-threshold), named as the config's fields
+  const num = (field: string, expected: string, ok: (v: number) => boolean) => {
     const v = raw[field];
-    if (v !== undefined && !is.number(v)) throw bad(file, field, 'a number', v);
+    if (v !== undefined && (!is.number(v) || !ok(v))) throw bad(file, field, expected, v);
     return v as number | undefined;
   };
   const datasets = strings(file, raw, 'datasets', true)!.map(rel);
@@ -123,12 +132,12 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
   return {
     models: strings(file, raw, 'models', true)!.map((m) => (isPathy(m) ? rel(m) : m)),
     mitigations: strings(file, raw, 'mitigations', false),
-    shifts: strings(file, raw, 'shifts', false),
+    shifts,
     modes,
     datasets,
-    limit: num('limit'),
-    seed: num('seed'),
-    scoreThreshold: num('scoreThreshold'),
+    limit: num('limit', 'an integer ≥ 1', (v) => Number.isInteger(v) && v >= 1),
+    seed: num('seed', 'an integer from 0 to 4294967295', (v) => Number.isInteger(v) && v >= 0 && v <= 2 ** 32 - 1),
+    scoreThreshold: num('scoreThreshold', 'a number from 0 to 1', (v) => v >= 0 && v <= 1),
     backend: backend as string | undefined,
     plugins: strings(file, raw, 'plugins', false)?.map(rel),
     registryFiles: strings(file, raw, 'registryFiles', false)?.map(rel),
@@ -152,6 +161,21 @@ export async function runExperiment(
     options.out ?? path.join(options.reportsDir ?? RUN_DEFAULTS.reportsDir, makeRunId({ config })),
   );
   await ensureWritableDir(outDir);
+  const common = {
+    limit: config.limit,
+    seed: config.seed,
+    scoreThreshold: config.scoreThreshold,
+    backend: config.backend,
+    plugins: config.plugins,
+    registryFiles: config.registryFiles,
+    ...stripUndefined(options),
+    models: config.models,
+    mitigations: config.mitigations ?? [],
+  };
+  // every combination's options are checked before the first sub-run: a bad shift set or mode further down the matrix
+  // is refused now, not after the sub-runs before it have run
+  for (const dataset of config.datasets)
+    for (const shifts of shiftsList) for (const mode of modes) resolveRunOptions({ ...common, dataset, shifts, mode });
   const runs: ExperimentResult['runs'] = [];
   const usedNames = new Set<string>();
   for (const dataset of config.datasets) {
@@ -163,15 +187,7 @@ export async function runExperiment(
         hooks.logger?.info(`experiment: ${name}`);
         const { runDir, metrics } = await runBenchmark(
           {
-            limit: config.limit,
-            seed: config.seed,
-            scoreThreshold: config.scoreThreshold,
-            backend: config.backend,
-            plugins: config.plugins,
-            registryFiles: config.registryFiles,
-            ...stripUndefined(options),
-            models: config.models,
-            mitigations: config.mitigations ?? [],
+            ...common,
             dataset,
             shifts,
             mode,

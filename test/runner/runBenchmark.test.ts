@@ -397,6 +397,18 @@ describe('runBenchmark', () => {
     expect(padGrid[1].mapRange).toBeGreaterThan(0);
     expect(existsSync(path.join(out, 'instances__line_2__crop', 'metrics.json'))).toBe(true);
   });
+
+  it('a bad shift set or mode of the matrix is refused before any sub-run runs', async () => {
+    const out = path.join(root, 'matrix-bad');
+    const err = await runExperiment(
+      { models: ['oracle'], shifts: ['grid:1', 'bogus'], datasets: [dataset] },
+      { out, bootstrapResamples: 20 },
+      { env: env({ oracle: () => gtDetector('oracle', gt) }) },
+    ).catch((e) => e);
+    expect(err.code).toBe('ERR_INVALID_OPTION');
+    expect(err.message).toContain('"bogus"');
+    expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
+  });
 });
 
 describe('experiment config (--config)', () => {
@@ -409,5 +421,26 @@ describe('experiment config (--config)', () => {
     expect(err.code).toBe('ERR_INVALID_OPTION');
     expect(err.message).toContain(path.join(dir, 'datasets/synth/val'));
     expect(err.message).toContain(`relative paths in ${file} are read from its folder`);
+  });
+
+  it('shifts, limit, seed and scoreThreshold are checked as their flags are, naming the field and the file', async () => {
+    const { loadExperimentConfig } = await import('../../src/runner/matrix.js');
+    const dir = await tempDir('shiftbench-config-');
+    const file = path.join(dir, 'exp.json');
+    const cases: [Record<string, unknown>, string][] = [
+      [{ shifts: ['grid:1', 'bogus'] }, 'shifts'],
+      [{ limit: 0 }, 'limit'],
+      [{ limit: 1.5 }, 'limit'],
+      [{ seed: -1 }, 'seed'],
+      [{ scoreThreshold: 2 }, 'scoreThreshold'],
+    ];
+    for (const [fields, field] of cases) {
+      await writeFile(file, JSON.stringify({ models: ['oracle'], datasets: ['.'], ...fields }));
+      const err = await loadExperimentConfig(file).catch((e) => e);
+      expect(err.code, field).toBe('ERR_INVALID_OPTION');
+      expect(err.message, field).toMatch(
+        new RegExp(`^Expected .+ for ${field} in ${file} \\(--config\\) but received`),
+      );
+    }
   });
 });

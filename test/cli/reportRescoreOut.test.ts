@@ -44,4 +44,17 @@ describe('report RUN --score-threshold with an --out that is refused', () => {
     expect(await read()).toEqual(before);
     expect(JSON.parse(before[0]).results[0].consistency.scoreThreshold).toBe(0.5);
   });
+
+  it('--gallery with a format that has no gallery (md, csv, json): exit 2 naming --gallery, not ignored', async () => {
+    const before = await read();
+    for (const format of ['md', 'csv', 'json']) {
+      const r = cli(['report', out, '--score-threshold', '0.3', '--format', format, '--gallery', '5']);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toBe(
+        `shiftbench: Expected no --gallery with --format ${format} (the flicker gallery is part of the html report) ` +
+          'for --gallery but received "5"\n',
+      );
+    }
+    expect(await read()).toEqual(before);
+  });
 });

@@ -78,6 +78,13 @@ export function register(program: Command): void {
   addAnalysisFlags(cmd, 'rescore with: ').action(async (runDir: string, flags: ReportFlags) => {
     const logger = consoleLogger(flags.quiet);
     const rescore = analysisOptions(flags);
+    // the flicker gallery is part of the html report only: with another format --gallery would be ignored
+    if (flags.gallery !== undefined && flags.format !== 'html')
+      throw invalidParameterError(
+        '--gallery',
+        `no --gallery with --format ${flags.format} (the flicker gallery is part of the html report)`,
+        String(flags.gallery),
+      );
     // a refused --out is refused before anything is rescored
     if (flags.format === 'html' && flags.out === '-')
       throw invalidParameterError(

@@ -114,3 +114,19 @@ describe("path flags refuse an empty value (a script's unset variable), never fa
     expect(await readdir(cwd)).toEqual([]);
   });
 });
+
+describe('a required flag given empty says it received "", not undefined', () => {
+  it('run --dataset "", export --dataset "" and export --out ""', async () => {
+    const run = await runCli(['run', '--model', 'oracle', '--dataset', '', '-q']);
+    expect(run.stderr).toBe(
+      'shiftbench: Expected a dataset folder or COCO JSON (or --config <file>) for --dataset but received ""\n',
+    );
+    expect(run.code).toBe(2);
+    const dataset = await runCli(['export', '--dataset', '', '--input-size', '8x8', '--out', 'x']);
+    expect(dataset.stderr).toBe('shiftbench: Expected a dataset folder or COCO JSON for --dataset but received ""\n');
+    expect(dataset.code).toBe(2);
+    const out = await runCli(['export', '--dataset', 'nowhere', '--input-size', '8x8', '--out', '']);
+    expect(out.stderr).toBe('shiftbench: Expected the export folder to write for --out but received ""\n');
+    expect(out.code).toBe(2);
+  });
+});

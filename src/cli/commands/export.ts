@@ -90,8 +90,8 @@ export function register(program: Command): void {
     )
     .action(async (flags: ExportFlags) => {
       const logger = consoleLogger(flags.quiet);
-      if (!flags.dataset) throw invalidParameterError('--dataset', 'a dataset folder or COCO JSON', undefined);
-      if (!flags.out) throw invalidParameterError('--out', 'the export folder to write', undefined);
+      if (!flags.dataset) throw invalidParameterError('--dataset', 'a dataset folder or COCO JSON', flags.dataset);
+      if (!flags.out) throw invalidParameterError('--out', 'the export folder to write', flags.out);
       const options: ExportOptions = {
         dataset: flags.dataset,
         images: flags.images,

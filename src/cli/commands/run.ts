@@ -229,7 +229,7 @@ export function register(program: Command): void {
       if (flags.model.length === 0)
         throw invalidParameterError('--model', 'at least one model (or --config <file>)', undefined);
       if (!flags.dataset)
-        throw invalidParameterError('--dataset', 'a dataset folder or COCO JSON (or --config <file>)', undefined);
+        throw invalidParameterError('--dataset', 'a dataset folder or COCO JSON (or --config <file>)', flags.dataset);
       const what = {
         ...common,
         models: flags.model,

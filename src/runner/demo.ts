@@ -11,6 +11,7 @@ import { invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { Logger, ModelEntry, RunMetrics } from '../core/types.js';
 import { ensureSynthDataset } from '../datasets/index.js';
+import { resolveRunOptions } from './options.js';
 import { runBenchmark } from './runBenchmark.js';
 import { formatFamilyTable } from './summary.js';
 import type { RunHooks } from './types.js';
@@ -89,7 +90,8 @@ function readZoo(file: string, logger?: Logger): ModelEntry[] {
 
 /**
  * Runs the demo (see the module note) and returns the run with a family-grouped table.
- * Throws like runBenchmark, and ERR_INVALID_OPTION for an empty `datasetDir` (--dataset-dir).
+ * Throws like runBenchmark, and ERR_INVALID_OPTION for an empty `datasetDir` (--dataset-dir); bad options are
+ * refused before the synthetic dataset is written.
  */
 export async function runDemo(hooks: RunHooks = {}, options: DemoOptions = {}): Promise<DemoResult> {
   const logger = hooks.logger;
@@ -97,6 +99,16 @@ export async function runDemo(hooks: RunHooks = {}, options: DemoOptions = {}): 
   if (options.datasetDir !== undefined && !is.string(options.datasetDir))
     throw invalidParameterError('--dataset-dir', 'the folder of the synthetic dataset', options.datasetDir);
   const datasetDir = path.resolve(options.datasetDir ?? 'datasets/synth');
+  // the user's options are checked before the synthetic dataset is written (200 images), not after
+  resolveRunOptions({
+    models: ['oracle'],
+    dataset: datasetDir,
+    shifts: options.shifts,
+    limit: options.limit,
+    out: options.out,
+    mitigations: options.mitigations,
+    bootstrapResamples: options.bootstrapResamples,
+  });
   const synth = await ensureSynthDataset(datasetDir, { splits: ['val'], logger });
   const val = synth.splits.find((s) => s.name === 'val')!;
   const zooFile = path.resolve(options.zooFile ?? path.join(PACKAGE_ROOT, 'models/zoo/zoo.json'));

@@ -160,6 +160,18 @@ describe('runner with the real modules', () => {
     expect(existsSync(path.join(root, 'synth', 'val', 'instances.json'))).toBe(true);
   });
 
+  it('the demo refuses a bad shift set or resample count before it writes the synthetic dataset', async () => {
+    for (const bad of [{ shifts: 'bogus' }, { shifts: 'grid:1', bootstrapResamples: 5 }]) {
+      const datasetDir = path.join(root, 'synth-bad');
+      const err = await runDemo(
+        {},
+        { datasetDir, zooFile: path.join(root, 'no-zoo.json'), out: path.join(root, 'demo-bad'), limit: 2, ...bad },
+      ).catch((e) => e);
+      expect(err.code, JSON.stringify(bad)).toBe('ERR_INVALID_OPTION');
+      expect(existsSync(datasetDir), JSON.stringify(bad)).toBe(false);
+    }
+  });
+
   it('the CLI runs fakes end to end and prints the summary table and run directory', () => {
     const out = path.join(root, 'cli');
     const r = spawnSync(

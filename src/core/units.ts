@@ -13,6 +13,11 @@ function finite(v: number | null | undefined): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
+/** A count with its noun, singular for one: `countOf(1, 'image')` → "1 image", `countOf(3, 'image')` → "3 images". */
+export function countOf(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** A 0–1 fraction in % for a table whose header says "%" or "pp": `percentCell(0.41234)` → "41.23". */
 export function percentCell(fraction: number | null | undefined, digits = 2): string {
   return finite(fraction) ? (fraction * 100).toFixed(digits) : MISSING;

@@ -35,6 +35,7 @@ import { computeConsistency, type ConsistencyImage, type ConsistencyResult } fro
 import { computeStability } from './stability.js';
 import { DetectionStore } from './detectionStore.js';
 import type { DetectionColumns } from './cocoeval.js';
+import { countOf } from '../core/units.js';
 
 export interface ShiftEvaluatorOptions {
   shifts: Shift[];
@@ -312,7 +313,7 @@ export class ShiftEvaluator {
         }
         if (B > 0 && prepared.numImages < MIN_INTERVAL_IMAGES) {
           notes.push(
-            `bounds intervals off: ${prepared.numImages} images — fewer than ${MIN_INTERVAL_IMAGES} give no bounds ` +
+            `bounds intervals off: ${countOf(prepared.numImages, 'image')} — fewer than ${MIN_INTERVAL_IMAGES} give no bounds ` +
               'interval and no paired verdict (nor the consistency metrics: their means are given without intervals)',
           );
           B = 0;

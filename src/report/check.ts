@@ -11,6 +11,7 @@ import { ownResamplesOffReason, runCompatibility } from './compatible.js';
 import { boundsOffNote, noMapReason } from './format.js';
 import { loadReportRun, type ReportRun } from './load.js';
 import { MIN_INTERVAL_IMAGES, MIN_INTERVAL_RESAMPLES } from '../metrics/index.js';
+import { countOf } from '../core/units.js';
 
 /** The limits of a check, as fractions 0–1 (0.03 = 3 pp of mAP); each one left out is not checked. */
 export interface CheckLimits {
@@ -148,7 +149,7 @@ export function checkRun(
     // a value without an interval is not judged; with fewer than MIN_INTERVAL_IMAGES images there is none to judge on
     const tooFew =
       r.imagesEvaluated < MIN_INTERVAL_IMAGES
-        ? `${r.key}: ${r.imagesEvaluated} images — fewer than ${MIN_INTERVAL_IMAGES} give no 95% interval to judge ` +
+        ? `${r.key}: ${countOf(r.imagesEvaluated, 'image')} — fewer than ${MIN_INTERVAL_IMAGES} give no 95% interval to judge ` +
           'on; run it on more images'
         : null;
     const refuseTooFew = () => {

@@ -6,7 +6,7 @@
  * self-contained HTML page (no network), both from the same Comparison.
  */
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
-import { signedPointsCell } from '../core/units.js';
+import { countOf, signedPointsCell } from '../core/units.js';
 import { ownResamplesOffReason, runCompatibility } from './compatible.js';
 import { MISSING, escapeHtml as h, firstBoundsOffNote } from './format.js';
 import { MIN_INTERVAL_IMAGES } from '../metrics/uncertainty.js';
@@ -146,7 +146,7 @@ function noPairedDifference(c: Comparison): string {
   const m = c.runs[0].run.metrics;
   const images = Math.min(...m.results.map((r) => r.imagesEvaluated));
   if (!m.dataset.labelFree && m.results.some((r) => r.bounds) && images < MIN_INTERVAL_IMAGES)
-    return `no paired difference: ${images} images (fewer than ${MIN_INTERVAL_IMAGES} images give no interval)`;
+    return `no paired difference: ${countOf(images, 'image')} (fewer than ${MIN_INTERVAL_IMAGES} images give no interval)`;
   // A had no bounds resamples and none were asked for: nothing was paired on a B (and a cost) chosen here
   const own = ownResamplesOffReason(c.runs[0].run);
   if (!m.dataset.labelFree && m.results.some((r) => r.bounds) && own !== null)

@@ -5,7 +5,7 @@
  */
 import type { DetectorRunSummary, Interval } from '../core/types.js';
 import { MIN_INTERVAL_IMAGES } from '../metrics/uncertainty.js';
-import { signedPointsCell } from '../core/units.js';
+import { countOf, signedPointsCell } from '../core/units.js';
 
 /** The dash shown for a value that does not exist (label-free run, plain detector's cost…). */
 export const MISSING = '—';
@@ -59,7 +59,7 @@ export function noMapReason(labelFree: boolean): string {
 export function noBoundsIntervalReason(images: number, offNote: string | null = null): string {
   if (offNote !== null) return offNote;
   return images < MIN_INTERVAL_IMAGES
-    ? `${images} images — fewer than ${MIN_INTERVAL_IMAGES} give no bounds interval and no paired verdict`
+    ? `${countOf(images, 'image')} — fewer than ${MIN_INTERVAL_IMAGES} give no bounds interval and no paired verdict`
     : 'the bounds bootstrap was off: --bootstrap-bounds B turns it on';
 }
 

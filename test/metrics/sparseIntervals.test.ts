@@ -8,6 +8,7 @@ import type { CocoGroundTruth, CocoResult, Shift } from '../../src/core/types.js
 import { ShiftEvaluator, pairedDifference, type BoundsUncertainty } from '../../src/metrics/index.js';
 import { summarizeBootstrap } from '../../src/metrics/uncertainty.js';
 import { MIN_INTERVAL_RESAMPLES } from '../../src/runner/options.js';
+import { noBoundsIntervalReason } from '../../src/report/format.js';
 
 const shifts: Shift[] = [
   { dx: 0, dy: 0 },
@@ -114,5 +115,26 @@ describe('bounds intervals need enough resamples with ground truth', () => {
     // with 20 in common the verdict is given (A far steadier)
     const c = side('c', 5, 40, 0.2);
     expect(pairedDifference(a, c, 'mitigation')?.verdict).toBe('steadier (significant)');
+  });
+});
+
+describe('a run of one image: the notes count it as one image', () => {
+  it('"1 image", not "1 images", in the scoring note and in the reasons check, compare and the reports give', async () => {
+    const ev = new ShiftEvaluator({
+      shifts,
+      groundTruth: { ...gt, images: gt.images.slice(0, 1) },
+      bootstrapResamples: 20,
+      bootstrapBounds: 20,
+      seed: 3,
+    });
+    for (let s = 0; s < shifts.length; s++)
+      ev.process({ imageId: 1, shiftIndex: s, inputScale: { x: 1, y: 1 } }, detsAt(1, s));
+    const { notes } = await ev.evaluate();
+    expect(notes).toContain(
+      'bounds intervals off: 1 image — fewer than 10 give no bounds interval and no paired verdict (nor the ' +
+        'consistency metrics: their means are given without intervals)',
+    );
+    expect(noBoundsIntervalReason(1)).toBe('1 image — fewer than 10 give no bounds interval and no paired verdict');
+    expect(noBoundsIntervalReason(3)).toBe('3 images — fewer than 10 give no bounds interval and no paired verdict');
   });
 });

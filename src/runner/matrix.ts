@@ -103,9 +103,13 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
   const isPathy = (m: string) =>
     (m.includes('/') || m.includes('\\') || /\.(onnx|json)$/i.test(m)) && existsSync(rel(m));
   const modes = strings(file, raw, 'modes', false) as ShiftMode[] | undefined;
+  // an empty list would run no combination: refused rather than read as the default
+  if (modes?.length === 0) throw bad(file, 'modes', `a non-empty list (leave modes out for ${RUN_DEFAULTS.mode})`, []);
   for (const m of modes ?? [])
     if (!SHIFT_MODES.includes(m)) throw bad(file, 'modes', 'a list of pad, crop, circular', m);
   const shifts = strings(file, raw, 'shifts', false);
+  if (shifts?.length === 0)
+    throw bad(file, 'shifts', `a non-empty list (leave shifts out for ${RUN_DEFAULTS.shifts})`, []);
   for (const spec of shifts ?? []) {
     try {
       parseShiftSet(spec);

@@ -423,7 +423,7 @@ describe('experiment config (--config)', () => {
     expect(err.message).toContain(`relative paths in ${file} are read from its folder`);
   });
 
-  it('shifts, limit, seed and scoreThreshold are checked as their flags are, naming the field and the file', async () => {
+  it('shifts, modes, limit, seed and scoreThreshold are checked as their flags are, naming the field and the file', async () => {
     const { loadExperimentConfig } = await import('../../src/runner/matrix.js');
     const dir = await tempDir('shiftbench-config-');
     const file = path.join(dir, 'exp.json');
@@ -433,6 +433,9 @@ describe('experiment config (--config)', () => {
       [{ limit: 1.5 }, 'limit'],
       [{ seed: -1 }, 'seed'],
       [{ scoreThreshold: 2 }, 'scoreThreshold'],
+      // an empty list would run nothing: refused, not read as the default (leave the field out for that)
+      [{ shifts: [] }, 'shifts'],
+      [{ modes: [] }, 'modes'],
     ];
     for (const [fields, field] of cases) {
       await writeFile(file, JSON.stringify({ models: ['oracle'], datasets: ['.'], ...fields }));

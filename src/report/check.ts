@@ -155,6 +155,15 @@ export function checkRun(
     const refuseTooFew = () => {
       if (tooFew !== null && !reasons.includes(tooFew)) reasons.push(tooFew);
     };
+    // no true positive at any shift (a broken export, a wrong preprocessing): its range, flip rate and range increase
+    // are 0 — true, and no sign of stability; a gate must not pass it
+    if (r.bounds && r.bounds.mapUpper === 0) {
+      reasons.push(
+        `${r.key}: mAP is 0 at every shift (it finds none of the objects), so its stability cannot be judged; ` +
+          'look at its detections (a wrong model file, preprocessing or class mapping?)',
+      );
+      continue;
+    }
     for (const l of LIMITS) {
       const limitValue = limits[l.field];
       if (limitValue === undefined) continue;

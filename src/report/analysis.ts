@@ -4,7 +4,7 @@
  * breakdowns by category and size, per-image flicker and periodicity. HTML strings,
  * every value escaped; absent numbers are "—".
  */
-import { signedPointsCell } from '../core/units.js';
+import { countOf, signedPointsCell } from '../core/units.js';
 import type { AssignmentBreakdown, DetectorRunSummary, Interval95, PeriodFit } from '../core/types.js';
 import { MISSING, detectorNotes, escapeHtml as h, resultsNoIntervalReason, num, pct, pp, signedPp } from './format.js';
 import type { ReportRun } from './load.js';
@@ -215,7 +215,7 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
     parts.push(
       f.top.length
         ? `<table class="details"><caption>Per-image flicker: the share of an image's detections (score ≥ ` +
-            `${h(f.scoreThreshold)}, all shifts) not matched at every shift. Mean over ${h(f.images)} images with ` +
+            `${h(f.scoreThreshold)}, all shifts) not matched at every shift. Mean over ${h(countOf(f.images, 'image'))} with ` +
             `detections: ${pct(f.meanFlicker)}. The images with the most:</caption><thead><tr><th scope="col">Image ` +
             `id</th><th scope="col">Flicker</th><th scope="col">Detections</th></tr></thead><tbody>${f.top
               .map(

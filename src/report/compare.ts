@@ -124,7 +124,7 @@ export function deltaText(d: RunDelta): string {
 function describeRun(r: ComparedRun): string {
   const m = r.run.metrics;
   return (
-    `${m.runId} — ${m.dataset.name} (${m.dataset.images} images${m.dataset.labelFree ? ', no labels' : ''}) · ` +
+    `${m.runId} — ${m.dataset.name} (${countOf(m.dataset.images, 'image')}${m.dataset.labelFree ? ', no labels' : ''}) · ` +
     `${m.shiftSet.spec} · ${m.mode} — ${r.run.runDir}`
   );
 }

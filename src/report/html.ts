@@ -638,7 +638,7 @@ ${
     : `<li>${noMapSentence(run)}, so mAP bounds, mAP per shift and flip rate are not computed; ` +
       'consistency metrics compare detections with each other only.</li>'
 }
-<li>Consistency intervals show the sampling spread over these ${h(run.metrics.dataset.images)} images; ` +
+<li>Consistency intervals show the sampling spread over ${h(run.metrics.dataset.images === 1 ? 'this 1 image' : `these ${run.metrics.dataset.images} images`)}; ` +
     `a different sample of images can move the numbers.</li>
 <li>Timings depend on this machine and its load; compare cost ratios within a run, not across runs.</li>
 </ul>

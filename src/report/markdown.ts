@@ -4,7 +4,7 @@
  * detector. Absent numbers are "—", never a placeholder value.
  */
 import { stableAreaNote } from '../core/messages.js';
-import { signedPointsCell } from '../core/units.js';
+import { countOf, signedPointsCell } from '../core/units.js';
 import type { PairedDifference } from '../core/types.js';
 import { MISSING, detectorNotes, noBoundsIntervalReason, noMapReason } from './format.js';
 import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
@@ -80,7 +80,7 @@ export function renderReportMarkdown(run: ReportRun): string {
   const lines: string[] = [];
   lines.push(`## shiftbench: ${escapeMarkdown(m.runId)}`, '');
   lines.push(
-    `Dataset **${escapeMarkdown(m.dataset.name)}** (${m.dataset.images} images) · shifts ${mdCode(m.shiftSet.spec)} ` +
+    `Dataset **${escapeMarkdown(m.dataset.name)}** (${countOf(m.dataset.images, 'image')}) · shifts ${mdCode(m.shiftSet.spec)} ` +
       `(${m.shiftSet.shifts.length}) · mode ${mdCode(m.mode)} · score threshold τ = ${taus.join(', ')}`,
     '',
   );

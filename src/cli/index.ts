@@ -39,8 +39,9 @@ function reportError(err: unknown): number {
     return USAGE_ERROR_CODES.has(err.code) ? 2 : 1;
   }
   const io = err as NodeJS.ErrnoException | undefined;
-  if (io?.code !== undefined && OUT_OF_SPACE.has(io.code)) {
-    // a full disk or a file size limit: the file, the fix, no stack trace (what is stored is kept)
+  if (io?.code !== undefined && FILE_SYSTEM_REFUSED.has(io.code)) {
+    // a full disk, a file size limit, a read-only file system, a file where a folder should be: the file, the fix,
+    // no stack trace (what is stored is kept)
     process.stderr.write(`shiftbench: ${writeFailed(io.path ?? 'a file of the run', io).message}\n`);
     if (process.env.SHIFTBENCH_DEBUG) process.stderr.write(`cause: ${io.stack}\n`);
     return 1;
@@ -49,8 +50,8 @@ function reportError(err: unknown): number {
   return 1;
 }
 
-/** Errors of a write the machine refused for room, not for a defect of shiftbench. */
-const OUT_OF_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+/** Errors of a write the machine refused (room, a read-only mount, a file in the path), not a defect of shiftbench. */
+const FILE_SYSTEM_REFUSED = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'ENOTDIR', 'EACCES', 'EPERM']);
 
 let finished = false;
 

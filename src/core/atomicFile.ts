@@ -68,7 +68,13 @@ export function writeFailed(file: string, err: unknown): ShiftbenchError {
       ? 'Free disk space'
       : code === 'EFBIG'
         ? 'Raise the file size limit (ulimit -f)'
-        : 'Fix that';
+        : code === 'EROFS'
+          ? 'The file system is read-only: remount it read-write or choose a folder on another one'
+          : code === 'ENOTDIR' || code === 'EEXIST'
+            ? 'A part of that path is a file, not a folder: move that file or choose another folder'
+            : code === 'EACCES' || code === 'EPERM'
+              ? 'Make that folder writable or choose another one'
+              : 'Fix that';
   return new ShiftbenchError(
     'ERR_OUTPUT',
     `Could not write ${file}: ${(err as Error).message}. ${fix}, then run the same command again: what is ` +

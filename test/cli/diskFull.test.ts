@@ -2,6 +2,7 @@
  * A write the machine refuses for room (a full disk, a file size limit): the CLI names the file and
  * the fix, with no stack trace, exits 1, and the same command finishes the run once there is room.
  */
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI_ENTRY, TSX_LOADER, runCli, runProcess } from '../helpers/cli.js';
@@ -31,4 +32,28 @@ describe('out of room while writing', () => {
     },
     120_000,
   );
+});
+
+describe('a path that cannot be a folder', () => {
+  it('datasets synth --out under a file (ENOTDIR): the folder and the fix, no stack trace, exit 1', async () => {
+    const root = await tempDir('shiftbench-enotdir-');
+    const file = path.join(root, 'a-file');
+    await writeFile(file, 'not a folder');
+    const r = await runCli([
+      'datasets',
+      'synth',
+      '--out',
+      path.join(file, 'ds'),
+      '--val',
+      '2',
+      '--splits',
+      'val',
+      '-q',
+    ]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`shiftbench: Could not write ${path.join(file, 'ds', 'val', 'images')}`);
+    expect(r.stderr).toContain('is a file, not a folder');
+    expect(r.stderr).not.toContain('unexpected failure');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
 });

@@ -207,6 +207,7 @@ async function writeAtomic(file: string, text: string): Promise<void> {
   try {
     await writeFileAtomic(file, text);
   } catch (err) {
+    if (err instanceof ShiftbenchError) throw err; // a refused write, already naming the file and the fix
     throw new ShiftbenchError(
       'ERR_OUTPUT',
       `Could not write ${file}: ${(err as Error).message}. Check that the folder exists and is writable, ` +

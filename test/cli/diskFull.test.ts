@@ -57,3 +57,33 @@ describe('a path that cannot be a folder', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);
 });
+
+describe('out of room while writing the report', () => {
+  it('report: the file and the fix once, not wrapped twice with a fix for another cause', async () => {
+    const root = await tempDir('shiftbench-efbig-report-');
+    const { file: dataset } = await makeDataset(path.join(root, 'ds'), 6, { seed: 4 });
+    const out = path.join(root, 'run');
+    const run = await runCli([
+      'run',
+      '--model',
+      'jitter:96',
+      '--dataset',
+      dataset,
+      '--bootstrap',
+      '20',
+      '--out',
+      out,
+      '--quiet',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const args = [process.execPath, '--import', TSX_LOADER, CLI_ENTRY, 'report', out];
+    const limited = await runProcess('bash', ['-c', `ulimit -f 64; exec ${args.map(quote).join(' ')}`]);
+    expect(limited.code, limited.stderr).toBe(1);
+    const html = path.join(out, 'report.html');
+    expect(limited.stderr).toContain(`shiftbench: Could not write ${html}: EFBIG`);
+    expect(limited.stderr.split('Could not write').length - 1).toBe(1);
+    expect(limited.stderr).toContain('Raise the file size limit (ulimit -f), then run the same command again');
+    expect(limited.stderr).not.toContain('Check that the folder exists');
+  }, 120_000);
+});

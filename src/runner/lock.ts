@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { syncDirSync, writeFileAtomic } from '../core/atomicFile.js';
+import { syncDirSync, writeFailed, writeFileAtomic } from '../core/atomicFile.js';
 import { ShiftbenchError } from '../core/errors.js';
 import type { Logger } from '../core/types.js';
 
@@ -183,15 +183,22 @@ export class RunLock {
         try {
           await fh.writeFile(JSON.stringify(content));
           await fh.sync();
-        } finally {
-          await fh.close();
+        } catch (err) {
+          // no room for the lease (a full disk): the file is ours and holds none; left, it would refuse the same
+          // command run again once there is room
+          await fh.close().catch(() => undefined);
+          await rm(file, { force: true });
+          heldHere.delete(content.token);
+          throw writeFailed(file, err);
         }
+        await fh.close();
         syncDirSync(dir); // the lease's creation survives a crash
         const lock = new RunLock(file, content);
         lock.startHeartbeat(heartbeatMs);
         return lock;
       } catch (err) {
         heldHere.delete(content.token);
+        if (err instanceof ShiftbenchError) throw err;
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
           throw new ShiftbenchError('ERR_OUTPUT', `Cannot create the lock ${file}: ${(err as Error).message}`, {
             cause: err,

@@ -5,14 +5,37 @@
  * host, or a heartbeat older than 30 s) is taken over with a message.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, readdir, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CocoGroundTruth, Detector, Logger } from '../../src/core/types.js';
 import { runBenchmark, type RunnerEnv } from '../../src/runner/index.js';
 import { RunLock } from '../../src/runner/lock.js';
 import { gtDetector, makeDataset, tempDir } from './fixtures.js';
+
+/** While armed: writing into a file whose path starts with `prefix` fails as on a full disk (else the real fs). */
+const full = vi.hoisted(() => ({ prefix: '' }));
+
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  const open = (async (file: unknown, flags?: unknown, mode?: unknown) => {
+    const fh = await real.open(file as string, flags as string, mode as number);
+    if (!(full.prefix && typeof file === 'string' && file.startsWith(full.prefix))) return fh;
+    const noRoom = async () => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    };
+    return new Proxy(fh, {
+      get(target, p) {
+        if (p === 'write' || p === 'writeFile') return noRoom;
+        const v = Reflect.get(target, p);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+  }) as typeof real.open;
+  return { ...real, default: { ...real, open }, open };
+});
 
 describe('run directory lock (lease)', () => {
   let root: string;
@@ -149,5 +172,30 @@ describe('run directory lock (lease)', () => {
       expect(lines.filter((x) => x.includes('taking over'))).toEqual([]);
       await (held[0] as PromiseFulfilledResult<RunLock>).value.release();
     }
+  });
+  it('no room to write the lock: the lock file and the fix; no empty lock is left to refuse the rerun', async () => {
+    // before: the lock file, created empty, stayed when its content could not be written, and the same command run
+    // again once there was room was refused for 30 s ("a lock file that holds no lease … another run is creating it")
+    const dir = path.join(root, 'no-room');
+    await mkdir(dir, { recursive: true });
+    const file = path.join(dir, 'run.lock');
+    const { l, lines } = logger();
+    full.prefix = file;
+    let e;
+    try {
+      e = await RunLock.acquire(dir, l).then(
+        () => null,
+        (err: unknown) => err as { code: string; message: string },
+      );
+    } finally {
+      full.prefix = '';
+    }
+    expect(e?.code).toBe('ERR_OUTPUT');
+    expect(e?.message).toContain(file);
+    expect(e?.message).toContain('Free disk space, then run the same command again');
+    expect(existsSync(file)).toBe(false);
+    const lock = await RunLock.acquire(dir, l);
+    expect(lines).toEqual([]);
+    await lock.release();
   });
 });

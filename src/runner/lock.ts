@@ -13,6 +13,7 @@
  *   between): only once the file is older than `staleMs`; a younger one is refused.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -268,11 +269,15 @@ export class RunLock {
   /** The lease was taken over (by `current`'s owner): the heartbeat stops and `signal` aborts with why. */
   private loseTo(current: LockContent | null): void {
     this.stopHeartbeat();
+    const dir = path.dirname(this.file);
     this.lost.abort(
       new ShiftbenchError(
         'ERR_RUN_LOCKED',
-        `The lock of ${path.dirname(this.file)} was taken over by ${current ? owner(current) : 'another process'} ` +
-          `(this run's heartbeat had stopped for too long); stopping.`,
+        current === null && !existsSync(dir)
+          ? `The run directory ${dir} was deleted, moved or renamed while this run was writing it; stopping. Put ` +
+              `it back (or pass its new place as --out) and run the same command again to resume.`
+          : `The lock of ${dir} was taken over by ${current ? owner(current) : 'another process'} ` +
+              `(this run's heartbeat had stopped for too long); stopping.`,
       ),
     );
   }

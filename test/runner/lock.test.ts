@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -196,6 +196,21 @@ describe('run directory lock (lease)', () => {
     expect(existsSync(file)).toBe(false);
     const lock = await RunLock.acquire(dir, l);
     expect(lines).toEqual([]);
+    await lock.release();
+  });
+  it('the run directory deleted while the lease is held: the run stops saying so, not that another process took it', async () => {
+    // before: "The lock of <dir> was taken over by another process (this run's heartbeat had stopped for too long)"
+    const dir = path.join(root, 'deleted');
+    await mkdir(dir, { recursive: true });
+    const { l } = logger();
+    const lock = await RunLock.acquire(dir, l, { heartbeatMs: 50 });
+    await rm(dir, { recursive: true, force: true });
+    for (let i = 0; i < 100 && !lock.signal.aborted; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(lock.signal.aborted).toBe(true);
+    const msg = (lock.signal.reason as Error).message;
+    expect(msg).toContain(dir);
+    expect(msg).toContain('deleted, moved or renamed');
+    expect(msg).not.toContain('taken over');
     await lock.release();
   });
 });

@@ -75,13 +75,13 @@ export function writeFailed(file: string, err: unknown): ShiftbenchError {
             : code === 'EACCES' || code === 'EPERM'
               ? 'Make that folder writable or choose another one'
               : 'Fix that';
-  return new ShiftbenchError(
-    'ERR_OUTPUT',
-    `Could not write ${file}: ${(err as Error).message}. ${fix}, then run the same command again: what is ` +
-      `already stored is kept.`,
-    { cause: err },
-  );
+  return new ShiftbenchError('ERR_OUTPUT', `Could not write ${file}: ${(err as Error).message}. ${fix}, ${RUN_AGAIN}`, {
+    cause: err,
+  });
 }
+
+/** How writeFailed's message ends: a command that cannot resume (export) says instead how to redo it. */
+export const RUN_AGAIN = 'then run the same command again: what is already stored is kept.';
 
 /** The temporary name of `file` while this process writes it. */
 export function tempNameOf(file: string): string {

@@ -17,7 +17,7 @@ import { defaultEnv } from '../runner/env.js';
 import { imageHashes } from '../runner/identity.js';
 import { resolveRunOptions, type ResolvedRunOptions } from '../runner/options.js';
 import { resampleRecord } from '../runner/runBenchmark.js';
-import { writeFileAtomic } from '../core/atomicFile.js';
+import { RUN_AGAIN, writeFileAtomic } from '../core/atomicFile.js';
 import { ensureWritableDir, writeJsonAtomic } from '../runner/store.js';
 import type { RunnerEnv } from '../runner/types.js';
 import { isFractionalSet, makeShiftedInputs, type ResampleKernel, type SubpixelKernel } from '../shifts/index.js';
@@ -275,84 +275,97 @@ export async function exportInputs(
     kernel: o.kernel,
     subpixelKernel: o.subpixelKernel,
   };
-  const images: ExportedImage[] = [];
-  let written = 0;
-  for (const image of dataset.images) {
-    const sha256 = hashes.file.get(image.id)!;
-    let rgb;
-    try {
-      rgb = await env.decodeImage(image);
-    } catch (err) {
-      const reason = (err as Error).message ?? String(err);
-      logger.warn(`skipped image ${image.id} (${image.fileName}): ${reason}`);
-      images.push({ id: image.id, fileName: image.fileName, sha256, skipped: reason });
-      continue;
+  try {
+    const images: ExportedImage[] = [];
+    let written = 0;
+    for (const image of dataset.images) {
+      const sha256 = hashes.file.get(image.id)!;
+      let rgb;
+      try {
+        rgb = await env.decodeImage(image);
+      } catch (err) {
+        const reason = (err as Error).message ?? String(err);
+        logger.warn(`skipped image ${image.id} (${image.fileName}): ${reason}`);
+        images.push({ id: image.id, fileName: image.fileName, sha256, skipped: reason });
+        continue;
+      }
+      const made = await makeShiftedInputs(rgb, inputOpts);
+      const inputs = made.transforms.map((transform, k) => ({ index: k, file: inputFile(image.id, k), transform }));
+      await mkdir(path.join(dir, INPUTS_DIR, String(image.id)), { recursive: true });
+      // a few PNGs encoded at once (sharp's thread pool), without holding every input of a long shift set
+      for (let k0 = 0; k0 < made.count; k0 += PNGS_AT_ONCE) {
+        await Promise.all(
+          inputs.slice(k0, k0 + PNGS_AT_ONCE).map(({ index, file }) => {
+            const pixels = made.input(index);
+            return sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } })
+              .png({ compressionLevel: 6, palette: false })
+              .toBuffer()
+              .then((png) => writeFileAtomic(path.join(dir, file), png));
+          }),
+        );
+      }
+      written += inputs.length;
+      images.push({ id: image.id, fileName: image.fileName, sha256, sizePx: [rgb.width, rgb.height], inputs });
     }
-    const made = await makeShiftedInputs(rgb, inputOpts);
-    const inputs = made.transforms.map((transform, k) => ({ index: k, file: inputFile(image.id, k), transform }));
-    await mkdir(path.join(dir, INPUTS_DIR, String(image.id)), { recursive: true });
-    // a few PNGs encoded at once (sharp's thread pool), without holding every input of a long shift set
-    for (let k0 = 0; k0 < made.count; k0 += PNGS_AT_ONCE) {
-      await Promise.all(
-        inputs.slice(k0, k0 + PNGS_AT_ONCE).map(({ index, file }) => {
-          const pixels = made.input(index);
-          return sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } })
-            .png({ compressionLevel: 6, palette: false })
-            .toBuffer()
-            .then((png) => writeFileAtomic(path.join(dir, file), png));
-        }),
+
+    const manifest: ExportManifest = {
+      format: EXPORT_FORMAT,
+      schemaVersion: 1,
+      createdAt: new Date().toISOString(),
+      toolVersion: VERSION,
+      buildId: await env.buildId(),
+      dataset: {
+        name: dataset.name,
+        source: dataset.source,
+        kind: dataset.kind,
+        hash: dataset.hash,
+        labelFree: dataset.groundTruth === null,
+        // classes only when given: exports without it keep the export.json (and sha256) they had
+        spec: {
+          dataset: o.dataset,
+          images: o.images,
+          limit: o.limit,
+          ...(o.classes !== null ? { classes: o.classes } : {}),
+        },
+        categories: dataset.categories,
+      },
+      shiftSet: {
+        spec: o.shiftSet.spec,
+        maxOffsetPx: o.shiftSet.maxOffsetPx,
+        shifts: o.shiftSet.shifts.map((s, index) => ({ index, dx: s.dx, dy: s.dy })),
+      },
+      mode: o.mode,
+      resample: resampleRecord(o),
+      subpixelKernel: isFractionalSet(o.shiftSet) ? o.subpixelKernel : null,
+      input,
+      detections: {
+        file: `${EXPORT_DETECTIONS_DIR}/shift_<k>.json`,
+        format:
+          'COCO results: [{ "image_id", "category_id", "bbox": [x, y, w, h], "score" }], every image of input k in ' +
+          'one file',
+        coordinates:
+          "pixels of that input (the PNG), as the detector saw it; shiftbench projects them back by each input's " +
+          'transform',
+      },
+      images,
+    };
+    await mkdir(path.join(dir, EXPORT_DETECTIONS_DIR), { recursive: true }); // where the framework writes its results
+    await writeJsonAtomic(path.join(dir, EXPORT_FILE), manifest);
+    const { sha256 } = await readExport(dir);
+    logger.info(
+      `exported ${written} inputs of ${images.length - images.filter((i) => i.skipped).length} images to ${dir}`,
+    );
+    return { dir, manifest, sha256, inputs: written, skipped: images.filter((i) => i.skipped).length };
+  } catch (err) {
+    // a write refused (a full disk): an unfinished export is not resumed, the same command with --force replaces it
+    if (err instanceof ShiftbenchError && err.code === 'ERR_OUTPUT' && err.message.endsWith(RUN_AGAIN)) {
+      throw new ShiftbenchError(
+        'ERR_OUTPUT',
+        err.message.slice(0, -RUN_AGAIN.length) +
+          `then run the same command again with --force (it replaces the unfinished export in ${dir}).`,
+        { cause: err.cause },
       );
     }
-    written += inputs.length;
-    images.push({ id: image.id, fileName: image.fileName, sha256, sizePx: [rgb.width, rgb.height], inputs });
+    throw err;
   }
-
-  const manifest: ExportManifest = {
-    format: EXPORT_FORMAT,
-    schemaVersion: 1,
-    createdAt: new Date().toISOString(),
-    toolVersion: VERSION,
-    buildId: await env.buildId(),
-    dataset: {
-      name: dataset.name,
-      source: dataset.source,
-      kind: dataset.kind,
-      hash: dataset.hash,
-      labelFree: dataset.groundTruth === null,
-      // classes only when given: exports without it keep the export.json (and sha256) they had
-      spec: {
-        dataset: o.dataset,
-        images: o.images,
-        limit: o.limit,
-        ...(o.classes !== null ? { classes: o.classes } : {}),
-      },
-      categories: dataset.categories,
-    },
-    shiftSet: {
-      spec: o.shiftSet.spec,
-      maxOffsetPx: o.shiftSet.maxOffsetPx,
-      shifts: o.shiftSet.shifts.map((s, index) => ({ index, dx: s.dx, dy: s.dy })),
-    },
-    mode: o.mode,
-    resample: resampleRecord(o),
-    subpixelKernel: isFractionalSet(o.shiftSet) ? o.subpixelKernel : null,
-    input,
-    detections: {
-      file: `${EXPORT_DETECTIONS_DIR}/shift_<k>.json`,
-      format:
-        'COCO results: [{ "image_id", "category_id", "bbox": [x, y, w, h], "score" }], every image of input k in ' +
-        'one file',
-      coordinates:
-        "pixels of that input (the PNG), as the detector saw it; shiftbench projects them back by each input's " +
-        'transform',
-    },
-    images,
-  };
-  await mkdir(path.join(dir, EXPORT_DETECTIONS_DIR), { recursive: true }); // where the framework writes its results
-  await writeJsonAtomic(path.join(dir, EXPORT_FILE), manifest);
-  const { sha256 } = await readExport(dir);
-  logger.info(
-    `exported ${written} inputs of ${images.length - images.filter((i) => i.skipped).length} images to ${dir}`,
-  );
-  return { dir, manifest, sha256, inputs: written, skipped: images.filter((i) => i.skipped).length };
 }

@@ -87,3 +87,22 @@ describe('out of room while writing the report', () => {
     expect(limited.stderr).not.toContain('Check that the folder exists');
   }, 120_000);
 });
+
+describe('out of room while exporting', () => {
+  it('export: the fix names the way to rerun it (--force replaces the unfinished export), and that rerun finishes', async () => {
+    // before: "… then run the same command again: what is already stored is kept", and the same command was then
+    // refused: "--out … holds an unfinished export … Give a new folder, or --force to replace it"
+    const root = await tempDir('shiftbench-efbig-export-');
+    const { file: dataset } = await makeDataset(path.join(root, 'ds'), 4, { seed: 4 });
+    const out = path.join(root, 'export');
+    const args = ['export', '--dataset', dataset, '--input-size', '256x256', '--out', out, '--quiet'];
+    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const argv = [process.execPath, '--import', TSX_LOADER, CLI_ENTRY, ...args];
+    const limited = await runProcess('bash', ['-c', `ulimit -f 4; exec ${argv.map(quote).join(' ')}`]);
+    expect(limited.code, limited.stderr).toBe(1);
+    expect(limited.stderr).toMatch(/shiftbench: Could not write \/\S+\.png/);
+    expect(limited.stderr).toContain(`then run the same command again with --force`);
+    const again = await runCli([...args, '--force']);
+    expect(again.code, again.stderr).toBe(0);
+  }, 120_000);
+});

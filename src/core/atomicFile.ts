@@ -161,7 +161,7 @@ export class AtomicFileWriter {
     try {
       await writeAll(this.fh, Buffer.from(text, 'utf8'));
     } catch (err) {
-      throw writeFailed(this.tmp, err);
+      throw writeFailed(this.file, err); // the file being written: its temporary one is removed by abort
     }
   }
 

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { AtomicFileWriter, removeStaleTemps, renameDurable, writeFileAtomic } from '../../src/core/atomicFile.js';
+import { TSX_LOADER, runProcess } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 
 const tmpDir = () => mkdtemp(path.join(os.tmpdir(), 'shiftbench-atomic-'));
@@ -118,4 +119,28 @@ describe('atomic writes', () => {
     }
     expect(found).toEqual([]);
   });
+});
+
+describe('a write refused midway (a file size limit)', () => {
+  it('AtomicFileWriter names the file being written, not its removed temporary file', async () => {
+    // before: "Could not write <file>.tmp-<pid>: EFBIG …", a name that is gone once the write is aborted
+    const dir = await tmpDir();
+    const file = path.join(dir, 'big.json');
+    const script = path.join(dir, 'write.mts');
+    await writeFile(
+      script,
+      `import { AtomicFileWriter } from ${JSON.stringify(path.join(REPO_ROOT, 'src/core/atomicFile.ts'))};\n` +
+        `const w = await AtomicFileWriter.create(${JSON.stringify(file)}, 0);\n` +
+        `try { await w.write('x'.repeat(64 * 1024)); await w.commit(); } catch (err) {\n` +
+        `  await w.abort(); process.stdout.write((err as Error).message); }\n`,
+    );
+    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const r = await runProcess('bash', [
+      '-c',
+      `ulimit -f 8; exec ${[process.execPath, '--import', TSX_LOADER, script].map(quote).join(' ')}`,
+    ]);
+    expect(r.stdout).toContain(`Could not write ${file}: EFBIG`);
+    expect(r.stdout).not.toContain('.tmp-');
+    expect(readdirSync(dir).sort()).toEqual(['write.mts']);
+  }, 60_000);
 });

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { writeFileAtomic } from '../core/atomicFile.js';
+import { writeFailed, writeFileAtomic } from '../core/atomicFile.js';
 import { invalidParameterError, ShiftbenchError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { SYNTH_OPTION_FLAGS as FLAG } from '../core/messages.js';
@@ -167,7 +167,13 @@ async function prepareSplitDir(splitDir: string): Promise<void> {
     await rm(path.join(splitDir, STAMP_FILE), { force: true });
     await rm(path.join(splitDir, 'instances.json'), { force: true });
   }
-  await mkdir(path.join(splitDir, 'images'), { recursive: true });
+  const images = path.join(splitDir, 'images');
+  try {
+    await mkdir(images, { recursive: true });
+  } catch (err) {
+    // a read-only mount (Node's recursive mkdir says ENOENT there), a file where a folder should be: the folder, the fix
+    throw writeFailed(images, err);
+  }
 }
 
 async function generateSplit(

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureSynthDataset, generateSynthDataset } from '../../src/datasets/synth.js';
 import { renderSynthScene, shapeCoverage, SYNTH_CLASSES, SYNTH_MAX_OCCLUSION } from '../../src/datasets/synthRender.js';
 import { Rng } from '../../src/core/rng.js';
@@ -24,6 +24,22 @@ async function allFiles(dir: string): Promise<Map<string, Buffer>> {
   }
   return out;
 }
+
+/** While armed: a mkdir under `prefix` fails as Node's recursive mkdir does on a read-only mount (ENOENT). */
+const readOnly = vi.hoisted(() => ({ prefix: '' }));
+
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  const mkdir = (async (dir: unknown, opts?: unknown) => {
+    if (readOnly.prefix && typeof dir === 'string' && dir.startsWith(readOnly.prefix))
+      throw Object.assign(new Error(`ENOENT: no such file or directory, mkdir '${readOnly.prefix}'`), {
+        code: 'ENOENT',
+        path: readOnly.prefix,
+      });
+    return real.mkdir(dir as string, opts as Parameters<typeof real.mkdir>[1]);
+  }) as typeof real.mkdir;
+  return { ...real, default: { ...real, mkdir }, mkdir };
+});
 
 describe('synthetic dataset', () => {
   it('is byte-identical for the same options, and a val-only run equals the val split of a full run', async () => {
@@ -178,5 +194,24 @@ describe('synthetic dataset', () => {
       code: 'ERR_INVALID_OPTION',
       message: 'Expected an integer from 64 to 2048 for --size but received 10',
     });
+  });
+});
+
+describe('synthetic dataset on a folder that cannot be made', () => {
+  it('a refused mkdir of the split folder is ERR_OUTPUT naming the folder and the fix, not a bare fs error', async () => {
+    // before: the CLI printed "unexpected failure: Error: ENOENT: no such file or directory, mkdir …" and a stack
+    const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'shiftbench-synth-ro-')), 'ds');
+    readOnly.prefix = out;
+    let e: { code?: string; message: string } | undefined;
+    try {
+      await generateSynthDataset({ outDir: out, valImages: 1, splits: ['val'], sizePx: 64 });
+    } catch (err) {
+      e = err as { code?: string; message: string };
+    } finally {
+      readOnly.prefix = '';
+    }
+    expect(e?.code).toBe('ERR_OUTPUT');
+    expect(e?.message).toContain(`Could not write ${path.join(out, 'val', 'images')}`);
+    expect(e?.message).toContain('then run the same command again');
   });
 });

@@ -200,11 +200,8 @@ export class RunLock {
       } catch (err) {
         heldHere.delete(content.token);
         if (err instanceof ShiftbenchError) throw err;
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-          throw new ShiftbenchError('ERR_OUTPUT', `Cannot create the lock ${file}: ${(err as Error).message}`, {
-            cause: err,
-          });
-        }
+        // a read-only mount, a file where the folder should be: the lock file and the fix
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw writeFailed(file, err);
       }
       const held = await readLockSettled(file, dir, staleMs);
       const reason = staleReason(held, staleMs);

@@ -198,6 +198,22 @@ describe('run directory lock (lease)', () => {
     expect(lines).toEqual([]);
     await lock.release();
   });
+  it('a lock that cannot be created (a file where the run folder should be): the lock file and the fix', async () => {
+    // before: "Cannot create the lock …/run.lock: ENOTDIR …" and nothing on what to do
+    const notADir = path.join(root, 'a-file');
+    await writeFile(notADir, 'x');
+    const { l } = logger();
+    const e = await RunLock.acquire(notADir, l).then(
+      () => null,
+      (err: unknown) => err as { code: string; message: string },
+    );
+    expect(e?.code).toBe('ERR_OUTPUT');
+    expect(e?.message).toContain(path.join(notADir, 'run.lock'));
+    expect(e?.message).toContain(
+      'A part of that path is a file, not a folder: move that file or choose another folder',
+    );
+  });
+
   it('the run directory deleted while the lease is held: the run stops saying so, not that another process took it', async () => {
     // before: "The lock of <dir> was taken over by another process (this run's heartbeat had stopped for too long)"
     const dir = path.join(root, 'deleted');

@@ -250,6 +250,7 @@ export async function exportInputs(
     weightsDir: options.weightsDir,
     backend: options.backend,
     out: options.out,
+    force: options.force,
   });
   const input = await inputSpec(options, o, env, logger);
   const dir = o.out!;

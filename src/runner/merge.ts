@@ -11,6 +11,7 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { is } from '../core/is.js';
 import type { Dataset, Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { defaultBootstrapBounds } from '../metrics/index.js';
 import { defaultEnv } from './env.js';
@@ -436,6 +437,8 @@ export async function mergeShards(
     throw invalidParameterError('RUN…', 'the shard run directories to merge', options.runs);
   if (typeof options.out !== 'string' || options.out.length === 0)
     throw invalidParameterError('--out', 'the merged run directory', options.out);
+  if (options.force !== undefined && !is.bool(options.force))
+    throw invalidParameterError('--force', 'true or false', options.force);
   const shards = await openShards(options.runs, logger, hooks.lease);
   let out: RunStore | null = null;
   try {

@@ -274,6 +274,11 @@ export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): Res
   }
   if (options.out !== undefined && !is.string(options.out))
     throw invalidParameterError(FLAG.out, 'a directory path', options.out);
+  // a library caller's force: 'yes' would otherwise read as false, and reportsDir: '' as the current folder
+  if (options.force !== undefined && !is.bool(options.force))
+    throw invalidParameterError(FLAG.force, 'true or false', options.force);
+  if (options.reportsDir !== undefined && !is.string(options.reportsDir))
+    throw invalidParameterError('reportsDir', 'a folder path', options.reportsDir);
   if (options.weightsDir !== undefined && !is.string(options.weightsDir))
     throw invalidParameterError(FLAG.weightsDir, 'a folder of model weights', options.weightsDir);
   const kernel = options.kernel ?? RUN_DEFAULTS.kernel;

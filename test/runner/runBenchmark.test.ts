@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { CocoGroundTruth, Detector, RunMetrics } from '../../src/core/types.js';
 import type { ShiftbenchError } from '../../src/core/errors.js';
 import type { Mitigation } from '../../src/mitigations/types.js';
-import { runBenchmark, runExperiment, type RunnerEnv } from '../../src/runner/index.js';
+import { mergeShards, runBenchmark, runExperiment, type RunnerEnv } from '../../src/runner/index.js';
 import { fakeEnv, gtDetector, makeDataset, tempDir } from './fixtures.js';
 
 /** metrics without timing (which differs between any two runs) */
@@ -408,6 +408,26 @@ describe('runBenchmark', () => {
     expect(err.code).toBe('ERR_INVALID_OPTION');
     expect(err.message).toContain('"bogus"');
     expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
+  });
+
+  it('a given but malformed force or reportsDir is refused by name, not read as false or as the current folder', async () => {
+    const out = path.join(root, 'bad-force');
+    const hooks = { env: env({ oracle: () => gtDetector('oracle', gt) }) };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ out, force: 'yes' }, '--force'],
+      [{ out, force: 1 }, '--force'],
+      [{ reportsDir: 5 }, 'reportsDir'],
+      [{ reportsDir: '' }, 'reportsDir'],
+    ];
+    for (const [options, name] of cases) {
+      const err = await runBenchmark({ models: ['oracle'], dataset, ...options } as never, hooks).catch((e) => e);
+      expect(err.name, name).toBe('ShiftbenchError');
+      expect(err.code, name).toBe('ERR_INVALID_OPTION');
+      expect(err.message, name).toContain(`for ${name} but received`);
+      expect(existsSync(out), name).toBe(false);
+    }
+    const merge = await mergeShards({ runs: [out], out, force: 'yes' as never }).catch((e) => e);
+    expect(merge.message).toBe('Expected true or false for --force but received "yes"');
   });
 });
 

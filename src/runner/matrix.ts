@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ShiftbenchError, describeValue } from '../core/errors.js';
+import { ShiftbenchError, describeValue, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { RunMetrics, ShiftMode } from '../core/types.js';
 import { SHIFT_MODES, parseShiftSet } from '../shifts/index.js';
@@ -159,12 +159,19 @@ export async function runExperiment(
   options: ExperimentRunOptions = {},
   hooks: RunHooks = {},
 ): Promise<ExperimentResult> {
+  // a library caller's config is not read by loadExperimentConfig: its shape is checked here, before anything is written
+  if (!is.object(config))
+    throw invalidParameterError('config', 'an experiment config { models, datasets, shifts?, modes?, … }', config);
+  if (!Array.isArray(config.datasets) || config.datasets.length === 0 || !config.datasets.every(is.string))
+    throw invalidParameterError('datasets', 'a non-empty list of dataset paths', config.datasets);
+  for (const field of ['shifts', 'modes'] as const) {
+    const list: unknown = config[field];
+    if (list !== undefined && (!Array.isArray(list) || !list.every(is.string)))
+      throw invalidParameterError(field, 'a list of strings', list);
+  }
+  if (!is.object(options)) throw invalidParameterError('options', 'an object of run options', options);
   const shiftsList = config.shifts?.length ? config.shifts : [RUN_DEFAULTS.shifts];
   const modes = config.modes?.length ? config.modes : [RUN_DEFAULTS.mode];
-  const outDir = path.resolve(
-    options.out ?? path.join(options.reportsDir ?? RUN_DEFAULTS.reportsDir, makeRunId({ config })),
-  );
-  await ensureWritableDir(outDir);
   const common = {
     limit: config.limit,
     seed: config.seed,
@@ -180,6 +187,10 @@ export async function runExperiment(
   // is refused now, not after the sub-runs before it have run
   for (const dataset of config.datasets)
     for (const shifts of shiftsList) for (const mode of modes) resolveRunOptions({ ...common, dataset, shifts, mode });
+  const outDir = path.resolve(
+    options.out ?? path.join(options.reportsDir ?? RUN_DEFAULTS.reportsDir, makeRunId({ config })),
+  );
+  await ensureWritableDir(outDir);
   const runs: ExperimentResult['runs'] = [];
   const usedNames = new Set<string>();
   for (const dataset of config.datasets) {

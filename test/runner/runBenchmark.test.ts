@@ -407,7 +407,7 @@ describe('runBenchmark', () => {
     ).catch((e) => e);
     expect(err.code).toBe('ERR_INVALID_OPTION');
     expect(err.message).toContain('"bogus"');
-    expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('a given but malformed force or reportsDir is refused by name, not read as false or as the current folder', async () => {
@@ -428,6 +428,28 @@ describe('runBenchmark', () => {
     }
     const merge = await mergeShards({ runs: [out], out, force: 'yes' as never }).catch((e) => e);
     expect(merge.message).toBe('Expected true or false for --force but received "yes"');
+  });
+
+  it('a malformed config or bad options from a library caller are refused by name before the output folder is made', async () => {
+    const out = path.join(root, 'matrix-malformed');
+    const hooks = { env: env({ oracle: () => gtDetector('oracle', gt) }) };
+    const cases: [unknown, Record<string, unknown>, string][] = [
+      [null, {}, 'config'],
+      [{ models: ['oracle'] }, {}, 'datasets'],
+      [{ models: ['oracle'], datasets: [] }, {}, 'datasets'],
+      [{ models: ['oracle'], datasets: [dataset, 5] }, {}, 'datasets'],
+      [{ models: ['oracle'], datasets: [dataset], shifts: 'grid:1' }, {}, 'shifts'],
+      [{ models: ['oracle'], datasets: [dataset], modes: 'pad' }, {}, 'modes'],
+      [{ models: ['oracle'], datasets: [dataset] }, { limit: 'x' }, '--limit'],
+      [{ models: ['oracle'], datasets: [dataset] }, { reportsDir: 5 }, 'reportsDir'],
+    ];
+    for (const [config, options, name] of cases) {
+      const err = await runExperiment(config as never, { out, ...options }, hooks).catch((e) => e);
+      expect(err.name, name).toBe('ShiftbenchError');
+      expect(err.code, name).toBe('ERR_INVALID_OPTION');
+      expect(err.message, name).toContain(`for ${name}`);
+      expect(existsSync(out), name).toBe(false);
+    }
   });
 });
 

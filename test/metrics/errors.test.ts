@@ -3,7 +3,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShiftbenchError } from '../../src/core/errors.js';
 import type { CocoGroundTruth, CocoResult } from '../../src/core/types.js';
-import { ShiftEvaluator, evaluateCoco, greedyBounds, parseBoundsCase } from '../../src/metrics/index.js';
+import {
+  ShiftEvaluator,
+  evaluateCoco,
+  greedyBounds,
+  greedyBoundsParallel,
+  parseBoundsCase,
+  prepareBounds,
+} from '../../src/metrics/index.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 
 const gt: CocoGroundTruth = JSON.parse(
@@ -91,6 +98,34 @@ describe('bad input to the metrics', () => {
     );
     expect(e.code).toBe('ERR_METRICS_INPUT');
     expect(e.message).toBe('Expected one detection list per shift (2) for dets but received 1');
+  });
+  it('bad greedy options are refused by name, not a TypeError from inside the search', async () => {
+    const c = {
+      gt,
+      shifts: [
+        { dx: 0, dy: 0 },
+        { dx: 1, dy: 0 },
+      ],
+      dets: [dets, dets],
+    };
+    const cases: [unknown, string, string][] = [
+      [{ objective: 'bogus' }, 'objective', 'Expected one of ap, ap50, ap75 for objective but received "bogus"'],
+      [{ onProgress: 5 }, 'onProgress', 'Expected a function for onProgress but received 5'],
+      [null, 'options', 'Expected an object of greedy options for options but received null'],
+    ];
+    for (const [opts, name, message] of cases) {
+      const e = thrown(() => greedyBounds(c, opts as never));
+      expect(e.code, name).toBe('ERR_INVALID_OPTION');
+      expect(e.message, name).toBe(message);
+      const p = await greedyBoundsParallel(prepareBounds(c), 5, { ...(opts as object), workers: false }).catch(
+        (err: unknown) => err,
+      );
+      if (opts !== null) expect((p as Error).message, name).toBe(message);
+    }
+    const w = await greedyBoundsParallel(prepareBounds(c), 5, { workers: 'yes' as never }).catch((err) => err);
+    expect(w.message).toBe('Expected true, false or "auto" for workers but received "yes"');
+    const m = await greedyBoundsParallel(prepareBounds(c), 0).catch((err) => err);
+    expect(m.message).toBe('Expected an integer ≥ 1 for maxPasses but received 0');
   });
   it('a bounds case with bad shifts or per-shift gt count', () => {
     expect(thrown(() => parseBoundsCase({ gt, shifts: [[0]], dets: [dets] })).message).toBe(

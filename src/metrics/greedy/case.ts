@@ -3,7 +3,8 @@
  * from-scratch reference mAP of one assignment (evaluateCoco), used by tests.
  */
 import type { CocoGroundTruth, CocoResult, Shift } from '../../core/types.js';
-import { ShiftbenchError, describeValue } from '../../core/errors.js';
+import { ShiftbenchError, describeValue, invalidParameterError } from '../../core/errors.js';
+import { is } from '../../core/is.js';
 import { evaluateCoco, validateDetections, validateGroundTruth } from '../cocoeval.js';
 
 /** What the bounds search maximises / minimises: COCO AP@[.50:.95] (stats[0]), AP50 (stats[1]) or AP75 (stats[2]). */
@@ -48,6 +49,23 @@ export interface GreedyOptions {
    * unwalked as provably below the best (ShiftMapEngine.candidateAbove), and moves.
    */
   counters?: { candidates: number; dropped: number; moves: number };
+}
+
+/**
+ * Checks greedy options from a library caller (ERR_INVALID_OPTION naming the field): a bad objective would otherwise
+ * fail deep in the engine with a TypeError, a bad onProgress only once the search reports.
+ */
+export function validateGreedyOptions(opts: unknown, maxPasses: unknown, parallel = false): void {
+  if (!is.object(opts)) throw invalidParameterError('options', 'an object of greedy options', opts);
+  if (opts.objective !== undefined && !is.inArray(opts.objective, Object.keys(OBJECTIVE_THRESHOLDS)))
+    throw invalidParameterError('objective', `one of ${Object.keys(OBJECTIVE_THRESHOLDS).join(', ')}`, opts.objective);
+  const fns = parallel ? ['onProgress', 'onWorkerFallback'] : ['onProgress'];
+  for (const name of fns)
+    if (opts[name] !== undefined && !is.fn(opts[name])) throw invalidParameterError(name, 'a function', opts[name]);
+  if (parallel && opts.workers !== undefined && !is.bool(opts.workers) && opts.workers !== 'auto')
+    throw invalidParameterError('workers', 'true, false or "auto"', opts.workers);
+  if (!is.integer(maxPasses) || (maxPasses as number) < 1)
+    throw invalidParameterError('maxPasses', 'an integer ≥ 1', maxPasses);
 }
 
 /** The error every malformed bounds input throws. */

@@ -5,7 +5,7 @@
  */
 import type { BoundsSummary } from '../../core/types.js';
 import { EPS, NUM_IOU, NUM_RECALL, ST_FP, ST_TP, precisionSumFromTp, recallTpIndex } from '../cocoeval.js';
-import { OBJECTIVE_THRESHOLDS, type BoundsCase, type GreedyOptions } from './case.js';
+import { OBJECTIVE_THRESHOLDS, validateGreedyOptions, type BoundsCase, type GreedyOptions } from './case.js';
 import { ShiftMapEngine } from './engine.js';
 import { hasGroundTruthAt, prepareBounds, type PreparedBounds } from './prepare.js';
 
@@ -105,6 +105,7 @@ export function runSearch(
  */
 export function greedyBounds(c: BoundsCase, opts: GreedyOptions = {}): BoundsSummary | null {
   const prepared = prepareBounds(c);
+  validateGreedyOptions(opts, c.maxPasses ?? DEFAULT_MAX_PASSES);
   return greedyBoundsPrepared(prepared, c.maxPasses ?? DEFAULT_MAX_PASSES, opts);
 }
 

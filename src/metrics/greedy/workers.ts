@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ShiftbenchError } from '../../core/errors.js';
 import type { BoundsSummary } from '../../core/types.js';
-import type { GreedyOptions } from './case.js';
+import { validateGreedyOptions, type GreedyOptions } from './case.js';
 import { ShiftMapEngine } from './engine.js';
 import { hasGroundTruthAt, type PreparedBounds } from './prepare.js';
 import {
@@ -248,6 +248,7 @@ export async function greedyBoundsParallel(
   maxPasses = DEFAULT_MAX_PASSES,
   opts: ParallelBoundsOptions = {},
 ): Promise<BoundsSummary | null> {
+  validateGreedyOptions(opts, maxPasses, true);
   opts.signal?.throwIfAborted();
   if (opts.workers === false || (opts.workers === 'auto' && !workersPay(prepared)))
     return greedyBoundsPrepared(prepared, maxPasses, opts);

@@ -109,6 +109,11 @@ export function judge(
  * Checks the limits' shape: at least one, each a number ≥ 0; --max-increase needs a baseline and the other way round.
  */
 export function validateCheckLimits(limits: CheckLimits, hasBaseline: boolean): void {
+  if (!is.object(limits)) throw invalidParameterError('limits', 'an object of check limits', limits);
+  // a library caller's misspelt limit would otherwise be skipped, and the check pass without it
+  for (const k of Object.keys(limits))
+    if (!LIMITS.some((l) => l.field === k))
+      throw invalidParameterError('limits', `only the limits ${LIMITS.map((l) => l.field).join(', ')}`, k);
   for (const l of LIMITS) {
     const v = limits[l.field];
     if (v !== undefined && (!is.number(v) || v < 0))

@@ -364,3 +364,23 @@ describe('renderReport: bad input', () => {
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('checkRunDir limits from a library caller', () => {
+  it('null limits, or a limit under a name check does not know, are refused by name (a typo is not a skipped limit)', async () => {
+    const { checkRunDir } = await import('../../src/index.js');
+    const missing = path.join(os.tmpdir(), 'shiftbench-no-such-run');
+    const cases: [unknown, string][] = [
+      [null, 'Expected an object of check limits for limits but received null'],
+      [
+        { maxRange: 0.1, maxFlipRat: 0.05 },
+        'Expected only the limits maxRange, maxRelRange, maxFlipRate, maxIncrease for limits but received "maxFlipRat"',
+      ],
+    ];
+    for (const [limits, message] of cases) {
+      const err = await checkRunDir(missing, limits as never).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ShiftbenchError);
+      expect((err as ShiftbenchError).code).toBe('ERR_INVALID_OPTION');
+      expect((err as Error).message).toBe(message);
+    }
+  });
+});

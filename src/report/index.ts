@@ -67,11 +67,18 @@ export type ReportFormat = 'html' | 'md' | 'csv' | 'json';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['html', 'md', 'csv', 'json'];
 const EXTENSION: Record<Exclude<ReportFormat, 'html'>, string> = { md: 'md', csv: 'csv', json: 'json' };
 
+/** A text format (own keys only: `'toString' in EXTENSION` is true), else ERR_INVALID_OPTION naming --format. */
+function checkTextFormat(format: unknown): void {
+  if (typeof format !== 'string' || !Object.hasOwn(EXTENSION, format))
+    throw invalidParameterError('--format', 'one of md, csv, json (html: renderReport)', format);
+}
+
 /**
  * A loaded run as Markdown (renders on GitHub), CSV (the headline table) or JSON (report.json's
  * content). Pure and deterministic.
  */
 export function renderReportText(run: ReportRun, format: Exclude<ReportFormat, 'html'>): string {
+  checkTextFormat(format);
   if (format === 'md') return renderReportMarkdown(run);
   if (format === 'csv') return renderReportCsv(run);
   return JSON.stringify(buildReportSummary(run), null, 2) + '\n';
@@ -87,8 +94,7 @@ export async function writeReportText(
   format: Exclude<ReportFormat, 'html'>,
   options: RenderReportOptions = {},
 ): Promise<string> {
-  if (!(format in EXTENSION))
-    throw invalidParameterError('--format', 'one of md, csv, json (html: renderReport)', format);
+  checkTextFormat(format);
   const { outFile, logger } = options;
   await checkReportOut(format, outFile);
   const run = await loadReportRun(runDir);

@@ -10,7 +10,13 @@ import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunMetrics } from '../../src/core/types.js';
-import { CSV_COLUMNS, buildReportSummary, loadReportRun, renderReportText } from '../../src/report/index.js';
+import {
+  CSV_COLUMNS,
+  buildReportSummary,
+  loadReportRun,
+  renderReportText,
+  writeReportText,
+} from '../../src/report/index.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { makeRun, makeRunFixture, type RunFixture } from './runs.js';
 
@@ -140,6 +146,18 @@ describe('report --format md|csv|json (real runs with fakes)', () => {
     expect(md).not.toContain('mAP range [95%]');
     expect(md).toContain('- `shaky`: no mAP (label-free dataset): consistency metrics only.');
     expect(md).not.toMatch(PLACEHOLDER);
+  });
+
+  it('library: a format other than md, csv or json is refused by name, not rendered as JSON or named report.function…', async () => {
+    const run = await loadReportRun(dir);
+    for (const format of ['pdf', 'html', 'toString', 5]) {
+      const expected = `Expected one of md, csv, json (html: renderReport) for --format but received ${
+        typeof format === 'string' ? JSON.stringify(format) : format
+      }`;
+      expect(() => renderReportText(run, format as never), String(format)).toThrow(expected);
+      const err = await writeReportText(dir, format as never).catch((e: unknown) => e);
+      expect((err as Error).message, String(format)).toBe(expected);
+    }
   });
 
   it('csv: the headline table in fractions, units in the header, empty where a number is absent', async () => {

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ShiftbenchError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { CocoCategory, FitMode, InputTransform, ShiftMode } from '../core/types.js';
 
@@ -132,6 +132,7 @@ const isTransform = (t: unknown): t is InputTransform =>
  * (naming the file and `shiftbench export`) or the file is damaged.
  */
 export async function readExport(dir: string): Promise<ReadExport> {
+  if (!is.string(dir)) throw invalidParameterError('<exportDir>', 'an export directory path', dir);
   const abs = path.resolve(dir);
   const file = path.join(abs, EXPORT_FILE);
   let bytes: Buffer;

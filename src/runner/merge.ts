@@ -435,6 +435,8 @@ export async function mergeShards(
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   if (!Array.isArray(options.runs) || options.runs.length === 0)
     throw invalidParameterError('RUN…', 'the shard run directories to merge', options.runs);
+  const notPath = options.runs.findIndex((r) => !is.string(r));
+  if (notPath >= 0) throw invalidParameterError('RUN…', 'a run directory path', options.runs[notPath]);
   if (typeof options.out !== 'string' || options.out.length === 0)
     throw invalidParameterError('--out', 'the merged run directory', options.out);
   if (options.force !== undefined && !is.bool(options.force))

@@ -7,7 +7,9 @@
  * on a read-only volume pair too.
  */
 import path from 'node:path';
-import { ShiftbenchError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { is } from '../core/is.js';
+import { RUN_DIR_ARG } from '../core/messages.js';
 import type { Logger, PairedDifference, RunMetrics, ShiftSet } from '../core/types.js';
 import { ownBoundsResamples, pairedDifference, type BoundsUncertainty } from '../metrics/index.js';
 import { runCompatibility } from '../report/compatible.js';
@@ -70,6 +72,8 @@ export async function pairRuns(
 ): Promise<RunPairedDifference[]> {
   const logger = options.logger ?? SILENT_LOGGER;
   const env: RunnerEnv = { ...defaultEnv(), ...options.env };
+  for (const dir of [dirA, dirB])
+    if (!is.string(dir)) throw invalidParameterError(RUN_DIR_ARG, 'a run directory path', dir);
   if (path.resolve(dirA) === path.resolve(dirB))
     throw new ShiftbenchError(
       'ERR_INVALID_OPTION',

@@ -6,7 +6,8 @@
  */
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ShiftbenchError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { RUN_DIR_ARG } from '../core/messages.js';
 import { is } from '../core/is.js';
 import type {
   CocoGroundTruth,
@@ -395,6 +396,7 @@ export class RunStore {
    * it holds no manifest.json.
    */
   static async existing(dir: string): Promise<{ store: RunStore; manifest: RunManifest }> {
+    if (!is.string(dir)) throw invalidParameterError(RUN_DIR_ARG, 'a run directory path', dir);
     const abs = path.resolve(dir);
     const kind = await stat(abs).catch(() => null);
     if (kind !== null && !kind.isDirectory()) {

@@ -430,6 +430,29 @@ describe('runBenchmark', () => {
     expect(merge.message).toBe('Expected true or false for --force but received "yes"');
   });
 
+  it('a run or export directory given as a non-string or "" is refused by name, not a TypeError from path.resolve', async () => {
+    const { pairRuns, rescoreRun } = await import('../../src/runner/index.js');
+    const { readExport, scoreExport } = await import('../../src/export/index.js');
+    const calls: [string, () => Promise<unknown>, unknown][] = [
+      ['rescoreRun', () => rescoreRun(5 as never), 5],
+      ['rescoreRun', () => rescoreRun(''), ''],
+      ['pairRuns', () => pairRuns(5 as never, 6 as never), 5],
+      ['pairRuns', () => pairRuns(root, null as never), null],
+      ['mergeShards', () => mergeShards({ runs: [root, 5 as never], out: path.join(root, 'm') }), 5],
+      ['readExport', () => readExport(5 as never), 5],
+      ['scoreExport', () => scoreExport(undefined as never, { name: 'x', family: 'one-stage,anchor-free' }), undefined],
+    ];
+    for (const [name, call, value] of calls) {
+      const err = (await call().catch((e: unknown) => e)) as Error & { code?: string };
+      expect(err.name, name).toBe('ShiftbenchError');
+      expect(err.code, name).toBe('ERR_INVALID_OPTION');
+      expect(err.message, name).toMatch(
+        /^Expected an? (run|export) directory path for (<runDir>|<exportDir>|RUN…) but/,
+      );
+      expect(err.message, name).toContain(`received ${value === '' ? '""' : String(value)}`);
+    }
+  });
+
   it('a malformed config or bad options from a library caller are refused by name before the output folder is made', async () => {
     const out = path.join(root, 'matrix-malformed');
     const hooks = { env: env({ oracle: () => gtDetector('oracle', gt) }) };

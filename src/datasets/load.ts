@@ -179,6 +179,8 @@ function refuseClassesForCoco(file: string, spec: DatasetSpec): void {
  * Throws ERR_DATASET naming the file and the fix; ERR_INVALID_OPTION for a bad limit.
  */
 export async function loadDataset(spec: DatasetSpec, logger?: Logger): Promise<Dataset> {
+  if (!is.object(spec as unknown))
+    throw invalidParameterError('options', 'an object of dataset options { dataset, images?, classes?, limit? }', spec);
   if (!is.string(spec.dataset)) throw invalidParameterError('--dataset', `a path (${ACCEPTED_DATASETS})`, spec.dataset);
   if (spec.limit !== undefined && (!is.integer(spec.limit) || spec.limit < 1))
     throw invalidParameterError('--limit', 'an integer ≥ 1', spec.limit);

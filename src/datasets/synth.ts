@@ -92,6 +92,8 @@ interface ResolvedOptions {
 }
 
 function resolveOptions(opts: SynthOptions): ResolvedOptions {
+  if (!is.object(opts as unknown))
+    throw invalidParameterError('options', 'an object of synthetic dataset options { outDir, … }', opts);
   if (!is.string(opts.outDir)) throw invalidParameterError(FLAG.outDir, 'a folder path', opts.outDir);
   const seed = opts.seed ?? SYNTH_DEFAULTS.seed;
   if (!is.integer(seed) || !is.inRange(seed, 0, 0xffffffff))

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { ShiftbenchError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { is } from '../core/is.js';
 import type { Detector, LoadDetectorOptions, ModelEntry } from '../core/types.js';
 import { DEFAULT_EXECUTION_PROVIDER } from './executionProviders.js';
 import { createFakeDetector, FAKE_NAMES, isFakeSpec } from './fakes.js';
@@ -102,6 +103,13 @@ export interface LoadDetectorSpecOptions extends LoadDetectorOptions {
  * the registry, pulling, plug-ins and model loading.
  */
 export async function loadDetector(spec: string, opts: LoadDetectorSpecOptions = {}): Promise<Detector> {
+  if (!is.string(spec))
+    throw invalidParameterError(
+      '--model',
+      'a model spec (registry name, model file or folder, plug-in detector)',
+      spec,
+    );
+  if (!is.object(opts as unknown)) throw invalidParameterError('options', 'an object of detector options', opts);
   if (isFakeSpec(spec)) return createFakeDetector(spec, opts);
   if (isHttpSpec(spec)) return loadPlainHttpDetector(spec, opts);
   const plugins = opts.plugins?.length ? await loadPlugins(opts.plugins) : [];

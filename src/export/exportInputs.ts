@@ -231,6 +231,8 @@ export async function exportInputs(
   options: ExportOptions,
   hooks: { logger?: Logger; env?: Partial<RunnerEnv> } = {},
 ): Promise<ExportResult> {
+  if (!is.object(options as unknown))
+    throw invalidParameterError('options', 'an object of export options { dataset, out, … }', options);
   const logger = hooks.logger ?? SILENT;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   if (!is.string(options.out)) throw invalidParameterError('--out', 'the export folder', options.out);

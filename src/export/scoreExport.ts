@@ -393,6 +393,8 @@ export async function scoreExport(
   options: ScoreExportOptions,
   hooks: { logger?: Logger; env?: Partial<RunnerEnv>; signal?: AbortSignal } = {},
 ): Promise<ScoreExportResult> {
+  if (!is.object(options as unknown))
+    throw invalidParameterError('options', 'an object of score options { name, family, … }', options);
   const logger = hooks.logger ?? SILENT;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   const exp = await readExport(exportDir);

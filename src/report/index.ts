@@ -95,6 +95,7 @@ export async function writeReportText(
   options: RenderReportOptions = {},
 ): Promise<string> {
   checkTextFormat(format);
+  if (!is.object(options as unknown)) throw invalidParameterError('options', 'an object of report options', options);
   const { outFile, logger } = options;
   await checkReportOut(format, outFile);
   const run = await loadReportRun(runDir);
@@ -150,6 +151,7 @@ export async function renderReport(
   runDir: string,
   options: RenderReportOptions = {},
 ): Promise<{ htmlPath: string; jsonPath: string }> {
+  if (!is.object(options as unknown)) throw invalidParameterError('options', 'an object of report options', options);
   const { outFile, logger } = options;
   await checkReportOut('html', outFile);
   const run = await loadReportRun(runDir);

@@ -94,6 +94,8 @@ function readZoo(file: string, logger?: Logger): ModelEntry[] {
  * refused before the synthetic dataset is written.
  */
 export async function runDemo(hooks: RunHooks = {}, options: DemoOptions = {}): Promise<DemoResult> {
+  if (!is.object(hooks as unknown)) throw invalidParameterError('hooks', 'an object of hooks', hooks);
+  if (!is.object(options as unknown)) throw invalidParameterError('options', 'an object of demo options', options);
   const logger = hooks.logger;
   // an empty folder name would resolve to the current folder, and the dataset would be written there
   if (options.datasetDir !== undefined && !is.string(options.datasetDir))

@@ -431,6 +431,9 @@ export async function mergeShards(
     lease?: LeaseTiming;
   } = {},
 ): Promise<MergeResult> {
+  if (!is.object(options as unknown))
+    throw invalidParameterError('options', 'an object of merge options { runs, out }', options);
+  if (!is.object(hooks as unknown)) throw invalidParameterError('hooks', 'an object of hooks', hooks);
   const logger = hooks.logger ?? SILENT_LOGGER;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   if (!Array.isArray(options.runs) || options.runs.length === 0)

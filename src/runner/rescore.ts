@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ShiftbenchError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { OPTION_FLAGS as FLAG } from '../core/messages.js';
 import type { Logger, RunMetrics, ShiftSet } from '../core/types.js';
@@ -55,6 +55,8 @@ export async function rescoreRun(
     lease?: LeaseTiming;
   } = {},
 ): Promise<RunMetrics> {
+  if (!is.object(options as unknown)) throw invalidParameterError('options', 'an object of rescore options', options);
+  if (!is.object(hooks as unknown)) throw invalidParameterError('hooks', 'an object of hooks', hooks);
   const logger = hooks.logger ?? SILENT_LOGGER;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   const { store, manifest } = await RunStore.existing(runDir);

@@ -453,6 +453,33 @@ describe('runBenchmark', () => {
     }
   });
 
+  it('null (or non-object) options from a library caller are refused by name, not a TypeError', async () => {
+    const lib = await import('../../src/index.js');
+    const calls: [string, () => Promise<unknown>][] = [
+      ['rescoreRun', () => lib.rescoreRun(root, null as never)],
+      ['mergeShards', () => lib.mergeShards(null as never)],
+      ['renderReport', () => lib.renderReport(root, null as never)],
+      ['writeReportText', () => lib.writeReportText(root, 'md', null as never)],
+      ['loadDataset', () => lib.loadDataset(null as never)],
+      ['generateSynthDataset', () => lib.generateSynthDataset(null as never)],
+      ['exportInputs', () => lib.exportInputs(null as never)],
+      ['scoreExport', () => lib.scoreExport(root, null as never)],
+      ['loadDetector', () => lib.loadDetector('oracle', null as never)],
+      ['runDemo', () => lib.runDemo({}, null as never)],
+      ['runDemo', () => lib.runDemo('quiet' as never)],
+    ];
+    for (const [name, call] of calls) {
+      const err = (await call().catch((e: unknown) => e)) as Error & { code?: string };
+      expect(err.name, name).toBe('ShiftbenchError');
+      expect(err.code, name).toBe('ERR_INVALID_OPTION');
+      expect(err.message, name).toMatch(/^Expected an object .* for (options|hooks) but received (null|"quiet")$/);
+    }
+    const spec = (await lib.loadDetector(5 as never).catch((e: unknown) => e)) as Error;
+    expect(spec.message).toBe(
+      'Expected a model spec (registry name, model file or folder, plug-in detector) for --model but received 5',
+    );
+  });
+
   it('a malformed config or bad options from a library caller are refused by name before the output folder is made', async () => {
     const out = path.join(root, 'matrix-malformed');
     const hooks = { env: env({ oracle: () => gtDetector('oracle', gt) }) };

@@ -40,7 +40,7 @@ export interface ExperimentConfig {
 }
 
 /** Options shared by every sub-run (the matrix fields come from the config). */
-export type ExperimentRunOptions = Omit<RunOptions, 'models' | 'mitigations' | 'shifts' | 'mode' | 'dataset'>;
+export type ExperimentRunOptions = Omit<RunOptions, 'models' | 'mitigations' | 'shifts' | 'mode' | 'dataset' | 'shard'>;
 
 export interface ExperimentResult {
   outDir: string;
@@ -170,6 +170,10 @@ export async function runExperiment(
       throw invalidParameterError(field, 'a list of strings', list);
   }
   if (!is.object(options)) throw invalidParameterError('options', 'an object of run options', options);
+  // each sub-run is a whole run (runBenchmark refuses a shard): refused here, before the output folder is made
+  const { shard } = options as { shard?: unknown };
+  if (shard !== undefined && shard !== null)
+    throw invalidParameterError('--shard', 'no shard for runExperiment (its sub-runs are whole runs)', shard);
   const shiftsList = config.shifts?.length ? config.shifts : [RUN_DEFAULTS.shifts];
   const modes = config.modes?.length ? config.modes : [RUN_DEFAULTS.mode];
   const common = {

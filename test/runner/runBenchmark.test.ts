@@ -492,6 +492,7 @@ describe('runBenchmark', () => {
       [{ models: ['oracle'], datasets: [dataset], modes: 'pad' }, {}, 'modes'],
       [{ models: ['oracle'], datasets: [dataset] }, { limit: 'x' }, '--limit'],
       [{ models: ['oracle'], datasets: [dataset] }, { reportsDir: 5 }, 'reportsDir'],
+      [{ models: ['oracle'], datasets: [dataset] }, { shard: '0/2' }, '--shard'],
     ];
     for (const [config, options, name] of cases) {
       const err = await runExperiment(config as never, { out, ...options }, hooks).catch((e) => e);

@@ -264,6 +264,7 @@ export async function checkRunDir(
   limits: CheckLimits,
   options: { baselineDir?: string; pair?: PairBaseline } = {},
 ): Promise<CheckResult> {
+  if (!is.object(options as unknown)) throw invalidParameterError('options', 'an object of check options', options);
   validateCheckLimits(limits, options.baselineDir !== undefined);
   const run = await loadReportRun(runDir);
   if (options.baselineDir === undefined) return checkRun(run, limits);

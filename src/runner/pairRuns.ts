@@ -70,6 +70,7 @@ export async function pairRuns(
   dirB: string,
   options: PairRunsOptions = {},
 ): Promise<RunPairedDifference[]> {
+  if (!is.object(options as unknown)) throw invalidParameterError('options', 'an object of pairing options', options);
   const logger = options.logger ?? SILENT_LOGGER;
   const env: RunnerEnv = { ...defaultEnv(), ...options.env };
   for (const dir of [dirA, dirB])

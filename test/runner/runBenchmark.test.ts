@@ -467,6 +467,8 @@ describe('runBenchmark', () => {
       ['loadDetector', () => lib.loadDetector('oracle', null as never)],
       ['runDemo', () => lib.runDemo({}, null as never)],
       ['runDemo', () => lib.runDemo('quiet' as never)],
+      ['pairRuns', () => lib.pairRuns(root, path.join(root, 'other'), null as never)],
+      ['checkRunDir', () => lib.checkRunDir(root, { maxRange: 0.1 }, null as never)],
     ];
     for (const [name, call] of calls) {
       const err = (await call().catch((e: unknown) => e)) as Error & { code?: string };

@@ -31,6 +31,15 @@ export interface RescoreOptions {
   objectives?: string[];
 }
 
+/** The settings RescoreOptions has. */
+const RESCORE_KEYS: readonly (keyof RescoreOptions)[] = [
+  'scoreThreshold',
+  'bootstrapResamples',
+  'bootstrapSeed',
+  'bootstrapBounds',
+  'objectives',
+];
+
 /**
  * Rescores the run in `runDir` from its stored detections with `options`, writes
  * metrics.json (and the manifest's analysis settings) and returns the metrics. Scores
@@ -56,6 +65,10 @@ export async function rescoreRun(
   } = {},
 ): Promise<RunMetrics> {
   if (!is.object(options as unknown)) throw invalidParameterError('options', 'an object of rescore options', options);
+  // a misspelt setting would otherwise rescore with the run's own, rewriting metrics.json unchanged
+  for (const key of Object.keys(options))
+    if (!RESCORE_KEYS.includes(key as keyof RescoreOptions))
+      throw invalidParameterError('options', `only ${RESCORE_KEYS.join(', ')}`, key);
   if (!is.object(hooks as unknown)) throw invalidParameterError('hooks', 'an object of hooks', hooks);
   const logger = hooks.logger ?? SILENT_LOGGER;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };

@@ -482,6 +482,25 @@ describe('runBenchmark', () => {
     );
   });
 
+  it('rescoreRun refuses an option name it does not know before touching the run (a typo is not a silent rescore)', async () => {
+    const { rescoreRun } = await import('../../src/runner/index.js');
+    const out = path.join(root, 'rescore-typo');
+    await runBenchmark(
+      { models: ['oracle'], dataset, out, bootstrapResamples: 20 },
+      { env: env({ oracle: () => gtDetector('oracle', gt) }) },
+    );
+    const before = await readFile(path.join(out, 'metrics.json'), 'utf8');
+    const err = (await rescoreRun(out, { scoreThreshhold: 0.3 } as never).catch((e: unknown) => e)) as Error & {
+      code?: string;
+    };
+    expect(err.code).toBe('ERR_INVALID_OPTION');
+    expect(err.message).toBe(
+      'Expected only scoreThreshold, bootstrapResamples, bootstrapSeed, bootstrapBounds, objectives for options ' +
+        'but received "scoreThreshhold"',
+    );
+    expect(await readFile(path.join(out, 'metrics.json'), 'utf8')).toBe(before);
+  });
+
   it('a malformed config or bad options from a library caller are refused by name before the output folder is made', async () => {
     const out = path.join(root, 'matrix-malformed');
     const hooks = { env: env({ oracle: () => gtDetector('oracle', gt) }) };

@@ -16,7 +16,7 @@ import type {
   Shift,
   StabilitySummary,
 } from '../core/types.js';
-import { ShiftbenchError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { breakdownAtAssignment, flickerSummary } from './breakdown.js';
 import type { BoundsObjective } from './greedy/case.js';
@@ -111,6 +111,13 @@ export class ShiftEvaluator {
   private images = new Map<number, ImageRecord>();
 
   constructor(opts: ShiftEvaluatorOptions) {
+    if (!is.object(opts as unknown))
+      throw invalidParameterError(
+        'ShiftEvaluator',
+        'an object of evaluator options { shifts, groundTruth, … }',
+        opts,
+        'ERR_METRICS_INPUT',
+      );
     if (!Array.isArray(opts.shifts) || opts.shifts.length === 0) {
       throw new ShiftbenchError(
         'ERR_METRICS_INPUT',

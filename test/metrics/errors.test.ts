@@ -189,6 +189,15 @@ describe('bad input to the metrics', () => {
       "Detections of shift 1 name image ids that are not in the ground truth: 4. Every image_id must be one of the ground truth's images.",
     );
   });
+  it('ShiftEvaluator refuses null or non-object options by name, not with a TypeError', () => {
+    for (const opts of [null, 'grid:1']) {
+      const e = thrown(() => new ShiftEvaluator(opts as never));
+      expect(e.code).toBe('ERR_METRICS_INPUT');
+      expect(e.message).toMatch(
+        /^Expected an object of evaluator options .* for ShiftEvaluator but received (null|"grid:1")$/,
+      );
+    }
+  });
   it('ShiftEvaluator rejects an (image, shift) given twice and bad shift indices', () => {
     const ev = new ShiftEvaluator({
       shifts: [

@@ -166,8 +166,9 @@ export async function runExperiment(
     throw invalidParameterError('datasets', 'a non-empty list of dataset paths', config.datasets);
   for (const field of ['shifts', 'modes'] as const) {
     const list: unknown = config[field];
-    if (list !== undefined && (!Array.isArray(list) || !list.every(is.string)))
-      throw invalidParameterError(field, 'a list of strings', list);
+    // an empty list would run no combination: refused, as loadExperimentConfig does (leave it out for the default)
+    if (list !== undefined && (!Array.isArray(list) || list.length === 0 || !list.every(is.string)))
+      throw invalidParameterError(field, 'a non-empty list of strings', list);
   }
   if (!is.object(options)) throw invalidParameterError('options', 'an object of run options', options);
   // each sub-run is a whole run (runBenchmark refuses a shard): refused here, before the output folder is made

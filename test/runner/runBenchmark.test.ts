@@ -511,6 +511,8 @@ describe('runBenchmark', () => {
       [{ models: ['oracle'], datasets: [dataset, 5] }, {}, 'datasets'],
       [{ models: ['oracle'], datasets: [dataset], shifts: 'grid:1' }, {}, 'shifts'],
       [{ models: ['oracle'], datasets: [dataset], modes: 'pad' }, {}, 'modes'],
+      [{ models: ['oracle'], datasets: [dataset], shifts: [] }, {}, 'shifts'],
+      [{ models: ['oracle'], datasets: [dataset], modes: [] }, {}, 'modes'],
       [{ models: ['oracle'], datasets: [dataset] }, { limit: 'x' }, '--limit'],
       [{ models: ['oracle'], datasets: [dataset] }, { reportsDir: 5 }, 'reportsDir'],
       [{ models: ['oracle'], datasets: [dataset] }, { shard: '0/2' }, '--shard'],

@@ -232,13 +232,55 @@ export function modelKey(spec: string): string {
   return base;
 }
 
+/** Every field of RunOptions (the compiler checks the list is complete and has no other). */
+const RUN_OPTION_FIELDS: Record<keyof RunOptions, true> = {
+  models: true,
+  mitigations: true,
+  dataset: true,
+  images: true,
+  classes: true,
+  shifts: true,
+  mode: true,
+  scoreThreshold: true,
+  limit: true,
+  out: true,
+  force: true,
+  seed: true,
+  bootstrapSeed: true,
+  bootstrapBounds: true,
+  objectives: true,
+  backend: true,
+  executionProvider: true,
+  threads: true,
+  weightsDir: true,
+  plugins: true,
+  registryFiles: true,
+  detectTimeoutMs: true,
+  batchSize: true,
+  maxDetections: true,
+  prepareWorkers: true,
+  bootstrapResamples: true,
+  kernel: true,
+  subpixelKernel: true,
+  reportsDir: true,
+  shard: true,
+  httpConcurrency: true,
+  httpTimeoutMs: true,
+  httpRetries: true,
+};
+
 /**
  * Validates RunOptions and applies RUN_DEFAULTS. Paths (dataset, images, out, plugins,
  * registry files, model specs naming an existing file) become absolute against `cwd`.
- * Throws ERR_INVALID_OPTION naming the option (by its CLI flag) and the expected value.
+ * Throws ERR_INVALID_OPTION naming the option (by its CLI flag) and the expected value, and a
+ * field RunOptions does not have.
  */
 export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): ResolvedRunOptions {
   if (!is.object(options)) throw invalidParameterError('options', 'an object of run options', options);
+  // a library caller's misspelt field (scoreThreshhold) would otherwise be ignored for its default
+  for (const key of Object.keys(options))
+    if (!Object.hasOwn(RUN_OPTION_FIELDS, key))
+      throw invalidParameterError('options', `only run options (${Object.keys(RUN_OPTION_FIELDS).join(', ')})`, key);
   const abs = (p: string) => path.resolve(cwd, p);
   const models = stringList(options.models, FLAG.models, 1).map((m) => resolveModelSpec(m, cwd));
   const mitigations = stringList(options.mitigations, FLAG.mitigations, 0);

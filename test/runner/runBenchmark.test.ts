@@ -430,6 +430,21 @@ describe('runBenchmark', () => {
     expect(merge.message).toBe('Expected true or false for --force but received "yes"');
   });
 
+  it('a misspelt run option from a library caller is refused by name, not ignored for its default', async () => {
+    // runBenchmark({ …, scoreThreshhold: 0.3 }) ran at the default threshold 0.5 and wrote its results as asked
+    const out = path.join(root, 'misspelt');
+    const hooks = { env: env({ oracle: () => gtDetector('oracle', gt) }) };
+    const err = await runBenchmark({ models: ['oracle'], dataset, out, scoreThreshhold: 0.3 } as never, hooks).catch(
+      (e) => e,
+    );
+    expect(err.name).toBe('ShiftbenchError');
+    expect(err.code).toBe('ERR_INVALID_OPTION');
+    expect(err.message).toMatch(
+      /^Expected only run options \(models, mitigations, dataset, .+\) for options but received "scoreThreshhold"$/,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('a run or export directory given as a non-string or "" is refused by name, not a TypeError from path.resolve', async () => {
     const { pairRuns, rescoreRun } = await import('../../src/runner/index.js');
     const { readExport, scoreExport } = await import('../../src/export/index.js');

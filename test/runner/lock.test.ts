@@ -17,25 +17,7 @@ import { gtDetector, makeDataset, tempDir } from './fixtures.js';
 
 /** While armed: writing into a file whose path starts with `prefix` fails as on a full disk (else the real fs). */
 const full = vi.hoisted(() => ({ prefix: '' }));
-
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs/promises')>();
-  const open = (async (file: unknown, flags?: unknown, mode?: unknown) => {
-    const fh = await real.open(file as string, flags as string, mode as number);
-    if (!(full.prefix && typeof file === 'string' && file.startsWith(full.prefix))) return fh;
-    const noRoom = async () => {
-      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    };
-    return new Proxy(fh, {
-      get(target, p) {
-        if (p === 'write' || p === 'writeFile') return noRoom;
-        const v = Reflect.get(target, p);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
-  }) as typeof real.open;
-  return { ...real, default: { ...real, open }, open };
-});
+vi.mock('node:fs/promises', async (real) => (await import('../helpers/fullDisk.js')).fullDiskFs(real, full));
 
 describe('run directory lock (lease)', () => {
   let root: string;

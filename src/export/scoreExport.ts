@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { countOf } from '../core/units.js';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { Detection, DetectorFamily, Logger, RunMetrics } from '../core/types.js';
@@ -599,7 +600,7 @@ async function scoreLocked(
   }
   if (truncatedInputs > 0) {
     logger.warn(
-      `${key}: ${truncatedInputs} input${truncatedInputs === 1 ? '' : 's'} had more than ${o.maxDetections} ` +
+      `${key}: ${countOf(truncatedInputs, 'input')} had more than ${o.maxDetections} ` +
         `detections; kept the ${o.maxDetections} highest-scoring of each (--max-detections)`,
     );
   }

@@ -393,8 +393,8 @@ function objectiveBounds(b: BoundsSummary): ObjectiveBounds {
 /**
  * Why the metrics over ground-truth objects (flip rate, video-stability errors) or over matched detections (box and
  * score jitter) have no interval in a run whose other metrics have one: fewer than MIN_INTERVAL_IMAGES images hold
- * what they are computed over (sparse labels, images with crowd regions only, few detections). Nothing when the run itself has fewer images: the "bounds intervals off" note says
- * it then.
+ * what they are computed over (sparse labels, images with crowd regions only, few detections). Nothing when the run
+ * itself has fewer images: the "bounds intervals off" note says it then.
  */
 function fewLabelledImagesNotes(consistency: ConsistencyResult, stability: StabilitySummary | null): string[] {
   if (consistency.imagesUsed.detConsistency < MIN_INTERVAL_IMAGES) return [];

@@ -151,7 +151,7 @@ export function renderReportMarkdown(run: ReportRun): string {
     for (const r of skipped) {
       const n = r.skippedImages.length;
       lines.push(
-        `- ${mdCode(r.key)}: ${n} image${n === 1 ? '' : 's'} skipped (id${n === 1 ? '' : 's'} ` +
+        `- ${mdCode(r.key)}: ${countOf(n, 'image')} skipped (id${n === 1 ? '' : 's'} ` +
           `${r.skippedImages.map((s) => s.imageId).join(', ')}), left out of every number of this detector ` +
           '(reasons in skipped.json)',
       );

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { countOf } from '../core/units.js';
 import { classNameMismatches } from '../core/categoryNames.js';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import type { Dataset, Detector, DetectorInfo, Logger } from '../core/types.js';
@@ -598,7 +599,7 @@ async function detectVariant(
       // of this run's images (the log may hold records of images the dataset no longer selects)
       const kept = dataset.images.length - todo.length;
       logger.info(
-        `${v.key}: ${todo.length} image${todo.length === 1 ? '' : 's'} to run` +
+        `${v.key}: ${countOf(todo.length, 'image')} to run` +
           (kept + retried > 0
             ? ` (${kept} stored${retried > 0 ? `, ${retried} skipped before and retried` : ''})`
             : ''),
@@ -648,7 +649,7 @@ async function detectVariant(
       phase.loopSeconds = (performance.now() - loopStart) / 1000;
       if (truncatedInputs > 0) {
         logger.warn(
-          `${v.key}: ${truncatedInputs} input${truncatedInputs === 1 ? '' : 's'} returned more than ` +
+          `${v.key}: ${countOf(truncatedInputs, 'input')} returned more than ` +
             `${o.maxDetections} detections; ` +
             `kept the ${o.maxDetections} highest-scoring of each (--max-detections)`,
         );

@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { countOf } from '../core/units.js';
 import { ShiftbenchError } from '../core/errors.js';
 import { plainKeyOf } from '../core/variantKey.js';
 import type {
@@ -267,7 +268,7 @@ export function groupSkips(
     if (skips.size > 0) {
       const ids = [...skips.keys()];
       logger.warn(
-        `${group}: ${skips.size} image${skips.size === 1 ? '' : 's'} skipped (${ids.slice(0, 5).join(', ')}` +
+        `${group}: ${countOf(skips.size, 'image')} skipped (${ids.slice(0, 5).join(', ')}` +
           `${ids.length > 5 ? ', …' : ''}); ` +
           (members.length > 1
             ? `all ${members.length} variants are scored on the same ${dataset.images.length - skips.size} images`

@@ -17,6 +17,15 @@ import type { DatasetImage, RgbImage } from '../core/types.js';
 import { datasetError } from './files.js';
 
 /**
+ * Whether sharp must be told to ignore an image's embedded colour profile to read its stored values: every RGB or
+ * greyscale image with one (a CMYK image has no RGB values of its own and is converted through it). Decoding for the
+ * detector and the report's thumbnails both use it, so both show the same pixels.
+ */
+export function ignoresIcc(meta: { icc?: unknown; space?: string }): boolean {
+  return meta.icc !== undefined && meta.space !== 'cmyk';
+}
+
+/**
  * Decodes an image file to 8-bit interleaved RGB (alpha dropped, greyscale replicated,
  * CMYK converted to sRGB, 16-bit reduced to 8-bit by its high byte; an RGB image's
  * embedded colour profile is not applied: its stored values). If `expectedSize` is
@@ -26,8 +35,7 @@ import { datasetError } from './files.js';
 export async function decodeImage(path: string, expectedSize?: { width: number; height: number }): Promise<RgbImage> {
   let result: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    const { space, icc } = await sharp(path).metadata();
-    result = await sharp(path, { ignoreIcc: icc !== undefined && space !== 'cmyk' })
+    result = await sharp(path, { ignoreIcc: ignoresIcc(await sharp(path).metadata()) })
       .removeAlpha()
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })

@@ -15,6 +15,7 @@ import { is } from '../core/is.js';
 import { keyFileNameIn } from '../core/fileNames.js';
 import { shiftFileStem, shiftOffsetsLabel } from '../shifts/shiftSet.js';
 import { MATCH_IOU_THRESHOLD, iouXYWH, matchDetections, reachesIou } from '../metrics/consistency.js';
+import { ignoresIcc } from '../datasets/decode.js';
 import { escapeHtml as h } from './format.js';
 import type { ReportRun } from './load.js';
 
@@ -374,7 +375,7 @@ async function thumbnail(
     // (src/datasets/decode.ts), the boxes are in that frame and the detector saw those values; the JPEG written carries
     // no metadata, so no viewer turns or converts it either
     const meta = await sharp(file).metadata();
-    const img = sharp(file, { failOn: 'error', ignoreIcc: meta.icc !== undefined && meta.space !== 'cmyk' });
+    const img = sharp(file, { failOn: 'error', ignoreIcc: ignoresIcc(meta) });
     const { data, info } = await img
       .resize({ width: sizePx, height: sizePx, fit: 'inside', withoutEnlargement: false })
       .jpeg({ quality: 72 })

@@ -12,7 +12,7 @@ import { is } from '../core/is.js';
 import type { Logger, ModelEntry, RunMetrics } from '../core/types.js';
 import { ensureSynthDataset } from '../datasets/index.js';
 import { resolveRunOptions } from './options.js';
-import { runBenchmark } from './runBenchmark.js';
+import { runBenchmark, runnerEnv } from './runBenchmark.js';
 import { formatFamilyTable } from './summary.js';
 import type { RunHooks } from './types.js';
 
@@ -111,6 +111,9 @@ export async function runDemo(hooks: RunHooks = {}, options: DemoOptions = {}): 
     mitigations: options.mitigations,
     bootstrapResamples: options.bootstrapResamples,
   });
+  // so is every --mitigation spec (the demo loads no plugins: the built-in mitigations and the hooks' own)
+  const env = runnerEnv(hooks);
+  for (const spec of options.mitigations ?? []) env.parseMitigation(spec);
   const synth = await ensureSynthDataset(datasetDir, { splits: ['val'], logger });
   const val = synth.splits.find((s) => s.name === 'val')!;
   const zooFile = path.resolve(options.zooFile ?? path.join(PACKAGE_ROOT, 'models/zoo/zoo.json'));

@@ -443,7 +443,7 @@ async function scoreStep(
  * The module wiring with the caller's replacements. A replaced `loadDetector` without its
  * own `describeDetector` is described by the spec alone (the caller's loader is opaque).
  */
-function runnerEnv(hooks: RunHooks): RunnerEnv {
+export function runnerEnv(hooks: RunHooks): RunnerEnv {
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   if (hooks.env?.loadDetector && !hooks.env.describeDetector)
     env.describeDetector = async (spec) => ({ kind: 'custom loader', spec });

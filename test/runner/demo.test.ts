@@ -1,6 +1,9 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ModelEntry } from '../../src/core/types.js';
-import { demoPlanFromZoo, formatFamilyTable, formatRunSummary } from '../../src/runner/index.js';
+import { demoPlanFromZoo, formatFamilyTable, formatRunSummary, runDemo } from '../../src/runner/index.js';
 import type { RunMetrics } from '../../src/core/types.js';
 
 const entry = (name: string, meta: Record<string, unknown>) => ({ name, meta }) as unknown as ModelEntry;
@@ -111,5 +114,21 @@ describe('demo plan and summary tables', () => {
     expect(text).toMatch(/ {2}m\s+50\.00\s+20\.00\s+\[15\.00, 25\.00\]\s+40\.00\s+10\.00\s+90\.00\s+—/);
     expect(text).toMatch(/ {2}m\+blur\s+—\s+—\s+—\s+—\s+—\s+100\.00\s+2\.00/);
     expect(text).toContain('m+blur vs m: Δ mapRange −5.00 pp [−8.00, −1.00]');
+  });
+});
+
+describe('runDemo checks its options first', () => {
+  it('refuses an unknown mitigation before the synthetic dataset is written', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sb-demo-'));
+    try {
+      const datasetDir = path.join(dir, 'synth');
+      await expect(runDemo({}, { datasetDir, mitigations: ['bogus:x'], out: path.join(dir, 'run') })).rejects.toThrow(
+        /no mitigation named "bogus"/,
+      );
+      expect(existsSync(datasetDir)).toBe(false);
+      expect(existsSync(path.join(dir, 'run'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

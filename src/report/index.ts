@@ -2,7 +2,7 @@
  * Reports from a saved run: report.json (compact summary) and report.html (one
  * self-contained page). Reads only the run directory's files, never a model.
  */
-import { stat } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomicFile.js';
 import type { Logger } from '../core/types.js';
@@ -107,7 +107,8 @@ export async function writeReportText(
 
 /**
  * Refuses an --out a report of `format` cannot be written to, before any work (`shiftbench report RUN --score-threshold`
- * checks it before rescoring): not a string, or an existing folder. Throws ERR_INVALID_OPTION naming --out and the fix.
+ * checks it before rescoring): not a string, an existing folder, or a path whose folder cannot be made (a file in the
+ * way, a read-only folder). Throws ERR_INVALID_OPTION naming --out and the fix.
  */
 export async function checkReportOut(format: ReportFormat, outFile: unknown): Promise<void> {
   if (outFile === undefined) return;
@@ -121,6 +122,28 @@ export async function checkReportOut(format: ReportFormat, outFile: unknown): Pr
         `Give a file name such as ${path.join(file, `report.${format}`)}.`,
     );
   }
+  if (st) return;
+  // the folders are made when the report is written: the nearest existing one must be a writable folder
+  let dir = path.dirname(file);
+  let dirStat = await stat(dir).catch(() => null);
+  while (!dirStat && path.dirname(dir) !== dir) {
+    dir = path.dirname(dir);
+    dirStat = await stat(dir).catch(() => null);
+  }
+  const why = !dirStat
+    ? null
+    : !dirStat.isDirectory()
+      ? `${dir} is a file, not a folder`
+      : await access(dir, constants.W_OK).then(
+          () => null,
+          (err: NodeJS.ErrnoException) => `the folder ${dir} is not writable (${err.code})`,
+        );
+  if (why)
+    throw new ShiftbenchError(
+      'ERR_INVALID_OPTION',
+      `${invalidParameterError('--out', 'a file path in a writable folder', outFile).message}: ${why}. ` +
+        'Give another --out file.',
+    );
 }
 
 export interface RenderReportOptions {

@@ -1,6 +1,6 @@
 /**
  * `shiftbench report RUN --score-threshold τ` with an --out the command refuses (- for html; an existing folder) is a
- * usage error (exit 2) before anything is rescored: metrics.json, the manifest and the reports stay as they were —
+ * usage error (exit 2) before anything is rescored (so is one whose folder cannot be made: a file in its path): metrics.json, the manifest and the reports stay as they were —
  * not rewritten with τ by a command that then reports failure.
  */
 import { spawnSync } from 'node:child_process';
@@ -35,9 +35,11 @@ describe('report RUN --score-threshold with an --out that is refused', () => {
     ['--out - for html', ['--out', '-']],
     ['--out naming a folder (md)', ['--format', 'md', '--out', '<root>']],
     ['--out naming a folder (html)', ['--out', '<root>']],
+    ['--out inside a file (html)', ['--out', '<root>/ds/instances.json/report.html']],
+    ['--out inside a file (md)', ['--format', 'md', '--out', '<root>/ds/instances.json/sub/report.md']],
   ])('%s: exit 2 naming --out, nothing rescored', async (_name, extra) => {
     const before = await read();
-    const r = cli(['report', out, '--score-threshold', '0.3', ...extra.map((a) => (a === '<root>' ? root : a))]);
+    const r = cli(['report', out, '--score-threshold', '0.3', ...extra.map((a) => a.replace('<root>', root))]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain('--out');
     expect(r.stderr).not.toContain('rescored');

@@ -8,7 +8,14 @@ import path from 'node:path';
 import { normaliseCategoryName } from '../core/categoryNames.js';
 import { is } from '../core/is.js';
 import type { CocoAnnotation, CocoCategory, CocoGroundTruth, CocoImage, Logger } from '../core/types.js';
-import { datasetError, formatIssues, isDirectory, MAX_REPORTED_ISSUES, readJsonFile } from './files.js';
+import {
+  datasetError,
+  formatIssues,
+  isDirectory,
+  MissingDatasetPathError,
+  MAX_REPORTED_ISSUES,
+  readJsonFile,
+} from './files.js';
 
 export interface ParsedCoco {
   groundTruth: CocoGroundTruth;
@@ -216,13 +223,14 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
 
 /**
  * The image folder of a COCO file: `imagesDir` if given, else `images/` beside the
- * JSON, else `images/` beside the JSON's folder. Throws ERR_DATASET listing the tries.
+ * JSON, else `images/` beside the JSON's folder. Throws ERR_DATASET listing the tries (ERR_INVALID_OPTION for an
+ * `imagesDir` that is no folder).
  */
 export async function resolveCocoImagesDir(annotationFile: string, imagesDir?: string): Promise<string> {
   if (imagesDir !== undefined) {
     const dir = path.resolve(imagesDir);
     if (!(await isDirectory(dir)))
-      throw datasetError(`Images folder ${dir} (from --images) does not exist or is not a folder.`);
+      throw new MissingDatasetPathError(`Images folder ${dir} (from --images) does not exist or is not a folder.`);
     return dir;
   }
   const tries = [

@@ -39,6 +39,16 @@ export function datasetError(message: string, cause?: unknown): ShiftbenchError 
   return new ShiftbenchError('ERR_DATASET', message, cause === undefined ? undefined : { cause });
 }
 
+/**
+ * A dataset path (--dataset, --images) that names nothing: a usage error (exit 2), as a missing --model file. A command
+ * that reads the path from a run's manifest (report --rescore, compare) tells it apart, to say the fix is that path.
+ */
+export class MissingDatasetPathError extends ShiftbenchError {
+  constructor(message: string) {
+    super('ERR_INVALID_OPTION', message);
+  }
+}
+
 /** Lists issues as "- a\n- b\n… and N more". */
 export function formatIssues(issues: string[]): string {
   const shown = issues.slice(0, MAX_REPORTED_ISSUES).map((i) => `- ${i}`);

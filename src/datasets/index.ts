@@ -16,6 +16,6 @@ export type { DatasetSpec } from './load.js';
 export { decodeImage, decodeDatasetImage, readImageSize } from './decode.js';
 export { parseCocoFile } from './coco.js';
 export { parseYamlNames, yoloCategories } from './yolo.js';
-export { IMAGE_EXTENSIONS, ACCEPTED_DATASETS } from './files.js';
+export { IMAGE_EXTENSIONS, ACCEPTED_DATASETS, MissingDatasetPathError } from './files.js';
 export { findUnusableImages, summarizeDataset, type UnusableImage } from './summary.js';
 export type { DatasetSummary } from './summary.js';

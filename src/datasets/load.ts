@@ -19,6 +19,7 @@ import {
   isDirectory,
   isFile,
   listImageFiles,
+  MissingDatasetPathError,
 } from './files.js';
 import { parseYoloFolder } from './yolo.js';
 
@@ -186,7 +187,9 @@ export async function loadDataset(spec: DatasetSpec, logger?: Logger): Promise<D
     throw invalidParameterError('--limit', 'an integer ≥ 1', spec.limit);
   const target = path.resolve(spec.dataset);
   if (!existsSync(target)) {
-    throw datasetError(`Dataset path ${target} does not exist. Accepted for --dataset: ${ACCEPTED_DATASETS}.`);
+    throw new MissingDatasetPathError(
+      `Dataset path ${target} does not exist. Accepted for --dataset: ${ACCEPTED_DATASETS}.`,
+    );
   }
   if (await isFile(target)) {
     if (!target.toLowerCase().endsWith('.json')) {

@@ -20,6 +20,7 @@ import { NO_SHIFT_RESULTS, RunStore, type RunManifest } from './runStore.js';
 import { scoreVariant, type ScoredVariant } from './score.js';
 import { isSkipped, readJsonOrNull } from './store.js';
 import { readStoredVariant } from './storedVariant.js';
+import { loadRecordedDataset } from './runDataset.js';
 import type { RunnerEnv } from './types.js';
 import { SILENT_LOGGER } from '../core/logger.js';
 
@@ -135,12 +136,14 @@ async function pairStored(
         `interval and its verdict come from) but received ${B}`,
     );
   const seed = options.bootstrapSeed ?? settings.bootstrapSeed ?? 0;
-  const dataset = await env.loadDataset({
-    dataset: String(saved.dataset),
-    images: (saved.images as string | null) ?? undefined,
-    classes: typeof saved.classes === 'string' ? saved.classes : undefined,
-    limit: (saved.limit as number | null) ?? undefined,
-  });
+  const dataset = await loadRecordedDataset(
+    env,
+    saved,
+    (reason, where) =>
+      `${a.store.dir} and ${b.store.dir} cannot be paired: ${reason}. The paired differences recompute both runs from ` +
+      `their stored detections and need the dataset ${a.store.manifestFile} names: put it back at ${where} and run ` +
+      'the command again.',
+  );
   if (!dataset.groundTruth) return [];
   const ids = await imageHashes(dataset.images, dataset.groundTruth);
   const keysB = new Set((metricsB?.results ?? []).map((r) => r.key));

@@ -17,6 +17,7 @@ import { RunStore, manifestDataset, rescoredBy, type RunManifest } from './runSt
 import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
 import { METRICS_FILE, RunStoreDamage, readJsonOrNull } from './store.js';
 import { readStoredVariant } from './storedVariant.js';
+import { loadRecordedDataset } from './runDataset.js';
 import type { LeaseTiming } from './lock.js';
 import type { RunnerEnv } from './types.js';
 import { SILENT_LOGGER } from '../core/logger.js';
@@ -136,26 +137,14 @@ async function rescoreLocked(
       { cause: err },
     );
   }
-  const dataset = await env
-    .loadDataset({
-      dataset: String(saved.dataset),
-      images: (saved.images as string | null) ?? undefined,
-      classes: typeof saved.classes === 'string' ? saved.classes : undefined,
-      limit: (saved.limit as number | null) ?? undefined,
-    })
-    .catch((err: unknown) => {
-      // report takes no --dataset: the fix is the dataset where the run read it (nothing is recomputed by a model)
-      if (!(err instanceof ShiftbenchError) || err.code !== 'ERR_DATASET') throw err;
-      const where =
-        typeof saved.images === 'string' ? `${String(saved.dataset)} (images: ${saved.images})` : String(saved.dataset);
-      throw new ShiftbenchError(
-        'ERR_DATASET',
-        `${store.dir} cannot be rescored: ${err.message.replace(/\.\s*$/, '')}. Rescoring reads the dataset ` +
-          `${store.manifestFile} names (ground truth, image checks) and runs no model: put the dataset back at ` +
-          `${where} and rescore again.`,
-        { cause: err },
-      );
-    });
+  // report takes no --dataset: the fix is the dataset where the run read it (nothing is recomputed by a model)
+  const dataset = await loadRecordedDataset(
+    env,
+    saved,
+    (reason, where) =>
+      `${store.dir} cannot be rescored: ${reason}. Rescoring reads the dataset ${store.manifestFile} names (ground ` +
+      `truth, image checks) and runs no model: put the dataset back at ${where} and rescore again.`,
+  );
   const buildId = await env.buildId();
   // the detectors of the metrics being replaced, in their order; a damaged metrics.json is what a rescore repairs
   const metricsBefore = await readJsonOrNull<RunMetrics>(path.join(store.dir, 'metrics.json')).catch((err) => {

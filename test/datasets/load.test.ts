@@ -218,6 +218,26 @@ describe('loadDataset: COCO', () => {
     expect(other.images[0].path).toBe(path.join(dir, 'elsewhere', 'a.png'));
   });
 
+  it('a --dataset or --images path that names nothing is a usage error (exit 2), as a missing --model file is', async () => {
+    const dir = path.join(tmp, 'missing-images');
+    await mkdir(dir, { recursive: true });
+    const json = path.join(dir, 'instances.json');
+    await writeFile(json, JSON.stringify({ images: [], annotations: [], categories: [{ id: 1, name: 'x' }] }));
+    const nope = path.join(dir, 'nope');
+    await expect(loadDataset({ dataset: json, images: nope })).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: `Images folder ${nope} (from --images) does not exist or is not a folder.`,
+    });
+    for (const args of [
+      ['--dataset', nope],
+      ['--dataset', json, '--images', nope],
+    ]) {
+      const r = await runCli(['datasets', 'check', ...args]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(nope);
+    }
+  });
+
   it('reports malformed JSON with file, line and column', async () => {
     const { json } = await cocoFixture(undefined, '{"images": [],\n  "annotations": [,]}');
     await expect(loadDataset({ dataset: json })).rejects.toMatchObject({
@@ -343,10 +363,10 @@ describe('loadDataset: COCO', () => {
     });
   });
 
-  it('says a missing dataset path does not exist and what is accepted', async () => {
+  it('says a missing dataset path does not exist and what is accepted (a usage error, as a missing --model file)', async () => {
     const missing = path.join(tmp, 'nope');
     await expect(loadDataset({ dataset: missing })).rejects.toMatchObject({
-      code: 'ERR_DATASET',
+      code: 'ERR_INVALID_OPTION',
       message:
         `Dataset path ${missing} does not exist. Accepted for --dataset: a COCO instances JSON file, a folder holding instances.json or ` +
         'annotations/instances.json, a YOLO folder with images/ and labels/, or a folder of images (label-free).',

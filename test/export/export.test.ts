@@ -235,7 +235,7 @@ describe('export → inference outside shiftbench → score', () => {
     await writeFile(results, '[]');
     const before = await readFile(path.join(exportDir, 'export.json'), 'utf8');
     const err = await rejection(exportInputs({ ...opts, dataset: path.join(root, 'no-such-dataset'), force: true }));
-    expect(err.code).toBe('ERR_DATASET');
+    expect(err.code).toBe('ERR_INVALID_OPTION'); // --dataset names nothing
     expect(await readFile(path.join(exportDir, 'export.json'), 'utf8')).toBe(before);
     expect(await readFile(results, 'utf8')).toBe('[]');
     expect(existsSync(path.join(exportDir, 'inputs'))).toBe(true);

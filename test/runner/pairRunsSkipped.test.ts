@@ -4,7 +4,8 @@
  * runCompatibility pairs them), but the pairing is on fewer than either run's own numbers: it must say so — the
  * images left out (which run skipped them) and the count the paired numbers are over — never silently.
  */
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunMetrics } from '../../src/core/types.js';
 import { pairRuns } from '../../src/runner/index.js';
@@ -36,5 +37,21 @@ describe('pairRuns: images skipped in only one of the runs', () => {
     expect(said).toMatch(/shaky: paired on 14 of 16 images/);
     expect(said).toContain('image 3');
     expect(said).toContain('image 5');
+  });
+
+  it('the dataset moved since the runs: ERR_DATASET naming the path the manifest records and the fix (compare takes no --dataset)', async () => {
+    const ds = path.dirname(fx.dataset);
+    await rename(ds, `${ds}-moved`);
+    try {
+      await expect(pairRuns(b.dir, a.dir)).rejects.toMatchObject({
+        code: 'ERR_DATASET',
+        message: expect.stringContaining(
+          `paired differences recompute both runs from their stored detections and need the dataset ` +
+            `${path.join(b.dir, 'manifest.json')} names: put it back at ${fx.dataset}`,
+        ),
+      });
+    } finally {
+      await rename(`${ds}-moved`, ds);
+    }
   });
 });

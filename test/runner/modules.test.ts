@@ -143,12 +143,12 @@ describe('runner with the real modules', () => {
         out: path.join(root, 'demo'),
         limit: 6,
         bootstrapResamples: 50,
-        mitigations: ['input-blur'],
+        mitigations: ['input-blur:1'], // a valid spec: a bad one is refused before anything (demo.test.ts)
       },
     );
     // the mitigations run on zoo models only: without a zoo they were dropped, which the user must be told
     expect(warnings.filter((w) => w.includes('input-blur'))).toEqual([
-      'no model zoo, so the mitigations asked for (input-blur) did not run: they run on the zoo models, not on the ' +
+      'no model zoo, so the mitigations asked for (input-blur:1) did not run: they run on the zoo models, not on the ' +
         'built-in fakes. Build the zoo (models/zoo/README.md) or use `shiftbench run --model … --mitigation …`',
     ]);
     expect(res.source).toBe('fakes');

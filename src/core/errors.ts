@@ -91,3 +91,21 @@ export function loadError(code: ErrorCode, what: string, solutions: string[], ca
   if (solutions.length > 0) lines.push('Possible solutions:', ...solutions.map((s) => `- ${s}`));
   return new ShiftbenchError(code, lines.join('\n'), { cause });
 }
+
+/**
+ * Refuses a field of a library caller's options object that `fields` does not list (a misspelt
+ * `scoreThreshhold` would otherwise be ignored for its default): ERR_INVALID_OPTION naming the
+ * field and listing the allowed ones. `fields` is a `Record<keyof T, true>`, so the compiler
+ * checks it lists every field of T and no other. Call it before anything is written.
+ */
+export function refuseUnknownFields<T>(
+  options: T,
+  fields: Record<keyof T, true>,
+  what: string,
+  name = 'options',
+): void {
+  if (typeof options !== 'object' || options === null) return; // the caller refuses a non-object its own way
+  for (const key of Object.keys(options))
+    if (!Object.hasOwn(fields, key))
+      throw invalidParameterError(name, `only ${what} (${Object.keys(fields).join(', ')})`, key);
+}

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { invalidParameterError } from '../core/errors.js';
+import { invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { CocoGroundTruth, Dataset, DatasetImage, Logger } from '../core/types.js';
 import { checkImagesPresent, parseCocoFile, resolveCocoImagesDir } from './coco.js';
@@ -33,6 +33,14 @@ export interface DatasetSpec {
   /** Keep only the first N images by id (and their annotations). */
   limit?: number;
 }
+
+/** Every field of DatasetSpec (the compiler checks the list is complete and has no other). */
+const DATASET_SPEC_FIELDS: Record<keyof DatasetSpec, true> = {
+  dataset: true,
+  images: true,
+  classes: true,
+  limit: true,
+};
 
 const SPLIT_FOLDERS = new Set(['train', 'val', 'valid', 'validation', 'test', 'train2017', 'val2017']);
 
@@ -182,6 +190,7 @@ function refuseClassesForCoco(file: string, spec: DatasetSpec): void {
 export async function loadDataset(spec: DatasetSpec, logger?: Logger): Promise<Dataset> {
   if (!is.object(spec as unknown))
     throw invalidParameterError('options', 'an object of dataset options { dataset, images?, classes?, limit? }', spec);
+  refuseUnknownFields(spec, DATASET_SPEC_FIELDS, 'dataset options');
   if (!is.string(spec.dataset)) throw invalidParameterError('--dataset', `a path (${ACCEPTED_DATASETS})`, spec.dataset);
   if (spec.limit !== undefined && (!is.integer(spec.limit) || spec.limit < 1))
     throw invalidParameterError('--limit', 'an integer ≥ 1', spec.limit);

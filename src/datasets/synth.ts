@@ -10,7 +10,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { writeFailed, writeFileAtomic } from '../core/atomicFile.js';
-import { invalidParameterError, ShiftbenchError } from '../core/errors.js';
+import { invalidParameterError, refuseUnknownFields, ShiftbenchError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { SYNTH_OPTION_FLAGS as FLAG } from '../core/messages.js';
 import { Rng } from '../core/rng.js';
@@ -56,6 +56,18 @@ export interface SynthOptions {
   onProgress?: (progress: { split: SynthSplitName; done: number; total: number }) => void;
 }
 
+/** Every field of ensureSynthDataset's options (SynthOptions but outDir), and of SynthOptions; the compiler checks them. */
+const ENSURE_OPTION_FIELDS: Record<keyof Omit<SynthOptions, 'outDir'>, true> = {
+  trainImages: true,
+  valImages: true,
+  seed: true,
+  sizePx: true,
+  splits: true,
+  logger: true,
+  onProgress: true,
+};
+const SYNTH_OPTION_FIELDS: Record<keyof SynthOptions, true> = { outDir: true, ...ENSURE_OPTION_FIELDS };
+
 export interface SynthSplitResult {
   name: SynthSplitName;
   /** Absolute path of the split's instances.json. */
@@ -94,6 +106,7 @@ interface ResolvedOptions {
 function resolveOptions(opts: SynthOptions): ResolvedOptions {
   if (!is.object(opts as unknown))
     throw invalidParameterError('options', 'an object of synthetic dataset options { outDir, … }', opts);
+  refuseUnknownFields(opts, SYNTH_OPTION_FIELDS, 'synthetic dataset options');
   if (!is.string(opts.outDir)) throw invalidParameterError(FLAG.outDir, 'a folder path', opts.outDir);
   const seed = opts.seed ?? SYNTH_DEFAULTS.seed;
   if (!is.integer(seed) || !is.inRange(seed, 0, 0xffffffff))
@@ -289,6 +302,8 @@ async function readStamp(splitDir: string): Promise<SplitStamp | null> {
  * `generateSynthDataset` (outDir is `dir`). Only the missing or stale splits are written.
  */
 export async function ensureSynthDataset(dir: string, opts: Omit<SynthOptions, 'outDir'> = {}): Promise<SynthResult> {
+  // its outDir is `dir`: an outDir among the options would be overridden, so it is refused with the other unknown fields
+  refuseUnknownFields(opts, ENSURE_OPTION_FIELDS, 'synthetic dataset options');
   const o = resolveOptions({ ...opts, outDir: dir });
   const splits: SynthSplitResult[] = [];
   for (const split of o.splits) {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { Detector, LoadDetectorOptions, ModelEntry } from '../core/types.js';
 import { DEFAULT_EXECUTION_PROVIDER } from './executionProviders.js';
@@ -89,6 +89,26 @@ export interface LoadDetectorSpecOptions extends LoadDetectorOptions {
   detectTimeoutMs?: number;
 }
 
+/** Every field of LoadDetectorSpecOptions (the compiler checks the list is complete and has no other). */
+const LOAD_DETECTOR_OPTION_FIELDS: Record<keyof LoadDetectorSpecOptions, true> = {
+  backend: true,
+  executionProvider: true,
+  threads: true,
+  onnxSpinWait: true,
+  weightsDir: true,
+  scoreThreshold: true,
+  cacheDir: true,
+  allowPull: true,
+  logger: true,
+  groundTruth: true,
+  seed: true,
+  plugins: true,
+  registryFiles: true,
+  detectTimeoutMs: true,
+  http: true,
+  graphRewrite: true,
+};
+
 /**
  * Loads the detector `spec` names, tried in this order:
  * 1. a fake: `oracle`, `jitter` (optionally `:SIZE` or `:WxH`);
@@ -110,6 +130,7 @@ export async function loadDetector(spec: string, opts: LoadDetectorSpecOptions =
       spec,
     );
   if (!is.object(opts as unknown)) throw invalidParameterError('options', 'an object of detector options', opts);
+  refuseUnknownFields(opts, LOAD_DETECTOR_OPTION_FIELDS, 'detector options');
   if (isFakeSpec(spec)) return createFakeDetector(spec, opts);
   if (isHttpSpec(spec)) return loadPlainHttpDetector(spec, opts);
   const plugins = opts.plugins?.length ? await loadPlugins(opts.plugins) : [];

@@ -13,7 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { renameDurable, writeFileAtomic } from '../core/atomicFile.js';
-import { loadError, ShiftbenchError } from '../core/errors.js';
+import { invalidParameterError, loadError, refuseUnknownFields, ShiftbenchError } from '../core/errors.js';
+import { is } from '../core/is.js';
 import type { Logger, ModelEntry } from '../core/types.js';
 import { entryOrigin, isBuiltinEntry, PACKAGE_ROOT } from './registry.js';
 
@@ -44,6 +45,17 @@ export interface PullOptions {
   /** Time allowed for each `url` file, ms (default 10 minutes). */
   urlTimeoutMs?: number;
 }
+
+/** Every field of PullOptions (the compiler checks the list is complete and has no other). */
+const PULL_OPTION_FIELDS: Record<keyof PullOptions, true> = {
+  cacheDir: true,
+  logger: true,
+  allowPull: true,
+  npmPack: true,
+  npmIntegrity: true,
+  urlMaxBytes: true,
+  urlTimeoutMs: true,
+};
 
 /** Defaults of the url-source limits. */
 export const URL_FETCH_DEFAULTS = { maxBytes: 2 * 1024 ** 3, timeoutMs: 10 * 60_000 };
@@ -259,6 +271,8 @@ function modelsPullCommand(entry: ModelEntry, cacheDir: string | undefined): str
  * cannot be fetched, ERR_NETWORK when fetching fails.
  */
 export async function pullModel(entry: ModelEntry, opts: PullOptions = {}): Promise<string> {
+  if (!is.object(opts as unknown)) throw invalidParameterError('options', 'an object of pull options', opts);
+  refuseUnknownFields(opts, PULL_OPTION_FIELDS, 'pull options');
   if (entry.format === 'coco-ssd') {
     // its model.json names the shards to fetch: the TF.js adapter's resolver (imported only here) does that
     const { resolveCocoSsdDir } = await import('./tfjs/cocoSsd.js');

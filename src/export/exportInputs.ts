@@ -8,7 +8,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { FitMode, Logger, ShiftMode } from '../core/types.js';
 import { listModels } from '../detectors/index.js';
@@ -68,6 +68,28 @@ export interface ExportOptions {
   weightsDir?: string;
   backend?: string;
 }
+
+/** Every field of ExportOptions (the compiler checks the list is complete and has no other). */
+const EXPORT_OPTION_FIELDS: Record<keyof ExportOptions, true> = {
+  dataset: true,
+  images: true,
+  classes: true,
+  limit: true,
+  shifts: true,
+  mode: true,
+  model: true,
+  inputSizePx: true,
+  fit: true,
+  padValue: true,
+  kernel: true,
+  subpixelKernel: true,
+  out: true,
+  force: true,
+  plugins: true,
+  registryFiles: true,
+  weightsDir: true,
+  backend: true,
+};
 
 /** What `exportInputs` wrote. */
 export interface ExportResult {
@@ -233,6 +255,7 @@ export async function exportInputs(
 ): Promise<ExportResult> {
   if (!is.object(options as unknown))
     throw invalidParameterError('options', 'an object of export options { dataset, out, … }', options);
+  refuseUnknownFields(options, EXPORT_OPTION_FIELDS, 'export options');
   const logger = hooks.logger ?? SILENT;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   if (!is.string(options.out)) throw invalidParameterError('--out', 'the export folder', options.out);

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { countOf } from '../core/units.js';
-import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { Detection, DetectorFamily, Logger, RunMetrics } from '../core/types.js';
 import { defaultEnv } from '../runner/env.js';
@@ -57,6 +57,23 @@ export interface ScoreExportOptions {
   force?: boolean;
   reportsDir?: string;
 }
+
+/** Every field of ScoreExportOptions (the compiler checks the list is complete and has no other). */
+const SCORE_OPTION_FIELDS: Record<keyof ScoreExportOptions, true> = {
+  name: true,
+  family: true,
+  out: true,
+  dataset: true,
+  images: true,
+  scoreThreshold: true,
+  bootstrapResamples: true,
+  bootstrapSeed: true,
+  bootstrapBounds: true,
+  objectives: true,
+  maxDetections: true,
+  force: true,
+  reportsDir: true,
+};
 
 /** What `scoreExport` wrote. */
 export interface ScoreExportResult {
@@ -396,6 +413,7 @@ export async function scoreExport(
 ): Promise<ScoreExportResult> {
   if (!is.object(options as unknown))
     throw invalidParameterError('options', 'an object of score options { name, family, … }', options);
+  refuseUnknownFields(options, SCORE_OPTION_FIELDS, 'score options');
   const logger = hooks.logger ?? SILENT;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
   const exp = await readExport(exportDir);

@@ -4,7 +4,7 @@
  * with) ground truth. Pure functions on detections in original-image coordinates.
  */
 import type { BoxXYWH, CocoGroundTruth, CocoResult, ConsistencySummary, Interval } from '../core/types.js';
-import { ShiftbenchError } from '../core/errors.js';
+import { ShiftbenchError, refuseUnknownFields } from '../core/errors.js';
 import { OPTION_FLAGS } from '../core/messages.js';
 import { Rng } from '../core/rng.js';
 import { MIN_INTERVAL_IMAGES } from './uncertainty.js';
@@ -49,6 +49,15 @@ export interface ConsistencyOptions {
    */
   groundTruthPerShift?: CocoGroundTruth[];
 }
+
+/** Every field of ConsistencyOptions (the compiler checks the list is complete and has no other). */
+const CONSISTENCY_OPTION_FIELDS: Record<keyof ConsistencyOptions, true> = {
+  scoreThreshold: true,
+  bootstrapResamples: true,
+  seed: true,
+  groundTruth: true,
+  groundTruthPerShift: true,
+};
 
 /** ConsistencySummary plus the per-shift grid of detConsistency (index 0 = s0, always 1). */
 export interface ConsistencyResult extends ConsistencySummary {
@@ -172,6 +181,7 @@ export function computeConsistency(
   numShifts: number,
   opts: ConsistencyOptions = {},
 ): ConsistencyResult {
+  refuseUnknownFields(opts, CONSISTENCY_OPTION_FIELDS, 'consistency options');
   const { tau, resamples, seed } = thresholdAndBootstrap(opts);
   const gtPerShift =
     opts.groundTruthPerShift ?? (opts.groundTruth ? new Array(numShifts).fill(opts.groundTruth) : null);

@@ -16,7 +16,7 @@ import type {
   Shift,
   StabilitySummary,
 } from '../core/types.js';
-import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { breakdownAtAssignment, flickerSummary } from './breakdown.js';
 import type { BoundsObjective } from './greedy/case.js';
@@ -71,6 +71,23 @@ export interface ShiftEvaluatorOptions {
   sizeCurve?: boolean;
 }
 
+/** Every field of ShiftEvaluatorOptions (the compiler checks the list is complete and has no other). */
+const EVALUATOR_OPTION_FIELDS: Record<keyof ShiftEvaluatorOptions, true> = {
+  shifts: true,
+  groundTruth: true,
+  groundTruthPerShift: true,
+  scoreThreshold: true,
+  bootstrapResamples: true,
+  seed: true,
+  maxPasses: true,
+  bootstrapBounds: true,
+  bootstrapSeed: true,
+  objectives: true,
+  workers: true,
+  detectionCapacity: true,
+  sizeCurve: true,
+};
+
 export interface ProcessInput {
   imageId: number;
   shiftIndex: number;
@@ -118,6 +135,7 @@ export class ShiftEvaluator {
         opts,
         'ERR_METRICS_INPUT',
       );
+    refuseUnknownFields(opts, EVALUATOR_OPTION_FIELDS, 'evaluator options', 'ShiftEvaluator');
     if (!Array.isArray(opts.shifts) || opts.shifts.length === 0) {
       throw new ShiftbenchError(
         'ERR_METRICS_INPUT',

@@ -5,7 +5,7 @@
  * (no interval, no mAP for a limit on mAP, a baseline that cannot be paired) is an error
  * (ERR_CANNOT_JUDGE), never a pass.
  */
-import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { ownResamplesOffReason, runCompatibility } from './compatible.js';
 import { boundsOffNote, noMapReason } from './format.js';
@@ -73,6 +73,12 @@ const LIMITS: { name: CheckLimitName; field: keyof CheckLimits; flag: string; wh
   },
 ];
 
+/** The fields of CheckLimits, from LIMITS (a misspelt limit is refused, not skipped). */
+const LIMIT_FIELDS = Object.fromEntries(LIMITS.map((l) => [l.field, true])) as Record<keyof CheckLimits, true>;
+
+/** The fields of checkRunDir's options. */
+const CHECK_OPTION_FIELDS: Record<'baselineDir' | 'pair', true> = { baselineDir: true, pair: true };
+
 function fmt(v: number, unit: 'pp' | '%'): string {
   const x = v * 100;
   return unit === 'pp'
@@ -111,9 +117,7 @@ export function judge(
 export function validateCheckLimits(limits: CheckLimits, hasBaseline: boolean): void {
   if (!is.object(limits)) throw invalidParameterError('limits', 'an object of check limits', limits);
   // a library caller's misspelt limit would otherwise be skipped, and the check pass without it
-  for (const k of Object.keys(limits))
-    if (!LIMITS.some((l) => l.field === k))
-      throw invalidParameterError('limits', `only the limits ${LIMITS.map((l) => l.field).join(', ')}`, k);
+  refuseUnknownFields(limits, LIMIT_FIELDS, 'check limits', 'limits');
   for (const l of LIMITS) {
     const v = limits[l.field];
     if (v !== undefined && (!is.number(v) || v < 0))
@@ -265,6 +269,7 @@ export async function checkRunDir(
   options: { baselineDir?: string; pair?: PairBaseline } = {},
 ): Promise<CheckResult> {
   if (!is.object(options as unknown)) throw invalidParameterError('options', 'an object of check options', options);
+  refuseUnknownFields(options, CHECK_OPTION_FIELDS, 'check options');
   validateCheckLimits(limits, options.baselineDir !== undefined);
   const run = await loadReportRun(runDir);
   if (options.baselineDir === undefined) return checkRun(run, limits);

@@ -6,7 +6,7 @@ import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomicFile.js';
 import type { Logger } from '../core/types.js';
-import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { renderReportHtml } from './html.js';
 import { groundTruthCategoryNames, loadReportRun } from './load.js';
@@ -95,7 +95,7 @@ export async function writeReportText(
   options: RenderReportOptions = {},
 ): Promise<string> {
   checkTextFormat(format);
-  if (!is.object(options as unknown)) throw invalidParameterError('options', 'an object of report options', options);
+  checkReportOptions(options);
   const { outFile, logger } = options;
   await checkReportOut(format, outFile);
   const run = await loadReportRun(runDir);
@@ -162,6 +162,20 @@ export interface RenderReportOptions {
   imagePaths?: Map<number, string>;
 }
 
+/** Every field of RenderReportOptions (the compiler checks the list is complete and has no other). */
+const REPORT_OPTION_FIELDS: Record<keyof RenderReportOptions, true> = {
+  outFile: true,
+  logger: true,
+  gallery: true,
+  imagePaths: true,
+};
+
+/** Refuses report options that are not an object or have a field RenderReportOptions does not. */
+function checkReportOptions(options: RenderReportOptions): void {
+  if (!is.object(options as unknown)) throw invalidParameterError('options', 'an object of report options', options);
+  refuseUnknownFields(options, REPORT_OPTION_FIELDS, 'report options');
+}
+
 /**
  * Renders a saved run into `report.html` and `report.json` (by default inside the
  * run directory) and returns their absolute paths. Safe to call at the end of a run
@@ -174,7 +188,7 @@ export async function renderReport(
   runDir: string,
   options: RenderReportOptions = {},
 ): Promise<{ htmlPath: string; jsonPath: string }> {
-  if (!is.object(options as unknown)) throw invalidParameterError('options', 'an object of report options', options);
+  checkReportOptions(options);
   const { outFile, logger } = options;
   await checkReportOut('html', outFile);
   const run = await loadReportRun(runDir);

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { invalidParameterError } from '../core/errors.js';
+import { invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { Logger, ModelEntry, RunMetrics } from '../core/types.js';
 import { ensureSynthDataset } from '../datasets/index.js';
@@ -35,6 +35,17 @@ export interface DemoOptions {
   /** Extra mitigations run on every zoo model, besides its anti-aliased twin (see DEMO_ALL_MITIGATIONS). */
   mitigations?: string[];
 }
+
+/** Every field of DemoOptions (the compiler checks the list is complete and has no other). */
+const DEMO_OPTION_FIELDS: Record<keyof DemoOptions, true> = {
+  datasetDir: true,
+  zooFile: true,
+  out: true,
+  limit: true,
+  shifts: true,
+  bootstrapResamples: true,
+  mitigations: true,
+};
 
 /** What `shiftbench demo --all-mitigations` adds: every mitigation that applies to any model (protocol §7). */
 export const DEMO_ALL_MITIGATIONS: readonly string[] = [
@@ -96,6 +107,7 @@ function readZoo(file: string, logger?: Logger): ModelEntry[] {
 export async function runDemo(hooks: RunHooks = {}, options: DemoOptions = {}): Promise<DemoResult> {
   if (!is.object(hooks as unknown)) throw invalidParameterError('hooks', 'an object of hooks', hooks);
   if (!is.object(options as unknown)) throw invalidParameterError('options', 'an object of demo options', options);
+  refuseUnknownFields(options, DEMO_OPTION_FIELDS, 'demo options');
   const logger = hooks.logger;
   // an empty folder name would resolve to the current folder, and the dataset would be written there
   if (options.datasetDir !== undefined && !is.string(options.datasetDir))

@@ -6,11 +6,11 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ShiftbenchError, describeValue, invalidParameterError } from '../core/errors.js';
+import { ShiftbenchError, describeValue, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { RunMetrics, ShiftMode } from '../core/types.js';
 import { SHIFT_MODES, parseShiftSet } from '../shifts/index.js';
-import { makeRunId, resolveRunOptions, RUN_DEFAULTS, type RunOptions } from './options.js';
+import { makeRunId, resolveRunOptions, RUN_DEFAULTS, RUN_OPTION_FIELDS, type RunOptions } from './options.js';
 import { runBenchmark } from './runBenchmark.js';
 import { ensureWritableDir, safeFileName, writeJsonAtomic } from './store.js';
 import {
@@ -38,6 +38,31 @@ export interface ExperimentConfig {
   plugins?: string[];
   registryFiles?: string[];
 }
+
+/** Every field of ExperimentConfig (the compiler checks the list is complete and has no other). */
+const EXPERIMENT_CONFIG_FIELDS: Record<keyof ExperimentConfig, true> = {
+  models: true,
+  mitigations: true,
+  shifts: true,
+  modes: true,
+  datasets: true,
+  limit: true,
+  seed: true,
+  scoreThreshold: true,
+  backend: true,
+  plugins: true,
+  registryFiles: true,
+};
+
+/** The run options a config's matrix sets for each sub-run (not runExperiment options). */
+const MATRIX_RUN_FIELDS: readonly string[] = ['models', 'mitigations', 'shifts', 'mode', 'dataset'];
+
+/** Every field of ExperimentRunOptions: RunOptions' but the matrix's (a shard has its own refusal, naming --shard). */
+const EXPERIMENT_OPTION_FIELDS = Object.fromEntries(
+  Object.keys(RUN_OPTION_FIELDS)
+    .filter((k) => !MATRIX_RUN_FIELDS.includes(k))
+    .map((k) => [k, true]),
+) as Record<keyof ExperimentRunOptions, true>;
 
 /** Options shared by every sub-run (the matrix fields come from the config). */
 export type ExperimentRunOptions = Omit<RunOptions, 'models' | 'mitigations' | 'shifts' | 'mode' | 'dataset' | 'shard'>;
@@ -81,21 +106,9 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
     );
   }
   if (!is.object(raw)) throw bad(file, 'the config', 'an object { models, mitigations, shifts, modes, datasets }', raw);
-  const known = new Set([
-    'models',
-    'mitigations',
-    'shifts',
-    'modes',
-    'datasets',
-    'limit',
-    'seed',
-    'scoreThreshold',
-    'backend',
-    'plugins',
-    'registryFiles',
-  ]);
   for (const k of Object.keys(raw))
-    if (!known.has(k)) throw bad(file, 'the config', `only the fields ${[...known].join(', ')}`, k);
+    if (!Object.hasOwn(EXPERIMENT_CONFIG_FIELDS, k))
+      throw bad(file, 'the config', `only the fields ${Object.keys(EXPERIMENT_CONFIG_FIELDS).join(', ')}`, k);
   const dir = path.dirname(path.resolve(file));
   const rel = (p: string) => path.resolve(dir, p);
   // a model that names an existing file next to the config is a path; otherwise a name (registry, plugin/detector,
@@ -162,6 +175,7 @@ export async function runExperiment(
   // a library caller's config is not read by loadExperimentConfig: its shape is checked here, before anything is written
   if (!is.object(config))
     throw invalidParameterError('config', 'an experiment config { models, datasets, shifts?, modes?, … }', config);
+  refuseUnknownFields(config, EXPERIMENT_CONFIG_FIELDS, 'experiment config fields', 'config');
   if (!Array.isArray(config.datasets) || config.datasets.length === 0 || !config.datasets.every(is.string))
     throw invalidParameterError('datasets', 'a non-empty list of dataset paths', config.datasets);
   for (const field of ['shifts', 'modes'] as const) {
@@ -175,6 +189,8 @@ export async function runExperiment(
   const { shard } = options as { shard?: unknown };
   if (shard !== undefined && shard !== null)
     throw invalidParameterError('--shard', 'no shard for runExperiment (its sub-runs are whole runs)', shard);
+  // a matrix field (dataset, mode, …) among the options would be overridden by the config's: refused with any unknown one
+  refuseUnknownFields(options, EXPERIMENT_OPTION_FIELDS, 'experiment run options (the matrix comes from the config)');
   const shiftsList = config.shifts?.length ? config.shifts : [RUN_DEFAULTS.shifts];
   const modes = config.modes?.length ? config.modes : [RUN_DEFAULTS.mode];
   const common = {

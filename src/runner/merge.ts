@@ -10,7 +10,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { Dataset, Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { defaultBootstrapBounds } from '../metrics/index.js';
@@ -49,6 +49,15 @@ export interface MergeOptions {
   /** Replace a run directory at `out` that holds something else. */
   force?: boolean;
 }
+
+/** Every field of MergeOptions (the compiler checks the list is complete and has no other). */
+const MERGE_OPTION_FIELDS: Record<keyof MergeOptions, true> = {
+  runs: true,
+  out: true,
+  dataset: true,
+  images: true,
+  force: true,
+};
 
 /** What mergeShards returns. */
 export interface MergeResult {
@@ -433,6 +442,7 @@ export async function mergeShards(
 ): Promise<MergeResult> {
   if (!is.object(options as unknown))
     throw invalidParameterError('options', 'an object of merge options { runs, out }', options);
+  refuseUnknownFields(options, MERGE_OPTION_FIELDS, 'merge options');
   if (!is.object(hooks as unknown)) throw invalidParameterError('hooks', 'an object of hooks', hooks);
   const logger = hooks.logger ?? SILENT_LOGGER;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };

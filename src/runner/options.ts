@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { invalidParameterError } from '../core/errors.js';
+import { invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { OPTION_FLAGS as FLAG } from '../core/messages.js';
 import { is } from '../core/is.js';
 import type { ExecutionProvider, ShiftMode, ShiftSet } from '../core/types.js';
@@ -233,7 +233,7 @@ export function modelKey(spec: string): string {
 }
 
 /** Every field of RunOptions (the compiler checks the list is complete and has no other). */
-const RUN_OPTION_FIELDS: Record<keyof RunOptions, true> = {
+export const RUN_OPTION_FIELDS: Record<keyof RunOptions, true> = {
   models: true,
   mitigations: true,
   dataset: true,
@@ -278,9 +278,7 @@ const RUN_OPTION_FIELDS: Record<keyof RunOptions, true> = {
 export function resolveRunOptions(options: RunOptions, cwd = process.cwd()): ResolvedRunOptions {
   if (!is.object(options)) throw invalidParameterError('options', 'an object of run options', options);
   // a library caller's misspelt field (scoreThreshhold) would otherwise be ignored for its default
-  for (const key of Object.keys(options))
-    if (!Object.hasOwn(RUN_OPTION_FIELDS, key))
-      throw invalidParameterError('options', `only run options (${Object.keys(RUN_OPTION_FIELDS).join(', ')})`, key);
+  refuseUnknownFields(options, RUN_OPTION_FIELDS, 'run options');
   const abs = (p: string) => path.resolve(cwd, p);
   const models = stringList(options.models, FLAG.models, 1).map((m) => resolveModelSpec(m, cwd));
   const mitigations = stringList(options.mitigations, FLAG.mitigations, 0);

@@ -7,7 +7,7 @@
  * on a read-only volume pair too.
  */
 import path from 'node:path';
-import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { RUN_DIR_ARG } from '../core/messages.js';
 import type { Logger, PairedDifference, RunMetrics, ShiftSet } from '../core/types.js';
@@ -56,6 +56,16 @@ export interface PairRunsOptions {
   env?: Partial<RunnerEnv>;
 }
 
+/** Every field of PairRunsOptions (the compiler checks the list is complete and has no other). */
+const PAIR_OPTION_FIELDS: Record<keyof PairRunsOptions, true> = {
+  keys: true,
+  bootstrapBounds: true,
+  bootstrapSeed: true,
+  defaultsFrom: true,
+  logger: true,
+  env: true,
+};
+
 const NO_FILES = { shiftResultsWriter: async () => NO_SHIFT_RESULTS };
 
 /**
@@ -72,6 +82,7 @@ export async function pairRuns(
   options: PairRunsOptions = {},
 ): Promise<RunPairedDifference[]> {
   if (!is.object(options as unknown)) throw invalidParameterError('options', 'an object of pairing options', options);
+  refuseUnknownFields(options, PAIR_OPTION_FIELDS, 'pairing options');
   const logger = options.logger ?? SILENT_LOGGER;
   const env: RunnerEnv = { ...defaultEnv(), ...options.env };
   for (const dir of [dirA, dirB])

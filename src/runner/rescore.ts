@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { OPTION_FLAGS as FLAG } from '../core/messages.js';
 import type { Logger, RunMetrics, ShiftSet } from '../core/types.js';
@@ -33,13 +33,13 @@ export interface RescoreOptions {
 }
 
 /** The settings RescoreOptions has. */
-const RESCORE_KEYS: readonly (keyof RescoreOptions)[] = [
-  'scoreThreshold',
-  'bootstrapResamples',
-  'bootstrapSeed',
-  'bootstrapBounds',
-  'objectives',
-];
+const RESCORE_FIELDS: Record<keyof RescoreOptions, true> = {
+  scoreThreshold: true,
+  bootstrapResamples: true,
+  bootstrapSeed: true,
+  bootstrapBounds: true,
+  objectives: true,
+};
 
 /**
  * Rescores the run in `runDir` from its stored detections with `options`, writes
@@ -67,9 +67,7 @@ export async function rescoreRun(
 ): Promise<RunMetrics> {
   if (!is.object(options as unknown)) throw invalidParameterError('options', 'an object of rescore options', options);
   // a misspelt setting would otherwise rescore with the run's own, rewriting metrics.json unchanged
-  for (const key of Object.keys(options))
-    if (!RESCORE_KEYS.includes(key as keyof RescoreOptions))
-      throw invalidParameterError('options', `only ${RESCORE_KEYS.join(', ')}`, key);
+  refuseUnknownFields(options, RESCORE_FIELDS, 'rescore options');
   if (!is.object(hooks as unknown)) throw invalidParameterError('hooks', 'an object of hooks', hooks);
   const logger = hooks.logger ?? SILENT_LOGGER;
   const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };

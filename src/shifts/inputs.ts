@@ -26,7 +26,7 @@
  * half to even once. Integer-only sets keep the 8-bit path, unchanged.
  */
 import sharp from 'sharp';
-import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { OPTION_FLAGS } from '../core/messages.js';
 import type { FitMode, InputTransform, RgbImage, ShiftMode, ShiftSet } from '../core/types.js';
 import { FourierShifter } from './fourier.js';
@@ -61,6 +61,17 @@ export interface ShiftedInputOptions {
   /** Kernel of fractional pad/crop translations (default lanczos3); unused by integer-only sets. */
   subpixelKernel?: SubpixelKernel;
 }
+
+/** Every field of ShiftedInputOptions (the compiler checks the list is complete and has no other). */
+const SHIFTED_INPUT_OPTION_FIELDS: Record<keyof ShiftedInputOptions, true> = {
+  inputSizePx: true,
+  fit: true,
+  padValue: true,
+  mode: true,
+  shiftSet: true,
+  kernel: true,
+  subpixelKernel: true,
+};
 
 /** Where the fitted image lives, independent of its pixels (used for transforms and resume). */
 export interface FitGeometry {
@@ -237,6 +248,7 @@ export async function resampleRgb(
  * the model input (pad, circular; crop: an offset dx ≥ Wm or dy ≥ Hm, which leaves no stable area).
  */
 export async function makeShiftedInputs(image: RgbImage, opts: ShiftedInputOptions): Promise<ShiftedInputs> {
+  refuseUnknownFields(opts, SHIFTED_INPUT_OPTION_FIELDS, 'shifted input options');
   const kernel = opts.kernel ?? DEFAULT_RESAMPLE_KERNEL;
   const geometry = fitGeometry(image.width, image.height, opts);
   if (isFractionalSet(opts.shiftSet)) {

@@ -373,7 +373,7 @@ describe('checkRunDir limits from a library caller', () => {
       [null, 'Expected an object of check limits for limits but received null'],
       [
         { maxRange: 0.1, maxFlipRat: 0.05 },
-        'Expected only the limits maxRange, maxRelRange, maxFlipRate, maxIncrease for limits but received "maxFlipRat"',
+        'Expected only check limits (maxRange, maxRelRange, maxFlipRate, maxIncrease) for limits but received "maxFlipRat"',
       ],
     ];
     for (const [limits, message] of cases) {

@@ -510,8 +510,8 @@ describe('runBenchmark', () => {
     };
     expect(err.code).toBe('ERR_INVALID_OPTION');
     expect(err.message).toBe(
-      'Expected only scoreThreshold, bootstrapResamples, bootstrapSeed, bootstrapBounds, objectives for options ' +
-        'but received "scoreThreshhold"',
+      'Expected only rescore options (scoreThreshold, bootstrapResamples, bootstrapSeed, bootstrapBounds, objectives) ' +
+        'for options but received "scoreThreshhold"',
     );
     expect(await readFile(path.join(out, 'metrics.json'), 'utf8')).toBe(before);
   });

@@ -26,13 +26,13 @@ function px(img: RgbImage, x: number, y: number): number[] {
 
 const PAD: [number, number, number] = [114, 100, 90];
 
-function opts(partial: Partial<ShiftedInputOptions> & { shifts?: string }): ShiftedInputOptions {
+function opts({ shifts, ...partial }: Partial<ShiftedInputOptions> & { shifts?: string }): ShiftedInputOptions {
   return {
     inputSizePx: { width: 40, height: 32 },
     fit: 'letterbox',
     padValue: PAD,
     mode: 'pad',
-    shiftSet: parseShiftSet(partial.shifts ?? 'grid:3'),
+    shiftSet: parseShiftSet(shifts ?? 'grid:3'),
     ...partial,
   };
 }

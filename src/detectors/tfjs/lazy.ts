@@ -3,10 +3,14 @@
  * called: loading `@tensorflow/tfjs` takes about a second, which ONNX-only runs and the
  * CLI's start should not pay. Same signatures and errors as `./index.ts`.
  */
+import { refuseUnknownFields } from '../../core/errors.js';
 import type { Detector, LoadDetectorOptions, ModelEntry } from '../../core/types.js';
 import type { BackendInfo, SelectBackendOptions } from './backend.js';
 
 export type { BackendInfo, SelectBackendOptions, TfjsBackendName } from './backend.js';
+
+/** Every field of SelectBackendOptions (the compiler checks the list is complete and has no other). */
+const SELECT_BACKEND_OPTION_FIELDS: Record<keyof SelectBackendOptions, true> = { threads: true, logger: true };
 
 /**
  * Chooses the TF.js backend for this process (`auto` | `tfjs-node-gpu` | `tfjs-node` |
@@ -15,6 +19,8 @@ export type { BackendInfo, SelectBackendOptions, TfjsBackendName } from './backe
  * installed).
  */
 export async function selectBackend(name: string = 'auto', opts: SelectBackendOptions = {}): Promise<BackendInfo> {
+  // a misspelt option is refused before TF.js is imported (about a second)
+  refuseUnknownFields(opts, SELECT_BACKEND_OPTION_FIELDS, 'backend options');
   return (await import('./index.js')).selectBackend(name, opts);
 }
 

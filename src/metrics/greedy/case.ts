@@ -3,7 +3,8 @@
  * from-scratch reference mAP of one assignment (evaluateCoco), used by tests.
  */
 import type { CocoGroundTruth, CocoResult, Shift } from '../../core/types.js';
-import { ShiftbenchError, describeValue, invalidParameterError } from '../../core/errors.js';
+import { ShiftbenchError, describeValue, invalidParameterError, refuseUnknownFields } from '../../core/errors.js';
+import type { ParallelBoundsOptions } from './workers.js';
 import { is } from '../../core/is.js';
 import { evaluateCoco, validateDetections, validateGroundTruth } from '../cocoeval.js';
 
@@ -51,12 +52,22 @@ export interface GreedyOptions {
   counters?: { candidates: number; dropped: number; moves: number };
 }
 
+/** Every field of GreedyOptions, and of ParallelBoundsOptions (the compiler checks the lists). */
+const GREEDY_OPTION_FIELDS: Record<keyof GreedyOptions, true> = { objective: true, onProgress: true, counters: true };
+const PARALLEL_OPTION_FIELDS: Record<keyof ParallelBoundsOptions, true> = {
+  ...GREEDY_OPTION_FIELDS,
+  workers: true,
+  onWorkerFallback: true,
+  signal: true,
+};
+
 /**
  * Checks greedy options from a library caller (ERR_INVALID_OPTION naming the field): a bad objective would otherwise
  * fail deep in the engine with a TypeError, a bad onProgress only once the search reports.
  */
 export function validateGreedyOptions(opts: unknown, maxPasses: unknown, parallel = false): void {
   if (!is.object(opts)) throw invalidParameterError('options', 'an object of greedy options', opts);
+  refuseUnknownFields(opts, parallel ? PARALLEL_OPTION_FIELDS : GREEDY_OPTION_FIELDS, 'greedy options');
   if (opts.objective !== undefined && !is.inArray(opts.objective, Object.keys(OBJECTIVE_THRESHOLDS)))
     throw invalidParameterError('objective', `one of ${Object.keys(OBJECTIVE_THRESHOLDS).join(', ')}`, opts.objective);
   const fns = parallel ? ['onProgress', 'onWorkerFallback'] : ['onProgress'];

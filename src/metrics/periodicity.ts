@@ -38,9 +38,10 @@ function withinSS(series: readonly number[], p: number): { ss: number; means: nu
  * The p with the largest R²adj is found first (ties to the smaller p). A multiple kP of a
  * true period P explains the same signal plus a little more noise, and in expectation
  * R²adj(P) = R²adj(2P) = …, so with noise the largest R²adj falls on a multiple about as
- * often as on P. The reported period is therefore the smallest divisor q of that p
- * whose refinement to p is not significant (nested F-test at PERIOD_F_TEST_ALPHA = 0.1 %, strict because the p tested
- * is the maximum of many:
+ * often as on P. The reported period is therefore the smallest divisor q of that p whose
+ * R²adj is above 0 (a q that explains no more than chance is no period, and would hide
+ * an argmax above 0) and whose refinement to p is not significant (nested F-test at
+ * PERIOD_F_TEST_ALPHA = 0.1 %, strict because the p tested is the maximum of many:
  * grouping by d mod p refines grouping by d mod q); `maxR2adjPeriod` keeps the argmax.
  */
 export function dominantPeriod(values: readonly (number | null)[]): PeriodFit | null {
@@ -66,6 +67,8 @@ export function dominantPeriod(values: readonly (number | null)[]): PeriodFit | 
   for (let q = 2; q < best; q++) {
     if (best % q !== 0) continue;
     const fq = fits.get(q)!;
+    // a divisor that explains no more than chance is no period to reduce to (nor a "best fit": p is)
+    if (fq.r2adj <= 0) continue;
     if (!refinementSignificant(fq.ss, top.ss, q, best, n)) {
       period = q;
       break;

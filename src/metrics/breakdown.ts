@@ -59,18 +59,18 @@ export function breakdownAtAssignment(
  * Flicker of one image: detections ≥ τ at every shift; a detection of s0 is steady when
  * protocol §2 matching (s0 against s) pairs it at every other shift, a detection of
  * another shift when it is paired with a steady s0 detection; flicker = unsteady / all.
- * Null when the image has no detection ≥ τ (or lacks s0).
+ * Null when the image has no detection ≥ τ or lacks a shift.
  */
 export function imageFlicker(image: ConsistencyImage, scoreThreshold = DEFAULT_SCORE_THRESHOLD): ImageFlicker | null {
   const kept = image.dets.map((l) => (l ? l.filter((d) => d.score >= scoreThreshold) : undefined));
-  const ref = kept[0];
-  if (!ref) return null;
+  // an image missing at a shift (a shard's or a skipped input) cannot be "matched at every shift": no flicker
+  if (kept.length === 0 || kept.some((l) => l === undefined)) return null;
+  const ref = kept[0]!;
   let total = ref.length;
   const steadyRef = new Uint8Array(ref.length).fill(1);
   const pairs: { s: number; partnerOfRef: Int32Array }[] = [];
   for (let s = 1; s < kept.length; s++) {
-    const other = kept[s];
-    if (!other) continue;
+    const other = kept[s]!;
     total += other.length;
     const partnerOfRef = new Int32Array(ref.length).fill(-1);
     for (const p of matchDetections(ref, other)) partnerOfRef[p.a] = p.b;

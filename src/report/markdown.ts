@@ -103,7 +103,9 @@ export function renderReportMarkdown(run: ReportRun): string {
       ];
   lines.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`);
   for (const r of rows) {
-    const cost = r.mitigation === null ? MISSING : ok(r.costRatio) ? `×${r.costRatio.toFixed(2)}` : MISSING;
+    // as report.html: a plain detector without a ratio is its own baseline (a twin with a ratio shows it); a mitigation
+    // without one shows — and the notes say why (no cost ratio: …)
+    const cost = ok(r.costRatio) ? `×${r.costRatio.toFixed(2)}` : r.mitigation === null ? 'baseline' : MISSING;
     const cells = [
       mdCode(r.key),
       r.mitigation === null ? MISSING : mdCode(r.mitigation),

@@ -123,8 +123,8 @@ describe('report --format md|csv|json (real runs with fakes)', () => {
       significantKeys,
     );
     expect(md).not.toMatch(PLACEHOLDER);
-    // the plain rows show no cost ratio: "—", not a number
-    expect(row.split(' | ').at(-2)).toBe('—');
+    // the plain rows show no cost ratio, and say why: "baseline" (as report.html), not a number and not a bare —
+    expect(row.split(' | ').at(-2)).toBe('baseline');
   });
 
   it('md: skipped images are named under the table, per detector (left out of its numbers)', async () => {

@@ -18,9 +18,21 @@ export function countOf(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
-/** A 0–1 fraction in % for a table whose header says "%" or "pp": `percentCell(0.41234)` → "41.23". */
-export function percentCell(fraction: number | null | undefined, digits = 2): string {
+/**
+ * Digits of a metric in % (mAP, relRange, flip rate, consistency) and of a range or difference in pp, as every report
+ * shows them (report/format.ts), so a text table and the reports state one rounding of a number.
+ */
+export const PERCENT_DIGITS = 1;
+export const POINTS_DIGITS = 2;
+
+/** A 0–1 fraction in % for a table whose header says "%": `percentCell(0.41234)` → "41.2". */
+export function percentCell(fraction: number | null | undefined, digits = PERCENT_DIGITS): string {
   return finite(fraction) ? (fraction * 100).toFixed(digits) : MISSING;
+}
+
+/** A 0–1 fraction in pp (a range) for a table whose header says "pp": `pointsCell(0.12345)` → "12.35". */
+export function pointsCell(fraction: number | null | undefined): string {
+  return percentCell(fraction, POINTS_DIGITS);
 }
 
 /**
@@ -35,7 +47,11 @@ export function signedPointsCell(fraction: number | null | undefined, digits = 2
 }
 
 /** A 95 % interval of fractions in % or pp: "[15.00, 25.00]"; "—" without both ends. */
-export function intervalCell(lo: number | null | undefined, hi: number | null | undefined, digits = 2): string {
+export function intervalCell(
+  lo: number | null | undefined,
+  hi: number | null | undefined,
+  digits = POINTS_DIGITS,
+): string {
   return finite(lo) && finite(hi) ? `[${percentCell(lo, digits)}, ${percentCell(hi, digits)}]` : MISSING;
 }
 

@@ -4,7 +4,7 @@
  */
 import { CLI_TEXT, HEADINGS as H } from '../core/messages.js';
 import type { BoundsSummary, Shift } from '../core/types.js';
-import { percentCell, textTable } from '../core/units.js';
+import { percentCell, pointsCell, textTable } from '../core/units.js';
 import type { CocoEvalResult } from './cocoeval.js';
 import { shiftOffsetsLabel } from '../shifts/shiftSet.js';
 
@@ -51,7 +51,13 @@ export function formatCocoEval(result: CocoEvalResult, categoryNames: Record<str
  */
 export function formatBounds(b: BoundsSummary, shifts: Shift[]): string[] {
   const head = [H.mapRef, H.mapLower, H.mapUpper, H.mapRange, H.relRange, H.passes];
-  const row = [b.mapRef, b.mapLower, b.mapUpper, b.mapRange, b.relRange].map((v) => percentCell(v));
+  const row = [
+    percentCell(b.mapRef),
+    percentCell(b.mapLower),
+    percentCell(b.mapUpper),
+    pointsCell(b.mapRange),
+    percentCell(b.relRange),
+  ];
   const perShift = b.perShift.map((v, s) => [shiftOffsetsLabel(shifts[s]), percentCell(v)]);
   return [
     ...textTable(head, [[...row, `${b.passes.lower}/${b.passes.upper}`]], 0).split('\n'),

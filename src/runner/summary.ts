@@ -10,6 +10,7 @@ import {
   intervalCell,
   numberCell,
   percentCell,
+  pointsCell,
   signedPointsCell,
   textTable as table,
 } from '../core/units.js';
@@ -132,23 +133,18 @@ export function formatPairedAndNotes(metrics: RunMetrics): string[] {
   return lines;
 }
 
-/**
- * Digits of a metric in %: one, as every report shows it (report/format.ts pct; ranges and differences in pp keep two),
- * so the summary and report.md/.html/`compare` state the same rounding of a number (0.129451: 12.9 everywhere, not
- * 12.95 here and 12.9% there).
- */
-const PERCENT_DIGITS = 1;
-
 /** mapRef, mapRange, its interval, relRange, flipRate, detConsistency, cost — the cells every summary row shows. */
 function headlineCells(r: DetectorRunSummary): string[] {
   return [
-    percentCell(r.bounds?.mapRef, PERCENT_DIGITS),
-    percentCell(r.bounds?.mapRange),
+    percentCell(r.bounds?.mapRef),
+    pointsCell(r.bounds?.mapRange),
     rangeInterval(r),
-    percentCell(r.bounds?.relRange, PERCENT_DIGITS),
-    percentCell(r.consistency.flipRate?.mean, PERCENT_DIGITS),
-    percentCell(r.consistency.detConsistency.mean, PERCENT_DIGITS),
-    numberCell(r.timing.costRatio), // null (a plain detector, or no plain one in the run): —
+    percentCell(r.bounds?.relRange),
+    percentCell(r.consistency.flipRate?.mean),
+    percentCell(r.consistency.detConsistency.mean),
+    // as report.md/.html: a plain detector without a ratio is the baseline; a mitigation without one (no plain
+    // detector in the run) is —, and the notes say why
+    r.timing.costRatio == null && r.mitigation === null ? 'baseline' : numberCell(r.timing.costRatio),
   ];
 }
 

@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { HEADINGS } from '../../src/core/messages.js';
 import type { BoundsSummary, CocoResult, RunMetrics } from '../../src/core/types.js';
-import { intervalCell, percentCell, signedPointsCell, textTable } from '../../src/core/units.js';
+import { intervalCell, percentCell, pointsCell, signedPointsCell, textTable } from '../../src/core/units.js';
+import { pct } from '../../src/report/format.js';
 import { formatBounds } from '../../src/metrics/format.js';
 import { formatRunSummary } from '../../src/runner/summary.js';
 import { REPO_ROOT } from '../helpers/shared.js';
@@ -66,8 +67,9 @@ const METRICS = {
 } as unknown as RunMetrics;
 
 describe('cells and tables', () => {
-  it('fractions become % with two decimals; signed pp; intervals; absent values are —', () => {
-    expect(percentCell(0.41234)).toBe('41.23');
+  it('fractions become % with one decimal (pp with two); signed pp; intervals; absent values are —', () => {
+    expect(percentCell(0.41234)).toBe('41.2');
+    expect(pointsCell(0.41234)).toBe('41.23');
     expect(percentCell(null)).toBe('—');
     expect(percentCell(Number.NaN)).toBe('—');
     expect(signedPointsCell(-0.05)).toBe('−5.00');
@@ -109,25 +111,26 @@ describe('bounds and run print the same way', () => {
     const shared = Object.keys(boundsRow).filter((h) => h in runRow);
     expect(shared).toEqual([HEADINGS.mapRef, HEADINGS.mapRange, HEADINGS.relRange]);
     for (const h of shared) expect(runRow[h], h).toBe(boundsRow[h]);
-    expect(boundsRow[HEADINGS.mapRef]).toBe('41.23');
-    expect(boundsRow[HEADINGS.mapLower]).toBe('35.00');
-    expect(boundsRow[HEADINGS.mapUpper]).toBe('47.35');
+    // % with one decimal, pp with two, as every report shows them
+    expect(boundsRow[HEADINGS.mapRef]).toBe('41.2');
+    expect(boundsRow[HEADINGS.mapLower]).toBe('35.0');
+    expect(boundsRow[HEADINGS.mapUpper]).toBe(pct(BOUNDS.mapUpper).replace('%', '')); // 47.3: the report's rounding
     expect(boundsRow[HEADINGS.mapRange]).toBe('12.35');
-    expect(boundsRow[HEADINGS.relRange]).toBe('29.94');
+    expect(boundsRow[HEADINGS.relRange]).toBe('29.9');
     expect(runRow[HEADINGS.mapRangeInterval]).toBe('[10.00, 15.00]');
-    expect(runRow[HEADINGS.flipRate]).toBe('10.00');
-    expect(runRow[HEADINGS.detConsistency]).toBe('90.00');
-    // a plain detector has no cost ratio (metrics.json: null): "—", as report.md shows, never a made-up 1.00
+    expect(runRow[HEADINGS.flipRate]).toBe('10.0');
+    expect(runRow[HEADINGS.detConsistency]).toBe('90.0');
+    // a plain detector has no cost ratio (metrics.json: null): "baseline", as report.md/.html show, never a made-up 1.00
     expect(METRICS.results[0].timing.costRatio).toBeNull();
-    expect(runRow[HEADINGS.cost]).toBe('—');
+    expect(runRow[HEADINGS.cost]).toBe('baseline');
   });
 
   it('bounds prints mAP per shift as a table in %, — where a shift has no ground truth', () => {
     const text = formatBounds(BOUNDS, SHIFTS).join('\n');
     const perShift = parseTable(text.slice(text.indexOf('mAP with every image')));
     expect(perShift).toEqual([
-      { [HEADINGS.shift]: '(0, 0)', [HEADINGS.shiftMap]: '41.23' },
-      { [HEADINGS.shift]: '(1, 0)', [HEADINGS.shiftMap]: '40.00' },
+      { [HEADINGS.shift]: '(0, 0)', [HEADINGS.shiftMap]: '41.2' },
+      { [HEADINGS.shift]: '(1, 0)', [HEADINGS.shiftMap]: '40.0' },
       { [HEADINGS.shift]: '(0, 1)', [HEADINGS.shiftMap]: '—' },
     ]);
   });
@@ -173,9 +176,9 @@ describe('bounds and run print the same way', () => {
     expect(b.mapRef).toBeLessThanOrEqual(1); // fractions in JSON
     const row = parseTable(text.stdout)[0];
     expect(row).toMatchObject({
-      [HEADINGS.mapRef]: (b.mapRef! * 100).toFixed(2),
-      [HEADINGS.mapLower]: (b.mapLower! * 100).toFixed(2),
-      [HEADINGS.mapUpper]: (b.mapUpper! * 100).toFixed(2),
+      [HEADINGS.mapRef]: (b.mapRef! * 100).toFixed(1),
+      [HEADINGS.mapLower]: (b.mapLower! * 100).toFixed(1),
+      [HEADINGS.mapUpper]: (b.mapUpper! * 100).toFixed(1),
       [HEADINGS.mapRange]: (b.mapRange! * 100).toFixed(2),
       [HEADINGS.passes]: `${b.passes.lower}/${b.passes.upper}`,
     });

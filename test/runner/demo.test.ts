@@ -96,10 +96,10 @@ describe('demo plan and summary tables', () => {
 
   it('formats the run summary with one row per detector (mapRange with its interval), dashes for what was not measured, paired differences and notes', () => {
     expect(formatRunSummary(metrics).split('\n')).toEqual([
-      'model   family                   mapRef %  mapRange pp       95% CI pp  relRange %  flipRate %  detConsistency %  cost ×',
-      '------  -----------------------  --------  -----------  --------------  ----------  ----------  ----------------  ------',
-      'm       one-stage, anchor-free       50.0        20.00  [15.00, 25.00]        40.0        10.0              90.0       —',
-      'm+blur  two-stage, anchor-based         —            —               —           —           —             100.0    2.00',
+      'model   family                   mapRef %  mapRange pp       95% CI pp  relRange %  flipRate %  detConsistency %    cost ×',
+      '------  -----------------------  --------  -----------  --------------  ----------  ----------  ----------------  --------',
+      'm       one-stage, anchor-free       50.0        20.00  [15.00, 25.00]        40.0        10.0              90.0  baseline',
+      'm+blur  two-stage, anchor-based         —            —               —           —           —             100.0      2.00',
       '',
       'Paired differences vs the plain detector (same 200 bootstrap resamples of the images, seed 0; 95% intervals):',
       '  m+blur vs m: Δ mapRange −5.00 pp [−8.00, −1.00], Δ mapRef +1.00 pp [−2.00, +3.00], steadier in 97.5% of resamples — mAP range: steadier (significant)',
@@ -111,7 +111,7 @@ describe('demo plan and summary tables', () => {
     const text = formatFamilyTable(metrics);
     expect(text.indexOf('one-stage, anchor-free')).toBeLessThan(text.indexOf('two-stage, anchor-based'));
     // the same columns as the run summary: mapRef, mapRange, relRange, flipRate, detConsistency, cost
-    expect(text).toMatch(/ {2}m\s+50\.0\s+20\.00\s+\[15\.00, 25\.00\]\s+40\.0\s+10\.0\s+90\.0\s+—/);
+    expect(text).toMatch(/ {2}m\s+50\.0\s+20\.00\s+\[15\.00, 25\.00\]\s+40\.0\s+10\.0\s+90\.0\s+baseline/);
     expect(text).toMatch(/ {2}m\+blur\s+—\s+—\s+—\s+—\s+—\s+100\.0\s+2\.00/);
     expect(text).toContain('m+blur vs m: Δ mapRange −5.00 pp [−8.00, −1.00]');
   });

@@ -5,7 +5,7 @@
  */
 import type { DetectorRunSummary, Interval } from '../core/types.js';
 import { MIN_INTERVAL_IMAGES } from '../metrics/uncertainty.js';
-import { countOf, signedPointsCell } from '../core/units.js';
+import { POINTS_DIGITS, PERCENT_DIGITS, countOf, percentCell, signedPointsCell } from '../core/units.js';
 
 /** The dash shown for a value that does not exist (label-free run, plain detector's cost…). */
 export const MISSING = '—';
@@ -90,13 +90,13 @@ export function detectorNotes(r: DetectorRunSummary): string[] {
 }
 
 /** A 0–1 fraction as a percentage: `pct(0.4123)` → "41.2%". Missing → "—". */
-export function pct(fraction: number | null | undefined, digits = 1): string {
-  return finite(fraction) ? `${(fraction * 100).toFixed(digits)}%` : MISSING;
+export function pct(fraction: number | null | undefined, digits = PERCENT_DIGITS): string {
+  return finite(fraction) ? `${percentCell(fraction, digits)}%` : MISSING;
 }
 
 /** A difference of two 0–1 fractions in percentage points: `pp(0.029)` → "2.90 pp". */
-export function pp(fraction: number | null | undefined, digits = 2): string {
-  return finite(fraction) ? `${(fraction * 100).toFixed(digits)} pp` : MISSING;
+export function pp(fraction: number | null | undefined, digits = POINTS_DIGITS): string {
+  return finite(fraction) ? `${percentCell(fraction, digits)} pp` : MISSING;
 }
 
 /** A signed difference in percentage points: `signedPp(-0.008)` → "−0.80 pp" (signs as signedPointsCell). */

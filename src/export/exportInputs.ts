@@ -13,7 +13,7 @@ import { is } from '../core/is.js';
 import type { FitMode, Logger, ShiftMode } from '../core/types.js';
 import { listModels } from '../detectors/index.js';
 import { entryInfoBase } from '../detectors/registry.js';
-import { defaultEnv } from '../runner/env.js';
+import { withDefaultEnv } from '../runner/env.js';
 import { imageHashes } from '../runner/identity.js';
 import { resolveRunOptions, type ResolvedRunOptions } from '../runner/options.js';
 import { resampleRecord } from '../runner/runBenchmark.js';
@@ -257,7 +257,7 @@ export async function exportInputs(
     throw invalidParameterError('options', 'an object of export options { dataset, out, … }', options);
   refuseUnknownFields(options, EXPORT_OPTION_FIELDS, 'export options');
   const logger = hooks.logger ?? SILENT;
-  const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
+  const env: RunnerEnv = withDefaultEnv(hooks.env);
   if (!is.string(options.out)) throw invalidParameterError('--out', 'the export folder', options.out);
   // the run's own validation of dataset, shifts, mode, kernels and limit (same flag names)
   const o = resolveRunOptions({

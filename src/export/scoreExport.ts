@@ -13,7 +13,7 @@ import { countOf } from '../core/units.js';
 import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { Detection, DetectorFamily, Logger, RunMetrics } from '../core/types.js';
-import { defaultEnv } from '../runner/env.js';
+import { withDefaultEnv } from '../runner/env.js';
 import { fitGeometry } from '../shifts/index.js';
 import { imageHashes, imageIdentityFor, runLevelIdentity, type RunIdentity } from '../runner/identity.js';
 import { storedDetectionsOf } from '../runner/detectLoop.js';
@@ -415,7 +415,7 @@ export async function scoreExport(
     throw invalidParameterError('options', 'an object of score options { name, family, … }', options);
   refuseUnknownFields(options, SCORE_OPTION_FIELDS, 'score options');
   const logger = hooks.logger ?? SILENT;
-  const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
+  const env: RunnerEnv = withDefaultEnv(hooks.env);
   const exp = await readExport(exportDir);
   const m = exp.manifest;
   if (!is.string(options.name)) throw invalidParameterError('--name', "the detector's name", options.name);

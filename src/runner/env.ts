@@ -1,6 +1,7 @@
 /**
  * The real module wiring of the runner: datasets, detectors, mitigations, metrics.
  */
+import { refuseUnknownFields } from '../core/errors.js';
 import type { Logger } from '../core/types.js';
 import { decodeDatasetImage, loadDataset } from '../datasets/index.js';
 import {
@@ -52,6 +53,28 @@ export function defaultEnv(): RunnerEnv {
   };
 }
 let buildId: Promise<string> | undefined;
+
+const ENV_FIELDS: Record<keyof RunnerEnv, true> = {
+  loadDataset: true,
+  decodeImage: true,
+  loadDetector: true,
+  listModels: true,
+  parseMitigation: true,
+  registerPluginMitigations: true,
+  createEvaluator: true,
+  describeDetector: true,
+  describeMitigation: true,
+  buildId: true,
+};
+
+/**
+ * The default wiring with a caller's replacements (`hooks.env`). A key that names no part of the wiring (a
+ * misspelt replacement, which would otherwise be ignored for the default) is refused: ERR_INVALID_OPTION.
+ */
+export function withDefaultEnv(env: Partial<RunnerEnv> | undefined): RunnerEnv {
+  refuseUnknownFields(env ?? {}, ENV_FIELDS, 'replacements of the runner wiring', 'env');
+  return { ...defaultEnv(), ...env };
+}
 
 /**
  * Imports the plug-ins and registers the mitigations they define, so `--mitigation` can

@@ -14,7 +14,7 @@ import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../
 import { is } from '../core/is.js';
 import type { Dataset, Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { defaultBootstrapBounds } from '../metrics/index.js';
-import { defaultEnv } from './env.js';
+import { withDefaultEnv } from './env.js';
 import { hashChange, identityDiff, imageHashes, imageIdentityFor } from './identity.js';
 import { makeRunId, resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, rescoredBy, type ManifestDetector, type RunManifest } from './runStore.js';
@@ -445,7 +445,7 @@ export async function mergeShards(
   refuseUnknownFields(options, MERGE_OPTION_FIELDS, 'merge options');
   if (!is.object(hooks as unknown)) throw invalidParameterError('hooks', 'an object of hooks', hooks);
   const logger = hooks.logger ?? SILENT_LOGGER;
-  const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
+  const env: RunnerEnv = withDefaultEnv(hooks.env);
   if (!Array.isArray(options.runs) || options.runs.length === 0)
     throw invalidParameterError('RUN…', 'the shard run directories to merge', options.runs);
   const notPath = options.runs.findIndex((r) => !is.string(r));

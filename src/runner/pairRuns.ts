@@ -13,7 +13,7 @@ import { RUN_DIR_ARG } from '../core/messages.js';
 import type { Logger, PairedDifference, RunMetrics, ShiftSet } from '../core/types.js';
 import { ownBoundsResamples, pairedDifference, type BoundsUncertainty } from '../metrics/index.js';
 import { runCompatibility } from '../report/compatible.js';
-import { defaultEnv } from './env.js';
+import { withDefaultEnv } from './env.js';
 import { imageHashes } from './identity.js';
 import { MIN_INTERVAL_RESAMPLES, type RunOptions } from './options.js';
 import { NO_SHIFT_RESULTS, RunStore, type RunManifest } from './runStore.js';
@@ -84,7 +84,7 @@ export async function pairRuns(
   if (!is.object(options as unknown)) throw invalidParameterError('options', 'an object of pairing options', options);
   refuseUnknownFields(options, PAIR_OPTION_FIELDS, 'pairing options');
   const logger = options.logger ?? SILENT_LOGGER;
-  const env: RunnerEnv = { ...defaultEnv(), ...options.env };
+  const env: RunnerEnv = withDefaultEnv(options.env);
   for (const dir of [dirA, dirB])
     if (!is.string(dir)) throw invalidParameterError(RUN_DIR_ARG, 'a run directory path', dir);
   if (path.resolve(dirA) === path.resolve(dirB))

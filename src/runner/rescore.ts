@@ -10,7 +10,7 @@ import { is } from '../core/is.js';
 import { OPTION_FLAGS as FLAG } from '../core/messages.js';
 import type { Logger, RunMetrics, ShiftSet } from '../core/types.js';
 import { writeReportText } from '../report/index.js';
-import { defaultEnv } from './env.js';
+import { withDefaultEnv } from './env.js';
 import { hashChange, imageHashes } from './identity.js';
 import { resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, manifestDataset, rescoredBy, type RunManifest } from './runStore.js';
@@ -70,7 +70,7 @@ export async function rescoreRun(
   refuseUnknownFields(options, RESCORE_FIELDS, 'rescore options');
   if (!is.object(hooks as unknown)) throw invalidParameterError('hooks', 'an object of hooks', hooks);
   const logger = hooks.logger ?? SILENT_LOGGER;
-  const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
+  const env: RunnerEnv = withDefaultEnv(hooks.env);
   const { store, manifest } = await RunStore.existing(runDir);
   if (manifest.shard) {
     const { index, count } = manifest.shard;

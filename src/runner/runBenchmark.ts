@@ -11,7 +11,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { countOf } from '../core/units.js';
 import { classNameMismatches } from '../core/categoryNames.js';
-import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
+import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import type { Dataset, Detector, DetectorInfo, Logger } from '../core/types.js';
 import { cannotRewrite } from '../mitigations/index.js';
 import type { Mitigation } from '../mitigations/types.js';
@@ -19,7 +19,7 @@ import { VERSION } from '../version.js';
 import { decodeDatasetImage } from '../datasets/decode.js';
 import { findPluginDetector, loadPlugins } from '../detectors/index.js';
 import { runDetectLoop } from './detectLoop.js';
-import { defaultEnv } from './env.js';
+import { withDefaultEnv } from './env.js';
 import { DEFAULT_PREPARE_WORKERS, PREPARE_WORKERS_MIN_IMAGES, openPreparePool, type PreparePool } from './prepare.js';
 import {
   identityDiff,
@@ -439,12 +439,21 @@ async function scoreStep(
   return { runDir: store.dir, metrics, wallSeconds, phases, computedImages, reportPath };
 }
 
+const HOOK_FIELDS: Record<keyof RunHooks, true> = {
+  logger: true,
+  onProgress: true,
+  signal: true,
+  env: true,
+  lease: true,
+};
+
 /**
- * The module wiring with the caller's replacements. A replaced `loadDetector` without its
+ * The module wiring with the caller's replacements (hooks of another name, or a misspelt part of `env`, are refused). A replaced `loadDetector` without its
  * own `describeDetector` is described by the spec alone (the caller's loader is opaque).
  */
 export function runnerEnv(hooks: RunHooks): RunnerEnv {
-  const env: RunnerEnv = { ...defaultEnv(), ...hooks.env };
+  refuseUnknownFields(hooks, HOOK_FIELDS, 'run hooks', 'hooks');
+  const env: RunnerEnv = withDefaultEnv(hooks.env);
   if (hooks.env?.loadDetector && !hooks.env.describeDetector)
     env.describeDetector = async (spec) => ({ kind: 'custom loader', spec });
   return env;

@@ -141,6 +141,27 @@ describe('public entry points refuse an option they do not know', () => {
       ],
       ['runDemo', () => lib.runDemo({}, { datasetDir: out('demo'), limt: 2 } as never), 'limt', out('demo')],
       ['loadDataset', () => lib.loadDataset({ dataset, limt: 1 } as never), 'limt', null],
+      [
+        'runBenchmark hooks',
+        () => lib.runBenchmark({ models: ['oracle'], dataset, out: out('run-hooks') }, { singal: null } as never),
+        'singal',
+        out('run-hooks'),
+      ],
+      [
+        'runBenchmark hooks.env',
+        () =>
+          lib.runBenchmark({ models: ['oracle'], dataset, out: out('run-env') }, {
+            env: { loadDetectr: () => null },
+          } as never),
+        'loadDetectr',
+        out('run-env'),
+      ],
+      [
+        'exportInputs hooks.env',
+        () => lib.exportInputs({ dataset, out: out('export-env') }, { env: { decodeImg: () => null } } as never),
+        'decodeImg',
+        out('export-env'),
+      ],
     ];
   }
 
@@ -166,6 +187,9 @@ describe('public entry points refuse an option they do not know', () => {
     'checkRunDir',
     'runDemo',
     'loadDataset',
+    'runBenchmark hooks',
+    'runBenchmark hooks.env',
+    'exportInputs hooks.env',
   ];
 
   it('the table covers every row', () => {

@@ -11,7 +11,7 @@ import { ownResamplesOffReason, runCompatibility } from './compatible.js';
 import { boundsOffNote, noMapReason } from './format.js';
 import { loadReportRun, type ReportRun } from './load.js';
 import { MIN_INTERVAL_IMAGES, MIN_INTERVAL_RESAMPLES } from '../metrics/index.js';
-import { countOf } from '../core/units.js';
+import { POINTS_DIGITS, PERCENT_DIGITS, countOf, signedPointsCell } from '../core/units.js';
 
 /** The limits of a check, as fractions 0–1 (0.03 = 3 pp of mAP); each one left out is not checked. */
 export interface CheckLimits {
@@ -82,8 +82,13 @@ const CHECK_OPTION_FIELDS: Record<'baselineDir' | 'pair', true> = { baselineDir:
 function fmt(v: number, unit: 'pp' | '%'): string {
   const x = v * 100;
   return unit === 'pp'
-    ? `${x < 0 ? '−' : ''}${Math.abs(x).toFixed(2)} pp`
-    : `${x < 0 ? '−' : ''}${Math.abs(x).toFixed(1)}%`;
+    ? `${x < 0 ? '−' : ''}${Math.abs(x).toFixed(POINTS_DIGITS)} pp`
+    : `${x < 0 ? '−' : ''}${Math.abs(x).toFixed(PERCENT_DIGITS)}%`;
+}
+
+/** A limit's measured value: a paired difference (--max-increase) signed as every Δ is (signedPointsCell). */
+function fmtValue(v: number, limit: (typeof LIMITS)[number]): string {
+  return limit.name === 'max-increase' ? `${signedPointsCell(v, POINTS_DIGITS)} pp` : fmt(v, limit.unit);
 }
 
 /** Judges one value with its interval against a limit (fail: lo > limit; warn: value > limit ≥ lo). */
@@ -96,8 +101,8 @@ export function judge(
   hi: number,
 ): CheckOutcome {
   const status: CheckStatus = lo > limitValue ? 'fail' : value > limitValue ? 'warn' : 'pass';
-  const shown = `${limit.what} ${fmt(value, limit.unit)} [${fmt(lo, limit.unit)}, ${fmt(hi, limit.unit)}]`;
-  const by = (d: number) => (limit.unit === 'pp' ? `${(d * 100).toFixed(2)} pp` : `${(d * 100).toFixed(1)} pp`);
+  const shown = `${limit.what} ${fmtValue(value, limit)} [${fmtValue(lo, limit)}, ${fmtValue(hi, limit)}]`;
+  const by = (d: number) => `${(d * 100).toFixed(limit.unit === 'pp' ? POINTS_DIGITS : PERCENT_DIGITS)} pp`;
   const message =
     status === 'fail'
       ? `FAIL ${key}: ${shown} exceeds ${limit.flag} ${fmt(limitValue, limit.unit)}: the whole 95% interval is ` +

@@ -216,13 +216,13 @@ describe('shiftbench check (real runs with fakes)', () => {
     const ok = cli('check', same.dir, '--baseline', base.dir, '--max-increase', '0.005');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain(
-      'pass shaky: mAP range increase over the baseline 0.00 pp [0.00 pp, 0.00 pp] ≤ --max-increase 0.50 pp',
+      'pass shaky: mAP range increase over the baseline ±0.00 pp [±0.00 pp, ±0.00 pp] ≤ --max-increase 0.50 pp',
     );
     if (d.deltaMapRange.lo > 0.005) {
       const bad = cli('check', worse.dir, '--baseline', base.dir, '--max-increase', '0.005');
       expect(bad.code).toBe(3);
       expect(bad.stdout).toMatch(/^FAIL shaky: mAP range increase over the baseline/m);
-      expect(bad.stdout).toMatch(/^pass steady: mAP range increase over the baseline 0\.00 pp/m);
+      expect(bad.stdout).toMatch(/^pass steady: mAP range increase over the baseline ±0\.00 pp/m);
     } else {
       throw new Error(
         `fixture: noise 6 vs 3 px should raise shaky's range clearly (Δ ${JSON.stringify(d.deltaMapRange)})`,

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { PairedDifference, RunMetrics } from '../../src/core/types.js';
 import { signedPointsCell } from '../../src/core/units.js';
 import { uncertaintySection } from '../../src/report/analysis.js';
+import { judge } from '../../src/report/check.js';
 import { deltaText } from '../../src/report/compare.js';
 import { signedPp } from '../../src/report/format.js';
 import { reportManifestEssentials, type ReportRun } from '../../src/report/load.js';
@@ -79,5 +80,27 @@ describe('a paired Δ reads the same in every format', () => {
     // the headline's cell helper follows the same rule
     expect(signedPp(P.deltaMapRange.value)).toBe(`${s(P.deltaMapRange.value)} pp`);
     expect(signedPp(P.deltaMapRef.hi)).toBe(`${s(P.deltaMapRef.hi)} pp`);
+  });
+
+  it('check --max-increase: the paired Δ signed, the limit not', () => {
+    const limit = {
+      name: 'max-increase',
+      field: 'maxIncrease',
+      flag: '--max-increase',
+      what: 'mAP range increase over the baseline',
+      unit: 'pp',
+    } as const;
+    const pp = (v: number) => `${s(v)} pp`;
+    const { value, lo, hi } = P.deltaMapRange;
+    expect(judge('k', limit, 0.005, value, lo, hi).message).toBe(
+      `pass k: mAP range increase over the baseline ${pp(value)} [${pp(lo)}, ${pp(hi)}] ≤ --max-increase 0.50 pp`,
+    );
+    // a positive increase reads "+"; exactly 0 "±0.00"
+    expect(judge('k', limit, 0.005, 0.012, 0.009, 0.02).message).toMatch(
+      /^FAIL k: mAP range increase over the baseline \+1\.20 pp \[\+0\.90 pp, \+2\.00 pp\] exceeds --max-increase 0\.50 pp/,
+    );
+    expect(judge('k', limit, 0.005, 0, 0, 0).message).toBe(
+      'pass k: mAP range increase over the baseline ±0.00 pp [±0.00 pp, ±0.00 pp] ≤ --max-increase 0.50 pp',
+    );
   });
 });

@@ -45,8 +45,7 @@ describe('run identity', () => {
     extra: Partial<RunnerEnv> = {},
   ): Partial<RunnerEnv> & { loads: string[] } {
     const loads: string[] = [];
-    return {
-      loads,
+    const wiring: Partial<RunnerEnv> = {
       loadDetector: async (spec) => {
         loads.push(spec);
         const make = detectors[spec];
@@ -56,6 +55,11 @@ describe('run identity', () => {
       listModels: async () => [],
       describeDetector: defaultEnv().describeDetector,
       ...extra,
+    };
+    // the test's record of loads is not a part of the wiring: not enumerable, so the run's check of env's keys (a
+    // misspelt replacement is refused) does not see it
+    return Object.defineProperty(wiring, 'loads', { value: loads, enumerable: false }) as Partial<RunnerEnv> & {
+      loads: string[];
     };
   }
 

@@ -60,8 +60,22 @@ export async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
   }
 }
 
-/** A failed write of `file` as the error users see: the file, why, and the fix (nothing stored is lost). */
-export function writeFailed(file: string, err: unknown): ShiftbenchError {
+/** A write the file system refused (ERR_OUTPUT), with the file it was for. */
+export class WriteFailedError extends ShiftbenchError {
+  constructor(
+    readonly file: string,
+    message: string,
+    cause: unknown,
+  ) {
+    super('ERR_OUTPUT', message, { cause });
+  }
+}
+
+/**
+ * A failed write of `file` as the error users see: the file, why, and the fix, ending with what to do then (`then`:
+ * by default RUN_AGAIN, for a command that resumes and loses nothing stored).
+ */
+export function writeFailed(file: string, err: unknown, then: string = RUN_AGAIN): WriteFailedError {
   const code = (err as NodeJS.ErrnoException).code;
   const fix =
     code === 'ENOSPC' || code === 'EDQUOT'
@@ -75,12 +89,10 @@ export function writeFailed(file: string, err: unknown): ShiftbenchError {
             : code === 'EACCES' || code === 'EPERM'
               ? 'Make that folder writable or choose another one'
               : 'Fix that';
-  return new ShiftbenchError('ERR_OUTPUT', `Could not write ${file}: ${(err as Error).message}. ${fix}, ${RUN_AGAIN}`, {
-    cause: err,
-  });
+  return new WriteFailedError(file, `Could not write ${file}: ${(err as Error).message}. ${fix}, ${then}`, err);
 }
 
-/** How writeFailed's message ends: a command that cannot resume (export) says instead how to redo it. */
+/** How writeFailed's message ends by default: a command that cannot resume (export) says instead how to redo it. */
 export const RUN_AGAIN = 'then run the same command again: what is already stored is kept.';
 
 /** The temporary name of `file` while this process writes it. */

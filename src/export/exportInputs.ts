@@ -5,7 +5,7 @@
  * No model runs: the input size and fit come from a model's registry entry (or the loaded
  * detector's info) or from `inputSizePx` / `fit` / `padValue`.
  */
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
@@ -17,7 +17,7 @@ import { withDefaultEnv } from '../runner/env.js';
 import { imageHashes } from '../runner/identity.js';
 import { resolveRunOptions, type ResolvedRunOptions } from '../runner/options.js';
 import { resampleRecord } from '../runner/runBenchmark.js';
-import { RUN_AGAIN, writeFileAtomic } from '../core/atomicFile.js';
+import { WriteFailedError, makeDirDurable, renameDurable, writeFailed, writeFileAtomic } from '../core/atomicFile.js';
 import { ensureWritableDir, writeJsonAtomic } from '../runner/store.js';
 import type { RunnerEnv } from '../runner/types.js';
 import { isFractionalSet, makeShiftedInputs, type ResampleKernel, type SubpixelKernel } from '../shifts/index.js';
@@ -26,6 +26,7 @@ import {
   EXPORT_DETECTIONS_DIR,
   EXPORT_FILE,
   EXPORT_FORMAT,
+  EXPORT_STAGING_DIR,
   INPUTS_DIR,
   inputFile,
   readExport,
@@ -201,11 +202,12 @@ async function inputSpec(
 /**
  * `out` must be new or empty; an earlier export there (or one stopped before its export.json,
  * holding only inputs/ and detections/) is replaced only with `force` (its export.json, inputs/
- * and detections/ are removed — by `clearOut`, once the export can start; nothing else is touched).
- * Returns what `clearOut` removes. Throws ERR_OUTPUT naming the folder and the fix; removes nothing.
+ * and detections/ are removed — by `moveIn`, once the new export is complete; nothing else is touched).
+ * What a killed export left aside (EXPORT_STAGING_DIR) does not count. Returns what `moveIn` removes.
+ * Throws ERR_OUTPUT naming the folder and the fix; removes nothing.
  */
 async function checkOut(dir: string, force: boolean): Promise<string[]> {
-  const names: string[] = await readdir(dir).catch(() => []);
+  const names: string[] = (await readdir(dir).catch(() => [])).filter((n) => n !== EXPORT_STAGING_DIR);
   if (names.includes(EXPORT_FILE)) {
     if (!force) {
       throw new ShiftbenchError(
@@ -236,10 +238,38 @@ async function checkOut(dir: string, force: boolean): Promise<string[]> {
   return [];
 }
 
-/** Removes what `checkOut` listed (an earlier export replaced with `force`) and makes sure `dir` is writable. */
-async function clearOut(dir: string, names: string[]): Promise<void> {
-  for (const name of names) await rm(path.join(dir, name), { recursive: true, force: true });
+/**
+ * The folder the export is written into until it is complete: EXPORT_STAGING_DIR inside `dir`, emptied of what a killed
+ * export left there. Throws ERR_OUTPUT when it cannot be made.
+ */
+async function stagingOf(dir: string): Promise<string> {
   await ensureWritableDir(dir);
+  const staging = path.join(dir, EXPORT_STAGING_DIR);
+  await rm(staging, { recursive: true, force: true });
+  await makeFolder(staging);
+  return staging;
+}
+
+/**
+ * Puts the complete export in `staging` in place of what `checkOut` listed (an earlier export replaced with `force`):
+ * the earlier export.json goes first (the folder no longer claims a complete export), then its folders; the new
+ * folders come in by renames and export.json last, so the folder holds a complete export only once all of it is there.
+ */
+async function moveIn(dir: string, staging: string, replaced: string[]): Promise<void> {
+  const earlier = [...replaced].sort((a, b) => Number(b === EXPORT_FILE) - Number(a === EXPORT_FILE));
+  for (const name of earlier) await rm(path.join(dir, name), { recursive: true, force: true });
+  for (const name of [INPUTS_DIR, EXPORT_DETECTIONS_DIR, EXPORT_FILE])
+    await renameDurable(path.join(staging, name), path.join(dir, name));
+  await rm(staging, { recursive: true, force: true });
+}
+
+/** Makes a folder of the export, a refusal as writeFailed words it. */
+async function makeFolder(folder: string): Promise<void> {
+  try {
+    await makeDirDurable(folder);
+  } catch (err) {
+    throw writeFailed(folder, err);
+  }
 }
 
 /**
@@ -281,8 +311,8 @@ export async function exportInputs(
   const dir = o.out!;
   const replaced = await checkOut(dir, options.force === true);
 
-  // the dataset is loaded before an earlier export is removed: an export that cannot start leaves it (and the results
-  // written into it) as it was, even with --force
+  // the new export is written aside (staging) and moved in only once complete: an export that fails or is stopped
+  // leaves an earlier one (and the results written into it) as it was, even with --force
   const dataset = await env.loadDataset({
     dataset: o.dataset,
     images: o.images ?? undefined,
@@ -291,7 +321,7 @@ export async function exportInputs(
   });
   if (dataset.images.length === 0) throw new ShiftbenchError('ERR_DATASET', `Dataset ${dataset.source} has no images.`);
   const hashes = await imageHashes(dataset.images);
-  await clearOut(dir, replaced);
+  const staging = await stagingOf(dir);
   const inputOpts = {
     inputSizePx: { width: input.widthPx, height: input.heightPx },
     fit: input.fit,
@@ -317,18 +347,21 @@ export async function exportInputs(
       }
       const made = await makeShiftedInputs(rgb, inputOpts);
       const inputs = made.transforms.map((transform, k) => ({ index: k, file: inputFile(image.id, k), transform }));
-      await mkdir(path.join(dir, INPUTS_DIR, String(image.id)), { recursive: true });
+      await makeFolder(path.join(staging, INPUTS_DIR, String(image.id)));
       // a few PNGs encoded at once (sharp's thread pool), without holding every input of a long shift set
+      // every write of a batch settles before a failure is thrown, so none still writes while the staging is removed
       for (let k0 = 0; k0 < made.count; k0 += PNGS_AT_ONCE) {
-        await Promise.all(
+        const settled = await Promise.allSettled(
           inputs.slice(k0, k0 + PNGS_AT_ONCE).map(({ index, file }) => {
             const pixels = made.input(index);
             return sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } })
               .png({ compressionLevel: 6, palette: false })
               .toBuffer()
-              .then((png) => writeFileAtomic(path.join(dir, file), png));
+              .then((png) => writeFileAtomic(path.join(staging, file), png));
           }),
         );
+        const failed = settled.find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
       }
       written += inputs.length;
       images.push({ id: image.id, fileName: image.fileName, sha256, sizePx: [rgb.width, rgb.height], inputs });
@@ -375,22 +408,23 @@ export async function exportInputs(
       },
       images,
     };
-    await mkdir(path.join(dir, EXPORT_DETECTIONS_DIR), { recursive: true }); // where the framework writes its results
-    await writeJsonAtomic(path.join(dir, EXPORT_FILE), manifest);
+    await makeFolder(path.join(staging, INPUTS_DIR)); // also when every image was skipped
+    await makeFolder(path.join(staging, EXPORT_DETECTIONS_DIR)); // where the framework writes its results
+    await writeJsonAtomic(path.join(staging, EXPORT_FILE), manifest);
+    await moveIn(dir, staging, replaced);
     const { sha256 } = await readExport(dir);
     logger.info(
       `exported ${written} inputs of ${images.length - images.filter((i) => i.skipped).length} images to ${dir}`,
     );
     return { dir, manifest, sha256, inputs: written, skipped: images.filter((i) => i.skipped).length };
   } catch (err) {
-    // a write refused (a full disk): an unfinished export is not resumed, the same command with --force replaces it
-    if (err instanceof ShiftbenchError && err.code === 'ERR_OUTPUT' && err.message.endsWith(RUN_AGAIN)) {
-      throw new ShiftbenchError(
-        'ERR_OUTPUT',
-        err.message.slice(0, -RUN_AGAIN.length) +
-          `then run the same command again with --force (it replaces the unfinished export in ${dir}).`,
-        { cause: err.cause },
-      );
+    // nothing of an unfinished export stays; what was in `dir` is as it was (unless moveIn itself failed part-way)
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    // a write refused (a full disk): an export is not resumed but redone, by the same command
+    if (err instanceof WriteFailedError) {
+      const kept =
+        replaced.length > 0 ? `the earlier export in ${dir} is kept as it was` : `nothing was left in ${dir}`;
+      throw writeFailed(err.file, err.cause, `then run the same command again: ${kept}.`);
     }
     throw err;
   }

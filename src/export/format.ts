@@ -24,6 +24,11 @@ export const EXPORT_FILE = 'export.json';
 export const INPUTS_DIR = 'inputs';
 /** The folder the user's framework writes its results into. */
 export const EXPORT_DETECTIONS_DIR = 'detections';
+/**
+ * Where `export --force` writes the new export beside an earlier one until it is complete (inside the folder: the same
+ * file system, so moving it in is a rename); what a killed export left there is removed by the next one.
+ */
+export const EXPORT_STAGING_DIR = '.shiftbench-export-new';
 /** Optional beside the results: `{ "inferenceSeconds": s }`, the seconds the detector spent over all inputs. */
 export const TIMING_FILE = 'timing.json';
 /** `format` of export.json. */

@@ -2,7 +2,7 @@
  * A write the machine refuses for room (a full disk, a file size limit): the CLI names the file and
  * the fix, with no stack trace, exits 1, and the same command finishes the run once there is room.
  */
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI_ENTRY, TSX_LOADER, runCli, runProcess } from '../helpers/cli.js';
@@ -89,9 +89,10 @@ describe('out of room while writing the report', () => {
 });
 
 describe('out of room while exporting', () => {
-  it('export: the fix names the way to rerun it (--force replaces the unfinished export), and that rerun finishes', async () => {
+  it('export: nothing of the unfinished export is left, and the same command then finishes', async () => {
     // before: "… then run the same command again: what is already stored is kept", and the same command was then
-    // refused: "--out … holds an unfinished export … Give a new folder, or --force to replace it"
+    // refused: "--out … holds an unfinished export … Give a new folder, or --force to replace it"; later the fix said to
+    // add --force. Now the export is written aside and moved in only once complete: the same command redoes it.
     const root = await tempDir('shiftbench-efbig-export-');
     const { file: dataset } = await makeDataset(path.join(root, 'ds'), 4, { seed: 4 });
     const out = path.join(root, 'export');
@@ -101,8 +102,9 @@ describe('out of room while exporting', () => {
     const limited = await runProcess('bash', ['-c', `ulimit -f 4; exec ${argv.map(quote).join(' ')}`]);
     expect(limited.code, limited.stderr).toBe(1);
     expect(limited.stderr).toMatch(/shiftbench: Could not write \/\S+\.png/);
-    expect(limited.stderr).toContain(`then run the same command again with --force`);
-    const again = await runCli([...args, '--force']);
+    expect(limited.stderr).toContain(`then run the same command again: nothing was left in ${out}.`);
+    expect(await readdir(out)).toEqual([]);
+    const again = await runCli(args);
     expect(again.code, again.stderr).toBe(0);
   }, 120_000);
 });

@@ -24,6 +24,11 @@ export function countOf(n: number, noun: string): string {
  */
 export const PERCENT_DIGITS = 1;
 export const POINTS_DIGITS = 2;
+/**
+ * Digits of a mean video-stability error in % (protocol §5: centre, scale-and-ratio and fragment errors are a few
+ * percent of a box or of the steps); its worst object takes PERCENT_DIGITS.
+ */
+export const STABILITY_DIGITS = 2;
 
 /** A 0–1 fraction in % for a table whose header says "%": `percentCell(0.41234)` → "41.2". */
 export function percentCell(fraction: number | null | undefined, digits = PERCENT_DIGITS): string {

@@ -4,7 +4,7 @@
  * bootstrap interval over images and the worst object. Reads only metrics.json.
  */
 import type { DetectorRunSummary, StabilityError } from '../core/types.js';
-import { countOf } from '../core/units.js';
+import { PERCENT_DIGITS, STABILITY_DIGITS, countOf } from '../core/units.js';
 import { MISSING, escapeHtml as h, intervalHtml, pct } from './format.js';
 import type { ReportRun } from './load.js';
 
@@ -21,8 +21,8 @@ const COLUMNS = [
 function errorCell(e: StabilityError | null): string {
   if (!e) return `<td><span class="na" title="no object qualifies">${MISSING}</span></td>`;
   return (
-    `<td title="${h(`${countOf(e.objects, 'object')} in ${countOf(e.images, 'image')}`)}">${intervalHtml(e, 'pct', 2)}` +
-    `<span class="delta">worst ${h(pct(e.worst.value, 1))}: image ${h(e.worst.imageId)}, ` +
+    `<td title="${h(`${countOf(e.objects, 'object')} in ${countOf(e.images, 'image')}`)}">${intervalHtml(e, 'pct', STABILITY_DIGITS)}` +
+    `<span class="delta">worst ${h(pct(e.worst.value, PERCENT_DIGITS))}: image ${h(e.worst.imageId)}, ` +
     `annotation ${h(e.worst.annotationId)}</span></td>`
   );
 }

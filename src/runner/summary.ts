@@ -7,6 +7,7 @@ import { HEADINGS, stableAreaNote } from '../core/messages.js';
 import type { DetectorRunSummary, RunMetrics, StabilityError } from '../core/types.js';
 import {
   MISSING as DASH,
+  STABILITY_DIGITS,
   intervalCell,
   numberCell,
   percentCell,
@@ -15,10 +16,6 @@ import {
   textTable as table,
 } from '../core/units.js';
 import { detectorNotes } from '../report/format.js';
-
-function fixed(v: number | null | undefined, digits = 4): string {
-  return numberCell(v, digits);
-}
 
 function familyText(r: DetectorRunSummary): string {
   return `${r.family.stages}, ${r.family.anchors}`;
@@ -68,11 +65,11 @@ export function formatStability(metrics: RunMetrics): string[] {
       rows.push([
         rows.length % 3 === 0 ? r.key : '',
         label,
-        fixed(e?.mean),
+        percentCell(e?.mean, STABILITY_DIGITS),
         // no interval (NaN in memory, null in metrics.json) over fewer than MIN_INTERVAL_IMAGES images
-        e && Number.isFinite(e.lo) && Number.isFinite(e.hi) ? `[${fixed(e.lo)}, ${fixed(e.hi)}]` : DASH,
+        intervalCell(e?.lo, e?.hi, STABILITY_DIGITS),
         e ? String(e.objects) : '0',
-        fixed(e?.worst.value),
+        percentCell(e?.worst.value),
         e ? String(e.worst.imageId) : DASH,
         e ? String(e.worst.annotationId) : DASH,
       ]);
@@ -83,7 +80,7 @@ export function formatStability(metrics: RunMetrics): string[] {
     '',
     `Video-stability errors over ground-truth objects (protocol §5, score ≥ ${tau}; 95% bootstrap intervals over ` +
       `images):`,
-    table(['model', 'error', 'mean', '95%', 'objects', 'worst', 'image', 'annotation'], rows, 2),
+    table(['model', 'error', 'mean %', '95% CI %', 'objects', 'worst %', 'image', 'annotation'], rows, 2),
   ];
 }
 

@@ -67,18 +67,19 @@ describe('CLI summary: the video-stability errors (protocol §5)', () => {
       'Video-stability errors over ground-truth objects (protocol §5, score ≥ 0.5; 95% bootstrap intervals over images):',
     );
     expect(at).toBeGreaterThan(0);
+    // in % as report.html and report.md show them (a bare fraction 0.0130 before): mean two decimals, the worst one
     expect(lines.slice(at + 1, at + 6)).toEqual([
-      'model     error       mean               95%  objects   worst  image  annotation',
-      '--------  --------  ------  ----------------  -------  ------  -----  ----------',
-      'zoo-fcos  CPE       0.0130  [0.0116, 0.0144]      164  0.0664     30         142',
-      '          SRE       0.0325  [0.0293, 0.0362]      164  0.1880     24         109',
-      '          fragment       —                 —        0       —      —           —',
+      'model     error     mean %      95% CI %  objects  worst %  image  annotation',
+      '--------  --------  ------  ------------  -------  -------  -----  ----------',
+      'zoo-fcos  CPE         1.30  [1.16, 1.44]      164      6.6     30         142',
+      '          SRE         3.25  [2.93, 3.62]      164     18.8     24         109',
+      '          fragment       —             —        0        —      —           —',
     ]);
     // a run made before the errors existed has no row, not a placeholder
     expect(lines.slice(at + 1).some((l) => l.startsWith('older'))).toBe(false);
     expect(lines).toHaveLength(at + 6);
     expect(formatFamilyTable(metricsOf([result('zoo-fcos', stability)]))).toContain(
-      'zoo-fcos  CPE       0.0130  [0.0116, 0.0144]',
+      'zoo-fcos  CPE         1.30  [1.16, 1.44]',
     );
   });
   it('no interval over fewer than 10 images: — in the 95% column, never "[NaN, NaN]" (in memory) nor a crash (null, as metrics.json stores it)', () => {
@@ -90,7 +91,7 @@ describe('CLI summary: the video-stability errors (protocol §5)', () => {
     for (const lo of [NaN, null]) {
       const lines = formatRunSummary(metricsOf([result('m', few(lo))])).split('\n');
       const row = lines.find((l) => /^m +CPE/.test(l));
-      expect(row).toBe('m      CPE       0.0130    —        7  0.0664     30         142');
+      expect(row).toBe('m      CPE         1.30         —        7      6.6     30         142');
     }
   });
   it('no lines at all for label-free data (stability null)', () => {

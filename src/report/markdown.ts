@@ -1,10 +1,10 @@
 /**
  * report.md: a Markdown summary of a run that renders on GitHub (a pull request, a
- * job summary): the headline table with 95 % intervals and one verdict line per
- * detector. Absent numbers are "—", never a placeholder value.
+ * job summary): the headline table with 95 % intervals, one verdict line per detector and
+ * the video-stability errors. Absent numbers are "—", never a placeholder value.
  */
 import { stableAreaNote } from '../core/messages.js';
-import { countOf, signedPointsCell } from '../core/units.js';
+import { STABILITY_DIGITS, countOf, signedPointsCell } from '../core/units.js';
 import type { PairedDifference } from '../core/types.js';
 import { MISSING, detectorNotes, noBoundsIntervalReason, noMapReason } from './format.js';
 import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
@@ -41,7 +41,8 @@ const signed = (v: number) => signedPointsCell(v);
 /** One paired difference as a sentence: Δ with its interval, the share of resamples and the verdict. */
 export function pairedSentence(p: PairedDifference): string {
   return (
-    `Δ mAP range ${signed(p.deltaMapRange.value)} pp [${signed(p.deltaMapRange.lo)}, ${signed(p.deltaMapRange.hi)}] ` +
+    `Δ mAP range ${signed(p.deltaMapRange.value)} pp [${signed(p.deltaMapRange.lo)}, ${signed(p.deltaMapRange.hi)}], ` +
+    `Δ mAP at (0,0) ${signed(p.deltaMapRef.value)} pp [${signed(p.deltaMapRef.lo)}, ${signed(p.deltaMapRef.hi)}] ` +
     `vs ${mdCode(p.against)}` +
     ` (steadier in ${(p.steadierShare * 100).toFixed(1)}% of ${p.resamples} paired resamples): **${p.verdict}**`
   );
@@ -68,6 +69,46 @@ export function verdictLine(row: HeadlineRow, labelFree: boolean): string {
   if (row.paired.length === 0)
     return `${name}: ${range}${ivNote}; no paired difference against its plain detector, so no verdict.`;
   return `${name}: ${row.paired.map(pairedSentence).join('; ')}.`;
+}
+
+const STABILITY_COLUMNS = [
+  ['centerError', 'centre error (CPE)'],
+  ['scaleRatioError', 'scale and ratio error (SRE)'],
+  ['fragmentError', 'fragment error'],
+] as const;
+
+/**
+ * The video-stability errors (protocol §5) as report.html gives them, without the worst objects: per detector the mean
+ * over objects with its 95 % interval in %, and the objects followed; — where no object qualifies, or for a detector of
+ * a run made before the errors existed. No lines when no detector has them (label-free data, older runs).
+ */
+function stabilityLines(m: ReportRun['metrics']): string[] {
+  const first = m.results.find((r) => r.stability)?.stability;
+  if (!first) return [];
+  const head = ['Detector', ...STABILITY_COLUMNS.map(([, t]) => `${t} [95%]`), 'objects'];
+  const rows = m.results.map((r) => {
+    const s = r.stability;
+    const cells = s
+      ? [
+          ...STABILITY_COLUMNS.map(([k]) =>
+            s[k] ? mdValue({ value: s[k].mean, lo: s[k].lo, hi: s[k].hi }, '%', STABILITY_DIGITS) : MISSING,
+          ),
+          String(s.objects),
+        ]
+      : [...STABILITY_COLUMNS.map(() => MISSING), MISSING];
+    return `| ${[mdCode(r.key), ...cells].join(' | ')} |`;
+  });
+  return [
+    '**Video-stability errors**',
+    '',
+    `Ground-truth objects followed across the shifts (detections with score ≥ τ = ${first.scoreThreshold}); lower is ` +
+      'steadier. Means over objects with 95% bootstrap intervals over images; the worst objects are in report.html.',
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map((_, i) => (i < 1 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...rows,
+    '',
+  ];
 }
 
 /** Renders the Markdown summary of a loaded run. Pure and deterministic. */
@@ -143,6 +184,7 @@ export function renderReportMarkdown(run: ReportRun): string {
   lines.push('**Verdicts**', '');
   for (const r of rows) lines.push(`- ${verdictLine(r, m.dataset.labelFree)}`);
   lines.push('');
+  lines.push(...stabilityLines(m));
   const notes = [...new Set(m.results.flatMap(detectorNotes))];
   // a note can name detector keys (no cost ratio: …): escaped as every other text of the page
   if (notes.length > 0) lines.push('**Notes**', '', ...notes.map((n) => `- ${escapeMarkdown(n)}`), '');

@@ -100,8 +100,11 @@ describe('report --format md|csv|json (real runs with fakes)', () => {
       `**${(b.mapRange * 100).toFixed(2)} pp [${(iv.lo * 100).toFixed(2)}–${(iv.hi * 100).toFixed(2)}]**`,
     );
     expect(row).toContain(`${(b.mapRef * 100).toFixed(1)}% [`);
-    // every row has as many cells as the header (a table GitHub renders)
-    const table = md.split('\n').filter((l) => l.startsWith('|'));
+    // every row has as many cells as the header (a table GitHub renders); the headline table comes before the verdicts
+    const table = md
+      .slice(0, md.indexOf('**Verdicts**'))
+      .split('\n')
+      .filter((l) => l.startsWith('|'));
     expect(table).toHaveLength(2 + 4);
     const cells = (l: string) => l.split(/(?<!\\)\|/).length;
     for (const l of table) expect(cells(l)).toBe(cells(table[0]));
@@ -112,7 +115,7 @@ describe('report --format md|csv|json (real runs with fakes)', () => {
     const p = byKey('shaky+fix').analysis!.paired[0];
     const s = (v: number) => `${v < 0 ? '−' : v > 0 ? '+' : '±'}${Math.abs(v * 100).toFixed(2)}`;
     expect(verdicts[1]).toBe(
-      `- \`shaky+fix\`: Δ mAP range ${s(p.deltaMapRange.value)} pp [${s(p.deltaMapRange.lo)}, ${s(p.deltaMapRange.hi)}] vs \`shaky\` (steadier in ${(p.steadierShare * 100).toFixed(1)}% of ${p.resamples} paired resamples): **steadier (significant)**.`,
+      `- \`shaky+fix\`: Δ mAP range ${s(p.deltaMapRange.value)} pp [${s(p.deltaMapRange.lo)}, ${s(p.deltaMapRange.hi)}], Δ mAP at (0,0) ${s(p.deltaMapRef.value)} pp [${s(p.deltaMapRef.lo)}, ${s(p.deltaMapRef.hi)}] vs \`shaky\` (steadier in ${(p.steadierShare * 100).toFixed(1)}% of ${p.resamples} paired resamples): **steadier (significant)**.`,
     );
     expect(verdicts[0]).toContain(`(95% interval over 40 resamples)`);
     // "significant" appears only where metrics.json's paired interval excludes 0

@@ -1,6 +1,12 @@
 import { readFile, rm } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ShiftbenchError, renderReport, type ReportSummary, type StabilitySummary } from '../../src/index.js';
+import {
+  ShiftbenchError,
+  renderReport,
+  writeReportText,
+  type ReportSummary,
+  type StabilitySummary,
+} from '../../src/index.js';
 import { labelFreeMetrics, labelledMetrics, writeRunDir } from './fixture.js';
 
 const made: string[] = [];
@@ -60,6 +66,29 @@ describe('report: video-stability errors (protocol §5)', () => {
     const key = m.results[0].key;
     expect(json.detectors[key].stability).toEqual(stability);
     expect(json.detectors[m.results[1].key].stability).toBeNull();
+  });
+  it('report.md: the same numbers in a table (mean [interval] in %, objects); — where none qualifies or none exists', async () => {
+    const m = labelledMetrics();
+    m.results[0].stability = stability;
+    const dir = await writeRunDir(m);
+    made.push(dir);
+    const md = await readFile(await writeReportText(dir, 'md'), 'utf8');
+    const at = md.indexOf('**Video-stability errors**');
+    expect(at).toBeGreaterThan(md.indexOf('**Verdicts**'));
+    const table = md
+      .slice(at)
+      .split('\n')
+      .filter((l) => l.startsWith('|'));
+    expect(table[0]).toBe(
+      '| Detector | centre error (CPE) [95%] | scale and ratio error (SRE) [95%] | fragment error [95%] | objects |',
+    );
+    expect(table[2]).toBe(`| \`${m.results[0].key}\` | 1.30% [1.16–1.44] | 3.25% [2.93–3.62] | — | 170 |`);
+    expect(table[3]).toBe(`| \`${m.results[1].key}\` | — | — | — | — |`);
+    expect(md.slice(at)).toContain('score ≥ τ = 0.5');
+    // a run made before the errors existed: no section
+    const older = await writeRunDir(labelledMetrics());
+    made.push(older);
+    expect(await readFile(await writeReportText(older, 'md'), 'utf8')).not.toContain('Video-stability');
   });
   it('label-free data: says why there are none', async () => {
     const m = labelFreeMetrics();

@@ -85,7 +85,7 @@ const STABILITY_COLUMNS = [
 function stabilityLines(m: ReportRun['metrics']): string[] {
   const first = m.results.find((r) => r.stability)?.stability;
   if (!first) return [];
-  const head = ['Detector', ...STABILITY_COLUMNS.map(([, t]) => `${t} [95%]`), 'objects'];
+  const head = ['Detector', ...STABILITY_COLUMNS.map(([, t]) => `${t} [95%]`), 'ground-truth objects'];
   const rows = m.results.map((r) => {
     const s = r.stability;
     const cells = s

@@ -80,7 +80,7 @@ describe('report: video-stability errors (protocol §5)', () => {
       .split('\n')
       .filter((l) => l.startsWith('|'));
     expect(table[0]).toBe(
-      '| Detector | centre error (CPE) [95%] | scale and ratio error (SRE) [95%] | fragment error [95%] | objects |',
+      '| Detector | centre error (CPE) [95%] | scale and ratio error (SRE) [95%] | fragment error [95%] | ground-truth objects |',
     );
     expect(table[2]).toBe(`| \`${m.results[0].key}\` | 1.30% [1.16–1.44] | 3.25% [2.93–3.62] | — | 170 |`);
     expect(table[3]).toBe(`| \`${m.results[1].key}\` | — | — | — | — |`);

@@ -12,6 +12,7 @@ import type {
   ScoredContentCounts,
   StabilitySummary,
 } from '../core/types.js';
+import { periodBeyondChance } from './analysis.js';
 import type { ReportRun, ReportManifestEssentials } from './load.js';
 
 /** Headline numbers of one detector (plain or mitigated). Bounds fields are null for label-free runs. */
@@ -29,8 +30,12 @@ export interface ReportDetectorSummary {
   mapRangeInterval: Interval95 | null;
   /** Paired differences against the plain detector (mitigations, twins). */
   paired: PairedDifference[];
-  /** Dominant period of per-shift mAP per axis (line:K runs); {} otherwise. */
-  periodOfMap: Partial<Record<'x' | 'y', PeriodFit | null>>;
+  /**
+   * Dominant period of per-shift mAP per axis (line:K runs); {} otherwise. `beyondChance` is the report's verdict:
+   * false when even the best grouping explains no more than chance (R²adj ≤ 0) — the fit's period is then no period
+   * of the series, and the HTML report names none.
+   */
+  periodOfMap: Partial<Record<'x' | 'y', (PeriodFit & { beyondChance: boolean }) | null>>;
   /** mAP at each shift of the shift set, in its order; null for label-free runs. */
   perShiftMap: (number | null)[] | null;
   scoreThreshold: number;
@@ -83,7 +88,12 @@ export function buildReportSummary(run: ReportRun): ReportSummary {
       relRange: b ? (b.relRange ?? null) : null,
       mapRangeInterval: r.analysis?.boundsInterval?.mapRange ?? null,
       paired: r.analysis?.paired ?? [],
-      periodOfMap: Object.fromEntries((r.analysis?.periodicity ?? []).map((ax) => [ax.axis, ax.map])),
+      periodOfMap: Object.fromEntries(
+        (r.analysis?.periodicity ?? []).map((ax) => [
+          ax.axis,
+          ax.map ? { ...ax.map, beyondChance: periodBeyondChance(ax.map) } : null,
+        ]),
+      ),
       perShiftMap: b ? b.perShift : null,
       scoreThreshold: r.consistency.scoreThreshold,
       detConsistency: r.consistency.detConsistency,

@@ -107,7 +107,7 @@ describe('renderReport with issue 11 analysis', () => {
     expect(html).toContain('<th scope="row">AP50</th>');
     expect(json.detectors.centernet.mapRangeInterval).toEqual({ lo: 0.021, hi: 0.037 });
     expect(json.detectors['centernet+input-blur:1'].paired[0].verdict).toBe('steadier (significant)');
-    expect(json.detectors['centernet+input-blur:1'].periodOfMap.x!.period).toBe(32);
+    expect(json.detectors['centernet+input-blur:1'].periodOfMap.x).toMatchObject({ period: 32, beyondChance: true });
     // a run without analysis (older metrics.json) still renders, with no interval
     const old = await writeRunDir(labelledMetrics());
     made.push(old);
@@ -230,7 +230,11 @@ describe('periodicity without a period (protocol §8)', () => {
     });
     const dir = await writeRunDir(m);
     made.push(dir);
-    const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
+    const paths = await renderReport(dir);
+    const html = await readFile(paths.htmlPath, 'utf8');
+    // report.json says so too: a reader of the fit alone would take period 2 for the dominant period
+    const json = JSON.parse(await readFile(paths.jsonPath, 'utf8')) as ReportSummary;
+    expect(json.detectors[m.results[0].key].periodOfMap.x).toEqual({ ...fit, beyondChance: false });
     const at = html.indexOf('<section id="periodicity">');
     const section = html.slice(at, html.indexOf('</section>', at));
     const row = (series: string) => section.slice(section.indexOf(`<td>${series}</td>`)).split('</tr>')[0];

@@ -237,24 +237,40 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
  * fractions) in %, the mean score as a 0–1 score (the header says so).
  */
 function fitCell(f: PeriodFit | null, series: readonly (number | null)[] | null, unit: 'pct' | 'score'): string {
-  const value = (v: number) => (unit === 'pct' ? num(v * 100, 2) : num(v, 3));
-  if (!f) {
-    // a series that never varies has no period to find (a steady detector), unlike one with a missing value
-    const first = series?.[0];
-    const constant = typeof first === 'number' && Number.isFinite(first) && series!.every((v) => v === first);
-    const cell = constant ? `none: constant (${value(first)})` : MISSING;
-    return `<td>${h(cell)}</td><td>${MISSING}</td><td>${MISSING}</td>`;
-  }
+  const value = periodValue(unit);
+  const verdict = h(periodVerdict(f, series, value));
+  if (!f) return `<td>${verdict}</td><td>${MISSING}</td><td>${MISSING}</td>`;
   const phases = f.phaseMeans.map(value).join(', ');
   return (
-    // the F-test's period, and protocol §8's literal one (the largest R²adj) where it is a multiple of it; none where
-    // even the best grouping explains no more than chance
-    (periodBeyondChance(f)
-      ? `<td class="key-metric">${h(f.period)} px${f.maxR2adjPeriod !== f.period ? ` (largest R²adj at ${h(f.maxR2adjPeriod)} px)` : ''}`
-      : `<td>none beyond chance (best fit ${h(f.period)} px)`) +
+    (periodBeyondChance(f) ? `<td class="key-metric">${verdict}` : `<td>${verdict}`) +
     `</td><td>${num(f.r2adj, 3)}</td><td class="phases" title="` +
     `${h(phases)}">${h(phases.length > 80 ? `${phases.slice(0, 80)}…` : phases)}</td>`
   );
+}
+
+/** A value of a periodicity series in the report's units: mAP and det. consistency in %, the mean score 0–1. */
+export function periodValue(unit: 'pct' | 'score'): (v: number) => string {
+  return (v) => (unit === 'pct' ? num(v * 100, 2) : num(v, 3));
+}
+
+/**
+ * What a series' fit says, as every report writes it: the F-test's period, and protocol §8's literal one (the largest
+ * R²adj) where it is a multiple of it ("4 px (largest R²adj at 8 px)"); none where even the best grouping explains no
+ * more than chance ("none beyond chance (best fit 2 px)"); without a fit, "none: constant (value)" for a series that
+ * never varies (a steady detector) and — for one with a missing value.
+ */
+export function periodVerdict(
+  f: PeriodFit | null,
+  series: readonly (number | null)[] | null,
+  value: (v: number) => string,
+): string {
+  if (!f) {
+    const first = series?.[0];
+    const constant = typeof first === 'number' && Number.isFinite(first) && series!.every((v) => v === first);
+    return constant ? `none: constant (${value(first)})` : MISSING;
+  }
+  if (!periodBeyondChance(f)) return `none beyond chance (best fit ${f.period} px)`;
+  return `${f.period} px${f.maxR2adjPeriod !== f.period ? ` (largest R²adj at ${f.maxR2adjPeriod} px)` : ''}`;
 }
 
 /**

@@ -6,7 +6,8 @@
 import { stableAreaNote } from '../core/messages.js';
 import { STABILITY_DIGITS, countOf, signedPointsCell } from '../core/units.js';
 import type { PairedDifference } from '../core/types.js';
-import { MISSING, detectorNotes, noBoundsIntervalReason, noMapReason } from './format.js';
+import { periodBeyondChance, periodValue, periodVerdict } from './analysis.js';
+import { MISSING, detectorNotes, noBoundsIntervalReason, noMapReason, num } from './format.js';
 import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
 import type { ReportRun } from './load.js';
 
@@ -111,6 +112,25 @@ function stabilityLines(m: ReportRun['metrics']): string[] {
   ];
 }
 
+/**
+ * Protocol §8 along line:K sets, as report.html names it (periodVerdict): per detector one line with each axis' period
+ * of per-shift mAP, its R²adj and, for a period beyond chance, the phase means in %. No lines without a line of shifts.
+ */
+function periodicityLines(m: ReportRun['metrics']): string[] {
+  const value = periodValue('pct');
+  const lines = m.results.flatMap((r) => {
+    const axes = (r.analysis?.periodicity ?? []).map((ax) => {
+      const f = ax.map;
+      const verdict = periodVerdict(f, ax.series.map, value);
+      if (!f) return `${ax.axis}: ${verdict}`;
+      const phases = periodBeyondChance(f) ? `, phase means ${f.phaseMeans.map(value).join(', ')} (%)` : '';
+      return `${ax.axis}: ${verdict}, R²adj ${num(f.r2adj, 3)}${phases}`;
+    });
+    return axes.length > 0 ? [`- ${mdCode(r.key)}: ${escapeMarkdown(axes.join('; '))}`] : [];
+  });
+  return lines.length > 0 ? ['**Periodicity of mAP along the line of shifts** (protocol §8)', '', ...lines, ''] : [];
+}
+
 /** Renders the Markdown summary of a loaded run. Pure and deterministic. */
 export function renderReportMarkdown(run: ReportRun): string {
   const m = run.metrics;
@@ -184,7 +204,7 @@ export function renderReportMarkdown(run: ReportRun): string {
   lines.push('**Verdicts**', '');
   for (const r of rows) lines.push(`- ${verdictLine(r, m.dataset.labelFree)}`);
   lines.push('');
-  lines.push(...stabilityLines(m));
+  lines.push(...stabilityLines(m), ...periodicityLines(m));
   const notes = [...new Set(m.results.flatMap(detectorNotes))];
   // a note can name detector keys (no cost ratio: …): escaped as every other text of the page
   if (notes.length > 0) lines.push('**Notes**', '', ...notes.map((n) => `- ${escapeMarkdown(n)}`), '');

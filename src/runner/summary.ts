@@ -15,7 +15,8 @@ import {
   signedPointsCell,
   textTable as table,
 } from '../core/units.js';
-import { detectorNotes } from '../report/format.js';
+import { periodValue, periodVerdict } from '../report/analysis.js';
+import { detectorNotes, num } from '../report/format.js';
 
 function familyText(r: DetectorRunSummary): string {
   return `${r.family.stages}, ${r.family.anchors}`;
@@ -39,7 +40,44 @@ const HEADLINE = [
 export function formatRunSummary(metrics: RunMetrics): string {
   const header = ['model', 'family', ...HEADLINE];
   const rows = metrics.results.map((r) => [r.key, familyText(r), ...headlineCells(r)]);
-  return [table(header, rows, 2), ...formatStability(metrics), ...formatPairedAndNotes(metrics)].join('\n');
+  return [
+    table(header, rows, 2),
+    ...formatStability(metrics),
+    ...formatPeriodicity(metrics),
+    ...formatPairedAndNotes(metrics),
+  ].join('\n');
+}
+
+/** Phase means shown in a terminal row; a longer period's are cut with "…" (the HTML report has all of them). */
+const PHASES_SHOWN = 8;
+
+/**
+ * Protocol §8 along line:K sets: per detector and axis, the dominant period of per-shift mAP as report.html names it
+ * (periodVerdict), its R²adj and the phase means in %. No lines when no detector has a line of shifts.
+ */
+export function formatPeriodicity(metrics: RunMetrics): string[] {
+  const value = periodValue('pct');
+  const rows: string[][] = [];
+  for (const r of metrics.results) {
+    (r.analysis?.periodicity ?? []).forEach((ax, i) => {
+      const f = ax.map;
+      const phases = f?.phaseMeans.slice(0, PHASES_SHOWN).map(value).join(', ');
+      rows.push([
+        i === 0 ? r.key : '',
+        ax.axis,
+        String(ax.n),
+        periodVerdict(f, ax.series.map, value),
+        f ? num(f.r2adj, 3) : DASH,
+        f ? `${phases}${f.phaseMeans.length > PHASES_SHOWN ? ', …' : ''}` : DASH,
+      ]);
+    });
+  }
+  if (rows.length === 0) return [];
+  return [
+    '',
+    'Periodicity of mAP along the line of shifts (protocol §8; R²adj > 0 names a period):',
+    table(['model', 'axis', 'n', 'period of mAP', 'R²adj', 'phase means %'], rows, 6),
+  ];
 }
 
 const STABILITY_ROWS = [

@@ -2,63 +2,14 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { DetectorAnalysis, RunMetrics } from '../../src/core/types.js';
+import type { RunMetrics } from '../../src/core/types.js';
 import { renderReport, type ReportSummary } from '../../src/index.js';
-import { blurPaired, labelledMetrics, writeRunDir } from './fixture.js';
+import { analysisOf as analysis, blurPaired, labelledMetrics, writeRunDir } from './fixture.js';
 
 const made: string[] = [];
 afterAll(async () => {
   for (const d of made) await rm(d, { recursive: true, force: true });
 });
-
-function analysis(over: Partial<DetectorAnalysis> = {}): DetectorAnalysis {
-  const bd = {
-    ap: 0.41,
-    ap50: 0.6,
-    ap75: 0.42,
-    apSmall: null,
-    apMedium: 0.3,
-    apLarge: 0.5,
-    perCategoryAP: { '1': 0.4, '2': null },
-  };
-  return {
-    boundsInterval: {
-      resamples: 200,
-      validResamples: 200,
-      seed: 7,
-      mapRef: { lo: 0.4, hi: 0.43 },
-      mapLower: { lo: 0.38, hi: 0.41 },
-      mapUpper: { lo: 0.41, hi: 0.44 },
-      mapRange: { lo: 0.021, hi: 0.037 },
-      relRange: { lo: 0.05, hi: 0.09 },
-    },
-    sizeCurve: [
-      { images: 16, subsamples: 50, medianMapRange: 0.061 },
-      { images: 128, subsamples: 1, medianMapRange: 0.029 },
-    ],
-    boundsByObjective: {
-      ap50: {
-        mapRef: 0.6,
-        mapLower: 0.58,
-        mapUpper: 0.63,
-        mapRange: 0.05,
-        relRange: 0.083,
-        passes: { lower: 2, upper: 2 },
-      },
-    },
-    breakdown: { ref: bd, lower: { ...bd, perCategoryAP: { '1': 0.35, '2': null } }, upper: bd },
-    flicker: {
-      scoreThreshold: 0.5,
-      images: 3,
-      meanFlicker: 0.2,
-      top: [{ imageId: 4242, flicker: 0.5, detections: 6 }],
-    },
-    periodicity: [],
-    paired: [],
-    notes: [],
-    ...over,
-  };
-}
 
 function metricsWithAnalysis(): RunMetrics {
   const m = labelledMetrics();

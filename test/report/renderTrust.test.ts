@@ -8,7 +8,7 @@ import type { RunMetrics } from '../../src/core/types.js';
 import { csvField, renderReportCsv } from '../../src/report/csv.js';
 import { renderReportMarkdown } from '../../src/report/markdown.js';
 import { reportManifestEssentials, type ReportRun } from '../../src/report/load.js';
-import { labelledMetrics, manifest } from './fixture.js';
+import { analysisOf, labelledMetrics, manifest } from './fixture.js';
 
 const runOf = (metrics: RunMetrics): ReportRun => ({
   runDir: '/runs/x',
@@ -64,25 +64,9 @@ describe('report.md: user-provided names in the notes', () => {
 describe('report.md: how many resamples an interval is over', () => {
   it('the mAP range interval of a sparsely labelled run names the resamples it is over (those with ground truth), not B', () => {
     const m = labelledMetrics();
-    m.results[0].analysis = {
-      boundsInterval: {
-        resamples: 200,
-        validResamples: 143, // the other 57 drew no labelled image: the percentiles are over 143
-        seed: 0,
-        mapRef: { lo: 0.4, hi: 0.43 },
-        mapLower: { lo: 0.38, hi: 0.41 },
-        mapUpper: { lo: 0.41, hi: 0.44 },
-        mapRange: { lo: 0.021, hi: 0.037 },
-        relRange: { lo: 0.05, hi: 0.09 },
-      },
-      sizeCurve: null,
-      boundsByObjective: {},
-      breakdown: null,
-      flicker: { top: [] } as never,
-      periodicity: [],
-      paired: [],
-      notes: [],
-    };
+    const full = analysisOf();
+    // the other 57 drew no labelled image: the percentiles are over 143
+    m.results[0].analysis = analysisOf({ boundsInterval: { ...full.boundsInterval!, validResamples: 143 } });
     const md = renderReportMarkdown(runOf(m));
     const line = md.split('\n').find((l) => l.startsWith('- `centernet`:'))!;
     expect(line).toContain('mAP range 2.90 pp [2.10–3.70]');

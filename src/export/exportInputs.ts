@@ -256,8 +256,8 @@ async function stagingOf(dir: string): Promise<string> {
  * folders come in by renames and export.json last, so the folder holds a complete export only once all of it is there.
  */
 async function moveIn(dir: string, staging: string, replaced: string[]): Promise<void> {
-  const earlier = [...replaced].sort((a, b) => Number(b === EXPORT_FILE) - Number(a === EXPORT_FILE));
-  for (const name of earlier) await rm(path.join(dir, name), { recursive: true, force: true });
+  for (const name of [EXPORT_FILE, INPUTS_DIR, EXPORT_DETECTIONS_DIR])
+    if (replaced.includes(name)) await rm(path.join(dir, name), { recursive: true, force: true });
   for (const name of [INPUTS_DIR, EXPORT_DETECTIONS_DIR, EXPORT_FILE])
     await renameDurable(path.join(staging, name), path.join(dir, name));
   await rm(staging, { recursive: true, force: true });

@@ -6,7 +6,19 @@
  */
 import { countOf, signedPointsCell } from '../core/units.js';
 import type { AssignmentBreakdown, DetectorRunSummary, Interval95, PeriodFit } from '../core/types.js';
-import { MISSING, detectorNotes, escapeHtml as h, resultsNoIntervalReason, num, pct, pp, signedPp } from './format.js';
+import {
+  MISSING,
+  detectorNotes,
+  escapeHtml as h,
+  num,
+  pct,
+  periodBeyondChance,
+  periodValue,
+  periodVerdict,
+  pp,
+  resultsNoIntervalReason,
+  signedPp,
+} from './format.js';
 import type { ReportRun } from './load.js';
 import { MIN_INTERVAL_RESAMPLES } from '../metrics/uncertainty.js';
 
@@ -246,39 +258,6 @@ function fitCell(f: PeriodFit | null, series: readonly (number | null)[] | null,
     `</td><td>${num(f.r2adj, 3)}</td><td class="phases" title="` +
     `${h(phases)}">${h(phases.length > 80 ? `${phases.slice(0, 80)}…` : phases)}</td>`
   );
-}
-
-/** A value of a periodicity series in the report's units: mAP and det. consistency in %, the mean score 0–1. */
-export function periodValue(unit: 'pct' | 'score'): (v: number) => string {
-  return (v) => (unit === 'pct' ? num(v * 100, 2) : num(v, 3));
-}
-
-/**
- * What a series' fit says, as every report writes it: the F-test's period, and protocol §8's literal one (the largest
- * R²adj) where it is a multiple of it ("4 px (largest R²adj at 8 px)"); none where even the best grouping explains no
- * more than chance ("none beyond chance (best fit 2 px)"); without a fit, "none: constant (value)" for a series that
- * never varies (a steady detector) and — for one with a missing value.
- */
-export function periodVerdict(
-  f: PeriodFit | null,
-  series: readonly (number | null)[] | null,
-  value: (v: number) => string,
-): string {
-  if (!f) {
-    const first = series?.[0];
-    const constant = typeof first === 'number' && Number.isFinite(first) && series!.every((v) => v === first);
-    return constant ? `none: constant (${value(first)})` : MISSING;
-  }
-  if (!periodBeyondChance(f)) return `none beyond chance (best fit ${f.period} px)`;
-  return `${f.period} px${f.maxR2adjPeriod !== f.period ? ` (largest R²adj at ${f.maxR2adjPeriod} px)` : ''}`;
-}
-
-/**
- * Whether a fit names a period: the R²adj of its period above 0, i.e. its phase means explain more of the series than
- * chance does. At or below 0 (a trend, noise) §8's argmax still picks some p, but no period is there to report.
- */
-export function periodBeyondChance(f: PeriodFit): boolean {
-  return f.r2adj > 0;
 }
 
 /** Periodicity along line:K sets (protocol §8): the dominant period of each series per axis. */

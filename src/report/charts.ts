@@ -6,8 +6,7 @@
  * and the browser script that draws them with the inlined Chart.js.
  */
 import { signedPointsCell } from '../core/units.js';
-import { periodBeyondChance } from './analysis.js';
-import { escapeHtml as h, num, pp } from './format.js';
+import { escapeHtml as h, num, periodBeyondChance, pp } from './format.js';
 import type { ReportRun } from './load.js';
 
 /** The canvas ids this module may add (all optional: each only when its data exists). */

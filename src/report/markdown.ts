@@ -6,8 +6,17 @@
 import { stableAreaNote } from '../core/messages.js';
 import { STABILITY_DIGITS, countOf, signedPointsCell } from '../core/units.js';
 import type { PairedDifference } from '../core/types.js';
-import { periodBeyondChance, periodValue, periodVerdict } from './analysis.js';
-import { MISSING, detectorNotes, noBoundsIntervalReason, noMapReason, num } from './format.js';
+import {
+  MISSING,
+  detectorNotes,
+  noBoundsIntervalReason,
+  noMapReason,
+  num,
+  periodBeyondChance,
+  periodValue,
+  periodVerdict,
+} from './format.js';
+import { STABILITY_COLUMNS } from './stability.js';
 import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
 import type { ReportRun } from './load.js';
 
@@ -71,12 +80,6 @@ export function verdictLine(row: HeadlineRow, labelFree: boolean): string {
     return `${name}: ${range}${ivNote}; no paired difference against its plain detector, so no verdict.`;
   return `${name}: ${row.paired.map(pairedSentence).join('; ')}.`;
 }
-
-const STABILITY_COLUMNS = [
-  ['centerError', 'centre error (CPE)'],
-  ['scaleRatioError', 'scale and ratio error (SRE)'],
-  ['fragmentError', 'fragment error'],
-] as const;
 
 /**
  * The video-stability errors (protocol §5) as report.html gives them, without the worst objects: per detector the mean

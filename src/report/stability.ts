@@ -8,7 +8,8 @@ import { PERCENT_DIGITS, STABILITY_DIGITS, countOf } from '../core/units.js';
 import { MISSING, escapeHtml as h, intervalHtml, pct } from './format.js';
 import type { ReportRun } from './load.js';
 
-const COLUMNS = [
+/** The three errors, in the order and with the names every report gives them. */
+export const STABILITY_COLUMNS = [
   ['centerError', 'centre error (CPE)'],
   ['scaleRatioError', 'scale and ratio error (SRE)'],
   ['fragmentError', 'fragment error'],
@@ -45,7 +46,7 @@ export function stabilitySection(run: ReportRun): string {
   const row = (r: DetectorRunSummary) =>
     `<tr><th scope="row"><code>${h(r.key)}</code></th>${
       r.stability
-        ? COLUMNS.map(([k]) => errorCell(r.stability![k])).join('') + `<td>${h(r.stability.objects)}</td>`
+        ? STABILITY_COLUMNS.map(([k]) => errorCell(r.stability![k])).join('') + `<td>${h(r.stability.objects)}</td>`
         : `<td colspan="4" class="na">${MISSING}</td>`
     }</tr>`;
   return (
@@ -62,7 +63,7 @@ export function stabilitySection(run: ReportRun): string {
     `objects).</p>
 <div class="table-wrap"><table class="stability"><caption>Mean over objects [95% interval]; ` +
     `below it the worst object.</caption>
-<thead><tr><th scope="col">Detector</th>${COLUMNS.map(([, t]) => `<th scope="col">${h(t)}</th>`).join('')}<th ` +
+<thead><tr><th scope="col">Detector</th>${STABILITY_COLUMNS.map(([, t]) => `<th scope="col">${h(t)}</th>`).join('')}<th ` +
     `scope="col">Objects</th></tr></thead>
 <tbody>${results.map(row).join('\n')}</tbody></table></div>
 </section>`

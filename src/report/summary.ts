@@ -12,7 +12,7 @@ import type {
   ScoredContentCounts,
   StabilitySummary,
 } from '../core/types.js';
-import { periodBeyondChance } from './analysis.js';
+import { periodBeyondChance } from './format.js';
 import type { ReportRun, ReportManifestEssentials } from './load.js';
 
 /** Headline numbers of one detector (plain or mitigated). Bounds fields are null for label-free runs. */

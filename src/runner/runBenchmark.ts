@@ -448,8 +448,9 @@ const HOOK_FIELDS: Record<keyof RunHooks, true> = {
 };
 
 /**
- * The module wiring with the caller's replacements (hooks of another name, or a misspelt part of `env`, are refused). A replaced `loadDetector` without its
- * own `describeDetector` is described by the spec alone (the caller's loader is opaque).
+ * The module wiring with the caller's replacements; hooks of another name, or a misspelt part of `env`, are refused.
+ * A replaced `loadDetector` without its own `describeDetector` is described by the spec alone (the caller's loader is
+ * opaque).
  */
 export function runnerEnv(hooks: RunHooks): RunnerEnv {
   refuseUnknownFields(hooks, HOOK_FIELDS, 'run hooks', 'hooks');

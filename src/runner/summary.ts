@@ -15,8 +15,7 @@ import {
   signedPointsCell,
   textTable as table,
 } from '../core/units.js';
-import { periodValue, periodVerdict } from '../report/analysis.js';
-import { detectorNotes, num } from '../report/format.js';
+import { detectorNotes, num, periodValue, periodVerdict } from '../report/format.js';
 
 function familyText(r: DetectorRunSummary): string {
   return `${r.family.stages}, ${r.family.anchors}`;

@@ -177,6 +177,17 @@ function refuseClassesForCoco(file: string, spec: DatasetSpec): void {
     );
 }
 
+/** The command that writes a missing synthetic split (`…/synth/val`, or its instances.json), else ''. */
+function synthSplitFix(target: string): string {
+  const split = path.basename(target) === 'instances.json' ? path.dirname(target) : target;
+  const name = path.basename(split);
+  if ((name !== 'val' && name !== 'train') || path.basename(path.dirname(split)) !== 'synth') return '';
+  return (
+    ` Fix: \`shiftbench datasets synth --out ${path.dirname(split)} --splits ${name}\` writes the synthetic ${name} split there ` +
+    '(`shiftbench demo` writes both splits into datasets/synth).'
+  );
+}
+
 /**
  * Loads and validates a dataset. `spec.dataset` may be:
  * - a COCO instances JSON (images in `spec.images`, else `images/` beside the JSON, else beside its folder);
@@ -197,7 +208,7 @@ export async function loadDataset(spec: DatasetSpec, logger?: Logger): Promise<D
   const target = path.resolve(spec.dataset);
   if (!existsSync(target)) {
     throw new MissingDatasetPathError(
-      `Dataset path ${target} does not exist. Accepted for --dataset: ${ACCEPTED_DATASETS}.`,
+      `Dataset path ${target} does not exist. Accepted for --dataset: ${ACCEPTED_DATASETS}.${synthSplitFix(target)}`,
     );
   }
   if (await isFile(target)) {

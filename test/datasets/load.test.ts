@@ -8,7 +8,7 @@ import { loadDataset } from '../../src/datasets/load.js';
 import { decodeDatasetImage, decodeImage } from '../../src/datasets/decode.js';
 import { generateSynthDataset } from '../../src/datasets/synth.js';
 import { findUnusableImages, summarizeDataset } from '../../src/datasets/summary.js';
-import { findJsonErrorOffset } from '../../src/datasets/files.js';
+import { ACCEPTED_DATASETS, findJsonErrorOffset } from '../../src/datasets/files.js';
 import { parseYamlNames } from '../../src/datasets/yolo.js';
 import { COCO_CATEGORIES } from '../../src/core/coco.js';
 import { evaluateCoco } from '../../src/metrics/cocoeval.js';
@@ -375,6 +375,19 @@ describe('loadDataset: COCO', () => {
       code: 'ERR_INVALID_OPTION',
       message: 'Expected an integer ≥ 1 for --limit but received 0',
     });
+  });
+
+  it('names the command that writes a missing synthetic split (the plug-in example of the README reads datasets/synth/val)', async () => {
+    const split = path.join(tmp, 'fresh', 'datasets', 'synth', 'val');
+    for (const dataset of [split, path.join(split, 'instances.json')]) {
+      await expect(loadDataset({ dataset })).rejects.toMatchObject({
+        code: 'ERR_INVALID_OPTION',
+        message:
+          `Dataset path ${dataset} does not exist. Accepted for --dataset: ${ACCEPTED_DATASETS}. ` +
+          `Fix: \`shiftbench datasets synth --out ${path.dirname(split)} --splits val\` writes the synthetic val split there ` +
+          '(`shiftbench demo` writes both splits into datasets/synth).',
+      });
+    }
   });
 
   it('loads a synthetic split with the same hash the generator stamped', async () => {

@@ -212,6 +212,17 @@ function rescoredText(r: NonNullable<ReportRun['essentials']['rescored']>): stri
   );
 }
 
+/**
+ * The TF.js backend the run's TF.js detectors ran on (their runtime "tfjs <backend>"), with the one asked for
+ * (`--backend`, e.g. auto) where that differs; no row where no TF.js detector ran, since the flag did nothing there.
+ */
+function tfjsBackendRow(runtimes: string[], asked: string | null): string {
+  const ran = runtimes.filter((r) => r.startsWith('tfjs ')).map((r) => r.slice('tfjs '.length));
+  if (!ran.length) return '';
+  const text = ran.join(', ');
+  return row('TF.js backend', h(asked && asked !== text ? `${text} (asked for: ${asked})` : text));
+}
+
 function headerSection(run: ReportRun): string {
   const { metrics, essentials: e } = run;
   const shifts = metrics.shiftSet.shifts;
@@ -240,7 +251,7 @@ ${row(
     `up to ${h(offsetLabel(maxOffsetPx))} px${fractionalNote(run)}`,
 )}
 ${row('Mode', `<span title="${h(MODE_TEXT[metrics.mode] ?? '')}">${h(metrics.mode)}</span>`)}
-${row('Backend', h(e.backend ?? MISSING))}
+${tfjsBackendRow(runtimes, e.backend)}
 ${row('Runtime', h(runtimes.join(', ') || MISSING))}
 ${row('Machine', h(e.machine ?? MISSING))}
 ${row('Date', h(e.createdAt ?? MISSING))}

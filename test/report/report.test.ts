@@ -118,6 +118,21 @@ describe('renderReport: labelled run', () => {
     expect([...at].sort((a, b) => a - b)).toEqual(at);
   });
 
+  it('names the TF.js backend a run resolved to, beside the one asked for, and no backend where no TF.js model ran', async () => {
+    // the fixture: backend auto asked for, one TF.js detector (runtime "tfjs wasm") beside ONNX ones
+    const { html } = await render(await runDir());
+    expect(html).toContain('<dt>TF.js backend</dt><dd>wasm (asked for: auto)</dd>');
+    expect(html).not.toContain('<dt>Backend</dt>');
+    const onnxOnly = labelledMetrics();
+    for (const r of onnxOnly.results) r.runtime = 'onnxruntime-node cpu';
+    const plain = await render(await runDir(onnxOnly));
+    expect(plain.html).not.toContain('backend</dt>');
+    expect(plain.html).not.toContain('Backend</dt>');
+    // asked for by name: the name alone
+    const named = await render(await runDir(labelledMetrics(), { ...manifest(), backend: 'wasm' }));
+    expect(named.html).toContain('<dt>TF.js backend</dt><dd>wasm</dd>');
+  });
+
   it('has the header facts, charts with text fallbacks, a grid heatmap, notes and skipped images', async () => {
     const { html } = await render(await runDir());
     expect(html).toContain('<code>grid:1</code> — 4 shifts, up to 1 px');

@@ -655,6 +655,9 @@ async function detectVariant(
             detectorCount: ss.detectorCount,
           });
         },
+      }).catch((err: unknown) => {
+        tellWhatIsKept(err, v.key, kept + computed, dataset.images.length, store.dir, logger);
+        throw err;
       });
       phase.loopSeconds = (performance.now() - loopStart) / 1000;
       if (truncatedInputs > 0) {
@@ -671,6 +674,21 @@ async function detectVariant(
   } finally {
     if (owned) await owned.dispose();
   }
+}
+
+/**
+ * Before a detect loop's error reaches the user: how many of the images are stored (and kept) and that the same command
+ * runs only the rest. Not for a stop (Ctrl-C says so itself) nor a run another process took over (it is theirs now),
+ * and not when nothing of this detector is stored.
+ */
+function tellWhatIsKept(err: unknown, key: string, stored: number, total: number, dir: string, logger: Logger): void {
+  if ((err as Error)?.name === 'AbortError' || (err as ShiftbenchError)?.code === 'ERR_RUN_LOCKED' || stored === 0)
+    return;
+  logger.warn(
+    `${key}: stopped by the error below after ${stored} of ${countOf(total, 'image')}; their detections are stored in ` +
+      `${dir} and kept — once the cause is fixed, the same command runs only the ${countOf(total - stored, 'image')} ` +
+      'not stored',
+  );
 }
 
 /**

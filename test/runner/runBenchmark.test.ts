@@ -304,11 +304,17 @@ describe('runBenchmark', () => {
   it('a detector that throws midway keeps the earlier images; the rerun computes only the rest', async () => {
     const out = path.join(root, 'throws');
     const failing = gtDetector('plug', gt, { throwOnImage: 6 });
+    const warnings: string[] = [];
     const err = await runBenchmark(
       { models: ['plug'], dataset, out, bootstrapResamples: 20 },
-      { env: env({ plug: () => failing }) },
+      { env: env({ plug: () => failing }), logger: { info: () => undefined, warn: (m) => warnings.push(m) } },
     ).catch((e) => e);
-    expect(err.message).toBe('plug-in failure on image 6');
+    expect(err.message).toBe('plug-in failure on image 6'); // the detector's own error, unchanged
+    // what is kept and how to go on, before the error itself
+    expect(warnings).toEqual([
+      `plug: stopped by the error below after 5 of ${N} images; their detections are stored in ${out} and kept — ` +
+        `once the cause is fixed, the same command runs only the ${N - 5} images not stored`,
+    ]);
     expect(failing.disposed).toBe(true);
     const lines = (await readFile(path.join(out, 'detections', 'plug.jsonl'), 'utf8')).trim().split('\n');
     expect(lines.map((l) => JSON.parse(l).imageId)).toEqual([1, 2, 3, 4, 5]);

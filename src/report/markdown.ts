@@ -95,7 +95,9 @@ function stabilityLines(m: ReportRun['metrics']): string[] {
     const cells = s
       ? [
           ...STABILITY_COLUMNS.map(([k]) =>
-            s[k] ? mdValue({ value: s[k].mean, lo: s[k].lo, hi: s[k].hi }, '%', STABILITY_DIGITS) : MISSING,
+            s[k]
+              ? `${mdValue({ value: s[k].mean, lo: s[k].lo, hi: s[k].hi }, '%', STABILITY_DIGITS)} (${s[k].objects})`
+              : MISSING,
           ),
           String(s.objects),
         ]
@@ -106,7 +108,9 @@ function stabilityLines(m: ReportRun['metrics']): string[] {
     '**Video-stability errors**',
     '',
     `Ground-truth objects followed across the shifts (detections with score ≥ τ = ${first.scoreThreshold}); lower is ` +
-      'steadier. Means over objects with 95% bootstrap intervals over images; the worst objects are in report.html.',
+      'steadier. Means over objects with 95% bootstrap intervals over images; the worst objects are in report.html. ' +
+      'In parentheses the objects each mean is over: for CPE and SRE those matched at 2 shifts or more, for the ' +
+      'fragment error those found at least once.',
     '',
     `| ${head.join(' | ')} |`,
     `|${head.map((_, i) => (i < 1 ? ' --- ' : ' ---: ')).join('|')}|`,

@@ -82,9 +82,15 @@ describe('report: video-stability errors (protocol §5)', () => {
     expect(table[0]).toBe(
       '| Detector | centre error (CPE) [95%] | scale and ratio error (SRE) [95%] | fragment error [95%] | ground-truth objects |',
     );
-    expect(table[2]).toBe(`| \`${m.results[0].key}\` | 1.30% [1.16–1.44] | 3.25% [2.93–3.62] | — | 170 |`);
+    // each mean with the objects it is over (CPE and SRE: matched at ≥ 2 shifts; fragment: found at least once), not
+    // only the ground-truth total: 164 of 170 here
+    expect(table[2]).toBe(`| \`${m.results[0].key}\` | 1.30% [1.16–1.44] (164) | 3.25% [2.93–3.62] (164) | — | 170 |`);
     expect(table[3]).toBe(`| \`${m.results[1].key}\` | — | — | — | — |`);
     expect(md.slice(at)).toContain('score ≥ τ = 0.5');
+    expect(md.slice(at)).toContain(
+      'In parentheses the objects each mean is over: for CPE and SRE those matched at 2 shifts or more, for the ' +
+        'fragment error those found at least once.',
+    );
     // a run made before the errors existed: no section
     const older = await writeRunDir(labelledMetrics());
     made.push(older);

@@ -23,7 +23,8 @@ function errorCell(e: StabilityError | null): string {
   if (!e) return `<td><span class="na" title="no object qualifies">${MISSING}</span></td>`;
   return (
     `<td title="${h(`${countOf(e.objects, 'object')} in ${countOf(e.images, 'image')}`)}">${intervalHtml(e, 'pct', STABILITY_DIGITS)}` +
-    `<span class="delta">worst ${h(pct(e.worst.value, PERCENT_DIGITS))}: image ${h(e.worst.imageId)}, ` +
+    `<span class="delta">${h(countOf(e.objects, 'object'))} · worst ${h(pct(e.worst.value, PERCENT_DIGITS))}: ` +
+    `image ${h(e.worst.imageId)}, ` +
     `annotation ${h(e.worst.annotationId)}</span></td>`
   );
 }
@@ -62,9 +63,9 @@ export function stabilitySection(run: ReportRun): string {
     `${h(withS.bootstrap.resamples)} resamples, seed ${h(withS.bootstrap.seed)}; an image drawn carries its ` +
     `objects).</p>
 <div class="table-wrap"><table class="stability"><caption>Mean over objects [95% interval]; ` +
-    `below it the worst object.</caption>
+    `below it the objects it is over and the worst of them.</caption>
 <thead><tr><th scope="col">Detector</th>${STABILITY_COLUMNS.map(([, t]) => `<th scope="col">${h(t)}</th>`).join('')}<th ` +
-    `scope="col">Objects</th></tr></thead>
+    `scope="col">Objects followed</th></tr></thead>
 <tbody>${results.map(row).join('\n')}</tbody></table></div>
 </section>`
   );

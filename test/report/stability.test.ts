@@ -57,7 +57,9 @@ describe('report: video-stability errors (protocol §5)', () => {
     );
     expect(html.indexOf('<section id="consistency">')).toBeLessThan(html.indexOf('<section id="stability">'));
     expect(section).toContain('1.30% <span class="ci" title="95% bootstrap interval">[1.16–1.44]</span>');
-    expect(section).toContain('worst 6.6%: image 30, annotation 142');
+    // the objects each mean is over (here 164 of the 170 followed), shown, then the worst of them
+    expect(section).toContain('164 objects · worst 6.6%: image 30, annotation 142');
+    expect(section).toContain('Objects followed');
     expect(section).toContain('3.25% <span class="ci" title="95% bootstrap interval">[2.93–3.62]</span>');
     expect(section).toContain('<td><span class="na" title="no object qualifies">—</span></td>');
     expect(section).toContain('1000 resamples, seed 7');

@@ -34,16 +34,25 @@ export function experimentResults(metrics: RunMetrics): Record<string, unknown>[
   }));
 }
 
-/** The analysis-only settings a sub-run's metrics were scored with, from its manifest.json (null: unreadable). */
-export async function experimentAnalysis(runDir: string): Promise<Record<string, unknown> | null> {
+/**
+ * The analysis-only settings a sub-run's metrics were scored with, from its manifest.json (null: unreadable).
+ * bootstrapBounds is the B its bounds intervals were computed with, read from the metrics: the manifest holds null
+ * where no --bootstrap-bounds was given, and the default it stood for depends on the images and shifts (0: no
+ * interval, also where too few images gave none); null only where no detector has bounds (no ground truth).
+ */
+export async function experimentAnalysis(runDir: string, metrics: RunMetrics): Promise<Record<string, unknown> | null> {
   const manifest: unknown = JSON.parse(await readFile(path.join(runDir, MANIFEST_FILE), 'utf8'));
   const o = is.object(manifest) && is.object(manifest.options) ? manifest.options : null;
   if (!o) return null;
+  const withBounds = metrics.results.filter((r) => r.bounds !== null);
+  const boundsResamples = withBounds.length
+    ? Math.max(...withBounds.map((r) => r.analysis?.boundsInterval?.resamples ?? 0))
+    : null;
   return {
     scoreThreshold: o.scoreThreshold ?? null,
     bootstrapResamples: o.bootstrapResamples ?? null,
     bootstrapSeed: o.bootstrapSeed ?? null,
-    bootstrapBounds: o.bootstrapBounds ?? null,
+    bootstrapBounds: boundsResamples,
     objectives: o.objectives ?? null,
   };
 }
@@ -152,7 +161,7 @@ export async function updateExperimentSummary(runDir: string, metrics: RunMetric
   try {
     await changeEntry(runDir, logger, async (entry) => {
       entry.runId = metrics.runId;
-      entry.analysis = await experimentAnalysis(runDir);
+      entry.analysis = await experimentAnalysis(runDir, metrics);
       entry.results = experimentResults(metrics);
       return true;
     });

@@ -246,7 +246,7 @@ export async function runExperiment(
         mode: r.mode,
         runDir: path.relative(outDir, r.runDir),
         runId: r.metrics.runId,
-        analysis: await experimentAnalysis(r.runDir),
+        analysis: await experimentAnalysis(r.runDir, r.metrics),
         results: experimentResults(r.metrics),
       })),
     ),

@@ -32,7 +32,7 @@ async function expectSummaryTrue(exp: string, cell: string, k: number): Promise<
   if (entry.results === null) return 'none';
   expect({ k, metrics: metrics !== null }).toEqual({ k, metrics: true });
   expect({ k, results: entry.results }).toEqual({ k, results: experimentResults(metrics!) });
-  expect({ k, analysis: entry.analysis }).toEqual({ k, analysis: await experimentAnalysis(cell) });
+  expect({ k, analysis: entry.analysis }).toEqual({ k, analysis: await experimentAnalysis(cell, metrics!) });
   return 'numbers';
 }
 

@@ -7,6 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { RunMetrics } from '../../src/core/types.js';
+import { DEFAULT_BOOTSTRAP_BOUNDS } from '../../src/metrics/uncertainty.js';
 import { rescoreRun, runExperiment } from '../../src/runner/index.js';
 import { makeDataset, tempDir } from './fixtures.js';
 
@@ -32,5 +34,31 @@ describe('a sub-run of an experiment matrix rescored', () => {
     expect(after.runs[0].analysis).toMatchObject({ scoreThreshold: 0.05, bootstrapResamples: 20, bootstrapSeed: 9 });
     expect(after.runs[1]).toEqual(before.runs[1]);
     expect(after.config).toEqual(before.config);
+  });
+
+  it('states the bounds resamples each cell was scored with, the default resolved (not null)', async () => {
+    const root = await tempDir('shiftbench-matrix-bounds-b-');
+    const { file: dataset } = await makeDataset(path.join(root, 'ds'), 12, { seed: 43 });
+    const out = path.join(root, 'exp');
+    // no --bootstrap-bounds: 12 images get the default B; --limit 6 leaves too few images for any interval
+    const res = await runExperiment(
+      { models: ['jitter:96'], shifts: ['grid:1'], datasets: [dataset] },
+      { out, bootstrapResamples: 20 },
+    );
+    const small = await runExperiment(
+      { models: ['jitter:96'], shifts: ['grid:1'], datasets: [dataset], limit: 6 },
+      { out: path.join(root, 'exp-small'), bootstrapResamples: 20 },
+    );
+    for (const [r, expected] of [
+      [res, DEFAULT_BOOTSTRAP_BOUNDS],
+      [small, 0],
+    ] as const) {
+      const summary = JSON.parse(await readFile(r.summaryFile, 'utf8'));
+      const cell = path.join(path.dirname(r.summaryFile), summary.runs[0].runDir);
+      const metrics = JSON.parse(await readFile(path.join(cell, 'metrics.json'), 'utf8')) as RunMetrics;
+      const computed = metrics.results[0].analysis!.boundsInterval?.resamples ?? 0;
+      expect(computed).toBe(expected);
+      expect(summary.runs[0].analysis.bootstrapBounds).toBe(expected);
+    }
   });
 });

@@ -243,7 +243,7 @@ export function renderComparisonHtml(c: Comparison): string {
         .map((r, i) => {
           const row = r.rows.find((x) => x.key === key);
           const first = i === 0 ? `<th scope="rowgroup" rowspan="${c.runs.length}"><code>${h(key)}</code></th>` : '';
-          return `<tr>${first}<td>${h(r.label)}</td>${COLUMNS.map(
+          return `<tr>${first}<td class="label">${h(r.label)}</td>${COLUMNS.map(
             (col) => `<td>${h(row ? col.cell(row) : MISSING)}</td>`,
           ).join('')}</tr>`;
         })

@@ -327,7 +327,7 @@ function headlineTable(run: ReportRun): string {
           const derivedKey = r.mitigation === null ? r.model : `${r.model}+${r.mitigation}`;
           const keyNote = r.key === derivedKey ? '' : `<span class="key">key <code>${h(r.key)}</code></span>`;
           return (
-            `<tr data-key="${h(r.key)}"><th scope="row">${h(r.model)}${keyNote}</th><td>` +
+            `<tr data-key="${h(r.key)}"><th scope="row">${h(r.model)}${keyNote}</th><td class="label">` +
             `${r.mitigation === null ? '<span class="na">none</span>' : `<code>${h(r.mitigation)}</code>`}</td>` +
             `${boundsCells}${consCells}<td title="${h(costTitle)}">` +
             `${
@@ -680,8 +680,8 @@ details pre{max-height:420px;overflow:auto;background:var(--band);padding:8px;fo
 .table-wrap{overflow-x:auto}
 table{border-collapse:collapse;margin:6px 0}table.headline{font-size:13px}th,td{border:1px solid ` +
   `var(--line);padding:4px 6px;text-align:right;vertical-align:top;white-space:nowrap}
-th[scope=row],table.headline ` +
-  `td:nth-child(2){text-align:left}.key{display:block;color:var(--muted);font-size:11px;font-weight:400}thead ` +
+th[scope=row],td.label{text-align:left}` +
+  `.key{display:block;color:var(--muted);font-size:11px;font-weight:400}thead ` +
   `th{background:var(--band);text-align:center}
 caption{caption-side:top;text-align:left;color:var(--muted);padding:4px 0;white-space:normal}
 tr.group th{background:#e8eef7;text-align:left;font-weight:600}

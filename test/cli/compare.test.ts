@@ -180,6 +180,23 @@ describe('shiftbench compare (real runs with fakes)', () => {
     expect(renderComparisonText(c)).toBe(r.stdout.slice(0, r.stdout.lastIndexOf(file)));
   });
 
+  it('side by side, the run label is left-aligned in every row of a detector, not only the first (whose row spans)', async () => {
+    const c = await compareRuns([base.dir, worse.dir], (a, b, keys) => pairRuns(a, b, { keys }));
+    const html = renderComparisonHtml(c);
+    const table = html.slice(html.indexOf('<section id="side-by-side">'), html.indexOf('<section id="paired">'));
+    const rows = [...table.matchAll(/<tr>(.*?)<\/tr>/g)].map((m) => m[1]).filter((r) => !r.includes('scope="col"'));
+    expect(rows.length).toBe(c.keys.length * c.runs.length);
+    // a row after the first of its detector has one cell fewer (the detector's name spans it), so an alignment by
+    // position (td:nth-child) lands on another column there: the label cell carries its alignment by class
+    for (const [i, row] of rows.entries()) {
+      const label = c.runs[i % c.runs.length].label;
+      expect({ i, row }).toMatchObject({ row: expect.stringContaining(`<td class="label">${label}</td>`) });
+    }
+    const css = html.slice(html.indexOf('<style>'), html.indexOf('</style>'));
+    expect(css).toMatch(/td\.label\{text-align:left\}|td\.label[,{]/);
+    expect(css).not.toContain('nth-child');
+  });
+
   it('usage: fewer than two runs or a run twice exit 2; an older run is refused with how to re-render (exit 1)', async () => {
     const one = cli('compare', base.dir);
     expect(one.code).toBe(2);

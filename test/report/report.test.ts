@@ -217,7 +217,7 @@ describe('renderReport: labelled run', () => {
       '<tr data-key="frcnn-r50"><th scope="row">faster-rcnn<span class="key">key <code>frcnn-r50</code></span></th>',
     );
     expect(html).toContain(
-      '<tr data-key="centernet+input-blur:1"><th scope="row">centernet</th><td><code>input-blur:1</code></td>',
+      '<tr data-key="centernet+input-blur:1"><th scope="row">centernet</th><td class="label"><code>input-blur:1</code></td>',
     );
   });
 

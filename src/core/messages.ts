@@ -149,15 +149,30 @@ export const CLI_TEXT = {
   boundsJsonHint: '(--json prints the same numbers as fractions 0–1, with the assignments)',
 } as const;
 
+/** Whether a crop or circular run scored no ground truth (a label-free dataset, or none in its images). */
+export function stableAreaWithoutGroundTruth(metrics: RunMetrics): boolean {
+  if (metrics.dataset.labelFree) return true;
+  const counted = metrics.results.filter((r) => r.scoredContent);
+  return counted.length > 0 && counted.every((r) => r.scoredContent?.groundTruthTotal === 0);
+}
+
 /**
  * Protocol §1 for crop and circular runs, as every text output says it: only the stable area is scored, so the mAP is
- * not the whole image's COCO mAP — with the first detector's counts. Null in pad mode.
+ * not the whole image's COCO mAP — with the first detector's counts. Without ground truth it says only what it means
+ * there: detections centred outside the stable area are dropped from the consistency metrics. Null in pad mode.
  */
 export function stableAreaNote(metrics: RunMetrics): string | null {
   if (metrics.mode === 'pad') return null;
   const what = metrics.mode === 'crop' ? 'the content shown whole at every shift' : 'the content never wrapped';
   const first = metrics.results.find((r) => r.scoredContent);
   const sc = first?.scoredContent;
+  if (stableAreaWithoutGroundTruth(metrics)) {
+    const counts = sc ? ` (${first.key}: ${sc.detectionsDropped} of ${sc.detectionsTotal} detections)` : '';
+    return (
+      `${metrics.mode} mode scores only the stable area (${what}): detections centred outside it are dropped from ` +
+      `the consistency metrics${counts}`
+    );
+  }
   const counts = sc
     ? ` (${first.key}: ${sc.groundTruthIgnored} of ${sc.groundTruthTotal} ground-truth boxes, ` +
       `${sc.detectionsDropped} of ${sc.detectionsTotal} detections)`

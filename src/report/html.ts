@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { plainKeyOf } from '../core/variantKey.js';
-import type { DetectorRunSummary, Shift } from '../core/types.js';
+import type { DetectorRunSummary, RunMetrics, Shift } from '../core/types.js';
+import { stableAreaWithoutGroundTruth } from '../core/messages.js';
 import { loadError } from '../core/errors.js';
 import { isFractionalSet, offsetLabel, shiftOffsetsLabel } from '../shifts/shiftSet.js';
 import { VERSION } from '../version.js';
@@ -166,23 +167,33 @@ export function gridSize(shifts: Shift[]): number | null {
 
 // ---------------------------------------------------------------- sections
 
-const MODE_TEXT: Record<string, string> = {
+const MODE_HOW: Record<string, string> = {
   pad:
     'pad — the image is fitted once into an area K px smaller than the input (K = the largest offset) and pasted ' +
     'at (dx, dy) on a constant canvas: every shifted input is an exact translate and shows all of the image.',
   crop:
     'crop — the image is fitted once into a larger area and a model-size window is cut at the offset: ' +
-    'content enters and leaves at the borders, as when a camera moves. ' +
-    'Only the stable area (the content shown whole at every shift) is scored: ground truth outside it is a crowd ' +
-    'region at every shift, detections centred outside it are dropped, so this mAP is not the standard COCO mAP ' +
-    'of the whole image.',
+    'content enters and leaves at the borders, as when a camera moves.',
   circular:
     'circular — the fitted image is rolled with wrap-around: unnatural for photos, but the setting in which exactly ' +
-    'equivariant networks give identical outputs. ' +
-    'Only the stable area (the content never wrapped at any shift) is scored: ground truth outside it is a crowd ' +
-    'region at every shift, detections centred outside it are dropped, so this mAP is not the standard COCO mAP ' +
-    'of the whole image.',
+    'equivariant networks give identical outputs.',
 };
+const STABLE_AREA: Record<string, string> = {
+  crop: 'the content shown whole at every shift',
+  circular: 'the content never wrapped at any shift',
+};
+
+/** The mode, how its inputs are made and (crop, circular) what of them is scored (protocol §1). */
+function modeText(metrics: RunMetrics): string {
+  const how = MODE_HOW[metrics.mode] ?? metrics.mode;
+  const area = STABLE_AREA[metrics.mode];
+  if (!area) return how;
+  return stableAreaWithoutGroundTruth(metrics)
+    ? `${how} Only the stable area (${area}) is scored: detections centred outside it are dropped from the ` +
+        'consistency metrics.'
+    : `${how} Only the stable area (${area}) is scored: ground truth outside it is a crowd region at every shift, ` +
+        'detections centred outside it are dropped, so this mAP is not the standard COCO mAP of the whole image.';
+}
 
 function row(label: string, valueHtml: string): string {
   return `<div><dt>${h(label)}</dt><dd>${valueHtml}</dd></div>`;
@@ -250,7 +261,7 @@ ${row(
   `<code>${h(metrics.shiftSet.spec)}</code> — ${h(shifts.length)} shifts, ` +
     `up to ${h(offsetLabel(maxOffsetPx))} px${fractionalNote(run)}`,
 )}
-${row('Mode', `<span title="${h(MODE_TEXT[metrics.mode] ?? '')}">${h(metrics.mode)}</span>`)}
+${row('Mode', `<span title="${h(modeText(metrics))}">${h(metrics.mode)}</span>`)}
 ${tfjsBackendRow(runtimes, e.backend)}
 ${row('Runtime', h(runtimes.join(', ') || MISSING))}
 ${row('Machine', h(e.machine ?? MISSING))}
@@ -580,13 +591,11 @@ function notesSection(run: ReportRun): string {
         .join('')}</tbody></table>`
     : '<p>No images were skipped: every detector was evaluated on every image.</p>';
   const stable = run.metrics.mode !== 'pad';
+  const stableGt = stable && !stableAreaWithoutGroundTruth(run.metrics);
   const scored = (r: DetectorRunSummary): string => {
     const c = r.scoredContent;
-    if (!c) return `<td>${MISSING}</td><td>${MISSING}</td>`;
-    return (
-      `<td>${h(c.groundTruthIgnored)} of ${h(c.groundTruthTotal)}</td><td>${h(c.detectionsDropped)} of ` +
-      `${h(c.detectionsTotal)}</td>`
-    );
+    const gtCell = stableGt ? `<td>${c ? `${h(c.groundTruthIgnored)} of ${h(c.groundTruthTotal)}` : MISSING}</td>` : '';
+    return `${gtCell}<td>${c ? `${h(c.detectionsDropped)} of ${h(c.detectionsTotal)}` : MISSING}</td>`;
   };
   const details =
     `<div class="table-wrap"><table class="details"><caption>Per-detector run ` +
@@ -594,8 +603,8 @@ function notesSection(run: ReportRun): string {
     `px</th><th scope="col">Total stride px</th><th scope="col">Images evaluated</th><th scope="col">Inference ` +
     `s</th><th scope="col">Images/s</th>${hasBounds ? '<th scope="col">Greedy passes (lower / upper)</th>' : ''}${
       stable
-        ? '<th scope="col">Ground-truth boxes outside the stable area (crowd regions)</th><th scope="col">Detections ' +
-          'dropped (centre outside the stable area, all shifts)</th>'
+        ? `${stableGt ? '<th scope="col">Ground-truth boxes outside the stable area (crowd regions)</th>' : ''}` +
+          '<th scope="col">Detections dropped (centre outside the stable area, all shifts)</th>'
         : ''
     }</tr></thead><tbody>${results
       .map((r) => [r, manifestDetectorFacts(run.manifest, r.key)] as const)
@@ -636,7 +645,7 @@ function notesSection(run: ReportRun): string {
 <h3>Read with care</h3>
 <ul class="honesty">
 <li>Shifts are whole pixels of the model input, not of the photo. ` +
-    `Mode: ${h(MODE_TEXT[run.metrics.mode] ?? run.metrics.mode)}</li>
+    `Mode: ${h(modeText(run.metrics))}</li>
 ${
   hasBounds
     ? '<li>The bounds come from a greedy search, a deterministic local optimum: the reported lower bound is at or ' +

@@ -52,6 +52,8 @@ const SHIFTS = [
 ];
 
 const METRICS = {
+  mode: 'pad',
+  dataset: { name: 'd', images: 2, labelFree: false },
   results: [
     {
       key: 'm',

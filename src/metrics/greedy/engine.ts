@@ -49,6 +49,8 @@ export class ShiftMapEngine {
   private readonly touchedOld: Int32Array;
   private readonly touchedNew: Int32Array;
   private readonly candPSum: Float64Array;
+  /** candidateSum's result (see categoryCandidate). */
+  private readonly sumOut = new Float64Array(1);
   /** candidateAbove: 1 where a touched category's walk was left for after the bound. */
   private readonly touchedDeferred: Uint8Array;
   /** Whether candidateAbove may prove a candidate below its floor without walking every category. */
@@ -487,7 +489,8 @@ export class ShiftMapEngine {
       const kt = kr[r] - 1 - dk;
       const stop = kt > lo ? kt : lo;
       if (slot >= 0 && stop === kt && k - kt >= MIN_CACHED_STRETCH && r < R - 1 && k === kr[r + 1] - 1 - dk) {
-        const m = list.stretchMaxOf(slot, r, kt, k, dk, dF);
+        const at = list.stretchAt(slot, r, kt, k, dk, dF); // first: it may allocate stretchMax
+        const m = list.stretchMax![at];
         if (m > mx) mx = m;
       } else {
         const m = maxShiftedPrecision(lfp, stop, k, dk, dF);
@@ -566,7 +569,7 @@ export class ShiftMapEngine {
    * events (old TPs with a constant index / FP offset) and the new TPs, then the
    * untouched prefix only until its interpolated precision provably equals the old one.
    */
-  private candidateSum(st: CategoryState, t: number, m: number, npigNew: number): number {
+  private candidateSum(st: CategoryState, t: number, m: number, npigNew: number): void {
     const p = this.p;
     const sc = this.scratch;
     const list = st.tp[t];
@@ -587,7 +590,10 @@ export class ShiftMapEngine {
       me++;
     }
     while (me > 0 && eP[me - 1] === K && status[sc.evDet[eJ[me - 1]] * T + t] === ST_FP) me--;
-    if (sameKr && (me === 0 || this.fpOnlyNoopAt(t, me, K))) return list.psum;
+    if (sameKr && (me === 0 || this.fpOnlyNoopAt(t, me, K))) {
+      this.sumOut[0] = list.psum;
+      return;
+    }
     const kr = sameKr ? st.kr! : recallTpIndex(npigNew);
     this.wStretch = sameKr && this.offsetCaches;
     const start = !sameKr || me === 0 ? 0 : eP[0];
@@ -684,7 +690,7 @@ export class ShiftMapEngine {
         }
       }
     }
-    return sum;
+    this.sumOut[0] = sum;
   }
 
   /**
@@ -746,7 +752,7 @@ export class ShiftMapEngine {
         deferred++;
         continue;
       }
-      this.candPSum[j] = this.categoryCandidate(st, m, npigNew);
+      this.categoryCandidate(j, st, m, npigNew);
     }
     if (deferred > 0) {
       const bound = this.mapFromPSums(n);
@@ -754,11 +760,7 @@ export class ShiftMapEngine {
       for (let j = 0; j < n; j++) {
         if (this.touchedDeferred[j] === 0) continue;
         const st = this.cats[this.touchedCat[j]];
-        this.candPSum[j] = this.categoryCandidate(
-          st,
-          this.buildEvents(this.touchedOld[j], this.touchedNew[j]),
-          st.npig,
-        );
+        this.categoryCandidate(j, st, this.buildEvents(this.touchedOld[j], this.touchedNew[j]), st.npig);
       }
     }
     return this.mapFromPSums(n);
@@ -780,19 +782,26 @@ export class ShiftMapEngine {
     return m > 0;
   }
 
-  /** The precision sum (over the objective's thresholds) of a touched category after the m scratch events. */
-  private categoryCandidate(st: CategoryState, m: number, npigNew: number): number {
-    if (npigNew === st.npig && this.fpOnlyNoop(st, m)) return st.pSum;
+  /**
+   * Writes candPSum[j]: the precision sum (over the objective's thresholds) of touched category j after the m scratch
+   * events. (Results go to typed arrays, not return values: a double returned from a call that is not inlined is a
+   * new heap number, and the search made tens of MB of them a second.)
+   */
+  private categoryCandidate(j: number, st: CategoryState, m: number, npigNew: number): void {
+    if (npigNew === st.npig && this.fpOnlyNoop(st, m)) {
+      this.candPSum[j] = st.pSum;
+      return;
+    }
     let ps = 0;
     for (let t = this.t0; t < this.t1; t++) {
-      ps +=
-        m === 0 && npigNew === st.npig
-          ? st.tp[t].psum
-          : m === 0
-            ? this.walkNoEvents(st, t, npigNew)
-            : this.candidateSum(st, t, m, npigNew);
+      if (m === 0 && npigNew === st.npig) ps += st.tp[t].psum;
+      else if (m === 0) ps += this.walkNoEvents(st, t, npigNew);
+      else {
+        this.candidateSum(st, t, m, npigNew);
+        ps += this.sumOut[0];
+      }
     }
-    return ps;
+    this.candPSum[j] = ps;
   }
 
   /** Precision sum of an unchanged TP list under a different npig (no detections moved, gt changed). */
@@ -881,9 +890,15 @@ export class ShiftMapEngine {
             const from = this.matStart;
             const end = Math.min(this.matEnd, K2);
             list.ensure(K2);
-            list.pos.set(sc.pos.subarray(from, end), from);
-            list.fp.set(sc.fp.subarray(from, end), from);
-            list.v.set(sc.v.subarray(from, end), from);
+            // element by element: a subarray per copy was most of what a move allocated
+            const lp = list.pos;
+            const lf = list.fp;
+            const lv = list.v;
+            for (let k = from; k < end; k++) {
+              lp[k] = sc.pos[k];
+              lf[k] = sc.fp[k];
+              lv[k] = sc.v[k];
+            }
             list.K = K2;
             validBelow = from;
             changedFrom = from;

@@ -151,9 +151,9 @@ export class TpList {
    * Stretch caches: for offsets (dk, dF) (slot = stretchSlot) and recall index r < R − 1, the maximum of the
    * shifted precision (x+1+dk) / (fp[x]+dF+x+1+dk+EPS) over the old TP indices of recall stretch r,
    * [kr[r]−1−dk, kr[r+1]−1−dk), stored at list version stretchVer; valid while no change touched the stretch
-   * since (chgVer[r] ≤ stretchVer). Allocated on first use.
+   * since (chgVer[r] ≤ stretchVer). Allocated on first use; read through stretchAt.
    */
-  private stretchMax: Float64Array | null = null;
+  stretchMax: Float64Array | null = null;
   private stretchVer: Int32Array | null = null;
   /** chgVer[r]: version of the last change of pos / fp that touched recall stretch r (for any dk in −1..1). */
   private readonly chgVer = new Int32Array(R);
@@ -269,12 +269,13 @@ export class TpList {
   }
 
   /**
-   * Maximum of the shifted precision over the old TP indices [lo, hi) of recall stretch r, for the offsets of
-   * stretch-cache slot `slot` (the caller checked that [lo, hi) is that stretch under the list's own recall
-   * table): from the cache when no change touched the stretch since it was stored, else computed (the same
-   * expression as the candidate walk's, so the same floats) and stored.
+   * Where in stretchMax the maximum of the shifted precision over the old TP indices [lo, hi) of recall stretch r
+   * lies, for the offsets of stretch-cache slot `slot` (the caller checked that [lo, hi) is that stretch under the
+   * list's own recall table): stored there when no change touched the stretch since, else computed (the same
+   * expression as the candidate walk's, so the same floats) and stored first. (An index, not the value: a double
+   * returned from a call that is not inlined is a new heap number.)
    */
-  stretchMaxOf(slot: number, r: number, lo: number, hi: number, dk: number, dF: number): number {
+  stretchAt(slot: number, r: number, lo: number, hi: number, dk: number, dF: number): number {
     if (this.stretchMax === null) {
       this.stretchMax = new Float64Array(STRETCH_SLOTS * R);
       this.stretchVer = new Int32Array(STRETCH_SLOTS * R).fill(-1);
@@ -283,13 +284,12 @@ export class TpList {
     const ver = this.stretchVer!;
     if (ver[at] >= this.chgVer[r] && ver[at] >= 0) {
       this.stats.stretchCacheHits++;
-      return this.stretchMax[at];
+      return at;
     }
     this.stats.stretchCacheMisses++;
-    const m = maxShiftedPrecision(this.fp, lo, hi, dk, dF);
-    this.stretchMax[at] = m;
+    this.stretchMax[at] = maxShiftedPrecision(this.fp, lo, hi, dk, dF);
     ver[at] = this.version;
-    return m;
+    return at;
   }
 
   /**

@@ -894,10 +894,13 @@ export class ShiftMapEngine {
             const lp = list.pos;
             const lf = list.fp;
             const lv = list.v;
+            const sp = sc.pos;
+            const sf = sc.fp;
+            const sv = sc.v;
             for (let k = from; k < end; k++) {
-              lp[k] = sc.pos[k];
-              lf[k] = sc.fp[k];
-              lv[k] = sc.v[k];
+              lp[k] = sp[k];
+              lf[k] = sf[k];
+              lv[k] = sv[k];
             }
             list.K = K2;
             validBelow = from;

@@ -517,4 +517,41 @@ describe('candidates proven below the floor are dropped unwalked, and the search
     expect(dropped).toBeGreaterThan(0);
     expect(kept).toBeGreaterThan(0);
   });
+
+  it("a visit walks every shift's categories together and gives each shift's candidate bit for bit", () => {
+    // beginVisit walks the touched categories category by category across shifts; a second engine walks one
+    // candidate at a time; values (and drops) must agree, and a move ends the visit
+    for (const [seed, shifts] of [
+      [54, 4],
+      [55, 9],
+    ] as const) {
+      const prepared = prepareBounds(jitterCase(seed, 150, 6, shifts));
+      const visit = new ShiftMapEngine(prepared);
+      const single = new ShiftMapEngine(prepared);
+      const rng = new Rng(seed);
+      let dropped = 0;
+      for (let step = 0; step < 150; step++) {
+        const i = rng.int(0, prepared.numImages - 1);
+        const dir = rng.next() < 0.5 ? -1 : 1;
+        visit.beginVisit(i, dir);
+        const floor = dir * single.map + (rng.next() < 0.5 ? 1 : -1) * 10 ** rng.uniform(-9, -3);
+        for (let s = 0; s < shifts; s++) {
+          const exact = single.candidate(i, s);
+          const v = visit.visitCandidate(s, floor);
+          if (v === -dir * Infinity) {
+            expect(dir * exact).toBeLessThan(floor);
+            dropped++;
+          } else expect(v).toBe(exact);
+        }
+        if (rng.next() < 0.3) {
+          const s = rng.int(0, shifts - 1);
+          visit.move(i, s);
+          single.move(i, s);
+          expect(() => visit.visitCandidate(s, -Infinity)).toThrow(/beginVisit/);
+        }
+      }
+      expect(visit.map).toBe(single.map);
+      expect(dropped).toBeGreaterThan(0);
+    }
+  });
 });

@@ -66,12 +66,13 @@ export function runSearch(
       const cur = engine.assignment[i];
       const curVal = dir * engine.map;
       let best = -Infinity;
+      engine.beginVisit(i, dir);
       for (let s = 0; s < S; s++) {
         if (s === cur) vals[s] = engine.map;
         else {
           // only a candidate within the tie tolerance of the best so far (at least the current shift) can be picked
           const floor = (best > curVal ? best : curVal) - TIE_TOLERANCE - PRUNE_MARGIN;
-          vals[s] = engine.candidateAbove(i, s, dir, floor);
+          vals[s] = engine.visitCandidate(s, floor);
           if (opts.counters) {
             opts.counters.candidates++;
             if (vals[s] === -dir * Infinity) opts.counters.dropped++;

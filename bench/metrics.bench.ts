@@ -230,10 +230,15 @@ async function main(): Promise<void> {
           // §3: within 1e-9), and the bounds around it
           mapRefEqualsEvaluateCoco: mapRefOk,
           lowerAtMostRefAtMostUpper: orderOk,
+          // the target against both headline ratios: one thread (CPU) and the two workers a run uses (wall)
           ratio:
             ratioTarget === null || ratio.boundsOneThreadCpuOverEvaluateCocoCpu === null
               ? null
               : ratio.boundsOneThreadCpuOverEvaluateCocoCpu <= ratioTarget,
+          ratioWorkers:
+            ratioTarget === null || ratio.boundsWorkersWallOverEvaluateCoco === null
+              ? null
+              : ratio.boundsWorkersWallOverEvaluateCoco <= ratioTarget,
         },
         evaluateCoco: {
           seconds: r3(evaluateCocoSeconds),

@@ -28,6 +28,7 @@ import {
   Scratch,
   T,
   categoryArenaLength,
+  copyTpEntries,
   lastBelow,
   lowerBoundAfter,
   maxShiftedPrecision,
@@ -195,7 +196,7 @@ export class ShiftMapEngine {
     }
     for (let c = 0; c < p.numCats; c++) this.rebuildCategory(c, npig[c]);
     this.visitImage = -1;
-    this.currentMap = this.mapFromPSums(null, 0);
+    this.currentMap = this.mapFromPSums(0, 0);
   }
 
   private rebuildCategory(c: number, npig: number): void {
@@ -259,13 +260,13 @@ export class ShiftMapEngine {
     return s;
   }
 
-  /** mAP from per-category pSums, with optional candidate overrides (the touched categories in slots from base on). */
-  private mapFromPSums(touchedCount: number | null, base: number): number {
+  /** mAP from per-category pSums, the touchedCount touched categories in slots from base on at their candidate sums. */
+  private mapFromPSums(touchedCount: number, base: number): number {
     const K = this.p.numCats;
     let s = 0;
     let n = 0;
     let ti = base;
-    const end = base + (touchedCount ?? 0);
+    const end = base + touchedCount;
     for (let c = 0; c < K; c++) {
       let v = this.cats[c].pSum;
       if (ti < end && this.touchedCat[ti] === c) v = this.candPSum[ti++];
@@ -465,21 +466,12 @@ export class ShiftMapEngine {
    */
   private emitOld(list: TpList, from: number, to: number, out: number, dk: number, dF: number): number {
     const sc = this.scratch;
+    if (dk === 0 && dF === 0) return copyTpEntries(list.pos, list.fp, list.v, from, to, sc.pos, sc.fp, sc.v, out);
     const vOut = sc.v;
     const posOut = sc.pos;
     const fpOut = sc.fp;
     const lpos = list.pos;
     const lfp = list.fp;
-    if (dk === 0 && dF === 0) {
-      const lv = list.v;
-      for (let k = from; k < to; k++) {
-        vOut[out] = lv[k];
-        posOut[out] = lpos[k];
-        fpOut[out] = lfp[k];
-        out++;
-      }
-      return out;
-    }
     for (let k = from; k < to; k++) {
       const tp = k + 1 + dk;
       const f = lfp[k] + dF;
@@ -966,18 +958,7 @@ export class ShiftMapEngine {
             const from = this.matStart;
             const end = Math.min(this.matEnd, K2);
             list.ensure(K2);
-            // element by element: a subarray per copy was most of what a move allocated
-            const lp = list.pos;
-            const lf = list.fp;
-            const lv = list.v;
-            const sp = sc.pos;
-            const sf = sc.fp;
-            const sv = sc.v;
-            for (let k = from; k < end; k++) {
-              lp[k] = sp[k];
-              lf[k] = sf[k];
-              lv[k] = sv[k];
-            }
+            copyTpEntries(sc.pos, sc.fp, sc.v, from, end, list.pos, list.fp, list.v, from);
             list.K = K2;
             validBelow = from;
             changedFrom = from;
@@ -998,6 +979,6 @@ export class ShiftMapEngine {
       st.pSum = this.sumPsum(st);
     }
     this.assignment[i] = s;
-    this.currentMap = this.mapFromPSums(null, 0);
+    this.currentMap = this.mapFromPSums(0, 0);
   }
 }

@@ -477,6 +477,32 @@ export class Scratch {
 }
 
 /**
+ * Copies TP entries [from, to) of one set of parallel arrays (position, FP count, precision: a TpList's, or the
+ * Scratch a list is materialized into) to another from index out on; returns the next index. The arrays, not their
+ * owners, are the arguments, so the call sites stay monomorphic; element by element, as a subarray per copy was most
+ * of what a move allocated.
+ */
+export function copyTpEntries(
+  sp: Int32Array,
+  sf: Int32Array,
+  sv: Float64Array,
+  from: number,
+  to: number,
+  dp: Int32Array,
+  df: Int32Array,
+  dv: Float64Array,
+  out: number,
+): number {
+  for (let k = from; k < to; k++) {
+    dp[out] = sp[k];
+    df[out] = sf[k];
+    dv[out] = sv[k];
+    out++;
+  }
+  return out;
+}
+
+/**
  * max over lo ≤ x < hi of the shifted precision (x+1+dk) / (fp[x]+dF+x+1+dk+EPS), 0 when the range is empty: the
  * same float as taking the maximum of those values, with one division instead of one per value. Numerator tp and
  * denominator n = fp[x]+dF+tp are integers (exact), so the fractions compare exactly by tp·n' > tp'·n, and a

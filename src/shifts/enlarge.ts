@@ -43,7 +43,7 @@ interface AxisTaps {
   weights: Float64Array;
 }
 
-function axisTaps(kernel: ResampleKernel, n: number, m: number): AxisTaps {
+export function axisTaps(kernel: ResampleKernel, n: number, m: number): AxisTaps {
   if (kernel === 'nearest') {
     const first = new Int32Array(m);
     for (let x = 0; x < m; x++) first[x] = Math.min(n - 1, Math.floor(((x + 0.5) * n) / m));
@@ -79,47 +79,69 @@ export function enlargeRgb(
 ): Float64Array {
   if (outWidth < width || outHeight < height)
     throw new RangeError(`enlargeRgb: ${width}×${height} → ${outWidth}×${outHeight} shrinks an axis`);
-  // along x, every row
-  let cur: ArrayLike<number> = src;
-  if (outWidth > width) {
-    const { taps, first, weights } = axisTaps(kernel, width, outWidth);
-    const out = new Float64Array(outWidth * height * 3);
-    for (let y = 0; y < height; y++) {
-      const row = y * width * 3;
-      for (let x = 0; x < outWidth; x++) {
-        let r = 0,
-          g = 0,
-          b = 0;
-        for (let t = 0; t < taps; t++) {
-          const i = Math.min(width - 1, Math.max(0, first[x] + t));
-          const w = weights[x * taps + t];
-          const at = row + i * 3;
-          r += w * cur[at];
-          g += w * cur[at + 1];
-          b += w * cur[at + 2];
-        }
-        const o = (y * outWidth + x) * 3;
-        out[o] = r;
-        out[o + 1] = g;
-        out[o + 2] = b;
+  const rows = outWidth > width ? enlargeRows(src, width, height, outWidth, axisTaps(kernel, width, outWidth)) : null;
+  if (outHeight > height)
+    return enlargeColumns(rows ?? src, outWidth, height, outHeight, axisTaps(kernel, height, outHeight));
+  return rows ?? (src instanceof Float64Array ? src : Float64Array.from(src));
+}
+
+/**
+ * Along x, every row: each output value is the sum, started at 0 and taken in tap order, of its taps' weights times
+ * the source values, the taps' source offsets clamped to the edge once per output column rather than per value.
+ */
+function enlargeRows(
+  src: ArrayLike<number>,
+  width: number,
+  height: number,
+  outWidth: number,
+  { taps, first, weights }: AxisTaps,
+): Float64Array {
+  const at = new Int32Array(outWidth * taps);
+  for (let x = 0; x < outWidth; x++)
+    for (let t = 0; t < taps; t++) at[x * taps + t] = Math.min(width - 1, Math.max(0, first[x] + t)) * 3;
+  const out = new Float64Array(outWidth * height * 3);
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    const row = y * width * 3;
+    for (let x = 0; x < outWidth; x++) {
+      let r = 0,
+        g = 0,
+        b = 0;
+      for (let j = x * taps, end = j + taps; j < end; j++) {
+        const w = weights[j];
+        const i = row + at[j];
+        r += w * src[i];
+        g += w * src[i + 1];
+        b += w * src[i + 2];
       }
+      out[o++] = r;
+      out[o++] = g;
+      out[o++] = b;
     }
-    cur = out;
   }
-  // along y, every column
-  if (outHeight > height) {
-    const { taps, first, weights } = axisTaps(kernel, height, outHeight);
-    const rowLen = outWidth * 3;
-    const out = new Float64Array(rowLen * outHeight);
-    for (let y = 0; y < outHeight; y++) {
-      const o = y * rowLen;
-      for (let t = 0; t < taps; t++) {
-        const w = weights[y * taps + t];
-        const from = Math.min(height - 1, Math.max(0, first[y] + t)) * rowLen;
-        for (let k = 0; k < rowLen; k++) out[o + k] += w * cur[from + k];
-      }
+  return out;
+}
+
+/**
+ * Along y, every column (rows of outWidth pixels): each output row adds its taps' source rows, weighted, in tap order
+ * onto zeros — the same sums as enlargeRows, with the inner loop along the row (faster here than tap by tap per value).
+ */
+function enlargeColumns(
+  src: ArrayLike<number>,
+  outWidth: number,
+  height: number,
+  outHeight: number,
+  { taps, first, weights }: AxisTaps,
+): Float64Array {
+  const rowLen = outWidth * 3;
+  const out = new Float64Array(rowLen * outHeight);
+  for (let y = 0; y < outHeight; y++) {
+    const o = y * rowLen;
+    for (let t = 0; t < taps; t++) {
+      const w = weights[y * taps + t];
+      const from = Math.min(height - 1, Math.max(0, first[y] + t)) * rowLen;
+      for (let k = 0; k < rowLen; k++) out[o + k] += w * src[from + k];
     }
-    return out;
   }
-  return cur instanceof Float64Array ? cur : Float64Array.from(cur);
+  return out;
 }

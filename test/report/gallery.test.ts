@@ -5,7 +5,7 @@
  * and score on hover, thumbnails that decode; no gallery item for a detector that does not
  * flicker; a missing dataset leaves a note instead of failing.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -187,6 +187,71 @@ describe('flicker gallery (real run with fakes)', () => {
       const stats = await sharp(png).stats();
       expect(stats.channels[0].stdev).toBeGreaterThan(5);
     }
+  });
+
+  it('counts the blinking objects over every image and shift: foundPerObject of each image with all its shifts at once', async () => {
+    const run = await loadReportRun(dir);
+    const g = await buildGallery(
+      run,
+      (id) => path.join(fx.root, 'ds', 'images', `${String(id).padStart(3, '0')}.png`),
+      { perDetector: 2 },
+    );
+    const shifts = metrics.shiftSet.shifts;
+    const files = await Promise.all(
+      shifts.map(
+        async (s) =>
+          JSON.parse(
+            await readFile(path.join(dir, 'detections', 'shaky', `shift_${s.dx}_${s.dy}.json`), 'utf8'),
+          ) as CocoResult[],
+      ),
+    );
+    const gt = JSON.parse(await readFile(path.join(dir, 'detections', 'shaky', 'ground_truth.json'), 'utf8')) as {
+      annotations: CocoAnnotation[];
+      images: { id: number }[];
+    };
+    let objects = 0;
+    const blinking: { imageId: number; annotationId: number; foundAt: number }[] = [];
+    for (const { id } of gt.images) {
+      const anns = gt.annotations.filter((a) => a.image_id === id);
+      if (anns.length === 0) continue;
+      const rows = foundPerObject(
+        anns,
+        files.map((f) => f.filter((d) => d.image_id === id && d.score >= 0.5)),
+      );
+      objects += rows.length;
+      for (const r of rows)
+        if (r.foundAt > 0 && r.foundAt < shifts.length)
+          blinking.push({ imageId: id, annotationId: r.annotation.id, foundAt: r.foundAt });
+    }
+    expect(blinking.length).toBeGreaterThan(2); // the fixture's shaky detector makes objects blink on several images
+    expect(g.blinking.shaky.objects).toBe(objects);
+    expect(g.blinking.shaky.blinking).toBe(blinking.length);
+    const even = (o: { foundAt: number }) => Math.abs(o.foundAt / shifts.length - 0.5);
+    blinking.sort((x, y) => even(x) - even(y) || x.imageId - y.imageId || x.annotationId - y.annotationId);
+    expect(g.blinking.shaky.top.map((o) => [o.imageId, o.annotationId, o.foundAt])).toEqual(
+      blinking.slice(0, 10).map((o) => [o.imageId, o.annotationId, o.foundAt]),
+    );
+  });
+
+  it('a per-shift file that is there but cannot be read is named with the reason, not called missing', async () => {
+    const copy = path.join(fx.root, 'run-unreadable');
+    await cp(dir, copy, { recursive: true });
+    const shifts = metrics.shiftSet.shifts;
+    const file = path.join(copy, 'detections', 'shaky', `shift_${shifts[1].dx}_${shifts[1].dy}.json`);
+    await writeFile(file, '[{"image_id": 1, "category_id"'); // cut short, as a full disk or a killed copy leaves it
+    const g = await buildGallery(
+      await loadReportRun(copy),
+      (id) => path.join(fx.root, 'ds', 'images', `${String(id).padStart(3, '0')}.png`),
+      { perDetector: 2 },
+    );
+    expect(g.items.filter((i) => i.key === 'shaky')).toEqual([]);
+    const note = g.notes.find((n) => n.startsWith('shaky:'));
+    expect(note).toContain(`shift_${shifts[1].dx}_${shifts[1].dy}.json`);
+    expect(note).toMatch(/could not be read.*JSON/);
+    expect(note).not.toMatch(/missing/);
+    await rm(file);
+    const g2 = await buildGallery(await loadReportRun(copy), () => null, { perDetector: 2 });
+    expect(g2.notes.find((n) => n.startsWith('shaky:'))).toMatch(/missing from detections/);
   });
 
   it('the report carries the gallery: boxes with class and score on hover; --gallery 0 leaves it out; a missing dataset leaves a note', async () => {

@@ -326,17 +326,23 @@ async function detectStep(
     logger,
   );
   const manifest = newManifest(o, dataset, store.runId(stored), stored, identity);
+  // from here the logs are open: any failure before the detection step's own finally closes them
   try {
     checkSameShard(store.dir, stored, o.shard);
+    await store.retireMetrics(stored, logger);
+    if (o.shard) {
+      manifest.shard = {
+        ...o.shard,
+        rule: SHARD_RULE,
+        imagesInRun: whole.images.length,
+        images: dataset.images.length,
+      };
+    }
+    await store.writeManifest(manifest);
   } catch (err) {
     for (const { log } of logs.values()) await log.close();
     throw err;
   }
-  await store.retireMetrics(stored, logger);
-  if (o.shard) {
-    manifest.shard = { ...o.shard, rule: SHARD_RULE, imagesInRun: whole.images.length, images: dataset.images.length };
-  }
-  await store.writeManifest(manifest);
   logger.info(`run directory: ${store.dir}`);
 
   // 5. detections: every model, plain first, then its mitigations — only images not stored yet

@@ -143,14 +143,20 @@ describe('flicker gallery (real run with fakes)', () => {
   afterAll(async () => {
     await rm(fx.root, { recursive: true, force: true });
   });
+  const imageFile = (id: number) => path.join(fx.root, 'ds', 'images', `${String(id).padStart(3, '0')}.png`);
+  /** The shaky detector's per-shift results files, in shift order. */
+  const shakyShiftFiles = () =>
+    Promise.all(
+      metrics.shiftSet.shifts.map(
+        async (s) =>
+          JSON.parse(
+            await readFile(path.join(dir, 'detections', 'shaky', `shift_${s.dx}_${s.dy}.json`), 'utf8'),
+          ) as CocoResult[],
+      ),
+    );
 
   it("shows each flickering detector's top images against the shift that changes most, with the stored detections", async () => {
-    const run = await loadReportRun(dir);
-    const g = await buildGallery(
-      run,
-      (id) => path.join(fx.root, 'ds', 'images', `${String(id).padStart(3, '0')}.png`),
-      { perDetector: 2 },
-    );
+    const g = await buildGallery(await loadReportRun(dir), imageFile, { perDetector: 2 });
     const shaky = metrics.results.find((r) => r.key === 'shaky')!;
     const fix = metrics.results.find((r) => r.key === 'shaky+fix')!;
     expect(fix.analysis!.flicker.top.every((t) => t.flicker === 0)).toBe(true);
@@ -158,15 +164,8 @@ describe('flicker gallery (real run with fakes)', () => {
     const items = g.items.filter((i) => i.key === 'shaky');
     expect(items.map((i) => i.imageId)).toEqual(shaky.analysis!.flicker.top.slice(0, 2).map((t) => t.imageId));
     const shifts = metrics.shiftSet.shifts;
+    const files = await shakyShiftFiles();
     for (const it of items) {
-      const files = await Promise.all(
-        shifts.map(
-          async (s) =>
-            JSON.parse(
-              await readFile(path.join(dir, 'detections', 'shaky', `shift_${s.dx}_${s.dy}.json`), 'utf8'),
-            ) as CocoResult[],
-        ),
-      );
       const at = files.map((f) => f.filter((d) => d.image_id === it.imageId && d.score >= 0.5));
       const s = shifts.findIndex((x) => x.dx === it.shift.dx && x.dy === it.shift.dy);
       expect(it.reference.map((b) => b.bbox)).toEqual(at[0].sort((a, b) => b.score - a.score).map((d) => d.bbox));
@@ -190,21 +189,9 @@ describe('flicker gallery (real run with fakes)', () => {
   });
 
   it('counts the blinking objects over every image and shift: foundPerObject of each image with all its shifts at once', async () => {
-    const run = await loadReportRun(dir);
-    const g = await buildGallery(
-      run,
-      (id) => path.join(fx.root, 'ds', 'images', `${String(id).padStart(3, '0')}.png`),
-      { perDetector: 2 },
-    );
+    const g = await buildGallery(await loadReportRun(dir), imageFile, { perDetector: 2 });
     const shifts = metrics.shiftSet.shifts;
-    const files = await Promise.all(
-      shifts.map(
-        async (s) =>
-          JSON.parse(
-            await readFile(path.join(dir, 'detections', 'shaky', `shift_${s.dx}_${s.dy}.json`), 'utf8'),
-          ) as CocoResult[],
-      ),
-    );
+    const files = await shakyShiftFiles();
     const gt = JSON.parse(await readFile(path.join(dir, 'detections', 'shaky', 'ground_truth.json'), 'utf8')) as {
       annotations: CocoAnnotation[];
       images: { id: number }[];
@@ -239,11 +226,7 @@ describe('flicker gallery (real run with fakes)', () => {
     const shifts = metrics.shiftSet.shifts;
     const file = path.join(copy, 'detections', 'shaky', `shift_${shifts[1].dx}_${shifts[1].dy}.json`);
     await writeFile(file, '[{"image_id": 1, "category_id"'); // cut short, as a full disk or a killed copy leaves it
-    const g = await buildGallery(
-      await loadReportRun(copy),
-      (id) => path.join(fx.root, 'ds', 'images', `${String(id).padStart(3, '0')}.png`),
-      { perDetector: 2 },
-    );
+    const g = await buildGallery(await loadReportRun(copy), imageFile, { perDetector: 2 });
     expect(g.items.filter((i) => i.key === 'shaky')).toEqual([]);
     const note = g.notes.find((n) => n.startsWith('shaky:'));
     expect(note).toContain(`shift_${shifts[1].dx}_${shifts[1].dy}.json`);

@@ -206,7 +206,10 @@ export async function buildGallery(
     const top = (r.analysis?.flicker?.top ?? []).filter((t) => t.flicker > 0).slice(0, perDetector);
     if (top.length === 0 || perDetector === 0) continue;
     const tau = r.consistency.scoreThreshold;
-    const groundTruth = await readGroundTruth(run, r, categories);
+    const read = await readGroundTruth(run, r, categories);
+    if (read !== null && 'unreadable' in read)
+      notes.push(`${r.key}: ${read.unreadable}, so its blinking objects are not counted and every class is drawn`);
+    const groundTruth = read !== null && 'unreadable' in read ? null : read;
     const annotations = groundTruth?.byImage ?? null;
     // scoring evaluates (and per-image flicker counts) only the categories of the ground truth, like COCOeval
     const counted = (d: CocoResult) => d.score >= tau && (!groundTruth || groundTruth.categoryIds.has(d.category_id));
@@ -358,25 +361,30 @@ function fileNameOf(run: ReportRun, imageId: number): string | null {
 
 /**
  * Reads the detector's ground_truth.json: category names into `into`, file names, the annotations by image and the
- * category ids (null when absent: label-free).
+ * category ids (null when absent: label-free); `unreadable` (the file and why) when it is there but is not JSON or
+ * cannot be read, or is absent although the run scored against labels.
  */
 async function readGroundTruth(
   run: ReportRun,
   r: DetectorRunSummary,
   into: Record<number, string>,
-): Promise<{ byImage: Map<number, CocoAnnotation[]>; categoryIds: Set<number> } | null> {
+): Promise<{ byImage: Map<number, CocoAnnotation[]>; categoryIds: Set<number> } | { unreadable: string } | null> {
+  const file = path.join(
+    run.runDir,
+    'detections',
+    keyFileNameIn(path.join(run.runDir, 'detections'), r.key),
+    'ground_truth.json',
+  );
+  let text: string;
   try {
-    const gt = JSON.parse(
-      await readFile(
-        path.join(
-          run.runDir,
-          'detections',
-          keyFileNameIn(path.join(run.runDir, 'detections'), r.key),
-          'ground_truth.json',
-        ),
-        'utf8',
-      ),
-    );
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    // label-free runs have no ground_truth.json: classes are shown by id
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && r.bounds === null) return null;
+    return { unreadable: `${path.relative(run.runDir, file)} could not be read (${(err as Error).message})` };
+  }
+  try {
+    const gt = JSON.parse(text);
     const categoryIds = new Set<number>();
     for (const c of Array.isArray(gt?.categories) ? gt.categories : []) {
       if (is.number(c?.id)) categoryIds.add(c.id);
@@ -391,9 +399,10 @@ async function readGroundTruth(
     for (const a of Array.isArray(gt?.annotations) ? (gt.annotations as CocoAnnotation[]) : [])
       byImage.get(a.image_id)?.push(a);
     return { byImage, categoryIds };
-  } catch {
-    // label-free runs have no ground_truth.json: classes are shown by id
-    return null;
+  } catch (err) {
+    return {
+      unreadable: `${path.relative(run.runDir, file)} could not be read (invalid JSON: ${(err as Error).message})`,
+    };
   }
 }
 

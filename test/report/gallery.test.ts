@@ -237,6 +237,16 @@ describe('flicker gallery (real run with fakes)', () => {
     expect(g2.notes.find((n) => n.startsWith('shaky:'))).toMatch(/missing from detections/);
   });
 
+  it('a labelled run whose ground_truth.json cannot be read says so instead of drawing it as label-free', async () => {
+    const copy = path.join(fx.root, 'run-gt-unreadable');
+    await cp(dir, copy, { recursive: true });
+    await writeFile(path.join(copy, 'detections', 'shaky', 'ground_truth.json'), '{"images": ['); // cut short
+    const g = await buildGallery(await loadReportRun(copy), imageFile, { perDetector: 2 });
+    const note = g.notes.find((n) => n.startsWith('shaky:') && n.includes('ground_truth.json'));
+    expect(note).toMatch(/could not be read.*JSON.*blinking objects are not counted/);
+    expect(g.blinking.shaky).toBeUndefined();
+  });
+
   it('the report carries the gallery: boxes with class and score on hover; --gallery 0 leaves it out; a missing dataset leaves a note', async () => {
     const { htmlPath } = await renderReport(dir);
     const html = await readFile(htmlPath, 'utf8');

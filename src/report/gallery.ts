@@ -148,10 +148,12 @@ export function foundPerObject(
 }
 
 /**
- * A per-shift COCO results file: its detections, null when there is no such file, or why it could not be read (cut
- * short, not a JSON array, too large for one string) — a file that is there is never reported as missing.
+ * A JSON file of the run directory: its value, null when there is no such file, or why it could not be read (cut
+ * short, not JSON, too large for one string) — a file that is there is never reported as missing.
  */
-async function readShiftFile(file: string): Promise<CocoResult[] | null | { unreadable: string }> {
+async function readJsonFile(
+  file: string,
+): Promise<{ value: ReturnType<typeof JSON.parse> } | { unreadable: string } | null> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -160,11 +162,17 @@ async function readShiftFile(file: string): Promise<CocoResult[] | null | { unre
     return { unreadable: (err as Error).message };
   }
   try {
-    const v: unknown = JSON.parse(text);
-    return Array.isArray(v) ? (v as CocoResult[]) : { unreadable: 'it is not a JSON array of detections' };
+    return { value: JSON.parse(text) }; // as JSON.parse gives it: each reader checks what it takes
   } catch (err) {
-    return { unreadable: `invalid JSON (${(err as Error).message})` };
+    return { unreadable: `invalid JSON: ${(err as Error).message}` };
   }
+}
+
+/** A per-shift COCO results file: its detections, null when there is none, or why it could not be read. */
+async function readShiftFile(file: string): Promise<CocoResult[] | { unreadable: string } | null> {
+  const read = await readJsonFile(file);
+  if (read === null || 'unreadable' in read) return read;
+  return Array.isArray(read.value) ? (read.value as CocoResult[]) : { unreadable: 'not a JSON array of detections' };
 }
 
 /**
@@ -206,10 +214,13 @@ export async function buildGallery(
     const top = (r.analysis?.flicker?.top ?? []).filter((t) => t.flicker > 0).slice(0, perDetector);
     if (top.length === 0 || perDetector === 0) continue;
     const tau = r.consistency.scoreThreshold;
-    const read = await readGroundTruth(run, r, categories);
-    if (read !== null && 'unreadable' in read)
-      notes.push(`${r.key}: ${read.unreadable}, so its blinking objects are not counted and every class is drawn`);
-    const groundTruth = read !== null && 'unreadable' in read ? null : read;
+    let groundTruth = await readGroundTruth(run, r, categories);
+    if (groundTruth !== null && 'unreadable' in groundTruth) {
+      notes.push(
+        `${r.key}: ${groundTruth.unreadable}, so its blinking objects are not counted and every class is drawn`,
+      );
+      groundTruth = null;
+    }
     const annotations = groundTruth?.byImage ?? null;
     // scoring evaluates (and per-image flicker counts) only the categories of the ground truth, like COCOeval
     const counted = (d: CocoResult) => d.score >= tau && (!groundTruth || groundTruth.categoryIds.has(d.category_id));
@@ -220,8 +231,13 @@ export async function buildGallery(
     // detections (issue 14.1), and every shift's detections above τ at once took ~0.4 GB at 5,000 images × 16 shifts
     const topIds = new Set(top.map((t) => t.imageId));
     const topDets: CocoResult[][] = [];
-    const found = new Map<number, { anns: CocoAnnotation[]; foundAt: number[] }>();
-    if (annotations) for (const [imageId, anns] of annotations) found.set(imageId, { anns, foundAt: [] });
+    // per annotated image: its objects (crowd regions are not objects) and the shifts each is found at so far
+    const found = new Map<number, { objects: CocoAnnotation[]; foundAt: number[] }>();
+    if (annotations)
+      for (const [imageId, anns] of annotations) {
+        const objects = anns.filter((a) => !a.iscrowd);
+        found.set(imageId, { objects, foundAt: objects.map(() => 0) });
+      }
     let problem: string | null = null;
     for (let s = 0; s < shifts.length && problem === null; s++) {
       const file = shiftFile(run, r.key, shifts, s);
@@ -245,11 +261,11 @@ export async function buildGallery(
         else byImage.set(d.image_id, [d]);
       }
       topDets.push(atTop);
-      // the objects found at this shift (foundPerObject is per shift: found at k shifts = found at each of k)
-      for (const [imageId, f] of found) {
-        const rows = foundPerObject(f.anns, [byImage.get(imageId) ?? []]);
-        if (f.foundAt.length === 0) f.foundAt = rows.map(() => 0);
-        rows.forEach((x, i) => (f.foundAt[i] += x.foundAt));
+      // the objects found at this shift (foundPerObject is per shift: found at k shifts = found at each of k); an
+      // image without detections here finds none
+      for (const [imageId, dets] of byImage) {
+        const f = found.get(imageId);
+        if (f) foundPerObject(f.objects, [dets]).forEach((x, i) => (f.foundAt[i] += x.foundAt));
       }
     }
     if (problem !== null) {
@@ -261,10 +277,9 @@ export async function buildGallery(
       let objects = 0;
       const all: BlinkingObject[] = [];
       for (const [imageId, f] of found) {
-        const real = f.anns.filter((a) => !a.iscrowd);
-        objects += real.length;
-        const b = real
-          .map((annotation, i) => ({ annotation, foundAt: f.foundAt[i] ?? 0 }))
+        objects += f.objects.length;
+        const b = f.objects
+          .map((annotation, i) => ({ annotation, foundAt: f.foundAt[i] }))
           .filter((x) => x.foundAt > 0 && x.foundAt < shifts.length)
           .map((x): BlinkingObject => ({
             imageId,
@@ -375,35 +390,27 @@ async function readGroundTruth(
     keyFileNameIn(path.join(run.runDir, 'detections'), r.key),
     'ground_truth.json',
   );
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    // label-free runs have no ground_truth.json: classes are shown by id
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && r.bounds === null) return null;
-    return { unreadable: `${path.relative(run.runDir, file)} could not be read (${(err as Error).message})` };
+  const read = await readJsonFile(file);
+  const unreadable = (why: string) => ({ unreadable: `${path.relative(run.runDir, file)} could not be read (${why})` });
+  // label-free runs have no ground_truth.json: classes are shown by id
+  if (read === null)
+    return r.bounds === null ? null : unreadable('it is missing, though the run scored against labels');
+  if ('unreadable' in read) return unreadable(read.unreadable);
+  const gt = read.value; // checked field by field below
+  const categoryIds = new Set<number>();
+  for (const c of Array.isArray(gt?.categories) ? gt.categories : []) {
+    if (is.number(c?.id)) categoryIds.add(c.id);
+    if (is.number(c?.id) && typeof c?.name === 'string') into[c.id] = c.name;
   }
-  try {
-    const gt = JSON.parse(text);
-    const categoryIds = new Set<number>();
-    for (const c of Array.isArray(gt?.categories) ? gt.categories : []) {
-      if (is.number(c?.id)) categoryIds.add(c.id);
-      if (is.number(c?.id) && typeof c?.name === 'string') into[c.id] = c.name;
-    }
-    let names = fileNames.get(run);
-    if (!names) fileNames.set(run, (names = new Map()));
-    for (const im of Array.isArray(gt?.images) ? gt.images : [])
-      if (is.number(im?.id) && typeof im?.file_name === 'string') names.set(im.id, im.file_name);
-    const byImage = new Map<number, CocoAnnotation[]>();
-    for (const im of Array.isArray(gt?.images) ? gt.images : []) if (is.number(im?.id)) byImage.set(im.id, []);
-    for (const a of Array.isArray(gt?.annotations) ? (gt.annotations as CocoAnnotation[]) : [])
-      byImage.get(a.image_id)?.push(a);
-    return { byImage, categoryIds };
-  } catch (err) {
-    return {
-      unreadable: `${path.relative(run.runDir, file)} could not be read (invalid JSON: ${(err as Error).message})`,
-    };
-  }
+  let names = fileNames.get(run);
+  if (!names) fileNames.set(run, (names = new Map()));
+  for (const im of Array.isArray(gt?.images) ? gt.images : [])
+    if (is.number(im?.id) && typeof im?.file_name === 'string') names.set(im.id, im.file_name);
+  const byImage = new Map<number, CocoAnnotation[]>();
+  for (const im of Array.isArray(gt?.images) ? gt.images : []) if (is.number(im?.id)) byImage.set(im.id, []);
+  for (const a of Array.isArray(gt?.annotations) ? (gt.annotations as CocoAnnotation[]) : [])
+    byImage.get(a.image_id)?.push(a);
+  return { byImage, categoryIds };
 }
 
 async function thumbnail(

@@ -7,7 +7,8 @@
  *
  * (builds first: the prepare workers run the built JavaScript; a stale build is refused.)
  *
- * 1. `instant` fake (returns the ground truth mapped by the transform; ~0 s inside detect):
+ * 1. `instant` fake (returns the ground truth mapped by the transform; ~0 s inside detect; like the built-in
+ *    detectors it keeps no input once it has answered, so its inputs come in reused buffers, src/shifts/inputBuffers.ts):
  *    the harness cost per image over the cost of only decoding each image with sharp
  *    (decodeImage, one image after the other). Target ≤ 2. Printed three ways: the loop's
  *    wall time (start-up of the workers included), the steady wall time per image (first
@@ -24,7 +25,8 @@
  *    (model CPU + harness CPU × images) / (cores × model-alone wall). And the same model alone and loop
  *    with ONNX Runtime's threads spinning while they wait (its own default; the runner lets them sleep).
  * Each run is made with prepare workers on (`--workers N`, default max(1, DEFAULT_PREPARE_WORKERS))
- * and off (`prepareWorkers: 0`).
+ * and off (`prepareWorkers: 0`); and, workers off, with the fake not saying it releases its inputs
+ * (`prepareWorkersOffFreshBuffers`: a fresh buffer per input, as a plug-in gets by default).
  * Prints one JSON object.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
       runtime: 'fake',
       files: [],
     },
+    releasesInputs: true, // as the built-in detectors: reads nothing once it has answered
     detect: async (batch: RgbImage[], ctx?: DetectContext[]) =>
       batch.map((_, i) =>
         (byImage.get(ctx![i].imageId) ?? []).map((a) => ({
@@ -190,10 +193,13 @@ async function main(): Promise<void> {
   try {
     // 1. the instant fake against decoding alone: D, off, on, D, off, on, …
     const t = { decodeWall: [] as number[], decodeCpu: [] as number[] };
-    const runs1: Record<'off' | 'on', { loop: number[]; wall: number[]; cpu: number[] }> = {
+    const runs1: Record<'off' | 'on' | 'offKeeps', { loop: number[]; wall: number[]; cpu: number[] }> = {
       off: { loop: [], wall: [], cpu: [] },
       on: { loop: [], wall: [], cpu: [] },
+      offKeeps: { loop: [], wall: [], cpu: [] },
     };
+    // the same fake not saying that it releases its inputs (a plug-in's default): a fresh buffer for every input
+    const keeping: Detector = { ...instant, releasesInputs: false };
     await decodeSeconds(); // warm the file cache and sharp
     for (let r = 0; r < reps; r++) {
       const d = await decodeSeconds();
@@ -202,8 +208,9 @@ async function main(): Promise<void> {
       for (const [label, count] of [
         ['off', 0],
         ['on', workers],
+        ['offKeeps', 0],
       ] as const) {
-        const x = await runOnce('instant', count, async () => instant);
+        const x = await runOnce('instant', count, async () => (label === 'offKeeps' ? keeping : instant));
         runs1[label].loop.push(x.loopSeconds / n);
         runs1[label].wall.push(x.steadyWall);
         runs1[label].cpu.push(x.steadyCpu);
@@ -211,7 +218,7 @@ async function main(): Promise<void> {
     }
     const ms = (xs: number[]) => round(median(xs) * 1000, 2);
     const ratio = (xs: number[], base: number[]) => round(median(xs) / median(base), 2);
-    const side = (k: 'off' | 'on') => ({
+    const side = (k: keyof typeof runs1) => ({
       loopWallMsPerImage: ms(runs1[k].loop),
       steadyWallMsPerImage: ms(runs1[k].wall),
       steadyCpuMsPerImage: ms(runs1[k].cpu),
@@ -224,10 +231,13 @@ async function main(): Promise<void> {
       decodeCpuMsPerImage: ms(t.decodeCpu),
       prepareWorkersOff: side('off'),
       prepareWorkersOn: side('on'),
+      prepareWorkersOffFreshBuffers: side('offKeeps'),
       samplesMsPerImage: {
         decodeWall: t.decodeWall.map((x) => round(x * 1000, 2)),
         offLoop: runs1.off.loop.map((x) => round(x * 1000, 2)),
         onLoop: runs1.on.loop.map((x) => round(x * 1000, 2)),
+        offCpu: runs1.off.cpu.map((x) => round(x * 1000, 2)),
+        offFreshBuffersCpu: runs1.offKeeps.cpu.map((x) => round(x * 1000, 2)),
       },
     };
     if (model) {

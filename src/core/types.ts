@@ -172,6 +172,12 @@ export interface Detector {
    */
   detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]>;
   dispose(): Promise<void>;
+  /**
+   * True when detect() reads its inputs' pixels only until its promise settles and keeps no reference to them: the
+   * runner may then write later inputs into the same buffers (less garbage collection). Unset or false: every input is
+   * a buffer of its own, never written again.
+   */
+  readonly releasesInputs?: boolean;
 }
 
 /** How served detectors talk HTTP (`--http-concurrency`, `--http-timeout`, `--http-retries`). */

@@ -160,6 +160,7 @@ export function createFakeDetector(spec: string, opts: LoadDetectorOptions = {})
   let disposed = false;
   return {
     info,
+    releasesInputs: true, // reads only the inputs' sizes
     async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
       if (disposed) throw new ShiftbenchError('ERR_INVALID_OPTION', `Fake detector "${spec}" was disposed`);
       if (!contexts || contexts.length !== batch.length) {

@@ -458,6 +458,7 @@ export async function createPluginDetector(
 
   return {
     info,
+    releasesInputs: inner.releasesInputs === true, // the plug-in's own word (docs/plugins.md)
     async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
       const out: Detection[][] = [];
       for (let i = 0; i < batch.length; i += info.maxBatch) {
@@ -545,6 +546,7 @@ export function guardPluginMitigation(plugin: LoadedPlugin, name: string): Mitig
         const classIds = new Set(info.classes.map((c) => c.id));
         return {
           info,
+          releasesInputs: d.releasesInputs === true, // the plug-in's own word for its wrapper (docs/plugins.md)
           detect: (batch, contexts) => guardedDetect(d, batch, contexts, on, classIds, null, true),
           // as a plug-in detector's: a dispose() that throws comes after the detections are stored, so a warning naming
           // the plug-in (errors of the inner detector pass unchanged)

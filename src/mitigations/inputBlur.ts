@@ -114,6 +114,7 @@ export function inputBlur(sigmaPx: number): Mitigation {
       });
       return {
         info,
+        releasesInputs: true, // the inner detector gets blurred copies, made before it is called
         detect: (batch, contexts) =>
           detector.detect(
             batch.map((img) => convolveSeparableRgb(img, kernel, boundary)),

@@ -103,6 +103,7 @@ export function polyphaseAlign(strideP?: number): Mitigation {
       const info = wrappedInfo(inner, spec, { polyphaseStridePx: stride });
       return {
         info,
+        releasesInputs: detector.releasesInputs === true, // the runner's inputs reach it, some unchanged
         async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
           const phases = batch.map((img) => choosePhase(img, stride, circular));
           const moved = batch.map((img, i) =>

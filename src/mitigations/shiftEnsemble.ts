@@ -73,6 +73,7 @@ export function shiftEnsemble(
       const info = wrappedInfo(inner, spec, { ensembleShifts: shifts, wbfIouThreshold: iouThreshold });
       return {
         info,
+        releasesInputs: detector.releasesInputs === true, // the runner's inputs reach it, some unchanged
         async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
           const inputs: RgbImage[] = [];
           const ctxs: (DetectContext | undefined)[] = [];

@@ -16,6 +16,7 @@ export function relabelDetector(inner: Detector, spec: string, extra: Record<str
   const info = wrappedInfo(inner.info, spec, extra);
   return {
     info,
+    releasesInputs: inner.releasesInputs === true,
     detect: (batch, contexts) => inner.detect(batch, contexts),
     dispose: () => inner.dispose(),
   };

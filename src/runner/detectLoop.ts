@@ -18,7 +18,7 @@ import type {
   ShiftSet,
 } from '../core/types.js';
 import { decodeDatasetImage } from '../datasets/decode.js';
-import { projectBack, type ResampleKernel, type SubpixelKernel } from '../shifts/index.js';
+import { InputBufferPool, projectBack, type ResampleKernel, type SubpixelKernel } from '../shifts/index.js';
 import { openPreparedImages, type PreparePool } from './prepare.js';
 import type { PreparedImage } from './prepareImage.js';
 import type { DetectionLog, ImageRecord, StoredDetection } from './store.js';
@@ -213,6 +213,9 @@ export async function runDetectLoop(
     subpixelKernel: o.subpixelKernel,
   };
 
+  // a detector that keeps no input once it has answered gets the same few buffers again (inputBuffers.ts)
+  const { width: wm, height: hm } = info.inputSizePx;
+  const inputBuffers = detector.releasesInputs === true ? new InputBufferPool(wm * hm * 3, batch) : undefined;
   const source = openPreparedImages({
     images,
     inputOpts,
@@ -222,6 +225,7 @@ export async function runDetectLoop(
     workers: o.prepareWorkers,
     minDepth: groupSize,
     onFallback: o.onPrepareFallback,
+    inputBuffers,
   });
   const prepareGroup = (start: number): Promise<Prepared[]> | null => {
     if (start >= images.length) return null;
@@ -297,6 +301,7 @@ export async function runDetectLoop(
           r.done++;
           r.seconds += seconds / chunk.length;
         });
+        if (inputBuffers) for (const input of inputs) inputBuffers.give(input.data);
         await flush();
       }
       await flush();

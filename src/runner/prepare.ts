@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ShiftbenchError, type ErrorCode } from '../core/errors.js';
 import type { DatasetImage, RgbImage } from '../core/types.js';
+import type { InputBufferPool } from '../shifts/inputBuffers.js';
 import { shiftedInputsFromMade, type ShiftedInputOptions } from '../shifts/inputs.js';
 import { prepareImage, type PreparedImage, type PrepareReply, type PrepareRequest } from './prepareImage.js';
 
@@ -150,6 +151,8 @@ export interface PrepareOptions {
   minDepth?: number;
   /** Called once when images are prepared on this thread although workers were asked for, with the reason. */
   onFallback?: (reason: string) => void;
+  /** Buffers for the inputs made on this thread (see inputBuffers.ts); workers make their own. */
+  inputBuffers?: InputBufferPool;
 }
 
 /** The images of a run, prepared ahead, in order. */
@@ -189,7 +192,7 @@ export function openPreparedImages(o: PrepareOptions): PreparedImages {
     pool = openPreparePool(Math.min(wanted, images.length), o.onFallback);
     owned = pool !== null;
   }
-  const here = (i: number) => prepareImage(images[i], o.decode, inputOpts);
+  const here = (i: number) => prepareImage(images[i], o.decode, inputOpts, o.inputBuffers);
   // On this thread (as before workers, and while the workers start: loading sharp there
   // takes 0.1–0.5 s) about the next group is prepared while the detector works.
   const ready = () => pool !== null && pool.ready;

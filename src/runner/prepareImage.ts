@@ -5,6 +5,7 @@
  * prepare.ts and prepareWorker.ts.
  */
 import type { DatasetImage, RgbImage } from '../core/types.js';
+import type { InputBufferPool } from '../shifts/inputBuffers.js';
 import {
   makeShiftedInputs,
   type FitGeometry,
@@ -25,13 +26,14 @@ export interface PreparedImage {
 }
 
 /**
- * Decodes `image` with `decode` and makes its shifted inputs. A decoding error makes a
- * skipped image (its message kept); an error of the input maker (bad options) is thrown.
+ * Decodes `image` with `decode` and makes its shifted inputs (into buffers of `pool` when given). A decoding error
+ * makes a skipped image (its message kept); an error of the input maker (bad options) is thrown.
  */
 export async function prepareImage(
   image: DatasetImage,
   decode: (image: DatasetImage) => Promise<RgbImage>,
   inputOpts: ShiftedInputOptions,
+  pool?: InputBufferPool,
 ): Promise<PreparedImage> {
   let rgb: RgbImage;
   try {
@@ -39,7 +41,7 @@ export async function prepareImage(
   } catch (err) {
     return { image, inputs: null, size: [0, 0], skipped: (err as Error)?.message ?? String(err) };
   }
-  return { image, inputs: await makeShiftedInputs(rgb, inputOpts), size: [rgb.width, rgb.height], skipped: null };
+  return { image, inputs: await makeShiftedInputs(rgb, inputOpts, pool), size: [rgb.width, rgb.height], skipped: null };
 }
 
 /** Main thread → prepare worker: prepare one image with these input options. */

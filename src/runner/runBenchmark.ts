@@ -170,7 +170,12 @@ export function newManifest(
 
 /** A detector whose dispose does nothing: lets a mitigation wrap the shared plain detector. */
 function borrowed(d: Detector): Detector {
-  return { info: d.info, detect: (batch, contexts) => d.detect(batch, contexts), dispose: async () => undefined };
+  return {
+    info: d.info,
+    releasesInputs: d.releasesInputs === true,
+    detect: (batch, contexts) => d.detect(batch, contexts),
+    dispose: async () => undefined,
+  };
 }
 
 /**

@@ -27,6 +27,7 @@ export {
   type ShiftedInputs,
   type FitGeometry,
 } from './inputs.js';
+export { InputBufferPool } from './inputBuffers.js';
 export { projectBack, boxToInput, boxToOriginal } from './project.js';
 export {
   stableArea,

@@ -32,6 +32,7 @@ import type { FitMode, InputTransform, RgbImage, ShiftMode, ShiftSet } from '../
 import { FourierShifter } from './fourier.js';
 import { isFractionalSet } from './shiftSet.js';
 import { enlargeRgb } from './enlarge.js';
+import type { InputBufferPool } from './inputBuffers.js';
 import { DEFAULT_SUBPIXEL_KERNEL, SUBPIXEL_KERNELS, toBytes, translateFloat, type SubpixelKernel } from './subpixel.js';
 
 /** Resampling kernels sharp offers; the run manifest records the one used. */
@@ -92,7 +93,10 @@ export interface ShiftedInputs {
   kernel: ResampleKernel;
   /** Number of inputs (= shifts). */
   count: number;
-  /** Builds the input of shift `index` (a fresh Wm × Hm image each call). */
+  /**
+   * Builds the input of shift `index`: a Wm × Hm image of its own each call (from the input buffer pool when one was
+   * given: the caller gives it back only once nothing reads it).
+   */
   input(index: number): RgbImage;
   /** All inputs, in shift-set order. */
   inputs(): RgbImage[];
@@ -244,10 +248,14 @@ export async function resampleRgb(
 /**
  * Makes the shifted inputs of one image (protocol §1): resamples once with `kernel`
  * (default `linear`), then builds each shift's Wm × Hm input lazily from the same
- * pixels. Throws ERR_INVALID_OPTION when the options are bad or K is not smaller than
- * the model input (pad, circular; crop: an offset dx ≥ Wm or dy ≥ Hm, which leaves no stable area).
+ * pixels (8-bit path: into buffers of `pool` when given). Throws ERR_INVALID_OPTION when the options are bad or K is
+ * not smaller than the model input (pad, circular; crop: an offset dx ≥ Wm or dy ≥ Hm, which leaves no stable area).
  */
-export async function makeShiftedInputs(image: RgbImage, opts: ShiftedInputOptions): Promise<ShiftedInputs> {
+export async function makeShiftedInputs(
+  image: RgbImage,
+  opts: ShiftedInputOptions,
+  pool?: InputBufferPool,
+): Promise<ShiftedInputs> {
   refuseUnknownFields(opts, SHIFTED_INPUT_OPTION_FIELDS, 'shifted input options');
   const kernel = opts.kernel ?? DEFAULT_RESAMPLE_KERNEL;
   const geometry = fitGeometry(image.width, image.height, opts);
@@ -261,20 +269,41 @@ export async function makeShiftedInputs(image: RgbImage, opts: ShiftedInputOptio
     return shiftedInputsFromFloat(fittedFloat, geometry, opts, kernel);
   }
   const fitted = await resampleRgb(image, geometry.fittedSizePx.width, geometry.fittedSizePx.height, kernel);
-  return shiftedInputsFromFitted(fitted, geometry, opts, kernel);
+  return shiftedInputsFromFitted(fitted, geometry, opts, kernel, pool);
 }
 
-/** Builds the lazy input maker from an already fitted image (exported for the runner's pipeline and tests). */
+/** The pad colour over a whole input, kept for the next image of the same size and colour (only ever read). */
+let padTemplate: { bytes: number; pad: string; data: Uint8Array } | null = null;
+
+function padTemplateOf(bytes: number, rgb: [number, number, number]): Uint8Array {
+  const pad = rgb.join(',');
+  if (padTemplate?.bytes !== bytes || padTemplate.pad !== pad) {
+    const data = new Uint8Array(bytes);
+    fillRgb(data, rgb);
+    padTemplate = { bytes, pad, data };
+  }
+  return padTemplate.data;
+}
+
+/**
+ * Builds the lazy input maker from an already fitted image (exported for the runner's pipeline and tests); inputs go
+ * into buffers of `pool` when given (every byte written).
+ */
 export function shiftedInputsFromFitted(
   fitted: RgbImage,
   geometry: FitGeometry,
   opts: ShiftedInputOptions,
   kernel: ResampleKernel = opts.kernel ?? DEFAULT_RESAMPLE_KERNEL,
+  pool?: InputBufferPool,
 ): ShiftedInputs {
   const { width: wm, height: hm } = opts.inputSizePx;
   const { shifts } = opts.shiftSet;
   const k = opts.shiftSet.maxOffsetPx;
   const bytes = wm * hm * 3;
+  if (pool && pool.bytes !== bytes) {
+    throw new ShiftbenchError('ERR_INTERNAL', `input buffers of ${pool.bytes} bytes for ${wm}×${hm}×3 inputs`);
+  }
+  const newInput = (): Uint8Array => (pool ? pool.take() : new Uint8Array(bytes));
   const pad = opts.padValue;
   const fw = fitted.width;
   const fh = fitted.height;
@@ -288,22 +317,16 @@ export function shiftedInputsFromFitted(
     if (fw !== areaW || fh !== areaH) fillRgb(area, pad);
     paste(area, areaW, areaH, fitted.data, fw, fh, 0, 0);
   }
-  // A template of the pad colour, copied with one memcpy per pad-mode input.
-  let padTemplate: Uint8Array | null = null;
-
   const input = (index: number): RgbImage => {
     const s = shifts[index];
     if (!s) throw new ShiftbenchError('ERR_INTERNAL', `shift index ${index} out of range 0…${shifts.length - 1}`);
     let out: Uint8Array;
     if (opts.mode === 'pad') {
-      if (!padTemplate) {
-        padTemplate = new Uint8Array(bytes);
-        fillRgb(padTemplate, pad);
-      }
-      out = padTemplate.slice(); // one copy, no zero-fill first
+      out = newInput();
+      out.set(padTemplateOf(bytes, pad)); // the pad colour with one memcpy, then the image over it
       paste(out, wm, hm, fitted.data, fw, fh, s.dx, s.dy);
     } else if (opts.mode === 'crop') {
-      out = new Uint8Array(bytes);
+      out = newInput(); // every row written
       // window at (K − dx, K − dy) of the (Wm + K) × (Hm + K) area
       const x0 = k - s.dx;
       const y0 = k - s.dy;
@@ -313,7 +336,7 @@ export function shiftedInputsFromFitted(
         out.set(area!.subarray(src, src + rowBytes), y * rowBytes);
       }
     } else {
-      out = new Uint8Array(bytes);
+      out = newInput(); // every row written, in two parts
       // circular roll by (dx, dy): source row y goes to (y + dy) mod Hm, split at Wm − dx
       const sx = s.dx % wm;
       const sy = s.dy % hm;

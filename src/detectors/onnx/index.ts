@@ -263,6 +263,7 @@ export async function loadOnnxDetector(
     };
     return {
       info,
+      releasesInputs: true, // copied into the input tensor's own buffer before the session runs
       async detect(batch: RgbImage[], _contexts?: DetectContext[]): Promise<Detection[][]> {
         if (disposed)
           throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${entry.name}" was disposed; load it again`);

@@ -203,6 +203,7 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
   let disposed = false;
   return {
     info,
+    releasesInputs: true, // read into tensors that are disposed before detect() settles
     async detect(batch: RgbImage[], _contexts?: DetectContext[]): Promise<Detection[][]> {
       if (disposed)
         throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${entry.name}" was disposed; load it again`);

@@ -1,0 +1,51 @@
+/**
+ * Buffers for the detector's inputs, taken again once a detector that keeps none of them
+ * (`Detector.releasesInputs`) has answered. A run then makes a few Wm × Hm × 3 buffers
+ * instead of one per input; V8 answers every few dozen megabytes of new buffer memory
+ * with a full garbage collection, which on two cores cost the harness about as much CPU
+ * as the resample (docs/performance.md, "Feeding the detector").
+ *
+ * A taken buffer holds the pixels of an earlier input: its maker writes every byte.
+ */
+import { ShiftbenchError } from '../core/errors.js';
+
+/** Hands out buffers of one size, fresh or given back; keeps at most `capacity` given back. */
+export class InputBufferPool {
+  private readonly free: Uint8Array[] = [];
+
+  constructor(
+    readonly bytes: number,
+    readonly capacity: number,
+  ) {
+    if (!(Number.isInteger(bytes) && bytes > 0 && Number.isInteger(capacity) && capacity >= 0)) {
+      throw new ShiftbenchError('ERR_INTERNAL', `input buffer pool of ${bytes} bytes × ${capacity}`);
+    }
+  }
+
+  /** A buffer of `bytes` bytes: one given back (stale pixels), else a new one (zeros). */
+  take(): Uint8Array {
+    return this.free.pop() ?? new Uint8Array(this.bytes);
+  }
+
+  /**
+   * Gives `buffer` back for a later take(). Only a whole buffer of this size is kept (a
+   * view into a larger one may still be read through its other parts), each once, and at
+   * most `capacity`; anything else is left to the garbage collector.
+   */
+  give(buffer: Uint8Array): void {
+    if (
+      this.free.length < this.capacity &&
+      buffer.byteLength === this.bytes &&
+      buffer.byteOffset === 0 &&
+      buffer.buffer.byteLength === this.bytes &&
+      !this.free.includes(buffer)
+    ) {
+      this.free.push(buffer);
+    }
+  }
+
+  /** Buffers given back and not taken again. */
+  get size(): number {
+    return this.free.length;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Input buffers taken again (src/shifts/inputBuffers.ts): a detector that says it keeps no
+ * input once it has answered (`releasesInputs`) gets its inputs in a few reused buffers, and
+ * every input still holds exactly the pixels a fresh buffer would (pad, crop, circular,
+ * fractional shifts); a detector that does not say so gets a buffer of its own per input,
+ * never written again after detect() settles.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { DetectContext, Detection, Detector, RgbImage, ShiftMode } from '../../src/core/types.js';
+import { inputBlur } from '../../src/mitigations/inputBlur.js';
+import { polyphaseAlign } from '../../src/mitigations/polyphaseAlign.js';
+import { shiftEnsemble } from '../../src/mitigations/shiftEnsemble.js';
+import { relabelDetector } from '../../src/mitigations/wrap.js';
+import { runBenchmark } from '../../src/runner/index.js';
+import { InputBufferPool, parseShiftSet } from '../../src/shifts/index.js';
+import { fakeEnv, fakeInfo, makeDataset, tempDir } from './fixtures.js';
+
+const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+/** Remembers every input it was given: its pixels' hash when detect() ran, by image and shift, and the input itself. */
+function recordingDetector(releasesInputs: boolean) {
+  const seen: { key: string; hash: string; input: RgbImage }[] = [];
+  const detector: Detector = {
+    info: fakeInfo('rec', { maxBatch: 3, padValue: [200, 30, 90], inputSizePx: { width: 56, height: 40 } }),
+    ...(releasesInputs ? { releasesInputs: true } : {}),
+    async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
+      await new Promise((r) => setTimeout(r, 1)); // answers on a later tick, as a real runtime does
+      batch.forEach((input, i) =>
+        seen.push({
+          key: `${contexts![i].imageId} ${contexts![i].shift.dx},${contexts![i].shift.dy}`,
+          hash: sha(input.data),
+          input,
+        }),
+      );
+      return batch.map(() => []);
+    },
+    dispose: async () => undefined,
+  };
+  return { detector, seen };
+}
+
+describe('input buffers of a detector that releases its inputs', () => {
+  let root: string;
+  let dataset: string;
+  beforeAll(async () => {
+    root = await tempDir('shiftbench-input-buffers-');
+    dataset = (await makeDataset(path.join(root, 'ds'), 7, { corrupt: [3], seed: 5 })).file;
+  }, 60_000);
+
+  const cases: { mode: ShiftMode; shifts: string }[] = [
+    { mode: 'pad', shifts: 'grid:1' },
+    { mode: 'crop', shifts: 'line:3' },
+    { mode: 'circular', shifts: 'grid:2' },
+    { mode: 'pad', shifts: '0,0;0.5,0;1,0.25' },
+  ];
+  for (const { mode, shifts } of cases) {
+    it(`gives every input the same pixels as fresh buffers, in a few buffers (${mode} ${shifts})`, async () => {
+      const run = async (releasesInputs: boolean) => {
+        const { detector, seen } = recordingDetector(releasesInputs);
+        await runBenchmark(
+          {
+            models: ['rec'],
+            dataset,
+            out: path.join(root, `${mode}-${shifts.replace(/[^a-z0-9]/gi, '_')}-${releasesInputs}`),
+            shifts,
+            mode,
+            bootstrapResamples: 20,
+            bootstrapBounds: 0,
+            prepareWorkers: 0,
+          },
+          { env: fakeEnv({ rec: () => detector }) },
+        );
+        return seen;
+      };
+      const fresh = await run(false);
+      const reused = await run(true);
+      const nShifts = parseShiftSet(shifts).shifts.length;
+      expect(fresh.length).toBe(6 * nShifts); // 7 images, one of them not an image
+      expect(reused.map((s) => [s.key, s.hash])).toEqual(fresh.map((s) => [s.key, s.hash]));
+      // fresh buffers: one per input, none written again after its detect() settled
+      expect(new Set(fresh.map((s) => s.input.data.buffer)).size).toBe(fresh.length);
+      for (const s of fresh) expect(sha(s.input.data)).toBe(s.hash);
+      const buffers = new Set(reused.map((s) => s.input.data.buffer)).size;
+      if (shifts.includes('.'))
+        expect(buffers).toBe(reused.length); // fractional sets make their bytes anew
+      else expect(buffers).toBeLessThanOrEqual(3); // at most one batch of buffers (maxBatch 3)
+    }, 60_000);
+  }
+});
+
+describe('InputBufferPool', () => {
+  it('hands back what it was given, a whole buffer of its size once each, at most `capacity`', () => {
+    const pool = new InputBufferPool(12, 2);
+    const a = pool.take();
+    expect(a.length).toBe(12);
+    a.fill(7);
+    pool.give(a);
+    pool.give(a); // twice: kept once, or two inputs would share it
+    expect(pool.size).toBe(1);
+    pool.give(new Uint8Array(11)); // another size
+    pool.give(new Uint8Array(24).subarray(0, 12)); // a view into a larger buffer
+    pool.give(new Uint8Array(24).subarray(12)); // the same, not at its start
+    expect(pool.size).toBe(1);
+    pool.give(new Uint8Array(12));
+    pool.give(new Uint8Array(12)); // over capacity: left to the collector
+    expect(pool.size).toBe(2);
+    const b = pool.take();
+    const c = pool.take();
+    expect([b, c]).toContain(a);
+    expect(pool.take()).not.toBe(a); // empty again: a new one
+  });
+
+  it('refuses a size or capacity that is not a whole number', () => {
+    expect(() => new InputBufferPool(0, 1)).toThrow(/ERR_INTERNAL|input buffer pool/);
+    expect(() => new InputBufferPool(12, -1)).toThrow(/input buffer pool/);
+  });
+});
+
+describe('releasesInputs through mitigations', () => {
+  const inner = (releasesInputs: boolean): Detector => ({
+    info: fakeInfo('inner', { totalStridePx: 4 }),
+    releasesInputs,
+    detect: async (batch) => batch.map(() => []),
+    dispose: async () => undefined,
+  });
+  const ctx = { mode: 'pad' as const };
+  it("wrappers that hand the runner's inputs on keep the inner detector's word; input-blur always releases", () => {
+    for (const r of [true, false]) {
+      expect(relabelDetector(inner(r), 'x').releasesInputs).toBe(r);
+      expect(shiftEnsemble('grid:1').wrap(inner(r), ctx).releasesInputs).toBe(r);
+      expect(polyphaseAlign(4).wrap(inner(r), ctx).releasesInputs).toBe(r);
+      expect(inputBlur(1).wrap(inner(r), ctx).releasesInputs).toBe(true); // blurred copies reach the inner one
+    }
+  });
+});

@@ -215,7 +215,9 @@ export async function runDetectLoop(
 
   // a detector that keeps no input once it has answered gets the same few buffers again (inputBuffers.ts)
   const { width: wm, height: hm } = info.inputSizePx;
-  const inputBuffers = detector.releasesInputs === true ? new InputBufferPool(wm * hm * 3, batch) : undefined;
+  // (at most one batch is out at once on this thread; with prepare workers a group's buffers go back to them)
+  const inputBuffers =
+    detector.releasesInputs === true ? new InputBufferPool(wm * hm * 3, Math.max(batch, 2 * nShifts)) : undefined;
   const source = openPreparedImages({
     images,
     inputOpts,

@@ -199,7 +199,10 @@ export function openPreparedImages(o: PrepareOptions): PreparedImages {
   const queue = new OrderedPrefetch<PreparedImage>(
     images.length,
     () => (ready() ? depth : Math.min(depth, group)),
-    (i) => (ready() ? pool!.prepare(images[i], inputOpts) : here(i)),
+    (i) =>
+      ready()
+        ? pool!.prepare(images[i], inputOpts, o.inputBuffers?.takeGiven(inputOpts.shiftSet.shifts.length) ?? [])
+        : here(i),
   );
   const stopListening = pool && !pool.ready ? pool.onReady(() => queue.fill()) : () => undefined;
   let closed: Promise<void> | null = null;
@@ -320,8 +323,9 @@ export class PreparePool {
   /**
    * Decodes `image` and makes its inputs in a worker (prepareImage there), the ready one
    * with the fewest jobs (any worker before one is ready); rejects once the pool failed or was terminated.
+   * `buffers` (released input buffers) are transferred to that worker, which may write inputs in them.
    */
-  prepare(image: DatasetImage, inputOpts: ShiftedInputOptions): Promise<PreparedImage> {
+  prepare(image: DatasetImage, inputOpts: ShiftedInputOptions, buffers: Uint8Array[] = []): Promise<PreparedImage> {
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       if (this.terminated) return reject(stoppedError());
@@ -330,7 +334,10 @@ export class PreparePool {
       const jobId = this.nextJobId++;
       if (slot.jobs.size === 0) slot.worker.ref();
       slot.jobs.set(jobId, { image, resolve, reject });
-      slot.worker.postMessage({ jobId, image: { ...image }, inputOpts } satisfies PrepareRequest);
+      slot.worker.postMessage(
+        { jobId, image: { ...image }, inputOpts, buffers } satisfies PrepareRequest,
+        buffers.map((b) => b.buffer as ArrayBuffer),
+      );
     });
   }
 

@@ -49,6 +49,8 @@ export interface PrepareRequest {
   jobId: number;
   image: DatasetImage;
   inputOpts: ShiftedInputOptions;
+  /** Input buffers the detector released (transferred): the worker may write this or a later image's inputs in them. */
+  buffers: Uint8Array[];
 }
 
 /** Prepare worker → main thread: the made inputs (buffers transferred), a skipped image, or an error. */

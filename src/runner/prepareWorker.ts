@@ -7,6 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { DatasetImage } from '../core/types.js';
 import { decodeDatasetImage } from '../datasets/decode.js';
+import { InputBufferPool } from '../shifts/inputBuffers.js';
 import type { ShiftedInputOptions } from '../shifts/inputs.js';
 import { prepareImage, type PrepareReply, type PrepareRequest } from './prepareImage.js';
 
@@ -17,12 +18,14 @@ import { prepareImage, type PrepareReply, type PrepareRequest } from './prepareI
 const CONCURRENT_JOBS = 2;
 const waiting: PrepareRequest[] = [];
 let running = 0;
+/** Input buffers the main thread sent back (its detector released them), for the inputs of the next images. */
+let buffers: InputBufferPool | null = null;
 
 function pump(): void {
   while (running < CONCURRENT_JOBS && waiting.length > 0) {
     const m = waiting.shift()!;
     running++;
-    void answer(m.jobId, m.image, m.inputOpts).finally(() => {
+    void answer(m.jobId, m.image, m.inputOpts, buffers ?? undefined).finally(() => {
       running--;
       pump();
     });
@@ -30,16 +33,26 @@ function pump(): void {
 }
 
 parentPort!.on('message', (m: PrepareRequest) => {
+  const { width, height } = m.inputOpts.inputSizePx;
+  const bytes = width * height * 3;
+  if (buffers?.bytes !== bytes)
+    buffers = new InputBufferPool(bytes, m.inputOpts.shiftSet.shifts.length * CONCURRENT_JOBS);
+  for (const b of m.buffers) buffers.give(b);
   waiting.push(m);
   pump();
 });
 parentPort!.postMessage({ kind: 'ready' }); // the imports above (sharp) are loaded
 
-async function answer(jobId: number, image: DatasetImage, inputOpts: ShiftedInputOptions): Promise<void> {
+async function answer(
+  jobId: number,
+  image: DatasetImage,
+  inputOpts: ShiftedInputOptions,
+  pool: InputBufferPool | undefined,
+): Promise<void> {
   let reply: PrepareReply;
   const transfer = new Set<ArrayBuffer>();
   try {
-    const p = await prepareImage(image, decodeDatasetImage, inputOpts);
+    const p = await prepareImage(image, decodeDatasetImage, inputOpts, pool);
     if (p.inputs === null) {
       reply = { jobId, kind: 'skipped', message: p.skipped ?? 'could not decode' };
     } else {

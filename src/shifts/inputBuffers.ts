@@ -5,7 +5,9 @@
  * with a full garbage collection, which on two cores cost the harness about as much CPU
  * as the resample (docs/performance.md, "Feeding the detector").
  *
- * A taken buffer holds the pixels of an earlier input: its maker writes every byte.
+ * A taken buffer holds the pixels of an earlier input: its maker writes every byte. With
+ * prepare workers the buffers given back travel to a worker with its next image (transferred,
+ * not copied) and come back holding that image's inputs.
  */
 import { ShiftbenchError } from '../core/errors.js';
 
@@ -42,6 +44,11 @@ export class InputBufferPool {
     ) {
       this.free.push(buffer);
     }
+  }
+
+  /** Up to `max` of the buffers given back (none made): for the prepare workers, which fill them in their thread. */
+  takeGiven(max: number): Uint8Array[] {
+    return this.free.splice(Math.max(0, this.free.length - max));
   }
 
   /** Buffers given back and not taken again. */

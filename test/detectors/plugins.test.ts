@@ -39,6 +39,7 @@ export default {
     notDetector: () => 42,
     badInfo: () => ({ info: { ...info, classes: [] }, detect: async () => [], dispose: async () => {} }),
     leaky: () => ({ info, detect: async (b) => b.map(() => []), dispose: async () => { throw new Error('handle already closed'); } }),
+    releasing: () => ({ info, releasesInputs: true, detect: async (b) => b.map(() => []), dispose: async () => {} }),
     huge: () => ({ info: { ...info, inputSizePx: { width: 100000, height: 100000 } }, detect: async () => [], dispose: async () => {} }),
     largest: () => ({ info: { ...info, inputSizePx: { width: 16384, height: 16384 } }, detect: async () => [], dispose: async () => {} }),
     badPad: () => ({ info: { ...info, padValue: [300, -1, 0] }, detect: async () => [], dispose: async () => {} }),
@@ -153,6 +154,10 @@ describe('plug-in detector wrapper', () => {
     const out = await det.detect([img(), img(), img(), img(), img()], [1, 2, 3, 4, 5].map(ctx));
     expect(out).toHaveLength(5);
     expect(out[4]).toEqual([{ bbox: [1, 1, 2, 2], score: 0.5, categoryId: 2 }]);
+  });
+  it("keeps its inputs' buffers its own unless it says it releases them (releasesInputs, docs/plugins.md)", async () => {
+    expect((await load('good')).releasesInputs).toBe(false);
+    expect((await load('releasing')).releasesInputs).toBe(true);
   });
   const invalid: [string, string][] = [
     ['nan', 'bbox must be 4 finite numbers [x, y, width, height] in input pixels but is [1, NaN, 2, 2]'],

@@ -15,18 +15,19 @@ import { shiftEnsemble } from '../../src/mitigations/shiftEnsemble.js';
 import { relabelDetector } from '../../src/mitigations/wrap.js';
 import { runBenchmark } from '../../src/runner/index.js';
 import { InputBufferPool, parseShiftSet } from '../../src/shifts/index.js';
+import { buildWorkers } from '../helpers/workerBuild.js';
 import { fakeEnv, fakeInfo, makeDataset, tempDir } from './fixtures.js';
 
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 /** Remembers every input it was given: its pixels' hash when detect() ran, by image and shift, and the input itself. */
-function recordingDetector(releasesInputs: boolean) {
+function recordingDetector(releasesInputs: boolean, delayMs = 1) {
   const seen: { key: string; hash: string; input: RgbImage }[] = [];
   const detector: Detector = {
     info: fakeInfo('rec', { maxBatch: 3, padValue: [200, 30, 90], inputSizePx: { width: 56, height: 40 } }),
     ...(releasesInputs ? { releasesInputs: true } : {}),
     async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
-      await new Promise((r) => setTimeout(r, 1)); // answers on a later tick, as a real runtime does
+      await new Promise((r) => setTimeout(r, delayMs)); // answers on a later tick, as a real runtime does
       batch.forEach((input, i) =>
         seen.push({
           key: `${contexts![i].imageId} ${contexts![i].shift.dx},${contexts![i].shift.dy}`,
@@ -44,10 +45,42 @@ function recordingDetector(releasesInputs: boolean) {
 describe('input buffers of a detector that releases its inputs', () => {
   let root: string;
   let dataset: string;
+  let many: string;
   beforeAll(async () => {
+    buildWorkers(); // the prepare workers run the built JavaScript
     root = await tempDir('shiftbench-input-buffers-');
     dataset = (await makeDataset(path.join(root, 'ds'), 7, { corrupt: [3], seed: 5 })).file;
-  }, 60_000);
+    // more images than the prepare queue holds ahead (32), so that released buffers travel back to the workers
+    many = (await makeDataset(path.join(root, 'many'), 48, { corrupt: [20], seed: 6 })).file;
+  }, 120_000);
+
+  const runRecorded = async (o: {
+    data: string;
+    mode: ShiftMode;
+    shifts: string;
+    workers: number;
+    release: boolean;
+  }) => {
+    // slow enough that the workers are ready (0.1–0.5 s) long before the last images are asked for
+    const { detector, seen } = recordingDetector(o.release, o.workers > 0 ? 20 : 1);
+    await runBenchmark(
+      {
+        models: ['rec'],
+        dataset: o.data,
+        out: path.join(
+          root,
+          `${path.basename(path.dirname(o.data))}-${o.mode}-${o.shifts.replace(/[^a-z0-9]/gi, '_')}-${o.workers}-${o.release}`,
+        ),
+        shifts: o.shifts,
+        mode: o.mode,
+        bootstrapResamples: 20,
+        bootstrapBounds: 0,
+        prepareWorkers: o.workers,
+      },
+      { env: fakeEnv({ rec: () => detector }) },
+    );
+    return seen;
+  };
 
   const cases: { mode: ShiftMode; shifts: string }[] = [
     { mode: 'pad', shifts: 'grid:1' },
@@ -57,25 +90,8 @@ describe('input buffers of a detector that releases its inputs', () => {
   ];
   for (const { mode, shifts } of cases) {
     it(`gives every input the same pixels as fresh buffers, in a few buffers (${mode} ${shifts})`, async () => {
-      const run = async (releasesInputs: boolean) => {
-        const { detector, seen } = recordingDetector(releasesInputs);
-        await runBenchmark(
-          {
-            models: ['rec'],
-            dataset,
-            out: path.join(root, `${mode}-${shifts.replace(/[^a-z0-9]/gi, '_')}-${releasesInputs}`),
-            shifts,
-            mode,
-            bootstrapResamples: 20,
-            bootstrapBounds: 0,
-            prepareWorkers: 0,
-          },
-          { env: fakeEnv({ rec: () => detector }) },
-        );
-        return seen;
-      };
-      const fresh = await run(false);
-      const reused = await run(true);
+      const fresh = await runRecorded({ data: dataset, mode, shifts, workers: 0, release: false });
+      const reused = await runRecorded({ data: dataset, mode, shifts, workers: 0, release: true });
       const nShifts = parseShiftSet(shifts).shifts.length;
       expect(fresh.length).toBe(6 * nShifts); // 7 images, one of them not an image
       expect(reused.map((s) => [s.key, s.hash])).toEqual(fresh.map((s) => [s.key, s.hash]));
@@ -87,6 +103,22 @@ describe('input buffers of a detector that releases its inputs', () => {
         expect(buffers).toBe(reused.length); // fractional sets make their bytes anew
       else expect(buffers).toBeLessThanOrEqual(3); // at most one batch of buffers (maxBatch 3)
     }, 60_000);
+  }
+
+  for (const { mode, shifts, workers } of [
+    { mode: 'pad', shifts: 'grid:1', workers: 2 },
+    { mode: 'circular', shifts: 'line:2', workers: 1 },
+  ] as const) {
+    it(`sends released buffers back to the prepare workers, same pixels (${mode} ${shifts}, ${workers} workers)`, async () => {
+      const fresh = await runRecorded({ data: many, mode, shifts, workers: 0, release: false });
+      const reused = await runRecorded({ data: many, mode, shifts, workers, release: true });
+      expect(fresh.length).toBe(47 * parseShiftSet(shifts).shifts.length);
+      expect(reused.map((s) => [s.key, s.hash])).toEqual(fresh.map((s) => [s.key, s.hash]));
+      // a buffer transferred back to a worker is detached here: the inputs of later images were made in it
+      const sentBack = reused.filter((s) => s.input.data.byteLength === 0).length;
+      expect(sentBack).toBeGreaterThan(reused.length / 4);
+      expect(fresh.every((s) => s.input.data.byteLength > 0)).toBe(true);
+    }, 120_000);
   }
 });
 

@@ -184,6 +184,8 @@ function createSaturatedBlobDetector(opts) {
       files: [],
       details: { cellPx: CELL_PX, mergeGapPx: MERGE_GAP_PX },
     },
+    // reads each input's pixels inside detect() and keeps none of them: the runner may reuse their buffers
+    releasesInputs: true,
     async detect(batch) {
       return batch.map((img) => detectBlobs(img, scoreThreshold));
     },

@@ -18,7 +18,13 @@ import type {
   ShiftSet,
 } from '../core/types.js';
 import { decodeDatasetImage } from '../datasets/decode.js';
-import { InputBufferPool, projectBack, type ResampleKernel, type SubpixelKernel } from '../shifts/index.js';
+import {
+  InputBufferPool,
+  inputBufferCapacity,
+  projectBack,
+  type ResampleKernel,
+  type SubpixelKernel,
+} from '../shifts/index.js';
 import { openPreparedImages, type PreparePool } from './prepare.js';
 import type { PreparedImage } from './prepareImage.js';
 import type { DetectionLog, ImageRecord, StoredDetection } from './store.js';
@@ -217,7 +223,9 @@ export async function runDetectLoop(
   const { width: wm, height: hm } = info.inputSizePx;
   // (at most one batch is out at once on this thread; with prepare workers a group's buffers go back to them)
   const inputBuffers =
-    detector.releasesInputs === true ? new InputBufferPool(wm * hm * 3, Math.max(batch, 2 * nShifts)) : undefined;
+    detector.releasesInputs === true
+      ? new InputBufferPool(wm * hm * 3, Math.max(batch, inputBufferCapacity(wm * hm * 3, 2 * nShifts)))
+      : undefined;
   const source = openPreparedImages({
     images,
     inputOpts,

@@ -7,7 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { DatasetImage } from '../core/types.js';
 import { decodeDatasetImage } from '../datasets/decode.js';
-import { InputBufferPool } from '../shifts/inputBuffers.js';
+import { InputBufferPool, inputBufferCapacity } from '../shifts/inputBuffers.js';
 import type { ShiftedInputOptions } from '../shifts/inputs.js';
 import { prepareImage, type PrepareReply, type PrepareRequest } from './prepareImage.js';
 
@@ -35,8 +35,12 @@ function pump(): void {
 parentPort!.on('message', (m: PrepareRequest) => {
   const { width, height } = m.inputOpts.inputSizePx;
   const bytes = width * height * 3;
-  if (buffers?.bytes !== bytes)
-    buffers = new InputBufferPool(bytes, m.inputOpts.shiftSet.shifts.length * CONCURRENT_JOBS);
+  if (buffers?.bytes !== bytes) {
+    buffers = new InputBufferPool(
+      bytes,
+      inputBufferCapacity(bytes, m.inputOpts.shiftSet.shifts.length * CONCURRENT_JOBS),
+    );
+  }
   for (const b of m.buffers) buffers.give(b);
   waiting.push(m);
   pump();

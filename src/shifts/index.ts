@@ -27,7 +27,7 @@ export {
   type ShiftedInputs,
   type FitGeometry,
 } from './inputs.js';
-export { InputBufferPool } from './inputBuffers.js';
+export { InputBufferPool, inputBufferCapacity, INPUT_BUFFERS_MAX_BYTES } from './inputBuffers.js';
 export { projectBack, boxToInput, boxToOriginal } from './project.js';
 export {
   stableArea,

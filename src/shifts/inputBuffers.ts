@@ -11,6 +11,14 @@
  */
 import { ShiftbenchError } from '../core/errors.js';
 
+/** Most bytes of buffers a pool keeps beyond what is in use (with large inputs, fewer than asked for). */
+export const INPUT_BUFFERS_MAX_BYTES = 64 * 1024 * 1024;
+
+/** How many buffers of `bytes` bytes a pool keeps: `wanted`, but no more than INPUT_BUFFERS_MAX_BYTES hold (≥ 1). */
+export function inputBufferCapacity(bytes: number, wanted: number): number {
+  return Math.max(1, Math.min(wanted, Math.floor(INPUT_BUFFERS_MAX_BYTES / bytes)));
+}
+
 /** Hands out buffers of one size, fresh or given back; keeps at most `capacity` given back. */
 export class InputBufferPool {
   private readonly free: Uint8Array[] = [];

@@ -14,7 +14,12 @@ import { polyphaseAlign } from '../../src/mitigations/polyphaseAlign.js';
 import { shiftEnsemble } from '../../src/mitigations/shiftEnsemble.js';
 import { relabelDetector } from '../../src/mitigations/wrap.js';
 import { runBenchmark } from '../../src/runner/index.js';
-import { InputBufferPool, parseShiftSet } from '../../src/shifts/index.js';
+import {
+  INPUT_BUFFERS_MAX_BYTES,
+  InputBufferPool,
+  inputBufferCapacity,
+  parseShiftSet,
+} from '../../src/shifts/index.js';
 import { buildWorkers } from '../helpers/workerBuild.js';
 import { fakeEnv, fakeInfo, makeDataset, tempDir } from './fixtures.js';
 
@@ -142,6 +147,12 @@ describe('InputBufferPool', () => {
     const c = pool.take();
     expect([b, c]).toContain(a);
     expect(pool.take()).not.toBe(a); // empty again: a new one
+  });
+
+  it('keeps at most 64 MiB of large buffers, and at least one', () => {
+    expect(inputBufferCapacity(512 * 512 * 3, 32)).toBe(32); // 25 MB
+    expect(inputBufferCapacity(1280 * 1280 * 3, 32)).toBe(13); // 4.9 MB each
+    expect(inputBufferCapacity(INPUT_BUFFERS_MAX_BYTES + 1, 8)).toBe(1);
   });
 
   it('refuses a size or capacity that is not a whole number', () => {

@@ -1,11 +1,11 @@
 /**
- * Buffers for the detector's inputs, taken again once a detector that keeps none of them
+ * Buffers for the detector's inputs, used again once a detector that keeps none of them
  * (`Detector.releasesInputs`) has answered. A run then makes a few Wm × Hm × 3 buffers
  * instead of one per input; V8 answers every few dozen megabytes of new buffer memory
  * with a full garbage collection, which on two cores cost the harness about as much CPU
  * as the resample (docs/performance.md, "Feeding the detector").
  *
- * A taken buffer holds the pixels of an earlier input: its maker writes every byte. With
+ * A reused buffer holds the pixels of an earlier input: its maker writes every byte. With
  * prepare workers the buffers given back travel to a worker with its next image (transferred,
  * not copied) and come back holding that image's inputs.
  */
@@ -32,13 +32,13 @@ export class InputBufferPool {
     }
   }
 
-  /** A buffer of `bytes` bytes: one given back (stale pixels), else a new one (zeros). */
-  take(): Uint8Array {
-    return this.free.pop() ?? new Uint8Array(this.bytes);
+  /** A buffer given back (its pixels stale), or undefined when none is left: the caller makes one its own way. */
+  reuse(): Uint8Array | undefined {
+    return this.free.pop();
   }
 
   /**
-   * Gives `buffer` back for a later take(). Only a whole buffer of this size is kept (a
+   * Gives `buffer` back for a later reuse(). Only a whole buffer of this size is kept (a
    * view into a larger one may still be read through its other parts), each once, and at
    * most `capacity`; anything else is left to the garbage collector.
    */
@@ -54,12 +54,12 @@ export class InputBufferPool {
     }
   }
 
-  /** Up to `max` of the buffers given back (none made): for the prepare workers, which fill them in their thread. */
+  /** Up to `max` of the buffers given back: for the prepare workers, which fill them in their thread. */
   takeGiven(max: number): Uint8Array[] {
     return this.free.splice(Math.max(0, this.free.length - max));
   }
 
-  /** Buffers given back and not taken again. */
+  /** Buffers given back and not reused yet. */
   get size(): number {
     return this.free.length;
   }

@@ -303,7 +303,6 @@ export function shiftedInputsFromFitted(
   if (pool && pool.bytes !== bytes) {
     throw new ShiftbenchError('ERR_INTERNAL', `input buffers of ${pool.bytes} bytes for ${wm}×${hm}×3 inputs`);
   }
-  const newInput = (): Uint8Array => (pool ? pool.take() : new Uint8Array(bytes));
   const pad = opts.padValue;
   const fw = fitted.width;
   const fh = fitted.height;
@@ -322,11 +321,14 @@ export function shiftedInputsFromFitted(
     if (!s) throw new ShiftbenchError('ERR_INTERNAL', `shift index ${index} out of range 0…${shifts.length - 1}`);
     let out: Uint8Array;
     if (opts.mode === 'pad') {
-      out = newInput();
-      out.set(padTemplateOf(bytes, pad)); // the pad colour with one memcpy, then the image over it
+      // the pad colour with one memcpy (a new buffer: a copy of it, with no zero-fill first), then the image over it
+      const template = padTemplateOf(bytes, pad);
+      const reused = pool?.reuse();
+      reused?.set(template);
+      out = reused ?? template.slice();
       paste(out, wm, hm, fitted.data, fw, fh, s.dx, s.dy);
     } else if (opts.mode === 'crop') {
-      out = newInput(); // every row written
+      out = pool?.reuse() ?? new Uint8Array(bytes); // every row written
       // window at (K − dx, K − dy) of the (Wm + K) × (Hm + K) area
       const x0 = k - s.dx;
       const y0 = k - s.dy;
@@ -336,7 +338,7 @@ export function shiftedInputsFromFitted(
         out.set(area!.subarray(src, src + rowBytes), y * rowBytes);
       }
     } else {
-      out = newInput(); // every row written, in two parts
+      out = pool?.reuse() ?? new Uint8Array(bytes); // every row written, in two parts
       // circular roll by (dx, dy): source row y goes to (y + dy) mod Hm, split at Wm − dx
       const sx = s.dx % wm;
       const sy = s.dy % hm;

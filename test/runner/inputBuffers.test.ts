@@ -13,7 +13,11 @@ import { inputBlur } from '../../src/mitigations/inputBlur.js';
 import { polyphaseAlign } from '../../src/mitigations/polyphaseAlign.js';
 import { shiftEnsemble } from '../../src/mitigations/shiftEnsemble.js';
 import { relabelDetector } from '../../src/mitigations/wrap.js';
+import { decodeDatasetImage, loadDataset } from '../../src/datasets/index.js';
+import { runDetectLoop } from '../../src/runner/detectLoop.js';
 import { runBenchmark } from '../../src/runner/index.js';
+import { openPreparePool, type PreparePool } from '../../src/runner/prepare.js';
+import type { DetectionLog } from '../../src/runner/store.js';
 import {
   INPUT_BUFFERS_MAX_BYTES,
   InputBufferPool,
@@ -26,13 +30,13 @@ import { fakeEnv, fakeInfo, makeDataset, tempDir } from './fixtures.js';
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 /** Remembers every input it was given: its pixels' hash when detect() ran, by image and shift, and the input itself. */
-function recordingDetector(releasesInputs: boolean, delayMs = 1) {
+function recordingDetector(releasesInputs: boolean) {
   const seen: { key: string; hash: string; input: RgbImage }[] = [];
   const detector: Detector = {
     info: fakeInfo('rec', { maxBatch: 3, padValue: [200, 30, 90], inputSizePx: { width: 56, height: 40 } }),
     ...(releasesInputs ? { releasesInputs: true } : {}),
     async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
-      await new Promise((r) => setTimeout(r, delayMs)); // answers on a later tick, as a real runtime does
+      await new Promise((r) => setTimeout(r, 1)); // answers on a later tick, as a real runtime does
       batch.forEach((input, i) =>
         seen.push({
           key: `${contexts![i].imageId} ${contexts![i].shift.dx},${contexts![i].shift.dy}`,
@@ -59,28 +63,18 @@ describe('input buffers of a detector that releases its inputs', () => {
     many = (await makeDataset(path.join(root, 'many'), 48, { corrupt: [20], seed: 6 })).file;
   }, 120_000);
 
-  const runRecorded = async (o: {
-    data: string;
-    mode: ShiftMode;
-    shifts: string;
-    workers: number;
-    release: boolean;
-  }) => {
-    // slow enough that the workers are ready (0.1–0.5 s) long before the last images are asked for
-    const { detector, seen } = recordingDetector(o.release, o.workers > 0 ? 20 : 1);
+  const runRecorded = async (o: { mode: ShiftMode; shifts: string; release: boolean }) => {
+    const { detector, seen } = recordingDetector(o.release);
     await runBenchmark(
       {
         models: ['rec'],
-        dataset: o.data,
-        out: path.join(
-          root,
-          `${path.basename(path.dirname(o.data))}-${o.mode}-${o.shifts.replace(/[^a-z0-9]/gi, '_')}-${o.workers}-${o.release}`,
-        ),
+        dataset,
+        out: path.join(root, `${o.mode}-${o.shifts.replace(/[^a-z0-9]/gi, '_')}-${o.release}`),
         shifts: o.shifts,
         mode: o.mode,
         bootstrapResamples: 20,
         bootstrapBounds: 0,
-        prepareWorkers: o.workers,
+        prepareWorkers: 0,
       },
       { env: fakeEnv({ rec: () => detector }) },
     );
@@ -95,8 +89,8 @@ describe('input buffers of a detector that releases its inputs', () => {
   ];
   for (const { mode, shifts } of cases) {
     it(`gives every input the same pixels as fresh buffers, in a few buffers (${mode} ${shifts})`, async () => {
-      const fresh = await runRecorded({ data: dataset, mode, shifts, workers: 0, release: false });
-      const reused = await runRecorded({ data: dataset, mode, shifts, workers: 0, release: true });
+      const fresh = await runRecorded({ mode, shifts, release: false });
+      const reused = await runRecorded({ mode, shifts, release: true });
       const nShifts = parseShiftSet(shifts).shifts.length;
       expect(fresh.length).toBe(6 * nShifts); // 7 images, one of them not an image
       expect(reused.map((s) => [s.key, s.hash])).toEqual(fresh.map((s) => [s.key, s.hash]));
@@ -115,14 +109,42 @@ describe('input buffers of a detector that releases its inputs', () => {
     { mode: 'circular', shifts: 'line:2', workers: 1 },
   ] as const) {
     it(`sends released buffers back to the prepare workers, same pixels (${mode} ${shifts}, ${workers} workers)`, async () => {
-      const fresh = await runRecorded({ data: many, mode, shifts, workers: 0, release: false });
-      const reused = await runRecorded({ data: many, mode, shifts, workers, release: true });
-      expect(fresh.length).toBe(47 * parseShiftSet(shifts).shifts.length);
-      expect(reused.map((s) => [s.key, s.hash])).toEqual(fresh.map((s) => [s.key, s.hash]));
-      // a buffer transferred back to a worker is detached here: the inputs of later images were made in it
-      const sentBack = reused.filter((s) => s.input.data.byteLength === 0).length;
-      expect(sentBack).toBeGreaterThan(reused.length / 4);
-      expect(fresh.every((s) => s.input.data.byteLength > 0)).toBe(true);
+      const images = (await loadDataset({ dataset: many })).images;
+      /** The detect loop alone, on prepare workers that are ready (a run starts them and prepares here meanwhile). */
+      const loop = async (pool: PreparePool | null, release: boolean) => {
+        const { detector, seen } = recordingDetector(release);
+        await runDetectLoop({
+          detector,
+          images,
+          shiftSet: parseShiftSet(shifts),
+          mode,
+          kernel: 'linear',
+          batchSize: 3,
+          decode: decodeDatasetImage,
+          preparePool: pool,
+          prepareWorkers: 0,
+          log: { append: async () => undefined, sync: async () => undefined } as unknown as DetectionLog,
+          onRecord: () => undefined,
+        });
+        return seen;
+      };
+      const pool = openPreparePool(workers, (reason) => expect.fail(reason))!;
+      try {
+        await new Promise<void>((resolve) => {
+          const stop = pool.onReady(() => (stop(), resolve()));
+          if (pool.ready) resolve();
+        });
+        const fresh = await loop(null, false);
+        const reused = await loop(pool, true);
+        expect(fresh.length).toBe(47 * parseShiftSet(shifts).shifts.length); // one of the 48 is not an image
+        expect(reused.map((s) => [s.key, s.hash])).toEqual(fresh.map((s) => [s.key, s.hash]));
+        // a buffer transferred back to a worker is detached here: the inputs of later images were made in it
+        const sentBack = reused.filter((s) => s.input.data.byteLength === 0).length;
+        expect(sentBack).toBeGreaterThan(reused.length / 4);
+        expect(fresh.every((s) => s.input.data.byteLength > 0)).toBe(true);
+      } finally {
+        pool.terminate();
+      }
     }, 120_000);
   }
 });
@@ -130,9 +152,8 @@ describe('input buffers of a detector that releases its inputs', () => {
 describe('InputBufferPool', () => {
   it('hands back what it was given, a whole buffer of its size once each, at most `capacity`', () => {
     const pool = new InputBufferPool(12, 2);
-    const a = pool.take();
-    expect(a.length).toBe(12);
-    a.fill(7);
+    expect(pool.reuse()).toBeUndefined(); // nothing given back yet
+    const a = new Uint8Array(12).fill(7);
     pool.give(a);
     pool.give(a); // twice: kept once, or two inputs would share it
     expect(pool.size).toBe(1);
@@ -143,10 +164,10 @@ describe('InputBufferPool', () => {
     pool.give(new Uint8Array(12));
     pool.give(new Uint8Array(12)); // over capacity: left to the collector
     expect(pool.size).toBe(2);
-    const b = pool.take();
-    const c = pool.take();
+    const b = pool.reuse();
+    const c = pool.reuse();
     expect([b, c]).toContain(a);
-    expect(pool.take()).not.toBe(a); // empty again: a new one
+    expect(pool.reuse()).toBeUndefined(); // empty again
   });
 
   it('keeps at most 64 MiB of large buffers, and at least one', () => {

@@ -1,5 +1,5 @@
 /**
- * Input buffers taken again (src/shifts/inputBuffers.ts): a detector that says it keeps no
+ * Input buffers used again (src/shifts/inputBuffers.ts): a detector that says it keeps no
  * input once it has answered (`releasesInputs`) gets its inputs in a few reused buffers, and
  * every input still holds exactly the pixels a fresh buffer would (pad, crop, circular,
  * fractional shifts); a detector that does not say so gets a buffer of its own per input,

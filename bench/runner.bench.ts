@@ -35,6 +35,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CocoAnnotation, DetectContext, Detector, RgbImage } from '../src/core/types.js';
 import { COCO_CATEGORIES } from '../src/core/coco.js';
+import { markReleasesInputs } from '../src/core/releasesInputs.js';
 import { decodeImage, loadDataset } from '../src/datasets/index.js';
 import { loadDetector, type LoadDetectorSpecOptions } from '../src/detectors/index.js';
 import { runBenchmark } from '../src/runner/index.js';
@@ -167,8 +168,12 @@ async function main(): Promise<void> {
       // a run refuses a detector whose class names differ from the dataset's (zoo-fcos: synthetic shapes, coco128:
       // COCO): this bench times the loop and never reads the scores, so the classes are named as the dataset's
       const categories = ds.groundTruth?.categories;
+      // (a spread does not copy releasesInputs: said again, as the CLI's run keeps the loaded detector's)
       return categories
-        ? { ...d, info: { ...d.info, classes: categories.map((c) => ({ id: c.id, name: c.name })) } }
+        ? markReleasesInputs(
+            { ...d, info: { ...d.info, classes: categories.map((c) => ({ id: c.id, name: c.name })) } },
+            d.releasesInputs === true,
+          )
         : d;
     };
     const x = await runOnce(spec, prepareWorkers, loader);

@@ -21,6 +21,7 @@ import type {
   LoadDetectorOptions,
   RgbImage,
 } from '../core/types.js';
+import { markReleasesInputs } from '../core/releasesInputs.js';
 
 export const FAKE_NAMES = ['oracle', 'jitter'] as const;
 export type FakeName = (typeof FAKE_NAMES)[number];
@@ -158,31 +159,34 @@ export function createFakeDetector(spec: string, opts: LoadDetectorOptions = {})
   };
 
   let disposed = false;
-  return {
-    info,
-    releasesInputs: true, // reads only the inputs' sizes
-    async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
-      if (disposed) throw new ShiftbenchError('ERR_INVALID_OPTION', `Fake detector "${spec}" was disposed`);
-      if (!contexts || contexts.length !== batch.length) {
-        throw invalidParameterError(
-          `contexts of fake detector "${name}"`,
-          `one DetectContext (imageId, shift, transform) per input (${batch.length})`,
-          contexts === undefined ? undefined : `${contexts.length} contexts`,
-        );
-      }
-      batch.forEach((img, i) => {
-        if (img.width !== width || img.height !== height) {
+  // releasesInputs: reads only the inputs' sizes
+  return markReleasesInputs(
+    {
+      info,
+      async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
+        if (disposed) throw new ShiftbenchError('ERR_INVALID_OPTION', `Fake detector "${spec}" was disposed`);
+        if (!contexts || contexts.length !== batch.length) {
           throw invalidParameterError(
-            `batch[${i}] of fake detector "${name}"`,
-            `an image of ${width}×${height}`,
-            `${img.width}×${img.height}`,
+            `contexts of fake detector "${name}"`,
+            `one DetectContext (imageId, shift, transform) per input (${batch.length})`,
+            contexts === undefined ? undefined : `${contexts.length} contexts`,
           );
         }
-      });
-      return contexts.map((ctx) => (name === 'oracle' ? oracle(ctx) : jitter(ctx)));
+        batch.forEach((img, i) => {
+          if (img.width !== width || img.height !== height) {
+            throw invalidParameterError(
+              `batch[${i}] of fake detector "${name}"`,
+              `an image of ${width}×${height}`,
+              `${img.width}×${img.height}`,
+            );
+          }
+        });
+        return contexts.map((ctx) => (name === 'oracle' ? oracle(ctx) : jitter(ctx)));
+      },
+      async dispose() {
+        disposed = true;
+      },
     },
-    async dispose() {
-      disposed = true;
-    },
-  };
+    true,
+  );
 }

@@ -21,6 +21,7 @@ import type {
   LoadDetectorOptions,
   RgbImage,
 } from '../core/types.js';
+import { markReleasesInputs } from '../core/releasesInputs.js';
 import type { Mitigation, MitigationContext, MitigationFactory } from '../mitigations/types.js';
 import { resolvePackageImportsToThisTool } from './packageSelfResolve.js';
 import { validatePluginDefinition, type PluginDefinition } from './plugin-api.js';
@@ -456,32 +457,35 @@ export async function createPluginDetector(
     },
   };
 
-  return {
-    info,
-    releasesInputs: inner.releasesInputs === true, // the plug-in's own word (docs/plugins.md)
-    async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
-      const out: Detection[][] = [];
-      for (let i = 0; i < batch.length; i += info.maxBatch) {
-        const part = batch.slice(i, i + info.maxBatch);
-        out.push(
-          ...(await guardedDetect(inner, part, contexts?.slice(i, i + info.maxBatch), label, classIds, timeoutMs)),
-        );
-      }
-      return out;
+  // releasesInputs: the plug-in's own word (docs/plugins.md)
+  return markReleasesInputs(
+    {
+      info,
+      async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
+        const out: Detection[][] = [];
+        for (let i = 0; i < batch.length; i += info.maxBatch) {
+          const part = batch.slice(i, i + info.maxBatch);
+          out.push(
+            ...(await guardedDetect(inner, part, contexts?.slice(i, i + info.maxBatch), label, classIds, timeoutMs)),
+          );
+        }
+        return out;
+      },
+      // a dispose() that throws comes after every detection is stored: a warning, never the end of the run
+      async dispose(): Promise<void> {
+        try {
+          await inner.dispose?.();
+        } catch (err) {
+          const message =
+            `${label} threw in dispose(): ${(err as Error)?.message ?? String(err)}; ` +
+            'its detections are stored and the run goes on';
+          if (opts.logger) opts.logger.warn(message);
+          else process.emitWarning(message, { code: 'ERR_PLUGIN' });
+        }
+      },
     },
-    // a dispose() that throws comes after every detection is stored: a warning, never the end of the run
-    async dispose(): Promise<void> {
-      try {
-        await inner.dispose?.();
-      } catch (err) {
-        const message =
-          `${label} threw in dispose(): ${(err as Error)?.message ?? String(err)}; ` +
-          'its detections are stored and the run goes on';
-        if (opts.logger) opts.logger.warn(message);
-        else process.emitWarning(message, { code: 'ERR_PLUGIN' });
-      }
-    },
-  };
+    inner.releasesInputs === true,
+  );
 }
 
 /**
@@ -544,24 +548,27 @@ export function guardPluginMitigation(plugin: LoadedPlugin, name: string): Mitig
         // the inner detector's files are already checked, in its own way (a model's, a plug-in's)
         checkInfo(info.files === detector.info.files ? { ...info, files: undefined } : info, on);
         const classIds = new Set(info.classes.map((c) => c.id));
-        return {
-          info,
-          releasesInputs: d.releasesInputs === true, // the plug-in's own word for its wrapper (docs/plugins.md)
-          detect: (batch, contexts) => guardedDetect(d, batch, contexts, on, classIds, null, true),
-          // as a plug-in detector's: a dispose() that throws comes after the detections are stored, so a warning naming
-          // the plug-in (errors of the inner detector pass unchanged)
-          dispose: async () => {
-            try {
-              await d.dispose?.();
-            } catch (err) {
-              if (err instanceof ShiftbenchError) throw err;
-              const warning =
-                `${on} threw in dispose(): ${message(err)}; ` + 'its detections are stored and the run goes on';
-              if (ctx.logger) ctx.logger.warn(warning);
-              else process.emitWarning(warning, { code: 'ERR_PLUGIN' });
-            }
+        // releasesInputs: the plug-in's own word for its wrapper (docs/plugins.md)
+        return markReleasesInputs(
+          {
+            info,
+            detect: (batch, contexts) => guardedDetect(d, batch, contexts, on, classIds, null, true),
+            // as a plug-in detector's: a dispose() that throws comes after the detections are stored, so a warning naming
+            // the plug-in (errors of the inner detector pass unchanged)
+            dispose: async () => {
+              try {
+                await d.dispose?.();
+              } catch (err) {
+                if (err instanceof ShiftbenchError) throw err;
+                const warning =
+                  `${on} threw in dispose(): ${message(err)}; ` + 'its detections are stored and the run goes on';
+                if (ctx.logger) ctx.logger.warn(warning);
+                else process.emitWarning(warning, { code: 'ERR_PLUGIN' });
+              }
+            },
           },
-        };
+          d.releasesInputs === true,
+        );
       },
     };
   };

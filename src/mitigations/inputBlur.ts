@@ -6,6 +6,7 @@
  * the identity, so the plain detector is the same code with one parameter.
  */
 import type { Detector, RgbImage } from '../core/types.js';
+import { markReleasesInputs } from '../core/releasesInputs.js';
 import { formatNumber, parseNumberArg } from './args.js';
 import type { Mitigation, MitigationContext, MitigationDefinition } from './types.js';
 import { wrappedInfo } from './wrap.js';
@@ -112,16 +113,19 @@ export function inputBlur(sigmaPx: number): Mitigation {
         inputBlurRadiusPx: (kernel.length - 1) / 2,
         inputBlurBoundary: boundary,
       });
-      return {
-        info,
-        releasesInputs: true, // the inner detector gets blurred copies, made before it is called
-        detect: (batch, contexts) =>
-          detector.detect(
-            batch.map((img) => convolveSeparableRgb(img, kernel, boundary)),
-            contexts,
-          ),
-        dispose: () => detector.dispose(),
-      };
+      // releasesInputs: the inner detector gets blurred copies, made before it is called
+      return markReleasesInputs(
+        {
+          info,
+          detect: (batch, contexts) =>
+            detector.detect(
+              batch.map((img) => convolveSeparableRgb(img, kernel, boundary)),
+              contexts,
+            ),
+          dispose: () => detector.dispose(),
+        },
+        true,
+      );
     },
   };
 }

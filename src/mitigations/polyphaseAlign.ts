@@ -19,6 +19,7 @@
  */
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import type { DetectContext, Detection, Detector, RgbImage } from '../core/types.js';
+import { markReleasesInputs } from '../core/releasesInputs.js';
 import { translateRgb } from '../shifts/translate.js';
 import type { Mitigation, MitigationContext, MitigationDefinition } from './types.js';
 import { detectInChunks, movedContext, unmoveBox, wrappedInfo } from './wrap.js';
@@ -101,25 +102,28 @@ export function polyphaseAlign(strideP?: number): Mitigation {
         );
       }
       const info = wrappedInfo(inner, spec, { polyphaseStridePx: stride });
-      return {
-        info,
-        releasesInputs: detector.releasesInputs === true, // the runner's inputs reach it, some unchanged
-        async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
-          const phases = batch.map((img) => choosePhase(img, stride, circular));
-          const moved = batch.map((img, i) =>
-            phases[i].px === 0 && phases[i].py === 0
-              ? img
-              : translateRgb(img, -phases[i].px, -phases[i].py, circular ? 'circular' : 'pad', inner.padValue),
-          );
-          const ctxs = batch.map((_, i) => movedContext(contexts?.[i], -phases[i].px, -phases[i].py));
-          const raw = await detectInChunks(detector, moved, ctxs);
-          return raw.map((dets, i) => {
-            const wrapSize = circular ? { width: batch[i].width, height: batch[i].height } : undefined;
-            return dets.map((d) => ({ ...d, bbox: unmoveBox(d.bbox, -phases[i].px, -phases[i].py, wrapSize) }));
-          });
+      // releasesInputs: the runner's inputs reach it, some unchanged
+      return markReleasesInputs(
+        {
+          info,
+          async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
+            const phases = batch.map((img) => choosePhase(img, stride, circular));
+            const moved = batch.map((img, i) =>
+              phases[i].px === 0 && phases[i].py === 0
+                ? img
+                : translateRgb(img, -phases[i].px, -phases[i].py, circular ? 'circular' : 'pad', inner.padValue),
+            );
+            const ctxs = batch.map((_, i) => movedContext(contexts?.[i], -phases[i].px, -phases[i].py));
+            const raw = await detectInChunks(detector, moved, ctxs);
+            return raw.map((dets, i) => {
+              const wrapSize = circular ? { width: batch[i].width, height: batch[i].height } : undefined;
+              return dets.map((d) => ({ ...d, bbox: unmoveBox(d.bbox, -phases[i].px, -phases[i].py, wrapSize) }));
+            });
+          },
+          dispose: () => detector.dispose(),
         },
-        dispose: () => detector.dispose(),
-      };
+        detector.releasesInputs === true,
+      );
     },
   };
 }

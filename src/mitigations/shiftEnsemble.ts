@@ -8,6 +8,7 @@
  */
 import { ShiftbenchError } from '../core/errors.js';
 import type { DetectContext, Detection, Detector, RgbImage, Shift } from '../core/types.js';
+import { markReleasesInputs } from '../core/releasesInputs.js';
 import { parseShiftSet } from '../shifts/shiftSet.js';
 import { translateRgb } from '../shifts/translate.js';
 import type { Mitigation, MitigationContext, MitigationDefinition } from './types.js';
@@ -71,35 +72,38 @@ export function shiftEnsemble(
       const circular = ctx.mode === 'circular';
       const inner = detector.info;
       const info = wrappedInfo(inner, spec, { ensembleShifts: shifts, wbfIouThreshold: iouThreshold });
-      return {
-        info,
-        releasesInputs: detector.releasesInputs === true, // the runner's inputs reach it, some unchanged
-        async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
-          const inputs: RgbImage[] = [];
-          const ctxs: (DetectContext | undefined)[] = [];
-          for (let b = 0; b < batch.length; b++) {
-            for (const s of shifts) {
-              inputs.push(
-                s.dx === 0 && s.dy === 0
-                  ? batch[b]
-                  : translateRgb(batch[b], s.dx, s.dy, circular ? 'circular' : 'pad', inner.padValue),
-              );
-              ctxs.push(movedContext(contexts?.[b], s.dx, s.dy));
+      // releasesInputs: the runner's inputs reach it, some unchanged
+      return markReleasesInputs(
+        {
+          info,
+          async detect(batch: RgbImage[], contexts?: DetectContext[]): Promise<Detection[][]> {
+            const inputs: RgbImage[] = [];
+            const ctxs: (DetectContext | undefined)[] = [];
+            for (let b = 0; b < batch.length; b++) {
+              for (const s of shifts) {
+                inputs.push(
+                  s.dx === 0 && s.dy === 0
+                    ? batch[b]
+                    : translateRgb(batch[b], s.dx, s.dy, circular ? 'circular' : 'pad', inner.padValue),
+                );
+                ctxs.push(movedContext(contexts?.[b], s.dx, s.dy));
+              }
             }
-          }
-          const raw = await detectInChunks(detector, inputs, ctxs);
-          const out: Detection[][] = [];
-          for (let b = 0; b < batch.length; b++) {
-            const wrapSize = circular ? { width: batch[b].width, height: batch[b].height } : undefined;
-            const runs = shifts.map((s, k) =>
-              raw[b * shifts.length + k].map((d) => ({ ...d, bbox: unmoveBox(d.bbox, s.dx, s.dy, wrapSize) })),
-            );
-            out.push(weightedBoxFusion(runs, { iouThreshold }));
-          }
-          return out;
+            const raw = await detectInChunks(detector, inputs, ctxs);
+            const out: Detection[][] = [];
+            for (let b = 0; b < batch.length; b++) {
+              const wrapSize = circular ? { width: batch[b].width, height: batch[b].height } : undefined;
+              const runs = shifts.map((s, k) =>
+                raw[b * shifts.length + k].map((d) => ({ ...d, bbox: unmoveBox(d.bbox, s.dx, s.dy, wrapSize) })),
+              );
+              out.push(weightedBoxFusion(runs, { iouThreshold }));
+            }
+            return out;
+          },
+          dispose: () => detector.dispose(),
         },
-        dispose: () => detector.dispose(),
-      };
+        detector.releasesInputs === true,
+      );
     },
   };
 }

@@ -1,5 +1,6 @@
 /** Helpers shared by the wrapping mitigations. */
 import type { BoxXYWH, DetectContext, Detection, Detector, DetectorInfo, RgbImage } from '../core/types.js';
+import { markReleasesInputs } from '../core/releasesInputs.js';
 
 /** The info of a wrapped detector: same model facts, name "<inner>+<spec>", the chain in details. */
 export function wrappedInfo(inner: DetectorInfo, spec: string, extra: Record<string, unknown> = {}): DetectorInfo {
@@ -14,12 +15,14 @@ export function wrappedInfo(inner: DetectorInfo, spec: string, extra: Record<str
 /** A detector that only relabels its inner detector (graph-rewrite and replacement mitigations). */
 export function relabelDetector(inner: Detector, spec: string, extra: Record<string, unknown> = {}): Detector {
   const info = wrappedInfo(inner.info, spec, extra);
-  return {
-    info,
-    releasesInputs: inner.releasesInputs === true,
-    detect: (batch, contexts) => inner.detect(batch, contexts),
-    dispose: () => inner.dispose(),
-  };
+  return markReleasesInputs(
+    {
+      info,
+      detect: (batch, contexts) => inner.detect(batch, contexts),
+      dispose: () => inner.dispose(),
+    },
+    inner.releasesInputs === true,
+  );
 }
 
 /**

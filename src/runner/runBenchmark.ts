@@ -53,6 +53,7 @@ import {
 import { SHARD_RULE, formatShard, shardDataset, type ShardSpec } from './shard.js';
 import type { RunHooks, RunnerEnv, RunnerLoadOptions, RunResult, ShardResult } from './types.js';
 import { SILENT_LOGGER } from '../core/logger.js';
+import { markReleasesInputs } from '../core/releasesInputs.js';
 
 export type { ManifestDetector, RunManifest } from './runStore.js';
 
@@ -170,12 +171,14 @@ export function newManifest(
 
 /** A detector whose dispose does nothing: lets a mitigation wrap the shared plain detector. */
 function borrowed(d: Detector): Detector {
-  return {
-    info: d.info,
-    releasesInputs: d.releasesInputs === true,
-    detect: (batch, contexts) => d.detect(batch, contexts),
-    dispose: async () => undefined,
-  };
+  return markReleasesInputs(
+    {
+      info: d.info,
+      detect: (batch, contexts) => d.detect(batch, contexts),
+      dispose: async () => undefined,
+    },
+    d.releasesInputs === true,
+  );
 }
 
 /**

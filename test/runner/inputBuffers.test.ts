@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DetectContext, Detection, Detector, RgbImage, ShiftMode } from '../../src/core/types.js';
+import { createFakeDetector } from '../../src/detectors/fakes.js';
+import { guardPluginMitigation } from '../../src/detectors/index.js';
 import { inputBlur } from '../../src/mitigations/inputBlur.js';
 import { polyphaseAlign } from '../../src/mitigations/polyphaseAlign.js';
 import { shiftEnsemble } from '../../src/mitigations/shiftEnsemble.js';
@@ -179,6 +181,48 @@ describe('InputBufferPool', () => {
   it('refuses a size or capacity that is not a whole number', () => {
     expect(() => new InputBufferPool(0, 1)).toThrow(/ERR_INTERNAL|input buffer pool/);
     expect(() => new InputBufferPool(12, -1)).toThrow(/input buffer pool/);
+  });
+});
+
+describe('releasesInputs is never inherited by a spread', () => {
+  const gt = { images: [], annotations: [], categories: [{ id: 1, name: 'disc' }] };
+  it('a wrapper made as { ...detector, detect } does not claim what the detector it copied claimed', () => {
+    const fake = createFakeDetector('oracle', { groundTruth: gt });
+    expect(fake.releasesInputs).toBe(true);
+    const keeping = { ...fake, detect: fake.detect }; // e.g. a wrapper that keeps its inputs to draw them later
+    expect(keeping.releasesInputs).toBeUndefined();
+    for (const wrapped of [
+      relabelDetector(fake, 'x'),
+      shiftEnsemble('grid:1').wrap(fake, { mode: 'pad' }),
+      inputBlur(1).wrap(fake, { mode: 'pad' }),
+    ]) {
+      expect(wrapped.releasesInputs).toBe(true);
+      expect({ ...wrapped }.releasesInputs).toBeUndefined();
+    }
+  });
+
+  it("a plug-in mitigation's wrapper spread from the detector it wraps keeps fresh buffers", () => {
+    const plugin = {
+      name: 'spread',
+      file: '/plugins/spread.mjs',
+      sha256: '0'.repeat(64),
+      definition: {
+        apiVersion: 1 as const,
+        name: 'spread',
+        detectors: {},
+        mitigations: {
+          keep: () => ({ name: 'keep', spec: 'keep', wrap: (d: Detector): Detector => ({ ...d, detect: d.detect }) }),
+          says: () => ({
+            name: 'says',
+            spec: 'says',
+            wrap: (d: Detector): Detector => ({ ...d, releasesInputs: true, detect: d.detect }),
+          }),
+        },
+      },
+    };
+    const fake = createFakeDetector('oracle', { groundTruth: gt });
+    expect(guardPluginMitigation(plugin, 'keep')('').wrap(fake, { mode: 'pad' }).releasesInputs).toBe(false);
+    expect(guardPluginMitigation(plugin, 'says')('').wrap(fake, { mode: 'pad' }).releasesInputs).toBe(true);
   });
 });
 

@@ -19,6 +19,7 @@ import type {
   ModelEntry,
   RgbImage,
 } from '../../core/types.js';
+import { markReleasesInputs } from '../../core/releasesInputs.js';
 import { batchProbe, blankInput, createDecoder, detectInChunks, type RawOutput } from '../decoders/index.js';
 import { DEFAULT_EXECUTION_PROVIDER, EXECUTION_PROVIDERS, type ExecutionProvider } from '../executionProviders.js';
 import { sha256File } from '../pull.js';
@@ -261,21 +262,24 @@ export async function loadOnnxDetector(
         ...(rewrittenSha ? { graphRewritten: true, rewrittenModelSha256: rewrittenSha } : {}),
       },
     };
-    return {
-      info,
-      releasesInputs: true, // copied into the input tensor's own buffer before the session runs
-      async detect(batch: RgbImage[], _contexts?: DetectContext[]): Promise<Detection[][]> {
-        if (disposed)
-          throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${entry.name}" was disposed; load it again`);
-        return detectInChunks(entry.name, { width, height }, maxBatch, batch, (chunk) => runBatch(chunk));
+    // releasesInputs: copied into the input tensor's own buffer before the session runs
+    return markReleasesInputs(
+      {
+        info,
+        async detect(batch: RgbImage[], _contexts?: DetectContext[]): Promise<Detection[][]> {
+          if (disposed)
+            throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${entry.name}" was disposed; load it again`);
+          return detectInChunks(entry.name, { width, height }, maxBatch, batch, (chunk) => runBatch(chunk));
+        },
+        async dispose(): Promise<void> {
+          if (disposed) return;
+          disposed = true;
+          buffers.clear();
+          await session.release();
+        },
       },
-      async dispose(): Promise<void> {
-        if (disposed) return;
-        disposed = true;
-        buffers.clear();
-        await session.release();
-      },
-    };
+      true,
+    );
   } catch (err) {
     await session.release();
     throw err;

@@ -20,6 +20,7 @@ import type {
   ModelEntry,
   RgbImage,
 } from '../../core/types.js';
+import { markReleasesInputs } from '../../core/releasesInputs.js';
 import { batchProbe, blankInput, decodeDetections, detectInChunks, type RawOutput } from '../decoders/index.js';
 import { fillFloatInput, fillUint8Input, inputDims, inputFormatOf } from '../onnx/preprocess.js';
 import { entryClasses, entryInfoBase, entryOrigin } from '../registry.js';
@@ -201,19 +202,22 @@ export async function createGraphDetector(spec: GraphDetectorSpec): Promise<Dete
   };
 
   let disposed = false;
-  return {
-    info,
-    releasesInputs: true, // read into tensors that are disposed before detect() settles
-    async detect(batch: RgbImage[], _contexts?: DetectContext[]): Promise<Detection[][]> {
-      if (disposed)
-        throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${entry.name}" was disposed; load it again`);
-      assertBackend(backend.backend);
-      return detectInChunks(entry.name, { width, height }, maxBatch, batch, (chunk) => runBatch(chunk));
+  // releasesInputs: read into tensors that are disposed before detect() settles
+  return markReleasesInputs(
+    {
+      info,
+      async detect(batch: RgbImage[], _contexts?: DetectContext[]): Promise<Detection[][]> {
+        if (disposed)
+          throw new ShiftbenchError('ERR_INVALID_OPTION', `Detector "${entry.name}" was disposed; load it again`);
+        assertBackend(backend.backend);
+        return detectInChunks(entry.name, { width, height }, maxBatch, batch, (chunk) => runBatch(chunk));
+      },
+      async dispose(): Promise<void> {
+        if (disposed) return;
+        disposed = true;
+        model.dispose();
+      },
     },
-    async dispose(): Promise<void> {
-      if (disposed) return;
-      disposed = true;
-      model.dispose();
-    },
-  };
+    true,
+  );
 }

@@ -19,13 +19,13 @@ const CONCURRENT_JOBS = 2;
 const waiting: PrepareRequest[] = [];
 let running = 0;
 /** Input buffers the main thread sent back (its detector released them), for the inputs of the next images. */
-let buffers: InputBufferPool | null = null;
+let buffers: InputBufferPool | undefined;
 
 function pump(): void {
   while (running < CONCURRENT_JOBS && waiting.length > 0) {
     const m = waiting.shift()!;
     running++;
-    void answer(m.jobId, m.image, m.inputOpts, buffers ?? undefined).finally(() => {
+    void answer(m.jobId, m.image, m.inputOpts, buffers).finally(() => {
       running--;
       pump();
     });

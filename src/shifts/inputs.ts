@@ -316,13 +316,14 @@ export function shiftedInputsFromFitted(
     if (fw !== areaW || fh !== areaH) fillRgb(area, pad);
     paste(area, areaW, areaH, fitted.data, fw, fh, 0, 0);
   }
+  const template = opts.mode === 'pad' ? padTemplateOf(bytes, pad) : null;
+
   const input = (index: number): RgbImage => {
     const s = shifts[index];
     if (!s) throw new ShiftbenchError('ERR_INTERNAL', `shift index ${index} out of range 0…${shifts.length - 1}`);
     let out: Uint8Array;
-    if (opts.mode === 'pad') {
+    if (template) {
       // the pad colour with one memcpy (a new buffer: a copy of it, with no zero-fill first), then the image over it
-      const template = padTemplateOf(bytes, pad);
       const reused = pool?.reuse();
       reused?.set(template);
       out = reused ?? template.slice();

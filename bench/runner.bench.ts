@@ -10,10 +10,12 @@
  * 1. `instant` fake (returns the ground truth mapped by the transform; ~0 s inside detect; like the built-in
  *    detectors it keeps no input once it has answered, so its inputs come in reused buffers, src/shifts/inputBuffers.ts):
  *    the harness cost per image over the cost of only decoding each image with sharp
- *    (decodeImage, one image after the other). Target ≤ 2. Printed three ways: the loop's
+ *    (decodeImage, one image after the other). Target ≤ 2. Printed four ways: the loop's
  *    wall time (start-up of the workers included), the steady wall time per image (first
- *    stored image to last) and the steady CPU time per image (all threads; robust to a
- *    loaded machine), each against decoding's wall or CPU time.
+ *    stored image to last), the steady CPU time per image (all threads; robust to a
+ *    loaded machine) and the late CPU time per image (the run's second half: past the
+ *    prepare queue's first fill, whose inputs a worker makes in fresh buffers, as every
+ *    image of a COCO-scale run but the first few dozen), each against decoding's wall or CPU time.
  * 2. with --model: the detect loop's wall time (decode → stored records; model loading, one warming batch and
  *    scoring excluded: both sides run a warm detector) over the same detector alone on the same inputs made in advance, in
  *    the same batches (target ≤ 1.05: work moved to a thread that slows the model is no win).
@@ -107,7 +109,10 @@ async function main(): Promise<void> {
   const instant = instantFor();
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'shiftbench-bench-'));
   let runs = 0;
-  /** One run: the loop's wall seconds, and wall and CPU seconds (all threads) from the first stored image to the last. */
+  /**
+   * One run: the loop's wall seconds, wall and CPU seconds (all threads) from the first stored image to the last, and
+   * CPU seconds per image over the second half of the stored images.
+   */
   const runOnce = async (
     spec: string,
     prepareWorkers: number | undefined,
@@ -149,7 +154,10 @@ async function main(): Promise<void> {
     const steady =
       marks.length > 1 ? { wall: last.wall - first.wall, cpu: last.cpu - first.cpu } : { wall: NaN, cpu: NaN };
     const loopCpu = loaded === null ? NaN : last.cpu - (loaded as Mark).cpu;
-    return { loopSeconds, loopCpu, steadyWall: steady.wall / (n - 1), steadyCpu: steady.cpu / (n - 1) };
+    const half = marks[Math.floor((marks.length - 1) / 2)];
+    const lateImages = marks.length - 1 - Math.floor((marks.length - 1) / 2);
+    const lateCpu = lateImages > 0 ? (last.cpu - half.cpu) / lateImages : NaN;
+    return { loopSeconds, loopCpu, steadyWall: steady.wall / (n - 1), steadyCpu: steady.cpu / (n - 1), lateCpu };
   };
   /**
    * A run of `spec` loaded by loadDetector (as the CLI does; `spinWait`: ONNX Runtime's threads spin): the loop's
@@ -198,11 +206,12 @@ async function main(): Promise<void> {
   try {
     // 1. the instant fake against decoding alone: D, off, on, D, off, on, …
     const t = { decodeWall: [] as number[], decodeCpu: [] as number[] };
-    const runs1: Record<'off' | 'on' | 'offKeeps', { loop: number[]; wall: number[]; cpu: number[] }> = {
-      off: { loop: [], wall: [], cpu: [] },
-      on: { loop: [], wall: [], cpu: [] },
-      offKeeps: { loop: [], wall: [], cpu: [] },
-    };
+    const runs1: Record<'off' | 'on' | 'offKeeps', { loop: number[]; wall: number[]; cpu: number[]; late: number[] }> =
+      {
+        off: { loop: [], wall: [], cpu: [], late: [] },
+        on: { loop: [], wall: [], cpu: [], late: [] },
+        offKeeps: { loop: [], wall: [], cpu: [], late: [] },
+      };
     // the same fake not saying that it releases its inputs (a plug-in's default): a fresh buffer for every input
     const keeping: Detector = { ...instant, releasesInputs: false };
     await decodeSeconds(); // warm the file cache and sharp
@@ -219,6 +228,7 @@ async function main(): Promise<void> {
         runs1[label].loop.push(x.loopSeconds / n);
         runs1[label].wall.push(x.steadyWall);
         runs1[label].cpu.push(x.steadyCpu);
+        runs1[label].late.push(x.lateCpu);
       }
     }
     const ms = (xs: number[]) => round(median(xs) * 1000, 2);
@@ -230,6 +240,8 @@ async function main(): Promise<void> {
       ratioLoopWallToDecodeWall: ratio(runs1[k].loop, t.decodeWall),
       ratioSteadyWallToDecodeWall: ratio(runs1[k].wall, t.decodeWall),
       ratioSteadyCpuToDecodeCpu: ratio(runs1[k].cpu, t.decodeCpu),
+      lateCpuMsPerImage: ms(runs1[k].late),
+      ratioLateCpuToDecodeCpu: ratio(runs1[k].late, t.decodeCpu),
     });
     out.instant = {
       decodeWallMsPerImage: ms(t.decodeWall),

@@ -366,6 +366,19 @@ export async function exportInputs(
       written += inputs.length;
       images.push({ id: image.id, fileName: image.fileName, sha256, sizePx: [rgb.width, rgb.height], inputs });
     }
+    // no input for a detector to run on is no export (as a run none of whose images could be scored is no result)
+    if (written === 0) {
+      const first = images[0];
+      throw new ShiftbenchError(
+        'ERR_DATASET',
+        (images.length === 1
+          ? `the one image of ${dataset.source} could not be decoded`
+          : `none of the ${images.length} images of ${dataset.source} could be decoded`) +
+          ` (image ${first.id} (${first.fileName}): ${String(first.skipped)}), so there is no input to export; ` +
+          `${dir} is left as it ` +
+          'was. Fix those images (or give --images where they are), then run the same command again.',
+      );
+    }
 
     const manifest: ExportManifest = {
       format: EXPORT_FORMAT,
@@ -408,7 +421,7 @@ export async function exportInputs(
       },
       images,
     };
-    await makeFolder(path.join(staging, INPUTS_DIR)); // also when every image was skipped
+    await makeFolder(path.join(staging, INPUTS_DIR));
     await makeFolder(path.join(staging, EXPORT_DETECTIONS_DIR)); // where the framework writes its results
     await writeJsonAtomic(path.join(staging, EXPORT_FILE), manifest);
     await moveIn(dir, staging, replaced);

@@ -658,7 +658,7 @@ ${
     : `<li>${noMapSentence(run)}, so mAP bounds, mAP per shift and flip rate are not computed; ` +
       'consistency metrics compare detections with each other only.</li>'
 }
-<li>Consistency intervals show the sampling spread over ${h(run.metrics.dataset.images === 1 ? 'this 1 image' : `these ${run.metrics.dataset.images} images`)}; ` +
+<li>Consistency intervals show the sampling spread over ${h(intervalImages(run.metrics))}; ` +
     `a different sample of images can move the numbers.</li>
 <li>Timings depend on this machine and its load; compare cost ratios within a run, not across runs.</li>
 </ul>
@@ -706,6 +706,22 @@ dl.metrics dt{font-weight:600;margin-top:6px}dl.metrics dd{margin:0 0 0 16px}
 footer{color:var(--muted);font-size:12px;border-top:1px solid var(--line)}
 @media print{details{display:block}}
 `;
+
+/**
+ * The images the consistency intervals resample: those each detector was scored on (skipped images are left out of
+ * every number), not the dataset's count.
+ */
+function intervalImages(m: RunMetrics): string {
+  const total = m.dataset.images;
+  const counts = m.results.map((r) => r.imagesEvaluated);
+  const lo = Math.min(...counts);
+  const hi = Math.max(...counts);
+  if (counts.length === 0 || (lo === total && hi === total))
+    return total === 1 ? 'this 1 image' : `these ${total} images`;
+  if (lo === hi)
+    return `${lo === 1 ? 'this 1 image' : `these ${lo} images`} (of ${total}; skipped images are left out)`;
+  return `the images each detector was scored on (${lo}–${hi} of ${total}; skipped images are left out)`;
+}
 
 /** Builds the report page. Pure apart from reading the Chart.js bundle. */
 export async function renderReportHtml(

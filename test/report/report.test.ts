@@ -133,6 +133,23 @@ describe('renderReport: labelled run', () => {
     expect(named.html).toContain('<dt>TF.js backend</dt><dd>wasm</dd>');
   });
 
+  it('counts the images the intervals are over as evaluated, not as in the dataset, when images were skipped', async () => {
+    // the fixture: ssd-mobilenet skipped 1 of 128 images, the others none
+    const mixed = await render(await runDir());
+    expect(mixed.html).toContain(
+      'Consistency intervals show the sampling spread over the images each detector was scored on (127–128 of 128; ' +
+        'skipped images are left out)',
+    );
+    // every detector skipped the same image: 127 of 128
+    const m = labelledMetrics();
+    for (const r of m.results) r.imagesEvaluated = 127;
+    const same = await render(await runDir(m));
+    expect(same.html).toContain(
+      'Consistency intervals show the sampling spread over these 127 images (of 128; skipped images are left out)',
+    );
+    expect(same.html).not.toContain('over these 128 images');
+  });
+
   it('has the header facts, charts with text fallbacks, a grid heatmap, notes and skipped images', async () => {
     const { html } = await render(await runDir());
     expect(html).toContain('<code>grid:1</code> — 4 shifts, up to 1 px');

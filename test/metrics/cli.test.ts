@@ -115,6 +115,36 @@ describe('shiftbench eval / bounds', () => {
     }
   });
 
+  it('bounds on per-shift ground truth whose shift 0 only has none: exit 1 saying so, not that the case has none', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'shiftbench-bounds-nogt0-'));
+    const file = path.join(dir, 'case.json');
+    const det = (image_id: number, x: number) => ({ image_id, category_id: 1, bbox: [x, 5, 10, 10], score: 0.9 });
+    const gt = (annotations: unknown[]) => ({
+      images: [{ id: 1, width: 64, height: 64 }],
+      annotations,
+      categories: [{ id: 1, name: 'a' }],
+    });
+    const ann = { id: 1, image_id: 1, category_id: 1, bbox: [6, 5, 10, 10], area: 100, iscrowd: 0 };
+    writeFileSync(
+      file,
+      JSON.stringify({
+        gt: [gt([]), gt([ann])],
+        shifts: [
+          [0, 0],
+          [1, 0],
+        ],
+        dets: [[det(1, 5)], [det(1, 6)]],
+      }),
+    );
+    const r = await cli(['bounds', '--case', file]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(file);
+    expect(r.stderr).toMatch(/shift 0/);
+    expect(r.stderr).toMatch(/gt\[0\]/);
+    expect(r.stderr).not.toContain('its gt holds no annotation');
+  });
+
   it('bad detections are a failure (exit 1) with ERR_METRICS_INPUT text', async () => {
     const r = await cli([
       'eval',

@@ -52,6 +52,19 @@ export function register(program: Command): void {
       const b = await greedyBoundsParallel(prepareBounds(c), c.maxPasses ?? DEFAULT_MAX_PASSES, { workers: 'auto' });
       if (b === null) {
         // no ground truth → no mAP: nothing to bound, and a command that computed nothing does not exit 0
+        const labelled = Array.isArray(c.gt)
+          ? c.gt.flatMap((g, k) => (g.annotations.some((a) => a.iscrowd !== 1) ? [k] : []))
+          : [];
+        if (labelled.length > 0) {
+          // per-shift ground truth where only shift 0's is empty: the searches start from mapRef, which has no value
+          throw new ShiftbenchError(
+            'ERR_METRICS_INPUT',
+            `${flags.case}: its ground truth for shift 0 (gt[0]) holds no annotation that is not a crowd region, so ` +
+              `mapRef — mAP with every image at shift 0, where both searches start — has no value (shift` +
+              `${labelled.length > 1 ? 's' : ''} ${labelled.join(', ')} ha${labelled.length > 1 ? 've' : 's'} ` +
+              'ground truth). Give gt[0] the ground truth of shift 0.',
+          );
+        }
         throw new ShiftbenchError(
           'ERR_METRICS_INPUT',
           `${flags.case}: ${NO_GROUND_TRUTH_NOTE} — its gt holds no annotation that is not a crowd region, so no ` +

@@ -59,6 +59,28 @@ describe('shiftbench eval / bounds', () => {
     expect(r.stdout).toContain(' Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ] = 0.600');
   });
 
+  it('eval warns when detections have category ids the ground truth lacks (left out, as pycocotools does)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'shiftbench-eval-cats-'));
+    const dets = JSON.parse(readFileSync(fixture('metrics/case1_dets.json'), 'utf8')) as { category_id: number }[];
+    const file = path.join(dir, 'dets.json');
+    // every id moved by 1000 (a detector whose class ids follow another convention)
+    writeFileSync(file, JSON.stringify(dets.map((d) => ({ ...d, category_id: d.category_id + 1000 }))));
+    const moved = await cli(['eval', '--gt', fixture('metrics/case1_gt.json'), '--dets', file, '--json']);
+    expect(moved.code).toBe(0); // pycocotools' numbers, all 0: not an error
+    expect(JSON.parse(moved.stdout).stats[0]).toBe(0);
+    expect(moved.stderr).toContain(`warning: --dets file "${file}": ${dets.length} of ${dets.length} detections`);
+    expect(moved.stderr).toMatch(/category_id .*1\d\d\d/);
+    // the file as it is: no warning
+    const plain = await cli([
+      'eval',
+      '--gt',
+      fixture('metrics/case1_gt.json'),
+      '--dets',
+      fixture('metrics/case1_dets.json'),
+    ]);
+    expect(plain.stderr).not.toContain('category_id');
+  });
+
   it.skipIf(!GOLDEN)('bounds --json on a golden case file (../shared)', async () => {
     const r = await cli(['bounds', '--case', path.join(GOLDEN!, 'greedy/greedy_1.json'), '--json']);
     expect(r.code).toBe(0);

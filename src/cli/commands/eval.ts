@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ShiftbenchError, evaluateCoco, formatCocoEval, type CocoGroundTruth, type CocoResult } from '../../index.js';
 import { validateGroundTruth } from '../../metrics/index.js';
-import { printJson, printLine } from '../io.js';
+import { consoleLogger, printJson, printLine } from '../io.js';
 
 interface EvalFlags {
   gt: string;
@@ -73,6 +73,7 @@ export function register(program: Command): void {
       inFile('--gt', flags.gt, () => validateGroundTruth(gt));
       // with the ground truth valid, what evaluateCoco refuses is the detections
       const result = inFile('--dets', flags.dets, () => evaluateCoco(gt, dets));
+      warnUnknownCategories(flags.dets, gt, dets);
       // every number absent (no annotation that is not a crowd region): printed as absent, then exit 1 — a command
       // that computed no result does not exit 0
       const noResult = () =>
@@ -95,4 +96,27 @@ export function register(program: Command): void {
       }
       if (result.stats.every((v) => v < 0)) throw noResult();
     });
+}
+
+/**
+ * Detections whose category id the ground truth's categories lack are left out, as pycocotools leaves them out (the
+ * numbers stay its numbers); a warning says how many, with the first such ids, as a detector whose class ids follow
+ * another convention (1-based, 80 contiguous classes) scores 0 without it.
+ */
+function warnUnknownCategories(file: string, gt: CocoGroundTruth, dets: CocoResult[]): void {
+  const known = new Set(gt.categories.map((c) => c.id));
+  const unknown = new Set<number>();
+  let count = 0;
+  for (const d of dets) {
+    if (known.has(d.category_id)) continue;
+    count++;
+    unknown.add(d.category_id);
+  }
+  if (count === 0) return;
+  const shown = [...unknown].slice(0, 5).join(', ') + (unknown.size > 5 ? ', …' : '');
+  consoleLogger().warn(
+    `--dets file "${file}": ${count} of ${dets.length} detections have a category_id the ground truth's categories ` +
+      `lack (${shown}); they are left out, as pycocotools ` +
+      'leaves them out. Check that the detections use the category ids of the ground truth.',
+  );
 }

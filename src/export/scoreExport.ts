@@ -20,7 +20,8 @@ import { storedDetectionsOf } from '../runner/detectLoop.js';
 import { modelKey, resolveRunOptions, runOptionsKey, shortHash, type ResolvedRunOptions } from '../runner/options.js';
 import { newManifest } from '../runner/runBenchmark.js';
 import { RunStore, type ManifestDetector } from '../runner/runStore.js';
-import { analysisSettingsOf, renderReportAfterScoring, scoreRun } from '../runner/score.js';
+import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from '../runner/score.js';
+import { readOtherDetectors } from '../runner/storedVariant.js';
 import type { RunnerEnv } from '../runner/types.js';
 import type { ImageRecord } from '../runner/store.js';
 import {
@@ -543,7 +544,23 @@ async function scoreLocked(
     [key],
     logger,
   );
-  await store.retireMetrics(stored, logger);
+  // the detectors scored into this folder before are scored with this one (a run directory's metrics cover them all)
+  let others: ScoredVariant[];
+  try {
+    others = await readOtherDetectors(
+      store,
+      stored,
+      [key],
+      dataset.images,
+      imageIds,
+      (d) =>
+        `Score its export into ${store.dir} again first (\`shiftbench score EXPORT --name ${d.key} --out ${store.dir}\`)`,
+    );
+    await store.retireMetrics(stored, logger);
+  } catch (err) {
+    for (const { log } of logs.values()) await log.close();
+    throw err;
+  }
   const manifest = newManifest(o, dataset, store.runId(stored), stored, identity);
   manifest.resample = m.resample as typeof manifest.resample; // the inputs were made at export time
   const pre = m.input.preprocessing;
@@ -637,7 +654,7 @@ async function scoreLocked(
     mode: o.mode,
     kernel: o.kernel,
     ...analysisSettingsOf(o),
-    variants: [{ entry, records, file: log.file }],
+    variants: [{ entry, records, file: log.file }, ...others],
     createEvaluator: env.createEvaluator,
     logger,
     signal,

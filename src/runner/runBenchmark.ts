@@ -51,6 +51,7 @@ import {
   type ScoredVariant,
 } from './score.js';
 import { SHARD_RULE, formatShard, shardDataset, type ShardSpec } from './shard.js';
+import { readOtherDetectors } from './storedVariant.js';
 import type { RunHooks, RunnerEnv, RunnerLoadOptions, RunResult, ShardResult } from './types.js';
 import { SILENT_LOGGER } from '../core/logger.js';
 import { markReleasesInputs } from '../core/releasesInputs.js';
@@ -130,7 +131,7 @@ export function resampleRecord(o: ResolvedRunOptions): RunManifest['resample'] {
   };
 }
 
-/** The manifest of this invocation; detectors (and their identities) stored earlier are kept until run again. */
+/** The manifest of this invocation; detectors (and their identities) stored earlier are kept, and scored with it. */
 export function newManifest(
   o: ResolvedRunOptions,
   dataset: Dataset,
@@ -335,8 +336,17 @@ async function detectStep(
   );
   const manifest = newManifest(o, dataset, store.runId(stored), stored, identity);
   // from here the logs are open: any failure before the detection step's own finally closes them
+  let others: ScoredVariant[] = [];
   try {
     checkSameShard(store.dir, stored, o.shard);
+    // the detectors stored here that this command does not name are scored with it (a shard is scored at its merge)
+    if (!o.shard) {
+      others = await readOtherDetectors(store, stored, keys, dataset.images, imageIds, (d) =>
+        d.mitigation === null
+          ? `Add --model ${d.model} to this command (only what is missing runs)`
+          : `Add --model ${d.model} --mitigation ${d.mitigation} to this command (only what is missing runs)`,
+      );
+    }
     await store.retireMetrics(stored, logger);
     if (o.shard) {
       manifest.shard = {
@@ -382,7 +392,7 @@ async function detectStep(
     session.pool?.terminate(); // no prepare worker outlives the detection step (error, Ctrl-C or done)
     for (const { log } of logs.values()) await log.close();
   }
-  return { manifest, dataset, variants, session };
+  return { manifest, dataset, variants, others, session };
 }
 
 /**
@@ -427,7 +437,8 @@ async function scoreStep(
   logger: Logger,
   step: Awaited<ReturnType<typeof detectStep>>,
 ): Promise<RunResult> {
-  const { manifest, dataset, variants, session } = step;
+  const { manifest, dataset, others, session } = step;
+  const variants = [...step.variants, ...others];
   // 6. scoring, from the stored records only; metrics.json is written last
   const metrics = await scoreRun({
     store,
@@ -442,6 +453,7 @@ async function scoreStep(
     logger,
     signal: session.signal,
     onScored: (key, seconds) => {
+      if (!session.phases[key]) return; // a detector stored earlier, not run now
       session.phases[key].evaluateSeconds = seconds;
       session.wallSeconds[key] += seconds;
     },

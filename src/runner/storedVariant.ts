@@ -21,7 +21,7 @@ export async function readStoredVariant(
   key: string,
   images: readonly { id: number; fileName: string }[],
   ids: Awaited<ReturnType<typeof imageHashes>>,
-  doing: 'rescoring' | 'pairing',
+  doing: 'rescoring' | 'pairing' | 'scoring',
 ): Promise<ScoredVariant> {
   const entry = manifest.detectors.find((d) => d.key === key);
   if (!entry)
@@ -56,4 +56,43 @@ export async function readStoredVariant(
       );
   }
   return { entry, records: stored, file };
+}
+
+/**
+ * The detectors a run directory holds besides those a command runs now (`named`): a run directory's metrics cover every
+ * detector stored in it, so a `run` or `score` that names only some scores the others from their stored detections,
+ * run by no model. Each must be stored for every image of this run, unchanged: else throws ERR_RUN_STORE naming it,
+ * why, and `finish(entry)` — how to complete it in this command — or another --out.
+ */
+export async function readOtherDetectors(
+  store: RunStore,
+  stored: RunManifest | null,
+  named: readonly string[],
+  images: readonly { id: number; fileName: string }[],
+  ids: Awaited<ReturnType<typeof imageHashes>>,
+  finish: (entry: RunManifest['detectors'][number]) => string,
+): Promise<ScoredVariant[]> {
+  const others: ScoredVariant[] = [];
+  for (const entry of stored?.detectors ?? []) {
+    if (named.includes(entry.key)) continue;
+    try {
+      others.push(await readStoredVariant(store, stored!, entry.key, images, ids, 'scoring'));
+    } catch (err) {
+      if (!(err instanceof ShiftbenchError) || err.code !== 'ERR_RUN_STORE') throw err;
+      throw new ShiftbenchError(
+        'ERR_RUN_STORE',
+        `${store.dir} also holds the detector "${entry.key}", stored earlier, and its metrics are part of this ` +
+          `run's, but its stored detections do not cover this run (${firstSentence(err.message)}). ` +
+          `${finish(entry)}, or give another --out. Nothing was run or changed.`,
+        { cause: err },
+      );
+    }
+  }
+  return others;
+}
+
+/** A message's first sentence, without its full stop. */
+function firstSentence(message: string): string {
+  const end = message.search(/\.(\s|$)/);
+  return end < 0 ? message : message.slice(0, end);
 }

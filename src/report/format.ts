@@ -89,6 +89,16 @@ export function detectorNotes(r: DetectorRunSummary): string[] {
   return [...(r.analysis?.notes ?? []), ...(r.timing.costRatioNote ? [r.timing.costRatioNote] : [])];
 }
 
+/**
+ * The notes of every detector of a run, each once, for a list that holds them all: a note every detector has as it
+ * is, one only some have after their keys (`ssd-mobilenet: …`), so that it is not read as the whole run's.
+ */
+export function runNotes(results: readonly DetectorRunSummary[]): string[] {
+  const keysOf = new Map<string, string[]>();
+  for (const r of results) for (const n of new Set(detectorNotes(r))) keysOf.set(n, [...(keysOf.get(n) ?? []), r.key]);
+  return [...keysOf].map(([n, keys]) => (keys.length === results.length ? n : `${keys.join(', ')}: ${n}`));
+}
+
 /** A 0–1 fraction as a percentage: `pct(0.4123)` → "41.2%". Missing → "—". */
 export function pct(fraction: number | null | undefined, digits = PERCENT_DIGITS): string {
   return finite(fraction) ? `${percentCell(fraction, digits)}%` : MISSING;

@@ -8,7 +8,7 @@ import { STABILITY_DIGITS, countOf, signedPointsCell } from '../core/units.js';
 import type { PairedDifference } from '../core/types.js';
 import {
   MISSING,
-  detectorNotes,
+  runNotes,
   noBoundsIntervalReason,
   noMapReason,
   num,
@@ -212,7 +212,7 @@ export function renderReportMarkdown(run: ReportRun): string {
   for (const r of rows) lines.push(`- ${verdictLine(r, m.dataset.labelFree)}`);
   lines.push('');
   lines.push(...stabilityLines(m), ...periodicityLines(m));
-  const notes = [...new Set(m.results.flatMap(detectorNotes))];
+  const notes = runNotes(m.results);
   // a note can name detector keys (no cost ratio: …): escaped as every other text of the page
   if (notes.length > 0) lines.push('**Notes**', '', ...notes.map((n) => `- ${escapeMarkdown(n)}`), '');
   // skipped images: the images column alone would show a smaller count with no reason (the HTML report lists them)

@@ -15,7 +15,7 @@ import {
   signedPointsCell,
   textTable as table,
 } from '../core/units.js';
-import { detectorNotes, num, periodValue, periodVerdict } from '../report/format.js';
+import { num, periodValue, periodVerdict, runNotes } from '../report/format.js';
 
 function familyText(r: DetectorRunSummary): string {
   return `${r.family.stages}, ${r.family.anchors}`;
@@ -162,7 +162,7 @@ export function formatPairedAndNotes(metrics: RunMetrics): string[] {
     }
   }
   const stable = stableAreaNote(metrics);
-  const notes = [...(stable ? [stable] : []), ...new Set(metrics.results.flatMap(detectorNotes))];
+  const notes = [...(stable ? [stable] : []), ...runNotes(metrics.results)];
   if (notes.length > 0) lines.push('', ...notes.map((n) => `note: ${n}`));
   return lines;
 }

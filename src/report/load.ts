@@ -190,6 +190,12 @@ class Checker {
     if (!is.number(v)) this.fail(where, 'a number', v);
     return v;
   }
+  /** An mAP (or a range of two): a fraction from 0 to 1, never a placeholder such as pycocotools' −1. */
+  fraction(v: unknown, where: string): number {
+    const x = this.number(v, where);
+    if (x < 0 || x > 1) this.fail(where, 'a fraction from 0 to 1', v);
+    return x;
+  }
   /** JSON writes NaN and Infinity as null, so a value that may be undefined (0/0) may be null. */
   numberOrNull(v: unknown, where: string): number | null {
     if (v === null) return null;
@@ -256,9 +262,11 @@ function validateResult(c: Checker, raw: unknown, at: string): void {
   c.string(fam.anchors, `${at}.family.anchors`);
   if (r.bounds !== null) {
     const b = c.object(r.bounds, `${at}.bounds`);
-    for (const k of ['mapRef', 'mapLower', 'mapUpper', 'mapRange'] as const) c.number(b[k], `${at}.bounds.${k}`);
+    for (const k of ['mapRef', 'mapLower', 'mapUpper', 'mapRange'] as const) c.fraction(b[k], `${at}.bounds.${k}`);
     c.numberOrNull(b.relRange, `${at}.bounds.relRange`);
-    c.array(b.perShift, `${at}.bounds.perShift`).forEach((v, i) => c.numberOrNull(v, `${at}.bounds.perShift[${i}]`));
+    c.array(b.perShift, `${at}.bounds.perShift`).forEach((v, i) => {
+      if (v !== null) c.fraction(v, `${at}.bounds.perShift[${i}]`);
+    });
     const passes = c.object(b.passes, `${at}.bounds.passes`);
     c.number(passes.lower, `${at}.bounds.passes.lower`);
     c.number(passes.upper, `${at}.bounds.passes.upper`);

@@ -337,6 +337,29 @@ describe('renderReport: bad input', () => {
     );
   });
 
+  it('refuses a placeholder (-1) or any mAP outside 0–1 in metrics.json instead of showing it as a value', async () => {
+    for (const [field, value, shown] of [
+      ['mapRef', -1, '-1'],
+      ['mapUpper', 1.5, '1\\.5'],
+      ['mapRange', -0.01, '-0\\.01'],
+    ] as const) {
+      const m = labelledMetrics() as unknown as { results: { bounds: Record<string, unknown> }[] };
+      m.results[1].bounds[field] = value;
+      await expectError(
+        renderReport(await runDir(m as never)),
+        'ERR_OUTPUT',
+        new RegExp(`Expected a fraction from 0 to 1 for results\\[1\\]\\.bounds\\.${field} but received ${shown}`),
+      );
+    }
+    const perShift = labelledMetrics();
+    perShift.results[1].bounds!.perShift[2] = -1;
+    await expectError(
+      renderReport(await runDir(perShift)),
+      'ERR_OUTPUT',
+      /Expected a fraction from 0 to 1 for results\[1\]\.bounds\.perShift\[2\] but received -1/,
+    );
+  });
+
   it('names the bad field of a malformed metrics.json', async () => {
     const m = labelledMetrics() as unknown as { results: { bounds: Record<string, unknown> }[] };
     m.results[1].bounds.mapRef = '41%';

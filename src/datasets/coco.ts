@@ -133,6 +133,9 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
   let filledArea = 0;
   let filledCrowd = 0;
   let ignoreFlagOnly = 0;
+  /** Boxes that lie wholly outside their image (a label error: no detection can match them). */
+  const outside: string[] = [];
+  const sizeOf = new Map(images.map((im) => [im.id, [im.width, im.height] as const]));
   (value.annotations as unknown[]).forEach((a, i) => {
     if (!is.object(a) || !is.integer(a.id) || !is.integer(a.image_id) || !is.integer(a.category_id)) {
       issues.add('annotation', `annotations[${i}] ${show(a)}: needs integer "id", "image_id" and "category_id"`);
@@ -183,6 +186,9 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
       iscrowd: iscrowd === 1 || iscrowd === true ? 1 : 0,
     };
     if ((a.ignore === 1 || a.ignore === true) && !ann.iscrowd) ignoreFlagOnly++;
+    const size = sizeOf.get(a.image_id);
+    if (size && (a.bbox[0] >= size[0] || a.bbox[1] >= size[1] || a.bbox[0] + w <= 0 || a.bbox[1] + h <= 0))
+      outside.push(`annotation id ${a.id} (image ${a.image_id}, ${size[0]}×${size[1]})`);
     annotations.push(ann);
   });
 
@@ -195,6 +201,14 @@ export async function parseCocoFile(file: string, logger?: Logger): Promise<Pars
   if (filledArea > 0)
     logger?.warn(`${file}: ${filledArea} annotations have no "area"; using the box area width × height`);
   if (filledCrowd > 0) logger?.warn(`${file}: ${filledCrowd} annotations have no "iscrowd"; using 0`);
+  if (outside.length > 0) {
+    logger?.warn(
+      `${file}: ${outside.length === 1 ? '1 annotation lies' : `${outside.length} annotations lie`} wholly ` +
+        `outside ${outside.length === 1 ? 'its' : 'their'} ` +
+        `image (${outside.slice(0, 5).join('; ')}${outside.length > 5 ? '; …' : ''}); they are scored as they ` +
+        'are (as pycocotools does), and no detection can match them — check their boxes and image sizes',
+    );
+  }
   if (ignoreFlagOnly > 0) {
     logger?.warn(
       `${file}: ${ignoreFlagOnly} annotations have "ignore": 1 but "iscrowd": 0; COCO evaluation (pycocotools) does ` +

@@ -137,6 +137,29 @@ describe('loadDataset: COCO — what the audit found accepted silently', () => {
     expect(warned.join('\n')).toContain(`${json}: categories 1 and 3 have the same name ("cat", "Cat")`);
   });
 
+  it('boxes wholly outside their image load with a warning naming them (no detection can ever match them)', async () => {
+    const { json } = await cocoFixture((gt) =>
+      gt.annotations.push(
+        { id: 7, image_id: 1, category_id: 1, bbox: [5000, 5000, 10, 10], area: 100, iscrowd: 0 },
+        { id: 8, image_id: 2, category_id: 2, bbox: [-30, 0, 10, 10], area: 100, iscrowd: 0 },
+        // partly inside: an ordinary box at the border, no warning
+        { id: 9, image_id: 2, category_id: 2, bbox: [15, 15, 10, 10], area: 100, iscrowd: 0 },
+      ),
+    );
+    const warned: string[] = [];
+    const ds = await loadDataset({ dataset: json }, { info: () => undefined, warn: (m: string) => warned.push(m) });
+    expect(ds.groundTruth!.annotations).toHaveLength(5); // loaded as they are: pycocotools scores them too
+    const text = warned.join('\n');
+    expect(text).toContain(`${json}: 2 annotations lie wholly outside their image`);
+    expect(text).toContain('annotation id 7 (image 1, 40×30)');
+    expect(text).toContain('annotation id 8 (image 2, 20×20)');
+    expect(text).not.toContain('annotation id 9');
+    const clean = await cocoFixture();
+    const none: string[] = [];
+    await loadDataset({ dataset: clean.json }, { info: () => undefined, warn: (m: string) => none.push(m) });
+    expect(none.join('\n')).not.toContain('outside their image');
+  });
+
   it('a JSON file that starts with a UTF-8 byte-order mark (as Windows tools write) loads', async () => {
     const { json } = await cocoFixture();
     const text = await readFile(json, 'utf8');

@@ -104,7 +104,8 @@ describe('demo plan and summary tables', () => {
       'Paired differences vs the plain detector (same 200 bootstrap resamples of the images, seed 0; 95% intervals):',
       '  m+blur vs m: Δ mapRange −5.00 pp [−8.00, −1.00], Δ mapRef +1.00 pp [−2.00, +3.00], steadier in 97.5% of resamples — mAP range: steadier (significant)',
       '',
-      'note: no ground truth: no mAP and no bounds (consistency metrics only)',
+      // a note of one detector of two names it
+      'note: m+blur: no ground truth: no mAP and no bounds (consistency metrics only)',
     ]);
   });
   it('groups the family table by family', () => {

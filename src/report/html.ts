@@ -713,13 +713,12 @@ footer{color:var(--muted);font-size:12px;border-top:1px solid var(--line)}
  */
 function intervalImages(m: RunMetrics): string {
   const total = m.dataset.images;
-  const counts = m.results.map((r) => r.imagesEvaluated);
-  const lo = Math.min(...counts);
-  const hi = Math.max(...counts);
-  if (counts.length === 0 || (lo === total && hi === total))
-    return total === 1 ? 'this 1 image' : `these ${total} images`;
-  if (lo === hi)
-    return `${lo === 1 ? 'this 1 image' : `these ${lo} images`} (of ${total}; skipped images are left out)`;
+  const these = (n: number) => (n === 1 ? 'this 1 image' : `these ${n} images`);
+  // metrics.json holds at least one result (load.ts)
+  const lo = Math.min(...m.results.map((r) => r.imagesEvaluated));
+  const hi = Math.max(...m.results.map((r) => r.imagesEvaluated));
+  if (lo === total && hi === total) return these(total);
+  if (lo === hi) return `${these(lo)} (of ${total}; skipped images are left out)`;
   return `the images each detector was scored on (${lo}–${hi} of ${total}; skipped images are left out)`;
 }
 

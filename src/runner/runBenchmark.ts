@@ -341,10 +341,15 @@ async function detectStep(
     checkSameShard(store.dir, stored, o.shard);
     // the detectors stored here that this command does not name are scored with it (a shard is scored at its merge)
     if (!o.shard) {
-      others = await readOtherDetectors(store, stored, keys, dataset.images, imageIds, (d) =>
-        d.mitigation === null
-          ? `Add --model ${d.model} to this command (only what is missing runs)`
-          : `Add --model ${d.model} --mitigation ${d.mitigation} to this command (only what is missing runs)`,
+      others = await readOtherDetectors(
+        store,
+        stored,
+        keys,
+        dataset.images,
+        imageIds,
+        (d) =>
+          `Add --model ${d.model}${d.mitigation === null ? '' : ` --mitigation ${d.mitigation}`} to this command ` +
+          '(only what is missing runs)',
       );
     }
     await store.retireMetrics(stored, logger);
@@ -392,7 +397,8 @@ async function detectStep(
     session.pool?.terminate(); // no prepare worker outlives the detection step (error, Ctrl-C or done)
     for (const { log } of logs.values()) await log.close();
   }
-  return { manifest, dataset, variants, others, session };
+  variants.push(...others); // scored with those run now
+  return { manifest, dataset, variants, session };
 }
 
 /**
@@ -437,8 +443,7 @@ async function scoreStep(
   logger: Logger,
   step: Awaited<ReturnType<typeof detectStep>>,
 ): Promise<RunResult> {
-  const { manifest, dataset, others, session } = step;
-  const variants = [...step.variants, ...others];
+  const { manifest, dataset, variants, session } = step;
   // 6. scoring, from the stored records only; metrics.json is written last
   const metrics = await scoreRun({
     store,

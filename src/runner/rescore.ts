@@ -3,18 +3,16 @@
  * settings are applied to the stored detections — no model is loaded — and metrics.json
  * is rewritten through the same scoring step as a run (score.ts).
  */
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { OPTION_FLAGS as FLAG } from '../core/messages.js';
 import type { Logger, RunMetrics, ShiftSet } from '../core/types.js';
-import { writeReportText } from '../report/index.js';
 import { withDefaultEnv } from './env.js';
 import { hashChange, imageHashes } from './identity.js';
 import { resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, manifestDataset, rescoredBy, type RunManifest } from './runStore.js';
-import { analysisSettingsOf, renderReportAfterScoring, scoreRun, type ScoredVariant } from './score.js';
+import { analysisSettingsOf, renderReportsAgain, scoreRun, type ScoredVariant } from './score.js';
 import { METRICS_FILE, RunStoreDamage, readJsonOrNull } from './store.js';
 import { readStoredVariant } from './storedVariant.js';
 import { loadRecordedDataset } from './runDataset.js';
@@ -208,9 +206,7 @@ async function rescoreLocked(
     // killed at any moment, the directory never pairs metrics or reports of one setting with a manifest of another
     beforeMetrics: async () => {
       signal?.throwIfAborted();
-      await store.checkLease();
-      // the new manifest is written whole first: no room for it fails with the old metrics, manifest and reports
-      const staged = await store.stageManifest({
+      reports = await store.replaceManifestBeforeMetrics({
         ...manifest,
         // the dataset as scored now (its labels may have changed since the run), as `run` records it
         dataset: manifestDataset(dataset),
@@ -226,14 +222,6 @@ async function rescoreLocked(
           objectives: o.objectives,
         },
       });
-      try {
-        reports = await store.retireReports();
-        await rm(path.join(store.dir, METRICS_FILE), { force: true });
-        await staged.commit();
-      } catch (err) {
-        await staged.abort();
-        throw err;
-      }
     },
   });
   await renderReportsAgain(
@@ -242,21 +230,4 @@ async function rescoreLocked(
     logger,
   );
   return metrics;
-}
-
-/**
- * Renders again, from the new metrics.json, the reports the run directory held before the rescore (retireReports):
- * report.html with report.json, report.md, report.csv. A report that fails is a warning saying how to retry.
- */
-async function renderReportsAgain(dir: string, reports: string[], logger: Logger): Promise<void> {
-  if (reports.includes('report.html') || reports.includes('report.json')) await renderReportAfterScoring(dir, logger);
-  for (const format of ['md', 'csv'] as const) {
-    if (!reports.includes(`report.${format}`)) continue;
-    await writeReportText(dir, format, { logger }).catch((err: Error) =>
-      logger.warn(
-        `could not render report.${format} again (${err.message}); metrics.json is complete — retry with ` +
-          `\`shiftbench report ${dir} --format ${format}\``,
-      ),
-    );
-  }
 }

@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { countOf } from '../core/units.js';
 import { classNameMismatches } from '../core/categoryNames.js';
 import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
-import type { Dataset, Detector, DetectorInfo, Logger } from '../core/types.js';
+import type { Dataset, DatasetImage, Detector, DetectorInfo, Logger } from '../core/types.js';
 import { cannotRewrite } from '../mitigations/index.js';
 import type { Mitigation } from '../mitigations/types.js';
 import { VERSION } from '../version.js';
@@ -47,6 +47,7 @@ import {
   groupSkips,
   refuseUnscorable,
   renderReportAfterScoring,
+  renderReportsAgain,
   scoreRun,
   type ScoredVariant,
 } from './score.js';
@@ -335,6 +336,13 @@ async function detectStep(
     logger,
   );
   const manifest = newManifest(o, dataset, store.runId(stored), stored, identity);
+  const onlyScores =
+    !o.shard &&
+    stored !== null &&
+    keys.every(
+      (k) =>
+        manifest.detectors.some((d) => d.key === k) && imagesToRun(dataset.images, logs.get(k)!.stored).length === 0,
+    );
   // from here the logs are open: any failure before the detection step's own finally closes them
   let others: ScoredVariant[] = [];
   try {
@@ -352,16 +360,21 @@ async function detectStep(
           '(only what is missing runs)',
       );
     }
-    await store.retireMetrics(stored, logger);
-    if (o.shard) {
-      manifest.shard = {
-        ...o.shard,
-        rule: SHARD_RULE,
-        imagesInRun: whole.images.length,
-        images: dataset.images.length,
-      };
+    // with every image of every detector stored no model runs, only scoring, which replaces the manifest and the
+    // metrics together, as a rescore does (scoreStep); until then the directory stays as it was, so stopped while
+    // scoring nothing already computed is gone. Otherwise what the stored metrics describe goes now.
+    if (!onlyScores) {
+      await store.retireMetrics(stored, logger);
+      if (o.shard) {
+        manifest.shard = {
+          ...o.shard,
+          rule: SHARD_RULE,
+          imagesInRun: whole.images.length,
+          images: dataset.images.length,
+        };
+      }
+      await store.writeManifest(manifest);
     }
-    await store.writeManifest(manifest);
   } catch (err) {
     for (const { log } of logs.values()) await log.close();
     throw err;
@@ -398,7 +411,15 @@ async function detectStep(
     for (const { log } of logs.values()) await log.close();
   }
   variants.push(...others); // scored with those run now
-  return { manifest, dataset, variants, session };
+  return { manifest, dataset, variants, session, onlyScores };
+}
+
+/** The images a detector has no record of in `records`, or only a skipped one (decoding is tried again). */
+function imagesToRun(images: readonly DatasetImage[], records: OpenedLog['stored']): DatasetImage[] {
+  return images.filter((img) => {
+    const r = records.get(img.id);
+    return r === undefined || isSkipped(r);
+  });
 }
 
 /**
@@ -443,8 +464,9 @@ async function scoreStep(
   logger: Logger,
   step: Awaited<ReturnType<typeof detectStep>>,
 ): Promise<RunResult> {
-  const { manifest, dataset, variants, session } = step;
+  const { manifest, dataset, variants, session, onlyScores } = step;
   // 6. scoring, from the stored records only; metrics.json is written last
+  let reports: string[] = [];
   const metrics = await scoreRun({
     store,
     runId: manifest.runId,
@@ -462,10 +484,24 @@ async function scoreStep(
       session.phases[key].evaluateSeconds = seconds;
       session.wallSeconds[key] += seconds;
     },
+    ...(onlyScores
+      ? {
+          beforeMetrics: async () => {
+            session.signal.throwIfAborted();
+            reports = await store.replaceManifestBeforeMetrics(manifest);
+          },
+        }
+      : {}),
   });
 
   // 7. the report (the metrics are stored; a report problem must not lose them)
   const reportPath = await renderReportAfterScoring(store.dir, logger);
+  // the other reports of the metrics replaced (with a model run they went at its start, with the old metrics)
+  await renderReportsAgain(
+    store.dir,
+    reports.filter((f) => f !== 'report.html' && f !== 'report.json'),
+    logger,
+  );
   const { wallSeconds, phases, computedImages } = session;
   return { runDir: store.dir, metrics, wallSeconds, phases, computedImages, reportPath };
 }
@@ -594,10 +630,7 @@ async function detectVariant(
   ss.computedImages[v.key] = 0;
   const { log, stored: records } = ss.logs.get(v.key)!;
   let entry = manifest.detectors.find((d) => d.key === v.key) ?? null;
-  const todo = dataset.images.filter((img) => {
-    const r = records.get(img.id);
-    return r === undefined || isSkipped(r);
-  });
+  const todo = imagesToRun(dataset.images, records);
   if (todo.length === 0 && entry !== null) {
     // the check guards the scoring: it holds for stored detections too (with the classes that made them)
     if (entry.classes) checkClassNames(v.key, entry.classes, dataset); // older manifests did not record them

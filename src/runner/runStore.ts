@@ -542,17 +542,29 @@ export class RunStore {
   }
 
   /**
-   * Before a rescore rewrites metrics.json: removes the reports made from the current one (report.html/json/md/csv),
-   * so that none describes other metrics if the rescore stops after writing them; returns the names there were, for
-   * the caller to render again from the new metrics.
+   * Called (scoreRun's beforeMetrics) once new metrics.json is staged, by a scoring that runs no model on a directory
+   * whose metrics it replaces (a rescore; a `run` with every image stored): `manifest`, with the settings of the new
+   * metrics, is written whole first (no room for it: ERR_OUTPUT, the old manifest, metrics and reports in place); then
+   * the reports made from the current metrics.json (report.html/json/md/csv) and metrics.json go, and the new manifest
+   * goes in place. Killed at any moment, no manifest of one setting is paired with metrics or reports of another.
+   * Returns the names of the reports there were, for the caller to render again from the new metrics.
    */
-  async retireReports(): Promise<string[]> {
+  async replaceManifestBeforeMetrics(manifest: RunManifest): Promise<string[]> {
+    await this.checkLease();
+    const staged = await stageJson(this.manifestFile, manifest);
     const there: string[] = [];
-    for (const f of REPORT_FILES) {
-      const file = path.join(this.directory, f);
-      if (!(await stat(file).catch(() => null))) continue;
-      there.push(f);
-      await rm(file, { force: true });
+    try {
+      for (const f of REPORT_FILES) {
+        const file = path.join(this.directory, f);
+        if (!(await stat(file).catch(() => null))) continue;
+        there.push(f);
+        await rm(file, { force: true });
+      }
+      await rm(path.join(this.directory, METRICS_FILE), { force: true });
+      await staged.commit();
+    } catch (err) {
+      await staged.abort();
+      throw err;
     }
     return there;
   }
@@ -671,11 +683,6 @@ export class RunStore {
    */
   async stageMetrics(metrics: RunMetrics): Promise<AtomicFileWriter> {
     return stageJson(path.join(this.directory, METRICS_FILE), metrics);
-  }
-
-  /** manifest.json staged as stageMetrics stages metrics.json (a rescore: the new settings, put in place later). */
-  async stageManifest(manifest: RunManifest): Promise<AtomicFileWriter> {
-    return stageJson(this.manifestFile, manifest);
   }
 }
 

@@ -34,7 +34,7 @@ import {
   type StableArea,
 } from '../shifts/index.js';
 import { pairedDifference, type BoundsObjective, type BoundsUncertainty } from '../metrics/index.js';
-import { renderReport } from '../report/index.js';
+import { renderReport, writeReportText } from '../report/index.js';
 import { updateExperimentSummary, withdrawExperimentEntry } from './experimentSummary.js';
 import { modelKey } from './options.js';
 import type { ManifestDetector, RunStore, SkippedImage } from './runStore.js';
@@ -512,5 +512,22 @@ export async function renderReportAfterScoring(dir: string, logger: Logger): Pro
         `\`shiftbench report ${dir}\``,
     );
     return null;
+  }
+}
+
+/**
+ * Renders again, from the new metrics.json, the reports the run directory held before a scoring that replaces its metrics (RunStore.replaceManifestBeforeMetrics):
+ * report.html with report.json, report.md, report.csv. A report that fails is a warning saying how to retry.
+ */
+export async function renderReportsAgain(dir: string, reports: string[], logger: Logger): Promise<void> {
+  if (reports.includes('report.html') || reports.includes('report.json')) await renderReportAfterScoring(dir, logger);
+  for (const format of ['md', 'csv'] as const) {
+    if (!reports.includes(`report.${format}`)) continue;
+    await writeReportText(dir, format, { logger }).catch((err: Error) =>
+      logger.warn(
+        `could not render report.${format} again (${err.message}); metrics.json is complete — retry with ` +
+          `\`shiftbench report ${dir} --format ${format}\``,
+      ),
+    );
   }
 }

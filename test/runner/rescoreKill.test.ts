@@ -40,13 +40,14 @@ describe('a kill at any moment of a rescore', () => {
     await runBenchmark({ models: ['jitter:96'], dataset, bootstrapResamples: 20, bootstrapBounds: 0, out: template });
   });
 
-  it('never leaves metrics.json of one score threshold beside a manifest naming another', async () => {
+  /** Copies of the finished run, each rescored by `rescore` until the k-th rename "kills" it, for every k. */
+  async function everyKill(name: string, rescore: (dir: string) => Promise<unknown>): Promise<void> {
     let renames = Infinity;
     for (let k = 0; k <= renames; k++) {
-      const dir = path.join(root, `copy-${k}`);
+      const dir = path.join(root, `${name}-${k}`);
       await cp(template, dir, { recursive: true });
       Object.assign(kill, { under: dir, left: k, seen: 0 });
-      const done = await rescoreRun(dir, { scoreThreshold: 0.3 }).then(
+      const done = await rescore(dir).then(
         () => true,
         () => false,
       );
@@ -63,6 +64,24 @@ describe('a kill at any moment of a rescore', () => {
     }
     expect(renames).toBeGreaterThan(2);
     expect(renames).toBeLessThan(Infinity);
+  }
+
+  it('never leaves metrics.json of one score threshold beside a manifest naming another', async () => {
+    await everyKill('copy', (dir) => rescoreRun(dir, { scoreThreshold: 0.3 }));
+  });
+
+  it('nor does `run` again with only the score threshold changed (every image stored: it only scores)', async () => {
+    const manifest = JSON.parse(await readFile(path.join(template, 'manifest.json'), 'utf8'));
+    await everyKill('run', (dir) =>
+      runBenchmark({
+        models: ['jitter:96'],
+        dataset: manifest.options.dataset,
+        bootstrapResamples: 20,
+        bootstrapBounds: 0,
+        scoreThreshold: 0.3,
+        out: dir,
+      }),
+    );
   });
 });
 

@@ -374,6 +374,11 @@ export interface ObjectiveBounds {
   mapRange: number;
   relRange: number | null;
   passes: { lower: number; upper: number };
+  /**
+   * Protocol §4 95 % bootstrap intervals of this search's bounds, from as many resamples with the same seed as the
+   * headline's; null when the bounds have none (--bootstrap-bounds 0, too few images); absent in older runs.
+   */
+  interval?: BoundsInterval | null;
   /** Protocol §9 at this search's own lower and upper assignments (the reference is the headline's); absent in older runs. */
   breakdown?: { lower: AssignmentBreakdown; upper: AssignmentBreakdown };
 }

@@ -318,18 +318,6 @@ export class ShiftEvaluator {
           lower: breakdownAtAssignment(gtArg, prepared.imageIds, full.assignLower, detsOf),
           upper: breakdownAtAssignment(gtArg, prepared.imageIds, full.assignUpper, detsOf),
         };
-        for (const objective of new Set(this.opts.objectives ?? [])) {
-          if (objective === 'ap') continue;
-          const b = await greedyBoundsParallel(prepared, maxPasses, { workers: 'auto', objective, signal });
-          if (b)
-            analysis.boundsByObjective[objective] = {
-              ...objectiveBounds(b),
-              breakdown: {
-                lower: breakdownAtAssignment(gtArg, prepared.imageIds, b.assignLower, detsOf),
-                upper: breakdownAtAssignment(gtArg, prepared.imageIds, b.assignUpper, detsOf),
-              },
-            };
-        }
         let B = this.opts.bootstrapBounds;
         if (B === undefined) {
           const d = defaultBootstrapBounds(prepared.numImages, prepared.numShifts);
@@ -342,6 +330,32 @@ export class ShiftEvaluator {
               'interval and no paired verdict (nor the consistency metrics: their means are given without intervals)',
           );
           B = 0;
+        }
+        // each other objective's own search, with its interval from resamples drawn as the headline's (B, seed)
+        for (const objective of new Set(this.opts.objectives ?? [])) {
+          if (objective === 'ap') continue;
+          const b = await greedyBoundsParallel(prepared, maxPasses, { workers: 'auto', objective, signal });
+          if (!b) continue;
+          const own =
+            B > 0
+              ? await boundsUncertainty(prepared, b.mapRange, {
+                  resamples: B,
+                  seed: this.opts.bootstrapSeed ?? 0,
+                  maxPasses,
+                  workers: this.opts.workers,
+                  signal,
+                  sizeCurve: false,
+                  objective,
+                })
+              : null;
+          analysis.boundsByObjective[objective] = {
+            ...objectiveBounds(b),
+            interval: own?.interval ?? null,
+            breakdown: {
+              lower: breakdownAtAssignment(gtArg, prepared.imageIds, b.assignLower, detsOf),
+              upper: breakdownAtAssignment(gtArg, prepared.imageIds, b.assignUpper, detsOf),
+            },
+          };
         }
         if (B > 0) {
           uncertainty = await boundsUncertainty(prepared, full.mapRange, {

@@ -197,13 +197,16 @@ export function breakdownSection(run: ReportRun, categoryNames: Map<number, stri
     const objectives = Object.entries(a.boundsByObjective);
     if (objectives.length) {
       parts.push(
-        `<table class="details"><caption>Bounds searched with another objective (its own greedy ` +
-          `search).</caption><thead><tr><th scope="col">Objective</th><th scope="col">at (0,0)</th><th ` +
+        `<table class="details"><caption>Bounds searched with another objective (its own greedy search` +
+          (objectives.some(([, b]) => b?.interval)
+            ? "; the range's 95 % bootstrap interval from as many resamples as the headline's, with its seed"
+            : '') +
+          `).</caption><thead><tr><th scope="col">Objective</th><th scope="col">at (0,0)</th><th ` +
           `scope="col">lower</th><th scope="col">upper</th><th scope="col">range</th></tr></thead><tbody>${objectives
             .map(
               ([name, b]) =>
                 `<tr><th scope="row">${h(name.toUpperCase())}</th><td>${pct(b!.mapRef)}</td><td>${pct(b!.mapLower)}` +
-                `</td><td>${pct(b!.mapUpper)}</td><td>${pp(b!.mapRange)}</td></tr>`,
+                `</td><td>${pct(b!.mapUpper)}</td><td>${pp(b!.mapRange)}${ppInterval(b!.interval?.mapRange)}</td></tr>`,
             )
             .join('')}</tbody></table>`,
       );

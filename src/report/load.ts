@@ -401,19 +401,28 @@ function validateStability(c: Checker, raw: unknown, at: string): void {
   }
 }
 
+/** A bounds interval (BoundsInterval) at `at`: its four mAP intervals are numbers. */
+function validateBoundsInterval(c: Checker, raw: unknown, at: string): void {
+  const iv = c.object(raw, at);
+  for (const k of ['mapRef', 'mapLower', 'mapUpper', 'mapRange'] as const) {
+    const x = c.object(iv[k], `${at}.${k}`);
+    c.number(x.lo, `${at}.${k}.lo`);
+    c.number(x.hi, `${at}.${k}.hi`);
+  }
+}
+
 function validateAnalysis(c: Checker, raw: unknown, at: string): void {
   const a = c.object(raw, at);
-  if (a.boundsInterval !== null) {
-    const iv = c.object(a.boundsInterval, `${at}.boundsInterval`);
-    for (const k of ['mapRef', 'mapLower', 'mapUpper', 'mapRange'] as const) {
-      const x = c.object(iv[k], `${at}.boundsInterval.${k}`);
-      c.number(x.lo, `${at}.boundsInterval.${k}.lo`);
-      c.number(x.hi, `${at}.boundsInterval.${k}.hi`);
-    }
-  }
+  if (a.boundsInterval !== null) validateBoundsInterval(c, a.boundsInterval, `${at}.boundsInterval`);
   if (a.sizeCurve !== null)
     c.array(a.sizeCurve, `${at}.sizeCurve`).forEach((p, i) => c.object(p, `${at}.sizeCurve[${i}]`));
-  c.object(a.boundsByObjective, `${at}.boundsByObjective`);
+  const byObjective = c.object(a.boundsByObjective, `${at}.boundsByObjective`);
+  for (const [name, b] of Object.entries(byObjective)) {
+    const o = c.object(b, `${at}.boundsByObjective.${name}`);
+    // absent in runs of older versions; null without bootstrap of the bounds
+    if (o.interval !== undefined && o.interval !== null)
+      validateBoundsInterval(c, o.interval, `${at}.boundsByObjective.${name}.interval`);
+  }
   if (a.breakdown !== null) c.object(a.breakdown, `${at}.breakdown`);
   const f = c.object(a.flicker, `${at}.flicker`);
   c.array(f.top, `${at}.flicker.top`).forEach((x, i) => c.object(x, `${at}.flicker.top[${i}]`));

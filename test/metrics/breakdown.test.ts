@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import type { CocoGroundTruth, CocoResult, Shift } from '../../src/core/types.js';
 import { ShiftMapEngine, greedyBounds, prepareBounds } from '../../src/metrics/greedy/index.js';
-import { ShiftEvaluator, evaluateCoco, flickerSummary, imageFlicker } from '../../src/metrics/index.js';
+import {
+  ShiftEvaluator,
+  boundsUncertainty,
+  evaluateCoco,
+  flickerSummary,
+  imageFlicker,
+} from '../../src/metrics/index.js';
 import { sharedBaseCase } from './sharedBaseCase.js';
 
 function detsAt(dets: CocoResult[][], ids: number[], a: ArrayLike<number>): CocoResult[] {
@@ -114,6 +120,67 @@ describe('the evaluator’s breakdowns', () => {
       expect([b.lower.ap50, b.lower.ap75][stat - 1]).toBeCloseTo(by[objective]!.mapLower, 12);
       expect([b.upper.ap50, b.upper.ap75][stat - 1]).toBeCloseTo(by[objective]!.mapUpper, 12);
     }
+  });
+});
+
+describe('bounds of another objective have their bootstrap interval', () => {
+  it('--objective ap50 with --bootstrap-bounds: the AP50 search’s interval from the headline’s resamples (same B and seed)', async () => {
+    const c = sharedBaseCase(23, 24, 3, 3);
+    const gt = c.gt as CocoGroundTruth;
+    const ids = gt.images.map((im) => im.id).sort((a, b) => a - b);
+    const ev = new ShiftEvaluator({
+      shifts: c.shifts,
+      groundTruth: gt,
+      bootstrapResamples: 10,
+      bootstrapBounds: 24,
+      bootstrapSeed: 5,
+      sizeCurve: false,
+      workers: 0,
+      objectives: ['ap', 'ap50'],
+    });
+    c.shifts.forEach((_, s) =>
+      ids.forEach((id) =>
+        ev.process(
+          { imageId: id, shiftIndex: s, inputScale: { x: 1, y: 1 } },
+          c.dets[s].filter((d) => d.image_id === id),
+        ),
+      ),
+    );
+    const r = await ev.evaluate();
+    const ap50 = r.analysis.boundsByObjective.ap50!;
+    const own = await boundsUncertainty(prepareBounds(c), ap50.mapRange, {
+      resamples: 24,
+      seed: 5,
+      objective: 'ap50',
+      sizeCurve: false,
+      workers: 0,
+    });
+    expect(own.interval).not.toBeNull();
+    expect(ap50.interval).toEqual(own.interval);
+    // the AP50 search's own resamples, not the headline's (AP) interval
+    expect(ap50.interval!.mapRef).not.toEqual(r.analysis.boundsInterval!.mapRef);
+  });
+
+  it('without bootstrap of the bounds: no interval (null), never a made-up one', async () => {
+    const c = sharedBaseCase(23, 24, 3, 3);
+    const gt = c.gt as CocoGroundTruth;
+    const ev = new ShiftEvaluator({
+      shifts: c.shifts,
+      groundTruth: gt,
+      bootstrapResamples: 10,
+      bootstrapBounds: 0,
+      objectives: ['ap75'],
+    });
+    c.shifts.forEach((_, s) =>
+      gt.images.forEach((im) =>
+        ev.process(
+          { imageId: im.id, shiftIndex: s, inputScale: { x: 1, y: 1 } },
+          c.dets[s].filter((d) => d.image_id === im.id),
+        ),
+      ),
+    );
+    const r = await ev.evaluate();
+    expect(r.analysis.boundsByObjective.ap75!.interval).toBeNull();
   });
 });
 

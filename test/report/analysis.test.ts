@@ -297,6 +297,62 @@ describe('per-category AP table (protocol §9)', () => {
     tableAfter('AP by IoU and object size at the three assignments of the headline search');
   });
 
+  it("an AP50 search's range shows its bootstrap interval; without one, the caption promises none", async () => {
+    const iv = (lo: number, hi: number) => ({ lo, hi });
+    const m = labelledMetrics();
+    const base = analysis();
+    m.results[0].analysis = analysis({
+      boundsByObjective: {
+        ap50: {
+          ...base.boundsByObjective.ap50!,
+          interval: {
+            resamples: 200,
+            validResamples: 200,
+            seed: 0,
+            mapRef: iv(0.55, 0.65),
+            mapLower: iv(0.53, 0.61),
+            mapUpper: iv(0.6, 0.67),
+            mapRange: iv(0.031, 0.072),
+            relRange: iv(0.05, 0.12),
+          },
+        },
+      },
+    });
+    const rowOf = async (metrics: RunMetrics) => {
+      const dir = await writeRunDir(metrics);
+      made.push(dir);
+      const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
+      const at = html.indexOf('Bounds searched with another objective');
+      const table = html.slice(at, html.indexOf('</table>', at));
+      return { caption: table.split('</caption>')[0], row: table.slice(table.indexOf('AP50')).split('</tr>')[0] };
+    };
+    const withIv = await rowOf(m);
+    expect(withIv.row).toContain(
+      '<td>5.00 pp <span class="ci" title="95% bootstrap interval over images">[3.10–7.20]</span></td>',
+    );
+    expect(withIv.caption).toContain('95 % bootstrap interval');
+    m.results[0].analysis = analysis({
+      boundsByObjective: { ap50: { ...base.boundsByObjective.ap50!, interval: null } },
+    });
+    const without = await rowOf(m);
+    expect(without.row).toContain('<td>5.00 pp</td>');
+    expect(without.caption).not.toContain('interval');
+  });
+
+  it('an interval of an AP50 search that is not numbers is refused naming the field', async () => {
+    const m = labelledMetrics();
+    const base = analysis();
+    m.results[0].analysis = analysis({
+      boundsByObjective: {
+        ap50: { ...base.boundsByObjective.ap50!, interval: { mapRange: { lo: -1 } } as never },
+      },
+    });
+    const dir = await writeRunDir(m);
+    made.push(dir);
+    const e = await renderReport(dir).catch((err: Error) => err);
+    expect((e as Error).message).toContain('boundsByObjective.ap50.interval');
+  });
+
   it("names each category as the run's ground truth does (detections/<key>/ground_truth.json), beside its id", async () => {
     const bd = { ap: 0.4, ap50: 0.6, ap75: 0.4, apSmall: null, apMedium: 0.3, apLarge: 0.5 };
     const m = labelledMetrics();

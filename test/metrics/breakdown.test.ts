@@ -5,6 +5,8 @@ import type { CocoGroundTruth, CocoResult, Shift } from '../../src/core/types.js
 import { ShiftMapEngine, greedyBounds, prepareBounds } from '../../src/metrics/greedy/index.js';
 import {
   ShiftEvaluator,
+  type BoundsCase,
+  type ShiftEvaluatorOptions,
   boundsUncertainty,
   evaluateCoco,
   flickerSummary,
@@ -15,6 +17,21 @@ import { sharedBaseCase } from './sharedBaseCase.js';
 function detsAt(dets: CocoResult[][], ids: number[], a: ArrayLike<number>): CocoResult[] {
   const shiftOf = new Map(ids.map((id, i) => [id, a[i]]));
   return dets.flatMap((l, s) => l.filter((d) => shiftOf.get(d.image_id) === s));
+}
+
+/** A ShiftEvaluator given every shift of every image of `c` (unit input scale), evaluated. */
+async function evaluateCase(c: BoundsCase, opts: Omit<ShiftEvaluatorOptions, 'shifts' | 'groundTruth'>) {
+  const gt = c.gt as CocoGroundTruth;
+  const ev = new ShiftEvaluator({ shifts: c.shifts, groundTruth: gt, ...opts });
+  c.shifts.forEach((_, s) =>
+    gt.images.forEach((im) =>
+      ev.process(
+        { imageId: im.id, shiftIndex: s, inputScale: { x: 1, y: 1 } },
+        c.dets[s].filter((d) => d.image_id === im.id),
+      ),
+    ),
+  );
+  return ev.evaluate();
 }
 
 describe('bounds with AP50 / AP75 as the objective', () => {
@@ -58,22 +75,7 @@ describe('the evaluator’s breakdowns', () => {
     const c = sharedBaseCase(22, 25, 4, 4);
     const gt = c.gt as CocoGroundTruth;
     const ids = gt.images.map((im) => im.id).sort((a, b) => a - b);
-    const ev = new ShiftEvaluator({
-      shifts: c.shifts,
-      groundTruth: gt,
-      bootstrapResamples: 10,
-      bootstrapBounds: 0,
-      objectives: ['ap', 'ap50', 'ap75'],
-    });
-    c.shifts.forEach((_, s) =>
-      ids.forEach((id) =>
-        ev.process(
-          { imageId: id, shiftIndex: s, inputScale: { x: 1, y: 1 } },
-          c.dets[s].filter((d) => d.image_id === id),
-        ),
-      ),
-    );
-    const r = await ev.evaluate();
+    const r = await evaluateCase(c, { bootstrapResamples: 10, bootstrapBounds: 0, objectives: ['ap', 'ap50', 'ap75'] });
     const bd = r.analysis.breakdown!;
     for (const [name, a] of [
       ['lower', r.bounds!.assignLower],
@@ -126,11 +128,7 @@ describe('the evaluator’s breakdowns', () => {
 describe('bounds of another objective have their bootstrap interval', () => {
   it('--objective ap50 with --bootstrap-bounds: the AP50 search’s interval from the headline’s resamples (same B and seed)', async () => {
     const c = sharedBaseCase(23, 24, 3, 3);
-    const gt = c.gt as CocoGroundTruth;
-    const ids = gt.images.map((im) => im.id).sort((a, b) => a - b);
-    const ev = new ShiftEvaluator({
-      shifts: c.shifts,
-      groundTruth: gt,
+    const r = await evaluateCase(c, {
       bootstrapResamples: 10,
       bootstrapBounds: 24,
       bootstrapSeed: 5,
@@ -138,15 +136,6 @@ describe('bounds of another objective have their bootstrap interval', () => {
       workers: 0,
       objectives: ['ap', 'ap50'],
     });
-    c.shifts.forEach((_, s) =>
-      ids.forEach((id) =>
-        ev.process(
-          { imageId: id, shiftIndex: s, inputScale: { x: 1, y: 1 } },
-          c.dets[s].filter((d) => d.image_id === id),
-        ),
-      ),
-    );
-    const r = await ev.evaluate();
     const ap50 = r.analysis.boundsByObjective.ap50!;
     const own = await boundsUncertainty(prepareBounds(c), ap50.mapRange, {
       resamples: 24,
@@ -163,23 +152,7 @@ describe('bounds of another objective have their bootstrap interval', () => {
 
   it('without bootstrap of the bounds: no interval (null), never a made-up one', async () => {
     const c = sharedBaseCase(23, 24, 3, 3);
-    const gt = c.gt as CocoGroundTruth;
-    const ev = new ShiftEvaluator({
-      shifts: c.shifts,
-      groundTruth: gt,
-      bootstrapResamples: 10,
-      bootstrapBounds: 0,
-      objectives: ['ap75'],
-    });
-    c.shifts.forEach((_, s) =>
-      gt.images.forEach((im) =>
-        ev.process(
-          { imageId: im.id, shiftIndex: s, inputScale: { x: 1, y: 1 } },
-          c.dets[s].filter((d) => d.image_id === im.id),
-        ),
-      ),
-    );
-    const r = await ev.evaluate();
+    const r = await evaluateCase(c, { bootstrapResamples: 10, bootstrapBounds: 0, objectives: ['ap75'] });
     expect(r.analysis.boundsByObjective.ap75!.interval).toBeNull();
   });
 });

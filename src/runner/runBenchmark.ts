@@ -65,6 +65,23 @@ interface Variant {
   mitigation: Mitigation | null;
 }
 
+/**
+ * Two --mitigation values written differently that parse to one mitigation (`input-blur:1`, `input-blur:1.0`) would
+ * give two detectors one key: ERR_INVALID_OPTION naming both, before the run directory is made.
+ */
+function refuseSameMitigation(given: readonly string[], parsed: readonly Mitigation[]): void {
+  const first = new Map<string, string>();
+  parsed.forEach((m, i) => {
+    const earlier = first.get(m.spec);
+    if (earlier !== undefined)
+      throw new ShiftbenchError(
+        'ERR_INVALID_OPTION',
+        `--mitigation "${earlier}" and "${given[i]}" are the same mitigation (${m.spec}): give it once.`,
+      );
+    first.set(m.spec, given[i]);
+  });
+}
+
 /** Each model's variants: the plain detector first, then one per mitigation. */
 function planVariants(o: ResolvedRunOptions, mitigations: Mitigation[]): Variant[][] {
   const used = new Map<string, number>();
@@ -261,6 +278,7 @@ async function withRunDirectory<R>(
   o = await namePluginDetectorsInFull(o);
   if (o.mitigations.length > 0) await env.registerPluginMitigations(o.plugins, logger);
   const mitigations = o.mitigations.map((spec) => env.parseMitigation(spec));
+  refuseSameMitigation(o.mitigations, mitigations);
   const optionsKey = runOptionsKey(o);
 
   // 1. the run directory: writable, before any dataset or model work

@@ -189,7 +189,7 @@ function checkCategories(exp: ReadExport, perShift: ShiftResults[]): void {
   for (const results of perShift)
     for (const dets of results.values())
       for (const d of dets) {
-        if (known.has(d.categoryId)) return;
+        if (known.has(d.categoryId)) return checkCategoriesPerFile(exp, perShift, known);
         seen.add(d.categoryId);
       }
   const k = perShift.findIndex((r) => r.size > 0);
@@ -204,6 +204,37 @@ function checkCategories(exp: ReadExport, perShift: ShiftResults[]): void {
       `(${EXPORT_FILE} "dataset.categories"), so nothing would be scored. Map your detector's classes to the ` +
       `dataset's category ids (not its own class indices) when you write the results, then score again`,
   );
+}
+
+/**
+ * One results file with results but none of a category of the dataset, while the other files hold scorable ones: it
+ * would be scored as a shift where every object vanished — flicker that is a label map (or the wrong file), not the
+ * detector. Refused as checkCoverage refuses an empty file: when at least two images have results of the dataset's
+ * categories at most (more than half) of the other shifts.
+ */
+function checkCategoriesPerFile(exp: ReadExport, perShift: ShiftResults[], known: ReadonlySet<number>): void {
+  // per shift, the images with a result of a known category
+  const scorable = perShift.map(
+    (results) =>
+      new Set([...results].filter(([, dets]) => dets.some((d) => known.has(d.categoryId))).map(([id]) => id)),
+  );
+  const ids = exp.manifest.images.filter((i) => i.skipped === undefined).map((i) => i.id);
+  perShift.forEach((results, k) => {
+    if (results.size === 0 || scorable[k].size > 0 || perShift.length < 2) return;
+    const mostlyFound = ids.filter((id) => scorable.filter((s) => s.has(id)).length > (perShift.length - 1) / 2);
+    if (mostlyFound.length < 2) return;
+    const used = [...new Set([...results.values()].flat().map((d) => d.categoryId))].sort((a, b) => a - b);
+    throw fileError(
+      path.join(exp.dir, detectionsFile(k)),
+      k,
+      exp,
+      `holds results of no category of the dataset (category_id ${used.slice(0, 8).join(', ')}` +
+        `${used.length > 8 ? ', …' : ''}), while ${mostlyFound.length} images have results of its categories at ` +
+        `most of the other shifts (${someIds(mostlyFound)}): scored, every object would vanish at this shift. The ` +
+        `file was written with another label map than the others (or is the wrong file); write it with the ` +
+        `dataset's category ids (${EXPORT_FILE} "dataset.categories")`,
+    );
+  });
 }
 
 /**

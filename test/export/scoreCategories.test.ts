@@ -53,6 +53,19 @@ describe('score: results whose category ids are not the dataset’s', () => {
     expect(existsSync(path.join(out, 'metrics.json'))).toBe(false);
   });
 
+  it('one file whose results are all of categories the dataset lacks, the others scorable: refused naming that file', async () => {
+    // scored, that file would count as a shift where every object vanished: flicker that is a label map, not the model
+    expect(manifest.shiftSet.shifts.length).toBeGreaterThan(2);
+    expect(manifest.images.length).toBeGreaterThanOrEqual(2);
+    await writeAll((k) => (k === 2 ? 99 : 1));
+    const out = path.join(root, 'run-one-file');
+    const err = await rejection(scoreExport(exportDir, { name: 'x', family: 'one-stage,anchor-free', out }));
+    expect(err.code).toBe('ERR_EXPORT');
+    expect(err.message).toContain(path.join(exportDir, 'detections', 'shift_2.json'));
+    expect(err.message).toMatch(/category_id 99\b/);
+    expect(existsSync(path.join(out, 'metrics.json'))).toBe(false);
+  });
+
   it('some ids are the dataset’s: scored as before (the others are left out with a warning)', async () => {
     await writeAll((k, i) => (i === 0 ? 1 : 1000));
     const warnings: string[] = [];

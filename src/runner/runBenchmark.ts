@@ -768,8 +768,9 @@ function tellWhatIsKept(err: unknown, key: string, stored: number, total: number
     return;
   logger.warn(
     `${key}: stopped by the error below after ${stored} of ${countOf(total, 'image')}; their detections are stored in ` +
-      `${dir} and kept — once the cause is fixed, the same command runs only the ${countOf(total - stored, 'image')} ` +
-      'not stored',
+      `${dir} and kept — once the cause is fixed outside the detector (its input, a server, the machine), the same ` +
+      `command runs only the ${countOf(total - stored, 'image')} not stored; a fix to the detector's own code or ` +
+      'files changes what made them, and the run needs a new --out (or --force, which drops them)',
   );
 }
 

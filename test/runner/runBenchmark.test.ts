@@ -313,7 +313,9 @@ describe('runBenchmark', () => {
     // what is kept and how to go on, before the error itself
     expect(warnings).toEqual([
       `plug: stopped by the error below after 5 of ${N} images; their detections are stored in ${out} and kept — ` +
-        `once the cause is fixed, the same command runs only the ${N - 5} images not stored`,
+        `once the cause is fixed outside the detector (its input, a server, the machine), the same command runs ` +
+        `only the ${N - 5} images not stored; a fix to the detector's own code or files changes what made them, and ` +
+        'the run needs a new --out (or --force, which drops them)',
     ]);
     expect(failing.disposed).toBe(true);
     const lines = (await readFile(path.join(out, 'detections', 'plug.jsonl'), 'utf8')).trim().split('\n');

@@ -36,3 +36,9 @@ export function keyFileNameIn(dir: string, key: string, suffix = ''): string {
   if (legacy === name || existsSync(path.join(dir, name + suffix))) return name;
   return existsSync(path.join(dir, legacy + suffix)) ? legacy : name;
 }
+
+/**
+ * In a run directory: the last finished results (their manifest, metrics.json, reports, skipped.json, per-shift files)
+ * while a run adding to it has not finished; `shiftbench report <run>/previous` reads them.
+ */
+export const PREVIOUS_DIR = 'previous';

@@ -8,7 +8,7 @@ import type { DetectorRunSummary, Interval, RunMetrics } from '../core/types.js'
 import { ShiftbenchError, describeValue, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { RUN_DIR_ARG } from '../core/messages.js';
-import { keyFileNameIn } from '../core/fileNames.js';
+import { PREVIOUS_DIR, keyFileNameIn } from '../core/fileNames.js';
 import { pairedVerdict } from '../metrics/uncertainty.js';
 
 /**
@@ -110,6 +110,19 @@ async function refuseNoMetricsYet(dir: string): Promise<void> {
     return; // missing or damaged: readJsonFile says so
   }
   if (!is.object(manifest)) return;
+  const previous = path.join(dir, PREVIOUS_DIR);
+  if (
+    (await stat(path.join(dir, METRICS_FILE)).catch(() => null)) === null &&
+    (await stat(path.join(previous, METRICS_FILE)).catch(() => null)) !== null
+  ) {
+    throw new ShiftbenchError(
+      'ERR_OUTPUT',
+      `No ${METRICS_FILE} in ${dir}: a run adding to it (another detector or mitigation, more images) stopped ` +
+        `before it finished. Its finished results of before are kept whole in ${previous}: \`shiftbench report ` +
+        `${previous}\` shows them (no model runs). Run that \`shiftbench run\` command again to finish it (only ` +
+        'what is missing runs).',
+    );
+  }
   if (is.object(manifest.merged) && (await stat(path.join(dir, METRICS_FILE)).catch(() => null)) === null) {
     throw new ShiftbenchError(
       'ERR_OUTPUT',

@@ -4,7 +4,7 @@
  * (`--force`), the manifest, and every file the runner writes there (atomically).
  * The file formats themselves (jsonl detection logs, atomic JSON) are in store.ts.
  */
-import { readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { RUN_DIR_ARG } from '../core/messages.js';
@@ -30,6 +30,8 @@ import {
   DetectionLog,
   MANIFEST_FILE,
   METRICS_FILE,
+  PREVIOUS_DIR,
+  PREVIOUS_PARTIAL_DIR,
   REPORT_FILES,
   RUN_STORE_ENTRIES,
   RunStoreDamage,
@@ -44,7 +46,13 @@ import {
   writeJsonAtomic,
   type StoredImage,
 } from './store.js';
-import { AtomicFileWriter, removeStaleTemps } from '../core/atomicFile.js';
+import {
+  AtomicFileWriter,
+  makeDirDurable,
+  removeStaleTemps,
+  renameDurable,
+  writeFileAtomic,
+} from '../core/atomicFile.js';
 import { VERSION } from '../version.js';
 
 /** Beside each detector's per-shift results files: the ground truth they are scored against. */
@@ -314,7 +322,9 @@ async function closeLogs(logs: Map<string, OpenedLog>): Promise<void> {
 
 /** What scoring writes at the top of a run directory (metrics.json, reports, skipped.json): the runner's own entries
  * but the manifest and the detections (removed when a run resumes: retireMetrics). */
-const SCORING_OUTPUTS = RUN_STORE_ENTRIES.filter((e) => e !== MANIFEST_FILE && e !== DETECTIONS_DIR);
+const SCORING_OUTPUTS = RUN_STORE_ENTRIES.filter(
+  (e) => e !== MANIFEST_FILE && e !== DETECTIONS_DIR && e !== PREVIOUS_DIR && e !== PREVIOUS_PARTIAL_DIR,
+);
 
 /** What a run directory may hold besides the runner's own entries (temporary files of atomic writes, the lock). */
 const RUN_DIR_EXTRA = /^(run\.lock.*|.*\.tmp-\d+|\.shiftbench-write-test-\d+)$/;
@@ -534,11 +544,59 @@ export class RunStore {
   async retireMetrics(stored: RunManifest | null, logger: Logger): Promise<void> {
     if (!stored) return;
     await withdrawExperimentEntry(this.directory, logger);
+    await this.settlePrevious();
+    if (await exists(path.join(this.directory, METRICS_FILE))) await this.keepAsPrevious(logger);
     for (const f of SCORING_OUTPUTS) await rm(path.join(this.directory, f), { force: true });
     const detections = path.join(this.directory, DETECTIONS_DIR);
     const entries = await readdir(detections, { withFileTypes: true }).catch(() => []);
     for (const e of entries)
       if (e.isDirectory()) await rm(path.join(detections, e.name), { recursive: true, force: true });
+  }
+
+  /**
+   * The finished results in this directory (metrics.json with the manifest they were computed with, the reports,
+   * skipped.json, the per-shift files) moved whole to previous/ (replacing an older one): gathered under
+   * previous.partial/, metrics.json last, then renamed. Killed before metrics.json moved, the results stay where they
+   * were (settlePrevious drops the partial copy); after, settlePrevious finishes the rename.
+   */
+  private async keepAsPrevious(logger: Logger): Promise<void> {
+    const partial = path.join(this.directory, PREVIOUS_PARTIAL_DIR);
+    await rm(partial, { recursive: true, force: true });
+    await makeDirDurable(path.join(partial, DETECTIONS_DIR));
+    await writeFileAtomic(path.join(partial, MANIFEST_FILE), await readFile(this.manifestFile));
+    for (const f of SCORING_OUTPUTS) {
+      if (f === METRICS_FILE || !(await exists(path.join(this.directory, f)))) continue;
+      await renameDurable(path.join(this.directory, f), path.join(partial, f));
+    }
+    const detections = path.join(this.directory, DETECTIONS_DIR);
+    for (const e of await readdir(detections, { withFileTypes: true }).catch(() => []))
+      if (e.isDirectory())
+        await renameDurable(path.join(detections, e.name), path.join(partial, DETECTIONS_DIR, e.name));
+    await renameDurable(path.join(this.directory, METRICS_FILE), path.join(partial, METRICS_FILE));
+    await this.settlePrevious();
+    logger.info(
+      `the finished results in ${this.directory} are kept in ${path.join(this.directory, PREVIOUS_DIR)} until this ` +
+        'run has its own',
+    );
+  }
+
+  /** previous.partial/ left by a run killed while making it: renamed to previous/ if whole, else dropped. */
+  private async settlePrevious(): Promise<void> {
+    const partial = path.join(this.directory, PREVIOUS_PARTIAL_DIR);
+    if (!(await exists(partial))) return;
+    if (!(await exists(path.join(partial, METRICS_FILE)))) {
+      await rm(partial, { recursive: true, force: true });
+      return;
+    }
+    const previous = path.join(this.directory, PREVIOUS_DIR);
+    await rm(previous, { recursive: true, force: true });
+    await renameDurable(partial, previous);
+  }
+
+  /** Once this directory has metrics of its own again: the earlier results kept in previous/ go. */
+  async dropPrevious(): Promise<void> {
+    for (const d of [PREVIOUS_PARTIAL_DIR, PREVIOUS_DIR])
+      await rm(path.join(this.directory, d), { recursive: true, force: true });
   }
 
   /**

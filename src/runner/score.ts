@@ -165,6 +165,7 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
     await staged.abort();
     throw err;
   }
+  await args.store.dropPrevious(); // the results of before a run added to this directory (kept while it ran)
   // a sub-run of an experiment matrix: the matrix's summary.json says what this metrics.json says
   await updateExperimentSummary(args.store.dir, metrics, args.logger);
   return metrics;

@@ -18,6 +18,7 @@ import { makeDirDurable, syncDirSync, writeAll, writeFailed, writeFileAtomic } f
 import { ShiftbenchError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { BoxXYWH } from '../core/types.js';
+import { PREVIOUS_DIR } from '../core/fileNames.js';
 import { DETECTION_NUMBERS, scanRecordLine } from './logLine.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -26,6 +27,9 @@ export const SKIPPED_FILE = 'skipped.json';
 export const DETECTIONS_DIR = 'detections';
 /** The reports `shiftbench report` writes into a run directory by default (made from its metrics.json). */
 export const REPORT_FILES = ['report.html', 'report.json', 'report.md', 'report.csv'];
+export { PREVIOUS_DIR };
+/** PREVIOUS_DIR while it is being made (renamed to it once whole). */
+export const PREVIOUS_PARTIAL_DIR = `${PREVIOUS_DIR}.partial`;
 /** Files and folders the runner writes; `--force` removes only these. */
 export const RUN_STORE_ENTRIES = [
   MANIFEST_FILE,
@@ -34,6 +38,8 @@ export const RUN_STORE_ENTRIES = [
   DETECTIONS_DIR,
   'summary.json',
   ...REPORT_FILES,
+  PREVIOUS_DIR,
+  PREVIOUS_PARTIAL_DIR,
 ];
 
 /** A detection as stored: [x, y, w, h, score, categoryId], box in ORIGINAL image pixels (projected back, unclipped). */

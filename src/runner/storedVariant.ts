@@ -3,6 +3,8 @@
  * `compare`, `check --baseline`): read only, nothing in the run directory is written.
  */
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { PREVIOUS_DIR } from '../core/fileNames.js';
 import { ShiftbenchError } from '../core/errors.js';
 import { hashChange, imageIdentityFor, type imageHashes } from './identity.js';
 import type { RunManifest, RunStore } from './runStore.js';
@@ -31,6 +33,15 @@ export async function readStoredVariant(
         `Run it again with \`shiftbench run\`.`,
     );
   const file = store.logFile(key);
+  if (!(await stat(file).catch(() => null)) && path.basename(store.dir) === PREVIOUS_DIR)
+    throw new ShiftbenchError(
+      'ERR_RUN_STORE',
+      `${store.dir} holds the finished results kept while a run added to ${path.dirname(store.dir)}: its metrics ` +
+        `and reports, not the detections (those stay in ${path.dirname(store.dir)}), so ${doing} cannot read them ` +
+        `here. \`shiftbench report ${store.dir}\` (without analysis settings), \`compare\` and \`check\` read it as ` +
+        `it is; to rescore, finish that run (its \`shiftbench run\` command again) and rescore ` +
+        `${path.dirname(store.dir)}.`,
+    );
   if (!(await stat(file).catch(() => null)))
     throw new ShiftbenchError(
       'ERR_RUN_STORE',

@@ -85,6 +85,55 @@ describe('a kill at any moment of a rescore', () => {
   });
 });
 
+describe('a kill at any moment of a run adding a mitigation to a finished run', () => {
+  it('never loses the finished results: in place, or whole in previous/ (or previous.partial/, settled next run)', async () => {
+    const root = await tempDir('shiftbench-previous-kill-');
+    const { file: dataset } = await makeDataset(path.join(root, 'ds'), 6, { seed: 24 });
+    const template = path.join(root, 'run');
+    const options = { models: ['jitter:96'], dataset, bootstrapResamples: 20, bootstrapBounds: 0 };
+    await runBenchmark({ ...options, out: template });
+    const read = (f: string) => readFile(f, 'utf8').catch(() => null);
+    const finished = {
+      metrics: await read(path.join(template, 'metrics.json')),
+      manifest: await read(path.join(template, 'manifest.json')),
+    };
+    let renames = Infinity;
+    for (let k = 0; k <= renames; k++) {
+      const dir = path.join(root, `add-${k}`);
+      await cp(template, dir, { recursive: true });
+      Object.assign(kill, { under: dir, left: k, seen: 0 });
+      const done = await runBenchmark({ ...options, mitigations: ['input-blur:1'], out: dir }).then(
+        () => true,
+        () => false,
+      );
+      kill.under = '';
+      if (done) renames = Math.min(renames, kill.seen);
+      const kept = async (sub: string) => ({
+        metrics: await read(path.join(dir, sub, 'metrics.json')),
+        manifest: await read(path.join(dir, sub, 'manifest.json')),
+      });
+      const places = [await kept(''), await kept('previous'), await kept('previous.partial')];
+      const metrics = JSON.parse(places[0].metrics ?? 'null');
+      expect({
+        k,
+        kept: done || places.some((p) => p.metrics === finished.metrics && p.manifest === finished.manifest),
+      }).toEqual({
+        k,
+        kept: true,
+      });
+      if (done) expect(metrics.results).toHaveLength(2);
+      // the same command again finishes the run, and the kept results go
+      await runBenchmark({ ...options, mitigations: ['input-blur:1'], out: dir });
+      expect(
+        (JSON.parse((await read(path.join(dir, 'metrics.json')))!) as { results: unknown[] }).results,
+      ).toHaveLength(2);
+      expect({ k, previous: await read(path.join(dir, 'previous', 'metrics.json')) }).toEqual({ k, previous: null });
+    }
+    expect(renames).toBeGreaterThan(4);
+    expect(renames).toBeLessThan(Infinity);
+  });
+});
+
 describe('a rescore whose lease of the run directory another process took over', () => {
   it('stops with ERR_RUN_LOCKED and leaves metrics.json and the manifest as they were', async () => {
     buildWorkers(); // the bootstrap of the bounds runs in worker threads from the built JavaScript

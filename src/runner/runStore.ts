@@ -504,6 +504,18 @@ export class RunStore {
       logs = await this.openLogs(keys, images.shiftCount, logger);
     } else if (stored && diffs.length > 0) {
       await closeLogs(logs);
+      if (!this.location.force && (await this.holdsNothingComputed())) {
+        // a run that failed before its first record (a detector failing on the first image, a mitigation refused
+        // at load): nothing to keep, so the corrected command takes the directory
+        logger.info(
+          `${this.directory} holds no detection yet (its run stopped before storing any), so this run replaces ` +
+            `its settings (${diffs.slice(0, MAX_LISTED_DIFFS).join('; ')})`,
+        );
+        await clearRunStore(this.directory);
+        stored = null;
+        logs = await this.openLogs(keys, images.shiftCount, logger);
+        return { stored, logs };
+      }
       if (!this.location.force) {
         const shown =
           diffs.slice(0, MAX_LISTED_DIFFS).join('; ') +
@@ -532,6 +544,18 @@ export class RunStore {
       logs = await this.openLogs(keys, images.shiftCount, logger);
     }
     return { stored, logs };
+  }
+
+  /** True when nothing was computed here: every detection log empty, no metrics.json and no kept results. */
+  private async holdsNothingComputed(): Promise<boolean> {
+    for (const f of [METRICS_FILE, PREVIOUS_DIR, PREVIOUS_PARTIAL_DIR])
+      if (await exists(path.join(this.directory, f))) return false;
+    const detections = path.join(this.directory, DETECTIONS_DIR);
+    for (const e of await readdir(detections, { withFileTypes: true }).catch(() => [])) {
+      if (e.isDirectory()) return false;
+      if ((await stat(path.join(detections, e.name))).size > 0) return false;
+    }
+    return true;
   }
 
   /**

@@ -421,13 +421,17 @@ async function openOutput(
  * AbortError when `hooks.signal` stops it (the shards are only read: merge again).
  */
 /**
- * A detector's manifest entry with the runs that timed it in any shard (ManifestDetector.timedIn): the cost ratio
+ * A detector's manifest entry with the runs that timed it in any shard (ManifestDetector.timedIn, timedWith): the cost ratio
  * then holds only where every shard timed the plain detector and the mitigation in the same runs.
  */
 function withTimedInOfAll(d: ManifestDetector, shards: readonly { manifest: RunManifest }[]): ManifestDetector {
   const entries = shards.map((s) => s.manifest.detectors.find((x) => x.key === d.key));
   if (entries.some((e) => e?.timedIn === undefined)) return d; // an older shard: unknown, as in the shards
-  return { ...d, timedIn: [...new Set(entries.flatMap((e) => e!.timedIn!))].sort() };
+  const merged = { ...d, timedIn: [...new Set(entries.flatMap((e) => e!.timedIn!))].sort() };
+  // and the timing settings of every shard's runs (ManifestDetector.timedWith), where every shard records them
+  if (entries.every((e) => e!.timedWith !== undefined))
+    merged.timedWith = [...new Set(entries.flatMap((e) => e!.timedWith!))].sort();
+  return merged;
 }
 
 export async function mergeShards(

@@ -674,6 +674,9 @@ async function detectVariant(
     const timedIn = new Set(records.size > 0 ? (entry?.timedIn ?? []) : []);
     if (todo.length > 0) timedIn.add(ss.sessionId);
     if (timedIn.size > 0) fresh.timedIn = [...timedIn];
+    const timedWith = new Set(records.size > 0 ? (entry?.timedWith ?? []) : []);
+    if (todo.length > 0) timedWith.add(timingSettings(o, batchSize));
+    if (timedWith.size > 0) fresh.timedWith = [...timedWith];
     if (
       entry === null ||
       stableJson(entry) !== stableJson(fresh) ||
@@ -756,6 +759,14 @@ async function detectVariant(
   } finally {
     if (owned) await owned.dispose();
   }
+}
+
+/** What bears on a detector's per-image time in this run, in words (ManifestDetector.timedWith). */
+function timingSettings(o: ResolvedRunOptions, batchSize: number): string {
+  return (
+    `backend ${o.backend}, execution provider ${o.executionProvider}, threads ${o.threads ?? 'default'}, ` +
+    `batch ${batchSize}, prepare workers ${o.prepareWorkers ?? 'default'}`
+  );
 }
 
 /**

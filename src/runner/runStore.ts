@@ -89,6 +89,12 @@ export interface ManifestDetector {
    * the cost ratio compares two detectors only when they were timed in the same ones. Absent in older manifests.
    */
   timedIn?: string[];
+  /**
+   * The settings that bear on its timing (backend, execution provider, threads, batch size, prepare workers) in each
+   * of those runs, each distinct one once; the cost ratio is given only when both detectors had one and the same.
+   * Absent in older manifests.
+   */
+  timedWith?: string[];
 }
 
 /** The content of a run's manifest.json. */

@@ -201,7 +201,8 @@ function addPairedDifferences(
  * runs (ManifestDetector.timedIn; else null, with a note).
  */
 function addCostRatios(results: DetectorRunSummary[], variants: readonly ScoredVariant[]): void {
-  const timedIn = (key: string) => variants.find((v) => v.entry.key === key)?.entry.timedIn;
+  const entryOf = (key: string) => variants.find((v) => v.entry.key === key)?.entry;
+  const timedIn = (key: string) => entryOf(key)?.timedIn;
   for (const r of results) {
     if (r.mitigation === null) continue;
     const base = plainOf(r, results);
@@ -211,6 +212,13 @@ function addCostRatios(results: DetectorRunSummary[], variants: readonly ScoredV
       r.timing.costRatioNote =
         `no cost ratio: ${r.key} and ${base.key} were timed in different runs (this one extended or resumed an ` +
         `earlier one, whose settings and machine load may differ); run both in one run for a ratio`;
+      continue;
+    }
+    const settings = new Set([...(entryOf(r.key)?.timedWith ?? []), ...(entryOf(base.key)?.timedWith ?? [])]);
+    if (settings.size > 1) {
+      r.timing.costRatioNote =
+        `no cost ratio: ${r.key} and ${base.key} were timed under different settings in the runs that made them ` +
+        `(${[...settings].join('; ')}); run both in one run with one setting for a ratio`;
       continue;
     }
     const [m, t] = [r.timing.medianImageSeconds ?? null, base.timing.medianImageSeconds ?? null];

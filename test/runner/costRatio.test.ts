@@ -61,6 +61,20 @@ describe('cost ratio', () => {
     expect(r.timing.costRatioNote).toContain('timed in different runs');
   });
 
+  it('a run extended with other timing settings (--threads, --batch): no ratio, a note naming both settings', async () => {
+    // both detectors timed in the same two runs, each run with its own settings: the medians would pool them
+    await runBenchmark({ ...options('resettled', ['input-blur:0']), limit: 6, threads: 1 }, { env: env() });
+    const { metrics } = await runBenchmark(
+      { ...options('resettled', ['input-blur:0']), threads: 2, batchSize: 2 },
+      { env: env() },
+    );
+    const r = metrics.results[1];
+    expect(r.timing.costRatio).toBeNull();
+    expect(r.timing.costRatioNote).toContain('timed under different settings');
+    expect(r.timing.costRatioNote).toContain('threads 1');
+    expect(r.timing.costRatioNote).toContain('threads 2');
+  });
+
   it('a detector whose stored records carry no per-image seconds: no ratio, and a note naming it', async () => {
     const out = path.join(root, 'untimed');
     await runBenchmark(options('untimed', ['input-blur:0']), { env: env() });

@@ -38,7 +38,7 @@ import { renderReport, writeReportText } from '../report/index.js';
 import { updateExperimentSummary, withdrawExperimentEntry } from './experimentSummary.js';
 import { modelKey } from './options.js';
 import type { ManifestDetector, RunStore, SkippedImage } from './runStore.js';
-import { isSkipped, RecordReader, SKIPPED_FILE, type StoredImage } from './store.js';
+import { isSkipped, RecordReader, SKIPPED_FILE, type StoredDetection, type StoredImage } from './store.js';
 import type { RunEvaluator, RunnerEnv } from './types.js';
 
 /**
@@ -232,6 +232,20 @@ function addCostRatios(results: DetectorRunSummary[], variants: readonly ScoredV
   }
 }
 
+/** Normalised boxes are told apart from pixel boxes when at least this many detections, and this share of all, are. */
+const MIN_UNIT_BOXES = 10;
+const UNIT_BOX_SHARE = 0.9;
+
+/** Whether every edge of a stored detection (original pixels) lies within [0, 1] in the input it was found in. */
+function withinUnitInput(d: StoredDetection, t: InputTransform): boolean {
+  const e = 1e-6;
+  const x0 = d[0] * t.scaleX + t.offsetX;
+  const y0 = d[1] * t.scaleY + t.offsetY;
+  const x1 = (d[0] + d[2]) * t.scaleX + t.offsetX;
+  const y1 = (d[1] + d[3]) * t.scaleY + t.offsetY;
+  return x0 >= -e && y0 >= -e && x1 <= 1 + e && y1 <= 1 + e;
+}
+
 /** The median of numbers (the mean of the two middle ones for an even count); null for none. */
 function median(values: number[]): number | null {
   if (values.length === 0) return null;
@@ -391,6 +405,7 @@ export async function scoreVariant(
   });
   const knownCategories = groundTruth ? new Set(groundTruth.categories.map((c) => c.id)) : null;
   let unknownCategory = 0;
+  let unitBoxes = 0; // detections whose every edge lies within [0, 1] input pixels: normalised boxes
   const counts: ScoredContentCounts = {
     groundTruthTotal: groundTruth?.annotations.length ?? 0,
     groundTruthIgnored,
@@ -412,6 +427,7 @@ export async function scoreVariant(
             bbox: [d[0], d[1], d[2], d[3]],
             score: d[4],
           }));
+          for (const d of record.shifts[s]) if (withinUnitInput(d, transforms[s])) unitBoxes++;
           const { kept, dropped } = detectionsInStableArea(coco, transforms[s], area);
           counts.detectionsTotal += coco.length;
           counts.detectionsDropped += dropped;
@@ -427,6 +443,13 @@ export async function scoreVariant(
       }
     } finally {
       await reader.close();
+    }
+    if (unitBoxes >= MIN_UNIT_BOXES && unitBoxes >= UNIT_BOX_SHARE * counts.detectionsTotal) {
+      logger.warn(
+        `${entry.key}: ${unitBoxes} of ${counts.detectionsTotal} detections lie within [0, 1] input pixels (every ` +
+          `edge): boxes normalised to 0–1, it seems. A detector returns each bbox [x, y, w, h] in its input's pixels ` +
+          `(docs/plugins.md); these are scored as the tiny boxes they are`,
+      );
     }
     if (unknownCategory > 0) {
       logger.warn(

@@ -6,6 +6,7 @@
  * everything from what is stored (score.ts), render the report. A resumed run and an
  * uninterrupted one give identical metrics.
  */
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -41,7 +42,7 @@ import {
 } from './options.js';
 import { isFractionalSet } from '../shifts/index.js';
 import { RunStore, manifestDataset, type ManifestDetector, type OpenedLog, type RunManifest } from './runStore.js';
-import { isSkipped } from './store.js';
+import { METRICS_FILE, exists, isSkipped } from './store.js';
 import {
   analysisSettingsOf,
   groupSkips,
@@ -341,7 +342,11 @@ async function detectStep(
     http: o.http,
   };
   const identity: RunIdentity = { run: runLevelIdentity(o, await env.buildId()), detectors: {} };
-  for (const v of plan.flat()) identity.detectors[v.key] = await describeVariant(v, env, loadOpts, o);
+  try {
+    for (const v of plan.flat()) identity.detectors[v.key] = await describeVariant(v, env, loadOpts, o);
+  } catch (err) {
+    throw await withReportHint(err, store.dir);
+  }
   const imageIds = await imageHashes(dataset.images, dataset.groundTruth);
   const sha256 = (key: string) => imageIdentityFor(identity.detectors[key], imageIds);
 
@@ -438,6 +443,22 @@ function imagesToRun(images: readonly DatasetImage[], records: OpenedLog['stored
     const r = records.get(img.id);
     return r === undefined || isSkipped(r);
   });
+}
+
+/**
+ * A detector that cannot be described (its server down, its file moved) fails a `run` before anything is read or
+ * written; into a finished run directory — perhaps run again only for an analysis setting — the error also says that
+ * `report` changes those from the stored detections with no detector.
+ */
+async function withReportHint(err: unknown, dir: string): Promise<unknown> {
+  if (!(err instanceof ShiftbenchError) || !(await exists(path.join(dir, METRICS_FILE)))) return err;
+  return new ShiftbenchError(
+    err.code,
+    `${err.message.replace(/\s*$/, '')} To change only analysis settings of the finished run in ${dir}, ` +
+      `\`shiftbench report ${dir} --score-threshold τ\` (or --bootstrap, --bootstrap-seed, --bootstrap-bounds, ` +
+      '--objective) rescores its stored detections without any detector.',
+    { cause: err },
+  );
 }
 
 /**

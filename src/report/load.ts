@@ -110,11 +110,9 @@ async function refuseNoMetricsYet(dir: string): Promise<void> {
     return; // missing or damaged: readJsonFile says so
   }
   if (!is.object(manifest)) return;
+  const noMetrics = (await stat(path.join(dir, METRICS_FILE)).catch(() => null)) === null;
   const previous = path.join(dir, PREVIOUS_DIR);
-  if (
-    (await stat(path.join(dir, METRICS_FILE)).catch(() => null)) === null &&
-    (await stat(path.join(previous, METRICS_FILE)).catch(() => null)) !== null
-  ) {
+  if (noMetrics && (await stat(path.join(previous, METRICS_FILE)).catch(() => null)) !== null) {
     throw new ShiftbenchError(
       'ERR_OUTPUT',
       `No ${METRICS_FILE} in ${dir}: a run adding to it (another detector or mitigation, more images) stopped ` +
@@ -123,7 +121,7 @@ async function refuseNoMetricsYet(dir: string): Promise<void> {
         'what is missing runs).',
     );
   }
-  if (is.object(manifest.merged) && (await stat(path.join(dir, METRICS_FILE)).catch(() => null)) === null) {
+  if (is.object(manifest.merged) && noMetrics) {
     throw new ShiftbenchError(
       'ERR_OUTPUT',
       `No ${METRICS_FILE} in ${dir}: the merge into it did not finish. Run the same \`shiftbench merge SHARD… ` +

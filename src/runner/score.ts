@@ -548,8 +548,9 @@ export async function renderReportAfterScoring(dir: string, logger: Logger): Pro
 }
 
 /**
- * Renders again, from the new metrics.json, the reports the run directory held before a scoring that replaces its metrics (RunStore.replaceManifestBeforeMetrics):
- * report.html with report.json, report.md, report.csv. A report that fails is a warning saying how to retry.
+ * Renders again, from the new metrics.json, the reports the run directory held before a scoring that replaced its
+ * metrics (RunStore.replaceManifestBeforeMetrics): report.html with report.json, report.md, report.csv. A report that
+ * fails is a warning saying how to retry.
  */
 export async function renderReportsAgain(dir: string, reports: string[], logger: Logger): Promise<void> {
   if (reports.includes('report.html') || reports.includes('report.json')) await renderReportAfterScoring(dir, logger);

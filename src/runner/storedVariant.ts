@@ -33,7 +33,8 @@ export async function readStoredVariant(
         `Run it again with \`shiftbench run\`.`,
     );
   const file = store.logFile(key);
-  if (!(await stat(file).catch(() => null)) && path.basename(store.dir) === PREVIOUS_DIR)
+  const missing = (await stat(file).catch(() => null)) === null;
+  if (missing && path.basename(store.dir) === PREVIOUS_DIR)
     throw new ShiftbenchError(
       'ERR_RUN_STORE',
       `${store.dir} holds the finished results kept while a run added to ${path.dirname(store.dir)}: its metrics ` +
@@ -42,7 +43,7 @@ export async function readStoredVariant(
         `it is; to rescore, finish that run (its \`shiftbench run\` command again) and rescore ` +
         `${path.dirname(store.dir)}.`,
     );
-  if (!(await stat(file).catch(() => null)))
+  if (missing)
     throw new ShiftbenchError(
       'ERR_RUN_STORE',
       `${file} is missing: the stored detections of "${key}" are gone, so ${doing} has nothing to read. Run the ` +

@@ -159,6 +159,14 @@ export function checkRun(
   const outcomes: CheckOutcome[] = [];
   const dir = run.runDir;
   const m = run.metrics;
+  // settings that made the detections differently from the baseline's (pairable, as another model is): each range
+  // increase then measures them too, and says so
+  const madeDifferently = baseline
+    ? runCompatibility(run, baseline.run).madeDifferently.map((d) =>
+        d.replace(/: (.*) → (.*)$/, ': run $1, baseline $2'),
+      )
+    : [];
+  const made = madeDifferently.length ? `(made differently from the baseline: ${madeDifferently.join('; ')})` : '';
   for (const r of m.results) {
     // a value without an interval is not judged; with fewer than MIN_INTERVAL_IMAGES images there is none to judge on
     const tooFew =
@@ -220,8 +228,10 @@ export function checkRun(
                   `detector ${r.key} with ground truth, or fewer than ${MIN_INTERVAL_IMAGES} images evaluated in both ` +
                   'runs (an image either run skipped is left out of both) give no 95% interval',
           );
-        } else
-          outcomes.push(judge(r.key, l, limitValue, d.deltaMapRange.value, d.deltaMapRange.lo, d.deltaMapRange.hi));
+        } else {
+          const o = judge(r.key, l, limitValue, d.deltaMapRange.value, d.deltaMapRange.lo, d.deltaMapRange.hi);
+          outcomes.push(made === '' ? o : { ...o, message: `${o.message} ${made}` });
+        }
         continue;
       }
       const biv = r.analysis?.boundsInterval;

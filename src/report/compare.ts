@@ -42,6 +42,8 @@ export interface ComparePair {
   paired: boolean;
   /** Why they are not paired (empty when paired). */
   differences: string[];
+  /** Settings that made the detections and differ from A's (runCompatibility's madeDifferently, labelled). */
+  madeDifferently: string[];
   deltas: RunDelta[];
 }
 
@@ -84,14 +86,17 @@ export async function compareRuns(runDirs: string[], pair: PairRunsFn): Promise<
   const pairs: ComparePair[] = [];
   for (const r of runs.slice(1)) {
     const compat = runCompatibility(r.run, ref.run);
-    const differences = compat.differences.map((d) => d.replace(/: (.*) → (.*)$/, `: ${r.label} $1, ${ref.label} $2`));
+    const labelled = (d: string) => d.replace(/: (.*) → (.*)$/, `: ${r.label} $1, ${ref.label} $2`);
+    const differences = compat.differences.map(labelled);
+    const madeDifferently = compat.madeDifferently.map(labelled);
     if (compat.commonKeys.length === 0) differences.push(`no detector in common with ${ref.label}`);
-    if (differences.length) pairs.push({ label: r.label, paired: false, differences, deltas: [] });
+    if (differences.length) pairs.push({ label: r.label, paired: false, differences, madeDifferently, deltas: [] });
     else
       pairs.push({
         label: r.label,
         paired: true,
         differences: [],
+        madeDifferently,
         deltas: await pair(r.run.runDir, ref.run.runDir, compat.commonKeys),
       });
   }
@@ -195,6 +200,13 @@ function relRangeAbsentNote(c: Comparison): string | null {
     : `rel. range —: mAP at (0,0) is 0 for ${keys.join(', ')} (a range relative to 0 is undefined)`;
 }
 
+/** What a paired Δ measures besides the detectors, as one sentence after "made differently: "; null when nothing. */
+function madeDifferentlyText(p: ComparePair): string | null {
+  return p.madeDifferently.length === 0
+    ? null
+    : `${p.madeDifferently.join('; ')} — each Δ includes the effect of ${p.madeDifferently.length === 1 ? 'that setting' : 'those settings'}, not only the detectors'`;
+}
+
 /** The terminal table: one line per run, one row per detector and run, then each pairing. Pure. */
 export function renderComparisonText(c: Comparison): string {
   const lines: string[] = ['Runs:'];
@@ -227,6 +239,8 @@ export function renderComparisonText(c: Comparison): string {
       `${p.label} vs A: paired on the same images (Δ = ${p.label} − A; "significant" only when the 95% interval ` +
         `excludes 0)`,
     );
+    const made = madeDifferentlyText(p);
+    if (made !== null) lines.push(`  made differently: ${made}`);
     if (p.deltas.length === 0) lines.push(`  ${noPairedDifference(c)}`);
     for (const d of p.deltas) lines.push(`  ${d.key}: ${deltaText(d)}`);
     for (const u of unpairedKeys(c, p)) lines.push(`  ${u.key}: no paired difference — ${u.why}`);
@@ -271,7 +285,13 @@ export function renderComparisonHtml(c: Comparison): string {
       const unpaired = unpairedKeys(c, p)
         .map((u) => `<li><code>${h(u.key)}</code>: no paired difference — ${h(u.why)}</li>`)
         .join('');
-      return `<h3>${h(p.label)} vs A: paired on the same images</h3>${
+      const made =
+        p.madeDifferently.length === 0
+          ? ''
+          : `<p>The detections were made differently, so each Δ includes the effect of ` +
+            `${p.madeDifferently.length === 1 ? 'this setting' : 'these settings'}, not only the detectors':</p><ul>` +
+            `${p.madeDifferently.map((d) => `<li>${h(d)}</li>`).join('')}</ul>`;
+      return `<h3>${h(p.label)} vs A: paired on the same images</h3>${made}${
         p.deltas.length
           ? `<div class="table-wrap"><table class="details paired"><caption>Δ = ${h(p.label)} − A per detector, ` +
             `on the same bootstrap resamples of the images, from both runs' stored detections. ` +

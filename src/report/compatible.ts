@@ -12,6 +12,11 @@ export interface RunCompatibility {
   pairable: boolean;
   /** One line per difference, e.g. "mode: pad → crop" (empty when pairable). */
   differences: string[];
+  /**
+   * Settings that made the detections and differ, one line each as in `differences`: they do not stop the pairing (as
+   * another model does not), but each paired Δ then measures them too, so they are said beside it.
+   */
+  madeDifferently: string[];
   /** Detector keys present in both runs. */
   commonKeys: string[];
   /** Set when the first run has fewer evaluated images than the second (a check baseline must not have more). */
@@ -48,16 +53,23 @@ function preprocessing(run: Pick<ReportRun, 'manifest'>, key: string): Record<st
  * Compares run `a` with run `b`: dataset (name and content hash), the images (count, each detector's evaluated
  * count, and `--images` / `--limit` as written only where a run records no content hash), the shift set, the mode, the resampling
  * (kernel, placement) and each common detector's preprocessing (input size, fit, padding,
- * colour order, normalisation). Label-free runs pair like any other.
+ * colour order, normalisation). Label-free runs pair like any other. `madeDifferently` lists the detections kept per
+ * input (`--max-detections`) when it differs.
  */
 export function runCompatibility(
   a: Pick<ReportRun, 'manifest' | 'metrics'>,
   b: Pick<ReportRun, 'manifest' | 'metrics'>,
 ): RunCompatibility {
   const diffs: string[] = [];
+  const differ = (x: unknown, y: unknown) => JSON.stringify(x ?? null) !== JSON.stringify(y ?? null);
   const cmp = (label: string, x: unknown, y: unknown) => {
-    if (JSON.stringify(x ?? null) !== JSON.stringify(y ?? null)) diffs.push(`${label}: ${show(x)} → ${show(y)}`);
+    if (differ(x, y)) diffs.push(`${label}: ${show(x)} → ${show(y)}`);
   };
+  // detections kept per input: part of what made the detections, like the model itself
+  const madeDifferently: string[] = [];
+  const maxA = get(a.manifest, 'identity.run.maxDetections');
+  const maxB = get(b.manifest, 'identity.run.maxDetections');
+  if (differ(maxA, maxB)) madeDifferently.push(`--max-detections: ${show(maxA)} → ${show(maxB)}`);
   const ma = a.metrics;
   const mb = b.metrics;
   cmp('dataset', ma.dataset.name, mb.dataset.name);
@@ -104,6 +116,7 @@ export function runCompatibility(
   return {
     pairable: diffs.length === 0,
     differences: diffs,
+    madeDifferently,
     commonKeys,
     fewerImages: evaluated(ma) < evaluated(mb) || ma.dataset.images < mb.dataset.images,
   };

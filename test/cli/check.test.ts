@@ -198,6 +198,20 @@ describe('shiftbench check (real runs with fakes)', () => {
     expect(given.stdout).toMatch(/^(pass|warn|FAIL) shaky: mAP range increase over the baseline/m);
   });
 
+  it('--baseline with a run made with another --max-detections judges it and says so in each range-increase line', async () => {
+    const capped = await makeRun(fx, 'capped', { maxDetections: 1 });
+    const r = cli('check', capped.dir, '--baseline', base.dir, '--max-increase', '0.5');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n').filter((l) => l.includes('mAP range increase over the baseline'));
+    expect(lines).toHaveLength(4);
+    for (const line of lines)
+      expect(line).toContain('(made differently from the baseline: --max-detections: run 1, baseline 1000)');
+    const alike = cli('check', same.dir, '--baseline', base.dir, '--max-increase', '0.5');
+    expect(alike.code).toBe(0);
+    expect(alike.stdout).not.toContain('made differently');
+  });
+
   it('--baseline pairs the runs from stored detections: identical detections give Δ 0 [0, 0]; a shakier model fails', async () => {
     const sameDeltas = await pairRuns(same.dir, base.dir);
     expect(sameDeltas.map((d) => d.key)).toEqual(['shaky', 'shaky+fix', 'steady', 'steady+fix']);

@@ -180,6 +180,26 @@ describe('shiftbench compare (real runs with fakes)', () => {
     expect(renderComparisonText(c)).toBe(r.stdout.slice(0, r.stdout.lastIndexOf(file)));
   });
 
+  it('a paired run whose detections were made with another --max-detections says so beside its differences (text and HTML)', async () => {
+    const capped = await makeRun(fx, 'capped', { maxDetections: 1 });
+    const c = await compareRuns([base.dir, capped.dir], (a, b, keys) => pairRuns(a, b, { keys }));
+    expect(c.pairs[0].paired).toBe(true);
+    expect(c.pairs[0].deltas.length).toBeGreaterThan(0);
+    expect(c.pairs[0].madeDifferently).toEqual(['--max-detections: B 1, A 1000']);
+    const text = renderComparisonText(c);
+    expect(text).toContain(
+      '  made differently: --max-detections: B 1, A 1000 — each Δ includes the effect of that setting, not only ' +
+        "the detectors'",
+    );
+    const html = renderComparisonHtml(c);
+    expect(html).toContain('<li>--max-detections: B 1, A 1000</li>');
+    // runs made alike say nothing of it
+    const alike = await compareRuns([base.dir, worse.dir], (a, b, keys) => pairRuns(a, b, { keys }));
+    expect(alike.pairs[0].madeDifferently).toEqual([]);
+    expect(renderComparisonText(alike)).not.toContain('made differently');
+    expect(renderComparisonHtml(alike)).not.toContain('made differently');
+  });
+
   it('side by side, the run label is left-aligned in every row of a detector, not only the first (whose row spans)', async () => {
     const c = await compareRuns([base.dir, worse.dir], (a, b, keys) => pairRuns(a, b, { keys }));
     const html = renderComparisonHtml(c);

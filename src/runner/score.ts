@@ -484,7 +484,9 @@ export async function scoreVariant(
       inferenceSeconds,
       imagesPerSecond: inferenceSeconds !== null && inferenceSeconds > 0 ? evaluated.length / inferenceSeconds : null,
       costRatio: null,
-      medianImageSeconds: inferenceSeconds === null ? null : median(imageSeconds),
+      // an export's time is one total for all its inputs (timing.json), spread evenly over its images: a mean, not
+      // a median of times measured per image, so there is none
+      medianImageSeconds: inferenceSeconds === null || entry.details?.source === 'export' ? null : median(imageSeconds),
     },
     imagesEvaluated: evaluated.length,
     skippedImages,

@@ -128,6 +128,8 @@ export async function removeStaleTemps(dir: string): Promise<string[]> {
 export class AtomicFileWriter {
   private pending: string[] = [];
   private pendingChars = 0;
+  /** Set by finish: the temporary file is complete and closed, waiting for commit or abort. */
+  private finished = false;
   private constructor(
     readonly file: string,
     private readonly tmp: string,
@@ -159,13 +161,14 @@ export class AtomicFileWriter {
 
   /** Appends text (UTF-8). */
   async write(text: string): Promise<void> {
+    if (!this.fh || this.finished) throw new Error(`${this.file} was already finished, committed or aborted`);
     this.pending.push(text);
     this.pendingChars += text.length;
     if (this.pendingChars >= this.bufferChars) await this.flush();
   }
 
   private async flush(): Promise<void> {
-    if (!this.fh) throw new Error(`${this.file} was already committed or aborted`);
+    if (!this.fh || this.finished) throw new Error(`${this.file} was already finished, committed or aborted`);
     if (this.pending.length === 0) return;
     const text = this.pending.join('');
     this.pending = [];
@@ -177,16 +180,26 @@ export class AtomicFileWriter {
     }
   }
 
-  /** Makes the written content the file's: fsync, rename over the target, fsync of the directory. */
-  async commit(): Promise<void> {
+  /**
+   * Ends the writing: flush, fsync and close, the temporary file kept for `commit` (so that many finished files need
+   * no open handle while they wait to go in place together). Nothing more may be written.
+   */
+  async finish(): Promise<void> {
+    if (this.finished) return;
     await this.flush();
     const fh = this.fh!;
-    this.fh = null;
     try {
       await fh.sync();
     } finally {
+      this.finished = true;
       await fh.close();
     }
+  }
+
+  /** Makes the written content the file's: finish (fsync), rename over the target, fsync of the directory. */
+  async commit(): Promise<void> {
+    await this.finish();
+    this.fh = null;
     await renameDurable(this.tmp, this.file);
   }
 
@@ -196,7 +209,7 @@ export class AtomicFileWriter {
     if (!fh) return;
     this.fh = null;
     this.pending = [];
-    await fh.close().catch(() => undefined);
+    if (!this.finished) await fh.close().catch(() => undefined);
     await rm(this.tmp, { force: true });
   }
 }

@@ -214,11 +214,13 @@ export interface SkippedImage {
 
 /**
  * The per-shift COCO results files of one detector, written while scoring: `add` appends
- * one image's results at one shift, `commit` publishes every file (atomically) with the
- * shift index (the ground truth goes in with metrics.json: writeShiftGroundTruth), `abort` drops them.
+ * one image's results at one shift, `finish` completes the temporary files (fsync, closed), `commit` publishes every
+ * file (atomically) with the shift index — scoreRun commits every detector's with metrics.json, as it does the ground
+ * truth (writeShiftGroundTruth) —, `abort` drops them.
  */
 export interface ShiftResultsWriter {
   add(shiftIndex: number, results: readonly CocoResult[]): Promise<void>;
+  finish(): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
 }
@@ -226,6 +228,7 @@ export interface ShiftResultsWriter {
 /** A ShiftResultsWriter that writes nothing (scoring whose files are not wanted, e.g. `compare`). */
 export const NO_SHIFT_RESULTS: ShiftResultsWriter = {
   add: async () => undefined,
+  finish: async () => undefined,
   commit: async () => undefined,
   abort: async () => undefined,
 };
@@ -725,7 +728,8 @@ export class RunStore {
       throw err;
     }
     const written = new Array<number>(shifts.length).fill(0);
-    return {
+    let finished = false;
+    const files: ShiftResultsWriter = {
       add: async (shiftIndex, results) => {
         if (results.length === 0) return;
         const w = writers[shiftIndex];
@@ -734,11 +738,17 @@ export class RunStore {
         await w.write((written[shiftIndex] === 0 ? '[' : ',') + parts.join(','));
         written[shiftIndex] += results.length;
       },
-      commit: async () => {
+      finish: async () => {
+        if (finished) return;
         for (let s = 0; s < writers.length; s++) {
           await writers[s].write(written[s] === 0 ? '[]' : ']');
-          await writers[s].commit();
+          await writers[s].finish();
         }
+        finished = true;
+      },
+      commit: async () => {
+        await files.finish();
+        for (const w of writers) await w.commit();
         const index = names.map((file, s) => ({ index: s, dx: shifts[s].dx, dy: shifts[s].dy, file }));
         await writeJsonAtomic(path.join(keyDir, SHIFT_INDEX_FILE), index, false);
       },
@@ -746,6 +756,7 @@ export class RunStore {
         for (const w of writers) await w.abort();
       },
     };
+    return files;
   }
 
   /**

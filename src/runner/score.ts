@@ -37,7 +37,7 @@ import { pairedDifference, type BoundsObjective, type BoundsUncertainty } from '
 import { renderReport, writeReportText } from '../report/index.js';
 import { updateExperimentSummary, withdrawExperimentEntry } from './experimentSummary.js';
 import { modelKey } from './options.js';
-import type { ManifestDetector, RunStore, SkippedImage } from './runStore.js';
+import type { ManifestDetector, RunStore, ShiftResultsWriter, SkippedImage } from './runStore.js';
 import { isSkipped, RecordReader, SKIPPED_FILE, type StoredDetection, type StoredImage } from './store.js';
 import type { RunEvaluator, RunnerEnv } from './types.js';
 
@@ -124,18 +124,41 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
   await refuseUnscorable(args, skippedInGroup);
   const uncertainties = new Map<string, BoundsUncertainty | null>();
   const groundTruths: [string, CocoGroundTruth][] = [];
-  for (const v of args.variants) {
-    args.signal?.throwIfAborted();
-    args.logger.info(`${v.entry.key}: scoring`);
-    const started = performance.now();
-    const { summary, uncertainty, groundTruth } = await scoreVariant(v, args, skippedInGroup.get(plainKeyOf(v.entry))!);
-    // written with metrics.json, not as soon as scored: a rescore on changed labels stopped midway keeps the old pair
-    if (groundTruth) groundTruths.push([v.entry.key, groundTruth]);
-    for (const s of summary.skippedImages) allSkipped.set(s.imageId, s);
-    results.push(summary);
-    uncertainties.set(summary.key, uncertainty);
-    args.onScored?.(v.entry.key, (performance.now() - started) / 1000);
+  // each detector's per-shift files and ground truth go in place with metrics.json, not as soon as it is scored: a
+  // rescore (or a run with another --limit) stopped midway keeps the old ones beside the old metrics
+  const shiftFiles: ShiftResultsWriter[] = [];
+  try {
+    for (const v of args.variants) {
+      args.signal?.throwIfAborted();
+      args.logger.info(`${v.entry.key}: scoring`);
+      const started = performance.now();
+      const scored = await scoreVariant(v, args, skippedInGroup.get(plainKeyOf(v.entry))!);
+      shiftFiles.push(scored.shiftFiles);
+      const { summary, uncertainty, groundTruth } = scored;
+      if (groundTruth) groundTruths.push([v.entry.key, groundTruth]);
+      for (const s of summary.skippedImages) allSkipped.set(s.imageId, s);
+      results.push(summary);
+      uncertainties.set(summary.key, uncertainty);
+      args.onScored?.(v.entry.key, (performance.now() - started) / 1000);
+    }
+    return await writeMetrics(args, results, uncertainties, groundTruths, allSkipped, shiftFiles);
+  } finally {
+    for (const f of shiftFiles) await f.abort(); // a no-op for those committed
   }
+}
+
+/**
+ * The metrics of the scored detectors (with cost ratios and paired differences), put in place together with each
+ * detector's per-shift files, ground truth and skipped.json; the results of before (previous/) go last.
+ */
+async function writeMetrics(
+  args: ScoreRunArgs,
+  results: DetectorRunSummary[],
+  uncertainties: Map<string, BoundsUncertainty | null>,
+  groundTruths: [string, CocoGroundTruth][],
+  allSkipped: Map<number, SkippedImage>,
+  shiftFiles: ShiftResultsWriter[],
+): Promise<RunMetrics> {
   addCostRatios(results, args.variants);
   addPairedDifferences(results, uncertainties);
   const { dataset, shiftSet } = args;
@@ -158,6 +181,7 @@ export async function scoreRun(args: ScoreRunArgs): Promise<RunMetrics> {
     // an experiment's summary.json shows no numbers of this run while its metrics.json is being replaced
     await withdrawExperimentEntry(args.store.dir, args.logger);
     await args.beforeMetrics?.();
+    for (const f of shiftFiles) await f.commit();
     for (const [key, groundTruth] of groundTruths) await args.store.writeShiftGroundTruth(key, groundTruth);
     await args.store.writeSkipped([...allSkipped.values()]);
     await staged.commit();
@@ -351,6 +375,8 @@ export async function scoreVariant(
   uncertainty: BoundsUncertainty | null;
   /** The ground truth it was scored against (scoreRun writes it with metrics.json). */
   groundTruth: CocoGroundTruth | null;
+  /** Its per-shift COCO files, finished but not in place: the caller commits (or aborts) them. */
+  shiftFiles: ShiftResultsWriter;
 }> {
   const { entry, records } = v;
   const { dataset, shiftSet, mode, logger } = args;
@@ -465,7 +491,8 @@ export async function scoreVariant(
       logger.info(`${entry.key}: ${mode} mode scores the stable area only — ${gtPart}${detPart}`);
     }
     evaluation = await evaluator.evaluate({ signal: args.signal });
-    await files.commit(); // the ground truth goes in place with metrics.json (scoreRun)
+    // complete, not yet in place: scoreRun puts them in with metrics.json, as the ground truth
+    await files.finish();
   } catch (err) {
     await files.abort();
     throw err;
@@ -493,7 +520,7 @@ export async function scoreVariant(
     scoredContent: counts,
     analysis,
   };
-  return { summary, uncertainty, groundTruth };
+  return { summary, uncertainty, groundTruth, shiftFiles: files };
 }
 
 /**

@@ -82,6 +82,27 @@ describe('atomic writes', () => {
     expect(readdirSync(dir)).toEqual(['big.json']);
   });
 
+  it('AtomicFileWriter.finish: complete and closed, still not visible; then commit puts it in place, or abort drops it', async () => {
+    const dir = await tmpDir();
+    const file = path.join(dir, 'shift.json');
+    await writeFile(file, 'old');
+    const w = await AtomicFileWriter.create(file);
+    await w.write('new');
+    await w.finish();
+    await expect(w.write('more')).rejects.toThrow(/already finished/);
+    await expect(w.finish()).resolves.toBeUndefined(); // once is enough
+    expect(readFileSync(file, 'utf8')).toBe('old');
+    expect(readdirSync(dir)).toHaveLength(2); // the finished temporary file waits beside it
+    await w.commit();
+    expect(readFileSync(file, 'utf8')).toBe('new');
+    const dropped = await AtomicFileWriter.create(file);
+    await dropped.write('never');
+    await dropped.finish();
+    await dropped.abort();
+    expect(readFileSync(file, 'utf8')).toBe('new');
+    expect(readdirSync(dir)).toEqual(['shift.json']);
+  });
+
   it("removeStaleTemps removes what killed processes left, not this process's own; renameDurable moves folders", async () => {
     const dir = await tmpDir();
     await writeFile(path.join(dir, 'shift_0_0.json.tmp-999999'), 'half');

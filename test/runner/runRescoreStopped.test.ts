@@ -5,6 +5,7 @@
  * report — so that stopped (Ctrl-C) while scoring, nothing already computed is gone (as a rescore by `report`,
  * rescoreStopped.test.ts). Run to the end it writes the new settings, metrics and the reports there were.
  */
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeReportText } from '../../src/report/index.js';
@@ -56,5 +57,56 @@ describe('run into a finished directory with only an analysis setting changed', 
     expect(JSON.parse(after['metrics.json']).results[0].consistency.scoreThreshold).toBe(0.3);
     expect(after['report.md']).toContain('τ = 0.3');
     expect(after['report.csv']).not.toEqual('');
+  });
+});
+
+/** Every file under `dir` (the per-shift COCO files included) by relative path, but the lock. */
+async function treeFiles(dir: string, rel = ''): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const e of (await readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    const p = path.join(rel, e.name);
+    if (p === 'run.lock') continue;
+    if (e.isDirectory()) Object.assign(out, await treeFiles(dir, p));
+    else out[p] = await readFile(path.join(dir, p), 'utf8');
+  }
+  return out;
+}
+
+describe('run into a finished directory of two detectors with another --limit (every image stored)', () => {
+  it("stopped while the second detector is scored: the first one's per-shift files are as they were, beside the old metrics", async () => {
+    const root = await tempDir('shiftbench-run-rescore-shift-files-');
+    const dataset = (await makeDataset(path.join(root, 'ds'), 6, { seed: 41 })).file;
+    const dir = path.join(root, 'run');
+    const options = {
+      models: ['jitter:96', 'oracle:96'],
+      dataset,
+      bootstrapResamples: 20,
+      bootstrapBounds: 0,
+      out: dir,
+    };
+    await runBenchmark(options);
+    const before = await treeFiles(dir);
+    expect(Object.keys(before).filter((f) => /shift_.*\.json$/.test(f)).length).toBe(8);
+    const stop = new AbortController();
+    const logger = {
+      info: (m: string) => {
+        if (m === 'oracle:96: scoring') stop.abort();
+      },
+      warn: () => undefined,
+    };
+    // --limit 3: the per-shift files of the new setting hold 3 images, not 6
+    const e = await rejection<Error>(runBenchmark({ ...options, limit: 3 }, { logger, signal: stop.signal }));
+    expect(e.name).toBe('AbortError');
+    expect(await treeFiles(dir)).toEqual(before);
+    // run to the end, every file of the new setting is there together
+    await runBenchmark({ ...options, limit: 3 });
+    const after = await treeFiles(dir);
+    const shiftFile = Object.keys(after).find((f) => /jitter.*shift_0_0\.json$/.test(f))!;
+    expect(new Set(JSON.parse(after[shiftFile]).map((r: { image_id: number }) => r.image_id)).size).toBeLessThanOrEqual(
+      3,
+    );
+    expect(JSON.parse(after['metrics.json']).dataset.images).toBe(3);
   });
 });

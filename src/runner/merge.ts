@@ -35,6 +35,7 @@ import {
 import type { LeaseTiming } from './lock.js';
 import type { RunnerEnv } from './types.js';
 import { SILENT_LOGGER } from '../core/logger.js';
+import { modelsNamed, modelsNotRun } from './storedVariant.js';
 
 /** Options of mergeShards. */
 export interface MergeOptions {
@@ -178,6 +179,15 @@ function checkOneRun(shards: Shard[]): void {
       `${empty.dir} (shard ${formatShard(empty.manifest.shard)}) holds no detections: its run stopped before any ` +
         "detector ran (that command's error says why). Run that shard's command to the end, then merge.",
     );
+  }
+  for (const s of shards) {
+    const notRun = modelsNotRun(s.manifest);
+    if (notRun.length > 0)
+      throw mergeError(
+        `${s.dir} (shard ${formatShard(s.manifest.shard)}) is not finished: its command names ` +
+          `${modelsNamed(notRun)}, which did not run there (that command's error says why). Run that shard's ` +
+          'command again to finish it, then merge.',
+      );
   }
   const first = shards[0];
   const count = first.manifest.shard.count;

@@ -232,6 +232,20 @@ export function modelKey(spec: string): string {
   return base;
 }
 
+/**
+ * Each model's plain detector key in a run of `models`, in order: its modelKey, then `#n` for the n-th model of one key
+ * (two files named alike). A mitigated variant's key is the plain key, `+` and the mitigation spec.
+ */
+export function plainKeysOf(models: readonly string[]): string[] {
+  const used = new Map<string, number>();
+  return models.map((model) => {
+    const base = modelKey(model);
+    const n = (used.get(base) ?? 0) + 1;
+    used.set(base, n);
+    return n > 1 ? `${base}#${n}` : base;
+  });
+}
+
 /** Every field of RunOptions (the compiler checks the list is complete and has no other). */
 export const RUN_OPTION_FIELDS: Record<keyof RunOptions, true> = {
   models: true,

@@ -31,7 +31,7 @@ import {
   type RunIdentity,
 } from './identity.js';
 import {
-  modelKey,
+  plainKeysOf,
   resolveRunOptions,
   runOptionsKey,
   shortHash,
@@ -85,17 +85,11 @@ function refuseSameMitigation(given: readonly string[], parsed: readonly Mitigat
 
 /** Each model's variants: the plain detector first, then one per mitigation. */
 function planVariants(o: ResolvedRunOptions, mitigations: Mitigation[]): Variant[][] {
-  const used = new Map<string, number>();
-  return o.models.map((model) => {
-    let base = modelKey(model);
-    const n = (used.get(base) ?? 0) + 1;
-    used.set(base, n);
-    if (n > 1) base = `${base}#${n}`;
-    return [
-      { key: base, model, mitigation: null },
-      ...mitigations.map((m) => ({ key: `${base}+${m.spec}`, model, mitigation: m })),
-    ];
-  });
+  const bases = plainKeysOf(o.models);
+  return o.models.map((model, i) => [
+    { key: bases[i], model, mitigation: null },
+    ...mitigations.map((m) => ({ key: `${bases[i]}+${m.spec}`, model, mitigation: m })),
+  ]);
 }
 
 function manifestDetector(

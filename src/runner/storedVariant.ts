@@ -7,9 +7,32 @@ import path from 'node:path';
 import { PREVIOUS_DIR } from '../core/fileNames.js';
 import { ShiftbenchError } from '../core/errors.js';
 import { hashChange, imageIdentityFor, type imageHashes } from './identity.js';
+import { plainKeysOf } from './options.js';
 import type { RunManifest, RunStore } from './runStore.js';
 import type { ScoredVariant } from './score.js';
 import { isSkipped } from './store.js';
+
+/**
+ * The models the manifest's command names (`options.models`) whose detectors it does not all list — the plain one and
+ * one per `--mitigation` (counted, as their keys hold each mitigation's canonical spelling): the run stopped before
+ * they ran (a model that could not load, Ctrl-C), since a detector is listed once it has loaded. Scoring the others
+ * alone would give metrics of part of the command.
+ */
+export function modelsNotRun(manifest: RunManifest): string[] {
+  const options = manifest.options as { models?: unknown; mitigations?: unknown };
+  const models = Array.isArray(options.models) ? options.models.filter((m): m is string => typeof m === 'string') : [];
+  const mitigations = Array.isArray(options.mitigations) ? options.mitigations.length : 0;
+  const keys = manifest.detectors.map((d) => d.key);
+  const bases = plainKeysOf(models);
+  return models.filter(
+    (_, i) => !keys.includes(bases[i]) || keys.filter((k) => k.startsWith(`${bases[i]}+`)).length < mitigations,
+  );
+}
+
+/** "the model "x" (--model)" / "the models "x", "y" (--model)". */
+export function modelsNamed(models: readonly string[]): string {
+  return `the model${models.length === 1 ? '' : 's'} ${models.map((m) => `"${m}"`).join(', ')} (--model)`;
+}
 
 /**
  * Detector `key` of the run in `store` over `images`: its manifest entry and its detection log, with every image

@@ -690,9 +690,9 @@ export class RunStore {
     await writeJsonAtomic(this.manifestFile, manifest);
   }
 
-  /** detections/<key>.jsonl of one detector. */
-  logFile(key: string): string {
-    const dir = path.join(this.directory, DETECTIONS_DIR);
+  /** detections/<key>.jsonl of one detector (of the run in `runDir`, default this one). */
+  logFile(key: string, runDir = this.directory): string {
+    const dir = path.join(runDir, DETECTIONS_DIR);
     return path.join(dir, `${keyFileNameIn(dir, key, '.jsonl')}.jsonl`);
   }
 
@@ -702,8 +702,8 @@ export class RunStore {
   }
 
   /** The records stored in a detector's detection log, read only (nothing in the run directory is written). */
-  async readLog(key: string, shiftCount: number): Promise<OpenedLog['stored']> {
-    return (await DetectionLog.open(this.logFile(key), shiftCount, { readOnly: true })).stored;
+  async readLog(key: string, shiftCount: number, file = this.logFile(key)): Promise<OpenedLog['stored']> {
+    return (await DetectionLog.open(file, shiftCount, { readOnly: true })).stored;
   }
 
   /**

@@ -55,9 +55,13 @@ export async function readStoredVariant(
       `${store.manifestFile} has no detector "${key}"; the run directory is damaged. ` +
         `Run it again with \`shiftbench run\`.`,
     );
-  const file = store.logFile(key);
+  // previous/ (the finished results kept while a run adds to its directory) holds no detections: they stay in the
+  // directory's own log, which that run only appends to. Pairing reads them there; a rescore, which would write its
+  // metrics into previous/, is refused
+  const previous = path.basename(store.dir) === PREVIOUS_DIR;
+  const file = store.logFile(key, previous && doing === 'pairing' ? path.dirname(store.dir) : store.dir);
   const missing = (await stat(file).catch(() => null)) === null;
-  if (missing && path.basename(store.dir) === PREVIOUS_DIR)
+  if (previous && doing !== 'pairing')
     throw new ShiftbenchError(
       'ERR_RUN_STORE',
       `${store.dir} holds the finished results kept while a run added to ${path.dirname(store.dir)}: its metrics ` +
@@ -73,7 +77,7 @@ export async function readStoredVariant(
         `same \`shiftbench run\` command again to compute them (the other detectors' are kept).`,
     );
   const sha256 = imageIdentityFor(manifest.identity?.detectors?.[key], ids);
-  const stored = await store.readLog(key, manifest.shiftSet.shifts.length);
+  const stored = await store.readLog(key, manifest.shiftSet.shifts.length, file);
   for (const image of images) {
     const r = stored.get(image.id);
     if (!r)

@@ -9,8 +9,8 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { renderReport } from '../../src/report/index.js';
-import { rescoreRun, runBenchmark } from '../../src/runner/index.js';
+import { compareRuns, renderReport } from '../../src/report/index.js';
+import { pairRuns, rescoreRun, runBenchmark } from '../../src/runner/index.js';
 import { rejection } from '../helpers/shared.js';
 import { makeDataset, tempDir } from './fixtures.js';
 
@@ -21,15 +21,18 @@ describe('a finished run directory, then a run adding a mitigation that is stopp
   let dataset: string;
   let finishedMetrics: string;
   let finishedManifest: string;
+  let twin: string;
   const base = () => ({ models: ['jitter:96'], dataset, bootstrapResamples: 20, bootstrapBounds: 0, out: dir });
 
   beforeAll(async () => {
     const root = await tempDir('shiftbench-previous-');
-    dataset = (await makeDataset(path.join(root, 'ds'), 6, { seed: 43 })).file;
+    dataset = (await makeDataset(path.join(root, 'ds'), 12, { seed: 43 })).file; // 10+ images: an interval
     dir = path.join(root, 'run');
     await runBenchmark(base());
     finishedMetrics = await readFile(path.join(dir, 'metrics.json'), 'utf8');
     finishedManifest = await readFile(path.join(dir, 'manifest.json'), 'utf8');
+    twin = path.join(root, 'twin');
+    await runBenchmark({ ...base(), out: twin });
   });
 
   it('stopped while the mitigation runs: the finished results are whole in previous/, and report reads them', async () => {
@@ -66,6 +69,21 @@ describe('a finished run directory, then a run adding a mitigation that is stopp
     expect(rescore.code).toBe('ERR_RUN_STORE');
     expect(rescore.message).toContain(`finish that run (its \`shiftbench run\` command again) and rescore ${dir}`);
     expect(await readFile(path.join(previous, 'metrics.json'), 'utf8')).toBe(finishedMetrics);
+    // compare and check --baseline pair previous/ with another run from the detections it was made from (they stay
+    // in the directory's own log): the same detections as a twin run of the same command, so Δ 0 [0, 0]
+    for (const [a, b] of [
+      [previous, twin],
+      [twin, previous],
+    ]) {
+      const deltas = await pairRuns(a, b, { bootstrapBounds: 20 });
+      expect(deltas.map((d) => d.key)).toEqual(['jitter:96']);
+      expect([deltas[0].deltaMapRange.value, deltas[0].deltaMapRange.lo, deltas[0].deltaMapRange.hi]).toEqual([
+        0, 0, 0,
+      ]);
+    }
+    const c = await compareRuns([previous, twin], (a, b, keys) => pairRuns(a, b, { keys, bootstrapBounds: 20 }));
+    expect(c.pairs[0].paired).toBe(true);
+    expect(c.pairs[0].deltas).toHaveLength(1);
   });
 
   it('the same command run to the end: metrics of both detectors, previous/ gone', async () => {

@@ -360,6 +360,9 @@ async function detectStep(
       (k) =>
         manifest.detectors.some((d) => d.key === k) && imagesToRun(dataset.images, logs.get(k)!.stored).length === 0,
     );
+  // a merged directory only rescored still holds just the merge's detections: the record stays, so merging the same
+  // shards again redoes it (a run that adds detections makes it a run of its own)
+  if (onlyScores && stored.merged) manifest.merged = stored.merged;
   // from here the logs are open: any failure before the detection step's own finally closes them
   let others: ScoredVariant[] = [];
   try {

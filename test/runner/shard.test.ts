@@ -118,6 +118,17 @@ describe('runShard + mergeShards', () => {
     expect(comparable(again.metrics)).toEqual(comparable(whole));
   });
 
+  it('`run` again into a merged directory that only rescores it keeps the record of the merge: merging again redoes it', async () => {
+    const out = path.join(root, 'merged-rescored-by-run');
+    await mergeShards({ runs: shardDirs, out });
+    const r = await runBenchmark({ ...base, out, scoreThreshold: 0.3 });
+    expect(r.metrics.results[0].consistency.scoreThreshold).toBe(0.3);
+    const m = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8'));
+    expect(m.merged).toMatchObject({ count: 3 });
+    const again = await mergeShards({ runs: shardDirs, out });
+    expect(comparable(again.metrics)).toEqual(comparable(whole));
+  });
+
   it('a merge by another build than the shards records that build as the one that computed the metrics', async () => {
     const same = path.join(root, 'merged-same-build');
     await mergeShards({ runs: shardDirs, out: same });

@@ -7,7 +7,7 @@
  */
 import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
-import { ownResamplesOffReason, runCompatibility } from './compatible.js';
+import { ownResamplesOffReason, rescoreToPair, runCompatibility } from './compatible.js';
 import { boundsOffNote, noMapReason } from './format.js';
 import { loadReportRun, type ReportRun } from './load.js';
 import { MIN_INTERVAL_IMAGES, MIN_INTERVAL_RESAMPLES } from '../metrics/index.js';
@@ -298,6 +298,8 @@ export async function checkRunDir(
   const reasons = compat.differences.map(
     (d) => `the baseline differs — ${d.replace(/: (.*) → (.*)$/, ': run $1, baseline $2')}`,
   );
+  const rescore = rescoreToPair(run, base, compat.differences);
+  if (rescore !== null) reasons.push(rescore);
   if (compat.fewerImages)
     reasons.push(
       `the run has fewer images than the baseline (${run.metrics.dataset.images} vs ${base.metrics.dataset.images})`,

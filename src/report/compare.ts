@@ -7,7 +7,7 @@
  */
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { countOf, signedPointsCell } from '../core/units.js';
-import { ownResamplesOffReason, runCompatibility } from './compatible.js';
+import { ownResamplesOffReason, rescoreToPair, runCompatibility } from './compatible.js';
 import { MISSING, escapeHtml as h, firstBoundsOffNote } from './format.js';
 import { MIN_INTERVAL_IMAGES } from '../metrics/uncertainty.js';
 import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
@@ -89,7 +89,9 @@ export async function compareRuns(runDirs: string[], pair: PairRunsFn): Promise<
     const labelled = (d: string) => d.replace(/: (.*) → (.*)$/, `: ${r.label} $1, ${ref.label} $2`);
     const differences = compat.differences.map(labelled);
     const madeDifferently = compat.madeDifferently.map(labelled);
+    const rescore = rescoreToPair(r.run, ref.run, compat.differences);
     if (compat.commonKeys.length === 0) differences.push(`no detector in common with ${ref.label}`);
+    else if (rescore !== null) differences.push(rescore);
     if (differences.length) pairs.push({ label: r.label, paired: false, differences, madeDifferently, deltas: [] });
     else
       pairs.push({

@@ -35,6 +35,8 @@ const show = (v: unknown): string => {
   return JSON.stringify(v);
 };
 
+const differ = (x: unknown, y: unknown) => JSON.stringify(x ?? null) !== JSON.stringify(y ?? null);
+
 /** The preprocessing of one detector as the manifest records it (what turns an image into its input). */
 function preprocessing(run: Pick<ReportRun, 'manifest'>, key: string): Record<string, unknown> | null {
   const list = Array.isArray(run.manifest.detectors) ? run.manifest.detectors : [];
@@ -61,7 +63,6 @@ export function runCompatibility(
   b: Pick<ReportRun, 'manifest' | 'metrics'>,
 ): RunCompatibility {
   const diffs: string[] = [];
-  const differ = (x: unknown, y: unknown) => JSON.stringify(x ?? null) !== JSON.stringify(y ?? null);
   const cmp = (label: string, x: unknown, y: unknown) => {
     if (differ(x, y)) diffs.push(`${label}: ${show(x)} → ${show(y)}`);
   };
@@ -120,6 +121,38 @@ export function runCompatibility(
     commonKeys,
     fewerImages: evaluated(ma) < evaluated(mb) || ma.dataset.images < mb.dataset.images,
   };
+}
+
+/** The labels of runCompatibility's differences that a rescore (no model) removes. */
+const ANALYSIS_LABELS = ['--score-threshold (τ)', '--objective'];
+
+/**
+ * When `a` and `b` differ only in settings a rescore changes (runCompatibility's `differences`: τ, --objective), the
+ * rescores that make them pairable without a model, as "to pair them without a model: shiftbench report …": `a` at
+ * `b`'s τ, and each run given the --objective values of both. Null otherwise.
+ */
+export function rescoreToPair(
+  a: Pick<ReportRun, 'manifest' | 'runDir'>,
+  b: Pick<ReportRun, 'manifest' | 'runDir'>,
+  differences: readonly string[],
+): string | null {
+  if (differences.length === 0 || !differences.every((d) => ANALYSIS_LABELS.some((l) => d.startsWith(`${l}:`))))
+    return null;
+  const objectives = (r: Pick<ReportRun, 'manifest'>) => {
+    const v = get(r.manifest, 'options.objectives');
+    return Array.isArray(v) ? v.filter((o): o is string => typeof o === 'string' && o !== 'ap') : [];
+  };
+  const all = [...new Set([...objectives(a), ...objectives(b)])];
+  const objectiveFlags = all.map((o) => `--objective ${o}`).join(' ');
+  const lacks = (r: Pick<ReportRun, 'manifest'>) => all.some((o) => !objectives(r).includes(o));
+  const tauB = get(b.manifest, 'options.scoreThreshold');
+  const forA: string[] = [];
+  if (differ(get(a.manifest, 'options.scoreThreshold'), tauB)) forA.push(`--score-threshold ${show(tauB)}`);
+  if (lacks(a)) forA.push(objectiveFlags);
+  const commands: string[] = [];
+  if (forA.length) commands.push(`shiftbench report ${a.runDir} ${forA.join(' ')}`);
+  if (lacks(b)) commands.push(`shiftbench report ${b.runDir} ${objectiveFlags}`);
+  return commands.length ? `to pair them without a model: ${commands.join(', then ')}` : null;
 }
 
 /**

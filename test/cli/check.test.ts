@@ -198,6 +198,14 @@ describe('shiftbench check (real runs with fakes)', () => {
     expect(given.stdout).toMatch(/^(pass|warn|FAIL) shaky: mAP range increase over the baseline/m);
   });
 
+  it('--baseline with another --score-threshold cannot be judged, and the reason names the rescore that fixes it', async () => {
+    const tau = await makeRun(fx, 'tau', { scoreThreshold: 0.3 });
+    const r = cli('check', tau.dir, '--baseline', base.dir, '--max-increase', '0.5');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('the baseline differs — --score-threshold (τ): run 0.3, baseline 0.5');
+    expect(r.stderr).toContain(`to pair them without a model: shiftbench report ${tau.dir} --score-threshold 0.5`);
+  });
+
   it('--baseline with a run made with another --max-detections judges it and says so in each range-increase line', async () => {
     const capped = await makeRun(fx, 'capped', { maxDetections: 1 });
     const r = cli('check', capped.dir, '--baseline', base.dir, '--max-increase', '0.5');

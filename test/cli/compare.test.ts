@@ -119,6 +119,8 @@ describe('shiftbench compare (real runs with fakes)', () => {
     const r = cli('compare', base.dir, tau.dir, '--quiet');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('B vs A: not paired, shown side by side only — --score-threshold (τ): B 0.3, A 0.5');
+    // and names the fix that needs no model: rescore B at A's τ
+    expect(r.stdout).toContain(`to pair them without a model: shiftbench report ${tau.dir} --score-threshold 0.5`);
   });
 
   it('a run made before enlargement kept pixel centres aligned (no resample.pixelCentres) is not paired: its inputs differ', async () => {

@@ -47,6 +47,8 @@ export interface MergeOptions {
   dataset?: string;
   /** Its image folder, when not beside the annotations. */
   images?: string;
+  /** The class names file of a YOLO dataset (`--classes` of the shards), when not where the shards recorded it. */
+  classes?: string;
   /** Replace a run directory at `out` that holds something else. */
   force?: boolean;
 }
@@ -57,6 +59,7 @@ const MERGE_OPTION_FIELDS: Record<keyof MergeOptions, true> = {
   out: true,
   dataset: true,
   images: true,
+  classes: true,
   force: true,
 };
 
@@ -242,6 +245,12 @@ function mergedImages(options: MergeOptions, first: Shard): string | null {
   return options.images ? path.resolve(options.images) : options.dataset ? null : (saved.images ?? null);
 }
 
+/** The class names file of the merge, as it is read and recorded: --classes, else the shards' own (or none). */
+function mergedClasses(options: MergeOptions, first: Shard): string | null {
+  const saved = first.manifest.options as { classes?: unknown };
+  return options.classes ? path.resolve(options.classes) : typeof saved.classes === 'string' ? saved.classes : null;
+}
+
 /** The dataset the shards ran on, loaded here; ERR_MERGE when its content differs. */
 async function loadShardDataset(first: Shard, options: MergeOptions, env: RunnerEnv): Promise<Dataset> {
   const saved = first.manifest.options as Partial<RunOptions> & { limit?: number | null };
@@ -249,11 +258,13 @@ async function loadShardDataset(first: Shard, options: MergeOptions, env: Runner
     ? path.resolve(options.dataset)
     : String(saved.dataset ?? first.manifest.dataset.source);
   const images = mergedImages(options, first);
+  const classes = mergedClasses(options, first);
   // where the shards recorded it (another machine's folders, or moved since): say what merge takes, not what a bad
   // --dataset would be told
   for (const [what, at, flag] of [
     ['dataset', options.dataset ? null : source, '--dataset'],
     ['image folder', options.images || options.dataset ? null : images, '--images'],
+    ['class names file', options.classes ? null : classes, '--classes'],
   ] as const) {
     if (at !== null && !(await exists(at))) {
       throw new ShiftbenchError(
@@ -268,7 +279,7 @@ async function loadShardDataset(first: Shard, options: MergeOptions, env: Runner
   const dataset = await env.loadDataset({
     dataset: source,
     images: images ?? undefined,
-    classes: typeof saved.classes === 'string' ? saved.classes : undefined,
+    classes: classes ?? undefined,
     limit: saved.limit ?? undefined,
   });
   if (dataset.hash !== first.manifest.dataset.hash) {
@@ -468,6 +479,8 @@ export async function mergeShards(
     throw invalidParameterError('--out', 'the merged run directory', options.out);
   if (options.force !== undefined && !is.bool(options.force))
     throw invalidParameterError('--force', 'true or false', options.force);
+  if (options.classes !== undefined && (!is.string(options.classes) || options.classes === ''))
+    throw invalidParameterError('--classes', 'a class names file', options.classes);
   const shards = await openShards(options.runs, logger, hooks.lease);
   let out: RunStore | null = null;
   try {
@@ -513,6 +526,7 @@ export async function mergeShards(
         out: out.dir,
         dataset: dataset.source,
         images: mergedImages(options, first),
+        classes: mergedClasses(options, first),
       },
       merged: {
         count: shards.length,

@@ -3,7 +3,7 @@
  * "`--classes FILE` chooses". The refusal tells a run to pass --classes, so `run` must take it, record it, and a
  * rescore (`report --score-threshold`, which loads the dataset again without a model) must read the same file.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -81,5 +81,45 @@ describe('run --classes on a YOLO folder whose classes.txt and data.yaml disagre
     expect(r.code, r.stderr).toBe(0);
     const gt = JSON.parse(await readFile(path.join(out, 'detections', 'd', 'ground_truth.json'), 'utf8'));
     expect(gt.categories.map((c: { name: string }) => c.name)).toEqual(['dog', 'cat']);
+  }, 120_000);
+});
+
+describe('merge of shards run with --classes, on a machine where that file is elsewhere', () => {
+  it('without --classes: refused naming the recorded file and --classes; with --classes: merged (exit 0)', async () => {
+    const root = await tempDir('shiftbench-merge-classes-');
+    const dir = path.join(root, 'yolo');
+    await mkdir(path.join(dir, 'images'), { recursive: true });
+    await mkdir(path.join(dir, 'labels'), { recursive: true });
+    for (const name of ['a', 'b', 'c']) {
+      await sharp({ create: { width: 64, height: 64, channels: 3, background: '#404040' } })
+        .png()
+        .toFile(path.join(dir, 'images', `${name}.png`));
+      await writeFile(path.join(dir, 'labels', `${name}.txt`), '0 0.5 0.5 0.4 0.4\n1 0.25 0.25 0.2 0.2\n');
+    }
+    const classes = path.join(root, 'cls', 'names.txt');
+    await mkdir(path.dirname(classes));
+    await writeFile(classes, 'dog\ncat\n');
+    const shards = [0, 1].map((i) => path.join(root, `shard-${i}`));
+    for (const [i, out] of shards.entries()) {
+      const r = await cli(
+        ['run', '--model', 'jitter', '--dataset', dir, '--classes', classes, '--shard', `${i}/2`].concat([
+          '--out',
+          out,
+          '-q',
+        ]),
+      );
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const moved = path.join(root, 'elsewhere', 'names.txt');
+    await mkdir(path.dirname(moved));
+    await rename(classes, moved);
+    const refused = await cli(['merge', ...shards, '--out', path.join(root, 'merged'), '-q']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(classes);
+    expect(refused.stderr).toContain('--classes');
+    const merged = await cli(['merge', ...shards, '--out', path.join(root, 'merged'), '--classes', moved, '-q']);
+    expect(merged.code, merged.stderr).toBe(0);
+    const manifest = JSON.parse(await readFile(path.join(root, 'merged', 'manifest.json'), 'utf8'));
+    expect(manifest.options.classes).toBe(moved);
   }, 120_000);
 });

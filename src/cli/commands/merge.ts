@@ -10,6 +10,7 @@ interface MergeFlags {
   out: string;
   dataset?: string;
   images?: string;
+  classes?: string;
   force?: boolean;
   quiet?: boolean;
 }
@@ -38,6 +39,11 @@ export function register(program: Command): void {
       'image folder of that dataset, if not beside it',
       parseTextFlag('--images', 'an image folder'),
     )
+    .option(
+      '--classes <file>',
+      "class names file of that YOLO dataset (the shards' --classes), when not where the shards recorded it",
+      parseTextFlag('--classes', 'a class names file'),
+    )
     .option('--force', 'replace a run directory at --out that holds another run')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
@@ -57,7 +63,14 @@ export function register(program: Command): void {
       const logger = consoleLogger(flags.quiet);
       const r = await runStoppable('stopped: the shards are unchanged; rerun the same command to merge', (signal) =>
         mergeShards(
-          { runs, out: flags.out, dataset: flags.dataset, images: flags.images, force: flags.force },
+          {
+            runs,
+            out: flags.out,
+            dataset: flags.dataset,
+            images: flags.images,
+            classes: flags.classes,
+            force: flags.force,
+          },
           { logger, signal },
         ),
       );

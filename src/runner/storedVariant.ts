@@ -70,11 +70,15 @@ export async function readStoredVariant(
         `it is; to rescore, finish that run (its \`shiftbench run\` command again) and rescore ` +
         `${path.dirname(store.dir)}.`,
     );
+  // a merged directory's detections come from its shards: the fix is its merge, not a run
+  const again = manifest.merged
+    ? `Run the same \`shiftbench merge SHARD… --out ${store.dir}\` command again`
+    : 'Run the same `shiftbench run` command again';
   if (missing)
     throw new ShiftbenchError(
       'ERR_RUN_STORE',
-      `${file} is missing: the stored detections of "${key}" are gone, so ${doing} has nothing to read. Run the ` +
-        `same \`shiftbench run\` command again to compute them (the other detectors' are kept).`,
+      `${file} is missing: the stored detections of "${key}" are gone, so ${doing} has nothing to read. ${again} ` +
+        `to compute them${manifest.merged ? '' : " (the other detectors' are kept)"}.`,
     );
   const sha256 = imageIdentityFor(manifest.identity?.detectors?.[key], ids);
   const stored = await store.readLog(key, manifest.shiftSet.shifts.length, file);
@@ -84,7 +88,7 @@ export async function readStoredVariant(
       throw new ShiftbenchError(
         'ERR_RUN_STORE',
         `The run in ${store.dir} is not finished: "${key}" has no detections for image ${image.id} (` +
-          `${image.fileName}). Run the same \`shiftbench run\` command again to finish it.`,
+          `${image.fileName}). ${again} to finish it.`,
       );
     if (!isSkipped(r) && r.sha256 !== undefined && r.sha256 !== sha256.get(image.id))
       throw new ShiftbenchError(

@@ -5,7 +5,7 @@
  * metrics equal to one process's. The built-in `jitter` fake makes the detections (no model).
  */
 import { createHash } from 'node:crypto';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { keyFileName } from '../../src/core/fileNames.js';
@@ -127,6 +127,20 @@ describe('runShard + mergeShards', () => {
     expect(m.merged).toMatchObject({ count: 3 });
     const again = await mergeShards({ runs: shardDirs, out });
     expect(comparable(again.metrics)).toEqual(comparable(whole));
+  });
+
+  it('a rescore of a merged directory whose merge did not finish names the merge as the fix, not `shiftbench run`', async () => {
+    const out = path.join(root, 'merged-torn');
+    await mergeShards({ runs: shardDirs, out });
+    // as a merge killed while writing the merged log: some images' records missing, no metrics yet
+    await rm(path.join(out, 'metrics.json'));
+    const log = path.join(out, 'detections', `${keyFileName('jitter:96')}.jsonl`);
+    const lines = (await readFile(log, 'utf8')).trim().split('\n');
+    await writeFile(log, lines.slice(0, 3).join('\n') + '\n');
+    const e = await rejection(rescoreRun(out, { scoreThreshold: 0.3 }));
+    expect(e.message).toContain('is not finished');
+    expect(e.message).toContain('shiftbench merge');
+    expect(e.message).not.toContain('shiftbench run');
   });
 
   it('a merge by another build than the shards records that build as the one that computed the metrics', async () => {

@@ -6,6 +6,7 @@
  * everything from what is stored (score.ts), render the report. A resumed run and an
  * uninterrupted one give identical metrics.
  */
+import { is } from '../core/is.js';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -81,6 +82,19 @@ function refuseSameMitigation(given: readonly string[], parsed: readonly Mitigat
       );
     first.set(m.spec, given[i]);
   });
+}
+
+/**
+ * The --plugin flags a stored plug-in detector needs beside its --model (a plug-in's model is unknown without its
+ * file): the plug-in files of the command that stored it, those this command does not give already; '' for others.
+ */
+function pluginFlagsFor(key: string, stored: RunManifest | null, o: ResolvedRunOptions): string {
+  const id = stored?.identity.detectors[key];
+  if (!is.object(id) || id.kind !== 'plugin') return '';
+  const saved = (stored!.options as { plugins?: unknown }).plugins;
+  const files = (Array.isArray(saved) ? saved.filter(is.string) : []).filter((f) => !o.plugins.includes(f));
+  if (files.length > 0) return files.map((f) => ` --plugin ${f}`).join('');
+  return o.plugins.length > 0 ? '' : ` --plugin <the file of plug-in "${String(id.plugin)}">`;
 }
 
 /** Each model's variants: the plain detector first, then one per mitigation. */
@@ -376,8 +390,8 @@ async function detectStep(
         dataset.images,
         imageIds,
         (d) =>
-          `Add --model ${d.model}${d.mitigation === null ? '' : ` --mitigation ${d.mitigation}`} to this command ` +
-          '(only what is missing runs)',
+          `Add --model ${d.model}${pluginFlagsFor(d.key, stored, o)}` +
+          `${d.mitigation === null ? '' : ` --mitigation ${d.mitigation}`} to this command (only what is missing runs)`,
       );
     }
     // with every image of every detector stored no model runs, only scoring, which replaces the manifest and the

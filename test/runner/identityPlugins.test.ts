@@ -100,3 +100,23 @@ describe('run identity of plug-in detectors', () => {
     expect(again.computedImages['idgt/oracle']).toBe(0);
   });
 });
+
+describe('a plug-in detector stored earlier that does not cover a later command', () => {
+  it('the refusal tells to add the model with its --plugin (the model alone is unknown without it)', async () => {
+    const root = await tempDir('shiftbench-plugin-finish-hint-');
+    await mkdir(path.join(root, 'plug'), { recursive: true });
+    const plugin = path.join(root, 'plug', 'plugin.mjs');
+    await writeFile(plugin, pluginSource());
+    const ds = await makeDataset(path.join(root, 'ds'), 4, { seed: 5 });
+    const out = path.join(root, 'run');
+    const base = { dataset: ds.file, out, bootstrapResamples: 20, bootstrapBounds: 0 };
+    await runBenchmark({ ...base, models: ['idgt/oracle'], plugins: [plugin], limit: 2 });
+    // another model over more images: the plug-in detector stored here lacks the new ones
+    const err = await runBenchmark({ ...base, models: ['jitter:96'], limit: 4 }).catch((x) => x);
+    expect(err.code).toBe('ERR_RUN_STORE');
+    expect(err.message).toContain(`Add --model idgt/oracle --plugin ${plugin} to this command`);
+    // the hint works: that command finishes
+    const ok = await runBenchmark({ ...base, models: ['jitter:96', 'idgt/oracle'], plugins: [plugin], limit: 4 });
+    expect(ok.metrics.results.map((r) => r.key)).toEqual(['jitter:96', 'idgt/oracle']);
+  });
+});

@@ -6,11 +6,11 @@
  * everything from what is stored (score.ts), render the report. A resumed run and an
  * uninterrupted one give identical metrics.
  */
-import { is } from '../core/is.js';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { is } from '../core/is.js';
 import { countOf } from '../core/units.js';
 import { classNameMismatches } from '../core/categoryNames.js';
 import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';

@@ -35,7 +35,7 @@ import {
 import type { LeaseTiming } from './lock.js';
 import type { RunnerEnv } from './types.js';
 import { SILENT_LOGGER } from '../core/logger.js';
-import { modelsNamed, modelsNotRun } from './storedVariant.js';
+import { detectorsNotRun } from './storedVariant.js';
 
 /** Options of mergeShards. */
 export interface MergeOptions {
@@ -184,12 +184,11 @@ function checkOneRun(shards: Shard[]): void {
     );
   }
   for (const s of shards) {
-    const notRun = modelsNotRun(s.manifest);
+    const notRun = detectorsNotRun(s.manifest);
     if (notRun.length > 0)
       throw mergeError(
-        `${s.dir} (shard ${formatShard(s.manifest.shard)}) is not finished: its command names ` +
-          `${modelsNamed(notRun)}, which did not run there (that command's error says why). Run that shard's ` +
-          'command again to finish it, then merge.',
+        `${s.dir} (shard ${formatShard(s.manifest.shard)}) is not finished: ${notRun.join('; ')} of its command ` +
+          "did not run there (that command's error says why). Run that shard's command again to finish it, then merge.",
       );
   }
   const first = shards[0];

@@ -14,7 +14,7 @@ import { resolveRunOptions, type RunOptions } from './options.js';
 import { RunStore, manifestDataset, rescoredBy, type RunManifest } from './runStore.js';
 import { analysisSettingsOf, renderReportsAgain, scoreRun, type ScoredVariant } from './score.js';
 import { METRICS_FILE, RunStoreDamage, readJsonOrNull } from './store.js';
-import { modelsNamed, modelsNotRun, readStoredVariant } from './storedVariant.js';
+import { detectorsNotRun, readStoredVariant } from './storedVariant.js';
 import { loadRecordedDataset } from './runDataset.js';
 import type { LeaseTiming } from './lock.js';
 import type { RunnerEnv } from './types.js';
@@ -169,13 +169,13 @@ async function rescoreLocked(
         'to the end (its error says what stopped it); there is nothing to rescore yet.',
     );
   }
-  const notRun = modelsNotRun(manifest);
+  const notRun = detectorsNotRun(manifest);
   if (notRun.length > 0)
     throw new ShiftbenchError(
       'ERR_RUN_STORE',
-      `The run in ${store.dir} is not finished: its command names ${modelsNamed(notRun)}, which did not run (the ` +
-        'run stopped before; its error said why), so its metrics would cover only part of the command. Run the ' +
-        'same `shiftbench run` command again to finish it; nothing was rescored.',
+      `The run in ${store.dir} is not finished: ${notRun.join('; ')} of its command did not run (the run stopped ` +
+        'before; its error said why), so its metrics would cover only part of the command. Run the same ' +
+        '`shiftbench run` command again to finish it; nothing was rescored.',
     );
   const imageIds = await imageHashes(dataset.images, dataset.groundTruth);
   const variants: ScoredVariant[] = [];

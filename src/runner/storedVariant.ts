@@ -13,25 +13,25 @@ import type { ScoredVariant } from './score.js';
 import { isSkipped } from './store.js';
 
 /**
- * The models the manifest's command names (`options.models`) whose detectors it does not all list — the plain one and
- * one per `--mitigation` (counted, as their keys hold each mitigation's canonical spelling): the run stopped before
- * they ran (a model that could not load, Ctrl-C), since a detector is listed once it has loaded. Scoring the others
- * alone would give metrics of part of the command.
+ * What of the manifest's command (`options.models`, each with every `--mitigation`) has no detector listed — a model's
+ * plain detector, or some of its mitigated ones (counted, as their keys hold each mitigation's canonical spelling): the
+ * run stopped before they ran (a model that could not load, Ctrl-C), since a detector is listed once it has loaded.
+ * Scoring the others alone would give metrics of part of the command. One phrase each, e.g. `the model "x" (--model)`
+ * or `the --mitigation detectors of "x"`; empty when everything ran.
  */
-export function modelsNotRun(manifest: RunManifest): string[] {
+export function detectorsNotRun(manifest: RunManifest): string[] {
   const options = manifest.options as { models?: unknown; mitigations?: unknown };
   const models = Array.isArray(options.models) ? options.models.filter((m): m is string => typeof m === 'string') : [];
   const mitigations = Array.isArray(options.mitigations) ? options.mitigations.length : 0;
   const keys = manifest.detectors.map((d) => d.key);
   const bases = plainKeysOf(models);
-  return models.filter(
-    (_, i) => !keys.includes(bases[i]) || keys.filter((k) => k.startsWith(`${bases[i]}+`)).length < mitigations,
+  return models.flatMap((model, i) =>
+    !keys.includes(bases[i])
+      ? [`the model "${model}" (--model)`]
+      : keys.filter((k) => k.startsWith(`${bases[i]}+`)).length < mitigations
+        ? [`the --mitigation detectors of "${model}"`]
+        : [],
   );
-}
-
-/** "the model "x" (--model)" / "the models "x", "y" (--model)". */
-export function modelsNamed(models: readonly string[]): string {
-  return `the model${models.length === 1 ? '' : 's'} ${models.map((m) => `"${m}"`).join(', ')} (--model)`;
 }
 
 /**

@@ -62,6 +62,28 @@ describe('scoring a run directory that stopped before one of its models ran', ()
     expect(m.results.map((r) => r.key)).toEqual(MODELS);
   });
 
+  it('so is a run that stopped before the mitigated detector it added to a finished directory ran', async () => {
+    const dir = path.join(root, 'extended');
+    await runBenchmark({ ...options(dir), models: ['jitter:96'] });
+    const boom: Partial<RunnerEnv> = {
+      parseMitigation: (spec) => ({
+        name: 'boom',
+        spec,
+        wrap: () => {
+          throw new ShiftbenchError('ERR_MODEL_LOAD', 'boom cannot wrap (test)');
+        },
+      }),
+    };
+    await expect(
+      runBenchmark({ ...options(dir), models: ['jitter:96'], mitigations: ['boom'] }, { env: boom }),
+    ).rejects.toThrow(/boom cannot wrap/);
+    const e = await rejection<ShiftbenchError>(rescoreRun(dir, { scoreThreshold: 0.3 }));
+    expect(e.code).toBe('ERR_RUN_STORE');
+    expect(e.message).toContain('not finished: the --mitigation detectors of "jitter:96" of its command did not run');
+    expect(await exists(path.join(dir, 'metrics.json'))).toBe(false);
+    expect(await exists(path.join(dir, 'previous', 'metrics.json'))).toBe(true); // the finished results are kept
+  });
+
   it('a merge of shards that all stopped there is refused as not finished, naming the model; nothing is written', async () => {
     const shards = [0, 1].map((i) => path.join(root, `shard-${i}`));
     for (const [i, dir] of shards.entries())

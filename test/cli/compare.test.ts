@@ -123,6 +123,15 @@ describe('shiftbench compare (real runs with fakes)', () => {
     expect(r.stdout).toContain(`to pair them without a model: shiftbench report ${tau.dir} --score-threshold 0.5`);
   });
 
+  it('a run with another --objective is not paired; the fix named gives the run lacking it that objective', async () => {
+    const ap50 = await makeRun(fx, 'objective-ap50', { objectives: ['ap50'] });
+    const c = await compareRuns([base.dir, ap50.dir], (a, b, keys) => pairRuns(a, b, { keys }));
+    expect(c.pairs[0].paired).toBe(false);
+    expect(c.pairs[0].differences).toContain(
+      `to pair them without a model: shiftbench report ${base.dir} --objective ap50`,
+    );
+  });
+
   it('a run made before enlargement kept pixel centres aligned (no resample.pixelCentres) is not paired: its inputs differ', async () => {
     const older = path.join(fx.root, 'older-enlargement');
     await cp(worse.dir, older, { recursive: true });

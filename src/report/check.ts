@@ -7,7 +7,7 @@
  */
 import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
-import { ownResamplesOffReason, rescoreToPair, runCompatibility } from './compatible.js';
+import { labelDifference, ownResamplesOffReason, rescoreToPair, runCompatibility } from './compatible.js';
 import { boundsOffNote, noMapReason } from './format.js';
 import { loadReportRun, type ReportRun } from './load.js';
 import { MIN_INTERVAL_IMAGES, MIN_INTERVAL_RESAMPLES } from '../metrics/index.js';
@@ -162,9 +162,7 @@ export function checkRun(
   // settings that made the detections differently from the baseline's (pairable, as another model is): each range
   // increase then measures them too, and says so
   const madeDifferently = baseline
-    ? runCompatibility(run, baseline.run).madeDifferently.map((d) =>
-        d.replace(/: (.*) → (.*)$/, ': run $1, baseline $2'),
-      )
+    ? runCompatibility(run, baseline.run).madeDifferently.map((d) => labelDifference(d, 'run', 'baseline'))
     : [];
   const made = madeDifferently.length ? `(made differently from the baseline: ${madeDifferently.join('; ')})` : '';
   for (const r of m.results) {
@@ -295,9 +293,7 @@ export async function checkRunDir(
       `Expected a --baseline other than the run itself but received ${options.baselineDir}`,
     );
   const compat = runCompatibility(run, base);
-  const reasons = compat.differences.map(
-    (d) => `the baseline differs — ${d.replace(/: (.*) → (.*)$/, ': run $1, baseline $2')}`,
-  );
+  const reasons = compat.differences.map((d) => `the baseline differs — ${labelDifference(d, 'run', 'baseline')}`);
   const rescore = rescoreToPair(run, base, compat.differences);
   if (rescore !== null) reasons.push(rescore);
   if (compat.fewerImages)

@@ -7,7 +7,7 @@
  */
 import { ShiftbenchError, invalidParameterError } from '../core/errors.js';
 import { countOf, signedPointsCell } from '../core/units.js';
-import { ownResamplesOffReason, rescoreToPair, runCompatibility } from './compatible.js';
+import { labelDifference, ownResamplesOffReason, rescoreToPair, runCompatibility } from './compatible.js';
 import { MISSING, escapeHtml as h, firstBoundsOffNote } from './format.js';
 import { MIN_INTERVAL_IMAGES } from '../metrics/uncertainty.js';
 import { headlineRows, type HeadlineRow, type ValueWithInterval } from './headline.js';
@@ -86,7 +86,7 @@ export async function compareRuns(runDirs: string[], pair: PairRunsFn): Promise<
   const pairs: ComparePair[] = [];
   for (const r of runs.slice(1)) {
     const compat = runCompatibility(r.run, ref.run);
-    const labelled = (d: string) => d.replace(/: (.*) → (.*)$/, `: ${r.label} $1, ${ref.label} $2`);
+    const labelled = (d: string) => labelDifference(d, r.label, ref.label);
     const differences = compat.differences.map(labelled);
     const madeDifferently = compat.madeDifferently.map(labelled);
     const rescore = rescoreToPair(r.run, ref.run, compat.differences);

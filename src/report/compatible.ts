@@ -123,6 +123,11 @@ export function runCompatibility(
   };
 }
 
+/** A line of runCompatibility ("mode: pad → crop") with each side named: "mode: B pad, A crop" for names B and A. */
+export function labelDifference(line: string, nameA: string, nameB: string): string {
+  return line.replace(/: (.*) → (.*)$/, `: ${nameA} $1, ${nameB} $2`);
+}
+
 /** The labels of runCompatibility's differences that a rescore (no model) removes. */
 const ANALYSIS_LABELS = ['--score-threshold (τ)', '--objective'];
 

@@ -133,6 +133,16 @@ async function rescoreLocked(
       { cause: err },
     );
   }
+  // read from the manifest alone, before the dataset is loaded and hashed (a run that stopped before any detector ran
+  // is told so below)
+  const notRun = manifest.detectors.length > 0 ? detectorsNotRun(manifest) : [];
+  if (notRun.length > 0)
+    throw new ShiftbenchError(
+      'ERR_RUN_STORE',
+      `The run in ${store.dir} is not finished: ${notRun.join('; ')} of its command did not run (the run stopped ` +
+        'before; its error said why), so its metrics would cover only part of the command. Run the same ' +
+        '`shiftbench run` command again to finish it; nothing was rescored.',
+    );
   // report takes no --dataset: the fix is the dataset where the run read it (nothing is recomputed by a model)
   const dataset = await loadRecordedDataset(
     env,
@@ -169,14 +179,6 @@ async function rescoreLocked(
         'to the end (its error says what stopped it); there is nothing to rescore yet.',
     );
   }
-  const notRun = detectorsNotRun(manifest);
-  if (notRun.length > 0)
-    throw new ShiftbenchError(
-      'ERR_RUN_STORE',
-      `The run in ${store.dir} is not finished: ${notRun.join('; ')} of its command did not run (the run stopped ` +
-        'before; its error said why), so its metrics would cover only part of the command. Run the same ' +
-        '`shiftbench run` command again to finish it; nothing was rescored.',
-    );
   const imageIds = await imageHashes(dataset.images, dataset.groundTruth);
   const variants: ScoredVariant[] = [];
   for (const key of keys)

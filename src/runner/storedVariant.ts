@@ -60,7 +60,6 @@ export async function readStoredVariant(
   // metrics into previous/, is refused
   const previous = path.basename(store.dir) === PREVIOUS_DIR;
   const file = store.logFile(key, previous && doing === 'pairing' ? path.dirname(store.dir) : store.dir);
-  const missing = (await stat(file).catch(() => null)) === null;
   if (previous && doing !== 'pairing')
     throw new ShiftbenchError(
       'ERR_RUN_STORE',
@@ -74,7 +73,7 @@ export async function readStoredVariant(
   const again = manifest.merged
     ? `Run the same \`shiftbench merge SHARD… --out ${store.dir}\` command again`
     : 'Run the same `shiftbench run` command again';
-  if (missing)
+  if ((await stat(file).catch(() => null)) === null)
     throw new ShiftbenchError(
       'ERR_RUN_STORE',
       `${file} is missing: the stored detections of "${key}" are gone, so ${doing} has nothing to read. ${again} ` +

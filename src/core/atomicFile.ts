@@ -214,9 +214,16 @@ export class AtomicFileWriter {
   }
 }
 
-/** Writes `data` to `file` atomically (temporary file, fsync, rename, fsync of the directory); creates the folder. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await makeDirDurable(path.dirname(file));
+/**
+ * Writes `data` to `file` atomically (temporary file, fsync, rename, fsync of the directory); creates the folder unless
+ * `makeDir` is false (a file that belongs in a folder another process may remove: gone, the write fails).
+ */
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  { makeDir = true }: { makeDir?: boolean } = {},
+): Promise<void> {
+  if (makeDir) await makeDirDurable(path.dirname(file));
   const tmp = tempNameOf(file);
   const fh = await open(tmp, 'w');
   try {

@@ -15,6 +15,7 @@ import { renderReportMarkdown } from './markdown.js';
 import { renderReportCsv } from './csv.js';
 import type { ReportRun } from './load.js';
 import { GALLERY_DEFAULTS, buildGallery, type Gallery } from './gallery.js';
+import { holdRunForReport } from './hold.js';
 import { loadDataset } from '../datasets/load.js';
 
 export { loadReportRun, reportManifestEssentials } from './load.js';
@@ -98,9 +99,15 @@ export async function writeReportText(
   checkReportOptions(options);
   const { outFile, logger } = options;
   await checkReportOut(format, outFile);
-  const run = await loadReportRun(runDir);
-  const file = outFile ? path.resolve(outFile) : path.join(run.runDir, `report.${EXTENSION[format]}`);
-  await writeAtomic(file, renderReportText(run, format));
+  const file = outFile ? path.resolve(outFile) : path.join(path.resolve(runDir), `report.${EXTENSION[format]}`);
+  const hold = await holdRunForReport(runDir, [file], logger);
+  try {
+    const text = renderReportText(await loadReportRun(runDir), format);
+    await hold.beforeWrite();
+    await writeAtomic(file, text, hold.makeDir);
+  } finally {
+    await hold.release();
+  }
   logger?.info(`report: wrote ${file}`);
   return file;
 }
@@ -191,17 +198,23 @@ export async function renderReport(
   checkReportOptions(options);
   const { outFile, logger } = options;
   await checkReportOut('html', outFile);
-  const run = await loadReportRun(runDir);
-  const htmlPath = outFile ? path.resolve(outFile) : path.join(run.runDir, 'report.html');
-  const jsonPath = htmlPath.replace(/\.html?$/i, '') + '.json';
-  const summary = buildReportSummary(run);
   const perDetector = options.gallery ?? GALLERY_DEFAULTS.perDetector;
   if (!is.integer(perDetector) || perDetector < 0)
     throw invalidParameterError('--gallery', 'an integer ≥ 0', perDetector);
-  const gallery = perDetector > 0 ? await galleryOf(run, perDetector, options.imagePaths) : undefined;
-  const html = await renderReportHtml(run, { gallery, categoryNames: await groundTruthCategoryNames(run) });
-  await writeAtomic(jsonPath, JSON.stringify(summary, null, 2) + '\n');
-  await writeAtomic(htmlPath, html);
+  const htmlPath = outFile ? path.resolve(outFile) : path.join(path.resolve(runDir), 'report.html');
+  const jsonPath = htmlPath.replace(/\.html?$/i, '') + '.json';
+  const hold = await holdRunForReport(runDir, [htmlPath, jsonPath], logger);
+  try {
+    const run = await loadReportRun(runDir);
+    const summary = buildReportSummary(run);
+    const gallery = perDetector > 0 ? await galleryOf(run, perDetector, options.imagePaths) : undefined;
+    const html = await renderReportHtml(run, { gallery, categoryNames: await groundTruthCategoryNames(run) });
+    await hold.beforeWrite();
+    await writeAtomic(jsonPath, JSON.stringify(summary, null, 2) + '\n', hold.makeDir);
+    await writeAtomic(htmlPath, html, hold.makeDir);
+  } finally {
+    await hold.release();
+  }
   logger?.info(`report: wrote ${htmlPath} and ${jsonPath}`);
   return { htmlPath, jsonPath };
 }
@@ -248,9 +261,9 @@ async function galleryOf(
   return g;
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
+async function writeAtomic(file: string, text: string, makeDir: boolean): Promise<void> {
   try {
-    await writeFileAtomic(file, text);
+    await writeFileAtomic(file, text, { makeDir });
   } catch (err) {
     if (err instanceof ShiftbenchError) throw err; // a refused write, already naming the file and the fix
     throw new ShiftbenchError(

@@ -10,6 +10,7 @@ import { is } from '../core/is.js';
 import { RUN_DIR_ARG } from '../core/messages.js';
 import { PREVIOUS_DIR, keyFileNameIn } from '../core/fileNames.js';
 import { pairedVerdict } from '../metrics/uncertainty.js';
+import { holdRunForReport } from './hold.js';
 
 /**
  * Category names by id from the ground truth the run scored (`detections/<key>/ground_truth.json`, the first detector
@@ -74,10 +75,19 @@ const RESUME_HINT =
  * Reads and validates `<runDir>/manifest.json` and `<runDir>/metrics.json`.
  * Throws ShiftbenchError ERR_INVALID_OPTION when runDir is not a directory, and
  * ERR_OUTPUT (naming the file and the fix) when a file is missing, is not JSON,
- * or does not have the RunMetrics shape.
+ * or does not have the RunMetrics shape (also when metrics.json was replaced while it was read); ERR_RUN_LOCKED while a
+ * live run writes the directory (its files may be half replaced).
  */
 export async function loadReportRun(runDir: string): Promise<ReportRun> {
   if (!is.string(runDir)) throw invalidParameterError(RUN_DIR_ARG, 'a run directory path', runDir);
+  // refused while a live run writes the directory, and found unchanged once read (hold.ts)
+  const hold = await holdRunForReport(runDir, []);
+  const run = await readReportRun(runDir);
+  await hold.beforeWrite();
+  return run;
+}
+
+async function readReportRun(runDir: string): Promise<ReportRun> {
   const dir = path.resolve(runDir);
   const st = await stat(dir).catch(() => null);
   if (!st || !st.isDirectory()) {

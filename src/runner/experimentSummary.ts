@@ -12,7 +12,7 @@ import { writeFailed } from '../core/atomicFile.js';
 import { ShiftbenchError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import type { Logger, RunMetrics } from '../core/types.js';
-import { RunLock } from './lock.js';
+import { RunLock } from '../core/lock.js';
 import { MANIFEST_FILE, writeJsonAtomic } from './store.js';
 
 export const EXPERIMENT_SUMMARY_FILE = 'summary.json';

@@ -32,7 +32,7 @@ import {
   type ImageRecord,
   type StoredImage,
 } from './store.js';
-import type { LeaseTiming } from './lock.js';
+import type { LeaseTiming } from '../core/lock.js';
 import type { RunnerEnv } from './types.js';
 import { SILENT_LOGGER } from '../core/logger.js';
 import { detectorsNotRun } from './storedVariant.js';

@@ -16,7 +16,7 @@ import { analysisSettingsOf, renderReportsAgain, scoreRun, type ScoredVariant } 
 import { METRICS_FILE, RunStoreDamage, readJsonOrNull } from './store.js';
 import { detectorsNotRun, readStoredVariant } from './storedVariant.js';
 import { loadRecordedDataset } from './runDataset.js';
-import type { LeaseTiming } from './lock.js';
+import type { LeaseTiming } from '../core/lock.js';
 import type { RunnerEnv } from './types.js';
 import { SILENT_LOGGER } from '../core/logger.js';
 

@@ -22,7 +22,7 @@ import type {
 import { shiftFileStem } from '../shifts/index.js';
 import { hashChange, identityDiff, type RunIdentity } from './identity.js';
 import { withdrawExperimentEntry } from './experimentSummary.js';
-import { RunLock, type LeaseTiming } from './lock.js';
+import { RunLock, type LeaseTiming } from '../core/lock.js';
 import { makeRunId } from './options.js';
 import type { ManifestShard } from './shard.js';
 import {

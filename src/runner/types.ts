@@ -18,7 +18,7 @@ import type {
 } from '../core/types.js';
 import type { BoundsObjective, ShiftEvaluation } from '../metrics/index.js';
 import type { Mitigation } from '../mitigations/types.js';
-import type { LeaseTiming } from './lock.js';
+import type { LeaseTiming } from '../core/lock.js';
 import type { ManifestShard } from './shard.js';
 
 export interface RunnerLoadOptions extends LoadDetectorOptions {

@@ -120,7 +120,7 @@ describe('atomic writes', () => {
       // the append-only detection log (one write per line, fsync'd; a torn tail is cut on open) and the writability probe
       'runner/store.ts': /await this\.fh\.write\(line|await writeFile\(probe, ''\)/,
       // the lease is created with O_EXCL ('wx'), which a rename cannot do; then fsync'd with its directory
-      'runner/lock.ts': /await fh\.writeFile\(JSON\.stringify\(content\)\)/,
+      'core/lock.ts': /await fh\.writeFile\(JSON\.stringify\(content\)\)/,
     };
     const writers = /\b(writeFile|writeFileSync|appendFile|appendFileSync|createWriteStream|toFile)\(|\.write\(/;
     const found: string[] = [];

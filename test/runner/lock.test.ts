@@ -12,7 +12,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CocoGroundTruth, Detector, Logger } from '../../src/core/types.js';
 import { runBenchmark, type RunnerEnv } from '../../src/runner/index.js';
-import { RunLock } from '../../src/runner/lock.js';
+import { RunLock } from '../../src/core/lock.js';
 import { gtDetector, makeDataset, tempDir } from './fixtures.js';
 
 /** While armed: writing into a file whose path starts with `prefix` fails as on a full disk (else the real fs). */

@@ -652,7 +652,7 @@ describe('a shard that another process still writes', () => {
     const shards = [0, 1].map((i) => path.join(root, `shard-${i}`));
     for (let i = 0; i < 2; i++)
       await runShard({ models: ['jitter:96'], dataset: file, bootstrapResamples: 20, shard: `${i}/2`, out: shards[i] });
-    const { RunLock } = await import('../../src/runner/lock.js');
+    const { RunLock } = await import('../../src/core/lock.js');
     const held = await RunLock.acquire(shards[1], { info: () => undefined, warn: () => undefined }); // a shard run still going
     try {
       const e = await rejection(mergeShards({ runs: shards, out: path.join(root, 'merged') }));

@@ -17,9 +17,9 @@ import { existsSync } from 'node:fs';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { syncDirSync, writeFailed, writeFileAtomic } from '../core/atomicFile.js';
-import { ShiftbenchError } from '../core/errors.js';
-import type { Logger } from '../core/types.js';
+import { syncDirSync, writeFailed, writeFileAtomic } from './atomicFile.js';
+import { ShiftbenchError } from './errors.js';
+import type { Logger } from './types.js';
 
 export const LOCK_FILE = 'run.lock';
 
@@ -129,6 +129,36 @@ function owner(lock: LockContent): string {
   return `PID ${lock.pid} on ${lock.host}`;
 }
 
+/** ERR_RUN_LOCKED: `dir` is in use by the live owner of `held`, with `advice`. */
+function lockedError(dir: string, file: string, held: LockContent, advice: string): ShiftbenchError {
+  return new ShiftbenchError(
+    'ERR_RUN_LOCKED',
+    `The run directory ${dir} is in use by ${owner(held)} (running since ${held.startedAt}, last heartbeat ` +
+      `${held.heartbeatAt}). ` +
+      advice +
+      (held.host === os.hostname()
+        ? ` If PID ${held.pid} is not a shiftbench run (a crashed run's PID reused), delete ${file}.`
+        : ''),
+  );
+}
+
+/**
+ * For a reader that must not read a run directory while another process writes it: throws ERR_RUN_LOCKED (naming the
+ * owner, with `advice`) when a live process holds `dir`'s lease; returns whether this process holds it itself (then
+ * the reader is that run, reading what it wrote). Takes nothing, writes nothing: works on a read-only directory.
+ */
+export async function refuseLiveOwner(
+  dir: string,
+  advice: string,
+  staleMs = LEASE_DEFAULTS.staleMs,
+): Promise<{ heldHere: boolean }> {
+  const file = path.join(dir, LOCK_FILE);
+  const held = await readLockSettled(file, dir, staleMs);
+  if (held === null || staleReason(held, staleMs) !== null) return { heldHere: false };
+  if (held.pid === process.pid && heldHere.has(held.token)) return { heldHere: true };
+  throw lockedError(dir, file, held, advice);
+}
+
 /** A held lease on one run directory. */
 export class RunLock {
   private timer: NodeJS.Timeout | null = null;
@@ -205,17 +235,7 @@ export class RunLock {
       }
       const held = await readLockSettled(file, dir, staleMs);
       const reason = staleReason(held, staleMs);
-      if (reason === null) {
-        throw new ShiftbenchError(
-          'ERR_RUN_LOCKED',
-          `The run directory ${dir} is in use by ${owner(held!)} (running since ${held!.startedAt}, last heartbeat ` +
-            `${held!.heartbeatAt}). ` +
-            advice +
-            (held!.host === os.hostname()
-              ? ` If PID ${held!.pid} is not a shiftbench run (a crashed run's PID reused), delete ${file}.`
-              : ''),
-        );
-      }
+      if (reason === null) throw lockedError(dir, file, held!, advice);
       // take the stale lease over: move it aside atomically (only one taker succeeds), then create ours
       const aside = `${file}.stale-${process.pid}-${content.token}`;
       try {

@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '../../src/core/types.js';
-import { LOCK_FILE, RunLock } from '../../src/runner/lock.js';
-import { tempDir } from './fixtures.js';
+import { LOCK_FILE, RunLock } from '../../src/core/lock.js';
+import { tempDir } from '../runner/fixtures.js';
 
 describe('run directory lock: a live owner on this host keeps its lease', () => {
   let root: string;

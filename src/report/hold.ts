@@ -12,7 +12,7 @@
  *   and a report is never written into it after it is gone (which would make the folder again, holding a report alone).
  * A run rendering its own report holds the lock itself and reads as its writer.
  */
-import type { Stats } from 'node:fs';
+import { existsSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WriteFailedError } from '../core/atomicFile.js';
@@ -24,11 +24,17 @@ import type { Logger } from '../core/types.js';
 
 const METRICS_FILE = 'metrics.json';
 
-/** What ERR_RUN_LOCKED advises a report of `dir`: its report comes at the end; previous/ shows the results of before. */
+/**
+ * What ERR_RUN_LOCKED advises a report of `dir`: its report comes at the end; previous/, where the run keeps them,
+ * shows the results of before.
+ */
 function runningAdvice(dir: string): string {
+  const previous = path.join(dir, PREVIOUS_DIR);
   return (
-    'A run (or rescore) is writing it now: its report is rendered when it finishes. While it runs, ' +
-    `\`shiftbench report ${path.join(dir, PREVIOUS_DIR)}\` shows the finished results it replaces, where it keeps them.`
+    'A run (or rescore) is writing it now: its report is rendered when it finishes.' +
+    (existsSync(path.join(previous, METRICS_FILE))
+      ? ` While it runs, \`shiftbench report ${previous}\` shows the finished results it replaces.`
+      : '')
   );
 }
 

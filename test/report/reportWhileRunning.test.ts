@@ -61,13 +61,19 @@ describe('report of a run directory that a run is writing', () => {
     await rm(path.join(dir, 'run.lock'), { force: true }); // each test starts with no run holding the directory
   });
 
-  it('a live run holds the lock: report refuses, naming it, and writes nothing; once it ended, report renders', async () => {
+  /** The directory's lock, as a live run of this host holds it. */
+  async function holdLock(): Promise<string> {
     const now = new Date().toISOString();
     const lock = path.join(dir, 'run.lock');
     await writeFile(
       lock,
       JSON.stringify({ pid: sleeper.pid, host: os.hostname(), startedAt: now, heartbeatAt: now, token: randomUUID() }),
     );
+    return lock;
+  }
+
+  it('a live run holds the lock: report refuses, naming it, and writes nothing; once it ended, report renders', async () => {
+    const lock = await holdLock();
     await rm(path.join(dir, 'report.html'), { force: true });
     await rm(path.join(dir, 'report.json'), { force: true });
     const elsewhere = path.join(root, 'elsewhere', 'r.html');
@@ -81,6 +87,8 @@ describe('report of a run directory that a run is writing', () => {
       const e = await rejection(render());
       expect(e.code).toBe('ERR_RUN_LOCKED');
       expect(e.message).toContain(`PID ${sleeper.pid}`);
+      expect(e.message).toContain('its report is rendered when it finishes');
+      expect(e.message).not.toContain('previous'); // none here: a run into a finished directory keeps one
     }
     expect(await exists(path.join(dir, 'report.html'))).toBe(false);
     expect(await exists(path.join(dir, 'report.json'))).toBe(false);
@@ -126,6 +134,12 @@ describe('report of a run directory that a run is writing', () => {
     );
     const previous = path.join(dir, 'previous');
     expect(await exists(path.join(previous, 'metrics.json'))).toBe(true);
+    // while that run goes on, a report of the directory names where the finished results are
+    await holdLock();
+    const held = await rejection(renderReport(dir));
+    expect(held.code).toBe('ERR_RUN_LOCKED');
+    expect(held.message).toContain(`While it runs, \`shiftbench report ${previous}\` shows the finished results`);
+    await rm(path.join(dir, 'run.lock'));
     const e = await rejection(
       renderReport(previous, {
         imagePaths: trapOnFirstLookup(() => rmSync(previous, { recursive: true, force: true })),

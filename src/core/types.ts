@@ -422,6 +422,11 @@ export interface PeriodFit {
   phaseMeans: number[];
   /** The p with the largest R²adj; `period` is its smallest divisor that explains as much (nested F-test). */
   maxR2adjPeriod: number;
+  /**
+   * Where `maxR2adjPeriod` differs from `period`: its own R²adj and per-phase means (protocol §8 reports the dominant
+   * period with both). Absent where they agree, and in metrics.json written before 2026-12-04.
+   */
+  maxR2adjFit?: { r2adj: number; phaseMeans: number[] };
 }
 
 /**

@@ -42,7 +42,8 @@ function withinSS(series: readonly number[], p: number): { ss: number; means: nu
  * R²adj is above 0 (a q that explains no more than chance is no period, and would hide
  * an argmax above 0) and whose refinement to p is not significant (nested F-test at
  * PERIOD_F_TEST_ALPHA = 0.1 %, strict because the p tested is the maximum of many:
- * grouping by d mod p refines grouping by d mod q); `maxR2adjPeriod` keeps the argmax.
+ * grouping by d mod p refines grouping by d mod q); `maxR2adjPeriod` keeps the argmax, and `maxR2adjFit` its R²adj
+ * and phase means where it differs from the period.
  */
 export function dominantPeriod(values: readonly (number | null)[]): PeriodFit | null {
   const n = values.length;
@@ -75,7 +76,9 @@ export function dominantPeriod(values: readonly (number | null)[]): PeriodFit | 
     }
   }
   const f = fits.get(period)!;
-  return { period, r2adj: f.r2adj, phaseMeans: f.means, maxR2adjPeriod: best };
+  const fit: PeriodFit = { period, r2adj: f.r2adj, phaseMeans: f.means, maxR2adjPeriod: best };
+  if (best !== period) fit.maxR2adjFit = { r2adj: top.r2adj, phaseMeans: top.means };
+  return fit;
 }
 
 /** Nested F-test: does grouping by p (refining q) explain significantly more than grouping by q? */

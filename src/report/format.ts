@@ -146,7 +146,7 @@ export function periodValue(unit: 'pct' | 'score'): (v: number) => string {
 
 /**
  * What a series' fit says, as every report writes it: the F-test's period, and protocol §8's literal one (the largest
- * R²adj) where it is a multiple of it ("4 px (largest R²adj at 8 px)"); none where even the best grouping explains no
+ * R²adj, with its R²adj) where it is a multiple of it ("4 px (largest R²adj 0.650 at 8 px)"); none where even the best grouping explains no
  * more than chance ("none beyond chance (best fit 2 px)"); without a fit, "none: constant (value)" for a series that
  * never varies (a steady detector) and — for one with a missing value.
  */
@@ -161,7 +161,9 @@ export function periodVerdict(
     return constant ? `none: constant (${value(first)})` : MISSING;
   }
   if (!periodBeyondChance(f)) return `none beyond chance (best fit ${f.period} px)`;
-  return `${f.period} px${f.maxR2adjPeriod !== f.period ? ` (largest R²adj at ${f.maxR2adjPeriod} px)` : ''}`;
+  if (f.maxR2adjPeriod === f.period) return `${f.period} px`;
+  const r2adj = f.maxR2adjFit ? ` ${num(f.maxR2adjFit.r2adj, 3)}` : ''; // a metrics.json of before 2026-12-04 has none
+  return `${f.period} px (largest R²adj${r2adj} at ${f.maxR2adjPeriod} px)`;
 }
 
 /**

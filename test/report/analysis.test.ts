@@ -138,7 +138,13 @@ describe('renderReport with issue 11 analysis', () => {
           n: 9,
           series: { map: null, meanScore: [], detConsistency: [] },
           map: { period: 4, r2adj: -0.0001, phaseMeans: [0.7153, 0.7101, 0.7149, 0.71], maxR2adjPeriod: 4 },
-          meanScore: { period: 2, r2adj: 0.5, phaseMeans: [0.61234, 0.6], maxR2adjPeriod: 4 },
+          meanScore: {
+            period: 2,
+            r2adj: 0.5,
+            phaseMeans: [0.61234, 0.6],
+            maxR2adjPeriod: 4,
+            maxR2adjFit: { r2adj: 0.5123, phaseMeans: [0.61, 0.6, 0.615, 0.6] },
+          },
           detConsistency: { period: 2, r2adj: 0.25, phaseMeans: [0.9512, 0.94], maxR2adjPeriod: 2 },
         },
       ],
@@ -156,8 +162,9 @@ describe('renderReport with issue 11 analysis', () => {
     expect(row('det. consistency')).toContain('<td class="phases" title="95.12, 94.00">95.12, 94.00</td>');
     expect(row('mean score')).toContain('<td>0.500</td><td class="phases" title="0.612, 0.600">0.612, 0.600</td>');
     expect(section).not.toMatch(/-0\.0+\b|−0\.0+\b/);
-    // protocol §8's literal dominant period (the largest R²adj) is shown beside the reduced one where they differ
-    expect(row('mean score')).toContain('<td class="key-metric">2 px (largest R²adj at 4 px)</td>');
+    // protocol §8's literal dominant period (the largest R²adj) is shown beside the reduced one where they differ,
+    // with its R²adj (a metrics.json written before it was stored names the period alone: periodicitySummary.test.ts)
+    expect(row('mean score')).toContain('<td class="key-metric">2 px (largest R²adj 0.512 at 4 px)</td>');
     expect(row('det. consistency')).toContain('<td class="key-metric">2 px</td>');
   });
 });

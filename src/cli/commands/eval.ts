@@ -55,8 +55,9 @@ export function register(program: Command): void {
         '  # one shift of a run: each detector folder holds the ground truth its shift files were scored against\n' +
         '  shiftbench eval --gt reports/<run>/detections/zoo-fcos/ground_truth.json --dets ' +
         'reports/<run>/detections/zoo-fcos/shift_1_0.json\n' +
-        'As pycocotools: only iscrowd marks ignore regions; detections of categories the ground truth lacks are ' +
-        'left out.',
+        'As pycocotools: only iscrowd marks ignore regions (an annotation without it is not one); detections of ' +
+        'categories the ground truth lacks are left out. Unlike pycocotools: an empty results list scores 0 (its ' +
+        'loadRes fails) and a box with a negative width or height is refused (pycocotools leaves it out unsaid).',
     )
     .action(async (flags: EvalFlags) => {
       const gt = (await readJsonFlag(flags.gt, '--gt')) as CocoGroundTruth;

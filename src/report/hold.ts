@@ -31,7 +31,7 @@ const METRICS_FILE = 'metrics.json';
 function runningAdvice(dir: string): string {
   const previous = path.join(dir, PREVIOUS_DIR);
   return (
-    'A run (or rescore) is writing it now: its report is rendered when it finishes.' +
+    'A run (or rescore) is writing it now: run this again once it has finished (a run renders its own report).' +
     (existsSync(path.join(previous, METRICS_FILE))
       ? ` While it runs, \`shiftbench report ${previous}\` shows the finished results it replaces.`
       : '')

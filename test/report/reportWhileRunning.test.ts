@@ -87,7 +87,7 @@ describe('report of a run directory that a run is writing', () => {
       const e = await rejection(render());
       expect(e.code).toBe('ERR_RUN_LOCKED');
       expect(e.message).toContain(`PID ${sleeper.pid}`);
-      expect(e.message).toContain('its report is rendered when it finishes');
+      expect(e.message).toContain('run this again once it has finished');
       expect(e.message).not.toContain('previous'); // none here: a run into a finished directory keeps one
     }
     expect(await exists(path.join(dir, 'report.html'))).toBe(false);

@@ -88,7 +88,7 @@ export async function holdRunForReport(runDir: string, outFiles: string[], logge
   const metricsFile = path.join(dir, METRICS_FILE);
   const read = await stamp(metricsFile);
   return {
-    makeDir: !writesInside,
+    makeDir: !(previous && writesInside), // previous/ may go meanwhile; the run directory is held
     async beforeWrite() {
       if (lock) return lock.verify(); // no run can have written here since the lock was taken
       if (!previous) await refuseLiveOwner(dir, advice);

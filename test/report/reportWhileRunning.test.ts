@@ -99,6 +99,9 @@ describe('report of a run directory that a run is writing', () => {
     const { htmlPath } = await renderReport(dir);
     expect(htmlPath).toBe(path.join(dir, 'report.html'));
     expect(await exists(lock)).toBe(false); // the report's own hold on the directory ends with it
+    // a report into a new folder inside the run directory makes it (only previous/ is never made again)
+    const nested = await renderReport(dir, { outFile: path.join(dir, 'reports', 'r.html') });
+    expect(await exists(nested.jsonPath)).toBe(true);
   });
 
   it('metrics.json replaced while the report renders: refused, nothing written, and the same call then renders', async () => {

@@ -42,3 +42,11 @@ export function keyFileNameIn(dir: string, key: string, suffix = ''): string {
  * while a run adding to it has not finished; `shiftbench report <run>/previous` reads them.
  */
 export const PREVIOUS_DIR = 'previous';
+
+/**
+ * Whether `dir` is the previous/ a run keeps inside its run directory (whose manifest.json lies beside it), rather than
+ * a run directory of its own that a user named "previous".
+ */
+export function isKeptPrevious(dir: string): boolean {
+  return path.basename(dir) === PREVIOUS_DIR && existsSync(path.join(path.dirname(dir), 'manifest.json'));
+}

@@ -17,7 +17,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WriteFailedError } from '../core/atomicFile.js';
 import { ShiftbenchError } from '../core/errors.js';
-import { PREVIOUS_DIR } from '../core/fileNames.js';
+import { PREVIOUS_DIR, isKeptPrevious } from '../core/fileNames.js';
 import { RunLock, refuseLiveOwner } from '../core/lock.js';
 import { is } from '../core/is.js';
 import type { Logger } from '../core/types.js';
@@ -67,7 +67,7 @@ export async function holdRunForReport(runDir: string, outFiles: string[], logge
   if (!is.string(runDir) || !(await stat(path.resolve(runDir)).catch(() => null))?.isDirectory())
     return { makeDir: true, beforeWrite: async () => undefined, release: async () => undefined };
   const dir = path.resolve(runDir);
-  const previous = path.basename(dir) === PREVIOUS_DIR;
+  const previous = isKeptPrevious(dir);
   const writesInside = outFiles.some((f) => inside(dir, path.resolve(f)));
   const advice = runningAdvice(previous ? path.dirname(dir) : dir);
   let lock: RunLock | null = null;

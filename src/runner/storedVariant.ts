@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PREVIOUS_DIR } from '../core/fileNames.js';
+import { isKeptPrevious } from '../core/fileNames.js';
 import { ShiftbenchError } from '../core/errors.js';
 import { hashChange, imageIdentityFor, type imageHashes } from './identity.js';
 import { plainKeysOf } from './options.js';
@@ -58,7 +58,7 @@ export async function readStoredVariant(
   // previous/ (the finished results kept while a run adds to its directory) holds no detections: they stay in the
   // directory's own log, which that run only appends to. Pairing reads them there; a rescore, which would write its
   // metrics into previous/, is refused
-  const previous = path.basename(store.dir) === PREVIOUS_DIR;
+  const previous = isKeptPrevious(store.dir);
   const file = store.logFile(key, previous && doing === 'pairing' ? path.dirname(store.dir) : store.dir);
   if (previous && doing !== 'pairing')
     throw new ShiftbenchError(

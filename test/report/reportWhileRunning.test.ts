@@ -61,14 +61,22 @@ describe('report of a run directory that a run is writing', () => {
     await rm(path.join(dir, 'run.lock'), { force: true }); // each test starts with no run holding the directory
   });
 
+  /** A lock file's content, as a live run of this host holds it. */
+  function lockText(): string {
+    const now = new Date().toISOString();
+    return JSON.stringify({
+      pid: sleeper.pid,
+      host: os.hostname(),
+      startedAt: now,
+      heartbeatAt: now,
+      token: randomUUID(),
+    });
+  }
+
   /** The directory's lock, as a live run of this host holds it. */
   async function holdLock(): Promise<string> {
-    const now = new Date().toISOString();
     const lock = path.join(dir, 'run.lock');
-    await writeFile(
-      lock,
-      JSON.stringify({ pid: sleeper.pid, host: os.hostname(), startedAt: now, heartbeatAt: now, token: randomUUID() }),
-    );
+    await writeFile(lock, lockText());
     return lock;
   }
 
@@ -102,6 +110,13 @@ describe('report of a run directory that a run is writing', () => {
     // a report into a new folder inside the run directory makes it (only previous/ is never made again)
     const nested = await renderReport(dir, { outFile: path.join(dir, 'reports', 'r.html') });
     expect(await exists(nested.jsonPath)).toBe(true);
+    // a run directory the user named "previous" is held as any other
+    const named = path.join(root, 'previous');
+    await runBenchmark({ ...base(), out: named });
+    const namedLock = path.join(named, 'run.lock');
+    await writeFile(namedLock, lockText());
+    expect((await rejection(renderReport(named))).code).toBe('ERR_RUN_LOCKED');
+    await rm(namedLock);
   });
 
   it('metrics.json replaced while the report renders: refused, nothing written, and the same call then renders', async () => {

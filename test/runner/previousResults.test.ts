@@ -93,3 +93,22 @@ describe('a finished run directory, then a run adding a mitigation that is stopp
     expect(await exists(path.join(dir, 'previous'))).toBe(false);
   });
 });
+
+describe('a run directory the user named "previous"', () => {
+  it('is a run directory like any other: rescored from its own detections, and paired with them', async () => {
+    const root = await tempDir('shiftbench-named-previous-');
+    const dataset = (await makeDataset(path.join(root, 'ds'), 12, { seed: 43 })).file;
+    const run = { models: ['jitter:96'], dataset, bootstrapResamples: 20, bootstrapBounds: 20 };
+    const named = path.join(root, 'previous');
+    await runBenchmark({ ...run, out: named });
+    const other = path.join(root, 'other');
+    await runBenchmark({ ...run, out: other });
+    // before, its name alone made it the previous/ of a run in its parent folder: the rescore was refused and
+    // pairing looked for detections in <root>/detections
+    const deltas = await pairRuns(named, other, { bootstrapBounds: 20 });
+    expect(deltas.map((d) => d.key)).toEqual(['jitter:96']);
+    expect([deltas[0].deltaMapRange.value, deltas[0].deltaMapRange.lo, deltas[0].deltaMapRange.hi]).toEqual([0, 0, 0]);
+    const rescored = await rescoreRun(named, { scoreThreshold: 0.3 });
+    expect(rescored.results.map((r) => r.key)).toEqual(['jitter:96']);
+  });
+});

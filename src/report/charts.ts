@@ -56,7 +56,15 @@ export function analysisChartData(run: ReportRun): Record<string, unknown> {
     });
   const period: Record<
     string,
-    { key: string; map: number[]; period: number | null; r2adj: number | null; beyondChance: boolean }[]
+    {
+      key: string;
+      map: number[];
+      period: number | null;
+      r2adj: number | null;
+      beyondChance: boolean;
+      /** §8's literal dominant period where it differs from `period` ("largest R²adj 0.66 at 4 px"), else ''. */
+      largest: string;
+    }[]
   > = {};
   for (const r of rs) {
     for (const ax of r.analysis!.periodicity) {
@@ -67,6 +75,10 @@ export function analysisChartData(run: ReportRun): Record<string, unknown> {
         period: ax.map?.period ?? null,
         r2adj: ax.map?.r2adj ?? null,
         beyondChance: ax.map !== null && periodBeyondChance(ax.map),
+        largest:
+          ax.map && ax.map.maxR2adjPeriod !== ax.map.period
+            ? `largest R²adj ${ax.map.maxR2adjFit ? `${num(ax.map.maxR2adjFit.r2adj, 2)} ` : ''}at ${ax.map.maxR2adjPeriod} px`
+            : '',
       });
     }
   }
@@ -87,7 +99,10 @@ export function analysisChartsSection(run: ReportRun): string {
     paired: { label: string; value: number; lo: number; hi: number; significant: boolean; verdict: string }[];
     sizeCurve: unknown[];
     sizeRange: { key: string; small: number | null; medium: number | null; large: number | null }[];
-    period: Record<string, { key: string; period: number | null; r2adj: number | null; beyondChance: boolean }[]>;
+    period: Record<
+      string,
+      { key: string; period: number | null; r2adj: number | null; beyondChance: boolean; largest: string }[]
+    >;
   };
   const figs: string[] = [];
   if (d.range.length) {
@@ -147,7 +162,7 @@ export function analysisChartsSection(run: ReportRun): string {
             s.period === null
               ? 'no period'
               : s.beyondChance
-                ? `period ${s.period} px (R²adj ${num(s.r2adj!, 2)})`
+                ? `period ${s.period} px (R²adj ${num(s.r2adj!, 2)}${s.largest ? `; ${s.largest}` : ''})`
                 : `no period beyond chance (best fit ${s.period} px, R²adj ${num(s.r2adj!, 2)})`
           }`,
       )

@@ -169,6 +169,37 @@ describe('renderReport with issue 11 analysis', () => {
   });
 });
 
+describe('periodicity chart (protocol §8)', () => {
+  it("the chart's caption names the literal dominant period beside the reported one, as the table does", async () => {
+    const m = labelledMetrics();
+    const map = [0.5, 0.6, 0.52, 0.58, 0.5, 0.61, 0.52, 0.58, 0.5];
+    const fit = {
+      period: 2,
+      r2adj: 0.05,
+      phaseMeans: [0.51, 0.59],
+      maxR2adjPeriod: 4,
+      maxR2adjFit: { r2adj: 0.6556, phaseMeans: [0.5, 0.6, 0.52, 0.58] },
+    };
+    m.results[0].analysis = analysis({
+      periodicity: [
+        {
+          axis: 'x',
+          n: 9,
+          series: { map, meanScore: [], detConsistency: [] },
+          map: fit,
+          meanScore: null,
+          detConsistency: null,
+        },
+      ],
+    });
+    const dir = await writeRunDir(m);
+    made.push(dir);
+    const html = await readFile((await renderReport(dir)).htmlPath, 'utf8');
+    const chart = html.slice(html.indexOf('id="sb-period-x"') - 400, html.indexOf('id="sb-period-x"') + 400);
+    expect(chart).toContain('period 2 px (R²adj 0.05; largest R²adj 0.66 at 4 px)');
+  });
+});
+
 describe('periodicity without a period (protocol §8)', () => {
   it('a series whose best grouping explains no more than chance (R²adj ≤ 0) names no dominant period, in the table or the chart', async () => {
     const m = labelledMetrics();

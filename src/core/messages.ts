@@ -158,25 +158,30 @@ export function stableAreaWithoutGroundTruth(metrics: RunMetrics): boolean {
 
 /**
  * Protocol §1 for crop and circular runs, as every text output says it: only the stable area is scored, so the mAP is
- * not the whole image's COCO mAP — with the first detector's counts. Without ground truth it says only what it means
- * there: detections centred outside the stable area are dropped from the consistency metrics. Null in pad mode.
+ * not the whole image's COCO mAP — with each detector's counts (its input size sets its stable area). Without ground
+ * truth it says only what it means there: detections centred outside the stable area are dropped from the consistency
+ * metrics. Null in pad mode.
  */
 export function stableAreaNote(metrics: RunMetrics): string | null {
   if (metrics.mode === 'pad') return null;
   const what = metrics.mode === 'crop' ? 'the content shown whole at every shift' : 'the content never wrapped';
-  const first = metrics.results.find((r) => r.scoredContent);
-  const sc = first?.scoredContent;
-  if (stableAreaWithoutGroundTruth(metrics)) {
-    const counts = sc ? ` (${first.key}: ${sc.detectionsDropped} of ${sc.detectionsTotal} detections)` : '';
+  const labelFree = stableAreaWithoutGroundTruth(metrics);
+  const each = metrics.results.flatMap(({ key, scoredContent: sc }) =>
+    sc
+      ? [
+          `${key}: ` +
+            (labelFree ? '' : `${sc.groundTruthIgnored} of ${sc.groundTruthTotal} ground-truth boxes, `) +
+            `${sc.detectionsDropped} of ${sc.detectionsTotal} detections`,
+        ]
+      : [],
+  );
+  const counts = each.length ? ` (${each.join('; ')})` : '';
+  if (labelFree) {
     return (
       `${metrics.mode} mode scores only the stable area (${what}): detections centred outside it are dropped from ` +
       `the consistency metrics${counts}`
     );
   }
-  const counts = sc
-    ? ` (${first.key}: ${sc.groundTruthIgnored} of ${sc.groundTruthTotal} ground-truth boxes, ` +
-      `${sc.detectionsDropped} of ${sc.detectionsTotal} detections)`
-    : '';
   return (
     `${metrics.mode} mode scores only the stable area (${what}): ground truth outside it is a crowd region and ` +
     `detections centred outside it are dropped, so this mAP is not the whole image's COCO mAP${counts}`

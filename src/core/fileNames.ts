@@ -43,10 +43,14 @@ export function keyFileNameIn(dir: string, key: string, suffix = ''): string {
  */
 export const PREVIOUS_DIR = 'previous';
 
+/** A run directory's manifest and metrics. */
+export const MANIFEST_FILE = 'manifest.json';
+export const METRICS_FILE = 'metrics.json';
+
 /**
  * Whether `dir` is the previous/ a run keeps inside its run directory (whose manifest.json lies beside it), rather than
  * a run directory of its own that a user named "previous".
  */
 export function isKeptPrevious(dir: string): boolean {
-  return path.basename(dir) === PREVIOUS_DIR && existsSync(path.join(path.dirname(dir), 'manifest.json'));
+  return path.basename(dir) === PREVIOUS_DIR && existsSync(path.join(path.dirname(dir), MANIFEST_FILE));
 }

@@ -17,12 +17,9 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WriteFailedError } from '../core/atomicFile.js';
 import { ShiftbenchError } from '../core/errors.js';
-import { PREVIOUS_DIR, isKeptPrevious } from '../core/fileNames.js';
+import { METRICS_FILE, PREVIOUS_DIR, isKeptPrevious } from '../core/fileNames.js';
 import { RunLock, refuseLiveOwner } from '../core/lock.js';
-import { is } from '../core/is.js';
 import type { Logger } from '../core/types.js';
-
-const METRICS_FILE = 'metrics.json';
 
 /**
  * What ERR_RUN_LOCKED advises a report of `dir`: its report comes at the end; previous/, where the run keeps them,
@@ -64,9 +61,9 @@ function inside(dir: string, file: string): boolean {
  * gets no hold: loading it says what is wrong. Throws ERR_RUN_LOCKED when a live run holds the directory.
  */
 export async function holdRunForReport(runDir: string, outFiles: string[], logger?: Logger): Promise<ReportHold> {
-  if (!is.string(runDir) || !(await stat(path.resolve(runDir)).catch(() => null))?.isDirectory())
-    return { makeDir: true, beforeWrite: async () => undefined, release: async () => undefined };
   const dir = path.resolve(runDir);
+  if (!(await stat(dir).catch(() => null))?.isDirectory())
+    return { makeDir: true, beforeWrite: async () => undefined, release: async () => undefined };
   const previous = isKeptPrevious(dir);
   const writesInside = outFiles.some((f) => inside(dir, path.resolve(f)));
   const advice = runningAdvice(previous ? path.dirname(dir) : dir);

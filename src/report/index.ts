@@ -9,7 +9,7 @@ import type { Logger } from '../core/types.js';
 import { ShiftbenchError, invalidParameterError, refuseUnknownFields } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { renderReportHtml } from './html.js';
-import { groundTruthCategoryNames, loadReportRun } from './load.js';
+import { checkRunDirArg, groundTruthCategoryNames, readReportRun } from './load.js';
 import { buildReportSummary } from './summary.js';
 import { renderReportMarkdown } from './markdown.js';
 import { renderReportCsv } from './csv.js';
@@ -99,10 +99,11 @@ export async function writeReportText(
   checkReportOptions(options);
   const { outFile, logger } = options;
   await checkReportOut(format, outFile);
+  checkRunDirArg(runDir);
   const file = outFile ? path.resolve(outFile) : path.join(path.resolve(runDir), `report.${EXTENSION[format]}`);
   const hold = await holdRunForReport(runDir, [file], logger);
   try {
-    const text = renderReportText(await loadReportRun(runDir), format);
+    const text = renderReportText(await readReportRun(runDir), format);
     await hold.beforeWrite();
     await writeAtomic(file, text, hold.makeDir);
   } finally {
@@ -201,11 +202,12 @@ export async function renderReport(
   const perDetector = options.gallery ?? GALLERY_DEFAULTS.perDetector;
   if (!is.integer(perDetector) || perDetector < 0)
     throw invalidParameterError('--gallery', 'an integer ≥ 0', perDetector);
+  checkRunDirArg(runDir);
   const htmlPath = outFile ? path.resolve(outFile) : path.join(path.resolve(runDir), 'report.html');
   const jsonPath = htmlPath.replace(/\.html?$/i, '') + '.json';
   const hold = await holdRunForReport(runDir, [htmlPath, jsonPath], logger);
   try {
-    const run = await loadReportRun(runDir);
+    const run = await readReportRun(runDir);
     const summary = buildReportSummary(run);
     const gallery = perDetector > 0 ? await galleryOf(run, perDetector, options.imagePaths) : undefined;
     const html = await renderReportHtml(run, { gallery, categoryNames: await groundTruthCategoryNames(run) });

@@ -8,7 +8,7 @@ import type { DetectorRunSummary, Interval, RunMetrics } from '../core/types.js'
 import { ShiftbenchError, describeValue, invalidParameterError } from '../core/errors.js';
 import { is } from '../core/is.js';
 import { RUN_DIR_ARG } from '../core/messages.js';
-import { PREVIOUS_DIR, keyFileNameIn } from '../core/fileNames.js';
+import { MANIFEST_FILE, METRICS_FILE, PREVIOUS_DIR, keyFileNameIn } from '../core/fileNames.js';
 import { pairedVerdict } from '../metrics/uncertainty.js';
 import { holdRunForReport } from './hold.js';
 
@@ -63,8 +63,7 @@ export interface ReportRun {
   metrics: RunMetrics;
 }
 
-export const MANIFEST_FILE = 'manifest.json';
-export const METRICS_FILE = 'metrics.json';
+export { MANIFEST_FILE, METRICS_FILE };
 const SUPPORTED_SCHEMA_VERSION = 1;
 
 const RESUME_HINT =
@@ -79,7 +78,7 @@ const RESUME_HINT =
  * live run writes the directory (its files may be half replaced).
  */
 export async function loadReportRun(runDir: string): Promise<ReportRun> {
-  if (!is.string(runDir)) throw invalidParameterError(RUN_DIR_ARG, 'a run directory path', runDir);
+  checkRunDirArg(runDir);
   // refused while a live run writes the directory, and found unchanged once read (hold.ts)
   const hold = await holdRunForReport(runDir, []);
   const run = await readReportRun(runDir);
@@ -87,7 +86,14 @@ export async function loadReportRun(runDir: string): Promise<ReportRun> {
   return run;
 }
 
-async function readReportRun(runDir: string): Promise<ReportRun> {
+/** Refuses a run directory argument that is not a path (ERR_INVALID_OPTION naming <runDir>). */
+export function checkRunDirArg(runDir: unknown): asserts runDir is string {
+  if (!is.string(runDir)) throw invalidParameterError(RUN_DIR_ARG, 'a run directory path', runDir);
+}
+
+/** loadReportRun without its hold, for a caller that holds the directory itself (renderReport, writeReportText). */
+export async function readReportRun(runDir: string): Promise<ReportRun> {
+  checkRunDirArg(runDir);
   const dir = path.resolve(runDir);
   const st = await stat(dir).catch(() => null);
   if (!st || !st.isDirectory()) {

@@ -21,8 +21,9 @@ import type { BoxXYWH } from '../core/types.js';
 import { PREVIOUS_DIR } from '../core/fileNames.js';
 import { DETECTION_NUMBERS, scanRecordLine } from './logLine.js';
 
-export const MANIFEST_FILE = 'manifest.json';
-export const METRICS_FILE = 'metrics.json';
+import { MANIFEST_FILE, METRICS_FILE } from '../core/fileNames.js';
+
+export { MANIFEST_FILE, METRICS_FILE };
 export const SKIPPED_FILE = 'skipped.json';
 export const DETECTIONS_DIR = 'detections';
 /** The reports `shiftbench report` writes into a run directory by default (made from its metrics.json). */

@@ -169,3 +169,13 @@ describe('report of a run directory that a run is writing', () => {
     expect(await exists(previous)).toBe(false);
   });
 });
+
+describe('report of a run directory that is not a path', () => {
+  it('is refused naming <runDir>, before any hold is taken', async () => {
+    for (const render of [() => renderReport(5 as never), () => writeReportText(null as never, 'md')]) {
+      const e = await rejection(render());
+      expect(e.code).toBe('ERR_INVALID_OPTION');
+      expect(e.message).toContain('<runDir>');
+    }
+  });
+});
